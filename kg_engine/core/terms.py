@@ -1,0 +1,68 @@
+"""RDF terms and statements: kg-engine speaks rdflib terms everywhere.
+
+A :data:`Triple` is ``(subject, predicate, object)`` and a :data:`Quad` adds the graph.
+The graph of a quad is either an IRI/blank node naming a graph or :data:`DEFAULT_GRAPH`,
+the default graph of the dataset (rdflib's ``DATASET_DEFAULT_GRAPH_ID``).
+
+Example:
+    >>> from rdflib import URIRef, Literal
+    >>> q = as_quad((URIRef("urn:a"), URIRef("urn:p"), Literal(1)))
+    >>> q[3] == DEFAULT_GRAPH
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+__all__ = ["Term", "Triple", "Quad", "DEFAULT_GRAPH", "as_quad", "check_triple"]
+
+Term = Union[URIRef, BNode, Literal]
+Triple = tuple[Term, Term, Term]
+Quad = tuple[Term, Term, Term, Union[URIRef, BNode]]
+
+#: The name rdflib gives the default graph of a Dataset; quads in it are stored with graph id 0.
+DEFAULT_GRAPH: URIRef = DATASET_DEFAULT_GRAPH_ID
+
+
+def check_triple(s: object, p: object, o: object) -> None:
+    """Raise ``ValueError`` unless ``(s, p, o)`` is a valid RDF triple of rdflib terms.
+
+    Example:
+        >>> check_triple(Literal("x"), URIRef("urn:p"), URIRef("urn:o"))
+        Traceback (most recent call last):
+        ...
+        ValueError: subject must be an IRI or blank node, got rdflib.term.Literal('x')
+    """
+    if not isinstance(s, (URIRef, BNode)):
+        raise ValueError(f"subject must be an IRI or blank node, got {s!r}")
+    if not isinstance(p, URIRef):
+        raise ValueError(f"predicate must be an IRI, got {p!r}")
+    if not isinstance(o, (URIRef, BNode, Literal)):
+        raise ValueError(f"object must be an IRI, blank node or literal, got {o!r}")
+
+
+def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:
+    """Normalise a triple or quad to a quad; ``graph`` (or the default graph) fills a triple.
+
+    Raises:
+        ValueError: if the statement is not a triple/quad of valid RDF terms.
+    """
+    if len(statement) == 3:
+        s, p, o = statement
+        g = graph
+    elif len(statement) == 4:
+        s, p, o, g = statement
+        if hasattr(g, "identifier"):  # an rdflib Graph given as context
+            g = g.identifier
+    else:
+        raise ValueError(f"expected a triple or quad, got {len(statement)} items: {statement!r}")
+    check_triple(s, p, o)
+    if g is None:
+        g = DEFAULT_GRAPH
+    if not isinstance(g, (URIRef, BNode)):
+        raise ValueError(f"graph name must be an IRI or blank node, got {g!r}")
+    return (s, p, o, g)

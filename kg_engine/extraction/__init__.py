@@ -1,0 +1,12 @@
+"""Text → entities → relations → RDF triples with provenance.
+
+Sub-modules (heavy dependencies such as spaCy and torch are imported inside them, never here):
+
+* :mod:`kg_engine.extraction.ner` — load a spaCy pipeline, map its labels, clean entity spans.
+* :mod:`kg_engine.extraction.linking` — mentions → canonical IRIs (aliases, acronyms, types).
+* :mod:`kg_engine.extraction.to_rdf` — a processed ``Doc`` → :class:`~kg_engine.core.TripleBatch`.
+* :mod:`kg_engine.extraction.corpus` / :mod:`kg_engine.extraction.runner` — read corpora and run
+  the pipeline over them, resumably.
+* :mod:`kg_engine.extraction.components` — the ``kg_relation_extractor`` spaCy component.
+* :mod:`kg_engine.extraction.training` — training and scoring NER and relation models.
+"""

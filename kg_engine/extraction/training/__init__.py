@@ -1,0 +1,1 @@
+"""Training and scoring of extraction models (NER, relation extraction)."""

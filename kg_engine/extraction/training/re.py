@@ -1,0 +1,434 @@
+"""Train and evaluate the ``kg_relation_extractor`` from a confection config (``pipelines/re_*.cfg``).
+
+Config sections (validated on load, every key overridable as ``--section.key value``):
+
+``[paths]``
+    ``output`` — output folder (``model-best/`` + ``config.cfg`` + ``metrics.json`` go there).
+``[corpora]``
+    ``dataset`` (``semeval`` | ``conll04``), ``data_dir`` (``null`` = ``$KG_SHARED_DATA/re``),
+    ``dev_size`` (SemEval sentences held out of the training file as dev).
+``[nlp]``
+    ``lang``.
+``[components.kg_relation_extractor]``
+    the factory settings and the ``.model`` encoder block (``@architectures = "kg_engine.…"``).
+``[training]``
+    ``seed``, ``max_epochs``, ``patience`` (epochs without dev gain), ``batch_size`` (docs),
+    ``learn_rate``, ``learn_rate_pretrained`` (pretrained encoder weights), ``weight_decay``,
+    ``warmup_fraction`` (> 0 ⇒ linear warm-up then linear decay), ``max_seconds`` (wall-clock
+    budget, checked after every batch), ``threads`` (torch threads), ``calibrate`` (fit the
+    temperature on dev), ``eval_test`` (score the test split at the end).
+
+Dev selection: the model is scored on dev after every epoch with the dataset's metric (SemEval
+official macro-F1; CoNLL04 strict micro-F1 with gold entities); the best epoch's weights are kept.
+
+Example:
+    >>> cfg = load_re_config(None, text=EXAMPLE_CONFIG, overrides={"training.max_epochs": 2})
+    >>> cfg["training"]["max_epochs"], cfg["components"]["kg_relation_extractor"]["model"]["@architectures"]
+    (2, 'kg_engine.CNNEncoder.v1')
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from confection import Config
+
+from kg_engine.errors import ConfigError
+
+__all__ = [
+    "load_re_config",
+    "train_re",
+    "evaluate_re",
+    "semeval_labels",
+    "EXAMPLE_CONFIG",
+    "COMPONENT",
+]
+
+COMPONENT = "kg_relation_extractor"
+
+EXAMPLE_CONFIG = """
+[paths]
+output = "training/re_cnn"
+
+[corpora]
+dataset = "semeval"
+data_dir = null
+dev_size = 800
+
+[nlp]
+lang = "en"
+
+[components]
+
+[components.kg_relation_extractor]
+max_distance = 60
+threshold = 0.5
+
+[components.kg_relation_extractor.model]
+@architectures = "kg_engine.CNNEncoder.v1"
+filters = 230
+
+[training]
+max_epochs = 20
+"""
+
+_TRAINING_DEFAULTS: dict[str, Any] = {
+    "seed": 13,
+    "max_epochs": 20,
+    "patience": 5,
+    "batch_size": 50,
+    "learn_rate": 0.001,
+    "learn_rate_pretrained": 0.0001,
+    "weight_decay": 0.0,
+    "warmup_fraction": 0.0,
+    "max_seconds": 840.0,
+    "threads": 1,
+    "calibrate": True,
+    "eval_test": True,
+}
+_SECTIONS = {"paths", "corpora", "nlp", "components", "training"}
+_COMPONENT_KEYS = {"model", "labels", "type_constraints", "infer_type_constraints",
+                   "max_distance", "threshold", "learn_rate", "batch_size", "factory"}
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true/false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    return value
+
+
+def load_re_config(
+    path: str | Path | None,
+    *,
+    overrides: dict[str, Any] | None = None,
+    text: str | None = None,
+) -> Config:
+    """Read, override and validate a relation-extraction training config.
+
+    Args:
+        path: the ``.cfg`` file (or ``None`` with ``text``).
+        overrides: ``{"section.key": value}``.
+        text: config text instead of a file.
+
+    Returns:
+        The interpolated, validated :class:`confection.Config` (defaults filled in).
+
+    Raises:
+        ConfigError: unreadable file, unknown section/key, wrong value type, unknown dataset or
+            encoder (the message lists the valid names).
+    """
+    from kg_engine.extraction.encoders import check_encoder_name
+    from kg_engine.extraction.training.re_data import DATASETS
+
+    src = str(path) if path is not None else "<config>"
+    try:
+        if text is None:
+            assert path is not None
+            text = Path(path).read_text(encoding="utf-8")
+        cfg = Config().from_str(text, overrides=overrides or {}, interpolate=True)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{src}: config file not found") from exc
+    except ConfigError:
+        raise
+    except Exception as exc:  # confection raises its own ConfigValidationError / ParseError
+        raise ConfigError(f"{src}: invalid config: {exc}") from exc
+    unknown = set(cfg) - _SECTIONS
+    if unknown:
+        raise ConfigError(f"{src}: unknown section(s) {sorted(unknown)}; valid: {sorted(_SECTIONS)}")
+    for sec in ("paths", "corpora", "nlp", "training"):
+        cfg.setdefault(sec, {})
+    cfg["paths"].setdefault("output", "training/re")
+    corp = cfg["corpora"]
+    corp.setdefault("dataset", "semeval")
+    corp.setdefault("data_dir", None)
+    corp.setdefault("dev_size", 800)
+    if corp["dataset"] not in DATASETS:
+        raise ConfigError(f"{src}: [corpora] dataset {corp['dataset']!r} unknown; valid: {', '.join(DATASETS)}")
+    cfg["nlp"].setdefault("lang", "en")
+    comp = cfg.get("components", {}).get(COMPONENT)
+    if comp is None:
+        raise ConfigError(f"{src}: missing section [components.{COMPONENT}]")
+    bad = set(comp) - _COMPONENT_KEYS
+    if bad:
+        raise ConfigError(
+            f"{src}: unknown key(s) {sorted(bad)} in [components.{COMPONENT}]; valid: {sorted(_COMPONENT_KEYS)}"
+        )
+    comp.pop("factory", None)
+    model = comp.get("model")
+    if not isinstance(model, dict) or "@architectures" not in model:
+        raise ConfigError(f"{src}: [components.{COMPONENT}.model] needs '@architectures'")
+    model["@architectures"] = check_encoder_name(str(model["@architectures"]))
+    tr = cfg["training"]
+    extra = set(tr) - set(_TRAINING_DEFAULTS)
+    if extra:
+        raise ConfigError(f"{src}: unknown key(s) {sorted(extra)} in [training]; valid: {sorted(_TRAINING_DEFAULTS)}")
+    for k, d in _TRAINING_DEFAULTS.items():
+        tr[k] = _coerce(tr.get(k, d), d, f"{src}: [training] {k}")
+    return cfg
+
+
+def build_pipeline(cfg: Config) -> Any:
+    """A blank spaCy pipeline with the configured relation extractor (not initialised)."""
+    import spacy
+
+    import kg_engine.extraction.components  # noqa: F401
+
+    nlp = spacy.blank(cfg["nlp"]["lang"])
+    comp_cfg = copy.deepcopy(dict(cfg["components"][COMPONENT]))
+    try:
+        nlp.add_pipe(COMPONENT, config=comp_cfg)
+    except ConfigError:
+        raise
+    except Exception as exc:  # spaCy/confection validation errors
+        raise ConfigError(f"[components.{COMPONENT}]: {exc}") from exc
+    return nlp
+
+
+# -- prediction helpers ------------------------------------------------------------------------
+def semeval_labels(component: Any, examples: Sequence[Any]) -> tuple[list[str], list[str]]:
+    """Gold and predicted official 19-way SemEval labels (gold nominals, argmax decision)."""
+    refs = [eg.reference for eg in examples]
+    logits, _gold, cands = component.collect_logits(refs)
+    labels = component.labels
+    n = len(labels)
+    pred = ["Other"] * len(refs)
+    for (di, _a, _b), row in zip(cands.spans, logits.argmax(-1).tolist()):
+        if row == 0:
+            continue
+        pred[di] = f"{labels[row - 1]}(e1,e2)" if row <= n else f"{labels[row - 1 - n]}(e2,e1)"
+    gold = [d.user_data.get("semeval_label", "Other") for d in refs]
+    return gold, pred
+
+
+def _strict_gold_entities(component: Any, examples: Sequence[Any]) -> dict[str, Any]:
+    from kg_engine.extraction.training.scorers import doc_relation_tuples, strict_prf
+
+    refs = [eg.reference for eg in examples]
+    docs = [eg.predicted for eg in examples]
+    component.set_annotations(docs, component.predict(docs))
+    return strict_prf(
+        [doc_relation_tuples(r, gold=True) for r in refs],
+        [doc_relation_tuples(d, gold=False) for d in docs],
+        labels=list(component.labels),
+    )
+
+
+def dev_score(component: Any, dataset: str, examples: Sequence[Any]) -> float:
+    """The model-selection metric (SemEval macro-F1 / CoNLL04 strict micro-F1, gold entities)."""
+    from kg_engine.extraction.training.scorers import semeval_official
+
+    if dataset == "semeval":
+        return float(semeval_official(*semeval_labels(component, examples))["macro_f1"])
+    return float(_strict_gold_entities(component, examples)["micro_f1"])
+
+
+def evaluate_re(
+    model: str | Path | Any,
+    dataset: str,
+    *,
+    split: str = "test",
+    ner: str | Path | None = None,
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Score a trained relation extractor on a dataset split.
+
+    Args:
+        model: a saved pipeline folder (``OUTPUT/model-best``) or a loaded ``Language``.
+        dataset: ``semeval`` or ``conll04``.
+        split: ``test`` (default) or ``dev``.
+        ner: CoNLL04 only: a spaCy pipeline with ``ner`` whose entities replace the gold ones
+            (end-to-end strict RE); without it the gold entities are used.
+        data_dir: dataset root (default ``$KG_SHARED_DATA/re``).
+
+    Returns:
+        SemEval: ``{"macro_f1", "accuracy", …}``; CoNLL04: ``{"micro_f1", "macro_f1", …,
+        "entities": "gold"|"predicted"}`` (fractions). ``pairs_per_second`` is included.
+    """
+    import spacy
+    from spacy.tokens import Doc
+
+    from kg_engine.extraction.components import load_relation_pipeline
+    from kg_engine.extraction.training.re_data import load_dataset
+    from kg_engine.extraction.training.scorers import (
+        doc_relation_tuples,
+        semeval_official,
+        strict_prf,
+    )
+
+    nlp = load_relation_pipeline(model) if isinstance(model, (str, Path)) else model
+    comp = nlp.get_pipe(COMPONENT)
+    examples = load_dataset(dataset, split, data_dir=data_dir)
+    t0 = time.perf_counter()
+    if dataset == "semeval":
+        if ner is not None:
+            raise ConfigError("--ner applies to conll04 only (SemEval marks its two nominals)")
+        res = semeval_official(*semeval_labels(comp, examples))
+        res["entities"] = "gold"
+        n_pairs = len(examples)
+    else:
+        refs = [eg.reference for eg in examples]
+        if ner is not None:
+            ner_nlp = spacy.load(ner)
+            docs = [Doc(ner_nlp.vocab, words=[t.text for t in r]) for r in refs]
+            for _name, proc in ner_nlp.pipeline:
+                docs = list(proc.pipe(docs))
+        else:
+            docs = [eg.predicted for eg in examples]
+        scores = comp.predict(docs)
+        n_pairs = len(scores[0])
+        comp.set_annotations(docs, scores)
+        res = strict_prf(
+            [doc_relation_tuples(r, gold=True) for r in refs],
+            [doc_relation_tuples(d, gold=False) for d in docs],
+            labels=list(comp.labels),
+        )
+        res["entities"] = "predicted" if ner is not None else "gold"
+        if ner is not None:
+            gold_e = [{(e.start, e.end, e.label_) for e in r.ents} for r in refs]
+            pred_e = [{(e.start, e.end, e.label_) for e in d.ents} for d in docs]
+            tp = sum(len(g & p) for g, p in zip(gold_e, pred_e))
+            npred, ngold = sum(map(len, pred_e)), sum(map(len, gold_e))
+            p = tp / npred if npred else 0.0
+            r = tp / ngold if ngold else 0.0
+            res["ner_micro_f1"] = 2 * p * r / (p + r) if p + r else 0.0
+    dt = time.perf_counter() - t0
+    res["dataset"], res["split"] = dataset, split
+    res["pairs"] = n_pairs
+    res["pairs_per_second"] = n_pairs / dt if dt > 0 else None
+    return res
+
+
+# -- training ------------------------------------------------------------------------------------
+def train_re(
+    config: Config,
+    *,
+    output: str | Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Train the relation extractor described by ``config`` (see :func:`load_re_config`).
+
+    Writes ``OUTPUT/model-best/`` (a spaCy pipeline: ``spacy.load`` it after importing
+    ``kg_engine.extraction.components``), ``OUTPUT/config.cfg`` (the resolved config) and
+    ``OUTPUT/metrics.json``.
+
+    Args:
+        config: a validated config.
+        output: overrides ``[paths] output``.
+        log: progress sink (one line per epoch).
+
+    Returns:
+        The metrics dict (dev history, best dev score, test scores if ``eval_test``).
+    """
+    import torch
+
+    from kg_engine.extraction.training.re_data import examples_summary, load_dataset
+    from kg_engine.extraction.training.scorers import semeval_official
+
+    tr = config["training"]
+    out = Path(output or config["paths"]["output"])
+    torch.set_num_threads(int(tr["threads"]))
+    random.seed(tr["seed"])
+    torch.manual_seed(tr["seed"])
+    dataset = config["corpora"]["dataset"]
+    data_dir = config["corpora"]["data_dir"]
+    dev_size = int(config["corpora"]["dev_size"])
+    train = load_dataset(dataset, "train", data_dir=data_dir, dev_size=dev_size, seed=13)
+    dev = load_dataset(dataset, "dev", data_dir=data_dir, dev_size=dev_size, seed=13)
+    log(f"train {examples_summary(train)}  dev {examples_summary(dev)}")
+
+    nlp = build_pipeline(config)
+    comp = nlp.get_pipe(COMPONENT)
+    comp.initialize(lambda: train, nlp=nlp)
+    net = comp.net
+    enc_groups = comp.model.parameter_groups(tr["learn_rate"], tr["learn_rate_pretrained"])
+    enc_ids = {id(p) for g in enc_groups for p in g["params"]}
+    rest = [p for p in net.parameters() if id(p) not in enc_ids and p.requires_grad]
+    groups = enc_groups + [{"params": rest, "lr": tr["learn_rate"]}]
+    opt = torch.optim.AdamW(groups, weight_decay=tr["weight_decay"]) if tr["weight_decay"] else torch.optim.Adam(groups)
+    steps_per_epoch = math.ceil(len(train) / tr["batch_size"])
+    total = steps_per_epoch * tr["max_epochs"]
+    warm = int(total * tr["warmup_fraction"])
+    sched = None
+    if tr["warmup_fraction"] > 0:
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: (s + 1) / max(1, warm) if s < warm else max(0.0, (total - s) / max(1, total - warm))
+        )
+    n_params = sum(p.numel() for p in net.parameters())
+    log(f"encoder {comp.model.name}: {n_params:,} parameters, {steps_per_epoch} steps/epoch")
+
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    best, best_state, best_epoch, bad = -1.0, None, 0, 0
+    history = []
+    out_of_time = False
+    for epoch in range(1, tr["max_epochs"] + 1):
+        order = list(train)
+        random.shuffle(order)
+        losses: dict[str, float] = {}
+        for k in range(0, len(order), tr["batch_size"]):
+            comp.update(order[k:k + tr["batch_size"]], sgd=opt, losses=losses)
+            if sched is not None:
+                sched.step()
+            if time.perf_counter() - t0 > tr["max_seconds"]:
+                out_of_time = True
+                break
+        score = dev_score(comp, dataset, dev)
+        elapsed = time.perf_counter() - t0
+        history.append({"epoch": epoch, "loss": losses.get(COMPONENT, 0.0), "dev": score,
+                        "seconds": round(elapsed, 1)})
+        log(f"epoch {epoch:3d}  loss {losses.get(COMPONENT, 0.0):10.2f}  dev {100 * score:6.2f}  {elapsed:7.1f}s"
+            + ("  (time budget reached)" if out_of_time else ""))
+        if score > best:
+            best, best_epoch, bad = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            bad += 1
+        if out_of_time or bad >= tr["patience"]:
+            break
+    train_seconds = time.perf_counter() - t0
+    train_cpu = time.process_time() - cpu0
+    assert best_state is not None
+    net.load_state_dict(best_state)
+    temperature = comp.calibrate(dev) if tr["calibrate"] else 1.0
+    metrics: dict[str, Any] = {
+        "dataset": dataset, "encoder": comp.model.name, "parameters": n_params,
+        "best_epoch": best_epoch, "dev_best": best, "history": history,
+        "train_seconds": round(train_seconds, 1), "train_cpu_seconds": round(train_cpu, 1),
+        "temperature": temperature, "stopped_by_time_budget": out_of_time,
+    }
+    try:
+        import os
+
+        metrics["load_average"] = os.getloadavg()
+    except OSError:  # pragma: no cover
+        pass
+    best_dir = out / "model-best"
+    out.mkdir(parents=True, exist_ok=True)
+    nlp.to_disk(best_dir)
+    config.to_disk(out / "config.cfg")
+    config.to_disk(best_dir / "kg_train.cfg")
+    if tr["eval_test"]:
+        test = load_dataset(dataset, "test", data_dir=data_dir)
+        if dataset == "semeval":
+            metrics["test"] = semeval_official(*semeval_labels(comp, test))
+        else:
+            metrics["test_gold_entities"] = _strict_gold_entities(comp, test)
+        log(f"test: {json.dumps({k: v for k, v in (metrics.get('test') or metrics.get('test_gold_entities')).items() if not isinstance(v, dict)})}")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics

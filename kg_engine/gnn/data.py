@@ -1,0 +1,395 @@
+"""Knowledge-graph-completion data: contiguous id maps, split tensors and the PyG graph.
+
+:class:`KGData` is the one object every GNN model, the trainer and the evaluator share.
+Entities and relations get contiguous ids ``0..N-1`` / ``0..R-1``; triples are
+``LongTensor [n, 3]`` rows ``(h, r, t)`` with ``r`` a *base* relation. The message-passing
+graph adds every edge's inverse as relation ``r + R`` (so models see ``2R`` relation
+types), which is also how head queries ``(?, r, t)`` are asked: as ``(t, r + R, ?)``.
+
+Data comes either from the standard split files (:mod:`kg_engine.gnn.datasets`) or from
+the SQL store (:meth:`KGData.from_store`: one scan of ``kg_quads`` plus one dictionary
+decode; entity names are the N3 form of the RDF term, so ids round-trip to IRIs).
+
+Example:
+    >>> import torch
+    >>> data = KGData(entities=["a", "b", "c"], relations=["p"],
+    ...               train=torch.tensor([[0, 0, 1], [1, 0, 2]]))
+    >>> g = data.graph()
+    >>> g.edge_index.tolist(), g.edge_type.tolist()
+    ([[0, 1, 1, 2], [1, 2, 0, 1]], [0, 0, 1, 1])
+    >>> data.num_entities, data.num_relations, g.num_relations
+    (3, 1, 2)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch_geometric.data import Data
+
+__all__ = ["KGData", "empty_triples"]
+
+
+def empty_triples() -> Tensor:
+    """Return an empty ``LongTensor [0, 3]`` (the value of a missing split)."""
+    return torch.empty((0, 3), dtype=torch.long)
+
+
+@dataclass
+class KGData:
+    """Entities, relations and the train/valid/test triples of one knowledge graph.
+
+    Attributes:
+        entities: entity index -> name (dataset name, or the N3 form of an RDF term).
+        relations: relation index -> name (base relations only, no inverses).
+        train: ``LongTensor [n_train, 3]`` of ``(h, r, t)``.
+        valid: ``LongTensor [n_valid, 3]``.
+        test: ``LongTensor [n_test, 3]``.
+        entity_labels: optional entity index -> human-readable label.
+        relation_labels: optional relation index -> human-readable label.
+        name: a short name for logs and checkpoints.
+
+    Shapes:
+        ``train/valid/test``: ``[n, 3]`` int64, columns ``h, r, t``, ``0 <= r < R``.
+    """
+
+    entities: list[str]
+    relations: list[str]
+    train: Tensor = field(default_factory=empty_triples)
+    valid: Tensor = field(default_factory=empty_triples)
+    test: Tensor = field(default_factory=empty_triples)
+    entity_labels: dict[int, str] | None = None
+    relation_labels: dict[int, str] | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for split in ("train", "valid", "test"):
+            value = getattr(self, split)
+            value = torch.as_tensor(value, dtype=torch.long).reshape(-1, 3)
+            if value.numel():
+                n, r = len(self.entities), len(self.relations)
+                if value[:, [0, 2]].min() < 0 or value[:, [0, 2]].max() >= n:
+                    raise ValueError(f"{split}: entity id out of range [0, {n})")
+                if value[:, 1].min() < 0 or value[:, 1].max() >= r:
+                    raise ValueError(f"{split}: relation id out of range [0, {r})")
+            setattr(self, split, value)
+        self._entity_index: dict[str, int] | None = None
+        self._relation_index: dict[str, int] | None = None
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def num_entities(self) -> int:
+        """Number of entities ``N`` (every entity of every split is ranked)."""
+        return len(self.entities)
+
+    @property
+    def num_relations(self) -> int:
+        """Number of base relations ``R`` (the graph has ``2R`` edge types)."""
+        return len(self.relations)
+
+    def __repr__(self) -> str:
+        return (
+            f"KGData(name={self.name!r}, entities={self.num_entities}, "
+            f"relations={self.num_relations}, train={len(self.train)}, "
+            f"valid={len(self.valid)}, test={len(self.test)})"
+        )
+
+    # ------------------------------------------------------------------ graph
+    def split_triples(self, split: str | Sequence[str]) -> Tensor:
+        """Return the triples of one split or the concatenation of several.
+
+        Raises:
+            ValueError: for an unknown split name.
+        """
+        names = [split] if isinstance(split, str) else list(split)
+        parts = []
+        for name in names:
+            if name not in ("train", "valid", "test"):
+                raise ValueError(f"unknown split {name!r}; expected 'train', 'valid' or 'test'")
+            parts.append(getattr(self, name))
+        return torch.cat(parts) if parts else empty_triples()
+
+    def known_triples(self) -> Tensor:
+        """All known true triples (train + valid + test): the filter of the evaluation."""
+        return self.split_triples(("train", "valid", "test"))
+
+    def graph(self, split: str | Sequence[str] = "train", inverse: bool = True) -> Data:
+        """The message-passing graph of ``split`` as a PyG ``Data`` object.
+
+        Args:
+            split: which split(s) provide the edges (normally only ``"train"``).
+            inverse: add the inverse of every edge as relation ``r + R``.
+
+        Returns:
+            ``Data(edge_index [2, E'], edge_type [E'], num_nodes=N, num_relations=R or 2R)``
+            where ``E' = 2E`` with inverses (first the ``E`` forward edges, then their inverses
+            in the same order).
+        """
+        from torch_geometric.data import Data
+
+        triples = self.split_triples(split)
+        h, r, t = triples[:, 0], triples[:, 1], triples[:, 2]
+        if inverse:
+            edge_index = torch.stack([torch.cat([h, t]), torch.cat([t, h])])
+            edge_type = torch.cat([r, r + self.num_relations])
+            num_rel = 2 * self.num_relations
+        else:
+            edge_index = torch.stack([h, t])
+            edge_type = r.clone()
+            num_rel = self.num_relations
+        return Data(
+            edge_index=edge_index.contiguous(),
+            edge_type=edge_type,
+            num_nodes=self.num_entities,
+            num_relations=num_rel,
+        )
+
+    # ------------------------------------------------------------------ id maps
+    def entity_id(self, name: str) -> int:
+        """Index of an entity given its name (N3 form for store data).
+
+        Raises:
+            KeyError: the entity is unknown.
+        """
+        if self._entity_index is None:
+            self._entity_index = {e: i for i, e in enumerate(self.entities)}
+        try:
+            return self._entity_index[name]
+        except KeyError:
+            raise KeyError(f"unknown entity {name!r} (not in the training vocabulary)") from None
+
+    def relation_id(self, name: str) -> int:
+        """Index of a base relation given its name.
+
+        Raises:
+            KeyError: the relation is unknown.
+        """
+        if self._relation_index is None:
+            self._relation_index = {e: i for i, e in enumerate(self.relations)}
+        try:
+            return self._relation_index[name]
+        except KeyError:
+            raise KeyError(f"unknown relation {name!r} (not in the training vocabulary)") from None
+
+    def entity_term(self, index: int) -> Any:
+        """The rdflib term of entity ``index`` (store data: names are N3).
+
+        Raises:
+            ValueError: the name is not an N3 IRI / blank node / literal.
+        """
+        return _from_n3(self.entities[index])
+
+    def relation_term(self, index: int) -> Any:
+        """The rdflib term (IRI) of base relation ``index``."""
+        return _from_n3(self.relations[index])
+
+    def entity_label(self, index: int) -> str:
+        """A display label: the label from the data if any, else the name."""
+        if self.entity_labels and index in self.entity_labels:
+            return self.entity_labels[index]
+        return self.entities[index]
+
+    def relation_label(self, index: int) -> str:
+        """A display label for a relation (``r >= R`` is shown as ``inverse of ...``)."""
+        if index >= self.num_relations:
+            return "inverse of " + self.relation_label(index - self.num_relations)
+        if self.relation_labels and index in self.relation_labels:
+            return self.relation_labels[index]
+        return self.relations[index]
+
+    # ------------------------------------------------------------------ vocab files
+    def vocab(self) -> dict[str, Any]:
+        """The id maps and labels as a JSON-able dict (saved beside checkpoints)."""
+        return {
+            "name": self.name,
+            "entities": self.entities,
+            "relations": self.relations,
+            "entity_labels": {str(k): v for k, v in (self.entity_labels or {}).items()},
+            "relation_labels": {str(k): v for k, v in (self.relation_labels or {}).items()},
+        }
+
+    def save_vocab(self, path: str | Path) -> None:
+        """Write :meth:`vocab` to ``path`` as JSON."""
+        Path(path).write_text(json.dumps(self.vocab(), ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def from_vocab(cls, vocab: dict[str, Any]) -> KGData:
+        """A :class:`KGData` with the id maps of ``vocab`` and empty splits."""
+        return cls(
+            entities=list(vocab["entities"]),
+            relations=list(vocab["relations"]),
+            entity_labels={int(k): v for k, v in vocab.get("entity_labels", {}).items()} or None,
+            relation_labels={int(k): v for k, v in vocab.get("relation_labels", {}).items()}
+            or None,
+            name=vocab.get("name", ""),
+        )
+
+    @classmethod
+    def load_vocab(cls, path: str | Path) -> KGData:
+        """Read a vocab JSON written by :meth:`save_vocab`."""
+        return cls.from_vocab(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    # ------------------------------------------------------------------ splitting
+    def split(self, valid_fraction: float = 0.05, test_fraction: float = 0.05, seed: int = 0) -> KGData:
+        """Randomly move a fraction of the training triples to valid/test.
+
+        Args:
+            valid_fraction: share of the triples that go to ``valid``.
+            test_fraction: share of the triples that go to ``test``.
+            seed: seed of the permutation.
+
+        Returns:
+            A new :class:`KGData` with the same id maps.
+        """
+        if not 0 <= valid_fraction + test_fraction < 1:
+            raise ValueError("valid_fraction + test_fraction must be in [0, 1)")
+        triples = self.train
+        gen = torch.Generator().manual_seed(seed)
+        perm = torch.randperm(len(triples), generator=gen)
+        n_valid = int(round(valid_fraction * len(triples)))
+        n_test = int(round(test_fraction * len(triples)))
+        valid = triples[perm[:n_valid]]
+        test = triples[perm[n_valid : n_valid + n_test]]
+        train = triples[perm[n_valid + n_test :]]
+        return KGData(
+            entities=self.entities,
+            relations=self.relations,
+            train=train,
+            valid=torch.cat([self.valid, valid]),
+            test=torch.cat([self.test, test]),
+            entity_labels=self.entity_labels,
+            relation_labels=self.relation_labels,
+            name=self.name,
+        )
+
+    # ------------------------------------------------------------------ from the store
+    @classmethod
+    def from_store(
+        cls,
+        store: Any,
+        graph: Any = None,
+        *,
+        include_literals: bool = False,
+        exclude_graphs: Iterable[Any] = (),
+        name: str = "",
+    ) -> KGData:
+        """Build a :class:`KGData` from the triples of a kg-engine store.
+
+        One SQL scan of ``kg_quads`` collects the integer triples; one ``store.decode``
+        call maps the distinct term ids to rdflib terms. Entity and relation ids are
+        assigned in the order of the sorted N3 names, so two stores with the same
+        triples give the same ids. Every triple goes to ``train``; use :meth:`split`.
+
+        Args:
+            store: an open ``SQLStore``.
+            graph: ``None`` for every graph (default + named), ``DEFAULT_GRAPH`` (or the
+                string ``"default"``) for the default graph, or a graph IRI.
+            include_literals: keep triples whose object is a literal (off: literals are
+                attribute values, not entities).
+            exclude_graphs: graph IRIs to skip when ``graph`` is ``None`` (e.g. a graph of
+                earlier predictions).
+            name: the name to record.
+
+        Returns:
+            The data; ``entity_labels`` come from ``rdfs:label`` literals when present.
+
+        Raises:
+            ValueError: the graph does not exist or holds no usable triples.
+        """
+        from rdflib import RDFS, URIRef
+
+        from kg_engine.core.terms import DEFAULT_GRAPH
+
+        db = store.db
+        literal_filter = "" if include_literals else " AND t.kind <> 3"
+        base = (
+            "SELECT q.s, q.p, q.o FROM kg_quads q JOIN kg_terms t ON t.id = q.o WHERE 1 = 1"
+            + literal_filter
+        )
+        params: list[Any] = []
+        if graph is not None:
+            if graph == "default" or graph == DEFAULT_GRAPH:
+                gid = 0
+            else:
+                iri = URIRef(str(graph)) if isinstance(graph, str) else graph
+                ids = store.term_ids([iri])
+                if iri not in ids:
+                    raise ValueError(f"graph {iri} does not exist in the store")
+                gid = ids[iri]
+            base += " AND q.g = ?"
+            params.append(gid)
+        excluded = []
+        for g in exclude_graphs:
+            iri = URIRef(str(g)) if isinstance(g, str) else g
+            ids = store.term_ids([iri])
+            if iri in ids:
+                excluded.append(ids[iri])
+        for gid in excluded:
+            base += " AND q.g <> ?"
+            params.append(gid)
+        rows = db.fetchall(base, tuple(params))
+        if not rows:
+            raise ValueError("the store holds no triples to train on" + (f" in graph {graph}" if graph else ""))
+        spo = torch.tensor(rows, dtype=torch.long)
+        spo = torch.unique(spo, dim=0)  # the same triple in several graphs counts once
+        node_ids = torch.unique(torch.cat([spo[:, 0], spo[:, 2]]))
+        rel_ids = torch.unique(spo[:, 1])
+        terms = store.decode([int(i) for i in torch.cat([node_ids, rel_ids]).unique().tolist()])
+        node_n3 = sorted((terms[int(i)].n3(), int(i)) for i in node_ids)
+        rel_n3 = sorted((terms[int(i)].n3(), int(i)) for i in rel_ids)
+        entities = [n for n, _ in node_n3]
+        relations = [n for n, _ in rel_n3]
+        node_map = torch.full((int(node_ids.max()) + 1,), -1, dtype=torch.long)
+        node_map[torch.tensor([i for _, i in node_n3])] = torch.arange(len(node_n3))
+        rel_map = torch.full((int(rel_ids.max()) + 1,), -1, dtype=torch.long)
+        rel_map[torch.tensor([i for _, i in rel_n3])] = torch.arange(len(rel_n3))
+        train = torch.stack(
+            [node_map[spo[:, 0]], rel_map[spo[:, 1]], node_map[spo[:, 2]]], dim=1
+        )
+        labels = _store_labels(store, {i: k for k, (_, i) in enumerate(node_n3)}, RDFS.label)
+        rel_labels = _store_labels(store, {i: k for k, (_, i) in enumerate(rel_n3)}, RDFS.label)
+        return cls(
+            entities=entities,
+            relations=relations,
+            train=train,
+            entity_labels=labels or None,
+            relation_labels=rel_labels or None,
+            name=name,
+        )
+
+
+def _store_labels(store: Any, index_of: dict[int, int], label_iri: Any) -> dict[int, str]:
+    """``rdfs:label`` literals of the given term ids (first label by lexical order wins)."""
+    ids = store.term_ids([label_iri])
+    if label_iri not in ids:
+        return {}
+    rows = store.db.fetchall(
+        "SELECT q.s, t.lex FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
+        "WHERE q.p = ? AND t.kind = 3 ORDER BY q.s, t.lex",
+        (ids[label_iri],),
+    )
+    labels: dict[int, str] = {}
+    for s, lex in rows:
+        k = index_of.get(int(s))
+        if k is not None and k not in labels:
+            labels[k] = lex
+    return labels
+
+
+def _from_n3(text: str) -> Any:
+    from rdflib.util import from_n3
+
+    if not text or not (text.startswith("<") or text.startswith("_:") or text.startswith('"')):
+        raise ValueError(
+            f"{text!r} is not an RDF term in N3 form; only data read from a store "
+            "(KGData.from_store) maps back to RDF terms"
+        )
+    return from_n3(text)

@@ -1,0 +1,696 @@
+"""The semi-naive rule engine: materialise a program inside the SQL store.
+
+Evaluation is bottom-up to a fixpoint, stratum by stratum (see :mod:`kg_engine.rules.strata`).
+Round 1 of a stratum evaluates every rule over the whole store; each later round runs one
+``INSERT … SELECT`` per (rule, head atom, body atom *i*) with atom *i* reading only the
+previous round's new triples (a small delta table whose statistics are refreshed with
+``ANALYZE`` every round) and the other atoms reading ``kg_quads``. Candidates already in the
+store (in any graph) are dropped, so every round adds only genuinely new triples, which go
+to the program's own *inferred graph* (``urn:kg-engine:inferred:<name>`` by default) with a
+row in ``kg_rules_derivations`` naming the rule and round that derived them first. Rule
+bodies match asserted ∪ inferred triples of all graphs.
+
+Constraint rules (no head) are evaluated after the fixpoint and returned as
+:class:`Violation` objects; they never write triples.
+
+Example:
+    >>> from rdflib import URIRef, RDF, RDFS
+    >>> from kg_engine.store import open_store
+    >>> store = open_store("sqlite://")
+    >>> EX = "urn:ex:"
+    >>> _ = store.add([(URIRef(EX + "Cat"), RDFS.subClassOf, URIRef(EX + "Animal")),
+    ...                (URIRef(EX + "tom"), RDF.type, URIRef(EX + "Cat"))])
+    >>> result = reason(store, "rdfs")
+    >>> result.derived
+    1
+    >>> (URIRef(EX + "tom"), RDF.type, URIRef(EX + "Animal"), result.graph) in set(store.triples((None, None, None)))
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from rdflib import RDF, BNode, Literal, URIRef
+
+from kg_engine.errors import ConfigError, RuleSyntaxError
+from kg_engine.rules import tables
+from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
+from kg_engine.rules.sqlgen import ConstantIds, NeedsPython, Unsatisfiable, compile_body
+from kg_engine.rules.strata import stratify
+
+__all__ = [
+    "INFERRED_PREFIX",
+    "RuleEngine",
+    "ReasoningResult",
+    "RuleProfile",
+    "Violation",
+    "reason",
+    "load_program",
+    "inferred_graph",
+]
+
+#: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
+INFERRED_PREFIX = "urn:kg-engine:inferred:"
+
+_D = ("kg_rules_d0", "kg_rules_d1")
+_OD = "kg_rules_od"
+_SEED = "kg_rules_seed"
+
+
+def inferred_graph(name: str) -> URIRef:
+    """The default inferred graph of a program called ``name``.
+
+    Example:
+        >>> inferred_graph("owl-rl")
+        rdflib.term.URIRef('urn:kg-engine:inferred:owl-rl')
+    """
+    return URIRef(INFERRED_PREFIX + name)
+
+
+@dataclass
+class RuleProfile:
+    """Time and output of one rule over a run.
+
+    Attributes:
+        rule: rule name.
+        seconds: wall time spent in its statements.
+        fired: triples it derived first (new triples credited to it).
+        statements: SQL statements executed for it.
+    """
+
+    rule: str
+    seconds: float = 0.0
+    fired: int = 0
+    statements: int = 0
+
+
+@dataclass
+class Violation:
+    """One solution of a constraint rule (an inconsistency); nothing is written for it.
+
+    Attributes:
+        rule: the constraint's name (``cax-dw``, ``prp-irp``, … or a user rule).
+        bindings: variable name -> rdflib term.
+    """
+
+    rule: str
+    bindings: dict[str, Any]
+
+    def __str__(self) -> str:
+        vals = ", ".join(f"?{k}={v.n3() if hasattr(v, 'n3') else v}" for k, v in sorted(self.bindings.items()))
+        return f"{self.rule}: {vals}"
+
+
+@dataclass
+class ReasoningResult:
+    """What a materialisation (or incremental update) did.
+
+    Attributes:
+        program: name of the program.
+        graph: the inferred graph.
+        derived: triples added to the inferred graph.
+        removed: triples removed from the inferred graph (incremental delete / recompute).
+        rounds: semi-naive rounds run.
+        seconds: wall time; ``cpu_seconds``: process CPU time.
+        profile: per-rule :class:`RuleProfile`, slowest first.
+        violations: constraint violations found after the fixpoint.
+        violation_counts: rule -> number of violations (``violations`` is capped).
+    """
+
+    program: str
+    graph: URIRef
+    derived: int = 0
+    removed: int = 0
+    rounds: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    profile: list[RuleProfile] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    violation_counts: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        s = (
+            f"{self.program}: derived {self.derived} triples"
+            + (f", removed {self.removed}" if self.removed else "")
+            + f" in {self.rounds} rounds, {self.seconds:.2f} s"
+        )
+        n = sum(self.violation_counts.values())
+        if n:
+            s += f"; {n} violation(s)"
+        return s
+
+
+class _Profiler:
+    def __init__(self) -> None:
+        self.rules: dict[str, RuleProfile] = {}
+
+    def add(self, rule: str, seconds: float, fired: int) -> None:
+        p = self.rules.get(rule)
+        if p is None:
+            p = self.rules[rule] = RuleProfile(rule)
+        p.seconds += seconds
+        p.fired += max(fired, 0)
+        p.statements += 1
+
+    def sorted(self) -> list[RuleProfile]:
+        return sorted(self.rules.values(), key=lambda p: -p.seconds)
+
+
+def _resolve_program(store: Any, rules: RuleSet | Sequence[Rule] | str) -> tuple[RuleSet, Any]:
+    """(program, builder) — builder rebuilds a TBox-specialised built-in program."""
+    if isinstance(rules, RuleSet):
+        return rules, None
+    if isinstance(rules, str):
+        from kg_engine.rules.rulesets import builtin_ruleset
+
+        builder = builtin_ruleset(rules)
+        return builder(store), builder
+    return RuleSet("rules", tuple(rules)), None
+
+
+class RuleEngine:
+    """Materialise a program in a store and keep it up to date.
+
+    Args:
+        store: an open :class:`~kg_engine.store.SQLStore`.
+        rules: a built-in rule set name (``"rdfs"``, ``"owl-rl"``), a :class:`RuleSet`, or
+            a sequence of :class:`Rule`.
+        graph: the inferred graph (default ``urn:kg-engine:inferred:<program name>``).
+        max_violations: violations returned per constraint rule (all are counted).
+
+    Raises:
+        ConfigError: for an unknown built-in rule set name.
+        RuleSyntaxError: for an unstratifiable program.
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        rules: RuleSet | Sequence[Rule] | str = "owl-rl",
+        graph: URIRef | None = None,
+        *,
+        max_violations: int = 100,
+    ) -> None:
+        self.store = store
+        self.db = store.db
+        self.dialect = store.dialect
+        self._spec = rules
+        self.program, self._builder = _resolve_program(store, rules)
+        self.graph = graph if graph is not None else inferred_graph(self.program.name)
+        self.max_violations = max_violations
+        self._prepare(self.program)
+        tables.create_tables(store)
+
+    # -- program ---------------------------------------------------------------------------
+    def _prepare(self, program: RuleSet) -> None:
+        names = [r.name for r in program.rules]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise RuleSyntaxError(f"rule names must be unique in a program; repeated: {', '.join(sorted(dup))}")
+        self.program = program
+        self.strata = stratify(program.rules)
+        self.constraints = [r for r in program.rules if r.is_constraint]
+        self.monotonic = not any(
+            isinstance(b, (Not, Aggregate)) for r in program.rules if not r.is_constraint for b in r.body
+        )
+
+    def _rebuild(self) -> bool:
+        """Re-specialise a built-in program to the current TBox; True if it changed."""
+        if self._builder is None:
+            return False
+        new = self._builder(self.store)
+        if new == self.program:
+            return False
+        self._prepare(new)
+        return True
+
+    def uses_sameas(self) -> bool:
+        """Whether ``owl:sameAs`` is in play (a triple in the store uses it)."""
+        from rdflib import OWL
+
+        sid = self.store.term_ids([OWL.sameAs]).get(OWL.sameAs)
+        if sid is None:
+            return False
+        return self.db.fetchone("SELECT 1 FROM kg_quads WHERE p = ? LIMIT 1", (sid,)) is not None
+
+    # -- setup -------------------------------------------------------------------------------
+    def _graph_id(self) -> int:
+        gid = self.store.term_ids([self.graph], create=True)[self.graph]
+        self.db.execute("INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (gid,))
+        return gid
+
+    def _constants(self) -> ConstantIds:
+        consts: set[Any] = set()
+        heads: set[Any] = set()
+
+        def visit(items: Iterable[Any]) -> None:
+            for b in items:
+                if isinstance(b, Atom):
+                    consts.update(t for t in b if not isinstance(t, Var))
+                elif isinstance(b, Builtin):
+                    consts.update(t for t in _consts_of(b) if isinstance(t, (URIRef, BNode)))
+                elif isinstance(b, Bind):
+                    consts.update(t for t in _consts_of(b.expr) if isinstance(t, (URIRef, BNode)))
+                elif isinstance(b, (Not, Aggregate)):
+                    visit(b.body)
+
+        for r in self.program.rules:
+            visit(r.body)
+            for h in r.head:
+                heads.update(t for t in h if not isinstance(t, Var))
+        consts.add(RDF.type)
+        ids = dict(self.store.term_ids(consts))
+        ids.update(self.store.term_ids([t for t in heads if not (isinstance(t, Literal) and False)], create=True))
+        return ConstantIds(ids)
+
+    def _temp_tables(self) -> None:
+        temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
+        wr = " WITHOUT ROWID" if self.dialect == "sqlite" else ""
+        for t in (*_D, _OD, _SEED):
+            self.db.execute(
+                f"CREATE {temp} TABLE IF NOT EXISTS {t} (s BIGINT NOT NULL, p BIGINT NOT NULL, "
+                f"o BIGINT NOT NULL, rule TEXT, PRIMARY KEY (s, p, o)){wr}"
+            )
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS {t}_pos ON {t} (p, o, s)")
+            self.db.execute(f"DELETE FROM {t}")
+
+    def _analyze(self, table: str) -> None:
+        if self.dialect == "sqlite":
+            self.db.execute(f"ANALYZE temp.{table}" if table.startswith("kg_rules_") else f"ANALYZE {table}")
+        else:
+            self.db.execute(f"ANALYZE {table}")
+
+    def _analyze_store(self) -> None:
+        if self.dialect == "sqlite":
+            self.db.execute("PRAGMA analysis_limit=1000")
+            self.db.execute("ANALYZE kg_quads")
+            self.db.execute("ANALYZE kg_terms")
+        else:
+            self.db.execute("ANALYZE kg_quads")
+
+    # -- public API --------------------------------------------------------------------------
+    def materialise(self, *, recompute: bool = False) -> ReasoningResult:
+        """Compute the closure of the store under the program.
+
+        Args:
+            recompute: first delete the inferred graph (a clean recompute); otherwise the
+                run continues from what the graph already holds.
+
+        Returns:
+            A :class:`ReasoningResult`.
+        """
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = ReasoningResult(self.program.name, self.graph)
+        prof = _Profiler()
+        with self.db.transaction():
+            self._rebuild()
+            gid = self._graph_id()
+            if recompute:
+                result.removed = self._clear(gid)
+            self._temp_tables()
+            self._analyze_store()
+            self._save_program(gid)
+            result.derived, result.rounds = self._fixpoint(gid, prof, seed=None)
+            self._check(result)
+        result.profile = prof.sorted()
+        result.seconds = time.perf_counter() - t0
+        result.cpu_seconds = time.process_time() - c0
+        return result
+
+    materialize = materialise
+
+    def add(self, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+        """Add asserted triples and update the materialisation incrementally.
+
+        See :func:`kg_engine.rules.incremental.add`.
+        """
+        from kg_engine.rules import incremental
+
+        return incremental.add(self, triples, graph)
+
+    def remove(self, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+        """Remove asserted triples and update the materialisation (DRed).
+
+        See :func:`kg_engine.rules.incremental.remove`.
+        """
+        from kg_engine.rules import incremental
+
+        return incremental.remove(self, triples, graph)
+
+    def check(self) -> list[Violation]:
+        """Evaluate the constraint rules only; returns the violations."""
+        result = ReasoningResult(self.program.name, self.graph)
+        self._check(result)
+        return result.violations
+
+    # -- internals ---------------------------------------------------------------------------
+    def _clear(self, gid: int) -> int:
+        n = self.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0
+        self.db.execute("DELETE FROM kg_quads WHERE g = ?", (gid,))
+        self.db.execute("DELETE FROM kg_rules_derivations WHERE g = ?", (gid,))
+        return int(n)
+
+    def _save_program(self, gid: int) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        text = json.dumps(self.program.to_dict())
+        self.db.execute("DELETE FROM kg_rules_programs WHERE g = ?", (gid,))
+        self.db.execute(
+            "INSERT INTO kg_rules_programs (g, name, program, updated_at) VALUES (?, ?, ?, ?)",
+            (gid, self.program.name, text, now),
+        )
+
+    def _exists_cache(self) -> dict:
+        return {}
+
+    def _has(self, cache: dict, key: tuple) -> bool:
+        """Whether any stored triple has predicate key[0] (and object key[1])."""
+        hit = cache.get(key)
+        if hit is None:
+            if len(key) == 1:
+                hit = self.db.fetchone("SELECT 1 FROM kg_quads WHERE p = ? LIMIT 1", key) is not None
+            else:
+                hit = self.db.fetchone("SELECT 1 FROM kg_quads WHERE p = ? AND o = ? LIMIT 1", key) is not None
+            cache[key] = hit
+        return hit
+
+    def _fixpoint(self, gid: int, prof: _Profiler, seed: str | None, round0: int = 0) -> tuple[int, int]:
+        """Run the strata; ``seed`` names a table of new triples to continue from (incremental)."""
+        ids = self._constants()
+        self._ids = ids
+        type_id = ids.get(RDF.type)
+        derived = 0
+        rounds = round0
+        for stratum in self.strata:
+            delta = seed
+            first = seed is None
+            cache: dict = {}
+            while True:
+                new = _D[0] if delta != _D[0] else _D[1]
+                self.db.execute(f"DELETE FROM {new}")
+                rounds += 1
+                keys = None if first else self._delta_keys(delta, type_id)
+                for rule in stratum:
+                    self._eval_rule(rule, ids, None if first else delta, new, prof, keys, cache, type_id)
+                n = self.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
+                if n == 0:
+                    break
+                self._commit_new(new, gid, rounds)
+                derived += int(n)
+                self._analyze(new)
+                delta = new
+                first = False
+                cache = {}
+        return derived, rounds - round0
+
+    def _delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
+        preds = {r[0] for r in self.db.fetchall(f"SELECT DISTINCT p FROM {delta}")}
+        types: set[int] = set()
+        if type_id is not None and type_id in preds:
+            types = {r[0] for r in self.db.fetchall(f"SELECT DISTINCT o FROM {delta} WHERE p = ?", (type_id,))}
+        return preds, types
+
+    def _commit_new(self, new: str, gid: int, rnd: int) -> None:
+        self.db.execute(f"INSERT INTO kg_quads (g, s, p, o) SELECT ?, s, p, o FROM {new}", (gid,))
+        self.db.execute(
+            f"INSERT INTO kg_rules_derivations (g, s, p, o, rule, round) "
+            f"SELECT ?, s, p, o, rule, ? FROM {new}",
+            (gid, rnd),
+        )
+
+    def _atom_possible(self, atom: Atom, ids: ConstantIds, cache: dict, type_id: int | None) -> bool:
+        p = atom.p
+        if isinstance(p, Var):
+            return True
+        pid = ids.get(p)
+        if pid is None:
+            return False
+        if pid == type_id and not isinstance(atom.o, Var):
+            oid = ids.get(atom.o)
+            return oid is not None and self._has(cache, (pid, oid))
+        return self._has(cache, (pid,))
+
+    def _eval_rule(
+        self,
+        rule: Rule,
+        ids: ConstantIds,
+        delta: str | None,
+        new: str,
+        prof: _Profiler,
+        keys: tuple[set[int], set[int]] | None,
+        cache: dict,
+        type_id: int | None,
+    ) -> None:
+        atoms = rule.atoms()
+        if delta is None:
+            if not all(self._atom_possible(a, ids, cache, type_id) for a in atoms):
+                return
+            positions: list[int | None] = [None]
+        else:
+            if not atoms:
+                return
+            preds, types = keys if keys is not None else (set(), set())
+            positions = []
+            for i, a in enumerate(atoms):
+                if not isinstance(a.p, Var):
+                    pid = ids.get(a.p)
+                    if pid is None or pid not in preds:
+                        continue
+                    if pid == type_id and not isinstance(a.o, Var) and ids.get(a.o) not in types:
+                        continue
+                positions.append(i)
+        for pos in positions:
+            sources = {} if pos is None else {pos: delta}
+            for hi, head in enumerate(rule.head):
+                self._run_insert(rule, hi, head, ids, sources, new, prof)
+
+    def _run_insert(
+        self,
+        rule: Rule,
+        hi: int,
+        head: Atom,
+        ids: ConstantIds,
+        sources: dict,
+        target: str,
+        prof: _Profiler,
+        *,
+        mode: str = "new",
+        gid: int | None = None,
+        against: str | None = None,
+    ) -> int:
+        """One INSERT … SELECT of head ``hi`` into ``target``; returns rows inserted.
+
+        mode "new": candidates not in the store. "overdelete": candidates in the inferred
+        graph ``gid`` and not yet in table ``against``. "rederive": candidates in table
+        ``against`` (joined) and not in the store.
+        """
+        t0 = time.perf_counter()
+        try:
+            q = compile_body(rule, ids, self.dialect, sources)
+        except Unsatisfiable:
+            return 0
+        hs, hp, ho = q.head_exprs(head)
+        if any(e[1] != "id" for e in (hs, hp, ho)):
+            n = self._python_insert(rule, q, (hs, hp, ho), target, mode, gid, against)
+            prof.add(rule.name, time.perf_counter() - t0, n)
+            return n
+        extra: list[str] = []
+        # No literal subjects / non-IRI predicates.
+        if isinstance(head.s, Var) and "s" not in q.positions.get(head.s, set()):
+            extra.append(f"EXISTS (SELECT 1 FROM kg_terms k1 WHERE k1.id = {hs[0]} AND k1.kind <> 3)")
+        if isinstance(head.p, Var) and "p" not in q.positions.get(head.p, set()):
+            extra.append(f"EXISTS (SELECT 1 FROM kg_terms k2 WHERE k2.id = {hp[0]} AND k2.kind = 1)")
+        s, p, o = hs[0], hp[0], ho[0]
+        if mode == "new":
+            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o})")
+        elif mode == "overdelete":
+            extra.append(
+                f"EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o} AND e.g = {int(gid)})"
+            )
+            extra.append(f"NOT EXISTS (SELECT 1 FROM {against} e2 WHERE e2.s = {s} AND e2.p = {p} AND e2.o = {o})")
+        elif mode == "rederive":
+            from kg_engine.rules.sqlgen import _Frag
+
+            q.froms.append(_Frag(f"{against} h"))
+            q.where.append(_Frag(f"h.s = {s} AND h.p = {p} AND h.o = {o}"))
+            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o})")
+        from kg_engine.rules.sqlgen import _Frag
+
+        for x in extra:
+            q.where.append(_Frag(x))
+        sel, params = q.select([("?", "str", [rule.name]), hs, hp, ho])
+        # select() puts the rule name first; reorder to match the column list.
+        sql = f"INSERT INTO {target} (rule, s, p, o) {sel} ON CONFLICT DO NOTHING"
+        cur = self.db.execute(sql, params)
+        n = cur.rowcount if cur.rowcount is not None else 0
+        prof.add(rule.name, time.perf_counter() - t0, n)
+        return n
+
+    def _python_insert(self, rule, q, exprs, target, mode, gid, against) -> int:
+        """Heads with computed values: evaluate in SQL, intern the values, insert."""
+        sel, params = q.select(list(exprs), distinct=True)
+        rows = self.db.fetchall(sel, params)
+        if not rows:
+            return 0
+        kinds = [e[1] for e in exprs]
+        values: list[tuple] = []
+        lits: set[Literal] = set()
+        for row in rows:
+            out = []
+            ok = True
+            for k, (v, kind) in enumerate(zip(row, kinds)):
+                if v is None:
+                    ok = False
+                    break
+                if kind == "id":
+                    out.append(int(v))
+                else:
+                    if k < 2:  # a computed value cannot be a subject or predicate
+                        ok = False
+                        break
+                    lit = _value_literal(v, kind)
+                    lits.add(lit)
+                    out.append(lit)
+            if ok:
+                values.append(tuple(out))
+        if not values:
+            return 0
+        lit_ids = self.store.term_ids(lits, create=True) if lits else {}
+        encoded = {tuple(lit_ids[x] if isinstance(x, Literal) else x for x in v) for v in values}
+        # Drop literal subjects / non-IRI predicates.
+        ids_needed = {v[0] for v in encoded} | {v[1] for v in encoded}
+        kinds_of = self._kinds(ids_needed)
+        encoded = {v for v in encoded if kinds_of.get(v[0]) != 3 and kinds_of.get(v[1]) == 1}
+        if mode == "new":
+            sql = (
+                f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE NOT EXISTS "
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?) ON CONFLICT DO NOTHING"
+            )
+            rows2 = [(rule.name, s, p, o, s, p, o) for s, p, o in encoded]
+        elif mode == "overdelete":
+            sql = (
+                f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE EXISTS "
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ? AND e.g = ?) "
+                f"AND NOT EXISTS (SELECT 1 FROM {against} e2 WHERE e2.s = ? AND e2.p = ? AND e2.o = ?) "
+                f"ON CONFLICT DO NOTHING"
+            )
+            rows2 = [(rule.name, s, p, o, s, p, o, gid, s, p, o) for s, p, o in encoded]
+        else:
+            sql = (
+                f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE EXISTS "
+                f"(SELECT 1 FROM {against} h WHERE h.s = ? AND h.p = ? AND h.o = ?) AND NOT EXISTS "
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?) ON CONFLICT DO NOTHING"
+            )
+            rows2 = [(rule.name, s, p, o, s, p, o, s, p, o) for s, p, o in encoded]
+        before = self.db.scalar(f"SELECT COUNT(*) FROM {target}") or 0
+        self.db.executemany(sql, rows2)
+        after = self.db.scalar(f"SELECT COUNT(*) FROM {target}") or 0
+        return int(after - before)
+
+    def _kinds(self, ids: set[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        lst = list(ids)
+        for i in range(0, len(lst), 500):
+            chunk = lst[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            for id_, kind in self.db.fetchall(f"SELECT id, kind FROM kg_terms WHERE id IN ({marks})", chunk):
+                out[int(id_)] = int(kind)
+        return out
+
+    def _check(self, result: ReasoningResult) -> None:
+        """Evaluate constraint rules into ``result.violations``."""
+        if not self.constraints:
+            return
+        ids = getattr(self, "_ids", None) or self._constants()
+        all_ids: set[int] = set()
+        found: list[tuple[str, list[Var], list[tuple]]] = []
+        for rule in self.constraints:
+            try:
+                q = compile_body(rule, ids, self.dialect)
+            except Unsatisfiable:
+                continue
+            vs = sorted(q.cols)
+            if not vs:
+                exprs = [("1", "id", [])]
+            else:
+                exprs = [(q.cols[v], "id", []) for v in vs]
+            sel, params = q.select(exprs, distinct=True)
+            count = self.db.scalar(f"SELECT COUNT(*) FROM ({sel}) v", params) or 0
+            if not count:
+                continue
+            result.violation_counts[rule.name] = int(count)
+            rows = self.db.fetchall(f"{sel} LIMIT {int(self.max_violations)}", params)
+            found.append((rule.name, vs, rows))
+            for row in rows:
+                all_ids.update(int(x) for x in row)
+        terms = self.store.decode(all_ids) if all_ids else {}
+        for name, vs, rows in found:
+            for row in rows:
+                result.violations.append(
+                    Violation(name, {v.name: terms.get(int(x), x) for v, x in zip(vs, row)})
+                )
+
+
+def _value_literal(v: Any, kind: str) -> Literal:
+    if kind == "num":
+        f = float(v)
+        if f.is_integer() and abs(f) < 2**62:
+            return Literal(int(f))
+        from decimal import Decimal
+
+        return Literal(Decimal(repr(f)))
+    if kind == "dtm":
+        return Literal(datetime.fromtimestamp(float(v), tz=timezone.utc))
+    return Literal(str(v))
+
+
+def _consts_of(node: Any) -> Iterable[Any]:
+    if isinstance(node, Builtin):
+        for a in node.args:
+            yield from _consts_of(a)
+    elif not isinstance(node, Var):
+        yield node
+
+
+def reason(
+    store: Any,
+    rules: RuleSet | Sequence[Rule] | str = "owl-rl",
+    *,
+    graph: URIRef | None = None,
+    recompute: bool = False,
+) -> ReasoningResult:
+    """Materialise ``rules`` over ``store`` (see :class:`RuleEngine`).
+
+    Args:
+        store: an open store.
+        rules: ``"rdfs"``, ``"owl-rl"``, a :class:`RuleSet` or a list of rules.
+        graph: the inferred graph (default ``urn:kg-engine:inferred:<name>``).
+        recompute: clear the inferred graph first.
+
+    Returns:
+        The :class:`ReasoningResult`.
+    """
+    return RuleEngine(store, rules, graph).materialise(recompute=recompute)
+
+
+def load_program(store: Any, graph: URIRef) -> RuleSet | None:
+    """The program last run to fill the inferred ``graph`` (``None`` if there is none).
+
+    Example:
+        >>> from kg_engine.store import open_store
+        >>> load_program(open_store("sqlite://"), inferred_graph("rdfs")) is None
+        True
+    """
+    tables.create_tables(store)
+    ids = store.term_ids([graph])
+    if graph not in ids:
+        return None
+    row = store.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (ids[graph],))
+    if row is None:
+        return None
+    return RuleSet.from_dict(json.loads(row[0]))

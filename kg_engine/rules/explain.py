@@ -1,0 +1,550 @@
+"""Why is a triple in the store? Derivation trees rebuilt on demand.
+
+:func:`explain` answers for any statement of the store:
+
+* an **inferred** triple (one in an inferred graph the rule engine filled) is explained by a
+  rule instance: the rule, the variable bindings and the premises — each premise explained in
+  turn, down to asserted triples. Nothing but the rule name and round per inferred triple is
+  stored (``kg_rules_derivations``); the premises are found again by *backward evaluation*:
+  the body of the rule is run as one SQL query over the materialisation with the head's
+  variables fixed to the triple.
+* an **asserted** triple is a leaf carrying its source: its per-statement provenance rows
+  (``store.provenance_of``: file and line, extracted sentence and span, GNN model and score)
+  or, for bulk-loaded files, the load record of its graph.
+
+Trees are well-founded: the engine records the round in which it first derived each triple,
+and the premises chosen for a triple derived in round *r* are asserted or derived in rounds
+before *r*, so a tree never loops and is as shallow as the evaluation that produced the
+triple. When the records no longer allow that (after incremental deletes and re-derivations),
+any instance whose premises are not already on the path is taken (cycle protection).
+
+Example:
+    >>> from rdflib import URIRef, RDF, RDFS
+    >>> from kg_engine.store import open_store
+    >>> from kg_engine.rules.engine import reason
+    >>> EX = "urn:ex:"
+    >>> store = open_store("sqlite://")
+    >>> _ = store.add([(URIRef(EX + "Cat"), RDFS.subClassOf, URIRef(EX + "Mammal")),
+    ...                (URIRef(EX + "Mammal"), RDFS.subClassOf, URIRef(EX + "Animal")),
+    ...                (URIRef(EX + "tom"), RDF.type, URIRef(EX + "Cat"))])
+    >>> _ = reason(store, "rdfs")
+    >>> e = explain(store, (URIRef(EX + "tom"), RDF.type, URIRef(EX + "Animal")))
+    >>> e.tree.kind, len(e.tree.asserted_leaves()) >= 2
+    ('inferred', True)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import NamespaceManager
+
+from kg_engine.core.provenance import Provenance
+from kg_engine.core.terms import DEFAULT_GRAPH, check_triple
+from kg_engine.errors import KgEngineError
+from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
+
+__all__ = ["Derivation", "Explanation", "explain", "Explainer", "NotInStoreError"]
+
+#: Rows of the body query examined per rule instance search (best-founded one is kept).
+_CANDIDATES = 64
+
+
+class NotInStoreError(KgEngineError, KeyError):
+    """The triple to explain is not in the store."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+@dataclass
+class Derivation:
+    """One node of a derivation tree.
+
+    Attributes:
+        triple: the statement ``(s, p, o)``.
+        kind: ``asserted`` (a leaf with ``sources``), ``inferred`` (``rule`` applied to
+            ``premises``), ``cycle`` (the premise is already being explained higher up; only
+            when the derivation records are stale) or ``unexplained`` (inferred but no rule
+            instance matches any more).
+        rule: name of the rule (inferred).
+        round: semi-naive round that first derived the triple (inferred), 0 for asserted.
+        bindings: variable name -> term of the rule instance.
+        premises: the body atoms of the rule instance, each explained.
+        graphs: graphs that hold the triple.
+        sources: provenance of an asserted triple (per-statement records, else the load
+            record of its graph as ``Provenance(kind="asserted", source=file)``).
+    """
+
+    triple: tuple
+    kind: str
+    rule: str | None = None
+    round: int | None = None
+    bindings: dict[str, Any] = field(default_factory=dict)
+    premises: list["Derivation"] = field(default_factory=list)
+    graphs: list[Any] = field(default_factory=list)
+    sources: list[Provenance] = field(default_factory=list)
+
+    def walk(self) -> Iterator["Derivation"]:
+        """This node and every node below it, depth first."""
+        yield self
+        for p in self.premises:
+            yield from p.walk()
+
+    def asserted_leaves(self) -> list["Derivation"]:
+        """The asserted triples the derivation rests on."""
+        return [n for n in self.walk() if n.kind == "asserted"]
+
+    def depth(self) -> int:
+        """Number of rule applications on the longest branch (0 for an asserted triple)."""
+        return 0 if not self.premises else 1 + max(p.depth() for p in self.premises)
+
+    def is_grounded(self) -> bool:
+        """True when every branch ends in an asserted triple."""
+        if self.kind == "asserted":
+            return True
+        return self.kind == "inferred" and all(p.is_grounded() for p in self.premises)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable form (terms in N3 syntax)."""
+        return {
+            "triple": [t.n3() for t in self.triple],
+            "kind": self.kind,
+            "rule": self.rule,
+            "round": self.round,
+            "bindings": {k: v.n3() for k, v in sorted(self.bindings.items())},
+            "graphs": [g.n3() for g in self.graphs],
+            "sources": [s.as_dict() for s in self.sources],
+            "premises": [p.to_dict() for p in self.premises],
+        }
+
+    def render(self, nm: NamespaceManager | None = None, indent: str = "") -> str:
+        """Readable indented text, one line per node."""
+        lines: list[str] = []
+        self._render(lines, nm, indent, indent)
+        return "\n".join(lines)
+
+    def _render(self, lines: list[str], nm: Any, first: str, rest: str) -> None:
+        t = " ".join(_n3(x, nm) for x in self.triple)
+        if self.kind == "asserted":
+            src = "; ".join(_source_text(s) for s in self.sources) or "no recorded source"
+            where = ", ".join(_graph_text(g, nm) for g in self.graphs)
+            lines.append(f"{first}{t}  [asserted in {where}: {src}]")
+        elif self.kind == "inferred":
+            lines.append(f"{first}{t}  [rule {self.rule}, round {self.round}]")
+        else:
+            lines.append(f"{first}{t}  [{self.kind}]")
+        for i, p in enumerate(self.premises):
+            last = i == len(self.premises) - 1
+            p._render(lines, nm, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "))
+
+
+@dataclass
+class Explanation:
+    """The answer of :func:`explain`: one or all derivation trees of a triple.
+
+    Attributes:
+        triple: the statement explained.
+        trees: the derivation trees; one unless ``all_derivations`` was asked (then one per
+            rule instance that derives the triple, best-founded first). An asserted triple
+            has a single leaf tree.
+    """
+
+    triple: tuple
+    trees: list[Derivation]
+
+    @property
+    def tree(self) -> Derivation:
+        """The first (best-founded) tree."""
+        return self.trees[0]
+
+    @property
+    def kind(self) -> str:
+        return self.tree.kind
+
+    def render(self, nm: NamespaceManager | None = None) -> str:
+        """All trees as indented text."""
+        if len(self.trees) == 1:
+            return self.tree.render(nm)
+        parts = []
+        for i, t in enumerate(self.trees, start=1):
+            parts.append(f"derivation {i} of {len(self.trees)}:\n" + t.render(nm, indent="  "))
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.render(_NM)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"triple": [t.n3() for t in self.triple], "trees": [t.to_dict() for t in self.trees]}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+
+_NM = NamespaceManager(__import__("rdflib").Graph(), bind_namespaces="core")
+
+
+def _n3(term: Any, nm: Any) -> str:
+    try:
+        return term.n3(nm) if nm is not None else term.n3()
+    except Exception:  # pragma: no cover - exotic terms
+        return str(term)
+
+
+def _graph_text(g: Any, nm: Any) -> str:
+    return "the default graph" if g == DEFAULT_GRAPH else _n3(g, nm)
+
+
+def _source_text(p: Provenance) -> str:
+    parts = [p.kind]
+    if p.source:
+        parts.append(str(p.source))
+    if p.sentence is not None:
+        parts.append(f"sentence {p.sentence}")
+    if p.start is not None and p.end is not None:
+        parts.append(f"chars {p.start}-{p.end}")
+    if p.agent:
+        parts.append(f"by {p.agent}" + (f" {p.version}" if p.version else ""))
+    if p.confidence is not None:
+        parts.append(f"confidence {p.confidence:.3g}")
+    if p.text:
+        txt = p.text if len(p.text) <= 80 else p.text[:77] + "..."
+        parts.append(repr(txt))
+    return " ".join(parts)
+
+
+class Explainer:
+    """Explains triples of one store; caches programs and term lookups between calls.
+
+    Args:
+        store: an open :class:`~kg_engine.store.SQLStore`.
+
+    Example:
+        >>> from kg_engine.store import open_store
+        >>> Explainer(open_store("sqlite://")).inferred_graphs
+        {}
+    """
+
+    def __init__(self, store: Any) -> None:
+        from kg_engine.rules import tables
+
+        self.store = store
+        self.db = store.db
+        tables.create_tables(store)
+        self._programs: dict[int, RuleSet] = {}
+        self.inferred_graphs: dict[int, str] = {}
+        for gid, name, program in self.db.fetchall("SELECT g, name, program FROM kg_rules_programs"):
+            self.inferred_graphs[int(gid)] = name
+            self._programs[int(gid)] = RuleSet.from_dict(json.loads(program))
+        self._queries: dict[tuple, Any] = {}
+        self._terms: dict[int, Any] = {}
+
+    # -- lookups ---------------------------------------------------------------------------
+    def _decode(self, ids: Sequence[int]) -> list[Any]:
+        missing = {i for i in ids if i not in self._terms}
+        if missing:
+            self._terms.update(self.store.decode(missing))
+        return [self._terms[i] for i in ids]
+
+    def _status(self, key: tuple[int, int, int]) -> tuple[list[int], list[int], int | None, str | None, int | None]:
+        """(asserted graph ids, inferred graph ids, round, rule, inferred gid) of a triple."""
+        rows = self.db.fetchall("SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ?", key)
+        asserted, inferred = [], []
+        for (g,) in rows:
+            (inferred if int(g) in self.inferred_graphs else asserted).append(int(g))
+        rnd = rule = gid = None
+        if inferred and not asserted:
+            for g in inferred:
+                row = self.db.fetchone(
+                    "SELECT rule, round FROM kg_rules_derivations WHERE s = ? AND p = ? AND o = ? AND g = ?",
+                    (*key, g),
+                )
+                if row is not None:
+                    rule, rnd, gid = row[0], int(row[1]), g
+                    break
+            if gid is None:
+                gid = inferred[0]
+        return asserted, inferred, rnd, rule, gid
+
+    def _rank(self, key: tuple[int, int, int]) -> int | None:
+        """0 for asserted, the derivation round for inferred, None if absent."""
+        asserted, inferred, rnd, _rule, _gid = self._status(key)
+        if asserted:
+            return 0
+        if inferred:
+            return rnd if rnd is not None else 10**9
+        return None
+
+    # -- backward evaluation ------------------------------------------------------------------
+    def _instances(self, rule: Rule, head: Atom, key: tuple[int, int, int], limit: int) -> list[dict[Var, int]]:
+        """Body solutions of ``rule`` whose ``head`` instance is the triple ``key``."""
+        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, compile_body
+
+        fixed: dict[Var, int] = {}
+        for t, v in zip(head, key):
+            if isinstance(t, Var):
+                if t in fixed and fixed[t] != v:
+                    return []
+                fixed[t] = v
+        consts = _constants(rule)
+        ids = self.store.term_ids(consts) if consts else {}
+        # Constants of the head must be the triple's own terms.
+        for t, v in zip(head, key):
+            if not isinstance(t, Var) and ids.get(t) != v:
+                return []
+        try:
+            q = compile_body(rule, ConstantIds(ids), self.store.dialect)
+        except Unsatisfiable:
+            return []
+        from kg_engine.rules.sqlgen import _Frag  # the WHERE fragment type of BodyQuery
+
+        computed: dict[Var, int] = {}
+        for v, val in fixed.items():
+            if v in q.cols:
+                q.where.append(_Frag(f"{q.cols[v]} = ?", [val]))
+            elif v in q.values:
+                computed[v] = val
+            else:
+                return []
+        names = sorted(q.cols, key=lambda v: v.name)
+        exprs = [(q.cols[v], "id", []) for v in names]
+        extra = sorted(q.values, key=lambda v: v.name)
+        exprs += [q.values[v] for v in extra]
+        if not exprs:
+            exprs = [("1", "num", [])]
+        sql, params = q.select(exprs, distinct=True)
+        rows = self.db.fetchall(sql + f" LIMIT {int(limit) if not computed else 100000}", params)
+        out: list[dict[Var, Any]] = []
+        for row in rows:
+            b: dict[Var, Any] = {v: int(row[i]) for i, v in enumerate(names)}
+            ok = True
+            for j, v in enumerate(extra):
+                raw = row[len(names) + j]
+                if v in computed:
+                    (term,) = self._decode([computed[v]])
+                    if not _same_value(raw, term):
+                        ok = False
+                        break
+                    b[v] = term
+                elif raw is not None:
+                    b[v] = _value_literal(raw, q.values[v][1])
+            if ok:
+                out.append(b)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def _premises(self, rule: Rule, b: dict[Var, int]) -> list[tuple[int, int, int]]:
+        out: list[tuple[int, int, int]] = []
+        ids = None
+        for atom in rule.atoms():
+            key = []
+            for t in atom:
+                if isinstance(t, Var):
+                    key.append(b[t])
+                else:
+                    if ids is None:
+                        ids = self.store.term_ids(_constants(rule))
+                    key.append(ids[t])
+            k = (key[0], key[1], key[2])
+            if k not in out:
+                out.append(k)
+        return out
+
+    def _candidates(self, program: RuleSet, rule_name: str | None, key: tuple[int, int, int], all_rules: bool) -> list[Rule]:
+        rules: list[Rule] = []
+        if rule_name is not None:
+            try:
+                rules.append(program.rule(rule_name))
+            except KeyError:
+                pass
+        if all_rules or not rules:
+            terms = self._decode(list(key))
+            for r in program.rules:
+                if r in rules:
+                    continue
+                for h in r.head:
+                    if all(isinstance(a, Var) or a == t for a, t in zip(h, terms)):
+                        rules.append(r)
+                        break
+        return rules
+
+    def _instances_ranked(
+        self, rules: list[Rule], key: tuple[int, int, int], bound: int | None, path: set, limit: int
+    ) -> list[tuple[int, Rule, dict[Var, int], list[tuple[int, int, int]]]]:
+        """Rule instances deriving ``key``: (max premise rank, rule, bindings, premises).
+
+        Instances whose premises rank below ``bound`` (well-founded) come first; instances
+        with a premise on ``path`` or missing from the store are dropped.
+        """
+        found = []
+        for rule in rules:
+            terms = self._decode(list(key))
+            for head in rule.head:
+                if not all(isinstance(a, Var) or a == t for a, t in zip(head, terms)):
+                    continue
+                for b in self._instances(rule, head, key, limit):
+                    prem = self._premises(rule, b)
+                    if any(p in path for p in prem) or key in prem:
+                        continue
+                    ranks = [self._rank(p) for p in prem]
+                    if any(r is None for r in ranks):
+                        continue
+                    worst = max((r for r in ranks if r is not None), default=0)
+                    found.append((worst, rule, b, prem))
+        found.sort(key=lambda f: (0 if bound is None or f[0] < bound else 1, f[0]))
+        return found
+
+    # -- trees ---------------------------------------------------------------------------
+    def _node(self, key: tuple[int, int, int], path: set, memo: dict) -> Derivation:
+        if key in memo:
+            return memo[key]
+        terms = tuple(self._decode(list(key)))
+        asserted, inferred, rnd, rule_name, gid = self._status(key)
+        if asserted:
+            node = self._asserted(terms, asserted)
+            memo[key] = node
+            return node
+        graphs = self._decode(inferred)
+        if key in path:
+            return Derivation(terms, "cycle", graphs=graphs)
+        program = self._programs.get(gid) if gid is not None else None
+        if program is None:
+            return Derivation(terms, "unexplained", graphs=graphs)
+        path = path | {key}
+        rules = self._candidates(program, rule_name, key, all_rules=False)
+        ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES)
+        if not ranked and rule_name is not None:
+            rules = self._candidates(program, None, key, all_rules=True)
+            ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES)
+        if not ranked:
+            node = Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
+        else:
+            _worst, rule, b, prem = ranked[0]
+            node = self._inferred(terms, rule, b, prem, rnd, graphs, path, memo)
+        memo[key] = node
+        return node
+
+    def _inferred(self, terms, rule, b, prem, rnd, graphs, path, memo) -> Derivation:
+        names = sorted((v for v in b if isinstance(b[v], int)), key=lambda v: v.name)
+        vals = self._decode([b[v] for v in names])
+        bindings = {v.name: t for v, t in zip(names, vals)}
+        bindings.update({v.name: t for v, t in b.items() if not isinstance(t, int)})
+        bindings = {k: t for k, t in bindings.items() if not k.startswith("_")}
+        premises = [self._node(p, path, memo) for p in prem]
+        return Derivation(terms, "inferred", rule=rule.name, round=rnd, bindings=bindings,
+                          premises=premises, graphs=graphs)
+
+    def _asserted(self, terms: tuple, gids: list[int]) -> Derivation:
+        graphs = self._decode(gids)
+        sources: list[Provenance] = []
+        for g in graphs:
+            sources.extend(self.store.provenance_of((*terms, g)))
+        if not sources:
+            for g in graphs:
+                for rec in self.store.loads(g):
+                    sources.append(Provenance(kind="asserted", source=rec["source"],
+                                              detail=f"loaded {rec['loaded_at']}"))
+        seen, uniq = set(), []
+        for s in sources:
+            if s not in seen:
+                seen.add(s)
+                uniq.append(s)
+        return Derivation(terms, "asserted", round=0, graphs=graphs, sources=uniq)
+
+    def explain(self, triple: tuple, all_derivations: bool = False) -> Explanation:
+        """See :func:`explain`."""
+        s, p, o = triple[:3]
+        check_triple(s, p, o)
+        ids = self.store.term_ids([s, p, o])
+        if len(ids) < len({s, p, o}):
+            raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
+        key = (ids[s], ids[p], ids[o])
+        asserted, inferred, rnd, rule_name, gid = self._status(key)
+        if not asserted and not inferred:
+            raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
+        memo: dict = {}
+        if not all_derivations or asserted or gid not in self._programs:
+            return Explanation((s, p, o), [self._node(key, set(), memo)])
+        program = self._programs[gid]
+        rules = self._candidates(program, rule_name, key, all_rules=True)
+        ranked = self._instances_ranked(rules, key, rnd, {key}, 100000)
+        graphs = self._decode(inferred)
+        terms = (s, p, o)
+        trees = [
+            self._inferred(terms, rule, b, prem, rnd, graphs, {key}, memo)
+            for _w, rule, b, prem in ranked
+        ]
+        if not trees:
+            trees = [Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)]
+        return Explanation(terms, trees)
+
+
+def _constants(rule: Rule) -> list[Any]:
+    from kg_engine.rules.ir import Aggregate, Bind, Builtin, Not
+
+    out: set[Any] = set()
+
+    def node(n: Any) -> None:
+        if isinstance(n, Builtin):
+            for a in n.args:
+                node(a)
+        elif isinstance(n, (URIRef, BNode, Literal)):
+            out.add(n)
+
+    def items(xs: Sequence[Any]) -> None:
+        for b in xs:
+            if isinstance(b, Atom):
+                for t in b:
+                    node(t)
+            elif isinstance(b, Builtin):
+                node(b)
+            elif isinstance(b, Bind):
+                node(b.expr)
+            elif isinstance(b, (Not, Aggregate)):
+                items(b.body)
+
+    items(rule.body)
+    for h in rule.head:
+        for t in h:
+            node(t)
+    return list(out)
+
+
+def _value_literal(value: Any, kind: str) -> Literal:
+    """An SQL-computed value (``num``/``dtm``/``str``) as the literal the engine writes."""
+    from kg_engine.rules.engine import _value_literal as engine_value_literal
+
+    return engine_value_literal(value, kind)
+
+
+def _same_value(value: Any, term: Any) -> bool:
+    if isinstance(term, Literal):
+        py = term.toPython()
+        if isinstance(value, (int, float)) and isinstance(py, (int, float)) and not isinstance(py, bool):
+            return float(value) == float(py)
+        return str(value) == str(term)
+    return False
+
+
+def explain(store: Any, triple: tuple, all_derivations: bool = False) -> Explanation:
+    """Explain why ``triple`` is in ``store``.
+
+    Args:
+        store: an open :class:`~kg_engine.store.SQLStore` (materialised by the rule engine
+            for inferred triples).
+        triple: ``(s, p, o)`` of rdflib terms (a quad's graph is ignored).
+        all_derivations: for an inferred triple, return one tree per rule instance that
+            derives it (premises of each explained by their best tree) instead of one.
+
+    Returns:
+        An :class:`Explanation`; ``str()`` renders it as an indented tree.
+
+    Raises:
+        NotInStoreError: if the triple is in no graph of the store.
+        ValueError: if ``triple`` is not a valid RDF triple.
+    """
+    return Explainer(store).explain(triple, all_derivations=all_derivations)

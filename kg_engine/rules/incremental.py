@@ -1,0 +1,311 @@
+"""Incremental maintenance of a materialisation: semi-naive insertion and DRed deletion.
+
+*Insertion*: the new asserted triples that were not already in the store (in any graph) are
+the delta of a semi-naive continuation — exactly the rounds a full run would perform after
+these triples appeared, no re-evaluation of what is already derived.
+
+*Deletion* (DRed, Gupta–Mumick–Subrahmanian 1993; the variant RDFox and the 2015
+Backward/Forward paper compare against):
+
+1. **over-delete** — starting from the removed triples, every inferred triple that has a
+   derivation using a deleted triple is marked, recursively (one ``INSERT … SELECT`` per rule
+   and body position, the position reading the last marked set, the others the store as it
+   was);
+2. the removed asserted triples and the marked inferred ones are deleted;
+3. **re-derive** — each marked triple that still has a derivation from what is left (the
+   rule's head joined to the marked set) is put back, and a semi-naive continuation from the
+   re-derived triples restores everything that depends on them.
+
+The result always equals a full recompute. Programs with negation or aggregation are not
+monotonic (a new fact can invalidate a derived one); for them, and whenever the update
+changes the TBox axioms a built-in program was specialised to, the engine recomputes
+the inferred graph instead (still correct, just not incremental).
+
+Example:
+    >>> from rdflib import URIRef, RDF, RDFS
+    >>> from kg_engine.store import open_store
+    >>> from kg_engine.rules.engine import RuleEngine
+    >>> EX = "urn:ex:"
+    >>> store = open_store("sqlite://")
+    >>> _ = store.add([(URIRef(EX + "Cat"), RDFS.subClassOf, URIRef(EX + "Animal"))])
+    >>> eng = RuleEngine(store, "rdfs")
+    >>> eng.materialise().derived
+    0
+    >>> eng.add([(URIRef(EX + "tom"), RDF.type, URIRef(EX + "Cat"))]).derived
+    1
+    >>> eng.remove([(URIRef(EX + "tom"), RDF.type, URIRef(EX + "Cat"))]).removed
+    1
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rdflib import RDF, BNode, URIRef
+
+from kg_engine.core.terms import as_quad
+
+if TYPE_CHECKING:
+    from kg_engine.rules.engine import ReasoningResult, RuleEngine
+
+__all__ = ["add", "remove"]
+
+def _tbox_predicates() -> frozenset:
+    from rdflib import OWL, RDF
+
+    return frozenset({
+        RDF.first, RDF.rest, OWL.intersectionOf, OWL.unionOf, OWL.oneOf, OWL.propertyChainAxiom,
+        OWL.hasKey, OWL.members, OWL.distinctMembers, OWL.maxCardinality,
+        OWL.maxQualifiedCardinality, OWL.onClass,
+    })
+
+
+def _needs_recompute(engine: RuleEngine, quads: list) -> bool:
+    if not engine.monotonic or engine.uses_sameas():
+        return True
+    if engine._builder is not None:
+        tbox = _tbox_predicates()
+        from rdflib import OWL, RDF
+
+        special = {OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent}
+        for s, p, o, _ in quads:
+            if p in tbox or (p == RDF.type and o in special):
+                return True
+    return False
+
+
+def _recompute(engine: RuleEngine, t0: float, c0: float) -> ReasoningResult:
+    result = engine.materialise(recompute=True)
+    derived, removed = result.derived, result.removed
+    # Report the net change of the inferred graph, like the incremental path does.
+    result.derived = max(derived - removed, 0)
+    result.removed = max(removed - derived, 0)
+    result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
+    return result
+
+
+def _load_seed(engine: RuleEngine, table: str, quads: list) -> None:
+    """Encode the statements' triples into temp table ``table`` (s, p, o)."""
+    terms = {t for q in quads for t in q[:3]}
+    ids = engine.store.term_ids(terms, create=True)
+    rows = {(ids[s], ids[p], ids[o]) for s, p, o, _ in quads}
+    engine.db.executemany(
+        f"INSERT INTO {table} (s, p, o) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", list(rows)
+    )
+
+
+def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+    """Assert ``triples`` (in ``graph``, default graph if ``None``) and extend the closure.
+
+    Args:
+        engine: a :class:`~kg_engine.rules.engine.RuleEngine` whose program was materialised.
+        triples: triples or quads to assert.
+        graph: graph for triples given without one.
+
+    Returns:
+        The :class:`~kg_engine.rules.engine.ReasoningResult` (``derived`` = new inferred triples).
+    """
+    from kg_engine.rules.engine import _D, _SEED, ReasoningResult, _Profiler
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    quads = [as_quad(t, graph) for t in triples]
+    prof = _Profiler()
+    with engine.db.transaction():
+        if _needs_recompute(engine, quads):
+            engine.store.add(quads)
+            return _recompute(engine, t0, c0)
+        result = ReasoningResult(engine.program.name, engine.graph)
+        gid = engine._graph_id()
+        engine._temp_tables()
+        _load_seed(engine, _SEED, quads)
+        # The delta: triples not already in the store (in any graph).
+        engine.db.execute(
+            f"DELETE FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {_SEED}.s "
+            f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o)"
+        )
+        engine.store.add(quads)
+        if engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}"):
+            engine._analyze(_SEED)
+            result.derived, result.rounds = engine._fixpoint(gid, prof, seed=_SEED)
+        engine._check(result)
+    result.profile = prof.sorted()
+    result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
+    return result
+
+
+def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+    """Retract asserted ``triples`` and shrink the closure with DRed.
+
+    Args:
+        engine: a :class:`~kg_engine.rules.engine.RuleEngine` whose program was materialised.
+        triples: triples or quads to retract.
+        graph: the graph to retract triples given without one from; ``None`` retracts them
+            from every graph except the inferred one.
+
+    Returns:
+        The :class:`~kg_engine.rules.engine.ReasoningResult`: ``removed`` inferred triples
+        that no longer follow, ``derived`` = 0 (re-derived triples are not counted as new).
+    """
+    from kg_engine.rules.engine import _D, _OD, _SEED, ReasoningResult, _Profiler
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    items = list(triples)
+    prof = _Profiler()
+    with engine.db.transaction():
+        gid = engine._graph_id()
+        quads = _resolve_quads(engine, items, graph, gid)
+        if not quads:
+            result = ReasoningResult(engine.program.name, engine.graph)
+            result.seconds = time.perf_counter() - t0
+            return result
+        if not engine.monotonic or engine.uses_sameas() or _touches_tbox(engine, quads):
+            _delete_quads(engine, quads)
+            return _recompute(engine, t0, c0)
+
+        result = ReasoningResult(engine.program.name, engine.graph)
+        engine._temp_tables()
+        ids_c = engine._constants()
+        engine._ids = ids_c
+        type_id = ids_c.get(RDF.type)
+        size_before = _graph_size(engine, gid)
+        # D0: deleted triples that do not survive in another asserted graph.
+        deleting: dict[tuple[int, int, int], set[int]] = {}
+        for g, s, p, o in quads:
+            deleting.setdefault((s, p, o), set()).add(g)
+        d0 = []
+        for (s, p, o), gs in deleting.items():
+            held = {int(r[0]) for r in engine.db.fetchall(
+                "SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ?", (s, p, o))}
+            if not (held - gs - {gid}):
+                d0.append((s, p, o))
+        engine.db.executemany(
+            f"INSERT INTO {_SEED} (s, p, o) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", d0
+        )
+        if d0:
+            engine._analyze(_SEED)
+            # 1. over-delete, reading the store as it was.
+            _overdelete(engine, gid, prof, type_id)
+        # 2. delete the asserted quads and the over-deleted inferred triples.
+        _delete_quads(engine, quads)
+        if d0:
+            if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
+                for table in ("kg_quads", "kg_rules_derivations"):
+                    engine.db.execute(
+                        f"DELETE FROM {table} WHERE g = ? AND EXISTS (SELECT 1 FROM {_OD} d "
+                        f"WHERE d.s = {table}.s AND d.p = {table}.p AND d.o = {table}.o)",
+                        (gid,),
+                    )
+            # 3. re-derive marked triples (and deleted asserted ones) that still follow.
+            engine.db.execute(
+                f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_SEED} WHERE 1 = 1 ON CONFLICT DO NOTHING"
+            )
+            engine._analyze(_OD)
+            target = _D[0]
+            engine.db.execute(f"DELETE FROM {target}")
+            for rule in engine.program.rules:
+                if rule.is_constraint:
+                    continue
+                for hi, head in enumerate(rule.head):
+                    engine._run_insert(rule, hi, head, ids_c, {}, target, prof,
+                                       mode="rederive", against=_OD)
+            if engine.db.scalar(f"SELECT COUNT(*) FROM {target}"):
+                engine._commit_new(target, gid, 0)
+                engine._analyze(target)
+                _, rounds = engine._fixpoint(gid, prof, seed=target)
+                result.rounds = rounds + 1
+        result.removed = max(size_before - _graph_size(engine, gid), 0)
+        engine._check(result)
+    result.profile = prof.sorted()
+    result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
+    return result
+
+
+def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> list[tuple[int, int, int, int]]:
+    """Ids ``(g, s, p, o)`` of the asserted quads that ``items`` name (never the inferred graph)."""
+    from kg_engine.core.terms import DEFAULT_GRAPH
+
+    wanted: list[tuple[Any, Any, Any, Any]] = []
+    for it in items:
+        if len(it) == 4:
+            s, p, o, g = it
+            g = getattr(g, "identifier", g)
+        else:
+            (s, p, o), g = it, graph
+        wanted.append((s, p, o, g))
+    ids = engine.store.term_ids({t for w in wanted for t in w if t is not None and t != DEFAULT_GRAPH})
+    out: set[tuple[int, int, int, int]] = set()
+    for s, p, o, g in wanted:
+        if s not in ids or p not in ids or o not in ids:
+            continue
+        key = (ids[s], ids[p], ids[o])
+        if g is None:
+            for (gg,) in engine.db.fetchall(
+                "SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ? AND g <> ?", (*key, gid)
+            ):
+                out.add((int(gg), *key))
+        else:
+            g_id = 0 if g == DEFAULT_GRAPH else ids.get(g)
+            if g_id is not None and g_id != gid:
+                out.add((g_id, *key))
+    return sorted(out)
+
+
+def _graph_size(engine: RuleEngine, gid: int) -> int:
+    return int(engine.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0)
+
+
+def _touches_tbox(engine: RuleEngine, quads: list) -> bool:
+    if engine._builder is None:
+        return False
+    ids = engine.store.term_ids(_tbox_predicates())
+    tbox_ids = set(ids.values())
+    return any(p in tbox_ids for _, _, p, _ in quads)
+
+
+def _delete_quads(engine: RuleEngine, quads: list) -> None:
+    engine.db.executemany("DELETE FROM kg_quads WHERE g = ? AND s = ? AND p = ? AND o = ?", quads)
+
+
+def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) -> None:
+    """Mark (in the over-delete table) every inferred triple depending on the seed."""
+    from kg_engine.rules.engine import _D, _OD, _SEED
+
+    delta = _SEED
+    while True:
+        new = _D[0] if delta != _D[0] else _D[1]
+        engine.db.execute(f"DELETE FROM {new}")
+        keys = engine._delta_keys(delta, type_id)
+        for rule in engine.program.rules:
+            if rule.is_constraint:
+                continue
+            atoms = rule.atoms()
+            preds, types = keys
+            for i, a in enumerate(atoms):
+                if not _is_var(a.p):
+                    pid = engine._ids.get(a.p)
+                    if pid is None or pid not in preds:
+                        continue
+                    if pid == type_id and not _is_var(a.o) and engine._ids.get(a.o) not in types:
+                        continue
+                for hi, head in enumerate(rule.head):
+                    engine._run_insert(
+                        rule, hi, head, engine._ids, {i: delta}, new, prof,
+                        mode="overdelete", gid=gid, against=_OD,
+                    )
+        n = engine.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
+        if not n:
+            break
+        engine.db.execute(f"INSERT INTO {_OD} (s, p, o, rule) SELECT s, p, o, rule FROM {new} WHERE 1 = 1 ON CONFLICT DO NOTHING")
+        engine._analyze(new)
+        delta = new
+
+
+def _is_var(t: Any) -> bool:
+    from kg_engine.rules.ir import Var
+
+    return isinstance(t, Var)

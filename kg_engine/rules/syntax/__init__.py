@@ -1,0 +1,144 @@
+"""Rule languages read into the rule IR: Jena rules, N3 rules, SPARQL ``CONSTRUCT``.
+
+:func:`load_rules` takes a file path or the rule text itself and picks the parser by file
+extension, else by content:
+
+=================================  ===========================================
+extension                          syntax
+=================================  ===========================================
+``.rules``, ``.jena``, ``.rule``   Jena rules (:mod:`.jena`)
+``.n3``                            N3 rules (:mod:`.n3`)
+``.rq``, ``.sparql``, ``.ru``      SPARQL CONSTRUCT / INSERT…WHERE (:mod:`.sparql`)
+=================================  ===========================================
+
+Every parsed program is checked for safety and stratification
+(:mod:`kg_engine.rules.checks`); errors are :class:`~kg_engine.errors.RuleSyntaxError` naming the
+file, line and column and what was expected.
+
+Example:
+    >>> rs = load_rules("{ ?x <urn:p> ?y } => { ?y <urn:q> ?x } .")
+    >>> rs.names()
+    ['rule-1']
+    >>> load_rules("[r: (?x <urn:p> ?y) -> (?x <urn:q> ?z)]")
+    Traceback (most recent call last):
+    ...
+    kg_engine.errors.RuleSyntaxError: rule 'r': variable ?z of the head is not bound by a positive body atom; bind it in the body, e.g. add a triple pattern that mentions ?z
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from kg_engine.errors import RuleSyntaxError
+from kg_engine.rules.ir import RuleSet
+from kg_engine.rules.syntax.jena import parse_jena
+from kg_engine.rules.syntax.n3 import parse_n3
+from kg_engine.rules.syntax.sparql import parse_sparql
+
+__all__ = ["load_rules", "parse_rules", "parse_jena", "parse_n3", "parse_sparql", "SYNTAXES"]
+
+#: Syntax name -> parser.
+SYNTAXES = {"jena": parse_jena, "n3": parse_n3, "sparql": parse_sparql}
+_EXTENSIONS = {
+    ".rules": "jena",
+    ".rule": "jena",
+    ".jena": "jena",
+    ".n3": "n3",
+    ".rq": "sparql",
+    ".sparql": "sparql",
+    ".ru": "sparql",
+}
+
+
+def detect_syntax(text: str) -> str:
+    """Guess the rule syntax of ``text``: ``jena``, ``n3`` or ``sparql``.
+
+    Example:
+        >>> detect_syntax("PREFIX ex: <urn:> CONSTRUCT { ?x ex:q ?y } WHERE { ?x ex:p ?y }")
+        'sparql'
+    """
+    code = re.sub(r"(?m)^\s*#[^\n]*$", "", text)
+    if re.search(r"\b(CONSTRUCT|INSERT)\b\s*\{", code, re.I) or re.match(r"\s*(PREFIX|BASE)\b", code, re.I):
+        return "sparql"
+    if "=>" in code or re.search(r"log:implies|\}\s*<=", code):
+        return "n3"
+    if "->" in code or re.search(r"^\s*\[", code, re.M):
+        return "jena"
+    raise RuleSyntaxError(
+        "cannot tell the rule syntax: expected Jena rules ('[name: (?a p ?b) -> (?a q ?b)]'), "
+        "N3 rules ('{ … } => { … } .') or a SPARQL CONSTRUCT query; or pass syntax=…",
+        source="<rules>",
+    )
+
+
+def parse_rules(text: str, syntax: str | None = None, source: str = "<rules>", name: str | None = None) -> RuleSet:
+    """Parse rule text in the given (or detected) syntax.
+
+    Args:
+        text: the rules.
+        syntax: ``jena``, ``n3`` or ``sparql``; detected from the content when ``None``.
+        source: description used in error messages.
+        name: rule set name.
+
+    Returns:
+        the checked rule set.
+
+    Raises:
+        RuleSyntaxError: on malformed, unsafe or unstratifiable rules.
+        ConfigError: if ``syntax`` is unknown.
+    """
+    if syntax is None:
+        syntax = detect_syntax(text)
+    if syntax not in SYNTAXES:
+        from kg_engine.errors import ConfigError
+
+        raise ConfigError(f"unknown rule syntax {syntax!r}; expected one of {', '.join(SYNTAXES)}")
+    return SYNTAXES[syntax](text, source=source, name=name)
+
+
+def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name: str | None = None) -> RuleSet:
+    """Read rules from a file or a string.
+
+    A ``Path``, or a string naming an existing file, is read as a file (syntax from the
+    extension, else from the content); any other string is parsed as rule text.
+
+    Args:
+        path_or_text: a rules file or rule text.
+        syntax: force ``jena``, ``n3`` or ``sparql``.
+        name: rule set name (default: the file's stem, or ``"user"`` for text).
+
+    Returns:
+        the checked rule set.
+
+    Raises:
+        RuleSyntaxError: on malformed, unsafe or unstratifiable rules (file, line, column).
+        FileNotFoundError: if a ``Path`` does not exist.
+    """
+    text: str
+    source = "<rules>"
+    is_path = isinstance(path_or_text, os.PathLike)
+    if not is_path and isinstance(path_or_text, str) and "\n" not in path_or_text and len(path_or_text) < 4096:
+        try:
+            is_path = Path(path_or_text).is_file()
+        except OSError:
+            is_path = False
+    if is_path:
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise RuleSyntaxError(f"rules file is not UTF-8 text ({e.reason})", source=str(path)) from None
+        source = str(path)
+        if syntax is None:
+            syntax = _EXTENSIONS.get(path.suffix.lower())
+        if syntax is None:
+            try:
+                syntax = detect_syntax(text)
+            except RuleSyntaxError as e:
+                raise RuleSyntaxError(
+                    e.message + f" (or name the file *{', *'.join(_EXTENSIONS)})", source=source
+                ) from None
+        return parse_rules(text, syntax, source=source, name=name or path.stem)
+    return parse_rules(str(path_or_text), syntax, source=source, name=name or "user")

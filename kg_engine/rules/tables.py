@@ -1,0 +1,55 @@
+"""The rule engine's own tables (created on first use with ``metadata.create_all``).
+
+``kg_rules_derivations(g, s, p, o, rule, round)`` — for each inferred statement, the rule
+that derived it first and the round it was derived in (``explain`` rebuilds derivation
+trees from it by backward evaluation of that rule's body).
+
+``kg_rules_programs(g, name, program, updated_at)`` — for each inferred graph, the exact
+program (``RuleSet.to_dict()`` as JSON, built-in rule sets already specialised to the TBox)
+that the engine last ran to fill it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+)
+
+__all__ = ["metadata", "derivations", "programs", "create_tables"]
+
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+derivations = Table(
+    "kg_rules_derivations",
+    metadata,
+    Column("g", _Id, nullable=False),
+    Column("s", _Id, nullable=False),
+    Column("p", _Id, nullable=False),
+    Column("o", _Id, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("round", Integer, nullable=False),
+    PrimaryKeyConstraint("s", "p", "o", "g", name="kg_rules_derivations_pk"),
+    sqlite_with_rowid=False,
+)
+
+programs = Table(
+    "kg_rules_programs",
+    metadata,
+    Column("g", _Id, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("program", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+)
+
+
+def create_tables(store) -> None:
+    """Create the rule tables in ``store`` if they are missing."""
+    metadata.create_all(store.engine, checkfirst=True)

@@ -1,0 +1,204 @@
+"""Basic graph patterns → self-joins of ``kg_quads`` in a selectivity-driven order.
+
+Each triple pattern becomes one ``kg_quads`` alias (a property path becomes a derived
+table, see :mod:`.paths`). The join order is chosen greedily: start with the pattern with
+the smallest estimated cardinality, then repeatedly add the cheapest pattern that shares a
+variable with what is already joined. Estimates come from ``kg_stats`` (per-predicate
+triples / distinct subjects / distinct objects) and, for ``?x <p> <o>`` patterns, a capped
+index count. On SQLite the order is pinned with ``CROSS JOIN`` (its planner alone often starts
+from the least selective pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rdflib.paths import Path
+from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
+
+from .block import Block, Col, FromItem
+from .context import CompileContext, GraphScope
+from .sql import FALSE, Sql, param, sql
+
+__all__ = ["compile_bgp", "norm", "graph_conditions"]
+
+_COUNT_CAP = 5000
+
+
+def norm(term: Identifier) -> Identifier:
+    """Blank nodes in patterns act as variables (not projectable)."""
+    if isinstance(term, BNode):
+        return Variable("__bn_" + str(term))
+    return term
+
+
+def _is_var(t: object) -> bool:
+    return isinstance(t, Variable)
+
+
+def _estimate(cc: CompileContext, t: tuple, bound: set[Variable]) -> float:
+    s, p, o = t
+    s_b = not _is_var(s) or s in bound
+    o_b = not _is_var(o) or o in bound
+    if isinstance(p, Path):
+        base = cc.total() / 4.0
+        return base / (100.0 if s_b else 1.0) / (100.0 if o_b else 1.0)
+    for c in (s, p, o):
+        if not _is_var(c) and cc.tid(c) < 0:
+            return 0.0
+    if _is_var(p) and p not in bound:
+        n, ns, no = cc.total(), max(cc.total() // 20, 1), max(cc.total() // 10, 1)
+    else:
+        st = cc.stats(cc.tid(p)) if not _is_var(p) else None
+        if st is None:
+            n = cc.total() / 20.0 if _is_var(p) else 0.0
+            ns, no = max(n / 5, 1), max(n / 5, 1)
+        else:
+            n, ns, no = st
+    if not _is_var(o) and not _is_var(p) and not s_b:
+        return float(_capped_count(cc, cc.tid(p), cc.tid(o)))
+    est = float(n)
+    if s_b:
+        est /= ns
+    if o_b:
+        est /= no
+    if s_b and o_b:
+        est = min(est, 1.0)
+    return est
+
+
+def _capped_count(cc: CompileContext, p: int, o: int) -> int:
+    key = (p, o)
+    cache = cc.__dict__.setdefault("_po_counts", {})
+    if key not in cache:
+        row = cc.store.db.fetchone(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM kg_quads WHERE p = ? AND o = ? LIMIT ?) AS x",
+            (p, o, _COUNT_CAP),
+        )
+        cache[key] = int(row[0]) if row else 0
+    return cache[key]
+
+
+def _order(cc: CompileContext, triples: Sequence[tuple], bound: set[Variable]) -> list[tuple]:
+    todo = list(triples)
+    done: list[tuple] = []
+    bound = set(bound)
+    while todo:
+        def key(t: tuple) -> tuple[int, float]:
+            vs = {x for x in t if _is_var(x)}
+            connected = not vs or bool(vs & bound) or not bound
+            return (0 if connected else 1, _estimate(cc, t, bound))
+        best = min(todo, key=key)
+        todo.remove(best)
+        done.append(best)
+        bound |= {x for x in best if _is_var(x)}
+    return done
+
+
+def graph_conditions(cc: CompileContext, alias: str, scope: GraphScope, block: Block) -> list[Sql]:
+    """WHERE conditions restricting ``alias`` (a kg_quads alias) to the active graph."""
+    g = Sql(f"{alias}.g")
+    if scope.mode == "ids":
+        if len(scope.ids) == 1:
+            return [sql("{} = {}", g, param(scope.ids[0]))]
+        if not scope.ids:
+            return [FALSE]
+        ids = Sql.join(", ", [param(i) for i in scope.ids])
+        dedup = sql(
+            f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
+            f"AND x.o = {alias}.o AND x.g IN ({{}}))", g, ids)
+        return [sql("{} IN ({})", g, ids), dedup]
+    if scope.mode == "union":
+        return [sql(
+            f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
+            f"AND x.o = {alias}.o)", g)]
+    # GRAPH ?g
+    assert scope.var is not None
+    conds: list[Sql] = []
+    named = cc.dataset.named
+    if named is None:
+        conds.append(sql("{} <> 0", g))
+    else:
+        ids = [cc.tid(n) for n in named]
+        ids = [i for i in ids if i > 0]
+        conds.append(sql("{} IN ({})", g, Sql.join(", ", [param(i) for i in ids])) if ids else FALSE)
+    _bind(block, scope.var, g, conds, cc)
+    return conds
+
+
+def _bind(block: Block, var: Variable, expr: Sql, conds: list[Sql], cc: CompileContext | None = None) -> None:
+    col = block.cols.get(var)
+    if col is None:
+        block.cols[var] = Col.id(expr)
+        outer = cc.env.get(var) if cc is not None else None
+        if outer is not None:
+            if not outer.is_id:
+                from .block import Decline
+                raise Decline(f"variable ?{var} is bound to a computed value outside")
+            if cc is not None and var in cc.env_nullable:
+                conds.append(sql("({} IS NULL OR {} = {})", outer.e, outer.e, expr))
+            else:
+                conds.append(sql("{} = {}", expr, outer.e))
+    elif col.is_id:
+        if var in block.nullable:
+            conds.append(sql("({} IS NULL OR {} = {})", col.e, col.e, expr))
+            block.cols[var] = Col.id(sql("COALESCE({}, {})", col.e, expr))
+            block.nullable.discard(var)
+        else:
+            conds.append(sql("{} = {}", col.e, expr))
+    else:
+        from .block import Decline
+        raise Decline(f"variable ?{var} is a computed value and is used in a triple pattern")
+
+
+def compile_bgp(
+    cc: CompileContext,
+    triples: Sequence[tuple],
+    scope: GraphScope,
+    block: Block | None = None,
+    prebound: set[Variable] | frozenset[Variable] = frozenset(),
+) -> Block:
+    """Add the triple patterns to ``block`` (a new one by default) and return it.
+
+    Args:
+        cc: compile context.
+        triples: the patterns (terms, variables, blank nodes, rdflib paths).
+        scope: the active graph.
+        block: a plain block to extend (its variables count as bound).
+        prebound: variables bound from outside (only used for the join order).
+    """
+    block = block if block is not None else Block()
+    triples = [tuple(norm(x) if not isinstance(x, Path) else x for x in t) for t in triples]
+    consts = [x for t in triples for x in t if not _is_var(x) and not isinstance(x, Path)]
+    cc.resolve(consts)
+    bound = set(block.cols) | set(prebound) | set(cc.env)
+    if scope.var is not None:
+        bound.add(scope.var)
+    for t in _order(cc, triples, bound - block.nullable):
+        s, p, o = t
+        if isinstance(p, Path):
+            from .paths import compile_path
+            alias = cc.alias("p")
+            table = compile_path(cc, s, p, o, scope)
+            block.froms.append(FromItem("JOIN", sql(f"({{}}) AS {alias}", table)))
+            conds: list[Sql] = []
+            positions = (("s", s), ("o", o))
+            if scope.var is not None:
+                _bind(block, scope.var, Sql(f"{alias}.g"), conds, cc)
+        else:
+            alias = cc.alias("q")
+            block.froms.append(FromItem("JOIN", Sql(f"kg_quads {alias}")))
+            conds = []
+            positions = (("s", s), ("p", p), ("o", o))
+            conds.extend(graph_conditions(cc, alias, scope, block))
+        for colname, term in positions:
+            e = Sql(f"{alias}.{colname}")
+            if _is_var(term):
+                _bind(block, term, e, conds, cc)
+            else:
+                i = cc.tid(term)
+                if i < 0:
+                    block.empty = True
+                conds.append(sql("{} = {}", e, param(i)))
+        block.where.extend(conds)
+    return block

@@ -1,0 +1,173 @@
+"""Compile-time state: the store, the dataset, resolved constants, aliases, dialect.
+
+Constants are resolved to term ids once, at compile time, with one batched dictionary
+lookup (:meth:`CompileContext.resolve`). A constant that is not in the dictionary gets a
+*negative* id (``-1 - k`` for the k-th missing constant): it can never equal a stored id, so
+patterns with it match nothing, yet a BIND/VALUES of it still decodes to the right term.
+:class:`~kg_engine.sparql.compiler.plan.CompiledQuery` re-checks those ids before every run
+and recompiles if the dictionary changed (a missing constant appeared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rdflib.namespace import RDF, XSD
+from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
+
+from .block import Col, Decline
+from .sql import Sql, param, sql
+
+__all__ = ["DatasetSpec", "GraphScope", "CompileContext", "NUMERIC_DTS", "XSD_TERMS"]
+
+#: datatype IRIs the compiler needs ids for (resolved with the query constants)
+XSD_TERMS: tuple[URIRef, ...] = (
+    XSD.integer, XSD.decimal, XSD.float, XSD.double, XSD.string, XSD.boolean,
+    XSD.dateTime, XSD.date, RDF.langString,
+)
+NUMERIC_DTS = frozenset(
+    str(x) for x in (
+        XSD.integer, XSD.decimal, XSD.float, XSD.double, XSD.int, XSD.long, XSD.short,
+        XSD.byte, XSD.nonNegativeInteger, XSD.positiveInteger, XSD.negativeInteger,
+        XSD.nonPositiveInteger, XSD.unsignedLong, XSD.unsignedInt, XSD.unsignedShort,
+        XSD.unsignedByte,
+    )
+)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """Which graphs a query sees (SPARQL dataset).
+
+    Args:
+        default: ``None``: the default graph is the store's default graph (g = 0, W3C);
+            ``"union"``: the merge of every graph; a tuple of graph names: their merge
+            (``FROM``).
+        named: ``None``: every named graph of the store; a tuple: only those (``FROM NAMED``).
+
+    Example:
+        >>> DatasetSpec().default is None
+        True
+    """
+
+    default: Any = None
+    named: tuple[Identifier, ...] | None = None
+
+
+@dataclass(frozen=True)
+class GraphScope:
+    """The active graph while compiling a pattern.
+
+    ``mode``: ``"ids"`` (g IN ids; one id = a single graph, 0 = default graph), ``"union"``
+    (every graph, merged), ``"var"`` (``GRAPH ?g``: ``var`` bound to g over the named graphs).
+    """
+
+    mode: str
+    ids: tuple[int, ...] = ()
+    var: Variable | None = None
+
+
+class CompileContext:
+    """State shared by the compilation of one query."""
+
+    def __init__(self, store: Any, dataset: DatasetSpec | None = None) -> None:
+        self.store = store
+        self.dialect: str = store.dialect
+        self.dataset = dataset or DatasetSpec()
+        self.ids: dict[Identifier, int] = {}
+        self.missing: list[Identifier] = []  # index k <-> id -1-k
+        self._alias = 0
+        self.declined: list[str] = []
+        self._stats: dict[int, tuple[int, int, int]] | None = None
+        self._total: int | None = None
+        self.uses_regex = False
+        #: variables bound outside the pattern being compiled (ctx bindings, initBindings,
+        #: the outer row of EXISTS): every occurrence is equated with this column
+        self.env: dict[Variable, Col] = {}
+        self.env_nullable: set[Variable] = set()
+
+    # -- names ------------------------------------------------------------------------
+    def alias(self, prefix: str) -> str:
+        """A fresh table alias."""
+        self._alias += 1
+        return f"{prefix}{self._alias}"
+
+    # -- constants --------------------------------------------------------------------
+    def resolve(self, terms: Iterable[Identifier]) -> None:
+        """Resolve ``terms`` (plus the XSD datatypes) to ids in one dictionary lookup."""
+        todo = [t for t in dict.fromkeys([*terms, *XSD_TERMS]) if t not in self.ids]
+        todo = [t for t in todo if isinstance(t, (URIRef, BNode, Literal))]
+        if not todo:
+            return
+        found = self.store.term_ids(todo) if todo else {}
+        for t in todo:
+            i = found.get(t)
+            if i is None:
+                self.missing.append(t)
+                i = -len(self.missing)
+            self.ids[t] = int(i)
+
+    def tid(self, term: Identifier) -> int:
+        """The id of a constant term (negative when it is not in the dictionary)."""
+        i = self.ids.get(term)
+        if i is None:
+            self.resolve([term])
+            i = self.ids[term]
+        return i
+
+    def tparam(self, term: Identifier) -> Sql:
+        """A parameter holding the id of a constant term."""
+        return param(self.tid(term))
+
+    def exists(self, term: Identifier) -> bool:
+        return self.tid(term) > 0
+
+    # -- statistics -------------------------------------------------------------------
+    def stats(self, p: int) -> tuple[int, int, int] | None:
+        """(triples, distinct subjects, distinct objects) of predicate id ``p``."""
+        if self._stats is None:
+            self._stats = {}
+            try:
+                for row in self.store.db.fetchall("SELECT p, triples, subjects, objects FROM kg_stats"):
+                    self._stats[int(row[0])] = (int(row[1]), max(int(row[2]), 1), max(int(row[3]), 1))
+            except Exception:  # noqa: BLE001 - statistics are only a heuristic
+                self._stats = {}
+        return self._stats.get(p)
+
+    def total(self) -> int:
+        """Total number of statements (estimate for unknown predicates)."""
+        if self._total is None:
+            self.stats(0)
+            assert self._stats is not None
+            self._total = sum(v[0] for v in self._stats.values()) or 1000
+        return self._total
+
+    # -- dialect ----------------------------------------------------------------------
+    @property
+    def sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def greatest(self, a: Sql, b: Sql) -> Sql:
+        return sql("max({}, {})" if self.sqlite else "GREATEST({}, {})", a, b)
+
+    def text_key(self, e: Sql) -> Sql:
+        """A string expression that sorts by code point on this dialect."""
+        return e if self.sqlite else sql('({} COLLATE "C")', e)
+
+    # -- term fields --------------------------------------------------------------------
+    def term_field(self, id_expr: Sql, column: str) -> Sql:
+        """``kg_terms.<column>`` of the term ``id_expr`` (scalar sub-query; NULL if none)."""
+        return sql(f"(SELECT {column} FROM kg_terms WHERE id = {{}})", id_expr)
+
+    def dtid(self, dt: URIRef) -> Sql:
+        return self.tparam(dt)
+
+    def decline(self, why: str) -> Decline:
+        self.declined.append(why)
+        return Decline(why)
+
+
+def col_of(cols: dict[Variable, Col], var: Variable) -> Col | None:
+    return cols.get(var)

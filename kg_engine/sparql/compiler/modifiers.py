@@ -1,0 +1,123 @@
+"""Solution modifiers → SQL: projection, DISTINCT/REDUCED, ORDER BY (SPARQL ordering of
+mixed terms), LIMIT/OFFSET; plus GROUP BY / aggregates (see :mod:`.aggregates`).
+
+SPARQL's ORDER BY order of terms: unbound < blank node < IRI < literal; numeric literals
+by value, then dates, then lexical form (code point order).
+"""
+
+from __future__ import annotations
+
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Variable
+
+from .block import Block, Decline
+from .context import CompileContext, GraphScope
+from .expressions import Ex, ExprCompiler, TermAccess
+from .render import wrap
+from .sql import Sql, sql
+
+__all__ = ["compile_select", "order_keys"]
+
+
+def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -> list[tuple[Sql, bool]]:
+    """SQL sort keys implementing SPARQL's ordering for one ORDER BY condition."""
+    ex = xc.value(expr)
+    if ex.kind == "term":
+        f = xc.f
+        rank = sql("(CASE WHEN {} IS NULL THEN 0 WHEN {} = 2 THEN 1 WHEN {} = 1 THEN 2 ELSE 3 END)",
+                   ex.e, f(ex, "kind"), f(ex, "kind"))
+        return [
+            (rank, desc),
+            (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "num")), desc),
+            (sql("COALESCE({}, 0)", f(ex, "num")), desc),
+            (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "dtm")), desc),
+            (sql("COALESCE({}, 0)", f(ex, "dtm")), desc),
+            (cc.text_key(f(ex, "lex")), desc),
+            (cc.text_key(f(ex, "lang")), desc),
+        ]
+    if ex.kind == "const":
+        return []
+    if ex.kind in ("num", "val"):
+        n = xc.num(ex) if ex.kind == "val" else ex
+        return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", n.e), desc),
+                (sql("COALESCE({}, 0)", n.e), desc)]
+    if ex.kind == "str":
+        return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", ex.e), desc),
+                (cc.text_key(sql("COALESCE({}, '')", ex.e)), desc)]
+    if ex.kind == "bool":
+        return [(sql("(CASE WHEN {} THEN 2 WHEN NOT {} THEN 1 ELSE 0 END)", ex.e, ex.e), desc)]
+    raise Decline("ORDER BY expression")
+
+
+def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tuple[Block, list[Variable]]:
+    """Compile a chain Slice? / Distinct|Reduced? / Project / OrderBy? / pattern.
+
+    Returns the (sealed) block and the projected variables.
+    """
+    limit: int | None = None
+    offset = 0
+    distinct = False
+    pv: list[Variable] | None = None
+    order: list[CompValue] | None = None
+    cur = node
+    if cur.name == "Slice":
+        offset = int(cur.start or 0)
+        limit = None if cur.length is None else int(cur.length)
+        cur = cur.p
+    if cur.name in ("Distinct", "Reduced"):
+        distinct = True
+        cur = cur.p
+    if cur.name == "Project":
+        pv = list(cur.PV)
+        cur = cur.p
+    if cur.name == "OrderBy":
+        order = list(cur.expr)
+        cur = cur.p
+    if cur.name in ("Slice", "Distinct", "Reduced", "Project", "OrderBy"):
+        inner, inner_out = compile_select(cc, cur, scope)
+        block = wrap(cc, inner, inner_out)
+    elif cur.name == "AggregateJoin":
+        from .aggregates import compile_aggregate
+        block = compile_aggregate(cc, cur, scope)
+    else:
+        from .patterns import compile_pattern
+        block = compile_pattern(cc, cur, scope)
+    if block.sealed:
+        block = wrap(cc, block)
+    if pv is None:
+        pv = [v for v in block.cols if not str(v).startswith("__")]
+    keys: list[tuple[Sql, bool]] = []
+    if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
+        grouped = block.group_by is not None
+        if distinct:
+            # sort keys may only use projected variables (they become hidden columns)
+            if any(not _vars_of(c.expr) <= set(pv) for c in order):
+                block = wrap(cc, block, pv)
+        access = TermAccess(cc, None if grouped else block)
+        xc = ExprCompiler(cc, block, access)
+        for c in order:
+            keys.extend(order_keys(cc, xc, c.expr, c.order == "DESC"))
+    block.order = keys
+    block.distinct = distinct
+    block.limit = limit
+    block.offset = offset
+    block.sealed = True
+    for v in pv:
+        if v not in block.cols:
+            col = cc.env.get(v)
+            if col is not None:
+                block.cols[v] = col
+    return block, pv
+
+
+def _vars_of(expr: object) -> set[Variable]:
+    if isinstance(expr, Variable):
+        return {expr}
+    out: set[Variable] = set()
+    if isinstance(expr, CompValue):
+        for v in expr.values():
+            out |= _vars_of(v)
+    elif isinstance(expr, (list, tuple)):
+        for v in expr:
+            out |= _vars_of(v)
+    return out

@@ -1,0 +1,341 @@
+"""Graph-pattern operators → SQL: Join, LeftJoin (OPTIONAL), Union, Minus, Filter, Extend
+(BIND), VALUES, GRAPH, sub-queries.
+
+``compile_pattern(cc, node, scope)`` returns a :class:`~.block.Block` whose columns are the
+variables the node binds. Plain blocks are extended in place (one SELECT for a whole BGP +
+FILTER + OPTIONAL chain); anything else is wrapped as a derived table first.
+"""
+
+from __future__ import annotations
+
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import URIRef, Variable
+
+from .bgp import compile_bgp
+from .block import Block, Col, Decline, FromItem
+from .context import CompileContext, GraphScope
+from .expressions import ExprCompiler, TermAccess, to_col
+from .render import from_clause, render, where_clause, wrap
+from .sql import NULL, TRUE, Sql, param, sql
+
+__all__ = ["compile_pattern", "plain", "exists_sql"]
+
+
+def plain(cc: CompileContext, block: Block) -> Block:
+    """``block`` itself when it can be extended in place, else a wrapper around it."""
+    return block if block.plain else wrap(cc, block)
+
+
+def compile_pattern(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    """Compile a graph-pattern algebra node (see module docstring)."""
+    name = node.name
+    if name == "BGP":
+        return compile_bgp(cc, node.triples, scope)
+    if name == "Filter":
+        return _filter(cc, node, scope)
+    if name == "Join":
+        return join(cc, compile_pattern(cc, node.p1, scope), compile_pattern(cc, node.p2, scope))
+    if name == "LeftJoin":
+        return _leftjoin(cc, node, scope)
+    if name == "Union":
+        return _union(cc, node, scope)
+    if name == "Minus":
+        return _minus(cc, node, scope)
+    if name == "Extend":
+        return _extend(cc, node, scope)
+    if name in ("ToMultiSet",):
+        return compile_pattern(cc, node.p, scope)
+    if name == "values":
+        return _values(cc, node)
+    if name == "Graph":
+        return _graph(cc, node, scope)
+    if name == "AggregateJoin":
+        from .aggregates import compile_aggregate
+        return compile_aggregate(cc, node, scope)
+    if name in ("Project", "Distinct", "Reduced", "Slice", "OrderBy"):
+        from .modifiers import compile_select
+        block, out = compile_select(cc, node, scope)
+        return wrap(cc, block, out)
+    raise cc.decline(f"{name} is not compiled to SQL")
+
+
+# -- Filter -----------------------------------------------------------------------------
+def exists_fn(cc: CompileContext, outer: Block, scope: GraphScope):
+    def fn(graph: CompValue, positive: bool) -> Sql:
+        return exists_sql(cc, outer, graph, scope, positive)
+    return fn
+
+
+def exists_sql(cc: CompileContext, outer: Block, graph: CompValue, scope: GraphScope,
+               positive: bool) -> Sql:
+    """``[NOT] EXISTS (SELECT 1 …)`` with the outer row's variables substituted."""
+    saved, saved_null = cc.env, cc.env_nullable
+    env = dict(saved)
+    env.update(outer.cols)
+    cc.env = env
+    cc.env_nullable = set(saved_null) | set(outer.nullable)
+    try:
+        inner = compile_pattern(cc, graph, scope)
+        inner = plain(cc, inner)
+        conds = list(inner.where)
+        body = Sql("SELECT 1") + from_clause(cc, inner.froms) + where_clause(conds)
+    finally:
+        cc.env, cc.env_nullable = saved, saved_null
+    return sql("(EXISTS ({}))" if positive else "(NOT EXISTS ({}))", body)
+
+
+def _filter(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    inner = compile_pattern(cc, node.p, scope)
+    if inner.group_by is not None and not inner.sealed:
+        xc = ExprCompiler(cc, inner, TermAccess(cc, None), exists_fn(cc, inner, scope))
+        inner.having.append(xc.condition(node.expr))
+        return inner
+    block = plain(cc, inner)
+    xc = ExprCompiler(cc, block, TermAccess(cc, block), exists_fn(cc, block, scope))
+    block.where.append(xc.condition(node.expr))
+    return block
+
+
+# -- Join -------------------------------------------------------------------------------
+def join(cc: CompileContext, a: Block, b: Block) -> Block:
+    """Inner join with SPARQL compatibility semantics for possibly-unbound variables."""
+    a, b = plain(cc, a), plain(cc, b)
+    if not b.froms and not b.where and not b.cols:
+        return a
+    if not a.froms and not a.where and not a.cols:
+        return b
+    out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
+                nullable=set(a.nullable), empty=a.empty or b.empty)
+    out._term_aliases = {**a._term_aliases, **b._term_aliases}
+    if b.froms:
+        first = b.froms[0]
+        out.froms.append(FromItem("JOIN", first.table, None))
+        out.froms.extend(b.froms[1:])
+    out.where.extend(b.where)
+    for v, cb in b.cols.items():
+        ca = out.cols.get(v)
+        if ca is None:
+            out.cols[v] = cb
+            if v in b.nullable:
+                out.nullable.add(v)
+            continue
+        if not (ca.is_id and cb.is_id):
+            raise cc.decline(f"join on computed variable ?{v}")
+        na, nb = v in a.nullable, v in b.nullable
+        if not na and not nb:
+            out.where.append(sql("{} = {}", ca.e, cb.e))
+        elif na and not nb:
+            out.where.append(sql("({} IS NULL OR {} = {})", ca.e, ca.e, cb.e))
+            out.cols[v] = cb
+            out.nullable.discard(v)
+        elif nb and not na:
+            out.where.append(sql("({} IS NULL OR {} = {})", cb.e, cb.e, ca.e))
+        else:
+            out.where.append(sql("({} IS NULL OR {} IS NULL OR {} = {})", ca.e, cb.e, ca.e, cb.e))
+            out.cols[v] = Col.id(sql("COALESCE({}, {})", ca.e, cb.e))
+    return out
+
+
+def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    a = plain(cc, compile_pattern(cc, node.p1, scope))
+    b = plain(cc, compile_pattern(cc, node.p2, scope))
+    out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
+                nullable=set(a.nullable), empty=a.empty)
+    out._term_aliases = dict(a._term_aliases)
+    on: list[Sql] = list(b.where)
+    for v, cb in b.cols.items():
+        ca = a.cols.get(v)
+        if ca is None:
+            continue
+        if not (ca.is_id and cb.is_id):
+            raise cc.decline(f"OPTIONAL join on computed variable ?{v}")
+        if v in a.nullable or v in b.nullable:
+            on.append(sql("({} IS NULL OR {} IS NULL OR {} = {})", ca.e, cb.e, ca.e, cb.e))
+        else:
+            on.append(sql("{} = {}", ca.e, cb.e))
+    # the OPTIONAL's filter sees both sides
+    expr = node.expr
+    if expr is not None and not (isinstance(expr, CompValue) and expr.name == "TrueFilter"):
+        view = Block(cols={**b.cols, **a.cols}, nullable=a.nullable | b.nullable)
+        for v in set(a.cols) & set(b.cols):
+            ca, cb = a.cols[v], b.cols[v]
+            view.cols[v] = (Col.id(sql("COALESCE({}, {})", ca.e, cb.e))
+                            if v in a.nullable else ca)
+        xc = ExprCompiler(cc, view, TermAccess(cc, None), exists_fn(cc, view, scope))
+        on.append(xc.condition(expr))
+    if not b.froms:
+        table = Sql("(SELECT 1 AS one_) AS " + cc.alias("e"))
+    elif len(b.froms) == 1:
+        table = b.froms[0].table
+    else:
+        table = Sql("(") + from_clause(cc, b.froms)[len(" FROM "):] + ")"
+        if cc.sqlite is False:
+            pass
+    cond = Sql.join(" AND ", [c.paren() for c in on]) if on else TRUE
+    out.froms.append(FromItem("LEFT JOIN", table, cond))
+    for v, cb in b.cols.items():
+        if v not in a.cols:
+            out.cols[v] = cb
+            out.nullable.add(v)
+        elif v in a.nullable:
+            out.cols[v] = Col.id(sql("COALESCE({}, {})", a.cols[v].e, cb.e))
+    return out
+
+
+# -- Union ------------------------------------------------------------------------------
+def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    branches: list[Block] = []
+
+    def collect(n: CompValue) -> None:
+        if n.name == "Union":
+            collect(n.p1)
+            collect(n.p2)
+        else:
+            branches.append(compile_pattern(cc, n, scope))
+
+    collect(node)
+    names: list[Variable] = []
+    kinds: dict[Variable, str] = {}
+    for br in branches:
+        for v, c in br.cols.items():
+            if v not in kinds:
+                names.append(v)
+                kinds[v] = c.kind
+            elif kinds[v] != c.kind:
+                raise cc.decline(f"UNION binds ?{v} to a term and to a computed value")
+    selects: list[Sql] = []
+    for br in branches:
+        for v in names:
+            if v not in br.cols:
+                br.cols[v] = Col.id(NULL) if kinds[v] == "id" else Col.val(NULL, NULL, NULL)
+                br.nullable.add(v)
+        body, _ = render(cc, br, names)
+        selects.append(body)
+    alias = cc.alias("u")
+    body = Sql.join(" UNION ALL ", selects)
+    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", body))])
+    i = 0
+    for v in names:
+        if kinds[v] == "id":
+            out.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
+            i += 1
+        else:
+            out.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"))
+            i += 3
+        if any(v in br.nullable for br in branches):
+            out.nullable.add(v)
+    out.empty = all(br.empty for br in branches)
+    return out
+
+
+# -- Minus ------------------------------------------------------------------------------
+def _minus(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    a = plain(cc, compile_pattern(cc, node.p1, scope))
+    b = plain(cc, compile_pattern(cc, node.p2, scope))
+    shared = [v for v in b.cols if v in a.cols]
+    if not shared:
+        return a
+    conds = list(b.where)
+    overlap: list[Sql] = []
+    for v in shared:
+        ca, cb = a.cols[v], b.cols[v]
+        if not (ca.is_id and cb.is_id):
+            raise cc.decline(f"MINUS on computed variable ?{v}")
+        if v in a.nullable or v in b.nullable:
+            conds.append(sql("({} IS NULL OR {} IS NULL OR {} = {})", ca.e, cb.e, ca.e, cb.e))
+            overlap.append(sql("({} IS NOT NULL AND {} IS NOT NULL)", ca.e, cb.e))
+        else:
+            conds.append(sql("{} = {}", ca.e, cb.e))
+            overlap = []
+            break
+    if overlap:
+        conds.append(Sql.join(" OR ", overlap).paren())
+    body = Sql("SELECT 1") + from_clause(cc, b.froms) + where_clause(conds)
+    a.where.append(sql("(NOT EXISTS ({}))", body))
+    return a
+
+
+# -- Extend (BIND) ----------------------------------------------------------------------
+def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    inner = compile_pattern(cc, node.p, scope)
+    if inner.sealed:
+        inner = wrap(cc, inner)
+    var = node.var
+    if var in inner.cols:
+        raise cc.decline(f"BIND to the already bound ?{var}")
+    expr = node.expr
+    if isinstance(expr, Variable):
+        col = inner.cols.get(expr) or cc.env.get(expr)
+        if col is None:
+            inner.cols[var] = Col.id(NULL)
+        else:
+            inner.cols[var] = col
+        inner.nullable.add(var) if (expr in inner.nullable or expr not in inner.cols) else None
+        return inner
+    grouped = inner.group_by is not None
+    xc = ExprCompiler(cc, inner, TermAccess(cc, None if grouped else inner),
+                      exists_fn(cc, inner, scope))
+    inner.cols[var] = to_col(cc, xc.value(expr), xc)
+    inner.nullable.add(var)
+    if var in cc.env:
+        o = cc.env[var]
+        if o.is_id and inner.cols[var].is_id:
+            inner.where.append(sql("{} = {}", inner.cols[var].e, o.e))
+    return inner
+
+
+# -- VALUES -----------------------------------------------------------------------------
+def _values(cc: CompileContext, node: CompValue) -> Block:
+    rows = node.res
+    names: list[Variable] = []
+    for r in rows:
+        for k in r:
+            if k not in names:
+                names.append(k)
+    terms = [v for r in rows for v in r.values() if v != "UNDEF" and v is not None]
+    cc.resolve(terms)
+    if not rows:
+        blk = Block(where=[Sql("(1=0)")])
+        return blk
+    if not names:
+        return Block()  # one empty solution per row: VALUES () { () } -> treat as one
+    cast = (lambda e: e) if cc.sqlite else (lambda e: sql("CAST({} AS BIGINT)", e))
+    selects = []
+    for j, r in enumerate(rows):
+        cells = []
+        for i, v in enumerate(names):
+            t = r.get(v)
+            e = NULL if t is None or t == "UNDEF" else cast(param(cc.tid(t)))
+            cells.append(e + f" AS c{i}")
+        selects.append(Sql("SELECT ") + Sql.join(", ", cells))
+    if len(selects) > 400 and cc.sqlite:
+        raise cc.decline("VALUES with more than 400 rows")
+    alias = cc.alias("v")
+    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", Sql.join(" UNION ALL ", selects)))])
+    for i, v in enumerate(names):
+        out.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
+        if any(r.get(v) in (None, "UNDEF") for r in rows):
+            out.nullable.add(v)
+    for v, col in list(out.cols.items()):
+        o = cc.env.get(v)
+        if o is not None and o.is_id:
+            out.where.append(sql("({} IS NULL OR {} = {})", col.e, col.e, o.e))
+    return out
+
+
+# -- GRAPH ------------------------------------------------------------------------------
+def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    term = node.term
+    p = node.p
+    if p.name == "BGP" and not p.triples:
+        raise cc.decline("GRAPH with an empty pattern")
+    if isinstance(term, Variable):
+        return compile_pattern(cc, p, GraphScope("var", var=term))
+    cc.resolve([term])
+    gid = cc.tid(term)
+    named = cc.dataset.named
+    if named is not None and term not in named:
+        gid = -1_000_000_000
+    if isinstance(term, URIRef) or gid:
+        return compile_pattern(cc, p, GraphScope("ids", (gid,)))
+    raise cc.decline("GRAPH term")

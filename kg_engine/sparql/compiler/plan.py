@@ -1,0 +1,267 @@
+"""``compile_query``: a whole SPARQL query → one SQL statement (a :class:`CompiledQuery`).
+
+Example:
+    >>> from kg_engine.store import open_store                      # doctest: +SKIP
+    >>> store = open_store("sqlite://")                             # doctest: +SKIP
+    >>> cq = compile_query(store, "SELECT ?s WHERE { ?s ?p ?o }")   # doctest: +SKIP
+    >>> cq.full, cq.sql[:6]                                         # doctest: +SKIP
+    (True, 'SELECT')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Identifier, Variable
+
+from kg_engine.errors import QuerySyntaxError
+
+from .block import Col, Decline
+from .context import CompileContext, DatasetSpec, GraphScope
+from .decode import RuntimeDecline, decode_rows
+from .expressions import regex_flags_python
+from .modifiers import compile_select
+from .patterns import compile_pattern, plain
+from .render import Layout, render
+from .sql import Sql, param
+
+__all__ = ["CompiledQuery", "compile_query", "parse_algebra", "BindingParam", "scope_for",
+           "register_functions"]
+
+
+class BindingParam:
+    """Placeholder for the id of a variable's value given at execution (initBindings)."""
+
+    __slots__ = ("var",)
+
+    def __init__(self, var: Variable) -> None:
+        self.var = var
+
+    def __repr__(self) -> str:
+        return f"BindingParam(?{self.var})"
+
+
+def parse_algebra(text: str, base: str | None = None, init_ns: Mapping[str, Any] | None = None) -> CompValue:
+    """Parse + translate a query with rdflib (``QuerySyntaxError`` on bad input)."""
+    from pyparsing import ParseException
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    try:
+        return translateQuery(parseQuery(text), base=base, initNs=init_ns).algebra
+    except ParseException as exc:
+        raise QuerySyntaxError(
+            f"SPARQL syntax error at line {exc.lineno}, column {exc.col}: {exc.msg}"
+        ) from exc
+
+
+def scope_for(cc: CompileContext) -> GraphScope:
+    """The GraphScope of the default graph of ``cc.dataset``."""
+    d = cc.dataset.default
+    if d is None:
+        return GraphScope("ids", (0,))
+    if d == "union":
+        return GraphScope("union")
+    ids = []
+    for g in d:
+        if g == DATASET_DEFAULT_GRAPH_ID or g is None:
+            ids.append(0)
+        else:
+            ids.append(cc.tid(g))
+    return GraphScope("ids", tuple(dict.fromkeys(ids)))
+
+
+def register_functions(store: Any) -> None:
+    """Register the SQL functions the compiled SQL uses on a SQLite connection (idempotent)."""
+    raw = store.db.raw
+    if getattr(raw, "_kg_sparql_functions", False):
+        return
+    raw.create_function("kg_regex", 3, regex_flags_python, deterministic=True)
+    try:
+        raw._kg_sparql_functions = True
+    except AttributeError:
+        _REGISTERED.add(id(raw))
+
+
+_REGISTERED: set[int] = set()
+
+
+@dataclass
+class CompiledQuery:
+    """The result of :func:`compile_query`.
+
+    Attributes:
+        form: "SELECT", "ASK", "CONSTRUCT" or "DESCRIBE".
+        full: the whole query is one SQL statement (``execute`` works).
+        sql: the SQL text with ``?`` placeholders ("" when not compiled).
+        params: the parameters (term ids resolved at compile time; ``BindingParam`` for
+            variables bound at execution).
+        vars: the projected variables (SELECT).
+        declined: why parts of the query are not compiled.
+    """
+
+    form: str
+    full: bool
+    sql: str = ""
+    params: tuple[Any, ...] = ()
+    vars: list[Variable] = field(default_factory=list)
+    declined: list[str] = field(default_factory=list)
+    layout: Layout = field(default_factory=list)
+    empty: bool = False
+    uses_regex: bool = False
+    missing: list[Identifier] = field(default_factory=list)
+    init_vars: frozenset[Variable] = frozenset()
+    _source: Any = None
+    _dataset: DatasetSpec | None = None
+    _store_id: int = 0
+
+    # -- execution ---------------------------------------------------------------------
+    def _fresh(self, store: Any) -> CompiledQuery:
+        """Recompile when a constant that was missing is now in the dictionary."""
+        if self.missing and store.term_ids(self.missing):
+            return compile_query(store, self._source, dataset=self._dataset, init_vars=self.init_vars)
+        return self
+
+    def run(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None
+            ) -> list[tuple[Identifier | None, ...]]:
+        """Run the SQL and decode every row (SELECT); raises NotImplementedError if not full."""
+        if not self.full:
+            raise Decline("query not compiled to SQL: " + "; ".join(self.declined))
+        cq = self._fresh(store)
+        if cq is not self:
+            return cq.run(store, bindings)
+        if self.empty:
+            return []
+        extra: list[Identifier] = []
+        params = list(self.params)
+        if self.init_vars:
+            bindings = {Variable(k) if not isinstance(k, Variable) else k: v for k, v in (bindings or {}).items()}
+            values = [bindings.get(p.var) for p in params if isinstance(p, BindingParam)]
+            known = store.term_ids([v for v in values if v is not None]) if values else {}
+            local: dict[Identifier, int] = {}
+            for k, p in enumerate(params):
+                if isinstance(p, BindingParam):
+                    t = bindings.get(p.var)
+                    if t is None:
+                        raise ValueError(f"no value given for the prepared variable ?{p.var}")
+                    i = known.get(t)
+                    if i is None:
+                        if t not in local:
+                            extra.append(t)
+                            local[t] = -len(self.missing) - len(extra)
+                        i = local[t]
+                    params[k] = int(i)
+        if self.uses_regex and store.dialect == "sqlite":
+            register_functions(store)
+        rows = store.db.fetchall(self.sql, params)
+        missing = self.missing
+
+        def constant(i: int) -> Identifier:
+            k = -i - 1
+            return missing[k] if k < len(missing) else extra[k - len(missing)]
+        return decode_rows(store, self.layout, rows, constant)
+
+    def execute(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None) -> Any:
+        """SELECT: ``(vars, iterator of rows)``; ASK: ``bool``.
+
+        Raises:
+            NotImplementedError: the query is not fully compiled (use rdflib's evaluator),
+                or a value cannot be represented exactly (:class:`RuntimeDecline`).
+        """
+        rows = self.run(store, bindings)
+        if self.form == "ASK":
+            return bool(rows)
+        return self.vars, iter(rows)
+
+
+def _dataset_from_clause(clause: Any) -> DatasetSpec | None:
+    if not clause:
+        return None
+    default = tuple(d.default for d in clause if d.default is not None)
+    named = tuple(d.named for d in clause if d.named is not None)
+    return DatasetSpec(default=default, named=named)
+
+
+def compile_query(
+    store: Any,
+    algebra_or_text: Any,
+    dataset: DatasetSpec | None = None,
+    init_vars: frozenset[Variable] | set[Variable] = frozenset(),
+) -> CompiledQuery:
+    """Compile a SPARQL query (text, rdflib ``Query`` or algebra node) for ``store``.
+
+    Args:
+        store: a :class:`kg_engine.store.SQLStore`.
+        algebra_or_text: query text, ``rdflib.plugins.sparql.sparql.Query`` or an algebra
+            ``CompValue`` (a query form or any graph-pattern node).
+        dataset: graphs the query sees (``None``: W3C default, unless the query has FROM).
+        init_vars: variables whose values are given to :meth:`CompiledQuery.execute`.
+
+    Returns:
+        A :class:`CompiledQuery`; ``full`` is False when some part must be evaluated by
+        rdflib (``declined`` says why).
+
+    Raises:
+        QuerySyntaxError: malformed query text.
+    """
+    source = algebra_or_text
+    if isinstance(algebra_or_text, str):
+        algebra = parse_algebra(algebra_or_text)
+    elif hasattr(algebra_or_text, "algebra"):
+        algebra = algebra_or_text.algebra
+    else:
+        algebra = algebra_or_text
+    if dataset is None and isinstance(algebra, CompValue):
+        dataset = _dataset_from_clause(algebra.get("datasetClause"))
+    init_vars = frozenset(Variable(v) if not isinstance(v, Variable) else v for v in init_vars)
+    cc = CompileContext(store, dataset)
+    for v in init_vars:
+        cc.env[v] = Col.id(param(BindingParam(v)))
+    name = algebra.name
+    form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
+            "DescribeQuery": "DESCRIBE"}.get(name, "SELECT")
+    base = dict(form=form, _source=source, _dataset=dataset, init_vars=init_vars,
+                _store_id=id(store))
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return CompiledQuery(full=False, declined=[f"{form} is built by rdflib from the WHERE solutions"],
+                             **base)
+    try:
+        scope = scope_for(cc)
+        body, layout, pv, empty = compile_node(cc, algebra, scope)
+    except Decline as exc:
+        return CompiledQuery(full=False, declined=cc.declined or [str(exc)], **base)
+    return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
+                         empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
+                         declined=[], **base)
+
+
+def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope
+                 ) -> tuple[Sql, Layout, list[Variable], bool]:
+    """Compile a query form or pattern node to (SQL, layout, variables, known-empty)."""
+    name = node.name
+    if name == "SelectQuery":
+        cc._top = node.p  # type: ignore[attr-defined]
+        block, pv = compile_select(cc, node.p, scope)
+        body, layout = render(cc, block, pv)
+        return body, layout, pv, block.empty
+    if name == "AskQuery":
+        block = plain(cc, compile_pattern(cc, node.p, scope))
+        body, layout = render(cc, block, [], limit=1)
+        return body, [], [], block.empty
+    if name in ("Project", "Distinct", "Reduced", "Slice", "OrderBy"):
+        cc._top = node  # type: ignore[attr-defined]
+        block, pv = compile_select(cc, node, scope)
+        body, layout = render(cc, block, pv)
+        return body, layout, pv, block.empty
+    block = compile_pattern(cc, node, scope)
+    out = [v for v in block.cols]
+    body, layout = render(cc, block, out)
+    return body, layout, out, block.empty
+
+
+def iter_rows(vars_: list[Variable], rows: list[tuple]) -> Iterator[dict[Variable, Identifier]]:
+    for r in rows:
+        yield {v: x for v, x in zip(vars_, r) if x is not None}

@@ -1,0 +1,485 @@
+"""The SPARQL 1.1 query engine: parse once, compile to SQL, evaluate with W3C dataset semantics.
+
+:class:`QueryEngine` is the front door of :mod:`kg_engine.sparql`:
+
+* **plan cache** — parsing with rdflib costs 2–20 ms per query, so parsed queries (and the SQL
+  plans compiled from them) are cached by query text, base and prefixes;
+* **prepared queries** — :meth:`QueryEngine.prepare` returns a :class:`PreparedQuery` you run
+  many times with different ``init_bindings``;
+* **SQL first** — on a kg-engine store a query that compiles completely runs as one SQL
+  statement; otherwise rdflib's evaluator runs with the SQL compiler hooked in for every
+  sub-plan it can take (:mod:`kg_engine.sparql.evaluation`);
+* **dataset semantics per the spec** — the default graph is the store's default graph, not
+  the union of the named graphs (``union_default_graph=True`` asks for the union);
+  ``FROM``/``FROM NAMED`` select graphs of the store and never touch the network;
+  ``SERVICE`` is refused unless ``allow_service=True``;
+* **timeouts that cancel the SQL** — SQLite's progress handler / PostgreSQL's
+  ``statement_timeout``; the query raises :class:`~kg_engine.errors.QueryTimeoutError`.
+
+Works over any graph-aware rdflib store (SQL compilation only on kg-engine stores).
+
+Example:
+    >>> from rdflib import Dataset, URIRef, Literal
+    >>> ds = Dataset()
+    >>> ds.add((URIRef("urn:a"), URIRef("urn:p"), Literal(1)))  # doctest: +ELLIPSIS
+    <Graph identifier=...>
+    >>> engine = QueryEngine()
+    >>> [row.o for row in engine.query(ds, "SELECT ?o WHERE { ?s <urn:p> ?o }")]
+    [rdflib.term.Literal('1', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#integer'))]
+    >>> q = engine.prepare("ASK { ?s <urn:p> ?o }")
+    >>> engine.query(ds, q, init_bindings={"s": URIRef("urn:b"}).askAnswer
+    False
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib import Graph, Variable
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, Dataset
+from rdflib.plugins.sparql.evaluate import evalPart
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.plugins.sparql.sparql import Query, QueryContext, SPARQLError, Update
+from rdflib.term import Identifier, URIRef
+
+from kg_engine.errors import QueryTimeoutError, StoreError
+from kg_engine.sparql.dataset import DatasetChoice, QueryDataset
+from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
+from kg_engine.sparql.evaluation import EvalState, install_hook
+from kg_engine.sparql.parsing import parse_query, parse_update
+
+__all__ = ["QueryEngine", "PreparedQuery", "default_engine", "sql_store_of", "as_dataset"]
+
+
+def sql_store_of(store: Any) -> Any | None:
+    """The kg-engine :class:`~kg_engine.store.SQLStore` behind an rdflib store, or ``None``."""
+    for candidate in (store, getattr(store, "sql_store", None), getattr(store, "store", None)):
+        if candidate is not None and hasattr(candidate, "db") and hasattr(candidate, "term_ids"):
+            return candidate
+    return None
+
+
+def as_dataset(graph: Graph) -> ConjunctiveGraph:
+    """An rdflib Dataset/ConjunctiveGraph over the same store as ``graph``."""
+    if isinstance(graph, ConjunctiveGraph):
+        return graph
+    return Dataset(store=graph.store)
+
+
+@dataclass
+class PreparedQuery:
+    """A parsed SPARQL query, reusable with different ``init_bindings``.
+
+    Attributes:
+        text: the query text.
+        query: rdflib's translated query (algebra with kg-engine's conformance fixes bound).
+        plans: compiled SQL plans per dataset choice and bound-variable set.
+    """
+
+    text: str
+    query: Query
+    base: str | None = None
+    plans: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``."""
+        return self.query.algebra.name.replace("Query", "").upper()
+
+
+def _dataset_clause(algebra: Any) -> tuple[tuple[Identifier, ...] | None, tuple[Identifier, ...] | None]:
+    clause = algebra["datasetClause"] if "datasetClause" in algebra else None
+    if not clause:
+        return None, None
+    default: list[Identifier] = []
+    named: list[Identifier] = []
+    for d in clause:
+        if "default" in d:
+            default.append(d["default"])
+        elif "named" in d:
+            named.append(d["named"])
+    return tuple(default), tuple(named)
+
+
+class _Timeout:
+    """Cancel SQL running past a deadline (sqlite progress handler / PG statement_timeout)."""
+
+    def __init__(self, sql_store: Any, timeout: float | None) -> None:
+        self.store = sql_store
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout if timeout else None
+        self._pg = False
+
+    def __enter__(self) -> _Timeout:
+        if self.store is None or not self.timeout:
+            return self
+        db = self.store.db
+        if db.dialect == "sqlite":
+            deadline = self.deadline
+
+            def handler() -> int:
+                return 1 if time.monotonic() > deadline else 0  # type: ignore[operator]
+
+            db.raw.set_progress_handler(handler, 2000)
+        else:
+            ms = max(1, int(self.timeout * 1000))
+            db.execute(f"SET statement_timeout = {ms:d}")
+            self._pg = True
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self.store is None or not self.timeout:
+            return
+        db = self.store.db
+        if db.dialect == "sqlite":
+            db.raw.set_progress_handler(None, 0)
+        elif self._pg:
+            try:
+                if db.raw.info.transaction_status != 0:  # not idle: aborted by the cancel
+                    if not db.in_transaction:
+                        db.raw.rollback()
+                db.execute("SET statement_timeout = 0")
+            except Exception:  # pragma: no cover - connection already broken
+                pass
+
+    def translate(self, exc: BaseException) -> BaseException:
+        """Map a driver's "interrupted"/"canceled" error to :class:`QueryTimeoutError`."""
+        if isinstance(exc, QueryTimeoutError):
+            return exc
+        text = f"{type(exc).__name__}: {exc}".lower()
+        if self.timeout and ("interrupted" in text or "querycanceled" in text
+                             or "statement timeout" in text or "canceling statement" in text):
+            err = QueryTimeoutError(
+                f"query cancelled after its timeout of {self.timeout:g} s; "
+                "raise timeout= or make the query more selective"
+            )
+            err.__cause__ = exc
+            return err
+        return exc
+
+
+class QueryEngine:
+    """Parses, caches, compiles and evaluates SPARQL 1.1 queries and updates.
+
+    Args:
+        allow_service: evaluate ``SERVICE`` clauses (network access). Default: refuse them.
+        allow_remote_load: let ``LOAD`` fetch ``http(s):`` IRIs. Default: local files only.
+        cache_size: number of parsed queries kept (LRU).
+        use_compiler: compile to SQL on kg-engine stores (``False``: rdflib's evaluator only,
+            for differential testing).
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_service: bool = False,
+        allow_remote_load: bool = False,
+        cache_size: int = 512,
+        use_compiler: bool = True,
+    ) -> None:
+        self.allow_service = allow_service
+        self.allow_remote_load = allow_remote_load
+        self.use_compiler = use_compiler
+        self.cache_size = cache_size
+        self._cache: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.stats = {"hits": 0, "misses": 0}
+
+    # -- parsing and caching ---------------------------------------------------------------
+    def _cached(self, key: Any, make: Any) -> Any:
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                self.stats["hits"] += 1
+                return hit
+        value = make()
+        with self._lock:
+            self.stats["misses"] += 1
+            self._cache[key] = value
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return value
+
+    @staticmethod
+    def _ns_key(init_ns: Mapping[str, Any] | None) -> frozenset:
+        return frozenset((k, str(v)) for k, v in (init_ns or {}).items())
+
+    def prepare(
+        self,
+        text: str,
+        *,
+        base: str | None = None,
+        init_ns: Mapping[str, Any] | None = None,
+        source: str = "<query>",
+    ) -> PreparedQuery:
+        """Parse (or fetch from the cache) a SPARQL query.
+
+        Args:
+            text: the query.
+            base: base IRI for relative IRIs.
+            init_ns: extra prefixes.
+            source: name used in syntax error messages.
+
+        Returns:
+            A :class:`PreparedQuery` (shared via the cache: treat as read-only).
+
+        Raises:
+            QuerySyntaxError: malformed query, naming line and column.
+        """
+        key = ("Q", text, base, self._ns_key(init_ns))
+        return self._cached(
+            key,
+            lambda: PreparedQuery(
+                text, parse_query(text, base=base, init_ns=init_ns, source=source), base
+            ),
+        )
+
+    def prepare_update(
+        self,
+        text: str,
+        *,
+        base: str | None = None,
+        init_ns: Mapping[str, Any] | None = None,
+        source: str = "<update>",
+    ) -> Update:
+        """Parse (or fetch from the cache) a SPARQL Update request."""
+        key = ("U", text, base, self._ns_key(init_ns))
+        return self._cached(
+            key, lambda: parse_update(text, base=base, init_ns=init_ns, source=source)
+        )
+
+    # -- queries -------------------------------------------------------------------------------
+    def build_dataset(
+        self,
+        graph: Graph,
+        query: Query,
+        *,
+        union_default_graph: bool = False,
+        default_graph: Identifier | None = None,
+    ) -> QueryDataset:
+        """The :class:`QueryDataset` a query sees when run against ``graph``.
+
+        ``graph`` may be a Dataset/ConjunctiveGraph (default graph: its default graph, or the
+        union for a ConjunctiveGraph whose ``default_union`` is set) or a single Graph (which
+        is then the default graph).
+        """
+        base = as_dataset(graph)
+        if default_graph is None and not isinstance(graph, ConjunctiveGraph):
+            default_graph = graph.identifier
+        if not isinstance(graph, Dataset) and isinstance(graph, ConjunctiveGraph):
+            union_default_graph = union_default_graph or graph.default_union
+        from_graphs, from_named = _dataset_clause(query.algebra)
+        return QueryDataset.build(
+            base,
+            from_graphs=from_graphs,
+            from_named=from_named,
+            default_graph=default_graph,
+            union_default_graph=union_default_graph,
+        )
+
+    def query(
+        self,
+        graph: Graph,
+        query: str | PreparedQuery | Query,
+        *,
+        init_bindings: Mapping[str, Identifier] | None = None,
+        init_ns: Mapping[str, Any] | None = None,
+        base: str | None = None,
+        timeout: float | None = None,
+        union_default_graph: bool = False,
+        default_graph: Identifier | None = None,
+    ) -> SPARQLResult:
+        """Run a SPARQL query and return an rdflib-compatible result (fully materialised).
+
+        Args:
+            graph: an rdflib Dataset (typically over a kg-engine store) or Graph.
+            query: query text, a :class:`PreparedQuery` or an rdflib ``Query``.
+            init_bindings: pre-bound variables (name or Variable → term).
+            init_ns: extra prefixes (text queries only).
+            base: base IRI (text queries only).
+            timeout: seconds; the running SQL is cancelled and
+                :class:`~kg_engine.errors.QueryTimeoutError` raised when exceeded.
+            union_default_graph: use the merge of all graphs as the default graph (ignored
+                when the query has FROM/FROM NAMED).
+            default_graph: name of the graph acting as default graph (None: the store's).
+
+        Returns:
+            ``rdflib.plugins.sparql.processor.SPARQLResult`` (``.type``, ``.vars``,
+            ``.bindings``, ``.askAnswer``, ``.graph``; iterate for rows).
+
+        Raises:
+            QuerySyntaxError: malformed query.
+            QueryTimeoutError: past ``timeout``.
+            UnsupportedOperationError: ``SERVICE`` while disabled.
+        """
+        install_hook()
+        prepared = self._as_prepared(query, base=base, init_ns=init_ns)
+        bindings = {Variable(str(k)): v for k, v in (init_bindings or {}).items()}
+        view = self.build_dataset(
+            graph, prepared.query,
+            union_default_graph=union_default_graph, default_graph=default_graph,
+        )
+        sql_store = sql_store_of(graph.store)
+        guard = _Timeout(sql_store, timeout)
+        view.state = EvalState(
+            deadline=guard.deadline, timeout=timeout, allow_service=self.allow_service,
+            use_compiler=self.use_compiler and sql_store is not None,
+        )
+        try:
+            with guard:
+                if sql_store is not None and self.use_compiler:
+                    res = self._run_compiled(sql_store, prepared, view, bindings)
+                    if res is not None:
+                        return res
+                return self._run_rdflib(prepared, view, bindings)
+        except BaseException as exc:
+            translated = guard.translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _as_prepared(
+        self, query: str | PreparedQuery | Query, *, base: str | None, init_ns: Mapping[str, Any] | None
+    ) -> PreparedQuery:
+        if isinstance(query, PreparedQuery):
+            return query
+        if isinstance(query, Query):
+            text = getattr(query, "_original_args", ("<prepared>",))[0]
+            return PreparedQuery(text, query)
+        return self.prepare(query, base=base, init_ns=init_ns)
+
+    def _compiled_plan(self, sql_store: Any, prepared: PreparedQuery, view: QueryDataset,
+                       bound: frozenset) -> Any | None:
+        try:
+            from kg_engine.sparql.compiler import DatasetSpec, compile_query
+        except ImportError:
+            return None
+        key = (view.choice, bound, id(sql_store))
+        plan = prepared.plans.get(key)
+        if plan is None:
+            choice = view.choice
+            spec = DatasetSpec(default=choice.default, named=choice.named)
+            try:
+                plan = compile_query(sql_store, prepared.query, dataset=spec, init_vars=bound)
+            except NotImplementedError:
+                plan = False
+            prepared.plans[key] = plan
+        return plan or None
+
+    def _run_compiled(self, sql_store: Any, prepared: PreparedQuery, view: QueryDataset,
+                      bindings: dict) -> SPARQLResult | None:
+        plan = self._compiled_plan(sql_store, prepared, view, frozenset(bindings))
+        if plan is None or not getattr(plan, "full", False):
+            return None
+        qtype = prepared.type
+        out = plan.execute(sql_store, bindings or None)
+        if qtype == "ASK":
+            return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
+        if qtype != "SELECT":
+            return None
+        vars_, rows = out
+        result_rows = []
+        for row in rows:
+            view.state.check()
+            result_rows.append({v: t for v, t in zip(vars_, row) if t is not None})
+        return SPARQLResult({"type_": "SELECT", "vars_": list(vars_), "bindings": result_rows})
+
+    def _run_rdflib(self, prepared: PreparedQuery, view: QueryDataset, bindings: dict) -> SPARQLResult:
+        main = prepared.query.algebra
+        ctx = QueryContext(view, initBindings=bindings)
+        ctx.graph = view.active_default
+        ctx.prologue = prepared.query.prologue
+        res = dict(evalPart(ctx, main))
+        if res.get("type_") == "SELECT":
+            rows = []
+            for row in res["bindings"]:
+                rows.append({k: v for k, v in row.items() if not isinstance(v, SPARQLError)})
+            res["bindings"] = rows
+            res["vars_"] = list(res.get("vars_") or [])
+        return SPARQLResult(res)
+
+    def explain(
+        self,
+        graph: Graph,
+        query: str | PreparedQuery,
+        *,
+        union_default_graph: bool = False,
+        init_bindings: Mapping[str, Identifier] | None = None,
+    ) -> str:
+        """The SQL a query compiles to (and which parts fall back to rdflib), as text."""
+        prepared = self._as_prepared(query, base=None, init_ns=None)
+        sql_store = sql_store_of(graph.store)
+        if sql_store is None:
+            return "-- not a kg-engine store: the query is evaluated by rdflib's evaluator"
+        view = self.build_dataset(graph, prepared.query, union_default_graph=union_default_graph)
+        bound = frozenset(Variable(str(k)) for k in (init_bindings or {}))
+        plan = self._compiled_plan(sql_store, prepared, view, bound)
+        if plan is None:
+            return "-- the SQL compiler declined this query: rdflib evaluates it"
+        lines = []
+        if getattr(plan, "full", False):
+            lines.append("-- fully compiled: one SQL statement")
+        else:
+            lines.append("-- partly compiled: rdflib evaluates the rest, SQL the sub-plans")
+        for reason in getattr(plan, "declined", []) or []:
+            lines.append(f"-- declined: {reason}")
+        sql = getattr(plan, "sql", "")
+        if sql:
+            lines.append(sql)
+        return "\n".join(lines)
+
+    # -- updates -----------------------------------------------------------------------------
+    def update(
+        self,
+        graph: Graph,
+        update: str | Update,
+        *,
+        init_bindings: Mapping[str, Identifier] | None = None,
+        init_ns: Mapping[str, Any] | None = None,
+        base: str | None = None,
+        default_graph: Identifier | None = None,
+    ) -> None:
+        """Run a SPARQL 1.1 Update request atomically (all operations or none).
+
+        Args:
+            graph: an rdflib Dataset or Graph (a Graph's name is the default graph).
+            update: the request text or a parsed ``Update``.
+            init_bindings: pre-bound variables for the WHERE clauses.
+            init_ns: extra prefixes.
+            base: base IRI.
+            default_graph: name of the graph acting as default graph (None: the store's).
+
+        Raises:
+            QuerySyntaxError: malformed request (nothing is changed).
+            UnsupportedOperationError: remote ``LOAD`` while disabled.
+            StoreError: a failing operation without ``SILENT`` (nothing is changed).
+        """
+        from kg_engine.sparql.update import run_update
+
+        install_hook()
+        if isinstance(update, str):
+            update = self.prepare_update(update, base=base, init_ns=init_ns)
+        if default_graph is None and not isinstance(graph, ConjunctiveGraph):
+            default_graph = graph.identifier
+        run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph)
+
+
+_default: QueryEngine | None = None
+
+
+def default_engine() -> QueryEngine:
+    """The process-wide engine (shared plan cache) used by the API, CLI and rdflib plugin."""
+    global _default
+    if _default is None:
+        _default = QueryEngine()
+    return _default
+
+
+# ensure the names used in type hints exist at runtime for doc tools
+_ = (DATASET_DEFAULT_GRAPH_ID, URIRef, StoreError)

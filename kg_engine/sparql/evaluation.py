@@ -1,0 +1,165 @@
+"""Hybrid evaluation: SQL for every sub-plan the compiler takes, rdflib's evaluator for the rest.
+
+kg-engine registers ONE entry in rdflib's ``CUSTOM_EVALS`` (``"kg_engine"``). It is inert for
+every other rdflib user: it acts only when the query context's dataset is a
+:class:`~kg_engine.sparql.dataset.QueryDataset` built by our engine. For our queries it is the
+dispatcher of every algebra node:
+
+1. check the query deadline (``timeout=``);
+2. offer the node to the SQL compiler (``kg_engine.sparql.compiler.evaluate_part``) — if it
+   compiles, the whole sub-tree runs as one SQL statement;
+3. else evaluate the node with kg-engine's conformance fix for that node, if any
+   (:mod:`kg_engine.sparql.functions`), or with rdflib's own function for the node — whose
+   children come back through this dispatcher, so SQL still does the largest sub-plans;
+4. ``SERVICE`` is refused unless the engine was built with ``allow_service=True``.
+"""
+
+from __future__ import annotations
+
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdflib.plugins.sparql import CUSTOM_EVALS
+from rdflib.plugins.sparql import evaluate as _ev
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg_engine.errors import QueryTimeoutError, UnsupportedOperationError
+from kg_engine.sparql.dataset import query_dataset_of
+
+__all__ = ["EvalState", "HOOK_NAME", "install_hook", "kg_eval", "NODE_OVERRIDES"]
+
+HOOK_NAME = "kg_engine"
+
+
+@dataclass
+class EvalState:
+    """Per-query evaluation state, reachable from the context's dataset view.
+
+    Attributes:
+        deadline: ``time.monotonic()`` value after which the query is cancelled (None: never).
+        timeout: the timeout in seconds (for messages).
+        allow_service: evaluate ``SERVICE`` (network access) instead of refusing it.
+        use_compiler: offer nodes to the SQL compiler.
+        compiled_nodes: names of nodes the compiler took (for tests / ``--explain``).
+        fallback_nodes: names of nodes rdflib evaluated.
+    """
+
+    deadline: float | None = None
+    timeout: float | None = None
+    allow_service: bool = False
+    use_compiler: bool = True
+    compiled_nodes: list[str] = field(default_factory=list)
+    fallback_nodes: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        """Raise :class:`QueryTimeoutError` once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise QueryTimeoutError(
+                f"query cancelled after its timeout of {self.timeout:g} s; "
+                "raise timeout= or make the query more selective"
+            )
+
+
+def _bgp(ctx: Any, part: CompValue) -> Any:
+    triples = sorted(part.triples, key=lambda t: len([n for n in t if ctx[n] is None]))
+    return _ev.evalBGP(ctx, triples)
+
+
+#: rdflib's evaluation function per algebra node name (the body of rdflib's ``evalPart``).
+RDFLIB_NODES: dict[str, Callable[[Any, CompValue], Any]] = {
+    "BGP": _bgp,
+    "Filter": _ev.evalFilter,
+    "Join": _ev.evalJoin,
+    "LeftJoin": _ev.evalLeftJoin,
+    "Graph": _ev.evalGraph,
+    "Union": _ev.evalUnion,
+    "ToMultiSet": _ev.evalMultiset,
+    "Extend": _ev.evalExtend,
+    "Minus": _ev.evalMinus,
+    "Project": _ev.evalProject,
+    "Slice": _ev.evalSlice,
+    "Distinct": _ev.evalDistinct,
+    "Reduced": _ev.evalReduced,
+    "OrderBy": _ev.evalOrderBy,
+    "Group": _ev.evalGroup,
+    "AggregateJoin": _ev.evalAggregateJoin,
+    "SelectQuery": _ev.evalSelectQuery,
+    "AskQuery": _ev.evalAskQuery,
+    "ConstructQuery": _ev.evalConstructQuery,
+    "DescribeQuery": _ev.evalDescribeQuery,
+    "ServiceGraphPattern": _ev.evalServiceQuery,
+}
+
+#: kg-engine's conformance fixes per node name; filled by :mod:`kg_engine.sparql.functions`.
+NODE_OVERRIDES: dict[str, Callable[[Any, CompValue], Any]] = {}
+
+_compiler_eval: Callable[[Any, CompValue], Any] | None = None
+_compiler_loaded = False
+
+
+def _compiler() -> Callable[[Any, CompValue], Any] | None:
+    global _compiler_eval, _compiler_loaded
+    if not _compiler_loaded:
+        _compiler_loaded = True
+        try:
+            from kg_engine.sparql.compiler import evaluate_part
+        except ImportError:
+            evaluate_part = None
+        _compiler_eval = evaluate_part
+    return _compiler_eval
+
+
+def _guard(state: EvalState, rows: Iterator[Any]) -> Iterator[Any]:
+    for i, row in enumerate(rows):
+        if not i & 255:
+            state.check()
+        yield row
+
+
+def kg_eval(ctx: Any, part: CompValue) -> Any:
+    """The ``CUSTOM_EVALS`` entry: evaluate ``part`` for kg-engine queries (see module doc).
+
+    Raises:
+        NotImplementedError: the context is not a kg-engine query (rdflib goes on as usual).
+        UnsupportedOperationError: ``SERVICE`` while disabled.
+        QueryTimeoutError: the query's deadline has passed.
+    """
+    view = query_dataset_of(ctx)
+    if view is None or view.state is None:
+        raise NotImplementedError
+    state: EvalState = view.state
+    state.check()
+    name = part.name
+    if name == "ServiceGraphPattern" and not state.allow_service:
+        raise UnsupportedOperationError(
+            "SERVICE is disabled: kg-engine does not contact remote endpoints unless the engine "
+            "is created with allow_service=True"
+        )
+    if state.use_compiler and name not in ("SelectQuery", "AskQuery", "ConstructQuery",
+                                           "DescribeQuery", "ServiceGraphPattern"):
+        compiled = _compiler()
+        if compiled is not None:
+            try:
+                result = compiled(ctx, part)
+            except NotImplementedError:
+                pass
+            else:
+                state.compiled_nodes.append(name)
+                return result
+    fn = NODE_OVERRIDES.get(name) or RDFLIB_NODES.get(name)
+    if fn is None:
+        raise UnsupportedOperationError(f"unknown SPARQL algebra node {name!r}")
+    state.fallback_nodes.append(name)
+    result = fn(ctx, part)
+    if isinstance(result, types.GeneratorType):
+        return _guard(state, result)
+    return result
+
+
+def install_hook() -> None:
+    """Register :func:`kg_eval` as ``CUSTOM_EVALS["kg_engine"]`` (idempotent; inert for others)."""
+    if CUSTOM_EVALS.get(HOOK_NAME) is not kg_eval:
+        CUSTOM_EVALS[HOOK_NAME] = kg_eval

@@ -1,0 +1,151 @@
+"""Parse SPARQL text into rdflib's algebra, keeping literals exactly as written.
+
+rdflib's parser is reused (pyparsing grammar → ``translateQuery``/``translateUpdate``), with two
+differences that matter for a store that never canonicalises literals:
+
+* literal constants keep their lexical form (``"01"^^xsd:integer`` stays ``"01"``): rdflib's
+  process-wide ``NORMALIZE_LITERALS`` switch is turned off only while *our* parser runs (under a
+  lock, restored afterwards);
+* every parse error becomes a :class:`~kg_engine.errors.QuerySyntaxError` (also a builtin
+  ``SyntaxError``) naming the line and column.
+
+After translation the algebra's expression nodes are bound to kg-engine's conformance fixes
+(:mod:`kg_engine.sparql.functions`) — per parsed query, never by patching rdflib.
+
+Example:
+    >>> q = parse_query('SELECT ?x WHERE { ?x <urn:p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> }')
+    >>> str(q.algebra.p.p.triples[0][2])
+    '01'
+    >>> parse_query("SELECT ?x WHERE { ?x ?p }")
+    Traceback (most recent call last):
+    ...
+    kg_engine.errors.QuerySyntaxError: <query>:1:25: expected a SPARQL query: Expected ... (at char 24), (line:1, col:25)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import rdflib
+from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
+from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
+from rdflib.plugins.sparql.sparql import Query, Update
+
+from kg_engine.errors import QuerySyntaxError
+
+__all__ = ["parse_query", "parse_update", "exact_literals"]
+
+_NORMALIZE_LOCK = threading.RLock()
+
+
+@contextmanager
+def exact_literals() -> Iterator[None]:
+    """Within the block rdflib keeps literal lexical forms as written (no canonicalisation).
+
+    rdflib only offers a module-level switch (``rdflib.NORMALIZE_LITERALS``); this holds a lock
+    and restores the previous value on exit, so it is scoped to the block.
+    """
+    with _NORMALIZE_LOCK:
+        old = rdflib.NORMALIZE_LITERALS
+        rdflib.NORMALIZE_LITERALS = False
+        try:
+            yield
+        finally:
+            rdflib.NORMALIZE_LITERALS = old
+
+
+def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
+    line = getattr(exc, "lineno", None)
+    col = getattr(exc, "col", None) or getattr(exc, "column", None)
+    msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
+    if line is not None and hasattr(exc, "loc"):
+        # pyparsing: give the offending line as context
+        detail = str(exc)
+        message = f"expected a SPARQL {what}: {detail}"
+    else:
+        message = f"invalid SPARQL {what}: {msg}"
+    return QuerySyntaxError(message, source=source, line=line, column=col)
+
+
+def _ns(init_ns: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(init_ns or {})
+
+
+def parse_query(
+    text: str,
+    *,
+    base: str | None = None,
+    init_ns: Mapping[str, Any] | None = None,
+    source: str = "<query>",
+) -> Query:
+    """Parse and translate a SPARQL 1.1 query (literals kept exactly as written).
+
+    Args:
+        text: the query text.
+        base: base IRI for relative IRIs (a ``BASE`` in the text wins).
+        init_ns: extra prefix → namespace bindings.
+        source: name of the query's origin for error messages (e.g. a ``.rq`` file name).
+
+    Returns:
+        rdflib's translated :class:`~rdflib.plugins.sparql.sparql.Query`, with kg-engine's
+        conformance fixes bound into its expressions.
+
+    Raises:
+        QuerySyntaxError: malformed query (line and column where the parser stopped), or a
+            query the algebra rejects (unknown prefix, invalid GROUP BY projection…).
+    """
+    from kg_engine.sparql.functions import bind_overrides
+
+    with exact_literals():
+        try:
+            parsed = parseQuery(text)
+        except Exception as exc:  # pyparsing.ParseException and friends
+            raise _syntax_error(exc, text, "query", source) from exc
+        try:
+            query = translateQuery(parsed, base, _ns(init_ns))
+        except Exception as exc:
+            raise _syntax_error(exc, text, "query", source) from exc
+    query._original_args = (text, _ns(init_ns), base)
+    bind_overrides(query.algebra)
+    return query
+
+
+def parse_update(
+    text: str,
+    *,
+    base: str | None = None,
+    init_ns: Mapping[str, Any] | None = None,
+    source: str = "<update>",
+) -> Update:
+    """Parse and translate a SPARQL 1.1 Update request (literals kept exactly as written).
+
+    Args:
+        text: the update request (one or more operations separated by ``;``).
+        base: base IRI for relative IRIs.
+        init_ns: extra prefix → namespace bindings.
+        source: name of the request's origin for error messages.
+
+    Returns:
+        rdflib's translated :class:`~rdflib.plugins.sparql.sparql.Update`.
+
+    Raises:
+        QuerySyntaxError: malformed update, with line and column.
+    """
+    from kg_engine.sparql.functions import bind_overrides
+
+    with exact_literals():
+        try:
+            parsed = parseUpdate(text)
+        except Exception as exc:
+            raise _syntax_error(exc, text, "update", source) from exc
+        try:
+            update = translateUpdate(parsed, base, _ns(init_ns))
+        except Exception as exc:
+            raise _syntax_error(exc, text, "update", source) from exc
+    update._original_args = (text, _ns(init_ns), base)
+    for op in update.algebra:
+        bind_overrides(op)
+    return update

@@ -1,0 +1,424 @@
+"""XSD value semantics for SPARQL operators: categories, comparisons, casts, canonical forms.
+
+The store keeps every literal exactly as written; this module gives SPARQL's *value* view of a
+literal (``"01"^^xsd:integer`` and ``"1"^^xsd:integer`` are equal values, different terms), with
+XPath's rules for date/time comparison across timezones and the open-world rule that literals of
+unknown datatypes can only be compared as terms.
+
+Example:
+    >>> from rdflib import Literal
+    >>> from rdflib.namespace import XSD
+    >>> equal(Literal("01", datatype=XSD.integer), Literal("1.0", datatype=XSD.decimal))
+    True
+    >>> compare(Literal("2006-08-23T09:00:00+01:00", datatype=XSD.dateTime),
+    ...         Literal("2006-08-23T08:00:00Z", datatype=XSD.dateTime))
+    0
+    >>> cast(Literal("+33.3300"), XSD.decimal)
+    rdflib.term.Literal('33.33', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#decimal'))
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+from rdflib.plugins.sparql.sparql import SPARQLError
+
+__all__ = ["category", "numeric_value", "equal", "compare", "cast", "canonical_string",
+           "Indeterminate", "INTEGER_TYPES", "NUMERIC_TYPES"]
+
+INTEGER_TYPES = frozenset(XSD[n] for n in (
+    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+    "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort",
+    "unsignedByte"))
+NUMERIC_TYPES = INTEGER_TYPES | {XSD.decimal, XSD.float, XSD.double}
+_STRING_TYPES = {None, XSD.string}
+_OTHER_KNOWN = frozenset(XSD[n] for n in (
+    "time", "duration", "dayTimeDuration", "yearMonthDuration", "gYear", "gYearMonth",
+    "gMonth", "gMonthDay", "gDay", "hexBinary", "base64Binary", "anyURI", "normalizedString",
+    "token", "language", "Name", "NCName", "NMTOKEN", "dateTimeStamp"))
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_DEC_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DBL_RE = re.compile(r"^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?INF|NaN)$")
+_DT_RE = re.compile(
+    r"^(-?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
+_DATE_RE = re.compile(r"^(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?$")
+
+
+class Indeterminate(SPARQLError):
+    """A date/time comparison whose result depends on an unknown timezone (XPath ±14h rule)."""
+
+
+def _lex(lit: Literal) -> str:
+    return str(lit).strip()
+
+
+def numeric_value(lit: Literal) -> int | Decimal | float:
+    """The value of a numeric literal (raises SPARQLError if not numeric or ill-typed)."""
+    dt = lit.datatype
+    lex = _lex(lit)
+    if dt in INTEGER_TYPES:
+        if _INT_RE.match(lex):
+            return int(lex)
+    elif dt == XSD.decimal:
+        if _DEC_RE.match(lex):
+            return Decimal(lex)
+    elif dt in (XSD.float, XSD.double):
+        if _DBL_RE.match(lex):
+            return float(lex.replace("INF", "inf"))
+    raise SPARQLError(f"not a valid numeric literal: {lit.n3()}")
+
+
+def _tz_minutes(tz: str | None) -> int | None:
+    if not tz:
+        return None
+    if tz == "Z":
+        return 0
+    sign = -1 if tz[0] == "-" else 1
+    return sign * (int(tz[1:3]) * 60 + int(tz[4:6]))
+
+
+def _instant(y: int, mo: int, d: int, h: int, mi: int, s: Decimal, tz: int | None) -> Decimal:
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi < 60 and s < 61):
+        raise SPARQLError("invalid date/time")
+    if h == 24:
+        if mi or s:
+            raise SPARQLError("invalid date/time")
+    if 1 <= y <= 9999:
+        try:
+            days = _dt.date(y, mo, d).toordinal()
+        except ValueError as exc:
+            raise SPARQLError(f"invalid date: {exc}") from exc
+    else:  # outside Python's range: approximate proleptic day count (comparisons only)
+        days = int(y * 365.2425) + (mo - 1) * 31 + d
+    secs = Decimal(days * 86400 + h * 3600 + mi * 60) + s
+    if tz is not None:
+        secs -= tz * 60
+    return secs
+
+
+def datetime_value(lit: Literal) -> tuple[Decimal, bool]:
+    """(seconds on a UTC timeline, has timezone) of an xsd:dateTime / xsd:date literal."""
+    lex = _lex(lit)
+    if lit.datatype in (XSD.dateTime, XSD.dateTimeStamp):
+        m = _DT_RE.match(lex)
+        if m:
+            y, mo, d, h, mi, s, frac, tz = m.groups()
+            sec = Decimal(s) + (Decimal(frac) if frac else 0)
+            return _instant(int(y), int(mo), int(d), int(h), int(mi), sec,
+                            _tz_minutes(tz)), tz is not None
+    elif lit.datatype == XSD.date:
+        m = _DATE_RE.match(lex)
+        if m:
+            y, mo, d, tz = m.groups()
+            return _instant(int(y), int(mo), int(d), 0, 0, Decimal(0), _tz_minutes(tz)), \
+                tz is not None
+    raise SPARQLError(f"not a valid date/time literal: {lit.n3()}")
+
+
+def category(term: Any) -> str:
+    """SPARQL operator category of a term.
+
+    Returns one of ``"numeric"``, ``"string"`` (simple literal or xsd:string), ``"lang"``,
+    ``"boolean"``, ``"dateTime"``, ``"date"``, ``"known"`` (another valid XSD / rdf type),
+    ``"unknown"`` (unknown datatype or ill-typed lexical form), ``"iri"``, ``"bnode"``.
+    """
+    if isinstance(term, BNode):
+        return "bnode"
+    if not isinstance(term, Literal):
+        return "iri"
+    if term.language:
+        return "lang"
+    dt = term.datatype
+    if dt in _STRING_TYPES:
+        return "string"
+    try:
+        if dt in NUMERIC_TYPES:
+            numeric_value(term)
+            return "numeric"
+        if dt == XSD.boolean:
+            return "boolean" if _lex(term) in ("true", "false", "1", "0") else "unknown"
+        if dt in (XSD.dateTime, XSD.dateTimeStamp):
+            datetime_value(term)
+            return "dateTime"
+        if dt == XSD.date:
+            datetime_value(term)
+            return "date"
+    except SPARQLError:
+        return "unknown"
+    if dt in _OTHER_KNOWN or dt == RDF.langString:
+        return "known"
+    return "unknown"
+
+
+def _bool(lit: Literal) -> bool:
+    return _lex(lit) in ("true", "1")
+
+
+def _same_term(a: Any, b: Any) -> bool:
+    if isinstance(a, Literal) and isinstance(b, Literal):
+        if str(a) != str(b):
+            return False
+        if (a.language or b.language):
+            return (a.language or "").lower() == (b.language or "").lower()
+        da = None if a.datatype == XSD.string else a.datatype
+        db = None if b.datatype == XSD.string else b.datatype
+        return da == db
+    return type(a) is type(b) and a == b
+
+
+def _cmp_instants(a: tuple[Decimal, bool], b: tuple[Decimal, bool]) -> int:
+    (va, tza), (vb, tzb) = a, b
+    if tza == tzb:
+        return (va > vb) - (va < vb)
+    # one side has no timezone: it may be anywhere in [-14h, +14h]
+    fourteen = Decimal(14 * 3600)
+    if tza:  # b has no timezone
+        lo, hi = vb - fourteen, vb + fourteen
+        if va < lo:
+            return -1
+        if va > hi:
+            return 1
+    else:
+        lo, hi = va - fourteen, va + fourteen
+        if vb < lo:
+            return 1
+        if vb > hi:
+            return -1
+    raise Indeterminate("date/time comparison is indeterminate (one side has no timezone)")
+
+
+def equal(a: Any, b: Any) -> bool:
+    """SPARQL ``=`` (value equality for known types, RDFterm-equal otherwise).
+
+    Raises:
+        SPARQLError: comparing literals of unknown/ill-typed datatypes that are different
+            terms, or an indeterminate date/time comparison.
+    """
+    if _same_term(a, b):
+        if isinstance(a, Literal) and a.datatype in (XSD.float, XSD.double):
+            try:
+                v = numeric_value(a)
+                if isinstance(v, float) and math.isnan(v):
+                    return False
+            except SPARQLError:
+                pass
+        return True
+    if not (isinstance(a, Literal) and isinstance(b, Literal)):
+        return False
+    ca, cb = category(a), category(b)
+    if "unknown" in (ca, cb) or (ca == cb == "known"):
+        raise SPARQLError(f"cannot compare {a.n3()} and {b.n3()}: unknown datatype")
+    if ca != cb:
+        if {ca, cb} == {"dateTime", "date"}:
+            return False
+        return False
+    if ca == "numeric":
+        return numeric_value(a) == numeric_value(b)
+    if ca == "string":
+        return str(a) == str(b)
+    if ca == "boolean":
+        return _bool(a) == _bool(b)
+    if ca in ("dateTime", "date"):
+        return _cmp_instants(datetime_value(a), datetime_value(b)) == 0
+    if ca == "lang":
+        return False
+    return False
+
+
+def compare(a: Any, b: Any) -> int:
+    """SPARQL ``<``/``>`` ordering: -1, 0 or 1 for comparable literals.
+
+    Raises:
+        SPARQLError: the operands are not comparable (different categories, IRIs, unknown
+            datatypes, language-tagged strings) or the comparison is indeterminate.
+    """
+    if not (isinstance(a, Literal) and isinstance(b, Literal)):
+        raise SPARQLError("only literals can be ordered with < and >")
+    ca, cb = category(a), category(b)
+    if ca != cb or ca in ("unknown", "known", "lang"):
+        raise SPARQLError(f"cannot order {a.n3()} and {b.n3()}")
+    if ca == "numeric":
+        x, y = numeric_value(a), numeric_value(b)
+        if isinstance(x, float) or isinstance(y, float):
+            x, y = float(x), float(y)
+            if math.isnan(x) or math.isnan(y):
+                raise SPARQLError("NaN is not ordered")
+        return (x > y) - (x < y)
+    if ca == "string":
+        sa, sb = str(a), str(b)
+        return (sa > sb) - (sa < sb)
+    if ca == "boolean":
+        ba, bb = _bool(a), _bool(b)
+        return (ba > bb) - (ba < bb)
+    return _cmp_instants(datetime_value(a), datetime_value(b))
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical forms and casts
+# ---------------------------------------------------------------------------------------------
+def _decimal_str(v: Decimal) -> str:
+    """XPath string form of a decimal: no exponent, no trailing zeros, '1' not '1.0'."""
+    if v == v.to_integral_value():
+        return str(int(v))
+    s = format(v.normalize(), "f")
+    return s
+
+
+def _double_str(v: float) -> str:
+    """XPath string form of a double: decimal notation in [1e-6, 1e6), else scientific."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "INF" if v > 0 else "-INF"
+    if v == 0:
+        return "-0" if math.copysign(1, v) < 0 else "0"
+    if 1e-6 <= abs(v) < 1e6:
+        return _decimal_str(Decimal(repr(v)))
+    mant, _, exp = f"{v:.17E}".partition("E")
+    m = Decimal(repr(v)).normalize()
+    sign, digits, exponent = m.as_tuple()
+    digs = "".join(map(str, digits))
+    e = len(digs) - 1 + exponent
+    mant = digs[0] + "." + (digs[1:] or "0")
+    return ("-" if sign else "") + f"{mant}E{e}"
+
+
+def canonical_string(term: Any) -> str:
+    """``STR()`` of a cast to xsd:string: IRIs and strings as is, numbers/booleans canonical."""
+    if isinstance(term, URIRef):
+        return str(term)
+    if not isinstance(term, Literal):
+        raise SPARQLError("cannot cast a blank node to xsd:string")
+    cat = category(term)
+    if cat == "numeric":
+        v = numeric_value(term)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, Decimal):
+            return _decimal_str(v)
+        return _double_str(v)
+    if cat == "boolean":
+        return "true" if _bool(term) else "false"
+    return str(term)
+
+
+def _canonical_decimal(v: Decimal) -> str:
+    s = _decimal_str(v)
+    return s if "." in s else s + ".0"
+
+
+def _canonical_double(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "INF" if v > 0 else "-INF"
+    if v == 0:
+        return "0.0E0"
+    m = Decimal(repr(v)).normalize()
+    sign, digits, exponent = m.as_tuple()
+    digs = "".join(map(str, digits))
+    e = len(digs) - 1 + exponent
+    return ("-" if sign else "") + digs[0] + "." + (digs[1:] or "0") + f"E{e}"
+
+
+def _typed(lex: str, dt: URIRef) -> Literal:
+    return Literal(lex, datatype=dt, normalize=False)
+
+
+def cast(term: Any, target: URIRef) -> Literal:
+    """XPath cast of ``term`` to ``target`` (xsd:string/boolean/integer/decimal/float/double/
+    dateTime/date), with canonical result lexical forms.
+
+    Raises:
+        SPARQLError: the cast is not allowed or the value is not representable.
+    """
+    if target == XSD.string:
+        return _typed(canonical_string(term), XSD.string)
+    if not isinstance(term, Literal):
+        raise SPARQLError(f"cannot cast {term!r} to {target}")
+    cat = category(term)
+    lex = _lex(term)
+    if cat in ("unknown", "lang"):
+        raise SPARQLError(f"cannot cast {term.n3()} to {target}")
+    if target == XSD.boolean:
+        if cat == "boolean":
+            return _typed("true" if _bool(term) else "false", XSD.boolean)
+        if cat == "numeric":
+            v = numeric_value(term)
+            truth = not (v == 0 or (isinstance(v, float) and math.isnan(v)))
+            return _typed("true" if truth else "false", XSD.boolean)
+        if cat == "string" and lex in ("true", "false", "1", "0"):
+            return _typed("true" if lex in ("true", "1") else "false", XSD.boolean)
+        raise SPARQLError(f"cannot cast {term.n3()} to xsd:boolean")
+    if target in NUMERIC_TYPES:
+        if cat == "boolean":
+            v: Any = 1 if _bool(term) else 0
+        elif cat == "numeric":
+            v = numeric_value(term)
+        elif cat == "string":
+            if target in INTEGER_TYPES:
+                if not _INT_RE.match(lex):
+                    raise SPARQLError(f"cannot cast {lex!r} to {target}")
+                v = int(lex)
+            elif target == XSD.decimal:
+                if not _DEC_RE.match(lex):
+                    raise SPARQLError(f"cannot cast {lex!r} to xsd:decimal")
+                v = Decimal(lex)
+            else:
+                if not _DBL_RE.match(lex):
+                    raise SPARQLError(f"cannot cast {lex!r} to {target}")
+                v = float(lex.replace("INF", "inf"))
+        else:
+            raise SPARQLError(f"cannot cast {term.n3()} to {target}")
+        if target in INTEGER_TYPES:
+            if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+                raise SPARQLError("cannot cast NaN/INF to an integer")
+            return _typed(str(int(v)), target)
+        if target == XSD.decimal:
+            if isinstance(v, float):
+                if math.isnan(v) or math.isinf(v):
+                    raise SPARQLError("cannot cast NaN/INF to xsd:decimal")
+                v = Decimal(repr(v))
+            return _typed(_canonical_decimal(Decimal(v)), XSD.decimal)
+        fv = float(v)
+        if target == XSD.float:
+            import struct
+
+            try:
+                fv = struct.unpack("f", struct.pack("f", fv))[0]
+            except OverflowError:
+                fv = math.copysign(math.inf, fv)
+            # shortest repr that round-trips as float32
+            for digits in range(1, 10):
+                cand = float(f"{fv:.{digits}g}")
+                if struct.unpack("f", struct.pack("f", cand))[0] == fv:
+                    fv = cand
+                    break
+        return _typed(_canonical_double(fv), target)
+    if target in (XSD.dateTime, XSD.date):
+        if cat in ("string", "dateTime", "date"):
+            if target == XSD.dateTime:
+                if cat == "date":
+                    m = _DATE_RE.match(lex)
+                    assert m
+                    return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T00:00:00"
+                                  f"{m.group(4) or ''}", XSD.dateTime)
+                if _DT_RE.match(lex):
+                    return _typed(lex, XSD.dateTime)
+            else:
+                if cat == "dateTime" or _DT_RE.match(lex):
+                    m = _DT_RE.match(lex)
+                    if m:
+                        return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+                                      f"{m.group(8) or ''}", XSD.date)
+                if _DATE_RE.match(lex):
+                    return _typed(lex, XSD.date)
+        raise SPARQLError(f"cannot cast {term.n3()} to {target}")
+    raise SPARQLError(f"unsupported cast to {target}")

@@ -1,0 +1,201 @@
+"""A thin DB-API wrapper over one connection: SQLite (sqlite3) or PostgreSQL (psycopg 3).
+
+Hot paths (loads, SPARQL, rules) write plain SQL with ``?`` placeholders and run it here; the
+wrapper converts placeholders for psycopg, keeps one connection per store (guarded by a lock,
+so a store can be shared between threads), and gives re-entrant transactions: the outermost
+``with db.transaction()`` commits or rolls back, inner ones join it.
+
+Example:
+    >>> db = Database.connect("sqlite://")
+    >>> with db.transaction():
+    ...     _ = db.execute("CREATE TABLE t (x INTEGER)")
+    ...     db.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+    >>> db.fetchone("SELECT sum(x) FROM t")
+    (3,)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+from sqlalchemy.engine import URL, make_url
+
+from kg_engine.errors import MissingDependencyError, StoreURLError
+
+__all__ = ["Database", "Dialect", "parse_url"]
+
+Dialect = Literal["sqlite", "postgresql"]
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA cache_size=-262144",  # 256 MiB page cache
+    "PRAGMA mmap_size=1073741824",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA threads=2",  # worker threads for the sorter (CREATE INDEX after bulk loads)
+    "PRAGMA analysis_limit=1000",  # ANALYZE samples instead of scanning whole indexes
+)
+
+
+def parse_url(url: str) -> tuple[Dialect, URL]:
+    """Split a database URL into its dialect and SQLAlchemy URL.
+
+    Accepts ``sqlite:///path``, ``sqlite://`` (in-memory), ``postgresql://…`` and
+    ``postgresql+psycopg://…`` (a ``?host=/socket/dir`` query selects a unix socket).
+
+    Raises:
+        StoreURLError: for another scheme or a malformed URL.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # sqlalchemy.exc.ArgumentError
+        raise StoreURLError(
+            f"cannot parse database URL {url!r}: expected sqlite:///PATH, sqlite:// or "
+            "postgresql+psycopg://USER@HOST:PORT/DB"
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return "sqlite", parsed
+    if backend == "postgresql":
+        return "postgresql", parsed
+    raise StoreURLError(
+        f"unsupported database {backend!r} in {url!r}: kg-engine stores live in SQLite "
+        "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://…)"
+    )
+
+
+class Database:
+    """One DB-API connection with re-entrant transactions and ``?`` placeholders.
+
+    Use :meth:`connect`; ``raw`` is the underlying driver connection.
+    """
+
+    def __init__(self, raw: Any, dialect: Dialect) -> None:
+        self.raw = raw
+        self.dialect: Dialect = dialect
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._sql_cache: dict[str, str] = {}
+        #: Callbacks run after a rollback (caches of ids handed out in the transaction).
+        self.on_rollback: list[Callable[[], None]] = []
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        """Open the database named by ``url`` (see :func:`parse_url`)."""
+        dialect, parsed = parse_url(url)
+        if dialect == "sqlite":
+            path = parsed.database or ":memory:"
+            raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            for pragma in _SQLITE_PRAGMAS:
+                raw.execute(pragma)
+            return cls(raw, "sqlite")
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise MissingDependencyError("psycopg", "postgres") from exc
+        params: dict[str, Any] = {
+            k: v for k, v in {
+                "user": parsed.username,
+                "password": parsed.password,
+                "host": parsed.host,
+                "port": parsed.port,
+                "dbname": parsed.database,
+            }.items() if v is not None
+        }
+        params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
+        raw = psycopg.connect(autocommit=True, **params)
+        return cls(raw, "postgresql")
+
+    # -- SQL ---------------------------------------------------------------------------
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders in this driver's style."""
+        if self.dialect == "sqlite":
+            return text
+        converted = self._sql_cache.get(text)
+        if converted is None:
+            converted = text.replace("%", "%%").replace("?", "%s")
+            self._sql_cache[text] = converted
+        return converted
+
+    def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns the driver cursor (iterate or ``fetchall`` it)."""
+        with self._lock:
+            if self.dialect == "sqlite":
+                return self.raw.execute(text, params)
+            cur = self.raw.cursor()
+            cur.execute(self.sql(text), params or None)
+            return cur
+
+    def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for every row (in the current transaction, if any)."""
+        with self._lock:
+            if self.dialect == "sqlite":
+                self.raw.executemany(text, rows)
+            else:
+                with self.raw.cursor() as cur:
+                    cur.executemany(self.sql(text), list(rows))
+
+    def executescript(self, statements: Iterable[str]) -> None:
+        """Run several parameter-less statements."""
+        for st in statements:
+            self.execute(st)
+
+    def fetchall(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """All rows of a query."""
+        with self._lock:
+            return [tuple(r) for r in self.execute(text, params).fetchall()]
+
+    def fetchone(self, text: str, params: Sequence[Any] = ()) -> tuple | None:
+        """The first row of a query, or ``None``."""
+        with self._lock:
+            row = self.execute(text, params).fetchone()
+            return tuple(row) if row is not None else None
+
+    def scalar(self, text: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or ``None``."""
+        row = self.fetchone(text, params)
+        return row[0] if row else None
+
+    # -- transactions --------------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction opened by :meth:`transaction` is in progress."""
+        return self._depth > 0
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """Atomic block: commit at the end of the outermost block, roll back on exception.
+
+        On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken
+        up front, so two writers queue instead of failing half-way).
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self
+                finally:
+                    self._depth -= 1
+                return
+            self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            self._depth = 1
+            try:
+                yield self
+            except BaseException:
+                self._depth = 0
+                self.execute("ROLLBACK")
+                for callback in self.on_rollback:
+                    callback()
+                raise
+            self._depth = 0
+            self.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (rolls back an unfinished transaction)."""
+        with self._lock:
+            self.raw.close()

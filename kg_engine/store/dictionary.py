@@ -1,0 +1,171 @@
+"""The term dictionary: rdflib terms ⇄ integer ids, batched and cached in-process.
+
+Ids are assigned densely (1, 2, 3, …) inside write transactions and never reused, so a cached
+mapping stays valid until this process rolls a transaction back (then the cache is dropped).
+
+Example:
+    >>> from rdflib import URIRef
+    >>> from kg_engine.store import open_store
+    >>> store = open_store("sqlite://")
+    >>> with store.db.transaction():
+    ...     ids = store.dictionary.ids([URIRef("urn:a")], create=True)
+    >>> store.dictionary.terms(ids.values())
+    {1: rdflib.term.URIRef('urn:a')}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kg_engine.core.terms import DEFAULT_GRAPH, Term
+from kg_engine.store.database import Database
+from kg_engine.store.schema import DEFAULT_GRAPH_ID, IRI
+from kg_engine.store.terms import TermRow, decode, encode, term_hash
+
+__all__ = ["TermDictionary"]
+
+_CHUNK = 500  # ids / hashes per IN (...) list
+_CACHE_LIMIT = 2_000_000
+
+Identity = tuple[int, str, "str | None", str]
+
+
+class TermDictionary:
+    """Batched, cached access to ``kg_terms`` for one :class:`Database`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._ids: dict[Term, int] = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
+        self._terms: dict[int, Term] = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
+        db.on_rollback.append(self.clear_cache)
+
+    def clear_cache(self) -> None:
+        """Forget cached mappings (after a rollback, ids handed out may not exist)."""
+        self._ids = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
+        self._terms = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
+
+    def _remember(self, term: Term, id_: int) -> None:
+        if len(self._ids) > _CACHE_LIMIT:
+            self.clear_cache()
+        self._ids[term] = id_
+        self._terms[id_] = term
+
+    # -- term -> id ----------------------------------------------------------------------
+    def ids(self, terms: Iterable[Term], create: bool = False) -> dict[Term, int]:
+        """Ids of ``terms``; unknown terms are created when ``create`` (needs a write
+        transaction), else left out of the result."""
+        out: dict[Term, int] = {}
+        missing: dict[Term, TermRow] = {}
+        for term in terms:
+            id_ = self._ids.get(term)
+            if id_ is not None:
+                out[term] = id_
+            elif term not in missing:
+                missing[term] = encode(term)
+        if missing:
+            found = self.resolve(list(missing.values()), create=create)
+            for term, row in missing.items():
+                id_ = found.get(_identity(row))
+                if id_ is not None:
+                    out[term] = id_
+                    self._remember(term, id_)
+        return out
+
+    def resolve(self, rows: list[TermRow], create: bool) -> dict[Identity, int]:
+        """Ids of term rows by identity, looking up by hash; creates missing ones if asked."""
+        wanted = {_identity(r): r for r in rows}
+        found = self._lookup(wanted)
+        if create:
+            new = [r for key, r in wanted.items() if key not in found]
+            if new:
+                found.update(self.insert(new))
+        return found
+
+    def _lookup(self, wanted: dict[Identity, TermRow]) -> dict[Identity, int]:
+        found: dict[Identity, int] = {}
+        hashes = list({r.h for r in wanted.values()})
+        for i in range(0, len(hashes), _CHUNK):
+            chunk = hashes[i:i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for id_, kind, lex, dt_lex, lang in self.db.fetchall(
+                "SELECT t.id, t.kind, t.lex, d.lex, t.lang FROM kg_terms t "
+                f"LEFT JOIN kg_terms d ON d.id = t.dt WHERE t.h IN ({marks})",
+                chunk,
+            ):
+                key = (kind, lex, dt_lex, lang)
+                if key in wanted:
+                    found[key] = id_
+        return found
+
+    def next_id(self) -> int:
+        """The next free id (call inside the write transaction that uses it)."""
+        return (self.db.scalar("SELECT max(id) FROM kg_terms") or 0) + 1
+
+    def insert(self, rows: list[TermRow]) -> dict[Identity, int]:
+        """Insert new term rows (known to be absent) with fresh ids; returns their ids.
+
+        Datatype IRIs of literals are resolved (and created) first.
+        """
+        if not self.db.in_transaction:
+            raise RuntimeError("terms can only be created inside store.db.transaction()")
+        datatypes = {r.datatype for r in rows if r.datatype is not None}
+        dt_ids: dict[str | None, int] = {None: 0}
+        if datatypes:
+            dt_rows = {d: encode_iri(d) for d in datatypes}
+            known = self._lookup({_identity(r): r for r in dt_rows.values()})
+            missing = [r for r in dt_rows.values() if _identity(r) not in known]
+            if missing:
+                known.update(self.insert(missing))
+            dt_ids.update({d: known[_identity(r)] for d, r in dt_rows.items()})
+        next_id = self.next_id()
+        out: dict[Identity, int] = {}
+        records = []
+        for r in rows:
+            key = _identity(r)
+            if key in out:
+                continue
+            out[key] = next_id
+            records.append(
+                (next_id, r.h, r.kind, r.lex, dt_ids[r.datatype], r.lang, r.num, r.dtm, r.bln)
+            )
+            next_id += 1
+        self.db.executemany(
+            "INSERT INTO kg_terms (id, h, kind, lex, dt, lang, num, dtm, bln) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            records,
+        )
+        return out
+
+    # -- id -> term ----------------------------------------------------------------------
+    def terms(self, ids: Iterable[int]) -> dict[int, Term]:
+        """Terms of ``ids`` (0 is the default graph); unknown ids are left out."""
+        out: dict[int, Term] = {}
+        missing = []
+        for id_ in ids:
+            term = self._terms.get(id_)
+            if term is not None:
+                out[id_] = term
+            else:
+                missing.append(id_)
+        missing = list(set(missing))
+        for i in range(0, len(missing), _CHUNK):
+            chunk = missing[i:i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for id_, kind, lex, dt_lex, lang in self.db.fetchall(
+                "SELECT t.id, t.kind, t.lex, d.lex, t.lang FROM kg_terms t "
+                f"LEFT JOIN kg_terms d ON d.id = t.dt WHERE t.id IN ({marks})",
+                chunk,
+            ):
+                term = decode(kind, lex, dt_lex, lang)
+                out[id_] = term
+                self._remember(term, id_)
+        return out
+
+
+def encode_iri(iri: str) -> TermRow:
+    """The dictionary row of an IRI given as a string."""
+    return TermRow(term_hash(IRI, iri, None, ""), IRI, iri, None, "", None, None, None)
+
+
+def _identity(row: TermRow) -> Identity:
+    return (row.kind, row.lex, row.datatype, row.lang)

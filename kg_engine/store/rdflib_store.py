@@ -1,0 +1,241 @@
+"""The rdflib ``Store`` plugin over :class:`~kg_engine.store.sqlstore.SQLStore`.
+
+Graph-aware, context-aware and transaction-aware, so ``rdflib.Dataset(store=…)`` and every
+rdflib tool work on the SQL store. Statements added one by one (``Graph.add``, and so
+``Graph.parse``) are buffered and written in batches through the store's bulk path — never one
+transaction per triple; the buffer is flushed before any read, on ``commit()`` and on
+``close()``, so reads always see earlier writes.
+
+The SPARQL layer subclasses this store to answer ``query()``/``update()`` in SQL
+(:mod:`kg_engine.sparql`); this base class declines them.
+
+Example:
+    >>> from rdflib import Dataset, URIRef, Literal
+    >>> ds = Dataset(store=KgEngineStore("sqlite://"))
+    >>> g = ds.graph(URIRef("urn:g"))
+    >>> g.add((URIRef("urn:a"), URIRef("urn:p"), Literal("x")))  # doctest: +ELLIPSIS
+    <Graph identifier=urn:g ...>
+    >>> [str(o) for o in g.objects(URIRef("urn:a"), URIRef("urn:p"))]
+    ['x']
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rdflib import Graph, URIRef
+from rdflib.paths import Path
+from rdflib.store import VALID_STORE, Store
+
+from kg_engine.core.batch import TripleBatch
+from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.store.sqlstore import SQLStore
+
+__all__ = ["KgEngineStore"]
+
+_BUFFER = 50_000  # statements buffered before a write-through
+
+
+class KgEngineStore(Store):
+    """rdflib Store over a kg-engine SQL store.
+
+    Args:
+        configuration: a database URL (opened at once) or ``None`` (call ``open`` later).
+        identifier: rdflib store identifier (unused; kept for the Store signature).
+        store: an already open :class:`SQLStore` to wrap instead of a URL.
+    """
+
+    context_aware = True
+    formula_aware = False
+    transaction_aware = True
+    graph_aware = True
+
+    def __init__(
+        self,
+        configuration: str | None = None,
+        identifier: URIRef | None = None,
+        *,
+        store: SQLStore | None = None,
+    ) -> None:
+        super().__init__(configuration=None, identifier=identifier)
+        self.sql: SQLStore | None = store
+        self._buffer = TripleBatch()
+        self._graphs: dict[Any, Graph] = {}
+        self._tx: contextlib.ExitStack | None = None
+        if configuration is not None and store is None:
+            self.open(configuration)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def open(self, configuration: str, create: bool = True) -> int:
+        """Open the store at a database URL (created if missing)."""
+        self.sql = SQLStore(configuration)
+        return VALID_STORE
+
+    def close(self, commit_pending_transaction: bool = True) -> None:
+        """Write buffered statements (or drop them), then close the connection."""
+        if self.sql is None:
+            return
+        if commit_pending_transaction:
+            self.commit()
+        else:
+            self.rollback()
+        self.sql.close()
+        self.sql = None
+
+    @property
+    def store(self) -> SQLStore:
+        """The underlying SQL store (``ValueError`` if not open)."""
+        if self.sql is None:
+            raise ValueError("the kg_engine rdflib store is not open: call open(url) first")
+        return self.sql
+
+    # -- transactions --------------------------------------------------------------------
+    def begin(self) -> None:
+        """Start an explicit transaction: writes stay invisible to others until ``commit()``."""
+        if self._tx is None:
+            self._tx = contextlib.ExitStack()
+            self._tx.enter_context(self.store.db.transaction())
+
+    def flush(self) -> None:
+        """Write buffered statements through the store's bulk path."""
+        if self._buffer.quads:
+            batch, self._buffer = self._buffer, TripleBatch()
+            self.store.add_batch(batch)
+
+    def commit(self) -> None:
+        """Write buffered statements and commit an explicit transaction, if one is open."""
+        self.flush()
+        if self._tx is not None:
+            tx, self._tx = self._tx, None
+            tx.close()
+
+    def rollback(self) -> None:
+        """Drop buffered statements and roll back an explicit transaction, if one is open."""
+        self._buffer = TripleBatch()
+        if self._tx is not None:
+            tx, self._tx = self._tx, None
+            tx.__exit__(RuntimeError, RuntimeError("rollback"), None)
+
+    # -- writes --------------------------------------------------------------------------
+    @staticmethod
+    def _graph_id(context: Any) -> Any:
+        g = getattr(context, "identifier", context)
+        return DEFAULT_GRAPH if g is None else g
+
+    def add(self, triple: tuple, context: Any = None, quoted: bool = False) -> None:
+        """Buffer one statement (written in batches)."""
+        Store.add(self, triple, context, quoted)  # rdflib events
+        self._buffer.add((*triple, self._graph_id(context)))
+        if len(self._buffer) >= _BUFFER:
+            self.flush()
+
+    def addN(self, quads: Iterable[tuple]) -> None:  # noqa: N802 (rdflib's name)
+        """Buffer many statements."""
+        for s, p, o, c in quads:
+            self._buffer.add((s, p, o, self._graph_id(c)))
+        if len(self._buffer) >= _BUFFER:
+            self.flush()
+
+    def remove(self, triple: tuple, context: Any = None) -> None:
+        """Remove statements matching a pattern (``context`` None: from every graph)."""
+        self.flush()
+        Store.remove(self, triple, context)
+        graph = None if context is None else self._graph_id(context)
+        self.store.remove(triple, graph)
+
+    def add_graph(self, graph: Graph) -> None:
+        """Record a (possibly empty) named graph."""
+        if graph.identifier != DEFAULT_GRAPH:
+            self.store.create_graph(graph.identifier)
+
+    def remove_graph(self, graph: Graph) -> None:
+        """Remove a graph and its statements (the default graph is only emptied)."""
+        self.flush()
+        if graph.identifier == DEFAULT_GRAPH:
+            self.store.remove((None, None, None), DEFAULT_GRAPH)
+        else:
+            self.store.drop_graph(graph.identifier)
+
+    # -- reads ---------------------------------------------------------------------------
+    def _graph(self, identifier: Any) -> Graph:
+        graph = self._graphs.get(identifier)
+        if graph is None:
+            graph = self._graphs[identifier] = Graph(store=self, identifier=identifier)
+        return graph
+
+    def triples(self, triple_pattern: tuple, context: Any = None) -> Iterator[tuple]:
+        """``((s, p, o), contexts)`` for each matching triple."""
+        self.flush()
+        s, p, o = triple_pattern
+        if isinstance(p, Path):  # property paths: rdflib walks them over our triples()
+            yield from self._path_triples(s, p, o, context)
+            return
+        graph = None if context is None else self._graph_id(context)
+        if graph is not None:
+            gobj = self._graph(graph)
+            for qs, qp, qo, _ in self.store.triples((s, p, o), graph):
+                yield (qs, qp, qo), iter((gobj,))
+            return
+        grouped: dict[tuple, list[Any]] = {}
+        for qs, qp, qo, g in self.store.triples((s, p, o), None):
+            grouped.setdefault((qs, qp, qo), []).append(g)
+        for triple, gs in grouped.items():
+            yield triple, iter([self._graph(g) for g in gs])
+
+    def _path_triples(self, s: Any, path: Any, o: Any, context: Any) -> Iterator[tuple]:
+        graph = self._graph(DEFAULT_GRAPH if context is None else self._graph_id(context))
+        for ps, po in path.eval(graph, s, o):
+            yield (ps, path, po), iter((graph,))
+
+    def __len__(self, context: Any = None) -> int:
+        self.flush()
+        return self.store.count(None if context is None else self._graph_id(context))
+
+    def contexts(self, triple: tuple | None = None) -> Iterator[Graph]:
+        """Graphs holding ``triple`` (or every graph: named ones, and the default if non-empty)."""
+        self.flush()
+        if triple is None:
+            if self.store.count(DEFAULT_GRAPH):
+                yield self._graph(DEFAULT_GRAPH)
+            for g in self.store.graphs():
+                yield self._graph(g)
+            return
+        seen = set()
+        for *_, g in self.store.triples(triple, None):
+            if g not in seen:
+                seen.add(g)
+                yield self._graph(g)
+
+    # -- namespaces ----------------------------------------------------------------------
+    def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
+        """Persist a prefix binding (kept in ``kg_meta``)."""
+        db = self.store.db
+        key = f"ns:{prefix}"
+        if not override and db.fetchone("SELECT 1 FROM kg_meta WHERE key = ?", (key,)):
+            return
+        with db.transaction():
+            db.execute("DELETE FROM kg_meta WHERE key = ?", (key,))
+            db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, str(namespace)))
+
+    def namespace(self, prefix: str) -> URIRef | None:
+        value = self.store.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (f"ns:{prefix}",))
+        return URIRef(value) if value is not None else None
+
+    def prefix(self, namespace: URIRef) -> str | None:
+        key = self.store.db.scalar(
+            "SELECT key FROM kg_meta WHERE key LIKE 'ns:%' AND value = ?", (str(namespace),))
+        return key[3:] if key is not None else None
+
+    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
+        for key, value in self.store.db.fetchall(
+                "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key"):
+            yield key[3:], URIRef(value)
+
+    # -- SPARQL: answered by the SPARQL layer's subclass -----------------------------------
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError

@@ -1,0 +1,167 @@
+"""The relational schema of the store (SQLAlchemy Core; same tables on SQLite and PostgreSQL).
+
+Layout (the design the fastest SQL-backed RDF stores converged on, see DESIGN.md):
+
+``kg_terms`` — the term dictionary. Every RDF term is stored once, exactly as written:
+
+=========  ===========================================================================
+column     meaning
+=========  ===========================================================================
+id         integer id, 1, 2, 3… (0 is reserved for the default graph, never a term)
+h          64-bit hash of (kind, lex, dt, lang); the lookup key (see ``store.terms``)
+kind       1 = IRI, 2 = blank node, 3 = literal
+lex        IRI string, blank node label, or literal lexical form — never canonicalised
+dt         id of the datatype IRI term (0: no datatype, i.e. a plain or language literal)
+lang       language tag as written ('' when none)
+num        numeric value of xsd numeric literals (NULL otherwise, or if ill-typed)
+dtm        xsd:dateTime / xsd:date as seconds since 1970-01-01T00:00:00Z (no timezone: UTC)
+bln        xsd:boolean value 0/1
+=========  ===========================================================================
+
+``kg_quads`` — one integer row per statement ``(g, s, p, o)``; ``g = 0`` is the default
+graph. Primary key SPOG (``WITHOUT ROWID`` on SQLite, so the table *is* the SPOG index) plus
+covering indexes POSG, OSPG and GSPO.
+
+``kg_graphs`` — named graphs that exist even when empty (SPARQL ``CREATE GRAPH``).
+
+``kg_provenance`` — per-statement provenance for extracted / predicted / explicitly
+attributed statements (``core.Provenance``); bulk file loads are recorded once per load in
+``kg_loads`` instead of once per triple.
+
+``kg_stats`` — per-predicate statistics (triples, distinct subjects, distinct objects),
+refreshed after loads; the SPARQL compiler orders joins with them.
+
+``kg_meta`` — key/value facts about the store (schema version).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "DEFAULT_GRAPH_ID",
+    "IRI",
+    "BNODE",
+    "LITERAL",
+    "metadata",
+    "terms",
+    "quads",
+    "graphs",
+    "provenance",
+    "loads",
+    "stats",
+    "meta",
+    "QUAD_INDEXES",
+]
+
+SCHEMA_VERSION = "1"
+#: Graph id of the default graph in ``kg_quads.g``.
+DEFAULT_GRAPH_ID = 0
+#: Values of ``kg_terms.kind``.
+IRI, BNODE, LITERAL = 1, 2, 3
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+_Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+terms = Table(
+    "kg_terms",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=False),
+    Column("h", BigInteger, nullable=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("lex", Text, nullable=False),
+    Column("dt", _Id, nullable=False, default=0),
+    Column("lang", Text, nullable=False, default=""),
+    Column("num", Float(precision=53)),
+    Column("dtm", Float(precision=53)),
+    Column("bln", SmallInteger),
+    Index("kg_terms_h", "h"),
+)
+
+quads = Table(
+    "kg_quads",
+    metadata,
+    Column("g", _Id, nullable=False),
+    Column("s", _Id, nullable=False),
+    Column("p", _Id, nullable=False),
+    Column("o", _Id, nullable=False),
+    PrimaryKeyConstraint("s", "p", "o", "g", name="kg_quads_spog"),
+    sqlite_with_rowid=False,
+)
+
+#: Secondary covering indexes of kg_quads: name -> column order. Dropped and rebuilt
+#: around large bulk loads, so they are kept apart from the table definition.
+QUAD_INDEXES: dict[str, tuple[str, ...]] = {
+    "kg_quads_posg": ("p", "o", "s", "g"),
+    "kg_quads_ospg": ("o", "s", "p", "g"),
+    "kg_quads_gspo": ("g", "s", "p", "o"),
+}
+
+graphs = Table(
+    "kg_graphs",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=False),
+)
+
+provenance = Table(
+    "kg_provenance",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("g", _Id, nullable=False),
+    Column("s", _Id, nullable=False),
+    Column("p", _Id, nullable=False),
+    Column("o", _Id, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("source", Text),
+    Column("sentence", Integer),
+    Column("start", Integer),
+    Column("end", Integer),
+    Column("text", Text),
+    Column("agent", Text),
+    Column("version", Text),
+    Column("confidence", Float(precision=53)),
+    Column("detail", Text),
+    Index("kg_provenance_spog", "s", "p", "o", "g"),
+    Index("kg_provenance_source", "source"),
+)
+
+loads = Table(
+    "kg_loads",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("graph", _Id, nullable=False),
+    Column("format", Text),
+    Column("statements", BigInteger, nullable=False),
+    Column("loaded_at", Text, nullable=False),
+)
+
+stats = Table(
+    "kg_stats",
+    metadata,
+    Column("p", _Id, primary_key=True, autoincrement=False),
+    Column("triples", BigInteger, nullable=False),
+    Column("subjects", BigInteger, nullable=False),
+    Column("objects", BigInteger, nullable=False),
+)
+
+meta = Table(
+    "kg_meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)

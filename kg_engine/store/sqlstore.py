@@ -1,0 +1,433 @@
+"""SQLStore: the SQL-backed quad store (SQLite embedded, PostgreSQL at scale).
+
+The store keeps every RDF term once in ``kg_terms`` and every statement as four integers in
+``kg_quads`` (see :mod:`kg_engine.store.schema`). Writes are batched and transactional: an
+``add``/``remove``/``load`` either happens completely or not at all.
+
+Example:
+    >>> from rdflib import URIRef, Literal
+    >>> store = open_store("sqlite://")
+    >>> EX = "https://example.org/"
+    >>> store.add([(URIRef(EX + "alice"), URIRef(EX + "name"), Literal("Alice"))])
+    1
+    >>> [o for _, _, o, _ in store.triples((URIRef(EX + "alice"), None, None))]
+    [rdflib.term.Literal('Alice')]
+    >>> len(store)
+    1
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rdflib import BNode, URIRef
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from kg_engine.core.batch import TripleBatch
+from kg_engine.core.provenance import Provenance
+from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term, as_quad
+from kg_engine.errors import StoreError
+from kg_engine.store import schema
+from kg_engine.store.database import Database, Dialect
+from kg_engine.store.dictionary import TermDictionary
+
+if TYPE_CHECKING:
+    from kg_engine.store.loader import LoadResult
+
+__all__ = ["SQLStore", "open_store", "DEFAULT_URL"]
+
+#: The store used when neither ``--db`` nor ``$KG_DB`` names one.
+DEFAULT_URL = "sqlite:///kg.sqlite"
+
+Pattern = tuple["Term | None", "Term | None", "Term | None"]
+_POSITIONS = ("s", "p", "o")
+_PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "agent", "version",
+                      "confidence", "detail")
+
+
+def open_store(url: str | None = None) -> SQLStore:
+    """Open (creating if needed) the store at ``url``; default ``$KG_DB`` or :data:`DEFAULT_URL`."""
+    return SQLStore(url or os.environ.get("KG_DB") or DEFAULT_URL)
+
+
+class SQLStore:
+    """A quad store in one SQLite file / in-memory database, or one PostgreSQL database.
+
+    Args:
+        url: ``sqlite:///PATH``, ``sqlite://`` (in-memory) or ``postgresql+psycopg://…``.
+
+    Attributes:
+        url: the URL the store was opened with.
+        dialect: ``"sqlite"`` or ``"postgresql"``.
+        db: the hot-path :class:`~kg_engine.store.database.Database` (one connection).
+        dictionary: the :class:`~kg_engine.store.dictionary.TermDictionary`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.db = Database.connect(url)
+        self.dialect: Dialect = self.db.dialect
+        self.dictionary = TermDictionary(self.db)
+        self._engine: Engine | None = None
+        self._sql: dict[Any, str] = {}
+        self._create_schema()
+
+    # -- schema ------------------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine over the store's own connection (for DDL of other packages)."""
+        if self._engine is None:
+            name = "sqlite+pysqlite://" if self.dialect == "sqlite" else "postgresql+psycopg://"
+            self._engine = create_engine(
+                name, creator=lambda: self.db.raw, poolclass=StaticPool, pool_reset_on_return=None
+            )
+        return self._engine
+
+    def _create_schema(self) -> None:
+        version = None
+        if self._table_exists("kg_meta"):
+            version = self.db.scalar("SELECT value FROM kg_meta WHERE key = 'schema_version'")
+        if version is None:
+            schema.metadata.create_all(self.engine, checkfirst=True)
+            self.create_indexes()
+            self.db.execute(
+                "INSERT INTO kg_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT DO NOTHING", (schema.SCHEMA_VERSION,)
+            )
+        elif version != schema.SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.url} has kg-engine schema version {version}, this kg-engine expects "
+                f"{schema.SCHEMA_VERSION}: export it with the matching version and reload"
+            )
+        temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
+        self.db.execute(
+            f"CREATE {temp} TABLE IF NOT EXISTS kg_stage (g BIGINT, s BIGINT, p BIGINT, o BIGINT)"
+        )
+
+    def _table_exists(self, name: str) -> bool:
+        if self.dialect == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT 1 FROM information_schema.tables WHERE table_name = ? " \
+                  "AND table_schema = current_schema()"
+        return self.db.fetchone(sql, (name,)) is not None
+
+    def create_indexes(self) -> None:
+        """Create the secondary quad indexes that are missing."""
+        for name, cols in schema.QUAD_INDEXES.items():
+            self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON kg_quads ({', '.join(cols)})")
+
+    def drop_indexes(self) -> None:
+        """Drop the secondary quad indexes (the bulk loader rebuilds them after a load)."""
+        for name in schema.QUAD_INDEXES:
+            self.db.execute(f"DROP INDEX IF EXISTS {name}")
+
+    # -- terms ---------------------------------------------------------------------------
+    def term_ids(self, terms: Iterable[Term], create: bool = False) -> dict[Term, int]:
+        """Ids of ``terms``; unknown ones are left out, or created when ``create``."""
+        if create:
+            with self.db.transaction():
+                return self.dictionary.ids(terms, create=True)
+        return self.dictionary.ids(terms)
+
+    def decode(self, ids: Iterable[int]) -> dict[int, Term]:
+        """Terms of ``ids``; 0 decodes to the default graph."""
+        return self.dictionary.terms(ids)
+
+    # -- writes --------------------------------------------------------------------------
+    def add(self, statements: Iterable[tuple], graph: URIRef | BNode | None = None) -> int:
+        """Add triples (into ``graph``, default: the default graph) or quads.
+
+        Returns:
+            The number of statements that were not in the store before.
+        """
+        return self.add_batch(TripleBatch.of(statements, graph or DEFAULT_GRAPH))
+
+    def add_batch(self, batch: TripleBatch) -> int:
+        """Add a batch and its provenance in one transaction; returns the new statement count."""
+        if not batch.quads:
+            return 0
+        with self.db.transaction():
+            ids = self.dictionary.ids(
+                {t for q in batch.quads for t in q}, create=True
+            )
+            rows = [(ids[g], ids[s], ids[p], ids[o]) for s, p, o, g in batch.quads]
+            added = self._insert_quad_ids(rows)
+            if batch.provenance is not None:
+                self.db.executemany(
+                    "INSERT INTO kg_provenance (g, s, p, o, kind, source, sentence, start, "
+                    '"end", text, agent, version, confidence, detail) '
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        row + tuple(getattr(prov, f) for f in _PROVENANCE_FIELDS)
+                        for row, prov in zip(rows, batch.provenance)
+                        if prov is not None
+                    ],
+                )
+        return added
+
+    def _insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]]) -> int:
+        """Insert integer quads through the staging table; returns how many were new."""
+        self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
+        added = self.db.execute(
+            "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
+            "WHERE true ON CONFLICT DO NOTHING"
+        ).rowcount
+        self.db.execute(
+            "INSERT INTO kg_graphs (id) SELECT DISTINCT g FROM kg_stage WHERE g <> 0 "
+            "ON CONFLICT DO NOTHING"
+        )
+        self.db.execute("DELETE FROM kg_stage")
+        return added
+
+    def _bulk_insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]]) -> int:
+        """Bulk path of the loader: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
+        if self.dialect == "postgresql":
+            with self.db.raw.cursor() as cur:
+                with cur.copy("COPY kg_stage (g, s, p, o) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            added = self.db.execute(
+                "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
+                "ON CONFLICT DO NOTHING"
+            ).rowcount
+            self.db.execute("TRUNCATE kg_stage")
+        else:
+            before = self.db.raw.total_changes
+            self.db.executemany(
+                "INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                rows,
+            )
+            added = self.db.raw.total_changes - before
+        named = {(r[0],) for r in rows if r[0] != schema.DEFAULT_GRAPH_ID}
+        if named:
+            self.db.executemany(
+                "INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", list(named)
+            )
+        return added
+
+    def remove(self, pattern: Pattern = (None, None, None), graph: Term | None = None) -> int:
+        """Remove the statements matching ``pattern`` (``None`` = any) in ``graph``
+        (``None`` = every graph, the default graph included); returns how many."""
+        where = self._where(pattern, graph)
+        if where is None:
+            return 0
+        clause, params = where
+        with self.db.transaction():
+            self.db.execute(f"DELETE FROM kg_provenance WHERE {clause}", params)
+            return self.db.execute(f"DELETE FROM kg_quads WHERE {clause}", params).rowcount
+
+    def remove_quads(self, quads: Iterable[tuple]) -> int:
+        """Remove exactly these triples/quads; returns how many were present."""
+        wanted = [as_quad(q) for q in quads]
+        if not wanted:
+            return 0
+        with self.db.transaction():
+            ids = self.dictionary.ids({t for q in wanted for t in q})
+            rows = [
+                (ids[g], ids[s], ids[p], ids[o])
+                for s, p, o, g in wanted
+                if s in ids and p in ids and o in ids and g in ids
+            ]
+            self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
+            match = "(g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage)"
+            self.db.execute(f"DELETE FROM kg_provenance WHERE {match}")
+            removed = self.db.execute(f"DELETE FROM kg_quads WHERE {match}").rowcount
+            self.db.execute("DELETE FROM kg_stage")
+        return removed
+
+    def remove_source(self, source: str) -> int:
+        """Remove the provenance of ``source`` and the statements that had no other source.
+
+        Used to replace the triples extracted from a changed document. Returns the number of
+        statements removed.
+        """
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO kg_stage (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_provenance "
+                "WHERE source = ?", (source,)
+            )
+            self.db.execute("DELETE FROM kg_provenance WHERE source = ?", (source,))
+            removed = self.db.execute(
+                "DELETE FROM kg_quads WHERE (g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage st "
+                "WHERE NOT EXISTS (SELECT 1 FROM kg_provenance pr WHERE pr.g = st.g AND "
+                "pr.s = st.s AND pr.p = st.p AND pr.o = st.o))"
+            ).rowcount
+            self.db.execute("DELETE FROM kg_stage")
+        return removed
+
+    # -- graphs --------------------------------------------------------------------------
+    def graphs(self) -> list[URIRef | BNode]:
+        """The named graphs (those holding statements or created explicitly)."""
+        ids = [r[0] for r in self.db.fetchall("SELECT id FROM kg_graphs ORDER BY id")]
+        terms = self.decode(ids)
+        return [terms[i] for i in ids if i in terms]  # type: ignore[misc]
+
+    def create_graph(self, graph: URIRef | BNode) -> None:
+        """Record a named graph, even while it is empty."""
+        with self.db.transaction():
+            gid = self.dictionary.ids([graph], create=True)[graph]
+            if gid != schema.DEFAULT_GRAPH_ID:
+                self.db.execute(
+                    "INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (gid,)
+                )
+
+    def drop_graph(self, graph: URIRef | BNode) -> int:
+        """Remove a named graph and its statements; returns the number of statements."""
+        with self.db.transaction():
+            removed = self.remove((None, None, None), graph)
+            gid = self.dictionary.ids([graph]).get(graph)
+            if gid is not None:
+                self.db.execute("DELETE FROM kg_graphs WHERE id = ?", (gid,))
+        return removed
+
+    # -- reads ---------------------------------------------------------------------------
+    def _where(self, pattern: Pattern, graph: Term | None) -> tuple[str, list[int]] | None:
+        """WHERE clause for a pattern, or ``None`` if a bound term is not in the store."""
+        bound = [(col, t) for col, t in zip(_POSITIONS, pattern) if t is not None]
+        if graph is not None:
+            bound.append(("g", graph))
+        if not bound:
+            return "1 = 1", []
+        ids = self.dictionary.ids(t for _, t in bound)
+        if len(ids) < len({t for _, t in bound}):
+            return None
+        return " AND ".join(f"{col} = ?" for col, _ in bound), [ids[t] for _, t in bound]
+
+    def triples(self, pattern: Pattern = (None, None, None), graph: Term | None = None
+                ) -> Iterator[Quad]:
+        """Statements matching ``pattern`` in ``graph`` (``None``: every graph)."""
+        where = self._where(pattern, graph)
+        if where is None:
+            return iter(())
+        clause, params = where
+        rows = self.db.fetchall(f"SELECT s, p, o, g FROM kg_quads WHERE {clause}", params)
+        if not rows:
+            return iter(())
+        terms = self.decode({i for row in rows for i in row})
+        return ((terms[s], terms[p], terms[o], terms[g]) for s, p, o, g in rows)  # type: ignore[misc]
+
+    def count(self, graph: Term | None = None) -> int:
+        """Number of statements in ``graph`` (``None``: in every graph)."""
+        where = self._where((None, None, None), graph)
+        if where is None:
+            return 0
+        clause, params = where
+        return int(self.db.scalar(f"SELECT count(*) FROM kg_quads WHERE {clause}", params))
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, statement: tuple) -> bool:
+        s, p, o, g = as_quad(statement)
+        return next(iter(self.triples((s, p, o), g)), None) is not None
+
+    def provenance_of(self, statement: tuple) -> list[Provenance]:
+        """Per-statement provenance records of a triple (any graph) or quad."""
+        if len(statement) == 3:
+            where = self._where(statement, None)  # type: ignore[arg-type]
+        else:
+            s, p, o, g = as_quad(statement)
+            where = self._where((s, p, o), g)
+        if where is None:
+            return []
+        clause, params = where
+        cols = ", ".join(f'"{f}"' if f == "end" else f for f in _PROVENANCE_FIELDS)
+        rows = self.db.fetchall(
+            f"SELECT {cols} FROM kg_provenance WHERE {clause} ORDER BY id", params
+        )
+        return [Provenance(**dict(zip(_PROVENANCE_FIELDS, row))) for row in rows]
+
+    def loads(self, graph: Term | None = None) -> list[dict[str, Any]]:
+        """Records of the bulk loads (file, graph, format, statements, time), oldest first."""
+        sql = "SELECT source, graph, format, statements, loaded_at FROM kg_loads"
+        params: list[int] = []
+        if graph is not None:
+            gid = self.dictionary.ids([graph]).get(graph)
+            if gid is None:
+                return []
+            sql += " WHERE graph = ?"
+            params.append(gid)
+        rows = self.db.fetchall(sql + " ORDER BY id", params)
+        names = self.decode({r[1] for r in rows})
+        return [
+            {"source": r[0], "graph": names.get(r[1]), "format": r[2], "statements": r[3],
+             "loaded_at": r[4]}
+            for r in rows
+        ]
+
+    # -- loading and statistics ----------------------------------------------------------
+    def load(
+        self,
+        paths: str | Path | Iterable[str | Path],
+        format: str | None = None,
+        graph: URIRef | BNode | None = None,
+        progress: bool | None = None,
+    ) -> LoadResult:
+        """Bulk-load RDF files (any rdflib format, gzip transparently) in one transaction.
+
+        See :func:`kg_engine.store.loader.load_files`.
+        """
+        from kg_engine.store.loader import load_files
+
+        return load_files(self, paths, format=format, graph=graph, progress=progress)
+
+    def refresh_stats(self) -> None:
+        """Recompute per-predicate statistics (``kg_stats``) and the planner statistics."""
+        with self.db.transaction():
+            self.db.execute("DELETE FROM kg_stats")
+            # two grouped scans: (p, o) is in POSG order; distinct subjects need their own pass
+            objects = self.db.fetchall(
+                "SELECT p, count(*), count(DISTINCT o) FROM kg_quads GROUP BY p ORDER BY p")
+            subjects = dict(self.db.fetchall(
+                "SELECT p, count(DISTINCT s) FROM kg_quads GROUP BY p"))
+            self.db.executemany(
+                "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)",
+                [(p, n, subjects[p], o) for p, n, o in objects],
+            )
+        self.db.execute("ANALYZE")
+
+    def predicate_stats(self) -> dict[int, tuple[int, int, int]]:
+        """``{predicate id: (triples, distinct subjects, distinct objects)}``."""
+        return {
+            p: (t, s, o)
+            for p, t, s, o in self.db.fetchall("SELECT p, triples, subjects, objects FROM kg_stats")
+        }
+
+    def file_size(self) -> int | None:
+        """Bytes the store occupies on disk (SQLite file + WAL, or the PostgreSQL database)."""
+        if self.dialect == "sqlite":
+            path = self.db.fetchall("PRAGMA database_list")[0][2]
+            if not path:
+                return None
+            self.checkpoint()
+            return sum(
+                os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)
+            )
+        return int(self.db.scalar("SELECT pg_database_size(current_database())"))
+
+    def checkpoint(self) -> None:
+        """Fold SQLite's write-ahead log into the database file (no-op on PostgreSQL)."""
+        if self.dialect == "sqlite" and not self.db.in_transaction:
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection."""
+        if self._engine is not None:
+            self._engine.dispose()
+        self.db.close()
+
+    def __enter__(self) -> SQLStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SQLStore({self.url!r})"

@@ -1,0 +1,177 @@
+"""Dictionary encoding of RDF terms: rdflib term ⇄ ``kg_terms`` row.
+
+A term is identified by ``(kind, lex, datatype IRI, lang)`` exactly as written — no
+canonicalisation, so ``"01"^^xsd:integer`` and ``"1"^^xsd:integer`` are different terms, as
+RDF says. Its 64-bit hash ``h`` is the lookup key in the database; typed value columns
+(``num``, ``dtm``, ``bln``) carry the value of numeric, date/time and boolean literals for
+FILTER, ORDER BY and aggregate pushdown.
+
+Example:
+    >>> from rdflib import Literal, XSD
+    >>> row = encode(Literal("01", datatype=XSD.integer, normalize=False))
+    >>> row.kind, row.lex, row.num
+    (3, '01', 1.0)
+    >>> decode(row.kind, row.lex, row.datatype, row.lang)
+    rdflib.term.Literal('01', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#integer'))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import math
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import rdflib
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
+
+from kg_engine.core.terms import Term
+from kg_engine.store.schema import BNODE, IRI, LITERAL
+
+__all__ = [
+    "TermRow",
+    "encode",
+    "decode",
+    "term_hash",
+    "typed_values",
+    "NUMERIC_DATATYPES",
+    "exact_literals",
+]
+
+_X = str(XSD)
+#: Datatypes whose literals get a ``num`` value.
+NUMERIC_DATATYPES = frozenset(
+    _X + n
+    for n in (
+        "integer decimal float double nonPositiveInteger negativeInteger long int short byte "
+        "nonNegativeInteger unsignedLong unsignedInt unsignedShort unsignedByte positiveInteger"
+    ).split()
+)
+_FLOATS = frozenset((_X + "float", _X + "double"))
+_DECIMAL = _X + "decimal"
+_DATETIMES = frozenset((_X + "dateTime", _X + "dateTimeStamp", _X + "date"))
+_BOOLEAN = _X + "boolean"
+
+_INTEGER_RE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
+_FLOAT_RE = re.compile(r"([+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN)")
+_DATETIME_RE = re.compile(
+    r"(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})"
+    r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+class TermRow(NamedTuple):
+    """The dictionary row of one term (without its id)."""
+
+    h: int
+    kind: int
+    lex: str
+    datatype: str | None  # datatype IRI; the store maps it to the ``dt`` term id
+    lang: str
+    num: float | None
+    dtm: float | None
+    bln: int | None
+
+
+def term_hash(kind: int, lex: str, datatype: str | None, lang: str) -> int:
+    """Signed 64-bit hash of a term's identity (fits BIGINT and SQLite INTEGER)."""
+    key = f"{kind}\x1f{lex}\x1f{datatype or ''}\x1f{lang}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big", signed=True)
+
+
+def typed_values(lex: str, datatype: str | None) -> tuple[float | None, float | None, int | None]:
+    """``(num, dtm, bln)`` for a literal; ``None`` where the datatype does not apply or the
+    lexical form is ill-typed (an ill-typed literal is still stored, just without a value)."""
+    if datatype is None:
+        return None, None, None
+    if datatype in NUMERIC_DATATYPES:
+        s = lex.strip()
+        if datatype in _FLOATS:
+            if not _FLOAT_RE.fullmatch(s):
+                return None, None, None
+            value = float(s.replace("INF", "inf"))
+            return (None if math.isnan(value) else value), None, None
+        pattern = _DECIMAL_RE if datatype == _DECIMAL else _INTEGER_RE
+        return (float(s) if pattern.fullmatch(s) else None), None, None
+    if datatype in _DATETIMES:
+        return None, _epoch_seconds(lex.strip()), None
+    if datatype == _BOOLEAN:
+        s = lex.strip()
+        return None, None, 1 if s in ("true", "1") else 0 if s in ("false", "0") else None
+    return None, None, None
+
+
+def _epoch_seconds(lex: str) -> float | None:
+    m = _DATETIME_RE.fullmatch(lex)
+    if not m:
+        return None
+    year, month, day, hh, mm, ss, frac, tz = m.groups()
+    try:
+        if int(year) < 1 or int(year) > 9999:
+            return None
+        hour = int(hh or 0)
+        extra = 0.0
+        if hour == 24:  # 24:00:00 is the end of the day
+            hour, extra = 0, 86400.0
+        moment = _dt.datetime(
+            int(year), int(month), int(day), hour, int(mm or 0), int(ss or 0),
+            tzinfo=_dt.timezone.utc,
+        )
+    except ValueError:
+        return None
+    seconds = (moment - _EPOCH).total_seconds() + extra + (float(frac) if frac else 0.0)
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        seconds -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return seconds
+
+
+def encode(term: Term) -> TermRow:
+    """The dictionary row of an rdflib term.
+
+    Raises:
+        TypeError: for anything that is not an IRI, blank node or literal.
+    """
+    if isinstance(term, URIRef):
+        lex = str(term)
+        return TermRow(term_hash(IRI, lex, None, ""), IRI, lex, None, "", None, None, None)
+    if isinstance(term, BNode):
+        lex = str(term)
+        return TermRow(term_hash(BNODE, lex, None, ""), BNODE, lex, None, "", None, None, None)
+    if isinstance(term, Literal):
+        lex = str(term)
+        datatype = str(term.datatype) if term.datatype is not None else None
+        lang = term.language or ""
+        num, dtm, bln = typed_values(lex, datatype)
+        return TermRow(term_hash(LITERAL, lex, datatype, lang), LITERAL, lex, datatype, lang,
+                       num, dtm, bln)
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def decode(kind: int, lex: str, datatype: str | None, lang: str | None) -> Term:
+    """The rdflib term for a dictionary row, with its lexical form kept exactly."""
+    if kind == IRI:
+        return URIRef(lex)
+    if kind == BNODE:
+        return BNode(lex)
+    if kind == LITERAL:
+        return Literal(lex, lang=lang or None, datatype=datatype or None, normalize=False)
+    raise ValueError(f"unknown term kind {kind!r} in kg_terms")
+
+
+@contextlib.contextmanager
+def exact_literals() -> Iterator[None]:
+    """Make rdflib's parsers keep literals' lexical forms (no ``"01"`` → ``"1"``) meanwhile."""
+    saved = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False
+    try:
+        yield
+    finally:
+        rdflib.NORMALIZE_LITERALS = saved

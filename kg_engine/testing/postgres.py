@@ -1,0 +1,145 @@
+"""A throwaway PostgreSQL server for tests and benchmarks, started from the installed binaries.
+
+The server runs in a temporary directory, listens only on a unix socket there, and is
+stopped (and its files removed) by :meth:`TemporaryPostgres.stop` or at interpreter exit.
+``initdb`` refuses to run as root, so as root the server runs as the ``postgres`` system user.
+
+Example (skipped where no PostgreSQL binaries are installed)::
+
+    with TemporaryPostgres() as pg:
+        url = pg.new_database_url()        # a fresh, empty schema on every call
+        store = SQLStore(url)
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+__all__ = ["TemporaryPostgres", "find_pg_bin", "shared_server", "PostgresUnavailable"]
+
+
+class PostgresUnavailable(RuntimeError):
+    """No PostgreSQL server binaries are installed (tests skip with this reason)."""
+
+
+def find_pg_bin() -> Path:
+    """Directory holding ``initdb``/``pg_ctl`` (``$KG_PG_BIN``, PATH, or /usr/lib/postgresql).
+
+    Raises:
+        PostgresUnavailable: if no server binaries are found.
+    """
+    candidates = [os.environ.get("KG_PG_BIN")]
+    initdb = shutil.which("initdb")
+    candidates.append(os.path.dirname(initdb) if initdb else None)
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for c in candidates:
+        if c and (Path(c) / "initdb").exists() and (Path(c) / "pg_ctl").exists():
+            return Path(c)
+    raise PostgresUnavailable(
+        "no PostgreSQL server binaries (initdb, pg_ctl) found: install postgresql "
+        "(Debian: apt-get install postgresql) or set KG_PG_BIN"
+    )
+
+
+class TemporaryPostgres:
+    """Start a private PostgreSQL cluster on a unix socket in a temporary directory.
+
+    Args:
+        durable: keep fsync/synchronous_commit on (for benchmarks); tests turn them off.
+    """
+
+    def __init__(self, durable: bool = False) -> None:
+        self.bin = find_pg_bin()
+        self.durable = durable
+        self.root = Path(tempfile.mkdtemp(prefix="kg-pg-"))
+        self.data = self.root / "data"
+        self.port = 5432
+        self.user = "postgres"
+        self._as_postgres = os.geteuid() == 0
+        self._counter = itertools.count(1)
+        self._running = False
+
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [str(a) for a in args]
+        if self._as_postgres:
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        return subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+    def start(self) -> TemporaryPostgres:
+        """initdb + pg_ctl start; returns self."""
+        if self._as_postgres:
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+        else:
+            self.user = pwd.getpwuid(os.geteuid()).pw_name
+        self._run(self.bin / "initdb", "-D", self.data, "-U", self.user, "-A", "trust",
+                  "-E", "UTF8", "--locale=C")
+        settings = [
+            "-k", str(self.root), "-c", "listen_addresses=", "-p", str(self.port),
+            "-c", "shared_buffers=256MB", "-c", "work_mem=64MB",
+            "-c", "maintenance_work_mem=512MB", "-c", "max_wal_size=4GB",
+        ]
+        if not self.durable:
+            settings += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                         "-c", "full_page_writes=off"]
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "server.log",
+                  "-o", " ".join(settings), "-w", "-t", "60", "start")
+        self._running = True
+        atexit.register(self.stop)
+        return self
+
+    def url(self, database: str = "postgres", schema: str | None = None) -> str:
+        """SQLAlchemy-style URL of a database on this server (optionally one schema)."""
+        url = f"postgresql+psycopg://{self.user}@/{database}?host={self.root}&port={self.port}"
+        if schema:
+            url += f"&options=-csearch_path%3D{schema}"
+        return url
+
+    def new_database_url(self) -> str:
+        """URL of a fresh, empty schema in the ``postgres`` database."""
+        import psycopg
+
+        schema = f"kg_{os.getpid()}_{next(self._counter)}"
+        with psycopg.connect(host=str(self.root), port=self.port, user=self.user,
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        return self.url(schema=schema)
+
+    def stop(self) -> None:
+        """Stop the server and delete its files."""
+        if self._running:
+            self._running = False
+            try:
+                self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+            except subprocess.CalledProcessError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> TemporaryPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+_SHARED: TemporaryPostgres | None = None
+
+
+def shared_server() -> TemporaryPostgres:
+    """One server per process, started on first use and stopped at exit.
+
+    Raises:
+        PostgresUnavailable: if no server binaries are installed.
+    """
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = TemporaryPostgres().start()
+    return _SHARED

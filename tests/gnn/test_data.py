@@ -1,0 +1,53 @@
+"""KGData: graph with inverse relations, id maps, vocab round trip, random split."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kg_engine.gnn.data import KGData
+
+
+def test_graph_has_inverse_edges(tiny_data):
+    g = tiny_data.graph()
+    n = len(tiny_data.train)
+    assert g.edge_index.shape == (2, 2 * n)
+    assert g.num_nodes == 6 and g.num_relations == 4
+    assert torch.equal(g.edge_index[:, n:], tiny_data.train[:, [2, 0]].t())
+    assert torch.equal(g.edge_type[n:], tiny_data.train[:, 1] + 2)
+    g2 = tiny_data.graph(inverse=False)
+    assert g2.edge_index.shape == (2, n) and g2.num_relations == 2
+
+
+def test_out_of_range_ids_rejected():
+    with pytest.raises(ValueError, match="entity id"):
+        KGData(entities=["a"], relations=["p"], train=torch.tensor([[0, 0, 1]]))
+    with pytest.raises(ValueError, match="relation id"):
+        KGData(entities=["a", "b"], relations=["p"], train=torch.tensor([[0, 1, 1]]))
+
+
+def test_vocab_roundtrip(tmp_path, tiny_data):
+    tiny_data.entity_labels = {0: "zero"}
+    tiny_data.save_vocab(tmp_path / "v.json")
+    back = KGData.load_vocab(tmp_path / "v.json")
+    assert back.entities == tiny_data.entities and back.relations == tiny_data.relations
+    assert back.entity_label(0) == "zero" and back.entity_label(1) == "e1"
+    assert back.entity_id("e3") == 3 and back.relation_id("q") == 1
+    assert back.relation_label(3) == "inverse of q"
+    with pytest.raises(KeyError):
+        back.entity_id("nope")
+
+
+def test_split_is_partition_and_seeded(tiny_data):
+    data = KGData(entities=tiny_data.entities, relations=tiny_data.relations, train=tiny_data.train)
+    a = data.split(0.3, 0.3, seed=1)
+    b = data.split(0.3, 0.3, seed=1)
+    assert torch.equal(a.valid, b.valid)
+    allrows = torch.cat([a.train, a.valid, a.test])
+    assert sorted(map(tuple, allrows.tolist())) == sorted(map(tuple, data.train.tolist()))
+    assert len(a.valid) == 2 and len(a.test) == 2
+
+
+def test_non_n3_names_do_not_pretend_to_be_iris(tiny_data):
+    with pytest.raises(ValueError, match="N3"):
+        tiny_data.entity_term(0)

@@ -1,0 +1,134 @@
+"""Trainer: exact resume, early stopping, checkpoints read safely, config errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from kg_engine.errors import ConfigError, ModelError
+from kg_engine.gnn.data import KGData
+from kg_engine.gnn.training import load_model, read_checkpoint, resolve_device, train
+
+
+def random_data(seed: int = 0, n: int = 30, r: int = 3, m: int = 200) -> KGData:
+    g = torch.Generator().manual_seed(seed)
+    triples = torch.stack(
+        [torch.randint(0, n, (m,), generator=g), torch.randint(0, r, (m,), generator=g),
+         torch.randint(0, n, (m,), generator=g)], 1
+    ).unique(dim=0)
+    perm = torch.randperm(len(triples), generator=g)
+    triples = triples[perm]
+    return KGData(
+        entities=[f"e{i}" for i in range(n)], relations=[f"r{i}" for i in range(r)],
+        train=triples[:-30], valid=triples[-30:-15], test=triples[-15:], name="random",
+    )
+
+
+BASE = {
+    "training.epochs": 4,
+    "training.batch_size": 32,
+    "training.eval_every": 1,
+    "training.patience": 0,
+    "training.device": "cpu",
+    "training.checkpoint_every_minutes": 0,
+}
+
+
+def _states_equal(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize(
+    "model,extra",
+    [
+        ("complex", {"model.dim": 8, "model.dropout": 0.3, "model.reg_weight": 0.01}),
+        ("rgcn", {"model.dim": 8, "model.dropout": 0.3, "model.edge_dropout": 0.2, "training.lr": 0.01}),
+    ],
+)
+def test_resume_is_exact(tmp_path, model, extra):
+    data = random_data()
+    overrides = {**BASE, **extra}
+    full = train(model, data=data, output_dir=tmp_path / "full", overrides=overrides, progress=False)
+    assert full.metrics["status"] == "completed"
+
+    part = train(model, data=data, output_dir=tmp_path / "part",
+                 overrides={**overrides, "training.max_steps": 5}, progress=False)
+    assert part.metrics["status"] == "max_steps" and not part.completed
+    assert part.metrics["steps"] == 5 and part.metrics["epochs"] == 0  # stopped mid-epoch
+    resumed = train(model, data=data, output_dir=tmp_path / "part", overrides=overrides, progress=False)
+    assert resumed.metrics["status"] == "completed"
+    assert resumed.metrics["steps"] == full.metrics["steps"]
+    assert _states_equal(full.model, resumed.model)
+    assert [h["valid"]["mrr"] for h in full.metrics["history"]] == [
+        h["valid"]["mrr"] for h in resumed.metrics["history"]
+    ]
+    assert resumed.metrics["test"] == full.metrics["test"]
+
+
+def test_resume_refuses_other_config(tmp_path):
+    data = random_data()
+    train("complex", data=data, output_dir=tmp_path, overrides={**BASE, "model.dim": 4, "training.max_steps": 2},
+          progress=False)
+    with pytest.raises(ConfigError, match="different config"):
+        train("complex", data=data, output_dir=tmp_path, overrides={**BASE, "model.dim": 6}, progress=False)
+    # starting over is allowed explicitly
+    res = train("complex", data=data, output_dir=tmp_path, overrides={**BASE, "model.dim": 6}, resume=False,
+                progress=False)
+    assert res.metrics["status"] == "completed"
+
+
+def test_early_stopping_and_best_weights(tmp_path):
+    data = random_data()
+    res = train("distmult", data=data, output_dir=tmp_path,
+                overrides={**BASE, "training.epochs": 50, "training.patience": 2, "model.dim": 8,
+                           "training.lr": 0.5}, progress=False)
+    hist = res.metrics["history"]
+    assert res.metrics["status"] in ("early_stopping", "completed")
+    best = max(h["valid"]["mrr"] for h in hist)
+    assert res.metrics["valid"]["mrr"] == best
+    if res.metrics["status"] == "early_stopping":
+        assert len(hist) < 50
+        assert all(h["valid"]["mrr"] <= best for h in hist[-2:])
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["test"] == res.metrics["test"]
+    # the loaded model reproduces the test metrics
+    loaded = load_model(tmp_path)
+    from kg_engine.gnn.evaluation import RankingEvaluator
+
+    with torch.no_grad():
+        again = RankingEvaluator(data).evaluate(loaded.model.scorer(loaded.graph), data.test)
+    assert again["mrr"] == pytest.approx(res.metrics["test"]["mrr"])
+    assert loaded.data.entities == data.entities and torch.equal(loaded.data.train, data.train)
+
+
+def test_corrupt_checkpoint_raises_model_error(tmp_path):
+    bad = tmp_path / "checkpoint.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ModelError, match="corrupt"):
+        read_checkpoint(bad)
+    with pytest.raises(ModelError, match="does not exist"):
+        read_checkpoint(tmp_path / "missing.pt")
+    with pytest.raises(ModelError):
+        train("complex", data=random_data(), output_dir=tmp_path, overrides=BASE, progress=False)
+    with pytest.raises(ModelError, match="not a kg-engine GNN checkpoint"):
+        load_model(tmp_path / "nothing")
+
+
+def test_truncated_checkpoint_raises_model_error(tmp_path):
+    data = random_data()
+    train("complex", data=data, output_dir=tmp_path, overrides={**BASE, "model.dim": 4}, progress=False)
+    raw = (tmp_path / "best.pt").read_bytes()
+    (tmp_path / "best.pt").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ModelError):
+        load_model(tmp_path)
+
+
+def test_device_resolution():
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="CUDA"):
+            resolve_device("cuda")

@@ -1,0 +1,111 @@
+"""explain(): derivation trees rebuilt by backward evaluation, sources of asserted triples."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, RDFS
+
+from kg_engine.core.batch import TripleBatch
+from kg_engine.core.provenance import Provenance
+from kg_engine.rules.engine import reason
+from kg_engine.rules.explain import NotInStoreError, explain
+from kg_engine.rules.syntax import load_rules
+from kg_engine.store import open_store
+
+EX = "http://example.org/"
+
+
+def ex(n: str) -> URIRef:
+    return URIRef(EX + n)
+
+
+CHAIN = """@prefix ex: <http://example.org/>.
+[base: (?a ex:edge ?b) -> (?a ex:path ?b)]
+[step: (?a ex:path ?b) (?b ex:edge ?c) -> (?a ex:path ?c)]
+[long: (?a ex:path ?c) (?a ex:weight ?w) sum(?w, 1, ?v) greaterThan(?v, 2) noValue(?a ex:blocked ?c)
+    -> (?a ex:heavy ?c)]
+"""
+
+
+@pytest.fixture
+def chain_store():
+    store = open_store("sqlite://")
+    store.add([(ex(f"n{i}"), ex("edge"), ex(f"n{i + 1}")) for i in range(5)])
+    store.add([(ex("n0"), ex("weight"), Literal(5)), (ex("n0"), ex("blocked"), ex("n2"))])
+    result = reason(store, load_rules(CHAIN, name="chain"))
+    assert result.derived > 0
+    return store
+
+
+def test_chain_tree_is_grounded_and_well_founded(chain_store):
+    e = explain(chain_store, (ex("n0"), ex("path"), ex("n5")))
+    tree = e.tree
+    assert tree.kind == "inferred" and tree.rule == "step"
+    assert tree.is_grounded()
+    # well-founded: every premise was derived in an earlier round than its conclusion
+    for node in tree.walk():
+        for p in node.premises:
+            assert p.round < node.round
+    assert tree.depth() == 5
+    leaves = {n.triple for n in tree.asserted_leaves()}
+    assert leaves == {(ex(f"n{i}"), ex("edge"), ex(f"n{i + 1}")) for i in range(5)}
+    text = str(e)
+    assert "rule step" in text and "rule base" in text and "asserted" in text
+    assert e.to_dict()["trees"][0]["rule"] == "step"
+
+
+def test_rule_with_builtins_and_negation(chain_store):
+    e = explain(chain_store, (ex("n0"), ex("heavy"), ex("n3")))
+    assert e.tree.rule == "long" and e.tree.is_grounded()
+    assert e.tree.bindings["w"] == Literal(5)
+    assert e.tree.bindings["v"] == Literal(6) or str(e.tree.bindings["v"]) in ("6", "6.0")
+    # the negated triple is no premise
+    assert all(p.triple[1] != ex("blocked") for p in e.tree.premises)
+    with pytest.raises(NotInStoreError):
+        explain(chain_store, (ex("n0"), ex("heavy"), ex("n2")))  # blocked by noValue
+
+
+def test_all_derivations():
+    store = open_store("sqlite://")
+    store.add([
+        (ex("Cat"), RDFS.subClassOf, ex("Mammal")),
+        (ex("tom"), RDF.type, ex("Cat")),
+        (ex("owns"), RDFS.domain, ex("Mammal")),
+        (ex("tom"), ex("owns"), ex("jerry")),
+    ])
+    reason(store, "rdfs")
+    one = explain(store, (ex("tom"), RDF.type, ex("Mammal")))
+    assert len(one.trees) == 1
+    every = explain(store, (ex("tom"), RDF.type, ex("Mammal")), all_derivations=True)
+    assert len(every.trees) == 2
+    assert {t.rule for t in every.trees} == {"rdfs2", "rdfs9"}
+    assert "derivation 2 of 2" in str(every)
+
+
+def test_asserted_sources():
+    store = open_store("sqlite://")
+    batch = TripleBatch()
+    prov = Provenance(kind="extracted", source="doc-1", sentence=0, start=0, end=20,
+                      text="Tom is a cat.", agent="kg_relation_extractor", confidence=0.9)
+    batch.add((ex("tom"), RDF.type, ex("Cat")), prov)
+    store.add_batch(batch)
+    e = explain(store, (ex("tom"), RDF.type, ex("Cat")))
+    assert e.kind == "asserted" and e.tree.sources == [prov]
+    assert "doc-1" in str(e) and "Tom is a cat." in str(e)
+
+
+def test_asserted_from_loaded_file(tmp_path):
+    f = tmp_path / "facts.nt"
+    f.write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n")
+    store = open_store("sqlite://")
+    store.load([f])
+    e = explain(store, (ex("a"), ex("p"), ex("b")))
+    assert e.kind == "asserted"
+    assert any(str(f) in (s.source or "") or "facts.nt" in (s.source or "") for s in e.tree.sources)
+
+
+def test_not_in_store():
+    store = open_store("sqlite://")
+    with pytest.raises(NotInStoreError, match="not in the store"):
+        explain(store, (ex("a"), ex("p"), ex("b")))

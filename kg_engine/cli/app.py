@@ -16,8 +16,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Each command module registers itself on `app` (one command per file).
-from kg_engine.cli import demo, load, stats  # noqa: E402
+import importlib  # noqa: E402
 
-for _module in (demo, load, stats):
-    _module.register(app)
+# One command per module, each exposing `register(app)`; add a module name to list a command.
+_COMMANDS = [
+    "demo",
+    "extract",
+    "load",
+    "stats",
+    "reason",
+    "explain",
+]
+for _name in _COMMANDS:
+    importlib.import_module(f"kg_engine.cli.{_name}").register(app)

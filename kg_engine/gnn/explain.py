@@ -23,7 +23,7 @@ Example:
     >>> g = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]),
     ...          edge_type=torch.tensor([0, 1, 0, 1]), num_nodes=3)
     >>> _ = torch.manual_seed(0)
-    >>> model = NBFNet(num_relations=2, hidden_dim=8, num_layers=2)
+    >>> model = NBFNet(num_entities=3, num_relations=1, hidden_dim=8, num_layers=2)
     >>> ex = explain_triple(model, g, 0, 0, 2, k=1)
     >>> [(s.head, s.relation, s.tail) for s in ex.paths[0].steps]
     [(0, 0, 1), (1, 0, 2)]
@@ -390,7 +390,7 @@ def fidelity(
     """
     device = next(model.parameters()).device
     ei, et = data.edge_index.cpu(), data.edge_type.cpu()
-    n, nr = int(data.num_nodes), int(model.num_relations)
+    n, nr = int(data.num_nodes), 2 * int(model.num_relations)
     edges = sorted({s.edge for p in paths for s in p.steps})
     weight = torch.ones(ei.shape[1])
     if edges:
@@ -429,7 +429,7 @@ def explain_triple(
     """Explain the model's score of ``(h, r, t)`` by its top-``k`` paths.
 
     Args:
-        model: path GNN (see :func:`edge_importance`); must expose ``num_relations``.
+        model: path GNN (see :func:`edge_importance`); ``model.num_relations`` is ``R`` (base).
         data: graph with ``edge_index``, ``edge_type``, ``num_nodes``.
         h, r, t: entity and relation ids (``r`` may be an inverse id for head queries).
         k: number of paths.
@@ -449,11 +449,12 @@ def explain_triple(
     for name, v in (("head", h), ("tail", t)):
         if not 0 <= v < n:
             raise ValueError(f"{name} id {v} out of range: the graph has {n} entities")
-    if not 0 <= r < int(model.num_relations):
-        raise ValueError(f"relation id {r} out of range: the model has {model.num_relations} relations")
+    num_types = 2 * int(model.num_relations)
+    if not 0 <= r < num_types:
+        raise ValueError(
+            f"relation id {r} out of range: the model has {num_types} relation types (inverses included)"
+        )
     score, logits, imp = edge_importance(model, data, h, r, t)
-    paths = top_paths(
-        data.edge_index, data.edge_type, imp, h, t, n, int(model.num_relations), k, max_length, beam
-    )
+    paths = top_paths(data.edge_index, data.edge_type, imp, h, t, n, num_types, k, max_length, beam)
     fid = fidelity(model, data, h, r, t, paths, filter_mask, logits) if check_fidelity else None
     return Explanation(h, r, t, score, paths, fid)

@@ -183,6 +183,8 @@ class RuleEngine:
             a sequence of :class:`Rule`.
         graph: the inferred graph (default ``urn:kg-engine:inferred:<program name>``).
         max_violations: violations returned per constraint rule (all are counted).
+        equality: give ``owl:sameAs`` its OWL meaning by representative rewriting
+            (:mod:`kg_engine.rules.sameas`); default on for ``owl-rl``, off otherwise.
 
     Raises:
         ConfigError: for an unknown built-in rule set name.
@@ -196,6 +198,7 @@ class RuleEngine:
         graph: URIRef | None = None,
         *,
         max_violations: int = 100,
+        equality: bool | None = None,
     ) -> None:
         self.store = store
         self.db = store.db
@@ -204,8 +207,12 @@ class RuleEngine:
         self.program, self._builder = _resolve_program(store, rules)
         self.graph = graph if graph is not None else inferred_graph(self.program.name)
         self.max_violations = max_violations
+        #: owl:sameAs semantics by representative rewriting (default: for the OWL 2 RL program)
+        self.equality = self.program.name == "owl-rl" if equality is None else equality
         self._prepare(self.program)
         tables.create_tables(store)
+        if self.dialect == "sqlite":
+            _register_sqlite_functions(self.db.raw)
 
     # -- program ---------------------------------------------------------------------------
     def _prepare(self, program: RuleSet) -> None:
@@ -381,11 +388,27 @@ class RuleEngine:
 
     def _fixpoint(self, gid: int, prof: _Profiler, seed: str | None, round0: int = 0) -> tuple[int, int]:
         """Run the strata; ``seed`` names a table of new triples to continue from (incremental)."""
-        ids = self._constants()
-        self._ids = ids
+        raw_ids = self._constants()
+        ids = self._ids = raw_ids
         type_id = ids.get(RDF.type)
         derived = 0
         rounds = round0
+        eq = None
+        if self.equality:
+            from kg_engine.rules.sameas import SameAs
+
+            eq = SameAs(self, gid)
+            if seed is None:
+                self.db.execute(f"DELETE FROM {_D[1]}")
+                eq.start(_D[1])
+                n = self.db.scalar(f"SELECT COUNT(*) FROM {_D[1]}") or 0
+                if n:
+                    rounds += 1
+                    self._commit_new(_D[1], gid, rounds)
+                    derived += int(n)
+            if eq.rep:
+                ids = self._ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+            eq.constants_changed = False
         for stratum in self.strata:
             delta = seed
             first = seed is None
@@ -397,6 +420,8 @@ class RuleEngine:
                 keys = None if first else self._delta_keys(delta, type_id)
                 for rule in stratum:
                     self._eval_rule(rule, ids, None if first else delta, new, prof, keys, cache, type_id)
+                if eq is not None:
+                    eq.after_round(new)
                 n = self.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
                 if n == 0:
                     break
@@ -406,6 +431,21 @@ class RuleEngine:
                 delta = new
                 first = False
                 cache = {}
+                if eq is not None and eq.constants_changed:
+                    # a rule constant was merged into another term: re-run all rules once
+                    ids = self._ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+                    type_id = ids.get(RDF.type)
+                    eq.constants_changed = False
+                    first = True
+        if eq is not None and eq.rep:
+            new = _D[0]
+            self.db.execute(f"DELETE FROM {new}")
+            eq.expand(new)
+            n = self.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
+            if n:
+                rounds += 1
+                self._commit_new(new, gid, rounds)
+                derived += int(n)
         return derived, rounds - round0
 
     def _delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
@@ -634,6 +674,22 @@ class RuleEngine:
                 result.violations.append(
                     Violation(name, {v.name: terms.get(int(x), x) for v, x in zip(vs, row)})
                 )
+
+
+def _regex(pattern: str | None, text: str | None) -> int | None:
+    if pattern is None or text is None:
+        return None
+    import re
+
+    try:
+        return 1 if re.search(pattern, text) else 0
+    except re.error:
+        return None
+
+
+def _register_sqlite_functions(raw: Any) -> None:
+    """SQLite has no regex operator: ``kg_regex(pattern, text)`` backs the ``regex`` built-in."""
+    raw.create_function("kg_regex", 2, _regex, deterministic=True)
 
 
 def _value_literal(v: Any, kind: str) -> Literal:

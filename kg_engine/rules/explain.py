@@ -47,7 +47,7 @@ from kg_engine.core.terms import DEFAULT_GRAPH, check_triple
 from kg_engine.errors import KgEngineError
 from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
 
-__all__ = ["Derivation", "Explanation", "explain", "Explainer", "NotInStoreError"]
+__all__ = ["Derivation", "Explanation", "explain", "Explainer", "NotInStoreError", "parse_triple"]
 
 #: Rows of the body query examined per rule instance search (best-founded one is kept).
 _CANDIDATES = 64
@@ -548,3 +548,59 @@ def explain(store: Any, triple: tuple, all_derivations: bool = False) -> Explana
         ValueError: if ``triple`` is not a valid RDF triple.
     """
     return Explainer(store).explain(triple, all_derivations=all_derivations)
+
+
+_TRIPLE_PREFIXES = (
+    "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .\n"
+    "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+    "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+    "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+)
+
+
+def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
+    """Read one triple written N-Triples-style: ``<s> <p> "o"@en`` (final ``.`` optional).
+
+    Prefixed names with ``rdf: rdfs: owl: xsd:`` (and ``prefixes``) and ``a`` are accepted too.
+
+    Args:
+        text: the triple.
+        prefixes: extra prefix -> namespace IRI.
+
+    Returns:
+        ``(s, p, o)`` rdflib terms.
+
+    Raises:
+        RDFSyntaxError: if ``text`` is not exactly one triple.
+
+    Example:
+        >>> parse_triple('<urn:a> rdf:type <urn:C>')[1]
+        rdflib.term.URIRef('http://www.w3.org/1999/02/22-rdf-syntax-ns#type')
+    """
+    import warnings
+
+    from rdflib import Graph
+
+    from kg_engine.errors import RDFSyntaxError
+
+    head = _TRIPLE_PREFIXES + "".join(f"@prefix {k}: <{v}> .\n" for k, v in (prefixes or {}).items())
+    body = text.strip()
+    if not body.endswith("."):
+        body += " ."
+    g = Graph()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g.parse(data=head + body, format="turtle")
+    except Exception as e:
+        msg = getattr(e, "_why", None) or str(e).split("\n")[0]
+        raise RDFSyntaxError(
+            f"expected one triple such as '<http://ex.org/s> <http://ex.org/p> \"o\"', got {text!r} ({msg})",
+            source="<triple>",
+        ) from None
+    triples = list(g)
+    if len(triples) != 1:
+        raise RDFSyntaxError(
+            f"expected exactly one triple, got {len(triples)} in {text!r}", source="<triple>"
+        )
+    return triples[0]

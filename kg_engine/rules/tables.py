@@ -7,6 +7,10 @@ trees from it by backward evaluation of that rule's body).
 ``kg_rules_programs(g, name, program, updated_at)`` — for each inferred graph, the exact
 program (``RuleSet.to_dict()`` as JSON, built-in rule sets already specialised to the TBox)
 that the engine last ran to fill it.
+
+``kg_rules_sameas(g, id, rep)`` — ``owl:sameAs`` equivalence classes of the inferred graph
+``g`` as representative rewriting: every non-representative member ``id`` and its class's
+representative ``rep`` (see :mod:`kg_engine.rules.sameas`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["metadata", "derivations", "programs", "create_tables"]
+__all__ = ["metadata", "derivations", "programs", "sameas", "create_tables"]
 
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -47,6 +51,17 @@ programs = Table(
     Column("name", Text, nullable=False),
     Column("program", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
+)
+
+
+sameas = Table(
+    "kg_rules_sameas",
+    metadata,
+    Column("g", _Id, nullable=False),
+    Column("id", _Id, nullable=False),
+    Column("rep", _Id, nullable=False),
+    PrimaryKeyConstraint("g", "id", name="kg_rules_sameas_pk"),
+    sqlite_with_rowid=False,
 )
 
 

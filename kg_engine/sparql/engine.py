@@ -326,6 +326,9 @@ class QueryEngine:
             union_default_graph=union_default_graph, default_graph=default_graph,
         )
         sql_store = sql_store_of(graph.store)
+        flush = getattr(graph.store, "flush", None)
+        if flush is not None:
+            flush()  # statements buffered by the rdflib plugin must be visible to SQL
         guard = _Timeout(sql_store, timeout)
         view.state = EvalState(
             deadline=guard.deadline, timeout=timeout, allow_service=self.allow_service,

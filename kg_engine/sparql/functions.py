@@ -23,16 +23,20 @@ Fixed here:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from types import MethodType
+from decimal import Decimal
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql import operators as _ops
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import SPARQLError
+
+from kg_engine.sparql import xsd
 
 __all__ = ["bind_overrides", "EXPR_OVERRIDES"]
 
@@ -45,23 +49,29 @@ def _bnode(expr: Expr, ctx: Any) -> BNode:
     if a is None:
         return BNode()
     if isinstance(a, Literal) and (a.datatype in (None, XSD.string)) and not a.language:
-        # one blank node per (string, solution): key on the solution's identity
-        key = (id(ctx), str(a))
-        cache = expr.__dict__.setdefault("_kg_bnodes", {})
-        owner = expr.__dict__.get("_kg_bnode_owner")
-        if owner is not ctx:
-            cache.clear()
-            expr.__dict__["_kg_bnode_owner"] = ctx
-        node = cache.get(key)
+        # same string + same solution -> same blank node; another solution -> another one.
+        # The per-query store is the QueryContext's `bnodes` dict (shared by its clones).
+        store = ctx.ctx.bnodes if hasattr(ctx, "ctx") else {}
+        created = store.setdefault("__kg_created__", set())
+        solution = frozenset(
+            (k, v) for k, v in ctx.items() if not (isinstance(v, BNode) and v in created)
+        )
+        key = ("__kg_bnode__", str(a), solution)
+        node = store.get(key)
         if node is None:
-            node = cache[key] = BNode()
+            node = store[key] = BNode()
+            created.add(node)
         return node
     raise SPARQLError("BNODE() accepts no argument or a simple literal / xsd:string")
 
 
 def _coalesce(expr: Expr, ctx: Any) -> Any:
     args = expr.get("arg", variables=True) if "arg" in expr else []
-    for x in args or []:
+    if args == RDF.nil:
+        args = []
+    elif not isinstance(args, list):
+        args = [args]
+    for x in args:
         if x is not None and not isinstance(x, (SPARQLError, Variable)):
             return x
     raise SPARQLError("COALESCE: every argument was unbound or an error")
@@ -133,12 +143,229 @@ def _replace(expr: Expr, ctx: Any) -> Literal:
     return Literal(rx.sub(repl, str(text)), datatype=text.datatype, lang=text.language)
 
 
+def _relational(e: Expr, ctx: Any) -> Any:
+    expr, other, op = e.expr, e.other, e.op
+    if other is None:
+        return expr
+    if op in ("IN", "NOT IN"):
+        members = [] if other == RDF.nil else list(other)
+        error: SPARQLError | None = None
+        for x in members:
+            if isinstance(x, SPARQLError):
+                error = x
+                continue
+            try:
+                if xsd.equal(expr, x):
+                    return Literal(op == "IN")
+            except SPARQLError as exc:
+                error = exc
+        if error is not None:
+            raise error
+        return Literal(op == "NOT IN")
+    if isinstance(expr, SPARQLError):
+        raise expr
+    if isinstance(other, SPARQLError):
+        raise other
+    if op == "=":
+        return Literal(xsd.equal(expr, other))
+    if op == "!=":
+        return Literal(not xsd.equal(expr, other))
+    c = xsd.compare(expr, other)
+    return Literal({"<": c < 0, ">": c > 0, "<=": c <= 0, ">=": c >= 0}[op])
+
+
+def _same_term(e: Expr, ctx: Any) -> Literal:
+    return Literal(xsd._same_term(e.arg1, e.arg2))
+
+
+_CASTS = {XSD.string, XSD.boolean, XSD.integer, XSD.decimal, XSD.float, XSD.double,
+          XSD.dateTime, XSD.date} | set(xsd.INTEGER_TYPES)
+
+
+def _function(e: Expr, ctx: Any) -> Any:
+    if e.iri in _CASTS:
+        args = e.expr or []
+        if len(args) != 1:
+            raise SPARQLError(f"a cast to {e.iri} takes exactly one argument")
+        x = args[0]
+        if isinstance(x, SPARQLError):
+            raise x
+        return xsd.cast(x, e.iri)
+    return _ops.Function(e, ctx)
+
+
+def _simple_string(x: Any, what: str) -> Literal:
+    if not isinstance(x, Literal) or x.language or x.datatype not in (None, XSD.string):
+        raise SPARQLError(f"{what} expects a simple literal or xsd:string, got {x!r}")
+    return x
+
+
+def _strdt(e: Expr, ctx: Any) -> Literal:
+    s = _simple_string(e.arg1, "STRDT")
+    if not isinstance(e.arg2, URIRef):
+        raise SPARQLError("STRDT expects an IRI as datatype")
+    return Literal(str(s), datatype=e.arg2, normalize=False)
+
+
+def _strlang(e: Expr, ctx: Any) -> Literal:
+    s = _simple_string(e.arg1, "STRLANG")
+    tag = e.arg2
+    if not isinstance(tag, Literal) or tag.language or tag.datatype not in (None, XSD.string) \
+            or not re.match(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$", str(tag)):
+        raise SPARQLError("STRLANG expects a language tag as a simple literal")
+    return Literal(str(s), lang=str(tag))
+
+
+def _concat(e: Expr, ctx: Any) -> Literal:
+    args = e.arg if "arg" in e and e.arg is not None else []
+    if args == RDF.nil:
+        args = []
+    elif not isinstance(args, list):
+        args = [args]
+    parts = []
+    for x in args:
+        if isinstance(x, SPARQLError):
+            raise x
+        parts.append(_ops.string(x))
+    dts = {x.datatype for x in parts}
+    langs = {x.language for x in parts}
+    dt = dts.pop() if len(dts) == 1 and not any(x.language for x in parts) else None
+    lang = langs.pop() if len(langs) == 1 else None
+    return Literal("".join(str(x) for x in parts), datatype=dt, lang=lang)
+
+
+def _timezone(e: Expr, ctx: Any) -> Literal:
+    arg = e.arg
+    if not isinstance(arg, Literal) or xsd.category(arg) not in ("dateTime", "date"):
+        raise SPARQLError("TIMEZONE expects an xsd:dateTime")
+    m = re.search(r"(Z|[+-]\d\d:\d\d)$", str(arg).strip())
+    if not m:
+        raise SPARQLError("TIMEZONE: the dateTime has no timezone")
+    tz = m.group(1)
+    if tz in ("Z", "+00:00", "-00:00"):
+        return Literal("PT0S", datatype=XSD.dayTimeDuration, normalize=False)
+    sign = "-" if tz[0] == "-" else ""
+    h, mi = int(tz[1:3]), int(tz[4:6])
+    out = f"{sign}PT" + (f"{h}H" if h else "") + (f"{mi}M" if mi else "")
+    return Literal(out, datatype=XSD.dayTimeDuration, normalize=False)
+
+
+def _tz(e: Expr, ctx: Any) -> Literal:
+    arg = e.arg
+    if not isinstance(arg, Literal) or xsd.category(arg) not in ("dateTime", "date"):
+        raise SPARQLError("TZ expects an xsd:dateTime")
+    m = re.search(r"(Z|[+-]\d\d:\d\d)$", str(arg).strip())
+    return Literal(m.group(1) if m else "")
+
+
+_RANK = {XSD.integer: 0, XSD.decimal: 1, XSD.float: 2, XSD.double: 3}
+
+
+def _num(x: Any) -> tuple[Any, URIRef]:
+    if isinstance(x, SPARQLError):
+        raise x
+    if not isinstance(x, Literal) or x.datatype not in xsd.NUMERIC_TYPES:
+        raise SPARQLError(f"not a number: {x!r}")
+    v = xsd.numeric_value(x)
+    dt = XSD.integer if x.datatype in xsd.INTEGER_TYPES else x.datatype
+    return v, dt
+
+
+def _promote(a: URIRef, b: URIRef) -> URIRef:
+    return a if _RANK[a] >= _RANK[b] else b
+
+
+def _as(v: Any, dt: URIRef) -> Any:
+    if dt == XSD.integer:
+        return int(v)
+    if dt == XSD.decimal:
+        return v if isinstance(v, Decimal) else Decimal(v)
+    return float(v)
+
+
+def _num_literal(v: Any, dt: URIRef) -> Literal:
+    if dt in (XSD.float, XSD.double):
+        return Literal(float(v), datatype=dt)
+    if dt == XSD.decimal:
+        return Literal(Decimal(v), datatype=XSD.decimal)
+    return Literal(int(v), datatype=XSD.integer)
+
+
+def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
+    res, dt = _num(first)
+    for op, term in zip(ops, others):
+        v, vdt = _num(term)
+        ndt = _promote(dt, vdt)
+        if op == "/" and ndt == XSD.integer:
+            ndt = XSD.decimal
+        a, b = _as(res, ndt), _as(v, ndt)
+        if op == "+":
+            res = a + b
+        elif op == "-":
+            res = a - b
+        elif op == "*":
+            res = a * b
+        else:
+            if b == 0:
+                if ndt in (XSD.float, XSD.double):
+                    res = math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+                else:
+                    raise SPARQLError("division by zero")
+            else:
+                res = a / b
+        dt = ndt
+    return _num_literal(res, dt)
+
+
+def _multiplicative(e: Expr, ctx: Any) -> Any:
+    if e.other is None:
+        return e.expr
+    return _arith(e.expr, list(e.op), list(e.other))
+
+
+_DATE_DTS = {XSD.dateTime, XSD.date, XSD.time, XSD.duration, XSD.dayTimeDuration,
+             XSD.yearMonthDuration}
+
+
+def _additive(e: Expr, ctx: Any) -> Any:
+    if e.other is None:
+        return e.expr
+    terms = [e.expr, *e.other]
+    if any(isinstance(t, Literal) and t.datatype in _DATE_DTS for t in terms):
+        return _ops.AdditiveExpression(e, ctx)
+    return _arith(e.expr, list(e.op), list(e.other))
+
+
+def _unary_minus(e: Expr, ctx: Any) -> Literal:
+    v, dt = _num(e.expr)
+    return _num_literal(-v, dt if e.expr.datatype not in (XSD.float, XSD.double)
+                        else e.expr.datatype)
+
+
+def _unary_plus(e: Expr, ctx: Any) -> Literal:
+    v, dt = _num(e.expr)
+    return _num_literal(v, dt if e.expr.datatype not in (XSD.float, XSD.double)
+                        else e.expr.datatype)
+
+
 #: Expression node name -> replacement evaluation function ``(expr, ctx) -> value``.
 EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_BNODE": _bnode,
     "Builtin_COALESCE": _coalesce,
     "Builtin_REGEX": _regex,
     "Builtin_REPLACE": _replace,
+    "RelationalExpression": _relational,
+    "Builtin_sameTerm": _same_term,
+    "Function": _function,
+    "Builtin_STRDT": _strdt,
+    "Builtin_STRLANG": _strlang,
+    "Builtin_CONCAT": _concat,
+    "Builtin_TIMEZONE": _timezone,
+    "Builtin_TZ": _tz,
+    "MultiplicativeExpression": _multiplicative,
+    "AdditiveExpression": _additive,
+    "UnaryMinus": _unary_minus,
+    "UnaryPlus": _unary_plus,
 }
 
 

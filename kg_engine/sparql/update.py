@@ -135,7 +135,8 @@ class _RdflibTarget:
 
 
 class _SqlTarget(_RdflibTarget):
-    """Update target over a kg-engine SQL store: graph-level operations are single statements."""
+    """Update target over a kg-engine SQL store: one transaction per request, graph-level
+    operations (CLEAR/DROP/ADD/COPY/MOVE) as single set-based statements."""
 
     def __init__(self, ds: ConjunctiveGraph, default_graph: Identifier, sql_store: Any) -> None:
         super().__init__(ds, default_graph)
@@ -144,6 +145,9 @@ class _SqlTarget(_RdflibTarget):
         self._tx: Any = None
 
     def begin(self) -> None:
+        flush = getattr(self.store, "flush", None)
+        if flush is not None:
+            flush()  # statements buffered by the rdflib plugin go first
         self._tx = self.db.transaction()
         self._tx.__enter__()
 
@@ -159,14 +163,12 @@ class _SqlTarget(_RdflibTarget):
             exc = (UpdateError, UpdateError("rolled back"), None)
         tx.__exit__(*exc)
 
-    # graph ids
+    def _name(self, name: Identifier) -> Identifier:
+        return self.default if name == DEFAULT else name
+
     def _gid(self, name: Identifier, create: bool = False) -> int | None:
-        if name == DEFAULT or name == self.default:
-            if self.default == DATASET_DEFAULT_GRAPH_ID:
-                return 0
-            name = self.default
-        ids = self.sql.term_ids([name], create=create)
-        return ids.get(name)
+        name = self._name(name)
+        return self.sql.term_ids([name], create=create).get(name)
 
     def named_graphs(self) -> list[Identifier]:
         rows = self.db.fetchall(
@@ -187,38 +189,25 @@ class _SqlTarget(_RdflibTarget):
             or self.db.fetchone("SELECT 1 FROM kg_quads WHERE g = ? LIMIT 1", (gid,)) is not None
         )
 
-    def _register(self, gid: int) -> None:
-        if gid != 0 and self.db.fetchone("SELECT 1 FROM kg_graphs WHERE id = ?", (gid,)) is None:
-            self.db.execute("INSERT INTO kg_graphs (id) VALUES (?)", (gid,))
-
     def create(self, name: Identifier) -> None:
-        gid = self._gid(name, create=True)
-        assert gid is not None
-        self._register(gid)
-
-    def _delete_provenance(self, where: str, params: tuple) -> None:
-        self.db.execute(f"DELETE FROM kg_provenance WHERE {where}", params)
+        self.sql.create_graph(self._name(name))
 
     def clear(self, name: Identifier) -> None:
-        gid = self._gid(name)
-        if gid is None:
-            return
-        self.db.execute("DELETE FROM kg_quads WHERE g = ?", (gid,))
-        self._delete_provenance("g = ?", (gid,))
+        self.sql.remove((None, None, None), self._name(name))
 
     def drop(self, name: Identifier) -> None:
-        gid = self._gid(name)
-        if gid is None:
-            return
-        self.clear(name)
-        if gid != 0:
-            self.db.execute("DELETE FROM kg_graphs WHERE id = ?", (gid,))
+        name = self._name(name)
+        if name == DATASET_DEFAULT_GRAPH_ID:
+            self.clear(name)
+        else:
+            self.sql.drop_graph(name)
 
     def copy_into(self, src: Identifier, dst: Identifier) -> None:
         sid = self._gid(src)
         did = self._gid(dst, create=True)
         assert did is not None
-        self._register(did)
+        if did != 0:
+            self.db.execute("INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (did,))
         if sid is None:
             return
         self.db.execute(
@@ -229,45 +218,19 @@ class _SqlTarget(_RdflibTarget):
 
     def add(self, name: Identifier, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         triples = list(triples)
-        if not triples:
-            return
-        gid = self._gid(name, create=True)
-        assert gid is not None
-        terms = {t for tr in triples for t in tr}
-        ids = self.sql.term_ids(terms, create=True)
-        self._register(gid)
-        self.db.executemany(
-            "INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(gid, ids[s], ids[p], ids[o]) for s, p, o in triples],
-        )
+        if triples:
+            self.sql.add(triples, self._name(name))
 
     def remove(self, name: Identifier, triples: Iterable[tuple[Node, Node, Node]]) -> None:
-        triples = list(triples)
-        if not triples:
-            return
-        gid = self._gid(name)
-        if gid is None:
-            return
-        terms = {t for tr in triples for t in tr}
-        ids = self.sql.term_ids(terms, create=False)
-        rows = [
-            (gid, ids[s], ids[p], ids[o])
-            for s, p, o in triples
-            if s in ids and p in ids and o in ids
-        ]
-        if rows:
-            self.db.executemany(
-                "DELETE FROM kg_quads WHERE g = ? AND s = ? AND p = ? AND o = ?", rows
-            )
-            self.db.executemany(
-                "DELETE FROM kg_provenance WHERE g = ? AND s = ? AND p = ? AND o = ?", rows
-            )
+        g = self._name(name)
+        quads = [(s, p, o, g) for s, p, o in triples]
+        if quads:
+            self.sql.remove_quads(quads)
 
     def load(self, path: Path, name: Identifier | None) -> None:
-        graph = None if name is None else name
-        if graph is not None:
-            self.create(graph)
-        self.sql.load([path], graph=graph if graph is not None else None)
+        if name is not None:
+            self.create(name)
+        self.sql.load([path], graph=None if name is None else self._name(name))
 
 
 def _rdf_format(path: Path) -> str | None:

@@ -213,6 +213,8 @@ def equal(a: Any, b: Any) -> bool:
     if not (isinstance(a, Literal) and isinstance(b, Literal)):
         return False
     ca, cb = category(a), category(b)
+    if "lang" in (ca, cb):
+        return False  # rdf:langString values are disjoint from every datatype's values
     if "unknown" in (ca, cb) or (ca == cb == "known"):
         raise SPARQLError(f"cannot compare {a.n3()} and {b.n3()}: unknown datatype")
     if ca != cb:

@@ -226,8 +226,9 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
 
         try:
             for line_no, line in enumerate(text, 1):
+                line = line.rstrip("\r\n")
                 try:
-                    st = match_line(line.rstrip("\r\n"))
+                    st = match_line(line)
                 except ValueError as exc:
                     column, expected = exc.args
                     raise RDFSyntaxError(

@@ -35,7 +35,7 @@ def _sql_dataset(url: str) -> Dataset:
     from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
     from kg_engine.store import open_store
 
-    return KgDataset(store=KgSparqlStore(open_store(url)))
+    return KgDataset(store=KgSparqlStore(store=open_store(url)))
 
 
 def sqlite_dataset() -> Dataset:

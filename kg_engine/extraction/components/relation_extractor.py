@@ -286,7 +286,7 @@ class RelationExtractor(TrainablePipe):
         get_examples: Callable[[], Iterable[Example]],
         *,
         nlp: Language | None = None,
-        labels: Sequence[str] | None = None,
+        labels: list | None = None,
     ) -> None:
         """Collect labels, entity types (and type constraints) from gold data; build the model.
 

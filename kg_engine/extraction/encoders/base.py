@@ -283,12 +283,15 @@ class PairEncoder(RelationEncoder):
             if len(toks) > L:  # crop a window that keeps both markers
                 end_e2 = p2 + (toks[p2:].index("</e2>") if "</e2>" in toks[p2:] else 0)
                 span = end_e2 - p1 + 1
-                if span >= L:
-                    start = p1
+                if span >= L:  # too far apart: keep a window at each entity, drop the middle
+                    half = L // 2
+                    right = max(p1 + half, p2 - (L - half) // 4)
+                    toks = toks[p1:p1 + half] + toks[right:right + L - half]
+                    p1, p2 = 0, half + (p2 - right)
                 else:
                     start = max(0, min(p1 - (L - span) // 2, len(toks) - L))
-                toks = toks[start:start + L]
-                p1, p2 = p1 - start, min(p2 - start, L - 1)
+                    toks = toks[start:start + L]
+                    p1, p2 = p1 - start, p2 - start
             seqs.append(self.vocab.ids(toks))
             firsts.append(p1)
             seconds.append(p2)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kg_engine.errors import ConfigError, InputSyntaxError, ModelError
+from kg_engine.errors import ConfigError, InputNotFoundError, InputSyntaxError
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
@@ -112,12 +112,12 @@ def read_ner_examples(path: str | Path) -> list[NERExample]:
         ``[(tokens, [(start, end, type), ...]), ...]`` with token offsets, end exclusive.
 
     Raises:
-        FileNotFoundError: the file does not exist.
+        InputNotFoundError: the file does not exist.
         InputSyntaxError: the file is not in one of the supported formats.
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such NER data file")
+        raise InputNotFoundError(f"{path}: no such NER data file")
     if path.suffix in {".spacy", ".docbin"}:
         return _read_docbin_examples(path)
     return _read_json_examples(path)

@@ -51,7 +51,7 @@ def compose(h: Tensor, z: Tensor, opn: str) -> Tensor:
 
     Example:
         >>> compose(torch.tensor([[1., 2., 3.]]), torch.tensor([[1., 0., 0.]]), "corr")
-        tensor([[1., 2., 3.]])
+        tensor([[1., 3., 2.]])
     """
     if opn == "sub":
         return h - z

@@ -30,7 +30,7 @@ Shapes:
     - **messages:** ``[B, E, d]`` per layer (the memory bottleneck, see below)
     - **output:** logits ``[B, N]`` (one score per candidate tail)
 
-Training (:meth:`NBFNet.training_step`): every query's own edge (and its inverse) is hidden
+Training (:meth:`NBFNet.loss`, called by :func:`kg_engine.gnn.training.train`): every query's own edge (and its inverse) is hidden
 from the graph for the batch (optionally every edge between ``h`` and ``t``:
 ``remove_one_hop``); the loss is binary cross-entropy with self-adversarial negative sampling
 (Sun et al. 2019) over negatives sampled with *strict* filtering (known true tails are never
@@ -51,7 +51,7 @@ Example:
     >>> from torch_geometric.data import Data
     >>> g = Data(edge_index=torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]]),
     ...          edge_type=torch.tensor([0, 1, 0, 1]), num_nodes=3)
-    >>> model = NBFNet(num_relations=2, hidden_dim=8, num_layers=2)
+    >>> model = NBFNet(num_entities=3, num_relations=1, hidden_dim=8, num_layers=2)
     >>> model(g, torch.tensor([0]), torch.tensor([0])).shape
     torch.Size([1, 3])
 """
@@ -67,6 +67,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import scatter
+
+from kg_engine.gnn.models.base import KGCModel
 
 __all__ = ["GeneralizedRelationalConv", "NBFNet", "triple_keys"]
 
@@ -192,11 +194,13 @@ class GeneralizedRelationalConv(MessagePassing):
         return (feats.unsqueeze(-1) * scales.unsqueeze(-2).to(feats.dtype)).flatten(-2)  # [B, N, 12d]
 
 
-class NBFNet(nn.Module):
+class NBFNet(KGCModel):
     """Neural Bellman-Ford Network (Zhu et al., NeurIPS 2021), DistMult messages.
 
     Args:
-        num_relations: number of edge types ``2R`` (inverse relations included).
+        num_entities: ``N`` (only recorded: no parameter depends on it, so the model also
+            runs on graphs with more or other entities — inductive use).
+        num_relations: ``R`` base relations (the model handles ``2R`` edge types).
         hidden_dim: state size ``d`` of every layer.
         num_layers: number of Bellman-Ford steps ``T`` (longest path length seen).
         aggregate_func: ``"pna"``, ``"sum"``, ``"mean"`` or ``"max"``.
@@ -218,6 +222,7 @@ class NBFNet(nn.Module):
 
     def __init__(
         self,
+        num_entities: int,
         num_relations: int,
         hidden_dim: int = 32,
         num_layers: int = 6,
@@ -230,12 +235,9 @@ class NBFNet(nn.Module):
         adversarial_temperature: float = 0.5,
         bf16: bool = True,
     ) -> None:
-        super().__init__()
-        if num_relations % 2:
-            raise ValueError(
-                f"num_relations must count inverse relations too (2R), got odd {num_relations}"
-            )
+        super().__init__(num_entities, num_relations)
         self.config: dict[str, Any] = dict(
+            num_entities=num_entities,
             num_relations=num_relations,
             hidden_dim=hidden_dim,
             num_layers=num_layers,
@@ -248,17 +250,17 @@ class NBFNet(nn.Module):
             adversarial_temperature=adversarial_temperature,
             bf16=bf16,
         )
-        self.num_relations = num_relations
+        self.num_edge_types = 2 * num_relations
         self.hidden_dim = hidden_dim
         self.short_cut = short_cut
         self.remove_one_hop = remove_one_hop
         self.num_negative = num_negative or 0
         self.adversarial_temperature = adversarial_temperature
         self.bf16 = bf16
-        self.query = nn.Embedding(num_relations, hidden_dim)
+        self.query = nn.Embedding(self.num_edge_types, hidden_dim)
         self.layers = nn.ModuleList(
             GeneralizedRelationalConv(
-                hidden_dim, hidden_dim, num_relations, hidden_dim, aggregate_func, layer_norm, dependent
+                hidden_dim, hidden_dim, self.num_edge_types, hidden_dim, aggregate_func, layer_norm, dependent
             )
             for _ in range(num_layers)
         )
@@ -299,10 +301,10 @@ class NBFNet(nn.Module):
         h_index, r_index = h_index.to(device), r_index.to(device)
         if edge_weight is None:
             edge_weight = torch.ones(edge_index.shape[1], device=device)
-        if r_index.numel() and int(r_index.max()) >= self.num_relations:
+        if r_index.numel() and int(r_index.max()) >= self.num_edge_types:
             raise ValueError(
                 f"relation id {int(r_index.max())} out of range for a model with "
-                f"{self.num_relations} relations (inverses included)"
+                f"{self.num_relations} relations ({self.num_edge_types} with inverses)"
             )
         use_bf16 = self.bf16 and device.type == "cuda"
         ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else nullcontext()
@@ -336,7 +338,7 @@ class NBFNet(nn.Module):
             ``(edge_index [2, E'], edge_type [E'])``.
         """
         ei, et = data.edge_index.to(triples.device), data.edge_type.to(triples.device)
-        n, nr = int(data.num_nodes), self.num_relations
+        n, nr = int(data.num_nodes), self.num_edge_types
         h, r, t = triples.unbind(-1)
         if self.remove_one_hop:
             edge_key = ei[0] * n + ei[1]
@@ -354,12 +356,12 @@ class NBFNet(nn.Module):
         n = int(data.num_nodes)
         cache = getattr(self, "_filter_cache", None)
         if cache is None or cache[0] is not ei:
-            key = ei[0].to(torch.long) * self.num_relations + et
+            key = ei[0].to(torch.long) * self.num_edge_types + et
             order = torch.argsort(key)
             cache = (ei, key[order], ei[1][order])
             self._filter_cache = cache
         _, sorted_key, sorted_dst = cache
-        qkey = (h_index.cpu() * self.num_relations + r_index.cpu()).to(sorted_key.device)
+        qkey = (h_index.cpu() * self.num_edge_types + r_index.cpu()).to(sorted_key.device)
         start = torch.searchsorted(sorted_key, qkey, right=False)
         end = torch.searchsorted(sorted_key, qkey, right=True)
         counts = end - start
@@ -372,25 +374,29 @@ class NBFNet(nn.Module):
         mask[rows, cols.cpu()] = True
         return mask.to(h_index.device)
 
-    def training_step(self, data: Any, triples: Tensor, filter_data: Any | None = None) -> Tensor:
-        """Loss of one batch of training queries.
+    def loss(self, graph: Any, batch: Tensor, filt: Any = None) -> Tensor:
+        """Loss of one batch of training queries (the trainer's hook).
 
         Args:
-            data: the training graph (edges of the batch are hidden for this step).
-            triples: ``[B, 3]`` tail queries ``(h, r, t)`` (give head queries as
-                ``(t, r + R, h)``; the trainer usually feeds both directions).
-            filter_data: graph whose edges are known true answers (default ``data``); negatives
-                are never drawn from them (strict filtering).
+            graph: the training graph (edges of the batch are hidden for this step).
+            batch: ``[B, 3]`` tail queries ``(h, r, t)`` with ``r in [0, 2R)`` (head queries as
+                ``(t, r + R, h)``; the trainer feeds both directions).
+            filt: known true answers (``filt.mask(h, r) -> [B, N]``, e.g.
+                :class:`~kg_engine.gnn.evaluation.KnownFilter` of the training triples); negatives
+                are never drawn from them (strict filtering). Default: the edges of ``graph``.
 
         Returns:
             Scalar loss (BCE, self-adversarially weighted negatives).
         """
         device = self.query.weight.device
-        triples = triples.to(device)
+        triples = batch.to(device)
         h, r, t = triples.unbind(-1)
-        ei, et = self.hide_edges(data, triples)
-        logits = self(data, h, r, edge_index=ei, edge_type=et)  # [B, N]
-        true = self.true_tail_mask(filter_data if filter_data is not None else data, h, r).to(device)
+        ei, et = self.hide_edges(graph, triples)
+        logits = self(graph, h, r, edge_index=ei, edge_type=et)  # [B, N]
+        if filt is not None:
+            true = filt.mask(h, r).to(device).clone()
+        else:
+            true = self.true_tail_mask(graph, h, r).to(device)
         true[torch.arange(len(t), device=device), t] = True
         pos = logits.gather(1, t.view(-1, 1)).squeeze(1)
         n = logits.shape[1]

@@ -128,7 +128,8 @@ def generic_rules() -> list[Rule]:
         R("scm-avf2", (A(c1, AVF, y), A(c1, ONP, p1), A(c2, AVF, y), A(c2, ONP, p2), A(p1, SP, p2)),
           (A(c2, SC, c1),)),
         # --- Table 4: equality constraint (sameAs & differentFrom)
-        R("eq-diff1", (A(x, OWL.sameAs, y), A(x, OWL.differentFrom, y)), ()),
+        # over canonical facts (sameas.py) "x sameAs y, x differentFrom y" is "r differentFrom r"
+        R("eq-diff1", (A(x, OWL.differentFrom, x),), ()),
     ]
     return rules
 
@@ -303,7 +304,10 @@ def _specialised(specs: list[tuple[str, Any]], terms: dict[int, Any]) -> list[Ru
                     elif kind == "adp":
                         rs.append(Rule("prp-adp", (Atom(x, ca, y), Atom(x, cb, y)), ()))
                     elif not isinstance(ca, Literal) and not isinstance(cb, Literal):
+                        # sameAs is kept as a star around the representative (sameas.py):
+                        # either one of them is the representative, or both link to it
                         rs.append(Rule("eq-diff2", (Atom(ca, OWL.sameAs, cb),), ()))
+                        rs.append(Rule("eq-diff2", (Atom(ca, OWL.sameAs, y), Atom(cb, OWL.sameAs, y)), ()))
         elif kind == "maxc":
             r, n, p = t(payload[0]), _card_value(t(payload[1])), t(payload[2])
             key = r.n3()

@@ -31,13 +31,13 @@ import os
 import re
 from pathlib import Path
 
-from kg_engine.errors import RuleSyntaxError
+from kg_engine.errors import InputNotFoundError, RuleSyntaxError
 from kg_engine.rules.ir import RuleSet
 from kg_engine.rules.syntax.jena import parse_jena
 from kg_engine.rules.syntax.n3 import parse_n3
 from kg_engine.rules.syntax.sparql import parse_sparql
 
-__all__ = ["load_rules", "parse_rules", "parse_jena", "parse_n3", "parse_sparql", "SYNTAXES"]
+__all__ = ["load_rules", "resolve_rules", "parse_rules", "detect_syntax", "parse_jena", "parse_n3", "parse_sparql", "SYNTAXES"]
 
 #: Syntax name -> parser.
 SYNTAXES = {"jena": parse_jena, "n3": parse_n3, "sparql": parse_sparql}
@@ -114,7 +114,7 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
 
     Raises:
         RuleSyntaxError: on malformed, unsafe or unstratifiable rules (file, line, column).
-        FileNotFoundError: if a ``Path`` does not exist.
+        InputNotFoundError: if a ``Path`` does not exist.
     """
     text: str
     source = "<rules>"
@@ -126,6 +126,8 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
             is_path = False
     if is_path:
         path = Path(path_or_text)
+        if not path.is_file():
+            raise InputNotFoundError(f"rules file not found: {path}")
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
@@ -142,3 +144,45 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
                 ) from None
         return parse_rules(text, syntax, source=source, name=name or path.stem)
     return parse_rules(str(path_or_text), syntax, source=source, name=name or "user")
+
+
+def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:
+    """What ``KnowledgeGraph.reason`` / ``kg reason --rules`` was given, ready for the engine.
+
+    A :class:`RuleSet` is returned as is; an existing file is parsed; a bare name such as
+    ``"rdfs"`` or ``"owl-rl"`` is returned as the built-in rule set name (the engine checks it
+    and lists the known ones); anything that looks like a file name but does not exist raises;
+    other text is parsed as rules.
+
+    Args:
+        spec: rule set, file, built-in name or rule text.
+
+    Returns:
+        a checked :class:`RuleSet` or a built-in name.
+
+    Raises:
+        InputNotFoundError: for a missing rules file.
+        RuleSyntaxError: for malformed, unsafe or unstratifiable rules.
+
+    Example:
+        >>> resolve_rules("owl-rl")
+        'owl-rl'
+        >>> resolve_rules("missing.rules")
+        Traceback (most recent call last):
+        ...
+        kg_engine.errors.InputNotFoundError: rules file not found: missing.rules
+    """
+    if isinstance(spec, RuleSet):
+        return spec
+    if isinstance(spec, os.PathLike):
+        return load_rules(spec)
+    text = str(spec)
+    single = "\n" not in text and len(text) < 4096
+    if single and Path(text).is_file():
+        return load_rules(Path(text))
+    if re.fullmatch(r"[A-Za-z][\w\-]*", text):
+        return text
+    if single and not re.search(r"[\[\]{}()?]", text):
+        if Path(text).suffix.lower() in _EXTENSIONS or os.sep in text or "/" in text:
+            raise InputNotFoundError(f"rules file not found: {text}")
+    return load_rules(text)

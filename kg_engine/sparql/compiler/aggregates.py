@@ -43,6 +43,8 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
     for agg in node.A:
         cols[agg.res] = _aggregate(cc, xc, block, agg)
     block.group_by = keys
+    if not keys:
+        block.empty = False  # aggregating no rows still gives one group
     block.cols = cols
     block.nullable = set(cols)
     return block

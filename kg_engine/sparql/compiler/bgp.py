@@ -197,7 +197,7 @@ def compile_bgp(
                 _bind(block, term, e, conds, cc)
             else:
                 i = cc.tid(term)
-                if i < 0:
+                if i < 0 and not isinstance(p, Path):
                     block.empty = True
                 conds.append(sql("{} = {}", e, param(i)))
         block.where.extend(conds)

@@ -118,7 +118,7 @@ class ExprCompiler:
             return Ex("num", self.f(ex, "num"), rank=self.rank_of(ex))
         if ex.kind == "val":
             return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) END)",
-                                 ex.rank, ex.e, ex.lang), rank=sql("(-{})", ex.rank))
+                                 ex.rank, ex.e, ex.lang), rank=sql("(- {})", ex.rank))
         return Ex("num", NULL)
 
     def string(self, ex: Ex) -> Ex:

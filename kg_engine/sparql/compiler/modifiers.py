@@ -32,7 +32,9 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
             (sql("COALESCE({}, 0)", f(ex, "num")), desc),
             (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "dtm")), desc),
             (sql("COALESCE({}, 0)", f(ex, "dtm")), desc),
-            (cc.text_key(f(ex, "lex")), desc),
+            # numbers and dates that compare equal are ties: no lexical tie-break for them
+            (cc.text_key(sql("(CASE WHEN {} IS NULL AND {} IS NULL THEN {} ELSE '' END)",
+                             f(ex, "num"), f(ex, "dtm"), f(ex, "lex"))), desc),
             (cc.text_key(f(ex, "lang")), desc),
         ]
     if ex.kind == "const":
@@ -88,7 +90,9 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
         pv = [v for v in block.cols if not str(v).startswith("__")]
     keys: list[tuple[Sql, bool]] = []
     if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
-        grouped = block.group_by is not None
+        if block.group_by is not None:
+            block = wrap(cc, block)  # sort keys look terms up: not inside the aggregate query
+        grouped = False
         if distinct:
             # sort keys may only use projected variables (they become hidden columns)
             if any(not _vars_of(c.expr) <= set(pv) for c in order):

@@ -168,9 +168,8 @@ def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     elif len(b.froms) == 1:
         table = b.froms[0].table
     else:
-        table = Sql("(") + from_clause(cc, b.froms)[len(" FROM "):] + ")"
-        if cc.sqlite is False:
-            pass
+        fc = from_clause(cc, b.froms)
+        table = Sql("(" + fc.text[len(" FROM "):] + ")", fc.params)
     cond = Sql.join(" AND ", [c.paren() for c in on]) if on else TRUE
     out.froms.append(FromItem("LEFT JOIN", table, cond))
     for v, cb in b.cols.items():

@@ -16,6 +16,7 @@ from typing import Any
 
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Identifier, Variable
 
 from kg_engine.errors import QuerySyntaxError
@@ -210,7 +211,7 @@ def compile_query(
     source = algebra_or_text
     if isinstance(algebra_or_text, str):
         algebra = parse_algebra(algebra_or_text)
-    elif hasattr(algebra_or_text, "algebra"):
+    elif isinstance(algebra_or_text, Query):
         algebra = algebra_or_text.algebra
     else:
         algebra = algebra_or_text

@@ -1,0 +1,348 @@
+"""KnowledgeGraph: the front door of kg-engine.
+
+A :class:`KnowledgeGraph` is one store (an SQLite file, an in-memory database, or a PostgreSQL
+database) and everything you do with it. A tour, in the order a project usually goes:
+
+1. **Open** a store. ``KnowledgeGraph()`` opens ``$KG_DB`` or ``sqlite:///kg.sqlite``;
+   ``KnowledgeGraph("sqlite://")`` is in-memory; ``"postgresql+psycopg://user@host/db"``
+   scales out. The schema is created on first use.
+2. **Load** RDF files: ``kg.load("facts.ttl")`` takes any rdflib format (gzip too) in one
+   transaction; N-Triples/N-Quads take a bulk path that loads ~10⁵ triples per second.
+   A malformed file raises :class:`~kg_engine.errors.RDFSyntaxError` (``file:line: …``) and
+   leaves the store as it was.
+3. **Add and remove** statements from Python with rdflib terms: ``kg.add([(s, p, o)])``,
+   ``kg.remove((s, None, None))``, ``kg.triples((None, p, None))``.
+4. **Extract** triples from text (``kg.extract``), **query** with SPARQL 1.1
+   (``kg.query`` / ``kg.update``), **reason** with rules (``kg.reason("owl-rl")``), **explain**
+   any statement (``kg.explain``), and **train GNN** reasoners (``kg.train_gnn``) — each
+   arrives with its sub-package and is documented on its method.
+5. Use any rdflib tool on the same data through ``kg.graph``, an ``rdflib.Dataset`` backed by
+   the store.
+
+Example:
+    >>> from rdflib import URIRef, Literal
+    >>> kg = KnowledgeGraph("sqlite://")
+    >>> EX = "https://example.org/"
+    >>> kg.add([(URIRef(EX + "ada"), URIRef(EX + "name"), Literal("Ada Lovelace"))])
+    1
+    >>> len(kg)
+    1
+    >>> [str(o) for _, _, o, _ in kg.triples((URIRef(EX + "ada"), None, None))]
+    ['Ada Lovelace']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rdflib import BNode, Dataset, URIRef
+
+from kg_engine.core.batch import TripleBatch
+from kg_engine.core.provenance import Provenance
+from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term
+from kg_engine.store import LoadResult, SQLStore, open_store
+
+__all__ = ["KnowledgeGraph"]
+
+
+class KnowledgeGraph:
+    """A knowledge graph in one SQL store.
+
+    Args:
+        url: database URL (``sqlite:///PATH``, ``sqlite://``, ``postgresql+psycopg://…``);
+            default ``$KG_DB``, else ``sqlite:///kg.sqlite``.
+
+    Attributes:
+        store: the underlying :class:`~kg_engine.store.SQLStore`.
+    """
+
+    def __init__(self, url: str | None = None) -> None:
+        self.store: SQLStore = open_store(url)
+        self._dataset: Dataset | None = None
+
+    @classmethod
+    def open(cls, url: str | None = None) -> KnowledgeGraph:
+        """Open (creating if needed) the knowledge graph at ``url``."""
+        return cls(url)
+
+    @property
+    def url(self) -> str:
+        """The database URL."""
+        return self.store.url
+
+    # -- data in and out -----------------------------------------------------------------
+    def load(
+        self,
+        paths: str | Path | Iterable[str | Path],
+        *,
+        format: str | None = None,
+        graph: URIRef | BNode | str | None = None,
+        progress: bool | None = None,
+    ) -> LoadResult:
+        """Bulk-load RDF files in one transaction.
+
+        Args:
+            paths: file(s) in any rdflib format; ``.gz`` is decompressed on the fly.
+            format: rdflib format name for all files (default: from the extension).
+            graph: IRI of the graph receiving the triples (default: the default graph).
+            progress: progress bar (``None``: on a terminal, for loads over 2 s).
+
+        Returns:
+            A :class:`~kg_engine.store.LoadResult` (statements, new statements, seconds).
+
+        Raises:
+            RDFSyntaxError: malformed input (``file:line: what was expected``); nothing loaded.
+            InputNotFoundError: a file does not exist; nothing loaded.
+        """
+        self._flush()
+        return self.store.load(paths, format=format, graph=_graph_term(graph), progress=progress)
+
+    def add(
+        self,
+        statements: Iterable[tuple],
+        *,
+        graph: URIRef | BNode | str | None = None,
+        provenance: Provenance | None = None,
+    ) -> int:
+        """Add triples (into ``graph``) or quads, optionally all with one provenance record.
+
+        Returns:
+            The number of statements that were new.
+        """
+        self._flush()
+        batch = TripleBatch.of(statements, _graph_term(graph) or DEFAULT_GRAPH, provenance)
+        return self.store.add_batch(batch)
+
+    def add_batch(self, batch: TripleBatch) -> int:
+        """Add a :class:`~kg_engine.core.TripleBatch` (with its provenance) atomically."""
+        self._flush()
+        return self.store.add_batch(batch)
+
+    def remove(
+        self,
+        pattern: tuple[Term | None, Term | None, Term | None] = (None, None, None),
+        *,
+        graph: URIRef | BNode | str | None = None,
+    ) -> int:
+        """Remove statements matching ``pattern`` (``None`` = any) from ``graph``
+        (default: every graph); returns how many were removed."""
+        self._flush()
+        return self.store.remove(pattern, _graph_term(graph))
+
+    def triples(
+        self,
+        pattern: tuple[Term | None, Term | None, Term | None] = (None, None, None),
+        *,
+        graph: URIRef | BNode | str | None = None,
+    ) -> Iterator[Quad]:
+        """Quads ``(s, p, o, g)`` matching ``pattern`` in ``graph`` (default: every graph)."""
+        self._flush()
+        return self.store.triples(pattern, _graph_term(graph))
+
+    def __len__(self) -> int:
+        self._flush()
+        return len(self.store)
+
+    def stats(self) -> dict[str, Any]:
+        """Statement, term and graph counts, the top predicates, and the size on disk."""
+        self._flush()
+        db = self.store.db
+        top = db.fetchall("SELECT p, triples FROM kg_stats ORDER BY triples DESC LIMIT 10")
+        names = self.store.decode(p for p, _ in top)
+        return {
+            "url": self.url,
+            "statements": len(self.store),
+            "terms": int(db.scalar("SELECT count(*) FROM kg_terms")),
+            "graphs": len(self.store.graphs()),
+            "default_graph_statements": self.store.count(DEFAULT_GRAPH),
+            "top_predicates": [(str(names[p]), n) for p, n in top],
+            "bytes": self.store.file_size(),
+        }
+
+    @property
+    def graph(self) -> Dataset:
+        """An ``rdflib.Dataset`` over the same store (default graph ≠ union of graphs)."""
+        if self._dataset is None:
+            from kg_engine.store.rdflib_store import KgEngineStore
+
+            self._dataset = Dataset(store=KgEngineStore(store=self.store))
+        return self._dataset
+
+    def _flush(self) -> None:
+        """Write statements buffered by ``self.graph`` before using the store directly."""
+        if self._dataset is not None:
+            self._dataset.store.flush()
+
+    # -- extraction ----------------------------------------------------------------------
+    def extract(
+        self,
+        texts_or_paths: Any,
+        pipeline: str | Path = "default",
+        *,
+        n_process: int = 1,
+        batch_size: int | None = None,
+        text_field: str = "text",
+        id_field: str = "id",
+        split: str = "none",
+        overrides: dict[str, Any] | None = None,
+        link_to_graph: bool = False,
+        checkpoint: str | Path | None = None,
+        progress: bool | None = None,
+        total: int | None = None,
+    ) -> Any:
+        """Extract entities and relations from text into the graph, with provenance.
+
+        Every triple records its document id, sentence, character offsets, the extractor and
+        its version, and a confidence where the model gives one (see :meth:`explain`).
+        Re-running over unchanged documents changes nothing; a changed document's triples
+        are replaced.
+
+        Args:
+            texts_or_paths: a text, a file/folder path (``.txt``, ``.jsonl``, ``.csv``), a
+                :class:`~kg_engine.extraction.corpus.Document`, or an iterable of these.
+            pipeline: config name (``"default"`` = ``pipelines/default.cfg``), ``.cfg`` path
+                or spaCy pipeline name/folder.
+            n_process: worker processes for ``nlp.pipe``.
+            batch_size: documents per batch (default: the pipeline's).
+            text_field: JSONL field / CSV column holding the text.
+            id_field: JSONL field / CSV column holding the document id.
+            split: ``"paragraphs"`` makes one document per paragraph of a text file.
+            overrides: dotted pipeline config overrides (``{"rdf.threshold": 0.7}``).
+            link_to_graph: link mentions to entities already in the graph by their labels.
+            checkpoint: optional checkpoint file (JSON Lines) of processed documents.
+            progress: progress bar (``None``: on a terminal).
+            total: number of documents, for the progress bar.
+
+        Returns:
+            An :class:`~kg_engine.extraction.ingest.ExtractResult` (documents, skipped,
+            triples, added, seconds…).
+
+        Raises:
+            ModelError: the pipeline's models cannot be loaded.
+            ConfigError: an invalid pipeline config.
+            InputSyntaxError: a malformed corpus file (file and line named).
+
+        Example:
+            >>> kg = KnowledgeGraph("sqlite://")  # doctest: +SKIP
+            >>> kg.extract(["Ada Lovelace was born in London."]).documents  # doctest: +SKIP
+            1
+        """
+        from kg_engine.extraction.ingest import as_documents, extract_into, graph_labels
+        from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+        self._flush()
+        known = graph_labels(self.store) if link_to_graph else None
+        key = (str(pipeline), repr(sorted((overrides or {}).items())), link_to_graph)
+        cache = self.__dict__.setdefault("_extraction_pipelines", {})
+        if key not in cache or link_to_graph:
+            cache[key] = load_extraction_pipeline(pipeline, overrides, known_labels=known)
+        docs = as_documents(texts_or_paths, text_field=text_field, id_field=id_field,
+                            split=split)
+        return extract_into(self.store, docs, cache[key], n_process=n_process,
+                            batch_size=batch_size,
+                            checkpoint=str(checkpoint) if checkpoint else None,
+                            progress=progress, total=total)
+
+    # -- rules -----------------------------------------------------------------------------
+    def reason(
+        self,
+        rules: Any = "owl-rl",
+        *,
+        profile: bool = False,
+        recompute: bool = False,
+        graph: URIRef | str | None = None,
+    ) -> Any:
+        """Materialise a rule set: inferred triples go to a graph of their own.
+
+        Args:
+            rules: ``"rdfs"``, ``"owl-rl"``, a rules file (``.rules`` Jena, ``.n3`` N3,
+                ``.rq`` SPARQL CONSTRUCT; see :func:`kg_engine.rules.syntax.load_rules`), rule
+                text, or a :class:`~kg_engine.rules.ir.RuleSet`.
+            profile: keep the per-rule profile (time, derived triples, statements per rule)
+                in the result.
+            recompute: clear the inferred graph first instead of continuing from it.
+            graph: the inferred graph (default ``urn:kg-engine:inferred:<rule set name>``).
+
+        Returns:
+            A :class:`~kg_engine.rules.engine.ReasoningResult`: ``derived``, ``rounds``,
+            ``seconds``, ``violations`` of consistency rules, ``profile``.
+
+        Raises:
+            RuleSyntaxError: malformed, unsafe or unstratifiable rules (file, line, column);
+                the store is left as it was.
+            ConfigError: an unknown built-in rule set name.
+            InputNotFoundError: a rules file that does not exist.
+        """
+        from kg_engine.rules.engine import reason
+        from kg_engine.rules.syntax import resolve_rules
+
+        self._flush()
+        program = resolve_rules(rules)
+        result = reason(self.store, program, graph=_graph_term(graph), recompute=recompute)
+        if not profile:
+            result.profile = []
+        return result
+
+    def explain(self, triple: tuple | str, *, all_derivations: bool = False) -> Any:
+        """Why is ``triple`` in the graph?
+
+        Inferred triples get their derivation tree (rule, premises, down to asserted
+        triples), rebuilt on demand; asserted ones their source (file, extracted sentence,
+        model).
+
+        Args:
+            triple: ``(s, p, o)`` of rdflib terms, or text such as
+                ``'<http://ex.org/a> rdf:type <http://ex.org/C>'``.
+            all_derivations: one tree per rule instance deriving the triple.
+
+        Returns:
+            A :class:`~kg_engine.rules.explain.Explanation` (``str()`` is a readable tree).
+
+        Raises:
+            NotInStoreError: the triple is not in the graph.
+            RDFSyntaxError: ``triple`` text is not one triple.
+        """
+        from kg_engine.rules.explain import explain, parse_triple
+
+        self._flush()
+        if isinstance(triple, str):
+            triple = parse_triple(triple)
+        result = explain(self.store, tuple(triple[:3]), all_derivations=all_derivations)
+        if result.kind == "asserted" and any(s.kind == "predicted" for s in result.tree.sources):
+            return self._explain_prediction(tuple(triple[:3]), result)
+        return result
+
+    def _explain_prediction(self, triple: tuple, recorded: Any) -> Any:
+        """Dispatch point for GNN predictions: ``kg_engine.gnn.explain.explain_prediction``
+        (when the GNN package provides it) explains a predicted triple from the model;
+        otherwise the recorded provenance (model, score) is the explanation."""
+        import importlib.util
+
+        if importlib.util.find_spec("kg_engine.gnn.explain") is None:
+            return recorded
+        from kg_engine.gnn.explain import explain_prediction  # type: ignore[import-not-found]
+
+        return explain_prediction(self, triple, recorded)
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:
+        """Write pending statements and close the store."""
+        self._flush()
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeGraph({self.url!r})"
+
+
+def _graph_term(graph: URIRef | BNode | str | None) -> URIRef | BNode | None:
+    if graph is None or isinstance(graph, (URIRef, BNode)):
+        return graph
+    return URIRef(graph)

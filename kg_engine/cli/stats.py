@@ -1,0 +1,40 @@
+"""``kg stats``: counts, top predicates and size of a store."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+
+
+def stats(
+    db: DbOption = DEFAULT_DB,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Show statement/term/graph counts, the top predicates and the size on disk."""
+    with user_errors():
+        with open_kg(db) as kg:
+            info = kg.stats()
+    if as_json:
+        console.print_json(json.dumps(info))
+        return
+    console.print(f"[bold]{info['url']}[/]")
+    size = f"{info['bytes'] / 1e6:,.1f} MB" if info["bytes"] else "in memory / n.a."
+    console.print(
+        f"statements: {info['statements']:,}  (default graph: "
+        f"{info['default_graph_statements']:,})  terms: {info['terms']:,}  "
+        f"named graphs: {info['graphs']:,}  size: {size}"
+    )
+    if info["top_predicates"]:
+        table = Table("predicate", "statements")
+        for p, n in info["top_predicates"]:
+            table.add_row(p, f"{n:,}")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("stats")(stats)

@@ -1,0 +1,215 @@
+"""Writing extraction results into a store, idempotently.
+
+The extraction package never imports the store: :func:`extract_into` takes any object with
+the store's interface (``engine``, ``db``, ``add_batch``, ``remove_source``, ``triples``) —
+in practice the :class:`~kg_engine.store.SQLStore` that ``KnowledgeGraph.extract`` passes.
+
+Each processed document is recorded in the table ``kg_extraction_documents`` (document id,
+content hash, pipeline, triple count, time) in the same transaction as its triples, so
+
+* re-running over an unchanged document changes nothing (its hash matches: skipped);
+* a changed document's triples are replaced (``remove_source(doc_id)`` then ``add_batch``);
+* an interrupted run resumes where it stopped (every committed document is recorded).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from rdflib import RDFS, Literal, URIRef
+from rdflib.namespace import SKOS
+
+from kg_engine.core import TripleBatch
+from kg_engine.extraction.corpus import Document
+
+__all__ = ["DOCUMENTS", "METADATA", "ExtractResult", "as_documents", "known_hashes",
+           "graph_labels", "extract_into"]
+
+METADATA = sa.MetaData()
+#: One row per extracted document: what was extracted from which content, by which pipeline.
+DOCUMENTS = sa.Table(
+    "kg_extraction_documents",
+    METADATA,
+    sa.Column("doc_id", sa.String(1024), primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("pipeline", sa.String(1024), nullable=False),
+    sa.Column("triples", sa.Integer, nullable=False),
+    sa.Column("extracted_at", sa.Float, nullable=False),
+)
+
+
+class _Store(Protocol):  # the parts of SQLStore used here
+    engine: Any
+    db: Any
+
+    def add_batch(self, batch: TripleBatch) -> int: ...
+
+    def remove_source(self, source: str) -> int: ...
+
+    def triples(self, pattern: tuple, graph: Any = None) -> Iterable[tuple]: ...
+
+
+@dataclass
+class ExtractResult:
+    """What one ``extract`` call did.
+
+    Attributes:
+        documents: documents processed (new or changed).
+        skipped: documents skipped because their content was unchanged.
+        replaced: changed documents whose old triples were removed first.
+        triples: triples extracted (before de-duplication by the store).
+        added: statements that were new in the store.
+        removed: statements removed with the old versions of changed documents.
+        entities: entity mentions found.
+        words: words in the processed documents.
+        seconds: wall-clock time.
+    """
+
+    documents: int = 0
+    skipped: int = 0
+    replaced: int = 0
+    triples: int = 0
+    added: int = 0
+    removed: int = 0
+    entities: int = 0
+    words: int = 0
+    seconds: float = 0.0
+
+
+def _ensure_table(store: _Store) -> None:
+    METADATA.create_all(store.engine, checkfirst=True)
+
+
+def known_hashes(store: _Store) -> dict[str, str]:
+    """doc id → content hash of every document already extracted into ``store``."""
+    _ensure_table(store)
+    return {r[0]: r[1] for r in store.db.fetchall(
+        "SELECT doc_id, hash FROM kg_extraction_documents")}
+
+
+def graph_labels(store: _Store) -> dict[str, str]:
+    """``rdfs:label`` and ``skos:prefLabel``/``altLabel`` values → IRI, for entity linking.
+
+    A label shared by several IRIs is left out (ambiguous).
+    """
+    out: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for pred in (RDFS.label, SKOS.prefLabel, SKOS.altLabel):
+        for s, _, o, *_ in store.triples((None, pred, None)):
+            if not isinstance(s, URIRef) or not isinstance(o, Literal):
+                continue
+            label = str(o)
+            if label in out and out[label] != str(s):
+                ambiguous.add(label)
+            out.setdefault(label, str(s))
+    return {k: v for k, v in out.items() if k not in ambiguous}
+
+
+def extract_into(
+    store: _Store,
+    documents: Iterable[Document],
+    pipeline: Any,
+    *,
+    n_process: int = 1,
+    batch_size: int | None = None,
+    checkpoint: str | None = None,
+    progress: bool | None = None,
+    total: int | None = None,
+) -> ExtractResult:
+    """Run ``pipeline`` over ``documents`` and write the triples into ``store``.
+
+    Args:
+        store: the store (see module docstring).
+        documents: the corpus.
+        pipeline: an :class:`~kg_engine.extraction.pipeline.ExtractionPipeline`.
+        n_process: ``nlp.pipe`` worker processes.
+        batch_size: ``nlp.pipe`` batch size (default: the pipeline's).
+        checkpoint: optional JSON Lines checkpoint file (also kept by the runner).
+        progress: progress bar (``None``: on a terminal).
+        total: number of documents, for the progress bar.
+
+    Returns:
+        An :class:`ExtractResult`.
+    """
+    from kg_engine.extraction.runner import ExtractionRunner
+
+    started = time.perf_counter()
+    _ensure_table(store)
+    known = known_hashes(store)
+    runner = ExtractionRunner(pipeline.nlp, pipeline.converter,
+                              batch_size=batch_size or pipeline.batch_size,
+                              n_process=n_process, checkpoint=checkpoint, progress=progress)
+    res = ExtractResult()
+    name = str(pipeline.name)
+    for item in runner.run(documents, known=known, total=total):
+        with store.db.transaction():
+            if item.replaces:
+                res.removed += store.remove_source(item.doc_id)
+                res.replaced += 1
+            res.added += store.add_batch(item.batch)
+            store.db.execute("DELETE FROM kg_extraction_documents WHERE doc_id = ?",
+                             (item.doc_id,))
+            store.db.execute(
+                "INSERT INTO kg_extraction_documents (doc_id, hash, pipeline, triples, "
+                "extracted_at) VALUES (?, ?, ?, ?, ?)",
+                (item.doc_id, item.hash, name, len(item.batch), time.time()),
+            )
+        res.documents += 1
+        res.triples += len(item.batch)
+        res.entities += item.entities
+        res.words += item.words
+    res.skipped = runner.stats.skipped
+    res.seconds = time.perf_counter() - started
+    return res
+
+
+def as_documents(
+    items: Iterable[Any] | str | Any,
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    split: str = "none",
+) -> list[Document] | Iterable[Document]:
+    """Documents from texts, paths and :class:`Document` objects (mixed).
+
+    A string naming an existing file or folder is read as a corpus path; any other string is
+    a text whose id is ``text:`` + a hash prefix.
+    """
+    from pathlib import Path
+
+    from kg_engine.extraction.corpus import iter_documents
+
+    if isinstance(items, (str, Path, Document)):
+        items = [items]
+
+    def gen() -> Iterable[Document]:
+        for it in items:
+            if isinstance(it, Document):
+                yield it
+            elif isinstance(it, Path) or (isinstance(it, str) and len(it) < 4096
+                                          and "\n" not in it and _exists(it)):
+                yield from iter_documents([it], text_field=text_field, id_field=id_field,
+                                          split=split)  # type: ignore[arg-type]
+            elif isinstance(it, str):
+                yield Document.from_text(it)
+            elif isinstance(it, Mapping) and text_field in it:
+                text = it[text_field]
+                yield Document(str(it.get(id_field) or Document.from_text(text).id), text)
+            else:
+                raise TypeError(f"cannot extract from {type(it).__name__}: give texts, paths "
+                                "or Document objects")
+
+    return gen()
+
+
+def _exists(s: str) -> bool:
+    from pathlib import Path
+
+    try:
+        return Path(s).exists()
+    except OSError:
+        return False

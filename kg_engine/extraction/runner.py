@@ -1,0 +1,217 @@
+"""Running an extraction pipeline over a corpus: batched, multi-process, resumable.
+
+:class:`ExtractionRunner` feeds documents through ``nlp.pipe`` (``batch_size``, ``n_process``),
+converts each processed doc with a :class:`~kg_engine.extraction.to_rdf.DocConverter` and
+yields one :class:`DocResult` (a :class:`~kg_engine.core.TripleBatch` plus the document's id
+and content hash) per document, with a tqdm progress bar.
+
+Idempotence: give the runner the hashes already processed (``known``: id → content hash, e.g.
+from the store's extraction table, or a checkpoint file). Unchanged documents are skipped;
+changed ones are yielded with ``replaces=True`` so the writer removes the document's old
+triples first (``store.remove_source(doc_id)`` + ``store.add_batch(batch)`` in one
+transaction — the API layer does that; this module never imports the store).
+
+Resumability: with ``checkpoint=PATH`` every document is appended to a JSON Lines file
+(``{"id", "hash"}``) once its result has been consumed (the caller asked for the next one), so
+after an interruption a new run with the same checkpoint skips what was already written.
+
+Example:
+    >>> import spacy
+    >>> from kg_engine.extraction.corpus import Document
+    >>> nlp = spacy.blank("en")
+    >>> runner = ExtractionRunner(nlp, progress=False)
+    >>> [r.doc_id for r in runner.run([Document("d1", "Hello."), Document("d2", "Bye.")])]
+    ['d1', 'd2']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kg_engine.core import TripleBatch
+from kg_engine.errors import InputSyntaxError
+from kg_engine.extraction.corpus import Document
+from kg_engine.extraction.to_rdf import DocConverter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+
+__all__ = ["DocResult", "ExtractionRunner", "RunStats", "read_checkpoint"]
+
+
+@dataclass
+class DocResult:
+    """The triples extracted from one document.
+
+    Attributes:
+        doc_id: the document id (provenance ``source`` of every triple in ``batch``).
+        hash: the document's content hash.
+        batch: the triples, each with provenance.
+        replaces: the document was seen before with other content: its old triples must go.
+        words: whitespace-separated words in the document (for throughput figures).
+        entities: number of entity mentions found.
+    """
+
+    doc_id: str
+    hash: str
+    batch: TripleBatch
+    replaces: bool = False
+    words: int = 0
+    entities: int = 0
+
+
+@dataclass
+class RunStats:
+    """Counters of one run."""
+
+    processed: int = 0
+    skipped: int = 0
+    replaced: int = 0
+    triples: int = 0
+    words: int = 0
+    entities: int = 0
+
+
+def read_checkpoint(path: str | Path) -> dict[str, str]:
+    """id → content hash recorded in a checkpoint file (empty if the file does not exist).
+
+    Raises:
+        InputSyntaxError: a line is not a ``{"id", "hash"}`` JSON object (a torn last line,
+            left by a crash mid-write, is ignored).
+    """
+    path = Path(path)
+    if not path.exists():
+        return {}
+    out: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            out[str(rec["id"])] = str(rec["hash"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            if lineno == len(lines):  # interrupted while writing the last record
+                break
+            raise InputSyntaxError(
+                f"not a checkpoint record ({exc}); delete the file to start afresh",
+                source=str(path), line=lineno,
+            ) from exc
+    return out
+
+
+class ExtractionRunner:
+    """Runs ``nlp`` over documents and yields triple batches.
+
+    Args:
+        nlp: the spaCy pipeline (NER, optionally ``kg_relation_extractor``).
+        converter: doc → triples (default :meth:`DocConverter.for_pipeline`).
+        batch_size: documents per ``nlp.pipe`` batch.
+        n_process: worker processes for ``nlp.pipe``.
+        checkpoint: JSON Lines file recording processed documents (resume support).
+        progress: show a tqdm progress bar (``None``: only on a terminal).
+    """
+
+    def __init__(
+        self,
+        nlp: Language,
+        converter: DocConverter | None = None,
+        *,
+        batch_size: int = 64,
+        n_process: int = 1,
+        checkpoint: str | Path | None = None,
+        progress: bool | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+        if n_process < 1 and n_process != -1:
+            raise ValueError(f"n_process must be ≥ 1 (or -1 for all cores), got {n_process}")
+        self.nlp = nlp
+        self.converter = converter or DocConverter.for_pipeline(nlp)
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.progress = progress
+        self.stats = RunStats()
+
+    def _todo(
+        self, documents: Iterable[Document], known: Mapping[str, str]
+    ) -> Iterator[tuple[Document, bool]]:
+        seen: set[str] = set()
+        for doc in documents:
+            if doc.id in seen:
+                raise InputSyntaxError(
+                    f"document id {doc.id!r} occurs twice in the corpus; ids must be unique "
+                    "(choose another id field, or give each file its own name)",
+                    source=doc.id,
+                )
+            seen.add(doc.id)
+            old = known.get(doc.id)
+            if old == doc.hash:
+                self.stats.skipped += 1
+                continue
+            yield doc, old is not None
+
+    def run(
+        self,
+        documents: Iterable[Document],
+        *,
+        known: Mapping[str, str] | None = None,
+        total: int | None = None,
+    ) -> Iterator[DocResult]:
+        """Process ``documents``; yield a :class:`DocResult` per new or changed document.
+
+        Args:
+            documents: the corpus (see :func:`~kg_engine.extraction.corpus.iter_documents`).
+            known: id → content hash already processed (merged with the checkpoint's).
+            total: number of documents, for the progress bar.
+
+        Yields:
+            One result per processed document, in corpus order.
+        """
+        from tqdm.auto import tqdm
+
+        done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
+        done.update(known or {})
+        todo = self._todo(documents, done)
+        pending: dict[int, tuple[Document, bool]] = {}
+
+        def texts() -> Iterator[tuple[str, int]]:
+            for i, (doc, replaces) in enumerate(todo):
+                pending[i] = (doc, replaces)
+                yield doc.text, i
+
+        ckpt = None
+        if self.checkpoint:
+            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            ckpt = self.checkpoint.open("a", encoding="utf-8")
+        bar = tqdm(total=total, unit="doc", desc="extract",
+                   disable=(not self.progress) if self.progress is not None else None)
+        try:
+            for sdoc, i in self.nlp.pipe(texts(), as_tuples=True, batch_size=self.batch_size,
+                                         n_process=self.n_process):
+                doc, replaces = pending.pop(i)
+                batch = self.converter.convert(sdoc, doc.id, offset=doc.offset)
+                result = DocResult(doc.id, doc.hash, batch, replaces,
+                                   words=len(doc.text.split()), entities=len(sdoc.ents))
+                self.stats.processed += 1
+                self.stats.replaced += int(replaces)
+                self.stats.triples += len(batch)
+                self.stats.words += result.words
+                self.stats.entities += result.entities
+                yield result
+                # the caller came back for more: the result has been handled
+                if ckpt is not None:
+                    ckpt.write(json.dumps({"id": doc.id, "hash": doc.hash}) + "\n")
+                    ckpt.flush()
+                    os.fsync(ckpt.fileno())
+                bar.update(1)
+        finally:
+            bar.close()
+            if ckpt is not None:
+                ckpt.close()

@@ -1,0 +1,61 @@
+"""``kg explain "<s> <p> <o>"``: derivation trees and sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_engine.cli.app import app
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+runner = CliRunner()
+EX = "https://example.org/kg/"
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert runner.invoke(app, ["load", str(SAMPLE / "university.ttl"), "--db", url]).exit_code == 0
+    res = runner.invoke(app, ["reason", "--rules", str(SAMPLE / "university.rules"), "--db", url])
+    assert res.exit_code == 0, res.output
+    return url
+
+
+def test_inferred_tree(db):
+    res = runner.invoke(app, ["explain", f"<{EX}chen> <{EX}colleagueOf> <{EX}ada>", "--db", db])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "[rule colleagues, round 2]" in out
+    assert "[rule works-for-parent, round 1]" in out
+    assert "university.ttl" in out and out.count("asserted") >= 3
+
+
+def test_asserted_and_json(db):
+    res = runner.invoke(app, ["explain", f"<{EX}chen> a <{EX}Researcher>", "--json", "--db", db])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["trees"][0]["kind"] == "asserted"
+    assert data["trees"][0]["sources"][0]["source"].endswith("university.ttl")
+
+
+def test_all_derivations(db):
+    # chen and ada are colleagues through CompSci and through Northfield
+    res = runner.invoke(app, ["explain", "--all", f"<{EX}chen> <{EX}colleagueOf> <{EX}ada>", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "derivation 2 of 2" in res.output
+
+
+@pytest.mark.parametrize(
+    "statement, fragment",
+    [
+        (f"<{EX}ada> <{EX}colleagueOf>", "expected one triple"),
+        (f"<{EX}ada> <{EX}colleagueOf> <{EX}emil>", "not in the store"),
+    ],
+)
+def test_bad_statement_exit_2(db, statement, fragment):
+    res = runner.invoke(app, ["explain", statement, "--db", db])
+    assert res.exit_code == 2
+    assert fragment in " ".join(res.output.split())

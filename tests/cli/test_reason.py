@@ -1,0 +1,74 @@
+"""``kg reason``: built-in and file rule sets, profile, violations, exit 2 on bad rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_engine.cli.app import app
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path):
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    res = runner.invoke(app, ["load", str(SAMPLE / "university.ttl"), "--db", url])
+    assert res.exit_code == 0, res.output
+    return url
+
+
+def test_reason_builtin_and_json(db):
+    res = runner.invoke(app, ["reason", "--rules", "rdfs", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "rdfs: derived" in res.output and "rounds" in res.output
+    res = runner.invoke(app, ["reason", "--rules", "owl-rl", "--json", "--db", db])
+    data = json.loads(res.output)
+    assert data["program"] == "owl-rl" and data["rounds"] >= 1
+
+
+def test_reason_file_with_profile(db):
+    res = runner.invoke(app, ["reason", "--rules", str(SAMPLE / "university.rules"), "--profile", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "university: derived 27 triples" in res.output
+    assert "works-for-parent" in res.output and "per-rule profile" in res.output
+    assert "no violations" in res.output
+
+
+def test_violations_listed(db, tmp_path):
+    rules = tmp_path / "check.rules"
+    rules.write_text(
+        "@prefix ex: <https://example.org/kg/>.\n"
+        "[no-publications: (?p rdf:type ex:Professor) noValue(?p ex:worksFor) -> ]\n"
+    )
+    res = runner.invoke(app, ["reason", "--rules", str(rules), "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "1 violation(s)" in res.output and "no-publications" in res.output and "ada" in res.output
+
+
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        ("[r: (?x <urn:p> ?y) -> (?x <urn:q> ?z)]\n", "bad.rules:1: rule 'r': variable ?z"),
+        ("[r: (?x <urn:p> ?y) -> (?x <urn:q> ?y)\n", "bad.rules:2:1: expected ']'"),
+    ],
+)
+def test_bad_rules_exit_2_and_store_unchanged(db, tmp_path, content, fragment):
+    bad = tmp_path / "bad.rules"
+    bad.write_text(content)
+    before = runner.invoke(app, ["stats", "--json", "--db", db]).output
+    res = runner.invoke(app, ["reason", "--rules", str(bad), "--db", db])
+    assert res.exit_code == 2
+    assert fragment in " ".join(res.output.split())
+    assert runner.invoke(app, ["stats", "--json", "--db", db]).output == before
+
+
+def test_unknown_ruleset_and_missing_file(db):
+    res = runner.invoke(app, ["reason", "--rules", "owl-dl", "--db", db])
+    assert res.exit_code == 2 and "owl-rl, rdfs" in res.output
+    res = runner.invoke(app, ["reason", "--rules", "nowhere/my.rules", "--db", db])
+    assert res.exit_code == 2 and "not found" in res.output

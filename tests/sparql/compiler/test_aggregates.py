@@ -1,0 +1,51 @@
+"""GROUP BY / aggregates / HAVING: same answers as rdflib, and SPARQL's result datatypes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from rdflib import Literal
+from rdflib.namespace import XSD
+
+from .conftest import assert_same
+
+P = "PREFIX ex: <http://example.org/> "
+
+QUERIES = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(?s) AS ?n) WHERE { ?s ex:missing ?o }",
+    "SELECT ?o (COUNT(?s) AS ?n) WHERE { ?s ex:worksFor ?o } GROUP BY ?o",
+    "SELECT ?o (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ex:knows ?x . ?s ex:worksFor ?o } GROUP BY ?o",
+    "SELECT ?o (COUNT(?s) AS ?n) WHERE { ?s ex:worksFor ?o } GROUP BY ?o HAVING (COUNT(?s) > 2)",
+    "SELECT (SUM(?x) AS ?t) (AVG(?x) AS ?a) (MIN(?x) AS ?lo) (MAX(?x) AS ?hi) WHERE { ?s ex:score ?x }",
+    "SELECT ?o (SUM(?x) AS ?t) WHERE { ?s ex:score ?x ; ex:worksFor ?o } GROUP BY ?o",
+    "SELECT ?o (AVG(?x) AS ?t) WHERE { ?s ex:score ?x ; ex:worksFor ?o } GROUP BY ?o",
+    "SELECT (MAX(?a) AS ?m) (MIN(?a) AS ?n) WHERE { ?s ex:age ?a }",
+    "SELECT (MIN(?n) AS ?m) (MAX(?n) AS ?x) WHERE { ?s ex:label ?n }",
+    "SELECT ?o (SAMPLE(?c) AS ?any) WHERE { ?o ex:locatedIn ?c } GROUP BY ?o",
+    "SELECT ?s (GROUP_CONCAT(?n) AS ?all) WHERE { ?s ex:label ?n } GROUP BY ?s",
+    "SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?s ex:worksFor ?o }",
+    "SELECT ?o (COUNT(?s) AS ?n) WHERE { ?s ex:worksFor ?o } GROUP BY ?o ORDER BY DESC(?n) ?o",
+    "SELECT ?o ((COUNT(?s) * 2) AS ?n) WHERE { ?s ex:worksFor ?o } GROUP BY ?o",
+    "SELECT ?n (COUNT(?s) AS ?c) WHERE { ?s ex:score ?n } GROUP BY ?n",
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_same_answers_as_rdflib(pair, oracle_semantics, q):
+    assert_same(pair, P + q, ordered="ORDER BY" in q)
+
+
+def test_result_datatypes(pair):
+    vars_, rows = pair.ours(P + "SELECT (COUNT(?x) AS ?c) (SUM(?x) AS ?s) (AVG(?x) AS ?a) "
+                            "WHERE { ?p ex:score ?x }")
+    (c, s, a), = rows
+    assert c == Literal(3) and c.datatype == XSD.integer
+    assert s.datatype == XSD.integer and int(s) == 17
+    assert a.datatype == XSD.decimal and Decimal(str(a)) == Decimal(17) / Decimal(3)
+
+
+def test_avg_of_empty_group_is_zero(pair):
+    _, rows = pair.ours(P + "SELECT (AVG(?x) AS ?a) (COUNT(?x) AS ?c) WHERE { ?p ex:nothing ?x }")
+    assert rows == [(Literal(0), Literal(0))]

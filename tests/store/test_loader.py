@@ -1,0 +1,195 @@
+"""Bulk loader: formats, gzip, blank-node scoping, error positions, atomicity, crashes."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
+
+from kg_engine.core import DEFAULT_GRAPH
+from kg_engine.errors import InputNotFoundError, RDFSyntaxError
+from kg_engine.store import SQLStore
+
+EX = "https://example.org/"
+TTL = """@prefix ex: <https://example.org/> .
+ex:a ex:p ex:b ; ex:q "01"^^<http://www.w3.org/2001/XMLSchema#integer> , "x"@en .
+ex:b ex:p [ ex:q ex:c ] .
+"""
+FORMATS = {
+    "f.ttl": TTL,
+    "f.nt": '<https://example.org/a> <https://example.org/p> <https://example.org/b> .\n'
+            '<https://example.org/a> <https://example.org/q> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+            '<https://example.org/a> <https://example.org/q> "x"@en .\n'
+            '<https://example.org/b> <https://example.org/p> _:n .\n'
+            '_:n <https://example.org/q> <https://example.org/c> .\n',
+    "f.rdf": """<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:ex="https://example.org/">
+  <rdf:Description rdf:about="https://example.org/a">
+    <ex:p rdf:resource="https://example.org/b"/>
+    <ex:q rdf:datatype="http://www.w3.org/2001/XMLSchema#integer">01</ex:q>
+    <ex:q xml:lang="en">x</ex:q>
+  </rdf:Description>
+  <rdf:Description rdf:about="https://example.org/b">
+    <ex:p><rdf:Description><ex:q rdf:resource="https://example.org/c"/></rdf:Description></ex:p>
+  </rdf:Description>
+</rdf:RDF>""",
+    "f.jsonld": """[{"@id": "https://example.org/a",
+      "https://example.org/p": [{"@id": "https://example.org/b"}],
+      "https://example.org/q": [{"@value": "01", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
+                                {"@value": "x", "@language": "en"}]},
+     {"@id": "https://example.org/b", "https://example.org/p": [{"@id": "_:n"}]},
+     {"@id": "_:n", "https://example.org/q": [{"@id": "https://example.org/c"}]}]""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_every_format_loads_the_same_graph_with_exact_literals(store: SQLStore, tmp_path: Path,
+                                                               name: str) -> None:
+    path = tmp_path / name
+    path.write_text(FORMATS[name])
+    result = store.load(path)
+    assert result.statements == 5 and result.added == 5
+    objects = {o for _, _, o, _ in store.triples((URIRef(EX + "a"), URIRef(EX + "q"), None))}
+    assert objects == {Literal("01", datatype=XSD.integer, normalize=False), Literal("x", lang="en")}
+    assert str(next(iter(o for o in objects if o.datatype))) == "01"  # not canonicalised to "1"
+    (_, _, node, _), = store.triples((URIRef(EX + "b"), URIRef(EX + "p"), None))
+    assert isinstance(node, BNode)
+    assert list(store.triples((node, URIRef(EX + "q"), None)))[0][2] == URIRef(EX + "c")
+
+
+def test_gzip_quads_and_target_graph(store: SQLStore, tmp_path: Path) -> None:
+    nq = tmp_path / "d.nq.gz"
+    with gzip.open(nq, "wt") as f:
+        f.write("<urn:a> <urn:p> <urn:b> <urn:g> .\n<urn:a> <urn:p> <urn:c> .\n")
+    store.load(nq, graph=URIRef("urn:target"))
+    assert store.count(URIRef("urn:g")) == 1
+    assert store.count(URIRef("urn:target")) == 1
+    assert store.count(DEFAULT_GRAPH) == 0
+    trig = tmp_path / "d.trig"
+    trig.write_text("<urn:g2> { <urn:a> <urn:p> <urn:d> } <urn:a> <urn:p> <urn:e> .")
+    store.load(trig)
+    assert store.count(URIRef("urn:g2")) == 1 and store.count(DEFAULT_GRAPH) == 1
+
+
+def test_blank_nodes_are_scoped_per_load(store: SQLStore, tmp_path: Path) -> None:
+    path = tmp_path / "b.nt"
+    path.write_text("_:x <urn:p> <urn:a> .\n_:x <urn:q> <urn:b> .\n")
+    store.load(path)
+    store.load(path)
+    subjects = {s for s, *_ in store.triples((None, URIRef("urn:p"), None))}
+    assert len(subjects) == 2  # the same label in two loads names two nodes
+    for s in subjects:  # within one load, one label is one node
+        assert len(list(store.triples((s, None, None)))) == 2
+
+
+@pytest.mark.parametrize(
+    "name, text, line, column, expected",
+    [
+        ("bad.nt", '<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> "open .\n', 2, 17, "an object"),
+        ("bad.nt", "<urn:a> <urn:p> <urn:b> .\n\n<urn:a> urn:p <urn:b> .\n", 3, 9, "a predicate"),
+        ("bad.nt", "<urn:a> <urn:p> <urn:b>\n", 1, 24, "'.' ending the statement"),
+        ("bad.nt", "<urn:a> <urn:p> <urn:b> <urn:g> .\n", 1, None, "N-Quads"),
+        ("bad.nt", "<urn:a b> <urn:p> <urn:b> .\n", 1, None, "malformed IRI"),
+        ("bad.ttl", "@prefix ex: <urn:> .\nex:a ex:p ex:b .\nex:a ex:p .\n", 3, None, "turtle"),
+        ("bad.rdf", "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n<x>\n</rdf:RDF>", 3, None, "xml"),
+    ],
+)
+def test_malformed_input_names_file_line_and_leaves_store_unchanged(
+    store: SQLStore, tmp_path: Path, name: str, text: str, line: int, column: int | None,
+    expected: str,
+) -> None:
+    good = tmp_path / "good.nt"
+    good.write_text("<urn:x> <urn:p> <urn:y> .\n")
+    store.load(good)
+    before = (len(store), store.db.scalar("SELECT count(*) FROM kg_terms"),
+              store.db.scalar("SELECT count(*) FROM kg_loads"))
+    bad = tmp_path / name
+    bad.write_text(text)
+    with pytest.raises(RDFSyntaxError) as info:
+        store.load([good, bad])  # the good file in the same call is not loaded either
+    err = info.value
+    assert err.source == str(bad) and err.line == line
+    if column is not None:
+        assert err.column == column
+    assert expected in str(err) and str(err).startswith(f"{bad}:{line}")
+    after = (len(store), store.db.scalar("SELECT count(*) FROM kg_terms"),
+             store.db.scalar("SELECT count(*) FROM kg_loads"))
+    assert after == before
+
+
+def test_missing_file_loads_nothing(store: SQLStore, tmp_path: Path) -> None:
+    good = tmp_path / "good.nt"
+    good.write_text("<urn:x> <urn:p> <urn:y> .\n")
+    with pytest.raises(InputNotFoundError, match="no such file"):
+        store.load([good, tmp_path / "missing.nt"])
+    assert len(store) == 0
+
+
+def test_load_is_recorded(store: SQLStore, tmp_path: Path) -> None:
+    path = tmp_path / "r.nt"
+    path.write_text("<urn:x> <urn:p> <urn:y> .\n")
+    store.load(path, graph=URIRef("urn:g"))
+    (record,) = store.loads(URIRef("urn:g"))
+    assert record["source"] == str(path) and record["statements"] == 1
+
+
+def _write_big_nt(path: Path, n: int) -> None:
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write(f'<urn:s{i}> <urn:p{i % 7}> "value {i}" .\n')
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from kg_engine.store import SQLStore
+    store = SQLStore(sys.argv[1])
+    print("loading", flush=True)
+    store.load(sys.argv[2])
+""")
+
+
+def test_killed_load_leaves_consistent_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    with SQLStore(url) as s:
+        s.add([(URIRef("urn:x"), URIRef("urn:p"), URIRef("urn:y"))])
+    big = tmp_path / "big.nt"
+    _write_big_nt(big, 600_000)
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, url, str(big)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "loading"
+    time.sleep(1.5)  # well inside the load
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with SQLStore(url) as s:
+        assert len(s) == 1
+        assert s.db.scalar("PRAGMA integrity_check") == "ok"
+        names = {r[0] for r in s.db.fetchall("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert {"kg_quads_posg", "kg_quads_ospg", "kg_quads_gspo"} <= names
+        assert s.load(big).added == 600_000  # and the store takes the load again
+
+
+def test_concurrent_reader_never_sees_a_partial_load(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.sqlite'}"
+    SQLStore(url).close()
+    big = tmp_path / "big.nt"
+    _write_big_nt(big, 300_000)
+    writer = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, url, str(big)],
+                              stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "loading"
+    seen = set()
+    with SQLStore(url) as reader:
+        while writer.poll() is None:
+            seen.add(len(reader))
+            time.sleep(0.05)
+        seen.add(len(reader))
+    assert writer.returncode == 0
+    assert seen <= {0, 300_000} and 300_000 in seen

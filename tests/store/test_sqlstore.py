@@ -1,0 +1,142 @@
+"""Store conformance suite: run on SQLite (file and in-memory) and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
+
+from kg_engine.core import DEFAULT_GRAPH, Provenance, TripleBatch
+from kg_engine.store import SQLStore
+
+EX = "https://example.org/"
+A, B, C = URIRef(EX + "a"), URIRef(EX + "b"), URIRef(EX + "c")
+P, Q = URIRef(EX + "p"), URIRef(EX + "q")
+G1, G2 = URIRef(EX + "g1"), URIRef(EX + "g2")
+
+
+def test_add_is_idempotent_and_counts_new_statements(store: SQLStore) -> None:
+    assert store.add([(A, P, B), (A, P, C)]) == 2
+    assert store.add([(A, P, B), (B, P, C)]) == 1
+    assert len(store) == 3
+
+
+def test_pattern_lookups(store: SQLStore) -> None:
+    store.add([(A, P, B), (A, Q, C), (B, P, C)])
+    assert {o for _, _, o, _ in store.triples((A, None, None))} == {B, C}
+    assert {s for s, _, _, _ in store.triples((None, P, None))} == {A, B}
+    assert {s for s, _, _, _ in store.triples((None, None, C))} == {A, B}
+    assert list(store.triples((A, P, B))) == [(A, P, B, DEFAULT_GRAPH)]
+    assert list(store.triples((URIRef(EX + "unknown"), None, None))) == []
+
+
+def test_literals_keep_exact_lexical_form_datatype_and_language(store: SQLStore) -> None:
+    literals = [
+        Literal("01", datatype=XSD.integer, normalize=False),
+        Literal("1", datatype=XSD.integer),
+        Literal("1.0e0", datatype=XSD.double, normalize=False),
+        Literal("chat", lang="fr"),
+        Literal("chat", lang="EN-gb"),
+        Literal("chat"),
+        Literal("chat", datatype=XSD.string),
+        Literal("true", datatype=XSD.boolean),
+        Literal("2020-01-01T00:00:00+02:00", datatype=XSD.dateTime, normalize=False),
+        Literal("not a number", datatype=XSD.integer, normalize=False),
+    ]
+    store.add([(A, P, lit) for lit in literals])
+    back = [o for _, _, o, _ in store.triples((A, P, None))]
+    assert len(back) == len(literals)
+    assert {(str(o), o.datatype, o.language) for o in back} == {
+        (str(x), x.datatype, x.language) for x in literals
+    }
+
+
+def test_typed_value_columns(store: SQLStore) -> None:
+    store.add([
+        (A, P, Literal("01", datatype=XSD.integer, normalize=False)),
+        (A, P, Literal("2.5", datatype=XSD.decimal)),
+        (A, P, Literal("1970-01-02T00:00:00Z", datatype=XSD.dateTime, normalize=False)),
+        (A, P, Literal("1970-01-01T02:00:00+02:00", datatype=XSD.dateTime, normalize=False)),
+        (A, P, Literal("false", datatype=XSD.boolean)),
+    ])
+    rows = dict(store.db.fetchall("SELECT lex, coalesce(num, dtm, bln) FROM kg_terms WHERE kind = 3"))
+    assert rows["01"] == 1.0 and rows["2.5"] == 2.5
+    assert rows["1970-01-02T00:00:00Z"] == 86400.0
+    assert rows["1970-01-01T02:00:00+02:00"] == 0.0
+    assert rows["false"] == 0
+
+
+def test_named_graphs_and_default_graph_are_distinct(store: SQLStore) -> None:
+    store.add([(A, P, B)])
+    store.add([(A, P, B), (B, P, C)], graph=G1)
+    store.add([(A, Q, C, G2)])
+    assert store.count(DEFAULT_GRAPH) == 1
+    assert store.count(G1) == 2
+    assert store.count() == 4
+    assert set(store.graphs()) == {G1, G2}
+    assert {g for *_, g in store.triples((A, P, B))} == {DEFAULT_GRAPH, G1}
+    store.create_graph(URIRef(EX + "empty"))
+    assert URIRef(EX + "empty") in store.graphs()
+    assert store.drop_graph(G1) == 2
+    assert G1 not in store.graphs() and store.count() == 2
+
+
+def test_remove_patterns_and_quads(store: SQLStore) -> None:
+    store.add([(A, P, B), (A, P, C), (B, Q, C)])
+    store.add([(A, P, B)], graph=G1)
+    assert store.remove((A, P, None), DEFAULT_GRAPH) == 2
+    assert store.count() == 2
+    assert store.remove_quads([(B, Q, C), (A, Q, A)]) == 1
+    assert list(store.triples()) == [(A, P, B, G1)]
+    assert store.remove((None, None, None)) == 1 and len(store) == 0
+
+
+def test_blank_nodes_round_trip(store: SQLStore) -> None:
+    b = BNode()
+    store.add([(b, P, A), (A, Q, b)])
+    (s, _, _, _), = store.triples((None, P, None))
+    assert s == b
+
+
+def test_provenance_is_stored_and_removed_by_source(store: SQLStore) -> None:
+    prov = Provenance(kind="extracted", source="doc-1", sentence=0, start=0, end=10,
+                      text="A p B.", agent="test", version="1", confidence=0.9)
+    batch = TripleBatch.of([(A, P, B), (A, P, C)], provenance=prov)
+    assert store.add_batch(batch) == 2
+    store.add([(A, P, C)])  # also asserted without provenance: survives remove_source
+    store.add_batch(TripleBatch.of([(A, P, C)], provenance=Provenance(kind="extracted",
+                                                                      source="doc-2")))
+    assert store.provenance_of((A, P, B)) == [prov]
+    assert {p.source for p in store.provenance_of((A, P, C))} == {"doc-1", "doc-2"}
+    assert store.remove_source("doc-1") == 1
+    assert (A, P, B) not in store and (A, P, C) in store
+    assert [p.source for p in store.provenance_of((A, P, C))] == ["doc-2"]
+
+
+def test_failed_batch_leaves_store_unchanged(store: SQLStore) -> None:
+    store.add([(A, P, B)])
+    before = (len(store), store.db.scalar("SELECT count(*) FROM kg_terms"))
+    with pytest.raises(ZeroDivisionError):
+        with store.db.transaction():
+            store.add([(A, P, C), (C, P, URIRef(EX + "new"))])
+            1 / 0
+    assert (len(store), store.db.scalar("SELECT count(*) FROM kg_terms")) == before
+    # the dictionary cache was dropped with the rollback: the terms can be added again
+    assert store.add([(C, P, URIRef(EX + "new"))]) == 1
+
+
+def test_statistics(store: SQLStore) -> None:
+    store.add([(A, P, B), (A, P, C), (B, P, C), (A, Q, C)])
+    store.refresh_stats()
+    ids = store.term_ids([P, Q])
+    stats = store.predicate_stats()
+    assert stats[ids[P]] == (3, 2, 2)
+    assert stats[ids[Q]] == (1, 1, 1)
+
+
+def test_reopening_keeps_data(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    with SQLStore(url) as s:
+        s.add([(A, P, Literal("x"))], graph=G1)
+    with SQLStore(url) as s:
+        assert list(s.triples()) == [(A, P, Literal("x"), G1)]

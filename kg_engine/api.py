@@ -165,10 +165,65 @@ class KnowledgeGraph:
     def graph(self) -> Dataset:
         """An ``rdflib.Dataset`` over the same store (default graph ≠ union of graphs)."""
         if self._dataset is None:
-            from kg_engine.store.rdflib_store import KgEngineStore
+            from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
 
-            self._dataset = Dataset(store=KgEngineStore(store=self.store))
+            self._dataset = KgDataset(store=KgSparqlStore(store=self.store))
         return self._dataset
+
+    # -- SPARQL ----------------------------------------------------------------------------
+    def query(
+        self,
+        text: str,
+        *,
+        init_bindings: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        union_default_graph: bool = False,
+    ) -> Any:
+        """Run a SPARQL 1.1 query; returns an rdflib-compatible result.
+
+        The query is compiled to SQL where possible (plan cache keyed by the text), the
+        default graph is the store's default graph (``union_default_graph=True`` for the
+        union of every graph) and ``FROM``/``FROM NAMED`` select graphs of the store.
+
+        Args:
+            text: the query (SELECT, ASK, CONSTRUCT or DESCRIBE).
+            init_bindings: pre-bound variables, e.g. ``{"s": URIRef(...)}`` (prepared query).
+            timeout: seconds; the SQL is cancelled and ``QueryTimeoutError`` raised after it.
+            union_default_graph: treat the merge of all graphs as the default graph.
+
+        Returns:
+            ``rdflib.query.Result``: iterate rows (``row.var``), or ``.askAnswer`` /
+            ``.graph``; ``.serialize(format="json")`` etc.
+
+        Raises:
+            QuerySyntaxError: malformed query (line and column).
+            QueryTimeoutError: past ``timeout``.
+
+        Example:
+            >>> kg = KnowledgeGraph("sqlite://")
+            >>> kg.update('INSERT DATA { <urn:ada> <urn:name> "Ada" }')
+            >>> [str(r.n) for r in kg.query("SELECT ?n WHERE { ?s <urn:name> ?n }")]
+            ['Ada']
+        """
+        from kg_engine.sparql import default_engine
+
+        return default_engine().query(
+            self.graph, text, init_bindings=init_bindings, timeout=timeout,
+            union_default_graph=union_default_graph,
+        )
+
+    def update(self, text: str, *, init_bindings: dict[str, Any] | None = None) -> None:
+        """Run a SPARQL 1.1 Update request atomically (all operations or none).
+
+        ``LOAD`` reads local files only (``file:`` IRIs or paths).
+
+        Raises:
+            QuerySyntaxError: malformed request (nothing changed).
+            StoreError: an operation failed without ``SILENT`` (nothing changed).
+        """
+        from kg_engine.sparql import default_engine
+
+        default_engine().update(self.graph, text, init_bindings=init_bindings)
 
     def _flush(self) -> None:
         """Write statements buffered by ``self.graph`` before using the store directly."""
@@ -245,6 +300,66 @@ class KnowledgeGraph:
                             checkpoint=str(checkpoint) if checkpoint else None,
                             progress=progress, total=total)
 
+    # -- GNN -------------------------------------------------------------------------------
+    def train_gnn(
+        self,
+        config_or_name: str | Path = "complex",
+        *,
+        output_dir: str | Path | None = None,
+        graph: URIRef | BNode | str | None = None,
+        dataset: str | Path | None = None,
+        resume: bool = True,
+        progress: bool | None = None,
+        **overrides: Any,
+    ) -> Any:
+        """Train a GNN link predictor on this graph's triples (or on a benchmark dataset).
+
+        The store's IRI/blank-node triples (literal objects skipped) become the training
+        data, split randomly into train/valid/test (``data.valid_fraction`` /
+        ``data.test_fraction``). Checkpoints, config and metrics go to ``output_dir``; a
+        run stopped by ``max_minutes`` resumes exactly when called again.
+
+        Args:
+            config_or_name: a ready-made config name (``"complex"``, ``"rgcn"``,
+                ``"compgcn"``, ``"nbfnet"``, ``"distmult"``) or a ``.cfg`` path.
+            output_dir: checkpoint folder (default ``runs/gnn-<model>``).
+            graph: train on one named graph only (default: every graph).
+            dataset: train on a split-format dataset instead of the store.
+            resume: continue from a checkpoint in ``output_dir``.
+            progress: tqdm progress bar (``None``: only on a terminal).
+            **overrides: config overrides, ``epochs=5`` or ``training__lr=0.01`` /
+                ``model__dim=64`` (``section__key``).
+
+        Returns:
+            A :class:`~kg_engine.gnn.training.TrainResult` (``.model``, ``.metrics``).
+
+        Raises:
+            ConfigError: bad config or override.
+            MissingDependencyError: torch / torch-geometric not installed.
+        """
+        try:
+            from kg_engine.gnn.config import load_config
+            from kg_engine.gnn.data import KGData
+            from kg_engine.gnn.training import train
+        except ImportError as exc:
+            from kg_engine.errors import MissingDependencyError
+
+            raise MissingDependencyError(exc.name or "torch", "gnn") from exc
+        self._flush()
+        extra = {"data.graph": str(graph) if graph is not None else None}
+        if dataset is not None:
+            extra.update({"data.dataset": str(dataset), "data.db": None})
+        else:
+            extra.update({"data.dataset": None, "data.db": self.url})
+        cfg = load_config(config_or_name, {**extra, **overrides})
+        data = None
+        if dataset is None:
+            data = KGData.from_store(
+                self.store, graph, include_literals=cfg.data.include_literals, name=self.url
+            ).split(cfg.data.valid_fraction, cfg.data.test_fraction, cfg.data.split_seed)
+        out = Path(output_dir) if output_dir is not None else Path("runs") / f"gnn-{cfg.model.name}"
+        return train(cfg, output_dir=out, data=data, resume=resume, progress=progress)
+
     # -- rules -----------------------------------------------------------------------------
     def reason(
         self,
@@ -315,15 +430,22 @@ class KnowledgeGraph:
         return result
 
     def _explain_prediction(self, triple: tuple, recorded: Any) -> Any:
-        """Dispatch point for GNN predictions: ``kg_engine.gnn.explain.explain_prediction``
-        (when the GNN package provides it) explains a predicted triple from the model;
-        otherwise the recorded provenance (model, score) is the explanation."""
-        import importlib.util
+        """Dispatch point for GNN predictions.
 
-        if importlib.util.find_spec("kg_engine.gnn.explain") is None:
+        When the GNN package provides ``kg_engine.gnn.explain.explain_prediction(kg, triple,
+        recorded)``, a predicted triple is explained by the model that predicted it (e.g. its
+        most important paths); otherwise the recorded provenance (model, score) is the
+        explanation.
+        """
+        import importlib
+
+        try:
+            module = importlib.import_module("kg_engine.gnn.explain")
+        except ImportError:  # GNN extra (torch / torch_geometric) not installed
             return recorded
-        from kg_engine.gnn.explain import explain_prediction  # type: ignore[import-not-found]
-
+        explain_prediction = getattr(module, "explain_prediction", None)
+        if explain_prediction is None:
+            return recorded
         return explain_prediction(self, triple, recorded)
 
     # -- lifecycle -----------------------------------------------------------------------

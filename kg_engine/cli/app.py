@@ -26,6 +26,11 @@ _COMMANDS = [
     "stats",
     "reason",
     "explain",
+    "train_re",
+    "eval_re",
+    "gnn",
+    "query",
+    "update",
 ]
 for _name in _COMMANDS:
     importlib.import_module(f"kg_engine.cli.{_name}").register(app)

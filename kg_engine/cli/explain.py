@@ -34,7 +34,7 @@ def explain(
             except NotInStoreError as exc:
                 report(exc)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
-    if as_json:
+    if as_json and hasattr(result, "to_json"):
         console.print_json(result.to_json())
     else:
         console.print(str(result), markup=False, highlight=False, soft_wrap=True)

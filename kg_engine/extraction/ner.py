@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_LABEL_MAP",
     "DETERMINERS",
     "TITLES",
+    "ABBREVIATIONS",
     "LabelMap",
     "installed_pipelines",
     "load_pipeline",
@@ -84,6 +85,19 @@ TITLES: frozenset[str] = frozenset(
         "lt", "sgt", "sen", "senator", "rep", "gov", "governor", "judge", "justice", "rev",
         "father", "king", "queen", "prince", "princess", "pope", "saint", "st", "mayor",
         "chairman", "secretary", "minister", "premier", "chancellor", "adm", "admiral",
+        "sheik", "sheikh", "emir", "ayatollah", "rabbi", "cardinal", "bishop", "archbishop",
+        "ambassador", "commissioner", "photographer", "spokesman", "spokeswoman",
+    }
+)
+#: Abbreviations whose dot belongs to the name ("Calif." "Corp."); when a tokeniser splits the
+#: dot off, it is taken into the entity.
+ABBREVIATIONS: frozenset[str] = frozenset(
+    {
+        "ala", "ariz", "ark", "calif", "colo", "conn", "del", "fla", "ga", "ill", "ind", "kan",
+        "kans", "ky", "la", "md", "mass", "mich", "minn", "miss", "mo", "mont", "neb", "nev",
+        "n.h", "n.j", "n.m", "n.y", "n.c", "n.d", "okla", "ore", "pa", "r.i", "s.c", "s.d",
+        "tenn", "tex", "vt", "va", "wash", "w.va", "wis", "wyo", "d.c", "corp", "inc", "co",
+        "ltd", "bros", "jr", "sr", "u.s", "u.k", "u.n", "st",
     }
 )
 _TRAILING_PUNCT = frozenset(",;:!?\"')]}-–—")
@@ -231,12 +245,16 @@ def clean_span(
                 start += 1
     while start < end:
         word = doc[end - 1].text
+        if word == "." and end - 1 > start and doc[end - 2].text.lower() in ABBREVIATIONS:
+            break
         if word in _POSSESSIVES or (len(word) == 1 and word in _TRAILING_PUNCT) or word == ".":
             end -= 1
-        elif len(word) > 2 and word[-2:] in {"'s", "’s"} and end - 1 == start:
-            break
         else:
             break
+    # a split-off abbreviation dot ("Calif" ".") belongs to the name
+    if start < end < len(doc) and doc[end].text == "." and \
+            doc[end - 1].text.lower() in ABBREVIATIONS:
+        end += 1
     while start < end and len(doc[start].text) == 1 and doc[start].text in _TRAILING_PUNCT:
         start += 1
     if start >= end:

@@ -220,7 +220,7 @@ def load_config(
         cfg = GNNConfig.model_validate(dict(raw))
     except ValidationError as exc:
         problems = "; ".join(
-            f"[{'.'.join(str(p) for p in e['loc'])}] {e['msg']}" for e in exc.errors()
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"{source}: invalid config: {problems}") from None
     _check_model_kwargs(cfg, source)
@@ -249,6 +249,6 @@ def _check_model_kwargs(cfg: GNNConfig, source: str) -> None:
     for key in cfg.model_kwargs():
         if key not in valid and not accepts_any:
             raise ConfigError(
-                f"{source}: [model] {key!r} is not an argument of {cls.__name__}; "
+                f"{source}: model.{key} is not an argument of {cls.__name__}; "
                 f"valid: {', '.join(valid)}"
             )

@@ -47,6 +47,8 @@ __all__ = [
     "top_paths",
     "fidelity",
     "explain_triple",
+    "PredictionExplanation",
+    "explain_prediction",
 ]
 
 Labeler = Callable[[int], str] | Mapping[int, str] | Sequence[str] | None
@@ -458,3 +460,126 @@ def explain_triple(
     paths = top_paths(data.edge_index, data.edge_type, imp, h, t, n, num_types, k, max_length, beam)
     fid = fidelity(model, data, h, r, t, paths, filter_mask, logits) if check_fidelity else None
     return Explanation(h, r, t, score, paths, fid)
+
+
+# ---------------------------------------------------------------------------- predicted triples
+@dataclass
+class PredictionExplanation:
+    """Why a GNN predicted a triple that is stored with ``predicted`` provenance.
+
+    Attributes:
+        triple: the predicted ``(s, p, o)`` (rdflib terms).
+        provenance: the recorded :class:`~kg_engine.core.Provenance` (model, checkpoint, score).
+        explanation: the model's path explanation, or ``None`` when the model has no edge
+            weights to differentiate (embedding models) or the checkpoint cannot be loaded.
+        lines: the paths rendered with entity labels, best first.
+        note: why there is no path explanation, if there is none.
+    """
+
+    triple: tuple
+    provenance: Any
+    explanation: Explanation | None
+    lines: list[str] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def kind(self) -> str:
+        """``"predicted"`` (mirrors the rule engine's explanation objects)."""
+        return "predicted"
+
+    def __str__(self) -> str:
+        s, p, o = (t.n3() if hasattr(t, "n3") else str(t) for t in self.triple)
+        prov = self.provenance
+        head = f"{s} {p} {o}  [predicted by {prov.agent} ({prov.source})"
+        if prov.confidence is not None:
+            head += f", confidence {prov.confidence:.3f}"
+        head += "]"
+        if self.explanation is None:
+            return head + (f"\n  {self.note}" if self.note else "")
+        body = [f"  path {i + 1}: {line}" for i, line in enumerate(self.lines)] or [
+            "  no path of length <= 3 connects the head to the tail"
+        ]
+        f = self.explanation.fidelity
+        if f is not None:
+            body.append(
+                f"  fidelity: removing these paths' edges moves the score {f.score_before:.3f} -> "
+                f"{f.score_after:.3f} and the rank {f.rank_before} -> {f.rank_after}"
+            )
+        return "\n".join([head, *body])
+
+
+_MODEL_CACHE: dict[tuple[str, float], Any] = {}
+
+
+def _load_cached(checkpoint: str) -> Any:
+    from pathlib import Path
+
+    from kg_engine.gnn.training import load_model
+
+    folder = Path(checkpoint)
+    ckpt = folder / "best.pt" if (folder / "best.pt").is_file() else folder / "checkpoint.pt"
+    key = (str(folder.resolve()), ckpt.stat().st_mtime if ckpt.is_file() else 0.0)
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE.clear()
+        _MODEL_CACHE[key] = load_model(folder, "cpu")
+    return _MODEL_CACHE[key]
+
+
+def explain_prediction(kg: Any, triple: tuple, recorded: Any = None, k: int = 3) -> PredictionExplanation:
+    """Explain a stored predicted triple from the model that predicted it.
+
+    Used by :meth:`kg_engine.api.KnowledgeGraph.explain` for triples whose provenance kind is
+    ``predicted``: reloads the checkpoint named in the provenance, rebuilds the graph the
+    prediction was made on, and returns the top-``k`` paths (length <= 3) with labels and a
+    fidelity check.
+
+    Args:
+        kg: a :class:`~kg_engine.api.KnowledgeGraph` (or anything with a ``store``), or a store.
+        triple: ``(s, p, o)`` rdflib terms.
+        recorded: the rule engine's explanation of the triple (its ``tree.sources`` hold the
+            provenance); ``None`` reads the provenance from the store.
+        k: number of paths.
+
+    Returns:
+        A :class:`PredictionExplanation` (``str()`` is readable).
+
+    Raises:
+        ValueError: the triple has no ``predicted`` provenance.
+    """
+    import json
+
+    from kg_engine.gnn.predict import PREDICTED_GRAPH_PREFIX, inference_data
+
+    store = getattr(kg, "store", kg)
+    sources = list(getattr(getattr(recorded, "tree", None), "sources", []) or [])
+    if not sources:
+        for g in store.graphs():
+            if str(g).startswith(PREDICTED_GRAPH_PREFIX):
+                sources.extend(store.provenance_of((*triple[:3], g)))
+    preds = [s for s in sources if getattr(s, "kind", None) == "predicted"]
+    if not preds:
+        raise ValueError(f"{triple} has no 'predicted' provenance; only GNN predictions can be explained here")
+    prov = max(preds, key=lambda s: s.confidence or 0.0)
+    try:
+        loaded = _load_cached(str(prov.source))
+    except Exception as exc:  # noqa: BLE001 - a missing/corrupt checkpoint still yields the record
+        return PredictionExplanation(tuple(triple[:3]), prov, None, note=f"checkpoint not loadable: {exc}")
+    import inspect
+
+    if "edge_weight" not in inspect.signature(loaded.model.forward).parameters:
+        return PredictionExplanation(
+            tuple(triple[:3]), prov, None,
+            note=f"{prov.agent} is not a path model; the recorded score is the explanation",
+        )
+    detail = json.loads(prov.detail) if prov.detail else {}
+    data, graph = inference_data(loaded, store, detail.get("graph"))
+    s, p, o = triple[:3]
+    try:
+        h, r, t = data.entity_id(s.n3()), data.relation_id(p.n3()), data.entity_id(o.n3())
+    except KeyError as exc:
+        return PredictionExplanation(
+            tuple(triple[:3]), prov, None, note=f"{exc.args[0]} is no longer in the graph"
+        )
+    ex = explain_triple(loaded.model, graph, h, r, t, k=k, max_length=3, check_fidelity=True)
+    lines = ex.render(data.entity_label, data.relation_label)
+    return PredictionExplanation(tuple(triple[:3]), prov, ex, lines)

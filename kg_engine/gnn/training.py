@@ -156,7 +156,7 @@ def load_data(cfg: GNNConfig) -> KGData:
                 close()
         return data.split(cfg.data.valid_fraction, cfg.data.test_fraction, cfg.data.split_seed)
     if not cfg.data.dataset:
-        raise ConfigError("[data] needs either dataset = NAME_OR_DIR or db = URL")
+        raise ConfigError("section 'data' needs either dataset = NAME_OR_DIR or db = URL")
     from kg_engine.gnn.datasets import load_dataset
 
     return load_dataset(cfg.data.dataset)
@@ -168,7 +168,7 @@ def build_model(cfg: GNNConfig, num_entities: int, num_relations: int) -> KGCMod
     try:
         return cls(num_entities, num_relations, **cfg.model_kwargs())
     except TypeError as exc:
-        raise ConfigError(f"[model] {cfg.model.name}: {exc}") from exc
+        raise ConfigError(f"model {cfg.model.name}: {exc}") from exc
 
 
 def _make_optimizer(cfg: GNNConfig, params: Any) -> torch.optim.Optimizer:
@@ -370,6 +370,10 @@ def train(
     if t.num_threads > 0:
         torch.set_num_threads(t.num_threads)
     device = resolve_device(t.device, local_rank)
+    if device.type == "cpu":
+        from kg_engine.gnn.cpu import tune_cpu_allocator
+
+        tune_cpu_allocator()  # big per-step message tensors: keep glibc from unmapping them
     if distributed:
         import torch.distributed as dist
 
@@ -413,7 +417,7 @@ def train(
         _atomic_save(data.train.clone(), output_dir / "train_triples.pt")
 
     graph = data.graph("train").to(device)
-    queries = inverse_queries(data.train, data.num_relations)
+    queries = inverse_queries(data.train, data.num_relations).to(device)
     train_filter = KnownFilter(data.train, data.num_entities, data.num_relations)
     evaluator = RankingEvaluator(data)
     net: nn.Module = _LossModule(model)
@@ -499,7 +503,7 @@ def train(
             idx = perm[step * t.batch_size : (step + 1) * t.batch_size]
             if distributed:
                 idx = idx[rank::world]
-            batch = queries[idx].to(device, non_blocking=True)
+            batch = queries[idx.to(device)]
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
                 loss = net(graph, batch, train_filter)
             if not torch.isfinite(loss):
@@ -532,7 +536,8 @@ def train(
             valid = evaluate_model(
                 model, graph, evaluator, data.valid, cfg.evaluation.batch_size, device, rank, world
             ) if len(data.valid) else {"mrr": 0.0}
-            improved = valid["mrr"] > state.best_mrr
+            # without a validation split every evaluation counts as an improvement (no early stop)
+            improved = valid["mrr"] > state.best_mrr or len(data.valid) == 0
             if improved:
                 state.best_mrr = valid["mrr"]
                 state.best_epoch = state.epoch

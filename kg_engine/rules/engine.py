@@ -40,6 +40,7 @@ from rdflib import RDF, BNode, Literal, URIRef
 
 from kg_engine.errors import ConfigError, RuleSyntaxError
 from kg_engine.rules import tables
+from kg_engine.rules.consistency import Violation
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
 from kg_engine.rules.sqlgen import ConstantIds, NeedsPython, Unsatisfiable, compile_body
 from kg_engine.rules.strata import stratify
@@ -88,23 +89,6 @@ class RuleProfile:
     seconds: float = 0.0
     fired: int = 0
     statements: int = 0
-
-
-@dataclass
-class Violation:
-    """One solution of a constraint rule (an inconsistency); nothing is written for it.
-
-    Attributes:
-        rule: the constraint's name (``cax-dw``, ``prp-irp``, … or a user rule).
-        bindings: variable name -> rdflib term.
-    """
-
-    rule: str
-    bindings: dict[str, Any]
-
-    def __str__(self) -> str:
-        vals = ", ".join(f"?{k}={v.n3() if hasattr(v, 'n3') else v}" for k, v in sorted(self.bindings.items()))
-        return f"{self.rule}: {vals}"
 
 
 @dataclass
@@ -428,6 +412,9 @@ class RuleEngine:
                 self._commit_new(new, gid, rounds)
                 derived += int(n)
                 self._analyze(new)
+                if self.dialect == "postgresql" and n > 1000:
+                    # new (p, o) values make PostgreSQL's plans of the NOT EXISTS probes go wrong
+                    self.db.execute("ANALYZE kg_quads")
                 delta = new
                 first = False
                 cache = {}
@@ -566,6 +553,7 @@ class RuleEngine:
         sel, params = q.select([("?", "str", [rule.name]), hs, hp, ho])
         # select() puts the rule name first; reorder to match the column list.
         sql = f"INSERT INTO {target} (rule, s, p, o) {sel} ON CONFLICT DO NOTHING"
+        self.last_sql = (sql, params)
         cur = self.db.execute(sql, params)
         n = cur.rowcount if cur.rowcount is not None else 0
         prof.add(rule.name, time.perf_counter() - t0, n)

@@ -49,6 +49,8 @@ from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
 
 __all__ = ["Derivation", "Explanation", "explain", "Explainer", "NotInStoreError", "parse_triple"]
 
+#: Rule name the engine records for triples written by owl:sameAs representative rewriting.
+EQ_REP = "eq-rep"
 #: Rows of the body query examined per rule instance search (best-founded one is kept).
 _CANDIDATES = 64
 
@@ -130,11 +132,18 @@ class Derivation:
     def _render(self, lines: list[str], nm: Any, first: str, rest: str) -> None:
         t = " ".join(_n3(x, nm) for x in self.triple)
         if self.kind == "asserted":
-            src = "; ".join(_source_text(s) for s in self.sources) or "no recorded source"
+            loads = [s for s in self.sources if (s.detail or "").startswith(_LOAD_RECORD)]
+            other = [s for s in self.sources if s not in loads]
+            parts = [_source_text(s) for s in other]
+            if loads:
+                files = " or ".join(str(s.source) for s in loads)
+                parts.append(f"loaded from {files}" if len(loads) == 1 else f"loaded from one of {files}")
+            src = "; ".join(parts) or "no recorded source"
             where = ", ".join(_graph_text(g, nm) for g in self.graphs)
             lines.append(f"{first}{t}  [asserted in {where}: {src}]")
         elif self.kind == "inferred":
-            lines.append(f"{first}{t}  [rule {self.rule}, round {self.round}]")
+            note = "" if self.premises else "; no data premises (rule specialised to the ontology)"
+            lines.append(f"{first}{t}  [rule {self.rule}, round {self.round}{note}]")
         else:
             lines.append(f"{first}{t}  [{self.kind}]")
         for i, p in enumerate(self.premises):
@@ -184,6 +193,7 @@ class Explanation:
         return json.dumps(self.to_dict(), indent=2)
 
 
+_LOAD_RECORD = "file load record,"
 _NM = NamespaceManager(__import__("rdflib").Graph(), bind_namespaces="core")
 
 
@@ -234,15 +244,24 @@ class Explainer:
         self.store = store
         self.db = store.db
         tables.create_tables(store)
-        self._programs: dict[int, RuleSet] = {}
-        self.inferred_graphs: dict[int, str] = {}
-        for gid, name, program in self.db.fetchall("SELECT g, name, program FROM kg_rules_programs"):
-            self.inferred_graphs[int(gid)] = name
-            self._programs[int(gid)] = RuleSet.from_dict(json.loads(program))
-        self._queries: dict[tuple, Any] = {}
+        self._programs: dict[int, RuleSet | None] = {}
+        #: inferred graph id -> name of the program that fills it
+        self.inferred_graphs: dict[int, str] = {
+            int(gid): name for gid, name in self.db.fetchall("SELECT g, name FROM kg_rules_programs")
+        }
+        self._status_cache: dict[tuple[int, int, int], tuple] = {}
         self._terms: dict[int, Any] = {}
 
     # -- lookups ---------------------------------------------------------------------------
+    def _program(self, gid: int | None) -> RuleSet | None:
+        """The program that fills inferred graph ``gid`` (parsed once, on first use)."""
+        if gid is None or gid not in self.inferred_graphs:
+            return None
+        if gid not in self._programs:
+            row = self.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (gid,))
+            self._programs[gid] = RuleSet.from_dict(json.loads(row[0])) if row else None
+        return self._programs[gid]
+
     def _decode(self, ids: Sequence[int]) -> list[Any]:
         missing = {i for i in ids if i not in self._terms}
         if missing:
@@ -251,6 +270,12 @@ class Explainer:
 
     def _status(self, key: tuple[int, int, int]) -> tuple[list[int], list[int], int | None, str | None, int | None]:
         """(asserted graph ids, inferred graph ids, round, rule, inferred gid) of a triple."""
+        hit = self._status_cache.get(key)
+        if hit is None:
+            hit = self._status_cache[key] = self._status_query(key)
+        return hit
+
+    def _status_query(self, key: tuple[int, int, int]) -> tuple[list[int], list[int], int | None, str | None, int | None]:
         rows = self.db.fetchall("SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ?", key)
         asserted, inferred = [], []
         for (g,) in rows:
@@ -373,12 +398,19 @@ class Explainer:
         return rules
 
     def _instances_ranked(
-        self, rules: list[Rule], key: tuple[int, int, int], bound: int | None, path: set, limit: int
+        self,
+        rules: list[Rule],
+        key: tuple[int, int, int],
+        bound: int | None,
+        path: set,
+        limit: int,
+        first: bool = False,
     ) -> list[tuple[int, Rule, dict[Var, int], list[tuple[int, int, int]]]]:
         """Rule instances deriving ``key``: (max premise rank, rule, bindings, premises).
 
         Instances whose premises rank below ``bound`` (well-founded) come first; instances
-        with a premise on ``path`` or missing from the store are dropped.
+        with a premise on ``path`` or missing from the store are dropped. With ``first``,
+        the search stops at the first well-founded instance.
         """
         found = []
         for rule in rules:
@@ -395,6 +427,8 @@ class Explainer:
                         continue
                     worst = max((r for r in ranks if r is not None), default=0)
                     found.append((worst, rule, b, prem))
+                    if first and bound is not None and worst < bound:
+                        return [found[-1]]
         found.sort(key=lambda f: (0 if bound is None or f[0] < bound else 1, f[0]))
         return found
 
@@ -411,15 +445,22 @@ class Explainer:
         graphs = self._decode(inferred)
         if key in path:
             return Derivation(terms, "cycle", graphs=graphs)
-        program = self._programs.get(gid) if gid is not None else None
+        program = self._program(gid)
         if program is None:
             return Derivation(terms, "unexplained", graphs=graphs)
         path = path | {key}
+        if rule_name == EQ_REP:
+            prem = self._eq_rep_premises(key, gid, path)
+            if prem is not None:
+                premises = [self._node(k, path, memo) for k in prem]
+                node = Derivation(terms, "inferred", rule=EQ_REP, round=rnd, premises=premises, graphs=graphs)
+                memo[key] = node
+                return node
         rules = self._candidates(program, rule_name, key, all_rules=False)
-        ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES)
+        ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=True)
         if not ranked and rule_name is not None:
             rules = self._candidates(program, None, key, all_rules=True)
-            ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES)
+            ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=True)
         if not ranked:
             node = Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
         else:
@@ -427,6 +468,90 @@ class Explainer:
             node = self._inferred(terms, rule, b, prem, rnd, graphs, path, memo)
         memo[key] = node
         return node
+
+    # -- owl:sameAs (representative rewriting, rule "eq-rep") -------------------------------
+    def _class_of(self, term_id: int, gid: int) -> set[int]:
+        row = self.db.fetchone("SELECT rep FROM kg_rules_sameas WHERE g = ? AND id = ?", (gid, term_id))
+        rep = int(row[0]) if row else term_id
+        members = {int(r[0]) for r in self.db.fetchall(
+            "SELECT id FROM kg_rules_sameas WHERE g = ? AND rep = ?", (gid, rep))}
+        return members | {rep, term_id}
+
+    def _same_as_id(self) -> int | None:
+        from rdflib.namespace import OWL
+
+        return self.store.term_ids([OWL.sameAs]).get(OWL.sameAs)
+
+    def _equality_path(self, a: int, b: int, gid: int, path: set, avoid: tuple | None = None) -> list | None:
+        """sameAs triples linking ``a`` to ``b`` (shortest, asserted edges preferred)."""
+        sid = self._same_as_id()
+        if sid is None or a == b:
+            return [] if a == b else None
+        cls = sorted(self._class_of(a, gid))
+        marks = ",".join("?" * len(cls))
+        edges = [tuple(int(x) for x in r) for r in self.db.fetchall(
+            f"SELECT DISTINCT s, o FROM kg_quads WHERE p = ? AND s IN ({marks})", (sid, *cls))]
+        for only_ranked_low in (True, False):
+            adj: dict[int, list[tuple[int, tuple]]] = {}
+            for s_, o_ in edges:
+                k = (s_, sid, o_)
+                if k in path or k == avoid:
+                    continue
+                if only_ranked_low and self._status(k)[3] == EQ_REP:
+                    continue
+                adj.setdefault(s_, []).append((o_, k))
+                adj.setdefault(o_, []).append((s_, k))
+            prev: dict[int, tuple[int, tuple] | None] = {a: None}
+            queue = [a]
+            for v in queue:
+                if v == b:
+                    break
+                for w, k in adj.get(v, []):
+                    if w not in prev:
+                        prev[w] = (v, k)
+                        queue.append(w)
+            if b in prev:
+                out = []
+                v = b
+                while prev[v] is not None:
+                    v, k = prev[v]  # type: ignore[misc]
+                    out.append(k)
+                return out[::-1]
+        return None
+
+    def _eq_rep_premises(self, key: tuple[int, int, int], gid: int, path: set) -> list | None:
+        """Premises of a triple written by equality reasoning: the fact it is a variant of
+        and the sameAs links between the differing terms (or, for a sameAs triple, a chain
+        of sameAs triples)."""
+        sid = self._same_as_id()
+        s, p, o = key
+        if p == sid:
+            return self._equality_path(s, o, gid, path, avoid=key)
+        classes = [sorted(self._class_of(t, gid)) for t in key]
+        where = " AND ".join(f"{c} IN ({','.join('?' * len(m))})" for c, m in zip("spo", classes))
+        rows = self.db.fetchall(
+            f"SELECT DISTINCT s, p, o FROM kg_quads WHERE {where} LIMIT 200",
+            [i for m in classes for i in m],
+        )
+        best = None
+        for r in rows:
+            k = (int(r[0]), int(r[1]), int(r[2]))
+            if k == key or k in path:
+                continue
+            rank = self._rank(k)
+            if rank is not None and (best is None or rank < best[0]):
+                best = (rank, k)
+        if best is None:
+            return None
+        source = best[1]
+        prem = [source]
+        for mine, theirs in zip(key, source):
+            if mine != theirs:
+                link = self._equality_path(mine, theirs, gid, path | {key})
+                if link is None:
+                    return None
+                prem += [k for k in link if k not in prem]
+        return prem
 
     def _inferred(self, terms, rule, b, prem, rnd, graphs, path, memo) -> Derivation:
         names = sorted((v for v in b if isinstance(b[v], int)), key=lambda v: v.name)
@@ -444,10 +569,12 @@ class Explainer:
         for g in graphs:
             sources.extend(self.store.provenance_of((*terms, g)))
         if not sources:
+            # Bulk loads are recorded per file and graph, not per statement: the triple came
+            # from one of the files loaded into its graph.
             for g in graphs:
                 for rec in self.store.loads(g):
                     sources.append(Provenance(kind="asserted", source=rec["source"],
-                                              detail=f"loaded {rec['loaded_at']}"))
+                                              detail=f"{_LOAD_RECORD} {rec['loaded_at']}"))
         seen, uniq = set(), []
         for s in sources:
             if s not in seen:
@@ -459,6 +586,7 @@ class Explainer:
         """See :func:`explain`."""
         s, p, o = triple[:3]
         check_triple(s, p, o)
+        self._status_cache.clear()  # the store may have changed since the last call
         ids = self.store.term_ids([s, p, o])
         if len(ids) < len({s, p, o}):
             raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
@@ -467,9 +595,9 @@ class Explainer:
         if not asserted and not inferred:
             raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
         memo: dict = {}
-        if not all_derivations or asserted or gid not in self._programs:
+        program = self._program(gid)
+        if not all_derivations or asserted or program is None:
             return Explanation((s, p, o), [self._node(key, set(), memo)])
-        program = self._programs[gid]
         rules = self._candidates(program, rule_name, key, all_rules=True)
         ranked = self._instances_ranked(rules, key, rnd, {key}, 100000)
         graphs = self._decode(inferred)

@@ -206,10 +206,13 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
             engine._analyze(_OD)
             target = _D[0]
             engine.db.execute(f"DELETE FROM {target}")
+            keys = engine._delta_keys(_OD, type_id)
             for rule in engine.program.rules:
                 if rule.is_constraint:
                     continue
                 for hi, head in enumerate(rule.head):
+                    if not _may_match(head, keys, ids_c, type_id):
+                        continue
                     engine._run_insert(rule, hi, head, ids_c, {}, target, prof,
                                        mode="rederive", against=_OD)
             if engine.db.scalar(f"SELECT COUNT(*) FROM {target}"):
@@ -284,14 +287,9 @@ def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) ->
             if rule.is_constraint:
                 continue
             atoms = rule.atoms()
-            preds, types = keys
             for i, a in enumerate(atoms):
-                if not _is_var(a.p):
-                    pid = engine._ids.get(a.p)
-                    if pid is None or pid not in preds:
-                        continue
-                    if pid == type_id and not _is_var(a.o) and engine._ids.get(a.o) not in types:
-                        continue
+                if not _may_match(a, keys, engine._ids, type_id):
+                    continue
                 for hi, head in enumerate(rule.head):
                     engine._run_insert(
                         rule, hi, head, engine._ids, {i: delta}, new, prof,
@@ -303,6 +301,19 @@ def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) ->
         engine.db.execute(f"INSERT INTO {_OD} (s, p, o, rule) SELECT s, p, o, rule FROM {new} WHERE 1 = 1 ON CONFLICT DO NOTHING")
         engine._analyze(new)
         delta = new
+
+
+def _may_match(atom: Any, keys: tuple[set[int], set[int]], ids: Any, type_id: int | None) -> bool:
+    """Whether ``atom`` can match a triple of a table whose (predicates, rdf:type objects) are ``keys``."""
+    preds, types = keys
+    if _is_var(atom.p):
+        return True
+    pid = ids.get(atom.p)
+    if pid is None or pid not in preds:
+        return False
+    if pid == type_id and not _is_var(atom.o):
+        return ids.get(atom.o) in types
+    return True
 
 
 def _is_var(t: Any) -> bool:

@@ -27,7 +27,7 @@ Example:
     >>> [row.o for row in engine.query(ds, "SELECT ?o WHERE { ?s <urn:p> ?o }")]
     [rdflib.term.Literal('1', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#integer'))]
     >>> q = engine.prepare("ASK { ?s <urn:p> ?o }")
-    >>> engine.query(ds, q, init_bindings={"s": URIRef("urn:b"}).askAnswer
+    >>> engine.query(ds, q, init_bindings={"s": URIRef("urn:b")}).askAnswer
     False
 """
 
@@ -50,7 +50,7 @@ from rdflib.term import Identifier, URIRef
 from kg_engine.errors import QueryTimeoutError, StoreError
 from kg_engine.sparql.dataset import DatasetChoice, QueryDataset
 from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
-from kg_engine.sparql.evaluation import EvalState, install_hook
+from kg_engine.sparql.evaluation import EvalState, Refused, install_hook
 from kg_engine.sparql.parsing import parse_query, parse_update
 
 __all__ = ["QueryEngine", "PreparedQuery", "default_engine", "sql_store_of", "as_dataset"]
@@ -341,6 +341,8 @@ class QueryEngine:
                     if res is not None:
                         return res
                 return self._run_rdflib(prepared, view, bindings)
+        except Refused as exc:
+            raise exc.error from None
         except BaseException as exc:
             translated = guard.translate(exc)
             if translated is exc:

@@ -29,7 +29,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from kg_engine.errors import QueryTimeoutError, UnsupportedOperationError
 from kg_engine.sparql.dataset import query_dataset_of
 
-__all__ = ["EvalState", "HOOK_NAME", "install_hook", "kg_eval", "NODE_OVERRIDES"]
+__all__ = ["EvalState", "HOOK_NAME", "install_hook", "kg_eval", "NODE_OVERRIDES", "Refused"]
 
 HOOK_NAME = "kg_engine"
 
@@ -61,6 +61,18 @@ class EvalState:
                 f"query cancelled after its timeout of {self.timeout:g} s; "
                 "raise timeout= or make the query more selective"
             )
+
+
+class Refused(Exception):
+    """Carries an :class:`UnsupportedOperationError` out of rdflib's evaluator.
+
+    rdflib treats any ``NotImplementedError`` from a ``CUSTOM_EVALS`` hook as "not handled"
+    (and UnsupportedOperationError is one), so the hook wraps it; the engine unwraps it.
+    """
+
+    def __init__(self, error: UnsupportedOperationError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _bgp(ctx: Any, part: CompValue) -> Any:
@@ -124,7 +136,7 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
 
     Raises:
         NotImplementedError: the context is not a kg-engine query (rdflib goes on as usual).
-        UnsupportedOperationError: ``SERVICE`` while disabled.
+        Refused: ``SERVICE`` while disabled (wraps an UnsupportedOperationError).
         QueryTimeoutError: the query's deadline has passed.
     """
     view = query_dataset_of(ctx)
@@ -134,10 +146,10 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
     state.check()
     name = part.name
     if name == "ServiceGraphPattern" and not state.allow_service:
-        raise UnsupportedOperationError(
+        raise Refused(UnsupportedOperationError(
             "SERVICE is disabled: kg-engine does not contact remote endpoints unless the engine "
             "is created with allow_service=True"
-        )
+        ))
     if state.use_compiler and name not in ("SelectQuery", "AskQuery", "ConstructQuery",
                                            "DescribeQuery", "ServiceGraphPattern"):
         compiled = _compiler()
@@ -151,7 +163,7 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
                 return result
     fn = NODE_OVERRIDES.get(name) or RDFLIB_NODES.get(name)
     if fn is None:
-        raise UnsupportedOperationError(f"unknown SPARQL algebra node {name!r}")
+        raise Refused(UnsupportedOperationError(f"unknown SPARQL algebra node {name!r}"))
     state.fallback_nodes.append(name)
     result = fn(ctx, part)
     if isinstance(result, types.GeneratorType):

@@ -34,6 +34,7 @@ from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql import operators as _ops
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
+from rdflib.paths import AlternativePath, InvPath, MulPath, Path, SequencePath
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 from kg_engine.sparql import xsd
@@ -287,7 +288,7 @@ def _num_literal(v: Any, dt: URIRef) -> Literal:
     if dt in (XSD.float, XSD.double):
         return Literal(float(v), datatype=dt)
     if dt == XSD.decimal:
-        return Literal(Decimal(v), datatype=XSD.decimal)
+        return Literal(xsd._canonical_decimal(Decimal(v)), datatype=XSD.decimal, normalize=False)
     return Literal(int(v), datatype=XSD.integer)
 
 
@@ -369,8 +370,55 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
 }
 
 
+class _DistinctMulPath(MulPath):
+    """``p*``/``p+``/``p?`` whose results are a set (rdflib may repeat the zero-length pairs)."""
+
+    def eval(self, graph: Any, subj: Any = None, obj: Any = None, first: bool = True) -> Any:
+        if not first:
+            yield from super().eval(graph, subj, obj, first)
+            return
+        done = set()
+        for pair in super().eval(graph, subj, obj, first):
+            if pair not in done:
+                done.add(pair)
+                yield pair
+
+
+def _fix_path(p: Any) -> Any:
+    if isinstance(p, MulPath):
+        return _DistinctMulPath(_fix_path(p.path), p.mod)
+    if isinstance(p, SequencePath):
+        return SequencePath(*[_fix_path(a) for a in p.args])
+    if isinstance(p, AlternativePath):
+        return AlternativePath(*[_fix_path(a) for a in p.args])
+    if isinstance(p, InvPath):
+        return InvPath(_fix_path(p.arg))
+    return p
+
+
+def plain_string(t: Any) -> Any:
+    """RDF 1.1: ``"x"^^xsd:string`` *is* the simple literal ``"x"`` — use one form."""
+    if isinstance(t, Literal) and t.datatype == XSD.string and not t.language:
+        return Literal(str(t))
+    return t
+
+
+def _fix_triples(triples: Any) -> list:
+    out = []
+    for t in triples:
+        if isinstance(t, (tuple, list)) and len(t) == 3:
+            s_, p_, o_ = t
+            t = type(t)((s_, _fix_path(p_) if isinstance(p_, Path) else p_, plain_string(o_)))
+        out.append(t)
+    return out
+
+
 def bind_overrides(node: Any) -> None:
-    """Rebind the evaluation functions of ``node``'s expressions (recursively) to our fixes."""
+    """Bind our conformance fixes into a translated algebra tree (in place, recursively).
+
+    Expression nodes get our evaluation functions; triple patterns and update templates get
+    set-valued property paths and RDF 1.1 string literals.
+    """
     seen: set[int] = set()
 
     def walk(n: Any) -> None:
@@ -382,6 +430,11 @@ def bind_overrides(node: Any) -> None:
                 fix = EXPR_OVERRIDES.get(n.name)
                 if fix is not None:
                     n._evalfn = MethodType(fix, n)
+            if "triples" in n and isinstance(n["triples"], list):
+                n["triples"] = _fix_triples(n["triples"])
+            if "quads" in n and isinstance(n["quads"], dict):
+                for g in list(n["quads"]):
+                    n["quads"][g] = _fix_triples(n["quads"][g])
             for v in n.values():
                 walk(v)
         elif isinstance(n, (list, tuple)):
@@ -409,10 +462,40 @@ def _eval_graph(ctx: Any, part: CompValue) -> Any:
     return evalGraph(ctx, part)
 
 
+def _eval_multiset(ctx: Any, part: CompValue) -> Any:
+    """A sub-SELECT is evaluated bottom-up: variables bound outside must not leak into it
+    (rdflib's lazy join pushes them in). Its solutions are computed once per query and
+    filtered for compatibility with the current bindings."""
+    from rdflib.plugins.sparql.evaluate import evalPart, evalValues
+
+    if part.p.name == "values":
+        return evalValues(ctx, part)
+    outer = {k: v for k, v in ctx.solution().items()
+             if not (ctx.initBindings and k in ctx.initBindings)}
+    if not outer:
+        return evalPart(ctx, part.p)
+    cache = ctx.bnodes  # per query execution, shared by the context's clones
+    key = ("__kg_subquery__", id(part))
+    rows = cache.get(key)
+    if rows is None:
+        rows = cache[key] = list(evalPart(ctx.clean(), part.p))
+
+    def compatible() -> Any:
+        for row in rows:
+            if all(outer[k] == v for k, v in row.items() if k in outer):
+                yield row
+
+    return compatible()
+
+
 def _register_nodes() -> None:
     from kg_engine.sparql.evaluation import NODE_OVERRIDES
 
+    from kg_engine.sparql.aggregates import eval_aggregate_join
+
     NODE_OVERRIDES.setdefault("Graph", _eval_graph)
+    NODE_OVERRIDES.setdefault("AggregateJoin", eval_aggregate_join)
+    NODE_OVERRIDES.setdefault("ToMultiSet", _eval_multiset)
 
 
 _register_nodes()

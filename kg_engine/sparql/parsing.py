@@ -16,14 +16,16 @@ Example:
     >>> q = parse_query('SELECT ?x WHERE { ?x <urn:p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> }')
     >>> str(q.algebra.p.p.triples[0][2])
     '01'
-    >>> parse_query("SELECT ?x WHERE { ?x ?p }")
-    Traceback (most recent call last):
-    ...
-    kg_engine.errors.QuerySyntaxError: <query>:1:25: expected a SPARQL query: Expected ... (at char 24), (line:1, col:25)
+    >>> try:
+    ...     parse_query("SELECT ?x WHERE { ?x ?p }")
+    ... except SyntaxError as err:
+    ...     print(err.lineno, err.offset, type(err).__name__)
+    1 19 QuerySyntaxError
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -60,14 +62,37 @@ def exact_literals() -> Iterator[None]:
 def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
     line = getattr(exc, "lineno", None)
     col = getattr(exc, "col", None) or getattr(exc, "column", None)
+    loc = getattr(exc, "loc", None)
     msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
-    if line is not None and hasattr(exc, "loc"):
-        # pyparsing: give the offending line as context
-        detail = str(exc)
-        message = f"expected a SPARQL {what}: {detail}"
+    if line is not None and isinstance(loc, int):
+        near = text[loc:loc + 20].split("\n")[0]
+        where = f"near {near!r}" if near else "at the end of the text"
+        message = f"invalid SPARQL {what} {where}: {msg}"
     else:
+        line = col = None
         message = f"invalid SPARQL {what}: {msg}"
     return QuerySyntaxError(message, source=source, line=line, column=col)
+
+
+_SELECT_STAR = re.compile(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*", re.IGNORECASE)
+_VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
+
+
+def _order_select_star(query: Query, text: str) -> None:
+    """``SELECT *``: list the variables in order of first appearance (rdflib uses set order)."""
+    if not _SELECT_STAR.search(text):
+        return
+    first: dict[str, int] = {}
+    for i, m in enumerate(_VAR.finditer(text)):
+        first.setdefault(m.group(1), i)
+    node = query.algebra
+    while node is not None and hasattr(node, "name"):
+        if "PV" in node and node["PV"] is not None:
+            pv = list(node["PV"])
+            node["PV"] = sorted(pv, key=lambda v: first.get(str(v), len(first)))
+        if node.name == "Project":
+            break
+        node = node.get("p") if "p" in node else None
 
 
 def _ns(init_ns: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -109,6 +134,7 @@ def parse_query(
         except Exception as exc:
             raise _syntax_error(exc, text, "query", source) from exc
     query._original_args = (text, _ns(init_ns), base)
+    _order_select_star(query, text)
     bind_overrides(query.algebra)
     return query
 

@@ -20,6 +20,7 @@ from rdflib.query import Result
 from rdflib.term import Identifier
 
 from kg_engine.sparql.engine import default_engine
+from kg_engine.sparql.functions import plain_string
 from kg_engine.sparql.parsing import exact_literals
 
 __all__ = ["KgDataset", "KgGraph", "KgSparqlStore"]
@@ -42,7 +43,17 @@ class _ExactParse:
 
 
 class KgGraph(_ExactParse, Graph):
-    """An rdflib Graph that parses without literal canonicalisation."""
+    """An rdflib Graph that parses without literal canonicalisation.
+
+    ``"x"^^xsd:string`` is stored as the simple literal ``"x"`` (the same RDF 1.1 term).
+    """
+
+    def add(self, triple: Any) -> Any:
+        s, p, o = triple
+        return super().add((s, p, plain_string(o)))
+
+    def addN(self, quads: Any) -> Any:  # noqa: N802 - rdflib's name
+        return super().addN((s, p, plain_string(o), g) for s, p, o, g in quads)
 
 
 class KgDataset(_ExactParse, Dataset):

@@ -464,6 +464,8 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
     )
     bindings = {Variable(str(k)): v for k, v in init_bindings.items()}
     runner = _Runner(engine, ds, target, bindings, dg)
+    from kg_engine.sparql.evaluation import Refused
+
     target.begin()
     try:
         for op in update.algebra:
@@ -477,6 +479,9 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
                     continue
             else:
                 handler(op)
+    except Refused as exc:
+        target.rollback()
+        raise exc.error from None
     except BaseException:
         target.rollback()
         raise

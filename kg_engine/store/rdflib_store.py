@@ -4,7 +4,9 @@ Graph-aware, context-aware and transaction-aware, so ``rdflib.Dataset(store=…)
 rdflib tool work on the SQL store. Statements added one by one (``Graph.add``, and so
 ``Graph.parse``) are buffered and written in batches through the store's bulk path — never one
 transaction per triple; the buffer is flushed before any read, on ``commit()`` and on
-``close()``, so reads always see earlier writes.
+``close()``, so reads always see earlier writes. Writes are autocommitted, as with
+rdflib's other SQL stores, unless ``begin()`` opened an explicit transaction, which
+``commit()`` or ``rollback()`` ends.
 
 The SPARQL layer subclasses this store to answer ``query()``/``update()`` in SQL
 (:mod:`kg_engine.sparql`); this base class declines them.
@@ -74,7 +76,7 @@ class KgEngineStore(Store):
         return VALID_STORE
 
     def close(self, commit_pending_transaction: bool = True) -> None:
-        """Write buffered statements (or drop them), then close the connection."""
+        """Commit (or roll back) an explicit transaction, write the buffer, and close."""
         if self.sql is None:
             return
         if commit_pending_transaction:
@@ -112,11 +114,17 @@ class KgEngineStore(Store):
             tx.close()
 
     def rollback(self) -> None:
-        """Drop buffered statements and roll back an explicit transaction, if one is open."""
+        """Roll back an explicit transaction (``begin()``) with its buffered statements.
+
+        Outside an explicit transaction writes are autocommitted (buffering only batches
+        them), so there is nothing to roll back: the buffer is written.
+        """
+        if self._tx is None:
+            self.flush()
+            return
         self._buffer = TripleBatch()
-        if self._tx is not None:
-            tx, self._tx = self._tx, None
-            tx.__exit__(RuntimeError, RuntimeError("rollback"), None)
+        tx, self._tx = self._tx, None
+        tx.__exit__(RuntimeError, RuntimeError("rollback"), None)
 
     # -- writes --------------------------------------------------------------------------
     @staticmethod
@@ -190,8 +198,12 @@ class KgEngineStore(Store):
             yield (ps, path, po), iter((graph,))
 
     def __len__(self, context: Any = None) -> int:
+        """Triples in ``context``; with none, distinct triples over all graphs (as rdflib)."""
         self.flush()
-        return self.store.count(None if context is None else self._graph_id(context))
+        if context is None:
+            return int(self.store.db.scalar(
+                "SELECT count(*) FROM (SELECT DISTINCT s, p, o FROM kg_quads) t"))
+        return self.store.count(self._graph_id(context))
 
     def contexts(self, triple: tuple | None = None) -> Iterator[Graph]:
         """Graphs holding ``triple`` (or every graph: named ones, and the default if non-empty)."""

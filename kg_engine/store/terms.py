@@ -2,7 +2,7 @@
 
 A term is identified by ``(kind, lex, datatype IRI, lang)`` exactly as written — no
 canonicalisation, so ``"01"^^xsd:integer`` and ``"1"^^xsd:integer`` are different terms, as
-RDF says. Its 64-bit hash ``h`` is the lookup key in the database; typed value columns
+RDF says (and ``"x"^^xsd:string`` is the simple literal ``"x"``, also as RDF 1.1 says). Its 64-bit hash ``h`` is the lookup key in the database; typed value columns
 (``num``, ``dtm``, ``bln``) carry the value of numeric, date/time and boolean literals for
 FILTER, ORDER BY and aggregate pushdown.
 
@@ -55,6 +55,7 @@ _FLOATS = frozenset((_X + "float", _X + "double"))
 _DECIMAL = _X + "decimal"
 _DATETIMES = frozenset((_X + "dateTime", _X + "dateTimeStamp", _X + "date"))
 _BOOLEAN = _X + "boolean"
+_STRING = _X + "string"
 
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
@@ -148,6 +149,8 @@ def encode(term: Term) -> TermRow:
     if isinstance(term, Literal):
         lex = str(term)
         datatype = str(term.datatype) if term.datatype is not None else None
+        if datatype == _STRING:  # RDF 1.1: "x"^^xsd:string and "x" are the same term
+            datatype = None
         lang = term.language or ""
         num, dtm, bln = typed_values(lex, datatype)
         return TermRow(term_hash(LITERAL, lex, datatype, lang), LITERAL, lex, datatype, lang,

@@ -93,7 +93,7 @@ def test_title_alone_is_kept() -> None:
 
 
 def test_mapper_maps_drops_and_cleans() -> None:
-    doc = _doc("the Acme Corporation paid 3 dollars to Mr. Smith", [(0, 3, "ORG"), (4, 5, "CARDINAL"), (8, 10, "PERSON")])
+    doc = _doc("the Acme Corporation paid 3 dollars to Mr. Smith", [(0, 3, "ORG"), (4, 5, "CARDINAL"), (7, 9, "PERSON")])
     EntityMapper()(doc)
     assert [(e.text, e.label_) for e in doc.ents] == [("Acme Corporation", "Organization"), ("Smith", "Person")]
 

@@ -51,3 +51,30 @@ def test_split_is_partition_and_seeded(tiny_data):
 def test_non_n3_names_do_not_pretend_to_be_iris(tiny_data):
     with pytest.raises(ValueError, match="N3"):
         tiny_data.entity_term(0)
+
+
+def test_from_store_roundtrips_to_iris_and_skips_literals():
+    from rdflib import RDFS, Literal, URIRef
+
+    from kg_engine.store import open_store
+
+    ex = "http://example.org/"
+    a, b, c, p, q, g = (URIRef(ex + x) for x in ("a", "b", "c", "p", "q", "g"))
+    store = open_store("sqlite://")
+    store.add([(a, p, b), (b, q, c), (a, RDFS.label, Literal("Alice")), (c, p, Literal(3))])
+    store.add([(c, p, a), (a, p, b)], graph=g)  # (a, p, b) again in a named graph: counted once
+    data = KGData.from_store(store)
+    assert data.num_entities == 3 and data.relations == [p.n3(), q.n3()]
+    triples = {(data.entity_term(h), data.relation_term(r), data.entity_term(t)) for h, r, t in data.train.tolist()}
+    assert triples == {(a, p, b), (b, q, c), (c, p, a)}
+    assert data.entity_label(data.entity_id(a.n3())) == "Alice"
+    only_g = KGData.from_store(store, g)
+    assert len(only_g.train) == 2
+    default = KGData.from_store(store, "default")
+    assert len(default.train) == 2  # (a,p,b), (b,q,c)
+    with_lits = KGData.from_store(store, "default", include_literals=True)
+    assert len(with_lits.train) == 4
+    excluded = KGData.from_store(store, exclude_graphs=[g])
+    assert len(excluded.train) == 2
+    with pytest.raises(ValueError, match="does not exist"):
+        KGData.from_store(store, URIRef(ex + "nope"))

@@ -109,3 +109,32 @@ def test_not_in_store():
     store = open_store("sqlite://")
     with pytest.raises(NotInStoreError, match="not in the store"):
         explain(store, (ex("a"), ex("p"), ex("b")))
+
+
+def test_same_as_rewriting_explained():
+    from rdflib.namespace import OWL
+
+    store = open_store("sqlite://")
+    store.add([
+        (ex("a"), OWL.sameAs, ex("b")),
+        (ex("b"), OWL.sameAs, ex("c")),
+        (ex("c"), RDF.type, ex("C")),
+        (ex("C"), RDFS.subClassOf, ex("D")),
+        (ex("p"), RDF.type, OWL.FunctionalProperty),
+        (ex("x"), ex("p"), ex("y1")),
+        (ex("x"), ex("p"), ex("y2")),
+        (ex("y2"), ex("q"), ex("z")),
+    ])
+    reason(store, "owl-rl")
+    e = explain(store, (ex("a"), RDF.type, ex("D")))
+    # which member represents the class depends on term ids: the tree is either a copy
+    # (eq-rep) of b/c's type, or cax-sco over a's copied type — equality is in it either way
+    assert "eq-rep" in {n.rule for n in e.tree.walk()} and e.tree.is_grounded()
+    # the tree uses the asserted sameAs chain a = b = c
+    leaves = {n.triple for n in e.tree.asserted_leaves()}
+    assert (ex("c"), RDF.type, ex("C")) in leaves and (ex("C"), RDFS.subClassOf, ex("D")) in leaves
+    assert {(ex("a"), OWL.sameAs, ex("b")), (ex("b"), OWL.sameAs, ex("c"))} <= leaves
+    # equality derived by a rule (prp-fp), then used to copy a fact
+    e2 = explain(store, (ex("y1"), ex("q"), ex("z")))
+    assert e2.tree.is_grounded()
+    assert "prp-fp" in {n.rule for n in e2.tree.walk()}

@@ -38,7 +38,6 @@ def test_literals_keep_exact_lexical_form_datatype_and_language(store: SQLStore)
         Literal("chat", lang="fr"),
         Literal("chat", lang="EN-gb"),
         Literal("chat"),
-        Literal("chat", datatype=XSD.string),
         Literal("true", datatype=XSD.boolean),
         Literal("2020-01-01T00:00:00+02:00", datatype=XSD.dateTime, normalize=False),
         Literal("not a number", datatype=XSD.integer, normalize=False),
@@ -49,6 +48,12 @@ def test_literals_keep_exact_lexical_form_datatype_and_language(store: SQLStore)
     assert {(str(o), o.datatype, o.language) for o in back} == {
         (str(x), x.datatype, x.language) for x in literals
     }
+
+
+def test_xsd_string_is_the_simple_literal(store: SQLStore) -> None:
+    store.add([(A, P, Literal("chat", datatype=XSD.string)), (A, P, Literal("chat"))])
+    assert len(store) == 1
+    assert (A, P, Literal("chat", datatype=XSD.string)) in store
 
 
 def test_typed_value_columns(store: SQLStore) -> None:

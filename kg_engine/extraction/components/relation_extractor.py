@@ -129,6 +129,9 @@ class RelationExtractor(TrainablePipe):
             entry (or an empty dict) allows every type pair. Filled from the training data when
             empty and ``infer_type_constraints`` is true.
         infer_type_constraints: learn the constraints from the training data.
+        use_entity_types: false ⇒ every entity is typed ``ENTITY`` (markers, type features and
+            constraints ignore ``ent.label_``), for models trained on untyped data such as
+            SemEval-2010 T8 and applied after any NER.
         max_distance: maximum number of tokens between the two entities of a candidate.
         threshold: minimum probability for ``doc._.relations``.
         learn_rate: Adam learning rate used when ``update`` gets no torch optimizer.
@@ -147,6 +150,7 @@ class RelationExtractor(TrainablePipe):
         labels: Sequence[str] = (),
         type_constraints: dict[str, list[list[str]]] | None = None,
         infer_type_constraints: bool = True,
+        use_entity_types: bool = True,
         max_distance: int = 60,
         threshold: float = 0.5,
         learn_rate: float = 1e-3,
@@ -166,6 +170,7 @@ class RelationExtractor(TrainablePipe):
             "labels": list(labels),
             "type_constraints": constraints,
             "infer_type_constraints": bool(infer_type_constraints),
+            "use_entity_types": bool(use_entity_types),
             "max_distance": int(max_distance),
             "threshold": float(threshold),
             "learn_rate": float(learn_rate),
@@ -201,6 +206,9 @@ class RelationExtractor(TrainablePipe):
             bwd.append(sig is None or [tb, ta] in sig)
         return [True, *fwd, *bwd]
 
+    def _etype(self, ent: Span) -> str:
+        return ent.label_ if self.cfg["use_entity_types"] else "ENTITY"
+
     def _type_id(self, t: str) -> int:
         types = self.cfg["types"]
         return types.index(t) + 1 if t in types else 0
@@ -227,7 +235,7 @@ class RelationExtractor(TrainablePipe):
                 sentence = Sentence(
                     words=[t.text for t in sent],
                     spans=[(e.start - off, e.end - off) for e in sent_ents],
-                    types=[e.label_ for e in sent_ents],
+                    types=[self._etype(e) for e in sent_ents],
                 )
                 si = len(c.sentences)
                 used = False
@@ -236,13 +244,14 @@ class RelationExtractor(TrainablePipe):
                         b = sent_ents[j]
                         if b.start - a.end > maxd:
                             break
-                        mask = self._allowed(a.label_, b.label_)
+                        ta, tb = self._etype(a), self._etype(b)
+                        mask = self._allowed(ta, tb)
                         if not any(mask[1:]):
                             continue
                         used = True
                         c.pairs.append((si, i, j))
                         c.spans.append((di, a, b))
-                        c.types.append((self._type_id(a.label_), self._type_id(b.label_)))
+                        c.types.append((self._type_id(ta), self._type_id(tb)))
                         c.masks.append(mask)
                 if used:  # sentences without candidates are not kept
                     c.sentences.append(sentence)
@@ -305,7 +314,7 @@ class RelationExtractor(TrainablePipe):
         sig: dict[str, set[tuple[str, str]]] = {}
         for doc in refs:
             by_start = {e.start: e for e in doc.ents}
-            types.update(e.label_ for e in doc.ents)
+            types.update(self._etype(e) for e in doc.ents)
             for (hs, ts), labs in (doc._.rel or {}).items():
                 for lab, v in labs.items():
                     if v < 0.5:
@@ -313,7 +322,7 @@ class RelationExtractor(TrainablePipe):
                     if lab not in found:
                         found.append(lab)
                     if hs in by_start and ts in by_start:
-                        sig.setdefault(lab, set()).add((by_start[hs].label_, by_start[ts].label_))
+                        sig.setdefault(lab, set()).add((self._etype(by_start[hs]), self._etype(by_start[ts])))
         if labels:
             self.cfg["labels"] = list(labels)
         elif not self.cfg["labels"]:
@@ -599,6 +608,7 @@ def _torch_load(src: Any, name: str) -> Any:
         "labels": [],
         "type_constraints": {},
         "infer_type_constraints": True,
+        "use_entity_types": True,
         "max_distance": 60,
         "threshold": 0.5,
         "learn_rate": 0.001,
@@ -616,6 +626,7 @@ def make_relation_extractor(
     labels: list[str],
     type_constraints: dict[str, list[list[str]]],
     infer_type_constraints: bool,
+    use_entity_types: bool,
     max_distance: int,
     threshold: float,
     learn_rate: float,
@@ -624,7 +635,8 @@ def make_relation_extractor(
     """spaCy factory of :class:`RelationExtractor` (``nlp.add_pipe("kg_relation_extractor")``)."""
     return RelationExtractor(
         nlp.vocab, model, name, labels=labels, type_constraints=type_constraints,
-        infer_type_constraints=infer_type_constraints, max_distance=max_distance,
+        infer_type_constraints=infer_type_constraints, use_entity_types=use_entity_types,
+        max_distance=max_distance,
         threshold=threshold, learn_rate=learn_rate, batch_size=batch_size,
     )
 

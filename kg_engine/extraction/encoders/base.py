@@ -172,7 +172,7 @@ class RelationEncoder(nn.Module):
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
 
 
-def _minilm_word_vectors(words: Sequence[str], model_path: str | None) -> torch.Tensor:
+def _minilm_word_vectors(words: Sequence[str], model_path: str | None, dim: int = 384) -> torch.Tensor:
     """Static 384-d word vectors = mean of the word's MiniLM word-piece input embeddings.
 
     This is the only pretrained signal the "from scratch" encoders may use, and only when the
@@ -196,6 +196,11 @@ def _minilm_word_vectors(words: Sequence[str], model_path: str | None) -> torch.
         ids = tok(w, add_special_tokens=False)["input_ids"]
         if ids:
             out[i] = emb[ids].mean(0)
+    if dim < out.shape[1]:  # PCA to `dim` dimensions
+        centred = out - out.mean(0, keepdim=True)
+        _u, _s, v = torch.linalg.svd(centred[1:], full_matrices=False)
+        out = centred @ v[:dim].T
+    out = out / out[1:].std()  # unit scale, like the N(0, 1) init of the other embeddings
     out[0] = 0.0
     return out
 
@@ -206,7 +211,10 @@ class PairEncoder(RelationEncoder):
     Common hyper-parameters: ``width`` (word embedding size), ``pos_width`` (relative-position
     embedding size, 0 = off), ``max_length`` (tokens kept around the pair), ``dropout``,
     ``min_freq`` (vocabulary cut-off), ``pretrained_vectors`` (``""`` = random init,
-    ``"minilm"`` = MiniLM word-piece embeddings averaged per word, ``width`` becomes 384).
+    ``"minilm"`` = MiniLM word-piece embeddings averaged per word, ``width`` becomes 384),
+    ``freeze_vectors`` (keep the word embeddings fixed during training), ``pretrained_width``
+    (0 = all 384 dimensions; else PCA-reduce the pretrained vectors to that many, for small
+    models).
     """
 
     def __init__(
@@ -217,17 +225,23 @@ class PairEncoder(RelationEncoder):
         dropout: float = 0.3,
         min_freq: int = 1,
         pretrained_vectors: str = "",
+        freeze_vectors: bool = False,
+        pretrained_width: int = 0,
         **hparams: Any,
     ) -> None:
         super().__init__(
             width=width, pos_width=pos_width, max_length=max_length, dropout=dropout,
-            min_freq=min_freq, pretrained_vectors=pretrained_vectors, **hparams,
+            min_freq=min_freq, pretrained_vectors=pretrained_vectors,
+            freeze_vectors=freeze_vectors, pretrained_width=pretrained_width, **hparams,
         )
         if pretrained_vectors not in ("", "minilm"):
             raise ConfigError(
                 f"pretrained_vectors must be '' or 'minilm', got {pretrained_vectors!r}"
             )
-        self.width = 384 if pretrained_vectors == "minilm" else width
+        if pretrained_vectors == "minilm":
+            self.width = pretrained_width or 384
+        else:
+            self.width = width
         self.pos_width = pos_width
         self.max_length = max_length
         self.max_pos = max_length
@@ -250,8 +264,9 @@ class PairEncoder(RelationEncoder):
         if meta is None and self.hparams["pretrained_vectors"] == "minilm":
             with torch.no_grad():
                 self.embed.weight.copy_(
-                    _minilm_word_vectors(self.vocab.words, self.hparams.get("checkpoint"))
+                    _minilm_word_vectors(self.vocab.words, self.hparams.get("checkpoint"), self.width)
                 )
+        self.embed.weight.requires_grad_(not self.hparams["freeze_vectors"])
         if self.pos_width:
             self.pos1 = nn.Embedding(2 * self.max_pos + 1, self.pos_width)
             self.pos2 = nn.Embedding(2 * self.max_pos + 1, self.pos_width)

@@ -72,10 +72,13 @@ def build_cnn_encoder(
     dropout: float = 0.3,
     min_freq: int = 1,
     pretrained_vectors: str = "",
+    freeze_vectors: bool = False,
+    pretrained_width: int = 0,
 ) -> CNNEncoder:
     """Registered architecture ``kg_engine.CNNEncoder.v1`` (see :class:`CNNEncoder`)."""
     return CNNEncoder(
         filters=filters, windows=tuple(windows), width=width, pos_width=pos_width,
         max_length=max_length, dropout=dropout, min_freq=min_freq,
-        pretrained_vectors=pretrained_vectors,
+        pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
+        pretrained_width=pretrained_width,
     )

@@ -71,9 +71,12 @@ def build_pcnn_encoder(
     dropout: float = 0.3,
     min_freq: int = 1,
     pretrained_vectors: str = "",
+    freeze_vectors: bool = False,
+    pretrained_width: int = 0,
 ) -> PCNNEncoder:
     """Registered architecture ``kg_engine.PCNNEncoder.v1`` (see :class:`PCNNEncoder`)."""
     return PCNNEncoder(
         filters=filters, window=window, width=width, pos_width=pos_width, max_length=max_length,
-        dropout=dropout, min_freq=min_freq, pretrained_vectors=pretrained_vectors,
+        dropout=dropout, min_freq=min_freq, pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
+        pretrained_width=pretrained_width,
     )

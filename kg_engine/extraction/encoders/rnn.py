@@ -82,10 +82,13 @@ def build_rnn_encoder(
     dropout: float = 0.3,
     min_freq: int = 1,
     pretrained_vectors: str = "",
+    freeze_vectors: bool = False,
+    pretrained_width: int = 0,
 ) -> RNNEncoder:
     """Registered architecture ``kg_engine.RNNEncoder.v1`` (see :class:`RNNEncoder`)."""
     return RNNEncoder(
         hidden=hidden, layers=layers, cell=cell, width=width, pos_width=pos_width,
         max_length=max_length, dropout=dropout, min_freq=min_freq,
-        pretrained_vectors=pretrained_vectors,
+        pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
+        pretrained_width=pretrained_width,
     )

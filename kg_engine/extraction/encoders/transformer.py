@@ -83,10 +83,13 @@ def build_transformer_encoder(
     dropout: float = 0.2,
     min_freq: int = 1,
     pretrained_vectors: str = "",
+    freeze_vectors: bool = False,
+    pretrained_width: int = 0,
 ) -> TransformerEncoder:
     """Registered architecture ``kg_engine.TransformerEncoder.v1`` (see :class:`TransformerEncoder`)."""
     return TransformerEncoder(
         d_model=d_model, heads=heads, layers=layers, ff=ff, width=width, pos_width=pos_width,
         max_length=max_length, dropout=dropout, min_freq=min_freq,
-        pretrained_vectors=pretrained_vectors,
+        pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
+        pretrained_width=pretrained_width,
     )

@@ -14,8 +14,9 @@ Config sections (validated on load, every key overridable as ``--section.key val
 ``[training]``
     ``seed``, ``max_epochs``, ``patience`` (epochs without dev gain), ``batch_size`` (docs),
     ``learn_rate``, ``learn_rate_pretrained`` (pretrained encoder weights), ``weight_decay``,
-    ``warmup_fraction`` (> 0 ⇒ linear warm-up then linear decay), ``max_seconds`` (wall-clock
-    budget, checked after every batch), ``threads`` (torch threads), ``calibrate`` (fit the
+    ``warmup_fraction`` (> 0 ⇒ linear warm-up then linear decay), ``max_seconds`` (training
+    budget in CPU-seconds of this process, checked after every batch: with ``threads = 1`` this
+    is the wall time on an idle core, and stays meaningful on a shared machine), ``threads`` (torch threads), ``calibrate`` (fit the
     temperature on dev), ``eval_test`` (score the test split at the end).
 
 Dev selection: the model is scored on dev after every epoch with the dataset's metric (SemEval
@@ -94,7 +95,7 @@ _TRAINING_DEFAULTS: dict[str, Any] = {
     "eval_test": True,
 }
 _SECTIONS = {"paths", "corpora", "nlp", "components", "training"}
-_COMPONENT_KEYS = {"model", "labels", "type_constraints", "infer_type_constraints",
+_COMPONENT_KEYS = {"model", "labels", "type_constraints", "infer_type_constraints", "use_entity_types",
                    "max_distance", "threshold", "learn_rate", "batch_size", "factory"}
 
 
@@ -316,6 +317,18 @@ def evaluate_re(
 
 
 # -- training ------------------------------------------------------------------------------------
+def _bucketed_batches(examples: Sequence[Any], size: int, pool: int = 20) -> list[list[Any]]:
+    """Shuffled batches of similar-length documents (less padding, same randomness per epoch)."""
+    order = list(examples)
+    random.shuffle(order)
+    batches = []
+    for k in range(0, len(order), size * pool):
+        chunk = sorted(order[k:k + size * pool], key=lambda eg: len(eg.reference))
+        batches += [chunk[i:i + size] for i in range(0, len(chunk), size)]
+    random.shuffle(batches)
+    return batches
+
+
 def train_re(
     config: Config,
     *,
@@ -378,21 +391,20 @@ def train_re(
     history = []
     out_of_time = False
     for epoch in range(1, tr["max_epochs"] + 1):
-        order = list(train)
-        random.shuffle(order)
         losses: dict[str, float] = {}
-        for k in range(0, len(order), tr["batch_size"]):
-            comp.update(order[k:k + tr["batch_size"]], sgd=opt, losses=losses)
+        for batch in _bucketed_batches(train, tr["batch_size"]):
+            comp.update(batch, sgd=opt, losses=losses)
             if sched is not None:
                 sched.step()
-            if time.perf_counter() - t0 > tr["max_seconds"]:
+            if time.process_time() - cpu0 > tr["max_seconds"]:
                 out_of_time = True
                 break
         score = dev_score(comp, dataset, dev)
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         history.append({"epoch": epoch, "loss": losses.get(COMPONENT, 0.0), "dev": score,
-                        "seconds": round(elapsed, 1)})
-        log(f"epoch {epoch:3d}  loss {losses.get(COMPONENT, 0.0):10.2f}  dev {100 * score:6.2f}  {elapsed:7.1f}s"
+                        "seconds": round(elapsed, 1), "cpu_seconds": round(cpu, 1)})
+        log(f"epoch {epoch:3d}  loss {losses.get(COMPONENT, 0.0):10.2f}  dev {100 * score:6.2f}  "
+            f"{elapsed:7.1f}s wall {cpu:7.1f} CPU-s"
             + ("  (time budget reached)" if out_of_time else ""))
         if score > best:
             best, best_epoch, bad = score, epoch, 0

@@ -60,10 +60,12 @@ def detect_syntax(text: str) -> str:
         'sparql'
     """
     code = re.sub(r"(?m)^\s*#[^\n]*$", "", text)
-    if re.search(r"\b(CONSTRUCT|INSERT)\b\s*\{", code, re.I) or re.match(r"\s*(PREFIX|BASE)\b", code, re.I):
+    if re.search(r"\b(CONSTRUCT|INSERT)\b\s*\{", code, re.I):
         return "sparql"
     if "=>" in code or re.search(r"log:implies|\}\s*<=", code):
         return "n3"
+    if re.match(r"\s*(PREFIX|BASE)\b", code, re.I):
+        return "sparql"
     if "->" in code or re.search(r"^\s*\[", code, re.M):
         return "jena"
     raise RuleSyntaxError(

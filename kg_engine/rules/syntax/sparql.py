@@ -11,9 +11,12 @@ only ``;``. The query is parsed by rdflib and its algebra lowered to the rule IR
   isNumeric sameTerm CONTAINS STRSTARTS STRENDS REGEX`` (two arguments), and value
   functions ``STR STRLEN CONCAT LCASE UCASE ABS + - * /``;
 * ``BIND(expr AS ?v)``;
-* ``FILTER NOT EXISTS { … }`` and ``MINUS { … }`` (sharing a variable) as negation.
+* ``FILTER NOT EXISTS { … }`` and ``MINUS { … }`` (sharing a variable) as negation;
+* aggregate sub-queries ``{ SELECT ?g (COUNT(?x) AS ?n) WHERE { … } GROUP BY ?g }`` with
+  ``COUNT SUM MIN MAX AVG`` (``DISTINCT`` allowed), evaluated in a later stratum than what
+  they count.
 
-``OPTIONAL``, ``UNION``, ``GRAPH``, ``VALUES``, sub-queries, aggregates, ``LIMIT`` and blank
+``OPTIONAL``, ``UNION``, ``GRAPH``, ``VALUES``, other sub-queries, ``HAVING``, ``LIMIT`` and blank
 nodes in the template are rejected with a message naming the construct. A comment
 ``# rule: name`` right before a query names the rule (default ``construct-1``, …).
 
@@ -36,7 +39,7 @@ from rdflib import BNode, Literal, URIRef, Variable
 
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
-from kg_engine.rules.ir import Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
+from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
 
 __all__ = ["parse_sparql"]
 
@@ -63,7 +66,7 @@ _UNSUPPORTED_PATTERNS = {
     "LeftJoin": "OPTIONAL",
     "Union": "UNION",
     "Graph": "GRAPH",
-    "ToMultiSet": "VALUES or a sub-query",
+    "ToMultiSet": "VALUES or a non-aggregate sub-query",
     "values": "VALUES",
     "AggregateJoin": "aggregates (GROUP BY, COUNT…)",
     "Group": "GROUP BY",
@@ -132,12 +135,72 @@ class _Lowerer:
             if not lv & rv:
                 raise self.error("MINUS without a shared variable removes nothing; use FILTER NOT EXISTS")
             return left + [Not(tuple(right))]
+        if name == "ToMultiSet" and getattr(p.p, "name", None) == "Project":
+            return self.aggregate_subquery(p.p)
         if name in _UNSUPPORTED_PATTERNS:
             raise self.error(
                 f"{_UNSUPPORTED_PATTERNS[name]} is not supported in rules; supported: triple "
                 "patterns, FILTER, BIND, FILTER NOT EXISTS, MINUS"
             )
         raise self.error(f"unsupported SPARQL pattern {name or p!r}")
+
+    def aggregate_subquery(self, proj: Any) -> list:
+        """``{ SELECT ?g (COUNT(?x) AS ?n) WHERE { … } GROUP BY ?g }`` -> :class:`Aggregate` items."""
+        projected = [Var(str(v)) for v in proj.PV]
+        node = proj.p
+        renames: dict[str, str] = {}  # internal __agg_k__ name -> projected name
+        while getattr(node, "name", None) == "Extend":
+            if not isinstance(node.expr, Variable):
+                raise self.error("expressions over aggregates in a sub-query are not supported; use BIND outside")
+            renames[str(node.expr)] = str(node.var)
+            node = node.p
+        if getattr(node, "name", None) == "Filter":
+            raise self.error("HAVING is not supported; filter the aggregate result outside the sub-query")
+        if getattr(node, "name", None) != "AggregateJoin":
+            raise self.error(
+                "a sub-query in a rule must be an aggregate: { SELECT ?g (COUNT(?x) AS ?n) WHERE { … } GROUP BY ?g }"
+            )
+        group = node.p
+        if getattr(group, "name", None) != "Group":
+            raise self.error("unsupported aggregate sub-query")
+        group_by: list[Var] = []
+        for e in group.expr or []:
+            if not isinstance(e, Variable):
+                raise self.error("GROUP BY expressions are not supported; group by variables")
+            group_by.append(Var(str(e)))
+        body = self.pattern(group.p)
+        out: list = []
+        fns = {"Aggregate_Count": "count", "Aggregate_Sum": "sum", "Aggregate_Min": "min",
+               "Aggregate_Max": "max", "Aggregate_Avg": "avg"}
+        for agg in node.A:
+            res = renames.get(str(agg.res))
+            if agg.name == "Aggregate_Sample":
+                if res is not None and res != str(agg.vars):
+                    raise self.error(
+                        "SAMPLE (projecting a variable that is not grouped) is not supported; project "
+                        "group-by variables and COUNT SUM MIN MAX AVG results"
+                    )
+                continue
+            if agg.name not in fns:
+                raise self.error(
+                    f"aggregate {agg.name.replace('Aggregate_', '').upper()} is not supported; "
+                    "supported: COUNT SUM MIN MAX AVG"
+                )
+            if res is None:
+                continue  # computed but not projected
+            arg = agg.get("vars")
+            if arg == "*" or arg is None:
+                arg_var = None
+            elif isinstance(arg, Variable):
+                arg_var = Var(str(arg))
+            else:
+                raise self.error("aggregate over an expression is not supported; BIND it first")
+            out.append(Aggregate(fns[agg.name], arg_var, Var(res), tuple(group_by), tuple(body),
+                                 distinct=bool(agg.get("distinct"))))
+        extra = [v for v in projected if v not in group_by and v not in {a.result for a in out}]
+        if extra:
+            raise self.error(f"projected variable {extra[0]!r} is neither grouped nor aggregated")
+        return out
 
     def filter(self, e: Any) -> list:
         """A FILTER expression as body items (top-level && split, NOT EXISTS -> Not)."""

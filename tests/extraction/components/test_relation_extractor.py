@@ -171,3 +171,30 @@ def test_threshold_suppresses_low_confidence(trained) -> None:
         assert doc._.relations == [] and doc._.rel[(0, 3)]["Work_For"] > 0.5
     finally:
         rel.cfg["threshold"] = 0.5
+
+
+def test_untyped_model_applies_to_any_entity_labels() -> None:
+    torch.manual_seed(0)
+    train = synthetic_examples(60, seed=3)
+    nlp = spacy.blank("en")
+    rel = nlp.add_pipe("kg_relation_extractor", config={"model": SMALL_CNN, "use_entity_types": False})
+    nlp.initialize(lambda: train)
+    assert rel.cfg["types"] == ["ENTITY"]
+    # entity labels from another NER (PERSON/GPE) still give candidates
+    doc = _doc(nlp, ["Mary", "lives", "in", "Paris", "."], [(0, 1, "PERSON"), (3, 4, "GPE")])
+    assert len(rel.candidates([doc])) == 1
+
+
+def test_shrunk_model_loads_and_predicts_nearly_identically(trained, tmp_path) -> None:
+    from kg_engine.extraction.training.shrink import shrink_relation_model
+
+    nlp, rel = trained
+    nlp.to_disk(tmp_path / "full")
+    size = shrink_relation_model(tmp_path / "full", tmp_path / "small", max_vocab=len(rel.model.vocab))
+    assert size < (tmp_path / "full" / "kg_relation_extractor" / "model.pt").stat().st_size
+    small = spacy.load(tmp_path / "small")
+    words, ents = ["Mary", "works", "for", "Acme", "."], [(0, 1, "Peop"), (3, 4, "Org")]
+    a, b = nlp(_doc(nlp, words, ents)), small(_doc(small, words, ents))
+    assert b._.rel[(0, 3)]["Work_For"] == pytest.approx(a._.rel[(0, 3)]["Work_For"], abs=1e-2)
+    with pytest.raises(ModelError):
+        shrink_relation_model(tmp_path / "nothing", tmp_path / "x")

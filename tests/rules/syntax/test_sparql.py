@@ -88,3 +88,41 @@ def test_parse_error_has_position():
     with pytest.raises(RuleSyntaxError) as ei:
         parse_sparql("PREFIX ex: <urn:>\nCONSTRUCT { ?x ex:q ?y } WHERE { ?x ex:p ?y ", source="bad.rq")
     assert ei.value.line == 2 and ei.value.column is not None
+
+
+def test_aggregate_subquery():
+    from kg_engine.rules.ir import Aggregate
+
+    rs = parse_sparql(
+        """PREFIX ex: <http://example.org/>
+CONSTRUCT { ?d ex:size ?n } WHERE {
+  ?d a ex:Dept .
+  { SELECT ?d (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ex:memberOf ?d } GROUP BY ?d }
+  FILTER(?n > 1) }"""
+    )
+    body = rs.rules[0].body
+    d, s, n = Var("d"), Var("s"), Var("n")
+    assert Aggregate("count", s, n, (d,), (Atom(s, ex("memberOf"), d),), distinct=True) in body
+    assert Builtin("gt", (n, Literal(1))) in body
+
+
+@pytest.mark.parametrize(
+    "query, fragment",
+    [
+        ("{ SELECT ?d (SAMPLE(?s) AS ?n) WHERE { ?s ex:m ?d } GROUP BY ?d }", "SAMPLE (projecting a variable that is not grouped) is not supported"),
+        ("{ SELECT ?d (COUNT(?s) AS ?n) WHERE { ?s ex:m ?d } GROUP BY ?d HAVING (COUNT(?s) > 1) }", "HAVING"),
+        ("{ SELECT ?d ?s WHERE { ?s ex:m ?d } }", "must be an aggregate"),
+    ],
+)
+def test_bad_subqueries(query, fragment):
+    with pytest.raises(RuleSyntaxError) as ei:
+        parse_sparql(f"PREFIX ex: <http://example.org/>\nCONSTRUCT {{ ?d ex:size ?n }} WHERE {{ ?d a ex:D . {query} }}")
+    assert fragment in ei.value.message
+
+
+def test_recursive_aggregate_rejected():
+    with pytest.raises(RuleSyntaxError, match="not stratifiable"):
+        parse_sparql(
+            """PREFIX ex: <http://example.org/>
+CONSTRUCT { ?d ex:m ?n } WHERE { ?d a ex:D . { SELECT ?d (COUNT(?s) AS ?n) WHERE { ?s ex:m ?d } GROUP BY ?d } }"""
+        )

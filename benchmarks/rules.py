@@ -1,0 +1,258 @@
+"""Rule-engine benchmark: LUBM(1)/(10) under OWL 2 RL on SQLite and PostgreSQL, owlrl, incremental.
+
+What it measures (each job in its own subprocess, so peak RSS is the job's own):
+
+* ``load``: bulk load of ``lubmN.nt.gz`` + ``univ-bench.ttl`` into a fresh store;
+* ``reason``: ``RuleEngine(store, "owl-rl").materialise()`` — wall, CPU, rounds, derived,
+  the slowest rules, peak RSS of the process after reasoning;
+* ``queries``: the 14 LUBM queries + ``x01_employee.rq`` through kg-engine's SPARQL layer over
+  the materialised store (pyoxigraph as a fallback), compared with ``answers_lubmN.tsv``;
+* ``incremental`` (``--incremental``): load LUBM(N) without one department
+  (``Department0.University0``), materialise, ``add`` the department, check the store equals a
+  full recompute (SQL ``EXCEPT`` both ways, same store), ``remove`` it (DRed), check again;
+* ``owlrl`` (``--owlrl``): owlrl 7.6.2 ``OWLRL_Semantics`` on LUBM(1) in memory, same run.
+
+Usage::
+
+    python benchmarks/rules.py --sizes 1 10 --backends sqlite postgresql --incremental 10 --owlrl \
+        --json /tmp/rules_bench.json
+
+Data come from ``$KG_SHARED_DATA/lubm`` (default ``<repo>/../shared/data/lubm``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data")) / "lubm"
+QUERIES = [f"q{i:02d}" for i in range(1, 15)] + ["x01"]
+DEPT = "<http://www.Department0.University0.edu"
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def expected(n: int) -> dict[str, int]:
+    rows = (DATA / f"answers_lubm{n}.tsv").read_text().splitlines()[1:]
+    return {r.split("\t")[0]: int(r.split("\t")[1]) for r in rows if r.strip()}
+
+
+def count_queries(store) -> tuple[dict[str, int], str, float]:
+    """Counts of the 15 queries: kg-engine's SPARQL layer, pyoxigraph if that fails."""
+    texts = {q: (DATA / (("x01_employee" if q == "x01" else q) + ".rq")).read_text() for q in QUERIES}
+    t0 = time.perf_counter()
+    try:
+        from rdflib import Dataset
+
+        from kg_engine.sparql import default_engine
+        from kg_engine.store.rdflib_store import KgEngineStore
+
+        ds = Dataset(store=KgEngineStore(store=store))
+        eng = default_engine()
+        out = {q: len(list(eng.query(ds, t, union_default_graph=True))) for q, t in texts.items()}
+        return out, "kg-engine SPARQL", time.perf_counter() - t0
+    except Exception as exc:  # noqa: BLE001 - fall back to an independent engine
+        print(f"SPARQL layer failed ({type(exc).__name__}: {exc}); counting with pyoxigraph", file=sys.stderr)
+    import pyoxigraph as ox
+    from rdflib import BNode, URIRef
+
+    def conv(t):
+        if isinstance(t, URIRef):
+            return ox.NamedNode(str(t))
+        if isinstance(t, BNode):
+            return ox.BlankNode(str(t))
+        if t.language:
+            return ox.Literal(str(t), language=t.language)
+        if t.datatype is not None:
+            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
+        return ox.Literal(str(t))
+
+    g = ox.Store()
+    g.bulk_extend(ox.Quad(conv(s), conv(p), conv(o)) for s, p, o, _ in store.triples((None, None, None)))
+    out = {q: len(list(g.query(t))) for q, t in texts.items()}
+    return out, "pyoxigraph", time.perf_counter() - t0
+
+
+def _open(backend: str, tmp: Path):
+    from kg_engine.store import open_store
+
+    if backend == "sqlite":
+        return open_store(f"sqlite:///{tmp / 'kg.sqlite'}"), None
+    from kg_engine.testing.postgres import TemporaryPostgres
+
+    pg = TemporaryPostgres().start()
+    return open_store(pg.new_database_url()), pg
+
+
+def job_reason(backend: str, n: int) -> dict:
+    from kg_engine.rules.engine import RuleEngine
+
+    with tempfile.TemporaryDirectory(prefix="kg_rules_bench_") as d:
+        store, pg = _open(backend, Path(d))
+        try:
+            t0 = time.perf_counter()
+            store.load([DATA / f"lubm{n}.nt.gz", DATA / "univ-bench.ttl"])
+            load_s = time.perf_counter() - t0
+            asserted = len(store)
+            res = RuleEngine(store, "owl-rl").materialise()
+            rss = _rss_mb()
+            counts, how, q_s = count_queries(store)
+            exp = expected(n)
+            return {
+                "job": "reason", "backend": backend, "lubm": n, "asserted": asserted,
+                "load_s": round(load_s, 2), "reason_s": round(res.seconds, 2),
+                "reason_cpu_s": round(res.cpu_seconds, 2), "rounds": res.rounds,
+                "derived": res.derived, "closure": asserted + res.derived,
+                "peak_rss_mb": round(rss), "violations": sum(res.violation_counts.values()),
+                "top_rules": [(p.rule, round(p.seconds, 2), p.fired) for p in res.profile[:6]],
+                "queries_by": how, "queries_s": round(q_s, 2), "counts": counts,
+                "mismatches": {q: (counts.get(q), exp[q]) for q in exp if counts.get(q) != exp[q]},
+                "loadavg": os.getloadavg()[0],
+            }
+        finally:
+            store.close()
+            if pg is not None:
+                pg.stop()
+
+
+def _split(n: int, tmp: Path) -> tuple[Path, Path, int]:
+    base, dept = tmp / "base.nt", tmp / "dept.nt"
+    k = 0
+    with gzip.open(DATA / f"lubm{n}.nt.gz", "rt", encoding="utf-8") as f, \
+            base.open("w", encoding="utf-8") as b, dept.open("w", encoding="utf-8") as dd:
+        for line in f:
+            if line.startswith(DEPT + ".") or line.startswith(DEPT + ">") or line.startswith(DEPT + "/"):
+                dd.write(line)
+                k += 1
+            else:
+                b.write(line)
+    return base, dept, k
+
+
+def _same_as_recompute(store, engine) -> tuple[bool, float]:
+    """Snapshot the store, recompute the closure from scratch, compare (same ids)."""
+    db = store.db
+    temp = "TEMP" if store.dialect == "sqlite" else "TEMPORARY"
+    db.execute("DROP TABLE IF EXISTS kg_bench_snap")
+    db.execute(f"CREATE {temp} TABLE kg_bench_snap AS SELECT DISTINCT s, p, o FROM kg_quads")
+    t0 = time.perf_counter()
+    engine.materialise(recompute=True)
+    full_s = time.perf_counter() - t0
+    a = db.scalar("SELECT COUNT(*) FROM (SELECT s, p, o FROM kg_quads EXCEPT SELECT s, p, o FROM kg_bench_snap) x")
+    b = db.scalar("SELECT COUNT(*) FROM (SELECT s, p, o FROM kg_bench_snap EXCEPT SELECT s, p, o FROM kg_quads) x")
+    return (a == 0 and b == 0), full_s
+
+
+def job_incremental(backend: str, n: int) -> dict:
+    from rdflib import Graph
+
+    from kg_engine.rules.engine import RuleEngine
+
+    with tempfile.TemporaryDirectory(prefix="kg_rules_inc_") as d:
+        tmp = Path(d)
+        base, dept, k = _split(n, tmp)
+        store, pg = _open(backend, tmp)
+        try:
+            store.load([base, DATA / "univ-bench.ttl"])
+            eng = RuleEngine(store, "owl-rl")
+            eng.materialise()
+            triples = list(Graph().parse(dept, format="nt"))
+            add = eng.add(triples)
+            ok_add, full_s = _same_as_recompute(store, eng)
+            rem = eng.remove(triples)
+            ok_rem, _ = _same_as_recompute(store, eng)
+            return {
+                "job": "incremental", "backend": backend, "lubm": n, "dept_triples": k,
+                "add_s": round(add.seconds, 2), "add_cpu_s": round(add.cpu_seconds, 2),
+                "add_derived": add.derived, "add_equals_recompute": ok_add,
+                "remove_s": round(rem.seconds, 2), "remove_cpu_s": round(rem.cpu_seconds, 2),
+                "remove_removed": rem.removed, "remove_equals_recompute": ok_rem,
+                "full_recompute_s": round(full_s, 2), "peak_rss_mb": round(_rss_mb()),
+                "loadavg": os.getloadavg()[0],
+            }
+        finally:
+            store.close()
+            if pg is not None:
+                pg.stop()
+
+
+def job_owlrl(n: int) -> dict:
+    import owlrl
+    from rdflib import Graph
+
+    g = Graph()
+    t0 = time.perf_counter()
+    with gzip.open(DATA / f"lubm{n}.nt.gz", "rb") as f:
+        g.parse(f, format="nt")
+    g.parse(DATA / "univ-bench.ttl", format="turtle")
+    load_s = time.perf_counter() - t0
+    before = len(g)
+    t0, c0 = time.perf_counter(), time.process_time()
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+    return {
+        "job": "owlrl", "lubm": n, "load_s": round(load_s, 2),
+        "reason_s": round(time.perf_counter() - t0, 2), "reason_cpu_s": round(time.process_time() - c0, 2),
+        "closure": len(g), "asserted": before, "peak_rss_mb": round(_rss_mb()),
+        "loadavg": os.getloadavg()[0],
+    }
+
+
+def run_job(spec: str, timeout: int) -> dict:
+    cmd = [sys.executable, __file__, "--job", spec]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"job": spec, "error": f"did not finish in {timeout} s"}
+    if out.returncode != 0:
+        return {"job": spec, "error": out.stderr.strip().splitlines()[-1:] or ["failed"]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1, 10])
+    ap.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
+    ap.add_argument("--incremental", type=int, nargs="*", default=[], help="LUBM sizes for the add/remove test")
+    ap.add_argument("--owlrl", action="store_true", help="also run owlrl on LUBM(1)")
+    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--json", type=Path, help="append results (JSON lines) here")
+    ap.add_argument("--job", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.job:
+        kind, *rest = args.job.split(":")
+        if kind == "reason":
+            res = job_reason(rest[0], int(rest[1]))
+        elif kind == "incremental":
+            res = job_incremental(rest[0], int(rest[1]))
+        else:
+            res = job_owlrl(int(rest[0]))
+        print(json.dumps(res))
+        return
+    if not DATA.is_dir():
+        sys.exit(f"LUBM data not found in {DATA} (set KG_SHARED_DATA)")
+    specs = [f"reason:{b}:{n}" for n in args.sizes for b in args.backends]
+    specs += [f"incremental:{b}:{n}" for n in args.incremental for b in args.backends]
+    if args.owlrl:
+        specs.append("owlrl:1")
+    for spec in specs:
+        res = run_job(spec, args.timeout)
+        line = json.dumps(res)
+        print(line, flush=True)
+        if args.json:
+            with args.json.open("a") as f:
+                f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()

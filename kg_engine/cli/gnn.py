@@ -1,0 +1,237 @@
+"""``kg gnn train|eval|predict``: train, evaluate and apply GNN link predictors.
+
+Examples::
+
+    kg gnn train --model complex --dataset umls --output runs/complex-umls
+    kg gnn train --config pipelines/gnn_rgcn.cfg --dataset kinship --set training.epochs=50
+    kg gnn train --model rgcn --db sqlite:///kg.sqlite --output runs/rgcn-kg     # the store's triples
+    kg gnn eval runs/complex-umls --split test
+    kg gnn predict runs/rgcn-kg --db sqlite:///kg.sqlite --top-k 10
+
+A training run that stops on ``--max-minutes`` leaves a checkpoint; running the same command
+again resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from kg_engine.cli.common import EXIT_BAD_INPUT, console, report, user_errors
+from kg_engine.errors import ConfigError, MissingDependencyError, ModelError
+
+gnn_app = typer.Typer(
+    name="gnn",
+    help="GNN link prediction: train, evaluate, predict into the graph.",
+    no_args_is_help=True,
+)
+
+DbOpt = Annotated[
+    Optional[str],
+    typer.Option("--db", help="Database URL of a kg-engine store (its triples are the data)"),
+]
+DatasetOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--dataset",
+        help="Dataset name (umls, kinship, nations, fb15k-237, wn18rr) or a folder with "
+        "train/valid/test.txt",
+    ),
+]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N")]
+
+
+def _require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+        import torch_geometric  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(exc.name or "torch", "gnn") from None
+
+
+def _parse_sets(items: list[str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or "." not in key:
+            raise ConfigError(f"--set {item!r}: expected section.key=value, e.g. training.lr=0.01")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return overrides
+
+
+def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
+    keys = ("mrr", "hits@1", "hits@3", "hits@10", "mr")
+    parts = [f"{k}={metrics[k]:.4f}" for k in keys if k in metrics]
+    if "count" in metrics:
+        parts.append(f"queries={int(metrics['count'])}")
+    console.print(title + "  " + "  ".join(parts))
+
+
+def train(
+    model: Annotated[Optional[str], typer.Option("--model", help="complex | distmult | rgcn | compgcn | nbfnet")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", help=".cfg file (default pipelines/gnn_MODEL.cfg)")] = None,
+    dataset: DatasetOpt = None,
+    db: DbOpt = None,
+    graph: Annotated[Optional[str], typer.Option("--graph", help="Train on this named graph of --db only")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Checkpoint folder")] = None,
+    device: DeviceOpt = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Stop (resumably) after this long")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="torch.set_num_threads (0: torch default)")] = None,
+    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from a checkpoint in --output")] = True,
+    set_: Annotated[list[str], typer.Option("--set", help="Config override section.key=value (repeatable)")] = [],  # noqa: B006
+) -> None:
+    """Train a link predictor; writes config, vocab, checkpoints and metrics.json to --output."""
+    with user_errors():
+        try:
+            _require_torch()
+        except MissingDependencyError as exc:
+            report(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        from kg_engine.gnn.config import load_config, pipelines_dir
+        from kg_engine.gnn.training import train as run_train
+
+        overrides = _parse_sets(set_)
+        name = model or "complex"
+        cfg_source: Any = config or name
+        if model and (config or not (pipelines_dir() / f"gnn_{name.lower()}.cfg").is_file()):
+            overrides["model.name"] = model
+            cfg_source = config  # None: defaults + the model's own defaults
+        if dataset:
+            overrides.update({"data.dataset": dataset, "data.db": None})
+        elif db:
+            overrides.update({"data.db": db, "data.dataset": None})
+        if graph:
+            overrides["data.graph"] = graph
+        for key, value in (("training.device", device), ("training.epochs", epochs),
+                           ("training.max_minutes", max_minutes), ("training.num_threads", threads)):
+            if value is not None:
+                overrides[key] = value
+        cfg = load_config(cfg_source, overrides)
+        source = cfg.data.dataset or Path(str(cfg.data.db)).stem or "store"
+        out = output or Path("runs") / f"gnn-{cfg.model.name}-{Path(str(source)).name}"
+        result = run_train(cfg, output_dir=out, resume=resume, progress=None)
+    m = result.metrics
+    console.print(
+        f"{m['status']}: {m['model']} on {m['dataset']} — {m['epochs']} epochs, {m['steps']} steps, "
+        f"{m['train_seconds']:.1f} s wall, {m['cpu_seconds']:.1f} CPU-s on {m['device']}; checkpoint in {out}"
+    )
+    if "valid" in m:
+        _print_metrics("valid", m["valid"])
+    if "test" in m:
+        _print_metrics("test ", m["test"])
+    if not result.completed:
+        console.print("stopped early by the time/step budget: run the same command again to resume")
+
+
+def evaluate(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by kg gnn train")],
+    split: Annotated[str, typer.Option("--split", help="test | valid")] = "test",
+    dataset: DatasetOpt = None,
+    db: DbOpt = None,
+    device: DeviceOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON")] = False,
+) -> None:
+    """Filtered ranking evaluation (both directions, realistic ties) of a trained model."""
+    with user_errors():
+        try:
+            _require_torch()
+        except MissingDependencyError as exc:
+            report(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        metrics = evaluate_checkpoint(checkpoint, split=split, dataset=dataset, db=db,
+                                      device=device or "auto", batch_size=batch_size)
+    if as_json:
+        console.print_json(json.dumps(metrics))
+    else:
+        _print_metrics(split, metrics)
+
+
+def evaluate_checkpoint(
+    checkpoint: Path,
+    *,
+    split: str = "test",
+    dataset: str | None = None,
+    db: str | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+) -> dict[str, float]:
+    """Evaluate a checkpoint folder on a split of its data (or of ``dataset``/``db``).
+
+    Raises:
+        ConfigError: unknown split or data.
+        ModelError: bad checkpoint, or data whose entities differ from the model's.
+    """
+    import torch
+
+    from kg_engine.gnn.evaluation import RankingEvaluator
+    from kg_engine.gnn.training import load_data, load_model, resolve_device
+
+    if split not in ("test", "valid"):
+        raise ConfigError(f"--split {split!r}: expected 'test' or 'valid'")
+    dev = resolve_device(device)
+    loaded = load_model(checkpoint, dev)
+    cfg = loaded.config
+    if dataset:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"dataset": dataset, "db": None})})
+    elif db:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"db": db, "dataset": None})})
+    data = load_data(cfg)
+    if data.entities != loaded.data.entities or data.relations != loaded.data.relations:
+        raise ModelError(
+            f"the data's entities/relations differ from the model's vocabulary in {checkpoint}; "
+            "evaluate on the data the model was trained on"
+        )
+    evaluator = RankingEvaluator(data)
+    with torch.no_grad():
+        scorer = loaded.model.scorer(data.graph("train").to(dev))
+        return evaluator.evaluate(scorer, getattr(data, split), batch_size=batch_size, device=dev)
+
+
+def predict(
+    checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by kg gnn train")],
+    db: Annotated[Optional[str], typer.Option("--db", envvar="KG_DB", help="Store to write predictions into")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", help="Predicted tails per (head, relation)")] = 10,
+    graph: Annotated[Optional[str], typer.Option("--graph", help="Named graph for the predictions")] = None,
+    device: DeviceOpt = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
+) -> None:
+    """Write the model's top-k predicted triples into the store, scored, with provenance."""
+    with user_errors():
+        try:
+            _require_torch()
+        except MissingDependencyError as exc:
+            report(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        import os
+
+        from kg_engine.cli.common import DEFAULT_DB
+        from kg_engine.store import open_store
+
+        try:
+            from kg_engine.gnn.predict import predict_to_store
+        except ImportError as exc:
+            raise ModelError(f"prediction is not available in this installation: {exc}") from exc
+        if not Path(checkpoint).is_dir():
+            raise ModelError(f"{checkpoint} is not a checkpoint folder (kg gnn train --output …)")
+        store = open_store(db or os.environ.get("KG_DB") or DEFAULT_DB)
+        try:
+            written = predict_to_store(Path(checkpoint), store, top_k=top_k, graph=graph,
+                                       device=device or "auto", batch_size=batch_size)
+        finally:
+            store.close()
+    console.print(f"wrote {written:,} predicted triples" + (f" into graph <{graph}>" if graph else ""))
+
+
+def register(app: typer.Typer) -> None:
+    gnn_app.command("train")(train)
+    gnn_app.command("eval")(evaluate)
+    gnn_app.command("predict")(predict)
+    app.add_typer(gnn_app, name="gnn")

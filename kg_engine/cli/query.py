@@ -1,0 +1,95 @@
+"""``kg query``: run a SPARQL 1.1 query against the store.
+
+The query comes as an argument or from a file (``-f query.rq``); results print as a table
+(default), CSV, TSV, SPARQL JSON or SPARQL XML. ``--explain`` prints the SQL the query compiles
+to instead of running it. A malformed query exits with code 2 and names line and column.
+
+Examples::
+
+    kg query "SELECT ?s WHERE { ?s a <http://example.org/Person> } LIMIT 10"
+    kg query -f q1.rq --format csv > out.csv
+    kg query --explain "SELECT * WHERE { ?s ?p ?o }"
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    EXIT_BAD_INPUT,
+    DbOption,
+    open_kg,
+    report,
+    user_errors,
+)
+from kg_engine.errors import InputNotFoundError, QueryTimeoutError
+
+
+def read_request(text: Optional[str], file: Optional[Path], what: str) -> tuple[str, str]:
+    """The request text and its source name (``-f`` file or the argument); exit 2 if neither."""
+    if file is not None:
+        if text:
+            report(ValueError(f"give the {what} either as an argument or with -f, not both"))
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if str(file) == "-":
+            return sys.stdin.read(), "<stdin>"
+        if not file.is_file():
+            raise InputNotFoundError(f"{file}: no such {what} file")
+        return file.read_text(encoding="utf-8"), str(file)
+    if not text:
+        report(ValueError(f"no {what}: pass it as an argument or with -f FILE"))
+        raise typer.Exit(EXIT_BAD_INPUT)
+    return text, f"<{what}>"
+
+
+def query(
+    text: Annotated[Optional[str], typer.Argument(help="the SPARQL query text")] = None,
+    file: Annotated[
+        Optional[Path], typer.Option("--file", "-f", help="read the query from this file ('-': stdin)")
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="table | csv | tsv | json | xml")
+    ] = "table",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="print the SQL the query compiles to; do not run it")
+    ] = False,
+    timeout: Annotated[
+        Optional[float], typer.Option("--timeout", help="cancel the query after this many seconds")
+    ] = None,
+    union: Annotated[
+        bool, typer.Option("--union", help="default graph = union of all graphs")
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
+    from kg_engine.sparql import default_engine
+    from kg_engine.sparql.results import FORMATS, format_result
+
+    with user_errors():
+        if fmt not in FORMATS:
+            report(ValueError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}"))
+            raise typer.Exit(EXIT_BAD_INPUT)
+        q, source = read_request(text, file, "query")
+        engine = default_engine()
+        prepared = engine.prepare(q, source=source)
+        with open_kg(db) as kg:
+            if explain:
+                out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"
+            else:
+                try:
+                    result = kg.query(q, timeout=timeout, union_default_graph=union)
+                except QueryTimeoutError as exc:
+                    report(exc)
+                    raise typer.Exit(1) from None
+                out = format_result(result, fmt)
+    sys.stdout.write(out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``query`` command to ``app``."""
+    app.command("query")(query)

@@ -1,0 +1,53 @@
+"""``kg update``: run a SPARQL 1.1 Update request, atomically.
+
+``INSERT DATA``, ``DELETE DATA``, ``DELETE/INSERT … WHERE``, ``LOAD <file:…>``, ``CLEAR``,
+``DROP``, ``CREATE``, ``ADD``, ``MOVE``, ``COPY``. Either every operation of the request is
+applied or none: a malformed request or a failing operation exits with code 2 and leaves the
+store as it was.
+
+Examples::
+
+    kg update 'INSERT DATA { <http://ex.org/a> <http://ex.org/p> "x" }'
+    kg update -f changes.ru
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kg_engine.cli.common import DEFAULT_DB, EXIT_BAD_INPUT, DbOption, console, open_kg, report, user_errors
+from kg_engine.cli.query import read_request
+from kg_engine.errors import StoreError
+
+
+def update(
+    text: Annotated[Optional[str], typer.Argument(help="the SPARQL Update request")] = None,
+    file: Annotated[
+        Optional[Path], typer.Option("--file", "-f", help="read the request from this file ('-': stdin)")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Run a SPARQL 1.1 Update request (all operations or none)."""
+    from kg_engine.sparql import default_engine
+
+    with user_errors():
+        request, source = read_request(text, file, "update")
+        engine = default_engine()
+        parsed = engine.prepare_update(request, source=source)
+        with open_kg(db) as kg:
+            before = len(kg)
+            try:
+                engine.update(kg.graph, parsed)
+            except StoreError as exc:
+                report(exc)
+                raise typer.Exit(EXIT_BAD_INPUT) from None
+            after = len(kg)
+    console.print(f"ok: {after - before:+,} statements ({after:,} in the store)", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``update`` command to ``app``."""
+    app.command("update")(update)

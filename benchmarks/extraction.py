@@ -85,13 +85,23 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", required=True, choices=["re-train", "re-eval"])
+    ap.add_argument("--task", required=True,
+                    choices=["re-train", "re-eval", "ner", "ner-demo", "linking", "throughput"])
     ap.add_argument("--dataset", default="semeval", choices=["semeval", "conll04"])
     ap.add_argument("--encoders", default="cnn,rnn,transformer,minilm")
     ap.add_argument("--models", nargs="*", default=[])
     ap.add_argument("--ner", default=None, help="conll04: NER pipeline for end-to-end scoring")
     ap.add_argument("--out", default="runs", help="re-train: output root")
     ap.add_argument("--set", nargs="*", default=[], help="config overrides section.key=JSON")
+    if "--task" in (argv if argv is not None else sys.argv[1:]):
+        raw = list(argv if argv is not None else sys.argv[1:])
+        task = raw[raw.index("--task") + 1] if raw.index("--task") + 1 < len(raw) else ""
+        if task in {"ner", "ner-demo", "linking", "throughput"}:  # E2's part: own options
+            from benchmarks.extraction_pipeline import main as pipeline_main
+
+            rest = raw[:raw.index("--task")] + raw[raw.index("--task") + 2:]
+            pipeline_main([task, *rest])
+            return
     args = ap.parse_args(argv)
     overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
     if args.task == "re-eval":

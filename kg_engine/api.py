@@ -360,6 +360,51 @@ class KnowledgeGraph:
         out = Path(output_dir) if output_dir is not None else Path("runs") / f"gnn-{cfg.model.name}"
         return train(cfg, output_dir=out, data=data, resume=resume, progress=progress)
 
+    def predict(
+        self,
+        checkpoint: str | Path,
+        *,
+        top_k: int = 10,
+        graph: URIRef | BNode | str | None = None,
+        queries: Iterable[tuple] | None = None,
+        directions: str = "tail",
+        device: str = "auto",
+    ) -> int:
+        """Write a trained GNN's top-k predicted triples into ``urn:kg-engine:predicted:<model>``.
+
+        Every triple gets ``predicted`` provenance (checkpoint, model, confidence, raw score and
+        rank); :meth:`explain` of such a triple shows the model's highest-contributing paths.
+        Re-running replaces that model's prediction graph.
+
+        Args:
+            checkpoint: folder written by :meth:`train_gnn` / ``kg gnn train``.
+            top_k: new answers per query (known triples are never predicted).
+            graph: predict over one graph (default: every graph except prediction graphs).
+            queries: ``(head, relation)`` pairs; default every ``(h, r)`` of the graph.
+            directions: ``"tail"`` (``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
+            device: ``"auto"``, ``"cpu"``, ``"cuda"``.
+
+        Returns:
+            The number of predicted triples written.
+
+        Raises:
+            ModelError: ``checkpoint`` is not a readable checkpoint folder.
+            ValueError: unknown query terms or bad arguments.
+            MissingDependencyError: torch / torch-geometric not installed.
+        """
+        try:
+            from kg_engine.gnn.predict import predict_to_store
+        except ImportError as exc:
+            from kg_engine.errors import MissingDependencyError
+
+            raise MissingDependencyError(exc.name or "torch", "gnn") from exc
+        self._flush()
+        return predict_to_store(
+            checkpoint, self.store, top_k=top_k, graph=None if graph is None else str(graph),
+            queries=list(queries) if queries is not None else None, directions=directions,
+            device=device,
+        )
+
     # -- rules -----------------------------------------------------------------------------
     def reason(
         self,

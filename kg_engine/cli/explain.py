@@ -13,7 +13,15 @@ from typing import Annotated
 
 import typer
 
-from kg_engine.cli.common import DEFAULT_DB, EXIT_BAD_INPUT, DbOption, console, open_kg, report, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    EXIT_BAD_INPUT,
+    DbOption,
+    console,
+    open_kg,
+    report,
+    user_errors,
+)
 
 
 def explain(
@@ -27,13 +35,12 @@ def explain(
     """Show the derivation tree of an inferred statement, or the source of an asserted one."""
     from kg_engine.rules.explain import NotInStoreError
 
-    with user_errors():
-        with open_kg(db) as kg:
-            try:
-                result = kg.explain(statement, all_derivations=all_derivations)
-            except NotInStoreError as exc:
-                report(exc)
-                raise typer.Exit(EXIT_BAD_INPUT) from None
+    with user_errors(), open_kg(db) as kg:
+        try:
+            result = kg.explain(statement, all_derivations=all_derivations)
+        except NotInStoreError as exc:
+            report(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
     if as_json and hasattr(result, "to_json"):
         console.print_json(result.to_json())
     else:

@@ -38,9 +38,8 @@ def reason(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>."""
-    with user_errors():
-        with open_kg(db) as kg:
-            result = kg.reason(rules, profile=profile, recompute=recompute)
+    with user_errors(), open_kg(db) as kg:
+        result = kg.reason(rules, profile=profile, recompute=recompute)
     if as_json:
         console.print_json(json.dumps(_as_dict(result)))
         return

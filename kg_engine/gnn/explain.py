@@ -47,6 +47,7 @@ __all__ = [
     "top_paths",
     "fidelity",
     "explain_triple",
+    "answer_query",
     "PredictionExplanation",
     "explain_prediction",
 ]
@@ -460,6 +461,63 @@ def explain_triple(
     paths = top_paths(data.edge_index, data.edge_type, imp, h, t, n, num_types, k, max_length, beam)
     fid = fidelity(model, data, h, r, t, paths, filter_mask, logits) if check_fidelity else None
     return Explanation(h, r, t, score, paths, fid)
+
+
+
+def answer_query(
+    model: Any,
+    data: Any,
+    h: int,
+    r: int,
+    top_k: int = 10,
+    num_paths: int = 3,
+    max_length: int = 3,
+    filter_mask: Tensor | None = None,
+) -> tuple[list[tuple[int, float]], Explanation]:
+    """Answer ``(h, r, ?)`` with the top-``k`` tails and explain the best one, in one pass.
+
+    One forward pass with differentiable edge weights scores every tail; one backward pass
+    from the best tail's score gives the edge importances for its paths (the serving path of
+    ``kg gnn predict --explain``; about the cost of two forward passes).
+
+    Args:
+        model, data: as in :func:`edge_importance`.
+        h: query head; r: query relation (inverse ids ask for heads).
+        top_k: answers returned.
+        num_paths: explanation paths for the best answer.
+        max_length: longest explanation path.
+        filter_mask: ``[N]`` known answers to skip (filtered prediction).
+
+    Returns:
+        ``([(tail, logit), ...] best first, Explanation of the first tail)``.
+    """
+    n = int(data.num_nodes)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    weight = torch.ones(data.edge_index.shape[1], device=device, requires_grad=True)
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        with torch.enable_grad():
+            logits = model(data, torch.tensor([h]), torch.tensor([r]), weight)[0]
+            ranked = logits.detach().clone()
+            if filter_mask is not None:
+                ranked[filter_mask.to(ranked.device)] = float("-inf")
+            vals, idx = ranked.topk(min(top_k, n))
+            best = int(idx[0])
+            (grad,) = torch.autograd.grad(logits[best], weight)
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+        model.train(was_training)
+    answers = [(int(i), float(v)) for v, i in zip(vals.cpu(), idx.cpu()) if torch.isfinite(v)]
+    paths = top_paths(
+        data.edge_index, data.edge_type, grad, h, best, n, 2 * int(model.num_relations),
+        num_paths, max_length,
+    )
+    return answers, Explanation(h, r, best, float(logits[best].detach()), paths)
 
 
 # ---------------------------------------------------------------------------- predicted triples

@@ -400,9 +400,15 @@ def train(
     ckpt_path = output_dir / CHECKPOINT
     config_text = cfg.to_str()
     if resume and ckpt_path.is_file():
-        ckpt = read_checkpoint(ckpt_path, device)
+        ckpt = read_checkpoint(ckpt_path, "cpu")  # RNG states must stay CPU tensors
         _check_compatible(ckpt.get("config", ""), cfg, ckpt_path)
-        model.load_state_dict(ckpt["model"])
+        try:
+            model.load_state_dict(ckpt["model"])
+        except RuntimeError as exc:
+            raise ModelError(
+                f"{ckpt_path} does not fit this data (different entities/relations?): {exc}; "
+                "use another output directory or resume=False"
+            ) from exc
         optimizer.load_state_dict(ckpt["optimizer"])
         if scheduler is not None and ckpt.get("scheduler") is not None:
             scheduler.load_state_dict(ckpt["scheduler"])

@@ -37,12 +37,12 @@ Example:
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, Var, term_vars
 
-__all__ = ["check_rule", "stratify", "check_program", "dependencies"]
+__all__ = ["check_program", "check_rule", "dependencies", "stratify"]
 
 
 def _error(rule: Rule, message: str) -> RuleSyntaxError:
@@ -198,9 +198,7 @@ def _body_atoms(items: Iterable, negative: bool) -> Iterable[tuple[Atom, bool]]:
     for item in items:
         if isinstance(item, Atom):
             yield item, negative
-        elif isinstance(item, Not):
-            yield from _body_atoms(item.body, True)
-        elif isinstance(item, Aggregate):
+        elif isinstance(item, Not) or isinstance(item, Aggregate):
             yield from _body_atoms(item.body, True)
 
 

@@ -191,6 +191,11 @@ class RuleEngine:
         self.program, self._builder = _resolve_program(store, rules)
         self.graph = graph if graph is not None else inferred_graph(self.program.name)
         self.max_violations = max_violations
+        #: specialise generic rules to the schema each round (:mod:`kg_engine.rules.specialise`)
+        self.specialise = True
+        from kg_engine.rules.specialise import Specialiser
+
+        self._specialiser = Specialiser(self)
         #: owl:sameAs semantics by representative rewriting (default: for the OWL 2 RL program)
         self.equality = self.program.name == "owl-rl" if equality is None else equality
         self._prepare(self.program)
@@ -401,6 +406,7 @@ class RuleEngine:
                 new = _D[0] if delta != _D[0] else _D[1]
                 self.db.execute(f"DELETE FROM {new}")
                 rounds += 1
+                self._specialiser.reset()
                 keys = None if first else self._delta_keys(delta, type_id)
                 for rule in stratum:
                     self._eval_rule(rule, ids, None if first else delta, new, prof, keys, cache, type_id)
@@ -443,7 +449,7 @@ class RuleEngine:
         return preds, types
 
     def _commit_new(self, new: str, gid: int, rnd: int) -> None:
-        self.db.execute(f"INSERT INTO kg_quads (g, s, p, o) SELECT ?, s, p, o FROM {new}", (gid,))
+        self.db.execute(f"INSERT INTO kg_quads (g, s, p, o) SELECT ?, s, p, o FROM {new} ORDER BY s, p, o", (gid,))
         self.db.execute(
             f"INSERT INTO kg_rules_derivations (g, s, p, o, rule, round) "
             f"SELECT ?, s, p, o, rule, ? FROM {new}",
@@ -474,6 +480,10 @@ class RuleEngine:
         type_id: int | None,
     ) -> None:
         atoms = rule.atoms()
+        spec = self._specialiser.variants(rule, ids) if self.specialise and rule.head else None
+        if spec is not None:
+            self._eval_specialised(rule, spec, ids, delta, new, prof, keys, cache, type_id)
+            return
         if delta is None:
             if not all(self._atom_possible(a, ids, cache, type_id) for a in atoms):
                 return
@@ -481,20 +491,49 @@ class RuleEngine:
         else:
             if not atoms:
                 return
-            preds, types = keys if keys is not None else (set(), set())
-            positions = []
-            for i, a in enumerate(atoms):
-                if not isinstance(a.p, Var):
-                    pid = ids.get(a.p)
-                    if pid is None or pid not in preds:
-                        continue
-                    if pid == type_id and not isinstance(a.o, Var) and ids.get(a.o) not in types:
-                        continue
-                positions.append(i)
+            positions = [i for i, a in enumerate(atoms) if self._in_delta(a, ids, keys, type_id)]
         for pos in positions:
             sources = {} if pos is None else {pos: delta}
             for hi, head in enumerate(rule.head):
                 self._run_insert(rule, hi, head, ids, sources, new, prof)
+
+    @staticmethod
+    def _in_delta(a: Atom, ids: ConstantIds, keys: Any, type_id: int | None) -> bool:
+        """Whether atom ``a`` can match a triple of the delta (by predicate / rdf:type class)."""
+        if isinstance(a.p, Var):
+            return True
+        preds, types = keys if keys is not None else (set(), set())
+        pid = ids.get(a.p)
+        if pid is None or pid not in preds:
+            return False
+        if pid == type_id and not isinstance(a.o, Var):
+            return ids.get(a.o) in types
+        return True
+
+    def _eval_specialised(self, rule, spec, ids, delta, new, prof, keys, cache, type_id) -> None:
+        schema, data, variants, extra = spec
+        atoms = rule.atoms()
+        if delta is not None:
+            # delta on a schema atom: the generic statement (rare: the TBox changed)
+            for i in schema:
+                if self._in_delta(atoms[i], ids, keys, type_id):
+                    for hi, head in enumerate(rule.head):
+                        self._run_insert(rule, hi, head, ids, {i: delta}, new, prof)
+        if not variants:
+            return
+        vids = ConstantIds({**ids.ids, **extra})
+        for v in variants:
+            vatoms = v.atoms()
+            if delta is None:
+                if not all(self._atom_possible(a, vids, cache, type_id) for a in vatoms):
+                    continue
+                positions: list[int | None] = [None]
+            else:
+                positions = [k for k, a in enumerate(vatoms) if self._in_delta(a, vids, keys, type_id)]
+            for pos in positions:
+                sources = {} if pos is None else {pos: delta}
+                for hi, head in enumerate(v.head):
+                    self._run_insert(v, hi, head, vids, sources, new, prof)
 
     def _run_insert(
         self,

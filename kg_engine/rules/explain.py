@@ -36,8 +36,10 @@ Example:
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import NamespaceManager
@@ -47,10 +49,17 @@ from kg_engine.core.terms import DEFAULT_GRAPH, check_triple
 from kg_engine.errors import KgEngineError
 from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
 
-__all__ = ["Derivation", "Explanation", "explain", "Explainer", "NotInStoreError", "parse_triple"]
+__all__ = ["Derivation", "Explainer", "Explanation", "NotInStoreError", "explain", "parse_triple"]
+
+#: Stores whose rule tables are known to exist (checked once per store object).
+_TABLES_READY: weakref.WeakSet[Any] = weakref.WeakSet()
+#: Parsed programs by (store URL, inferred graph id, updated_at): parsing is the slow part.
+_PROGRAM_CACHE: dict[tuple, RuleSet] = {}
 
 #: Rule name the engine records for triples written by owl:sameAs representative rewriting.
 EQ_REP = "eq-rep"
+#: Facts shown per aggregate of a rule instance (the aggregate may range over many).
+_AGGREGATED_SHOWN = 20
 #: Rows of the body query examined per rule instance search (best-founded one is kept).
 _CANDIDATES = 64
 
@@ -76,6 +85,8 @@ class Derivation:
         round: semi-naive round that first derived the triple (inferred), 0 for asserted.
         bindings: variable name -> term of the rule instance.
         premises: the body atoms of the rule instance, each explained.
+        aggregated: for a rule with an aggregate (``COUNT``…), the facts of the group it
+            aggregated over (the first :data:`_AGGREGATED_SHOWN`), each explained.
         graphs: graphs that hold the triple.
         sources: provenance of an asserted triple (per-statement records, else the load
             record of its graph as ``Provenance(kind="asserted", source=file)``).
@@ -86,17 +97,20 @@ class Derivation:
     rule: str | None = None
     round: int | None = None
     bindings: dict[str, Any] = field(default_factory=dict)
-    premises: list["Derivation"] = field(default_factory=list)
+    premises: list[Derivation] = field(default_factory=list)
     graphs: list[Any] = field(default_factory=list)
     sources: list[Provenance] = field(default_factory=list)
+    aggregated: list[Derivation] = field(default_factory=list)
 
-    def walk(self) -> Iterator["Derivation"]:
-        """This node and every node below it, depth first."""
+    def walk(self) -> Iterator[Derivation]:
+        """This node and every node below it (premises, then aggregated facts), depth first."""
         yield self
         for p in self.premises:
             yield from p.walk()
+        for a in self.aggregated:
+            yield from a.walk()
 
-    def asserted_leaves(self) -> list["Derivation"]:
+    def asserted_leaves(self) -> list[Derivation]:
         """The asserted triples the derivation rests on."""
         return [n for n in self.walk() if n.kind == "asserted"]
 
@@ -108,7 +122,7 @@ class Derivation:
         """True when every branch ends in an asserted triple."""
         if self.kind == "asserted":
             return True
-        return self.kind == "inferred" and all(p.is_grounded() for p in self.premises)
+        return self.kind == "inferred" and all(p.is_grounded() for p in (*self.premises, *self.aggregated))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable form (terms in N3 syntax)."""
@@ -121,6 +135,7 @@ class Derivation:
             "graphs": [g.n3() for g in self.graphs],
             "sources": [s.as_dict() for s in self.sources],
             "premises": [p.to_dict() for p in self.premises],
+            "aggregated": [a.to_dict() for a in self.aggregated],
         }
 
     def render(self, nm: NamespaceManager | None = None, indent: str = "") -> str:
@@ -146,9 +161,10 @@ class Derivation:
             lines.append(f"{first}{t}  [rule {self.rule}, round {self.round}{note}]")
         else:
             lines.append(f"{first}{t}  [{self.kind}]")
-        for i, p in enumerate(self.premises):
-            last = i == len(self.premises) - 1
-            p._render(lines, nm, rest + ("└─ " if last else "├─ "), rest + ("   " if last else "│  "))
+        children = [(p, "") for p in self.premises] + [(a, "aggregated: ") for a in self.aggregated]
+        for i, (p, tag) in enumerate(children):
+            last = i == len(children) - 1
+            p._render(lines, nm, rest + ("└─ " if last else "├─ ") + tag, rest + ("   " if last else "│  "))
 
 
 @dataclass
@@ -243,7 +259,9 @@ class Explainer:
 
         self.store = store
         self.db = store.db
-        tables.create_tables(store)
+        if store not in _TABLES_READY:
+            tables.create_tables(store)
+            _TABLES_READY.add(store)
         self._programs: dict[int, RuleSet | None] = {}
         #: inferred graph id -> name of the program that fills it
         self.inferred_graphs: dict[int, str] = {
@@ -258,8 +276,19 @@ class Explainer:
         if gid is None or gid not in self.inferred_graphs:
             return None
         if gid not in self._programs:
-            row = self.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (gid,))
-            self._programs[gid] = RuleSet.from_dict(json.loads(row[0])) if row else None
+            row = self.db.fetchone("SELECT updated_at FROM kg_rules_programs WHERE g = ?", (gid,))
+            if row is None:
+                self._programs[gid] = None
+            else:
+                ckey = (getattr(self.store, "url", ""), gid, str(row[0]))
+                program = _PROGRAM_CACHE.get(ckey)
+                if program is None:
+                    text = self.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (gid,))[0]
+                    program = RuleSet.from_dict(json.loads(text))
+                    if len(_PROGRAM_CACHE) > 32:
+                        _PROGRAM_CACHE.clear()
+                    _PROGRAM_CACHE[ckey] = program
+                self._programs[gid] = program
         return self._programs[gid]
 
     def _decode(self, ids: Sequence[int]) -> list[Any]:
@@ -560,8 +589,39 @@ class Explainer:
         bindings.update({v.name: t for v, t in b.items() if not isinstance(t, int)})
         bindings = {k: t for k, t in bindings.items() if not k.startswith("_")}
         premises = [self._node(p, path, memo) for p in prem]
+        aggregated = [self._node(k, path, memo) for k in self._aggregated(rule, b) if k not in path]
         return Derivation(terms, "inferred", rule=rule.name, round=rnd, bindings=bindings,
-                          premises=premises, graphs=graphs)
+                          premises=premises, graphs=graphs, aggregated=aggregated)
+
+    def _aggregated(self, rule: Rule, b: dict[Var, Any]) -> list[tuple[int, int, int]]:
+        """Facts of the groups the rule instance's aggregates ranged over."""
+        from kg_engine.rules.ir import Aggregate
+        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body
+
+        out: list[tuple[int, int, int]] = []
+        for item in rule.body:
+            if not isinstance(item, Aggregate):
+                continue
+            sub = Rule(f"{rule.name}/aggregate", tuple(item.body), ())
+            consts = _constants(sub)
+            ids = self.store.term_ids(consts) if consts else {}
+            try:
+                q = compile_body(sub, ConstantIds(ids), self.store.dialect)
+            except Unsatisfiable:
+                continue
+            for v in item.group_by:
+                if isinstance(b.get(v), int) and v in q.cols:
+                    q.where.append(_Frag(f"{q.cols[v]} = ?", [b[v]]))
+            names = sorted(q.cols, key=lambda v: v.name)
+            if not names:
+                continue
+            sql, params = q.select([(q.cols[v], "id", []) for v in names], distinct=True)
+            for row in self.db.fetchall(sql + f" LIMIT {_AGGREGATED_SHOWN}", params):
+                sb = {v: int(row[i]) for i, v in enumerate(names)}
+                for k in self._premises(sub, sb):
+                    if k not in out:
+                        out.append(k)
+        return out
 
     def _asserted(self, terms: tuple, gids: list[int]) -> Derivation:
         graphs = self._decode(gids)

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 __all__ = ["add", "remove"]
 
+_SEED = "kg_rules_seed"
+_DEL = "kg_rules_del"
+
 def _tbox_predicates() -> frozenset:
     from rdflib import OWL, RDF
 
@@ -150,47 +153,42 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
         The :class:`~kg_engine.rules.engine.ReasoningResult`: ``removed`` inferred triples
         that no longer follow, ``derived`` = 0 (re-derived triples are not counted as new).
     """
-    from kg_engine.rules.engine import _D, _OD, _SEED, ReasoningResult, _Profiler
+    from kg_engine.rules.engine import _D, _OD, ReasoningResult, _Profiler
 
     t0, c0 = time.perf_counter(), time.process_time()
     items = list(triples)
     prof = _Profiler()
     with engine.db.transaction():
         gid = engine._graph_id()
-        quads = _resolve_quads(engine, items, graph, gid)
-        if not quads:
+        engine._temp_tables()
+        if not _resolve_quads(engine, items, graph, gid):
             result = ReasoningResult(engine.program.name, engine.graph)
             result.seconds = time.perf_counter() - t0
             return result
-        if not engine.monotonic or engine.uses_sameas() or _touches_tbox(engine, quads):
-            _delete_quads(engine, quads)
+        if not engine.monotonic or engine.uses_sameas() or _touches_tbox(engine):
+            _delete_quads(engine)
             return _recompute(engine, t0, c0)
 
         result = ReasoningResult(engine.program.name, engine.graph)
-        engine._temp_tables()
         ids_c = engine._constants()
         engine._ids = ids_c
         type_id = ids_c.get(RDF.type)
         size_before = _graph_size(engine, gid)
         # D0: deleted triples that do not survive in another asserted graph.
-        deleting: dict[tuple[int, int, int], set[int]] = {}
-        for g, s, p, o in quads:
-            deleting.setdefault((s, p, o), set()).add(g)
-        d0 = []
-        for (s, p, o), gs in deleting.items():
-            held = {int(r[0]) for r in engine.db.fetchall(
-                "SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ?", (s, p, o))}
-            if not (held - gs - {gid}):
-                d0.append((s, p, o))
-        engine.db.executemany(
-            f"INSERT INTO {_SEED} (s, p, o) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", d0
+        engine.db.execute(
+            f"INSERT INTO {_SEED} (s, p, o) SELECT DISTINCT d.s, d.p, d.o FROM {_DEL} d "
+            f"WHERE NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND q.o = d.o "
+            f"AND q.g <> ? AND NOT EXISTS (SELECT 1 FROM {_DEL} d2 WHERE d2.g = q.g AND d2.s = q.s "
+            f"AND d2.p = q.p AND d2.o = q.o)) ON CONFLICT DO NOTHING",
+            (gid,),
         )
+        d0 = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}") or 0)
         if d0:
             engine._analyze(_SEED)
             # 1. over-delete, reading the store as it was.
             _overdelete(engine, gid, prof, type_id)
         # 2. delete the asserted quads and the over-deleted inferred triples.
-        _delete_quads(engine, quads)
+        _delete_quads(engine)
         if d0:
             if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
                 for table in ("kg_quads", "kg_rules_derivations"):
@@ -228,10 +226,21 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
     return result
 
 
-def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> list[tuple[int, int, int, int]]:
-    """Ids ``(g, s, p, o)`` of the asserted quads that ``items`` name (never the inferred graph)."""
+def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> int:
+    """Fill temp table ``kg_rules_del(g, s, p, o)`` with the asserted quads ``items`` name.
+
+    Triples given without a graph (and ``graph`` None) name their copies in every graph but
+    the inferred one. Returns the number of quads found.
+    """
     from kg_engine.core.terms import DEFAULT_GRAPH
 
+    db = engine.db
+    temp = "TEMP" if engine.dialect == "sqlite" else "TEMPORARY"
+    db.execute(
+        f"CREATE {temp} TABLE IF NOT EXISTS {_DEL} (g BIGINT NOT NULL, s BIGINT NOT NULL, "
+        "p BIGINT NOT NULL, o BIGINT NOT NULL, PRIMARY KEY (s, p, o, g))"
+    )
+    db.execute(f"DELETE FROM {_DEL}")
     wanted: list[tuple[Any, Any, Any, Any]] = []
     for it in items:
         if len(it) == 4:
@@ -241,37 +250,58 @@ def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> lis
             (s, p, o), g = it, graph
         wanted.append((s, p, o, g))
     ids = engine.store.term_ids({t for w in wanted for t in w if t is not None and t != DEFAULT_GRAPH})
-    out: set[tuple[int, int, int, int]] = set()
+    anywhere: set[tuple[int, int, int]] = set()
+    exact: set[tuple[int, int, int, int]] = set()
     for s, p, o, g in wanted:
         if s not in ids or p not in ids or o not in ids:
             continue
         key = (ids[s], ids[p], ids[o])
         if g is None:
-            for (gg,) in engine.db.fetchall(
-                "SELECT g FROM kg_quads WHERE s = ? AND p = ? AND o = ? AND g <> ?", (*key, gid)
-            ):
-                out.add((int(gg), *key))
+            anywhere.add(key)
         else:
             g_id = 0 if g == DEFAULT_GRAPH else ids.get(g)
             if g_id is not None and g_id != gid:
-                out.add((g_id, *key))
-    return sorted(out)
+                exact.add((g_id, *key))
+    if anywhere:
+        db.execute(f"DELETE FROM {_SEED}")
+        db.executemany(f"INSERT INTO {_SEED} (s, p, o) VALUES (?, ?, ?)", sorted(anywhere))
+        db.execute(
+            f"INSERT INTO {_DEL} (g, s, p, o) SELECT q.g, q.s, q.p, q.o FROM {_SEED} r "
+            f"JOIN kg_quads q ON q.s = r.s AND q.p = r.p AND q.o = r.o WHERE q.g <> ? "
+            f"ON CONFLICT DO NOTHING",
+            (gid,),
+        )
+        db.execute(f"DELETE FROM {_SEED}")
+    if exact:
+        db.executemany(
+            f"INSERT INTO {_DEL} (g, s, p, o) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM kg_quads q "
+            f"WHERE q.g = ? AND q.s = ? AND q.p = ? AND q.o = ?) ON CONFLICT DO NOTHING",
+            [(g, s, p, o, g, s, p, o) for g, s, p, o in sorted(exact)],
+        )
+    return int(db.scalar(f"SELECT COUNT(*) FROM {_DEL}") or 0)
 
 
 def _graph_size(engine: RuleEngine, gid: int) -> int:
     return int(engine.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0)
 
 
-def _touches_tbox(engine: RuleEngine, quads: list) -> bool:
+def _touches_tbox(engine: RuleEngine) -> bool:
     if engine._builder is None:
         return False
-    ids = engine.store.term_ids(_tbox_predicates())
-    tbox_ids = set(ids.values())
-    return any(p in tbox_ids for _, _, p, _ in quads)
+    ids = list(engine.store.term_ids(_tbox_predicates()).values())
+    if not ids:
+        return False
+    marks = ", ".join("?" * len(ids))
+    return engine.db.fetchone(f"SELECT 1 FROM {_DEL} WHERE p IN ({marks}) LIMIT 1", ids) is not None
 
 
-def _delete_quads(engine: RuleEngine, quads: list) -> None:
-    engine.db.executemany("DELETE FROM kg_quads WHERE g = ? AND s = ? AND p = ? AND o = ?", quads)
+def _delete_quads(engine: RuleEngine) -> None:
+    """Delete the quads listed in ``kg_rules_del`` (and their provenance rows)."""
+    for table in ("kg_quads", "kg_provenance"):
+        engine.db.execute(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {_DEL} d WHERE d.g = {table}.g "
+            f"AND d.s = {table}.s AND d.p = {table}.p AND d.o = {table}.o)"
+        )
 
 
 def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) -> None:

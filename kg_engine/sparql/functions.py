@@ -338,15 +338,16 @@ def _additive(e: Expr, ctx: Any) -> Any:
 
 
 def _unary_minus(e: Expr, ctx: Any) -> Literal:
-    v, dt = _num(e.expr)
-    return _num_literal(-v, dt if e.expr.datatype not in (XSD.float, XSD.double)
-                        else e.expr.datatype)
+    x = e.expr
+    _num(x)  # type check
+    lex = str(x).strip()
+    lex = lex[1:] if lex.startswith("-") else "-" + lex.lstrip("+")
+    return Literal(lex, datatype=x.datatype, normalize=False)
 
 
 def _unary_plus(e: Expr, ctx: Any) -> Literal:
-    v, dt = _num(e.expr)
-    return _num_literal(v, dt if e.expr.datatype not in (XSD.float, XSD.double)
-                        else e.expr.datatype)
+    _num(e.expr)
+    return e.expr
 
 
 #: Expression node name -> replacement evaluation function ``(expr, ctx) -> value``.
@@ -462,6 +463,17 @@ def _eval_graph(ctx: Any, part: CompValue) -> Any:
     return evalGraph(ctx, part)
 
 
+def _fresh_context(ctx: Any) -> Any:
+    """``ctx`` without its solution bindings (rdflib's ``clean()`` keeps them: ``[] or …``)."""
+    from rdflib.plugins.sparql.sparql import QueryContext
+
+    r = QueryContext(ctx.dataset, initBindings=ctx.initBindings)
+    r.prologue = ctx.prologue
+    r.graph = ctx.graph
+    r.bnodes = ctx.bnodes
+    return r
+
+
 def _eval_multiset(ctx: Any, part: CompValue) -> Any:
     """A sub-SELECT is evaluated bottom-up: variables bound outside must not leak into it
     (rdflib's lazy join pushes them in). Its solutions are computed once per query and
@@ -478,7 +490,7 @@ def _eval_multiset(ctx: Any, part: CompValue) -> Any:
     key = ("__kg_subquery__", id(part))
     rows = cache.get(key)
     if rows is None:
-        rows = cache[key] = list(evalPart(ctx.clean(), part.p))
+        rows = cache[key] = list(evalPart(_fresh_context(ctx), part.p))
 
     def compatible() -> Any:
         for row in rows:

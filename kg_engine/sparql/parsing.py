@@ -95,6 +95,57 @@ def _order_select_star(query: Query, text: str) -> None:
         node = node.get("p") if "p" in node else None
 
 
+_NPS_MEMBER = r"(?:\^\s*)?(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*|a)"
+_NPS = re.compile(
+    r"!\s*(?P<one>\^\s*(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*|a))"
+    r"|!\s*\((?P<group>\s*" + _NPS_MEMBER + r"\s*(?:\|\s*" + _NPS_MEMBER + r"\s*)*)\)"
+)
+
+
+def _has_lost_inverse(node: Any) -> bool:
+    """rdflib's grammar drops the IRI of ``^iri`` inside ``!(...)``: find the empty leftovers."""
+    from rdflib.paths import AlternativePath, NegatedPath, Path
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    stack, seen = [node], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, NegatedPath):
+            if any(isinstance(a, CompValue) and a.name == "InversePath" for a in n.args):
+                return True
+        elif isinstance(n, AlternativePath):
+            stack.extend(n.args)
+        elif isinstance(n, Path):
+            stack.extend(v for v in vars(n).values() if isinstance(v, (Path, list)))
+        elif isinstance(n, dict):
+            stack.extend(n.values())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+    return False
+
+
+def _rewrite_inverse_nps(text: str) -> str:
+    """``!(a|^b)`` → ``(!(a)|^!(b))`` (same meaning; a form rdflib's grammar keeps)."""
+
+    def repl(m: re.Match[str]) -> str:
+        members = [m.group("one")] if m.group("one") else m.group("group").split("|")
+        members = [x.strip() for x in members]
+        fwd = [x for x in members if not x.startswith("^")]
+        inv = [x[1:].strip() for x in members if x.startswith("^")]
+        if not inv:
+            return m.group(0)
+        parts = []
+        if fwd:
+            parts.append("!(" + "|".join(fwd) + ")")
+        parts.append("^!(" + "|".join(inv) + ")")
+        return "(" + "|".join(parts) + ")"
+
+    return _NPS.sub(repl, text)
+
+
 def _ns(init_ns: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(init_ns or {})
 
@@ -133,6 +184,10 @@ def parse_query(
             query = translateQuery(parsed, base, _ns(init_ns))
         except Exception as exc:
             raise _syntax_error(exc, text, "query", source) from exc
+        if "^" in text and _has_lost_inverse(query.algebra):
+            rewritten = _rewrite_inverse_nps(text)
+            if rewritten != text:
+                query = translateQuery(parseQuery(rewritten), base, _ns(init_ns))
     query._original_args = (text, _ns(init_ns), base)
     _order_select_star(query, text)
     bind_overrides(query.algebra)

@@ -140,6 +140,19 @@ class Database:
                 with self.raw.cursor() as cur:
                     cur.executemany(self.sql(text), list(rows))
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk insert (``COPY`` on PostgreSQL, ``executemany`` on SQLite); no conflict handling."""
+        names = ", ".join(columns)
+        with self._lock:
+            if self.dialect == "postgresql":
+                with self.raw.cursor() as cur:
+                    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            else:
+                marks = ", ".join("?" * len(columns))
+                self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
     def executescript(self, statements: Iterable[str]) -> None:
         """Run several parameter-less statements."""
         for st in statements:

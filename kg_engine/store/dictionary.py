@@ -129,10 +129,8 @@ class TermDictionary:
                 (next_id, r.h, r.kind, r.lex, dt_ids[r.datatype], r.lang, r.num, r.dtm, r.bln)
             )
             next_id += 1
-        self.db.executemany(
-            "INSERT INTO kg_terms (id, h, kind, lex, dt, lang, num, dtm, bln) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            records,
+        self.db.insert_rows(
+            "kg_terms", ("id", "h", "kind", "lex", "dt", "lang", "num", "dtm", "bln"), records
         )
         return out
 

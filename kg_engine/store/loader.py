@@ -153,6 +153,7 @@ def load_files(
             target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
                 graph or DEFAULT_GRAPH]
             now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            store.bulk_begin()
             for path, fmt in zip(files, formats):
                 writer = _Writer(store, target)
                 if fmt in _FAST_FORMATS:
@@ -160,14 +161,14 @@ def load_files(
                 else:
                     _load_rdflib(writer, path, fmt, bar)
                 result.statements += writer.statements
-                result.added += writer.added
                 db.execute(
                     "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     (str(path), target, fmt, writer.statements, now),
                 )
+            bar.set_description("indexing")
+            result.added = store.bulk_finish()
             if rebuild:
-                bar.set_description("indexing")
                 store.create_indexes()
     finally:
         bar.close()
@@ -186,7 +187,6 @@ class _Writer:
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.bnodes: dict[str, BNode] = {}
         self.statements = 0
-        self.added = 0
 
     def bnode(self, label: str) -> BNode:
         """A fresh blank node per label and load (labels are scoped to their file)."""
@@ -205,8 +205,7 @@ class _Writer:
             found = self.store.dictionary.resolve(rows, create=True)
             for k, row in zip(keys, rows):
                 tokens[k] = found[_identity(row)]
-        quad_rows = [(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk]
-        self.added += self.store._bulk_insert_quad_ids(quad_rows)
+        self.store.bulk_add([(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk])
         self.statements += len(chunk)
 
 

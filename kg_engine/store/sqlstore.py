@@ -74,7 +74,7 @@ class SQLStore:
         self.dialect: Dialect = self.db.dialect
         self.dictionary = TermDictionary(self.db)
         self._engine: Engine | None = None
-        self._sql: dict[Any, str] = {}
+        self._bulk_without_pk = False
         self._create_schema()
 
     # -- schema ------------------------------------------------------------------------
@@ -185,30 +185,47 @@ class SQLStore:
         self.db.execute("DELETE FROM kg_stage")
         return added
 
-    def _bulk_insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]]) -> int:
-        """Bulk path of the loader: ``executemany`` on SQLite, ``COPY`` on PostgreSQL."""
-        if self.dialect == "postgresql":
-            with self.db.raw.cursor() as cur:
-                with cur.copy("COPY kg_stage (g, s, p, o) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+    # -- bulk path of the loader --------------------------------------------------------
+    def bulk_begin(self) -> None:
+        """Start a bulk insert: rows go to an unindexed staging table until :meth:`bulk_finish`.
+
+        Call inside a transaction. On PostgreSQL, when ``kg_quads`` is empty, its primary key
+        is dropped too and rebuilt by :meth:`bulk_finish` (a sorted build beats row-by-row
+        index maintenance).
+        """
+        temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
+        self.db.execute("DROP TABLE IF EXISTS kg_bulk")
+        self.db.execute(f"CREATE {temp} TABLE kg_bulk (g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
+        self._bulk_without_pk = (
+            self.dialect == "postgresql"
+            and self.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None
+        )
+        if self._bulk_without_pk:
+            self.db.execute("ALTER TABLE kg_quads DROP CONSTRAINT kg_quads_spog")
+
+    def bulk_add(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
+        """Stage integer quads ``(g, s, p, o)`` (``COPY`` on PostgreSQL)."""
+        self.db.insert_rows("kg_bulk", ("g", "s", "p", "o"), rows)
+
+    def bulk_finish(self) -> int:
+        """Move staged quads into ``kg_quads`` (deduplicated, in key order); returns how many
+        were new."""
+        if self._bulk_without_pk:
             added = self.db.execute(
-                "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
-                "ON CONFLICT DO NOTHING"
+                "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_bulk"
             ).rowcount
-            self.db.execute("TRUNCATE kg_stage")
+            self.db.execute(
+                "ALTER TABLE kg_quads ADD CONSTRAINT kg_quads_spog PRIMARY KEY (s, p, o, g)")
         else:
-            before = self.db.raw.total_changes
-            self.db.executemany(
-                "INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                rows,
-            )
-            added = self.db.raw.total_changes - before
-        named = {(r[0],) for r in rows if r[0] != schema.DEFAULT_GRAPH_ID}
-        if named:
-            self.db.executemany(
-                "INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", list(named)
-            )
+            added = self.db.execute(
+                "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_bulk "
+                "WHERE true ORDER BY s, p, o, g ON CONFLICT DO NOTHING"
+            ).rowcount
+        self.db.execute(
+            "INSERT INTO kg_graphs (id) SELECT DISTINCT g FROM kg_bulk WHERE g <> 0 "
+            "ON CONFLICT DO NOTHING"
+        )
+        self.db.execute("DROP TABLE kg_bulk")
         return added
 
     def remove(self, pattern: Pattern = (None, None, None), graph: Term | None = None) -> int:

@@ -131,3 +131,19 @@ def test_rendering_and_errors(rule_model):
         explain_triple(model, graph, h, 99, t)
     with pytest.raises(ValueError, match="out of range"):
         explain_triple(model, graph, 10_000, r, t)
+
+
+def test_answer_query_returns_top_k_and_explains_the_best(rule_model):
+    from kg_engine.gnn.explain import answer_query
+
+    model, graph, test = rule_model
+    h, r, t = test[0].tolist()
+    answers, ex = answer_query(model, graph, h, r, top_k=5, num_paths=3)
+    assert len(answers) == 5 and ex.tail == answers[0][0]
+    assert [a for a, _ in answers] == model(graph, torch.tensor([h]), torch.tensor([r]))[0].topk(5).indices.tolist()
+    same = explain_triple(model, graph, h, r, ex.tail, k=3)
+    assert [p.steps for p in ex.paths] == [p.steps for p in same.paths]
+    mask = torch.zeros(graph.num_nodes, dtype=torch.bool)
+    mask[answers[0][0]] = True
+    filtered, _ = answer_query(model, graph, h, r, top_k=5, filter_mask=mask)
+    assert filtered[0][0] == answers[1][0]

@@ -121,3 +121,28 @@ def test_bad_queries_are_reported(trained):
         predict_to_store(out, store, queries=[(EX.nobody, EX.r2)])
     with pytest.raises(ValueError, match="directions"):
         predict_to_store(out, store, directions="sideways")
+
+
+def test_knowledge_graph_predict_and_explain(tmp_path):
+    from kg_engine.api import KnowledgeGraph
+
+    kg = KnowledgeGraph.open(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    try:
+        fill(kg.store)
+        data = KGData.from_store(kg.store)
+        out = tmp_path / "ckpt"
+        cfg = {
+            "model": {"name": "nbfnet", "hidden_dim": 8, "num_layers": 3, "aggregate_func": "sum",
+                      "num_negative": 0},
+            "training": {"epochs": 2, "batch_size": 32, "eval_every": 100, "patience": 0,
+                         "device": "cpu", "checkpoint_every_minutes": 0},
+            "evaluation": {"test": False},
+        }
+        train(cfg, data=data, output_dir=out, progress=False)
+        assert kg.predict(out, top_k=1, queries=[(EX.x0, EX.r2)]) == 1
+        quad = next(iter(kg.store.triples((EX.x0, EX.r2, None), graph=predicted_graph_iri("nbfnet"))))
+        ex = kg.explain(quad[:3])
+        assert isinstance(ex, PredictionExplanation) and ex.provenance.kind == "predicted"
+        assert "predicted by nbfnet" in str(ex)
+    finally:
+        kg.close()

@@ -138,3 +138,33 @@ def test_same_as_rewriting_explained():
     e2 = explain(store, (ex("y1"), ex("q"), ex("z")))
     assert e2.tree.is_grounded()
     assert "prp-fp" in {n.rule for n in e2.tree.walk()}
+
+
+def test_aggregate_rule_lists_the_aggregated_facts():
+    rs = load_rules(
+        """PREFIX ex: <http://example.org/>
+# rule: dept-size
+CONSTRUCT { ?d ex:size ?n } WHERE {
+  ?d a ex:Dept . { SELECT ?d (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ex:memberOf ?d } GROUP BY ?d } }
+;
+PREFIX ex: <http://example.org/>
+# rule: member
+CONSTRUCT { ?s ex:memberOf ?d } WHERE { ?s ex:headOf ?d }
+""",
+        name="agg",
+    )
+    store = open_store("sqlite://")
+    store.add([
+        (ex("cs"), RDF.type, ex("Dept")),
+        (ex("a"), ex("memberOf"), ex("cs")),
+        (ex("b"), ex("headOf"), ex("cs")),
+    ])
+    reason(store, rs)
+    e = explain(store, (ex("cs"), ex("size"), Literal(2)))
+    tree = e.tree
+    assert tree.rule == "dept-size" and tree.is_grounded()
+    assert [p.triple for p in tree.premises] == [(ex("cs"), RDF.type, ex("Dept"))]
+    counted = {a.triple: a for a in tree.aggregated}
+    assert set(counted) == {(ex("a"), ex("memberOf"), ex("cs")), (ex("b"), ex("memberOf"), ex("cs"))}
+    assert counted[(ex("b"), ex("memberOf"), ex("cs"))].rule == "member"
+    assert "aggregated: " in str(e)

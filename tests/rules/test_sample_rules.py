@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from rdflib import URIRef
-from rdflib.namespace import RDF
 
 from kg_engine.rules.engine import RuleEngine
 from kg_engine.rules.explain import explain

@@ -37,7 +37,7 @@ from kg_engine.rules.syntax.jena import parse_jena
 from kg_engine.rules.syntax.n3 import parse_n3
 from kg_engine.rules.syntax.sparql import parse_sparql
 
-__all__ = ["load_rules", "resolve_rules", "parse_rules", "detect_syntax", "parse_jena", "parse_n3", "parse_sparql", "SYNTAXES"]
+__all__ = ["SYNTAXES", "detect_syntax", "load_rules", "parse_jena", "parse_n3", "parse_rules", "parse_sparql", "resolve_rules"]
 
 #: Syntax name -> parser.
 SYNTAXES = {"jena": parse_jena, "n3": parse_n3, "sparql": parse_sparql}
@@ -60,13 +60,13 @@ def detect_syntax(text: str) -> str:
         'sparql'
     """
     code = re.sub(r"(?m)^\s*#[^\n]*$", "", text)
-    if re.search(r"\b(CONSTRUCT|INSERT)\b\s*\{", code, re.I):
+    if re.search(r"\b(CONSTRUCT|INSERT)\b\s*\{", code, re.IGNORECASE):
         return "sparql"
     if "=>" in code or re.search(r"log:implies|\}\s*<=", code):
         return "n3"
-    if re.match(r"\s*(PREFIX|BASE)\b", code, re.I):
+    if re.match(r"\s*(PREFIX|BASE)\b", code, re.IGNORECASE):
         return "sparql"
-    if "->" in code or re.search(r"^\s*\[", code, re.M):
+    if "->" in code or re.search(r"^\s*\[", code, re.MULTILINE):
         return "jena"
     raise RuleSyntaxError(
         "cannot tell the rule syntax: expected Jena rules ('[name: (?a p ?b) -> (?a q ?b)]'), "

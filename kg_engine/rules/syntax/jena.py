@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
@@ -48,7 +49,7 @@ from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Atom, Bind, Builtin, Not, Rule, RuleSet, Var
 
-__all__ = ["parse_jena", "JENA_BUILTINS", "DEFAULT_PREFIXES"]
+__all__ = ["DEFAULT_PREFIXES", "JENA_BUILTINS", "parse_jena"]
 
 #: Prefixes Jena predefines.
 DEFAULT_PREFIXES: dict[str, str] = {

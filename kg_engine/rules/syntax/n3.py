@@ -45,7 +45,7 @@ from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Atom, Bind, Builtin, Not, Rule, RuleSet, Var
 
-__all__ = ["parse_n3", "N3_BUILTINS"]
+__all__ = ["N3_BUILTINS", "parse_n3"]
 
 LOG = "http://www.w3.org/2000/10/swap/log#"
 MATH = "http://www.w3.org/2000/10/swap/math#"

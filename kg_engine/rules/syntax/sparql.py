@@ -339,7 +339,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
     from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 
     rules: list[Rule] = []
-    is_update = re.search(r"^\s*(INSERT|DELETE|WITH)\b", _strip_prologue(text), re.I | re.M) is not None
+    is_update = re.search(r"^\s*(INSERT|DELETE|WITH)\b", _strip_prologue(text), re.IGNORECASE | re.MULTILINE) is not None
     if is_update:
         try:
             upd = translateUpdate(parseUpdate(text))
@@ -348,7 +348,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
         names = _NAME_RE.findall(text)
         op_lines = [
             i for i, ln in enumerate(text.split("\n"), start=1)
-            if re.match(r"\s*(INSERT|DELETE|WITH)\b", ln, re.I)
+            if re.match(r"\s*(INSERT|DELETE|WITH)\b", ln, re.IGNORECASE)
         ]
         for k, op in enumerate(upd.algebra, start=1):
             rname = names[k - 1] if k - 1 < len(names) else f"insert-{k}"
@@ -381,7 +381,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
                 raise low.error(
                     f"expected a CONSTRUCT query or INSERT … WHERE update, got {alg.name}"
                 )
-            if "datasetClause" in alg and alg["datasetClause"]:
+            if alg.get("datasetClause"):
                 raise low.error("FROM / FROM NAMED are not supported in rules")
             head = [Atom(low.node(s, True), low.node(p, True), low.node(o, True)) for s, p, o in alg.template]
             body = low.pattern(alg.p)

@@ -33,10 +33,10 @@ pattern = st.tuples(term_s, st.sampled_from(PREDS + ["ex:n", "?pp"]), term_o)
 
 def filters(var: str) -> st.SearchStrategy[str]:
     return st.sampled_from([
-        f"FILTER({var} = ex:a)", f"FILTER({var} != ex:b)", f"FILTER({var} > 1)",
-        f"FILTER({var} <= 2)", f"FILTER(bound({var}))", f"FILTER(!bound({var}))",
+        f"FILTER({var} = ex:a)", f"FILTER({var} != ex:b)", f"FILTER(isNumeric({var}) && {var} > 1)",
+        f"FILTER(isNumeric({var}) && {var} <= 2)", f"FILTER(bound({var}))", f"FILTER(!bound({var}))",
         f"FILTER(isIRI({var}))", f"FILTER(isLiteral({var}))", f'FILTER(regex(str({var}), "^[ax]"))',
-        f"FILTER(isIRI({var}) || {var} > 2)", f'FILTER(lang({var}) = "en")',
+        f"FILTER(isIRI({var}) || (isNumeric({var}) && {var} > 2))", f'FILTER(lang({var}) = "en")',
         f"FILTER NOT EXISTS {{ {var} ex:p ?zz }}", f"FILTER EXISTS {{ ?zz ex:q {var} }}",
     ])
 
@@ -51,11 +51,11 @@ def queries(draw) -> str:
         o = draw(st.lists(pattern, min_size=1, max_size=2))
         parts.append("OPTIONAL { " + " . ".join(" ".join(p) for p in o) + " }")
         used = sorted(set(used) | {t for p in o for t in p if t.startswith("?")})
-    if draw(st.booleans()):
+    if used and draw(st.booleans()):
         parts.append(draw(filters(draw(st.sampled_from(used)))))
     where = "{ " + " ".join(parts) + " }"
     kind = draw(st.sampled_from(["select", "select", "distinct", "count", "agg"]))
-    if kind == "select":
+    if kind == "select" or not used:
         return f"SELECT * WHERE {where}"
     if kind == "distinct":
         return f"SELECT DISTINCT {' '.join(used)} WHERE {where}"

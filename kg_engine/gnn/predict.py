@@ -194,6 +194,7 @@ def predict_batch(
     top_k: int = 10,
     directions: str = "tail",
     batch_size: int = 64,
+    output_graph: Any = None,
 ) -> Any:
     """Top-k predictions as a :class:`~kg_engine.core.TripleBatch` with provenance.
 
@@ -207,9 +208,10 @@ def predict_batch(
         top_k: answers per query.
         directions: ``"tail"`` (ask ``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
         batch_size: queries per forward pass.
+        output_graph: graph IRI for the predictions (default ``urn:kg-engine:predicted:<model>``).
 
     Returns:
-        A ``TripleBatch`` in graph ``urn:kg-engine:predicted:<model>``.
+        A ``TripleBatch`` in graph ``urn:kg-engine:predicted:<model>`` (or ``output_graph``).
 
     Raises:
         ValueError: unknown query terms, or bad ``directions``/``top_k``.
@@ -248,7 +250,8 @@ def predict_batch(
     known = KnownFilter(data.train, data.num_entities, num_rel)
     preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size)
     model_name = str(getattr(loaded.config.model, "name", type(loaded.model).__name__.lower()))
-    batch = TripleBatch(graph=predicted_graph_iri(model_name))
+    target = predicted_graph_iri(model_name) if output_graph is None else URIRef(str(output_graph))
+    batch = TripleBatch(graph=target)
     version = _version()
     for p in preds:
         prov = Provenance(
@@ -281,6 +284,7 @@ def predict_to_store(
     batch_size: int = 256,
     queries: Sequence[tuple[Any, Any]] | None = None,
     directions: str = "tail",
+    output_graph: str | None = None,
 ) -> int:
     """Predict and write the top-k triples into ``urn:kg-engine:predicted:<model>``.
 
@@ -291,11 +295,14 @@ def predict_to_store(
         checkpoint_dir: folder written by :func:`kg_engine.gnn.training.train`.
         store: an open :class:`~kg_engine.store.SQLStore`.
         top_k: answers per query.
-        graph: the store graph to predict over (``None``: every graph).
+        graph: the store graph to predict over, i.e. whose triples are the model's evidence
+            (``None``: every graph except prediction graphs).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` …
         batch_size: queries per forward pass.
         queries: optional ``(head, relation)`` pairs; default every ``(h, r)`` in the graph.
         directions: ``"tail"`` or ``"both"``.
+        output_graph: graph receiving the predictions (default
+            ``urn:kg-engine:predicted:<model>``); it is replaced.
 
     Returns:
         Number of triples written.
@@ -316,6 +323,7 @@ def predict_to_store(
         top_k=top_k,
         directions=directions,
         batch_size=batch_size,
+        output_graph=output_graph,
     )
     with store.db.transaction():
         store.remove((None, None, None), graph=batch.graph)

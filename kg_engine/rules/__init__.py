@@ -44,7 +44,22 @@ _EXPORTS = {
     "builtin_ruleset": "kg_engine.rules.rulesets",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Derivation",
+    "Explainer",
+    "Explanation",
+    "NotInStoreError",
+    "ReasoningResult",
+    "Rule",
+    "RuleEngine",
+    "RuleSet",
+    "check_program",
+    "explain",
+    "load_rules",
+    "parse_rules",
+    "reason",
+    "resolve_rules",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -198,7 +198,7 @@ def _body_atoms(items: Iterable, negative: bool) -> Iterable[tuple[Atom, bool]]:
     for item in items:
         if isinstance(item, Atom):
             yield item, negative
-        elif isinstance(item, Not) or isinstance(item, Aggregate):
+        elif isinstance(item, (Not, Aggregate)):
             yield from _body_atoms(item.body, True)
 
 

@@ -53,8 +53,8 @@ __all__ = ["Derivation", "Explainer", "Explanation", "NotInStoreError", "explain
 
 #: Stores whose rule tables are known to exist (checked once per store object).
 _TABLES_READY: weakref.WeakSet[Any] = weakref.WeakSet()
-#: Parsed programs by (store URL, inferred graph id, updated_at): parsing is the slow part.
-_PROGRAM_CACHE: dict[tuple, RuleSet] = {}
+#: Parsed programs by their JSON text: parsing, not reading, is the slow part.
+_PROGRAM_CACHE: dict[str, RuleSet] = {}
 
 #: Rule name the engine records for triples written by owl:sameAs representative rewriting.
 EQ_REP = "eq-rep"
@@ -214,10 +214,9 @@ _NM = NamespaceManager(__import__("rdflib").Graph(), bind_namespaces="core")
 
 
 def _n3(term: Any, nm: Any) -> str:
-    try:
-        return term.n3(nm) if nm is not None else term.n3()
-    except Exception:  # pragma: no cover - exotic terms
+    if not hasattr(term, "n3"):
         return str(term)
+    return term.n3(nm) if nm is not None else term.n3()
 
 
 def _graph_text(g: Any, nm: Any) -> str:
@@ -276,18 +275,17 @@ class Explainer:
         if gid is None or gid not in self.inferred_graphs:
             return None
         if gid not in self._programs:
-            row = self.db.fetchone("SELECT updated_at FROM kg_rules_programs WHERE g = ?", (gid,))
+            row = self.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (gid,))
             if row is None:
                 self._programs[gid] = None
             else:
-                ckey = (getattr(self.store, "url", ""), gid, str(row[0]))
-                program = _PROGRAM_CACHE.get(ckey)
+                text = str(row[0])
+                program = _PROGRAM_CACHE.get(text)
                 if program is None:
-                    text = self.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (gid,))[0]
                     program = RuleSet.from_dict(json.loads(text))
                     if len(_PROGRAM_CACHE) > 32:
                         _PROGRAM_CACHE.clear()
-                    _PROGRAM_CACHE[ckey] = program
+                    _PROGRAM_CACHE[text] = program
                 self._programs[gid] = program
         return self._programs[gid]
 
@@ -780,7 +778,7 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             g.parse(data=head + body, format="turtle")
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - rdflib's Turtle parser raises assorted error types
         msg = getattr(e, "_why", None) or str(e).split("\n")[0]
         raise RDFSyntaxError(
             f"expected one triple such as '<http://ex.org/s> <http://ex.org/p> \"o\"', got {text!r} ({msg})",

@@ -178,6 +178,12 @@ class QueryDataset(Dataset):
         view._default_context = Graph(store=base.store, identifier=DATASET_DEFAULT_GRAPH_ID)
         return view
 
+    def __copy__(self) -> QueryDataset:
+        """A shallow copy sharing the graphs (the engine reuses built views per dataset)."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
     def is_visible(self, name: Identifier) -> bool:
         """Whether ``GRAPH <name>`` may see the graph ``name`` (exists in the store and allowed)."""
         if name == DATASET_DEFAULT_GRAPH_ID:

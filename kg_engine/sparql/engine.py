@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import OrderedDict
@@ -187,6 +188,7 @@ class QueryEngine:
         self.use_compiler = use_compiler
         self.cache_size = cache_size
         self._cache: OrderedDict[Any, Any] = OrderedDict()
+        self._views: dict[Any, QueryDataset] = {}
         self._lock = threading.Lock()
         self.stats = {"hits": 0, "misses": 0}
 
@@ -269,19 +271,30 @@ class QueryEngine:
         union for a ConjunctiveGraph whose ``default_union`` is set) or a single Graph (which
         is then the default graph).
         """
-        base = as_dataset(graph)
         if default_graph is None and not isinstance(graph, ConjunctiveGraph):
             default_graph = graph.identifier
         if not isinstance(graph, Dataset) and isinstance(graph, ConjunctiveGraph):
             union_default_graph = union_default_graph or graph.default_union
         from_graphs, from_named = _dataset_clause(query.algebra)
-        return QueryDataset.build(
-            base,
-            from_graphs=from_graphs,
-            from_named=from_named,
-            default_graph=default_graph,
-            union_default_graph=union_default_graph,
-        )
+        key = (graph.store, from_graphs, from_named, default_graph, union_default_graph)
+        with self._lock:
+            template = self._views.get(key)
+        if template is None:
+            template = QueryDataset.build(
+                as_dataset(graph),
+                from_graphs=from_graphs,
+                from_named=from_named,
+                default_graph=default_graph,
+                union_default_graph=union_default_graph,
+            )
+            with self._lock:
+                self._views[key] = template
+                while len(self._views) > 64:
+                    self._views.pop(next(iter(self._views)))
+        view = copy.copy(template)
+        if view.active_default is template:
+            view.active_default = view
+        return view
 
     def query(
         self,

@@ -417,7 +417,8 @@ class SQLStore:
         }
 
     def file_size(self) -> int | None:
-        """Bytes the store occupies on disk (SQLite file + WAL, or the PostgreSQL database)."""
+        """Bytes the store occupies on disk: the SQLite file (after a WAL checkpoint), or the
+        kg-engine tables of the current PostgreSQL schema with their indexes and TOAST."""
         if self.dialect == "sqlite":
             path = self.db.fetchall("PRAGMA database_list")[0][2]
             if not path:
@@ -426,7 +427,11 @@ class SQLStore:
             return sum(
                 os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)
             )
-        return int(self.db.scalar("SELECT pg_database_size(current_database())"))
+        return int(self.db.scalar(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE 'kg%'"
+        ))
 
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log into the database file (no-op on PostgreSQL)."""

@@ -45,7 +45,7 @@ def test_jena_and_n3_files_derive_the_same(jena):
 
 
 def test_expected_conclusions(jena):
-    store, result, derived = jena
+    _store, result, derived = jena
     # chen works for Logic, which belongs to CompSci, which belongs to Northfield
     assert (ex("chen"), ex("worksFor"), ex("Northfield")) in derived
     # ada heads CompSci, chen works for it through Logic: colleagues both ways

@@ -155,3 +155,20 @@ def test_explain_prints_sql() -> None:
     d = _sqlite()
     text = QueryEngine().explain(d, "SELECT ?s WHERE { ?s <http://example.org/p> ?o }")
     assert "SELECT" in text and "kg_quads" in text
+
+
+@pytest.mark.postgres
+def test_postgres_timeout_and_atomic_update(pg_server) -> None:
+    d = KgDataset(store=KgSparqlStore(store=open_store(pg_server.new_database_url())))
+    d.default_graph.addN((URIRef(f"{EX}s{i}"), P, Literal(i), d.default_graph) for i in range(300))
+    heavy = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?x . ?b ?p ?y . ?c ?p ?z . ?d ?p ?w "
+             "FILTER(?x + ?y + ?z + ?w > -1) }")
+    with pytest.raises(QueryTimeoutError):
+        d.query(heavy, timeout=0.3)
+    assert len(list(d.query("SELECT * WHERE { ?s ?p ?o }"))) == 300
+    from kg_engine.errors import StoreError
+
+    with pytest.raises(StoreError):
+        d.update(f"INSERT DATA {{ <{EX}new> <{EX}p> 1 }} ; CREATE GRAPH <{G1}> ; CREATE GRAPH <{G1}>")
+    assert len(list(d.query("SELECT * WHERE { ?s ?p ?o }"))) == 300
+    assert not d.query(f"ASK {{ GRAPH <{G1}> {{ }} }}").askAnswer

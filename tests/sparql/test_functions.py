@@ -107,3 +107,23 @@ def test_graph_empty_group_only_for_existing_graphs() -> None:
     ds.update(f"CREATE GRAPH <{EX}g>")
     assert ds.query(f"ASK {{ GRAPH <{EX}g> {{ }} }}").askAnswer
     assert not ds.query(f"ASK {{ GRAPH <{EX}missing> {{ }} }}").askAnswer
+
+
+def test_negated_property_set_with_inverse() -> None:
+    ds = _ds()
+    ds.update(f"PREFIX : <{EX}> INSERT DATA {{ :a :p :b . :b :q :c }}")
+    q = f"PREFIX : <{EX}> SELECT ?s ?o WHERE {{ ?s !^:p ?o }}"
+    # !^:p = ^(!:p): pairs (s, o) with a triple o -> s whose predicate is not :p
+    assert {(str(r.s), str(r.o)) for r in ds.query(q)} == {(EX + "c", EX + "b")}
+    q = f"PREFIX : <{EX}> SELECT ?s ?o WHERE {{ ?s !(:q|^:q) ?o }}"
+    assert {(str(r.s), str(r.o)) for r in ds.query(q)} == {(EX + "a", EX + "b"),
+                                                           (EX + "b", EX + "a")}
+
+
+def test_subquery_does_not_see_outer_bindings() -> None:
+    ds = _ds()
+    ds.update(f"PREFIX : <{EX}> INSERT DATA {{ :o1 :item :x . :o2 :item :y }}")
+    q = (f"PREFIX : <{EX}> SELECT ?a ?b WHERE {{ ?a :item ?i "
+         f"{{ SELECT ?b WHERE {{ ?b :item ?i }} }} }}")
+    # ?i inside the sub-select is a different variable: a cross product, not a join on ?i
+    assert len(list(ds.query(q))) == 4

@@ -184,7 +184,7 @@ def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:
         return load_rules(Path(text))
     if re.fullmatch(r"[A-Za-z][\w\-]*", text):
         return text
-    if single and not re.search(r"[\[\]{}()?]", text):
-        if Path(text).suffix.lower() in _EXTENSIONS or os.sep in text or "/" in text:
-            raise InputNotFoundError(f"rules file not found: {text}")
+    looks_like_path = Path(text).suffix.lower() in _EXTENSIONS or os.sep in text or "/" in text
+    if single and not re.search(r"[\[\]{}()?]", text) and looks_like_path:
+        raise InputNotFoundError(f"rules file not found: {text}")
     return load_rules(text)

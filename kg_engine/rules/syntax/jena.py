@@ -146,7 +146,7 @@ def _unescape(body: str) -> str:
         c = m.group(1)
         if c in _ESCAPES:
             return _ESCAPES[c]
-        if c.startswith("u") or c.startswith("U"):
+        if c.startswith(("u", "U")):
             return chr(int(c[1:], 16))
         return c
 

@@ -260,7 +260,7 @@ def parse_n3(text: str, source: str = "<rules>", name: str | None = None, check:
             g.parse(data=full, format="n3")
     except BadSyntax as e:
         raise _bad_syntax(e, source, _DEFAULT_PREFIXES.count("\n")) from None
-    except Exception as e:  # rdflib raises assorted errors for bad terms
+    except Exception as e:  # noqa: BLE001 - rdflib raises assorted errors for bad terms
         raise RuleSyntaxError(f"invalid N3: {e}", source=source) from None
     braces = _brace_positions(text)
     found = []

@@ -343,7 +343,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
     if is_update:
         try:
             upd = translateUpdate(parseUpdate(text))
-        except Exception as e:  # pyparsing ParseException / rdflib errors
+        except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
             raise _parse_error(e, source, 1) from None
         names = _NAME_RE.findall(text)
         op_lines = [
@@ -374,7 +374,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
             low = _Lowerer(rname, source, line)
             try:
                 q = translateQuery(parseQuery(chunk))
-            except Exception as e:
+            except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
                 raise _parse_error(e, source, start) from None
             alg = q.algebra
             if alg.name != "ConstructQuery":

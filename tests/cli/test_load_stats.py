@@ -1,0 +1,55 @@
+"""``kg load`` and ``kg stats``: exit codes, messages, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kg_engine.cli.app import app
+from kg_engine.store import SQLStore
+
+runner = CliRunner()
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def test_load_then_stats(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    res = runner.invoke(app, ["load", str(DATA / "sample" / "university.ttl"), "--db", db,
+                              "--graph", "https://example.org/uni"])
+    assert res.exit_code == 0, res.output
+    assert "statements" in res.output
+    res = runner.invoke(app, ["stats", "--db", db, "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["statements"] > 50 and info["graphs"] == 1 and info["default_graph_statements"] == 0
+
+
+def test_db_defaults_to_kg_db_environment_variable(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'env.sqlite'}"
+    res = runner.invoke(app, ["load", str(DATA / "sample" / "university.ttl")], env={"KG_DB": db})
+    assert res.exit_code == 0, res.output
+    with SQLStore(db) as s:
+        assert len(s) > 50
+
+
+def test_malformed_file_exits_2_with_position_and_loads_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    good = tmp_path / "good.nt"
+    good.write_text("<urn:a> <urn:p> <urn:b> .\n")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <urn:> .\nex:a ex:p ex:b .\nex:a ex:p .\n")
+    res = runner.invoke(app, ["load", str(good), str(bad), "--db", db])
+    assert res.exit_code == 2
+    assert f"{bad}:3" in res.output
+    with SQLStore(db) as s:
+        assert len(s) == 0
+
+
+def test_missing_file_and_bad_url_exit_2(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["load", str(tmp_path / "nope.nt"),
+                              "--db", f"sqlite:///{tmp_path / 'k.sqlite'}"])
+    assert res.exit_code == 2 and "no such file" in res.output
+    res = runner.invoke(app, ["stats", "--db", "mysql://x@y/z"])
+    assert res.exit_code == 2 and "unsupported database" in res.output

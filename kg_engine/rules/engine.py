@@ -265,7 +265,18 @@ class RuleEngine:
         ids.update(self.store.term_ids([t for t in heads if not (isinstance(t, Literal) and False)], create=True))
         return ConstantIds(ids)
 
+    def _session(self) -> None:
+        """Per-transaction planner settings for the many short INSERT … SELECTs (PostgreSQL).
+
+        JIT compilation costs more than it saves on these statements, and hash joins of a
+        large delta should not spill to disk; both settings end with the transaction.
+        """
+        if self.dialect == "postgresql":
+            self.db.execute("SET LOCAL jit = off")
+            self.db.execute("SET LOCAL work_mem = '128MB'")
+
     def _temp_tables(self) -> None:
+        self._session()
         temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
         wr = " WITHOUT ROWID" if self.dialect == "sqlite" else ""
         for t in (*_D, _OD, _SEED):

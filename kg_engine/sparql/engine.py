@@ -51,7 +51,7 @@ from rdflib.term import Identifier, URIRef
 from kg_engine.errors import QueryTimeoutError, StoreError
 from kg_engine.sparql.dataset import DatasetChoice, QueryDataset
 from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
-from kg_engine.sparql.evaluation import EvalState, Refused, install_hook
+from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
 from kg_engine.sparql.parsing import parse_query, parse_update
 
 __all__ = ["QueryEngine", "PreparedQuery", "default_engine", "sql_store_of", "as_dataset"]
@@ -396,7 +396,16 @@ class QueryEngine:
         if plan is None or not getattr(plan, "full", False):
             return None
         qtype = prepared.type
-        out = plan.execute(sql_store, bindings or None)
+        try:
+            out = plan.execute(sql_store, bindings or None)
+        except NotImplementedError:  # the plan declined at run time
+            return None
+        except Exception as exc:  # noqa: BLE001
+            if not is_sql_failure(exc, view.state):
+                raise
+            log.warning("compiled SQL failed (%s); evaluating the query with rdflib", exc)
+            view.state.sql_failures.append(str(exc))
+            return None
         if qtype == "ASK":
             return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
         if qtype != "SELECT":

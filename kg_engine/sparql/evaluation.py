@@ -7,7 +7,8 @@ dispatcher of every algebra node:
 
 1. check the query deadline (``timeout=``);
 2. offer the node to the SQL compiler (``kg_engine.sparql.compiler.evaluate_part``) — if it
-   compiles, the whole sub-tree runs as one SQL statement;
+   compiles, the whole sub-tree runs as one SQL statement (should that SQL fail in the
+   database, the failure is logged and rdflib evaluates the node instead);
 3. else evaluate the node with kg-engine's conformance fix for that node, if any
    (:mod:`kg_engine.sparql.functions`), or with rdflib's own function for the node — whose
    children come back through this dispatcher, so SQL still does the largest sub-plans;
@@ -16,6 +17,7 @@ dispatcher of every algebra node:
 
 from __future__ import annotations
 
+import logging
 import time
 import types
 from collections.abc import Callable, Iterator
@@ -32,6 +34,7 @@ from kg_engine.sparql.dataset import query_dataset_of
 __all__ = ["EvalState", "HOOK_NAME", "install_hook", "kg_eval", "NODE_OVERRIDES", "Refused"]
 
 HOOK_NAME = "kg_engine"
+log = logging.getLogger("kg_engine.sparql")
 
 
 @dataclass
@@ -53,6 +56,7 @@ class EvalState:
     use_compiler: bool = True
     compiled_nodes: list[str] = field(default_factory=list)
     fallback_nodes: list[str] = field(default_factory=list)
+    sql_failures: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         """Raise :class:`QueryTimeoutError` once the deadline has passed."""
@@ -73,6 +77,22 @@ class Refused(Exception):
     def __init__(self, error: UnsupportedOperationError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def is_sql_failure(exc: BaseException, state: EvalState | None) -> bool:
+    """Whether ``exc`` is a database error raised by compiled SQL that rdflib can recover from.
+
+    Cancellations (timeouts) are not: they must surface as QueryTimeoutError.
+    """
+    if state is not None and state.deadline is not None and time.monotonic() > state.deadline:
+        return False
+    module = type(exc).__module__ or ""
+    if not (module.startswith("sqlite3") or module.startswith("psycopg")):
+        return False
+    text = f"{type(exc).__name__} {exc}".lower()
+    return not any(w in text for w in ("interrupted", "querycanceled", "canceling statement",
+                                        "statement timeout", "in failed sql transaction",
+                                        "current transaction is aborted"))
 
 
 def _bgp(ctx: Any, part: CompValue) -> Any:
@@ -158,6 +178,11 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
                 result = compiled(ctx, part)
             except NotImplementedError:
                 pass
+            except Exception as exc:  # noqa: BLE001 - see is_sql_failure
+                if not is_sql_failure(exc, state):
+                    raise
+                log.warning("SQL for %s failed (%s); evaluating it with rdflib instead", name, exc)
+                state.sql_failures.append(f"{name}: {exc}")
             else:
                 state.compiled_nodes.append(name)
                 return result

@@ -119,6 +119,8 @@ class TermDictionary:
             dt_ids.update({d: known[_identity(r)] for d, r in dt_rows.items()})
         next_id = self.next_id()
         out: dict[Identity, int] = {}
+        if datatypes:  # a datatype IRI may also be among the rows (e.g. `rdfs:range xsd:date`)
+            out.update(known)
         records = []
         for r in rows:
             key = _identity(r)

@@ -145,3 +145,11 @@ def test_reopening_keeps_data(tmp_path) -> None:
         s.add([(A, P, Literal("x"))], graph=G1)
     with SQLStore(url) as s:
         assert list(s.triples()) == [(A, P, Literal("x"), G1)]
+
+
+def test_datatype_iri_used_as_a_term_in_the_same_batch_is_one_term(store: SQLStore) -> None:
+    store.add([(A, P, Literal("2020-01-02", datatype=XSD.date)), (P, URIRef(EX + "range"), XSD.date)])
+    rows = store.db.fetchall("SELECT id FROM kg_terms WHERE lex = ?", (str(XSD.date),))
+    assert len(rows) == 1
+    (dt,) = store.db.fetchone("SELECT dt FROM kg_terms WHERE lex = '2020-01-02'")
+    assert dt == rows[0][0]

@@ -17,7 +17,8 @@ The forward-rule subset of Apache Jena's rule syntax
   ``isLiteral notLiteral isBNode notBNode isIRI``, and ``noValue(?s, ?p [, ?o])``
   (negation as failure: no such triple exists).
 
-Backward rules (``<-``), functors, ``@include`` and action built-ins (``print``, ``drop``,
+``@include <RDFS>.`` adds kg-engine's built-in RDFS rules (``rdfs2`` … ``rdfs13``); other
+includes, backward rules (``<-``), functors and action built-ins (``print``, ``drop``,
 ``remove``, ``makeTemp`` …) are rejected with a :class:`~kg_engine.errors.RuleSyntaxError`
 that names the line and column. Parsed programs are checked for safety and stratification
 (:mod:`kg_engine.rules.checks`).
@@ -45,7 +46,7 @@ from dataclasses import dataclass
 from rdflib import Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
-from kg_engine.errors import RuleSyntaxError
+from kg_engine.errors import RuleSyntaxError, UnsupportedOperationError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Atom, Bind, Builtin, Not, Rule, RuleSet, Var
 
@@ -214,11 +215,22 @@ class _Parser:
             if self.tok.text == ".":
                 self.next()
         elif t.text == "@include":
-            raise self.error(
-                "@include is not supported; load the included rule file separately, or use the "
-                "built-in rule sets 'rdfs' / 'owl-rl' with KnowledgeGraph.reason()",
-                t,
-            )
+            target = self.tok
+            if target.kind != "iri":
+                raise self.error(f"expected <RDFS> or another <…> after @include but found {_describe(target)}")
+            self.next()
+            if self.tok.text == ".":
+                self.next()
+            if target.text.upper() != "<RDFS>":
+                raise self.error(
+                    f"@include {target.text} is not supported: only <RDFS> (kg-engine's built-in RDFS "
+                    "rules) can be included; for OWL run the built-in 'owl-rl' rule set first, and "
+                    "load other rule files separately",
+                    target,
+                )
+            from kg_engine.rules.rulesets.rdfs import rdfs_rules
+
+            self.rules.extend(rdfs_rules().rules)
         else:
             raise self.error(f"unknown directive {t.text!r}; expected '@prefix'", t)
 
@@ -468,3 +480,95 @@ def parse_jena(text: str, source: str = "<rules>", name: str | None = None, chec
         check_program(rules)
     return RuleSet(name or source, tuple(rules))
 
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+_COMPARISON_NAMES = {v: k for k, v in _COMPARISONS.items()}
+_ARITHMETIC_NAMES = {v: k for k, v in _ARITHMETIC.items()}
+_TEST_NAMES = {(v[0], v[1]): k for k, v in _TESTS.items() if k != "isURI"}
+
+
+def _write_node(node: object, rule: Rule) -> str:
+    if isinstance(node, Var):
+        return f"?{node.name}"
+    if isinstance(node, URIRef):
+        return f"<{node}>"
+    if isinstance(node, Literal):
+        lex = str(node).replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n")
+        if node.language:
+            return f"'{lex}'@{node.language}"
+        if node.datatype is not None:
+            return f"'{lex}'^^<{node.datatype}>"
+        return f"'{lex}'"
+    raise UnsupportedOperationError(
+        f"rule {rule.name!r}: {node!r} cannot be written in Jena rule syntax (blank nodes and nested "
+        "expressions have no Jena form)"
+    )
+
+
+def _write_item(item: object, rule: Rule) -> str:
+    w = lambda n: _write_node(n, rule)  # noqa: E731
+    if isinstance(item, Atom):
+        return f"({w(item.s)} {w(item.p)} {w(item.o)})"
+    if isinstance(item, Not) and len(item.body) == 1 and isinstance(item.body[0], Atom):
+        a = item.body[0]
+        return f"noValue({w(a.s)}, {w(a.p)}, {w(a.o)})"
+    if isinstance(item, Builtin):
+        if item.name in _COMPARISON_NAMES:
+            out, expr = item.args
+            if isinstance(expr, Builtin) and expr.name in _ARITHMETIC_NAMES and not isinstance(out, Builtin):
+                x, y = expr.args
+                return f"{_ARITHMETIC_NAMES[expr.name]}({w(x)}, {w(y)}, {w(out)})" if item.name == "eq" else _unsupported(item, rule)
+            return f"{_COMPARISON_NAMES[item.name]}({w(out)}, {w(expr)})"
+        negate = item.name == "not" and len(item.args) == 1 and isinstance(item.args[0], Builtin)
+        inner = item.args[0] if negate else item
+        key = (inner.name, negate)
+        if key in _TEST_NAMES and len(inner.args) == 1:
+            return f"{_TEST_NAMES[key]}({w(inner.args[0])})"
+        if item.name == "regex" and len(item.args) == 2:
+            return f"regex({w(item.args[0])}, {w(item.args[1])})"
+    if isinstance(item, Bind):
+        e = item.expr
+        if isinstance(e, Builtin) and e.name in _ARITHMETIC_NAMES and len(e.args) == 2:
+            return f"{_ARITHMETIC_NAMES[e.name]}({w(e.args[0])}, {w(e.args[1])}, {w(item.var)})"
+        if isinstance(e, Builtin) and e.name == "concat" and all(
+            isinstance(a, Builtin) and a.name == "str" and len(a.args) == 1 for a in e.args
+        ):
+            parts = ", ".join(w(a.args[0]) for a in e.args)
+            return f"strConcat({parts}, {w(item.var)})"
+    return _unsupported(item, rule)
+
+
+def _unsupported(item: object, rule: Rule) -> str:
+    raise UnsupportedOperationError(
+        f"rule {rule.name!r}: {getattr(item, 'render', lambda: repr(item))()} has no Jena rule form "
+        "(supported: triple patterns, comparisons, sum/difference/product/quotient, strConcat, "
+        "regex, isLiteral/notLiteral/isBNode/notBNode/isIRI, noValue of one triple)"
+    )
+
+
+def to_jena(rules: RuleSet | list[Rule]) -> str:
+    """Write rules in Jena rule syntax (the inverse of :func:`parse_jena`).
+
+    Args:
+        rules: the rules.
+
+    Returns:
+        one ``[name: body -> head]`` per line, IRIs written in full.
+
+    Raises:
+        UnsupportedOperationError: for a construct Jena rules cannot express (aggregates,
+            negated conjunctions, blank-node constants, nested expressions), naming the rule.
+
+    Example:
+        >>> rs = parse_jena("[r: (?a <urn:p> ?b) notEqual(?a, ?b) -> (?b <urn:q> ?a)]")
+        >>> print(to_jena(rs))
+        [r: (?a <urn:p> ?b) notEqual(?a, ?b) -> (?b <urn:q> ?a)]
+    """
+    lines = []
+    for r in rules:
+        body = " ".join(_write_item(b, r) for b in r.body)
+        head = " ".join(_write_item(h, r) for h in r.head)
+        lines.append(f"[{r.name}: {body} -> {head}]".replace("  ", " ").replace(": ->", ": ->"))
+    return "\n".join(lines)

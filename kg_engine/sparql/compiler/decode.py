@@ -25,6 +25,7 @@ from typing import Any
 from rdflib.namespace import XSD
 from rdflib.term import Identifier, Literal, URIRef
 
+from kg_engine.store.schema import IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 
 from .block import Decline
@@ -106,6 +107,21 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
     raise RuntimeDecline(f"value with type code {t}")
 
 
+def _fast_term(kind: int, lex: str, dt: Identifier | None, lang: str) -> Identifier:
+    """An rdflib term from a dictionary row, skipping rdflib's re-validation for IRIs and
+    plain / language-tagged / xsd:string literals (stored terms were validated on input)."""
+    if kind == IRI:
+        return str.__new__(URIRef, lex)
+    if kind == LITERAL and (dt is None or dt == XSD.string):
+        lit = str.__new__(Literal, lex)
+        lit._language = lang or None
+        lit._datatype = dt
+        lit._value = lex
+        lit._ill_typed = None if dt is None else False
+        return lit
+    return decode_term(kind, lex, str(dt) if dt is not None else None, lang)
+
+
 def decode_rows(
     store: Any,
     layout: Layout,
@@ -114,9 +130,12 @@ def decode_rows(
 ) -> list[tuple[Identifier | None, ...]]:
     """Decode SQL rows (``layout`` says where each variable's columns are).
 
+    ``"term"`` entries carry the term's dictionary row inline (id, kind, lex, dt, lang);
+    ``"id"`` entries only the id (looked up here); ``"val"`` entries a computed value.
+
     Args:
         store: the SQL store (for the ``kg_terms`` lookups).
-        layout: from :func:`~.render.render`.
+        layout: from :func:`~.render.render` / :func:`~.render.render_final`.
         rows: the SQL rows.
         constant: maps a negative id to the query constant it stands for.
 
@@ -130,17 +149,41 @@ def decode_rows(
                 x = r[i]
                 if x is not None and x > 0:
                     need.add(int(x))
+        elif kind == "term":
+            for r in rows:
+                d = r[i + 3]
+                if d:
+                    need.add(int(d))
         else:
             for r in rows:
                 t = r[i + 1]
                 if t is not None and t > 0:
                     need.add(int(t))
-    terms = fetch_terms(store, sorted(need)) if need else {}
+    need -= _DT_CACHE.keys()
+    terms: dict[int, Identifier] = fetch_terms(store, sorted(need)) if need else {}
+    dts = terms
+    cache: dict[int, Identifier] = {}
     out: list[tuple[Identifier | None, ...]] = []
+    get = cache.get
     for r in rows:
         vals: list[Identifier | None] = []
         for v, kind, i in layout:
-            if kind == "id":
+            if kind == "term":
+                x = r[i]
+                if x is None:
+                    vals.append(None)
+                    continue
+                term = get(x)
+                if term is None:
+                    if x < 0:
+                        term = constant(int(x))
+                    else:
+                        d = r[i + 3]
+                        term = _fast_term(r[i + 1], r[i + 2], (dts.get(d) or _DT_CACHE.get(d)) if d else None,
+                                          r[i + 4])
+                    cache[x] = term
+                vals.append(term)
+            elif kind == "id":
                 x = r[i]
                 if x is None:
                     vals.append(None)
@@ -150,6 +193,10 @@ def decode_rows(
                     vals.append(constant(int(x)))
             else:
                 t = r[i + 1]
-                vals.append(None if t is None else _value(r[i], int(t), r[i + 2], terms))
+                vals.append(None if t is None else _value(r[i], int(t), r[i + 2], {**_DT_CACHE, **terms}))
         out.append(tuple(vals))
     return out
+
+
+#: datatype IRIs are few: not cached across stores (ids differ); filled per call only
+_DT_CACHE: dict[int, Identifier] = {}

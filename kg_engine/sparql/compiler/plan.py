@@ -27,7 +27,7 @@ from .decode import RuntimeDecline, decode_rows
 from .expressions import regex_flags_python
 from .modifiers import compile_select
 from .patterns import compile_pattern, plain
-from .render import Layout, render
+from .render import Layout, render, render_final
 from .sql import Sql, param
 
 __all__ = ["CompiledQuery", "compile_query", "parse_algebra", "BindingParam", "scope_for",
@@ -246,7 +246,7 @@ def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope
     if name == "SelectQuery":
         cc._top = node.p  # type: ignore[attr-defined]
         block, pv = compile_select(cc, node.p, scope)
-        body, layout = render(cc, block, pv)
+        body, layout = render_final(cc, block, pv)
         return body, layout, pv, block.empty
     if name == "AskQuery":
         block = plain(cc, compile_pattern(cc, node.p, scope))
@@ -255,11 +255,11 @@ def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope
     if name in ("Project", "Distinct", "Reduced", "Slice", "OrderBy"):
         cc._top = node  # type: ignore[attr-defined]
         block, pv = compile_select(cc, node, scope)
-        body, layout = render(cc, block, pv)
+        body, layout = render_final(cc, block, pv)
         return body, layout, pv, block.empty
     block = compile_pattern(cc, node, scope)
     out = [v for v in block.cols]
-    body, layout = render(cc, block, out)
+    body, layout = render_final(cc, block, out)
     return body, layout, out, block.empty
 
 

@@ -50,6 +50,7 @@ def render(
     limit: int | None = None,
     offset: int | None = None,
     names: bool = True,
+    hidden_order: bool = False,
 ) -> tuple[Sql, Layout]:
     """The SELECT statement of ``block`` projecting ``out`` (default: every variable).
 
@@ -75,7 +76,7 @@ def render(
     ords = block.order if order is None else order
     order_sql: list[Sql] = []
     for j, (key, desc) in enumerate(ords):
-        if dist:
+        if dist or hidden_order:
             select.append(key + f" AS o{j}")
             order_sql.append(Sql(f"o{j}" + (" DESC" if desc else "")))
         else:
@@ -112,3 +113,32 @@ def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None) -
     new.nullable = {v for v in new.cols if v in block.nullable or v not in block.cols}
     new.empty = block.empty
     return new
+
+
+def render_final(ctx: CompileContext, block: Block, out: list[Variable]) -> tuple[Sql, Layout]:
+    """The top-level statement: ``block``'s SELECT wrapped so that every id column comes
+    back with its ``kg_terms`` row (kind, lex, dt, lang) — results decode without a second
+    round trip. Layout kinds: ``"term"`` (5 columns: id, kind, lex, dt, lang) and ``"val"``.
+    """
+    inner, layout = render(ctx, block, out, hidden_order=True)
+    select: list[str] = []
+    joins: list[str] = []
+    new: Layout = []
+    pos = 0
+    for v, kind, i in layout:
+        if kind == "id":
+            k = ctx.alias("r")
+            select += [f"t_.c{i}", f"{k}.kind", f"{k}.lex", f"{k}.dt", f"{k}.lang"]
+            joins.append(f" LEFT JOIN kg_terms {k} ON {k}.id = t_.c{i}")
+            new.append((v, "term", pos))
+            pos += 5
+        else:
+            select += [f"t_.c{i}", f"t_.c{i + 1}", f"t_.c{i + 2}"]
+            new.append((v, "val", pos))
+            pos += 3
+    if not select:
+        select.append("1")
+    order = [f"t_.o{j}" + (" DESC" if desc else "") for j, (_, desc) in enumerate(block.order)]
+    text = "SELECT " + ", ".join(select) + " FROM ("
+    tail = ") AS t_" + "".join(joins) + (" ORDER BY " + ", ".join(order) if order else "")
+    return Sql(text + inner.text + tail, inner.params), new

@@ -88,7 +88,7 @@ def test_constraint_rule_has_empty_head():
         ("[r: (?x <urn:p> ?y) print(?x) -> (?x <urn:q> ?y)]", 1, 21, "unknown or unsupported built-in 'print'"),
         ("[r: (?x <urn:p> ?y) -> print(?x)]", 1, 24, "in a rule head"),
         ("[r: (?x <urn:p> ?y) notEqual(?x) -> (?x <urn:q> ?y)]", 1, 21, "takes 2 arguments"),
-        ("@include <RDFS>.", 1, 1, "@include is not supported"),
+        ("@include <OWL>.", 1, 10, "@include <OWL> is not supported"),
         ("[r: (?x <urn:p> ?y) ~ -> (?x <urn:q> ?y)]", 1, 21, "unexpected character '~'"),
         ("[r: ('lit' <urn:p> ?y) -> (?y <urn:q> ?y)]", 1, 5, "literal cannot be the subject"),
     ],
@@ -118,3 +118,8 @@ def test_unstratifiable_rejected_with_cycle():
         parse_jena(text)
     msg = ei.value.message
     assert "not stratifiable" in msg and "'a'" in msg and "'b'" in msg
+
+
+def test_include_rdfs():
+    rs = parse_jena("@include <RDFS>.\n[mine: (?x <urn:p> ?y) -> (?x rdf:type <urn:C>)]")
+    assert rs.names()[:2] == ["rdfs2", "rdfs3"] and rs.names()[-1] == "mine"

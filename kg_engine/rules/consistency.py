@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Violation", "check", "OWL_RL_CONSTRAINTS"]
+__all__ = ["OWL_RL_CONSTRAINTS", "Violation", "check"]
 
 #: Names of the OWL 2 RL constraint rules (specialised ones get a ``#n`` suffix).
 OWL_RL_CONSTRAINTS = frozenset({

@@ -33,27 +33,27 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rdflib import RDF, BNode, Literal, URIRef
 
-from kg_engine.errors import ConfigError, RuleSyntaxError
+from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules import tables
 from kg_engine.rules.consistency import Violation
-from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
-from kg_engine.rules.sqlgen import ConstantIds, NeedsPython, Unsatisfiable, compile_body
+from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
+from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body
 from kg_engine.rules.strata import stratify
 
 __all__ = [
     "INFERRED_PREFIX",
-    "RuleEngine",
     "ReasoningResult",
+    "RuleEngine",
     "RuleProfile",
     "Violation",
-    "reason",
-    "load_program",
     "inferred_graph",
+    "load_program",
+    "reason",
 ]
 
 #: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
@@ -262,7 +262,7 @@ class RuleEngine:
                 heads.update(t for t in h if not isinstance(t, Var))
         consts.add(RDF.type)
         ids = dict(self.store.term_ids(consts))
-        ids.update(self.store.term_ids([t for t in heads if not (isinstance(t, Literal) and False)], create=True))
+        ids.update(self.store.term_ids(heads, create=True))
         return ConstantIds(ids)
 
     def _session(self) -> None:
@@ -364,16 +364,13 @@ class RuleEngine:
         return int(n)
 
     def _save_program(self, gid: int) -> None:
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         text = json.dumps(self.program.to_dict())
         self.db.execute("DELETE FROM kg_rules_programs WHERE g = ?", (gid,))
         self.db.execute(
             "INSERT INTO kg_rules_programs (g, name, program, updated_at) VALUES (?, ?, ?, ?)",
             (gid, self.program.name, text, now),
         )
-
-    def _exists_cache(self) -> dict:
-        return {}
 
     def _has(self, cache: dict, key: tuple) -> bool:
         """Whether any stored triple has predicate key[0] (and object key[1])."""
@@ -522,7 +519,7 @@ class RuleEngine:
         return True
 
     def _eval_specialised(self, rule, spec, ids, delta, new, prof, keys, cache, type_id) -> None:
-        schema, data, variants, extra = spec
+        schema, _, variants, extra = spec
         atoms = rule.atoms()
         if delta is not None:
             # delta on a schema atom: the generic statement (rare: the TBox changed)
@@ -591,17 +588,12 @@ class RuleEngine:
             )
             extra.append(f"NOT EXISTS (SELECT 1 FROM {against} e2 WHERE e2.s = {s} AND e2.p = {p} AND e2.o = {o})")
         elif mode == "rederive":
-            from kg_engine.rules.sqlgen import _Frag
-
             q.froms.append(_Frag(f"{against} h"))
             q.where.append(_Frag(f"h.s = {s} AND h.p = {p} AND h.o = {o}"))
             extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o})")
-        from kg_engine.rules.sqlgen import _Frag
-
         for x in extra:
             q.where.append(_Frag(x))
         sel, params = q.select([("?", "str", [rule.name]), hs, hp, ho])
-        # select() puts the rule name first; reorder to match the column list.
         sql = f"INSERT INTO {target} (rule, s, p, o) {sel} ON CONFLICT DO NOTHING"
         self.last_sql = (sql, params)
         cur = self.db.execute(sql, params)
@@ -739,7 +731,7 @@ def _value_literal(v: Any, kind: str) -> Literal:
 
         return Literal(Decimal(repr(f)))
     if kind == "dtm":
-        return Literal(datetime.fromtimestamp(float(v), tz=timezone.utc))
+        return Literal(datetime.fromtimestamp(float(v), tz=UTC))
     return Literal(str(v))
 
 

@@ -111,7 +111,7 @@ def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | No
     Returns:
         The :class:`~kg_engine.rules.engine.ReasoningResult` (``derived`` = new inferred triples).
     """
-    from kg_engine.rules.engine import _D, _SEED, ReasoningResult, _Profiler
+    from kg_engine.rules.engine import _SEED, ReasoningResult, _Profiler
 
     t0, c0 = time.perf_counter(), time.process_time()
     quads = [as_quad(t, graph) for t in triples]

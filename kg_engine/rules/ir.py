@@ -37,29 +37,30 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Union
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import NamespaceManager
 from rdflib.util import from_n3
 
 __all__ = [
-    "Var",
-    "Node",
-    "Atom",
-    "Builtin",
-    "Bind",
-    "Not",
-    "Aggregate",
-    "BodyItem",
-    "Rule",
-    "RuleSet",
+    "AGGREGATES",
     "BUILTINS",
     "COMPARISONS",
-    "TESTS",
     "EXPRESSIONS",
-    "AGGREGATES",
+    "TESTS",
+    "Aggregate",
+    "Atom",
+    "Bind",
+    "BodyItem",
+    "Builtin",
+    "Node",
+    "Not",
+    "Rule",
+    "RuleSet",
+    "Var",
     "term_vars",
 ]
 
@@ -384,7 +385,7 @@ class Rule:
         }
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Rule":
+    def from_dict(cls, d: dict) -> Rule:
         """Rebuild a rule written by :meth:`to_dict`."""
         return cls(
             d["name"],
@@ -434,11 +435,11 @@ class RuleSet:
         return {"name": self.name, "rules": [r.to_dict() for r in self.rules]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "RuleSet":
+    def from_dict(cls, d: dict) -> RuleSet:
         return cls(d["name"], tuple(Rule.from_dict(r) for r in d["rules"]))
 
     @classmethod
-    def of(cls, name: str, rules: Iterable[Rule]) -> "RuleSet":
+    def of(cls, name: str, rules: Iterable[Rule]) -> RuleSet:
         return cls(name, tuple(rules))
 
 

@@ -33,7 +33,7 @@ from rdflib import OWL, RDF, RDFS, BNode, Literal, URIRef
 
 from kg_engine.rules.ir import Atom, Builtin, Rule, Var
 
-__all__ = ["SCHEMA_PREDICATES", "MAX_SOLUTIONS", "split", "substitute", "Specialiser"]
+__all__ = ["MAX_SOLUTIONS", "SCHEMA_PREDICATES", "Specialiser", "split", "substitute"]
 
 #: Predicates of schema (TBox) triples.
 SCHEMA_PREDICATES = frozenset({

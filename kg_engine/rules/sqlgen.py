@@ -24,15 +24,16 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, Var, term_vars
 
-__all__ = ["ConstantIds", "BodyQuery", "compile_body", "Unsatisfiable", "NeedsPython"]
+__all__ = ["BodyQuery", "ConstantIds", "NeedsPython", "Unsatisfiable", "compile_body"]
 
 QUADS = "kg_quads"
 TERMS = "kg_terms"
@@ -327,7 +328,7 @@ class BodyQuery:
                 x = f"CASE WHEN {self.term_row(a[0])}.kind = 3 THEN {x} END"
             if tb == "id":
                 y = f"CASE WHEN {self.term_row(b[0])}.kind = 3 THEN {y} END"
-        return f"COALESCE({x} {sym} {y}, {'1 = 0' if op != 'ne' else '1 = 0'})", "bool", px + py
+        return f"COALESCE({x} {sym} {y}, 1 = 0)", "bool", px + py
 
     # -- assembly ----------------------------------------------------------------------------
     def head_exprs(self, atom: Atom) -> list[tuple[str, str, list]]:

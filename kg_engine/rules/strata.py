@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.ir import Aggregate, Atom, Not, Rule, Var
 
-__all__ = ["stratify", "may_unify", "dependencies"]
+__all__ = ["dependencies", "may_unify", "stratify"]
 
 
 def may_unify(a: Atom, b: Atom) -> bool:

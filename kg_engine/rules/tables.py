@@ -25,7 +25,7 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["metadata", "derivations", "programs", "sameas", "create_tables"]
+__all__ = ["create_tables", "derivations", "metadata", "programs", "sameas"]
 
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 

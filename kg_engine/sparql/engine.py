@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -91,6 +92,9 @@ class PreparedQuery:
     def type(self) -> str:
         """``SELECT``, ``ASK``, ``CONSTRUCT`` or ``DESCRIBE``."""
         return self.query.algebra.name.replace("Query", "").upper()
+
+
+_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
 
 
 def _dataset_clause(algebra: Any) -> tuple[tuple[Identifier, ...] | None, tuple[Identifier, ...] | None]:
@@ -332,13 +336,19 @@ class QueryEngine:
             UnsupportedOperationError: ``SERVICE`` while disabled.
         """
         install_hook()
-        prepared = self._as_prepared(query, base=base, init_ns=init_ns)
         bindings = {Variable(str(k)): v for k, v in (init_bindings or {}).items()}
+        sql_store = sql_store_of(graph.store)
+        if (isinstance(query, str) and sql_store is not None and self.use_compiler
+                and not init_ns and base is None):
+            fast = self._run_text_plan(graph, sql_store, query, bindings, timeout,
+                                       union_default_graph, default_graph)
+            if fast is not None:
+                return fast
+        prepared = self._as_prepared(query, base=base, init_ns=init_ns)
         view = self.build_dataset(
             graph, prepared.query,
             union_default_graph=union_default_graph, default_graph=default_graph,
         )
-        sql_store = sql_store_of(graph.store)
         flush = getattr(graph.store, "flush", None)
         if flush is not None:
             flush()  # statements buffered by the rdflib plugin must be visible to SQL
@@ -361,6 +371,72 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
+
+    def _run_text_plan(self, graph: Graph, sql_store: Any, text: str, bindings: dict,
+                       timeout: float | None, union_default_graph: bool,
+                       default_graph: Identifier | None) -> SPARQLResult | None:
+        """Fast path: the compiler parses + compiles the text itself (no rdflib parse) and the
+        plan is cached by text. ``None`` when the query is not fully compiled."""
+        try:
+            from kg_engine.sparql.compiler import DatasetSpec, compile_query
+        except ImportError:
+            return None
+        if default_graph is None and not isinstance(graph, ConjunctiveGraph):
+            default_graph = graph.identifier
+        if isinstance(graph, ConjunctiveGraph) and not isinstance(graph, Dataset):
+            union_default_graph = union_default_graph or graph.default_union
+        options = union_default_graph or (
+            default_graph is not None and default_graph != DATASET_DEFAULT_GRAPH_ID)
+        if options and _FROM.search(text):
+            return None  # FROM must override the options: take the full path
+        spec = None
+        if union_default_graph:
+            spec = DatasetSpec(default="union", named=None)
+        elif options:
+            spec = DatasetSpec(default=(default_graph,), named=None)
+        bound = frozenset(bindings)
+        key = ("T", text, spec, bound, sql_store)
+
+        def make() -> Any:
+            try:
+                plan = compile_query(sql_store, text, dataset=spec, init_vars=bound)
+            except Exception:  # noqa: BLE001 - the full path parses again and reports errors
+                return False
+            return plan if getattr(plan, "full", False) and plan.form in ("SELECT", "ASK") \
+                else False
+
+        plan = self._cached(key, make)
+        if not plan:
+            return None
+        flush = getattr(graph.store, "flush", None)
+        if flush is not None:
+            flush()
+        guard = _Timeout(sql_store, timeout)
+        state = EvalState(deadline=guard.deadline, timeout=timeout)
+        try:
+            with guard:
+                try:
+                    out = plan.execute(sql_store, bindings or None)
+                except NotImplementedError:
+                    return None
+                except Exception as exc:  # noqa: BLE001
+                    if not is_sql_failure(exc, state):
+                        raise
+                    log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
+                    return None
+                if plan.form == "ASK":
+                    return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
+                vars_, rows = out
+                result_rows = []
+                for row in rows:
+                    state.check()
+                    result_rows.append({v: t for v, t in zip(vars_, row) if t is not None})
+        except BaseException as exc:
+            translated = guard.translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        return SPARQLResult({"type_": "SELECT", "vars_": list(vars_), "bindings": result_rows})
 
     def _as_prepared(
         self, query: str | PreparedQuery | Query, *, base: str | None, init_ns: Mapping[str, Any] | None

@@ -7,7 +7,7 @@ kg-engine's SPARQL layer), so this test checks the reasoner alone.
 from __future__ import annotations
 
 import pytest
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, URIRef
 
 from kg_engine.rules.engine import RuleEngine
 

@@ -105,9 +105,8 @@ def test_different_from_violation():
 
 
 def test_all_different_violation():
-    from rdflib import BNode
+    from rdflib import BNode, Graph
     from rdflib.collection import Collection
-    from rdflib import Graph
 
     g = Graph()
     node, lst = BNode(), BNode()

@@ -26,8 +26,8 @@ both directions. Head queries ``(?, r, t)`` are asked as tail queries ``(t, r + 
 Shapes:
     - **input:** ``edge_index`` ``[2, E]``, ``edge_type`` ``[E]``, ``h_index`` ``[B]``,
       ``r_index`` ``[B]``, optional ``edge_weight`` ``[E]``
-    - **node states:** ``[B, N, d]`` (PyG ``MessagePassing`` with ``node_dim=1``)
-    - **messages:** ``[B, E, d]`` per layer (the memory bottleneck, see below)
+    - **node states:** ``[N, B, d]`` inside the layers (PyG ``MessagePassing`` with ``node_dim=0``)
+    - **messages:** ``[E, B, d]`` per layer (the memory bottleneck, see below)
     - **output:** logits ``[B, N]`` (one score per candidate tail)
 
 Training (:meth:`NBFNet.loss`, called by :func:`kg_engine.gnn.training.train`): every query's own edge (and its inverse) is hidden
@@ -36,13 +36,13 @@ from the graph for the batch (optionally every edge between ``h`` and ``t``:
 (Sun et al. 2019) over negatives sampled with *strict* filtering (known true tails are never
 negatives).
 
-Device: the module is device-agnostic; on CUDA the layers run under bf16 autocast
-(``bf16=True``), on CPU in float32. What a fused generalized-SpMM (NBFNet-PyG's ``rspmm`` or a
-Triton kernel) would change: the plain PyG path materialises ``[B, E, d]`` message tensors
+Device: the module is device-agnostic; on CUDA the layers run under bf16 autocast with bf16
+node states and messages and float32 accumulation of sums (``bf16=True``), on CPU in float32. What a fused generalized-SpMM (NBFNet-PyG's ``rspmm`` or a
+Triton kernel) would change: the plain PyG path materialises ``[E, B, d]`` message tensors
 (gather, relation product, edge weight) and then scatters them, so memory and time are
 ``O(B E d)`` per layer and dominated by memory traffic. A fused kernel walks the CSR graph and
 accumulates ``sum/max/min/sum-of-squares`` of ``h[src] * w[type] * w_e`` directly into the
-``[B, N, d]`` output, giving ``O(B N d)`` memory and several times the speed; the maths (and
+``[N, B, d]`` output, giving ``O(B N d)`` memory and several times the speed; the maths (and
 this module's parameters and checkpoints) stay the same, only
 ``GeneralizedRelationalConv.propagate`` would dispatch to the kernel.
 
@@ -59,6 +59,7 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import nullcontext
 from typing import Any
 
@@ -66,7 +67,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
-from torch_geometric.utils import scatter
 
 from kg_engine.gnn.models.base import KGCModel
 
@@ -93,10 +93,15 @@ class GeneralizedRelationalConv(MessagePassing):
         dependent: project relation vectors from the query (``True``) or learn one vector per
             relation (``False``).
 
+    Node states are laid out ``[N, B, d]`` (PyG ``node_dim=0``) so that gathering source
+    states and scattering messages move contiguous ``B x d`` rows (``index_select`` /
+    ``index_add``), about twice as fast on CPU as the ``[B, N, d]`` layout.
+
     Shapes:
-        - **input:** ``x`` ``[B, N, d_in]``, ``query`` ``[B, d_q]``, ``boundary`` ``[B, N, d_in]``,
-          ``edge_index`` ``[2, E]``, ``edge_type`` ``[E]``, ``edge_weight`` ``[E]``
-        - **output:** ``[B, N, d_out]``
+        - **input:** ``x`` ``[N, B, d_in]``, ``query`` ``[B, d_q]``, ``boundary`` ``[N, B, d_in]``,
+          ``edge_index`` ``[2, E]``, ``edge_type`` ``[E]``, ``edge_weight`` ``[E]`` or ``None``,
+          ``degree`` ``[N]``
+        - **output:** ``[N, B, d_out]``
     """
 
     def __init__(
@@ -109,7 +114,7 @@ class GeneralizedRelationalConv(MessagePassing):
         layer_norm: bool = True,
         dependent: bool = True,
     ) -> None:
-        super().__init__(aggr="sum", node_dim=1)
+        super().__init__(aggr="sum", node_dim=0)
         if aggregate_func not in _AGGREGATES:
             raise ValueError(
                 f"unknown aggregate_func {aggregate_func!r}; choose one of {list(_AGGREGATES)}"
@@ -134,15 +139,16 @@ class GeneralizedRelationalConv(MessagePassing):
         boundary: Tensor,
         edge_index: Tensor,
         edge_type: Tensor,
-        edge_weight: Tensor,
+        edge_weight: Tensor | None,
         degree: Tensor,
         scale_mean: float,
     ) -> Tensor:
-        batch_size, num_nodes = x.shape[0], x.shape[1]
+        num_nodes, batch_size = x.shape[0], x.shape[1]
         if self.dependent:
             relation = self.relation_linear(query).view(batch_size, self.num_relations, -1)
+            relation = relation.transpose(0, 1).contiguous()  # [2R, B, d]
         else:
-            relation = self.relation.weight.unsqueeze(0).expand(batch_size, -1, -1)
+            relation = self.relation.weight.unsqueeze(1).expand(-1, batch_size, -1).contiguous()
         agg = self.propagate(
             edge_index,
             x=x,
@@ -159,10 +165,14 @@ class GeneralizedRelationalConv(MessagePassing):
             out = self.layer_norm(out)
         return F.relu(out)
 
-    def message(self, x_j: Tensor, relation: Tensor, edge_type: Tensor, edge_weight: Tensor) -> Tensor:
-        # x_j: [B, E, d]; relation[:, edge_type]: [B, E, d]; edge_weight: [E]
-        rel = relation.index_select(1, edge_type)
-        return x_j * rel * edge_weight.to(x_j.dtype).view(1, -1, 1)
+    def message(  # type: ignore[override]
+        self, x_j: Tensor, relation: Tensor, edge_type: Tensor, edge_weight: Tensor | None
+    ) -> Tensor:
+        # x_j: [E, B, d]; relation[edge_type]: [E, B, d]; edge_weight: [E]
+        msg = x_j * relation.index_select(0, edge_type).to(x_j.dtype)
+        if edge_weight is not None:
+            msg = msg * edge_weight.to(msg.dtype).view(-1, 1, 1)
+        return msg
 
     def aggregate(  # type: ignore[override]
         self,
@@ -173,25 +183,30 @@ class GeneralizedRelationalConv(MessagePassing):
         scale_mean: float,
         dim_size: int | None = None,
     ) -> Tensor:
-        n = dim_size if dim_size is not None else boundary.shape[1]
+        # sums accumulate in float32 even when messages are bf16 (CUDA autocast)
+        acc = torch.float32 if inputs.dtype in (torch.bfloat16, torch.float16) else inputs.dtype
         # the boundary condition h^0 enters every aggregation as a self-loop message
-        total = scatter(inputs, index, dim=1, dim_size=n, reduce="sum") + boundary
+        total = boundary.to(acc).index_add(0, index, inputs.to(acc))
         if self.aggregate_func == "sum":
             return total
-        count = degree.view(1, -1, 1)  # in-degree + 1 (the boundary self-loop), weighted
+        boundary = boundary.to(inputs.dtype)
+        count = degree.view(-1, 1, 1).to(total.dtype)  # in-degree + 1 (boundary self-loop), weighted
         mean = total / count.clamp(min=1e-6)
         if self.aggregate_func == "mean":
             return mean
-        mx = torch.maximum(scatter(inputs, index, dim=1, dim_size=n, reduce="max"), boundary)
-        if self.aggregate_func == "max":
-            return mx
-        mn = torch.minimum(scatter(inputs, index, dim=1, dim_size=n, reduce="min"), boundary)
-        sq = scatter(inputs.float() ** 2, index, dim=1, dim_size=n, reduce="sum") + boundary.float() ** 2
-        std = (sq / count.clamp(min=1e-6) - mean.float() ** 2).clamp(min=1e-6).sqrt().to(mean.dtype)
-        feats = torch.cat([mean, mx, mn, std], dim=-1)  # [B, N, 4d]
-        scale = degree.log().view(1, -1, 1) / scale_mean
+        mean = mean.to(inputs.dtype)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="index_reduce", category=UserWarning)
+            mx = boundary.index_reduce(0, index, inputs, "amax", include_self=True)
+            if self.aggregate_func == "max":
+                return mx
+            mn = boundary.index_reduce(0, index, inputs, "amin", include_self=True)
+        sq = (boundary.float() ** 2).index_add(0, index, inputs.float() ** 2)
+        std = (sq / count.float().clamp(min=1e-6) - mean.float() ** 2).clamp(min=1e-6).sqrt()
+        feats = torch.cat([mean, mx, mn, std.to(mean.dtype)], dim=-1)  # [N, B, 4d]
+        scale = degree.log().view(-1, 1, 1) / scale_mean
         scales = torch.cat([torch.ones_like(scale), scale, 1.0 / scale.clamp(min=1e-2)], dim=-1)
-        return (feats.unsqueeze(-1) * scales.unsqueeze(-2).to(feats.dtype)).flatten(-2)  # [B, N, 12d]
+        return (feats.unsqueeze(-1) * scales.unsqueeze(-2).to(feats.dtype)).flatten(-2)  # [N, B, 12d]
 
 
 class NBFNet(KGCModel):
@@ -299,8 +314,6 @@ class NBFNet(KGCModel):
         device = self.query.weight.device
         edge_index, edge_type = edge_index.to(device), edge_type.to(device)
         h_index, r_index = h_index.to(device), r_index.to(device)
-        if edge_weight is None:
-            edge_weight = torch.ones(edge_index.shape[1], device=device)
         if r_index.numel() and int(r_index.max()) >= self.num_edge_types:
             raise ValueError(
                 f"relation id {int(r_index.max())} out of range for a model with "
@@ -311,14 +324,18 @@ class NBFNet(KGCModel):
         with ctx:
             batch_size = h_index.shape[0]
             query = self.query(r_index)  # [B, d]
-            boundary = torch.zeros(batch_size, num_nodes, self.hidden_dim, device=device, dtype=query.dtype)
-            boundary = boundary.index_put((torch.arange(batch_size, device=device), h_index), query)
-            degree = scatter(edge_weight, edge_index[1], dim=0, dim_size=num_nodes, reduce="sum") + 1.0
+            boundary = torch.zeros(num_nodes, batch_size, self.hidden_dim, device=device, dtype=query.dtype)
+            boundary = boundary.index_put((h_index, torch.arange(batch_size, device=device)), query)
+            if use_bf16:
+                boundary = boundary.to(torch.bfloat16)  # bf16 node states and messages
+            ones = torch.ones(edge_index.shape[1], device=device) if edge_weight is None else edge_weight
+            degree = torch.ones(num_nodes, device=device).index_add(0, edge_index[1], ones.float())
             scale_mean = float(degree.detach().log().mean().clamp(min=1e-6))
             hidden = boundary
             for layer in self.layers:
                 out = layer(hidden, query, boundary, edge_index, edge_type, edge_weight, degree, scale_mean)
                 hidden = out + hidden if self.short_cut else out
+            hidden = hidden.transpose(0, 1)  # [B, N, d]
             feature = torch.cat([hidden, query.unsqueeze(1).expand(-1, num_nodes, -1)], dim=-1)
             logits = self.mlp(feature).squeeze(-1)
         return logits.float()

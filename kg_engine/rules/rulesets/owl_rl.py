@@ -39,7 +39,7 @@ from rdflib import OWL, RDF, RDFS, Literal
 
 from kg_engine.rules.ir import Atom, Builtin, Rule, RuleSet, Var
 
-__all__ = ["owl_rl_rules", "generic_rules", "SAMEAS_RULES"]
+__all__ = ["SAMEAS_RULES", "generic_rules", "owl_rl_rules"]
 
 T, SC, SP = RDF.type, RDFS.subClassOf, RDFS.subPropertyOf
 EQC, EQP = OWL.equivalentClass, OWL.equivalentProperty
@@ -261,7 +261,7 @@ def _specialised(specs: list[tuple[str, Any]], terms: dict[int, Any]) -> list[Ru
     x, y, u = Var("x"), Var("y"), Var("u")
     out: list[tuple[str, list[Rule]]] = []
     for kind, payload in specs:
-        t = lambda i: terms[i]  # noqa: E731
+        t = lambda i: terms[i]
         rs: list[Rule] = []
         if kind == "int":
             c, items = t(payload[0]), [t(i) for i in payload[1]]

@@ -22,7 +22,7 @@ from .sql import FALSE, Sql, param, sql
 
 __all__ = ["compile_bgp", "norm", "graph_conditions"]
 
-_COUNT_CAP = 5000
+_COUNT_CAP = 1000
 
 
 def norm(term: Identifier) -> Identifier:

@@ -109,6 +109,7 @@ class _Parser:
         self.base: str | None = None
         self.aggs: list[CompValue] = []
         self.bnodes: dict[str, BNode] = {}
+        self.allow_aggs = True
 
     # -- token helpers -------------------------------------------------------------------
     def peek(self, k: int = 0) -> tuple[str, str]:
@@ -269,8 +270,9 @@ class _Parser:
                 raise _Unsupported("projection")
         if self.peek() == ("word", "FROM") or self.peek()[1].upper() == "FROM":
             raise _Unsupported("FROM")
-        n_aggs_proj = len(self.aggs)
+        self.allow_aggs = False
         M = self.where()
+        self.allow_aggs = True
         group: list[Variable] | None = None
         if self.kw("GROUP"):
             if not self.kw("BY"):
@@ -311,12 +313,7 @@ class _Parser:
                 limit = int(self._int())
             elif self.kw("OFFSET"):
                 offset = int(self._int())
-        if self.aggs[n_aggs_proj:] and False:
-            raise _Unsupported("aggregate outside projection")
         aggregate = group is not None or bool(self.aggs)
-        if len(self.aggs) != n_aggs_proj + sum(0 for _ in ()) and any(
-                a.get("_where") for a in self.aggs):
-            raise _Unsupported("aggregate in WHERE")
         E: list[tuple[Any, Variable]] = []
         if aggregate:
             if star:
@@ -550,6 +547,8 @@ class _Parser:
                 return self.literal_or_iri()
             self.i += 1
             if up in _AGGS:
+                if not self.allow_aggs:
+                    raise _Unsupported("aggregate in WHERE")
                 return self.aggregate(up)
             if up in ("EXISTS", "NOT"):
                 raise _Unsupported("EXISTS")

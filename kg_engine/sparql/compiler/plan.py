@@ -118,12 +118,20 @@ class CompiledQuery:
     _source: Any = None
     _dataset: DatasetSpec | None = None
     _store_id: int = 0
+    _max_id: Any = -1
 
     # -- execution ---------------------------------------------------------------------
     def _fresh(self, store: Any) -> CompiledQuery:
-        """Recompile when a constant that was missing is now in the dictionary."""
-        if self.missing and store.term_ids(self.missing):
+        """Recompile when a constant that was missing is now in the dictionary (checked
+        only when the dictionary grew since the last check: one O(1) ``MAX(id)``)."""
+        if not self.missing:
+            return self
+        top = store.db.scalar("SELECT MAX(id) FROM kg_terms")
+        if top == self._max_id:
+            return self
+        if store.term_ids(self.missing):
             return compile_query(store, self._source, dataset=self._dataset, init_vars=self.init_vars)
+        self._max_id = top
         return self
 
     def run(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None
@@ -210,6 +218,13 @@ def compile_query(
     """
     source = algebra_or_text
     if isinstance(algebra_or_text, str):
+        from .fastparse import parse as fast_parse
+        fast = fast_parse(algebra_or_text)
+        if fast is not None:
+            cq = compile_query(store, fast, dataset=dataset, init_vars=init_vars)
+            if cq.full:
+                cq._source = source
+                return cq
         algebra = parse_algebra(algebra_or_text)
     elif isinstance(algebra_or_text, Query):
         algebra = algebra_or_text.algebra

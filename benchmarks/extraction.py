@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", required=True,
-                    choices=["re-train", "re-eval", "ner", "ner-demo", "linking", "throughput"])
+                    choices=["re-train", "re-eval", "ner", "ner-demo", "linking", "throughput", "rerun"])
     ap.add_argument("--dataset", default="semeval", choices=["semeval", "conll04"])
     ap.add_argument("--encoders", default="cnn,rnn,transformer,minilm")
     ap.add_argument("--models", nargs="*", default=[])
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     if "--task" in (argv if argv is not None else sys.argv[1:]):
         raw = list(argv if argv is not None else sys.argv[1:])
         task = raw[raw.index("--task") + 1] if raw.index("--task") + 1 < len(raw) else ""
-        if task in {"ner", "ner-demo", "linking", "throughput"}:  # E2's part: own options
+        if task in {"ner", "ner-demo", "linking", "throughput", "rerun"}:  # E2's part: own options
             from benchmarks.extraction_pipeline import main as pipeline_main
 
             rest = raw[:raw.index("--task")] + raw[raw.index("--task") + 2:]

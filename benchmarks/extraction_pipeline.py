@@ -10,6 +10,8 @@ Run through ``benchmarks/extraction.py --task ner|ner-demo|linking|throughput`` 
     python benchmarks/extraction_pipeline.py linking
     # words/s of NER + relation extractor + RDF conversion vs plain spaCy, same text, same run
     python benchmarks/extraction_pipeline.py throughput [--limit 2187] [--relation-model DIR]
+    # extract into a fresh SQLite store, then re-run over the unchanged corpus (idempotence, time)
+    python benchmarks/extraction_pipeline.py rerun [--limit 2187]
 
 Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``); nothing is copied
 into the project. CPU seconds (``time.process_time``) and the load average are printed beside
@@ -211,13 +213,40 @@ def bench_throughput(limit: int | None, relation_model: Path | None, batch_size:
     return results
 
 
+def bench_rerun(limit: int | None) -> dict[str, Any]:
+    """Extract paragraphs into a fresh SQLite store, then re-run over the unchanged corpus."""
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.extraction.corpus import read_jsonl
+
+    docs = list(read_jsonl(_need(SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl")))
+    if limit:
+        docs = docs[:limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        with KnowledgeGraph(f"sqlite:///{Path(tmp) / 'kg.sqlite'}") as kg:
+            kg.extract([], progress=False)  # loads (and caches) the pipeline: not timed
+            c0 = time.process_time()
+            first = kg.extract(docs, progress=False)
+            c1 = time.process_time()
+            quads, provs = len(kg), kg.store.db.fetchone("SELECT COUNT(*) FROM kg_provenance")[0]
+            again = kg.extract(docs, progress=False)
+            c2 = time.process_time()
+            same = (len(kg), kg.store.db.fetchone("SELECT COUNT(*) FROM kg_provenance")[0]) \
+                == (quads, provs)
+    print(f"| first run | {first.documents:,} docs, {first.words:,} words | {first.triples:,} "
+          f"triples, {first.added:,} new | {first.seconds:.1f} s wall, {c1 - c0:.1f} CPU-s |")
+    print(f"| re-run, unchanged corpus | {again.skipped:,} skipped, {again.documents} processed | "
+          f"{again.added} new; store unchanged: {same} | {again.seconds:.2f} s wall "
+          f"({100 * again.seconds / first.seconds:.1f} %), {c2 - c1:.2f} CPU-s | {_load()} |")
+    return {"first": first, "again": again, "unchanged": same}
+
+
 def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("task", choices=["ner", "ner-demo", "linking", "throughput"])
+    ap.add_argument("task", choices=["ner", "ner-demo", "linking", "throughput", "rerun"])
     ap.add_argument("--time-budget", type=float, default=900, help="ner: CPU seconds")
     ap.add_argument("--source-tok2vec", default=None, help="ner: pipeline to copy tok2vec from")
     ap.add_argument("--output", default=str(Path(tempfile.gettempdir()) / "kg_conll04_ner"))
@@ -229,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.task == "linking":
         bench_linking()
+    elif args.task == "rerun":
+        bench_rerun(args.limit)
     elif args.task == "ner-demo":
         bench_ner_demo()
     elif args.task == "ner":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,7 +30,7 @@ from kg_engine.cli.common import (
 from kg_engine.errors import InputNotFoundError, QueryTimeoutError
 
 
-def read_request(text: Optional[str], file: Optional[Path], what: str) -> tuple[str, str]:
+def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, str]:
     """The request text and its source name (``-f`` file or the argument); exit 2 if neither."""
     if file is not None:
         if text:
@@ -48,9 +48,9 @@ def read_request(text: Optional[str], file: Optional[Path], what: str) -> tuple[
 
 
 def query(
-    text: Annotated[Optional[str], typer.Argument(help="the SPARQL query text")] = None,
+    text: Annotated[str | None, typer.Argument(help="the SPARQL query text")] = None,
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="read the query from this file ('-': stdin)")
+        Path | None, typer.Option("--file", "-f", help="read the query from this file ('-': stdin)")
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="table | csv | tsv | json | xml")
@@ -59,7 +59,7 @@ def query(
         bool, typer.Option("--explain", help="print the SQL the query compiles to; do not run it")
     ] = False,
     timeout: Annotated[
-        Optional[float], typer.Option("--timeout", help="cancel the query after this many seconds")
+        float | None, typer.Option("--timeout", help="cancel the query after this many seconds")
     ] = None,
     union: Annotated[
         bool, typer.Option("--union", help="default graph = union of all graphs")

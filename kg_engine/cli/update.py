@@ -14,19 +14,27 @@ Examples::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from kg_engine.cli.common import DEFAULT_DB, EXIT_BAD_INPUT, DbOption, console, open_kg, report, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    EXIT_BAD_INPUT,
+    DbOption,
+    console,
+    open_kg,
+    report,
+    user_errors,
+)
 from kg_engine.cli.query import read_request
 from kg_engine.errors import StoreError
 
 
 def update(
-    text: Annotated[Optional[str], typer.Argument(help="the SPARQL Update request")] = None,
+    text: Annotated[str | None, typer.Argument(help="the SPARQL Update request")] = None,
     file: Annotated[
-        Optional[Path], typer.Option("--file", "-f", help="read the request from this file ('-': stdin)")
+        Path | None, typer.Option("--file", "-f", help="read the request from this file ('-': stdin)")
     ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:

@@ -365,10 +365,7 @@ def add_entity_mapper(nlp: Language, config: Mapping[str, object] | None = None,
     return nlp.add_pipe("kg_entity_mapper", config=dict(config or {}), **kwargs)
 
 
-_register_error: Exception | None = None
-try:  # register the factory whenever spaCy is importable (this module imports it lazily)
-    import spacy as _spacy  # noqa: F401
-
+try:  # register the factory on import, so saved pipelines using it load
     _register()
-except ImportError as _exc:  # pragma: no cover - spaCy missing: load_pipeline will say so
-    _register_error = _exc
+except ImportError:  # pragma: no cover - spaCy missing: load_pipeline says what to install
+    pass

@@ -50,7 +50,7 @@ class ExtractionPipeline:
 
     Attributes:
         name: the config name or path it came from.
-        nlp: the spaCy pipeline (NER → ``kg_entity_mapper`` → optional relation extractor).
+        nlp: the spaCy pipeline (NER → optional relation extractor → ``kg_entity_mapper``).
         converter: doc → triples with provenance.
         batch_size: ``nlp.pipe`` batch size.
         config: the resolved config.
@@ -199,10 +199,6 @@ def load_extraction_pipeline(
     ):
         raise ModelError(f"spaCy pipeline {pcfg.get('spacy')!r} has no entity recogniser "
                          f"(components: {nlp.pipe_names}); choose one with 'ner'")
-    try:
-        add_entity_mapper(nlp, cfg.get("entity_mapper") or {})
-    except Exception as exc:  # noqa: BLE001 - spaCy config validation errors
-        raise ConfigError(f"{cfg['_source']}: invalid [entity_mapper] settings: {exc}") from exc
     rel = pcfg.get("relation_model")
     if rel:
         rel_path = Path(rel)
@@ -214,6 +210,12 @@ def load_extraction_pipeline(
         from kg_engine.extraction.components import add_relation_extractor
 
         add_relation_extractor(nlp, rel_path)
+    # the mapper runs last: the relation model sees the entity labels it was trained with
+    # (the NER's own), and the triples get the graph's classes and cleaned spans
+    try:
+        add_entity_mapper(nlp, cfg.get("entity_mapper") or {}, after=nlp.pipe_names[-1])
+    except Exception as exc:  # noqa: BLE001 - spaCy config validation errors
+        raise ConfigError(f"{cfg['_source']}: invalid [entity_mapper] settings: {exc}") from exc
     mapping = RDFMapping.from_config(cfg.get("rdf"))
     lcfg = dict(cfg.get("linking") or {})
     unknown = sorted(set(lcfg) - {"type_aware"})

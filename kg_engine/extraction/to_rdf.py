@@ -216,15 +216,18 @@ class DocConverter:
                 batch.add((iri, RDF.type, m.class_iri(ent.label_)), prov)
             if m.label_triples:
                 batch.add((iri, RDFS.label, Literal(ent.text, lang=self.language)), prov)
-        for head, label, tail, prob in self._relations(doc, ent_by_start):
+        for head0, label, tail0, prob in self._relations(doc, ent_by_start):
+            # relation spans may predate span clean-up / label mapping: use the current entity
+            head, tail = _current(head0, ents), _current(tail0, ents)
+            if head is None or tail is None or head.start == tail.start:
+                continue  # an entity was dropped (e.g. a date) or both ends became one
             base, flipped = _direction(label)
             if flipped:
                 head, tail = tail, head
             pred = m.relation_iri(base)
             if pred is None:
                 continue
-            h_iri = iri_by_start.get(head.start) or self.linker.link(head.text, head.label_)
-            t_iri = iri_by_start.get(tail.start) or self.linker.link(tail.text, tail.label_)
+            h_iri, t_iri = iri_by_start[head.start], iri_by_start[tail.start]
             idx, s0, s1, text = sent_info(min(head.start, tail.start))
             prov = Provenance(
                 kind="extracted", source=doc_id, sentence=idx,
@@ -262,6 +265,16 @@ class DocConverter:
             label, prob = max(scores.items(), key=lambda kv: kv[1])
             if label not in NO_RELATION_LABELS and prob >= self.mapping.threshold:
                 yield head, label, tail, float(prob)
+
+
+def _current(span: Span, ents: list[Span]) -> Span | None:
+    """The entity of ``ents`` that ``span`` (maybe before clean-up) overlaps most."""
+    best, overlap = None, 0
+    for ent in ents:
+        o = min(ent.end, span.end) - max(ent.start, span.start)
+        if o > overlap:
+            best, overlap = ent, o
+    return best
 
 
 def _span_confidence(span: Span) -> float | None:

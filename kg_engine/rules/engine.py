@@ -486,11 +486,16 @@ class RuleEngine:
         keys: tuple[set[int], set[int]] | None,
         cache: dict,
         type_id: int | None,
+        **mode: Any,
     ) -> None:
+        """Run ``rule`` for every body position that can read the delta (all: round 1).
+
+        ``mode`` is passed to :meth:`_run_insert` (``mode``, ``gid``, ``against``).
+        """
         atoms = rule.atoms()
         spec = self._specialiser.variants(rule, ids) if self.specialise and rule.head else None
         if spec is not None:
-            self._eval_specialised(rule, spec, ids, delta, new, prof, keys, cache, type_id)
+            self._eval_specialised(rule, spec, ids, delta, new, prof, keys, cache, type_id, **mode)
             return
         if delta is None:
             if not all(self._atom_possible(a, ids, cache, type_id) for a in atoms):
@@ -503,7 +508,7 @@ class RuleEngine:
         for pos in positions:
             sources = {} if pos is None else {pos: delta}
             for hi, head in enumerate(rule.head):
-                self._run_insert(rule, hi, head, ids, sources, new, prof)
+                self._run_insert(rule, hi, head, ids, sources, new, prof, **mode)
 
     @staticmethod
     def _in_delta(a: Atom, ids: ConstantIds, keys: Any, type_id: int | None) -> bool:
@@ -518,7 +523,7 @@ class RuleEngine:
             return ids.get(a.o) in types
         return True
 
-    def _eval_specialised(self, rule, spec, ids, delta, new, prof, keys, cache, type_id) -> None:
+    def _eval_specialised(self, rule, spec, ids, delta, new, prof, keys, cache, type_id, **mode) -> None:
         schema, _, variants, extra = spec
         atoms = rule.atoms()
         if delta is not None:
@@ -526,7 +531,7 @@ class RuleEngine:
             for i in schema:
                 if self._in_delta(atoms[i], ids, keys, type_id):
                     for hi, head in enumerate(rule.head):
-                        self._run_insert(rule, hi, head, ids, {i: delta}, new, prof)
+                        self._run_insert(rule, hi, head, ids, {i: delta}, new, prof, **mode)
         if not variants:
             return
         vids = ConstantIds({**ids.ids, **extra})
@@ -541,7 +546,7 @@ class RuleEngine:
             for pos in positions:
                 sources = {} if pos is None else {pos: delta}
                 for hi, head in enumerate(v.head):
-                    self._run_insert(v, hi, head, vids, sources, new, prof)
+                    self._run_insert(v, hi, head, vids, sources, new, prof, **mode)
 
     def _run_insert(
         self,

@@ -60,6 +60,10 @@ _PROGRAM_CACHE: dict[str, RuleSet] = {}
 EQ_REP = "eq-rep"
 #: Facts shown per aggregate of a rule instance (the aggregate may range over many).
 _AGGREGATED_SHOWN = 20
+#: Candidate trees tried for one inferred triple before settling for a non-grounded one.
+_ALTERNATIVES = 8
+#: Rule instances examined per explain() call before the search stops trying alternatives.
+_BUDGET = 500
 #: Rows of the body query examined per rule instance search (best-founded one is kept).
 _CANDIDATES = 64
 
@@ -267,6 +271,8 @@ class Explainer:
             int(gid): name for gid, name in self.db.fetchall("SELECT g, name FROM kg_rules_programs")
         }
         self._status_cache: dict[tuple[int, int, int], tuple] = {}
+        self._equalities: dict[int, bool] = {}
+        self._budget = _BUDGET
         self._terms: dict[int, Any] = {}
 
     # -- lookups ---------------------------------------------------------------------------
@@ -476,25 +482,57 @@ class Explainer:
         if program is None:
             return Derivation(terms, "unexplained", graphs=graphs)
         path = path | {key}
-        if rule_name == EQ_REP:
-            prem = self._eq_rep_premises(key, gid, path)
-            if prem is not None:
-                premises = [self._node(k, path, memo) for k in prem]
-                node = Derivation(terms, "inferred", rule=EQ_REP, round=rnd, premises=premises, graphs=graphs)
-                memo[key] = node
+        fallback: Derivation | None = None
+        for node in self._alternatives(key, terms, rnd, rule_name, gid, program, graphs, path, memo):
+            if node.is_grounded():
+                memo[key] = node  # only grounded trees are reused (they hold on any path)
                 return node
+            if fallback is None:
+                fallback = node
+        return fallback or Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
+
+    def _alternatives(self, key, terms, rnd, rule_name, gid, program, graphs, path, memo) -> Iterator[Derivation]:
+        """Candidate trees for an inferred triple, most likely grounded first.
+
+        The recorded rule's first well-founded instance comes first (the usual case, one
+        query); only if its tree does not reach asserted triples are further instances, other
+        rules and equality rewriting tried (at most :data:`_ALTERNATIVES` trees).
+        """
+        tried = 0
+        seen: set = set()
+
+        def eq_rep() -> Iterator[Derivation]:
+            prem = self._eq_rep_premises(key, gid, path)
+            if prem is not None and tuple(prem) not in seen:
+                seen.add(tuple(prem))
+                yield Derivation(terms, "inferred", rule=EQ_REP, round=rnd, graphs=graphs,
+                                 premises=[self._node(k, path, memo) for k in prem])
+
+        if rule_name == EQ_REP:
+            yield from eq_rep()
         rules = self._candidates(program, rule_name, key, all_rules=False)
-        ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=True)
-        if not ranked and rule_name is not None:
-            rules = self._candidates(program, None, key, all_rules=True)
-            ranked = self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=True)
-        if not ranked:
-            node = Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
-        else:
-            _worst, rule, b, prem = ranked[0]
-            node = self._inferred(terms, rule, b, prem, rnd, graphs, path, memo)
-        memo[key] = node
-        return node
+        for first in (True, False):
+            if first is False:
+                rules = self._candidates(program, rule_name, key, all_rules=True)
+            for _worst, rule, b, prem in self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=first):
+                if (rule.name, tuple(prem)) in seen:
+                    continue
+                seen.add((rule.name, tuple(prem)))
+                yield self._inferred(terms, rule, b, prem, rnd, graphs, path, memo)
+                tried += 1
+                self._budget -= 1
+                if tried >= _ALTERNATIVES or self._budget <= 0:
+                    return
+        if rule_name != EQ_REP and self._has_equalities(gid):
+            yield from eq_rep()
+
+    def _has_equalities(self, gid: int | None) -> bool:
+        if gid is None:
+            return False
+        if gid not in self._equalities:
+            row = self.db.fetchone("SELECT 1 FROM kg_rules_sameas WHERE g = ? LIMIT 1", (gid,))
+            self._equalities[gid] = row is not None
+        return self._equalities[gid]
 
     # -- owl:sameAs (representative rewriting, rule "eq-rep") -------------------------------
     def _class_of(self, term_id: int, gid: int) -> set[int]:
@@ -645,6 +683,8 @@ class Explainer:
         s, p, o = triple[:3]
         check_triple(s, p, o)
         self._status_cache.clear()  # the store may have changed since the last call
+        self._equalities.clear()
+        self._budget = _BUDGET
         ids = self.store.term_ids([s, p, o])
         if len(ids) < len({s, p, o}):
             raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")

@@ -192,9 +192,9 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
         if d0:
             if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
                 for table in ("kg_quads", "kg_rules_derivations"):
+                    # row-value IN: driven by the (small) marked set, one PK probe per row
                     engine.db.execute(
-                        f"DELETE FROM {table} WHERE g = ? AND EXISTS (SELECT 1 FROM {_OD} d "
-                        f"WHERE d.s = {table}.s AND d.p = {table}.p AND d.o = {table}.o)",
+                        f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, ? FROM {_OD})",
                         (gid,),
                     )
             # 3. re-derive marked triples (and deleted asserted ones) that still follow.
@@ -298,10 +298,7 @@ def _touches_tbox(engine: RuleEngine) -> bool:
 def _delete_quads(engine: RuleEngine) -> None:
     """Delete the quads listed in ``kg_rules_del`` (and their provenance rows)."""
     for table in ("kg_quads", "kg_provenance"):
-        engine.db.execute(
-            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {_DEL} d WHERE d.g = {table}.g "
-            f"AND d.s = {table}.s AND d.p = {table}.p AND d.o = {table}.o)"
-        )
+        engine.db.execute(f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, g FROM {_DEL})")
 
 
 def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) -> None:
@@ -313,18 +310,12 @@ def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) ->
         new = _D[0] if delta != _D[0] else _D[1]
         engine.db.execute(f"DELETE FROM {new}")
         keys = engine._delta_keys(delta, type_id)
+        engine._specialiser.reset()
         for rule in engine.program.rules:
             if rule.is_constraint:
                 continue
-            atoms = rule.atoms()
-            for i, a in enumerate(atoms):
-                if not _may_match(a, keys, engine._ids, type_id):
-                    continue
-                for hi, head in enumerate(rule.head):
-                    engine._run_insert(
-                        rule, hi, head, engine._ids, {i: delta}, new, prof,
-                        mode="overdelete", gid=gid, against=_OD,
-                    )
+            engine._eval_rule(rule, engine._ids, delta, new, prof, keys, {}, type_id,
+                              mode="overdelete", gid=gid, against=_OD)
         n = engine.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
         if not n:
             break

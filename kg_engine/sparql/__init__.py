@@ -10,4 +10,4 @@ from __future__ import annotations
 from kg_engine.sparql.engine import PreparedQuery, QueryEngine, default_engine
 from kg_engine.sparql.parsing import parse_query, parse_update
 
-__all__ = ["QueryEngine", "PreparedQuery", "default_engine", "parse_query", "parse_update"]
+__all__ = ["PreparedQuery", "QueryEngine", "default_engine", "parse_query", "parse_update"]

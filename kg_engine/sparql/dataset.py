@@ -35,7 +35,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, ReadOnlyGra
 from rdflib.paths import Path
 from rdflib.term import Identifier, Node
 
-__all__ = ["DatasetChoice", "QueryDataset", "MergedGraph", "query_dataset_of"]
+__all__ = ["DatasetChoice", "MergedGraph", "QueryDataset", "query_dataset_of"]
 
 
 @dataclass(frozen=True)

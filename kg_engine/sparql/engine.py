@@ -50,12 +50,12 @@ from rdflib.plugins.sparql.sparql import Query, QueryContext, SPARQLError, Updat
 from rdflib.term import Identifier, URIRef
 
 from kg_engine.errors import QueryTimeoutError, StoreError
-from kg_engine.sparql.dataset import DatasetChoice, QueryDataset
 from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
+from kg_engine.sparql.dataset import QueryDataset
 from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
 from kg_engine.sparql.parsing import parse_query, parse_update
 
-__all__ = ["QueryEngine", "PreparedQuery", "default_engine", "sql_store_of", "as_dataset"]
+__all__ = ["PreparedQuery", "QueryEngine", "as_dataset", "default_engine", "sql_store_of"]
 
 
 def sql_store_of(store: Any) -> Any | None:
@@ -119,6 +119,7 @@ class _Timeout:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout if timeout else None
         self._pg = False
+        self._local = False
 
     def __enter__(self) -> _Timeout:
         if self.store is None or not self.timeout:
@@ -132,8 +133,10 @@ class _Timeout:
 
             db.raw.set_progress_handler(handler, 2000)
         else:
-            ms = max(1, int(self.timeout * 1000))
-            db.execute(f"SET statement_timeout = {ms:d}")
+            # inside a caller's transaction: SET LOCAL semantics (ends with the transaction)
+            self._local = db.in_transaction
+            ms = str(max(1, int(self.timeout * 1000)))
+            db.execute("SELECT set_config('statement_timeout', ?, ?)", (ms, self._local))
             self._pg = True
         return self
 
@@ -143,14 +146,13 @@ class _Timeout:
         db = self.store.db
         if db.dialect == "sqlite":
             db.raw.set_progress_handler(None, 0)
-        elif self._pg:
+        elif self._pg and not self._local:
             try:
-                if db.raw.info.transaction_status != 0:  # not idle: aborted by the cancel
-                    if not db.in_transaction:
-                        db.raw.rollback()
-                db.execute("SET statement_timeout = 0")
-            except Exception:  # pragma: no cover - connection already broken
-                pass
+                if db.raw.info.transaction_status != 0 and not db.in_transaction:
+                    db.raw.rollback()  # a cancelled statement outside our transactions
+                db.execute("SELECT set_config('statement_timeout', '0', false)")
+            except Exception as exc:  # noqa: BLE001 - connection already broken
+                log.debug("could not reset statement_timeout: %s", exc)
 
     def translate(self, exc: BaseException) -> BaseException:
         """Map a driver's "interrupted"/"canceled" error to :class:`QueryTimeoutError`."""
@@ -338,8 +340,10 @@ class QueryEngine:
         install_hook()
         bindings = {Variable(str(k)): v for k, v in (init_bindings or {}).items()}
         sql_store = sql_store_of(graph.store)
+        # initNs only matters for prefixes the text does not declare, which the fast path
+        # rejects (-> full path with initNs), so it does not prevent the fast path
         if (isinstance(query, str) and sql_store is not None and self.use_compiler
-                and not init_ns and base is None):
+                and base is None):
             fast = self._run_text_plan(graph, sql_store, query, bindings, timeout,
                                        union_default_graph, default_graph)
             if fast is not None:
@@ -419,7 +423,7 @@ class QueryEngine:
                     out = plan.execute(sql_store, bindings or None)
                 except NotImplementedError:
                     return None
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     if not is_sql_failure(exc, state):
                         raise
                     log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
@@ -476,7 +480,7 @@ class QueryEngine:
             out = plan.execute(sql_store, bindings or None)
         except NotImplementedError:  # the plan declined at run time
             return None
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if not is_sql_failure(exc, view.state):
                 raise
             log.warning("compiled SQL failed (%s); evaluating the query with rdflib", exc)

@@ -31,7 +31,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from kg_engine.errors import QueryTimeoutError, UnsupportedOperationError
 from kg_engine.sparql.dataset import query_dataset_of
 
-__all__ = ["EvalState", "HOOK_NAME", "install_hook", "kg_eval", "NODE_OVERRIDES", "Refused"]
+__all__ = ["HOOK_NAME", "NODE_OVERRIDES", "EvalState", "Refused", "install_hook", "kg_eval"]
 
 HOOK_NAME = "kg_engine"
 log = logging.getLogger("kg_engine.sparql")
@@ -87,7 +87,7 @@ def is_sql_failure(exc: BaseException, state: EvalState | None) -> bool:
     if state is not None and state.deadline is not None and time.monotonic() > state.deadline:
         return False
     module = type(exc).__module__ or ""
-    if not (module.startswith("sqlite3") or module.startswith("psycopg")):
+    if not module.startswith(("sqlite3", "psycopg")):
         return False
     text = f"{type(exc).__name__} {exc}".lower()
     return not any(w in text for w in ("interrupted", "querycanceled", "canceling statement",
@@ -178,7 +178,7 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
                 result = compiled(ctx, part)
             except NotImplementedError:
                 pass
-            except Exception as exc:  # noqa: BLE001 - see is_sql_failure
+            except Exception as exc:
                 if not is_sql_failure(exc, state):
                     raise
                 log.warning("SQL for %s failed (%s); evaluating it with rdflib instead", name, exc)

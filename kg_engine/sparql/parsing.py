@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import rdflib
 from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
@@ -38,7 +38,7 @@ from rdflib.plugins.sparql.sparql import Query, Update
 
 from kg_engine.errors import QuerySyntaxError
 
-__all__ = ["parse_query", "parse_update", "exact_literals"]
+__all__ = ["exact_literals", "parse_query", "parse_update"]
 
 _NORMALIZE_LOCK = threading.RLock()
 

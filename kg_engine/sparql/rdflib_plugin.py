@@ -52,7 +52,7 @@ class KgGraph(_ExactParse, Graph):
         s, p, o = triple
         return super().add((s, p, plain_string(o)))
 
-    def addN(self, quads: Any) -> Any:  # noqa: N802 - rdflib's name
+    def addN(self, quads: Any) -> Any:
         return super().addN((s, p, plain_string(o), g) for s, p, o, g in quads)
 
 
@@ -85,8 +85,8 @@ class KgDataset(_ExactParse, Dataset):
                        namespace_manager=self.namespace_manager, base=base)
 
     def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
-              initNs: Mapping[str, Any] | None = None,  # noqa: N803 - rdflib's names
-              initBindings: Mapping[str, Identifier] | None = None,  # noqa: N803
+              initNs: Mapping[str, Any] | None = None,
+              initBindings: Mapping[str, Identifier] | None = None,
               use_store_provided: bool = True, **kwargs: Any) -> Result:
         """Run a SPARQL query with kg-engine's engine (``timeout=`` accepted)."""
         return self.engine.query(
@@ -96,8 +96,8 @@ class KgDataset(_ExactParse, Dataset):
         )
 
     def update(self, update_object: Any, processor: Any = "sparql",
-               initNs: Mapping[str, Any] | None = None,  # noqa: N803
-               initBindings: Mapping[str, Identifier] | None = None,  # noqa: N803
+               initNs: Mapping[str, Any] | None = None,
+               initBindings: Mapping[str, Identifier] | None = None,
                use_store_provided: bool = True, **kwargs: Any) -> None:
         """Run a SPARQL Update request atomically with kg-engine's engine."""
         self.engine.update(self, update_object, init_bindings=initBindings, init_ns=initNs,
@@ -119,8 +119,8 @@ if _BaseStore is not None:
         query with its own engine over ``triples()``.
         """
 
-        def query(self, query: Any, initNs: Mapping[str, Any],  # noqa: N803
-                  initBindings: Mapping[str, Identifier], queryGraph: Any,  # noqa: N803
+        def query(self, query: Any, initNs: Mapping[str, Any],
+                  initBindings: Mapping[str, Identifier], queryGraph: Any,
                   **kwargs: Any) -> Result:
             ds = Dataset(store=self)
             return default_engine().query(
@@ -129,8 +129,8 @@ if _BaseStore is not None:
                 **_query_graph_kwargs(queryGraph),
             )
 
-        def update(self, update: Any, initNs: Mapping[str, Any],  # noqa: N803
-                   initBindings: Mapping[str, Identifier], queryGraph: Any,  # noqa: N803
+        def update(self, update: Any, initNs: Mapping[str, Any],
+                   initBindings: Mapping[str, Identifier], queryGraph: Any,
                    **kwargs: Any) -> None:
             ds = Dataset(store=self)
             kw = _query_graph_kwargs(queryGraph)

@@ -40,7 +40,7 @@ from kg_engine.errors import KgEngineError, StoreError, UnsupportedOperationErro
 from kg_engine.sparql.dataset import QueryDataset
 from kg_engine.sparql.evaluation import EvalState
 
-__all__ = ["run_update", "UpdateError"]
+__all__ = ["UpdateError", "run_update"]
 
 DEFAULT = DATASET_DEFAULT_GRAPH_ID
 
@@ -236,7 +236,7 @@ class _SqlTarget(_RdflibTarget):
 def _rdf_format(path: Path) -> str | None:
     from rdflib.util import guess_format
 
-    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    name = path.name.removesuffix(".gz")
     return guess_format(name) or "turtle"
 
 
@@ -300,7 +300,7 @@ class _Runner:
         return [ref]
 
     # ---- graph management
-    def Load(self, u: CompValue) -> None:  # noqa: N802 - named after the algebra node
+    def Load(self, u: CompValue) -> None:
         path = self._local_path(str(u.iri))
         self.t.load(path, u.graphiri)
 
@@ -323,19 +323,19 @@ class _Runner:
             raise UpdateError(f"LOAD <{iri}>: no such file {str(path)!r}")
         return path
 
-    def Create(self, u: CompValue) -> None:  # noqa: N802
+    def Create(self, u: CompValue) -> None:
         if self.t.exists(u.graphiri):
             raise UpdateError(f"CREATE GRAPH <{u.graphiri}>: the graph already exists "
                               "(use CREATE SILENT to ignore)")
         self.t.create(u.graphiri)
 
-    def Clear(self, u: CompValue) -> None:  # noqa: N802
+    def Clear(self, u: CompValue) -> None:
         for g in self._targets(u.graphiri):
             if g != DEFAULT and not self.t.exists(g):
                 raise UpdateError(f"CLEAR GRAPH <{g}>: no such graph (use CLEAR SILENT)")
             self.t.clear(g)
 
-    def Drop(self, u: CompValue) -> None:  # noqa: N802
+    def Drop(self, u: CompValue) -> None:
         for g in self._targets(u.graphiri):
             if g != DEFAULT and not self.t.exists(g):
                 raise UpdateError(f"DROP GRAPH <{g}>: no such graph (use DROP SILENT)")
@@ -349,18 +349,18 @@ class _Runner:
             raise UpdateError(f"{u.name.upper()}: source graph <{src}> does not exist")
         return src, dst
 
-    def Add(self, u: CompValue) -> None:  # noqa: N802
+    def Add(self, u: CompValue) -> None:
         sd = self._src_dst(u)
         if sd:
             self.t.copy_into(*sd)
 
-    def Copy(self, u: CompValue) -> None:  # noqa: N802
+    def Copy(self, u: CompValue) -> None:
         sd = self._src_dst(u)
         if sd:
             self.t.clear(sd[1])
             self.t.copy_into(*sd)
 
-    def Move(self, u: CompValue) -> None:  # noqa: N802
+    def Move(self, u: CompValue) -> None:
         sd = self._src_dst(u)
         if sd:
             self.t.clear(sd[1])
@@ -368,13 +368,13 @@ class _Runner:
             self.t.drop(sd[0])
 
     # ---- data
-    def InsertData(self, u: CompValue) -> None:  # noqa: N802
+    def InsertData(self, u: CompValue) -> None:
         if u.triples:
             self.t.add(DEFAULT, fill_template(u.triples, {}, fresh_bnodes=False))
         for g, triples in (u.quads or {}).items():
             self.t.add(g, fill_template(triples, {}, fresh_bnodes=False))
 
-    def DeleteData(self, u: CompValue) -> None:  # noqa: N802
+    def DeleteData(self, u: CompValue) -> None:
         if u.triples:
             self.t.remove(DEFAULT, list(u.triples))
         for g, triples in (u.quads or {}).items():
@@ -401,7 +401,7 @@ class _Runner:
         ctx.graph = view.active_default
         return [dict(row) for row in evalPart(ctx, where)]
 
-    def DeleteWhere(self, u: CompValue) -> None:  # noqa: N802
+    def DeleteWhere(self, u: CompValue) -> None:
         pattern = CompValue("BGP", triples=list(u.triples or []))
         where: CompValue = pattern
         for g, triples in (u.quads or {}).items():
@@ -410,7 +410,7 @@ class _Runner:
         sols = self._solutions(where)
         self._apply(sols, delete=u, insert=None, with_graph=None)
 
-    def Modify(self, u: CompValue) -> None:  # noqa: N802
+    def Modify(self, u: CompValue) -> None:
         sols = self._solutions(u.where, using=u.using, with_graph=u.withClause)
         self._apply(sols, delete=u.delete, insert=u.insert, with_graph=u.withClause)
 

@@ -22,15 +22,24 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.sparql import SPARQLError
 
-__all__ = ["category", "numeric_value", "equal", "compare", "cast", "canonical_string",
-           "Indeterminate", "INTEGER_TYPES", "NUMERIC_TYPES"]
+__all__ = [
+    "INTEGER_TYPES",
+    "NUMERIC_TYPES",
+    "Indeterminate",
+    "canonical_string",
+    "cast",
+    "category",
+    "compare",
+    "equal",
+    "numeric_value",
+]
 
 INTEGER_TYPES = frozenset(XSD[n] for n in (
     "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
@@ -283,13 +292,7 @@ def _double_str(v: float) -> str:
         return "-0" if math.copysign(1, v) < 0 else "0"
     if 1e-6 <= abs(v) < 1e6:
         return _decimal_str(Decimal(repr(v)))
-    mant, _, exp = f"{v:.17E}".partition("E")
-    m = Decimal(repr(v)).normalize()
-    sign, digits, exponent = m.as_tuple()
-    digs = "".join(map(str, digits))
-    e = len(digs) - 1 + exponent
-    mant = digs[0] + "." + (digs[1:] or "0")
-    return ("-" if sign else "") + f"{mant}E{e}"
+    return _canonical_double(v)
 
 
 def canonical_string(term: Any) -> str:

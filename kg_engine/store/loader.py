@@ -37,8 +37,7 @@ from tqdm import tqdm
 
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputNotFoundError, RDFSyntaxError
-from kg_engine.store.dictionary import _identity
-from kg_engine.store.ntriples import match_line, token_term
+from kg_engine.store.ntriples import parse_blocks, token_term
 from kg_engine.store.schema import DEFAULT_GRAPH_ID
 from kg_engine.store.terms import encode, exact_literals
 
@@ -204,65 +203,47 @@ class _Writer:
             rows = [encode(resolve(k)) for k in keys]
             found = self.store.dictionary.resolve(rows, create=True)
             for k, row in zip(keys, rows):
-                tokens[k] = found[_identity(row)]
+                tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
         self.store.bulk_add([(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk])
         self.statements += len(chunk)
 
 
 def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
     stream, raw = _open_binary(path)
-    with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="\n") as text:
-        line_no = 0
+    with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
         chunk: list[tuple] = []
-        first_line = 1
 
         def resolve(token: str) -> Any:
             try:
                 return token_term(token, writer.bnode)
-            except ValueError as exc:
-                line = _find_token(path, token, first_line)
+            except ValueError as exc:  # the token's first occurrence is the faulty line
+                line = _find_token(path, token)
                 raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
 
         try:
-            for line_no, line in enumerate(text, 1):
-                line = line.rstrip("\r\n")
-                try:
-                    st = match_line(line)
-                except ValueError as exc:
-                    column, expected = exc.args
-                    raise RDFSyntaxError(
-                        f"expected {expected}; found {line[column - 1:column + 19]!r}",
-                        source=str(path), line=line_no, column=column,
-                    ) from None
-                if st is None:
-                    continue
-                if st[3] is not None and not quads:
-                    raise RDFSyntaxError(
-                        "a graph name is not allowed in N-Triples (use N-Quads, .nq)",
-                        source=str(path), line=line_no,
-                    )
-                chunk.append(st)
+            for statements in parse_blocks(text, str(path), quads):
+                chunk += statements
                 if len(chunk) >= _CHUNK:
                     writer.write(chunk, resolve)
                     chunk = []
-                    first_line = line_no + 1
                     bar.update(raw.tell() - bar.n)
         except UnicodeDecodeError as exc:
             raise RDFSyntaxError(
-                f"not UTF-8 text ({exc.reason}); N-Triples files must be UTF-8",
-                source=str(path), line=line_no + 1,
+                f"not UTF-8 text ({exc.reason}) after statement "
+                f"{writer.statements + len(chunk)}; N-Triples files must be UTF-8",
+                source=str(path),
             ) from None
         if chunk:
             writer.write(chunk, resolve)
         bar.update(raw.tell() - bar.n)
 
 
-def _find_token(path: Path, token: str, start: int) -> int | None:
-    """Line number (from ``start``) of the first line containing ``token``, for errors."""
+def _find_token(path: Path, token: str) -> int | None:
+    """Number of the first line containing ``token`` (to locate a malformed token)."""
     stream, raw = _open_binary(path)
     with raw, io.TextIOWrapper(stream, encoding="utf-8", errors="replace") as text:
         for number, line in enumerate(text, 1):
-            if number >= start and token in line:
+            if token in line:
                 return number
     return None
 

@@ -7,7 +7,9 @@ compiled regular expression per line and reports malformed input as
 :class:`~kg_engine.errors.RDFSyntaxError` with the file, line and column.
 
 Example:
-    >>> rows = list(parse_lines(['<urn:a> <urn:p> "x\\\\ty"@en .'], source="doc.nt"))
+    >>> import io
+    >>> blocks = list(parse_blocks(io.StringIO('<urn:a> <urn:p> "x\\\\ty"@en .\\n'), "doc.nt"))
+    >>> rows = blocks[0]
     >>> rows
     [('<urn:a>', '<urn:p>', '"x\\\\ty"@en', None)]
     >>> token_term(rows[0][2])
@@ -17,14 +19,15 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TextIO
 
 from rdflib import BNode, Literal, URIRef
 
 from kg_engine.core.terms import Term
 from kg_engine.errors import RDFSyntaxError
 
-__all__ = ["parse_lines", "match_line", "token_term", "Statement"]
+__all__ = ["parse_blocks", "token_term", "Statement"]
 
 Statement = tuple[str, str, str, "str | None"]
 
@@ -39,12 +42,12 @@ _WS = r"[ \t]*"
 _FAST_LINE = re.compile(
     r'[ \t]*(<[^>]*>|_:[^\s<>"]*[^\s<>".])[ \t]*(<[^>]*>)[ \t]*'
     r'(<[^>]*>|_:[^\s<>"]*[^\s<>".]|"(?:[^"\\]|\\.)*"(?:@[A-Za-z0-9-]+|\^\^<[^>]*>)?)'
-    r'[ \t]*(?:(<[^>]*>|_:[^\s<>"]*[^\s<>".])[ \t]*)?\.[ \t]*(?:#.*)?'
+    r'[ \t]*(?:(<[^>]*>|_:[^\s<>"]*[^\s<>".])[ \t]*)?\.[ \t]*(?:#[^\r]*)?\r?'
 ).fullmatch
 _IRI_RE = re.compile(_IRI)
 _BNODE_RE = re.compile(_BNODE)
 _LITERAL_RE = re.compile(_LITERAL)
-_BLANK = re.compile(r"[ \t]*(?:#.*)?")
+_BLANK = re.compile(r"[ \t]*(?:#.*)?\r?")
 
 _ESCAPE = re.compile(r"\\(?:([tbnrf\"'\\])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
 _SIMPLE = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -92,54 +95,59 @@ def token_term(token: str, bnode: Callable[[str], BNode] = BNode) -> Term:
     return Literal(lex, datatype=URIRef(_unescape(suffix[3:-1])), normalize=False)
 
 
-def match_line(line: str) -> Statement | None:
-    """Raw ``(s, p, o, g)`` tokens of one line, ``None`` for a blank/comment line.
+def parse_blocks(
+    text: TextIO, source: str = "<input>", quads: bool = True, block_size: int = 1 << 22
+) -> Iterator[list[Statement]]:
+    """Read N-Triples/N-Quads text in large blocks; yield the statements of each block.
 
-    Tokens are only checked for their outline here; :func:`token_term` validates each
-    distinct token strictly when it is first turned into a term.
-
-    Raises:
-        ValueError: with ``(column, expected)`` arguments if the line is not a statement.
-    """
-    m = _FAST_LINE(line)
-    if m is not None:
-        return m.groups()  # type: ignore[return-value]
-    if _BLANK.fullmatch(line):
-        return None
-    raise ValueError(*_diagnose(line))
-
-
-def parse_lines(
-    lines: Iterable[str], source: str = "<input>", quads: bool = True, first_line: int = 1
-) -> Iterator[Statement]:
-    """Yield ``(s, p, o, g)`` raw tokens (``g`` is ``None`` for a triple) for each statement.
+    Each statement is ``(s, p, o, g)`` raw tokens (``g`` is ``None`` for a triple). Tokens are
+    only checked for their outline here; :func:`token_term` validates each distinct token
+    strictly when it is first turned into a term.
 
     Args:
-        lines: the text, one statement per line.
+        text: a text stream.
         source: the file name used in error messages.
         quads: accept a fourth (graph) term, as N-Quads does.
-        first_line: number of the first line (for error messages).
+        block_size: characters read at a time.
 
     Raises:
         RDFSyntaxError: naming the file, line and column of the first malformed statement.
     """
-    for number, line in enumerate(lines, first_line):
-        try:
-            statement = match_line(line.rstrip("\r\n"))
-        except ValueError as exc:
-            column, expected = exc.args
+    fast = _FAST_LINE
+    line_no = 0
+    pending = ""
+    while True:
+        data = text.read(block_size)
+        if data:
+            lines = (pending + data).split("\n")
+            pending = lines.pop()
+        else:
+            lines = [pending] if pending else []
+        statements: list[Statement] = []
+        append = statements.append
+        first = line_no + 1
+        for line in lines:
+            line_no += 1
+            m = fast(line)
+            if m is not None:
+                append(m.groups())  # type: ignore[arg-type]
+                continue
+            if _BLANK.fullmatch(line):
+                continue
+            column, expected = _diagnose(line)
             raise RDFSyntaxError(
                 f"expected {expected}; found {line[column - 1:column + 19]!r}",
-                source=source, line=number, column=column,
-            ) from None
-        if statement is None:
-            continue
-        if statement[3] is not None and not quads:
+                source=source, line=line_no, column=column,
+            )
+        if not quads and any(st[3] is not None for st in statements):
+            number = first + next(i for i, ln in enumerate(lines) if fast(ln) and fast(ln)[4])
             raise RDFSyntaxError(
                 "a graph name is not allowed in N-Triples (use N-Quads, .nq, for quads)",
                 source=source, line=number,
             )
-        yield statement
+        yield statements
+        if not data:
+            return
 
 
 _TERM_PARTS = (

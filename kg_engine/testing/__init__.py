@@ -17,10 +17,10 @@ from kg_engine.testing.postgres import PostgresUnavailable, TemporaryPostgres, s
 __all__ = [
     "PostgresUnavailable",
     "TemporaryPostgres",
+    "memory_dataset",
+    "postgres_dataset",
     "shared_server",
     "sqlite_dataset",
-    "postgres_dataset",
-    "memory_dataset",
 ]
 
 

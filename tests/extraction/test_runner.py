@@ -78,3 +78,11 @@ def test_bad_arguments(nlp) -> None:
         ExtractionRunner(nlp, batch_size=0)
     with pytest.raises(ValueError):
         ExtractionRunner(nlp, n_process=0)
+
+
+def test_two_processes_give_the_same_triples(nlp) -> None:
+    one = [(r.doc_id, sorted(map(str, r.batch.quads))) for r in
+           ExtractionRunner(nlp, progress=False).run(DOCS)]
+    two = [(r.doc_id, sorted(map(str, r.batch.quads))) for r in
+           ExtractionRunner(nlp, n_process=2, batch_size=1, progress=False).run(DOCS)]
+    assert one == two

@@ -1,4 +1,7 @@
-"""explain(): derivation trees rebuilt by backward evaluation, sources of asserted triples."""
+"""explain(): derivation trees rebuilt by backward evaluation, sources of asserted triples.
+
+Every test runs on each backend of the ``store`` fixture (SQLite file, in-memory, PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ from kg_engine.core.provenance import Provenance
 from kg_engine.rules.engine import reason
 from kg_engine.rules.explain import NotInStoreError, explain
 from kg_engine.rules.syntax import load_rules
-from kg_engine.store import open_store
 
 EX = "http://example.org/"
 
@@ -29,8 +31,7 @@ CHAIN = """@prefix ex: <http://example.org/>.
 
 
 @pytest.fixture
-def chain_store():
-    store = open_store("sqlite://")
+def chain_store(store):
     store.add([(ex(f"n{i}"), ex("edge"), ex(f"n{i + 1}")) for i in range(5)])
     store.add([(ex("n0"), ex("weight"), Literal(5)), (ex("n0"), ex("blocked"), ex("n2"))])
     result = reason(store, load_rules(CHAIN, name="chain"))
@@ -66,8 +67,7 @@ def test_rule_with_builtins_and_negation(chain_store):
         explain(chain_store, (ex("n0"), ex("heavy"), ex("n2")))  # blocked by noValue
 
 
-def test_all_derivations():
-    store = open_store("sqlite://")
+def test_all_derivations(store):
     store.add([
         (ex("Cat"), RDFS.subClassOf, ex("Mammal")),
         (ex("tom"), RDF.type, ex("Cat")),
@@ -83,8 +83,7 @@ def test_all_derivations():
     assert "derivation 2 of 2" in str(every)
 
 
-def test_asserted_sources():
-    store = open_store("sqlite://")
+def test_asserted_sources(store):
     batch = TripleBatch()
     prov = Provenance(kind="extracted", source="doc-1", sentence=0, start=0, end=20,
                       text="Tom is a cat.", agent="kg_relation_extractor", confidence=0.9)
@@ -95,26 +94,23 @@ def test_asserted_sources():
     assert "doc-1" in str(e) and "Tom is a cat." in str(e)
 
 
-def test_asserted_from_loaded_file(tmp_path):
+def test_asserted_from_loaded_file(store, tmp_path):
     f = tmp_path / "facts.nt"
     f.write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n")
-    store = open_store("sqlite://")
     store.load([f])
     e = explain(store, (ex("a"), ex("p"), ex("b")))
     assert e.kind == "asserted"
     assert any(str(f) in (s.source or "") or "facts.nt" in (s.source or "") for s in e.tree.sources)
 
 
-def test_not_in_store():
-    store = open_store("sqlite://")
+def test_not_in_store(store):
     with pytest.raises(NotInStoreError, match="not in the store"):
         explain(store, (ex("a"), ex("p"), ex("b")))
 
 
-def test_same_as_rewriting_explained():
+def test_same_as_rewriting_explained(store):
     from rdflib.namespace import OWL
 
-    store = open_store("sqlite://")
     store.add([
         (ex("a"), OWL.sameAs, ex("b")),
         (ex("b"), OWL.sameAs, ex("c")),
@@ -140,7 +136,7 @@ def test_same_as_rewriting_explained():
     assert "prp-fp" in {n.rule for n in e2.tree.walk()}
 
 
-def test_aggregate_rule_lists_the_aggregated_facts():
+def test_aggregate_rule_lists_the_aggregated_facts(store):
     rs = load_rules(
         """PREFIX ex: <http://example.org/>
 # rule: dept-size
@@ -153,7 +149,6 @@ CONSTRUCT { ?s ex:memberOf ?d } WHERE { ?s ex:headOf ?d }
 """,
         name="agg",
     )
-    store = open_store("sqlite://")
     store.add([
         (ex("cs"), RDF.type, ex("Dept")),
         (ex("a"), ex("memberOf"), ex("cs")),

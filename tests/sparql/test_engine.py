@@ -126,7 +126,7 @@ def test_literals_keep_their_lexical_form() -> None:
     lex = sorted(str(r.o) for r in d.query("SELECT ?o WHERE { ?s ?p ?o }"))
     assert lex == ["01", "1.0e0"]
     # value comparison still works on exact lexical forms
-    assert d.query(f'ASK {{ ?s ?p ?o FILTER(?o = 1) }}').askAnswer
+    assert d.query('ASK { ?s ?p ?o FILTER(?o = 1) }').askAnswer
     q = f'SELECT ?s WHERE {{ ?s ?p "01"^^<{XSD.integer}> }}'
     assert [r.s for r in d.query(q)] == [A]
 

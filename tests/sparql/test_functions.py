@@ -23,7 +23,7 @@ def _rows(ds: Dataset, q: str) -> list[dict[str, str]]:
 
 
 def test_date_time_comparison_honours_timezones() -> None:
-    dt = lambda s: Literal(s, datatype=XSD.dateTime)  # noqa: E731
+    dt = lambda s: Literal(s, datatype=XSD.dateTime)
     assert xsd.equal(dt("2006-08-23T09:00:00+01:00"), dt("2006-08-23T08:00:00Z"))
     assert xsd.compare(dt("2006-08-23T09:00:00Z"), dt("2006-08-23T08:00:00Z")) == 1
     # no timezone vs timezone within 14 hours: indeterminate -> error
@@ -127,3 +127,19 @@ def test_subquery_does_not_see_outer_bindings() -> None:
          f"{{ SELECT ?b WHERE {{ ?b :item ?i }} }} }}")
     # ?i inside the sub-select is a different variable: a cross product, not a join on ?i
     assert len(list(ds.query(q))) == 4
+
+
+def test_zero_length_path_join_is_bottom_up() -> None:
+    ds = _ds()
+    ds.update(f"PREFIX : <{EX}> INSERT DATA {{ :a :p :b }}")
+    q = f"PREFIX : <{EX}> SELECT * WHERE {{ VALUES ?v {{ 1 }} ?v :p? ?v }}"
+    assert list(ds.query(q)) == []  # 1 is not a node of the graph
+    q = f"PREFIX : <{EX}> SELECT * WHERE {{ VALUES ?v {{ :a }} ?v :p? ?v }}"
+    assert len(list(ds.query(q))) == 1
+
+
+def test_arithmetic_lexical_forms() -> None:
+    ds = _ds()
+    r = list(ds.query('SELECT ("1.0"^^<http://www.w3.org/2001/XMLSchema#decimal> + 2 AS ?a) '
+                      '(4 / 2 AS ?b) ("3"^^<http://www.w3.org/2001/XMLSchema#double> + 3 AS ?c) {}'))
+    assert (str(r[0].a), str(r[0].b), str(r[0].c)) == ("3.0", "2.0", "6")

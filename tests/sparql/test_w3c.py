@@ -28,6 +28,9 @@ FLOORS = {
     ("postgres", "strict"): 560,
 }
 UPDATES = 94
+#: Tests that pass on rdflib's in-memory store but not on kg-engine's SQLite store, with the SQL
+#: compiler on (lax comparison). Known compiler gaps, tracked in issue 3: this list may only shrink.
+KNOWN_LOST_VS_RDFLIB: set[str] = set()
 
 pytestmark = pytest.mark.skipif(
     not (RUNNER.is_file() and (SHARED / "w3c-sparql").is_dir()),
@@ -38,7 +41,7 @@ pytestmark = pytest.mark.skipif(
 def run_suite(store: str, tmp_path: Path, *extra: str) -> dict:
     out = tmp_path / f"{store.replace(':', '_')}.json"
     cmd = [sys.executable, str(RUNNER), "--update", "--store", store, "--json", str(out), *extra]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=3000)
+    proc = subprocess.run(cmd, check=False, cwd=REPO, capture_output=True, text=True, timeout=3000)
     assert out.is_file(), proc.stdout[-2000:] + proc.stderr[-2000:]
     return json.loads(out.read_text())
 
@@ -66,8 +69,9 @@ def test_sqlite_lax_and_no_regression_vs_rdflib(tmp_path: Path) -> None:
     ours = run_suite("kg_engine.testing:sqlite_dataset", tmp_path, "--lax")
     check(ours, FLOORS[("sqlite", "lax")])
     ref = run_suite("memory", tmp_path, "--lax")
-    lost = sorted(passed(ref) - passed(ours))
-    assert not lost, "pass on rdflib Memory but fail on kg-engine:\n" + "\n".join(lost)
+    lost = sorted(i.rsplit("/", 1)[-1] for i in passed(ref) - passed(ours))
+    new = [i for i in lost if i not in KNOWN_LOST_VS_RDFLIB]
+    assert not new, "pass on rdflib Memory but fail on kg-engine:\n" + "\n".join(new)
 
 
 @pytest.mark.slow

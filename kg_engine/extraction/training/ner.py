@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import random
+from contextlib import nullcontext
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -435,7 +436,7 @@ def train_ner(
         batches = minibatch(examples, size=max(1, batch_words // 25))
         for batch in batches:
             nlp.update(batch, sgd=optimizer, drop=dropout, losses=losses)
-        with nlp.use_params(optimizer.averages) if optimizer.averages else _null():
+        with nlp.use_params(optimizer.averages) if optimizer.averages else nullcontext():
             scores = evaluate_ner(nlp, dev_ex)
             improved = scores["micro_f1"] > best["dev"]["micro_f1"]
             if improved:
@@ -470,11 +471,3 @@ def _blank_like(nlp: Language, doc: Doc) -> Doc:
     from spacy.tokens import Doc as _Doc
 
     return _Doc(nlp.vocab, words=[t.text for t in doc], spaces=[bool(t.whitespace_) for t in doc])
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

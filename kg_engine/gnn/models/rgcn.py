@@ -16,7 +16,9 @@ Memory (the trap in PyG's ``RGCNConv`` example, which keeps one ``N x d`` activa
 relation and OOMs at 23.5 GB on FB15k-237): this layer rewrites the sum as
 ``sum_b A_b (H V_b)`` with ``A_b[i, j] = sum_{r: (j,r,i)} a_{r,b} / c_{i,r}`` and computes it
 as ONE sparse-dense product of a ``[N, N*B]`` matrix (``E * B`` non-zeros) with
-``H V`` viewed as ``[N*B, d]``: memory ``O(N B d + E B)`` per layer, independent of ``R``.
+``H V`` viewed as ``[N*B, d]``: memory ``O(N B d + E B)`` per layer, independent of ``R``
+(the backward pass computes the gradient of the ``E * B`` coefficients edge by edge instead
+of through a dense ``[N, N*B]`` matrix).
 
 Shapes:
     input embeddings ``[N, d]``; bases ``V [B, d, d]``; coefficients ``a [2R, B]``;
@@ -43,6 +45,40 @@ from torch import Tensor, nn
 from kg_engine.gnn.models.base import KGCModel, regularization_penalty
 
 __all__ = ["RGCN", "RGCNLayer"]
+
+
+class _WeightedSpMM(torch.autograd.Function):
+    """``out = A @ dense`` for a sparse ``A`` given by ``(rows, cols, vals)``, differentiable in
+    ``vals`` and ``dense`` WITHOUT the dense ``[n_rows, n_cols]`` gradient that
+    ``torch.sparse.mm``'s backward materialises (3.4 GB and 20 CPU-s on FB15k-237): the value
+    gradient is computed edge by edge, ``grad_vals[k] = <grad_out[rows[k]], dense[cols[k]]>``,
+    in chunks of bounded memory."""
+
+    CHUNK = 1 << 18
+
+    @staticmethod
+    def forward(ctx: Any, rows: Tensor, cols: Tensor, vals: Tensor, dense: Tensor, n_rows: int) -> Tensor:
+        adj = torch.sparse_coo_tensor(
+            torch.stack([rows, cols]), vals, (n_rows, dense.shape[0]), check_invariants=False
+        )
+        ctx.save_for_backward(rows, cols, vals, dense)
+        return torch.sparse.mm(adj, dense)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Any, ...]:
+        rows, cols, vals, dense = ctx.saved_tensors
+        grad_vals = grad_dense = None
+        if ctx.needs_input_grad[3]:
+            adj_t = torch.sparse_coo_tensor(
+                torch.stack([cols, rows]), vals, (dense.shape[0], grad_out.shape[0]), check_invariants=False
+            )
+            grad_dense = torch.sparse.mm(adj_t, grad_out)
+        if ctx.needs_input_grad[2]:
+            grad_vals = torch.empty_like(vals)
+            for start in range(0, rows.numel(), _WeightedSpMM.CHUNK):
+                sl = slice(start, start + _WeightedSpMM.CHUNK)
+                grad_vals[sl] = (grad_out[rows[sl]] * dense[cols[sl]]).sum(-1)
+        return None, None, grad_vals, grad_dense, None
 
 
 def _relation_norm(edge_index: Tensor, edge_type: Tensor, num_nodes: int, num_types: int) -> Tensor:
@@ -87,10 +123,7 @@ class RGCNLayer(nn.Module):
             rows = dst.repeat_interleave(nb)
             cols = (src.unsqueeze(1) * nb + b).reshape(-1)
             vals = (edge_weight.unsqueeze(1) * self.coeff[edge_type]).reshape(-1)
-            adj = torch.sparse_coo_tensor(
-                torch.stack([rows, cols]), vals, (n, n * nb), check_invariants=False
-            )
-            out = torch.sparse.mm(adj, xv)
+            out = _WeightedSpMM.apply(rows, cols, vals, xv, n)
             return out + x @ self.self_loop + self.bias
 
 

@@ -33,11 +33,21 @@ from pathlib import Path
 
 from kg_engine.errors import InputNotFoundError, RuleSyntaxError
 from kg_engine.rules.ir import RuleSet
-from kg_engine.rules.syntax.jena import parse_jena
+from kg_engine.rules.syntax.jena import parse_jena, to_jena
 from kg_engine.rules.syntax.n3 import parse_n3
 from kg_engine.rules.syntax.sparql import parse_sparql
 
-__all__ = ["SYNTAXES", "detect_syntax", "load_rules", "parse_jena", "parse_n3", "parse_rules", "parse_sparql", "resolve_rules"]
+__all__ = [
+    "SYNTAXES",
+    "detect_syntax",
+    "load_rules",
+    "parse_jena",
+    "parse_n3",
+    "parse_rules",
+    "parse_sparql",
+    "resolve_rules",
+    "to_jena",
+]
 
 #: Syntax name -> parser.
 SYNTAXES = {"jena": parse_jena, "n3": parse_n3, "sparql": parse_sparql}

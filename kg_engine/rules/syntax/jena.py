@@ -508,7 +508,9 @@ def _write_node(node: object, rule: Rule) -> str:
 
 
 def _write_item(item: object, rule: Rule) -> str:
-    w = lambda n: _write_node(n, rule)  # noqa: E731
+    def w(n: object) -> str:
+        return _write_node(n, rule)
+
     if isinstance(item, Atom):
         return f"({w(item.s)} {w(item.p)} {w(item.o)})"
     if isinstance(item, Not) and len(item.body) == 1 and isinstance(item.body[0], Atom):
@@ -568,7 +570,9 @@ def to_jena(rules: RuleSet | list[Rule]) -> str:
     """
     lines = []
     for r in rules:
-        body = " ".join(_write_item(b, r) for b in r.body)
-        head = " ".join(_write_item(h, r) for h in r.head)
-        lines.append(f"[{r.name}: {body} -> {head}]".replace("  ", " ").replace(": ->", ": ->"))
+        parts = [f"[{r.name}:"]
+        parts += [_write_item(b, r) for b in r.body]
+        parts.append("->")
+        parts += [_write_item(h, r) for h in r.head]
+        lines.append(" ".join(parts) + "]")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ run time (rdflib then evaluates it).
 
 from __future__ import annotations
 
+from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
@@ -27,6 +28,8 @@ __all__ = ["compile_aggregate"]
 def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     from .patterns import compile_pattern, plain
     group = node.p
+    if scope.mode == "var":
+        raise cc.decline("aggregates inside GRAPH ?g (empty groups per graph)")
     if group.name != "Group":
         raise cc.decline("AggregateJoin without Group")
     block = plain(cc, compile_pattern(cc, group.p, scope))
@@ -38,7 +41,7 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
         col = block.cols.get(k)
         if col is None:
             continue  # grouping by an unbound variable: one group
-        keys.extend(col.parts())
+        keys.extend(p for p in col.parts() if p.text not in ("?", "NULL"))  # constants: no key
     cols: dict[Variable, Col] = {}
     for agg in node.A:
         cols[agg.res] = _aggregate(cc, xc, block, agg)
@@ -80,33 +83,39 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         total = sql(f"SUM({dkw}{{}})", n.e)
         cnt = sql(f"COUNT({dkw}{{}})", n.e)
         maxr = sql("MAX(CASE WHEN {} IS NOT NULL THEN {} END)", n.e, rank)
+        # exact only over integers (kg_terms.num is a double): decimals/doubles -> rdflib
         if name == "Aggregate_Sum":
-            t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 ELSE - {} END)", err, cnt, maxr)
+            t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -1 END)",
+                    err, cnt, maxr)
             return Col.val(sql("COALESCE({}, 0)", total), t)
-        t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} <= 2 THEN -2 ELSE - {} END)",
-                err, cnt, maxr, maxr)
+        t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -2 END)",
+                err, cnt, maxr)
         return Col.val(sql("COALESCE({}, 0)", total), t, sql("NULLIF({}, 0)", cnt))
     if name in ("Aggregate_Min", "Aggregate_Max"):
         fn = "MIN" if name == "Aggregate_Min" else "MAX"
         if ex.kind != "term":
-            n = xc.num(ex)
-            rank = n.rank if isinstance(n.rank, Sql) else Sql(str(n.rank))
-            return Col.val(sql(f"{fn}({{}})", n.e),
-                           sql("(CASE WHEN COUNT({}) = 0 THEN NULL ELSE - MAX({}) END)", n.e, rank))
+            raise cc.decline(f"{fn} of an expression")
+        # The result must be the stored term itself. SQL can give it exactly when every value
+        # is an xsd:integer in canonical form, or every value is a simple literal (code-point
+        # order); any other mix is left to rdflib (type code -99).
         f = xc.f
-        num, dt = f(ex, "num"), f(ex, "dt")
-        strv = sql("(CASE WHEN {} AND {} = '' THEN {} END)", xc.is_string_lit(ex), f(ex, "lang"), f(ex, "lex"))
-        all_num = sql("COUNT({}) = COUNT({})", num, ex.e)
-        all_str = sql("COUNT({}) = COUNT({})", strv, ex.e)
+        num, dt, lex = f(ex, "num"), f(ex, "dt"), f(ex, "lex")
+        big = "INTEGER" if cc.sqlite else "BIGINT"
+        canon_int = sql(f"(CASE WHEN {{}} = {{}} AND {{}} = CAST(CAST({{}} AS {big}) AS TEXT) THEN 1 END)",
+                        dt, xc.dt(XSD.integer), lex, num)
+        simple = sql("(CASE WHEN {} = 3 AND {} = 0 AND {} = '' THEN {} END)",
+                     f(ex, "kind"), dt, f(ex, "lang"), lex)
+        all_int = sql("COUNT({}) = COUNT({})", canon_int, ex.e)
+        all_str = sql("COUNT({}) = COUNT({})", simple, ex.e)
         numv = sql(f"{fn}({{}})", num) if cc.sqlite else sql(f"CAST({fn}({{}}) AS TEXT)", num)
         v = sql(f"(CASE WHEN {{}} THEN {{}} WHEN {{}} THEN {fn}({{}}) END)",
-                all_num, numv, all_str, cc.text_key(strv))
-        rank = xc.rank_of(ex)
-        t = sql("(CASE WHEN COUNT({}) = 0 THEN NULL WHEN {} AND MIN({}) = MAX({}) THEN MIN({}) "
-                "WHEN {} THEN -100 - MAX({}) WHEN {} THEN -5 ELSE -99 END)",
-                ex.e, all_num, dt, dt, dt, all_num, rank, all_str)
-        return Col.val(v, t, sql("MIN({})", rank))
+                all_int, numv, all_str, cc.text_key(simple))
+        t = sql("(CASE WHEN COUNT({}) = 0 THEN NULL WHEN {} THEN -1 WHEN {} THEN -5 ELSE -99 END)",
+                ex.e, all_int, all_str)
+        return Col.val(v, t)
     if name == "Aggregate_GroupConcat":
+        # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator
+        raise cc.decline("GROUP_CONCAT is left to rdflib")
         sep = agg.separator if agg.separator is not None else " "
         s = _concat_text(xc, ex)
         bound = _countable(xc, ex)

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rdflib.paths import Path
-from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
+from rdflib.term import BNode, Identifier, Variable
 
 from .block import Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .sql import FALSE, Sql, param, sql
 
-__all__ = ["compile_bgp", "norm", "graph_conditions"]
+__all__ = ["compile_bgp", "graph_conditions", "norm"]
 
 _COUNT_CAP = 1000
 
@@ -69,7 +69,7 @@ def _estimate(cc: CompileContext, t: tuple, bound: set[Variable]) -> float:
 
 def _capped_count(cc: CompileContext, p: int, o: int) -> int:
     key = (p, o)
-    cache = cc.__dict__.setdefault("_po_counts", {})
+    cache = cc.shared_cache("po_counts")
     if key not in cache:
         row = cc.store.db.fetchone(
             "SELECT COUNT(*) FROM (SELECT 1 FROM kg_quads WHERE p = ? AND o = ? LIMIT ?) AS x",
@@ -84,7 +84,7 @@ def _order(cc: CompileContext, triples: Sequence[tuple], bound: set[Variable]) -
     done: list[tuple] = []
     bound = set(bound)
     while todo:
-        def key(t: tuple) -> tuple[int, float]:
+        def key(t: tuple, bound: set[Variable] = bound) -> tuple[int, float]:
             vs = {x for x in t if _is_var(x)}
             connected = not vs or bool(vs & bound) or not bound
             return (0 if connected else 1, _estimate(cc, t, bound))

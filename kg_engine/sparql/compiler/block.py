@@ -22,7 +22,7 @@ from rdflib.term import Variable
 
 from .sql import NULL, Sql, sql
 
-__all__ = ["Col", "FromItem", "Block", "Decline"]
+__all__ = ["Block", "Col", "Decline", "FromItem"]
 
 
 class Decline(NotImplementedError):

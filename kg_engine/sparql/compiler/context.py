@@ -10,6 +10,7 @@ and recompiles if the dictionary changed (a missing constant appeared).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 from .block import Col, Decline
 from .sql import Sql, param, sql
 
-__all__ = ["DatasetSpec", "GraphScope", "CompileContext", "NUMERIC_DTS", "XSD_TERMS"]
+__all__ = ["NUMERIC_DTS", "XSD_TERMS", "CompileContext", "DatasetSpec", "GraphScope"]
 
 #: datatype IRIs the compiler needs ids for (resolved with the query constants)
 XSD_TERMS: tuple[URIRef, ...] = (
@@ -35,6 +36,11 @@ NUMERIC_DTS = frozenset(
         XSD.unsignedByte,
     )
 )
+
+
+#: seconds the per-store statistics cache lives (kg_stats may be refreshed meanwhile)
+STATS_TTL = 60.0
+_SHARED: weakref.WeakKeyDictionary[Any, tuple[float, dict]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -126,28 +132,58 @@ class CompileContext:
 
     # -- statistics -------------------------------------------------------------------
     def stats(self, p: int) -> tuple[int, int, int] | None:
-        """(triples, distinct subjects, distinct objects) of predicate id ``p``."""
+        """(triples, distinct subjects, distinct objects) of predicate id ``p`` (kg_stats)."""
         if self._stats is None:
-            self._stats = {}
+            self._stats = self.shared_cache("stats")
+        if p not in self._stats:
             try:
-                for row in self.store.db.fetchall("SELECT p, triples, subjects, objects FROM kg_stats"):
-                    self._stats[int(row[0])] = (int(row[1]), max(int(row[2]), 1), max(int(row[3]), 1))
+                row = self.store.db.fetchone(
+                    "SELECT triples, subjects, objects FROM kg_stats WHERE p = ?", (p,))
             except Exception:  # noqa: BLE001 - statistics are only a heuristic
-                self._stats = {}
-        return self._stats.get(p)
+                row = None
+            self._stats[p] = (None if row is None else  # type: ignore[assignment]
+                              (int(row[0]), max(int(row[1]), 1), max(int(row[2]), 1)))
+        return self._stats[p]
 
     def total(self) -> int:
-        """Total number of statements (estimate for unknown predicates)."""
+        """Total number of statements (estimate for patterns with a variable predicate)."""
         if self._total is None:
-            self.stats(0)
-            assert self._stats is not None
-            self._total = sum(v[0] for v in self._stats.values()) or 1000
+            try:
+                self._total = int(self.store.db.scalar("SELECT SUM(triples) FROM kg_stats") or 0) or 1000
+            except Exception:  # noqa: BLE001
+                self._total = 1000
         return self._total
+
+    def shared_cache(self, name: str) -> dict:
+        """A per-store dict shared by compilations for ``STATS_TTL`` seconds (statistics and
+        cardinality estimates: only the join order depends on them, never the answers)."""
+        import time
+        try:
+            entry = _SHARED.get(self.store)
+        except TypeError:
+            return {}
+        now = time.monotonic()
+        if entry is None or now - entry[0] > STATS_TTL:
+            entry = (now, {})
+            _SHARED[self.store] = entry
+        return entry[1].setdefault(name, {})
 
     # -- dialect ----------------------------------------------------------------------
     @property
     def sqlite(self) -> bool:
         return self.dialect == "sqlite"
+
+    @property
+    def null_id(self) -> Sql:
+        """An unbound id column (typed on PostgreSQL, where bare NULLs become text)."""
+        return Sql("NULL") if self.sqlite else Sql("CAST(NULL AS BIGINT)")
+
+    def null_val(self) -> tuple[Sql, Sql, Sql]:
+        """An unbound value column (value, type code, divisor)."""
+        if self.sqlite:
+            return Sql("NULL"), Sql("NULL"), Sql("NULL")
+        return (Sql("CAST(NULL AS DOUBLE PRECISION)"), Sql("CAST(NULL AS INTEGER)"),
+                Sql("CAST(NULL AS BIGINT)"))
 
     def greatest(self, a: Sql, b: Sql) -> Sql:
         return sql("max({}, {})" if self.sqlite else "GREATEST({}, {})", a, b)

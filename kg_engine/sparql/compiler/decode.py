@@ -1,6 +1,8 @@
 """Turn SQL result rows back into rdflib terms.
 
-Id columns are decoded with one batched ``kg_terms`` lookup per 900 distinct ids (lexical
+Id columns are decoded through a per-store id → term cache (the store never re-numbers or deletes
+dictionary entries, so cached terms stay valid); misses are fetched with one batched
+``kg_terms`` lookup per 900 distinct ids (lexical
 forms are kept exactly). Value columns (aggregates, arithmetic, string functions) are turned
 into literals by their type code:
 
@@ -18,6 +20,7 @@ NULL  unbound
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,7 +35,7 @@ from .block import Decline
 from .context import NUMERIC_DTS
 from .render import Layout
 
-__all__ = ["RuntimeDecline", "decode_rows", "fetch_terms"]
+__all__ = ["RuntimeDecline", "decode_rows", "fetch_terms", "forget_terms"]
 
 _CHUNK = 900
 _INTEGER_FAMILY = NUMERIC_DTS - {str(XSD.decimal), str(XSD.float), str(XSD.double)}
@@ -42,18 +45,29 @@ class RuntimeDecline(Decline):
     """A result SQL computed cannot be represented exactly; rdflib must evaluate instead."""
 
 
-def fetch_terms(store: Any, ids: Sequence[int]) -> dict[int, Identifier]:
-    """Decode positive term ids with their exact lexical forms."""
+def fetch_terms(store: Any, ids: Sequence[int], cache: dict[int, Identifier] | None = None
+                ) -> dict[int, Identifier]:
+    """Decode positive term ids with their exact lexical forms (batched ``IN`` lookups)."""
     out: dict[int, Identifier] = {}
     ids = list(ids)
+    rows: list[tuple] = []
     for k in range(0, len(ids), _CHUNK):
         chunk = ids[k:k + _CHUNK]
         marks = ", ".join("?" * len(chunk))
-        rows = store.db.fetchall(
-            "SELECT t.id, t.kind, t.lex, d.lex, t.lang FROM kg_terms t "
-            f"LEFT JOIN kg_terms d ON d.id = t.dt AND t.dt <> 0 WHERE t.id IN ({marks})", chunk)
-        for i, kind, lex, dt, lang in rows:
-            out[int(i)] = decode_term(kind, lex, dt, lang)
+        rows.extend(store.db.fetchall(
+            f"SELECT id, kind, lex, dt, lang FROM kg_terms WHERE id IN ({marks})", chunk))
+    dts = {int(r[3]) for r in rows if r[3]}
+    known = cache if cache is not None else {}
+    todo = sorted(d for d in dts if d not in known)
+    dtmap: dict[int, Identifier] = {d: known[d] for d in dts if d in known}
+    if todo:
+        marks = ", ".join("?" * len(todo))
+        for i, lex in store.db.fetchall(f"SELECT id, lex FROM kg_terms WHERE id IN ({marks})", todo):
+            dtmap[int(i)] = str.__new__(URIRef, lex)
+            if cache is not None:
+                cache[int(i)] = dtmap[int(i)]
+    for i, kind, lex, dt, lang in rows:
+        out[int(i)] = _fast_term(kind, lex, dtmap.get(int(dt)) if dt else None, lang)
     return out
 
 
@@ -66,17 +80,23 @@ def _dec(v: Any) -> Decimal:
     return Decimal(repr(f))
 
 
+def _canon_decimal(d: Decimal) -> str:
+    """xsd:decimal canonical-ish form: at least one digit after the point ("2.0", "2.5")."""
+    s = format(d.normalize() if d != 0 else Decimal(0), "f")
+    if "." not in s:
+        s += ".0"
+    return s
+
+
 def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | None:
     if t == -1:
-        return Literal(int(round(float(v))) if not isinstance(v, int) else v)
+        return Literal(round(float(v)) if not isinstance(v, int) else v)
     if t == -2:
         try:
             d = _dec(v) / Decimal(int(n)) if n else _dec(v)
         except (InvalidOperation, ValueError):
             raise RuntimeDecline("decimal value") from None
-        if n:
-            return Literal(d)
-        return Literal(d, datatype=XSD.decimal)
+        return Literal(_canon_decimal(d), datatype=XSD.decimal)
     if t in (-3, -4):
         f = float(v) / float(n) if n else float(v)
         if n:
@@ -94,7 +114,7 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
             return Literal(int(f))
         return _value(v, -(-t - 100), None, dts) if -t - 100 > 2 else Literal(_dec(f))
     if t > 0:
-        dt = dts.get(t)  # noqa: SIM102
+        dt = dts.get(t)
         if dt is None:
             raise RuntimeDecline("unknown datatype")
         s = str(dt)
@@ -130,73 +150,73 @@ def decode_rows(
 ) -> list[tuple[Identifier | None, ...]]:
     """Decode SQL rows (``layout`` says where each variable's columns are).
 
-    ``"term"`` entries carry the term's dictionary row inline (id, kind, lex, dt, lang);
-    ``"id"`` entries only the id (looked up here); ``"val"`` entries a computed value.
+    ``"id"`` entries are term ids (decoded through the store's term cache, misses fetched
+    in batches); ``"val"`` entries are computed values.
 
     Args:
         store: the SQL store (for the ``kg_terms`` lookups).
-        layout: from :func:`~.render.render` / :func:`~.render.render_final`.
+        layout: from :func:`~.render.render`.
         rows: the SQL rows.
         constant: maps a negative id to the query constant it stands for.
 
     Raises:
         RuntimeDecline: a value SQL could not compute exactly (rdflib must evaluate).
     """
+    cache = _term_cache(store)
     need: set[int] = set()
     for v, kind, i in layout:
         if kind == "id":
             for r in rows:
                 x = r[i]
-                if x is not None and x > 0:
-                    need.add(int(x))
-        elif kind == "term":
-            for r in rows:
-                d = r[i + 3]
-                if d:
-                    need.add(int(d))
+                if x is not None and x > 0 and x not in cache:
+                    need.add(x)
         else:
             for r in rows:
                 t = r[i + 1]
-                if t is not None and t > 0:
+                if t is not None and t > 0 and t not in cache:
                     need.add(int(t))
-    need -= _DT_CACHE.keys()
-    terms: dict[int, Identifier] = fetch_terms(store, sorted(need)) if need else {}
-    dts = terms
-    cache: dict[int, Identifier] = {}
+    if need:
+        cache.update(fetch_terms(store, sorted(need), cache))
     out: list[tuple[Identifier | None, ...]] = []
-    get = cache.get
     for r in rows:
         vals: list[Identifier | None] = []
         for v, kind, i in layout:
-            if kind == "term":
-                x = r[i]
-                if x is None:
-                    vals.append(None)
-                    continue
-                term = get(x)
-                if term is None:
-                    if x < 0:
-                        term = constant(int(x))
-                    else:
-                        d = r[i + 3]
-                        term = _fast_term(r[i + 1], r[i + 2], (dts.get(d) or _DT_CACHE.get(d)) if d else None,
-                                          r[i + 4])
-                    cache[x] = term
-                vals.append(term)
-            elif kind == "id":
+            if kind == "id":
                 x = r[i]
                 if x is None:
                     vals.append(None)
                 elif x > 0:
-                    vals.append(terms[int(x)])
+                    vals.append(cache[x])
                 else:
                     vals.append(constant(int(x)))
             else:
                 t = r[i + 1]
-                vals.append(None if t is None else _value(r[i], int(t), r[i + 2], {**_DT_CACHE, **terms}))
+                vals.append(None if t is None else _value(r[i], int(t), r[i + 2], cache))
         out.append(tuple(vals))
     return out
 
 
-#: datatype IRIs are few: not cached across stores (ids differ); filled per call only
-_DT_CACHE: dict[int, Identifier] = {}
+
+#: per store: term id -> rdflib term. Safe because the store never deletes or re-numbers
+#: dictionary entries (ids are assigned once, monotonically); bounded in size.
+_TERM_CACHES: weakref.WeakKeyDictionary[Any, dict[int, Identifier]] = weakref.WeakKeyDictionary()
+_TERM_CACHE_MAX = 500_000
+
+
+def _term_cache(store: Any) -> dict[int, Identifier]:
+    try:
+        cache = _TERM_CACHES.get(store)
+    except TypeError:  # not weak-referenceable: a per-call cache
+        return {}
+    if cache is None:
+        cache = {}
+        _TERM_CACHES[store] = cache
+    elif len(cache) > _TERM_CACHE_MAX:
+        cache.clear()
+    return cache
+
+
+def forget_terms(store: Any) -> None:
+    """Drop the id → term cache of ``store`` (needed only if dictionary ids were ever deleted
+    or re-numbered, which the store does not do)."""
+    _TERM_CACHES.pop(store, None)

@@ -26,7 +26,7 @@ from .block import Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
 from .sql import FALSE, NULL, TRUE, Sql, param, sql
 
-__all__ = ["Ex", "TermAccess", "ExprCompiler", "to_col", "regex_flags_python", "regex_pg"]
+__all__ = ["Ex", "ExprCompiler", "TermAccess", "regex_flags_python", "regex_pg", "to_col"]
 
 _STRING_DTS = {None, XSD.string}
 
@@ -112,7 +112,8 @@ class ExprCompiler:
                 if v is None:
                     return Ex("num", NULL)
                 r = {XSD.double: 4, XSD.float: 3, XSD.decimal: 2}.get(c.datatype, 1)
-                return Ex("num", param(float(v)), rank=r)
+                p = param(float(v))
+                return Ex("num", p if self.cc.sqlite else sql("CAST({} AS DOUBLE PRECISION)", p), rank=r)
             return Ex("num", NULL)
         if ex.kind == "term":
             return Ex("num", self.f(ex, "num"), rank=self.rank_of(ex))
@@ -279,7 +280,10 @@ class ExprCompiler:
                 if v is None:
                     return NULL
                 ad = self.f(a, "dtm")
-                same = sql("({} = {})", self.f(a, "dt"), self.dt(dt))
+                # XPath: with vs without a timezone is indeterminate within 14 hours (error)
+                tz_c = bool(re.search(r"(Z|[+-]\d\d:\d\d)$", str(c)))
+                same = sql("({} = {} AND ({} = {} OR abs({} - {}) > 50400))", self.f(a, "dt"),
+                           self.dt(dt), self.has_tz(a), TRUE if tz_c else FALSE, ad, param(v))
                 cmp = sql(f"(CASE WHEN {{}} THEN {{}} {sqlop} {{}} END)", same, ad, param(v))
                 return self._eq_guard(a, cmp, op) if eq else cmp
             if dt == XSD.boolean and a.kind == "term":
@@ -290,11 +294,13 @@ class ExprCompiler:
                 cmp = sql(f"({{}} {sqlop} {{}})", self.f(a, "bln"), param(v))
                 return self._eq_guard(a, cmp, op) if eq else cmp
             if eq and a.kind == "term":
-                # other literal (language-tagged, unknown datatype): RDF term equality
                 same = sql(f"({{}} {sqlop} {{}})", a.e, self.cc.tparam(c))
-                if c.language or not self.cc.exists(c):
-                    return same
-                return same
+                if c.language:
+                    return same  # a language-tagged literal equals only itself (never an error)
+                # unknown datatype: equal to itself; vs another plain-typed literal: error
+                return sql("(CASE WHEN {} = {} THEN {} WHEN {} = 3 AND {} = '' THEN NULL ELSE {} END)",
+                           a.e, self.cc.tparam(c), TRUE if op == "=" else FALSE,
+                           self.f(a, "kind"), self.f(a, "lang"), FALSE if op == "=" else TRUE)
             raise Decline(f"comparison with literal {c.n3()}")
         # neither side constant
         if a.kind == "num" or b.kind == "num":
@@ -318,8 +324,8 @@ class ExprCompiler:
     def _eq_guard(self, term: Ex, cmp: Sql, op: str) -> Sql:
         """``=``/``!=`` of a term with a number/date/bool: an IRI or blank node is simply
         not equal (RDFterm-equal); an incomparable literal is a type error (NULL)."""
-        return sql("(CASE WHEN {} <> 3 THEN {} ELSE {} END)", self.f(term, "kind"),
-                   FALSE if op == "=" else TRUE, cmp)
+        return sql("(CASE WHEN {} <> 3 OR {} <> '' THEN {} ELSE {} END)", self.f(term, "kind"),
+                   self.f(term, "lang"), FALSE if op == "=" else TRUE, cmp)
 
     def _cmp_num(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:
         x = self.num(a)
@@ -344,21 +350,29 @@ class ExprCompiler:
         cmp = sql(f"({{}} {sqlop} {{}})", self.cc.text_key(x.e), self.cc.text_key(y.e))
         return sql("(CASE WHEN {} = '' AND {} = '' THEN {} END)", lx, ly, cmp)
 
+    def has_tz(self, ex: Ex) -> Sql:
+        """Whether a date/dateTime term's lexical form carries a timezone (condition)."""
+        lex = self.f(ex, "lex")
+        return sql("({} LIKE '%Z' OR {} LIKE '%+__:__' OR {} LIKE '%-__:__')", lex, lex, lex)
+
     def _cmp_terms(self, op: str, sqlop: str, a: Ex, b: Ex) -> Sql:
         f = self.f
         both_num = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "num"), f(b, "num"))
         sa = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(a), f(a, "lang"), f(a, "lex"))
         sb = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(b), f(b, "lang"), f(b, "lex"))
         both_str = sql("({} IS NOT NULL AND {} IS NOT NULL)", sa, sb)
-        both_dtm = sql("({} IS NOT NULL AND {} IS NOT NULL AND {} = {})", f(a, "dtm"), f(b, "dtm"),
-                       f(a, "dt"), f(b, "dt"))
+        both_dtm = sql("({} IS NOT NULL AND {} IS NOT NULL AND {} = {} AND ({} = {} OR abs({} - {}) > 50400))",
+                       f(a, "dtm"), f(b, "dtm"), f(a, "dt"), f(b, "dt"), self.has_tz(a), self.has_tz(b),
+                       f(a, "dtm"), f(b, "dtm"))
         both_bln = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "bln"), f(b, "bln"))
         tk = self.cc.text_key
         if op in ("=", "!="):
             inner = sql(
                 "(CASE WHEN {} = {} THEN {} WHEN {} THEN {} = {} WHEN {} <> 3 OR {} <> 3 THEN {} "
+                "WHEN {} <> '' OR {} <> '' THEN {} "
                 "WHEN {} THEN {} = {} WHEN {} THEN {} = {} WHEN {} THEN {} = {} END)",
                 a.e, b.e, TRUE, both_num, f(a, "num"), f(b, "num"), f(a, "kind"), f(b, "kind"), FALSE,
+                f(a, "lang"), f(b, "lang"), FALSE,
                 both_str, sa, sb, both_dtm, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"), f(b, "bln"))
             return inner if op == "=" else sql("(NOT {})", inner)
         return sql(
@@ -466,6 +480,9 @@ class ExprCompiler:
         if self.cc.sqlite:
             self.cc.uses_regex = True
             return Ex("bool", sql("(kg_regex({}, {}, {}) = 1)", text.e, param(p), param(fl)))
+        if "s" not in fl and "." in p and "[^" in p:
+            # XPath: '.' excludes newlines but '[^…]' includes them; no PostgreSQL mode does both
+            raise self.cc.decline("regex mixing '.' and '[^' on PostgreSQL")
         return Ex("bool", sql("({} ~ {})", text.e, param(regex_pg(p, fl))))
 
     def _strfn(self, e: CompValue, kind: str) -> Ex:
@@ -571,7 +588,9 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
     if ex.kind == "const":
         return Col.id(cc.tparam(ex.const))
     if ex.kind == "num":
-        return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN - {} END)", ex.e, _rank_sql(ex.rank)))
+        # only integer results are exact in SQL (doubles, decimal lexical forms -> rdflib)
+        return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN (CASE WHEN {} = 1 THEN -1 ELSE -99 END) END)",
+                                 ex.e, _rank_sql(ex.rank)))
     if ex.kind == "str":
         if isinstance(ex.lang, str) and ex.lang == "":
             return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e))
@@ -628,6 +647,8 @@ def regex_pg(pattern: str, flags: str) -> str:
         pattern = re.escape(pattern)
     opts = ""
     s, m = "s" in flags, "m" in flags
+    if not s and "." not in pattern:
+        s = True  # no '.': keep '[^…]' matching newlines, as in XPath
     opts += {(False, False): "p", (False, True): "n", (True, False): "", (True, True): "w"}[(s, m)]
     if "i" in flags:
         opts += "i"

@@ -322,7 +322,7 @@ class _Parser:
             A = list(self.aggs)
             for var, _e, _ev in proj:
                 if var is not None:
-                    rv = Variable("__agg_%d__" % (len(A) + 1))
+                    rv = Variable(f"__agg_{len(A) + 1}__")
                     A.append(CompValue("Aggregate_Sample", vars=var, res=rv))
                     E.append((rv, var))
             M = CompValue("AggregateJoin", A=A, p=M)
@@ -594,15 +594,17 @@ class _Parser:
         else:
             arg = self.expr()
         self.expect_op(")")
-        res = Variable("__agg_%d__" % (len(self.aggs) + 1))
+        res = Variable(f"__agg_{len(self.aggs) + 1}__")
         agg = CompValue(_AGGS[up], vars=arg, distinct="DISTINCT" if distinct else [], res=res)
         self.aggs.append(agg)
         return res
 
 
 def _join(a: CompValue, b: CompValue) -> CompValue:
-    # rdflib's simplify(): joins with the empty BGP disappear
-    if a.name == "BGP" and not a.triples:
+    # rdflib's simplify(): joins with the empty BGP disappear -- except around a FILTER
+    # group, whose filter must stay inside it (e.g. OPTIONAL { { … FILTER(…) } }, where the
+    # filter cannot see the variables outside the inner group)
+    if a.name == "BGP" and not a.triples and b.name != "Filter":
         return b
     if b.name == "BGP" and not b.triples:
         return a

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, Dataset, Graph, ReadOnlyGraphAggregate
+from rdflib.graph import (
+    DATASET_DEFAULT_GRAPH_ID,
+    ConjunctiveGraph,
+    Dataset,
+    Graph,
+    ReadOnlyGraphAggregate,
+)
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext
 from rdflib.term import BNode, Variable
@@ -23,7 +29,7 @@ from .context import CompileContext, DatasetSpec, GraphScope
 from .plan import BindingParam, CompiledQuery, compile_node
 from .sql import param
 
-__all__ = ["evaluate_part", "install", "uninstall", "sql_store_of", "HOOK_NAME"]
+__all__ = ["HOOK_NAME", "evaluate_part", "install", "sql_store_of", "uninstall"]
 
 HOOK_NAME = "kg_engine"
 _PATTERN_NODES = frozenset({
@@ -132,8 +138,8 @@ def _compile_part(store: Any, part: CompValue, spec: DatasetSpec, bvars: frozens
     cc = CompileContext(store, spec)
     for v in bvars:
         cc.env[v] = Col.id(param(BindingParam(v)))
-    base = dict(form="ASK" if part.name == "AskQuery" else "SELECT", _source=part,
-                _dataset=spec, init_vars=bvars, _store_id=id(store))
+    base = {"form": "ASK" if part.name == "AskQuery" else "SELECT", "_source": part,
+            "_dataset": spec, "init_vars": bvars, "_store_id": id(store)}
     try:
         scope: GraphScope = scope_for(cc)
         body, layout, pv, empty = compile_node(cc, part, scope)

@@ -12,7 +12,7 @@ from rdflib.term import Variable
 
 from .block import Block, Decline
 from .context import CompileContext, GraphScope
-from .expressions import Ex, ExprCompiler, TermAccess
+from .expressions import ExprCompiler, TermAccess
 from .render import wrap
 from .sql import Sql, sql
 
@@ -92,12 +92,10 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
     if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
         if block.group_by is not None:
             block = wrap(cc, block)  # sort keys look terms up: not inside the aggregate query
-        grouped = False
-        if distinct:
+        if distinct and any(not _vars_of(c.expr) <= set(pv) for c in order):
             # sort keys may only use projected variables (they become hidden columns)
-            if any(not _vars_of(c.expr) <= set(pv) for c in order):
-                block = wrap(cc, block, pv)
-        access = TermAccess(cc, None if grouped else block)
+            block = wrap(cc, block, pv)
+        access = TermAccess(cc, block)
         xc = ExprCompiler(cc, block, access)
         for c in order:
             keys.extend(order_keys(cc, xc, c.expr, c.order == "DESC"))

@@ -12,13 +12,13 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import URIRef, Variable
 
 from .bgp import compile_bgp
-from .block import Block, Col, Decline, FromItem
+from .block import Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .expressions import ExprCompiler, TermAccess, to_col
 from .render import from_clause, render, where_clause, wrap
-from .sql import NULL, TRUE, Sql, param, sql
+from .sql import TRUE, Sql, param, sql
 
-__all__ = ["compile_pattern", "plain", "exists_sql"]
+__all__ = ["compile_pattern", "exists_sql", "plain"]
 
 
 def plain(cc: CompileContext, block: Block) -> Block:
@@ -29,6 +29,13 @@ def plain(cc: CompileContext, block: Block) -> Block:
 def compile_pattern(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     """Compile a graph-pattern algebra node (see module docstring)."""
     name = node.name
+    # Under GRAPH ?g the graph variable is joined AFTER the inner pattern is evaluated per
+    # graph: a nested OPTIONAL/MINUS/VALUES/UNION that mentions ?g itself, and sub-queries
+    # (projection hides g), need that per-graph evaluation: decline them.
+    if scope.mode == "var" and name not in ("BGP", "Filter", "Join", "Graph") and (
+            name in ("Project", "Distinct", "Reduced", "Slice", "OrderBy", "AggregateJoin")
+            or scope.var in _mentions(node)):
+        raise cc.decline(f"{name} inside GRAPH ?g")
     if name == "BGP":
         return compile_bgp(cc, node.triples, scope)
     if name == "Filter":
@@ -57,6 +64,23 @@ def compile_pattern(cc: CompileContext, node: CompValue, scope: GraphScope) -> B
         block, out = compile_select(cc, node, scope)
         return wrap(cc, block, out)
     raise cc.decline(f"{name} is not compiled to SQL")
+
+
+def _mentions(node: object) -> set[Variable]:
+    """Every variable occurring anywhere in an algebra sub-tree."""
+    out: set[Variable] = set()
+    if isinstance(node, Variable):
+        out.add(node)
+    elif isinstance(node, CompValue):
+        for v in node.values():
+            out |= _mentions(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            out |= _mentions(v)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            out |= _mentions(k) | _mentions(v)
+    return out
 
 
 # -- Filter -----------------------------------------------------------------------------
@@ -206,7 +230,7 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     for br in branches:
         for v in names:
             if v not in br.cols:
-                br.cols[v] = Col.id(NULL) if kinds[v] == "id" else Col.val(NULL, NULL, NULL)
+                br.cols[v] = Col.id(cc.null_id) if kinds[v] == "id" else Col.val(*cc.null_val())
                 br.nullable.add(v)
         body, _ = render(cc, br, names)
         selects.append(body)
@@ -236,6 +260,7 @@ def _minus(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         return a
     conds = list(b.where)
     overlap: list[Sql] = []
+    always = False  # some shared variable is bound on both sides: domains always overlap
     for v in shared:
         ca, cb = a.cols[v], b.cols[v]
         if not (ca.is_id and cb.is_id):
@@ -245,9 +270,8 @@ def _minus(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
             overlap.append(sql("({} IS NOT NULL AND {} IS NOT NULL)", ca.e, cb.e))
         else:
             conds.append(sql("{} = {}", ca.e, cb.e))
-            overlap = []
-            break
-    if overlap:
+            always = True
+    if overlap and not always:
         conds.append(Sql.join(" OR ", overlap).paren())
     body = Sql("SELECT 1") + from_clause(cc, b.froms) + where_clause(conds)
     a.where.append(sql("(NOT EXISTS ({}))", body))
@@ -266,7 +290,7 @@ def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     if isinstance(expr, Variable):
         col = inner.cols.get(expr) or cc.env.get(expr)
         if col is None:
-            inner.cols[var] = Col.id(NULL)
+            inner.cols[var] = Col.id(cc.null_id)
         else:
             inner.cols[var] = col
         inner.nullable.add(var) if (expr in inner.nullable or expr not in inner.cols) else None
@@ -304,7 +328,7 @@ def _values(cc: CompileContext, node: CompValue) -> Block:
         cells = []
         for i, v in enumerate(names):
             t = r.get(v)
-            e = NULL if t is None or t == "UNDEF" else cast(param(cc.tid(t)))
+            e = cc.null_id if t is None or t == "UNDEF" else cast(param(cc.tid(t)))
             cells.append(e + f" AS c{i}")
         selects.append(Sql("SELECT ") + Sql.join(", ", cells))
     if len(selects) > 400 and cc.sqlite:

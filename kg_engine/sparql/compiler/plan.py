@@ -23,15 +23,21 @@ from kg_engine.errors import QuerySyntaxError
 
 from .block import Col, Decline
 from .context import CompileContext, DatasetSpec, GraphScope
-from .decode import RuntimeDecline, decode_rows
+from .decode import decode_rows
 from .expressions import regex_flags_python
 from .modifiers import compile_select
 from .patterns import compile_pattern, plain
-from .render import Layout, render, render_final
+from .render import Layout, render
 from .sql import Sql, param
 
-__all__ = ["CompiledQuery", "compile_query", "parse_algebra", "BindingParam", "scope_for",
-           "register_functions"]
+__all__ = [
+    "BindingParam",
+    "CompiledQuery",
+    "compile_query",
+    "parse_algebra",
+    "register_functions",
+    "scope_for",
+]
 
 
 class BindingParam:
@@ -51,6 +57,12 @@ def parse_algebra(text: str, base: str | None = None, init_ns: Mapping[str, Any]
     from pyparsing import ParseException
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
+    try:  # the engine's parser keeps literals' lexical forms exactly
+        from kg_engine.sparql.parsing import parse_query
+    except ImportError:  # pragma: no cover - engine not installed
+        parse_query = None
+    if parse_query is not None:
+        return parse_query(text, base=base, init_ns=init_ns).algebra
     try:
         return translateQuery(parseQuery(text), base=base, initNs=init_ns).algebra
     except ParseException as exc:
@@ -239,8 +251,8 @@ def compile_query(
     name = algebra.name
     form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
             "DescribeQuery": "DESCRIBE"}.get(name, "SELECT")
-    base = dict(form=form, _source=source, _dataset=dataset, init_vars=init_vars,
-                _store_id=id(store))
+    base = {"form": form, "_source": source, "_dataset": dataset, "init_vars": init_vars,
+            "_store_id": id(store)}
     if form in ("CONSTRUCT", "DESCRIBE"):
         return CompiledQuery(full=False, declined=[f"{form} is built by rdflib from the WHERE solutions"],
                              **base)
@@ -261,7 +273,7 @@ def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope
     if name == "SelectQuery":
         cc._top = node.p  # type: ignore[attr-defined]
         block, pv = compile_select(cc, node.p, scope)
-        body, layout = render_final(cc, block, pv)
+        body, layout = render(cc, block, pv)
         return body, layout, pv, block.empty
     if name == "AskQuery":
         block = plain(cc, compile_pattern(cc, node.p, scope))
@@ -270,11 +282,11 @@ def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope
     if name in ("Project", "Distinct", "Reduced", "Slice", "OrderBy"):
         cc._top = node  # type: ignore[attr-defined]
         block, pv = compile_select(cc, node, scope)
-        body, layout = render_final(cc, block, pv)
+        body, layout = render(cc, block, pv)
         return body, layout, pv, block.empty
     block = compile_pattern(cc, node, scope)
     out = [v for v in block.cols]
-    body, layout = render_final(cc, block, out)
+    body, layout = render(cc, block, out)
     return body, layout, out, block.empty
 
 

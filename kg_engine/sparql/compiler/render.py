@@ -6,9 +6,9 @@ from rdflib.term import Variable
 
 from .block import Block, Col, FromItem
 from .context import CompileContext
-from .sql import NULL, Sql, sql
+from .sql import Sql, sql
 
-__all__ = ["from_clause", "render", "wrap", "Layout"]
+__all__ = ["Layout", "from_clause", "render", "wrap"]
 
 #: per output variable: its Col kind ("id"/"val") and its first output column index
 Layout = list[tuple[Variable, str, int]]
@@ -65,9 +65,13 @@ def render(
     for v in out:
         col = block.cols.get(v)
         if col is None:
-            col = Col.id(NULL)
+            col = Col.id(ctx.null_id)
         layout.append((v, col.kind, i))
-        for part in col.parts():
+        parts = col.parts()
+        if not ctx.sqlite:  # bare NULLs would become text columns on PostgreSQL
+            typed = [ctx.null_id] if col.is_id else list(ctx.null_val())
+            parts = [t if p.text == "NULL" else p for p, t in zip(parts, typed)]
+        for part in parts:
             select.append(part + (f" AS c{i}" if names else ""))
             i += 1
     if not select:
@@ -114,31 +118,3 @@ def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None) -
     new.empty = block.empty
     return new
 
-
-def render_final(ctx: CompileContext, block: Block, out: list[Variable]) -> tuple[Sql, Layout]:
-    """The top-level statement: ``block``'s SELECT wrapped so that every id column comes
-    back with its ``kg_terms`` row (kind, lex, dt, lang) — results decode without a second
-    round trip. Layout kinds: ``"term"`` (5 columns: id, kind, lex, dt, lang) and ``"val"``.
-    """
-    inner, layout = render(ctx, block, out, hidden_order=True)
-    select: list[str] = []
-    joins: list[str] = []
-    new: Layout = []
-    pos = 0
-    for v, kind, i in layout:
-        if kind == "id":
-            k = ctx.alias("r")
-            select += [f"t_.c{i}", f"{k}.kind", f"{k}.lex", f"{k}.dt", f"{k}.lang"]
-            joins.append(f" LEFT JOIN kg_terms {k} ON {k}.id = t_.c{i}")
-            new.append((v, "term", pos))
-            pos += 5
-        else:
-            select += [f"t_.c{i}", f"t_.c{i + 1}", f"t_.c{i + 2}"]
-            new.append((v, "val", pos))
-            pos += 3
-    if not select:
-        select.append("1")
-    order = [f"t_.o{j}" + (" DESC" if desc else "") for j, (_, desc) in enumerate(block.order)]
-    text = "SELECT " + ", ".join(select) + " FROM ("
-    tail = ") AS t_" + "".join(joins) + (" ORDER BY " + ", ".join(order) if order else "")
-    return Sql(text + inner.text + tail, inner.params), new

@@ -19,13 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["Sql", "sql", "param", "TRUE", "FALSE", "NULL"]
+__all__ = ["FALSE", "NULL", "TRUE", "Sql", "param", "sql"]
 
 
 class Sql:
     """An SQL fragment: ``text`` with ``?`` placeholders and their ``params``."""
 
-    __slots__ = ("text", "params")
+    __slots__ = ("params", "text")
 
     def __init__(self, text: str, params: tuple[Any, ...] = ()) -> None:
         self.text = text

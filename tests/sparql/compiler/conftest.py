@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 import rdflib
 import rdflib.plugins.sparql as rsparql
-from rdflib import Dataset, Literal, URIRef
+from rdflib import Dataset, Literal
 from rdflib.namespace import XSD
 
 from kg_engine.sparql.compiler import compile_query
@@ -33,7 +33,7 @@ def oracle_semantics() -> Iterator[None]:
 class Pair:
     """Our store and the oracle Dataset holding the same data."""
 
-    def __init__(self, trig: str) -> None:
+    def __init__(self, trig: str, url: str = "sqlite://") -> None:
         saved = rdflib.NORMALIZE_LITERALS
         rdflib.NORMALIZE_LITERALS = False
         try:
@@ -41,7 +41,7 @@ class Pair:
             self.ds.parse(data=trig, format="trig")
         finally:
             rdflib.NORMALIZE_LITERALS = saved
-        self.store = open_store("sqlite://")
+        self.store = open_store(url)
         for s, p, o, g in self.ds.quads((None, None, None, None)):
             gid = getattr(g, "identifier", g)
             graph = None if gid == rdflib.graph.DATASET_DEFAULT_GRAPH_ID else gid

@@ -11,7 +11,6 @@ from kg_engine.sparql.compiler import compile_query, parse_algebra
 from kg_engine.sparql.compiler.fastparse import parse
 
 from . import test_aggregates, test_basic, test_graphs, test_modifiers, test_paths
-from .conftest import Pair
 
 CORPUS = (
     [test_basic.P + q for q in test_basic.QUERIES]

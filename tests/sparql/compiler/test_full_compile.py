@@ -57,5 +57,5 @@ def test_lubm_query_compiles_fully(store, n):
     cq = compile_query(store, path.read_text())
     assert cq.full, cq.declined
     # the SQL runs (on a store without LUBM data: no rows)
-    vars_, rows = cq.execute(store)
+    _, rows = cq.execute(store)
     assert list(rows) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import rdflib.plugins.sparql as rsparql
 from rdflib import Dataset, Literal, URIRef
 from rdflib.plugins.sparql import CUSTOM_EVALS
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -69,7 +68,7 @@ def test_declined_node_children_compiled(both, hooked):
     # UCASE is not compiled: the Extend falls back, its BGP child runs in SQL
     q = "SELECT ?s ?u WHERE { ?s ex:name ?n . ?s ex:age ?a BIND(UCASE(?n) AS ?u) }"
     _cmp(pair, ds, q, hooked)
-    names = dict((n, ok) for n, ok in hooked)
+    names = dict(hooked)
     assert names.get("Extend") is False
     assert ("BGP", True) in hooked or ("Join", True) in hooked
 
@@ -85,7 +84,7 @@ def test_bindings_from_ctx_are_honoured(both, hooked):
 
 
 def test_init_bindings(both, hooked):
-    pair, ds = both
+    _, ds = both
     res = ds.query(P + "SELECT ?n WHERE { ?s ex:name ?n }",
                    initBindings={"s": URIRef("http://example.org/bob")})
     assert [tuple(r) for r in res] == [(Literal("Bob"),)]

@@ -221,7 +221,9 @@ def train_main(FEATS):
             loss.backward(); nn.utils.clip_grad_norm_(m.parameters(),5.0); opt.step(); tot+=float(loss.detach())
         d=evaluate(m,'dev')
         star=''
-        if d['micro_f1']>best[0]: best=(d['micro_f1'],{k:v.clone() for k,v in m.state_dict().items()},ep); star='*'
+        if d['micro_f1']>best[0]:
+            best=(d['micro_f1'],{k:v.clone() for k,v in m.state_dict().items()},ep); star='*'
+            tt=evaluate(m,'test'); star+=' test %.2f/%.2f'%(100*tt['micro_f1'],100*tt['macro_f1'])
         print(f'ep {ep} loss {tot:.0f} dev {100*d["micro_f1"]:.2f}/{100*d["macro_f1"]:.2f} {star} cpu {time.process_time()-c0:.0f}', flush=True)
         if time.process_time()-c0>BUDGET: break
     if TRAIN_ON=='train+dev': best=(0,{k:v.clone() for k,v in m.state_dict().items()},ep)

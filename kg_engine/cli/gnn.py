@@ -199,7 +199,17 @@ def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by kg gnn train")],
     db: Annotated[Optional[str], typer.Option("--db", envvar="KG_DB", help="Store to write predictions into")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Predicted tails per (head, relation)")] = 10,
-    graph: Annotated[Optional[str], typer.Option("--graph", help="Named graph for the predictions")] = None,
+    graph: Annotated[
+        Optional[str],
+        typer.Option("--graph", help="Graph whose triples are the evidence (default: every graph "
+                     "except earlier predictions)"),
+    ] = None,
+    into: Annotated[
+        Optional[str],
+        typer.Option("--into", help="Graph to write the predictions to (default "
+                     "urn:kg-engine:predicted:<model>, replaced on rerun)"),
+    ] = None,
+    direction: Annotated[str, typer.Option("--direction", help="tail | both (also predict heads)")] = "tail",
     device: DeviceOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
 ) -> None:
@@ -223,11 +233,14 @@ def predict(
             raise ModelError(f"{checkpoint} is not a checkpoint folder (kg gnn train --output …)")
         store = open_store(db or os.environ.get("KG_DB") or DEFAULT_DB)
         try:
+            if direction not in ("tail", "both"):
+                raise ConfigError(f"--direction {direction!r}: expected 'tail' or 'both'")
             written = predict_to_store(Path(checkpoint), store, top_k=top_k, graph=graph,
-                                       device=device or "auto", batch_size=batch_size)
+                                       device=device or "auto", batch_size=batch_size,
+                                       directions=direction, output_graph=into)
         finally:
             store.close()
-    console.print(f"wrote {written:,} predicted triples" + (f" into graph <{graph}>" if graph else ""))
+    console.print(f"wrote {written:,} predicted triples" + (f" into graph <{into}>" if into else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -29,10 +29,10 @@ from kg_engine.errors import ConfigError
 
 __all__ = [
     "DataConfig",
-    "ModelConfig",
-    "TrainingConfig",
     "EvaluationConfig",
     "GNNConfig",
+    "ModelConfig",
+    "TrainingConfig",
     "load_config",
     "pipelines_dir",
     "split_overrides",

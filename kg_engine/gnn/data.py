@@ -35,7 +35,11 @@ from torch import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import Data
 
-__all__ = ["KGData", "empty_triples"]
+__all__ = ["KGData", "empty_triples", "PREDICTED_GRAPH_PREFIX"]
+
+#: Graphs named ``urn:kg-engine:predicted:<model>`` hold GNN predictions; training data read
+#: from every graph skips them, so a model never learns from earlier predictions.
+PREDICTED_GRAPH_PREFIX = "urn:kg-engine:predicted:"
 
 
 def empty_triples() -> Tensor:
@@ -254,8 +258,8 @@ class KGData:
         triples = self.train
         gen = torch.Generator().manual_seed(seed)
         perm = torch.randperm(len(triples), generator=gen)
-        n_valid = int(round(valid_fraction * len(triples)))
-        n_test = int(round(test_fraction * len(triples)))
+        n_valid = round(valid_fraction * len(triples))
+        n_test = round(test_fraction * len(triples))
         valid = triples[perm[:n_valid]]
         test = triples[perm[n_valid : n_valid + n_test]]
         train = triples[perm[n_valid + n_test :]]
@@ -279,6 +283,7 @@ class KGData:
         *,
         include_literals: bool = False,
         exclude_graphs: Iterable[Any] = (),
+        include_predictions: bool = False,
         name: str = "",
     ) -> KGData:
         """Build a :class:`KGData` from the triples of a kg-engine store.
@@ -294,8 +299,9 @@ class KGData:
                 string ``"default"``) for the default graph, or a graph IRI.
             include_literals: keep triples whose object is a literal (off: literals are
                 attribute values, not entities).
-            exclude_graphs: graph IRIs to skip when ``graph`` is ``None`` (e.g. a graph of
-                earlier predictions).
+            exclude_graphs: graph IRIs to skip when ``graph`` is ``None``.
+            include_predictions: with ``graph=None``, also read the graphs of earlier GNN
+                predictions (IRIs starting with :data:`PREDICTED_GRAPH_PREFIX`); off by default.
             name: the name to record.
 
         Returns:
@@ -335,6 +341,9 @@ class KGData:
         for gid in excluded:
             base += " AND q.g <> ?"
             params.append(gid)
+        if graph is None and not include_predictions:
+            base += " AND q.g NOT IN (SELECT id FROM kg_terms WHERE kind = 1 AND lex LIKE ?)"
+            params.append(PREDICTED_GRAPH_PREFIX + "%")
         rows = db.fetchall(base, tuple(params))
         if not rows:
             raise ValueError("the store holds no triples to train on" + (f" in graph {graph}" if graph else ""))
@@ -387,7 +396,7 @@ def _store_labels(store: Any, index_of: dict[int, int], label_iri: Any) -> dict[
 def _from_n3(text: str) -> Any:
     from rdflib.util import from_n3
 
-    if not text or not (text.startswith("<") or text.startswith("_:") or text.startswith('"')):
+    if not text.startswith(("<", "_:", '"')):
         raise ValueError(
             f"{text!r} is not an RDF term in N3 form; only data read from a store "
             "(KGData.from_store) maps back to RDF terms"

@@ -30,7 +30,7 @@ import torch
 from kg_engine.errors import ConfigError, InputSyntaxError
 from kg_engine.gnn.data import KGData
 
-__all__ = ["KNOWN_DATASETS", "KGCDataset", "load_dataset", "shared_data_dir", "read_triples"]
+__all__ = ["KNOWN_DATASETS", "KGCDataset", "load_dataset", "read_triples", "shared_data_dir"]
 
 #: Names resolved under ``shared_data_dir() / "kgc"``.
 KNOWN_DATASETS = ("umls", "kinship", "nations", "fb15k-237", "wn18rr")

@@ -47,21 +47,21 @@ from torch import Tensor, nn
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.gnn.config import GNNConfig, load_config
 from kg_engine.gnn.data import KGData
-from kg_engine.gnn.evaluation import KnownFilter, RankingEvaluator, metrics_from_ranks
+from kg_engine.gnn.evaluation import KnownFilter, RankingEvaluator
 from kg_engine.gnn.models import get_model_class
 from kg_engine.gnn.models.base import KGCModel
 
 __all__ = [
-    "TrainResult",
     "LoadedModel",
-    "train",
-    "load_model",
-    "load_data",
+    "TrainResult",
     "build_model",
-    "resolve_device",
     "evaluate_model",
     "inverse_queries",
+    "load_data",
+    "load_model",
     "read_checkpoint",
+    "resolve_device",
+    "train",
 ]
 
 log = logging.getLogger(__name__)

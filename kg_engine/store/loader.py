@@ -26,7 +26,8 @@ import gzip
 import io
 import re
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -37,9 +38,9 @@ from tqdm import tqdm
 
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputNotFoundError, RDFSyntaxError
-from kg_engine.store.ntriples import parse_blocks, token_term
-from kg_engine.store.schema import DEFAULT_GRAPH_ID
-from kg_engine.store.terms import encode, exact_literals
+from kg_engine.store.ntriples import parse_blocks, token_parts
+from kg_engine.store.schema import BNODE
+from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 
 if TYPE_CHECKING:
     from kg_engine.store.sqlstore import SQLStore
@@ -182,25 +183,18 @@ class _Writer:
 
     def __init__(self, store: SQLStore, target: int) -> None:
         self.store = store
-        self.target = target
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
-        self.bnodes: dict[str, BNode] = {}
         self.statements = 0
+        # blank node labels are scoped to this load: a fresh prefix makes them unique
+        self.bnode_prefix = f"b{uuid.uuid4().hex[:16]}_"
 
-    def bnode(self, label: str) -> BNode:
-        """A fresh blank node per label and load (labels are scoped to their file)."""
-        node = self.bnodes.get(label)
-        if node is None:
-            node = self.bnodes[label] = BNode()
-        return node
-
-    def write(self, chunk: list[tuple], resolve: Any) -> None:
-        """Store a chunk; ``resolve(key)`` turns an unknown key into an rdflib term."""
+    def write(self, chunk: list[tuple], row_of: Callable[[Any], TermRow]) -> None:
+        """Store a chunk; ``row_of(key)`` makes the dictionary row of an unknown key."""
         tokens = self.tokens
         unknown = {k for st in chunk for k in st if k not in tokens}
         if unknown:
             keys = list(unknown)
-            rows = [encode(resolve(k)) for k in keys]
+            rows = [row_of(k) for k in keys]
             found = self.store.dictionary.resolve(rows, create=True)
             for k, row in zip(keys, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
@@ -213,18 +207,21 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
     with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
         chunk: list[tuple] = []
 
-        def resolve(token: str) -> Any:
+        def row_of(token: str) -> TermRow:
             try:
-                return token_term(token, writer.bnode)
+                kind, lex, datatype, lang = token_parts(token)
             except ValueError as exc:  # the token's first occurrence is the faulty line
                 line = _find_token(path, token)
                 raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
+            if kind == BNODE:
+                lex = writer.bnode_prefix + lex
+            return make_row(kind, lex, datatype, lang)
 
         try:
             for statements in parse_blocks(text, str(path), quads):
                 chunk += statements
                 if len(chunk) >= _CHUNK:
-                    writer.write(chunk, resolve)
+                    writer.write(chunk, row_of)
                     chunk = []
                     bar.update(raw.tell() - bar.n)
         except UnicodeDecodeError as exc:
@@ -234,7 +231,7 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
                 source=str(path),
             ) from None
         if chunk:
-            writer.write(chunk, resolve)
+            writer.write(chunk, row_of)
         bar.update(raw.tell() - bar.n)
 
 
@@ -275,7 +272,7 @@ class _Collector(Store):
 
     def flush(self) -> None:
         if self.chunk:
-            self.writer.write(self.chunk, lambda term: term)
+            self.writer.write(self.chunk, encode)
             self.chunk = []
 
     # rdflib's parsers bind prefixes and look up graphs while parsing

@@ -19,15 +19,17 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TextIO
 
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode
 
 from kg_engine.core.terms import Term
 from kg_engine.errors import RDFSyntaxError
+from kg_engine.store.schema import BNODE, IRI, LITERAL
+from kg_engine.store.terms import decode
 
-__all__ = ["parse_blocks", "token_term", "Statement"]
+__all__ = ["parse_blocks", "token_parts", "token_term", "Statement"]
 
 Statement = tuple[str, str, str, "str | None"]
 
@@ -64,12 +66,12 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(_unescape_match, text) if "\\" in text else text
 
 
-def token_term(token: str, bnode: Callable[[str], BNode] = BNode) -> Term:
-    """The rdflib term of one token matched by the line parser, validated strictly.
+def token_parts(token: str) -> tuple[int, str, str | None, str]:
+    """``(kind, lexical form, datatype IRI, language)`` of one token, validated strictly.
 
     Args:
-        token: ``<iri>``, ``_:label`` or a literal with its quotes and suffix.
-        bnode: maps a blank node label to a BNode (the loader scopes labels per load).
+        token: ``<iri>``, ``_:label`` or a literal with its quotes and suffix, as matched by
+            :func:`parse_blocks`.
 
     Raises:
         ValueError: if the token is not a valid N-Triples term.
@@ -77,22 +79,35 @@ def token_term(token: str, bnode: Callable[[str], BNode] = BNode) -> Term:
     first = token[:1]
     if first == "<":
         if not _IRI_RE.fullmatch(token):
-            raise ValueError(f"malformed IRI {token!r} (spaces, quotes and <>{{}}|^`\\ are not allowed)")
-        return URIRef(_unescape(token[1:-1]))
+            raise ValueError(
+                f"malformed IRI {token!r} (spaces, quotes and <>{{}}|^`\\ are not allowed)")
+        return IRI, _unescape(token[1:-1]), None, ""
     if first == "_":
         if not _BNODE_RE.fullmatch(token):
             raise ValueError(f"malformed blank node label {token!r}")
-        return bnode(token[2:])
+        return BNODE, token[2:], None, ""
     if not _LITERAL_RE.fullmatch(token):
         raise ValueError(f"malformed literal {token!r} (check quotes and escapes)")
     end = token.rindex('"')
     lex = _unescape(token[1:end])
     suffix = token[end + 1:]
     if not suffix:
-        return Literal(lex, normalize=False)
+        return LITERAL, lex, None, ""
     if suffix[0] == "@":
-        return Literal(lex, lang=suffix[1:], normalize=False)
-    return Literal(lex, datatype=URIRef(_unescape(suffix[3:-1])), normalize=False)
+        return LITERAL, lex, None, suffix[1:]
+    return LITERAL, lex, _unescape(suffix[3:-1]), ""
+
+
+def token_term(token: str) -> Term:
+    """The rdflib term of one token (blank node labels kept as written).
+
+    Raises:
+        ValueError: if the token is not a valid N-Triples term.
+    """
+    kind, lex, datatype, lang = token_parts(token)
+    if kind == BNODE:
+        return BNode(lex)
+    return decode(kind, lex, datatype, lang)
 
 
 def parse_blocks(

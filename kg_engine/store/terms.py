@@ -35,6 +35,7 @@ from kg_engine.store.schema import BNODE, IRI, LITERAL
 __all__ = [
     "TermRow",
     "encode",
+    "make_row",
     "decode",
     "term_hash",
     "typed_values",
@@ -134,6 +135,17 @@ def _epoch_seconds(lex: str) -> float | None:
     return seconds
 
 
+def make_row(kind: int, lex: str, datatype: str | None = None, lang: str = "") -> TermRow:
+    """The dictionary row of a term given by its parts (``xsd:string`` folded to plain)."""
+    if kind != LITERAL:
+        return TermRow(term_hash(kind, lex, None, ""), kind, lex, None, "", None, None, None)
+    if datatype == _STRING:  # RDF 1.1: "x"^^xsd:string and "x" are the same term
+        datatype = None
+    num, dtm, bln = typed_values(lex, datatype)
+    return TermRow(term_hash(LITERAL, lex, datatype, lang), LITERAL, lex, datatype, lang,
+                   num, dtm, bln)
+
+
 def encode(term: Term) -> TermRow:
     """The dictionary row of an rdflib term.
 
@@ -141,20 +153,12 @@ def encode(term: Term) -> TermRow:
         TypeError: for anything that is not an IRI, blank node or literal.
     """
     if isinstance(term, URIRef):
-        lex = str(term)
-        return TermRow(term_hash(IRI, lex, None, ""), IRI, lex, None, "", None, None, None)
+        return make_row(IRI, str(term))
     if isinstance(term, BNode):
-        lex = str(term)
-        return TermRow(term_hash(BNODE, lex, None, ""), BNODE, lex, None, "", None, None, None)
+        return make_row(BNODE, str(term))
     if isinstance(term, Literal):
-        lex = str(term)
         datatype = str(term.datatype) if term.datatype is not None else None
-        if datatype == _STRING:  # RDF 1.1: "x"^^xsd:string and "x" are the same term
-            datatype = None
-        lang = term.language or ""
-        num, dtm, bln = typed_values(lex, datatype)
-        return TermRow(term_hash(LITERAL, lex, datatype, lang), LITERAL, lex, datatype, lang,
-                       num, dtm, bln)
+        return make_row(LITERAL, str(term), datatype, term.language or "")
     raise TypeError(f"not an RDF term: {term!r}")
 
 

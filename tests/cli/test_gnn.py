@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from kg_engine.cli.app import app  # noqa: E402
+from kg_engine.cli.app import app
 
 runner = CliRunner()
 

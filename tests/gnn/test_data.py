@@ -78,3 +78,23 @@ def test_from_store_roundtrips_to_iris_and_skips_literals():
     assert len(excluded.train) == 2
     with pytest.raises(ValueError, match="does not exist"):
         KGData.from_store(store, URIRef(ex + "nope"))
+
+
+def test_from_store_skips_prediction_graphs():
+    from rdflib import URIRef
+
+    from kg_engine.gnn.data import PREDICTED_GRAPH_PREFIX
+    from kg_engine.store import open_store
+
+    a, b, p = URIRef("http://x/a"), URIRef("http://x/b"), URIRef("http://x/p")
+    store = open_store("sqlite://")
+    store.add([(a, p, b)])
+    store.add([(b, p, a)], graph=URIRef(PREDICTED_GRAPH_PREFIX + "complex"))
+    assert len(KGData.from_store(store).train) == 1
+    assert len(KGData.from_store(store, include_predictions=True).train) == 2
+    assert len(KGData.from_store(store, URIRef(PREDICTED_GRAPH_PREFIX + "complex")).train) == 1
+    try:
+        from kg_engine.gnn.predict import PREDICTED_GRAPH_PREFIX as used_by_predict
+    except ImportError:  # pragma: no cover
+        return
+    assert used_by_predict == PREDICTED_GRAPH_PREFIX

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from kg_engine.errors import ModelError
-from kg_engine.gnn.evaluation import KnownFilter, RankingEvaluator, metrics_from_ranks, realistic_ranks
+from kg_engine.gnn.evaluation import (
+    KnownFilter,
+    RankingEvaluator,
+    metrics_from_ranks,
+    realistic_ranks,
+)
 
 
 def reference_ranks(score_table, known, test, num_relations):

@@ -132,3 +132,15 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match="CUDA"):
             resolve_device("cuda")
+
+
+def test_periodic_checkpoints_do_not_change_the_run(tmp_path):
+    data = random_data()
+    overrides = {**BASE, "model.dim": 8, "model.dropout": 0.3}
+    plain = train("complex", data=data, output_dir=tmp_path / "a", overrides=overrides, progress=False)
+    often = train("complex", data=data, output_dir=tmp_path / "b",
+                  overrides={**overrides, "training.checkpoint_every_minutes": 1e-9}, progress=False)
+    assert _states_equal(plain.model, often.model)
+    state = read_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert state["state"]["global_step"] == often.metrics["steps"]
+    assert {"model", "optimizer", "scheduler", "rng", "config"} <= set(state)

@@ -172,3 +172,26 @@ def test_postgres_timeout_and_atomic_update(pg_server) -> None:
         d.update(f"INSERT DATA {{ <{EX}new> <{EX}p> 1 }} ; CREATE GRAPH <{G1}> ; CREATE GRAPH <{G1}>")
     assert len(list(d.query("SELECT * WHERE { ?s ?p ?o }"))) == 300
     assert not d.query(f"ASK {{ GRAPH <{G1}> {{ }} }}").askAnswer
+
+
+def test_failing_compiled_sql_falls_back_to_rdflib(monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    import sqlite3
+
+    import kg_engine.sparql.compiler as compiler
+    import kg_engine.sparql.evaluation as evaluation
+
+    d = _sqlite()
+    d.default_graph.add((A, P, Literal("x")))
+
+    def broken(ctx, part):
+        raise sqlite3.OperationalError("no such function: kg_broken")
+
+    monkeypatch.setattr(evaluation, "_compiler", lambda: broken)
+    monkeypatch.setattr(compiler, "compile_query", lambda *a, **k: (_ for _ in ()).throw(
+        NotImplementedError("declined")))
+    engine = QueryEngine()
+    with caplog.at_level("WARNING", logger="kg_engine.sparql"):
+        res = engine.query(d, "SELECT ?o WHERE { ?s ?p ?o }")
+    assert _objects(res) == ["x"]
+    assert "kg_broken" in caplog.text

@@ -87,10 +87,10 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         if name == "Aggregate_Sum":
             t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -1 END)",
                     err, cnt, maxr)
-            return Col.val(sql("COALESCE({}, 0)", total), t)
+            return Col.val(sql("COALESCE({}, 0)", total), t, risky=True)
         t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -2 END)",
                 err, cnt, maxr)
-        return Col.val(sql("COALESCE({}, 0)", total), t, sql("NULLIF({}, 0)", cnt))
+        return Col.val(sql("COALESCE({}, 0)", total), t, sql("NULLIF({}, 0)", cnt), risky=True)
     if name in ("Aggregate_Min", "Aggregate_Max"):
         fn = "MIN" if name == "Aggregate_Min" else "MAX"
         if ex.kind != "term":
@@ -112,7 +112,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
                 all_int, numv, all_str, cc.text_key(simple))
         t = sql("(CASE WHEN COUNT({}) = 0 THEN NULL WHEN {} THEN -1 WHEN {} THEN -5 ELSE -99 END)",
                 ex.e, all_int, all_str)
-        return Col.val(v, t)
+        return Col.val(v, t, risky=True)
     if name == "Aggregate_GroupConcat":
         # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator
         raise cc.decline("GROUP_CONCAT is left to rdflib")

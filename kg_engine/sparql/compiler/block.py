@@ -37,6 +37,9 @@ class Col:
     e: Sql  # id expression, or the value for "val"
     t: Sql = NULL  # "val": type code expression
     n: Sql = NULL  # "val": divisor (AVG) or NULL
+    #: the value may turn out inexact at run time (type code -99): it can be projected (the
+    #: decoder then declines) but not used inside another expression (HAVING, BIND …)
+    risky: bool = False
 
     @staticmethod
     def id(e: Sql) -> Col:
@@ -44,9 +47,9 @@ class Col:
         return Col("id", e)
 
     @staticmethod
-    def val(v: Sql, t: Sql, n: Sql = NULL) -> Col:
+    def val(v: Sql, t: Sql, n: Sql = NULL, risky: bool = False) -> Col:
         """A computed value column."""
-        return Col("val", v, t, n)
+        return Col("val", v, t, n, risky)
 
     @property
     def is_id(self) -> bool:

@@ -204,6 +204,3 @@ class CompileContext:
         self.declined.append(why)
         return Decline(why)
 
-
-def col_of(cols: dict[Variable, Col], var: Variable) -> Col | None:
-    return cols.get(var)

@@ -184,6 +184,8 @@ class ExprCompiler:
                 return Ex("term", NULL, var=None)
             if col.is_id:
                 return Ex("term", col.e, var=expr if expr in self.block.cols else None)
+            if col.risky:
+                raise Decline(f"?{expr} may be inexact in SQL: expressions over it go to rdflib")
             return Ex("val", col.e, rank=col.t, lang=col.n)
         if isinstance(expr, BNode):
             return self.compile(Variable("__bn_" + str(expr)))
@@ -282,10 +284,15 @@ class ExprCompiler:
                 ad = self.f(a, "dtm")
                 # XPath: with vs without a timezone is indeterminate within 14 hours (error)
                 tz_c = bool(re.search(r"(Z|[+-]\d\d:\d\d)$", str(c)))
-                same = sql("({} = {} AND ({} = {} OR abs({} - {}) > 50400))", self.f(a, "dt"),
-                           self.dt(dt), self.has_tz(a), TRUE if tz_c else FALSE, ad, param(v))
-                cmp = sql(f"(CASE WHEN {{}} THEN {{}} {sqlop} {{}} END)", same, ad, param(v))
-                return self._eq_guard(a, cmp, op) if eq else cmp
+                tz_ok = sql("({} = {} OR abs({} - {}) > 50400)", self.has_tz(a),
+                            TRUE if tz_c else FALSE, ad, param(v))
+                same = sql(f"(CASE WHEN {{}} THEN {{}} {sqlop} {{}} END)", tz_ok, ad, param(v))
+                if not eq:
+                    return sql("(CASE WHEN {} = {} THEN {} END)", self.f(a, "dt"), self.dt(dt), same)
+                ne = FALSE if op == "=" else TRUE
+                return sql("(CASE WHEN {} <> 3 OR {} <> '' THEN {} WHEN {} = {} THEN {} "
+                           "WHEN {} THEN {} END)", self.f(a, "kind"), self.f(a, "lang"), ne,
+                           self.f(a, "dt"), self.dt(dt), same, self.known(a), ne)
             if dt == XSD.boolean and a.kind == "term":
                 from kg_engine.store.terms import typed_values
                 v = typed_values(str(c), str(dt))[2]
@@ -324,8 +331,10 @@ class ExprCompiler:
     def _eq_guard(self, term: Ex, cmp: Sql, op: str) -> Sql:
         """``=``/``!=`` of a term with a number/date/bool: an IRI or blank node is simply
         not equal (RDFterm-equal); an incomparable literal is a type error (NULL)."""
-        return sql("(CASE WHEN {} <> 3 OR {} <> '' THEN {} ELSE {} END)", self.f(term, "kind"),
-                   self.f(term, "lang"), FALSE if op == "=" else TRUE, cmp)
+        ne = FALSE if op == "=" else TRUE
+        return sql("(CASE WHEN {} <> 3 OR {} <> '' THEN {} WHEN {} IS NOT NULL THEN {} "
+                   "WHEN {} THEN {} ELSE {} END)", self.f(term, "kind"), self.f(term, "lang"), ne,
+                   cmp, cmp, self.known(term), ne, cmp)
 
     def _cmp_num(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:
         x = self.num(a)
@@ -350,6 +359,13 @@ class ExprCompiler:
         cmp = sql(f"({{}} {sqlop} {{}})", self.cc.text_key(x.e), self.cc.text_key(y.e))
         return sql("(CASE WHEN {} = '' AND {} = '' THEN {} END)", lx, ly, cmp)
 
+    def known(self, ex: Ex) -> Sql:
+        """Condition: a literal of a datatype the engine knows (number, string, date, boolean)
+        with a valid lexical form — two such literals of different kinds are simply unequal."""
+        f = self.f
+        return sql("({} IS NOT NULL OR {} IS NOT NULL OR {} IS NOT NULL OR {})",
+                   f(ex, "num"), f(ex, "dtm"), f(ex, "bln"), self.is_string_lit(ex))
+
     def has_tz(self, ex: Ex) -> Sql:
         """Whether a date/dateTime term's lexical form carries a timezone (condition)."""
         lex = self.f(ex, "lex")
@@ -361,25 +377,28 @@ class ExprCompiler:
         sa = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(a), f(a, "lang"), f(a, "lex"))
         sb = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(b), f(b, "lang"), f(b, "lex"))
         both_str = sql("({} IS NOT NULL AND {} IS NOT NULL)", sa, sb)
-        both_dtm = sql("({} IS NOT NULL AND {} IS NOT NULL AND {} = {} AND ({} = {} OR abs({} - {}) > 50400))",
-                       f(a, "dtm"), f(b, "dtm"), f(a, "dt"), f(b, "dt"), self.has_tz(a), self.has_tz(b),
-                       f(a, "dtm"), f(b, "dtm"))
+        both_dtm = sql("({} IS NOT NULL AND {} IS NOT NULL AND {} = {})",
+                       f(a, "dtm"), f(b, "dtm"), f(a, "dt"), f(b, "dt"))
+        tz_ok = sql("({} = {} OR abs({} - {}) > 50400)", self.has_tz(a), self.has_tz(b),
+                    f(a, "dtm"), f(b, "dtm"))
         both_bln = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "bln"), f(b, "bln"))
         tk = self.cc.text_key
         if op in ("=", "!="):
             inner = sql(
                 "(CASE WHEN {} = {} THEN {} WHEN {} THEN {} = {} WHEN {} <> 3 OR {} <> 3 THEN {} "
                 "WHEN {} <> '' OR {} <> '' THEN {} "
-                "WHEN {} THEN {} = {} WHEN {} THEN {} = {} WHEN {} THEN {} = {} END)",
+                "WHEN {} THEN {} = {} WHEN {} THEN (CASE WHEN {} THEN {} = {} END) "
+                "WHEN {} THEN {} = {} WHEN {} AND {} THEN {} END)",
                 a.e, b.e, TRUE, both_num, f(a, "num"), f(b, "num"), f(a, "kind"), f(b, "kind"), FALSE,
                 f(a, "lang"), f(b, "lang"), FALSE,
-                both_str, sa, sb, both_dtm, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"), f(b, "bln"))
+                both_str, sa, sb, both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"),
+                f(b, "bln"), self.known(a), self.known(b), FALSE)
             return inner if op == "=" else sql("(NOT {})", inner)
         return sql(
             f"(CASE WHEN {{}} THEN {{}} {sqlop} {{}} WHEN {{}} THEN {{}} {sqlop} {{}} "
-            f"WHEN {{}} THEN {{}} {sqlop} {{}} WHEN {{}} THEN {{}} {sqlop} {{}} END)",
+            f"WHEN {{}} THEN (CASE WHEN {{}} THEN {{}} {sqlop} {{}} END) WHEN {{}} THEN {{}} {sqlop} {{}} END)",
             both_num, f(a, "num"), f(b, "num"), both_str, tk(sa), tk(sb),
-            both_dtm, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"), f(b, "bln"))
+            both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"), f(b, "bln"))
 
     # built-ins --------------------------------------------------------------------------
     def _Builtin_BOUND(self, e: CompValue) -> Ex:
@@ -590,7 +609,7 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
     if ex.kind == "num":
         # only integer results are exact in SQL (doubles, decimal lexical forms -> rdflib)
         return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN (CASE WHEN {} = 1 THEN -1 ELSE -99 END) END)",
-                                 ex.e, _rank_sql(ex.rank)))
+                                 ex.e, _rank_sql(ex.rank)), risky=True)
     if ex.kind == "str":
         if isinstance(ex.lang, str) and ex.lang == "":
             return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e))
@@ -600,7 +619,7 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
                        sql("(CASE WHEN {} IS NOT NULL THEN -6 END)", ex.e))
     if ex.kind == "val":
         return Col.val(ex.e, ex.rank if isinstance(ex.rank, Sql) else Sql(str(ex.rank)),
-                       ex.lang if isinstance(ex.lang, Sql) else NULL)
+                       ex.lang if isinstance(ex.lang, Sql) else NULL, risky=True)
     raise Decline(f"cannot bind a {ex.kind} value")
 
 

@@ -243,7 +243,8 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
             out.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
             i += 1
         else:
-            out.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"))
+            out.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"),
+                                  risky=any(br.cols[v].risky for br in branches))
             i += 3
         if any(v in br.nullable for br in branches):
             out.nullable.add(v)
@@ -256,7 +257,9 @@ def _minus(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     a = plain(cc, compile_pattern(cc, node.p1, scope))
     b = plain(cc, compile_pattern(cc, node.p2, scope))
     shared = [v for v in b.cols if v in a.cols]
-    if not shared:
+    # under GRAPH ?g both sides match in the same graph (g is equated below), but g is not a
+    # variable of the patterns: MINUS without a real shared variable removes nothing
+    if not [v for v in shared if not (scope.mode == "var" and v == scope.var)]:
         return a
     conds = list(b.where)
     overlap: list[Sql] = []

@@ -113,7 +113,9 @@ def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None) -
         if kind == "id":
             new.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
         else:
-            new.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"))
+            old = block.cols.get(v)
+            new.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"),
+                                  risky=bool(old is not None and old.risky))
     new.nullable = {v for v in new.cols if v in block.nullable or v not in block.cols}
     new.empty = block.empty
     return new

@@ -25,7 +25,7 @@ SHAPES = {
     "not_exists": EXP + "SELECT ?p WHERE { ?p a ex:Person FILTER NOT EXISTS { ?p ex:email ?e } }",
     "union": EXP + "SELECT ?x WHERE { { ?x a ex:Person } UNION { ?x a ex:Organization } }",
     "path": EXP + "SELECT ?x WHERE { ?x ex:knows+ <http://example.org/kg/person/1> }",
-    "having": EXP + "SELECT ?o (AVG(?a) AS ?m) WHERE { ?p ex:worksFor ?o ; ex:age ?a } GROUP BY ?o HAVING (AVG(?a) > 30)",
+    "having": EXP + "SELECT ?o (AVG(?a) AS ?m) WHERE { ?p ex:worksFor ?o ; ex:age ?a } GROUP BY ?o HAVING (COUNT(?a) > 3)",
     "values_bind": EXP + "SELECT ?p ?y WHERE { VALUES ?p { ex:a ex:b } ?p ex:age ?a BIND(?a + 1 AS ?y) }",
     "graph": EXP + "SELECT ?g ?s WHERE { GRAPH ?g { ?s a ex:Person } }",
     "ask": EXP + "ASK { ?p ex:knows ?q }",

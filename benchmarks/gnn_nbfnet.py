@@ -53,8 +53,14 @@ def _train(data, max_steps: int, out: Path, seed: int, overrides: dict | None = 
     from kg_engine.gnn.training import train
 
     cfg = ROOT / "pipelines" / "gnn_nbfnet.cfg"
-    over = {"training.max_steps": max_steps, "training.seed": seed, "training.device": "cpu",
-            "training.checkpoint_every_minutes": 0, "evaluation.test": False, **(overrides or {})}
+    over = {
+        "training.max_steps": max_steps,
+        "training.seed": seed,
+        "training.device": "cpu",
+        "training.checkpoint_every_minutes": 0,
+        "evaluation.test": False,
+        **(overrides or {}),
+    }
     return train(str(cfg), data=data, output_dir=out, overrides=over, resume=False, progress=False)
 
 
@@ -77,12 +83,18 @@ def cmd_train(args: argparse.Namespace) -> dict:
     with torch.no_grad():
         test = evaluate_model(res.model, graph, RankingEvaluator(data), data.test, 64, "cpu")
     return {
-        "bench": "nbfnet_train", "dataset": args.dataset, "seed": args.seed,
-        "steps": res.metrics["steps"], "status": res.metrics["status"],
+        "bench": "nbfnet_train",
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "steps": res.metrics["steps"],
+        "status": res.metrics["status"],
         "queries_seen": res.metrics["steps"] * 32,
-        "train_cpu_s": round(train_cpu, 1), "eval_cpu_s": round(time.process_time() - eval_cpu0, 1),
-        "total_cpu_s": round(time.process_time() - cpu0, 1), "wall_s": round(time.time() - wall0, 1),
-        "test": test, **_env(),
+        "train_cpu_s": round(train_cpu, 1),
+        "eval_cpu_s": round(time.process_time() - eval_cpu0, 1),
+        "total_cpu_s": round(time.process_time() - cpu0, 1),
+        "wall_s": round(time.time() - wall0, 1),
+        "test": test,
+        **_env(),
     }
 
 
@@ -101,10 +113,17 @@ def cmd_inductive(args: argparse.Namespace) -> dict:
     out = evaluate_inductive(res.model, split, batch_size=64)
     unseen, seen = out["unseen"]["mrr"], out.get("seen", {}).get("mrr")
     result = {
-        "bench": "nbfnet_inductive", "dataset": args.dataset, "fraction": args.fraction,
-        "seed": args.seed, "steps": res.metrics["steps"], "train_cpu_s": round(train_cpu, 1),
-        "total_cpu_s": round(time.process_time() - cpu0, 1), "wall_s": round(time.time() - wall0, 1),
-        **out, "ratio_unseen_vs_seen": unseen / seen if seen else None, **_env(),
+        "bench": "nbfnet_inductive",
+        "dataset": args.dataset,
+        "fraction": args.fraction,
+        "seed": args.seed,
+        "steps": res.metrics["steps"],
+        "train_cpu_s": round(train_cpu, 1),
+        "total_cpu_s": round(time.process_time() - cpu0, 1),
+        "wall_s": round(time.time() - wall0, 1),
+        **out,
+        "ratio_unseen_vs_seen": unseen / seen if seen else None,
+        **_env(),
     }
     if args.transductive_mrr:
         result["transductive_mrr"] = args.transductive_mrr
@@ -131,8 +150,13 @@ def cmd_query(args: argparse.Namespace) -> dict:
         trained = True
     else:
         torch.manual_seed(args.seed)
-        model = NBFNet(data.num_entities, data.num_relations, hidden_dim=32, num_layers=6,
-                       aggregate_func=args.aggregate).eval()
+        model = NBFNet(
+            data.num_entities,
+            data.num_relations,
+            hidden_dim=32,
+            num_layers=6,
+            aggregate_func=args.aggregate,
+        ).eval()
         trained = False
     known = KnownFilter(data.train, data.num_entities, data.num_relations)
     gen = torch.Generator().manual_seed(args.seed)
@@ -150,13 +174,20 @@ def cmd_query(args: argparse.Namespace) -> dict:
         paths_found.append(len(ex.paths))
     example = [line for line in ex.render(data.entity_label, data.relation_label)]
     return {
-        "bench": "nbfnet_query", "dataset": args.dataset, "trained": trained,
+        "bench": "nbfnet_query",
+        "dataset": args.dataset,
+        "trained": trained,
         "aggregate": args.aggregate if not trained else None,
-        "edges": int(graph.edge_index.shape[1]), "entities": data.num_entities,
-        "queries": len(timings), "answers": len(answers),
-        "wall_s_mean": sum(timings) / len(timings), "wall_s_max": max(timings),
-        "cpu_s_mean": sum(cpu_timings) / len(cpu_timings), "paths_per_query": paths_found,
-        "example_paths": example, **_env(),
+        "edges": int(graph.edge_index.shape[1]),
+        "entities": data.num_entities,
+        "queries": len(timings),
+        "answers": len(answers),
+        "wall_s_mean": sum(timings) / len(timings),
+        "wall_s_max": max(timings),
+        "cpu_s_mean": sum(cpu_timings) / len(cpu_timings),
+        "paths_per_query": paths_found,
+        "example_paths": example,
+        **_env(),
     }
 
 
@@ -190,8 +221,9 @@ def cmd_explain(args: argparse.Namespace) -> dict:
         filt = mask.clone()
         filt[top1] = False
         c0 = time.process_time()
-        ex = explain_triple(model, graph, h, r, top1, k=3, max_length=3, check_fidelity=True,
-                            filter_mask=filt)
+        ex = explain_triple(
+            model, graph, h, r, top1, k=3, max_length=3, check_fidelity=True, filter_mask=filt
+        )
         cpu.append(time.process_time() - c0)
         with_path += bool(ex.paths)
         lengths += [len(p.steps) for p in ex.paths]
@@ -202,11 +234,17 @@ def cmd_explain(args: argparse.Namespace) -> dict:
             example = ex.render(data.entity_label, data.relation_label)
     n = len(queries)
     return {
-        "bench": "nbfnet_explain", "dataset": args.dataset, "queries": n,
-        "share_with_path": with_path / n, "share_leaving_top1": left_top1 / max(len(drops), 1),
+        "bench": "nbfnet_explain",
+        "dataset": args.dataset,
+        "queries": n,
+        "share_with_path": with_path / n,
+        "share_leaving_top1": left_top1 / max(len(drops), 1),
         "mean_score_drop": sum(drops) / max(len(drops), 1),
-        "cpu_s_per_explanation_mean": sum(cpu) / n, "cpu_s_per_explanation_max": max(cpu),
-        "mean_path_length": sum(lengths) / max(len(lengths), 1), "example": example, **_env(),
+        "cpu_s_per_explanation_mean": sum(cpu) / n,
+        "cpu_s_per_explanation_max": max(cpu),
+        "mean_path_length": sum(lengths) / max(len(lengths), 1),
+        "example": example,
+        **_env(),
     }
 
 
@@ -222,7 +260,9 @@ def _overrides(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("train", "inductive"):
         s = sub.add_parser(name)
@@ -246,7 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--queries", type=int, default=200)
     e.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    commands = {"train": cmd_train, "inductive": cmd_inductive, "query": cmd_query, "explain": cmd_explain}
+    commands = {
+        "train": cmd_train,
+        "inductive": cmd_inductive,
+        "query": cmd_query,
+        "explain": cmd_explain,
+    }
     result = commands[args.cmd](args)
     print("RESULT " + json.dumps(result), flush=True)
     return 0

@@ -87,6 +87,8 @@ def worker(engine: str, path: str, workdir: str) -> dict:
             out["lookup_us"] = _lookup_latency(store)
         store.close()
     out.setdefault("seconds", time.perf_counter() - started)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime  # this process only (not the PG server)
     out["peak_rss_mb"] = _rss_mb()
     return out
 
@@ -168,7 +170,7 @@ def main() -> None:
                         env["KG_BENCH_PG_URL"] = pg.new_database_url()
                     r = run_worker(engine, path, env)
                     results.setdefault(name, {}).setdefault(engine, []).append(r)
-                    print(f"{name:7s} {engine:22s} {r['seconds']:8.2f} s  "
+                    print(f"{name:7s} {engine:22s} {r['seconds']:8.2f} s  {r['cpu_s']:7.1f} CPU-s  "
                           f"{r['triples']:>9,} triples  {r['peak_rss_mb']:7.0f} MB", flush=True)
     finally:
         if pg is not None:
@@ -180,8 +182,8 @@ def main() -> None:
 
 def report(results: dict) -> None:
     print("\n| workload | engine | load s (median) | triples/s | ratio vs rdflib | ratio vs pyoxigraph"
-          " | peak RSS MB | bytes/triple | triples() µs |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " | process CPU s | peak RSS MB | bytes/triple | triples() µs |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, per_engine in results.items():
         med = {e: statistics.median(r["seconds"] for r in runs) for e, runs in per_engine.items()}
         for engine, runs in per_engine.items():
@@ -192,8 +194,10 @@ def report(results: dict) -> None:
             bpt = f"{runs[0]['bytes'] / n:.0f}" if runs[0].get("bytes") else "–"
             lookup = f"{statistics.median(r['lookup_us'] for r in runs):.0f}" \
                 if runs[0].get("lookup_us") else "–"
+            cpu = statistics.median(r["cpu_s"] for r in runs)
             print(f"| {name} | {engine} | {m:.2f} (n={len(runs)}) | {n / m:,.0f} | {ratio_rdflib} | "
-                  f"{ratio_ox} | {max(r['peak_rss_mb'] for r in runs):.0f} | {bpt} | {lookup} |")
+                  f"{ratio_ox} | {cpu:.1f} | {max(r['peak_rss_mb'] for r in runs):.0f} | {bpt} | "
+                  f"{lookup} |")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from kg_engine.errors import (
     ConfigError,
@@ -44,7 +45,7 @@ DEFAULT_DB = "sqlite:///kg.sqlite"
 
 def report(exc: BaseException) -> None:
     """Print a user error as one line on stderr."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager

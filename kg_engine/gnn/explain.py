@@ -39,17 +39,17 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "PathStep",
+    "Explanation",
     "ExplanationPath",
     "Fidelity",
-    "Explanation",
-    "edge_importance",
-    "top_paths",
-    "fidelity",
-    "explain_triple",
-    "answer_query",
+    "PathStep",
     "PredictionExplanation",
+    "answer_query",
+    "edge_importance",
     "explain_prediction",
+    "explain_triple",
+    "fidelity",
+    "top_paths",
 ]
 
 Labeler = Callable[[int], str] | Mapping[int, str] | Sequence[str] | None
@@ -170,7 +170,9 @@ class Explanation:
             for p in self.paths
         ]
 
-    def as_dict(self, entity_label: Labeler = None, relation_label: Labeler = None) -> dict[str, Any]:
+    def as_dict(
+        self, entity_label: Labeler = None, relation_label: Labeler = None
+    ) -> dict[str, Any]:
         """JSON-serialisable form (paths as lists of stored triples with labels)."""
         out: dict[str, Any] = {
             "head": self.head,
@@ -238,7 +240,9 @@ def edge_importance(model: Any, data: Any, h: int, r: int, t: int) -> tuple[floa
     return float(logits[t]), logits, grad.detach().cpu()
 
 
-def _walk_distances(src: Tensor, dst: Tensor, start: int, num_nodes: int, max_length: int) -> Tensor:
+def _walk_distances(
+    src: Tensor, dst: Tensor, start: int, num_nodes: int, max_length: int
+) -> Tensor:
     """Hop distance from ``start`` along ``src -> dst`` (``max_length + 1`` = unreachable)."""
     dist = torch.full((num_nodes,), max_length + 1, dtype=torch.long)
     dist[start] = 0
@@ -463,7 +467,6 @@ def explain_triple(
     return Explanation(h, r, t, score, paths, fid)
 
 
-
 def answer_query(
     model: Any,
     data: Any,
@@ -514,8 +517,15 @@ def answer_query(
         model.train(was_training)
     answers = [(int(i), float(v)) for v, i in zip(vals.cpu(), idx.cpu()) if torch.isfinite(v)]
     paths = top_paths(
-        data.edge_index, data.edge_type, grad, h, best, n, 2 * int(model.num_relations),
-        num_paths, max_length,
+        data.edge_index,
+        data.edge_type,
+        grad,
+        h,
+        best,
+        n,
+        2 * int(model.num_relations),
+        num_paths,
+        max_length,
     )
     return answers, Explanation(h, r, best, float(logits[best].detach()), paths)
 
@@ -583,7 +593,9 @@ def _load_cached(checkpoint: str) -> Any:
     return _MODEL_CACHE[key]
 
 
-def explain_prediction(kg: Any, triple: tuple, recorded: Any = None, k: int = 3) -> PredictionExplanation:
+def explain_prediction(
+    kg: Any, triple: tuple, recorded: Any = None, k: int = 3
+) -> PredictionExplanation:
     """Explain a stored predicted triple from the model that predicted it.
 
     Used by :meth:`kg_engine.api.KnowledgeGraph.explain` for triples whose provenance kind is
@@ -616,17 +628,23 @@ def explain_prediction(kg: Any, triple: tuple, recorded: Any = None, k: int = 3)
                 sources.extend(store.provenance_of((*triple[:3], g)))
     preds = [s for s in sources if getattr(s, "kind", None) == "predicted"]
     if not preds:
-        raise ValueError(f"{triple} has no 'predicted' provenance; only GNN predictions can be explained here")
+        raise ValueError(
+            f"{triple} has no 'predicted' provenance; only GNN predictions can be explained here"
+        )
     prov = max(preds, key=lambda s: s.confidence or 0.0)
     try:
         loaded = _load_cached(str(prov.source))
     except Exception as exc:  # noqa: BLE001 - a missing/corrupt checkpoint still yields the record
-        return PredictionExplanation(tuple(triple[:3]), prov, None, note=f"checkpoint not loadable: {exc}")
+        return PredictionExplanation(
+            tuple(triple[:3]), prov, None, note=f"checkpoint not loadable: {exc}"
+        )
     import inspect
 
     if "edge_weight" not in inspect.signature(loaded.model.forward).parameters:
         return PredictionExplanation(
-            tuple(triple[:3]), prov, None,
+            tuple(triple[:3]),
+            prov,
+            None,
             note=f"{prov.agent} is not a path model; the recorded score is the explanation",
         )
     detail = json.loads(prov.detail) if prov.detail else {}

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from kg_engine.gnn.data import KGData
 
-__all__ = ["InductiveSplit", "inductive_split", "evaluate_inductive"]
+__all__ = ["InductiveSplit", "evaluate_inductive", "inductive_split"]
 
 
 @dataclass
@@ -94,7 +94,7 @@ def inductive_split(data: KGData, fraction: float = 0.2, seed: int = 0) -> Induc
         test=data.test[:0],
         entity_labels=data.entity_labels,
         relation_labels=data.relation_labels,
-        name=f"{data.name}-inductive{int(round(fraction * 100))}-seed{seed}",
+        name=f"{data.name}-inductive{round(fraction * 100)}-seed{seed}",
     )
     touch = _touches(data.test, mask) if len(data.test) else torch.zeros(0, dtype=torch.bool)
     return InductiveSplit(
@@ -135,10 +135,12 @@ def evaluate_inductive(
             out: dict[str, Any] = {}
             for key, triples in (("unseen", split.unseen_test), ("seen", split.seen_test)):
                 if len(triples):
-                    out[key] = evaluator.evaluate(scorer, triples, batch_size=batch_size, device=device)
+                    out[key] = evaluator.evaluate(
+                        scorer, triples, batch_size=batch_size, device=device
+                    )
     finally:
         model.train(was_training)
-    out["held_out_entities"] = int(len(split.held_out))
-    out["train_triples"] = int(len(split.train_data.train))
-    out["inference_triples"] = int(len(full.train))
+    out["held_out_entities"] = len(split.held_out)
+    out["train_triples"] = len(split.train_data.train)
+    out["inference_triples"] = len(full.train)
     return out

@@ -33,11 +33,11 @@ from rdflib import URIRef
 __all__ = [
     "PREDICTED_GRAPH_PREFIX",
     "Prediction",
-    "predicted_graph_iri",
-    "predict_top_k",
+    "inference_data",
     "predict_batch",
     "predict_to_store",
-    "inference_data",
+    "predict_top_k",
+    "predicted_graph_iri",
 ]
 
 PREDICTED_GRAPH_PREFIX = "urn:kg-engine:predicted:"
@@ -230,7 +230,9 @@ def predict_batch(
     if queries is None:
         q = torch.unique(data.train[:, :2], dim=0)
         if directions == "both":
-            inv = torch.unique(torch.stack([data.train[:, 2], data.train[:, 1] + num_rel], 1), dim=0)
+            inv = torch.unique(
+                torch.stack([data.train[:, 2], data.train[:, 1] + num_rel], 1), dim=0
+            )
             q = torch.cat([q, inv])
     else:
         rows = []
@@ -269,7 +271,11 @@ def predict_batch(
                 }
             ),
         )
-        triple = (data.entity_term(p.head), data.relation_term(p.relation), data.entity_term(p.tail))
+        triple = (
+            data.entity_term(p.head),
+            data.relation_term(p.relation),
+            data.entity_term(p.tail),
+        )
         batch.add(triple, prov)
     return batch
 

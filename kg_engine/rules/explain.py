@@ -485,11 +485,15 @@ class Explainer:
         fallback: Derivation | None = None
         for node in self._alternatives(key, terms, rnd, rule_name, gid, program, graphs, path, memo):
             if node.is_grounded():
-                memo[key] = node  # only grounded trees are reused (they hold on any path)
+                memo[key] = node
                 return node
             if fallback is None:
                 fallback = node
-        return fallback or Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
+        node = fallback or Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)
+        # A failure is remembered too (even though another path might have allowed other
+        # premises): this keeps the search linear in the number of triples visited.
+        memo[key] = node
+        return node
 
     def _alternatives(self, key, terms, rnd, rule_name, gid, program, graphs, path, memo) -> Iterator[Derivation]:
         """Candidate trees for an inferred triple, most likely grounded first.
@@ -502,6 +506,7 @@ class Explainer:
         seen: set = set()
 
         def eq_rep() -> Iterator[Derivation]:
+            self._budget -= 1
             prem = self._eq_rep_premises(key, gid, path)
             if prem is not None and tuple(prem) not in seen:
                 seen.add(tuple(prem))
@@ -514,6 +519,8 @@ class Explainer:
         for first in (True, False):
             if first is False:
                 rules = self._candidates(program, rule_name, key, all_rules=True)
+            if first is False and self._budget <= 0:
+                break
             for _worst, rule, b, prem in self._instances_ranked(rules, key, rnd, path, _CANDIDATES, first=first):
                 if (rule.name, tuple(prem)) in seen:
                     continue
@@ -523,7 +530,7 @@ class Explainer:
                 self._budget -= 1
                 if tried >= _ALTERNATIVES or self._budget <= 0:
                     return
-        if rule_name != EQ_REP and self._has_equalities(gid):
+        if rule_name != EQ_REP and self._budget > 0 and self._has_equalities(gid):
             yield from eq_rep()
 
     def _has_equalities(self, gid: int | None) -> bool:

@@ -54,6 +54,7 @@ from kg_engine.sparql import functions as _functions  # noqa: F401 - registers n
 from kg_engine.sparql.dataset import QueryDataset
 from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
 from kg_engine.sparql.parsing import parse_query, parse_update
+from kg_engine.sparql.results import TupleResult
 
 __all__ = ["PreparedQuery", "QueryEngine", "as_dataset", "default_engine", "sql_store_of"]
 
@@ -432,15 +433,16 @@ class QueryEngine:
                     return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
                 vars_, rows = out
                 result_rows = []
-                for row in rows:
-                    state.check()
-                    result_rows.append({v: t for v, t in zip(vars_, row) if t is not None})
+                for i, row in enumerate(rows):
+                    if not i & 1023:
+                        state.check()
+                    result_rows.append(tuple(row))
         except BaseException as exc:
             translated = guard.translate(exc)
             if translated is exc:
                 raise
             raise translated from exc
-        return SPARQLResult({"type_": "SELECT", "vars_": list(vars_), "bindings": result_rows})
+        return TupleResult(list(vars_), result_rows)
 
     def _as_prepared(
         self, query: str | PreparedQuery | Query, *, base: str | None, init_ns: Mapping[str, Any] | None
@@ -492,10 +494,11 @@ class QueryEngine:
             return None
         vars_, rows = out
         result_rows = []
-        for row in rows:
-            view.state.check()
-            result_rows.append({v: t for v, t in zip(vars_, row) if t is not None})
-        return SPARQLResult({"type_": "SELECT", "vars_": list(vars_), "bindings": result_rows})
+        for i, row in enumerate(rows):
+            if not i & 1023:
+                view.state.check()
+            result_rows.append(tuple(row))
+        return TupleResult(list(vars_), result_rows)
 
     def _run_rdflib(self, prepared: PreparedQuery, view: QueryDataset, bindings: dict) -> SPARQLResult:
         main = prepared.query.algebra

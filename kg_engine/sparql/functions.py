@@ -301,10 +301,19 @@ def _num_literal(v: Any, dt: URIRef) -> Literal:
     return Literal(int(v), datatype=XSD.integer)
 
 
+def _decimal_lexical(v: Decimal) -> str:
+    """Exact decimal ``+ - *`` keep the operands' scale ("3" + "3" = "6", "1.0" + 2 = "3.0");
+    never an exponent. (Quotients use the canonical form, "4" / "2" = "2.0": the W3C suite
+    expects "2.0" in coalesce01 but "1" for 3 / 3 in divide-numbers-cast; one must fail.)"""
+    text = str(v)
+    if "E" in text or "e" in text:
+        text = format(v, "f")
+    return text
+
+
 def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
-    """Numeric ``+ - * /`` with XPath type promotion. Decimal results keep Python's exact
-    decimal arithmetic form for ``+ - *`` ("3" + "3" = "6", "1.0" + 2 = "3.0") and the canonical
-    form for ``/`` ("4" / "2" = "2.0"), matching the W3C suite's expectations."""
+    """Numeric ``+ - * /`` with XPath type promotion (float stays float, integer division gives
+    a decimal), exact decimals, and lexical forms as the W3C suite expects."""
     res, dt = _num(first)
     divided = False
     for op, term in zip(ops, others):
@@ -330,7 +339,7 @@ def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
             divided = True
         dt = ndt
     if dt == XSD.decimal and not divided:
-        return Literal(str(Decimal(res)), datatype=XSD.decimal, normalize=False)
+        return Literal(_decimal_lexical(Decimal(res)), datatype=XSD.decimal, normalize=False)
     return _num_literal(res, dt)
 
 

@@ -24,14 +24,65 @@ import csv
 import io
 from typing import Any
 
-from rdflib import BNode, Literal, URIRef
-from rdflib.query import Result
+from rdflib import BNode, Literal, URIRef, Variable
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.query import Result, ResultRow
 
 from kg_engine.errors import ConfigError
 
-__all__ = ["FORMATS", "format_result"]
+__all__ = ["FORMATS", "format_result", "TupleResult"]
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
+
+
+class TupleResult(SPARQLResult):
+    """A SELECT result kept as row tuples (``None`` = unbound), as the SQL compiler returns them.
+
+    Behaves like rdflib's SPARQL result; rows are turned into ``ResultRow``s with one shared
+    label map (rdflib rebuilds it per row) and into binding dicts only when ``.bindings`` is read,
+    which makes large results several times cheaper to iterate.
+
+    Args:
+        vars_: the projected variables, in order.
+        rows: one tuple per solution, aligned with ``vars_``.
+    """
+
+    def __init__(self, vars_: list[Variable], rows: list[tuple]) -> None:
+        Result.__init__(self, "SELECT")
+        self.vars = list(vars_)
+        self.askAnswer = None
+        self.graph = None
+        self._rows = rows
+        self._dicts: list[dict] | None = None
+
+    @property  # type: ignore[override]
+    def bindings(self) -> list[dict]:
+        """Solutions as ``{Variable: term}`` dicts (built on first access)."""
+        if self._dicts is None:
+            vs = self.vars
+            self._dicts = [{v: t for v, t in zip(vs, r) if t is not None} for r in self._rows]
+        return self._dicts
+
+    @bindings.setter
+    def bindings(self, value: Any) -> None:
+        self._dicts = list(value)
+        self._rows = [tuple(d.get(v) for v in self.vars) for d in self._dicts]
+
+    def __iter__(self) -> Any:
+        labels = {str(v): i for i, v in enumerate(self.vars)}
+        width = len(self.vars)
+        new = tuple.__new__
+        for r in self._rows:
+            if r.count(None) != width:  # like rdflib: no row for an empty solution
+                row = new(ResultRow, r)
+                row.labels = labels
+                yield row
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __bool__(self) -> bool:
+        return bool(self._rows)
 
 
 def _csv_term(t: Any) -> str:

@@ -189,7 +189,7 @@ class SQLStore:
         """Start a bulk insert of integer quads (call inside a transaction).
 
         SQLite inserts rows straight into ``kg_quads`` (in file order that is close to key
-        order, and measured faster than staging). PostgreSQL ``COPY``\ s them into an
+        order, and measured faster than staging). PostgreSQL copies them (``COPY``) into an
         unindexed staging table moved over by :meth:`bulk_finish`; when ``kg_quads`` is
         empty its primary key is dropped meanwhile and rebuilt with one sort.
         """

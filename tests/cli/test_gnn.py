@@ -71,3 +71,29 @@ def test_eval_rejects_other_data(tmp_path, dataset, kgc_like=None):
         (other / f"{name}.txt").write_text("x\tp\ty\n")
     res = runner.invoke(app, ["gnn", "eval", str(out), "--dataset", str(other)])
     assert res.exit_code == 2 and "vocabulary" in res.output.replace("\n", " ")
+
+
+def test_train_and_eval_from_a_store(tmp_path):
+    import random
+
+    from rdflib import URIRef
+
+    from kg_engine.store import open_store
+
+    rnd = random.Random(1)
+    ex = "http://example.org/"
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    store = open_store(url)
+    store.add([(URIRef(f"{ex}e{rnd.randrange(20)}"), URIRef(f"{ex}p{rnd.randrange(2)}"),
+                URIRef(f"{ex}e{rnd.randrange(20)}")) for _ in range(150)])
+    store.close()
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["gnn", "train", "--model", "distmult", "--db", url, "-o", str(out), "--epochs", "2",
+                              "--device", "cpu", "--set", "model.dim=8", "--set", "training.eval_every=1"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    vocab = json.loads((out / "vocab.json").read_text())
+    assert vocab["entities"][0].startswith("<http://example.org/e")
+    res = runner.invoke(app, ["gnn", "eval", str(out), "--json", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["mrr"] == pytest.approx(metrics["test"]["mrr"])

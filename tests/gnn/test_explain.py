@@ -7,16 +7,16 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from torch_geometric.data import Data  # noqa: E402
+from torch_geometric.data import Data
 
-from kg_engine.gnn.explain import (  # noqa: E402
+from kg_engine.gnn.explain import (
     ExplanationPath,
     PathStep,
     explain_triple,
     fidelity,
     top_paths,
 )
-from kg_engine.gnn.models.nbfnet import NBFNet  # noqa: E402
+from kg_engine.gnn.models.nbfnet import NBFNet
 
 
 def diamond():
@@ -67,19 +67,28 @@ def _rule_model():
     g = torch.Generator().manual_seed(0)
     k, n = 24, 72
     x, y, z = torch.arange(k), torch.arange(k, 2 * k), torch.arange(2 * k, 3 * k)
-    full = lambda i, m: torch.full((m,), i)  # noqa: E731
-    noise = torch.stack([torch.randint(0, n, (30,), generator=g), full(3, 30),
-                         torch.randint(0, n, (30,), generator=g)], 1)
+    full = lambda i, m: torch.full((m,), i)
+    noise = torch.stack(
+        [
+            torch.randint(0, n, (30,), generator=g),
+            full(3, 30),
+            torch.randint(0, n, (30,), generator=g),
+        ],
+        1,
+    )
     target = torch.stack([x, full(2, k), z], 1)
-    train = torch.cat([torch.stack([x, full(0, k), y], 1), torch.stack([y, full(1, k), z], 1),
-                       noise, target[:20]])
+    train = torch.cat(
+        [torch.stack([x, full(0, k), y], 1), torch.stack([y, full(1, k), z], 1), noise, target[:20]]
+    )
     ei = torch.cat([train[:, [0, 2]].T, train[:, [2, 0]].T], 1)
     et = torch.cat([train[:, 1], train[:, 1] + 4])
     graph = Data(edge_index=ei, edge_type=et, num_nodes=n)
     torch.manual_seed(0)
     model = NBFNet(n, 4, hidden_dim=16, num_layers=3, aggregate_func="sum", num_negative=0)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    q = torch.cat([target[:20], torch.stack([target[:20, 2], target[:20, 1] + 4, target[:20, 0]], 1)])
+    q = torch.cat(
+        [target[:20], torch.stack([target[:20, 2], target[:20, 1] + 4, target[:20, 0]], 1)]
+    )
     for _ in range(60):
         loss = model.loss(graph, q[torch.randperm(len(q))[:16]])
         opt.zero_grad()
@@ -137,10 +146,12 @@ def test_answer_query_returns_top_k_and_explains_the_best(rule_model):
     from kg_engine.gnn.explain import answer_query
 
     model, graph, test = rule_model
-    h, r, t = test[0].tolist()
+    h, r, _t = test[0].tolist()
     answers, ex = answer_query(model, graph, h, r, top_k=5, num_paths=3)
     assert len(answers) == 5 and ex.tail == answers[0][0]
-    assert [a for a, _ in answers] == model(graph, torch.tensor([h]), torch.tensor([r]))[0].topk(5).indices.tolist()
+    assert [a for a, _ in answers] == model(graph, torch.tensor([h]), torch.tensor([r]))[0].topk(
+        5
+    ).indices.tolist()
     same = explain_triple(model, graph, h, r, ex.tail, k=3)
     assert [p.steps for p in ex.paths] == [p.steps for p in same.paths]
     mask = torch.zeros(graph.num_nodes, dtype=torch.bool)

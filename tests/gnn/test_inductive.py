@@ -7,23 +7,41 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from kg_engine.gnn.data import KGData  # noqa: E402
-from kg_engine.gnn.inductive import evaluate_inductive, inductive_split  # noqa: E402
-from kg_engine.gnn.models.nbfnet import NBFNet  # noqa: E402
+from kg_engine.gnn.data import KGData
+from kg_engine.gnn.inductive import evaluate_inductive, inductive_split
+from kg_engine.gnn.models.nbfnet import NBFNet
 
 
 def rule_data(k: int = 40, seed: int = 0) -> KGData:
     """x_i -r0-> y_i -r1-> z_i and r2(x_i, z_i); test = r2 of the last 8 chains."""
     g = torch.Generator().manual_seed(seed)
     x, y, z = torch.arange(k), torch.arange(k, 2 * k), torch.arange(2 * k, 3 * k)
-    full = lambda i, m: torch.full((m,), i)  # noqa: E731
+    full = lambda i, m: torch.full((m,), i)
     target = torch.stack([x, full(2, k), z], 1)
-    noise = torch.stack([torch.randint(0, 3 * k, (20,), generator=g), full(3, 20),
-                         torch.randint(0, 3 * k, (20,), generator=g)], 1)
-    train = torch.cat([torch.stack([x, full(0, k), y], 1), torch.stack([y, full(1, k), z], 1),
-                       noise, target[: k - 8]])
-    return KGData(entities=[f"e{i}" for i in range(3 * k)], relations=["r0", "r1", "r2", "r3"],
-                  train=train, valid=target[k - 8 : k - 6], test=target[k - 8 :], name="rule")
+    noise = torch.stack(
+        [
+            torch.randint(0, 3 * k, (20,), generator=g),
+            full(3, 20),
+            torch.randint(0, 3 * k, (20,), generator=g),
+        ],
+        1,
+    )
+    train = torch.cat(
+        [
+            torch.stack([x, full(0, k), y], 1),
+            torch.stack([y, full(1, k), z], 1),
+            noise,
+            target[: k - 8],
+        ]
+    )
+    return KGData(
+        entities=[f"e{i}" for i in range(3 * k)],
+        relations=["r0", "r1", "r2", "r3"],
+        train=train,
+        valid=target[k - 8 : k - 6],
+        test=target[k - 8 :],
+        name="rule",
+    )
 
 
 def test_split_hides_held_out_entities_from_training():
@@ -50,8 +68,14 @@ def test_path_model_answers_queries_about_unseen_entities():
     assert len(split.unseen_test) >= 1
     graph = split.train_data.graph("train")
     torch.manual_seed(0)
-    model = NBFNet(data.num_entities, data.num_relations, hidden_dim=16, num_layers=3,
-                   aggregate_func="sum", num_negative=0)
+    model = NBFNet(
+        data.num_entities,
+        data.num_relations,
+        hidden_dim=16,
+        num_layers=3,
+        aggregate_func="sum",
+        num_negative=0,
+    )
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     tr = split.train_data.train
     tgt = tr[tr[:, 1] == 2]
@@ -67,12 +91,23 @@ def test_path_model_answers_queries_about_unseen_entities():
     assert out["unseen"]["tail_mrr"] >= 0.7
     assert out["inference_triples"] == len(data.train) > out["train_triples"]
     # without the held-out entities' edges at inference the rule cannot fire
-    blind_split = type(split)(split.held_out, split.train_data, _without_edges(data, split),
-                              split.unseen_test, split.seen_test)
+    blind_split = type(split)(
+        split.held_out,
+        split.train_data,
+        _without_edges(data, split),
+        split.unseen_test,
+        split.seen_test,
+    )
     blind = evaluate_inductive(model, blind_split)
     assert blind["unseen"]["tail_mrr"] < out["unseen"]["tail_mrr"]
 
 
 def _without_edges(data: KGData, split) -> KGData:
-    return KGData(entities=data.entities, relations=data.relations, train=split.train_data.train,
-                  valid=data.valid, test=data.test, name="blind")
+    return KGData(
+        entities=data.entities,
+        relations=data.relations,
+        train=split.train_data.train,
+        valid=data.valid,
+        test=data.test,
+        name="blind",
+    )

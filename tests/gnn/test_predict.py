@@ -9,17 +9,17 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from rdflib import RDFS, Literal, Namespace  # noqa: E402
+from rdflib import RDFS, Literal, Namespace
 
-from kg_engine.gnn.data import KGData  # noqa: E402
-from kg_engine.gnn.explain import PredictionExplanation, explain_prediction  # noqa: E402
-from kg_engine.gnn.predict import (  # noqa: E402
+from kg_engine.gnn.data import KGData
+from kg_engine.gnn.explain import PredictionExplanation, explain_prediction
+from kg_engine.gnn.predict import (
     predict_to_store,
     predict_top_k,
     predicted_graph_iri,
 )
-from kg_engine.gnn.training import load_model, train  # noqa: E402
-from kg_engine.store import open_store  # noqa: E402
+from kg_engine.gnn.training import load_model, train
+from kg_engine.store import open_store
 
 EX = Namespace("http://example.org/")
 K, HELD = 30, 5
@@ -48,10 +48,23 @@ def trained(tmp_path_factory):
     data = KGData.from_store(store)
     out = tmp_path_factory.mktemp("nbf") / "ckpt"
     cfg = {
-        "model": {"name": "nbfnet", "hidden_dim": 16, "num_layers": 3, "aggregate_func": "sum",
-                  "num_negative": 0},
-        "training": {"epochs": 10, "batch_size": 16, "lr": 0.005, "eval_every": 100, "patience": 0,
-                     "device": "cpu", "checkpoint_every_minutes": 0, "seed": 0},
+        "model": {
+            "name": "nbfnet",
+            "hidden_dim": 16,
+            "num_layers": 3,
+            "aggregate_func": "sum",
+            "num_negative": 0,
+        },
+        "training": {
+            "epochs": 10,
+            "batch_size": 16,
+            "lr": 0.005,
+            "eval_every": 100,
+            "patience": 0,
+            "device": "cpu",
+            "checkpoint_every_minutes": 0,
+            "seed": 0,
+        },
         "evaluation": {"test": False},
     }
     train(cfg, data=data, output_dir=out, progress=False)
@@ -59,7 +72,7 @@ def trained(tmp_path_factory):
 
 
 def test_predict_top_k_filters_known_and_maps_head_queries(trained):
-    store, out = trained
+    _store, out = trained
     loaded = load_model(out)
     from kg_engine.gnn.evaluation import KnownFilter
 
@@ -67,14 +80,22 @@ def test_predict_top_k_filters_known_and_maps_head_queries(trained):
     known = KnownFilter(data.train, data.num_entities, data.num_relations)
     r2 = data.relation_id(EX.r2.n3())
     h = data.entity_id(EX.x0.n3())
-    preds = predict_top_k(loaded.model, loaded.graph, torch.tensor([[h, r2]]), data.num_relations, 5, known)
+    preds = predict_top_k(
+        loaded.model, loaded.graph, torch.tensor([[h, r2]]), data.num_relations, 5, known
+    )
     assert len(preds) == 5 and [p.rank for p in preds] == [1, 2, 3, 4, 5]
     assert all((p.head, p.relation, p.tail) != (h, r2, data.entity_id(EX.z0.n3())) for p in preds)
     assert all(0.0 <= p.confidence <= 1.0 and p.query == "tail" for p in preds)
     assert preds[0].score >= preds[-1].score
     t = data.entity_id(EX.z3.n3())
-    inv = predict_top_k(loaded.model, loaded.graph, torch.tensor([[t, r2 + data.num_relations]]),
-                        data.num_relations, 3, known)
+    inv = predict_top_k(
+        loaded.model,
+        loaded.graph,
+        torch.tensor([[t, r2 + data.num_relations]]),
+        data.num_relations,
+        3,
+        known,
+    )
     assert all(p.tail == t and p.relation == r2 and p.query == "head" for p in inv)
 
 
@@ -105,7 +126,9 @@ def test_predictions_written_with_provenance_and_replaced_on_rerun(trained):
 def test_explain_prediction_renders_paths_with_labels(trained):
     store, out = trained
     predict_to_store(out, store, top_k=1, queries=[(EX[f"x{K - 1}"], EX.r2)])
-    quad = next(iter(store.triples((EX[f"x{K - 1}"], EX.r2, None), graph=predicted_graph_iri("nbfnet"))))
+    quad = next(
+        iter(store.triples((EX[f"x{K - 1}"], EX.r2, None), graph=predicted_graph_iri("nbfnet")))
+    )
     ex = explain_prediction(store, quad[:3])
     assert isinstance(ex, PredictionExplanation) and ex.explanation is not None
     assert ex.lines and ex.lines[0].startswith("Xavier --<http://example.org/r0>-->")
@@ -132,15 +155,28 @@ def test_knowledge_graph_predict_and_explain(tmp_path):
         data = KGData.from_store(kg.store)
         out = tmp_path / "ckpt"
         cfg = {
-            "model": {"name": "nbfnet", "hidden_dim": 8, "num_layers": 3, "aggregate_func": "sum",
-                      "num_negative": 0},
-            "training": {"epochs": 2, "batch_size": 32, "eval_every": 100, "patience": 0,
-                         "device": "cpu", "checkpoint_every_minutes": 0},
+            "model": {
+                "name": "nbfnet",
+                "hidden_dim": 8,
+                "num_layers": 3,
+                "aggregate_func": "sum",
+                "num_negative": 0,
+            },
+            "training": {
+                "epochs": 2,
+                "batch_size": 32,
+                "eval_every": 100,
+                "patience": 0,
+                "device": "cpu",
+                "checkpoint_every_minutes": 0,
+            },
             "evaluation": {"test": False},
         }
         train(cfg, data=data, output_dir=out, progress=False)
         assert kg.predict(out, top_k=1, queries=[(EX.x0, EX.r2)]) == 1
-        quad = next(iter(kg.store.triples((EX.x0, EX.r2, None), graph=predicted_graph_iri("nbfnet"))))
+        quad = next(
+            iter(kg.store.triples((EX.x0, EX.r2, None), graph=predicted_graph_iri("nbfnet")))
+        )
         ex = kg.explain(quad[:3])
         assert isinstance(ex, PredictionExplanation) and ex.provenance.kind == "predicted"
         assert "predicted by nbfnet" in str(ex)

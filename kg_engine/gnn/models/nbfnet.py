@@ -75,7 +75,9 @@ __all__ = ["GeneralizedRelationalConv", "NBFNet", "triple_keys"]
 _AGGREGATES = ("pna", "sum", "mean", "max")
 
 
-def triple_keys(src: Tensor, rel: Tensor, dst: Tensor, num_nodes: int, num_relations: int) -> Tensor:
+def triple_keys(
+    src: Tensor, rel: Tensor, dst: Tensor, num_nodes: int, num_relations: int
+) -> Tensor:
     """Unique int64 key per (src, rel, dst) triple, for vectorised set membership."""
     return (src * num_relations + rel) * num_nodes + dst
 
@@ -190,7 +192,9 @@ class GeneralizedRelationalConv(MessagePassing):
         if self.aggregate_func == "sum":
             return total
         boundary = boundary.to(inputs.dtype)
-        count = degree.view(-1, 1, 1).to(total.dtype)  # in-degree + 1 (boundary self-loop), weighted
+        count = degree.view(-1, 1, 1).to(
+            total.dtype
+        )  # in-degree + 1 (boundary self-loop), weighted
         mean = total / count.clamp(min=1e-6)
         if self.aggregate_func == "mean":
             return mean
@@ -206,7 +210,9 @@ class GeneralizedRelationalConv(MessagePassing):
         feats = torch.cat([mean, mx, mn, std.to(mean.dtype)], dim=-1)  # [N, B, 4d]
         scale = degree.log().view(-1, 1, 1) / scale_mean
         scales = torch.cat([torch.ones_like(scale), scale, 1.0 / scale.clamp(min=1e-2)], dim=-1)
-        return (feats.unsqueeze(-1) * scales.unsqueeze(-2).to(feats.dtype)).flatten(-2)  # [N, B, 12d]
+        return (feats.unsqueeze(-1) * scales.unsqueeze(-2).to(feats.dtype)).flatten(
+            -2
+        )  # [N, B, 12d]
 
 
 class NBFNet(KGCModel):
@@ -251,20 +257,20 @@ class NBFNet(KGCModel):
         bf16: bool = True,
     ) -> None:
         super().__init__(num_entities, num_relations)
-        self.config: dict[str, Any] = dict(
-            num_entities=num_entities,
-            num_relations=num_relations,
-            hidden_dim=hidden_dim,
-            num_layers=num_layers,
-            aggregate_func=aggregate_func,
-            layer_norm=layer_norm,
-            short_cut=short_cut,
-            dependent=dependent,
-            remove_one_hop=remove_one_hop,
-            num_negative=num_negative,
-            adversarial_temperature=adversarial_temperature,
-            bf16=bf16,
-        )
+        self.config: dict[str, Any] = {
+            "num_entities": num_entities,
+            "num_relations": num_relations,
+            "hidden_dim": hidden_dim,
+            "num_layers": num_layers,
+            "aggregate_func": aggregate_func,
+            "layer_norm": layer_norm,
+            "short_cut": short_cut,
+            "dependent": dependent,
+            "remove_one_hop": remove_one_hop,
+            "num_negative": num_negative,
+            "adversarial_temperature": adversarial_temperature,
+            "bf16": bf16,
+        }
         self.num_edge_types = 2 * num_relations
         self.hidden_dim = hidden_dim
         self.short_cut = short_cut
@@ -275,7 +281,13 @@ class NBFNet(KGCModel):
         self.query = nn.Embedding(self.num_edge_types, hidden_dim)
         self.layers = nn.ModuleList(
             GeneralizedRelationalConv(
-                hidden_dim, hidden_dim, self.num_edge_types, hidden_dim, aggregate_func, layer_norm, dependent
+                hidden_dim,
+                hidden_dim,
+                self.num_edge_types,
+                hidden_dim,
+                aggregate_func,
+                layer_norm,
+                dependent,
             )
             for _ in range(num_layers)
         )
@@ -324,16 +336,24 @@ class NBFNet(KGCModel):
         with ctx:
             batch_size = h_index.shape[0]
             query = self.query(r_index)  # [B, d]
-            boundary = torch.zeros(num_nodes, batch_size, self.hidden_dim, device=device, dtype=query.dtype)
+            boundary = torch.zeros(
+                num_nodes, batch_size, self.hidden_dim, device=device, dtype=query.dtype
+            )
             boundary = boundary.index_put((h_index, torch.arange(batch_size, device=device)), query)
             if use_bf16:
                 boundary = boundary.to(torch.bfloat16)  # bf16 node states and messages
-            ones = torch.ones(edge_index.shape[1], device=device) if edge_weight is None else edge_weight
+            ones = (
+                torch.ones(edge_index.shape[1], device=device)
+                if edge_weight is None
+                else edge_weight
+            )
             degree = torch.ones(num_nodes, device=device).index_add(0, edge_index[1], ones.float())
             scale_mean = float(degree.detach().log().mean().clamp(min=1e-6))
             hidden = boundary
             for layer in self.layers:
-                out = layer(hidden, query, boundary, edge_index, edge_type, edge_weight, degree, scale_mean)
+                out = layer(
+                    hidden, query, boundary, edge_index, edge_type, edge_weight, degree, scale_mean
+                )
                 hidden = out + hidden if self.short_cut else out
             hidden = hidden.transpose(0, 1)  # [B, N, d]
             feature = torch.cat([hidden, query.unsqueeze(1).expand(-1, num_nodes, -1)], dim=-1)

@@ -88,6 +88,10 @@ class ExprCompiler:
     def f(self, ex: Ex, column: str) -> Sql:
         return self.access.field(ex, column)
 
+    def null_num(self) -> Sql:
+        """An error/unbound number (typed on PostgreSQL, where ``NULL + NULL`` is ambiguous)."""
+        return NULL if self.cc.sqlite else Sql("CAST(NULL AS DOUBLE PRECISION)")
+
     def dt(self, uri: URIRef) -> Sql:
         return self.cc.tparam(uri)
 
@@ -110,17 +114,20 @@ class ExprCompiler:
                 from kg_engine.store.terms import typed_values
                 v = typed_values(str(c), str(c.datatype))[0]
                 if v is None:
-                    return Ex("num", NULL)
+                    return Ex("num", self.null_num())
                 r = {XSD.double: 4, XSD.float: 3, XSD.decimal: 2}.get(c.datatype, 1)
                 p = param(float(v))
                 return Ex("num", p if self.cc.sqlite else sql("CAST({} AS DOUBLE PRECISION)", p), rank=r)
-            return Ex("num", NULL)
+            return Ex("num", self.null_num())
         if ex.kind == "term":
             return Ex("num", self.f(ex, "num"), rank=self.rank_of(ex))
         if ex.kind == "val":
+            n = ex.lang if isinstance(ex.lang, Sql) else NULL
+            if not self.cc.sqlite:  # value columns may arrive as untyped (text) NULLs
+                n = sql("CAST({} AS DOUBLE PRECISION)", n)
             return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) END)",
-                                 ex.rank, ex.e, ex.lang), rank=sql("(- {})", ex.rank))
-        return Ex("num", NULL)
+                                 ex.rank, ex.e, n), rank=sql("(- {})", ex.rank))
+        return Ex("num", self.null_num())
 
     def string(self, ex: Ex) -> Ex:
         """A string literal (simple, xsd:string or language-tagged): value + lang."""
@@ -130,13 +137,13 @@ class ExprCompiler:
             c = ex.const
             if isinstance(c, Literal) and (c.datatype in _STRING_DTS):
                 return Ex("str", param(str(c)), lang=(c.language or "").lower() if c.language else "")
-            return Ex("str", NULL)
+            return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
         if ex.kind == "term":
             return Ex("str", sql("(CASE WHEN {} THEN {} END)", self.is_string_lit(ex), self.f(ex, "lex")),
                       lang=self.f(ex, "lang"))
         if ex.kind == "val":
             return Ex("str", sql("(CASE WHEN {} = -5 THEN {} END)", ex.rank, ex.e))
-        return Ex("str", NULL)
+        return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
 
     def lang_sql(self, ex: Ex) -> Sql:
         return param(ex.lang) if isinstance(ex.lang, str) else ex.lang
@@ -447,7 +454,7 @@ class ExprCompiler:
         x = self.compile(e.arg)
         if x.kind == "const":
             if isinstance(x.const, BNode):
-                return Ex("str", NULL)
+                return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
             return Ex("str", param(str(x.const)))
         if x.kind == "term":
             return Ex("str", sql("(CASE WHEN {} IN (1, 3) THEN {} END)", self.f(x, "kind"), self.f(x, "lex")))

@@ -7,10 +7,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from torch_geometric.data import Data  # noqa: E402
+from torch_geometric.data import Data
 
-from kg_engine.gnn.models import get_model_class  # noqa: E402
-from kg_engine.gnn.models.nbfnet import NBFNet  # noqa: E402
+from kg_engine.gnn.models import get_model_class
+from kg_engine.gnn.models.nbfnet import NBFNet
 
 
 def chain_rule_graph(k: int = 24, held_out: int = 4, noise: int = 30, seed: int = 0):
@@ -18,10 +18,16 @@ def chain_rule_graph(k: int = 24, held_out: int = 4, noise: int = 30, seed: int 
     g = torch.Generator().manual_seed(seed)
     n = 3 * k
     x, y, z = torch.arange(k), torch.arange(k, 2 * k), torch.arange(2 * k, 3 * k)
-    r = lambda i, m: torch.full((m,), i)  # noqa: E731
+    r = lambda i, m: torch.full((m,), i)
     base = [torch.stack([x, r(0, k), y], 1), torch.stack([y, r(1, k), z], 1)]
-    noise_t = torch.stack([torch.randint(0, n, (noise,), generator=g), r(3, noise),
-                           torch.randint(0, n, (noise,), generator=g)], 1)
+    noise_t = torch.stack(
+        [
+            torch.randint(0, n, (noise,), generator=g),
+            r(3, noise),
+            torch.randint(0, n, (noise,), generator=g),
+        ],
+        1,
+    )
     target = torch.stack([x, r(2, k), z], 1)
     train_target, test = target[: k - held_out], target[k - held_out :]
     train = torch.cat(base + [noise_t, train_target])
@@ -38,8 +44,9 @@ def with_inverse(t, num_rel):
 def train_rule_model(steps: int = 60, seed: int = 0):
     torch.manual_seed(seed)
     graph, train_target, test, num_rel = chain_rule_graph()
-    model = NBFNet(graph.num_nodes, num_rel, hidden_dim=16, num_layers=3, aggregate_func="sum",
-                   num_negative=0)
+    model = NBFNet(
+        graph.num_nodes, num_rel, hidden_dim=16, num_layers=3, aggregate_func="sum", num_negative=0
+    )
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     queries = with_inverse(train_target, num_rel)
     for step in range(steps):
@@ -87,7 +94,9 @@ def test_locality_head_information_travels_one_hop_per_layer():
 def test_edge_weights_zero_disconnects_the_graph():
     graph, _, test, num_rel = chain_rule_graph()
     torch.manual_seed(0)
-    model = NBFNet(graph.num_nodes, num_rel, hidden_dim=8, num_layers=2, aggregate_func="sum").eval()
+    model = NBFNet(
+        graph.num_nodes, num_rel, hidden_dim=8, num_layers=2, aggregate_func="sum"
+    ).eval()
     h, r = test[:1, 0], test[:1, 1]
     s = model(graph, h, r, torch.zeros(graph.edge_index.shape[1]))[0]
     others = torch.ones(graph.num_nodes, dtype=torch.bool)
@@ -100,7 +109,9 @@ def test_permutation_equivariance_no_entity_parameters():
     torch.manual_seed(0)
     model = NBFNet(graph.num_nodes, num_rel, hidden_dim=8, num_layers=3).eval()
     perm = torch.randperm(graph.num_nodes)  # new id of old node i is perm[i]
-    g2 = Data(edge_index=perm[graph.edge_index], edge_type=graph.edge_type, num_nodes=graph.num_nodes)
+    g2 = Data(
+        edge_index=perm[graph.edge_index], edge_type=graph.edge_type, num_nodes=graph.num_nodes
+    )
     s1 = model(graph, test[:, 0], test[:, 1])
     s2 = model(g2, perm[test[:, 0]], test[:, 1])
     assert torch.allclose(s1, s2[:, perm], atol=1e-5)
@@ -128,8 +139,11 @@ def test_strict_filter_mask_matches_graph():
     h, r = graph.edge_index[0, :10], graph.edge_type[:10]
     mask = model.true_tail_mask(graph, h, r)
     for i in range(10):
-        expected = {int(graph.edge_index[1, e]) for e in range(graph.edge_index.shape[1])
-                    if graph.edge_index[0, e] == h[i] and graph.edge_type[e] == r[i]}
+        expected = {
+            int(graph.edge_index[1, e])
+            for e in range(graph.edge_index.shape[1])
+            if graph.edge_index[0, e] == h[i] and graph.edge_type[e] == r[i]
+        }
         assert set(mask[i].nonzero().view(-1).tolist()) == expected
 
 

@@ -475,21 +475,11 @@ class KnowledgeGraph:
         return result
 
     def _explain_prediction(self, triple: tuple, recorded: Any) -> Any:
-        """Dispatch point for GNN predictions.
-
-        When the GNN package provides ``kg_engine.gnn.explain.explain_prediction(kg, triple,
-        recorded)``, a predicted triple is explained by the model that predicted it (e.g. its
-        most important paths); otherwise the recorded provenance (model, score) is the
-        explanation.
-        """
-        import importlib
-
+        """A GNN prediction is explained by the model that made it (its most important paths);
+        without the ``[gnn]`` extra, the recorded provenance (model, score) is the answer."""
         try:
-            module = importlib.import_module("kg_engine.gnn.explain")
-        except ImportError:  # GNN extra (torch / torch_geometric) not installed
-            return recorded
-        explain_prediction = getattr(module, "explain_prediction", None)
-        if explain_prediction is None:
+            from kg_engine.gnn.explain import explain_prediction
+        except ImportError:  # torch / torch_geometric not installed
             return recorded
         return explain_prediction(self, triple, recorded)
 

@@ -23,7 +23,8 @@ def _parse_set(items: list[str]) -> dict[str, object]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected SECTION.KEY=VALUE (e.g. rdf.threshold=0.7)")
+            raise ConfigError(
+                f"--set {item!r}: expected SECTION.KEY=VALUE (e.g. rdf.threshold=0.7)")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -41,7 +42,9 @@ def extract(
     batch_size: Annotated[
         Optional[int], typer.Option("--batch-size", help="documents per batch")
     ] = None,
-    text_field: Annotated[str, typer.Option(help="JSONL field / CSV column with the text")] = "text",
+    text_field: Annotated[
+        str, typer.Option(help="JSONL field / CSV column with the text")
+    ] = "text",
     id_field: Annotated[str, typer.Option(help="JSONL field / CSV column with the id")] = "id",
     paragraphs: Annotated[
         bool, typer.Option("--paragraphs", help="one document per paragraph of text files")

@@ -1,4 +1,4 @@
-"""Extraction pipelines from configs: ``pipelines/<name>.cfg`` → a ready spaCy pipeline + RDF mapping.
+"""Extraction pipelines from configs: ``pipelines/<name>.cfg`` → spaCy pipeline + RDF mapping.
 
 A pipeline config (confection format, see ``pipelines/default.cfg``) has the sections
 ``[pipeline]`` (the spaCy pipeline, components to exclude/enable, an optional relation model,
@@ -6,7 +6,8 @@ batch size), ``[entity_mapper]`` (label map and span clean-up, see
 :mod:`kg_engine.extraction.ner`), ``[linking]`` and ``[rdf]`` (see
 :class:`~kg_engine.extraction.to_rdf.RDFMapping`).
 
-:func:`load_extraction_pipeline` accepts a config name (``"default"`` → ``pipelines/default.cfg``),
+:func:`load_extraction_pipeline` accepts a config name (``"default"`` →
+``pipelines/default.cfg``),
 a ``.cfg`` path, or the name/folder of a spaCy pipeline (used with the default settings).
 
 Example:

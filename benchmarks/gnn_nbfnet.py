@@ -3,11 +3,11 @@
 Run from the repository root; each sub-command prints one ``RESULT {json}`` line (CPU seconds
 from ``time.process_time``, wall seconds, load average, peak RSS)::
 
-    python benchmarks/gnn_nbfnet.py train --dataset umls --max-steps 250
-    python benchmarks/gnn_nbfnet.py train --dataset kinship --max-steps 250
-    python benchmarks/gnn_nbfnet.py inductive --dataset umls --max-steps 250
+    python benchmarks/gnn_nbfnet.py train --dataset umls --max-steps 600 --output runs/nbfnet-umls
+    python benchmarks/gnn_nbfnet.py train --dataset kinship --max-steps 300
+    python benchmarks/gnn_nbfnet.py inductive --dataset umls --max-steps 400
     python benchmarks/gnn_nbfnet.py query --dataset fb15k-237 --queries 5
-    python benchmarks/gnn_nbfnet.py explain --dataset umls --checkpoint runs/nbfnet-umls
+    python benchmarks/gnn_nbfnet.py explain --dataset umls --checkpoint runs/nbfnet-umls --latest
 
 ``train`` uses the project trainer (``pipelines/gnn_nbfnet.cfg``) with a step budget (one
 process, 1 thread) and evaluates the final weights on the test split with the one filtered
@@ -202,7 +202,7 @@ def cmd_explain(args: argparse.Namespace) -> dict:
 
     _setup()
     data = load_dataset(args.dataset)
-    model = load_model(args.checkpoint).model
+    model = load_model(args.checkpoint, best=not args.latest).model
     graph = data.graph("train")
     known = KnownFilter(data.known_triples(), data.num_entities, data.num_relations)
     gen = torch.Generator().manual_seed(args.seed)
@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("train", "inductive"):
         s = sub.add_parser(name)
         s.add_argument("--dataset", default="umls")
-        s.add_argument("--max-steps", type=int, default=250)
+        s.add_argument("--max-steps", type=int, default=600)
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--set", action="append", help="config override section.key=value")
         s.add_argument("--output", default=None, help="keep the checkpoint folder here")
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--queries", type=int, default=200)
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--latest", action="store_true", help="latest weights instead of best.pt")
     args = p.parse_args(argv)
     commands = {
         "train": cmd_train,

@@ -189,7 +189,7 @@ def test_umls_smoke_floor(tmp_path):
     from kg_engine.gnn.evaluation import RankingEvaluator
     from kg_engine.gnn.training import evaluate_model, train
 
-    if not (shared_data_dir() / "umls").is_dir():
+    if not (shared_data_dir() / "kgc" / "umls").is_dir():
         pytest.skip(f"UMLS split files not found under {shared_data_dir()}")
     tune_cpu_allocator()
     data = load_dataset("umls")

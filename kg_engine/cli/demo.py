@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rdflib import URIRef
+from rich.markup import escape
 from rich.table import Table
 
 from kg_engine.cli.common import console, open_kg, user_errors
@@ -61,7 +62,7 @@ EXPLAINED = "<https://example.org/kg/ada> <https://example.org/kg/worksFor> <htt
 def _print_result(title: str, result) -> None:  # noqa: ANN001 (rdflib Result)
     table = Table(*[str(v) for v in result.vars], title=title, title_justify="left")
     for row in result:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
 
 
@@ -74,7 +75,7 @@ def _reason(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
     _print_result("Everyone working for Northfield University, with inferred triples "
                   "(headOf ⊑ worksFor, Student ⊑ Person, …)",
                   kg.query(INFERRED_QUERY, union_default_graph=True))
-    console.print(str(kg.explain(EXPLAINED)))
+    console.print(str(kg.explain(EXPLAINED)), markup=False, highlight=False)
 
 
 def _extract(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
@@ -89,15 +90,15 @@ def _extract(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
     for title, (names, rows) in out["queries"].items():
         table = Table(*names, title=title, title_justify="left")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*[escape(v) for v in row])
         console.print(table)
     if out["explained"] is not None:
         triple, sources = out["explained"]
-        console.print(f"why {' '.join(t.n3() for t in triple)}?")
+        console.print(f"why {' '.join(t.n3() for t in triple)}?", markup=False)
         for prov in sources:
             console.print(f"  {prov.source} sentence {prov.sentence} "
                           f"[{prov.start}:{prov.end}] by {prov.agent} {prov.version} "
-                          f"(confidence {prov.confidence}): {prov.text!r}")
+                          f"(confidence {prov.confidence}): {prov.text!r}", markup=False)
 
 
 PREDICTIONS_QUERY = """
@@ -126,7 +127,7 @@ def _gnn(kg, workdir: Path) -> None:  # noqa: ANN001 (KnowledgeGraph)
     predicted = next(iter(kg.triples((None, advisor, None),
                                      graph="urn:kg-engine:predicted:nbfnet")), None)
     if predicted is not None:
-        console.print(str(kg.explain(predicted[:3])))
+        console.print(str(kg.explain(predicted[:3])), markup=False, highlight=False)
 
 
 def demo(

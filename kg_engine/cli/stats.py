@@ -6,6 +6,7 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
@@ -22,7 +23,7 @@ def stats(
     if as_json:
         console.print_json(json.dumps(info))
         return
-    console.print(f"[bold]{info['url']}[/]")
+    console.print(info["url"], style="bold", markup=False)
     size = f"{info['bytes'] / 1e6:,.1f} MB" if info["bytes"] else "in memory / n.a."
     console.print(
         f"statements: {info['statements']:,}  (default graph: "
@@ -32,7 +33,7 @@ def stats(
     if info["top_predicates"]:
         table = Table("predicate", "statements")
         for p, n in info["top_predicates"]:
-            table.add_row(p, f"{n:,}")
+            table.add_row(escape(p), f"{n:,}")
         console.print(table)
 
 

@@ -1,8 +1,9 @@
 """``kg demo``: the main job end to end on the sample data shipped in ``data/``.
 
-Into a fresh store: load the sample university graph and ask it SPARQL questions; extract
-entities and relations (with provenance) from the sample corpus and query them; materialise
-OWL 2 RL and explain an inferred triple; train a small GNN and explain a prediction.
+Into a fresh store: load the sample university graph and ask it SPARQL questions;
+materialise OWL 2 RL and explain an inferred triple; train a small path GNN, write its
+predictions back and explain one by its paths; extract entities and relations (with
+provenance) from the sample corpus and query them.
 Runs on a fresh machine with no ``../shared`` and no network.
 """
 
@@ -133,7 +134,7 @@ def _gnn(kg, workdir: Path) -> None:  # noqa: ANN001 (KnowledgeGraph)
 def demo(
     db: Annotated[str, typer.Option("--db", help="store for the demo (recreated)")] = DEMO_DB,
 ) -> None:
-    """Run the main job on the sample data: load → query → reason → extract → GNN."""
+    """Run the main job on the sample data: load → query → reason → GNN → extract."""
     if db.startswith("sqlite:///"):
         for suffix in ("", "-wal", "-shm"):
             Path(db[len("sqlite:///"):] + suffix).unlink(missing_ok=True)

@@ -31,7 +31,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,23 +222,32 @@ def edge_importance(model: Any, data: Any, h: int, r: int, t: int) -> tuple[floa
     Returns:
         ``(score, logits [N], importance [E])`` on the CPU.
     """
-    device = next(model.parameters()).device
+    with _edge_weights(model, data) as weight:
+        logits = model(data, torch.tensor([h]), torch.tensor([r]), weight)[0]
+        (grad,) = torch.autograd.grad(logits[t], weight)
+    logits = logits.detach().cpu()
+    return float(logits[t]), logits, grad.detach().cpu()
+
+
+@contextlib.contextmanager
+def _edge_weights(model: Any, data: Any) -> Iterator[Tensor]:
+    """Per-edge weights (all 1.0) that require grad, with the model in eval mode and its
+    parameters frozen meanwhile (both restored after), so gradients reach the edges only."""
     was_training = model.training
     model.eval()
-    weight = torch.ones(data.edge_index.shape[1], device=device, requires_grad=True)
+    weight = torch.ones(
+        data.edge_index.shape[1], device=next(model.parameters()).device, requires_grad=True
+    )
     params = [p for p in model.parameters() if p.requires_grad]
     for p in params:
         p.requires_grad_(False)
     try:
         with torch.enable_grad():
-            logits = model(data, torch.tensor([h]), torch.tensor([r]), weight)[0]
-            (grad,) = torch.autograd.grad(logits[t], weight)
+            yield weight
     finally:
         for p in params:
             p.requires_grad_(True)
         model.train(was_training)
-    logits = logits.detach().cpu()
-    return float(logits[t]), logits, grad.detach().cpu()
 
 
 def _walk_distances(
@@ -495,26 +505,14 @@ def answer_query(
         ``([(tail, logit), ...] best first, Explanation of the first tail)``.
     """
     n = int(data.num_nodes)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    weight = torch.ones(data.edge_index.shape[1], device=device, requires_grad=True)
-    params = [p for p in model.parameters() if p.requires_grad]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        with torch.enable_grad():
-            logits = model(data, torch.tensor([h]), torch.tensor([r]), weight)[0]
-            ranked = logits.detach().clone()
-            if filter_mask is not None:
-                ranked[filter_mask.to(ranked.device)] = float("-inf")
-            vals, idx = ranked.topk(min(top_k, n))
-            best = int(idx[0])
-            (grad,) = torch.autograd.grad(logits[best], weight)
-    finally:
-        for p in params:
-            p.requires_grad_(True)
-        model.train(was_training)
+    with _edge_weights(model, data) as weight:
+        logits = model(data, torch.tensor([h]), torch.tensor([r]), weight)[0]
+        ranked = logits.detach().clone()
+        if filter_mask is not None:
+            ranked[filter_mask.to(ranked.device)] = float("-inf")
+        vals, idx = ranked.topk(min(top_k, n))
+        best = int(idx[0])
+        (grad,) = torch.autograd.grad(logits[best], weight)
     answers = [(int(i), float(v)) for v, i in zip(vals.cpu(), idx.cpu()) if torch.isfinite(v)]
     paths = top_paths(
         data.edge_index,

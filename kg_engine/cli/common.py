@@ -15,6 +15,7 @@ from kg_engine.errors import (
     ConfigError,
     InputNotFoundError,
     InputSyntaxError,
+    MissingDependencyError,
     ModelError,
     StoreURLError,
     UnsupportedOperationError,
@@ -26,7 +27,7 @@ __all__ = ["DbOption", "USER_ERRORS", "console", "err_console", "open_kg", "repo
 EXIT_BAD_INPUT = 2
 #: Exceptions that mean "the input was wrong": a message and exit code 2, no traceback.
 USER_ERRORS = (InputSyntaxError, InputNotFoundError, ConfigError, StoreURLError, ModelError,
-               UnsupportedOperationError)
+               UnsupportedOperationError, MissingDependencyError)
 
 console = Console()
 err_console = Console(stderr=True)

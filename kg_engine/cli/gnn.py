@@ -20,7 +20,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from kg_engine.cli.common import EXIT_BAD_INPUT, console, report, user_errors
+from kg_engine.cli.common import console, user_errors
 from kg_engine.errors import ConfigError, MissingDependencyError, ModelError
 
 gnn_app = typer.Typer(
@@ -89,11 +89,7 @@ def train(
 ) -> None:
     """Train a link predictor; writes config, vocab, checkpoints and metrics.json to --output."""
     with user_errors():
-        try:
-            _require_torch()
-        except MissingDependencyError as exc:
-            report(exc)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+        _require_torch()
         from kg_engine.gnn.config import load_config, pipelines_dir
         from kg_engine.gnn.training import train as run_train
 
@@ -141,11 +137,7 @@ def evaluate(
 ) -> None:
     """Filtered ranking evaluation (both directions, realistic ties) of a trained model."""
     with user_errors():
-        try:
-            _require_torch()
-        except MissingDependencyError as exc:
-            report(exc)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+        _require_torch()
         metrics = evaluate_checkpoint(checkpoint, split=split, dataset=dataset, db=db,
                                       device=device or "auto", batch_size=batch_size)
     if as_json:
@@ -215,11 +207,7 @@ def predict(
 ) -> None:
     """Write the model's top-k predicted triples into the store, scored, with provenance."""
     with user_errors():
-        try:
-            _require_torch()
-        except MissingDependencyError as exc:
-            report(exc)
-            raise typer.Exit(EXIT_BAD_INPUT) from None
+        _require_torch()
         import os
 
         from kg_engine.cli.common import DEFAULT_DB

@@ -64,22 +64,9 @@ def count_queries(store) -> tuple[dict[str, int], str, float]:
         return out, "kg-engine SPARQL", time.perf_counter() - t0
     except Exception as exc:  # noqa: BLE001 - fall back to an independent engine
         print(f"SPARQL layer failed ({type(exc).__name__}: {exc}); counting with pyoxigraph", file=sys.stderr)
-    import pyoxigraph as ox
-    from rdflib import BNode, URIRef
+    from kg_engine.testing.oxigraph import oxigraph_store
 
-    def conv(t):
-        if isinstance(t, URIRef):
-            return ox.NamedNode(str(t))
-        if isinstance(t, BNode):
-            return ox.BlankNode(str(t))
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        if t.datatype is not None:
-            return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-        return ox.Literal(str(t))
-
-    g = ox.Store()
-    g.bulk_extend(ox.Quad(conv(s), conv(p), conv(o)) for s, p, o, _ in store.triples((None, None, None)))
+    g = oxigraph_store(store.triples((None, None, None)))
     out = {q: len(list(g.query(t))) for q, t in texts.items()}
     return out, "pyoxigraph", time.perf_counter() - t0
 
@@ -132,7 +119,7 @@ def _split(n: int, tmp: Path) -> tuple[Path, Path, int]:
     with gzip.open(DATA / f"lubm{n}.nt.gz", "rt", encoding="utf-8") as f, \
             base.open("w", encoding="utf-8") as b, dept.open("w", encoding="utf-8") as dd:
         for line in f:
-            if line.startswith(DEPT + ".") or line.startswith(DEPT + ">") or line.startswith(DEPT + "/"):
+            if line.startswith((DEPT + ".", DEPT + ">", DEPT + "/")):
                 dd.write(line)
                 k += 1
             else:

@@ -7,28 +7,15 @@ kg-engine's SPARQL layer), so this test checks the reasoner alone.
 from __future__ import annotations
 
 import pytest
-from rdflib import BNode, URIRef
 
 from kg_engine.rules.engine import RuleEngine
+from kg_engine.testing.oxigraph import oxigraph_store
 
-ox = pytest.importorskip("pyoxigraph")
-
-
-def _ox(t):
-    if isinstance(t, URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    if t.language:
-        return ox.Literal(str(t), language=t.language)
-    if t.datatype is not None:
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-    return ox.Literal(str(t))
+pytest.importorskip("pyoxigraph")
 
 
 def lubm_counts(store, lubm_dir) -> dict[str, int]:
-    g = ox.Store()
-    g.bulk_extend(ox.Quad(_ox(s), _ox(p), _ox(o)) for s, p, o, _ in store.triples((None, None, None)))
+    g = oxigraph_store(store.triples((None, None, None)))
     out = {}
     for q in [f"q{i:02d}" for i in range(1, 15)] + ["x01"]:
         name = "x01_employee" if q == "x01" else q

@@ -84,9 +84,7 @@ def probe_steps(model: str, dataset: str, steps: int, overrides: dict[str, objec
     from kg_engine.gnn.config import load_config
     from kg_engine.gnn.datasets import load_dataset
     from kg_engine.gnn.evaluation import KnownFilter
-    from kg_engine.gnn.training import build_model, inverse_queries
-
-    from kg_engine.gnn.training import resolve_device
+    from kg_engine.gnn.training import build_model, inverse_queries, resolve_device
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

@@ -93,7 +93,7 @@ def worker(engine: str, path: str, workdir: str) -> dict:
     return out
 
 
-def _lookup_latency(store) -> float:  # noqa: ANN001
+def _lookup_latency(store) -> float:
     """Median µs of one ``triples((s, p, None))`` call through the rdflib plugin."""
     from rdflib import URIRef
 

@@ -19,19 +19,19 @@ Example:
 from __future__ import annotations
 
 __all__ = [
-    "KgEngineError",
-    "InputSyntaxError",
-    "RDFSyntaxError",
-    "QuerySyntaxError",
-    "RuleSyntaxError",
-    "InputNotFoundError",
     "ConfigError",
+    "InputNotFoundError",
+    "InputSyntaxError",
+    "KgEngineError",
+    "MissingDependencyError",
+    "ModelError",
+    "QuerySyntaxError",
+    "QueryTimeoutError",
+    "RDFSyntaxError",
+    "RuleSyntaxError",
     "StoreError",
     "StoreURLError",
     "UnsupportedOperationError",
-    "QueryTimeoutError",
-    "ModelError",
-    "MissingDependencyError",
 ]
 
 

@@ -16,7 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-import importlib  # noqa: E402
+import importlib
 
 # One command per module, each exposing `register(app)`; add a module name to list a command.
 _COMMANDS = [
@@ -28,6 +28,7 @@ _COMMANDS = [
     "explain",
     "train_re",
     "eval_re",
+    "train_ner", "eval_ner",
     "gnn",
     "query",
     "update",

@@ -21,8 +21,16 @@ from kg_engine.errors import (
     UnsupportedOperationError,
 )
 
-__all__ = ["DbOption", "USER_ERRORS", "console", "err_console", "open_kg", "report",
-           "user_errors", "EXIT_BAD_INPUT"]
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "USER_ERRORS",
+    "DbOption",
+    "console",
+    "err_console",
+    "open_kg",
+    "report",
+    "user_errors",
+]
 
 EXIT_BAD_INPUT = 2
 #: Exceptions that mean "the input was wrong": a message and exit code 2, no traceback.

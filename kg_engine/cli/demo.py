@@ -60,14 +60,14 @@ INFERRED_QUERY = """
 EXPLAINED = "<https://example.org/kg/ada> <https://example.org/kg/worksFor> <https://example.org/kg/CompSci>"
 
 
-def _print_result(title: str, result) -> None:  # noqa: ANN001 (rdflib Result)
+def _print_result(title: str, result) -> None:
     table = Table(*[str(v) for v in result.vars], title=title, title_justify="left")
     for row in result:
         table.add_row(*["" if v is None else escape(str(v)) for v in row])
     console.print(table)
 
 
-def _reason(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
+def _reason(kg) -> None:
     console.rule("[bold]3. reason with OWL 2 RL and explain an inferred fact")
     result = kg.reason("owl-rl")
     console.print(f"{result.derived} triples inferred in {result.rounds} rounds "
@@ -79,7 +79,7 @@ def _reason(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
     console.print(str(kg.explain(EXPLAINED)), markup=False, highlight=False)
 
 
-def _extract(kg) -> None:  # noqa: ANN001 (KnowledgeGraph)
+def _extract(kg) -> None:
     from kg_engine.extraction.demo import run_extraction_demo
 
     console.rule("[bold]5. extract a knowledge graph from text, with provenance")
@@ -112,7 +112,7 @@ PREDICTIONS_QUERY = """
     } ORDER BY ?relation ?head LIMIT 8"""
 
 
-def _gnn(kg, workdir: Path) -> None:  # noqa: ANN001 (KnowledgeGraph)
+def _gnn(kg, workdir: Path) -> None:
     console.rule("[bold]4. train a path GNN (NBFNet) and write its predictions back")
     result = kg.train_gnn("nbfnet", output_dir=workdir, progress=False,
                           training__epochs=30, training__max_steps=0, training__eval_every=10)

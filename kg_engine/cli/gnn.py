@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -30,18 +30,18 @@ gnn_app = typer.Typer(
 )
 
 DbOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--db", help="Database URL of a kg-engine store (its triples are the data)"),
 ]
 DatasetOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--dataset",
         help="Dataset name (umls, kinship, nations, fb15k-237, wn18rr) or a folder with "
         "train/valid/test.txt",
     ),
 ]
-DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="auto | cpu | cuda | cuda:N")]
+DeviceOpt = Annotated[str | None, typer.Option("--device", help="auto | cpu | cuda | cuda:N")]
 
 
 def _require_torch() -> None:
@@ -74,16 +74,16 @@ def _print_metrics(title: str, metrics: dict[str, Any]) -> None:
 
 
 def train(
-    model: Annotated[Optional[str], typer.Option("--model", help="complex | distmult | rgcn | compgcn | nbfnet")] = None,
-    config: Annotated[Optional[str], typer.Option("--config", help=".cfg file (default pipelines/gnn_MODEL.cfg)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="complex | distmult | rgcn | compgcn | nbfnet")] = None,
+    config: Annotated[str | None, typer.Option("--config", help=".cfg file (default pipelines/gnn_MODEL.cfg)")] = None,
     dataset: DatasetOpt = None,
     db: DbOpt = None,
-    graph: Annotated[Optional[str], typer.Option("--graph", help="Train on this named graph of --db only")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Checkpoint folder")] = None,
+    graph: Annotated[str | None, typer.Option("--graph", help="Train on this named graph of --db only")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Checkpoint folder")] = None,
     device: DeviceOpt = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs")] = None,
-    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", help="Stop (resumably) after this long")] = None,
-    threads: Annotated[Optional[int], typer.Option("--threads", help="torch.set_num_threads (0: torch default)")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs")] = None,
+    max_minutes: Annotated[float | None, typer.Option("--max-minutes", help="Stop (resumably) after this long")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", help="torch.set_num_threads (0: torch default)")] = None,
     resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from a checkpoint in --output")] = True,
     set_: Annotated[list[str], typer.Option("--set", help="Config override section.key=value (repeatable)")] = [],  # noqa: B006
 ) -> None:
@@ -189,15 +189,15 @@ def evaluate_checkpoint(
 
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Checkpoint folder written by kg gnn train")],
-    db: Annotated[Optional[str], typer.Option("--db", envvar="KG_DB", help="Store to write predictions into")] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar="KG_DB", help="Store to write predictions into")] = None,
     top_k: Annotated[int, typer.Option("--top-k", help="Predicted tails per (head, relation)")] = 10,
     graph: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--graph", help="Graph whose triples are the evidence (default: every graph "
                      "except earlier predictions)"),
     ] = None,
     into: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--into", help="Graph to write the predictions to (default "
                      "urn:kg-engine:predicted:<model>, replaced on rerun)"),
     ] = None,

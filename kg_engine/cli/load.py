@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,8 +12,8 @@ from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_er
 
 def load(
     files: Annotated[list[Path], typer.Argument(help="RDF files (any rdflib format, .gz ok)")],
-    graph: Annotated[Optional[str], typer.Option(help="IRI of the target graph")] = None,
-    format: Annotated[Optional[str], typer.Option(help="rdflib format for all files")] = None,
+    graph: Annotated[str | None, typer.Option(help="IRI of the target graph")] = None,
+    format: Annotated[str | None, typer.Option(help="rdflib format for all files")] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Load RDF files; a malformed file loads nothing and exits with code 2."""

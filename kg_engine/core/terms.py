@@ -18,11 +18,11 @@ from typing import Union
 from rdflib import BNode, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-__all__ = ["Term", "Triple", "Quad", "DEFAULT_GRAPH", "as_quad", "check_triple"]
+__all__ = ["DEFAULT_GRAPH", "Quad", "Term", "Triple", "as_quad", "check_triple"]
 
 Term = Union[URIRef, BNode, Literal]
 Triple = tuple[Term, Term, Term]
-Quad = tuple[Term, Term, Term, Union[URIRef, BNode]]
+Quad = tuple[Term, Term, Term, URIRef | BNode]
 
 #: The name rdflib gives the default graph of a Dataset; quads in it are stored with graph id 0.
 DEFAULT_GRAPH: URIRef = DATASET_DEFAULT_GRAPH_ID

@@ -35,7 +35,7 @@ from torch import Tensor
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import Data
 
-__all__ = ["KGData", "empty_triples", "PREDICTED_GRAPH_PREFIX"]
+__all__ = ["PREDICTED_GRAPH_PREFIX", "KGData", "empty_triples"]
 
 #: Graphs named ``urn:kg-engine:predicted:<model>`` hold GNN predictions; training data read
 #: from every graph skips them, so a model never learns from earlier predictions.

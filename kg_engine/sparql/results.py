@@ -30,7 +30,7 @@ from rdflib.query import Result, ResultRow
 
 from kg_engine.errors import ConfigError
 
-__all__ = ["FORMATS", "format_result", "TupleResult"]
+__all__ = ["FORMATS", "TupleResult", "format_result"]
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
 

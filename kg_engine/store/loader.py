@@ -45,7 +45,7 @@ from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 if TYPE_CHECKING:
     from kg_engine.store.sqlstore import SQLStore
 
-__all__ = ["LoadResult", "load_files", "guess_format", "FORMATS"]
+__all__ = ["FORMATS", "LoadResult", "guess_format", "load_files"]
 
 #: File extension → rdflib format name.
 FORMATS = {
@@ -87,8 +87,7 @@ def guess_format(path: str | Path) -> str:
         RDFSyntaxError: if the extension is not an RDF format.
     """
     name = str(path).lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
+    name = name.removesuffix(".gz")
     suffix = Path(name).suffix
     if suffix not in FORMATS:
         raise RDFSyntaxError(
@@ -152,7 +151,7 @@ def load_files(
                 store.drop_indexes()
             target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
                 graph or DEFAULT_GRAPH]
-            now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+            now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
             store.bulk_begin()
             for path, fmt in zip(files, formats):
                 writer = _Writer(store, target)
@@ -266,7 +265,7 @@ class _Collector(Store):
         if len(self.chunk) >= _CHUNK:
             self.flush()
 
-    def addN(self, quads: Iterable[tuple]) -> None:  # noqa: N802 (rdflib's name)
+    def addN(self, quads: Iterable[tuple]) -> None:
         for s, p, o, c in quads:
             self.add((s, p, o), c)
 

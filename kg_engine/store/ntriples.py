@@ -29,7 +29,7 @@ from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode
 
-__all__ = ["parse_blocks", "token_parts", "token_term", "Statement"]
+__all__ = ["Statement", "parse_blocks", "token_parts", "token_term"]
 
 Statement = tuple[str, str, str, "str | None"]
 

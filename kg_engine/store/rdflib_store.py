@@ -139,7 +139,7 @@ class KgEngineStore(Store):
         if len(self._buffer) >= _BUFFER:
             self.flush()
 
-    def addN(self, quads: Iterable[tuple]) -> None:  # noqa: N802 (rdflib's name)
+    def addN(self, quads: Iterable[tuple]) -> None:
         """Buffer many statements."""
         for s, p, o, c in quads:
             self._buffer.add((s, p, o, self._graph_id(c)))

@@ -50,20 +50,20 @@ from sqlalchemy import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION",
+    "BNODE",
     "DEFAULT_GRAPH_ID",
     "IRI",
-    "BNODE",
     "LITERAL",
-    "metadata",
-    "terms",
-    "quads",
-    "graphs",
-    "provenance",
-    "loads",
-    "stats",
-    "meta",
     "QUAD_INDEXES",
+    "SCHEMA_VERSION",
+    "graphs",
+    "loads",
+    "meta",
+    "metadata",
+    "provenance",
+    "quads",
+    "stats",
+    "terms",
 ]
 
 SCHEMA_VERSION = "1"

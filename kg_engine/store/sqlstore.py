@@ -39,7 +39,7 @@ from kg_engine.store.dictionary import TermDictionary
 if TYPE_CHECKING:
     from kg_engine.store.loader import LoadResult
 
-__all__ = ["SQLStore", "open_store", "DEFAULT_URL"]
+__all__ = ["DEFAULT_URL", "SQLStore", "open_store"]
 
 #: The store used when neither ``--db`` nor ``$KG_DB`` names one.
 DEFAULT_URL = "sqlite:///kg.sqlite"

@@ -33,24 +33,21 @@ from kg_engine.core.terms import Term
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 
 __all__ = [
+    "NUMERIC_DATATYPES",
     "TermRow",
-    "encode",
-    "make_row",
     "decode",
+    "encode",
+    "exact_literals",
+    "make_row",
     "term_hash",
     "typed_values",
-    "NUMERIC_DATATYPES",
-    "exact_literals",
 ]
 
 _X = str(XSD)
 #: Datatypes whose literals get a ``num`` value.
 NUMERIC_DATATYPES = frozenset(
     _X + n
-    for n in (
-        "integer decimal float double nonPositiveInteger negativeInteger long int short byte "
-        "nonNegativeInteger unsignedLong unsignedInt unsignedShort unsignedByte positiveInteger"
-    ).split()
+    for n in ["integer", "decimal", "float", "double", "nonPositiveInteger", "negativeInteger", "long", "int", "short", "byte", "nonNegativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte", "positiveInteger"]
 )
 _FLOATS = frozenset((_X + "float", _X + "double"))
 _DECIMAL = _X + "decimal"
@@ -66,7 +63,7 @@ _DATETIME_RE = re.compile(
     r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?)?"
     r"(Z|[+-][0-9]{2}:[0-9]{2})?"
 )
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
 
 
 class TermRow(NamedTuple):
@@ -124,7 +121,7 @@ def _epoch_seconds(lex: str) -> float | None:
             hour, extra = 0, 86400.0
         moment = _dt.datetime(
             int(year), int(month), int(day), hour, int(mm or 0), int(ss or 0),
-            tzinfo=_dt.timezone.utc,
+            tzinfo=_dt.UTC,
         )
     except ValueError:
         return None

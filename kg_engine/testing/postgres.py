@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-__all__ = ["TemporaryPostgres", "find_pg_bin", "shared_server", "PostgresUnavailable"]
+__all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_pg_bin", "shared_server"]
 
 
 class PostgresUnavailable(RuntimeError):

@@ -178,8 +178,7 @@ def test_failing_compiled_sql_falls_back_to_rdflib(monkeypatch: pytest.MonkeyPat
                                                    caplog: pytest.LogCaptureFixture) -> None:
     import sqlite3
 
-    import kg_engine.sparql.compiler as compiler
-    import kg_engine.sparql.evaluation as evaluation
+    from kg_engine.sparql import compiler, evaluation
 
     d = _sqlite()
     d.default_graph.add((A, P, Literal("x")))

@@ -144,8 +144,7 @@ def test_load_is_recorded(store: SQLStore, tmp_path: Path) -> None:
 
 def _write_big_nt(path: Path, n: int) -> None:
     with open(path, "w") as f:
-        for i in range(n):
-            f.write(f'<urn:s{i}> <urn:p{i % 7}> "value {i}" .\n')
+        f.writelines(f'<urn:s{i}> <urn:p{i % 7}> "value {i}" .\n' for i in range(n))
 
 
 KILL_SCRIPT = textwrap.dedent("""

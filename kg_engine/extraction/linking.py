@@ -11,7 +11,12 @@ Mentions of one entity come in many surface forms ("U.S.", "the United States"; 
 * resolves acronyms, generic type words ("river", "language") and short forms ("Rosberg" →
   "Nico Rosberg") against the other mentions of the same document (:meth:`EntityLinker.link_doc`)
   or of a whole corpus (:func:`cluster_mentions`), only between type-compatible mentions,
-* mints deterministic IRIs from the normalised key, so re-running gives the same IRIs.
+* splits a group of same-name mentions by their contexts when the name's type is declared
+  context-dependent (military ranks, titles: "Major General" of the British vs. the US Army) or
+  the name has no letters (years): :func:`cluster_mentions` with ``context_types``, see
+  :mod:`kg_engine.extraction.context_split`,
+* mints deterministic IRIs from the normalised key, so re-running gives the same IRIs
+  (:func:`canonical_iris` for corpus-level clusters).
 
 Example:
     >>> normalize_name("The U.S.'s"), normalize_name("Café  Müller")
@@ -34,18 +39,27 @@ from dataclasses import dataclass
 from rdflib import URIRef
 
 from kg_engine.core.iri import DEFAULT_BASE, mint_iri
+from kg_engine.extraction.context_split import (
+    average_linkage,
+    context_terms,
+    cosine,
+    normalize_vector,
+    tfidf_vectors,
+)
 
 __all__ = [
+    "DEFAULT_CONTEXT_THRESHOLD",
     "ENTITY_BASE",
     "GENERIC_WORDS",
     "PERSON_TYPES",
     "STOPWORDS",
+    "EntityLinker",
     "Mention",
-    "normalize_name",
     "acronym",
     "acronyms",
-    "EntityLinker",
+    "canonical_iris",
     "cluster_mentions",
+    "normalize_name",
     "pairwise_scores",
 ]
 
@@ -179,10 +193,13 @@ class Mention:
     Attributes:
         text: the surface form.
         type: its class (``None``: compatible with every type).
+        context: the text the mention occurs in (usually its sentence), or ``None``. Used only
+            to split names of context-dependent types (see :func:`cluster_mentions`).
     """
 
     text: str
     type: str | None = None
+    context: str | None = None
 
 
 class EntityLinker:
@@ -304,9 +321,8 @@ def _is_short_form(short: str, long: str) -> bool:
         return False
     if lw[-len(s):] == s:
         return True
-    if lw[: len(s)] == s and len(lw) > len(s) and lw[len(s)] in STOPWORDS:
-        return True  # "henry ii" ⊂ "henry ii of england"
-    return False
+    # "henry ii" ⊂ "henry ii of england"
+    return lw[: len(s)] == s and len(lw) > len(s) and lw[len(s)] in STOPWORDS
 
 
 def _resolve(
@@ -384,52 +400,222 @@ def _resolve(
     return [find(i) for i in range(n)]
 
 
+#: Mean context similarity (TF-IDF cosine, average linkage) above which two groups of
+#: same-name mentions of a context-dependent type are kept together. Chosen on one half of the
+#: FewRel val relations and checked on the other (docs/benchmarks.md, "Entity linking").
+DEFAULT_CONTEXT_THRESHOLD = 0.05
+
+
+def _as_mention(m: Mention | tuple[str, str | None] | tuple[str, str | None, str | None] | str,
+                ) -> Mention:
+    if isinstance(m, Mention):
+        return m
+    if isinstance(m, str):
+        return Mention(m)
+    return Mention(*m)
+
+
+def _needs_context(text: str, type_: str | None, context_types: frozenset[str]) -> bool:
+    """Whether a name only identifies something together with its context."""
+    if not any(c.isalpha() for c in text):  # "2014", "1984": a season, an election, a novel…
+        return True
+    return "*" in context_types or (type_ is not None and type_ in context_types)
+
+
 def cluster_mentions(
-    mentions: Sequence[Mention | tuple[str, str | None] | str],
+    mentions: Sequence[Mention | tuple[str, str | None] | tuple[str, str | None, str | None] | str],
     *,
     type_aware: bool = True,
     generic_words: Iterable[str] = GENERIC_WORDS,
     aliases: bool = True,
     compatible: Callable[[str | None, str | None], bool] | None = None,
     short_form_types: Iterable[str] = PERSON_TYPES,
+    context_types: Iterable[str] = (),
+    context_threshold: float = DEFAULT_CONTEXT_THRESHOLD,
+    context_vectors: Sequence[Sequence[float] | None] | None = None,
 ) -> list[int]:
     """Group mentions of the same entity across a corpus (de-duplication).
 
+    Mentions are first grouped by name (normalised key, acronyms, short forms). A group is then
+    split by the mentions' contexts when one of its mentions has a type in ``context_types`` or
+    a name without letters ("2014"): its mentions are clustered by average linkage of their
+    context vectors (TF-IDF of the context words, or ``context_vectors``), two sub-groups staying
+    together while their mean cosine similarity is above ``context_threshold``. Mentions without
+    context stay in the sub-group of the group's first mention that has one. Context is never used for other
+    types: a singer's nationality does not make "soprano" a different voice type, while a
+    "Major General" of the British Army is not the United States rank, and only the type tells
+    the two cases apart (on FewRel, splitting every name by context loses most of the recall).
+
     Args:
-        mentions: :class:`Mention` objects, ``(text, type)`` pairs or bare strings.
+        mentions: :class:`Mention` objects, ``(text, type)`` / ``(text, type, context)``
+            tuples or bare strings.
         type_aware: keep mentions of different types apart.
         generic_words: words stripped from the ends of names (see :data:`GENERIC_WORDS`).
         aliases: also merge acronyms and unambiguous short forms (else: equal keys only).
         compatible: custom type compatibility (overrides ``type_aware``).
         short_form_types: types whose short forms merge into longer names
             ("Rosberg" → "Nico Rosberg").
+        context_types: types whose names depend on the organisation or event they belong to
+            (ranks, titles, offices); ``"*"`` = every type.
+        context_threshold: mean context similarity needed to keep same-name mentions together.
+        context_vectors: optional dense vector per mention (e.g. a sentence embedding) used
+            instead of TF-IDF context words; ``None`` entries = no context.
 
     Returns:
-        A cluster id per mention (equal ids = same entity).
+        A cluster id per mention (equal ids = same entity); an id is the index of one of the
+        cluster's mentions, so ids are deterministic for a given input.
+
+    Raises:
+        ValueError: ``context_vectors`` does not have one entry per mention.
 
     Example:
         >>> cluster_mentions([("Thames", "Loc"), ("River Thames", "Loc"), ("Thames", "Org")])
         [0, 0, 2]
+        >>> cluster_mentions([
+        ...     ("Major General", "Rank", "He was a British Army officer."),
+        ...     ("major general", "Rank", "A British Army major general."),
+        ...     ("Major General", "Rank", "He commanded a United States Army division.")],
+        ...     context_types={"Rank"})
+        [0, 0, 2]
     """
     linker = EntityLinker(type_aware=type_aware, generic_words=generic_words,
                           compatible=compatible)
-    texts, types = [], []
-    for m in mentions:
-        if isinstance(m, Mention):
-            texts.append(m.text)
-            types.append(m.type)
-        elif isinstance(m, str):
-            texts.append(m)
-            types.append(None)
-        else:
-            texts.append(m[0])
-            types.append(m[1])
+    ms = [_as_mention(m) for m in mentions]
+    texts = [m.text for m in ms]
+    types = [m.type for m in ms]
     keys = [linker.key(t) for t in texts]
-    key_types = types if (type_aware or compatible) else [None] * len(types)
     if aliases:
-        return _resolve(keys, types, texts, linker.compatible, frozenset(short_form_types))
-    first: dict[tuple[str, str | None], int] = {}
-    return [first.setdefault((k, ty), i) for i, (k, ty) in enumerate(zip(keys, key_types))]
+        clusters = _resolve(keys, types, texts, linker.compatible, frozenset(short_form_types))
+    else:
+        key_types = types if (type_aware or compatible) else [None] * len(types)
+        first: dict[tuple[str, str | None], int] = {}
+        clusters = [first.setdefault((k, ty), i) for i, (k, ty) in enumerate(zip(keys, key_types))]
+    if context_vectors is not None and len(context_vectors) != len(ms):
+        raise ValueError(f"{len(context_vectors)} context vectors for {len(ms)} mentions")
+    ctx_types = frozenset([context_types] if isinstance(context_types, str) else context_types)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(clusters):
+        groups[c].append(i)
+    todo = [idx for idx in groups.values()
+            if len(idx) > 1 and any(_needs_context(texts[i], types[i], ctx_types) for i in idx)]
+    if not todo:
+        return clusters
+    if context_vectors is not None:
+        vecs: list[object] = [normalize_vector(v) if v is not None else None
+                              for v in context_vectors]
+    else:
+        with_ctx = [i for i, m in enumerate(ms) if m.context]
+        weights = tfidf_vectors([context_terms(ms[i].context or "", ms[i].text) for i in with_ctx])
+        vecs = [None] * len(ms)
+        for i, w in zip(with_ctx, weights):
+            vecs[i] = w
+    for idx in todo:
+        known = [i for i in idx if vecs[i] is not None]
+        if len(known) < 2:
+            continue
+        parts = average_linkage(known, lambda a, b: cosine(vecs[a], vecs[b]),  # type: ignore[arg-type]
+                                context_threshold)
+        # the part holding the group's first mention with context also takes the mentions
+        # without context; every part is named by its first mention (disjoint: ids stay unique)
+        no_context = [i for i in idx if vecs[i] is None]
+        for part in parts:
+            members = part + no_context if known[0] in part else part
+            first_mention = min(members)
+            for i in members:
+                clusters[i] = first_mention
+    return clusters
+
+
+def canonical_iris(
+    mentions: Sequence[Mention | tuple[str, str | None] | tuple[str, str | None, str | None] | str],
+    clusters: Sequence[int] | None = None,
+    *,
+    linker: EntityLinker | None = None,
+    **cluster_options: object,
+) -> list[URIRef]:
+    """Deterministic canonical IRIs for corpus-level clusters of mentions.
+
+    A cluster's IRI is minted from the longest key among its mentions (or a known label's IRI,
+    see :class:`EntityLinker`); when several clusters share that key (a name split by context),
+    the one holding the name's first mention keeps the plain IRI and the others get the key
+    plus the context words most shared by their mentions ("major_general--united_states_army";
+    a number is appended if that is still taken).
+
+    Args:
+        mentions: as for :func:`cluster_mentions`.
+        clusters: cluster ids from :func:`cluster_mentions` (computed with
+            ``cluster_options`` when ``None``).
+        linker: mints the IRIs (default: ``EntityLinker()``).
+        **cluster_options: keyword options of :func:`cluster_mentions`.
+
+    Returns:
+        One IRI per mention; equal clusters get equal IRIs, different clusters different ones.
+
+    Example:
+        >>> ms = [("Major General", "Rank", "a British Army officer"),
+        ...       ("Major General", "Rank", "United States Army general"),
+        ...       ("major general", "Rank", "in the United States Army")]
+        >>> [str(i) for i in canonical_iris(ms, linker=EntityLinker(base="urn:e/"),
+        ...                                 context_types={"Rank"})]  # doctest: +NORMALIZE_WHITESPACE
+        ['urn:e/Rank/major_general', 'urn:e/Rank/major_general--united_states_army',
+         'urn:e/Rank/major_general--united_states_army']
+    """
+    linker = linker or EntityLinker()
+    ms = [_as_mention(m) for m in mentions]
+    if clusters is None:
+        clusters = cluster_mentions(ms, **cluster_options)  # type: ignore[arg-type]
+    if len(clusters) != len(ms):
+        raise ValueError(f"{len(clusters)} cluster ids for {len(ms)} mentions")
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(clusters):
+        members[c].append(i)
+    keys = [linker.key(m.text) for m in ms]
+    chosen: dict[int, tuple[str, str | None, int]] = {}
+    for c, idx in members.items():
+        best = max(idx, key=lambda i: (len(keys[i]), keys[i], -i))
+        chosen[c] = (keys[best], ms[best].type, idx[0])
+    by_key: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+    for c, (k, ty, _) in chosen.items():
+        by_key[(k, ty)].append(c)
+    iri_of: dict[int, URIRef] = {}
+    for (k, ty), cs in by_key.items():
+        cs.sort(key=lambda c: chosen[c][2])
+        iri_of[cs[0]] = _cluster_iri(linker, ms, members[cs[0]], k, ty)
+        used = {str(iri_of[cs[0]])}
+        for c in cs[1:]:
+            terms = _distinctive_terms(ms, members[c])
+            label = f"{k}--{' '.join(terms)}" if terms else k
+            iri = linker.iri_for_key(label, ty)
+            n = 2
+            while str(iri) in used:
+                iri = linker.iri_for_key(f"{label} {n}", ty)
+                n += 1
+            used.add(str(iri))
+            iri_of[c] = iri
+    return [iri_of[c] for c in clusters]
+
+
+def _cluster_iri(linker: EntityLinker, ms: Sequence[Mention], idx: Sequence[int], key: str,
+                 type_: str | None) -> URIRef:
+    for i in idx:
+        found = linker.lookup(ms[i].text, ms[i].type)
+        if found is not None:
+            return found
+    return linker.iri_for_key(key, type_)
+
+
+def _distinctive_terms(ms: Sequence[Mention], idx: Sequence[int], n: int = 3) -> list[str]:
+    """The ``n`` context words most shared by a cluster's mentions, in their text order."""
+    counts: dict[str, int] = defaultdict(int)
+    order: dict[str, int] = {}
+    for i in idx:
+        for w in context_terms(ms[i].context or "", ms[i].text):
+            order.setdefault(w, len(order))
+        for w in set(context_terms(ms[i].context or "", ms[i].text)):
+            counts[w] += 1
+    top = sorted((w for w in counts if counts[w] > 1 or len(idx) == 1),
+                 key=lambda w: (-counts[w], order[w]))[:n]
+    return sorted(top, key=order.__getitem__)
 
 
 def pairwise_scores(pred: Sequence[object], gold: Sequence[object]) -> dict[str, float]:

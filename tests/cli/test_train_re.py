@@ -37,11 +37,17 @@ def test_train_re_then_eval_re(tmp_path) -> None:
     try:
         (tmp_path / "re").symlink_to(data)
         res = runner.invoke(app, ["eval-re", str(tmp_path / "out" / "model-best"), "--dataset", "conll04"])
+        tuned = runner.invoke(app, ["eval-re", str(tmp_path / "out" / "model-best"), "--dataset", "conll04",
+                                    "--tune-threshold", "global", "--save", str(tmp_path / "tuned")])
     finally:
         del os.environ["KG_SHARED_DATA"]
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["entities"] == "gold" and 0.0 <= out["micro_f1"] <= 1.0
+    assert tuned.exit_code == 0, tuned.output
+    out = json.loads(tuned.stdout)
+    assert out["threshold_tuning"]["mode"] == "global" and out["threshold"] == out["threshold_tuning"]["threshold"]
+    assert (tmp_path / "tuned" / "kg_relation_extractor" / "meta.json").is_file()
 
 
 def test_bad_inputs_exit_2(tmp_path) -> None:
@@ -53,3 +59,5 @@ def test_bad_inputs_exit_2(tmp_path) -> None:
     assert res.exit_code == 2
     res = runner.invoke(app, ["eval-re", str(tmp_path / "nomodel"), "--dataset", "semeval"])
     assert res.exit_code == 2 and "nomodel" in res.output
+    res = runner.invoke(app, ["eval-re", str(tmp_path / "nomodel"), "--dataset", "conll04", "--tune-threshold", "best"])
+    assert res.exit_code == 2 and "per_label" in res.output

@@ -1,6 +1,7 @@
 """spaCy components of kg-engine; importing this package registers them (and the encoders).
 
 * ``kg_relation_extractor`` — :class:`~kg_engine.extraction.components.relation_extractor.RelationExtractor`.
+* ``kg_ner_tagger`` — :class:`~kg_engine.extraction.components.ner_tagger.NERTagger` (BiLSTM-CRF NER).
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from typing import Any
 
 from kg_engine.errors import ModelError
 from kg_engine.extraction import encoders as _encoders  # noqa: F401 - registers architectures
+from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
 from kg_engine.extraction.components.relation_extractor import (
     RelationExtractor,
     make_relation_extractor,
 )
 
 __all__ = ["RelationExtractor", "make_relation_extractor", "add_relation_extractor",
-           "load_relation_pipeline"]
+           "load_relation_pipeline", "NERTagger", "make_ner_tagger"]
 
 
 def load_relation_pipeline(path: str | Path) -> Any:

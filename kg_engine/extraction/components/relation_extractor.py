@@ -12,9 +12,15 @@ It honours the contract of spaCy's ``rel_component`` tutorial (a ``TrainablePipe
 * **Classifies** each pair into ``relation→`` (first entity is the head), ``relation←`` or *no
   relation*; classes that violate the type constraints are masked out. Probabilities are
   calibrated by a temperature fitted on development data (:meth:`RelationExtractor.calibrate`).
+* **Decides** per pair: the most probable *relation* class (either direction) is kept when its
+  probability reaches the decision threshold of its label (``thresholds[label]``, else
+  ``threshold``). With thresholds ≥ 0.5 this equals "argmax is a relation and ≥ threshold"; a
+  threshold below 0.5 lets a relation win over a more probable *no relation*. Thresholds are
+  tuned on development data by :meth:`RelationExtractor.tune_thresholds` (global or per label)
+  and saved with the model.
 * **Writes** ``doc._.rel[(head.start, tail.start)] = {label: probability}`` for both directions
   of every candidate, and ``doc._.relations = [(head_span, label, tail_span, probability)]``
-  for the pairs whose most likely class is a relation with probability ≥ ``threshold``.
+  for the decided pairs.
 
 Example:
     >>> import spacy
@@ -133,12 +139,14 @@ class RelationExtractor(TrainablePipe):
             constraints ignore ``ent.label_``), for models trained on untyped data such as
             SemEval-2010 T8 and applied after any NER.
         max_distance: maximum number of tokens between the two entities of a candidate.
-        threshold: minimum probability for ``doc._.relations``.
+        threshold: minimum probability for ``doc._.relations`` (default decision threshold).
+        thresholds: per-relation decision thresholds overriding ``threshold`` (usually filled
+            by :meth:`tune_thresholds`).
         learn_rate: Adam learning rate used when ``update`` gets no torch optimizer.
         batch_size: candidate pairs per forward pass at prediction time.
 
     Raises:
-        ConfigError: bad ``type_constraints`` shape or ``threshold`` outside [0, 1].
+        ConfigError: bad ``type_constraints`` shape or a threshold outside [0, 1].
     """
 
     def __init__(
@@ -153,6 +161,7 @@ class RelationExtractor(TrainablePipe):
         use_entity_types: bool = True,
         max_distance: int = 60,
         threshold: float = 0.5,
+        thresholds: dict[str, float] | None = None,
         learn_rate: float = 1e-3,
         batch_size: int = 256,
     ) -> None:
@@ -162,6 +171,9 @@ class RelationExtractor(TrainablePipe):
             )
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"{name}: threshold must be in [0, 1], got {threshold}")
+        for lab, t in (thresholds or {}).items():
+            if not isinstance(t, (int, float)) or isinstance(t, bool) or not 0.0 <= t <= 1.0:
+                raise ConfigError(f"{name}: thresholds[{lab!r}] must be a number in [0, 1], got {t!r}")
         constraints = {str(k): [[str(a), str(b)] for a, b in v] for k, v in (type_constraints or {}).items()}
         self.vocab = vocab
         self.model = model
@@ -173,6 +185,7 @@ class RelationExtractor(TrainablePipe):
             "use_entity_types": bool(use_entity_types),
             "max_distance": int(max_distance),
             "threshold": float(threshold),
+            "thresholds": {str(k): float(v) for k, v in (thresholds or {}).items()},
             "learn_rate": float(learn_rate),
             "batch_size": int(batch_size),
             "temperature": 1.0,
@@ -373,7 +386,7 @@ class RelationExtractor(TrainablePipe):
         cands, probs = scores
         labels = self.cfg["labels"]
         n = len(labels)
-        thr = self.cfg["threshold"]
+        thr = self.decision_thresholds()
         for doc in docs:
             doc._.rel = {}
             doc._.relations = []
@@ -382,13 +395,107 @@ class RelationExtractor(TrainablePipe):
             doc = docs[di]
             doc._.rel[(a.start, b.start)] = {lab: p[1 + k] for k, lab in enumerate(labels)}
             doc._.rel[(b.start, a.start)] = {lab: p[1 + n + k] for k, lab in enumerate(labels)}
-            best = max(range(len(p)), key=p.__getitem__)
-            if best == 0 or p[best] < thr:
+            if n == 0:
+                continue
+            best = max(range(1, len(p)), key=p.__getitem__)  # most probable relation class
+            lab = labels[(best - 1) % n]
+            if p[best] < thr[lab] or p[best] <= 0.0:
                 continue
             if best <= n:
-                doc._.relations.append((a, labels[best - 1], b, p[best]))
+                doc._.relations.append((a, lab, b, p[best]))
             else:
-                doc._.relations.append((b, labels[best - 1 - n], a, p[best]))
+                doc._.relations.append((b, lab, a, p[best]))
+
+    def decision_thresholds(self) -> dict[str, float]:
+        """The decision threshold of every relation label (per-label value, else ``threshold``)."""
+        per = self.cfg.get("thresholds") or {}
+        return {lab: float(per.get(lab, self.cfg["threshold"])) for lab in self.cfg["labels"]}
+
+    def tune_thresholds(
+        self,
+        docs: Sequence[Doc],
+        refs: Sequence[Doc],
+        *,
+        mode: str = "global",
+        grid: Sequence[float] | None = None,
+        min_support: int = 20,
+    ) -> dict[str, Any]:
+        """Choose the decision threshold(s) that maximise strict F1 on development data.
+
+        Every candidate pair keeps its most probable relation class whatever the threshold,
+        so the predictions at threshold ``t`` are the pairs whose best relation probability is
+        ≥ ``t``; each grid value is scored exactly (strict triples against ``refs``).
+
+        Args:
+            docs: development Docs with the entities the model will see in use (gold entities,
+                or a NER's predictions for end-to-end tuning).
+            refs: the gold Docs (``ents`` + ``._.rel``), aligned with ``docs``.
+            mode: ``"global"`` (one threshold, maximising micro-F1) or ``"per_label"`` (the
+                global one, then, for labels with ≥ ``min_support`` gold relations, the value
+                maximising that label's F1). ``"none"`` only reports the current score.
+            grid: candidate thresholds (default 0.05, 0.10, …, 0.95).
+            min_support: gold relations a label needs on dev to get its own threshold.
+
+        Returns:
+            ``{"mode", "threshold", "thresholds", "dev_before": {micro_f1, macro_f1},
+            "dev_after": {…}}``; the chosen values are stored in ``cfg`` (saved with the model).
+
+        Raises:
+            ConfigError: unknown ``mode``, or ``docs``/``refs`` of different lengths.
+        """
+        if mode not in ("global", "per_label", "none"):
+            raise ConfigError(f"{self.name}: threshold tuning mode {mode!r} unknown; valid: global, per_label, none")
+        if len(docs) != len(refs):
+            raise ConfigError(f"{self.name}: tune_thresholds needs aligned docs and refs ({len(docs)} vs {len(refs)})")
+        grid = sorted(grid) if grid is not None else [round(0.05 * k, 2) for k in range(1, 20)]
+        labels = list(self.cfg["labels"])
+        n = len(labels)
+        cands, probs = self.predict(docs)
+        gold = [doc_relation_tuples(r, gold=True) for r in refs]
+        # (probability, doc index, strict triple) of every candidate's best relation class
+        scored: list[tuple[float, int, tuple[Any, str, Any]]] = []
+        for (di, a, b), p in zip(cands.spans, probs.tolist()):
+            if n == 0:
+                break
+            best = max(range(1, len(p)), key=p.__getitem__)
+            lab = labels[(best - 1) % n]
+            h, t = (a, b) if best <= n else (b, a)
+            scored.append((p[best], di, ((h.start, h.end, h.label_), lab, (t.start, t.end, t.label_))))
+
+        def evaluate(thr: dict[str, float]) -> dict[str, Any]:
+            pred: list[set[Any]] = [set() for _ in docs]
+            for prob, di, trip in scored:
+                if prob >= thr[trip[1]] and prob > 0.0:
+                    pred[di].add(trip)
+            return strict_prf(gold, pred, labels=labels)
+
+        def summary(res: dict[str, Any]) -> dict[str, float]:
+            return {"micro_f1": res["micro_f1"], "macro_f1": res["macro_f1"]}
+
+        before = evaluate(self.decision_thresholds())
+        out: dict[str, Any] = {"mode": mode, "dev_before": summary(before)}
+        if mode != "none" and scored:
+            # ties: prefer the value closest to 0.5 (the untuned default)
+            by_closeness = sorted(grid, key=lambda t: (abs(t - 0.5), t))
+            best_t = max(by_closeness, key=lambda t: evaluate(dict.fromkeys(labels, t))["micro_f1"])
+            self.cfg["threshold"] = float(best_t)
+            self.cfg["thresholds"] = {}
+            if mode == "per_label":
+                base = evaluate(dict.fromkeys(labels, best_t))["per_label"]
+                per: dict[str, float] = {}
+                for lab in labels:
+                    if base[lab]["support"] < min_support:
+                        continue
+                    order = sorted(grid, key=lambda t: (abs(t - best_t), t))
+                    t_lab = max(order, key=lambda t, lab=lab: evaluate(
+                        {x: (t if x == lab else best_t) for x in labels})["per_label"][lab]["f1"])
+                    if t_lab != best_t:
+                        per[lab] = float(t_lab)
+                self.cfg["thresholds"] = per
+        after = evaluate(self.decision_thresholds())
+        out.update(threshold=self.cfg["threshold"], thresholds=dict(self.cfg["thresholds"]),
+                   dev_after=summary(after))
+        return out
 
     # -- training -----------------------------------------------------------------------
     def get_loss(self, examples: Iterable[Example], scores: torch.Tensor) -> tuple[float, torch.Tensor]:
@@ -611,6 +718,7 @@ def _torch_load(src: Any, name: str) -> Any:
         "use_entity_types": True,
         "max_distance": 60,
         "threshold": 0.5,
+        "thresholds": {},
         "learn_rate": 0.001,
         "batch_size": 256,
     },
@@ -629,6 +737,7 @@ def make_relation_extractor(
     use_entity_types: bool,
     max_distance: int,
     threshold: float,
+    thresholds: dict[str, float],
     learn_rate: float,
     batch_size: int,
 ) -> RelationExtractor:
@@ -637,6 +746,6 @@ def make_relation_extractor(
         nlp.vocab, model, name, labels=labels, type_constraints=type_constraints,
         infer_type_constraints=infer_type_constraints, use_entity_types=use_entity_types,
         max_distance=max_distance,
-        threshold=threshold, learn_rate=learn_rate, batch_size=batch_size,
+        threshold=threshold, thresholds=thresholds, learn_rate=learn_rate, batch_size=batch_size,
     )
 

@@ -32,14 +32,14 @@ __all__ = [
     "ENCODERS",
     "CNNEncoder",
     "PCNNEncoder",
-    "RNNEncoder",
-    "TransformerEncoder",
-    "PretrainedTransformerEncoder",
     "PairBatch",
+    "PretrainedTransformerEncoder",
+    "RNNEncoder",
     "RelationEncoder",
     "Sentence",
-    "make_encoder",
+    "TransformerEncoder",
     "check_encoder_name",
+    "make_encoder",
 ]
 
 #: registered architecture name → builder

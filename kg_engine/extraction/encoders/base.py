@@ -30,17 +30,26 @@ from torch import nn
 from kg_engine.errors import ConfigError, ModelError
 
 __all__ = [
-    "Sentence",
     "PairBatch",
-    "Vocab",
-    "RelationEncoder",
     "PairEncoder",
+    "RelationEncoder",
+    "Sentence",
+    "Vocab",
     "marked_sequence",
     "normalise_word",
 ]
 
 PAD, UNK = "<pad>", "<unk>"
 _DIGITS = re.compile(r"\d")
+_MAX_CHARS = 16  # longer words keep their first and last 8 characters
+
+
+def _find(tokens: list[str], token: str, start: int) -> int:
+    """Index of ``token`` at or after ``start`` (``start`` when absent)."""
+    try:
+        return tokens.index(token, start)
+    except ValueError:
+        return start
 
 
 def normalise_word(word: str) -> str:
@@ -215,6 +224,22 @@ class PairEncoder(RelationEncoder):
     ``freeze_vectors`` (keep the word embeddings fixed during training), ``pretrained_width``
     (0 = all 384 dimensions; else PCA-reduce the pretrained vectors to that many, for small
     models).
+
+    Options for models trained from scratch (all off by default, so older configs and saved
+    models behave exactly as before):
+
+    * ``word_dropout`` — during training each word id (not padding, not an entity marker) is
+      replaced by the unknown-word id with this probability, so the ``<unk>`` embedding is
+      trained and the model does not lean on rare words (Iyyer et al. 2015).
+    * ``char_filters`` > 0 — a character CNN (``char_width``-d character embeddings, window
+      ``char_window``, max-pooled over the characters of the *original-case* word; dos Santos &
+      Zadrozny 2014) adds ``char_filters`` features per token: spelling, affixes and case of
+      rare and unknown words.
+    * ``entity_pooling`` — ``"marker"`` (default): the entity vectors of CNN / RNN / Transformer
+      are the states at the opening markers; ``"span"``: the max over the states from the
+      opening to the closing marker (the whole entity mention).
+    * ``input_dropout`` — dropout on the token features (word, character and position); ``None``
+      (default) = ``dropout``, which is also applied to the encoder output.
     """
 
     def __init__(
@@ -227,6 +252,12 @@ class PairEncoder(RelationEncoder):
         pretrained_vectors: str = "",
         freeze_vectors: bool = False,
         pretrained_width: int = 0,
+        word_dropout: float = 0.0,
+        char_width: int = 0,
+        char_filters: int = 0,
+        char_window: int = 3,
+        entity_pooling: str = "marker",
+        input_dropout: float | None = None,
         **hparams: Any,
     ) -> None:
         super().__init__(
@@ -238,6 +269,25 @@ class PairEncoder(RelationEncoder):
             raise ConfigError(
                 f"pretrained_vectors must be '' or 'minilm', got {pretrained_vectors!r}"
             )
+        if not 0.0 <= word_dropout < 1.0:
+            raise ConfigError(f"word_dropout must be in [0, 1), got {word_dropout}")
+        if input_dropout is not None and not 0.0 <= input_dropout < 1.0:
+            raise ConfigError(f"input_dropout must be in [0, 1) or null, got {input_dropout}")
+        if entity_pooling not in ("marker", "span"):
+            raise ConfigError(f"entity_pooling must be 'marker' or 'span', got {entity_pooling!r}")
+        if char_filters < 0 or (char_filters and (char_width < 1 or char_window < 1)):
+            raise ConfigError(
+                "char features need char_filters >= 0 and, when char_filters > 0, "
+                f"char_width >= 1 and char_window >= 1 (got {char_filters}, {char_width}, {char_window})"
+            )
+        # stored outside ``hparams`` only when used, so ``hparams`` of old configs is unchanged
+        self.word_dropout = float(word_dropout)
+        self.char_width, self.char_filters = int(char_width), int(char_filters)
+        self.char_window = int(char_window)
+        self.entity_pooling = entity_pooling
+        self.input_dropout_p = dropout if input_dropout is None else float(input_dropout)
+        self.chars: Vocab | None = None
+        self._char_cache: dict[str, list[int]] = {}
         if pretrained_vectors == "minilm":
             self.width = pretrained_width or 384
         else:
@@ -267,11 +317,30 @@ class PairEncoder(RelationEncoder):
                     _minilm_word_vectors(self.vocab.words, self.hparams.get("checkpoint"), self.width)
                 )
         self.embed.weight.requires_grad_(not self.hparams["freeze_vectors"])
+        # not a buffer: saved models keep their state_dict keys
+        self._keep_ids = torch.tensor(
+            [i == 0 or (w.startswith("<") and w.endswith(">")) for i, w in enumerate(self.vocab.words)]
+        )
         if self.pos_width:
             self.pos1 = nn.Embedding(2 * self.max_pos + 1, self.pos_width)
             self.pos2 = nn.Embedding(2 * self.max_pos + 1, self.pos_width)
         self.drop = nn.Dropout(self.dropout_p)
+        self.input_drop = nn.Dropout(self.input_dropout_p)
         self.in_dim = self.width + 2 * self.pos_width
+        if self.char_filters:
+            if meta is not None and "chars" in meta:
+                self.chars = Vocab(meta["chars"])
+            elif meta is not None:
+                raise ModelError("encoder metadata lacks 'chars' but the config sets char_filters")
+            else:
+                assert sentences is not None
+                counts = Counter(ch for s in sentences for w in s.words for ch in w)
+                self.chars = Vocab([PAD, UNK, *sorted(counts)])
+            self.char_embed = nn.Embedding(len(self.chars), self.char_width, padding_idx=0)
+            self.char_conv = nn.Conv1d(
+                self.char_width, self.char_filters, self.char_window, padding=self.char_window // 2
+            )
+            self.in_dim += self.char_filters
         self.build_layers()
         self.built = True
 
@@ -281,17 +350,23 @@ class PairEncoder(RelationEncoder):
 
     def meta(self) -> dict[str, Any]:
         assert self.vocab is not None
-        return {"vocab": self.vocab.words}
+        out: dict[str, Any] = {"vocab": self.vocab.words}
+        if self.chars is not None:
+            out["chars"] = self.chars.words
+        return out
 
     # -- featurisation ------------------------------------------------------------------
     def featurize(self, batch: PairBatch) -> dict[str, torch.Tensor]:
         """Token ids, relative positions, entity marker indices and padding mask per pair.
 
         Returns a dict of tensors: ``ids``/``pos1``/``pos2``/``mask`` ``[P, L]``; ``e1``/``e2``
-        ``[P]`` (marker positions); ``e1_end``/``e2_end`` ``[P]`` (closing marker positions).
+        ``[P]`` (marker positions); ``e1_end``/``e2_end`` ``[P]`` (closing marker positions, or
+        the opening one when cropping cut the closing marker); with character features also
+        ``char_ids`` ``[U, C]`` (the distinct tokens of the batch) and ``tok_index`` ``[P, L]``
+        (row of ``char_ids`` per token).
         """
         assert self.vocab is not None
-        seqs, firsts, seconds = [], [], []
+        seqs, firsts, seconds, ends1, ends2, tok_lists = [], [], [], [], [], []
         L = self.max_length
         for si, i, j in batch.pairs:
             toks, p1, p2 = marked_sequence(batch.sentences[si], i, j)
@@ -310,6 +385,10 @@ class PairEncoder(RelationEncoder):
             seqs.append(self.vocab.ids(toks))
             firsts.append(p1)
             seconds.append(p2)
+            ends1.append(_find(toks, "</e1>", p1))
+            ends2.append(_find(toks, "</e2>", p2))
+            if self.chars is not None:
+                tok_lists.append(toks)
         n, width = len(seqs), max((len(s) for s in seqs), default=1)
         ids = torch.zeros(n, width, dtype=torch.long)
         for k, s in enumerate(seqs):
@@ -321,14 +400,63 @@ class PairEncoder(RelationEncoder):
         clip = self.max_pos
         pos1 = (pos - e1.unsqueeze(1)).clamp(-clip, clip) + clip
         pos2 = (pos - e2.unsqueeze(1)).clamp(-clip, clip) + clip
-        return {"ids": ids, "mask": mask, "pos1": pos1, "pos2": pos2, "e1": e1, "e2": e2}
+        out = {"ids": ids, "mask": mask, "pos1": pos1, "pos2": pos2, "e1": e1, "e2": e2,
+               "e1_end": torch.tensor(ends1, dtype=torch.long),
+               "e2_end": torch.tensor(ends2, dtype=torch.long)}
+        if self.chars is not None:
+            out.update(self._char_inputs(tok_lists, width))
+        return out
+
+    def _char_inputs(self, tok_lists: list[list[str]], width: int) -> dict[str, torch.Tensor]:
+        """Character ids of the batch's distinct tokens and each token's row (row 0 = padding)."""
+        assert self.chars is not None
+        rows: dict[str, int] = {"": 0}
+        index = torch.zeros(len(tok_lists), width, dtype=torch.long)
+        for k, toks in enumerate(tok_lists):
+            index[k, : len(toks)] = torch.tensor([rows.setdefault(t, len(rows)) for t in toks])
+        cache, get = self._char_cache, self.chars.index.get
+        seqs = []
+        for t in rows:
+            ids = cache.get(t)
+            if ids is None:
+                w = t if len(t) <= _MAX_CHARS else t[: _MAX_CHARS // 2] + t[-_MAX_CHARS // 2:]
+                ids = [get(ch, 1) for ch in w]
+                if len(cache) < 200_000:
+                    cache[t] = ids
+            seqs.append(ids)
+        char_ids = torch.zeros(len(seqs), max(1, max(map(len, seqs))), dtype=torch.long)
+        for r, ids in enumerate(seqs):
+            char_ids[r, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        return {"char_ids": char_ids, "tok_index": index}
 
     def token_features(self, f: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Word (+ position) embeddings ``[P, L, in_dim]`` after dropout."""
-        x = self.embed(f["ids"])
+        """Word (+ character, + position) features ``[P, L, in_dim]`` after dropout."""
+        ids = f["ids"]
+        if self.training and self.word_dropout > 0:
+            unk = (torch.rand(ids.shape) < self.word_dropout) & ~self._keep_ids[ids]
+            ids = ids.masked_fill(unk, 1)
+        parts = [self.embed(ids)]
+        if self.chars is not None:
+            c = self.char_embed(f["char_ids"]).transpose(1, 2)  # [U, Cw, C]
+            c = self.char_conv(c)[:, :, : f["char_ids"].shape[1]]
+            c = c.masked_fill((f["char_ids"] == 0).unsqueeze(1), -1e4).max(dim=2).values
+            c = torch.tanh(c) * (f["char_ids"] != 0).any(dim=1, keepdim=True)  # padding row → 0
+            parts.append(c[f["tok_index"]])
         if self.pos_width:
-            x = torch.cat([x, self.pos1(f["pos1"]), self.pos2(f["pos2"])], dim=-1)
-        return self.drop(x)
+            parts += [self.pos1(f["pos1"]), self.pos2(f["pos2"])]
+        x = torch.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
+        return self.input_drop(x)
+
+    def entity_states(self, h: torch.Tensor, f: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """The two entity vectors from states ``h`` ``[P, L, D]`` (see ``entity_pooling``)."""
+        if self.entity_pooling == "marker":
+            return [self.gather(h, f["e1"]), self.gather(h, f["e2"])]
+        pos = torch.arange(h.shape[1]).unsqueeze(0)
+        out = []
+        for a, b in ((f["e1"], f["e1_end"]), (f["e2"], f["e2_end"])):
+            inside = (pos >= a.unsqueeze(1)) & (pos <= b.unsqueeze(1))
+            out.append(h.masked_fill(~inside.unsqueeze(-1), -1e4).max(dim=1).values)
+        return out
 
     @staticmethod
     def gather(h: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -7,6 +7,8 @@ entities, and the convolution outputs at the two marker positions concatenated t
 vector (the "lexical" entity features of the paper).
 
 Formula: ``h_t = relu(W · [x_{t-k/2} … x_{t+k/2}] + b)``; ``r = [max_t h_t ; h_{e1} ; h_{e2}]``.
+``h_{e1}`` is the state at the ``<e1>`` marker, or with ``entity_pooling = "span"`` the max over
+the states of the whole marked mention (same for e2).
 
 Shapes:
     input: :class:`~kg_engine.extraction.encoders.base.PairBatch` with ``P`` pairs →
@@ -58,7 +60,7 @@ class CNNEncoder(PairEncoder):
             h = torch.relu(conv(x)[:, :, : x.shape[2]])  # [P, F, L]
             pooled = h.masked_fill(~mask, -1e4).max(dim=2).values
             ht = h.transpose(1, 2)
-            outs += [pooled, self.gather(ht, f["e1"]), self.gather(ht, f["e2"])]
+            outs += [pooled, *self.entity_states(ht, f)]
         return self.drop(torch.cat(outs, dim=-1))
 
 
@@ -74,11 +76,19 @@ def build_cnn_encoder(
     pretrained_vectors: str = "",
     freeze_vectors: bool = False,
     pretrained_width: int = 0,
+    word_dropout: float = 0.0,
+    char_width: int = 0,
+    char_filters: int = 0,
+    char_window: int = 3,
+    entity_pooling: str = "marker",
+    input_dropout: float | None = None,
 ) -> CNNEncoder:
     """Registered architecture ``kg_engine.CNNEncoder.v1`` (see :class:`CNNEncoder`)."""
     return CNNEncoder(
         filters=filters, windows=tuple(windows), width=width, pos_width=pos_width,
         max_length=max_length, dropout=dropout, min_freq=min_freq,
         pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
-        pretrained_width=pretrained_width,
+        pretrained_width=pretrained_width, word_dropout=word_dropout, char_width=char_width,
+        char_filters=char_filters, char_window=char_window, entity_pooling=entity_pooling,
+        input_dropout=input_dropout,
     )

@@ -73,10 +73,18 @@ def build_pcnn_encoder(
     pretrained_vectors: str = "",
     freeze_vectors: bool = False,
     pretrained_width: int = 0,
+    word_dropout: float = 0.0,
+    char_width: int = 0,
+    char_filters: int = 0,
+    char_window: int = 3,
+    entity_pooling: str = "marker",
+    input_dropout: float | None = None,
 ) -> PCNNEncoder:
     """Registered architecture ``kg_engine.PCNNEncoder.v1`` (see :class:`PCNNEncoder`)."""
     return PCNNEncoder(
         filters=filters, window=window, width=width, pos_width=pos_width, max_length=max_length,
         dropout=dropout, min_freq=min_freq, pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
-        pretrained_width=pretrained_width,
+        pretrained_width=pretrained_width, word_dropout=word_dropout, char_width=char_width,
+        char_filters=char_filters, char_window=char_window, entity_pooling=entity_pooling,
+        input_dropout=input_dropout,
     )

@@ -6,6 +6,8 @@ sum of its states; here over an entity-marked sequence with position features, a
 the two entity markers concatenated to the attention summary.
 
 Formula: ``H = BiRNN(x)``; ``α = softmax(wᵀ tanh(H))``; ``r = [tanh(Hᵀα) ; H_{e1} ; H_{e2}]``.
+``H_{e1}`` is the state at the ``<e1>`` marker, or with ``entity_pooling = "span"`` the max over
+the states of the whole marked mention (same for e2).
 
 Shapes:
     input: ``PairBatch`` with ``P`` pairs → output ``[P, 3 · 2 · hidden]``.
@@ -67,7 +69,7 @@ class RNNEncoder(PairEncoder):
         scores = self.att(torch.tanh(h)).squeeze(-1).masked_fill(~f["mask"], -1e4)
         alpha = torch.softmax(scores, dim=1).unsqueeze(-1)
         summary = torch.tanh((alpha * h).sum(1))
-        out = torch.cat([summary, self.gather(h, f["e1"]), self.gather(h, f["e2"])], dim=-1)
+        out = torch.cat([summary, *self.entity_states(h, f)], dim=-1)
         return self.drop(out)
 
 
@@ -84,11 +86,19 @@ def build_rnn_encoder(
     pretrained_vectors: str = "",
     freeze_vectors: bool = False,
     pretrained_width: int = 0,
+    word_dropout: float = 0.0,
+    char_width: int = 0,
+    char_filters: int = 0,
+    char_window: int = 3,
+    entity_pooling: str = "marker",
+    input_dropout: float | None = None,
 ) -> RNNEncoder:
     """Registered architecture ``kg_engine.RNNEncoder.v1`` (see :class:`RNNEncoder`)."""
     return RNNEncoder(
         hidden=hidden, layers=layers, cell=cell, width=width, pos_width=pos_width,
         max_length=max_length, dropout=dropout, min_freq=min_freq,
         pretrained_vectors=pretrained_vectors, freeze_vectors=freeze_vectors,
-        pretrained_width=pretrained_width,
+        pretrained_width=pretrained_width, word_dropout=word_dropout, char_width=char_width,
+        char_filters=char_filters, char_window=char_window, entity_pooling=entity_pooling,
+        input_dropout=input_dropout,
     )

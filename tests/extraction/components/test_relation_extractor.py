@@ -198,3 +198,67 @@ def test_shrunk_model_loads_and_predicts_nearly_identically(trained, tmp_path) -
     assert b._.rel[(0, 3)]["Work_For"] == pytest.approx(a._.rel[(0, 3)]["Work_For"], abs=1e-2)
     with pytest.raises(ModelError):
         shrink_relation_model(tmp_path / "nothing", tmp_path / "x")
+
+
+def _fixed_probs(rel, doc, row):
+    """Candidates of ``doc`` (one pair) with a hand-set probability row [none, fwd…, bwd…]."""
+    cands = rel.candidates([doc])
+    assert len(cands) == 1
+    return cands, torch.tensor([row], dtype=torch.float)
+
+
+def test_decision_rule_threshold_below_half_beats_no_relation(trained) -> None:
+    nlp, rel = trained
+    labels = list(rel.labels)
+    n = len(labels)
+    k = labels.index("Work_For")
+    row = [0.0] * (1 + 2 * n)
+    row[0], row[1 + k] = 0.6, 0.3  # "no relation" is the argmax; Work_For→ has 0.3
+    row[1 + n + k] = 0.1
+    doc = _doc(nlp, ["Mary", "works", "for", "Acme", "."], [(0, 1, "Peop"), (3, 4, "Org")])
+    try:
+        rel.set_annotations([doc], _fixed_probs(rel, doc, row))
+        assert doc._.relations == []  # default 0.5: unchanged behaviour
+        rel.cfg["threshold"] = 0.25
+        rel.set_annotations([doc], _fixed_probs(rel, doc, row))
+        assert [(h.text, lab, t.text) for h, lab, t, _p in doc._.relations] == [("Mary", "Work_For", "Acme")]
+        assert doc._.relations[0][3] == pytest.approx(0.3)
+        rel.cfg["thresholds"] = {"Work_For": 0.35}  # a per-label value overrides the global one
+        rel.set_annotations([doc], _fixed_probs(rel, doc, row))
+        assert doc._.relations == []
+        assert rel.decision_thresholds()["Work_For"] == 0.35
+        assert rel.decision_thresholds()["Kill"] == 0.25
+    finally:
+        rel.cfg["threshold"], rel.cfg["thresholds"] = 0.5, {}
+
+
+def test_tune_thresholds_improves_dev_and_is_saved(trained, tmp_path) -> None:
+    nlp, rel = trained
+    dev = synthetic_examples(40, seed=11)
+    docs, refs = [eg.predicted for eg in dev], [eg.reference for eg in dev]
+    try:
+        rel.cfg["threshold"] = 0.99  # a bad starting point: tuning must recover recall
+        res = rel.tune_thresholds(docs, refs, mode="global")
+        assert res["dev_after"]["micro_f1"] >= res["dev_before"]["micro_f1"]
+        assert res["dev_after"]["micro_f1"] > 0.9
+        assert rel.cfg["threshold"] == res["threshold"] and res["threshold"] < 0.99
+        assert res["thresholds"] == {}
+        per = rel.tune_thresholds(docs, refs, mode="per_label", min_support=1)
+        assert per["dev_after"]["micro_f1"] >= res["dev_after"]["micro_f1"] - 1e-9
+        assert all(0.0 < t < 1.0 for t in per["thresholds"].values())
+        rel.cfg["thresholds"] = {"Kill": 0.42}
+        nlp.to_disk(tmp_path / "model")
+        loaded = spacy.load(tmp_path / "model").get_pipe("kg_relation_extractor")
+        assert loaded.cfg["threshold"] == rel.cfg["threshold"]
+        assert loaded.cfg["thresholds"] == {"Kill": 0.42}
+        with pytest.raises(ConfigError, match="per_label"):
+            rel.tune_thresholds(docs, refs, mode="best")
+        with pytest.raises(ConfigError, match="aligned"):
+            rel.tune_thresholds(docs, refs[:-1])
+    finally:
+        rel.cfg["threshold"], rel.cfg["thresholds"] = 0.5, {}
+
+
+def test_bad_per_label_threshold_is_config_error() -> None:
+    with pytest.raises(ConfigError, match="Kill"):
+        spacy.blank("en").add_pipe("kg_relation_extractor", config={"thresholds": {"Kill": 2}})

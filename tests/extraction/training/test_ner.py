@@ -97,3 +97,146 @@ def test_train_small_model_learns_and_saves(tmp_path) -> None:
 def test_invalid_training_config(tmp_path) -> None:
     with pytest.raises(ConfigError):
         train_ner(_synthetic(4, 1), _synthetic(2, 2), tmp_path / "m", config="[nlp\n")
+
+
+# -- config-driven training (kg_engine.extraction.training.ner_train) and the CLI -----------------
+from typer.testing import CliRunner  # noqa: E402
+
+from kg_engine.cli.app import app  # noqa: E402
+from kg_engine.extraction.training.ner_train import (  # noqa: E402
+    EXAMPLE_CONFIG,
+    evaluate_ner_model,
+    load_ner_config,
+    ner_component,
+    train_ner_from_config,
+)
+
+_TINY_TAGGER = """
+[paths]
+output = "unused"
+
+[corpora]
+train = "{d}/train.json"
+dev = "{d}/dev.json"
+test = "{d}/test.json"
+
+[components]
+
+[components.kg_ner_tagger]
+batch_size = 16
+
+[components.kg_ner_tagger.model]
+@architectures = "kg_engine.BiLSTMCRFTagger.v1"
+word_width = 16
+char_width = 8
+char_filters = 8
+shape_width = 4
+hidden = 16
+dropout = 0.1
+
+[training]
+max_epochs = 6
+patience = 6
+batch_size = 8
+learn_rate = 0.01
+"""
+
+
+def _write_split(path, examples) -> None:
+    path.write_text(json.dumps([{"tokens": t, "entities": [[s, e, lab] for s, e, lab in sp]}
+                                for t, sp in examples]))
+
+
+@pytest.fixture()
+def tiny_data(tmp_path):
+    _write_split(tmp_path / "train.json", _synthetic(60, 1))
+    _write_split(tmp_path / "dev.json", _synthetic(20, 2))
+    _write_split(tmp_path / "test.json", _synthetic(20, 3))
+    cfg = tmp_path / "tagger.cfg"
+    cfg.write_text(_TINY_TAGGER.replace("{d}", str(tmp_path)))
+    return tmp_path
+
+
+def test_ner_config_validation(tmp_path) -> None:
+    cfg = load_ner_config(None, text=EXAMPLE_CONFIG, overrides={"training.patience": 3})
+    assert ner_component(cfg) == "kg_ner_tagger" and cfg["training"]["patience"] == 3
+    assert cfg["training"]["max_seconds"] == 840.0
+    both = EXAMPLE_CONFIG + "\n[components.ner]\nhidden = 64\n"
+    for text, match in [
+        ("[nlp\n", "invalid config"),
+        (EXAMPLE_CONFIG + "\n[oops]\na = 1\n", "unknown section"),
+        (EXAMPLE_CONFIG.replace("batch_size = 32", "batch_sise = 32"), "batch_sise"),
+        (EXAMPLE_CONFIG.replace("max_epochs = 30", "max_epochs = \"x\""), "expected an integer"),
+        (EXAMPLE_CONFIG.replace("BiLSTMCRFTagger.v1", "Nope.v1"), "unknown tagger architecture"),
+        (both, "exactly one"),
+        ("[training]\nseed = 1\n", "exactly one"),
+    ]:
+        with pytest.raises(ConfigError, match=match):
+            load_ner_config(None, text=text)
+    with pytest.raises(ConfigError, match="not found"):
+        load_ner_config(tmp_path / "missing.cfg")
+
+
+def test_train_tagger_from_config_and_score(tiny_data) -> None:
+    cfg = load_ner_config(tiny_data / "tagger.cfg")
+    lines: list[str] = []
+    m = train_ner_from_config(cfg, output=tiny_data / "out", log=lines.append)
+    assert m["component"] == "kg_ner_tagger" and m["best_epoch"] >= 1
+    assert len(m["history"]) == m["epochs_run"] and any(line.startswith("epoch") for line in lines)
+    assert m["test"]["micro_f1"] > 0.8 and m["train_cpu_seconds"] > 0
+    assert (tiny_data / "out" / "config.cfg").exists()
+    saved = json.loads((tiny_data / "out" / "metrics.json").read_text())
+    assert saved["test"]["micro_f1"] == m["test"]["micro_f1"]
+    again = evaluate_ner_model(str(tiny_data / "out" / "model-best"), tiny_data / "test.json")
+    assert again["micro_f1"] == pytest.approx(m["test"]["micro_f1"])
+
+
+def test_train_spacy_ner_from_config(tiny_data) -> None:
+    text = (_TINY_TAGGER.replace("{d}", str(tiny_data))
+            .split("[components]")[0]
+            + "[components]\n\n[components.ner]\nwidth = 32\ndepth = 1\nhidden = 32\ndropout = 0.1\n"
+            + "\n[training]\nmax_epochs = 6\npatience = 6\nbatch_size = 4\n")
+    m = train_ner_from_config(load_ner_config(None, text=text), output=tiny_data / "sp", log=None)
+    assert m["component"] == "ner" and m["test"]["micro_f1"] > 0.8
+    assert spacy.load(tiny_data / "sp" / "model-best").pipe_names == ["tok2vec", "ner"]
+
+
+def test_missing_data_is_a_clear_error(tiny_data) -> None:
+    (tiny_data / "dev.json").unlink()
+    with pytest.raises(InputNotFoundError, match="dev data file not found"):
+        train_ner_from_config(load_ner_config(tiny_data / "tagger.cfg"), output=tiny_data / "o", log=None)
+
+
+def test_cli_train_and_eval_ner(tiny_data) -> None:
+    runner = CliRunner()
+    out = tiny_data / "cli"
+    res = runner.invoke(app, ["train-ner", str(tiny_data / "tagger.cfg"), "--output", str(out),
+                              "--training.max_epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["epochs_run"] == 2
+    res = runner.invoke(app, ["eval-ner", str(out / "model-best"), "--data", str(tiny_data / "test.json")])
+    assert res.exit_code == 0, res.output
+    assert 0.0 <= json.loads(res.stdout)["micro_f1"] <= 1.0
+    # errors: exit 2 with a message, no traceback
+    bad = runner.invoke(app, ["train-ner", str(tiny_data / "nope.cfg")])
+    assert bad.exit_code == 2 and "config file not found" in bad.output
+    bad = runner.invoke(app, ["train-ner", str(tiny_data / "tagger.cfg"), "--corpora.train",
+                              str(tiny_data / "absent.json")])
+    assert bad.exit_code == 2 and "absent.json" in bad.output
+    bad = runner.invoke(app, ["train-ner", str(tiny_data / "tagger.cfg"), "--training.bogus", "1"])
+    assert bad.exit_code == 2 and "bogus" in bad.output
+    (out / "model-best" / "kg_ner_tagger" / "model.pt").write_bytes(b"garbage")
+    bad = runner.invoke(app, ["eval-ner", str(out / "model-best"), "--data", str(tiny_data / "test.json")])
+    assert bad.exit_code == 2 and "model.pt" in bad.output
+    bad = runner.invoke(app, ["eval-ner", str(tiny_data / "nowhere"), "--data", str(tiny_data / "test.json")])
+    assert bad.exit_code == 2 and "not a saved spaCy pipeline" in bad.output
+
+
+@pytest.mark.parametrize("name", ["ner_spacy", "ner_bilstm_crf", "ner_minilm"])
+def test_shipped_ner_configs_validate(name: str) -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "pipelines" / f"{name}.cfg"
+    cfg = load_ner_config(path)
+    assert ner_component(cfg) == ("ner" if name == "ner_spacy" else "kg_ner_tagger")
+    assert cfg["training"]["threads"] == 1 and cfg["training"]["max_seconds"] <= 900

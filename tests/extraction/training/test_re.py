@@ -39,6 +39,8 @@ def test_config_errors() -> None:
         load_re_config(None, text=EXAMPLE_CONFIG, overrides={"corpora.dataset": "ace"})
     with pytest.raises(ConfigError, match="not found"):
         load_re_config("/nonexistent/x.cfg")
+    with pytest.raises(ConfigError, match="per_label"):
+        load_re_config(None, text=EXAMPLE_CONFIG, overrides={"training.tune_threshold": "best"})
 
 
 def test_train_save_reload_evaluate(tmp_path) -> None:
@@ -59,3 +61,17 @@ def test_train_save_reload_evaluate(tmp_path) -> None:
     res = evaluate_re(out / "model-best", "conll04", data_dir=data)
     assert res["entities"] == "gold"
     assert res["micro_f1"] == pytest.approx(metrics["test_gold_entities"]["micro_f1"])
+    # the dev-tuned threshold (default mode "global") is saved with the model and used at test time
+    tuning = metrics["threshold_tuning"]
+    assert tuning["mode"] == "global" and tuning["dev_after"]["micro_f1"] >= tuning["dev_before"]["micro_f1"]
+    assert res["threshold"] == tuning["threshold"]
+    # re-tuning at evaluation time (here on gold entities) and saving the re-tuned pipeline
+    tuned = evaluate_re(out / "model-best", "conll04", data_dir=data, tune_threshold="per_label",
+                        save=tmp_path / "tuned")
+    assert tuned["threshold_tuning"]["entities"] == "gold"
+    assert tuned["threshold_tuning"]["dev_after"]["micro_f1"] >= tuned["threshold_tuning"]["dev_before"]["micro_f1"]
+    again = evaluate_re(tmp_path / "tuned", "conll04", data_dir=data)
+    assert again["threshold"] == tuned["threshold"] and again["thresholds"] == tuned["thresholds"]
+    assert again["micro_f1"] == pytest.approx(tuned["micro_f1"])
+    with pytest.raises(ConfigError, match="conll04 only"):
+        evaluate_re(out / "model-best", "semeval", data_dir=data, tune_threshold="global")

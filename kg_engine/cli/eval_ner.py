@@ -26,7 +26,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Score MODEL on DATA; prints JSON (fractions in 0–1)."""
         try:
-            from kg_engine.extraction.training.ner_train import default_conll04_path, evaluate_ner_model
+            from kg_engine.extraction.training.ner_train import (
+                default_conll04_path,
+                evaluate_ner_model,
+            )
 
             res = evaluate_ner_model(model, data or default_conll04_path("test"))
         except (KgEngineError, FileNotFoundError, OSError) as exc:

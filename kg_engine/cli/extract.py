@@ -8,7 +8,7 @@ provenance. Unchanged documents are skipped on re-runs; changed ones are replace
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -40,7 +40,7 @@ def extract(
     ] = "default",
     n_process: Annotated[int, typer.Option("--n-process", help="worker processes")] = 1,
     batch_size: Annotated[
-        Optional[int], typer.Option("--batch-size", help="documents per batch")
+        int | None, typer.Option("--batch-size", help="documents per batch")
     ] = None,
     text_field: Annotated[
         str, typer.Option(help="JSONL field / CSV column with the text")
@@ -50,7 +50,7 @@ def extract(
         bool, typer.Option("--paragraphs", help="one document per paragraph of text files")
     ] = False,
     set_: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--set", help="config override SECTION.KEY=VALUE (repeatable)"),
     ] = None,
     link: Annotated[
@@ -73,7 +73,7 @@ def extract(
         with kg:
             from kg_engine.extraction.corpus import iter_documents
 
-            def docs():  # noqa: ANN202
+            def docs():
                 return iter_documents(paths, text_field=text_field, id_field=id_field,
                                       split="paragraphs" if paragraphs else "none")
 

@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
         values. Writes OUTPUT/model-best (spacy.load-able), config.cfg, metrics.json."""
         try:
             from kg_engine.cli.train_re import parse_overrides
-            from kg_engine.extraction.training.ner_train import load_ner_config, train_ner_from_config
+            from kg_engine.extraction.training.ner_train import (
+                load_ner_config,
+                train_ner_from_config,
+            )
 
             overrides = parse_overrides(list(ctx.args))
             cfg = load_ner_config(config, overrides=overrides)

@@ -33,13 +33,13 @@ from typing import Any, Literal
 from kg_engine.errors import ConfigError, InputNotFoundError, InputSyntaxError
 
 __all__ = [
+    "CorpusFormat",
     "Document",
     "content_hash",
-    "read_text_file",
-    "read_jsonl",
-    "read_csv",
     "iter_documents",
-    "CorpusFormat",
+    "read_csv",
+    "read_jsonl",
+    "read_text_file",
 ]
 
 CorpusFormat = Literal["text", "jsonl", "csv"]

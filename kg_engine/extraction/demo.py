@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_CORPUS", "DEMO_RELATION_MODEL", "DEMO_QUERIES", "run_extraction_demo"]
+__all__ = ["DEMO_CORPUS", "DEMO_QUERIES", "DEMO_RELATION_MODEL", "run_extraction_demo"]
 
 _DATA = Path(__file__).resolve().parents[2] / "data"
 #: The sample corpus (JSON Lines: id, title, text).

@@ -26,8 +26,15 @@ from rdflib.namespace import SKOS
 from kg_engine.core import TripleBatch
 from kg_engine.extraction.corpus import Document
 
-__all__ = ["DOCUMENTS", "METADATA", "ExtractResult", "as_documents", "known_hashes",
-           "graph_labels", "extract_into"]
+__all__ = [
+    "DOCUMENTS",
+    "METADATA",
+    "ExtractResult",
+    "as_documents",
+    "extract_into",
+    "graph_labels",
+    "known_hashes",
+]
 
 METADATA = sa.MetaData()
 #: One row per extracted document: what was extracted from which content, by which pipeline.

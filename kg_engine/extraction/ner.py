@@ -29,18 +29,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.tokens import Doc, Span
 
 __all__ = [
-    "DEFAULT_PIPELINE",
-    "FALLBACK_PIPELINES",
-    "DEFAULT_LABEL_MAP",
-    "DETERMINERS",
-    "TITLES",
     "ABBREVIATIONS",
+    "DEFAULT_LABEL_MAP",
+    "DEFAULT_PIPELINE",
+    "DETERMINERS",
+    "FALLBACK_PIPELINES",
+    "TITLES",
+    "EntityMapper",
     "LabelMap",
+    "add_entity_mapper",
+    "clean_span",
     "installed_pipelines",
     "load_pipeline",
-    "clean_span",
-    "EntityMapper",
-    "add_entity_mapper",
 ]
 
 #: The pipeline used when none is named.
@@ -182,14 +182,14 @@ def load_pipeline(
             )
         try:
             return spacy.load(path, exclude=list(exclude), disable=list(disable))
-        except Exception as exc:  # noqa: BLE001 - spaCy raises many kinds on corrupt models
+        except Exception as exc:
             raise ModelError(f"{path}: cannot load spaCy pipeline: {exc}") from exc
     installed = set(installed_pipelines())
     for cand in candidates:
         if cand in installed or spacy.util.is_package(cand):
             try:
                 return spacy.load(cand, exclude=list(exclude), disable=list(disable))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise ModelError(f"spaCy pipeline {cand!r} is installed but fails to load: "
                                  f"{exc}") from exc
     raise ModelError(

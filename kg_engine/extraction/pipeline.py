@@ -34,8 +34,8 @@ __all__ = [
     "PIPELINES_DIR",
     "ExtractionPipeline",
     "available_pipelines",
-    "read_pipeline_config",
     "load_extraction_pipeline",
+    "read_pipeline_config",
 ]
 
 #: Folder of the shipped pipeline configs (``<repo>/pipelines``).
@@ -119,7 +119,7 @@ def read_pipeline_config(
             cfg["pipeline"]["spacy"] = spacy_name
     except InputNotFoundError:
         raise
-    except Exception as exc:  # noqa: BLE001 - confection raises several kinds
+    except Exception as exc:
         raise ConfigError(f"{cfg_path or base_path}: invalid pipeline config: {exc}") from exc
     cfg = _to_dict(cfg)
     unknown = sorted(set(cfg) - _SECTIONS)
@@ -215,7 +215,7 @@ def load_extraction_pipeline(
     # (the NER's own), and the triples get the graph's classes and cleaned spans
     try:
         add_entity_mapper(nlp, cfg.get("entity_mapper") or {}, after=nlp.pipe_names[-1])
-    except Exception as exc:  # noqa: BLE001 - spaCy config validation errors
+    except Exception as exc:
         raise ConfigError(f"{cfg['_source']}: invalid [entity_mapper] settings: {exc}") from exc
     mapping = RDFMapping.from_config(cfg.get("rdf"))
     lcfg = dict(cfg.get("linking") or {})

@@ -47,7 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
-__all__ = ["RDFMapping", "DocConverter", "doc_to_batch", "NO_RELATION_LABELS"]
+__all__ = ["NO_RELATION_LABELS", "DocConverter", "RDFMapping", "doc_to_batch"]
 
 #: Labels that mean "no relation" and never become triples.
 NO_RELATION_LABELS: frozenset[str] = frozenset(

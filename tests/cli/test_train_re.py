@@ -8,11 +8,11 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("spacy")
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from kg_engine.cli.app import app  # noqa: E402
-from kg_engine.extraction.training.re import EXAMPLE_CONFIG  # noqa: E402
-from kg_engine.extraction.training.synthetic import write_synthetic_conll04  # noqa: E402
+from kg_engine.cli.app import app
+from kg_engine.extraction.training.re import EXAMPLE_CONFIG
+from kg_engine.extraction.training.synthetic import write_synthetic_conll04
 
 runner = CliRunner()
 

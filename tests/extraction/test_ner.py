@@ -45,7 +45,7 @@ def test_folder_without_config_is_a_model_error(tmp_path) -> None:
 
 def test_neither_default_nor_fallback(monkeypatch) -> None:
     monkeypatch.setattr(ner, "FALLBACK_PIPELINES", ("xx_missing_fallback",))
-    monkeypatch.setattr(ner, "installed_pipelines", lambda: [])
+    monkeypatch.setattr(ner, "installed_pipelines", list)
     with pytest.raises(ModelError, match="xx_missing_fallback"):
         ner.load_pipeline()
 

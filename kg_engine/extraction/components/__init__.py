@@ -17,8 +17,14 @@ from kg_engine.extraction.components.relation_extractor import (
     make_relation_extractor,
 )
 
-__all__ = ["RelationExtractor", "make_relation_extractor", "add_relation_extractor",
-           "load_relation_pipeline", "NERTagger", "make_ner_tagger"]
+__all__ = [
+    "NERTagger",
+    "RelationExtractor",
+    "add_relation_extractor",
+    "load_relation_pipeline",
+    "make_ner_tagger",
+    "make_relation_extractor",
+]
 
 
 def load_relation_pipeline(path: str | Path) -> Any:

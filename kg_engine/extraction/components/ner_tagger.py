@@ -43,7 +43,7 @@ from thinc.api import Config
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.taggers import TAGGERS, BiLSTMCRFTagger, bio_encode, bio_spans
 
-__all__ = ["NERTagger", "make_ner_tagger", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "NERTagger", "make_ner_tagger"]
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.pt"
@@ -235,7 +235,7 @@ class NERTagger(TrainablePipe):
     def finish_update(self, sgd: Any) -> None:
         """No-op: :meth:`update` already stepped the torch optimizer."""
 
-    def use_params(self, params: dict) -> Any:  # noqa: D102 - spaCy contract, no averaging
+    def use_params(self, params: dict) -> Any:
         from contextlib import nullcontext
 
         return nullcontext()
@@ -323,7 +323,7 @@ def _torch_load(src: Any, name: str) -> Any:
         return torch.load(src, map_location="cpu", weights_only=True)
     except FileNotFoundError as exc:
         raise ModelError(f"{name}: missing model weights file") from exc
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for corrupt files
+    except Exception as exc:
         raise ModelError(
             f"{name}: corrupt or incompatible model weights ({type(exc).__name__}); "
             "re-train or re-copy the model folder"

@@ -36,6 +36,7 @@ __all__ = [
     "Sentence",
     "Vocab",
     "marked_sequence",
+    "minilm_word_vectors",
     "normalise_word",
 ]
 
@@ -181,11 +182,12 @@ class RelationEncoder(nn.Module):
         return [{"params": [p for p in self.parameters() if p.requires_grad], "lr": lr}]
 
 
-def _minilm_word_vectors(words: Sequence[str], model_path: str | None, dim: int = 384) -> torch.Tensor:
+def minilm_word_vectors(words: Sequence[str], model_path: str | None, dim: int = 384) -> torch.Tensor:
     """Static 384-d word vectors = mean of the word's MiniLM word-piece input embeddings.
 
     This is the only pretrained signal the "from scratch" encoders may use, and only when the
-    config says ``pretrained_vectors = "minilm"``.
+    config says ``pretrained_vectors = "minilm"``. Also used by the NER tagger
+    (:mod:`kg_engine.extraction.taggers.bilstm_crf`), so saved models of both depend on it.
     """
     try:
         from transformers import AutoModel, AutoTokenizer
@@ -314,7 +316,7 @@ class PairEncoder(RelationEncoder):
         if meta is None and self.hparams["pretrained_vectors"] == "minilm":
             with torch.no_grad():
                 self.embed.weight.copy_(
-                    _minilm_word_vectors(self.vocab.words, self.hparams.get("checkpoint"), self.width)
+                    minilm_word_vectors(self.vocab.words, self.hparams.get("checkpoint"), self.width)
                 )
         self.embed.weight.requires_grad_(not self.hparams["freeze_vectors"])
         # not a buffer: saved models keep their state_dict keys

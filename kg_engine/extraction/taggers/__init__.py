@@ -14,8 +14,15 @@ from __future__ import annotations
 from kg_engine.extraction.taggers.bilstm_crf import BiLSTMCRFTagger, build_bilstm_crf_tagger
 from kg_engine.extraction.taggers.crf import CRF, bio_encode, bio_spans, bio_tags
 
-__all__ = ["TAGGERS", "BiLSTMCRFTagger", "build_bilstm_crf_tagger", "CRF", "bio_encode",
-           "bio_spans", "bio_tags"]
+__all__ = [
+    "CRF",
+    "TAGGERS",
+    "BiLSTMCRFTagger",
+    "bio_encode",
+    "bio_spans",
+    "bio_tags",
+    "build_bilstm_crf_tagger",
+]
 
 #: registered architecture name → builder
 TAGGERS = {"kg_engine.BiLSTMCRFTagger.v1": build_bilstm_crf_tagger}

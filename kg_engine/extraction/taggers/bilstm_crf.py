@@ -160,10 +160,10 @@ class BiLSTMCRFTagger(nn.Module):
             width = h["pretrained_width"] or 384
             self.vec_embed = nn.Embedding(len(self.vec_vocab), width, padding_idx=0)
             if fresh:
-                from kg_engine.extraction.encoders.base import _minilm_word_vectors
+                from kg_engine.extraction.encoders.base import minilm_word_vectors
 
                 with torch.no_grad():
-                    self.vec_embed.weight.copy_(_minilm_word_vectors(meta["vec_words"], None, width))
+                    self.vec_embed.weight.copy_(minilm_word_vectors(meta["vec_words"], None, width))
             self.vec_embed.weight.requires_grad_(not h["freeze_vectors"])
             dim += width
         if h["char_filters"]:

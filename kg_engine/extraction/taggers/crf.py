@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-__all__ = ["CRF", "bio_tags", "bio_encode", "bio_spans"]
+__all__ = ["CRF", "bio_encode", "bio_spans", "bio_tags"]
 
 _NEG = -1e4
 

@@ -16,6 +16,7 @@ Shapes:
 from __future__ import annotations
 
 from collections.abc import Sequence
+
 import torch
 from torch import nn
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import random
-from contextlib import nullcontext
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +34,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "NERExample",
-    "read_ner_examples",
-    "examples_to_docs",
-    "score_spans",
     "evaluate_ner",
+    "examples_to_docs",
     "ner_config",
+    "read_ner_examples",
+    "score_spans",
     "train_ner",
 ]
 
@@ -94,7 +94,7 @@ def _read_docbin_examples(path: Path) -> list[NERExample]:
 
     try:
         docs = list(DocBin().from_disk(path).get_docs(spacy.blank("xx").vocab))
-    except Exception as exc:  # noqa: BLE001 - spaCy raises many kinds on corrupt input
+    except Exception as exc:
         raise InputSyntaxError(
             f"cannot read as a spaCy DocBin: {exc}", source=str(path)
         ) from exc
@@ -346,7 +346,7 @@ def _sourced_width(name: str) -> int:
     try:
         cfg = spacy.util.load_config(Path(spacy.util.get_package_path(name))
                                      / _model_dir(name) / "config.cfg")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ConfigError(f"cannot read the config of pipeline {name!r} to source its tok2vec: "
                           f"{exc}; installed: {spacy.util.get_installed_models()}") from exc
     return int(cfg["components"]["tok2vec"]["model"]["encode"]["width"])
@@ -403,7 +403,7 @@ def train_ner(
     try:
         cfg = load_config_from_str(cfg_text)
         nlp = spacy.util.load_model_from_config(cfg, auto_fill=True, validate=True)
-    except Exception as exc:  # noqa: BLE001 - confection/spaCy config errors
+    except Exception as exc:
         raise ConfigError(f"invalid NER training config: {exc}") from exc
     seed = int(cfg["training"].get("seed", 0) or 0)
     spacy.util.fix_random_seed(seed)

@@ -49,8 +49,15 @@ from confection import Config
 
 from kg_engine.errors import ConfigError, InputNotFoundError
 
-__all__ = ["load_ner_config", "train_ner_from_config", "evaluate_ner_model", "ner_component",
-           "default_conll04_path", "EXAMPLE_CONFIG", "COMPONENTS"]
+__all__ = [
+    "COMPONENTS",
+    "EXAMPLE_CONFIG",
+    "default_conll04_path",
+    "evaluate_ner_model",
+    "load_ner_config",
+    "ner_component",
+    "train_ner_from_config",
+]
 
 #: component sections a config may hold (exactly one)
 COMPONENTS = ("kg_ner_tagger", "ner")
@@ -436,14 +443,14 @@ def evaluate_ner_model(model: str | Path, data: str | Path, *, batch_size: int =
     from kg_engine.extraction.training.ner import evaluate_ner, read_ner_examples
 
     examples = read_ner_examples(data)
-    if isinstance(model, Path) or (isinstance(model, str) and os.sep in model):
-        if not (Path(model) / "config.cfg").is_file():
-            raise ModelError(f"{model}: not a saved spaCy pipeline (no config.cfg)")
+    is_path = isinstance(model, Path) or (isinstance(model, str) and os.sep in model)
+    if is_path and not (Path(model) / "config.cfg").is_file():
+        raise ModelError(f"{model}: not a saved spaCy pipeline (no config.cfg)")
     try:
         nlp = spacy.load(model)
     except KgEngineError:
         raise
-    except Exception as exc:  # noqa: BLE001 - spaCy raises OSError/ValueError/… on bad folders
+    except Exception as exc:  # spaCy raises OSError/ValueError/… on bad folders
         raise ModelError(f"{model}: cannot load the NER pipeline ({exc})") from exc
     t0, c0 = time.perf_counter(), time.process_time()
     res = evaluate_ner(nlp, examples, batch_size=batch_size)

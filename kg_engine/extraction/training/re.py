@@ -46,12 +46,12 @@ from confection import Config
 from kg_engine.errors import ConfigError
 
 __all__ = [
-    "load_re_config",
-    "train_re",
-    "evaluate_re",
-    "semeval_labels",
-    "EXAMPLE_CONFIG",
     "COMPONENT",
+    "EXAMPLE_CONFIG",
+    "evaluate_re",
+    "load_re_config",
+    "semeval_labels",
+    "train_re",
 ]
 
 COMPONENT = "kg_relation_extractor"

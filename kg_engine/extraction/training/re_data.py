@@ -36,13 +36,13 @@ import kg_engine.extraction.components  # noqa: F401 - registers doc._.rel
 from kg_engine.errors import ConfigError, InputSyntaxError
 
 __all__ = [
-    "shared_data_dir",
-    "read_semeval",
-    "read_conll04",
-    "parse_semeval_block",
-    "load_dataset",
     "DATASETS",
     "examples_summary",
+    "load_dataset",
+    "parse_semeval_block",
+    "read_conll04",
+    "read_semeval",
+    "shared_data_dir",
 ]
 
 DATASETS = ("semeval", "conll04")

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["semeval_official", "strict_prf", "prf", "SEMEVAL_RELATIONS", "doc_relation_tuples"]
+__all__ = ["SEMEVAL_RELATIONS", "doc_relation_tuples", "prf", "semeval_official", "strict_prf"]
 
 SEMEVAL_RELATIONS = [
     "Cause-Effect", "Component-Whole", "Content-Container", "Entity-Destination",

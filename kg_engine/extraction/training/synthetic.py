@@ -17,7 +17,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-__all__ = ["synthetic_records", "write_synthetic_conll04", "synthetic_examples", "TEMPLATES"]
+__all__ = ["TEMPLATES", "synthetic_examples", "synthetic_records", "write_synthetic_conll04"]
 
 _NAMES = {
     "Peop": ["John Smith", "Mary", "Ahmed Khan", "Li Wei", "Olga Petrova", "Carlos", "Anna Berg",

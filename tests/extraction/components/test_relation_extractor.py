@@ -7,9 +7,9 @@ import pytest
 torch = pytest.importorskip("torch")
 spacy = pytest.importorskip("spacy")
 
-import kg_engine.extraction.components  # noqa: E402,F401 - registers the factory
-from kg_engine.errors import ConfigError, ModelError  # noqa: E402
-from kg_engine.extraction.training.synthetic import synthetic_examples  # noqa: E402
+import kg_engine.extraction.components  # noqa: F401 - registers the factory
+from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.training.synthetic import synthetic_examples
 
 SMALL_CNN = {"@architectures": "kg_engine.CNNEncoder.v1", "width": 16, "pos_width": 4,
              "filters": 24, "windows": [3], "dropout": 0.1}

@@ -100,10 +100,10 @@ def test_invalid_training_config(tmp_path) -> None:
 
 
 # -- config-driven training (kg_engine.extraction.training.ner_train) and the CLI -----------------
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from kg_engine.cli.app import app  # noqa: E402
-from kg_engine.extraction.training.ner_train import (  # noqa: E402
+from kg_engine.cli.app import app
+from kg_engine.extraction.training.ner_train import (
     EXAMPLE_CONFIG,
     evaluate_ner_model,
     load_ner_config,

@@ -10,14 +10,14 @@ import pytest
 pytest.importorskip("torch")
 spacy = pytest.importorskip("spacy")
 
-from kg_engine.errors import ConfigError  # noqa: E402
-from kg_engine.extraction.training.re import (  # noqa: E402
+from kg_engine.errors import ConfigError
+from kg_engine.extraction.training.re import (
     EXAMPLE_CONFIG,
     evaluate_re,
     load_re_config,
     train_re,
 )
-from kg_engine.extraction.training.synthetic import write_synthetic_conll04  # noqa: E402
+from kg_engine.extraction.training.synthetic import write_synthetic_conll04
 
 PIPELINES = Path(__file__).resolve().parents[3] / "pipelines"
 

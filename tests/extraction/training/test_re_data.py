@@ -8,8 +8,8 @@ import pytest
 
 spacy = pytest.importorskip("spacy")
 
-from kg_engine.errors import ConfigError, InputSyntaxError  # noqa: E402
-from kg_engine.extraction.training.re_data import (  # noqa: E402
+from kg_engine.errors import ConfigError, InputSyntaxError
+from kg_engine.extraction.training.re_data import (
     load_dataset,
     parse_semeval_block,
     read_conll04,

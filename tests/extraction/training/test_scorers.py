@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from kg_engine.extraction.training.scorers import SEMEVAL_RELATIONS, prf, semeval_official, strict_prf
+from kg_engine.extraction.training.scorers import (
+    SEMEVAL_RELATIONS,
+    prf,
+    semeval_official,
+    strict_prf,
+)
 
 
 def test_semeval_direction_counts_and_other_excluded() -> None:

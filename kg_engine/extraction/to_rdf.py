@@ -68,7 +68,11 @@ class RDFMapping:
         type_triples: emit ``rdf:type`` triples.
         label_triples: emit ``rdfs:label`` triples.
         language: language tag of label literals ('' for none; default: the pipeline's).
-        threshold: minimum probability of a relation taken from ``doc._.rel``.
+        threshold: minimum probability of a relation to become a triple. ``None`` (default):
+            the relation model's own decision (its dev-tuned threshold, ``doc._.relations``),
+            and 0.5 for models that only fill ``doc._.rel``. Raise it for open-domain text,
+            where a model trained on one dataset fires on mere co-occurrence
+            (docs/benchmarks.md, "False-positive relations").
         graph: named graph for the triples (``None``: the default graph).
     """
 
@@ -80,7 +84,7 @@ class RDFMapping:
     type_triples: bool = True
     label_triples: bool = True
     language: str | None = None
-    threshold: float = 0.5
+    threshold: float | None = None
     graph: str | None = None
 
     @classmethod
@@ -251,9 +255,10 @@ class DocConverter:
         """(head, label, tail, probability) of the relations predicted for ``doc``."""
         from spacy.tokens import Doc as _Doc
 
+        floor = self.mapping.threshold
         if _Doc.has_extension("relations") and doc._.relations is not None:
             for head, label, tail, prob in doc._.relations:
-                if label not in NO_RELATION_LABELS:
+                if label not in NO_RELATION_LABELS and (floor is None or prob >= floor):
                     yield head, label, tail, float(prob)
             return
         if not _Doc.has_extension("rel") or not doc._.rel:
@@ -263,7 +268,7 @@ class DocConverter:
             if head is None or tail is None or not scores:
                 continue
             label, prob = max(scores.items(), key=lambda kv: kv[1])
-            if label not in NO_RELATION_LABELS and prob >= self.mapping.threshold:
+            if label not in NO_RELATION_LABELS and prob >= (0.5 if floor is None else floor):
                 yield head, label, tail, float(prob)
 
 

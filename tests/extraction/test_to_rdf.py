@@ -75,6 +75,20 @@ def test_rel_scores_threshold_and_dropped_labels(doc) -> None:
     assert preds == {"urn:kg-engine:relation/knows"}
 
 
+def test_rdf_threshold_filters_the_models_decisions(doc) -> None:
+    ada, charles, london = doc.ents
+    doc._.relations = [(ada, "knows", charles, 0.95), (charles, "lives_in", london, 0.45)]
+
+    def preds(mapping: RDFMapping) -> set[str]:
+        batch = doc_to_batch(doc, "d", mapping)
+        return {str(q[1]).rsplit("/", 1)[1] for q, _ in batch if q[1] not in (RDF.type, RDFS.label)}
+
+    # default: the model's own (possibly dev-tuned, < 0.5) decision stands
+    assert preds(RDFMapping()) == {"knows", "lives_in"}
+    # a stricter floor for open-domain text drops the weak relation
+    assert preds(RDFMapping(threshold=0.9)) == {"knows"}
+
+
 def test_named_graph_and_no_labels(doc) -> None:
     batch = doc_to_batch(doc, "d", RDFMapping(graph="urn:g", label_triples=False,
                                               class_iris={"Person": "http://schema.org/Person"}))

@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import io
 import json
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +49,7 @@ from thinc.api import Config
 from torch import nn
 
 from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.components.serialization import pack_bytes, torch_load, unpack_bytes
 from kg_engine.extraction.encoders import ENCODERS, PairBatch, RelationEncoder, Sentence
 from kg_engine.extraction.training.scorers import doc_relation_tuples, strict_prf
 
@@ -655,7 +655,7 @@ class RelationExtractor(TrainablePipe):
             raise ModelError(f"{meta_file}: missing; not a saved kg_relation_extractor") from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ModelError(f"{meta_file}: corrupt metadata ({exc})") from exc
-        self._load(meta, str(meta_file), lambda: _torch_load(model_file, str(model_file)), str(model_file))
+        self._load(meta, str(meta_file), lambda: torch_load(model_file, str(model_file)), str(model_file))
         return self
 
     def _load(self, meta: Any, meta_name: str, load_state: Callable[[], Any], state_name: str) -> None:
@@ -676,10 +676,7 @@ class RelationExtractor(TrainablePipe):
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
         """Serialise metadata and weights to bytes (for ``nlp.to_bytes`` / pickling)."""
-        buf = io.BytesIO()
-        torch.save(self._require_net().state_dict(), buf)
-        meta = json.dumps(self._meta()).encode("utf-8")
-        return len(meta).to_bytes(8, "little") + meta + buf.getvalue()
+        return pack_bytes(self._meta(), self._require_net().state_dict())
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = ()) -> RelationExtractor:
         """Inverse of :meth:`to_bytes`.
@@ -687,25 +684,10 @@ class RelationExtractor(TrainablePipe):
         Raises:
             ModelError: corrupt data.
         """
-        try:
-            n = int.from_bytes(bytes_data[:8], "little")
-            meta = json.loads(bytes_data[8:8 + n].decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{self.name}: corrupt serialised relation extractor") from exc
-        self._load(meta, "<bytes>", lambda: _torch_load(io.BytesIO(bytes_data[8 + n:]), "<bytes>"), "<bytes>")
+        meta, load_state = unpack_bytes(bytes_data, f"{self.name} (relation extractor)")
+        self._load(meta, "<bytes>", load_state, "<bytes>")
         return self
 
-
-def _torch_load(src: Any, name: str) -> Any:
-    try:
-        return torch.load(src, map_location="cpu", weights_only=True)
-    except FileNotFoundError as exc:
-        raise ModelError(f"{name}: missing model weights file") from exc
-    except Exception as exc:
-        raise ModelError(
-            f"{name}: corrupt or incompatible model weights ({type(exc).__name__}); "
-            "re-train or re-copy the model folder"
-        ) from exc
 
 
 @Language.factory(

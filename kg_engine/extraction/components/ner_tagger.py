@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,14 +39,17 @@ from spacy.vocab import Vocab
 from thinc.api import Config
 
 from kg_engine.errors import ConfigError, ModelError
-from kg_engine.extraction.components.serialization import pack_bytes, torch_load, unpack_bytes
+from kg_engine.extraction.components.serialization import (
+    pack_bytes,
+    read_dir,
+    unpack_bytes,
+    write_dir,
+)
 from kg_engine.extraction.taggers import TAGGERS, BiLSTMCRFTagger, bio_encode, bio_spans
 
 __all__ = ["FORMAT_VERSION", "NERTagger", "make_ner_tagger"]
 
 FORMAT_VERSION = 1
-MODEL_FILE = "model.pt"
-META_FILE = "meta.json"
 
 if not Doc.has_extension("kg_ent_confidence"):
     Doc.set_extension("kg_ent_confidence", default=None)
@@ -254,11 +256,7 @@ class NERTagger(TrainablePipe):
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """Save ``meta.json`` (labels, vocabularies) and ``model.pt`` (state dict)."""
-        model = self._require_model()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / META_FILE).write_text(json.dumps(self._meta()), encoding="utf-8")
-        torch.save(model.state_dict(), path / MODEL_FILE)
+        write_dir(path, self._meta(), self._require_model().state_dict())
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> NERTagger:
         """Load what :meth:`to_disk` wrote.
@@ -267,15 +265,7 @@ class NERTagger(TrainablePipe):
             ModelError: a file is missing, corrupt or does not fit the configured architecture
                 (the message names the file).
         """
-        path = Path(path)
-        meta_file, model_file = path / META_FILE, path / MODEL_FILE
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ModelError(f"{meta_file}: missing; not a saved kg_ner_tagger") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{meta_file}: corrupt metadata ({exc})") from exc
-        self._load(meta, str(meta_file), lambda: torch_load(model_file, str(model_file)), str(model_file))
+        self._load(*read_dir(path, "kg_ner_tagger"))
         return self
 
     def _load(self, meta: Any, meta_name: str, load_state: Callable[[], Any], state_name: str) -> None:

@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -49,15 +48,18 @@ from thinc.api import Config
 from torch import nn
 
 from kg_engine.errors import ConfigError, ModelError
-from kg_engine.extraction.components.serialization import pack_bytes, torch_load, unpack_bytes
+from kg_engine.extraction.components.serialization import (
+    pack_bytes,
+    read_dir,
+    unpack_bytes,
+    write_dir,
+)
 from kg_engine.extraction.encoders import ENCODERS, PairBatch, RelationEncoder, Sentence
 from kg_engine.extraction.training.scorers import doc_relation_tuples, strict_prf
 
 __all__ = ["FORMAT_VERSION", "RelationExtractor", "RelationModel", "make_relation_extractor"]
 
 FORMAT_VERSION = 1
-MODEL_FILE = "model.pt"
-META_FILE = "meta.json"
 
 if not Doc.has_extension("rel"):
     Doc.set_extension("rel", default=None)
@@ -634,11 +636,7 @@ class RelationExtractor(TrainablePipe):
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         """Save ``meta.json`` (labels, types, temperature, vocabulary) and ``model.pt``."""
-        net = self._require_net()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / META_FILE).write_text(json.dumps(self._meta()), encoding="utf-8")
-        torch.save(net.state_dict(), path / MODEL_FILE)
+        write_dir(path, self._meta(), self._require_net().state_dict())
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
         """Load what :meth:`to_disk` wrote.
@@ -647,15 +645,7 @@ class RelationExtractor(TrainablePipe):
             ModelError: a file is missing, corrupt or does not fit the configured encoder
                 (the message names the file).
         """
-        path = Path(path)
-        meta_file, model_file = path / META_FILE, path / MODEL_FILE
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ModelError(f"{meta_file}: missing; not a saved kg_relation_extractor") from exc
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelError(f"{meta_file}: corrupt metadata ({exc})") from exc
-        self._load(meta, str(meta_file), lambda: torch_load(model_file, str(model_file)), str(model_file))
+        self._load(*read_dir(path, "kg_relation_extractor"))
         return self
 
     def _load(self, meta: Any, meta_name: str, load_state: Callable[[], Any], state_name: str) -> None:

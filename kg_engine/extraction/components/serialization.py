@@ -17,13 +17,17 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from kg_engine.errors import ModelError
 
-__all__ = ["pack_bytes", "torch_load", "unpack_bytes"]
+__all__ = ["META_FILE", "MODEL_FILE", "pack_bytes", "read_dir", "torch_load", "unpack_bytes", "write_dir"]
+
+MODEL_FILE = "model.pt"
+META_FILE = "meta.json"
 
 
 def torch_load(src: Any, name: str) -> Any:
@@ -63,3 +67,28 @@ def unpack_bytes(data: bytes, what: str) -> tuple[dict[str, Any], Callable[[], A
     except (ValueError, UnicodeDecodeError) as exc:
         raise ModelError(f"corrupt serialised {what}") from exc
     return meta, lambda: torch_load(io.BytesIO(data[8 + n:]), "<bytes>")
+
+
+def write_dir(path: str | Path, meta: Mapping[str, Any], state_dict: Mapping[str, Any]) -> None:
+    """Write ``meta.json`` and ``model.pt`` into ``path`` (created if needed)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    (path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    torch.save(dict(state_dict), path / MODEL_FILE)
+
+
+def read_dir(path: str | Path, what: str) -> tuple[Any, str, Callable[[], Any], str]:
+    """Read what :func:`write_dir` wrote: metadata, its file name, a weights loader, its file name.
+
+    Raises:
+        ModelError: ``meta.json`` is missing (``what`` names the expected component) or corrupt.
+    """
+    path = Path(path)
+    meta_file, model_file = path / META_FILE, path / MODEL_FILE
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"{meta_file}: missing; not a saved {what}") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_file}: corrupt metadata ({exc})") from exc
+    return meta, str(meta_file), lambda: torch_load(model_file, str(model_file)), str(model_file)

@@ -48,6 +48,7 @@ from typing import Any
 from confection import Config
 
 from kg_engine.errors import ConfigError, InputNotFoundError
+from kg_engine.extraction.training.config import fill_training, read_config
 
 __all__ = [
     "COMPONENTS",
@@ -100,7 +101,6 @@ _TRAINING_DEFAULTS: dict[str, Any] = {
     "max_seconds": 840.0,
     "threads": 1,
 }
-_SECTIONS = {"paths", "corpora", "nlp", "components", "training"}
 _TAGGER_KEYS = {"model", "labels", "learn_rate", "batch_size", "factory"}
 _SPACY_KEYS = {"width", "depth", "window", "hidden", "attrs", "rows", "dropout", "learn_rate",
                "beam_width", "source_tok2vec", "factory"}
@@ -111,22 +111,6 @@ def default_conll04_path(split: str) -> Path:
     from kg_engine.extraction.training.re_data import shared_data_dir
 
     return shared_data_dir() / "re" / "conll04" / f"conll04_{split}.spert.json"
-
-
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: expected true/false, got {value!r}")
-    if isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    return value
 
 
 def ner_component(cfg: Config) -> str:
@@ -157,32 +141,13 @@ def load_ner_config(path: str | Path | None, *, overrides: dict[str, Any] | None
     """
     from kg_engine.extraction.taggers import TAGGERS
 
-    src = str(path) if path is not None else "<config>"
-    try:
-        if text is None:
-            assert path is not None
-            text = Path(path).read_text(encoding="utf-8")
-        cfg = Config().from_str(text, overrides=overrides or {}, interpolate=True)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{src}: config file not found") from exc
-    except IsADirectoryError as exc:
-        raise ConfigError(f"{src}: is a directory, expected a .cfg file") from exc
-    except ConfigError:
-        raise
-    except Exception as exc:  # confection raises its own parse/validation errors
-        raise ConfigError(f"{src}: invalid config: {exc}") from exc
-    unknown = set(cfg) - _SECTIONS
-    if unknown:
-        raise ConfigError(f"{src}: unknown section(s) {sorted(unknown)}; valid: {sorted(_SECTIONS)}")
-    for sec in ("paths", "corpora", "nlp", "training"):
-        cfg.setdefault(sec, {})
+    cfg, src = read_config(path, overrides=overrides, text=text)
     cfg["paths"].setdefault("output", "training/ner")
     for split in ("train", "dev", "test"):
         cfg["corpora"].setdefault(split, None)
     bad = set(cfg["corpora"]) - {"train", "dev", "test"}
     if bad:
         raise ConfigError(f"{src}: unknown key(s) {sorted(bad)} in [corpora]; valid: train, dev, test")
-    cfg["nlp"].setdefault("lang", "en")
     try:
         name = ner_component(cfg)
     except ConfigError as exc:
@@ -201,13 +166,7 @@ def load_ner_config(path: str | Path | None, *, overrides: dict[str, Any] | None
         if model["@architectures"] not in TAGGERS:
             raise ConfigError(f"{src}: unknown tagger architecture {model['@architectures']!r}; "
                               f"valid: {', '.join(TAGGERS)}")
-    tr = cfg["training"]
-    extra = set(tr) - set(_TRAINING_DEFAULTS)
-    if extra:
-        raise ConfigError(f"{src}: unknown key(s) {sorted(extra)} in [training]; "
-                          f"valid: {sorted(_TRAINING_DEFAULTS)}")
-    for k, d in _TRAINING_DEFAULTS.items():
-        tr[k] = _coerce(tr.get(k, d), d, f"{src}: [training] {k}")
+    fill_training(cfg, _TRAINING_DEFAULTS, src)
     return cfg
 
 

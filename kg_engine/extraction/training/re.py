@@ -44,6 +44,7 @@ from typing import Any
 from confection import Config
 
 from kg_engine.errors import ConfigError
+from kg_engine.extraction.training.config import fill_training, read_config
 
 __all__ = [
     "COMPONENT",
@@ -98,25 +99,8 @@ _TRAINING_DEFAULTS: dict[str, Any] = {
     "eval_test": True,
 }
 TUNE_MODES = ("global", "per_label", "none")
-_SECTIONS = {"paths", "corpora", "nlp", "components", "training"}
 _COMPONENT_KEYS = {"model", "labels", "type_constraints", "infer_type_constraints", "use_entity_types",
                    "max_distance", "threshold", "learn_rate", "batch_size", "factory"}
-
-
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: expected true/false, got {value!r}")
-    if isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigError(f"{where}: expected an integer, got {value!r}")
-    if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    return value
 
 
 def load_re_config(
@@ -142,23 +126,7 @@ def load_re_config(
     from kg_engine.extraction.encoders import check_encoder_name
     from kg_engine.extraction.training.re_data import DATASETS
 
-    src = str(path) if path is not None else "<config>"
-    try:
-        if text is None:
-            assert path is not None
-            text = Path(path).read_text(encoding="utf-8")
-        cfg = Config().from_str(text, overrides=overrides or {}, interpolate=True)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{src}: config file not found") from exc
-    except ConfigError:
-        raise
-    except Exception as exc:  # confection raises its own ConfigValidationError / ParseError
-        raise ConfigError(f"{src}: invalid config: {exc}") from exc
-    unknown = set(cfg) - _SECTIONS
-    if unknown:
-        raise ConfigError(f"{src}: unknown section(s) {sorted(unknown)}; valid: {sorted(_SECTIONS)}")
-    for sec in ("paths", "corpora", "nlp", "training"):
-        cfg.setdefault(sec, {})
+    cfg, src = read_config(path, overrides=overrides, text=text)
     cfg["paths"].setdefault("output", "training/re")
     corp = cfg["corpora"]
     corp.setdefault("dataset", "semeval")
@@ -166,7 +134,6 @@ def load_re_config(
     corp.setdefault("dev_size", 800)
     if corp["dataset"] not in DATASETS:
         raise ConfigError(f"{src}: [corpora] dataset {corp['dataset']!r} unknown; valid: {', '.join(DATASETS)}")
-    cfg["nlp"].setdefault("lang", "en")
     comp = cfg.get("components", {}).get(COMPONENT)
     if comp is None:
         raise ConfigError(f"{src}: missing section [components.{COMPONENT}]")
@@ -180,12 +147,7 @@ def load_re_config(
     if not isinstance(model, dict) or "@architectures" not in model:
         raise ConfigError(f"{src}: [components.{COMPONENT}.model] needs '@architectures'")
     model["@architectures"] = check_encoder_name(str(model["@architectures"]))
-    tr = cfg["training"]
-    extra = set(tr) - set(_TRAINING_DEFAULTS)
-    if extra:
-        raise ConfigError(f"{src}: unknown key(s) {sorted(extra)} in [training]; valid: {sorted(_TRAINING_DEFAULTS)}")
-    for k, d in _TRAINING_DEFAULTS.items():
-        tr[k] = _coerce(tr.get(k, d), d, f"{src}: [training] {k}")
+    tr = fill_training(cfg, _TRAINING_DEFAULTS, src)
     if tr["tune_threshold"] not in TUNE_MODES:
         raise ConfigError(
             f"{src}: [training] tune_threshold {tr['tune_threshold']!r} unknown; valid: {', '.join(TUNE_MODES)}"

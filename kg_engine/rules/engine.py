@@ -361,6 +361,8 @@ class RuleEngine:
         n = self.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0
         self.db.execute("DELETE FROM kg_quads WHERE g = ?", (gid,))
         self.db.execute("DELETE FROM kg_rules_derivations WHERE g = ?", (gid,))
+        # the equivalence classes are part of the materialisation: a recompute rebuilds them
+        self.db.execute("DELETE FROM kg_rules_sameas WHERE g = ?", (gid,))
         return int(n)
 
     def _save_program(self, gid: int) -> None:

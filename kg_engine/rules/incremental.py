@@ -17,9 +17,11 @@ Backward/Forward paper compare against):
    re-derived triples restores everything that depends on them.
 
 The result always equals a full recompute. Programs with negation or aggregation are not
-monotonic (a new fact can invalidate a derived one); for them, and whenever the update
-changes the TBox axioms a built-in program was specialised to, the engine recomputes
-the inferred graph instead (still correct, just not incremental).
+monotonic (a new fact can invalidate a derived one); for them, whenever the update
+changes the TBox axioms a built-in program was specialised to, and for a program with
+equality (``owl-rl``) when the store holds an ``owl:sameAs`` triple or the update adds one
+(representatives may change), the engine recomputes the inferred graph instead, in the same
+transaction (still correct, just not incremental).
 
 Example:
     >>> from rdflib import URIRef, RDF, RDFS
@@ -66,8 +68,15 @@ def _tbox_predicates() -> frozenset:
 
 
 def _needs_recompute(engine: RuleEngine, quads: list) -> bool:
-    if not engine.monotonic or engine.uses_sameas():
+    if not engine.monotonic:
         return True
+    if engine.equality:
+        from rdflib import OWL
+
+        # equality is maintained by a full run (representatives may change); that holds
+        # for the first owl:sameAs of a store as much as for later ones
+        if engine.uses_sameas() or any(p == OWL.sameAs for _, p, _, _ in quads):
+            return True
     if engine._builder is not None:
         tbox = _tbox_predicates()
         from rdflib import OWL, RDF
@@ -165,7 +174,7 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
             result = ReasoningResult(engine.program.name, engine.graph)
             result.seconds = time.perf_counter() - t0
             return result
-        if not engine.monotonic or engine.uses_sameas() or _touches_tbox(engine):
+        if not engine.monotonic or (engine.equality and engine.uses_sameas()) or _touches_tbox(engine):
             _delete_quads(engine)
             return _recompute(engine, t0, c0)
 

@@ -4,9 +4,10 @@ Materialising equality naively (eq-sym, eq-trans, eq-rep-s/p/o) writes n² ``sam
 per class of n equal terms and copies every fact about one member to all n — and then every
 rule re-derives each consequence n times. Instead:
 
-* every equivalence class gets one **representative** (an IRI if the class has one, else the
-  smallest id); the map member → representative lives in ``kg_rules_sameas`` (one row per
-  non-representative member);
+* every equivalence class gets one **representative**: its first IRI in lexical order (the
+  first blank node if it has no IRI), so the result never depends on the order terms were
+  inserted in; the map member → representative lives in ``kg_rules_sameas`` (one row per
+  non-representative member), rebuilt from the sameAs triples by every full run;
 * rules run over the **canonical** facts: when terms are merged, a canonical copy (members
   replaced by representatives) of every fact mentioning them is added, derived facts are
   canonicalised before they are committed, and inferred facts that became non-canonical are
@@ -96,15 +97,16 @@ class SameAs:
         for old_rep in set(parent) | set(parent.values()):
             groups.setdefault(root(old_rep), set()).add(old_rep)
         changed: set[int] = set()
-        kinds = self.engine._kinds({r for g in groups.values() for r in g})
+        keys = self._rank({r for g in groups.values() for r in g})
         for members_reps in groups.values():
             if len(members_reps) < 2:
                 continue
             members: set[int] = set()
             for r in members_reps:
                 members |= classes.get(r, {r})
-            # representative: an IRI if there is one, else the smallest id
-            new_rep = min(members_reps, key=lambda i: (kinds.get(i, 1) != 1, i))
+            # representative: the first IRI in lexical order (else the first blank node),
+            # so the choice, and the star of sameAs links, never depends on insertion order
+            new_rep = min(members_reps, key=keys.__getitem__)
             for m in members:
                 old = self.rep.get(m, m)
                 if m == new_rep:
@@ -116,9 +118,31 @@ class SameAs:
                     changed.add(m)
         return changed
 
+    def _rank(self, ids: set[int]) -> dict[int, tuple]:
+        """Order of preference for representatives: IRIs first, then by lexical form."""
+        out: dict[int, tuple] = {}
+        lst = sorted(ids)
+        for k in range(0, len(lst), 500):
+            chunk = lst[k : k + 500]
+            marks = ", ".join("?" * len(chunk))
+            for id_, kind, lex in self.db.fetchall(
+                f"SELECT id, kind, lex FROM kg_terms WHERE id IN ({marks})", chunk
+            ):
+                out[int(id_)] = (int(kind) != 1, str(lex), int(id_))
+        for i in ids:
+            out.setdefault(i, (True, "", i))
+        return out
+
     # -- fixpoint hooks --------------------------------------------------------------------
     def start(self, new: str) -> None:
-        """Merge the sameAs triples already in the store; canonical copies go to ``new``."""
+        """Rebuild the classes from the sameAs triples in the store; canonical copies go to ``new``.
+
+        A full run starts from no classes at all rather than from the saved ones: facts
+        asserted since the last run may mention members (their canonical copies are
+        missing), so every member counts as changed and every fact about one is copied.
+        """
+        self.rep = {}
+        self.db.execute("DELETE FROM kg_rules_sameas WHERE g = ?", (self.gid,))
         pairs = self.db.fetchall(
             "SELECT DISTINCT q.s, q.o FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
             "WHERE q.p = ? AND q.s <> q.o AND t.kind <> 3",

@@ -41,7 +41,7 @@ def reference(facts) -> set:
 
 
 def ours(facts, store=None):
-    store = store or open_store("sqlite://")
+    store = store if store is not None else open_store("sqlite://")  # an empty store is falsy
     store.add(facts)
     eng = RuleEngine(store, "owl-rl")
     result = eng.materialise()
@@ -117,3 +117,56 @@ def test_all_different_violation():
     g.add((U("c"), OWL.sameAs, U("x")))
     _, _, result = ours(list(g))
     assert sum(v for k, v in result.violation_counts.items() if k.startswith("eq-diff2")) >= 1
+
+
+# -- owl:sameAs across runs (issue 19 item 3): every backend --------------------------------
+
+
+def _triples(store) -> set:
+    return {(s, p, o) for s, p, o, _ in store.triples((None, None, None))}
+
+
+def test_fact_about_a_member_asserted_between_runs_is_shared(store):
+    store.add([(U("a2"), OWL.sameAs, U("a3"))])
+    RuleEngine(store, "owl-rl").materialise()
+    store.add([(U("a3"), U("p0"), U("a0"))])
+    RuleEngine(store, "owl-rl").materialise()
+    assert (U("a2"), U("p0"), U("a0")) in _triples(store)
+
+
+def test_recompute_rebuilds_the_equivalence_classes(store):
+    store.add([(U("a2"), OWL.sameAs, U("a3")), (U("a3"), U("p0"), U("a0"))])
+    RuleEngine(store, "owl-rl").materialise()
+    RuleEngine(store, "owl-rl").materialise(recompute=True)
+    got = _triples(store)
+    assert (U("a3"), OWL.sameAs, U("a2")) in got
+    assert (U("a2"), U("p0"), U("a0")) in got
+    assert equivalents(store, U("a2"), inferred_graph("owl-rl")) == {U("a2"), U("a3")}
+
+
+def test_first_same_as_added_incrementally(store):
+    store.add([(U("a3"), U("p0"), U("a0")), (U("p0"), RDFS.domain, U("C"))])
+    eng = RuleEngine(store, "owl-rl")
+    eng.materialise()
+    eng.add([(U("a2"), OWL.sameAs, U("a3"))])
+    got = _triples(store)
+    assert {(U("a2"), U("p0"), U("a0")), (U("a2"), RDF.type, U("C")), (U("a3"), OWL.sameAs, U("a2"))} <= got
+    eng.remove([(U("a2"), OWL.sameAs, U("a3"))])
+    got = _triples(store)
+    assert (U("a2"), U("p0"), U("a0")) not in got and (U("a2"), RDF.type, U("C")) not in got
+    assert (U("a3"), RDF.type, U("C")) in got
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+def test_closure_does_not_depend_on_insertion_order(order):
+    facts = [(U("b"), OWL.sameAs, U("c")), (U("c"), OWL.sameAs, U("a")), (U("c"), U("p"), U("d")),
+             (U("p"), RDFS.range, U("C"))]
+    expected = _triples(ours(facts)[0])
+    store = open_store("sqlite://")
+    terms = sorted({t for f in facts for t in f})
+    random.Random(order).shuffle(terms)
+    for t in terms:  # term ids in another order
+        store.term_ids([t], create=True)
+    assert _triples(ours(random.Random(order).sample(facts, len(facts)), store)[0]) == expected
+    # the representative is the first IRI: the star is around urn:ex:a
+    assert (U("b"), OWL.sameAs, U("a")) in expected and (U("b"), OWL.sameAs, U("c")) in expected

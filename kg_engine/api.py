@@ -483,6 +483,61 @@ class KnowledgeGraph:
             return recorded
         return explain_prediction(self, triple, recorded)
 
+    # -- analytics and export (kg_engine.analytics, kg_engine.export) ------------------------
+    def to_networkx(self, *, graph: Any = None, query: str | None = None,
+                    predicates: Iterable[URIRef | str] | None = None,
+                    include_inferred: bool = False, include_predicted: bool = False,
+                    literals: bool = False, type_edges: bool = False,
+                    directed_multi: bool = True) -> Any:
+        """A ``networkx.MultiDiGraph`` (``DiGraph`` with ``directed_multi=False``) of the graph.
+
+        Nodes are terms with ``label`` and ``types``; edges carry ``predicate``, ``origin``
+        (asserted/extracted/inferred/predicted) and ``confidence``. See
+        :func:`kg_engine.analytics.view.to_networkx` for every argument.
+
+        Example:
+            >>> kg = KnowledgeGraph("sqlite://")
+            >>> kg.update("INSERT DATA { <urn:a> <urn:knows> <urn:b> }")
+            >>> kg.to_networkx().number_of_edges()
+            1
+        """
+        from kg_engine.analytics.view import to_networkx
+
+        self._flush()
+        return to_networkx(self.store, graph=graph, query=query, predicates=predicates,
+                           include_inferred=include_inferred, include_predicted=include_predicted,
+                           literals=literals, type_edges=type_edges,
+                           directed_multi=directed_multi, kg=self)
+
+    def analyze(self, algorithm: str, *, backend: str = "networkx", write: bool = True,
+                **kwargs: Any) -> Any:
+        """Run a graph algorithm (``pagerank``, ``degree``, ``betweenness``, ``components``,
+        ``strong``, ``communities``) and write one value per node into
+        ``urn:kg-engine:analytics:<name>``; see :func:`kg_engine.analytics.analyze`.
+
+        Returns:
+            An :class:`~kg_engine.analytics.AnalyticsResult` (``.top(10)``, ``.values``).
+        """
+        from kg_engine.analytics import analyze
+
+        self._flush()
+        return analyze(self.store, algorithm, backend=backend, write=write, kg=self, **kwargs)
+
+    def shortest_path(self, source: Any, target: Any, **kwargs: Any) -> Any:
+        """The statements along a shortest path between two entities
+        (:func:`kg_engine.analytics.shortest_path`)."""
+        from kg_engine.analytics import shortest_path
+
+        self._flush()
+        return shortest_path(self.store, source, target, **kwargs)
+
+    def neighbourhood(self, entity: Any, k: int = 1, **kwargs: Any) -> Any:
+        """The ``k``-hop neighbourhood of an entity (:func:`kg_engine.analytics.neighbourhood`)."""
+        from kg_engine.analytics import neighbourhood
+
+        self._flush()
+        return neighbourhood(self.store, entity, k, **kwargs)
+
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
         """Write pending statements and close the store."""

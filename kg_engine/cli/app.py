@@ -32,6 +32,7 @@ _COMMANDS = [
     "gnn",
     "query",
     "update",
+    "analyze",  # kg analyze, kg path (kg_engine.analytics)
 ]
 for _name in _COMMANDS:
     importlib.import_module(f"kg_engine.cli.{_name}").register(app)

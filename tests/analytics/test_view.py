@@ -1,0 +1,94 @@
+"""The networkx view: graph selection, node/edge attributes, origins, query projections."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+from rdflib import Literal, URIRef
+from rdflib.extras.external_graph_libs import rdflib_to_networkx_multidigraph
+
+from kg_engine.analytics.view import select, to_networkx
+from kg_engine.api import KnowledgeGraph
+from kg_engine.errors import ConfigError
+
+from .conftest import ex, random_store
+
+
+def test_default_view_is_asserted_graphs(small_store):
+    g = to_networkx(small_store)
+    assert isinstance(g, nx.MultiDiGraph)
+    assert g.has_edge(ex("a"), ex("b"), key=ex("knows"))
+    assert not g.has_edge(ex("b"), ex("d"))  # inferred graph not read
+    assert not g.has_edge(ex("d"), ex("a"))  # predicted graph not read
+    assert g.edges[ex("c"), ex("e"), ex("mentions")] == {
+        "predicate": ex("mentions"), "origin": "extracted", "confidence": 0.9}
+    assert g.nodes[ex("a")] == {"label": "Ada", "types": [ex("Person")]}
+    assert ex("lonely") in g and g.degree(ex("lonely")) == 0  # typed, isolated
+    assert not any(isinstance(n, Literal) for n in g)  # literals off
+    assert not g.has_edge(ex("a"), ex("Person"))  # rdf:type is an attribute
+
+
+def test_include_inferred_and_predicted(small_store):
+    g = to_networkx(small_store, include_inferred=True, include_predicted=True)
+    # asserted and inferred: one edge, origin asserted
+    assert g.number_of_edges(ex("a"), ex("b")) == 1
+    assert g.edges[ex("a"), ex("b"), ex("knows")]["origin"] == "asserted"
+    assert g.edges[ex("b"), ex("d"), ex("related")]["origin"] == "inferred"
+    pred = g.edges[ex("d"), ex("a"), ex("knows")]
+    assert pred["origin"] == "predicted" and pred["confidence"] == 0.75
+
+
+def test_graph_selection_literals_and_type_edges(small_store):
+    g = to_networkx(small_store, graph="urn:kg-engine:inferred:rdfs")
+    assert set(g.edges(keys=True)) == {(ex("a"), ex("b"), ex("knows")),
+                                       (ex("b"), ex("d"), ex("related"))}
+    assert all(d["origin"] == "inferred" for *_, d in g.edges(data=True))
+    g = to_networkx(small_store, graph="default", literals=True, type_edges=True)
+    assert g.has_edge(ex("a"), Literal(36)) and g.has_edge(ex("a"), ex("Person"))
+    assert not g.has_edge(ex("c"), ex("e"))  # in urn:docs, not the default graph
+    with pytest.raises(ConfigError, match="not in the store"):
+        to_networkx(small_store, graph="urn:nope")
+
+
+def test_predicates_and_digraph(small_store):
+    g = to_networkx(small_store, predicates=[ex("knows")])
+    assert {k for *_, k in g.edges(keys=True)} == {ex("knows")}
+    small_store.add([(ex("a"), ex("likes"), ex("b"))])
+    d = to_networkx(small_store, directed_multi=False)
+    assert isinstance(d, nx.DiGraph) and not d.is_multigraph()
+    data = d.edges[ex("a"), ex("b")]
+    assert data["weight"] == 2 and set(data["predicates"]) == {ex("knows"), ex("likes")}
+
+
+def test_query_projection():
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(ex("a"), ex("knows"), ex("b")), (ex("b"), ex("knows"), ex("c")),
+            (ex("a"), ex("name"), Literal("A"))])
+    g = kg.to_networkx(query="CONSTRUCT { ?x <urn:ex:friend> ?y } WHERE { ?x <urn:ex:knows> ?y }")
+    assert set(g.edges(keys=True)) == {(ex("a"), ex("b"), ex("friend")),
+                                       (ex("b"), ex("c"), ex("friend"))}
+    g = kg.to_networkx(query="SELECT ?s ?p ?o WHERE { ?s ?p ?o }")
+    assert g.number_of_edges() == 2  # the literal is left out
+    with pytest.raises(ConfigError, match="three variables"):
+        kg.to_networkx(query="SELECT ?s WHERE { ?s ?p ?o }")
+
+
+def test_same_edges_as_rdflib_converter():
+    """Against rdflib's own converter on the same triples (literals and types as edges)."""
+    store = random_store(40, 150, seed=3)
+    ours = to_networkx(store, literals=True, type_edges=True)
+    from rdflib import Graph
+
+    rg = Graph()
+    for s, p, o, _ in store.triples():
+        rg.add((s, p, o))
+    theirs = rdflib_to_networkx_multidigraph(rg)
+    assert set(ours.nodes) == set(theirs.nodes)
+    assert set(ours.edges(keys=True)) == set(theirs.edges(keys=True))
+
+
+def test_select_is_id_space(small_store):
+    view = select(small_store)
+    assert all(isinstance(x, int) for e in view.edges for x in e[:4])
+    assert view.terms == {}  # nothing decoded until asked
+    assert URIRef("urn:ex:a") in view.decode(small_store).values()

@@ -1,0 +1,54 @@
+"""``kg analyze`` and ``kg path``: output, write-back, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from kg_engine.cli.app import app
+from kg_engine.store import SQLStore
+
+runner = CliRunner()
+DATA = Path(__file__).resolve().parents[2] / "data"
+KG = "https://example.org/kg/"
+
+
+def _db(tmp_path: Path) -> str:
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    res = runner.invoke(app, ["load", str(DATA / "sample" / "university.ttl"), "--db", db])
+    assert res.exit_code == 0, res.output
+    return db
+
+
+def test_analyze_writes_and_no_write(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    res = runner.invoke(app, ["analyze", "pagerank", "--db", db, "--top", "3"])
+    assert res.exit_code == 0, res.output
+    assert "urn:kg-engine:analytics:pagerank" in res.output and "Harbortown" in res.output
+    res = runner.invoke(app, ["analyze", "components", "--no-write", "--db", db])
+    assert res.exit_code == 0 and "not written" in res.output
+    res = runner.invoke(app, ["analyze", "centrality", "--measure", "betweenness", "--db", db])
+    assert res.exit_code == 0, res.output
+    with SQLStore(db) as store:
+        names = {str(g) for g in store.graphs()}
+    assert names == {"urn:kg-engine:analytics:pagerank", "urn:kg-engine:analytics:betweenness"}
+
+
+def test_analyze_bad_input_exits_2(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    res = runner.invoke(app, ["analyze", "pagerankk", "--db", db])
+    assert res.exit_code == 2 and "choose one of" in res.output
+    res = runner.invoke(app, ["analyze", "pagerank", "--graph", "urn:none", "--db", db])
+    assert res.exit_code == 2 and "not in the store" in res.output
+
+
+def test_path_prints_statements(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    res = runner.invoke(app, ["path", f"<{KG}ada>", f"{KG}Harbortown", "--db", db])
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.endswith(" .")]
+    assert len(lines) == 3 and lines[0].startswith(f"<{KG}ada>")
+    assert "# 3 statement(s)" in res.output
+    res = runner.invoke(app, ["path", f"{KG}ada", f"{KG}nobody", "--db", db])
+    assert res.exit_code == 2

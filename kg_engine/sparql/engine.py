@@ -507,11 +507,12 @@ class QueryEngine:
         ctx.prologue = prepared.query.prologue
         res = dict(evalPart(ctx, main))
         if res.get("type_") == "SELECT":
+            vars_ = list(res.get("vars_") or [])
             rows = []
-            for row in res["bindings"]:
-                rows.append({k: v for k, v in row.items() if not isinstance(v, SPARQLError)})
-            res["bindings"] = rows
-            res["vars_"] = list(res.get("vars_") or [])
+            for row in res["bindings"]:  # errors are unbound; a solution binding nothing is a row
+                rows.append(tuple(None if isinstance(v := row.get(k), SPARQLError) else v
+                                  for k in vars_))
+            return TupleResult(vars_, rows)
         return SPARQLResult(res)
 
     def explain(

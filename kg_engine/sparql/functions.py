@@ -21,9 +21,14 @@ Fixed here (each measured with the W3C suite):
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
 * ``REGEX``/``REPLACE``: XPath flags ``x`` (strip whitespace) and ``q`` (literal pattern);
 * ``GRAPH <iri> {}``: no solution when the graph is not in the dataset;
+* ``CONSTRUCT`` leaves out instances with a literal subject or a non-IRI predicate (§16.2);
+* ``SUBSTR`` with a start below 1 or a fractional start/length follows XPath ``fn:substring``;
 * aggregates (:mod:`kg_engine.sparql.aggregates`): empty groups, errors, MIN/MAX ordering;
 * sub-SELECTs do not see outer bindings (rdflib's lazy join pushes them in);
 * joins with a zero-length path (``p*``, ``p?``) on the right are evaluated bottom-up;
+* ``ORDER BY``: a key that errors sorts as unbound (rdflib raises ``TypeError``); terms are
+  ordered as the SQL compiler orders them (unbound < blank node < IRI < literal; numbers by
+  value, then dates, then lexical form and language), so both paths agree;
 * property paths ``p*``/``p+`` return sets; ``!(^p)`` (rdflib's grammar loses the IRI) is
   rewritten to the equivalent ``^!(p)`` in :mod:`kg_engine.sparql.parsing`;
 * RDF 1.1: ``"x"^^xsd:string`` in patterns and templates is the simple literal ``"x"``.
@@ -216,6 +221,27 @@ def _strdt(e: Expr, ctx: Any) -> Literal:
     return Literal(str(s), datatype=e.arg2, normalize=False)
 
 
+def _substr(e: Expr, ctx: Any) -> Literal:
+    """XPath ``fn:substring``: the characters at positions p (from 1) with
+    ``round(start) <= p < round(start) + round(length)`` (rdflib slices from ``start - 1``)."""
+    a = _ops.string(e.arg)
+    text = str(a)
+
+    def rounded(x: Any) -> float:
+        v = float(_ops.numeric(x))
+        return v if math.isnan(v) or math.isinf(v) else float(math.floor(v + 0.5))
+
+    first = rounded(e.start)
+    end = math.inf if e.length is None else first + rounded(e.length)
+    if math.isnan(first) or math.isnan(end):
+        chars = ""
+    else:
+        lo = max(first, 1.0)
+        hi = min(end, len(text) + 1.0)
+        chars = text[int(lo) - 1:int(hi) - 1] if hi > lo else ""
+    return Literal(chars, lang=a.language, datatype=a.datatype)
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -385,6 +411,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_sameTerm": _same_term,
     "Function": _function,
     "Builtin_STRDT": _strdt,
+    "Builtin_SUBSTR": _substr,
     "Builtin_STRLANG": _strlang,
     "Builtin_CONCAT": _concat,
     "Builtin_TIMEZONE": _timezone,
@@ -558,6 +585,51 @@ def _eval_join(ctx: Any, part: CompValue) -> Any:
     return evalJoin(ctx, part)
 
 
+def order_key(term: Any) -> tuple:
+    """The SPARQL ORDER BY sort key of a term (errors and unbound values sort first)."""
+    from kg_engine.store.terms import typed_values
+
+    if isinstance(term, BNode):
+        return (1, 0, 0.0, 0, 0.0, str(term), "")
+    if isinstance(term, URIRef):
+        return (2, 0, 0.0, 0, 0.0, str(term), "")
+    if isinstance(term, Literal):
+        num = dtm = None
+        if term.datatype is not None:
+            num, dtm, _ = typed_values(str(term), str(term.datatype))
+        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0,
+                str(term) if num is None and dtm is None else "", term.language or "")
+    return (0,)
+
+
+def _eval_order_by(ctx: Any, part: CompValue) -> Any:
+    from rdflib.plugins.sparql.evaluate import evalPart
+
+    def key(row: Any, expr: Any) -> tuple:
+        try:
+            return order_key(expr.eval(row) if isinstance(expr, Expr) else row.get(expr))
+        except (SPARQLError, TypeError, ValueError, ArithmeticError):
+            return (0,)
+
+    res = list(evalPart(ctx, part.p))
+    for cond in reversed(part.expr):  # stable sorts, least significant key first
+        expr = cond.expr
+        res.sort(key=lambda row, e=expr: key(row, e), reverse=cond.order == "DESC")
+    return iter(res)
+
+
+def _eval_construct(ctx: Any, query: CompValue) -> Any:
+    """CONSTRUCT leaves out template instances that are not RDF triples (§16.2: a literal
+    subject, a predicate that is not an IRI); rdflib adds them."""
+    from rdflib.plugins.sparql.evaluate import evalConstructQuery
+
+    res = evalConstructQuery(ctx, query)
+    graph = res["graph"]
+    for t in [t for t in graph if isinstance(t[0], Literal) or not isinstance(t[1], URIRef)]:
+        graph.remove(t)
+    return res
+
+
 def _register_nodes() -> None:
     from kg_engine.sparql.aggregates import eval_aggregate_join
     from kg_engine.sparql.evaluation import NODE_OVERRIDES
@@ -566,6 +638,8 @@ def _register_nodes() -> None:
     NODE_OVERRIDES.setdefault("AggregateJoin", eval_aggregate_join)
     NODE_OVERRIDES.setdefault("ToMultiSet", _eval_multiset)
     NODE_OVERRIDES.setdefault("Join", _eval_join)
+    NODE_OVERRIDES.setdefault("OrderBy", _eval_order_by)
+    NODE_OVERRIDES.setdefault("ConstructQuery", _eval_construct)
 
 
 _register_nodes()

@@ -74,27 +74,6 @@ def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyn
     return QuerySyntaxError(message, source=source, line=line, column=col)
 
 
-_SELECT_STAR = re.compile(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*", re.IGNORECASE)
-_VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
-
-
-def _order_select_star(query: Query, text: str) -> None:
-    """``SELECT *``: list the variables in order of first appearance (rdflib uses set order)."""
-    if not _SELECT_STAR.search(text):
-        return
-    first: dict[str, int] = {}
-    for i, m in enumerate(_VAR.finditer(text)):
-        first.setdefault(m.group(1), i)
-    node = query.algebra
-    while node is not None and hasattr(node, "name"):
-        if "PV" in node and node["PV"] is not None:
-            pv = list(node["PV"])
-            node["PV"] = sorted(pv, key=lambda v: first.get(str(v), len(first)))
-        if node.name == "Project":
-            break
-        node = node.get("p") if "p" in node else None
-
-
 _NPS_MEMBER = r"(?:\^\s*)?(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*|a)"
 _NPS = re.compile(
     r"!\s*(?P<one>\^\s*(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*|a))"
@@ -174,12 +153,14 @@ def parse_query(
             query the algebra rejects (unknown prefix, invalid GROUP BY projection…).
     """
     from kg_engine.sparql.functions import bind_overrides
+    from kg_engine.sparql.translation import mark_select_star, repair
 
     with exact_literals():
         try:
             parsed = parseQuery(text)
         except Exception as exc:  # pyparsing.ParseException and friends
             raise _syntax_error(exc, text, "query", source) from exc
+        mark_select_star(parsed)
         try:
             query = translateQuery(parsed, base, _ns(init_ns))
         except Exception as exc:
@@ -187,9 +168,11 @@ def parse_query(
         if "^" in text and _has_lost_inverse(query.algebra):
             rewritten = _rewrite_inverse_nps(text)
             if rewritten != text:
-                query = translateQuery(parseQuery(rewritten), base, _ns(init_ns))
+                parsed = parseQuery(rewritten)
+                mark_select_star(parsed)
+                query = translateQuery(parsed, base, _ns(init_ns))
     query._original_args = (text, _ns(init_ns), base)
-    _order_select_star(query, text)
+    repair(query, text)
     bind_overrides(query.algebra)
     return query
 

@@ -70,13 +70,11 @@ class TupleResult(SPARQLResult):
 
     def __iter__(self) -> Any:
         labels = {str(v): i for i, v in enumerate(self.vars)}
-        width = len(self.vars)
         new = tuple.__new__
-        for r in self._rows:
-            if r.count(None) != width:  # like rdflib: no row for an empty solution
-                row = new(ResultRow, r)
-                row.labels = labels
-                yield row
+        for r in self._rows:  # every solution is a row, even one binding nothing
+            row = new(ResultRow, r)
+            row.labels = labels
+            yield row
 
     def __len__(self) -> int:
         return len(self._rows)

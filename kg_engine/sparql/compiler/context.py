@@ -93,6 +93,14 @@ class CompileContext:
         #: the outer row of EXISTS): every occurrence is equated with this column
         self.env: dict[Variable, Col] = {}
         self.env_nullable: set[Variable] = set()
+        #: missing constants' ``kg_terms`` columns (id -> column -> value), set for the second
+        #: compilation of a query with missing constants (see :meth:`patch_missing`)
+        self.patch: dict[int, dict[str, Any]] | None = None
+        #: a term column of an execution-time binding was read (its value may be missing)
+        self.fields_of_bindings = False
+        #: constants that are values of variables (VALUES, BIND) or whose term columns are
+        #: read: a missing one needs :meth:`patch_missing`
+        self.value_consts: set[Identifier] = set()
 
     # -- names ------------------------------------------------------------------------
     def alias(self, prefix: str) -> str:
@@ -195,7 +203,70 @@ class CompileContext:
     # -- term fields --------------------------------------------------------------------
     def term_field(self, id_expr: Sql, column: str) -> Sql:
         """``kg_terms.<column>`` of the term ``id_expr`` (scalar sub-query; NULL if none)."""
-        return sql(f"(SELECT {column} FROM kg_terms WHERE id = {{}})", id_expr)
+        self.note_field(id_expr)
+        found = sql(f"(SELECT {column} FROM kg_terms WHERE id = {{}})", id_expr)
+        return self.patched(found, id_expr, column)
+
+    # -- constants missing from the dictionary ------------------------------------------
+    def note_field(self, id_expr: Sql) -> None:
+        """Remember that term columns of ``id_expr`` (its constants, bindings) are read."""
+        for p in id_expr.params:
+            if type(p).__name__ == "BindingParam":
+                self.fields_of_bindings = True
+            elif isinstance(p, int) and p < 0 and -p <= len(self.missing):
+                self.value_consts.add(self.missing[-p - 1])
+
+    def value_const(self, term: Identifier) -> Sql:
+        """A parameter holding the id of a constant that becomes a variable's value."""
+        self.value_consts.add(term)
+        return self.tparam(term)
+
+    @property
+    def needs_patch(self) -> bool:
+        """Some value constant is missing from the dictionary (see :meth:`patch_missing`)."""
+        return self.patch is None and any(self.ids.get(t, 0) < 0 for t in self.value_consts)
+
+    def patch_missing(self, missing: list[Identifier], ids: dict[Identifier, int],
+                      values: set[Identifier]) -> None:
+        """Prepare a recompilation in which the missing constants have term columns.
+
+        A constant that is not in the dictionary (a VALUES or BIND value the store never saw)
+        has a negative id and no ``kg_terms`` row; reading its columns (ORDER BY, FILTER,
+        aggregates) must still see its kind, lexical form, datatype and value. The constants
+        keep the ids of the first compilation (``missing``/``ids``); ``values`` are the value
+        constants found then.
+        """
+        from kg_engine.store.terms import encode
+        self.ids = dict(ids)
+        self.missing = list(missing)
+        patch: dict[int, dict[str, Any]] = {}
+        for term in values:
+            i = self.ids.get(term, 0)
+            if i >= 0 or not isinstance(term, (URIRef, BNode, Literal)):
+                continue
+            row = encode(term)
+            patch[i] = {"kind": row.kind, "lex": row.lex, "lang": row.lang, "num": row.num,
+                         "dtm": row.dtm, "bln": row.bln,
+                         "dt": self.tid(URIRef(row.datatype)) if row.datatype else 0}
+        self.patch = patch
+
+    def patched(self, found: Sql, id_expr: Sql, column: str) -> Sql:
+        """``found`` (the column read from ``kg_terms``), or the missing constant's value."""
+        if not self.patch:
+            return found
+        whens = [sql("WHEN {} THEN {}", param(i), self._typed(v, column))
+                 for i, cols in self.patch.items() if (v := cols[column]) is not None]
+        if not whens:
+            return found
+        return sql("COALESCE({}, CASE {} " + " ".join(["{}"] * len(whens)) + " END)",
+                   found, id_expr, *whens)
+
+    def _typed(self, value: Any, column: str) -> Sql:
+        if self.sqlite:
+            return param(value)
+        pg = {"kind": "SMALLINT", "bln": "SMALLINT", "dt": "BIGINT", "lex": "TEXT",
+              "lang": "TEXT", "num": "DOUBLE PRECISION", "dtm": "DOUBLE PRECISION"}[column]
+        return sql(f"CAST({{}} AS {pg})", param(value))
 
     def dtid(self, dt: URIRef) -> Sql:
         return self.tparam(dt)

@@ -59,10 +59,12 @@ class TermAccess:
             if alias is None:
                 from .block import FromItem
                 alias = self.cc.alias("k")
-                kw = "LEFT JOIN" if ex.var in blk.nullable else "JOIN"
+                # a missing constant has no kg_terms row: keep its rows (LEFT JOIN)
+                kw = "LEFT JOIN" if ex.var in blk.nullable or self.cc.patch else "JOIN"
                 blk.froms.append(FromItem(kw, Sql(f"kg_terms {alias}"), sql(f"{alias}.id = {{}}", ex.e)))
                 blk._term_aliases[(key, ())] = alias
-            return Sql(f"{alias}.{column}")
+            self.cc.note_field(ex.e)
+            return self.cc.patched(Sql(f"{alias}.{column}"), ex.e, column)
         return self.cc.term_field(ex.e, column)
 
 
@@ -612,7 +614,7 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
     if ex.kind == "term":
         return Col.id(ex.e)
     if ex.kind == "const":
-        return Col.id(cc.tparam(ex.const))
+        return Col.id(cc.value_const(ex.const))
     if ex.kind == "num":
         # only integer results are exact in SQL (doubles, decimal lexical forms -> rdflib)
         return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN (CASE WHEN {} = 1 THEN -1 ELSE -99 END) END)",

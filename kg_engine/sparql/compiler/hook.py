@@ -24,10 +24,8 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext
 from rdflib.term import BNode, Variable
 
-from .block import Col, Decline
-from .context import CompileContext, DatasetSpec, GraphScope
-from .plan import BindingParam, CompiledQuery, compile_node
-from .sql import param
+from .context import DatasetSpec
+from .plan import CompiledQuery, compile_plan
 
 __all__ = ["HOOK_NAME", "evaluate_part", "install", "sql_store_of", "uninstall"]
 
@@ -134,19 +132,8 @@ def evaluate_part(ctx: QueryContext, part: CompValue) -> Any:
 
 
 def _compile_part(store: Any, part: CompValue, spec: DatasetSpec, bvars: frozenset) -> CompiledQuery:
-    from .plan import scope_for
-    cc = CompileContext(store, spec)
-    for v in bvars:
-        cc.env[v] = Col.id(param(BindingParam(v)))
-    base = {"form": "ASK" if part.name == "AskQuery" else "SELECT", "_source": part,
-            "_dataset": spec, "init_vars": bvars, "_store_id": id(store)}
-    try:
-        scope: GraphScope = scope_for(cc)
-        body, layout, pv, empty = compile_node(cc, part, scope)
-    except Decline as exc:
-        return CompiledQuery(full=False, declined=cc.declined or [str(exc)], **base)
-    return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
-                         empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing), **base)
+    return compile_plan(store, part, spec, bvars, "ASK" if part.name == "AskQuery" else "SELECT",
+                        part)
 
 
 def install() -> None:

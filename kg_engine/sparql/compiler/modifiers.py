@@ -92,9 +92,21 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
     if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
         if block.group_by is not None:
             block = wrap(cc, block)  # sort keys look terms up: not inside the aggregate query
-        if distinct and any(not _vars_of(c.expr) <= set(pv) for c in order):
-            # sort keys may only use projected variables (they become hidden columns)
+        if distinct:
+            # sort keys may only use projected variables (they become hidden columns): a key
+            # variable projected under another name (``(?c AS ?d)``) is read through it; other
+            # keys would order the distinct rows by a value of an arbitrary duplicate (§15.3)
+            alias: dict[Variable, Variable] = {}
+            for v in set().union(*(_vars_of(c.expr) for c in order)) - set(pv):
+                same = [w for w in pv if v in block.cols and block.cols.get(w) == block.cols[v]]
+                if not same:
+                    raise cc.decline("DISTINCT ordered by a variable that is not projected")
+                alias[v] = same[0]
             block = wrap(cc, block, pv)
+            for v, w in alias.items():
+                block.cols[v] = block.cols[w]
+                if w in block.nullable:
+                    block.nullable.add(v)
         access = TermAccess(cc, block)
         xc = ExprCompiler(cc, block, access)
         for c in order:

@@ -16,7 +16,7 @@ from .block import Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .expressions import ExprCompiler, TermAccess, to_col
 from .render import from_clause, render, where_clause, wrap
-from .sql import TRUE, Sql, param, sql
+from .sql import TRUE, Sql, sql
 
 __all__ = ["compile_pattern", "exists_sql", "plain"]
 
@@ -115,7 +115,13 @@ def _filter(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         inner.having.append(xc.condition(node.expr))
         return inner
     block = plain(cc, inner)
-    xc = ExprCompiler(cc, block, TermAccess(cc, block), exists_fn(cc, block, scope))
+    view = block
+    if scope.mode == "var" and scope.var in block.cols and scope.var in _mentions(node.expr) \
+            and scope.var not in _mentions(node.p):
+        # GRAPH ?g { P FILTER(…?g…) }: the filter is part of P, evaluated before ?g is bound
+        view = Block(froms=block.froms, cols={v: c for v, c in block.cols.items() if v != scope.var},
+                     nullable=block.nullable, _term_aliases=block._term_aliases)
+    xc = ExprCompiler(cc, view, TermAccess(cc, view), exists_fn(cc, view, scope))
     block.where.append(xc.condition(node.expr))
     return block
 
@@ -331,7 +337,7 @@ def _values(cc: CompileContext, node: CompValue) -> Block:
         cells = []
         for i, v in enumerate(names):
             t = r.get(v)
-            e = cc.null_id if t is None or t == "UNDEF" else cast(param(cc.tid(t)))
+            e = cc.null_id if t is None or t == "UNDEF" else cast(cc.value_const(t))
             cells.append(e + f" AS c{i}")
         selects.append(Sql("SELECT ") + Sql.join(", ", cells))
     if len(selects) > 400 and cc.sqlite:

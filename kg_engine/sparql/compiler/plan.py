@@ -23,7 +23,7 @@ from kg_engine.errors import QuerySyntaxError
 
 from .block import Col, Decline
 from .context import CompileContext, DatasetSpec, GraphScope
-from .decode import decode_rows
+from .decode import RuntimeDecline, decode_rows
 from .expressions import regex_flags_python
 from .modifiers import compile_select
 from .patterns import compile_pattern, plain
@@ -33,6 +33,7 @@ from .sql import Sql, param
 __all__ = [
     "BindingParam",
     "CompiledQuery",
+    "compile_plan",
     "compile_query",
     "parse_algebra",
     "register_functions",
@@ -127,6 +128,9 @@ class CompiledQuery:
     uses_regex: bool = False
     missing: list[Identifier] = field(default_factory=list)
     init_vars: frozenset[Variable] = frozenset()
+    #: the SQL reads term columns of execution-time bindings (a value missing from the
+    #: dictionary then has none: such a run declines to rdflib)
+    binding_fields: bool = False
     _source: Any = None
     _dataset: DatasetSpec | None = None
     _store_id: int = 0
@@ -170,6 +174,9 @@ class CompiledQuery:
                         raise ValueError(f"no value given for the prepared variable ?{p.var}")
                     i = known.get(t)
                     if i is None:
+                        if self.binding_fields:
+                            raise RuntimeDecline(f"?{p.var} is bound to a term the store has never "
+                                                 "seen and the SQL reads its value")
                         if t not in local:
                             extra.append(t)
                             local[t] = -len(self.missing) - len(extra)
@@ -245,25 +252,40 @@ def compile_query(
     if dataset is None and isinstance(algebra, CompValue):
         dataset = _dataset_from_clause(algebra.get("datasetClause"))
     init_vars = frozenset(Variable(v) if not isinstance(v, Variable) else v for v in init_vars)
-    cc = CompileContext(store, dataset)
-    for v in init_vars:
-        cc.env[v] = Col.id(param(BindingParam(v)))
     name = algebra.name
     form = {"SelectQuery": "SELECT", "AskQuery": "ASK", "ConstructQuery": "CONSTRUCT",
             "DescribeQuery": "DESCRIBE"}.get(name, "SELECT")
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return CompiledQuery(form=form, full=False, _source=source, _dataset=dataset,
+                             init_vars=init_vars, _store_id=id(store),
+                             declined=[f"{form} is built by rdflib from the WHERE solutions"])
+    return compile_plan(store, algebra, dataset, init_vars, form, source)
+
+
+def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
+                 init_vars: frozenset[Variable], form: str, source: Any) -> CompiledQuery:
+    """Compile an algebra node; a query whose constants are missing from the dictionary is
+    compiled twice, the second time with those constants' term columns inlined."""
     base = {"form": form, "_source": source, "_dataset": dataset, "init_vars": init_vars,
             "_store_id": id(store)}
-    if form in ("CONSTRUCT", "DESCRIBE"):
-        return CompiledQuery(full=False, declined=[f"{form} is built by rdflib from the WHERE solutions"],
-                             **base)
-    try:
-        scope = scope_for(cc)
-        body, layout, pv, empty = compile_node(cc, algebra, scope)
-    except Decline as exc:
-        return CompiledQuery(full=False, declined=cc.declined or [str(exc)], **base)
+    first: CompileContext | None = None
+    while True:
+        cc = CompileContext(store, dataset)
+        if first is not None:
+            cc.patch_missing(first.missing, first.ids, first.value_consts)
+        for v in init_vars:
+            cc.env[v] = Col.id(param(BindingParam(v)))
+        try:
+            scope = scope_for(cc)
+            body, layout, pv, empty = compile_node(cc, node, scope)
+        except Decline as exc:
+            return CompiledQuery(full=False, declined=cc.declined or [str(exc)], **base)
+        if first is not None or not cc.needs_patch:
+            break
+        first = cc
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
-                         declined=[], **base)
+                         binding_fields=cc.fields_of_bindings, declined=[], **base)
 
 
 def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope

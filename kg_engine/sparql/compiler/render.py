@@ -18,6 +18,8 @@ def from_clause(ctx: CompileContext, froms: list[FromItem]) -> Sql:
     """``FROM …`` (empty when there is no table)."""
     if not froms:
         return Sql("")
+    if froms[0].on is not None:  # a join onto the one empty solution (no table before it)
+        froms = [FromItem("JOIN", Sql("(SELECT 1 AS one_) AS " + ctx.alias("e"))), *froms]
     parts: list[Sql] = [Sql(" FROM ") + froms[0].table]
     for item in froms[1:]:
         kw = item.kw

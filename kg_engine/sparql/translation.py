@@ -1,0 +1,185 @@
+"""Corrections to rdflib's parse tree → algebra translation (SPARQL 1.1 §18.2).
+
+kg-engine parses with rdflib's grammar and ``translateQuery``; where that translation
+differs from the spec, the algebra is repaired here, per parsed query, never by patching
+rdflib:
+
+* ``SELECT *`` projects the variables *in scope* (§18.2.1): not those of ``MINUS``,
+  ``FILTER`` or ``EXISTS`` patterns, but those of a trailing ``VALUES`` clause — in order of
+  first appearance in the text (rdflib projects every variable mentioned, in set order);
+* ``EXISTS``/``NOT EXISTS`` in a SELECT expression, ORDER BY, GROUP BY or HAVING gets its
+  graph pattern translated (rdflib translates it only in FILTER and BIND);
+* ``FILTER(false)`` (any constant whose effective boolean value is false) is kept (rdflib
+  drops it: ``if filters:`` tests the literal's truth);
+* an empty ``VALUES ?x { }`` is the empty multiset (rdflib leaves ``[]``, which its evaluator
+  and our compiler cannot evaluate).
+
+Example:
+    >>> from rdflib.plugins.sparql.algebra import translateQuery
+    >>> from rdflib.plugins.sparql.parser import parseQuery
+    >>> text = "SELECT * WHERE { ?s <urn:p> ?o MINUS { ?o <urn:q> ?l } }"
+    >>> parsed = parseQuery(text)
+    >>> mark_select_star(parsed)
+    >>> query = translateQuery(parsed)
+    >>> repair(query, text)
+    >>> [str(v) for v in query.algebra.PV]
+    ['s', 'o']
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pyparsing import ParseResults
+from rdflib.paths import Path
+from rdflib.plugins.sparql.algebra import (
+    _addVars,
+    _traverseAgg,
+    analyse,
+    and_,
+    simplify,
+    translateGroupGraphPattern,
+    translatePath,
+    traverse,
+)
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Literal, Variable
+
+__all__ = ["in_scope", "mark_select_star", "repair"]
+
+#: stands for ``*`` in a projection until :func:`repair` knows the in-scope variables
+_STAR = Variable("__kg_select_star__")
+_VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
+
+
+def mark_select_star(parsed: Any) -> None:
+    """Give every ``SELECT *`` (query and sub-queries) of a parse tree a placeholder
+    projection, so :func:`repair` can find its ``Project`` after translation; keep constant
+    false filters (``FILTER(false)``), which rdflib's translation drops."""
+    stack = [parsed]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            if node.name in ("SelectQuery", "SubSelect") and not _get(node, "projection") \
+                    and not _get(node, "groupby"):
+                node["projection"] = [CompValue("vars", var=_STAR)]
+            elif node.name == "Filter" and _false_constant(_get(node, "expr")):
+                # rdflib drops a filter whose expression is a false-valued constant
+                # (``if filters:``): make it an expression that is truthy as a Python object
+                node["expr"] = and_(node["expr"], Literal(True))
+            stack.extend(v for v in node.values() if isinstance(v, (CompValue, ParseResults, list)))
+        elif isinstance(node, (ParseResults, list, tuple)):
+            stack.extend(v for v in node if isinstance(v, (CompValue, ParseResults, list)))
+
+
+def _get(node: CompValue, key: str) -> Any:
+    """``node[key]`` or None (``CompValue.get`` returns the key itself when it is absent)."""
+    return dict.get(node, key)
+
+
+def _false_constant(expr: Any) -> bool:
+    """Whether a parsed expression is just a literal that is false as a Python object."""
+    while isinstance(expr, CompValue) and [k for k in expr if k != "_vars"] == ["expr"]:
+        expr = expr["expr"]
+    return isinstance(expr, Literal) and not expr
+
+
+def in_scope(node: Any) -> set[Variable]:
+    """The variables in scope in a graph-pattern algebra node (§18.2.1)."""
+    if not isinstance(node, CompValue):
+        return set()
+    name = node.name
+    if name == "BGP":
+        out: set[Variable] = set()
+        for t in node.triples:
+            out.update(x for x in (t[0], t[2]) if isinstance(x, Variable))
+            if isinstance(t[1], Variable):
+                out.add(t[1])
+        return out
+    if name in ("Filter", "ToMultiSet", "OrderBy", "Distinct", "Reduced", "Slice", "Group"):
+        return in_scope(node.p) if isinstance(node.p, CompValue) else set()
+    if name in ("Join", "LeftJoin", "Union"):
+        return in_scope(node.p1) | in_scope(node.p2)
+    if name == "Minus":
+        return in_scope(node.p1)
+    if name == "Extend":
+        return in_scope(node.p) | {node.var}
+    if name == "Graph":
+        return in_scope(node.p) | ({node.term} if isinstance(node.term, Variable) else set())
+    if name == "values":
+        return {k for row in node.res for k in row}
+    if name == "Project":
+        return set(node.PV)
+    if name == "AggregateJoin":
+        return {a.res for a in node.A}
+    return {v for v in _mentions(node) if not str(v).startswith("__")}
+
+
+def _mentions(node: Any) -> set[Variable]:
+    out: set[Variable] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Variable):
+            out.add(n)
+        elif isinstance(n, CompValue):
+            stack.extend(n.values())
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+    return out
+
+
+def _fix_star(node: CompValue, order: dict[str, int], parents: list[CompValue]) -> None:
+    pv = sorted(in_scope(node.p), key=lambda v: (order.get(str(v), len(order)), str(v)))
+    node["PV"] = pv
+    for parent in parents:  # SelectQuery (and Slice/Distinct wrappers) repeat the projection
+        if _get(parent, "PV") is not None and list(parent["PV"]) == [_STAR]:
+            parent["PV"] = pv
+
+
+def _translate_exists(n: CompValue) -> None:
+    graph = n.graph
+    if isinstance(graph, CompValue) and not _get(graph, "translated"):
+        graph = traverse(graph, visitPost=translatePath)
+        graph = translateGroupGraphPattern(graph)
+        if graph.name == "Filter":
+            graph.no_isolated_scope = True
+        n["graph"] = traverse(graph, visitPost=simplify)
+        _traverseAgg(n["graph"], visitor=analyse)
+
+
+def repair(query: Any, text: str) -> None:
+    """Apply the corrections of the module docstring to a translated rdflib ``Query``."""
+    stars: list[tuple[CompValue, list[CompValue]]] = []
+    changed = False
+    stack: list[tuple[Any, list[CompValue]]] = [(query.algebra, [])]
+    while stack:
+        node, parents = stack.pop()
+        if isinstance(node, Path):
+            continue
+        if isinstance(node, CompValue):
+            name = node.name
+            if name == "Project" and list(node.PV) == [_STAR]:
+                stars.append((node, parents))
+            elif name == "ToMultiSet" and isinstance(node.p, list) and not node.p:
+                node["p"] = CompValue("values", res=[])
+                changed = True
+            elif name in ("Builtin_EXISTS", "Builtin_NOTEXISTS") and \
+                    not _get(node.graph, "translated"):
+                _translate_exists(node)
+                changed = True
+            kids = [node, *parents] if name != "Project" else [node]
+            stack.extend((v, kids) for k, v in node.items() if k != "_vars")
+        elif isinstance(node, (list, tuple)):
+            stack.extend((v, parents) for v in node)
+        elif isinstance(node, dict):
+            stack.extend((v, parents) for v in node.values())
+    if stars:
+        order: dict[str, int] = {}
+        for i, m in enumerate(_VAR.finditer(text)):
+            order.setdefault(m.group(1), i)
+        for node, parents in reversed(stars):  # inner sub-queries first
+            _fix_star(node, order, parents)
+    if changed or stars:
+        _traverseAgg(query.algebra, _addVars)

@@ -114,8 +114,8 @@ def test_distinct_with_alias_and_order_by(ds):
 def test_distinct_ordered_by_a_variable_not_projected(ds):
     # ORDER BY applies before the projection; DISTINCT keeps the first occurrence (§15)
     got = rows(ds, "SELECT DISTINCT ?s WHERE { ?s ?p ?x } ORDER BY ?x LIMIT 2")
-    # IRIs sort before literals, by code point: ex:Org (of c), ex:Person (of a and b), …
-    assert got == [("c",), ("a",)]
+    # IRIs sort before literals, by code point: ex:Org (of c), ex:Person (of a and b: a tie)
+    assert got in ([("c",), ("a",)], [("c",), ("b",)])
 
 
 def test_optional_first_in_a_group(ds):

@@ -230,7 +230,9 @@ class _SqlTarget(_RdflibTarget):
     def load(self, path: Path, name: Identifier | None) -> None:
         if name is not None:
             self.create(name)
-        self.sql.load([path], graph=None if name is None else self._name(name))
+        # no INTO: the default graph, which for a plain rdflib Graph is that graph
+        g = self._name(DEFAULT if name is None else name)
+        self.sql.load([path], graph=None if g == DATASET_DEFAULT_GRAPH_ID else g)
 
 
 def _rdf_format(path: Path) -> str | None:

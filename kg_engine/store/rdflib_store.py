@@ -25,17 +25,34 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, URIRef
-from rdflib.paths import Path
-from rdflib.store import VALID_STORE, Store
+from rdflib.paths import Path as RdfPath
+from rdflib.store import NO_STORE, VALID_STORE, Store
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.store.sqlstore import SQLStore
 
 __all__ = ["KgEngineStore"]
+
+
+def _url_of(configuration: str, create: bool) -> str | None:
+    """The database URL for ``open(configuration)``: a URL as is, a path as SQLite."""
+    if "://" in configuration:
+        return configuration
+    path = Path(configuration).expanduser()
+    if path.is_dir() or (not path.exists() and not path.suffix):
+        if not path.exists():
+            if not create:
+                return None
+            path.mkdir(parents=True)
+        path = path / "kg.sqlite"
+    if not path.exists() and not create:
+        return None
+    return f"sqlite:///{path.resolve()}"
 
 _BUFFER = 50_000  # statements buffered before a write-through
 
@@ -71,8 +88,16 @@ class KgEngineStore(Store):
 
     # -- lifecycle -----------------------------------------------------------------------
     def open(self, configuration: str, create: bool = True) -> int:
-        """Open the store at a database URL (created if missing)."""
-        self.sql = SQLStore(configuration)
+        """Open the store at a database URL, or at a path as rdflib users write it.
+
+        A path that is a directory (or has no suffix) holds the database as ``kg.sqlite``;
+        any other path is the SQLite file itself. Returns ``VALID_STORE``, or ``NO_STORE``
+        when the path does not exist and ``create`` is false.
+        """
+        url = _url_of(configuration, create)
+        if url is None:
+            return NO_STORE
+        self.sql = SQLStore(url)
         return VALID_STORE
 
     def close(self, commit_pending_transaction: bool = True) -> None:
@@ -88,9 +113,10 @@ class KgEngineStore(Store):
 
     @property
     def store(self) -> SQLStore:
-        """The underlying SQL store (``ValueError`` if not open)."""
+        """The underlying SQL store; a store never opened is an in-memory one
+        (``rdflib.Dataset(store="kg_engine")`` works as written)."""
         if self.sql is None:
-            raise ValueError("the kg_engine rdflib store is not open: call open(url) first")
+            self.sql = SQLStore("sqlite://")
         return self.sql
 
     # -- transactions --------------------------------------------------------------------
@@ -177,7 +203,7 @@ class KgEngineStore(Store):
         """``((s, p, o), contexts)`` for each matching triple."""
         self.flush()
         s, p, o = triple_pattern
-        if isinstance(p, Path):  # property paths: rdflib walks them over our triples()
+        if isinstance(p, RdfPath):  # property paths: rdflib walks them over our triples()
             yield from self._path_triples(s, p, o, context)
             return
         graph = None if context is None else self._graph_id(context)
@@ -222,13 +248,18 @@ class KgEngineStore(Store):
 
     # -- namespaces ----------------------------------------------------------------------
     def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
-        """Persist a prefix binding (kept in ``kg_meta``)."""
+        """Persist a prefix binding (kept in ``kg_meta``): one namespace per prefix and one
+        prefix per namespace, as rdflib's stores keep them. Without ``override`` an existing
+        binding of the prefix or of the namespace wins."""
         db = self.store.db
         key = f"ns:{prefix}"
-        if not override and db.fetchone("SELECT 1 FROM kg_meta WHERE key = ?", (key,)):
+        if not override and (
+                db.fetchone("SELECT 1 FROM kg_meta WHERE key = ?", (key,))
+                or self.prefix(namespace) is not None):
             return
         with db.transaction():
-            db.execute("DELETE FROM kg_meta WHERE key = ?", (key,))
+            db.execute("DELETE FROM kg_meta WHERE key = ? OR (key LIKE 'ns:%' AND value = ?)",
+                       (key, str(namespace)))
             db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, str(namespace)))
 
     def namespace(self, prefix: str) -> URIRef | None:

@@ -40,3 +40,50 @@ def test_parse_keeps_lexical_forms() -> None:
         data=f'<{EX}a> <{EX}p> "0010"^^<{XSD.integer}> .', format="turtle")
     (o,) = ds.graph(URIRef(EX + "g")).objects()
     assert str(o) == "0010" and o == Literal("0010", datatype=XSD.integer, normalize=False)
+
+
+def test_dataset_works_as_written_without_open() -> None:
+    # the README's rdflib.Dataset(store="kg_engine"): an in-memory store unless opened
+    ds = rdflib.Dataset(store="kg_engine")
+    ds.add((URIRef(EX + "a"), URIRef(EX + "p"), Literal(1)))
+    assert len(ds) == 1
+    assert [str(r.o) for r in ds.query(f"SELECT ?o WHERE {{ ?s <{EX}p> ?o }}")] == ["1"]
+
+
+def test_open_a_path_as_rdflib_users_write_it(tmp_path) -> None:
+    g = rdflib.Graph(store="kg_engine")
+    assert g.open(str(tmp_path / "store"), create=True) == rdflib.store.VALID_STORE
+    g.add((URIRef(EX + "a"), URIRef(EX + "p"), Literal("x")))
+    g.close()
+    assert (tmp_path / "store" / "kg.sqlite").is_file()
+    again = rdflib.Graph(store="kg_engine", identifier=g.identifier)
+    assert again.open(str(tmp_path / "store"), create=False) == rdflib.store.VALID_STORE
+    assert len(again) == 1
+    assert rdflib.Graph(store="kg_engine").open(str(tmp_path / "nothing"), create=False) \
+        == rdflib.store.NO_STORE
+
+
+def test_one_prefix_per_namespace() -> None:
+    g = rdflib.Graph(store="kg_engine")
+    g.bind("ex", EX)
+    g.bind("ex2", EX)
+    assert [p for p, ns in g.namespaces() if str(ns) == EX] == ["ex2"]
+    g.bind("ex3", EX, override=False)
+    assert [p for p, ns in g.namespaces() if str(ns) == EX] == ["ex2"]
+
+
+def test_load_into_a_plain_graph_loads_into_that_graph(tmp_path) -> None:
+    f = tmp_path / "f.ttl"
+    f.write_text(f"<{EX}x> <{EX}y> <{EX}z> .")
+    g = rdflib.Graph(store="kg_engine")
+    g.update(f"LOAD <{f.as_uri()}>")
+    assert list(g) == [(URIRef(EX + "x"), URIRef(EX + "y"), URIRef(EX + "z"))]
+
+
+def test_init_bindings_the_store_never_saw_under_order_by_and_aggregates() -> None:
+    ds = rdflib.Dataset(store="kg_engine")
+    ds.add((URIRef(EX + "a"), URIRef(EX + "p"), Literal(1)))
+    q = f"SELECT ?x ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY ?x"
+    assert [(str(r.x), str(r.o)) for r in ds.query(q, initBindings={"x": Literal(7)})] == [("7", "1")]
+    q = f"SELECT (SUM(?x + ?o) AS ?t) WHERE {{ ?s <{EX}p> ?o }}"
+    assert [str(r.t) for r in ds.query(q, initBindings={"x": Literal(7)})] == ["8"]

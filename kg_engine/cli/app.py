@@ -33,6 +33,7 @@ _COMMANDS = [
     "query",
     "update",
     "analyze",  # kg analyze, kg path (kg_engine.analytics)
+    "serve",
 ]
 for _name in _COMMANDS:
     importlib.import_module(f"kg_engine.cli.{_name}").register(app)

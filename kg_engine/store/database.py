@@ -208,6 +208,66 @@ class Database:
             self._depth = 0
             self.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Database]:
+        """Read transaction: every statement inside sees the same committed state.
+
+        A reader that runs several statements (a query evaluated partly outside SQL, an
+        explanation) never sees half of a concurrent writer's transaction. SQLite: a deferred
+        ``BEGIN`` (WAL readers do not block the writer); PostgreSQL: ``REPEATABLE READ``.
+        Inside a :meth:`transaction` it simply joins it.
+
+        Example:
+            >>> db = Database.connect("sqlite://")
+            >>> with db.snapshot():
+            ...     db.fetchone("SELECT 1")
+            (1,)
+        """
+        with self._lock:
+            if self._depth:
+                yield self
+                return
+            self.execute("BEGIN" if self.dialect == "sqlite"
+                         else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+            self._depth = 1
+            try:
+                yield self
+            finally:
+                self._depth = 0
+                if self.dialect == "postgresql":
+                    self.execute("ROLLBACK")
+                elif self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
+                    self.execute("COMMIT")
+
+    def stream(self, text: str, params: Sequence[Any] = (), batch: int = 2000
+               ) -> Iterator[list[tuple]]:
+        """Rows of a query in batches of ``batch``, straight from the cursor (not all in memory).
+
+        PostgreSQL uses a server-side cursor, which needs a transaction: call it inside
+        :meth:`snapshot` or :meth:`transaction`. Hold no other use of this connection while
+        iterating.
+
+        Example:
+            >>> db = Database.connect("sqlite://")
+            >>> [len(b) for b in db.stream("SELECT value FROM json_each('[1,2,3]')", batch=2)]
+            [2, 1]
+        """
+        if self.dialect == "sqlite":
+            cur = self.raw.execute(text, params)
+            try:
+                while rows := cur.fetchmany(batch):
+                    yield rows
+            finally:
+                cur.close()
+            return
+        if not self._depth:
+            raise RuntimeError("Database.stream on PostgreSQL needs snapshot() or transaction()")
+        with self.raw.cursor(name=f"kg_stream_{id(self):x}") as cur:
+            cur.itersize = batch
+            cur.execute(self.sql(text), params or None)
+            while rows := cur.fetchmany(batch):
+                yield [tuple(r) for r in rows]
+
     def close(self) -> None:
         """Close the connection (rolls back an unfinished transaction)."""
         with self._lock:

@@ -192,6 +192,31 @@ class CompiledQuery:
             return missing[k] if k < len(missing) else extra[k - len(missing)]
         return decode_rows(store, self.layout, rows, constant)
 
+    def stream(self, store: Any, batch: int = 2000) -> Iterator[tuple[Identifier | None, ...]]:
+        """SELECT rows decoded batch by batch straight from the SQL cursor: a large result
+        is never held in memory (``run`` materialises). No prepared variables.
+
+        Raises:
+            NotImplementedError: the query is not fully compiled, or a value cannot be
+                represented exactly (:class:`RuntimeDecline`, raised before the first row
+                of the batch that holds it).
+        """
+        if not self.full:
+            raise Decline("query not compiled to SQL: " + "; ".join(self.declined))
+        if self.init_vars:
+            raise ValueError("stream() takes no prepared variables; use execute()")
+        cq = self._fresh(store)
+        if cq is not self:
+            yield from cq.stream(store, batch)
+            return
+        if self.empty:
+            return
+        if self.uses_regex and store.dialect == "sqlite":
+            register_functions(store)
+        missing = self.missing
+        for rows in store.db.stream(self.sql, list(self.params), batch):
+            yield from decode_rows(store, self.layout, rows, lambda i: missing[-i - 1])
+
     def execute(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None) -> Any:
         """SELECT: ``(vars, iterator of rows)``; ASK: ``bool``.
 

@@ -1,0 +1,52 @@
+"""``kg serve``: a SPARQL 1.1 endpoint and a browser explorer over the store.
+
+Read-only unless ``--update``; bound to 127.0.0.1 unless ``--host`` says otherwise. Open
+``http://127.0.0.1:7878/`` for the explorer; point SPARQL clients at ``/sparql`` and Graph
+Store clients at ``/store``. See docs/serve.md.
+
+Examples::
+
+    kg serve --db sqlite:///kg-demo.sqlite
+    kg serve --update --token s3cret --timeout 10 --port 8000
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kg_engine.cli.common import DEFAULT_DB, DbOption, console, user_errors
+from kg_engine.errors import MissingDependencyError
+
+
+def serve(
+    db: DbOption = DEFAULT_DB,
+    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0: every one)")]
+        = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 7878,
+    update: Annotated[bool, typer.Option("--update", help="accept SPARQL updates and Graph "
+                                         "Store writes (default: read-only)")] = False,
+    token: Annotated[str | None, typer.Option(help="bearer token that writes must carry",
+                                              envvar="KG_SERVE_TOKEN")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds before a query's SQL is cancelled "
+                                           "(0: no limit)")] = 30.0,
+) -> None:
+    """Serve the store over the SPARQL 1.1 Protocol, with a browser explorer at /."""
+    with user_errors():
+        try:
+            from kg_engine.serve import ServerConfig, create_app, serve as run
+        except ImportError as exc:
+            raise MissingDependencyError(exc.name or "starlette", "serve") from exc
+
+        config = ServerConfig(db, update=update, token=token or None,
+                              timeout=timeout if timeout > 0 else None)
+        app = create_app(config)
+    mode = "read-write" + (" (token required)" if token else "") if update else "read-only"
+    console.print(f"kg serve: {db} ({mode}) at http://{host}:{port}/  "
+                  f"SPARQL: /sparql  Graph Store: /store  (Ctrl+C stops)", highlight=False)
+    run(app, host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,114 @@
+"""The ASGI application behind ``kg serve`` (Starlette) and :func:`serve` to run it (uvicorn).
+
+Routes:
+
+=====================  ==========================================================
+``/sparql``            SPARQL 1.1 Protocol: query, update, service description
+``/query``, ``/update``  the same endpoint under Oxigraph's / Fuseki's names
+``/store``             SPARQL 1.1 Graph Store HTTP Protocol
+``/``                  the explorer: query editor and label search
+``/entity?iri=``       the explorer's entity page
+``/api/…``             the explorer's JSON (search, entity, explain)
+``/static/…``          the explorer's scripts and styles (vendored, no CDN)
+=====================  ==========================================================
+
+Example:
+    >>> from starlette.testclient import TestClient  # doctest: +SKIP
+    >>> app = create_app(ServerConfig("sqlite://"))
+    >>> app.state.config.update
+    False
+    >>> app.state.pool.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .explorer import entity_endpoint, explain_endpoint, search_endpoint
+from .graph_store import graph_store_endpoint
+from .pool import StorePool
+from .protocol import sparql_endpoint
+
+__all__ = ["STATIC", "ServerConfig", "create_app", "serve"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How ``kg serve`` runs.
+
+    Attributes:
+        db: the database URL.
+        update: accept SPARQL updates and Graph Store writes (default: read-only).
+        token: bearer token that writes must carry (``None``: none needed).
+        timeout: seconds a query may run before its SQL is cancelled (``None``: no limit).
+        pool_size: database connections open at once (parallel readers).
+    """
+
+    db: str
+    update: bool = False
+    token: str | None = None
+    timeout: float | None = 30.0
+    pool_size: int = 16
+
+
+def _page(name: str):  # noqa: ANN202 - a Starlette endpoint
+    async def endpoint(request: Request) -> Response:
+        return FileResponse(STATIC / name, media_type="text/html; charset=utf-8")
+    return endpoint
+
+
+def create_app(config: ServerConfig) -> Starlette:
+    """The Starlette app serving ``config.db`` (the store is opened now: a bad URL fails here).
+
+    Raises:
+        StoreURLError: ``config.db`` is not a database URL kg-engine can open.
+    """
+    from kg_engine.rules.explain import Explainer
+
+    # Explainer creates the rule tables the explorer reads (once per connection, not inside
+    # a read snapshot: DDL through SQLAlchemy commits)
+    pool = StorePool(config.db, size=config.pool_size, setup=lambda kg: Explainer(kg.store))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        pool.close()
+
+    methods = ["GET", "POST"]
+    routes = [
+        Route("/sparql", sparql_endpoint, methods=methods),
+        Route("/query", sparql_endpoint, methods=methods),
+        Route("/update", sparql_endpoint, methods=["POST"]),
+        Route("/store", graph_store_endpoint, methods=["GET", "HEAD", "PUT", "POST", "DELETE"]),
+        Route("/api/search", search_endpoint),
+        Route("/api/entity", entity_endpoint),
+        Route("/api/explain", explain_endpoint),
+        Route("/", _page("index.html")),
+        Route("/entity", _page("entity.html")),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.config = config
+    app.state.pool = pool
+    return app
+
+
+def serve(app: Starlette | ServerConfig, host: str = "127.0.0.1", port: int = 7878,
+          log_level: str = "warning") -> None:
+    """Serve ``app`` (or the app of a :class:`ServerConfig`) with uvicorn until interrupted."""
+    import uvicorn
+
+    if isinstance(app, ServerConfig):
+        app = create_app(app)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -1,0 +1,57 @@
+"""kg-engine errors as HTTP responses: the status a client can act on and a one-line message.
+
+====================================================  ======
+error                                                 status
+====================================================  ======
+malformed query / update / RDF body (line, column)    400
+a query the server refuses (``SERVICE``, remote LOAD)  400
+:class:`~kg_engine.serve.formats.NotAcceptable`       406
+the triple or graph asked for is not in the store     404
+query timeout (the SQL was cancelled)                 503
+anything else kg-engine raises on purpose             400
+====================================================  ======
+
+Example:
+    >>> from kg_engine.errors import QueryTimeoutError
+    >>> error_response(QueryTimeoutError("too slow")).status_code
+    503
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import PlainTextResponse, Response
+
+from kg_engine.errors import KgEngineError, QueryTimeoutError
+
+from .formats import NotAcceptable
+
+__all__ = ["HTTPError", "error_response"]
+
+log = logging.getLogger(__name__)
+
+
+class HTTPError(Exception):
+    """An error with its own HTTP status (bad parameters, refused writes, missing graphs)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+def error_response(exc: BaseException) -> Response:
+    """The HTTP response for ``exc`` (see the table in the module doc)."""
+    if isinstance(exc, HTTPError):
+        return PlainTextResponse(str(exc) + "\n", exc.status, headers=exc.headers)
+    if isinstance(exc, NotAcceptable):
+        return PlainTextResponse(str(exc) + "\n", 406)
+    if isinstance(exc, QueryTimeoutError):
+        return PlainTextResponse(str(exc) + "\n", 503, headers={"Retry-After": "1"})
+    if isinstance(exc, KeyError) and isinstance(exc, KgEngineError):  # NotInStoreError
+        return PlainTextResponse(str(exc) + "\n", 404)
+    if isinstance(exc, (KgEngineError, SyntaxError)):
+        return PlainTextResponse(str(exc) + "\n", 400)
+    log.exception("internal error", exc_info=exc)
+    return PlainTextResponse(f"internal error: {type(exc).__name__}: {exc}\n", 500)

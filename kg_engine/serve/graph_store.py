@@ -1,0 +1,151 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at ``/store``.
+
+``?default`` names the default graph, ``?graph=IRI`` a named graph; ``GET /store`` with
+neither returns the whole dataset as N-Quads.
+
+=======  ======================================================  =======================
+method   does                                                    answers
+=======  ======================================================  =======================
+GET      the graph, in the negotiated RDF format                 200, 404 (no such graph)
+HEAD     the same without the body                               200, 404
+PUT      replaces the graph with the body                        201 (created) / 204
+POST     adds the body to the graph                              201 (created) / 204
+DELETE   removes the graph (its statements, for the default)     204, 404
+=======  ======================================================  =======================
+
+Writes need a server started with ``--update`` (and the bearer token, if it has one); the
+body is parsed completely before the store is touched (a syntax error is a 400 naming the
+line), and each write is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+from rdflib import Graph, URIRef
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.errors import RDFSyntaxError
+
+from . import formats
+from .errors import HTTPError, error_response
+from .protocol import check_write
+
+__all__ = ["graph_store_endpoint"]
+
+
+def _target(request: Request) -> URIRef | None:
+    """The graph the request names (``DEFAULT_GRAPH`` for ``?default``), ``None`` for none."""
+    params = request.query_params
+    has_default = "default" in params
+    graphs = params.getlist("graph")
+    if has_default and graphs:
+        raise HTTPError(400, "give either ?default or ?graph=IRI, not both")
+    if len(graphs) > 1:
+        raise HTTPError(400, "give one ?graph=IRI")
+    if has_default:
+        return DEFAULT_GRAPH
+    if graphs:
+        if not graphs[0]:
+            raise HTTPError(400, "?graph= needs an IRI")
+        return URIRef(graphs[0])
+    return None
+
+
+def _exists(kg: Any, graph: URIRef) -> bool:
+    return graph == DEFAULT_GRAPH or graph in set(kg.store.graphs())
+
+
+def _nquads(kg: Any) -> Iterator[bytes]:
+    buf: list[str] = []
+    for s, p, o, g in kg.triples():
+        line = f"{formats.term_ntriples(s)} {formats.term_ntriples(p)} {formats.term_ntriples(o)}"
+        buf.append(line + (" .\n" if g == DEFAULT_GRAPH else f" {formats.term_ntriples(g)} .\n"))
+        if len(buf) >= 1000:
+            yield "".join(buf).encode()
+            buf.clear()
+    if buf:
+        yield "".join(buf).encode()
+
+
+async def graph_store_endpoint(request: Request) -> Response:
+    """``/store``: the Graph Store HTTP Protocol (see the module doc)."""
+    try:
+        graph = _target(request)
+        if request.method in ("GET", "HEAD"):
+            return await anyio.to_thread.run_sync(_get, request, graph)
+        check_write(request)
+        if graph is None:
+            raise HTTPError(400, "name the graph to change: ?default or ?graph=IRI")
+        if request.method == "DELETE":
+            return await anyio.to_thread.run_sync(_delete, request, graph)
+        body = await request.body()
+        parsed = await anyio.to_thread.run_sync(_parse, request, body)
+        return await anyio.to_thread.run_sync(_write, request, graph, parsed,
+                                              request.method == "PUT")
+    except Exception as exc:  # noqa: BLE001 - every failure is an HTTP answer
+        return error_response(exc)
+
+
+def _get(request: Request, graph: URIRef | None) -> Response:
+    accept = request.headers.get("accept")
+    fmt = request.query_params.get("format")
+    with request.app.state.pool.reader() as kg:
+        if graph is None:
+            mtype = formats.negotiate(accept, (formats.NQUADS,), fmt)
+            body = b"" if request.method == "HEAD" else b"".join(_nquads(kg))
+            return Response(body, media_type=mtype)
+        if not _exists(kg, graph):
+            raise HTTPError(404, f"no graph <{graph}> in the store")
+        mtype = formats.negotiate(accept, formats.GRAPH_TYPES, fmt)
+        g = Graph()
+        for s, p, o, _ in kg.triples(graph=graph):
+            g.add((s, p, o))
+    if request.method == "HEAD":
+        return Response(b"", media_type=mtype)
+    return Response(formats.graph_body(g, mtype), media_type=mtype)
+
+
+def _parse(request: Request, body: bytes) -> Graph:
+    mtype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    name = formats.RDF_PARSERS.get(mtype)
+    if name is None:
+        raise HTTPError(415, f"cannot read Content-Type {mtype or '(none)'!r}; send one of "
+                             + ", ".join(sorted(formats.RDF_PARSERS)))
+    g = Graph()
+    try:
+        g.parse(data=body, format=name, publicID=str(request.url))
+    except Exception as exc:  # noqa: BLE001 - every parser failure is the client's input
+        raise RDFSyntaxError(f"malformed {mtype} body: {exc}", source="request body") from exc
+    return g
+
+
+def _write(request: Request, graph: URIRef, parsed: Graph, replace: bool) -> Response:
+    with request.app.state.pool.writer() as kg:
+        store = kg.store
+        with store.db.transaction():
+            created = not _exists(kg, graph)
+            if replace:
+                store.remove((None, None, None), graph)
+            if graph != DEFAULT_GRAPH:
+                store.create_graph(graph)
+            store.add(iter(parsed), graph)
+    return Response(status_code=201 if created else 204)
+
+
+def _delete(request: Request, graph: URIRef) -> Response:
+    with request.app.state.pool.writer() as kg:
+        store = kg.store
+        with store.db.transaction():
+            if not _exists(kg, graph):
+                raise HTTPError(404, f"no graph <{graph}> in the store")
+            if graph == DEFAULT_GRAPH:
+                store.remove((None, None, None), graph)
+            else:
+                store.drop_graph(graph)
+    return Response(status_code=204)
+

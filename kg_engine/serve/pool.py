@@ -1,0 +1,115 @@
+"""Connections for the server: readers in parallel with one writer.
+
+Every request leases a :class:`~kg_engine.api.KnowledgeGraph` (one database connection) from
+a :class:`StorePool`; a streamed response keeps its lease until the last byte is written.
+On SQLite (WAL) each lease is its own connection, so readers run in parallel and never block
+the writer; on PostgreSQL the pool is a pool of server connections. Writes additionally take
+the pool's write lock, so there is one writer at a time, and every read runs inside
+:meth:`~kg_engine.store.database.Database.snapshot`, so a reader never sees half of an update.
+An in-memory database (``sqlite://``) exists once per connection: it gets a pool of one.
+
+Example:
+    >>> pool = StorePool("sqlite://")
+    >>> with pool.writer() as kg:
+    ...     kg.update('INSERT DATA { <urn:a> <urn:p> 1 }')
+    >>> with pool.reader() as kg:
+    ...     len(kg)
+    1
+    >>> pool.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from kg_engine.store.database import parse_url
+
+__all__ = ["StorePool"]
+
+
+def _in_memory(url: str) -> bool:
+    dialect, parsed = parse_url(url)
+    return dialect == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
+class StorePool:
+    """A bounded pool of open knowledge graphs on one database.
+
+    Args:
+        url: the database URL (see :class:`~kg_engine.api.KnowledgeGraph`).
+        size: most connections open at once (requests beyond it wait for a free one).
+        setup: called with each new knowledge graph before its first lease (outside any
+            snapshot: for one-time schema work such as creating tables).
+    """
+
+    def __init__(self, url: str, size: int = 16,
+                 setup: Callable[[Any], None] | None = None) -> None:
+        from kg_engine.api import KnowledgeGraph
+
+        def make() -> Any:
+            kg = KnowledgeGraph(url)
+            if setup is not None:
+                setup(kg)
+            return kg
+
+        self.url = url
+        self.size = 1 if _in_memory(url) else max(1, size)
+        self._make = make
+        self._idle: list[Any] = [self._make()]  # opened now: a bad URL fails at start-up
+        self._all: list[Any] = list(self._idle)
+        self._free = threading.BoundedSemaphore(self.size)
+        self._lock = threading.Lock()
+        self.write_lock = threading.Lock()
+
+    def acquire(self) -> Any:
+        """Lease a knowledge graph (waits while ``size`` are leased); give it back with
+        :meth:`release`."""
+        self._free.acquire()
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        try:
+            kg = self._make()
+        except BaseException:
+            self._free.release()
+            raise
+        with self._lock:
+            self._all.append(kg)
+        return kg
+
+    def release(self, kg: Any) -> None:
+        """Return a leased knowledge graph."""
+        with self._lock:
+            self._idle.append(kg)
+        self._free.release()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[Any]:
+        """A leased knowledge graph inside a read snapshot."""
+        kg = self.acquire()
+        try:
+            with kg.store.db.snapshot():
+                yield kg
+        finally:
+            self.release(kg)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[Any]:
+        """A leased knowledge graph holding the write lock (one writer at a time)."""
+        with self.write_lock:
+            kg = self.acquire()
+            try:
+                yield kg
+            finally:
+                self.release(kg)
+
+    def close(self) -> None:
+        """Close every connection."""
+        with self._lock:
+            for kg in self._all:
+                kg.close()
+            self._all.clear()
+            self._idle.clear()

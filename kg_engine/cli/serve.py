@@ -35,7 +35,8 @@ def serve(
     """Serve the store over the SPARQL 1.1 Protocol, with a browser explorer at /."""
     with user_errors():
         try:
-            from kg_engine.serve import ServerConfig, create_app, serve as run
+            from kg_engine.serve import ServerConfig, create_app
+            from kg_engine.serve import serve as run
         except ImportError as exc:
             raise MissingDependencyError(exc.name or "starlette", "serve") from exc
 

@@ -13,7 +13,6 @@ Routes:
 =====================  ==========================================================
 
 Example:
-    >>> from starlette.testclient import TestClient  # doctest: +SKIP
     >>> app = create_app(ServerConfig("sqlite://"))
     >>> app.state.config.update
     False
@@ -62,7 +61,7 @@ class ServerConfig:
     pool_size: int = 16
 
 
-def _page(name: str):  # noqa: ANN202 - a Starlette endpoint
+def _page(name: str):
     async def endpoint(request: Request) -> Response:
         return FileResponse(STATIC / name, media_type="text/html; charset=utf-8")
     return endpoint

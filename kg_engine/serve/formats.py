@@ -242,10 +242,8 @@ def select_chunks(vars_: Sequence[Any], rows: Iterable[Sequence[Any]], media_typ
         yield out.getvalue().encode()
         out.seek(0)
         out.truncate()
-        n = 0
-        for row in rows:
+        for n, row in enumerate(rows, start=1):
             writer.writerow([_csv_value(t) for t in row])
-            n += 1
             if n % rows_per_chunk == 0:
                 yield out.getvalue().encode()
                 out.seek(0)

@@ -119,7 +119,7 @@ def _parse(request: Request, body: bytes) -> Graph:
     g = Graph()
     try:
         g.parse(data=body, format=name, publicID=str(request.url))
-    except Exception as exc:  # noqa: BLE001 - every parser failure is the client's input
+    except Exception as exc:
         raise RDFSyntaxError(f"malformed {mtype} body: {exc}", source="request body") from exc
     return g
 

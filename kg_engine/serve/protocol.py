@@ -171,7 +171,7 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-class _closing:  # noqa: N801 - used like contextlib.closing
+class _closing:
     """Iterate ``body``; ``close()`` (also of a body never started) ends the read snapshot and
     gives the lease back."""
 

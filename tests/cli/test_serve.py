@@ -1,0 +1,61 @@
+"""``kg serve`` as a command: starts, answers SPARQL, refuses a bad store URL with exit 2."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+httpx = pytest.importorskip("httpx")
+pytest.importorskip("starlette")
+
+DATA = Path(__file__).resolve().parents[2] / "data" / "sample" / "university.ttl"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _kg(*args: str, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.Popen([sys.executable, "-m", "kg_engine", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_kg_serve_answers_queries(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    load = _kg("load", "--db", db, str(DATA))
+    assert load.wait(120) == 0
+    port = _free_port()
+    server = _kg("serve", "--db", db, "--port", str(port), "--timeout", "5")
+    try:
+        url = f"http://127.0.0.1:{port}/sparql"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+                break
+            except httpx.ConnectError:
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "kg serve did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200
+        assert int(r.json()["results"]["bindings"][0]["n"]["value"]) > 50
+        assert httpx.post(url, data={"update": "CLEAR ALL"}).status_code == 403
+    finally:
+        server.terminate()
+        out, _ = server.communicate(timeout=30)
+    assert "read-only" in out
+
+
+def test_kg_serve_bad_url_exits_2(tmp_path: Path):
+    proc = _kg("serve", "--db", "mysql://nowhere/db", "--port", str(_free_port()))
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "unsupported database" in err

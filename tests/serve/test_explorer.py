@@ -1,0 +1,64 @@
+"""The explorer's JSON API: search, entity pages with the four kinds of fact, and "why"."""
+
+from __future__ import annotations
+
+import httpx
+
+from .conftest import EX, EXTRACTED, INFERRED, PREDICTED, SENTENCE
+
+
+def _nt(t) -> str:
+    return t.n3()
+
+
+def test_pages_and_vendored_scripts_are_served(serve, demo_db):
+    server = serve(demo_db)
+    index = httpx.get(server.url + "/")
+    assert index.status_code == 200 and "/static/explorer.js" in index.text
+    assert "http" not in index.text.split("<body>")[0].replace("http-equiv", "")  # no CDN
+    page = httpx.get(server.url + "/entity", params={"iri": EX + "ada"})
+    assert "/static/vendor/cytoscape.min.js" in page.text
+    js = httpx.get(server.url + "/static/vendor/cytoscape.min.js")
+    assert js.status_code == 200 and len(js.content) > 100_000
+    assert "MIT" in httpx.get(server.url + "/static/vendor/cytoscape.LICENSE").text or \
+        "Permission is hereby granted" in httpx.get(server.url + "/static/vendor/cytoscape.LICENSE").text
+
+
+def test_search_labels(serve, demo_db):
+    server = serve(demo_db)
+    hits = httpx.get(server.url + "/api/search", params={"q": "whitc"}).json()["results"]
+    assert hits[0] == {"iri": EX + "ada", "label": "Ada Whitcombe"}
+    assert httpx.get(server.url + "/api/search", params={"q": "%"}).json()["results"] == []
+
+
+def test_entity_tells_the_kinds_apart(serve, demo_db):
+    server = serve(demo_db)
+    data = httpx.get(server.url + "/api/entity", params={"iri": EX + "ada"}).json()
+    assert data["label"] == "Ada Whitcombe"
+    assert {t["value"] for t in data["types"]} >= {EX + "Professor", EX + "Person"}
+    kinds = {(f["s"]["value"], f["p"]["value"], f["o"]["value"]): f["kind"] for f in data["facts"]}
+    assert kinds[tuple(map(str, EXTRACTED))] == "extracted"
+    assert kinds[tuple(map(str, PREDICTED))] == "predicted"
+    assert kinds[tuple(map(str, INFERRED))] == "inferred"
+    assert "asserted" in kinds.values()
+    assert any(f["dir"] == "in" for f in data["facts"])
+    assert httpx.get(server.url + "/api/entity", params={"iri": "urn:nothing"}).status_code == 404
+
+
+def test_explain_extracted_inferred_predicted(serve, demo_db):
+    server = serve(demo_db)
+    url = server.url + "/api/explain"
+    ex = httpx.get(url, params=dict(zip("spo", map(_nt, EXTRACTED)))).json()
+    src = ex["trees"][0]["sources"][0]
+    assert src["kind"] == "extracted" and src["text"] == SENTENCE
+    assert [SENTENCE[a:b] for a, b in src["highlights"]] == ["Ada Whitcombe",
+                                                            "Department of Computer Science"]
+    inf = httpx.get(url, params=dict(zip("spo", map(_nt, INFERRED)))).json()
+    assert inf["kind"] == "inferred" and inf["trees"][0]["rule"] == "prp-symp"
+    assert "rule prp-symp" in inf["text"] and len(inf["trees"][0]["premises"]) == 2
+    # (the first GNN explanation imports torch: seconds)
+    pred = httpx.get(url, params=dict(zip("spo", map(_nt, PREDICTED))), timeout=120).json()
+    assert pred["kind"] == "predicted" and pred["confidence"] == 0.71 and "nbfnet" in pred["text"]
+    missing = httpx.get(url, params={"s": "<urn:a>", "p": "<urn:b>", "o": "<urn:c>"})
+    assert missing.status_code == 404
+    assert httpx.get(url, params={"s": "<urn:a>"}).status_code == 400

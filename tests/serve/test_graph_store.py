@@ -1,0 +1,87 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol with httpx."""
+
+from __future__ import annotations
+
+import httpx
+from rdflib import Graph, Literal, URIRef
+
+from kg_engine.api import KnowledgeGraph
+
+from .conftest import EX
+
+TTL = f"""@prefix ex: <{EX}> .
+ex:x ex:name "x" ; ex:knows ex:y .
+ex:y ex:name "y" .
+"""
+G = "urn:test:graph"
+
+
+def _triples(db: str, graph: str | None) -> set[tuple]:
+    with KnowledgeGraph(db) as kg:
+        from kg_engine.core.terms import DEFAULT_GRAPH
+
+        return {q[:3] for q in kg.triples(graph=DEFAULT_GRAPH if graph is None else URIRef(graph))}
+
+
+def test_put_get_post_delete_named_graph(serve, demo_copy):
+    server = serve(demo_copy, update=True)
+    store = server.url + "/store"
+    ttl = {"Content-Type": "text/turtle"}
+    r = httpx.put(store, params={"graph": G}, content=TTL.encode(), headers=ttl)
+    assert r.status_code == 201
+    assert len(_triples(demo_copy, G)) == 3
+    r = httpx.get(store, params={"graph": G}, headers={"Accept": "application/n-triples"})
+    assert r.status_code == 200
+    assert len(Graph().parse(data=r.text, format="nt")) == 3
+    assert httpx.head(store, params={"graph": G}).status_code == 200
+    r = httpx.post(store, params={"graph": G}, headers={"Content-Type": "application/n-triples"},
+                   content=f'<{EX}z> <{EX}name> "z" .\n'.encode())
+    assert r.status_code == 204 and len(_triples(demo_copy, G)) == 4
+    r = httpx.put(store, params={"graph": G}, headers=ttl,
+                  content=f'<{EX}only> <{EX}name> "only" .'.encode())
+    assert r.status_code == 204
+    assert _triples(demo_copy, G) == {(URIRef(EX + "only"), URIRef(EX + "name"), Literal("only"))}
+    assert httpx.delete(store, params={"graph": G}).status_code == 204
+    assert httpx.get(store, params={"graph": G}).status_code == 404
+    assert httpx.delete(store, params={"graph": G}).status_code == 404
+
+
+def test_default_graph_and_dataset(serve, demo_copy):
+    server = serve(demo_copy, update=True)
+    store = server.url + "/store"
+    before = _triples(demo_copy, None)
+    r = httpx.get(store, params={"default": ""}, headers={"Accept": "text/turtle"})
+    assert len(Graph().parse(data=r.text, format="turtle")) == len(before)
+    r = httpx.post(store + "?default", content=TTL.encode(), headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 204 and len(_triples(demo_copy, None)) == len(before) + 3
+    dump = httpx.get(store).text  # the whole dataset as N-Quads
+    assert "<urn:kg-engine:inferred:owl-rl> ." in dump
+    assert httpx.delete(store + "?default").status_code == 204
+    assert _triples(demo_copy, None) == set()
+    assert _triples(demo_copy, "urn:kg-engine:inferred:owl-rl")  # named graphs untouched
+
+
+def test_malformed_body_changes_nothing(serve, demo_copy):
+    server = serve(demo_copy, update=True)
+    before = _triples(demo_copy, None)
+    r = httpx.put(server.url + "/store?default", content=b"<a> <b> .",
+                  headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 400 and "request body" in r.text
+    assert _triples(demo_copy, None) == before
+    r = httpx.put(server.url + "/store?default", content=b"x", headers={"Content-Type": "image/png"})
+    assert r.status_code == 415
+
+
+def test_writes_need_update_and_token(serve, demo_copy):
+    ro = serve(demo_copy)
+    assert httpx.delete(ro.url + "/store?default").status_code == 403
+    assert httpx.get(ro.url + "/store?default").status_code == 200
+    rw = serve(demo_copy, update=True, token="t")
+    assert httpx.delete(rw.url + "/store?default").status_code == 401
+    ok = httpx.delete(rw.url + "/store?default", headers={"Authorization": "Bearer t"})
+    assert ok.status_code == 204
+
+
+def test_bad_target(serve, demo_db):
+    server = serve(demo_db)
+    assert httpx.get(server.url + "/store", params={"default": "", "graph": G}).status_code == 400

@@ -1,0 +1,245 @@
+"""The SPARQL 1.1 Protocol over HTTP, with real clients (SPARQLWrapper, httpx)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+import httpx
+import pytest
+from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.sparql.results.xmlresults import XMLResultParser
+
+from kg_engine.api import KnowledgeGraph
+
+from .conftest import EX, INFERRED
+from .conftest import PEOPLE_QUERY as PEOPLE
+
+SPARQLWrapper = pytest.importorskip("SPARQLWrapper")
+
+
+def _expected(db: str, query: str, **kw) -> list[tuple]:
+    with KnowledgeGraph(db) as kg:
+        return [tuple(r) for r in kg.query(query, **kw)]
+
+
+def _wrapper(server, query: str, fmt: str, method: str = "GET"):
+    from SPARQLWrapper import SPARQLWrapper as Client
+
+    client = Client(server.sparql)
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    client.setMethod(method)
+    return client.query()
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_select_json_with_sparqlwrapper(serve, demo_db, method):
+    server = serve(demo_db)
+    result = _wrapper(server, PEOPLE, "json", method).convert()
+    got = [(URIRef(b["p"]["value"]), Literal(b["name"]["value"]))
+           for b in result["results"]["bindings"]]
+    assert result["head"]["vars"] == ["p", "name"]
+    assert got == _expected(demo_db, PEOPLE) and len(got) >= 2
+
+
+def test_select_xml_csv_tsv_agree(serve, demo_db):
+    server = serve(demo_db)
+    expected = _expected(demo_db, PEOPLE)
+    xml = _wrapper(server, PEOPLE, "xml").response.read()
+    parsed = XMLResultParser().parse(io.BytesIO(xml))
+    assert [tuple(r) for r in parsed] == expected
+    text = httpx.get(server.sparql, params={"query": PEOPLE}, headers={"Accept": "text/csv"})
+    assert text.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(text.text)))
+    assert rows[0] == ["p", "name"] and rows[1:] == [[str(a), str(b)] for a, b in expected]
+    tsv = httpx.get(server.sparql, params={"query": PEOPLE},
+                    headers={"Accept": "text/tab-separated-values"}).text.splitlines()
+    assert tsv[0] == "?p\t?name"
+    assert tsv[1:] == [f"<{a}>\t\"{b}\"" for a, b in expected]
+
+
+def test_post_sparql_query_body_and_form(serve, demo_db):
+    server = serve(demo_db)
+    direct = httpx.post(server.sparql, content=PEOPLE.encode(),
+                        headers={"Content-Type": "application/sparql-query"})
+    form = httpx.post(server.sparql, data={"query": PEOPLE})
+    assert direct.status_code == form.status_code == 200
+    assert direct.json() == form.json()
+
+
+def test_ask_and_construct(serve, demo_db):
+    server = serve(demo_db)
+    ask = _wrapper(server, f"ASK {{ <{EX}ada> ?p ?o }}", "json").convert()
+    assert ask["boolean"] is True
+    construct = (f"PREFIX ex: <{EX}>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                 "CONSTRUCT { ?p <urn:named> ?n } WHERE { ?p a ex:Professor ; rdfs:label ?n }")
+    for accept, fmt in (("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                        ("application/ld+json", "json-ld")):
+        r = httpx.get(server.sparql, params={"query": construct}, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+        g = Graph().parse(data=r.content, format=fmt)
+        assert len(g) == len(_expected(demo_db, PEOPLE))
+
+
+def test_dataset_parameters(serve, demo_db):
+    server = serve(demo_db)
+    query = f"SELECT ?o WHERE {{ <{EX}ada> <{EX}collaborator> ?o }} ORDER BY ?o"
+    plain = httpx.get(server.sparql, params={"query": query}).json()
+    inferred_graph = "urn:kg-engine:inferred:owl-rl"
+    only = httpx.get(server.sparql, params={"query": query,
+                                            "default-graph-uri": inferred_graph}).json()
+    union = httpx.get(server.sparql, params={"query": query,
+                                             "union-default-graph": "true"}).json()
+    values = lambda r: {b["o"]["value"] for b in r["results"]["bindings"]}
+    assert str(INFERRED[2]) in values(only) and str(INFERRED[2]) not in values(plain)
+    assert values(union) == values(plain) | values(only)
+    # FROM in the query is overridden by default-graph-uri (protocol §2.1.4), also on the
+    # path that rdflib's evaluator finishes
+    from_query = query.replace("WHERE", f"FROM <{inferred_graph}> WHERE")
+    assert values(httpx.get(server.sparql, params={"query": from_query}).json()) == values(only)
+    over = httpx.get(server.sparql, params={"query": from_query,
+                                            "default-graph-uri": "urn:none"}).json()
+    assert values(over) == set()
+    named = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    r = httpx.get(server.sparql, params={"query": named, "named-graph-uri": inferred_graph}).json()
+    assert [b["g"]["value"] for b in r["results"]["bindings"]] == [inferred_graph]
+
+
+def test_service_description(serve, demo_db):
+    server = serve(demo_db)
+    r = httpx.get(server.sparql, headers={"Accept": "text/turtle"})
+    g = Graph().parse(data=r.text, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in g
+    assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Update")) not in g
+    assert (None, URIRef(sd + "endpoint"), URIRef(server.sparql)) in g
+
+
+def test_malformed_query_is_400_with_line_and_column(serve, demo_db):
+    server = serve(demo_db)
+    r = httpx.get(server.sparql, params={"query": "SELECT * WHERE {\n  ?s ?p }"})
+    assert r.status_code == 400
+    assert ":2:" in r.text and "near" in r.text
+    from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+    with pytest.raises(QueryBadFormed):
+        _wrapper(server, "SELEC nothing", "json")
+
+
+@pytest.mark.parametrize("request_kw, status", [
+    ({"params": {"query": ["ASK {}", "ASK {}"]}}, 400),              # two queries
+    ({"params": {"update": "CLEAR ALL"}}, 405),                      # update via GET
+    ({"method": "POST", "content": b"x", "headers": {"Content-Type": "text/plain"}}, 415),
+    ({"params": {"query": "SELECT * {}"}, "headers": {"Accept": "image/png"}}, 406),
+    ({"method": "POST", "data": {"query": "ASK {}", "update": "CLEAR ALL"}}, 400),
+])
+def test_protocol_errors(serve, demo_db, request_kw, status):
+    server = serve(demo_db)
+    method = request_kw.pop("method", "GET")
+    r = httpx.request(method, server.sparql, **request_kw)
+    assert r.status_code == status, r.text
+
+
+def test_read_only_by_default(serve, demo_copy):
+    server = serve(demo_copy)
+    before = _expected(demo_copy, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    r = httpx.post(server.sparql, data={"update": "CLEAR DEFAULT"})
+    assert r.status_code == 403 and "--update" in r.text
+    r = httpx.post(server.url + "/update", content=b"CLEAR DEFAULT",
+                   headers={"Content-Type": "application/sparql-update"})
+    assert r.status_code == 403
+    assert _expected(demo_copy, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == before
+
+
+def test_update_and_token(serve, demo_copy):
+    server = serve(demo_copy, update=True, token="s3cret")
+    insert = f'INSERT DATA {{ <{EX}new> <{EX}name> "new" }}'
+    assert httpx.post(server.sparql, data={"update": insert}).status_code == 401
+    wrong = httpx.post(server.sparql, data={"update": insert},
+                       headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "Bearer" in wrong.headers["www-authenticate"]
+    ok = httpx.post(server.sparql, content=insert.encode(), headers={
+        "Content-Type": "application/sparql-update", "Authorization": "Bearer s3cret"})
+    assert ok.status_code == 204
+    ask = httpx.get(server.sparql, params={"query": f"ASK {{ <{EX}new> ?p ?o }}"}).json()
+    assert ask["boolean"] is True
+    bad = httpx.post(server.sparql, data={"update": "INSERT DATA { <a> }"},
+                     headers={"Authorization": "Bearer s3cret"})
+    assert bad.status_code == 400 and ":1:" in bad.text
+    # queries need no token
+    assert httpx.get(server.sparql, params={"query": "ASK {}"}).status_code == 200
+
+
+def test_update_via_sparqlwrapper(serve, demo_copy):
+    from SPARQLWrapper import POST
+    from SPARQLWrapper import SPARQLWrapper as Client
+
+    server = serve(demo_copy, update=True)
+    client = Client(server.sparql, updateEndpoint=server.sparql)
+    client.setMethod(POST)
+    client.setQuery(f"INSERT DATA {{ <{EX}w> <{EX}p> 1 }}")
+    client.query()
+    assert _expected(demo_copy, f"SELECT ?o WHERE {{ <{EX}w> <{EX}p> ?o }}") == [(Literal(1),)]
+
+
+def _big_store(url: str, n: int) -> None:
+    with KnowledgeGraph(url) as kg:
+        kg.add((URIRef(f"urn:s{i}"), URIRef("urn:p"), Literal(i)) for i in range(n))
+
+
+def test_timeout_cancels_sql_and_answers_503(serve, tmp_path):
+    db = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    _big_store(db, 3000)
+    server = serve(db, timeout=0.3)
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"
+    started = time.monotonic()
+    r = httpx.get(server.sparql, params={"query": slow}, timeout=60)
+    assert r.status_code == 503 and "timeout" in r.text
+    assert time.monotonic() - started < 20  # cancelled, not run to the end (27e9 rows)
+    streamed = "SELECT ?a ?b WHERE { ?a ?p ?x . ?b ?q ?y }"  # streamed path, 9e6 rows
+    r = httpx.get(server.sparql, params={"query": streamed + " ORDER BY DESC(?b)"}, timeout=60)
+    assert r.status_code == 503
+    # the connections are usable again
+    ok = httpx.get(server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+    assert ok.json()["results"]["bindings"][0]["n"]["value"] == "3000"
+
+
+def test_select_streams_from_the_cursor(serve, tmp_path):
+    db = f"sqlite:///{tmp_path / 'rows.sqlite'}"
+    _big_store(db, 20_000)
+    server = serve(db)
+    query = "SELECT ?s ?o WHERE { ?s <urn:p> ?o }"
+    with httpx.stream("GET", server.sparql, params={"query": query},
+                      headers={"Accept": "text/tab-separated-values"}) as r:
+        assert r.headers.get("transfer-encoding") == "chunked"
+        chunks = list(r.iter_raw())
+    lines = b"".join(chunks).decode().splitlines()
+    assert len(lines) == 20_001 and len(chunks) > 5
+    # a client that leaves early gives its connection back
+    pool = server.app.state.pool
+    with httpx.stream("GET", server.sparql, params={"query": query}) as r:
+        next(r.iter_raw())
+    deadline = time.monotonic() + 10
+    while len(pool._idle) != len(pool._all) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(pool._idle) == len(pool._all)
+
+
+def test_json_results_are_valid_json_with_literals(serve, tmp_path):
+    db = f"sqlite:///{tmp_path / 'lit.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.add([(URIRef("urn:a"), URIRef("urn:p"), Literal('tab\t"quote"\nline', lang="en")),
+                (URIRef("urn:a"), URIRef("urn:q"), Literal(2.5))])
+    server = serve(db)
+    r = httpx.get(server.sparql, params={"query": "SELECT ?p ?o { <urn:a> ?p ?o } ORDER BY ?p"})
+    bindings = json.loads(r.content)["results"]["bindings"]
+    assert bindings[0]["o"] == {"type": "literal", "value": 'tab\t"quote"\nline', "xml:lang": "en"}
+    assert bindings[1]["o"]["datatype"] == "http://www.w3.org/2001/XMLSchema#double"
+    tsv = httpx.get(server.sparql, params={"query": "SELECT ?o { <urn:a> <urn:p> ?o }"},
+                    headers={"Accept": "text/tab-separated-values"}).text
+    assert tsv == '?o\n"tab\\t\\"quote\\"\\nline"@en\n'
+
+

@@ -268,6 +268,39 @@ class SameAs:
             )
         # members of a class must never be literals in subject position (they are not: sameAs
         # pairs with a literal are ignored), and variants never repeat a stored triple.
+        self._reflexive_axioms(new)
+
+    def _reflexive_axioms(self, new: str) -> None:
+        """scm-cls / scm-op / scm-dp between the members of one class.
+
+        The program leaves out the reflexive ``c subClassOf c`` (``p subPropertyOf p``) and
+        ``c equivalentClass c`` of a declared class (property); between two different members
+        of an equivalence class their variants are not noise: ``C1 owl:sameAs C2`` with
+        ``C1 a owl:Class`` entails ``C1 rdfs:subClassOf C2``.
+        """
+        from rdflib import RDF, RDFS
+
+        plan = (
+            (OWL.Class, (RDFS.subClassOf, OWL.equivalentClass), "scm-cls"),
+            (OWL.ObjectProperty, (RDFS.subPropertyOf, OWL.equivalentProperty), "scm-op"),
+            (OWL.DatatypeProperty, (RDFS.subPropertyOf, OWL.equivalentProperty), "scm-dp"),
+        )
+        terms = [RDF.type] + [t for decl, rels, _ in plan for t in (decl, *rels)]
+        ids = self.engine.store.term_ids(terms)
+        type_id = ids.get(RDF.type)
+        for decl, rels, rule in plan:
+            if decl not in ids or type_id is None:
+                continue
+            for rel in rels:
+                rel_id = self.engine.store.term_ids([rel], create=True)[rel]
+                self.db.execute(
+                    f"INSERT INTO {new} (rule, s, p, o) SELECT ?, a.member, ?, b.member FROM {_EQUIV} a "
+                    f"JOIN {_EQUIV} b ON b.rep = a.rep AND b.member <> a.member WHERE EXISTS (SELECT 1 "
+                    f"FROM kg_quads d WHERE d.s = a.rep AND d.p = ? AND d.o = ?) AND NOT EXISTS "
+                    f"(SELECT 1 FROM kg_quads e WHERE e.s = a.member AND e.p = ? AND e.o = b.member) "
+                    f"ON CONFLICT DO NOTHING",
+                    (rule, rel_id, type_id, ids[decl], rel_id),
+                )
 
 
 def equivalents(store: Any, term: Any, graph: Any) -> set:

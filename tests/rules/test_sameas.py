@@ -170,3 +170,17 @@ def test_closure_does_not_depend_on_insertion_order(order):
     assert _triples(ours(random.Random(order).sample(facts, len(facts)), store)[0]) == expected
     # the representative is the first IRI: the star is around urn:ex:a
     assert (U("b"), OWL.sameAs, U("a")) in expected and (U("b"), OWL.sameAs, U("c")) in expected
+
+
+def test_equal_declared_classes_and_properties_are_sub_and_equivalent(store):
+    store.add([(U("C3"), OWL.sameAs, U("C4")), (U("C3"), RDF.type, OWL.Class),
+               (U("p0"), OWL.sameAs, U("p3")), (U("p3"), RDF.type, OWL.ObjectProperty),
+               (U("x"), RDF.type, U("C3"))])
+    RuleEngine(store, "owl-rl").materialise()
+    got = _triples(store)
+    for a, b in ((U("C3"), U("C4")), (U("C4"), U("C3"))):
+        assert {(a, RDFS.subClassOf, b), (a, OWL.equivalentClass, b)} <= got
+    for a, b in ((U("p0"), U("p3")), (U("p3"), U("p0"))):
+        assert {(a, RDFS.subPropertyOf, b), (a, OWL.equivalentProperty, b)} <= got
+    assert (U("x"), RDF.type, U("C4")) in got
+    assert not any(s == o for s, p, o in got if p in (RDFS.subClassOf, RDFS.subPropertyOf))

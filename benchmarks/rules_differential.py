@@ -64,8 +64,8 @@ def main() -> None:
         server = shared_server()
     lines = [
         "# Rules differential run", "",
-        f"`python benchmarks/rules_differential.py --cases {args.cases} --seed {args.seed} "
-        f"--regimes {' '.join(args.regimes)} --backends {' '.join(args.backends)}`", "",
+        (f"`python benchmarks/rules_differential.py --cases {args.cases} --seed {args.seed} "
+         f"--regimes {' '.join(args.regimes)} --backends {' '.join(args.backends)}`"), "",
         "| regime | backend | cases | agree | differ | errors | wall s | CPU s | load avg |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

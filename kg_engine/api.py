@@ -538,6 +538,23 @@ class KnowledgeGraph:
         self._flush()
         return neighbourhood(self.store, entity, k, **kwargs)
 
+    def export(self, out: str | Path, format: str | None = None, *, graph: Any = None,
+               include_inferred: bool = False, query: str | None = None, entity: Any = None,
+               hops: int = 1, progress: bool | None = None, **kwargs: Any) -> Any:
+        """Write the graph to ``out``: N-Triples, N-Quads, Turtle, TriG, JSON-LD, RDF/XML,
+        GraphML, GEXF, Neo4j CSV, PyG or a self-contained HTML view (format from the
+        extension; ``.gz`` compresses). See :func:`kg_engine.export.export`.
+
+        Returns:
+            An :class:`~kg_engine.export.ExportResult` (``statements``, ``seconds``, ``bytes``).
+        """
+        from kg_engine.export import export
+
+        self._flush()
+        return export(self.store, out, format, graph=graph, include_inferred=include_inferred,
+                      query=query, entity=entity, hops=hops, kg=self, progress=progress,
+                      **kwargs)
+
     # -- lifecycle -----------------------------------------------------------------------
     def close(self) -> None:
         """Write pending statements and close the store."""

@@ -32,7 +32,7 @@ _COMMANDS = [
     "gnn",
     "query",
     "update",
-    "analyze",  # kg analyze, kg path (kg_engine.analytics)
+    "analyze", "export",  # kg analyze, kg path, kg export (analytics, export)
     "serve",
 ]
 for _name in _COMMANDS:

@@ -257,6 +257,8 @@ class _Collector(Store):
         self.writer = writer
         self.chunk: list[tuple] = []
         self._namespaces: dict[str, URIRef] = {}
+        #: Prefixes bound while parsing (the file's own), as opposed to rdflib's defaults.
+        self.declared: dict[str, URIRef] = {}
 
     def add(self, triple: tuple, context: Any, quoted: bool = False) -> None:
         s, p, o = triple
@@ -277,6 +279,7 @@ class _Collector(Store):
     # rdflib's parsers bind prefixes and look up graphs while parsing
     def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
         self._namespaces[prefix] = namespace
+        self.declared[prefix] = namespace
 
     def namespace(self, prefix: str) -> URIRef | None:
         return self._namespaces.get(prefix)
@@ -306,6 +309,8 @@ _LINE_IN_MESSAGE = re.compile(r"line (\d+)", re.IGNORECASE)
 def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
     collector = _Collector(writer)
     dataset = Dataset(store=collector)
+    _ = dataset.namespace_manager  # rdflib binds its own prefixes here, before the file's
+    collector.declared = {}
     stream, raw = _open_binary(path)
     with raw, exact_literals():
         try:
@@ -315,6 +320,11 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
         except Exception as exc:  # rdflib parsers raise many types; keep the position
             raise _syntax_error(exc, path, fmt) from exc
         collector.flush()
+    # the file's prefixes are kept (first binding of a prefix wins), for exports to reuse
+    writer.store.db.executemany(
+        "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(f"ns:{p}", str(ns)) for p, ns in collector.declared.items() if p],
+    )
     bar.update(path.stat().st_size)
 
 

@@ -1,0 +1,108 @@
+"""Property-graph formats: GraphML and GEXF (Gephi, Cytoscape, yEd) through networkx, and
+CSV files in the layout ``neo4j-admin database import`` reads.
+
+All three start from the analytics view (:func:`kg_engine.analytics.view.select`): nodes are
+IRIs / blank nodes (literals with ``literals=True``), ``rdf:type`` becomes node types,
+edges carry the predicate, origin and confidence.
+
+* **GraphML / GEXF**: node id = the term in N-Triples form (``<iri>``, ``_:b``); attributes
+  ``label`` (label or the IRI's local name), ``iri``, ``types`` (space-separated IRIs);
+  edges ``predicate`` (IRI), ``label`` (its local name), ``origin``, ``confidence``.
+* **Neo4j CSV** (a folder): ``nodes.csv`` with ``iri:ID,label,types:string[],:LABEL`` and
+  ``relationships.csv`` with ``:START_ID,:END_ID,:TYPE,predicate,origin,confidence:float``;
+  ``:LABEL`` / ``:TYPE`` are local names (``Resource`` for untyped nodes). Import with the
+  command in the folder's ``import.txt``.
+
+Example:
+    >>> local_name("http://xmlns.com/foaf/0.1/knows"), local_name("urn:x:y#Z")
+    ('knows', 'Z')
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+from rdflib import URIRef
+
+from kg_engine.analytics.view import ORIGINS, IdView, to_networkx
+from kg_engine.export.files import atomic_output
+
+__all__ = ["local_name", "to_property_graph", "write_gexf", "write_graphml", "write_neo4j_csv"]
+
+_LOCAL = re.compile(r"[^/#:]+$")
+
+
+def local_name(iri: str) -> str:
+    """The last segment of an IRI (after ``#``, ``/`` or ``:``), or the IRI itself."""
+    m = _LOCAL.search(iri.rstrip("/#"))
+    return m.group() if m else iri
+
+
+def to_property_graph(store: Any, view: IdView) -> Any:
+    """A networkx ``MultiDiGraph`` with string node ids and only scalar attributes."""
+    import networkx as nx
+
+    g = to_networkx(store, view=view)
+    out = nx.MultiDiGraph()
+    for node, data in g.nodes(data=True):
+        out.add_node(node.n3(), label=data.get("label") or local_name(str(node)), iri=str(node),
+                     types=" ".join(str(t) for t in data.get("types", ())))
+    for i, (u, v, _key, data) in enumerate(g.edges(keys=True, data=True)):
+        attrs = {"predicate": str(data["predicate"]), "label": local_name(str(data["predicate"])),
+                 "origin": data["origin"]}
+        if "confidence" in data:
+            attrs["confidence"] = float(data["confidence"])
+        out.add_edge(u.n3(), v.n3(), key=f"e{i}", **attrs)
+    return out
+
+
+def write_graphml(store: Any, view: IdView, path: str | Path) -> int:
+    """Write GraphML; returns the number of edges."""
+    import networkx as nx
+
+    g = to_property_graph(store, view)
+    with atomic_output(path, binary=True) as f:
+        nx.write_graphml(g, f, encoding="utf-8", prettyprint=True, named_key_ids=True)
+    return g.number_of_edges()
+
+
+def write_gexf(store: Any, view: IdView, path: str | Path) -> int:
+    """Write GEXF 1.2 (Gephi); returns the number of edges."""
+    import networkx as nx
+
+    g = to_property_graph(store, view)
+    with atomic_output(path, binary=True) as f:
+        nx.write_gexf(g, f, encoding="utf-8", prettyprint=True)
+    return g.number_of_edges()
+
+
+def write_neo4j_csv(store: Any, view: IdView, folder: Path) -> int:
+    """Write ``nodes.csv``, ``relationships.csv`` and ``import.txt`` into ``folder``;
+    returns the number of relationships."""
+    terms = view.decode(store)
+    with atomic_output(folder / "nodes.csv") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["iri:ID", "label", "types:string[]", ":LABEL"])
+        for n in view.nodes:
+            types = sorted(str(terms[t]) for t in view.types.get(n, ()))
+            labels = sorted({local_name(t) for t in types}) or ["Resource"]
+            w.writerow([_node_id(terms[n]), view.labels.get(n) or local_name(str(terms[n])),
+                        ";".join(types), ";".join(labels)])
+    with atomic_output(folder / "relationships.csv") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow([":START_ID", ":END_ID", ":TYPE", "predicate", "origin", "confidence:float"])
+        for s, p, o, c, conf in view.edges:
+            w.writerow([_node_id(terms[s]), _node_id(terms[o]), local_name(str(terms[p])),
+                        str(terms[p]), ORIGINS[c], "" if conf is None else conf])
+    with atomic_output(folder / "import.txt") as f:
+        f.write("neo4j-admin database import full neo4j --nodes=nodes.csv "
+                "--relationships=relationships.csv --array-delimiter=';'\n")
+    return len(view.edges)
+
+
+def _node_id(term: Any) -> str:
+    """IRIs as themselves, blank nodes / literals in N-Triples form (``_:b1``, ``"x"``)."""
+    return str(term) if isinstance(term, URIRef) else term.n3()

@@ -1,0 +1,165 @@
+"""Export: a round trip for every RDF format, gzip, atomic output, snapshots, formats."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from pathlib import Path
+
+import pytest
+from rdflib import BNode, Graph, URIRef
+from rdflib.compare import isomorphic
+
+from kg_engine.api import KnowledgeGraph
+from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.errors import ConfigError, InputNotFoundError
+from kg_engine.export import export, guess_export_format
+
+from .conftest import ex
+
+QUAD_FORMATS = ["nq", "trig", "json-ld"]
+TRIPLE_FORMATS = ["nt", "turtle", "xml"]
+EXT = {"nt": "nt", "nq": "nq", "turtle": "ttl", "trig": "trig", "json-ld": "jsonld", "xml": "rdf"}
+
+
+def _flatten(quads, with_graphs: bool) -> Graph:
+    """One rdflib Graph standing for a set of quads (graph folded into the predicate), so that
+    rdflib.compare.isomorphic checks blank nodes across all graphs at once."""
+    g = Graph()
+    for s, p, o, c in quads:
+        if with_graphs and c not in (None, DEFAULT_GRAPH):
+            p = URIRef(f"{p}@@{c}")
+        g.add((s, p, o))
+    return g
+
+
+def _store_quads(kg: KnowledgeGraph):
+    return [(s, p, o, g) for s, p, o, g in kg.triples()]
+
+
+@pytest.mark.parametrize("fmt", QUAD_FORMATS + TRIPLE_FORMATS)
+@pytest.mark.parametrize("gz", [False, True])
+def test_round_trip(sample_kg, tmp_path: Path, fmt: str, gz: bool) -> None:
+    out = tmp_path / f"kg.{EXT[fmt]}{'.gz' if gz else ''}"
+    res = sample_kg.export(out)
+    assert res.format == fmt and out.is_file() and res.bytes == out.stat().st_size
+    if gz:
+        assert out.read_bytes()[:2] == b"\x1f\x8b"
+    fresh = KnowledgeGraph("sqlite://")
+    fresh.load(out, format={"nt": "nt", "nq": "nquads", "turtle": "turtle", "trig": "trig",
+                            "json-ld": "json-ld", "xml": "xml"}[fmt])
+    original = _store_quads(sample_kg)
+    loaded = _store_quads(fresh)
+    quads = fmt in QUAD_FORMATS
+    assert isomorphic(_flatten(original, quads), _flatten(loaded, quads))
+    # exact lexical forms survive (no "036" -> "36")
+    assert any(str(o) == "036" for _, _, o, _ in loaded)
+    if quads:
+        assert {str(g) for *_, g in loaded} == {str(g) for *_, g in original}
+        assert len(loaded) == len(original) and res.statements == len(original)
+    else:
+        assert len(loaded) == len({q[:3] for q in original}) == res.statements
+
+
+def test_ntriples_text_is_valid_and_parsed_by_rdflib(sample_kg, tmp_path: Path) -> None:
+    out = tmp_path / "kg.nq"
+    sample_kg.export(out)
+    text = out.read_text(encoding="utf-8")
+    assert "\\u0020" not in text  # %20 is legal in IRIs, nothing to escape
+    assert '"She said \\"hi\\"\\nthen\tleft \\\\ é 😀"' in text
+    assert "_:h" in text  # the non-plain blank node label was replaced
+    from rdflib import Dataset
+
+    ds = Dataset()
+    ds.parse(data=text, format="nquads")
+    assert len(list(ds.quads())) == len(_store_quads(sample_kg))
+
+
+def test_turtle_uses_store_prefixes(sample_kg, tmp_path: Path) -> None:
+    out = tmp_path / "kg.ttl"
+    sample_kg.export(out)
+    text = out.read_text(encoding="utf-8")
+    assert "@prefix ex: <http://example.org/kg/> ." in text and "ex:ada" in text
+
+
+def test_graph_selection(sample_kg, tmp_path: Path) -> None:
+    out = tmp_path / "one.nt"
+    res = sample_kg.export(out, graph="http://example.org/graphs/one")
+    assert res.statements == 3
+    res = sample_kg.export(tmp_path / "d.nt", graph="default")
+    assert res.statements == 12
+    sample_kg.add([(ex("x"), ex("p"), ex("y"))], graph="urn:kg-engine:inferred:rdfs")
+    assert sample_kg.export(tmp_path / "a.nq").statements == 17
+    assert sample_kg.export(tmp_path / "b.nq", include_inferred=True).statements == 18
+
+
+def test_failure_leaves_nothing(sample_kg, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "kg.nt"
+    out.write_text("old content\n")
+    import kg_engine.export.ntriples as nt
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(nt, "write_ntriples", boom)
+    with pytest.raises(RuntimeError):
+        sample_kg.export(out)
+    assert out.read_text() == "old content\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["kg.nt"]
+
+
+def test_bad_input(sample_kg, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot tell"):
+        sample_kg.export(tmp_path / "kg.docx")
+    with pytest.raises(ConfigError, match="choose one of"):
+        sample_kg.export(tmp_path / "kg.x", "yaml")
+    with pytest.raises(InputNotFoundError):
+        sample_kg.export(tmp_path / "missing" / "kg.nt")
+    with pytest.raises(ConfigError, match="subgraph"):
+        sample_kg.export(tmp_path / "kg.nt", entity=ex("ada"))
+    assert guess_export_format("a/b.TTL.gz") == "turtle"
+
+
+def test_snapshot_while_a_writer_commits(tmp_path: Path) -> None:
+    """The export sees the store as of its start: a commit from another connection in the
+    middle of the export (between the dictionary scan and the statements) is not seen."""
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    kg = KnowledgeGraph(url)
+    kg.add([(ex(f"s{i}"), ex("p"), ex(f"o{i}")) for i in range(5000)])
+    import kg_engine.export.ntriples as nt
+
+    original = nt.statement_rows
+    done = threading.Event()
+
+    def rows_with_concurrent_write(db, gids, quads):
+        def write():
+            other = KnowledgeGraph(url)
+            other.add([(ex(f"new{i}"), ex("p"), ex("x")) for i in range(100)])
+            other.close()
+            done.set()
+
+        t = threading.Thread(target=write)
+        t.start()
+        t.join(30)
+        return original(db, gids, quads)
+
+    nt.statement_rows = rows_with_concurrent_write
+    try:
+        res = export(kg.store, tmp_path / "kg.nt")
+    finally:
+        nt.statement_rows = original
+    assert done.is_set()
+    assert res.statements == 5000
+    assert len(kg) == 5100
+    assert "new1" not in (tmp_path / "kg.nt").read_text()
+
+
+def test_blank_nodes_scoped_per_load_round_trip_twice(sample_kg, tmp_path: Path) -> None:
+    out = tmp_path / "kg.nq.gz"
+    sample_kg.export(out)
+    fresh = KnowledgeGraph("sqlite://")
+    fresh.load(out)
+    fresh.load(out)  # blank nodes of two loads stay apart
+    bnodes = {t for q in _store_quads(fresh) for t in q if isinstance(t, BNode)}
+    assert len(bnodes) == 4
+    assert gzip.open(out, "rt").read().count("\n") == 17

@@ -193,7 +193,8 @@ class KnowledgeGraph:
 
         Returns:
             ``rdflib.query.Result``: iterate rows (``row.var``), or ``.askAnswer`` /
-            ``.graph``; ``.serialize(format="json")`` etc.
+            ``.graph``; ``.serialize(format="json")`` etc.; ``.to_pandas()`` (pandas
+            optional) and a rich table in Jupyter.
 
         Raises:
             QuerySyntaxError: malformed query (line and column).
@@ -206,11 +207,12 @@ class KnowledgeGraph:
             ['Ada']
         """
         from kg_engine.sparql import default_engine
+        from kg_engine.sparql.results import notebook_result
 
-        return default_engine().query(
+        return notebook_result(default_engine().query(
             self.graph, text, init_bindings=init_bindings, timeout=timeout,
             union_default_graph=union_default_graph,
-        )
+        ))
 
     def update(self, text: str, *, init_bindings: dict[str, Any] | None = None) -> None:
         """Run a SPARQL 1.1 Update request atomically (all operations or none).

@@ -15,8 +15,8 @@ What a view contains:
   objects nodes). ``rdf:type`` statements become the ``types`` attribute of their subject,
   not edges (``type_edges=True`` keeps them as edges too); ``predicates`` keeps only
   statements with those predicates.
-* **node attributes** — ``label`` (the first ``rdfs:label``/``skos:prefLabel``/
-  ``schema:name``/``foaf:name`` literal, else ``None``) and ``types`` (sorted list of the
+* **node attributes** — ``label`` (an ``rdfs:label``, else ``skos:prefLabel``,
+  ``schema:name``, ``foaf:name`` literal — English or untagged first — else ``None``) and ``types`` (sorted list of the
   node's ``rdf:type`` IRIs).
 * **edge attributes** — ``predicate`` (the edge key of a MultiDiGraph too), ``origin``
   (``asserted``, ``extracted``, ``inferred`` or ``predicted``) and ``confidence`` where the
@@ -287,16 +287,17 @@ def _labels(store: Any, gids: Sequence[int], nodes: dict[int, None]) -> dict[int
     rank = {ids[t]: i for i, t in enumerate((*_LABELS, _SCHEMA_NAME_HTTPS)) if t in ids}
     if not rank:
         return {}
-    best: dict[int, tuple[int, str]] = {}
-    for s, p, lex in store.db.execute(
-        "SELECT q.s, q.p, t.lex FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
+    best: dict[int, tuple[int, int, str]] = {}
+    for s, p, lex, lang in store.db.execute(
+        "SELECT q.s, q.p, t.lex, t.lang FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
         f"WHERE q.p IN ({_in_list(rank)}) AND q.g IN ({_in_list(gids)}) AND t.kind = {LITERAL}"
     ):
         if s in nodes:
-            key = (rank[p], lex)
+            english = 0 if lang in ("", "en") or lang.startswith("en-") else 1
+            key = (rank[p], english, lex)
             if s not in best or key < best[s]:
                 best[s] = key
-    return {s: lex for s, (_, lex) in best.items()}
+    return {s: key[2] for s, key in best.items()}
 
 
 def _select_query(store: Any, kg: Any, text: str, *, literals: bool) -> IdView:

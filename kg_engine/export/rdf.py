@@ -20,11 +20,10 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 import json
 import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import XSD

@@ -30,12 +30,113 @@ from rdflib.query import Result, ResultRow
 
 from kg_engine.errors import ConfigError
 
-__all__ = ["FORMATS", "TupleResult", "format_result"]
+__all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
+           "notebook_result"]
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
 
 
-class TupleResult(SPARQLResult):
+_HTML_ROWS = 50
+
+
+def _python_value(t: Any) -> Any:
+    """A term as the value a DataFrame cell wants: str for IRIs, ``_:x`` for blank nodes,
+    the Python value of a literal (int, float, Decimal, date…; its text when ill-typed)."""
+    if t is None or isinstance(t, URIRef):
+        return None if t is None else str(t)
+    if isinstance(t, BNode):
+        return f"_:{t}"
+    if isinstance(t, Literal):
+        value = t.toPython()
+        return str(t) if value is t else value
+    return t
+
+
+class ResultFrames:
+    """Notebook habits for query results: ``to_pandas()`` and a rich HTML table in Jupyter.
+
+    Mixed into :class:`TupleResult` and :class:`NotebookResult` (what ``KnowledgeGraph.query``
+    returns). SELECT gives one column per variable, CONSTRUCT/DESCRIBE columns ``s p o``,
+    ASK a single ``ask`` column.
+    """
+
+    def _columns_rows(self) -> tuple[list[str], list[tuple]]:
+        if self.type in ("CONSTRUCT", "DESCRIBE"):  # type: ignore[attr-defined]
+            return ["s", "p", "o"], sorted(self.graph, key=str)  # type: ignore[attr-defined]
+        if self.type == "ASK":  # type: ignore[attr-defined]
+            return ["ask"], [(bool(self.askAnswer),)]  # type: ignore[attr-defined]
+        vars_ = [str(v) for v in self.vars or []]  # type: ignore[attr-defined]
+        if isinstance(self, TupleResult):
+            return vars_, list(self._rows)
+        return vars_, [tuple(row.get(v) for v in self.vars)  # type: ignore[attr-defined]
+                       for row in self.bindings]  # type: ignore[attr-defined]
+
+    def to_pandas(self, native: bool = True) -> Any:
+        """The result as a ``pandas.DataFrame`` (needs pandas).
+
+        Args:
+            native: cells as Python values (``str`` for IRIs, numbers and dates for typed
+                literals); ``False`` keeps the rdflib terms.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+
+        Example:
+            >>> from rdflib import Dataset, URIRef, Literal
+            >>> from kg_engine.sparql.engine import QueryEngine
+            >>> ds = Dataset()
+            >>> _ = ds.add((URIRef("urn:a"), URIRef("urn:age"), Literal(36)))
+            >>> df = QueryEngine().query(ds, "SELECT ?s ?age { ?s ?p ?age }").to_pandas()
+            >>> df.to_dict("records")
+            [{'s': 'urn:a', 'age': 36}]
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            from kg_engine.errors import MissingDependencyError
+
+            raise MissingDependencyError("pandas", "notebook") from exc
+        columns, rows = self._columns_rows()
+        if native:
+            rows = [tuple(_python_value(t) for t in row) for row in rows]
+        return pd.DataFrame.from_records(rows, columns=columns)
+
+    def _repr_html_(self) -> str:
+        """An HTML table of the first rows (Jupyter shows it for a result in a cell)."""
+        import html
+
+        columns, rows = self._columns_rows()
+        mark = "?" if self.type == "SELECT" else ""  # type: ignore[attr-defined]
+        head = "".join(f"<th>{html.escape(mark + c)}</th>" for c in columns)
+
+        def cell(t: Any) -> str:
+            text = str(t).lower() if isinstance(t, bool) else _tsv_term(t)
+            return f"<td>{html.escape(text)}</td>"
+
+        body = "".join(
+            "<tr>" + "".join(cell(t) for t in row) + "</tr>"
+            for row in rows[:_HTML_ROWS]
+        )
+        n = len(rows)
+        more = f", first {_HTML_ROWS} shown" if n > _HTML_ROWS else ""
+        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<p>{n} row{'s' if n != 1 else ''}{more}</p>")
+
+
+class NotebookResult(ResultFrames, SPARQLResult):
+    """An rdflib SPARQL result with :class:`ResultFrames`' notebook methods."""
+
+
+def notebook_result(result: Result) -> Result:
+    """``result`` with ``to_pandas()`` / ``_repr_html_`` (unchanged if it has them)."""
+    if isinstance(result, ResultFrames):
+        return result
+    return NotebookResult({"type_": result.type, "vars_": result.vars,
+                           "bindings": result.bindings, "askAnswer": result.askAnswer,
+                           "graph": result.graph})
+
+
+class TupleResult(ResultFrames, SPARQLResult):
     """A SELECT result kept as row tuples (``None`` = unbound), as the SQL compiler returns them.
 
     Behaves like rdflib's SPARQL result; rows are turned into ``ResultRow``s with one shared

@@ -162,4 +162,5 @@ def test_blank_nodes_scoped_per_load_round_trip_twice(sample_kg, tmp_path: Path)
     fresh.load(out)  # blank nodes of two loads stay apart
     bnodes = {t for q in _store_quads(fresh) for t in q if isinstance(t, BNode)}
     assert len(bnodes) == 4
-    assert gzip.open(out, "rt").read().count("\n") == 17
+    with gzip.open(out, "rt") as f:
+        assert f.read().count("\n") == 17

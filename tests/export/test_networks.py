@@ -1,0 +1,53 @@
+"""GraphML, GEXF and Neo4j CSV: readable by networkx / csv, same nodes and edges as the view."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import networkx as nx
+
+from .conftest import EX, ex
+
+
+def test_graphml_and_gexf_read_back(sample_kg, tmp_path: Path) -> None:
+    view = sample_kg.to_networkx()
+    for ext, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+        out = tmp_path / f"kg.{ext}"
+        res = sample_kg.export(out)
+        assert res.statements == view.number_of_edges()
+        g = reader(out)
+        assert g.number_of_nodes() == view.number_of_nodes()
+        assert g.number_of_edges() == view.number_of_edges()
+        ada = g.nodes[f"<{EX}ada>"]
+        assert ada["label"] == "Ada Lovelace" and ada["types"] == f"{EX}Person"
+        preds = {d["predicate"] for *_, d in g.edges(data=True)}
+        assert f"{EX}knows" in preds and all(d["origin"] for *_, d in g.edges(data=True))
+
+
+def test_neo4j_csv_layout(sample_kg, tmp_path: Path) -> None:
+    folder = tmp_path / "neo4j"
+    res = sample_kg.export(folder, "csv")
+    nodes = list(csv.DictReader((folder / "nodes.csv").read_text("utf-8").splitlines()))
+    rels = list(csv.DictReader((folder / "relationships.csv").read_text("utf-8").splitlines()))
+    assert list(nodes[0]) == ["iri:ID", "label", "types:string[]", ":LABEL"]
+    assert list(rels[0]) == [":START_ID", ":END_ID", ":TYPE", "predicate", "origin",
+                             "confidence:float"]
+    ids = {n["iri:ID"] for n in nodes}
+    assert all(r[":START_ID"] in ids and r[":END_ID"] in ids for r in rels)
+    assert len(rels) == res.statements
+    ada = next(n for n in nodes if n["iri:ID"] == f"{EX}ada")
+    assert ada[":LABEL"] == "Person" and ada["label"] == "Ada Lovelace"
+    assert {"knows", "address", "near"} <= {r[":TYPE"] for r in rels}
+    assert "neo4j-admin database import" in (folder / "import.txt").read_text()
+
+
+def test_subgraph_by_entity_and_query(sample_kg, tmp_path: Path) -> None:
+    res = sample_kg.export(tmp_path / "n.graphml", entity=ex("charles"), hops=1)
+    g = nx.read_graphml(tmp_path / "n.graphml")
+    weird = "<http://example.org/a%20b?x=1&y=2#frag>"
+    assert set(g.nodes) == {f"<{EX}charles>", f"<{EX}ada>", weird} and res.statements == 3
+    q = "CONSTRUCT { ?a <urn:k> ?b } WHERE { ?a <http://example.org/kg/knows> ?b }"
+    sample_kg.export(tmp_path / "q.gexf", query=q)
+    g = nx.read_gexf(tmp_path / "q.gexf")
+    assert g.number_of_edges() == 1

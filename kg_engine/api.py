@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term
 from kg_engine.store import LoadResult, SQLStore, open_store
+from kg_engine.store.reasoning import PREDICTED_PREFIXES
 
 __all__ = ["KnowledgeGraph"]
 
@@ -53,14 +55,19 @@ class KnowledgeGraph:
     Args:
         url: database URL (``sqlite:///PATH``, ``sqlite://``, ``postgresql+psycopg://…``);
             default ``$KG_DB``, else ``sqlite:///kg.sqlite``.
+        reasoning: a rule set (``"rdfs"``, ``"owl-rl"``…) whose inferences answer queries
+            and are kept current on every write (see :meth:`reason`); materialised now
+            unless the store already has this profile.
 
     Attributes:
         store: the underlying :class:`~kg_engine.store.SQLStore`.
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, reasoning: str | None = None) -> None:
         self.store: SQLStore = open_store(url)
         self._dataset: Dataset | None = None
+        if reasoning is not None and self.reasoning != reasoning:
+            self.reason(reasoning)
 
     @classmethod
     def open(cls, url: str | None = None) -> KnowledgeGraph:
@@ -136,10 +143,30 @@ class KnowledgeGraph:
         pattern: tuple[Term | None, Term | None, Term | None] = (None, None, None),
         *,
         graph: URIRef | BNode | str | None = None,
+        include_inferred: bool = True,
+        include_predicted: bool = False,
     ) -> Iterator[Quad]:
-        """Quads ``(s, p, o, g)`` matching ``pattern`` in ``graph`` (default: every graph)."""
+        """Quads ``(s, p, o, g)`` matching ``pattern`` in ``graph`` (default: every graph).
+
+        With a reasoning profile, the default graph (``graph=DEFAULT_GRAPH``) answers with
+        asserted ∪ inferred statements (inferred ones report their inferred graph as ``g``);
+        ``include_inferred=False`` leaves the inferred graph out. GNN prediction and analytics
+        graphs are left out of ``graph=None`` unless ``include_predicted=True``.
+        """
         self._flush()
-        return self.store.triples(pattern, _graph_term(graph))
+        g = _graph_term(graph)
+        merge, _ = self.store.answer_graphs(include_inferred=include_inferred,
+                                            include_predicted=include_predicted)
+        if g is None:
+            hidden = set(self.store.graphs()) - set(merge)
+            hidden = {h for h in hidden if str(h).startswith(PREDICTED_PREFIXES)}
+            if not include_inferred and self.store.reasoning is not None:
+                hidden.add(URIRef(self.store.reasoning.graph))
+            return (q for q in self.store.triples(pattern, None) if q[3] not in hidden)
+        if g == DEFAULT_GRAPH and merge:
+            return itertools.chain(self.store.triples(pattern, g),
+                                   *(self.store.triples(pattern, m) for m in merge))
+        return self.store.triples(pattern, g)
 
     def __len__(self) -> int:
         self._flush()
@@ -178,18 +205,25 @@ class KnowledgeGraph:
         init_bindings: dict[str, Any] | None = None,
         timeout: float | None = None,
         union_default_graph: bool = False,
+        include_inferred: bool = True,
+        include_predicted: bool = False,
     ) -> Any:
         """Run a SPARQL 1.1 query; returns an rdflib-compatible result.
 
         The query is compiled to SQL where possible (plan cache keyed by the text), the
         default graph is the store's default graph (``union_default_graph=True`` for the
         union of every graph) and ``FROM``/``FROM NAMED`` select graphs of the store.
+        With a reasoning profile (:meth:`reason`) the default graph holds asserted ∪
+        inferred statements, each once; ``GRAPH`` and ``FROM`` keep their exact meaning.
 
         Args:
             text: the query (SELECT, ASK, CONSTRUCT or DESCRIBE).
             init_bindings: pre-bound variables, e.g. ``{"s": URIRef(...)}`` (prepared query).
             timeout: seconds; the SQL is cancelled and ``QueryTimeoutError`` raised after it.
             union_default_graph: treat the merge of all graphs as the default graph.
+            include_inferred: ``False``: asserted statements only, even with a profile.
+            include_predicted: merge the GNN prediction and analytics graphs into the
+                default graph too.
 
         Returns:
             ``rdflib.query.Result``: iterate rows (``row.var``), or ``.askAnswer`` /
@@ -211,7 +245,8 @@ class KnowledgeGraph:
 
         return notebook_result(default_engine().query(
             self.graph, text, init_bindings=init_bindings, timeout=timeout,
-            union_default_graph=union_default_graph,
+            union_default_graph=union_default_graph, include_inferred=include_inferred,
+            include_predicted=include_predicted,
         ))
 
     def update(self, text: str, *, init_bindings: dict[str, Any] | None = None) -> None:
@@ -415,8 +450,16 @@ class KnowledgeGraph:
         profile: bool = False,
         recompute: bool = False,
         graph: URIRef | str | None = None,
+        live: bool = True,
     ) -> Any:
         """Materialise a rule set: inferred triples go to a graph of their own.
+
+        With ``live`` (the default) the rule set becomes the store's *reasoning profile*,
+        recorded in the store: queries and :meth:`triples` of the default graph then see
+        asserted ∪ inferred statements, and every write (load, add, remove, update, extract)
+        keeps the inferred graph current in its own transaction (incremental insertion and
+        DRed deletion; a logged recompute where those do not apply). :meth:`reason_off`
+        ends it.
 
         Args:
             rules: ``"rdfs"``, ``"owl-rl"``, a rules file (``.rules`` Jena, ``.n3`` N3,
@@ -426,6 +469,7 @@ class KnowledgeGraph:
                 in the result.
             recompute: clear the inferred graph first instead of continuing from it.
             graph: the inferred graph (default ``urn:kg-engine:inferred:<rule set name>``).
+            live: make the rule set the store's reasoning profile (see above).
 
         Returns:
             A :class:`~kg_engine.rules.engine.ReasoningResult`: ``derived``, ``rounds``,
@@ -438,14 +482,32 @@ class KnowledgeGraph:
             InputNotFoundError: a rules file that does not exist.
         """
         from kg_engine.rules.engine import reason
+        from kg_engine.rules.live import set_profile
         from kg_engine.rules.syntax import resolve_rules
 
         self._flush()
         program = resolve_rules(rules)
-        result = reason(self.store, program, graph=_graph_term(graph), recompute=recompute)
+        if live:
+            result = set_profile(self.store, program, graph=_graph_term(graph),  # type: ignore[arg-type]
+                                 recompute=recompute)
+        else:
+            result = reason(self.store, program, graph=_graph_term(graph), recompute=recompute)
         if not profile:
             result.profile = []
         return result
+
+    @property
+    def reasoning(self) -> str | None:
+        """The rule set of the store's reasoning profile (``"program"`` for user rules), or
+        ``None`` when answers hold asserted statements only."""
+        profile = self.store.reasoning
+        return None if profile is None else profile.rules
+
+    def reason_off(self) -> None:
+        """End the reasoning profile: answers hold asserted statements only and writes no
+        longer maintain the inferred graph (it stays in the store as a named graph)."""
+        self._flush()
+        self.store.set_reasoning(None)
 
     def explain(self, triple: tuple | str, *, all_derivations: bool = False) -> Any:
         """Why is ``triple`` in the graph?

@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -49,10 +50,12 @@ from rdflib import RDF, BNode, URIRef
 
 from kg_engine.core.terms import as_quad
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from kg_engine.rules.engine import ReasoningResult, RuleEngine
 
-__all__ = ["add", "remove"]
+__all__ = ["add", "extend", "remove", "retract"]
 
 _SEED = "kg_rules_seed"
 _DEL = "kg_rules_del"
@@ -149,6 +152,51 @@ def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | No
     return result
 
 
+def extend(engine: RuleEngine, seed: str) -> ReasoningResult:
+    """Extend the closure after the triples of temp table ``seed`` were asserted.
+
+    The caller inserted them already; ``seed`` (columns ``s, p, o, rule``, primary key
+    ``(s, p, o)``, not one of the engine's own temp tables) lists those that were new to the
+    store. Falls back to a recompute (logged) where incremental insertion is not possible.
+
+    Returns:
+        The :class:`~kg_engine.rules.engine.ReasoningResult` (``derived`` = new inferred triples).
+    """
+    from kg_engine.rules.engine import ReasoningResult, _Profiler
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    prof = _Profiler()
+    with engine.db.transaction():
+        why = _why_recompute(engine, seed)
+        if why:
+            log.warning("%s: %s; recomputing the closure of %s", engine.program.name, why,
+                        engine.graph)
+            return _recompute(engine, t0, c0)
+        result = ReasoningResult(engine.program.name, engine.graph)
+        gid = engine._graph_id()
+        engine._temp_tables()
+        if engine.db.scalar(f"SELECT COUNT(*) FROM {seed}"):
+            engine._analyze(seed)
+            result.derived, result.rounds = engine._fixpoint(gid, prof, seed=seed)
+        engine._check(result)
+    result.profile = prof.sorted()
+    result.seconds = time.perf_counter() - t0
+    result.cpu_seconds = time.process_time() - c0
+    return result
+
+
+def _why_recompute(engine: RuleEngine, table: str) -> str | None:
+    """Why the change listed in ``table`` cannot be maintained incrementally (``None``: it can)."""
+    if not engine.monotonic:
+        return "the program has negation or aggregation (not monotonic)"
+    if engine.equality and engine.uses_sameas():
+        # representatives may change; after the write the store holds every new sameAs
+        return "owl:sameAs is in use"
+    if _touches_tbox(engine, table):
+        return "the change touches TBox axioms the program was specialised to"
+    return None
+
+
 def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
     """Retract asserted ``triples`` and shrink the closure with DRed.
 
@@ -162,73 +210,104 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
         The :class:`~kg_engine.rules.engine.ReasoningResult`: ``removed`` inferred triples
         that no longer follow, ``derived`` = 0 (re-derived triples are not counted as new).
     """
-    from kg_engine.rules.engine import _D, _OD, ReasoningResult, _Profiler
-
     t0, c0 = time.perf_counter(), time.process_time()
     items = list(triples)
-    prof = _Profiler()
     with engine.db.transaction():
         gid = engine._graph_id()
         engine._temp_tables()
-        if not _resolve_quads(engine, items, graph, gid):
-            result = ReasoningResult(engine.program.name, engine.graph)
-            result.seconds = time.perf_counter() - t0
-            return result
-        if not engine.monotonic or (engine.equality and engine.uses_sameas()) or _touches_tbox(engine):
-            _delete_quads(engine)
-            return _recompute(engine, t0, c0)
+        _resolve_quads(engine, items, graph, gid)
+        return _retract(engine, gid, t0, c0)
 
-        result = ReasoningResult(engine.program.name, engine.graph)
-        ids_c = engine._constants()
-        engine._ids = ids_c
-        type_id = ids_c.get(RDF.type)
-        size_before = _graph_size(engine, gid)
-        # D0: deleted triples that do not survive in another asserted graph.
+
+def retract(engine: RuleEngine, stage: str) -> ReasoningResult:
+    """Delete the asserted quads listed in temp table ``stage`` (columns ``g, s, p, o``) and
+    shrink the closure with DRed (a recompute, logged, where that is not possible).
+
+    Rows of ``stage`` in the inferred graph are ignored: inferred triples go when they no
+    longer follow.
+    """
+    t0, c0 = time.perf_counter(), time.process_time()
+    with engine.db.transaction():
+        gid = engine._graph_id()
+        engine._temp_tables()
+        _del_table(engine)
         engine.db.execute(
-            f"INSERT INTO {_SEED} (s, p, o) SELECT DISTINCT d.s, d.p, d.o FROM {_DEL} d "
-            f"WHERE NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND q.o = d.o "
-            f"AND q.g <> ? AND NOT EXISTS (SELECT 1 FROM {_DEL} d2 WHERE d2.g = q.g AND d2.s = q.s "
-            f"AND d2.p = q.p AND d2.o = q.o)) ON CONFLICT DO NOTHING",
+            f"INSERT INTO {_DEL} (g, s, p, o) SELECT DISTINCT st.g, st.s, st.p, st.o FROM {stage} st "
+            f"WHERE st.g <> ? AND EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = st.s AND q.p = st.p "
+            f"AND q.o = st.o AND q.g = st.g) ON CONFLICT DO NOTHING",
             (gid,),
         )
-        d0 = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}") or 0)
-        if d0:
-            engine._analyze(_SEED)
-            # 1. over-delete, reading the store as it was.
-            _overdelete(engine, gid, prof, type_id)
-        # 2. delete the asserted quads and the over-deleted inferred triples.
+        return _retract(engine, gid, t0, c0)
+
+
+def _retract(engine: RuleEngine, gid: int, t0: float, c0: float) -> ReasoningResult:
+    """DRed for the asserted quads listed in ``kg_rules_del`` (inside a transaction)."""
+    from kg_engine.rules.engine import _D, _OD, ReasoningResult, _Profiler
+
+    prof = _Profiler()
+    n_del = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_DEL}") or 0)
+    if not n_del:
+        result = ReasoningResult(engine.program.name, engine.graph)
+        result.seconds = time.perf_counter() - t0
+        return result
+    why = _why_recompute(engine, _DEL)
+    if why:
+        log.warning("%s: %s; recomputing the closure of %s", engine.program.name, why,
+                    engine.graph)
         _delete_quads(engine)
-        if d0:
-            if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
-                for table in ("kg_quads", "kg_rules_derivations"):
-                    # row-value IN: driven by the (small) marked set, one PK probe per row
-                    engine.db.execute(
-                        f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, ? FROM {_OD})",
-                        (gid,),
-                    )
-            # 3. re-derive marked triples (and deleted asserted ones) that still follow.
-            engine.db.execute(
-                f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_SEED} WHERE 1 = 1 ON CONFLICT DO NOTHING"
-            )
-            engine._analyze(_OD)
-            target = _D[0]
-            engine.db.execute(f"DELETE FROM {target}")
-            keys = engine._delta_keys(_OD, type_id)
-            for rule in engine.program.rules:
-                if rule.is_constraint:
+        return _recompute(engine, t0, c0)
+
+    result = ReasoningResult(engine.program.name, engine.graph)
+    ids_c = engine._constants()
+    engine._ids = ids_c
+    type_id = ids_c.get(RDF.type)
+    size_before = _graph_size(engine, gid)
+    # D0: deleted triples that do not survive in another asserted graph.
+    engine.db.execute(
+        f"INSERT INTO {_SEED} (s, p, o) SELECT DISTINCT d.s, d.p, d.o FROM {_DEL} d "
+        f"WHERE NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND q.o = d.o "
+        f"AND q.g <> ? AND NOT EXISTS (SELECT 1 FROM {_DEL} d2 WHERE d2.g = q.g AND d2.s = q.s "
+        f"AND d2.p = q.p AND d2.o = q.o)) ON CONFLICT DO NOTHING",
+        (gid,),
+    )
+    d0 = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}") or 0)
+    if d0:
+        engine._analyze(_SEED)
+        # 1. over-delete, reading the store as it was.
+        _overdelete(engine, gid, prof, type_id)
+    # 2. delete the asserted quads and the over-deleted inferred triples.
+    _delete_quads(engine)
+    if d0:
+        if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
+            for table in ("kg_quads", "kg_rules_derivations"):
+                # row-value IN: driven by the (small) marked set, one PK probe per row
+                engine.db.execute(
+                    f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, ? FROM {_OD})",
+                    (gid,),
+                )
+        # 3. re-derive marked triples (and deleted asserted ones) that still follow.
+        engine.db.execute(
+            f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_SEED} WHERE 1 = 1 ON CONFLICT DO NOTHING"
+        )
+        engine._analyze(_OD)
+        target = _D[0]
+        engine.db.execute(f"DELETE FROM {target}")
+        keys = engine._delta_keys(_OD, type_id)
+        for rule in engine.program.rules:
+            if rule.is_constraint:
+                continue
+            for hi, head in enumerate(rule.head):
+                if not _may_match(head, keys, ids_c, type_id):
                     continue
-                for hi, head in enumerate(rule.head):
-                    if not _may_match(head, keys, ids_c, type_id):
-                        continue
-                    engine._run_insert(rule, hi, head, ids_c, {}, target, prof,
-                                       mode="rederive", against=_OD)
-            if engine.db.scalar(f"SELECT COUNT(*) FROM {target}"):
-                engine._commit_new(target, gid, 0)
-                engine._analyze(target)
-                _, rounds = engine._fixpoint(gid, prof, seed=target)
-                result.rounds = rounds + 1
-        result.removed = max(size_before - _graph_size(engine, gid), 0)
-        engine._check(result)
+                engine._run_insert(rule, hi, head, ids_c, {}, target, prof,
+                                   mode="rederive", against=_OD)
+        if engine.db.scalar(f"SELECT COUNT(*) FROM {target}"):
+            engine._commit_new(target, gid, 0)
+            engine._analyze(target)
+            _, rounds = engine._fixpoint(gid, prof, seed=target)
+            result.rounds = rounds + 1
+    result.removed = max(size_before - _graph_size(engine, gid), 0)
+    engine._check(result)
     result.profile = prof.sorted()
     result.seconds = time.perf_counter() - t0
     result.cpu_seconds = time.process_time() - c0
@@ -244,12 +323,7 @@ def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> int
     from kg_engine.core.terms import DEFAULT_GRAPH
 
     db = engine.db
-    temp = "TEMP" if engine.dialect == "sqlite" else "TEMPORARY"
-    db.execute(
-        f"CREATE {temp} TABLE IF NOT EXISTS {_DEL} (g BIGINT NOT NULL, s BIGINT NOT NULL, "
-        "p BIGINT NOT NULL, o BIGINT NOT NULL, PRIMARY KEY (s, p, o, g))"
-    )
-    db.execute(f"DELETE FROM {_DEL}")
+    _del_table(engine)
     wanted: list[tuple[Any, Any, Any, Any]] = []
     for it in items:
         if len(it) == 4:
@@ -290,18 +364,40 @@ def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> int
     return int(db.scalar(f"SELECT COUNT(*) FROM {_DEL}") or 0)
 
 
+def _del_table(engine: RuleEngine) -> None:
+    """Create (or empty) temp table ``kg_rules_del(g, s, p, o)``: the asserted quads to delete."""
+    temp = "TEMP" if engine.dialect == "sqlite" else "TEMPORARY"
+    engine.db.execute(
+        f"CREATE {temp} TABLE IF NOT EXISTS {_DEL} (g BIGINT NOT NULL, s BIGINT NOT NULL, "
+        "p BIGINT NOT NULL, o BIGINT NOT NULL, PRIMARY KEY (s, p, o, g))"
+    )
+    engine.db.execute(f"DELETE FROM {_DEL}")
+
+
 def _graph_size(engine: RuleEngine, gid: int) -> int:
     return int(engine.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0)
 
 
-def _touches_tbox(engine: RuleEngine) -> bool:
+def _touches_tbox(engine: RuleEngine, table: str = _DEL) -> bool:
+    """Whether temp table ``table`` holds a TBox axiom the built-in program was specialised to."""
     if engine._builder is None:
         return False
+    from rdflib import OWL
+
     ids = list(engine.store.term_ids(_tbox_predicates()).values())
-    if not ids:
+    if ids:
+        marks = ", ".join("?" * len(ids))
+        if engine.db.fetchone(f"SELECT 1 FROM {table} WHERE p IN ({marks}) LIMIT 1", ids):
+            return True
+    special = engine.store.term_ids(
+        [RDF.type, OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent])
+    objs = [i for t, i in special.items() if t != RDF.type]
+    if RDF.type not in special or not objs:
         return False
-    marks = ", ".join("?" * len(ids))
-    return engine.db.fetchone(f"SELECT 1 FROM {_DEL} WHERE p IN ({marks}) LIMIT 1", ids) is not None
+    marks = ", ".join("?" * len(objs))
+    return engine.db.fetchone(
+        f"SELECT 1 FROM {table} WHERE p = ? AND o IN ({marks}) LIMIT 1", [special[RDF.type], *objs]
+    ) is not None
 
 
 def _delete_quads(engine: RuleEngine) -> None:

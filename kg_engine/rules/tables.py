@@ -66,5 +66,12 @@ sameas = Table(
 
 
 def create_tables(store) -> None:
-    """Create the rule tables in ``store`` if they are missing."""
+    """Create the rule tables in ``store`` if they are missing.
+
+    When they all exist nothing is run (``create_all`` would commit a transaction in progress,
+    and the live maintainer builds its engine inside writes' transactions).
+    """
+    has = getattr(store, "has_table", None)
+    if has is not None and all(has(t.name) for t in metadata.sorted_tables):
+        return
     metadata.create_all(store.engine, checkfirst=True)

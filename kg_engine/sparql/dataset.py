@@ -5,7 +5,8 @@ here, never by rdflib's process-wide globals:
 
 * no ``FROM``/``FROM NAMED``: the default graph is the store's default graph (or, with
   ``union_default_graph=True``, the merge of every graph), and every named graph of the store
-  is visible to ``GRAPH``;
+  is visible to ``GRAPH``; a store with a reasoning profile adds its inferred graph to the
+  default graph (``merge_default``, see :mod:`kg_engine.store.reasoning`);
 * ``FROM <a> FROM <b>``: the default graph is the RDF merge of the store's graphs ``a`` and ``b``
   (a triple in both counts once), and no named graphs are visible unless ``FROM NAMED`` names them;
 * ``FROM NAMED <g>``: only ``g`` is visible to ``GRAPH``; with no ``FROM`` the default graph is empty.
@@ -47,10 +48,12 @@ class DatasetChoice:
             (default graph included); a tuple of graph names = merge of those graphs
             (``FROM``), possibly empty.
         named: ``None`` = every named graph of the store; a tuple = only these (``FROM NAMED``).
+        disjoint: the graphs of ``default`` share no triple (no duplicate elimination).
     """
 
     default: None | str | tuple[Identifier, ...] = None
     named: None | tuple[Identifier, ...] = None
+    disjoint: bool = False
 
 
 class MergedGraph(ReadOnlyGraphAggregate):
@@ -62,10 +65,12 @@ class MergedGraph(ReadOnlyGraphAggregate):
 
     Args:
         graphs: the member graphs (at least one), all on the same store.
+        disjoint: the graphs share no triple, so none is reported twice without checking.
     """
 
-    def __init__(self, graphs: list[Graph]) -> None:
+    def __init__(self, graphs: list[Graph], disjoint: bool = False) -> None:
         super().__init__(graphs, store=graphs[0].store)
+        self.kg_disjoint = disjoint
 
     def triples(self, triple: Any) -> Iterator[Any]:  # type: ignore[override]
         """Yield each matching triple once (property paths are evaluated over the merge)."""
@@ -74,8 +79,9 @@ class MergedGraph(ReadOnlyGraphAggregate):
             for s2, o2 in p.eval(self, s, o):
                 yield s2, p, o2
             return
-        if len(self.graphs) == 1:
-            yield from self.graphs[0].triples((s, p, o))
+        if len(self.graphs) == 1 or self.kg_disjoint:
+            for g in self.graphs:
+                yield from g.triples((s, p, o))
             return
         seen: set[tuple[Node, Node, Node]] = set()
         for g in self.graphs:
@@ -131,6 +137,8 @@ class QueryDataset(Dataset):
         from_named: Sequence[Identifier] | None = None,
         default_graph: Identifier | None = None,
         union_default_graph: bool = False,
+        merge_default: Sequence[Identifier] = (),
+        disjoint: bool = False,
     ) -> QueryDataset:
         """Build the dataset view of a query.
 
@@ -143,6 +151,10 @@ class QueryDataset(Dataset):
                 dataset clause (``None``: the store's default graph).
             union_default_graph: with no dataset clause, use the merge of every graph as the
                 default graph.
+            merge_default: with no dataset clause, graphs merged into the store's default
+                graph (the inferred graph of a reasoning profile, prediction graphs).
+            disjoint: the graphs of ``merge_default`` share no triple with the default graph
+                or each other.
 
         Returns:
             The view; ``view.active_default`` is the default graph to evaluate against.
@@ -166,6 +178,12 @@ class QueryDataset(Dataset):
             view.choice = DatasetChoice(default="union", named=None)
             view.active_default = view
             view.default_union = True
+        elif merge_default and default_graph in (None, DATASET_DEFAULT_GRAPH_ID):
+            names = (DATASET_DEFAULT_GRAPH_ID, *dict.fromkeys(merge_default))
+            view.choice = DatasetChoice(default=names, named=None, disjoint=disjoint)
+            view.active_default = MergedGraph(
+                [Graph(store=base.store, identifier=g) for g in names], disjoint=disjoint
+            )
         else:
             ident = default_graph if default_graph is not None else DATASET_DEFAULT_GRAPH_ID
             if ident == DATASET_DEFAULT_GRAPH_ID:

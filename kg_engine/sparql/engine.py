@@ -10,7 +10,9 @@
   statement; otherwise rdflib's evaluator runs with the SQL compiler hooked in for every
   sub-plan it can take (:mod:`kg_engine.sparql.evaluation`);
 * **dataset semantics per the spec** — the default graph is the store's default graph, not
-  the union of the named graphs (``union_default_graph=True`` asks for the union);
+  the union of the named graphs (``union_default_graph=True`` asks for the union); on a store
+  with a reasoning profile it includes the inferred statements (``include_inferred=False``
+  opts out), and prediction graphs only with ``include_predicted=True``;
   ``FROM``/``FROM NAMED`` select graphs of the store and never touch the network;
   ``SERVICE`` is refused unless ``allow_service=True``;
 * **timeouts that cancel the SQL** — SQLite's progress handler / PostgreSQL's
@@ -271,19 +273,25 @@ class QueryEngine:
         *,
         union_default_graph: bool = False,
         default_graph: Identifier | None = None,
+        include_inferred: bool = True,
+        include_predicted: bool = False,
     ) -> QueryDataset:
         """The :class:`QueryDataset` a query sees when run against ``graph``.
 
         ``graph`` may be a Dataset/ConjunctiveGraph (default graph: its default graph, or the
         union for a ConjunctiveGraph whose ``default_union`` is set) or a single Graph (which
-        is then the default graph).
+        is then the default graph). On a kg-engine store the default graph also holds the
+        inferred statements of its reasoning profile (unless ``include_inferred=False``) and,
+        with ``include_predicted=True``, the prediction and analytics graphs.
         """
         if default_graph is None and not isinstance(graph, ConjunctiveGraph):
             default_graph = graph.identifier
         if not isinstance(graph, Dataset) and isinstance(graph, ConjunctiveGraph):
             union_default_graph = union_default_graph or graph.default_union
         from_graphs, from_named = _dataset_clause(query.algebra)
-        key = (graph.store, from_graphs, from_named, default_graph, union_default_graph)
+        merge, disjoint = _answer_graphs(graph.store, include_inferred, include_predicted)
+        key = (graph.store, from_graphs, from_named, default_graph, union_default_graph,
+               merge, disjoint)
         with self._lock:
             template = self._views.get(key)
         if template is None:
@@ -293,6 +301,8 @@ class QueryEngine:
                 from_named=from_named,
                 default_graph=default_graph,
                 union_default_graph=union_default_graph,
+                merge_default=merge,
+                disjoint=disjoint,
             )
             with self._lock:
                 self._views[key] = template
@@ -314,6 +324,8 @@ class QueryEngine:
         timeout: float | None = None,
         union_default_graph: bool = False,
         default_graph: Identifier | None = None,
+        include_inferred: bool = True,
+        include_predicted: bool = False,
     ) -> SPARQLResult:
         """Run a SPARQL query and return an rdflib-compatible result (fully materialised).
 
@@ -328,6 +340,10 @@ class QueryEngine:
             union_default_graph: use the merge of all graphs as the default graph (ignored
                 when the query has FROM/FROM NAMED).
             default_graph: name of the graph acting as default graph (None: the store's).
+            include_inferred: on a store with a reasoning profile, the default graph holds
+                asserted ∪ inferred statements (``False``: asserted only).
+            include_predicted: also merge GNN prediction and analytics graphs into the
+                default graph.
 
         Returns:
             ``rdflib.plugins.sparql.processor.SPARQLResult`` (``.type``, ``.vars``,
@@ -346,13 +362,15 @@ class QueryEngine:
         if (isinstance(query, str) and sql_store is not None and self.use_compiler
                 and base is None):
             fast = self._run_text_plan(graph, sql_store, query, bindings, timeout,
-                                       union_default_graph, default_graph)
+                                       union_default_graph, default_graph,
+                                       include_inferred, include_predicted)
             if fast is not None:
                 return fast
         prepared = self._as_prepared(query, base=base, init_ns=init_ns)
         view = self.build_dataset(
             graph, prepared.query,
             union_default_graph=union_default_graph, default_graph=default_graph,
+            include_inferred=include_inferred, include_predicted=include_predicted,
         )
         flush = getattr(graph.store, "flush", None)
         if flush is not None:
@@ -379,7 +397,8 @@ class QueryEngine:
 
     def _run_text_plan(self, graph: Graph, sql_store: Any, text: str, bindings: dict,
                        timeout: float | None, union_default_graph: bool,
-                       default_graph: Identifier | None) -> SPARQLResult | None:
+                       default_graph: Identifier | None, include_inferred: bool = True,
+                       include_predicted: bool = False) -> SPARQLResult | None:
         """Fast path: the compiler parses + compiles the text itself (no rdflib parse) and the
         plan is cached by text. ``None`` when the query is not fully compiled."""
         try:
@@ -399,6 +418,13 @@ class QueryEngine:
             spec = DatasetSpec(default="union", named=None)
         elif options:
             spec = DatasetSpec(default=(default_graph,), named=None)
+        else:
+            merge, disjoint = _answer_graphs(sql_store, include_inferred, include_predicted)
+            if merge:
+                if _FROM.search(text):
+                    return None  # FROM replaces the default graph: the full path handles it
+                spec = DatasetSpec(default=(DATASET_DEFAULT_GRAPH_ID, *merge), named=None,
+                                   disjoint=disjoint)
         bound = frozenset(bindings)
         key = ("T", text, spec, bound, sql_store)
 
@@ -464,7 +490,8 @@ class QueryEngine:
         plan = prepared.plans.get(key)
         if plan is None:
             choice = view.choice
-            spec = DatasetSpec(default=choice.default, named=choice.named)
+            spec = DatasetSpec(default=choice.default, named=choice.named,
+                               disjoint=choice.disjoint)
             try:
                 plan = compile_query(sql_store, prepared.query, dataset=spec, init_vars=bound)
             except NotImplementedError:
@@ -579,6 +606,17 @@ class QueryEngine:
         if default_graph is None and not isinstance(graph, ConjunctiveGraph):
             default_graph = graph.identifier
         run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph)
+
+
+def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool
+                   ) -> tuple[tuple[Identifier, ...], bool]:
+    """Graphs merged into the default graph of ``store`` for answers, and whether they are
+    disjoint from it (see :meth:`kg_engine.store.SQLStore.answer_graphs`)."""
+    sql_store = sql_store_of(store)
+    if sql_store is None or not hasattr(sql_store, "answer_graphs"):
+        return (), False
+    return sql_store.answer_graphs(include_inferred=include_inferred,
+                                   include_predicted=include_predicted)
 
 
 _default: QueryEngine | None = None

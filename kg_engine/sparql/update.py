@@ -210,11 +210,7 @@ class _SqlTarget(_RdflibTarget):
             self.db.execute("INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (did,))
         if sid is None:
             return
-        self.db.execute(
-            "INSERT INTO kg_quads (g, s, p, o) SELECT ?, s, p, o FROM kg_quads WHERE g = ? "
-            "ON CONFLICT DO NOTHING",
-            (did, sid),
-        )
+        self.sql.copy_graph(sid, did)
 
     def add(self, name: Identifier, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         triples = list(triples)

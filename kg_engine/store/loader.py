@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gzip
 import io
@@ -142,39 +143,51 @@ def load_files(
     result = LoadResult(files=[str(f) for f in files])
     bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", delay=2.0,
                disable=(not progress) if progress is not None else None, leave=False)
-    db = store.db
     try:
-        with db.transaction():
+        with store.db.transaction():
             rebuild = total_bytes > _BIG_LOAD or store.db.fetchone(
                 "SELECT 1 FROM kg_quads LIMIT 1") is None
+            # with a reasoning profile, a big load is followed by one recompute of the
+            # closure; smaller ones extend it batch by batch (store.bulk_add)
+            recompute = rebuild and store.reasoning is not None
             if rebuild:
                 store.drop_indexes()
             target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
                 graph or DEFAULT_GRAPH]
             now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-            store.bulk_begin()
-            for path, fmt in zip(files, formats):
-                writer = _Writer(store, target)
-                if fmt in _FAST_FORMATS:
-                    _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
-                else:
-                    _load_rdflib(writer, path, fmt, bar)
-                result.statements += writer.statements
-                db.execute(
-                    "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (str(path), target, fmt, writer.statements, now),
-                )
-            bar.set_description("indexing")
-            result.added = store.bulk_finish()
+            live = contextlib.nullcontext() if not recompute else store.unmaintained()
+            with live:
+                _load_all(store, files, formats, target, now, bar, result)
             if rebuild:
                 store.create_indexes()
+            if recompute:
+                store.recompute_reasoning(f"a large load ({total_bytes:,} bytes)")
     finally:
         bar.close()
     store.refresh_stats()
     store.checkpoint()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: int, now: str,
+              bar: tqdm, result: LoadResult) -> None:
+    db = store.db
+    store.bulk_begin()
+    for path, fmt in zip(files, formats):
+        writer = _Writer(store, target)
+        if fmt in _FAST_FORMATS:
+            _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
+        else:
+            _load_rdflib(writer, path, fmt, bar)
+        result.statements += writer.statements
+        db.execute(
+            "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (str(path), target, fmt, writer.statements, now),
+        )
+    bar.set_description("indexing")
+    result.added = store.bulk_finish()
 
 
 class _Writer:

@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -35,6 +37,14 @@ from kg_engine.errors import StoreError
 from kg_engine.store import schema
 from kg_engine.store.database import Database, Dialect
 from kg_engine.store.dictionary import TermDictionary
+from kg_engine.store.reasoning import (
+    PREDICTED_PREFIXES,
+    Maintainer,
+    ReasoningProfile,
+    maintainer_for,
+    read_profile,
+    write_profile,
+)
 
 if TYPE_CHECKING:
     from kg_engine.store.loader import LoadResult
@@ -46,6 +56,7 @@ DEFAULT_URL = "sqlite:///kg.sqlite"
 
 Pattern = tuple["Term | None", "Term | None", "Term | None"]
 _POSITIONS = ("s", "p", "o")
+log = logging.getLogger(__name__)
 _PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "agent", "version",
                       "confidence", "detail")
 
@@ -74,6 +85,8 @@ class SQLStore:
         self.dialect: Dialect = self.db.dialect
         self.dictionary = TermDictionary(self.db)
         self._engine: Engine | None = None
+        self._maintainer: tuple[ReasoningProfile, Maintainer] | None = None
+        self._unmaintained = 0
         self._create_schema()
 
     # -- schema ------------------------------------------------------------------------
@@ -89,7 +102,7 @@ class SQLStore:
 
     def _create_schema(self) -> None:
         version = None
-        if self._table_exists("kg_meta"):
+        if self.has_table("kg_meta"):
             version = self.db.scalar("SELECT value FROM kg_meta WHERE key = 'schema_version'")
         if version is None:
             schema.metadata.create_all(self.engine, checkfirst=True)
@@ -108,7 +121,8 @@ class SQLStore:
             f"CREATE {temp} TABLE IF NOT EXISTS kg_stage (g BIGINT, s BIGINT, p BIGINT, o BIGINT)"
         )
 
-    def _table_exists(self, name: str) -> bool:
+    def has_table(self, name: str) -> bool:
+        """Whether table ``name`` exists (in the current schema on PostgreSQL)."""
         if self.dialect == "sqlite":
             sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         else:
@@ -173,6 +187,14 @@ class SQLStore:
     def _insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]]) -> int:
         """Insert integer quads through the staging table; returns how many were new."""
         self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
+        return self._insert_staged()
+
+    def _insert_staged(self) -> int:
+        """Insert the quads of ``kg_stage`` (then emptied), keeping the closure of the
+        reasoning profile current; returns how many were new. Call inside a transaction."""
+        hook = self._hook()
+        if hook is not None:
+            hook.before_insert("kg_stage")
         added = self.db.execute(
             "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
             "WHERE true ON CONFLICT DO NOTHING"
@@ -181,8 +203,90 @@ class SQLStore:
             "INSERT INTO kg_graphs (id) SELECT DISTINCT g FROM kg_stage WHERE g <> 0 "
             "ON CONFLICT DO NOTHING"
         )
+        if hook is not None:
+            hook.after_insert("kg_stage")
         self.db.execute("DELETE FROM kg_stage")
         return added
+
+    def _delete_staged(self) -> int:
+        """Delete the quads of ``kg_stage`` (then emptied) with their provenance, keeping the
+        closure of the reasoning profile current; returns how many were deleted."""
+        hook = self._hook()
+        if hook is not None:
+            removed = hook.delete("kg_stage")
+        else:
+            match = "(g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage)"
+            self.db.execute(f"DELETE FROM kg_provenance WHERE {match}")
+            removed = self.db.execute(f"DELETE FROM kg_quads WHERE {match}").rowcount
+        self.db.execute("DELETE FROM kg_stage")
+        return removed
+
+    # -- reasoning profile ---------------------------------------------------------------
+    @property
+    def reasoning(self) -> ReasoningProfile | None:
+        """The reasoning profile whose inferences answer queries (see
+        :mod:`kg_engine.store.reasoning`), or ``None``."""
+        return read_profile(self.db)
+
+    def set_reasoning(self, profile: ReasoningProfile | None) -> None:
+        """Record (or, with ``None``, clear) the reasoning profile."""
+        write_profile(self.db, profile)
+        self._maintainer = None
+
+    def inferred_graph_id(self) -> int | None:
+        """Id of the profile's inferred graph (``None``: no profile, or no such graph yet)."""
+        profile = self.reasoning
+        if profile is None:
+            return None
+        return self.dictionary.ids([URIRef(profile.graph)]).get(URIRef(profile.graph))
+
+    def answer_graphs(self, *, include_inferred: bool = True, include_predicted: bool = False
+                      ) -> tuple[tuple[URIRef | BNode, ...], bool]:
+        """Graphs merged into the default graph for answers, and whether they are disjoint
+        from it (then the merge needs no duplicate elimination).
+
+        Args:
+            include_inferred: the inferred graph of the reasoning profile, if one is set.
+            include_predicted: the GNN prediction and analytics graphs.
+
+        Returns:
+            ``(graphs, disjoint)``; ``((), False)`` when the default graph stands alone.
+        """
+        graphs: list[URIRef | BNode] = []
+        profile = self.reasoning if include_inferred else None
+        if profile is not None:
+            graphs.append(URIRef(profile.graph))
+        if include_predicted:
+            graphs += [g for g in self.graphs() if str(g).startswith(PREDICTED_PREFIXES)]
+        # the maintainer keeps the default graph and the inferred graph disjoint
+        return tuple(graphs), profile is not None and len(graphs) == 1
+
+    @contextlib.contextmanager
+    def unmaintained(self) -> Iterator[None]:
+        """Writes inside this block leave the closure alone (the maintainer's own writes, and
+        bulk loads followed by a recompute)."""
+        self._unmaintained += 1
+        try:
+            yield
+        finally:
+            self._unmaintained -= 1
+
+    def _hook(self) -> Maintainer | None:
+        """The maintainer of the reasoning profile, or ``None`` (no profile / suspended)."""
+        if self._unmaintained:
+            return None
+        profile = read_profile(self.db)
+        if profile is None:
+            return None
+        if self._maintainer is None or self._maintainer[0] != profile:
+            self._maintainer = (profile, maintainer_for(self, profile))
+        return self._maintainer[1]
+
+    def recompute_reasoning(self, why: str) -> None:
+        """Recompute the profile's closure now (no-op without a profile); ``why`` is logged."""
+        hook = self._hook()
+        if hook is not None:
+            hook.recompute(why)
 
     # -- bulk path of the loader --------------------------------------------------------
     def bulk_begin(self) -> None:
@@ -196,7 +300,9 @@ class SQLStore:
         self._bulk_added = 0
         self._bulk_graphs: set[int] = set()
         self._bulk_without_pk = False
-        if self.dialect == "postgresql":
+        # with a reasoning profile, rows go through the staging table (closure kept current)
+        self._bulk_live = self._hook() is not None
+        if self.dialect == "postgresql" and not self._bulk_live:
             self.db.execute("DROP TABLE IF EXISTS kg_bulk")
             self.db.execute("CREATE TEMPORARY TABLE kg_bulk (g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
             if self.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None:
@@ -206,6 +312,9 @@ class SQLStore:
     def bulk_add(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
         """Add integer quads ``(g, s, p, o)`` to the bulk insert."""
         self._bulk_graphs.update(r[0] for r in rows if r[0] != schema.DEFAULT_GRAPH_ID)
+        if self._bulk_live:
+            self._bulk_added += self._insert_quad_ids(rows)
+            return
         if self.dialect == "postgresql":
             self.db.insert_rows("kg_bulk", ("g", "s", "p", "o"), rows)
             return
@@ -217,7 +326,7 @@ class SQLStore:
 
     def bulk_finish(self) -> int:
         """End the bulk insert; returns how many quads were new."""
-        if self.dialect == "postgresql":
+        if self.dialect == "postgresql" and not self._bulk_live:
             if self._bulk_without_pk:
                 self._bulk_added = self.db.execute(
                     "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_bulk"
@@ -237,6 +346,16 @@ class SQLStore:
             )
         return self._bulk_added
 
+    def copy_graph(self, source: int, target: int) -> int:
+        """Insert every statement of graph id ``source`` into graph id ``target`` (SPARQL
+        ``ADD``/``COPY``/``MOVE``); returns how many were new."""
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO kg_stage (g, s, p, o) SELECT ?, s, p, o FROM kg_quads WHERE g = ?",
+                (target, source),
+            )
+            return self._insert_staged()
+
     def remove(self, pattern: Pattern = (None, None, None), graph: Term | None = None) -> int:
         """Remove the statements matching ``pattern`` (``None`` = any) in ``graph``
         (``None`` = every graph, the default graph included); returns how many."""
@@ -245,8 +364,16 @@ class SQLStore:
             return 0
         clause, params = where
         with self.db.transaction():
-            self.db.execute(f"DELETE FROM kg_provenance WHERE {clause}", params)
-            return self.db.execute(f"DELETE FROM kg_quads WHERE {clause}", params).rowcount
+            if self._hook() is None:
+                self.db.execute(f"DELETE FROM kg_provenance WHERE {clause}", params)
+                return self.db.execute(f"DELETE FROM kg_quads WHERE {clause}", params).rowcount
+            # inferred statements are not removed directly: they go when they no longer follow
+            inferred = self.inferred_graph_id()
+            self.db.execute(
+                f"INSERT INTO kg_stage (g, s, p, o) SELECT g, s, p, o FROM kg_quads "
+                f"WHERE {clause} AND g <> ?", [*params, -1 if inferred is None else inferred]
+            )
+            return self._delete_staged()
 
     def remove_quads(self, quads: Iterable[tuple]) -> int:
         """Remove exactly these triples/quads; returns how many were present."""
@@ -261,11 +388,7 @@ class SQLStore:
                 if s in ids and p in ids and o in ids and g in ids
             ]
             self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
-            match = "(g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage)"
-            self.db.execute(f"DELETE FROM kg_provenance WHERE {match}")
-            removed = self.db.execute(f"DELETE FROM kg_quads WHERE {match}").rowcount
-            self.db.execute("DELETE FROM kg_stage")
-        return removed
+            return self._delete_staged()
 
     def remove_source(self, source: str) -> int:
         """Remove the provenance of ``source`` and the statements that had no other source.
@@ -279,13 +402,13 @@ class SQLStore:
                 "WHERE source = ?", (source,)
             )
             self.db.execute("DELETE FROM kg_provenance WHERE source = ?", (source,))
-            removed = self.db.execute(
-                "DELETE FROM kg_quads WHERE (g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage st "
-                "WHERE NOT EXISTS (SELECT 1 FROM kg_provenance pr WHERE pr.g = st.g AND "
-                "pr.s = st.s AND pr.p = st.p AND pr.o = st.o))"
-            ).rowcount
-            self.db.execute("DELETE FROM kg_stage")
-        return removed
+            # statements with another source stay
+            self.db.execute(
+                "DELETE FROM kg_stage WHERE EXISTS (SELECT 1 FROM kg_provenance pr WHERE "
+                "pr.g = kg_stage.g AND pr.s = kg_stage.s AND pr.p = kg_stage.p AND "
+                "pr.o = kg_stage.o)"
+            )
+            return self._delete_staged()
 
     # -- graphs --------------------------------------------------------------------------
     def graphs(self) -> list[URIRef | BNode]:

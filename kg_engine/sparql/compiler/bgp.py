@@ -104,6 +104,8 @@ def graph_conditions(cc: CompileContext, alias: str, scope: GraphScope, block: B
         if not scope.ids:
             return [FALSE]
         ids = Sql.join(", ", [param(i) for i in scope.ids])
+        if scope.disjoint:
+            return [sql("{} IN ({})", g, ids)]
         dedup = sql(
             f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
             f"AND x.o = {alias}.o AND x.g IN ({{}}))", g, ids)

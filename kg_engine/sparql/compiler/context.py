@@ -52,6 +52,8 @@ class DatasetSpec:
             ``"union"``: the merge of every graph; a tuple of graph names: their merge
             (``FROM``).
         named: ``None``: every named graph of the store; a tuple: only those (``FROM NAMED``).
+        disjoint: the graphs of ``default`` share no triple (the store's default graph and
+            its inferred graph): their merge needs no duplicate elimination.
 
     Example:
         >>> DatasetSpec().default is None
@@ -60,6 +62,7 @@ class DatasetSpec:
 
     default: Any = None
     named: tuple[Identifier, ...] | None = None
+    disjoint: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,13 @@ class GraphScope:
 
     ``mode``: ``"ids"`` (g IN ids; one id = a single graph, 0 = default graph), ``"union"``
     (every graph, merged), ``"var"`` (``GRAPH ?g``: ``var`` bound to g over the named graphs).
+    ``disjoint``: the graphs of ``ids`` share no triple (no duplicate elimination needed).
     """
 
     mode: str
     ids: tuple[int, ...] = ()
     var: Variable | None = None
+    disjoint: bool = False
 
 
 class CompileContext:

@@ -57,6 +57,7 @@ def _scope_of(ctx: QueryContext) -> tuple[Any, DatasetSpec, tuple] | None:
     if graph is None:
         return None
     dataset = ctx._dataset
+    disjoint = False
     named = getattr(dataset, "kg_named_graphs", None) if dataset is not None else None
     if named is not None:
         named = tuple(named)
@@ -70,6 +71,7 @@ def _scope_of(ctx: QueryContext) -> tuple[Any, DatasetSpec, tuple] | None:
                 return None
             store = sql_store_of(dataset.store)
         default: Any = tuple(g.identifier for g in graph.graphs)
+        disjoint = bool(getattr(graph, "kg_disjoint", False))
     elif isinstance(graph, (Dataset, ConjunctiveGraph)):
         store = sql_store_of(graph.store)
         default = "union"
@@ -81,8 +83,8 @@ def _scope_of(ctx: QueryContext) -> tuple[Any, DatasetSpec, tuple] | None:
         return None
     if store is None:
         return None
-    spec = DatasetSpec(default=default, named=named)
-    return store, spec, (default, named)
+    spec = DatasetSpec(default=default, named=named, disjoint=disjoint)
+    return store, spec, (default, named, disjoint)
 
 
 def evaluate_part(ctx: QueryContext, part: CompValue) -> Any:

@@ -27,7 +27,8 @@ def _gfilter(cc: CompileContext, scope: GraphScope, alias: str = "") -> tuple[Sq
             return sql("{} = {}", g, param(scope.ids[0])), False
         if not scope.ids:
             return Sql("1=0"), False
-        return sql("{} IN ({})", g, Sql.join(", ", [param(i) for i in scope.ids])), True
+        ids = Sql.join(", ", [param(i) for i in scope.ids])
+        return sql("{} IN ({})", g, ids), not scope.disjoint
     if scope.mode == "union":
         return Sql("1=1"), True
     named = cc.dataset.named

@@ -85,7 +85,7 @@ def scope_for(cc: CompileContext) -> GraphScope:
             ids.append(0)
         else:
             ids.append(cc.tid(g))
-    return GraphScope("ids", tuple(dict.fromkeys(ids)))
+    return GraphScope("ids", tuple(dict.fromkeys(ids)), disjoint=cc.dataset.disjoint)
 
 
 def register_functions(store: Any) -> None:

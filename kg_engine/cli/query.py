@@ -1,8 +1,11 @@
 """``kg query``: run a SPARQL 1.1 query against the store.
 
 The query comes as an argument or from a file (``-f query.rq``); results print as a table
-(default), CSV, TSV, SPARQL JSON or SPARQL XML. ``--explain`` prints the SQL the query compiles
+(default: literal values, IRIs shortened with the store's and the query's prefixes), CSV, TSV,
+SPARQL JSON or SPARQL XML (exact terms). ``--explain`` prints the SQL the query compiles
 to instead of running it. A malformed query exits with code 2 and names line and column.
+With a reasoning profile (``kg reason``) answers include the inferred statements;
+``--asserted-only`` leaves them out.
 
 Examples::
 
@@ -13,6 +16,7 @@ Examples::
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -64,6 +68,12 @@ def query(
     union: Annotated[
         bool, typer.Option("--union", help="default graph = union of all graphs")
     ] = False,
+    asserted_only: Annotated[
+        bool, typer.Option("--asserted-only", help="leave out the statements of the reasoning profile")
+    ] = False,
+    predicted: Annotated[
+        bool, typer.Option("--predicted", help="include GNN prediction and analytics graphs")
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE)."""
@@ -82,12 +92,28 @@ def query(
                 out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"
             else:
                 try:
-                    result = kg.query(q, timeout=timeout, union_default_graph=union)
+                    result = kg.query(q, timeout=timeout, union_default_graph=union,
+                                      include_inferred=not asserted_only,
+                                      include_predicted=predicted)
                 except QueryTimeoutError as exc:
                     report(exc)
                     raise typer.Exit(1) from None
-                out = format_result(result, fmt)
+                prefixes = _prefixes(kg, q) if fmt == "table" else None
+                out = format_result(result, fmt, prefixes)
     sys.stdout.write(out)
+
+
+_PREFIX = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+
+
+def _prefixes(kg, text: str) -> dict[str, str]:
+    """Prefixes for the table: rdf/rdfs/owl/xsd, the store's, then the query's own."""
+    from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+    out = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD)}
+    out.update({p: str(ns) for p, ns in kg.graph.store.namespaces() if p})
+    out.update({m.group(1) or "": m.group(2) for m in _PREFIX.finditer(text)})
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -1,7 +1,9 @@
 """``kg reason --rules rdfs|owl-rl|FILE [--profile]``: materialise a rule set in the store.
 
 Prints the number of derived triples, the semi-naive rounds, the time, consistency violations
-and, with ``--profile``, the per-rule profile (time, derived triples, SQL statements). A
+and, with ``--profile``, the per-rule profile (time, derived triples, SQL statements). The rule
+set becomes the store's reasoning profile: ``kg query`` answers with the inferred statements
+and every write keeps them current; ``kg reason --off`` ends that. A
 malformed, unsafe or unstratifiable rules file exits with code 2 and a message naming the file,
 line and column; the store is left as it was.
 """
@@ -35,9 +37,20 @@ def reason(
         bool, typer.Option("--recompute", help="clear the inferred graph and compute it again")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+    off: Annotated[
+        bool, typer.Option("--off", help="stop answering with inferences and maintaining them")
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
-    """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>."""
+    """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>,
+    answer queries and are kept current on every write."""
+    if off:
+        with user_errors(), open_kg(db) as kg:
+            before = kg.reasoning
+            kg.reason_off()
+        console.print(f"reasoning off (was: {before})" if before else "reasoning was off",
+                      highlight=False)
+        return
     with user_errors(), open_kg(db) as kg:
         result = kg.reason(rules, profile=profile, recompute=recompute)
     if as_json:
@@ -51,6 +64,8 @@ def reason(
         highlight=False,
         soft_wrap=True,
     )
+    console.print(f"reasoning profile: {rules} (inferences in answers, kept current on writes;"
+                  " kg reason --off to stop)", highlight=False, markup=False)
     total = sum(result.violation_counts.values())
     if total:
         console.print(f"[bold yellow]{total:,} violation(s)[/] of consistency rules:", highlight=False)

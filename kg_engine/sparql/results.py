@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
@@ -200,21 +202,60 @@ def _tsv_term(t: Any) -> str:
     return str(t)
 
 
-def _table(result: Result) -> str:
+def human_term(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
+    """A term as a person reads it: a literal's value (``65``, ``1968-11-02``, ``Dana`` for
+    ``"Dana"@en``), an IRI shortened with ``prefixes`` (``ex:ada``) or ``<iri>``.
+
+    Example:
+        >>> human_term(Literal("Dana", lang="en")), human_term(Literal(65))
+        ('Dana', '65')
+        >>> human_term(URIRef("http://ex.org/ada"), {"ex": "http://ex.org/"})
+        'ex:ada'
+        >>> human_term(URIRef("http://ex.org/a/b"), {"ex": "http://ex.org/"})
+        '<http://ex.org/a/b>'
+    """
+    if t is None:
+        return ""
+    if isinstance(t, Literal):
+        return str(t)
+    if isinstance(t, URIRef):
+        best = ""
+        name = ""
+        for prefix, ns in (prefixes or {}).items():
+            if str(t).startswith(ns) and len(ns) > len(best):
+                local = str(t)[len(ns):]
+                if _LOCAL.fullmatch(local):
+                    best, name = ns, f"{prefix}:{local}"
+        return name or f"<{t}>"
+    if isinstance(t, BNode):
+        return f"_:{t}"
+    return str(t)
+
+
+_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?<!\.)|")
+
+
+def _table(result: Result, prefixes: Mapping[str, str] | None) -> str:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(*[f"?{v}" for v in result.vars or []], show_lines=False)
     for row in result.bindings:
-        table.add_row(*[_tsv_term(row.get(v)) for v in result.vars or []])
+        table.add_row(*[Text(human_term(row.get(v), prefixes)) for v in result.vars or []])
     buf = io.StringIO()
     Console(file=buf, width=200, color_system=None).print(table)
     n = len(result.bindings)
     return buf.getvalue() + f"{n} row{'s' if n != 1 else ''}\n"
 
 
-def format_result(result: Result, fmt: str = "table") -> str:
+def format_result(result: Result, fmt: str = "table",
+                  prefixes: Mapping[str, str] | None = None) -> str:
     """Render ``result`` (an rdflib SPARQL result) in ``fmt``.
+
+    ``table`` is for people: literals print as their values and IRIs shortened with
+    ``prefixes`` (``{prefix: namespace}``); ``csv``/``tsv``/``json``/``xml`` keep the exact
+    terms of the W3C formats.
 
     Raises:
         ConfigError: unknown format (the message lists the valid ones).
@@ -230,7 +271,7 @@ def format_result(result: Result, fmt: str = "table") -> str:
         return ("true" if result.askAnswer else "false") + "\n"
     vars_ = list(result.vars or [])
     if fmt == "table":
-        return _table(result)
+        return _table(result, prefixes)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")

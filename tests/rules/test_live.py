@@ -1,0 +1,211 @@
+"""Live reasoning: a store's reasoning profile answers queries and is maintained on every write.
+
+Every maintained state is compared with a full recompute over the same asserted statements.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, RDFS, Literal, URIRef
+
+from kg_engine.api import KnowledgeGraph
+from kg_engine.core.provenance import Provenance
+from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.errors import KgEngineError
+from kg_engine.rules.engine import RuleEngine
+from kg_engine.store import open_store
+
+EX = "http://example.org/"
+INF = URIRef("urn:kg-engine:inferred:owl-rl")
+
+
+def ex(name: str) -> URIRef:
+    return URIRef(EX + name)
+
+
+ONTOLOGY = [
+    (ex("Student"), RDFS.subClassOf, ex("Person")),
+    (ex("Professor"), RDFS.subClassOf, ex("Person")),
+    (ex("advisor"), RDFS.domain, ex("Student")),
+    (ex("advisor"), RDFS.range, ex("Professor")),
+    (ex("partOf"), RDF.type, OWL.TransitiveProperty),
+    (ex("advises"), OWL.inverseOf, ex("advisor")),
+]
+
+
+def closure(kg: KnowledgeGraph) -> set[tuple]:
+    """The default graph with inferences, as the user sees it (triples, each once)."""
+    return {tuple(r) for r in kg.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")}
+
+
+def recomputed(kg: KnowledgeGraph) -> set[tuple]:
+    """The same, computed from scratch over the asserted statements of ``kg``."""
+    fresh = open_store("sqlite://")
+    fresh.add([q for q in kg.store.triples() if q[3] != INF])
+    RuleEngine(fresh, "owl-rl").materialise()
+    return {q[:3] for q in fresh.triples() if q[3] in (DEFAULT_GRAPH, INF)}
+
+
+@pytest.fixture()
+def kg(store_url: str) -> KnowledgeGraph:
+    k = KnowledgeGraph(store_url)
+    k.add(ONTOLOGY)
+    k.add([(ex("ann"), ex("advisor"), ex("bob")), (ex("a"), ex("partOf"), ex("b"))])
+    k.reason("owl-rl")
+    return k
+
+
+def count(kg: KnowledgeGraph, pattern: str, **kw) -> int:
+    return len(list(kg.query(f"SELECT * WHERE {{ {pattern} }}", **kw)))
+
+
+def test_inferences_answer_by_default_and_opt_out(kg: KnowledgeGraph) -> None:
+    assert kg.reasoning == "owl-rl"
+    person = f"?x a <{EX}Person>"
+    assert count(kg, person) == 2
+    assert count(kg, person, include_inferred=False) == 0
+    # the inferred graph is a named graph like any other: GRAPH and FROM keep their meaning
+    assert count(kg, f"GRAPH <{INF}> {{ {person} }}") == 2
+    assert len(list(kg.query(f"SELECT * FROM <{EX}none> WHERE {{ {person} }}"))) == 0
+    assert {str(r.g) for r in kg.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")} \
+        == {str(INF)}
+    # triples() of the default graph: asserted ∪ inferred, inferred ones in their own graph
+    got = list(kg.triples((None, RDF.type, ex("Person")), graph=DEFAULT_GRAPH))
+    assert {q[3] for q in got} == {INF} and len(got) == 2
+    assert list(kg.triples((None, RDF.type, ex("Person")), graph=DEFAULT_GRAPH,
+                           include_inferred=False)) == []
+    # the rdflib plugin answers the same way
+    assert len(list(kg.graph.query(f"SELECT * WHERE {{ {person} }}"))) == 2
+
+
+def test_asserted_and_inferred_count_once(kg: KnowledgeGraph) -> None:
+    """The default graph is a set: a triple both asserted and inferred is one answer."""
+    kg.add([(ex("ann"), RDF.type, ex("Person"))])
+    assert count(kg, f"<{EX}ann> a <{EX}Person>") == 1
+    assert count(kg, "?s ?p ?o") == len(closure(kg))
+    assert kg.explain((ex("ann"), RDF.type, ex("Person"))).kind == "asserted"
+    # retracting the assertion leaves the triple, now inferred again
+    kg.remove((ex("ann"), RDF.type, ex("Person")))
+    assert count(kg, f"<{EX}ann> a <{EX}Person>") == 1
+    assert kg.explain((ex("ann"), RDF.type, ex("Person"))).kind == "inferred"
+    assert closure(kg) == recomputed(kg)
+
+
+def test_every_write_keeps_the_closure(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    kg.add([(ex("cy"), ex("advisor"), ex("dee")), (ex("b"), ex("partOf"), ex("c"))])
+    assert count(kg, f"<{EX}dee> <{EX}advises> <{EX}cy>") == 1
+    assert closure(kg) == recomputed(kg)
+    kg.update(f"INSERT DATA {{ <{EX}c> <{EX}partOf> <{EX}d> }}")
+    assert count(kg, f"<{EX}a> <{EX}partOf> <{EX}d>") == 1
+    kg.update(f"DELETE WHERE {{ <{EX}b> <{EX}partOf> ?x }}")
+    assert count(kg, f"<{EX}a> <{EX}partOf> ?x") == 1
+    assert closure(kg) == recomputed(kg)
+    path = tmp_path / "more.nt"
+    path.write_text(f"<{EX}eve> <{EX}advisor> <{EX}fay> .\n")
+    kg.load(path)
+    assert count(kg, f"<{EX}fay> a <{EX}Person>") == 1
+    kg.remove((ex("ann"), None, None))
+    assert count(kg, f"<{EX}bob> a ?c") == 0
+    kg.update(f"ADD DEFAULT TO <{EX}copy>")  # a named graph's triples feed the rules too
+    kg.remove((None, None, None), graph=DEFAULT_GRAPH)
+    assert closure(kg) == recomputed(kg)
+    assert count(kg, f"<{EX}fay> a <{EX}Person>") == 1
+    kg.update(f"DROP GRAPH <{EX}copy>")
+    assert closure(kg) == recomputed(kg) == set()
+
+
+def test_provenance_writes_and_replaced_sources(kg: KnowledgeGraph) -> None:
+    prov = Provenance(kind="extracted", source="doc1")
+    kg.add([(ex("gus"), ex("advisor"), ex("hal"))], provenance=prov)
+    assert count(kg, f"<{EX}hal> a <{EX}Professor>") == 1
+    assert kg.store.remove_source("doc1") == 1
+    assert count(kg, f"<{EX}hal> a ?c") == 0
+    assert closure(kg) == recomputed(kg)
+
+
+def _snapshot(kg: KnowledgeGraph) -> set[tuple]:
+    return set(kg.store.db.fetchall("SELECT g, s, p, o FROM kg_quads"))
+
+
+def test_failed_write_leaves_asserted_and_inferred_as_they_were(kg: KnowledgeGraph,
+                                                                tmp_path: Path) -> None:
+    before = _snapshot(kg)
+    with pytest.raises(KgEngineError):  # the insert is maintained, then the request fails
+        kg.update(f"INSERT DATA {{ <{EX}ivy> <{EX}advisor> <{EX}jo> }} ; DROP GRAPH <{EX}nope>")
+    assert _snapshot(kg) == before
+    good, bad = tmp_path / "good.nt", tmp_path / "bad.nt"
+    good.write_text(f"<{EX}kim> <{EX}advisor> <{EX}lee> .\n")
+    bad.write_text(f"<{EX}x> <{EX}y> .\n")
+    with pytest.raises(KgEngineError):  # the first file was loaded and maintained
+        kg.load([good, bad])
+    assert _snapshot(kg) == before
+
+
+def test_failure_inside_maintenance_rolls_back(kg: KnowledgeGraph, monkeypatch) -> None:
+    from kg_engine.rules import incremental
+
+    before = _snapshot(kg)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("maintenance failed")
+
+    monkeypatch.setattr(incremental, "extend", boom)
+    monkeypatch.setattr(incremental, "retract", boom)
+    with pytest.raises(RuntimeError):
+        kg.add([(ex("mo"), ex("advisor"), ex("ned"))])
+    with pytest.raises(RuntimeError):
+        kg.remove((ex("ann"), None, None))
+    assert _snapshot(kg) == before
+
+
+def test_non_incremental_changes_recompute_and_say_so(kg: KnowledgeGraph, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        kg.add([(ex("bob"), OWL.sameAs, ex("robert"))])
+    assert "owl:sameAs is in use" in caplog.text and "recomputing" in caplog.text
+    assert count(kg, f"<{EX}ann> <{EX}advisor> <{EX}robert>") == 1
+    assert closure(kg) == recomputed(kg)
+
+
+def test_predicted_graphs_only_when_asked(kg: KnowledgeGraph) -> None:
+    kg.add([(ex("ann"), ex("likes"), ex("tea"))], graph="urn:kg-engine:predicted:m")
+    q = f"<{EX}ann> <{EX}likes> ?x"
+    assert count(kg, q) == 0
+    assert count(kg, q, include_predicted=True) == 1
+    assert not any(q[3] == URIRef("urn:kg-engine:predicted:m") for q in kg.triples())
+    assert len(list(kg.triples(include_predicted=True))) == len(list(kg.triples())) + 1
+
+
+def test_profile_is_kept_by_the_store_and_turned_off(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with KnowledgeGraph(url, reasoning="rdfs") as kg:
+        kg.add(ONTOLOGY[:1])
+        kg.add([(ex("ann"), RDF.type, ex("Student"))])
+    with KnowledgeGraph(url) as kg:
+        assert kg.reasoning == "rdfs"
+        assert count(kg, f"?x a <{EX}Person>") == 1
+        kg.reason_off()
+        assert kg.reasoning is None
+        assert count(kg, f"?x a <{EX}Person>") == 0
+        kg.add([(ex("bo"), RDF.type, ex("Student"))])  # no longer maintained
+        assert count(kg, f"GRAPH ?g {{ <{EX}bo> a ?c }}") == 0
+
+
+def test_user_rules_profile(tmp_path: Path) -> None:
+    rules = tmp_path / "r.rules"
+    rules.write_text(f"[up: (?a <{EX}parent> ?b) -> (?b <{EX}child> ?a)]\n")
+    kg = KnowledgeGraph("sqlite://")
+    kg.reason(rules)
+    assert kg.reasoning == "program"
+    kg.add([(ex("a"), ex("parent"), ex("b"))])
+    assert count(kg, f"<{EX}b> <{EX}child> <{EX}a>") == 1
+    kg.remove((ex("a"), None, None))
+    assert count(kg, f"?x <{EX}child> ?y") == 0
+
+
+def test_literal_values_are_kept_through_maintenance(kg: KnowledgeGraph) -> None:
+    kg.add([(ex("ann"), ex("age"), Literal(30))])
+    assert [r.a for r in kg.query(f"SELECT ?a WHERE {{ <{EX}ann> <{EX}age> ?a }}")] \
+        == [Literal(30)]

@@ -11,11 +11,19 @@ What it measures (each job in its own subprocess, so peak RSS is the job's own):
   (``Department0.University0``), materialise, ``add`` the department, check the store equals a
   full recompute (SQL ``EXCEPT`` both ways, same store), ``remove`` it (DRed), check again;
 * ``owlrl`` (``--owlrl``): owlrl 7.6.2 ``OWLRL_Semantics`` on LUBM(1) in memory, same run.
+* ``live`` (``--live N``): a store with the ``owl-rl`` reasoning profile
+  (``KnowledgeGraph.reason``). LUBM(1): the 15 queries through ``kg query`` with no flag
+  (exact counts) and with ``--asserted-only``; each query's median time against the same
+  query over a copy where the closure is one materialised default graph (no profile).
+  LUBM(N): LUBM(N) without one department, reasoned; ``kg.load`` of the department (≈ 6k
+  triples; maintenance in the load's transaction) and ``store.remove_quads`` of it (DRed),
+  each checked against a full recompute.
 
 Usage::
 
     python benchmarks/rules.py --sizes 1 10 --backends sqlite postgresql --incremental 10 --owlrl \
         --json /tmp/rules_bench.json
+    python benchmarks/rules.py --sizes --live 10 --backends sqlite    # live reasoning only
 
 Data come from ``$KG_SHARED_DATA/lubm`` (default ``<repo>/../shared/data/lubm``).
 """
@@ -174,6 +182,115 @@ def job_incremental(backend: str, n: int) -> dict:
                 pg.stop()
 
 
+def _cli_rows(url: str, text_file: Path, *flags: str) -> int:
+    """Rows ``kg query -f FILE --format tsv [flags]`` prints (in-process: the same command)."""
+    from typer.testing import CliRunner
+
+    from kg_engine.cli.app import app
+
+    r = CliRunner().invoke(app, ["query", "--db", url, "-f", str(text_file), "--format", "tsv",
+                                 *flags])
+    if r.exit_code != 0:
+        raise RuntimeError(r.output)
+    return len(r.output.splitlines()) - 1
+
+
+def _median_ms(kg, text: str, runs: int = 7) -> float:
+    import statistics
+
+    kg.query(text)  # warm-up: plan cache, page cache
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        list(kg.query(text))
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def job_live(backend: str, n: int) -> dict:
+    import math
+    import shutil
+
+    from rdflib import Graph
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.rules.engine import RuleEngine
+
+    out: dict = {"job": "live", "backend": backend, "lubm": n}
+    with tempfile.TemporaryDirectory(prefix="kg_rules_live_") as d:
+        tmp = Path(d)
+        # -- LUBM(1): answers through `kg query`, cost against one materialised graph
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp / 'l1.sqlite'}"
+            kg = KnowledgeGraph(url)
+            kg.load([DATA / "lubm1.nt.gz", DATA / "univ-bench.ttl"])
+            kg.reason("owl-rl")
+            kg.store.refresh_stats()
+            files = {q: DATA / (("x01_employee" if q == "x01" else q) + ".rq") for q in QUERIES}
+            exp = expected(1)
+            counts = {q: _cli_rows(url, f) for q, f in files.items()}
+            asserted = {q: _cli_rows(url, f, "--asserted-only") for q, f in files.items()}
+            out["lubm1_counts"] = counts
+            out["lubm1_mismatches"] = {q: (counts[q], exp[q]) for q in exp if counts[q] != exp[q]}
+            out["lubm1_asserted_only"] = asserted
+            gid = kg.store.inferred_graph_id()
+            kg.close()
+            mat = tmp / "mat.sqlite"
+            shutil.copy(tmp / "l1.sqlite", mat)
+            kgm = KnowledgeGraph(f"sqlite:///{mat}")
+            kgm.store.db.execute("UPDATE kg_quads SET g = 0 WHERE g = ?", (gid,))
+            kgm.reason_off()
+            kgm.store.refresh_stats()
+            kg = KnowledgeGraph(url)
+            ratios, times = {}, {}
+            for q, f in files.items():
+                text = f.read_text()
+                assert len(list(kgm.query(text))) == exp[q]
+                a, b = _median_ms(kg, text), _median_ms(kgm, text)
+                times[q] = (round(a, 2), round(b, 2))
+                ratios[q] = round(a / b, 3)
+            out["lubm1_ms_inferred_vs_materialised"] = times
+            out["lubm1_ratio"] = ratios
+            out["lubm1_ratio_geomean"] = round(
+                math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios)), 3)
+            out["lubm1_ratio_total"] = round(sum(a for a, _ in times.values())
+                                             / sum(b for _, b in times.values()), 3)
+            kg.close()
+            kgm.close()
+        # -- LUBM(n): one department more, and deleted again
+        base, dept, k = _split(n, tmp)
+        store, pg = _open(backend, tmp)
+        url = store.url
+        store.close()
+        try:
+            kg = KnowledgeGraph(url)
+            kg.load([base, DATA / "univ-bench.ttl"])
+            t0 = time.perf_counter()
+            kg.reason("owl-rl")
+            out["reason_s"] = round(time.perf_counter() - t0, 2)
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = kg.load(dept)
+            out["load_dept_s"] = round(time.perf_counter() - t0, 2)
+            out["load_dept_cpu_s"] = round(time.process_time() - c0, 2)
+            out["dept_triples"], out["dept_new"] = k, res.added
+            eng = RuleEngine(kg.store, "owl-rl")
+            ok_add, full_s = _same_as_recompute(kg.store, eng)
+            out["load_equals_recompute"], out["full_recompute_s"] = ok_add, round(full_s, 2)
+            quads = [(s, p, o) for s, p, o in Graph().parse(dept, format="nt")]
+            t0, c0 = time.perf_counter(), time.process_time()
+            removed = kg.store.remove_quads(quads)
+            out["delete_dept_s"] = round(time.perf_counter() - t0, 2)
+            out["delete_dept_cpu_s"] = round(time.process_time() - c0, 2)
+            out["dept_removed"] = removed
+            out["delete_equals_recompute"], _ = _same_as_recompute(kg.store, eng)
+            kg.close()
+        finally:
+            if pg is not None:
+                pg.stop()
+    out["loadavg"] = os.getloadavg()[0]
+    return out
+
+
 def job_owlrl(n: int) -> dict:
     import owlrl
     from rdflib import Graph
@@ -211,6 +328,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[1, 10])
     ap.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
     ap.add_argument("--incremental", type=int, nargs="*", default=[], help="LUBM sizes for the add/remove test")
+    ap.add_argument("--live", type=int, nargs="*", default=[],
+                    help="LUBM sizes for the live-reasoning test (answers, add/delete a department)")
     ap.add_argument("--owlrl", action="store_true", help="also run owlrl on LUBM(1)")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--json", type=Path, help="append results (JSON lines) here")
@@ -222,6 +341,8 @@ def main() -> None:
             res = job_reason(rest[0], int(rest[1]))
         elif kind == "incremental":
             res = job_incremental(rest[0], int(rest[1]))
+        elif kind == "live":
+            res = job_live(rest[0], int(rest[1]))
         else:
             res = job_owlrl(int(rest[0]))
         print(json.dumps(res))
@@ -230,6 +351,7 @@ def main() -> None:
         sys.exit(f"LUBM data not found in {DATA} (set KG_SHARED_DATA)")
     specs = [f"reason:{b}:{n}" for n in args.sizes for b in args.backends]
     specs += [f"incremental:{b}:{n}" for n in args.incremental for b in args.backends]
+    specs += [f"live:{b}:{n}" for n in args.live for b in args.backends]
     if args.owlrl:
         specs.append("owlrl:1")
     for spec in specs:

@@ -87,6 +87,8 @@ class SQLStore:
         self._engine: Engine | None = None
         self._maintainer: tuple[ReasoningProfile, Maintainer] | None = None
         self._unmaintained = 0
+        self._profile: tuple[int, ReasoningProfile | None] | None = None
+        self.db.on_rollback.append(self._forget_profile)
         self._create_schema()
 
     # -- schema ------------------------------------------------------------------------
@@ -225,11 +227,22 @@ class SQLStore:
     @property
     def reasoning(self) -> ReasoningProfile | None:
         """The reasoning profile whose inferences answer queries (see
-        :mod:`kg_engine.store.reasoning`), or ``None``."""
-        return read_profile(self.db)
+        :mod:`kg_engine.store.reasoning`), or ``None``.
+
+        Read once per query: on SQLite it is cached until another connection commits
+        (``PRAGMA data_version``) or this one changes it.
+        """
+        if self.dialect != "sqlite":
+            return read_profile(self.db)
+        version = self.db.raw.execute("PRAGMA data_version").fetchone()[0]
+        cached = self._profile
+        if cached is None or cached[0] != version:
+            cached = self._profile = (version, read_profile(self.db))
+        return cached[1]
 
     def set_reasoning(self, profile: ReasoningProfile | None) -> None:
         """Record (or, with ``None``, clear) the reasoning profile."""
+        self._profile = None
         write_profile(self.db, profile)
         self._maintainer = None
 
@@ -271,11 +284,14 @@ class SQLStore:
         finally:
             self._unmaintained -= 1
 
+    def _forget_profile(self) -> None:
+        self._profile = None
+
     def _hook(self) -> Maintainer | None:
         """The maintainer of the reasoning profile, or ``None`` (no profile / suspended)."""
         if self._unmaintained:
             return None
-        profile = read_profile(self.db)
+        profile = self.reasoning
         if profile is None:
             return None
         if self._maintainer is None or self._maintainer[0] != profile:

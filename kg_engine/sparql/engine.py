@@ -486,7 +486,8 @@ class QueryEngine:
             from kg_engine.sparql.compiler import DatasetSpec, compile_query
         except ImportError:
             return None
-        key = (view.choice, bound, id(sql_store))
+        from kg_engine.sparql.compiler.plan import store_token
+        key = (view.choice, bound, store_token(sql_store))
         plan = prepared.plans.get(key)
         if plan is None:
             choice = view.choice

@@ -242,6 +242,17 @@ def _substr(e: Expr, ctx: Any) -> Literal:
     return Literal(chars, lang=a.language, datatype=a.datatype)
 
 
+def _exists(e: Expr, ctx: Any) -> Literal:
+    """``[NOT] EXISTS`` anywhere in an expression (rdflib's reads the pattern through the
+    expression's evaluation context, which fails outside FILTER)."""
+    from rdflib.plugins.sparql.evaluate import evalPart
+
+    exists = e.name == "Builtin_EXISTS"
+    for _ in evalPart(ctx.ctx.thaw(ctx), dict.__getitem__(e, "graph")):
+        return Literal(exists)
+    return Literal(not exists)
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -412,6 +423,8 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Function": _function,
     "Builtin_STRDT": _strdt,
     "Builtin_SUBSTR": _substr,
+    "Builtin_EXISTS": _exists,
+    "Builtin_NOTEXISTS": _exists,
     "Builtin_STRLANG": _strlang,
     "Builtin_CONCAT": _concat,
     "Builtin_TIMEZONE": _timezone,

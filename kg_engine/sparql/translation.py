@@ -78,6 +78,16 @@ def _get(node: CompValue, key: str) -> Any:
     return dict.get(node, key)
 
 
+_EMPTY_VALUES = re.compile(r"\bVALUES\s*(\([^)]*\)|[?$]\w+)\s*\{\s*\}", re.IGNORECASE)
+
+
+def empty_values_vars(text: str) -> list[Variable]:
+    """The variables of the empty ``VALUES`` block of ``text`` (rdflib's translation drops
+    them); none when the text has several empty blocks with different variables."""
+    found = {tuple(_VAR.findall(m.group(1))) for m in _EMPTY_VALUES.finditer(text)}
+    return [Variable(v) for v in found.pop()] if len(found) == 1 else []
+
+
 def _false_constant(expr: Any) -> bool:
     """Whether a parsed expression is just a literal that is false as a Python object."""
     while isinstance(expr, CompValue) and [k for k in expr if k != "_vars"] == ["expr"]:
@@ -108,7 +118,7 @@ def in_scope(node: Any) -> set[Variable]:
     if name == "Graph":
         return in_scope(node.p) | ({node.term} if isinstance(node.term, Variable) else set())
     if name == "values":
-        return {k for row in node.res for k in row}
+        return {k for row in node.res for k in row} | set(dict.get(node, "kg_vars") or ())
     if name == "Project":
         return set(node.PV)
     if name == "AggregateJoin":
@@ -163,7 +173,7 @@ def repair(query: Any, text: str) -> None:
             if name == "Project" and list(node.PV) == [_STAR]:
                 stars.append((node, parents))
             elif name == "ToMultiSet" and isinstance(node.p, list) and not node.p:
-                node["p"] = CompValue("values", res=[])
+                node["p"] = CompValue("values", res=[], kg_vars=empty_values_vars(text))
                 changed = True
             elif name in ("Builtin_EXISTS", "Builtin_NOTEXISTS") and \
                     not _get(node.graph, "translated"):

@@ -46,8 +46,11 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
     for agg in node.A:
         cols[agg.res] = _aggregate(cc, xc, block, agg)
     block.group_by = keys
-    if not keys:
-        block.empty = False  # aggregating no rows still gives one group
+    if not keys and group.expr:
+        # GROUP BY keys that are unbound or constant: one group, but none over no rows
+        block.having.append(Sql("(COUNT(*) > 0)"))
+    elif not keys:
+        block.empty = False  # aggregating no rows without GROUP BY still gives one group
     block.cols = cols
     block.nullable = set(cols)
     return block

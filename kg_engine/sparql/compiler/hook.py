@@ -25,7 +25,7 @@ from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext
 from rdflib.term import BNode, Variable
 
 from .context import DatasetSpec
-from .plan import CompiledQuery, compile_plan
+from .plan import CompiledQuery, compile_plan, store_token
 
 __all__ = ["HOOK_NAME", "evaluate_part", "install", "sql_store_of", "uninstall"]
 
@@ -103,7 +103,7 @@ def evaluate_part(ctx: QueryContext, part: CompValue) -> Any:
     solution = ctx.solution()
     bound = {k: v for k, v in solution.items() if isinstance(k, (Variable, BNode))}
     bvars = frozenset(Variable("__bn_" + str(k)) if isinstance(k, BNode) else k for k in bound)
-    key = (id(part), id(store), spec_key, bvars)
+    key = (id(part), store_token(store), spec_key, bvars)
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is part:
         cq = hit[1]

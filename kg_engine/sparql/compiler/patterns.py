@@ -127,9 +127,17 @@ def _filter(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
 
 
 # -- Join -------------------------------------------------------------------------------
+def _anchored(cc: CompileContext, block: Block) -> Block:
+    """``block`` whose first table has no join condition (one that starts with a LEFT JOIN,
+    like an OPTIONAL first in its group, gets the one-row table in front)."""
+    if block.froms and block.froms[0].on is not None:
+        block.froms.insert(0, FromItem("JOIN", Sql("(SELECT 1 AS one_) AS " + cc.alias("e"))))
+    return block
+
+
 def join(cc: CompileContext, a: Block, b: Block) -> Block:
     """Inner join with SPARQL compatibility semantics for possibly-unbound variables."""
-    a, b = plain(cc, a), plain(cc, b)
+    a, b = _anchored(cc, plain(cc, a)), _anchored(cc, plain(cc, b))
     if not b.froms and not b.where and not b.cols:
         return a
     if not a.froms and not a.where and not a.cols:
@@ -167,8 +175,8 @@ def join(cc: CompileContext, a: Block, b: Block) -> Block:
 
 
 def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
-    a = plain(cc, compile_pattern(cc, node.p1, scope))
-    b = plain(cc, compile_pattern(cc, node.p2, scope))
+    a = _anchored(cc, plain(cc, compile_pattern(cc, node.p1, scope)))
+    b = _anchored(cc, plain(cc, compile_pattern(cc, node.p2, scope)))
     out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
                 nullable=set(a.nullable), empty=a.empty)
     out._term_aliases = dict(a._term_aliases)
@@ -362,7 +370,10 @@ def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     if p.name == "BGP" and not p.triples:
         raise cc.decline("GRAPH with an empty pattern")
     if isinstance(term, Variable):
-        return compile_pattern(cc, p, GraphScope("var", var=term))
+        block = compile_pattern(cc, p, GraphScope("var", var=term))
+        if term not in block.cols:  # no triple pattern inside: one solution set per graph
+            raise cc.decline("GRAPH ?g over a pattern without triple patterns")
+        return block
     cc.resolve([term])
     gid = cc.tid(term)
     named = cc.dataset.named

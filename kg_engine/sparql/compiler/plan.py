@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "parse_algebra",
     "register_functions",
     "scope_for",
+    "store_token",
 ]
 
 
@@ -86,6 +88,19 @@ def scope_for(cc: CompileContext) -> GraphScope:
         else:
             ids.append(cc.tid(g))
     return GraphScope("ids", tuple(dict.fromkeys(ids)), disjoint=cc.dataset.disjoint)
+
+
+_TOKENS = itertools.count(1)
+
+
+def store_token(store: Any) -> int:
+    """A number naming ``store`` for the life of the process (plan caches key on it: an
+    ``id()`` is reused once the store is garbage collected, and plans hold its term ids)."""
+    token = getattr(store, "_kg_plan_token", None)
+    if token is None:
+        token = next(_TOKENS)
+        store._kg_plan_token = token
+    return token
 
 
 def register_functions(store: Any) -> None:
@@ -282,7 +297,7 @@ def compile_query(
             "DescribeQuery": "DESCRIBE"}.get(name, "SELECT")
     if form in ("CONSTRUCT", "DESCRIBE"):
         return CompiledQuery(form=form, full=False, _source=source, _dataset=dataset,
-                             init_vars=init_vars, _store_id=id(store),
+                             init_vars=init_vars, _store_id=store_token(store),
                              declined=[f"{form} is built by rdflib from the WHERE solutions"])
     return compile_plan(store, algebra, dataset, init_vars, form, source)
 
@@ -292,7 +307,7 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
     """Compile an algebra node; a query whose constants are missing from the dictionary is
     compiled twice, the second time with those constants' term columns inlined."""
     base = {"form": form, "_source": source, "_dataset": dataset, "init_vars": init_vars,
-            "_store_id": id(store)}
+            "_store_id": store_token(store)}
     first: CompileContext | None = None
     while True:
         cc = CompileContext(store, dataset)

@@ -6,7 +6,8 @@ its body is an inconsistency. OWL 2 RL's constraint rules (``cax-dw``, ``cls-not
 ``prp-npa1/2``, ``cls-maxc1``, ``cls-maxqc1/2``) are part of the ``owl-rl`` program; user
 programs may contain their own (a Jena rule without conclusion, an N3 rule ``=> false``).
 The engine evaluates them after the fixpoint (over asserted ∪ inferred triples) and returns
-:class:`Violation` objects in :attr:`ReasoningResult.violations`.
+:class:`Violation` objects in :attr:`ReasoningResult.violations` (``Violation`` lives in
+:mod:`kg_engine.rules.results`, below the engine; this module only builds on the engine).
 
 Example:
     >>> from rdflib import OWL, RDF, URIRef
@@ -22,8 +23,10 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from kg_engine.rules.engine import RuleEngine
+from kg_engine.rules.results import Violation
 
 __all__ = ["OWL_RL_CONSTRAINTS", "Violation", "check"]
 
@@ -32,25 +35,6 @@ OWL_RL_CONSTRAINTS = frozenset({
     "cax-dw", "cax-adc", "cls-nothing2", "cls-com", "cls-maxc1", "cls-maxqc1", "cls-maxqc2",
     "prp-irp", "prp-asyp", "prp-pdw", "prp-adp", "prp-npa1", "prp-npa2", "eq-diff1", "eq-diff2",
 })
-
-
-@dataclass
-class Violation:
-    """One solution of a constraint rule (an inconsistency); nothing is written for it.
-
-    Attributes:
-        rule: the constraint's name (``cax-dw``, ``prp-irp``, … or a user rule).
-        bindings: variable name -> rdflib term.
-    """
-
-    rule: str
-    bindings: dict[str, Any]
-
-    def __str__(self) -> str:
-        vals = ", ".join(
-            f"?{k}={v.n3() if hasattr(v, 'n3') else v}" for k, v in sorted(self.bindings.items())
-        )
-        return f"{self.rule}: {vals}"
 
 
 def check(store: Any, rules: Any = "owl-rl", *, max_violations: int = 100) -> list[Violation]:
@@ -66,8 +50,6 @@ def check(store: Any, rules: Any = "owl-rl", *, max_violations: int = 100) -> li
     Returns:
         The violations found.
     """
-    from kg_engine.rules.engine import RuleEngine
-
     return RuleEngine(store, rules, max_violations=max_violations).check()
 
 

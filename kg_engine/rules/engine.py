@@ -32,16 +32,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from rdflib import RDF, BNode, Literal, URIRef
 
 from kg_engine.errors import RuleSyntaxError
-from kg_engine.rules import tables
-from kg_engine.rules.consistency import Violation
+from kg_engine.rules import incremental, tables
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
+from kg_engine.rules.results import Profiler, ReasoningResult, RuleProfile, Violation
+from kg_engine.rules.sameas import SameAs
+from kg_engine.rules.specialise import Specialiser
 from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body
 from kg_engine.rules.strata import stratify
 
@@ -59,9 +60,9 @@ __all__ = [
 #: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
 INFERRED_PREFIX = "urn:kg-engine:inferred:"
 
-_D = ("kg_rules_d0", "kg_rules_d1")
-_OD = "kg_rules_od"
-_SEED = "kg_rules_seed"
+_D = tables.DELTA_TABLES
+_OD = tables.OVERDELETE_TABLE
+_SEED = tables.SEED_TABLE
 
 
 def inferred_graph(name: str) -> URIRef:
@@ -72,78 +73,6 @@ def inferred_graph(name: str) -> URIRef:
         rdflib.term.URIRef('urn:kg-engine:inferred:owl-rl')
     """
     return URIRef(INFERRED_PREFIX + name)
-
-
-@dataclass
-class RuleProfile:
-    """Time and output of one rule over a run.
-
-    Attributes:
-        rule: rule name.
-        seconds: wall time spent in its statements.
-        fired: triples it derived first (new triples credited to it).
-        statements: SQL statements executed for it.
-    """
-
-    rule: str
-    seconds: float = 0.0
-    fired: int = 0
-    statements: int = 0
-
-
-@dataclass
-class ReasoningResult:
-    """What a materialisation (or incremental update) did.
-
-    Attributes:
-        program: name of the program.
-        graph: the inferred graph.
-        derived: triples added to the inferred graph.
-        removed: triples removed from the inferred graph (incremental delete / recompute).
-        rounds: semi-naive rounds run.
-        seconds: wall time; ``cpu_seconds``: process CPU time.
-        profile: per-rule :class:`RuleProfile`, slowest first.
-        violations: constraint violations found after the fixpoint.
-        violation_counts: rule -> number of violations (``violations`` is capped).
-    """
-
-    program: str
-    graph: URIRef
-    derived: int = 0
-    removed: int = 0
-    rounds: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    profile: list[RuleProfile] = field(default_factory=list)
-    violations: list[Violation] = field(default_factory=list)
-    violation_counts: dict[str, int] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        s = (
-            f"{self.program}: derived {self.derived} triples"
-            + (f", removed {self.removed}" if self.removed else "")
-            + f" in {self.rounds} rounds, {self.seconds:.2f} s"
-        )
-        n = sum(self.violation_counts.values())
-        if n:
-            s += f"; {n} violation(s)"
-        return s
-
-
-class _Profiler:
-    def __init__(self) -> None:
-        self.rules: dict[str, RuleProfile] = {}
-
-    def add(self, rule: str, seconds: float, fired: int) -> None:
-        p = self.rules.get(rule)
-        if p is None:
-            p = self.rules[rule] = RuleProfile(rule)
-        p.seconds += seconds
-        p.fired += max(fired, 0)
-        p.statements += 1
-
-    def sorted(self) -> list[RuleProfile]:
-        return sorted(self.rules.values(), key=lambda p: -p.seconds)
 
 
 def _resolve_program(store: Any, rules: RuleSet | Sequence[Rule] | str) -> tuple[RuleSet, Any]:
@@ -173,6 +102,15 @@ class RuleEngine:
     Raises:
         ConfigError: for an unknown built-in rule set name.
         RuleSyntaxError: for an unstratifiable program.
+
+    For users: :meth:`materialise`, :meth:`add`, :meth:`remove`, :meth:`check`. For the
+    modules below it — incremental maintenance (:class:`kg_engine.rules.incremental.Engine`
+    is the protocol) and equality (:class:`kg_engine.rules.sameas.SameAs`, driven from
+    :meth:`fixpoint`) — a small public interface: :meth:`graph_id`, :meth:`constant_ids` /
+    :attr:`current_ids`, :meth:`prepare_temp_tables`, :meth:`analyze`, :meth:`fixpoint`,
+    :meth:`run_round`, :meth:`delta_keys`, :meth:`insert_head`, :meth:`commit`,
+    :meth:`evaluate_constraints`, :meth:`uses_sameas`, :attr:`specialised`. Those modules
+    never import this one.
     """
 
     def __init__(
@@ -193,11 +131,11 @@ class RuleEngine:
         self.max_violations = max_violations
         #: specialise generic rules to the schema each round (:mod:`kg_engine.rules.specialise`)
         self.specialise = True
-        from kg_engine.rules.specialise import Specialiser
-
         self._specialiser = Specialiser(self)
         #: owl:sameAs semantics by representative rewriting (default: for the OWL 2 RL program)
         self.equality = self.program.name == "owl-rl" if equality is None else equality
+        #: the rule constants' term ids of the run in progress (representatives under equality)
+        self.current_ids: ConstantIds | None = None
         self._prepare(self.program)
         tables.create_tables(store)
         if self.dialect == "sqlite":
@@ -226,6 +164,11 @@ class RuleEngine:
         self._prepare(new)
         return True
 
+    @property
+    def specialised(self) -> bool:
+        """Whether the program is a built-in one specialised to the TBox (rebuilt by a full run)."""
+        return self._builder is not None
+
     def uses_sameas(self) -> bool:
         """Whether ``owl:sameAs`` is in play (a triple in the store uses it)."""
         from rdflib import OWL
@@ -236,12 +179,15 @@ class RuleEngine:
         return self.db.fetchone("SELECT 1 FROM kg_quads WHERE p = ? LIMIT 1", (sid,)) is not None
 
     # -- setup -------------------------------------------------------------------------------
-    def _graph_id(self) -> int:
+    def graph_id(self) -> int:
+        """Term id of the inferred graph (created, and registered as a graph, if new)."""
         gid = self.store.term_ids([self.graph], create=True)[self.graph]
         self.db.execute("INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (gid,))
         return gid
 
-    def _constants(self) -> ConstantIds:
+    def constant_ids(self) -> ConstantIds:
+        """Term ids of the program's constants (head constants created); also sets
+        :attr:`current_ids`."""
         consts: set[Any] = set()
         heads: set[Any] = set()
 
@@ -263,7 +209,8 @@ class RuleEngine:
         consts.add(RDF.type)
         ids = dict(self.store.term_ids(consts))
         ids.update(self.store.term_ids(heads, create=True))
-        return ConstantIds(ids)
+        self.current_ids = ConstantIds(ids)
+        return self.current_ids
 
     def _session(self) -> None:
         """Per-transaction planner settings for the many short INSERT … SELECTs (PostgreSQL).
@@ -275,7 +222,8 @@ class RuleEngine:
             self.db.execute("SET LOCAL jit = off")
             self.db.execute("SET LOCAL work_mem = '128MB'")
 
-    def _temp_tables(self) -> None:
+    def prepare_temp_tables(self) -> None:
+        """Create (or empty) the run's temporary tables (``tables.DELTA_TABLES`` …)."""
         self._session()
         temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
         wr = " WITHOUT ROWID" if self.dialect == "sqlite" else ""
@@ -287,7 +235,8 @@ class RuleEngine:
             self.db.execute(f"CREATE INDEX IF NOT EXISTS {t}_pos ON {t} (p, o, s)")
             self.db.execute(f"DELETE FROM {t}")
 
-    def _analyze(self, table: str) -> None:
+    def analyze(self, table: str) -> None:
+        """Refresh the planner statistics of ``table`` (a temporary or a store table)."""
         if self.dialect == "sqlite":
             self.db.execute(f"ANALYZE temp.{table}" if table.startswith("kg_rules_") else f"ANALYZE {table}")
         else:
@@ -314,17 +263,17 @@ class RuleEngine:
         """
         t0, c0 = time.perf_counter(), time.process_time()
         result = ReasoningResult(self.program.name, self.graph)
-        prof = _Profiler()
+        prof = Profiler()
         with self.db.transaction():
             self._rebuild()
-            gid = self._graph_id()
+            gid = self.graph_id()
             if recompute:
                 result.removed = self._clear(gid)
-            self._temp_tables()
+            self.prepare_temp_tables()
             self._analyze_store()
             self._save_program(gid)
-            result.derived, result.rounds = self._fixpoint(gid, prof, seed=None)
-            self._check(result)
+            result.derived, result.rounds = self.fixpoint(gid, prof, seed=None)
+            self.evaluate_constraints(result)
         result.profile = prof.sorted()
         result.seconds = time.perf_counter() - t0
         result.cpu_seconds = time.process_time() - c0
@@ -337,8 +286,6 @@ class RuleEngine:
 
         See :func:`kg_engine.rules.incremental.add`.
         """
-        from kg_engine.rules import incremental
-
         return incremental.add(self, triples, graph)
 
     def remove(self, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
@@ -346,14 +293,12 @@ class RuleEngine:
 
         See :func:`kg_engine.rules.incremental.remove`.
         """
-        from kg_engine.rules import incremental
-
         return incremental.remove(self, triples, graph)
 
     def check(self) -> list[Violation]:
         """Evaluate the constraint rules only; returns the violations."""
         result = ReasoningResult(self.program.name, self.graph)
-        self._check(result)
+        self.evaluate_constraints(result)
         return result.violations
 
     # -- internals ---------------------------------------------------------------------------
@@ -385,28 +330,26 @@ class RuleEngine:
             cache[key] = hit
         return hit
 
-    def _fixpoint(self, gid: int, prof: _Profiler, seed: str | None, round0: int = 0) -> tuple[int, int]:
+    def fixpoint(self, gid: int, prof: Profiler, seed: str | None, round0: int = 0) -> tuple[int, int]:
         """Run the strata; ``seed`` names a table of new triples to continue from (incremental)."""
-        raw_ids = self._constants()
-        ids = self._ids = raw_ids
+        raw_ids = self.constant_ids()
+        ids = self.current_ids = raw_ids
         type_id = ids.get(RDF.type)
         derived = 0
         rounds = round0
         eq = None
         if self.equality:
-            from kg_engine.rules.sameas import SameAs
-
-            eq = SameAs(self, gid)
+            eq = SameAs(self.store, gid)
             if seed is None:
                 self.db.execute(f"DELETE FROM {_D[1]}")
-                eq.start(_D[1])
+                eq.start(_D[1], set(ids.ids.values()))
                 n = self.db.scalar(f"SELECT COUNT(*) FROM {_D[1]}") or 0
                 if n:
                     rounds += 1
-                    self._commit_new(_D[1], gid, rounds)
+                    self.commit(_D[1], gid, rounds)
                     derived += int(n)
             if eq.rep:
-                ids = self._ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+                ids = self.current_ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
             eq.constants_changed = False
         for stratum in self.strata:
             delta = seed
@@ -417,17 +360,17 @@ class RuleEngine:
                 self.db.execute(f"DELETE FROM {new}")
                 rounds += 1
                 self._specialiser.reset()
-                keys = None if first else self._delta_keys(delta, type_id)
+                keys = None if first else self.delta_keys(delta, type_id)
                 for rule in stratum:
                     self._eval_rule(rule, ids, None if first else delta, new, prof, keys, cache, type_id)
                 if eq is not None:
-                    eq.after_round(new)
+                    eq.after_round(new, set(self.current_ids.ids.values()))
                 n = self.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
                 if n == 0:
                     break
-                self._commit_new(new, gid, rounds)
+                self.commit(new, gid, rounds)
                 derived += int(n)
-                self._analyze(new)
+                self.analyze(new)
                 if self.dialect == "postgresql" and n > 1000:
                     # new (p, o) values make PostgreSQL's plans of the NOT EXISTS probes go wrong
                     self.db.execute("ANALYZE kg_quads")
@@ -436,7 +379,7 @@ class RuleEngine:
                 cache = {}
                 if eq is not None and eq.constants_changed:
                     # a rule constant was merged into another term: re-run all rules once
-                    ids = self._ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+                    ids = self.current_ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
                     type_id = ids.get(RDF.type)
                     eq.constants_changed = False
                     first = True
@@ -447,18 +390,34 @@ class RuleEngine:
             n = self.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
             if n:
                 rounds += 1
-                self._commit_new(new, gid, rounds)
+                self.commit(new, gid, rounds)
                 derived += int(n)
         return derived, rounds - round0
 
-    def _delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
+    def run_round(self, delta: str, target: str, prof: Profiler, type_id: int | None, **mode: Any) -> None:
+        """One semi-naive round: every rule (not the constraints) with one body atom reading
+        the table ``delta``, the others the store; conclusions go to the table ``target``.
+
+        ``mode`` is that of :meth:`insert_head` (``mode``, ``gid``, ``against``); the rule
+        constants are :attr:`current_ids` (set by :meth:`constant_ids` or :meth:`fixpoint`).
+        """
+        assert self.current_ids is not None, "call constant_ids() first"
+        keys = self.delta_keys(delta, type_id)
+        self._specialiser.reset()
+        for rule in self.program.rules:
+            if not rule.is_constraint:
+                self._eval_rule(rule, self.current_ids, delta, target, prof, keys, {}, type_id, **mode)
+
+    def delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
+        """(predicates, ``rdf:type`` objects) of the triples in table ``delta``."""
         preds = {r[0] for r in self.db.fetchall(f"SELECT DISTINCT p FROM {delta}")}
         types: set[int] = set()
         if type_id is not None and type_id in preds:
             types = {r[0] for r in self.db.fetchall(f"SELECT DISTINCT o FROM {delta} WHERE p = ?", (type_id,))}
         return preds, types
 
-    def _commit_new(self, new: str, gid: int, rnd: int) -> None:
+    def commit(self, new: str, gid: int, rnd: int) -> None:
+        """Write the triples of table ``new`` to the inferred graph ``gid`` (round ``rnd``)."""
         self.db.execute(f"INSERT INTO kg_quads (g, s, p, o) SELECT ?, s, p, o FROM {new} ORDER BY s, p, o", (gid,))
         self.db.execute(
             f"INSERT INTO kg_rules_derivations (g, s, p, o, rule, round) "
@@ -484,7 +443,7 @@ class RuleEngine:
         ids: ConstantIds,
         delta: str | None,
         new: str,
-        prof: _Profiler,
+        prof: Profiler,
         keys: tuple[set[int], set[int]] | None,
         cache: dict,
         type_id: int | None,
@@ -510,7 +469,7 @@ class RuleEngine:
         for pos in positions:
             sources = {} if pos is None else {pos: delta}
             for hi, head in enumerate(rule.head):
-                self._run_insert(rule, hi, head, ids, sources, new, prof, **mode)
+                self.insert_head(rule, hi, head, ids, sources, new, prof, **mode)
 
     @staticmethod
     def _in_delta(a: Atom, ids: ConstantIds, keys: Any, type_id: int | None) -> bool:
@@ -533,7 +492,7 @@ class RuleEngine:
             for i in schema:
                 if self._in_delta(atoms[i], ids, keys, type_id):
                     for hi, head in enumerate(rule.head):
-                        self._run_insert(rule, hi, head, ids, {i: delta}, new, prof, **mode)
+                        self.insert_head(rule, hi, head, ids, {i: delta}, new, prof, **mode)
         if not variants:
             return
         vids = ConstantIds({**ids.ids, **extra})
@@ -548,9 +507,9 @@ class RuleEngine:
             for pos in positions:
                 sources = {} if pos is None else {pos: delta}
                 for hi, head in enumerate(v.head):
-                    self._run_insert(v, hi, head, vids, sources, new, prof, **mode)
+                    self.insert_head(v, hi, head, vids, sources, new, prof, **mode)
 
-    def _run_insert(
+    def insert_head(
         self,
         rule: Rule,
         hi: int,
@@ -558,7 +517,7 @@ class RuleEngine:
         ids: ConstantIds,
         sources: dict,
         target: str,
-        prof: _Profiler,
+        prof: Profiler,
         *,
         mode: str = "new",
         gid: int | None = None,
@@ -679,11 +638,11 @@ class RuleEngine:
                 out[int(id_)] = int(kind)
         return out
 
-    def _check(self, result: ReasoningResult) -> None:
+    def evaluate_constraints(self, result: ReasoningResult) -> None:
         """Evaluate constraint rules into ``result.violations``."""
         if not self.constraints:
             return
-        ids = getattr(self, "_ids", None) or self._constants()
+        ids = self.current_ids if self.current_ids is not None else self.constant_ids()
         all_ids: set[int] = set()
         found: list[tuple[str, list[Var], list[tuple]]] = []
         for rule in self.constraints:

@@ -23,6 +23,16 @@ equality (``owl-rl``) when the store holds an ``owl:sameAs`` triple or the updat
 (representatives may change), the engine recomputes the inferred graph instead, in the same
 transaction (still correct, just not incremental).
 
+Entry points (stable; live maintenance, :mod:`kg_engine.rules.live`, calls them):
+:func:`add` / :func:`remove` (also :meth:`RuleEngine.add` / :meth:`RuleEngine.remove`)
+*perform* the write and maintain the closure; :func:`extend` / :func:`retract` maintain it
+for a write listed in a temp table (new triples already inserted / quads still to delete).
+Each runs in one transaction; inside an open ``store.db.transaction()`` it joins it, so a
+rollback undoes the write and its inferences together.
+
+The engine is used only through the :class:`Engine` protocol below (its public
+maintenance interface): this module never imports the engine; the engine imports it.
+
 Example:
     >>> from rdflib import URIRef, RDF, RDFS
     >>> from kg_engine.store import open_store
@@ -44,25 +54,58 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from rdflib import RDF, BNode, URIRef
+from rdflib import OWL, RDF, BNode, URIRef
 
-from kg_engine.core.terms import as_quad
+from kg_engine.core.terms import DEFAULT_GRAPH, as_quad
+from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
+from kg_engine.rules.results import Profiler, ReasoningResult
+from kg_engine.rules.tables import DELETE_TABLE as _DEL
+from kg_engine.rules.tables import DELTA_TABLES as _D
+from kg_engine.rules.tables import OVERDELETE_TABLE as _OD
+from kg_engine.rules.tables import SEED_TABLE as _SEED
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from kg_engine.rules.engine import ReasoningResult, RuleEngine
+__all__ = ["Engine", "add", "extend", "remove", "retract"]
 
-__all__ = ["add", "extend", "remove", "retract"]
 
-_SEED = "kg_rules_seed"
-_DEL = "kg_rules_del"
+class Engine(Protocol):
+    """What incremental maintenance needs of an engine (:class:`~kg_engine.rules.engine.RuleEngine`).
+
+    Attributes: ``store``, ``db``, ``dialect``, ``program`` (the :class:`RuleSet`), ``graph``
+    (the inferred graph), ``monotonic`` (no negation or aggregation), ``equality``
+    (``owl:sameAs`` by representative rewriting), ``specialised`` (a built-in program
+    specialised to the TBox), ``current_ids`` (rule constants of the run).
+    """
+
+    store: Any
+    db: Any
+    dialect: str
+    program: RuleSet
+    graph: URIRef
+    monotonic: bool
+    equality: bool
+    specialised: bool
+    current_ids: Any
+
+    def materialise(self, *, recompute: bool = False) -> ReasoningResult: ...
+    def uses_sameas(self) -> bool: ...
+    def graph_id(self) -> int: ...
+    def constant_ids(self) -> Any: ...
+    def prepare_temp_tables(self) -> None: ...
+    def analyze(self, table: str) -> None: ...
+    def fixpoint(self, gid: int, prof: Profiler, seed: str | None) -> tuple[int, int]: ...
+    def run_round(self, delta: str, target: str, prof: Profiler, type_id: int | None, **mode: Any) -> None: ...
+    def delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]: ...
+    def insert_head(self, rule: Rule, hi: int, head: Atom, ids: Any, sources: dict, target: str,
+                    prof: Profiler, **mode: Any) -> int: ...
+    def commit(self, new: str, gid: int, rnd: int) -> None: ...
+    def evaluate_constraints(self, result: ReasoningResult) -> None: ...
+
 
 def _tbox_predicates() -> frozenset:
-    from rdflib import OWL, RDF
-
     return frozenset({
         RDF.first, RDF.rest, OWL.intersectionOf, OWL.unionOf, OWL.oneOf, OWL.propertyChainAxiom,
         OWL.hasKey, OWL.members, OWL.distinctMembers, OWL.maxCardinality,
@@ -70,20 +113,15 @@ def _tbox_predicates() -> frozenset:
     })
 
 
-def _needs_recompute(engine: RuleEngine, quads: list) -> bool:
+def _needs_recompute(engine: Engine, quads: list) -> bool:
     if not engine.monotonic:
         return True
-    if engine.equality:
-        from rdflib import OWL
-
-        # equality is maintained by a full run (representatives may change); that holds
-        # for the first owl:sameAs of a store as much as for later ones
-        if engine.uses_sameas() or any(p == OWL.sameAs for _, p, _, _ in quads):
-            return True
-    if engine._builder is not None:
+    # equality is maintained by a full run (representatives may change); that holds for
+    # the first owl:sameAs of a store as much as for later ones
+    if engine.equality and (engine.uses_sameas() or any(p == OWL.sameAs for _, p, _, _ in quads)):
+        return True
+    if engine.specialised:
         tbox = _tbox_predicates()
-        from rdflib import OWL, RDF
-
         special = {OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent}
         for s, p, o, _ in quads:
             if p in tbox or (p == RDF.type and o in special):
@@ -91,7 +129,7 @@ def _needs_recompute(engine: RuleEngine, quads: list) -> bool:
     return False
 
 
-def _recompute(engine: RuleEngine, t0: float, c0: float) -> ReasoningResult:
+def _recompute(engine: Engine, t0: float, c0: float) -> ReasoningResult:
     result = engine.materialise(recompute=True)
     derived, removed = result.derived, result.removed
     # Report the net change of the inferred graph, like the incremental path does.
@@ -102,7 +140,7 @@ def _recompute(engine: RuleEngine, t0: float, c0: float) -> ReasoningResult:
     return result
 
 
-def _load_seed(engine: RuleEngine, table: str, quads: list) -> None:
+def _load_seed(engine: Engine, table: str, quads: list) -> None:
     """Encode the statements' triples into temp table ``table`` (s, p, o)."""
     terms = {t for q in quads for t in q[:3]}
     ids = engine.store.term_ids(terms, create=True)
@@ -112,7 +150,7 @@ def _load_seed(engine: RuleEngine, table: str, quads: list) -> None:
     )
 
 
-def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
     """Assert ``triples`` (in ``graph``, default graph if ``None``) and extend the closure.
 
     Args:
@@ -123,18 +161,16 @@ def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | No
     Returns:
         The :class:`~kg_engine.rules.engine.ReasoningResult` (``derived`` = new inferred triples).
     """
-    from kg_engine.rules.engine import _SEED, ReasoningResult, _Profiler
-
     t0, c0 = time.perf_counter(), time.process_time()
     quads = [as_quad(t, graph) for t in triples]
-    prof = _Profiler()
+    prof = Profiler()
     with engine.db.transaction():
         if _needs_recompute(engine, quads):
             engine.store.add(quads)
             return _recompute(engine, t0, c0)
         result = ReasoningResult(engine.program.name, engine.graph)
-        gid = engine._graph_id()
-        engine._temp_tables()
+        gid = engine.graph_id()
+        engine.prepare_temp_tables()
         _load_seed(engine, _SEED, quads)
         # The delta: triples not already in the store (in any graph).
         engine.db.execute(
@@ -143,16 +179,16 @@ def add(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | No
         )
         engine.store.add(quads)
         if engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}"):
-            engine._analyze(_SEED)
-            result.derived, result.rounds = engine._fixpoint(gid, prof, seed=_SEED)
-        engine._check(result)
+            engine.analyze(_SEED)
+            result.derived, result.rounds = engine.fixpoint(gid, prof, seed=_SEED)
+        engine.evaluate_constraints(result)
     result.profile = prof.sorted()
     result.seconds = time.perf_counter() - t0
     result.cpu_seconds = time.process_time() - c0
     return result
 
 
-def extend(engine: RuleEngine, seed: str) -> ReasoningResult:
+def extend(engine: Engine, seed: str) -> ReasoningResult:
     """Extend the closure after the triples of temp table ``seed`` were asserted.
 
     The caller inserted them already; ``seed`` (columns ``s, p, o, rule``, primary key
@@ -162,10 +198,8 @@ def extend(engine: RuleEngine, seed: str) -> ReasoningResult:
     Returns:
         The :class:`~kg_engine.rules.engine.ReasoningResult` (``derived`` = new inferred triples).
     """
-    from kg_engine.rules.engine import ReasoningResult, _Profiler
-
     t0, c0 = time.perf_counter(), time.process_time()
-    prof = _Profiler()
+    prof = Profiler()
     with engine.db.transaction():
         why = _why_recompute(engine, seed)
         if why:
@@ -173,19 +207,19 @@ def extend(engine: RuleEngine, seed: str) -> ReasoningResult:
                         engine.graph)
             return _recompute(engine, t0, c0)
         result = ReasoningResult(engine.program.name, engine.graph)
-        gid = engine._graph_id()
-        engine._temp_tables()
+        gid = engine.graph_id()
+        engine.prepare_temp_tables()
         if engine.db.scalar(f"SELECT COUNT(*) FROM {seed}"):
-            engine._analyze(seed)
-            result.derived, result.rounds = engine._fixpoint(gid, prof, seed=seed)
-        engine._check(result)
+            engine.analyze(seed)
+            result.derived, result.rounds = engine.fixpoint(gid, prof, seed=seed)
+        engine.evaluate_constraints(result)
     result.profile = prof.sorted()
     result.seconds = time.perf_counter() - t0
     result.cpu_seconds = time.process_time() - c0
     return result
 
 
-def _why_recompute(engine: RuleEngine, table: str) -> str | None:
+def _why_recompute(engine: Engine, table: str) -> str | None:
     """Why the change listed in ``table`` cannot be maintained incrementally (``None``: it can)."""
     if not engine.monotonic:
         return "the program has negation or aggregation (not monotonic)"
@@ -197,7 +231,7 @@ def _why_recompute(engine: RuleEngine, table: str) -> str | None:
     return None
 
 
-def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
+def remove(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None = None) -> ReasoningResult:
     """Retract asserted ``triples`` and shrink the closure with DRed.
 
     Args:
@@ -213,13 +247,13 @@ def remove(engine: RuleEngine, triples: Iterable[tuple], graph: URIRef | BNode |
     t0, c0 = time.perf_counter(), time.process_time()
     items = list(triples)
     with engine.db.transaction():
-        gid = engine._graph_id()
-        engine._temp_tables()
+        gid = engine.graph_id()
+        engine.prepare_temp_tables()
         _resolve_quads(engine, items, graph, gid)
         return _retract(engine, gid, t0, c0)
 
 
-def retract(engine: RuleEngine, stage: str) -> ReasoningResult:
+def retract(engine: Engine, stage: str) -> ReasoningResult:
     """Delete the asserted quads listed in temp table ``stage`` (columns ``g, s, p, o``) and
     shrink the closure with DRed (a recompute, logged, where that is not possible).
 
@@ -228,8 +262,8 @@ def retract(engine: RuleEngine, stage: str) -> ReasoningResult:
     """
     t0, c0 = time.perf_counter(), time.process_time()
     with engine.db.transaction():
-        gid = engine._graph_id()
-        engine._temp_tables()
+        gid = engine.graph_id()
+        engine.prepare_temp_tables()
         _del_table(engine)
         engine.db.execute(
             f"INSERT INTO {_DEL} (g, s, p, o) SELECT DISTINCT st.g, st.s, st.p, st.o FROM {stage} st "
@@ -240,11 +274,9 @@ def retract(engine: RuleEngine, stage: str) -> ReasoningResult:
         return _retract(engine, gid, t0, c0)
 
 
-def _retract(engine: RuleEngine, gid: int, t0: float, c0: float) -> ReasoningResult:
+def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
     """DRed for the asserted quads listed in ``kg_rules_del`` (inside a transaction)."""
-    from kg_engine.rules.engine import _D, _OD, ReasoningResult, _Profiler
-
-    prof = _Profiler()
+    prof = Profiler()
     n_del = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_DEL}") or 0)
     if not n_del:
         result = ReasoningResult(engine.program.name, engine.graph)
@@ -258,8 +290,7 @@ def _retract(engine: RuleEngine, gid: int, t0: float, c0: float) -> ReasoningRes
         return _recompute(engine, t0, c0)
 
     result = ReasoningResult(engine.program.name, engine.graph)
-    ids_c = engine._constants()
-    engine._ids = ids_c
+    ids_c = engine.constant_ids()
     type_id = ids_c.get(RDF.type)
     size_before = _graph_size(engine, gid)
     # D0: deleted triples that do not survive in another asserted graph.
@@ -272,7 +303,7 @@ def _retract(engine: RuleEngine, gid: int, t0: float, c0: float) -> ReasoningRes
     )
     d0 = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}") or 0)
     if d0:
-        engine._analyze(_SEED)
+        engine.analyze(_SEED)
         # 1. over-delete, reading the store as it was.
         _overdelete(engine, gid, prof, type_id)
     # 2. delete the asserted quads and the over-deleted inferred triples.
@@ -289,39 +320,37 @@ def _retract(engine: RuleEngine, gid: int, t0: float, c0: float) -> ReasoningRes
         engine.db.execute(
             f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_SEED} WHERE 1 = 1 ON CONFLICT DO NOTHING"
         )
-        engine._analyze(_OD)
+        engine.analyze(_OD)
         target = _D[0]
         engine.db.execute(f"DELETE FROM {target}")
-        keys = engine._delta_keys(_OD, type_id)
+        keys = engine.delta_keys(_OD, type_id)
         for rule in engine.program.rules:
             if rule.is_constraint:
                 continue
             for hi, head in enumerate(rule.head):
                 if not _may_match(head, keys, ids_c, type_id):
                     continue
-                engine._run_insert(rule, hi, head, ids_c, {}, target, prof,
+                engine.insert_head(rule, hi, head, ids_c, {}, target, prof,
                                    mode="rederive", against=_OD)
         if engine.db.scalar(f"SELECT COUNT(*) FROM {target}"):
-            engine._commit_new(target, gid, 0)
-            engine._analyze(target)
-            _, rounds = engine._fixpoint(gid, prof, seed=target)
+            engine.commit(target, gid, 0)
+            engine.analyze(target)
+            _, rounds = engine.fixpoint(gid, prof, seed=target)
             result.rounds = rounds + 1
     result.removed = max(size_before - _graph_size(engine, gid), 0)
-    engine._check(result)
+    engine.evaluate_constraints(result)
     result.profile = prof.sorted()
     result.seconds = time.perf_counter() - t0
     result.cpu_seconds = time.process_time() - c0
     return result
 
 
-def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> int:
+def _resolve_quads(engine: Engine, items: list, graph: Any, gid: int) -> int:
     """Fill temp table ``kg_rules_del(g, s, p, o)`` with the asserted quads ``items`` name.
 
     Triples given without a graph (and ``graph`` None) name their copies in every graph but
     the inferred one. Returns the number of quads found.
     """
-    from kg_engine.core.terms import DEFAULT_GRAPH
-
     db = engine.db
     _del_table(engine)
     wanted: list[tuple[Any, Any, Any, Any]] = []
@@ -364,7 +393,7 @@ def _resolve_quads(engine: RuleEngine, items: list, graph: Any, gid: int) -> int
     return int(db.scalar(f"SELECT COUNT(*) FROM {_DEL}") or 0)
 
 
-def _del_table(engine: RuleEngine) -> None:
+def _del_table(engine: Engine) -> None:
     """Create (or empty) temp table ``kg_rules_del(g, s, p, o)``: the asserted quads to delete."""
     temp = "TEMP" if engine.dialect == "sqlite" else "TEMPORARY"
     engine.db.execute(
@@ -374,16 +403,14 @@ def _del_table(engine: RuleEngine) -> None:
     engine.db.execute(f"DELETE FROM {_DEL}")
 
 
-def _graph_size(engine: RuleEngine, gid: int) -> int:
+def _graph_size(engine: Engine, gid: int) -> int:
     return int(engine.db.scalar("SELECT COUNT(*) FROM kg_quads WHERE g = ?", (gid,)) or 0)
 
 
-def _touches_tbox(engine: RuleEngine, table: str = _DEL) -> bool:
+def _touches_tbox(engine: Engine, table: str = _DEL) -> bool:
     """Whether temp table ``table`` holds a TBox axiom the built-in program was specialised to."""
-    if engine._builder is None:
+    if not engine.specialised:
         return False
-    from rdflib import OWL
-
     ids = list(engine.store.term_ids(_tbox_predicates()).values())
     if ids:
         marks = ", ".join("?" * len(ids))
@@ -400,32 +427,24 @@ def _touches_tbox(engine: RuleEngine, table: str = _DEL) -> bool:
     ) is not None
 
 
-def _delete_quads(engine: RuleEngine) -> None:
+def _delete_quads(engine: Engine) -> None:
     """Delete the quads listed in ``kg_rules_del`` (and their provenance rows)."""
     for table in ("kg_quads", "kg_provenance"):
         engine.db.execute(f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, g FROM {_DEL})")
 
 
-def _overdelete(engine: RuleEngine, gid: int, prof: Any, type_id: int | None) -> None:
+def _overdelete(engine: Engine, gid: int, prof: Any, type_id: int | None) -> None:
     """Mark (in the over-delete table) every inferred triple depending on the seed."""
-    from kg_engine.rules.engine import _D, _OD, _SEED
-
     delta = _SEED
     while True:
         new = _D[0] if delta != _D[0] else _D[1]
         engine.db.execute(f"DELETE FROM {new}")
-        keys = engine._delta_keys(delta, type_id)
-        engine._specialiser.reset()
-        for rule in engine.program.rules:
-            if rule.is_constraint:
-                continue
-            engine._eval_rule(rule, engine._ids, delta, new, prof, keys, {}, type_id,
-                              mode="overdelete", gid=gid, against=_OD)
+        engine.run_round(delta, new, prof, type_id, mode="overdelete", gid=gid, against=_OD)
         n = engine.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
         if not n:
             break
         engine.db.execute(f"INSERT INTO {_OD} (s, p, o, rule) SELECT s, p, o, rule FROM {new} WHERE 1 = 1 ON CONFLICT DO NOTHING")
-        engine._analyze(new)
+        engine.analyze(new)
         delta = new
 
 
@@ -443,6 +462,4 @@ def _may_match(atom: Any, keys: tuple[set[int], set[int]], ids: Any, type_id: in
 
 
 def _is_var(t: Any) -> bool:
-    from kg_engine.rules.ir import Var
-
     return isinstance(t, Var)

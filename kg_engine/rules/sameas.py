@@ -36,12 +36,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rdflib import OWL
-
-if TYPE_CHECKING:
-    from kg_engine.rules.engine import RuleEngine
 
 __all__ = ["SameAs", "equivalents"]
 
@@ -50,18 +47,25 @@ _EQUIV = "kg_rules_equiv"
 
 
 class SameAs:
-    """Equality handling for one run of the fixpoint in the inferred graph ``gid``."""
+    """Equality handling for one run of the fixpoint in the inferred graph ``gid``.
 
-    def __init__(self, engine: RuleEngine, gid: int) -> None:
-        self.engine = engine
-        self.db = engine.db
+    The engine's fixpoint drives it through four calls, each given the name of the table
+    of the round's new triples ``(s, p, o, rule)``: :meth:`start` (a full run, before the
+    first round), :meth:`after_round` (after each round, before the triples are committed),
+    :meth:`canonical_ids` (rule constants → representatives) and :meth:`expand` (after the
+    fixpoint). It reads and writes the store's tables only; it knows nothing of the engine.
+    """
+
+    def __init__(self, store: Any, gid: int) -> None:
+        self.store = store
+        self.db = store.db
         self.gid = int(gid)
-        self.sid = int(engine.store.term_ids([OWL.sameAs], create=True)[OWL.sameAs])
+        self.sid = int(store.term_ids([OWL.sameAs], create=True)[OWL.sameAs])
         self.rep: dict[int, int] = {
             int(i): int(r)
             for i, r in self.db.fetchall("SELECT id, rep FROM kg_rules_sameas WHERE g = ?", (self.gid,))
         }
-        temp = "TEMP" if engine.dialect == "sqlite" else "TEMPORARY"
+        temp = "TEMP" if store.dialect == "sqlite" else "TEMPORARY"
         self.db.execute(f"CREATE {temp} TABLE IF NOT EXISTS {_CHANGED} (id BIGINT PRIMARY KEY)")
         self.db.execute(
             f"CREATE {temp} TABLE IF NOT EXISTS {_EQUIV} (rep BIGINT NOT NULL, member BIGINT NOT NULL, "
@@ -134,7 +138,7 @@ class SameAs:
         return out
 
     # -- fixpoint hooks --------------------------------------------------------------------
-    def start(self, new: str) -> None:
+    def start(self, new: str, constants: set[int]) -> None:
         """Rebuild the classes from the sameAs triples in the store; canonical copies go to ``new``.
 
         A full run starts from no classes at all rather than from the saved ones: facts
@@ -148,18 +152,22 @@ class SameAs:
             "WHERE q.p = ? AND q.s <> q.o AND t.kind <> 3",
             (self.sid,),
         )
-        self._apply(new, [(int(a), int(b)) for a, b in pairs])
+        self._apply(new, [(int(a), int(b)) for a, b in pairs], constants)
 
-    def after_round(self, new: str) -> None:
-        """Merge sameAs conclusions of this round and canonicalise the round's triples."""
+    def after_round(self, new: str, constants: set[int]) -> None:
+        """Merge sameAs conclusions of this round and canonicalise the round's triples.
+
+        ``constants``: term ids of the program's constants; :attr:`constants_changed` is set
+        when one of them gets another representative.
+        """
         pairs = self.db.fetchall(
             f"SELECT n.s, n.o FROM {new} n JOIN kg_terms t ON t.id = n.o "
             f"WHERE n.p = ? AND n.s <> n.o AND t.kind <> 3",
             (self.sid,),
         )
-        self._apply(new, [(int(a), int(b)) for a, b in pairs])
+        self._apply(new, [(int(a), int(b)) for a, b in pairs], constants)
 
-    def _apply(self, new: str, pairs: list[tuple[int, int]]) -> None:
+    def _apply(self, new: str, pairs: list[tuple[int, int]], constants: set[int]) -> None:
         db = self.db
         changed = self._merge(pairs)
         # sameAs conclusions are replaced by star links below.
@@ -168,8 +176,7 @@ class SameAs:
             self._save(changed)
             db.execute(f"DELETE FROM {_CHANGED}")
             db.executemany(f"INSERT INTO {_CHANGED} (id) VALUES (?)", [(i,) for i in changed])
-            consts = set(self.engine._ids.ids.values()) if getattr(self.engine, "_ids", None) else set()
-            if consts & changed:
+            if constants & changed:
                 self.constants_changed = True
             # canonical copies of every stored fact mentioning a changed term
             for col in ("s", "p", "o"):
@@ -286,13 +293,13 @@ class SameAs:
             (OWL.DatatypeProperty, (RDFS.subPropertyOf, OWL.equivalentProperty), "scm-dp"),
         )
         terms = [RDF.type] + [t for decl, rels, _ in plan for t in (decl, *rels)]
-        ids = self.engine.store.term_ids(terms)
+        ids = self.store.term_ids(terms)
         type_id = ids.get(RDF.type)
         for decl, rels, rule in plan:
             if decl not in ids or type_id is None:
                 continue
             for rel in rels:
-                rel_id = self.engine.store.term_ids([rel], create=True)[rel]
+                rel_id = self.store.term_ids([rel], create=True)[rel]
                 self.db.execute(
                     f"INSERT INTO {new} (rule, s, p, o) SELECT ?, a.member, ?, b.member FROM {_EQUIV} a "
                     f"JOIN {_EQUIV} b ON b.rep = a.rep AND b.member <> a.member WHERE EXISTS (SELECT 1 "

@@ -25,7 +25,27 @@ from sqlalchemy import (
     Text,
 )
 
-__all__ = ["create_tables", "derivations", "metadata", "programs", "sameas"]
+__all__ = [
+    "DELETE_TABLE",
+    "DELTA_TABLES",
+    "OVERDELETE_TABLE",
+    "SEED_TABLE",
+    "create_tables",
+    "derivations",
+    "metadata",
+    "programs",
+    "sameas",
+]
+
+#: Per-connection temporary tables of a run (created by ``RuleEngine.prepare_temp_tables``):
+#: the two alternating delta tables ``(s, p, o, rule)`` of the semi-naive rounds …
+DELTA_TABLES = ("kg_rules_d0", "kg_rules_d1")
+#: … the over-deleted (marked) triples of a DRed delete …
+OVERDELETE_TABLE = "kg_rules_od"
+#: … the new triples an incremental run starts from …
+SEED_TABLE = "kg_rules_seed"
+#: … and the asserted quads ``(g, s, p, o)`` a delete removes.
+DELETE_TABLE = "kg_rules_del"
 
 _Id = BigInteger().with_variant(Integer(), "sqlite")
 

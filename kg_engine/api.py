@@ -249,18 +249,25 @@ class KnowledgeGraph:
             include_predicted=include_predicted,
         ))
 
-    def update(self, text: str, *, init_bindings: dict[str, Any] | None = None) -> None:
+    def update(self, text: str, *, init_bindings: dict[str, Any] | None = None,
+               timeout: float | None = None) -> None:
         """Run a SPARQL 1.1 Update request atomically (all operations or none).
 
         ``LOAD`` reads local files only (``file:`` IRIs or paths).
 
+        Args:
+            text: the request.
+            init_bindings: pre-bound variables of the WHERE clauses.
+            timeout: seconds; past it the request is cancelled and rolled back.
+
         Raises:
             QuerySyntaxError: malformed request (nothing changed).
             StoreError: an operation failed without ``SILENT`` (nothing changed).
+            QueryTimeoutError: past ``timeout`` (nothing changed).
         """
         from kg_engine.sparql import default_engine
 
-        default_engine().update(self.graph, text, init_bindings=init_bindings)
+        default_engine().update(self.graph, text, init_bindings=init_bindings, timeout=timeout)
 
     def _flush(self) -> None:
         """Write statements buffered by ``self.graph`` before using the store directly."""

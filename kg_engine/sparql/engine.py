@@ -55,6 +55,13 @@ from kg_engine.errors import QueryTimeoutError, StoreError
 from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
 from kg_engine.sparql.dataset import QueryDataset
 from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
+from kg_engine.sparql.limits import (
+    DeadlineExceeded,
+    Watchdog,
+    deadline_scope,
+    run_deep,
+    timeout_error,
+)
 from kg_engine.sparql.parsing import parse_query, parse_update
 from kg_engine.sparql.results import TupleResult
 
@@ -115,35 +122,58 @@ def _dataset_clause(algebra: Any) -> tuple[tuple[Identifier, ...] | None, tuple[
 
 
 class _Timeout:
-    """Cancel SQL running past a deadline (sqlite progress handler / PG statement_timeout)."""
+    """Cancel a request past its deadline, wherever its time goes (see :mod:`.limits`).
 
-    def __init__(self, sql_store: Any, timeout: float | None) -> None:
+    SQL: SQLite's progress handler / PostgreSQL's ``statement_timeout``. Python (rdflib's parser
+    and evaluator, the ``kg_regex`` callback): a :class:`~.limits.Watchdog` that interrupts
+    SQLite and raises in this thread, and regular expressions bounded by the time left.
+    """
+
+    def __init__(self, sql_store: Any, timeout: float | None, deadline: float | None = None) -> None:
         self.store = sql_store
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout if timeout else None
+        if deadline is None and timeout:
+            deadline = time.monotonic() + timeout
+        self.deadline = deadline if timeout else None
         self._pg = False
         self._local = False
+        self._watchdog: Watchdog | None = None
+        self._scope: Any = None
 
     def __enter__(self) -> _Timeout:
-        if self.store is None or not self.timeout:
+        if not self.timeout or self.deadline is None:
             return self
-        db = self.store.db
-        if db.dialect == "sqlite":
-            deadline = self.deadline
+        self._scope = deadline_scope(self.deadline)
+        self._scope.__enter__()
+        interrupt = None
+        grace = 0.0
+        if self.store is not None:
+            db = self.store.db
+            if db.dialect == "sqlite":
+                deadline = self.deadline
 
-            def handler() -> int:
-                return 1 if time.monotonic() > deadline else 0  # type: ignore[operator]
+                def handler() -> int:
+                    return 1 if time.monotonic() > deadline else 0
 
-            db.raw.set_progress_handler(handler, 2000)
-        else:
-            # inside a caller's transaction: SET LOCAL semantics (ends with the transaction)
-            self._local = db.in_transaction
-            ms = str(max(1, int(self.timeout * 1000)))
-            db.execute("SELECT set_config('statement_timeout', ?, ?)", (ms, self._local))
-            self._pg = True
+                db.raw.set_progress_handler(handler, 2000)
+                interrupt = db.raw.interrupt
+            else:
+                # inside a caller's transaction: SET LOCAL semantics (ends with the transaction)
+                self._local = db.in_transaction
+                left = max(0.001, self.deadline - time.monotonic())
+                ms = str(max(1, int(left * 1000)))
+                db.execute("SELECT set_config('statement_timeout', ?, ?)", (ms, self._local))
+                self._pg = True
+                grace = 1.0  # let the server cancel first: the connection stays usable
+        self._watchdog = Watchdog(self.deadline + grace, interrupt)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._watchdog is not None:
+            self._watchdog.stop()  # first: nothing may fire during the clean-up below
+        if self._scope is not None:
+            self._scope.__exit__(None, None, None)
+            self._scope = None
         if self.store is None or not self.timeout:
             return
         db = self.store.db
@@ -158,16 +188,19 @@ class _Timeout:
                 log.debug("could not reset statement_timeout: %s", exc)
 
     def translate(self, exc: BaseException) -> BaseException:
-        """Map a driver's "interrupted"/"canceled" error to :class:`QueryTimeoutError`."""
-        if isinstance(exc, QueryTimeoutError):
+        """Map a driver's "interrupted"/"canceled" error (or the watchdog's) to QueryTimeoutError."""
+        if not self.timeout:
             return exc
+        if isinstance(exc, QueryTimeoutError):
+            return timeout_error(self.timeout) if isinstance(exc, DeadlineExceeded) else exc
         text = f"{type(exc).__name__}: {exc}".lower()
-        if self.timeout and ("interrupted" in text or "querycanceled" in text
-                             or "statement timeout" in text or "canceling statement" in text):
-            err = QueryTimeoutError(
-                f"query cancelled after its timeout of {self.timeout:g} s; "
-                "raise timeout= or make the query more selective"
-            )
+        fired = self._watchdog is not None and self._watchdog.fired
+        passed = self.deadline is not None and time.monotonic() >= self.deadline
+        module = type(exc).__module__ or ""
+        if ("interrupted" in text or "querycanceled" in text or "statement timeout" in text
+                or "canceling statement" in text
+                or ((fired or passed) and module.startswith(("sqlite3", "psycopg")))):
+            err = timeout_error(self.timeout)
             err.__cause__ = exc
             return err
         return exc
@@ -355,33 +388,47 @@ class QueryEngine:
             UnsupportedOperationError: ``SERVICE`` while disabled.
         """
         install_hook()
+        args = (graph, query, init_bindings, init_ns, base, timeout, union_default_graph,
+                default_graph, include_inferred, include_predicted)
+        deadline = time.monotonic() + timeout if timeout else None
+        try:
+            return self._query(*args, deadline=deadline)
+        except RecursionError:
+            # deeply nested patterns/expressions: rdflib's parser and evaluator recurse per
+            # level; rerun with a large stack instead of failing a valid query
+            return run_deep(self._query, *args, deadline=deadline)
+
+    def _query(self, graph: Graph, query: Any, init_bindings: Any, init_ns: Any, base: Any,
+               timeout: float | None, union_default_graph: bool, default_graph: Any,
+               include_inferred: bool, include_predicted: bool, *,
+               deadline: float | None) -> SPARQLResult:
         bindings = {Variable(str(k)): v for k, v in (init_bindings or {}).items()}
         sql_store = sql_store_of(graph.store)
-        # initNs only matters for prefixes the text does not declare, which the fast path
-        # rejects (-> full path with initNs), so it does not prevent the fast path
-        if (isinstance(query, str) and sql_store is not None and self.use_compiler
-                and base is None):
-            fast = self._run_text_plan(graph, sql_store, query, bindings, timeout,
-                                       union_default_graph, default_graph,
-                                       include_inferred, include_predicted)
-            if fast is not None:
-                return fast
-        prepared = self._as_prepared(query, base=base, init_ns=init_ns)
-        view = self.build_dataset(
-            graph, prepared.query,
-            union_default_graph=union_default_graph, default_graph=default_graph,
-            include_inferred=include_inferred, include_predicted=include_predicted,
-        )
-        flush = getattr(graph.store, "flush", None)
-        if flush is not None:
-            flush()  # statements buffered by the rdflib plugin must be visible to SQL
-        guard = _Timeout(sql_store, timeout)
-        view.state = EvalState(
-            deadline=guard.deadline, timeout=timeout, allow_service=self.allow_service,
-            use_compiler=self.use_compiler and sql_store is not None,
-        )
+        guard = _Timeout(sql_store, timeout, deadline)
         try:
             with guard:
+                # initNs only matters for prefixes the text does not declare, which the fast
+                # path rejects (-> full path with initNs), so it does not prevent the fast path
+                if (isinstance(query, str) and sql_store is not None and self.use_compiler
+                        and base is None):
+                    fast = self._run_text_plan(graph, sql_store, query, bindings, guard,
+                                               union_default_graph, default_graph,
+                                               include_inferred, include_predicted)
+                    if fast is not None:
+                        return fast
+                prepared = self._as_prepared(query, base=base, init_ns=init_ns)
+                view = self.build_dataset(
+                    graph, prepared.query,
+                    union_default_graph=union_default_graph, default_graph=default_graph,
+                    include_inferred=include_inferred, include_predicted=include_predicted,
+                )
+                flush = getattr(graph.store, "flush", None)
+                if flush is not None:
+                    flush()  # statements buffered by the rdflib plugin must be visible to SQL
+                view.state = EvalState(
+                    deadline=guard.deadline, timeout=timeout, allow_service=self.allow_service,
+                    use_compiler=self.use_compiler and sql_store is not None,
+                )
                 if sql_store is not None and self.use_compiler:
                     res = self._run_compiled(sql_store, prepared, view, bindings)
                     if res is not None:
@@ -389,6 +436,8 @@ class QueryEngine:
                 return self._run_rdflib(prepared, view, bindings)
         except Refused as exc:
             raise exc.error from None
+        except RecursionError:
+            raise
         except BaseException as exc:
             translated = guard.translate(exc)
             if translated is exc:
@@ -396,7 +445,7 @@ class QueryEngine:
             raise translated from exc
 
     def _run_text_plan(self, graph: Graph, sql_store: Any, text: str, bindings: dict,
-                       timeout: float | None, union_default_graph: bool,
+                       guard: _Timeout, union_default_graph: bool,
                        default_graph: Identifier | None, include_inferred: bool = True,
                        include_predicted: bool = False) -> SPARQLResult | None:
         """Fast path: the compiler parses + compiles the text itself (no rdflib parse) and the
@@ -431,6 +480,8 @@ class QueryEngine:
         def make() -> Any:
             try:
                 plan = compile_query(sql_store, text, dataset=spec, init_vars=bound)
+            except (RecursionError, TimeoutError):
+                raise  # not a property of the text: never cached
             except Exception:  # noqa: BLE001 - the full path parses again and reports errors
                 return False
             return plan if getattr(plan, "full", False) and plan.form in ("SELECT", "ASK") \
@@ -442,32 +493,24 @@ class QueryEngine:
         flush = getattr(graph.store, "flush", None)
         if flush is not None:
             flush()
-        guard = _Timeout(sql_store, timeout)
-        state = EvalState(deadline=guard.deadline, timeout=timeout)
+        state = EvalState(deadline=guard.deadline, timeout=guard.timeout)
         try:
-            with guard:
-                try:
-                    out = plan.execute(sql_store, bindings or None)
-                except NotImplementedError:
-                    return None
-                except Exception as exc:
-                    if not is_sql_failure(exc, state):
-                        raise
-                    log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
-                    return None
-                if plan.form == "ASK":
-                    return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
-                vars_, rows = out
-                result_rows = []
-                for i, row in enumerate(rows):
-                    if not i & 1023:
-                        state.check()
-                    result_rows.append(tuple(row))
-        except BaseException as exc:
-            translated = guard.translate(exc)
-            if translated is exc:
+            out = plan.execute(sql_store, bindings or None)
+        except NotImplementedError:
+            return None
+        except Exception as exc:
+            if not is_sql_failure(exc, state) or (guard.translate(exc) is not exc):
                 raise
-            raise translated from exc
+            log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
+            return None
+        if plan.form == "ASK":
+            return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
+        vars_, rows = out
+        result_rows = []
+        for i, row in enumerate(rows):
+            if not i & 1023:
+                state.check()
+            result_rows.append(tuple(row))
         return TupleResult(list(vars_), result_rows)
 
     def _as_prepared(
@@ -583,6 +626,7 @@ class QueryEngine:
         init_ns: Mapping[str, Any] | None = None,
         base: str | None = None,
         default_graph: Identifier | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Run a SPARQL 1.1 Update request atomically (all operations or none).
 
@@ -593,20 +637,30 @@ class QueryEngine:
             init_ns: extra prefixes.
             base: base IRI.
             default_graph: name of the graph acting as default graph (None: the store's).
+            timeout: seconds; past it the request is cancelled and rolled back.
 
         Raises:
             QuerySyntaxError: malformed request (nothing is changed).
+            QueryTimeoutError: past ``timeout`` (nothing is changed).
             UnsupportedOperationError: remote ``LOAD`` while disabled.
             StoreError: a failing operation without ``SILENT`` (nothing is changed).
         """
         from kg_engine.sparql.update import run_update
 
         install_hook()
-        if isinstance(update, str):
-            update = self.prepare_update(update, base=base, init_ns=init_ns)
-        if default_graph is None and not isinstance(graph, ConjunctiveGraph):
-            default_graph = graph.identifier
-        run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph)
+        guard = _Timeout(sql_store_of(graph.store), timeout)
+        try:
+            with guard:
+                if isinstance(update, str):
+                    update = self.prepare_update(update, base=base, init_ns=init_ns)
+                if default_graph is None and not isinstance(graph, ConjunctiveGraph):
+                    default_graph = graph.identifier
+                run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph)
+        except BaseException as exc:
+            translated = guard.translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -50,7 +50,7 @@ from rdflib.plugins.sparql import operators as _ops
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import SPARQLError
 
-from kg_engine.sparql import xsd
+from kg_engine.sparql import xpath_regex, xsd
 
 __all__ = ["EXPR_OVERRIDES", "bind_overrides"]
 
@@ -91,37 +91,11 @@ def _coalesce(expr: Expr, ctx: Any) -> Any:
     raise SPARQLError("COALESCE: every argument was unbound or an error")
 
 
-_FLAG_MAP = {"i": re.IGNORECASE, "s": re.DOTALL, "m": re.MULTILINE, "x": re.VERBOSE}
-
-
-def _compile_xpath_regex(pattern: str, flags: str) -> re.Pattern[str]:
-    cflags = 0
-    for f in flags:
-        if f == "q":
-            continue
-        if f not in _FLAG_MAP:
-            raise SPARQLError(f"invalid regex flag {f!r}")
-        cflags |= _FLAG_MAP[f]
-    if "q" in flags:
-        pattern = re.escape(pattern)
-    elif "x" in flags:
-        # XPath 'x': remove whitespace not in character classes; Python's VERBOSE also treats
-        # '#' as a comment, so strip the whitespace ourselves and keep the pattern literal.
-        out, in_class = [], False
-        for i, c in enumerate(pattern):
-            if c == "[" and (i == 0 or pattern[i - 1] != "\\"):
-                in_class = True
-            elif c == "]" and (i == 0 or pattern[i - 1] != "\\"):
-                in_class = False
-            if c in " \t\n\r" and not in_class:
-                continue
-            out.append(c)
-        pattern = "".join(out)
-        cflags &= ~re.VERBOSE
+def _compile_xpath_regex(pattern: str, flags: str) -> Any:
     try:
-        return re.compile(pattern, cflags)
-    except re.error as exc:
-        raise SPARQLError(f"invalid regular expression {pattern!r}: {exc}") from exc
+        return xpath_regex.compile_xpath(pattern, flags)
+    except ValueError as exc:
+        raise SPARQLError(str(exc)) from exc
 
 
 def _flags_of(expr: Expr) -> str:
@@ -137,7 +111,7 @@ def _regex(expr: Expr, ctx: Any) -> Literal:
     text = _ops.string(expr.text)
     pattern = _ops.string(expr.pattern)
     rx = _compile_xpath_regex(str(pattern), _flags_of(expr))
-    return Literal(bool(rx.search(str(text))))
+    return Literal(bool(xpath_regex.search(rx, str(text))))
 
 
 def _replace(expr: Expr, ctx: Any) -> Literal:
@@ -146,7 +120,7 @@ def _replace(expr: Expr, ctx: Any) -> Literal:
     replacement = str(_ops.string(expr.replacement))
     flags = _flags_of(expr)
     rx = _compile_xpath_regex(str(pattern), flags)
-    if rx.search("") is not None:
+    if xpath_regex.search(rx, "") is not None:
         raise SPARQLError("REPLACE: the pattern matches the empty string")
     if "q" in flags:
         repl: Any = lambda m: replacement
@@ -154,7 +128,7 @@ def _replace(expr: Expr, ctx: Any) -> Literal:
         repl = re.sub(r"\$([0-9]+)", r"\\\1", replacement.replace("\\$", "\x00")).replace(
             "\x00", "$"
         )
-    return Literal(rx.sub(repl, str(text)), datatype=text.datatype, lang=text.language)
+    return Literal(xpath_regex.sub(rx, repl, str(text)), datatype=text.datatype, lang=text.language)
 
 
 def _relational(e: Expr, ctx: Any) -> Any:

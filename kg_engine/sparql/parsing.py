@@ -60,6 +60,8 @@ def exact_literals() -> Iterator[None]:
 
 
 def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
+    if isinstance(exc, (RecursionError, TimeoutError)):
+        raise exc  # deep nesting (the engine retries with a larger stack) or a deadline
     line = getattr(exc, "lineno", None)
     col = getattr(exc, "col", None) or getattr(exc, "column", None)
     loc = getattr(exc, "loc", None)
@@ -177,6 +179,20 @@ def parse_query(
     return query
 
 
+def _parse_data_update(text: str) -> Update | None:
+    """``INSERT DATA``/``DELETE DATA``-only requests without pyparsing (fast for bulk data)."""
+    from rdflib.plugins.sparql.sparql import Prologue
+
+    from kg_engine.sparql.compiler.fastparse import parse_data_update
+
+    ops = parse_data_update(text)
+    if ops is None:
+        return None
+    update = Update(Prologue(), ops)
+    update._original_args = (text, {}, None)
+    return update
+
+
 def parse_update(
     text: str,
     *,
@@ -200,6 +216,10 @@ def parse_update(
     """
     from kg_engine.sparql.functions import bind_overrides
 
+    if base is None and not init_ns and "DATA" in text.upper():
+        fast = _parse_data_update(text)
+        if fast is not None:
+            return fast
     with exact_literals():
         try:
             parsed = parseUpdate(text)

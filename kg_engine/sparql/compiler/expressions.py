@@ -22,6 +22,8 @@ from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
+from kg_engine.sparql.xpath_regex import compile_xpath, search
+
 from .block import Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
 from .sql import FALSE, NULL, TRUE, Sql, param, sql
@@ -256,11 +258,58 @@ class ExprCompiler:
         if op in ("IN", "NOT IN"):
             if not e.other:
                 return Ex("bool", FALSE if op == "IN" else TRUE)
-            parts = [self.compare("=", a, self.compile(x)) for x in e.other]
-            cond = Sql.join(" OR ", parts).paren()
+            cond = _balanced(" OR ", self._in_parts(a, list(e.other)))
             return Ex("bool", cond if op == "IN" else sql("(NOT {})", cond))
         b = self.compile(e.other)
         return Ex("bool", self.compare(op, a, b))
+
+    def _in_parts(self, a: Ex, members: list[Any]) -> list[Sql]:
+        """The disjuncts of ``a IN (members)``: one ``=`` per member, except that on long lists
+        the IRI, numeric and simple-string members become one set test each (same
+        three-valued result as the ``=`` they replace: an IRI equals only itself; numbers and
+        strings compare by value, with the type error of ``=`` for an incomparable literal)."""
+        if a.kind != "term" or len(members) < _IN_SET_MIN:
+            return [self.compare("=", a, self.compile(x)) for x in members]
+        from kg_engine.store.terms import typed_values
+
+        iris: list[URIRef] = []
+        nums: list[float] = []
+        strs: list[str] = []
+        rest: list[Any] = []
+        for x in members:
+            if isinstance(x, URIRef):
+                iris.append(x)
+                continue
+            if isinstance(x, Literal) and x.datatype in _STRING_DTS and not x.language:
+                strs.append(str(x))
+                continue
+            if isinstance(x, Literal) and x.datatype is not None and str(x.datatype) in NUMERIC_DTS:
+                v = typed_values(str(x), str(x.datatype))[0]
+                if v is not None:
+                    nums.append(float(v))
+                    continue
+            rest.append(x)
+        parts: list[Sql] = []
+        if iris:
+            self.cc.resolve(iris)
+            ids = sorted({i for i in (self.cc.tid(t) for t in iris) if i > 0})
+            parts.append(self._in_set(a.e, ids) if ids else FALSE)
+        if nums:
+            parts.append(self._eq_guard(a, self._in_set(self.num(a).e, sorted(set(nums))), "="))
+        if strs:
+            simple = sql("({} AND {} = '')", self.is_string_lit(a), self.f(a, "lang"))
+            test = self._in_set(self.f(a, "lex"), sorted(set(strs)))
+            parts.append(self._eq_guard(a, sql("(CASE WHEN {} THEN {} END)", simple, test), "="))
+        parts.extend(self.compare("=", a, self.compile(x)) for x in rest)
+        return parts
+
+    def _in_set(self, e: Sql, values: list[Any]) -> Sql:
+        """``e IN values`` with the values as ONE parameter (no SQL size or depth limit)."""
+        if self.cc.sqlite:
+            import json
+
+            return sql("({} IN (SELECT value FROM json_each({})))", e, param(json.dumps(values)))
+        return sql("({} = ANY({}))", e, param(values))
 
     def compare(self, op: str, a: Ex, b: Ex) -> Sql:
         sqlop = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}[op]
@@ -502,8 +551,8 @@ class ExprCompiler:
         if set(fl) - set("imsxq"):
             return Ex("bool", NULL)
         try:
-            re.compile(*_py_regex(p, fl))
-        except re.error:
+            compile_xpath(p, fl)
+        except ValueError:
             return Ex("bool", NULL)
         if self.cc.sqlite:
             self.cc.uses_regex = True
@@ -632,41 +681,31 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
     raise Decline(f"cannot bind a {ex.kind} value")
 
 
-def _py_regex(pattern: str, flags: str) -> tuple[str, int]:
-    f = 0
-    if "i" in flags:
-        f |= re.IGNORECASE
-    if "s" in flags:
-        f |= re.DOTALL
-    if "m" in flags:
-        f |= re.MULTILINE
-    if "x" in flags:
-        f |= re.VERBOSE
-    if "q" in flags:
-        pattern = re.escape(pattern)
-    return pattern, f
+_IN_SET_MIN = 16  # IN lists at least this long test IRIs and numbers as sets
 
 
-_REGEX_CACHE: dict[tuple[str, str], re.Pattern[str] | None] = {}
+def _balanced(sep: str, parts: list[Sql]) -> Sql:
+    """``parts`` joined by ``sep`` as a balanced tree: SQLite's parser limits expression depth
+    (1,000), so a flat ``a OR b OR …`` of thousands of terms is refused."""
+    if len(parts) <= 64:
+        return Sql.join(sep, parts).paren()
+    mid = len(parts) // 2
+    return Sql.join(sep, [_balanced(sep, parts[:mid]), _balanced(sep, parts[mid:])]).paren()
 
 
 def regex_flags_python(text: str | None, pattern: str, flags: str) -> int | None:
-    """The SQLite ``kg_regex(text, pattern, flags)`` function (1, 0, or NULL on error)."""
+    """The SQLite ``kg_regex(text, pattern, flags)`` function (1, 0, or NULL on error).
+
+    Runs within the query's deadline (:mod:`kg_engine.sparql.xpath_regex`): SQLite's progress
+    handler cannot stop a Python function it is calling.
+    """
     if text is None or pattern is None:
         return None
-    key = (pattern, flags or "")
-    rx = _REGEX_CACHE.get(key, False)
-    if rx is False:
-        try:
-            rx = re.compile(*_py_regex(pattern, flags or ""))
-        except re.error:
-            rx = None
-        if len(_REGEX_CACHE) > 1000:
-            _REGEX_CACHE.clear()
-        _REGEX_CACHE[key] = rx
-    if rx is None:
+    try:
+        rx = compile_xpath(pattern, flags or "")
+    except ValueError:
         return None
-    return 1 if rx.search(text) else 0
+    return 1 if search(rx, text) else 0
 
 
 def regex_pg(pattern: str, flags: str) -> str:

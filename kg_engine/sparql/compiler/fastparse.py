@@ -29,7 +29,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Literal, URIRef, Variable
 
-__all__ = ["parse"]
+__all__ = ["parse", "parse_data_update"]
 
 _TOKEN = re.compile(r"""
  (?P<ws>\s+|\#[^\n]*)
@@ -212,7 +212,7 @@ class _Parser:
         raise _Unsupported("verb")
 
     # -- query ---------------------------------------------------------------------------
-    def query(self) -> CompValue:
+    def prologue(self) -> None:
         while True:
             if self.kw("PREFIX"):
                 kind, val = self.next()
@@ -223,6 +223,9 @@ class _Parser:
                 self.base = str(self.iri(self.next()))
             else:
                 break
+
+    def query(self) -> CompValue:
+        self.prologue()
         if self.kw("SELECT"):
             q = self.select()
         elif self.kw("ASK"):
@@ -600,6 +603,55 @@ class _Parser:
         return res
 
 
+    # -- INSERT DATA / DELETE DATA ---------------------------------------------------------
+    def data_update(self) -> list[CompValue]:
+        ops: list[CompValue] = []
+        while True:
+            self.prologue()
+            if self.peek()[0] == "eof" and ops:
+                return ops
+            if self.kw("INSERT"):
+                name = "InsertData"
+            elif self.kw("DELETE"):
+                name = "DeleteData"
+            else:
+                raise _Unsupported("update operation")
+            if not self.kw("DATA"):
+                raise _Unsupported("not a DATA operation")
+            ops.append(self.quad_data(name))
+            if not self.op(";"):
+                if self.peek()[0] != "eof":
+                    raise _Unsupported("trailing")
+                return ops
+
+    def quad_data(self, name: str) -> CompValue:
+        from collections import defaultdict
+
+        self.bnodes = {}  # blank node labels are scoped to one operation's data block
+        triples: list[tuple] = []
+        quads: defaultdict[Any, list[tuple]] = defaultdict(list)
+        self.expect_op("{")
+        while not self.op("}"):
+            if self.kw("GRAPH"):
+                g = self.iri(self.next())
+                self.expect_op("{")
+                if not self.op("}"):
+                    quads[g].extend(self.ground_triples(name))
+                    self.expect_op("}")
+                self.op(".")
+            else:
+                triples.extend(self.ground_triples(name))
+        return CompValue(name, triples=triples, quads=quads)
+
+    def ground_triples(self, name: str) -> list[tuple]:
+        out = self.triples_block()
+        for t in out:
+            for x in t:
+                if isinstance(x, Variable) or (isinstance(x, BNode) and name == "DeleteData"):
+                    raise _Unsupported("variable or blank node in DATA")  # rdflib reports it
+        return out
+
+
 def _join(a: CompValue, b: CompValue) -> CompValue:
     # rdflib's simplify(): joins with the empty BGP disappear -- except around a FILTER
     # group, whose filter must stay inside it (e.g. OPTIONAL { { … FILTER(…) } }, where the
@@ -639,6 +691,24 @@ def _pattern_vars(node: Any) -> set[Variable]:
         for x in node:
             out |= _pattern_vars(x)
     return out
+
+
+def parse_data_update(text: str) -> list[CompValue] | None:
+    """The operations of an update request made only of ``INSERT DATA``/``DELETE DATA``
+    (plus PREFIX/BASE), as rdflib's ``translateUpdate`` builds them; else ``None``.
+
+    rdflib's pyparsing grammar needs ~1.7 s for 1,000 triples and grows worse than linearly;
+    this reads 100,000 triples in seconds.
+
+    Example:
+        >>> ops = parse_data_update('PREFIX e: <urn:> INSERT DATA { e:a e:p 1 . GRAPH e:g { e:a e:p "x" } }')
+        >>> [(op.name, len(op.triples), len(op.quads)) for op in ops]
+        [('InsertData', 1, 1)]
+    """
+    try:
+        return _Parser(text).data_update()
+    except (_Unsupported, IndexError, ValueError, KeyError):
+        return None
 
 
 def parse(text: str) -> CompValue | None:

@@ -1,0 +1,111 @@
+"""XPath regular expressions for ``REGEX``/``REPLACE``, bounded by the query's deadline.
+
+One implementation for both evaluation paths (the SQLite ``kg_regex`` function the compiled SQL
+calls, and the rdflib evaluator's ``REGEX``/``REPLACE``):
+
+* XPath flags ``i s m x q`` (``x`` strips whitespace outside character classes — unlike
+  Python's VERBOSE it does not make ``#`` a comment; ``q`` quotes the whole pattern);
+* matching runs on the `regex <https://pypi.org/project/regex/>`_ package with a ``timeout``
+  equal to the time left to the query (:func:`kg_engine.sparql.limits.remaining`): a
+  catastrophic pattern such as ``(a+)+$`` cannot outlive ``timeout=`` (Python's ``re`` never
+  returns to the interpreter while it backtracks). Without ``regex`` installed, ``re`` is used.
+
+Example:
+    >>> rx = compile_xpath("^A b", "ix")
+    >>> bool(search(rx, "abc"))
+    True
+    >>> compile_xpath("(", "")
+    Traceback (most recent call last):
+    ...
+    ValueError: invalid regular expression '(': missing ), unterminated subpattern at position 0
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kg_engine.sparql.limits import DeadlineExceeded, remaining
+
+try:  # pragma: no branch - a core dependency; ``re`` only as a last resort
+    import regex as _engine
+
+    _HAS_TIMEOUT = True
+except ImportError:  # pragma: no cover
+    _engine = re  # type: ignore[assignment]
+    _HAS_TIMEOUT = False
+
+__all__ = ["compile_xpath", "search", "sub"]
+
+_FLAGS = {"i": _engine.IGNORECASE, "s": _engine.DOTALL, "m": _engine.MULTILINE}
+_CACHE: dict[tuple[str, str], Any] = {}
+
+
+def _strip_x(pattern: str) -> str:
+    out, in_class = [], False
+    for i, c in enumerate(pattern):
+        if c == "[" and (i == 0 or pattern[i - 1] != "\\"):
+            in_class = True
+        elif c == "]" and (i == 0 or pattern[i - 1] != "\\"):
+            in_class = False
+        if c in " \t\n\r" and not in_class:
+            continue
+        out.append(c)
+    return "".join(out)
+
+
+def compile_xpath(pattern: str, flags: str = "") -> Any:
+    """Compile an XPath regular expression with its flags (cached).
+
+    Raises:
+        ValueError: an unknown flag or an invalid pattern.
+    """
+    key = (pattern, flags)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    cflags = 0
+    for f in flags:
+        if f in _FLAGS:
+            cflags |= _FLAGS[f]
+        elif f not in "qx":
+            raise ValueError(f"invalid regex flag {f!r}")
+    if "q" in flags:
+        pattern_ = re.escape(pattern)
+    elif "x" in flags:
+        pattern_ = _strip_x(pattern)
+    else:
+        pattern_ = pattern
+    try:
+        rx = _engine.compile(pattern_, cflags)
+    except (re.error, getattr(_engine, "error", re.error)) as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    if len(_CACHE) > 2000:
+        _CACHE.clear()
+    _CACHE[key] = rx
+    return rx
+
+
+def _timeout_kw() -> dict[str, float]:
+    left = remaining()  # raises once the deadline has passed
+    return {"timeout": left} if (left is not None and _HAS_TIMEOUT) else {}
+
+
+def search(rx: Any, text: str) -> Any:
+    """``rx.search(text)`` within the query's deadline.
+
+    Raises:
+        QueryTimeoutError: the deadline passed while matching.
+    """
+    try:
+        return rx.search(text, **_timeout_kw())
+    except TimeoutError as exc:
+        raise DeadlineExceeded() from exc
+
+
+def sub(rx: Any, repl: Any, text: str) -> str:
+    """``rx.sub(repl, text)`` within the query's deadline (see :func:`search`)."""
+    try:
+        return rx.sub(repl, text, **_timeout_kw())
+    except TimeoutError as exc:
+        raise DeadlineExceeded() from exc

@@ -1,0 +1,183 @@
+"""Timeouts that hold (regex, Python work, rdflib's parser, updates), deep nesting, huge inputs.
+
+No wall-clock thresholds: each test asserts the exception type or the answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from rdflib import Literal, URIRef
+
+from kg_engine import KnowledgeGraph
+from kg_engine.errors import QueryTimeoutError
+from kg_engine.sparql.limits import DeadlineExceeded, Watchdog, deadline_scope, remaining, run_deep
+
+EX = "http://example.org/"
+CATASTROPHIC = "(x+x+)+y"  # exponential backtracking over "xxxx…" (no 'y' to find)
+
+
+@pytest.fixture()
+def kg() -> KnowledgeGraph:
+    kg = KnowledgeGraph("sqlite://")
+    kg.update(f'INSERT DATA {{ <{EX}s> <{EX}p> "{"x" * 3000}" . <{EX}s> <{EX}q> "short" }}')
+    return kg
+
+
+def _still_usable(kg: KnowledgeGraph) -> None:
+    assert len(list(kg.query("SELECT * WHERE { ?s ?p ?o }"))) == 2
+
+
+@pytest.mark.parametrize("query", [
+    # compiled to SQL: SQLite calls kg_regex (Python), which the progress handler cannot stop
+    f'SELECT ?o WHERE {{ ?s ?p ?o FILTER regex(?o, "{CATASTROPHIC}") }}',
+    f'SELECT ?o WHERE {{ ?s ?p ?o FILTER (regex(?o, "{CATASTROPHIC}", "i") || ?o = 1) }}',
+    # rdflib's evaluator: REGEX in a projection, REPLACE, CONSTRUCT
+    f'SELECT (regex(?o, "{CATASTROPHIC}") AS ?m) WHERE {{ ?s ?p ?o }}',
+    f'SELECT (replace(?o, "{CATASTROPHIC}", "z") AS ?m) WHERE {{ ?s ?p ?o }}',
+    f'CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o FILTER regex(?o, "{CATASTROPHIC}") }}',
+])
+def test_catastrophic_regex_is_cancelled(kg: KnowledgeGraph, query: str) -> None:
+    with pytest.raises(QueryTimeoutError):
+        list(kg.query(query, timeout=0.3))
+    _still_usable(kg)
+
+
+def test_regex_answers_unchanged_without_timeout(kg: KnowledgeGraph) -> None:
+    rows = kg.query('SELECT ?o WHERE { ?s ?p ?o FILTER regex(?o, "^S H", "ix") }')
+    assert [str(r.o) for r in rows] == ["short"]
+
+
+def test_slow_rdflib_parse_is_cancelled(kg: KnowledgeGraph) -> None:
+    # CONSTRUCT is parsed by rdflib's pyparsing grammar: ~1 ms per IN member
+    members = ", ".join(str(i) for i in range(20000))
+    query = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s ?p ?o FILTER(?o IN ({members})) }}"
+    with pytest.raises(QueryTimeoutError):
+        kg.query(query, timeout=0.3)
+    _still_usable(kg)
+
+
+def test_update_timeout_rolls_back(kg: KnowledgeGraph) -> None:
+    update = (f'INSERT {{ ?s <{EX}r> ?o }} WHERE {{ ?s ?p ?o '
+              f'FILTER(regex(?o, "{CATASTROPHIC}") || true) }}')
+    with pytest.raises(QueryTimeoutError):
+        kg.update(update, timeout=0.3)
+    _still_usable(kg)
+
+
+def test_watchdog_stops_pure_python_work() -> None:
+    watchdog = Watchdog(time.monotonic() + 0.05)
+    with pytest.raises(DeadlineExceeded):
+        while True:
+            pass
+    assert watchdog.stop() is True
+
+
+def test_watchdog_disarmed_never_fires() -> None:
+    watchdog = Watchdog(time.monotonic() + 0.05)
+    assert watchdog.stop() is False
+    done = threading.Event()
+    threading.Timer(0.1, done.set).start()
+    done.wait()  # past the deadline: nothing is raised here
+    assert not watchdog.fired
+
+
+def test_remaining_inside_and_outside_a_scope() -> None:
+    assert remaining() is None
+    with deadline_scope(time.monotonic() - 1), pytest.raises(QueryTimeoutError):
+        remaining()
+
+
+def test_run_deep_handles_deep_recursion() -> None:
+    def depth(n: int) -> int:
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    with pytest.raises(RecursionError):
+        depth(5000)
+    assert run_deep(depth, 5000) == 5000
+    with pytest.raises(ZeroDivisionError):
+        run_deep(lambda: 1 / 0)
+
+
+def _nested_optionals(n: int, path: bool) -> str:
+    p = f"<{EX}p>/<{EX}p>" if path else f"<{EX}p>"
+    body = "".join(f"OPTIONAL {{ ?s{i} {p} ?o{i} " for i in range(1, n + 1)) + "}" * n
+    return f"SELECT ?o0 WHERE {{ ?s0 <{EX}q> ?o0 {body} }}"
+
+
+@pytest.mark.parametrize("n,path", [(40, False), (40, True), (120, True)])
+def test_deeply_nested_optionals(kg: KnowledgeGraph, n: int, path: bool) -> None:
+    rows = list(kg.query(_nested_optionals(n, path), timeout=60))
+    assert [str(r.o0) for r in rows] == ["short"]
+
+
+def test_deeply_nested_expression(kg: KnowledgeGraph) -> None:
+    expr = "(" * 300 + "?o" + ")" * 300
+    rows = list(kg.query(f'SELECT ?o WHERE {{ ?s <{EX}q> ?o FILTER({expr} = "short") }}'))
+    assert len(rows) == 1
+
+
+@pytest.mark.parametrize("kind", ["num", "iri", "str", "mixed"])
+def test_huge_in_list(kind: str) -> None:
+    kg = KnowledgeGraph("sqlite://")
+    kg.update(f'INSERT DATA {{ <{EX}x> <{EX}p> 5, "5.0"^^<http://www.w3.org/2001/XMLSchema#decimal>, '
+              f'"s7", <{EX}i7>, "s7"@en, "z"^^<urn:dt> }}')
+    n = 30000
+    members = {
+        "num": [str(i) for i in range(n)],
+        "iri": [f"<{EX}i{i}>" for i in range(n)],
+        "str": [f'"s{i}"' for i in range(n)],
+        "mixed": [(f'"s{i}"', f"<{EX}i{i}>", str(i))[i % 3] for i in range(n)],
+    }[kind]
+    i7 = f"{EX}i7"
+    # '=' between literals of different known types is false; with "z"^^<urn:dt> (an unknown
+    # datatype) it is a type error, so "z" is neither IN nor NOT IN a list of literals
+    expected = {
+        "num": ({"5", "5.0"}, {"s7", i7}),
+        "iri": ({i7}, {"5", "5.0", "s7", "z"}),
+        "str": ({"s7"}, {"5", "5.0", i7, "s7"}),  # NOT IN: "s7"@en
+        "mixed": ({"5", "5.0", i7}, {"s7"}),
+    }[kind]
+    text = ", ".join(members)
+    for neg, want in zip(("", "NOT "), expected):
+        query = f"SELECT ?o WHERE {{ ?s ?p ?o FILTER(?o {neg}IN ({text})) }}"
+        assert {str(r.o) for r in kg.query(query)} == want
+
+
+def test_in_list_sets_agree_with_one_comparison_per_member(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg_engine.sparql import QueryEngine
+    from kg_engine.sparql.compiler import expressions
+
+    kg = KnowledgeGraph("sqlite://")
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    kg.update(f'INSERT DATA {{ <{EX}x> <{EX}p> 5, "5.0"^^<{xsd}decimal>, "s1", "s1"^^<{xsd}string>, '
+              f'<{EX}i7>, "s1"@en, "abc"^^<urn:dt>, "1e0"^^<{xsd}double>, true, _:b, '
+              f'"x"^^<{xsd}integer> }}')
+    pool = ["1", "2", "5", "5.0", "2.0e0", '"s1"', '"s2"', '"s1"@en', f"<{EX}i7>", f"<{EX}i8>",
+            "true", '"abc"^^<urn:dt>', f'"5"^^<{xsd}string>']
+    for neg in ("", "NOT "):
+        members = ", ".join(pool * 2)
+        q = f"SELECT ?o WHERE {{ ?s ?p ?o FILTER(?o {neg}IN ({members})) }}"
+        answers = []
+        for threshold in (1, 10**9):
+            monkeypatch.setattr(expressions, "_IN_SET_MIN", threshold)
+            answers.append(sorted(str(r.o) for r in QueryEngine().query(kg.graph, q)))
+        assert answers[0] == answers[1]
+
+
+def test_large_insert_data_uses_the_fast_reader() -> None:
+    from kg_engine.sparql.compiler.fastparse import parse_data_update
+
+    n = 20000
+    text = ("PREFIX ex: <http://example.org/> INSERT DATA { "
+            + " ".join(f'ex:s{i} ex:p "v{i}" , {i} .' for i in range(n))
+            + " GRAPH ex:g { ex:a ex:b _:x } }")
+    assert parse_data_update(text) is not None
+    kg = KnowledgeGraph("sqlite://")
+    kg.update(text, timeout=120)
+    assert len(kg) == 2 * n + 1
+    kg.update('PREFIX ex: <http://example.org/> DELETE DATA { ex:s1 ex:p "v1" }')
+    assert len(kg) == 2 * n
+    assert (URIRef(EX + "s2"), URIRef(EX + "p"), Literal(2)) in kg.graph.default_graph

@@ -151,6 +151,7 @@ def demo(
         _gnn(kg, Path(tempfile.mkdtemp(prefix="kg-demo-gnn-")))
         _extract(kg)
     console.print(f"[green]demo finished in {time.perf_counter() - started:.1f} s[/]")
+    console.print(f"explore it: kg serve --db {db}  → http://127.0.0.1:7878/", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

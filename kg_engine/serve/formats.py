@@ -38,6 +38,9 @@ from xml.sax.saxutils import escape, quoteattr
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
+#: a str as a JSON string literal (the C encoder of the json module, non-ASCII kept)
+_json_string = json.encoder.encode_basestring
+
 __all__ = [
     "ASK_TYPES",
     "GRAPH_TYPES",
@@ -163,17 +166,32 @@ def term_ntriples(term: Any) -> str:
     return str(term)
 
 
-def _json_term(term: Any) -> dict[str, str]:
+#: term -> its SPARQL JSON text; results repeat terms (and queries repeat results)
+_JSON_CACHE: dict[Any, str] = {}
+_JSON_CACHE_MAX = 200_000
+
+
+def _json_cached(term: Any) -> str:
+    text = _JSON_CACHE.get(term)
+    if text is None:
+        if len(_JSON_CACHE) >= _JSON_CACHE_MAX:
+            _JSON_CACHE.clear()
+        text = _JSON_CACHE[term] = _json_term(term)
+    return text
+
+
+def _json_term(term: Any) -> str:
+    """A term as a SPARQL JSON results object (text; ``json`` escapes the strings)."""
     if isinstance(term, URIRef):
-        return {"type": "uri", "value": str(term)}
+        return f'{{"type":"uri","value":{_json_string(term)}}}'
     if isinstance(term, BNode):
-        return {"type": "bnode", "value": str(term)}
-    out = {"type": "literal", "value": str(term)}
+        return f'{{"type":"bnode","value":{_json_string(term)}}}'
+    value = _json_string(term)
     if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype is not None and term.datatype != XSD.string:
-        out["datatype"] = str(term.datatype)
-    return out
+        return f'{{"type":"literal","value":{value},"xml:lang":{_json_string(term.language)}}}'
+    if term.datatype is not None and term.datatype != XSD.string:
+        return f'{{"type":"literal","value":{value},"datatype":{_json_string(term.datatype)}}}'
+    return f'{{"type":"literal","value":{value}}}'
 
 
 def _xml_term(term: Any) -> str:
@@ -209,12 +227,13 @@ def select_chunks(vars_: Sequence[Any], rows: Iterable[Sequence[Any]], media_typ
     if media_type == JSON:
         head = json.dumps({"vars": names})
         yield f'{{"head":{head},"results":{{"bindings":['.encode()
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        keys = [_json_string(n) + ":" for n in names]
         first = True
         buf: list[str] = []
         for row in rows:
-            obj = {n: _json_term(t) for n, t in zip(names, row) if t is not None}
-            buf.append(dumps(obj) if first else "," + dumps(obj))
+            obj = "{" + ",".join(k + _json_cached(t) for k, t in zip(keys, row)
+                                 if t is not None) + "}"
+            buf.append(obj if first else "," + obj)
             first = False
             if len(buf) >= rows_per_chunk:
                 yield "".join(buf).encode()

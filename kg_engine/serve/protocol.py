@@ -7,6 +7,7 @@
 * **update** — ``POST`` form (``update=``) or ``POST application/sparql-update``: only on a
   server started with ``--update`` (403 otherwise), with ``Authorization: Bearer <token>``
   when it has a token (401 otherwise); one request is one transaction; 204 on success.
+  ``LOAD`` is refused (it would read files of the server): use the Graph Store Protocol.
 * **service description** — ``GET /sparql`` without a query (Turtle, or what ``Accept`` asks).
 
 Errors: 400 with the parser's line and column, 406 for an unavailable format, 503 when the
@@ -204,6 +205,13 @@ async def _update(request: Request, text: str, params: dict[str, list[str]]) -> 
                              "put USING / USING NAMED (or WITH) in the update itself")
 
     def run() -> None:
+        from kg_engine.sparql import default_engine
+
+        parsed = default_engine().prepare_update(text)  # syntax errors before the write lock
+        if any(op.name == "Load" for op in parsed.algebra):
+            raise HTTPError(400, "LOAD is not accepted over HTTP (it would read the server's "
+                                 "files): send the data with the Graph Store Protocol "
+                                 "(PUT/POST /store?graph=…) instead")
         with request.app.state.pool.writer() as kg:
             kg.update(text)
 

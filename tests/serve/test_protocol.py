@@ -103,6 +103,13 @@ def test_dataset_parameters(serve, demo_db):
     over = httpx.get(server.sparql, params={"query": from_query,
                                             "default-graph-uri": "urn:none"}).json()
     assert values(over) == set()
+    # a query with computed values is materialised (not streamed): the same dataset rules
+    computed = (f"SELECT (STR(?o) AS ?x) FROM <{inferred_graph}> "
+                f"WHERE {{ <{EX}ada> <{EX}collaborator> ?o }}")
+    strs = lambda r: {b["x"]["value"] for b in r["results"]["bindings"]}
+    assert strs(httpx.get(server.sparql, params={"query": computed}).json()) == values(only)
+    assert strs(httpx.get(server.sparql, params={"query": computed,
+                                                 "default-graph-uri": "urn:none"}).json()) == set()
     named = ("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
     r = httpx.get(server.sparql, params={"query": named, "named-graph-uri": inferred_graph}).json()
     assert [b["g"]["value"] for b in r["results"]["bindings"]] == [inferred_graph]
@@ -169,6 +176,9 @@ def test_update_and_token(serve, demo_copy):
     bad = httpx.post(server.sparql, data={"update": "INSERT DATA { <a> }"},
                      headers={"Authorization": "Bearer s3cret"})
     assert bad.status_code == 400 and ":1:" in bad.text
+    load = httpx.post(server.sparql, data={"update": "LOAD <file:///etc/hostname>"},
+                      headers={"Authorization": "Bearer s3cret"})
+    assert load.status_code == 400 and "Graph Store" in load.text
     # queries need no token
     assert httpx.get(server.sparql, params={"query": "ASK {}"}).status_code == 200
 

@@ -236,7 +236,11 @@
       wheelSensitivity: 0.3, maxZoom: 1.6,
     });
     cy.on("tap", "node", (e) => { if (e.target.id() !== iri) location.href = "/entity?iri=" + encodeURIComponent(e.target.id()); });
-    cy.one("render", () => { document.getElementById("graph").dataset.rendered = String(cy.nodes().length); });
+    cy.one("render", () => {
+      const box = document.getElementById("graph");
+      box.dataset.renderedMs = String(Math.round(performance.now()));  // since navigation start
+      box.dataset.rendered = String(cy.nodes().length);
+    });
     window.kgGraph = cy;
   }
 

@@ -1,0 +1,46 @@
+"""The server on PostgreSQL: pooled connections, read snapshots (REPEATABLE READ) and SELECTs
+streamed through a server-side cursor."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from rdflib import Literal, URIRef
+
+from kg_engine.api import KnowledgeGraph
+
+from .conftest import PEOPLE_QUERY, build_demo_store
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_demo(pg_server) -> str:
+    url = pg_server.new_database_url()
+    build_demo_store(url)
+    with KnowledgeGraph(url) as kg:
+        kg.add((URIRef(f"urn:s{i}"), URIRef("urn:p"), Literal(i)) for i in range(5000))
+    return url
+
+
+def test_postgres_query_stream_update_timeout(serve, pg_demo):
+    server = serve(pg_demo, update=True, timeout=1.0)
+    people = httpx.get(server.sparql, params={"query": PEOPLE_QUERY}).json()
+    with KnowledgeGraph(pg_demo) as kg:
+        expected = [str(r[1]) for r in kg.query(PEOPLE_QUERY)]
+    assert [b["name"]["value"] for b in people["results"]["bindings"]] == expected
+    with httpx.stream("GET", server.sparql, params={"query": "SELECT ?s ?o { ?s <urn:p> ?o }"},
+                      headers={"Accept": "text/csv"}) as r:
+        lines = b"".join(r.iter_raw()).decode().splitlines()
+    assert len(lines) == 5001
+    r = httpx.post(server.sparql, data={"update": "INSERT DATA { <urn:new> <urn:p> -1 }"})
+    assert r.status_code == 204
+    ask = httpx.get(server.sparql, params={"query": "ASK { <urn:new> <urn:p> -1 }"}).json()
+    assert ask["boolean"] is True
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"
+    assert httpx.get(server.sparql, params={"query": slow}, timeout=60).status_code == 503
+    r = httpx.put(server.url + "/store?graph=urn:g", content=b"<urn:x> <urn:y> <urn:z> .",
+                  headers={"Content-Type": "application/n-triples"})
+    assert r.status_code == 201
+    entity = httpx.get(server.url + "/api/entity", params={"iri": "https://example.org/kg/ada"})
+    assert entity.status_code == 200 and entity.json()["label"] == "Ada Whitcombe"

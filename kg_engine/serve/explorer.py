@@ -246,6 +246,10 @@ def explanation_json(result: Any) -> dict[str, Any]:
         if ex is not None:
             for path, p in zip(out["paths"], ex.paths):
                 path["importance"] = p.importance
+            f = ex.fidelity
+            if f is not None:
+                out["fidelity"] = {"score_before": f.score_before, "score_after": f.score_after,
+                                   "rank_before": f.rank_before, "rank_after": f.rank_after}
         return out
     trees = result.to_dict()["trees"]
     for tree in trees:

@@ -145,7 +145,11 @@
     return li;
   }
   function treeNode(node) {
-    const li = el("li", {}, el("span", {class: "badge " + (node.kind === "inferred" ? "inferred" : "asserted")}, node.kind), " ",
+    // an asserted leaf is shown by where it came from (extracted / predicted / asserted)
+    const kinds = (node.sources || []).map((s) => s.kind);
+    const kind = node.kind !== "asserted" ? node.kind
+      : kinds.includes("extracted") ? "extracted" : kinds.includes("predicted") ? "predicted" : "asserted";
+    const li = el("li", {}, el("span", {class: "badge " + (kind === "inferred" ? "inferred" : kind)}, kind), " ",
       ...node.triple.flatMap((t) => [ntNode(t), " "]));
     if (node.kind === "inferred") li.append(el("span", {class: "muted"}, "rule " + node.rule + ", round " + node.round));
     if (node.sources && node.sources.length) li.append(el("ul", {}, ...node.sources.map(sourceNode)));
@@ -160,7 +164,15 @@
         " by " + ((ex.provenance || {}).agent || "a GNN"),
         ex.confidence != null ? ", confidence " + ex.confidence.toFixed(3) : "",
         ex.score != null ? ", score " + ex.score.toFixed(3) : ""));
-      if (ex.paths && ex.paths.length) box.append(el("ol", {class: "paths"}, ...ex.paths.map((p) => el("li", {}, p.text))));
+      if (ex.paths && ex.paths.length) {
+        box.append(el("p", {}, "the paths that contributed most to the score:"),
+          el("ol", {class: "paths"}, ...ex.paths.map((p) => el("li", {}, p.text))));
+      } else if (!ex.note) {
+        box.append(el("p", {class: "muted"}, "no path of length ≤ 3 connects the head to the tail"));
+      }
+      const f = ex.fidelity;
+      if (f) box.append(el("p", {class: "muted"}, "fidelity: without these paths' edges the score goes " +
+        f.score_before.toFixed(3) + " → " + f.score_after.toFixed(3) + ", the rank " + f.rank_before + " → " + f.rank_after));
       if (ex.note) box.append(el("p", {class: "muted"}, ex.note));
     } else {
       for (const t of ex.trees || []) box.append(el("ul", {class: "tree"}, treeNode(t)));

@@ -470,8 +470,6 @@ class QueryEngine:
         else:
             merge, disjoint = _answer_graphs(sql_store, include_inferred, include_predicted)
             if merge:
-                if _FROM.search(text):
-                    return None  # FROM replaces the default graph: the full path handles it
                 spec = DatasetSpec(default=(DATASET_DEFAULT_GRAPH_ID, *merge), named=None,
                                    disjoint=disjoint)
         bound = frozenset(bindings)
@@ -479,6 +477,9 @@ class QueryEngine:
 
         def make() -> Any:
             try:
+                if spec is not None and spec.default != "union" and not options \
+                        and _has_from(text):
+                    return False  # FROM replaces the default graph: the full path does it
                 plan = compile_query(sql_store, text, dataset=spec, init_vars=bound)
             except (RecursionError, TimeoutError):
                 raise  # not a property of the text: never cached
@@ -661,6 +662,18 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
+
+
+def _has_from(text: str) -> bool:
+    """Whether the query has a dataset clause (``FROM``/``FROM NAMED``); parsed, so that a
+    comment or a string saying "from" does not count (once per text: plans are cached)."""
+    from kg_engine.sparql.compiler.fastparse import parse as fast_parse
+
+    if fast_parse(text) is not None:  # the fast subset has no FROM
+        return False
+    from kg_engine.sparql.compiler.plan import parse_algebra
+
+    return bool(parse_algebra(text).get("datasetClause"))
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,8 @@ DEFAULT_URL = "sqlite:///kg.sqlite"
 Pattern = tuple["Term | None", "Term | None", "Term | None"]
 _POSITIONS = ("s", "p", "o")
 log = logging.getLogger(__name__)
+#: seconds :meth:`SQLStore.answer_graphs` is remembered (it is asked once per query)
+ANSWER_GRAPHS_TTL = 1.0
 _PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "agent", "version",
                       "confidence", "detail")
 
@@ -88,6 +91,7 @@ class SQLStore:
         self._maintainer: tuple[ReasoningProfile, Maintainer] | None = None
         self._unmaintained = 0
         self._profile: tuple[int, ReasoningProfile | None] | None = None
+        self._answer_graphs: dict[tuple[bool, bool], tuple[float, Any]] = {}
         self.db.on_rollback.append(self._forget_profile)
         self._create_schema()
 
@@ -242,7 +246,7 @@ class SQLStore:
 
     def set_reasoning(self, profile: ReasoningProfile | None) -> None:
         """Record (or, with ``None``, clear) the reasoning profile."""
-        self._profile = None
+        self._forget_profile()
         write_profile(self.db, profile)
         self._maintainer = None
 
@@ -264,7 +268,16 @@ class SQLStore:
 
         Returns:
             ``(graphs, disjoint)``; ``((), False)`` when the default graph stands alone.
+
+        Asked once per query, so the answer is kept for :data:`ANSWER_GRAPHS_TTL` seconds
+        (a profile set or cleared by another process shows within that time; by this
+        store at once).
         """
+        key = (include_inferred, include_predicted)
+        now = time.monotonic()
+        hit = self._answer_graphs.get(key)
+        if hit is not None and now - hit[0] < ANSWER_GRAPHS_TTL:
+            return hit[1]
         graphs: list[URIRef | BNode] = []
         profile = self.reasoning if include_inferred else None
         if profile is not None:
@@ -272,7 +285,9 @@ class SQLStore:
         if include_predicted:
             graphs += [g for g in self.graphs() if str(g).startswith(PREDICTED_PREFIXES)]
         # the maintainer keeps the default graph and the inferred graph disjoint
-        return tuple(graphs), profile is not None and len(graphs) == 1
+        answer = (tuple(graphs), profile is not None and len(graphs) == 1)
+        self._answer_graphs[key] = (now, answer)
+        return answer
 
     @contextlib.contextmanager
     def unmaintained(self) -> Iterator[None]:
@@ -286,6 +301,7 @@ class SQLStore:
 
     def _forget_profile(self) -> None:
         self._profile = None
+        self._answer_graphs.clear()
 
     def _hook(self) -> Maintainer | None:
         """The maintainer of the reasoning profile, or ``None`` (no profile / suspended)."""

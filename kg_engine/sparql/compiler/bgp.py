@@ -105,7 +105,9 @@ def graph_conditions(cc: CompileContext, alias: str, scope: GraphScope, block: B
             return [FALSE]
         ids = Sql.join(", ", [param(i) for i in scope.ids])
         if scope.disjoint:
-            return [sql("{} IN ({})", g, ids)]
+            # SQLite: `+g` keeps g out of the index choice; the (s, p, o) prefixes of the
+            # covering indexes are selective and g is a filter (measured 3x on LUBM q5)
+            return [sql("{} IN ({})", sql("+{}", g) if cc.sqlite else g, ids)]
         dedup = sql(
             f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
             f"AND x.o = {alias}.o AND x.g IN ({{}}))", g, ids)

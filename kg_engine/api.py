@@ -610,11 +610,13 @@ class KnowledgeGraph:
         return neighbourhood(self.store, entity, k, **kwargs)
 
     def export(self, out: str | Path, format: str | None = None, *, graph: Any = None,
-               include_inferred: bool = False, query: str | None = None, entity: Any = None,
-               hops: int = 1, progress: bool | None = None, **kwargs: Any) -> Any:
+               include_inferred: bool | None = None, query: str | None = None,
+               entity: Any = None, hops: int = 1, progress: bool | None = None,
+               **kwargs: Any) -> Any:
         """Write the graph to ``out``: N-Triples, N-Quads, Turtle, TriG, JSON-LD, RDF/XML,
         GraphML, GEXF, Neo4j CSV, PyG or a self-contained HTML view (format from the
         extension; ``.gz`` compresses). See :func:`kg_engine.export.export`.
+        ``include_inferred`` defaults to whether the store has a reasoning profile.
 
         Returns:
             An :class:`~kg_engine.export.ExportResult` (``statements``, ``seconds``, ``bytes``).
@@ -622,6 +624,8 @@ class KnowledgeGraph:
         from kg_engine.export import export
 
         self._flush()
+        if include_inferred is None:
+            include_inferred = self.store.reasoning is not None
         return export(self.store, out, format, graph=graph, include_inferred=include_inferred,
                       query=query, entity=entity, hops=hops, kg=self, progress=progress,
                       **kwargs)

@@ -24,8 +24,10 @@ def export(
     graph: Annotated[list[str] | None, typer.Option(
         "--graph", "-g", help="graph IRI ('default' for the default graph); repeat for "
         "several (default: every asserted graph)")] = None,
-    include_inferred: Annotated[bool, typer.Option(
-        "--include-inferred", help="add the rule engine's inferred graphs")] = False,
+    include_inferred: Annotated[bool | None, typer.Option(
+        "--include-inferred/--asserted-only",
+        help="add the rule engine's inferred graphs (default: when the store has a "
+        "reasoning profile, see kg reason)")] = None,
     query: Annotated[str | None, typer.Option(
         "--query", "-q", help="CONSTRUCT / SELECT ?s ?p ?o picking a subgraph (or @file.rq)")] = None,
     entity: Annotated[str | None, typer.Option(

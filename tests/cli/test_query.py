@@ -71,3 +71,41 @@ def test_bad_input_exits_2(db: str, tmp_path: Path) -> None:
     assert r.output.strip() == "false"
     r = run("update", "--db", db, "INSERT DATA { <urn:a> }")
     assert r.exit_code == 2
+
+
+def test_table_prints_values_and_prefixed_iris(tmp_path: Path) -> None:
+    data = tmp_path / "d.ttl"
+    data.write_text(
+        "@prefix ex: <http://example.org/> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        'ex:dana ex:name "Dana"@en ; ex:age 65 ; ex:born "1968-11-02"^^xsd:date ;\n'
+        "  ex:page <http://other.org/x/y> .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert run("load", "--db", url, str(data)).exit_code == 0
+    q = "SELECT ?s ?n ?a ?b ?w WHERE { ?s <http://example.org/name> ?n ; " \
+        "<http://example.org/age> ?a ; <http://example.org/born> ?b ; <http://example.org/page> ?w }"
+    r = run("query", "--db", url, q)
+    assert r.exit_code == 0, r.output
+    row = [c.strip() for c in r.output.splitlines()[3].strip("│ ").split("│")]
+    assert row == ["ex:dana", "Dana", "65", "1968-11-02", "<http://other.org/x/y>"]
+    r = run("query", "--db", url, "--format", "tsv", q)  # exact terms stay in tsv/csv/json/xml
+    assert '"Dana"@en' in r.output and "<http://example.org/dana>" in r.output
+
+
+def test_inferences_and_asserted_only(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    rdfs = "http://www.w3.org/2000/01/rdf-schema#"
+    run("update", "--db", url, f"INSERT DATA {{ <{EX}Cat> <{rdfs}subClassOf> <{EX}Animal> . "
+        f"<{EX}tom> a <{EX}Cat> }}")
+    r = run("reason", "--db", url, "--rules", "rdfs")
+    assert r.exit_code == 0 and "reasoning profile: rdfs" in r.output
+    q = f"SELECT ?x WHERE {{ ?x a <{EX}Animal> }}"
+    assert run("query", "--db", url, "--format", "csv", q).output.splitlines() == ["x", f"{EX}tom"]
+    assert run("query", "--db", url, "--format", "csv", "--asserted-only", q
+               ).output.splitlines() == ["x"]
+    # a write keeps the answers current
+    run("update", "--db", url, f"INSERT DATA {{ <{EX}kit> a <{EX}Cat> }}")
+    assert len(run("query", "--db", url, "--format", "csv", q).output.splitlines()) == 3
+    r = run("reason", "--db", url, "--off")
+    assert r.exit_code == 0 and "reasoning off (was: rdfs)" in r.output
+    assert run("query", "--db", url, "--format", "csv", q).output.splitlines() == ["x"]

@@ -209,3 +209,9 @@ def test_literal_values_are_kept_through_maintenance(kg: KnowledgeGraph) -> None
     kg.add([(ex("ann"), ex("age"), Literal(30))])
     assert [r.a for r in kg.query(f"SELECT ?a WHERE {{ <{EX}ann> <{EX}age> ?a }}")] \
         == [Literal(30)]
+
+
+def test_exports_follow_the_profile(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    with_inferred = kg.export(tmp_path / "all.nt").statements
+    asserted = kg.export(tmp_path / "asserted.nt", include_inferred=False).statements
+    assert with_inferred == len(closure(kg)) and asserted == len(ONTOLOGY) + 2

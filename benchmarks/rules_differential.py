@@ -6,7 +6,10 @@ Regimes (:mod:`kg_engine.testing.rulesdiff`):
   ``OWLRL_Semantics`` modulo the differences documented in ``docs/rules.md``;
 * ``incremental`` (OWL 2 RL program) and ``incremental-rdfs``: a random write sequence
   (``RuleEngine.add``, DRed ``remove``, store writes + ``reason()``, ``reason(recompute=True)``)
-  against a fresh full run of the same asserted data with terms inserted in another order.
+  against a fresh full run of the same asserted data with terms inserted in another order;
+* ``live`` / ``live-rdfs``: the same with the program as the store's reasoning profile and
+  plain store writes (``store.add``, ``store.remove``, ``store.remove_quads``) maintained by
+  the store's hook (:mod:`kg_engine.rules.live`).
 
 Case *i* of a regime uses ``random.Random(seed + i)``; a failing closure case is shrunk to a
 minimal set of triples. Writes a Markdown report (counts per regime and backend, wall and
@@ -30,16 +33,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-REGIMES = ("rdfs", "owl-rl", "incremental", "incremental-rdfs")
+REGIMES = ("rdfs", "owl-rl", "incremental", "incremental-rdfs", "live", "live-rdfs")
 
 
 def run_case(regime: str, seed: int, url: str):
     from kg_engine.testing import rulesdiff as rd
 
     rng = random.Random(seed)
-    if regime.startswith("incremental"):
-        program = "rdfs" if regime == "incremental-rdfs" else "owl-rl"
-        return rd.check_incremental(rng, program, url, seed=seed)
+    if regime.startswith(("incremental", "live")):
+        program = "rdfs" if regime.endswith("-rdfs") else "owl-rl"
+        return rd.check_incremental(rng, program, url, seed=seed, live=regime.startswith("live"))
     res = rd.check_closure(rd.generate(rng, regime), regime, url, seed=seed)
     if not res.ok:
         small = rd.shrink(res.facts, regime, url)
@@ -56,6 +59,9 @@ def main() -> None:
     ap.add_argument("--backends", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
     ap.add_argument("--report", type=Path, default=Path("rules_differential.md"))
     args = ap.parse_args()
+    import logging
+
+    logging.disable(logging.WARNING)  # live maintenance logs each fallback to a recompute
 
     server = None
     if "postgresql" in args.backends:

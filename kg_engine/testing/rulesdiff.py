@@ -7,7 +7,8 @@ Three regimes, each over small ontologies + data drawn by :func:`generate` from 
 * ``incremental`` — a random sequence of writes (``RuleEngine.add``, ``RuleEngine.remove``,
   plain store writes followed by ``reason()``, ``reason(recompute=True)``) ends with the
   same closure as a fresh full run over the same asserted data, inserted in another order
-  (term ids permuted too), ``owl:sameAs`` included.
+  (term ids permuted too), ``owl:sameAs`` included; with ``live=True`` the program is the
+  store's reasoning profile and the writes are plain store writes (live maintenance).
 
 Closures are compared as sets of triples, modulo the differences that ``docs/rules.md``
 ("Differences from owlrl") documents; :func:`normalise` is that list, one clause each:
@@ -377,8 +378,16 @@ def check_closure(facts: list[tuple], regime: str, url: str = "sqlite://", seed:
 
 
 def check_incremental(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://",
-                      seed: int = -1, steps: int | None = None) -> CaseResult:
-    """A random write sequence ends with the closure of a fresh run (see module docstring)."""
+                      seed: int = -1, steps: int | None = None, *, live: bool = False) -> CaseResult:
+    """A random write sequence ends with the closure of a fresh run (see module docstring).
+
+    ``live``: the store has ``program`` as its reasoning profile
+    (:func:`kg_engine.rules.live.set_profile`) and the writes are plain ``store.add`` /
+    ``store.remove`` / ``store.remove_quads``, maintained by the store's hook; otherwise
+    they go through ``RuleEngine.add`` / ``remove`` and ``reason()``.
+    """
+    if live:
+        return _check_live(rng, program, url, seed, steps)
     from kg_engine.rules.engine import RuleEngine
     from kg_engine.store import open_store
 
@@ -443,3 +452,50 @@ def shrink(facts: list[tuple], regime: str, url: str = "sqlite://", *, budget: i
                 cur = cand
                 changed = True
     return cur
+
+
+def _check_live(rng: random.Random, program: str, url: str, seed: int, steps: int | None) -> CaseResult:
+    from kg_engine.rules.live import set_profile
+    from kg_engine.store import open_store
+
+    regime = "rdfs" if program == "rdfs" else "owl-rl"
+    pool = list(dict.fromkeys(generate(rng, regime) + generate(rng, regime)))
+    asserted = set(rng.sample(pool, len(pool) // 2))
+    log: list[str] = []
+    store = open_store(url)
+    try:
+        if rng.random() < 0.5:
+            store.add(sorted(asserted, key=str))
+            set_profile(store, program)
+        else:
+            set_profile(store, program)
+            store.add(sorted(asserted, key=str))
+            log.append("profile first")
+        for _ in range(steps if steps is not None else rng.randint(2, 6)):
+            op = rng.choice(["add", "add", "remove", "remove-quads", "recompute"])
+            if op == "recompute":
+                set_profile(store, program, recompute=True)
+                log.append("recompute")
+                continue
+            if op.startswith("remove"):
+                if not asserted:
+                    continue
+                batch = rng.sample(sorted(asserted, key=str), rng.randint(1, min(3, len(asserted))))
+                if op == "remove":
+                    for t in batch:
+                        store.remove(t)
+                else:
+                    store.remove_quads(batch)
+                asserted -= set(batch)
+            else:
+                batch = rng.sample(pool, rng.randint(1, 3))
+                store.add(batch)
+                asserted |= set(batch)
+            log.append(f"{op} " + " . ".join(" ".join(_short(x) for x in t) for t in batch))
+        ours = _store_triples(store)
+    finally:
+        store.close()
+    res = CaseResult(seed, "live", sorted(asserted, key=str), note="| ".join(log))
+    fresh = kg_closure(res.facts, program, url, shuffle=random.Random(rng.random()))
+    res.kg_only, res.ref_only = ours - fresh, fresh - ours
+    return res

@@ -1,8 +1,9 @@
 """Fixed-seed slice of the rules differential harness (:mod:`kg_engine.testing.rulesdiff`).
 
 RDFS and OWL 2 RL closures of generated ontologies + data against owlrl, and random write
-sequences (incremental add, DRed delete, repeated and recomputing ``reason()``) against a
-fresh full run with the terms inserted in another order. The long run with a report is
+sequences (incremental add, DRed delete, repeated and recomputing ``reason()``; plain store
+writes under a reasoning profile) against a fresh full run with the terms inserted in
+another order. The long run with a report is
 ``benchmarks/rules_differential.py``.
 """
 
@@ -18,6 +19,7 @@ pytest.importorskip("owlrl")
 
 CLOSURE_SEEDS = range(60)
 INCREMENTAL_SEEDS = range(60)
+LIVE_SEEDS = range(20)
 PG_SEEDS = range(6)
 
 
@@ -41,12 +43,21 @@ def test_write_sequence_equals_fresh_run(seed, program):
     _assert_ok(rd.check_incremental(random.Random(seed), program, seed=seed))
 
 
+@pytest.mark.parametrize("program", ["owl-rl", "rdfs"])
+@pytest.mark.parametrize("seed", LIVE_SEEDS)
+def test_live_maintenance_equals_fresh_run(seed, program):
+    """Plain store writes with a reasoning profile set (the store's maintenance hook)."""
+    _assert_ok(rd.check_incremental(random.Random(seed), program, seed=seed, live=True))
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("seed", PG_SEEDS)
 def test_postgres(pg_server, seed):
     facts = rd.generate(random.Random(seed), "owl-rl")
     _assert_ok(rd.check_closure(facts, "owl-rl", pg_server.new_database_url(), seed=seed))
     _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed))
+    _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed,
+                                    live=True))
 
 
 def test_harness_sees_a_wrong_closure(monkeypatch):

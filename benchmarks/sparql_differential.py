@@ -30,10 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--report", default=None, help="write the failures as JSON here")
     args = ap.parse_args(argv)
-    url = "sqlite://"
+    url: object = "sqlite://"
     if args.postgres:
         from kg_engine.testing.postgres import shared_server
-        url = shared_server().new_database_url()
+        url = shared_server().new_database_url  # a fresh database per store
     t0 = time.perf_counter()
     cpu0 = time.process_time()
 

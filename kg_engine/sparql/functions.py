@@ -136,6 +136,8 @@ def _relational(e: Expr, ctx: Any) -> Any:
     if other is None:
         return expr
     if op in ("IN", "NOT IN"):
+        if isinstance(expr, SPARQLError):  # an error on the left is the result (§17.4.1.9)
+            raise expr
         members = [] if other == RDF.nil else list(other)
         error: SPARQLError | None = None
         for x in members:

@@ -813,17 +813,18 @@ class Report:
                 f"kg-engine {self.kg_seconds:.1f} s, pyoxigraph {self.ox_seconds:.1f} s")
 
 
-def run(seed: int, queries: int, *, url: str = "sqlite://", datasets: int = 1,
+def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", datasets: int = 1,
         shrink_failures: bool = True, timeout: float = 8.0, max_shrunk: int = 40,
         progress: Callable[[int, Outcome], None] | None = None) -> Report:
     """Generate ``queries`` queries (spread over ``datasets`` datasets) from ``seed``, run
-    them on kg-engine (``url``) and pyoxigraph, and shrink the failures."""
+    them on kg-engine (``url``: a database URL, or a function returning a fresh one per
+    store, e.g. ``TemporaryPostgres.new_database_url``) and pyoxigraph; shrink the failures."""
     report = Report()
     per = max(1, queries // datasets)
     for d in range(datasets):
         trig = make_dataset(seed * 1000 + d)
-        engines = Engines(trig, url=url)
-        canonical = Engines(canonical_dataset(trig), url=url)
+        engines = Engines(trig, url=url() if callable(url) else url)
+        canonical = Engines(canonical_dataset(trig), url=url() if callable(url) else url)
         gen = QueryGenerator(seed * 1000 + d)
         n = per if d < datasets - 1 else queries - per * (datasets - 1)
         for _ in range(n):

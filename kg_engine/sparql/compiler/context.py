@@ -259,12 +259,13 @@ class CompileContext:
         """``found`` (the column read from ``kg_terms``), or the missing constant's value."""
         if not self.patch:
             return found
-        whens = [sql("WHEN {} THEN {}", param(i), self._typed(v, column))
+        whens = [sql("WHEN {} THEN {}", self._typed(i, "dt"), self._typed(v, column))
                  for i, cols in self.patch.items() if (v := cols[column]) is not None]
         if not whens:
             return found
+        key = id_expr if self.sqlite else sql("CAST({} AS BIGINT)", id_expr)
         return sql("COALESCE({}, CASE {} " + " ".join(["{}"] * len(whens)) + " END)",
-                   found, id_expr, *whens)
+                   found, key, *whens)
 
     def _typed(self, value: Any, column: str) -> Sql:
         if self.sqlite:

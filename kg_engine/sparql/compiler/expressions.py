@@ -181,8 +181,9 @@ class ExprCompiler:
     def term_id(self, ex: Ex) -> Sql:
         if ex.kind == "term":
             return ex.e
-        if ex.kind == "const":
-            return self.cc.tparam(ex.const)
+        if ex.kind == "const":  # may become a value (IF, COALESCE): typed on PostgreSQL
+            p = self.cc.value_const(ex.const)
+            return p if self.cc.sqlite else sql("CAST({} AS BIGINT)", p)
         raise Decline("computed value where a term is needed")
 
     # -- main dispatcher ----------------------------------------------------------------

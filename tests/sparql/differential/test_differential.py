@@ -36,7 +36,7 @@ def test_fixed_seed_slice_agrees_on_sqlite() -> None:
 
 @pytest.mark.postgres
 def test_fixed_seed_slice_agrees_on_postgres(pg_server) -> None:
-    report = run(14, 40, url=pg_server.new_database_url(), datasets=1, max_shrunk=3)
+    report = run(14, 60, url=pg_server.new_database_url, datasets=2, max_shrunk=3)
     _check(report)
 
 

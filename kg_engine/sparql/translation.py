@@ -44,12 +44,14 @@ from rdflib.plugins.sparql.algebra import (
     traverse,
 )
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import Literal, Variable
+from rdflib.term import Literal, URIRef, Variable
 
 __all__ = ["in_scope", "mark_select_star", "repair"]
 
 #: stands for ``*`` in a projection until :func:`repair` knows the in-scope variables
 _STAR = Variable("__kg_select_star__")
+#: the placeholder row of an empty VALUES block (see :func:`mark_select_star`)
+_EMPTY = URIRef("urn:kg-engine:empty-values")
 _VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
 
 
@@ -64,6 +66,12 @@ def mark_select_star(parsed: Any) -> None:
             if node.name in ("SelectQuery", "SubSelect") and not _get(node, "projection") \
                     and not _get(node, "groupby"):
                 node["projection"] = [CompValue("vars", var=_STAR)]
+            elif node.name in ("InlineData", "ValuesClause") and _get(node, "var") \
+                    and not _get(node, "value"):
+                # an empty VALUES: one placeholder row keeps its variables through the
+                # translation (rdflib drops them); repair() empties it again
+                n = len(node["var"])
+                node["value"] = [[_EMPTY] * n] if n > 1 else [_EMPTY]
             elif node.name == "Filter" and _false_constant(_get(node, "expr")):
                 # rdflib drops a filter whose expression is a false-valued constant
                 # (``if filters:``): make it an expression that is truthy as a Python object
@@ -76,16 +84,6 @@ def mark_select_star(parsed: Any) -> None:
 def _get(node: CompValue, key: str) -> Any:
     """``node[key]`` or None (``CompValue.get`` returns the key itself when it is absent)."""
     return dict.get(node, key)
-
-
-_EMPTY_VALUES = re.compile(r"\bVALUES\s*(\([^)]*\)|[?$]\w+)\s*\{\s*\}", re.IGNORECASE)
-
-
-def empty_values_vars(text: str) -> list[Variable]:
-    """The variables of the empty ``VALUES`` block of ``text`` (rdflib's translation drops
-    them); none when the text has several empty blocks with different variables."""
-    found = {tuple(_VAR.findall(m.group(1))) for m in _EMPTY_VALUES.finditer(text)}
-    return [Variable(v) for v in found.pop()] if len(found) == 1 else []
 
 
 def _false_constant(expr: Any) -> bool:
@@ -173,7 +171,12 @@ def repair(query: Any, text: str) -> None:
             if name == "Project" and list(node.PV) == [_STAR]:
                 stars.append((node, parents))
             elif name == "ToMultiSet" and isinstance(node.p, list) and not node.p:
-                node["p"] = CompValue("values", res=[], kg_vars=empty_values_vars(text))
+                node["p"] = CompValue("values", res=[])  # VALUES () { }
+                changed = True
+            elif name == "values" and node.res and all(
+                    v is _EMPTY or v == _EMPTY for row in node.res for v in row.values()):
+                node["kg_vars"] = [k for row in node.res for k in row]
+                node["res"] = []
                 changed = True
             elif name in ("Builtin_EXISTS", "Builtin_NOTEXISTS") and \
                     not _get(node.graph, "translated"):

@@ -625,6 +625,8 @@ def compare(case: Case, kg: Any, ox: Any) -> Outcome:
         return Outcome("differ", "kg-engine's rows are not ordered on the ORDER BY keys")
     if case.limited:
         if len(krows) != len(orows):
+            if "|" in case.render() and len(krows) > len(orows):
+                return Outcome("deviation:duplicates", "P|Q duplicates before the LIMIT")
             return Outcome("differ", f"{len(krows)} rows vs {len(orows)}")
         if not order:
             return Outcome("agree")

@@ -109,6 +109,11 @@ class Database:
         }
         params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
         raw = psycopg.connect(autocommit=True, **params)
+        if "jit" not in str(params.get("options", "")):
+            # JIT compiles each plan (0.1-2 s) and never pays off on kg-engine's short
+            # statements: a tiny SPARQL path query spent 1.8 s in it (issue 19). A URL with
+            # ``?options=-c jit=on`` keeps it.
+            raw.execute("SET jit = off")
         return cls(raw, "postgresql")
 
     # -- SQL ---------------------------------------------------------------------------

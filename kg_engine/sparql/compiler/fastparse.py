@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from rdflib.namespace import RDF, XSD
+from rdflib.paths import AlternativePath, InvPath, MulPath, SequencePath
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Literal, URIRef, Variable
 
@@ -41,7 +42,7 @@ _TOKEN = re.compile(r"""
 |(?P<pname>(?:[A-Za-z][A-Za-z0-9_\-.]*)?:(?:[A-Za-z0-9_:%\-]|\.(?=[A-Za-z0-9_:%\-]))*)
 |(?P<bnode>_:[A-Za-z0-9_\-]+)
 |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-|(?P<op>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*=<>!+\-/|^])
+|(?P<op>\^\^|&&|\|\||!=|<=|>=|[{}()\[\].;,*=<>!+\-/|^?])
 """, re.VERBOSE)
 
 _ESC = {"t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
@@ -50,13 +51,23 @@ _UNARY_BUILTINS = {
     "ISIRI": "Builtin_isIRI", "ISURI": "Builtin_isURI", "ISBLANK": "Builtin_isBLANK",
     "ISLITERAL": "Builtin_isLITERAL", "ISNUMERIC": "Builtin_isNUMERIC", "STRLEN": "Builtin_STRLEN",
     "ABS": "Builtin_ABS", "CEIL": "Builtin_CEIL", "FLOOR": "Builtin_FLOOR",
+    **{k: f"Builtin_{k}" for k in (
+        "IRI", "URI", "ROUND", "UCASE", "LCASE", "ENCODE_FOR_URI", "YEAR", "MONTH", "DAY",
+        "HOURS", "MINUTES", "SECONDS", "TIMEZONE", "TZ", "MD5", "SHA1", "SHA256", "SHA384",
+        "SHA512")},
 }
 _BINARY_BUILTINS = {
     "LANGMATCHES": "Builtin_LANGMATCHES", "CONTAINS": "Builtin_CONTAINS",
     "STRSTARTS": "Builtin_STRSTARTS", "STRENDS": "Builtin_STRENDS", "SAMETERM": "Builtin_sameTerm",
+    "STRBEFORE": "Builtin_STRBEFORE", "STRAFTER": "Builtin_STRAFTER",
+    "STRLANG": "Builtin_STRLANG", "STRDT": "Builtin_STRDT",
 }
+_LIST_BUILTINS = {"CONCAT": "Builtin_CONCAT", "COALESCE": "Builtin_COALESCE"}
+_CALLS = {*_UNARY_BUILTINS, *_BINARY_BUILTINS, *_LIST_BUILTINS, "IF", "SUBSTR", "REPLACE",
+          "REGEX", "BOUND", "EXISTS", "NOT"}
 _AGGS = {"COUNT": "Aggregate_Count", "SUM": "Aggregate_Sum", "AVG": "Aggregate_Avg",
-         "MIN": "Aggregate_Min", "MAX": "Aggregate_Max", "SAMPLE": "Aggregate_Sample"}
+         "MIN": "Aggregate_Min", "MAX": "Aggregate_Max", "SAMPLE": "Aggregate_Sample",
+         "GROUP_CONCAT": "Aggregate_GroupConcat"}
 
 
 class _Unsupported(Exception):
@@ -104,6 +115,10 @@ class _Parser:
             raise _Unsupported("lex")
         toks.append(("eof", ""))
         self.toks = toks
+        self.first_seen: dict[str, int] = {}
+        for i, (kind, val) in enumerate(toks):
+            if kind == "var":
+                self.first_seen.setdefault(val[1:], i)
         self.i = 0
         self.prefixes: dict[str, str] = {}
         self.base: str | None = None
@@ -202,14 +217,47 @@ class _Parser:
         if kind == "var":
             self.i += 1
             return Variable(val[1:])
-        if kind in ("iri", "pname"):
-            self.i += 1
-            p = self.iri((kind, val))
-            k2, v2 = self.peek()
-            if k2 == "op" and v2 in ("/", "|", "*", "+", "?", "^"):
-                raise _Unsupported("property path")
-            return p
+        if kind in ("iri", "pname") or (kind == "op" and val in ("^", "(")):
+            return self.path()
         raise _Unsupported("verb")
+
+    # property paths, built as rdflib's translatePath builds them
+    def path(self) -> Any:
+        parts = [self.path_seq()]
+        while self.op("|"):
+            parts.append(self.path_seq())
+        return parts[0] if len(parts) == 1 else AlternativePath(*parts)
+
+    def path_seq(self) -> Any:
+        parts = [self.path_elt_or_inverse()]
+        while self.op("/"):
+            parts.append(self.path_elt_or_inverse())
+        return parts[0] if len(parts) == 1 else SequencePath(*parts)
+
+    def path_elt_or_inverse(self) -> Any:
+        if self.op("^"):
+            return InvPath(self.path_elt())
+        return self.path_elt()
+
+    def path_elt(self) -> Any:
+        kind, val = self.peek()
+        if kind == "word" and val == "a":
+            self.i += 1
+            prim: Any = RDF.type
+        elif kind in ("iri", "pname"):
+            self.i += 1
+            prim = self.iri((kind, val))
+        elif kind == "op" and val == "(":
+            self.i += 1
+            prim = self.path()
+            self.expect_op(")")
+        else:
+            raise _Unsupported("path primary")  # incl. negated property sets
+        kind, val = self.peek()
+        if kind == "op" and val in ("*", "+", "?"):
+            self.i += 1
+            return MulPath(prim, val)
+        return prim
 
     # -- query ---------------------------------------------------------------------------
     def prologue(self) -> None:
@@ -241,7 +289,7 @@ class _Parser:
         self.kw("WHERE")
         return self.group()
 
-    def select(self) -> CompValue:
+    def select(self, sub: bool = False) -> CompValue:
         modifier = None
         if self.kw("DISTINCT"):
             modifier = "DISTINCT"
@@ -271,6 +319,8 @@ class _Parser:
                     break
             if not proj:
                 raise _Unsupported("projection")
+        if star and sub:
+            raise _Unsupported("SELECT * in a sub-select")
         if self.peek() == ("word", "FROM") or self.peek()[1].upper() == "FROM":
             raise _Unsupported("FROM")
         self.allow_aggs = False
@@ -306,6 +356,8 @@ class _Parser:
                     order.append(CompValue("OrderCondition", expr=Variable(val[1:]), order=None))
                 elif kind == "op" and val == "(":
                     order.append(CompValue("OrderCondition", expr=self.bracketted(), order=None))
+                elif kind == "word" and val.upper() in _CALLS:
+                    order.append(CompValue("OrderCondition", expr=self.primary(), order=None))
                 else:
                     break
             if not order:
@@ -335,8 +387,8 @@ class _Parser:
             raise _Unsupported("HAVING without aggregates")
         if having:
             M = CompValue("Filter", expr=_and(having), p=M)
-        if star:
-            PV = sorted(_pattern_vars(M), key=str)
+        if star:  # in order of first appearance in the text, as for rdflib's parser
+            PV = sorted(_pattern_vars(M), key=lambda v: self.first_seen.get(str(v), len(self.toks)))
         else:
             PV = []
             for var, e, evar in proj:
@@ -366,7 +418,10 @@ class _Parser:
     def group(self) -> CompValue:
         self.expect_op("{")
         if self.peek()[0] == "word" and self.peek()[1].upper() == "SELECT":
-            raise _Unsupported("sub-select")
+            self.i += 1
+            sub = self.sub_select()
+            self.expect_op("}")
+            return sub
         parts: list[tuple[str, Any]] = []
         filters: list[Any] = []
         while not self.op("}"):
@@ -397,7 +452,15 @@ class _Parser:
                 while self.kw("UNION"):
                     g = CompValue("Union", p1=g, p2=self.group())
                 parts.append(("join", g))
-            elif kind == "word" and up in ("GRAPH", "SERVICE", "VALUES", "UNION"):
+            elif up == "GRAPH":
+                self.i += 1
+                k, v = self.next()
+                term = Variable(v[1:]) if k == "var" else self.iri((k, v))
+                parts.append(("join", CompValue("Graph", term=term, p=self.group())))
+            elif up == "VALUES":
+                self.i += 1
+                parts.append(("join", CompValue("ToMultiSet", p=self.inline_data())))
+            elif kind == "word" and up in ("SERVICE", "UNION"):
                 raise _Unsupported(up)
             else:
                 parts.append(("triples", self.triples_block()))
@@ -427,6 +490,54 @@ class _Parser:
         if filters:
             G = CompValue("Filter", expr=_and(filters), p=G)
         return G
+
+    def sub_select(self) -> CompValue:
+        saved = (self.aggs, self.allow_aggs)
+        self.aggs, self.allow_aggs = [], True
+        try:
+            q = self.select(sub=True)
+        finally:
+            self.aggs, self.allow_aggs = saved
+        return CompValue("ToMultiSet", p=q.p)
+
+    def inline_data(self) -> CompValue:
+        """``VALUES`` in a group, as rdflib's translateValues builds it ("UNDEF" kept)."""
+        if self.op("("):
+            names = []
+            while not self.op(")"):
+                k, v = self.next()
+                if k != "var":
+                    raise _Unsupported("VALUES var")
+                names.append(Variable(v[1:]))
+            self.expect_op("{")
+            res = []
+            while not self.op("}"):
+                self.expect_op("(")
+                row = []
+                while not self.op(")"):
+                    row.append(self.data_value())
+                if len(row) != len(names):
+                    raise _Unsupported("VALUES arity")  # rdflib reports it
+                res.append(dict(zip(names, row)))
+        else:
+            k, v = self.next()
+            if k != "var":
+                raise _Unsupported("VALUES var")
+            name = Variable(v[1:])
+            self.expect_op("{")
+            res = []
+            while not self.op("}"):
+                res.append({name: self.data_value()})
+        if not res or not names_of(res):
+            raise _Unsupported("empty VALUES")  # translated by kg_engine.sparql.translation
+        return CompValue("values", res=res)
+
+    def data_value(self) -> Any:
+        kind, val = self.peek()
+        if kind == "word" and val == "UNDEF":
+            self.i += 1
+            return "UNDEF"
+        return self.literal_or_iri()
 
     def triples_block(self) -> list[tuple]:
         out: list[tuple] = []
@@ -554,8 +665,47 @@ class _Parser:
                     raise _Unsupported("aggregate in WHERE")
                 return self.aggregate(up)
             if up in ("EXISTS", "NOT"):
-                raise _Unsupported("EXISTS")
+                if up == "NOT" and not self.kw("EXISTS"):
+                    raise _Unsupported("NOT")
+                g = self.group()
+                if g.name == "Filter":
+                    g["no_isolated_scope"] = True  # filters inside (NOT) EXISTS see outer vars
+                return CompValue("Builtin_NOTEXISTS" if up == "NOT" else "Builtin_EXISTS", graph=g)
             self.expect_op("(")
+            if up in _LIST_BUILTINS:
+                args = []
+                if not self.op(")"):
+                    while True:
+                        args.append(self.expr())
+                        if self.op(")"):
+                            break
+                        self.expect_op(",")
+                return CompValue(_LIST_BUILTINS[up], arg=args)
+            if up == "IF":
+                a = self.expr()
+                self.expect_op(",")
+                b = self.expr()
+                self.expect_op(",")
+                c = self.expr()
+                self.expect_op(")")
+                return CompValue("Builtin_IF", arg1=a, arg2=b, arg3=c)
+            if up == "SUBSTR":
+                a = self.expr()
+                self.expect_op(",")
+                start = self.expr()
+                length = self.expr() if self.op(",") else None
+                self.expect_op(")")
+                return CompValue("Builtin_SUBSTR", arg=a, start=start, length=length)
+            if up == "REPLACE":
+                a = self.expr()
+                self.expect_op(",")
+                pat = self.expr()
+                self.expect_op(",")
+                rep_ = self.expr()
+                flags = self.expr() if self.op(",") else None
+                self.expect_op(")")
+                return CompValue("Builtin_REPLACE", arg=a, pattern=pat, replacement=rep_,
+                                 flags=flags)
             if up in _UNARY_BUILTINS:
                 a = self.expr()
                 self.expect_op(")")
@@ -596,9 +746,19 @@ class _Parser:
             arg: Any = "*"
         else:
             arg = self.expr()
+        sep = None
+        if up == "GROUP_CONCAT" and self.op(";"):
+            if not self.kw("SEPARATOR"):
+                raise _Unsupported("SEPARATOR")
+            self.expect_op("=")
+            sep = self.literal_or_iri()
+            if not isinstance(sep, Literal) or sep.datatype is not None or sep.language:
+                raise _Unsupported("separator")
         self.expect_op(")")
         res = Variable(f"__agg_{len(self.aggs) + 1}__")
         agg = CompValue(_AGGS[up], vars=arg, distinct="DISTINCT" if distinct else [], res=res)
+        if sep is not None:
+            agg["separator"] = sep
         self.aggs.append(agg)
         return res
 
@@ -652,6 +812,10 @@ class _Parser:
         return out
 
 
+def names_of(res: list[dict]) -> set:
+    return {k for row in res for k in row}
+
+
 def _join(a: CompValue, b: CompValue) -> CompValue:
     # rdflib's simplify(): joins with the empty BGP disappear -- except around a FILTER
     # group, whose filter must stay inside it (e.g. OPTIONAL { { … FILTER(…) } }, where the
@@ -683,6 +847,8 @@ def _pattern_vars(node: Any) -> set[Variable]:
             return _pattern_vars(node.p1) | _pattern_vars(node.p2)
         if node.name == "Minus":
             return _pattern_vars(node.p1)
+        if node.name == "Project":  # a sub-select: only its projection is in scope
+            return {v for v in node.PV if not str(v).startswith("__")}
         for k, v in node.items():
             if k in ("expr",):
                 continue
@@ -690,6 +856,8 @@ def _pattern_vars(node: Any) -> set[Variable]:
     elif isinstance(node, (list, tuple)):
         for x in node:
             out |= _pattern_vars(x)
+    elif isinstance(node, dict):  # a VALUES row
+        out |= {k for k in node if isinstance(k, Variable)}
     return out
 
 

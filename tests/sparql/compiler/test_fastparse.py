@@ -18,12 +18,27 @@ CORPUS = (
     + [test_modifiers.P + q for q in test_modifiers.ORDERED + test_modifiers.UNORDERED]
     + [test_graphs.P + q for q in test_graphs.QUERIES]
     + [test_paths.P + q for q in test_paths.QUERIES]
+    + [test_basic.P + q for q in [  # shapes the fast parser took on for issue 19
+        "SELECT * WHERE { VALUES ?s { ex:alice ex:bob } ?s ?p ?o }",
+        "SELECT * WHERE { VALUES (?s ?x) { (ex:alice 1) (UNDEF 2) } OPTIONAL { ?s ?p ?o } }",
+        "SELECT * WHERE { ?s ?p ?o { SELECT ?s (COUNT(*) AS ?n) WHERE { ?s ?q ?r } GROUP BY ?s } }",
+        "SELECT ?s WHERE { GRAPH ?g { { SELECT ?s WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 2 } } }",
+        "SELECT ?s WHERE { ?s ?p ?o FILTER NOT EXISTS { ?o ?q ?s } }",
+        "SELECT ?s WHERE { ?s ?p ?o FILTER EXISTS { ?s ?q ?r FILTER(?r != ?o) } }",
+        "SELECT ?s (GROUP_CONCAT(str(?o); separator='|') AS ?c) WHERE { ?s ?p ?o } GROUP BY ?s",
+        "SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY str(?o) DESC(?s)",
+        "SELECT (ucase(str(?o)) AS ?u) (substr(str(?o), 2) AS ?t) (if(isIRI(?o), 1, 2) AS ?i) "
+        "(concat(str(?s), '-') AS ?c) (coalesce(?x, 3) AS ?k) WHERE { ?s ?p ?o }",
+        "SELECT ?s ?z WHERE { ?s (ex:knows|^ex:knows)/ex:knows? ?z }",
+        "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s",
+    ]]
 )
 
 
 def _rows(store, algebra):
     cq = compile_query(store, algebra)
-    assert cq.full, cq.declined
+    if not cq.full:
+        return None  # the engine hands it to rdflib's evaluator (whichever parser built it)
     res = cq.execute(store)
     if cq.form == "ASK":
         return res
@@ -38,6 +53,9 @@ def test_fast_parse_matches_rdflib(pair, q):
         return  # outside the subset: rdflib parses it
     ours = _rows(pair.store, fast)
     ref = _rows(pair.store, parse_algebra(q))
+    if ref is None or ours is None:
+        assert ref is None and ours is None, q
+        return
     if isinstance(ref, bool):
         assert ours == ref
         return
@@ -50,13 +68,21 @@ def test_fast_parse_matches_rdflib(pair, q):
 def test_subset_coverage():
     # most of the corpus is in the subset (so the fast path matters)
     covered = sum(parse(q) is not None for q in CORPUS)
-    assert covered >= 0.6 * len(CORPUS)
+    assert covered >= 0.8 * len(CORPUS)
+
+
+def test_select_star_order_and_scope():
+    # variables in order of first appearance; a sub-select contributes its projection only
+    a = parse("SELECT * WHERE { ?b ?a ?c { SELECT ?b WHERE { ?b ?x ?y } } }")
+    assert [str(v) for v in a.PV] == ["b", "a", "c"]
 
 
 @pytest.mark.parametrize("q", [
-    "SELECT ?s WHERE { ?s <p>/<q> ?o }",
-    "SELECT ?s WHERE { GRAPH ?g { ?s ?p ?o } }",
-    "SELECT ?s WHERE { ?s ?p ?o FILTER NOT EXISTS { ?s ?p 1 } }",
+    "SELECT ?s WHERE { ?s !(<p>|^<q>) ?o }",
+    "SELECT ?s WHERE { ?s ?p ?o } VALUES ?s { <a> }",
+    "SELECT ?s WHERE { VALUES ?s { } }",
+    "SELECT ?s WHERE { SERVICE <x> { ?s ?p ?o } }",
+    "SELECT ?s WHERE { { SELECT * WHERE { ?s ?p ?o } } }",
     "SELECT ?s WHERE { ?s ?p ?o FILTER(COUNT(?s) > 1) }",
     "SELECT ?s FROM <g> WHERE { ?s ?p ?o }",
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",

@@ -451,7 +451,7 @@ class RuleEngine:
     ) -> None:
         """Run ``rule`` for every body position that can read the delta (all: round 1).
 
-        ``mode`` is passed to :meth:`_run_insert` (``mode``, ``gid``, ``against``).
+        ``mode`` is passed to :meth:`insert_head` (``mode``, ``gid``, ``against``).
         """
         atoms = rule.atoms()
         spec = self._specialiser.variants(rule, ids) if self.specialise and rule.head else None

@@ -58,6 +58,8 @@ _PROGRAM_CACHE: dict[str, RuleSet] = {}
 
 #: Rule name the engine records for triples written by owl:sameAs representative rewriting.
 EQ_REP = "eq-rep"
+#: rules of :meth:`kg_engine.rules.sameas.SameAs._reflexive_axioms` (not in the program)
+_REFLEXIVE_EQ = frozenset({"scm-cls", "scm-op", "scm-dp"})
 #: Facts shown per aggregate of a rule instance (the aggregate may range over many).
 _AGGREGATED_SHOWN = 20
 #: Candidate trees tried for one inferred triple before settling for a non-grounded one.
@@ -515,6 +517,11 @@ class Explainer:
 
         if rule_name == EQ_REP:
             yield from eq_rep()
+        if rule_name in _REFLEXIVE_EQ:
+            prem = self._reflexive_eq_premises(key, gid, rule_name, path)
+            if prem is not None:
+                yield Derivation(terms, "inferred", rule=rule_name, round=rnd, graphs=graphs,
+                                 premises=[self._node(k, path, memo) for k in prem])
         rules = self._candidates(program, rule_name, key, all_rules=False)
         for first in (True, False):
             if first is False:
@@ -590,6 +597,28 @@ class Explainer:
                     out.append(k)
                 return out[::-1]
         return None
+
+    def _reflexive_eq_premises(self, key: tuple[int, int, int], gid: int, rule: str, path: set) -> list | None:
+        """Premises of ``C1 rdfs:subClassOf C2`` (…) between two members of an equivalence
+        class (:meth:`SameAs._reflexive_axioms`): a member's declaration and the sameAs chain."""
+        from rdflib.namespace import OWL, RDF
+
+        decl = {"scm-cls": OWL.Class, "scm-op": OWL.ObjectProperty, "scm-dp": OWL.DatatypeProperty}[rule]
+        ids = self.store.term_ids([RDF.type, decl])
+        if len(ids) < 2:
+            return None
+        cls = sorted(self._class_of(key[0], gid))
+        marks = ",".join("?" * len(cls))
+        rows = self.db.fetchall(
+            f"SELECT DISTINCT s FROM kg_quads WHERE p = ? AND o = ? AND s IN ({marks})",
+            (ids[RDF.type], ids[decl], *cls),
+        )
+        best = min(((self._rank(k), k) for k in ((int(r[0]), ids[RDF.type], ids[decl]) for r in rows)
+                    if k not in path and self._rank(k) is not None), default=None)
+        link = self._equality_path(key[0], key[2], gid, path | {key})
+        if best is None or link is None:
+            return None
+        return [best[1], *link]
 
     def _eq_rep_premises(self, key: tuple[int, int, int], gid: int, path: set) -> list | None:
         """Premises of a triple written by equality reasoning: the fact it is a variant of

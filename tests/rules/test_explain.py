@@ -163,3 +163,21 @@ CONSTRUCT { ?s ex:memberOf ?d } WHERE { ?s ex:headOf ?d }
     assert set(counted) == {(ex("a"), ex("memberOf"), ex("cs")), (ex("b"), ex("memberOf"), ex("cs"))}
     assert counted[(ex("b"), ex("memberOf"), ex("cs"))].rule == "member"
     assert "aggregated: " in str(e)
+
+
+def test_subclass_between_equal_classes_explains_to_declaration_and_same_as():
+    from rdflib import OWL, RDF, RDFS, URIRef
+
+    from kg_engine.rules.engine import reason as run
+    from kg_engine.rules.explain import explain as why
+    from kg_engine.store import open_store
+
+    c3, c4, p, q = (URIRef(f"urn:ex:{n}") for n in ("C3", "C4", "p", "q"))
+    st = open_store("sqlite://")
+    st.add([(c3, OWL.sameAs, c4), (c3, RDF.type, OWL.Class), (p, OWL.sameAs, q),
+            (q, RDF.type, OWL.ObjectProperty)])
+    run(st, "owl-rl")
+    for triple, rule in (((c4, OWL.equivalentClass, c3), "scm-cls"), ((p, RDFS.subPropertyOf, q), "scm-op")):
+        e = why(st, triple)
+        assert e.tree.rule == rule and e.tree.is_grounded(), str(e)
+        assert {n.triple[1] for n in e.tree.premises} == {RDF.type, OWL.sameAs}

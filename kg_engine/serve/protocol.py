@@ -72,6 +72,13 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
+def _utf8(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HTTPError(400, f"the request body is not UTF-8 ({exc})") from None
+
+
 async def _read_params(request: Request) -> tuple[str | None, str | None, dict[str, list[str]]]:
     """(query, update, other parameters) of a protocol request."""
     params: dict[str, list[str]] = {}
@@ -85,9 +92,9 @@ async def _read_params(request: Request) -> tuple[str | None, str | None, dict[s
             for k, v in form.multi_items():
                 params.setdefault(k, []).append(str(v))
         elif mtype == "application/sparql-query":
-            query = (await request.body()).decode("utf-8")
+            query = _utf8(await request.body())
         elif mtype == "application/sparql-update":
-            update = (await request.body()).decode("utf-8")
+            update = _utf8(await request.body())
         else:
             raise HTTPError(415, f"unsupported Content-Type {mtype or '(none)'!r}: send "
                                  "application/sparql-query, application/sparql-update or a "

@@ -44,3 +44,5 @@ def test_postgres_query_stream_update_timeout(serve, pg_demo):
     assert r.status_code == 201
     entity = httpx.get(server.url + "/api/entity", params={"iri": "https://example.org/kg/ada"})
     assert entity.status_code == 200 and entity.json()["label"] == "Ada Whitcombe"
+    hits = httpx.get(server.url + "/api/search", params={"q": "WHITC"}).json()["results"]
+    assert hits[0]["iri"] == "https://example.org/kg/ada"

@@ -142,6 +142,8 @@ def test_malformed_query_is_400_with_line_and_column(serve, demo_db):
     ({"method": "POST", "content": b"x", "headers": {"Content-Type": "text/plain"}}, 415),
     ({"params": {"query": "SELECT * {}"}, "headers": {"Accept": "image/png"}}, 406),
     ({"method": "POST", "data": {"query": "ASK {}", "update": "CLEAR ALL"}}, 400),
+    ({"method": "POST", "content": b"ASK {\xff}",
+      "headers": {"Content-Type": "application/sparql-query"}}, 400),   # not UTF-8
 ])
 def test_protocol_errors(serve, demo_db, request_kw, status):
     server = serve(demo_db)

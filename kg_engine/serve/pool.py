@@ -7,6 +7,7 @@ the writer; on PostgreSQL the pool is a pool of server connections. Writes addit
 the pool's write lock, so there is one writer at a time, and every read runs inside
 :meth:`~kg_engine.store.database.Database.snapshot`, so a reader never sees half of an update.
 An in-memory database (``sqlite://``) exists once per connection: it gets a pool of one.
+The connections share one id → term cache (ids belong to the database, not the connection).
 
 Example:
     >>> pool = StorePool("sqlite://")
@@ -25,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from kg_engine.sparql.compiler.decode import share_terms
 from kg_engine.store.database import parse_url
 
 __all__ = ["StorePool"]
@@ -51,6 +53,8 @@ class StorePool:
 
         def make() -> Any:
             kg = KnowledgeGraph(url)
+            if self._all:  # term ids are the database's: one decoding cache for the pool
+                share_terms(kg.store, self._all[0].store)
             if setup is not None:
                 setup(kg)
             return kg
@@ -58,8 +62,9 @@ class StorePool:
         self.url = url
         self.size = 1 if _in_memory(url) else max(1, size)
         self._make = make
-        self._idle: list[Any] = [self._make()]  # opened now: a bad URL fails at start-up
-        self._all: list[Any] = list(self._idle)
+        self._all: list[Any] = []
+        self._all.append(self._make())  # opened now: a bad URL fails at start-up
+        self._idle: list[Any] = list(self._all)
         self._free = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
         self.write_lock = threading.Lock()

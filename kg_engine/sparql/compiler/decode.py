@@ -35,7 +35,7 @@ from .block import Decline
 from .context import NUMERIC_DTS
 from .render import Layout
 
-__all__ = ["RuntimeDecline", "decode_rows", "fetch_terms", "forget_terms"]
+__all__ = ["RuntimeDecline", "decode_rows", "fetch_terms", "forget_terms", "share_terms"]
 
 _CHUNK = 900
 _INTEGER_FAMILY = NUMERIC_DTS - {str(XSD.decimal), str(XSD.float), str(XSD.double)}
@@ -198,22 +198,49 @@ def decode_rows(
 
 
 #: per store: term id -> rdflib term. Safe because the store never deletes or re-numbers
-#: dictionary entries (ids are assigned once, monotonically); bounded in size.
-_TERM_CACHES: weakref.WeakKeyDictionary[Any, dict[int, Identifier]] = weakref.WeakKeyDictionary()
+#: dictionary entries (ids are assigned once, monotonically); bounded in size. Connections to
+#: one database may share one cache (:func:`share_terms`).
+_TERM_CACHES: weakref.WeakKeyDictionary[Any, _Terms] = weakref.WeakKeyDictionary()
 _TERM_CACHE_MAX = 500_000
+
+
+class _Terms:
+    """The cache of one database; when full it starts a new dict (a reader still holding
+    the old one, on another thread, keeps a consistent mapping)."""
+
+    __slots__ = ("terms",)
+
+    def __init__(self) -> None:
+        self.terms: dict[int, Identifier] = {}
 
 
 def _term_cache(store: Any) -> dict[int, Identifier]:
     try:
-        cache = _TERM_CACHES.get(store)
+        box = _TERM_CACHES.get(store)
     except TypeError:  # not weak-referenceable: a per-call cache
         return {}
-    if cache is None:
-        cache = {}
-        _TERM_CACHES[store] = cache
-    elif len(cache) > _TERM_CACHE_MAX:
-        cache.clear()
-    return cache
+    if box is None:
+        box = _TERM_CACHES[store] = _Terms()
+    elif len(box.terms) > _TERM_CACHE_MAX:
+        box.terms = {}
+    return box.terms
+
+
+def share_terms(store: Any, like: Any) -> None:
+    """Let ``store`` use the id → term cache of ``like``: two connections to the same database
+    (a server's connection pool) decode through one cache instead of one each.
+
+    Example:
+        >>> class S: pass
+        >>> a, b = S(), S()
+        >>> share_terms(b, a)
+        >>> _term_cache(a) is _term_cache(b)
+        True
+    """
+    box = _TERM_CACHES.get(like)
+    if box is None:
+        box = _TERM_CACHES[like] = _Terms()
+    _TERM_CACHES[store] = box
 
 
 def forget_terms(store: Any) -> None:

@@ -58,7 +58,7 @@ def test_default_graph_and_dataset(serve, demo_copy):
     assert "<urn:kg-engine:inferred:owl-rl> ." in dump
     assert httpx.delete(store + "?default").status_code == 204
     assert _triples(demo_copy, None) == set()
-    assert _triples(demo_copy, "urn:kg-engine:inferred:owl-rl")  # named graphs untouched
+    assert _triples(demo_copy, "urn:kg-engine:extracted:demo")  # named graphs untouched
 
 
 def test_malformed_body_changes_nothing(serve, demo_copy):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
-from .block import Block, Decline
+from .block import Block, Col, Decline
 from .context import CompileContext, GraphScope
 from .expressions import ExprCompiler, TermAccess
 from .render import wrap
@@ -92,27 +92,40 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
     if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
         if block.group_by is not None:
             block = wrap(cc, block)  # sort keys look terms up: not inside the aggregate query
+        hidden = False
         if distinct:
             # sort keys may only use projected variables (they become hidden columns): a key
-            # variable projected under another name (``(?c AS ?d)``) is read through it; other
-            # keys would order the distinct rows by a value of an arbitrary duplicate (§15.3)
+            # variable projected under another name (``(?c AS ?d)``) is read through it; a
+            # variable bound nowhere is unbound in every row (a constant key)
             alias: dict[Variable, Variable] = {}
             for v in set().union(*(_vars_of(c.expr) for c in order)) - set(pv):
+                if v not in block.cols and v not in cc.env:
+                    continue
                 same = [w for w in pv if v in block.cols and block.cols.get(w) == block.cols[v]]
                 if not same:
-                    raise cc.decline("DISTINCT ordered by a variable that is not projected")
+                    hidden = True
+                    break
                 alias[v] = same[0]
-            block = wrap(cc, block, pv)
-            for v, w in alias.items():
-                block.cols[v] = block.cols[w]
-                if w in block.nullable:
-                    block.nullable.add(v)
-        access = TermAccess(cc, block)
-        xc = ExprCompiler(cc, block, access)
-        for c in order:
-            keys.extend(order_keys(cc, xc, c.expr, c.order == "DESC"))
+            if hidden:
+                block, keys = _distinct_first_occurrence(cc, block, pv, order)
+            else:
+                block = wrap(cc, block, pv)
+                for v, w in alias.items():
+                    block.cols[v] = block.cols[w]
+                    if w in block.nullable:
+                        block.nullable.add(v)
+        if not hidden:
+            access = TermAccess(cc, block)
+            xc = ExprCompiler(cc, block, access)
+            for c in order:
+                keys.extend(order_keys(cc, xc, c.expr, c.order == "DESC"))
+            distinct_now = distinct
+        else:
+            distinct_now = False  # the GROUP BY of _distinct_first_occurrence removed them
+    else:
+        distinct_now = distinct
     block.order = keys
-    block.distinct = distinct
+    block.distinct = distinct_now
     block.limit = limit
     block.offset = offset
     block.sealed = True
@@ -122,6 +135,26 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
             if col is not None:
                 block.cols[v] = col
     return block, pv
+
+
+def _distinct_first_occurrence(cc: CompileContext, block: Block, pv: list[Variable],
+                               order: list[CompValue]) -> tuple[Block, list[tuple[Sql, bool]]]:
+    """DISTINCT over a sequence ordered by keys that are not projected (§15: ORDER BY comes
+    before projection and DISTINCT): each distinct row keeps the place of its first occurrence,
+    ``GROUP BY <projection> ORDER BY MIN(ROW_NUMBER() OVER (ORDER BY <keys>))``."""
+    if not pv:
+        raise cc.decline("DISTINCT of no variables ordered by an unprojected key")
+    xc = ExprCompiler(cc, block, TermAccess(cc, block))
+    keys: list[tuple[Sql, bool]] = []
+    for c in order:
+        keys.extend(order_keys(cc, xc, c.expr, c.order == "DESC"))
+    rn = Variable("__rownum")
+    over = Sql.join(", ", [k + (" DESC" if d else "") for k, d in keys]) if keys else Sql("1")
+    block.cols[rn] = Col.id(Sql("ROW_NUMBER() OVER (ORDER BY ") + over + ")")
+    outer = wrap(cc, block, [*pv, rn])
+    rn_col = outer.cols.pop(rn)
+    outer.group_by = [part for v in pv for part in outer.cols[v].parts()]
+    return outer, [(sql("MIN({})", rn_col.e), False)]
 
 
 def _vars_of(expr: object) -> set[Variable]:

@@ -62,3 +62,19 @@ def test_mixed_term_order():
     assert rows[0][1] is None  # unbound first
     assert all(isinstance(r[0], URIRef) for r in rows)
     assert Literal(5) in [r[0] for r in pair.ours(P + "SELECT ?v { ?s ex:v ?v } ORDER BY DESC(?v)")[1]]
+
+
+def test_distinct_ordered_by_unprojected_key_compiles():
+    """DISTINCT after ORDER BY on a key that is not projected: first occurrences, in SQL."""
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql import QueryEngine
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.update("PREFIX ex: <http://example.org/> INSERT DATA { "
+              "ex:a ex:age 30 ; ex:tag 1, 2 . ex:b ex:age 10 ; ex:tag 1 . ex:c ex:age 20 ; ex:tag 3 }")
+    q = ("PREFIX ex: <http://example.org/> SELECT DISTINCT ?s WHERE { ?s ex:tag ?t ; ex:age ?o } "
+         "ORDER BY DESC(?o)")
+    assert QueryEngine().explain(kg.graph, q).startswith("-- fully compiled")
+    assert [str(r.s)[-1] for r in kg.query(q)] == ["a", "c", "b"]
+    q2 = q.replace("DESC(?o)", "?o ?t") + " LIMIT 2"
+    assert [str(r.s)[-1] for r in kg.query(q2)] == ["b", "c"]

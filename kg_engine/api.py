@@ -186,6 +186,7 @@ class KnowledgeGraph:
             "default_graph_statements": self.store.count(DEFAULT_GRAPH),
             "top_predicates": [(str(names[p]), n) for p, n in top],
             "bytes": self.store.file_size(),
+            "reasoning": self.reasoning,
         }
 
     @property

@@ -29,6 +29,9 @@ def stats(
         f"{info['default_graph_statements']:,})  terms: {info['terms']:,}  "
         f"named graphs: {info['graphs']:,}  size: {size}"
     )
+    console.print(f"reasoning: {info['reasoning']} (inferences in answers, kept current)"
+                  if info["reasoning"] else "reasoning: off (asserted statements only)",
+                  markup=False, highlight=False)
     if info["top_predicates"]:
         table = Table("predicate", "statements")
         for p, n in info["top_predicates"]:

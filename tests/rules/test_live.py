@@ -215,3 +215,17 @@ def test_exports_follow_the_profile(kg: KnowledgeGraph, tmp_path: Path) -> None:
     with_inferred = kg.export(tmp_path / "all.nt").statements
     asserted = kg.export(tmp_path / "asserted.nt", include_inferred=False).statements
     assert with_inferred == len(closure(kg)) and asserted == len(ONTOLOGY) + 2
+
+
+def test_first_load_into_an_empty_store_recomputes(tmp_path: Path, caplog) -> None:
+    """The bulk path of a load into an empty store (indexes rebuilt after it) is followed by
+    one recompute of the closure, in the load's transaction."""
+    kg = KnowledgeGraph(f"sqlite:///{tmp_path / 'kg.sqlite'}", reasoning="rdfs")
+    path = tmp_path / "d.nt"
+    path.write_text(f"<{EX}Student> <{RDFS.subClassOf}> <{EX}Person> .\n"
+                    f"<{EX}ann> <{RDF.type}> <{EX}Student> .\n")
+    with caplog.at_level(logging.WARNING):
+        kg.load(path)
+    assert "recomputing" in caplog.text
+    assert count(kg, f"?x a <{EX}Person>") == 1
+    assert kg.stats()["reasoning"] == "rdfs"

@@ -13,3 +13,11 @@ def test_quickstart_runs(capsys) -> None:
     assert "loaded 87 statements" in out
     assert "advisees of Bruno" in out and "hana" in out
     assert "triples inferred" in out
+
+
+def test_analytics_example_runs(capsys) -> None:
+    module = runpy.run_path(str(EXAMPLES / "analytics.py"))
+    module["main"]("sqlite://")
+    out = capsys.readouterr().out
+    assert "written to <urn:kg-engine:analytics:pagerank>" in out and "Harbortown" in out
+    assert out.count(" .\n") == 3  # the three statements of the path

@@ -10,8 +10,9 @@ its own run::
         kga:parameters "{\\"alpha\\": 0.85, …}" ; kga:nodes 1234 ;
         prov:generatedAtTime "2026-…"^^xsd:dateTime ; kga:sourceGraph <…> .
 
-Every value statement also gets a provenance record of kind ``analytics`` (algorithm,
-backend and parameters), so ``KnowledgeGraph.explain`` says where it came from. The graphs
+The run is also recorded once for the whole graph, like a file load (``kg_loads``, format
+``analytics``: algorithm, backend and parameters), so ``KnowledgeGraph.explain`` of any value
+says where it came from. The graphs
 stay out of default-graph answers; query them with ``GRAPH <urn:kg-engine:analytics:…>``.
 
 Example:
@@ -39,7 +40,6 @@ from rdflib.namespace import PROV, XSD
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX
-from kg_engine.core.provenance import Provenance
 from kg_engine.errors import ConfigError
 from kg_engine.store.schema import LITERAL
 from kg_engine.store.terms import make_row
@@ -63,11 +63,10 @@ class RunInfo:
         default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     )
 
-    def provenance(self, graph: URIRef) -> Provenance:
-        """The per-statement provenance record of this run."""
-        return Provenance(kind="analytics", source=str(graph), agent=self.algorithm,
-                          version=self.backend, text=f"parameters {self.parameters_json()}",
-                          detail=self.time)
+    def describe(self) -> str:
+        """One line naming the run, kept as the graph's load record (what ``explain`` shows)."""
+        return (f"kg-engine analytics {self.algorithm} ({self.backend}), "
+                f"parameters {self.parameters_json()}")
 
     def parameters_json(self) -> str:
         return json.dumps(self.parameters, sort_keys=True, default=str)
@@ -85,7 +84,10 @@ def analytics_graph(name: str) -> URIRef:
 
 
 def _replace_graph(store: Any, graph: URIRef, run: RunInfo, count: int) -> int:
-    """Empty ``graph`` and write its run description; returns the graph id."""
+    """Empty ``graph`` (and its run record) and write its run description; returns its id."""
+    old = store.term_ids([graph]).get(graph)
+    if old is not None:
+        store.db.execute("DELETE FROM kg_loads WHERE graph = ?", (old,))
     store.drop_graph(graph)
     desc = [
         (VOCAB.algorithm, Literal(run.algorithm)),
@@ -99,17 +101,13 @@ def _replace_graph(store: Any, graph: URIRef, run: RunInfo, count: int) -> int:
     return store.term_ids([graph])[graph]
 
 
-def _record(store: Any, gid: int, pid: int | None, rows: Sequence[tuple[int, int, int, int]],
-            run: RunInfo, graph: URIRef) -> None:
-    """Provenance rows for the written statements and fresh statistics for the predicate."""
-    prov = run.provenance(graph)
+def _record(store: Any, gid: int, pid: int | None, statements: int, run: RunInfo) -> None:
+    """The run's provenance — one record for the whole graph, as for a file load (per-statement
+    records would double the cost of writing) — and fresh statistics for the predicate."""
     db = store.db
-    db.executemany(
-        "INSERT INTO kg_provenance (g, s, p, o, kind, source, agent, version, text, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(g, s, p, o, prov.kind, prov.source, prov.agent, prov.version, prov.text, prov.detail)
-         for g, s, p, o in rows],
-    )
+    db.execute(
+        "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+        "VALUES (?, ?, 'analytics', ?, ?)", (run.describe(), gid, statements, run.time))
     if pid is None:
         return
     db.execute("DELETE FROM kg_stats WHERE p = ?", (pid,))
@@ -143,13 +141,14 @@ def write_values(
     predicate = VOCAB[measure]
     lexical: dict[int, str] = {}
     rows_by_lex: dict[str, Any] = {}
+    integer, double = str(XSD.integer), str(XSD.double)
     for node, v in values.items():
         if isinstance(v, int) and not isinstance(v, bool):
             lex = str(v)
-            rows_by_lex.setdefault(lex, (lex, str(XSD.integer)))
+            rows_by_lex.setdefault(lex, (lex, integer))
         else:
             lex = repr(float(v))
-            rows_by_lex.setdefault(lex, (lex, str(XSD.double)))
+            rows_by_lex.setdefault(lex, (lex, double))
         lexical[node] = lex
     with store.db.transaction():
         gid = _replace_graph(store, graph, run, len(values))
@@ -161,7 +160,7 @@ def write_values(
         store.bulk_begin()
         store.bulk_add(rows)
         store.bulk_finish()
-        _record(store, gid, pid, rows, run, graph)
+        _record(store, gid, pid, len(rows), run)
     return graph, len(rows)
 
 
@@ -176,5 +175,5 @@ def write_triples(store: Any, name: str, quads_ids: Sequence[tuple[int, int, int
         store.bulk_begin()
         store.bulk_add(rows)
         store.bulk_finish()
-        _record(store, gid, None, rows, run, graph)
+        _record(store, gid, None, len(rows), run)
     return graph, len(rows)

@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 __all__ = ["Provenance", "ProvenanceKind"]
 
-ProvenanceKind = Literal["asserted", "extracted", "inferred", "predicted", "analytics"]
-_KINDS = ("asserted", "extracted", "inferred", "predicted", "analytics")
+ProvenanceKind = Literal["asserted", "extracted", "inferred", "predicted"]
+_KINDS = ("asserted", "extracted", "inferred", "predicted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,7 @@ class Provenance:
 
     Attributes:
         kind: ``asserted`` (loaded or added), ``extracted`` (text extraction),
-            ``inferred`` (rule engine), ``predicted`` (GNN), ``analytics`` (a graph
-            algorithm's result, :mod:`kg_engine.analytics`).
+            ``inferred`` (rule engine), ``predicted`` (GNN).
         source: the document id, file path or checkpoint the statement came from.
         sentence: 0-based sentence index inside the document (extraction).
         start: character offset where the evidence starts in the document.

@@ -92,3 +92,24 @@ def test_select_is_id_space(small_store):
     assert all(isinstance(x, int) for e in view.edges for x in e[:4])
     assert view.terms == {}  # nothing decoded until asked
     assert URIRef("urn:ex:a") in view.decode(small_store).values()
+
+
+def test_fast_fill_equals_public_api(small_store):
+    """to_networkx fills the MultiDiGraph's dicts directly; it must equal the public build."""
+    from kg_engine.analytics.view import _fill_multidigraph
+
+    store = random_store(50, 200, seed=9)
+    fast = to_networkx(store, include_inferred=True)
+    slow = nx.MultiDiGraph()
+    slow.add_nodes_from(fast.nodes(data=True))
+    slow.add_edges_from(fast.edges(keys=True, data=True))
+    assert nx.utils.graphs_equal(fast, slow)
+    assert set(fast.pred[ex("n1")]) == set(slow.pred[ex("n1")])
+    assert fast.in_degree(ex("n1")) == slow.in_degree(ex("n1"))
+
+    class Sub(nx.MultiDiGraph):
+        pass
+
+    sub = Sub()
+    _fill_multidigraph(nx, sub, list(fast.nodes(data=True)), list(fast.edges(keys=True, data=True)))
+    assert nx.utils.graphs_equal(sub, slow)

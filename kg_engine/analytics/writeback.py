@@ -12,8 +12,8 @@ its own run::
 
 The run is also recorded once for the whole graph, like a file load (``kg_loads``, format
 ``analytics``: algorithm, backend and parameters), so ``KnowledgeGraph.explain`` of any value
-says where it came from. The graphs
-stay out of default-graph answers; query them with ``GRAPH <urn:kg-engine:analytics:…>``.
+says where it came from. The graphs stay out of default-graph answers; query them with
+``GRAPH <urn:kg-engine:analytics:…>``.
 
 Example:
     >>> from rdflib import URIRef

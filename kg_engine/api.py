@@ -558,14 +558,15 @@ class KnowledgeGraph:
     # -- analytics and export (kg_engine.analytics, kg_engine.export) ------------------------
     def to_networkx(self, *, graph: Any = None, query: str | None = None,
                     predicates: Iterable[URIRef | str] | None = None,
-                    include_inferred: bool = False, include_predicted: bool = False,
+                    include_inferred: bool | None = None, include_predicted: bool = False,
                     literals: bool = False, type_edges: bool = False,
                     directed_multi: bool = True) -> Any:
         """A ``networkx.MultiDiGraph`` (``DiGraph`` with ``directed_multi=False``) of the graph.
 
         Nodes are terms with ``label`` and ``types``; edges carry ``predicate``, ``origin``
         (asserted/extracted/inferred/predicted) and ``confidence``. See
-        :func:`kg_engine.analytics.view.to_networkx` for every argument.
+        :func:`kg_engine.analytics.view.to_networkx` for every argument;
+        ``include_inferred`` defaults to whether the store has a reasoning profile.
 
         Example:
             >>> kg = KnowledgeGraph("sqlite://")
@@ -576,6 +577,8 @@ class KnowledgeGraph:
         from kg_engine.analytics.view import to_networkx
 
         self._flush()
+        if include_inferred is None:
+            include_inferred = self.store.reasoning is not None
         return to_networkx(self.store, graph=graph, query=query, predicates=predicates,
                            include_inferred=include_inferred, include_predicted=include_predicted,
                            literals=literals, type_edges=type_edges,
@@ -585,7 +588,9 @@ class KnowledgeGraph:
                 **kwargs: Any) -> Any:
         """Run a graph algorithm (``pagerank``, ``degree``, ``betweenness``, ``components``,
         ``strong``, ``communities``) and write one value per node into
-        ``urn:kg-engine:analytics:<name>``; see :func:`kg_engine.analytics.analyze`.
+        ``urn:kg-engine:analytics:<name>``; see :func:`kg_engine.analytics.analyze`. The view
+        includes inferred statements when the store has a reasoning profile (unless
+        ``include_inferred=False``).
 
         Returns:
             An :class:`~kg_engine.analytics.AnalyticsResult` (``.top(10)``, ``.values``).
@@ -593,6 +598,7 @@ class KnowledgeGraph:
         from kg_engine.analytics import analyze
 
         self._flush()
+        kwargs.setdefault("include_inferred", self.store.reasoning is not None)
         return analyze(self.store, algorithm, backend=backend, write=write, kg=self, **kwargs)
 
     def shortest_path(self, source: Any, target: Any, **kwargs: Any) -> Any:
@@ -601,6 +607,7 @@ class KnowledgeGraph:
         from kg_engine.analytics import shortest_path
 
         self._flush()
+        kwargs.setdefault("include_inferred", self.store.reasoning is not None)
         return shortest_path(self.store, source, target, **kwargs)
 
     def neighbourhood(self, entity: Any, k: int = 1, **kwargs: Any) -> Any:
@@ -608,6 +615,7 @@ class KnowledgeGraph:
         from kg_engine.analytics import neighbourhood
 
         self._flush()
+        kwargs.setdefault("include_inferred", self.store.reasoning is not None)
         return neighbourhood(self.store, entity, k, **kwargs)
 
     def export(self, out: str | Path, format: str | None = None, *, graph: Any = None,

@@ -150,7 +150,7 @@ def write_values(
             lex = repr(float(v))
             rows_by_lex.setdefault(lex, (lex, double))
         lexical[node] = lex
-    with store.db.transaction():
+    with store.db.transaction(), store.unmaintained():  # never part of a reasoning closure
         gid = _replace_graph(store, graph, run, len(values))
         pid = store.term_ids([predicate], create=True)[predicate]
         term_rows = {lex: make_row(LITERAL, lex, dt) for lex, dt in rows_by_lex.values()}
@@ -169,7 +169,7 @@ def write_triples(store: Any, name: str, quads_ids: Sequence[tuple[int, int, int
     """Replace graph ``urn:kg-engine:analytics:<name>`` with copies of statements (by id):
     a path or a neighbourhood kept for later queries and exports."""
     graph = analytics_graph(name)
-    with store.db.transaction():
+    with store.db.transaction(), store.unmaintained():
         gid = _replace_graph(store, graph, run, len({x for s, _, o in quads_ids for x in (s, o)}))
         rows = sorted({(gid, s, p, o) for s, p, o in quads_ids if min(s, p, o) > 0})
         store.bulk_begin()

@@ -1,8 +1,9 @@
 """``kg analyze ALGORITHM`` and ``kg path A B``: graph algorithms and paths over the store.
 
 ``kg analyze pagerank|degree|betweenness|centrality|components|strong|communities`` runs the
-algorithm on the asserted graphs (``--graph`` picks graphs, ``--include-inferred`` adds the
-rule engine's), prints the top ``--top N`` nodes and writes every node's value into
+algorithm on the asserted graphs (``--graph`` picks graphs; inferred statements are
+included when the store has a reasoning profile, ``--include-inferred/--asserted-only``
+decide otherwise), prints the top ``--top N`` nodes and writes every node's value into
 ``urn:kg-engine:analytics:<name>`` (``--no-write`` only prints). ``centrality`` is degree
 centrality (``--measure betweenness`` for betweenness).
 
@@ -30,6 +31,18 @@ GraphOption = Annotated[
 ]
 
 
+InferredOption = Annotated[
+    bool | None,
+    typer.Option("--include-inferred/--asserted-only",
+                 help="add the rule engine's inferred graphs (default: when the store has a "
+                 "reasoning profile, see kg reason)"),
+]
+
+
+def _inferred(flag: bool | None) -> dict:
+    return {} if flag is None else {"include_inferred": flag}
+
+
 def _term(text: str):  # -> URIRef
     from rdflib import URIRef
 
@@ -46,7 +59,7 @@ def analyze(
     backend: Annotated[str, typer.Option("--backend", help="networkx | rustworkx")] = "networkx",
     measure: Annotated[str, typer.Option("--measure",
                                          help="for centrality: degree | betweenness")] = "degree",
-    include_inferred: Annotated[bool, typer.Option("--include-inferred")] = False,
+    include_inferred: InferredOption = None,
     samples: Annotated[int | None, typer.Option("--k", help="betweenness: sampled sources")] = None,
     seed: Annotated[int, typer.Option("--seed", help="betweenness / communities seed")] = 0,
     name: Annotated[str | None, typer.Option("--name", help="analysis name (its graph)")] = None,
@@ -69,7 +82,7 @@ def analyze(
             params = {"seed": seed}
         with open_kg(db) as kg:
             res = kg.analyze(algorithm, backend=backend, write=write, name=name,
-                             graph=graph or None, include_inferred=include_inferred, **params)
+                             graph=graph or None, **_inferred(include_inferred), **params)
             rows = res.top(top)
             grouped = algorithm in ("components", "strong", "communities")
             table = Table("node", "label", "size" if grouped else algorithm)
@@ -93,7 +106,7 @@ def path(
     target: Annotated[str, typer.Argument(help="entity IRI (with or without <>)")],
     graph: GraphOption = None,
     directed: Annotated[bool, typer.Option("--directed", help="follow subject → object only")] = False,
-    include_inferred: Annotated[bool, typer.Option("--include-inferred")] = False,
+    include_inferred: InferredOption = None,
     backend: Annotated[str, typer.Option("--backend", help="networkx | rustworkx")] = "networkx",
     write: Annotated[bool, typer.Option("--write/--no-write",
                                         help="copy the path into urn:kg-engine:analytics:path")] = False,
@@ -102,8 +115,8 @@ def path(
     """Print the statements along a shortest path between two entities (exit 1: no path)."""
     with user_errors(), open_kg(db) as kg:
         result = kg.shortest_path(_term(source), _term(target), graph=graph or None,
-                                  directed=directed, include_inferred=include_inferred,
-                                  backend=backend, write=write)
+                                  directed=directed, backend=backend, write=write,
+                                  **_inferred(include_inferred))
     if not result.nodes:
         console.print(f"no path between {_term(source).n3()} and {_term(target).n3()}",
                       markup=False, highlight=False)

@@ -122,3 +122,23 @@ def test_bad_input():
     with pytest.raises(ConfigError):
         kg.analyze("pagerank", name="Bad Name!")
     assert len(kg) == before and not kg.store.graphs()
+
+
+def test_reasoning_profile_views_include_inferred_and_analytics_stay_out():
+    from rdflib import RDFS
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(ex("a"), ex("p"), ex("b")), (ex("p"), RDFS.subPropertyOf, ex("q"))])
+    kg.reason("rdfs")  # becomes the store's reasoning profile
+    assert kg.to_networkx().has_edge(ex("a"), ex("b"), key=ex("q"))
+    assert not kg.to_networkx(include_inferred=False).has_edge(ex("a"), ex("b"), key=ex("q"))
+    res = kg.analyze("pagerank")
+    assert res.edges == kg.to_networkx().number_of_edges()
+    before = {tuple(r) for r in kg.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }")}
+    assert not any("analytics" in str(t) for row in before for t in row)
+    kg.analyze("pagerank")  # rerun under the profile: replaced, nothing inferred from it
+    stored = list(kg.triples(graph="urn:kg-engine:analytics:pagerank"))
+    assert sum(p == URIRef("urn:kg-engine:analytics#pagerank") for _, p, _, _ in stored) == 4
+    assert (URIRef("urn:kg-engine:analytics:pagerank"),
+            URIRef("urn:kg-engine:analytics#sourceGraph"),
+            URIRef("urn:kg-engine:inferred:rdfs")) in {q[:3] for q in stored}

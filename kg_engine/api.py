@@ -33,8 +33,10 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,14 @@ from rdflib import BNode, Dataset, URIRef
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
+from kg_engine.core.iri import check_iri
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term
+from kg_engine.errors import (
+    ConfigError,
+    InputReadError,
+    InputSyntaxError,
+    KgEngineError,
+)
 from kg_engine.store import LoadResult, SQLStore, open_store
 from kg_engine.store.reasoning import PREDICTED_PREFIXES
 
@@ -52,27 +61,37 @@ __all__ = ["KnowledgeGraph"]
 class KnowledgeGraph:
     """A knowledge graph in one SQL store.
 
+    Every public method raises :class:`~kg_engine.errors.KgEngineError` subclasses for bad
+    input and for failures of the layers below (a corrupt or read-only database, a file that
+    is not UTF-8, a truncated ``.gz``…), never the drivers' own exceptions.
+
     Args:
         url: database URL (``sqlite:///PATH``, ``sqlite://``, ``postgresql+psycopg://…``);
             default ``$KG_DB``, else ``sqlite:///kg.sqlite``.
         reasoning: a rule set (``"rdfs"``, ``"owl-rl"``…) whose inferences answer queries
             and are kept current on every write (see :meth:`reason`); materialised now
             unless the store already has this profile.
+        readonly: open without writing anything (read-only SQLite file; a missing store is
+            an error).
+        create: create the store if the database does not exist yet.
 
     Attributes:
         store: the underlying :class:`~kg_engine.store.SQLStore`.
     """
 
-    def __init__(self, url: str | None = None, *, reasoning: str | None = None) -> None:
-        self.store: SQLStore = open_store(url)
+    def __init__(self, url: str | None = None, *, reasoning: str | None = None,
+                 readonly: bool = False, create: bool = True) -> None:
+        self._url = url
+        self.store: SQLStore = open_store(url, readonly=readonly, create=create)
         self._dataset: Dataset | None = None
         if reasoning is not None and self.reasoning != reasoning:
             self.reason(reasoning)
 
     @classmethod
-    def open(cls, url: str | None = None) -> KnowledgeGraph:
-        """Open (creating if needed) the knowledge graph at ``url``."""
-        return cls(url)
+    def open(cls, url: str | None = None, *, readonly: bool = False,
+             create: bool = True) -> KnowledgeGraph:
+        """Open the knowledge graph at ``url`` (created if needed, unless ``readonly``)."""
+        return cls(url, readonly=readonly, create=create)
 
     @property
     def url(self) -> str:
@@ -244,6 +263,7 @@ class KnowledgeGraph:
         from kg_engine.sparql import default_engine
         from kg_engine.sparql.results import notebook_result
 
+        check_timeout(timeout)
         return notebook_result(default_engine().query(
             self.graph, text, init_bindings=init_bindings, timeout=timeout,
             union_default_graph=union_default_graph, include_inferred=include_inferred,
@@ -656,6 +676,87 @@ class KnowledgeGraph:
 
 
 def _graph_term(graph: URIRef | BNode | str | None) -> URIRef | BNode | None:
-    if graph is None or isinstance(graph, (URIRef, BNode)):
+    if graph is None or isinstance(graph, BNode):
         return graph
-    return URIRef(graph)
+    return URIRef(check_iri(str(graph), "graph"))
+
+
+def check_timeout(timeout: float | None, what: str = "timeout") -> None:
+    """Raise :class:`~kg_engine.errors.ConfigError` unless ``timeout`` is ``None`` or a
+    positive finite number of seconds."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
+            not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigError(f"{what} must be a positive number of seconds, got {timeout!r}")
+
+
+# -- the error boundary: failures of lower layers become KgEngineError ----------------------
+def lower_layer_error(exc: BaseException, url: str | None = None) -> KgEngineError | None:
+    """The :class:`~kg_engine.errors.KgEngineError` for ``exc``, an exception of a layer below
+    (database drivers, file system, codecs, gzip, configuration parsers), or ``None`` when
+    ``exc`` is not a user's or an environment's fault (then it is a bug to report).
+
+    Args:
+        exc: the exception.
+        url: the store's URL, named in database errors.
+
+    Example:
+        >>> err = lower_layer_error(b"\\xff".decode("utf-8", "strict") if False else
+        ...                         UnicodeDecodeError("utf-8", b"ab\\xff", 2, 3, "invalid start byte"))
+        >>> print(err)
+        input is not UTF-8 text (invalid start byte at byte 2): convert it to UTF-8
+    """
+    if isinstance(exc, KgEngineError):
+        return exc
+    from kg_engine.store.database import database_error
+
+    found = database_error(exc, url or "the store")
+    if found is not None:
+        return found
+    if isinstance(exc, UnicodeDecodeError):
+        return InputSyntaxError(f"input is not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                                "convert it to UTF-8")
+    name = getattr(exc, "filename", None)
+    where = f"{name}: " if name else ""
+    if isinstance(exc, EOFError) or type(exc).__name__ == "BadGzipFile":
+        return InputReadError(f"{where}compressed input is truncated or corrupt ({exc}): "
+                              "download or compress the file again")
+    if isinstance(exc, IsADirectoryError):
+        return InputReadError(f"{where}is a folder, expected a file: name a file inside it")
+    if isinstance(exc, PermissionError):
+        return InputReadError(f"{where}permission denied: check the file's permissions")
+    if isinstance(exc, FileExistsError):
+        return ConfigError(f"{where}already exists: choose a new path or remove it first")
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
+        return ConfigError(f"a number is too large for the store ({exc}): integers must be "
+                           "below 2^63")
+    if type(exc).__module__.split(".")[0] in ("confection", "catalogue"):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return ConfigError(f"invalid pipeline configuration: {first}")
+    return None
+
+
+def _boundary(method: Callable) -> Callable:
+    """Wrap a public method so that failures of the layers below raise KgEngineError."""
+
+    @functools.wraps(method)
+    def guarded(self: KnowledgeGraph, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except KgEngineError:
+            raise
+        except Exception as exc:
+            store = self.__dict__.get("store")
+            err = lower_layer_error(exc, store.url if store is not None else
+                                    self.__dict__.get("_url"))
+            if err is None:
+                raise
+            raise err from exc
+
+    return guarded
+
+
+for _name, _member in list(vars(KnowledgeGraph).items()):
+    if callable(_member) and (not _name.startswith("_") or _name in ("__init__", "__len__")):
+        setattr(KnowledgeGraph, _name, _boundary(_member))

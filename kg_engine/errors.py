@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "InputNotFoundError",
+    "InputReadError",
     "InputSyntaxError",
     "KgEngineError",
     "MissingDependencyError",
@@ -87,6 +88,11 @@ class RuleSyntaxError(InputSyntaxError):
 
 class InputNotFoundError(KgEngineError, FileNotFoundError):
     """An input file (data, query, rules, config, model) does not exist."""
+
+
+class InputReadError(KgEngineError, OSError):
+    """An input that exists but cannot be read as a file: a folder, a FIFO or device, a file
+    without read permission, a truncated compressed file."""
 
 
 class ConfigError(KgEngineError, ValueError):

@@ -37,3 +37,17 @@ _COMMANDS = [
 ]
 for _name in _COMMANDS:
     importlib.import_module(f"kg_engine.cli.{_name}").register(app)
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", envvar="KG_DEBUG",
+                               help="show the traceback of an internal error"),
+) -> None:
+    from kg_engine.cli.common import set_debug
+
+    set_debug(debug)
+
+
+# the one error boundary around every command (cli/common.py)
+importlib.import_module("kg_engine.cli.common").guard_commands(app)

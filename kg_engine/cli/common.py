@@ -1,41 +1,49 @@
-"""What every ``kg`` command shares: the ``--db`` option and the handling of bad input."""
+"""What every ``kg`` command shares: the ``--db`` option and the one error boundary.
+
+The boundary (:func:`guard`, put around every command by ``cli/app.py``): a
+:class:`~kg_engine.errors.KgEngineError`, or a failure of a layer below that is the input's
+or the environment's fault (see :func:`kg_engine.api.lower_layer_error`), prints ONE line
+and exits 2; any other exception is a bug: one line with a hint, exit 1 (``kg --debug …``
+or ``KG_DEBUG=1`` shows the traceback); Ctrl-C prints what was rolled back and exits 130.
+A store file that the failing command created is removed again.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from kg_engine.errors import (
-    ConfigError,
-    InputNotFoundError,
-    InputSyntaxError,
-    MissingDependencyError,
-    ModelError,
-    StoreURLError,
-    UnsupportedOperationError,
-)
+from kg_engine.errors import KgEngineError
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_BUG",
+    "EXIT_INTERRUPTED",
     "USER_ERRORS",
     "DbOption",
     "console",
     "err_console",
+    "guard",
+    "guard_commands",
     "open_kg",
     "report",
     "user_errors",
 ]
 
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
 #: Exceptions that mean "the input was wrong": a message and exit code 2, no traceback.
-USER_ERRORS = (InputSyntaxError, InputNotFoundError, ConfigError, StoreURLError, ModelError,
-               UnsupportedOperationError, MissingDependencyError)
+USER_ERRORS = (KgEngineError,)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,9 +60,10 @@ DbOption = Annotated[
 DEFAULT_DB = "sqlite:///kg.sqlite"
 
 
-def report(exc: BaseException) -> None:
-    """Print a user error as one line on stderr."""
-    err_console.print("[bold red]error:[/]", escape(str(exc)), highlight=False, soft_wrap=True)
+def report(exc: BaseException | str, prefix: str = "error") -> None:
+    """Print an error as ONE line on stderr (newlines in the message are flattened)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    err_console.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -67,8 +76,109 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def open_kg(db: str | None):  # -> KnowledgeGraph (imported lazily: the CLI starts fast)
-    """Open the knowledge graph named by ``--db`` / ``$KG_DB`` / the default."""
-    from kg_engine.api import KnowledgeGraph
+#: Stores opened by the running command: (knowledge graph, file the command created or None).
+_opened: list[tuple[Any, Path | None]] = []
+_debug = {"on": bool(os.environ.get("KG_DEBUG"))}
 
-    return KnowledgeGraph(db or os.environ.get("KG_DB") or DEFAULT_DB)
+
+def set_debug(on: bool) -> None:
+    """Show tracebacks of internal errors (``kg --debug``)."""
+    _debug["on"] = on or bool(os.environ.get("KG_DEBUG"))
+
+
+def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
+    """Open the knowledge graph named by ``--db`` / ``$KG_DB`` / the default.
+
+    Args:
+        db: the ``--db`` value (``None``: ``$KG_DB`` or the default; ``''`` is an error).
+        readonly: for commands that only read (stats, query, explain, export): nothing is
+            created or written, a missing store is an error.
+        create: create a missing store (a failing command removes it again).
+    """
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.store.database import sqlite_path
+
+    url = (os.environ.get("KG_DB") or DEFAULT_DB) if db is None else db
+    path = sqlite_path(url) if url.strip() else None
+    new = Path(path) if path and not os.path.exists(path) and not readonly else None
+    kg = KnowledgeGraph(url, readonly=readonly, create=create)
+    _opened.append((kg, new))
+    return kg
+
+
+#: What Ctrl-C leaves behind, per command (the default: one transaction rolled back).
+INTERRUPTED = {
+    "load": "the load was rolled back: nothing from these files was written",
+    "update": "the update was rolled back: no operation of the request was applied",
+    "reason": "the reasoning run was rolled back: no inferred triple was written",
+    "extract": "documents finished before the interrupt are kept (a re-run skips them); the "
+               "one in progress was rolled back",
+    "demo": "the demo store is incomplete: run kg demo again",
+}
+
+
+def _remove_created() -> None:
+    """Close the stores the command opened; delete the files it created (it failed)."""
+    while _opened:
+        kg, new = _opened.pop()
+        with contextlib.suppress(Exception):
+            kg.store.close()
+        if new is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(str(new) + suffix).unlink()
+
+
+def guard(command: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
+    """Wrap a command's callback in the one error boundary (see the module docstring)."""
+    name = name or command.__name__
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        _opened.clear()
+        ok = False
+        try:
+            result = command(*args, **kwargs)
+            ok = True
+            return result
+        except typer.Exit as exc:
+            ok = exc.exit_code == 0
+            raise
+        except (click.exceptions.ClickException, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            report(INTERRUPTED.get(name, "the transaction in progress was rolled back; what "
+                                   "was committed before is kept"), prefix="interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if _debug["on"]:
+                raise
+            from kg_engine.api import lower_layer_error
+
+            url = next((kg.url for kg, _ in _opened if "store" in kg.__dict__), None)
+            err = lower_layer_error(exc, url)
+            if err is None:
+                report(f"internal error in kg {name} ({type(exc).__name__}: {exc}); this is a "
+                       "bug in kg-engine: run again with kg --debug … for the traceback and "
+                       "report it")
+                raise typer.Exit(EXIT_BUG) from None
+            report(err)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        finally:
+            if ok:
+                _opened.clear()
+            else:
+                _remove_created()
+
+    run.kg_guarded = True  # type: ignore[attr-defined]
+    return run
+
+
+def guard_commands(app: typer.Typer) -> None:
+    """Put :func:`guard` around every command of ``app`` and of its sub-apps."""
+    for info in app.registered_commands:
+        if info.callback is not None and not getattr(info.callback, "kg_guarded", False):
+            info.callback = guard(info.callback, info.name)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            guard_commands(group.typer_instance)

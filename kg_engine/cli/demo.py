@@ -9,6 +9,8 @@ Runs on a fresh machine with no ``../shared`` and no network.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -20,8 +22,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from kg_engine.cli.common import console, open_kg, user_errors
+from kg_engine.errors import ConfigError, KgEngineError
 
 DEMO_DB = "sqlite:///kg-demo.sqlite"
+#: ``kg_meta`` key marking a store that ``kg demo`` made (and may recreate).
+DEMO_KEY = "kg_demo"
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 QUERIES = {
@@ -131,15 +136,41 @@ def _gnn(kg, workdir: Path) -> None:
         console.print(str(kg.explain(predicted[:3])), markup=False, highlight=False)
 
 
+def _clear_demo_store(db: str) -> None:
+    """Delete an SQLite store that an earlier ``kg demo`` made; refuse any other existing file."""
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.store.database import sqlite_path
+
+    path = sqlite_path(db)
+    if path is None or not os.path.lexists(path):
+        return
+    marker = None
+    if os.path.isfile(path):
+        with contextlib.suppress(KgEngineError):
+            with KnowledgeGraph(db, readonly=True) as kg:
+                marker = kg.store.meta(DEMO_KEY)
+    if marker is None:
+        raise ConfigError(f"{path} exists and is not a store made by kg demo; nothing was "
+                          "changed: give kg demo a new --db (it recreates only its own stores)")
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+
+
 def demo(
-    db: Annotated[str, typer.Option("--db", help="store for the demo (recreated)")] = DEMO_DB,
+    db: Annotated[str, typer.Option(
+        "--db", help="store for the demo: a new path, or one an earlier kg demo made "
+        "(recreated); any other existing store or file is refused")] = DEMO_DB,
 ) -> None:
     """Run the main job on the sample data: load → query → reason → GNN → extract."""
-    if db.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(db[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
     started = time.perf_counter()
-    with user_errors(), open_kg(db) as kg:
+    with user_errors():
+        _clear_demo_store(db)
+        kg = open_kg(db)
+    with user_errors(), kg:
+        if len(kg) and kg.store.meta(DEMO_KEY) is None:
+            raise ConfigError(f"{db} holds {len(kg):,} statements not written by kg demo; "
+                              "nothing was changed: give kg demo a new --db")
+        kg.store.set_meta(DEMO_KEY, "1")
         console.rule("[bold]1. load the sample graph")
         result = kg.load(DATA / "sample" / "university.ttl")
         console.print(f"{result.statements} statements loaded into {db} "

@@ -35,7 +35,7 @@ def explain(
     """Show the derivation tree of an inferred statement, or the source of an asserted one."""
     from kg_engine.rules.explain import NotInStoreError
 
-    with user_errors(), open_kg(db) as kg:
+    with user_errors(), open_kg(db, readonly=True) as kg:
         try:
             result = kg.explain(statement, all_derivations=all_derivations)
         except NotInStoreError as exc:

@@ -16,8 +16,10 @@ Examples::
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +33,8 @@ from kg_engine.cli.common import (
     report,
     user_errors,
 )
-from kg_engine.errors import InputNotFoundError, QueryTimeoutError
+from kg_engine.core.inputs import check_file
+from kg_engine.errors import QuerySyntaxError, QueryTimeoutError
 
 
 def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, str]:
@@ -42,13 +45,30 @@ def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, s
             raise typer.Exit(EXIT_BAD_INPUT)
         if str(file) == "-":
             return sys.stdin.read(), "<stdin>"
-        if not file.is_file():
-            raise InputNotFoundError(f"{file}: no such {what} file")
-        return file.read_text(encoding="utf-8"), str(file)
+        check_file(file, what)
+        try:
+            return file.read_text(encoding="utf-8"), str(file)
+        except UnicodeDecodeError as exc:
+            raise QuerySyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start}): save "
+                                   f"the {what} as UTF-8", source=str(file)) from None
     if not text:
         report(ValueError(f"no {what}: pass it as an argument or with -f FILE"))
         raise typer.Exit(EXIT_BAD_INPUT)
     return text, f"<{what}>"
+
+
+@contextlib.contextmanager
+def file_hint(text: str | None, what: str) -> Iterator[None]:
+    """A malformed request that looks like a file name gets the hint to use ``-f``."""
+    try:
+        yield
+    except QuerySyntaxError as exc:
+        if text and len(text) < 256 and not any(c.isspace() for c in text.strip()) and \
+                "{" not in text:
+            raise QuerySyntaxError(f"{exc.message}; to read the {what} from the file "
+                                   f"{text!r}, use -f {text}", source=exc.source,
+                                   line=exc.line, column=exc.column) from None
+        raise
 
 
 def query(
@@ -86,8 +106,9 @@ def query(
             raise typer.Exit(EXIT_BAD_INPUT)
         q, source = read_request(text, file, "query")
         engine = default_engine()
-        prepared = engine.prepare(q, source=source)
-        with open_kg(db) as kg:
+        with file_hint(text, "query"):
+            prepared = engine.prepare(q, source=source)
+        with open_kg(db, readonly=True) as kg:
             if explain:
                 out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"
             else:

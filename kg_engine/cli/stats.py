@@ -17,7 +17,7 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Show statement/term/graph counts, the top predicates and the size on disk."""
-    with user_errors(), open_kg(db) as kg:
+    with user_errors(), open_kg(db, readonly=True) as kg:
         info = kg.stats()
     if as_json:
         console.print_json(json.dumps(info))

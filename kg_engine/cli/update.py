@@ -27,7 +27,7 @@ from kg_engine.cli.common import (
     report,
     user_errors,
 )
-from kg_engine.cli.query import read_request
+from kg_engine.cli.query import file_hint, read_request
 from kg_engine.errors import StoreError
 
 
@@ -44,7 +44,8 @@ def update(
     with user_errors():
         request, source = read_request(text, file, "update")
         engine = default_engine()
-        parsed = engine.prepare_update(request, source=source)
+        with file_hint(text, "update"):
+            parsed = engine.prepare_update(request, source=source)
         with open_kg(db) as kg:
             before = len(kg)
             try:

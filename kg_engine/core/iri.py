@@ -14,12 +14,38 @@ from urllib.parse import quote
 
 from rdflib import URIRef
 
-__all__ = ["DEFAULT_BASE", "mint_iri", "slug"]
+__all__ = ["DEFAULT_BASE", "check_iri", "mint_iri", "slug"]
 
 #: Base namespace for IRIs kg-engine mints when the user gives none.
 DEFAULT_BASE = "urn:kg-engine:"
 
 _SPACE = re.compile(r"\s+")
+#: An absolute IRI (RFC 3987): a scheme, then no spaces, controls or <>"{}|^`\\.
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>\"{}|^`\\]*")
+
+
+def check_iri(value: str, what: str = "IRI") -> str:
+    """``value`` if it is an absolute IRI, else :class:`~kg_engine.errors.ConfigError`.
+
+    Args:
+        value: the text given (``<…>`` brackets are removed).
+        what: the option or argument it came from, for the message (``"--graph"``).
+
+    Example:
+        >>> check_iri("<https://example.org/g>")
+        'https://example.org/g'
+        >>> check_iri("my graph", "--graph")
+        Traceback (most recent call last):
+        ...
+        kg_engine.errors.ConfigError: --graph 'my graph' is not an absolute IRI: expected a scheme and no spaces, e.g. https://example.org/graph or urn:example:graph
+    """
+    from kg_engine.errors import ConfigError
+
+    text = value[1:-1] if value.startswith("<") and value.endswith(">") else value
+    if not _ABSOLUTE_IRI.fullmatch(text):
+        raise ConfigError(f"{what} {value!r} is not an absolute IRI: expected a scheme and no "
+                          "spaces, e.g. https://example.org/graph or urn:example:graph")
+    return text
 
 
 def slug(text: str) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from kg_engine.core.inputs import check_file
 from kg_engine.errors import ConfigError, InputNotFoundError, InputSyntaxError
 
 __all__ = [
@@ -249,11 +250,18 @@ def iter_documents(
             raise InputNotFoundError(f"{path}: no such file or folder")
         for f in _files(path):
             fmt = format or _SUFFIX_FORMAT.get(f.suffix, "text")
-            if fmt == "jsonl":
-                yield from read_jsonl(f, text_field=text_field, id_field=id_field,
-                                      encoding=encoding)
-            elif fmt == "csv":
-                yield from read_csv(f, text_field=text_field, id_field=id_field,
-                                    encoding=encoding)
-            else:
-                yield from read_text_file(f, split=split, encoding=encoding)
+            if f is path:  # a named file, not one found in a folder
+                check_file(f, "text")
+            try:
+                if fmt == "jsonl":
+                    yield from read_jsonl(f, text_field=text_field, id_field=id_field,
+                                          encoding=encoding)
+                elif fmt == "csv":
+                    yield from read_csv(f, text_field=text_field, id_field=id_field,
+                                        encoding=encoding)
+                else:
+                    yield from read_text_file(f, split=split, encoding=encoding)
+            except UnicodeDecodeError as exc:
+                raise InputSyntaxError(
+                    f"not valid {encoding} text ({exc.reason} at byte {exc.start}); convert "
+                    "the file or pass encoding=", source=str(f)) from None

@@ -264,14 +264,16 @@ class Explainer:
 
         self.store = store
         self.db = store.db
-        if store not in _TABLES_READY:
+        # a read-only store that was never reasoned over has no rule tables: nothing inferred
+        reasoned = not getattr(store, "readonly", False) or store.has_table("kg_rules_programs")
+        if store not in _TABLES_READY and reasoned:
             tables.create_tables(store)
             _TABLES_READY.add(store)
         self._programs: dict[int, RuleSet | None] = {}
         #: inferred graph id -> name of the program that fills it
         self.inferred_graphs: dict[int, str] = {
             int(gid): name for gid, name in self.db.fetchall("SELECT g, name FROM kg_rules_programs")
-        }
+        } if reasoned else {}
         self._status_cache: dict[tuple[int, int, int], tuple] = {}
         self._equalities: dict[int, bool] = {}
         self._budget = _BUDGET

@@ -17,16 +17,24 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.engine import URL, make_url
 
-from kg_engine.errors import MissingDependencyError, StoreURLError
+from kg_engine.errors import (
+    InputNotFoundError,
+    KgEngineError,
+    MissingDependencyError,
+    StoreError,
+    StoreURLError,
+)
 
-__all__ = ["Database", "Dialect", "parse_url"]
+__all__ = ["Database", "Dialect", "database_error", "parse_url", "sqlite_path"]
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -69,6 +77,92 @@ def parse_url(url: str) -> tuple[Dialect, URL]:
     )
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///PATH`` URL (``None`` for an in-memory database).
+
+    Example:
+        >>> sqlite_path("sqlite:///data/kg.sqlite"), sqlite_path("sqlite://")
+        ('data/kg.sqlite', None)
+    """
+    dialect, parsed = parse_url(url)
+    if dialect != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
+
+
+#: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) that mean the database
+#: file or its surroundings are wrong, not kg-engine: what happened, then what to do.
+_SQLITE_CAUSES = {
+    "SQLITE_NOTADB": ("is not a SQLite database", "give the path of a kg-engine store, or a new "
+                      "file name to create one"),
+    "SQLITE_CORRUPT": ("is a corrupt database (database disk image is malformed)",
+                       "restore it from a backup, or load the data again into a new store"),
+    "SQLITE_READONLY": ("cannot be written (read-only file or folder)",
+                        "check the permissions of the file and its folder"),
+    "SQLITE_CANTOPEN": ("cannot be opened", "check that its folder exists and is readable "
+                        "(and writable, for commands that change the store)"),
+    "SQLITE_PERM": ("cannot be opened (permission denied)", "check the file's permissions"),
+    "SQLITE_AUTH": ("cannot be opened (not authorised)", "check the file's permissions"),
+    "SQLITE_BUSY": ("is locked by another process", "wait for the other process to finish"),
+    "SQLITE_LOCKED": ("is locked by another connection", "wait for it to finish"),
+    "SQLITE_FULL": ("cannot grow: the disk is full", "free disk space and run the command again"),
+    "SQLITE_IOERR": ("could not be read or written (disk I/O error)",
+                     "check the disk and the file system"),
+}
+
+
+def database_error(exc: BaseException, url: str) -> StoreError | None:
+    """The :class:`StoreError` for a driver error caused by the database itself.
+
+    A file that is not a database, a corrupt, read-only, locked or unreachable store, a
+    PostgreSQL server that refuses the connection: the message names ``url`` and the fix.
+    ``None`` for other driver errors (an SQL statement kg-engine got wrong is a bug, not a
+    user error).
+
+    Example:
+        >>> import sqlite3
+        >>> err = sqlite3.DatabaseError("file is not a database")
+        >>> err.sqlite_errorname = "SQLITE_NOTADB"
+        >>> print(database_error(err, "sqlite:///notes.txt"))
+        sqlite:///notes.txt is not a SQLite database (file is not a database): give the path of a kg-engine store, or a new file name to create one
+    """
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        for code, (what, fix) in _SQLITE_CAUSES.items():
+            if name.startswith(code):
+                detail = str(exc)
+                what = what if detail in what else f"{what} ({detail})"
+                return StoreError(f"{url} {what}: {fix}")
+        if isinstance(exc, sqlite3.DatabaseError) and str(exc) in (
+            "file is not a database", "database disk image is malformed"
+        ):  # sqlite_errorname is missing when the error comes from a cursor's iteration
+            return StoreError(f"{url}: {exc}: give the path of an intact kg-engine store")
+        return None
+    module = type(exc).__module__
+    if module.startswith("psycopg"):
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        name = type(exc).__name__
+        if name in ("OperationalError", "ConnectionTimeout") or "connection" in first.lower():
+            return StoreError(f"cannot reach the PostgreSQL database {_redact(url)}: {first}: "
+                              "check that the server runs and the URL's host, port, user and "
+                              "database are right")
+        if name in ("InsufficientPrivilege", "ReadOnlySqlTransaction", "DiskFull",
+                    "InvalidCatalogName", "InvalidAuthorizationSpecification"):
+            return StoreError(f"PostgreSQL database {_redact(url)}: {first}: check the "
+                              "database's permissions and space")
+    return None
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL has nothing to hide reliably
+        return "<database URL>"
+
+
 class Database:
     """One DB-API connection with re-entrant transactions and ``?`` placeholders.
 
@@ -85,15 +179,66 @@ class Database:
         self.on_rollback: list[Callable[[], None]] = []
 
     @classmethod
-    def connect(cls, url: str) -> Database:
-        """Open the database named by ``url`` (see :func:`parse_url`)."""
+    def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
+        """Open the database named by ``url`` (see :func:`parse_url`).
+
+        Args:
+            url: the database URL.
+            readonly: open an SQLite file read-only (nothing can be written, not even the
+                write-ahead log's checkpoint).
+            create: create a missing SQLite file (else :class:`InputNotFoundError`).
+
+        Raises:
+            StoreError: the database cannot be opened (see :func:`database_error`).
+            InputNotFoundError: a missing SQLite file with ``readonly`` or not ``create``.
+        """
         dialect, parsed = parse_url(url)
-        if dialect == "sqlite":
-            path = parsed.database or ":memory:"
-            raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            if dialect == "sqlite":
+                return cls._connect_sqlite(url, readonly=readonly, create=create)
+            return cls._connect_postgresql(parsed)
+        except KgEngineError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise (database_error(exc, url) or StoreError(f"cannot open {url}: {exc}")) from exc
+        except Exception as exc:
+            err = database_error(exc, url)
+            if err is None:
+                raise
+            raise err from exc
+
+    @classmethod
+    def _connect_sqlite(cls, url: str, *, readonly: bool, create: bool) -> Database:
+        path = sqlite_path(url)
+        if path is None:
+            raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            if os.path.isdir(path):
+                raise StoreError(f"{url} names a folder: give the path of a store file, "
+                                 f"e.g. sqlite:///{os.path.join(path, 'kg.sqlite')}")
+            if (readonly or not create) and not os.path.exists(path):
+                raise InputNotFoundError(
+                    f"{url}: no such store ({os.path.abspath(path)} does not exist; nothing "
+                    "was created): check --db / KG_DB, or create the store with kg load")
+            if not readonly and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise StoreError(f"{url}: the folder {os.path.dirname(os.path.abspath(path))} "
+                                 "does not exist: create it first or choose another path")
+            target = Path(path).resolve().as_uri() + ("?mode=ro" if readonly else "")
+            raw = sqlite3.connect(target, uri=True, isolation_level=None,
+                                  check_same_thread=False)
+        try:
             for pragma in _SQLITE_PRAGMAS:
+                if readonly and "journal_mode" in pragma:
+                    raw.execute("SELECT count(*) FROM sqlite_master")  # not a database? fail here
+                    continue
                 raw.execute(pragma)
-            return cls(raw, "sqlite")
+        except BaseException:
+            raw.close()
+            raise
+        return cls(raw, "sqlite")
+
+    @classmethod
+    def _connect_postgresql(cls, parsed: URL) -> Database:
         try:
             import psycopg
         except ImportError as exc:

@@ -28,6 +28,7 @@ import io
 import re
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,8 @@ from rdflib.store import Store
 from tqdm import tqdm
 
 from kg_engine.core.terms import DEFAULT_GRAPH
-from kg_engine.errors import InputNotFoundError, RDFSyntaxError
+from kg_engine.core.inputs import check_file
+from kg_engine.errors import InputReadError, RDFSyntaxError
 from kg_engine.store.ntriples import parse_blocks, token_parts
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
@@ -135,8 +137,7 @@ def load_files(
     """
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     for f in files:
-        if not f.is_file():
-            raise InputNotFoundError(f"{f}: no such file (nothing was loaded)")
+        check_file(f, "RDF", nothing=" (nothing was loaded)")
     formats = [format or guess_format(f) for f in files]
     total_bytes = sum(f.stat().st_size for f in files)
     started = time.perf_counter()
@@ -242,6 +243,8 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
                 f"{writer.statements + len(chunk)}; N-Triples files must be UTF-8",
                 source=str(path),
             ) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise _truncated(path, exc) from None
         if chunk:
             writer.write(chunk, row_of)
         bar.update(raw.tell() - bar.n)
@@ -330,6 +333,8 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
             dataset.parse(source=stream, format=fmt, publicID=path.resolve().as_uri())
         except RDFSyntaxError:
             raise
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise _truncated(path, exc) from None
         except Exception as exc:  # rdflib parsers raise many types; keep the position
             raise _syntax_error(exc, path, fmt) from exc
         collector.flush()
@@ -339,6 +344,11 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
         [(f"ns:{p}", str(ns)) for p, ns in collector.declared.items() if p],
     )
     bar.update(path.stat().st_size)
+
+
+def _truncated(path: Path, exc: Exception) -> InputReadError:
+    return InputReadError(f"{path}: the compressed file is truncated or corrupt ({exc}); "
+                          "nothing was loaded: download or compress it again")
 
 
 def _syntax_error(exc: Exception, path: Path, fmt: str) -> RDFSyntaxError:

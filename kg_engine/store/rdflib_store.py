@@ -83,6 +83,8 @@ class KgEngineStore(Store):
         self._buffer = TripleBatch()
         self._graphs: dict[Any, Graph] = {}
         self._tx: contextlib.ExitStack | None = None
+        #: prefix bindings made on a read-only store live in memory only
+        self._session_ns: dict[str, URIRef] = {}
         if configuration is not None and store is None:
             self.open(configuration)
 
@@ -248,14 +250,18 @@ class KgEngineStore(Store):
 
     # -- namespaces ----------------------------------------------------------------------
     def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
-        """Persist a prefix binding (kept in ``kg_meta``): one namespace per prefix and one
-        prefix per namespace, as rdflib's stores keep them. Without ``override`` an existing
-        binding of the prefix or of the namespace wins."""
+        """Persist a prefix binding (kept in ``kg_meta``; in memory on a read-only store):
+        one namespace per prefix and one prefix per namespace, as rdflib's stores keep them.
+        Without ``override`` an existing binding of the prefix or of the namespace wins."""
         db = self.store.db
         key = f"ns:{prefix}"
-        if not override and (
-                db.fetchone("SELECT 1 FROM kg_meta WHERE key = ?", (key,))
-                or self.prefix(namespace) is not None):
+        current = db.scalar("SELECT value FROM kg_meta WHERE key = ?", (key,))
+        if current == str(namespace) and self.prefix(namespace) == prefix:
+            return  # already bound so: nothing to write
+        if not override and (current is not None or self.prefix(namespace) is not None):
+            return
+        if getattr(self.store, "readonly", False):
+            self._session_ns[prefix] = URIRef(namespace)
             return
         with db.transaction():
             db.execute("DELETE FROM kg_meta WHERE key = ? OR (key LIKE 'ns:%' AND value = ?)",
@@ -263,18 +269,24 @@ class KgEngineStore(Store):
             db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, str(namespace)))
 
     def namespace(self, prefix: str) -> URIRef | None:
+        if prefix in self._session_ns:
+            return self._session_ns[prefix]
         value = self.store.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (f"ns:{prefix}",))
         return URIRef(value) if value is not None else None
 
     def prefix(self, namespace: URIRef) -> str | None:
+        for p, ns in self._session_ns.items():
+            if ns == namespace:
+                return p
         key = self.store.db.scalar(
             "SELECT key FROM kg_meta WHERE key LIKE 'ns:%' AND value = ?", (str(namespace),))
         return key[3:] if key is not None else None
 
     def namespaces(self) -> Iterator[tuple[str, URIRef]]:
-        for key, value in self.store.db.fetchall(
-                "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key"):
-            yield key[3:], URIRef(value)
+        stored = {key[3:]: URIRef(value) for key, value in self.store.db.fetchall(
+            "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key")}
+        stored.update(self._session_ns)
+        yield from sorted(stored.items())
 
     # -- SPARQL: answered by the SPARQL layer's subclass -----------------------------------
     def query(self, *args: Any, **kwargs: Any) -> Any:

@@ -31,7 +31,10 @@ attributed statements (``core.Provenance``); bulk file loads are recorded once p
 ``kg_stats`` — per-predicate statistics (triples, distinct subjects, distinct objects),
 refreshed after loads; the SPARQL compiler orders joins with them.
 
-``kg_meta`` — key/value facts about the store (schema version).
+``kg_meta`` — key/value facts about the store. Its row ``schema_version`` is the marker that
+makes a database a kg-engine store: a database with tables but without it is somebody
+else's and is never changed; a newer version than :data:`SCHEMA_VERSION` was written by a
+newer kg-engine. Other packages keep small facts here too (``SQLStore.meta/set_meta``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ __all__ = [
     "LITERAL",
     "QUAD_INDEXES",
     "SCHEMA_VERSION",
+    "VERSION_KEY",
+    "check_version",
     "graphs",
     "loads",
     "meta",
@@ -67,6 +72,8 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1"
+#: The ``kg_meta`` key whose value is the schema version: the marker of a kg-engine store.
+VERSION_KEY = "schema_version"
 #: Graph id of the default graph in ``kg_quads.g``.
 DEFAULT_GRAPH_ID = 0
 #: Values of ``kg_terms.kind``.
@@ -165,3 +172,27 @@ meta = Table(
     Column("key", Text, primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+def check_version(version: str, url: str) -> None:
+    """Raise :class:`~kg_engine.errors.StoreError` unless ``version`` is readable here.
+
+    Example:
+        >>> check_version(SCHEMA_VERSION, "sqlite:///kg.sqlite")
+        >>> check_version("99", "sqlite:///kg.sqlite")
+        Traceback (most recent call last):
+        ...
+        kg_engine.errors.StoreError: sqlite:///kg.sqlite was created by a newer kg-engine (store schema version 99; this kg-engine reads version 1): upgrade kg-engine (pip install -U kg-engine)
+    """
+    from kg_engine.errors import StoreError
+
+    if version == SCHEMA_VERSION:
+        return
+    if version.isdigit() and int(version) > int(SCHEMA_VERSION):
+        raise StoreError(
+            f"{url} was created by a newer kg-engine (store schema version {version}; this "
+            f"kg-engine reads version {SCHEMA_VERSION}): upgrade kg-engine (pip install -U "
+            "kg-engine)")
+    raise StoreError(
+        f"{url} has kg-engine store schema version {version!r}, this kg-engine reads "
+        f"{SCHEMA_VERSION}: export it with the kg-engine that wrote it and load it again")

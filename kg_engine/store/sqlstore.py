@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term, as_quad
-from kg_engine.errors import StoreError
+from kg_engine.errors import StoreError, StoreURLError
 from kg_engine.store import schema
 from kg_engine.store.database import Database, Dialect
 from kg_engine.store.dictionary import TermDictionary
@@ -64,27 +64,50 @@ _PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "age
                       "confidence", "detail")
 
 
-def open_store(url: str | None = None) -> SQLStore:
-    """Open (creating if needed) the store at ``url``; default ``$KG_DB`` or :data:`DEFAULT_URL`."""
-    return SQLStore(url or os.environ.get("KG_DB") or DEFAULT_URL)
+def open_store(url: str | None = None, *, readonly: bool = False, create: bool = True) -> SQLStore:
+    """Open the store at ``url``; default ``$KG_DB`` or :data:`DEFAULT_URL`.
+
+    Args:
+        url: database URL; ``None`` for the default (an empty string is an error).
+        readonly: open without writing anything (a missing store is an error).
+        create: create the store if the database does not exist yet.
+
+    Raises:
+        StoreURLError: an empty or malformed URL.
+        InputNotFoundError: no store at ``url`` and ``readonly`` or not ``create``.
+        StoreError: the database is not a kg-engine store, or cannot be opened.
+    """
+    if url is not None and not url.strip():
+        raise StoreURLError("the database URL is empty: give sqlite:///PATH, sqlite:// or "
+                            "postgresql+psycopg://…, or leave --db out for $KG_DB / "
+                            f"{DEFAULT_URL}")
+    return SQLStore(url or os.environ.get("KG_DB") or DEFAULT_URL, readonly=readonly,
+                    create=create)
 
 
 class SQLStore:
     """A quad store in one SQLite file / in-memory database, or one PostgreSQL database.
 
+    A database that holds tables but no kg-engine marker (``kg_meta.schema_version``) is
+    never changed: opening it raises :class:`~kg_engine.errors.StoreError`.
+
     Args:
         url: ``sqlite:///PATH``, ``sqlite://`` (in-memory) or ``postgresql+psycopg://…``.
+        readonly: write nothing (SQLite files open read-only; a missing store is an error).
+        create: create a store in a missing file / an empty database.
 
     Attributes:
         url: the URL the store was opened with.
+        readonly: whether the store was opened read-only.
         dialect: ``"sqlite"`` or ``"postgresql"``.
         db: the hot-path :class:`~kg_engine.store.database.Database` (one connection).
         dictionary: the :class:`~kg_engine.store.dictionary.TermDictionary`.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, readonly: bool = False, create: bool = True) -> None:
         self.url = url
-        self.db = Database.connect(url)
+        self.readonly = readonly
+        self.db = Database.connect(url, readonly=readonly, create=create)
         self.dialect: Dialect = self.db.dialect
         self.dictionary = TermDictionary(self.db)
         self._engine: Engine | None = None
@@ -93,7 +116,11 @@ class SQLStore:
         self._profile: tuple[int, ReasoningProfile | None] | None = None
         self._answer_graphs: dict[tuple[bool, bool], tuple[float, Any]] = {}
         self.db.on_rollback.append(self._forget_profile)
-        self._create_schema()
+        try:
+            self._open_schema(create=create and not readonly)
+        except BaseException:
+            self.db.close()
+            raise
 
     # -- schema ------------------------------------------------------------------------
     @property
@@ -106,26 +133,76 @@ class SQLStore:
             )
         return self._engine
 
-    def _create_schema(self) -> None:
-        version = None
-        if self.has_table("kg_meta"):
-            version = self.db.scalar("SELECT value FROM kg_meta WHERE key = 'schema_version'")
+    def _open_schema(self, create: bool) -> None:
+        """Check the kg-engine marker; create the schema in an empty database."""
+        version = self.meta(schema.VERSION_KEY) if self.has_table("kg_meta") else None
         if version is None:
+            foreign = [t for t in self._tables() if not t.startswith("kg_")]
+            if foreign:
+                shown = ", ".join(sorted(foreign)[:5]) + (", …" if len(foreign) > 5 else "")
+                raise StoreError(
+                    f"{self.url} is a database but not a kg-engine store (it has the tables "
+                    f"{shown} and no kg_meta marker); nothing was changed: give the path of a "
+                    "kg-engine store or a new one")
+            if not create and self._persistent():
+                raise StoreError(
+                    f"{self.url} is not a kg-engine store (no kg_meta marker){'' if self.readonly else ' and was not created'}: "
+                    "give the path of a kg-engine store, or create one with kg load")
             schema.metadata.create_all(self.engine, checkfirst=True)
             self.create_indexes()
             self.db.execute(
-                "INSERT INTO kg_meta (key, value) VALUES ('schema_version', ?) "
-                "ON CONFLICT DO NOTHING", (schema.SCHEMA_VERSION,)
+                "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (schema.VERSION_KEY, schema.SCHEMA_VERSION),
             )
-        elif version != schema.SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.url} has kg-engine schema version {version}, this kg-engine expects "
-                f"{schema.SCHEMA_VERSION}: export it with the matching version and reload"
-            )
+        else:
+            schema.check_version(version, self.url)
+        if self.readonly:
+            return
         temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
         self.db.execute(
             f"CREATE {temp} TABLE IF NOT EXISTS kg_stage (g BIGINT, s BIGINT, p BIGINT, o BIGINT)"
         )
+
+    def _persistent(self) -> bool:
+        return self.dialect == "postgresql" or self.db.fetchall("PRAGMA database_list")[0][2] != ""
+
+    def _tables(self) -> list[str]:
+        """Names of the tables in the store's database (schema, for PostgreSQL)."""
+        if self.dialect == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') " \
+                  "AND name NOT LIKE 'sqlite%'"
+        else:
+            sql = "SELECT table_name FROM information_schema.tables " \
+                  "WHERE table_schema = current_schema()"
+        return [str(r[0]) for r in self.db.fetchall(sql)]
+
+    def meta(self, key: str) -> str | None:
+        """The value of ``key`` in the store's key/value metadata (``kg_meta``), or ``None``.
+
+        Example:
+            >>> store = open_store("sqlite://")
+            >>> store.meta("schema_version") == schema.SCHEMA_VERSION
+            True
+        """
+        return self.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (key,))
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (``None``: delete) ``key`` in the store's metadata, in one transaction.
+
+        Other packages keep small facts about the store here (a demo marker, a reasoning
+        profile); :data:`~kg_engine.store.schema.VERSION_KEY` belongs to the store.
+
+        Example:
+            >>> store = open_store("sqlite://")
+            >>> store.set_meta("note", "hello"); store.meta("note")
+            'hello'
+        """
+        if key == schema.VERSION_KEY:
+            raise StoreError(f"{key!r} is the store's own schema marker; choose another key")
+        with self.db.transaction():
+            self.db.execute("DELETE FROM kg_meta WHERE key = ?", (key,))
+            if value is not None:
+                self.db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, value))
 
     def has_table(self, name: str) -> bool:
         """Whether table ``name`` exists (in the current schema on PostgreSQL)."""
@@ -587,7 +664,7 @@ class SQLStore:
             path = self.db.fetchall("PRAGMA database_list")[0][2]
             if not path:
                 return None
-            self.checkpoint()
+            self.checkpoint()  # nothing on a read-only store
             return sum(
                 os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)
             )
@@ -599,7 +676,7 @@ class SQLStore:
 
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log into the database file (no-op on PostgreSQL)."""
-        if self.dialect == "sqlite" and not self.db.in_transaction:
+        if self.dialect == "sqlite" and not self.db.in_transaction and not self.readonly:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- lifecycle -----------------------------------------------------------------------

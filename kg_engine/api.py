@@ -106,6 +106,7 @@ class KnowledgeGraph:
         format: str | None = None,
         graph: URIRef | BNode | str | None = None,
         progress: bool | None = None,
+        allow_contexts: Iterable[str] = (),
     ) -> LoadResult:
         """Bulk-load RDF files in one transaction.
 
@@ -114,6 +115,9 @@ class KnowledgeGraph:
             format: rdflib format name for all files (default: from the extension).
             graph: IRI of the graph receiving the triples (default: the default graph).
             progress: progress bar (``None``: on a terminal, for loads over 2 s).
+            allow_contexts: JSON-LD ``@context`` addresses that may be fetched; by default
+                a document naming a remote or local context is refused (no network access
+                or file read beyond ``paths`` during a load).
 
         Returns:
             A :class:`~kg_engine.store.LoadResult` (statements, new statements, seconds).
@@ -123,7 +127,8 @@ class KnowledgeGraph:
             InputNotFoundError: a file does not exist; nothing loaded.
         """
         self._flush()
-        return self.store.load(paths, format=format, graph=_graph_term(graph), progress=progress)
+        return self.store.load(paths, format=format, graph=_graph_term(graph), progress=progress,
+                               allow_contexts=allow_contexts)
 
     def add(
         self,

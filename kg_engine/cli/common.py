@@ -117,6 +117,18 @@ INTERRUPTED = {
 }
 
 
+def _interrupted(name: str) -> str:
+    """What Ctrl-C left behind, from how the stores' last transactions ended."""
+    outcomes = [kg.store.db.last_outcome for kg, _ in _opened if "store" in kg.__dict__]
+    if name == "extract" or "rollback" in outcomes:
+        return INTERRUPTED.get(name, "the transaction in progress was rolled back; what was "
+                               "committed before is kept")
+    if "commit" in outcomes:
+        return "the command's changes had been committed before the interrupt; the store is " \
+               "complete and consistent"
+    return "nothing had been written; the store is as it was"
+
+
 def _remove_created() -> None:
     """Close the stores the command opened; delete the files it created (it failed)."""
     while _opened:
@@ -147,8 +159,7 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
         except (click.exceptions.ClickException, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
-            report(INTERRUPTED.get(name, "the transaction in progress was rolled back; what "
-                                   "was committed before is kept"), prefix="interrupted")
+            report(_interrupted(name), prefix="interrupted")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             if _debug["on"]:

@@ -40,7 +40,8 @@ def check_file(path: str | Path, what: str = "input", *, nothing: str = "") -> P
     try:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
-        raise InputNotFoundError(f"{p}: no such {what} file{nothing}") from None
+        raise InputNotFoundError(f"{p}: no such file (expected {a} {what} file){nothing}") \
+            from None
     except OSError as exc:
         raise InputReadError(f"{p}: cannot be read ({exc.strerror}){nothing}") from None
     if stat.S_ISDIR(mode):

@@ -174,6 +174,7 @@ def parse_query(
                 mark_select_star(parsed)
                 query = translateQuery(parsed, base, _ns(init_ns))
     query._original_args = (text, _ns(init_ns), base)
+    _clamp_slices(query.algebra)
     repair(query, text)
     bind_overrides(query.algebra)
     return query
@@ -191,6 +192,90 @@ def _parse_data_update(text: str) -> Update | None:
     update = Update(Prologue(), ops)
     update._original_args = (text, {}, None)
     return update
+
+
+#: LIMIT/OFFSET above this (the largest SQL integer) mean "all rows" / "no rows" anyway.
+MAX_SLICE = 2**63 - 1
+
+
+def _clamp_slices(algebra: Any) -> None:
+    """Clamp LIMIT/OFFSET values ≥ 2^63 (valid SPARQL, but no SQL integer holds them) to
+    :data:`MAX_SLICE`; the answers are the same, since no store holds 2^63 rows."""
+    stack = [algebra]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if getattr(node, "name", None) == "Slice":
+                for key in ("start", "length"):
+                    if isinstance(node.get(key), int) and node[key] > MAX_SLICE:
+                        node[key] = MAX_SLICE
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+
+
+_DATA_OP = re.compile(r"\b(INSERT|DELETE)\s+DATA\b", re.IGNORECASE)
+
+
+def _check_data_blocks(update: Update, text: str, source: str) -> None:
+    """INSERT DATA / DELETE DATA hold ground triples (SPARQL 1.1 Update §3.1.1–3.1.2): no
+    variables, no literal subjects or non-IRI predicates, no blank nodes in DELETE DATA."""
+    ops = [op for op in update.algebra if op.name in ("InsertData", "DeleteData")]
+    starts = [m.start() for m in _DATA_OP.finditer(text)]
+    for n, op in enumerate(ops):
+        triples = list(op.get("triples") or [])
+        for quads in (op.get("quads") or {}).values():
+            triples.extend(quads)
+        verb = "INSERT DATA" if op.name == "InsertData" else "DELETE DATA"
+        for triple in triples:
+            problem = _data_problem(triple, verb)
+            if problem is None:
+                continue
+            term, why = problem
+            at = starts[n] if n < len(starts) else 0
+            found = text.find(_term_text(term), at)
+            pos = found if found >= 0 else at
+            line = text.count("\n", 0, pos) + 1
+            column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            raise QuerySyntaxError(f"invalid SPARQL update: {why} in {verb}", source=source,
+                                   line=line, column=column)
+
+
+def _data_problem(triple: tuple, verb: str) -> tuple[Any, str] | None:
+    from rdflib import BNode, Literal, URIRef, Variable
+
+    s, p, o = triple[:3]
+    for term in (s, p, o):
+        if isinstance(term, Variable):
+            return term, f"variable {term.n3()} (DATA blocks take concrete triples; use " \
+                         f"{verb.split()[0]} {{ … }} WHERE {{ … }} to match variables)"
+    if isinstance(s, Literal):
+        return s, f"literal subject {_short_n3(s)} (a subject is an IRI or a blank node)"
+    if not isinstance(p, URIRef):
+        return p, f"predicate {_short_n3(p)} is not an IRI"
+    if verb == "DELETE DATA":
+        for term in (s, o):
+            if isinstance(term, BNode):
+                return term, "blank node (DELETE DATA cannot name blank nodes; use DELETE " \
+                             "WHERE)"
+    return None
+
+
+def _short_n3(term: Any) -> str:
+    text = term.n3()
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+def _term_text(term: Any) -> str:
+    from rdflib import BNode, Literal, Variable
+
+    if isinstance(term, Variable):
+        return str(term)  # found after its ? or $
+    if isinstance(term, Literal):
+        return str(term)
+    if isinstance(term, BNode):
+        return "_:"
+    return str(term)
 
 
 def parse_update(
@@ -219,6 +304,7 @@ def parse_update(
     if base is None and not init_ns and "DATA" in text.upper():
         fast = _parse_data_update(text)
         if fast is not None:
+            _check_data_blocks(fast, text, source)
             return fast
     with exact_literals():
         try:
@@ -229,6 +315,7 @@ def parse_update(
             update = translateUpdate(parsed, base, _ns(init_ns))
         except Exception as exc:
             raise _syntax_error(exc, text, "update", source) from exc
+    _check_data_blocks(update, text, source)
     update._original_args = (text, _ns(init_ns), base)
     for op in update.algebra:
         bind_overrides(op)

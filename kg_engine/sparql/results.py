@@ -263,6 +263,10 @@ def format_result(result: Result, fmt: str = "table",
     if fmt not in FORMATS:
         raise ConfigError(f"unknown result format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if result.type in ("CONSTRUCT", "DESCRIBE"):
+        if fmt in ("csv", "tsv"):
+            raise ConfigError(f"--format {fmt} is for SELECT results; a {result.type} result "
+                              "is RDF: use --format table (Turtle), json (JSON-LD) or xml "
+                              "(RDF/XML)")
         rdf_fmt = {"table": "turtle", "json": "json-ld", "xml": "xml"}.get(fmt, "nt")
         return result.graph.serialize(format=rdf_fmt)
     if result.type == "ASK":

@@ -177,6 +177,8 @@ class Database:
         self._sql_cache: dict[str, str] = {}
         #: Callbacks run after a rollback (caches of ids handed out in the transaction).
         self.on_rollback: list[Callable[[], None]] = []
+        #: How the last outermost transaction ended: ``None`` (none yet), "commit", "rollback".
+        self.last_outcome: str | None = None
 
     @classmethod
     def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
@@ -223,7 +225,12 @@ class Database:
             if not readonly and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
                 raise StoreError(f"{url}: the folder {os.path.dirname(os.path.abspath(path))} "
                                  "does not exist: create it first or choose another path")
-            target = Path(path).resolve().as_uri() + ("?mode=ro" if readonly else "")
+            target = Path(path).resolve().as_uri()
+            if readonly:
+                # Without a write-ahead log no writer is active: read the file as immutable,
+                # since a read-only connection would leave -wal/-shm files it cannot remove.
+                wal = os.path.exists(path + "-wal")
+                target += "?mode=ro" if wal else "?mode=ro&immutable=1"
             raw = sqlite3.connect(target, uri=True, isolation_level=None,
                                   check_same_thread=False)
         try:
@@ -352,11 +359,13 @@ class Database:
             except BaseException:
                 self._depth = 0
                 self.execute("ROLLBACK")
+                self.last_outcome = "rollback"
                 for callback in self.on_rollback:
                     callback()
                 raise
             self._depth = 0
             self.execute("COMMIT")
+            self.last_outcome = "commit"
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Database]:

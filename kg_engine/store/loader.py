@@ -29,7 +29,7 @@ import re
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -40,9 +40,10 @@ from tqdm import tqdm
 
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.core.inputs import check_file
-from kg_engine.errors import InputReadError, RDFSyntaxError
+from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
 from kg_engine.store.ntriples import parse_blocks, token_parts
 from kg_engine.store.schema import BNODE
+from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ def load_files(
     format: str | None = None,
     graph: URIRef | BNode | None = None,
     progress: bool | None = None,
+    allow_contexts: Collection[str] = (),
 ) -> LoadResult:
     """Load RDF files into ``store`` in one transaction.
 
@@ -127,6 +129,8 @@ def load_files(
         graph: graph receiving the triples of triple formats and the default-graph part of
             quad formats (default: the default graph).
         progress: show a progress bar (``None``: only on a terminal, after 2 s).
+        allow_contexts: JSON-LD context addresses that may be fetched (default: none; a
+            document naming another is refused, see :mod:`kg_engine.store.untrusted`).
 
     Returns:
         A :class:`LoadResult`.
@@ -158,21 +162,21 @@ def load_files(
             now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
             live = contextlib.nullcontext() if not recompute else store.unmaintained()
             with live:
-                _load_all(store, files, formats, target, now, bar, result)
+                _load_all(store, files, formats, target, now, bar, result, allow_contexts)
             if rebuild:
                 store.create_indexes()
+            store.refresh_stats()  # in the transaction: the load and its statistics, or neither
             if recompute:
                 store.recompute_reasoning(f"a large load ({total_bytes:,} bytes)")
     finally:
         bar.close()
-    store.refresh_stats()
     store.checkpoint()
     result.seconds = time.perf_counter() - started
     return result
 
 
 def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: int, now: str,
-              bar: tqdm, result: LoadResult) -> None:
+              bar: tqdm, result: LoadResult, allow_contexts: Collection[str]) -> None:
     db = store.db
     store.bulk_begin()
     for path, fmt in zip(files, formats):
@@ -180,7 +184,7 @@ def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: in
         if fmt in _FAST_FORMATS:
             _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
         else:
-            _load_rdflib(writer, path, fmt, bar)
+            _load_rdflib(writer, path, fmt, bar, allow_contexts)
         result.statements += writer.statements
         db.execute(
             "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
@@ -322,7 +326,8 @@ class _Collector(Store):
 _LINE_IN_MESSAGE = re.compile(r"line (\d+)", re.IGNORECASE)
 
 
-def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
+def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm,
+                 allow_contexts: Collection[str] = ()) -> None:
     collector = _Collector(writer)
     dataset = Dataset(store=collector)
     _ = dataset.namespace_manager  # rdflib binds its own prefixes here, before the file's
@@ -330,8 +335,9 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
     stream, raw = _open_binary(path)
     with raw, exact_literals():
         try:
+            stream = _guarded(stream, path, fmt, allow_contexts)
             dataset.parse(source=stream, format=fmt, publicID=path.resolve().as_uri())
-        except RDFSyntaxError:
+        except KgEngineError:
             raise
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise _truncated(path, exc) from None
@@ -344,6 +350,50 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm) -> None:
         [(f"ns:{p}", str(ns)) for p, ns in collector.declared.items() if p],
     )
     bar.update(path.stat().st_size)
+
+
+def _guarded(stream: BinaryIO, path: Path, fmt: str, allow_contexts: Collection[str]) -> Any:
+    """``stream`` after the untrusted-input checks of ``fmt`` (see :mod:`.untrusted`)."""
+    if fmt == "json-ld":
+        import json
+
+        data = stream.read()
+        try:
+            doc = json.loads(data)
+        except UnicodeDecodeError as exc:
+            raise RDFSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                 source=str(path)) from None
+        except json.JSONDecodeError as exc:
+            raise RDFSyntaxError(f"invalid JSON: {exc.msg}", source=str(path), line=exc.lineno,
+                                 column=exc.colno) from None
+        check_jsonld_contexts(doc, str(path), allow_contexts)
+        return io.BytesIO(data)
+    if fmt in ("xml", "pretty-xml", "trix"):
+        head = stream.read(DTD_WINDOW)
+        check_xml_entities(head, str(path))
+        return io.BufferedReader(_Prefixed(head, stream))  # type: ignore[arg-type]
+    return stream
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (already read) followed by the rest of ``stream``."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head = memoryview(head)
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n] = self.head[:n]
+            self.head = self.head[n:]
+            return n
+        data = self.stream.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
 
 
 def _truncated(path: Path, exc: Exception) -> InputReadError:

@@ -33,7 +33,8 @@ __all__ = ["Statement", "parse_blocks", "token_parts", "token_term"]
 
 Statement = tuple[str, str, str, "str | None"]
 
-_IRI = r'<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'
+# absolute IRIs only (N-Triples has no base IRI to resolve a relative one against)
+_IRI = r'<[A-Za-z][A-Za-z0-9+.\-]*:(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>'
 _BNODE = r'_:[^\s<>"]*[^\s<>".]'
 _LITERAL = (
     r'"(?:[^"\\\n\r]|\\[tbnrf"\'\\]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*"'
@@ -66,6 +67,11 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(_unescape_match, text) if "\\" in text else text
 
 
+def _short(token: str, limit: int = 60) -> str:
+    """``token`` quoted for a message, cut to ``limit`` characters (no more of the file)."""
+    return repr(token if len(token) <= limit else token[:limit] + "…")
+
+
 def token_parts(token: str) -> tuple[int, str, str | None, str]:
     """``(kind, lexical form, datatype IRI, language)`` of one token, validated strictly.
 
@@ -80,14 +86,15 @@ def token_parts(token: str) -> tuple[int, str, str | None, str]:
     if first == "<":
         if not _IRI_RE.fullmatch(token):
             raise ValueError(
-                f"malformed IRI {token!r} (spaces, quotes and <>{{}}|^`\\ are not allowed)")
+                f"malformed IRI {_short(token)} (expected an absolute IRI such as "
+                "<http://example.org/x>: a scheme, and no spaces, quotes or <>{}|^`\\)")
         return IRI, _unescape(token[1:-1]), None, ""
     if first == "_":
         if not _BNODE_RE.fullmatch(token):
-            raise ValueError(f"malformed blank node label {token!r}")
+            raise ValueError(f"malformed blank node label {_short(token)}")
         return BNODE, token[2:], None, ""
     if not _LITERAL_RE.fullmatch(token):
-        raise ValueError(f"malformed literal {token!r} (check quotes and escapes)")
+        raise ValueError(f"malformed literal {_short(token)} (check quotes and escapes)")
     end = token.rindex('"')
     lex = _unescape(token[1:end])
     suffix = token[end + 1:]

@@ -626,6 +626,7 @@ class SQLStore:
         format: str | None = None,
         graph: URIRef | BNode | None = None,
         progress: bool | None = None,
+        allow_contexts: Iterable[str] = (),
     ) -> LoadResult:
         """Bulk-load RDF files (any rdflib format, gzip transparently) in one transaction.
 
@@ -633,7 +634,8 @@ class SQLStore:
         """
         from kg_engine.store.loader import load_files
 
-        return load_files(self, paths, format=format, graph=graph, progress=progress)
+        return load_files(self, paths, format=format, graph=graph, progress=progress,
+                          allow_contexts=frozenset(allow_contexts))
 
     def refresh_stats(self) -> None:
         """Recompute per-predicate statistics (``kg_stats``) and the planner statistics."""

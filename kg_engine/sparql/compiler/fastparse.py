@@ -364,10 +364,10 @@ class _Parser:
                 raise _Unsupported("ORDER BY")
         limit = offset = None
         for _ in range(2):
-            if self.kw("LIMIT"):
-                limit = int(self._int())
+            if self.kw("LIMIT"):  # clamped: no SQL integer holds 2^63 (same answers)
+                limit = min(int(self._int()), 2**63 - 1)
             elif self.kw("OFFSET"):
-                offset = int(self._int())
+                offset = min(int(self._int()), 2**63 - 1)
         aggregate = group is not None or bool(self.aggs)
         E: list[tuple[Any, Variable]] = []
         if aggregate:

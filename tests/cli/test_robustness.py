@@ -1,0 +1,353 @@
+"""Bad input to every ``kg`` command: exit 2, ONE line naming the input, nothing changed.
+
+The fixtures (a store, a foreign SQLite database, non-UTF-8, truncated, binary files, a FIFO…)
+are generated here; the table ``CASES`` lists, per command, the arguments and a text the one
+line must contain. After each case the store's content digest and the folder's file list are
+compared with what they were before. Interrupts run ``kg load`` in a subprocess and send it
+SIGINT / SIGKILL; the API equivalents use ``pytest.raises`` on the public exceptions.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_engine import KnowledgeGraph
+from kg_engine.cli.app import app
+from kg_engine.errors import (
+    ConfigError,
+    InputNotFoundError,
+    InputReadError,
+    InputSyntaxError,
+    KgEngineError,
+    QuerySyntaxError,
+    StoreError,
+    StoreURLError,
+)
+
+EX = "http://example.org/"
+
+
+def digest(path: Path) -> str:
+    """Content digest of an SQLite file (every table's rows; the bytes of another file)."""
+    if not path.exists():
+        return "missing"
+    data = path.read_bytes()
+    if not data.startswith(b"SQLite format 3"):
+        return hashlib.sha256(data).hexdigest()
+    # read-only; immutable unless a write-ahead log exists (else sqlite leaves -wal/-shm files)
+    wal = Path(f"{path}-wal").exists()
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'' if wal else '&immutable=1'}",
+                          uri=True)
+    try:
+        h = hashlib.sha256()
+        for line in con.iterdump():
+            h.update(line.encode())
+        return h.hexdigest()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("robust")
+    with KnowledgeGraph(f"sqlite:///{d / 'store.sqlite'}") as kg:
+        kg.update(f'INSERT DATA {{ <{EX}a> <{EX}p> <{EX}b> . <{EX}b> <{EX}p> "x" }}')
+    con = sqlite3.connect(d / "foreign.sqlite")
+    con.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+    con.execute("INSERT INTO customers VALUES (1, 'Ada')")
+    con.commit()
+    con.close()
+    (d / "notes.txt").write_text("my notes, not a database\n" * 10)
+    (d / "notutf8.rq").write_bytes(b"SELECT * WHERE { ?s ?p \xff\xfe }")
+    (d / "notutf8.ru").write_bytes(b"INSERT DATA { <urn:a> <urn:b> \"\xe9\" }")
+    (d / "notutf8.ttl").write_bytes(b"<urn:a> <urn:b> \"\xe9t\xe9\" .\n")
+    (d / "notutf8.txt").write_bytes(b"Ada Lovelace was born in London \xff\xfe.")
+    (d / "notutf8.rules").write_bytes(b"[r1: (?a <urn:p> ?b) -> (?b <urn:p> \xff ?a)]")
+    (d / "binary.nt").write_bytes(bytes(range(256)) * 4)
+    (d / "bad.nt").write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n<{EX}a> <{EX}p> .\n")
+    (d / "relative.nt").write_text(f"<{EX}a> <{EX}p> <b> .\n")
+    (d / "empty.rq").write_text("")
+    whole = gzip.compress(b"".join(b"<%sa%d> <%sp> \"x\" .\n" % (EX.encode(), i, EX.encode())
+                                   for i in range(3000)))
+    (d / "truncated.nt.gz").write_bytes(whole[: len(whole) // 2])
+    (d / "folder").mkdir()
+    os.mkfifo(d / "fifo.nt")
+    return d
+
+
+# (command arguments, text the one line must name); {d} is the fixture folder, {db} the store
+CASES: dict[str, list[tuple[list[str], str]]] = {
+    "query": [
+        (["query", "--db", "{db}", "SELEC * WHERE { ?s ?p ?o }"], "<query>:1"),
+        (["query", "--db", "{db}", "-f", "{d}/notutf8.rq"], "notutf8.rq"),
+        (["query", "--db", "{db}", "-f", "{d}/empty.rq"], "empty.rq"),
+        (["query", "--db", "{db}", "-f", "{d}/nothere.rq"], "nothere.rq"),
+        (["query", "--db", "{db}", "-f", "{d}/folder"], "folder"),
+        (["query", "--db", "{db}", "-f", "{d}/fifo.nt"], "fifo.nt"),
+        (["query", "--db", "{db}", "-f", "/dev/null"], "/dev/null"),
+        (["query", "--db", "{db}", "missing.rq"], "-f missing.rq"),
+        (["query", "--db", "{db}", "--timeout", "-1", "ASK {}"], "timeout"),
+        (["query", "--db", "{db}", "--timeout", "0", "ASK {}"], "timeout"),
+        (["query", "--db", "{db}", "--timeout", "nan", "ASK {}"], "timeout"),
+        (["query", "--db", "sqlite:///{d}/nothere.sqlite", "ASK {}"], "nothere.sqlite"),
+        (["query", "--db", "sqlite:///{d}/foreign.sqlite", "ASK {}"], "foreign.sqlite"),
+        (["query", "--db", "sqlite:///{d}/notes.txt", "ASK {}"], "notes.txt"),
+        (["query", "--db", "", "ASK {}"], "URL is empty"),
+        (["query", "--db", "{db}", "--format", "csv", "CONSTRUCT WHERE { ?s ?p ?o }"],
+         "--format"),
+    ],
+    "stats": [
+        (["stats", "--db", "sqlite:///{d}/nothere.sqlite"], "nothere.sqlite"),
+        (["stats", "--db", "sqlite:///{d}/foreign.sqlite"], "foreign.sqlite"),
+        (["stats", "--db", "sqlite:///{d}/notes.txt"], "notes.txt"),
+        (["stats", "--db", "sqlite:///{d}/folder"], "folder"),
+        (["stats", "--db", "mysql://x/y"], "mysql"),
+    ],
+    "load": [
+        (["load", "--db", "{db}", "{d}/bad.nt"], "bad.nt:2"),
+        (["load", "--db", "{db}", "{d}/binary.nt"], "binary.nt"),
+        (["load", "--db", "{db}", "{d}/relative.nt"], "relative.nt:1"),
+        (["load", "--db", "{db}", "{d}/notutf8.ttl"], "notutf8.ttl"),
+        (["load", "--db", "{db}", "{d}/truncated.nt.gz"], "truncated.nt.gz"),
+        (["load", "--db", "{db}", "{d}/folder"], "folder"),
+        (["load", "--db", "{db}", "{d}/fifo.nt"], "fifo.nt"),
+        (["load", "--db", "{db}", "/dev/null"], "/dev/null"),
+        (["load", "--db", "{db}", "{d}/nothere.nt"], "nothere.nt"),
+        (["load", "--db", "{db}", "--graph", "not an iri", "{d}/relative.nt"], "not an iri"),
+        (["load", "--db", "sqlite:///{d}/foreign.sqlite", "{d}/bad.nt"], "foreign.sqlite"),
+        (["load", "--db", "sqlite:///{d}/notes.txt", "{d}/bad.nt"], "notes.txt"),
+        (["load", "--db", "sqlite:///{d}/no/such/folder/kg.sqlite", "{d}/bad.nt"], "folder"),
+        (["load", "--db", "sqlite:///{d}/new.sqlite", "{d}/bad.nt"], "bad.nt"),
+    ],
+    "update": [
+        (["update", "--db", "{db}", "INSERT DATA { \"lit\" <urn:p> <urn:o> }"], "<update>:1"),
+        (["update", "--db", "{db}", "INSERT DATA { ?s <urn:p> <urn:o> }"], "<update>:1"),
+        (["update", "--db", "{db}", "DELETE DATA { _:b <urn:p> <urn:o> }"], "<update>:1"),
+        (["update", "--db", "{db}", "-f", "{d}/notutf8.ru"], "notutf8.ru"),
+        (["update", "--db", "{db}", "changes.ru"], "-f changes.ru"),
+        (["update", "--db", "sqlite:///{d}/foreign.sqlite", "CLEAR ALL"], "foreign.sqlite"),
+    ],
+    "explain": [
+        (["explain", "--db", "{db}", "not a triple"], "<triple>"),
+        (["explain", "--db", "{db}", f"<{EX}a> <{EX}p>"], "<triple>"),
+        (["explain", "--db", "{db}", f"<{EX}a> <{EX}p> <{EX}zz>"], "not in the store"),
+        (["explain", "--db", "sqlite:///{d}/nothere.sqlite", f"<{EX}a> <{EX}p> <{EX}b>"],
+         "nothere.sqlite"),
+    ],
+    "reason": [
+        (["reason", "--db", "{db}", "-r", "{d}/nothere.rules"], "nothere.rules"),
+        (["reason", "--db", "{db}", "-r", "{d}/notutf8.rules"], "notutf8.rules"),
+        (["reason", "--db", "sqlite:///{d}/foreign.sqlite"], "foreign.sqlite"),
+    ],
+    "extract": [
+        (["extract", "--db", "{db}", "{d}/nothere.txt"], "nothere.txt"),
+        (["extract", "--db", "{db}", "{d}/notutf8.txt"], "notutf8.txt"),
+        (["extract", "--db", "sqlite:///{d}/new.sqlite", "{d}/notutf8.txt"], "notutf8.txt"),
+        (["extract", "--db", "{db}", "{d}/fifo.nt"], "fifo.nt"),
+    ],
+    "demo": [
+        (["demo", "--db", "sqlite:///{d}/notes.txt"], "notes.txt"),
+        (["demo", "--db", "{db}"], "store.sqlite"),
+        (["demo", "--db", "sqlite:///{d}/foreign.sqlite"], "foreign.sqlite"),
+    ],
+}
+
+
+def _cases() -> list:
+    return [pytest.param(args, name, id=f"{cmd}-{i}")
+            for cmd, rows in CASES.items() for i, (args, name) in enumerate(rows)]
+
+
+@pytest.mark.parametrize(("args", "name"), _cases())
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    work: Path, args: list[str], name: str
+) -> None:
+    db = work / "store.sqlite"
+    files = sorted(p.name for p in work.iterdir())
+    before = {f: digest(work / f) for f in files if not (work / f).is_fifo()
+              and (work / f).is_file()}
+    argv = [a.replace("{db}", f"sqlite:///{db}").replace("{d}", str(work)) for a in args]
+    result = CliRunner().invoke(app, argv)
+    out = result.output.strip()
+    assert result.exit_code == 2, out
+    assert len(out.splitlines()) == 1, out
+    assert out.startswith("error: ") and "Traceback" not in out, out
+    assert name in out, out
+    assert sorted(p.name for p in work.iterdir()) == files, "a file was created or removed"
+    assert {f: digest(work / f) for f in before} == before, "a file or store was changed"
+
+
+@pytest.mark.parametrize(("modifier", "rows"), [
+    ("LIMIT 9223372036854775808", 2), ("OFFSET 99999999999999999999", 0),
+    ("ORDER BY ?o LIMIT 99999999999999999999 OFFSET 1", 1)])
+def test_huge_limit_and_offset_are_answered(work: Path, modifier: str, rows: int) -> None:
+    r = CliRunner().invoke(app, ["query", "--db", f"sqlite:///{work / 'store.sqlite'}",
+                                 "--format", "csv", f"SELECT ?o WHERE {{ ?s ?p ?o }} {modifier}"])
+    assert r.exit_code == 0, r.output
+    assert len(r.output.splitlines()) == rows + 1
+
+
+def test_read_only_store_is_read_without_writing(work: Path, tmp_path: Path) -> None:
+    src = work / "store.sqlite"
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "kg.sqlite").write_bytes(src.read_bytes())
+    os.chmod(ro / "kg.sqlite", 0o444)
+    os.chmod(ro, 0o555)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as a user who can write to read-only folders (root)")
+        db = f"sqlite:///{ro / 'kg.sqlite'}"
+        r = CliRunner().invoke(app, ["stats", "--db", db])
+        assert r.exit_code == 0, r.output
+        r = CliRunner().invoke(app, ["query", "--db", db, "ASK { ?s ?p ?o }"])
+        assert r.exit_code == 0 and "true" in r.output.lower(), r.output
+        r = CliRunner().invoke(app, ["update", "--db", db, "CLEAR ALL"])
+        assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1, r.output
+    finally:
+        os.chmod(ro, 0o755)
+
+
+def test_read_commands_never_write(work: Path, tmp_path: Path) -> None:
+    db = tmp_path / "kg.sqlite"
+    db.write_bytes((work / "store.sqlite").read_bytes())
+    before = db.read_bytes()
+    for args in (["stats"], ["query", "SELECT * WHERE { ?s ?p ?o }"],
+                 ["explain", f"<{EX}a> <{EX}p> <{EX}b>"]):
+        r = CliRunner().invoke(app, [*args, "--db", f"sqlite:///{db}"])
+        assert r.exit_code == 0, r.output
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kg.sqlite"]
+
+
+def test_newer_store_version_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "kg.sqlite"
+    KnowledgeGraph(f"sqlite:///{db}").close()
+    con = sqlite3.connect(db)
+    con.execute("UPDATE kg_meta SET value = '999' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    r = CliRunner().invoke(app, ["stats", "--db", f"sqlite:///{db}"])
+    assert r.exit_code == 2 and "newer kg-engine" in r.output, r.output
+
+
+def test_demo_recreates_only_its_own_store(tmp_path: Path, monkeypatch) -> None:
+    from kg_engine.cli import demo
+
+    db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.store.set_meta(demo.DEMO_KEY, "1")
+        kg.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+    demo._clear_demo_store(db)  # a store made by kg demo is recreated
+    assert not (tmp_path / "demo.sqlite").exists()
+
+
+def test_internal_error_is_one_line_exit_1_and_debug_shows_it(work: Path, monkeypatch) -> None:
+    import kg_engine.api
+
+    def broken(self, *args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(kg_engine.api.KnowledgeGraph, "stats", broken)
+    db = f"sqlite:///{work / 'store.sqlite'}"
+    r = CliRunner().invoke(app, ["stats", "--db", db])
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1, r.output
+    assert "bug" in r.output and "--debug" in r.output
+    r = CliRunner().invoke(app, ["--debug", "stats", "--db", db])
+    assert isinstance(r.exception, TypeError)
+
+
+# -- the API raises public exceptions ------------------------------------------------------
+def test_api_raises_public_exceptions(work: Path) -> None:
+    with pytest.raises(InputNotFoundError):
+        KnowledgeGraph(f"sqlite:///{work / 'nothere.sqlite'}", readonly=True)
+    assert not (work / "nothere.sqlite").exists()
+    with pytest.raises(StoreError, match="not a kg-engine store"):
+        KnowledgeGraph(f"sqlite:///{work / 'foreign.sqlite'}")
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        KnowledgeGraph(f"sqlite:///{work / 'notes.txt'}")
+    with pytest.raises(StoreURLError):
+        KnowledgeGraph("")
+    kg = KnowledgeGraph("sqlite://")
+    with pytest.raises(InputReadError, match="truncated"):
+        kg.load(work / "truncated.nt.gz")
+    with pytest.raises(InputReadError, match="folder"):
+        kg.load(work / "folder")
+    with pytest.raises(InputSyntaxError, match="notutf8.ttl"):
+        kg.load(work / "notutf8.ttl")
+    with pytest.raises(ConfigError, match="timeout"):
+        kg.query("ASK {}", timeout=-1)
+    with pytest.raises(ConfigError, match="IRI"):
+        kg.load(work / "bad.nt", graph="no iri")
+    with pytest.raises(QuerySyntaxError):
+        kg.update('INSERT DATA { "x" <urn:p> <urn:o> }')
+    with pytest.raises(KgEngineError):
+        kg.explain("<urn:a> <urn:b>")
+    assert len(kg) == 0
+
+
+# -- interrupts ----------------------------------------------------------------------------
+def _big_nt(path: Path, n: int) -> None:
+    with open(path, "w") as fh:
+        for i in range(n):
+            fh.write(f'<{EX}s{i}> <{EX}p{i % 7}> "literal number {i}" .\n')
+
+
+def _read_position(pid: int, path: Path) -> int | None:
+    """Where process ``pid`` is reading ``path`` (Linux /proc), or None."""
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+                return int(info.split("pos:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_load_leaves_the_store_as_it_was(tmp_path: Path, sig: int) -> None:
+    db = tmp_path / "kg.sqlite"
+    with KnowledgeGraph(f"sqlite:///{db}") as kg:
+        kg.update(f"INSERT DATA {{ <{EX}a> <{EX}p> <{EX}b> }}")
+    before = digest(db)
+    data = tmp_path / "big.nt"
+    _big_nt(data, 400_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg_engine", "load", "--db", f"sqlite:///{db}", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    deadline = time.time() + 60
+    # interrupt mid-parse: the child's read position in big.nt is past the start, not at the end
+    while time.time() < deadline and proc.poll() is None:
+        pos = _read_position(proc.pid, data)
+        if pos is not None and 0 < pos < data.stat().st_size // 2:
+            break
+        time.sleep(0.01)
+    if proc.poll() is not None or pos is None or pos >= data.stat().st_size // 2:
+        proc.kill()
+        pytest.skip("the load could not be caught mid-parse")
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "rolled back" in lines[0], err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    assert digest(db) == before
+    with KnowledgeGraph(f"sqlite:///{db}") as kg:  # and the store still works
+        assert len(kg) == 1

@@ -43,8 +43,8 @@ from typing import Any
 from rdflib import BNode, Dataset, URIRef
 
 from kg_engine.core.batch import TripleBatch
-from kg_engine.core.provenance import Provenance
 from kg_engine.core.iri import check_iri
+from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term
 from kg_engine.errors import (
     ConfigError,

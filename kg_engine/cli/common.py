@@ -185,11 +185,12 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
     return run
 
 
-def guard_commands(app: typer.Typer) -> None:
+def guard_commands(app: typer.Typer, prefix: str = "") -> None:
     """Put :func:`guard` around every command of ``app`` and of its sub-apps."""
     for info in app.registered_commands:
         if info.callback is not None and not getattr(info.callback, "kg_guarded", False):
-            info.callback = guard(info.callback, info.name)
+            name = info.name or info.callback.__name__.replace("_", "-")
+            info.callback = guard(info.callback, prefix + name)
     for group in app.registered_groups:
         if group.typer_instance is not None:
-            guard_commands(group.typer_instance)
+            guard_commands(group.typer_instance, f"{prefix}{group.name} ")

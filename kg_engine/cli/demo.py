@@ -146,9 +146,8 @@ def _clear_demo_store(db: str) -> None:
         return
     marker = None
     if os.path.isfile(path):
-        with contextlib.suppress(KgEngineError):
-            with KnowledgeGraph(db, readonly=True) as kg:
-                marker = kg.store.meta(DEMO_KEY)
+        with contextlib.suppress(KgEngineError), KnowledgeGraph(db, readonly=True) as kg:
+            marker = kg.store.meta(DEMO_KEY)
     if marker is None:
         raise ConfigError(f"{path} exists and is not a store made by kg demo; nothing was "
                           "changed: give kg demo a new --db (it recreates only its own stores)")

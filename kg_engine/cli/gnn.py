@@ -219,7 +219,7 @@ def predict(
             raise ModelError(f"prediction is not available in this installation: {exc}") from exc
         if not Path(checkpoint).is_dir():
             raise ModelError(f"{checkpoint} is not a checkpoint folder (kg gnn train --output …)")
-        store = open_store(db or os.environ.get("KG_DB") or DEFAULT_DB)
+        store = open_store(db or os.environ.get("KG_DB") or DEFAULT_DB, create=False)
         try:
             if direction not in ("tail", "both"):
                 raise ConfigError(f"--direction {direction!r}: expected 'tail' or 'both'")

@@ -85,7 +85,7 @@ class TrainingConfig(_Section):
     max_minutes: float = Field(0.0, ge=0)
     max_steps: int = Field(0, ge=0)
     checkpoint_every_minutes: float = Field(5.0, ge=0)
-    device: str = "auto"
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps|xpu(:\d+)?)$")
     amp: bool = True
     num_threads: int = Field(1, ge=0)
     find_unused_parameters: bool = False

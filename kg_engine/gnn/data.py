@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from kg_engine.errors import ConfigError
+
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import Data
 
@@ -328,7 +330,7 @@ class KGData:
                 iri = URIRef(str(graph)) if isinstance(graph, str) else graph
                 ids = store.term_ids([iri])
                 if iri not in ids:
-                    raise ValueError(f"graph {iri} does not exist in the store")
+                    raise ConfigError(f"graph {iri} does not exist in the store")
                 gid = ids[iri]
             base += " AND q.g = ?"
             params.append(gid)
@@ -346,7 +348,8 @@ class KGData:
             params.append(PREDICTED_GRAPH_PREFIX + "%")
         rows = db.fetchall(base, tuple(params))
         if not rows:
-            raise ValueError("the store holds no triples to train on" + (f" in graph {graph}" if graph else ""))
+            raise ConfigError("the store holds no triples to train on" + (f" in graph {graph}" if graph else "")
+                              + ": load data first (kg load), or train on a --dataset")
         spo = torch.tensor(rows, dtype=torch.long)
         spo = torch.unique(spo, dim=0)  # the same triple in several graphs counts once
         node_ids = torch.unique(torch.cat([spo[:, 0], spo[:, 2]]))

@@ -30,6 +30,8 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kg_engine.errors import ConfigError
+
 __all__ = [
     "PREDICTED_GRAPH_PREFIX",
     "Prediction",
@@ -222,9 +224,9 @@ def predict_batch(
     from kg_engine.gnn.evaluation import KnownFilter
 
     if directions not in ("tail", "both"):
-        raise ValueError(f"directions must be 'tail' or 'both', got {directions!r}")
+        raise ConfigError(f"directions must be 'tail' or 'both', got {directions!r}")
     if top_k < 1:
-        raise ValueError(f"top_k must be >= 1, got {top_k}")
+        raise ConfigError(f"top_k must be >= 1, got {top_k}")
     data, pyg = inference_data(loaded, store, graph)
     num_rel = data.num_relations
     if queries is None:
@@ -242,7 +244,7 @@ def predict_batch(
             try:
                 rows.append((data.entity_id(hn), data.relation_id(rn)))
             except KeyError as exc:
-                raise ValueError(
+                raise ConfigError(
                     f"query ({hn}, {rn}) is not an entity/relation the model knows "
                     f"({exc.args[0]}); give terms that occur in the graph"
                 ) from exc

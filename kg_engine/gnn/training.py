@@ -145,7 +145,7 @@ def load_data(cfg: GNNConfig) -> KGData:
     if cfg.data.db:
         from kg_engine.store import open_store
 
-        store = open_store(cfg.data.db)
+        store = open_store(cfg.data.db, readonly=True)
         try:
             data = KGData.from_store(
                 store, cfg.data.graph, include_literals=cfg.data.include_literals, name=cfg.data.db
@@ -383,13 +383,12 @@ def train(
             torch.cuda.set_device(device)
     output_dir = Path(output_dir)
     is_main = rank == 0
-    if is_main:
-        output_dir.mkdir(parents=True, exist_ok=True)
-
     if data is None:
         data = load_data(cfg)
     if len(data.train) == 0:
         raise ConfigError("no training triples")
+    if is_main:  # only once the data is there: a failed start leaves no folder behind
+        output_dir.mkdir(parents=True, exist_ok=True)
     _seed_all(t.seed)
     model = build_model(cfg, data.num_entities, data.num_relations).to(device)
     optimizer = _make_optimizer(cfg, model.parameters())

@@ -247,8 +247,8 @@ def _data_problem(triple: tuple, verb: str) -> tuple[Any, str] | None:
     s, p, o = triple[:3]
     for term in (s, p, o):
         if isinstance(term, Variable):
-            return term, f"variable {term.n3()} (DATA blocks take concrete triples; use " \
-                         f"{verb.split()[0]} {{ … }} WHERE {{ … }} to match variables)"
+            return term, (f"variable {term.n3()} (DATA blocks take concrete triples; use "
+                          f"{verb.split()[0]} {{ … }} WHERE {{ … }} to match variables)")
     if isinstance(s, Literal):
         return s, f"literal subject {_short_n3(s)} (a subject is an IRI or a blank node)"
     if not isinstance(p, URIRef):
@@ -256,8 +256,7 @@ def _data_problem(triple: tuple, verb: str) -> tuple[Any, str] | None:
     if verb == "DELETE DATA":
         for term in (s, o):
             if isinstance(term, BNode):
-                return term, "blank node (DELETE DATA cannot name blank nodes; use DELETE " \
-                             "WHERE)"
+                return term, "blank node (DELETE DATA cannot name blank nodes; use DELETE WHERE)"
     return None
 
 

@@ -93,14 +93,14 @@ def sqlite_path(url: str) -> str | None:
 #: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) that mean the database
 #: file or its surroundings are wrong, not kg-engine: what happened, then what to do.
 _SQLITE_CAUSES = {
-    "SQLITE_NOTADB": ("is not a SQLite database", "give the path of a kg-engine store, or a new "
-                      "file name to create one"),
+    "SQLITE_NOTADB": ("is not a SQLite database",
+                      "give the path of a kg-engine store, or a new file name to create one"),
     "SQLITE_CORRUPT": ("is a corrupt database (database disk image is malformed)",
                        "restore it from a backup, or load the data again into a new store"),
     "SQLITE_READONLY": ("cannot be written (read-only file or folder)",
                         "check the permissions of the file and its folder"),
-    "SQLITE_CANTOPEN": ("cannot be opened", "check that its folder exists and is readable "
-                        "(and writable, for commands that change the store)"),
+    "SQLITE_CANTOPEN": ("cannot be opened",
+                        "check that its folder exists and can be read and written"),
     "SQLITE_PERM": ("cannot be opened (permission denied)", "check the file's permissions"),
     "SQLITE_AUTH": ("cannot be opened (not authorised)", "check the file's permissions"),
     "SQLITE_BUSY": ("is locked by another process", "wait for the other process to finish"),

@@ -38,13 +38,13 @@ from rdflib import BNode, Dataset, URIRef
 from rdflib.store import Store
 from tqdm import tqdm
 
-from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.core.inputs import check_file
+from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
 from kg_engine.store.ntriples import parse_blocks, token_parts
 from kg_engine.store.schema import BNODE
-from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
+from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
     from kg_engine.store.sqlstore import SQLStore

@@ -300,8 +300,7 @@ def test_api_raises_public_exceptions(work: Path) -> None:
 # -- interrupts ----------------------------------------------------------------------------
 def _big_nt(path: Path, n: int) -> None:
     with open(path, "w") as fh:
-        for i in range(n):
-            fh.write(f'<{EX}s{i}> <{EX}p{i % 7}> "literal number {i}" .\n')
+        fh.writelines(f'<{EX}s{i}> <{EX}p{i % 7}> "literal number {i}" .\n' for i in range(n))
 
 
 def _read_position(pid: int, path: Path) -> int | None:
@@ -341,7 +340,7 @@ def test_interrupted_load_leaves_the_store_as_it_was(tmp_path: Path, sig: int) -
         proc.kill()
         pytest.skip("the load could not be caught mid-parse")
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     if sig == signal.SIGINT:
         assert proc.returncode == 130, err
         lines = err.strip().splitlines()

@@ -50,7 +50,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def _laughs(levels: int = 10) -> str:
     ents = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, levels)]
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, levels)]
     return ('<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [\n' + "\n".join(ents) + "]>\n"
             f'<rdf:RDF xmlns:rdf="{RDF}" xmlns:ex="http://e/"><rdf:Description '
             f'rdf:about="http://e/a"><ex:p>&lol{levels - 1};</ex:p></rdf:Description></rdf:RDF>\n')
@@ -152,8 +152,8 @@ def test_self_referencing_entities_are_refused() -> None:
     ("a.ttl", "@prefix ex: <http://e/> . ex:a ex:p ex:b .\n"),
     ("a.nt", "<http://e/a> <http://e/p> <http://e/b> .\n"),
     ("a.trig", "<http://e/g> { <http://e/a> <http://e/p> <http://e/b> }\n"),
-    ("a.rdf", f'<rdf:RDF xmlns:rdf="{RDF}"><rdf:Description rdf:about="http://e/a">'
-              '<rdf:value>x</rdf:value></rdf:Description></rdf:RDF>'),
+    ("a.rdf", (f'<rdf:RDF xmlns:rdf="{RDF}"><rdf:Description rdf:about="http://e/a">'
+               "<rdf:value>x</rdf:value></rdf:Description></rdf:RDF>")),
 ])
 def test_no_network_for_any_format(tmp_path: Path, no_network, name: str, text: str) -> None:
     path = tmp_path / name

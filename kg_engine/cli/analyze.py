@@ -80,7 +80,7 @@ def analyze(
             params = {"k": samples, "seed": seed}
         elif algorithm == "communities":
             params = {"seed": seed}
-        with open_kg(db) as kg:
+        with open_kg(db, create=False) as kg:
             res = kg.analyze(algorithm, backend=backend, write=write, name=name,
                              graph=graph or None, **_inferred(include_inferred), **params)
             rows = res.top(top)

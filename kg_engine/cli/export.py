@@ -45,7 +45,7 @@ def export(
             if not path.is_file():
                 raise InputNotFoundError(f"{path}: no such query file")
             query = path.read_text(encoding="utf-8")
-        with open_kg(db) as kg:
+        with open_kg(db, readonly=True) as kg:
             res = kg.export(out, format, graph=graph or None, include_inferred=include_inferred,
                             query=query, entity=entity.strip("<>") if entity else None,
                             hops=hops, progress=progress)

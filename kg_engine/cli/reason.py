@@ -45,13 +45,13 @@ def reason(
     """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>,
     answer queries and are kept current on every write."""
     if off:
-        with user_errors(), open_kg(db) as kg:
+        with user_errors(), open_kg(db, create=False) as kg:
             before = kg.reasoning
             kg.reason_off()
         console.print(f"reasoning off (was: {before})" if before else "reasoning was off",
                       highlight=False)
         return
-    with user_errors(), open_kg(db) as kg:
+    with user_errors(), open_kg(db, create=False) as kg:
         result = kg.reason(rules, profile=profile, recompute=recompute)
     if as_json:
         console.print_json(json.dumps(_as_dict(result)))

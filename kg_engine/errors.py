@@ -32,6 +32,7 @@ __all__ = [
     "RuleSyntaxError",
     "StoreError",
     "StoreURLError",
+    "TermError",
     "UnsupportedOperationError",
 ]
 
@@ -105,6 +106,11 @@ class StoreError(KgEngineError, RuntimeError):
 
 class StoreURLError(StoreError, ValueError):
     """A database URL kg-engine cannot open (unknown scheme, missing driver)."""
+
+
+class TermError(KgEngineError, ValueError):
+    """An RDF term where it cannot stand: a literal subject, a non-IRI predicate, a variable
+    in a statement."""
 
 
 class UnsupportedOperationError(KgEngineError, NotImplementedError):

@@ -44,9 +44,13 @@ def _main(
     debug: bool = typer.Option(False, "--debug", envvar="KG_DEBUG",
                                help="show the traceback of an internal error"),
 ) -> None:
+    import logging
+
     from kg_engine.cli.common import set_debug
 
     set_debug(debug)
+    if not debug:  # rdflib's warnings (e.g. "does not look like a valid URI") are not errors
+        logging.getLogger("rdflib").setLevel(logging.ERROR)
 
 
 # the one error boundary around every command (cli/common.py)

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.query import read_request
 
 
 def export(
@@ -37,14 +38,10 @@ def export(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Export the graph (or a subgraph) to OUT."""
-    from kg_engine.errors import InputNotFoundError
 
     with user_errors():
         if query is not None and query.startswith("@"):
-            path = Path(query[1:])
-            if not path.is_file():
-                raise InputNotFoundError(f"{path}: no such query file")
-            query = path.read_text(encoding="utf-8")
+            query, _ = read_request(None, Path(query[1:]), "query")
         with open_kg(db, readonly=True) as kg:
             res = kg.export(out, format, graph=graph or None, include_inferred=include_inferred,
                             query=query, entity=entity.strip("<>") if entity else None,

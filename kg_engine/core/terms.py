@@ -29,20 +29,23 @@ DEFAULT_GRAPH: URIRef = DATASET_DEFAULT_GRAPH_ID
 
 
 def check_triple(s: object, p: object, o: object) -> None:
-    """Raise ``ValueError`` unless ``(s, p, o)`` is a valid RDF triple of rdflib terms.
+    """Raise :class:`~kg_engine.errors.TermError` (a ``ValueError``) unless ``(s, p, o)``
+    is a valid RDF triple of rdflib terms.
 
     Example:
         >>> check_triple(Literal("x"), URIRef("urn:p"), URIRef("urn:o"))
         Traceback (most recent call last):
         ...
-        ValueError: subject must be an IRI or blank node, got rdflib.term.Literal('x')
+        kg_engine.errors.TermError: subject must be an IRI or blank node, got rdflib.term.Literal('x')
     """
+    from kg_engine.errors import TermError
+
     if not isinstance(s, (URIRef, BNode)):
-        raise ValueError(f"subject must be an IRI or blank node, got {s!r}")
+        raise TermError(f"subject must be an IRI or blank node, got {s!r}")
     if not isinstance(p, URIRef):
-        raise ValueError(f"predicate must be an IRI, got {p!r}")
+        raise TermError(f"predicate must be an IRI, got {p!r}")
     if not isinstance(o, (URIRef, BNode, Literal)):
-        raise ValueError(f"object must be an IRI, blank node or literal, got {o!r}")
+        raise TermError(f"object must be an IRI, blank node or literal, got {o!r}")
 
 
 def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:

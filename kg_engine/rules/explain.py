@@ -867,4 +867,14 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
         raise RDFSyntaxError(
             f"expected exactly one triple, got {len(triples)} in {text!r}", source="<triple>"
         )
-    return triples[0]
+    return _check_parsed(triples[0], text)
+
+
+def _check_parsed(triple: tuple, text: str) -> tuple:
+    from kg_engine.errors import RDFSyntaxError, TermError
+
+    try:
+        check_triple(*triple)
+    except TermError as exc:
+        raise RDFSyntaxError(f"{exc} in {text!r}", source="<triple>") from None
+    return triple

@@ -224,9 +224,11 @@ def _check_data_blocks(update: Update, text: str, source: str) -> None:
     starts = [m.start() for m in _DATA_OP.finditer(text)]
     for n, op in enumerate(ops):
         triples = list(op.get("triples") or [])
-        for quads in (op.get("quads") or {}).values():
-            triples.extend(quads)
         verb = "INSERT DATA" if op.name == "InsertData" else "DELETE DATA"
+        for graph, quads in (op.get("quads") or {}).items():
+            triples.extend(quads)
+            if isinstance(graph, rdflib.Variable):
+                triples.insert(0, (graph, graph, graph))  # reported as a variable below
         for triple in triples:
             problem = _data_problem(triple, verb)
             if problem is None:

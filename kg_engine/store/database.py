@@ -218,6 +218,9 @@ class Database:
             if os.path.isdir(path):
                 raise StoreError(f"{url} names a folder: give the path of a store file, "
                                  f"e.g. sqlite:///{os.path.join(path, 'kg.sqlite')}")
+            if os.path.exists(path) and not os.path.isfile(path):
+                raise StoreError(f"{url} names a FIFO, device or socket, not a store file: "
+                                 "give the path of a kg-engine store or a new file name")
             if (readonly or not create) and not os.path.exists(path):
                 raise InputNotFoundError(
                     f"{url}: no such store ({os.path.abspath(path)} does not exist; nothing "

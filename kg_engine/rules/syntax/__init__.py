@@ -31,7 +31,7 @@ import os
 import re
 from pathlib import Path
 
-from kg_engine.errors import InputNotFoundError, RuleSyntaxError
+from kg_engine.errors import ConfigError, InputNotFoundError, RuleSyntaxError
 from kg_engine.rules.ir import RuleSet
 from kg_engine.rules.syntax.jena import parse_jena, to_jena
 from kg_engine.rules.syntax.n3 import parse_n3
@@ -197,4 +197,7 @@ def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:
     looks_like_path = Path(text).suffix.lower() in _EXTENSIONS or os.sep in text or "/" in text
     if single and not re.search(r"[\[\]{}()?]", text) and looks_like_path:
         raise InputNotFoundError(f"rules file not found: {text}")
+    if single and len(text) < 64 and not re.search(r"[\s\[\]{}()?<>]", text):
+        raise ConfigError(f"unknown rule set {text!r}: give rdfs, owl-rl, a rules file "
+                          "(.rules, .n3, .rq) or rule text")
     return load_rules(text)

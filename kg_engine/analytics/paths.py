@@ -71,11 +71,6 @@ def _entity_id(store: Any, entity: Any) -> int:
     return found
 
 
-def _decoded(store: Any, view: IdView, rows: list[tuple[int, int, int]]) -> list[Triple]:
-    terms = view.decode(store)
-    return [(terms[s], terms[p], terms[o]) for s, p, o in rows]
-
-
 def shortest_path(
     store: Any,
     source: Any,
@@ -113,19 +108,22 @@ def shortest_path(
     wanted = set(itertools.pairwise(ids))
     wanted |= {(v, u) for u, v in wanted}
     # among parallel statements, the best origin first, then the smallest predicate id
-    best: dict[tuple[int, int], tuple[tuple[int, int], tuple[int, int, int]]] = {}
-    for s, p, o, c, _ in view.edges:
-        if (s, o) in wanted and ((s, o) not in best or (c, p) < best[(s, o)][0]):
-            best[(s, o)] = ((c, p), (s, p, o))
-    rows = []
+    best: dict[tuple[int, int], tuple[int, int, int, int, float | None]] = {}
+    for edge in view.edges:
+        s, p, o, c, _ = edge
+        old = best.get((s, o))
+        if (s, o) in wanted and (old is None or (c, p) < (old[3], old[1])):
+            best[(s, o)] = edge
+    edges = []
     for u, v in itertools.pairwise(ids):
         found = best.get((u, v)) or (None if directed else best.get((v, u)))
         assert found is not None  # the path came from these very edges
-        rows.append(found[1])
-    sub = IdView(edges=[(s, p, o, 0, None) for s, p, o in rows], nodes=list(ids),
-                 terms=view.terms, graphs=view.graphs)
-    result = Subgraph(sub, _decoded(store, view, rows),
-                      [view.decode(store, ids)[i] for i in ids])
+        edges.append(found)
+    rows = [(s, p, o) for s, p, o, _, _ in edges]
+    sub = IdView(edges=edges, nodes=list(ids), graphs=view.graphs)
+    terms = sub.decode(store)
+    result = Subgraph(sub, [(terms[s], terms[p], terms[o]) for s, p, o in rows],
+                      [terms[i] for i in ids])
     if write:
         run = RunInfo("shortest_path", f"{impl.name} {impl.version}",
                       {"source": str(source), "target": str(target), "directed": directed})

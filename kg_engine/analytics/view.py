@@ -65,13 +65,12 @@ ORIGINS = ("asserted", "extracted", "inferred", "predicted")
 _ASSERTED, _EXTRACTED, _INFERRED, _PREDICTED = range(4)
 _GRAPH_CODE = {"asserted": _ASSERTED, "inferred": _INFERRED, "predicted": _PREDICTED,
                "analytics": _ASSERTED}
-_LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"), FOAF.name)
-_SCHEMA_NAME_HTTPS = URIRef("https://schema.org/name")
+#: Label predicates, preferred first.
+_LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"),
+           URIRef("https://schema.org/name"), FOAF.name)
 #: Above this many ids, decoding scans the dictionary instead of looking ids up in chunks.
 _SCAN_THRESHOLD = 20_000
 _CHUNK = 500
-
-GraphSpec = "str | URIRef | BNode | Sequence[str | URIRef | BNode] | None"
 
 
 @dataclass
@@ -203,6 +202,7 @@ def select(
     """
     if query is not None:
         return _select_query(store, kg, query, literals=literals)
+    wanted_nodes = None if nodes is None else list(dict.fromkeys(nodes))
     db = store.db
     gids, codes = graph_ids(store, graph, include_inferred, include_predicted)
     view = IdView(graphs=gids)
@@ -216,8 +216,8 @@ def select(
         where.append(f"q.p IN ({_in_list(pids)})")
     elif type_id is not None and not type_edges:
         where.append(f"q.p <> {int(type_id)}")
-    if nodes is not None:
-        listed = _in_list(sorted(set(nodes)))
+    if wanted_nodes is not None:
+        listed = _in_list(sorted(wanted_nodes))
         where.append(f"q.s IN ({listed}) AND q.o IN ({listed})")
     join = ""
     if not literals:
@@ -253,17 +253,16 @@ def select(
         seen[s] = None
         seen[o] = None
     if type_id is not None:
-        only = "" if nodes is None else f" AND s IN ({listed})"
+        only = "" if wanted_nodes is None else f" AND s IN ({listed})"
         for s, o in db.execute(
             f"SELECT DISTINCT s, o FROM kg_quads WHERE p = ? AND g IN ({_in_list(gids)}){only}",
             (type_id,),
         ):
             view.types.setdefault(s, []).append(o)
-            if predicates is None and nodes is None:
+            if predicates is None and wanted_nodes is None:
                 seen[s] = None
-    if nodes is not None:
-        for n in nodes:
-            seen[n] = None
+    for n in wanted_nodes or ():
+        seen[n] = None
     view.nodes = list(seen)
     view.labels = _labels(store, gids, seen)
     return view
@@ -286,8 +285,8 @@ def _provenance(db: Any, gids: Sequence[int]) -> dict[tuple[int, int, int], tupl
 
 def _labels(store: Any, gids: Sequence[int], nodes: dict[int, None]) -> dict[int, str]:
     """First label literal of each node, by the preference order of :data:`_LABELS`."""
-    ids = store.term_ids([*_LABELS, _SCHEMA_NAME_HTTPS])
-    rank = {ids[t]: i for i, t in enumerate((*_LABELS, _SCHEMA_NAME_HTTPS)) if t in ids}
+    ids = store.term_ids(_LABELS)
+    rank = {ids[t]: i for i, t in enumerate(_LABELS) if t in ids}
     if not rank:
         return {}
     best: dict[int, tuple[int, int, str]] = {}

@@ -255,3 +255,12 @@ def test_json_results_are_valid_json_with_literals(serve, tmp_path):
     assert tsv == '?o\n"tab\\t\\"quote\\"\\nline"@en\n'
 
 
+
+
+def test_rdflib_sparqlstore_client(serve, demo_db):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    server = serve(demo_db)
+    remote = Graph(SPARQLStore(server.sparql))
+    assert [tuple(r) for r in remote.query(PEOPLE)] == _expected(demo_db, PEOPLE)
+    assert (URIRef(EX + "ada"), None, None) in remote

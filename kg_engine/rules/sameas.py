@@ -43,6 +43,9 @@ from rdflib import OWL
 __all__ = ["SameAs", "equivalents"]
 
 _CHANGED = "kg_rules_changed"
+#: rules of :meth:`SameAs._reflexive_axioms`: their triples relate two members of one class,
+#: so their canonical form is the reflexive noise the program leaves out; never copied
+_REFLEXIVE_RULES = "'scm-cls', 'scm-op', 'scm-dp'"
 _EQUIV = "kg_rules_equiv"
 
 
@@ -184,7 +187,9 @@ class SameAs:
                     f"INSERT INTO {new} (rule, s, p, o) SELECT 'eq-rep', {self._canon('q')} "
                     f"FROM {_CHANGED} c JOIN kg_quads q ON q.{col} = c.id "
                     f"{self._joins('q')} WHERE q.p <> {self.sid} AND NOT EXISTS (SELECT 1 FROM "
-                    f"kg_quads e WHERE {self._match('e', 'q')}) ON CONFLICT DO NOTHING"
+                    f"kg_quads e WHERE {self._match('e', 'q')}) AND NOT EXISTS (SELECT 1 FROM "
+                    f"kg_rules_derivations d WHERE d.g = q.g AND d.s = q.s AND d.p = q.p AND "
+                    f"d.o = q.o AND d.rule IN ({_REFLEXIVE_RULES})) ON CONFLICT DO NOTHING"
                 )
             # facts of the inferred graph that are no longer canonical
             for table in ("kg_quads", "kg_rules_derivations"):

@@ -6,6 +6,9 @@ server started by :mod:`kg_engine.testing.postgres`); ``memory_dataset`` runs kg
 engine over rdflib's in-memory store (engine conformance without SQL)::
 
     python ../shared/tools/w3c_sparql_suite.py --update --store kg_engine.testing:sqlite_dataset
+
+:mod:`kg_engine.testing.differential` compares kg-engine's SPARQL answers with pyoxigraph's on
+generated datasets and queries (``benchmarks/sparql_differential.py``).
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ Fixed here (each measured with the W3C suite):
 * ``BNODE(str)``: the same string gives the same blank node within one solution and a different
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
+* ``||``/``&&``: an unbound operand is an error of that operand only (``true || ?x`` is true);
+* FILTER and ``||``/``&&`` use SPARQL's effective boolean value (a date has none: an error);
 * ``REGEX``/``REPLACE``: XPath flags ``x`` (strip whitespace) and ``q`` (literal pattern);
 * ``GRAPH <iri> {}``: no solution when the graph is not in the dataset;
 * ``CONSTRUCT`` leaves out instances with a literal subject or a non-IRI predicate (§16.2);
@@ -28,7 +30,7 @@ Fixed here (each measured with the W3C suite):
 * joins with a zero-length path (``p*``, ``p?``) on the right are evaluated bottom-up;
 * ``ORDER BY``: a key that errors sorts as unbound (rdflib raises ``TypeError``); terms are
   ordered as the SQL compiler orders them (unbound < blank node < IRI < literal; numbers by
-  value, then dates, then lexical form and language), so both paths agree;
+  value, then dates, then booleans, then lexical form and language), so both paths agree;
 * property paths ``p*``/``p+`` return sets; ``!(^p)`` (rdflib's grammar loses the IRI) is
   rewritten to the equivalent ``^!(p)`` in :mod:`kg_engine.sparql.parsing`;
 * RDF 1.1: ``"x"^^xsd:string`` in patterns and templates is the simple literal ``"x"``.
@@ -52,7 +54,12 @@ from rdflib.plugins.sparql.sparql import SPARQLError
 
 from kg_engine.sparql import xpath_regex, xsd
 
-__all__ = ["EXPR_OVERRIDES", "bind_overrides"]
+__all__ = ["EXPR_OVERRIDES", "bind_overrides", "ebv"]
+
+_NUMERIC_DTS = frozenset(str(XSD) + n for n in (
+    "integer", "decimal", "float", "double", "nonPositiveInteger", "negativeInteger", "long",
+    "int", "short", "byte", "nonNegativeInteger", "unsignedLong", "unsignedInt",
+    "unsignedShort", "unsignedByte", "positiveInteger"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +236,71 @@ def _exists(e: Expr, ctx: Any) -> Literal:
     return Literal(not exists)
 
 
+def ebv(term: Any) -> bool:
+    """SPARQL's effective boolean value (§17.2.2); ``SPARQLError`` where it has none.
+
+    rdflib's ``EBV`` takes Python truth for other datatypes (every date is true)."""
+    if isinstance(term, SPARQLError):
+        raise term
+    if not isinstance(term, Literal):
+        raise SPARQLError(f"no effective boolean value for {term!r}")
+    dt = term.datatype
+    if term.language or dt is None or dt == XSD.string:
+        return len(str(term)) > 0
+    if dt == XSD.boolean:
+        return str(term).strip() in ("true", "1")
+    if str(dt) in _NUMERIC_DTS:
+        from kg_engine.store.terms import typed_values
+        num = typed_values(str(term), str(dt))[0]
+        return num is not None and num != 0  # an ill-typed number is false; NaN is false
+    raise SPARQLError(f"no effective boolean value for {term.n3()}")
+
+
+def _filter_holds(expr: Any, row: Any) -> bool:
+    try:
+        if isinstance(expr, Expr):
+            return ebv(expr.eval(row))
+        if isinstance(expr, Variable):
+            return ebv(row[expr]) if row.get(expr) is not None else False
+        return ebv(expr)
+    except SPARQLError:
+        return False
+
+
+def _eval_filter(ctx: Any, part: CompValue) -> Any:
+    """FILTER with SPARQL's effective boolean value (rdflib: ``FILTER(?date)`` holds)."""
+    from rdflib.plugins.sparql.evaluate import evalPart
+
+    for c in evalPart(ctx, part.p):
+        if _filter_holds(part.expr, c.forget(ctx, _except=part._vars)
+                         if not part.no_isolated_scope else c):
+            yield c
+
+
+def _logical(e: Expr, ctx: Any) -> Any:
+    """``||``/``&&`` with SPARQL's error rules (§17.2): each operand is evaluated on its own,
+    so ``true || ?unbound`` is true (rdflib evaluates all operands first and an unbound one
+    makes the whole expression an error)."""
+    from rdflib.plugins.sparql.parserutils import value
+
+    first, other = dict.__getitem__(e, "expr"), dict.get(e, "other")
+    if other is None:
+        return value(ctx, first, variables=False)
+    is_or = e.name == "ConditionalOrExpression"
+    error: SPARQLError | None = None
+    for x in [first, *other]:
+        try:
+            truth = ebv(value(ctx, x, variables=False))
+        except SPARQLError as exc:
+            error = exc
+            continue
+        if truth == is_or:
+            return Literal(is_or)
+    if error is not None:
+        raise error
+    return Literal(not is_or)
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -400,6 +472,8 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_STRDT": _strdt,
     "Builtin_SUBSTR": _substr,
     "Builtin_EXISTS": _exists,
+    "ConditionalOrExpression": _logical,
+    "ConditionalAndExpression": _logical,
     "Builtin_NOTEXISTS": _exists,
     "Builtin_STRLANG": _strlang,
     "Builtin_CONCAT": _concat,
@@ -579,15 +653,16 @@ def order_key(term: Any) -> tuple:
     from kg_engine.store.terms import typed_values
 
     if isinstance(term, BNode):
-        return (1, 0, 0.0, 0, 0.0, str(term), "")
+        return (1, 0, 0.0, 0, 0.0, 0, 0, str(term), "")
     if isinstance(term, URIRef):
-        return (2, 0, 0.0, 0, 0.0, str(term), "")
+        return (2, 0, 0.0, 0, 0.0, 0, 0, str(term), "")
     if isinstance(term, Literal):
-        num = dtm = None
+        num = dtm = bln = None
         if term.datatype is not None:
-            num, dtm, _ = typed_values(str(term), str(term.datatype))
-        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0,
-                str(term) if num is None and dtm is None else "", term.language or "")
+            num, dtm, bln = typed_values(str(term), str(term.datatype))
+        plain = num is None and dtm is None and bln is None
+        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, bln is None, bln or 0,
+                str(term) if plain else "", term.language or "")
     return (0,)
 
 
@@ -628,6 +703,7 @@ def _register_nodes() -> None:
     NODE_OVERRIDES.setdefault("ToMultiSet", _eval_multiset)
     NODE_OVERRIDES.setdefault("Join", _eval_join)
     NODE_OVERRIDES.setdefault("OrderBy", _eval_order_by)
+    NODE_OVERRIDES.setdefault("Filter", _eval_filter)
     NODE_OVERRIDES.setdefault("ConstructQuery", _eval_construct)
 
 

@@ -2,7 +2,7 @@
 mixed terms), LIMIT/OFFSET; plus GROUP BY / aggregates (see :mod:`.aggregates`).
 
 SPARQL's ORDER BY order of terms: unbound < blank node < IRI < literal; numeric literals
-by value, then dates, then lexical form (code point order).
+by value, then dates, then booleans by value, then lexical form (code point order).
 """
 
 from __future__ import annotations
@@ -32,9 +32,12 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
             (sql("COALESCE({}, 0)", f(ex, "num")), desc),
             (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "dtm")), desc),
             (sql("COALESCE({}, 0)", f(ex, "dtm")), desc),
-            # numbers and dates that compare equal are ties: no lexical tie-break for them
-            (cc.text_key(sql("(CASE WHEN {} IS NULL AND {} IS NULL THEN {} ELSE '' END)",
-                             f(ex, "num"), f(ex, "dtm"), f(ex, "lex"))), desc),
+            # booleans by value: "0" and false before "1" and true
+            (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "bln")), desc),
+            (sql("COALESCE({}, 0)", f(ex, "bln")), desc),
+            # numbers, dates and booleans that compare equal are ties: no lexical tie-break
+            (cc.text_key(sql("(CASE WHEN {} IS NULL AND {} IS NULL AND {} IS NULL THEN {} ELSE '' END)",
+                             f(ex, "num"), f(ex, "dtm"), f(ex, "bln"), f(ex, "lex"))), desc),
             (cc.text_key(f(ex, "lang")), desc),
         ]
     if ex.kind == "const":

@@ -40,9 +40,11 @@ def serve(
         except ImportError as exc:
             raise MissingDependencyError(exc.name or "starlette", "serve") from exc
 
+        from kg_engine.api import KnowledgeGraph
+
         config = ServerConfig(db, update=update, token=token or None,
                               timeout=timeout if timeout > 0 else None)
-        app = create_app(config)
+        app = create_app(config, KnowledgeGraph)
     mode = "read-write" + (" (token required)" if token else "") if update else "read-only"
     console.print(f"kg serve: {db} ({mode}) at http://{host}:{port}/  "
                   f"SPARQL: /sparql  Graph Store: /store  (Ctrl+C stops)", highlight=False)

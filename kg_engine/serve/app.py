@@ -13,7 +13,8 @@ Routes:
 =====================  ==========================================================
 
 Example:
-    >>> app = create_app(ServerConfig("sqlite://"))
+    >>> from kg_engine.api import KnowledgeGraph
+    >>> app = create_app(ServerConfig("sqlite://"), KnowledgeGraph)
     >>> app.state.config.update
     False
     >>> app.state.pool.close()
@@ -22,9 +23,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -67,8 +69,13 @@ def _page(name: str):
     return endpoint
 
 
-def create_app(config: ServerConfig) -> Starlette:
+def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette:
     """The Starlette app serving ``config.db`` (the store is opened now: a bad URL fails here).
+
+    Args:
+        config: how to serve.
+        connect: opens a knowledge graph on a URL: :class:`kg_engine.KnowledgeGraph` (or a
+            subclass); the server leases one per request.
 
     Raises:
         StoreURLError: ``config.db`` is not a database URL kg-engine can open.
@@ -77,7 +84,8 @@ def create_app(config: ServerConfig) -> Starlette:
 
     # Explainer creates the rule tables the explorer reads (once per connection, not inside
     # a read snapshot: DDL through SQLAlchemy commits)
-    pool = StorePool(config.db, size=config.pool_size, setup=lambda kg: Explainer(kg.store))
+    pool = StorePool(config.db, connect, size=config.pool_size,
+                     setup=lambda kg: Explainer(kg.store))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -103,11 +111,9 @@ def create_app(config: ServerConfig) -> Starlette:
     return app
 
 
-def serve(app: Starlette | ServerConfig, host: str = "127.0.0.1", port: int = 7878,
+def serve(app: Starlette, host: str = "127.0.0.1", port: int = 7878,
           log_level: str = "warning") -> None:
-    """Serve ``app`` (or the app of a :class:`ServerConfig`) with uvicorn until interrupted."""
+    """Serve ``app`` (from :func:`create_app`) with uvicorn until interrupted."""
     import uvicorn
 
-    if isinstance(app, ServerConfig):
-        app = create_app(app)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

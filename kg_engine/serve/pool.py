@@ -9,8 +9,12 @@ the pool's write lock, so there is one writer at a time, and every read runs ins
 An in-memory database (``sqlite://``) exists once per connection: it gets a pool of one.
 The connections share one id → term cache (ids belong to the database, not the connection).
 
+The pool opens connections with the ``connect`` it is given (``KnowledgeGraph``: the CLI
+passes it down, so this package does not import the layer above it).
+
 Example:
-    >>> pool = StorePool("sqlite://")
+    >>> from kg_engine.api import KnowledgeGraph
+    >>> pool = StorePool("sqlite://", KnowledgeGraph)
     >>> with pool.writer() as kg:
     ...     kg.update('INSERT DATA { <urn:a> <urn:p> 1 }')
     >>> with pool.reader() as kg:
@@ -42,17 +46,16 @@ class StorePool:
 
     Args:
         url: the database URL (see :class:`~kg_engine.api.KnowledgeGraph`).
+        connect: opens a knowledge graph on ``url`` (``KnowledgeGraph``).
         size: most connections open at once (requests beyond it wait for a free one).
         setup: called with each new knowledge graph before its first lease (outside any
             snapshot: for one-time schema work such as creating tables).
     """
 
-    def __init__(self, url: str, size: int = 16,
+    def __init__(self, url: str, connect: Callable[[str], Any], size: int = 16,
                  setup: Callable[[Any], None] | None = None) -> None:
-        from kg_engine.api import KnowledgeGraph
-
         def make() -> Any:
-            kg = KnowledgeGraph(url)
+            kg = connect(url)
             if self._all:  # term ids are the database's: one decoding cache for the pool
                 share_terms(kg.store, self._all[0].store)
             if setup is not None:

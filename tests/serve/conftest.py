@@ -73,7 +73,7 @@ def serve() -> Iterator[Callable[..., Server]]:
 
     def start(db: str, **options: object) -> Server:
         config = ServerConfig(db, **options)  # type: ignore[arg-type]
-        app = create_app(config)
+        app = create_app(config, KnowledgeGraph)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                                log_level="warning", lifespan="on"))

@@ -181,7 +181,7 @@ class FallbackMeter:
         from kg_engine.sparql import evaluation
 
         self.nodes: list[str] = []
-        original = evaluation.kg_eval
+        original = getattr(evaluation.kg_eval, "unmetered", evaluation.kg_eval)
         meter = self
 
         def counting(ctx: Any, part: Any) -> Any:
@@ -196,6 +196,7 @@ class FallbackMeter:
                                        if n not in meter.FORMS)
                     del state.fallback_nodes[before:]
 
+        counting.unmetered = original  # type: ignore[attr-defined]
         evaluation.kg_eval = counting
 
 
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         store.load(trig.encode(), format=ox.RdfFormat.TRIG)
         os.unlink(fh.name)
         gen_d = diff.QueryGenerator(args.seed)
-        texts = [gen_d.query().render() for _ in range(args.queries)]
+        texts = [f"# q{i}\n" + gen_d.query().render() for i in range(args.queries)]
     else:
         data = dataset(args.seed)
         kg.update(PREFIX + "INSERT DATA { " + data + " }")

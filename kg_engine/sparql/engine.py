@@ -480,7 +480,12 @@ class QueryEngine:
                 if spec is not None and spec.default != "union" and not options \
                         and _has_from(text):
                     return False  # FROM replaces the default graph: the full path does it
-                plan = compile_query(sql_store, text, dataset=spec, init_vars=bound)
+                from kg_engine.sparql.compiler.fastparse import parse as fast_parse
+
+                algebra = fast_parse(text)
+                if algebra is None:
+                    return False  # the full path parses with rdflib, once (prepare's cache)
+                plan = compile_query(sql_store, algebra, dataset=spec, init_vars=bound)
             except (RecursionError, TimeoutError):
                 raise  # not a property of the text: never cached
             except Exception:  # noqa: BLE001 - the full path parses again and reports errors

@@ -152,3 +152,13 @@ def test_datatype_iri_used_as_a_term_in_the_same_batch_is_one_term(store: SQLSto
     assert len(rows) == 1
     (dt,) = store.db.fetchone("SELECT dt FROM kg_terms WHERE lex = '2020-01-02'")
     assert dt == rows[0][0]
+
+
+@pytest.mark.postgres
+def test_postgres_sessions_run_without_jit(pg_server) -> None:
+    from kg_engine.store import open_store
+
+    store = open_store(pg_server.new_database_url())
+    assert store.db.execute("SHOW jit").fetchone()[0] == "off"
+    url = pg_server.new_database_url().replace("options=-c", "options=-cjit%3Don%20-c")
+    assert open_store(url).db.execute("SHOW jit").fetchone()[0] == "on"  # asked for: kept

@@ -263,3 +263,34 @@ def test_rdflib_sparqlstore_client(serve, demo_db):
     remote = Graph(SPARQLStore(server.sparql))
     assert [tuple(r) for r in remote.query(PEOPLE)] == _expected(demo_db, PEOPLE)
     assert (URIRef(EX + "ada"), None, None) in remote
+
+
+# cases of the W3C SPARQL 1.1 Protocol test suite (protocol/manifest.ttl) not covered above
+@pytest.mark.parametrize("name, request_kw, status", [
+    ("bad_query_method", {"method": "PUT", "content": b"ASK {}",
+                          "headers": {"Content-Type": "application/sparql-query"}}, 405),
+    ("bad_multiple_updates", {"method": "POST",
+                              "data": {"update": ["CLEAR NAMED", "CLEAR DEFAULT"]}}, 400),
+    ("bad_update_wrong_media_type", {"method": "POST", "content": b"CLEAR NAMED",
+                                     "headers": {"Content-Type": "text/plain"}}, 415),
+    ("bad_query_missing_form_type", {"method": "POST", "content": b"query=ASK%20%7B%7D"}, 415),
+    ("bad_query_wrong_media_type", {"method": "POST", "content": b"ASK {}",
+                                    "headers": {"Content-Type": "text/plain"}}, 415),
+])
+def test_w3c_protocol_bad_requests(serve, demo_copy, name, request_kw, status):
+    server = serve(demo_copy, update=True)
+    method = request_kw.pop("method")
+    assert httpx.request(method, server.sparql, **request_kw).status_code == status, name
+
+
+def test_w3c_protocol_content_types(serve, demo_db):
+    server = serve(demo_db)
+    ask = httpx.post(server.sparql, data={"query": "ASK {}"},
+                     headers={"Accept": "application/sparql-results+xml"})
+    assert ask.headers["content-type"].startswith("application/sparql-results+xml")
+    assert "<boolean>true</boolean>" in ask.text
+    describe = httpx.get(server.sparql, params={"query": f"DESCRIBE <{EX}ada>"},
+                         headers={"Accept": "application/n-triples, text/turtle;q=0.5"})
+    assert describe.status_code == 200
+    assert describe.headers["content-type"].startswith("application/n-triples")
+    assert len(Graph().parse(data=describe.text, format="nt")) > 5

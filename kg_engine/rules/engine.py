@@ -136,6 +136,7 @@ class RuleEngine:
         self.equality = self.program.name == "owl-rl" if equality is None else equality
         #: the rule constants' term ids of the run in progress (representatives under equality)
         self.current_ids: ConstantIds | None = None
+        self._program_json: str | None = None
         self._prepare(self.program)
         tables.create_tables(store)
         if self.dialect == "sqlite":
@@ -162,6 +163,29 @@ class RuleEngine:
         if new == self.program:
             return False
         self._prepare(new)
+        return True
+
+    def sync_program(self) -> bool:
+        """Adopt the built-in program the inferred graph was last materialised with, when
+        another engine ran it since (the TBox changed behind this engine's back: its own
+        TBox-specialised program would miss rules). True if the program changed.
+
+        Incremental maintenance calls it first: the closure it continues must be the one
+        of the program it runs.
+        """
+        if self._builder is None:
+            return False
+        ids = self.store.term_ids([self.graph])
+        if self.graph not in ids:
+            return False
+        row = self.db.fetchone("SELECT name, program FROM kg_rules_programs WHERE g = ?", (ids[self.graph],))
+        if row is None or row[1] == self._program_json or row[0] != self.program.name:
+            return False
+        self._program_json = row[1]
+        stored = RuleSet.from_dict(json.loads(row[1]))
+        if stored == self.program:
+            return False
+        self._prepare(stored)
         return True
 
     @property
@@ -312,7 +336,7 @@ class RuleEngine:
 
     def _save_program(self, gid: int) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        text = json.dumps(self.program.to_dict())
+        text = self._program_json = json.dumps(self.program.to_dict())
         self.db.execute("DELETE FROM kg_rules_programs WHERE g = ?", (gid,))
         self.db.execute(
             "INSERT INTO kg_rules_programs (g, name, program, updated_at) VALUES (?, ?, ?, ?)",

@@ -92,6 +92,7 @@ class Engine(Protocol):
 
     def materialise(self, *, recompute: bool = False) -> ReasoningResult: ...
     def uses_sameas(self) -> bool: ...
+    def sync_program(self) -> bool: ...
     def graph_id(self) -> int: ...
     def constant_ids(self) -> Any: ...
     def prepare_temp_tables(self) -> None: ...
@@ -165,6 +166,7 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
     quads = [as_quad(t, graph) for t in triples]
     prof = Profiler()
     with engine.db.transaction():
+        engine.sync_program()
         if _needs_recompute(engine, quads):
             engine.store.add(quads)
             return _recompute(engine, t0, c0)
@@ -201,6 +203,7 @@ def extend(engine: Engine, seed: str) -> ReasoningResult:
     t0, c0 = time.perf_counter(), time.process_time()
     prof = Profiler()
     with engine.db.transaction():
+        engine.sync_program()
         why = _why_recompute(engine, seed)
         if why:
             log.warning("%s: %s; recomputing the closure of %s", engine.program.name, why,
@@ -247,6 +250,7 @@ def remove(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | Non
     t0, c0 = time.perf_counter(), time.process_time()
     items = list(triples)
     with engine.db.transaction():
+        engine.sync_program()
         gid = engine.graph_id()
         engine.prepare_temp_tables()
         _resolve_quads(engine, items, graph, gid)
@@ -262,6 +266,7 @@ def retract(engine: Engine, stage: str) -> ReasoningResult:
     """
     t0, c0 = time.perf_counter(), time.process_time()
     with engine.db.transaction():
+        engine.sync_program()
         gid = engine.graph_id()
         engine.prepare_temp_tables()
         _del_table(engine)

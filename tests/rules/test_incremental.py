@@ -121,3 +121,23 @@ def test_owl_rl_incremental_matches_recompute(store):  # every backend
     again.add(tbox + abox)
     RuleEngine(again, "owl-rl").materialise()
     assert state(store) == state(again)
+
+
+def test_engine_adopts_the_program_another_engine_materialised(store):  # every backend
+    """A TBox change reasoned by another engine: this engine's specialised program is stale."""
+    from rdflib import BNode, Graph
+    from rdflib.collection import Collection
+
+    ex = "urn:ex:"
+    eng = RuleEngine(store, "owl-rl")
+    eng.materialise()
+    g = Graph()
+    key = BNode()
+    Collection(g, key, [URIRef(ex + "p")])
+    g.add((URIRef(ex + "C"), OWL.hasKey, key))
+    store.add(list(g))
+    RuleEngine(store, "owl-rl").materialise()
+    x, y = URIRef(ex + "x"), URIRef(ex + "y")
+    eng.add([(x, RDF.type, URIRef(ex + "C")), (x, URIRef(ex + "p"), URIRef(ex + "v")),
+             (y, RDF.type, URIRef(ex + "C")), (y, URIRef(ex + "p"), URIRef(ex + "v"))])
+    assert (x, OWL.sameAs, y) in {(s, p, o) for s, p, o, _ in store.triples((None, OWL.sameAs, None))}

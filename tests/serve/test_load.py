@@ -71,3 +71,14 @@ def test_load_20_clients_200_requests(serve, demo_copy):
     """The issue's size: 20 clients x 200 requests, one in five an update."""
     server = serve(demo_copy, update=True)
     _check(server, demo_copy, 20, 200, 5)
+
+
+@pytest.mark.postgres
+def test_load_small_postgres(serve, pg_server):
+    """The same on PostgreSQL (pooled connections, REPEATABLE READ snapshots)."""
+    from .conftest import build_demo_store
+
+    db = pg_server.new_database_url()
+    build_demo_store(db)
+    server = serve(db, update=True)
+    _check(server, db, 8, 50, 5)

@@ -15,7 +15,7 @@ Fixed here (each measured with the W3C suite):
   rules and open-world equality on unknown datatypes (:mod:`kg_engine.sparql.xsd`);
 * casts (``xsd:integer(…)`` etc.) per XPath; numeric type promotion (float stays float) and
   exact decimals in ``+ - * /``; unary ``+``/``-`` keep the operand's lexical shape;
-* ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
+* ``STR`` of a blank node is an error; ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
 * ``BNODE(str)``: the same string gives the same blank node within one solution and a different
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
@@ -301,6 +301,16 @@ def _logical(e: Expr, ctx: Any) -> Any:
     return Literal(not is_or)
 
 
+def _str(e: Expr, ctx: Any) -> Literal:
+    """``STR``: the lexical form of a literal or the IRI; a blank node has none (§17.4.2.5)."""
+    arg = e.arg
+    if isinstance(arg, SPARQLError):
+        raise arg
+    if not isinstance(arg, (Literal, URIRef)):
+        raise SPARQLError(f"STR of {arg!r}: only literals and IRIs have a string form")
+    return Literal(str(arg))
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -471,6 +481,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Function": _function,
     "Builtin_STRDT": _strdt,
     "Builtin_SUBSTR": _substr,
+    "Builtin_STR": _str,
     "Builtin_EXISTS": _exists,
     "ConditionalOrExpression": _logical,
     "ConditionalAndExpression": _logical,

@@ -215,3 +215,11 @@ def test_filter_uses_the_effective_boolean_value(ds):
          '"1"^^xsd:boolean } FILTER(COALESCE(?o, 1)) }')  # COALESCE: rdflib's evaluator
     assert sorted(r[0] for r in rows(ds, q)) == ["1", "2", "x"]
     assert sorted(r[0] for r in rows(ds, q.replace("COALESCE(?o, 1)", "?o"))) == ["1", "2", "x"]
+
+
+def test_str_of_a_blank_node_is_an_error(tmp_path):
+    d = KgDataset(store=KgSparqlStore(store=open_store("sqlite://")))
+    d.parse(data="_:b <http://example.org/p> <http://example.org/o> .", format="turtle")
+    q = "SELECT ?b WHERE { ?b ?p ?o FILTER(STRDT(STR(?b), <http://www.w3.org/2001/XMLSchema#string>)) }"
+    assert list(d.query(q)) == []
+    assert [r[0] for r in d.query("SELECT (STR(?b) AS ?x) WHERE { ?b ?p ?o }")] == [None]

@@ -603,7 +603,9 @@ class ExprCompiler:
         raise Decline("IF over mixed value kinds")
 
     def _Builtin_COALESCE(self, e: CompValue) -> Ex:
-        xs = [self.compile(x) for x in e.arg]
+        xs = [self.compile(x) for x in e.arg or []]
+        if not xs:  # COALESCE(): an error
+            return Ex("term", self.cc.null_id)
         if all(x.kind in ("term", "const") for x in xs):
             return Ex("term", sql("COALESCE({})", Sql.join(", ", [self.term_id(x) for x in xs])))
         raise Decline("COALESCE over computed values")

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -57,7 +56,6 @@ DEFAULT_URL = "sqlite:///kg.sqlite"
 
 Pattern = tuple["Term | None", "Term | None", "Term | None"]
 _POSITIONS = ("s", "p", "o")
-log = logging.getLogger(__name__)
 #: seconds :meth:`SQLStore.answer_graphs` is remembered (it is asked once per query)
 ANSWER_GRAPHS_TTL = 1.0
 _PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "agent", "version",
@@ -339,16 +337,16 @@ class SQLStore:
         """Graphs merged into the default graph for answers, and whether they are disjoint
         from it (then the merge needs no duplicate elimination).
 
+        Asked once per query, so the answer is kept for :data:`ANSWER_GRAPHS_TTL` seconds
+        (a profile set or cleared by another process shows within that time; by this
+        store at once).
+
         Args:
             include_inferred: the inferred graph of the reasoning profile, if one is set.
             include_predicted: the GNN prediction and analytics graphs.
 
         Returns:
             ``(graphs, disjoint)``; ``((), False)`` when the default graph stands alone.
-
-        Asked once per query, so the answer is kept for :data:`ANSWER_GRAPHS_TTL` seconds
-        (a profile set or cleared by another process shows within that time; by this
-        store at once).
         """
         key = (include_inferred, include_predicted)
         now = time.monotonic()
@@ -467,7 +465,11 @@ class SQLStore:
 
     def remove(self, pattern: Pattern = (None, None, None), graph: Term | None = None) -> int:
         """Remove the statements matching ``pattern`` (``None`` = any) in ``graph``
-        (``None`` = every graph, the default graph included); returns how many."""
+        (``None`` = every graph, the default graph included); returns how many.
+
+        With a reasoning profile, statements of the inferred graph are not removed: they go
+        when the statements they follow from go (DRed, in the same transaction).
+        """
         where = self._where(pattern, graph)
         if where is None:
             return 0

@@ -29,6 +29,7 @@ import re
 import time
 import uuid
 import zlib
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ FORMATS = {
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load
+_SMALL_LOAD = 20  # loads adding under 1/20 of the store's statements bump the statistics
 
 
 @dataclass
@@ -157,15 +159,24 @@ def load_files(
             recompute = rebuild and store.reasoning is not None
             if rebuild:
                 store.drop_indexes()
+            # a load adding < 1/_SMALL_LOAD of the statements updates the statistics
+            # without a scan of the whole store (the scan would cost more than the load)
+            before = int(store.db.scalar("SELECT SUM(triples) FROM kg_stats") or 0)
             target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
                 graph or DEFAULT_GRAPH]
             now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
             live = contextlib.nullcontext() if not recompute else store.unmaintained()
             with live:
-                _load_all(store, files, formats, target, now, bar, result, allow_contexts)
+                per_predicate = _load_all(store, files, formats, target, now, bar, result,
+                                          allow_contexts)
             if rebuild:
                 store.create_indexes()
-            store.refresh_stats()  # in the transaction: the load and its statistics, or neither
+            # in the transaction: the load and its statistics, or neither
+            if not rebuild and result.added * _SMALL_LOAD < before and result.statements:
+                scale = result.added / result.statements
+                store.bump_stats({p: round(n * scale) for p, n in per_predicate.items()})
+            else:
+                store.refresh_stats()
             if recompute:
                 store.recompute_reasoning(f"a large load ({total_bytes:,} bytes)")
     finally:
@@ -176,8 +187,10 @@ def load_files(
 
 
 def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: int, now: str,
-              bar: tqdm, result: LoadResult, allow_contexts: Collection[str]) -> None:
+              bar: tqdm, result: LoadResult, allow_contexts: Collection[str]) -> Counter[int]:
+    """Load the files; returns the statements read per predicate id."""
     db = store.db
+    per_predicate: Counter[int] = Counter()
     store.bulk_begin()
     for path, fmt in zip(files, formats):
         writer = _Writer(store, target)
@@ -186,6 +199,7 @@ def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: in
         else:
             _load_rdflib(writer, path, fmt, bar, allow_contexts)
         result.statements += writer.statements
+        per_predicate.update(writer.per_predicate)
         db.execute(
             "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -193,6 +207,7 @@ def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: in
         )
     bar.set_description("indexing")
     result.added = store.bulk_finish()
+    return per_predicate
 
 
 class _Writer:
@@ -202,6 +217,7 @@ class _Writer:
         self.store = store
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.statements = 0
+        self.per_predicate: Counter[int] = Counter()  # statements per predicate id
         # blank node labels are scoped to this load: a fresh prefix makes them unique
         self.bnode_prefix = f"b{uuid.uuid4().hex[:16]}_"
 
@@ -215,7 +231,9 @@ class _Writer:
             found = self.store.dictionary.resolve(rows, create=True)
             for k, row in zip(keys, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
-        self.store.bulk_add([(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk])
+        rows = [(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk]
+        self.store.bulk_add(rows)
+        self.per_predicate.update(r[2] for r in rows)
         self.statements += len(chunk)
 
 

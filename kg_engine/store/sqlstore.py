@@ -654,6 +654,23 @@ class SQLStore:
             )
         self.db.execute("ANALYZE")
 
+    def bump_stats(self, added: dict[int, int]) -> None:
+        """Update ``kg_stats`` after a small write of ``added`` statements per predicate id
+        without scanning the store: triple counts grow by ``added``, distinct subjects and
+        objects in proportion (estimates; :meth:`refresh_stats` recomputes them exactly)."""
+        if not added:
+            return
+        known = self.predicate_stats()
+        rows = []
+        for p, n in added.items():
+            t, s, o = known.get(p, (0, 0, 0))
+            grow = (t + n) / t if t else 1.0
+            rows.append((p, t + n, round(s * grow) if t else n, round(o * grow) if t else n))
+        with self.db.transaction():
+            self.db.executemany("DELETE FROM kg_stats WHERE p = ?", [(r[0],) for r in rows])
+            self.db.executemany(
+                "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)", rows)
+
     def predicate_stats(self) -> dict[int, tuple[int, int, int]]:
         """``{predicate id: (triples, distinct subjects, distinct objects)}``."""
         return {

@@ -198,3 +198,20 @@ def test_concurrent_reader_never_sees_a_partial_load(tmp_path: Path) -> None:
         seen.add(len(reader))
     assert writer.returncode == 0
     assert seen <= {0, 100_000} and 100_000 in seen
+
+
+def test_small_load_bumps_statistics_without_a_scan(store, tmp_path: Path) -> None:
+    big, small = tmp_path / "big.nt", tmp_path / "small.nt"
+    big.write_text("".join(f"<urn:s{i}> <urn:p1> <urn:o{i % 10}> .\n" for i in range(100)))
+    small.write_text("<urn:t1> <urn:p1> <urn:o1> .\n<urn:t2> <urn:p1> <urn:o2> .\n"
+                     "<urn:t1> <urn:p2> <urn:x> .\n<urn:s0> <urn:p1> <urn:o0> .\n")  # 1 duplicate
+    store.load(big)
+    ids = store.term_ids([URIRef("urn:p1"), URIRef("urn:p2")])
+    assert store.predicate_stats()[ids[URIRef("urn:p1")]] == (100, 100, 10)
+    store.load(small)
+    stats = store.predicate_stats()
+    ids = store.term_ids([URIRef("urn:p1"), URIRef("urn:p2")])
+    # 3 of 4 statements new: counts scaled by 3/4 (estimates, no scan of the store)
+    assert stats[ids[URIRef("urn:p1")]][0] == 102 and stats[ids[URIRef("urn:p2")]][0] == 1
+    store.refresh_stats()
+    assert store.predicate_stats()[ids[URIRef("urn:p1")]] == (102, 102, 10)

@@ -20,7 +20,7 @@ Fixed here (each measured with the W3C suite):
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
 * ``||``/``&&``: an unbound operand is an error of that operand only (``true || ?x`` is true);
-* FILTER and ``||``/``&&`` use SPARQL's effective boolean value (a date has none: an error);
+* FILTER, OPTIONAL's FILTER and ``||``/``&&`` use SPARQL's effective boolean value (a date has none: an error);
 * ``REGEX``/``REPLACE``: XPath flags ``x`` (strip whitespace) and ``q`` (literal pattern);
 * ``GRAPH <iri> {}``: no solution when the graph is not in the dataset;
 * ``CONSTRUCT`` leaves out instances with a literal subject or a non-IRI predicate (§16.2);
@@ -275,6 +275,25 @@ def _eval_filter(ctx: Any, part: CompValue) -> Any:
         if _filter_holds(part.expr, c.forget(ctx, _except=part._vars)
                          if not part.no_isolated_scope else c):
             yield c
+
+
+def _eval_left_join(ctx: Any, join: CompValue) -> Any:
+    """OPTIONAL with its FILTER judged by SPARQL's effective boolean value (rdflib's
+    ``evalLeftJoin`` otherwise, including its re-check of solutions without the OPTIONAL)."""
+    from rdflib.plugins.sparql.evaluate import evalPart
+
+    for a in evalPart(ctx, join.p1):
+        ok = False
+        for b in evalPart(ctx.thaw(a), join.p2):
+            if _filter_holds(join.expr, b.forget(ctx)):
+                ok = True
+                yield b.merge(a)
+        if not ok:
+            p1_vars = join.p1._vars
+            if p1_vars is None or not any(
+                    _filter_holds(join.expr, b)
+                    for b in evalPart(ctx.thaw(a.remember(p1_vars)), join.p2)):
+                yield a
 
 
 def _logical(e: Expr, ctx: Any) -> Any:
@@ -715,6 +734,7 @@ def _register_nodes() -> None:
     NODE_OVERRIDES.setdefault("Join", _eval_join)
     NODE_OVERRIDES.setdefault("OrderBy", _eval_order_by)
     NODE_OVERRIDES.setdefault("Filter", _eval_filter)
+    NODE_OVERRIDES.setdefault("LeftJoin", _eval_left_join)
     NODE_OVERRIDES.setdefault("ConstructQuery", _eval_construct)
 
 

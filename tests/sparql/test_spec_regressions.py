@@ -215,6 +215,9 @@ def test_filter_uses_the_effective_boolean_value(ds):
          '"1"^^xsd:boolean } FILTER(COALESCE(?o, 1)) }')  # COALESCE: rdflib's evaluator
     assert sorted(r[0] for r in rows(ds, q)) == ["1", "2", "x"]
     assert sorted(r[0] for r in rows(ds, q.replace("COALESCE(?o, 1)", "?o"))) == ["1", "2", "x"]
+    q = ('SELECT ?s ?o WHERE { ?s ex:tag ?t OPTIONAL { VALUES ?o { "2020-01-02T03:04:05Z"^^xsd:dateTime } '
+         "FILTER(COALESCE(?o, 1)) } }")
+    assert sorted(rows(ds, q)) == [("a", None), ("b", None)]
 
 
 def test_str_of_a_blank_node_is_an_error(tmp_path):

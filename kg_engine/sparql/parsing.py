@@ -155,14 +155,14 @@ def parse_query(
             query the algebra rejects (unknown prefix, invalid GROUP BY projection…).
     """
     from kg_engine.sparql.functions import bind_overrides
-    from kg_engine.sparql.translation import mark_select_star, repair
+    from kg_engine.sparql.translation import prepare_parse_tree, repair
 
     with exact_literals():
         try:
             parsed = parseQuery(text)
         except Exception as exc:  # pyparsing.ParseException and friends
             raise _syntax_error(exc, text, "query", source) from exc
-        mark_select_star(parsed)
+        prepare_parse_tree(parsed)
         try:
             query = translateQuery(parsed, base, _ns(init_ns))
         except Exception as exc:
@@ -171,7 +171,7 @@ def parse_query(
             rewritten = _rewrite_inverse_nps(text)
             if rewritten != text:
                 parsed = parseQuery(rewritten)
-                mark_select_star(parsed)
+                prepare_parse_tree(parsed)
                 query = translateQuery(parsed, base, _ns(init_ns))
     query._original_args = (text, _ns(init_ns), base)
     _clamp_slices(query.algebra)

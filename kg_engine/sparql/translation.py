@@ -19,7 +19,7 @@ Example:
     >>> from rdflib.plugins.sparql.parser import parseQuery
     >>> text = "SELECT * WHERE { ?s <urn:p> ?o MINUS { ?o <urn:q> ?l } }"
     >>> parsed = parseQuery(text)
-    >>> mark_select_star(parsed)
+    >>> prepare_parse_tree(parsed)
     >>> query = translateQuery(parsed)
     >>> repair(query, text)
     >>> [str(v) for v in query.algebra.PV]
@@ -46,19 +46,19 @@ from rdflib.plugins.sparql.algebra import (
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Literal, URIRef, Variable
 
-__all__ = ["in_scope", "mark_select_star", "repair"]
+__all__ = ["in_scope", "prepare_parse_tree", "repair"]
 
 #: stands for ``*`` in a projection until :func:`repair` knows the in-scope variables
 _STAR = Variable("__kg_select_star__")
-#: the placeholder row of an empty VALUES block (see :func:`mark_select_star`)
+#: the placeholder row of an empty VALUES block (see :func:`prepare_parse_tree`)
 _EMPTY = URIRef("urn:kg-engine:empty-values")
 _VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
 
 
-def mark_select_star(parsed: Any) -> None:
-    """Give every ``SELECT *`` (query and sub-queries) of a parse tree a placeholder
-    projection, so :func:`repair` can find its ``Project`` after translation; keep constant
-    false filters (``FILTER(false)``), which rdflib's translation drops."""
+def prepare_parse_tree(parsed: Any) -> None:
+    """Before translation: give every ``SELECT *`` (query and sub-queries) a placeholder
+    projection and every empty ``VALUES`` a placeholder row, so :func:`repair` can find them
+    afterwards; keep constant false filters (``FILTER(false)``), which the translation drops."""
     stack = [parsed]
     while stack:
         node = stack.pop()

@@ -750,18 +750,13 @@ def _candidates(case: Case) -> list[Case]:
             for sub_path, sub in _subtrees(node):
                 if sub_path and isinstance(sub, list) and sub and sub[0] == "group":
                     out.append(Case(_replace(tree, path, sub), case.dataset))
-        elif kind in ("optional", "minus", "graph", "union"):
-            inner = node[-1] if kind != "union" else node[1]
-            parent = path[:-1]
-            out.append(Case(_replace(tree, path, inner), case.dataset))
-            if kind == "union":
-                out.append(Case(_replace(tree, path, node[2]), case.dataset))
-            del parent
-        elif kind in ("bin", "call", "in", "not"):
-            for i, c in enumerate(node[2:] if kind != "not" else node[1:], start=2 if kind != "not" else 1):
+        elif kind in ("optional", "minus", "graph", "union"):  # keep an inner group only
+            for inner in ([node[1], node[2]] if kind == "union" else [node[-1]]):
+                out.append(Case(_replace(tree, path, inner), case.dataset))
+        elif kind in ("bin", "call", "in", "not"):  # keep an operand only
+            for c in node[1:] if kind == "not" else node[2:]:
                 if isinstance(c, list):
                     out.append(Case(_replace(tree, path, c), case.dataset))
-            del i
         elif kind == "values" and node[2]:
             out.append(Case(_replace(tree, (*path, 2), node[2][:-1]), case.dataset))
         elif kind == "construct" and len(node[1]) > 1 or kind == "select" and isinstance(node[1], list) and len(node[1]) > 1:

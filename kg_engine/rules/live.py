@@ -155,12 +155,18 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
         store: the store.
         rules: a built-in rule set name or a :class:`RuleSet` (recorded with the graph).
         graph: the inferred graph (default ``urn:kg-engine:inferred:<name>``).
-        recompute: clear the inferred graph first.
+        recompute: clear the inferred graph first. Done anyway unless the store already has
+            this profile (the graph may hold statements of an earlier run that no longer
+            follow: runs only add).
 
     Returns:
         The :class:`ReasoningResult` of the materialisation.
     """
     engine = RuleEngine(store, rules, graph)  # creates the rule tables: outside a transaction
+    profile = ReasoningProfile(rules if isinstance(rules, str) else "program", str(engine.graph))
+    if store.reasoning != profile or (
+            profile.rules == "program" and load_program(store, engine.graph) != engine.program):
+        recompute = True  # not this profile, or other rules: start clean
     with store.db.transaction(), store.unmaintained():
         result = engine.materialise(recompute=recompute)
         gid = int(store.term_ids([engine.graph])[engine.graph])
@@ -172,8 +178,7 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
                 f"WHERE a.s = {table}.s AND a.p = {table}.p AND a.o = {table}.o AND a.g = 0)",
                 (gid,),
             )
-        name = rules if isinstance(rules, str) else "program"
-        store.set_reasoning(ReasoningProfile(name, str(engine.graph)))
+        store.set_reasoning(profile)
     return result
 
 

@@ -538,11 +538,14 @@ class SQLStore:
                 )
 
     def drop_graph(self, graph: URIRef | BNode) -> int:
-        """Remove a named graph and its statements; returns the number of statements."""
+        """Remove a named graph and its statements; returns the number of statements.
+
+        The inferred graph of a reasoning profile stays (see :meth:`remove`).
+        """
         with self.db.transaction():
             removed = self.remove((None, None, None), graph)
             gid = self.dictionary.ids([graph]).get(graph)
-            if gid is not None:
+            if gid is not None and (self._hook() is None or gid != self.inferred_graph_id()):
                 self.db.execute("DELETE FROM kg_graphs WHERE id = ?", (gid,))
         return removed
 

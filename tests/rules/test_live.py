@@ -229,3 +229,29 @@ def test_first_load_into_an_empty_store_recomputes(tmp_path: Path, caplog) -> No
     assert "recomputing" in caplog.text
     assert count(kg, f"?x a <{EX}Person>") == 1
     assert kg.stats()["reasoning"] == "rdfs"
+
+
+def test_profile_turned_on_again_recomputes(kg: KnowledgeGraph) -> None:
+    """Writes while reasoning is off are not maintained: turning it on again starts clean."""
+    kg.reason_off()
+    kg.remove((ex("ann"), None, None))
+    assert count(kg, f"GRAPH <{INF}> {{ <{EX}bob> a ?c }}") > 0  # stale while off
+    kg.reason("owl-rl")
+    assert count(kg, f"<{EX}bob> a ?c") == 0
+    assert closure(kg) == recomputed(kg)
+
+
+def test_dropping_the_inferred_graph_keeps_it(kg: KnowledgeGraph) -> None:
+    kg.update(f"DROP GRAPH <{INF}>")
+    assert INF in kg.store.graphs() and count(kg, f"?x a <{EX}Person>") == 2
+
+
+def test_changed_user_rules_start_clean(tmp_path: Path) -> None:
+    rules = tmp_path / "r.rules"
+    rules.write_text(f"[up: (?a <{EX}parent> ?b) -> (?b <{EX}child> ?a)]\n")
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(ex("a"), ex("parent"), ex("b"))])
+    kg.reason(rules)
+    rules.write_text(f"[up: (?a <{EX}parent> ?b) -> (?b <{EX}kid> ?a)]\n")
+    kg.reason(rules)
+    assert count(kg, f"?x <{EX}child> ?y") == 0 and count(kg, f"?x <{EX}kid> ?y") == 1

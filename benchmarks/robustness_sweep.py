@@ -163,6 +163,7 @@ def make_fixtures(d: Path) -> None:
     (d / "unsafe.rules").write_text("[r: (?a <urn:p> ?b) -> (?c <urn:p> ?a)]\n")
     (d / "syntax.rules").write_text("[r: (?a <urn:p> ?b) -> \n")
     (d / "empty.rules").write_text("")
+    (d / "good.txt").write_text("Ada Lovelace was born in London.")
     (d / "latin1.txt").write_bytes("Ren\xe9 Descartes was born in France.".encode("latin-1"))
     (d / "bad.jsonl").write_text('{"id": "1", "text": "Ada was here."}\n{"id": 2, "text": \n')
     (d / "notext.jsonl").write_text('{"id": "1", "body": "Ada was here."}\n')
@@ -318,13 +319,14 @@ def cases(d: Path) -> list[Case]:
     # extraction (loads spaCy: slow)
     for f in ("latin1.txt", "bad.jsonl", "notext.jsonl", "array.jsonl", "nocol.csv",
               "dupes.jsonl", "nope.txt", "pipe"):
-        out.append(Case("extract", ["extract", str(d / f), "--db", good], f.split(".")[0],
+        name = "'x'" if f == "dupes.jsonl" else f.split(".")[0]  # the id that occurs twice
+        out.append(Case("extract", ["extract", str(d / f), "--db", good], name,
                         slow=f not in ("nope.txt", "pipe")))
     for args, name in ((["--n-process", "0"], "n-process"), (["--set", "garbage"], "garbage"),
                        (["--pipeline", str(d / "bad.cfg")], "bad.cfg"),
                        (["--pipeline", "no-such-pipeline"], "no-such-pipeline"),
                        (["--batch-size", "0"], "batch")):
-        out.append(Case("extract", ["extract", str(d / "latin1.txt"), *args, "--db", good], name,
+        out.append(Case("extract", ["extract", str(d / "good.txt"), *args, "--db", good], name,
                         slow=True))
     out.append(Case("extract", ["extract", str(d / "latin1.txt"), "--db",
                                 f"sqlite:///{d / 'crm.db'}"], "crm.db"))
@@ -357,10 +359,10 @@ def cases(d: Path) -> list[Case]:
         out.append(Case("gnn", args, name, slow=True))
     for args, name in ((["train-re", str(d / "bad.cfg"), "-o", str(d / "t1")], "bad.cfg"),
                        (["train-re", str(d / "nope.cfg"), "-o", str(d / "t2")], "nope.cfg"),
-                       (["eval-re", str(d / "empty-folder"), str(d / "bad.jsonl")],
+                       (["eval-re", str(d / "empty-folder"), "-d", "conll04"],
                         "empty-folder"),
                        (["train-ner", str(d / "bad.cfg"), "-o", str(d / "t3")], "bad.cfg"),
-                       (["eval-ner", str(d / "empty-folder"), str(d / "bad.jsonl")],
+                       (["eval-ner", str(d / "empty-folder"), "-d", str(d / "bad.jsonl")],
                         "empty-folder")):
         out.append(Case("training", args, name, slow=True))
     return out

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from kg_engine.cli.common import report
 from kg_engine.errors import KgEngineError
 
 
@@ -33,6 +34,6 @@ def register(app: typer.Typer) -> None:
 
             res = evaluate_ner_model(model, data or default_conll04_path("test"))
         except (KgEngineError, FileNotFoundError, OSError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            report(exc)
             raise typer.Exit(2) from exc
         typer.echo(json.dumps(res, indent=2, default=str))

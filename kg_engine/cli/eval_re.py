@@ -19,6 +19,7 @@ from pathlib import Path
 
 import typer
 
+from kg_engine.cli.common import report
 from kg_engine.errors import KgEngineError
 
 
@@ -41,6 +42,6 @@ def register(app: typer.Typer) -> None:
 
             res = evaluate_re(model, dataset, split=split, ner=ner, tune_threshold=tune_threshold, save=save)
         except (KgEngineError, FileNotFoundError, OSError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            report(exc)
             raise typer.Exit(2) from exc
         typer.echo(json.dumps(res, indent=2, default=str))

@@ -15,6 +15,7 @@ import typer
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
 from kg_engine.cli.query import read_request
+from kg_engine.core.iri import check_iri
 
 
 def export(
@@ -44,7 +45,7 @@ def export(
             query, _ = read_request(None, Path(query[1:]), "query")
         with open_kg(db, readonly=True) as kg:
             res = kg.export(out, format, graph=graph or None, include_inferred=include_inferred,
-                            query=query, entity=entity.strip("<>") if entity else None,
+                            query=query, entity=check_iri(entity, "--entity") if entity else None,
                             hops=hops, progress=progress)
     unit = "statements" if res.format in ("nt", "nq", "turtle", "trig", "json-ld", "xml") \
         else "edges"

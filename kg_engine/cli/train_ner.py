@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from kg_engine.cli.common import report
 from kg_engine.errors import KgEngineError
 
 
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
             cfg = load_ner_config(config, overrides=overrides)
             metrics = train_ner_from_config(cfg, output=output, log=lambda m: typer.echo(m, err=True))
         except (KgEngineError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            report(exc)
             raise typer.Exit(2) from exc
         summary = {k: v for k, v in metrics.items() if k != "history"}
         typer.echo(json.dumps(summary, indent=2, default=str))

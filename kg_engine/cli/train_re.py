@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from kg_engine.cli.common import report
 from kg_engine.errors import ConfigError, KgEngineError
 
 
@@ -68,7 +69,7 @@ def register(app: typer.Typer) -> None:
             cfg = load_re_config(config, overrides=overrides)
             metrics = train_re(cfg, output=output, log=lambda m: typer.echo(m, err=True))
         except (KgEngineError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
+            report(exc)
             raise typer.Exit(2) from exc
         summary = {k: v for k, v in metrics.items() if k not in ("history",)}
         typer.echo(json.dumps(summary, indent=2, default=str))

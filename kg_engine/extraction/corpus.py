@@ -34,6 +34,7 @@ from kg_engine.core.inputs import check_file
 from kg_engine.errors import ConfigError, InputNotFoundError, InputSyntaxError
 
 __all__ = [
+    "split_long",
     "CorpusFormat",
     "Document",
     "content_hash",
@@ -125,6 +126,38 @@ def read_text_file(
             n += 1
         if m:
             pos = m.end()
+
+
+_BREAKS = (re.compile(r"\n[ \t]*\n"), re.compile(r"[.!?][\"')\]]?\s"), re.compile(r"\s"))
+
+
+def split_long(text: str, limit: int) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of ``text``, each at most ``limit`` characters, cut at a
+    paragraph break, else a sentence end, else whitespace (else hard) in each span's last
+    half — so texts over spaCy's ``nlp.max_length`` are processed in parts, not refused.
+
+    Example:
+        >>> split_long("One. Two. Three.", 10)
+        [(0, 10), (10, 16)]
+        >>> split_long("short", 100)
+        [(0, 5)]
+    """
+    if limit < 2:
+        raise ConfigError(f"the text limit must be at least 2 characters, got {limit}")
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        cut = None
+        for pattern in _BREAKS:
+            found = [m.end() for m in pattern.finditer(text, start + limit // 2, end)]
+            if found:
+                cut = found[-1]
+                break
+        spans.append((start, cut or end))
+        start = cut or end
+    spans.append((start, len(text)))
+    return spans
 
 
 def _get_field(record: dict[str, Any], dotted: str) -> Any:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from kg_engine.core import TripleBatch
 from kg_engine.errors import InputSyntaxError
-from kg_engine.extraction.corpus import Document
+from kg_engine.extraction.corpus import Document, split_long
 from kg_engine.extraction.to_rdf import DocConverter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -180,11 +180,17 @@ class ExtractionRunner:
         done.update(known or {})
         todo = self._todo(documents, done)
         pending: dict[int, tuple[Document, bool]] = {}
+        parts: dict[int, list[tuple[int, int]]] = {}
+        limit = max(2, int(getattr(self.nlp, "max_length", 1_000_000) or 1_000_000))
 
-        def texts() -> Iterator[tuple[str, int]]:
+        def texts() -> Iterator[tuple[str, tuple[int, int]]]:
             for i, (doc, replaces) in enumerate(todo):
                 pending[i] = (doc, replaces)
-                yield doc.text, i
+                # a text over spaCy's max_length goes through in parts (cut at paragraphs or
+                # sentences), merged back into one result below
+                parts[i] = split_long(doc.text, limit)
+                for start, end in parts[i]:
+                    yield doc.text[start:end], (i, start)
 
         ckpt = None
         if self.checkpoint:
@@ -193,12 +199,27 @@ class ExtractionRunner:
         bar = tqdm(total=total, unit="doc", desc="extract",
                    disable=(not self.progress) if self.progress is not None else None)
         try:
-            for sdoc, i in self.nlp.pipe(texts(), as_tuples=True, batch_size=self.batch_size,
-                                         n_process=self.n_process):
-                doc, replaces = pending.pop(i)
-                batch = self.converter.convert(sdoc, doc.id, offset=doc.offset)
+            merged: TripleBatch | None = None
+            entities = 0
+            for sdoc, (i, start) in self.nlp.pipe(texts(), as_tuples=True,
+                                                  batch_size=self.batch_size,
+                                                  n_process=self.n_process):
+                doc, replaces = pending[i]
+                batch = self.converter.convert(sdoc, doc.id, offset=doc.offset + start)
+                entities += len(sdoc.ents)
+                if len(parts[i]) > 1:
+                    if merged is None:
+                        merged = batch
+                    else:
+                        for quad, prov in batch:
+                            merged.add(quad, prov)
+                    if start != parts[i][-1][0]:
+                        continue  # more parts of this document follow
+                    batch, merged = merged, None
+                del pending[i], parts[i]
                 result = DocResult(doc.id, doc.hash, batch, replaces,
-                                   words=len(doc.text.split()), entities=len(sdoc.ents))
+                                   words=len(doc.text.split()), entities=entities)
+                entities = 0
                 self.stats.processed += 1
                 self.stats.replaced += int(replaces)
                 self.stats.triples += len(batch)

@@ -67,3 +67,15 @@ def test_document_hash_and_default_id() -> None:
     d = Document.from_text("abc")
     assert d.hash == content_hash("abc") and d.id == "text:" + d.hash[:12]
     assert Document.from_text("abc", id="x").id == "x"
+
+
+def test_split_long_cuts_at_paragraphs_then_sentences_and_covers_the_text() -> None:
+    from kg_engine.extraction.corpus import split_long
+
+    text = ("Ada wrote notes. " * 30 + "\n\n") * 20 + "x" * 700
+    spans = split_long(text, 600)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, nothing lost
+    assert all(0 < end - start <= 600 for start, end in spans)
+    assert text[spans[0][1] - 2:spans[0][1]] == "\n\n"  # a paragraph break first
+    assert split_long("no breaks" + "y" * 50, 20)[0] == (0, 20)  # no break late enough: hard cut

@@ -86,3 +86,19 @@ def test_two_processes_give_the_same_triples(nlp) -> None:
     two = [(r.doc_id, sorted(map(str, r.batch.quads))) for r in
            ExtractionRunner(nlp, n_process=2, batch_size=1, progress=False).run(DOCS)]
     assert one == two
+
+
+def test_texts_over_max_length_go_through_in_parts(nlp) -> None:
+    long = Document("long", "Ada lives in London. " * 40)  # 840 characters
+    whole = list(ExtractionRunner(nlp, progress=False).run([long, DOCS[2]]))
+    old = nlp.max_length
+    nlp.max_length = 100  # spaCy would refuse the long text; the runner splits it
+    try:
+        parts = list(ExtractionRunner(nlp, batch_size=3, progress=False).run([long, DOCS[2]]))
+    finally:
+        nlp.max_length = old
+    assert [r.doc_id for r in parts] == ["long", "d3"]
+    assert len(parts[0].batch) == len(whole[0].batch) and parts[0].entities == 80
+    spans = sorted((p.start, p.end) for _, p in parts[0].batch)
+    assert spans == sorted((p.start, p.end) for _, p in whole[0].batch)  # offsets in the text
+    assert [len(r.batch) for r in parts[1:]] == [2]

@@ -34,7 +34,6 @@ from kg_engine.core.inputs import check_file
 from kg_engine.errors import ConfigError, InputNotFoundError, InputSyntaxError
 
 __all__ = [
-    "split_long",
     "CorpusFormat",
     "Document",
     "content_hash",
@@ -42,6 +41,7 @@ __all__ = [
     "read_csv",
     "read_jsonl",
     "read_text_file",
+    "split_long",
 ]
 
 CorpusFormat = Literal["text", "jsonl", "csv"]

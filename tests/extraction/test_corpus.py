@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from kg_engine.errors import InputNotFoundError, InputSyntaxError
@@ -75,7 +77,7 @@ def test_split_long_cuts_at_paragraphs_then_sentences_and_covers_the_text() -> N
     text = ("Ada wrote notes. " * 30 + "\n\n") * 20 + "x" * 700
     spans = split_long(text, 600)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))  # contiguous, nothing lost
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))  # contiguous, nothing lost
     assert all(0 < end - start <= 600 for start, end in spans)
     assert text[spans[0][1] - 2:spans[0][1]] == "\n\n"  # a paragraph break first
     assert split_long("no breaks" + "y" * 50, 20)[0] == (0, 20)  # no break late enough: hard cut

@@ -83,7 +83,18 @@ def fill_training(cfg: Config, defaults: Mapping[str, Any], src: str) -> dict[st
         raise ConfigError(f"{src}: unknown key(s) {sorted(extra)} in [training]; valid: {sorted(defaults)}")
     for key, default in defaults.items():
         tr[key] = _coerce(tr.get(key, default), default, f"{src}: [training] {key}")
+        low = _AT_LEAST.get(key)
+        if low is not None and tr[key] < low:
+            raise ConfigError(f"{src}: [training] {key} must be at least {low}, got {tr[key]!r}")
+        if key in _POSITIVE and tr[key] <= 0:
+            raise ConfigError(f"{src}: [training] {key} must be positive, got {tr[key]!r}")
     return tr
+
+
+#: Smallest valid values of [training] keys, and keys that must be > 0.
+_AT_LEAST = {"max_epochs": 1, "batch_size": 1, "patience": 0, "threads": 0,
+             "weight_decay": 0.0, "warmup_fraction": 0.0, "learn_rate_pretrained": 0.0}
+_POSITIVE = {"learn_rate", "max_seconds"}
 
 
 def _coerce(value: Any, default: Any, where: str) -> Any:

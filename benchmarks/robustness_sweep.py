@@ -363,7 +363,7 @@ def cases(d: Path) -> list[Case]:
                         "empty-folder"),
                        (["train-ner", str(d / "bad.cfg"), "-o", str(d / "t3")], "bad.cfg"),
                        (["eval-ner", str(d / "empty-folder"), "-d", str(d / "bad.jsonl")],
-                        "empty-folder")):
+                        "bad.jsonl")):
         out.append(Case("training", args, name, slow=True))
     return out
 

@@ -63,6 +63,8 @@ def extract(
     with user_errors():
         if n_process < 1:
             raise ConfigError(f"--n-process must be at least 1, got {n_process}")
+        if batch_size is not None and batch_size < 1:
+            raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
         for p in paths:
             if not p.exists():
                 from kg_engine.errors import InputNotFoundError

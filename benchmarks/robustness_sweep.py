@@ -368,6 +368,122 @@ def cases(d: Path) -> list[Case]:
     return out
 
 
+def fresh_cases(d: Path) -> list[Case]:
+    """A second, later batch (``--set fresh``): written after the first batch's failures were
+    fixed, run once before any fix, so its first result is a held-out measure."""
+    good = f"sqlite:///{d / 'good.sqlite'}"
+    (d / "fresh").mkdir(exist_ok=True)
+    f = d / "fresh"
+    (f / "one-line.nt").write_text(f"<{EX}a> <{EX}p> \"" + "x" * 3_000_000)  # no newline, open
+    (f / "zip.ttl").write_bytes(b"PK\x03\x04" + os.urandom(300))
+    (f / "gzbinary.nt.gz").write_bytes(gzip.compress(os.urandom(5000)))
+    (f / "bom-bad.ttl").write_bytes(b"\xef\xbb\xbf@prefix : <x> .\n:a :b")
+    (f / "nul.nt").write_bytes(f"<{EX}a> <{EX}p> \"a\x00b\" .\n".encode())
+    (f / "deep.jsonld").write_text('{"@context": {"a": "http://e/a"}, "a": ' + "[" * 5000 +
+                                   "]" * 5000 + "}")
+    (f / "ctx-list.jsonld").write_text(json.dumps(
+        {"@context": [{"a": "http://e/a"}, "../../secret.json"], "a": "x"}))
+    (f / "xxe-param.rdf").write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]>\n'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"/>')
+    (f / "sneaky.nq").write_text(f"<{EX}a> <{EX}p> <{EX}b> <{EX}g> <{EX}h> .\n")
+    (f / "bad-dt.nt").write_text(f'<{EX}a> <{EX}p> "1"^^<bad dt> .\n')
+    (f / "trailing.trig").write_text(f"<{EX}g> {{ <{EX}a> <{EX}p> <{EX}b> . }} }}\n")
+    (f / "q with space.rq").write_text("SELECT WHERE")
+    (f / "ünï.rq").write_bytes(b"\xff")
+    (f / "crlf.ru").write_text("INSERT DATA {\r\n ?x <urn:p> 1 }\r\n")
+    (f / "rules.n3").write_text("{ ?a <urn:p> ?b } => { ?b <urn:p> \n")
+    (f / "rules.rq").write_text("SELECT * WHERE { ?s ?p ?o }")
+    (f / "empty.jsonl").write_text("\n\n")
+    (f / "null-text.jsonl").write_text('{"id": "a", "text": null}\n')
+    (f / "notes.csv").write_text('id,text\n1,"unterminated\n')
+    os.symlink(f / "nowhere", f / "dangling.nt")
+    os.symlink(f / "loop2.nt", f / "loop1.nt")
+    os.symlink(f / "loop1.nt", f / "loop2.nt")
+    long_path = "/tmp/" + "x" * 5000 + ".nt"
+    out: list[Case] = []
+    for name in sorted(p.name for p in f.iterdir()):
+        if name.endswith((".nt", ".ttl", ".gz", ".jsonld", ".rdf", ".nq", ".trig")):
+            out.append(Case("fresh:load", ["load", str(f / name), "--db", good], name))
+    out.append(Case("fresh:load", ["load", long_path, "--db", good], "xxxx"))
+    out.append(Case("fresh:load", ["load", str(f / "one-line.nt"), "--format", "turtle",
+                                   "--db", good], "one-line.nt"))
+    out.append(Case("fresh:load", ["load", str(f / "zip.ttl"), "--format", "xml",
+                                   "--db", good], "zip.ttl"))
+    out.append(Case("fresh:load", ["load", str(f / "sneaky.nq"), "--format", "nt",
+                                   "--db", good], "sneaky.nq"))
+    dbs = {
+        "sqlite:///~/kg-sweep-missing/kg.sqlite": "~",
+        "sqlite:////dev/null": "/dev/null",
+        "sqlite:////proc/version": "/proc/version",
+        f"sqlite:///{f}": "fresh",
+        f"sqlite:///{f / 'dangling.nt'}": "dangling.nt",
+        f"sqlite:///{f / 'loop1.nt'}": "loop1.nt",
+        f"sqlite:///{f / 'zip.ttl'}": "zip.ttl",
+        "postgresql+psycopg://nobody@/nodb?host=/nonexistent-socket-dir": "nodb",
+        "postgresql://u:secret@127.0.0.1:9/kg": "127.0.0.1",
+        "sqlite:" + "/" * 3 + "x" * 5000: "xxxx",
+        "http://example.org/kg": "http",
+        "sqlite+pysqlite:///" + str(d / "crm.db"): "crm.db",
+    }
+    for db, name in dbs.items():
+        for argv in (["stats", "--json"], ["query", "--format", "json", "SELECT * { ?s ?p ?o }"],
+                     ["update", "CLEAR DEFAULT"], ["reason", "-r", "owl-rl"]):
+            out.append(Case("fresh:db", [*argv, "--db", db], name))
+    for q, name in (("", "query"), ("   ", "query"), ("\u2603" * 50, "<query>"),
+                    ("SELECT * WHERE { " * 3 + "garbage", "<query>"),
+                    ("x" * 100_000, "<query>"), ("ASK {} #", "nope"),
+                    (f"SELECT * FROM <file://{d}/secret.ttl> {{ ?s ?p ?o }}", "nope")):
+        if name == "nope":
+            continue
+        out.append(Case("fresh:query", ["query", q, "--db", good], name))
+    for path, name in ((f / "q with space.rq", "q with space.rq"), (f / "ünï.rq", "ünï.rq"),
+                       (f / "dangling.nt", "dangling.nt"), (f / "loop1.nt", "loop1.nt")):
+        out.append(Case("fresh:query", ["query", "-f", str(path), "--db", good], name))
+    for u, name in (("LOAD <file:///etc/passwd>", "passwd"),
+                    (f"LOAD <file://{f}/zip.ttl>", "zip.ttl"),
+                    (f"LOAD <file://{f}/dangling.nt>", "dangling.nt"),
+                    (f"LOAD <file://{d}/laughs.owl> INTO GRAPH <urn:g>", "laughs.owl"),
+                    ("INSERT DATA { <urn:a> <urn:p> \"x\"^^<bad dt> }", "<update>"),
+                    ("DELETE DATA { <urn:a> <urn:p> ?x }", "<update>"),
+                    ("INSERT DATA { <urn:a> <urn:p> 1 } ; DELETE DATA { [] <urn:p> 1 }",
+                     "<update>"),
+                    ("ADD <urn:nope> TO", "<update>"), ("\u00e9\u00e9", "<update>")):
+        out.append(Case("fresh:update", ["update", u, "--db", good], name))
+    out.append(Case("fresh:update", ["update", "-f", str(f / "crlf.ru"), "--db", good],
+                    "crlf.ru"))
+    for r, name in ((f / "rules.n3", "rules.n3"), (f / "rules.rq", "rules.rq"),
+                    (f / "dangling.nt", "dangling.nt"), ("owl_rl", "owl_rl"),
+                    ("[broken", "<rules>")):
+        out.append(Case("fresh:reason", ["reason", "-r", str(r), "--db", good], name))
+    for t, name in (("<urn:a> <urn:b> <urn:c> <urn:d> <urn:e>", "triple"),
+                    ("\u2603", "triple"), ("<urn:a> a", "triple"), ("_:b <urn:p> <urn:o>", "_:b"),
+                    ("<urn:a> <urn:p> " + '"' + "y" * 10_000 + '"', "not in the store")):
+        out.append(Case("fresh:explain", ["explain", t, "--db", good], name))
+    for name in ("empty.jsonl", "null-text.jsonl", "notes.csv", "dangling.nt"):
+        out.append(Case("fresh:extract", ["extract", str(f / name), "--db", good],
+                        name.split(".")[0], slow=name not in ("dangling.nt",)))
+    for args, name in ((["--hops", "-1", "--entity", f"{EX}ann"], "hops"),
+                       (["--graph", "urn:nope"], "urn:nope"),
+                       (["--query", "@" + str(f / "ünï.rq")], "ünï.rq"),
+                       (["--query", "DESCRIBE"], "query"),
+                       (["--format", "nt", "--entity", "urn:a"], "entity")):
+        out.append(Case("fresh:export", ["export", str(d / "fresh-out.graphml"), *args,
+                                         "--db", good], name))
+    for args, name in ((["gnn", "predict", str(f), "--db", good, "--top-k", "0"], "fresh"),
+                       (["gnn", "eval", str(f / "zip.ttl")], "zip.ttl"),
+                       (["gnn", "train", "--model", "rgcn", "--db", good, "--threads", "-2",
+                         "-o", str(d / "fresh-g")], "threads"),
+                       (["gnn", "train", "--model", "complex", "--dataset", "no-such-set",
+                         "-o", str(d / "fresh-g2")], "no-such-set"),
+                       (["gnn", "train", "--model", "complex", "--db", good, "--graph",
+                         "urn:no-graph", "-o", str(d / "fresh-g3")], "urn:no-graph"),
+                       (["gnn", "train", "--model", "complex", "--db", good, "--max-minutes",
+                         "-5", "-o", str(d / "fresh-g4")], "max_minutes")):
+        out.append(Case("fresh:gnn", args, name, slow=True))
+    return out
+
+
 class _Timeout(Exception):
     pass
 
@@ -440,6 +556,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("--skip-slow", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--set", choices=("first", "fresh", "all"), default="all",
+                    help="first: the original cases; fresh: the later held-out batch")
     args = ap.parse_args()
     os.environ.pop("KG_DB", None)
     if args.json:
@@ -451,7 +569,9 @@ def main() -> int:
         cwd.mkdir()
         make_fixtures(d)
         os.chdir(cwd)
-        todo = [c for c in cases(d) if (not args.only or c.category.startswith(args.only))
+        pool = (cases(d) if args.set in ("first", "all") else []) + \
+            (fresh_cases(d) if args.set in ("fresh", "all") else [])
+        todo = [c for c in pool if (not args.only or c.category.startswith(args.only))
                 and not (args.skip_slow and c.slow)]
         results = []
         for case in todo:
@@ -464,6 +584,8 @@ def main() -> int:
                 shutil.rmtree(d)
                 d.mkdir()
                 make_fixtures(d)
+                if args.set != "first":
+                    fresh_cases(d)  # writes the fresh batch's files again
             results.append((case, ok, detail))
             if not ok:
                 print(f"FAIL [{case.category}] kg {' '.join(case.argv)!r}: {detail}",

@@ -87,6 +87,9 @@ def extract(
                     raise ConfigError(f"document id {d.id!r} occurs twice; ids must be unique "
                                       "(choose another --id-field)")
                 seen.add(d.id)
+            if not seen:
+                raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))} "
+                                  "(empty files, or no --text-field values): give files with text")
             result = kg.extract(docs(), pipeline, n_process=n_process, batch_size=batch_size,
                                 overrides=overrides, link_to_graph=link, total=len(seen))
     console.print(

@@ -871,10 +871,17 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
 
 
 def _check_parsed(triple: tuple, text: str) -> tuple:
+    from rdflib import BNode
+
     from kg_engine.errors import RDFSyntaxError, TermError
 
     try:
         check_triple(*triple)
     except TermError as exc:
         raise RDFSyntaxError(f"{exc} in {text!r}", source="<triple>") from None
+    if any(isinstance(t, BNode) for t in triple):
+        raise RDFSyntaxError(
+            f"a blank node in {text!r} cannot name a node of the store (blank node labels are "
+            "local to the file they were read from): explain a statement about IRIs, or find "
+            "the statement with kg query first", source="<triple>")
     return triple

@@ -228,7 +228,11 @@ class Database:
             if not readonly and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
                 raise StoreError(f"{url}: the folder {os.path.dirname(os.path.abspath(path))} "
                                  "does not exist: create it first or choose another path")
-            target = Path(path).resolve().as_uri()
+            try:
+                target = Path(path).resolve().as_uri()
+            except (OSError, RuntimeError) as exc:  # a symlink loop
+                raise StoreError(f"{url} cannot be resolved ({exc}): give the path of a "
+                                 "store file") from None
             if readonly:
                 # Without a write-ahead log no writer is active: read the file as immutable,
                 # since a read-only connection would leave -wal/-shm files it cannot remove.

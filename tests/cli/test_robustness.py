@@ -113,6 +113,7 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["stats", "--db", "sqlite:///{d}/notes.txt"], "notes.txt"),
         (["stats", "--db", "sqlite:///{d}/folder"], "folder"),
         (["stats", "--db", "mysql://x/y"], "mysql"),
+        (["stats", "--db", "sqlite:///{d}/fifo.nt"], "fifo.nt"),
     ],
     "load": [
         (["load", "--db", "{db}", "{d}/bad.nt"], "bad.nt:2"),
@@ -144,6 +145,8 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["explain", "--db", "{db}", f"<{EX}a> <{EX}p> <{EX}zz>"], "not in the store"),
         (["explain", "--db", "sqlite:///{d}/nothere.sqlite", f"<{EX}a> <{EX}p> <{EX}b>"],
          "nothere.sqlite"),
+        (["explain", "--db", "{db}", f"_:x <{EX}p> <{EX}b>"], "blank node"),
+        (["explain", "--db", "{db}", f'"lit" <{EX}p> <{EX}b>'], "<triple>"),
     ],
     "reason": [
         (["reason", "--db", "{db}", "-r", "{d}/nothere.rules"], "nothere.rules"),
@@ -155,6 +158,8 @@ CASES: dict[str, list[tuple[list[str], str]]] = {
         (["extract", "--db", "{db}", "{d}/notutf8.txt"], "notutf8.txt"),
         (["extract", "--db", "sqlite:///{d}/new.sqlite", "{d}/notutf8.txt"], "notutf8.txt"),
         (["extract", "--db", "{db}", "{d}/fifo.nt"], "fifo.nt"),
+        (["extract", "--db", "{db}", "{d}/empty.rq"], "empty.rq"),
+        (["extract", "--db", "{db}", "--batch-size", "0", "{d}/bad.nt"], "--batch-size"),
     ],
     "demo": [
         (["demo", "--db", "sqlite:///{d}/notes.txt"], "notes.txt"),

@@ -41,8 +41,10 @@ __all__ = [
 #: Folder of the shipped pipeline configs (``<repo>/pipelines``).
 PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
 
-_SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf"}
-_PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size"}
+_SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf", "doc_relations"}
+_PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size",
+                  "doc_relation_model"}
+_DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize"}
 
 
 @dataclass
@@ -140,10 +142,13 @@ def read_pipeline_config(
         for part in parts[:-1]:
             cur = cur.setdefault(part, {})
         cur[parts[-1]] = value
-    rel = cfg["pipeline"].get("relation_model")
-    if rel and cfg_path is not None and not Path(rel).is_absolute():
-        cand = (cfg_path.parent / rel).resolve()
-        cfg["pipeline"]["relation_model"] = str(cand if cand.exists() else Path(rel))
+    base_dir = (cfg_path or base_path).parent
+    for sec, key in (("pipeline", "relation_model"), ("pipeline", "doc_relation_model"),
+                     ("doc_relations", "schema")):
+        rel = cfg[sec].get(key)
+        if rel and not Path(rel).is_absolute():
+            cand = (base_dir / rel).resolve()
+            cfg[sec][key] = str(cand if cand.exists() else Path(rel))
     cfg["_source"] = str(cfg_path or spacy_name)
     return cfg
 
@@ -211,6 +216,16 @@ def load_extraction_pipeline(
         from kg_engine.extraction.components import add_relation_extractor
 
         add_relation_extractor(nlp, rel_path)
+    doc_rel = pcfg.get("doc_relation_model")
+    if doc_rel:
+        dcfg = dict(cfg.get("doc_relations") or {})
+        bad = sorted(set(dcfg) - _DOC_RELATION_KEYS)
+        if bad:
+            raise ConfigError(f"{cfg['_source']}: unknown [doc_relations] key(s) {bad}; valid: "
+                              f"{sorted(_DOC_RELATION_KEYS)}")
+        from kg_engine.extraction import components as _components  # noqa: F401 - factories
+
+        nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
     # the mapper runs last: the relation model sees the entity labels it was trained with
     # (the NER's own), and the triples get the graph's classes and cleaned spans
     try:

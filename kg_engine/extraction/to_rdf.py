@@ -11,7 +11,10 @@ and for each predicted relation (``doc._.relations`` from ``kg_relation_extracto
 ``doc._.rel`` scores above a threshold) ``<head> <predicate> <tail>`` with the predicate from
 :attr:`RDFMapping.relation_iris` (``None`` drops a label) or minted under
 :attr:`RDFMapping.relation_base`. SemEval-style directed labels (``Cause-Effect(e2,e1)``) are
-turned round.
+turned round. Document-level extractors (``kg_doc_relation_extractor``) add a fifth element per
+relation with the evidence sentence (one triple + provenance per evidence sentence), the
+predicate IRI and label from their schema (``<predicate> rdfs:label "name"`` is emitted too),
+and a typed literal replacing a date/number tail.
 
 Every triple carries a :class:`~kg_engine.core.Provenance` with ``kind="extracted"``, the
 document id, the sentence index, character offsets of the evidence in the document (the
@@ -220,46 +223,72 @@ class DocConverter:
                 batch.add((iri, RDF.type, m.class_iri(ent.label_)), prov)
             if m.label_triples:
                 batch.add((iri, RDFS.label, Literal(ent.text, lang=self.language)), prov)
-        for head0, label, tail0, prob in self._relations(doc, ent_by_start):
+        labelled: set[URIRef] = set()
+        for head0, label, tail0, prob, extra in self._relations(doc, ent_by_start):
             # relation spans may predate span clean-up / label mapping: use the current entity
-            head, tail = _current(head0, ents), _current(tail0, ents)
-            if head is None or tail is None or head.start == tail.start:
+            obj = extra.get("object")
+            head = _current(head0, ents)
+            tail = tail0 if obj is not None else _current(tail0, ents)
+            if head is None or tail is None or (obj is None and head.start == tail.start):
                 continue  # an entity was dropped (e.g. a date) or both ends became one
             base, flipped = _direction(label)
             if flipped:
                 head, tail = tail, head
-            pred = m.relation_iri(base)
+            if base not in m.relation_iris and extra.get("predicate"):
+                pred = URIRef(extra["predicate"])
+            else:
+                pred = m.relation_iri(base)
             if pred is None:
                 continue
-            h_iri, t_iri = iri_by_start[head.start], iri_by_start[tail.start]
-            idx, s0, s1, text = sent_info(min(head.start, tail.start))
+            h_iri = iri_by_start[head.start]
+            t_obj = obj if obj is not None else iri_by_start[tail.start]
+            if "sentence" in extra:  # the evidence sentence chosen by a document-level model
+                s_idx = int(extra["sentence"])
+                span = doc[sents[s_idx][0]:sents[s_idx][1]]
+                idx, s0, s1, text = s_idx, span.start_char, span.end_char, span.text
+            else:
+                idx, s0, s1, text = sent_info(min(head.start, tail.start))
+            info: dict[str, Any] = {
+                "sentence_start": offset + s0, "sentence_end": offset + s1,
+                "relation": label,
+                "head": [offset + head.start_char, offset + head.end_char],
+                "tail": [offset + tail.start_char, offset + tail.end_char],
+            }
+            if extra.get("evidence") is not None:
+                info["evidence"] = list(extra["evidence"])
             prov = Provenance(
                 kind="extracted", source=doc_id, sentence=idx,
                 start=offset + min(head.start_char, tail.start_char),
                 end=offset + max(head.end_char, tail.end_char), text=text,
-                agent=self.rel_agent, version=self.rel_version,
+                agent=extra.get("agent") or self.rel_agent,
+                version=extra.get("version") or self.rel_version,
                 confidence=min(1.0, max(0.0, float(prob))),
-                detail=json.dumps({
-                    "sentence_start": offset + s0, "sentence_end": offset + s1,
-                    "relation": label,
-                    "head": [offset + head.start_char, offset + head.end_char],
-                    "tail": [offset + tail.start_char, offset + tail.end_char],
-                }),
+                detail=json.dumps(info),
             )
-            batch.add((h_iri, pred, t_iri), prov)
+            batch.add((h_iri, pred, t_obj), prov)
+            if extra.get("label") and m.label_triples and pred not in labelled:
+                labelled.add(pred)
+                batch.add((pred, RDFS.label, Literal(str(extra["label"]), lang=self.language)),
+                          prov)
         return batch
 
     def _relations(
         self, doc: Doc, ent_by_start: Mapping[int, Span]
-    ) -> Iterable[tuple[Span, str, Span, float]]:
-        """(head, label, tail, probability) of the relations predicted for ``doc``."""
+    ) -> Iterable[tuple[Span, str, Span, float, Mapping[str, Any]]]:
+        """(head, label, tail, probability, extra) of the relations predicted for ``doc``.
+
+        ``extra`` is the optional fifth element of a ``doc._.relations`` entry (document-level
+        extractors): ``sentence`` (evidence sentence index), ``evidence``, ``object`` (a literal
+        replacing the tail entity), ``predicate`` (IRI), ``label`` (predicate label), ``agent``,
+        ``version``.
+        """
         from spacy.tokens import Doc as _Doc
 
         floor = self.mapping.threshold
         if _Doc.has_extension("relations") and doc._.relations is not None:
-            for head, label, tail, prob in doc._.relations:
+            for head, label, tail, prob, *rest in doc._.relations:
                 if label not in NO_RELATION_LABELS and (floor is None or prob >= floor):
-                    yield head, label, tail, float(prob)
+                    yield head, label, tail, float(prob), (rest[0] if rest else {})
             return
         if not _Doc.has_extension("rel") or not doc._.rel:
             return
@@ -269,7 +298,7 @@ class DocConverter:
                 continue
             label, prob = max(scores.items(), key=lambda kv: kv[1])
             if label not in NO_RELATION_LABELS and prob >= (0.5 if floor is None else floor):
-                yield head, label, tail, float(prob)
+                yield head, label, tail, float(prob), {}
 
 
 def _current(span: Span, ents: list[Span]) -> Span | None:

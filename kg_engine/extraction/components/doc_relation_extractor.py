@@ -18,6 +18,7 @@
   "label": name}``; the spans are the entities' mentions in (or nearest to) that sentence, and
   ``object`` is the typed literal of a TIME/NUM tail (see :mod:`kg_engine.extraction.schema`).
   ``doc._.doc_relations`` keeps one record per decided relation (entity clusters, all scores).
+  Relations already in ``doc._.relations`` (a sentence-level extractor before it) are kept.
 
 Example (needs the shipped model, see ``data/models/docre_minilm``):
     >>> import spacy  # doctest: +SKIP
@@ -212,7 +213,8 @@ class DocRelationExtractor:
                                         if self.schema.relation_label_triples else None),
                               "agent": self.name, "version": self.version}))
         doc._.doc_relations = rels
-        doc._.relations = flat
+        # after a sentence-level extractor in the same pipeline: keep its relations too
+        doc._.relations = list(doc._.relations or []) + flat
         return doc
 
     def pipe(self, docs: Any, batch_size: int = 16) -> Any:

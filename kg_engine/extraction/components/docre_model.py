@@ -114,13 +114,23 @@ class DocREModel(nn.Module):
 
         ``entities[e]`` holds the piece positions of entity ``e``'s mention markers.
         """
+        E, EA = self.entity_features(H, A, entities)
+        return self.pair_scores(H, E, EA, types, pairs)
+
+    @staticmethod
+    def entity_features(H: torch.Tensor, A: torch.Tensor, entities: Sequence[Sequence[int]]
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Entity embeddings ``[E, d]`` (logsumexp) and attentions ``[E, heads, n]`` (mean)."""
         embs, atts = [], []
         for pos in entities:
             idx = torch.tensor(list(pos), dtype=torch.long)
             embs.append(torch.logsumexp(H[idx], dim=0))
             atts.append(A[:, idx, :].mean(1))
-        E = torch.stack(embs)                      # [E, d]
-        EA = torch.stack(atts)                     # [E, heads, n]
+        return torch.stack(embs), torch.stack(atts)
+
+    def pair_scores(self, H: torch.Tensor, E: torch.Tensor, EA: torch.Tensor,
+                    types: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+        """The head over entity features (see :meth:`pair_logits`)."""
         h, t = pairs[:, 0], pairs[:, 1]
         ht = (EA[h] * EA[t]).mean(1)               # [P, n]
         ht = ht / (ht.sum(1, keepdim=True) + 1e-5)

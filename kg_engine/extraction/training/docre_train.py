@@ -74,7 +74,18 @@ class DocFeatures:
                 self.labels[row[(h, t)], index[r]] = 1.0
         self.labels[self.labels[:, 1:].sum(1) == 0, 0] = 1.0
 
+    def freeze(self, model: DocREModel) -> None:
+        """Cache the encoder's entity features (for training the head alone)."""
+        with torch.no_grad():
+            H, A = model.encoder.top(self.windows, self.n)
+            E, EA = model.entity_features(H, A, self.entities)
+        self.frozen = (H.half(), E.half(), EA.half())
+        self.windows = None
+
     def logits(self, model: DocREModel) -> torch.Tensor:
+        if getattr(self, "frozen", None) is not None:
+            H, E, EA = (x.float() for x in self.frozen)
+            return model.pair_scores(H, E, EA, self.types, self.pairs)
         windows = self.windows if self.windows is not None else model.encoder.bottom(self.ids)
         H, A = model.encoder.top(windows, self.n)
         return model.pair_logits(H, A, self.entities, self.types, self.pairs)
@@ -125,9 +136,14 @@ def train_docre(
     seed: int = 13,
     model_kwargs: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
+    freeze_encoder: bool = False,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Train, keep the best held-out F1 model in ``output``; return the training log."""
+    """Train, keep the best held-out F1 model in ``output``; return the training log.
+
+    ``freeze_encoder``: the top layer(s) keep their pretrained weights and the entity features
+    are cached once, so an epoch only runs the head (several times more updates per CPU-second).
+    """
     torch.manual_seed(seed)
     rng = random.Random(seed)
     t0 = time.time()
@@ -137,12 +153,20 @@ def train_docre(
     ho_docs = [d for d in held_out if len(d.entities) > 1]
     ho = featurize(model, ho_docs)
     facts = facts_in(train)
+    if freeze_encoder:
+        for p in model.encoder.parameters():
+            p.requires_grad_(False)
+        model.encoder.eval()
+        for f in (*tr, *ho):
+            f.freeze(model)
     log(f"cached {len(tr)} train / {len(ho)} held-out documents in {time.time() - t0:.0f}s")
     enc_params = [p for p in model.encoder.parameters() if p.requires_grad]
     enc_ids = {id(p) for p in enc_params}
     head_params = [p for p in model.parameters() if p.requires_grad and id(p) not in enc_ids]
-    opt = torch.optim.AdamW([{"params": head_params, "lr": lr_head},
-                             {"params": enc_params, "lr": lr_encoder}], weight_decay=0.01)
+    groups = [{"params": head_params, "lr": lr_head}]
+    if enc_params:
+        groups.append({"params": enc_params, "lr": lr_encoder})
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
     steps = epochs * math.ceil(len(tr) / batch_size)
     warm = max(1, int(warmup * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -152,6 +176,8 @@ def train_docre(
     stop = False
     for epoch in range(epochs):
         model.train()
+        if freeze_encoder:
+            model.encoder.eval()
         order = list(range(len(tr)))
         rng.shuffle(order)
         total = 0.0
@@ -194,6 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lr-head", type=float, default=5e-4)
     ap.add_argument("--lr-encoder", type=float, default=5e-5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--freeze-encoder", action="store_true",
+                    help="train the head only over cached encoder features")
     ap.add_argument("--limit", type=int, default=0, help="use only N documents (smoke runs)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -210,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 argv if argv is not None else __import__("sys").argv[1:])}
     out = train_docre(train, held, relations, args.output, epochs=args.epochs,
                       max_seconds=args.max_seconds, seed=args.seed, lr_head=args.lr_head,
-                      lr_encoder=args.lr_encoder, model_kwargs={"n_top": args.n_top}, meta=meta)
+                      lr_encoder=args.lr_encoder, model_kwargs={"n_top": args.n_top}, meta=meta,
+                      freeze_encoder=args.freeze_encoder)
     Path(args.output, "train_log.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0
 

@@ -149,3 +149,17 @@ def test_errors(model_dir, tmp_path):
     (broken / "meta.json").write_text("{")
     with pytest.raises(ModelError, match="meta.json"):
         load_docre(broken)
+
+
+def test_frozen_encoder_training_keeps_pretrained_top(tmp_path):
+    from kg_engine.extraction.encoders.doc_transformer import DocEncoder
+
+    docs = [_synthetic(i) for i in range(5)]
+    out = tmp_path / "frozen"
+    train_docre(docs[:4], docs[4:], ["P19", "P569"], out, epochs=1, freeze_encoder=True,
+                log=lambda *_: None)
+    model, _ = load_docre(out)
+    fresh = DocEncoder("minilm", n_top=1)
+    a = model.encoder.top_layers[0].output.dense.weight
+    b = fresh.top_layers[0].output.dense.weight
+    assert torch.allclose(a, b.half().float())

@@ -36,11 +36,13 @@ def _load() -> str:
 
 
 def _docred(split: str) -> tuple[list[Any], list[Any], set[Any]]:
+    """(documents of ``split``, training documents, training facts); split test/dev/held_out."""
     from kg_engine.extraction.training.docred import facts_in, read_docred, split_documents
 
     base = SHARED / "re" / "redocred"
-    train, _held = split_documents(read_docred(base / "dev_revised.json"), 50, 13)
-    return read_docred(base / f"{split}_revised.json"), train, facts_in(train)
+    train, held = split_documents(read_docred(base / "dev_revised.json"), 50, 13)
+    docs = held if split == "held_out" else read_docred(base / f"{split}_revised.json")
+    return docs, train, facts_in(train)
 
 
 def _spacy_doc(nlp: Any, doc: Any) -> Any:
@@ -112,13 +114,15 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
     )
     from kg_engine.extraction.components.docre_model import load_docre
     from kg_engine.extraction.ner import load_pipeline
-    from kg_engine.extraction.training.docre_train import predict_documents
+    from kg_engine.extraction.training.docre_train import featurize
     from kg_engine.extraction.training.docred import score_docred
 
     torch.set_num_threads(1)
     test, _train, facts = _docred(args.split)
     if args.limit:
         test = test[: args.limit]
+    test = [d for d in test if len(d.entities) > 1]
+    thresholds = [float(x) for x in args.thresholds.split(",")]
     out: dict[str, Any] = {"split": args.split, "docs": len(test), "model": str(args.model),
                            "load_before": _load()}
     variants = [("fp32", False)] + ([("int8", True)] if args.int8 else [])
@@ -127,14 +131,33 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
         if q:
             model = quantize_docre(model)
         t0, c0 = time.time(), time.process_time()
-        pred = predict_documents(model, test)
+        with torch.no_grad():
+            feats = featurize(model, test, cache=False)
+            logits = [f.logits(model) for f in feats]
         wall, cpu = time.time() - t0, time.process_time() - c0
-        s = score_docred(pred, test, facts)
-        out[f"gold_{name}"] = {**{k: round(v * 100, 2) if isinstance(v, float) else v
-                                  for k, v in s.items()},
-                               "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-                               "docs_per_cpu_s": round(len(test) / cpu, 2)}
-        print(name, json.dumps(out[f"gold_{name}"]), flush=True)
+        for th in thresholds:
+            margin = float(torch.logit(torch.tensor(th)))
+            pred = []
+            for d, f, lg in zip(test, feats, logits):
+                for (h, t), rels in zip(f.pairs.tolist(), model.decide(lg, margin)):
+                    pred.extend((d.title, h, t, model.relations[i]) for i, _s in rels)
+            s = score_docred(pred, test, facts)
+            key = f"gold_{name}" + ("" if th == 0.5 else f"_t{th}")
+            out[key] = {**{k: round(v * 100, 2) if isinstance(v, float) else v
+                           for k, v in s.items()},
+                        "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+                        "docs_per_cpu_s": round(len(test) / cpu, 2)}
+            print(key, json.dumps(out[key]), flush=True)
+            if args.per_relation and th == 0.5:
+                gold = {(d.title, h, t, r) for d in test for h, t, r, _ in d.labels}
+                per: dict[str, list[int]] = {}
+                for x in set(pred):
+                    per.setdefault(x[3], [0, 0, 0])[0] += 1
+                    per[x[3]][1] += x in gold
+                for x in gold:
+                    per.setdefault(x[3], [0, 0, 0])[2] += 1
+                out[f"per_relation_{name}"] = {r: {"pred": a, "correct": b, "gold": c}
+                                               for r, (a, b, c) in sorted(per.items())}
     if args.e2e:
         nlp = load_pipeline("en_core_web_sm", exclude=["parser", "tagger", "attribute_ruler",
                                                        "lemmatizer", "senter"])
@@ -229,9 +252,12 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("redocred")
     r.add_argument("--model", default=str(DEFAULT_MODEL))
-    r.add_argument("--split", default="test")
+    r.add_argument("--split", default="test", help="test, or held_out (the 50 model-selection documents)")
+    r.add_argument("--thresholds", default="0.5", help="comma-separated decision thresholds")
     r.add_argument("--limit", type=int, default=0)
     r.add_argument("--int8", action="store_true")
+    r.add_argument("--per-relation", action="store_true",
+                   help="predicted/correct/gold counts per relation (threshold 0.5)")
     r.add_argument("--e2e", action="store_true")
     t = sub.add_parser("throughput")
     t.add_argument("--limit", type=int, default=300)

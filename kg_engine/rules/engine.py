@@ -37,6 +37,7 @@ from typing import Any
 
 from rdflib import RDF, BNode, Literal, URIRef
 
+from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules import incremental, tables
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
@@ -58,7 +59,7 @@ __all__ = [
 ]
 
 #: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
-INFERRED_PREFIX = "urn:kg-engine:inferred:"
+INFERRED_PREFIX = INFERRED_GRAPH_PREFIX
 
 _D = tables.DELTA_TABLES
 _OD = tables.OVERDELETE_TABLE

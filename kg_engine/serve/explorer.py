@@ -26,6 +26,7 @@ from rdflib.namespace import DC, DCTERMS, FOAF, RDFS, SKOS, XSD
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from kg_engine.core.graphs import PREDICTED_GRAPH_PREFIX
 from kg_engine.core.terms import DEFAULT_GRAPH
 
 from .errors import HTTPError, error_response
@@ -33,7 +34,7 @@ from .formats import term_ntriples
 
 __all__ = ["entity", "entity_endpoint", "explain_endpoint", "search", "search_endpoint"]
 
-PREDICTED_PREFIX = "urn:kg-engine:predicted:"
+PREDICTED_PREFIX = PREDICTED_GRAPH_PREFIX
 SCHEMA_NAME = URIRef("http://schema.org/name")
 SCHEMA_NAME_S = URIRef("https://schema.org/name")
 _LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel, FOAF.name, SCHEMA_NAME, SCHEMA_NAME_S,

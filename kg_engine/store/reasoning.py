@@ -39,6 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
+
 __all__ = [
     "PREDICTED_PREFIXES",
     "PROFILE_KEY",
@@ -53,7 +55,7 @@ __all__ = [
 #: ``kg_meta`` key of the profile (value: JSON ``{"rules": …, "graph": …}``).
 PROFILE_KEY = "reasoning"
 #: Graphs whose statements are guesses or derived measures, never in default answers.
-PREDICTED_PREFIXES = ("urn:kg-engine:predicted:", "urn:kg-engine:analytics:")
+PREDICTED_PREFIXES = (PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX)
 #: The module that registers the maintainer (imported on first need, like a plugin).
 MAINTAINER_MODULE = "kg_engine.rules.live"
 

@@ -5,6 +5,8 @@ Replaces rdflib's ``AggregateJoin`` evaluation for kg-engine queries, fixing:
 * an empty solution sequence gives no group when the query has ``GROUP BY`` (and one group,
   with ``COUNT`` 0, ``SUM`` 0, ``AVG`` 0 and ``MIN``/``MAX``/``SAMPLE`` unbound, without it);
 * ``SUM``/``AVG`` are errors (the variable stays unbound) when a value is not numeric;
+* an unbound value in a group makes every aggregate but ``COUNT`` an error (``Flatten`` keeps
+  error elements; only ``Count`` removes them, §18.5.1), as Jena and Oxigraph do;
 * ``MIN``/``MAX`` use the SPARQL ``ORDER BY`` ordering over all terms and return the stored term;
 * numeric results follow XPath type promotion; exact decimals (no float rounding);
 * ``GROUP_CONCAT`` requires strings, returns a simple literal, honours ``SEPARATOR``.
@@ -113,6 +115,8 @@ def _aggregate(agg: CompValue, rows: list[Any]) -> Any:
             if v is not None and v is not _ERR:
                 return v
         return None
+    if None in values and name != "Aggregate_Count":
+        return None  # an unbound value is an error element: the aggregate is unbound (§18.5.1)
     present = [v for v in values if v is not None]
     if distinct:
         seen: list[Any] = []

@@ -15,7 +15,7 @@ Fixed here (each measured with the W3C suite):
   rules and open-world equality on unknown datatypes (:mod:`kg_engine.sparql.xsd`);
 * casts (``xsd:integer(…)`` etc.) per XPath; numeric type promotion (float stays float) and
   exact decimals in ``+ - * /``; unary ``+``/``-`` keep the operand's lexical shape;
-* ``STR`` of a blank node is an error; ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
+* ``STR`` of a blank node and ``isNumeric`` of an unbound variable are errors; ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
 * ``BNODE(str)``: the same string gives the same blank node within one solution and a different
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
@@ -330,6 +330,17 @@ def _str(e: Expr, ctx: Any) -> Literal:
     return Literal(str(arg))
 
 
+def _is_numeric(e: Expr, ctx: Any) -> Literal:
+    """``isNumeric``: an error for an unbound argument (rdflib answers false)."""
+    arg = e.arg  # raises NotBoundError (an error) when unbound
+    if isinstance(arg, SPARQLError):
+        raise arg
+    if isinstance(arg, Literal) and arg.datatype is not None and str(arg.datatype) in _NUMERIC_DTS:
+        from kg_engine.store.terms import typed_values
+        return Literal(typed_values(str(arg), str(arg.datatype))[0] is not None)
+    return Literal(False)
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -501,6 +512,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_STRDT": _strdt,
     "Builtin_SUBSTR": _substr,
     "Builtin_STR": _str,
+    "Builtin_isNUMERIC": _is_numeric,
     "Builtin_EXISTS": _exists,
     "ConditionalOrExpression": _logical,
     "ConditionalAndExpression": _logical,

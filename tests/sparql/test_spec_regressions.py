@@ -226,3 +226,16 @@ def test_str_of_a_blank_node_is_an_error(tmp_path):
     q = "SELECT ?b WHERE { ?b ?p ?o FILTER(STRDT(STR(?b), <http://www.w3.org/2001/XMLSchema#string>)) }"
     assert list(d.query(q)) == []
     assert [r[0] for r in d.query("SELECT (STR(?b) AS ?x) WHERE { ?b ?p ?o }")] == [None]
+
+
+def test_aggregates_over_an_unbound_value_are_unbound(ds):
+    # Flatten keeps error elements; only Count removes them (§18.5.1); SUM("t1") is an error
+    q = ("SELECT ?s (SUM(?o) AS ?t) (AVG(?o) AS ?a) (MIN(?o) AS ?lo) (MAX(?o) AS ?hi) "
+         "(COUNT(?o) AS ?c) WHERE { ?s ex:knows ?x OPTIONAL { ?s ex:tag ?o } } GROUP BY ?s")
+    assert sorted(rows(ds, q)) == [("a", None, None, "t1", "t1", "1"), ("b", "5", "5.0", "5", "5", "1")]
+    q = ("SELECT ?type (SUM(?n) AS ?t) (MAX(?n) AS ?hi) (COUNT(?n) AS ?c) "
+         "WHERE { ?s a ?type OPTIONAL { ?s ex:tag ?n FILTER(isNumeric(?n)) } } GROUP BY ?type")
+    assert sorted(rows(ds, q)) == [("Org", None, None, "0"), ("Person", None, None, "1")]
+    assert rows(ds, "SELECT (AVG(?u) AS ?a) (SUM(?u) AS ?s) WHERE { }") == [(None, None)]
+    assert rows(ds, "SELECT (SUM(?o) AS ?s) WHERE { ?s ex:nothing ?o }") == [("0",)]
+    assert rows(ds, "SELECT (isNumeric(?u) AS ?n) WHERE { }") == [(None,)]

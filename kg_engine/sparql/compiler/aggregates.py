@@ -87,12 +87,14 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         cnt = sql(f"COUNT({dkw}{{}})", n.e)
         maxr = sql("MAX(CASE WHEN {} IS NOT NULL THEN {} END)", n.e, rank)
         # exact only over integers (kg_terms.num is a double): decimals/doubles -> rdflib
+        # an unbound value in the group is an error element: the aggregate is unbound (§18.5.1)
+        unbound = sql("COUNT(*) > COUNT({})", bound)
         if name == "Aggregate_Sum":
-            t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -1 END)",
-                    err, cnt, maxr)
+            t = sql("(CASE WHEN {} THEN NULL WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 "
+                    "ELSE -1 END)", unbound, err, cnt, maxr)
             return Col.val(sql("COALESCE({}, 0)", total), t, risky=True)
-        t = sql("(CASE WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 ELSE -2 END)",
-                err, cnt, maxr)
+        t = sql("(CASE WHEN {} THEN NULL WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 "
+                "ELSE -2 END)", unbound, err, cnt, maxr)
         return Col.val(sql("COALESCE({}, 0)", total), t, sql("NULLIF({}, 0)", cnt), risky=True)
     if name in ("Aggregate_Min", "Aggregate_Max"):
         fn = "MIN" if name == "Aggregate_Min" else "MAX"
@@ -113,8 +115,8 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         numv = sql(f"{fn}({{}})", num) if cc.sqlite else sql(f"CAST({fn}({{}}) AS TEXT)", num)
         v = sql(f"(CASE WHEN {{}} THEN {{}} WHEN {{}} THEN {fn}({{}}) END)",
                 all_int, numv, all_str, cc.text_key(simple))
-        t = sql("(CASE WHEN COUNT({}) = 0 THEN NULL WHEN {} THEN -1 WHEN {} THEN -5 ELSE -99 END)",
-                ex.e, all_int, all_str)
+        t = sql("(CASE WHEN COUNT({}) < COUNT(*) OR COUNT({}) = 0 THEN NULL WHEN {} THEN -1 "
+                "WHEN {} THEN -5 ELSE -99 END)", ex.e, ex.e, all_int, all_str)
         return Col.val(v, t, risky=True)
     if name == "Aggregate_GroupConcat":
         # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator

@@ -529,6 +529,20 @@ class KnowledgeGraph:
             result.profile = []
         return result
 
+    def vacuum(self, *, compact: bool = True) -> dict[str, int | None]:
+        """Free the terms no statement uses any more (after removals) and compact the file.
+
+        Run it while no other process writes to the store (their cached term ids would be
+        stale). Returns ``{"terms_removed", "terms", "bytes_before", "bytes_after"}``; see
+        :meth:`kg_engine.store.SQLStore.vacuum`.
+        """
+        from kg_engine.sparql import default_engine
+
+        self._flush()
+        out = self.store.vacuum(compact=compact)
+        default_engine().clear_plans()
+        return out
+
     @property
     def reasoning(self) -> str | None:
         """The rule set of the store's reasoning profile (``"program"`` for user rules), or

@@ -34,6 +34,7 @@ _COMMANDS = [
     "update",
     "analyze", "export",  # kg analyze, kg path, kg export (analytics, export)
     "serve",
+    "vacuum",  # term garbage collection (issue 13)
 ]
 for _name in _COMMANDS:
     importlib.import_module(f"kg_engine.cli.{_name}").register(app)

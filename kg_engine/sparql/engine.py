@@ -235,6 +235,16 @@ class QueryEngine:
         self.stats = {"hits": 0, "misses": 0}
 
     # -- parsing and caching ---------------------------------------------------------------
+    def clear_plans(self) -> None:
+        """Forget parsed queries and compiled plans (they hold term ids; after ``vacuum``
+        freed terms, a constant may come back under a new id)."""
+        from kg_engine.sparql.compiler import hook
+
+        with self._lock:
+            self._cache.clear()
+            self._views.clear()
+        hook._CACHE.clear()
+
     def _cached(self, key: Any, make: Any) -> Any:
         with self._lock:
             hit = self._cache.get(key)

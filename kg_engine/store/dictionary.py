@@ -98,8 +98,11 @@ class TermDictionary:
         return found
 
     def next_id(self) -> int:
-        """The next free id (call inside the write transaction that uses it)."""
-        return (self.db.scalar("SELECT max(id) FROM kg_terms") or 0) + 1
+        """The next free id (call inside the write transaction that uses it): ids freed by
+        ``vacuum`` are never given again (``kg_meta`` keeps the highest id handed out)."""
+        top = int(self.db.scalar("SELECT max(id) FROM kg_terms") or 0)
+        floor = self.db.scalar("SELECT value FROM kg_meta WHERE key = 'term_id_floor'")
+        return max(top, int(floor or 0)) + 1
 
     def insert(self, rows: list[TermRow]) -> dict[Identity, int]:
         """Insert new term rows (known to be absent) with fresh ids; returns their ids.

@@ -59,6 +59,8 @@ __all__ = [
     "LITERAL",
     "QUAD_INDEXES",
     "SCHEMA_VERSION",
+    "TERM_ID_COLUMNS",
+    "TERM_ID_FLOOR_KEY",
     "VERSION_KEY",
     "check_version",
     "graphs",
@@ -196,3 +198,19 @@ def check_version(version: str, url: str) -> None:
     raise StoreError(
         f"{url} has kg-engine store schema version {version!r}, this kg-engine reads "
         f"{SCHEMA_VERSION}: export it with the kg-engine that wrote it and load it again")
+
+#: Every table column holding term ids, by table (tables of other packages included: the
+#: store cannot import them). ``kg vacuum`` keeps exactly the terms these columns use (and
+#: their datatypes); a new table holding term ids must be listed here.
+TERM_ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "kg_quads": ("g", "s", "p", "o"),
+    "kg_graphs": ("id",),
+    "kg_provenance": ("g", "s", "p", "o"),
+    "kg_loads": ("graph",),
+    "kg_stats": ("p",),
+    "kg_rules_derivations": ("g", "s", "p", "o"),
+    "kg_rules_programs": ("g",),
+    "kg_rules_sameas": ("g", "id", "rep"),
+}
+#: ``kg_meta`` key: ids up to this value were handed out once and are never given again.
+TERM_ID_FLOOR_KEY = "term_id_floor"

@@ -674,6 +674,51 @@ class SQLStore:
             self.db.executemany(
                 "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)", rows)
 
+    def vacuum(self, *, compact: bool = True) -> dict[str, int | None]:
+        """Free the terms no statement (or other record) uses any more, then compact the file.
+
+        Terms used by a column of :data:`~kg_engine.store.schema.TERM_ID_COLUMNS` stay (and
+        the datatypes of those that are literals); the others are deleted, and their ids are
+        never handed out again. Run it while no other process writes to the store: other
+        processes' caches of term ids (and compiled queries) are only valid until a vacuum.
+
+        Args:
+            compact: also give the free pages back to the file system (SQLite ``VACUUM``).
+
+        Returns:
+            ``{"terms_removed", "terms", "bytes_before", "bytes_after"}``.
+        """
+        before = self.file_size()
+        self.refresh_stats()  # predicates no statement uses any more leave kg_stats
+        temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
+        with self.db.transaction():
+            top = int(self.db.scalar("SELECT max(id) FROM kg_terms") or 0)
+            floor = int(self.db.scalar(
+                "SELECT value FROM kg_meta WHERE key = ?", (schema.TERM_ID_FLOOR_KEY,)) or 0)
+            self.db.execute("DELETE FROM kg_meta WHERE key = ?", (schema.TERM_ID_FLOOR_KEY,))
+            self.db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)",
+                            (schema.TERM_ID_FLOOR_KEY, str(max(top, floor))))
+            self.db.execute(f"CREATE {temp} TABLE IF NOT EXISTS kg_used (id BIGINT PRIMARY KEY)")
+            self.db.execute("DELETE FROM kg_used")
+            for table, cols in schema.TERM_ID_COLUMNS.items():
+                if not self.has_table(table):
+                    continue
+                for col in cols:
+                    self.db.execute(f"INSERT INTO kg_used (id) SELECT DISTINCT {col} FROM {table} "
+                                    f"WHERE {col} > 0 ON CONFLICT DO NOTHING")
+            self.db.execute("INSERT INTO kg_used (id) SELECT DISTINCT t.dt FROM kg_terms t "
+                            "JOIN kg_used u ON u.id = t.id WHERE t.dt > 0 ON CONFLICT DO NOTHING")
+            removed = self.db.execute(
+                "DELETE FROM kg_terms WHERE NOT EXISTS (SELECT 1 FROM kg_used u "
+                "WHERE u.id = kg_terms.id)").rowcount
+            self.db.execute("DELETE FROM kg_used")
+        self.dictionary.clear_cache()
+        if compact and self.dialect == "sqlite" and removed:
+            self.db.execute("VACUUM")
+        return {"terms_removed": removed,
+                "terms": int(self.db.scalar("SELECT count(*) FROM kg_terms")),
+                "bytes_before": before, "bytes_after": self.file_size()}
+
     def predicate_stats(self) -> dict[int, tuple[int, int, int]]:
         """``{predicate id: (triples, distinct subjects, distinct objects)}``."""
         return {

@@ -255,3 +255,18 @@ def test_changed_user_rules_start_clean(tmp_path: Path) -> None:
     rules.write_text(f"[up: (?a <{EX}parent> ?b) -> (?b <{EX}kid> ?a)]\n")
     kg.reason(rules)
     assert count(kg, f"?x <{EX}child> ?y") == 0 and count(kg, f"?x <{EX}kid> ?y") == 1
+
+
+def test_vacuum_keeps_what_the_closure_and_queries_need(kg: KnowledgeGraph) -> None:
+    kg.add([(ex("zed"), ex("advisor"), ex("yan"))])
+    before = closure(kg)
+    zed = f"<{EX}zed> <{EX}advisor> ?o"
+    assert count(kg, zed) == 1  # a compiled plan holding zed's id
+    kg.remove((ex("zed"), None, None))
+    out = kg.vacuum()
+    assert out["terms_removed"] >= 2  # zed, yan (Professor etc. are still used)
+    assert closure(kg) == recomputed(kg) == before - {t for t in before if ex("zed") in t
+                                                       or ex("yan") in t}
+    kg.add([(ex("zed"), ex("advisor"), ex("yan"))])  # the terms come back with new ids
+    assert count(kg, f"<{EX}yan> a <{EX}Professor>") == 1
+    assert count(kg, zed) == 1

@@ -162,3 +162,37 @@ def test_postgres_sessions_run_without_jit(pg_server) -> None:
     assert store.db.execute("SHOW jit").fetchone()[0] == "off"
     url = pg_server.new_database_url().replace("options=-c", "options=-cjit%3Don%20-c")
     assert open_store(url).db.execute("SHOW jit").fetchone()[0] == "on"  # asked for: kept
+
+
+def test_vacuum_frees_unused_terms_and_never_reuses_ids(store) -> None:
+    from rdflib import Literal, URIRef
+
+    from kg_engine.store.schema import TERM_ID_COLUMNS
+
+    keep = (URIRef("urn:a"), URIRef("urn:p"), Literal("1968-11-02", datatype=XSD.date))
+    store.add([keep])
+    terms_before = store.db.scalar("SELECT count(*) FROM kg_terms")
+    churn = [(URIRef(f"urn:s{i}"), URIRef("urn:q"), Literal(f"v{i}")) for i in range(50)]
+    for _ in range(3):  # the dictionary does not grow under churn once vacuumed
+        store.add(churn)
+        store.remove((None, URIRef("urn:q"), None))
+        top = store.db.scalar("SELECT max(id) FROM kg_terms")
+        out = store.vacuum()
+        assert out["terms_removed"] == 101 and out["terms"] == terms_before
+    # the literal's datatype term stays; freed ids are not handed out again
+    assert list(store.triples((URIRef("urn:a"), None, None)))[0][:3] == keep
+    store.add([(URIRef("urn:new"), URIRef("urn:p"), Literal("x"))])
+    assert store.db.scalar("SELECT min(id) FROM kg_terms WHERE lex = 'urn:new'") > top
+    assert "kg_quads" in TERM_ID_COLUMNS and "kg_rules_derivations" in TERM_ID_COLUMNS
+
+
+def test_every_table_with_term_ids_is_known_to_vacuum() -> None:
+    """A table holding term ids that vacuum does not read would lose its terms."""
+    from kg_engine.rules import tables
+    from kg_engine.store import schema
+
+    for md in (schema.metadata, tables.metadata):
+        for table in md.sorted_tables:
+            ids = {c.name for c in table.columns if c.name in ("g", "s", "p", "o", "rep", "graph")
+                   or (c.name == "id" and table.name in ("kg_graphs", "kg_rules_sameas"))}
+            assert ids <= set(schema.TERM_ID_COLUMNS.get(table.name, ())), table.name

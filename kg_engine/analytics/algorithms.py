@@ -93,7 +93,6 @@ class AnalyticsResult:
     seconds: dict[str, float]
     _store: Any = field(repr=False, default=None)
     _view: IdView | None = field(repr=False, default=None)
-    _ids: dict[Term, int] | None = field(repr=False, default=None)
 
     def top(self, n: int = 10) -> list[tuple[Term, Any]]:
         """The ``n`` nodes with the highest values (for components / communities: the
@@ -115,9 +114,7 @@ class AnalyticsResult:
         """The label of a node of the view (``rdfs:label`` and friends), if it has one."""
         if self._view is None:
             return None
-        if self._ids is None:
-            self._ids = {t: i for i, t in self._view.terms.items()}
-        node_id = self._ids.get(node)
+        node_id = self._store.term_ids([node]).get(node)
         return None if node_id is None else self._view.labels.get(node_id)
 
     def as_terms(self) -> dict[Term, Any]:

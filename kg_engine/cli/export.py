@@ -2,8 +2,8 @@
 
 The format comes from the extension (``.nt .nq .ttl .trig .jsonld .rdf .graphml .gexf .pt
 .html``, optionally ``.gz``) or ``--format`` (also ``csv`` = a Neo4j import folder,
-``pyg-hetero``). ``--query`` or ``--entity``/``--hops`` export a subgraph (property-graph
-formats and ``html``). The file appears only when complete.
+``pyg-hetero``). ``--query`` (a CONSTRUCT) or ``--entity``/``--hops`` export a subgraph. The
+file appears only when complete.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ store being written is exported as one consistent snapshot.
 Graphs: by default the default graph and the named graphs of asserted statements;
 ``include_inferred`` adds the rule engine's graphs, ``graph`` names graphs (``"default"``,
 IRIs) — see :func:`kg_engine.analytics.view.select`, whose view the property-graph formats
-share. ``query`` (a CONSTRUCT / ``SELECT ?s ?p ?o``) or ``entity`` + ``hops`` pick a
-subgraph for the property-graph and HTML formats.
+share. ``query`` (a CONSTRUCT / ``SELECT ?s ?p ?o``; CONSTRUCT or DESCRIBE for the RDF
+formats) or ``entity`` + ``hops`` pick a subgraph.
 
 Example:
     >>> import tempfile, pathlib
@@ -132,8 +132,8 @@ def export(
         out: output file (a folder for ``csv``).
         format: a name of :data:`FORMATS` (default: from the extension of ``out``).
         graph, include_inferred, include_predicted: the graphs exported.
-        query: CONSTRUCT / ``SELECT ?s ?p ?o`` subgraph (property-graph formats and html).
-        entity, hops: the ``hops``-neighbourhood of ``entity`` (same formats).
+        query: a CONSTRUCT (or, for property-graph formats, ``SELECT ?s ?p ?o``) subgraph.
+        entity, hops: the ``hops``-neighbourhood of ``entity``.
         literals: literal objects as nodes (property-graph formats).
         kg: the ``KnowledgeGraph`` (needed with ``query``).
         progress: tqdm progress bar (``None``: on a terminal).
@@ -142,21 +142,22 @@ def export(
         An :class:`ExportResult`.
 
     Raises:
-        ConfigError: unknown format / graph, or a subgraph option with an RDF format.
+        ConfigError: unknown format / graph, or a query of the wrong form.
         MissingDependencyError: networkx / torch-geometric missing for that format.
     """
     out = Path(out)
     fmt = _format(format, out)
-    if fmt in _RDF and (query is not None or entity is not None):
-        raise ConfigError(f"--query / --entity pick a subgraph for graphml, gexf, csv, pyg and "
-                          f"html; to export a query's result as {fmt}, run "
-                          "`kg query --format` on a CONSTRUCT query")
     started = time.perf_counter()
     db = store.db
     with db.snapshot(), tqdm(desc=f"export {fmt}", unit=" statements", unit_scale=True,
                              disable=(not progress) if progress is not None else None,
                              delay=1.0, leave=False) as bar:
-        if fmt in _RDF:
+        if fmt in _RDF and (query is not None or entity is not None):
+            n = _write_rdf_subgraph(store, out, fmt, query=query, entity=entity, hops=hops,
+                                    graph=graph, include_inferred=include_inferred,
+                                    include_predicted=include_predicted, kg=kg)
+            bar.update(n)
+        elif fmt in _RDF:
             from kg_engine.analytics.view import graph_ids
 
             gids, _ = graph_ids(store, graph, include_inferred, include_predicted)
@@ -186,6 +187,40 @@ def _write_rdf(store: Any, out: Path, fmt: str, gids: list[int], update: Any) ->
     with atomic_output(out, binary=True) as f:
         serialize(data, f, fmt)
     return sum(1 for _ in data.quads()) if quads else len(data)
+
+
+def _write_rdf_subgraph(store: Any, out: Path, fmt: str, *, query: str | None, entity: Any,
+                        hops: int, kg: Any, **graphs: Any) -> int:
+    """A CONSTRUCT/DESCRIBE result or an entity's neighbourhood as one RDF graph."""
+    from rdflib import Graph, URIRef
+
+    from kg_engine.export.files import atomic_output
+    from kg_engine.export.rdf import serialize, store_prefixes
+
+    data = Graph(bind_namespaces="core")
+    if query is not None:
+        if kg is None:
+            raise ConfigError("exporting a query needs the KnowledgeGraph (kg=…)")
+        result = kg.query(query)
+        if result.type not in ("CONSTRUCT", "DESCRIBE"):
+            raise ConfigError(f"an RDF export of a query needs CONSTRUCT or DESCRIBE, not "
+                              f"{result.type}")
+        for triple in result.graph:
+            data.add(triple)
+    else:
+        from kg_engine.analytics.paths import neighbourhood
+
+        centre = entity if hasattr(entity, "n3") else URIRef(str(entity))
+        for triple in neighbourhood(store, centre, hops, **graphs).triples:
+            data.add(triple)
+    for prefix, ns in store_prefixes(store.db):
+        data.bind(prefix, ns, override=True, replace=True)
+    with atomic_output(out, binary=True) as f:
+        if fmt in ("nt", "nq"):
+            data.serialize(destination=f, format="nt", encoding="utf-8")
+        else:
+            serialize(data, f, "turtle" if fmt == "trig" else fmt)  # Turtle is TriG
+    return len(data)
 
 
 def _write_view(store: Any, out: Path, fmt: str, *, entity: Any, hops: int, **view_args: Any

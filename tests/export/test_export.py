@@ -115,8 +115,8 @@ def test_bad_input(sample_kg, tmp_path: Path) -> None:
         sample_kg.export(tmp_path / "kg.x", "yaml")
     with pytest.raises(InputNotFoundError):
         sample_kg.export(tmp_path / "missing" / "kg.nt")
-    with pytest.raises(ConfigError, match="subgraph"):
-        sample_kg.export(tmp_path / "kg.nt", entity=ex("ada"))
+    with pytest.raises(ConfigError, match="CONSTRUCT or DESCRIBE"):
+        sample_kg.export(tmp_path / "kg.nt", query="SELECT * WHERE { ?s ?p ?o }")
     assert guess_export_format("a/b.TTL.gz") == "turtle"
 
 
@@ -164,3 +164,17 @@ def test_blank_nodes_scoped_per_load_round_trip_twice(sample_kg, tmp_path: Path)
     assert len(bnodes) == 4
     with gzip.open(out, "rt") as f:
         assert f.read().count("\n") == 17
+
+
+@pytest.mark.parametrize("fmt", ["nt", "nq", "turtle", "trig", "json-ld", "xml"])
+def test_rdf_subgraphs(sample_kg, tmp_path: Path, fmt: str) -> None:
+    q = "CONSTRUCT { ?a <urn:friend> ?b } WHERE { ?a <http://example.org/kg/knows> ?b }"
+    out = tmp_path / f"q.{EXT[fmt]}"
+    assert sample_kg.export(out, query=q).statements == 1  # the default graph's only knows
+    fresh = KnowledgeGraph("sqlite://")
+    fresh.load(out, format={"nt": "nt", "nq": "nquads"}.get(fmt, fmt))
+    assert [(str(s), str(p), str(o)) for s, p, o, _ in fresh.triples()] == [
+        (str(ex("ada")), "urn:friend", str(ex("charles")))]
+    out = tmp_path / f"n.{EXT[fmt]}"
+    res = sample_kg.export(out, entity=ex("charles"), hops=1)
+    assert res.statements == 3  # knows ×2 (one edge per direction) and the weird IRI

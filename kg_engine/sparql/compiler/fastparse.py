@@ -1,22 +1,27 @@
-"""A fast parser for the common subset of SPARQL, straight to rdflib-shaped algebra.
+"""A fast parser for most of SPARQL 1.1 queries, straight to rdflib-shaped algebra.
 
-rdflib's pyparsing parser plus ``translateQuery`` cost 2–20 ms per query (far more on a busy
-machine): more than running the compiled SQL. This recursive-descent parser covers the
-queries people write most — PREFIX/BASE, SELECT [DISTINCT|REDUCED] (variables, ``*``,
-``(expr AS ?v)`` incl. aggregates), ASK, basic graph patterns with ``;`` ``,`` ``a``,
-OPTIONAL (with FILTER), UNION, MINUS, nested groups, FILTER, BIND, GROUP BY variables,
-HAVING, ORDER BY, LIMIT/OFFSET and the common operators and built-ins — and builds the same
-algebra ``translateQuery`` would (``SelectQuery``/``Project``/``BGP``/``LeftJoin``/…).
+rdflib's pyparsing parser plus ``translateQuery`` cost 10–30 ms per query (far more on a busy
+machine): more than running the compiled SQL. This recursive-descent parser covers PREFIX/BASE,
+SELECT [DISTINCT|REDUCED] (variables, ``*``, ``(expr AS ?v)`` incl. aggregates and
+GROUP_CONCAT), ASK, basic graph patterns with ``;`` ``,`` ``a``, property paths (``/ | ^ * + ?``
+and groups; not negated sets), OPTIONAL, UNION, MINUS, GRAPH, VALUES, sub-selects, nested
+groups, FILTER, [NOT] EXISTS, BIND, GROUP BY variables, HAVING, ORDER BY, LIMIT/OFFSET and the
+operators and built-ins of the grammar — and builds the same algebra ``translateQuery`` would
+(``SelectQuery``/``Project``/``BGP``/``LeftJoin``/…). It also reads ``INSERT DATA``/``DELETE
+DATA`` requests (:func:`parse_data_update`).
 
 Anything outside the subset returns ``None`` (never a guess): the caller then uses rdflib's
-parser. The algebra it builds is only ever compiled to SQL, never given to rdflib's
-evaluator (expressions here carry no rdflib evaluation functions).
+parser. :func:`parse` builds plain ``CompValue`` nodes for the SQL compiler;
+:func:`parse_for_rdflib` binds the expressions to rdflib's evaluation functions so that
+rdflib's evaluator can run the algebra too (``kg_engine.sparql.parsing`` uses it for every
+query it can). rdflib stays the reference: ``tests/sparql/compiler/test_fastparse.py`` checks
+that both parsers' algebra give the same answers, compiled and on rdflib's evaluator.
 
 Example:
     >>> a = parse("PREFIX ex: <http://e/> SELECT ?s WHERE { ?s ex:p 1 }")
     >>> a.name, a.p.name, a.p.p.name
     ('SelectQuery', 'Project', 'BGP')
-    >>> parse("SELECT ?s WHERE { ?s <p>/<q> ?o }") is None   # paths: not in the subset
+    >>> parse("SELECT ?s WHERE { ?s !<p> ?o }") is None   # negated property sets: not yet
     True
 """
 
@@ -393,6 +398,8 @@ class _Parser:
             PV = []
             for var, e, evar in proj:
                 v = var if var is not None else evar
+                if evar is not None and evar in PV:
+                    raise _Unsupported("AS an already projected variable")  # rdflib reports it
                 if v not in PV:
                     PV.append(v)
                 if evar is not None:
@@ -859,6 +866,54 @@ def _pattern_vars(node: Any) -> set[Variable]:
     elif isinstance(node, dict):  # a VALUES row
         out |= {k for k in node if isinstance(k, Variable)}
     return out
+
+
+_EVAL_ALIASES = {"Builtin_NOTEXISTS": "Builtin_EXISTS", "Builtin_URI": "Builtin_IRI",
+                 "Builtin_isURI": "Builtin_isIRI"}
+_PATTERN_NAMES = frozenset({"SelectQuery", "AskQuery", "Project", "Distinct", "Reduced", "Slice",
+                            "OrderBy", "OrderCondition", "AggregateJoin", "Group", "BGP",
+                            "Filter", "Join", "LeftJoin", "Union", "Minus", "Extend",
+                            "ToMultiSet", "values", "Graph"})
+
+
+def to_rdflib(node: Any) -> Any:
+    """The same algebra with every expression node an rdflib ``Expr`` bound to rdflib's
+    evaluation function (as rdflib's grammar binds them), so that rdflib's evaluator can run
+    it too (in place; returns ``node``)."""
+    from rdflib.plugins.sparql import operators
+    from rdflib.plugins.sparql.algebra import TrueFilter
+    from rdflib.plugins.sparql.parserutils import Expr
+
+    def conv(x: Any) -> Any:
+        if isinstance(x, CompValue):
+            for k, v in list(x.items()):
+                x[k] = conv(v)
+            name = x.name
+            if name == "TrueFilter":
+                return TrueFilter
+            if name in _PATTERN_NAMES or name.startswith("Aggregate_") or isinstance(x, Expr):
+                return x
+            fn = getattr(operators, _EVAL_ALIASES.get(name, name), None)
+            if fn is None:
+                raise _Unsupported(f"no rdflib evaluation for {name}")
+            e = Expr(name, fn)
+            e.update(x)
+            return e
+        if isinstance(x, list):
+            return [conv(v) for v in x]
+        return x
+
+    return conv(node)
+
+
+def parse_for_rdflib(text: str) -> tuple[CompValue, str | None] | None:
+    """:func:`parse`, with the expressions bound for rdflib's evaluator (see :func:`to_rdflib`),
+    and the query's BASE (``IRI("x")`` resolves against it)."""
+    try:
+        parser = _Parser(text)
+        return to_rdflib(parser.query()), parser.base
+    except (_Unsupported, IndexError, ValueError, KeyError):
+        return None
 
 
 def parse_data_update(text: str) -> list[CompValue] | None:

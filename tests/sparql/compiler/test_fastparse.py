@@ -106,3 +106,26 @@ def test_compile_query_uses_fast_path(pair):
     q = test_basic.P + "SELECT ?s WHERE { ?s a ex:Person }"
     cq = compile_query(pair.store, q)
     assert cq.full and cq._source == q
+
+
+@pytest.mark.parametrize("q", CORPUS)
+def test_fast_algebra_runs_on_rdflib_evaluator_like_rdflib_grammar(pair, q, monkeypatch):
+    """The engine parses with the fast parser whenever it can, also for queries rdflib's
+    evaluator runs: both parsers' algebra must give rdflib's evaluator the same answers."""
+    from kg_engine.sparql import QueryEngine, parsing
+    from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
+
+    if parsing._fast_query(q) is None:
+        return
+    ds = KgDataset(store=KgSparqlStore(store=pair.store))
+    answers = []
+    for fast in (True, False):
+        monkeypatch.setattr(parsing, "USE_FAST_PARSER", fast)
+        engine = QueryEngine(use_compiler=False)
+        res = engine.query(ds, engine.prepare(q))
+        if res.type == "ASK":
+            answers.append(res.askAnswer)
+        else:
+            names = [str(v) for v in res.vars]
+            answers.append((names, Counter(tuple(zip(names, row)) for row in res)))
+    assert answers[0] == answers[1], q

@@ -17,7 +17,7 @@ Example:
     >>> compile_xpath("(", "")
     Traceback (most recent call last):
     ...
-    ValueError: invalid regular expression '(': missing ), unterminated subpattern at position 0
+    ValueError: invalid regular expression '(': missing ) at position 1
 """
 
 from __future__ import annotations

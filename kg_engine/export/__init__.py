@@ -258,6 +258,9 @@ def _write_view(store: Any, out: Path, fmt: str, *, entity: Any, hops: int, **vi
         return write_pyg(store, view, out, hetero=fmt == "pyg-hetero")
     from kg_engine.export.html import write_html
 
-    title = f"{centre.n3()} ({hops} hop{'s' if hops != 1 else ''})" if centre is not None \
-        else "kg-engine graph"
+    title = "kg-engine graph"
+    if centre is not None:
+        centre_id = store.term_ids([centre]).get(centre)
+        name = view.labels.get(centre_id) or centre.n3()
+        title = f"{name} ({hops} hop{'s' if hops != 1 else ''})"
     return write_html(store, view, out, title=title, centre=centre)

@@ -149,7 +149,8 @@ aside table { border-collapse: collapse; width: 100%; }
 aside td { border-bottom: 1px solid var(--line); padding: .2em .3em; vertical-align: top;
            word-break: break-all; }
 .badge { display: inline-block; padding: 0 .45em; border-radius: .6em; font-size: 11px;
-         color: #fff; }
+         color: #fff; white-space: nowrap; }
+aside td:first-child { width: 1%; } aside td:nth-child(2) { white-space: nowrap; }
 .badge.asserted { background: var(--asserted); } .badge.inferred { background: var(--inferred); }
 .badge.predicted { background: var(--predicted); }
 .badge.extracted { background: var(--extracted); }

@@ -180,7 +180,7 @@ def test_vacuum_frees_unused_terms_and_never_reuses_ids(store) -> None:
         out = store.vacuum()
         assert out["terms_removed"] == 101 and out["terms"] == terms_before
     # the literal's datatype term stays; freed ids are not handed out again
-    assert list(store.triples((URIRef("urn:a"), None, None)))[0][:3] == keep
+    assert next(iter(store.triples((URIRef("urn:a"), None, None))))[:3] == keep
     store.add([(URIRef("urn:new"), URIRef("urn:p"), Literal("x"))])
     assert store.db.scalar("SELECT min(id) FROM kg_terms WHERE lex = 'urn:new'") > top
     assert "kg_quads" in TERM_ID_COLUMNS and "kg_rules_derivations" in TERM_ID_COLUMNS

@@ -101,7 +101,10 @@ class ResultFrames:
         columns, rows = self._columns_rows()
         if native:
             rows = [tuple(_python_value(t) for t in row) for row in rows]
-        return pd.DataFrame.from_records(rows, columns=columns)
+            return pd.DataFrame.from_records(rows, columns=columns)
+        # object columns: pandas would turn an all-str column (IRIs are str) into plain str
+        return pd.DataFrame({c: pd.Series([row[i] for row in rows], dtype=object)
+                             for i, c in enumerate(columns)}, columns=columns)
 
     def _repr_html_(self) -> str:
         """An HTML table of the first rows (Jupyter shows it for a result in a cell)."""

@@ -31,7 +31,8 @@ def test_select_to_pandas(kg):
     assert cells["urn:age"] == 36 and cells["urn:born"] == datetime.date(1815, 12, 10)
     assert cells["urn:name"] == "<b>Ada</b>" and cells["urn:addr"].startswith("_:")
     terms = res.to_pandas(native=False)
-    assert isinstance(terms.o[0], (URIRef, BNode, Literal))
+    assert all(isinstance(t, (URIRef, BNode, Literal)) for t in [*terms.p, *terms.o])
+    assert dict(zip(terms.p, terms.o))[URIRef("urn:age")] == Literal(36)
 
 
 def test_optional_unbound_is_none(kg):

@@ -11,7 +11,7 @@ algorithm          value per node              parameters
 ``pagerank``       ``kga:pagerank`` double     ``alpha=0.85``, ``tol=1e-6``, ``max_iter=100``
 ``degree``         ``kga:degree`` double       — (in + out degree / (n − 1))
 ``betweenness``    ``kga:betweenness`` double  ``k`` sampled sources (default: exact up to
-                                               2,000 nodes, else 256), ``seed=0``
+                                               2,000 nodes, else 32–256 by size), ``seed=0``
 ``components``     ``kga:component`` integer   — weakly connected; 0 is the largest
 ``strong``         ``kga:component`` integer   — strongly connected components
 ``communities``    ``kga:community`` integer   Louvain: ``resolution=1.0``, ``seed=0``

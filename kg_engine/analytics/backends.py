@@ -36,8 +36,9 @@ __all__ = ["BACKENDS", "Backend", "NetworkxBackend", "RustworkxBackend", "get_ba
 
 #: Below this many nodes betweenness is exact unless ``k`` is given.
 EXACT_BETWEENNESS_NODES = 2_000
-#: Default number of sampled sources for betweenness on bigger graphs.
-BETWEENNESS_SAMPLES = 256
+#: Sampled sources for betweenness on bigger graphs: about this many edge visits in all
+#: (each source walks the whole graph), between 32 and 256 sources.
+BETWEENNESS_BUDGET = 20_000_000
 
 
 def numbered(groups: Iterable[Iterable[int]]) -> dict[int, int]:
@@ -74,10 +75,12 @@ class Backend:
         raise NotImplementedError
 
 
-def _betweenness_samples(n: int, k: int | None) -> int | None:
+def _betweenness_samples(n: int, m: int, k: int | None) -> int | None:
     """``None`` for exact betweenness, else the number of sampled sources."""
     if k is None:
-        return None if n <= EXACT_BETWEENNESS_NODES else BETWEENNESS_SAMPLES
+        if n <= EXACT_BETWEENNESS_NODES:
+            return None
+        return min(256, max(32, BETWEENNESS_BUDGET // max(m, 1)), n)
     if k <= 0:
         raise ConfigError(f"betweenness samples k must be positive, got {k}")
     return None if k >= n else k
@@ -120,7 +123,7 @@ class NetworkxBackend(Backend):
 
     def betweenness(self, view: Any, graph: Any, *, k: int | None = None,
                     seed: int = 0) -> dict[int, float]:
-        samples = _betweenness_samples(graph.number_of_nodes(), k)
+        samples = _betweenness_samples(graph.number_of_nodes(), graph.number_of_edges(), k)
         simple = self.nx.DiGraph(graph)
         return self._ids(graph, self.nx.betweenness_centrality(simple, k=samples, seed=seed))
 
@@ -182,7 +185,7 @@ class RustworkxBackend(Backend):
 
     def betweenness(self, view: Any, graph: Any, *, k: int | None = None,
                     seed: int = 0) -> dict[int, float]:
-        if _betweenness_samples(graph.num_nodes(), k) is not None:
+        if _betweenness_samples(graph.num_nodes(), graph.num_edges(), k) is not None:
             raise UnsupportedOperationError(
                 "rustworkx computes exact betweenness only; on a graph of "
                 f"{graph.num_nodes():,} nodes use backend='networkx' for the k-sample "

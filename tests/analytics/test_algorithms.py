@@ -142,3 +142,15 @@ def test_reasoning_profile_views_include_inferred_and_analytics_stay_out():
     assert (URIRef("urn:kg-engine:analytics:pagerank"),
             URIRef("urn:kg-engine:analytics#sourceGraph"),
             URIRef("urn:kg-engine:inferred:rdfs")) in {q[:3] for q in stored}
+
+
+def test_default_betweenness_samples_bound_the_work():
+    from kg_engine.analytics.backends import _betweenness_samples
+
+    assert _betweenness_samples(2_000, 10**6, None) is None  # small: exact
+    assert _betweenness_samples(10_000, 10**6, None) == 32  # big: at least 32 sources
+    assert _betweenness_samples(10_000, 100_000, None) == 200  # ~2e7 edge visits
+    assert _betweenness_samples(10_000, 10, None) == 256  # at most 256
+    assert _betweenness_samples(10_000, 10**6, 5) == 5 and _betweenness_samples(9, 9, 50) is None
+    with pytest.raises(ConfigError):
+        _betweenness_samples(10, 10, 0)

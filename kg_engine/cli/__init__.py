@@ -7,14 +7,24 @@ import sys
 
 def main() -> None:
     """Run the ``kg`` app; bad input exits with code 2 and a one-line message."""
-    from kg_engine.cli.app import app
-    from kg_engine.cli.common import USER_ERRORS, report
-
+    try:
+        from kg_engine.cli.app import app
+        from kg_engine.cli.common import USER_ERRORS, report
+    except KeyboardInterrupt:  # Ctrl-C while starting: nothing was opened yet
+        sys.stderr.write("interrupted: while starting, before anything was read or written\n")
+        sys.exit(130)
     try:
         app()
     except USER_ERRORS as exc:
         report(exc)
         sys.exit(2)
+    except KeyboardInterrupt:  # between commands' boundaries (argument parsing)
+        report("before the command began; nothing was written", prefix="interrupted")
+        sys.exit(130)
+    finally:  # the command is over (its result printed): Ctrl-C no longer interrupts the exit
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 __all__ = ["main"]

@@ -78,6 +78,8 @@ def user_errors() -> Iterator[None]:
 
 #: Stores opened by the running command: (knowledge graph, file the command created or None).
 _opened: list[tuple[Any, Path | None]] = []
+#: Their connections, kept until the next command (how their transactions ended).
+_touched: list[Any] = []
 _debug = {"on": bool(os.environ.get("KG_DEBUG"))}
 
 
@@ -103,6 +105,7 @@ def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
     new = Path(path) if path and not os.path.exists(path) and not readonly else None
     kg = KnowledgeGraph(url, readonly=readonly, create=create)
     _opened.append((kg, new))
+    _touched.append(kg.store.db)
     return kg
 
 
@@ -119,7 +122,7 @@ INTERRUPTED = {
 
 def _interrupted(name: str) -> str:
     """What Ctrl-C left behind, from how the stores' last transactions ended."""
-    outcomes = [kg.store.db.last_outcome for kg, _ in _opened if "store" in kg.__dict__]
+    outcomes = [db.last_outcome for db in _touched]
     if name == "extract" or "rollback" in outcomes:
         return INTERRUPTED.get(name, "the transaction in progress was rolled back; what was "
                                "committed before is kept")
@@ -148,6 +151,7 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         _opened.clear()
+        _touched.clear()
         ok = False
         try:
             result = command(*args, **kwargs)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from rdflib import RDF, URIRef
 from typer.testing import CliRunner
 
 from kg_engine import KnowledgeGraph
@@ -355,3 +356,60 @@ def test_interrupted_load_leaves_the_store_as_it_was(tmp_path: Path, sig: int) -
     assert digest(db) == before
     with KnowledgeGraph(f"sqlite:///{db}") as kg:  # and the store still works
         assert len(kg) == 1
+
+
+def _run_and_interrupt(argv: list[str], delay: float) -> tuple[int, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "kg_engine", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    time.sleep(delay)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
+
+
+def _statements(url: str) -> set[str]:
+    with KnowledgeGraph(url, readonly=True) as kg:
+        return {" ".join(t.n3() for t in q) for q in kg.triples()}
+
+
+@pytest.mark.slow  # ~20 s: a reference run and an interrupted run per command
+@pytest.mark.parametrize("delay", [2.5])
+@pytest.mark.parametrize("command", ["update", "reason"])
+def test_interrupt_leaves_the_store_before_or_after_never_between(
+    tmp_path: Path, command: str, delay: float
+) -> None:
+    """Ctrl-C at some moment of an update / a reasoning run: the store holds exactly what it
+    held before or exactly what a complete run gives, and the one line says which."""
+    db, ref = tmp_path / "kg.sqlite", tmp_path / "ref.sqlite"
+    url, ref_url = f"sqlite:///{db}", f"sqlite:///{ref}"
+    sub = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+    with KnowledgeGraph(url) as kg:  # a class chain and instances: rdfs derives ~60k types
+        kg.add([(URIRef(f"{EX}C{i}"), URIRef(sub), URIRef(f"{EX}C{i + 1}")) for i in range(12)])
+        kg.add([(URIRef(f"{EX}x{i}"), RDF.type, URIRef(f"{EX}C0")) for i in range(5000)])
+    ref.write_bytes(db.read_bytes())
+    if command == "update":
+        request = tmp_path / "big.ru"
+        request.write_text("INSERT DATA {\n" + "".join(
+            f'<{EX}s{i}> <{EX}p> "value {i}" .\n' for i in range(60_000)) + "}\n")
+        args = ["update", "-f", str(request)]
+    else:
+        args = ["reason", "-r", "rdfs"]
+    before = _statements(url)
+    done = CliRunner().invoke(app, [*args, "--db", ref_url])
+    assert done.exit_code == 0, done.output
+    complete = _statements(ref_url)
+    code, err = _run_and_interrupt([*args, "--db", url], delay)
+    after = _statements(url)
+    assert after in (before, complete), "a partial result was left in the store"
+    if code == 0:
+        assert after == complete
+        return
+    assert code == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted:"), err
+    if after == before:
+        assert any(w in lines[0] for w in ("rolled back", "nothing", "before")), err
+    else:
+        assert "committed" in lines[0], err

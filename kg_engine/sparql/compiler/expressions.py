@@ -192,8 +192,8 @@ class ExprCompiler:
             col = self.block.cols.get(expr)
             if col is None:
                 col = self.cc.env.get(expr)
-            if col is None:
-                return Ex("term", NULL, var=None)
+            if col is None:  # unbound here (typed: a bare NULL is text on PostgreSQL)
+                return Ex("term", self.cc.null_id, var=None)
             if col.is_id:
                 return Ex("term", col.e, var=expr if expr in self.block.cols else None)
             if col.risky:

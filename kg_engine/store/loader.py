@@ -6,8 +6,9 @@ N3) is parsed by rdflib straight into a collecting sink, chunk by chunk, without
 in-memory graph. Gzip is handled transparently. All files of one call load in ONE
 transaction: a malformed file raises :class:`~kg_engine.errors.RDFSyntaxError`
 (``file:line: what was expected``) and leaves the store exactly as before; a killed process
-leaves the last committed state. Blank node labels are scoped per load. Secondary indexes
-are dropped before a large load and rebuilt after it, then statistics are refreshed.
+leaves the last committed state. Blank node labels are scoped per file, in every format
+(``_:b1`` loaded twice is two nodes). Secondary indexes are dropped before a large load and
+rebuilt after it, then statistics are refreshed.
 
 Example:
     >>> import tempfile, os
@@ -211,14 +212,20 @@ def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: in
 
 
 class _Writer:
-    """Turns chunks of statements (raw tokens or rdflib terms) into rows of the store."""
+    """Turns chunks of statements (raw tokens or rdflib terms) of ONE file into rows of the
+    store.
+
+    Blank nodes are scoped here, for every format: each file gets a fresh label prefix, so
+    ``_:b1`` of two loads (or of two files of one load) names two nodes, while one label
+    within a file (across its graphs too) stays one node. Parsers differ on this on their own
+    (rdflib's JSON-LD parser keeps document labels as they are), so it is not left to them.
+    """
 
     def __init__(self, store: SQLStore, target: int) -> None:
         self.store = store
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.statements = 0
         self.per_predicate: Counter[int] = Counter()  # statements per predicate id
-        # blank node labels are scoped to this load: a fresh prefix makes them unique
         self.bnode_prefix = f"b{uuid.uuid4().hex[:16]}_"
 
     def write(self, chunk: list[tuple], row_of: Callable[[Any], TermRow]) -> None:
@@ -227,7 +234,9 @@ class _Writer:
         unknown = {k for st in chunk for k in st if k not in tokens}
         if unknown:
             keys = list(unknown)
-            rows = [row_of(k) for k in keys]
+            prefix = self.bnode_prefix
+            rows = [row if (row := row_of(k)).kind != BNODE else make_row(BNODE, prefix + row.lex)
+                    for k in keys]
             found = self.store.dictionary.resolve(rows, create=True)
             for k, row in zip(keys, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
@@ -248,8 +257,6 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
             except ValueError as exc:  # the token's first occurrence is the faulty line
                 line = _find_token(path, token)
                 raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
-            if kind == BNODE:
-                lex = writer.bnode_prefix + lex
             return make_row(kind, lex, datatype, lang)
 
         try:

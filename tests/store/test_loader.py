@@ -80,15 +80,61 @@ def test_gzip_quads_and_target_graph(store: SQLStore, tmp_path: Path) -> None:
     assert store.count(URIRef("urn:g2")) == 1 and store.count(DEFAULT_GRAPH) == 1
 
 
-def test_blank_nodes_are_scoped_per_load(store: SQLStore, tmp_path: Path) -> None:
-    path = tmp_path / "b.nt"
-    path.write_text("_:x <urn:p> <urn:a> .\n_:x <urn:q> <urn:b> .\n")
-    store.load(path)
-    store.load(path)
-    subjects = {s for s, *_ in store.triples((None, URIRef("urn:p"), None))}
-    assert len(subjects) == 2  # the same label in two loads names two nodes
-    for s in subjects:  # within one load, one label is one node
-        assert len(list(store.triples((s, None, None)))) == 2
+# one blank node label used twice (in quad formats: in two graphs) in every format
+BLANK = {
+    "b.nt": "_:b1 <urn:p> <urn:a> .\n_:b1 <urn:q> \"x\" .\n",
+    "b.nq": "_:b1 <urn:p> <urn:a> <urn:g1> .\n_:b1 <urn:q> \"x\" <urn:g2> .\n",
+    "b.ttl": "_:b1 <urn:p> <urn:a> .\n_:b1 <urn:q> \"x\" .\n",
+    "b.n3": "_:b1 <urn:p> <urn:a> .\n_:b1 <urn:q> \"x\" .\n",
+    "b.trig": "<urn:g1> { _:b1 <urn:p> <urn:a> . }\n<urn:g2> { _:b1 <urn:q> \"x\" . }\n",
+    "b.rdf": """<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:u="urn:">
+  <rdf:Description rdf:nodeID="b1"><u:p rdf:resource="urn:a"/></rdf:Description>
+  <rdf:Description rdf:nodeID="b1"><u:q>x</u:q></rdf:Description>
+</rdf:RDF>""",
+    "b.jsonld": '[{"@id": "_:b1", "urn:p": {"@id": "urn:a"}}, {"@id": "_:b1", "urn:q": "x"}]',
+    "g.jsonld": '[{"@id": "urn:g1", "@graph": [{"@id": "_:b1", "urn:p": {"@id": "urn:a"}}]},'
+                ' {"@id": "urn:g2", "@graph": [{"@id": "_:b1", "urn:q": "x"}]}]',
+}
+
+
+def _blank_subjects(store: SQLStore) -> list[BNode]:
+    """The blank subjects of ``urn:p``, each checked to carry both statements of its file."""
+    subjects = [s for s, *_ in store.triples((None, URIRef("urn:p"), None))]
+    for s in subjects:
+        assert isinstance(s, BNode)
+        # within one file one label is one node (across its graphs too)
+        assert {p for _, p, _, _ in store.triples((s, None, None))} == {URIRef("urn:p"),
+                                                                       URIRef("urn:q")}
+    return subjects
+
+
+@pytest.mark.parametrize("name", sorted(BLANK))
+def test_blank_nodes_are_scoped_per_load(store: SQLStore, tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(BLANK[name])
+    assert store.load(path).added == 2
+    assert len(_blank_subjects(store)) == 1 and len(store) == 2
+    # the same document loaded again: its blank node is a new one (RDF: separate documents)
+    assert store.load(path).added == 2
+    assert len(set(_blank_subjects(store))) == 2 and len(store) == 4
+
+
+@pytest.mark.parametrize("name", sorted(BLANK))
+def test_blank_nodes_of_files_loaded_together_stay_apart(store_url: str, tmp_path: Path,
+                                                          name: str) -> None:
+    from kg_engine import KnowledgeGraph
+
+    a, b = tmp_path / ("a_" + name), tmp_path / ("b_" + name)
+    a.write_text(BLANK[name])
+    b.write_text(BLANK[name])
+    kg = KnowledgeGraph(store_url)
+    try:
+        result = kg.load([a, b])
+        assert (result.statements, result.added) == (4, 4)
+        assert len(set(_blank_subjects(kg.store))) == 2 and len(kg.store) == 4
+    finally:
+        kg.close()
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,9 @@
     # Re-DocRED test, gold entities: F1 / Ign F1 (train facts = the 450 training documents of
     # dev_revised.json, split seed 13), fp32 and int8; and end-to-end (entities from en_core_web_sm)
     python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
-    # words/s of the default pipeline (NER + doc relations + RDF) vs plain en_core_web_sm, same run
+    # words/s of the docre pipeline (NER + doc relations + RDF) vs plain en_core_web_sm, same run
     python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
-    # relations the default pipeline extracts from WikiText-2 paragraphs, for judging by hand
+    # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
 
 Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``). CPU seconds and the load
@@ -206,10 +206,10 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
 
     plain = load_pipeline("en_core_web_sm")
     run("plain_en_core_web_sm", lambda: list(plain.pipe(texts, batch_size=64)))
-    for tag, ov in (("default", {}), ("default_int8", {"doc_relations.quantize": True})):
-        if tag == "default_int8" and not args.int8:
+    for tag, ov in (("docre", {}), ("docre_int8", {"doc_relations.quantize": True})):
+        if tag == "docre_int8" and not args.int8:
             continue
-        pipe = load_extraction_pipeline("default", ov)
+        pipe = load_extraction_pipeline("docre", ov)
 
         def go(pipe: Any = pipe) -> None:
             for i, doc in enumerate(pipe.nlp.pipe(texts, batch_size=pipe.batch_size)):
@@ -226,7 +226,7 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.pipeline import load_extraction_pipeline
 
     rows = _paragraphs(args.limit)
-    pipe = load_extraction_pipeline("default")
+    pipe = load_extraction_pipeline(args.pipeline)
     found = []
     for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=16)):
         sents = list(doc.sents)
@@ -264,6 +264,7 @@ def main() -> None:
     t.add_argument("--int8", action="store_true")
     s = sub.add_parser("sample")
     s.add_argument("--limit", type=int, default=400)
+    s.add_argument("--pipeline", default="docre")
     s.add_argument("--n", type=int, default=50)
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))

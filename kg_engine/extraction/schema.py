@@ -31,11 +31,11 @@ from typing import Any
 from rdflib import XSD, Literal, URIRef
 
 from kg_engine.errors import ConfigError, InputNotFoundError
+from kg_engine.extraction.training.docred import DOCRED_TYPES
 
 __all__ = ["DEFAULT_LITERAL_TYPES", "DEFAULT_NER_TYPES", "RelationSchema", "load_schema"]
 
 WIKIDATA_PROP = "http://www.wikidata.org/prop/direct/"
-DOCRED_TYPES = ("PER", "ORG", "LOC", "TIME", "NUM", "MISC")
 
 DEFAULT_NER_TYPES: dict[str, str] = {
     "PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC", "NORP": "MISC",

@@ -21,6 +21,7 @@ Shapes:
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,14 +154,9 @@ class DocREModel(nn.Module):
         out: list[list[tuple[int, float]]] = []
         top = torch.topk(diff, min(self.max_labels, diff.shape[1]), dim=1)
         for vals, idxs in zip(top.values.tolist(), top.indices.tolist()):
-            row = [(i, 1.0 / (1.0 + pow(2.718281828459045, -v))) for v, i in zip(vals, idxs)
-                   if v > margin]
+            row = [(i, 1.0 / (1.0 + math.exp(-v))) for v, i in zip(vals, idxs) if v > margin]
             out.append(row)
         return out
-
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        """The weights that are not part of the pretrained checkpoint's frozen bottom."""
-        return {k: v for k, v in self.state_dict().items()}
 
 
 META_FILE = "meta.json"

@@ -113,7 +113,7 @@ def path(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Print the statements along a shortest path between two entities (exit 1: no path)."""
-    with user_errors(), open_kg(db) as kg:
+    with user_errors(), open_kg(db, readonly=not write, create=False) as kg:
         result = kg.shortest_path(_term(source), _term(target), graph=graph or None,
                                   directed=directed, backend=backend, write=write,
                                   **_inferred(include_inferred))

@@ -133,12 +133,13 @@ def _interrupted(name: str) -> str:
 
 
 def _remove_created() -> None:
-    """Close the stores the command opened; delete the files it created (it failed)."""
+    """Close the stores the command opened; delete the files it created (it failed) unless
+    work was committed in them (documents extracted before the failure are kept)."""
     while _opened:
         kg, new = _opened.pop()
         with contextlib.suppress(Exception):
             kg.store.close()
-        if new is not None:
+        if new is not None and not kg.store.db.commits:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(OSError):
                     Path(str(new) + suffix).unlink()

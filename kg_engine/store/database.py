@@ -179,6 +179,8 @@ class Database:
         self.on_rollback: list[Callable[[], None]] = []
         #: How the last outermost transaction ended: ``None`` (none yet), "commit", "rollback".
         self.last_outcome: str | None = None
+        #: Outermost transactions committed on this connection.
+        self.commits = 0
 
     @classmethod
     def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
@@ -373,6 +375,7 @@ class Database:
             self._depth = 0
             self.execute("COMMIT")
             self.last_outcome = "commit"
+            self.commits += 1
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Database]:

@@ -73,3 +73,10 @@ def test_docre_pipeline_shipped_model() -> None:
     labels = {str(q[2]) for q, _ in batch if str(q[1]).endswith("rdf-schema#label")
               and str(q[0]).startswith("http://www.wikidata.org/prop/direct/")}
     assert labels  # predicates carry their Wikidata labels
+
+
+def test_semeval_model_is_a_named_pipeline() -> None:
+    p = load_extraction_pipeline("re_semeval")
+    assert "kg_relation_extractor" in p.nlp.pipe_names
+    assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
+    assert {"default", "docre", "re_semeval"} <= set(available_pipelines())

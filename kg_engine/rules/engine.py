@@ -8,7 +8,8 @@ previous round's new triples (a small delta table whose statistics are refreshed
 store (in any graph) are dropped, so every round adds only genuinely new triples, which go
 to the program's own *inferred graph* (``urn:kg-engine:inferred:<name>`` by default) with a
 row in ``kg_rules_derivations`` naming the rule and round that derived them first. Rule
-bodies match asserted ∪ inferred triples of all graphs.
+bodies match asserted ∪ inferred triples of all graphs except the GNN prediction and
+analytics graphs (:func:`~kg_engine.rules.sqlgen.hidden_graph_ids`).
 
 Constraint rules (no head) are evaluated after the fixpoint and returned as
 :class:`Violation` objects; they never write triples.
@@ -44,7 +45,7 @@ from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSe
 from kg_engine.rules.results import Profiler, ReasoningResult, RuleProfile, Violation
 from kg_engine.rules.sameas import SameAs
 from kg_engine.rules.specialise import Specialiser
-from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body
+from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body, hidden_graph_ids
 from kg_engine.rules.strata import stratify
 
 __all__ = [
@@ -234,7 +235,7 @@ class RuleEngine:
         consts.add(RDF.type)
         ids = dict(self.store.term_ids(consts))
         ids.update(self.store.term_ids(heads, create=True))
-        self.current_ids = ConstantIds(ids)
+        self.current_ids = ConstantIds(ids, hidden_graph_ids(self.db))
         return self.current_ids
 
     def _session(self) -> None:
@@ -374,7 +375,7 @@ class RuleEngine:
                     self.commit(_D[1], gid, rounds)
                     derived += int(n)
             if eq.rep:
-                ids = self.current_ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+                ids = self.current_ids = raw_ids.with_ids(eq.canonical_ids(raw_ids.ids))
             eq.constants_changed = False
         for stratum in self.strata:
             delta = seed
@@ -404,7 +405,7 @@ class RuleEngine:
                 cache = {}
                 if eq is not None and eq.constants_changed:
                     # a rule constant was merged into another term: re-run all rules once
-                    ids = self.current_ids = ConstantIds(eq.canonical_ids(raw_ids.ids))
+                    ids = self.current_ids = raw_ids.with_ids(eq.canonical_ids(raw_ids.ids))
                     type_id = ids.get(RDF.type)
                     eq.constants_changed = False
                     first = True
@@ -520,7 +521,7 @@ class RuleEngine:
                         self.insert_head(rule, hi, head, ids, {i: delta}, new, prof, **mode)
         if not variants:
             return
-        vids = ConstantIds({**ids.ids, **extra})
+        vids = ids.with_ids({**ids.ids, **extra})
         for v in variants:
             vatoms = v.atoms()
             if delta is None:
@@ -571,8 +572,10 @@ class RuleEngine:
         if isinstance(head.p, Var) and "p" not in q.positions.get(head.p, set()):
             extra.append(f"EXISTS (SELECT 1 FROM kg_terms k2 WHERE k2.id = {hp[0]} AND k2.kind = 1)")
         s, p, o = hs[0], hp[0], ho[0]
+        # a triple that is only predicted (hidden graph) is still new to the closure
+        seen = f" AND {ids.visible('e')}" if ids.hidden_graphs else ""
         if mode == "new":
-            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o})")
+            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o}{seen})")
         elif mode == "overdelete":
             extra.append(
                 f"EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o} AND e.g = {int(gid)})"
@@ -581,7 +584,7 @@ class RuleEngine:
         elif mode == "rederive":
             q.froms.append(_Frag(f"{against} h"))
             q.where.append(_Frag(f"h.s = {s} AND h.p = {p} AND h.o = {o}"))
-            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o})")
+            extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o}{seen})")
         for x in extra:
             q.where.append(_Frag(x))
         sel, params = q.select([("?", "str", [rule.name]), hs, hp, ho])
@@ -627,10 +630,11 @@ class RuleEngine:
         ids_needed = {v[0] for v in encoded} | {v[1] for v in encoded}
         kinds_of = self._kinds(ids_needed)
         encoded = {v for v in encoded if kinds_of.get(v[0]) != 3 and kinds_of.get(v[1]) == 1}
+        seen = f" AND {q.ids.visible('e')}" if q.ids.hidden_graphs else ""
         if mode == "new":
             sql = (
                 f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE NOT EXISTS "
-                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?) ON CONFLICT DO NOTHING"
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?{seen}) ON CONFLICT DO NOTHING"
             )
             rows2 = [(rule.name, s, p, o, s, p, o) for s, p, o in encoded]
         elif mode == "overdelete":
@@ -645,7 +649,7 @@ class RuleEngine:
             sql = (
                 f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE EXISTS "
                 f"(SELECT 1 FROM {against} h WHERE h.s = ? AND h.p = ? AND h.o = ?) AND NOT EXISTS "
-                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?) ON CONFLICT DO NOTHING"
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?{seen}) ON CONFLICT DO NOTHING"
             )
             rows2 = [(rule.name, s, p, o, s, p, o, s, p, o) for s, p, o in encoded]
         before = self.db.scalar(f"SELECT COUNT(*) FROM {target}") or 0

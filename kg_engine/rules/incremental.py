@@ -58,9 +58,11 @@ from typing import Any, Protocol
 
 from rdflib import OWL, RDF, BNode, URIRef
 
+from kg_engine.core.graphs import graph_origin
 from kg_engine.core.terms import DEFAULT_GRAPH, as_quad
 from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
 from kg_engine.rules.results import Profiler, ReasoningResult
+from kg_engine.rules.sqlgen import hidden_graph_ids
 from kg_engine.rules.tables import DELETE_TABLE as _DEL
 from kg_engine.rules.tables import DELTA_TABLES as _D
 from kg_engine.rules.tables import OVERDELETE_TABLE as _OD
@@ -173,11 +175,14 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
         result = ReasoningResult(engine.program.name, engine.graph)
         gid = engine.graph_id()
         engine.prepare_temp_tables()
-        _load_seed(engine, _SEED, quads)
-        # The delta: triples not already in the store (in any graph).
+        _load_seed(engine, _SEED, [q for q in quads if graph_origin(q[3]) not in ("predicted", "analytics")])
+        # The delta: triples not already in the store (in any graph rules read); none when
+        # they go to a prediction/analytics graph.
+        hidden = hidden_graph_ids(engine.db)
+        seen = f" AND e.g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         engine.db.execute(
             f"DELETE FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {_SEED}.s "
-            f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o)"
+            f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o{seen})"
         )
         engine.store.add(quads)
         if engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}"):
@@ -298,11 +303,13 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
     ids_c = engine.constant_ids()
     type_id = ids_c.get(RDF.type)
     size_before = _graph_size(engine, gid)
-    # D0: deleted triples that do not survive in another asserted graph.
+    # D0: deleted triples that do not survive in another asserted graph (rules never read
+    # the prediction/analytics graphs: deleting there changes nothing, a copy there saves nothing).
+    hidden = f" AND q.g NOT IN ({', '.join(map(str, ids_c.hidden_graphs))})" if ids_c.hidden_graphs else ""
     engine.db.execute(
         f"INSERT INTO {_SEED} (s, p, o) SELECT DISTINCT d.s, d.p, d.o FROM {_DEL} d "
-        f"WHERE NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND q.o = d.o "
-        f"AND q.g <> ? AND NOT EXISTS (SELECT 1 FROM {_DEL} d2 WHERE d2.g = q.g AND d2.s = q.s "
+        f"WHERE {hidden.replace(' AND q.g', 'd.g') or '1 = 1'} AND NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND q.o = d.o "
+        f"AND q.g <> ?{hidden} AND NOT EXISTS (SELECT 1 FROM {_DEL} d2 WHERE d2.g = q.g AND d2.s = q.s "
         f"AND d2.p = q.p AND d2.o = q.o)) ON CONFLICT DO NOTHING",
         (gid,),
     )

@@ -42,6 +42,7 @@ from rdflib import URIRef
 from kg_engine.rules import incremental
 from kg_engine.rules.engine import ReasoningResult, RuleEngine, load_program
 from kg_engine.rules.ir import RuleSet
+from kg_engine.rules.sqlgen import hidden_graph_ids
 from kg_engine.store.reasoning import ReasoningProfile, register_maintainer
 
 __all__ = ["LiveMaintainer", "clear_profile", "set_profile"]
@@ -100,13 +101,16 @@ class LiveMaintainer:
 
     # -- the store's hook ------------------------------------------------------------------
     def before_insert(self, stage: str) -> None:
-        """Remember which triples of ``stage`` are new to the store (in any graph)."""
+        """Remember which triples of ``stage`` are new to the store (in any graph rules read:
+        predictions and analytics are never premises, :func:`~kg_engine.rules.sqlgen.hidden_graph_ids`)."""
         self._seed_table()
+        hidden = hidden_graph_ids(self.store.db, stage)
+        out = ", ".join(str(g) for g in (self._gid(), *hidden))
+        seen = f" AND q.g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         self.store.db.execute(
             f"INSERT INTO {_SEED} (s, p, o) SELECT DISTINCT st.s, st.p, st.o FROM {stage} st "
-            f"WHERE st.g <> ? AND NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = st.s "
-            f"AND q.p = st.p AND q.o = st.o) ON CONFLICT DO NOTHING",
-            (self._gid(),),
+            f"WHERE st.g NOT IN ({out}) AND NOT EXISTS (SELECT 1 FROM kg_quads q WHERE q.s = st.s "
+            f"AND q.p = st.p AND q.o = st.o{seen}) ON CONFLICT DO NOTHING"
         )
 
     def after_insert(self, stage: str) -> None:

@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +33,7 @@ from rdflib import BNode, Literal, URIRef
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, Var, term_vars
 
-__all__ = ["BodyQuery", "ConstantIds", "NeedsPython", "Unsatisfiable", "compile_body"]
+__all__ = ["BodyQuery", "ConstantIds", "NeedsPython", "Unsatisfiable", "compile_body", "hidden_graph_ids"]
 
 QUADS = "kg_quads"
 TERMS = "kg_terms"
@@ -49,13 +49,51 @@ class NeedsPython(Exception):
 
 
 class ConstantIds:
-    """Term ids of rule constants; a constant absent from the store has no id."""
+    """Term ids of rule constants; a constant absent from the store has no id.
 
-    def __init__(self, ids: Mapping[Any, int]) -> None:
+    ``hidden_graphs``: ids of the graphs rule bodies never read (:func:`hidden_graph_ids`:
+    GNN predictions and analytics); every ``kg_quads`` atom of a compiled body excludes them.
+    """
+
+    def __init__(self, ids: Mapping[Any, int], hidden_graphs: Iterable[int] = ()) -> None:
         self.ids = dict(ids)
+        self.hidden_graphs = tuple(sorted({int(g) for g in hidden_graphs}))
 
     def get(self, term: Any) -> int | None:
         return self.ids.get(term)
+
+    def with_ids(self, ids: Mapping[Any, int]) -> ConstantIds:
+        """Other constant ids, the same hidden graphs."""
+        return ConstantIds(ids, self.hidden_graphs)
+
+    def visible(self, alias: str) -> str | None:
+        """SQL condition: row ``alias`` of ``kg_quads`` is in a graph rules read (``None``: all are)."""
+        if not self.hidden_graphs:
+            return None
+        return f"{alias}.g NOT IN ({', '.join(str(g) for g in self.hidden_graphs)})"
+
+
+def hidden_graph_ids(db: Any, stage: str | None = None) -> tuple[int, ...]:
+    """Ids of the GNN prediction and analytics graphs (:mod:`kg_engine.core.graphs`): guesses
+    and measures, never premises of a rule. Rule bodies read the asserted graphs and the
+    inferred graph only.
+
+    Args:
+        db: the store's database.
+        stage: a table with a ``g`` column whose graphs may not be registered yet (a write
+            in progress).
+    """
+    from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
+
+    graphs = "SELECT id FROM kg_graphs" + (f" UNION SELECT DISTINCT g FROM {stage}" if stage else "")
+    conds = " OR ".join("substr(t.lex, 1, ?) = ?" for _ in range(2))
+    params: list = []
+    for prefix in (PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX):
+        params += [len(prefix), prefix]
+    rows = db.fetchall(
+        f"SELECT t.id FROM kg_terms t WHERE t.id IN ({graphs}) AND t.kind = 1 AND ({conds})", params
+    )
+    return tuple(sorted(int(r[0]) for r in rows))
 
 
 @dataclass
@@ -127,6 +165,9 @@ class BodyQuery:
         """Join one triple pattern; new variables are recorded in ``bound``."""
         a = self.alias("q")
         self.froms.append(_Frag(f"{table} {a}"))
+        visible = self.ids.visible(a) if table == QUADS else None
+        if visible:
+            self.where.append(_Frag(visible))
         for pos, t in zip(_POS, atom):
             col = f"{a}.{pos}"
             if isinstance(t, Var):

@@ -270,3 +270,46 @@ def test_vacuum_keeps_what_the_closure_and_queries_need(kg: KnowledgeGraph) -> N
     kg.add([(ex("zed"), ex("advisor"), ex("yan"))])  # the terms come back with new ids
     assert count(kg, f"<{EX}yan> a <{EX}Professor>") == 1
     assert count(kg, zed) == 1
+
+
+PRED = URIRef("urn:kg-engine:predicted:path-gnn")
+ANALYTICS = URIRef("urn:kg-engine:analytics:pagerank")
+
+
+@pytest.mark.parametrize("rules", ["rdfs", "owl-rl"])
+def test_predictions_are_never_premises_of_a_full_run(store_url: str, rules: str) -> None:
+    kg = KnowledgeGraph(store_url)
+    kg.add(ONTOLOGY)
+    # a GNN guess whose consequence the domain rule would derive, and an analytics triple
+    kg.add([(ex("dana"), ex("advisor"), ex("eve"))], graph=PRED)
+    kg.add([(ex("carl"), ex("advisor"), ex("eve"))], graph=ANALYTICS)
+    # asserted premise whose consequence is also predicted: it is still inferred
+    kg.add([(ex("ann"), ex("advisor"), ex("bob")), (ex("ann"), RDF.type, ex("Person"))])
+    kg.add([(ex("ann"), RDF.type, ex("Student"))], graph=PRED)
+    kg.reason(rules)
+    inf = URIRef(f"urn:kg-engine:inferred:{rules}")
+    inferred = {q[:3] for q in kg.store.triples((None, None, None), inf)}
+    assert (ex("dana"), RDF.type, ex("Student")) not in inferred
+    assert (ex("carl"), RDF.type, ex("Student")) not in inferred
+    assert (ex("eve"), RDF.type, ex("Professor")) not in inferred
+    assert (ex("ann"), RDF.type, ex("Student")) in inferred
+    assert count(kg, f"<{EX}dana> a ?c") == 0  # the default answer holds no consequence of a guess
+    assert count(kg, f"<{EX}dana> a ?c", include_predicted=True) == 0
+
+
+def test_predictions_are_never_premises_of_live_maintenance(kg: KnowledgeGraph) -> None:
+    dana = f"<{EX}dana> a ?c"
+    kg.add([(ex("dana"), ex("advisor"), ex("eve"))], graph=PRED)
+    assert count(kg, dana) == 0
+    assert count(kg, f"GRAPH <{INF}> {{ ?x a <{EX}Professor> }}") == 1  # bob only
+    # asserting the predicted triple makes it a premise, though the store already held it
+    kg.add([(ex("dana"), ex("advisor"), ex("eve"))])
+    assert count(kg, dana) == 2  # Student, Person
+    assert closure(kg) == recomputed(kg)
+    # retracting it: the predicted copy does not keep its consequences alive (DRed)
+    kg.remove((ex("dana"), ex("advisor"), ex("eve")), graph=DEFAULT_GRAPH)
+    assert count(kg, dana) == 0
+    assert closure(kg) == recomputed(kg)
+    # deleting a prediction leaves the closure alone
+    kg.remove((ex("dana"), ex("advisor"), ex("eve")), graph=PRED)
+    assert closure(kg) == recomputed(kg)

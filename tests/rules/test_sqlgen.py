@@ -73,3 +73,15 @@ def test_bind_value_reaches_the_head():
     q = compile_body(r, IDS, "sqlite")
     exprs = q.head_exprs(r.head[0])
     assert exprs[2][1] == "num" and "+" in exprs[2][0]
+
+
+def test_hidden_graphs_are_excluded_from_every_store_atom():
+    ids = ConstantIds({P: 10, Q: 11, C: 12, RDF.type: 3}, hidden_graphs=[99, 98])
+    r = Rule("r", (Atom(x, P, y), Atom(y, Q, z), Not((Atom(z, P, x),))), (Atom(x, P, z),))
+    q = compile_body(r, ids, "sqlite", sources={1: "delta"})
+    sql, _ = q.select(q.head_exprs(r.head[0]))
+    assert "q0.g NOT IN (98, 99)" in sql  # the store atom
+    assert "q1.g" not in sql  # the delta table has no graph column
+    assert "n2_q0.g NOT IN (98, 99)" in sql  # inside the negation
+    assert ids.with_ids({P: 1}).hidden_graphs == (98, 99)
+    assert "NOT IN" not in compile_body(r, IDS, "sqlite").select_sql([("1", "id", [])])

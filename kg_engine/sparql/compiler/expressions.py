@@ -319,8 +319,7 @@ class ExprCompiler:
             a, b = b, a
             sqlop = _flip(sqlop)
         if a.kind == "const" and b.kind == "const":
-            from rdflib.plugins.sparql.operators import RelationalExpression  # noqa: F401
-            raise Decline("comparison of two constants")
+            return _fold_comparison(op, a.const, b.const)
         if b.kind == "const":
             c = b.const
             if isinstance(c, (URIRef, BNode)):
@@ -682,6 +681,24 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
         return Col.val(ex.e, ex.rank if isinstance(ex.rank, Sql) else Sql(str(ex.rank)),
                        ex.lang if isinstance(ex.lang, Sql) else NULL, risky=True)
     raise Decline(f"cannot bind a {ex.kind} value")
+
+
+def _fold_comparison(op: str, a: Any, b: Any) -> Sql:
+    """A comparison of two constants, decided now with the rdflib path's semantics
+    (:mod:`kg_engine.sparql.xsd`); a type error is NULL, as in SQL."""
+    from rdflib.plugins.sparql.sparql import SPARQLError
+
+    from kg_engine.sparql import xsd
+
+    try:
+        if op in ("=", "!="):
+            result = xsd.equal(a, b) == (op == "=")
+        else:
+            c = xsd.compare(a, b)
+            result = {"<": c < 0, ">": c > 0, "<=": c <= 0, ">=": c >= 0}[op]
+    except (SPARQLError, TypeError, ValueError):
+        return NULL
+    return TRUE if result else FALSE
 
 
 _IN_SET_MIN = 16  # IN lists at least this long test IRIs and numbers as sets

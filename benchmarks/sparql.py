@@ -5,9 +5,13 @@ reasoning) plus five query shapes from ``shared/notes/store_sparql.md`` written 
 (star, chain, OPTIONAL, regex FILTER, GROUP BY). Each engine runs every query once as warm-up,
 then ``--runs`` timed runs (rows materialised as Python tuples); the table gives medians.
 
-* kg-engine: SQLite file store, query compiled once (``compile_query``; the engine's plan
-  cache does this) and executed warm; "first run" = parse + compile of the query text,
-  measured on its first occurrence in the process.
+* kg-engine, three ways over one SQLite file store (loaded once into ``--db-dir`` and reused):
+  ``api`` = ``KnowledgeGraph.query(text)`` with every row consumed as users do
+  (``[tuple(row) for row in result]``: the public path, plan cache warm); ``cli`` = the
+  ``kg query --format json`` command run in-process (typer's runner: opens the store
+  read-only, runs the query, writes the W3C JSON; no interpreter start-up); ``internal`` =
+  ``compile_query`` once, then ``CompiledQuery.execute`` (SQL + term decoding only).
+  "first run" = parse + compile of the query text, measured on its first occurrence.
 * pyoxigraph: ``pyoxigraph.Store()`` in memory, ``bulk_load``.
 * rdflib: ``Graph()`` in memory, ``prepareQuery`` once then ``Graph.query`` (warm). rdflib
   holds LUBM(10) only with ~50 s load and several GB, so its column uses ``--rdflib-scale``
@@ -111,6 +115,28 @@ def rdflib_graph(scale: str):
     return g
 
 
+def api_runner(kg, text: str) -> Callable[[], list[tuple]]:
+    """``KnowledgeGraph.query`` with every row consumed (what a user's loop costs)."""
+    def run() -> list[tuple]:
+        return [tuple(row) for row in kg.query(text)]
+    return run
+
+
+def cli_runner(url: str, text: str) -> Callable[[], list[str]]:
+    """``kg query --format json`` in-process (store opened per call, like the command)."""
+    from typer.testing import CliRunner
+
+    from kg_engine.cli.app import app
+    runner = CliRunner()
+
+    def run() -> list[str]:
+        out = runner.invoke(app, ["query", text, "--format", "json", "--db", url])
+        if out.exit_code != 0:
+            raise RuntimeError(f"kg query failed: {out.output[-500:]}")
+        return json.loads(out.stdout)["results"]["bindings"]
+    return run
+
+
 def ours_runner(store, text: str) -> tuple[Callable[[], list[tuple]] | None, dict[str, Any]]:
     """Compile once (first-run time measured), return the warm run function."""
     from kg_engine.sparql.compiler import compile_query
@@ -153,7 +179,8 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _Timeout()
 
 
-def run_all(store, ox, g, qs: dict[str, str], runs: int, cap_s: float) -> dict[str, dict[str, Any]]:
+def run_all(store, ox, g, qs: dict[str, str], runs: int, cap_s: float, kg: Any = None,
+            url: str | None = None) -> dict[str, dict[str, Any]]:
     """Per query: every engine warmed up, then ``runs`` rounds in which each engine runs once
     (interleaved, so all engines see the same machine load); medians per engine.
 
@@ -166,9 +193,13 @@ def run_all(store, ox, g, qs: dict[str, str], runs: int, cap_s: float) -> dict[s
     out: dict[str, dict[str, Any]] = {}
     for name, text in qs.items():
         ours, info = ours_runner(store, text)
-        engines: dict[str, Callable[[], list[tuple]]] = {}
+        engines: dict[str, Callable[[], list]] = {}
         if ours is not None:
             engines["ours"] = ours
+        if kg is not None:
+            engines["api"] = api_runner(kg, text)
+        if url is not None:
+            engines["cli"] = cli_runner(url, text)
         engines["pyoxigraph"] = lambda text=text: [tuple(s) for s in ox.query(text)]
         if g is not None:
             pq = prepareQuery(text)
@@ -225,11 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rdflib-cap", type=float, default=60.0,
                     help="seconds after which an rdflib query is stopped and reported as '> cap'")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--no-cli", action="store_true", help="skip the in-process `kg query` column")
+    ap.add_argument("--only", default=None, help="comma-separated query names (default: all)")
     args = ap.parse_args(argv)
     if not DATA.exists():
         print(f"LUBM data not found in {DATA} (set KG_SHARED_DATA)", file=sys.stderr)
         return 2
     qs = queries()
+    if args.only:
+        qs = {k: v for k, v in qs.items() if k in args.only.split(",")}
     db_dir = Path(args.db_dir)
     results: dict[str, Any] = {"scale": args.scale, "rdflib_scale": args.rdflib_scale,
                                "runs": args.runs, "loadavg_start": os.getloadavg()}
@@ -239,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== LUBM({scale})", flush=True)
         gc.collect()
         store = ours_store(scale, db_dir)
+        url = f"sqlite:///{db_dir / f'kg_bench_lubm{scale}.sqlite'}"
+        from kg_engine import KnowledgeGraph
+        kg = KnowledgeGraph(url, readonly=True)
         ox = oxigraph_store(scale)
         g = rdflib_graph(scale) if args.rdflib_scale == scale else None
         # rdflib's in-memory graph is millions of GC-tracked objects: without this, every
@@ -246,18 +284,21 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
         gc.freeze()
         cpu = time.process_time()
-        res = run_all(store, ox, g, qs, args.runs, args.rdflib_cap)
+        res = run_all(store, ox, g, qs, args.runs, args.rdflib_cap, kg=kg,
+                      url=None if args.no_cli else url)
         cpu = time.process_time() - cpu
         del ox, g
+        kg.close()
         gc.unfreeze()
         gc.collect()
         breakdown = first_run_breakdown(store, qs)
         results[f"lubm{scale}"] = {"results": res, "first_run": breakdown, "cpu_s": cpu,
                                    "loadavg": os.getloadavg()}
         print(f"(load average {os.getloadavg()[0]:.1f}; CPU {cpu:.1f} s)")
-        print("| query | rows | kg-engine ms | pyoxigraph ms | rdflib ms | speed-up vs rdflib "
-              "| kg-engine ÷ pyoxigraph | first run: parse + compile ms (rdflib parser) |")
-        print("|" + "---|" * 8)
+        print("| query | rows | KnowledgeGraph.query ms | kg query --format json ms | internal ms "
+              "| pyoxigraph ms | rdflib ms | speed-up vs rdflib | API ÷ pyoxigraph | CLI ÷ API "
+              "| first run: parse + compile ms (rdflib parser) |")
+        print("|" + "---|" * 11)
         for name in qs:
             rec = res[name]
             x = rec["pyoxigraph"]
@@ -273,10 +314,18 @@ def main(argv: list[str] | None = None) -> int:
                 bad += 1
             capped = bool(rec.get("rdflib_capped"))
             rd = ("> " if capped else "") + fmt(r["ms"]) if r else "–"
-            speed = f"{'≥ ' if capped else ''}{r['ms'] / o['ms']:.0f}×" if r else "–"
             b = breakdown[name]
-            print(f"| {name} | {o['rows']} | {fmt(o['ms'])} | {fmt(x['ms'])} | {rd} | {speed} "
-                  f"| {o['ms'] / x['ms']:.2f} | {fmt(b['parse_ms'])} + {fmt(b['compile_ms'])} "
+            a = rec.get("api", o)
+            c = rec.get("cli")
+            if a["rows"] != x["rows"] or (c and c["rows"] != x["rows"]):
+                print(f"!! row count mismatch on {name}: api {a['rows']} cli "
+                      f"{c['rows'] if c else '-'} pyoxigraph {x['rows']}")
+                bad += 1
+            speed = f"{'≥ ' if capped else ''}{r['ms'] / a['ms']:.0f}×" if r else "–"
+            print(f"| {name} | {o['rows']} | {fmt(a['ms'])} | {fmt(c['ms']) if c else '–'} "
+                  f"| {fmt(o['ms'])} | {fmt(x['ms'])} | {rd} | {speed} "
+                  f"| {a['ms'] / x['ms']:.2f} | {c['ms'] / a['ms'] if c else 0:.2f} "
+                  f"| {fmt(b['parse_ms'])} + {fmt(b['compile_ms'])} "
                   f"({fmt(b['rdflib_parse_ms'])}) |", flush=True)
         store.close()
     results["loadavg_end"] = os.getloadavg()

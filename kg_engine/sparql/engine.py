@@ -522,12 +522,8 @@ class QueryEngine:
         if plan.form == "ASK":
             return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
         vars_, rows = out
-        result_rows = []
-        for i, row in enumerate(rows):
-            if not i & 1023:
-                state.check()
-            result_rows.append(tuple(row))
-        return TupleResult(list(vars_), result_rows)
+        state.check()
+        return TupleResult(list(vars_), list(rows))
 
     def _as_prepared(
         self, query: str | PreparedQuery | Query, *, base: str | None, init_ns: Mapping[str, Any] | None
@@ -580,12 +576,8 @@ class QueryEngine:
         if qtype != "SELECT":
             return None
         vars_, rows = out
-        result_rows = []
-        for i, row in enumerate(rows):
-            if not i & 1023:
-                view.state.check()
-            result_rows.append(tuple(row))
-        return TupleResult(list(vars_), result_rows)
+        view.state.check()
+        return TupleResult(list(vars_), list(rows))
 
     def _run_rdflib(self, prepared: PreparedQuery, view: QueryDataset, bindings: dict) -> SPARQLResult:
         main = prepared.query.algebra

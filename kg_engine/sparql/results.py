@@ -24,16 +24,18 @@ import csv
 import io
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
 from rdflib.plugins.sparql.processor import SPARQLResult
-from rdflib.query import Result, ResultRow
+from rdflib.query import Result
 
 from kg_engine.errors import ConfigError
+from kg_engine.sparql.rows import make_rows, paused_gc, row_type
 
 __all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
-           "notebook_result"]
+           "notebook_result", "select_json"]
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
 
@@ -73,6 +75,19 @@ class ResultFrames:
         return vars_, [tuple(row.get(v) for v in self.vars)  # type: ignore[attr-defined]
                        for row in self.bindings]  # type: ignore[attr-defined]
 
+    def _columns(self, native: bool) -> tuple[list[str], list[list]]:
+        """Column names and one list per column; with ``native`` each distinct term is
+        converted once (:func:`_python_value`), then mapped over the column at C speed."""
+        names, rows = self._columns_rows()
+        cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+        if native:
+            with paused_gc():
+                for k, col in enumerate(cols):
+                    terms = {id(t): t for t in col}  # the rows keep every term alive
+                    value = {i: _python_value(t) for i, t in terms.items()}
+                    cols[k] = list(map(value.__getitem__, map(id, col)))
+        return names, cols
+
     def to_pandas(self, native: bool = True) -> Any:
         """The result as a ``pandas.DataFrame`` (needs pandas).
 
@@ -98,13 +113,46 @@ class ResultFrames:
             from kg_engine.errors import MissingDependencyError
 
             raise MissingDependencyError("pandas", "notebook") from exc
-        columns, rows = self._columns_rows()
-        if native:
-            rows = [tuple(_python_value(t) for t in row) for row in rows]
-            return pd.DataFrame.from_records(rows, columns=columns)
-        # object columns: pandas would turn an all-str column (IRIs are str) into plain str
-        return pd.DataFrame({c: pd.Series([row[i] for row in rows], dtype=object)
-                             for i, c in enumerate(columns)}, columns=columns)
+        names, cols = self._columns(native)
+        if not native:  # keep the rdflib terms (pandas would infer a string dtype)
+            return pd.DataFrame({n: pd.Series(c, dtype=object) for n, c in zip(names, cols)},
+                                columns=names)
+        return pd.DataFrame(dict(zip(names, cols)), columns=names)
+
+    def to_arrow(self) -> Any:
+        """The result as a ``pyarrow.Table`` of native values (needs pyarrow).
+
+        A column whose values share one Arrow type (IRIs and strings → ``string``, integers →
+        ``int64``, dates, decimals…) gets that type; a column mixing kinds (an IRI here, a
+        number there) is written as strings: the lexical form of each value. Unbound is null.
+
+        Raises:
+            MissingDependencyError: pyarrow is not installed.
+
+        Example:
+            >>> from rdflib import Dataset, URIRef, Literal
+            >>> from kg_engine.sparql.engine import QueryEngine
+            >>> ds = Dataset()
+            >>> _ = ds.add((URIRef("urn:a"), URIRef("urn:age"), Literal(36)))
+            >>> t = QueryEngine().query(ds, "SELECT ?s ?age { ?s ?p ?age }").to_arrow()
+            >>> t.column_names, str(t.schema.field("age").type), t.to_pylist()
+            (['s', 'age'], 'int64', [{'s': 'urn:a', 'age': 36}])
+        """
+        try:
+            import pyarrow as pa
+        except ImportError as exc:
+            from kg_engine.errors import MissingDependencyError
+
+            raise MissingDependencyError("pyarrow", "notebook") from exc
+        names, cols = self._columns(True)
+        arrays = []
+        for col in cols:
+            try:
+                arrays.append(pa.array(col))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # mixed kinds
+                arrays.append(pa.array([None if v is None else str(v) for v in col],
+                                       type=pa.string()))
+        return pa.table(arrays, names=names)
 
     def _repr_html_(self) -> str:
         """An HTML table of the first rows (Jupyter shows it for a result in a cell)."""
@@ -142,15 +190,18 @@ def notebook_result(result: Result) -> Result:
 
 
 class TupleResult(ResultFrames, SPARQLResult):
-    """A SELECT result kept as row tuples (``None`` = unbound), as the SQL compiler returns them.
+    """A SELECT result kept as rows (``None`` = unbound), as the SQL compiler returns them.
 
-    Behaves like rdflib's SPARQL result; rows are turned into ``ResultRow``s with one shared
-    label map (rdflib rebuilds it per row) and into binding dicts only when ``.bindings`` is read,
-    which makes large results several times cheaper to iterate.
+    Behaves like rdflib's SPARQL result (``len()``, ``bool``, repeated iteration, ``vars``,
+    ``bindings``, ``serialize``). Rows are :func:`~kg_engine.sparql.rows.row_type` rows: real
+    ``ResultRow``s (``row.var``, ``row["var"]``, ``asdict()``) made once, in bulk, with one
+    label map per result; iterating hands them out without building anything, and binding
+    dicts are built only when ``.bindings`` is read.
 
     Args:
         vars_: the projected variables, in order.
-        rows: one tuple per solution, aligned with ``vars_``.
+        rows: one tuple per solution, aligned with ``vars_`` (already rows of
+            ``row_type(vars_)``, as the compiler returns them, are kept as they are).
     """
 
     def __init__(self, vars_: list[Variable], rows: list[tuple]) -> None:
@@ -158,7 +209,8 @@ class TupleResult(ResultFrames, SPARQLResult):
         self.vars = list(vars_)
         self.askAnswer = None
         self.graph = None
-        self._rows = rows
+        Row = row_type(self.vars)
+        self._rows = rows if rows and type(rows[0]) is Row else make_rows(self.vars, rows)
         self._dicts: list[dict] | None = None
 
     @property  # type: ignore[override]
@@ -166,21 +218,19 @@ class TupleResult(ResultFrames, SPARQLResult):
         """Solutions as ``{Variable: term}`` dicts (built on first access)."""
         if self._dicts is None:
             vs = self.vars
-            self._dicts = [{v: t for v, t in zip(vs, r) if t is not None} for r in self._rows]
+            with paused_gc():
+                self._dicts = [{v: t for v, t in zip(vs, r) if t is not None}
+                               for r in self._rows]
         return self._dicts
 
     @bindings.setter
     def bindings(self, value: Any) -> None:
         self._dicts = list(value)
-        self._rows = [tuple(d.get(v) for v in self.vars) for d in self._dicts]
+        self._rows = make_rows(self.vars, (tuple(d.get(v) for v in self.vars)
+                                           for d in self._dicts))
 
     def __iter__(self) -> Any:
-        labels = {str(v): i for i, v in enumerate(self.vars)}
-        new = tuple.__new__
-        for r in self._rows:  # every solution is a row, even one binding nothing
-            row = new(ResultRow, r)
-            row.labels = labels
-            yield row
+        return iter(self._rows)  # every solution is a row, even one binding nothing
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -283,12 +333,70 @@ def format_result(result: Result, fmt: str = "table",
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow([str(v) for v in vars_])
-        for row in result.bindings:
-            w.writerow([_csv_term(row.get(v)) for v in vars_])
+        for row in _value_rows(result):
+            w.writerow([_csv_term(t) for t in row])
         return buf.getvalue().replace("\r\n", "\n")
     if fmt == "tsv":
         lines = ["\t".join(f"?{v}" for v in vars_)]
-        for row in result.bindings:
-            lines.append("\t".join(_tsv_term(row.get(v)) for v in vars_))
+        for row in _value_rows(result):
+            lines.append("\t".join(_tsv_term(t) for t in row))
         return "\n".join(lines) + "\n"
+    if fmt == "json" and isinstance(result, TupleResult):
+        return select_json(result) + "\n"
     return result.serialize(format=fmt).decode("utf-8") + "\n"
+
+
+def _value_rows(result: Result) -> Any:
+    """The solutions of a SELECT result as value tuples aligned with ``result.vars``."""
+    if isinstance(result, TupleResult):
+        return result._rows
+    vars_ = list(result.vars or [])
+    return (tuple(b.get(v) for v in vars_) for b in result.bindings)
+
+
+def _json_term(t: Any) -> str:
+    q = encode_basestring
+    if isinstance(t, URIRef):
+        return f'{{"type": "uri", "value": {q(str(t))}}}'
+    if isinstance(t, Literal):
+        out = f'{{"type": "literal", "value": {q(str(t))}'
+        if t.datatype is not None:
+            out += f', "datatype": {q(str(t.datatype))}'
+        if t.language is not None:
+            out += f', "xml:lang": {q(t.language)}'
+        return out + "}"
+    if isinstance(t, BNode):
+        return f'{{"type": "bnode", "value": {q(str(t))}}}'
+    raise ConfigError(f"cannot write {t!r} in SPARQL JSON results")
+
+
+def select_json(result: TupleResult) -> str:
+    """SPARQL 1.1 Query Results JSON of a SELECT result, text-identical to rdflib's
+    ``result.serialize(format="json")`` but written from the rows, each distinct term
+    encoded once (rdflib builds a dict per binding and per term).
+
+    Example:
+        >>> from rdflib import Literal, URIRef, Variable
+        >>> res = TupleResult([Variable("s"), Variable("o")], [(URIRef("urn:a"), Literal("x", lang="en"))])
+        >>> select_json(res) == res.serialize(format="json").decode()
+        True
+    """
+    names = [encode_basestring(str(v)) for v in result.vars or []]
+    rows = result._rows
+    head = ']}, "head": {"vars": [' + ", ".join(names) + "]}}"
+    if not rows:
+        return '{"results": {"bindings": [' + head
+    if not names:
+        return '{"results": {"bindings": [' + ", ".join(["{}"] * len(rows)) + head
+    with paused_gc():
+        columns: list[list[str | None]] = []
+        for name, col in zip(names, zip(*rows)):
+            # each distinct term once (keyed by id: the rows keep every term alive)
+            terms = {id(t): t for t in col}
+            text = {k: None if t is None else f"{name}: {_json_term(t)}" for k, t in terms.items()}
+            columns.append(list(map(text.__getitem__, map(id, col))))
+        if any(None in c for c in columns):
+            lines = [", ".join([p for p in parts if p is not None]) for parts in zip(*columns)]
+        else:
+            lines = list(map(", ".join, zip(*columns)))
+        return '{"results": {"bindings": [{' + "}, {".join(lines) + "}" + head

@@ -54,3 +54,19 @@ def test_repr_html_escapes_and_truncates(kg):
     kg.add([(URIRef(f"urn:n{i}"), URIRef("urn:p"), Literal(i)) for i in range(80)])
     page = kg.query("SELECT ?s WHERE { ?s <urn:p> ?o }")._repr_html_()
     assert page.count("<tr>") == 51 and "80 rows, first 50 shown" in page
+
+
+def test_select_to_arrow(kg):
+    pa = pytest.importorskip("pyarrow")
+    res = kg.query("SELECT ?p ?o ?none WHERE { <urn:a> ?p ?o OPTIONAL { ?o <urn:x> ?none } } "
+                   "ORDER BY ?p")
+    table = res.to_arrow()
+    assert table.column_names == ["p", "o", "none"] and table.num_rows == 4
+    assert table.schema.field("p").type == pa.string()
+    # ?o mixes a number, a date, a string and a blank node: written as strings
+    assert table.schema.field("o").type == pa.string()
+    assert dict(zip(table["p"].to_pylist(), table["o"].to_pylist())) == {
+        "urn:addr": "_:x1", "urn:age": "36", "urn:born": "1815-12-10", "urn:name": "<b>Ada</b>"}
+    assert table["none"].null_count == 4
+    ages = kg.query("SELECT ?age WHERE { ?s <urn:age> ?age }").to_arrow()
+    assert ages.schema.field("age").type == pa.int64() and ages["age"].to_pylist() == [36]

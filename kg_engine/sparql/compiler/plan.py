@@ -21,6 +21,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Identifier, Variable
 
 from kg_engine.errors import QuerySyntaxError
+from kg_engine.sparql.rows import paused_gc, row_type
 
 from .block import Col, Decline
 from .context import CompileContext, DatasetSpec, GraphScope
@@ -199,13 +200,15 @@ class CompiledQuery:
                     params[k] = int(i)
         if self.uses_regex and store.dialect == "sqlite":
             register_functions(store)
-        rows = store.db.fetchall(self.sql, params)
         missing = self.missing
 
         def constant(i: int) -> Identifier:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
-        return decode_rows(store, self.layout, rows, constant)
+        with paused_gc():  # the fetched rows all survive until decoded
+            rows = store.db.fetchall(self.sql, params)
+        row = row_type(self.vars) if self.form == "SELECT" else None
+        return decode_rows(store, self.layout, rows, constant, row)
 
     def stream(self, store: Any, batch: int = 2000) -> Iterator[tuple[Identifier | None, ...]]:
         """SELECT rows decoded batch by batch straight from the SQL cursor: a large result

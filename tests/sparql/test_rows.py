@@ -1,0 +1,91 @@
+"""Result rows: ``row_type`` rows are rdflib ResultRows; TupleResult keeps rdflib's Result contract."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+
+import pytest
+from rdflib import BNode, Literal, URIRef, Variable
+from rdflib.plugins.sparql.processor import SPARQLResult
+from rdflib.query import ResultRow
+
+from kg_engine.sparql.results import TupleResult, format_result, select_json
+from kg_engine.sparql.rows import make_rows, paused_gc, row_type
+
+S, O = Variable("s"), Variable("o")
+VALUES = [
+    (URIRef("urn:a"), Literal("x, \"y\"\n", lang="en")),
+    (BNode("b1"), Literal("01", datatype=URIRef("http://www.w3.org/2001/XMLSchema#integer"))),
+    (URIRef("urn:é"), None),
+    (None, None),
+    (URIRef("urn:a"), Literal("plain ☃")),
+]
+
+
+def _rdflib_result() -> SPARQLResult:
+    return SPARQLResult({"type_": "SELECT", "vars_": [S, O],
+                         "bindings": [{v: t for v, t in zip((S, O), r) if t is not None}
+                                      for r in VALUES]})
+
+
+def test_rows_behave_like_rdflib_rows() -> None:
+    rows = make_rows([S, O], VALUES)
+    ref = ResultRow({S: VALUES[0][0], O: VALUES[0][1]}, [S, O])
+    row = rows[0]
+    assert isinstance(row, ResultRow)
+    assert row == ref == VALUES[0] and hash(row) == hash(ref)
+    assert (row.s, row["s"], row[S], row[0], row.get("o")) == (ref.s, ref["s"], ref[S], ref[0], ref.get("o"))
+    assert row.asdict() == ref.asdict()
+    assert rows[2].asdict() == {"s": URIRef("urn:é")}
+    with pytest.raises(AttributeError):
+        _ = row.nope
+    with pytest.raises(KeyError):
+        _ = row["nope"]
+    back = pickle.loads(pickle.dumps(row))
+    assert back == row and back.o == row.o and isinstance(back, ResultRow)
+    assert row_type([S, O]) is type(row) and row_type([O, S]) is not type(row)
+
+
+def test_tuple_result_keeps_the_result_contract() -> None:
+    res = TupleResult([S, O], list(VALUES))
+    ref = _rdflib_result()
+    assert len(res) == 5 and bool(res) and not TupleResult([S], [])
+    first, second = list(res), list(res)  # iterable more than once
+    assert first == second == VALUES
+    assert all(isinstance(r, ResultRow) for r in first)
+    assert res.bindings == ref.bindings
+    assert res == ref
+    res.bindings = res.bindings[:2]
+    assert list(res) == VALUES[:2] and list(res)[1].o == VALUES[1][1]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "xml"])
+def test_formats_match_rdflib_bindings(fmt: str) -> None:
+    ours = format_result(TupleResult([S, O], list(VALUES)), fmt)
+    ref = _rdflib_result()
+    ref_rows = [tuple(b.get(v) for v in (S, O)) for b in ref.bindings]
+    assert ours == format_result(TupleResult([S, O], ref_rows), fmt)
+    if fmt == "json":
+        assert ours == ref.serialize(format="json").decode("utf-8") + "\n"
+
+
+def test_select_json_of_no_rows_and_no_vars() -> None:
+    for res in (TupleResult([S], []), TupleResult([], [(), ()])):
+        ref = SPARQLResult({"type_": "SELECT", "vars_": res.vars, "bindings": res.bindings})
+        assert select_json(res) == ref.serialize(format="json").decode("utf-8")
+
+
+def test_paused_gc_restores_the_collector() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

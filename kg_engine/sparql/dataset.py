@@ -36,7 +36,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, ReadOnlyGra
 from rdflib.paths import Path
 from rdflib.term import Identifier, Node
 
-__all__ = ["DatasetChoice", "MergedGraph", "QueryDataset", "query_dataset_of"]
+__all__ = ["DatasetChoice", "MergedGraph", "QueryDataset", "query_dataset_of", "sql_store_of"]
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,14 @@ class QueryDataset(Dataset):
         if self.kg_named_graphs is not None and identifier not in self.kg_named_graphs:
             return Graph(identifier=identifier)
         return Graph(store=self.store, identifier=identifier, namespace_manager=self.namespace_manager)
+
+
+def sql_store_of(store: Any) -> Any | None:
+    """The kg-engine :class:`~kg_engine.store.SQLStore` behind an rdflib store, or ``None``."""
+    for candidate in (store, getattr(store, "sql_store", None), getattr(store, "store", None)):
+        if candidate is not None and hasattr(candidate, "db") and hasattr(candidate, "term_ids"):
+            return candidate
+    return None
 
 
 def query_dataset_of(ctx: Any) -> QueryDataset | None:

@@ -53,7 +53,7 @@ from rdflib.term import Identifier, URIRef
 
 from kg_engine.errors import QueryTimeoutError, StoreError
 from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
-from kg_engine.sparql.dataset import QueryDataset
+from kg_engine.sparql.dataset import QueryDataset, sql_store_of
 from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
 from kg_engine.sparql.limits import (
     DeadlineExceeded,
@@ -66,14 +66,6 @@ from kg_engine.sparql.parsing import parse_query, parse_update
 from kg_engine.sparql.results import TupleResult
 
 __all__ = ["PreparedQuery", "QueryEngine", "as_dataset", "default_engine", "sql_store_of"]
-
-
-def sql_store_of(store: Any) -> Any | None:
-    """The kg-engine :class:`~kg_engine.store.SQLStore` behind an rdflib store, or ``None``."""
-    for candidate in (store, getattr(store, "sql_store", None), getattr(store, "store", None)):
-        if candidate is not None and hasattr(candidate, "db") and hasattr(candidate, "term_ids"):
-            return candidate
-    return None
 
 
 def as_dataset(graph: Graph) -> ConjunctiveGraph:

@@ -37,6 +37,7 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.sparql import Query, Update
 
 from kg_engine.errors import QuerySyntaxError
+from kg_engine.sparql.compiler.plan import use_text_parser
 
 __all__ = ["exact_literals", "parse_query", "parse_update"]
 
@@ -353,3 +354,6 @@ def parse_update(
     for op in update.algebra:
         bind_overrides(op)
     return update
+
+
+use_text_parser(parse_query)  # the compiler's parser for texts its fast parser declines

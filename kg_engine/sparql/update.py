@@ -37,7 +37,7 @@ from rdflib.plugins.sparql.sparql import QueryContext, Update
 from rdflib.term import Identifier, Node
 
 from kg_engine.errors import KgEngineError, StoreError, UnsupportedOperationError
-from kg_engine.sparql.dataset import QueryDataset
+from kg_engine.sparql.dataset import QueryDataset, sql_store_of
 from kg_engine.sparql.evaluation import EvalState
 
 __all__ = ["UpdateError", "run_update"]
@@ -389,7 +389,6 @@ class _Runner:
         view = QueryDataset.build(
             self.ds, from_graphs=from_graphs, from_named=from_named, default_graph=default
         )
-        from kg_engine.sparql.engine import sql_store_of
 
         view.state = EvalState(
             allow_service=self.engine.allow_service,
@@ -453,7 +452,6 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
         UnsupportedOperationError: remote LOAD while disabled.
         UpdateError / KgEngineError: an operation failed (the request was rolled back).
     """
-    from kg_engine.sparql.engine import sql_store_of
 
     dg = default_graph if default_graph is not None else DATASET_DEFAULT_GRAPH_ID
     sql_store = sql_store_of(ds.store)

@@ -31,10 +31,10 @@ import time
 import uuid
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from rdflib import BNode, Dataset, URIRef
 from rdflib.store import Store
@@ -49,9 +49,34 @@ from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
-    from kg_engine.store.sqlstore import SQLStore
+    from kg_engine.store.database import Database
+    from kg_engine.store.dictionary import TermDictionary
 
-__all__ = ["FORMATS", "LoadResult", "guess_format", "load_files"]
+__all__ = ["FORMATS", "LoadResult", "LoadTarget", "guess_format", "load_files"]
+
+
+class LoadTarget(Protocol):
+    """What the loader needs of the store it fills (:class:`~kg_engine.store.SQLStore`).
+
+    Named by its shape so that this module does not import ``sqlstore``, whose
+    ``SQLStore.load`` calls :func:`load_files` (no import circle).
+    """
+
+    db: Database
+    dictionary: TermDictionary
+
+    @property
+    def reasoning(self) -> Any: ...
+    def drop_indexes(self) -> None: ...
+    def create_indexes(self) -> None: ...
+    def unmaintained(self) -> contextlib.AbstractContextManager[None]: ...
+    def bump_stats(self, added: dict[int, int]) -> None: ...
+    def refresh_stats(self) -> None: ...
+    def recompute_reasoning(self, why: str) -> None: ...
+    def checkpoint(self) -> None: ...
+    def bulk_begin(self) -> None: ...
+    def bulk_add(self, rows: Sequence[tuple[int, int, int, int]]) -> None: ...
+    def bulk_finish(self) -> int: ...
 
 #: File extension → rdflib format name.
 FORMATS = {
@@ -116,7 +141,7 @@ def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
 
 
 def load_files(
-    store: SQLStore,
+    store: LoadTarget,
     paths: str | Path | Iterable[str | Path],
     format: str | None = None,
     graph: URIRef | BNode | None = None,
@@ -187,7 +212,7 @@ def load_files(
     return result
 
 
-def _load_all(store: SQLStore, files: list[Path], formats: list[str], target: int, now: str,
+def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: int, now: str,
               bar: tqdm, result: LoadResult, allow_contexts: Collection[str]) -> Counter[int]:
     """Load the files; returns the statements read per predicate id."""
     db = store.db
@@ -221,7 +246,7 @@ class _Writer:
     (rdflib's JSON-LD parser keeps document labels as they are), so it is not left to them.
     """
 
-    def __init__(self, store: SQLStore, target: int) -> None:
+    def __init__(self, store: LoadTarget, target: int) -> None:
         self.store = store
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.statements = 0

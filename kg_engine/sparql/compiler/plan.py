@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "register_functions",
     "scope_for",
     "store_token",
+    "use_text_parser",
 ]
 
 
@@ -56,17 +57,27 @@ class BindingParam:
         return f"BindingParam(?{self.var})"
 
 
+#: the parser of the whole SPARQL grammar for texts the fast parser declines:
+#: :func:`kg_engine.sparql.parsing.parse_query` (which keeps literals' lexical forms exactly)
+#: registers itself here when imported — always before a query runs, as importing this
+#: package imports ``kg_engine.sparql`` first — so that the compiler does not import the
+#: parser back (``parsing`` → ``functions`` → ``evaluation`` → ``compiler`` was a circle).
+_text_parser: Callable[..., Query] | None = None
+
+
+def use_text_parser(parse: Callable[..., Query]) -> None:
+    """Make ``parse(text, base=, init_ns=)`` the parser :func:`parse_algebra` uses."""
+    global _text_parser
+    _text_parser = parse
+
+
 def parse_algebra(text: str, base: str | None = None, init_ns: Mapping[str, Any] | None = None) -> CompValue:
-    """Parse + translate a query with rdflib (``QuerySyntaxError`` on bad input)."""
+    """Parse + translate a query (``QuerySyntaxError`` on bad input)."""
+    if _text_parser is not None:
+        return _text_parser(text, base=base, init_ns=init_ns).algebra
     from pyparsing import ParseException
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
-    try:  # the engine's parser keeps literals' lexical forms exactly
-        from kg_engine.sparql.parsing import parse_query
-    except ImportError:  # pragma: no cover - engine not installed
-        parse_query = None
-    if parse_query is not None:
-        return parse_query(text, base=base, init_ns=init_ns).algebra
     try:
         return translateQuery(parseQuery(text), base=base, initNs=init_ns).algebra
     except ParseException as exc:

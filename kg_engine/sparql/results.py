@@ -32,7 +32,7 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.query import Result
 
 from kg_engine.errors import ConfigError
-from kg_engine.sparql.rows import make_rows, paused_gc, row_type
+from kg_engine.sparql.rows import make_rows, row_type, without_gc
 
 __all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
            "notebook_result", "select_json"]
@@ -54,6 +54,12 @@ def _python_value(t: Any) -> Any:
         value = t.toPython()
         return str(t) if value is t else value
     return t
+
+
+def _native_column(col: list) -> list:
+    terms = {id(t): t for t in col}  # each distinct term once (the rows keep them alive)
+    value = {i: _python_value(t) for i, t in terms.items()}
+    return list(map(value.__getitem__, map(id, col)))
 
 
 class ResultFrames:
@@ -81,11 +87,7 @@ class ResultFrames:
         names, rows = self._columns_rows()
         cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
         if native:
-            with paused_gc():
-                for k, col in enumerate(cols):
-                    terms = {id(t): t for t in col}  # the rows keep every term alive
-                    value = {i: _python_value(t) for i, t in terms.items()}
-                    cols[k] = list(map(value.__getitem__, map(id, col)))
+            cols = without_gc(lambda: [_native_column(c) for c in cols])
         return names, cols
 
     def to_pandas(self, native: bool = True) -> Any:
@@ -218,9 +220,8 @@ class TupleResult(ResultFrames, SPARQLResult):
         """Solutions as ``{Variable: term}`` dicts (built on first access)."""
         if self._dicts is None:
             vs = self.vars
-            with paused_gc():
-                self._dicts = [{v: t for v, t in zip(vs, r) if t is not None}
-                               for r in self._rows]
+            self._dicts = without_gc(lambda: [{v: t for v, t in zip(vs, r) if t is not None}
+                                              for r in self._rows])
         return self._dicts
 
     @bindings.setter
@@ -388,15 +389,17 @@ def select_json(result: TupleResult) -> str:
         return '{"results": {"bindings": [' + head
     if not names:
         return '{"results": {"bindings": [' + ", ".join(["{}"] * len(rows)) + head
-    with paused_gc():
-        columns: list[list[str | None]] = []
-        for name, col in zip(names, zip(*rows)):
-            # each distinct term once (keyed by id: the rows keep every term alive)
-            terms = {id(t): t for t in col}
-            text = {k: None if t is None else f"{name}: {_json_term(t)}" for k, t in terms.items()}
-            columns.append(list(map(text.__getitem__, map(id, col))))
-        if any(None in c for c in columns):
-            lines = [", ".join([p for p in parts if p is not None]) for parts in zip(*columns)]
-        else:
-            lines = list(map(", ".join, zip(*columns)))
-        return '{"results": {"bindings": [{' + "}, {".join(lines) + "}" + head
+    lines = without_gc(_json_lines, names, rows)
+    return '{"results": {"bindings": [{' + "}, {".join(lines) + "}" + head
+
+
+def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:
+    """The members of each binding object, column by column (each distinct term once)."""
+    columns: list[list[str | None]] = []
+    for name, col in zip(names, zip(*rows)):
+        terms = {id(t): t for t in col}  # keyed by id: the rows keep every term alive
+        text = {k: None if t is None else f"{name}: {_json_term(t)}" for k, t in terms.items()}
+        columns.append(list(map(text.__getitem__, map(id, col))))
+    if any(None in c for c in columns):
+        return [", ".join([p for p in parts if p is not None]) for parts in zip(*columns)]
+    return list(map(", ".join, zip(*columns)))

@@ -16,14 +16,15 @@ Example:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from rdflib.query import ResultRow
 
-__all__ = ["make_rows", "paused_gc", "row_type"]
+__all__ = ["make_rows", "row_type", "without_gc"]
+
+T = TypeVar("T")
 
 
 class _Row(ResultRow):
@@ -70,23 +71,22 @@ def row_type(vars_: Iterable[Any] | None) -> type[ResultRow]:
     return cls
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a block allocates many objects that all
-    survive (reference counting still frees everything at once; a collection is only
-    delayed). Leaves the collector as it found it when the block started.
+def without_gc(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` with the cyclic garbage collector paused: for work that allocates many
+    objects which all survive (reference counting still frees what dies; a collection is
+    only delayed). The collector is left as it was found.
+
+    A plain ``try``/``finally`` rather than a context manager: an exception raised
+    asynchronously (the query timeout's watchdog) can then never leave the collector off.
 
     Example:
-        >>> with paused_gc():
-        ...     rows = [(i,) for i in range(3)]
-        >>> len(rows)
-        3
+        >>> without_gc(lambda n: [(i,) for i in range(n)], 3)
+        [(0,), (1,), (2,)]
     """
     was = gc.isenabled()
-    if was:
-        gc.disable()
     try:
-        yield
+        gc.disable()
+        return fn(*args)
     finally:
         if was:
             gc.enable()
@@ -94,6 +94,4 @@ def paused_gc() -> Iterator[None]:
 
 def make_rows(vars_: Iterable[Any] | None, values: Iterable[tuple]) -> list[ResultRow]:
     """``ResultRow``s of ``vars_`` from value tuples (``None`` = unbound), built in bulk."""
-    new = partial(tuple.__new__, row_type(vars_))
-    with paused_gc():
-        return list(map(new, values))
+    return without_gc(list, map(partial(tuple.__new__, row_type(vars_)), values))

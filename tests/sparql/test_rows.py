@@ -11,7 +11,7 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.query import ResultRow
 
 from kg_engine.sparql.results import TupleResult, format_result, select_json
-from kg_engine.sparql.rows import make_rows, paused_gc, row_type
+from kg_engine.sparql.rows import make_rows, row_type, without_gc
 
 S, O = Variable("s"), Variable("o")
 VALUES = [
@@ -76,16 +76,19 @@ def test_select_json_of_no_rows_and_no_vars() -> None:
         assert select_json(res) == ref.serialize(format="json").decode("utf-8")
 
 
-def test_paused_gc_restores_the_collector() -> None:
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), paused_gc():
+def test_without_gc_restores_the_collector() -> None:
+    gc.enable()
+
+    def fail() -> None:
         assert not gc.isenabled()
         raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        without_gc(fail)
     assert gc.isenabled()
     gc.disable()
     try:
-        with paused_gc():
-            pass
+        assert without_gc(gc.isenabled) is False
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()

@@ -29,7 +29,7 @@ from typing import Any
 from rdflib.namespace import XSD
 from rdflib.term import Identifier, Literal, URIRef
 
-from kg_engine.sparql.rows import paused_gc
+from kg_engine.sparql.rows import without_gc
 from kg_engine.store.schema import IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 
@@ -185,8 +185,8 @@ def decode_rows(
     """
     if not rows:
         return []
-    with paused_gc():  # every object made here survives: a collection would only scan
-        return _decode(store, layout, rows, constant, row)
+    # every object made here survives: a garbage collection meanwhile would only scan
+    return without_gc(_decode, store, layout, rows, constant, row)
 
 
 def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],

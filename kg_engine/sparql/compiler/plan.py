@@ -21,7 +21,7 @@ from rdflib.plugins.sparql.sparql import Query
 from rdflib.term import Identifier, Variable
 
 from kg_engine.errors import QuerySyntaxError
-from kg_engine.sparql.rows import paused_gc, row_type
+from kg_engine.sparql.rows import row_type, without_gc
 
 from .block import Col, Decline
 from .context import CompileContext, DatasetSpec, GraphScope
@@ -216,8 +216,7 @@ class CompiledQuery:
         def constant(i: int) -> Identifier:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
-        with paused_gc():  # the fetched rows all survive until decoded
-            rows = store.db.fetchall(self.sql, params)
+        rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
         row = row_type(self.vars) if self.form == "SELECT" else None
         return decode_rows(store, self.layout, rows, constant, row)
 

@@ -63,7 +63,8 @@ DEFAULT_DB = "sqlite:///kg.sqlite"
 def report(exc: BaseException | str, prefix: str = "error") -> None:
     """Print an error as ONE line on stderr (newlines in the message are flattened)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    err_console.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True,
+                      emoji=False)
 
 
 @contextlib.contextmanager

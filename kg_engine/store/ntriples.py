@@ -67,7 +67,15 @@ def _unescape(text: str) -> str:
     return _ESCAPE.sub(_unescape_match, text) if "\\" in text else text
 
 
-def _short(token: str, limit: int = 60) -> str:
+def _glimpse(rest: str) -> str:
+    """The start of what was found instead, enough to locate it and no more of the file."""
+    return repr(rest[:8] + "…") if len(rest) > 8 else repr(rest)
+
+
+_BAD_IRI_CHAR = re.compile(r'[<>"{}|^`\\\x00-\x20]')
+
+
+def _short(token: str, limit: int = 16) -> str:
     """``token`` quoted for a message, cut to ``limit`` characters (no more of the file)."""
     return repr(token if len(token) <= limit else token[:limit] + "…")
 
@@ -85,8 +93,11 @@ def token_parts(token: str) -> tuple[int, str, str | None, str]:
     first = token[:1]
     if first == "<":
         if not _IRI_RE.fullmatch(token):
+            bad = _BAD_IRI_CHAR.search(token, 1, len(token) - 1)
+            where = (f"; {bad.group()!r} at character {bad.start()}" if bad else
+                     "; no scheme such as http:")
             raise ValueError(
-                f"malformed IRI {_short(token)} (expected an absolute IRI such as "
+                f"malformed IRI {_short(token)}{where} (expected an absolute IRI such as "
                 "<http://example.org/x>: a scheme, and no spaces, quotes or <>{}|^`\\)")
         return IRI, _unescape(token[1:-1]), None, ""
     if first == "_":
@@ -158,7 +169,7 @@ def parse_blocks(
                 continue
             column, expected = _diagnose(line)
             raise RDFSyntaxError(
-                f"expected {expected}; found {line[column - 1:column + 19]!r}",
+                f"expected {expected}; found {_glimpse(line[column - 1:])}",
                 source=source, line=line_no, column=column,
             )
         if not quads and any(st[3] is not None for st in statements):

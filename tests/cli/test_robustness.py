@@ -413,3 +413,13 @@ def test_interrupt_leaves_the_store_before_or_after_never_between(
         assert any(w in lines[0] for w in ("rolled back", "nothing", "before")), err
     else:
         assert "committed" in lines[0], err
+
+
+def test_messages_quote_no_more_of_a_file_than_needed(tmp_path: Path) -> None:
+    secret = "root:x:0:0:root:/root:/bin/bash-and-more-private-text"
+    (tmp_path / "creds.nt").write_text(secret + "\n")
+    (tmp_path / "creds2.nt").write_text(f"<{EX}a> <{EX}p> <{secret} is here> .\n")
+    for name in ("creds.nt", "creds2.nt"):
+        r = CliRunner().invoke(app, ["load", "--db", "sqlite://", str(tmp_path / name)])
+        assert r.exit_code == 2 and name in r.output, r.output
+        assert "/root:/bin/bash" not in r.output and "private" not in r.output, r.output

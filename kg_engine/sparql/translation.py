@@ -139,10 +139,15 @@ def _mentions(node: Any) -> set[Variable]:
 
 
 def _fix_star(node: CompValue, order: dict[str, int], parents: list[CompValue]) -> None:
-    pv = sorted(in_scope(node.p), key=lambda v: (order.get(str(v), len(order)), str(v)))
+    scope = sorted(in_scope(node.p), key=lambda v: (order.get(str(v), len(order)), str(v)))
+    old = list(node.PV)
+    # [*]: SELECT *; else a CONSTRUCT/DESCRIBE whose variables rdflib collected, the star of a
+    # sub-query among them
+    pv = scope if old == [_STAR] else [v for v in old if v != _STAR] + [
+        v for v in scope if v not in old]
     node["PV"] = pv
     for parent in parents:  # SelectQuery (and Slice/Distinct wrappers) repeat the projection
-        if _get(parent, "PV") is not None and list(parent["PV"]) == [_STAR]:
+        if _get(parent, "PV") is not None and list(parent["PV"]) == old:
             parent["PV"] = pv
 
 
@@ -168,7 +173,7 @@ def repair(query: Any, text: str) -> None:
             continue
         if isinstance(node, CompValue):
             name = node.name
-            if name == "Project" and list(node.PV) == [_STAR]:
+            if name == "Project" and _STAR in node.PV:
                 stars.append((node, parents))
             elif name == "ToMultiSet" and isinstance(node.p, list) and not node.p:
                 node["p"] = CompValue("values", res=[])  # VALUES () { }

@@ -563,8 +563,10 @@ def _key_cmp(a: Any, b: Any) -> int | None:
         return rank[None if t is None else t[0]]
     if r(a) != r(b):
         return -1 if r(a) < r(b) else 1
-    if a is None or a[0] == "bnode":
+    if a is None:
         return 0
+    if a[0] == "bnode":  # blank nodes are compared as "some blank node": their order is open
+        return None
     if a[0] == "iri":
         return (a[1] > b[1]) - (a[1] < b[1])
     num = _INTS | {_X + "decimal", _X + "double", _X + "float"}

@@ -239,3 +239,14 @@ def test_aggregates_over_an_unbound_value_are_unbound(ds):
     assert rows(ds, "SELECT (AVG(?u) AS ?a) (SUM(?u) AS ?s) WHERE { }") == [(None, None)]
     assert rows(ds, "SELECT (SUM(?o) AS ?s) WHERE { ?s ex:nothing ?o }") == [("0",)]
     assert rows(ds, "SELECT (isNumeric(?u) AS ?n) WHERE { }") == [(None,)]
+
+
+def test_construct_over_a_select_star_subquery(ds):
+    q = "CONSTRUCT { ?s ex:q ?o } WHERE { { SELECT * WHERE { ?s ex:knows ?o } } }"
+    assert construct(ds, q) == {(URIRef(EX + "a"), URIRef(EX + "q"), URIRef(EX + "b")),
+                                (URIRef(EX + "b"), URIRef(EX + "q"), URIRef(EX + "c"))}
+
+
+def test_graph_variable_bound_only_inside_an_optional(ds):
+    got = rows(ds, "SELECT ?g WHERE { GRAPH ?g { OPTIONAL { ?s ex:nothing ?o } } }")
+    assert sorted(got) == [("g1",), ("g2",)]

@@ -371,8 +371,10 @@ def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         raise cc.decline("GRAPH with an empty pattern")
     if isinstance(term, Variable):
         block = compile_pattern(cc, p, GraphScope("var", var=term))
-        if term not in block.cols:  # no triple pattern inside: one solution set per graph
-            raise cc.decline("GRAPH ?g over a pattern without triple patterns")
+        if term not in block.cols or term in block.nullable:
+            # no triple pattern binds ?g on every solution (none, or only inside OPTIONAL):
+            # the pattern's solutions are still one set per named graph
+            raise cc.decline("GRAPH ?g over a pattern that does not always bind ?g")
         return block
     cc.resolve([term])
     gid = cc.tid(term)

@@ -174,11 +174,13 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _paragraphs(limit: int) -> list[dict[str, Any]]:
+def _paragraphs(limit: int, offset: int = 0) -> list[dict[str, Any]]:
     path = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
     rows = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for i, line in enumerate(fh):
+            if i < offset:
+                continue
             rows.append(json.loads(line))
             if len(rows) >= limit:
                 break
@@ -225,8 +227,9 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.pipeline import load_extraction_pipeline
 
-    rows = _paragraphs(args.limit)
-    pipe = load_extraction_pipeline(args.pipeline)
+    rows = _paragraphs(args.limit, args.offset)
+    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
+    pipe = load_extraction_pipeline(args.pipeline, overrides)
     found = []
     for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=16)):
         sents = list(doc.sents)
@@ -265,6 +268,9 @@ def main() -> None:
     s = sub.add_parser("sample")
     s.add_argument("--limit", type=int, default=400)
     s.add_argument("--pipeline", default="docre")
+    s.add_argument("--offset", type=int, default=0, help="skip the first N paragraphs")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
+                   help="pipeline override, e.g. doc_relations.threshold=0.7")
     s.add_argument("--n", type=int, default=50)
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))

@@ -187,7 +187,8 @@ def repair(query: Any, text: str) -> None:
                     not _get(node.graph, "translated"):
                 _translate_exists(node)
                 changed = True
-            kids = [node, *parents] if name != "Project" else [node]
+            # the nodes above a Project up to the next Project repeat its PV (SelectQuery)
+            kids = [node, *parents] if name != "Project" else []
             stack.extend((v, kids) for k, v in node.items() if k != "_vars")
         elif isinstance(node, (list, tuple)):
             stack.extend((v, parents) for v in node)

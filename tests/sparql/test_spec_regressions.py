@@ -241,6 +241,15 @@ def test_aggregates_over_an_unbound_value_are_unbound(ds):
     assert rows(ds, "SELECT (isNumeric(?u) AS ?n) WHERE { }") == [(None,)]
 
 
+def test_select_star_over_a_select_star_subquery(ds):
+    res = ds.query(PFX + "SELECT * WHERE { { SELECT * WHERE { ?s ex:knows ?o } } ?o ex:knows ?x }")
+    assert sorted(str(v) for v in res.vars) == ["o", "s", "x"]
+    assert [tuple(map(_short, r)) for r in res] == [("a", "b", "c")]
+    res = ds.query(PFX + "SELECT * WHERE { { SELECT DISTINCT * WHERE { ?s ex:knows+ ?o } "
+                         "ORDER BY ?s ?o LIMIT 1 } }")
+    assert sorted(str(v) for v in res.vars) == ["o", "s"] and len(list(res)) == 1
+
+
 def test_construct_over_a_select_star_subquery(ds):
     q = "CONSTRUCT { ?s ex:q ?o } WHERE { { SELECT * WHERE { ?s ex:knows ?o } } }"
     assert construct(ds, q) == {(URIRef(EX + "a"), URIRef(EX + "q"), URIRef(EX + "b")),

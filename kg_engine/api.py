@@ -439,6 +439,7 @@ class KnowledgeGraph:
         queries: Iterable[tuple] | None = None,
         directions: str = "tail",
         device: str = "auto",
+        range_filter: bool = True,
     ) -> int:
         """Write a trained GNN's top-k predicted triples into ``urn:kg-engine:predicted:<model>``.
 
@@ -453,6 +454,7 @@ class KnowledgeGraph:
             queries: ``(head, relation)`` pairs; default every ``(h, r)`` of the graph.
             directions: ``"tail"`` (``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
             device: ``"auto"``, ``"cpu"``, ``"cuda"``.
+            range_filter: only answers whose ``rdf:type`` was seen for the relation.
 
         Returns:
             The number of predicted triples written.
@@ -472,7 +474,7 @@ class KnowledgeGraph:
         return predict_to_store(
             checkpoint, self.store, top_k=top_k, graph=None if graph is None else str(graph),
             queries=list(queries) if queries is not None else None, directions=directions,
-            device=device,
+            device=device, range_filter=range_filter,
         )
 
     # -- rules -----------------------------------------------------------------------------

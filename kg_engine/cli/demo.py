@@ -109,10 +109,12 @@ def _extract(kg) -> None:
 
 PREDICTIONS_QUERY = """
     PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-    SELECT ?head ?relation ?tail WHERE {
+    SELECT ?head ?relation ?tail ?type_checks WHERE {
       GRAPH <urn:kg-engine:predicted:nbfnet> { ?h ?r ?t }
       ?h rdfs:label ?head . ?t rdfs:label ?tail .
       BIND (REPLACE(STR(?r), "^.*/", "") AS ?relation)
+      # the tail has a type seen for the relation's objects in the graph (not in predictions)
+      BIND (IF(EXISTS { ?t a ?c . ?y a ?c . ?x ?r ?y }, "yes", "NO") AS ?type_checks)
       FILTER (?r != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>)
     } ORDER BY ?relation ?head LIMIT 8"""
 
@@ -126,8 +128,8 @@ def _gnn(kg, workdir: Path) -> None:
                   f"on {len(result.data.test) if result.data is not None else '?'} held-out triples)")
     written = kg.predict(workdir, top_k=2)
     console.print(f"{written} predicted triples written to <urn:kg-engine:predicted:nbfnet>, "
-                  "each with the model, checkpoint and score as provenance")
-    rows = kg.query(PREDICTIONS_QUERY, union_default_graph=True)
+                  "each with the model, checkpoint and calibrated probability as provenance")
+    rows = kg.query(PREDICTIONS_QUERY)
     _print_result("Some predicted links", rows)
     advisor = URIRef("https://example.org/kg/advisor")
     predicted = next(iter(kg.triples((None, advisor, None),

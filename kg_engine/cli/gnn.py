@@ -204,6 +204,9 @@ def predict(
     direction: Annotated[str, typer.Option("--direction", help="tail | both (also predict heads)")] = "tail",
     device: DeviceOpt = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 256,
+    range_filter: Annotated[bool, typer.Option(
+        "--range-filter/--no-range-filter",
+        help="Only predict answers whose rdf:type was seen for the relation (on by default)")] = True,
 ) -> None:
     """Write the model's top-k predicted triples into the store, scored, with provenance."""
     with user_errors():
@@ -225,7 +228,8 @@ def predict(
                 raise ConfigError(f"--direction {direction!r}: expected 'tail' or 'both'")
             written = predict_to_store(Path(checkpoint), store, top_k=top_k, graph=graph,
                                        device=device or "auto", batch_size=batch_size,
-                                       directions=direction, output_graph=into)
+                                       directions=direction, output_graph=into,
+                                       range_filter=range_filter)
         finally:
             store.close()
     console.print(f"wrote {written:,} predicted triples" + (f" into graph <{into}>" if into else ""))

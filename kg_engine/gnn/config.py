@@ -92,10 +92,13 @@ class TrainingConfig(_Section):
 
 
 class EvaluationConfig(_Section):
-    """``[evaluation]``: batch size of the filtered ranking evaluation."""
+    """``[evaluation]``: batch size of the filtered ranking evaluation; ``range_filter``:
+    rank only candidates whose ``rdf:type`` fits the relation (:mod:`kg_engine.gnn.ranges`;
+    no effect on data without ``rdf:type``)."""
 
     batch_size: int = Field(256, ge=1)
     test: bool = True
+    range_filter: bool = True
 
 
 class GNNConfig(_Section):

@@ -32,13 +32,51 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from kg_engine.core.graphs import PREDICTED_GRAPH_PREFIX
+from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
 from kg_engine.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from torch_geometric.data import Data
 
-__all__ = ["PREDICTED_GRAPH_PREFIX", "KGData", "empty_triples"]
+__all__ = ["PREDICTED_GRAPH_PREFIX", "RDF_TYPE", "KGData", "empty_triples", "is_schema_term"]
+
+
+#: N3 name of ``rdf:type`` (the relation whose objects are classes).
+RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+_VOCABULARIES = (
+    "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "http://www.w3.org/2000/01/rdf-schema#",
+    "http://www.w3.org/2002/07/owl#",
+    "http://www.w3.org/2001/XMLSchema#",
+)
+
+
+def is_schema_term(term: Any) -> bool:
+    """Whether ``term`` is an RDF, RDFS, OWL or XSD vocabulary IRI (``rdfs:subClassOf``,
+    ``owl:Class``, ``xsd:integer`` …): schema, not an entity of the instance graph.
+
+    Example:
+        >>> from rdflib import OWL, XSD, URIRef
+        >>> is_schema_term(OWL.Class), is_schema_term(XSD.integer), is_schema_term(URIRef("urn:x"))
+        (True, True, False)
+    """
+    from rdflib import URIRef
+
+    return isinstance(term, URIRef) and str(term).startswith(_VOCABULARIES)
+
+
+def _instance_rows(store: Any, rows: list) -> list:
+    """The instance triples of ``rows`` (term-id triples): see ``include_schema``."""
+    from rdflib import RDF, Literal
+
+    preds = {r[1] for r in rows}
+    objs = {r[2] for r in rows}
+    terms = store.decode(sorted(preds | objs))
+    bad_p = {i for i in preds if is_schema_term(terms.get(i)) and terms.get(i) != RDF.type}
+    bad_o = {i for i in objs if is_schema_term(terms.get(i))}
+    # literal values (only read with include_literals) keep their annotation property (rdfs:label)
+    lits = {i for i in objs if isinstance(terms.get(i), Literal)}
+    return [r for r in rows if (r[1] not in bad_p or r[2] in lits) and r[2] not in bad_o]
 
 
 def empty_triples() -> Tensor:
@@ -283,6 +321,7 @@ class KGData:
         include_literals: bool = False,
         exclude_graphs: Iterable[Any] = (),
         include_predictions: bool = False,
+        include_schema: bool = False,
         name: str = "",
     ) -> KGData:
         """Build a :class:`KGData` from the triples of a kg-engine store.
@@ -300,7 +339,13 @@ class KGData:
                 attribute values, not entities).
             exclude_graphs: graph IRIs to skip when ``graph`` is ``None``.
             include_predictions: with ``graph=None``, also read the graphs of earlier GNN
-                predictions (IRIs starting with :data:`PREDICTED_GRAPH_PREFIX`); off by default.
+                predictions and analytics results (:mod:`kg_engine.core.graphs`); off by default.
+            include_schema: keep schema triples. Off: the model sees the *instance* graph:
+                triples whose predicate is RDF/RDFS/OWL vocabulary (except ``rdf:type``:
+                ``subClassOf``, ``domain``, ``range``, ``unionOf`` lists …) and triples whose
+                object is a vocabulary or datatype IRI (``owl:Class``, ``xsd:integer``) are
+                dropped, so classes, properties and datatypes never become candidate entities
+                (:func:`is_schema_term`).
             name: the name to record.
 
         Returns:
@@ -341,9 +386,13 @@ class KGData:
             base += " AND q.g <> ?"
             params.append(gid)
         if graph is None and not include_predictions:
-            base += " AND q.g NOT IN (SELECT id FROM kg_terms WHERE kind = 1 AND lex LIKE ?)"
-            params.append(PREDICTED_GRAPH_PREFIX + "%")
+            base += (" AND q.g NOT IN (SELECT id FROM kg_terms WHERE kind = 1 AND "
+                     "(substr(lex, 1, ?) = ? OR substr(lex, 1, ?) = ?))")
+            params += [len(PREDICTED_GRAPH_PREFIX), PREDICTED_GRAPH_PREFIX,
+                       len(ANALYTICS_GRAPH_PREFIX), ANALYTICS_GRAPH_PREFIX]
         rows = db.fetchall(base, tuple(params))
+        if rows and not include_schema:
+            rows = _instance_rows(store, rows)
         if not rows:
             raise ConfigError("the store holds no triples to train on" + (f" in graph {graph}" if graph else "")
                               + ": load data first (kg load), or train on a --dataset")

@@ -159,6 +159,7 @@ class RankingEvaluator:
             test) or a ``LongTensor [n, 3]`` of every known true triple.
         num_entities: ``N`` (taken from the data when a ``KGData`` is given).
         num_relations: ``R`` (base; idem).
+        ranges: optional :class:`~kg_engine.gnn.ranges.RangeFilter` (type-checked candidates).
 
     Example: see the module docstring.
     """
@@ -168,6 +169,7 @@ class RankingEvaluator:
         known_or_data: Any,
         num_entities: int | None = None,
         num_relations: int | None = None,
+        ranges: Any = None,
     ) -> None:
         if hasattr(known_or_data, "known_triples"):
             known = known_or_data.known_triples()
@@ -180,6 +182,17 @@ class RankingEvaluator:
         self.num_entities = int(num_entities)
         self.num_relations = int(num_relations)
         self.filter = KnownFilter(known, self.num_entities, self.num_relations)
+        #: a :class:`~kg_engine.gnn.ranges.RangeFilter`: candidates whose type does not fit
+        #: the relation are dropped too (the true answer never is)
+        self.ranges = ranges
+
+    def drop_mask(self, h: Tensor, r: Tensor) -> Tensor:
+        """``BoolTensor [B, N]``: candidates removed before ranking (other known answers,
+        and with :attr:`ranges` the entities of the wrong type)."""
+        mask = self.filter.mask(h, r)
+        if self.ranges is not None:
+            mask |= self.ranges.mask(r)
+        return mask
 
     def queries(self, triples: Tensor) -> Tensor:
         """``[2n, 3]`` query rows ``(head, relation in [0, 2R), answer)``: tails first, then heads."""
@@ -225,7 +238,7 @@ class RankingEvaluator:
                     f"scorer returned shape {tuple(scores.shape)}, expected "
                     f"({len(q)}, {self.num_entities})"
                 )
-            out.append(realistic_ranks(scores, q[:, 2], self.filter.mask(q[:, 0], q[:, 1])).cpu())
+            out.append(realistic_ranks(scores, q[:, 2], self.drop_mask(q[:, 0], q[:, 1])).cpu())
         return torch.cat(out) if out else torch.empty(0, dtype=torch.double)
 
     def evaluate(

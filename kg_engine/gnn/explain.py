@@ -452,12 +452,13 @@ def explain_triple(
         k: number of paths.
         max_length: longest path (edges).
         beam: beam width of the path search.
-        check_fidelity: also run the removal check (one more forward pass).
+        check_fidelity: also run the removal check (one more forward pass), when there are
+            paths.
         filter_mask: ``[N]`` other known answers, ignored by the fidelity ranks.
 
     Returns:
-        The :class:`Explanation` (``paths`` empty when ``t`` is not reachable from ``h`` in
-        ``max_length`` steps).
+        The :class:`Explanation` (``paths`` empty and no fidelity when ``t`` is not reachable
+        from ``h`` in ``max_length`` steps).
 
     Raises:
         ValueError: if an id is out of range.
@@ -473,7 +474,8 @@ def explain_triple(
         )
     score, logits, imp = edge_importance(model, data, h, r, t)
     paths = top_paths(data.edge_index, data.edge_type, imp, h, t, n, num_types, k, max_length, beam)
-    fid = fidelity(model, data, h, r, t, paths, filter_mask, logits) if check_fidelity else None
+    # no path, nothing to remove: a fidelity figure would measure nothing
+    fid = fidelity(model, data, h, r, t, paths, filter_mask, logits) if check_fidelity and paths else None
     return Explanation(h, r, t, score, paths, fid)
 
 

@@ -7,9 +7,15 @@ become triples in their own named graph ``urn:kg-engine:predicted:<model>``, eac
 model name as ``agent``, kg-engine's version, a ``confidence`` in ``[0, 1]`` and the raw
 score and rank as JSON ``detail``. Running the prediction again replaces that graph.
 
-Confidence: NBFNet is trained with binary cross-entropy, so ``sigmoid(logit)`` is its own
-probability estimate; models trained with 1-vs-all softmax cross-entropy (ComplEx,
-DistMult, R-GCN, CompGCN) get the softmax probability of the tail among all candidates.
+Candidates are type-checked: with ``range_filter`` (the default) a tail must have an
+``rdf:type`` seen for the relation's objects in the graph (a head, one seen for its subjects),
+:mod:`kg_engine.gnn.ranges`; data without ``rdf:type`` is not filtered.
+
+Confidence is a calibrated probability (:mod:`kg_engine.gnn.calibration`, temperature fitted on
+the validation split when the model was trained): NBFNet is trained with binary
+cross-entropy, so ``sigmoid(logit / T)`` estimates that the triple is true; models trained
+with 1-vs-all softmax cross-entropy (ComplEx, DistMult, R-GCN, CompGCN) get the probability
+``softmax(logit / T)`` of the answer among the query's new, type-checked candidates.
 
 Path models are inductive: predictions (and their explanations) use the store's *current*
 triples, so entities added after training get predictions without retraining. Embedding
@@ -84,6 +90,8 @@ def predict_top_k(
     known: Any = None,
     batch_size: int = 64,
     exclude_self: bool = True,
+    ranges: Any = None,
+    calibration: Any = None,
 ) -> list[Prediction]:
     """The ``k`` best new answers of every query.
 
@@ -97,6 +105,9 @@ def predict_top_k(
             true (never predicted); ``None`` predicts everything.
         batch_size: queries per forward pass.
         exclude_self: never predict ``(h, r, h)``.
+        ranges: a :class:`~kg_engine.gnn.ranges.RangeFilter`: only type-checked candidates.
+        calibration: the :class:`~kg_engine.gnn.calibration.Calibration` of the confidences
+            (``None``: temperature 1).
 
     Returns:
         Predictions, query by query, best first.
@@ -106,18 +117,24 @@ def predict_top_k(
     device = next(model.parameters()).device
     queries = torch.as_tensor(queries, dtype=torch.long).reshape(-1, 2)
     out: list[Prediction] = []
-    bce = _is_bce_model(model)
+    if calibration is None:
+        from kg_engine.gnn.calibration import Calibration
+
+        calibration = Calibration(kind="sigmoid" if _is_bce_model(model) else "softmax")
     with torch.no_grad():
         scorer = model.scorer(graph)
         for i in range(0, len(queries), batch_size):
             q = queries[i : i + batch_size].to(device)
             logits = scorer(q[:, 0], q[:, 1]).float()
-            conf = torch.sigmoid(logits) if bce else torch.softmax(logits, dim=1)
-            masked = logits.clone()
+            drop = torch.zeros_like(logits, dtype=torch.bool)
             if known is not None:
-                masked[known.mask(q[:, 0], q[:, 1])] = float("-inf")
+                drop |= known.mask(q[:, 0], q[:, 1])
+            if ranges is not None:
+                drop |= ranges.mask(q[:, 1])
             if exclude_self:
-                masked[torch.arange(len(q), device=device), q[:, 0]] = float("-inf")
+                drop[torch.arange(len(q), device=device), q[:, 0]] = True
+            conf = calibration.probabilities(logits, drop)
+            masked = logits.masked_fill(drop, float("-inf"))
             kk = min(k, masked.shape[1])
             top_val, top_idx = masked.topk(kk, dim=1)
             for row in range(len(q)):
@@ -196,6 +213,7 @@ def predict_batch(
     directions: str = "tail",
     batch_size: int = 64,
     output_graph: Any = None,
+    range_filter: bool = True,
 ) -> Any:
     """Top-k predictions as a :class:`~kg_engine.core.TripleBatch` with provenance.
 
@@ -210,6 +228,7 @@ def predict_batch(
         directions: ``"tail"`` (ask ``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
         batch_size: queries per forward pass.
         output_graph: graph IRI for the predictions (default ``urn:kg-engine:predicted:<model>``).
+        range_filter: only type-checked tails/heads (:mod:`kg_engine.gnn.ranges`).
 
     Returns:
         A ``TripleBatch`` in graph ``urn:kg-engine:predicted:<model>`` (or ``output_graph``).
@@ -251,7 +270,12 @@ def predict_batch(
         if directions == "both":
             q = torch.cat([q, torch.stack([q[:, 0], q[:, 1] + num_rel], 1)])
     known = KnownFilter(data.train, data.num_entities, num_rel)
-    preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size)
+    from kg_engine.gnn.ranges import RangeFilter
+
+    ranges = RangeFilter.from_data(data) if range_filter else None
+    calibration = getattr(loaded, "calibration", None)
+    preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size,
+                          ranges=ranges, calibration=calibration)
     model_name = str(getattr(loaded.config.model, "name", type(loaded.model).__name__.lower()))
     target = predicted_graph_iri(model_name) if output_graph is None else URIRef(str(output_graph))
     batch = TripleBatch(graph=target)
@@ -266,6 +290,9 @@ def predict_batch(
             detail=json.dumps(
                 {
                     "score": p.score,
+                    "probability": p.confidence,
+                    "temperature": calibration.temperature if calibration is not None else 1.0,
+                    "range_filter": ranges is not None,
                     "rank": p.rank,
                     "query": p.query,
                     "graph": None if graph is None else str(graph),
@@ -292,6 +319,7 @@ def predict_to_store(
     queries: Sequence[tuple[Any, Any]] | None = None,
     directions: str = "tail",
     output_graph: str | None = None,
+    range_filter: bool = True,
 ) -> int:
     """Predict and write the top-k triples into ``urn:kg-engine:predicted:<model>``.
 
@@ -310,6 +338,7 @@ def predict_to_store(
         directions: ``"tail"`` or ``"both"``.
         output_graph: graph receiving the predictions (default
             ``urn:kg-engine:predicted:<model>``); it is replaced.
+        range_filter: only type-checked tails/heads (off: every entity is a candidate).
 
     Returns:
         Number of triples written.
@@ -331,6 +360,7 @@ def predict_to_store(
         directions=directions,
         batch_size=batch_size,
         output_graph=output_graph,
+        range_filter=range_filter,
     )
     with store.db.transaction():
         store.remove((None, None, None), graph=batch.graph)

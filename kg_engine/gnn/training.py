@@ -24,7 +24,8 @@ evaluation is sharded with metrics summed over processes. Rank 0 writes the file
 
 Checkpoint folder: ``config.cfg`` (the validated config), ``vocab.json`` (id maps),
 ``train_triples.pt`` (the training graph), ``checkpoint.pt`` (latest state),
-``best.pt`` (best weights), ``metrics.json``. Files are read with
+``best.pt`` (best weights), ``metrics.json``, ``calibration.json`` (the temperature fitted on
+validation, :mod:`kg_engine.gnn.calibration`). Files are read with
 ``torch.load(weights_only=True)``; unreadable ones raise :class:`~kg_engine.errors.ModelError`.
 """
 
@@ -37,7 +38,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,13 @@ import torch
 from torch import Tensor, nn
 
 from kg_engine.errors import ConfigError, ModelError
+from kg_engine.gnn.calibration import Calibration, fit_calibration, load_calibration
 from kg_engine.gnn.config import GNNConfig, load_config
 from kg_engine.gnn.data import KGData
 from kg_engine.gnn.evaluation import KnownFilter, RankingEvaluator
 from kg_engine.gnn.models import get_model_class
 from kg_engine.gnn.models.base import KGCModel
+from kg_engine.gnn.ranges import RangeFilter
 
 __all__ = [
     "LoadedModel",
@@ -99,6 +102,7 @@ class LoadedModel:
     data: KGData
     config: GNNConfig
     graph: Any = None
+    calibration: Calibration | None = None
 
 
 @dataclass
@@ -424,7 +428,8 @@ def train(
     graph = data.graph("train").to(device)
     queries = inverse_queries(data.train, data.num_relations).to(device)
     train_filter = KnownFilter(data.train, data.num_entities, data.num_relations)
-    evaluator = RankingEvaluator(data)
+    ranges = RangeFilter.from_data(data) if cfg.evaluation.range_filter else None
+    evaluator = RankingEvaluator(data, ranges=ranges)
     net: nn.Module = _LossModule(model)
     if distributed:
         from torch.nn.parallel import DistributedDataParallel
@@ -600,6 +605,15 @@ def train(
             )
             metrics["test_eval_seconds"] = time.monotonic() - eval_wall
             metrics["test_eval_cpu_seconds"] = time.process_time() - eval_cpu
+        if len(data.valid):
+            kind = "sigmoid" if type(model).__name__ == "NBFNet" else "softmax"
+            model.eval()
+            calibration = fit_calibration(
+                model.scorer(graph), evaluator, data.valid, kind, cfg.evaluation.batch_size, device
+            )
+            metrics["calibration"] = asdict(calibration)
+            if is_main:
+                calibration.save(output_dir)
         if device.type == "cuda":
             metrics["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
     if is_main:
@@ -673,7 +687,9 @@ def load_model(checkpoint_dir: str | Path, device: str | torch.device = "cpu", b
     except RuntimeError as exc:
         raise ModelError(f"{path} does not match the model in {folder / 'config.cfg'}: {exc}") from exc
     model.to(device).eval()
-    return LoadedModel(model=model, data=data, config=cfg, graph=data.graph("train").to(device))
+    calibration = load_calibration(folder, "sigmoid" if type(model).__name__ == "NBFNet" else "softmax")
+    return LoadedModel(model=model, data=data, config=cfg, graph=data.graph("train").to(device),
+                       calibration=calibration)
 
 
 def main(argv: list[str] | None = None) -> int:

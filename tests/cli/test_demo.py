@@ -1,5 +1,6 @@
 """``kg demo`` runs the main job end to end on the shipped sample data (no ../shared needed)."""
 
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -25,3 +26,26 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
         assert any(g.startswith("urn:kg-engine:inferred:") for g in graphs)
         extracted = store.db.scalar("SELECT count(*) FROM kg_provenance WHERE kind = 'extracted'")
         assert extracted > 0
+    # every displayed prediction type-checks (its tail has a type seen for the relation)
+    assert "type_checks" in out and re.search(r"│\s*yes\s*│", out)
+    assert re.search(r"│\s*NO\s*│", out) is None, out
+    # and so does every stored one; no class, property or datatype is predicted as an entity
+    from kg_engine.api import KnowledgeGraph
+
+    with KnowledgeGraph(db) as kg:
+        bad = list(kg.query("""
+            SELECT ?h ?r ?t WHERE {
+              GRAPH <urn:kg-engine:predicted:nbfnet> { ?h ?r ?t }
+              FILTER (?r != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>)
+              FILTER NOT EXISTS { ?t a ?c . ?y a ?c . ?x ?r ?y }
+            }"""))
+        assert bad == [], bad
+        vocab = list(kg.query("""
+            SELECT ?h ?r ?t WHERE {
+              GRAPH <urn:kg-engine:predicted:nbfnet> { ?h ?r ?t }
+              FILTER (STRSTARTS(STR(?t), "http://www.w3.org/") || STRSTARTS(STR(?h), "http://www.w3.org/")
+                      || STRSTARTS(STR(?r), "http://www.w3.org/2000/01/rdf-schema#")
+                      || STRSTARTS(STR(?r), "http://www.w3.org/2002/07/owl#"))
+            }"""))
+        assert vocab == [], vocab
+    assert "fidelity" not in out or "path 1:" in out  # no fidelity line without a path

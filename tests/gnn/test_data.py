@@ -98,3 +98,29 @@ def test_from_store_skips_prediction_graphs():
     except ImportError:  # pragma: no cover
         return
     assert used_by_predict == PREDICTED_GRAPH_PREFIX
+
+
+def test_from_store_reads_the_instance_graph_only():
+    """Schema triples, classes-as-subjects, datatype IRIs and guesses are not entities."""
+    from rdflib import OWL, RDF, RDFS, XSD, URIRef
+
+    from kg_engine.store import open_store
+
+    ex = "http://example.org/"
+    dana, ada, lab, advisor, age, student, person = (
+        URIRef(ex + x) for x in ("dana", "ada", "lab", "advisor", "age", "Student", "Person"))
+    store = open_store("sqlite://")
+    store.add([
+        (student, RDFS.subClassOf, person), (student, RDF.type, OWL.Class),
+        (advisor, RDFS.domain, student), (advisor, RDFS.range, person),
+        (age, RDFS.range, XSD.integer), (advisor, RDF.type, OWL.ObjectProperty),
+        (dana, RDF.type, student), (ada, RDF.type, person), (dana, advisor, ada),
+    ])
+    store.add([(dana, advisor, lab)], graph=URIRef("urn:kg-engine:predicted:nbfnet"))
+    store.add([(lab, advisor, ada)], graph=URIRef("urn:kg-engine:analytics:pagerank"))
+    data = KGData.from_store(store)
+    assert set(data.entities) == {dana.n3(), ada.n3(), student.n3(), person.n3()}
+    assert set(data.relations) == {advisor.n3(), RDF.type.n3()}
+    assert len(data.train) == 3
+    everything = KGData.from_store(store, include_schema=True, include_predictions=True)
+    assert XSD.integer.n3() in everything.entities and lab.n3() in everything.entities

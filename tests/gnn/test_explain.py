@@ -158,3 +158,14 @@ def test_answer_query_returns_top_k_and_explains_the_best(rule_model):
     mask[answers[0][0]] = True
     filtered, _ = answer_query(model, graph, h, r, top_k=5, filter_mask=mask)
     assert filtered[0][0] == answers[1][0]
+
+
+def test_no_path_no_fidelity(rule_model):
+    model, graph, test = rule_model
+    ei = graph.edge_index
+    for h, r, t in test.tolist():
+        if not ((ei[0] == h) & (ei[1] == t)).any():  # no direct edge: no path of length 1
+            ex = explain_triple(model, graph, h, r, t, k=3, max_length=1, check_fidelity=True)
+            assert ex.paths == [] and ex.fidelity is None
+            return
+    raise AssertionError("every held-out pair has a direct edge")  # pragma: no cover

@@ -181,7 +181,10 @@ def evaluate_checkpoint(
             f"the data's entities/relations differ from the model's vocabulary in {checkpoint}; "
             "evaluate on the data the model was trained on"
         )
-    evaluator = RankingEvaluator(data)
+    from kg_engine.gnn.ranges import RangeFilter
+
+    ranges = RangeFilter.from_data(data) if cfg.evaluation.range_filter else None
+    evaluator = RankingEvaluator(data, ranges=ranges)
     with torch.no_grad():
         scorer = loaded.model.scorer(data.graph("train").to(dev))
         return evaluator.evaluate(scorer, getattr(data, split), batch_size=batch_size, device=dev)

@@ -21,7 +21,7 @@ Example:
     >>> a = parse("PREFIX ex: <http://e/> SELECT ?s WHERE { ?s ex:p 1 }")
     >>> a.name, a.p.name, a.p.p.name
     ('SelectQuery', 'Project', 'BGP')
-    >>> parse("SELECT ?s FROM <g> WHERE { ?s ?p ?o }") is None   # FROM: not in the subset
+    >>> parse("DESCRIBE <g>") is None   # DESCRIBE, CONSTRUCT: not in the subset
     True
 """
 
@@ -314,13 +314,22 @@ class _Parser:
         if self.kw("SELECT"):
             q = self.select()
         elif self.kw("ASK"):
+            dataset = self.dataset_clause()
             where = self.where()
-            q = CompValue("AskQuery", p=where, datasetClause=None, PV=[])
+            q = CompValue("AskQuery", p=where, datasetClause=dataset, PV=[])
         else:
             raise _Unsupported("query form")
         if self.peek()[0] != "eof":
             raise _Unsupported("trailing")
         return q
+
+    def dataset_clause(self) -> list[CompValue] | None:
+        """``FROM <g>`` / ``FROM NAMED <g>`` clauses, in order (None when there are none)."""
+        out: list[CompValue] = []
+        while self.kw("FROM"):
+            key = "named" if self.kw("NAMED") else "default"
+            out.append(CompValue("DatasetClause", **{key: self.iri(self.next())}))
+        return out or None
 
     def where(self) -> CompValue:
         self.kw("WHERE")
@@ -358,8 +367,9 @@ class _Parser:
                 raise _Unsupported("projection")
         if star and sub:
             raise _Unsupported("SELECT * in a sub-select")
-        if self.peek() == ("word", "FROM") or self.peek()[1].upper() == "FROM":
-            raise _Unsupported("FROM")
+        dataset = self.dataset_clause()
+        if dataset is not None and sub:
+            raise _Unsupported("FROM in a sub-select")
         self.allow_aggs = False
         M = self.where()
         self.allow_aggs = True
@@ -445,7 +455,7 @@ class _Parser:
             M = CompValue("Reduced", p=M)
         if limit is not None or offset is not None:
             M = CompValue("Slice", p=M, start=offset or 0, length=limit)
-        return CompValue("SelectQuery", p=M, datasetClause=None, PV=PV)
+        return CompValue("SelectQuery", p=M, datasetClause=dataset, PV=PV)
 
     def _int(self) -> str:
         kind, val = self.next()

@@ -86,7 +86,7 @@ def test_select_star_order_and_scope():
     "SELECT ?s WHERE { SERVICE <x> { ?s ?p ?o } }",
     "SELECT ?s WHERE { { SELECT * WHERE { ?s ?p ?o } } }",
     "SELECT ?s WHERE { ?s ?p ?o FILTER(COUNT(?s) > 1) }",
-    "SELECT ?s FROM <g> WHERE { ?s ?p ?o }",
+    "SELECT ?s WHERE { { SELECT ?s FROM <g> WHERE { ?s ?p ?o } } }",
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }",
     "SELECT ?s WHERE { ?s ex:p ?o }",  # undeclared prefix
     "SELECT ?s WHERE { ?s ?p ?o } garbage",

@@ -36,7 +36,8 @@ PREFIX cls: <urn:kg-engine:class/>
 #: Title → SPARQL query over the extracted graph.
 DEMO_QUERIES: dict[str, str] = {
     "Extracted entities per class": _PREFIXES + """
-        SELECT ?class (COUNT(DISTINCT ?e) AS ?entities) WHERE { ?e a ?class }
+        SELECT ?class (COUNT(DISTINCT ?e) AS ?entities) WHERE {
+          ?e a ?class FILTER(STRSTARTS(STR(?e), "urn:kg-engine:entity/")) }
         GROUP BY ?class ORDER BY DESC(?entities) ?class""",
     "Organisations and how they were named": _PREFIXES + """
         SELECT ?org (GROUP_CONCAT(DISTINCT ?name; separator=" | ") AS ?names) WHERE {
@@ -108,9 +109,12 @@ def run_extraction_demo(
     if use_rel:
         queries["Extracted relations and the sentences they come from"] = (
             ["head", "relation", "tail", "source sentence(s)"], rows)
-    pool = rel_triples or list(kg.triples((None, None, None)))
-    if pool:
-        quad = pool[0]
-        explained = (quad[:3], kg.store.provenance_of(quad))
+    # the first relation, else the first label, that text extraction wrote (the sample graph
+    # loaded earlier has no sentence to show)
+    for quad in rel_triples or kg.triples((None, RDFS.label, None)):
+        sources = kg.store.provenance_of(quad)
+        if sources:
+            explained = (quad[:3], sources)
+            break
     return {"extract": result, "rerun": rerun, "relations": use_rel, "queries": queries,
             "explained": explained}

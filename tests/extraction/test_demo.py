@@ -42,3 +42,17 @@ def test_extraction_demo_with_relation_model_explains_each_relation(tmp_path) ->
         assert names[-1] == "source sentence(s)" and rows
         for head, _rel, _tail, evidence in rows:
             assert evidence.startswith("[demo-02 s") and head
+
+
+def test_extraction_demo_after_the_sample_graph_explains_an_extracted_triple(tmp_path) -> None:
+    # as in `kg demo`: the sample graph (no sentences behind it) is loaded first
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "data" / "sample" / "university.ttl"
+    with KnowledgeGraph(f"sqlite:///{tmp_path / 'demo.sqlite'}") as kg:
+        kg.load(sample)
+        out = run_extraction_demo(kg, relation_model=tmp_path / "no-model")
+        _triple, provs = out["explained"]
+        assert provs and all(p.kind == "extracted" for p in provs)
+        _, rows = out["queries"]["Extracted entities per class"]
+        assert rows and all(r[0].startswith("urn:kg-engine:class/") for r in rows)

@@ -343,7 +343,7 @@ class Explainer:
     # -- backward evaluation ------------------------------------------------------------------
     def _instances(self, rule: Rule, head: Atom, key: tuple[int, int, int], limit: int) -> list[dict[Var, int]]:
         """Body solutions of ``rule`` whose ``head`` instance is the triple ``key``."""
-        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, compile_body
+        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, compile_body, hidden_graph_ids
 
         fixed: dict[Var, int] = {}
         for t, v in zip(head, key):
@@ -358,7 +358,8 @@ class Explainer:
             if not isinstance(t, Var) and ids.get(t) != v:
                 return []
         try:
-            q = compile_body(rule, ConstantIds(ids), self.store.dialect)
+            # premises are asserted or inferred, never predicted (as in the engine)
+            q = compile_body(rule, ConstantIds(ids, hidden_graph_ids(self.store.db)), self.store.dialect)
         except Unsatisfiable:
             return []
         from kg_engine.rules.sqlgen import _Frag  # the WHERE fragment type of BodyQuery
@@ -670,7 +671,7 @@ class Explainer:
     def _aggregated(self, rule: Rule, b: dict[Var, Any]) -> list[tuple[int, int, int]]:
         """Facts of the groups the rule instance's aggregates ranged over."""
         from kg_engine.rules.ir import Aggregate
-        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body
+        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body, hidden_graph_ids
 
         out: list[tuple[int, int, int]] = []
         for item in rule.body:
@@ -680,7 +681,7 @@ class Explainer:
             consts = _constants(sub)
             ids = self.store.term_ids(consts) if consts else {}
             try:
-                q = compile_body(sub, ConstantIds(ids), self.store.dialect)
+                q = compile_body(sub, ConstantIds(ids, hidden_graph_ids(self.store.db)), self.store.dialect)
             except Unsatisfiable:
                 continue
             for v in item.group_by:

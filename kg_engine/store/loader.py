@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import gzip
 import io
 import re
@@ -33,6 +34,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -43,7 +45,7 @@ from tqdm import tqdm
 from kg_engine.core.inputs import check_file
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
-from kg_engine.store.ntriples import parse_blocks, token_parts
+from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
@@ -88,6 +90,7 @@ _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load
 _SMALL_LOAD = 20  # loads adding under 1/20 of the store's statements bump the statistics
+_PRELOAD_TERMS = 100_000  # terms of a store without statements read in before a load
 
 
 @dataclass
@@ -177,9 +180,9 @@ def load_files(
     bar = tqdm(total=total_bytes, unit="B", unit_scale=True, desc="loading", delay=2.0,
                disable=(not progress) if progress is not None else None, leave=False)
     try:
-        with store.db.transaction():
-            rebuild = total_bytes > _BIG_LOAD or store.db.fetchone(
-                "SELECT 1 FROM kg_quads LIMIT 1") is None
+        with _gc_paused(), store.db.transaction():
+            empty = store.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None
+            rebuild = total_bytes > _BIG_LOAD or empty
             # with a reasoning profile, a big load is followed by one recompute of the
             # closure; smaller ones extend it batch by batch (store.bulk_add)
             recompute = rebuild and store.reasoning is not None
@@ -194,7 +197,7 @@ def load_files(
             live = contextlib.nullcontext() if not recompute else store.unmaintained()
             with live:
                 per_predicate = _load_all(store, files, formats, target, now, bar, result,
-                                          allow_contexts)
+                                          allow_contexts, _all_terms(store) if empty else None)
             if rebuild:
                 store.create_indexes()
             # in the transaction: the load and its statistics, or neither
@@ -212,14 +215,40 @@ def load_files(
     return result
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile: a load allocates millions of tuples and
+    keeps hundreds of thousands alive (token -> id maps), so the collector's passes cost
+    ~1 CPU-s per million statements and find nothing (the loader makes no cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _all_terms(store: LoadTarget) -> dict[tuple, int] | None:
+    """Identity -> id of every term of a store without statements (a few graph names and
+    datatypes), or ``None`` if it still holds many terms (then the loader looks them up)."""
+    if int(store.db.scalar("SELECT count(*) FROM kg_terms")) > _PRELOAD_TERMS:
+        return None
+    return {(kind, lex, dt, lang): id_ for id_, kind, lex, dt, lang in store.db.fetchall(
+        "SELECT t.id, t.kind, t.lex, d.lex, t.lang FROM kg_terms t "
+        "LEFT JOIN kg_terms d ON d.id = t.dt")}
+
+
 def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: int, now: str,
-              bar: tqdm, result: LoadResult, allow_contexts: Collection[str]) -> Counter[int]:
-    """Load the files; returns the statements read per predicate id."""
+              bar: tqdm, result: LoadResult, allow_contexts: Collection[str],
+              known: dict[tuple, int] | None) -> Counter[int]:
+    """Load the files; returns the statements read per predicate id. ``known``: see
+    :class:`_Writer` (shared by the files: all terms they add go into it)."""
     db = store.db
     per_predicate: Counter[int] = Counter()
     store.bulk_begin()
     for path, fmt in zip(files, formats):
-        writer = _Writer(store, target)
+        writer = _Writer(store, target, known)
         if fmt in _FAST_FORMATS:
             _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
         else:
@@ -244,31 +273,59 @@ class _Writer:
     ``_:b1`` of two loads (or of two files of one load) names two nodes, while one label
     within a file (across its graphs too) stays one node. Parsers differ on this on their own
     (rdflib's JSON-LD parser keeps document labels as they are), so it is not left to them.
+
+    ``known``, when given, maps the identity of EVERY term of the store to its id (a load
+    into an empty store starts it from the few terms there): new terms are then told apart
+    without a dictionary look-up in the database, and added to it.
     """
 
-    def __init__(self, store: LoadTarget, target: int) -> None:
+    def __init__(self, store: LoadTarget, target: int,
+                 known: dict[tuple, int] | None = None) -> None:
         self.store = store
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
+        self.known = known
         self.statements = 0
         self.per_predicate: Counter[int] = Counter()  # statements per predicate id
         self.bnode_prefix = f"b{uuid.uuid4().hex[:16]}_"
 
     def write(self, chunk: list[tuple], row_of: Callable[[Any], TermRow]) -> None:
-        """Store a chunk; ``row_of(key)`` makes the dictionary row of an unknown key."""
+        """Store a chunk of ``(s, p, o, g)`` statements; ``row_of(key)`` makes the dictionary
+        row of an unknown key. Keys are mapped to ids by C-level passes over the chunk."""
         tokens = self.tokens
-        unknown = {k for st in chunk for k in st if k not in tokens}
+        keys = list(chain.from_iterable(chunk))
+        unknown = set(keys).difference(tokens)
         if unknown:
-            keys = list(unknown)
+            new = list(unknown)
             prefix = self.bnode_prefix
             rows = [row if (row := row_of(k)).kind != BNODE else make_row(BNODE, prefix + row.lex)
-                    for k in keys]
-            found = self.store.dictionary.resolve(rows, create=True)
-            for k, row in zip(keys, rows):
+                    for k in new]
+            found = self._resolve(rows)
+            for k, row in zip(new, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
-        rows = [(tokens[g], tokens[s], tokens[p], tokens[o]) for s, p, o, g in chunk]
-        self.store.bulk_add(rows)
-        self.per_predicate.update(r[2] for r in rows)
+        ids = list(map(tokens.__getitem__, keys))
+        self.store.bulk_add(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
+        self.per_predicate.update(ids[1::4])
         self.statements += len(chunk)
+
+    def _resolve(self, rows: list[TermRow]) -> dict[tuple, int]:
+        dictionary = self.store.dictionary
+        known = self.known
+        if known is None:
+            return dictionary.resolve(rows, create=True)
+        found: dict[tuple, int] = {}
+        new: dict[tuple, TermRow] = {}
+        for row in rows:
+            key = row[1:5]
+            id_ = known.get(key)
+            if id_ is None:
+                new[key] = row
+            else:
+                found[key] = id_
+        if new:
+            created = dictionary.insert(list(new.values()))  # datatype IRIs included
+            known.update(created)
+            found.update(created)
+        return found
 
 
 def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
@@ -278,11 +335,10 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
 
         def row_of(token: str) -> TermRow:
             try:
-                kind, lex, datatype, lang = token_parts(token)
+                return token_row(token)
             except ValueError as exc:  # the token's first occurrence is the faulty line
                 line = _find_token(path, token)
                 raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
-            return make_row(kind, lex, datatype, lang)
 
         try:
             for statements in parse_blocks(text, str(path), quads):

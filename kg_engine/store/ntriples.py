@@ -27,9 +27,9 @@ from rdflib import BNode
 from kg_engine.core.terms import Term
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
-from kg_engine.store.terms import decode
+from kg_engine.store.terms import TermRow, decode, make_row, term_hash
 
-__all__ = ["Statement", "parse_blocks", "token_parts", "token_term"]
+__all__ = ["Statement", "parse_blocks", "token_parts", "token_row", "token_term"]
 
 Statement = tuple[str, str, str, "str | None"]
 
@@ -114,6 +114,19 @@ def token_parts(token: str) -> tuple[int, str, str | None, str]:
     if suffix[0] == "@":
         return LITERAL, lex, None, suffix[1:]
     return LITERAL, lex, _unescape(suffix[3:-1]), ""
+
+
+def token_row(token: str) -> TermRow:
+    """The dictionary row of one token (blank node labels as written), validated strictly;
+    an IRI without escapes (most tokens) takes a short path.
+
+    Raises:
+        ValueError: if the token is not a valid N-Triples term.
+    """
+    if token[0] == "<" and "\\" not in token and _IRI_RE.fullmatch(token):
+        lex = token[1:-1]
+        return TermRow(term_hash(IRI, lex, None, ""), IRI, lex, None, "", None, None, None)
+    return make_row(*token_parts(token))
 
 
 def token_term(token: str) -> Term:

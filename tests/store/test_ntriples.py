@@ -1,0 +1,69 @@
+"""The N-Triples / N-Quads parser: blocks vs lines, error line numbers, token rows."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from kg_engine.errors import RDFSyntaxError
+from kg_engine.store.ntriples import parse_blocks, token_parts, token_row
+from kg_engine.store.terms import make_row
+
+LINES = [
+    '<urn:a> <urn:p> <urn:b> .',
+    '_:x <urn:p> "say \\"hi\\" . <urn:c>"@en-GB .',
+    '<urn:a>\t<urn:p>  "01"^^<http://www.w3.org/2001/XMLSchema#integer>. # note',
+    '<urn:a> <urn:p> _:y .\r',
+]
+
+
+def _parse(text: str, quads: bool = False, block_size: int = 1 << 22) -> list[tuple]:
+    return [st for block in parse_blocks(io.StringIO(text), "t.nt", quads, block_size)
+            for st in block]
+
+
+@pytest.mark.parametrize("block_size", [7, 64, 1 << 22])
+@pytest.mark.parametrize("extra", ["", "\n# a comment\n\n"])
+def test_blocks_give_the_statements_of_the_lines(block_size: int, extra: str) -> None:
+    text = "\n".join(LINES[:2]) + "\n" + extra + "\n".join(LINES[2:])  # no final newline
+    assert _parse(text, block_size=block_size) == [
+        ("<urn:a>", "<urn:p>", "<urn:b>", None),
+        ("_:x", "<urn:p>", '"say \\"hi\\" . <urn:c>"@en-GB', None),
+        ("<urn:a>", "<urn:p>", '"01"^^<http://www.w3.org/2001/XMLSchema#integer>', None),
+        ("<urn:a>", "<urn:p>", "_:y", None),
+    ]
+
+
+def test_quads_have_no_graph_for_triples() -> None:
+    assert _parse("<urn:a> <urn:p> <urn:b> <urn:g> .\n_:s <urn:p> <urn:b> .\n", quads=True) == [
+        ("<urn:a>", "<urn:p>", "<urn:b>", "<urn:g>"), ("_:s", "<urn:p>", "<urn:b>", None)]
+
+
+@pytest.mark.parametrize("block_size", [16, 1 << 22])
+@pytest.mark.parametrize("bad, line, message", [
+    ('<urn:a> <urn:p> "open\n<urn:a> <urn:p> <urn:b> .', 3, "an object"),
+    ("<urn:a> <urn:p> <urn:b> <urn:g> .", 3, "N-Quads"),
+    ("<urn:a> <urn:p <urn:b> .", 3, "a predicate"),
+])
+def test_a_bad_line_is_reported_with_its_number(block_size: int, bad: str, line: int,
+                                                message: str) -> None:
+    text = "<urn:a> <urn:p> <urn:b> .\n\n" + bad + "\n<urn:a> <urn:p> <urn:c> .\n"
+    with pytest.raises(RDFSyntaxError, match=message) as info:
+        _parse(text, block_size=block_size)
+    assert info.value.line == line
+
+
+@pytest.mark.parametrize("token", [
+    "<urn:a>", "<http://example.org/x#y>", "<urn:\\u0041>", "_:b1", '"x"', '"x"@en',
+    '"01"^^<http://www.w3.org/2001/XMLSchema#integer>',
+    '"x"^^<http://www.w3.org/2001/XMLSchema#string>',
+])
+def test_token_row_is_the_row_of_the_token_parts(token: str) -> None:
+    assert token_row(token) == make_row(*token_parts(token))
+
+
+@pytest.mark.parametrize("token", ["<a b>", "<noscheme>", "<urn:a\\q>", '"bad\\q"'])
+def test_token_row_rejects_malformed_tokens(token: str) -> None:
+    with pytest.raises(ValueError, match="malformed"):
+        token_row(token)

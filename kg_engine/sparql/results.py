@@ -357,6 +357,8 @@ def _value_rows(result: Result) -> Any:
 
 def _json_term(t: Any) -> str:
     q = encode_basestring
+    if type(t) is URIRef:  # the common case first
+        return '{"type": "uri", "value": ' + q(t) + "}"
     if isinstance(t, URIRef):
         return f'{{"type": "uri", "value": {q(str(t))}}}'
     if isinstance(t, Literal):

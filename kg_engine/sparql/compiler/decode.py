@@ -24,6 +24,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import partial
+from itertools import filterfalse
 from typing import Any
 
 from rdflib.namespace import XSD
@@ -201,12 +202,12 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
             need.update(columns[i])
         else:  # a value's type code > 0 is the id of its datatype
             need.update(t for t in columns[i + 1] if t is not None and t > 0)
-    need.difference_update(cache)
     need.discard(None)
+    need = set(filterfalse(cache.__contains__, need))  # O(len(need)), not O(len(cache))
     constants: dict[Any, Identifier] = {x: constant(int(x)) for x in need if x <= 0}
     need.difference_update(constants)
     if need:  # fetched into ``cache`` (this dict stays ours even if the store's is swapped)
-        cache.update(fetch_terms(store, sorted(int(x) for x in need), cache))
+        cache.update(fetch_terms(store, sorted(need), cache))
     if constants:
         get = constants.get
         base = cache.get

@@ -3,7 +3,7 @@
 rdflib's pyparsing parser plus ``translateQuery`` cost 10–30 ms per query (far more on a busy
 machine): more than running the compiled SQL. This recursive-descent parser covers PREFIX/BASE,
 SELECT [DISTINCT|REDUCED] (variables, ``*``, ``(expr AS ?v)`` incl. aggregates and
-GROUP_CONCAT), ASK, basic graph patterns with ``;`` ``,`` ``a``, property paths (``/ | ^ * + ?``
+GROUP_CONCAT), ASK, CONSTRUCT with a template, basic graph patterns with ``;`` ``,`` ``a``, property paths (``/ | ^ * + ?``
 groups and negated property sets), OPTIONAL, UNION, MINUS, GRAPH, VALUES, sub-selects, nested
 groups, FILTER, [NOT] EXISTS, BIND, GROUP BY variables, HAVING, ORDER BY, LIMIT/OFFSET and the
 operators and built-ins of the grammar — and builds the same algebra ``translateQuery`` would
@@ -317,6 +317,8 @@ class _Parser:
             dataset = self.dataset_clause()
             where = self.where()
             q = CompValue("AskQuery", p=where, datasetClause=dataset, PV=[])
+        elif self.kw("CONSTRUCT"):
+            q = self.construct()
         else:
             raise _Unsupported("query form")
         if self.peek()[0] != "eof":
@@ -335,15 +337,36 @@ class _Parser:
         self.kw("WHERE")
         return self.group()
 
-    def select(self, sub: bool = False) -> CompValue:
+    def construct(self) -> CompValue:
+        """``CONSTRUCT { template } [FROM …] WHERE { … } [ORDER BY/LIMIT/OFFSET]`` as rdflib
+        translates it: the WHERE part projected like ``SELECT *``."""
+        if self.peek() != ("op", "{"):
+            raise _Unsupported("CONSTRUCT WHERE")
+        self.i += 1
+        template: list[tuple] = []
+        while not self.op("}"):
+            template.extend(self.triples_block())
+        for t in template:
+            if not isinstance(t[1], (URIRef, Variable)):
+                raise _Unsupported("path in a template")
+        template_bnodes, self.bnodes = self.bnodes, {}
+        q = self.select(construct=True)
+        if set(template_bnodes) & set(self.bnodes):
+            raise _Unsupported("blank node label in template and pattern")
+        return CompValue("ConstructQuery", p=q.p, template=template or None,
+                         datasetClause=q.datasetClause)
+
+    def select(self, sub: bool = False, construct: bool = False) -> CompValue:
         modifier = None
-        if self.kw("DISTINCT"):
+        if not construct and self.kw("DISTINCT"):
             modifier = "DISTINCT"
-        elif self.kw("REDUCED"):
+        elif not construct and self.kw("REDUCED"):
             modifier = "REDUCED"
         proj: list[tuple[Variable | None, Any, Variable | None]] = []  # (var, expr, evar)
         star = False
-        if self.op("*"):
+        if construct:
+            star = True
+        elif self.op("*"):
             star = True
         else:
             while True:
@@ -912,7 +935,7 @@ def _pattern_vars(node: Any) -> set[Variable]:
 
 _EVAL_ALIASES = {"Builtin_NOTEXISTS": "Builtin_EXISTS", "Builtin_URI": "Builtin_IRI",
                  "Builtin_isURI": "Builtin_isIRI"}
-_PATTERN_NAMES = frozenset({"SelectQuery", "AskQuery", "Project", "Distinct", "Reduced", "Slice",
+_PATTERN_NAMES = frozenset({"SelectQuery", "AskQuery", "ConstructQuery", "Project", "Distinct", "Reduced", "Slice",
                             "OrderBy", "OrderCondition", "AggregateJoin", "Group", "BGP",
                             "Filter", "Join", "LeftJoin", "Union", "Minus", "Extend",
                             "ToMultiSet", "values", "Graph"})
@@ -945,7 +968,12 @@ def to_rdflib(node: Any) -> Any:
             return [conv(v) for v in x]
         return x
 
-    return conv(node)
+    from rdflib.plugins.sparql.algebra import _addVars, _traverseAgg, analyse
+
+    node = conv(node)
+    _traverseAgg(node, visitor=analyse)  # lazy joins, as translateQuery marks them
+    _traverseAgg(node, _addVars)
+    return node
 
 
 def parse_for_rdflib(text: str) -> tuple[CompValue, str | None] | None:

@@ -45,6 +45,7 @@ from tqdm import tqdm
 from kg_engine.core.inputs import check_file
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
+from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
@@ -378,15 +379,17 @@ class _Collector(Store):
     formula_aware = True
     transaction_aware = False
 
-    def __init__(self, writer: _Writer) -> None:
+    def __init__(self, writer: _Writer, source: str) -> None:
         super().__init__()
         self.writer = writer
+        self.source = source
         self.chunk: list[tuple] = []
         self._namespaces: dict[str, URIRef] = {}
         #: Prefixes bound while parsing (the file's own), as opposed to rdflib's defaults.
         self.declared: dict[str, URIRef] = {}
 
     def add(self, triple: tuple, context: Any, quoted: bool = False) -> None:
+        check_data_statement(triple, context, quoted, self.source)
         s, p, o = triple
         g = getattr(context, "identifier", context)
         self.chunk.append((s, p, o, None if g in (None, DEFAULT_GRAPH) else g))
@@ -434,7 +437,7 @@ _LINE_IN_MESSAGE = re.compile(r"line (\d+)", re.IGNORECASE)
 
 def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm,
                  allow_contexts: Collection[str] = ()) -> None:
-    collector = _Collector(writer)
+    collector = _Collector(writer, str(path))
     dataset = Dataset(store=collector)
     _ = dataset.namespace_manager  # rdflib binds its own prefixes here, before the file's
     collector.declared = {}

@@ -34,6 +34,7 @@ from rdflib.store import NO_STORE, VALID_STORE, Store
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.sqlstore import SQLStore
 
 __all__ = ["KgEngineStore"]
@@ -67,7 +68,7 @@ class KgEngineStore(Store):
     """
 
     context_aware = True
-    formula_aware = False
+    formula_aware = True  # rdflib's N3 parser needs it; formulae are refused (store.n3data)
     transaction_aware = True
     graph_aware = True
 
@@ -161,7 +162,12 @@ class KgEngineStore(Store):
         return DEFAULT_GRAPH if g is None else g
 
     def add(self, triple: tuple, context: Any = None, quoted: bool = False) -> None:
-        """Buffer one statement (written in batches)."""
+        """Buffer one statement (written in batches).
+
+        Raises:
+            RDFSyntaxError: for an N3 formula's statement or a variable (N3 rules are not data).
+        """
+        check_data_statement(triple, context, quoted)
         Store.add(self, triple, context, quoted)  # rdflib events
         self._buffer.add((*triple, self._graph_id(context)))
         if len(self._buffer) >= _BUFFER:

@@ -560,7 +560,7 @@ class PredictionExplanation:
         prov = self.provenance
         head = f"{s} {p} {o}  [predicted by {prov.agent} ({prov.source})"
         if prov.confidence is not None:
-            head += f", confidence {prov.confidence:.3f}"
+            head += f", probability {prov.confidence:.3f}"
         head += "]"
         if self.explanation is None:
             return head + (f"\n  {self.note}" if self.note else "")

@@ -182,3 +182,22 @@ def test_knowledge_graph_predict_and_explain(tmp_path):
         assert "predicted by nbfnet" in str(ex)
     finally:
         kg.close()
+
+
+def test_confidence_is_the_calibrated_probability(trained):
+    """The written confidence is sigmoid(score / T) with the checkpoint's fitted temperature."""
+    from kg_engine.gnn.calibration import Calibration
+
+    store, out = trained
+    Calibration(4.0, "sigmoid").save(out)  # as if fitted on validation
+    try:
+        predict_to_store(out, store, top_k=1, queries=[(EX.x0, EX.r2)])
+        quad = next(iter(store.triples((EX.x0, EX.r2, None), graph=predicted_graph_iri("nbfnet"))))
+        prov = store.provenance_of(quad)[0]
+        detail = json.loads(prov.detail)
+        assert detail["temperature"] == 4.0 and detail["range_filter"] is False  # untyped data
+        expected = float(torch.sigmoid(torch.tensor(detail["score"] / 4.0)))
+        assert abs(prov.confidence - expected) < 1e-6 and detail["probability"] == prov.confidence
+        assert "probability" in str(explain_prediction(store, quad[:3]))
+    finally:
+        (out / "calibration.json").unlink()

@@ -343,7 +343,12 @@ class Explainer:
     # -- backward evaluation ------------------------------------------------------------------
     def _instances(self, rule: Rule, head: Atom, key: tuple[int, int, int], limit: int) -> list[dict[Var, int]]:
         """Body solutions of ``rule`` whose ``head`` instance is the triple ``key``."""
-        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, compile_body, hidden_graph_ids
+        from kg_engine.rules.sqlgen import (
+            ConstantIds,
+            Unsatisfiable,
+            compile_body,
+            hidden_graph_ids,
+        )
 
         fixed: dict[Var, int] = {}
         for t, v in zip(head, key):
@@ -671,7 +676,13 @@ class Explainer:
     def _aggregated(self, rule: Rule, b: dict[Var, Any]) -> list[tuple[int, int, int]]:
         """Facts of the groups the rule instance's aggregates ranged over."""
         from kg_engine.rules.ir import Aggregate
-        from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body, hidden_graph_ids
+        from kg_engine.rules.sqlgen import (
+            ConstantIds,
+            Unsatisfiable,
+            _Frag,
+            compile_body,
+            hidden_graph_ids,
+        )
 
         out: list[tuple[int, int, int]] = []
         for item in rule.body:

@@ -667,12 +667,12 @@ def _has_from(text: str) -> bool:
     """Whether the query has a dataset clause (``FROM``/``FROM NAMED``); parsed, so that a
     comment or a string saying "from" does not count (once per text: plans are cached)."""
     from kg_engine.sparql.compiler.fastparse import parse as fast_parse
-
-    if fast_parse(text) is not None:  # the fast subset has no FROM
-        return False
     from kg_engine.sparql.compiler.plan import parse_algebra
 
-    return bool(parse_algebra(text).get("datasetClause"))
+    algebra = fast_parse(text)
+    if algebra is None:
+        algebra = parse_algebra(text)
+    return bool(algebra.get("datasetClause"))
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -252,8 +252,8 @@ class KnowledgeGraph:
 
         Returns:
             ``rdflib.query.Result``: iterate rows (``row.var``), or ``.askAnswer`` /
-            ``.graph``; ``.serialize(format="json")`` etc.; ``.to_pandas()`` (pandas
-            optional) and a rich table in Jupyter.
+            ``.graph``; ``.serialize(format="json")`` etc.; ``.to_pandas()`` /
+            ``.to_arrow()`` (pandas / pyarrow optional) and a rich table in Jupyter.
 
         Raises:
             QuerySyntaxError: malformed query (line and column).

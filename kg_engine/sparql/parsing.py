@@ -156,6 +156,7 @@ def parse_query(
             query the algebra rejects (unknown prefix, invalid GROUP BY projection…).
     """
     from kg_engine.sparql.functions import bind_overrides
+    from kg_engine.sparql.scope import check_scope
     from kg_engine.sparql.translation import prepare_parse_tree, repair
 
     if base is None and not init_ns:
@@ -167,6 +168,7 @@ def parse_query(
             parsed = parseQuery(text)
         except Exception as exc:  # pyparsing.ParseException and friends
             raise _syntax_error(exc, text, "query", source) from exc
+        check_scope(parsed, text, source)
         prepare_parse_tree(parsed)
         try:
             query = translateQuery(parsed, base, _ns(init_ns))

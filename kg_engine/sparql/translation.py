@@ -58,7 +58,8 @@ _VAR = re.compile(r"[?$]([A-Za-z0-9_\u00B7\u00C0-\uFFFF]+)")
 def prepare_parse_tree(parsed: Any) -> None:
     """Before translation: give every ``SELECT *`` (query and sub-queries) a placeholder
     projection and every empty ``VALUES`` a placeholder row, so :func:`repair` can find them
-    afterwards; keep constant false filters (``FILTER(false)``), which the translation drops."""
+    afterwards; keep constant false filters (``FILTER(false)``), which the translation drops;
+    ``GROUP BY (expr)`` groups by the expression."""
     stack = [parsed]
     while stack:
         node = stack.pop()
@@ -72,6 +73,13 @@ def prepare_parse_tree(parsed: Any) -> None:
                 # translation (rdflib drops them); repair() empties it again
                 n = len(node["var"])
                 node["value"] = [[_EMPTY] * n] if n > 1 else [_EMPTY]
+            elif node.name == "GroupClause":
+                # ``GROUP BY (expr)`` without AS parses as a GroupAs with no variable, which
+                # rdflib turns into an Extend of None ("Cannot eval thing: None"): group by
+                # the expression itself
+                node["condition"] = [
+                    c["expr"] if isinstance(c, CompValue) and c.name == "GroupAs"
+                    and _get(c, "var") is None else c for c in node["condition"]]
             elif node.name == "Filter" and _false_constant(_get(node, "expr")):
                 # rdflib drops a filter whose expression is a false-valued constant
                 # (``if filters:``): make it an expression that is truthy as a Python object

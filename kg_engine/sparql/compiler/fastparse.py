@@ -443,6 +443,13 @@ class _Parser:
         if aggregate:
             if star:
                 raise _Unsupported("SELECT * with GROUP BY")
+            # §18.2.4.1: only grouping variables (and earlier aliases) outside aggregates;
+            # declined, so that parsing.parse_query reports it (sparql/scope.py)
+            known = set(group or ())
+            for var, e, evar in proj:
+                if ({var} if var is not None else _expr_vars(e)) - known:
+                    raise _Unsupported("ungrouped variable in an aggregate query")
+                known.add(var if var is not None else evar)
             M = CompValue("Group", p=M, expr=group)
             A = list(self.aggs)
             for var, _e, _ev in proj:
@@ -461,6 +468,9 @@ class _Parser:
             PV = sorted(_pattern_vars(M), key=lambda v: self.first_seen.get(str(v), len(self.toks)))
         else:
             PV = []
+            aliases = {evar for _v, _e, evar in proj if evar is not None}
+            if aliases and aliases & (set(group or ()) if aggregate else _pattern_vars(M)):
+                raise _Unsupported("AS a variable in scope")  # §18.2.1, see sparql/scope.py
             for var, e, evar in proj:
                 v = var if var is not None else evar
                 if evar is not None and evar in PV:
@@ -558,6 +568,8 @@ class _Parser:
             elif kind == "join":
                 G = _join(G, p)
             elif kind == "bind":
+                if p[1] in _pattern_vars(G):
+                    raise _Unsupported("BIND of a variable in scope")  # §18.2.1, sparql/scope.py
                 G = CompValue("Extend", p=G, expr=p[0], var=p[1])
         if filters:
             G = CompValue("Filter", expr=_and(filters), p=G)
@@ -903,6 +915,17 @@ def _and(parts: list[Any]) -> Any:
     if len(parts) == 1:
         return parts[0]
     return CompValue("ConditionalAndExpression", expr=parts[0], other=parts[1:])
+
+
+def _expr_vars(node: Any) -> set[Variable]:
+    """Variables of an expression (aggregates are ``__agg_N__`` placeholders, left out)."""
+    if isinstance(node, Variable):
+        return set() if str(node).startswith("__") else {node}
+    if isinstance(node, CompValue):
+        return set().union(*map(_expr_vars, node.values()))
+    if isinstance(node, (list, tuple)):
+        return set().union(*map(_expr_vars, node))
+    return set()
 
 
 def _pattern_vars(node: Any) -> set[Variable]:

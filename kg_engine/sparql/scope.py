@@ -1,0 +1,221 @@
+"""Variable-scope rules the SPARQL 1.1 grammar cannot express, checked on rdflib's parse tree.
+
+rdflib's parser accepts queries the specification declares invalid; kg-engine refuses them with
+a :class:`~kg_engine.errors.QuerySyntaxError` naming the place, as pyoxigraph and Jena do:
+
+* §18.2.1 — ``BIND(… AS ?v)`` where ``?v`` is already in scope in the group graph pattern (the
+  patterns before the BIND), and ``SELECT (… AS ?v)`` where ``?v`` is in scope in the WHERE
+  clause (in an aggregate query: is a grouping variable) or was projected before;
+* §18.2.4.1 — in an aggregate query (``GROUP BY``, or an aggregate in the SELECT clause), a
+  projected variable that is not a grouping variable, a variable used outside an aggregate in a
+  SELECT expression that is not one, and ``SELECT *``.
+
+The fast parser (:mod:`kg_engine.sparql.compiler.fastparse`) declines such queries, so they
+always reach this check.
+
+Example:
+    >>> from rdflib.plugins.sparql.parser import parseQuery
+    >>> text = "SELECT ?x (COUNT(?s) AS ?n) WHERE { ?s ?p ?x }"
+    >>> try:
+    ...     check_scope(parseQuery(text), text, "<query>")
+    ... except QuerySyntaxError as exc:
+    ...     print(exc)
+    <query>:1:8: ?x is projected in an aggregate query but is not a GROUP BY variable (§18.2.4.1); group by it, or project an aggregate of it such as (SAMPLE(?x) AS ?x1)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rdflib import Variable
+from rdflib.plugins.sparql.parserutils import CompValue
+
+from kg_engine.errors import QuerySyntaxError
+
+__all__ = ["check_scope"]
+
+
+class _Checker:
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+
+    def error(self, message: str, pattern: str) -> QuerySyntaxError:
+        """The error, located at the first match of ``pattern`` in the text (if any)."""
+        m = re.search(pattern, self.text, re.IGNORECASE)
+        line = column = None
+        if m:
+            line = self.text.count("\n", 0, m.start()) + 1
+            column = m.start() - (self.text.rfind("\n", 0, m.start()) + 1) + 1
+        return QuerySyntaxError(message, source=self.source, line=line, column=column)
+
+    # -- graph patterns --------------------------------------------------------------------
+    def pattern(self, node: Any) -> set[Variable]:
+        """In-scope variables of a group graph pattern (or sub-select); checks BINDs inside."""
+        if not isinstance(node, CompValue):
+            return set()
+        if node.name == "SubSelect":
+            return self.select(node)
+        scope: set[Variable] = set()
+        for part in node.part or []:
+            name = part.name
+            if name == "TriplesBlock":
+                scope |= _variables(part.triples)
+            elif name in ("OptionalGraphPattern",):
+                scope |= self.pattern(part.graph)
+            elif name == "GroupOrUnionGraphPattern":
+                for g in part.graph:
+                    scope |= self.pattern(g)
+            elif name in ("GraphGraphPattern", "ServiceGraphPattern"):
+                scope |= self.pattern(part.graph) | _variables(part.term)
+            elif name == "MinusGraphPattern":
+                self.pattern(part.graph)
+            elif name == "InlineData":
+                scope |= _variables(part.var)
+            elif name == "Bind":
+                var = part.var
+                if var in scope:
+                    raise self.error(
+                        f"BIND(… AS {var.n3()}): {var.n3()} is already in scope in this group "
+                        "graph pattern (§18.2.1); bind a new variable, or move the BIND into "
+                        "a group { … } of its own", rf"\bAS\s*[?$]{re.escape(str(var))}\b")
+                scope.add(var)
+            self.exists(part)
+        return scope
+
+    def exists(self, node: Any) -> None:
+        """Check the graph patterns of EXISTS / NOT EXISTS inside an expression or pattern."""
+        if isinstance(node, CompValue):
+            if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+                self.pattern(node.graph)
+                return
+            if node.name.endswith("GraphPattern") or node.name == "SubSelect":
+                return  # checked by pattern()
+            for v in node.values():
+                self.exists(v)
+        elif isinstance(node, (list, tuple)):
+            for x in node:
+                self.exists(x)
+
+    # -- queries ---------------------------------------------------------------------------
+    def select(self, q: CompValue) -> set[Variable]:
+        """Check a SELECT (query or sub-select); returns its projected variables."""
+        where = self.pattern(q.where)
+        values = _variables(q.valuesClause.var) if q.valuesClause else set()
+        projection = q.projection
+        groupby = q.groupby
+        aggregate = groupby is not None or _has_aggregate(projection)
+        if not projection:  # SELECT *
+            if aggregate:
+                raise self.error("SELECT * is not allowed in a query with GROUP BY "
+                                 "(§18.2.4.1); name the grouping variables and aggregates",
+                                 r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*")
+            return where | values
+        grouped: set[Variable] = set()
+        for c in groupby.condition if groupby is not None else []:
+            if isinstance(c, Variable):
+                grouped.add(c)
+            elif c.var is not None:
+                grouped.add(c.var)
+            elif isinstance(_bare(c.expr), Variable):
+                grouped.add(_bare(c.expr))
+        projected: set[Variable] = set()
+        for v in projection:
+            if v.var is not None:
+                var = v.var
+                if aggregate and var not in grouped:
+                    raise self.error(
+                        f"{var.n3()} is projected in an aggregate query but is not a GROUP BY "
+                        f"variable (§18.2.4.1); group by it, or project an aggregate of it such "
+                        f"as (SAMPLE({var.n3()}) AS {var.n3()}1)",
+                        rf"[?$]{re.escape(str(var))}\b")
+                projected.add(var)
+                continue
+            evar = v.evar
+            if evar in (grouped if aggregate else where) or evar in projected:
+                why = "projected" if evar in projected else (
+                    "a GROUP BY variable" if aggregate else "in scope in the WHERE clause")
+                raise self.error(
+                    f"(… AS {evar.n3()}): {evar.n3()} is already {why} (§18.2.1); choose "
+                    "another name", rf"\bAS\s*[?$]{re.escape(str(evar))}\b")
+            if aggregate:
+                for used in sorted(_unaggregated(v.expr), key=str):
+                    if used not in grouped and used not in projected:
+                        raise self.error(
+                            f"(… AS {evar.n3()}) uses {used.n3()} outside an aggregate, but "
+                            f"{used.n3()} is not a GROUP BY variable (§18.2.4.1); group by it "
+                            f"or wrap it in an aggregate such as SAMPLE({used.n3()})",
+                            rf"\bAS\s*[?$]{re.escape(str(evar))}\b")
+            projected.add(evar)
+            self.exists(v.expr)
+        return projected | values
+
+
+def check_scope(parsed: Any, text: str, source: str) -> None:
+    """Check a query's parse tree (``rdflib.plugins.sparql.parser.parseQuery``'s result).
+
+    Raises:
+        QuerySyntaxError: a scope rule of §18.2.1 / §18.2.4.1 is broken.
+    """
+    q = parsed[1]
+    checker = _Checker(text, source)
+    if q.name == "SelectQuery":
+        checker.select(q)
+    elif q.where is not None:
+        checker.pattern(q.where)
+
+
+def _variables(node: Any) -> set[Variable]:
+    if isinstance(node, Variable):
+        return {node}
+    if isinstance(node, CompValue):
+        out: set[Variable] = set()
+        for v in node.values():
+            out |= _variables(v)
+        return out
+    if isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+        out = set()
+        for x in node:
+            out |= _variables(x)
+        return out
+    return set()
+
+
+def _has_aggregate(node: Any) -> bool:
+    if isinstance(node, CompValue):
+        if node.name.startswith("Aggregate_"):
+            return True
+        if node.name == "SubSelect" or node.name.endswith("GraphPattern"):
+            return False
+        return any(_has_aggregate(v) for v in node.values())
+    if isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+        return any(_has_aggregate(x) for x in node)
+    return False
+
+
+def _unaggregated(node: Any) -> set[Variable]:
+    """Variables of an expression outside aggregates and EXISTS patterns."""
+    if isinstance(node, Variable):
+        return {node}
+    if isinstance(node, CompValue):
+        if node.name.startswith("Aggregate_") or node.name in ("Builtin_EXISTS",
+                                                               "Builtin_NOTEXISTS"):
+            return set()
+        out: set[Variable] = set()
+        for v in node.values():
+            out |= _unaggregated(v)
+        return out
+    if isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+        out = set()
+        for x in node:
+            out |= _unaggregated(x)
+        return out
+    return set()
+
+
+def _bare(expr: Any) -> Any:
+    """The expression without the grammar's single-child wrappers (``(?x)`` → ``?x``)."""
+    while isinstance(expr, CompValue) and set(expr.keys()) == {"expr"}:
+        expr = expr.expr
+    return expr

@@ -261,3 +261,18 @@ def test_small_load_bumps_statistics_without_a_scan(store, tmp_path: Path) -> No
     assert stats[ids[URIRef("urn:p1")]][0] == 102 and stats[ids[URIRef("urn:p2")]][0] == 1
     store.refresh_stats()
     assert store.predicate_stats()[ids[URIRef("urn:p1")]] == (102, 102, 10)
+
+
+def test_load_into_a_store_emptied_of_statements_reuses_its_terms(store: SQLStore,
+                                                                  tmp_path: Path) -> None:
+    # a store without statements but with terms: the loader reads them instead of looking up
+    path = tmp_path / "t.nt"
+    path.write_text('<urn:a> <urn:p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+                    '<urn:b> <urn:p> <http://www.w3.org/2001/XMLSchema#integer> .\n')
+    store.load(path)
+    store.remove()
+    assert len(store) == 0
+    terms_before = store.db.scalar("SELECT count(*) FROM kg_terms")
+    assert store.load([path, path]).added == 2
+    assert store.db.scalar("SELECT count(*) FROM kg_terms") == terms_before  # no duplicates
+    assert len(list(store.triples((None, URIRef("urn:p"), None)))) == 2

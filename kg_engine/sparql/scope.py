@@ -1,4 +1,4 @@
-"""Variable-scope rules the SPARQL 1.1 grammar cannot express, checked on rdflib's parse tree.
+"""Scope and VALUES rules the SPARQL 1.1 grammar cannot express, checked on rdflib's parse tree.
 
 rdflib's parser accepts queries the specification declares invalid; kg-engine refuses them with
 a :class:`~kg_engine.errors.QuerySyntaxError` naming the place, as pyoxigraph and Jena do:
@@ -8,7 +8,8 @@ a :class:`~kg_engine.errors.QuerySyntaxError` naming the place, as pyoxigraph an
   clause (in an aggregate query: is a grouping variable) or was projected before;
 * §18.2.4.1 — in an aggregate query (``GROUP BY``, or an aggregate in the SELECT clause), a
   projected variable that is not a grouping variable, a variable used outside an aggregate in a
-  SELECT expression that is not one, and ``SELECT *``.
+  SELECT expression that is not one, and ``SELECT *``;
+* §10.2.1 — a ``VALUES`` row with more or fewer values than variables.
 
 The fast parser (:mod:`kg_engine.sparql.compiler.fastparse`) declines such queries, so they
 always reach this check.
@@ -72,6 +73,7 @@ class _Checker:
             elif name == "MinusGraphPattern":
                 self.pattern(part.graph)
             elif name == "InlineData":
+                self.values(part)
                 scope |= _variables(part.var)
             elif name == "Bind":
                 var = part.var
@@ -83,6 +85,16 @@ class _Checker:
                 scope.add(var)
             self.exists(part)
         return scope
+
+    def values(self, node: CompValue) -> None:
+        """A ``VALUES`` row must hold one value per variable (§10.2.1)."""
+        width = len(node.var or ())
+        for row in node.value or ():
+            is_row = isinstance(row, (list, tuple)) or type(row).__name__ == "ParseResults"
+            if is_row and len(row) != width:
+                raise self.error(
+                    f"a VALUES row has {len(row)} value(s) for {width} variable(s) "
+                    f"(§10.2.1); give one value (or UNDEF) per variable", r"\bVALUES\b")
 
     def exists(self, node: Any) -> None:
         """Check the graph patterns of EXISTS / NOT EXISTS inside an expression or pattern."""
@@ -160,6 +172,8 @@ def check_scope(parsed: Any, text: str, source: str) -> None:
     """
     q = parsed[1]
     checker = _Checker(text, source)
+    if q.valuesClause is not None:
+        checker.values(q.valuesClause)
     if q.name == "SelectQuery":
         checker.select(q)
     elif q.where is not None:

@@ -53,3 +53,18 @@ def test_missing_file_and_bad_url_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "no such file" in res.output
     res = runner.invoke(app, ["stats", "--db", "mysql://x@y/z"])
     assert res.exit_code == 2 and "unsupported database" in res.output
+
+
+def test_n3_data_loads_and_n3_rules_exit_2_pointing_to_kg_reason(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    data = tmp_path / "data.n3"
+    data.write_text("@prefix : <urn:> .\n:a :p :b ; = :c .\n")
+    rules = tmp_path / "rules.n3"
+    rules.write_text("@prefix : <urn:> .\n:a :p :b .\n{ ?x :p ?y } => { ?y :p ?x } .\n")
+    res = runner.invoke(app, ["load", str(data), "--db", db])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["load", str(rules), "--db", db])
+    assert res.exit_code == 2
+    assert f"{rules}:3: N3 formulae" in res.output and "kg reason --rules" in res.output
+    with SQLStore(db) as s:
+        assert len(s) == 2

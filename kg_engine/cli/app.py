@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import typer
 
+from kg_engine.cli.common import KgGroup
+
 app = typer.Typer(
+    cls=KgGroup,  # usage errors: one line, exit 2 (cli/common.py)
     name="kg",
     help="kg-engine: text → RDF knowledge graph → SPARQL, rules and GNN reasoning.",
     no_args_is_help=True,

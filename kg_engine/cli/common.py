@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 
@@ -28,6 +29,7 @@ __all__ = [
     "EXIT_BAD_INPUT",
     "EXIT_BUG",
     "EXIT_INTERRUPTED",
+    "KgGroup",
     "USER_ERRORS",
     "DbOption",
     "console",
@@ -162,7 +164,8 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
         except typer.Exit as exc:
             ok = exc.exit_code == 0
             raise
-        except (click.exceptions.ClickException, click.exceptions.Abort):
+        except (click.exceptions.ClickException, click.exceptions.Abort, typer.TyperException,
+                typer.Abort):
             raise
         except KeyboardInterrupt:
             report(_interrupted(name), prefix="interrupted")
@@ -200,3 +203,46 @@ def guard_commands(app: typer.Typer, prefix: str = "") -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             guard_commands(group.typer_instance, f"{prefix}{group.name} ")
+
+
+def usage_line(exc: typer.TyperException, path: str = "kg") -> str:
+    """Click's/Typer's usage error as ONE line: the command, what was wrong, where help is."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None and len(ctx.command_path) > len(path):
+        path = ctx.command_path
+    what = " ".join(exc.format_message().split()) or type(exc).__name__
+    return f"{path}: {what.rstrip('.')}; see {path} --help"
+
+
+def _command_path(ctx: Any, words: list[str]) -> str:
+    """``kg gnn train`` from the group context of ``kg gnn train --bad``: the leading words
+    of the command line that name (sub)commands."""
+    path, group = ctx.command_path, ctx.command
+    for word in words:
+        sub = getattr(group, "commands", {}).get(word)
+        if sub is None:
+            break
+        path, group = f"{path} {word}", sub
+    return path
+
+
+class KgGroup(typer.core.TyperGroup):
+    """The ``kg`` app's group: usage errors (unknown option or command, missing argument,
+    bad choice or type) print ONE line ``error: kg CMD: … ; see kg CMD --help`` and exit 2,
+    instead of Typer's usage box. Running with no arguments still shows the help."""
+
+    def _one_line(self, call: Callable[[], Any], ctx: Any = None) -> Any:
+        words = [*getattr(ctx, "_protected_args", []), *ctx.args] if ctx is not None else []
+        try:
+            return call()
+        except typer.TyperException as exc:  # Typer's own copy of click's exceptions
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `kg`, `kg gnn`: show the help
+                raise
+            report(usage_line(exc, _command_path(ctx, words) if ctx is not None else "kg"))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        return self._one_line(lambda: super(KgGroup, self).make_context(*args, **kwargs))
+
+    def invoke(self, ctx: Any) -> Any:
+        return self._one_line(lambda: super(KgGroup, self).invoke(ctx), ctx)

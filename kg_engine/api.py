@@ -290,9 +290,11 @@ class KnowledgeGraph:
             QuerySyntaxError: malformed request (nothing changed).
             StoreError: an operation failed without ``SILENT`` (nothing changed).
             QueryTimeoutError: past ``timeout`` (nothing changed).
+            ConfigError: ``timeout`` is not a positive number of seconds.
         """
         from kg_engine.sparql import default_engine
 
+        check_timeout(timeout)
         default_engine().update(self.graph, text, init_bindings=init_bindings, timeout=timeout)
 
     def _flush(self) -> None:

@@ -9,6 +9,7 @@ Examples::
 
     kg update 'INSERT DATA { <http://ex.org/a> <http://ex.org/p> "x" }'
     kg update -f changes.ru
+    kg update -f big.ru --timeout 30   # past 30 s: cancelled, rolled back, exit 1
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from kg_engine.cli.common import (
     user_errors,
 )
 from kg_engine.cli.query import file_hint, read_request
-from kg_engine.errors import StoreError
+from kg_engine.errors import QueryTimeoutError, StoreError
 
 
 def update(
@@ -36,12 +37,18 @@ def update(
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="read the request from this file ('-': stdin)")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", help="cancel the request (nothing applied) after this many seconds"),
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Run a SPARQL 1.1 Update request (all operations or none)."""
+    from kg_engine.api import check_timeout
     from kg_engine.sparql import default_engine
 
     with user_errors():
+        check_timeout(timeout, "--timeout")
         request, source = read_request(text, file, "update")
         engine = default_engine()
         with file_hint(text, "update"):
@@ -49,7 +56,10 @@ def update(
         with open_kg(db) as kg:
             before = len(kg)
             try:
-                engine.update(kg.graph, parsed)
+                engine.update(kg.graph, parsed, timeout=timeout)
+            except QueryTimeoutError as exc:  # rolled back; exit 1 as for kg query --timeout
+                report(exc)
+                raise typer.Exit(1) from None
             except StoreError as exc:
                 report(exc)
                 raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -1,0 +1,74 @@
+"""``kg update --timeout S``: validated like ``kg query --timeout``; past it the request is
+cancelled, nothing is applied (store digest unchanged) and the exit code is 1."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_engine import KnowledgeGraph
+from kg_engine.cli.app import app
+from kg_engine.errors import ConfigError, QueryTimeoutError
+
+EX = "http://example.org/"
+# a three-way cross product over 400 statements: 64 million rows to insert, never done in time
+HUGE = f"INSERT {{ ?a <{EX}q> ?c }} WHERE {{ ?a ?p ?b . ?x ?y ?z . ?c ?r ?d }}"
+
+
+def digest(db: Path) -> str:
+    """The store's content (every table's rows), read without writing."""
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return hashlib.sha256("\n".join(con.iterdump()).encode()).hexdigest()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    db = tmp_path / "kg.sqlite"
+    with KnowledgeGraph(f"sqlite:///{db}") as kg:
+        kg.update("INSERT DATA {" + "".join(
+            f'<{EX}s{i}> <{EX}p> "v{i}" .' for i in range(400)) + "}")
+    return db
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "-0.5"])
+def test_bad_timeout_is_refused_before_anything_runs(store: Path, value: str) -> None:
+    before = digest(store)
+    r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", "--timeout", value,
+                                 f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}"])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "--timeout" in lines[0] and "positive" in lines[0], r.output
+    assert digest(store) == before
+
+
+def test_timeout_cancels_the_request_and_applies_nothing(store: Path) -> None:
+    before = digest(store)
+    r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", "--timeout", "0.3", HUGE])
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.output
+    assert digest(store) == before
+
+
+def test_a_request_within_its_timeout_is_applied(store: Path) -> None:
+    r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", "--timeout", "60",
+                                 f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}"])
+    assert r.exit_code == 0 and "+1" in r.output, r.output
+
+
+def test_api_update_timeout(store: Path) -> None:
+    with KnowledgeGraph(f"sqlite:///{store}") as kg:
+        for bad in (-1, 0, math.nan, "5", True):
+            with pytest.raises(ConfigError, match="timeout"):
+                kg.update(f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}", timeout=bad)
+        with pytest.raises(QueryTimeoutError):
+            kg.update(HUGE, timeout=0.3)
+        assert len(kg) == 400

@@ -13,6 +13,7 @@ filter compiler joins ``kg_terms`` once per variable; elsewhere scalar sub-queri
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -517,8 +518,8 @@ class ExprCompiler:
         x = self.compile(e.arg)
         if x.kind == "term":
             return Ex("str", sql("(CASE WHEN {} = 3 THEN {} END)", self.f(x, "kind"), self.f(x, "lang")))
-        if x.kind == "str":
-            return Ex("str", self.lang_sql(x))
+        if x.kind == "str":  # an error (NULL) string has no language either
+            return Ex("str", sql("(CASE WHEN {} IS NOT NULL THEN {} END)", x.e, self.lang_sql(x)))
         raise Decline("LANG of a computed value")
 
     def _Builtin_DATATYPE(self, e: CompValue) -> Ex:
@@ -589,6 +590,50 @@ class ExprCompiler:
         a = self.string(self.compile(e.arg))
         return Ex("num", sql("length({})", a.e), rank=1)
 
+    def _text(self, e: Sql) -> Sql:
+        """A string operand typed TEXT on PostgreSQL (``||`` of untyped parameters is ambiguous)."""
+        return e if self.cc.sqlite else sql("CAST({} AS TEXT)", e)
+
+    def _Builtin_SUBSTR(self, e: CompValue) -> Ex:
+        """XPath ``fn:substring`` (as :func:`kg_engine.sparql.functions._substr`): the
+        characters at positions p (from 1) with ``round(start) <= p < round(start) +
+        round(length)``; the result keeps the source's language tag. Only constant numeric
+        start/length are compiled (the rounding and the bounds are decided here)."""
+        a = self.string(self.compile(e.arg))
+        first = _substr_bound(self.compile(e.start))
+        length = None if e.length is None else _substr_bound(self.compile(e.length))
+        none = NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)")
+        if first is None or (e.length is not None and length is None):  # not a number: error
+            return Ex("str", none)
+        if isinstance(first, str) or isinstance(length, str):
+            raise Decline(f"SUBSTR with a non-constant {first if isinstance(first, str) else length}")
+        end = math.inf if length is None else first + length
+        if math.isnan(first) or math.isnan(end):
+            return Ex("str", sql("(CASE WHEN {} IS NOT NULL THEN '' END)", a.e), lang=a.lang)
+        lo = int(min(max(first, 1.0), _SUBSTR_MAX))
+        if math.isinf(end) and end > 0:
+            return Ex("str", sql(f"substr({{}}, {lo})", a.e), lang=a.lang)
+        n = int(min(max(end - lo, 0.0), _SUBSTR_MAX))
+        return Ex("str", sql(f"substr({{}}, {lo}, {n})", a.e), lang=a.lang)
+
+    def _Builtin_CONCAT(self, e: CompValue) -> Ex:
+        """``CONCAT``: an error if any argument is not a string literal; the result has the
+        arguments' language tag when all share one, else it is a simple literal."""
+        xs = [self.string(self.compile(x)) for x in e.arg or []]
+        if not xs:
+            return Ex("str", self._text(param("")))
+        text = Sql.join(" || ", [self._text(x.e) for x in xs]).paren()
+        langs = [x.lang for x in xs]
+        if len(xs) == 1:
+            return Ex("str", text, lang=langs[0])
+        if any(isinstance(la, str) and la != la.lower() for la in langs):
+            raise Decline("CONCAT with an upper-case language tag")  # tags compare as written
+        if all(isinstance(la, str) for la in langs):
+            return Ex("str", text, lang=langs[0] if len(set(langs)) == 1 else "")
+        ls = [self._text(self.lang_sql(x)) for x in xs]
+        same = Sql.join(" AND ", [sql("{} = {}", ls[0], other) for other in ls[1:]])
+        return Ex("str", text, lang=sql("(CASE WHEN {} THEN {} ELSE '' END)", same, ls[0]))
+
     def _Builtin_IF(self, e: CompValue) -> Ex:
         c = self.condition(e.arg1)
         a, b = self.compile(e.arg2), self.compile(e.arg3)
@@ -642,8 +687,26 @@ class ExprCompiler:
 
 
 def _safe_float(v: float) -> bool:
-    import math
     return math.isfinite(v)
+
+
+_SUBSTR_MAX = 2**31 - 1
+
+
+def _substr_bound(x: Ex) -> float | str | None:
+    """A SUBSTR start/length rounded per XPath (``floor(v + 0.5)``; NaN and ±INF kept);
+    ``None`` for a non-numeric constant (a type error), the kind's name for a computed one."""
+    if x.kind != "const":
+        return x.kind
+    c = x.const
+    if not (isinstance(c, Literal) and c.datatype is not None and str(c.datatype) in NUMERIC_DTS):
+        return None
+    from kg_engine.store.terms import typed_values
+    v = typed_values(str(c), str(c.datatype))[0]
+    if v is None:  # NaN or an ill-typed number: left to rdflib
+        return "ill-typed or NaN number"
+    v = float(v)
+    return v if math.isnan(v) or math.isinf(v) else float(math.floor(v + 0.5))
 
 
 def _flip(op: str) -> str:

@@ -64,6 +64,7 @@ from kg_engine.sparql.limits import (
 )
 from kg_engine.sparql.parsing import parse_query, parse_update
 from kg_engine.sparql.results import TupleResult
+from kg_engine.store.rdflib_store import asserted_only
 
 __all__ = ["PreparedQuery", "QueryEngine", "as_dataset", "default_engine", "sql_store_of"]
 
@@ -408,7 +409,8 @@ class QueryEngine:
         sql_store = sql_store_of(graph.store)
         guard = _Timeout(sql_store, timeout, deadline)
         try:
-            with guard:
+            # the view merges the inferred graph itself: the store's graphs are read as stored
+            with guard, asserted_only():
                 # initNs only matters for prefixes the text does not declare, which the fast
                 # path rejects (-> full path with initNs), so it does not prevent the fast path
                 if (isinstance(query, str) and sql_store is not None and self.use_compiler
@@ -650,7 +652,7 @@ class QueryEngine:
         install_hook()
         guard = _Timeout(sql_store_of(graph.store), timeout)
         try:
-            with guard:
+            with guard, asserted_only():
                 if isinstance(update, str):
                     update = self.prepare_update(update, base=base, init_ns=init_ns)
                 if default_graph is None and not isinstance(graph, ConjunctiveGraph):

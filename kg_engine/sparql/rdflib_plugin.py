@@ -7,6 +7,10 @@
 * :class:`KgDataset` — an :class:`rdflib.Dataset` whose graphs parse RDF *without* literal
   canonicalisation (the store keeps ``"01"^^xsd:integer`` as written) and whose ``query()`` /
   ``update()`` use kg-engine's engine on any store.
+
+With a reasoning profile, the default graph (``triples()``, ``len()``, ``in``, queries) holds
+asserted ∪ inferred statements; the store's ``include_inferred=False`` (or
+:func:`~kg_engine.store.rdflib_store.asserted_only`) opts out of both alike.
 """
 
 from __future__ import annotations
@@ -93,6 +97,7 @@ class KgDataset(_ExactParse, Dataset):
             self, query_object, init_bindings=initBindings, init_ns=initNs,
             base=kwargs.get("base"), timeout=kwargs.get("timeout"),
             union_default_graph=self.default_union,
+            include_inferred=getattr(self.store, "reads_inferred", True),
         )
 
     def update(self, update_object: Any, processor: Any = "sparql",
@@ -126,7 +131,7 @@ if _BaseStore is not None:
             return default_engine().query(
                 ds, query, init_bindings=initBindings, init_ns=initNs,
                 base=kwargs.get("base"), timeout=kwargs.get("timeout"),
-                **_query_graph_kwargs(queryGraph),
+                include_inferred=self.reads_inferred, **_query_graph_kwargs(queryGraph),
             )
 
         def update(self, update: Any, initNs: Mapping[str, Any],

@@ -8,6 +8,14 @@ transaction per triple; the buffer is flushed before any read, on ``commit()`` a
 rdflib's other SQL stores, unless ``begin()`` opened an explicit transaction, which
 ``commit()`` or ``rollback()`` ends.
 
+With a reasoning profile set (:mod:`kg_engine.store.reasoning`), reads of the *default graph*
+(``triples()``, ``len()``, ``in``, and so the Dataset's ``default_graph``) see asserted ∪
+inferred statements, as queries do; ``include_inferred=False`` (on the store) or the
+:func:`asserted_only` block opts out. The inferred graph stays a named graph of its own:
+named graphs, ``quads()`` and ``contexts()`` are unchanged, and prediction/analytics graphs
+are never merged. SPARQL evaluation reads inside :func:`asserted_only` (its dataset merges
+the inferred graph itself, so a fallback query sees each inference once).
+
 The SPARQL layer subclasses this store to answer ``query()``/``update()`` in SQL
 (:mod:`kg_engine.sparql`); this base class declines them.
 
@@ -24,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +46,27 @@ from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.sqlstore import SQLStore
 
-__all__ = ["KgEngineStore"]
+__all__ = ["KgEngineStore", "asserted_only"]
+
+_ASSERTED_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("kg_asserted_only",
+                                                                      default=False)
+
+
+@contextlib.contextmanager
+def asserted_only() -> Iterator[None]:
+    """Inside this block the plugin's default graph holds asserted statements only, even
+    with a reasoning profile (the per-call ``include_inferred=False``; the SPARQL engine
+    evaluates inside it, its query dataset merging the inferred graph where asked).
+
+    Example:
+        >>> with asserted_only():
+        ...     pass
+    """
+    token = _ASSERTED_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _ASSERTED_ONLY.reset(token)
 
 
 def _url_of(configuration: str, create: bool) -> str | None:
@@ -65,6 +94,8 @@ class KgEngineStore(Store):
         configuration: a database URL (opened at once) or ``None`` (call ``open`` later).
         identifier: rdflib store identifier (unused; kept for the Store signature).
         store: an already open :class:`SQLStore` to wrap instead of a URL.
+        include_inferred: with a reasoning profile, the default graph holds asserted ∪
+            inferred statements (``False``: asserted only; settable later).
     """
 
     context_aware = True
@@ -78,9 +109,11 @@ class KgEngineStore(Store):
         identifier: URIRef | None = None,
         *,
         store: SQLStore | None = None,
+        include_inferred: bool = True,
     ) -> None:
         super().__init__(configuration=None, identifier=identifier)
         self.sql: SQLStore | None = store
+        self.include_inferred = include_inferred
         self._buffer = TripleBatch()
         self._graphs: dict[Any, Graph] = {}
         self._tx: contextlib.ExitStack | None = None
@@ -207,8 +240,26 @@ class KgEngineStore(Store):
             graph = self._graphs[identifier] = Graph(store=self, identifier=identifier)
         return graph
 
+    @property
+    def reads_inferred(self) -> bool:
+        """Whether default-graph reads include the inferred graph now (profile aside):
+        ``include_inferred`` and not inside :func:`asserted_only`."""
+        return self.include_inferred and not _ASSERTED_ONLY.get()
+
+    def _read_graphs(self, graph: Any) -> tuple[Any, ...]:
+        """Graphs read as ``graph``: itself, plus for the default graph the inferred graph of
+        a profile (:meth:`SQLStore.answer_graphs`, which keeps them disjoint: each triple
+        is read once, no duplicate elimination)."""
+        if graph != DEFAULT_GRAPH or not self.reads_inferred:
+            return (graph,)
+        merge, disjoint = self.store.answer_graphs(include_inferred=True,
+                                                   include_predicted=False)
+        assert disjoint or not merge, "the inferred graph is kept disjoint from the default"
+        return (graph, *merge)
+
     def triples(self, triple_pattern: tuple, context: Any = None) -> Iterator[tuple]:
-        """``((s, p, o), contexts)`` for each matching triple."""
+        """``((s, p, o), contexts)`` for each matching triple (the default graph: with the
+        inferred statements of a reasoning profile, each triple once)."""
         self.flush()
         s, p, o = triple_pattern
         if isinstance(p, RdfPath):  # property paths: rdflib walks them over our triples()
@@ -217,8 +268,9 @@ class KgEngineStore(Store):
         graph = None if context is None else self._graph_id(context)
         if graph is not None:
             gobj = self._graph(graph)
-            for qs, qp, qo, _ in self.store.triples((s, p, o), graph):
-                yield (qs, qp, qo), iter((gobj,))
+            for g in self._read_graphs(graph):
+                for qs, qp, qo, _ in self.store.triples((s, p, o), g):
+                    yield (qs, qp, qo), iter((gobj,))
             return
         grouped: dict[tuple, list[Any]] = {}
         for qs, qp, qo, g in self.store.triples((s, p, o), None):
@@ -232,12 +284,13 @@ class KgEngineStore(Store):
             yield (ps, path, po), iter((graph,))
 
     def __len__(self, context: Any = None) -> int:
-        """Triples in ``context``; with none, distinct triples over all graphs (as rdflib)."""
+        """Triples in ``context`` (the default graph: with the inferred statements of a
+        reasoning profile); with none, distinct triples over all graphs (as rdflib)."""
         self.flush()
         if context is None:
             return int(self.store.db.scalar(
                 "SELECT count(*) FROM (SELECT DISTINCT s, p, o FROM kg_quads) t"))
-        return self.store.count(self._graph_id(context))
+        return sum(self.store.count(g) for g in self._read_graphs(self._graph_id(context)))
 
     def contexts(self, triple: tuple | None = None) -> Iterator[Graph]:
         """Graphs holding ``triple`` (or every graph: named ones, and the default if non-empty)."""

@@ -87,3 +87,36 @@ def test_init_bindings_the_store_never_saw_under_order_by_and_aggregates() -> No
     assert [(str(r.x), str(r.o)) for r in ds.query(q, initBindings={"x": Literal(7)})] == [("7", "1")]
     q = f"SELECT (SUM(?x + ?o) AS ?t) WHERE {{ ?s <{EX}p> ?o }}"
     assert [str(r.t) for r in ds.query(q, initBindings={"x": Literal(7)})] == ["8"]
+
+
+def test_fallback_evaluator_sees_each_inference_once(tmp_path) -> None:
+    """rdflib's evaluator reads through the plugin's ``triples()``: with a profile the query
+    dataset merges the inferred graph itself, so the store's default-graph merge must not
+    add it a second time; the store's opt-out also holds for its queries."""
+    from rdflib import RDF, RDFS, URIRef
+
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql.engine import QueryEngine
+    from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
+
+    ex = "https://example.org/"
+    cat, animal = URIRef(ex + "Cat"), URIRef(ex + "Animal")
+    kg = KnowledgeGraph(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    kg.add([(cat, RDFS.subClassOf, animal), (URIRef(ex + "tom"), RDF.type, cat),
+            (URIRef(ex + "felix"), RDF.type, cat), (URIRef(ex + "felix"), RDF.type, animal)])
+    kg.reason("rdfs")
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    animals = f"SELECT ?s WHERE {{ ?s a <{animal}> }}"
+    for compiler in (False, True):
+        engine = QueryEngine(use_compiler=compiler)
+        ds = KgDataset(store=KgSparqlStore(store=kg.store), engine=engine)
+        assert int(next(iter(ds.query(count)))[0]) == len(ds.default_graph) > 4
+        assert sorted(str(r[0]) for r in ds.query(animals)) == [ex + "felix", ex + "tom"]
+        asserted = KgDataset(store=KgSparqlStore(store=kg.store, include_inferred=False),
+                             engine=engine)
+        assert int(next(iter(asserted.query(count)))[0]) == len(asserted.default_graph) == 4
+        assert [str(r[0]) for r in asserted.query(animals)] == [ex + "felix"]
+        inferred = kg.store.reasoning.graph
+        named = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{inferred}> {{ ?s ?p ?o }} }}"
+        assert int(next(iter(ds.query(named)))[0]) == len(ds.graph(URIRef(inferred)))
+    kg.close()

@@ -84,3 +84,65 @@ def test_namespace_bindings_persist(tmp_path: Path) -> None:
     store = KgEngineStore(url)
     assert store.namespace("ex") == URIRef(str(EX)) and store.prefix(URIRef(str(EX))) == "ex"
     assert ("ex", URIRef(str(EX))) in list(store.namespaces())
+
+
+def _reasoned(url: str):
+    """A store with an ``rdfs`` profile: ``felix a Animal`` is asserted *and* derivable."""
+    from kg_engine import KnowledgeGraph
+
+    kg = KnowledgeGraph(url)
+    kg.add([(EX.Cat, rdflib.RDFS.subClassOf, EX.Animal), (EX.tom, rdflib.RDF.type, EX.Cat),
+            (EX.felix, rdflib.RDF.type, EX.Cat), (EX.felix, rdflib.RDF.type, EX.Animal)])
+    kg.add([(EX.x, EX.p, EX.y)], graph=EX.g1)
+    kg.reason("rdfs")
+    return kg
+
+
+def test_default_graph_includes_the_inferences_of_a_profile(store_url: str) -> None:
+    """Issue 13: with a profile the plugin's default graph is asserted ∪ inferred (each
+    triple once), like queries; the inferred graph stays a named graph of its own."""
+    from kg_engine.core.terms import DEFAULT_GRAPH
+
+    kg = _reasoned(store_url)
+    inferred = URIRef(kg.store.reasoning.graph)
+    asserted = {q[:3] for q in kg.triples(graph=DEFAULT_GRAPH, include_inferred=False)}
+    merged = {q[:3] for q in kg.triples(graph=DEFAULT_GRAPH)}
+    assert len(asserted) == 4 and (EX.tom, rdflib.RDF.type, EX.Animal) in merged - asserted
+    ds = kg.graph
+    listed = list(ds.default_graph.triples((None, None, None)))
+    assert len(listed) == len(set(listed)) == len(merged)  # felix a Animal: once
+    assert set(listed) == merged
+    assert len(ds.default_graph) == len(merged)
+    assert len(list(ds.triples((None, None, None)))) == len(merged)
+    assert (EX.tom, rdflib.RDF.type, EX.Animal) in ds.default_graph
+    assert list(ds.default_graph.subjects(rdflib.RDF.type, EX.Animal)).count(EX.felix) == 1
+    # named graphs, quads() and contexts() keep their meaning
+    assert len(ds.graph(EX.g1)) == 1
+    assert (EX.tom, rdflib.RDF.type, EX.Animal) in ds.graph(inferred)
+    assert (EX.tom, rdflib.RDF.type, EX.Animal) not in set(
+        ds.default_graph.triples((None, None, None))) - merged
+    quads = list(ds.quads((None, None, None, None)))
+    assert len(quads) == len(kg.store)
+    assert {c.identifier for c in ds.store.contexts((EX.tom, rdflib.RDF.type, EX.Animal))} \
+        == {inferred}
+    kg.close()
+
+
+def test_default_graph_opt_out_and_profile_off(store_url: str) -> None:
+    from kg_engine.store.rdflib_store import asserted_only
+
+    kg = _reasoned(store_url)
+    ds = kg.graph
+    assert len(ds.default_graph) > 4
+    with asserted_only():  # per call
+        assert len(ds.default_graph) == 4
+        assert (EX.tom, rdflib.RDF.type, EX.Animal) not in ds.default_graph
+    plain = Dataset(store=KgEngineStore(store=kg.store, include_inferred=False))  # per store
+    assert len(plain.default_graph) == 4
+    assert len(list(plain.triples((None, None, None)))) == 4
+    assert (EX.tom, rdflib.RDF.type, EX.Animal) not in plain.default_graph
+    assert len(ds.default_graph) > 4  # the other store still sees them
+    kg.reason_off()
+    assert len(ds.default_graph) == 4
+    assert (EX.tom, rdflib.RDF.type, EX.Animal) not in ds.default_graph
+    kg.close()

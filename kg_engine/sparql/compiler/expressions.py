@@ -44,6 +44,7 @@ class Ex:
     lang: Sql | str = ""  # str
     const: Identifier | None = None
     var: Variable | None = None  # term: the variable it came from (for TermAccess)
+    typed: bool = False  # str: of datatype xsd:string (binding it would drop the datatype)
 
 
 class TermAccess:
@@ -634,6 +635,55 @@ class ExprCompiler:
         same = Sql.join(" AND ", [sql("{} = {}", ls[0], other) for other in ls[1:]])
         return Ex("str", text, lang=sql("(CASE WHEN {} THEN {} ELSE '' END)", same, ls[0]))
 
+    def _simple(self, x: Ex) -> Sql:
+        """A simple literal / xsd:string's lexical form; NULL (error) for any other value."""
+        a = self.string(x)
+        if isinstance(a.lang, str):
+            return a.e if a.lang == "" else (NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
+        return sql("(CASE WHEN {} = '' THEN {} END)", a.lang, a.e)
+
+    def _Builtin_STRLANG(self, e: CompValue) -> Ex:
+        """``STRLANG(simple string, constant tag)`` (as :func:`kg_engine.sparql.functions._strlang`)."""
+        tag = self.compile(e.arg2)
+        text = self._simple(self.compile(e.arg1))
+        if tag.kind != "const":
+            raise Decline("STRLANG with a non-constant language tag")
+        t = tag.const
+        if not isinstance(t, Literal) or t.language or t.datatype not in _STRING_DTS \
+                or not re.match(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$", str(t)):
+            return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
+        if str(t) != str(t).lower():
+            raise Decline("STRLANG with an upper-case language tag")
+        return Ex("str", text, lang=str(t))
+
+    def _Builtin_STRDT(self, e: CompValue) -> Ex:
+        """``STRDT(simple string, xsd:string)``; other datatypes (a new term) go to rdflib."""
+        dt = self.compile(e.arg2)
+        text = self._simple(self.compile(e.arg1))
+        if dt.kind != "const":
+            raise Decline("STRDT with a non-constant datatype")
+        if not isinstance(dt.const, URIRef):
+            return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
+        if dt.const != XSD.string:
+            raise Decline(f"STRDT to {dt.const}")
+        return Ex("str", text, typed=True)
+
+    def _Builtin_REPLACE(self, e: CompValue) -> Ex:
+        """``REPLACE`` with a constant pattern free of regex syntax, a replacement free of
+        ``$``/``\\`` and no flags: plain SQL ``replace`` (the language tag is kept)."""
+        a = self.string(self.compile(e.arg))
+        pat, rep = self.compile(e.pattern), self.compile(e.replacement)
+        if e.flags is not None or pat.kind != "const" or rep.kind != "const":
+            raise Decline("REPLACE with flags or a non-constant pattern/replacement")
+        p, r = pat.const, rep.const
+        plain = (isinstance(p, Literal) and isinstance(r, Literal) and not p.language
+                 and not r.language and p.datatype in _STRING_DTS and r.datatype in _STRING_DTS)
+        if not plain or not str(p) or re.search(r"[\\^$.|?*+()\[\]{}]", str(p)) \
+                or re.search(r"[$\\]", str(r)):
+            raise Decline("REPLACE with a regular expression")
+        return Ex("str", sql("replace({}, {}, {})", self._text(a.e), self._text(param(str(p))),
+                             self._text(param(str(r)))), lang=a.lang, typed=a.typed)
+
     def _Builtin_IF(self, e: CompValue) -> Ex:
         c = self.condition(e.arg1)
         a, b = self.compile(e.arg2), self.compile(e.arg3)
@@ -734,6 +784,8 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
         return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN (CASE WHEN {} = 1 THEN -1 ELSE -99 END) END)",
                                  ex.e, _rank_sql(ex.rank)), risky=True)
     if ex.kind == "str":
+        if ex.typed:
+            raise Decline("binding a computed xsd:string literal")
         if isinstance(ex.lang, str) and ex.lang == "":
             return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e))
         raise Decline("language-tagged computed strings")

@@ -1,4 +1,4 @@
-"""String built-ins compiled to SQL (SUBSTR, CONCAT) answer exactly as kg-engine's rdflib path
+"""String built-ins compiled to SQL (SUBSTR, CONCAT, STRLANG, STRDT, REPLACE) answer exactly as kg-engine's rdflib path
 (:mod:`kg_engine.sparql.functions`: XPath ``fn:substring``, CONCAT's language rule), on SQLite
 and PostgreSQL."""
 
@@ -23,7 +23,19 @@ SUBSTR = [f"SUBSTR(?n, {s}" + (f", {n})" if n else ")")
           for n in [None, "1", "2", "10", "0", "-1", "1.5", '"y"', '"INF"^^xsd:double']]
 CONCAT = ["CONCAT(?n, ?m)", "CONCAT(?n)", "CONCAT()", 'CONCAT(?n, "-")', 'CONCAT(?m, "x"@en)',
           "CONCAT(?n, ?k)", "CONCAT(?n, ?u)", 'CONCAT("a"@en, "b"@en)', 'CONCAT(?m, ?m, "z")']
+OTHER = ['STRLANG(STR(?n), "en")', 'STRLANG(?n, "fr")', 'STRLANG(?m, "en-GB")', 'STRLANG(?n, "")',
+         'STRLANG(?n, "e n")', "STRLANG(?n, ex:x)", "STRLANG(?k, \"en\")", 'STRDT(STR(?n), xsd:string)',
+         "STRDT(?n, xsd:string)", "STRDT(?m, xsd:string)", 'STRDT(?n, "x")', "STRDT(?u, xsd:string)",
+         'REPLACE(?n, "b", "B")', 'REPLACE(?m, "x", "")', 'REPLACE(?n, "é", "e")',
+         'REPLACE(STRDT(?n, xsd:string), "o", "0")', 'REPLACE(?k, "5", "6")']
 QUERIES = (
+    [f"SELECT ?s ?t WHERE {{ ?s ex:n ?n ; ex:m ?m OPTIONAL {{ ?s ex:k ?k }} BIND({f}({x}) AS ?t) }}"
+     for x in OTHER for f in ("STR", "LANG", "STRLEN")]
+    + [f'SELECT ?s WHERE {{ ?s ex:n ?n ; ex:m ?m OPTIONAL {{ ?s ex:k ?k }} FILTER({x} = "Bob") }}'
+       for x in OTHER]
+    + [f"SELECT ?s WHERE {{ ?s ex:n ?n ; ex:m ?m OPTIONAL {{ ?s ex:k ?k }} FILTER({x}) }}" for x in OTHER]
+    + [f"SELECT ?s ?t WHERE {{ ?s ex:n ?n ; ex:m ?m BIND({x} AS ?t) }}" for x in OTHER]
+    +
     [f"SELECT ?s ?t WHERE {{ ?s ex:n ?n BIND(STR({x}) AS ?t) }}" for x in SUBSTR]
     + [f"SELECT ?s ?p WHERE {{ ?s ?p ?n FILTER({x}) }}" for x in SUBSTR[::3]]
     + [f'SELECT ?s WHERE {{ ?s ?p ?n FILTER({x} = "l") }}' for x in SUBSTR[::4]]
@@ -67,7 +79,7 @@ def _check(kg, monkeypatch) -> None:
             m.setattr(engine, "use_compiler", False)
             theirs = _rows(kg, P + q)
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
-    assert compiled >= len(QUERIES) - 30  # the NaN-free constant cases all compile
+    assert compiled >= len(QUERIES) - 60  # NaN, upper-case tags, lang-tagged BINDs: rdflib
 
 
 def test_sqlite(tmp_path, monkeypatch):

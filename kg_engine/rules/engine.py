@@ -756,7 +756,8 @@ def reason(
     Returns:
         The :class:`ReasoningResult`.
     """
-    return RuleEngine(store, rules, graph).materialise(recompute=recompute)
+    with store.db.transaction():  # the rule tables are created in the run's transaction
+        return RuleEngine(store, rules, graph).materialise(recompute=recompute)
 
 
 def load_program(store: Any, graph: URIRef) -> RuleSet | None:

@@ -166,12 +166,15 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
     Returns:
         The :class:`ReasoningResult` of the materialisation.
     """
-    engine = RuleEngine(store, rules, graph)  # creates the rule tables: outside a transaction
-    profile = ReasoningProfile(rules if isinstance(rules, str) else "program", str(engine.graph))
-    if store.reasoning != profile or (
-            profile.rules == "program" and load_program(store, engine.graph) != engine.program):
-        recompute = True  # not this profile, or other rules: start clean
+    # one transaction from the rule tables' creation to the profile: killed at any moment, the
+    # store is as before or as after
     with store.db.transaction(), store.unmaintained():
+        engine = RuleEngine(store, rules, graph)  # creates the rule tables if missing
+        profile = ReasoningProfile(rules if isinstance(rules, str) else "program",
+                                   str(engine.graph))
+        if store.reasoning != profile or (
+                profile.rules == "program" and load_program(store, engine.graph) != engine.program):
+            recompute = True  # not this profile, or other rules: start clean
         result = engine.materialise(recompute=recompute)
         gid = int(store.term_ids([engine.graph])[engine.graph])
         # default graph and inferred graph are disjoint (triples asserted after an earlier

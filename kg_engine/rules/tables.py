@@ -88,10 +88,24 @@ sameas = Table(
 def create_tables(store) -> None:
     """Create the rule tables in ``store`` if they are missing.
 
-    When they all exist nothing is run (``create_all`` would commit a transaction in progress,
-    and the live maintainer builds its engine inside writes' transactions).
+    When they all exist nothing is run. The DDL runs through the store's own connection in
+    its transaction (joining one in progress), so a run that fails or is killed leaves no
+    empty rule tables behind (``create_all`` would commit on its own).
     """
     has = getattr(store, "has_table", None)
     if has is not None and all(has(t.name) for t in metadata.sorted_tables):
         return
-    metadata.create_all(store.engine, checkfirst=True)
+    db = getattr(store, "db", None)
+    if has is None or db is None:
+        metadata.create_all(store.engine, checkfirst=True)
+        return
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    dialect = store.engine.dialect
+    with db.transaction():
+        for table in metadata.sorted_tables:
+            if has(table.name):
+                continue
+            db.execute(str(CreateTable(table).compile(dialect=dialect)))
+            for index in table.indexes:
+                db.execute(str(CreateIndex(index).compile(dialect=dialect)))

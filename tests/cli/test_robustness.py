@@ -3,8 +3,10 @@
 The fixtures (a store, a foreign SQLite database, non-UTF-8, truncated, binary files, a FIFO…)
 are generated here; the table ``CASES`` lists, per command, the arguments and a text the one
 line must contain. After each case the store's content digest and the folder's file list are
-compared with what they were before. Interrupts run ``kg load`` in a subprocess and send it
-SIGINT / SIGKILL; the API equivalents use ``pytest.raises`` on the public exceptions.
+compared with what they were before. Interrupts run ``kg load`` / ``update`` / ``reason`` /
+``extract`` in a subprocess and send it SIGINT / SIGKILL (mid-work: while it reads its input,
+or while it holds the store's write lock); the API equivalents use ``pytest.raises`` on the
+public exceptions.
 """
 
 from __future__ import annotations
@@ -423,3 +425,129 @@ def test_messages_quote_no_more_of_a_file_than_needed(tmp_path: Path) -> None:
         r = CliRunner().invoke(app, ["load", "--db", "sqlite://", str(tmp_path / name)])
         assert r.exit_code == 2 and name in r.output, r.output
         assert "/root:/bin/bash" not in r.output and "private" not in r.output, r.output
+
+
+# -- interrupts at a known moment: inside the store's write transaction ---------------------
+def _writing(pid: int, db: Path) -> bool:
+    """Whether process ``pid`` holds SQLite's WAL write lock on ``db`` (a write transaction is
+    open): a POSIX lock on byte 120 of ``db-shm`` in ``/proc/locks``."""
+    try:
+        inode = os.stat(f"{db}-shm").st_ino
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        f = line.split()
+        if len(f) >= 8 and f[1] == "POSIX" and f[4] == str(pid) and f[6] == "120" \
+                and f[5].rsplit(":", 1)[-1] == str(inode):
+            return True
+    return False
+
+
+def _kg(argv: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kg_engine", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+
+
+def _signal_while_writing(proc: subprocess.Popen, db: Path, sig: int, *,
+                          after_commits: int = 0) -> bool:
+    """Send ``sig`` once ``proc`` is inside a write transaction on ``db`` (after
+    ``after_commits`` earlier ones ended); False if it finished first."""
+    deadline, held, ended = time.time() + 120, False, 0
+    while time.time() < deadline and proc.poll() is None:
+        now = _writing(proc.pid, db)
+        if held and not now:
+            ended += 1
+        held = now
+        if now and ended >= after_commits:
+            proc.send_signal(sig)
+            return True
+        time.sleep(0.002)
+    return False
+
+
+def _chain_store(db: Path) -> None:
+    """A class chain and instances: rdfs derives ~60k types in one transaction."""
+    sub = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+    with KnowledgeGraph(f"sqlite:///{db}") as kg:
+        kg.add([(URIRef(f"{EX}C{i}"), URIRef(sub), URIRef(f"{EX}C{i + 1}")) for i in range(12)])
+        kg.add([(URIRef(f"{EX}x{i}"), RDF.type, URIRef(f"{EX}C0")) for i in range(5000)])
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+@pytest.mark.parametrize("command", ["update", "reason"])
+def test_sigkill_while_writing_leaves_the_store_before_or_after(tmp_path: Path,
+                                                                command: str) -> None:
+    """SIGKILL inside the write transaction of ``kg update`` / ``kg reason``: the store's
+    content digest is exactly the one before the run or exactly that of a complete run."""
+    db, ref = tmp_path / "kg.sqlite", tmp_path / "ref.sqlite"
+    _chain_store(db)
+    ref.write_bytes(db.read_bytes())
+    if command == "update":
+        request = tmp_path / "big.ru"
+        request.write_text("INSERT DATA {\n" + "".join(
+            f'<{EX}s{i}> <{EX}p> "value {i}" .\n' for i in range(20_000)) + "}\n")
+        args = ["update", "-f", str(request)]
+    else:
+        args = ["reason", "-r", "rdfs"]
+    before = digest(db)
+    done = CliRunner().invoke(app, [*args, "--db", f"sqlite:///{ref}"])
+    assert done.exit_code == 0, done.output
+    complete = digest(ref)
+    assert complete != before
+    proc = _kg([*args, "--db", f"sqlite:///{db}"])
+    if not _signal_while_writing(proc, db, signal.SIGKILL):
+        proc.kill()
+        pytest.fail(f"kg {command} ended before its write transaction was seen: {proc.stderr}")
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert digest(db) in (before, complete), "a partial result was left in the store"
+    with KnowledgeGraph(f"sqlite:///{db}") as kg:  # and the store still works
+        assert len(kg) >= 5012
+
+
+def _documents(db: Path) -> set[tuple]:
+    """The documents an extraction finished: (id, content hash, triples written)."""
+    con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return set(con.execute("SELECT doc_id, hash, triples FROM kg_extraction_documents"))
+    finally:
+        con.close()
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+def test_sigint_during_extract_leaves_a_resumable_store(tmp_path: Path) -> None:
+    """Ctrl-C while ``kg extract`` writes its third document: exit 130 with one line, the
+    finished documents are kept, and a re-run completes to exactly what an uninterrupted
+    run gives."""
+    import json
+
+    names = ["Marie Curie", "Alan Turing", "Ada Lovelace", "Niels Bohr", "Lise Meitner",
+             "Max Planck", "Emmy Noether", "Paul Dirac"]
+    places = ["Paris", "London", "Berlin", "Copenhagen", "Vienna", "Rome"]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({
+        "id": f"d{i}", "text": f"{names[i % 8]} worked in {places[i % 6]} with "
+                               f"{names[(i + 3) % 8]}. {names[(i + 1) % 8]} was born in "
+                               f"{places[(i + 2) % 6]}."}) + "\n" for i in range(40)))
+    db, ref = tmp_path / "kg.sqlite", tmp_path / "ref.sqlite"
+    url, ref_url = f"sqlite:///{db}", f"sqlite:///{ref}"
+    args = ["extract", str(corpus), "--batch-size", "1"]
+    done = CliRunner().invoke(app, [*args, "--db", ref_url])
+    assert done.exit_code == 0, done.output
+    complete = _statements(ref_url)
+    proc = _kg([*args, "--db", url])
+    if not _signal_while_writing(proc, db, signal.SIGINT, after_commits=2):
+        proc.kill()
+        pytest.fail("kg extract ended before its third write transaction was seen")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("interrupted:") and "re-run" in lines[0], err
+    # finished documents kept whole, the one in progress rolled back, nothing else written
+    assert 2 <= len(_documents(db)) < 40 and _documents(db) < _documents(ref)
+    assert _statements(url) <= complete
+    again = CliRunner().invoke(app, [*args, "--db", url])
+    assert again.exit_code == 0 and "skipped" in again.output, again.output
+    assert _statements(url) == complete and _documents(db) == _documents(ref)

@@ -61,13 +61,14 @@ class Subgraph:
         return len(self.triples)
 
 
-def _entity_id(store: Any, entity: Any) -> int:
+def _entity_id(store: Any, entity: Any, role: str = "entity") -> int:
     from rdflib import URIRef
 
     term = entity if hasattr(entity, "n3") else URIRef(str(entity))
     found = store.term_ids([term]).get(term)
     if found is None:
-        raise ConfigError(f"{term.n3()} is not in the store {store.url}")
+        raise ConfigError(f"the {role} {term.n3()} is not in the store {store.url}: give an IRI "
+                          "that occurs in it")
     return found
 
 
@@ -99,7 +100,7 @@ def shortest_path(
     Raises:
         ConfigError: an entity is not in the store.
     """
-    a, b = _entity_id(store, source), _entity_id(store, target)
+    a, b = _entity_id(store, source, "source"), _entity_id(store, target, "target")
     view = select(store, **view_args)
     impl = get_backend(backend)
     ids = _path_ids(impl, store, view, a, b, directed)

@@ -585,6 +585,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--import-closure", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--budget-minutes", type=float, default=9.0)
+    p.add_argument(
+        "--phases",
+        nargs="+",
+        default=["correctness", "speed", "profile", "evaluation", "quality"],
+        choices=["correctness", "speed", "profile", "evaluation", "quality"],
+        help="phases to run (evaluation needs speed's checkpoint)",
+    )
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument("--check-batch", type=int, default=8, help="queries in the CPU/CUDA comparison")
     p.add_argument("--ckpt-model", default="complex", choices=list(MODELS))
@@ -688,11 +695,16 @@ def main(argv: list[str] | None = None) -> int:
         "valid": len(data.valid),
         "test": len(data.test),
     }
-    report.phase("correctness", phase_correctness, args, data, device, need_s=20)
-    report.phase("speed", phase_speed, args, data, device, need_s=30)
-    report.phase("profile", phase_profile, args, data, device, out_dir, need_s=20)
-    report.phase("evaluation", phase_evaluation, args, data, device, report, need_s=20)
-    report.phase("quality", phase_quality, args, device, carry, report, need_s=20)
+    phases = {
+        "correctness": (phase_correctness, (args, data, device), 20),
+        "speed": (phase_speed, (args, data, device), 30),
+        "profile": (phase_profile, (args, data, device, out_dir), 20),
+        "evaluation": (phase_evaluation, (args, data, device, report), 20),
+        "quality": (phase_quality, (args, device, carry, report), 20),
+    }
+    for name, (fn, fn_args, need_s) in phases.items():
+        if name in args.phases:
+            report.phase(name, fn, *fn_args, need_s=need_s)
     report.data["meta"]["loadavg_end"] = os.getloadavg()
     report.save()
     log.info("report: %s", out_dir / "report.json")

@@ -32,6 +32,7 @@ from .sql import FALSE, NULL, TRUE, Sql, param, sql
 __all__ = ["Ex", "ExprCompiler", "TermAccess", "regex_flags_python", "regex_pg", "to_col"]
 
 _STRING_DTS = {None, XSD.string}
+_CASTS = {XSD.string: 0, XSD.boolean: 0, XSD.integer: 1, XSD.double: 4}  # target -> numeric rank
 
 
 @dataclass
@@ -683,6 +684,50 @@ class ExprCompiler:
             raise Decline("REPLACE with a regular expression")
         return Ex("str", sql("replace({}, {}, {})", self._text(a.e), self._text(param(str(p))),
                              self._text(param(str(r)))), lang=a.lang, typed=a.typed)
+
+    def _Function(self, e: CompValue) -> Ex:
+        """Casts to xsd:string/integer/double/boolean (§17.5, as :func:`kg_engine.sparql.xsd.cast`)
+        of a constant (folded here), a number, a boolean condition or — to xsd:string — a
+        string; casts of stored terms (canonical forms, lexical checks) go to rdflib."""
+        target = e.iri
+        args = e.expr or []
+        if target not in _CASTS or len(args) != 1:
+            raise Decline(f"function {target}")
+        x = self.compile(args[0])
+        txt_null = NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)")
+        error = {XSD.string: Ex("str", txt_null, typed=True), XSD.boolean: Ex("bool", NULL)}.get(
+            target, Ex("num", self.null_num(), rank=_CASTS[target]))
+        if x.kind == "const":
+            from rdflib.plugins.sparql.sparql import SPARQLError
+
+            from kg_engine.sparql import xsd
+            try:
+                lit = xsd.cast(x.const, target)
+            except (SPARQLError, ValueError, TypeError, ArithmeticError):
+                return error
+            if target == XSD.string:  # the store folds "x"^^xsd:string to "x": keep it a value
+                return Ex("str", param(str(lit)), typed=True)
+            self.cc.resolve([lit])
+            return Ex("const", const=lit)
+        if x.kind == "num":
+            if target == XSD.boolean:
+                return Ex("bool", sql("({} <> 0)", x.e))
+            if target == XSD.double:
+                return Ex("num", x.e, rank=4)
+            if target == XSD.integer:  # toward zero; INF (beyond any integer) is an error
+                t = "CAST({} AS INTEGER)" if self.cc.sqlite else "trunc({})"
+                return Ex("num", sql(f"(CASE WHEN abs({{}}) < 9.0e18 THEN {t} END)", x.e, x.e), rank=1)
+        if x.kind == "bool":
+            if target == XSD.boolean:
+                return x
+            if target == XSD.string:
+                return Ex("str", sql("(CASE WHEN {} THEN 'true' WHEN NOT {} THEN 'false' END)", x.e, x.e),
+                          typed=True)
+            return Ex("num", sql("(CASE WHEN {} THEN 1 WHEN NOT {} THEN 0 END)", x.e, x.e),
+                      rank=_CASTS[target])
+        if x.kind == "str" and target == XSD.string:
+            return Ex("str", x.e, typed=True)
+        raise Decline(f"cast of a {x.kind} value to {target}")
 
     def _Builtin_IF(self, e: CompValue) -> Ex:
         c = self.condition(e.arg1)

@@ -739,7 +739,15 @@ class ExprCompiler:
             x, y = self.num(a), self.num(b)
             return Ex("num", sql("(CASE WHEN {} THEN {} WHEN NOT {} THEN {} END)", c, x.e, c, y.e),
                       rank=sql("(CASE WHEN {} THEN {} ELSE {} END)", c, _rank_sql(x.rank), _rank_sql(y.rank)))
-        raise Decline("IF over mixed value kinds")
+        u = self._unify([a, b])
+        if u is None:
+            raise Decline("IF over mixed value kinds")
+        kind, (x, y) = u
+        pick = "(CASE WHEN {} THEN {} WHEN NOT {} THEN {} END)"
+        if kind == "bool":
+            return Ex("bool", sql(pick, c, x.e, c, y.e))
+        return Ex("str", sql(pick, c, x.e, c, y.e), typed=x.typed,
+                  lang=sql(pick, c, self._text(self.lang_sql(x)), c, self._text(self.lang_sql(y))))
 
     def _Builtin_COALESCE(self, e: CompValue) -> Ex:
         xs = [self.compile(x) for x in e.arg or []]
@@ -747,7 +755,46 @@ class ExprCompiler:
             return Ex("term", self.cc.null_id)
         if all(x.kind in ("term", "const") for x in xs):
             return Ex("term", sql("COALESCE({})", Sql.join(", ", [self.term_id(x) for x in xs])))
-        raise Decline("COALESCE over computed values")
+        u = self._unify(xs)
+        if u is None:
+            raise Decline("COALESCE over computed values")
+        kind, ys = u
+        if kind == "num":  # the first argument without an error, with its own rank
+            return Ex("num", sql("COALESCE({})", Sql.join(", ", [y.e for y in ys])), rank=sql(
+                "(CASE " + " ".join("WHEN {} IS NOT NULL THEN {}" for _ in ys) + " END)",
+                *[z for y in ys for z in (y.e, _rank_sql(y.rank))]))
+        if kind == "bool":
+            return Ex("bool", sql("COALESCE({})", Sql.join(", ", [y.e for y in ys])))
+        return Ex("str", sql("COALESCE({})", Sql.join(", ", [self._text(y.e) for y in ys])), typed=ys[0].typed,
+                  lang=sql("(CASE " + " ".join("WHEN {} IS NOT NULL THEN {}" for _ in ys) + " END)",
+                           *[z for y in ys for z in (y.e, self._text(self.lang_sql(y)))]))
+
+    def _unify(self, xs: list[Ex]) -> tuple[str, list[Ex]] | None:
+        """The arguments of IF/COALESCE as one computed kind (num, str or bool), constants
+        converted; ``None`` when they mix kinds (or a constant does not fit)."""
+        kinds = {x.kind for x in xs} - {"const"}
+        if len(kinds) != 1 or not kinds <= {"num", "str", "bool"}:
+            return None
+        kind = kinds.pop()
+        out: list[Ex] = []
+        for x in xs:
+            if x.kind != "const":
+                out.append(x)
+                continue
+            c = x.const
+            if not isinstance(c, Literal):
+                return None
+            if kind == "num" and c.datatype is not None and str(c.datatype) in NUMERIC_DTS:
+                out.append(self.num(x))
+            elif kind == "str" and c.datatype is None:
+                out.append(self.string(x))
+            elif kind == "bool" and c.datatype == XSD.boolean and str(c) in ("true", "false"):
+                out.append(Ex("bool", TRUE if str(c) == "true" else FALSE))
+            else:
+                return None
+        if kind == "str" and len({x.typed for x in out}) != 1:
+            return None  # simple and xsd:string results differ once bound
+        return kind, out
 
     def _numfn(self, e: CompValue, fn: str) -> Ex:
         a = self.num(self.compile(e.arg))

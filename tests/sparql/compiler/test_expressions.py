@@ -1,7 +1,7 @@
 """String built-ins and casts compiled to SQL (SUBSTR, CONCAT, STRLANG, STRDT, REPLACE,
-xsd:string/integer/double/boolean) answer exactly as kg-engine's rdflib path
-(:mod:`kg_engine.sparql.functions`: XPath ``fn:substring``, CONCAT's language rule), on SQLite
-and PostgreSQL."""
+xsd:string/integer/double/boolean; IF/COALESCE over such values) answer exactly as
+kg-engine's rdflib path (:mod:`kg_engine.sparql.functions`: XPath ``fn:substring``,
+CONCAT's language rule), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -34,7 +34,21 @@ CASTS = [f"xsd:{t}({x})" for t in ("string", "integer", "double", "boolean")
                    '"1"^^xsd:boolean', "ex:x", '"abc"@en', '"zz"^^ex:custom', '"INF"^^xsd:double',
                    '"2020-01-02T03:04:05Z"^^xsd:dateTime', "?k * 1.5", "?k / 2", "-?k / 3", "?k > 2",
                    "?k = 7", "STR(?n)", "STRLEN(?n)", "?n", "?u", "?k"]]
+CHOICE = ["IF(?k > 2, ?k * 2, 1.5)", "IF(?k > 2, 1, ?k / 2)", "IF(?k, ?k + 1, ?k - 1)",
+          'IF(?k > 2, STR(?n), "no")', "IF(?k > 2, SUBSTR(?n, 2), STR(?u))", "IF(?k > 2, ?k < 9, false)",
+          "IF(?k > 2, ?k < 9, 1 > 2)", 'IF(?k > 2, STRLANG(STR(?n), "en"), STR(?n))',
+          "COALESCE(?k * 2, 1.5)", "COALESCE(?k / 0, ?k + 1, 7)", "COALESCE(?k / 0, -?k / 0)",
+          'COALESCE(SUBSTR(?n, 1, 2), "none")', 'COALESCE(STR(?u), STR(?n))', "COALESCE(?k > 1, true)",
+          'COALESCE(?k > 1, "x")', 'COALESCE(xsd:string(STR(?u)), xsd:string(STR(?n)))',
+          'COALESCE(STRLANG(STR(?u), "fr"), CONCAT(?n, "!"))']
 QUERIES = (
+    [f"SELECT ?s ?t WHERE {{ ?s ex:n ?n OPTIONAL {{ ?s ex:k ?k }} OPTIONAL {{ ?s ex:u ?u }} "
+     f"BIND({f}({x}) AS ?t) }}" for x in CHOICE for f in ("STR", "", "LANG", "DATATYPE")]
+    + [f"SELECT ?s WHERE {{ ?s ex:n ?n OPTIONAL {{ ?s ex:k ?k }} OPTIONAL {{ ?s ex:u ?u }} "
+       f"FILTER({x}) }}" for x in CHOICE]
+    + [f"SELECT ?s WHERE {{ ?s ex:n ?n OPTIONAL {{ ?s ex:k ?k }} OPTIONAL {{ ?s ex:u ?u }} "
+       f'FILTER({x} = 10 || {x} = "A") }}' for x in CHOICE]
+    +
     [f"SELECT ?s ?t WHERE {{ ?s ex:n ?n OPTIONAL {{ ?s ex:k ?k }} BIND({f}({x}) AS ?t) }}"
      for x in CASTS for f in ("STR", "")]
     + [f"SELECT ?s WHERE {{ ?s ex:n ?n OPTIONAL {{ ?s ex:k ?k }} FILTER({x}) }}" for x in CASTS]
@@ -91,7 +105,7 @@ def _check(kg, monkeypatch) -> None:
             m.setattr(engine, "use_compiler", False)
             theirs = _rows(kg, P + q)
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
-    assert compiled >= len(QUERIES) - 200  # NaN, upper-case tags, lang BINDs, casts of terms
+    assert compiled >= len(QUERIES) - 250  # NaN, upper-case tags, lang BINDs, casts of terms
 
 
 def test_sqlite(tmp_path, monkeypatch):

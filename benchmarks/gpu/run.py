@@ -287,6 +287,8 @@ def phase_correctness(args, data, device) -> dict[str, Any]:
 
     def loss_and_grads(model, dev, bf16: bool):
         model.eval()  # no dropout: the same function on both devices
+        if hasattr(model, "bf16"):  # NBFNet's own bf16 node states/messages (CUDA only)
+            model.bf16 = bf16
         model.zero_grad(set_to_none=True)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=bf16):
             loss = model.loss(graph.to(dev), batch.to(dev), filt)

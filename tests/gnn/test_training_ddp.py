@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -52,12 +53,19 @@ def test_ddp_two_processes_matches_single(tmp_path):
     from kg_engine.gnn.training import main
 
     assert main(["complex", str(tmp_path / "one"), *args]) == 0  # the same entry point, one process
-    ddp = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--nnodes=1",
-         f"--master_port={_free_port()}", "-m", "kg_engine.gnn.training", "complex",
-         str(tmp_path / "two"), *args],
-        check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
+    for attempt in range(2):
+        ddp = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--nnodes=1",
+             f"--master_port={_free_port()}", "-m", "kg_engine.gnn.training", "complex",
+             str(tmp_path / "two"), *args],
+            check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        # a worker aborting in the C++ runtime ("terminate called without an active
+        # exception", SIGABRT) was seen once in ~10 loaded CI runs and never reproduced alone:
+        # one fresh retry for that abort only; anything else fails at once
+        if ddp.returncode == 0 or attempt or "terminate called without" not in ddp.stderr:
+            break
+        shutil.rmtree(tmp_path / "two", ignore_errors=True)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     one = json.loads((tmp_path / "one" / "metrics.json").read_text())
     two = json.loads((tmp_path / "two" / "metrics.json").read_text())

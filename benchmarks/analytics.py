@@ -18,7 +18,7 @@ Prints medians (wall and CPU seconds), ratios within the run, peak RSS and the l
 
 Usage::
 
-    KG_SHARED_DATA=/work/shared/data python benchmarks/analytics.py [--runs 3] [--json out.json]
+    KG_SHARED_DATA=../shared/data python benchmarks/analytics.py [--runs 3] [--json out.json]
 """
 
 from __future__ import annotations

@@ -7,58 +7,19 @@ instead of skipping when the browser is missing.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from .conftest import EX, SENTENCE
+from kg_engine.testing.browser import CANVAS_PIXELS_JS, chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-sync",
-         "--window-size=1280,1400")
+from .conftest import EX, SENTENCE
 
 
 @pytest.fixture
 def browser():
-    if not (CHROMIUM and DRIVER) or not _has_selenium():
-        message = "headless Chromium test needs chromium, chromium-driver and selenium"
-        if os.environ.get("KG_REQUIRE_BROWSER") == "1":
-            pytest.fail(message + " (KG_REQUIRE_BROWSER=1)")
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-
-
-def _has_selenium() -> bool:
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-# pixels of the graph's canvases that are not transparent: the nodes were really drawn
-_DRAWN = """
-let n = 0;
-for (const c of document.querySelectorAll('#graph canvas')) {
-  if (!c.width || !c.height) continue;
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-}
-return n;"""
+    with chromium() as driver:
+        yield driver
 
 
 def test_entity_page_graph_and_why(serve, demo_db, browser, tmp_path: Path):
@@ -73,7 +34,7 @@ def test_entity_page_graph_and_why(serve, demo_db, browser, tmp_path: Path):
     nodes = int(browser.find_element(By.ID, "graph").get_attribute("data-rendered"))
     assert nodes >= 5
     assert browser.execute_script("return window.kgGraph.nodes().length") == nodes
-    assert browser.execute_script(_DRAWN) > 500
+    assert browser.execute_script(CANVAS_PIXELS_JS) > 500
     kinds = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "tr.fact td:first-child")}
     assert kinds == {"asserted", "inferred", "predicted", "extracted"}
 

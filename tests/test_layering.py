@@ -1,5 +1,8 @@
-"""No import circles in ``kg_engine.sparql`` and ``kg_engine.store`` (module-level,
-function-level and TYPE_CHECKING imports all count, as in tests/rules/test_layering.py).
+"""No import circles in ``kg_engine.store``, ``kg_engine.sparql`` and ``kg_engine.rules``
+(module-level, function-level and TYPE_CHECKING imports all count).
+
+In ``rules``, incremental maintenance, equality and consistency checking use the engine's
+public interface (``incremental.Engine``) instead of importing it back.
 
 The two circles this replaced: ``store.loader`` ↔ ``store.sqlstore`` (the loader now names the
 store it fills by a Protocol) and ``sparql.parsing`` → ``functions`` → ``evaluation`` →
@@ -91,7 +94,8 @@ RECURSION = [["kg_engine.sparql.compiler.aggregates", "kg_engine.sparql.compiler
 
 
 @pytest.mark.parametrize(("package", "allowed"), [("kg_engine.store", []),
-                                                  ("kg_engine.sparql", RECURSION)])
+                                                  ("kg_engine.sparql", RECURSION),
+                                                  ("kg_engine.rules", [])])
 def test_no_import_circles(package: str, allowed: list[list[str]]) -> None:
     assert cycles(import_graph(package)) == allowed
 
@@ -100,6 +104,13 @@ def test_the_compiler_does_not_import_the_parser() -> None:
     g = import_graph("kg_engine.sparql")
     assert "kg_engine.sparql.parsing" not in g["kg_engine.sparql.compiler.plan"]
     assert "kg_engine.store.sqlstore" not in import_graph("kg_engine.store")["kg_engine.store.loader"]
+
+
+def test_engine_is_above_incremental_sameas_consistency_below() -> None:
+    g = import_graph("kg_engine.rules")
+    for low in ("incremental", "sameas", "results", "tables"):
+        assert "kg_engine.rules.engine" not in g[f"kg_engine.rules.{low}"], low
+    assert "kg_engine.rules.consistency" not in g["kg_engine.rules.engine"]
 
 
 def test_walker_resolves_relative_imports_of_a_package_init() -> None:

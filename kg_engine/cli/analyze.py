@@ -55,7 +55,7 @@ def analyze(
     graph: GraphOption = None,
     write: Annotated[bool, typer.Option("--write/--no-write",
                                         help="write values to urn:kg-engine:analytics:<name>")] = True,
-    top: Annotated[int, typer.Option("--top", help="nodes (or groups) to print")] = 10,
+    top: Annotated[int, typer.Option("--top", help="nodes (or groups) to print", min=0)] = 10,
     backend: Annotated[str, typer.Option("--backend", help="networkx | rustworkx")] = "networkx",
     measure: Annotated[str, typer.Option("--measure",
                                          help="for centrality: degree | betweenness")] = "degree",

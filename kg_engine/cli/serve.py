@@ -17,14 +17,14 @@ from typing import Annotated
 import typer
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, user_errors
-from kg_engine.errors import MissingDependencyError
+from kg_engine.errors import ConfigError, MissingDependencyError
 
 
 def serve(
     db: DbOption = DEFAULT_DB,
     host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0: every one)")]
         = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 7878,
+    port: Annotated[int, typer.Option(help="TCP port", min=1, max=65535)] = 7878,
     update: Annotated[bool, typer.Option("--update", help="accept SPARQL updates and Graph "
                                          "Store writes (default: read-only)")] = False,
     token: Annotated[str | None, typer.Option(help="bearer token that writes must carry",
@@ -45,10 +45,25 @@ def serve(
         config = ServerConfig(db, update=update, token=token or None,
                               timeout=timeout if timeout > 0 else None)
         app = create_app(config, KnowledgeGraph)
+        _check_bind(host, port)
     mode = "read-write" + (" (token required)" if token else "") if update else "read-only"
     console.print(f"kg serve: {db} ({mode}) at http://{host}:{port}/  "
                   f"SPARQL: /sparql  Graph Store: /store  (Ctrl+C stops)", highlight=False)
     run(app, host=host, port=port)
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail with one line (not uvicorn's log) when the address cannot be served."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(infos[0][4])
+    except OSError as exc:
+        raise ConfigError(f"cannot serve on {host}:{port}: {exc.strerror or exc}; "
+                          "give another --host/--port") from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -59,3 +59,17 @@ def test_kg_serve_bad_url_exits_2(tmp_path: Path):
     proc = _kg("serve", "--db", "mysql://nowhere/db", "--port", str(_free_port()))
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "unsupported database" in err
+
+
+def test_kg_serve_on_a_busy_port_is_one_line_exit_2(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert _kg("load", "--db", db, str(DATA)).wait(120) == 0
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _kg("serve", "--db", db, "--port", str(port))
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    lines = (out + err).strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0], lines

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -180,7 +181,13 @@ def demo(
         for title, query in QUERIES.items():
             _print_result(title, kg.query(query))
         _reason(kg)
-        _gnn(kg, Path(tempfile.mkdtemp(prefix="kg-demo-gnn-")))
+        # the GNN checkpoint is scratch: removed whether training succeeds or fails (the
+        # demo explains a prediction by its paths while the checkpoint still exists)
+        workdir = Path(tempfile.mkdtemp(prefix="kg-demo-gnn-"))
+        try:
+            _gnn(kg, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
         _extract(kg)
     console.print(f"[green]demo finished in {time.perf_counter() - started:.1f} s[/]")
     console.print(f"explore it: kg serve --db {db}  → http://127.0.0.1:7878/", soft_wrap=True)

@@ -10,6 +10,14 @@ content hash, pipeline, triple count, time) in the same transaction as its tripl
 * re-running over an unchanged document changes nothing (its hash matches: skipped);
 * a changed document's triples are replaced (``remove_source(doc_id)`` then ``add_batch``);
 * an interrupted run resumes where it stopped (every committed document is recorded).
+
+Each document is written in ONE transaction of the store's own connection: its old triples
+removed, the new ones added, its record written; a failure inside it leaves the store as
+after the previous document. The bookkeeping table is created inside the first document's
+transaction (not with SQLAlchemy's ``create_all``, which commits on its own and would also
+commit a transaction the caller has open): a run that fails before its first document is
+written leaves the store exactly as it was, and ``extract_into`` inside a caller's
+``with store.db.transaction():`` is part of that transaction, rolled back with it.
 """
 
 from __future__ import annotations
@@ -53,6 +61,8 @@ class _Store(Protocol):  # the parts of SQLStore used here
     engine: Any
     db: Any
 
+    def has_table(self, name: str) -> bool: ...
+
     def add_batch(self, batch: TripleBatch) -> int: ...
 
     def remove_source(self, source: str) -> int: ...
@@ -88,12 +98,26 @@ class ExtractResult:
 
 
 def _ensure_table(store: _Store) -> None:
-    METADATA.create_all(store.engine, checkfirst=True)
+    """Create ``kg_extraction_documents`` if it is missing, in the store's transaction.
+
+    The DDL runs through ``store.db`` inside ``db.transaction()`` (joining one in progress),
+    so it commits or rolls back with the document written in it.
+    """
+    if store.has_table(DOCUMENTS.name):
+        return
+    from sqlalchemy.schema import CreateTable
+
+    with store.db.transaction():
+        store.db.execute(str(CreateTable(DOCUMENTS).compile(dialect=store.engine.dialect)))
 
 
 def known_hashes(store: _Store) -> dict[str, str]:
-    """doc id → content hash of every document already extracted into ``store``."""
-    _ensure_table(store)
+    """doc id → content hash of every document already extracted into ``store``.
+
+    Reads only: a store with no extraction yet gives ``{}`` (nothing is created).
+    """
+    if not store.has_table(DOCUMENTS.name):
+        return {}
     return {r[0]: r[1] for r in store.db.fetchall(
         "SELECT doc_id, hash FROM kg_extraction_documents")}
 
@@ -145,7 +169,6 @@ def extract_into(
     from kg_engine.extraction.runner import ExtractionRunner
 
     started = time.perf_counter()
-    _ensure_table(store)
     known = known_hashes(store)
     runner = ExtractionRunner(pipeline.nlp, pipeline.converter,
                               batch_size=batch_size or pipeline.batch_size,
@@ -154,6 +177,7 @@ def extract_into(
     name = str(pipeline.name)
     for item in runner.run(documents, known=known, total=total):
         with store.db.transaction():
+            _ensure_table(store)
             if item.replaces:
                 res.removed += store.remove_source(item.doc_id)
                 res.replaced += 1

@@ -9,8 +9,19 @@ from kg_engine.cli.app import app
 from kg_engine.store import SQLStore
 
 
+def _scratch(tmp_path: Path, monkeypatch) -> Path:
+    """A private temporary folder for everything the demo creates with :mod:`tempfile`."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
 def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KG_SHARED_DATA", str(tmp_path / "absent"))
+    scratch = _scratch(tmp_path, monkeypatch)
     db = f"sqlite:///{tmp_path / 'demo.sqlite'}"
     res = CliRunner().invoke(app, ["demo", "--db", db])
     assert res.exit_code == 0, res.output
@@ -49,3 +60,24 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
             }"""))
         assert vocab == [], vocab
     assert "fidelity" not in out or "path 1:" in out  # no fidelity line without a path
+    assert list(scratch.glob("kg-demo-gnn-*")) == []  # the GNN scratch folder is removed
+
+
+def test_demo_removes_its_gnn_folder_when_training_fails(tmp_path: Path, monkeypatch) -> None:
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.errors import ModelError
+
+    scratch = _scratch(tmp_path, monkeypatch)
+    seen: list[Path] = []
+
+    def failing_train(self, config, *, output_dir, **kwargs):
+        seen.append(Path(output_dir))
+        (Path(output_dir) / "checkpoint.pt").write_bytes(b"half-written")
+        raise ModelError("training diverged (simulated)")
+
+    monkeypatch.setattr(KnowledgeGraph, "train_gnn", failing_train)
+    res = CliRunner().invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / 'demo.sqlite'}"])
+    assert res.exit_code == 2, res.output
+    assert "training diverged" in res.output
+    assert seen and seen[0].parent == scratch  # the folder was made, and is gone again
+    assert list(scratch.iterdir()) == []

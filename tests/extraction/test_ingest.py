@@ -70,3 +70,89 @@ def test_as_documents_mixes_texts_paths_and_records(tmp_path) -> None:
                               {"id": "r", "text": "Record."}]))
     assert [d.text for d in docs] == ["Plain text.", "From a file.", "Doc.", "Record."]
     assert docs[1].id == str(f) and docs[3].id == "r"
+
+
+class _FailOn(DocConverter):
+    """A converter that fails on one document (a crash mid-extraction)."""
+
+    fail_on = "d3"
+
+    def convert(self, doc, doc_id, offset=0):  # type: ignore[override]
+        if doc_id == self.fail_on:
+            raise RuntimeError(f"converter failed on {doc_id}")
+        return super().convert(doc, doc_id, offset=offset)
+
+
+def _failing_pipeline(fail_on: str) -> ExtractionPipeline:
+    p = _pipeline()
+    conv = _FailOn.for_pipeline(p.nlp)
+    conv.fail_on = fail_on
+    return ExtractionPipeline("test", p.nlp, conv, 1, {})
+
+
+def _state(store) -> tuple:
+    """Everything an extraction writes: statements with their provenance, document records,
+    tables."""
+    quads = sorted((tuple(map(str, q)), sorted(map(repr, store.provenance_of(q))))
+                   for q in store.triples((None, None, None)))
+    docs = (store.db.fetchall("SELECT doc_id, hash, pipeline, triples FROM "
+                              "kg_extraction_documents ORDER BY doc_id")
+            if store.has_table("kg_extraction_documents") else None)
+    return quads, docs
+
+
+_DOCS = [Document("d1", "Ada met Bob."), Document("d2", "Cy."), Document("d3", "Bob and Cy."),
+         Document("d4", "Ada.")]
+
+
+def test_failure_mid_extraction_keeps_finished_documents_and_resumes(store_url) -> None:
+    """Documents are committed one by one: a crash in d3 leaves d1 and d2 (triples and
+    records, nothing of d3), and a re-run completes to exactly the uninterrupted result."""
+    import pytest
+
+    from kg_engine.store import SQLStore
+
+    with SQLStore(store_url) as store:
+        with pytest.raises(RuntimeError, match="failed on d3"):
+            extract_into(store, _DOCS, _failing_pipeline("d3"), progress=False)
+        interrupted = _state(store)
+        assert [r[0] for r in interrupted[1]] == ["d1", "d2"]
+        resumed = extract_into(store, _DOCS, _pipeline(), progress=False)
+        assert (resumed.documents, resumed.skipped) == (2, 2)
+        final = _state(store)
+    with SQLStore(store_url.replace("kg.sqlite", "ref.sqlite")
+                  if "kg.sqlite" in store_url else "sqlite://") as ref:
+        extract_into(ref, _DOCS[:2], _pipeline(), progress=False)
+        assert _state(ref) == interrupted
+        extract_into(ref, _DOCS, _pipeline(), progress=False)
+        assert _state(ref) == final
+
+
+def test_failure_in_the_first_document_leaves_the_store_as_it_was(store) -> None:
+    store.add([(URIRef("urn:a"), RDFS.label, Literal("Ada"))])
+    tables = store._tables()
+    before = _state(store)
+    try:
+        extract_into(store, _DOCS, _failing_pipeline("d1"), progress=False)
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the failing converter did not fail")
+    assert store._tables() == tables  # not even the bookkeeping table was created
+    assert _state(store) == before
+
+
+def test_extraction_inside_a_callers_transaction_rolls_back_with_it(store) -> None:
+    """The bookkeeping table's DDL joins the open transaction: it used to go through
+    SQLAlchemy's create_all, which committed the caller's transaction half-way."""
+    before = _state(store)
+    try:
+        with store.db.transaction():
+            store.add([(URIRef("urn:a"), RDFS.label, Literal("Ada"))])
+            extract_into(store, _DOCS, _failing_pipeline("d2"), progress=False)
+    except RuntimeError as exc:
+        assert "failed on d2" in str(exc)  # not "cannot rollback - no transaction is active"
+    else:  # pragma: no cover
+        raise AssertionError("the failing converter did not fail")
+    assert _state(store) == before
+    assert store.db.last_outcome == "rollback"

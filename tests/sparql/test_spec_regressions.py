@@ -259,3 +259,14 @@ def test_construct_over_a_select_star_subquery(ds):
 def test_graph_variable_bound_only_inside_an_optional(ds):
     got = rows(ds, "SELECT ?g WHERE { GRAPH ?g { OPTIONAL { ?s ex:nothing ?o } } }")
     assert sorted(got) == [("g1",), ("g2",)]
+
+
+def test_bind_inside_an_optional_that_does_not_match(ds):
+    # §18.5 LeftJoin: a solution the OPTIONAL (with its FILTER) does not extend keeps ?x
+    # unbound; a constant or COALESCE bound inside the OPTIONAL must not survive the miss
+    assert rows(ds, "SELECT ?x WHERE { OPTIONAL { BIND(1 AS ?x) FILTER(false) } }") == [(None,)]
+    assert rows(ds, "SELECT ?x WHERE { OPTIONAL { BIND(1 AS ?x) FILTER(ex:a) } }") == [(None,)]
+    assert sorted(rows(ds, "SELECT ?s ?x WHERE { ?s a ?t OPTIONAL { BIND(1 AS ?x) FILTER(?t = ex:Org) } }"),
+                  key=str) == [("a", None), ("b", None), ("c", "1")]
+    assert sorted(rows(ds, "SELECT ?s ?x WHERE { ?s a ?t OPTIONAL { ?s ex:tag ?g BIND(COALESCE(?g, 7) AS ?x) } }"),
+                  key=str) == [("a", "t1"), ("b", "5"), ("c", None)]

@@ -8,6 +8,8 @@ FILTER + OPTIONAL chain); anything else is wrapped as a derived table first.
 
 from __future__ import annotations
 
+import re
+
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import URIRef, Variable
 
@@ -174,9 +176,25 @@ def join(cc: CompileContext, a: Block, b: Block) -> Block:
     return out
 
 
+_COLUMN_REF = re.compile(r"[A-Za-z_]\w*\.\w+")
+
+
+def _unmatched_null(b: Block) -> bool:
+    """Whether every column of ``b`` is NULL on a row the LEFT JOIN did not match: a plain
+    column of one of its tables, not a constant or an expression (``BIND(1 AS ?x)`` inside an
+    OPTIONAL, or ``COALESCE`` over its columns, would survive a failed match)."""
+    for col in b.cols.values():
+        for part in col.parts():
+            if part.params or not (part.text == "NULL" or _COLUMN_REF.fullmatch(part.text)):
+                return False
+    return True
+
+
 def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     a = _anchored(cc, plain(cc, compile_pattern(cc, node.p1, scope)))
     b = _anchored(cc, plain(cc, compile_pattern(cc, node.p2, scope)))
+    if not _unmatched_null(b):
+        b = wrap(cc, b)  # its columns become columns of one derived table
     out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
                 nullable=set(a.nullable), empty=a.empty)
     out._term_aliases = dict(a._term_aliases)

@@ -7,6 +7,9 @@
     python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
     # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
+    # per-relation thresholds for a target precision on the 50 held-out documents → schema config
+    python benchmarks/extraction_docre.py thresholds --relations P17,P131,... --target 0.8 \
+        --write pipelines/schemas/wikidata_open_text.cfg
 
 Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``). CPU seconds and the load
 average are printed beside wall time (shared machine); torch uses one thread.
@@ -250,6 +253,101 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
             "out": args.out}
 
 
+def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+
+    from kg_engine.extraction.components.docre_model import load_docre
+    from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
+    from kg_engine.extraction.training.docre_thresholds import fit_thresholds
+    from kg_engine.extraction.training.docre_train import featurize
+
+    torch.set_num_threads(1)
+    docs, _train, _facts = _docred(args.split)
+    docs = [d for d in docs if len(d.entities) > 1]
+    model, _meta = load_docre(args.model)
+    wanted = [r.strip() for r in args.relations.split(",") if r.strip()] or model.relations
+    scored = []
+    n_gold = {r: 0 for r in wanted}
+    with torch.no_grad():
+        feats = featurize(model, docs, cache=False)
+        for d, f in zip(docs, feats):
+            gold = {(h, t, r) for h, t, r, _ in d.labels}
+            for _h, _t, r in gold:
+                if r in n_gold:
+                    n_gold[r] += 1
+            sent_of = [i for i, s in enumerate(d.sents) for _ in s]
+            ctx = pair_contexts(d.words, sent_of, [[(m.start, m.end) for m in ms]
+                                                   for ms in d.entities])
+            diff = f.logits(model)
+            diff = torch.sigmoid(diff[:, 1:] - diff[:, :1])
+            for (h, t), row in zip(f.pairs.tolist(), diff):
+                c = ctx.get((min(h, t), max(h, t)))
+                if c == LISTED or (args.same_sentence and c is None):
+                    continue
+                for k in (row >= 0.5).nonzero().flatten().tolist():
+                    r = model.relations[k]
+                    if r in n_gold:
+                        scored.append((r, float(row[k]), (h, t, r) in gold))
+    fit = fit_thresholds(scored, target=args.target, min_correct=args.min_correct)
+    kept = {r: x for r, x in fit.items() if x.threshold is not None}
+    table = {r: {"threshold": x.threshold, "predicted": x.predicted, "correct": x.correct,
+                 "candidates": x.candidates, "gold": n_gold.get(r, 0)} for r, x in fit.items()}
+    for r, row in sorted(table.items(), key=lambda kv: -kv[1]["gold"]):
+        print(f"{r:6} {row}")
+    tot_p = sum(x.predicted for x in kept.values())
+    tot_c = sum(x.correct for x in kept.values())
+    out = {"split": args.split, "docs": len(docs), "target": args.target,
+           "same_sentence": args.same_sentence, "kept": sorted(kept, key=lambda r: int(r[1:])),
+           "in_sample_precision": round(tot_c / max(1, tot_p), 3), "in_sample_correct": tot_c,
+           "gold_of_kept": sum(n_gold[r] for r in kept), "per_relation": table}
+    if args.write:
+        _write_schema(Path(args.write), kept, args)
+    return out
+
+
+def _write_schema(path: Path, kept: dict[str, Any], args: argparse.Namespace) -> None:
+    from kg_engine.extraction.pipeline import PIPELINES_DIR
+    from kg_engine.extraction.schema import load_schema
+
+    base = load_schema(PIPELINES_DIR / "schemas" / "wikidata_redocred.cfg")
+    ner = {k: v for k, v in base.ner_types.items() if k not in set(args.drop_ner)}
+    order = sorted(kept, key=lambda r: int(r[1:]))
+    lines = [
+        "# Wikidata schema of the DEFAULT pipeline: the relations of Re-DocRED that the shipped model",
+        "# extracts precisely enough for open text, each with its own minimum score. Written by",
+        f"#   python benchmarks/extraction_docre.py thresholds --relations {args.relations} \\",
+        f"#     --target {args.target} --min-correct {args.min_correct}"
+        + (" --same-sentence" if args.same_sentence else "")
+        + "".join(f" --drop-ner {x}" for x in args.drop_ner) + f" --write {args.write}",
+        "# (thresholds: lowest score with smoothed precision (correct+1)/(predicted+2) >= target on the",
+        "# 50 held-out Re-DocRED documents, split seed 13, at least --min-correct correct). Edit freely:",
+        "# remove a relation to stop emitting it, raise a threshold for precision, change an IRI to",
+        "# use your own predicates. The full 96-relation schema: wikidata_redocred.cfg.",
+        "",
+        "[schema]",
+        f'relation_base = "{base.relation_base}"',
+        "relation_label_triples = true",
+        "literal_types = " + json.dumps(list(base.literal_types)),
+        "",
+        "# spaCy (OntoNotes) NER label -> DocRED type; labels not listed are not relation arguments",
+        "# (NORP, e.g. \"North Korean\", is left out: Wikidata wants an item such as a country)",
+        "[schema.ner_types]",
+        *(f"{k} = \"{v}\"" for k, v in ner.items()),
+        "",
+        "[schema.relations]",
+        *(f"{r} = {json.dumps(base.label(r))}" for r in order),
+        "",
+        "# relation id -> minimum score sigmoid(logit_r - logit_threshold_class), in [0.5, 1]",
+        "[schema.thresholds]",
+        *(f"{r} = {kept[r].threshold}" for r in order),
+        "",
+        "[schema.relation_iris]",
+        "",
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -274,8 +372,20 @@ def main() -> None:
     s.add_argument("--n", type=int, default=50)
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))
+    th = sub.add_parser("thresholds")
+    th.add_argument("--model", default=str(DEFAULT_MODEL))
+    th.add_argument("--split", default="held_out")
+    th.add_argument("--relations", default="", help="comma-separated candidate relation ids")
+    th.add_argument("--target", type=float, default=0.8)
+    th.add_argument("--min-correct", type=int, default=5)
+    th.add_argument("--same-sentence", action="store_true",
+                    help="only pairs sharing a sentence (as the component's same_sentence)")
+    th.add_argument("--drop-ner", action="append", default=[],
+                    help="NER label left out of the written schema's ner_types (e.g. NORP)")
+    th.add_argument("--write", default="", help="write a schema config with the kept relations")
     args = ap.parse_args()
-    fn = {"redocred": cmd_redocred, "throughput": cmd_throughput, "sample": cmd_sample}[args.cmd]
+    fn = {"redocred": cmd_redocred, "throughput": cmd_throughput, "sample": cmd_sample,
+          "thresholds": cmd_thresholds}[args.cmd]
     print(json.dumps(fn(args), indent=1))
 
 

@@ -44,7 +44,8 @@ PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
 _SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf", "doc_relations"}
 _PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size",
                   "doc_relation_model"}
-_DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize"}
+_DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize",
+                      "skip_listed", "same_sentence"}
 
 
 @dataclass

@@ -7,7 +7,10 @@ One config file (``pipelines/schemas/wikidata_redocred.cfg``) says
 * ``[schema.ner_types]``: NER label → DocRED entity type (PER, ORG, LOC, TIME, NUM, MISC);
 * ``literal_types``: the DocRED types whose values become typed literals as relation objects
   (dates → ``xsd:date``/``xsd:gYearMonth``/``xsd:gYear``, numbers → ``xsd:decimal``, else a
-  plain string) instead of entity nodes. Entity classes (``rdf:type``) come from the pipeline's
+  plain string) instead of entity nodes;
+* ``[schema.thresholds]`` (optional): relation id → the minimum score (``sigmoid(logit_r −
+  logit_TH)``, in [0.5, 1]) at which that relation is emitted, e.g. fitted on held-out documents
+  for a target precision (``benchmarks/extraction_docre.py thresholds``). Entity classes (``rdf:type``) come from the pipeline's
   ``[entity_mapper.label_map]`` and ``[rdf.class_iris]``.
 
 Example:
@@ -88,6 +91,7 @@ class RelationSchema:
     relation_label_triples: bool = True
     ner_types: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_NER_TYPES))
     literal_types: tuple[str, ...] = DEFAULT_LITERAL_TYPES
+    thresholds: dict[str, float] = field(default_factory=dict)
     source: str = "<schema>"
 
     @classmethod
@@ -98,7 +102,7 @@ class RelationSchema:
             ConfigError: unknown keys, a DocRED type outside the six, a malformed table.
         """
         known = {"relations", "relation_base", "relation_iris", "relation_label_triples",
-                 "ner_types", "literal_types"}
+                 "ner_types", "literal_types", "thresholds"}
         bad = sorted(set(cfg) - known)
         if bad:
             raise ConfigError(f"{source}: unknown [schema] key(s) {bad}; valid: {sorted(known)}")
@@ -114,6 +118,16 @@ class RelationSchema:
             literal_types=tuple(str(t) for t in cfg.get("literal_types", DEFAULT_LITERAL_TYPES)),
             source=source,
         )
+        ths = cfg.get("thresholds") or {}
+        if not isinstance(ths, Mapping):
+            raise ConfigError(f"{source}: [schema.thresholds] must map relation id = number")
+        for rel, v in ths.items():
+            if str(rel) not in out.relations:
+                raise ConfigError(f"{source}: [schema.thresholds] {rel}: not in [schema.relations]")
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.5 <= v <= 1.0:
+                raise ConfigError(f"{source}: [schema.thresholds] {rel} = {v!r}: must be a number "
+                                  "in [0.5, 1] (0.5 = the model's learned threshold)")
+            out.thresholds[str(rel)] = float(v)
         for lab, t in out.ner_types.items():
             if t not in DOCRED_TYPES:
                 raise ConfigError(f"{source}: [schema.ner_types] {lab} = {t!r}: not one of "
@@ -140,6 +154,10 @@ class RelationSchema:
 
     def relation_iri(self, rel: str) -> URIRef:
         return URIRef(self.relation_iris.get(rel) or self.relation_base + rel)
+
+    def threshold(self, rel: str, default: float = 0.5) -> float:
+        """The minimum score of ``rel``: its ``[schema.thresholds]`` entry, at least ``default``."""
+        return max(default, self.thresholds.get(rel, default))
 
     def label(self, rel: str) -> str:
         return self.relations.get(rel, rel)

@@ -50,3 +50,16 @@ def test_own_iris_and_errors(tmp_path):
     bad.write_text("[other]\na = 1\n")
     with pytest.raises(ConfigError, match="no \\[schema\\]"):
         load_schema(bad)
+
+
+def test_per_relation_thresholds():
+    s = RelationSchema.from_dict({"relations": {"P19": "x", "P17": "y"},
+                                  "thresholds": {"P19": 0.8}})
+    assert s.threshold("P19") == 0.8 and s.threshold("P17") == 0.5
+    assert s.threshold("P19", 0.9) == 0.9  # the global threshold is a floor
+    with pytest.raises(ConfigError, match="P31"):
+        RelationSchema.from_dict({"relations": {"P19": "x"}, "thresholds": {"P31": 0.9}})
+    with pytest.raises(ConfigError, match=r"\[0.5, 1\]"):
+        RelationSchema.from_dict({"relations": {"P19": "x"}, "thresholds": {"P19": 0.3}})
+    with pytest.raises(ConfigError, match=r"\[0.5, 1\]"):
+        RelationSchema.from_dict({"relations": {"P19": "x"}, "thresholds": {"P19": "high"}})

@@ -10,7 +10,11 @@
   type constraints learned from training data), loaded from a folder written by
   :func:`~kg_engine.extraction.components.docre_model.save_docre`.
 * **Decision**: relation ``r`` for a pair when ``sigmoid(logit_r − logit_TH) ≥ threshold``
-  (0.5 = the learned threshold; raise it for precision) and ``r`` is in the schema.
+  (0.5 = the learned threshold; raise it for precision) and ≥ the schema's per-relation
+  threshold (``[schema.thresholds]``), and ``r`` is in the schema. Pairs whose entities share
+  sentences only as items of one list ("Apple and Microsoft released …") get no relation
+  (``skip_listed``); with ``same_sentence`` only pairs sharing a sentence get one
+  (:mod:`kg_engine.extraction.cooccurrence`).
 * **Evidence**: the sentences that mention both entities (ranked by the pair's context
   attention, at most ``max_evidence``), else the best-attended sentence of each entity.
 * **Writes** ``doc._.relations``: one ``(head span, relation id, tail span, score, extra)`` per
@@ -39,6 +43,7 @@ from spacy.tokens import Doc, Span
 
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.components.docre_model import DocREModel, load_docre
+from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
 from kg_engine.extraction.linking import EntityLinker
 from kg_engine.extraction.schema import RelationSchema, load_schema
 
@@ -85,6 +90,9 @@ class DocRelationExtractor:
         max_entities: entities per document beyond which the rarest-mentioned are ignored
             (bounds the quadratic pair count).
         quantize: int8 dynamic quantisation of the model's Linear layers.
+        skip_listed: no relation between entities that share sentences only as items of one
+            coordinated list.
+        same_sentence: relations only between entities that share a sentence.
 
     Raises:
         ModelError: missing/corrupt model files (the error names the file).
@@ -93,7 +101,8 @@ class DocRelationExtractor:
 
     def __init__(self, nlp: Language, name: str, model: str, schema: str | None = None,
                  threshold: float = 0.5, max_evidence: int = 3, max_entities: int = 80,
-                 quantize: bool = False) -> None:
+                 quantize: bool = False, skip_listed: bool = True,
+                 same_sentence: bool = False) -> None:
         if not 0.5 <= float(threshold) <= 1.0:
             raise ConfigError(f"{name}: threshold must be in [0.5, 1] (0.5 = the learned "
                               f"threshold class), got {threshold}")
@@ -115,6 +124,10 @@ class DocRelationExtractor:
         self.schema.check_relations(self.model.relations)
         self._keep = torch.tensor([r in self.schema.relations for r in self.model.relations])
         self.threshold = float(threshold)
+        self._min_score = torch.tensor([self.schema.threshold(r, self.threshold)
+                                        for r in self.model.relations])
+        self.skip_listed = bool(skip_listed)
+        self.same_sentence = bool(same_sentence)
         self.max_evidence = int(max_evidence)
         self.max_entities = int(max_entities)
         self.version = f"{self.meta.get('format', 'docre')}:{path.name}"
@@ -153,14 +166,23 @@ class DocRelationExtractor:
             pos.append(enc.mention_pos[k:k + len(c)])
             k += len(c)
         type_ids = torch.tensor([m.type_id(t) for t in types], dtype=torch.long)
-        pairs = torch.tensor([(h, t) for h in heads for t in range(len(clusters)) if t != h],
-                             dtype=torch.long).reshape(-1, 2)
+        candidates = [(h, t) for h in heads for t in range(len(clusters)) if t != h]
+        if self.skip_listed or self.same_sentence:
+            ctx = pair_contexts([t.text for t in doc], _sentence_index(doc),
+                                [[(s.start, s.end) for s in c] for c in clusters])
+            if self.same_sentence:
+                candidates = [p for p in candidates if (min(p), max(p)) in ctx]
+            if self.skip_listed:
+                candidates = [p for p in candidates if ctx.get((min(p), max(p))) != LISTED]
+        pairs = torch.tensor(candidates, dtype=torch.long).reshape(-1, 2)
         if not len(pairs):
             return []
         logits = m.pair_logits(H, A, pos, type_ids, pairs)
         logits[:, 1:] = logits[:, 1:].masked_fill(~self._keep, -1e4)
         margin = float(torch.logit(torch.tensor(self.threshold)))
-        decided = m.decide(logits, margin)
+        min_score = self._min_score.tolist()
+        decided = [[(r, sc) for r, sc in rels if sc >= min_score[r]]
+                   for rels in m.decide(logits, margin)]
         sent_of_piece = self._sentence_of_piece(doc, enc.word_pos, len(enc.ids))
         out: list[DocRelation] = []
         for (h, t), rels in zip(pairs.tolist(), decided):
@@ -238,11 +260,13 @@ def _nearest(spans: list[Span], sent: int, sent_of_token: list[int]) -> Span:
 @Language.factory(
     "kg_doc_relation_extractor",
     default_config={"model": None, "schema": None, "threshold": 0.5, "max_evidence": 3,
-                    "max_entities": 80, "quantize": False},
+                    "max_entities": 80, "quantize": False, "skip_listed": True,
+                    "same_sentence": False},
 )
 def make_doc_relation_extractor(nlp: Language, name: str, model: str | None, schema: str | None,
                                 threshold: float, max_evidence: int, max_entities: int,
-                                quantize: bool) -> DocRelationExtractor:
+                                quantize: bool, skip_listed: bool, same_sentence: bool
+                                ) -> DocRelationExtractor:
     """Factory of ``kg_doc_relation_extractor`` (see :class:`DocRelationExtractor`)."""
     return DocRelationExtractor(nlp, name, model or "", schema, threshold, max_evidence,
-                                max_entities, quantize)
+                                max_entities, quantize, skip_listed, same_sentence)

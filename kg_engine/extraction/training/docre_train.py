@@ -33,6 +33,7 @@ import torch
 from kg_engine.extraction.components.docre_model import (
     DocREModel,
     adaptive_threshold_loss,
+    load_docre,
     save_docre,
 )
 from kg_engine.extraction.training.docred import (
@@ -137,17 +138,25 @@ def train_docre(
     model_kwargs: dict[str, Any] | None = None,
     meta: dict[str, Any] | None = None,
     freeze_encoder: bool = False,
+    init: str | Path | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
     """Train, keep the best held-out F1 model in ``output``; return the training log.
 
     ``freeze_encoder``: the top layer(s) keep their pretrained weights and the entity features
     are cached once, so an epoch only runs the head (several times more updates per CPU-second).
+    ``init``: a model folder saved by :func:`save_docre` to continue from (its relations, types and
+    hyper-parameters are used; ``relations`` and ``model_kwargs`` must then agree with it).
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
-    t0 = time.time()
-    model = DocREModel(relations, DOCRED_TYPES, **(model_kwargs or {}))
+    t0, c0 = time.time(), time.process_time()
+    if init is not None:
+        model, _ = load_docre(init)
+        if model.relations != list(relations):
+            raise ValueError(f"{init}: its relations differ from the training data's")
+    else:
+        model = DocREModel(relations, DOCRED_TYPES, **(model_kwargs or {}))
     model.set_type_constraints(type_signatures(train))
     tr = featurize(model, train)
     ho_docs = [d for d in held_out if len(d.entities) > 1]
@@ -195,6 +204,7 @@ def train_docre(
                 break
         scores = score_docred(predict_documents(model, ho_docs, ho), ho_docs, facts)
         rec = {"epoch": epoch + 1, "loss": total, "seconds": round(time.time() - t0, 1),
+               "cpu_seconds": round(time.process_time() - c0, 1),
                **{k: round(v, 4) if isinstance(v, float) else v for k, v in scores.items()}}
         history.append(rec)
         log(json.dumps(rec))
@@ -223,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--freeze-encoder", action="store_true",
                     help="train the head only over cached encoder features")
     ap.add_argument("--limit", type=int, default=0, help="use only N documents (smoke runs)")
+    ap.add_argument("--init", default=None,
+                    help="continue training a saved model folder (warm start)")
+    ap.add_argument("--warmup", type=float, default=0.06, help="fraction of steps warming up")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = Path(args.data)
@@ -239,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = train_docre(train, held, relations, args.output, epochs=args.epochs,
                       max_seconds=args.max_seconds, seed=args.seed, lr_head=args.lr_head,
                       lr_encoder=args.lr_encoder, model_kwargs={"n_top": args.n_top}, meta=meta,
-                      freeze_encoder=args.freeze_encoder)
+                      freeze_encoder=args.freeze_encoder, init=args.init, warmup=args.warmup)
     Path(args.output, "train_log.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0
 

@@ -163,3 +163,49 @@ def test_frozen_encoder_training_keeps_pretrained_top(tmp_path):
     a = model.encoder.top_layers[0].output.dense.weight
     b = fresh.top_layers[0].output.dense.weight
     assert torch.allclose(a, b.half().float())
+
+
+def _always_p19(comp, margin=2.0):
+    """Make the model score P19 at sigmoid(margin) for every candidate pair (both directions)."""
+    def logits(H, A, pos, types, pairs):
+        out = torch.full((len(pairs), 1 + len(comp.model.relations)), -5.0)
+        out[:, 0] = 0.0
+        out[:, 1 + comp.model.relations.index("P19")] = margin
+        return out
+    comp.model.pair_logits = logits
+
+
+def test_listed_entities_and_same_sentence(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    schema = _schema(tmp_path, ["P19"])
+    ents = [(0, 2, "PERSON"), (3, 4, "GPE")]
+    text = "Ada Lovelace and London were mentioned on Tuesday."
+    loose = DocRelationExtractor(nlp, "x", str(model_dir), schema=schema, skip_listed=False)
+    _always_p19(loose)
+    assert [r.relation for r in loose.predict(_doc(nlp, text, ents))] == ["P19", "P19"]
+    strict = DocRelationExtractor(nlp, "x", str(model_dir), schema=schema)
+    _always_p19(strict)
+    assert strict.predict(_doc(nlp, text, ents)) == []  # merely listed together
+    born = _doc(nlp, "Ada Lovelace was born in London.", [(0, 2, "PERSON"), (5, 6, "GPE")])
+    assert [r.relation for r in strict.predict(born)] == ["P19", "P19"]
+    apart = "Ada Lovelace slept. London was quiet."
+    apart_ents = [(0, 2, "PERSON"), (4, 5, "GPE")]
+    assert len(strict.predict(_doc(nlp, apart, apart_ents))) == 2
+    same = DocRelationExtractor(nlp, "x", str(model_dir), schema=schema, same_sentence=True)
+    _always_p19(same)
+    assert same.predict(_doc(nlp, apart, apart_ents)) == []
+
+
+def test_per_relation_threshold_from_schema(model_dir, tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    path = tmp_path / "th.cfg"
+    born = "Ada Lovelace was born in London."
+    ents = [(0, 2, "PERSON"), (5, 6, "GPE")]
+    for th, expected in ((0.9, 0), (0.85, 2)):  # the score is sigmoid(2) = 0.881
+        path.write_text('[schema]\n[schema.relations]\nP19 = "born in"\n'
+                        f'[schema.thresholds]\nP19 = {th}\n')
+        comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=str(path))
+        _always_p19(comp)
+        assert len(comp.predict(_doc(nlp, born, ents))) == expected

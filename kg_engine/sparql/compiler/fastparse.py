@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from rdflib.namespace import RDF, XSD
@@ -41,6 +42,7 @@ _TOKEN = re.compile(r"""
  (?P<ws>\s+|\#[^\n]*)
 |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
 |(?P<var>[?$][A-Za-z0-9_\u00B7-\uFFFF]+)
+|(?P<lstr>"{3}(?:(?:"|"")?(?:[^"\\]|\\.))*"{3}|'{3}(?:(?:'|'')?(?:[^'\\]|\\.))*'{3})
 |(?P<str>"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
 |(?P<lang>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
 |(?P<num>(?:\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|\d+))
@@ -68,8 +70,10 @@ _BINARY_BUILTINS = {
     "STRLANG": "Builtin_STRLANG", "STRDT": "Builtin_STRDT",
 }
 _LIST_BUILTINS = {"CONCAT": "Builtin_CONCAT", "COALESCE": "Builtin_COALESCE"}
-_CALLS = {*_UNARY_BUILTINS, *_BINARY_BUILTINS, *_LIST_BUILTINS, "IF", "SUBSTR", "REPLACE",
-          "REGEX", "BOUND", "EXISTS", "NOT"}
+_NULLARY_BUILTINS = {"RAND": "Builtin_RAND", "NOW": "Builtin_NOW", "UUID": "Builtin_UUID",
+                     "STRUUID": "Builtin_STRUUID"}
+_CALLS = {*_UNARY_BUILTINS, *_BINARY_BUILTINS, *_LIST_BUILTINS, *_NULLARY_BUILTINS, "IF", "SUBSTR",
+          "REPLACE", "REGEX", "BOUND", "EXISTS", "NOT", "BNODE"}
 _AGGS = {"COUNT": "Aggregate_Count", "SUM": "Aggregate_Sum", "AVG": "Aggregate_Avg",
          "MIN": "Aggregate_Min", "MAX": "Aggregate_Max", "SAMPLE": "Aggregate_Sample",
          "GROUP_CONCAT": "Aggregate_GroupConcat"}
@@ -115,6 +119,8 @@ class _Parser:
             kind = m.lastgroup
             if kind == "ws":
                 continue
+            if kind == "lstr" and text[pos:pos + 1] == m.group()[-1]:
+                raise _Unsupported("quote after a long string")  # rdflib decides
             toks.append((kind, m.group()))  # type: ignore[arg-type]
         if pos != len(text):
             raise _Unsupported("lex")
@@ -178,9 +184,9 @@ class _Parser:
         if kind in ("iri", "pname"):
             self.i += 1
             return self.iri((kind, val))
-        if kind == "str":
+        if kind == "str" or kind == "lstr":
             self.i += 1
-            lex = _unescape(val[1:-1])
+            lex = _unescape(val[1:-1] if kind == "str" else val[3:-3])
             k2, v2 = self.peek()
             if k2 == "lang":
                 self.i += 1
@@ -204,8 +210,10 @@ class _Parser:
             return Literal(val, datatype=XSD.boolean, normalize=False)
         raise _Unsupported("term")
 
-    def node(self) -> Any:
+    def node(self, out: list[tuple]) -> Any:
         kind, val = self.peek()
+        if kind == "op" and val in ("[", "("):
+            return self.node_list(out)
         if kind == "var":
             self.i += 1
             return Variable(val[1:])
@@ -319,6 +327,8 @@ class _Parser:
             q = CompValue("AskQuery", p=where, datasetClause=dataset, PV=[])
         elif self.kw("CONSTRUCT"):
             q = self.construct()
+        elif self.kw("DESCRIBE"):
+            q = self.describe()
         else:
             raise _Unsupported("query form")
         if self.peek()[0] != "eof":
@@ -341,7 +351,7 @@ class _Parser:
         """``CONSTRUCT { template } [FROM …] WHERE { … } [ORDER BY/LIMIT/OFFSET]`` as rdflib
         translates it: the WHERE part projected like ``SELECT *``."""
         if self.peek() != ("op", "{"):
-            raise _Unsupported("CONSTRUCT WHERE")
+            return self.construct_where()
         self.i += 1
         template: list[tuple] = []
         while not self.op("}"):
@@ -355,6 +365,55 @@ class _Parser:
             raise _Unsupported("blank node label in template and pattern")
         return CompValue("ConstructQuery", p=q.p, template=template or None,
                          datasetClause=q.datasetClause)
+
+    def construct_where(self) -> CompValue:
+        """``CONSTRUCT WHERE { triples }``: the template is the pattern (rdflib reads it from
+        the ``Project``/``BGP`` below the query form)."""
+        q = self.select(construct=True)
+        bgp = q.p.p if q.p.name == "Project" else None
+        if bgp is None or bgp.name != "BGP" or not all(
+                isinstance(t[1], (URIRef, Variable)) for t in bgp.triples):
+            raise _Unsupported("CONSTRUCT WHERE with more than triples")
+        return CompValue("ConstructQuery", p=q.p, template=None, datasetClause=q.datasetClause)
+
+    def describe(self) -> CompValue:
+        """``DESCRIBE`` as rdflib translates it: the named resources and variables, and with a
+        WHERE clause ``SELECT DISTINCT`` of those variables (plus the first sub-select
+        projections)."""
+        targets: list[Any] = []
+        while True:
+            kind, val = self.peek()
+            if kind == "var":
+                self.i += 1
+                targets.append(Variable(val[1:]))
+            elif kind in ("iri", "pname"):
+                self.i += 1
+                targets.append(self.iri((kind, val)))
+            else:
+                break
+        if not targets:
+            raise _Unsupported("DESCRIBE *")
+        start = self.i
+        dataset = self.dataset_clause()
+        if self.peek()[0] == "eof":
+            return CompValue("DescribeQuery", p=None, datasetClause=dataset,
+                             PV=list(dict.fromkeys(targets)))
+        self.i = start
+        q = self.select(construct=True)
+        node, above = q.p, None
+        while node.name != "Project":
+            node, above = node.p, node
+        pv = list(dict.fromkeys(targets))
+        for child in _first_projections(node.p):
+            pv.extend(v for v in child.PV if v not in pv)
+        node["PV"] = pv
+        distinct = CompValue("Distinct", p=node)
+        if above is None:
+            top = distinct
+        else:
+            above["p"] = distinct
+            top = q.p
+        return CompValue("DescribeQuery", p=top, datasetClause=q.datasetClause, PV=pv)
 
     def select(self, sub: bool = False, construct: bool = False) -> CompValue:
         modifier = None
@@ -388,8 +447,6 @@ class _Parser:
                     break
             if not proj:
                 raise _Unsupported("projection")
-        if star and sub:
-            raise _Unsupported("SELECT * in a sub-select")
         dataset = self.dataset_clause()
         if dataset is not None and sub:
             raise _Unsupported("FROM in a sub-select")
@@ -401,10 +458,32 @@ class _Parser:
             if not self.kw("BY"):
                 raise _Unsupported("GROUP BY")
             group = []
-            while self.peek()[0] == "var":
-                group.append(Variable(self.next()[1][1:]))
+            group_as: list[tuple[Any, Variable]] = []
+            while True:  # Var | BuiltInCall | FunctionCall | '(' Expression ('AS' Var)? ')'
+                kind, val = self.peek()
+                if kind == "var":
+                    self.i += 1
+                    group.append(Variable(val[1:]))
+                elif kind == "op" and val == "(":
+                    self.i += 1
+                    e = self.expr()
+                    if self.kw("AS"):
+                        k, v = self.next()
+                        if k != "var":
+                            raise _Unsupported("GROUP BY AS var")
+                        group_as.append((e, Variable(v[1:])))
+                        e = Variable(v[1:])
+                    self.expect_op(")")
+                    group.append(e)
+                elif (kind == "word" and val.upper() in _CALLS and val.upper() not in (
+                        "EXISTS", "NOT")) or (kind in ("iri", "pname") and self.peek(1) == ("op", "(")):
+                    group.append(self.primary())
+                else:
+                    break
             if not group:
-                raise _Unsupported("GROUP BY expression")
+                raise _Unsupported("GROUP BY")
+            for e, v in group_as:  # rdflib: "GROUP BY (expr AS ?v)" extends the pattern first
+                M = CompValue("Extend", p=M, expr=e, var=v)
         having = []
         if self.kw("HAVING"):
             while self.peek() == ("op", "("):
@@ -426,7 +505,8 @@ class _Parser:
                     order.append(CompValue("OrderCondition", expr=Variable(val[1:]), order=None))
                 elif kind == "op" and val == "(":
                     order.append(CompValue("OrderCondition", expr=self.bracketted(), order=None))
-                elif kind == "word" and val.upper() in _CALLS:
+                elif (kind == "word" and val.upper() in _CALLS) or (
+                        kind in ("iri", "pname") and self.peek(1) == ("op", "(")):
                     order.append(CompValue("OrderCondition", expr=self.primary(), order=None))
                 else:
                     break
@@ -438,6 +518,7 @@ class _Parser:
                 limit = min(int(self._int()), 2**63 - 1)
             elif self.kw("OFFSET"):
                 offset = min(int(self._int()), 2**63 - 1)
+        values = CompValue("ToMultiSet", p=self.inline_data()) if self.kw("VALUES") else None
         aggregate = group is not None or bool(self.aggs)
         E: list[tuple[Any, Variable]] = []
         if aggregate:
@@ -445,7 +526,7 @@ class _Parser:
                 raise _Unsupported("SELECT * with GROUP BY")
             # §18.2.4.1: only grouping variables (and earlier aliases) outside aggregates;
             # declined, so that parsing.parse_query reports it (sparql/scope.py)
-            known = set(group or ())
+            known = {g for g in group or () if isinstance(g, Variable)}
             for var, e, evar in proj:
                 if ({var} if var is not None else _expr_vars(e)) - known:
                     raise _Unsupported("ungrouped variable in an aggregate query")
@@ -464,12 +545,15 @@ class _Parser:
             raise _Unsupported("HAVING without aggregates")
         if having:
             M = CompValue("Filter", expr=_and(having), p=M)
+        if values is not None:
+            M = _join(M, values)
         if star:  # in order of first appearance in the text, as for rdflib's parser
             PV = sorted(_pattern_vars(M), key=lambda v: self.first_seen.get(str(v), len(self.toks)))
         else:
             PV = []
             aliases = {evar for _v, _e, evar in proj if evar is not None}
-            if aliases and aliases & (set(group or ()) if aggregate else _pattern_vars(M)):
+            grouped = {g for g in group or () if isinstance(g, Variable)}
+            if aliases and aliases & (grouped if aggregate else _pattern_vars(M)):
                 raise _Unsupported("AS a variable in scope")  # §18.2.1, see sparql/scope.py
             for var, e, evar in proj:
                 v = var if var is not None else evar
@@ -608,12 +692,17 @@ class _Parser:
             if k != "var":
                 raise _Unsupported("VALUES var")
             name = Variable(v[1:])
+            names = [name]
             self.expect_op("{")
             res = []
             while not self.op("}"):
                 res.append({name: self.data_value()})
-        if not res or not names_of(res):
-            raise _Unsupported("empty VALUES")  # translated by kg_engine.sparql.translation
+        if not res:  # no rows: the empty multiset over the variables (as translation.repair)
+            if not names:
+                raise _Unsupported("VALUES () { }")
+            return CompValue("values", res=[], kg_vars=names)
+        if not names_of(res):
+            raise _Unsupported("VALUES () { () }")
         return CompValue("values", res=res)
 
     def data_value(self) -> Any:
@@ -627,26 +716,58 @@ class _Parser:
         out: list[tuple] = []
         while True:
             kind, val = self.peek()
-            if kind not in ("var", "iri", "pname", "str", "num", "bnode") and not (
-                    kind == "word" and val in ("true", "false")):
+            if kind not in ("var", "iri", "pname", "str", "lstr", "num", "bnode") and not (
+                    kind == "word" and val in ("true", "false")) and not (
+                    kind == "op" and val in ("[", "(")):
                 if out:
                     return out
                 raise _Unsupported("triples")
-            s = self.node()
-            while True:
-                p = self.verb()
-                while True:
-                    o = self.node()
-                    out.append((s, p, o))
-                    if not self.op(","):
-                        break
-                if not self.op(";"):
-                    break
-                k, v = self.peek()
-                if k == "op" and v in (".", "}"):
-                    break
+            s = self.node(out)
+            k, v = self.peek()
+            # a blank node property list or a collection may stand alone ("[ :p 1 ] .")
+            if not (kind == "op" and (k == "eof" or (k == "op" and v in (".", "}")))):
+                self.property_list(s, out)
             if not self.op("."):
                 return out
+
+    def property_list(self, s: Any, out: list[tuple]) -> None:
+        """``verb objects ( ';' ( verb objects )? )*`` of subject ``s``, appended to ``out``."""
+        while True:
+            p = self.verb()
+            while True:
+                out.append((s, p, self.node(out)))
+                if not self.op(","):
+                    break
+            if not self.op(";"):
+                return
+            while self.op(";"):
+                pass
+            k, v = self.peek()
+            if k == "eof" or (k == "op" and v in (".", "}", "]")):
+                return
+
+    def node_list(self, out: list[tuple]) -> Any:
+        """A blank node property list ``[ … ]`` or a collection ``( … )`` (its triples go
+        to ``out``, as rdflib's grammar expands them); returns the node that stands for it."""
+        if self.op("["):
+            b = BNode()
+            if not self.op("]"):
+                self.property_list(b, out)
+                self.expect_op("]")
+            return b
+        self.expect_op("(")
+        items = []
+        while not self.op(")"):
+            items.append(self.node(out))
+        if not items:
+            return RDF.nil
+        head = cur = BNode()
+        for n, item in enumerate(items):
+            out.append((cur, RDF.first, item))
+            nxt = BNode() if n + 1 < len(items) else RDF.nil
+            out.append((cur, RDF.rest, nxt))
+            cur = nxt
+        return head
 
     def constraint(self) -> Any:
         kind, val = self.peek()
@@ -765,6 +886,15 @@ class _Parser:
                             break
                         self.expect_op(",")
                 return CompValue(_LIST_BUILTINS[up], arg=args)
+            if up in _NULLARY_BUILTINS:
+                self.expect_op(")")
+                return CompValue(_NULLARY_BUILTINS[up])
+            if up == "BNODE":
+                if self.op(")"):
+                    return CompValue("Builtin_BNODE")
+                a = self.expr()
+                self.expect_op(")")
+                return CompValue("Builtin_BNODE", arg=a)
             if up == "IF":
                 a = self.expr()
                 self.expect_op(",")
@@ -819,9 +949,22 @@ class _Parser:
         if kind in ("iri", "pname"):
             t = self.literal_or_iri()
             if self.peek() == ("op", "("):
-                raise _Unsupported("function call")
+                return self.function_call(t)
             return t
         return self.literal_or_iri()
+
+    def function_call(self, iri: URIRef) -> CompValue:
+        """``iri(args)``: a cast (``xsd:integer(?x)``) or an extension function, as rdflib's
+        grammar builds it (``Function`` with ``iri``, ``distinct`` and ``expr``)."""
+        self.expect_op("(")
+        if self.op(")"):
+            raise _Unsupported("function call without arguments")  # rdflib's NIL form
+        distinct = "DISTINCT" if self.kw("DISTINCT") else []
+        args = [self.expr()]
+        while self.op(","):
+            args.append(self.expr())
+        self.expect_op(")")
+        return CompValue("Function", iri=iri, distinct=distinct, expr=args)
 
     def aggregate(self, up: str) -> Variable:
         self.expect_op("(")
@@ -911,6 +1054,16 @@ def _join(a: CompValue, b: CompValue) -> CompValue:
     return CompValue("Join", p1=a, p2=b)
 
 
+def _first_projections(node: CompValue) -> Iterator[CompValue]:
+    """The first ``Project`` down each branch (rdflib's ``_find_first_child_projections``)."""
+    for child in node.values():
+        if isinstance(child, CompValue):
+            if child.name == "Project":
+                yield child
+            else:
+                yield from _first_projections(child)
+
+
 def _and(parts: list[Any]) -> Any:
     if len(parts) == 1:
         return parts[0]
@@ -944,6 +1097,8 @@ def _pattern_vars(node: Any) -> set[Variable]:
             return _pattern_vars(node.p1)
         if node.name == "Project":  # a sub-select: only its projection is in scope
             return {v for v in node.PV if not str(v).startswith("__")}
+        if node.name == "values":  # rows, and the variables of an empty VALUES
+            return _pattern_vars(node.res) | set(dict.get(node, "kg_vars") or ())
         for k, v in node.items():
             if k in ("expr",):
                 continue
@@ -958,7 +1113,8 @@ def _pattern_vars(node: Any) -> set[Variable]:
 
 _EVAL_ALIASES = {"Builtin_NOTEXISTS": "Builtin_EXISTS", "Builtin_URI": "Builtin_IRI",
                  "Builtin_isURI": "Builtin_isIRI"}
-_PATTERN_NAMES = frozenset({"SelectQuery", "AskQuery", "ConstructQuery", "Project", "Distinct", "Reduced", "Slice",
+_PATTERN_NAMES = frozenset({"SelectQuery", "AskQuery", "ConstructQuery", "DescribeQuery",
+                            "DatasetClause", "Project", "Distinct", "Reduced", "Slice",
                             "OrderBy", "OrderCondition", "AggregateJoin", "Group", "BGP",
                             "Filter", "Join", "LeftJoin", "Union", "Minus", "Extend",
                             "ToMultiSet", "values", "Graph"})

@@ -1,9 +1,10 @@
 """Bulk loading RDF files into the store: streaming, batched, transactional.
 
 N-Triples and N-Quads take the fast path (a strict line parser, raw-token → id cache, large
-``executemany``/``COPY`` batches); every other rdflib format (Turtle, TriG, RDF/XML, JSON-LD,
-N3) is parsed by rdflib straight into a collecting sink, chunk by chunk, without building an
-in-memory graph. Gzip is handled transparently. All files of one call load in ONE
+``executemany``/``COPY`` batches); Turtle and TriG are read by kg-engine's own strict streaming
+parser (:mod:`kg_engine.store.turtle`) into the same path; the other rdflib formats (RDF/XML,
+JSON-LD, N3) are parsed by rdflib straight into a collecting sink, chunk by chunk, without
+building an in-memory graph. Gzip is handled transparently. All files of one call load in ONE
 transaction: a malformed file raises :class:`~kg_engine.errors.RDFSyntaxError`
 (``file:line: what was expected``) and leaves the store exactly as before; a killed process
 leaves the last committed state. Blank node labels are scoped per file, in every format
@@ -49,6 +50,7 @@ from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
+from kg_engine.store.turtle import TurtleParser, key_row
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
@@ -88,6 +90,7 @@ FORMATS = {
     ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
 }
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
+_TURTLE_FORMATS = {"turtle": False, "ttl": False, "trig": True}  # format -> TriG
 _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load
 _SMALL_LOAD = 20  # loads adding under 1/20 of the store's statements bump the statistics
@@ -252,6 +255,8 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
         writer = _Writer(store, target, known)
         if fmt in _FAST_FORMATS:
             _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
+        elif fmt in _TURTLE_FORMATS:
+            _load_turtle(writer, path, _TURTLE_FORMATS[fmt], bar)
         else:
             _load_rdflib(writer, path, fmt, bar, allow_contexts)
         result.statements += writer.statements
@@ -361,6 +366,43 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
         bar.update(raw.tell() - bar.n)
 
 
+def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:
+    """Turtle / TriG through :class:`~kg_engine.store.turtle.TurtleParser` (strict, streaming);
+    relative IRIs resolve against the file's ``file:`` URI, as rdflib resolves them."""
+    parser = TurtleParser(str(path), base=path.resolve().as_uri(), trig=trig)
+    stream, raw = _open_binary(path)
+    # newline="": a carriage return inside a long string is data, not a line end to translate
+    with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
+        chunk: list[tuple] = []
+        try:
+            for statements in parser.blocks(text):
+                chunk += statements
+                if len(chunk) >= _CHUNK:
+                    writer.write(chunk, key_row)
+                    chunk = []
+                    bar.update(raw.tell() - bar.n)
+        except UnicodeDecodeError as exc:
+            raise RDFSyntaxError(
+                f"not UTF-8 text ({exc.reason}) after statement "
+                f"{writer.statements + len(chunk)}; Turtle and TriG files must be UTF-8",
+                source=str(path),
+            ) from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+            raise _truncated(path, exc) from None
+        if chunk:
+            writer.write(chunk, key_row)
+        bar.update(raw.tell() - bar.n)
+    _keep_prefixes(writer, parser.prefixes)
+
+
+def _keep_prefixes(writer: _Writer, prefixes: dict[str, Any]) -> None:
+    """The file's prefixes are kept (first binding of a prefix wins), for exports to reuse."""
+    writer.store.db.executemany(
+        "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(f"ns:{p}", str(ns)) for p, ns in prefixes.items() if p],
+    )
+
+
 def _find_token(path: Path, token: str) -> int | None:
     """Number of the first line containing ``token`` (to locate a malformed token)."""
     stream, raw = _open_binary(path)
@@ -453,11 +495,7 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm,
         except Exception as exc:  # rdflib parsers raise many types; keep the position
             raise _syntax_error(exc, path, fmt) from exc
         collector.flush()
-    # the file's prefixes are kept (first binding of a prefix wins), for exports to reuse
-    writer.store.db.executemany(
-        "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(f"ns:{p}", str(ns)) for p, ns in collector.declared.items() if p],
-    )
+    _keep_prefixes(writer, collector.declared)
     bar.update(path.stat().st_size)
 
 

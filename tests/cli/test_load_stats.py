@@ -68,3 +68,19 @@ def test_n3_data_loads_and_n3_rules_exit_2_pointing_to_kg_reason(tmp_path: Path)
     assert f"{rules}:3: N3 formulae" in res.output and "kg reason --rules" in res.output
     with SQLStore(db) as s:
         assert len(s) == 2
+
+
+def test_bad_turtle_is_one_line_with_file_line_column_and_the_store_unchanged(
+        tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    good = tmp_path / "good.ttl"
+    good.write_text("@prefix ex: <urn:> .\nex:a ex:p ex:b .\n")
+    assert runner.invoke(app, ["load", str(good), "--db", db]).exit_code == 0
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <urn:> .\nex:a ex:p 1.2.3 .\n")  # rdflib stored 1.2
+    res = runner.invoke(app, ["load", str(bad), "--db", db])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and f"{bad}:2:14: expected ','" in lines[0], res.output
+    with SQLStore(db) as s:
+        assert len(s) == 1 and len(s.loads()) == 1

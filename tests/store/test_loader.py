@@ -145,7 +145,7 @@ def test_blank_nodes_of_files_loaded_together_stay_apart(store_url: str, tmp_pat
         ("bad.nt", "<urn:a> <urn:p> <urn:b>\n", 1, 24, "'.' ending the statement"),
         ("bad.nt", "<urn:a> <urn:p> <urn:b> <urn:g> .\n", 1, None, "N-Quads"),
         ("bad.nt", "<urn:a b> <urn:p> <urn:b> .\n", 1, None, "malformed IRI"),
-        ("bad.ttl", "@prefix ex: <urn:> .\nex:a ex:p ex:b .\nex:a ex:p .\n", 3, None, "turtle"),
+        ("bad.ttl", "@prefix ex: <urn:> .\nex:a ex:p ex:b .\nex:a ex:p .\n", 3, 11, "expected an object"),
         ("bad.rdf", "<rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>\n<x>\n</rdf:RDF>", 3, None, "xml"),
     ],
 )

@@ -270,3 +270,16 @@ def test_bind_inside_an_optional_that_does_not_match(ds):
                   key=str) == [("a", None), ("b", None), ("c", "1")]
     assert sorted(rows(ds, "SELECT ?s ?x WHERE { ?s a ?t OPTIONAL { ?s ex:tag ?g BIND(COALESCE(?g, 7) AS ?x) } }"),
                   key=str) == [("a", "t1"), ("b", "5"), ("c", None)]
+
+
+def test_distinct_order_by_over_a_pre_bound_variable(ds):
+    # initBindings behave as VALUES (rdflib's test_initbindings): DISTINCT + ORDER BY wraps
+    # the pattern, and a value the store never saw (or did) must survive the wrapping
+    for term, shown in ((Literal("never seen"), "never seen"), (URIRef(EX + "a"), "a")):
+        for q in ("SELECT DISTINCT ?t WHERE { } ORDER BY ?t",
+                  "SELECT DISTINCT ?t WHERE { } ORDER BY ?t LIMIT 1"):
+            got = [tuple(_short(x) for x in r) for r in ds.query(PFX + q, initBindings={"t": term})]
+            assert got == [(shown,)], q
+        got = ds.query(PFX + "SELECT DISTINCT ?t ?s WHERE { ?s ex:knows ?o } ORDER BY ?t ?s",
+                       initBindings={"t": term})
+        assert [tuple(_short(x) for x in r) for r in got] == [(shown, "a"), (shown, "b")]

@@ -91,6 +91,14 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
         block = wrap(cc, block)
     if pv is None:
         pv = [v for v in block.cols if not str(v).startswith("__")]
+    for v in pv:  # pre-bound (initBindings) variables the pattern does not bind: before any
+        if v not in block.cols and v in cc.env:  # DISTINCT/ORDER BY wrapping projects them
+            block.cols[v] = cc.env[v]
+            if order and distinct:
+                # sort keys read its term columns through the wrapped column, where the
+                # binding's parameter is no longer visible: a term the store never saw
+                # must go to rdflib (see CompiledQuery.run)
+                cc.fields_of_bindings = True
     keys: list[tuple[Sql, bool]] = []
     if order and (limit is not None or offset or cc.__dict__.get("_top") is node):
         if block.group_by is not None:
@@ -132,11 +140,6 @@ def compile_select(cc: CompileContext, node: CompValue, scope: GraphScope) -> tu
     block.limit = limit
     block.offset = offset
     block.sealed = True
-    for v in pv:
-        if v not in block.cols:
-            col = cc.env.get(v)
-            if col is not None:
-                block.cols[v] = col
     return block, pv
 
 

@@ -90,6 +90,9 @@ class PreparedQuery:
     query: Query
     base: str | None = None
     plans: dict[Any, Any] = field(default_factory=dict)
+    #: tokens of the stores whose compiler already declined this query on the text path
+    #: (rdflib's evaluator runs it, with the compiled sub-plans: never a wrong answer)
+    declined_on: set[int] = field(default_factory=set)
 
     @property
     def type(self) -> str:
@@ -481,21 +484,25 @@ class QueryEngine:
 
         def make() -> Any:
             try:
-                if spec is not None and spec.default != "union" and not options \
-                        and _has_from(text):
-                    return False  # FROM replaces the default graph: the full path does it
-                from kg_engine.sparql.compiler.fastparse import parse as fast_parse
+                from kg_engine.sparql.compiler.fastparse import parse_with_base
 
-                algebra = fast_parse(text)
-                if algebra is None:
+                found = parse_with_base(text)
+                if found is None:
                     return False  # the full path parses with rdflib, once (prepare's cache)
+                algebra, base = found
+                if spec is not None and spec.default != "union" and not options \
+                        and algebra.get("datasetClause"):
+                    return False  # FROM replaces the default graph: the full path does it
                 plan = compile_query(sql_store, algebra, dataset=spec, init_vars=bound)
             except (RecursionError, TimeoutError):
                 raise  # not a property of the text: never cached
             except Exception:  # noqa: BLE001 - the full path parses again and reports errors
                 return False
-            return plan if getattr(plan, "full", False) and plan.form in ("SELECT", "ASK") \
-                else False
+            if getattr(plan, "full", False) and plan.form in ("SELECT", "ASK"):
+                return plan
+            self._hand_over(text, algebra, base, sql_store if plan.form in ("SELECT", "ASK")
+                            and not algebra.get("datasetClause") else None)
+            return False
 
         plan = self._cached(key, make)
         if not plan:
@@ -518,6 +525,22 @@ class QueryEngine:
         vars_, rows = out
         state.check()
         return TupleResult(list(vars_), list(rows))
+
+    def _hand_over(self, text: str, algebra: Any, base: str | None, declined_by: Any) -> None:
+        """The text path's parse becomes :meth:`prepare`'s (no second parse of the text), and
+        with ``declined_by`` (a store) the compiler is not tried again on it for this query."""
+        from kg_engine.sparql.compiler.plan import store_token
+        from kg_engine.sparql.parsing import USE_FAST_PARSER, query_of_fast_algebra
+
+        if not USE_FAST_PARSER:
+            return
+        query = query_of_fast_algebra(text, algebra, base)
+        if query is None:
+            return
+        prepared = self._cached(("Q", text, None, self._ns_key(None)),
+                                lambda: PreparedQuery(text, query, None))
+        if declined_by is not None:
+            prepared.declined_on.add(store_token(declined_by))
 
     def _as_prepared(
         self, query: str | PreparedQuery | Query, *, base: str | None, init_ns: Mapping[str, Any] | None
@@ -551,6 +574,10 @@ class QueryEngine:
 
     def _run_compiled(self, sql_store: Any, prepared: PreparedQuery, view: QueryDataset,
                       bindings: dict) -> SPARQLResult | None:
+        from kg_engine.sparql.compiler.plan import store_token
+
+        if store_token(sql_store) in prepared.declined_on:
+            return None
         plan = self._compiled_plan(sql_store, prepared, view, frozenset(bindings))
         if plan is None or not getattr(plan, "full", False):
             return None
@@ -663,18 +690,6 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
-
-
-def _has_from(text: str) -> bool:
-    """Whether the query has a dataset clause (``FROM``/``FROM NAMED``); parsed, so that a
-    comment or a string saying "from" does not count (once per text: plans are cached)."""
-    from kg_engine.sparql.compiler.fastparse import parse as fast_parse
-    from kg_engine.sparql.compiler.plan import parse_algebra
-
-    algebra = fast_parse(text)
-    if algebra is None:
-        algebra = parse_algebra(text)
-    return bool(algebra.get("datasetClause"))
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -197,15 +197,28 @@ def _fast_query(text: str) -> Query | None:
     """The query built by kg-engine's fast parser (rdflib's evaluator can run it), or None."""
     if not USE_FAST_PARSER:
         return None
-    from rdflib.plugins.sparql.sparql import Prologue
+    from kg_engine.sparql.compiler.fastparse import parse_with_base
 
-    from kg_engine.sparql.compiler.fastparse import parse_for_rdflib
-    from kg_engine.sparql.functions import bind_overrides
-
-    found = parse_for_rdflib(text)
+    found = parse_with_base(text)
     if found is None:
         return None
-    algebra, base = found
+    return query_of_fast_algebra(text, *found)
+
+
+def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | None:
+    """The rdflib ``Query`` of the fast parser's algebra of ``text`` (from
+    :func:`~kg_engine.sparql.compiler.fastparse.parse_with_base`), its expressions bound for
+    rdflib's evaluator (:func:`~kg_engine.sparql.compiler.fastparse.to_rdflib`, in place);
+    None if it has an expression rdflib cannot evaluate."""
+    from rdflib.plugins.sparql.sparql import Prologue
+
+    from kg_engine.sparql.compiler.fastparse import Unsupported, to_rdflib
+    from kg_engine.sparql.functions import bind_overrides
+
+    try:
+        algebra = to_rdflib(algebra)
+    except Unsupported:
+        return None
     prologue = Prologue()
     prologue.base = base
     query = Query(prologue, algebra)

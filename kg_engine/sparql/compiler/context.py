@@ -88,6 +88,7 @@ class CompileContext:
         self.dialect: str = store.dialect
         self.dataset = dataset or DatasetSpec()
         self.ids: dict[Identifier, int] = {}
+        self._prefetched: dict[Identifier, int | None] = {}  # see prefetch()
         self.missing: list[Identifier] = []  # index k <-> id -1-k
         self._alias = 0
         self.declined: list[str] = []
@@ -114,15 +115,25 @@ class CompileContext:
         return f"{prefix}{self._alias}"
 
     # -- constants --------------------------------------------------------------------
+    def prefetch(self, terms: Iterable[Identifier]) -> None:
+        """Look ``terms`` (plus the XSD datatypes) up in one dictionary query, for later
+        :meth:`resolve` calls (which then need no query of their own)."""
+        todo = [t for t in dict.fromkeys([*terms, *XSD_TERMS])
+                if isinstance(t, (URIRef, BNode, Literal)) and t not in self.ids]
+        found = self.store.term_ids(todo) if todo else {}
+        self._prefetched = {t: found.get(t) for t in todo}
+
     def resolve(self, terms: Iterable[Identifier]) -> None:
         """Resolve ``terms`` (plus the XSD datatypes) to ids in one dictionary lookup."""
         todo = [t for t in dict.fromkeys([*terms, *XSD_TERMS]) if t not in self.ids]
         todo = [t for t in todo if isinstance(t, (URIRef, BNode, Literal))]
         if not todo:
             return
-        found = self.store.term_ids(todo) if todo else {}
+        pre = self._prefetched
+        need = [t for t in todo if t not in pre]
+        found = self.store.term_ids(need) if need else {}
         for t in todo:
-            i = found.get(t)
+            i = pre[t] if t in pre else found.get(t)
             if i is None:
                 self.missing.append(t)
                 i = -len(self.missing)

@@ -36,7 +36,8 @@ from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Sequenc
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Literal, URIRef, Variable
 
-__all__ = ["parse", "parse_data_update"]
+__all__ = ["Unsupported", "parse", "parse_data_update", "parse_for_rdflib", "parse_with_base",
+           "to_rdflib"]
 
 _TOKEN = re.compile(r"""
  (?P<ws>\s+|\#[^\n]*)
@@ -80,7 +81,10 @@ _AGGS = {"COUNT": "Aggregate_Count", "SUM": "Aggregate_Sum", "AVG": "Aggregate_A
 
 
 class _Unsupported(Exception):
-    pass
+    """Outside the fast parser's grammar: the caller uses rdflib's parser."""
+
+
+Unsupported = _Unsupported
 
 
 def _unescape(s: str) -> str:
@@ -1158,9 +1162,21 @@ def to_rdflib(node: Any) -> Any:
 def parse_for_rdflib(text: str) -> tuple[CompValue, str | None] | None:
     """:func:`parse`, with the expressions bound for rdflib's evaluator (see :func:`to_rdflib`),
     and the query's BASE (``IRI("x")`` resolves against it)."""
+    found = parse_with_base(text)
+    if found is None:
+        return None
+    try:
+        return to_rdflib(found[0]), found[1]
+    except (_Unsupported, IndexError, ValueError, KeyError):
+        return None
+
+
+def parse_with_base(text: str) -> tuple[CompValue, str | None] | None:
+    """:func:`parse` and the query's BASE; :func:`to_rdflib` of the algebra (in place) gives
+    :func:`parse_for_rdflib`'s (so one parse serves the SQL compiler and rdflib's evaluator)."""
     try:
         parser = _Parser(text)
-        return to_rdflib(parser.query()), parser.base
+        return parser.query(), parser.base
     except (_Unsupported, IndexError, ValueError, KeyError):
         return None
 
@@ -1185,7 +1201,5 @@ def parse_data_update(text: str) -> list[CompValue] | None:
 
 def parse(text: str) -> CompValue | None:
     """The algebra of ``text`` when it is in the supported subset, else ``None``."""
-    try:
-        return _Parser(text).query()
-    except (_Unsupported, IndexError, ValueError, KeyError):
-        return None
+    found = parse_with_base(text)
+    return None if found is None else found[0]

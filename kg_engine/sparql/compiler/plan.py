@@ -18,7 +18,8 @@ from typing import Any
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
-from rdflib.term import Identifier, Variable
+from rdflib.paths import Path
+from rdflib.term import Identifier, Literal, URIRef, Variable
 
 from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.rows import row_type, without_gc
@@ -326,6 +327,8 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
         cc = CompileContext(store, dataset)
         if first is not None:
             cc.patch_missing(first.missing, first.ids, first.value_consts)
+        else:  # every constant in one dictionary look-up (not one per pattern/expression)
+            cc.prefetch(constants_of(node))
         for v in init_vars:
             cc.env[v] = Col.id(param(BindingParam(v)))
         try:
@@ -339,6 +342,35 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
                          binding_fields=cc.fields_of_bindings, declined=[], **base)
+
+
+def constants_of(node: Any) -> list[Identifier]:
+    """The IRIs and literals of an algebra node (patterns, paths, expressions, VALUES rows).
+
+    Example:
+        >>> from rdflib import Literal, URIRef, Variable
+        >>> bgp = CompValue("BGP", triples=[(Variable("s"), URIRef("urn:p"), Literal(1))])
+        >>> sorted(str(t) for t in constants_of(bgp))
+        ['1', 'urn:p']
+    """
+    out: dict[Identifier, None] = {}
+    stack = [node]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        x = pop()
+        t = type(x)
+        if t is URIRef or t is Literal:
+            out[x] = None
+        elif t is tuple or t is list:
+            extend(x)
+        elif isinstance(x, dict):  # CompValue (its own __getitem__ is slow), VALUES row
+            extend(dict.values(x))
+            if not isinstance(x, CompValue):
+                extend(dict.keys(x))
+        elif isinstance(x, Path):
+            extend(vars(x).values())
+    out.pop(None, None)
+    return list(out)
 
 
 def compile_node(cc: CompileContext, node: CompValue, scope: GraphScope

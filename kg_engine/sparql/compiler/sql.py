@@ -76,10 +76,16 @@ def sql(template: str, *parts: Sql | str) -> Sql:
     pieces = template.split("{}")
     if len(pieces) != len(parts) + 1:
         raise ValueError(f"template {template!r} has {len(pieces) - 1} slots, got {len(parts)}")
-    out = Sql(pieces[0])
+    texts = [pieces[0]]
+    params: list[Any] = []
     for part, text in zip(parts, pieces[1:]):
-        out = out + part + text
-    return out
+        if isinstance(part, str):
+            texts.append(part)
+        else:
+            texts.append(part.text)
+            params.extend(part.params)
+        texts.append(text)
+    return Sql("".join(texts), tuple(params))
 
 
 def param(value: Any) -> Sql:

@@ -67,6 +67,8 @@ def prepare_parse_tree(parsed: Any) -> None:
             if node.name in ("SelectQuery", "SubSelect") and not _get(node, "projection") \
                     and not _get(node, "groupby"):
                 node["projection"] = [CompValue("vars", var=_STAR)]
+            elif node.name == "DescribeQuery" and not _get(node, "var") and _get(node, "where"):
+                node["var"] = [_STAR]  # DESCRIBE * (rdflib: "'NoneType' object is not iterable")
             elif node.name in ("InlineData", "ValuesClause") and _get(node, "var") \
                     and not _get(node, "value"):
                 # an empty VALUES: one placeholder row keeps its variables through the

@@ -283,3 +283,12 @@ def test_distinct_order_by_over_a_pre_bound_variable(ds):
         got = ds.query(PFX + "SELECT DISTINCT ?t ?s WHERE { ?s ex:knows ?o } ORDER BY ?t ?s",
                        initBindings={"t": term})
         assert [tuple(_short(x) for x in r) for r in got] == [(shown, "a"), (shown, "b")]
+
+
+def test_describe_star(ds):
+    # §16.4 DESCRIBE * describes the in-scope variables' values (was a QuerySyntaxError:
+    # "'NoneType' object is not iterable" from rdflib's translation); WHERE is optional
+    got = construct(ds, "DESCRIBE * { ?s ex:label ?l }")
+    assert {(_short(s), _short(p), _short(o)) for s, p, o in got} >= {("c", "label", "C"), ("c", "flag", "true")}
+    assert {_short(s) for s, _, _ in got} == {"c"}
+    assert construct(ds, "DESCRIBE * WHERE { ?s ex:label ?l }") == got

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -181,8 +182,10 @@ class FallbackMeter:
         from kg_engine.sparql import evaluation
 
         self.nodes: list[str] = []
+        self.reasons: list[str] = []
         original = getattr(evaluation.kg_eval, "unmetered", evaluation.kg_eval)
         meter = self
+        self._meter_declines()
 
         def counting(ctx: Any, part: Any) -> Any:
             view = evaluation.query_dataset_of(ctx)
@@ -198,6 +201,31 @@ class FallbackMeter:
 
         counting.unmetered = original  # type: ignore[attr-defined]
         evaluation.kg_eval = counting
+
+    def _meter_declines(self) -> None:
+        """Record why the SQL compiler declined (``CompiledQuery.declined`` of every plan
+        compiled for the query: the whole query, then the sub-plans rdflib offers it)."""
+        from kg_engine.sparql.compiler import hook, plan
+
+        original = getattr(plan.compile_plan, "unmetered", plan.compile_plan)
+        meter = self
+
+        def recording(*args: Any, **kw: Any) -> Any:
+            cq = original(*args, **kw)
+            if not cq.full:
+                meter.reasons.extend(cq.declined)
+            return cq
+
+        recording.unmetered = original  # type: ignore[attr-defined]
+        plan.compile_plan = recording
+        hook.compile_plan = recording
+
+
+def reason_key(reason: str) -> str:
+    """A decline reason with variable names, literals and numbers blanked (for counting)."""
+    reason = re.sub(r"\?\w+", "?v", reason)
+    reason = re.sub(r'"[^"]*"(\S*)', '"…"', reason)
+    return re.sub(r"\b\d+\b", "N", reason)[:100]
 
 
 def _consume(result: Any) -> int:
@@ -216,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="timeout= for every query (default: none)")
     ap.add_argument("--json", help="write per-query figures here")
     ap.add_argument("--show", type=int, default=8, help="print the N slowest queries")
+    ap.add_argument("--reasons", action="store_true",
+                    help="print why the compiler declined: queries per reason, most first")
     args = ap.parse_args(argv)
 
     import pyoxigraph as ox
@@ -251,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu0 = time.process_time()
     for text in texts:
         meter.nodes.clear()
+        meter.reasons.clear()
         c0 = time.process_time()
         t0 = time.perf_counter()
         error = None
@@ -268,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             n_ox = -1
         t_ox = time.perf_counter() - t0
         rows.append({"text": text, "kg_ms": t_kg * 1e3, "kg_cpu_ms": c_kg * 1e3, "ox_ms": t_ox * 1e3, "rows_kg": n_kg,
-                     "rows_ox": n_ox, "fallback": sorted(set(meter.nodes)), "error": error})
+                     "rows_ox": n_ox, "fallback": sorted(set(meter.nodes)), "error": error,
+                     "declined": sorted({reason_key(x) for x in meter.reasons})})
     cpu = time.process_time() - cpu0
 
     kg_ms = sorted(r["kg_ms"] for r in rows)
@@ -296,6 +328,15 @@ def main(argv: list[str] | None = None) -> int:
           f"({len(over)} queries over the bound)")
     print(f"fully SQL {sql_share:.1%}; rdflib evaluated nodes: "
           + ", ".join(f"{k} {v}" for k, v in sorted(fallback_kinds.items(), key=lambda kv: -kv[1])))
+    if args.reasons:
+        why: dict[str, int] = {}
+        for r in rows:
+            if r["fallback"]:
+                for k in r["declined"] or ["(no decline recorded)"]:
+                    why[k] = why.get(k, 0) + 1
+        print("decline reasons (queries not fully SQL that met each):")
+        for k, v in sorted(why.items(), key=lambda kv: -kv[1]):
+            print(f"  {v:4d}  {k}")
     errors = [r for r in rows if r["error"]]
     mismatch = [r for r in rows if not r["error"] and r["rows_ox"] >= 0
                 and r["rows_kg"] != r["rows_ox"]]

@@ -137,7 +137,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
 
 def _countable(xc: ExprCompiler, ex: Ex) -> Sql:
     """An expression that is NULL exactly when ``ex`` is unbound or an error."""
-    if ex.kind in ("term", "num", "str"):
+    if ex.kind in ("term", "num", "str", "py"):
         return ex.e
     if ex.kind == "val":
         return ex.rank if isinstance(ex.rank, Sql) else Sql(str(ex.rank))

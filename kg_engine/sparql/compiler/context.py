@@ -95,6 +95,9 @@ class CompileContext:
         self._stats: dict[int, tuple[int, int, int]] | None = None
         self._total: int | None = None
         self.uses_regex = False
+        #: expressions evaluated by SQLite calling back into Python (.pyexpr): the plan keeps
+        #: them alive
+        self.py_exprs: list[Any] = []
         #: variables bound outside the pattern being compiled (ctx bindings, initBindings,
         #: the outer row of EXISTS): every occurrence is equated with this column
         self.env: dict[Variable, Col] = {}

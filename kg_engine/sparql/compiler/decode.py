@@ -12,6 +12,7 @@ code  term
 -1    xsd:integer          -2  xsd:decimal (exact; AVG = SUM/COUNT)
 -3    xsd:float            -4  xsd:double
 -5    simple literal       -6  xsd:boolean
+-7    any term, encoded as text by :func:`.pyexpr.encode` (SQLite's Python callbacks)
 > 0   the datatype with that term id (MIN/MAX of typed numbers)
 -99   SQL could not compute it exactly: :class:`RuntimeDecline`
 NULL  unbound
@@ -113,6 +114,9 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
         return Literal(str(v))
     if t == -6:
         return Literal(bool(int(v)))
+    if t == -7:  # a term computed by a Python callback (see .pyexpr)
+        from .pyexpr import decode_encoded
+        return decode_encoded(v)
     if -105 < t < -100:
         # MIN/MAX over mixed numeric types: the winner's type is not known exactly; an
         # integral value with an integer among the inputs is taken as xsd:integer

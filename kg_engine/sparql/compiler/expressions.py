@@ -39,13 +39,15 @@ _CASTS = {XSD.string: 0, XSD.boolean: 0, XSD.integer: 1, XSD.double: 4}  # targe
 class Ex:
     """A compiled expression (see module docstring)."""
 
-    kind: str  # term | num | str | bool | const
+    kind: str  # term | num | str | bool | const | val | py
     e: Sql = NULL
     rank: Sql | int = 1  # num
     lang: Sql | str = ""  # str
     const: Identifier | None = None
     var: Variable | None = None  # term: the variable it came from (for TermAccess)
-    typed: bool = False  # str: of datatype xsd:string (binding it would drop the datatype)
+    #: str: of datatype xsd:string (binding it would drop the datatype); None: not known
+    #: (read from a ``py`` term)
+    typed: bool | None = False
 
 
 class TermAccess:
@@ -132,8 +134,13 @@ class ExprCompiler:
             n = ex.lang if isinstance(ex.lang, Sql) else NULL
             if not self.cc.sqlite:  # value columns may arrive as untyped (text) NULLs
                 n = sql("CAST({} AS DOUBLE PRECISION)", n)
-            return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) END)",
-                                 ex.rank, ex.e, n), rank=sql("(- {})", ex.rank))
+                return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) END)",
+                                     ex.rank, ex.e, n), rank=sql("(- {})", ex.rank))
+            return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) "
+                                 "WHEN {} = -7 THEN kg_num({}) END)", ex.rank, ex.e, n, ex.rank, ex.e),
+                      rank=sql("(CASE WHEN {} = -7 THEN kg_rank({}) ELSE - {} END)", ex.rank, ex.e, ex.rank))
+        if ex.kind == "py":
+            return Ex("num", sql("kg_num({})", ex.e), rank=sql("kg_rank({})", ex.e))
         return Ex("num", self.null_num())
 
     def string(self, ex: Ex) -> Ex:
@@ -149,7 +156,14 @@ class ExprCompiler:
             return Ex("str", sql("(CASE WHEN {} THEN {} END)", self.is_string_lit(ex), self.f(ex, "lex")),
                       lang=self.f(ex, "lang"))
         if ex.kind == "val":
+            if self.cc.sqlite:  # -7: a term computed by a Python callback (see .pyexpr)
+                return Ex("str", sql("(CASE WHEN {} = -5 THEN {} WHEN {} = -7 THEN kg_str({}) END)",
+                                     ex.rank, ex.e, ex.rank, ex.e),
+                          lang=sql("(CASE WHEN {} = -7 THEN kg_lang({}) ELSE '' END)", ex.rank, ex.e),
+                          typed=None)
             return Ex("str", sql("(CASE WHEN {} = -5 THEN {} END)", ex.rank, ex.e))
+        if ex.kind == "py":
+            return Ex("str", sql("kg_str({})", ex.e), lang=sql("kg_lang({})", ex.e), typed=None)
         return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
 
     def lang_sql(self, ex: Ex) -> Sql:
@@ -172,9 +186,12 @@ class ExprCompiler:
                     return NULL
             return NULL
         if ex.kind == "val":
+            py = sql("WHEN {} = -7 THEN kg_ebv({}) = 1 ", ex.rank, ex.e) if self.cc.sqlite else Sql("")
             return sql("(CASE WHEN {} = -6 THEN {} = 1 WHEN {} IN (-1,-2,-3,-4) THEN {} <> 0 "
-                       "WHEN {} = -5 THEN length({}) > 0 END)",
-                       ex.rank, ex.e, ex.rank, ex.e, ex.rank, ex.e)
+                       "WHEN {} = -5 THEN length({}) > 0 {}END)",
+                       ex.rank, ex.e, ex.rank, ex.e, ex.rank, ex.e, py)
+        if ex.kind == "py":
+            return sql("(kg_ebv({}) = 1)", ex.e)
         # term
         return sql("(CASE WHEN {} IS NOT NULL THEN {} = 1 WHEN {} IS NOT NULL THEN {} <> 0 "
                    "WHEN {} THEN length({}) > 0 END)",
@@ -211,9 +228,63 @@ class ExprCompiler:
             raise Decline(f"unsupported expression {expr!r}")
         name = expr.name
         meth = getattr(self, "_" + name, None)
-        if meth is None:
-            raise Decline(f"expression {name} is not compiled to SQL")
-        return meth(expr)
+        noted = len(self.cc.declined)
+        try:
+            if meth is None:
+                raise Decline(f"expression {name} is not compiled to SQL")
+            return meth(expr)
+        except Decline:
+            py = self.python(expr)
+            if py is None:
+                raise
+            del self.cc.declined[noted:]  # taken after all
+            return py
+
+    def python(self, expr: Any) -> Ex | None:
+        """``expr`` as a call of a Python function registered on SQLite (a ``py`` term, see
+        :mod:`.pyexpr`), or None where that is not possible (PostgreSQL; an expression that
+        depends on more than the row; a variable whose value SQL computed inexactly)."""
+        from .pyexpr import PyExpr, eligible, expression_vars
+        if not self.cc.sqlite or not eligible(expr):
+            return None
+        variables = expression_vars(expr)
+        args: list[Sql] = []
+        for v in variables:
+            col = self.block.cols.get(v)
+            if col is None:
+                col = self.cc.env.get(v)
+            if col is None:  # unbound
+                args += [Sql("1"), NULL, NULL, NULL, NULL, NULL]
+            elif col.is_id:
+                t = Ex("term", col.e, var=v if v in self.block.cols else None)
+                args += [Sql("1"), col.e, self.f(t, "kind"), self.f(t, "lex"), self.f(t, "lang"),
+                         self.cc.term_field(self.f(t, "dt"), "lex")]
+            elif col.risky:
+                return None
+            else:
+                dt = sql("(CASE WHEN {} > 0 THEN (SELECT lex FROM kg_terms WHERE id = {}) END)", col.t, col.t)
+                args += [Sql("2"), col.e, col.t, col.n, dt, NULL]
+        pe = PyExpr(expr, variables, self.cc.missing)
+        self.cc.py_exprs.append(pe)
+        self.cc.uses_regex = True  # the kg_* functions must be registered on the connection
+        return Ex("py", sql("kg_expr(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pe.token), *args))
+
+    def bind(self, expr: Any) -> Col:
+        """The column BIND / a projected expression binds its variable to: SQL's value, or,
+        where SQL's would be inexact or cannot be bound (a non-integer number, a language-tagged
+        or xsd:string string), the term the Python callback computes (SQLite)."""
+        try:
+            col = to_col(self.cc, self.value(expr), self)
+        except Decline:
+            py = self.python(expr) if isinstance(expr, CompValue) else None
+            if py is None:
+                raise
+            return to_col(self.cc, py, self)
+        if col.risky and isinstance(expr, CompValue):
+            py = self.python(expr)
+            if py is not None:
+                return to_col(self.cc, py, self)
+        return col
 
     # logical ----------------------------------------------------------------------------
     def _ConditionalOrExpression(self, e: CompValue) -> Ex:
@@ -318,11 +389,19 @@ class ExprCompiler:
     def compare(self, op: str, a: Ex, b: Ex) -> Sql:
         sqlop = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}[op]
         eq = op in ("=", "!=")
+        if eq and self.cc.sqlite and {a.kind, b.kind} & {"py", "val"}:
+            # RDF-term equality of a value of unknown kind (a string is unequal to a number,
+            # not an error): the callback compares it (.pyexpr)
+            raise Decline("= / != of a computed value")
         if a.kind == "const" and b.kind != "const":
             a, b = b, a
             sqlop = _flip(sqlop)
         if a.kind == "const" and b.kind == "const":
             return _fold_comparison(op, a.const, b.const)
+        ka, kb = _value_kind(a), _value_kind(b)
+        if eq and ka and kb and ka != kb:  # a number, a string, a boolean: unequal, not an error
+            known = Sql.join(" AND ", [sql("{} IS NOT NULL", x.e) for x in (a, b) if x.kind != "const"])
+            return sql("(CASE WHEN {} THEN {} END)", known, FALSE if op == "=" else TRUE)
         if b.kind == "const":
             c = b.const
             if isinstance(c, (URIRef, BNode)):
@@ -418,6 +497,11 @@ class ExprCompiler:
     def _cmp_strs(self, sqlop: str, x: Ex, y: Ex) -> Sql:
         lx, ly = self.lang_sql(x), self.lang_sql(y)
         cmp = sql(f"({{}} {sqlop} {{}})", self.cc.text_key(x.e), self.cc.text_key(y.e))
+        if sqlop in ("=", "<>"):  # RDF-term equality: another language tag is simply unequal
+            same = sql("(CASE WHEN {} IS NULL OR {} IS NULL THEN NULL WHEN lower({}) = lower({}) "
+                       "THEN {} = {} ELSE {} END)", x.e, y.e, self._text(lx), self._text(ly),
+                       x.e, y.e, FALSE)
+            return same if sqlop == "=" else sql("(NOT {})", same)
         return sql("(CASE WHEN {} = '' AND {} = '' THEN {} END)", lx, ly, cmp)
 
     def known(self, ex: Ex) -> Sql:
@@ -851,6 +935,24 @@ def _substr_bound(x: Ex) -> float | str | None:
     return v if math.isnan(v) or math.isinf(v) else float(math.floor(v + 0.5))
 
 
+def _value_kind(x: Ex) -> str | None:
+    """"num", "str" or "bool" where ``x`` is statically of that kind (a valid constant or a
+    computed value), else None."""
+    if x.kind in ("num", "str", "bool"):
+        return x.kind
+    c = x.const
+    if x.kind != "const" or not isinstance(c, Literal):
+        return None
+    if c.datatype in _STRING_DTS:
+        return "str"
+    if c.datatype == XSD.boolean:
+        return "bool" if str(c) in ("true", "false", "1", "0") else None
+    if c.datatype is not None and str(c.datatype) in NUMERIC_DTS:
+        from kg_engine.store.terms import typed_values
+        return "num" if typed_values(str(c), str(c.datatype))[0] is not None else None
+    return None
+
+
 def _flip(op: str) -> str:
     return {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
 
@@ -875,8 +977,10 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
         # only integer results are exact in SQL (doubles, decimal lexical forms -> rdflib)
         return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN (CASE WHEN {} = 1 THEN -1 ELSE -99 END) END)",
                                  ex.e, _rank_sql(ex.rank)), risky=True)
+    if ex.kind == "py":
+        return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -7 END)", ex.e))
     if ex.kind == "str":
-        if ex.typed:
+        if ex.typed or ex.typed is None:
             raise Decline("binding a computed xsd:string literal")
         if isinstance(ex.lang, str) and ex.lang == "":
             return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e))

@@ -42,6 +42,22 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
         ]
     if ex.kind == "const":
         return []
+    if ex.kind == "py":  # a term computed by a Python callback: its key, part by part
+        return [(cc.text_key(sql(f"kg_key({{}}, {k})", ex.e)) if k >= 7 else sql(f"kg_key({{}}, {k})", ex.e),
+                 desc) for k in range(9)]
+    if ex.kind == "val" and cc.sqlite:
+        # numbers (the common case) in SQL; any other value (-5 string, -6 boolean, -7 term
+        # computed in Python) by its term's key (kg_val → kg_key), as a stored term sorts
+        n = xc.num(ex).e
+        native = ["3", "0", n, "1", "0", "1", "0", "''", "''"]
+        keys = []
+        for k in range(9):
+            other = sql(f"kg_key(kg_val({{}}, {{}}, {{}}, NULL), {k})", ex.e, ex.rank, ex.lang)
+            key = sql(f"(CASE WHEN {{}} IS NULL THEN {'0' if k == 0 else 'NULL'} "
+                      "WHEN {} IN (-1, -2, -3, -4) THEN {} ELSE {} END)",
+                      ex.rank, ex.rank, native[k] if isinstance(native[k], Sql) else Sql(native[k]), other)
+            keys.append((cc.text_key(key) if k >= 7 else key, desc))
+        return keys
     if ex.kind in ("num", "val"):
         n = xc.num(ex) if ex.kind == "val" else ex
         return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", n.e), desc),

@@ -16,7 +16,7 @@ from rdflib.term import URIRef, Variable
 from .bgp import compile_bgp
 from .block import Block, Col, FromItem
 from .context import CompileContext, GraphScope
-from .expressions import ExprCompiler, TermAccess, to_col
+from .expressions import ExprCompiler, TermAccess
 from .render import from_clause, render, where_clause, wrap
 from .sql import TRUE, Sql, sql
 
@@ -333,7 +333,7 @@ def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     grouped = inner.group_by is not None
     xc = ExprCompiler(cc, inner, TermAccess(cc, None if grouped else inner),
                       exists_fn(cc, inner, scope))
-    inner.cols[var] = to_col(cc, xc.value(expr), xc)
+    inner.cols[var] = xc.bind(expr)
     inner.nullable.add(var)
     if var in cc.env:
         o = cc.env[var]

@@ -117,18 +117,16 @@ def store_token(store: Any) -> int:
 
 
 def register_functions(store: Any) -> None:
-    """Register the SQL functions the compiled SQL uses on a SQLite connection (idempotent)."""
-    raw = store.db.raw
-    if getattr(raw, "_kg_sparql_functions", False):
+    """Register the SQL functions the compiled SQL uses on a SQLite connection (idempotent:
+    once per connection)."""
+    db = store.db
+    raw = db.raw
+    if getattr(db, "_kg_functions_on", None) is raw:
         return
     raw.create_function("kg_regex", 3, regex_flags_python, deterministic=True)
-    try:
-        raw._kg_sparql_functions = True
-    except AttributeError:
-        _REGISTERED.add(id(raw))
-
-
-_REGISTERED: set[int] = set()
+    from .pyexpr import register
+    register(raw)
+    db._kg_functions_on = raw
 
 
 @dataclass
@@ -159,6 +157,8 @@ class CompiledQuery:
     #: the SQL reads term columns of execution-time bindings (a value missing from the
     #: dictionary then has none: such a run declines to rdflib)
     binding_fields: bool = False
+    #: the Python expressions its SQL calls (``kg_expr``; see .pyexpr)
+    py_exprs: list[Any] = field(default_factory=list)
     _source: Any = None
     _dataset: DatasetSpec | None = None
     _store_id: int = 0
@@ -210,7 +210,7 @@ class CompiledQuery:
                             local[t] = -len(self.missing) - len(extra)
                         i = local[t]
                     params[k] = int(i)
-        if self.uses_regex and store.dialect == "sqlite":
+        if store.dialect == "sqlite":  # kg_regex, the kg_* callbacks (.pyexpr)
             register_functions(store)
         missing = self.missing
 
@@ -240,7 +240,7 @@ class CompiledQuery:
             return
         if self.empty:
             return
-        if self.uses_regex and store.dialect == "sqlite":
+        if store.dialect == "sqlite":  # kg_regex, the kg_* callbacks (.pyexpr)
             register_functions(store)
         missing = self.missing
         for rows in store.db.stream(self.sql, list(self.params), batch):
@@ -341,7 +341,8 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
         first = cc
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
-                         binding_fields=cc.fields_of_bindings, declined=[], **base)
+                         binding_fields=cc.fields_of_bindings, py_exprs=cc.py_exprs, declined=[],
+                         **base)
 
 
 def constants_of(node: Any) -> list[Identifier]:

@@ -84,6 +84,9 @@ class ExprCompiler:
         self.block = block
         self.access = access or TermAccess(cc, None)
         self.exists = exists
+        #: read a value column that may be inexact (ORDER BY on SQLite: a value SQL could not
+        #: compute, type code -99, makes the key's kg_val raise, and the statement with it)
+        self.allow_risky = False
 
     # -- entry points -------------------------------------------------------------------
     def condition(self, expr: Any) -> Sql:
@@ -216,7 +219,7 @@ class ExprCompiler:
                 return Ex("term", self.cc.null_id, var=None)
             if col.is_id:
                 return Ex("term", col.e, var=expr if expr in self.block.cols else None)
-            if col.risky:
+            if col.risky and not self.allow_risky:
                 raise Decline(f"?{expr} may be inexact in SQL: expressions over it go to rdflib")
             return Ex("val", col.e, rank=col.t, lang=col.n)
         if isinstance(expr, BNode):
@@ -244,12 +247,26 @@ class ExprCompiler:
         """``expr`` as a call of a Python function registered on SQLite (a ``py`` term, see
         :mod:`.pyexpr`), or None where that is not possible (PostgreSQL; an expression that
         depends on more than the row; a variable whose value SQL computed inexactly)."""
-        from .pyexpr import PyExpr, eligible, expression_vars
-        if not self.cc.sqlite or not eligible(expr):
+        from .pyexpr import PyExpr, eligible, expression_vars, split_exists
+        if not self.cc.sqlite:
+            return None
+        expr, tests = split_exists(expr)  # EXISTS: SQL's test, passed as a boolean
+        if not eligible(expr):
             return None
         variables = expression_vars(expr)
         args: list[Sql] = []
+        exists = {}
+        for v, node in tests:
+            try:
+                exists[v] = self.ebv(self.compile(node))
+            except Decline:
+                return None
         for v in variables:
+            if v in exists:
+                c = exists[v]
+                args += [Sql("2"), sql("(CASE WHEN {} THEN 1 WHEN NOT {} THEN 0 END)", c, c),
+                         sql("(CASE WHEN {} IS NOT NULL THEN -6 END)", c), NULL, NULL, NULL]
+                continue
             col = self.block.cols.get(v)
             if col is None:
                 col = self.cc.env.get(v)

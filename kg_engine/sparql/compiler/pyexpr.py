@@ -41,7 +41,7 @@ from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 from kg_engine.store.terms import typed_values
 
-__all__ = ["PyExpr", "decode_encoded", "encode", "eligible", "expression_vars", "register"]
+__all__ = ["PyExpr", "decode_encoded", "encode", "eligible", "expression_vars", "register", "split_exists"]
 
 #: builtins whose value depends on more than the row (the query's time, randomness, fresh
 #: blank nodes, the base IRI, the dataset): never evaluated in a callback
@@ -60,12 +60,12 @@ _TOKENS = itertools.count(1)
 # -- term encoding ------------------------------------------------------------------------------
 def encode(term: Identifier | None) -> str | None:
     """The text encoding of an RDF term (``None`` for an error or unbound value)."""
-    if isinstance(term, Literal):
-        return "L" + (term.language or "") + _SEP + (term.datatype or "") + _SEP + str(term)
+    if isinstance(term, Literal):  # (plain str: rdflib's terms turn "x" + term into a term)
+        return f"L{term.language or ''}{_SEP}{str(term.datatype or '')}{_SEP}{str(term)}"
     if isinstance(term, URIRef):
-        return "I" + term
+        return "I" + str(term)
     if isinstance(term, BNode):
-        return "B" + term
+        return "B" + str(term)
     return None
 
 
@@ -230,6 +230,32 @@ class PyExpr:
         if b is None:
             return None
         return _value_term(a, int(b), c, d)
+
+
+def split_exists(expr: Any) -> tuple[Any, list[tuple[Variable, CompValue]]]:
+    """A copy of ``expr`` whose ``EXISTS``/``NOT EXISTS`` are variables (``__pyx<k>``), and
+    those variables with the patterns: SQL computes the tests, the callback the rest.
+
+    Example:
+        >>> from rdflib.plugins.sparql.parserutils import CompValue
+        >>> e = CompValue("Builtin_STR", arg=CompValue("Builtin_EXISTS", graph=None))
+        >>> rest, tests = split_exists(e)
+        >>> rest.arg, [v for v, _ in tests]
+        (rdflib.term.Variable('__pyx0'), [rdflib.term.Variable('__pyx0')])
+    """
+    tests: list[tuple[Variable, CompValue]] = []
+
+    def cut(x: Any) -> Any:
+        if isinstance(x, CompValue):
+            if x.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):
+                v = Variable(f"__pyx{len(tests)}")
+                tests.append((v, x))
+                return v
+            return CompValue(x.name, **{k: cut(v) for k, v in x.items()})
+        if isinstance(x, list):
+            return [cut(v) for v in x]
+        return x
+    return cut(expr), tests
 
 
 def _copy(x: Any) -> Any:

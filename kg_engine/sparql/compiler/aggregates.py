@@ -20,7 +20,7 @@ from rdflib.term import Variable
 from .block import Block, Col
 from .context import CompileContext, GraphScope
 from .expressions import Ex, ExprCompiler, TermAccess
-from .sql import NULL, Sql, param, sql
+from .sql import NULL, Sql, sql
 
 __all__ = ["compile_aggregate"]
 
@@ -76,7 +76,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
             return Col.val(sql("MIN({})", ex.e), sql("MIN({})", ex.rank), sql("MIN({})", ex.lang))
         if ex.kind == "const":
             return Col.id(cc.tparam(ex.const))
-        raise cc.decline("SAMPLE of an expression")
+        return _in_python(cc, xc, agg, "SAMPLE of an expression")
     ex = xc.value(agg.vars)
     if name in ("Aggregate_Sum", "Aggregate_Avg"):
         n = xc.num(ex)
@@ -99,7 +99,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
     if name in ("Aggregate_Min", "Aggregate_Max"):
         fn = "MIN" if name == "Aggregate_Min" else "MAX"
         if ex.kind != "term":
-            raise cc.decline(f"{fn} of an expression")
+            return _in_python(cc, xc, agg, f"{fn} of an expression")
         # The result must be the stored term itself. SQL can give it exactly when every value
         # is an xsd:integer in canonical form, or every value is a simple literal (code-point
         # order); any other mix is left to rdflib (type code -99).
@@ -119,20 +119,18 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
                 "WHEN {} THEN -5 ELSE -99 END)", ex.e, ex.e, all_int, all_str)
         return Col.val(v, t, risky=True)
     if name == "Aggregate_GroupConcat":
-        # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator
-        raise cc.decline("GROUP_CONCAT is left to rdflib")
-        sep = agg.separator if agg.separator is not None else " "
-        s = _concat_text(xc, ex)
-        bound = _countable(xc, ex)
-        if cc.sqlite:
-            if distinct and sep != ",":
-                raise cc.decline("GROUP_CONCAT(DISTINCT …; SEPARATOR) on SQLite")
-            agg_sql = sql("group_concat(DISTINCT {})", s) if distinct else sql("group_concat({}, {})", s, param(str(sep)))
-        else:
-            agg_sql = sql(f"string_agg({dkw}{{}}, {{}})", s, param(str(sep)))
-        t = sql("(CASE WHEN COUNT({}) > COUNT({}) THEN -99 ELSE -5 END)", bound, s)
-        return Col.val(sql("COALESCE({}, '')", agg_sql), t)
+        # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator;
+        # SQLite: the rdflib path's own GROUP_CONCAT, called back over the group's solutions
+        return _in_python(cc, xc, agg, "GROUP_CONCAT is left to rdflib")
     raise cc.decline(f"aggregate {name}")
+
+
+def _in_python(cc: CompileContext, xc: ExprCompiler, agg: CompValue, why: str) -> Col:
+    """The aggregate computed by a Python callback (SQLite), else the compiler declines."""
+    col = xc.python_aggregate(agg)
+    if col is None:
+        raise cc.decline(why)
+    return col
 
 
 def _countable(xc: ExprCompiler, ex: Ex) -> Sql:
@@ -146,11 +144,3 @@ def _countable(xc: ExprCompiler, ex: Ex) -> Sql:
     if ex.kind == "const":
         return Sql("1")
     return NULL
-
-
-def _concat_text(xc: ExprCompiler, ex: Ex) -> Sql:
-    if ex.kind == "term":
-        return sql("(CASE WHEN {} IN (1, 3) THEN {} END)", xc.f(ex, "kind"), xc.f(ex, "lex"))
-    if ex.kind == "str":
-        return ex.e
-    return xc.string(ex).e

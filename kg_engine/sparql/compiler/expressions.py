@@ -254,13 +254,27 @@ class ExprCompiler:
         if not eligible(expr):
             return None
         variables = expression_vars(expr)
-        args: list[Sql] = []
         exists = {}
         for v, node in tests:
             try:
                 exists[v] = self.ebv(self.compile(node))
             except Decline:
                 return None
+        args = self.row_args(variables, exists)
+        if args is None:
+            return None
+        pe = PyExpr(expr, variables, self.cc.missing)
+        self.cc.py_exprs.append(pe)
+        self.cc.uses_regex = True  # the kg_* functions must be registered on the connection
+        return Ex("py", sql("kg_expr(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pe.token), *args))
+
+    def row_args(self, variables: list[Variable], exists: dict[Variable, Sql] | None = None
+                 ) -> list[Sql] | None:
+        """The SQL arguments describing ``variables`` to a callback (six per variable, see
+        :class:`.pyexpr.PyExpr`); ``exists``: variables standing for SQL conditions. None
+        when a variable's value is inexact in SQL."""
+        exists = exists or {}
+        args: list[Sql] = []
         for v in variables:
             if v in exists:
                 c = exists[v]
@@ -281,10 +295,24 @@ class ExprCompiler:
             else:
                 dt = sql("(CASE WHEN {} > 0 THEN (SELECT lex FROM kg_terms WHERE id = {}) END)", col.t, col.t)
                 args += [Sql("2"), col.e, col.t, col.n, dt, NULL]
-        pe = PyExpr(expr, variables, self.cc.missing)
-        self.cc.py_exprs.append(pe)
-        self.cc.uses_regex = True  # the kg_* functions must be registered on the connection
-        return Ex("py", sql("kg_expr(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pe.token), *args))
+        return args
+
+    def python_aggregate(self, agg: CompValue) -> Col | None:
+        """An aggregate computed over each group's solutions by a Python callback (SQLite's
+        ``kg_agg``, see :class:`.pyexpr.PyAggregate`), or None where that is not possible."""
+        from .pyexpr import PyAggregate, eligible, expression_vars
+        if not self.cc.sqlite or not eligible(agg.vars) or not isinstance(agg.vars, (Variable, CompValue)):
+            return None
+        variables = expression_vars(agg.vars)
+        args = self.row_args(variables)
+        if args is None:
+            return None
+        pa = PyAggregate(agg, variables, self.cc.missing)
+        self.cc.py_exprs.append(pa)
+        empty = pa.finish([])  # the value over no solutions (one group without GROUP BY)
+        call = sql("kg_agg(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pa.token), *args)
+        v = sql("(CASE WHEN COUNT(*) = 0 THEN {} ELSE {} END)", param(empty), call)
+        return Col.val(v, sql("(CASE WHEN {} IS NOT NULL THEN -7 END)", v))
 
     def bind(self, expr: Any) -> Col:
         """The column BIND / a projected expression binds its variable to: SQL's value, or,

@@ -41,7 +41,7 @@ from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 from kg_engine.store.terms import typed_values
 
-__all__ = ["PyExpr", "decode_encoded", "encode", "eligible", "expression_vars", "register", "split_exists"]
+__all__ = ["PyAggregate", "PyExpr", "decode_encoded", "eligible", "encode", "expression_vars", "register", "split_exists"]
 
 #: builtins whose value depends on more than the row (the query's time, randomness, fresh
 #: blank nodes, the base IRI, the dataset): never evaluated in a callback
@@ -61,7 +61,7 @@ _TOKENS = itertools.count(1)
 def encode(term: Identifier | None) -> str | None:
     """The text encoding of an RDF term (``None`` for an error or unbound value)."""
     if isinstance(term, Literal):  # (plain str: rdflib's terms turn "x" + term into a term)
-        return f"L{term.language or ''}{_SEP}{str(term.datatype or '')}{_SEP}{str(term)}"
+        return f"L{term.language or ''}{_SEP}{term.datatype or ''!s}{_SEP}{term!s}"
     if isinstance(term, URIRef):
         return "I" + str(term)
     if isinstance(term, BNode):
@@ -207,18 +207,21 @@ class PyExpr:
         _REGISTRY[self.token] = self
 
     def __call__(self, *args: Any) -> str | None:
+        try:
+            value = self.expr.eval(self.row(args))
+        except SPARQLError:
+            return None
+        return None if isinstance(value, SPARQLError) else encode(value)
+
+    def row(self, args: tuple[Any, ...]) -> FrozenBindings:
+        """The solution the SQL arguments describe."""
         row: dict[Variable, Identifier] = {}
         for k, var in enumerate(self.vars):
             mode, a, b, c, d, e = args[6 * k:6 * k + 6]
             term = self._term(mode, a, b, c, d, e)
             if term is not None:
                 row[var] = term
-        ctx = FrozenBindings(self.ctx, row)
-        try:
-            value = self.expr.eval(ctx)
-        except SPARQLError:
-            return None
-        return None if isinstance(value, SPARQLError) else encode(value)
+        return FrozenBindings(self.ctx, row)
 
     def _term(self, mode: int, a: Any, b: Any, c: Any, d: Any, e: Any) -> Identifier | None:
         if mode == 1:
@@ -292,6 +295,42 @@ def _as_exprs(node: Any) -> None:
                     v[i] = holder.expr
 
 
+class PyAggregate(PyExpr):
+    """An aggregate (``GROUP_CONCAT``, ``MIN``/``MAX``/``SAMPLE`` of an expression) computed
+    by ``kg_agg(token, …)`` with :mod:`kg_engine.sparql.aggregates` — the rdflib path's own
+    semantics — over the group's solutions; the arguments as for :class:`PyExpr`."""
+
+    __slots__ = ("agg",)
+
+    def __init__(self, agg: CompValue, variables: list[Variable], missing: list[Identifier]) -> None:
+        super().__init__(agg.vars, variables, missing)  # the argument, as an expression
+        self.agg = CompValue(agg.name, vars=self.expr, distinct=agg.distinct,
+                             separator=agg.separator, res=agg.res)
+
+    def finish(self, rows: list[FrozenBindings]) -> str | None:
+        from kg_engine.sparql.aggregates import _aggregate
+        try:
+            return encode(_aggregate(self.agg, rows))
+        except SPARQLError:
+            return None
+
+
+class _Group:
+    """The SQLite aggregate ``kg_agg``: collects a group's solutions (see :class:`PyAggregate`)."""
+
+    def __init__(self) -> None:
+        self.rows: list[FrozenBindings] = []
+        self.agg: PyAggregate | None = None
+
+    def step(self, token: int, *args: Any) -> None:
+        if self.agg is None:
+            self.agg = _REGISTRY[token]  # type: ignore[assignment]
+        self.rows.append(self.agg.row(args))  # type: ignore[union-attr]
+
+    def finalize(self) -> str | None:
+        return None if self.agg is None else self.agg.finish(self.rows)
+
+
 def call(token: int, *args: Any) -> str | None:
     """The SQLite function ``kg_expr``."""
     return _REGISTRY[token](*args)
@@ -300,6 +339,7 @@ def call(token: int, *args: Any) -> str | None:
 def register(raw: Any) -> None:
     """Register the ``kg_*`` functions of this module on a SQLite connection."""
     raw.create_function("kg_expr", -1, call)
+    raw.create_aggregate("kg_agg", -1, _Group)
     raw.create_function("kg_num", 1, kg_num, deterministic=True)
     raw.create_function("kg_rank", 1, kg_rank, deterministic=True)
     raw.create_function("kg_str", 1, kg_str, deterministic=True)

@@ -43,6 +43,12 @@ QUERIES = (
     + [f"SELECT ?t (COUNT(*) AS ?c) WHERE {{ {WHERE} BIND({x} AS ?t) }} GROUP BY ?t" for x in EXPRS[::3]]
     + [f"SELECT DISTINCT ?t WHERE {{ {WHERE} BIND({x} AS ?t) }}" for x in EXPRS[::3]]
 )
+AGGREGATES = [f"SELECT ?s ({a} AS ?x) WHERE {{ {WHERE} }} GROUP BY ?s" for a in [
+    "GROUP_CONCAT(?n)", 'GROUP_CONCAT(DISTINCT STR(?f); SEPARATOR=", ")', "GROUP_CONCAT(?v)",
+    "MIN(STR(?n))", "MAX(YEAR(?d))", "SAMPLE(UCASE(?n))", "MIN(?f * 2)"]]
+AGGREGATES += ["SELECT (GROUP_CONCAT(?n) AS ?x) (MAX(STR(?n)) AS ?y) WHERE { ?s ex:nothing ?n }",
+               f"SELECT (COUNT(*) AS ?c) (SAMPLE(STRLEN(?n)) AS ?x) WHERE {{ {WHERE} }} GROUP BY ?v"]
+QUERIES += AGGREGATES
 ORDERED = [f"SELECT ?s ?t WHERE {{ {WHERE} BIND({x} AS ?t) }} ORDER BY ?t ?s" for x in EXPRS]
 ORDERED += [f"SELECT ?s WHERE {{ {WHERE} }} ORDER BY DESC({x}) ?s" for x in EXPRS]
 

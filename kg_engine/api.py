@@ -318,6 +318,8 @@ class KnowledgeGraph:
         checkpoint: str | Path | None = None,
         progress: bool | None = None,
         total: int | None = None,
+        executor: str = "local",
+        ray_address: str | None = None,
     ) -> Any:
         """Extract entities and relations from text into the graph, with provenance.
 
@@ -341,6 +343,11 @@ class KnowledgeGraph:
             checkpoint: optional checkpoint file (JSON Lines) of processed documents.
             progress: progress bar (``None``: on a terminal).
             total: number of documents, for the progress bar.
+            executor: ``"local"``, or ``"ray"`` to run the pipeline on Ray workers (this
+                process still writes, in corpus order; identical result; ``n_process`` > 1
+                caps the workers). See :mod:`kg_engine.extraction.distributed`.
+            ray_address: Ray cluster for ``executor="ray"``: ``None`` starts Ray on this
+                machine, ``"auto"`` joins the running one, ``"HOST:PORT"`` a given one.
 
         Returns:
             An :class:`~kg_engine.extraction.ingest.ExtractResult` (documents, skipped,
@@ -370,7 +377,8 @@ class KnowledgeGraph:
         return extract_into(self.store, docs, cache[key], n_process=n_process,
                             batch_size=batch_size,
                             checkpoint=str(checkpoint) if checkpoint else None,
-                            progress=progress, total=total)
+                            progress=progress, total=total, executor=executor,
+                            ray_address=ray_address)
 
     # -- GNN -------------------------------------------------------------------------------
     def train_gnn(

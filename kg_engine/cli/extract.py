@@ -1,8 +1,12 @@
-"""``kg extract PATH… [--pipeline NAME|CFG] [--n-process N]``: text → triples with provenance.
+"""``kg extract PATH… [--pipeline NAME|CFG] [--n-process N] [--executor ray [--address auto]]``.
+
+Text → triples with provenance.
 
 Reads text files, JSON Lines and CSV (files or folders), runs the extraction pipeline with
 ``nlp.pipe`` batching and a progress bar, and writes the triples into the store, each with its
 provenance. Unchanged documents are skipped on re-runs; changed ones are replaced.
+``--executor ray`` runs the pipeline on Ray workers (this process stays the one writer; see
+:mod:`kg_engine.extraction.distributed`); ``--n-process`` then caps the number of workers.
 """
 
 from __future__ import annotations
@@ -57,12 +61,24 @@ def extract(
         bool, typer.Option("--link/--no-link", help="link mentions to entities already in "
                            "the graph by their labels")
     ] = False,
+    executor: Annotated[
+        str, typer.Option(help="local (this machine's processes) or ray (Ray workers; "
+                          "pip install 'kg-engine[ray]')")
+    ] = "local",
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster with --executor ray: auto (the running "
+                                 "one) or HOST:PORT; default: start Ray on this machine")
+    ] = None,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Extract entities and relations from text into the graph (with provenance)."""
     with user_errors():
         if n_process < 1:
             raise ConfigError(f"--n-process must be at least 1, got {n_process}")
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor must be local or ray, got {executor!r}")
+        if address is not None and executor != "ray":
+            raise ConfigError("--address needs --executor ray")
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
         for p in paths:
@@ -91,7 +107,8 @@ def extract(
                 raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))} "
                                   "(empty files, or no --text-field values): give files with text")
             result = kg.extract(docs(), pipeline, n_process=n_process, batch_size=batch_size,
-                                overrides=overrides, link_to_graph=link, total=len(seen))
+                                overrides=overrides, link_to_graph=link, total=len(seen),
+                                executor=executor, ray_address=address)
     console.print(
         f"extracted {result.triples:,} triples ({result.added:,} new) from {result.documents:,} "
         f"document(s), {result.entities:,} entity mentions; skipped {result.skipped:,} "

@@ -22,6 +22,7 @@ written leaves the store exactly as it was, and ``extract_into`` inside a caller
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from rdflib import RDFS, Literal, URIRef
 from rdflib.namespace import SKOS
 
 from kg_engine.core import TripleBatch
+from kg_engine.errors import ConfigError
 from kg_engine.extraction.corpus import Document
 
 __all__ = [
@@ -150,6 +152,8 @@ def extract_into(
     checkpoint: str | None = None,
     progress: bool | None = None,
     total: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> ExtractResult:
     """Run ``pipeline`` over ``documents`` and write the triples into ``store``.
 
@@ -157,42 +161,68 @@ def extract_into(
         store: the store (see module docstring).
         documents: the corpus.
         pipeline: an :class:`~kg_engine.extraction.pipeline.ExtractionPipeline`.
-        n_process: ``nlp.pipe`` worker processes.
+        n_process: ``nlp.pipe`` worker processes; with ``executor="ray"`` the number of Ray
+            workers (1, the default: one per CPU of the cluster).
         batch_size: ``nlp.pipe`` batch size (default: the pipeline's).
         checkpoint: optional JSON Lines checkpoint file (also kept by the runner).
         progress: progress bar (``None``: on a terminal).
         total: number of documents, for the progress bar.
+        executor: ``"local"`` (this process, ``n_process`` spaCy processes) or ``"ray"``
+            (:mod:`~kg_engine.extraction.distributed`; this process stays the only writer).
+        ray_address: the Ray cluster for ``executor="ray"``: ``None`` starts Ray on this
+            machine, ``"auto"`` joins the running cluster, ``"HOST:PORT"`` a given one.
 
     Returns:
         An :class:`ExtractResult`.
+
+    Raises:
+        ConfigError: an unknown ``executor``; ``ray_address`` without ``executor="ray"``;
+            no Ray cluster reachable.
+        MissingDependencyError: ``executor="ray"`` without ray installed.
     """
     from kg_engine.extraction.runner import ExtractionRunner
 
     started = time.perf_counter()
+    size = batch_size or pipeline.batch_size
+    if executor == "ray":
+        from kg_engine.extraction.distributed import RayExtractionRunner
+
+        runner: ExtractionRunner = RayExtractionRunner(
+            pipeline.nlp, pipeline.converter, address=ray_address,
+            workers=n_process if n_process > 1 else None, batch_size=size,
+            checkpoint=checkpoint, progress=progress)
+    elif executor == "local":
+        if ray_address is not None:
+            raise ConfigError("a Ray address needs the Ray executor (--executor ray)")
+        runner = ExtractionRunner(pipeline.nlp, pipeline.converter, batch_size=size,
+                                  n_process=n_process, checkpoint=checkpoint,
+                                  progress=progress)
+    else:
+        raise ConfigError(f"unknown executor {executor!r}: use 'local' or 'ray'")
     known = known_hashes(store)
-    runner = ExtractionRunner(pipeline.nlp, pipeline.converter,
-                              batch_size=batch_size or pipeline.batch_size,
-                              n_process=n_process, checkpoint=checkpoint, progress=progress)
     res = ExtractResult()
     name = str(pipeline.name)
-    for item in runner.run(documents, known=known, total=total):
-        with store.db.transaction():
-            _ensure_table(store)
-            if item.replaces:
-                res.removed += store.remove_source(item.doc_id)
-                res.replaced += 1
-            res.added += store.add_batch(item.batch)
-            store.db.execute("DELETE FROM kg_extraction_documents WHERE doc_id = ?",
-                             (item.doc_id,))
-            store.db.execute(
-                "INSERT INTO kg_extraction_documents (doc_id, hash, pipeline, triples, "
-                "extracted_at) VALUES (?, ?, ?, ?, ?)",
-                (item.doc_id, item.hash, name, len(item.batch), time.time()),
-            )
-        res.documents += 1
-        res.triples += len(item.batch)
-        res.entities += item.entities
-        res.words += item.words
+    # closed at once when writing fails, not when garbage-collected: the runner's workers
+    # (Ray actors, spaCy processes) and checkpoint file are released before the error is seen
+    with contextlib.closing(runner.run(documents, known=known, total=total)) as results:
+        for item in results:
+            with store.db.transaction():
+                _ensure_table(store)
+                if item.replaces:
+                    res.removed += store.remove_source(item.doc_id)
+                    res.replaced += 1
+                res.added += store.add_batch(item.batch)
+                store.db.execute("DELETE FROM kg_extraction_documents WHERE doc_id = ?",
+                                 (item.doc_id,))
+                store.db.execute(
+                    "INSERT INTO kg_extraction_documents (doc_id, hash, pipeline, triples, "
+                    "extracted_at) VALUES (?, ?, ?, ?, ?)",
+                    (item.doc_id, item.hash, name, len(item.batch), time.time()),
+                )
+            res.documents += 1
+            res.triples += len(item.batch)
+            res.entities += item.entities
+            res.words += item.words
     res.skipped = runner.stats.skipped
     res.seconds = time.perf_counter() - started
     return res

@@ -31,7 +31,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from kg_engine.core import TripleBatch
 from kg_engine.errors import InputSyntaxError
@@ -139,6 +139,28 @@ class ExtractionRunner:
         self.progress = progress
         self.stats = RunStats()
 
+    def _open_checkpoint(self) -> IO[str] | None:
+        """The checkpoint file opened for appending (``None`` without one)."""
+        if not self.checkpoint:
+            return None
+        self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        return self.checkpoint.open("a", encoding="utf-8")
+
+    @staticmethod
+    def _done(ckpt: IO[str] | None, result: DocResult) -> None:
+        """Record a handled document in the checkpoint (durably: a crash right after keeps it)."""
+        if ckpt is not None:
+            ckpt.write(json.dumps({"id": result.doc_id, "hash": result.hash}) + "\n")
+            ckpt.flush()
+            os.fsync(ckpt.fileno())
+
+    def _count(self, result: DocResult) -> None:
+        self.stats.processed += 1
+        self.stats.replaced += int(result.replaces)
+        self.stats.triples += len(result.batch)
+        self.stats.words += result.words
+        self.stats.entities += result.entities
+
     def _todo(
         self, documents: Iterable[Document], known: Mapping[str, str]
     ) -> Iterator[tuple[Document, bool]]:
@@ -192,10 +214,7 @@ class ExtractionRunner:
                 for start, end in parts[i]:
                     yield doc.text[start:end], (i, start)
 
-        ckpt = None
-        if self.checkpoint:
-            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            ckpt = self.checkpoint.open("a", encoding="utf-8")
+        ckpt = self._open_checkpoint()
         bar = tqdm(total=total, unit="doc", desc="extract",
                    disable=(not self.progress) if self.progress is not None else None)
         try:
@@ -220,17 +239,10 @@ class ExtractionRunner:
                 result = DocResult(doc.id, doc.hash, batch, replaces,
                                    words=len(doc.text.split()), entities=entities)
                 entities = 0
-                self.stats.processed += 1
-                self.stats.replaced += int(replaces)
-                self.stats.triples += len(batch)
-                self.stats.words += result.words
-                self.stats.entities += result.entities
+                self._count(result)
                 yield result
                 # the caller came back for more: the result has been handled
-                if ckpt is not None:
-                    ckpt.write(json.dumps({"id": doc.id, "hash": doc.hash}) + "\n")
-                    ckpt.flush()
-                    os.fsync(ckpt.fileno())
+                self._done(ckpt, result)
                 bar.update(1)
         finally:
             bar.close()

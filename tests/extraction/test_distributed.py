@@ -1,0 +1,253 @@
+"""Tests of kg_engine.extraction.distributed: extraction on a real local Ray cluster.
+
+The cluster is started with ``ray start --head --block`` on loopback with 2 CPUs (two worker
+actors), in its own process group and temp folder, and stopped by killing that group: never
+``ray stop``, which would stop every Ray instance on the machine.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kg_engine.errors import ConfigError, MissingDependencyError
+from kg_engine.extraction.corpus import iter_documents
+from kg_engine.store import SQLStore
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+CORPUS = DATA / "demo_corpus.jsonl"
+#: Ray resolves 127.0.0.1 to the machine's outward address unless told otherwise: keep the
+#: test cluster (and the driver's view of it) on loopback. Token authentication with a token
+#: of this run only (never ~/.ray/auth_token, which a Ray on this machine may share).
+_LOOPBACK = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0",
+             "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """The address of a 2-CPU Ray head node on 127.0.0.1, stopped after the module."""
+    if importlib.util.find_spec("ray") is None:
+        pytest.skip("ray is not installed (pip install 'kg-engine[ray]')")
+    exe = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+    if not os.path.exists(exe):
+        pytest.skip("the `ray` command is not installed")
+    saved = {k: os.environ.get(k) for k in _LOOPBACK}
+    os.environ.update(_LOOPBACK)  # before ray is imported: it reads them once
+    from ray._private import ray_constants
+
+    cluster_flag = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False  # in case ray was imported before
+    temp = tempfile.mkdtemp(prefix="kgray-")  # short: Ray's unix socket paths must fit
+    port = _free_port()
+    log = open(os.path.join(temp, "start.log"), "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [exe, "start", "--head", "--block", "--node-ip-address", "127.0.0.1", "--port",
+         str(port), "--num-cpus", "2", "--include-dashboard", "false", "--temp-dir", temp,
+         "--object-store-memory", "150000000", "--disable-usage-stats"],
+        env={**os.environ, **_LOOPBACK}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(os.path.join(temp, "ray_current_cluster")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("ray start failed: " + Path(temp, "start.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield address
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()
+        shutil.rmtree(temp, ignore_errors=True)
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_flag
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    """The SemEval relation pipeline: NER + a CNN relation model with confidences."""
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+    try:
+        return load_extraction_pipeline("re_semeval")
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"re_semeval pipeline not loadable here: {exc}")
+
+
+def _docs():
+    return iter_documents([CORPUS])
+
+
+def _state(store: SQLStore) -> tuple:
+    """Statements, every provenance row (ids resolved to terms) and the document records."""
+    quads = sorted(tuple(map(str, q)) for q in store.triples((None, None, None)))
+    prov = sorted(
+        (tuple(map(str, q)), repr(p)) for q in store.triples((None, None, None))
+        for p in store.provenance_of(q))
+    docs = store.db.fetchall("SELECT doc_id, hash, pipeline, triples FROM "
+                             "kg_extraction_documents ORDER BY doc_id")
+    return quads, prov, docs
+
+
+def test_ray_extraction_is_identical_to_single_process(ray_cluster, pipeline, tmp_path) -> None:
+    from kg_engine.extraction.distributed import RayExtractionRunner
+    from kg_engine.extraction.ingest import extract_into
+    from kg_engine.extraction.runner import ExtractionRunner
+
+    with SQLStore(f"sqlite:///{tmp_path / 'one.sqlite'}") as one, \
+            SQLStore(f"sqlite:///{tmp_path / 'ray.sqlite'}") as dist:
+        r1 = extract_into(one, _docs(), pipeline, batch_size=2, progress=False)
+        r2 = extract_into(dist, _docs(), pipeline, batch_size=2, progress=False,
+                          executor="ray", ray_address=ray_cluster)
+        assert (r2.documents, r2.triples, r2.added, r2.entities, r2.words) == \
+            (r1.documents, r1.triples, r1.added, r1.entities, r1.words)
+        assert r1.documents == 8 and r1.triples > 50
+        expected = _state(one)
+        assert _state(dist) == expected
+        # the comparison covers offsets, model and confidence, not only the statements
+        rows = dist.db.fetchall("SELECT start, \"end\", agent, version, confidence "
+                                "FROM kg_provenance")
+        assert all(r[0] is not None and r[2] for r in rows)
+        assert any(r[4] is not None for r in rows)  # relation confidences
+    # the runner itself: two workers, same results in corpus order
+    docs = list(_docs())
+    runner = RayExtractionRunner(pipeline.nlp, pipeline.converter, address=ray_cluster,
+                                 batch_size=3, progress=False)
+    got = list(runner.run(docs))
+    want = list(ExtractionRunner(pipeline.nlp, pipeline.converter, batch_size=3,
+                                 progress=False).run(docs))
+    assert runner.used_workers == 2
+    assert [r.doc_id for r in got] == [d.id for d in docs]
+    assert [(r.doc_id, list(r.batch), r.entities) for r in got] == \
+        [(r.doc_id, list(r.batch), r.entities) for r in want]
+
+
+def test_ray_extraction_resumes_after_a_writer_failure(ray_cluster, pipeline, tmp_path,
+                                                      monkeypatch) -> None:
+    """The driver dies while writing document 5: documents 1-4 are stored, the checkpoint
+    names them, and a re-run on the cluster completes to the single-process result."""
+    from kg_engine.extraction.ingest import extract_into
+
+    ckpt = tmp_path / "ckpt.jsonl"
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with SQLStore(url) as store:
+        real, calls = store.add_batch, []
+
+        def failing_add_batch(batch):
+            calls.append(1)
+            if len(calls) == 5:
+                raise OSError("disk full (simulated)")
+            return real(batch)
+
+        monkeypatch.setattr(store, "add_batch", failing_add_batch)
+        with pytest.raises(OSError, match="disk full"):
+            extract_into(store, _docs(), pipeline, batch_size=2, progress=False,
+                         executor="ray", ray_address=ray_cluster, checkpoint=str(ckpt))
+        stored = [r[0] for r in store.db.fetchall(
+            "SELECT doc_id FROM kg_extraction_documents ORDER BY doc_id")]
+        ids = [d.id for d in _docs()]
+        assert stored == sorted(ids[:4])
+        assert [json.loads(x)["id"] for x in ckpt.read_text().splitlines()] == ids[:4]
+        monkeypatch.undo()
+        again = extract_into(store, _docs(), pipeline, batch_size=2, progress=False,
+                             executor="ray", ray_address=ray_cluster, checkpoint=str(ckpt))
+        assert (again.documents, again.skipped) == (4, 4)
+        resumed = _state(store)
+    with SQLStore(f"sqlite:///{tmp_path / 'ref.sqlite'}") as ref:
+        extract_into(ref, _docs(), pipeline, batch_size=2, progress=False)
+        assert _state(ref) == resumed
+
+
+def test_cli_address_auto_joins_the_running_cluster(ray_cluster, tmp_path, monkeypatch) -> None:
+    """``kg extract --executor ray --address auto`` finds the cluster (``RAY_ADDRESS``, as
+    ``ray start`` prints it) and writes every document with provenance."""
+    from kg_engine.cli.app import app
+
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    db = f"sqlite:///{tmp_path / 'ray.sqlite'}"
+    res = CliRunner().invoke(app, ["extract", str(CORPUS), "--executor", "ray", "--address",
+                                   "auto", "--batch-size", "3", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "from 8 document(s)" in " ".join(res.output.split())
+    with SQLStore(db) as store:
+        assert store.db.scalar("SELECT count(*) FROM kg_extraction_documents") == 8
+        assert store.db.scalar("SELECT count(DISTINCT source) FROM kg_provenance "
+                               "WHERE kind = 'extracted'") == 8
+
+
+def test_unreachable_cluster_is_one_clear_error(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("ray")
+    from kg_engine.cli.app import app
+    from kg_engine.extraction.distributed import connect
+
+    for k, v in _LOOPBACK.items():
+        monkeypatch.setenv(k, v)
+    nowhere = f"127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    with pytest.raises(ConfigError, match=f"no Ray cluster is reachable at {nowhere}"):
+        connect(nowhere)
+    monkeypatch.setenv("RAY_ADDRESS", nowhere)  # `auto` resolves to a stale address
+    with pytest.raises(ConfigError, match="ray start --head"):
+        connect("auto")
+    with pytest.raises(ConfigError, match="expected HOST:PORT"):
+        connect("no-port-here")
+    assert time.monotonic() - started < 30  # not ray.init's minutes of retries
+    db = tmp_path / "kg.sqlite"
+    res = CliRunner().invoke(app, ["extract", str(CORPUS), "--executor", "ray", "--address",
+                                   nowhere, "--db", f"sqlite:///{db}"])
+    assert res.exit_code == 2, res.output
+    assert "no Ray cluster is reachable" in res.output and "Traceback" not in res.output
+    assert not db.exists()  # the store the failing command created is removed again
+
+
+def test_missing_ray_names_the_extra(monkeypatch) -> None:
+    from kg_engine.extraction import distributed
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    with pytest.raises(MissingDependencyError, match=r"pip install 'kg-engine\[ray\]'"):
+        distributed.connect("auto")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--executor", "dask"], "--executor must be local or ray"),
+    (["--address", "auto"], "--address needs --executor ray"),
+])
+def test_cli_rejects_bad_executor_options(args, message, tmp_path) -> None:
+    from kg_engine.cli.app import app
+
+    res = CliRunner().invoke(app, ["extract", str(CORPUS), *args,
+                                   "--db", f"sqlite:///{tmp_path / 'kg.sqlite'}"])
+    assert res.exit_code == 2 and message in res.output, res.output

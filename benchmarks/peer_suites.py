@@ -8,12 +8,24 @@ runner is the project's W3C harness (``../shared/tools/w3c_sparql_suite.py``: sa
 result comparison and timeouts as the W3C figures in docs/benchmarks.md), started once per
 suite and engine. Not part of CI.
 
+With ``--held-out`` each folder is first reduced to the held-out selection of
+``peer_selection.py`` (evaluation tests in SPARQL 1.1 syntax that are not copies of W3C tests;
+Jena's manifest dialect understood), e.g. Jena's ``testing/ARQ`` (unzip
+``jena-arq/testing/ARQ/testing-*.zip`` of a checkout).
+
+``--rdflib-tests DIR`` (rdflib's ``test/`` folder, from a clone or its sdist) also runs
+rdflib's own store, graph, dataset and SPARQL pytest modules twice: on rdflib's Memory store
+and with kg-engine's plugin registered as rdflib's ``default`` store (so ``Graph()``,
+``Dataset()``, ``ConjunctiveGraph()`` in those tests are kg-engine stores, queried through
+kg-engine's engine), and lists the tests that fail only with kg-engine.
+
 Prints one table: per suite and engine the tests passed / failed / raising / timed out /
 skipped, then the tests kg-engine fails while both other engines pass.
 
 Usage:
-    python benchmarks/peer_suites.py PATH [PATH ...] [--engines kg-engine,pyoxigraph,rdflib]
-        [--postgres] [--timeout 20] [--tool ../shared/tools/w3c_sparql_suite.py] [--json out.json]
+    python benchmarks/peer_suites.py [PATH ...] [--held-out] [--rdflib-tests DIR]
+        [--engines kg-engine,pyoxigraph,rdflib] [--postgres] [--timeout 20]
+        [--tool ../shared/tools/w3c_sparql_suite.py] [--json out.json]
 
 Example (rdflib's own DAWG-style tests, from a clone or an unpacked sdist):
     python benchmarks/peer_suites.py ~/src/rdflib/test/data/suites/rdflib/sparql
@@ -24,9 +36,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,9 +74,67 @@ def run_suite(tool: Path, root: Path, engine: str, timeout: float) -> list[dict]
         return json.loads(out.read_text(encoding="utf-8"))["tests"]
 
 
+#: rdflib's pytest modules run with kg-engine as rdflib's default store
+RDFLIB_MODULES = ("test_store", "test_graph", "test_dataset", "test_conjunctivegraph", "test_sparql")
+#: a pytest plugin (written to a temporary folder) making kg-engine rdflib's ``default`` store
+SWAP_PLUGIN = """import rdflib.plugin
+from rdflib.store import Store
+
+
+def pytest_configure(config):
+    rdflib.plugin.register("default", Store, "kg_engine.sparql.rdflib_plugin", "KgSparqlStore")
+"""
+
+
+def run_rdflib_tests(test_dir: Path, kg: bool, timeout: float) -> dict[str, str]:
+    """rdflib's own pytest modules (:data:`RDFLIB_MODULES`) on its Memory store or (``kg``)
+    with kg-engine as its default store: ``{test id: passed|failed|error|skipped}``.
+
+    The ``test`` folder is copied to a temporary directory first, so that pytest imports the
+    installed rdflib (not a source tree next to the tests)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        shutil.copytree(test_dir, root / "test")
+        (root / "kg_swap_store.py").write_text(SWAP_PLUGIN, encoding="utf-8")
+        xml = root / "junit.xml"
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(REPO), str(root), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        cmd = [sys.executable, "-m", "pytest", *[f"test/{m}" for m in RDFLIB_MODULES
+                                                   if (root / "test" / m).exists()],
+               "-p", "no:cacheprovider", "-o", "addopts=", "-q", "-W", "ignore",
+               f"--junitxml={xml}", *(["-p", "kg_swap_store"] if kg else [])]
+        subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, check=False,
+                       timeout=max(600.0, timeout * 100))
+        out: dict[str, str] = {}
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            tid = f"{case.get('classname')}::{case.get('name')}"
+            kinds = {child.tag for child in case}
+            out[tid] = ("failed" if "failure" in kinds else "error" if "error" in kinds
+                        else "skipped" if "skipped" in kinds else "passed")
+        return out
+
+
+def _stable_ids(records: list[dict]) -> list[dict]:
+    """Key records by folder, name and occurrence (a blank-node test IRI changes per run)."""
+    seen: dict[tuple, int] = {}
+    for r in records:
+        if r["id"].startswith("urn:peer:") or not re.match(r"^[nN][0-9a-f]{20,}", r["id"].rsplit("#", 1)[-1]):
+            continue
+        k = (r["folder"], r["name"])
+        seen[k] = seen.get(k, 0) + 1
+        r["id"] = f"{r['folder']}/{r['name']}#{seen[k]}"
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("paths", nargs="+", type=Path, help="folders holding manifest*.ttl files")
+    ap.add_argument("paths", nargs="*", type=Path, help="folders holding manifest*.ttl files")
+    ap.add_argument("--held-out", action="store_true",
+                    help="only the held-out selection of each folder (see peer_selection.py)")
+    ap.add_argument("--w3c", type=Path, default=SHARED / "w3c-sparql",
+                    help="the W3C suite, to recognise copies of its tests (with --held-out)")
+    ap.add_argument("--rdflib-tests", type=Path,
+                    help="rdflib's test/ folder: run its own pytest modules with kg-engine as store")
     ap.add_argument("--engines", default="kg-engine,pyoxigraph,rdflib",
                     help=f"comma-separated, of {', '.join(ENGINES)}")
     ap.add_argument("--postgres", action="store_true", help="add kg-engine on PostgreSQL")
@@ -82,8 +155,18 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"not a folder: {p}")
 
     results: dict[str, dict[str, list[dict]]] = {}
-    for root in args.paths:
-        results[str(root)] = {e: run_suite(args.tool, root, e, args.timeout) for e in engines}
+    with tempfile.TemporaryDirectory() as sel_tmp:
+        for k, root in enumerate(args.paths):
+            run_root = root
+            if args.held_out:
+                sys.path.insert(0, str(Path(__file__).resolve().parent))
+                from peer_selection import write_selection
+                run_root = Path(sel_tmp) / str(k)
+                why = write_selection(root, run_root, args.w3c if args.w3c.is_dir() else None)
+                print(f"{root}: held-out selection {why['selected']} tests; left out: "
+                      + ", ".join(f"{n} {r}" for r, n in why.items() if r != "selected"))
+            results[str(root)] = {e: _stable_ids(run_suite(args.tool, run_root, e, args.timeout))
+                                  for e in engines}
 
     print(f"{'suite':40} {'engine':12} " + " ".join(f"{s:>7}" for s in STATUSES))
     for root, per_engine in results.items():
@@ -102,6 +185,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"{' and '.join(others)} pass")
             for r in behind:
                 print(f"  {r['status']:7} {r['id'].rsplit('/', 1)[-1]}: {str(r['message'])[:150]}")
+    if args.rdflib_tests is not None:
+        mem = run_rdflib_tests(args.rdflib_tests, kg=False, timeout=args.timeout)
+        kg = run_rdflib_tests(args.rdflib_tests, kg=True, timeout=args.timeout)
+        print(f"\nrdflib's own tests ({', '.join(RDFLIB_MODULES)}), {len(kg)} test cases")
+        print(f"{'store':28} {'passed':>7} {'failed':>7} {'error':>7} {'skipped':>7}")
+        for name, res in (("rdflib Memory", mem), ("kg-engine plugin as default", kg)):
+            c = {k: sum(v == k for v in res.values()) for k in ("passed", "failed", "error", "skipped")}
+            print(f"{name:28} {c['passed']:7d} {c['failed']:7d} {c['error']:7d} {c['skipped']:7d}")
+        only = sorted(t for t, v in kg.items() if v in ("failed", "error") and mem.get(t) == "passed")
+        print(f"failing with kg-engine only ({len(only)}):")
+        for t in only:
+            print("  " + t)
+        results["rdflib-tests"] = {"memory": mem, "kg-engine": kg}  # type: ignore[assignment]
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0

@@ -275,6 +275,11 @@ class Database:
             # statements: a tiny SPARQL path query spent 1.8 s in it (issue 19). A URL with
             # ``?options=-c jit=on`` keeps it.
             raw.execute("SET jit = off")
+        # Temporary tables (the rule engine's delta tables, load staging) live in per-session
+        # local buffers, 8 MB by default: a 500k-row delta spilled to disk every round. The
+        # setting can only change before the session's first temporary table; memory is
+        # taken only as temporary tables grow.
+        raw.execute("SET temp_buffers = '256MB'")
         return cls(raw, "postgresql")
 
     # -- SQL ---------------------------------------------------------------------------

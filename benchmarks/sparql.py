@@ -126,11 +126,14 @@ def cli_runner(url: str, text: str) -> Callable[[], list[str]]:
     """``kg query --format json`` in-process (store opened per call, like the command)."""
     from typer.testing import CliRunner
 
-    from kg_engine.cli.app import app
+    from kg_engine.cli.app import app_for
+
+    args = ["query", text, "--format", "json", "--db", url]
+    app = app_for(args)  # what the `kg` command builds for this command line
     runner = CliRunner()
 
     def run() -> list[str]:
-        out = runner.invoke(app, ["query", text, "--format", "json", "--db", url])
+        out = runner.invoke(app, args)
         if out.exit_code != 0:
             raise RuntimeError(f"kg query failed: {out.output[-500:]}")
         return json.loads(out.stdout)["results"]["bindings"]

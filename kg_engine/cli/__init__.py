@@ -8,8 +8,10 @@ import sys
 def main() -> None:
     """Run the ``kg`` app; bad input exits with code 2 and a one-line message."""
     try:
-        from kg_engine.cli.app import app
+        from kg_engine.cli.app import app_for
         from kg_engine.cli.common import USER_ERRORS, report
+
+        app = app_for(sys.argv[1:])  # only the command that runs is imported and built
     except KeyboardInterrupt:  # Ctrl-C while starting: nothing was opened yet
         sys.stderr.write("interrupted: while starting, before anything was read or written\n")
         sys.exit(130)

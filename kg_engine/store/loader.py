@@ -28,6 +28,7 @@ import datetime as _dt
 import gc
 import gzip
 import io
+import os
 import re
 import time
 import uuid
@@ -48,6 +49,7 @@ from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
+from kg_engine.store.pipeline import ParsedFiles, QuadWriter
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 from kg_engine.store.turtle import TurtleParser, key_row
@@ -95,6 +97,10 @@ _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load
 _SMALL_LOAD = 20  # loads adding under 1/20 of the store's statements bump the statistics
 _PRELOAD_TERMS = 100_000  # terms of a store without statements read in before a load
+# N-Triples/N-Quads files of one load are parsed in worker processes (see .pipeline) when
+# there are at least this many of them, together at least _PARALLEL_MIN_BYTES
+_PARALLEL_MIN_FILES = 2
+_PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -250,25 +256,48 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
     :class:`_Writer` (shared by the files: all terms they add go into it)."""
     db = store.db
     per_predicate: Counter[int] = Counter()
+    lines = [i for i, fmt in enumerate(formats) if fmt in _FAST_FORMATS]
+    parallel = (len(lines) >= _PARALLEL_MIN_FILES
+                and sum(files[i].stat().st_size for i in lines) >= _PARALLEL_MIN_BYTES)
     store.bulk_begin()
-    for path, fmt in zip(files, formats):
-        writer = _Writer(store, target, known)
-        if fmt in _FAST_FORMATS:
-            _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
-        elif fmt in _TURTLE_FORMATS:
-            _load_turtle(writer, path, _TURTLE_FORMATS[fmt], bar)
-        else:
-            _load_rdflib(writer, path, fmt, bar, allow_contexts)
-        result.statements += writer.statements
-        per_predicate.update(writer.per_predicate)
-        db.execute(
-            "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (str(path), target, fmt, writer.statements, now),
-        )
+    threaded = getattr(store, "bulk_threaded", False)
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(QuadWriter(store.bulk_add)) if threaded else store.bulk_add
+        parsed = stack.enter_context(ParsedFiles(
+            _parsed_chunks, [(files[i], _FAST_FORMATS[formats[i]]) for i in lines],
+            workers=min(len(lines), _cpus()))) if parallel else None
+        offset = 0
+        for i, (path, fmt) in enumerate(zip(files, formats)):
+            writer = _Writer(store, target, known, sink)
+            if parsed is not None and fmt in _FAST_FORMATS:
+                for statements, rows, position in parsed.chunks(lines.index(i)):
+                    if statements:
+                        writer.write(statements, rows.__getitem__)
+                    bar.update(offset + position - bar.n)
+            elif fmt in _FAST_FORMATS:
+                _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
+            elif fmt in _TURTLE_FORMATS:
+                _load_turtle(writer, path, _TURTLE_FORMATS[fmt], bar)
+            else:
+                _load_rdflib(writer, path, fmt, bar, allow_contexts)
+            offset += path.stat().st_size
+            result.statements += writer.statements
+            per_predicate.update(writer.per_predicate)
+            db.execute(
+                "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (str(path), target, fmt, writer.statements, now),
+            )
     bar.set_description("indexing")
     result.added = store.bulk_finish()
     return per_predicate
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class _Writer:
@@ -282,12 +311,15 @@ class _Writer:
 
     ``known``, when given, maps the identity of EVERY term of the store to its id (a load
     into an empty store starts it from the few terms there): new terms are then told apart
-    without a dictionary look-up in the database, and added to it.
+    without a dictionary look-up in the database, and added to it. ``sink`` receives the
+    rows of ids (default ``store.bulk_add``).
     """
 
     def __init__(self, store: LoadTarget, target: int,
-                 known: dict[tuple, int] | None = None) -> None:
+                 known: dict[tuple, int] | None = None,
+                 sink: Callable[[list[tuple[int, int, int, int]]], None] | None = None) -> None:
         self.store = store
+        self.sink = sink or store.bulk_add  # where rows of ids go (a QuadWriter: a thread)
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.known = known
         self.statements = 0
@@ -309,7 +341,7 @@ class _Writer:
             for k, row in zip(new, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
         ids = list(map(tokens.__getitem__, keys))
-        self.store.bulk_add(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
+        self.sink(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
         self.per_predicate.update(ids[1::4])
         self.statements += len(chunk)
 
@@ -334,36 +366,60 @@ class _Writer:
         return found
 
 
-def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
+def _statement_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], int]]:
+    """``(statements of raw tokens, bytes read so far)`` per chunk of an N-Triples/N-Quads
+    file; decoding and decompression errors as :mod:`kg_engine.errors` errors."""
     stream, raw = _open_binary(path)
     with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
         chunk: list[tuple] = []
-
-        def row_of(token: str) -> TermRow:
-            try:
-                return token_row(token)
-            except ValueError as exc:  # the token's first occurrence is the faulty line
-                line = _find_token(path, token)
-                raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
-
+        done = 0
         try:
             for statements in parse_blocks(text, str(path), quads):
                 chunk += statements
                 if len(chunk) >= _CHUNK:
-                    writer.write(chunk, row_of)
+                    done += len(chunk)
+                    yield chunk, raw.tell()
                     chunk = []
-                    bar.update(raw.tell() - bar.n)
+            yield chunk, raw.tell()
         except UnicodeDecodeError as exc:
             raise RDFSyntaxError(
-                f"not UTF-8 text ({exc.reason}) after statement "
-                f"{writer.statements + len(chunk)}; N-Triples files must be UTF-8",
+                f"not UTF-8 text ({exc.reason}) after statement {done + len(chunk)}; "
+                "N-Triples files must be UTF-8",
                 source=str(path),
             ) from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise _truncated(path, exc) from None
+
+
+def _token_row_of(path: Path) -> Callable[[str], TermRow]:
+    def row_of(token: str) -> TermRow:
+        try:
+            return token_row(token)
+        except ValueError as exc:  # the token's first occurrence is the faulty line
+            line = _find_token(path, token)
+            raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
+    return row_of
+
+
+def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
+    row_of = _token_row_of(path)
+    offset = bar.n
+    for chunk, position in _statement_chunks(path, quads):
         if chunk:
             writer.write(chunk, row_of)
-        bar.update(raw.tell() - bar.n)
+        bar.update(offset + position - bar.n)
+
+
+def _parsed_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], dict[str, TermRow], int]]:
+    """In a parser process (:class:`~.pipeline.ParsedFiles`): each chunk of the file with the
+    dictionary rows of the tokens it is the first to hold (validated and hashed here, so the
+    writer's ``row_of`` is a dict look-up)."""
+    row_of = _token_row_of(path)
+    seen: set[Any] = {None}
+    for chunk, position in _statement_chunks(path, quads):
+        new = set(chain.from_iterable(chunk)).difference(seen)
+        seen.update(new)
+        yield chunk, {token: row_of(token) for token in new}, position
 
 
 def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:

@@ -409,6 +409,9 @@ class SQLStore:
         self._bulk_without_pk = False
         # with a reasoning profile, rows go through the staging table (closure kept current)
         self._bulk_live = self._hook() is not None
+        #: whether :meth:`bulk_add` may run in a thread of the loader's own while the loading
+        #: thread (which holds the transaction) writes terms: plain SQLite inserts only
+        self.bulk_threaded = self.dialect == "sqlite" and not self._bulk_live
         if self.dialect == "postgresql" and not self._bulk_live:
             self.db.execute("DROP TABLE IF EXISTS kg_bulk")
             self.db.execute("CREATE TEMPORARY TABLE kg_bulk (g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
@@ -417,7 +420,14 @@ class SQLStore:
                 self.db.execute("ALTER TABLE kg_quads DROP CONSTRAINT kg_quads_spog")
 
     def bulk_add(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
-        """Add integer quads ``(g, s, p, o)`` to the bulk insert."""
+        """Add integer quads ``(g, s, p, o)`` to the bulk insert.
+
+        With :attr:`bulk_threaded`, the loader calls this from a writer thread while its own
+        thread holds the transaction (and the database lock) and writes terms: the SQLite
+        insert then goes straight to the connection (serialised by SQLite itself) and counts
+        its new rows by the statement's own row count (``total_changes`` would count the
+        term inserts of the other thread too).
+        """
         self._bulk_graphs.update(r[0] for r in rows if r[0] != schema.DEFAULT_GRAPH_ID)
         if self._bulk_live:
             self._bulk_added += self._insert_quad_ids(rows)
@@ -425,11 +435,10 @@ class SQLStore:
         if self.dialect == "postgresql":
             self.db.insert_rows("kg_bulk", ("g", "s", "p", "o"), rows)
             return
-        before = self.db.raw.total_changes
-        self.db.executemany(
+        cursor = self.db.raw.executemany(
             "INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
         )
-        self._bulk_added += self.db.raw.total_changes - before
+        self._bulk_added += cursor.rowcount
 
     def bulk_finish(self) -> int:
         """End the bulk insert; returns how many quads were new."""

@@ -1,0 +1,166 @@
+"""The loader's pipeline: parser processes feeding one writer, the SQLite writer thread."""
+
+from __future__ import annotations
+
+import gzip
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from kg_engine.errors import InputReadError, RDFSyntaxError
+from kg_engine.store import SQLStore, loader
+from kg_engine.store.pipeline import ParsedFiles, QuadWriter
+
+
+@pytest.fixture
+def workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Loads of 2+ line-format files use parser processes whatever their size; the list
+    records how many files each load handed to them."""
+    used: list[int] = []
+
+    class Recorded(ParsedFiles):
+        def __init__(self, chunks, files, workers):  # noqa: ANN001
+            used.append(len(files))
+            super().__init__(chunks, files, workers)
+
+    monkeypatch.setattr(loader, "_PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(loader, "ParsedFiles", Recorded)
+    return used
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh store on each backend (worker processes take seconds to start: no in-memory
+    SQLite case, whose loader path is the file's)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    return request.getfixturevalue("pg_server").new_database_url()
+
+
+def _files(tmp_path: Path) -> list[Path]:
+    a, b, c, d = (tmp_path / n for n in ("a.nt", "b.nq.gz", "c.ttl", "d.nt"))
+    a.write_text("".join(f"<urn:s{i}> <urn:p> \"v\\t{i}\"@en .\n" for i in range(300))
+                 + "_:x <urn:p> <urn:s1> .\n<urn:s1> <urn:q> \"1\"^^<urn:dt> .\n")
+    with gzip.open(b, "wt") as f:
+        f.write("".join(f"<urn:s{i}> <urn:p> <urn:o{i}> <urn:g{i % 3}> .\n" for i in range(200))
+                + "_:x <urn:p> <urn:s1> .\n<urn:s1> <urn:p> \"v\\t1\"@en .\n")
+    c.write_text("@prefix : <urn:> .\n:s1 :p :t1 .\n[] :p :s2 .\n")
+    d.write_text("_:x <urn:p> <urn:s1> .\n<urn:s9> <urn:p> \"v\\t9\"@en .\n<urn:z> <urn:p> <urn:s0> .\n")
+    return [a, b, c, d]
+
+
+def _content(store: SQLStore) -> tuple[list[tuple], int]:
+    """Statements without blank nodes (as text), and how many distinct blank subjects."""
+    rows = [tuple(map(str, q)) for q in store.triples((None, None, None))]
+    blank = {r[0] for r in rows if not r[0].startswith("urn:")}
+    return sorted(r for r in rows if r[0].startswith("urn:")), len(blank)
+
+
+def test_files_parsed_in_workers_load_what_one_process_loads(url: str, tmp_path: Path,
+                                                            workers: list[int],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    files = _files(tmp_path)
+    with SQLStore(url) as store:
+        parallel = store.load(files)
+        got = _content(store)
+        loads = store.db.fetchall("SELECT source, statements FROM kg_loads ORDER BY id")
+    assert workers == [3]  # the three line-format files; the Turtle file in its turn
+    monkeypatch.setattr(loader, "_PARALLEL_MIN_FILES", 99)
+    with SQLStore(f"sqlite:///{tmp_path / 'serial.sqlite'}") as serial:
+        one = serial.load(files)
+        assert (parallel.statements, parallel.added) == (one.statements, one.added) == (509, 507)
+        assert got == _content(serial)
+        assert got[1] == 4  # `_:x` of three files and the Turtle `[]`: four nodes
+        assert loads == serial.db.fetchall("SELECT source, statements FROM kg_loads ORDER BY id")
+    assert workers == [3]
+
+
+def test_a_bad_file_in_the_middle_leaves_the_store_as_it_was(url: str, tmp_path: Path,
+                                                             workers: list[int]) -> None:
+    _bad_file_in_the_middle(url, tmp_path, workers,
+                            "<urn:a> <urn:p> <urn:b> .\n\n<urn:a> urn:p <urn:b> .\n", 3, "a predicate")
+
+
+def test_a_bad_token_in_the_middle_file_is_located(tmp_path: Path, workers: list[int]) -> None:
+    """Tokens are validated in the parser process: the error still names file and line."""
+    _bad_file_in_the_middle(f"sqlite:///{tmp_path / 's.sqlite'}", tmp_path, workers,
+                            "<urn:a> <urn:p> <urn:b> .\n<urn:a b> <urn:p> <urn:b> .\n", 2,
+                            "malformed IRI")
+
+
+def _bad_file_in_the_middle(url: str, tmp_path: Path, workers: list[int], bad: str, line: int,
+                            error: str) -> None:
+    a, b, c = _files(tmp_path)[0], tmp_path / "bad.nt", _files(tmp_path)[3]
+    b.write_text(bad)
+    with SQLStore(url) as store:
+        store.load(tmp_path / "c.ttl")
+        before = (_content(store), store.db.scalar("SELECT count(*) FROM kg_terms"),
+                  store.db.fetchall("SELECT * FROM kg_loads"))
+        with pytest.raises(RDFSyntaxError) as info:
+            store.load([a, b, c])
+        assert (info.value.source, info.value.line) == (str(b), line) and error in str(info.value)
+        after = (_content(store), store.db.scalar("SELECT count(*) FROM kg_terms"),
+                 store.db.fetchall("SELECT * FROM kg_loads"))
+        assert after == before
+        assert store.load([a, c]).added == 304  # and the store takes loads again
+    assert workers == [3, 2] and not multiprocessing.active_children()
+
+
+def test_a_truncated_gzip_in_the_middle_loads_nothing(tmp_path: Path, workers: list[int]) -> None:
+    a, b, _, d = _files(tmp_path)
+    b.write_bytes(b.read_bytes()[:-12])
+    with SQLStore(f"sqlite:///{tmp_path / 's.sqlite'}") as store:
+        with pytest.raises(InputReadError, match="truncated or corrupt"):
+            store.load([a, b, d])
+        assert len(store) == 0 and store.db.scalar("SELECT count(*) FROM kg_loads") == 0
+
+
+def test_quad_writer_keeps_order_and_raises_its_error() -> None:
+    seen: list[int] = []
+    with QuadWriter(seen.extend) as write:
+        for i in range(50):
+            write([i])
+    assert seen == list(range(50))
+
+    def failing(rows: list[int]) -> None:
+        if rows == [3]:
+            raise ValueError("disk full")
+        seen.append(rows[0])
+
+    seen.clear()
+    with pytest.raises(ValueError, match="disk full"):
+        with QuadWriter(failing) as write:
+            for i in range(10):
+                write([i])  # raises here once the thread has failed, or at the end
+    assert seen == [0, 1, 2]
+
+
+def test_quad_writer_drops_queued_batches_when_the_load_fails() -> None:
+    import threading
+
+    release, seen = threading.Event(), []
+
+    def slow(rows: list[int]) -> None:
+        release.wait(5)
+        seen.append(rows[0])
+
+    with pytest.raises(KeyError):
+        with QuadWriter(slow) as write:
+            write([1])  # in progress
+            write([2])  # queued
+            release.set()
+            raise KeyError("the loading thread failed")
+    assert 2 not in seen  # never written after the failure (the rollback is next)
+
+
+def test_threaded_sqlite_insert_counts_only_new_statements(tmp_path: Path) -> None:
+    """The writer thread counts rows by its statement (not the connection's total, which
+    the term inserts of the loading thread also move)."""
+    path = tmp_path / "d.nt"
+    path.write_text("".join(f"<urn:s{i % 700}> <urn:p> <urn:o{i}> .\n" for i in range(1000))
+                    + "<urn:s0> <urn:p> <urn:o0> .\n")
+    with SQLStore(f"sqlite:///{tmp_path / 't.sqlite'}") as store:
+        store.add([(loader.URIRef("urn:s0"), loader.URIRef("urn:p"), loader.URIRef("urn:o0"))])
+        result = store.load(path)
+        assert (result.statements, result.added, len(store)) == (1001, 999, 1000)

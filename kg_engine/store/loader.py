@@ -262,13 +262,17 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
     store.bulk_begin()
     threaded = getattr(store, "bulk_threaded", False)
     with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(QuadWriter(store.bulk_add)) if threaded else store.bulk_add
+        quads = stack.enter_context(QuadWriter(store.bulk_add)) if threaded else None
+        sink = quads or store.bulk_add
+        # the thread's inserts and this thread's statements never run at once (a statement's
+        # row count is read from the connection after it ran)
+        lock = quads.lock if quads else contextlib.nullcontext()
         parsed = stack.enter_context(ParsedFiles(
             _parsed_chunks, [(files[i], _FAST_FORMATS[formats[i]]) for i in lines],
             workers=min(len(lines), _cpus()))) if parallel else None
         offset = 0
         for i, (path, fmt) in enumerate(zip(files, formats)):
-            writer = _Writer(store, target, known, sink)
+            writer = _Writer(store, target, known, sink, lock)
             if parsed is not None and fmt in _FAST_FORMATS:
                 for statements, rows, position in parsed.chunks(lines.index(i)):
                     if statements:
@@ -283,11 +287,12 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
             offset += path.stat().st_size
             result.statements += writer.statements
             per_predicate.update(writer.per_predicate)
-            db.execute(
-                "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (str(path), target, fmt, writer.statements, now),
-            )
+            with lock:
+                db.execute(
+                    "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (str(path), target, fmt, writer.statements, now),
+                )
     bar.set_description("indexing")
     result.added = store.bulk_finish()
     return per_predicate
@@ -312,14 +317,17 @@ class _Writer:
     ``known``, when given, maps the identity of EVERY term of the store to its id (a load
     into an empty store starts it from the few terms there): new terms are then told apart
     without a dictionary look-up in the database, and added to it. ``sink`` receives the
-    rows of ids (default ``store.bulk_add``).
+    rows of ids (default ``store.bulk_add``); ``lock`` is held around this writer's own
+    statements (the term inserts) when ``sink`` writes from another thread.
     """
 
     def __init__(self, store: LoadTarget, target: int,
                  known: dict[tuple, int] | None = None,
-                 sink: Callable[[list[tuple[int, int, int, int]]], None] | None = None) -> None:
+                 sink: Callable[[list[tuple[int, int, int, int]]], None] | None = None,
+                 lock: contextlib.AbstractContextManager[Any] | None = None) -> None:
         self.store = store
         self.sink = sink or store.bulk_add  # where rows of ids go (a QuadWriter: a thread)
+        self.lock = lock or contextlib.nullcontext()  # held for this thread's own statements
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
         self.known = known
         self.statements = 0
@@ -337,7 +345,8 @@ class _Writer:
             prefix = self.bnode_prefix
             rows = [row if (row := row_of(k)).kind != BNODE else make_row(BNODE, prefix + row.lex)
                     for k in new]
-            found = self._resolve(rows)
+            with self.lock:
+                found = self._resolve(rows)
             for k, row in zip(new, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
         ids = list(map(tokens.__getitem__, keys))
@@ -453,10 +462,11 @@ def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:
 
 def _keep_prefixes(writer: _Writer, prefixes: dict[str, Any]) -> None:
     """The file's prefixes are kept (first binding of a prefix wins), for exports to reuse."""
-    writer.store.db.executemany(
-        "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(f"ns:{p}", str(ns)) for p, ns in prefixes.items() if p],
-    )
+    with writer.lock:
+        writer.store.db.executemany(
+            "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(f"ns:{p}", str(ns)) for p, ns in prefixes.items() if p],
+        )
 
 
 def _find_token(path: Path, token: str) -> int | None:

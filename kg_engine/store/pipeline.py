@@ -44,13 +44,17 @@ _JOIN_S = 10.0
 class QuadWriter:
     """Runs ``write(rows)`` in a thread of its own, one batch at a time, in order.
 
-    Used as a context manager: leaving the block normally waits for every batch and raises
-    the thread's error, if any; leaving it by an exception drops the batches not started and
-    waits for the one in progress (so the caller's rollback never races a write).
+    Each ``write`` holds :attr:`lock`; the caller holds it around its own statements on the
+    same connection, so statements never interleave (what overlaps is the caller's Python
+    work with the thread's inserts). Used as a context manager: leaving the block normally
+    waits for every batch and raises the thread's error, if any; leaving it by an exception
+    drops the batches not started and waits for the one in progress (so the caller's
+    rollback never races a write).
     """
 
     def __init__(self, write: Callable[[Sequence[tuple]], None]) -> None:
         self._write = write
+        self.lock = threading.Lock()
         self._queue: queue.Queue[Sequence[tuple] | None] = queue.Queue(maxsize=1)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kg-load-writer", daemon=True)
@@ -62,7 +66,8 @@ class QuadWriter:
                 return
             if self._error is None:
                 try:
-                    self._write(rows)
+                    with self.lock:
+                        self._write(rows)
                 except BaseException as exc:  # noqa: BLE001 - handed to the loading thread
                     self._error = exc
 

@@ -423,10 +423,9 @@ class SQLStore:
         """Add integer quads ``(g, s, p, o)`` to the bulk insert.
 
         With :attr:`bulk_threaded`, the loader calls this from a writer thread while its own
-        thread holds the transaction (and the database lock) and writes terms: the SQLite
-        insert then goes straight to the connection (serialised by SQLite itself) and counts
-        its new rows by the statement's own row count (``total_changes`` would count the
-        term inserts of the other thread too).
+        thread holds the transaction (and the database lock): the SQLite insert then goes
+        straight to the connection; the loader's own lock keeps its term inserts from running
+        meanwhile, so the statement's row count is its own.
         """
         self._bulk_graphs.update(r[0] for r in rows if r[0] != schema.DEFAULT_GRAPH_ID)
         if self._bulk_live:

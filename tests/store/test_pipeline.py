@@ -164,3 +164,15 @@ def test_threaded_sqlite_insert_counts_only_new_statements(tmp_path: Path) -> No
         store.add([(loader.URIRef("urn:s0"), loader.URIRef("urn:p"), loader.URIRef("urn:o0"))])
         result = store.load(path)
         assert (result.statements, result.added, len(store)) == (1001, 999, 1000)
+
+
+def test_quad_writer_never_writes_while_the_caller_holds_its_lock() -> None:
+    import time
+
+    seen: list[int] = []
+    with QuadWriter(seen.extend) as write:
+        with write.lock:  # the loading thread's own statement
+            write([1])
+            time.sleep(0.2)
+            assert seen == []
+    assert seen == [1]

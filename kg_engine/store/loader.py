@@ -268,7 +268,7 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
         # row count is read from the connection after it ran)
         lock = quads.lock if quads else contextlib.nullcontext()
         parsed = stack.enter_context(ParsedFiles(
-            _parsed_chunks, [(files[i], _FAST_FORMATS[formats[i]]) for i in lines],
+            f"{__name__}:_parsed_chunks", [(files[i], _FAST_FORMATS[formats[i]]) for i in lines],
             workers=min(len(lines), _cpus()))) if parallel else None
         offset = 0
         for i, (path, fmt) in enumerate(zip(files, formats)):

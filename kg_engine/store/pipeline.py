@@ -10,8 +10,8 @@ the calling thread (it holds the transaction) and uses this module for the two o
   file order** (file 1's chunks, then file 2's, …), so the store gets exactly what a serial
   load writes. A worker that fails sends its error (an :class:`~kg_engine.errors.RDFSyntaxError`
   naming file and line) in place of its next chunk: the loader raises it when it gets there,
-  and the transaction leaves the store as it was. Queues are bounded: a worker parses at most
-  :data:`AHEAD` chunks ahead of the writer.
+  and the transaction leaves the store as it was. Chunks travel through pipes, so a worker
+  parses at most about one chunk ahead of the writer (memory stays bounded).
 * :class:`QuadWriter`: on SQLite, the quad inserts of each chunk run in a thread while the
   loading thread maps the next chunk (``sqlite3`` releases the GIL while SQLite steps).
 
@@ -26,19 +26,18 @@ Example (a writer thread around a plain function)::
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import queue
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
-__all__ = ["AHEAD", "ParsedFiles", "QuadWriter"]
+__all__ = ["ParsedFiles", "QuadWriter"]
 
-#: Chunks a parser process may have ready before the writer takes them (per process).
-AHEAD = 2
-_JOIN_S = 10.0
 
 
 class QuadWriter:
@@ -95,80 +94,108 @@ class QuadWriter:
             raise self._error
 
 
-def _parse_worker(chunks: Callable[[Path, bool], Iterator[tuple[list, dict, int]]], path: str,
-                  quads: bool, out: Any) -> None:
-    """Worker process: put every ``(statements, rows, position)`` chunk of one file, then
-    ``None``; an error (pickled) instead of the rest."""
+def _parse_main(argv: list[str]) -> int:
+    """Parser process: ``python -m kg_engine.store.pipeline MODULE:FUNCTION PATH QUADS``
+    writes every ``(statements, rows, position)`` chunk of one file to stdout (pickled),
+    then ``None``; an error (pickled) instead of the rest."""
+    import importlib
+    import pickle
+
+    target, path, quads = argv
+    module, _, name = target.partition(":")
+    out = sys.stdout.buffer
     try:
-        for item in chunks(Path(path), quads):
-            out.put(item)
-        out.put(None)
+        chunks = getattr(importlib.import_module(module), name)
+        for item in chunks(Path(path), quads == "1"):
+            pickle.dump(item, out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, out)
+    except BrokenPipeError:  # the loader stopped reading (it failed elsewhere)
+        return 1
     except BaseException as exc:  # noqa: BLE001 - the loader raises it in file order
         try:
-            out.put(exc)
+            pickle.dump(exc, out)
         except Exception:  # noqa: BLE001 - an error that does not pickle: say what it was
-            out.put(RuntimeError(f"{path}: {type(exc).__name__}: {exc}"))
+            pickle.dump(RuntimeError(f"{path}: {type(exc).__name__}: {exc}"), out)
+    out.flush()
+    return 0
 
 
 class ParsedFiles:
     """Parse files in worker processes; :meth:`chunks` yields each file's chunks in order.
 
+    Each worker is a fresh interpreter (``python -m kg_engine.store.pipeline``) writing
+    pickled chunks to a pipe: it never imports the caller's ``__main__`` (a script without
+    an ``if __name__ == "__main__"`` guard would run again under ``multiprocessing``'s
+    spawn) and forks nothing of a process holding a database connection. The pipe bounds
+    how far a worker runs ahead of the writer.
+
     Args:
-        chunks: a module-level function ``(path, quads) -> iterator of (statements,
-            {token: dictionary row} of the tokens new in this file, byte position)``; it
-            runs in the workers.
+        chunks: ``"module:function"`` of a function ``(path, quads) -> iterator of
+            (statements, {token: dictionary row} of the tokens new in this file, byte
+            position)``, run in the workers.
         files: ``(path, quads)`` per file, in load order.
         workers: processes at a time.
     """
 
-    def __init__(self, chunks: Callable[[Path, bool], Iterator[tuple[list, dict, int]]],
-                 files: Sequence[tuple[Path, bool]], workers: int) -> None:
+    def __init__(self, chunks: str, files: Sequence[tuple[Path, bool]], workers: int) -> None:
         self._fn = chunks
         self._files = list(files)
         self._workers = max(1, workers)
-        self._ctx = multiprocessing.get_context("spawn")  # no fork of a process holding a database connection
-        self._running: dict[int, tuple[Any, Any]] = {}
+        self._running: dict[int, subprocess.Popen[bytes]] = {}
         self._next = 0
 
     def _start_more(self) -> None:
+        import kg_engine
+
+        root = str(Path(kg_engine.__file__).resolve().parents[1])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [root, *filter(None, [os.environ.get("PYTHONPATH")])]))
         while self._next < len(self._files) and len(self._running) < self._workers:
             path, quads = self._files[self._next]
-            q = self._ctx.Queue(maxsize=AHEAD)
-            p = self._ctx.Process(target=_parse_worker, args=(self._fn, str(path), quads, q),
-                                  name=f"kg-load-parser-{self._next}", daemon=True)
-            p.start()
-            self._running[self._next] = (p, q)
+            self._running[self._next] = subprocess.Popen(
+                [sys.executable, "-m", "kg_engine.store.pipeline", self._fn, str(path),
+                 "1" if quads else "0"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
             self._next += 1
 
     def chunks(self, index: int) -> Iterator[tuple[list, dict, int]]:
         """The chunks of file ``index`` (call for 0, 1, … in order)."""
+        import pickle
+
         self._start_more()
-        proc, q = self._running[index]
+        proc = self._running[index]
         while True:
             try:
-                item = q.get(timeout=1.0)
-            except queue.Empty:
-                if not proc.is_alive() and q.empty():
-                    raise RuntimeError(f"the parser process of {self._files[index][0]} died "
-                                       f"(exit code {proc.exitcode}); nothing was loaded") from None
-                continue
+                item = pickle.load(proc.stdout)  # type: ignore[arg-type]
+            except EOFError:
+                proc.wait()
+                err = proc.stderr.read().decode(errors="replace")[-2000:]  # type: ignore[union-attr]
+                raise RuntimeError(f"the parser process of {self._files[index][0]} ended "
+                                   f"(exit code {proc.returncode}) without its statements; "
+                                   f"nothing was loaded\n{err}") from None
             if item is None:
                 break
             if isinstance(item, BaseException):
                 raise item
             yield item
-        proc.join(_JOIN_S)
+        proc.wait()
+        self._finish(proc)
         del self._running[index]
         self._start_more()
 
+    @staticmethod
+    def _finish(proc: subprocess.Popen[bytes]) -> None:
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
     def close(self) -> None:
         """Stop the workers still running (after an error: nothing more is read)."""
-        for proc, q in self._running.values():
-            if proc.is_alive():
-                proc.terminate()
-            proc.join(_JOIN_S)
-            q.close()
-            q.cancel_join_thread()
+        for proc in self._running.values():
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            self._finish(proc)
         self._running.clear()
 
     def __enter__(self) -> Self:
@@ -176,3 +203,7 @@ class ParsedFiles:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+if __name__ == "__main__":
+    sys.exit(_parse_main(sys.argv[1:]))

@@ -23,6 +23,11 @@ from .sql import FALSE, Sql, param, sql
 __all__ = ["compile_bgp", "graph_conditions", "norm"]
 
 _COUNT_CAP = 1000
+# patterns whose first count reaches _COUNT_CAP and tie for the start are counted again this
+# far: with capped counts, every class larger than the cap looked the same and the first one
+# written won (LUBM q02 at 10 M triples started from 100k graduate students instead of 1.5k
+# departments and took 100x the time of LUBM(10))
+_DEEP_COUNT_CAP = 200_000
 
 
 def norm(term: Identifier) -> Identifier:
@@ -36,7 +41,7 @@ def _is_var(t: object) -> bool:
     return isinstance(t, Variable)
 
 
-def _estimate(cc: CompileContext, t: tuple, bound: set[Variable]) -> float:
+def _estimate(cc: CompileContext, t: tuple, bound: set[Variable], cap: int = _COUNT_CAP) -> float:
     s, p, o = t
     s_b = not _is_var(s) or s in bound
     o_b = not _is_var(o) or o in bound
@@ -56,7 +61,7 @@ def _estimate(cc: CompileContext, t: tuple, bound: set[Variable]) -> float:
         else:
             n, ns, no = st
     if not _is_var(o) and not _is_var(p) and not s_b:
-        return float(_capped_count(cc, cc.tid(p), cc.tid(o)))
+        return float(_capped_count(cc, cc.tid(p), cc.tid(o), cap))
     est = float(n)
     if s_b:
         est /= ns
@@ -67,13 +72,13 @@ def _estimate(cc: CompileContext, t: tuple, bound: set[Variable]) -> float:
     return est
 
 
-def _capped_count(cc: CompileContext, p: int, o: int) -> int:
-    key = (p, o)
+def _capped_count(cc: CompileContext, p: int, o: int, cap: int = _COUNT_CAP) -> int:
+    key = (p, o) if cap == _COUNT_CAP else (p, o, cap)
     cache = cc.shared_cache("po_counts")
     if key not in cache:
         row = cc.store.db.fetchone(
             "SELECT COUNT(*) FROM (SELECT 1 FROM kg_quads WHERE p = ? AND o = ? LIMIT ?) AS x",
-            (p, o, _COUNT_CAP),
+            (p, o, cap),
         )
         cache[key] = int(row[0]) if row else 0
     return cache[key]
@@ -84,11 +89,15 @@ def _order(cc: CompileContext, triples: Sequence[tuple], bound: set[Variable]) -
     done: list[tuple] = []
     bound = set(bound)
     while todo:
-        def key(t: tuple, bound: set[Variable] = bound) -> tuple[int, float]:
+        def key(t: tuple, bound: set[Variable] = bound, cap: int = _COUNT_CAP) -> tuple[int, float]:
             vs = {x for x in t if _is_var(x)}
             connected = not vs or bool(vs & bound) or not bound
-            return (0 if connected else 1, _estimate(cc, t, bound))
+            return (0 if connected else 1, _estimate(cc, t, bound, cap))
         best = min(todo, key=key)
+        if key(best)[1] == _COUNT_CAP:  # capped counts tie: count those again, deeper
+            tied = [t for t in todo if key(t) == key(best)]
+            if len(tied) > 1:
+                best = min(tied, key=lambda t: key(t, cap=_DEEP_COUNT_CAP))
         todo.remove(best)
         done.append(best)
         bound |= {x for x in best if _is_var(x)}

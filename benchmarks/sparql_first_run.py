@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", default="sqlite://")
+    ap.add_argument("--postgres", action="store_true",
+                    help="kg-engine on a throwaway PostgreSQL (kg_engine.testing.postgres)")
     ap.add_argument("--generator", choices=["builtin", "differential"], default="builtin")
     ap.add_argument("--timeout", type=float, default=None,
                     help="timeout= for every query (default: none)")
@@ -253,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     from kg_engine import KnowledgeGraph
 
     meter = FallbackMeter()
+    if args.postgres:
+        from kg_engine.testing.postgres import shared_server
+        args.db = shared_server().new_database_url()
     kg = KnowledgeGraph(args.db)
     store = ox.Store()
     if args.generator == "differential":

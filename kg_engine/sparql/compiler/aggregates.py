@@ -78,13 +78,15 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
             return Col.id(cc.tparam(ex.const))
         return _in_python(cc, xc, agg, "SAMPLE of an expression")
     if name in ("Aggregate_Sum", "Aggregate_Avg", "Aggregate_Min", "Aggregate_Max") and cc.sqlite \
-            and agg.res in _read_in_expressions(cc):
+            and (cc.exact_aggregates or agg.res in _read_in_expressions(cc)):
         # its value is compared or ordered: SQL's (exact only over integers, or strings for
         # MIN/MAX) would have to decline; the rdflib path's aggregate is exact
         col = xc.python_aggregate(agg)
         if col is not None:
             return col
     ex = xc.value(agg.vars)
+    if name in ("Aggregate_Sum", "Aggregate_Avg", "Aggregate_Min", "Aggregate_Max"):
+        cc.inexact_aggregates = True  # SQL's value below (type code -99 where inexact)
     if name in ("Aggregate_Sum", "Aggregate_Avg"):
         n = xc.num(ex)
         bound = _countable(xc, ex)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 from .block import Col, Decline
 from .sql import Sql, param, sql
 
-__all__ = ["NUMERIC_DTS", "XSD_TERMS", "CompileContext", "DatasetSpec", "GraphScope"]
+__all__ = ["EXACT_AGGREGATES", "NUMERIC_DTS", "XSD_TERMS", "CompileContext", "DatasetSpec", "GraphScope"]
 
 #: datatype IRIs the compiler needs ids for (resolved with the query constants)
 XSD_TERMS: tuple[URIRef, ...] = (
@@ -37,6 +38,11 @@ NUMERIC_DTS = frozenset(
     )
 )
 
+
+#: compile SUM/AVG/MIN/MAX as the rdflib path's exact aggregates on SQLite (kg_agg), also
+#: where SQL's would do for projection (set while recompiling a plan whose SQL aggregate
+#: turned out inexact at run time)
+EXACT_AGGREGATES: ContextVar[bool] = ContextVar("kg_exact_aggregates", default=False)
 
 #: seconds the per-store statistics cache lives (kg_stats may be refreshed meanwhile)
 STATS_TTL = 60.0
@@ -98,6 +104,9 @@ class CompileContext:
         #: expressions evaluated by SQLite calling back into Python (.pyexpr): the plan keeps
         #: them alive
         self.py_exprs: list[Any] = []
+        self.exact_aggregates = EXACT_AGGREGATES.get()
+        #: an aggregate's SQL value may be inexact at run time (see CompiledQuery.run)
+        self.inexact_aggregates = False
         #: variables bound outside the pattern being compiled (ctx bindings, initBindings,
         #: the outer row of EXISTS): every occurrence is equated with this column
         self.env: dict[Variable, Col] = {}

@@ -25,7 +25,7 @@ from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.rows import row_type, without_gc
 
 from .block import Col, Decline
-from .context import CompileContext, DatasetSpec, GraphScope
+from .context import EXACT_AGGREGATES, CompileContext, DatasetSpec, GraphScope
 from .decode import RuntimeDecline, decode_rows
 from .expressions import regex_flags_python
 from .modifiers import compile_select
@@ -159,6 +159,10 @@ class CompiledQuery:
     binding_fields: bool = False
     #: the Python expressions its SQL calls (``kg_expr``; see .pyexpr)
     py_exprs: list[Any] = field(default_factory=list)
+    #: SQLite: an aggregate's value may turn out inexact at run time; the plan compiled with
+    #: exact aggregates (``_exact``) then answers instead
+    inexact_aggregates: bool = False
+    _exact: CompiledQuery | None = None
     _source: Any = None
     _dataset: DatasetSpec | None = None
     _store_id: int = 0
@@ -217,9 +221,31 @@ class CompiledQuery:
         def constant(i: int) -> Identifier:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
-        rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
-        row = row_type(self.vars) if self.form == "SELECT" else None
-        return decode_rows(store, self.layout, rows, constant, row)
+        try:
+            rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
+            row = row_type(self.vars) if self.form == "SELECT" else None
+            return decode_rows(store, self.layout, rows, constant, row)
+        except Exception as exc:
+            # an aggregate SQL could not compute exactly (mixed numeric types, decimals): on
+            # SQLite the plan with the rdflib path's exact aggregates (kg_agg) takes over
+            exact = self._exact_aggregates(store, exc)
+            if exact is None:
+                raise
+            return exact.run(store, bindings)
+
+    def _exact_aggregates(self, store: Any, exc: Exception) -> CompiledQuery | None:
+        inexact = isinstance(exc, RuntimeDecline) or (
+            type(exc).__module__ == "sqlite3" and "user-defined function raised" in str(exc))
+        if not (inexact and self.inexact_aggregates and store.dialect == "sqlite"):
+            return None
+        if self._exact is None:
+            token = EXACT_AGGREGATES.set(True)
+            try:
+                self._exact = compile_query(store, self._source, dataset=self._dataset,
+                                            init_vars=self.init_vars)
+            finally:
+                EXACT_AGGREGATES.reset(token)
+        return self._exact if self._exact.full and not self._exact.inexact_aggregates else None
 
     def stream(self, store: Any, batch: int = 2000) -> Iterator[tuple[Identifier | None, ...]]:
         """SELECT rows decoded batch by batch straight from the SQL cursor: a large result
@@ -342,6 +368,7 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
                          binding_fields=cc.fields_of_bindings, py_exprs=cc.py_exprs, declined=[],
+                         inexact_aggregates=cc.inexact_aggregates,
                          **base)
 
 

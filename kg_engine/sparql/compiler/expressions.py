@@ -445,7 +445,8 @@ class ExprCompiler:
             return _fold_comparison(op, a.const, b.const)
         ka, kb = _value_kind(a), _value_kind(b)
         if eq and ka and kb and ka != kb:  # a number, a string, a boolean: unequal, not an error
-            known = Sql.join(" AND ", [sql("{} IS NOT NULL", x.e) for x in (a, b) if x.kind != "const"])
+            known = Sql.join(" AND ", [sql("{} IS NOT NULL", self._typed(x)) for x in (a, b)
+                                       if x.kind != "const"])
             return sql("(CASE WHEN {} THEN {} END)", known, FALSE if op == "=" else TRUE)
         if b.kind == "const":
             c = b.const
@@ -543,9 +544,10 @@ class ExprCompiler:
         lx, ly = self.lang_sql(x), self.lang_sql(y)
         cmp = sql(f"({{}} {sqlop} {{}})", self.cc.text_key(x.e), self.cc.text_key(y.e))
         if sqlop in ("=", "<>"):  # RDF-term equality: another language tag is simply unequal
+            xe, ye = self._text(x.e), self._text(y.e)  # typed: a bare parameter is not, on PostgreSQL
             same = sql("(CASE WHEN {} IS NULL OR {} IS NULL THEN NULL WHEN lower({}) = lower({}) "
-                       "THEN {} = {} ELSE {} END)", x.e, y.e, self._text(lx), self._text(ly),
-                       x.e, y.e, FALSE)
+                       "THEN {} = {} ELSE {} END)", xe, ye, self._text(lx), self._text(ly),
+                       xe, ye, FALSE)
             return same if sqlop == "=" else sql("(NOT {})", same)
         return sql("(CASE WHEN {} = '' AND {} = '' THEN {} END)", lx, ly, cmp)
 
@@ -720,6 +722,12 @@ class ExprCompiler:
     def _Builtin_STRLEN(self, e: CompValue) -> Ex:
         a = self.string(self.compile(e.arg))
         return Ex("num", sql("length({})", a.e), rank=1)
+
+    def _typed(self, x: Ex) -> Sql:
+        """``x.e`` typed on PostgreSQL (a bare parameter has no type there)."""
+        if self.cc.sqlite or x.kind == "bool":
+            return x.e
+        return self._text(x.e) if x.kind == "str" else sql("CAST({} AS DOUBLE PRECISION)", x.e)
 
     def _text(self, e: Sql) -> Sql:
         """A string operand typed TEXT on PostgreSQL (``||`` of untyped parameters is ambiguous)."""

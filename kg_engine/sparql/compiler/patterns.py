@@ -18,7 +18,7 @@ from .block import Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .expressions import ExprCompiler, TermAccess
 from .render import from_clause, render, where_clause, wrap
-from .sql import TRUE, Sql, sql
+from .sql import TRUE, Sql, param, sql
 
 __all__ = ["compile_pattern", "exists_sql", "plain"]
 
@@ -385,6 +385,10 @@ def _values(cc: CompileContext, node: CompValue) -> Block:
 def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     term = node.term
     p = node.p
+    if isinstance(term, Variable) and _reads_no_graph(p):
+        # no triple pattern (VALUES, BIND, FILTER, {}): the same solutions in every named
+        # graph, each with ?g bound to the graph's name
+        return _per_named_graph(cc, compile_pattern(cc, p, scope), term)
     if p.name == "BGP" and not p.triples:
         raise cc.decline("GRAPH with an empty pattern")
     if isinstance(term, Variable):
@@ -402,3 +406,40 @@ def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     if isinstance(term, URIRef) or gid:
         return compile_pattern(cc, p, GraphScope("ids", (gid,)))
     raise cc.decline("GRAPH term")
+
+
+def _reads_no_graph(node: object) -> bool:
+    """Whether a pattern reads no graph: no triple pattern or path anywhere in it (EXISTS
+    included), except inside ``GRAPH <iri>``."""
+    if isinstance(node, CompValue):
+        if node.name == "Graph" and isinstance(node.term, URIRef):
+            return True
+        if node.name == "BGP" and node.triples:
+            return False
+        return all(_reads_no_graph(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return all(_reads_no_graph(v) for v in node)
+    return True
+
+
+def _per_named_graph(cc: CompileContext, block: Block, var: Variable) -> Block:
+    """``block`` once per named graph of the dataset (``kg_graphs``, the graphs the rdflib
+    path iterates; FROM NAMED restricts them), with ``var`` bound to the graph."""
+    from .bgp import _bind
+    if not block.plain:
+        block = wrap(cc, block)
+    if var in block.cols and (var in block.nullable or not block.cols[var].is_id):
+        raise cc.decline("GRAPH ?g where ?g may be unbound or computed inside")
+    alias = cc.alias("g")
+    named = cc.dataset.named
+    table = "SELECT id FROM kg_graphs WHERE id <> 0"
+    if named is None:
+        block.froms.append(FromItem("JOIN", Sql(f"({table}) AS {alias}")))
+    else:
+        ids = [i for i in (cc.tid(n) for n in named) if i > 0] or [-1]
+        block.froms.append(FromItem("JOIN", sql(
+            f"({table} AND id IN ({', '.join(['{}'] * len(ids))})) AS {alias}", *map(param, ids))))
+    conds: list[Sql] = []
+    _bind(block, var, Sql(f"{alias}.id"), conds, cc)
+    block.where.extend(conds)
+    return block

@@ -24,6 +24,11 @@ QUERIES = [
     "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
     "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
     "SELECT ?s WHERE { GRAPH ?g { ?s ex:likes ex:bob } FILTER(?g = ex:g2) }",
+    # no triple pattern inside: the same solutions once per named graph
+    "SELECT ?g ?x WHERE { GRAPH ?g { VALUES ?x { 1 2 } } }",
+    "SELECT ?g WHERE { GRAPH ?g { } }",
+    "SELECT ?g ?x WHERE { GRAPH ?g { BIND(1 AS ?x) FILTER(?x = 1) } }",
+    "SELECT ?g ?s WHERE { GRAPH ?g { GRAPH ex:g2 { ?s ex:likes ex:bob } } }",
 ]
 
 

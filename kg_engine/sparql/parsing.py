@@ -157,7 +157,7 @@ def parse_query(
     """
     from kg_engine.sparql.functions import bind_overrides
     from kg_engine.sparql.scope import check_scope
-    from kg_engine.sparql.translation import prepare_parse_tree, repair
+    from kg_engine.sparql.translation import describe_targets, prepare_parse_tree, repair
 
     if base is None and not init_ns:
         fast = _fast_query(text)
@@ -183,6 +183,7 @@ def parse_query(
     query._original_args = (text, _ns(init_ns), base)
     _clamp_slices(query.algebra)
     repair(query, text)
+    describe_targets(query, text)
     bind_overrides(query.algebra)
     return query
 
@@ -214,6 +215,7 @@ def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | 
 
     from kg_engine.sparql.compiler.fastparse import Unsupported, to_rdflib
     from kg_engine.sparql.functions import bind_overrides
+    from kg_engine.sparql.translation import describe_targets
 
     try:
         algebra = to_rdflib(algebra)
@@ -224,6 +226,7 @@ def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | 
     query = Query(prologue, algebra)
     query._original_args = (text, {}, None)
     _clamp_slices(query.algebra)
+    describe_targets(query, text)
     bind_overrides(query.algebra)
     return query
 

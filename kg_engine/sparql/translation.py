@@ -46,7 +46,7 @@ from rdflib.plugins.sparql.algebra import (
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Literal, URIRef, Variable
 
-__all__ = ["in_scope", "prepare_parse_tree", "repair"]
+__all__ = ["describe_targets", "in_scope", "prepare_parse_tree", "repair"]
 
 #: stands for ``*`` in a projection until :func:`repair` knows the in-scope variables
 _STAR = Variable("__kg_select_star__")
@@ -170,6 +170,31 @@ def _translate_exists(n: CompValue) -> None:
             graph.no_isolated_scope = True
         n["graph"] = traverse(graph, visitPost=simplify)
         _traverseAgg(n["graph"], visitor=analyse)
+
+
+_DESCRIBE = re.compile(r"\bDESCRIBE\b(.*?)(?:\bWHERE\b|\{|\bFROM\b|$)", re.IGNORECASE | re.DOTALL)
+
+
+def describe_targets(query: Any, text: str) -> None:
+    """``DESCRIBE ?x … WHERE { { SELECT … } }`` describes the values of the variables it names
+    (§16.4); rdflib's translation (and the fast parser, which builds the same algebra) adds
+    a sub-select's projected variables to them."""
+    alg = query.algebra
+    if not isinstance(alg, CompValue) or alg.name != "DescribeQuery" or alg.p is None:
+        return
+    m = _DESCRIBE.search(text)
+    if m is None or "*" in m.group(1):
+        return
+    named = {m2.group(1) for m2 in _VAR.finditer(m.group(1))}
+    pv = [v for v in alg.PV if not isinstance(v, Variable) or str(v) in named]
+    if len(pv) == len(alg.PV):
+        return
+    node = alg.p
+    while isinstance(node, CompValue) and node.name in ("Distinct", "Reduced", "Slice", "OrderBy"):
+        node = node.p
+    if isinstance(node, CompValue) and node.name == "Project":
+        node["PV"] = [v for v in node.PV if str(v) in named]
+    alg["PV"] = pv
 
 
 def repair(query: Any, text: str) -> None:

@@ -292,3 +292,13 @@ def test_describe_star(ds):
     assert {(_short(s), _short(p), _short(o)) for s, p, o in got} >= {("c", "label", "C"), ("c", "flag", "true")}
     assert {_short(s) for s, _, _ in got} == {"c"}
     assert construct(ds, "DESCRIBE * WHERE { ?s ex:label ?l }") == got
+
+
+def test_describe_over_a_sub_select_describes_only_the_named_variables(ds):
+    # §16.4: DESCRIBE ?x describes the values of ?x; rdflib's translation (and the fast
+    # parser after it) also described every variable a sub-select projects
+    def subjects(q: str) -> set:
+        return {_short(s) for s, _, _ in construct(ds, q)}
+    assert subjects("DESCRIBE ?s WHERE { { SELECT ?s ?o WHERE { ?s ex:knows ?o } } }") == {"a", "b"}
+    assert subjects("DESCRIBE ?z WHERE { { SELECT ?s ?o WHERE { ?s ex:knows ?o } } }") == set()
+    assert subjects("DESCRIBE ?o ex:a WHERE { { SELECT ?o WHERE { ex:b ex:knows ?o } } }") == {"a", "c"}

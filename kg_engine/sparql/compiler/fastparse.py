@@ -395,11 +395,14 @@ class _Parser:
                 targets.append(self.iri((kind, val)))
             else:
                 break
-        if not targets:
-            raise _Unsupported("DESCRIBE *")
+        star = not targets and self.op("*")
+        if not targets and not star:
+            raise _Unsupported("DESCRIBE without targets")
         start = self.i
         dataset = self.dataset_clause()
         if self.peek()[0] == "eof":
+            if star:
+                raise _Unsupported("DESCRIBE * without WHERE")
             return CompValue("DescribeQuery", p=None, datasetClause=dataset,
                              PV=list(dict.fromkeys(targets)))
         self.i = start
@@ -407,9 +410,16 @@ class _Parser:
         node, above = q.p, None
         while node.name != "Project":
             node, above = node.p, node
-        pv = list(dict.fromkeys(targets))
-        for child in _first_projections(node.p):
-            pv.extend(v for v in child.PV if v not in pv)
+        if star:  # the in-scope variables (§16.4), in the order they first occur
+            from kg_engine.sparql.translation import in_scope
+
+            first = {val[1:]: n for n, (kind, val) in reversed(list(enumerate(self.toks)))
+                     if kind == "var"}
+            pv = sorted(in_scope(node.p), key=lambda v: (first.get(str(v), len(first)), str(v)))
+        else:
+            pv = list(dict.fromkeys(targets))
+            for child in _first_projections(node.p):
+                pv.extend(v for v in child.PV if v not in pv)
         node["PV"] = pv
         distinct = CompValue("Distinct", p=node)
         if above is None:

@@ -30,6 +30,7 @@ __all__ = [
     "QueryTimeoutError",
     "RDFSyntaxError",
     "RuleSyntaxError",
+    "RuleTimeoutError",
     "StoreError",
     "StoreURLError",
     "TermError",
@@ -119,6 +120,10 @@ class UnsupportedOperationError(KgEngineError, NotImplementedError):
 
 class QueryTimeoutError(KgEngineError, TimeoutError):
     """A query ran past its timeout and was cancelled in the database."""
+
+
+class RuleTimeoutError(KgEngineError, TimeoutError):
+    """A rule's built-in (a regular expression) ran past its time bound; the run was rolled back."""
 
 
 class ModelError(KgEngineError, ValueError):

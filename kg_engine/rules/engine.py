@@ -41,6 +41,7 @@ from rdflib import RDF, BNode, Literal, URIRef
 from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules import incremental, tables
+from kg_engine.rules import regex as rule_regex
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
 from kg_engine.rules.results import Profiler, ReasoningResult, RuleProfile, Violation
 from kg_engine.rules.sameas import SameAs
@@ -144,7 +145,7 @@ class RuleEngine:
         self._prepare(self.program)
         tables.create_tables(store)
         if self.dialect == "sqlite":
-            _register_sqlite_functions(self.db.raw)
+            rule_regex.register(self.db.raw)
 
     # -- program ---------------------------------------------------------------------------
     def _prepare(self, program: RuleSet) -> None:
@@ -611,7 +612,8 @@ class RuleEngine:
         sel, params = q.select([("?", "str", [rule.name]), hs, hp, ho])
         sql = f"INSERT INTO {target} (rule, s, p, o) {sel} ON CONFLICT DO NOTHING"
         self.last_sql = (sql, params)
-        cur = self.db.execute(sql, params)
+        with rule_regex.guard(rule.name):
+            cur = self.db.execute(sql, params)
         n = cur.rowcount if cur.rowcount is not None else 0
         prof.add(rule.name, time.perf_counter() - t0, n)
         return n
@@ -619,7 +621,8 @@ class RuleEngine:
     def _python_insert(self, rule, q, exprs, target, mode, gid, against) -> int:
         """Heads with computed values: evaluate in SQL, intern the values, insert."""
         sel, params = q.select(list(exprs), distinct=True)
-        rows = self.db.fetchall(sel, params)
+        with rule_regex.guard(rule.name):
+            rows = self.db.fetchall(sel, params)
         if not rows:
             return 0
         kinds = [e[1] for e in exprs]
@@ -706,11 +709,12 @@ class RuleEngine:
             else:
                 exprs = [(q.cols[v], "id", []) for v in vs]
             sel, params = q.select(exprs, distinct=True)
-            count = self.db.scalar(f"SELECT COUNT(*) FROM ({sel}) v", params) or 0
-            if not count:
-                continue
-            result.violation_counts[rule.name] = int(count)
-            rows = self.db.fetchall(f"{sel} LIMIT {int(self.max_violations)}", params)
+            with rule_regex.guard(rule.name):
+                count = self.db.scalar(f"SELECT COUNT(*) FROM ({sel}) v", params) or 0
+                if not count:
+                    continue
+                result.violation_counts[rule.name] = int(count)
+                rows = self.db.fetchall(f"{sel} LIMIT {int(self.max_violations)}", params)
             found.append((rule.name, vs, rows))
             for row in rows:
                 all_ids.update(int(x) for x in row)
@@ -720,22 +724,6 @@ class RuleEngine:
                 result.violations.append(
                     Violation(name, {v.name: terms.get(int(x), x) for v, x in zip(vs, row)})
                 )
-
-
-def _regex(pattern: str | None, text: str | None) -> int | None:
-    if pattern is None or text is None:
-        return None
-    import re
-
-    try:
-        return 1 if re.search(pattern, text) else 0
-    except re.error:
-        return None
-
-
-def _register_sqlite_functions(raw: Any) -> None:
-    """SQLite has no regex operator: ``kg_regex(pattern, text)`` backs the ``regex`` built-in."""
-    raw.create_function("kg_regex", 2, _regex, deterministic=True)
 
 
 def _value_literal(v: Any, kind: str) -> Literal:

@@ -264,6 +264,10 @@ class Explainer:
 
         self.store = store
         self.db = store.db
+        if store.dialect == "sqlite":  # rule bodies with regex() call it
+            from kg_engine.rules import regex as rule_regex
+
+            rule_regex.register(self.db.raw)
         # a read-only store that was never reasoned over has no rule tables: nothing inferred
         reasoned = not getattr(store, "readonly", False) or store.has_table("kg_rules_programs")
         if store not in _TABLES_READY and reasoned:
@@ -384,7 +388,10 @@ class Explainer:
         if not exprs:
             exprs = [("1", "num", [])]
         sql, params = q.select(exprs, distinct=True)
-        rows = self.db.fetchall(sql + f" LIMIT {int(limit) if not computed else 100000}", params)
+        from kg_engine.rules import regex as rule_regex
+
+        with rule_regex.guard(rule.name):
+            rows = self.db.fetchall(sql + f" LIMIT {int(limit) if not computed else 100000}", params)
         out: list[dict[Var, Any]] = []
         for row in rows:
             b: dict[Var, Any] = {v: int(row[i]) for i, v in enumerate(names)}

@@ -320,6 +320,15 @@ def _logical(e: Expr, ctx: Any) -> Any:
     return Literal(not is_or)
 
 
+def _if(e: Expr, ctx: Any) -> Any:
+    """``IF`` with SPARQL's effective boolean value (§17.4.1.2): a condition that has none (a
+    date) is an error (rdflib takes a date as true); only the chosen branch is evaluated."""
+    from rdflib.plugins.sparql.parserutils import value
+
+    truth = ebv(value(ctx, dict.__getitem__(e, "arg1"), variables=False))
+    return value(ctx, dict.__getitem__(e, "arg2" if truth else "arg3"), variables=False)
+
+
 def _str(e: Expr, ctx: Any) -> Literal:
     """``STR``: the lexical form of a literal or the IRI; a blank node has none (§17.4.2.5)."""
     arg = e.arg
@@ -504,6 +513,7 @@ def _unary_plus(e: Expr, ctx: Any) -> Literal:
 EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_BNODE": _bnode,
     "Builtin_COALESCE": _coalesce,
+    "Builtin_IF": _if,
     "Builtin_REGEX": _regex,
     "Builtin_REPLACE": _replace,
     "RelationalExpression": _relational,

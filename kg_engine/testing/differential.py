@@ -75,7 +75,9 @@ LITERALS = [
     '"2021-06-01"^^xsd:date', '"abc"^^xsd:string', '"zz"^^ex:custom', '"12"',
 ]
 NON_CANONICAL = {'"01"^^xsd:integer': "1", '"+3"^^xsd:integer': "3", '"1.50"^^xsd:decimal': "1.5",
-                 "0.50": "0.5", '"1"^^xsd:boolean': "true", "1.0e1": "10.0e0"}
+                 "0.50": "0.5", '"1"^^xsd:boolean': "true",
+                 # pyoxigraph writes a double's STR as "10": the canonical dataset says the same
+                 "1.0e1": '"10"^^xsd:double'}
 
 
 def make_dataset(seed: int, size: int = 40) -> str:

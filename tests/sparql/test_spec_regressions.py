@@ -302,3 +302,26 @@ def test_describe_over_a_sub_select_describes_only_the_named_variables(ds):
     assert subjects("DESCRIBE ?s WHERE { { SELECT ?s ?o WHERE { ?s ex:knows ?o } } }") == {"a", "b"}
     assert subjects("DESCRIBE ?z WHERE { { SELECT ?s ?o WHERE { ?s ex:knows ?o } } }") == set()
     assert subjects("DESCRIBE ?o ex:a WHERE { { SELECT ?o WHERE { ex:b ex:knows ?o } } }") == {"a", "c"}
+
+
+def test_inequality_with_an_unbound_variable_is_an_error(ds):
+    # §17.4.1.7 RDFterm-equal over an unbound operand is an error: the FILTER drops the row
+    # (the compiled comparison took "unbound" for "a term of another kind": unequal)
+    assert rows(ds, "SELECT ?s WHERE { ?s ex:knows ?o FILTER(?o != ?nowhere) }") == []
+    assert rows(ds, "SELECT ?s WHERE { ?s ex:knows ?o FILTER(!(?o = ?nowhere)) }") == []
+    assert ask(ds, "ASK { ?s ex:knows? ?o FILTER(?o != ?nowhere) }") is False
+    assert sorted(rows(ds, "SELECT ?s WHERE { ?s ex:knows ?o FILTER(?o != ?s) }")) == [("a",), ("b",)]
+
+
+def test_if_takes_the_effective_boolean_value(tmp_path):
+    # §17.4.1.2 IF: a condition with no effective boolean value (a date) is an error; the
+    # rdflib path (and SQLite's callback for what SQL cannot compute) took a date as true
+    from kg_engine.sparql.engine import QueryEngine
+    d = KgDataset(store=KgSparqlStore(store=open_store("sqlite://")))
+    d.parse(data=f'{DATA} ex:d ex:when "2021-06-01"^^xsd:date .'.replace(
+        "@prefix ex:", f"@prefix xsd: <{XSD}> . @prefix ex:", 1), format="trig")
+    for engine in (QueryEngine(use_compiler=False), QueryEngine()):
+        got = [tuple(map(str, r)) for r in engine.query(
+            d, PFX + 'SELECT (IF(?w, "t", "f") AS ?x) (ENCODE_FOR_URI(IF(?w, "t", "f")) AS ?y) '
+                     'WHERE { ex:d ex:when ?w }')]
+        assert got == [("None", "None")]

@@ -576,12 +576,14 @@ class ExprCompiler:
         both_bln = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "bln"), f(b, "bln"))
         tk = self.cc.text_key
         if op in ("=", "!="):
+            # an unbound side is an error (NULL), not "a different kind of term"
             inner = sql(
-                "(CASE WHEN {} = {} THEN {} WHEN {} THEN {} = {} WHEN {} <> 3 OR {} <> 3 THEN {} "
+                "(CASE WHEN {} IS NULL OR {} IS NULL THEN NULL "
+                "WHEN {} = {} THEN {} WHEN {} THEN {} = {} WHEN {} <> 3 OR {} <> 3 THEN {} "
                 "WHEN {} <> '' OR {} <> '' THEN {} "
                 "WHEN {} THEN {} = {} WHEN {} THEN (CASE WHEN {} THEN {} = {} END) "
                 "WHEN {} THEN {} = {} WHEN {} AND {} THEN {} END)",
-                a.e, b.e, TRUE, both_num, f(a, "num"), f(b, "num"), f(a, "kind"), f(b, "kind"), FALSE,
+                a.e, b.e, a.e, b.e, TRUE, both_num, f(a, "num"), f(b, "num"), f(a, "kind"), f(b, "kind"), FALSE,
                 f(a, "lang"), f(b, "lang"), FALSE,
                 both_str, sa, sb, both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"),
                 f(b, "bln"), self.known(a), self.known(b), FALSE)

@@ -16,6 +16,7 @@ Fixed here (each measured with the W3C suite):
 * casts (``xsd:integer(…)`` etc.) per XPath; numeric type promotion (float stays float) and
   exact decimals in ``+ - * /``; unary ``+``/``-`` keep the operand's lexical shape;
 * ``STR`` of a blank node and ``isNumeric`` of an unbound variable are errors; ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
+* ``YEAR``… of an ill-typed or non-ISO xsd:dateTime are errors (rdflib raised AttributeError);
 * ``BNODE(str)``: the same string gives the same blank node within one solution and a different
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
@@ -401,6 +402,27 @@ def _tz(e: Expr, ctx: Any) -> Literal:
     return Literal(m.group(1) if m else "")
 
 
+_DATETIME_LEX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?")
+_DATE_LEX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?")
+
+
+def _date_part(name: str, dates: bool) -> Callable[[Expr, Any], Any]:
+    """``YEAR``… of an xsd:dateTime (``dates``: or xsd:date) in ISO form, with rdflib's
+    builtin; any other argument is an error (rdflib raised AttributeError on an ill-typed one
+    and read hours from an xsd:dateTime without a time). The SQL compiler reads the same."""
+    base = getattr(_ops, f"Builtin_{name}")
+
+    def part(e: Expr, ctx: Any) -> Literal:
+        arg = e.arg
+        ok = isinstance(arg, Literal) and not arg.ill_typed and (
+            (arg.datatype == XSD.dateTime and _DATETIME_LEX.fullmatch(str(arg)) and str(arg)[11:13] < "24")
+            or (dates and arg.datatype == XSD.date and _DATE_LEX.fullmatch(str(arg))))
+        if not ok:
+            raise SPARQLError(f"{name} expects an xsd:dateTime" + (" or xsd:date" if dates else ""))
+        return base(e, ctx)
+    return part
+
+
 _RANK = {XSD.integer: 0, XSD.decimal: 1, XSD.float: 2, XSD.double: 3}
 
 
@@ -531,6 +553,8 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_CONCAT": _concat,
     "Builtin_TIMEZONE": _timezone,
     "Builtin_TZ": _tz,
+    **{f"Builtin_{n}": _date_part(n, n in ("YEAR", "MONTH", "DAY"))
+       for n in ("YEAR", "MONTH", "DAY", "HOURS", "MINUTES", "SECONDS")},
     "MultiplicativeExpression": _multiplicative,
     "AdditiveExpression": _additive,
     "UnaryMinus": _unary_minus,

@@ -251,8 +251,8 @@ class ExprCompiler:
         if not self.cc.sqlite:
             return None
         expr, tests = split_exists(expr)  # EXISTS: SQL's test, passed as a boolean
-        if not eligible(expr):
-            return None
+        if isinstance(expr, Variable) or not eligible(expr):
+            return None  # (an EXISTS SQL declined is not retried here: no endless recursion)
         variables = expression_vars(expr)
         exists = {}
         for v, node in tests:
@@ -721,6 +721,56 @@ class ExprCompiler:
     def _Builtin_STRENDS(self, e: CompValue) -> Ex:
         return self._strfn(e, "ends")
 
+    # date parts: PostgreSQL reads them from the lexical form (SQLite: the Python callback)
+    _DATETIME_LEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    _DATE_LEX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})?$"
+
+    def _dated(self, e: CompValue, with_date: bool) -> tuple[Ex, Sql]:
+        """The argument of a date function (a stored term) and the condition that it is an
+        xsd:dateTime (or, ``with_date``, xsd:date) in the ISO form both SQL and the rdflib
+        path read (four-digit year, a valid calendar date: ``dtm`` is set, hours below 24);
+        any other value is an error."""
+        if self.cc.sqlite:
+            raise Decline("date functions: the Python callback on SQLite")
+        x = self.compile(e.arg)
+        if x.kind != "term":
+            raise Decline("date function of a computed value")
+        lex, dt = self.f(x, "lex"), self.f(x, "dt")
+        ok = sql("({} = {} AND {} ~ {} AND substr({}, 12, 2) < '24')", dt, self.dt(XSD.dateTime),
+                 lex, param(self._DATETIME_LEX), lex)
+        if with_date:
+            ok = sql("({} OR ({} = {} AND {} ~ {}))", ok, dt, self.dt(XSD.date), lex, param(self._DATE_LEX))
+        return x, sql("({} AND {} IS NOT NULL)", ok, self.f(x, "dtm"))
+
+    def _date_part(self, e: CompValue, name: str) -> Ex:
+        start, n, with_date = _DATE_PARTS[name]
+        x, ok = self._dated(e, with_date)
+        part = sql(f"CAST(substr({{}}, {start}, {n}) AS DOUBLE PRECISION)", self.f(x, "lex"))
+        return Ex("num", sql("(CASE WHEN {} THEN {} END)", ok, part), rank=1)
+
+    def _Builtin_YEAR(self, e: CompValue) -> Ex:
+        return self._date_part(e, "YEAR")
+
+    def _Builtin_MONTH(self, e: CompValue) -> Ex:
+        return self._date_part(e, "MONTH")
+
+    def _Builtin_DAY(self, e: CompValue) -> Ex:
+        return self._date_part(e, "DAY")
+
+    def _Builtin_HOURS(self, e: CompValue) -> Ex:
+        return self._date_part(e, "HOURS")
+
+    def _Builtin_MINUTES(self, e: CompValue) -> Ex:
+        return self._date_part(e, "MINUTES")
+
+    def _Builtin_TZ(self, e: CompValue) -> Ex:
+        """``TZ``: "Z", "+hh:mm"/"-hh:mm" or "" (no timezone), as a simple literal."""
+        x, ok = self._dated(e, True)
+        lex = self.f(x, "lex")
+        tz = sql("(CASE WHEN {} LIKE '%Z' THEN 'Z' WHEN {} ~ {} THEN right({}, 6) ELSE '' END)",
+                 lex, lex, param("[+-][0-9][0-9]:[0-9][0-9]$"), lex)
+        return Ex("str", sql("(CASE WHEN {} THEN {} END)", ok, tz))
+
     def _Builtin_STRLEN(self, e: CompValue) -> Ex:
         a = self.string(self.compile(e.arg))
         return Ex("num", sql("length({})", a.e), rank=1)
@@ -972,6 +1022,9 @@ def _safe_float(v: float) -> bool:
 
 
 _SUBSTR_MAX = 2**31 - 1
+#: date part -> (first character, length, also of an xsd:date) in the ISO lexical form
+_DATE_PARTS = {"YEAR": (1, 4, True), "MONTH": (6, 2, True), "DAY": (9, 2, True),
+               "HOURS": (12, 2, False), "MINUTES": (15, 2, False)}
 
 
 def _substr_bound(x: Ex) -> float | str | None:

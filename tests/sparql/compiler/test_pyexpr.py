@@ -144,3 +144,27 @@ def test_order_keys_follow_stored_term_order():
     assert sorted(range(4), key=lambda i: keys[i]) == [3, 1, 0, 2]
     assert kg_key(None, 0) == 0
     assert decode_encoded(kg_val(3, -1, None, None)) == Literal(3)
+
+
+@pytest.mark.postgres
+def test_postgres_reads_date_parts_from_the_lexical_form(pg_server, tmp_path):
+    kg = _kg(pg_server.new_database_url(), tmp_path)
+    q = P + ("SELECT ?s ?y ?mo ?d ?h ?mi ?tz WHERE { ?s ex:d ?t BIND(YEAR(?t) AS ?y) "
+             "BIND(MONTH(?t) AS ?mo) BIND(DAY(?t) AS ?d) BIND(HOURS(?t) AS ?h) "
+             "BIND(MINUTES(?t) AS ?mi) BIND(TZ(?t) AS ?tz) } ORDER BY ?s")
+    assert compile_query(kg.store, q).full
+    rows = [tuple(None if x is None else str(x) for x in r) for r in kg.query(q)]
+    assert [r[1:] for r in rows] == [("2011", "1", "10", "14", "45", "-05:00"),
+                                     ("2012", "3", "1", None, None, ""),
+                                     ("2010", "12", "31", "23", "59", "Z"),
+                                     (None, None, None, None, None, None)]
+
+
+def test_exists_sql_declines_is_not_retried_in_python(tmp_path):
+    # EXISTS whose pattern SQL declines (IRI() needs the query's base): the callback does not
+    # take the EXISTS over again and again (it recursed until the query's timeout)
+    kg = _kg("sqlite://", tmp_path)
+    for q in ['SELECT ?b WHERE { BIND(EXISTS { FILTER(IRI("urn:x")) } AS ?b) }',
+              'SELECT ?b WHERE { BIND(STR(EXISTS { FILTER(IRI("urn:x")) }) AS ?b) }']:
+        compile_query(kg.store, P + q)  # returns (declined), no RecursionError
+        assert len(list(kg.query(P + q))) == 1

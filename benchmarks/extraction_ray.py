@@ -12,8 +12,8 @@ start of the worker actors and shipping the pipeline to them (the cluster itself
 once, outside the timing, as a long-lived cluster would be).
 
 Reported per executor: median wall seconds and words/s of the rounds, CPU seconds (this
-process's, plus for Ray every process of the cluster — GCS, raylet, worker actors — summed
-from ``/proc`` through psutil, reaped children included), the load average before each run,
+process's, plus for Ray every process of the cluster — GCS, raylet, worker actors — sampled
+from ``/proc`` through psutil, see :class:`TreeCPU`), the load average before each run,
 and whether the stores are identical (every row of ``kg_terms``, ``kg_quads``,
 ``kg_provenance`` and ``kg_extraction_documents`` except its timestamp, ids included).
 
@@ -50,23 +50,51 @@ def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _cpu_of_tree(pid: int) -> float:
-    """CPU seconds of a process and all its descendants (reaped children included)."""
-    import psutil
+class TreeCPU:
+    """CPU seconds used by a process tree during a run, sampled from ``/proc`` (psutil).
 
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0.0
-    total = 0.0
-    for p in procs:
+    Ray's worker actors live only for one ``extract`` call, and whether a dead one has been
+    reaped (its time moved to the raylet's ``children_*`` counters) when the run ends is a
+    race; so every process's own user+system time is sampled every 0.2 s and the last value
+    seen per process counts (up to 0.2 s per short-lived process may be missed).
+    """
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid = pid
+        self.seen: dict[tuple[int, float], float] = {}
+        self.base = self._sample()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> dict[tuple[int, float], float]:
+        import psutil
+
+        out = {}
         try:
-            t = p.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+            root = psutil.Process(self.pid)
+            procs = [root, *root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            pass
-    return total
+            return out
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                out[(p.pid, p.create_time())] = t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return out
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            self.seen.update(self._sample())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self.seen.update(self._sample())
+        return sum(v - self.base.get(k, 0.0) for k, v in self.seen.items())
 
 
 class Cluster:
@@ -92,9 +120,6 @@ class Cluster:
             time.sleep(0.2)
         self.start_seconds = time.perf_counter() - started
 
-    def cpu(self) -> float:
-        return _cpu_of_tree(self.proc.pid)
-
     def stop(self) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
@@ -113,8 +138,7 @@ def _digest(path: Path) -> str:
     h = hashlib.sha256()
     for sql in ("SELECT * FROM kg_terms ORDER BY id", "SELECT * FROM kg_quads ORDER BY g, s, p, o",
                 "SELECT * FROM kg_provenance ORDER BY id",
-                "SELECT doc_id, hash, pipeline, triples FROM kg_extraction_documents "
-                "ORDER BY doc_id"):
+                "SELECT doc_id, hash, pipeline, triples FROM kg_extraction_documents ORDER BY doc_id"):
         for row in con.execute(sql):
             h.update(repr(row).encode())
     con.close()
@@ -147,7 +171,8 @@ def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int
             for executor in ("local", "ray"):
                 db = tmp / f"{executor}{r}.sqlite"
                 load = _load()
-                cpu0, ccpu0 = time.process_time(), cluster.cpu()
+                tree = TreeCPU(cluster.proc.pid)
+                cpu0 = time.process_time()
                 t0 = time.perf_counter()
                 with SQLStore(f"sqlite:///{db}") as store:
                     res = extract_into(store, docs, pipeline, batch_size=batch_size,
@@ -155,11 +180,13 @@ def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int
                                        ray_address=cluster.address if executor == "ray" else None)
                 wall = time.perf_counter() - t0
                 cpu = time.process_time() - cpu0
-                ccpu = cluster.cpu() - ccpu0 if executor == "ray" else 0.0
+                time.sleep(1.0)  # let the killed actors' last CPU time be sampled
+                ccpu = tree.stop()  # with the local executor: the idle cluster's own use
+                total_cpu = cpu + (ccpu if executor == "ray" else 0.0)
                 digests[executor].add(_digest(db))
                 row = {"round": r, "executor": executor, "wall_s": round(wall, 2),
                        "words_per_s": round(words / wall), "driver_cpu_s": round(cpu, 2),
-                       "cluster_cpu_s": round(ccpu, 2), "cpu_s": round(cpu + ccpu, 2),
+                       "cluster_cpu_s": round(ccpu, 2), "cpu_s": round(total_cpu, 2),
                        "triples": res.triples, "load_before": load}
                 out["runs"].append(row)
                 print(json.dumps(row), flush=True)

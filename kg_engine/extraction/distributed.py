@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
@@ -199,8 +200,9 @@ class RayExtractionRunner(ExtractionRunner):
         has handled a result.
 
         Raises:
-            ConfigError: no cluster reachable, or a worker died (the store keeps every
-                document handled before; re-run to resume).
+            ConfigError: no cluster reachable.
+            KgEngineError: a worker died (every document handled before is kept; re-run to
+                resume).
             Exception: whatever the pipeline raised in a worker (re-raised as is).
         """
         import pickle
@@ -213,8 +215,8 @@ class RayExtractionRunner(ExtractionRunner):
         done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
         done.update(known or {})
         chunks = _chunks(self._todo(documents, done), self.batch_size)
-        first = next(chunks, None)
-        if first is None:  # nothing new or changed: no cluster needed
+        ready = list(itertools.islice(chunks, 1))
+        if not ready:  # nothing new or changed: no cluster needed
             return
         started = connect(self.address, num_cpus=self.workers)
         actors: list[Any] = []
@@ -222,6 +224,8 @@ class RayExtractionRunner(ExtractionRunner):
         bar = None
         try:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            ready += itertools.islice(chunks, n - 1)
+            n = min(n, len(ready))  # a small corpus starts only the workers it can use
             shipped = ray.put(pickle.dumps((self.nlp, self.converter),
                                            protocol=pickle.HIGHEST_PROTOCOL))
             cls = ray.remote(num_cpus=1)(_Worker)
@@ -235,7 +239,7 @@ class RayExtractionRunner(ExtractionRunner):
             exhausted = False
             while True:
                 while not exhausted and len(queue) < n * (1 + self.in_flight):
-                    chunk, first = first or next(chunks, None), None
+                    chunk = ready.pop(0) if ready else next(chunks, None)
                     if chunk is None:
                         exhausted = True
                         break

@@ -150,6 +150,11 @@ def test_ray_extraction_is_identical_to_single_process(ray_cluster, pipeline, tm
     want = list(ExtractionRunner(pipeline.nlp, pipeline.converter, batch_size=3,
                                  progress=False).run(docs))
     assert runner.used_workers == 2
+    # a corpus of one chunk starts one worker, not one per CPU
+    one = RayExtractionRunner(pipeline.nlp, pipeline.converter, address=ray_cluster,
+                              batch_size=len(docs), progress=False)
+    assert [r.doc_id for r in one.run(docs)] == [d.id for d in docs]
+    assert one.used_workers == 1
     assert [r.doc_id for r in got] == [d.id for d in docs]
     assert [(r.doc_id, list(r.batch), r.entities) for r in got] == \
         [(r.doc_id, list(r.batch), r.entities) for r in want]

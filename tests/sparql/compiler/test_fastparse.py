@@ -66,6 +66,7 @@ CORPUS = (
         "CONSTRUCT { ?s ex:pair [ ex:a ?s ; ex:b ?o ] } WHERE { ?s ex:knows ?o }",
         "DESCRIBE ex:alice",
         "DESCRIBE ?s ex:bob WHERE { ?s ex:knows ex:bob }",
+        "DESCRIBE * WHERE { ?s ex:knows ?o { SELECT ?x WHERE { ?x ex:age ?a } } }",
         "SELECT ?s FROM ex:g1 WHERE { ?s ?p ?o }",
     ]]
 )
@@ -123,7 +124,7 @@ def test_select_star_order_and_scope():
     'SELECT ?s WHERE { ?s ?p """long"""" }',  # a quote after a long string: rdflib decides
     "SELECT ?x WHERE { BIND(1 AS ?x) BIND(2 AS ?x) }",  # scope errors: sparql/scope.py reports
     "SELECT ?x (COUNT(*) AS ?n) WHERE { ?x ?p ?o }",
-    "DESCRIBE *",
+    "DESCRIBE *",  # without WHERE: rdflib's grammar reports it
 ])
 def test_outside_subset_returns_none(q):
     assert parse(q) is None

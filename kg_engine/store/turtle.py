@@ -80,7 +80,7 @@ _TOKENS = "|".join([
     "@[a-zA-Z]++(?:-[a-zA-Z0-9]++)*+",  # LANGTAG, @prefix, @base
     r"[+-]?(?:[0-9]+\.[0-9]*[eE][+-]?[0-9]+|\.?[0-9]+[eE][+-]?[0-9]+|[0-9]*\.[0-9]+|[0-9]+)",
     r"\^\^|[.,;\[\](){}]",
-    "[A-Za-z]++",  # a, true, false, PREFIX, BASE, GRAPH (anything else is refused)
+    "[A-Za-z][A-Za-z0-9_\\-]*+",  # a, true, false, PREFIX, BASE, GRAPH (others are refused)
     ".",  # any other character: a syntax error
     r"\Z",  # the end: an empty token
 ])
@@ -90,6 +90,25 @@ _IRIREF = re.compile(f"<(?:[^\\x00-\\x20<>\"{{}}|^`\\\\]|{_UCHAR})*>")
 _PNAME = re.compile(f"((?:{_PN_PREFIX})?):((?:{_PN_LOCAL})?)")
 _NUMBER = re.compile(r"[+-]?[0-9.]")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+# RFC 3987 IRI references (what the grammar's IRIREF lets through is checked against it: a
+# bad %-escape, a port that is not a number or a colon in a relative IRI's first segment,
+# which would resolve to another IRI than the one meant, are refused)
+_UNRESERVED = ("A-Za-z0-9\\-._~\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef"
+               "\U00010000-\U000efffd")
+_SUB = "!$&'()*+,;="
+_PCT = "%[0-9A-Fa-f]{2}"
+_IPCHAR = f"(?:[{_UNRESERVED}{_SUB}:@]++|{_PCT})"
+_IPCHAR_NC = f"(?:[{_UNRESERVED}{_SUB}@]++|{_PCT})"
+_AUTHORITY = (f"(?:(?:[{_UNRESERVED}{_SUB}:]++|{_PCT})*+@)?"
+              f"(?:\\[[0-9A-Za-z:.{_SUB}\\-_~]+\\]|(?:[{_UNRESERVED}{_SUB}]++|{_PCT})*+)"
+              "(?::[0-9]*+)?")
+_PATH = f"(?:{_IPCHAR}|/)*+"
+_IRI_REFERENCE = re.compile(
+    f"(?:[A-Za-z][A-Za-z0-9+.\\-]*:(?://{_AUTHORITY}(?:/{_PATH})?|(?!//){_PATH})"
+    f"|//{_AUTHORITY}(?:/{_PATH})?|/(?!/){_PATH}|{_IPCHAR_NC}*+(?:/{_PATH})?)"
+    f"(?:\\?(?:{_IPCHAR}|[/?\ue000-\uf8ff\U000f0000-\U0010fffd])*+)?"
+    f"(?:#(?:{_IPCHAR}|[/?])*+)?")
 
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
 _SIMPLE = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'",
@@ -457,7 +476,15 @@ class TurtleParser:
             # a finished object (or subject) term `o` goes where the frame says
             if frame == _TRIPLES or frame == _LIST:
                 emit((subj, pred, o, g))
-                state = _AFTER_OBJECT
+                t = toks[i]  # the separator after an object, taken here: one turn less
+                if t == ";":
+                    i += 1
+                    state = _VERB_OR_END
+                elif t == ",":
+                    i += 1
+                    state = _OBJECT
+                else:
+                    state = _AFTER_OBJECT
             elif frame == _COLLECTION:
                 if pred is None:
                     pred = subj
@@ -582,6 +609,9 @@ class TurtleParser:
             if "\\" in local:
                 local = _LOCAL_ESCAPE.sub(r"\1", local)
             key = ns + local
+            if not _IRI_REFERENCE.fullmatch(key):
+                self._fail(toks, i, f"{_short(t)} stands for {_short(key, 60)}, which is not an "
+                           f"IRI (RFC 3987): {_iri_fault(key)}")
         self._cache[t] = key
         return key
 
@@ -593,6 +623,8 @@ class TurtleParser:
             if bad:
                 self._fail(toks, i, f"the escape in {_short(t)} stands for {bad.group()!r}, "
                            "which an IRI cannot contain; percent-encode it (%20 for a space)")
+        if not _IRI_REFERENCE.fullmatch(iri):
+            self._fail(toks, i, f"{_short(t, 60)} is not an IRI (RFC 3987): {_iri_fault(iri)}")
         if not _SCHEME.match(iri):
             if self.base is None:
                 self._fail(toks, i, f"relative IRI {_short(t)} and no base IRI; add "
@@ -715,6 +747,20 @@ def _token_start(text: str, j: int) -> int:
         if n == j:
             return m.start(1)
     return len(text)
+
+
+def _iri_fault(iri: str) -> str:
+    """What is wrong with a string that is not an IRI reference, for the message."""
+    pct = re.search("%(?![0-9A-Fa-f]{2})", iri)
+    if pct:
+        return (f"'%' at character {pct.start() + 1} does not start a %XX escape (write a "
+                "percent sign as %25)")
+    if iri.count("#") > 1:
+        return "more than one '#' (write a '#' inside the fragment as %23)"
+    if not _SCHEME.match(iri) and ":" in re.split("[/?#]", iri, 1)[0]:
+        return ("no valid scheme before the first ':' (a relative IRI cannot have a ':' in "
+                "its first segment: write it in full or as ./…)")
+    return "a character or part out of place (check the scheme, host, port and escapes)"
 
 
 def _complete(t: str) -> bool:

@@ -338,3 +338,19 @@ def test_not_utf8_is_a_syntax_error(tmp_path: Path) -> None:
     path.write_bytes('<urn:a> <urn:p> "caf\xe9" .\n'.encode("latin-1"))
     with pytest.raises(RDFSyntaxError, match="not UTF-8"):
         SQLStore("sqlite://").load(path)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("<http://exa%mple/> <urn:p> <urn:o> .", "does not start a %XX escape"),
+    ("<ht)tp://x/> <urn:p> <urn:o> .", "no valid scheme before the first ':'"),
+    ("<http://e/#a#b> <urn:p> <urn:o> .", "more than one '#'"),
+    ("<http://host:port/> <urn:p> <urn:o> .", "not an IRI (RFC 3987)"),
+    ("@prefix e: <http://e/#> .\ne:a\\#b <urn:p> <urn:o> .", "stands for 'http://e/#a#b'"),
+])
+def test_iris_that_rfc3987_refuses_are_refused(text: str, words: str) -> None:
+    assert words in str(error(text))
+
+
+def test_a_word_glued_to_a_number_is_one_bad_token() -> None:
+    assert "unexpected 'true2'" in str(error("<urn:s> <urn:p> ( true2 ) ."))
+    assert len(parse("<urn:s> <urn:p> ( 1true ) .")) == 5  # two tokens, as in the grammar

@@ -187,10 +187,10 @@ class TurtleParser:
         first = True
         while True:
             data = text.read(self.block_size)
-            if first:
-                data = data.removeprefix("\ufeff")
-                first = False
             final = not data
+            if first:
+                data = data.removeprefix("\ufeff")  # a byte order mark is no content
+                first = False
             buf = pending + data
             if final:
                 pending = ""
@@ -244,13 +244,11 @@ class TurtleParser:
         """Parse ``toks`` (ending with the empty token); return the index of the first token
         of an unfinished statement (``len - 1`` when all were used)."""
         out = self._out
-        emit = out.append
-        mark = 0
         try:
-            self._statements(toks, emit, out)
+            self._statements(toks, out.append, out)
         except _Rollback as stop:
-            mark = stop.args[0]
-            del out[stop.args[1]:]
+            mark, n_out = stop.args
+            del out[n_out:]  # the unfinished statement's first triples
             return mark
         return len(toks) - 1
 
@@ -284,7 +282,7 @@ class TurtleParser:
                     o = subj
                     frame, subj, pred = stack.pop()
                 elif t == "}" and frame == _TRIPLES and self._in_graph:
-                    g = self._end_graph(toks, i)
+                    g = self._end_graph()
                     state = _START
                     frame = _SUBJECT
                     mark, omark = i, len(out)
@@ -379,7 +377,7 @@ class TurtleParser:
                     frame, subj, pred = stack.pop()
                 elif t == "}" and frame == _TRIPLES and self._in_graph and state in (
                         _VERB_OR_END, _AFTER_SUBJECT_LIST):
-                    g = self._end_graph(toks, i)
+                    g = self._end_graph()
                     state = _START
                     frame = _SUBJECT
                     mark, omark = i, len(out)
@@ -454,7 +452,7 @@ class TurtleParser:
                         mark, omark = i, len(out)
                         continue
                     elif t == "}" and self._in_graph:
-                        g = self._end_graph(toks, i)
+                        g = self._end_graph()
                         mark, omark = i, len(out)
                         continue
                     elif t in _PUNCTUATION or t == "a":
@@ -506,10 +504,9 @@ class TurtleParser:
         self._blank += 1
         return (f"-{self._blank}",)
 
-    def _end_graph(self, toks: list[str], i: int) -> None:
+    def _end_graph(self) -> None:
         self._graph = None
         self._in_graph = False
-        return None
 
     def _graph_keyword(self, toks: list[str], i: int, mark: int, n_out: int) -> int:
         """``GRAPH label {``: returns the index after ``{``."""

@@ -354,3 +354,9 @@ def test_iris_that_rfc3987_refuses_are_refused(text: str, words: str) -> None:
 def test_a_word_glued_to_a_number_is_one_bad_token() -> None:
     assert "unexpected 'true2'" in str(error("<urn:s> <urn:p> ( true2 ) ."))
     assert len(parse("<urn:s> <urn:p> ( 1true ) .")) == 5  # two tokens, as in the grammar
+
+
+@pytest.mark.parametrize("block_size", [1, 1 << 22])
+def test_a_byte_order_mark_is_skipped(block_size: int) -> None:
+    assert parse("\ufeff<urn:s> <urn:p> <urn:o> .", block_size=block_size) == [
+        ("urn:s", "urn:p", "urn:o", None)]

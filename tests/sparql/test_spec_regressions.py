@@ -311,6 +311,9 @@ def test_inequality_with_an_unbound_variable_is_an_error(ds):
     assert rows(ds, "SELECT ?s WHERE { ?s ex:knows ?o FILTER(!(?o = ?nowhere)) }") == []
     assert ask(ds, "ASK { ?s ex:knows? ?o FILTER(?o != ?nowhere) }") is False
     assert sorted(rows(ds, "SELECT ?s WHERE { ?s ex:knows ?o FILTER(?o != ?s) }")) == [("a",), ("b",)]
+    # a computed operand that is an error (unbound / unbound) against a term
+    assert rows(ds, 'SELECT ?s WHERE { ?s ex:tag ?t FILTER((?none / ?zero) != ?t) }') == []
+    assert rows(ds, 'SELECT * WHERE { FILTER((?none / ?zero) != IF("x", 1, 2.5)) }') == []
 
 
 def test_if_takes_the_effective_boolean_value(tmp_path):
@@ -325,3 +328,8 @@ def test_if_takes_the_effective_boolean_value(tmp_path):
             d, PFX + 'SELECT (IF(?w, "t", "f") AS ?x) (ENCODE_FOR_URI(IF(?w, "t", "f")) AS ?y) '
                      'WHERE { ex:d ex:when ?w }')]
         assert got == [("None", "None")]
+
+
+def test_avg_over_iris_is_an_error(ds):
+    # §18.5.1.4 Avg = Sum / Count; Sum of non-numbers is an error: unbound (was 0)
+    assert rows(ds, "SELECT (AVG(DISTINCT ?s) AS ?a) WHERE { ?s ex:knows ?o }") == [(None,)]

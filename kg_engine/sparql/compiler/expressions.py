@@ -503,7 +503,7 @@ class ExprCompiler:
             x, y = (numx, oth) if a.kind == "num" else (oth, numx)
             cmp = sql(f"({{}} {sqlop} {{}})", x.e, y.e)
             if eq and other.kind == "term":
-                return self._eq_guard(other, cmp, op)
+                return self._eq_guard(other, cmp, op, numx.e)
             return cmp
         if a.kind == "str" or b.kind == "str":
             x, y = self.string(a), self.string(b)
@@ -514,19 +514,24 @@ class ExprCompiler:
             return self._cmp_terms(op, sqlop, a, b)
         raise Decline("comparison of computed values")
 
-    def _eq_guard(self, term: Ex, cmp: Sql, op: str) -> Sql:
+    def _eq_guard(self, term: Ex, cmp: Sql, op: str, other: Sql | None = None) -> Sql:
         """``=``/``!=`` of a term with a number/date/bool: an IRI or blank node is simply
-        not equal (RDFterm-equal); an incomparable literal is a type error (NULL)."""
+        not equal (RDFterm-equal); an incomparable literal is a type error (NULL), and so is
+        an ``other`` operand that is an error or unbound (NULL)."""
         ne = FALSE if op == "=" else TRUE
-        return sql("(CASE WHEN {} <> 3 OR {} <> '' THEN {} WHEN {} IS NOT NULL THEN {} "
-                   "WHEN {} THEN {} ELSE {} END)", self.f(term, "kind"), self.f(term, "lang"), ne,
-                   cmp, cmp, self.known(term), ne, cmp)
+        guard = sql(
+            "(CASE WHEN {} <> 3 OR {} <> '' THEN {} WHEN {} IS NOT NULL THEN {} "
+            "WHEN {} THEN {} ELSE {} END)", self.f(term, "kind"), self.f(term, "lang"), ne,
+            cmp, cmp, self.known(term), ne, cmp)
+        if other is None or other.text == "?":
+            return guard  # a constant: never NULL
+        return sql("(CASE WHEN {} IS NULL THEN NULL ELSE {} END)", other, guard)
 
     def _cmp_num(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:
         x = self.num(a)
         cmp = sql(f"({{}} {sqlop} {{}})", x.e, b.e)
         if eq and a.kind == "term":
-            return self._eq_guard(a, cmp, "=" if sqlop == "=" else "!=")
+            return self._eq_guard(a, cmp, "=" if sqlop == "=" else "!=", b.e)
         return cmp
 
     def _cmp_str(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:

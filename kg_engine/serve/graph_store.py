@@ -117,6 +117,17 @@ def _parse(request: Request, body: bytes) -> Graph:
         raise HTTPError(415, f"cannot read Content-Type {mtype or '(none)'!r}; send one of "
                              + ", ".join(sorted(formats.RDF_PARSERS)))
     g = Graph()
+    if name == "turtle":  # kg-engine's strict parser: rdflib's loses data (store.turtle)
+        from kg_engine.store.turtle import parse_terms
+
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RDFSyntaxError(f"malformed {mtype} body: not UTF-8 text ({exc.reason})",
+                                 source="request body") from None
+        for s, p, o, _ in parse_terms(text, "request body", base=str(request.url)):
+            g.add((s, p, o))
+        return g
     try:
         g.parse(data=body, format=name, publicID=str(request.url))
     except Exception as exc:

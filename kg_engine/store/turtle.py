@@ -45,7 +45,7 @@ from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import TermRow, make_row, term_hash
 
-__all__ = ["Key", "TurtleParser", "key_row", "key_term", "resolve_iri"]
+__all__ = ["Key", "TurtleParser", "key_row", "key_term", "parse_terms", "resolve_iri"]
 
 #: An IRI (its string), a blank node ``(label,)`` or a literal ``(lex, datatype, lang)``.
 Key = Union[str, tuple[str], tuple[str, Union[str, None], str]]
@@ -671,7 +671,11 @@ class TurtleParser:
             self._fail(toks, i, "a predicate must be an IRI or a prefixed name (or 'a' for "
                        f"rdf:type); found {_short(t)}")
         hint = ""
-        if state == _AFTER_OBJECT and (t[:1] in "<_\"':0123456789+-." or t[:1].isalpha()):
+        before = toks[i - 1] if i else ""
+        if state == _AFTER_OBJECT and t[:1] == "." and t[1:2].isdigit() and _NUMBER.match(
+                before) and before[-1].isdigit():
+            hint = f" ({before}{t} is not a number: a decimal has one '.')"
+        elif state == _AFTER_OBJECT and (t[:1] in "<_\"':0123456789+-." or t[:1].isalpha()):
             hint = " (a statement ends with '.'; objects are separated by ',')"
         elif t == "a" and state != _VERB:
             hint = " ('a' is only allowed as a predicate, for rdf:type)"
@@ -862,6 +866,37 @@ def key_row(key: Key) -> TermRow:
     if len(key) == 1:
         return make_row(BNODE, key[0])
     return make_row(LITERAL, *key)  # type: ignore[arg-type]
+
+
+def parse_terms(text: str, source: str = "<input>", base: str | None = None,
+                trig: bool = False) -> list[tuple]:
+    """The statements of a Turtle/TriG string as rdflib terms ``(s, p, o, g)`` (``g`` is
+    ``None`` for the default graph), each blank node label of the text a fresh ``BNode``.
+
+    Example:
+        >>> [(str(s), o.n3()) for s, _, o, _ in parse_terms('<urn:a> <urn:p> +01 .')]
+        [('urn:a', '"+01"^^<http://www.w3.org/2001/XMLSchema#integer>')]
+
+    Raises:
+        RDFSyntaxError: see :class:`TurtleParser`.
+    """
+    import io
+
+    from rdflib import BNode
+
+    blanks: dict[tuple, BNode] = {}
+
+    def term(key: Key):  # noqa: ANN202
+        if type(key) is tuple and len(key) == 1:
+            node = blanks.get(key)
+            if node is None:
+                node = blanks[key] = BNode()
+            return node
+        return key_term(key)
+
+    return [(term(s), term(p), term(o), None if g is None else term(g))
+            for s, p, o, g in TurtleParser(source, base=base, trig=trig).statements(
+                io.StringIO(text))]
 
 
 def key_term(key: Key):  # noqa: ANN201 - rdflib term

@@ -72,6 +72,20 @@ def test_malformed_body_changes_nothing(serve, demo_copy):
     assert r.status_code == 415
 
 
+def test_turtle_bodies_go_through_the_strict_parser(serve, demo_copy):
+    server = serve(demo_copy, update=True)
+    before = _triples(demo_copy, None)
+    r = httpx.post(server.url + "/store?default", content=b"<urn:a> <urn:p> 1.2.3 .",
+                   headers={"Content-Type": "text/turtle"})  # rdflib's parser stored 1.2
+    assert r.status_code == 400 and "request body:1:20" in r.text
+    assert _triples(demo_copy, None) == before
+    r = httpx.post(server.url + "/store?default", content=b"<urn:a> <urn:p> +01, [] .",
+                   headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 204
+    added = _triples(demo_copy, None) - before
+    assert any(str(o) == "+01" for _, _, o in added) and len(added) == 2
+
+
 def test_writes_need_update_and_token(serve, demo_copy):
     ro = serve(demo_copy)
     assert httpx.delete(ro.url + "/store?default").status_code == 403

@@ -188,6 +188,7 @@ def test_trig_blank_node_labels_are_shared_across_graphs() -> None:
 @pytest.mark.parametrize("text, line, column, words", [
     # rdflib silently stored 1.2 and dropped the rest
     (P + ":a :p 1.2.3 .", 2, 10, "expected ','"),
+    (P + ":a :p 1.2.3 .", 2, 10, "(1.2.3 is not a number: a decimal has one '.')"),
     # rdflib accepted a literal subject
     (P + '"x" :p :o .', 2, 1, "a literal cannot be the subject"),
     (P + "1 :p :o .", 2, 1, "a literal cannot be the subject"),

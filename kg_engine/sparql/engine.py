@@ -35,6 +35,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+
 import copy
 import re
 import threading
@@ -397,12 +399,20 @@ class QueryEngine:
         args = (graph, query, init_bindings, init_ns, base, timeout, union_default_graph,
                 default_graph, include_inferred, include_predicted)
         deadline = time.monotonic() + timeout if timeout else None
-        try:
-            return self._query(*args, deadline=deadline)
-        except RecursionError:
-            # deeply nested patterns/expressions: rdflib's parser and evaluator recurse per
-            # level; rerun with a large stack instead of failing a valid query
-            return run_deep(self._query, *args, deadline=deadline)
+        # PostgreSQL: a connection of the store's reader pool, so threads sharing a store
+        # query in parallel and never wait for a writer (joins the caller's transaction)
+        sql_store = sql_store_of(getattr(graph, "store", None))
+        reading = getattr(getattr(sql_store, "db", None), "reading", None)
+        flush = getattr(getattr(graph, "store", None), "flush", None)
+        if reading is not None and flush is not None:
+            flush()  # buffered writes of the rdflib plugin, on the main connection
+        with reading() if reading is not None else contextlib.nullcontext():
+            try:
+                return self._query(*args, deadline=deadline)
+            except RecursionError:
+                # deeply nested patterns/expressions: rdflib's parser and evaluator recurse per
+                # level; rerun with a large stack instead of failing a valid query
+                return run_deep(self._query, *args, deadline=deadline)
 
     def _query(self, graph: Graph, query: Any, init_bindings: Any, init_ns: Any, base: Any,
                timeout: float | None, union_default_graph: bool, default_graph: Any,

@@ -3,7 +3,10 @@
 Hot paths (loads, SPARQL, rules) write plain SQL with ``?`` placeholders and run it here; the
 wrapper converts placeholders for psycopg, keeps one connection per store (guarded by a lock,
 so a store can be shared between threads), and gives re-entrant transactions: the outermost
-``with db.transaction()`` commits or rolls back, inner ones join it.
+``with db.transaction()`` commits or rolls back, inner ones join it. On PostgreSQL,
+:meth:`Database.reading` runs a read on a connection of its own from a small pool (opened on
+demand, at most :attr:`Database.max_readers`), so threads that query one store run in
+parallel in the server and never wait for a writer's transaction on the main connection.
 
 Example:
     >>> db = Database.connect("sqlite://")
@@ -17,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sqlite3
 import threading
@@ -37,6 +41,9 @@ from kg_engine.errors import (
 __all__ = ["Database", "Dialect", "database_error", "parse_url", "sqlite_path"]
 
 Dialect = Literal["sqlite", "postgresql"]
+
+#: ``psycopg.pq.TransactionStatus.INERROR``: a statement failed inside the transaction.
+_PG_INERROR = 3
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -169,11 +176,27 @@ class Database:
     Use :meth:`connect`; ``raw`` is the underlying driver connection.
     """
 
-    def __init__(self, raw: Any, dialect: Dialect) -> None:
+    #: Default size of the pool of reader connections (PostgreSQL; see :meth:`reading`).
+    MAX_READERS = 8
+
+    def __init__(self, raw: Any, dialect: Dialect, reconnect: Callable[[], Any] | None = None) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
         self._lock = threading.RLock()
         self._depth = 0
+        self._owner: int | None = None  # thread holding the main connection's transaction
+        #: opens another connection to the same database (reader pool; PostgreSQL)
+        self._reconnect = reconnect
+        #: most reader connections open at once (0: reads share the main connection)
+        self.max_readers = self.MAX_READERS if reconnect is not None else 0
+        self._readers: list[Any] = []  # idle pooled connections
+        self._reader_count = 0
+        self._reader_free: threading.BoundedSemaphore | None = None
+        self._pool_lock = threading.Lock()
+        # the pooled connection of the read in progress in this context (thread, or a helper
+        # thread started with a copy of the context, e.g. SPARQL's deep-recursion runner)
+        self._pinned: contextvars.ContextVar[Any] = contextvars.ContextVar(
+            f"kg_db_reader_{id(self):x}", default=None)
         self._sql_cache: dict[str, str] = {}
         #: Callbacks run after a rollback (caches of ids handed out in the transaction).
         self.on_rollback: list[Callable[[], None]] = []
@@ -280,7 +303,14 @@ class Database:
         # setting can only change before the session's first temporary table; memory is
         # taken only as temporary tables grow.
         raw.execute("SET temp_buffers = '256MB'")
-        return cls(raw, "postgresql")
+
+        def reconnect() -> Any:
+            conn = psycopg.connect(autocommit=True, **params)
+            if "jit" not in str(params.get("options", "")):
+                conn.execute("SET jit = off")
+            return conn
+
+        return cls(raw, "postgresql", reconnect)
 
     # -- SQL ---------------------------------------------------------------------------
     def sql(self, text: str) -> str:
@@ -293,8 +323,26 @@ class Database:
             self._sql_cache[text] = converted
         return converted
 
+    def _guard(self) -> Any:
+        """The main connection's lock, or nothing inside a pooled read (its own connection)."""
+        return contextlib.nullcontext() if self._pinned.get() is not None else self._lock
+
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the driver cursor (iterate or ``fetchall`` it)."""
+        pinned = self._pinned.get()
+        if pinned is not None:
+            cur = pinned.cursor()
+            try:
+                cur.execute(self.sql(text), params or None)
+            except Exception:
+                # a failed statement aborts the read's transaction; callers that recover
+                # (the SPARQL compiler falls back to rdflib) go on in a new snapshot, as
+                # they would on an autocommit connection
+                if pinned.info.transaction_status == _PG_INERROR:
+                    pinned.execute("ROLLBACK")
+                    pinned.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+                raise
+            return cur
         with self._lock:
             if self.dialect == "sqlite":
                 return self.raw.execute(text, params)
@@ -304,11 +352,11 @@ class Database:
 
     def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for every row (in the current transaction, if any)."""
-        with self._lock:
+        with self._guard():
             if self.dialect == "sqlite":
                 self.raw.executemany(text, rows)
             else:
-                with self.raw.cursor() as cur:
+                with (self._pinned.get() or self.raw).cursor() as cur:
                     cur.executemany(self.sql(text), list(rows))
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -331,12 +379,12 @@ class Database:
 
     def fetchall(self, text: str, params: Sequence[Any] = ()) -> list[tuple]:
         """All rows of a query."""
-        with self._lock:
+        with self._guard():
             return [tuple(r) for r in self.execute(text, params).fetchall()]
 
     def fetchone(self, text: str, params: Sequence[Any] = ()) -> tuple | None:
         """The first row of a query, or ``None``."""
-        with self._lock:
+        with self._guard():
             row = self.execute(text, params).fetchone()
             return tuple(row) if row is not None else None
 
@@ -348,8 +396,9 @@ class Database:
     # -- transactions --------------------------------------------------------------------
     @property
     def in_transaction(self) -> bool:
-        """Whether a transaction opened by :meth:`transaction` is in progress."""
-        return self._depth > 0
+        """Whether a transaction opened by :meth:`transaction` (or a read of :meth:`reading`)
+        is in progress."""
+        return self._depth > 0 or self._pinned.get() is not None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:
@@ -358,6 +407,18 @@ class Database:
         On SQLite the transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken
         up front, so two writers queue instead of failing half-way).
         """
+        # inside a pooled read (reading()) a write is not part of the read: it runs and
+        # commits on the main connection (the read's snapshot does not see it)
+        token = self._pinned.set(None) if self._pinned.get() is not None else None
+        try:
+            with self._write() as db:
+                yield db
+        finally:
+            if token is not None:
+                self._pinned.reset(token)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Database]:
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -368,16 +429,19 @@ class Database:
                 return
             self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
             self._depth = 1
+            self._owner = threading.get_ident()
             try:
                 yield self
             except BaseException:
                 self._depth = 0
+                self._owner = None
                 self.execute("ROLLBACK")
                 self.last_outcome = "rollback"
                 for callback in self.on_rollback:
                     callback()
                 raise
             self._depth = 0
+            self._owner = None
             self.execute("COMMIT")
             self.last_outcome = "commit"
             self.commits += 1
@@ -397,6 +461,9 @@ class Database:
             ...     db.fetchone("SELECT 1")
             (1,)
         """
+        if self._pinned.get() is not None:
+            yield self
+            return
         with self._lock:
             if self._depth:
                 yield self
@@ -404,14 +471,89 @@ class Database:
             self.execute("BEGIN" if self.dialect == "sqlite"
                          else "BEGIN ISOLATION LEVEL REPEATABLE READ")
             self._depth = 1
+            self._owner = threading.get_ident()
             try:
                 yield self
             finally:
                 self._depth = 0
+                self._owner = None
                 if self.dialect == "postgresql":
                     self.execute("ROLLBACK")
                 elif self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
                     self.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Database]:
+        """A read that runs in parallel with other threads' reads and writes (PostgreSQL).
+
+        Every statement of this thread (and of helper threads started with a copy of its
+        context) inside the block runs on a connection leased from the reader pool, in one
+        ``REPEATABLE READ`` transaction: a consistent snapshot of committed data, rolled back
+        at the end; a :meth:`transaction` inside runs on the main connection. At most
+        :attr:`max_readers` pooled connections exist; more concurrent reads wait for one.
+        Inside this thread's own :meth:`transaction` or :meth:`snapshot` it joins that
+        (a read sees the thread's uncommitted writes). SQLite: the statements simply run on
+        the store's connection (WAL readers do not block its writer anyway).
+
+        Example:
+            >>> db = Database.connect("sqlite://")
+            >>> with db.reading():
+            ...     db.fetchone("SELECT 2")
+            (2,)
+        """
+        if (self.max_readers <= 0 or self._pinned.get() is not None
+                or (self._depth and self._owner == threading.get_ident())):
+            yield self
+            return
+        conn = self._lease()
+        token = self._pinned.set(conn)
+        broken = False
+        try:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            yield self
+        finally:
+            self._pinned.reset(token)
+            try:
+                conn.execute("ROLLBACK")
+            except Exception:  # noqa: BLE001 - a broken connection is dropped, not reused
+                broken = True
+            self._give_back(conn, broken)
+
+    def _lease(self) -> Any:
+        with self._pool_lock:
+            if self._reader_free is None:
+                self._reader_free = threading.BoundedSemaphore(self.max_readers)
+            free = self._reader_free
+        free.acquire()
+        with self._pool_lock:
+            if self._readers:
+                return self._readers.pop()
+            self._reader_count += 1
+        try:
+            assert self._reconnect is not None
+            return self._reconnect()
+        except BaseException:
+            with self._pool_lock:
+                self._reader_count -= 1
+            free.release()
+            raise
+
+    def _give_back(self, conn: Any, broken: bool) -> None:
+        with self._pool_lock:
+            if broken or self._reader_free is None:
+                self._reader_count -= 1
+                with contextlib.suppress(Exception):
+                    conn.close()
+            else:
+                self._readers.append(conn)
+            free = self._reader_free
+        if free is not None:
+            free.release()
+
+    @property
+    def readers_open(self) -> int:
+        """Pooled reader connections open now (PostgreSQL; see :meth:`reading`)."""
+        return self._reader_count
 
     def stream(self, text: str, params: Sequence[Any] = (), batch: int = 2000
                ) -> Iterator[list[tuple]]:
@@ -434,15 +576,24 @@ class Database:
             finally:
                 cur.close()
             return
-        if not self._depth:
-            raise RuntimeError("Database.stream on PostgreSQL needs snapshot() or transaction()")
-        with self.raw.cursor(name=f"kg_stream_{id(self):x}") as cur:
+        pinned = self._pinned.get()
+        if not self._depth and pinned is None:
+            raise RuntimeError("Database.stream on PostgreSQL needs snapshot(), reading() or transaction()")
+        with (pinned or self.raw).cursor(name=f"kg_stream_{id(self):x}") as cur:
             cur.itersize = batch
             cur.execute(self.sql(text), params or None)
             while rows := cur.fetchmany(batch):
                 yield [tuple(r) for r in rows]
 
     def close(self) -> None:
-        """Close the connection (rolls back an unfinished transaction)."""
+        """Close the connection and the idle reader connections (rolls back an unfinished
+        transaction; a read still in progress closes its connection when it ends)."""
+        with self._pool_lock:
+            idle, self._readers = self._readers, []
+            self._reader_count -= len(idle)
+            self._reader_free = None
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
         with self._lock:
             self.raw.close()

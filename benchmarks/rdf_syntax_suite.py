@@ -20,7 +20,6 @@ Not run in CI (the suites are not in the repository).
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import warnings
 from collections import Counter
@@ -28,7 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, BNode, Dataset, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, BNode, Dataset, Graph, Namespace, URIRef
 
 from kg_engine.store.turtle import TurtleParser
 
@@ -46,7 +45,7 @@ def parse_ours(path: Path, base: str, trig: bool) -> Quads:
         statements = TurtleParser(str(path), base=base, trig=trig).statements(f)
     blanks: dict[str, ox.BlankNode] = {}
 
-    def term(key):  # noqa: ANN001, ANN202
+    def term(key):
         if type(key) is str:
             return ox.NamedNode(key)
         if len(key) == 1:
@@ -69,7 +68,7 @@ def parse_rdflib(path: Path, base: str, trig: bool) -> Quads:
         ds.parse(str(path), format="trig" if trig else "turtle", publicID=base)
     blanks: dict[str, ox.BlankNode] = {}
 
-    def term(t):  # noqa: ANN001, ANN202
+    def term(t):
         if isinstance(t, BNode):
             return blanks.setdefault(str(t), ox.BlankNode())
         if isinstance(t, URIRef):

@@ -135,8 +135,8 @@ def worker(mode: str, path: str, workdir: str) -> dict:
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     # VmHWM: this process's peak (ru_maxrss would carry the parent's over from fork)
-    peak = next(int(line.split()[1]) for line in open("/proc/self/status")
-                if line.startswith("VmHWM:"))
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     return {"mode": mode, "statements": n, "wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
             "rss_mb": peak / 1024}
 

@@ -130,8 +130,21 @@ class _RdflibTarget:
         from kg_engine.sparql.parsing import exact_literals
 
         g = self._g(DEFAULT if name is None else name)
+        fmt = _rdf_format(path)
+        if fmt in ("turtle", "trig"):  # kg-engine's strict parser, as loads into a store
+            from kg_engine.errors import RDFSyntaxError
+            from kg_engine.store.turtle import parse_terms
+
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                raise RDFSyntaxError(f"not UTF-8 text ({exc.reason})", source=str(path)) from None
+            quads = parse_terms(text, str(path), base=path.resolve().as_uri(),
+                                trig=fmt == "trig")
+            self.store.addN((s, p, o, g if c is None else self._g(c)) for s, p, o, c in quads)
+            return
         with exact_literals():
-            g.parse(str(path), format=_rdf_format(path))
+            g.parse(str(path), format=fmt)
 
 
 class _SqlTarget(_RdflibTarget):

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TextIO, Union
+from typing import TextIO
 
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
@@ -48,7 +48,7 @@ from kg_engine.store.terms import TermRow, make_row, term_hash
 __all__ = ["Key", "TurtleParser", "key_row", "key_term", "parse_terms", "resolve_iri"]
 
 #: An IRI (its string), a blank node ``(label,)`` or a literal ``(lex, datatype, lang)``.
-Key = Union[str, tuple[str], tuple[str, Union[str, None], str]]
+Key = str | tuple[str] | tuple[str, str | None, str]
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -252,7 +252,7 @@ class TurtleParser:
             return mark
         return len(toks) - 1
 
-    def _statements(self, toks: list[str], emit, out: list) -> None:  # noqa: C901
+    def _statements(self, toks: list[str], emit, out: list) -> None:
         cache = self._cache
         g = self._graph
         trig = self.trig
@@ -832,9 +832,7 @@ def _remove_dots(path: str) -> str:
     while path:
         if path.startswith("../"):
             path = path[3:]
-        elif path.startswith("./"):
-            path = path[2:]
-        elif path.startswith("/./"):
+        elif path.startswith(("./", "/./")):
             path = path[2:]
         elif path == "/.":
             path = "/"
@@ -886,7 +884,7 @@ def parse_terms(text: str, source: str = "<input>", base: str | None = None,
 
     blanks: dict[tuple, BNode] = {}
 
-    def term(key: Key):  # noqa: ANN202
+    def term(key: Key):
         if type(key) is tuple and len(key) == 1:
             node = blanks.get(key)
             if node is None:
@@ -899,7 +897,7 @@ def parse_terms(text: str, source: str = "<input>", base: str | None = None,
                 io.StringIO(text))]
 
 
-def key_term(key: Key):  # noqa: ANN201 - rdflib term
+def key_term(key: Key):
     """The rdflib term of a statement key (blank nodes keep the file's label)."""
     from rdflib import BNode, Literal, URIRef
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Literal, URIRef
 
-from kg_engine.errors import QuerySyntaxError, StoreError, UnsupportedOperationError
+from kg_engine.errors import QuerySyntaxError, RDFSyntaxError, StoreError, UnsupportedOperationError
 from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
 from kg_engine.store import open_store
 
@@ -118,3 +118,9 @@ def test_load_local_file_only(ds: Dataset, tmp_path: Path) -> None:
     ds.update("LOAD SILENT <http://example.invalid/data.ttl>")
     with pytest.raises(StoreError, match="no such file"):
         ds.update(f"LOAD <{(tmp_path / 'missing.ttl').as_uri()}>")
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(f"<{EX}a> <{EX}p> 1.2.3 .\n")  # rdflib's parser loaded 1.2
+    before = snapshot(ds)
+    with pytest.raises(RDFSyntaxError, match=r"bad.ttl:1:\d+: expected ','"):
+        ds.update(f"LOAD <{bad.as_uri()}>")
+    assert snapshot(ds) == before

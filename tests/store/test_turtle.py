@@ -31,7 +31,7 @@ def triples(text: str, **kw) -> list[tuple]:
     """Statements with blank nodes renamed b0, b1… in order of first appearance."""
     names: dict[tuple, tuple] = {}
 
-    def k(x):  # noqa: ANN001, ANN202
+    def k(x):
         if type(x) is tuple and len(x) == 1:
             return names.setdefault(x, (f"b{len(names)}",))
         return x

@@ -22,10 +22,12 @@ through the calls users make:
   (:data:`SCALED`) must give exactly ``copies ×`` the LUBM(10) answer, queries naming
   University0 (:data:`FLAT`) the LUBM(10) answer itself — the correctness test of the scale-up;
 * ``--jobs rdfs``: a separate job per size: load + schema + ``kg.reason("rdfs")``;
-* memory: peak RSS of the job's process (``ru_maxrss``) and, on PostgreSQL, the largest sum over
+* memory: peak RSS of the job's process (``ru_maxrss``), its peak anonymous and
+  file-backed parts (sampled; SQLite memory-maps the database file) and, on PostgreSQL, the largest sum over
   the cluster's processes (postmaster + backends + auxiliaries) of RSS and of PSS
   (``/proc/PID/smaps_rollup``; PSS shares the shared-buffers pages out instead of counting them
-  in every backend), sampled every 0.5 s.
+  in every backend), sampled every 0.5 s; and the server's CPU seconds during the load and
+  the reasoning (``/proc/PID/stat`` of the cluster's processes, before and after).
 
 Usage::
 
@@ -156,6 +158,17 @@ class ServerMemory:
                     pids.append(int(d))
         return pids
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) of the cluster's processes alive now."""
+        total = 0
+        for pid in self._pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def sample(self) -> tuple[float, float]:
         rss = pss = 0
         for pid in self._pids():
@@ -183,6 +196,36 @@ class ServerMemory:
         self._stop.set()
         self._thread.join()
         return {"server_peak_rss_mb": round(self.peak_rss_mb), "server_peak_pss_mb": round(self.peak_pss_mb)}
+
+
+class OwnMemory:
+    """Samples this process's anonymous and file-backed resident memory (``RssAnon`` /
+    ``RssFile`` of ``/proc/self/status``): SQLite's memory-mapped database pages are
+    file-backed (counted in RSS, given back by the kernel under pressure), its page cache,
+    temp tables and Python's objects are anonymous."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.every = every
+        self.peak = {"RssAnon": 0, "RssFile": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                key = line.split(":")[0]
+                if key in self.peak:
+                    self.peak[key] = max(self.peak[key], int(line.split()[1]))
+
+    def start(self) -> OwnMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        return {"peak_anon_mb": round(self.peak["RssAnon"] / 1024),
+                "peak_file_mb": round(self.peak["RssFile"] / 1024)}
 
 
 # -- one job (fresh process) ------------------------------------------------------------------
@@ -216,13 +259,20 @@ def job(kind: str, backend: str, copies: int, data: Path, url: str, runs: int,
     from kg_engine import KnowledgeGraph
 
     mem = ServerMemory(Path(pg_data)).start() if pg_data else None
+    own = OwnMemory().start()
     out: dict[str, Any] = {"job": kind, "backend": backend, "copies": copies,
                            "loadavg_start": os.getloadavg()}
     kg = KnowledgeGraph(url)
-    c, t = _cpu(), time.perf_counter()
+
+    def server_cpu() -> float:
+        return mem.cpu_s() if mem is not None else 0.0
+
+    c, t, sc = _cpu(), time.perf_counter(), server_cpu()
     res = kg.load(data, progress=False)
     out["load"] = {"s": round(time.perf_counter() - t, 2), "cpu_s": round(_cpu() - c, 2),
                    "statements": res.statements, "rss_mb": round(_rss_mb())}
+    if mem is not None:  # the backend of this job's connection (the load's only one)
+        out["load"]["server_cpu_s"] = round(server_cpu() - sc, 2)
     print(f"[{backend} x{copies} {kind}] load {out['load']}", file=sys.stderr, flush=True)
     if kind == "main":
         qs = lubm_queries()
@@ -236,12 +286,14 @@ def job(kind: str, backend: str, copies: int, data: Path, url: str, runs: int,
     c, t = _cpu(), time.perf_counter()
     kg.load(DATA / "univ-bench.ttl", progress=False)
     schema_s = time.perf_counter() - t
-    c2, t2 = _cpu(), time.perf_counter()
+    c2, t2, sc = _cpu(), time.perf_counter(), server_cpu()
     r = kg.reason(rules)
     out["reason"] = {"rules": rules, "s": round(time.perf_counter() - t2, 2),
                      "cpu_s": round(_cpu() - c2, 2), "schema_load_s": round(schema_s, 2),
                      "schema_cpu_s": round(c2 - c, 2), "derived": r.derived, "rounds": r.rounds,
                      "rss_mb": round(_rss_mb())}
+    if mem is not None:
+        out["reason"]["server_cpu_s"] = round(server_cpu() - sc, 2)
     print(f"[{backend} x{copies} {kind}] reason {out['reason']}", file=sys.stderr, flush=True)
     if kind == "main":
         exp = expected_counts(copies, scale)
@@ -254,6 +306,7 @@ def job(kind: str, backend: str, copies: int, data: Path, url: str, runs: int,
               file=sys.stderr, flush=True)
     kg.close()
     out["peak_rss_mb"] = round(_rss_mb())
+    out.update(own.stop())
     out["cpu_s"] = round(_cpu(), 2)
     if mem is not None:
         out.update(mem.stop())
@@ -310,11 +363,18 @@ def report(results: list[dict[str, Any]]) -> str:
         for q in by[("main", backend, lo)]["reasoned_queries"]:
             rows.append((f"{q} after OWL 2 RL, ms (CPU ms) [rows]",
                          lambda r, q=q: r["reasoned_queries"][q]))
+        if "server_cpu_s" in by[("main", backend, lo)]["load"]:
+            rows.insert(2, ("load CPU s, server backend", lambda r: r["load"].get("server_cpu_s")))
+            rows.append(("OWL 2 RL reason CPU s, server backend",
+                         lambda r: r["reason"].get("server_cpu_s")))
         rows += [("OWL 2 RL reason s", lambda r: r["reason"]["s"]),
                  ("OWL 2 RL reason CPU s", lambda r: r["reason"]["cpu_s"]),
                  ("OWL 2 RL derived", lambda r: r["reason"]["derived"]),
                  ("answers ≠ expected", lambda r: len(r["mismatches"])),
                  ("peak RSS MB (process)", lambda r: r["peak_rss_mb"])]
+        if "peak_anon_mb" in by[("main", backend, lo)]:
+            rows += [("peak anonymous RSS MB (process)", lambda r: r["peak_anon_mb"]),
+                     ("peak file-backed RSS MB (process)", lambda r: r["peak_file_mb"])]
         if "server_peak_pss_mb" in by[("main", backend, lo)]:
             rows += [("server peak PSS MB (sum)", lambda r: r["server_peak_pss_mb"]),
                      ("server peak RSS MB (sum)", lambda r: r["server_peak_rss_mb"])]

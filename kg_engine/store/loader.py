@@ -33,6 +33,7 @@ import re
 import time
 import uuid
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -274,9 +275,9 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
         for i, (path, fmt) in enumerate(zip(files, formats)):
             writer = _Writer(store, target, known, sink, lock)
             if parsed is not None and fmt in _FAST_FORMATS:
-                for statements, rows, position in parsed.chunks(lines.index(i)):
-                    if statements:
-                        writer.write(statements, rows.__getitem__)
+                ids = [target]  # this file's token table: index -> term id
+                for indexes, rows, position in parsed.chunks(lines.index(i)):
+                    writer.write_indexes(indexes, rows, ids)
                     bar.update(offset + position - bar.n)
             elif fmt in _FAST_FORMATS:
                 _load_lines(writer, path, _FAST_FORMATS[fmt], bar)
@@ -354,6 +355,23 @@ class _Writer:
         self.per_predicate.update(ids[1::4])
         self.statements += len(chunk)
 
+    def write_indexes(self, indexes: Sequence[int], rows: list[TermRow], ids: list[int]) -> None:
+        """Store a chunk given as ``s, p, o, g`` indexes into the file's token table ``ids``
+        (index -> term id), which ``rows`` (the chunk's new tokens, in table order) extend."""
+        if rows:
+            prefix = self.bnode_prefix
+            rows = [row if row.kind != BNODE else make_row(BNODE, prefix + row.lex)
+                    for row in rows]
+            with self.lock:
+                found = self._resolve(rows)
+            ids.extend(found[row[1:5]] for row in rows)
+        if not indexes:
+            return
+        mapped = list(map(ids.__getitem__, indexes))
+        self.sink(list(zip(mapped[3::4], mapped[0::4], mapped[1::4], mapped[2::4])))
+        self.per_predicate.update(mapped[1::4])
+        self.statements += len(mapped) // 4
+
     def _resolve(self, rows: list[TermRow]) -> dict[tuple, int]:
         dictionary = self.store.dictionary
         known = self.known
@@ -419,16 +437,20 @@ def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:
         bar.update(offset + position - bar.n)
 
 
-def _parsed_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], dict[str, TermRow], int]]:
-    """In a parser process (:class:`~.pipeline.ParsedFiles`): each chunk of the file with the
-    dictionary rows of the tokens it is the first to hold (validated and hashed here, so the
-    writer's ``row_of`` is a dict look-up)."""
+def _parsed_chunks(path: Path, quads: bool) -> Iterator[tuple[array, list[TermRow], int]]:
+    """In a parser process (:class:`~.pipeline.ParsedFiles`): per chunk of the file, the
+    statements as numbers (``s, p, o, g`` indexes into the file's token table, 0 = the
+    load's target graph), the dictionary rows of the tokens the chunk adds to the table (in
+    table order; validated and hashed here) and the byte position. Token text never travels
+    twice, and the writer's work per chunk is integer mapping (:meth:`_Writer.write_indexes`)."""
     row_of = _token_row_of(path)
-    seen: set[Any] = {None}
+    table: dict[Any, int] = {None: 0}
     for chunk, position in _statement_chunks(path, quads):
-        new = set(chain.from_iterable(chunk)).difference(seen)
-        seen.update(new)
-        yield chunk, {token: row_of(token) for token in new}, position
+        keys = list(chain.from_iterable(chunk))
+        new = list(set(keys).difference(table))
+        table.update(zip(new, range(len(table), len(table) + len(new))))
+        rows = [row_of(token) for token in new]
+        yield array("q", map(table.__getitem__, keys)), rows, position
 
 
 def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:

@@ -12,7 +12,12 @@ at a newline) into token strings with a single ``findall``; a loop over that lis
 grammar's state; every distinct IRI, prefixed name, blank node label or number is resolved
 once and then found in a dictionary by its text. How it streams: a block's statements are
 handed out before the next block is read; the tokens of a statement cut by the block's end
-are carried over (a long string cut by it is re-read with the next block).
+are carried over (a long string cut by it is re-read with the next block). Memory is
+bounded by the block, the longest statement and the term cache (cleared at a million
+entries); a file that is one very long line is read whole, as blocks end at line ends.
+
+Used for ``.ttl``/``.trig`` by the bulk loader (``kg load``, ``KnowledgeGraph.load``, SPARQL
+``LOAD``) and for ``text/turtle`` bodies of the Graph Store Protocol (:func:`parse_terms`).
 
 Statements are ``(s, p, o, g)`` tuples of *keys*: an IRI is its (absolute) string, a blank
 node ``(label,)``, a literal ``(lexical form, datatype IRI or None, language or "")``; ``g``

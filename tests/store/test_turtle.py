@@ -361,3 +361,16 @@ def test_a_word_glued_to_a_number_is_one_bad_token() -> None:
 def test_a_byte_order_mark_is_skipped(block_size: int) -> None:
     assert parse("\ufeff<urn:s> <urn:p> <urn:o> .", block_size=block_size) == [
         ("urn:s", "urn:p", "urn:o", None)]
+
+
+TRIG_DOC = (P + "<g1> {\n :a :b \"\"\"x\ny\"\"\" ; :c ( 1 [ :d :e ] ) .\n :f :g :h }\n"
+            "GRAPH _:g2 { :a :b :c . }\n{ :a :b :c }\n:i :j :k .\n") * 2
+
+
+@pytest.mark.parametrize("block_size", [1, 6, 17, 1 << 22])
+def test_trig_block_boundaries_anywhere_give_the_same_statements(block_size: int) -> None:
+    got = triples(TRIG_DOC, trig=True, block_size=block_size)
+    assert got == triples(TRIG_DOC, trig=True) and len(got) == 2 * 11
+    graphs = [st[3] for st in got]
+    assert graphs.count("http://base/dir/g1") == 16 and graphs.count(None) == 4
+    assert len(set(graphs)) == 3  # _:g2 twice in one document: one graph

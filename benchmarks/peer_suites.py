@@ -148,11 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         ap.error(f"unknown engine(s) {', '.join(unknown)}; choose from {', '.join(ENGINES)}")
-    if not args.tool.is_file():
+    if args.paths and not args.tool.is_file():
         ap.error(f"harness not found: {args.tool} (pass --tool or set KG_SHARED_DATA)")
     for p in args.paths:
         if not p.is_dir():
             ap.error(f"not a folder: {p}")
+    if not args.paths and args.rdflib_tests is None:
+        ap.error("give suite folders, --rdflib-tests DIR, or both")
+    if args.rdflib_tests is not None and not (args.rdflib_tests / "test_sparql").is_dir():
+        ap.error(f"not rdflib's test/ folder (no test_sparql in it): {args.rdflib_tests}")
 
     results: dict[str, dict[str, list[dict]]] = {}
     with tempfile.TemporaryDirectory() as sel_tmp:

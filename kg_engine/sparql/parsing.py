@@ -160,7 +160,7 @@ def parse_query(
     from kg_engine.sparql.translation import describe_targets, prepare_parse_tree, repair
 
     if base is None and not init_ns:
-        fast = _fast_query(text)
+        fast = _fast_query(text, source)
         if fast is not None:
             return fast
     with exact_literals():
@@ -194,13 +194,18 @@ def parse_query(
 USE_FAST_PARSER = True
 
 
-def _fast_query(text: str) -> Query | None:
+def _fast_query(text: str, source: str = "<query>") -> Query | None:
     """The query built by kg-engine's fast parser (rdflib's evaluator can run it), or None."""
     if not USE_FAST_PARSER:
         return None
-    from kg_engine.sparql.compiler.fastparse import parse_with_base
+    from kg_engine.sparql.compiler.fastparse import ScopeViolation, parse_with_base
+    from kg_engine.sparql.scope import alias_in_scope, bind_in_scope, located
 
-    found = parse_with_base(text)
+    try:
+        found = parse_with_base(text, violations=True)
+    except ScopeViolation as v:  # the error check_scope reports, without rdflib's grammar
+        why = bind_in_scope(v.var) if v.kind == "bind" else alias_in_scope(v.var, v.why)
+        raise located(text, source, *why) from None
     if found is None:
         return None
     return query_of_fast_algebra(text, *found)

@@ -34,7 +34,31 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg_engine.errors import QuerySyntaxError
 
-__all__ = ["check_scope"]
+__all__ = ["bind_in_scope", "check_scope", "located", "alias_in_scope"]
+
+
+def bind_in_scope(var: Variable) -> tuple[str, str]:
+    """The message of a ``BIND(… AS ?v)`` of an in-scope ``?v`` and the pattern locating it
+    (also raised by the fast parser, :mod:`kg_engine.sparql.compiler.fastparse`)."""
+    return (f"BIND(… AS {var.n3()}): {var.n3()} is already in scope in this group graph pattern "
+            "(§18.2.1); bind a new variable, or move the BIND into a group { … } of its own",
+            rf"\bAS\s*[?$]{re.escape(str(var))}\b")
+
+
+def alias_in_scope(evar: Variable, why: str) -> tuple[str, str]:
+    """The message of a ``SELECT (… AS ?v)`` whose ``?v`` is already ``why`` and its pattern."""
+    return (f"(… AS {evar.n3()}): {evar.n3()} is already {why} (§18.2.1); choose another name",
+            rf"\bAS\s*[?$]{re.escape(str(evar))}\b")
+
+
+def located(text: str, source: str, message: str, pattern: str) -> QuerySyntaxError:
+    """The error, located at the first match of ``pattern`` in ``text`` (if any)."""
+    m = re.search(pattern, text, re.IGNORECASE)
+    line = column = None
+    if m:
+        line = text.count("\n", 0, m.start()) + 1
+        column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+    return QuerySyntaxError(message, source=source, line=line, column=column)
 
 
 class _Checker:
@@ -44,12 +68,7 @@ class _Checker:
 
     def error(self, message: str, pattern: str) -> QuerySyntaxError:
         """The error, located at the first match of ``pattern`` in the text (if any)."""
-        m = re.search(pattern, self.text, re.IGNORECASE)
-        line = column = None
-        if m:
-            line = self.text.count("\n", 0, m.start()) + 1
-            column = m.start() - (self.text.rfind("\n", 0, m.start()) + 1) + 1
-        return QuerySyntaxError(message, source=self.source, line=line, column=column)
+        return located(self.text, self.source, message, pattern)
 
     # -- graph patterns --------------------------------------------------------------------
     def pattern(self, node: Any) -> set[Variable]:
@@ -78,10 +97,7 @@ class _Checker:
             elif name == "Bind":
                 var = part.var
                 if var in scope:
-                    raise self.error(
-                        f"BIND(… AS {var.n3()}): {var.n3()} is already in scope in this group "
-                        "graph pattern (§18.2.1); bind a new variable, or move the BIND into "
-                        "a group { … } of its own", rf"\bAS\s*[?$]{re.escape(str(var))}\b")
+                    raise self.error(*bind_in_scope(var))
                 scope.add(var)
             self.exists(part)
         return scope
@@ -148,9 +164,7 @@ class _Checker:
             if evar in (grouped if aggregate else where) or evar in projected:
                 why = "projected" if evar in projected else (
                     "a GROUP BY variable" if aggregate else "in scope in the WHERE clause")
-                raise self.error(
-                    f"(… AS {evar.n3()}): {evar.n3()} is already {why} (§18.2.1); choose "
-                    "another name", rf"\bAS\s*[?$]{re.escape(str(evar))}\b")
+                raise self.error(*alias_in_scope(evar, why))
             if aggregate:
                 for used in sorted(_unaggregated(v.expr), key=str):
                     if used not in grouped and used not in projected:

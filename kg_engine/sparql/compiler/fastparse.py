@@ -36,7 +36,7 @@ from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Sequenc
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Literal, URIRef, Variable
 
-__all__ = ["Unsupported", "parse", "parse_data_update", "parse_for_rdflib", "parse_with_base",
+__all__ = ["ScopeViolation", "Unsupported", "parse", "parse_data_update", "parse_for_rdflib", "parse_with_base",
            "to_rdflib"]
 
 _TOKEN = re.compile(r"""
@@ -85,6 +85,17 @@ class _Unsupported(Exception):
 
 
 Unsupported = _Unsupported
+
+
+class ScopeViolation(_Unsupported):
+    """The query breaks a scope rule of §18.2.1 (and nothing else the parser could see):
+    ``("bind", ?v, None)`` for ``BIND(… AS ?v)`` of an in-scope ``?v``, ``("alias", ?v, why)``
+    for a ``SELECT (… AS ?v)`` whose ``?v`` is already ``why`` (``kg_engine.sparql.scope``
+    words the error)."""
+
+    def __init__(self, kind: str, var: Variable, why: str | None) -> None:
+        super().__init__(kind)
+        self.kind, self.var, self.why = kind, var, why
 
 
 def _unescape(s: str) -> str:
@@ -140,6 +151,8 @@ class _Parser:
         self.aggs: list[CompValue] = []
         self.bnodes: dict[str, BNode] = {}
         self.allow_aggs = True
+        #: scope violations seen (reported once the whole text has parsed)
+        self.violations: list[ScopeViolation] = []
 
     # -- token helpers -------------------------------------------------------------------
     def peek(self, k: int = 0) -> tuple[str, str]:
@@ -337,6 +350,8 @@ class _Parser:
             raise _Unsupported("query form")
         if self.peek()[0] != "eof":
             raise _Unsupported("trailing")
+        if self.violations:  # one: it is the error the rdflib path reports (sparql/scope.py)
+            raise self.violations[0] if len(self.violations) == 1 else _Unsupported("scope")
         return q
 
     def dataset_clause(self) -> list[CompValue] | None:
@@ -465,7 +480,7 @@ class _Parser:
         if dataset is not None and sub:
             raise _Unsupported("FROM in a sub-select")
         self.allow_aggs = False
-        M = self.where()
+        M = where = self.where()
         self.allow_aggs = True
         group: list[Variable] | None = None
         if self.kw("GROUP"):
@@ -567,12 +582,16 @@ class _Parser:
             PV = []
             aliases = {evar for _v, _e, evar in proj if evar is not None}
             grouped = {g for g in group or () if isinstance(g, Variable)}
-            if aliases and aliases & (grouped if aggregate else _pattern_vars(M)):
-                raise _Unsupported("AS a variable in scope")  # §18.2.1, see sparql/scope.py
+            if aggregate and aliases & grouped:
+                raise _Unsupported("AS a grouping variable")  # §18.2.1, see sparql/scope.py
+            in_where = _pattern_vars(where) if aliases and not aggregate else set()
             for var, e, evar in proj:
                 v = var if var is not None else evar
-                if evar is not None and evar in PV:
-                    raise _Unsupported("AS an already projected variable")  # rdflib reports it
+                if evar is not None and (evar in PV or evar in in_where):  # §18.2.1
+                    if aggregate:
+                        raise _Unsupported("AS an already projected variable")
+                    self.violations.append(ScopeViolation(
+                        "alias", evar, "projected" if evar in PV else "in scope in the WHERE clause"))
                 if v not in PV:
                     PV.append(v)
                 if evar is not None:
@@ -666,8 +685,8 @@ class _Parser:
             elif kind == "join":
                 G = _join(G, p)
             elif kind == "bind":
-                if p[1] in _pattern_vars(G):
-                    raise _Unsupported("BIND of a variable in scope")  # §18.2.1, sparql/scope.py
+                if p[1] in _pattern_vars(G):  # §18.2.1
+                    self.violations.append(ScopeViolation("bind", p[1], None))
                 G = CompValue("Extend", p=G, expr=p[0], var=p[1])
         if filters:
             G = CompValue("Filter", expr=_and(filters), p=G)
@@ -1181,12 +1200,18 @@ def parse_for_rdflib(text: str) -> tuple[CompValue, str | None] | None:
         return None
 
 
-def parse_with_base(text: str) -> tuple[CompValue, str | None] | None:
+def parse_with_base(text: str, violations: bool = False) -> tuple[CompValue, str | None] | None:
     """:func:`parse` and the query's BASE; :func:`to_rdflib` of the algebra (in place) gives
-    :func:`parse_for_rdflib`'s (so one parse serves the SQL compiler and rdflib's evaluator)."""
+    :func:`parse_for_rdflib`'s (so one parse serves the SQL compiler and rdflib's evaluator).
+    With ``violations``, a query whose one fault is a scope rule raises :class:`ScopeViolation`.
+    """
     try:
         parser = _Parser(text)
         return parser.query(), parser.base
+    except ScopeViolation:
+        if violations:
+            raise
+        return None
     except (_Unsupported, IndexError, ValueError, KeyError):
         return None
 

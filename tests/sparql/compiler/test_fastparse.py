@@ -9,6 +9,7 @@ from rdflib import BNode
 
 import pytest
 
+from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.compiler import compile_query, parse_algebra
 from kg_engine.sparql.compiler.fastparse import parse
 
@@ -207,15 +208,20 @@ def test_generated_queries_parse_fast_and_answer_like_rdflib_grammar(seed, monke
     for _ in range(80):
         case = gen.query()
         text = case.render()
-        fast = parsing._fast_query(text)
+        try:
+            fast, fast_error = parsing._fast_query(text), None
+        except QuerySyntaxError as exc:  # a scope rule: the rdflib path's error, same place
+            fast, fast_error = None, (str(exc), exc.line, exc.column)
         monkeypatch.setattr(parsing, "USE_FAST_PARSER", False)
         try:
             ref = parsing.parse_query(text)
-        except SyntaxError:
+        except QuerySyntaxError as exc:
             assert fast is None, f"the fast parser accepts a query rdflib's refuses: {text}"
+            assert fast_error in (None, (str(exc), exc.line, exc.column)), text
             continue
         finally:
             monkeypatch.setattr(parsing, "USE_FAST_PARSER", True)
+        assert fast_error is None, f"the fast parser refuses a valid query: {text}"
         valid_n += 1
         if fast is None:
             continue
@@ -225,3 +231,45 @@ def test_generated_queries_parse_fast_and_answer_like_rdflib_grammar(seed, monke
             theirs = _answers(engine, ds, ref, case.limited)
             assert ours == theirs, (text, engine.use_compiler)
     assert valid_n >= 70 and fast_n == valid_n, (fast_n, valid_n)
+
+
+@pytest.mark.parametrize("q", [
+    "SELECT ?x WHERE { ?x ?p ?o BIND(1 AS ?x) }",
+    "SELECT ?x WHERE { { ?x ?p ?o } UNION { ?s ?p ?x } BIND(1 AS ?x) }",
+    "SELECT ?x WHERE { ?s ?p ?o FILTER EXISTS { ?s ?q ?x BIND(2 AS ?x) } }",
+    "SELECT ?s (1 AS ?o) WHERE { ?s ?p ?o }",
+    "SELECT ?s (1 AS ?s) WHERE { ?x ?p ?o }",
+    "SELECT * WHERE { { SELECT ?s (1 AS ?s) WHERE { } } }",
+])
+def test_scope_errors_without_rdflib_grammar(q, monkeypatch):
+    """A query whose one fault is a §18.2.1 scope rule is refused by the fast parser with
+    sparql/scope.py's message and position (no pyparsing run for it)."""
+    from kg_engine.sparql import parsing
+
+    text = "# a comment line\n" + q
+    assert parse(text) is None  # never an algebra
+    with pytest.raises(QuerySyntaxError) as fast:
+        parsing._fast_query(text)
+    monkeypatch.setattr(parsing, "USE_FAST_PARSER", False)
+    with pytest.raises(QuerySyntaxError) as ref:
+        parsing.parse_query(text)
+    assert (str(fast.value), fast.value.line, fast.value.column) == (
+        str(ref.value), ref.value.line, ref.value.column)
+    assert fast.value.line == 2
+
+
+@pytest.mark.parametrize("q", [
+    "SELECT ?x WHERE { ?x ?p ?o BIND(1 AS ?x) BIND(2 AS ?x) }",  # two: rdflib's path picks
+    "SELECT ?x WHERE { ?x ?p ?o BIND(1 AS ?x) } LIMIT",  # a syntax error after it
+])
+def test_scope_rules_left_to_rdflib_path(q):
+    from kg_engine.sparql import parsing
+
+    assert parsing._fast_query(q) is None
+
+
+def test_alias_of_a_values_variable_is_valid():
+    from kg_engine.sparql import parsing
+
+    # ?k is bound by the trailing VALUES, not in the WHERE clause (§18.2.1 does not apply)
+    assert parsing._fast_query("SELECT (1 AS ?k) WHERE { } VALUES ?k { 1 }") is not None

@@ -359,7 +359,7 @@ class QueryGenerator:
             scope = sorted(_vars(where))
             targets = ["*"] if not scope or self.ext.random() < 0.4 else \
                 self.ext.sample(scope, min(2, len(scope)))
-            if self.ext.random() < 0.3:
+            if self.ext.random() < 0.3 and targets != ["*"]:  # ``*`` stands alone
                 targets.append(self.ext.choice(NODES))
             tree = ["describe", targets, where]
         dataset: list[str] = []

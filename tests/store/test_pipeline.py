@@ -197,3 +197,24 @@ def test_a_script_without_a_main_guard_loads_several_files(tmp_path: Path) -> No
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines() == ["loaded 2"]
+
+
+def test_kg_load_of_several_files_with_a_bad_one_exits_2_and_loads_nothing(
+        tmp_path: Path, workers: list[int]) -> None:
+    from typer.testing import CliRunner
+
+    from kg_engine.cli.app import app
+
+    a, _, _, d = _files(tmp_path)
+    bad = tmp_path / "bad.nt"
+    bad.write_text("<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> .\n")
+    db = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    res = CliRunner().invoke(app, ["load", str(a), str(bad), str(d), "--db", db])
+    assert res.exit_code == 2 and f"{bad}:2" in res.output
+    assert workers == [3]
+    with SQLStore(db) as store:
+        assert len(store) == 0
+    res = CliRunner().invoke(app, ["load", str(a), str(d), "--db", db])
+    assert res.exit_code == 0 and workers == [3, 2]
+    with SQLStore(db) as store:
+        assert len(store) == 304

@@ -30,14 +30,14 @@ import os
 import queue
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["ParsedFiles", "QuadWriter"]
-
 
 
 class QuadWriter:
@@ -96,8 +96,8 @@ class QuadWriter:
 
 def _parse_main(argv: list[str]) -> int:
     """Parser process: ``python -m kg_engine.store.pipeline MODULE:FUNCTION PATH QUADS``
-    writes every ``(statements, rows, position)`` chunk of one file to stdout (pickled),
-    then ``None``; an error (pickled) instead of the rest."""
+    writes every chunk ``FUNCTION(PATH, QUADS)`` yields to stdout (pickled), then ``None``;
+    an error (pickled) instead of the rest."""
     import importlib
     import pickle
 
@@ -131,8 +131,8 @@ class ParsedFiles:
 
     Args:
         chunks: ``"module:function"`` of a function ``(path, quads) -> iterator of
-            (statements, {token: dictionary row} of the tokens new in this file, byte
-            position)``, run in the workers.
+            (statements, dictionary rows, byte position)`` run in the workers (the loader's
+            ``_parsed_chunks``: statements as integer indexes into the file's token table).
         files: ``(path, quads)`` per file, in load order.
         workers: processes at a time.
     """
@@ -141,7 +141,7 @@ class ParsedFiles:
         self._fn = chunks
         self._files = list(files)
         self._workers = max(1, workers)
-        self._running: dict[int, subprocess.Popen[bytes]] = {}
+        self._running: dict[int, tuple[subprocess.Popen[bytes], Any]] = {}
         self._next = 0
 
     def _start_more(self) -> None:
@@ -152,24 +152,27 @@ class ParsedFiles:
             [root, *filter(None, [os.environ.get("PYTHONPATH")])]))
         while self._next < len(self._files) and len(self._running) < self._workers:
             path, quads = self._files[self._next]
-            self._running[self._next] = subprocess.Popen(
+            # stderr to a file (closed in _finish): a full stderr pipe could stall the worker
+            errors = tempfile.TemporaryFile()  # noqa: SIM115
+            self._running[self._next] = (subprocess.Popen(
                 [sys.executable, "-m", "kg_engine.store.pipeline", self._fn, str(path),
                  "1" if quads else "0"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                stdout=subprocess.PIPE, stderr=errors, env=env), errors)
             self._next += 1
 
-    def chunks(self, index: int) -> Iterator[tuple[list, dict, int]]:
+    def chunks(self, index: int) -> Iterator[tuple[Any, list, int]]:
         """The chunks of file ``index`` (call for 0, 1, … in order)."""
         import pickle
 
         self._start_more()
-        proc = self._running[index]
+        proc, errors = self._running[index]
         while True:
             try:
                 item = pickle.load(proc.stdout)  # type: ignore[arg-type]
             except EOFError:
                 proc.wait()
-                err = proc.stderr.read().decode(errors="replace")[-2000:]  # type: ignore[union-attr]
+                errors.seek(0)
+                err = errors.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"the parser process of {self._files[index][0]} ended "
                                    f"(exit code {proc.returncode}) without its statements; "
                                    f"nothing was loaded\n{err}") from None
@@ -179,23 +182,23 @@ class ParsedFiles:
                 raise item
             yield item
         proc.wait()
-        self._finish(proc)
+        self._finish(proc, errors)
         del self._running[index]
         self._start_more()
 
     @staticmethod
-    def _finish(proc: subprocess.Popen[bytes]) -> None:
-        for stream in (proc.stdout, proc.stderr):
-            if stream is not None:
-                stream.close()
+    def _finish(proc: subprocess.Popen[bytes], errors: Any) -> None:
+        if proc.stdout is not None:
+            proc.stdout.close()
+        errors.close()
 
     def close(self) -> None:
         """Stop the workers still running (after an error: nothing more is read)."""
-        for proc in self._running.values():
+        for proc, errors in self._running.values():
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-            self._finish(proc)
+            self._finish(proc, errors)
         self._running.clear()
 
     def __enter__(self) -> Self:

@@ -20,7 +20,7 @@ from rdflib.term import Variable
 from .block import Block, Col
 from .context import CompileContext, GraphScope
 from .expressions import Ex, ExprCompiler, TermAccess
-from .sql import NULL, Sql, sql
+from .sql import NULL, Sql, param, sql
 
 __all__ = ["compile_aggregate"]
 
@@ -128,9 +128,18 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
                 "WHEN {} THEN -5 ELSE -99 END)", ex.e, ex.e, all_int, all_str)
         return Col.val(v, t, risky=True)
     if name == "Aggregate_GroupConcat":
-        # SQL's group_concat has no defined order and (SQLite) no DISTINCT with a separator;
-        # SQLite: the rdflib path's own GROUP_CONCAT, called back over the group's solutions
-        return _in_python(cc, xc, agg, "GROUP_CONCAT is left to rdflib")
+        # SQLite's group_concat has no DISTINCT with a separator: the rdflib path's own
+        # GROUP_CONCAT, called back over the group's solutions
+        if cc.sqlite or distinct or ex.kind != "term":
+            return _in_python(cc, xc, agg, "GROUP_CONCAT (DISTINCT, of an expression) is left to rdflib")
+        # PostgreSQL: string_agg of the string literals' lexical forms (the order of the parts
+        # is not defined by SPARQL); an unbound or non-string value makes it an error (unbound)
+        text = sql("(CASE WHEN {} THEN {} END)", xc.is_string_lit(ex), xc.f(ex, "lex"))
+        sep = agg.separator if agg.separator is not None else " "
+        v = sql("COALESCE(string_agg({}, CAST({} AS TEXT)), '')", text, param(str(sep)))
+        t = sql("(CASE WHEN COUNT(*) > COUNT({}) OR COUNT({}) > COUNT({}) THEN NULL ELSE -5 END)",
+                ex.e, ex.e, text)
+        return Col.val(v, t)
     raise cc.decline(f"aggregate {name}")
 
 

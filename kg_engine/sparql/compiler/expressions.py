@@ -91,7 +91,34 @@ class ExprCompiler:
     # -- entry points -------------------------------------------------------------------
     def condition(self, expr: Any) -> Sql:
         """An SQL condition: TRUE / FALSE / NULL(error) = the expression's EBV."""
+        name = getattr(expr, "name", None)
+        if name in ("Builtin_IF", "Builtin_COALESCE"):
+            # only the chosen value's EBV matters: its kind may differ from the others'
+            noted = len(self.cc.declined)
+            try:
+                return self._choice_condition(expr)
+            except Decline:
+                del self.cc.declined[noted:]
         return self.ebv(self.compile(expr))
+
+    def _choice_condition(self, e: CompValue) -> Sql:
+        if e.name == "Builtin_IF":
+            c = self.condition(e.arg1)
+            a, b = self.condition(e.arg2), self.condition(e.arg3)
+            return sql("(CASE WHEN {} THEN {} WHEN NOT {} THEN {} END)", c, a, c, b)
+        whens: list[Sql] = []
+        for x in e.arg or []:  # COALESCE: the first argument that is neither unbound nor an error
+            ex = self.compile(x)
+            if ex.kind == "const":  # always a value
+                if not whens:
+                    return self.ebv(ex)
+                whens.append(sql("ELSE {}", self.ebv(ex)))
+                break
+            present = ex.rank if ex.kind == "val" else ex.e
+            whens.append(sql("WHEN {} IS NOT NULL THEN {}", present, self.ebv(ex)))
+        if not whens:
+            return NULL
+        return sql("(CASE " + " ".join(["{}"] * len(whens)) + " END)", *whens)
 
     def value(self, expr: Any) -> Ex:
         return self.compile(expr)
@@ -195,11 +222,13 @@ class ExprCompiler:
                        ex.rank, ex.e, ex.rank, ex.e, ex.rank, ex.e, py)
         if ex.kind == "py":
             return sql("(kg_ebv({}) = 1)", ex.e)
-        # term
+        # term; a boolean or number with an invalid lexical form is false (§17.2.2)
+        typed = sorted({XSD.boolean, *map(URIRef, NUMERIC_DTS)})
         return sql("(CASE WHEN {} IS NOT NULL THEN {} = 1 WHEN {} IS NOT NULL THEN {} <> 0 "
-                   "WHEN {} THEN length({}) > 0 END)",
+                   "WHEN {} THEN length({}) > 0 WHEN {} = 3 AND {} IN ({}) THEN {} END)",
                    self.f(ex, "bln"), self.f(ex, "bln"), self.f(ex, "num"), self.f(ex, "num"),
-                   self.is_string_lit(ex), self.f(ex, "lex"))
+                   self.is_string_lit(ex), self.f(ex, "lex"), self.f(ex, "kind"), self.f(ex, "dt"),
+                   Sql.join(", ", [self.dt(d) for d in typed]), FALSE)
 
     def term_id(self, ex: Ex) -> Sql:
         if ex.kind == "term":
@@ -348,7 +377,17 @@ class ExprCompiler:
         a, b = self.num(a), self.num(b)
         rank = _max_rank(self.cc, a.rank, b.rank)
         if op == "/":
+            if self.cc.sqlite and not (isinstance(rank, int) and rank <= 2):
+                # a float or double divided by zero is ±INF or NaN, not an error: the callback
+                raise Decline("division that may be of floats or doubles")
             rank = _max_rank(self.cc, rank, 2)
+            if not self.cc.sqlite and not (isinstance(rank, int) and rank <= 2):
+                # PostgreSQL: a float or double over zero is ±Infinity (0/0, NaN: an error here)
+                inf = "CAST('Infinity' AS DOUBLE PRECISION)"
+                return Ex("num", sql(f"(CASE WHEN {{}} = 0 THEN (CASE WHEN {{}} >= 3 THEN (CASE WHEN "
+                                     f"{{}} > 0 THEN {inf} WHEN {{}} < 0 THEN - {inf} END) END) "
+                                     "ELSE {} * 1.0 / {} END)", b.e, _rank_sql(rank), a.e, a.e, a.e, b.e),
+                          rank=rank)
             return Ex("num", sql("({} * 1.0 / NULLIF({}, 0))", a.e, b.e), rank=rank)
         return Ex("num", sql(f"({{}} {op} {{}})", a.e, b.e), rank=rank)
 

@@ -32,7 +32,10 @@ STRINGS = ['STRBEFORE(?n, "-")', 'STRAFTER(?n, "-")', 'STRBEFORE(?n, "")', 'STRA
            "LCASE(?n)", "ROUND(?f)", 'CONCAT(?n, STRAFTER(?n, "-"))', "SUBSTR(?n, ?f)",
            'IF(?f > 2, ?n, ?f)', "COALESCE(xsd:integer(?v), ?n)", "?f * 2", "?f / 3", "-?f",
            "STRLEN(ENCODE_FOR_URI(?n)) + YEAR(?d)"]
-EXPRS = DATE_PARTS + CASTS + STRINGS
+CHOICES = ['IF(?f > 2, ?n, ?f)', 'IF(YEAR(?d) > 2011, "", 0)', "IF(?v, ?d, ?u)",
+           "COALESCE(?zz, ?n, 1)", 'COALESCE(xsd:integer(?v), "")', "COALESCE(?f / 0, ?d, true)",
+           "COALESCE(?u, false)", "COALESCE(1, ?n)", "COALESCE()", "IF(COALESCE(?zz, ?f), ?u, 0)"]
+EXPRS = DATE_PARTS + CASTS + STRINGS + CHOICES
 WHERE = "?s ex:d ?d ; ex:n ?n ; ex:v ?v ; ex:f ?f"
 QUERIES = (
     [f"SELECT ?s ?t WHERE {{ {WHERE} BIND({x} AS ?t) }}" for x in EXPRS]

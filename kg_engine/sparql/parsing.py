@@ -34,7 +34,7 @@ from typing import Any
 import rdflib
 from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
-from rdflib.plugins.sparql.sparql import Query, Update
+from rdflib.plugins.sparql.sparql import Prologue, Query, Update
 
 from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.compiler.plan import use_text_parser
@@ -211,13 +211,34 @@ def _fast_query(text: str, source: str = "<query>") -> Query | None:
     return query_of_fast_algebra(text, *found)
 
 
+class _FastPrologue(Prologue):
+    """The prologue of a fast-parsed query: its prefixed names are resolved already, so
+    rdflib's namespace manager (~1 ms to build: it binds rdflib's default prefixes into a new
+    graph) is built only if something asks for it."""
+
+    def __init__(self) -> None:  # not Prologue.__init__: no manager yet
+        self.base = None
+        self._manager: Any = None
+
+    @property  # type: ignore[override]
+    def namespace_manager(self) -> Any:
+        if self._manager is None:
+            from rdflib import Graph
+            from rdflib.namespace import NamespaceManager
+
+            self._manager = NamespaceManager(Graph())
+        return self._manager
+
+    @namespace_manager.setter
+    def namespace_manager(self, value: Any) -> None:
+        self._manager = value
+
+
 def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | None:
     """The rdflib ``Query`` of the fast parser's algebra of ``text`` (from
     :func:`~kg_engine.sparql.compiler.fastparse.parse_with_base`), its expressions bound for
     rdflib's evaluator (:func:`~kg_engine.sparql.compiler.fastparse.to_rdflib`, in place);
     None if it has an expression rdflib cannot evaluate."""
-    from rdflib.plugins.sparql.sparql import Prologue
-
     from kg_engine.sparql.compiler.fastparse import Unsupported, to_rdflib
     from kg_engine.sparql.functions import bind_overrides
     from kg_engine.sparql.translation import describe_targets
@@ -226,7 +247,7 @@ def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | 
         algebra = to_rdflib(algebra)
     except Unsupported:
         return None
-    prologue = Prologue()
+    prologue = _FastPrologue()
     prologue.base = base
     query = Query(prologue, algebra)
     query._original_args = (text, {}, None)
@@ -238,14 +259,12 @@ def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | 
 
 def _parse_data_update(text: str) -> Update | None:
     """``INSERT DATA``/``DELETE DATA``-only requests without pyparsing (fast for bulk data)."""
-    from rdflib.plugins.sparql.sparql import Prologue
-
     from kg_engine.sparql.compiler.fastparse import parse_data_update
 
     ops = parse_data_update(text)
     if ops is None:
         return None
-    update = Update(Prologue(), ops)
+    update = Update(_FastPrologue(), ops)
     update._original_args = (text, {}, None)
     return update
 

@@ -1,27 +1,31 @@
-"""A fast parser for most of SPARQL 1.1 queries, straight to rdflib-shaped algebra.
+"""A fast parser for SPARQL 1.1 queries, straight to rdflib-shaped algebra.
 
 rdflib's pyparsing parser plus ``translateQuery`` cost 10–30 ms per query (far more on a busy
-machine): more than running the compiled SQL. This recursive-descent parser covers PREFIX/BASE,
-SELECT [DISTINCT|REDUCED] (variables, ``*``, ``(expr AS ?v)`` incl. aggregates and
-GROUP_CONCAT), ASK, CONSTRUCT with a template, basic graph patterns with ``;`` ``,`` ``a``, property paths (``/ | ^ * + ?``
-groups and negated property sets), OPTIONAL, UNION, MINUS, GRAPH, VALUES, sub-selects, nested
-groups, FILTER, [NOT] EXISTS, BIND, GROUP BY variables, HAVING, ORDER BY, LIMIT/OFFSET and the
-operators and built-ins of the grammar — and builds the same algebra ``translateQuery`` would
-(``SelectQuery``/``Project``/``BGP``/``LeftJoin``/…). It also reads ``INSERT DATA``/``DELETE
-DATA`` requests (:func:`parse_data_update`).
+machine): more than running the compiled SQL. This recursive-descent parser reads the SPARQL 1.1
+query grammar — PREFIX/BASE, SELECT [DISTINCT|REDUCED] (variables, ``*``, ``(expr AS ?v)`` incl.
+aggregates), ASK, CONSTRUCT (template or ``WHERE``), DESCRIBE, FROM [NAMED], triple patterns
+with ``;`` ``,`` ``a`` ``[ … ]`` ``( … )``, property paths (``/ | ^ * + ?`` groups and negated
+property sets), OPTIONAL, UNION, MINUS, GRAPH, VALUES (also empty, also after the query),
+sub-selects, FILTER, [NOT] EXISTS, BIND, GROUP BY (variables and expressions), HAVING,
+ORDER BY, LIMIT/OFFSET, the operators, built-ins and function calls/casts — and builds the
+algebra the rdflib path builds (``translateQuery`` plus :mod:`kg_engine.sparql.translation`'s
+repairs). It also reads ``INSERT DATA``/``DELETE DATA`` requests (:func:`parse_data_update`).
 
-Anything outside the subset returns ``None`` (never a guess): the caller then uses rdflib's
-parser. :func:`parse` builds plain ``CompValue`` nodes for the SQL compiler;
-:func:`parse_for_rdflib` binds the expressions to rdflib's evaluation functions so that
-rdflib's evaluator can run the algebra too (``kg_engine.sparql.parsing`` uses it for every
-query it can). rdflib stays the reference: ``tests/sparql/compiler/test_fastparse.py`` checks
-that both parsers' algebra give the same answers, compiled and on rdflib's evaluator.
+Anything else (``SERVICE``, relative IRIs under BASE, escapes in prefixed names, malformed
+text) returns ``None`` (never a guess): the caller then uses rdflib's parser. A query whose one
+fault is a §18.2.1 scope rule raises :class:`ScopeViolation` when asked
+(:func:`parse_with_base`), so that the error needs no pyparsing run either.
+:func:`parse` builds plain ``CompValue`` nodes for the SQL compiler; :func:`to_rdflib` binds the
+expressions to rdflib's evaluation functions so that rdflib's evaluator can run the same
+algebra (``kg_engine.sparql.parsing`` uses it for every query it can). rdflib stays the
+reference: ``tests/sparql/compiler/test_fastparse.py`` checks, also on generated queries, that
+both parsers' algebra give the same answers (compiled and on rdflib's evaluator) and errors.
 
 Example:
     >>> a = parse("PREFIX ex: <http://e/> SELECT ?s WHERE { ?s ex:p 1 }")
     >>> a.name, a.p.name, a.p.p.name
     ('SelectQuery', 'Project', 'BGP')
-    >>> parse("DESCRIBE <g>") is None   # DESCRIBE, CONSTRUCT: not in the subset
+    >>> parse("SELECT ?s WHERE { SERVICE <http://e/> { ?s ?p ?o } }") is None  # rdflib's
     True
 """
 

@@ -293,7 +293,8 @@ def _get(ray: Any, future: Any) -> list[DocResult]:
             raise cause from None
         raise
     except RayActorError as exc:
+        why = " ".join(str(exc).split())  # one line: Ray's message spans several
         raise KgEngineError(
-            f"a Ray extraction worker died ({exc.__class__.__name__}: {str(exc)[:300]}); "
+            f"a Ray extraction worker died ({exc.__class__.__name__}: {why[:400]}); "
             "every document handled before is stored: re-run the same command to resume"
         ) from None

@@ -44,19 +44,41 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    """The address of a 2-CPU Ray head node on 127.0.0.1, stopped after the module."""
+def ray_env() -> Iterator[None]:
+    """Ray's settings for these tests (loopback, a token of this run), set before ray reads
+    them."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("ray is not installed (pip install 'kg-engine[ray]')")
-    exe = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
-    if not os.path.exists(exe):
-        pytest.skip("the `ray` command is not installed")
+    imported = "ray" in sys.modules
     saved = {k: os.environ.get(k) for k in _LOOPBACK}
-    os.environ.update(_LOOPBACK)  # before ray is imported: it reads them once
+    os.environ.update(_LOOPBACK)
     from ray._private import ray_constants
 
     cluster_flag = ray_constants.ENABLE_RAY_CLUSTER
-    ray_constants.ENABLE_RAY_CLUSTER = False  # in case ray was imported before
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    if imported:  # ray read its config at import: make it read the token settings again
+        from ray._private.authentication.authentication_token_setup import _enable_token_auth
+        from ray._raylet import AuthenticationTokenLoader
+
+        _enable_token_auth()
+        AuthenticationTokenLoader.instance().reset_cache()
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = cluster_flag
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(ray_env) -> Iterator[str]:
+    """The address of a 2-CPU Ray head node on 127.0.0.1, stopped after the module."""
+    exe = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
+    if not os.path.exists(exe):
+        pytest.skip("the `ray` command is not installed")
     temp = tempfile.mkdtemp(prefix="kgray-")  # short: Ray's unix socket paths must fit
     port = _free_port()
     log = open(os.path.join(temp, "start.log"), "w")  # noqa: SIM115 - closed below
@@ -88,12 +110,6 @@ def ray_cluster() -> Iterator[str]:
             proc.wait(10)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
-        ray_constants.ENABLE_RAY_CLUSTER = cluster_flag
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -213,13 +229,10 @@ def test_cli_address_auto_joins_the_running_cluster(ray_cluster, tmp_path, monke
                                "WHERE kind = 'extracted'") == 8
 
 
-def test_unreachable_cluster_is_one_clear_error(tmp_path, monkeypatch) -> None:
-    pytest.importorskip("ray")
+def test_unreachable_cluster_is_one_clear_error(ray_env, tmp_path, monkeypatch) -> None:
     from kg_engine.cli.app import app
     from kg_engine.extraction.distributed import connect
 
-    for k, v in _LOOPBACK.items():
-        monkeypatch.setenv(k, v)
     nowhere = f"127.0.0.1:{_free_port()}"
     started = time.monotonic()
     with pytest.raises(ConfigError, match=f"no Ray cluster is reachable at {nowhere}"):
@@ -256,3 +269,29 @@ def test_cli_rejects_bad_executor_options(args, message, tmp_path) -> None:
     res = CliRunner().invoke(app, ["extract", str(CORPUS), *args,
                                    "--db", f"sqlite:///{tmp_path / 'kg.sqlite'}"])
     assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_a_dead_worker_is_one_clear_error(ray_cluster) -> None:
+    """A worker lost mid-run (node gone, out of memory) ends the run with a KgEngineError
+    that says the finished documents are kept, not with Ray's traceback."""
+    import pickle
+
+    import ray
+    import spacy
+
+    from kg_engine.errors import KgEngineError
+    from kg_engine.extraction.distributed import _get, _Worker, connect
+    from kg_engine.extraction.to_rdf import DocConverter
+
+    nlp = spacy.blank("en")
+    assert connect(ray_cluster)
+    try:
+        actor = ray.remote(num_cpus=1)(_Worker).remote(
+            pickle.dumps((nlp, DocConverter.for_pipeline(nlp))), 2)
+        assert _get(ray, actor.process.remote([])) == []
+        ray.kill(actor)
+        with pytest.raises(KgEngineError, match="worker died.*re-run the same command") as err:
+            _get(ray, actor.process.remote([]))
+        assert "\n" not in str(err.value)
+    finally:
+        ray.shutdown()

@@ -333,3 +333,14 @@ def test_if_takes_the_effective_boolean_value(tmp_path):
 def test_avg_over_iris_is_an_error(ds):
     # §18.5.1.4 Avg = Sum / Count; Sum of non-numbers is an error: unbound (was 0)
     assert rows(ds, "SELECT (AVG(DISTINCT ?s) AS ?a) WHERE { ?s ex:knows ?o }") == [(None,)]
+
+
+def test_graph_iri_the_store_does_not_hold_has_no_solution(ds):
+    # GRAPH <iri> over a graph that is not in the dataset has no solution, also for a pattern
+    # that matches without a triple (OPTIONAL first, VALUES): compiled SQL gave one empty
+    # solution where rdflib's path (and GRAPH <iri> { }) gave none
+    assert rows(ds, "SELECT ?s WHERE { GRAPH ex:nowhere { OPTIONAL { ?s ?p ?o } } }") == []
+    assert rows(ds, "SELECT ?x WHERE { GRAPH ex:nowhere { VALUES ?x { 1 } } }") == []
+    assert rows(ds, "SELECT ?s FROM NAMED ex:g1 WHERE { GRAPH ex:g2 { OPTIONAL { ?s ex:p 3 } } }") == []
+    assert rows(ds, "SELECT ?s WHERE { GRAPH ex:g2 { OPTIONAL { ?s ex:p 3 } } }") == [("c",)]
+    assert rows(ds, "SELECT ?s WHERE { GRAPH ex:g2 { OPTIONAL { ?s ex:p 4 } } }") == [(None,)]

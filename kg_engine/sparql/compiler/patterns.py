@@ -404,8 +404,34 @@ def _graph(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     if named is not None and term not in named:
         gid = -1_000_000_000
     if isinstance(term, URIRef) or gid:
-        return compile_pattern(cc, p, GraphScope("ids", (gid,)))
+        block = compile_pattern(cc, p, GraphScope("ids", (gid,)))
+        if not _needs_a_triple(p):
+            # a pattern that can match without a triple of the graph (OPTIONAL first, VALUES,
+            # BIND): a graph the store does not hold gives no solution, as on rdflib's path
+            block = plain(cc, block)
+            block.where.append(sql("(EXISTS (SELECT 1 FROM kg_quads WHERE g = {}))",
+                                   param(gid)))
+        return block
     raise cc.decline("GRAPH term")
+
+
+def _needs_a_triple(node: CompValue) -> bool:
+    """Whether every solution of a pattern matched a triple pattern of its own graph (a
+    required BGP with triples somewhere down a Join/Filter/Extend/LeftJoin's left side)."""
+    name = node.name
+    if name == "BGP":
+        return bool(node.triples)
+    if name in ("Filter", "Extend", "ToMultiSet", "Project", "Distinct", "Reduced", "OrderBy",
+                "Slice", "Minus"):
+        return isinstance(node.p if name != "Minus" else node.p1, CompValue) and \
+            _needs_a_triple(node.p if name != "Minus" else node.p1)
+    if name == "LeftJoin":
+        return _needs_a_triple(node.p1)
+    if name == "Join":
+        return _needs_a_triple(node.p1) or _needs_a_triple(node.p2)
+    if name == "Union":
+        return _needs_a_triple(node.p1) and _needs_a_triple(node.p2)
+    return False
 
 
 def _reads_no_graph(node: object) -> bool:

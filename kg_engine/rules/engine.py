@@ -111,7 +111,7 @@ class RuleEngine:
     is the protocol) and equality (:class:`kg_engine.rules.sameas.SameAs`, driven from
     :meth:`fixpoint`) — a small public interface: :meth:`graph_id`, :meth:`constant_ids` /
     :attr:`current_ids`, :meth:`prepare_temp_tables`, :meth:`analyze`, :meth:`fixpoint`,
-    :meth:`run_round`, :meth:`delta_keys`, :meth:`insert_head`, :meth:`commit`,
+    :meth:`run_round`, :meth:`rederive`, :meth:`delta_keys`, :meth:`insert_head`, :meth:`commit`,
     :meth:`evaluate_constraints`, :meth:`uses_sameas`, :attr:`specialised`. Those modules
     never import this one.
     """
@@ -455,6 +455,32 @@ class RuleEngine:
         for rule in self.program.rules:
             if not rule.is_constraint:
                 self._eval_rule(rule, self.current_ids, delta, target, prof, keys, {}, type_id, **mode)
+
+    def rederive(self, marked: str, target: str, prof: Profiler, type_id: int | None) -> None:
+        """DRed's re-derivation: every rule head joined to table ``marked`` (the over-deleted
+        triples), bodies over the store as it is now; what still follows goes to ``target``.
+
+        Rules are specialised to the schema as in a first round, and only the (variant) heads
+        that can match a marked triple run: a generic ``cax-sco`` statement joined *all*
+        instances of every subclass with the marked set (1 s on LUBM(10) for one
+        department); its variants each probe the few marked triples of one class.
+        """
+        assert self.current_ids is not None, "call constant_ids() first"
+        ids = self.current_ids
+        keys = self.delta_keys(marked, type_id)
+        self._specialiser.reset()
+        for rule in self.program.rules:
+            if rule.is_constraint:
+                continue
+            spec = self._specialiser.variants(rule, ids) if self.specialise else None
+            if spec is None:
+                todo, vids = [rule], ids
+            else:
+                todo, vids = spec[2], ids.with_ids({**ids.ids, **spec[3]})
+            for r in todo:
+                for hi, head in enumerate(r.head):
+                    if self._in_delta(head, vids, keys, type_id):
+                        self.insert_head(r, hi, head, vids, {}, target, prof, mode="rederive", against=marked)
 
     def delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
         """(predicates, ``rdf:type`` objects) of the triples in table ``delta``."""

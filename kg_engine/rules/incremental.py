@@ -60,7 +60,7 @@ from rdflib import OWL, RDF, BNode, URIRef
 
 from kg_engine.core.graphs import graph_origin
 from kg_engine.core.terms import DEFAULT_GRAPH, as_quad
-from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
+from kg_engine.rules.ir import RuleSet
 from kg_engine.rules.results import Profiler, ReasoningResult
 from kg_engine.rules.sqlgen import hidden_graph_ids
 from kg_engine.rules.tables import DELETE_TABLE as _DEL
@@ -101,9 +101,8 @@ class Engine(Protocol):
     def analyze(self, table: str) -> None: ...
     def fixpoint(self, gid: int, prof: Profiler, seed: str | None) -> tuple[int, int]: ...
     def run_round(self, delta: str, target: str, prof: Profiler, type_id: int | None, **mode: Any) -> None: ...
+    def rederive(self, marked: str, target: str, prof: Profiler, type_id: int | None) -> None: ...
     def delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]: ...
-    def insert_head(self, rule: Rule, hi: int, head: Atom, ids: Any, sources: dict, target: str,
-                    prof: Profiler, **mode: Any) -> int: ...
     def commit(self, new: str, gid: int, rnd: int) -> None: ...
     def evaluate_constraints(self, result: ReasoningResult) -> None: ...
 
@@ -337,15 +336,7 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
         engine.analyze(_OD)
         target = _D[0]
         engine.db.execute(f"DELETE FROM {target}")
-        keys = engine.delta_keys(_OD, type_id)
-        for rule in engine.program.rules:
-            if rule.is_constraint:
-                continue
-            for hi, head in enumerate(rule.head):
-                if not _may_match(head, keys, ids_c, type_id):
-                    continue
-                engine.insert_head(rule, hi, head, ids_c, {}, target, prof,
-                                   mode="rederive", against=_OD)
+        engine.rederive(_OD, target, prof, type_id)
         back = int(engine.db.scalar(f"SELECT COUNT(*) FROM {target}") or 0)
         if back:
             engine.commit(target, gid, 0)
@@ -460,20 +451,3 @@ def _overdelete(engine: Engine, gid: int, prof: Any, type_id: int | None) -> Non
         engine.db.execute(f"INSERT INTO {_OD} (s, p, o, rule) SELECT s, p, o, rule FROM {new} WHERE 1 = 1 ON CONFLICT DO NOTHING")
         engine.analyze(new)
         delta = new
-
-
-def _may_match(atom: Any, keys: tuple[set[int], set[int]], ids: Any, type_id: int | None) -> bool:
-    """Whether ``atom`` can match a triple of a table whose (predicates, rdf:type objects) are ``keys``."""
-    preds, types = keys
-    if _is_var(atom.p):
-        return True
-    pid = ids.get(atom.p)
-    if pid is None or pid not in preds:
-        return False
-    if pid == type_id and not _is_var(atom.o):
-        return ids.get(atom.o) in types
-    return True
-
-
-def _is_var(t: Any) -> bool:
-    return isinstance(t, Var)

@@ -284,11 +284,12 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
                 c = ctx.get((min(h, t), max(h, t)))
                 if c == LISTED or (args.same_sentence and c is None):
                     continue
-                for k in (row >= 0.5).nonzero().flatten().tolist():
+                for k in (row >= args.floor).nonzero().flatten().tolist():
                     r = model.relations[k]
                     if r in n_gold:
                         scored.append((r, float(row[k]), (h, t, r) in gold))
-    fit = fit_thresholds(scored, target=args.target, min_correct=args.min_correct)
+    fit = fit_thresholds(scored, target=args.target, min_correct=args.min_correct,
+                         floor=args.floor)
     kept = {r: x for r, x in fit.items() if x.threshold is not None}
     table = {r: {"threshold": x.threshold, "predicted": x.predicted, "correct": x.correct,
                  "candidates": x.candidates, "gold": n_gold.get(r, 0)} for r, x in fit.items()}
@@ -316,7 +317,7 @@ def _write_schema(path: Path, kept: dict[str, Any], args: argparse.Namespace) ->
         "# Wikidata schema of the DEFAULT pipeline: the relations of Re-DocRED that the shipped model",
         "# extracts precisely enough for open text, each with its own minimum score. Written by",
         f"#   python benchmarks/extraction_docre.py thresholds --relations {args.relations} \\",
-        f"#     --target {args.target} --min-correct {args.min_correct}"
+        f"#     --target {args.target} --min-correct {args.min_correct} --floor {args.floor}"
         + (" --same-sentence" if args.same_sentence else "")
         + "".join(f" --drop-ner {x}" for x in args.drop_ner) + f" --write {args.write}",
         "# (thresholds: lowest score with smoothed precision (correct+1)/(predicted+2) >= target on the",
@@ -378,6 +379,8 @@ def main() -> None:
     th.add_argument("--relations", default="", help="comma-separated candidate relation ids")
     th.add_argument("--target", type=float, default=0.8)
     th.add_argument("--min-correct", type=int, default=5)
+    th.add_argument("--floor", type=float, default=0.5,
+                    help="lowest threshold considered (below 0.5: under the learned threshold)")
     th.add_argument("--same-sentence", action="store_true",
                     help="only pairs sharing a sentence (as the component's same_sentence)")
     th.add_argument("--drop-ner", action="append", default=[],

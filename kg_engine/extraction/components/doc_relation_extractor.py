@@ -14,7 +14,8 @@
   threshold (``[schema.thresholds]``), and ``r`` is in the schema. Pairs whose entities share
   sentences only as items of one list ("Apple and Microsoft released …") get no relation
   (``skip_listed``); with ``same_sentence`` only pairs sharing a sentence get one
-  (:mod:`kg_engine.extraction.cooccurrence`).
+  (:mod:`kg_engine.extraction.cooccurrence`). With ``typed_literals`` a TIME/NUM tail must
+  parse as a date/number ("six years" is no date of birth).
 * **Evidence**: the sentences that mention both entities (ranked by the pair's context
   attention, at most ``max_evidence``), else the best-attended sentence of each entity.
 * **Writes** ``doc._.relations``: one ``(head span, relation id, tail span, score, extra)`` per
@@ -93,6 +94,7 @@ class DocRelationExtractor:
         skip_listed: no relation between entities that share sentences only as items of one
             coordinated list.
         same_sentence: relations only between entities that share a sentence.
+        typed_literals: drop relations whose TIME/NUM tail does not parse as a date/number.
 
     Raises:
         ModelError: missing/corrupt model files (the error names the file).
@@ -102,7 +104,7 @@ class DocRelationExtractor:
     def __init__(self, nlp: Language, name: str, model: str, schema: str | None = None,
                  threshold: float = 0.5, max_evidence: int = 3, max_entities: int = 80,
                  quantize: bool = False, skip_listed: bool = True,
-                 same_sentence: bool = False) -> None:
+                 same_sentence: bool = False, typed_literals: bool = True) -> None:
         if not 0.5 <= float(threshold) <= 1.0:
             raise ConfigError(f"{name}: threshold must be in [0.5, 1] (0.5 = the learned "
                               f"threshold class), got {threshold}")
@@ -128,6 +130,7 @@ class DocRelationExtractor:
                                         for r in self.model.relations])
         self.skip_listed = bool(skip_listed)
         self.same_sentence = bool(same_sentence)
+        self.typed_literals = bool(typed_literals)
         self.max_evidence = int(max_evidence)
         self.max_entities = int(max_entities)
         self.version = f"{self.meta.get('format', 'docre')}:{path.name}"
@@ -158,6 +161,24 @@ class DocRelationExtractor:
         if len(clusters) < 2 or not heads:
             return []
         m = self.model
+        # only pairs whose (head type, tail type) allows a relation of the schema (learned type
+        # constraints): with a small schema most pairs, and many documents, are never encoded
+        type_ids = torch.tensor([m.type_id(t) for t in types], dtype=torch.long)
+        possible = (m.allowed[:, :, 1:] & self._keep).any(-1).tolist()
+        untyped = {t for t, ty in enumerate(types) if self.typed_literals and self.schema.is_literal(ty)
+                   and self.schema.literal(clusters[t][0].text, ty).datatype is None}
+        candidates = [(h, t) for h in heads for t in range(len(clusters))
+                      if t != h and t not in untyped and possible[type_ids[h]][type_ids[t]]]
+        if candidates and (self.skip_listed or self.same_sentence):
+            ctx = pair_contexts([t.text for t in doc], _sentence_index(doc),
+                                [[(s.start, s.end) for s in c] for c in clusters])
+            if self.same_sentence:
+                candidates = [p for p in candidates if (min(p), max(p)) in ctx]
+            if self.skip_listed:
+                candidates = [p for p in candidates if ctx.get((min(p), max(p))) != LISTED]
+        if not candidates:
+            return []
+        pairs = torch.tensor(candidates, dtype=torch.long).reshape(-1, 2)
         mentions = [(s.start, s.end) for c in clusters for s in c]
         enc = m.encoder.prepare([t.text for t in doc], mentions)
         H, A = m.encoder(enc.ids)
@@ -165,18 +186,6 @@ class DocRelationExtractor:
         for c in clusters:
             pos.append(enc.mention_pos[k:k + len(c)])
             k += len(c)
-        type_ids = torch.tensor([m.type_id(t) for t in types], dtype=torch.long)
-        candidates = [(h, t) for h in heads for t in range(len(clusters)) if t != h]
-        if self.skip_listed or self.same_sentence:
-            ctx = pair_contexts([t.text for t in doc], _sentence_index(doc),
-                                [[(s.start, s.end) for s in c] for c in clusters])
-            if self.same_sentence:
-                candidates = [p for p in candidates if (min(p), max(p)) in ctx]
-            if self.skip_listed:
-                candidates = [p for p in candidates if ctx.get((min(p), max(p))) != LISTED]
-        pairs = torch.tensor(candidates, dtype=torch.long).reshape(-1, 2)
-        if not len(pairs):
-            return []
         logits = m.pair_logits(H, A, pos, type_ids, pairs)
         logits[:, 1:] = logits[:, 1:].masked_fill(~self._keep, -1e4)
         margin = float(torch.logit(torch.tensor(self.threshold)))
@@ -261,12 +270,13 @@ def _nearest(spans: list[Span], sent: int, sent_of_token: list[int]) -> Span:
     "kg_doc_relation_extractor",
     default_config={"model": None, "schema": None, "threshold": 0.5, "max_evidence": 3,
                     "max_entities": 80, "quantize": False, "skip_listed": True,
-                    "same_sentence": False},
+                    "same_sentence": False, "typed_literals": True},
 )
 def make_doc_relation_extractor(nlp: Language, name: str, model: str | None, schema: str | None,
                                 threshold: float, max_evidence: int, max_entities: int,
-                                quantize: bool, skip_listed: bool, same_sentence: bool
-                                ) -> DocRelationExtractor:
+                                quantize: bool, skip_listed: bool, same_sentence: bool,
+                                typed_literals: bool) -> DocRelationExtractor:
     """Factory of ``kg_doc_relation_extractor`` (see :class:`DocRelationExtractor`)."""
     return DocRelationExtractor(nlp, name, model or "", schema, threshold, max_evidence,
-                                max_entities, quantize, skip_listed, same_sentence)
+                                max_entities, quantize, skip_listed, same_sentence,
+                                typed_literals)

@@ -16,7 +16,8 @@ Fixed here (each measured with the W3C suite):
 * casts (``xsd:integer(…)`` etc.) per XPath; numeric type promotion (float stays float) and
   exact decimals in ``+ - * /``; unary ``+``/``-`` keep the operand's lexical shape;
 * ``STR`` of a blank node and ``isNumeric`` of an unbound variable are errors; ``STRDT``/``STRLANG`` argument checks, ``CONCAT()``, ``TIMEZONE``/``TZ``;
-* ``YEAR``… of an ill-typed or non-ISO xsd:dateTime are errors (rdflib raised AttributeError);
+* ``YEAR``… of an ill-typed or non-ISO xsd:dateTime and ``ROUND`` of an ill-typed number are
+  errors (rdflib raised AttributeError / InvalidOperation);
 * ``BNODE(str)``: the same string gives the same blank node within one solution and a different
   one in the next solution (rdflib reuses one per query);
 * ``COALESCE``: errors and unbound arguments are skipped; no error object leaks into results;
@@ -423,6 +424,18 @@ def _date_part(name: str, dates: bool) -> Callable[[Expr, Any], Any]:
     return part
 
 
+def _round(e: Expr, ctx: Any) -> Literal:
+    """``ROUND`` of a valid number (rdflib's); ±INF and NaN are their own rounding; anything
+    else is an error (rdflib raised decimal.InvalidOperation on an ill-typed number)."""
+    arg = e.arg
+    if not isinstance(arg, Literal) or xsd.category(arg) != "numeric":
+        raise SPARQLError("ROUND expects a number")
+    v = xsd.numeric_value(arg)
+    if isinstance(v, float) and not math.isfinite(v):
+        return arg
+    return _ops.Builtin_ROUND(e, ctx)
+
+
 _RANK = {XSD.integer: 0, XSD.decimal: 1, XSD.float: 2, XSD.double: 3}
 
 
@@ -553,6 +566,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_CONCAT": _concat,
     "Builtin_TIMEZONE": _timezone,
     "Builtin_TZ": _tz,
+    "Builtin_ROUND": _round,
     **{f"Builtin_{n}": _date_part(n, n in ("YEAR", "MONTH", "DAY"))
        for n in ("YEAR", "MONTH", "DAY", "HOURS", "MINUTES", "SECONDS")},
     "MultiplicativeExpression": _multiplicative,

@@ -1029,8 +1029,8 @@ class ExprCompiler:
             return None  # simple and xsd:string results differ once bound
         return kind, out
 
-    def _numfn(self, e: CompValue, fn: str) -> Ex:
-        a = self.num(self.compile(e.arg))
+    def _numfn(self, e: CompValue, fn: str, arg: Ex | None = None) -> Ex:
+        a = arg if arg is not None else self.num(self.compile(e.arg))
         if fn == "abs":
             return Ex("num", sql("abs({})", a.e), rank=a.rank)
         if fn == "ceil":
@@ -1049,6 +1049,12 @@ class ExprCompiler:
 
     def _Builtin_FLOOR(self, e: CompValue) -> Ex:
         return self._numfn(e, "floor")
+
+    def _Builtin_ROUND(self, e: CompValue) -> Ex:
+        """XPath ``fn:round``: ``floor(x + 0.5)`` (-2.5 rounds to -2), the operand's type."""
+        a = self.num(self.compile(e.arg))
+        return self._numfn(CompValue("Builtin_FLOOR", arg=None), "floor",
+                           Ex("num", sql("({} + 0.5)", a.e), rank=a.rank))
 
     def _Builtin_EXISTS(self, e: CompValue) -> Ex:
         if self.exists is None:

@@ -34,7 +34,8 @@ STRINGS = ['STRBEFORE(?n, "-")', 'STRAFTER(?n, "-")', 'STRBEFORE(?n, "")', 'STRA
            "STRLEN(ENCODE_FOR_URI(?n)) + YEAR(?d)"]
 CHOICES = ['IF(?f > 2, ?n, ?f)', 'IF(YEAR(?d) > 2011, "", 0)', "IF(?v, ?d, ?u)",
            "COALESCE(?zz, ?n, 1)", 'COALESCE(xsd:integer(?v), "")', "COALESCE(?f / 0, ?d, true)",
-           "COALESCE(?u, false)", "COALESCE(1, ?n)", "COALESCE()", "IF(COALESCE(?zz, ?f), ?u, 0)"]
+           "COALESCE(?u, false)", "COALESCE(1, ?n)", "COALESCE()", "IF(COALESCE(?zz, ?f), ?u, 0)",
+           "ROUND(?f) - 2", "ROUND(-?f)", "ROUND(?f / 0)", "?f / 0", "-?f / 0", "?f / 2"]
 EXPRS = DATE_PARTS + CASTS + STRINGS + CHOICES
 WHERE = "?s ex:d ?d ; ex:n ?n ; ex:v ?v ; ex:f ?f"
 QUERIES = (

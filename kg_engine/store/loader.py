@@ -9,7 +9,9 @@ transaction: a malformed file raises :class:`~kg_engine.errors.RDFSyntaxError`
 (``file:line: what was expected``) and leaves the store exactly as before; a killed process
 leaves the last committed state. Blank node labels are scoped per file, in every format
 (``_:b1`` loaded twice is two nodes). Secondary indexes are dropped before a large load and
-rebuilt after it, then statistics are refreshed.
+rebuilt after it, then statistics are refreshed. Several N-Triples/N-Quads files of one load
+are parsed in worker processes feeding this one writer in file order, and on SQLite the quad
+inserts run in a writer thread (:mod:`kg_engine.store.pipeline`).
 
 Example:
     >>> import tempfile, os
@@ -350,10 +352,7 @@ class _Writer:
                 found = self._resolve(rows)
             for k, row in zip(new, rows):
                 tokens[k] = found[row[1:5]]  # the identity: (kind, lex, datatype, lang)
-        ids = list(map(tokens.__getitem__, keys))
-        self.sink(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
-        self.per_predicate.update(ids[1::4])
-        self.statements += len(chunk)
+        self._emit(list(map(tokens.__getitem__, keys)))
 
     def write_indexes(self, indexes: Sequence[int], rows: list[TermRow], ids: list[int]) -> None:
         """Store a chunk given as ``s, p, o, g`` indexes into the file's token table ``ids``
@@ -365,12 +364,14 @@ class _Writer:
             with self.lock:
                 found = self._resolve(rows)
             ids.extend(found[row[1:5]] for row in rows)
-        if not indexes:
-            return
-        mapped = list(map(ids.__getitem__, indexes))
-        self.sink(list(zip(mapped[3::4], mapped[0::4], mapped[1::4], mapped[2::4])))
-        self.per_predicate.update(mapped[1::4])
-        self.statements += len(mapped) // 4
+        if indexes:
+            self._emit(list(map(ids.__getitem__, indexes)))
+
+    def _emit(self, ids: list[int]) -> None:
+        """Hand flat ``s, p, o, g`` term ids to the sink as ``(g, s, p, o)`` rows."""
+        self.sink(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
+        self.per_predicate.update(ids[1::4])
+        self.statements += len(ids) // 4
 
     def _resolve(self, rows: list[TermRow]) -> dict[tuple, int]:
         dictionary = self.store.dictionary

@@ -12,7 +12,7 @@ start of the worker actors and shipping the pipeline to them (the cluster itself
 once, outside the timing, as a long-lived cluster would be).
 
 Reported per executor: median wall seconds and words/s of the rounds, CPU seconds (this
-process's, plus for Ray every process of the cluster — GCS, raylet, worker actors — sampled
+process's without the sampler thread, plus for Ray every process of the cluster — GCS, raylet, worker actors — sampled
 from ``/proc`` through psutil, see :class:`TreeCPU`), the load average before each run,
 and whether the stores are identical (every row of ``kg_terms``, ``kg_quads``,
 ``kg_provenance`` and ``kg_extraction_documents`` except its timestamp, ids included).
@@ -89,6 +89,8 @@ class TreeCPU:
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
             self.seen.update(self._sample())
+        #: CPU seconds of the sampling itself (in this process: not the driver's work)
+        self.own = time.thread_time()
 
     def stop(self) -> float:
         self._stop.set()
@@ -182,6 +184,7 @@ def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int
                 cpu = time.process_time() - cpu0
                 time.sleep(1.0)  # let the killed actors' last CPU time be sampled
                 ccpu = tree.stop()  # with the local executor: the idle cluster's own use
+                cpu -= tree.own  # the sampler thread runs in this process
                 total_cpu = cpu + (ccpu if executor == "ray" else 0.0)
                 digests[executor].add(_digest(db))
                 row = {"round": r, "executor": executor, "wall_s": round(wall, 2),

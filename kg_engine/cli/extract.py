@@ -63,7 +63,7 @@ def extract(
     ] = False,
     executor: Annotated[
         str, typer.Option(help="local (this machine's processes) or ray (Ray workers; "
-                          "pip install 'kg-engine[ray]')")
+                          "pip install 'kg-engine\\[ray]')")
     ] = "local",
     address: Annotated[
         str | None, typer.Option(help="Ray cluster with --executor ray: auto (the running "
@@ -79,6 +79,10 @@ def extract(
             raise ConfigError(f"--executor must be local or ray, got {executor!r}")
         if address is not None and executor != "ray":
             raise ConfigError("--address needs --executor ray")
+        if executor == "ray":  # before loading the pipeline: say at once what is missing
+            from kg_engine.extraction.distributed import require_ray
+
+            require_ray()
         if batch_size is not None and batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
         for p in paths:

@@ -56,10 +56,15 @@ from kg_engine.extraction.to_rdf import DocConverter
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
-__all__ = ["RayExtractionRunner", "connect"]
+__all__ = ["RayExtractionRunner", "connect", "require_ray"]
 
 
-def _ray() -> Any:
+def require_ray() -> Any:
+    """The ``ray`` module.
+
+    Raises:
+        MissingDependencyError: ray is not installed (``pip install 'kg-engine[ray]'``).
+    """
     try:
         import ray
     except ImportError as exc:
@@ -112,7 +117,7 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
         MissingDependencyError: ray is not installed (``pip install 'kg-engine[ray]'``).
         ConfigError: no cluster is reachable at ``address``.
     """
-    ray = _ray()
+    ray = require_ray()
     if ray.is_initialized():
         return False
     import logging
@@ -179,7 +184,7 @@ class RayExtractionRunner(ExtractionRunner):
             raise ConfigError(f"Ray workers must be at least 1, got {workers}")
         if in_flight < 0:
             raise ValueError(f"in_flight must be ≥ 0, got {in_flight}")
-        _ray()  # fail before any work when ray is missing
+        require_ray()  # fail before any work when ray is missing
         self.address = address
         self.workers = workers
         self.in_flight = in_flight
@@ -209,7 +214,7 @@ class RayExtractionRunner(ExtractionRunner):
 
         from tqdm.auto import tqdm
 
-        ray = _ray()
+        ray = require_ray()
         from kg_engine.extraction.runner import read_checkpoint
 
         done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}

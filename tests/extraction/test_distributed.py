@@ -251,12 +251,16 @@ def test_unreachable_cluster_is_one_clear_error(ray_env, tmp_path, monkeypatch) 
     assert not db.exists()  # the store the failing command created is removed again
 
 
-def test_missing_ray_names_the_extra(monkeypatch) -> None:
+def test_missing_ray_names_the_extra(monkeypatch, tmp_path) -> None:
+    from kg_engine.cli.app import app
     from kg_engine.extraction import distributed
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
     with pytest.raises(MissingDependencyError, match=r"pip install 'kg-engine\[ray\]'"):
         distributed.connect("auto")
+    res = CliRunner().invoke(app, ["extract", str(CORPUS), "--executor", "ray",
+                                   "--db", f"sqlite:///{tmp_path / 'kg.sqlite'}"])
+    assert res.exit_code == 2 and "pip install 'kg-engine[ray]'" in res.output, res.output
 
 
 @pytest.mark.parametrize("args, message", [

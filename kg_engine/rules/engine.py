@@ -460,10 +460,12 @@ class RuleEngine:
         """DRed's re-derivation: every rule head joined to table ``marked`` (the over-deleted
         triples), bodies over the store as it is now; what still follows goes to ``target``.
 
-        Rules are specialised to the schema as in a first round, and only the (variant) heads
-        that can match a marked triple run: a generic ``cax-sco`` statement joined *all*
-        instances of every subclass with the marked set (1 s on LUBM(10) for one
-        department); its variants each probe the few marked triples of one class.
+        Only heads that can match a marked triple run. On PostgreSQL the rules are first
+        specialised to the schema as in a first round: its planner misjudges the skewed
+        ``rdf:type`` column and ran the generic ``cax-sco`` statement over *all* instances of
+        every subclass (1 s on LUBM(10) for one department); each variant probes the few
+        marked triples of one class. SQLite drives the generic join from the small marked
+        table already (fewer statements are cheaper there).
         """
         assert self.current_ids is not None, "call constant_ids() first"
         ids = self.current_ids
@@ -472,7 +474,8 @@ class RuleEngine:
         for rule in self.program.rules:
             if rule.is_constraint:
                 continue
-            spec = self._specialiser.variants(rule, ids) if self.specialise else None
+            spec = (self._specialiser.variants(rule, ids)
+                    if self.specialise and self.dialect == "postgresql" else None)
             if spec is None:
                 todo, vids = [rule], ids
             else:

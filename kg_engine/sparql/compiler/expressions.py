@@ -223,12 +223,15 @@ class ExprCompiler:
         if ex.kind == "py":
             return sql("(kg_ebv({}) = 1)", ex.e)
         # term; a boolean or number with an invalid lexical form is false (§17.2.2)
-        typed = sorted({XSD.boolean, *map(URIRef, NUMERIC_DTS)})
+        # (the datatype is compared by its IRI: no constant ids to resolve, and this branch
+        # is reached only by literals that are neither valid booleans, numbers nor strings)
+        typed = sorted({str(XSD.boolean), *NUMERIC_DTS})
         return sql("(CASE WHEN {} IS NOT NULL THEN {} = 1 WHEN {} IS NOT NULL THEN {} <> 0 "
                    "WHEN {} THEN length({}) > 0 WHEN {} = 3 AND {} IN ({}) THEN {} END)",
                    self.f(ex, "bln"), self.f(ex, "bln"), self.f(ex, "num"), self.f(ex, "num"),
-                   self.is_string_lit(ex), self.f(ex, "lex"), self.f(ex, "kind"), self.f(ex, "dt"),
-                   Sql.join(", ", [self.dt(d) for d in typed]), FALSE)
+                   self.is_string_lit(ex), self.f(ex, "lex"), self.f(ex, "kind"),
+                   self.cc.term_field(self.f(ex, "dt"), "lex"),
+                   Sql.join(", ", [self._text(param(d)) for d in typed]), FALSE)
 
     def term_id(self, ex: Ex) -> Sql:
         if ex.kind == "term":
@@ -294,7 +297,6 @@ class ExprCompiler:
             return None
         pe = PyExpr(expr, variables, self.cc.missing)
         self.cc.py_exprs.append(pe)
-        self.cc.uses_regex = True  # the kg_* functions must be registered on the connection
         return Ex("py", sql("kg_expr(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pe.token), *args))
 
     def row_args(self, variables: list[Variable], exists: dict[Variable, Sql] | None = None

@@ -3,7 +3,7 @@
     # Re-DocRED test, gold entities: F1 / Ign F1 (train facts = the 450 training documents of
     # dev_revised.json, split seed 13), fp32 and int8; and end-to-end (entities from en_core_web_sm)
     python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
-    # words/s of the docre pipeline (NER + doc relations + RDF) vs plain en_core_web_sm, same run
+    # words/s of the docre_open and docre pipelines (NER + doc relations + RDF) vs plain en_core_web_sm
     python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
     # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
@@ -211,10 +211,11 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
 
     plain = load_pipeline("en_core_web_sm")
     run("plain_en_core_web_sm", lambda: list(plain.pipe(texts, batch_size=64)))
-    for tag, ov in (("docre", {}), ("docre_int8", {"doc_relations.quantize": True})):
+    for tag, name, ov in (("docre_open", "docre_open", {}), ("docre", "docre", {}),
+                          ("docre_int8", "docre", {"doc_relations.quantize": True})):
         if tag == "docre_int8" and not args.int8:
             continue
-        pipe = load_extraction_pipeline("docre", ov)
+        pipe = load_extraction_pipeline(name, ov)
 
         def go(pipe: Any = pipe) -> None:
             for i, doc in enumerate(pipe.nlp.pipe(texts, batch_size=pipe.batch_size)):

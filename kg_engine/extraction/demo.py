@@ -5,7 +5,8 @@ Runs on a fresh machine with no ``../shared`` and no network: the corpus is
 cities) and the NER is the installed small English spaCy pipeline. No relation model is used by
 default: the shipped document-level model (``data/models/docre_minilm``, Wikidata relations) is
 too imprecise to show as fact (docs/benchmarks.md, "Document-level relations"); pass
-``relation_model=DOCRE_MODEL`` to add its relations, each shown with the sentence(s) it came from.
+``relation_model=DOCRE_MODEL`` to add its relations (pipeline ``docre_open``: the open-text schema
+with per-relation thresholds), each shown with the sentence(s) it came from.
 
 :func:`run_extraction_demo` takes a ``KnowledgeGraph`` (anything with ``extract``, ``query``,
 ``triples`` and ``store.provenance_of``) so that this package does not import the API layer.
@@ -80,8 +81,9 @@ def run_extraction_demo(
     use_rel = relation_model is not None and Path(relation_model).exists()
     overrides: dict[str, Any] = {
         "pipeline.doc_relation_model": str(relation_model) if use_rel else None}
-    result = kg.extract(corpus, "default", overrides=overrides, progress=progress)
-    rerun = kg.extract(corpus, "default", overrides=overrides, progress=progress)
+    pipeline = "docre_open" if use_rel else "default"
+    result = kg.extract(corpus, pipeline, overrides=overrides, progress=progress)
+    rerun = kg.extract(corpus, pipeline, overrides=overrides, progress=progress)
     queries: dict[str, tuple[list[str], list[list[str]]]] = {}
     for title, sparql in [*DEMO_QUERIES.items(), *([RELATION_QUERY] if use_rel else [])]:
         res = kg.query(sparql)

@@ -34,14 +34,17 @@ def test_extraction_demo_with_relation_model_explains_each_relation(tmp_path) ->
     from kg_engine.extraction.demo import DOCRE_MODEL
 
     corpus = tmp_path / "c.jsonl"
-    corpus.write_text(DEMO_CORPUS.read_text(encoding="utf-8").splitlines()[1] + "\n")
+    corpus.write_text(DEMO_CORPUS.read_text(encoding="utf-8").splitlines()[0] + "\n")
     with KnowledgeGraph(f"sqlite:///{tmp_path / 'demo.sqlite'}") as kg:
         out = run_extraction_demo(kg, corpus=corpus, relation_model=DOCRE_MODEL)
         assert out["relations"]
         names, rows = out["queries"]["Extracted relations and the sentences they come from"]
         assert names[-1] == "source sentence(s)" and rows
         for head, _rel, _tail, evidence in rows:
-            assert evidence.startswith("[demo-02 s") and head
+            assert evidence.startswith("[demo-01 s") and head
+        # a fact a reader of the corpus agrees with, explained by its source sentence
+        assert any(r[:3] == ["Bergen", "located in the administrative territorial entity", "Norway"]
+                   and "Bergen, a city in Vestland county, Norway" in r[3] for r in rows), rows
 
 
 def test_extraction_demo_after_the_sample_graph_explains_an_extracted_triple(tmp_path) -> None:

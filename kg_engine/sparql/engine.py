@@ -54,7 +54,6 @@ from rdflib.plugins.sparql.sparql import Query, QueryContext, SPARQLError, Updat
 from rdflib.term import Identifier, URIRef
 
 from kg_engine.errors import QueryTimeoutError, StoreError
-from kg_engine.sparql import functions as _functions  # noqa: F401 - registers node fixes
 from kg_engine.sparql.dataset import QueryDataset, sql_store_of
 from kg_engine.sparql.evaluation import EvalState, Refused, install_hook, is_sql_failure, log
 from kg_engine.sparql.limits import (

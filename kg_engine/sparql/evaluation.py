@@ -30,6 +30,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg_engine.errors import QueryTimeoutError, UnsupportedOperationError
 from kg_engine.sparql.dataset import query_dataset_of
+from kg_engine.sparql.functions import NODE_OVERRIDES
 
 __all__ = ["HOOK_NAME", "NODE_OVERRIDES", "EvalState", "Refused", "install_hook", "kg_eval"]
 
@@ -125,8 +126,6 @@ RDFLIB_NODES: dict[str, Callable[[Any, CompValue], Any]] = {
     "ServiceGraphPattern": _ev.evalServiceQuery,
 }
 
-#: kg-engine's conformance fixes per node name; filled by :mod:`kg_engine.sparql.functions`.
-NODE_OVERRIDES: dict[str, Callable[[Any, CompValue], Any]] = {}
 
 _compiler_eval: Callable[[Any, CompValue], Any] | None = None
 _compiler_loaded = False

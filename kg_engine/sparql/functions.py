@@ -6,7 +6,7 @@ fixes them in two places, both scoped to kg-engine's own queries:
 * **expression functions** — after parsing, :func:`bind_overrides` rebinds the evaluation
   function of the affected expression nodes *of that query's algebra* (rdflib binds
   ``Expr._evalfn`` per node, so other rdflib users are unaffected);
-* **algebra nodes** — :data:`kg_engine.sparql.evaluation.NODE_OVERRIDES` replaces rdflib's
+* **algebra nodes** — :data:`NODE_OVERRIDES` (read by :mod:`kg_engine.sparql.evaluation`) replaces rdflib's
   evaluation of a node type (only for kg-engine query contexts).
 
 Fixed here (each measured with the W3C suite):
@@ -55,6 +55,7 @@ from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 from kg_engine.sparql import xpath_regex, xsd
+from kg_engine.sparql.aggregates import eval_aggregate_join
 
 __all__ = ["EXPR_OVERRIDES", "bind_overrides", "ebv"]
 
@@ -654,7 +655,7 @@ def bind_overrides(node: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Algebra-node overrides (registered into evaluation.NODE_OVERRIDES on import)
+# Algebra-node overrides (NODE_OVERRIDES, read by kg_engine.sparql.evaluation)
 # ---------------------------------------------------------------------------------------------
 def _eval_graph(ctx: Any, part: CompValue) -> Any:
     from rdflib.plugins.sparql.evaluate import evalGraph
@@ -784,18 +785,15 @@ def _eval_construct(ctx: Any, query: CompValue) -> Any:
     return res
 
 
-def _register_nodes() -> None:
-    from kg_engine.sparql.aggregates import eval_aggregate_join
-    from kg_engine.sparql.evaluation import NODE_OVERRIDES
-
-    NODE_OVERRIDES.setdefault("Graph", _eval_graph)
-    NODE_OVERRIDES.setdefault("AggregateJoin", eval_aggregate_join)
-    NODE_OVERRIDES.setdefault("ToMultiSet", _eval_multiset)
-    NODE_OVERRIDES.setdefault("Join", _eval_join)
-    NODE_OVERRIDES.setdefault("OrderBy", _eval_order_by)
-    NODE_OVERRIDES.setdefault("Filter", _eval_filter)
-    NODE_OVERRIDES.setdefault("LeftJoin", _eval_left_join)
-    NODE_OVERRIDES.setdefault("ConstructQuery", _eval_construct)
-
-
-_register_nodes()
+#: kg-engine's conformance fixes per algebra node name, used by
+#: :mod:`kg_engine.sparql.evaluation` in place of rdflib's function for that node.
+NODE_OVERRIDES: dict[str, Callable[[Any, CompValue], Any]] = {
+    "Graph": _eval_graph,
+    "AggregateJoin": eval_aggregate_join,
+    "ToMultiSet": _eval_multiset,
+    "Join": _eval_join,
+    "OrderBy": _eval_order_by,
+    "Filter": _eval_filter,
+    "LeftJoin": _eval_left_join,
+    "ConstructQuery": _eval_construct,
+}

@@ -12,7 +12,7 @@ code  term
 -1    xsd:integer          -2  xsd:decimal (exact; AVG = SUM/COUNT)
 -3    xsd:float            -4  xsd:double
 -5    simple literal       -6  xsd:boolean
--7    any term, encoded as text by :func:`.pyexpr.encode` (SQLite's Python callbacks)
+-7    any term, encoded as text by :func:`encode` (SQLite's Python callbacks, :mod:`.pyexpr`)
 > 0   the datatype with that term id (MIN/MAX of typed numbers)
 -99   SQL could not compute it exactly: :class:`RuntimeDecline`
 NULL  unbound
@@ -29,10 +29,10 @@ from itertools import filterfalse
 from typing import Any
 
 from rdflib.namespace import XSD
-from rdflib.term import Identifier, Literal, URIRef
+from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg_engine.sparql.rows import without_gc
-from kg_engine.store.schema import IRI, LITERAL
+from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 
 from .block import Decline
@@ -40,6 +40,33 @@ from .context import NUMERIC_DTS
 from .render import Layout
 
 __all__ = ["RuntimeDecline", "decode_rows", "fetch_terms", "forget_terms", "share_terms"]
+
+#: separates the parts of an encoded literal (:func:`encode`)
+ENCODED_SEP = "\x1f"
+
+
+def encode(term: Identifier | None) -> str | None:
+    """The text encoding of an RDF term (``None`` for an error or unbound value): a value of type
+    code ``-7``, written and read by SQLite's Python callbacks (:mod:`.pyexpr`)."""
+    if isinstance(term, Literal):  # (plain str: rdflib's terms turn "x" + term into a term)
+        return f"L{term.language or ''}{ENCODED_SEP}{term.datatype or ''!s}{ENCODED_SEP}{term!s}"
+    if isinstance(term, URIRef):
+        return "I" + str(term)
+    if isinstance(term, BNode):
+        return "B" + str(term)
+    return None
+
+
+def decode_encoded(text: str) -> Identifier:
+    """The term :func:`encode` wrote (lexical form kept exactly)."""
+    tag, rest = text[0], text[1:]
+    if tag == "I":
+        return decode_term(IRI, rest, None, None)
+    if tag == "B":
+        return decode_term(BNODE, rest, None, None)
+    lang, dt, lex = rest.split(ENCODED_SEP, 2)
+    return decode_term(LITERAL, lex, dt or None, lang or None)
+
 
 _CHUNK = 900
 _INTEGER_FAMILY = NUMERIC_DTS - {str(XSD.decimal), str(XSD.float), str(XSD.double)}
@@ -115,7 +142,6 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
     if t == -6:
         return Literal(bool(int(v)))
     if t == -7:  # a term computed by a Python callback (see .pyexpr)
-        from .pyexpr import decode_encoded
         return decode_encoded(v)
     if -105 < t < -100:
         # MIN/MAX over mixed numeric types: the winner's type is not known exactly; an

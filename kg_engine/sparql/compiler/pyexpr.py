@@ -35,11 +35,13 @@ from typing import Any
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext, SPARQLError
-from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
+from rdflib.term import BNode, Identifier, URIRef, Variable
 
-from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 from kg_engine.store.terms import typed_values
+
+from .decode import ENCODED_SEP as _SEP
+from .decode import _value, decode_encoded, encode
 
 __all__ = ["PyAggregate", "PyExpr", "decode_encoded", "eligible", "encode", "expression_vars", "register", "split_exists"]
 
@@ -49,7 +51,6 @@ _IMPURE = frozenset({
     "Builtin_EXISTS", "Builtin_NOTEXISTS", "Builtin_NOW", "Builtin_RAND", "Builtin_UUID",
     "Builtin_STRUUID", "Builtin_BNODE", "Builtin_IRI", "Builtin_URI",
 })
-_SEP = "\x1f"
 _RANKS = {str(XSD.double): 4, str(XSD.float): 3, str(XSD.decimal): 2}
 
 #: token -> PyExpr, while a compiled plan holds the PyExpr
@@ -58,28 +59,6 @@ _TOKENS = itertools.count(1)
 
 
 # -- term encoding ------------------------------------------------------------------------------
-def encode(term: Identifier | None) -> str | None:
-    """The text encoding of an RDF term (``None`` for an error or unbound value)."""
-    if isinstance(term, Literal):  # (plain str: rdflib's terms turn "x" + term into a term)
-        return f"L{term.language or ''}{_SEP}{term.datatype or ''!s}{_SEP}{term!s}"
-    if isinstance(term, URIRef):
-        return "I" + str(term)
-    if isinstance(term, BNode):
-        return "B" + str(term)
-    return None
-
-
-def decode_encoded(text: str) -> Identifier:
-    """The term :func:`encode` wrote (lexical form kept exactly)."""
-    tag, rest = text[0], text[1:]
-    if tag == "I":
-        return decode_term(IRI, rest, None, None)
-    if tag == "B":
-        return decode_term(BNODE, rest, None, None)
-    lang, dt, lex = rest.split(_SEP, 2)
-    return decode_term(LITERAL, lex, dt or None, lang or None)
-
-
 def _literal_parts(text: str | None) -> tuple[str, str, str] | None:
     """(lang, datatype, lexical form) of an encoded literal, else None."""
     if not text or text[0] != "L":
@@ -151,7 +130,6 @@ def kg_val(v: Any, t: int | None, n: Any, dt: str | None) -> str | None:
 def _value_term(v: Any, t: int, n: Any, dt: str | None) -> Identifier:
     if t == -7:
         return decode_encoded(v)
-    from .decode import _value
     return _value(v, t, n, {t: URIRef(dt)} if t > 0 and dt else {})
 
 

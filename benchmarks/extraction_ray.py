@@ -123,10 +123,17 @@ class Cluster:
         self.start_seconds = time.perf_counter() - started
 
     def stop(self) -> None:
+        """End the group and wait for all of it (a dying raylet still writes into temp)."""
         os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            try:
+                os.killpg(self.proc.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
         shutil.rmtree(self.temp, ignore_errors=True)

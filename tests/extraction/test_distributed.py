@@ -7,6 +7,7 @@ actors), in its own process group and temp folder, and stopped by killing that g
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -41,6 +42,23 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """End ``ray start`` and every process of its group (GCS, raylet, …), waiting for them:
+    a dying raylet still writes into the temp folder removed afterwards."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        proc.poll()
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +120,7 @@ def ray_cluster(ray_env) -> Iterator[str]:
 
         if ray.is_initialized():
             ray.shutdown()
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        _stop_group(proc)
         log.close()
         shutil.rmtree(temp, ignore_errors=True)
 

@@ -10,8 +10,10 @@ One config file (``pipelines/schemas/wikidata_redocred.cfg``) says
   plain string) instead of entity nodes;
 * ``[schema.thresholds]`` (optional): relation id → the minimum score (``sigmoid(logit_r −
   logit_TH)``, in [0.5, 1]) at which that relation is emitted, e.g. fitted on held-out documents
-  for a target precision (``benchmarks/extraction_docre.py thresholds``). Entity classes (``rdf:type``) come from the pipeline's
-  ``[entity_mapper.label_map]`` and ``[rdf.class_iris]``.
+  for a target precision (``benchmarks/extraction_docre.py thresholds``).
+
+Entity classes (``rdf:type``) come from the pipeline's ``[entity_mapper.label_map]`` and
+``[rdf.class_iris]``.
 
 Example:
     >>> s = RelationSchema.from_dict({"relations": {"P19": "place of birth"}})

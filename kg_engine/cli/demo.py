@@ -139,13 +139,29 @@ def _gnn(kg, workdir: Path) -> None:
         console.print(str(kg.explain(predicted[:3])), markup=False, highlight=False)
 
 
+def _gnn_dir(db: str) -> tuple[Path, bool]:
+    """A new folder for the demo's GNN checkpoint, and whether it is scratch: ``STORE.gnn``
+    beside an SQLite file store (kept), else a temporary folder."""
+    from kg_engine.store.database import sqlite_path
+
+    path = sqlite_path(db)
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix="kg-demo-gnn-")), True
+    workdir = Path(path + ".gnn").resolve()
+    workdir.mkdir()
+    return workdir, False
+
+
 def _clear_demo_store(db: str) -> None:
     """Delete an SQLite store that an earlier ``kg demo`` made; refuse any other existing file."""
     from kg_engine.api import KnowledgeGraph
     from kg_engine.store.database import sqlite_path
 
     path = sqlite_path(db)
-    if path is None or not os.path.lexists(path):
+    if path is None:
+        return
+    if not os.path.lexists(path):
+        shutil.rmtree(path + ".gnn", ignore_errors=True)  # left by a demo whose store was deleted
         return
     marker = None
     if os.path.isfile(path):
@@ -156,6 +172,7 @@ def _clear_demo_store(db: str) -> None:
                           "changed: give kg demo a new --db (it recreates only its own stores)")
     for suffix in ("", "-wal", "-shm"):
         Path(path + suffix).unlink(missing_ok=True)
+    shutil.rmtree(path + ".gnn", ignore_errors=True)
 
 
 def demo(
@@ -181,12 +198,16 @@ def demo(
         for title, query in QUERIES.items():
             _print_result(title, kg.query(query))
         _reason(kg)
-        # the GNN checkpoint is scratch: removed whether training succeeds or fails (the
-        # demo explains a prediction by its paths while the checkpoint still exists)
-        workdir = Path(tempfile.mkdtemp(prefix="kg-demo-gnn-"))
+        # the GNN checkpoint is kept beside a file store (predictions name it as their
+        # provenance; `kg serve` explains them by their paths), scratch otherwise; a failed
+        # training leaves nothing behind
+        workdir, scratch = _gnn_dir(db)
         try:
             _gnn(kg, workdir)
-        finally:
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        if scratch:
             shutil.rmtree(workdir, ignore_errors=True)
         _extract(kg)
     console.print(f"[green]demo finished in {time.perf_counter() - started:.1f} s[/]")

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from rdflib import URIRef
 from typer.testing import CliRunner
 
 from kg_engine.cli.app import app
@@ -60,7 +61,17 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
             }"""))
         assert vocab == [], vocab
     assert "fidelity" not in out or "path 1:" in out  # no fidelity line without a path
-    assert list(scratch.glob("kg-demo-gnn-*")) == []  # the GNN scratch folder is removed
+    # the checkpoint the predictions name is kept beside the store, so they stay explainable
+    # by their paths after the demo (`kg serve`); nothing is left in the temporary folder
+    assert list(scratch.glob("kg-demo-gnn-*")) == []
+    assert (tmp_path / "demo.sqlite.gnn").is_dir()
+    with KnowledgeGraph(db) as kg:
+        advisor = URIRef("https://example.org/kg/advisor")
+        predicted = next(iter(kg.triples((None, advisor, None), graph="urn:kg-engine:predicted:nbfnet")))
+        assert "checkpoint not loadable" not in str(kg.explain(predicted[:3]))
+    # a second demo on the same store starts from a fresh checkpoint folder
+    res = CliRunner().invoke(app, ["demo", "--db", db])
+    assert res.exit_code == 0, res.output
 
 
 def test_demo_removes_its_gnn_folder_when_training_fails(tmp_path: Path, monkeypatch) -> None:
@@ -79,5 +90,5 @@ def test_demo_removes_its_gnn_folder_when_training_fails(tmp_path: Path, monkeyp
     res = CliRunner().invoke(app, ["demo", "--db", f"sqlite:///{tmp_path / 'demo.sqlite'}"])
     assert res.exit_code == 2, res.output
     assert "training diverged" in res.output
-    assert seen and seen[0].parent == scratch  # the folder was made, and is gone again
-    assert list(scratch.iterdir()) == []
+    assert seen == [tmp_path / "demo.sqlite.gnn"]  # the folder was made, and is gone again
+    assert not seen[0].exists() and list(scratch.iterdir()) == []

@@ -457,33 +457,22 @@ class RuleEngine:
                 self._eval_rule(rule, self.current_ids, delta, target, prof, keys, {}, type_id, **mode)
 
     def rederive(self, marked: str, target: str, prof: Profiler, type_id: int | None) -> None:
-        """DRed's re-derivation: every rule head joined to table ``marked`` (the over-deleted
-        triples), bodies over the store as it is now; what still follows goes to ``target``.
+        """DRed's re-derivation: every rule head that can match a triple of table ``marked``
+        (the over-deleted triples) joined to it, bodies over the store as it is now; what
+        still follows goes to ``target``.
 
-        Only heads that can match a marked triple run. On PostgreSQL the rules are first
-        specialised to the schema as in a first round: its planner misjudges the skewed
-        ``rdf:type`` column and ran the generic ``cax-sco`` statement over *all* instances of
-        every subclass (1 s on LUBM(10) for one department); each variant probes the few
-        marked triples of one class. SQLite drives the generic join from the small marked
-        table already (fewer statements are cheaper there).
+        The generic statements, not the schema-specialised variants of :meth:`fixpoint`:
+        with ``random_page_cost`` lowered (:meth:`_session`) PostgreSQL drives them from the
+        small marked table, and the variants' extra statements cost more than they saved
+        in the LUBM(10) benchmark (remove of a department: 1.60 s vs 1.44 s, load 1.3).
         """
         assert self.current_ids is not None, "call constant_ids() first"
         ids = self.current_ids
         keys = self.delta_keys(marked, type_id)
-        self._specialiser.reset()
         for rule in self.program.rules:
-            if rule.is_constraint:
-                continue
-            spec = (self._specialiser.variants(rule, ids)
-                    if self.specialise and self.dialect == "postgresql" else None)
-            if spec is None:
-                todo, vids = [rule], ids
-            else:
-                todo, vids = spec[2], ids.with_ids({**ids.ids, **spec[3]})
-            for r in todo:
-                for hi, head in enumerate(r.head):
-                    if self._in_delta(head, vids, keys, type_id):
-                        self.insert_head(r, hi, head, vids, {}, target, prof, mode="rederive", against=marked)
+            for hi, head in enumerate(rule.head):
+                if self._in_delta(head, ids, keys, type_id):
+                    self.insert_head(rule, hi, head, ids, {}, target, prof, mode="rederive", against=marked)
 
     def delta_keys(self, delta: str, type_id: int | None) -> tuple[set[int], set[int]]:
         """(predicates, ``rdf:type`` objects) of the triples in table ``delta``."""

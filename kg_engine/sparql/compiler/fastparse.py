@@ -585,17 +585,17 @@ class _Parser:
         else:
             PV = []
             aliases = {evar for _v, _e, evar in proj if evar is not None}
-            grouped = {g for g in group or () if isinstance(g, Variable)}
-            if aggregate and aliases & grouped:
-                raise _Unsupported("AS a grouping variable")  # §18.2.1, see sparql/scope.py
-            in_where = _pattern_vars(where) if aliases and not aggregate else set()
+            # §18.2.1: an alias may not name a variable already projected, nor one in scope
+            # in the WHERE clause (a GROUP BY variable in an aggregate query); the projection
+            # passed the ungrouped-variable check above, so this is sparql/scope.py's first error
+            taken = {g for g in group or () if isinstance(g, Variable)} if aggregate else (
+                _pattern_vars(where) if aliases else set())
             for var, e, evar in proj:
                 v = var if var is not None else evar
-                if evar is not None and (evar in PV or evar in in_where):  # §18.2.1
-                    if aggregate:
-                        raise _Unsupported("AS an already projected variable")
-                    self.violations.append(ScopeViolation(
-                        "alias", evar, "projected" if evar in PV else "in scope in the WHERE clause"))
+                if evar is not None and (evar in PV or evar in taken):
+                    why = "projected" if evar in PV else (
+                        "a GROUP BY variable" if aggregate else "in scope in the WHERE clause")
+                    self.violations.append(ScopeViolation("alias", evar, why))
                 if v not in PV:
                     PV.append(v)
                 if evar is not None:

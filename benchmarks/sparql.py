@@ -122,7 +122,7 @@ def api_runner(kg, text: str) -> Callable[[], list[tuple]]:
     return run
 
 
-def cli_runner(url: str, text: str) -> Callable[[], list[str]]:
+def cli_runner(url: str, text: str) -> Callable[[], "_JsonOutput"]:
     """``kg query --format json`` in-process (store opened per call, like the command)."""
     from typer.testing import CliRunner
 
@@ -132,12 +132,23 @@ def cli_runner(url: str, text: str) -> Callable[[], list[str]]:
     app = app_for(args)  # what the `kg` command builds for this command line
     runner = CliRunner()
 
-    def run() -> list[str]:
+    def run() -> _JsonOutput:
         out = runner.invoke(app, args)
         if out.exit_code != 0:
             raise RuntimeError(f"kg query failed: {out.output[-500:]}")
-        return json.loads(out.stdout)["results"]["bindings"]
+        return _JsonOutput(out.stdout)
     return run
+
+
+class _JsonOutput:
+    """The command's stdout; parsed only when the row count is asked (after the timing), so
+    the CLI column times the command, not the harness reading its output."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __len__(self) -> int:
+        return len(json.loads(self.text)["results"]["bindings"])
 
 
 def ours_runner(store, text: str) -> tuple[Callable[[], list[tuple]] | None, dict[str, Any]]:

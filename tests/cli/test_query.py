@@ -109,3 +109,35 @@ def test_inferences_and_asserted_only(tmp_path: Path) -> None:
     r = run("reason", "--db", url, "--off")
     assert r.exit_code == 0 and "reasoning off (was: rdfs)" in r.output
     assert run("query", "--db", url, "--format", "csv", q).output.splitlines() == ["x"]
+
+
+@pytest.mark.parametrize("q", [
+    # IRIs only, nothing unbound (the column-template path)
+    "SELECT ?s ?o WHERE { ?s <http://example.org/knows> ?o } ORDER BY ?s ?o",
+    # typed and language-tagged literals, blank nodes, IRIs, no unbound cell
+    "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o",
+    # unbound values (OPTIONAL) beside every kind of term
+    "SELECT ?s ?n ?k WHERE { ?s ?p ?x OPTIONAL { ?s <http://example.org/name> ?n } "
+    "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?s ?n ?k",
+    # no rows
+    "SELECT ?s WHERE { ?s <http://example.org/none> ?o }",
+])
+def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str) -> None:
+    from kg_engine import KnowledgeGraph
+
+    data = tmp_path / "d.ttl"
+    data.write_text(
+        "@prefix ex: <http://example.org/> .\n"
+        "@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
+        'ex:dana ex:name "Dana \\"D\\" 100%"@en-GB ; ex:age 65 ; ex:w "2.5"^^xsd:decimal ;\n'
+        '  ex:born "1968-11-02"^^xsd:date ; ex:knows <http://example.org/caf%C3%A9>, [ ex:name "anon" ],\n'
+        "  <http://example.org/é\\u00e8> .\n"
+        '<http://example.org/caf%C3%A9> ex:note "tab\\there\\nnewline" ; ex:knows ex:dana .\n')
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert run("load", "--db", url, str(data)).exit_code == 0
+    r = run("query", "--db", url, "--format", "json", q)
+    assert r.exit_code == 0, r.output
+    with KnowledgeGraph(url, readonly=True) as kg:
+        expected = kg.query(q).serialize(format="json").decode()
+    assert r.stdout == expected + "\n"
+    assert json.loads(r.stdout)["head"]["vars"]

@@ -59,6 +59,7 @@ __all__ = [
     "acronyms",
     "canonical_iris",
     "cluster_mentions",
+    "majority_types",
     "normalize_name",
     "pairwise_scores",
 ]
@@ -285,7 +286,9 @@ class EntityLinker:
         """IRIs for the mentions of one document, resolving acronyms and short forms.
 
         A mention whose key is the acronym of, or a word-suffix/prefix of, exactly one longer
-        type-compatible mention in the same document gets that mention's IRI.
+        type-compatible mention in the same document gets that mention's IRI. Mentions of one
+        name with different types first get the name's majority type (see
+        :meth:`link_doc_typed`), so one name is one entity of one class per document.
 
         Args:
             mentions: ``(text, type)`` per mention, in document order.
@@ -293,15 +296,60 @@ class EntityLinker:
         Returns:
             One IRI per mention.
         """
+        return [iri for iri, _ in self.link_doc_typed(mentions)]
+
+    def link_doc_typed(
+        self, mentions: Sequence[tuple[str, str | None]]
+    ) -> list[tuple[URIRef, str | None]]:
+        """``(IRI, type)`` per mention of one document: one type per name (majority vote).
+
+        The mentions of a document that share a name key (:meth:`key`) all get the type most
+        of them were labelled with by the NER; a tie goes to the type of the name's first
+        mention in document order (then acronyms and short forms are resolved as in
+        :meth:`link_doc`). Untyped mentions (``None``) do not vote. The mention's own label
+        is for the caller to keep (the extraction keeps it in each mention's provenance).
+        With ``type_aware=False`` types are returned unchanged.
+
+        Example:
+            >>> kl = EntityLinker(base="urn:e/")
+            >>> [(str(i), t) for i, t in kl.link_doc_typed(
+            ...     [("Acme Robotics", "Org"), ("Acme Robotics", "Person"),
+            ...      ("Acme Robotics", "Org")])][1]
+            ('urn:e/Org/acme_robotics', 'Org')
+        """
         keys = [self.key(t) for t, _ in mentions]
-        canon = _resolve(keys, [ty for _, ty in mentions], [t for t, _ in mentions],
+        types = [ty for _, ty in mentions]
+        if self.type_aware and self._compatible is None:
+            types = majority_types(keys, types)
+        canon = _resolve(keys, types, [t for t, _ in mentions],
                          self.compatible, self.short_form_types)
         out = []
-        for i, (text, ty) in enumerate(mentions):
-            j = canon[i]
+        for i, (text, _) in enumerate(mentions):
+            j, ty = canon[i], types[i]
             found = self.lookup(mentions[j][0], ty) or self.lookup(text, ty)
-            out.append(found if found is not None else self.iri_for_key(keys[j], ty))
+            out.append((found if found is not None else self.iri_for_key(keys[j], ty), ty))
         return out
+
+
+def majority_types(keys: Sequence[str], types: Sequence[str | None]) -> list[str | None]:
+    """Each mention's type replaced by the majority type of the mentions with its key.
+
+    Ties go to the tied type whose first mention comes first; ``None`` types do not vote
+    (a key with only ``None`` mentions keeps ``None``; empty keys keep their own type).
+
+    Example:
+        >>> majority_types(["a", "a", "b", "a"], ["Org", "Person", "Loc", "Person"])
+        ['Person', 'Person', 'Loc', 'Person']
+        >>> majority_types(["a", "a", "a"], ["Person", "Org", None])
+        ['Person', 'Person', 'Person']
+    """
+    votes: dict[str, dict[str, int]] = defaultdict(dict)
+    for k, ty in zip(keys, types):
+        if ty is not None:
+            count = votes[k]
+            count[ty] = count.get(ty, 0) + 1  # dicts keep first-seen order: the tie rule
+    winner = {k: max(count, key=count.__getitem__) for k, count in votes.items()}
+    return [winner.get(k) if k else ty for k, ty in zip(keys, types)]
 
 
 def _looks_like_acronym(text: str) -> bool:

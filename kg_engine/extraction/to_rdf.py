@@ -199,7 +199,10 @@ class DocConverter:
             for t in range(s, e):
                 sent_of_token[t] = i
         ents = list(doc.ents)
-        iris = self.linker.link_doc([(e.text, e.label_) for e in ents])
+        # one type per name and document (majority of its mentions' labels); each mention's
+        # own NER label stays in its provenance
+        linked = self.linker.link_doc_typed([(e.text, e.label_) for e in ents])
+        iris = [iri for iri, _ in linked]
         iri_by_start = {e.start: iri for e, iri in zip(ents, iris)}
         ent_by_start = {e.start: e for e in ents}
 
@@ -209,18 +212,21 @@ class DocConverter:
             span = doc[s:e]
             return idx, span.start_char, span.end_char, span.text
 
-        for ent, iri in zip(ents, iris):
+        for ent, (iri, type_) in zip(ents, linked):
             idx, s0, s1, text = sent_info(ent.start)
             conf = _span_confidence(ent)
+            info = {"sentence_start": offset + s0, "sentence_end": offset + s1,
+                    "label": ent.label_}
+            if type_ is not None and type_ != ent.label_:
+                info["type"] = type_  # the name's majority type overrode this mention's label
             prov = Provenance(
                 kind="extracted", source=doc_id, sentence=idx,
                 start=offset + ent.start_char, end=offset + ent.end_char, text=text,
                 agent=self.ner_agent, version=self.ner_version, confidence=conf,
-                detail=json.dumps({"sentence_start": offset + s0, "sentence_end": offset + s1,
-                                   "label": ent.label_}),
+                detail=json.dumps(info),
             )
             if m.type_triples:
-                batch.add((iri, RDF.type, m.class_iri(ent.label_)), prov)
+                batch.add((iri, RDF.type, m.class_iri(type_ or ent.label_)), prov)
             if m.label_triples:
                 batch.add((iri, RDFS.label, Literal(ent.text, lang=self.language)), prov)
         labelled: set[URIRef] = set()

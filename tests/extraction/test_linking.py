@@ -97,9 +97,14 @@ def test_linker_known_labels() -> None:
 def test_link_doc_short_forms() -> None:
     kl = EntityLinker(base="urn:e/")
     iris = kl.link_doc([("International Business Machines", "Org"), ("IBM", "Org"),
-                        ("Grace Hopper", "Person"), ("Hopper", "Person"), ("Hopper", "Org")])
+                        ("Grace Hopper", "Person"), ("Hopper", "Person"), ("Hopper", "Org"),
+                        ("Hopper", "Org")])
     assert iris[0] == iris[1]
-    assert iris[2] == iris[3] != iris[4]
+    # "Hopper" is Org by majority (2:1) in this document, so it no longer is a short form
+    # of the person; with one vote each it would be Person (first mention) and join her
+    assert iris[2] != iris[3] == iris[4] == iris[5]
+    iris = kl.link_doc([("Grace Hopper", "Person"), ("Hopper", "Person"), ("Hopper", "Org")])
+    assert iris[0] == iris[1] == iris[2]
 
 
 # --- context-dependent names -------------------------------------------------------------
@@ -210,3 +215,19 @@ def test_fewrel_military_ranks_precision_improves() -> None:
     false_split = split["predicted_pairs"] - split["true_pairs"]
     assert false_split < 0.15 * false_plain
     assert split["true_pairs"] > 0.1 * plain["true_pairs"]
+
+
+def test_link_doc_gives_one_type_per_name_by_majority() -> None:
+    from kg_engine.extraction.linking import majority_types
+
+    kl = EntityLinker(base="urn:e/")
+    out = kl.link_doc_typed([("Acme Robotics", "Person"), ("ACME Robotics", "Org"),
+                             ("Acme Robotics", "Org"), ("Oslo", "Org"), ("Oslo", "Loc")])
+    assert [(str(i), t) for i, t in out] == [("urn:e/Org/acme_robotics", "Org")] * 3 + [
+        ("urn:e/Org/oslo", "Org")] * 2  # 1:1 tie → the first mention's type
+    assert kl.link_doc([("Acme Robotics", "Person"), ("Acme Robotics", "Org")]) == [
+        URIRef("urn:e/Person/acme_robotics")] * 2
+    assert majority_types(["", ""], ["A", "B"]) == ["A", "B"]  # empty keys do not vote
+    # type_aware=False keeps the labels as they are
+    assert EntityLinker(base="urn:e/", type_aware=False).link_doc_typed(
+        [("Oslo", "Org"), ("Oslo", "Loc")])[1][1] == "Loc"

@@ -109,3 +109,37 @@ def test_mapping_from_config() -> None:
     assert RDFMapping.from_config({"threshold": 0.7}).threshold == 0.7
     with pytest.raises(ConfigError, match="thresold"):
         RDFMapping.from_config({"thresold": 0.7})
+
+
+def _mixed_label_doc(labels: list[str]) -> Doc:
+    """A fake NER: one name mentioned once per sentence, labelled from ``labels`` in order."""
+    nlp = spacy.blank("en")
+    words, spaces, starts, ents = [], [], [], []
+    for label in labels:
+        start = len(words)
+        words += ["Halvorsen", "Robotics", "builds", "drones", "."]
+        spaces += [True, True, True, False, True]
+        starts += [True, False, False, False, False]
+        ents.append((start, label))
+    doc = Doc(nlp.vocab, words=words, spaces=spaces, sent_starts=starts)
+    doc.ents = [Span(doc, s, s + 2, label) for s, label in ents]
+    return doc
+
+
+@pytest.mark.parametrize("labels, winner", [
+    (["Organization", "Person", "Organization"], "Organization"),
+    (["Person", "Organization", "Organization"], "Organization"),
+    (["Person", "Organization", "Person", "Organization"], "Person"),  # tie: first mention's
+    (["Organization", "Person", "Person", "Organization"], "Organization"),
+])
+def test_one_name_is_one_entity_with_the_majority_type(labels, winner) -> None:
+    batch = doc_to_batch(_mixed_label_doc(labels), "d1")
+    entities = {q[0] for q, _ in batch if q[1] == RDF.type}
+    assert entities == {URIRef(f"urn:kg-engine:entity/{winner}/halvorsen_robotics")}
+    types = [(q[2], prov) for q, prov in batch if q[1] == RDF.type]
+    assert {o for o, _ in types} == {URIRef(f"urn:kg-engine:class/{winner}")}
+    # every mention keeps its provenance, with its own NER label
+    details = sorted((prov.sentence, json.loads(prov.detail)) for _, prov in types)
+    assert [d["label"] for _, d in details] == labels
+    assert [d.get("type", d["label"]) for _, d in details] == [winner] * len(labels)
+    assert [s for s, _ in details] == list(range(len(labels)))

@@ -396,30 +396,24 @@ def select_json(result: TupleResult) -> str:
 
 
 def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:
-    """The members of each binding object, column by column (each distinct term once).
-
-    Without unbound cells each row is one ``%`` of a row template over the column values:
-    a column of IRIs only is escaped by ``map`` (C speed, no per-term Python call), the
-    others hold each distinct term's JSON object, encoded once."""
+    """The members of each binding object: each row is one ``%`` of a row template over
+    the column values (C speed, no per-row Python code). A column of IRIs only is escaped by
+    ``map``; the others hold each distinct term's JSON member, encoded once. An unbound cell
+    is the empty string: then every member carries its leading ``", "``, cut off per row."""
     cols = list(zip(*rows))
-    if not any(None in c for c in cols):
-        parts: list[str] = []
-        values: list[Any] = []
-        for name, col in zip(names, cols):
-            if set(map(type, col)) == {URIRef}:
-                parts.append(name.replace("%", "%%") + ': {"type": "uri", "value": %s}')
-                values.append(map(encode_basestring, col))
-            else:
-                terms = {id(t): t for t in col}
-                text = {k: _json_term(t) for k, t in terms.items()}
-                parts.append(name.replace("%", "%%") + ": %s")
-                values.append(map(text.__getitem__, map(id, col)))
-        return list(map(", ".join(parts).__mod__, zip(*values)))
-    columns: list[list[str | None]] = []
-    for name, col in zip(names, zip(*rows)):
-        terms = {id(t): t for t in col}  # keyed by id: the rows keep every term alive
-        text = {k: None if t is None else f"{name}: {_json_term(t)}" for k, t in terms.items()}
-        columns.append(list(map(text.__getitem__, map(id, col))))
-    if any(None in c for c in columns):
-        return [", ".join([p for p in parts if p is not None]) for parts in zip(*columns)]
-    return list(map(", ".join, zip(*columns)))
+    unbound = any(None in c for c in cols)
+    parts: list[str] = []
+    values: list[Any] = []
+    for name, col in zip(names, cols):
+        sep = ", " if unbound or parts else ""
+        if set(map(type, col)) == {URIRef}:
+            parts.append(sep + name.replace("%", "%%") + ': {"type": "uri", "value": %s}')
+            values.append(map(encode_basestring, col))
+        else:
+            terms = {id(t): t for t in col}  # keyed by id: the rows keep every term alive
+            text = {k: "" if t is None else f"{sep}{name}: {_json_term(t)}"
+                    for k, t in terms.items()}
+            parts.append("%s")
+            values.append(map(text.__getitem__, map(id, col)))
+    lines = map("".join(parts).__mod__, zip(*values))
+    return [line[2:] for line in lines] if unbound else list(lines)

@@ -16,7 +16,18 @@ Mentions of one entity come in many surface forms ("U.S.", "the United States"; 
   the name has no letters (years): :func:`cluster_mentions` with ``context_types``, see
   :mod:`kg_engine.extraction.context_split`,
 * mints deterministic IRIs from the normalised key, so re-running gives the same IRIs
-  (:func:`canonical_iris` for corpus-level clusters).
+  (:func:`canonical_iris` for corpus-level clusters),
+* gives each name ONE type per document (:meth:`EntityLinker.link_doc_typed`): the majority of
+  its mentions' NER labels, ties to the type of the name's first mention, so a name labelled
+  PERSON in one sentence and ORG in two becomes one Organization entity of that document (each
+  mention's own label stays in its provenance).
+
+The type is decided per document, from that document alone: documents stay independent, so a
+resumed run, a parallel or Ray run and a single-process run give the same triples, and adding
+documents later never re-types or re-mints an entity already written. Across documents the
+same name with different majority types stays two entities (``Person/x`` and
+``Organization/x``) sharing the label; with ``link_to_graph`` a later mention links to an
+existing graph entity by its label when that label names exactly one IRI (whatever its type).
 
 Example:
     >>> normalize_name("The U.S.'s"), normalize_name("Café  Müller")

@@ -502,7 +502,7 @@ class QueryEngine:
                 if spec is not None and spec.default != "union" and not options \
                         and algebra.get("datasetClause"):
                     return False  # FROM replaces the default graph: the full path does it
-                plan = compile_query(sql_store, algebra, dataset=spec, init_vars=bound)
+                plan = compile_query(sql_store, algebra, dataset=spec, init_vars=bound, base=base)
             except (RecursionError, TimeoutError):
                 raise  # not a property of the text: never cached
             except Exception:  # noqa: BLE001 - the full path parses again and reports errors

@@ -86,11 +86,19 @@ class GraphScope:
     disjoint: bool = False
 
 
+#: :attr:`CompileContext.base` when the query's base IRI is not known to the compiler
+#: (``IRI()``/``URI()`` then decline: their value depends on it)
+UNKNOWN_BASE: Any = object()
+
+
 class CompileContext:
     """State shared by the compilation of one query."""
 
-    def __init__(self, store: Any, dataset: DatasetSpec | None = None) -> None:
+    def __init__(self, store: Any, dataset: DatasetSpec | None = None, base: Any = UNKNOWN_BASE) -> None:
         self.store = store
+        #: the query's base IRI (None: none), fixed for the query: ``IRI(expr)`` resolves
+        #: against it; :data:`UNKNOWN_BASE` where the caller did not say
+        self.base = base
         self.dialect: str = store.dialect
         self.dataset = dataset or DatasetSpec()
         self.ids: dict[Identifier, int] = {}

@@ -283,7 +283,7 @@ class ExprCompiler:
         if not self.cc.sqlite:
             return None
         expr, tests = split_exists(expr)  # EXISTS: SQL's test, passed as a boolean
-        if isinstance(expr, Variable) or not eligible(expr):
+        if isinstance(expr, Variable) or not eligible(expr, self.cc.base):
             return None  # (an EXISTS SQL declined is not retried here: no endless recursion)
         variables = expression_vars(expr)
         exists = {}
@@ -295,7 +295,7 @@ class ExprCompiler:
         args = self.row_args(variables, exists)
         if args is None:
             return None
-        pe = PyExpr(expr, variables, self.cc.missing)
+        pe = PyExpr(expr, variables, self.cc.missing, self.cc.base)
         self.cc.py_exprs.append(pe)
         return Ex("py", sql("kg_expr(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pe.token), *args))
 
@@ -332,13 +332,13 @@ class ExprCompiler:
         """An aggregate computed over each group's solutions by a Python callback (SQLite's
         ``kg_agg``, see :class:`.pyexpr.PyAggregate`), or None where that is not possible."""
         from .pyexpr import PyAggregate, eligible, expression_vars
-        if not self.cc.sqlite or not eligible(agg.vars) or not isinstance(agg.vars, (Variable, CompValue)):
+        if not self.cc.sqlite or not eligible(agg.vars, self.cc.base) or not isinstance(agg.vars, (Variable, CompValue)):
             return None
         variables = expression_vars(agg.vars)
         args = self.row_args(variables)
         if args is None:
             return None
-        pa = PyAggregate(agg, variables, self.cc.missing)
+        pa = PyAggregate(agg, variables, self.cc.missing, self.cc.base)
         self.cc.py_exprs.append(pa)
         empty = pa.finish([])  # the value over no solutions (one group without GROUP BY)
         call = sql("kg_agg(" + ", ".join(["{}"] * (len(args) + 1)) + ")", param(pa.token), *args)

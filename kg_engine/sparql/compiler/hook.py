@@ -24,7 +24,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext
 from rdflib.term import BNode, Variable
 
-from .context import DatasetSpec
+from .context import UNKNOWN_BASE, DatasetSpec
 from .plan import CompiledQuery, compile_plan, store_token
 
 __all__ = ["HOOK_NAME", "evaluate_part", "install", "sql_store_of", "uninstall"]
@@ -52,6 +52,14 @@ def sql_store_of(store: Any) -> Any | None:
     return None
 
 
+def _empty_default(dataset: Any, graph: Any) -> bool:
+    """Whether ``graph`` is the empty default graph of a query view with FROM NAMED and no
+    FROM (see :class:`kg_engine.sparql.dataset.QueryDataset`): compiled as no graph at all."""
+    choice = getattr(dataset, "choice", None)
+    return (choice is not None and isinstance(choice.default, tuple) and not choice.default
+            and graph is getattr(dataset, "active_default", None))
+
+
 def _scope_of(ctx: QueryContext) -> tuple[Any, DatasetSpec, tuple] | None:
     graph = ctx.graph
     if graph is None:
@@ -72,6 +80,9 @@ def _scope_of(ctx: QueryContext) -> tuple[Any, DatasetSpec, tuple] | None:
             store = sql_store_of(dataset.store)
         default: Any = tuple(g.identifier for g in graph.graphs)
         disjoint = bool(getattr(graph, "kg_disjoint", False))
+    elif _empty_default(dataset, graph):  # FROM NAMED only: the default graph is empty
+        store = sql_store_of(dataset.store)
+        default = ()
     elif isinstance(graph, (Dataset, ConjunctiveGraph)):
         store = sql_store_of(graph.store)
         default = "union"
@@ -109,7 +120,9 @@ def evaluate_part(ctx: QueryContext, part: CompValue) -> Any:
         cq = hit[1]
         _CACHE.move_to_end(key)
     else:
-        cq = _compile_part(store, part, spec, bvars)
+        prologue = getattr(ctx, "prologue", None)  # the part is its query's: one base per key
+        cq = _compile_part(store, part, spec, bvars,
+                           prologue.base if prologue is not None else UNKNOWN_BASE)
         _CACHE[key] = (part, cq)
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -133,9 +146,10 @@ def evaluate_part(ctx: QueryContext, part: CompValue) -> Any:
     return iter(sols)
 
 
-def _compile_part(store: Any, part: CompValue, spec: DatasetSpec, bvars: frozenset) -> CompiledQuery:
+def _compile_part(store: Any, part: CompValue, spec: DatasetSpec, bvars: frozenset,
+                  base: Any) -> CompiledQuery:
     return compile_plan(store, part, spec, bvars, "ASK" if part.name == "AskQuery" else "SELECT",
-                        part)
+                        part, base)
 
 
 def install() -> None:

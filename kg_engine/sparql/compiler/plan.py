@@ -25,7 +25,7 @@ from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.rows import row_type, without_gc
 
 from .block import Col, Decline
-from .context import EXACT_AGGREGATES, CompileContext, DatasetSpec, GraphScope
+from .context import EXACT_AGGREGATES, UNKNOWN_BASE, CompileContext, DatasetSpec, GraphScope
 from .decode import RuntimeDecline, decode_rows
 from .expressions import regex_flags_python
 from .modifiers import compile_select
@@ -165,6 +165,7 @@ class CompiledQuery:
     _exact: CompiledQuery | None = None
     _source: Any = None
     _dataset: DatasetSpec | None = None
+    _base: Any = UNKNOWN_BASE  # the query's base IRI (IRI() depends on it)
     _store_id: int = 0
     _max_id: Any = -1
 
@@ -178,7 +179,8 @@ class CompiledQuery:
         if top == self._max_id:
             return self
         if store.term_ids(self.missing):
-            return compile_query(store, self._source, dataset=self._dataset, init_vars=self.init_vars)
+            return compile_query(store, self._source, dataset=self._dataset, init_vars=self.init_vars,
+                                 base=self._base)
         self._max_id = top
         return self
 
@@ -242,7 +244,7 @@ class CompiledQuery:
             token = EXACT_AGGREGATES.set(True)
             try:
                 self._exact = compile_query(store, self._source, dataset=self._dataset,
-                                            init_vars=self.init_vars)
+                                            init_vars=self.init_vars, base=self._base)
             finally:
                 EXACT_AGGREGATES.reset(token)
         return self._exact if self._exact.full and not self._exact.inexact_aggregates else None
@@ -298,6 +300,7 @@ def compile_query(
     algebra_or_text: Any,
     dataset: DatasetSpec | None = None,
     init_vars: frozenset[Variable] | set[Variable] = frozenset(),
+    base: Any = UNKNOWN_BASE,
 ) -> CompiledQuery:
     """Compile a SPARQL query (text, rdflib ``Query`` or algebra node) for ``store``.
 
@@ -307,6 +310,8 @@ def compile_query(
             ``CompValue`` (a query form or any graph-pattern node).
         dataset: graphs the query sees (``None``: W3C default, unless the query has FROM).
         init_vars: variables whose values are given to :meth:`CompiledQuery.execute`.
+        base: the base IRI of an algebra node's query (None: none); text and an rdflib
+            ``Query`` carry their own. Unknown, ``IRI()``/``URI()`` are left to rdflib.
 
     Returns:
         A :class:`CompiledQuery`; ``full`` is False when some part must be evaluated by
@@ -317,16 +322,19 @@ def compile_query(
     """
     source = algebra_or_text
     if isinstance(algebra_or_text, str):
-        from .fastparse import parse as fast_parse
-        fast = fast_parse(algebra_or_text)
+        from .fastparse import parse_with_base
+        fast = parse_with_base(algebra_or_text)
         if fast is not None:
-            cq = compile_query(store, fast, dataset=dataset, init_vars=init_vars)
+            cq = compile_query(store, fast[0], dataset=dataset, init_vars=init_vars, base=fast[1])
             if cq.full:
                 cq._source = source
+                cq._base = UNKNOWN_BASE  # the text carries it
                 return cq
         algebra = parse_algebra(algebra_or_text)
+        base = UNKNOWN_BASE  # rdflib's algebra: its prologue is not kept here
     elif isinstance(algebra_or_text, Query):
         algebra = algebra_or_text.algebra
+        base = algebra_or_text.prologue.base if algebra_or_text.prologue is not None else None
     else:
         algebra = algebra_or_text
     if dataset is None and isinstance(algebra, CompValue):
@@ -337,20 +345,22 @@ def compile_query(
             "DescribeQuery": "DESCRIBE"}.get(name, "SELECT")
     if form in ("CONSTRUCT", "DESCRIBE"):
         return CompiledQuery(form=form, full=False, _source=source, _dataset=dataset,
-                             init_vars=init_vars, _store_id=store_token(store),
+                             init_vars=init_vars, _store_id=store_token(store), _base=base,
                              declined=[f"{form} is built by rdflib from the WHERE solutions"])
-    return compile_plan(store, algebra, dataset, init_vars, form, source)
+    return compile_plan(store, algebra, dataset, init_vars, form, source, base)
 
 
 def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
-                 init_vars: frozenset[Variable], form: str, source: Any) -> CompiledQuery:
-    """Compile an algebra node; a query whose constants are missing from the dictionary is
-    compiled twice, the second time with those constants' term columns inlined."""
+                 init_vars: frozenset[Variable], form: str, source: Any,
+                 base_iri: Any = UNKNOWN_BASE) -> CompiledQuery:
+    """Compile an algebra node (``base_iri``: its query's base IRI, see :func:`compile_query`);
+    a query whose constants are missing from the dictionary is compiled twice, the second
+    time with those constants' term columns inlined."""
     base = {"form": form, "_source": source, "_dataset": dataset, "init_vars": init_vars,
-            "_store_id": store_token(store)}
+            "_store_id": store_token(store), "_base": base_iri}
     first: CompileContext | None = None
     while True:
-        cc = CompileContext(store, dataset)
+        cc = CompileContext(store, dataset, base_iri)
         if first is not None:
             cc.patch_missing(first.missing, first.ids, first.value_consts)
         else:  # every constant in one dictionary look-up (not one per pattern/expression)

@@ -34,23 +34,27 @@ from typing import Any
 
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
-from rdflib.plugins.sparql.sparql import FrozenBindings, QueryContext, SPARQLError
+from rdflib.plugins.sparql.sparql import FrozenBindings, Prologue, QueryContext, SPARQLError
 from rdflib.term import BNode, Identifier, URIRef, Variable
 
 from kg_engine.store.terms import decode as decode_term
 from kg_engine.store.terms import typed_values
 
+from .context import UNKNOWN_BASE
 from .decode import ENCODED_SEP as _SEP
 from .decode import _value, decode_encoded, encode
 
 __all__ = ["PyAggregate", "PyExpr", "decode_encoded", "eligible", "encode", "expression_vars", "register", "split_exists"]
 
 #: builtins whose value depends on more than the row (the query's time, randomness, fresh
-#: blank nodes, the base IRI, the dataset): never evaluated in a callback
+#: blank nodes, the dataset): never evaluated in a callback
 _IMPURE = frozenset({
     "Builtin_EXISTS", "Builtin_NOTEXISTS", "Builtin_NOW", "Builtin_RAND", "Builtin_UUID",
-    "Builtin_STRUUID", "Builtin_BNODE", "Builtin_IRI", "Builtin_URI",
+    "Builtin_STRUUID", "Builtin_BNODE",
 })
+#: builtins that read the query's base IRI: evaluated in a callback only when the compiler
+#: knows it (it is fixed for the query, so the value is then a function of the row)
+_BASE_DEPENDENT = frozenset({"Builtin_IRI", "Builtin_URI"})
 _RANKS = {str(XSD.double): 4, str(XSD.float): 3, str(XSD.decimal): 2}
 
 #: token -> PyExpr, while a compiled plan holds the PyExpr
@@ -134,20 +138,30 @@ def _value_term(v: Any, t: int, n: Any, dt: str | None) -> Identifier:
 
 
 # -- expressions --------------------------------------------------------------------------------
-def eligible(expr: Any) -> bool:
-    """Whether ``expr`` depends only on the row's terms (see ``_IMPURE``) and calls no
-    function other than the XSD casts."""
+def eligible(expr: Any, base: Any = UNKNOWN_BASE) -> bool:
+    """Whether ``expr`` depends only on the row's terms and the query's ``base`` IRI (see
+    ``_IMPURE``; ``IRI()``/``URI()`` only where the base is known) and calls no function
+    other than the XSD casts.
+
+    Example:
+        >>> from rdflib.plugins.sparql.parserutils import CompValue
+        >>> e = CompValue("Builtin_IRI", arg=Variable("x"))
+        >>> eligible(e), eligible(e, None), eligible(e, "http://example.org/")
+        (False, True, True)
+    """
     if isinstance(expr, BNode):
         return False
     if isinstance(expr, CompValue):
         name = expr.name
         if name in _IMPURE or name.startswith("Aggregate_"):
             return False
+        if name in _BASE_DEPENDENT and base is UNKNOWN_BASE:
+            return False
         if name == "Function" and not str(expr.iri).startswith(str(XSD)):
             return False
-        return all(eligible(v) for v in expr.values())
+        return all(eligible(v, base) for v in expr.values())
     if isinstance(expr, (list, tuple)):
-        return all(eligible(v) for v in expr)
+        return all(eligible(v, base) for v in expr)
     return True
 
 
@@ -172,7 +186,8 @@ class PyExpr:
 
     __slots__ = ("__weakref__", "ctx", "expr", "missing", "token", "vars")
 
-    def __init__(self, expr: CompValue, variables: list[Variable], missing: list[Identifier]) -> None:
+    def __init__(self, expr: CompValue, variables: list[Variable], missing: list[Identifier],
+                 base: Any = UNKNOWN_BASE) -> None:
         from kg_engine.sparql.functions import bind_overrides
         holder = CompValue("PyExprHolder", expr=_copy(expr))
         _as_exprs(holder)
@@ -181,6 +196,9 @@ class PyExpr:
         self.vars = variables
         self.missing = missing  # the compilation's constants missing from the dictionary
         self.ctx = QueryContext(initBindings={})  # no NOW(), BNODE(): nothing per query in it
+        if base is not UNKNOWN_BASE:  # IRI()/URI() resolve against it, as rdflib's evaluator
+            self.ctx.prologue = Prologue()
+            self.ctx.prologue.base = base
         self.token = next(_TOKENS)
         _REGISTRY[self.token] = self
 
@@ -280,8 +298,9 @@ class PyAggregate(PyExpr):
 
     __slots__ = ("agg",)
 
-    def __init__(self, agg: CompValue, variables: list[Variable], missing: list[Identifier]) -> None:
-        super().__init__(agg.vars, variables, missing)  # the argument, as an expression
+    def __init__(self, agg: CompValue, variables: list[Variable], missing: list[Identifier],
+                 base: Any = UNKNOWN_BASE) -> None:
+        super().__init__(agg.vars, variables, missing, base)  # the argument, as an expression
         self.agg = CompValue(agg.name, vars=self.expr, distinct=agg.distinct,
                              separator=agg.separator, res=agg.res)
 

@@ -758,6 +758,36 @@ class ExprCompiler:
                        a.e, b.e, a.e, a.e, b.e, b.e)
         return Ex("bool", sql("(CASE WHEN {} THEN {} END)", compat, test))
 
+    def _strsplit(self, e: CompValue, after: bool) -> Ex:
+        """``STRBEFORE`` / ``STRAFTER`` on PostgreSQL (SQLite: the Python callback), as the
+        rdflib path (``rdflib.plugins.sparql.operators``): an error unless both arguments are
+        string literals and ``arg2`` is simple or shares ``arg1``'s language tag; the text
+        before / after the first match keeps ``arg1``'s tag (an empty ``arg2`` matches at the
+        start); no match is the simple literal ``""``."""
+        if self.cc.sqlite:
+            raise Decline("STRBEFORE/STRAFTER on SQLite: the Python callback")
+        a = self.string(self.compile(e.arg1))
+        b = self.string(self.compile(e.arg2))
+        if a.typed is not False:  # an xsd:string result only when found: not one flag
+            raise Decline("STRBEFORE/STRAFTER of an xsd:string")
+        la, lb = self.lang_sql(a), self.lang_sql(b)
+        compat = sql("({} = {} OR {} = '')", la, lb, lb)
+        ta, tb = self._text(a.e), self._text(b.e)
+        pos = sql("strpos({}, {})", ta, tb)
+        part = sql("substr({}, {} + length({}))", ta, pos, tb) if after else \
+            sql("substr({}, 1, {} - 1)", ta, pos)
+        text = sql("(CASE WHEN {} THEN (CASE WHEN {} > 0 THEN {} WHEN {} = 0 THEN '' END) END)",
+                   compat, pos, part, pos)
+        if isinstance(a.lang, str) and a.lang == "":
+            return Ex("str", text, lang="")
+        return Ex("str", text, lang=sql("(CASE WHEN {} > 0 THEN {} ELSE '' END)", pos, self._text(la)))
+
+    def _Builtin_STRBEFORE(self, e: CompValue) -> Ex:
+        return self._strsplit(e, after=False)
+
+    def _Builtin_STRAFTER(self, e: CompValue) -> Ex:
+        return self._strsplit(e, after=True)
+
     def _Builtin_CONTAINS(self, e: CompValue) -> Ex:
         return self._strfn(e, "contains")
 

@@ -68,9 +68,13 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
         n = xc.num(ex) if ex.kind == "val" else ex
         return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", n.e), desc),
                 (sql("COALESCE({}, 0)", n.e), desc)]
-    if ex.kind == "str":
-        return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", ex.e), desc),
+    if ex.kind == "str":  # by text, then language tag (as stored terms sort)
+        keys = [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", ex.e), desc),
                 (cc.text_key(sql("COALESCE({}, '')", ex.e)), desc)]
+        if not (isinstance(ex.lang, str) and ex.lang == ""):
+            keys.append((cc.text_key(sql("(CASE WHEN {} IS NULL THEN '' ELSE COALESCE({}, '') END)",
+                                         ex.e, xc._text(xc.lang_sql(ex)))), desc))
+        return keys
     if ex.kind == "bool":
         return [(sql("(CASE WHEN {} THEN 2 WHEN NOT {} THEN 1 ELSE 0 END)", ex.e, ex.e), desc)]
     raise Decline("ORDER BY expression")

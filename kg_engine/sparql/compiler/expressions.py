@@ -807,7 +807,7 @@ class ExprCompiler:
         path read (four-digit year, a valid calendar date: ``dtm`` is set, hours below 24);
         any other value is an error."""
         if self.cc.sqlite:
-            raise Decline("date parts on SQLite: only by the Python callback (not over NOW(), IRI() …)")
+            raise Decline("date parts on SQLite: only by the Python callback (not over NOW(), RAND() …)")
         x = self.compile(e.arg)
         if x.kind != "term":
             raise Decline("date function of a computed value")

@@ -122,7 +122,7 @@ def api_runner(kg, text: str) -> Callable[[], list[tuple]]:
     return run
 
 
-def cli_runner(url: str, text: str) -> Callable[[], "_JsonOutput"]:
+def cli_runner(url: str, text: str) -> Callable[[], _JsonOutput]:
     """``kg query --format json`` in-process (store opened per call, like the command)."""
     from typer.testing import CliRunner
 

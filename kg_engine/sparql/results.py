@@ -25,6 +25,7 @@ import io
 import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from types import NoneType
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
@@ -398,15 +399,17 @@ def select_json(result: TupleResult) -> str:
 def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:
     """The members of each binding object: each row is one ``%`` of a row template over
     the column values (C speed, no per-row Python code). A column of IRIs only is escaped by
-    ``map``; the others hold each distinct term's JSON member, encoded once. An unbound cell
-    is the empty string: then every member carries its leading ``", "``, cut off per row."""
+    ``map``; the others hold each distinct term's JSON member (with its leading ``", "``
+    after the first column), encoded once; an unbound cell is the empty string. Only when
+    the first column has unbound cells does it carry the separator too, cut off per row."""
     cols = list(zip(*rows))
-    unbound = any(None in c for c in cols)
+    types = [set(map(type, c)) for c in cols]  # not `None in c`: that calls terms' __eq__
+    lead = NoneType in types[0]  # the first member may be missing: cut ", " off each line
     parts: list[str] = []
     values: list[Any] = []
-    for name, col in zip(names, cols):
-        sep = ", " if unbound or parts else ""
-        if set(map(type, col)) == {URIRef}:
+    for name, col, kinds in zip(names, cols, types):
+        sep = ", " if lead or parts else ""
+        if kinds == {URIRef}:
             parts.append(sep + name.replace("%", "%%") + ': {"type": "uri", "value": %s}')
             values.append(map(encode_basestring, col))
         else:
@@ -416,4 +419,4 @@ def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:
             parts.append("%s")
             values.append(map(text.__getitem__, map(id, col)))
     lines = map("".join(parts).__mod__, zip(*values))
-    return [line[2:] for line in lines] if unbound else list(lines)
+    return [line[2:] for line in lines] if lead else list(lines)

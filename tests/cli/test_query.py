@@ -117,8 +117,13 @@ def test_inferences_and_asserted_only(tmp_path: Path) -> None:
     # typed and language-tagged literals, blank nodes, IRIs, no unbound cell
     "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o",
     # unbound values (OPTIONAL) beside every kind of term
-    "SELECT ?s ?n ?k WHERE { ?s ?p ?x OPTIONAL { ?s <http://example.org/name> ?n } "
-    "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?s ?n ?k",
+    ("SELECT ?s ?n ?k WHERE { ?s ?p ?x OPTIONAL { ?s <http://example.org/name> ?n } "
+     "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?s ?n ?k"),
+    # the first column unbound in some rows, and rows with nothing bound ({})
+    ("SELECT ?n ?k ?s WHERE { ?s ?p ?x OPTIONAL { ?s <http://example.org/name> ?n } "
+     "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?s ?n ?k"),
+    ("SELECT ?n ?k WHERE { ?s ?p ?x OPTIONAL { ?s <http://example.org/name> ?n } "
+     "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?n ?k"),
     # no rows
     "SELECT ?s WHERE { ?s <http://example.org/none> ?o }",
 ])
@@ -132,7 +137,8 @@ def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str)
         'ex:dana ex:name "Dana \\"D\\" 100%"@en-GB ; ex:age 65 ; ex:w "2.5"^^xsd:decimal ;\n'
         '  ex:born "1968-11-02"^^xsd:date ; ex:knows <http://example.org/caf%C3%A9>, [ ex:name "anon" ],\n'
         "  <http://example.org/é\\u00e8> .\n"
-        '<http://example.org/caf%C3%A9> ex:note "tab\\there\\nnewline" ; ex:knows ex:dana .\n')
+        '<http://example.org/caf%C3%A9> ex:note "tab\\there\\nnewline" ; ex:knows ex:dana .\n'
+        "ex:z ex:age 1 .\n")
     url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     assert run("load", "--db", url, str(data)).exit_code == 0
     r = run("query", "--db", url, "--format", "json", q)

@@ -992,7 +992,27 @@ class ExprCompiler:
                       rank=_CASTS[target])
         if x.kind == "str" and target == XSD.string:
             return Ex("str", x.e, typed=True)
+        if x.kind == "term" and target == XSD.boolean and not self.cc.sqlite:
+            return Ex("bool", self._term_to_boolean(x))
         raise Decline(f"cast of a {x.kind} value to {target}")
+
+    def _term_to_boolean(self, x: Ex) -> Sql:
+        """``xsd:boolean(?x)`` of a stored term on PostgreSQL (SQLite: the Python callback), as
+        :func:`kg_engine.sparql.xsd.cast`: a valid boolean keeps its value, a valid number is
+        true unless 0 or NaN, a simple/xsd:string literal whose form, stripped of (Python's)
+        whitespace, is true/1/false/0 is that value; anything else is an error."""
+        lex, bln, num = self.f(x, "lex"), self.f(x, "bln"), self.f(x, "num")
+        ws = _PY_SPACE_CLASS
+
+        def stripped(alternatives: str) -> Sql:
+            return sql("({} ~ {})", lex, param(f"^{ws}*({alternatives}){ws}*$"))
+
+        nan = sql("({} IN ({}, {}) AND {})", self.f(x, "dt"), self.dt(XSD.double), self.dt(XSD.float),
+                  stripped("NaN"))  # the store keeps no value for NaN
+        string = sql("({} AND COALESCE({}, '') = '')", self.is_string_lit(x), self.f(x, "lang"))
+        return sql("(CASE WHEN {} IS NOT NULL THEN {} = 1 WHEN {} IS NOT NULL THEN {} <> 0 "
+                   "WHEN {} THEN FALSE WHEN {} AND {} THEN TRUE WHEN {} AND {} THEN FALSE END)",
+                   bln, bln, num, num, nan, string, stripped("true|1"), string, stripped("false|0"))
 
     def _Builtin_IF(self, e: CompValue) -> Ex:
         c = self.condition(e.arg1)
@@ -1097,6 +1117,12 @@ class ExprCompiler:
         if self.exists is None:
             raise Decline("NOT EXISTS here")
         return Ex("bool", self.exists(e.graph, False))
+
+
+# the characters Python's str.strip() removes (kg_engine.sparql.xsd strips lexical forms),
+# as a PostgreSQL regex bracket expression
+_PY_SPACE_CLASS = "[" + "".join(c if c == " " else f"\\u{ord(c):04x}" for c in map(chr, range(0x3001))
+                                if c.isspace()) + "]"
 
 
 def _safe_float(v: float) -> bool:

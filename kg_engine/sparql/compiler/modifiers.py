@@ -64,8 +64,17 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
                       ex.rank, ex.rank, native[k] if isinstance(native[k], Sql) else Sql(native[k]), other)
             keys.append((cc.text_key(key) if k >= 7 else key, desc))
         return keys
-    if ex.kind in ("num", "val"):
-        n = xc.num(ex) if ex.kind == "val" else ex
+    if ex.kind == "val":  # PostgreSQL: unbound first, then as stored terms sort (see above)
+        n = xc.num(ex).e
+        t = ex.rank
+        return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", t), desc),
+                (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", n), desc),
+                (sql("COALESCE({}, 0)", n), desc),
+                (sql("(CASE WHEN {} = -6 THEN 0 ELSE 1 END)", t), desc),  # booleans by value
+                (sql("(CASE WHEN {} = -6 THEN CAST({} AS DOUBLE PRECISION) ELSE 0 END)", t, ex.e), desc),
+                (cc.text_key(sql("(CASE WHEN {} = -5 THEN CAST({} AS TEXT) ELSE '' END)", t, ex.e)), desc)]
+    if ex.kind == "num":
+        n = ex
         return [(sql("(CASE WHEN {} IS NULL THEN 0 ELSE 1 END)", n.e), desc),
                 (sql("COALESCE({}, 0)", n.e), desc)]
     if ex.kind == "str":  # by text, then language tag (as stored terms sort)

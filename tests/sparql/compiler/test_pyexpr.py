@@ -274,3 +274,31 @@ def test_postgres_strbefore_strafter_are_sql(pg_server, tmp_path, monkeypatch):
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
     ref = _rows(kg, P + "SELECT ?s WHERE { ?s ex:n ?n FILTER(STRAFTER(?n, \" \") = \"y/z\") }")
     assert ref == [repr((URIRef("http://example.org/b"),))]  # the test can fail
+
+
+@pytest.mark.postgres
+def test_postgres_boolean_cast_of_stored_terms_is_sql(pg_server, tmp_path, monkeypatch):
+    # xsd:boolean(?x) of a stored term: value of a boolean, number ≠ 0 and not NaN, a string
+    # "true"/"1"/"false"/"0" stripped of whitespace; anything else an error (unbound)
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql.engine import default_engine
+
+    src = tmp_path / "b.ttl"
+    src.write_text("""@prefix ex: <http://example.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+ex:s ex:p "true"^^xsd:boolean, "0"^^xsd:boolean, "yes"^^xsd:boolean, "0"^^xsd:integer, "-2.5"^^xsd:decimal,
+  "NaN"^^xsd:double, " NaN "^^xsd:float, "INF"^^xsd:double, "x"^^xsd:int, " 1 ", "false", "\\u00a0true\\t",
+  "TRUE", "true"@en, "0"^^xsd:string, ex:o, "2020-01-01"^^xsd:date, "", "1"^^ex:dt .""", encoding="utf-8")
+    kg = KnowledgeGraph(pg_server.new_database_url())
+    kg.load(str(src))
+    queries = ["SELECT ?x ?b WHERE { ex:s ex:p ?x BIND(xsd:boolean(?x) AS ?b) }",
+               "SELECT ?x WHERE { ex:s ex:p ?x FILTER(xsd:boolean(?x)) }",
+               "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!xsd:boolean(?x)) }",
+               "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!BOUND(?y)) BIND(xsd:boolean(?x) AS ?y) }"]
+    for q in queries:
+        assert compile_query(kg.store, P + q).full, q
+        ours = _rows(kg, P + q)
+        with monkeypatch.context() as m:
+            m.setattr(default_engine(), "use_compiler", False)
+            theirs = _rows(kg, P + q)
+        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
+    assert len(_rows(kg, P + queries[1])) == 5  # true, -2.5, INF, " 1 ", nbsp-true-tab

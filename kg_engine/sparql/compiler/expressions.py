@@ -782,6 +782,21 @@ class ExprCompiler:
             return Ex("str", text, lang="")
         return Ex("str", text, lang=sql("(CASE WHEN {} > 0 THEN {} ELSE '' END)", pos, self._text(la)))
 
+    def _Builtin_ENCODE_FOR_URI(self, e: CompValue) -> Ex:
+        """``ENCODE_FOR_URI`` on PostgreSQL (SQLite: the Python callback), as the rdflib path
+        (``quote(s.encode("utf-8"), safe="")``): every character but ``A-Z a-z 0-9 - . _ ~``
+        becomes its UTF-8 bytes as ``%XX`` (upper-case hex); a simple literal."""
+        if self.cc.sqlite:
+            raise Decline("ENCODE_FOR_URI on SQLite: the Python callback")
+        a = self._text(self.string(self.compile(e.arg)).e)
+        keep = param("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+        enc = sql("upper(regexp_replace(encode(convert_to(u.c, 'UTF8'), 'hex'), '(..)', {}, 'g'))",
+                  param("%\\1"))
+        parts = sql("(SELECT string_agg(CASE WHEN strpos(CAST({} AS TEXT), u.c) > 0 THEN u.c ELSE {} END, '' "
+                    "ORDER BY u.i) FROM unnest(string_to_array({}, NULL)) WITH ORDINALITY AS u(c, i))",
+                    keep, enc, a)
+        return Ex("str", sql("(CASE WHEN {} IS NOT NULL THEN COALESCE({}, '') END)", a, parts))
+
     def _Builtin_STRBEFORE(self, e: CompValue) -> Ex:
         return self._strsplit(e, after=False)
 

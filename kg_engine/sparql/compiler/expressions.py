@@ -13,6 +13,7 @@ filter compiler joins ``kg_terms`` once per variable; elsewhere scalar sub-queri
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -782,6 +783,21 @@ class ExprCompiler:
             return Ex("str", text, lang="")
         return Ex("str", text, lang=sql("(CASE WHEN {} > 0 THEN {} ELSE '' END)", pos, self._text(la)))
 
+    def _Builtin_UCASE(self, e: CompValue) -> Ex:
+        """``UCASE`` on PostgreSQL (SQLite: the Python callback), exactly as the rdflib path's
+        ``str.upper()`` whatever the server's locale: the characters whose upper case is
+        several (``ß`` → ``SS``) by ``replace``, the others by one ``translate`` (tables from
+        Python's own mapping); the language tag is kept."""
+        if self.cc.sqlite:
+            raise Decline("UCASE on SQLite: the Python callback")
+        a = self.string(self.compile(e.arg))
+        src, dst, multi = _upper_tables()
+        text = self._text(a.e)
+        for c, u in multi:
+            text = sql("replace({}, {}, {})", text, self._text(param(c)), self._text(param(u)))
+        text = sql("translate({}, {}, {})", text, self._text(param(src)), self._text(param(dst)))
+        return Ex("str", text, lang=a.lang, typed=a.typed)
+
     def _Builtin_ENCODE_FOR_URI(self, e: CompValue) -> Ex:
         """``ENCODE_FOR_URI`` on PostgreSQL (SQLite: the Python callback), as the rdflib path
         (``quote(s.encode("utf-8"), safe="")``): every character but ``A-Z a-z 0-9 - . _ ~``
@@ -1138,6 +1154,23 @@ class ExprCompiler:
 # as a PostgreSQL regex bracket expression
 _PY_SPACE_CLASS = "[" + "".join(c if c == " " else f"\\u{ord(c):04x}" for c in map(chr, range(0x3001))
                                 if c.isspace()) + "]"
+
+
+@functools.cache
+def _upper_tables() -> tuple[str, str, list[tuple[str, str]]]:
+    """Python's ``str.upper`` (context free, per character) as a ``translate`` table (from,
+    to) of the one-character mappings and the list of the longer ones."""
+    src, dst, multi = [], [], []
+    for c in map(chr, range(0x110000)):
+        u = c.upper()
+        if u == c:
+            continue
+        if len(u) == 1:
+            src.append(c)
+            dst.append(u)
+        else:
+            multi.append((c, u))
+    return "".join(src), "".join(dst), multi
 
 
 def _safe_float(v: float) -> bool:

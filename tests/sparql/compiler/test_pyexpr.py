@@ -325,3 +325,32 @@ def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch):
             theirs = _rows(kg, P + q, ordered="ORDER" in q)
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
     assert len(_rows(kg, P + queries[0])) == 4 and len(_rows(kg, P + queries[4])) == 4
+
+
+@pytest.mark.postgres
+def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
+    # str.upper() of every character Python upper-cases (ß → SS, ŉ → ʼN …), whatever the locale
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql.engine import default_engine
+
+    cased = "".join(c for c in map(chr, range(0x110000)) if c.upper() != c and c.isprintable())
+    src = tmp_path / "u.ttl"
+    src.write_text(f'<urn:s> <urn:p> "{cased}", "aßc"@de-ch, "Mixed 1-x"^^<http://www.w3.org/2001/'
+                   'XMLSchema#string>, 7, <urn:o> .', encoding="utf-8")
+    kg = KnowledgeGraph(pg_server.new_database_url())
+    kg.load(str(src))
+    queries = ["SELECT ?x WHERE { ?s ?p ?x FILTER(UCASE(?x) = ?x) }",
+               "SELECT ?x WHERE { ?s ?p ?x FILTER(STRLEN(UCASE(?x)) > 3) }",
+               'SELECT ?x WHERE { ?s ?p ?x FILTER(UCASE(?x) = "MIXED 1-X") }',
+               "SELECT ?x ?u WHERE { ?s ?p ?x BIND(UCASE(\"ẞaß\") AS ?u) }",
+               "SELECT ?x WHERE { ?s ?p ?x } ORDER BY UCASE(?x) ?x"]
+    for q in queries:
+        assert compile_query(kg.store, q).full, q
+        ours = _rows(kg, q, ordered="ORDER" in q)
+        with monkeypatch.context() as m:
+            m.setattr(default_engine(), "use_compiler", False)
+            theirs = _rows(kg, q, ordered="ORDER" in q)
+        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
+    q = f'SELECT ?x WHERE {{ <urn:s> <urn:p> ?x FILTER(UCASE(?x) = "{cased.upper()}") }}'
+    assert compile_query(kg.store, q).full
+    assert [str(r[0]) for r in kg.query(q)] == [cased]  # the SQL upper-cases all of them

@@ -1025,7 +1025,17 @@ class ExprCompiler:
             return Ex("str", x.e, typed=True)
         if x.kind == "term" and target == XSD.boolean and not self.cc.sqlite:
             return Ex("bool", self._term_to_boolean(x))
+        if x.kind == "str" and target == XSD.boolean and not self.cc.sqlite:
+            # a computed string: its stripped form true/1/false/0, unless language-tagged
+            return Ex("bool", sql("(CASE WHEN {} = '' THEN (CASE WHEN {} THEN TRUE WHEN {} THEN FALSE END) END)",
+                                  self._text(self.lang_sql(x)), self._stripped_in(x.e, "true|1"),
+                                  self._stripped_in(x.e, "false|0")))
         raise Decline(f"cast of a {x.kind} value to {target}")
+
+    def _stripped_in(self, text: Sql, alternatives: str) -> Sql:
+        """Whether ``text`` stripped of (Python's) whitespace is one of ``alternatives``."""
+        ws = _PY_SPACE_CLASS
+        return sql("({} ~ {})", self._text(text), param(f"^{ws}*({alternatives}){ws}*$"))
 
     def _term_to_boolean(self, x: Ex) -> Sql:
         """``xsd:boolean(?x)`` of a stored term on PostgreSQL (SQLite: the Python callback), as
@@ -1033,10 +1043,9 @@ class ExprCompiler:
         true unless 0 or NaN, a simple/xsd:string literal whose form, stripped of (Python's)
         whitespace, is true/1/false/0 is that value; anything else is an error."""
         lex, bln, num = self.f(x, "lex"), self.f(x, "bln"), self.f(x, "num")
-        ws = _PY_SPACE_CLASS
 
         def stripped(alternatives: str) -> Sql:
-            return sql("({} ~ {})", lex, param(f"^{ws}*({alternatives}){ws}*$"))
+            return self._stripped_in(lex, alternatives)
 
         nan = sql("({} IN ({}, {}) AND {})", self.f(x, "dt"), self.dt(XSD.double), self.dt(XSD.float),
                   stripped("NaN"))  # the store keeps no value for NaN

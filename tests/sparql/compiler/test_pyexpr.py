@@ -293,7 +293,10 @@ ex:s ex:p "true"^^xsd:boolean, "0"^^xsd:boolean, "yes"^^xsd:boolean, "0"^^xsd:in
     queries = ["SELECT ?x ?b WHERE { ex:s ex:p ?x BIND(xsd:boolean(?x) AS ?b) }",
                "SELECT ?x WHERE { ex:s ex:p ?x FILTER(xsd:boolean(?x)) }",
                "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!xsd:boolean(?x)) }",
-               "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!BOUND(?y)) BIND(xsd:boolean(?x) AS ?y) }"]
+               "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!BOUND(?y)) BIND(xsd:boolean(?x) AS ?y) }",
+               "SELECT ?x ?b WHERE { ex:s ex:p ?x BIND(xsd:boolean(STR(?x)) AS ?b) }",
+               'SELECT ?x ?b WHERE { ex:s ex:p ?x BIND(xsd:boolean(CONCAT(?x, " ")) AS ?b) }',
+               'SELECT ?x WHERE { ex:s ex:p ?x FILTER(xsd:boolean(SUBSTR(?x, 1))) }']
     for q in queries:
         assert compile_query(kg.store, P + q).full, q
         ours = _rows(kg, P + q)

@@ -798,6 +798,29 @@ class ExprCompiler:
         text = sql("translate({}, {}, {})", text, self._text(param(src)), self._text(param(dst)))
         return Ex("str", text, lang=a.lang, typed=a.typed)
 
+    def _digest(self, e: CompValue, fn: str) -> Ex:
+        """``MD5`` / ``SHA256`` / ``SHA384`` / ``SHA512`` on PostgreSQL (SQLite: the Python
+        callback): the lower-case hex digest of the string's UTF-8 bytes, a simple literal
+        (``SHA1`` needs pgcrypto: left to rdflib)."""
+        if self.cc.sqlite:
+            raise Decline("hash functions on SQLite: the Python callback")
+        a = self._text(self.string(self.compile(e.arg)).e)
+        if fn == "md5":
+            return Ex("str", sql("md5(convert_to({}, 'UTF8'))", a))
+        return Ex("str", sql(f"encode({fn}(convert_to({{}}, 'UTF8')), 'hex')", a))
+
+    def _Builtin_MD5(self, e: CompValue) -> Ex:
+        return self._digest(e, "md5")
+
+    def _Builtin_SHA256(self, e: CompValue) -> Ex:
+        return self._digest(e, "sha256")
+
+    def _Builtin_SHA384(self, e: CompValue) -> Ex:
+        return self._digest(e, "sha384")
+
+    def _Builtin_SHA512(self, e: CompValue) -> Ex:
+        return self._digest(e, "sha512")
+
     def _Builtin_ENCODE_FOR_URI(self, e: CompValue) -> Ex:
         """``ENCODE_FOR_URI`` on PostgreSQL (SQLite: the Python callback), as the rdflib path
         (``quote(s.encode("utf-8"), safe="")``): every character but ``A-Z a-z 0-9 - . _ ~``

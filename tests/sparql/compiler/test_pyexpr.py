@@ -357,3 +357,24 @@ def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
     q = f'SELECT ?x WHERE {{ <urn:s> <urn:p> ?x FILTER(UCASE(?x) = "{cased.upper()}") }}'
     assert compile_query(kg.store, q).full
     assert [str(r[0]) for r in kg.query(q)] == [cased]  # the SQL upper-cases all of them
+
+
+@pytest.mark.postgres
+def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch):
+    import hashlib
+
+    from kg_engine.sparql.engine import default_engine
+
+    kg = _kg(pg_server.new_database_url(), tmp_path)
+    queries = [f"SELECT ?s ?h WHERE {{ ?s ex:n|ex:v|ex:u ?n BIND({f}(?n) AS ?h) }}"
+               for f in ("MD5", "SHA256", "SHA384", "SHA512")]
+    queries += ["SELECT ?s WHERE { ?s ex:n ?n FILTER(STRLEN(SHA512(?n)) = 128) }"]
+    for q in queries:
+        assert compile_query(kg.store, P + q).full, q
+        ours = _rows(kg, P + q)
+        with monkeypatch.context() as m:
+            m.setattr(default_engine(), "use_compiler", False)
+            theirs = _rows(kg, P + q)
+        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
+    q = P + 'SELECT ?h WHERE { ex:c ex:n ?n BIND(SHA256(?n) AS ?h) }'
+    assert [str(r[0]) for r in kg.query(q)] == [hashlib.sha256("ü-ber".encode()).hexdigest()]

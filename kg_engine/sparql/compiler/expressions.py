@@ -676,8 +676,19 @@ class ExprCompiler:
         x = self.compile(e.arg)
         if x.kind == "term":
             return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN {} IS NOT NULL END)", x.e, self.f(x, "num")))
-        if x.kind == "num":
-            return Ex("bool", sql("({} IS NOT NULL)", x.e))
+        if x.kind == "num":  # an error stays an error
+            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN TRUE END)", x.e))
+        if x.kind == "const":  # as a stored term: numeric when the store keeps a value
+            from kg_engine.store.terms import typed_values
+            c = x.const
+            ok = isinstance(c, Literal) and c.datatype is not None and str(c.datatype) in NUMERIC_DTS \
+                and typed_values(str(c), str(c.datatype))[0] is not None
+            return Ex("bool", TRUE if ok else FALSE)
+        if x.kind in ("str", "bool"):
+            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN FALSE END)", x.e))
+        if x.kind == "val" and not self.cc.sqlite:  # (SQLite: -7 terms computed in Python)
+            return Ex("bool", sql("(CASE WHEN {} IN (-1, -2, -3, -4, -99) THEN TRUE "
+                                  "WHEN {} IS NOT NULL THEN FALSE END)", x.rank, x.rank))
         raise Decline("isNUMERIC of a computed value")
 
     def _Builtin_sameTerm(self, e: CompValue) -> Ex:

@@ -378,3 +378,23 @@ def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch):
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
     q = P + 'SELECT ?h WHERE { ex:c ex:n ?n BIND(SHA256(?n) AS ?h) }'
     assert [str(r[0]) for r in kg.query(q)] == [hashlib.sha256("ü-ber".encode()).hexdigest()]
+
+
+@pytest.mark.postgres
+def test_postgres_isnumeric_of_computed_values_is_sql(pg_server, tmp_path, monkeypatch):
+    from kg_engine.sparql.engine import default_engine
+
+    kg = _kg(pg_server.new_database_url(), tmp_path)
+    args = ["?f * 2", "STR(?n)", "?f > 2", '"NaN"^^xsd:double', '"x"^^xsd:integer', "ex:a", '"7"',
+            "?t2", "?t3", "?z"]  # (a bound number is a risky value: declined before)
+    queries = [f"SELECT ?s ?k WHERE {{ {WHERE} BIND(STR(?n) AS ?t2) "
+               f"BIND(?f > 2 AS ?t3) BIND({t}({a}) AS ?k) }}"
+               for t in ("isNUMERIC",) for a in args]
+    queries += [f"SELECT ?s WHERE {{ {WHERE} BIND(?f > 2 AS ?t) FILTER(!isNUMERIC(?t)) }}"]
+    for q in queries:
+        assert compile_query(kg.store, P + q).full, q
+        ours = _rows(kg, P + q)
+        with monkeypatch.context() as m:
+            m.setattr(default_engine(), "use_compiler", False)
+            theirs = _rows(kg, P + q)
+        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"

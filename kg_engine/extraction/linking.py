@@ -317,9 +317,11 @@ class EntityLinker:
         The mentions of a document that share a name key (:meth:`key`) all get the type most
         of them were labelled with by the NER; a tie goes to the type of the name's first
         mention in document order (then acronyms and short forms are resolved as in
-        :meth:`link_doc`). Untyped mentions (``None``) do not vote. The mention's own label
-        is for the caller to keep (the extraction keeps it in each mention's provenance).
-        With ``type_aware=False`` types are returned unchanged.
+        :meth:`link_doc`). Untyped mentions (``None``) do not vote. Mentions that end up with
+        one IRI although their names differ (two labels of one known graph entity, or
+        ``type_aware=False``) then vote the same way per IRI, so an entity never gets two
+        types from one document. The mention's own label is for the caller to keep (the
+        extraction keeps it in each mention's provenance).
 
         Example:
             >>> kl = EntityLinker(base="urn:e/")
@@ -334,12 +336,13 @@ class EntityLinker:
             types = majority_types(keys, types)
         canon = _resolve(keys, types, [t for t, _ in mentions],
                          self.compatible, self.short_form_types)
-        out = []
+        out: list[URIRef] = []
         for i, (text, _) in enumerate(mentions):
             j, ty = canon[i], types[i]
             found = self.lookup(mentions[j][0], ty) or self.lookup(text, ty)
-            out.append((found if found is not None else self.iri_for_key(keys[j], ty), ty))
-        return out
+            out.append(found if found is not None else self.iri_for_key(keys[j], ty))
+        # one type per IRI: different names may link to one known entity
+        return list(zip(out, majority_types([str(i) for i in out], types)))
 
 
 def majority_types(keys: Sequence[str], types: Sequence[str | None]) -> list[str | None]:

@@ -228,6 +228,14 @@ def test_link_doc_gives_one_type_per_name_by_majority() -> None:
     assert kl.link_doc([("Acme Robotics", "Person"), ("Acme Robotics", "Org")]) == [
         URIRef("urn:e/Person/acme_robotics")] * 2
     assert majority_types(["", ""], ["A", "B"]) == ["A", "B"]  # empty keys do not vote
-    # type_aware=False keeps the labels as they are
+    # type_aware=False: one IRI for both mentions, so one type (the tie goes to the first)
     assert EntityLinker(base="urn:e/", type_aware=False).link_doc_typed(
-        [("Oslo", "Org"), ("Oslo", "Loc")])[1][1] == "Loc"
+        [("Oslo", "Org"), ("Oslo", "Loc")]) == [(URIRef("urn:e/oslo"), "Org")] * 2
+
+
+def test_link_doc_gives_one_type_per_known_entity() -> None:
+    # two labels of one graph entity, mentioned with different NER labels: one type (majority)
+    kl = EntityLinker(base="urn:e/", known={"Ada Lovelace": "urn:kb:ada", "Ada": "urn:kb:ada"})
+    out = kl.link_doc_typed([("Ada", "Org"), ("Ada Lovelace", "Person"),
+                             ("Ada Lovelace", "Person"), ("Paris", "Loc")])
+    assert out == [(URIRef("urn:kb:ada"), "Person")] * 3 + [(URIRef("urn:e/Loc/paris"), "Loc")]

@@ -143,3 +143,18 @@ def test_one_name_is_one_entity_with_the_majority_type(labels, winner) -> None:
     assert [d["label"] for _, d in details] == labels
     assert [d.get("type", d["label"]) for _, d in details] == [winner] * len(labels)
     assert [s for s, _ in details] == list(range(len(labels)))
+
+
+def test_entity_linked_to_the_graph_by_two_labels_gets_one_type() -> None:
+    from kg_engine.extraction.linking import EntityLinker
+
+    nlp = spacy.blank("en")
+    d = nlp("Ada Lovelace wrote notes . Lovelace met Ada Lovelace in London .")
+    d.ents = [Span(d, 0, 2, "Person"), Span(d, 5, 6, "Organization"),
+              Span(d, 7, 9, "Person"), Span(d, 10, 11, "Location")]
+    linker = EntityLinker(known={"Ada Lovelace": "urn:kb:ada", "Lovelace": "urn:kb:ada"})
+    batch = DocConverter(linker=linker).convert(d, "d1")
+    types = {(q[0], q[2]) for q, _ in batch if q[1] == RDF.type}
+    assert types == {(URIRef("urn:kb:ada"), URIRef("urn:kg-engine:class/Person")),
+                     (URIRef("urn:kg-engine:entity/Location/london"),
+                      URIRef("urn:kg-engine:class/Location"))}

@@ -38,7 +38,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from rdflib import BNode, Dataset, URIRef
 
@@ -696,7 +696,7 @@ class KnowledgeGraph:
         self._flush()
         self.store.close()
 
-    def __enter__(self) -> KnowledgeGraph:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

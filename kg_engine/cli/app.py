@@ -6,12 +6,12 @@ success and 2 on bad input, with a message naming the file, line and what was ex
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterable, Sequence
+
 import typer
 
 from kg_engine.cli.common import KgGroup
-
-import importlib
-from collections.abc import Iterable, Sequence
 
 # One command per module, each exposing `register(app)`; add a module name to list a command.
 _COMMANDS = [

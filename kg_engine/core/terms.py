@@ -13,14 +13,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Union
-
 from rdflib import BNode, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 __all__ = ["DEFAULT_GRAPH", "Quad", "Term", "Triple", "as_quad", "check_triple"]
 
-Term = Union[URIRef, BNode, Literal]
+Term = URIRef | BNode | Literal
 Triple = tuple[Term, Term, Term]
 Quad = tuple[Term, Term, Term, URIRef | BNode]
 
@@ -52,8 +50,10 @@ def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:
     """Normalise a triple or quad to a quad; ``graph`` (or the default graph) fills a triple.
 
     Raises:
-        ValueError: if the statement is not a triple/quad of valid RDF terms.
+        TermError: (a ``ValueError``) if the statement is not a triple/quad of valid RDF terms.
     """
+    from kg_engine.errors import TermError
+
     if len(statement) == 3:
         s, p, o = statement
         g = graph
@@ -62,10 +62,10 @@ def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:
         if hasattr(g, "identifier"):  # an rdflib Graph given as context
             g = g.identifier
     else:
-        raise ValueError(f"expected a triple or quad, got {len(statement)} items: {statement!r}")
+        raise TermError(f"expected a triple or quad, got {len(statement)} items: {statement!r}")
     check_triple(s, p, o)
     if g is None:
         g = DEFAULT_GRAPH
     if not isinstance(g, (URIRef, BNode)):
-        raise ValueError(f"graph name must be an IRI or blank node, got {g!r}")
+        raise TermError(f"graph name must be an IRI or blank node, got {g!r}")
     return (s, p, o, g)

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import NamespaceManager
@@ -80,9 +80,9 @@ class Var:
         return f"?{self.name}"
 
 
-Term = Union[URIRef, BNode, Literal]
+Term = URIRef | BNode | Literal
 #: A position of an atom or an argument: a variable or an rdflib constant.
-Node = Union[Var, URIRef, BNode, Literal]
+Node = Var | URIRef | BNode | Literal
 
 #: Comparisons (tests on two arguments). Numeric literals compare by value, dates by
 #: instant, other literals by lexical form (``eq``/``ne`` on non-literals: same term).
@@ -308,7 +308,7 @@ class Aggregate:
         ]
 
 
-BodyItem = Union[Atom, Builtin, Bind, Not, Aggregate]
+BodyItem = Atom | Builtin | Bind | Not | Aggregate
 
 
 @dataclass(frozen=True)

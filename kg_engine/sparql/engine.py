@@ -36,7 +36,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-
 import copy
 import re
 import threading
@@ -44,7 +43,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from rdflib import Graph, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph, Dataset
@@ -105,7 +104,7 @@ _FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
 
 
 def _dataset_clause(algebra: Any) -> tuple[tuple[Identifier, ...] | None, tuple[Identifier, ...] | None]:
-    clause = algebra["datasetClause"] if "datasetClause" in algebra else None
+    clause = algebra.get("datasetClause")
     if not clause:
         return None, None
     default: list[Identifier] = []
@@ -137,7 +136,7 @@ class _Timeout:
         self._watchdog: Watchdog | None = None
         self._scope: Any = None
 
-    def __enter__(self) -> _Timeout:
+    def __enter__(self) -> Self:
         if not self.timeout or self.deadline is None:
             return self
         self._scope = deadline_scope(self.deadline)
@@ -165,7 +164,7 @@ class _Timeout:
         self._watchdog = Watchdog(self.deadline + grace, interrupt)
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._watchdog is not None:
             self._watchdog.stop()  # first: nothing may fire during the clean-up below
         if self._scope is not None:

@@ -34,7 +34,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from kg_engine.errors import QueryTimeoutError
@@ -113,10 +113,8 @@ class Watchdog:
                 return
             self.fired = True
             if self.interrupt is not None:
-                try:
+                with suppress(Exception):  # the connection closed meanwhile
                     self.interrupt()
-                except Exception:  # noqa: BLE001 - connection closed meanwhile
-                    pass
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(self._thread_id), ctypes.py_object(DeadlineExceeded))
 

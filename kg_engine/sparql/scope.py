@@ -34,14 +34,15 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg_engine.errors import QuerySyntaxError
 
-__all__ = ["bind_in_scope", "check_scope", "located", "alias_in_scope"]
+__all__ = ["alias_in_scope", "bind_in_scope", "check_scope", "located"]
 
 
 def bind_in_scope(var: Variable) -> tuple[str, str]:
     """The message of a ``BIND(… AS ?v)`` of an in-scope ``?v`` and the pattern locating it
     (also raised by the fast parser, :mod:`kg_engine.sparql.compiler.fastparse`)."""
-    return (f"BIND(… AS {var.n3()}): {var.n3()} is already in scope in this group graph pattern "
-            "(§18.2.1); bind a new variable, or move the BIND into a group { … } of its own",
+    return ((f"BIND(… AS {var.n3()}): {var.n3()} is already in scope in this group graph "
+             "pattern (§18.2.1); bind a new variable, or move the BIND into a group { … } of "
+             "its own"),
             rf"\bAS\s*[?$]{re.escape(str(var))}\b")
 
 

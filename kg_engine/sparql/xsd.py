@@ -72,15 +72,12 @@ def numeric_value(lit: Literal) -> int | Decimal | float:
     """The value of a numeric literal (raises SPARQLError if not numeric or ill-typed)."""
     dt = lit.datatype
     lex = _lex(lit)
-    if dt in INTEGER_TYPES:
-        if _INT_RE.match(lex):
-            return int(lex)
-    elif dt == XSD.decimal:
-        if _DEC_RE.match(lex):
-            return Decimal(lex)
-    elif dt in (XSD.float, XSD.double):
-        if _DBL_RE.match(lex):
-            return float(lex.replace("INF", "inf"))
+    if dt in INTEGER_TYPES and _INT_RE.match(lex):
+        return int(lex)
+    if dt == XSD.decimal and _DEC_RE.match(lex):
+        return Decimal(lex)
+    if dt in (XSD.float, XSD.double) and _DBL_RE.match(lex):
+        return float(lex.replace("INF", "inf"))
     raise SPARQLError(f"not a valid numeric literal: {lit.n3()}")
 
 
@@ -96,9 +93,8 @@ def _tz_minutes(tz: str | None) -> int | None:
 def _instant(y: int, mo: int, d: int, h: int, mi: int, s: Decimal, tz: int | None) -> Decimal:
     if not (1 <= mo <= 12 and 1 <= d <= 31 and h <= 24 and mi < 60 and s < 61):
         raise SPARQLError("invalid date/time")
-    if h == 24:
-        if mi or s:
-            raise SPARQLError("invalid date/time")
+    if h == 24 and (mi or s):
+        raise SPARQLError("invalid date/time")
     if 1 <= y <= 9999:
         try:
             days = _dt.date(y, mo, d).toordinal()

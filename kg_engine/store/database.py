@@ -364,10 +364,10 @@ class Database:
         names = ", ".join(columns)
         with self._lock:
             if self.dialect == "postgresql":
-                with self.raw.cursor() as cur:
-                    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                with (self.raw.cursor() as cur,
+                      cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy):
+                    for row in rows:
+                        copy.write_row(row)
             else:
                 marks = ", ".join("?" * len(columns))
                 self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)

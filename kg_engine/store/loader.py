@@ -148,7 +148,7 @@ def guess_format(path: str | Path) -> str:
 
 def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
     """(stream to read, raw file for progress) — gzip detected by its magic bytes."""
-    raw = open(path, "rb")
+    raw = open(path, "rb")  # noqa: SIM115 - returned open, the caller closes it
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
         return gzip.GzipFile(fileobj=raw), raw  # type: ignore[return-value]

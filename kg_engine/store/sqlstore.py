@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from rdflib import BNode, URIRef
 from sqlalchemy import create_engine
@@ -763,7 +763,7 @@ class SQLStore:
             self._engine.dispose()
         self.db.close()
 
-    def __enter__(self) -> SQLStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

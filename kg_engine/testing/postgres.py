@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Self
 
 __all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_pg_bin", "shared_server"]
 
@@ -123,7 +124,7 @@ class TemporaryPostgres:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> TemporaryPostgres:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -33,10 +33,10 @@ def test_kg_query_imports_no_other_command(tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     KnowledgeGraph(db).close()
     code = (
-        "import sys; sys.argv = ['kg', 'query', 'ASK { }', '--db', %r, '--format', 'json'];"
+        f"import sys; sys.argv = ['kg', 'query', 'ASK {{ }}', '--db', {db!r}, '--format', 'json'];"
         "from kg_engine.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in sys.modules if m.startswith('kg_engine.cli.')))" % db
+        "print(sorted(m for m in sys.modules if m.startswith('kg_engine.cli.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout.strip().splitlines()[-1]

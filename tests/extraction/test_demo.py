@@ -16,12 +16,12 @@ def test_extraction_demo_end_to_end(tmp_path) -> None:
         out = run_extraction_demo(kg, relation_model=tmp_path / "no-model")
         assert out["extract"].documents == 8 and out["extract"].added > 50
         assert out["rerun"].documents == 0 and out["rerun"].skipped == 8
-        names, rows = out["queries"]["Extracted entities per class"]
+        _names, rows = out["queries"]["Extracted entities per class"]
         classes = {r[0].rsplit("/", 1)[-1]: int(r[1]) for r in rows}
         assert classes["Person"] >= 5 and classes["Organization"] >= 5
         _, orgs = out["queries"]["Organisations and how they were named"]
         assert any("Halvorsen Robotics" in r[1] for r in orgs)
-        triple, provs = out["explained"]
+        _triple, provs = out["explained"]
         assert provs and all(p.kind == "extracted" and p.source.startswith("demo-") for p in provs)
         # every stored triple carries provenance
         assert all(kg.store.provenance_of(q) for q in kg.triples((None, None, None)))

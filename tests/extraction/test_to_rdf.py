@@ -53,7 +53,7 @@ def test_relations_from_component_output(doc) -> None:
         doc, "d", offset=100)
     rels = [(q, p) for q, p in batch if q[1] not in (RDF.type, RDFS.label)]
     assert len(rels) == 2
-    (q1, p1), (q2, p2) = rels
+    (q1, p1), (q2, _p2) = rels
     assert q1[1] == URIRef("http://ex.org/colleague") and p1.confidence == 0.9
     assert p1.agent == "re" and p1.version == "2"
     assert (p1.start, p1.end) == (100 + ada.start_char, 100 + charles.end_char)

@@ -101,9 +101,9 @@ def test_rdfs_closure_is_exact(store):
     assert triples_in(store) == data | inferred
     assert not any(isinstance(s, Literal) for s, _, _ in inferred)
     # derivations table names the rule
-    rules = dict(
-        ((s, p, o), r) for s, p, o, r in store.db.fetchall(
-            "SELECT s, p, o, rule FROM kg_rules_derivations"))
+    rules = {
+        (s, p, o): r for s, p, o, r in store.db.fetchall(
+            "SELECT s, p, o, rule FROM kg_rules_derivations")}
     ids = store.term_ids([U("tom"), RDF.type, U("Mammal")])
     assert rules[(ids[U("tom")], ids[RDF.type], ids[U("Mammal")])] == "rdfs9"
     assert set(rules.values()) == {"rdfs2", "rdfs3", "rdfs7", "rdfs9", "rdfs11"}

@@ -63,7 +63,7 @@ def test_every_format_loads_the_same_graph_with_exact_literals(store: SQLStore, 
     assert str(next(iter(o for o in objects if o.datatype))) == "01"  # not canonicalised to "1"
     (_, _, node, _), = store.triples((URIRef(EX + "b"), URIRef(EX + "p"), None))
     assert isinstance(node, BNode)
-    assert list(store.triples((node, URIRef(EX + "q"), None)))[0][2] == URIRef(EX + "c")
+    assert next(iter(store.triples((node, URIRef(EX + "q"), None))))[2] == URIRef(EX + "c")
 
 
 def test_gzip_quads_and_target_graph(store: SQLStore, tmp_path: Path) -> None:

@@ -128,10 +128,9 @@ def test_quad_writer_keeps_order_and_raises_its_error() -> None:
         seen.append(rows[0])
 
     seen.clear()
-    with pytest.raises(ValueError, match="disk full"):
-        with QuadWriter(failing) as write:
-            for i in range(10):
-                write([i])  # raises here once the thread has failed, or at the end
+    with pytest.raises(ValueError, match="disk full"), QuadWriter(failing) as write:
+        for i in range(10):
+            write([i])  # raises here once the thread has failed, or at the end
     assert seen == [0, 1, 2]
 
 
@@ -144,12 +143,11 @@ def test_quad_writer_drops_queued_batches_when_the_load_fails() -> None:
         release.wait(5)
         seen.append(rows[0])
 
-    with pytest.raises(KeyError):
-        with QuadWriter(slow) as write:
-            write([1])  # in progress
-            write([2])  # queued
-            release.set()
-            raise KeyError("the loading thread failed")
+    with pytest.raises(KeyError), QuadWriter(slow) as write:
+        write([1])  # in progress
+        write([2])  # queued
+        release.set()
+        raise KeyError("the loading thread failed")
     assert 2 not in seen  # never written after the failure (the rollback is next)
 
 
@@ -169,11 +167,10 @@ def test_quad_writer_never_writes_while_the_caller_holds_its_lock() -> None:
     import time
 
     seen: list[int] = []
-    with QuadWriter(seen.extend) as write:
-        with write.lock:  # the loading thread's own statement
-            write([1])
-            time.sleep(0.2)
-            assert seen == []
+    with QuadWriter(seen.extend) as write, write.lock:  # the loading thread's own statement
+        write([1])
+        time.sleep(0.2)
+        assert seen == []
     assert seen == [1]
 
 
@@ -193,8 +190,8 @@ def test_a_script_without_a_main_guard_loads_several_files(tmp_path: Path) -> No
         f"store = SQLStore('sqlite:///{tmp_path / 'k.sqlite'}')\n"
         f"print('loaded', store.load([{str(a)!r}, {str(b)!r}]).added, flush=True)\n"
     )
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, str(script)], check=False, capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines() == ["loaded 2"]
 

@@ -123,7 +123,7 @@ def test_failed_batch_leaves_store_unchanged(store: SQLStore) -> None:
     before = (len(store), store.db.scalar("SELECT count(*) FROM kg_terms"))
     with pytest.raises(ZeroDivisionError), store.db.transaction():
         store.add([(A, P, C), (C, P, URIRef(EX + "new"))])
-        1 / 0
+        raise ZeroDivisionError("an error inside the transaction")
     assert (len(store), store.db.scalar("SELECT count(*) FROM kg_terms")) == before
     # the dictionary cache was dropped with the rollback: the terms can be added again
     assert store.add([(C, P, URIRef(EX + "new"))]) == 1

@@ -100,15 +100,17 @@ class BiLSTMCRFTagger(nn.Module):
         word_dropout: float = 0.05,
     ) -> None:
         super().__init__()
-        self.hparams: dict[str, Any] = dict(
-            word_width=word_width, min_freq=min_freq, pretrained_vectors=pretrained_vectors,
-            freeze_vectors=freeze_vectors, pretrained_width=pretrained_width,
-            char_width=char_width, char_filters=char_filters, shape_width=shape_width,
-            spacy_features=spacy_features, tag_width=tag_width, transformer=transformer,
-            transformer_mode=transformer_mode, transformer_layers=transformer_layers,
-            transformer_proj=transformer_proj, max_wordpieces=max_wordpieces, hidden=hidden,
-            lstm_layers=lstm_layers, dropout=dropout, word_dropout=word_dropout,
-        )
+        self.hparams: dict[str, Any] = {
+            "word_width": word_width, "min_freq": min_freq,
+            "pretrained_vectors": pretrained_vectors, "freeze_vectors": freeze_vectors,
+            "pretrained_width": pretrained_width, "char_width": char_width,
+            "char_filters": char_filters, "shape_width": shape_width,
+            "spacy_features": spacy_features, "tag_width": tag_width, "transformer": transformer,
+            "transformer_mode": transformer_mode, "transformer_layers": transformer_layers,
+            "transformer_proj": transformer_proj, "max_wordpieces": max_wordpieces,
+            "hidden": hidden, "lstm_layers": lstm_layers, "dropout": dropout,
+            "word_dropout": word_dropout,
+        }
         if pretrained_vectors not in ("", "minilm"):
             raise ConfigError(f"pretrained_vectors must be '' or 'minilm', got {pretrained_vectors!r}")
         if transformer_mode not in ("frozen", "finetune"):

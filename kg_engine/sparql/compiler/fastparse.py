@@ -456,9 +456,7 @@ class _Parser:
             modifier = "REDUCED"
         proj: list[tuple[Variable | None, Any, Variable | None]] = []  # (var, expr, evar)
         star = False
-        if construct:
-            star = True
-        elif self.op("*"):
+        if construct or self.op("*"):
             star = True
         else:
             while True:

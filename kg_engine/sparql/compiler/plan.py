@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.paths import Path
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
-from rdflib.paths import Path
 from rdflib.term import Identifier, Literal, URIRef, Variable
 
 from kg_engine.errors import QuerySyntaxError

@@ -149,7 +149,7 @@ def test_bad_config_values() -> None:
 
 
 def test_calibration_and_score(trained) -> None:
-    nlp, rel = trained
+    _nlp, rel = trained
     dev = synthetic_examples(40, seed=7)
     t = rel.calibrate(dev)
     try:

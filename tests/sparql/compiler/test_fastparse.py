@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from rdflib import BNode
-
 import pytest
+from rdflib import BNode
 
 from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.compiler import compile_query, parse_algebra
@@ -30,8 +29,8 @@ CORPUS = (
         "SELECT ?s WHERE { ?s ?p ?o FILTER EXISTS { ?s ?q ?r FILTER(?r != ?o) } }",
         "SELECT ?s (GROUP_CONCAT(str(?o); separator='|') AS ?c) WHERE { ?s ?p ?o } GROUP BY ?s",
         "SELECT ?s ?o WHERE { ?s ?p ?o } ORDER BY str(?o) DESC(?s)",
-        "SELECT (ucase(str(?o)) AS ?u) (substr(str(?o), 2) AS ?t) (if(isIRI(?o), 1, 2) AS ?i) "
-        "(concat(str(?s), '-') AS ?c) (coalesce(?x, 3) AS ?k) WHERE { ?s ?p ?o }",
+        ("SELECT (ucase(str(?o)) AS ?u) (substr(str(?o), 2) AS ?t) (if(isIRI(?o), 1, 2) AS ?i) "
+         "(concat(str(?s), '-') AS ?c) (coalesce(?x, 3) AS ?k) WHERE { ?s ?p ?o }"),
         "SELECT ?s ?z WHERE { ?s (ex:knows|^ex:knows)/ex:knows? ?z }",
         "SELECT * WHERE { ?s ?p ?o } ORDER BY ?s",
         "SELECT * WHERE { ?s !(ex:knows|^ex:name) ?o }",
@@ -50,8 +49,8 @@ CORPUS = (
         "ASK { ?s ?p ?o VALUES ?o { } }",
         "SELECT ?s WHERE { { SELECT * WHERE { ?s ?p ?o } } }",
         "SELECT * WHERE { ?s ex:knows ?x { SELECT * WHERE { ?x ?p ?o } ORDER BY ?o LIMIT 2 } }",
-        "SELECT ?s (xsd:integer(?a) AS ?i) (xsd:string(?s) AS ?t) WHERE { ?s ex:age ?a } "
-        "ORDER BY xsd:decimal(?a) ?s",
+        ("SELECT ?s (xsd:integer(?a) AS ?i) (xsd:string(?s) AS ?t) WHERE { ?s ex:age ?a } "
+         "ORDER BY xsd:decimal(?a) ?s"),
         "SELECT ?s WHERE { ?s ex:age ?a FILTER(xsd:double(?a) > 20) }",
         "SELECT ?k (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY (isIRI(?o) AS ?k)",
         "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY (isIRI(?o)) str(?p)",
@@ -61,8 +60,8 @@ CORPUS = (
         "SELECT ?s WHERE { [ ex:knows ?s ] . }",
         "SELECT ?l WHERE { ?s ex:list (1 ?l) }",
         "SELECT ?s WHERE { ?s ?p \"\"\"lo\"ng\nx\"\"\" }",
-        "SELECT (STRLEN(STRUUID()) AS ?n) (isBlank(BNODE()) AS ?b) (isIRI(UUID()) AS ?u) "
-        "(datatype(NOW()) AS ?d) (RAND() < 1 AS ?r) WHERE { }",
+        ("SELECT (STRLEN(STRUUID()) AS ?n) (isBlank(BNODE()) AS ?b) (isIRI(UUID()) AS ?u) "
+         "(datatype(NOW()) AS ?d) (RAND() < 1 AS ?r) WHERE { }"),
         "CONSTRUCT WHERE { ?s ex:knows ?o }",
         "CONSTRUCT { ?s ex:pair [ ex:a ?s ; ex:b ?o ] } WHERE { ?s ex:knows ?o }",
         "DESCRIBE ex:alice",

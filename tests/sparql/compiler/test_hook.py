@@ -136,8 +136,8 @@ def test_from_named_only_default_graph_is_compiled(monkeypatch):
     queries = [
         "CONSTRUCT { ?s ex:q ?o } FROM NAMED ex:g1 WHERE { GRAPH ?g { ?s ex:p ?o } }",
         "CONSTRUCT { ?s ex:q ?o } FROM NAMED ex:g1 WHERE { ?s ex:p ?o }",
-        "CONSTRUCT { ?s ex:q ?o } FROM NAMED ex:g1 FROM NAMED ex:g2 WHERE { GRAPH ?g { ?s ex:p ?o } "
-        "MINUS { ?s ex:p ?x } }",
+        ("CONSTRUCT { ?s ex:q ?o } FROM NAMED ex:g1 FROM NAMED ex:g2 WHERE { GRAPH ?g { ?s ex:p ?o } "
+         "MINUS { ?s ex:p ?x } }"),
         "DESCRIBE ?s FROM NAMED ex:g2 WHERE { GRAPH ex:g2 { ?s ex:p ?o } }",
     ]
     engine = default_engine()

@@ -312,13 +312,13 @@ def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch):
     from kg_engine.sparql.engine import default_engine
 
     kg = _kg(pg_server.new_database_url(), tmp_path)
-    queries = ["SELECT ?s ?t WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(?n) = ?t) "
-               "VALUES ?t { 'x%20y%2Fz' '%C3%BC-ber' 'abc-def' '-' } }",
+    queries = [("SELECT ?s ?t WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(?n) = ?t) "
+                "VALUES ?t { 'x%20y%2Fz' '%C3%BC-ber' 'abc-def' '-' } }"),
                "SELECT ?s WHERE { ?s ex:n|ex:v|ex:f|ex:u ?n FILTER(STRLEN(ENCODE_FOR_URI(?n)) > 2) }",
                "SELECT ?s WHERE { ?s ex:n|ex:v ?n FILTER(!(ENCODE_FOR_URI(?n) > \"a\")) }",
                "SELECT ?s WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(\"\") = \"\") }",
-               "SELECT ?s WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(\"~a.b_c 100%/é\\u20ac\") "
-               "= \"~a.b_c%20100%25%2F%C3%A9%E2%82%AC\") }",
+               ("SELECT ?s WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(\"~a.b_c 100%/é\\u20ac\") "
+                "= \"~a.b_c%20100%25%2F%C3%A9%E2%82%AC\") }"),
                "SELECT ?s WHERE { ?s ex:n ?n } ORDER BY ENCODE_FOR_URI(?n) ?s"]
     for q in queries:
         assert compile_query(kg.store, P + q).full, q

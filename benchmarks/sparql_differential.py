@@ -3,11 +3,16 @@
 Usage::
 
     python benchmarks/sparql_differential.py --seed 1 --queries 2000 [--datasets 10]
-        [--postgres] [--report report.json] [--no-shrink]
+        [--postgres] [--report report.json] [--no-shrink] [--update]
 
 Prints the agreement rate and counts per outcome (agree, differ, kg-error, kg-timeout,
 ox-error, documented deviations) and writes every failure, shrunk to a minimal query, with
 rdflib's second opinion, to the JSON report. See :mod:`kg_engine.testing.differential`.
+
+``--update``: generated SPARQL Update requests instead of queries, each applied to the same
+dataset in both engines and the whole resulting stores compared (quads up to blank-node
+renaming, named graphs, refusals); ``--queries`` is then the number of requests. See
+:mod:`kg_engine.testing.updatediff`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--postgres", action="store_true", help="kg-engine on a throwaway PostgreSQL")
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--report", default=None, help="write the failures as JSON here")
+    ap.add_argument("--update", action="store_true", help="SPARQL Update requests, stores compared")
     args = ap.parse_args(argv)
     url: object = "sqlite://"
     if args.postgres:
@@ -41,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         if i % 100 == 0:
             print(f"  {i} queries…", file=sys.stderr)
 
-    rep = run(args.seed, args.queries, url=url, datasets=args.datasets,
-              shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress)
+    if args.update:
+        from kg_engine.testing import updatediff
+        rep = updatediff.run(args.seed, args.queries, url=url, datasets=args.datasets,
+                             shrink_failures=not args.no_shrink, progress=progress)
+    else:
+        rep = run(args.seed, args.queries, url=url, datasets=args.datasets,
+                  shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress)
     print(rep.summary())
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - cpu0:.1f} s")
     for f in rep.failures[:30]:

@@ -29,6 +29,7 @@ import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import rdflib
@@ -376,6 +377,8 @@ def parse_update(
         QuerySyntaxError: malformed update, with line and column.
     """
     from kg_engine.sparql.functions import bind_overrides
+    from kg_engine.sparql.scope import _Checker
+    from kg_engine.sparql.translation import prepare_parse_tree, repair
 
     if base is None and not init_ns and "DATA" in text.upper():
         fast = _parse_data_update(text)
@@ -387,13 +390,26 @@ def parse_update(
             parsed = parseUpdate(text)
         except Exception as exc:
             raise _syntax_error(exc, text, "update", source) from exc
+        for op in parsed.request:  # the WHERE clauses follow the query rules and fixes
+            if "where" in op:
+                _Checker(text, source).pattern(op["where"])
+        prepare_parse_tree(parsed)
         try:
             update = translateUpdate(parsed, base, _ns(init_ns))
         except Exception as exc:
             raise _syntax_error(exc, text, "update", source) from exc
+        if "^" in text and _has_lost_inverse(update.algebra):
+            rewritten = _rewrite_inverse_nps(text)
+            if rewritten != text:
+                parsed = parseUpdate(rewritten)
+                prepare_parse_tree(parsed)
+                update = translateUpdate(parsed, base, _ns(init_ns))
     _check_data_blocks(update, text, source)
     update._original_args = (text, _ns(init_ns), base)
     for op in update.algebra:
+        if "where" in op:
+            _clamp_slices(op["where"])
+            repair(SimpleNamespace(algebra=op["where"]), text)
         bind_overrides(op)
     return update
 

@@ -266,7 +266,8 @@ def _valid(t: tuple[Node, Node, Node]) -> bool:
 
 
 def fill_template(
-    template: Iterable[tuple[Node, Node, Node]], solution: Mapping[Any, Any], fresh_bnodes: bool
+    template: Iterable[tuple[Node, Node, Node]], solution: Mapping[Any, Any], fresh_bnodes: bool,
+    bmap: dict[BNode, BNode] | None = None,
 ) -> Iterator[tuple[Node, Node, Node]]:
     """Instantiate a triple template with one solution (unbound or ill-formed triples skipped).
 
@@ -274,8 +275,10 @@ def fill_template(
         template: triples with variables (and, for INSERT/CONSTRUCT, blank nodes).
         solution: the variable bindings.
         fresh_bnodes: replace template blank nodes by new ones (one set per solution).
+        bmap: the blank nodes already replaced (shared by several calls that make one set).
     """
-    bmap: dict[BNode, BNode] = {}
+    if bmap is None:
+        bmap = {}
     for t in template:
         out = []
         for x in t:
@@ -380,10 +383,14 @@ class _Runner:
 
     # ---- data
     def InsertData(self, u: CompValue) -> None:
+        # §3.1.1: the data's blank nodes are fresh ones, new at every execution (the parsed
+        # request is cached: its blank nodes would be the same each time) and shared by the
+        # default-graph and GRAPH blocks of the operation
+        bmap: dict[BNode, BNode] = {}
         if u.triples:
-            self.t.add(DEFAULT, fill_template(u.triples, {}, fresh_bnodes=False))
+            self.t.add(DEFAULT, fill_template(u.triples, {}, fresh_bnodes=True, bmap=bmap))
         for g, triples in (u.quads or {}).items():
-            self.t.add(g, fill_template(triples, {}, fresh_bnodes=False))
+            self.t.add(g, fill_template(triples, {}, fresh_bnodes=True, bmap=bmap))
 
     def DeleteData(self, u: CompValue) -> None:
         if u.triples:

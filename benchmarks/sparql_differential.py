@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-shrink", action="store_true")
     ap.add_argument("--report", default=None, help="write the failures as JSON here")
     ap.add_argument("--update", action="store_true", help="SPARQL Update requests, stores compared")
+    ap.add_argument("--no-widen", action="store_true",
+                    help="the query grammar as before its third widening (older seeds' queries)")
     args = ap.parse_args(argv)
     url: object = "sqlite://"
     if args.postgres:
@@ -53,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
                              shrink_failures=not args.no_shrink, progress=progress)
     else:
         rep = run(args.seed, args.queries, url=url, datasets=args.datasets,
-                  shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress)
+                  shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress,
+                  widen=not args.no_widen)
     print(rep.summary())
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - cpu0:.1f} s")
     for f in rep.failures[:30]:

@@ -297,6 +297,8 @@ def _check_data_blocks(update: Update, text: str, source: str) -> None:
     """INSERT DATA / DELETE DATA hold ground triples (SPARQL 1.1 Update §3.1.1–3.1.2): no
     variables, no literal subjects or non-IRI predicates, no blank nodes in DELETE DATA."""
     ops = [op for op in update.algebra if op.name in ("InsertData", "DeleteData")]
+    if "_:" in text and sum(op.name == "InsertData" for op in ops) > 1:
+        _check_bnode_labels(text, source)
     starts = [m.start() for m in _DATA_OP.finditer(text)]
     for n, op in enumerate(ops):
         triples = list(op.get("triples") or [])
@@ -317,6 +319,37 @@ def _check_data_blocks(update: Update, text: str, source: str) -> None:
             column = pos - (text.rfind("\n", 0, pos) + 1) + 1
             raise QuerySyntaxError(f"invalid SPARQL update: {why} in {verb}", source=source,
                                    line=line, column=column)
+
+
+#: the tokens that matter for blank-node label scope in an update text: strings, IRIs and
+#: comments are skipped whole (they may contain ``_:x`` or ``;``)
+_BNODE_SCOPE = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""' r"|'''(?:[^\\]|\\.)*?'''" r'|"(?:[^"\\\n]|\\.)*"'
+    r"|'(?:[^'\\\n]|\\.)*'|<[^<>\s]*>|#[^\n]*"
+    r"|(?P<label>_:[\w.-]*\w|_:\w)|(?P<sep>;)|(?P<data>\bINSERT\s+DATA\b)",
+    re.IGNORECASE,
+)
+
+
+def _check_bnode_labels(text: str, source: str) -> None:
+    """§19.6: the same blank node label cannot be used in two ``INSERT DATA`` operations of
+    one request."""
+    seen: dict[str, int] = {}  # label -> index of the INSERT DATA operation using it
+    op, in_data = 0, False
+    for m in _BNODE_SCOPE.finditer(text):
+        if m.group("sep"):
+            op, in_data = op + 1, False
+        elif m.group("data"):
+            in_data = True
+        elif m.group("label") and in_data:
+            label = m.group("label")
+            if seen.setdefault(label, op) != op:
+                line = text.count("\n", 0, m.start()) + 1
+                column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+                raise QuerySyntaxError(
+                    f"invalid SPARQL update: blank node {label} is used in two INSERT DATA "
+                    "operations of one request (§19.6); give each operation its own labels",
+                    source=source, line=line, column=column)
 
 
 def _data_problem(triple: tuple, verb: str) -> tuple[Any, str] | None:

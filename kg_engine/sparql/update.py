@@ -33,7 +33,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph
 from rdflib.plugins.sparql.evaluate import evalPart
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.plugins.sparql.sparql import QueryContext, Update
+from rdflib.plugins.sparql.sparql import Prologue, QueryContext, Update
 from rdflib.term import Identifier, Node
 
 from kg_engine.errors import KgEngineError, StoreError, UnsupportedOperationError
@@ -398,7 +398,8 @@ class _Runner:
         for g, triples in (u.quads or {}).items():
             self.t.remove(g, list(triples))
 
-    def _solutions(self, where: CompValue, *, using: Any = None, with_graph: Any = None) -> list:
+    def _solutions(self, where: CompValue, *, using: Any = None, with_graph: Any = None,
+                   op: CompValue | None = None) -> list:
         from_graphs = from_named = None
         if using:
             from_graphs = tuple(d["default"] for d in using if "default" in d)
@@ -415,6 +416,9 @@ class _Runner:
             use_compiler=self.engine.use_compiler and sql_store_of(self.ds.store) is not None,
         )
         ctx = QueryContext(view, initBindings=self.bindings)
+        prologue = getattr(op, "prologue", None)  # rdflib sets it on each operation
+        if isinstance(prologue, Prologue):
+            ctx.prologue = prologue  # the base IRI() resolves against
         ctx.graph = view.active_default
         return [dict(row) for row in evalPart(ctx, where)]
 
@@ -424,11 +428,11 @@ class _Runner:
         for g, triples in (u.quads or {}).items():
             graph_part = CompValue("Graph", term=g, p=CompValue("BGP", triples=list(triples)))
             where = CompValue("Join", p1=where, p2=graph_part, lazy=True)
-        sols = self._solutions(where)
+        sols = self._solutions(where, op=u)
         self._apply(sols, delete=u, insert=None, with_graph=None)
 
     def Modify(self, u: CompValue) -> None:
-        sols = self._solutions(u.where, using=u.using, with_graph=u.withClause)
+        sols = self._solutions(u.where, using=u.using, with_graph=u.withClause, op=u)
         self._apply(sols, delete=u.delete, insert=u.insert, with_graph=u.withClause)
 
     def _apply(self, sols: list, *, delete: Any, insert: Any, with_graph: Any) -> None:

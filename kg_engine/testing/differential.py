@@ -123,13 +123,21 @@ class QueryGenerator:
     Args:
         seed: the random seed (the same seed gives the same queries).
         max_depth: nesting depth of group graph patterns.
+        widen: also generate the constructs of the third widening (see ``wide``).
     """
 
-    def __init__(self, seed: int, max_depth: int = 3) -> None:
+    def __init__(self, seed: int, max_depth: int = 3, widen: bool = True) -> None:
         self.rng = random.Random(seed)
         #: decides on and builds the constructs added later (DESCRIBE, REDUCED, an outer
         #: VALUES, SEPARATOR, more builtins and paths) without changing ``rng``'s stream
         self.ext = random.Random(seed * 7919 + 1)
+        #: decides on and builds the third widening (nested OPTIONAL over outer variables,
+        #: MINUS without shared variables, EXISTS in OPTIONAL and HAVING, paths over the
+        #: cycle with both ends bound, GROUP BY expressions, COALESCE/IF over errors, typed
+        #: and language-tagged comparisons, sliced sub-selects); ``widen=False`` turns it off
+        #: and gives the queries runs before it gave for the same seed
+        self.wide = random.Random(seed * 104729 + 3)
+        self.widen = widen
         self.max_depth = max_depth
 
     # terms -----------------------------------------------------------------------------
@@ -162,7 +170,37 @@ class QueryGenerator:
         out = self._expr(depth)
         if depth <= 1 and self.ext.random() < 0.08:
             out = self._more_builtins(out)
+        if depth <= 1 and self.widen and self.wide.random() < 0.06:
+            out = self._wide_expr(out)
         return out
+
+    def _wide(self, build: Callable[[], Any]) -> Any:
+        """``build()`` drawing from ``wide`` (so ``rng``'s stream is left as it was)."""
+        saved, self.rng = self.rng, self.wide
+        try:
+            return build()
+        finally:
+            self.rng = saved
+
+    def _wide_expr(self, e: Node) -> Node:
+        """Errors through COALESCE/IF, comparisons of typed and language-tagged literals."""
+        w = self.wide
+        v, u = w.choice(VARS[:4]), w.choice(VARS[:4])
+        err = w.choice([["bin", "/", ["atom", v], ["atom", "0"]], ["call", "xsd:integer", ["atom", v]],
+                        ["bin", "+", ["atom", v], ["atom", '"a"']], ["atom", "?unbound"]])
+        lit = w.choice(['"abc"@en', '"abc"@EN', '"abc"^^xsd:string', '"1"^^xsd:decimal', '"1.0"^^xsd:double',
+                        '"2021-01-01"^^xsd:date', '"2020-01-02T03:04:05Z"^^xsd:dateTime', '"b"@fr',
+                        '"zz"^^ex:custom', '"1"^^xsd:int'])
+        return w.choice([
+            ["call", "COALESCE", err, ["atom", u], ["atom", '"d"']],
+            ["call", "COALESCE", err, e],
+            ["call", "IF", err, ["atom", "1"], ["atom", "2"]],
+            ["call", "IF", e, err, ["atom", v]],
+            ["bin", w.choice(["=", "!=", "<", ">", "<=", ">="]), ["atom", v], ["atom", lit]],
+            ["bin", w.choice(["=", "<"]), ["call", "LANG", ["atom", v]], ["atom", w.choice(['"en"', '""'])]],
+            ["bin", "=", ["call", "DATATYPE", ["atom", v]], ["atom", w.choice(["xsd:string", "xsd:integer"])]],
+            ["in", w.choice(["IN", "NOT IN"]), ["atom", v], ["atom", lit], err],
+        ])
 
     def _more_builtins(self, e: Node) -> Node:
         """A builtin call the base grammar lacks, over ``e`` or a variable; the random ones
@@ -259,6 +297,13 @@ class QueryGenerator:
         rng = self.rng
         if depth >= self.max_depth:
             return self.triple()
+        if self.widen and self.wide.random() < 0.1:
+            self._element(depth)  # drawn and dropped: ``rng``'s stream stays as it was
+            return self._wide(lambda: self._wide_element(depth))
+        return self._element(depth)
+
+    def _element(self, depth: int) -> Node:
+        rng = self.rng
         k = rng.randrange(20)
         if k < 8:
             return self.triple()
@@ -281,6 +326,54 @@ class QueryGenerator:
         if k == 16:
             return ["optional", ["group", self.triple(), ["filter", self.expr()]]]
         return self.group(depth)
+
+    def _wide_element(self, depth: int) -> Node:
+        """A pattern of the third widening (built from ``wide``: see ``__init__``)."""
+        rng = self.rng
+        outer, inner = rng.sample(VARS[:4], 2)
+        p, q = rng.sample(PREDS, 2)
+        k = rng.randrange(7)
+        if k == 0:  # nested OPTIONAL whose filter reads a variable bound outside it
+            return ["optional", ["group", ["triple", outer, p, inner],
+                                 ["optional", ["group", ["triple", inner, q, "?v4"],
+                                               ["filter", rng.choice([
+                                                   ["bin", "!=", ["atom", outer], ["atom", "?v4"]],
+                                                   ["call", "bound", ["atom", outer]],
+                                                   ["bin", "=", ["atom", "?v4"], ["atom", outer]]])]]]]]
+        if k == 1:  # MINUS sharing no variable with the rest: removes nothing
+            return ["minus", ["group", ["triple", "?m1", p, rng.choice(["?m2", *NODES[:2]])]]]
+        if k == 2:  # [NOT] EXISTS inside an OPTIONAL, over the OPTIONAL's and outer variables
+            return ["optional", ["group", ["triple", outer, p, inner], rng.choice([
+                ["filter", ["exists", rng.choice(["EXISTS", "NOT EXISTS"]),
+                            ["group", ["triple", inner, q, rng.choice(["?x9", outer])]]]],
+                ["bind", ["exists", "EXISTS", ["group", ["triple", inner, q, "?x9"]]], "?b1"]])]]
+        if k == 3:  # paths over the n0 -> n1 -> n2 -> n0 cycle, ends bound or the same variable
+            path = rng.choice(["ex:p0*", "ex:p0+", "ex:p0?", "(ex:p0|ex:p1)*", "(ex:p0|ex:p1)+",
+                               "(ex:p0/ex:p0)+", "^ex:p0*", "(ex:p0/ex:p1)?", "ex:p1*/ex:p0"])
+            ends = rng.choice([(outer, outer), (NODES[0], NODES[0]), (NODES[0], NODES[2]),
+                               (NODES[1], outer), (outer, NODES[0]), (outer, inner)])
+            return ["triple", ends[0], path, ends[1]]
+        if k == 4:  # a sliced sub-select, ordered on IRIs only (a total order), under a join
+            path = rng.choice([p, p, f"{p}/{q}", f"{p}*", f"^{p}"])
+            where = ["group", ["triple", outer, path, inner],
+                     ["filter", ["bin", "&&", ["call", "isIRI", ["atom", outer]],
+                                 ["call", "isIRI", ["atom", inner]]]]]
+            keys = rng.choice([[outer, inner], [inner, outer], [f"DESC({outer})", inner]])
+            return ["subquery", ["select", rng.choice([[outer, inner], ["*"]]), where,
+                                 {"distinct": rng.random() < 0.3, "order": keys, "group": [],
+                                  "having": None, "limit": rng.choice([1, 2, 3]),
+                                  "offset": rng.choice([None, 1, 2])}]]
+        if k == 5:  # GRAPH ?g over a pattern that also reads the default graph's variables
+            return ["graph", rng.choice(["?g", "ex:g1"]), ["group", ["triple", outer, p, inner],
+                                                          ["filter", ["call", "isIRI", ["atom", "?g"]]]]]
+        return self.values_undef()
+
+    def values_undef(self) -> Node:
+        """VALUES over two variables, UNDEF in some cells, values of several kinds."""
+        rng = self.rng
+        vs = rng.sample(VARS[:4], 2)
+        cells = [*NODES[:3], "UNDEF", "UNDEF", "1", '"abc"@en', '"abc"', '"x y"']
+        return ["values", vs, [[rng.choice(cells) for _ in vs] for _ in range(rng.choice([1, 2, 3]))]]
 
     def values(self) -> Node:
         rng = self.rng
@@ -318,6 +411,19 @@ class QueryGenerator:
                 mods["having"] = f"(COUNT(*) > {rng.choice([0, 1])})"
             if not sub and rng.random() < 0.5:
                 mods["order"] = [rng.choice(["?agg", *keys])]
+            w = self.wide
+            if not self.widen:
+                pass
+            elif keys and w.random() < 0.15:  # HAVING [NOT] EXISTS over a grouping variable
+                mods["having"] = (f"({w.choice(['EXISTS', 'NOT EXISTS'])} "
+                                  f"{{ {keys[0]} {w.choice(PREDS)} ?h{w.randrange(2)} }})")
+            elif scope and w.random() < 0.12:  # GROUP BY an expression, projected by name
+                gv = w.choice(scope)
+                gx = w.choice([f"STR({gv})", f"LANG({gv})", f"DATATYPE({gv})", f"isIRI({gv})",
+                               f"({gv} + 1)", f"COALESCE({gv}, 0)"])
+                mods["group"] = [f"({gx} AS ?gk)"]
+                proj = ["?gk", ["as", aggx if not aggx.startswith("SAMPLE") else "COUNT(*)", "?agg"]]
+                mods["order"] = [w.choice(["?gk", "?agg"])] if mods["order"] else []
         else:
             if not scope or rng.random() < 0.3:
                 proj = ["*"]
@@ -892,7 +998,7 @@ class Report:
 
 def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", datasets: int = 1,
         shrink_failures: bool = True, timeout: float = 8.0, max_shrunk: int = 40,
-        progress: Callable[[int, Outcome], None] | None = None) -> Report:
+        progress: Callable[[int, Outcome], None] | None = None, widen: bool = True) -> Report:
     """Generate ``queries`` queries (spread over ``datasets`` datasets) from ``seed``, run
     them on kg-engine (``url``: a database URL, or a function returning a fresh one per
     store, e.g. ``TemporaryPostgres.new_database_url``) and pyoxigraph; shrink the failures."""
@@ -902,7 +1008,7 @@ def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", 
         trig = make_dataset(seed * 1000 + d)
         engines = Engines(trig, url=url() if callable(url) else url)
         canonical = Engines(canonical_dataset(trig), url=url() if callable(url) else url)
-        gen = QueryGenerator(seed * 1000 + d)
+        gen = QueryGenerator(seed * 1000 + d, widen=widen)
         n = per if d < datasets - 1 else queries - per * (datasets - 1)
         for _ in range(n):
             case = gen.query()

@@ -407,3 +407,25 @@ def test_update_where_follows_the_scope_rules(fresh):
     with pytest.raises(QuerySyntaxError, match="already in scope"):
         fresh.update(PFX + "INSERT { ex:x ex:r ?o } WHERE { ?s ex:knows ?o BIND(1 AS ?o) }")
     assert _objects(fresh, "r") == []
+
+
+def test_a_blank_node_label_in_two_insert_data_operations_is_refused(fresh):
+    # §19.6: the same label cannot be used in two INSERT DATA operations of one request (was
+    # accepted); one operation may use it in its default-graph and GRAPH blocks
+    from kg_engine.errors import QuerySyntaxError
+    with pytest.raises(QuerySyntaxError, match="two INSERT DATA"):
+        fresh.update(PFX + "INSERT DATA { _:b ex:q 1 } ;\nINSERT DATA { GRAPH ex:g1 { _:b ex:q 2 } }")
+    assert _objects(fresh, "q") == []
+    fresh.update(PFX + 'INSERT DATA { _:b ex:q "_:c ; INSERT DATA" } ; INSERT DATA { _:c ex:q 2 }')
+    assert _objects(fresh, "q") == ["2", "_:c ; INSERT DATA"]
+
+
+def test_iri_function_in_an_update_where(fresh):
+    # IRI() in an update's WHERE resolves against the request's BASE (was AttributeError:
+    # 'NoneType' object has no attribute 'absolutize': the operation's prologue was not passed)
+    fresh.update(PFX + 'INSERT { ?s ex:r ?i } WHERE { ?s ex:knows ?o BIND(IRI("http://example.org/z") AS ?i) }')
+    fresh.update(f"BASE <{EX}> " + PFX + 'INSERT { ?s ex:r2 ?i } WHERE { ?s ex:label ?o BIND(IRI("y") AS ?i) }')
+    fresh.update(PFX + 'DELETE { ?s ex:knows ?o } WHERE { ?s ex:knows ?o FILTER(IRI("http://example.org/")) }')
+    assert _objects(fresh, "r") == ["z", "z"]
+    assert _objects(fresh, "r2") == ["y"]
+    assert _objects(fresh, "knows") == ["b", "c"]  # FILTER(<iri>) is an error: nothing deleted

@@ -80,3 +80,15 @@ def test_evaluate_reports_an_engine_error_as_a_finding() -> None:
     engines = Engines(make_dataset(1))
     case = Case(["ask", ["group", ["filter", ["call", "ex:noSuchFunction", ["atom", "1"]]]]])
     assert evaluate(engines, case).status in ("agree", "kg-error", "ox-error")
+
+
+def test_widened_grammar_covers_its_constructs_and_can_be_turned_off() -> None:
+    gen = QueryGenerator(700300)
+    text = " ".join(gen.query().render() for _ in range(600))
+    for word in ("GROUP BY (", "AS ?gk)", "EXISTS { ?", "MINUS { ?m1", "OFFSET", "?v4",
+                 '"abc"@EN', "xsd:date", "(ex:p0|ex:p1)*", "COALESCE(", "UNDEF"):
+        assert word in text, word
+    assert "HAVING ((EXISTS" in text or "HAVING (EXISTS" in text or "HAVING (NOT EXISTS" in text
+    # widen=False: none of it (the queries runs before the widening generated)
+    old = " ".join(QueryGenerator(700300, widen=False).query().render() for _ in range(600))
+    assert "AS ?gk)" not in old and "?m1" not in old and '"abc"@EN' not in old

@@ -359,13 +359,19 @@ class Database:
                 with (self._pinned.get() or self.raw).cursor() as cur:
                     cur.executemany(self.sql(text), list(rows))
 
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """Bulk insert (``COPY`` on PostgreSQL, ``executemany`` on SQLite); no conflict handling."""
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+                    *, freeze: bool = False) -> None:
+        """Bulk insert (``COPY`` on PostgreSQL, ``executemany`` on SQLite); no conflict handling.
+
+        ``freeze``: PostgreSQL ``COPY … (FREEZE)``, rows written frozen and their pages marked
+        all-visible; only for a table created or truncated in the current transaction.
+        """
         names = ", ".join(columns)
         with self._lock:
             if self.dialect == "postgresql":
+                options = " (FREEZE)" if freeze else ""
                 with (self.raw.cursor() as cur,
-                      cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy):
+                      cur.copy(f"COPY {table} ({names}) FROM STDIN{options}") as copy):
                     for row in rows:
                         copy.write_row(row)
             else:

@@ -401,23 +401,32 @@ class SQLStore:
 
         SQLite inserts rows straight into ``kg_quads`` (in file order that is close to key
         order, and measured faster than staging). PostgreSQL copies them (``COPY``) into an
-        unindexed staging table moved over by :meth:`bulk_finish`; when ``kg_quads`` is
-        empty its primary key is dropped meanwhile and rebuilt with one sort.
+        unindexed staging table moved over by :meth:`bulk_finish`. When ``kg_quads`` is
+        empty, PostgreSQL copies straight into it instead (``TRUNCATE`` + ``COPY … FREEZE``:
+        rows written frozen, pages marked all-visible, so the statistics and the first
+        queries read the indexes alone, without a ``VACUUM``), its primary key dropped
+        meanwhile and rebuilt with one sort (duplicates removed first if the input had any).
         """
         self._bulk_added = 0
         self._bulk_graphs: set[int] = set()
         self._bulk_without_pk = False
+        self._bulk_direct = False
         # with a reasoning profile, rows go through the staging table (closure kept current)
         self._bulk_live = self._hook() is not None
         #: whether :meth:`bulk_add` may run in a thread of the loader's own while the loading
         #: thread (which holds the transaction) writes terms: plain SQLite inserts only
         self.bulk_threaded = self.dialect == "sqlite" and not self._bulk_live
         if self.dialect == "postgresql" and not self._bulk_live:
-            self.db.execute("DROP TABLE IF EXISTS kg_bulk")
-            self.db.execute("CREATE TEMPORARY TABLE kg_bulk (g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
             if self.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None:
-                self._bulk_without_pk = True
+                self._bulk_without_pk = self._bulk_direct = True
+                # ALTER TABLE already locks the table for the transaction; TRUNCATE gives it
+                # a new file in this transaction, which COPY FREEZE requires
                 self.db.execute("ALTER TABLE kg_quads DROP CONSTRAINT kg_quads_spog")
+                self.db.execute("TRUNCATE kg_quads")
+            else:
+                self.db.execute("DROP TABLE IF EXISTS kg_bulk")
+                self.db.execute(
+                    "CREATE TEMPORARY TABLE kg_bulk (g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
 
     def bulk_add(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
         """Add integer quads ``(g, s, p, o)`` to the bulk insert.
@@ -432,7 +441,11 @@ class SQLStore:
             self._bulk_added += self._insert_quad_ids(rows)
             return
         if self.dialect == "postgresql":
-            self.db.insert_rows("kg_bulk", ("g", "s", "p", "o"), rows)
+            if self._bulk_direct:
+                self.db.insert_rows("kg_quads", ("g", "s", "p", "o"), rows, freeze=True)
+                self._bulk_added += len(rows)
+            else:
+                self.db.insert_rows("kg_bulk", ("g", "s", "p", "o"), rows)
             return
         cursor = self.db.raw.executemany(
             "INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", rows
@@ -442,24 +455,42 @@ class SQLStore:
     def bulk_finish(self) -> int:
         """End the bulk insert; returns how many quads were new."""
         if self.dialect == "postgresql" and not self._bulk_live:
-            if self._bulk_without_pk:
-                self._bulk_added = self.db.execute(
-                    "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_bulk"
-                ).rowcount
-                self.db.execute(
-                    "ALTER TABLE kg_quads ADD CONSTRAINT kg_quads_spog PRIMARY KEY (s, p, o, g)")
+            if self._bulk_direct:
+                self._bulk_added -= self._add_primary_key()
             else:
                 self._bulk_added = self.db.execute(
                     "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_bulk "
                     "ON CONFLICT DO NOTHING"
                 ).rowcount
-            self.db.execute("DROP TABLE kg_bulk")
+                self.db.execute("DROP TABLE kg_bulk")
         if self._bulk_graphs:
             self.db.executemany(
                 "INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING",
                 [(g,) for g in self._bulk_graphs],
             )
         return self._bulk_added
+
+    def _add_primary_key(self) -> int:
+        """PostgreSQL bulk load into the empty table: rebuild the primary key; if the input
+        repeated statements, delete the repeats first. Returns how many were deleted."""
+        from psycopg.errors import UniqueViolation
+
+        add = "ALTER TABLE kg_quads ADD CONSTRAINT kg_quads_spog PRIMARY KEY (s, p, o, g)"
+        self.db.execute("SAVEPOINT kg_bulk_pk")
+        try:
+            self.db.execute(add)
+        except UniqueViolation:
+            self.db.execute("ROLLBACK TO SAVEPOINT kg_bulk_pk")
+        else:
+            self.db.execute("RELEASE SAVEPOINT kg_bulk_pk")
+            return 0
+        removed = self.db.execute(
+            "DELETE FROM kg_quads q USING (SELECT ctid, row_number() OVER "
+            "(PARTITION BY s, p, o, g ORDER BY ctid) AS n FROM kg_quads) d "
+            "WHERE d.n > 1 AND q.ctid = d.ctid").rowcount
+        self.db.execute("RELEASE SAVEPOINT kg_bulk_pk")
+        self.db.execute(add)
+        return removed
 
     def copy_graph(self, source: int, target: int) -> int:
         """Insert every statement of graph id ``source`` into graph id ``target`` (SPARQL

@@ -276,3 +276,18 @@ def test_load_into_a_store_emptied_of_statements_reuses_its_terms(store: SQLStor
     assert store.load([path, path]).added == 2
     assert store.db.scalar("SELECT count(*) FROM kg_terms") == terms_before  # no duplicates
     assert len(list(store.triples((None, URIRef("urn:p"), None)))) == 2
+
+
+def test_first_load_with_repeated_statements_keeps_each_once(store: SQLStore,
+                                                             tmp_path: Path) -> None:
+    # into an empty store PostgreSQL copies straight into kg_quads and rebuilds its key
+    # after: repeats in the input are removed first, and the key holds afterwards
+    path = tmp_path / "r.nt"
+    path.write_text("".join(f"<urn:s{i % 7}> <urn:p> <urn:o{i % 3}> .\n" for i in range(42))
+                    + "<urn:s0> <urn:p> <urn:o0> <urn:g> .\n")
+    result = store.load([path, path], format="nquads")
+    assert result.statements == 86 and result.added == 22 and len(store) == 22
+    p = store.term_ids([URIRef("urn:p")])[URIRef("urn:p")]
+    assert store.predicate_stats()[p] == (22, 7, 3)  # 21 in the default graph, 1 in urn:g
+    assert store.add([(URIRef("urn:s1"), URIRef("urn:p"), URIRef("urn:o1"))]) == 0
+    assert store.add([(URIRef("urn:s1"), URIRef("urn:p"), URIRef("urn:o9"))]) == 1

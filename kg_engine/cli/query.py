@@ -106,12 +106,21 @@ def query(
             raise typer.Exit(EXIT_BAD_INPUT)
         q, source = read_request(text, file, "query")
         engine = default_engine()
-        with file_hint(text, "query"):
-            prepared = engine.prepare(q, source=source)
+        # SELECT as JSON: written by the database from the compiled SQL (no rdflib terms,
+        # no parse by rdflib unless that path declines the query)
+        direct = fmt == "json" and not explain
+        if not direct:
+            with file_hint(text, "query"):
+                prepared = engine.prepare(q, source=source)
         with open_kg(db, readonly=True) as kg:
-            if explain:
+            out = _direct_json(engine, kg, q, timeout, union, asserted_only, predicted) \
+                if direct else None
+            if out is None and direct:  # not that path: syntax errors name the -f file
+                with file_hint(text, "query"):
+                    engine.prepare(q, source=source)
+            if out is None and explain:
                 out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"
-            else:
+            elif out is None:
                 try:
                     result = kg.query(q, timeout=timeout, union_default_graph=union,
                                       include_inferred=not asserted_only,
@@ -122,6 +131,22 @@ def query(
                 prefixes = _prefixes(kg, q) if fmt == "table" else None
                 out = format_result(result, fmt, prefixes)
     sys.stdout.write(out)
+
+
+def _direct_json(engine, kg, q: str, timeout: float | None, union: bool, asserted_only: bool,
+                 predicted: bool) -> str | None:
+    """``--format json`` of a SELECT that compiles to SQL, written by the database
+    (:meth:`~kg_engine.sparql.engine.QueryEngine.select_json`); ``None``: the usual path."""
+    from kg_engine.api import check_timeout
+
+    check_timeout(timeout)
+    try:
+        out = engine.select_json(kg.graph, q, timeout=timeout, union_default_graph=union,
+                                 include_inferred=not asserted_only, include_predicted=predicted)
+    except QueryTimeoutError as exc:
+        report(exc)
+        raise typer.Exit(1) from None
+    return None if out is None else out + "\n"
 
 
 _PREFIX = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)

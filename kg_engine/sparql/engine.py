@@ -412,6 +412,58 @@ class QueryEngine:
                 # level; rerun with a large stack instead of failing a valid query
                 return run_deep(self._query, *args, deadline=deadline)
 
+    def select_json(
+        self,
+        graph: Graph,
+        text: str,
+        *,
+        timeout: float | None = None,
+        union_default_graph: bool = False,
+        include_inferred: bool = True,
+        include_predicted: bool = False,
+    ) -> str | None:
+        """The SPARQL 1.1 JSON results of a SELECT query text, written by the database
+        (:mod:`kg_engine.sparql.compiler.jsonsql`: the term dictionary joined in SQL, no rdflib
+        terms built): byte-identical to ``query(graph, text, ...).serialize(format="json")``,
+        and cheap in a process whose id → term cache is cold (``kg query --format json``).
+
+        Returns:
+            The JSON text, or ``None`` when the query does not take this path (not compiled to
+            one SQL statement, computed values projected, not a SELECT): use :meth:`query`.
+
+        Raises:
+            QueryTimeoutError: past ``timeout``.
+        """
+        from kg_engine.sparql.compiler.jsonsql import json_bindings
+        from kg_engine.sparql.results import json_document
+
+        sql_store = sql_store_of(getattr(graph, "store", None))
+        if sql_store is None or not self.use_compiler:
+            return None
+        flush = getattr(graph.store, "flush", None)
+        if flush is not None:
+            flush()
+        reading = getattr(sql_store.db, "reading", None)
+        guard = _Timeout(sql_store, timeout)
+        with reading() if reading is not None else contextlib.nullcontext():
+            try:
+                with guard, asserted_only():
+                    plan = self._text_plan(graph, sql_store, text, frozenset(),
+                                           union_default_graph, None, include_inferred,
+                                           include_predicted)
+                    if not plan or plan.form != "SELECT":
+                        return None
+                    body = json_bindings(sql_store, plan)
+            except RecursionError:
+                return None  # the full path reruns it with a large stack
+            except Exception as exc:
+                translated = guard.translate(exc)
+                if translated is not exc:
+                    raise translated from exc
+                log.debug("JSON in SQL failed (%s); decoding the rows instead", exc)
+                return None  # the full path runs it and reports what is wrong
+        return None if body is None else json_document(plan.vars, body)
+
     def _query(self, graph: Graph, query: Any, init_bindings: Any, init_ns: Any, base: Any,
                timeout: float | None, union_default_graph: bool, default_graph: Any,
                include_inferred: bool, include_predicted: bool, *,
@@ -465,6 +517,34 @@ class QueryEngine:
                        include_predicted: bool = False) -> SPARQLResult | None:
         """Fast path: the compiler parses + compiles the text itself (no rdflib parse) and the
         plan is cached by text. ``None`` when the query is not fully compiled."""
+        plan = self._text_plan(graph, sql_store, text, frozenset(bindings), union_default_graph,
+                               default_graph, include_inferred, include_predicted)
+        if not plan:
+            return None
+        flush = getattr(graph.store, "flush", None)
+        if flush is not None:
+            flush()
+        state = EvalState(deadline=guard.deadline, timeout=guard.timeout)
+        try:
+            out = plan.execute(sql_store, bindings or None)
+        except NotImplementedError:
+            return None
+        except Exception as exc:
+            if not is_sql_failure(exc, state) or (guard.translate(exc) is not exc):
+                raise
+            log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
+            return None
+        if plan.form == "ASK":
+            return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
+        vars_, rows = out
+        state.check()
+        return TupleResult(list(vars_), list(rows))
+
+    def _text_plan(self, graph: Graph, sql_store: Any, text: str, bound: frozenset,
+                   union_default_graph: bool, default_graph: Identifier | None,
+                   include_inferred: bool, include_predicted: bool) -> Any:
+        """The fully compiled SELECT/ASK plan of ``text`` (cached by text and dataset), or a
+        false value when the text path does not take the query."""
         try:
             from kg_engine.sparql.compiler import DatasetSpec, compile_query
         except ImportError:
@@ -487,7 +567,6 @@ class QueryEngine:
             if merge:
                 spec = DatasetSpec(default=(DATASET_DEFAULT_GRAPH_ID, *merge), named=None,
                                    disjoint=disjoint)
-        bound = frozenset(bindings)
         key = ("T", text, spec, bound, sql_store)
 
         def make() -> Any:
@@ -512,27 +591,7 @@ class QueryEngine:
                             and not algebra.get("datasetClause") else None)
             return False
 
-        plan = self._cached(key, make)
-        if not plan:
-            return None
-        flush = getattr(graph.store, "flush", None)
-        if flush is not None:
-            flush()
-        state = EvalState(deadline=guard.deadline, timeout=guard.timeout)
-        try:
-            out = plan.execute(sql_store, bindings or None)
-        except NotImplementedError:
-            return None
-        except Exception as exc:
-            if not is_sql_failure(exc, state) or (guard.translate(exc) is not exc):
-                raise
-            log.warning("compiled SQL failed (%s); evaluating with rdflib", exc)
-            return None
-        if plan.form == "ASK":
-            return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
-        vars_, rows = out
-        state.check()
-        return TupleResult(list(vars_), list(rows))
+        return self._cached(key, make)
 
     def _hand_over(self, text: str, algebra: Any, base: str | None, declined_by: Any) -> None:
         """The text path's parse becomes :meth:`prepare`'s (no second parse of the text), and

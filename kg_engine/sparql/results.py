@@ -36,7 +36,7 @@ from kg_engine.errors import ConfigError
 from kg_engine.sparql.rows import make_rows, row_type, without_gc
 
 __all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
-           "notebook_result", "select_json"]
+           "json_document", "notebook_result", "select_json"]
 
 FORMATS = ("table", "csv", "tsv", "json", "xml")
 
@@ -387,13 +387,24 @@ def select_json(result: TupleResult) -> str:
     """
     names = [encode_basestring(str(v)) for v in result.vars or []]
     rows = result._rows
-    head = ']}, "head": {"vars": [' + ", ".join(names) + "]}}"
     if not rows:
-        return '{"results": {"bindings": [' + head
+        return json_document(result.vars or [], "")
     if not names:
-        return '{"results": {"bindings": [' + ", ".join(["{}"] * len(rows)) + head
+        return json_document([], ", ".join(["{}"] * len(rows)))
     lines = without_gc(_json_lines, names, rows)
-    return '{"results": {"bindings": [{' + "}, {".join(lines) + "}" + head
+    return json_document(result.vars or [], "{" + "}, {".join(lines) + "}")
+
+
+def json_document(vars_: list[Variable], bindings: str) -> str:
+    """The SPARQL JSON results document of a SELECT with ``vars_`` whose binding objects are
+    the text ``bindings`` (comma-separated, as rdflib's serializer writes them).
+
+    Example:
+        >>> json_document([Variable("x")], "{}")
+        '{"results": {"bindings": [{}]}, "head": {"vars": ["x"]}}'
+    """
+    names = ", ".join(encode_basestring(str(v)) for v in vars_)
+    return '{"results": {"bindings": [' + bindings + ']}, "head": {"vars": [' + names + "]}}"
 
 
 def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:

@@ -126,8 +126,16 @@ def test_inferences_and_asserted_only(tmp_path: Path) -> None:
      "OPTIONAL { ?s <http://example.org/knows> ?k } } ORDER BY ?n ?k"),
     # no rows
     "SELECT ?s WHERE { ?s <http://example.org/none> ?o }",
+    "SELECT ?s WHERE { ?s <http://example.org/age> 1000 }",
+    # decoded rows: a computed value, a constant missing from the store
+    "SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?s ORDER BY ?s",
+    "SELECT ?s ?k WHERE { ?s <http://example.org/age> ?a BIND(<urn:new> AS ?k) } ORDER BY ?s",
 ])
-def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str, backend: str,
+                                                         request: pytest.FixtureRequest) -> None:
+    """Both ways ``--format json`` is written: by the database (SELECTs of stored terms,
+    ``QueryEngine.select_json``) and from decoded rows (the others)."""
     from kg_engine import KnowledgeGraph
 
     data = tmp_path / "d.ttl"
@@ -139,7 +147,8 @@ def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str)
         "  <http://example.org/é\\u00e8> .\n"
         '<http://example.org/caf%C3%A9> ex:note "tab\\there\\nnewline" ; ex:knows ex:dana .\n'
         "ex:z ex:age 1 .\n")
-    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}" if backend == "sqlite" else \
+        request.getfixturevalue("pg_server").new_database_url()
     assert run("load", "--db", url, str(data)).exit_code == 0
     r = run("query", "--db", url, "--format", "json", q)
     assert r.exit_code == 0, r.output
@@ -147,3 +156,21 @@ def test_json_is_rdflibs_serialisation_of_the_api_result(tmp_path: Path, q: str)
         expected = kg.query(q).serialize(format="json").decode()
     assert r.stdout == expected + "\n"
     assert json.loads(r.stdout)["head"]["vars"]
+
+
+def test_json_timeout_and_bad_timeout(tmp_path: Path) -> None:
+    """``--format json`` of a compiled SELECT (written by the database) keeps the query
+    options: a bad --timeout exits 2, a query past it exits 1 naming the timeout."""
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    triples = " ".join(f"<{EX}s{i}> <{EX}p{i % 3}> <{EX}o{i}> ." for i in range(30))
+    assert run("update", "--db", url, f"INSERT DATA {{ {triples} }}").exit_code == 0
+    q = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    r = run("query", "--db", url, "--format", "json", "--timeout", "-1", q)
+    assert r.exit_code == 2 and "timeout" in r.output
+    r = run("query", "--db", url, "--format", "json", "--timeout", "0.01", q)
+    assert r.exit_code == 1 and "timeout" in r.output.lower()
+    r = run("query", "--db", url, "--format", "json", "--union",
+            "SELECT ?s WHERE { ?s <http://example.org/p1> ?o } ORDER BY ?s LIMIT 2")
+    assert r.exit_code == 0
+    assert [b["s"]["value"] for b in json.loads(r.stdout)["results"]["bindings"]] == \
+        [f"{EX}s1", f"{EX}s10"]

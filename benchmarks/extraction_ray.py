@@ -1,21 +1,33 @@
-"""Ray extraction with N local workers vs single-process extraction: words/s, CPU s, same output.
+"""Ray extraction with N local workers vs single-process extraction: words/s, CPU split, same output.
 
-    python benchmarks/extraction_ray.py [--limit 2187] [--workers 2] [--rounds 3] [--pipeline default]
+    KG_SHARED_DATA=/work/shared/data python benchmarks/extraction_ray.py --rounds 3
 
 Starts one Ray head on 127.0.0.1 (``ray start --head --block``, ``--num-cpus N``, own temp
 folder and process group, token auth with a token of this run; killed at the end — never
 ``ray stop``, which stops every Ray on the machine), loads the pipeline once in this process,
-then alternates ``rounds`` times: single-process ``extract_into`` into a fresh SQLite store,
-and ``extract_into(executor="ray")`` into another. Each timed run is the whole extraction
-call: reading the corpus, NER, RDF conversion, the store writes, and for Ray the per-call
-start of the worker actors and shipping the pipeline to them (the cluster itself is started
-once, outside the timing, as a long-lived cluster would be).
+then runs ``rounds`` times, alternating, three timed calls of ``extract_into`` into fresh
+SQLite stores:
 
-Reported per executor: median wall seconds and words/s of the rounds, CPU seconds (this
-process's without the sampler thread, plus for Ray every process of the cluster — GCS, raylet, worker actors — sampled
-from ``/proc`` through psutil, see :class:`TreeCPU`), the load average before each run,
-and whether the stores are identical (every row of ``kg_terms``, ``kg_quads``,
-``kg_provenance`` and ``kg_extraction_documents`` except its timestamp, ids included).
+* ``local``: the single-process executor;
+* ``ray_cold``: ``executor="ray"`` after :func:`release_workers`: the call connects to the
+  cluster, starts the worker actors and ships the pipeline to them (what a `kg extract
+  --executor ray` command pays; the cluster itself is started once, outside the timing, as
+  a long-lived cluster would be);
+* ``ray_warm``: ``executor="ray"`` again, reusing the actors the previous call kept (what
+  each later call of a process that extracts repeatedly pays).
+
+Each timed run is the whole call: reading the corpus, NER, RDF conversion, the store writes.
+
+Reported per run and as medians per executor: wall seconds, words/s, CPU seconds split into
+the driver (this process's ``process_time`` without the sampler thread), the worker processes
+(``ray::…`` processes of the cluster: the actors, and idle workers Ray keeps), and Ray's
+daemons (GCS, raylet, agents), all sampled from ``/proc`` through psutil (see
+:class:`TreeCPU`); the load average before each run; the wall ratios; and the ratio an idle
+machine with ``--cores`` cores would give, computed from CPU seconds: the local run needs its
+CPU seconds of wall time, a Ray run at least max(all its CPU seconds / cores, the busiest
+single process's). ``identical_output`` says whether every store is identical (every row
+of ``kg_terms``, ``kg_quads``, ``kg_provenance`` and ``kg_extraction_documents`` except its
+timestamp, ids included).
 
 Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``).
 """
@@ -51,25 +63,25 @@ def _load() -> str:
 
 
 class TreeCPU:
-    """CPU seconds used by a process tree during a run, sampled from ``/proc`` (psutil).
+    """CPU seconds used by a process tree during a run, per process, sampled from ``/proc``.
 
-    Ray's worker actors live only for one ``extract`` call, and whether a dead one has been
-    reaped (its time moved to the raylet's ``children_*`` counters) when the run ends is a
-    race; so every process's own user+system time is sampled every 0.2 s and the last value
-    seen per process counts (up to 0.2 s per short-lived process may be missed).
+    Every process's own user+system time is sampled every 0.2 s and the last value seen
+    counts (a process that ends between samples loses at most 0.2 s); processes whose command
+    line starts with ``ray::`` (Ray's worker processes: the actors) are told apart from Ray's
+    daemons.
     """
 
     def __init__(self, pid: int) -> None:
         import threading
 
         self.pid = pid
-        self.seen: dict[tuple[int, float], float] = {}
+        self.seen: dict[tuple[int, float], tuple[float, bool]] = {}
         self.base = self._sample()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
 
-    def _sample(self) -> dict[tuple[int, float], float]:
+    def _sample(self) -> dict[tuple[int, float], tuple[float, bool]]:
         import psutil
 
         out = {}
@@ -81,7 +93,9 @@ class TreeCPU:
         for p in procs:
             try:
                 t = p.cpu_times()
-                out[(p.pid, p.create_time())] = t.user + t.system
+                cmd = p.cmdline()
+                worker = bool(cmd) and cmd[0].startswith("ray::")
+                out[(p.pid, p.create_time())] = (t.user + t.system, worker)
             except psutil.NoSuchProcess:
                 pass
         return out
@@ -92,11 +106,20 @@ class TreeCPU:
         #: CPU seconds of the sampling itself (in this process: not the driver's work)
         self.own = time.thread_time()
 
-    def stop(self) -> float:
+    def stop(self) -> dict[str, float]:
+        """``{"workers", "busiest_worker", "daemons"}`` CPU seconds since the start."""
         self._stop.set()
         self._thread.join()
         self.seen.update(self._sample())
-        return sum(v - self.base.get(k, 0.0) for k, v in self.seen.items())
+        workers, daemons = [], 0.0
+        for k, (v, worker) in self.seen.items():
+            used = v - self.base.get(k, (0.0, worker))[0]
+            if worker:
+                workers.append(used)
+            else:
+                daemons += used
+        return {"workers": sum(workers), "busiest_worker": max(workers, default=0.0),
+                "daemons": daemons}
 
 
 class Cluster:
@@ -154,11 +177,15 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int | None
-        ) -> dict[str, Any]:
+EXECUTORS = ("local", "ray_cold", "ray_warm")
+
+
+def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int | None,
+        cores: int) -> dict[str, Any]:
     import itertools
 
     from kg_engine.extraction.corpus import iter_documents
+    from kg_engine.extraction.distributed import release_workers
     from kg_engine.extraction.ingest import extract_into
     from kg_engine.extraction.pipeline import load_extraction_pipeline
     from kg_engine.store import SQLStore
@@ -172,12 +199,15 @@ def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int
     out: dict[str, Any] = {"documents": len(docs), "words": words, "workers": workers,
                            "pipeline": spec, "batch_size": batch_size or pipeline.batch_size,
                            "cluster_start_s": round(cluster.start_seconds, 2),
-                           "cpus_visible": os.cpu_count(), "runs": []}
+                           "cpus_visible": os.cpu_count(), "cores_for_bound": cores,
+                           "runs": []}
     tmp = Path(tempfile.mkdtemp(prefix="kg-raybench-"))
-    digests: dict[str, set[str]] = {"local": set(), "ray": set()}
+    digests: set[str] = set()
     try:
         for r in range(rounds):
-            for executor in ("local", "ray"):
+            for executor in EXECUTORS:
+                if executor == "ray_cold":
+                    release_workers()
                 db = tmp / f"{executor}{r}.sqlite"
                 load = _load()
                 tree = TreeCPU(cluster.proc.pid)
@@ -185,35 +215,61 @@ def run(limit: int | None, workers: int, rounds: int, spec: str, batch_size: int
                 t0 = time.perf_counter()
                 with SQLStore(f"sqlite:///{db}") as store:
                     res = extract_into(store, docs, pipeline, batch_size=batch_size,
-                                       progress=False, executor=executor,
-                                       ray_address=cluster.address if executor == "ray" else None)
+                                       progress=False, executor=executor.split("_")[0],
+                                       ray_address=None if executor == "local"
+                                       else cluster.address)
                 wall = time.perf_counter() - t0
-                cpu = time.process_time() - cpu0
-                time.sleep(1.0)  # let the killed actors' last CPU time be sampled
-                ccpu = tree.stop()  # with the local executor: the idle cluster's own use
-                cpu -= tree.own  # the sampler thread runs in this process
-                total_cpu = cpu + (ccpu if executor == "ray" else 0.0)
-                digests[executor].add(_digest(db))
+                driver = time.process_time() - cpu0
+                time.sleep(1.0)  # let the last CPU time of the cluster's processes be sampled
+                ccpu = tree.stop()
+                driver -= tree.own  # the sampler thread runs in this process
+                if executor == "local":  # the idle cluster's own use is not the run's
+                    total = driver
+                    busiest = driver
+                else:
+                    total = driver + ccpu["workers"] + ccpu["daemons"]
+                    busiest = max(driver, ccpu["busiest_worker"])
+                digests.add(_digest(db))
                 row = {"round": r, "executor": executor, "wall_s": round(wall, 2),
-                       "words_per_s": round(words / wall), "driver_cpu_s": round(cpu, 2),
-                       "cluster_cpu_s": round(ccpu, 2), "cpu_s": round(total_cpu, 2),
+                       "words_per_s": round(words / wall), "driver_cpu_s": round(driver, 2),
+                       "worker_cpu_s": round(ccpu["workers"], 2),
+                       "busiest_worker_cpu_s": round(ccpu["busiest_worker"], 2),
+                       "daemon_cpu_s": round(ccpu["daemons"], 2), "cpu_s": round(total, 2),
+                       "idle_wall_bound_s": round(max(total / cores, busiest), 2),
                        "triples": res.triples, "load_before": load}
                 out["runs"].append(row)
                 print(json.dumps(row), flush=True)
                 db.unlink()
     finally:
+        release_workers()
         cluster.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    for executor in ("local", "ray"):
+
+    def med(rows: list[dict[str, Any]], key: str) -> float:
+        return round(statistics.median(x[key] for x in rows), 2)
+
+    for executor in EXECUTORS:
         rows = [x for x in out["runs"] if x["executor"] == executor]
+        wall = med(rows, "wall_s")
         out[executor] = {
-            "median_wall_s": statistics.median(x["wall_s"] for x in rows),
-            "median_words_per_s": round(words / statistics.median(x["wall_s"] for x in rows)),
-            "median_cpu_s": statistics.median(x["cpu_s"] for x in rows),
-            "words_per_cpu_s": round(words / statistics.median(x["cpu_s"] for x in rows)),
+            "median_wall_s": wall, "median_words_per_s": round(words / wall),
+            **{f"median_{k}": med(rows, k) for k in (
+                "driver_cpu_s", "worker_cpu_s", "busiest_worker_cpu_s", "daemon_cpu_s",
+                "cpu_s", "idle_wall_bound_s")},
+            "words_per_cpu_s": round(words / med(rows, "cpu_s")),
+            "ms_per_word": {k: round(med(rows, f"{k}_cpu_s") / words * 1e3, 4)
+                            for k in ("driver", "worker", "daemon")},
         }
-    out["speedup_wall"] = round(out["local"]["median_wall_s"] / out["ray"]["median_wall_s"], 2)
-    out["identical_output"] = len(digests["local"] | digests["ray"]) == 1
+    local = out["local"]
+    for executor in ("ray_cold", "ray_warm"):
+        ray = out[executor]
+        out[f"speedup_wall_{executor}"] = round(local["median_wall_s"] / ray["median_wall_s"], 2)
+        # on an idle machine the local run's wall time is its CPU time
+        out[f"speedup_idle_bound_{executor}"] = round(
+            local["median_cpu_s"] / ray["median_idle_wall_bound_s"], 2)
+    out["identical_output"] = len(digests) == 1
+    one_minute = [float(x["load_before"].split()[0]) for x in out["runs"]]
+    out["load_1min_range"] = [min(one_minute), max(one_minute)]
     out["load_after"] = _load()
     return out
 
@@ -226,8 +282,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--pipeline", default="default")
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 1,
+                    help="cores of the idle machine the bound is computed for (default: this one's)")
     args = ap.parse_args(argv)
-    result = run(args.limit, args.workers, args.rounds, args.pipeline, args.batch_size)
+    result = run(args.limit, args.workers, args.rounds, args.pipeline, args.batch_size,
+                 args.cores)
     print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=2))
 
 

@@ -12,13 +12,21 @@ and written by the driver only).
 How it works:
 
 * the driver pickles the loaded pipeline (spaCy ``Language`` + RDF converter, models
-  included, ~15 MB for the default one) into Ray's object store once; each worker actor
-  deserialises it once in its constructor, so nodes need kg-engine and its packages installed but not the model files;
+  included, ~15 MB for the default one) into Ray's object store; each worker actor
+  deserialises it once in its constructor, so nodes need kg-engine and its packages
+  installed but not the model files;
+* the actors are **kept between runs** (one pool per driver process): a later run with the
+  same pipeline (same weights and settings, see :func:`_fingerprint`) on the same cluster
+  reuses them and pays neither the actor start (a Python process importing spaCy and
+  kg-engine, ≈ 2 CPU-s each) nor the pipeline shipping again. Another pipeline or cluster
+  replaces the pool; a failed or interrupted run ends it; :func:`release_workers` (or the
+  end of the process) frees the actors and their CPUs;
 * the driver reads the corpus lazily, skips unchanged documents, and sends chunks of
   ``batch_size`` documents to the least busy actor (at most ``in_flight`` chunks queued per
   actor, so memory stays bounded whatever the corpus size);
 * each actor runs a plain :class:`ExtractionRunner` over its chunk (the same code, the same
-  ``nlp.pipe`` batches as a single-process run) and returns the triple batches;
+  ``nlp.pipe`` batches as a single-process run) and returns the triple batches (pickling
+  them costs < 0.5 % of the pipeline's time, measured: not worth a custom encoding);
 * the driver takes results back in corpus order and yields them to the writer; workers never
   see the store, so they need no database connection or credentials.
 
@@ -41,8 +49,13 @@ Example:
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import itertools
+import pickle
 import socket
+import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -56,7 +69,7 @@ from kg_engine.extraction.to_rdf import DocConverter
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
 
-__all__ = ["RayExtractionRunner", "connect", "require_ray"]
+__all__ = ["RayExtractionRunner", "connect", "release_workers", "require_ray"]
 
 
 def require_ray() -> Any:
@@ -103,8 +116,19 @@ def _resolve(ray: Any, address: str) -> str | None:
             "`ray start --head`, or drop --address to run Ray on this machine only") from None
 
 
+#: The Ray connection this module opened (``address`` as asked) and the worker pool kept
+#: in it; guarded by ``_LOCK`` (runs from several threads of one driver are serialised).
+_LOCK = threading.RLock()
+_OWN: dict[str, Any] | None = None
+_POOL: _Pool | None = None
+
+
 def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
     """Make sure this process is connected to Ray; ``True`` if this call connected it.
+
+    A connection this module opened earlier for the same ``address`` is kept and reused
+    (with its worker pool); one opened for another address is closed first. A Ray that the
+    caller initialised itself is used as it is, whatever ``address`` says.
 
     Args:
         address: ``None``: start a private Ray instance on this machine (``num_cpus`` CPUs);
@@ -117,39 +141,167 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> bool:
         MissingDependencyError: ray is not installed (``pip install 'kg-engine[ray]'``).
         ConfigError: no cluster is reachable at ``address``.
     """
+    global _OWN, _POOL
     ray = require_ray()
-    if ray.is_initialized():
-        return False
-    import logging
+    with _LOCK:
+        if ray.is_initialized():
+            if _OWN is None or _OWN["address"] == address:
+                return False
+            release_workers()  # ours, but for another cluster
+        _OWN = _POOL = None  # whatever was kept went with an earlier connection
+        import logging
 
-    opts: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
-                            "configure_logging": True}
-    if address is None:
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **opts)
+        opts: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False,
+                                "configure_logging": True}
+        if address is None:
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **opts)
+        else:
+            resolved = _resolve(ray, address)
+            if resolved is not None:
+                _probe(resolved)
+            try:
+                ray.init(address=resolved or address, **opts)
+            except ConnectionError as exc:
+                raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}") from None
+        _OWN = {"address": address}
         return True
-    resolved = _resolve(ray, address)
-    if resolved is not None:
-        _probe(resolved)
+
+
+def release_workers() -> None:
+    """End the kept worker actors, and the Ray connection if this module opened it.
+
+    Frees the CPUs (and memory: one loaded pipeline per actor) that the actors of earlier
+    runs hold. Harmless when nothing is kept; the next run starts afresh. Runs by itself at
+    the end of the process.
+
+    Example:
+        >>> from kg_engine.extraction.distributed import release_workers
+        >>> release_workers()
+    """
+    global _OWN, _POOL
+    with _LOCK:
+        pool, _POOL = _POOL, None
+        own, _OWN = _OWN, None
+        try:
+            import ray
+        except ImportError:  # pragma: no cover - nothing can have been started
+            return
+        if not ray.is_initialized():
+            return
+        if pool is not None:
+            pool.kill(ray)
+        if own is not None:
+            ray.shutdown()
+
+
+atexit.register(release_workers)
+
+
+def _fingerprint(nlp: Language, converter: DocConverter) -> str:
+    """What makes two pipelines give the same triples: the spaCy pipeline's config, meta and
+    weights (``to_bytes`` without the vocabulary, which only grows with the text seen) and
+    the converter's settings. Falls back to object identity for a component that cannot
+    serialise itself."""
+    h = hashlib.blake2b(digest_size=20)
     try:
-        ray.init(address=resolved or address, **opts)
-    except ConnectionError as exc:
-        raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}") from None
-    return True
+        h.update(nlp.to_bytes(exclude=["vocab"]))
+    except Exception:  # noqa: BLE001 - any failure: identity, never a wrong reuse
+        h.update(f"id:{id(nlp)}".encode())
+    try:
+        h.update(pickle.dumps(converter, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001
+        h.update(f"id:{id(converter)}".encode())
+    return h.hexdigest()
+
+
+class _Pool:
+    """Worker actors of one pipeline in one Ray job, kept between runs."""
+
+    def __init__(self, ray: Any, key: str) -> None:
+        self.key = key
+        self.session = _session(ray)
+        self.actors: list[Any] = []
+
+    def valid(self, ray: Any, key: str) -> bool:
+        return self.key == key and _session(ray) == self.session
+
+    def kill(self, ray: Any) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+
+
+def _session(ray: Any) -> tuple[str, str]:
+    """This connection: job and node ids (a new Ray instance has another node id)."""
+    ctx = ray.get_runtime_context()
+    return ctx.get_job_id(), ctx.get_node_id()
+
+
+def _actors(ray: Any, nlp: Language, converter: DocConverter, n: int) -> tuple[list[Any], bool]:
+    """``n`` worker actors running this pipeline (the kept ones where possible), and whether
+    any had to be started."""
+    global _POOL
+    key = _fingerprint(nlp, converter)
+    with _LOCK:
+        if _POOL is not None and not _POOL.valid(ray, key):
+            _POOL.kill(ray)  # frees their CPUs before the new actors ask for them
+            _POOL = None
+        if _POOL is None:
+            _POOL = _Pool(ray, key)
+        missing = n - len(_POOL.actors)
+        if missing > 0:
+            shipped = ray.put(pickle.dumps((nlp, converter), protocol=pickle.HIGHEST_PROTOCOL))
+            cls = ray.remote(num_cpus=1)(_Worker)
+            torch_free = not _needs_torch(nlp)
+            _POOL.actors += [cls.remote(shipped, torch_free) for _ in range(missing)]
+        return _POOL.actors[:n], missing > 0
+
+
+#: Components that never use torch (spaCy's own, with thinc-native models; kg-engine's
+#: label mapper). A pipeline made only of these is unpickled in the workers without torch.
+_TORCH_FREE_FACTORIES = frozenset({
+    "tok2vec", "senter", "ner", "beam_ner", "parser", "beam_parser", "tagger",
+    "morphologizer", "attribute_ruler", "lemmatizer", "entity_ruler", "span_ruler",
+    "sentencizer", "kg_entity_mapper"})
+
+
+def _needs_torch(nlp: Language) -> bool:
+    """Whether a component of ``nlp`` may use torch (any component not known to be
+    torch-free, or a thinc model that wraps a foreign framework)."""
+    for name, component in nlp.components:
+        if nlp.get_pipe_meta(name).factory not in _TORCH_FREE_FACTORIES:
+            return True
+        model = getattr(component, "model", None)
+        if model is not None and any(node.shims for node in model.walk()):
+            return True
+    return False
 
 
 class _Worker:
-    """One Ray actor: the pipeline, deserialised once, run over chunks of documents."""
+    """One Ray actor: the pipeline, deserialised once, run over chunks of documents.
 
-    def __init__(self, shipped: bytes, batch_size: int) -> None:
-        import pickle
+    With ``torch_free`` (see :func:`_needs_torch`) the pipeline is unpickled while ``import
+    torch`` is blocked: thinc imports torch whenever it is installed, which is about half of
+    a worker's start (≈ 1 CPU-s) for a pipeline that never calls it. Only this actor's own
+    process is affected (Ray does not reuse an actor's process).
+    """
 
-        # unpickled here, not by Ray: Ray maps numpy arrays read-only from its object store,
-        # and spaCy's models write into theirs
-        nlp, converter = pickle.loads(shipped)
-        self.runner = ExtractionRunner(nlp, converter, batch_size=batch_size, progress=False)
+    def __init__(self, shipped: bytes, torch_free: bool = False) -> None:
+        block = torch_free and "thinc" not in sys.modules and "torch" not in sys.modules
+        if block:
+            sys.modules["torch"] = None  # type: ignore[assignment] - import torch → ImportError
+        try:
+            # unpickled here, not by Ray: Ray maps numpy arrays read-only from its object
+            # store, and spaCy's models write into theirs
+            self.nlp, self.converter = pickle.loads(shipped)
+        finally:
+            if block:
+                del sys.modules["torch"]
 
-    def process(self, docs: list[Document]) -> list[DocResult]:
-        return list(self.runner.run(docs))
+    def process(self, docs: list[Document], batch_size: int) -> list[DocResult]:
+        runner = ExtractionRunner(self.nlp, self.converter, batch_size=batch_size,
+                                  progress=False)
+        return list(runner.run(docs))
 
 
 class RayExtractionRunner(ExtractionRunner):
@@ -162,6 +314,8 @@ class RayExtractionRunner(ExtractionRunner):
         workers: actors to start, one CPU each (default: every CPU of the cluster).
         batch_size: documents per chunk sent to a worker (and per ``nlp.pipe`` batch there).
         in_flight: chunks queued per worker beyond the one it is running.
+        keep_workers: keep the worker actors (and the Ray connection) for the next run with
+            the same pipeline (see the module docstring); ``False``: end them after this run.
         checkpoint: JSON Lines file recording processed documents (written by the driver).
         progress: show a tqdm progress bar (``None``: only on a terminal).
     """
@@ -174,7 +328,8 @@ class RayExtractionRunner(ExtractionRunner):
         address: str | None = None,
         workers: int | None = None,
         batch_size: int = 64,
-        in_flight: int = 1,
+        in_flight: int = 2,
+        keep_workers: bool = True,
         checkpoint: str | Path | None = None,
         progress: bool | None = None,
     ) -> None:
@@ -188,8 +343,11 @@ class RayExtractionRunner(ExtractionRunner):
         self.address = address
         self.workers = workers
         self.in_flight = in_flight
+        self.keep_workers = keep_workers
         #: Number of actors the last :meth:`run` used.
         self.used_workers = 0
+        #: Whether the last :meth:`run` had to start actors (``False``: all were kept ones).
+        self.started_workers = False
 
     def run(
         self,
@@ -210,31 +368,26 @@ class RayExtractionRunner(ExtractionRunner):
                 resume).
             Exception: whatever the pipeline raised in a worker (re-raised as is).
         """
-        import pickle
-
         from tqdm.auto import tqdm
 
-        ray = require_ray()
         from kg_engine.extraction.runner import read_checkpoint
 
+        ray = require_ray()
         done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
         done.update(known or {})
         chunks = _chunks(self._todo(documents, done), self.batch_size)
         ready = list(itertools.islice(chunks, 1))
         if not ready:  # nothing new or changed: no cluster needed
             return
-        started = connect(self.address, num_cpus=self.workers)
-        actors: list[Any] = []
+        connect(self.address, num_cpus=self.workers)
         ckpt = None
         bar = None
+        finished = False
         try:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             ready += itertools.islice(chunks, n - 1)
             n = min(n, len(ready))  # a small corpus starts only the workers it can use
-            shipped = ray.put(pickle.dumps((self.nlp, self.converter),
-                                           protocol=pickle.HIGHEST_PROTOCOL))
-            cls = ray.remote(num_cpus=1)(_Worker)
-            actors = [cls.remote(shipped, self.batch_size) for _ in range(n)]
+            actors, self.started_workers = _actors(ray, self.nlp, self.converter, n)
             self.used_workers = n
             ckpt = self._open_checkpoint()
             bar = tqdm(total=total, unit="doc", desc=f"extract (ray ×{n})",
@@ -250,7 +403,8 @@ class RayExtractionRunner(ExtractionRunner):
                         break
                     i = min(range(n), key=load.__getitem__)
                     load[i] += 1
-                    queue.append((chunk, actors[i].process.remote([d for d, _ in chunk]), i))
+                    queue.append((chunk, actors[i].process.remote(
+                        [d for d, _ in chunk], self.batch_size), i))
                 if not queue:
                     break
                 chunk, future, i = queue.popleft()
@@ -263,15 +417,15 @@ class RayExtractionRunner(ExtractionRunner):
                     # the caller came back for more: the result has been handled
                     self._done(ckpt, result)
                     bar.update(1)
+            finished = True
         finally:
             if bar is not None:
                 bar.close()
             if ckpt is not None:
                 ckpt.close()
-            for actor in actors:
-                ray.kill(actor)
-            if started:
-                ray.shutdown()
+            # a failed or abandoned run may leave chunks queued in the actors: end them
+            if not (finished and self.keep_workers):
+                release_workers()
 
 
 def _chunks(todo: Iterator[tuple[Document, bool]], size: int

@@ -38,7 +38,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from rdflib import BNode, Dataset, URIRef
 
@@ -52,8 +52,11 @@ from kg_engine.errors import (
     InputSyntaxError,
     KgEngineError,
 )
-from kg_engine.store import LoadResult, SQLStore, open_store
+from kg_engine.store import SQLStore, open_store
 from kg_engine.store.reasoning import PREDICTED_PREFIXES
+
+if TYPE_CHECKING:
+    from kg_engine.store.loader import LoadResult
 
 __all__ = ["KnowledgeGraph"]
 

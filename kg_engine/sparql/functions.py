@@ -727,14 +727,30 @@ def _has_zero_length_path(node: Any) -> bool:
     return False
 
 
+def _binds_any(node: Any, names: set) -> bool:
+    """Whether a pattern has a ``BIND(… AS ?v)`` (an Extend) of one of ``names`` outside
+    sub-selects (which never see outer bindings: :func:`_eval_multiset`)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, CompValue):
+            if n.name == "Extend" and n.var in names:
+                return True
+            if n.name not in ("ToMultiSet", "Project"):
+                stack.extend(v for k, v in n.items() if k in ("p", "p1", "p2"))
+    return False
+
+
 def _eval_join(ctx: Any, part: CompValue) -> Any:
     """Join; bottom-up (not lazy) when the right side has a zero-length path, so a value bound
     on the left that is not a node of the graph does not match ``?x :p? ?x`` (W3C
-    values_and_path)."""
+    values_and_path), or BINDs a variable the left side binds (pushed in, the BIND's value
+    was lost: ``{ BIND(1 AS ?y) } { BIND(EXISTS {…} AS ?y) }`` joined two incompatible rows)."""
     from rdflib.plugins.sparql.evaluate import evalJoin, evalPart
     from rdflib.plugins.sparql.evalutils import _join
 
-    if part.lazy and _has_zero_length_path(part.p2):
+    if part.lazy and (_has_zero_length_path(part.p2)
+                      or _binds_any(part.p2, set(part.p1.get("_vars") or ()))):
         return _join(evalPart(ctx, part.p1), set(evalPart(ctx, part.p2)))
     return evalJoin(ctx, part)
 

@@ -429,3 +429,17 @@ def test_iri_function_in_an_update_where(fresh):
     assert _objects(fresh, "r") == ["z", "z"]
     assert _objects(fresh, "r2") == ["y"]
     assert _objects(fresh, "knows") == ["b", "c"]  # FILTER(<iri>) is an error: nothing deleted
+
+
+def test_join_with_a_bind_of_a_variable_bound_on_the_left(ds):
+    # §18.5 Join: { BIND(… AS ?y) } joined with a side binding ?y keeps only compatible rows;
+    # rdflib's lazy join pushed the left's ?y into the right, and a BIND of EXISTS (evaluated
+    # there, not in SQL) kept the pushed value: incompatible rows were joined
+    assert rows(ds, "SELECT * WHERE { { BIND(ex:a AS ?y) } { BIND(EXISTS { ?s ex:knows ?o } AS ?y) } }") == []
+    # the group is evaluated on its own (?x unbound in it): EXISTS is true, ?y = true
+    assert sorted(rows(ds, "SELECT ?x WHERE { ?x ex:flag ?y { BIND(EXISTS { ?x ex:knows ?o } AS ?y) } }")) \
+        == [("a",), ("c",)]
+    assert rows(ds, "SELECT ?x WHERE { ?x ex:flag ?y { BIND(NOT EXISTS { ?x ex:knows ?o } AS ?y) } }") \
+        == [("b",)]
+    assert sorted(rows(ds, "SELECT ?x ?y WHERE { ?x ex:flag ?y { BIND(EXISTS { ?s ex:knows ?o } AS ?y) } }")) \
+        == [("a", "true"), ("c", "true")]

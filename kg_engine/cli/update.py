@@ -54,16 +54,19 @@ def update(
         with file_hint(text, "update"):
             parsed = engine.prepare_update(request, source=source)
         with open_kg(db) as kg:
-            before = len(kg)
             try:
-                engine.update(kg.graph, parsed, timeout=timeout)
+                # counted inside the request's own write transaction: a concurrent writer's
+                # statements committed while this one waited for the lock are not its own
+                with kg.store.db.transaction():
+                    before = len(kg)
+                    engine.update(kg.graph, parsed, timeout=timeout)
+                    after = len(kg)
             except QueryTimeoutError as exc:  # rolled back; exit 1 as for kg query --timeout
                 report(exc)
                 raise typer.Exit(1) from None
             except StoreError as exc:
                 report(exc)
                 raise typer.Exit(EXIT_BAD_INPUT) from None
-            after = len(kg)
     console.print(f"ok: {after - before:+,} statements ({after:,} in the store)", highlight=False)
 
 

@@ -72,3 +72,36 @@ def test_api_update_timeout(store: Path) -> None:
         with pytest.raises(QueryTimeoutError):
             kg.update(HUGE, timeout=0.3)
         assert len(kg) == 400
+
+
+def test_count_is_this_requests_own_while_another_process_writes(store: Path) -> None:
+    """The ``+N statements`` line counts what this request changed, not what a concurrent
+    writer committed while the request waited for the store's write lock."""
+    import threading
+    import time
+
+    url = f"sqlite:///{store}"
+    other = KnowledgeGraph(url)
+    holding, release = threading.Event(), threading.Event()
+
+    def concurrent_writer() -> None:
+        with other.store.db.transaction():
+            other.update("INSERT DATA {" + "".join(
+                f"<{EX}w{i}> <{EX}p> <{EX}o> ." for i in range(50)) + "}")
+            holding.set()
+            release.wait(30)
+
+    writer = threading.Thread(target=concurrent_writer)
+    writer.start()
+    assert holding.wait(30)
+    out: list = []
+    cli = threading.Thread(target=lambda: out.append(CliRunner().invoke(
+        app, ["update", f"INSERT DATA {{ <{EX}a> <{EX}b> <{EX}c> }}", "--db", url])))
+    cli.start()
+    time.sleep(1.0)  # the request is waiting for the write lock
+    release.set()
+    writer.join()
+    cli.join(60)
+    other.close()
+    assert out[0].exit_code == 0, out[0].output
+    assert "ok: +1 statements (451 in the store)" in out[0].output

@@ -580,7 +580,8 @@ class KnowledgeGraph:
 
         Args:
             triple: ``(s, p, o)`` of rdflib terms, or text such as
-                ``'<http://ex.org/a> rdf:type <http://ex.org/C>'``.
+                ``'<http://ex.org/a> rdf:type <http://ex.org/C>'`` (prefixed names: ``rdf:``
+                ``rdfs:`` ``owl:`` ``xsd:`` and the prefixes of the files loaded).
             all_derivations: one tree per rule instance deriving the triple.
 
         Returns:
@@ -594,7 +595,9 @@ class KnowledgeGraph:
 
         self._flush()
         if isinstance(triple, str):
-            triple = parse_triple(triple)
+            # the prefixes the store knows (those `kg query` shows in its tables) work too
+            triple = parse_triple(triple, {p: str(ns) for p, ns in self.graph.store.namespaces()
+                                           if p and p not in ("rdf", "rdfs", "owl", "xsd")})
         result = explain(self.store, tuple(triple[:3]), all_derivations=all_derivations)
         if result.kind == "asserted" and any(s.kind == "predicted" for s in result.tree.sources):
             return self._explain_prediction(tuple(triple[:3]), result)

@@ -3,8 +3,9 @@
 An inferred statement is shown as its derivation tree (rule, round, premises, down to
 asserted statements); an asserted one with its source (file, extracted sentence, model).
 The statement is written N-Triples-style (``<iri>``, ``"literal"@en``, ``"5"^^xsd:integer``);
-``rdf: rdfs: owl: xsd:`` prefixed names and ``a`` are accepted. A malformed statement, or one
-that is not in the store, exits with code 2.
+``rdf: rdfs: owl: xsd:`` prefixed names, the prefixes of the files loaded (those ``kg query``
+shows) and ``a`` are accepted. A malformed statement, or one that is not in the store, exits
+with code 2.
 """
 
 from __future__ import annotations

@@ -59,3 +59,12 @@ def test_bad_statement_exit_2(db, statement, fragment):
     res = runner.invoke(app, ["explain", statement, "--db", db])
     assert res.exit_code == 2
     assert fragment in " ".join(res.output.split())
+
+
+def test_prefixes_of_the_loaded_files(db):
+    # university.ttl declares ex:, and kg query prints ex:chen: the same names work here
+    res = runner.invoke(app, ["explain", "ex:chen ex:colleagueOf ex:ada", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "[rule colleagues, round 2]" in res.output
+    res = runner.invoke(app, ["explain", "nope:chen ex:colleagueOf ex:ada", "--db", db])
+    assert res.exit_code == 2 and 'Prefix "nope:" not bound' in res.output

@@ -15,6 +15,7 @@ again resumes exactly where it stopped.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,7 +78,9 @@ def train(
     model: Annotated[str | None, typer.Option("--model", help="complex | distmult | rgcn | compgcn | nbfnet")] = None,
     config: Annotated[str | None, typer.Option("--config", help=".cfg file (default pipelines/gnn_MODEL.cfg)")] = None,
     dataset: DatasetOpt = None,
-    db: DbOpt = None,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Database URL of a kg-engine store (its triples are the data); default "
+        "$KG_DB unless --dataset or --config names the data, else the config's dataset")] = None,
     graph: Annotated[str | None, typer.Option("--graph", help="Train on this named graph of --db only")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Checkpoint folder")] = None,
     device: DeviceOpt = None,
@@ -101,8 +104,10 @@ def train(
             cfg_source = config  # None: defaults + the model's own defaults
         if dataset:
             overrides.update({"data.dataset": dataset, "data.db": None})
-        elif db:
-            overrides.update({"data.db": db, "data.dataset": None})
+        elif db or (config is None and os.environ.get("KG_DB")):
+            # like every other command, --db defaults to $KG_DB (an explicit --config keeps
+            # its own data)
+            overrides.update({"data.db": db or os.environ["KG_DB"], "data.dataset": None})
         if graph:
             overrides["data.graph"] = graph
         for key, value in (("training.device", device), ("training.epochs", epochs),
@@ -214,7 +219,6 @@ def predict(
     """Write the model's top-k predicted triples into the store, scored, with provenance."""
     with user_errors():
         _require_torch()
-        import os
 
         from kg_engine.cli.common import DEFAULT_DB
         from kg_engine.store import open_store

@@ -73,7 +73,8 @@ def test_eval_rejects_other_data(tmp_path, dataset, kgc_like=None):
     assert res.exit_code == 2 and "vocabulary" in res.output.replace("\n", " ")
 
 
-def test_train_and_eval_from_a_store(tmp_path):
+@pytest.mark.parametrize("from_env", [False, True], ids=["--db", "KG_DB"])
+def test_train_and_eval_from_a_store(tmp_path, monkeypatch, from_env):
     import random
 
     from rdflib import URIRef
@@ -88,7 +89,10 @@ def test_train_and_eval_from_a_store(tmp_path):
                 URIRef(f"{ex}e{rnd.randrange(20)}")) for _ in range(150)])
     store.close()
     out = tmp_path / "run"
-    res = runner.invoke(app, ["gnn", "train", "--model", "distmult", "--db", url, "-o", str(out), "--epochs", "2",
+    if from_env:  # like every command, --db defaults to $KG_DB (it trained on UMLS instead)
+        monkeypatch.setenv("KG_DB", url)
+    res = runner.invoke(app, ["gnn", "train", "--model", "distmult", *([] if from_env else ["--db", url]),
+                              "-o", str(out), "--epochs", "2",
                               "--device", "cpu", "--set", "model.dim=8", "--set", "training.eval_every=1"])
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())

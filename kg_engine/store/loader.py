@@ -49,7 +49,7 @@ from tqdm import tqdm
 
 from kg_engine.core.inputs import check_file
 from kg_engine.core.terms import DEFAULT_GRAPH
-from kg_engine.errors import InputReadError, KgEngineError, RDFSyntaxError
+from kg_engine.errors import ConfigError, InputReadError, KgEngineError, RDFSyntaxError
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.pipeline import ParsedFiles, QuadWriter
@@ -140,10 +140,38 @@ def guess_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         raise RDFSyntaxError(
             f"cannot tell the RDF format from the extension {suffix or '(none)'!r}; "
-            f"pass format= (one of {', '.join(sorted(set(FORMATS.values())))})",
+            f"pass format= (kg load --format FMT), one of {_format_names()}",
             source=str(path),
         )
     return FORMATS[suffix]
+
+
+def _format_names() -> str:
+    return ", ".join(sorted(set(FORMATS.values())))
+
+
+def check_format(format: str) -> None:
+    """Refuse a format name that no RDF parser reads.
+
+    Raises:
+        ConfigError: naming the usual formats.
+
+    Example:
+        >>> check_format("turtle")
+        >>> check_format("nope")
+        Traceback (most recent call last):
+        ...
+        kg_engine.errors.ConfigError: unknown RDF format 'nope'; use one of json-ld, n3, nquads, nt, trig, turtle, xml
+    """
+    if format in _FAST_FORMATS or format in _TURTLE_FORMATS:
+        return
+    from rdflib.parser import Parser
+    from rdflib.plugin import PluginException, get
+
+    try:
+        get(format, Parser)
+    except PluginException:
+        raise ConfigError(f"unknown RDF format {format!r}; use one of {_format_names()}") from None
 
 
 def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
@@ -182,10 +210,13 @@ def load_files(
     Raises:
         InputNotFoundError: if a file does not exist (nothing is loaded).
         RDFSyntaxError: on malformed input, naming file, line and column (nothing is loaded).
+        ConfigError: ``format`` names no RDF parser (nothing is loaded).
     """
     files = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     for f in files:
         check_file(f, "RDF", nothing=" (nothing was loaded)")
+    if format is not None:
+        check_format(format)
     formats = [format or guess_format(f) for f in files]
     total_bytes = sum(f.stat().st_size for f in files)
     started = time.perf_counter()

@@ -55,6 +55,21 @@ def test_missing_file_and_bad_url_exit_2(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "unsupported database" in res.output
 
 
+def test_unknown_extension_or_format_names_the_option_and_the_formats(tmp_path: Path) -> None:
+    data = tmp_path / "data.txt"
+    data.write_text("<urn:a> <urn:b> <urn:c> .\n")
+    db = f"sqlite:///{tmp_path / 'k.sqlite'}"
+    res = runner.invoke(app, ["load", str(data), "--db", db])
+    assert res.exit_code == 2 and "kg load --format" in res.output
+    res = runner.invoke(app, ["load", str(data), "--format", "nope", "--db", db])
+    assert res.exit_code == 2, res.output
+    assert "unknown RDF format 'nope'; use one of json-ld, n3, nquads" in res.output
+    assert "plugin" not in res.output  # not rdflib's "No plugin registered for (nope, …)"
+    assert not (tmp_path / "k.sqlite").exists()
+    res = runner.invoke(app, ["load", str(data), "--format", "nt", "--db", db])
+    assert res.exit_code == 0 and "1 new" in res.output
+
+
 def test_n3_data_loads_and_n3_rules_exit_2_pointing_to_kg_reason(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     data = tmp_path / "data.n3"

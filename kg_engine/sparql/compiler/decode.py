@@ -233,7 +233,6 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
             constant: Callable[[int], Identifier], row: type[tuple] | None) -> list[tuple]:
     if not layout:
         return [tuple.__new__(row, ()) if row is not None else ()] * len(rows)
-    cache = _term_cache(store)
     columns = list(zip(*rows))  # one tuple per SQL column
     need: set[Any] = set()
     for _v, kind, i in layout:
@@ -242,7 +241,14 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
         else:  # a value's type code > 0 is the id of its datatype
             need.update(t for t in columns[i + 1] if t is not None and t > 0)
     need.discard(None)
-    need = set(filterfalse(cache.__contains__, need))  # O(len(need)), not O(len(cache))
+    cache = _term_cache(store)
+    missing = set(filterfalse(cache.__contains__, need))  # O(len(need)), not O(len(cache))
+    if missing and len(cache) + len(missing) > _TERM_CACHE_MAX:
+        # full: start over with this result's terms (so a result with more terms than the
+        # bound decodes from memory when run again, instead of fetching them every run)
+        cache = _term_cache(store, reset=True)
+        missing = need
+    need = missing
     constants: dict[Any, Identifier] = {x: constant(int(x)) for x in need if x <= 0}
     need.difference_update(constants)
     if need:  # fetched into ``cache`` (this dict stays ours even if the store's is swapped)
@@ -270,7 +276,9 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
 
 
 #: per store: term id -> rdflib term. Safe because the store never deletes or re-numbers
-#: dictionary entries (ids are assigned once, monotonically); bounded in size. Connections to
+#: dictionary entries (ids are assigned once, monotonically). Bounded: a result whose new
+#: terms would take it past ``_TERM_CACHE_MAX`` empties it first (it then holds that result's
+#: terms, however many: a result as large as the bound is in memory anyway). Connections to
 #: one database may share one cache (:func:`share_terms`).
 _TERM_CACHES: weakref.WeakKeyDictionary[Any, _Terms] = weakref.WeakKeyDictionary()
 _TERM_CACHE_MAX = 500_000
@@ -286,14 +294,15 @@ class _Terms:
         self.terms: dict[int, Identifier] = {}
 
 
-def _term_cache(store: Any) -> dict[int, Identifier]:
+def _term_cache(store: Any, reset: bool = False) -> dict[int, Identifier]:
+    """The id → term cache of ``store``; ``reset``: replaced by an empty one first."""
     try:
         box = _TERM_CACHES.get(store)
     except TypeError:  # not weak-referenceable: a per-call cache
         return {}
     if box is None:
         box = _TERM_CACHES[store] = _Terms()
-    elif len(box.terms) > _TERM_CACHE_MAX:
+    elif reset:
         box.terms = {}
     return box.terms
 

@@ -1,0 +1,46 @@
+"""The id → term cache of result decoding (``sparql/compiler/decode.py``)."""
+
+from __future__ import annotations
+
+from rdflib import URIRef, Variable
+
+from kg_engine.sparql.compiler import decode
+from kg_engine.store import open_store
+
+
+def _store(n: int):
+    st = open_store("sqlite://")
+    terms = [URIRef(f"urn:t{i}") for i in range(n)]
+    st.add([(t, URIRef("urn:p"), t) for t in terms])
+    ids = st.term_ids(terms)
+    return st, [ids[t] for t in terms], terms
+
+
+def _decode(st, ids):
+    return [r[0] for r in decode.decode_rows(st, [(Variable("x"), "id", 0)], [(i,) for i in ids],
+                                             lambda k: None)]
+
+
+def test_result_larger_than_the_bound_is_decoded_from_memory_when_run_again(monkeypatch):
+    st, ids, terms = _store(20)
+    monkeypatch.setattr(decode, "_TERM_CACHE_MAX", 5)
+    fetched: list[int] = []
+    real = decode.fetch_terms
+
+    def counting(store, need, cache=None):
+        fetched.append(len(need))
+        return real(store, need, cache)
+
+    monkeypatch.setattr(decode, "fetch_terms", counting)
+    assert _decode(st, ids) == terms
+    assert _decode(st, ids) == terms  # 20 terms > the bound of 5: kept, not fetched again
+    assert fetched == [20]
+
+
+def test_reset_keeps_the_terms_that_were_cached_before(monkeypatch):
+    st, ids, terms = _store(12)
+    monkeypatch.setattr(decode, "_TERM_CACHE_MAX", 5)
+    assert _decode(st, ids[:3]) == terms[:3]  # cached
+    # 3 cached + 9 new > 5: the cache starts over; the 3 cached ones are decoded too
+    assert _decode(st, ids) == terms
+    assert _decode(st, ids[:4]) == terms[:4]

@@ -104,10 +104,13 @@ class TermDictionary:
         floor = self.db.scalar("SELECT value FROM kg_meta WHERE key = 'term_id_floor'")
         return max(top, int(floor or 0)) + 1
 
-    def insert(self, rows: list[TermRow]) -> dict[Identity, int]:
+    def insert(self, rows: list[TermRow], every: dict[Identity, int] | None = None
+               ) -> dict[Identity, int]:
         """Insert new term rows (known to be absent) with fresh ids; returns their ids.
 
-        Datatype IRIs of literals are resolved (and created) first.
+        Datatype IRIs of literals are resolved (and created) first: looked up by hash, or in
+        ``every`` when given (the identity → id of every term of the store, kept by a bulk
+        load: no look-up then, the hash index may be absent; the new ids are added to it).
         """
         if not self.db.in_transaction:
             raise RuntimeError("terms can only be created inside store.db.transaction()")
@@ -115,10 +118,13 @@ class TermDictionary:
         dt_ids: dict[str | None, int] = {None: 0}
         if datatypes:
             dt_rows = {d: encode_iri(d) for d in datatypes}
-            known = self._lookup({_identity(r): r for r in dt_rows.values()})
+            if every is None:
+                known = self._lookup({_identity(r): r for r in dt_rows.values()})
+            else:
+                known = {k: every[k] for r in dt_rows.values() if (k := _identity(r)) in every}
             missing = [r for r in dt_rows.values() if _identity(r) not in known]
             if missing:
-                known.update(self.insert(missing))
+                known.update(self.insert(missing, every))
             dt_ids.update({d: known[_identity(r)] for d, r in dt_rows.items()})
         next_id = self.next_id()
         out: dict[Identity, int] = {}
@@ -137,6 +143,8 @@ class TermDictionary:
         self.db.insert_rows(
             "kg_terms", ("id", "h", "kind", "lex", "dt", "lang", "num", "dtm", "bln"), records
         )
+        if every is not None:
+            every.update(out)
         return out
 
     # -- id -> term ----------------------------------------------------------------------

@@ -77,7 +77,7 @@ class LoadTarget(Protocol):
 
     @property
     def reasoning(self) -> Any: ...
-    def drop_indexes(self) -> None: ...
+    def drop_indexes(self, terms: bool = False) -> None: ...
     def create_indexes(self) -> None: ...
     def unmaintained(self) -> contextlib.AbstractContextManager[None]: ...
     def bump_stats(self, added: dict[int, int]) -> None: ...
@@ -230,18 +230,20 @@ def load_files(
             # with a reasoning profile, a big load is followed by one recompute of the
             # closure; smaller ones extend it batch by batch (store.bulk_add)
             recompute = rebuild and store.reasoning is not None
-            if rebuild:
-                store.drop_indexes()
             # a load adding < 1/_SMALL_LOAD of the statements updates the statistics
             # without a scan of the whole store (the scan would cost more than the load)
             before = int(store.db.scalar("SELECT SUM(triples) FROM kg_stats") or 0)
             target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
                 graph or DEFAULT_GRAPH]
+            # every term's id in memory (an empty store): no look-up by hash during the load
+            known = _all_terms(store) if empty else None
+            if rebuild:
+                store.drop_indexes(terms=known is not None and store.db.dialect == "sqlite")
             now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
             live = contextlib.nullcontext() if not recompute else store.unmaintained()
             with live:
                 per_predicate = _load_all(store, files, formats, target, now, bar, result,
-                                          allow_contexts, _all_terms(store) if empty else None)
+                                          allow_contexts, known)
             if rebuild:
                 store.create_indexes()
             # in the transaction: the load and its statistics, or neither
@@ -419,9 +421,8 @@ class _Writer:
             else:
                 found[key] = id_
         if new:
-            created = dictionary.insert(list(new.values()))  # datatype IRIs included
-            known.update(created)
-            found.update(created)
+            # datatype IRIs included (resolved through ``known``, which gets the new ids)
+            found.update(dictionary.insert(list(new.values()), known))
         return found
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "QUAD_INDEXES",
     "SCHEMA_VERSION",
     "TERM_ID_COLUMNS",
+    "TERM_HASH_INDEX",
     "TERM_ID_FLOOR_KEY",
     "VERSION_KEY",
     "check_version",
@@ -100,6 +101,8 @@ terms = Table(
     Column("bln", SmallInteger),
     Index("kg_terms_h", "h"),
 )
+#: The index of ``kg_terms`` by hash (term look-ups); dropped during loads into an empty store.
+TERM_HASH_INDEX = "kg_terms_h"
 
 quads = Table(
     "kg_quads",

@@ -291,3 +291,36 @@ def test_first_load_with_repeated_statements_keeps_each_once(store: SQLStore,
     assert store.predicate_stats()[p] == (22, 7, 3)  # 21 in the default graph, 1 in urn:g
     assert store.add([(URIRef("urn:s1"), URIRef("urn:p"), URIRef("urn:o1"))]) == 0
     assert store.add([(URIRef("urn:s1"), URIRef("urn:p"), URIRef("urn:o9"))]) == 1
+
+
+def _has_term_index(store: SQLStore) -> bool:
+    if store.dialect == "sqlite":
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'kg_terms_h'"
+    else:
+        sql = "SELECT 1 FROM pg_indexes WHERE indexname = 'kg_terms_h' AND schemaname = current_schema()"
+    return store.db.fetchone(sql) is not None
+
+
+def test_load_into_an_empty_store_rebuilds_the_term_index(store: SQLStore, tmp_path: Path) -> None:
+    # SQLite drops the term-hash index during a load into an empty store (terms are told
+    # apart in memory) and builds it after: look-ups by hash work, no term is doubled, even
+    # the target graph's IRI, created before the load, appearing in the data; a failed load
+    # leaves the index as it was
+    g = URIRef("urn:g")
+    good = tmp_path / "a.nt"
+    good.write_text('<urn:g> <urn:p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+                    '<urn:b> <urn:p> <http://www.w3.org/2001/XMLSchema#integer> .\n')
+    bad = tmp_path / "b.nt"
+    bad.write_text("<urn:c> <urn:p> .\n")
+    with pytest.raises(RDFSyntaxError):
+        store.load([good, bad], graph=g)
+    assert _has_term_index(store) and len(store) == 0
+    assert store.load(good, graph=g).added == 2
+    assert _has_term_index(store)
+    lexes = [r[0] for r in store.db.fetchall("SELECT lex FROM kg_terms WHERE kind = 1")]
+    assert sorted(lexes) == sorted(set(lexes))  # every IRI once (urn:g, xsd:integer too)
+    assert store.term_ids([URIRef("urn:b")]) != {}  # found by hash
+    more = tmp_path / "c.nt"
+    more.write_text("<urn:b> <urn:p> <urn:g> .\n")
+    assert store.load(more).added == 1
+    assert store.db.scalar("SELECT count(*) FROM kg_terms WHERE lex = 'urn:b'") == 1

@@ -29,7 +29,8 @@ Fixed here (each measured with the W3C suite):
 * ``SUBSTR`` with a start below 1 or a fractional start/length follows XPath ``fn:substring``;
 * aggregates (:mod:`kg_engine.sparql.aggregates`): empty groups, errors, MIN/MAX ordering;
 * sub-SELECTs do not see outer bindings (rdflib's lazy join pushes them in);
-* joins with a zero-length path (``p*``, ``p?``) on the right are evaluated bottom-up;
+* joins with a zero-length path (``p*``, ``p?``) or a BIND of a left-side variable on the right
+  are evaluated bottom-up; a bottom-up join keeps duplicate solutions (rdflib: a set);
 * ``ORDER BY``: a key that errors sorts as unbound (rdflib raises ``TypeError``); terms are
   ordered as the SQL compiler orders them (unbound < blank node < IRI < literal; numbers by
   value, then dates, then booleans, then lexical form and language), so both paths agree;
@@ -745,13 +746,15 @@ def _eval_join(ctx: Any, part: CompValue) -> Any:
     """Join; bottom-up (not lazy) when the right side has a zero-length path, so a value bound
     on the left that is not a node of the graph does not match ``?x :p? ?x`` (W3C
     values_and_path), or BINDs a variable the left side binds (pushed in, the BIND's value
-    was lost: ``{ BIND(1 AS ?y) } { BIND(EXISTS {…} AS ?y) }`` joined two incompatible rows)."""
+    was lost: ``{ BIND(1 AS ?y) } { BIND(EXISTS {…} AS ?y) }`` joined two incompatible rows).
+    Bottom-up, the right side's solutions are kept as a list: §18.5 Join is a bag, and
+    rdflib's ``evalJoin`` made them a set (a trailing ``VALUES`` with a repeated row lost it)."""
     from rdflib.plugins.sparql.evaluate import evalJoin, evalPart
     from rdflib.plugins.sparql.evalutils import _join
 
-    if part.lazy and (_has_zero_length_path(part.p2)
-                      or _binds_any(part.p2, set(part.p1.get("_vars") or ()))):
-        return _join(evalPart(ctx, part.p1), set(evalPart(ctx, part.p2)))
+    if not part.lazy or _has_zero_length_path(part.p2) or \
+            _binds_any(part.p2, set(part.p1.get("_vars") or ())):
+        return _join(evalPart(ctx, part.p1), list(evalPart(ctx, part.p2)))
     return evalJoin(ctx, part)
 
 

@@ -34,6 +34,7 @@ Example:
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 from collections import Counter
@@ -639,6 +640,11 @@ class Engines:
         return names, [tuple(_norm(t) for t in row) for row in res]
 
     def run_ox(self, text: str) -> Any:
+        if "ORDER BY" in text and hasattr(os, "fork"):
+            return _in_child(lambda: self._run_ox(text))
+        return self._run_ox(text)
+
+    def _run_ox(self, text: str) -> Any:
         import pyoxigraph as ox
 
         res = self.ox.query(text)
@@ -668,6 +674,43 @@ class Engines:
             return names, [tuple(_norm(b.get(v)) for v in res.vars) for b in res.bindings]
         finally:
             rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS = saved
+
+
+class ReferencePanic(RuntimeError):
+    """pyoxigraph aborted the process (a Rust panic: its ORDER BY comparison is not a total
+    order for some mixes of terms, e.g. seed 700601); the query is not comparable."""
+
+
+def _in_child(fn: Callable[[], Any]) -> Any:
+    """``fn()`` run in a forked child, its result (or exception) sent back pickled: a panic
+    that aborts pyoxigraph's process becomes :class:`ReferencePanic` instead of ending the run."""
+    import pickle
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            try:
+                payload = pickle.dumps((True, fn()))
+            except Exception as exc:  # noqa: BLE001 - sent to the parent as it is
+                payload = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            with os.fdopen(w, "wb") as fh:
+                fh.write(payload)
+        except BaseException:  # noqa: BLE001
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if not data or status != 0:
+        raise ReferencePanic(f"pyoxigraph aborted (wait status {status})")
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return value
 
 
 def _canon_lex(lex: str, dt: str | None) -> str:

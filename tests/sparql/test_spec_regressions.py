@@ -443,3 +443,14 @@ def test_join_with_a_bind_of_a_variable_bound_on_the_left(ds):
         == [("b",)]
     assert sorted(rows(ds, "SELECT ?x ?y WHERE { ?x ex:flag ?y { BIND(EXISTS { ?s ex:knows ?o } AS ?y) } }")) \
         == [("a", "true"), ("c", "true")]
+
+
+def test_a_join_keeps_duplicate_solutions(ds):
+    # §18.5 Join is a bag: a trailing VALUES with a repeated row repeats the aggregate's row;
+    # rdflib's non-lazy join made the right side a set (2 rows, not 3) — PostgreSQL's path
+    # when its SQL declines, and every path without the compiler
+    from kg_engine.sparql.engine import QueryEngine
+    q = PFX + "SELECT (MIN(?x) AS ?m) WHERE { { SELECT ?x WHERE { } LIMIT 2 } } VALUES ?z { 1 ex:a 1 }"
+    for engine in (QueryEngine(use_compiler=False), QueryEngine()):
+        assert len(list(engine.query(ds, q))) == 3
+    assert len(rows(ds, "SELECT ?z WHERE { ?s ex:flag true } VALUES ?z { 1 1 }")) == 4

@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -69,8 +70,9 @@ class KnowledgeGraph:
     is not UTF-8, a truncated ``.gz``…), never the drivers' own exceptions.
 
     Args:
-        url: database URL (``sqlite:///PATH``, ``sqlite://``, ``postgresql+psycopg://…``);
-            default ``$KG_DB``, else ``sqlite:///kg.sqlite``.
+        url: database URL (``sqlite:///PATH``, ``sqlite://``, ``postgresql+psycopg://…``) or
+            the :class:`~pathlib.Path` of a SQLite file; default ``$KG_DB``, else
+            ``sqlite:///kg.sqlite``.
         reasoning: a rule set (``"rdfs"``, ``"owl-rl"``…) whose inferences answer queries
             and are kept current on every write (see :meth:`reason`); materialised now
             unless the store already has this profile.
@@ -82,7 +84,8 @@ class KnowledgeGraph:
         store: the underlying :class:`~kg_engine.store.SQLStore`.
     """
 
-    def __init__(self, url: str | None = None, *, reasoning: str | None = None,
+    def __init__(self, url: str | os.PathLike[str] | None = None, *,
+                 reasoning: str | None = None,
                  readonly: bool = False, create: bool = True) -> None:
         self._url = url
         self.store: SQLStore = open_store(url, readonly=readonly, create=create)

@@ -69,8 +69,9 @@ def parse_url(url: str) -> tuple[Dialect, URL]:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy.exc.ArgumentError
+        hint = f" (a SQLite file: sqlite:///{url})" if "://" not in url else ""
         raise StoreURLError(
-            f"cannot parse database URL {url!r}: expected sqlite:///PATH, sqlite:// or "
+            f"cannot parse database URL {url!r}: expected sqlite:///PATH{hint}, sqlite:// or "
             "postgresql+psycopg://USER@HOST:PORT/DB"
         ) from exc
     backend = parsed.get_backend_name()
@@ -135,6 +136,10 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
     """
     if isinstance(exc, StoreError):
         return exc
+    if (isinstance(exc, sqlite3.ProgrammingError) and "closed database" in str(exc)) or (
+            type(exc).__module__.startswith("psycopg") and "connection is closed" in str(exc)):
+        return StoreError(f"{_redact(url)} is closed (close() was called, or its with block "
+                          "ended): open the store again to use it")
     if isinstance(exc, sqlite3.Error):
         name = getattr(exc, "sqlite_errorname", "") or ""
         for code, (what, fix) in _SQLITE_CAUSES.items():

@@ -62,11 +62,13 @@ _PROVENANCE_FIELDS = ("kind", "source", "sentence", "start", "end", "text", "age
                       "confidence", "detail")
 
 
-def open_store(url: str | None = None, *, readonly: bool = False, create: bool = True) -> SQLStore:
+def open_store(url: str | os.PathLike[str] | None = None, *, readonly: bool = False,
+               create: bool = True) -> SQLStore:
     """Open the store at ``url``; default ``$KG_DB`` or :data:`DEFAULT_URL`.
 
     Args:
-        url: database URL; ``None`` for the default (an empty string is an error).
+        url: database URL; a :class:`~pathlib.Path` is a SQLite file (``sqlite:///PATH``);
+            ``None`` for the default (an empty string is an error).
         readonly: open without writing anything (a missing store is an error).
         create: create the store if the database does not exist yet.
 
@@ -75,6 +77,8 @@ def open_store(url: str | None = None, *, readonly: bool = False, create: bool =
         InputNotFoundError: no store at ``url`` and ``readonly`` or not ``create``.
         StoreError: the database is not a kg-engine store, or cannot be opened.
     """
+    if isinstance(url, os.PathLike):
+        url = f"sqlite:///{os.fspath(url)}"
     if url is not None and not url.strip():
         raise StoreURLError("the database URL is empty: give sqlite:///PATH, sqlite:// or "
                             "postgresql+psycopg://…, or leave --db out for $KG_DB / "

@@ -304,6 +304,20 @@ def test_api_raises_public_exceptions(work: Path) -> None:
     with pytest.raises(KgEngineError):
         kg.explain("<urn:a> <urn:b>")
     assert len(kg) == 0
+    with pytest.raises(StoreURLError, match="a SQLite file: sqlite:///kg.sqlite"):
+        KnowledgeGraph("kg.sqlite")
+    kg.close()
+    with pytest.raises(StoreError, match="is closed"):  # was sqlite3.ProgrammingError
+        kg.query("ASK {}")
+    with pytest.raises(StoreError, match="is closed"):
+        len(kg)
+
+
+def test_a_path_is_a_sqlite_file(tmp_path: Path) -> None:
+    with KnowledgeGraph(tmp_path / "kg.sqlite") as kg:  # was AttributeError: no .strip
+        kg.update("INSERT DATA { <urn:a> <urn:b> <urn:c> }")
+        assert kg.url == f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert len(KnowledgeGraph(f"sqlite:///{tmp_path / 'kg.sqlite'}")) == 1
 
 
 # -- interrupts ----------------------------------------------------------------------------

@@ -102,10 +102,11 @@ def _extract(kg) -> None:
     if out["explained"] is not None:
         triple, sources = out["explained"]
         console.print(f"why {' '.join(t.n3() for t in triple)}?", markup=False)
-        for prov in sources:
+        for prov in sources:  # the NER gives no confidence: say nothing rather than "None"
+            conf = f" (confidence {prov.confidence:.3g})" if prov.confidence is not None else ""
             console.print(f"  {prov.source} sentence {prov.sentence} "
-                          f"[{prov.start}:{prov.end}] by {prov.agent} {prov.version} "
-                          f"(confidence {prov.confidence}): {prov.text!r}", markup=False)
+                          f"[{prov.start}:{prov.end}] by {prov.agent} {prov.version}{conf}: "
+                          f"{prov.text!r}", markup=False)
 
 
 PREDICTIONS_QUERY = """

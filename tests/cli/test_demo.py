@@ -32,6 +32,7 @@ def test_demo_runs_end_to_end(tmp_path: Path, monkeypatch) -> None:
     assert "Students per advisor" in out and "Ada Whitcombe" in out
     assert "rule prp-spo1" in out  # the explained inferred triple names its rule
     assert "demo finished" in out and "kg serve --db" in out
+    assert "None" not in out  # e.g. "(confidence None)" of an extracted label
     with SQLStore(db) as store:
         graphs = {str(g) for g in store.graphs()}
         assert "urn:kg-engine:predicted:nbfnet" in graphs

@@ -112,6 +112,15 @@ def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
     return kg
 
 
+def reasoning_text(kg: Any) -> str | None:
+    """The store's reasoning profile for people: the built-in rule set's name, or the user
+    rules' inferred graph (the profile records those as ``"program"``); ``None``: off."""
+    profile = kg.store.reasoning
+    if profile is None:
+        return None
+    return profile.rules if profile.rules != "program" else f"user rules → <{profile.graph}>"
+
+
 #: What Ctrl-C leaves behind, per command (the default: one transaction rolled back).
 INTERRUPTED = {
     "load": "the load was rolled back: nothing from these files was written",

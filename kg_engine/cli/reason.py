@@ -17,7 +17,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    console,
+    open_kg,
+    reasoning_text,
+    user_errors,
+)
 
 #: Violations printed per constraint rule (all are counted).
 _SHOW_VIOLATIONS = 5
@@ -46,7 +53,7 @@ def reason(
     answer queries and are kept current on every write."""
     if off:
         with user_errors(), open_kg(db, create=False) as kg:
-            before = kg.reasoning
+            before = reasoning_text(kg)
             kg.reason_off()
         console.print(f"reasoning off (was: {before})" if before else "reasoning was off",
                       highlight=False)

@@ -9,7 +9,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    console,
+    open_kg,
+    reasoning_text,
+    user_errors,
+)
 
 
 def stats(
@@ -19,6 +26,7 @@ def stats(
     """Show statement/term/graph counts, the top predicates and the size on disk."""
     with user_errors(), open_kg(db, readonly=True) as kg:
         info = kg.stats()
+        reasoning = reasoning_text(kg)
     if as_json:
         console.print_json(json.dumps(info))
         return
@@ -29,8 +37,8 @@ def stats(
         f"{info['default_graph_statements']:,})  terms: {info['terms']:,}  "
         f"named graphs: {info['graphs']:,}  size: {size}"
     )
-    console.print(f"reasoning: {info['reasoning']} (inferences in answers, kept current)"
-                  if info["reasoning"] else "reasoning: off (asserted statements only)",
+    console.print(f"reasoning: {reasoning} (inferences in answers, kept current)"
+                  if reasoning else "reasoning: off (asserted statements only)",
                   markup=False, highlight=False)
     if info["top_predicates"]:
         table = Table("predicate", "statements")

@@ -39,6 +39,19 @@ def test_reason_file_with_profile(db):
     assert "no violations" in res.output
 
 
+def test_user_rules_profile_is_named_by_its_graph_not_program(db):
+    res = runner.invoke(app, ["reason", "--rules", str(SAMPLE / "university.rules"), "--db", db])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["stats", "--db", db])
+    assert "reasoning: user rules → <urn:kg-engine:inferred:university>" in res.output
+    assert "program" not in res.output
+    res = runner.invoke(app, ["reason", "--off", "--db", db])
+    assert res.output.strip() == ("reasoning off (was: user rules → "
+                                  "<urn:kg-engine:inferred:university>)")
+    res = runner.invoke(app, ["stats", "--db", db])
+    assert "reasoning: off" in res.output
+
+
 def test_violations_listed(db, tmp_path):
     rules = tmp_path / "check.rules"
     rules.write_text(

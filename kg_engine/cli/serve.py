@@ -40,11 +40,15 @@ def serve(
         except ImportError as exc:
             raise MissingDependencyError(exc.name or "starlette", "serve") from exc
 
+        import functools
+
         from kg_engine.api import KnowledgeGraph
 
         config = ServerConfig(db, update=update, token=token or None,
                               timeout=timeout if timeout > 0 else None)
-        app = create_app(config, KnowledgeGraph)
+        # a read-only server never creates a store (a mistyped --db is an error, not an
+        # empty store served and left on disk); with --update a new store may be filled
+        app = create_app(config, functools.partial(KnowledgeGraph, create=update))
         _check_bind(host, port)
     mode = "read-write" + (" (token required)" if token else "") if update else "read-only"
     console.print(f"kg serve: {db} ({mode}) at http://{host}:{port}/  "

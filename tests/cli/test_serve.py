@@ -61,6 +61,17 @@ def test_kg_serve_bad_url_exits_2(tmp_path: Path):
     assert proc.returncode == 2 and "unsupported database" in err
 
 
+def test_read_only_kg_serve_of_a_missing_store_exits_2_and_creates_nothing(tmp_path: Path):
+    missing = tmp_path / "typo.sqlite"
+    proc = _kg("serve", "--db", f"sqlite:///{missing}", "--port", str(_free_port()))
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()  # before the fix it served an empty store until stopped
+    assert proc.returncode == 2, out + err
+    assert "no such store" in err and not missing.exists()
+
+
 def test_kg_serve_on_a_busy_port_is_one_line_exit_2(tmp_path: Path):
     db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     assert _kg("load", "--db", db, str(DATA)).wait(120) == 0

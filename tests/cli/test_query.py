@@ -103,6 +103,11 @@ def test_inferences_and_asserted_only(tmp_path: Path) -> None:
     assert run("query", "--db", url, "--format", "csv", q).output.splitlines() == ["x", f"{EX}tom"]
     assert run("query", "--db", url, "--format", "csv", "--asserted-only", q
                ).output.splitlines() == ["x"]
+    # --format json (written by the database) sees the same default graph
+    values = [[b["x"]["value"] for b in json.loads(run("query", "--db", url, "--format", "json",
+                                                       *flag, q).stdout)["results"]["bindings"]]
+              for flag in ([], ["--asserted-only"])]
+    assert values == [[f"{EX}tom"], []]
     # a write keeps the answers current
     run("update", "--db", url, f"INSERT DATA {{ <{EX}kit> a <{EX}Cat> }}")
     assert len(run("query", "--db", url, "--format", "csv", q).output.splitlines()) == 3

@@ -2,11 +2,12 @@
 
 Runs on a fresh machine with no ``../shared`` and no network: the corpus is
 ``data/demo_corpus.jsonl`` (written for this project; invented people and companies in real
-cities) and the NER is the installed small English spaCy pipeline. No relation model is used by
-default: the shipped document-level model (``data/models/docre_minilm``, Wikidata relations) is
-too imprecise to show as fact (docs/benchmarks.md, "Document-level relations"); pass
-``relation_model=DOCRE_MODEL`` to add its relations (pipeline ``docre_open``: the open-text schema
-with per-relation thresholds), each shown with the sentence(s) it came from.
+cities) and the pipeline is the default one: the installed small English spaCy pipeline (NER,
+parser) and Wikidata relations from dependency patterns (``kg_pattern_relation_extractor``,
+``pipelines/schemas/wikidata_patterns.cfg``), each shown with the sentence it came from. Pass
+``relation_model=DOCRE_MODEL`` to use the shipped document-level model instead (pipeline
+``docre_open``: the open-text schema with per-relation thresholds; less precise, see
+docs/benchmarks.md, "Document-level relations").
 
 :func:`run_extraction_demo` takes a ``KnowledgeGraph`` (anything with ``extract``, ``query``,
 ``triples`` and ``store.provenance_of``) so that this package does not import the API layer.
@@ -25,7 +26,7 @@ _DATA = Path(__file__).resolve().parents[2] / "data"
 DEMO_CORPUS = _DATA / "demo_corpus.jsonl"
 #: The document-level relation model shipped with the project (experimental, opt-in).
 DOCRE_MODEL = _DATA / "models" / "docre_minilm"
-#: The relation model the demo uses (none: entities only).
+#: The document-level relation model the demo uses (none: the default pipeline's patterns).
 DEMO_RELATION_MODEL: Path | None = None
 #: Namespace of the default schema's predicates.
 WIKIDATA_PROP = "http://www.wikidata.org/prop/direct/"
@@ -46,7 +47,7 @@ DEMO_QUERIES: dict[str, str] = {
         GROUP BY ?org ORDER BY ?org LIMIT 12""",
 }
 
-#: Title and SPARQL of the relation table (when a relation model is used).
+#: Title and SPARQL of the relation table.
 RELATION_QUERY = ("Wikidata relations between entities (head, property, tail)", _PREFIXES + """
         SELECT ?head ?relation ?tail WHERE {
           ?h ?p ?t . ?h rdfs:label ?head . ?p rdfs:label ?relation .
@@ -69,23 +70,23 @@ def run_extraction_demo(
         kg: a ``KnowledgeGraph``.
         corpus: the corpus (default :data:`DEMO_CORPUS`).
         relation_model: a document-level relation model folder (e.g. :data:`DOCRE_MODEL`);
-            ``None`` or a missing folder: entities only.
+            ``None`` or a missing folder: the default pipeline (pattern relations).
         progress: progress bar.
 
     Returns:
         ``{"extract": ExtractResult, "rerun": ExtractResult (unchanged corpus: skipped),
-        "relations": bool, "queries": {title: (variables, rows)},
+        "relations": bool (relations were extracted), "queries": {title: (variables, rows)},
         "explained": (triple, [Provenance])}``; the last "query" is a table of the extracted
         relations with the source sentence(s) of each (from the provenance).
     """
-    use_rel = relation_model is not None and Path(relation_model).exists()
-    overrides: dict[str, Any] = {
-        "pipeline.doc_relation_model": str(relation_model) if use_rel else None}
-    pipeline = "docre_open" if use_rel else "default"
+    use_model = relation_model is not None and Path(relation_model).exists()
+    overrides: dict[str, Any] = (
+        {"pipeline.doc_relation_model": str(relation_model)} if use_model else {})
+    pipeline = "docre_open" if use_model else "default"
     result = kg.extract(corpus, pipeline, overrides=overrides, progress=progress)
     rerun = kg.extract(corpus, pipeline, overrides=overrides, progress=progress)
     queries: dict[str, tuple[list[str], list[list[str]]]] = {}
-    for title, sparql in [*DEMO_QUERIES.items(), *([RELATION_QUERY] if use_rel else [])]:
+    for title, sparql in [*DEMO_QUERIES.items(), RELATION_QUERY]:
         res = kg.query(sparql)
         names = [str(v) for v in res.vars]
         rows = [["" if v is None else str(v) for v in row] for row in res]
@@ -96,9 +97,9 @@ def run_extraction_demo(
     def label(term: Any) -> str:
         if not isinstance(term, URIRef):
             return str(term)
-        for q in kg.triples((term, RDFS.label, None)):
-            return str(q[2])
-        return str(term)
+        # the longest of an entity's names ("Callum Reid", not "Reid")
+        names = [str(q[2]) for q in kg.triples((term, RDFS.label, None))]
+        return max(names, key=lambda n: (len(n), n)) if names else str(term)
 
     rel_triples = sorted((q for q in kg.triples((None, None, None))
                           if isinstance(q[1], URIRef) and str(q[1]).startswith(WIKIDATA_PROP)),
@@ -108,9 +109,11 @@ def run_extraction_demo(
         sentences = sorted({(p.source, p.sentence, p.text or "") for p in kg.store.provenance_of(quad)})
         evidence = " | ".join(f"[{src} s{idx}] {text}" for src, idx, text in sentences)
         rows.append([label(quad[0]), label(quad[1]), label(quad[2]), evidence])
-    if use_rel:
+    if rows:
         queries["Extracted relations and the sentences they come from"] = (
             ["head", "relation", "tail", "source sentence(s)"], rows)
+    else:
+        queries.pop(RELATION_QUERY[0], None)
     # the first relation, else the first label, that text extraction wrote (the sample graph
     # loaded earlier has no sentence to show)
     for quad in rel_triples or kg.triples((None, RDFS.label, None)):
@@ -118,5 +121,5 @@ def run_extraction_demo(
         if sources:
             explained = (quad[:3], sources)
             break
-    return {"extract": result, "rerun": rerun, "relations": use_rel, "queries": queries,
+    return {"extract": result, "rerun": rerun, "relations": bool(rows), "queries": queries,
             "explained": explained}

@@ -43,7 +43,7 @@ PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
 
 _SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf", "doc_relations"}
 _PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size",
-                  "doc_relation_model"}
+                  "doc_relation_model", "pattern_relations"}
 _DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize",
                       "skip_listed", "same_sentence", "typed_literals"}
 
@@ -145,7 +145,7 @@ def read_pipeline_config(
         cur[parts[-1]] = value
     base_dir = (cfg_path or base_path).parent
     for sec, key in (("pipeline", "relation_model"), ("pipeline", "doc_relation_model"),
-                     ("doc_relations", "schema")):
+                     ("pipeline", "pattern_relations"), ("doc_relations", "schema")):
         rel = cfg[sec].get(key)
         if rel and not Path(rel).is_absolute():
             cand = (base_dir / rel).resolve()
@@ -162,7 +162,7 @@ def _to_dict(cfg: Any) -> dict[str, Any]:
 
 def _ensure_sentences(nlp: Language) -> None:
     names = set(nlp.pipe_names)
-    if "senter" in nlp.disabled:
+    if "senter" in nlp.disabled and "parser" not in names:  # the parser sets sentences
         nlp.enable_pipe("senter")
         names.add("senter")
     if not names & {"parser", "senter", "sentencizer"}:
@@ -227,6 +227,11 @@ def load_extraction_pipeline(
         from kg_engine.extraction import components as _components  # noqa: F401 - factories
 
         nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
+    patterns = pcfg.get("pattern_relations")
+    if patterns:
+        from kg_engine.extraction import components as _components  # noqa: F401,F811 - factories
+
+        nlp.add_pipe("kg_pattern_relation_extractor", config={"schema": str(patterns)})
     # the mapper runs last: the relation model sees the entity labels it was trained with
     # (the NER's own), and the triples get the graph's classes and cleaned spans
     try:

@@ -248,6 +248,8 @@ class DocConverter:
                 continue
             h_iri = iri_by_start[head.start]
             t_obj = obj if obj is not None else iri_by_start[tail.start]
+            if t_obj == h_iri:
+                continue  # both names were linked to one entity ("Galway" / "County Galway")
             if "sentence" in extra:  # the evidence sentence chosen by a document-level model
                 s_idx = int(extra["sentence"])
                 span = doc[sents[s_idx][0]:sents[s_idx][1]]

@@ -23,6 +23,21 @@ def test_extraction_demo_end_to_end(tmp_path) -> None:
         assert any("Halvorsen Robotics" in r[1] for r in orgs)
         _triple, provs = out["explained"]
         assert provs and all(p.kind == "extracted" and p.source.startswith("demo-") for p in provs)
+        # the default pipeline's Wikidata relations, each explained by its source sentence
+        assert out["relations"]
+        names, rows = out["queries"]["Extracted relations and the sentences they come from"]
+        got = {tuple(r[:3]): r[3] for r in rows}
+        for fact, sentence in [
+            (("Nordlys Energy", "headquarters location", "Oslo"),
+             "Nordlys Energy is an energy company headquartered in Oslo, Norway."),
+            (("Nordlys Energy", "chief executive officer", "Erik Solberg"),
+             "Erik Solberg (born 17 July 1968) became chief executive of Nordlys Energy in 2019."),
+            (("Callum Reid", "place of birth", "Inverness"), "was born in Inverness"),
+            (("Mira Okafor", "date of birth", "1980-02-14"), "Dr. Mira Okafor (born 14 February"),
+        ]:
+            assert fact in got and sentence in got[fact], (fact, rows)
+        # no relation between entities only listed together ("Portugal and Ireland")
+        assert not any({r[0], r[2]} == {"Portugal", "Ireland"} for r in rows)
         # every stored triple carries provenance
         assert all(kg.store.provenance_of(q) for q in kg.triples((None, None, None)))
 

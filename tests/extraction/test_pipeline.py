@@ -46,7 +46,8 @@ def test_spacy_name_as_spec_and_errors(tmp_path) -> None:
 
 def test_default_pipeline_extracts() -> None:
     p = load_extraction_pipeline("default", {"pipeline.doc_relation_model": None})
-    assert p.nlp.pipe_names == ["tok2vec", "senter", "ner", "kg_entity_mapper"]
+    assert p.nlp.pipe_names == ["tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer",
+                                "ner", "kg_pattern_relation_extractor", "kg_entity_mapper"]
     doc = p.nlp("Marie Curie moved to Paris. She won 2 prizes.")
     batch = p.converter.convert(doc, "d")
     assert len(batch) >= 4 and all(prov is not None for _, prov in batch)

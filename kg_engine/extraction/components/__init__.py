@@ -3,6 +3,8 @@
 * ``kg_relation_extractor`` — :class:`~kg_engine.extraction.components.relation_extractor.RelationExtractor`.
 * ``kg_doc_relation_extractor`` — :class:`~kg_engine.extraction.components.doc_relation_extractor.DocRelationExtractor`
   (document-level relations, Wikidata schema).
+* ``kg_pattern_relation_extractor`` — :class:`~kg_engine.extraction.components.pattern_relation_extractor.PatternRelationExtractor`
+  (Wikidata relations from dependency paths through trigger words; the default pipeline's).
 * ``kg_ner_tagger`` — :class:`~kg_engine.extraction.components.ner_tagger.NERTagger` (BiLSTM-CRF NER).
 """
 
@@ -18,6 +20,10 @@ from kg_engine.extraction.components.doc_relation_extractor import (
     make_doc_relation_extractor,
 )
 from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
+from kg_engine.extraction.components.pattern_relation_extractor import (
+    PatternRelationExtractor,
+    make_pattern_relation_extractor,
+)
 from kg_engine.extraction.components.relation_extractor import (
     RelationExtractor,
     make_relation_extractor,
@@ -26,11 +32,13 @@ from kg_engine.extraction.components.relation_extractor import (
 __all__ = [
     "DocRelationExtractor",
     "NERTagger",
+    "PatternRelationExtractor",
     "RelationExtractor",
     "add_relation_extractor",
     "load_relation_pipeline",
     "make_doc_relation_extractor",
     "make_ner_tagger",
+    "make_pattern_relation_extractor",
     "make_relation_extractor",
 ]
 

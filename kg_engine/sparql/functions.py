@@ -354,6 +354,28 @@ def _is_numeric(e: Expr, ctx: Any) -> Literal:
     return Literal(False)
 
 
+def _kind_test(test: Callable[[Any], bool]) -> Callable[[Expr, Any], Literal]:
+    """``isIRI``/``isBlank``/``isLiteral``: an error argument is an error (§17.3; rdflib
+    answers false: ``isLiteral(?x / 0)`` was false, not unbound)."""
+    def fn(e: Expr, ctx: Any) -> Literal:
+        arg = e.arg  # raises NotBoundError (an error) when unbound
+        if isinstance(arg, SPARQLError):
+            raise arg
+        return Literal(test(arg))
+    return fn
+
+
+def _langmatches(e: Expr, ctx: Any) -> Literal:
+    """``LANGMATCHES``: both arguments simple literals (§17.4.3.3; rdflib accepted a
+    language-tagged first argument: ``LANGMATCHES("a"@en, "*")`` was true, not an error)."""
+    for arg in (e.arg1, e.arg2):
+        if isinstance(arg, SPARQLError):
+            raise arg
+        if not isinstance(arg, Literal) or arg.language or arg.datatype not in (None, XSD.string):
+            raise SPARQLError(f"LANGMATCHES expects simple literals, not {arg!r}")
+    return _ops.Builtin_LANGMATCHES(e, ctx)
+
+
 def _strlang(e: Expr, ctx: Any) -> Literal:
     s = _simple_string(e.arg1, "STRLANG")
     tag = e.arg2
@@ -560,6 +582,11 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_SUBSTR": _substr,
     "Builtin_STR": _str,
     "Builtin_isNUMERIC": _is_numeric,
+    "Builtin_LANGMATCHES": _langmatches,
+    "Builtin_isIRI": _kind_test(lambda a: isinstance(a, URIRef)),
+    "Builtin_isURI": _kind_test(lambda a: isinstance(a, URIRef)),
+    "Builtin_isBLANK": _kind_test(lambda a: isinstance(a, BNode)),
+    "Builtin_isLITERAL": _kind_test(lambda a: isinstance(a, Literal)),
     "Builtin_EXISTS": _exists,
     "ConditionalOrExpression": _logical,
     "ConditionalAndExpression": _logical,

@@ -454,3 +454,15 @@ def test_a_join_keeps_duplicate_solutions(ds):
     for engine in (QueryEngine(use_compiler=False), QueryEngine()):
         assert len(list(engine.query(ds, q))) == 3
     assert len(rows(ds, "SELECT ?z WHERE { ?s ex:flag true } VALUES ?z { 1 1 }")) == 4
+
+
+def test_kind_tests_and_langmatches_of_errors(ds):
+    # §17.3: a function of an error is an error — isIRI/isBlank/isLiteral of ?x / 0 or of an
+    # erroring LANGMATCHES were false; §17.4.3.3: LANGMATCHES takes simple literals, a
+    # language-tagged first argument is an error (was true)
+    assert rows(ds, 'SELECT (isLiteral(?o / 0) AS ?a) (isBlank(LANGMATCHES(?o, "*")) AS ?b) '
+                    '(isIRI(LANGMATCHES(1, "*")) AS ?c) (isLiteral(LANGMATCHES("en", "*")) AS ?d) '
+                    'WHERE { ex:c ex:label ?o }') == [(None, "false", None, "true")]
+    assert rows(ds, 'SELECT (LANGMATCHES("C"@en, "*") AS ?a) (LANGMATCHES(LANG("C"@en), "EN") AS ?b) '
+                    'WHERE { }') == [(None, "true")]
+    assert rows(ds, 'SELECT ?s WHERE { ?s ex:label ?o FILTER(!isLiteral(?o / 0)) }') == []

@@ -657,7 +657,7 @@ class ExprCompiler:
             return Ex("bool", TRUE if str(k) in kinds else FALSE)
         if x.kind == "term":
             return Ex("bool", sql(f"({{}} IN ({kinds}))", self.f(x, "kind")))
-        if x.kind in ("num", "str"):
+        if x.kind in ("num", "str", "bool"):  # a literal, or an error (NULL): an error
             return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN {} END)", x.e, TRUE if "3" in kinds else FALSE))
         raise Decline("kind test on a computed value")
 
@@ -730,9 +730,11 @@ class ExprCompiler:
         if rng.kind != "const":
             raise Decline("LANGMATCHES with a non-constant range")
         r = str(rng.const).lower()
+        # §17.4.3.3: the tag is a simple literal; a language-tagged one is an error (NULL)
+        t = sql("(CASE WHEN COALESCE({}, '') = '' THEN {} END)", self.lang_sql(tag), tag.e)
         if r == "*":
-            return Ex("bool", sql("({} <> '')", tag.e))
-        return Ex("bool", sql("(lower({}) = {} OR lower({}) LIKE {})", tag.e, param(r), tag.e,
+            return Ex("bool", sql("({} <> '')", t))
+        return Ex("bool", sql("(lower({}) = {} OR lower({}) LIKE {})", t, param(r), t,
                               param(r.replace("%", "").replace("_", "") + "-%")))
 
     def _Builtin_REGEX(self, e: CompValue) -> Ex:

@@ -238,7 +238,8 @@ class RuleEngine:
         consts.add(RDF.type)
         ids = dict(self.store.term_ids(consts))
         ids.update(self.store.term_ids(heads, create=True))
-        self.current_ids = ConstantIds(ids, hidden_graph_ids(self.db))
+        own = int(self.store.term_ids([self.graph], create=True)[self.graph])
+        self.current_ids = ConstantIds(ids, hidden_graph_ids(self.db, own=own))
         return self.current_ids
 
     def _session(self) -> None:

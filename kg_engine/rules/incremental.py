@@ -177,7 +177,7 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
         _load_seed(engine, _SEED, [q for q in quads if graph_origin(q[3]) not in ("predicted", "analytics")])
         # The delta: triples not already in the store (in any graph rules read); none when
         # they go to a prediction/analytics graph.
-        hidden = hidden_graph_ids(engine.db)
+        hidden = hidden_graph_ids(engine.db, own=gid)
         seen = f" AND e.g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         engine.db.execute(
             f"DELETE FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {_SEED}.s "

@@ -104,7 +104,7 @@ class LiveMaintainer:
         """Remember which triples of ``stage`` are new to the store (in any graph rules read:
         predictions and analytics are never premises, :func:`~kg_engine.rules.sqlgen.hidden_graph_ids`)."""
         self._seed_table()
-        hidden = hidden_graph_ids(self.store.db, stage)
+        hidden = hidden_graph_ids(self.store.db, stage, own=self._gid())
         out = ", ".join(str(g) for g in (self._gid(), *hidden))
         seen = f" AND q.g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         self.store.db.execute(

@@ -73,7 +73,7 @@ class ConstantIds:
         return f"{alias}.g NOT IN ({', '.join(str(g) for g in self.hidden_graphs)})"
 
 
-def hidden_graph_ids(db: Any, stage: str | None = None) -> tuple[int, ...]:
+def hidden_graph_ids(db: Any, stage: str | None = None, own: int | None = None) -> tuple[int, ...]:
     """Ids of the GNN prediction and analytics graphs (:mod:`kg_engine.core.graphs`): guesses
     and measures, never premises of a rule. Rule bodies read the asserted graphs and the
     inferred graph only.
@@ -82,18 +82,27 @@ def hidden_graph_ids(db: Any, stage: str | None = None) -> tuple[int, ...]:
         db: the store's database.
         stage: a table with a ``g`` column whose graphs may not be registered yet (a write
             in progress).
+        own: the id of the inferred graph a rule set writes: the other rule sets' inferred
+            graphs are hidden too (their triples are neither premises nor "already known":
+            after owl-rl, an rdfs run must still write its own closure).
     """
-    from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
+    from kg_engine.core.graphs import (
+        ANALYTICS_GRAPH_PREFIX,
+        INFERRED_GRAPH_PREFIX,
+        PREDICTED_GRAPH_PREFIX,
+    )
 
     graphs = "SELECT id FROM kg_graphs" + (f" UNION SELECT DISTINCT g FROM {stage}" if stage else "")
-    conds = " OR ".join("substr(t.lex, 1, ?) = ?" for _ in range(2))
+    prefixes = (PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX,
+                *((INFERRED_GRAPH_PREFIX,) if own is not None else ()))
+    conds = " OR ".join("substr(t.lex, 1, ?) = ?" for _ in prefixes)
     params: list = []
-    for prefix in (PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX):
+    for prefix in prefixes:
         params += [len(prefix), prefix]
     rows = db.fetchall(
         f"SELECT t.id FROM kg_terms t WHERE t.id IN ({graphs}) AND t.kind = 1 AND ({conds})", params
     )
-    return tuple(sorted(int(r[0]) for r in rows))
+    return tuple(sorted(int(r[0]) for r in rows if int(r[0]) != own))
 
 
 @dataclass

@@ -313,3 +313,29 @@ def test_predictions_are_never_premises_of_live_maintenance(kg: KnowledgeGraph) 
     # deleting a prediction leaves the closure alone
     kg.remove((ex("dana"), ex("advisor"), ex("eve")), graph=PRED)
     assert closure(kg) == recomputed(kg)
+
+
+def test_switching_profiles_writes_the_new_closure(kg: KnowledgeGraph) -> None:
+    """owl-rl, then rdfs: the rdfs run must not take owl-rl's graph (no longer in answers) as
+    what is already known, nor as premises; it derived nothing and queries lost every
+    inference."""
+    rdfs = URIRef("urn:kg-engine:inferred:rdfs")
+
+    def rdfs_closure() -> set[tuple]:
+        fresh = open_store("sqlite://")
+        fresh.add([q for q in kg.store.triples() if not str(q[3]).startswith("urn:kg-engine:")])
+        RuleEngine(fresh, "rdfs").materialise()
+        return {q[:3] for q in fresh.triples() if q[3] in (DEFAULT_GRAPH, rdfs)}
+
+    result = kg.reason("rdfs")
+    assert result.derived > 0 and kg.reasoning == "rdfs"
+    assert count(kg, f"<{EX}ann> a <{EX}Person>") == 1
+    assert closure(kg) == rdfs_closure()
+    # live maintenance of the rdfs profile with owl-rl's stale graph still in the store:
+    # ann a Student is in owl-rl's graph already, carl's is new everywhere
+    kg.add([(ex("carl"), ex("advisor"), ex("dan"))])
+    assert count(kg, f"<{EX}carl> a <{EX}Person>") == 1
+    assert closure(kg) == rdfs_closure()
+    # and back: owl-rl reads neither rdfs's graph nor its own stale one
+    assert kg.reason("owl-rl").derived > 0
+    assert closure(kg) == recomputed(kg)

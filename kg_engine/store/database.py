@@ -22,13 +22,15 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from sqlalchemy.engine import URL, make_url
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 from kg_engine.errors import (
     InputNotFoundError,
@@ -57,15 +59,37 @@ _SQLITE_PRAGMAS = (
 )
 
 
-def parse_url(url: str) -> tuple[Dialect, URL]:
-    """Split a database URL into its dialect and SQLAlchemy URL.
+class SqliteURL(NamedTuple):
+    """A plain ``sqlite://`` URL as :func:`parse_url` reads it without SQLAlchemy: ``database``
+    as SQLAlchemy's ``URL.database`` gives it (``None`` for ``sqlite://``)."""
+
+    database: str | None
+
+
+#: ``sqlite://`` and ``sqlite:///PATH`` with nothing SQLAlchemy would decode or split off
+#: (no query, fragment, ``%``-escapes, ``@``, ``:`` before the path)
+_PLAIN_SQLITE = re.compile(r"sqlite://(?:/([^?#%@]*))?\Z")
+
+
+def parse_url(url: str) -> tuple[Dialect, URL | SqliteURL]:
+    """Split a database URL into its dialect and SQLAlchemy URL (a plain SQLite URL: a
+    :class:`SqliteURL`).
 
     Accepts ``sqlite:///path``, ``sqlite://`` (in-memory), ``postgresql://…`` and
     ``postgresql+psycopg://…`` (a ``?host=/socket/dir`` query selects a unix socket).
 
     Raises:
         StoreURLError: for another scheme or a malformed URL.
+
+    Example:
+        >>> parse_url("sqlite:///data/kg.sqlite")
+        ('sqlite', SqliteURL(database='data/kg.sqlite'))
     """
+    plain = _PLAIN_SQLITE.match(url)
+    if plain is not None:  # SQLAlchemy's parse without importing it (~0.16 s CPU)
+        return "sqlite", SqliteURL(plain.group(1))
+    from sqlalchemy.engine import make_url
+
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy.exc.ArgumentError
@@ -170,6 +194,8 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
 def _redact(url: str) -> str:
     """``url`` without its password."""
     try:
+        from sqlalchemy.engine import make_url
+
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - an unparseable URL has nothing to hide reliably
         return "<database URL>"

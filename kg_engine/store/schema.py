@@ -39,18 +39,7 @@ newer kg-engine. Other packages keep small facts here too (``SQLStore.meta/set_m
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    PrimaryKeyConstraint,
-    SmallInteger,
-    Table,
-    Text,
-)
+from typing import Any
 
 __all__ = [
     "BNODE",
@@ -64,14 +53,6 @@ __all__ = [
     "TERM_ID_FLOOR_KEY",
     "VERSION_KEY",
     "check_version",
-    "graphs",
-    "loads",
-    "meta",
-    "metadata",
-    "provenance",
-    "quads",
-    "stats",
-    "terms",
 ]
 
 SCHEMA_VERSION = "1"
@@ -82,38 +63,8 @@ DEFAULT_GRAPH_ID = 0
 #: Values of ``kg_terms.kind``.
 IRI, BNODE, LITERAL = 1, 2, 3
 
-# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
-_Id = BigInteger().with_variant(Integer(), "sqlite")
-
-metadata = MetaData()
-
-terms = Table(
-    "kg_terms",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=False),
-    Column("h", BigInteger, nullable=False),
-    Column("kind", SmallInteger, nullable=False),
-    Column("lex", Text, nullable=False),
-    Column("dt", _Id, nullable=False, default=0),
-    Column("lang", Text, nullable=False, default=""),
-    Column("num", Float(precision=53)),
-    Column("dtm", Float(precision=53)),
-    Column("bln", SmallInteger),
-    Index("kg_terms_h", "h"),
-)
 #: The index of ``kg_terms`` by hash (term look-ups); dropped during loads into an empty store.
 TERM_HASH_INDEX = "kg_terms_h"
-
-quads = Table(
-    "kg_quads",
-    metadata,
-    Column("g", _Id, nullable=False),
-    Column("s", _Id, nullable=False),
-    Column("p", _Id, nullable=False),
-    Column("o", _Id, nullable=False),
-    PrimaryKeyConstraint("s", "p", "o", "g", name="kg_quads_spog"),
-    sqlite_with_rowid=False,
-)
 
 #: Secondary covering indexes of kg_quads: name -> column order. Dropped and rebuilt
 #: around large bulk loads, so they are kept apart from the table definition.
@@ -123,60 +74,121 @@ QUAD_INDEXES: dict[str, tuple[str, ...]] = {
     "kg_quads_gspo": ("g", "s", "p", "o"),
 }
 
-graphs = Table(
-    "kg_graphs",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=False),
-)
+#: the SQLAlchemy tables (``schema.terms``, ``schema.metadata``…), built on first use (creating
+#: a store): importing SQLAlchemy costs ~0.16 s CPU, which a process that only opens an
+#: existing store (``kg query``) never pays
+_TABLES = ("metadata", "terms", "quads", "graphs", "provenance", "loads", "stats", "meta")
 
-provenance = Table(
-    "kg_provenance",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("g", _Id, nullable=False),
-    Column("s", _Id, nullable=False),
-    Column("p", _Id, nullable=False),
-    Column("o", _Id, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("source", Text),
-    Column("sentence", Integer),
-    Column("start", Integer),
-    Column("end", Integer),
-    Column("text", Text),
-    Column("agent", Text),
-    Column("version", Text),
-    Column("confidence", Float(precision=53)),
-    Column("detail", Text),
-    Index("kg_provenance_spog", "s", "p", "o", "g"),
-    Index("kg_provenance_source", "source"),
-)
 
-loads = Table(
-    "kg_loads",
-    metadata,
-    Column("id", _Id, primary_key=True, autoincrement=True),
-    Column("source", Text, nullable=False),
-    Column("graph", _Id, nullable=False),
-    Column("format", Text),
-    Column("statements", BigInteger, nullable=False),
-    Column("loaded_at", Text, nullable=False),
-)
+def _build_tables() -> dict[str, Any]:
+    from sqlalchemy import (
+        BigInteger,
+        Column,
+        Float,
+        Index,
+        Integer,
+        MetaData,
+        PrimaryKeyConstraint,
+        SmallInteger,
+        Table,
+        Text,
+    )
 
-stats = Table(
-    "kg_stats",
-    metadata,
-    Column("p", _Id, primary_key=True, autoincrement=False),
-    Column("triples", BigInteger, nullable=False),
-    Column("subjects", BigInteger, nullable=False),
-    Column("objects", BigInteger, nullable=False),
-)
+    # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+    _Id = BigInteger().with_variant(Integer(), "sqlite")
 
-meta = Table(
-    "kg_meta",
-    metadata,
-    Column("key", Text, primary_key=True),
-    Column("value", Text, nullable=False),
-)
+    metadata = MetaData()
+
+    terms = Table(
+        "kg_terms",
+        metadata,
+        Column("id", _Id, primary_key=True, autoincrement=False),
+        Column("h", BigInteger, nullable=False),
+        Column("kind", SmallInteger, nullable=False),
+        Column("lex", Text, nullable=False),
+        Column("dt", _Id, nullable=False, default=0),
+        Column("lang", Text, nullable=False, default=""),
+        Column("num", Float(precision=53)),
+        Column("dtm", Float(precision=53)),
+        Column("bln", SmallInteger),
+        Index("kg_terms_h", "h"),
+    )
+
+    quads = Table(
+        "kg_quads",
+        metadata,
+        Column("g", _Id, nullable=False),
+        Column("s", _Id, nullable=False),
+        Column("p", _Id, nullable=False),
+        Column("o", _Id, nullable=False),
+        PrimaryKeyConstraint("s", "p", "o", "g", name="kg_quads_spog"),
+        sqlite_with_rowid=False,
+    )
+
+
+    graphs = Table(
+        "kg_graphs",
+        metadata,
+        Column("id", _Id, primary_key=True, autoincrement=False),
+    )
+
+    provenance = Table(
+        "kg_provenance",
+        metadata,
+        Column("id", _Id, primary_key=True, autoincrement=True),
+        Column("g", _Id, nullable=False),
+        Column("s", _Id, nullable=False),
+        Column("p", _Id, nullable=False),
+        Column("o", _Id, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("source", Text),
+        Column("sentence", Integer),
+        Column("start", Integer),
+        Column("end", Integer),
+        Column("text", Text),
+        Column("agent", Text),
+        Column("version", Text),
+        Column("confidence", Float(precision=53)),
+        Column("detail", Text),
+        Index("kg_provenance_spog", "s", "p", "o", "g"),
+        Index("kg_provenance_source", "source"),
+    )
+
+    loads = Table(
+        "kg_loads",
+        metadata,
+        Column("id", _Id, primary_key=True, autoincrement=True),
+        Column("source", Text, nullable=False),
+        Column("graph", _Id, nullable=False),
+        Column("format", Text),
+        Column("statements", BigInteger, nullable=False),
+        Column("loaded_at", Text, nullable=False),
+    )
+
+    stats = Table(
+        "kg_stats",
+        metadata,
+        Column("p", _Id, primary_key=True, autoincrement=False),
+        Column("triples", BigInteger, nullable=False),
+        Column("subjects", BigInteger, nullable=False),
+        Column("objects", BigInteger, nullable=False),
+    )
+
+    meta = Table(
+        "kg_meta",
+        metadata,
+        Column("key", Text, primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    return {"metadata": metadata, "terms": terms, "quads": quads, "graphs": graphs,
+            "provenance": provenance, "loads": loads, "stats": stats, "meta": meta}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TABLES:
+        globals().update(_build_tables())
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def check_version(version: str, url: str) -> None:

@@ -26,9 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from rdflib import BNode, URIRef
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
@@ -47,6 +44,8 @@ from kg_engine.store.reasoning import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from kg_engine.store.loader import LoadResult
 
 __all__ = ["DEFAULT_URL", "SQLStore", "open_store"]
@@ -129,6 +128,9 @@ class SQLStore:
     def engine(self) -> Engine:
         """A SQLAlchemy engine over the store's own connection (for DDL of other packages)."""
         if self._engine is None:
+            from sqlalchemy import create_engine  # not on the read path (~0.16 s to import)
+            from sqlalchemy.pool import StaticPool
+
             name = "sqlite+pysqlite://" if self.dialect == "sqlite" else "postgresql+psycopg://"
             self._engine = create_engine(
                 name, creator=lambda: self.db.raw, poolclass=StaticPool, pool_reset_on_return=None

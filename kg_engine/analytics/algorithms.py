@@ -85,7 +85,7 @@ class AnalyticsResult:
     algorithm: str
     backend: str
     parameters: dict[str, Any]
-    values: dict[int, Any]
+    values: dict[int, Any] = field(repr=False)  # one per node: not printed (top() names them)
     graph: URIRef | None
     written: int
     nodes: int

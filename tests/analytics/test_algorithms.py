@@ -109,6 +109,15 @@ def test_components_written_as_integers():
                    ("urn:ex:a", Literal(1)), ("urn:ex:b", Literal(1))}
 
 
+def test_result_repr_stays_short_on_a_big_graph():
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(ex(f"n{i}"), ex("p"), ex(f"n{i + 1}")) for i in range(2000)])
+    res = kg.analyze("pagerank", write=False)
+    assert len(res.values) == 2001
+    assert len(repr(res)) < 600  # it printed every node's term id and value
+    assert "nodes=2001" in repr(res)
+
+
 def test_bad_input():
     kg = KnowledgeGraph("sqlite://")
     kg.add([(ex("a"), ex("p"), ex("b"))])

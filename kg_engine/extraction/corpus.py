@@ -104,8 +104,8 @@ def read_text_file(
         text = path.read_text(encoding=encoding)
     except UnicodeDecodeError as exc:
         raise InputSyntaxError(
-            f"not valid {encoding} text at byte {exc.start}; convert the file or pass "
-            "encoding=", source=str(path),
+            f"not valid {encoding} text at byte {exc.start}; convert the file to {encoding} "
+            f"(e.g. iconv -f latin1 -t {encoding})", source=str(path),
         ) from exc
     base = id_prefix or str(path)
     if split == "none":
@@ -297,4 +297,5 @@ def iter_documents(
             except UnicodeDecodeError as exc:
                 raise InputSyntaxError(
                     f"not valid {encoding} text ({exc.reason} at byte {exc.start}); convert "
-                    "the file or pass encoding=", source=str(f)) from None
+                    f"the file to {encoding} (e.g. iconv -f latin1 -t {encoding})",
+                    source=str(f)) from None

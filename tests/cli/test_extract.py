@@ -36,3 +36,14 @@ def test_extract_jsonl_then_rerun_and_bad_input(tmp_path) -> None:
     assert res.exit_code == 2
     res = runner.invoke(app, ["extract", str(corpus), "--pipeline", "xx_nope", "--db", db])
     assert res.exit_code == 2 and "installed pipelines" in res.output
+
+
+def test_text_that_is_not_utf8_says_how_to_fix_it_from_the_shell(tmp_path) -> None:
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("Inês Prado played in Lisboa.".encode("latin-1"))
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    res = runner.invoke(app, ["extract", str(latin), "--db", db])
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert "latin1.txt" in out and "not valid utf-8 text" in out and "iconv" in out
+    assert "encoding=" not in out  # kg extract has no such option

@@ -8,6 +8,7 @@ a query the server refuses (``SERVICE``, remote LOAD)  400
 :class:`~kg_engine.serve.formats.NotAcceptable`       406
 the triple or graph asked for is not in the store     404
 query timeout (the SQL was cancelled)                 503
+the store is locked by another process (a long load)  503
 anything else kg-engine raises on purpose             400
 ====================================================  ======
 
@@ -23,7 +24,7 @@ import logging
 
 from starlette.responses import PlainTextResponse, Response
 
-from kg_engine.errors import KgEngineError, QueryTimeoutError
+from kg_engine.errors import KgEngineError, QueryTimeoutError, StoreError
 
 from .formats import NotAcceptable
 
@@ -41,6 +42,17 @@ class HTTPError(Exception):
         self.headers = headers or {}
 
 
+def _locked(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by a database lock another process holds."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = getattr(seen, "sqlite_errorname", "") or type(seen).__name__
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or name == "LockNotAvailable":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def error_response(exc: BaseException) -> Response:
     """The HTTP response for ``exc`` (see the table in the module doc)."""
     if isinstance(exc, HTTPError):
@@ -49,6 +61,8 @@ def error_response(exc: BaseException) -> Response:
         return PlainTextResponse(str(exc) + "\n", 406)
     if isinstance(exc, QueryTimeoutError):
         return PlainTextResponse(str(exc) + "\n", 503, headers={"Retry-After": "1"})
+    if isinstance(exc, StoreError) and _locked(exc):  # the server's state, not the request
+        return PlainTextResponse(str(exc) + "\n", 503, headers={"Retry-After": "5"})
     if isinstance(exc, KeyError) and isinstance(exc, KgEngineError):  # NotInStoreError
         return PlainTextResponse(str(exc) + "\n", 404)
     if isinstance(exc, (KgEngineError, SyntaxError)):

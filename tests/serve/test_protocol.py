@@ -294,3 +294,27 @@ def test_w3c_protocol_content_types(serve, demo_db):
     assert describe.status_code == 200
     assert describe.headers["content-type"].startswith("application/n-triples")
     assert len(Graph().parse(data=describe.text, format="nt")) > 5
+
+
+def test_a_store_locked_by_another_process_is_503_not_400():
+    """A write that waited out the busy timeout (a long `kg load` holds the lock) is the
+    server's state: 503 with Retry-After, so clients retry; it was a 400."""
+    import sqlite3
+
+    from kg_engine.errors import StoreError
+    from kg_engine.serve.errors import error_response
+    from kg_engine.store.database import database_error
+
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorname = "SQLITE_BUSY"
+    try:
+        try:
+            raise busy
+        except sqlite3.OperationalError as exc:
+            raise database_error(exc, "sqlite:///kg.sqlite") from exc
+    except StoreError as err:
+        response = error_response(err)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert b"locked by another process" in response.body
+    # a failing update operation (no SILENT) stays the client's 400
+    assert error_response(StoreError("graph <urn:g> does not exist")).status_code == 400

@@ -249,7 +249,11 @@ def _service_description(request: Request) -> Response:
     g.add((dataset, SD.defaultGraph, default))
     g.add((default, RDF.type, SD.Graph))
     with request.app.state.pool.reader() as kg:
-        g.add((default, VOID.triples, Literal(kg.store.count(DEFAULT_GRAPH), datatype=XSD.integer)))
+        # what queries see: with a reasoning profile, the (disjoint) inferred graph too
+        profile = kg.store.reasoning
+        size = kg.store.count(DEFAULT_GRAPH) + (
+            kg.store.count(URIRef(profile.graph)) if profile is not None else 0)
+        g.add((default, VOID.triples, Literal(size, datatype=XSD.integer)))
         for name in kg.store.graphs()[:1000]:
             named = BNode()
             g.add((dataset, SD.namedGraph, named))

@@ -123,6 +123,10 @@ def test_service_description(serve, demo_db):
     assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Query")) in g
     assert (None, URIRef(sd + "supportedLanguage"), URIRef(sd + "SPARQL11Update")) not in g
     assert (None, URIRef(sd + "endpoint"), URIRef(server.sparql)) in g
+    # the default graph's size is the one queries see (inferences of the profile included)
+    triples = next(g.objects(None, URIRef("http://rdfs.org/ns/void#triples")))
+    n = httpx.get(server.sparql, params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+    assert int(triples) == int(n.json()["results"]["bindings"][0]["n"]["value"])
 
 
 def test_malformed_query_is_400_with_line_and_column(serve, demo_db):

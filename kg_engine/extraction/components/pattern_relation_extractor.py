@@ -211,12 +211,12 @@ class _Roles:
         if own:
             rel = [o for o in own if o.lower_ in _RELATIVE]
             if rel and v.dep_ == "relcl":
-                return [v.head]
+                return self._modified(v)
             return own
         # no argument of its own: inherited from the word the verb modifies
         if v.dep_ in {"acl", "relcl"} and v.head is not v:
             if (role == "obj") == passive:
-                return [v.head]
+                return self._modified(v)
             return []
         if v.dep_ in {"acomp", "attr"} and passive and role == "obj":
             return _copula_subject(v)
@@ -229,6 +229,12 @@ class _Roles:
                 return [c for c in v.head.children if c.dep_ in _SUBJ | _PASS_SUBJ]
             return _Roles(v.head)._verb(role, depth + 1)
         return []
+
+    def _modified(self, v: Token) -> list[Token]:
+        """The word a participle or relative clause modifies, without its conjuncts ("Turk (born
+        June 3, 2009) and Duke (born July 21, 2010)": each date is one son's)."""
+        self.no_conjuncts.add(v.head.i)
+        return [v.head]
 
     def _noun(self, role: str) -> list[Token]:
         n = self.t

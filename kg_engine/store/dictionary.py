@@ -69,6 +69,8 @@ class TermDictionary:
                 if id_ is not None:
                     out[term] = id_
                     self._remember(term, id_)
+                    if row.lang and row.lang != term.language:  # type: ignore[union-attr]
+                        self._terms[id_] = decode(*row[1:5])  # the stored (lower-case) tag
         return out
 
     def resolve(self, rows: list[TermRow], create: bool) -> dict[Identity, int]:

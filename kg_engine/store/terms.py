@@ -2,7 +2,12 @@
 
 A term is identified by ``(kind, lex, datatype IRI, lang)`` exactly as written — no
 canonicalisation, so ``"01"^^xsd:integer`` and ``"1"^^xsd:integer`` are different terms, as
-RDF says (and ``"x"^^xsd:string`` is the simple literal ``"x"``, also as RDF 1.1 says). Its 64-bit hash ``h`` is the lookup key in the database; typed value columns
+RDF says (and ``"x"^^xsd:string`` is the simple literal ``"x"``, also as RDF 1.1 says). One
+exception: language tags are stored in lower case, so ``"x"@EN`` and ``"x"@en`` are one term.
+BCP 47 tags are case-insensitive, RDF 1.1 gives them a lower-case value space (and lets
+systems lower-case them), RDF 1.2 makes such literals term-equal, rdflib's ``Literal``
+compares and hashes them as equal (so any rdflib-keyed cache or set would merge them anyway)
+and Oxigraph lower-cases them too; the W3C SPARQL tests (``dawg-lang-3``) expect it. Its 64-bit hash ``h`` is the lookup key in the database; typed value columns
 (``num``, ``dtm``, ``bln``) carry the value of numeric, date/time and boolean literals for
 FILTER, ORDER BY and aggregate pushdown.
 
@@ -138,6 +143,8 @@ def make_row(kind: int, lex: str, datatype: str | None = None, lang: str = "") -
         return TermRow(term_hash(kind, lex, None, ""), kind, lex, None, "", None, None, None)
     if datatype == _STRING:  # RDF 1.1: "x"^^xsd:string and "x" are the same term
         datatype = None
+    if lang:  # language tags are case-insensitive: "x"@EN is the term "x"@en (see above)
+        lang = lang.lower()
     num, dtm, bln = typed_values(lex, datatype)
     return TermRow(term_hash(LITERAL, lex, datatype, lang), LITERAL, lex, datatype, lang,
                    num, dtm, bln)

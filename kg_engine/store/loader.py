@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from kg_engine.store.database import Database
     from kg_engine.store.dictionary import TermDictionary
 
-__all__ = ["FORMATS", "LoadResult", "LoadTarget", "guess_format", "load_files"]
+__all__ = ["FORMATS", "LoadResult", "LoadTarget", "guess_format", "load_files", "load_statements"]
 
 
 class LoadTarget(Protocol):
@@ -247,11 +247,7 @@ def load_files(
             if rebuild:
                 store.create_indexes()
             # in the transaction: the load and its statistics, or neither
-            if not rebuild and result.added * _SMALL_LOAD < before and result.statements:
-                scale = result.added / result.statements
-                store.bump_stats({p: round(n * scale) for p, n in per_predicate.items()})
-            else:
-                store.refresh_stats()
+            _update_stats(store, result, per_predicate, before, rebuild)
             if recompute:
                 store.recompute_reasoning(f"a large load ({total_bytes:,} bytes)")
     finally:
@@ -259,6 +255,64 @@ def load_files(
     store.checkpoint()
     result.seconds = time.perf_counter() - started
     return result
+
+
+def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
+                    row_of: Callable[[Any], TermRow], graph: URIRef | BNode | None = None,
+                    source: str = "<input>") -> LoadResult:
+    """Load the statements a parser yields, chunk by chunk, in one transaction.
+
+    The path of ``Graph.parse`` into a kg-engine store (:mod:`kg_engine.store.rdflib_parsers`):
+    the same writer as :func:`load_files`, fed by a stream instead of files. A parser error
+    rolls everything back; inside a transaction that is already open (``store.begin()``,
+    a SPARQL update) the statements are all parsed before the first is written, so a
+    syntax error never leaves part of the input in the transaction either.
+
+    Args:
+        store: the target store.
+        chunks: lists of ``(s, p, o, g)`` statements (``g`` ``None``: ``graph``) of keys
+            that ``row_of`` turns into dictionary rows (raw N-Triples tokens, Turtle keys or
+            rdflib terms); blank nodes are scoped to this call.
+        row_of: key -> :class:`~kg_engine.store.terms.TermRow`.
+        graph: the graph receiving default-graph statements (default: the default graph).
+        source: the input's name (for the result).
+
+    Returns:
+        A :class:`LoadResult`.
+
+    Raises:
+        RDFSyntaxError: whatever the parser raises (nothing is loaded).
+    """
+    started = time.perf_counter()
+    result = LoadResult(files=[source])
+    if store.db.in_transaction:
+        chunks = [list(chain.from_iterable(chunks))]
+    with _gc_paused(), store.db.transaction():
+        before = int(store.db.scalar("SELECT SUM(triples) FROM kg_stats") or 0)
+        target = store.dictionary.ids([graph or DEFAULT_GRAPH], create=True)[
+            graph or DEFAULT_GRAPH]
+        writer = _Writer(store, target)
+        store.bulk_begin()
+        for chunk in chunks:
+            if chunk:
+                writer.write(chunk, row_of)
+        result.added = store.bulk_finish()
+        result.statements = writer.statements
+        _update_stats(store, result, writer.per_predicate, before, rebuild=False)
+    store.checkpoint()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _update_stats(store: LoadTarget, result: LoadResult, per_predicate: Counter[int],
+                  before: int, rebuild: bool) -> None:
+    """A load adding < 1/_SMALL_LOAD of the statements updates the statistics without a scan
+    of the whole store (the scan would cost more than the load)."""
+    if not rebuild and result.added * _SMALL_LOAD < before and result.statements:
+        scale = result.added / result.statements
+        store.bump_stats({p: round(n * scale) for p, n in per_predicate.items()})
+    else:
+        store.refresh_stats()
 
 
 @contextlib.contextmanager
@@ -535,14 +589,15 @@ def _find_token(path: Path, token: str) -> int | None:
 
 
 class _Collector(Store):
-    """A write-only rdflib Store that hands parsed statements to the writer in chunks."""
+    """A write-only rdflib Store that hands parsed statements to the writer in chunks
+    (without a writer: keeps them all in ``chunk``)."""
 
     context_aware = True
     graph_aware = True
     formula_aware = True
     transaction_aware = False
 
-    def __init__(self, writer: _Writer, source: str) -> None:
+    def __init__(self, writer: _Writer | None, source: str) -> None:
         super().__init__()
         self.writer = writer
         self.source = source
@@ -556,7 +611,7 @@ class _Collector(Store):
         s, p, o = triple
         g = getattr(context, "identifier", context)
         self.chunk.append((s, p, o, None if g in (None, DEFAULT_GRAPH) else g))
-        if len(self.chunk) >= _CHUNK:
+        if len(self.chunk) >= _CHUNK and self.writer is not None:
             self.flush()
 
     def addN(self, quads: Iterable[tuple]) -> None:

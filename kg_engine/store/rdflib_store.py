@@ -1,10 +1,12 @@
 """The rdflib ``Store`` plugin over :class:`~kg_engine.store.sqlstore.SQLStore`.
 
 Graph-aware, context-aware and transaction-aware, so ``rdflib.Dataset(store=…)`` and every
-rdflib tool work on the SQL store. Statements added one by one (``Graph.add``, and so
-``Graph.parse``) are buffered and written in batches through the store's bulk path — never one
-transaction per triple; the buffer is flushed before any read, on ``commit()`` and on
-``close()``, so reads always see earlier writes. Writes are autocommitted, as with
+rdflib tool work on the SQL store. Statements added one by one (``Graph.add``) are buffered and
+written in batches through the store's bulk path — never one transaction per triple; the buffer
+is flushed before any read, on ``commit()`` and on ``close()``, so reads always see earlier
+writes. ``Graph.parse`` into the store is strict (kg-engine's Turtle/TriG/N-Triples/N-Quads
+parsers), keeps lexical forms, and writes all of a document or nothing
+(:mod:`kg_engine.store.rdflib_parsers`). Writes are autocommitted, as with
 rdflib's other SQL stores, unless ``begin()`` opened an explicit transaction, which
 ``commit()`` or ``rollback()`` ends.
 
@@ -44,9 +46,12 @@ from rdflib.store import NO_STORE, VALID_STORE, Store
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.store.n3data import check_data_statement
+from kg_engine.store.rdflib_parsers import register as register_parsers
 from kg_engine.store.sqlstore import SQLStore
 
 __all__ = ["KgEngineStore", "asserted_only"]
+
+register_parsers()  # Graph.parse into this store: strict and atomic (store.rdflib_parsers)
 
 _ASSERTED_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("kg_asserted_only",
                                                                       default=False)
@@ -212,6 +217,22 @@ class KgEngineStore(Store):
             self._buffer.add((s, p, o, self._graph_id(c)))
         if len(self._buffer) >= _BUFFER:
             self.flush()
+
+    def load_parsed(self, chunks: Iterable[list[tuple]], row_of: Any, graph: Any,
+                    source: str) -> int:
+        """Write the statements of one ``Graph.parse`` at once, all or nothing (called by the
+        parser plugins of :mod:`kg_engine.store.rdflib_parsers`); returns how many were new.
+
+        Args:
+            chunks: lists of ``(s, p, o, g)`` keys (``g`` ``None``: ``graph``).
+            row_of: key -> dictionary row (see :func:`~kg_engine.store.loader.load_statements`).
+            graph: the graph receiving default-graph statements (``None``: the default graph).
+            source: the input's name.
+        """
+        from kg_engine.store.loader import load_statements
+
+        self.flush()  # statements added before the parse go first
+        return load_statements(self.store, chunks, row_of, graph, source).added
 
     def remove(self, triple: tuple, context: Any = None) -> None:
         """Remove statements matching a pattern (``context`` None: from every graph)."""

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kg_engine.core.terms import DEFAULT_GRAPH
-from kg_engine.errors import RDFSyntaxError
+from kg_engine.errors import KgEngineError, RDFSyntaxError
 
 from . import formats
 from .errors import HTTPError, error_response
@@ -110,32 +110,35 @@ def _get(request: Request, graph: URIRef | None) -> Response:
     return Response(formats.graph_body(g, mtype), media_type=mtype)
 
 
-def _parse(request: Request, body: bytes) -> Graph:
+def _parse(request: Request, body: bytes) -> tuple[list[tuple], Any]:
+    """The body's statements and how to make their dictionary rows, read as ``Graph.parse``
+    into a kg-engine store reads (:func:`kg_engine.store.rdflib_parsers.read`): Turtle and
+    N-Triples by the strict parsers, every format with its lexical forms as sent, no
+    JSON-LD context fetched, XML entity bombs refused."""
+    from rdflib.parser import create_input_source
+
+    from kg_engine.store.rdflib_parsers import read
+
     mtype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     name = formats.RDF_PARSERS.get(mtype)
     if name is None:
         raise HTTPError(415, f"cannot read Content-Type {mtype or '(none)'!r}; send one of "
                              + ", ".join(sorted(formats.RDF_PARSERS)))
-    g = Graph()
-    if name == "turtle":  # kg-engine's strict parser: rdflib's loses data (store.turtle)
-        from kg_engine.store.turtle import parse_terms
-
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise RDFSyntaxError(f"malformed {mtype} body: not UTF-8 text ({exc.reason})",
-                                 source="request body") from None
-        for s, p, o, _ in parse_terms(text, "request body", base=str(request.url)):
-            g.add((s, p, o))
-        return g
+    source = create_input_source(data=body, format=name, publicID=str(request.url))
     try:
-        g.parse(data=body, format=name, publicID=str(request.url))
-    except Exception as exc:
+        parsed = read(source, name, base=str(request.url), name="request body")
+        return [st for chunk in parsed.chunks for st in chunk], parsed.row_of
+    except KgEngineError:
+        raise
+    except Exception as exc:  # rdflib's parsers of the other formats raise assorted types
         raise RDFSyntaxError(f"malformed {mtype} body: {exc}", source="request body") from exc
-    return g
 
 
-def _write(request: Request, graph: URIRef, parsed: Graph, replace: bool) -> Response:
+def _write(request: Request, graph: URIRef, parsed: tuple[list[tuple], Any],
+           replace: bool) -> Response:
+    from kg_engine.store.loader import load_statements
+
+    statements, row_of = parsed
     with request.app.state.pool.writer() as kg:
         store = kg.store
         with store.db.transaction():
@@ -144,7 +147,8 @@ def _write(request: Request, graph: URIRef, parsed: Graph, replace: bool) -> Res
                 store.remove((None, None, None), graph)
             if graph != DEFAULT_GRAPH:
                 store.create_graph(graph)
-            store.add(iter(parsed), graph)
+            load_statements(store, [statements], row_of,
+                            None if graph == DEFAULT_GRAPH else graph, "request body")
     return Response(status_code=201 if created else 204)
 
 

@@ -251,8 +251,10 @@ def _guarded(source: InputSource, parser: type[Parser], name: str,
             stream = io.BytesIO(source.getCharacterStream().read().encode("utf-8"))
         head = stream.read(DTD_WINDOW)
         check_xml_entities(head, name)
-        source.setByteStream(io.BufferedReader(_Prefixed(head, stream)))  # type: ignore[arg-type]
-        source.setCharacterStream(None)
+        checked = InputSource(source.getSystemId())
+        checked.setPublicId(source.getPublicId())
+        checked.setByteStream(io.BufferedReader(_Prefixed(head, stream)))  # type: ignore[arg-type]
+        return checked
     return source
 
 

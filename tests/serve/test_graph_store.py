@@ -99,3 +99,33 @@ def test_writes_need_update_and_token(serve, demo_copy):
 def test_bad_target(serve, demo_db):
     server = serve(demo_db)
     assert httpx.get(server.url + "/store", params={"default": "", "graph": G}).status_code == 400
+
+
+def test_every_body_format_keeps_lexical_forms_and_is_guarded(serve, demo_copy):
+    server = serve(demo_copy, update=True)
+    url = server.url + "/store?default"
+    before = _triples(demo_copy, None)
+    xsd_int = "http://www.w3.org/2001/XMLSchema#integer"
+    bodies = {  # rdflib's parsers rewrote each "01" to "1"
+        "application/n-triples": f'<urn:nt> <urn:p> "01"^^<{xsd_int}> .\n',
+        "application/ld+json": f'{{"@id": "urn:jsonld", "urn:p": {{"@value": "01", '
+                               f'"@type": "{xsd_int}"}}}}',
+        "application/rdf+xml": f'<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+                               f'<r:Description r:about="urn:xml"><p xmlns="urn:" '
+                               f'r:datatype="{xsd_int}">01</p></r:Description></r:RDF>',
+    }
+    for mtype, body in bodies.items():
+        r = httpx.post(url, content=body.encode(), headers={"Content-Type": mtype})
+        assert r.status_code == 204, (mtype, r.text)
+    added = _triples(demo_copy, None) - before
+    assert {(str(s), str(o)) for s, _, o in added} == {
+        ("urn:nt", "01"), ("urn:jsonld", "01"), ("urn:xml", "01")}
+    # a remote JSON-LD context is not fetched by the server (it would be a request forgery)
+    r = httpx.post(url, content=b'{"@context": "http://127.0.0.1:9/c", "@id": "urn:a"}',
+                   headers={"Content-Type": "application/ld+json"})
+    assert r.status_code == 400 and "not fetched" in r.text
+    # a bad N-Triples line: a 400 naming the line, and a PUT keeps the graph it would replace
+    r = httpx.put(url, content=b'<urn:a> <urn:p> "x" .\n<urn:a> <urn:p> x .\n',
+                  headers={"Content-Type": "application/n-triples"})
+    assert r.status_code == 400 and "request body:2:17" in r.text
+    assert _triples(demo_copy, None) - before == added

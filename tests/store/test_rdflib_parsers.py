@@ -52,6 +52,9 @@ def test_turtle_that_rdflib_truncates_is_refused_and_nothing_is_written(ds: Data
     ("xml", f'<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><r:Description '
             f'r:about="urn:a"><p xmlns="urn:" r:datatype="{XSD.integer}">01</p></r:Description>'
             "</r:RDF>", "01"),
+    ("application/rdf+xml", f'<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+     f'<r:Description r:about="urn:a"><p xmlns="urn:" r:datatype="{XSD.integer}">01</p>'
+     "</r:Description></r:RDF>".encode(), "01"),
     ("json-ld", f'{{"@id": "urn:a", "urn:p": {{"@value": "01", "@type": "{XSD.integer}"}}}}',
      "01"),
 ])

@@ -860,28 +860,22 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
         >>> parse_triple('<urn:a> rdf:type <urn:C>')[1]
         rdflib.term.URIRef('http://www.w3.org/1999/02/22-rdf-syntax-ns#type')
     """
-    import warnings
-
-    from rdflib import Graph
-
     from kg_engine.errors import RDFSyntaxError
+    from kg_engine.store.turtle import parse_terms
 
     head = _TRIPLE_PREFIXES + "".join(f"@prefix {k}: <{v}> .\n" for k, v in (prefixes or {}).items())
     body = text.strip()
     if not body.endswith("."):
         body += " ."
-    g = Graph()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            g.parse(data=head + body, format="turtle")
-    except Exception as e:  # noqa: BLE001 - rdflib's Turtle parser raises assorted error types
-        msg = getattr(e, "_why", None) or str(e).split("\n")[0]
+    try:  # kg-engine's strict parser: the literal as written ("01" stays "01", as stored)
+        quads = parse_terms(head + body, "<triple>")
+    except RDFSyntaxError as e:
+        msg = str(e).split(": ", 1)[-1]
         raise RDFSyntaxError(
             f"expected one triple such as '<http://ex.org/s> <http://ex.org/p> \"o\"', got {text!r} ({msg})",
             source="<triple>",
         ) from None
-    triples = list(g)
+    triples = [q[:3] for q in quads]
     if len(triples) != 1:
         raise RDFSyntaxError(
             f"expected exactly one triple, got {len(triples)} in {text!r}", source="<triple>"

@@ -181,3 +181,15 @@ def test_subclass_between_equal_classes_explains_to_declaration_and_same_as():
         e = why(st, triple)
         assert e.tree.rule == rule and e.tree.is_grounded(), str(e)
         assert {n.triple[1] for n in e.tree.premises} == {RDF.type, OWL.sameAs}
+
+
+def test_parse_triple_keeps_the_literal_as_written() -> None:
+    from kg_engine.errors import RDFSyntaxError
+    from kg_engine.rules.explain import parse_triple
+
+    # rdflib's parser made these "1" and "1.2": explain would have answered for another triple
+    assert str(parse_triple('<urn:a> <urn:p> "01"^^xsd:integer')[2]) == "01"
+    assert str(parse_triple("<urn:a> <urn:p> +01")[2]) == "+01"
+    with pytest.raises(RDFSyntaxError, match="expected one triple.*a decimal has one"):
+        parse_triple("<urn:a> <urn:p> 1.2.3")
+    assert parse_triple("<urn:a> a ex:C", {"ex": "urn:ex:"})[2] == URIRef("urn:ex:C")

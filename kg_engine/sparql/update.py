@@ -127,24 +127,20 @@ class _RdflibTarget:
             self.store.remove(t, g)
 
     def load(self, path: Path, name: Identifier | None) -> None:
-        from kg_engine.sparql.parsing import exact_literals
+        """Parse the whole file with kg-engine's parsers (strict Turtle/TriG/N-Triples/N-Quads,
+        lexical forms kept; rdflib's N-Quads parser would empty the default graph), then add."""
+        from rdflib.parser import create_input_source
+
+        from kg_engine.store.rdflib_parsers import quads, read
 
         g = self._g(DEFAULT if name is None else name)
         fmt = _rdf_format(path)
-        if fmt in ("turtle", "trig"):  # kg-engine's strict parser, as loads into a store
-            from kg_engine.errors import RDFSyntaxError
-            from kg_engine.store.turtle import parse_terms
-
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise RDFSyntaxError(f"not UTF-8 text ({exc.reason})", source=str(path)) from None
-            quads = parse_terms(text, str(path), base=path.resolve().as_uri(),
-                                trig=fmt == "trig")
-            self.store.addN((s, p, o, g if c is None else self._g(c)) for s, p, o, c in quads)
-            return
-        with exact_literals():
-            g.parse(str(path), format=fmt)
+        source = create_input_source(source=str(path), format=fmt)
+        try:
+            parsed = quads(read(source, fmt, base=path.resolve().as_uri(), name=str(path)))
+        finally:
+            source.close()
+        self.store.addN((s, p, o, g if c is None else self._g(c)) for s, p, o, c in parsed)
 
 
 class _SqlTarget(_RdflibTarget):

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rdflib import Dataset, Graph
+from rdflib import BNode, Dataset, Graph
 from rdflib import plugin as rdflib_plugin
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.parser import InputSource, Parser, PythonInputSource
@@ -57,11 +57,12 @@ from rdflib.parser import InputSource, Parser, PythonInputSource
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.loader import _Collector, _Prefixed
 from kg_engine.store.ntriples import parse_blocks, token_row
-from kg_engine.store.terms import TermRow, encode, exact_literals
+from kg_engine.store.schema import BNODE
+from kg_engine.store.terms import TermRow, decode, encode, exact_literals
 from kg_engine.store.turtle import TurtleParser, key_row
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
-__all__ = ["Parsed", "read", "register"]
+__all__ = ["Parsed", "quads", "read", "register"]
 
 #: rdflib's names of each format this module takes over (the first is ours)
 _NAMES = {
@@ -156,6 +157,31 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
         parser_class().parse(source, graph, **kwargs)
     return Parsed(name, [gathered.chunk], encode,
                   {p: str(ns) for p, ns in gathered.declared.items()})
+
+
+def quads(parsed: Parsed) -> list[tuple]:
+    """All statements of a document read by :func:`read` as rdflib terms ``(s, p, o, g)``
+    (``g`` ``None``: the default graph), each blank node label a fresh ``BNode``: for stores
+    that are not kg-engine's (SPARQL ``LOAD`` into a Memory store).
+
+    Example:
+        >>> from rdflib.parser import create_input_source
+        >>> quads(read(create_input_source(data="<urn:a> <urn:p> +01 ."), "turtle"))[0][2]
+        rdflib.term.Literal('+01', datatype=rdflib.term.URIRef('http://www.w3.org/2001/XMLSchema#integer'))
+    """
+    made: dict[Any, Any] = {}
+
+    def term(key: Any) -> Any:
+        if key is None:
+            return None
+        found = made.get(key)
+        if found is None:
+            row = parsed.row_of(key)
+            found = made[key] = BNode() if row.kind == BNODE else decode(*row[1:5])
+        return found
+
+    return [(term(s), term(p), term(o), term(g))
+            for chunk in parsed.chunks for s, p, o, g in chunk]
 
 
 def _decoded(blocks: Callable[[Any], Iterator[Any]], source: InputSource,

@@ -17,10 +17,13 @@ G1, G2 = URIRef(EX + "g1"), URIRef(EX + "g2")
 PFX = f"PREFIX : <{EX}> "
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", pytest.param("postgres", marks=pytest.mark.postgres)])
 def ds(request: pytest.FixtureRequest) -> Dataset:
     if request.param == "sqlite":
         return KgDataset(store=KgSparqlStore(store=open_store("sqlite://")))
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_server").new_database_url()
+        return KgDataset(store=KgSparqlStore(store=open_store(url)))
     return KgDataset(store="Memory")
 
 
@@ -124,3 +127,22 @@ def test_load_local_file_only(ds: Dataset, tmp_path: Path) -> None:
     with pytest.raises(RDFSyntaxError, match=r"bad.ttl:1:\d+: expected ','"):
         ds.update(f"LOAD <{bad.as_uri()}>")
     assert snapshot(ds) == before
+
+
+def test_load_of_every_line_format_keeps_the_rest_and_the_lexical_forms(ds: Dataset,
+                                                                       tmp_path: Path) -> None:
+    ds.update(PFX + "INSERT DATA { :a :p 1 . GRAPH :g1 { :a :p 2 } }")
+    before = snapshot(ds)
+    nq = tmp_path / "data.nq"  # rdflib's N-Quads parser emptied the default graph
+    nq.write_text(f'<{EX}b> <{EX}p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+                  f'<{EX}b> <{EX}p> "x"@EN <{EX}g2> .\n')
+    ds.update(f"LOAD <{nq.as_uri()}>")
+    after = snapshot(ds)
+    assert after[""] >= before[""] and after[str(G1)] == before[str(G1)]
+    assert [str(o) for o in ds.default_graph.objects(B, P)] == ["01"]
+    assert [o.language for o in ds.graph(G2).objects(B, P)] == ["en"]
+    bad = tmp_path / "bad.nt"
+    bad.write_text(f'<{EX}c> <{EX}p> "1" .\n<{EX}c> <{EX}p> "2 .\n')
+    with pytest.raises(RDFSyntaxError, match=r"bad.nt:2:"):
+        ds.update(PFX + f"INSERT DATA {{ :c :p 0 }} ; LOAD <{bad.as_uri()}>")
+    assert snapshot(ds) == after

@@ -25,7 +25,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import XSD
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
@@ -111,12 +112,61 @@ def serialize(data: Graph | Dataset, stream: Any, fmt: str) -> None:
     elif fmt == "trig":
         ExactTrigSerializer(data).serialize(stream, encoding="utf-8")
     elif fmt == "json-ld":
-        # rdflib's JsonLDSerializer turns its use_native_types option into a (truthy) tuple,
-        # so numbers always lose their lexical form ("036" -> 36); call its converter directly
-        from rdflib.plugins.serializers.jsonld import from_rdf
-
-        text = json.dumps(from_rdf(data, use_native_types=False), indent=2, sort_keys=True,
-                          ensure_ascii=False)
+        text = json.dumps(_jsonld(data), indent=2, sort_keys=True, ensure_ascii=False)
         stream.write(text.encode("utf-8"))
     else:
-        data.serialize(destination=stream, format=RDFLIB_FORMATS[fmt][0], encoding="utf-8")
+        stream.write(_rdfxml(data))
+
+
+def _jsonld(data: Graph | Dataset) -> Any:
+    """The JSON-LD document (expanded form) of ``data``.
+
+    rdflib's JsonLDSerializer turns its use_native_types option into a (truthy) tuple, so
+    numbers would lose their lexical form ("036" -> 36), and its converter merges graphs named
+    by a blank node into the default graph; so its converter is called per graph here.
+    """
+    from rdflib.plugins.serializers.jsonld import Converter
+    from rdflib.plugins.shared.jsonld.context import Context
+
+    converter = Converter(Context(None), use_native_types=False, use_rdf_type=False)
+    if not isinstance(data, Dataset):
+        return converter.convert(data)
+    out = list(converter.from_graph(data.default_graph))
+    for graph in data.graphs():
+        name = graph.identifier
+        if name == DATASET_DEFAULT_GRAPH_ID or not len(graph):
+            continue
+        out.append({"@id": name.n3() if isinstance(name, BNode) else str(name),
+                    "@graph": converter.from_graph(graph)})
+    return out
+
+
+#: prefixes every XML parser takes (expat follows XML 1.0 4th edition names: Turtle prefixes
+#: such as "a·̀" are not XML names there)
+_XML_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def _rdfxml(data: Graph | Dataset) -> bytes:
+    """``data`` as RDF/XML, checked to be well-formed XML before it is written.
+
+    Raises:
+        UnsupportedOperationError: RDF/XML cannot write this graph (a predicate IRI that
+            ends in no XML name, say); the file is not written.
+    """
+    from xml.parsers import expat
+
+    from kg_engine.errors import UnsupportedOperationError
+
+    graph = Graph(bind_namespaces="core")
+    for prefix, namespace in data.namespaces():
+        if _XML_PREFIX.fullmatch(prefix):
+            graph.bind(prefix, namespace, override=True, replace=True)
+    graph += data
+    try:
+        text = graph.serialize(format="xml", encoding="utf-8")
+        expat.ParserCreate(namespace_separator=" ").Parse(text, True)
+    except Exception as exc:  # noqa: BLE001 - rdflib's refusal, or an XML name expat refuses
+        raise UnsupportedOperationError(
+            f"RDF/XML cannot express this graph ({str(exc).splitlines()[0][:200]}); export it "
+            "as Turtle, N-Triples, TriG or JSON-LD instead") from None
+    return text

@@ -178,3 +178,41 @@ def test_rdf_subgraphs(sample_kg, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"n.{EXT[fmt]}"
     res = sample_kg.export(out, entity=ex("charles"), hops=1)
     assert res.statements == 3  # knows ×2 (one edge per direction) and the weird IRI
+
+
+def test_graphs_named_by_blank_nodes_stay_named_in_json_ld(tmp_path: Path) -> None:
+    # rdflib's JSON-LD converter merged them into the default graph
+    src = tmp_path / "in.trig"
+    src.write_text("<urn:a> <urn:p> <urn:o> .\n_:g { <urn:s> <urn:p> _:o }\n"
+                   "<urn:g> { _:o <urn:p> \"x\" }\n")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.load(src)
+        export(kg.store, tmp_path / "out.jsonld")
+        before = {(s, p, o, isinstance(g, BNode)) for s, p, o, g in kg.store.triples()
+                  if not isinstance(s, BNode) and not isinstance(o, BNode)}
+    with KnowledgeGraph("sqlite://") as back:
+        back.load(tmp_path / "out.jsonld")
+        quads = list(back.store.triples())
+        assert len(quads) == 3
+        assert {(s, p, o, isinstance(g, BNode)) for s, p, o, g in quads
+                if not isinstance(s, BNode) and not isinstance(o, BNode)} == before
+        named = {g for *_, g in quads} - {DEFAULT_GRAPH}
+        assert len(named) == 2 and any(isinstance(g, BNode) for g in named)
+        # _:o is one node across the two graphs
+        assert len({t for q in quads for t in q[::2] if isinstance(t, BNode)} - named) == 1
+
+
+def test_rdfxml_is_well_formed_or_refused(tmp_path: Path) -> None:
+    from kg_engine.errors import UnsupportedOperationError
+
+    src = tmp_path / "in.ttl"  # a Turtle prefix that is no XML name for expat
+    src.write_text("@prefix a\u0370: <http://a.example/> .\na\u0370:s a\u0370:p 1 .\n")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.load(src)
+        export(kg.store, tmp_path / "out.rdf")
+        assert Graph().parse(tmp_path / "out.rdf", format="xml").value(
+            URIRef("http://a.example/s"), URIRef("http://a.example/p")) is not None
+        kg.store.add([(URIRef("urn:s"), URIRef("urn:p/"), URIRef("urn:o"))])
+        with pytest.raises(UnsupportedOperationError, match="RDF/XML cannot express"):
+            export(kg.store, tmp_path / "bad.rdf")  # no XML name ends that predicate
+        assert not (tmp_path / "bad.rdf").exists()

@@ -82,8 +82,29 @@ def to_rdflib(
 _CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 
 
+class _NoPrefixedName(Exception):
+    pass
+
+
+#: a namespace IRI cut inside a %-escape ("http://e/%" of "http://e/%25"): not an IRI
+_CUT_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
+
+
 class _ExactLiterals:
-    """Turtle/TriG literals whose shorthand reads back as the very same literal."""
+    """Turtle/TriG literals whose shorthand reads back as the very same literal, and
+    prefixed names only where the prefix's IRI is one (rdflib splits ``http://e/%25`` into
+    the namespace ``http://e/%``, which no Turtle parser reads back)."""
+
+    def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]  # noqa: N802
+        if _CUT_ESCAPE.search(str(namespace)):
+            raise _NoPrefixedName
+        return super().addNamespace(prefix, namespace)
+
+    def get_pname(self, uri, gen_prefix=True):  # type: ignore[no-untyped-def]
+        try:
+            return super().get_pname(uri, gen_prefix)
+        except _NoPrefixedName:
+            return None  # written in full: <http://e/%25>
 
     def label(self, node, position):  # type: ignore[no-untyped-def]
         if isinstance(node, Literal) and node.datatype is not None:
@@ -161,7 +182,14 @@ def _rdfxml(data: Graph | Dataset) -> bytes:
     for prefix, namespace in data.namespaces():
         if _XML_PREFIX.fullmatch(prefix):
             graph.bind(prefix, namespace, override=True, replace=True)
-    graph += data
+    # blank node labels become rdf:nodeID values, which must be XML names: fresh labels
+    # (a label is no data; "_:a·̀" is a Turtle label but no XML name)
+    blanks: dict[BNode, BNode] = {}
+
+    def label(term: Any) -> Any:
+        return blanks.setdefault(term, BNode()) if isinstance(term, BNode) else term
+
+    graph.addN((label(s), p, label(o), graph) for s, p, o in data.triples((None, None, None)))
     try:
         text = graph.serialize(format="xml", encoding="utf-8")
         expat.ParserCreate(namespace_separator=" ").Parse(text, True)

@@ -216,3 +216,27 @@ def test_rdfxml_is_well_formed_or_refused(tmp_path: Path) -> None:
         with pytest.raises(UnsupportedOperationError, match="RDF/XML cannot express"):
             export(kg.store, tmp_path / "bad.rdf")  # no XML name ends that predicate
         assert not (tmp_path / "bad.rdf").exists()
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "trig", "xml"])
+def test_odd_iris_and_blank_node_labels_read_back(tmp_path: Path, fmt: str) -> None:
+    # rdflib's Turtle serializer declared the prefix <http://e/%> for <http://e/%25>, and its
+    # RDF/XML serializer wrote Turtle blank node labels as rdf:nodeID, which are XML names
+    src = tmp_path / "in.ttl"
+    label = "AZaz\u00c0\u00d6\u00d8\u00f6\u00f8\u02ff\u0370\u037d\u037f\u1fff\u200c\u200d"
+    percent = "x:a%3E x:%25 x:a%3Eb .\n" if fmt != "xml" else ""  # no RDF/XML predicate
+    src.write_text(f"@prefix x: <http://e/> .\n{percent}x:b x:p _:{label} .\n")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.load(src)
+        ext = {"turtle": "ttl", "trig": "trig", "xml": "rdf"}[fmt]
+        result = export(kg.store, tmp_path / f"out.{ext}")
+        with KnowledgeGraph("sqlite://") as back:
+            back.load(result.path)
+            assert isomorphic(_graph(kg), _graph(back))
+
+
+def _graph(kg: KnowledgeGraph) -> Graph:
+    g = Graph()
+    for s, p, o, _ in kg.store.triples():
+        g.add((s, p, o))
+    return g

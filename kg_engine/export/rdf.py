@@ -95,7 +95,7 @@ class _ExactLiterals:
     prefixed names only where the prefix's IRI is one (rdflib splits ``http://e/%25`` into
     the namespace ``http://e/%``, which no Turtle parser reads back)."""
 
-    def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]  # noqa: N802
+    def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]
         if _CUT_ESCAPE.search(str(namespace)):
             raise _NoPrefixedName
         return super().addNamespace(prefix, namespace)

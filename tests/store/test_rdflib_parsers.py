@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.exceptions import ParserError
 from rdflib.namespace import XSD
 
 from kg_engine.errors import RDFSyntaxError
@@ -43,18 +44,19 @@ def test_turtle_that_rdflib_truncates_is_refused_and_nothing_is_written(ds: Data
     assert _quads(ds) == before
 
 
+XML_01 = ('<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><r:Description '
+          f'r:about="urn:a"><p xmlns="urn:" r:datatype="{XSD.integer}">01</p></r:Description>'
+          "</r:RDF>")
+
+
 @pytest.mark.parametrize("fmt, text, lex", [
     ("turtle", "<urn:a> <urn:p> +01 .", "+01"),
     ("turtle", "<urn:a> <urn:p> 1.50 .", "1.50"),
     ("trig", "<urn:a> <urn:p> 01 .", "01"),
     ("nt", f'<urn:a> <urn:p> "01"^^<{XSD.integer}> .\n', "01"),
     ("nquads", f'<urn:a> <urn:p> " true"^^<{XSD.boolean}> .\n', " true"),
-    ("xml", f'<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><r:Description '
-            f'r:about="urn:a"><p xmlns="urn:" r:datatype="{XSD.integer}">01</p></r:Description>'
-            "</r:RDF>", "01"),
-    ("application/rdf+xml", f'<r:RDF xmlns:r="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-     f'<r:Description r:about="urn:a"><p xmlns="urn:" r:datatype="{XSD.integer}">01</p>'
-     "</r:Description></r:RDF>".encode(), "01"),
+    ("xml", XML_01, "01"),
+    ("application/rdf+xml", XML_01.encode(), "01"),  # bytes, as from a file
     ("json-ld", f'{{"@id": "urn:a", "urn:p": {{"@value": "01", "@type": "{XSD.integer}"}}}}',
      "01"),
 ])
@@ -96,8 +98,8 @@ def test_files_file_objects_and_error_positions(ds: Dataset, tmp_path: Path) -> 
     path.write_text('<urn:a> <urn:p> "x" .\n<urn:a> <urn:p> "y .\n')
     with pytest.raises(RDFSyntaxError, match=r"bad\.nt:2:17: expected an object"):
         ds.parse(path)  # the format from the extension, as rdflib guesses it
-    with pytest.raises(RDFSyntaxError, match=r"bad\.nt:2"):
-        ds.parse(file=open(path, "rb"), format="nt")
+    with open(path, "rb") as f, pytest.raises(RDFSyntaxError, match=r"bad\.nt:2"):
+        ds.parse(file=f, format="nt")
     with pytest.raises(RDFSyntaxError, match="not UTF-8"):
         ds.parse(data=b'<urn:a> <urn:p> "\xff" .', format="turtle")
     ok = tmp_path / "ok.ttl"
@@ -127,7 +129,7 @@ def test_rdfxml_failing_half_way_writes_nothing(ds: Dataset) -> None:
            '<r:Description r:about="urn:a"><e:p>1</e:p></r:Description>'
            '<r:Description r:about="urn:b"><e:p r:parseType="Bogus" r:resource="x"/>'
            "</r:Description></r:RDF>")
-    with pytest.raises(Exception):  # rdflib's own error type, as for any rdflib store
+    with pytest.raises(ParserError):  # rdflib's own error type, as for any rdflib store
         ds.parse(data=doc, format="xml")
     assert _quads(ds) == before
 

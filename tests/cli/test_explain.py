@@ -67,4 +67,4 @@ def test_prefixes_of_the_loaded_files(db):
     assert res.exit_code == 0, res.output
     assert "[rule colleagues, round 2]" in res.output
     res = runner.invoke(app, ["explain", "nope:chen ex:colleagueOf ex:ada", "--db", db])
-    assert res.exit_code == 2 and 'Prefix "nope:" not bound' in res.output
+    assert res.exit_code == 2 and "undefined prefix 'nope:'" in res.output

@@ -484,7 +484,8 @@ def _statement_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], in
     """``(statements of raw tokens, bytes read so far)`` per chunk of an N-Triples/N-Quads
     file; decoding and decompression errors as :mod:`kg_engine.errors` errors."""
     stream, raw = _open_binary(path)
-    with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:
+    # utf-8-sig: a leading byte order mark (Windows editors write one) is no content
+    with raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
         chunk: list[tuple] = []
         done = 0
         try:
@@ -680,7 +681,7 @@ def _guarded(stream: BinaryIO, path: Path, fmt: str, allow_contexts: Collection[
     if fmt == "json-ld":
         import json
 
-        data = stream.read()
+        data = stream.read().removeprefix(b"\xef\xbb\xbf")  # a byte order mark is no content
         try:
             doc = json.loads(data)
         except UnicodeDecodeError as exc:

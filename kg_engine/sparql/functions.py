@@ -365,6 +365,31 @@ def _kind_test(test: Callable[[Any], bool]) -> Callable[[Expr, Any], Literal]:
     return fn
 
 
+#: an absolute IRI (RFC 3987: a scheme, then no space, control character or ``<>"{}|\^```)
+_ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>\"{}|\\^`]*\Z")
+
+
+def _iri(e: Expr, ctx: Any) -> URIRef:
+    """``IRI``/``URI``: the string resolved against the base must be an absolute IRI
+    (§17.4.2.8), else an error — rdflib made ``<zz>`` (no base) and ``<a b>``, which an update
+    then stored, and did not resolve against a ``urn:`` base; a language-tagged or typed
+    argument is an error too."""
+    arg = e.arg
+    if isinstance(arg, SPARQLError):
+        raise arg
+    if isinstance(arg, URIRef):
+        return arg
+    if not isinstance(arg, Literal) or arg.language or arg.datatype not in (None, XSD.string):
+        raise SPARQLError(f"IRI expects a simple literal or an IRI, not {arg!r}")
+    from kg_engine.store.turtle import resolve_iri
+
+    base = getattr(getattr(ctx, "prologue", None), "base", None)
+    iri = resolve_iri(str(base), str(arg)) if base else str(arg)  # RFC 3986 (``urn:`` too)
+    if not _ABSOLUTE_IRI.match(iri):
+        raise SPARQLError(f"IRI({str(arg)!r}) is not an absolute IRI")
+    return URIRef(iri)
+
+
 def _langmatches(e: Expr, ctx: Any) -> Literal:
     """``LANGMATCHES``: both arguments simple literals (§17.4.3.3; rdflib accepted a
     language-tagged first argument: ``LANGMATCHES("a"@en, "*")`` was true, not an error)."""
@@ -583,6 +608,8 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_STR": _str,
     "Builtin_isNUMERIC": _is_numeric,
     "Builtin_LANGMATCHES": _langmatches,
+    "Builtin_IRI": _iri,
+    "Builtin_URI": _iri,
     "Builtin_isIRI": _kind_test(lambda a: isinstance(a, URIRef)),
     "Builtin_isURI": _kind_test(lambda a: isinstance(a, URIRef)),
     "Builtin_isBLANK": _kind_test(lambda a: isinstance(a, BNode)),

@@ -466,3 +466,15 @@ def test_kind_tests_and_langmatches_of_errors(ds):
     assert rows(ds, 'SELECT (LANGMATCHES("C"@en, "*") AS ?a) (LANGMATCHES(LANG("C"@en), "EN") AS ?b) '
                     'WHERE { }') == [(None, "true")]
     assert rows(ds, 'SELECT ?s WHERE { ?s ex:label ?o FILTER(!isLiteral(?o / 0)) }') == []
+
+
+def test_iri_must_be_absolute(fresh):
+    # §17.4.2.8: IRI() resolves against the base and "must result in an absolute IRI"; without
+    # a base "zz" stayed the relative <zz>, and "a b" became <a b> — which an update stored
+    assert rows(fresh, 'SELECT (IRI("zz") AS ?a) (IRI("http://x/a b") AS ?b) (IRI("abc"@en) AS ?c) '
+                       '(IRI("mailto:a@b") AS ?d) (URI("urn:x") AS ?e) WHERE { }') \
+        == [(None, None, None, "mailto:a@b", "urn:x")]
+    assert rows(fresh, f'BASE <{EX}> SELECT (IRI("zz") AS ?a) WHERE {{ }}') == [("zz",)]
+    fresh.update(PFX + 'INSERT { ex:x ex:r ?i } WHERE { VALUES ?n { "a b" "ok" "" } '
+                       'BIND(IRI(CONCAT("http://example.org/", ?n)) AS ?i) }')
+    assert _objects(fresh, "r") == ["", "ok"]  # "" resolves to the base itself: EX

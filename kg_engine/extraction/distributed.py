@@ -328,7 +328,7 @@ class RayExtractionRunner(ExtractionRunner):
         address: str | None = None,
         workers: int | None = None,
         batch_size: int = 64,
-        in_flight: int = 2,
+        in_flight: int = 1,
         keep_workers: bool = True,
         checkpoint: str | Path | None = None,
         progress: bool | None = None,

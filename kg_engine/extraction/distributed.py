@@ -50,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import itertools
 import pickle
@@ -117,7 +118,8 @@ def _resolve(ray: Any, address: str) -> str | None:
 
 
 #: The Ray connection this module opened (``address`` as asked) and the worker pool kept
-#: in it; guarded by ``_LOCK`` (runs from several threads of one driver are serialised).
+#: in it, changed under ``_LOCK``. Runs from several threads of one driver share the pool;
+#: one that fails ends it, and the others then fail with a lost worker (re-run to resume).
 _LOCK = threading.RLock()
 _OWN: dict[str, Any] | None = None
 _POOL: _Pool | None = None
@@ -182,11 +184,8 @@ def release_workers() -> None:
     with _LOCK:
         pool, _POOL = _POOL, None
         own, _OWN = _OWN, None
-        try:
-            import ray
-        except ImportError:  # pragma: no cover - nothing can have been started
-            return
-        if not ray.is_initialized():
+        ray = sys.modules.get("ray")  # not imported: nothing can have been started
+        if ray is None or not ray.is_initialized():
             return
         if pool is not None:
             pool.kill(ray)
@@ -227,7 +226,8 @@ class _Pool:
 
     def kill(self, ray: Any) -> None:
         for actor in self.actors:
-            ray.kill(actor)
+            with contextlib.suppress(Exception):  # already gone with its node or cluster
+                ray.kill(actor)
         self.actors = []
 
 
@@ -271,8 +271,8 @@ def _needs_torch(nlp: Language) -> bool:
     for name, component in nlp.components:
         if nlp.get_pipe_meta(name).factory not in _TORCH_FREE_FACTORIES:
             return True
-        model = getattr(component, "model", None)
-        if model is not None and any(node.shims for node in model.walk()):
+        walk = getattr(getattr(component, "model", None), "walk", None)
+        if walk is not None and any(node.shims for node in walk()):
             return True
     return False
 

@@ -410,7 +410,7 @@ def parse_update(
         QuerySyntaxError: malformed update, with line and column.
     """
     from kg_engine.sparql.functions import bind_overrides
-    from kg_engine.sparql.scope import _Checker
+    from kg_engine.sparql.scope import check_update_scope
     from kg_engine.sparql.translation import prepare_parse_tree, repair
 
     if base is None and not init_ns and "DATA" in text.upper():
@@ -423,9 +423,7 @@ def parse_update(
             parsed = parseUpdate(text)
         except Exception as exc:
             raise _syntax_error(exc, text, "update", source) from exc
-        for op in parsed.request:  # the WHERE clauses follow the query rules and fixes
-            if "where" in op:
-                _Checker(text, source).pattern(op["where"])
+        check_update_scope(parsed, text, source)  # WHERE clauses: the query rules and fixes
         prepare_parse_tree(parsed)
         try:
             update = translateUpdate(parsed, base, _ns(init_ns))

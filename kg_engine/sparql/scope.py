@@ -34,7 +34,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg_engine.errors import QuerySyntaxError
 
-__all__ = ["alias_in_scope", "bind_in_scope", "check_scope", "located"]
+__all__ = ["alias_in_scope", "bind_in_scope", "check_scope", "check_update_scope", "located"]
 
 
 def bind_in_scope(var: Variable) -> tuple[str, str]:
@@ -193,6 +193,17 @@ def check_scope(parsed: Any, text: str, source: str) -> None:
         checker.select(q)
     elif q.where is not None:
         checker.pattern(q.where)
+
+
+def check_update_scope(parsed: Any, text: str, source: str) -> None:
+    """The same checks on the WHERE clauses of an update request (``parseUpdate``'s result).
+
+    Raises:
+        QuerySyntaxError: a scope rule is broken in an operation's WHERE clause.
+    """
+    for op in parsed.request:
+        if "where" in op:
+            _Checker(text, source).pattern(op["where"])
 
 
 def _variables(node: Any) -> set[Variable]:

@@ -21,7 +21,8 @@ through the calls users make:
   row counts checked against ``answers_lubm10.tsv``: queries over every university
   (:data:`SCALED`) must give exactly ``copies ×`` the LUBM(10) answer, queries naming
   University0 (:data:`FLAT`) the LUBM(10) answer itself — the correctness test of the scale-up;
-* ``--jobs rdfs``: a separate job per size: load + schema + ``kg.reason("rdfs")``;
+* ``rdfs`` (in ``--jobs`` by default): a separate job per size: load + schema +
+  ``kg.reason("rdfs")``;
 * memory: peak RSS of the job's process (``ru_maxrss``), its peak anonymous and
   file-backed parts (sampled; SQLite memory-maps the database file) and, on PostgreSQL, the largest sum over
   the cluster's processes (postmaster + backends + auxiliaries) of RSS and of PSS
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"],
                     choices=["sqlite", "postgresql"])
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--jobs", nargs="+", default=["main"], choices=["main", "rdfs"],
+    ap.add_argument("--jobs", nargs="+", default=["main", "rdfs"], choices=["main", "rdfs"],
                     help="main: load, queries, OWL 2 RL, answers; rdfs: load + RDFS reasoning")
     ap.add_argument("--data-dir", type=Path, default=None,
                     help="where the generated N-Triples go (default: a temporary folder)")

@@ -315,7 +315,8 @@ class RuleEngine:
         t0, c0 = time.perf_counter(), time.process_time()
         result = ReasoningResult(self.program.name, self.graph)
         prof = Profiler()
-        with self.db.transaction():
+        # a closure about as large as the store (SQLite: see Database.large_write)
+        with self.db.large_write(), self.db.transaction():
             self._rebuild()
             gid = self.graph_id()
             if recompute:

@@ -167,8 +167,8 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
         The :class:`ReasoningResult` of the materialisation.
     """
     # one transaction from the rule tables' creation to the profile: killed at any moment, the
-    # store is as before or as after
-    with store.db.transaction(), store.unmaintained():
+    # store is as before or as after; a page cache sized to the store meanwhile (SQLite)
+    with store.db.large_write(), store.db.transaction(), store.unmaintained():
         engine = RuleEngine(store, rules, graph)  # creates the rule tables if missing
         profile = ReasoningProfile(rules if isinstance(rules, str) else "program",
                                    str(engine.graph))

@@ -62,6 +62,19 @@ _SQLITE_PRAGMAS = (
 )
 
 
+def _give_back_memory() -> None:
+    """Return freed heap memory to the operating system (glibc's ``malloc_trim``; elsewhere
+    nothing). The page cache's pages freed after :meth:`Database.large_write` (hundreds of
+    MB of ~4 KB blocks) otherwise stay in the process: at 10 M triples its resident memory
+    stayed 1.7 GB after reasoning and reached 2.2 GB with the memory map's pages."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # the C library of this process
+    except (OSError, AttributeError, TypeError):  # not glibc
+        pass
+
+
 class SqliteURL(NamedTuple):
     """A plain ``sqlite://`` URL as :func:`parse_url` reads it without SQLAlchemy: ``database``
     as SQLAlchemy's ``URL.database`` gives it (``None`` for ``sqlite://``)."""
@@ -476,8 +489,9 @@ class Database:
         try:
             yield
         finally:
-            self.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+            self.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")  # frees the pages above it
             self.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
+            _give_back_memory()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Database]:

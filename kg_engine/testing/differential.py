@@ -297,7 +297,6 @@ class QueryGenerator:
         return ["group", *items]
 
     def element(self, depth: int) -> Node:
-        rng = self.rng
         if depth >= self.max_depth:
             return self.triple()
         if self.widen and self.wide.random() < 0.1:

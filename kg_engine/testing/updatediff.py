@@ -55,6 +55,8 @@ from rdflib import BNode, Literal, URIRef
 
 from kg_engine.testing.differential import (
     EX as EX_IRI,
+)
+from kg_engine.testing.differential import (
     NODES,
     PREDS,
     PREFIXES,
@@ -320,6 +322,9 @@ class UpdateEngines:
             self.ox.update(text)
         except Exception as exc:  # noqa: BLE001
             err = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return self._ox_state(err)
+
+    def _ox_state(self, err: str | None = None) -> State:
         quads = {(_ox_term(q.subject), _ox_term(q.predicate), _ox_term(q.object),
                   _ox_term(q.graph_name)) for q in self.ox}
         quads = {(s, p, o, g if g == DEFAULT_G else str(g)) for s, p, o, g in quads}
@@ -340,7 +345,7 @@ class UpdateEngines:
                 self.ox.update(PREFIXES + render_operation(op))
             except Exception:  # noqa: BLE001
                 return None
-        return self.run_ox(PREFIXES + "CLEAR SILENT GRAPH <urn:kg-engine:none>")
+        return self._ox_state()
 
     def run_rdflib(self, text: str) -> State:
         import rdflib.plugins.sparql as rsparql
@@ -393,18 +398,19 @@ def _show(quads: set[tuple]) -> list[str]:
     return out
 
 
+def _ground(quads: set[tuple]) -> set[tuple]:
+    return {q for q in quads if not any(isinstance(t, BNode) for t in q)}
+
+
 def compare_states(kg: State, ox: State) -> Outcome:
     """The verdict on one request from the two stores' states after it."""
     if (kg.error is None) != (ox.error is None):
         who = "kg-error" if kg.error else "ox-error"
         return Outcome(who, f"kg: {kg.error or 'ok'} / pyoxigraph: {ox.error or 'ok'}")
     if not same_quads(kg.quads, ox.quads):
-        if kg.quads == ox.quads or len(kg.quads) == len(ox.quads):
-            diff = f"{len(kg.quads)} quads each, not isomorphic"
-        else:
-            diff = f"{len(kg.quads)} vs {len(ox.quads)} quads"
-        plain = lambda qs: {q for q in qs if not any(isinstance(t, BNode) for t in q)}  # noqa: E731
-        kp, op = plain(kg.quads), plain(ox.quads)
+        diff = (f"{len(kg.quads)} quads each, not isomorphic" if len(kg.quads) == len(ox.quads)
+                else f"{len(kg.quads)} vs {len(ox.quads)} quads")
+        kp, op = _ground(kg.quads), _ground(ox.quads)
         return Outcome("differ", f"{diff}; kg-only={_show(kp - op)} ox-only={_show(op - kp)}")
     if kg.graphs != ox.graphs:
         odd = kg.graphs ^ ox.graphs
@@ -453,7 +459,7 @@ def _candidates_of(req: Request) -> list[Request]:
     if len(ops) > 1:
         out.extend(Request(ops[:i] + ops[i + 1:]) for i in range(len(ops)))
     for i, op in enumerate(ops):
-        def variant(**changes: Any) -> None:
+        def variant(i: int = i, **changes: Any) -> None:
             new = copy.deepcopy(req)
             new.ops[i].update(changes)
             out.append(new)

@@ -73,10 +73,10 @@ def test_existing_statements_keep_lexical_forms() -> None:
     trig = ('@prefix ex: <http://example.org/> .\nex:a ex:p "10"^^<http://www.w3.org/2001/'
             'XMLSchema#double> .\nex:g1 { ex:a ex:p ex:b . _:x ex:p ex:b . }\n')
     got = existing_statements(trig)
-    assert got == ['<http://example.org/a> <http://example.org/p> '
-                   '"10"^^<http://www.w3.org/2001/XMLSchema#double> .',
-                   'GRAPH <http://example.org/g1> { <http://example.org/a> <http://example.org/p> '
-                   '<http://example.org/b> . }']
+    assert got == [('<http://example.org/a> <http://example.org/p> '
+                    '"10"^^<http://www.w3.org/2001/XMLSchema#double> .'),
+                   ('GRAPH <http://example.org/g1> { <http://example.org/a> <http://example.org/p> '
+                    '<http://example.org/b> . }')]
 
 
 def test_evaluate_and_shrink_find_a_planted_difference() -> None:

@@ -201,6 +201,7 @@ def extract_into(
         raise ConfigError(f"unknown executor {executor!r}: use 'local' or 'ray'")
     known = known_hashes(store)
     res = ExtractResult()
+    late = 0  # written meanwhile by another process extracting the same documents
     name = str(pipeline.name)
     # closed at once when writing fails, not when garbage-collected: the runner's workers
     # (Ray actors, spaCy processes) and checkpoint file are released before the error is seen
@@ -208,7 +209,14 @@ def extract_into(
         for item in results:
             with store.db.transaction():
                 _ensure_table(store)
-                if item.replaces:
+                # `known` was read before extracting: look again under the write lock, so two
+                # concurrent runs over one corpus never write a document's evidence twice
+                current = store.db.scalar(
+                    "SELECT hash FROM kg_extraction_documents WHERE doc_id = ?", (item.doc_id,))
+                if current == item.hash:
+                    late += 1
+                    continue
+                if item.replaces or current is not None:
                     res.removed += store.remove_source(item.doc_id)
                     res.replaced += 1
                 res.added += store.add_batch(item.batch)
@@ -223,7 +231,7 @@ def extract_into(
             res.triples += len(item.batch)
             res.entities += item.entities
             res.words += item.words
-    res.skipped = runner.stats.skipped
+    res.skipped = runner.stats.skipped + late
     res.seconds = time.perf_counter() - started
     return res
 

@@ -156,3 +156,30 @@ def test_extraction_inside_a_callers_transaction_rolls_back_with_it(store) -> No
         raise AssertionError("the failing converter did not fail")
     assert _state(store) == before
     assert store.db.last_outcome == "rollback"
+
+
+def test_a_document_written_meanwhile_by_another_run_is_not_written_twice(store,
+                                                                         monkeypatch) -> None:
+    """Two `kg extract` of one corpus at once: both read "nothing extracted yet", both
+    extracted every document, and each triple got its evidence twice (402 provenance rows
+    for 127 triples on the demo corpus)."""
+    from kg_engine.extraction import ingest
+
+    p = _pipeline()
+    docs = [Document("d1", "Ada met Bob."), Document("d2", "Cy.")]
+    extract_into(store, docs, p, progress=False)  # the other process, finished first
+    prov_rows = store.db.fetchone("SELECT COUNT(*) FROM kg_provenance")[0]
+    monkeypatch.setattr(ingest, "known_hashes", lambda store: {})  # read before it committed
+    again = extract_into(store, docs + [Document("d3", "Bob.")], p, progress=False)
+    assert (again.documents, again.skipped, again.replaced) == (1, 2, 0)
+    assert store.db.fetchone("SELECT COUNT(*) FROM kg_provenance")[0] == prov_rows + 2
+    # a document changed meanwhile is still replaced, not added to
+    monkeypatch.setattr(ingest, "known_hashes", lambda store: {})
+    changed = extract_into(store, [Document("d1", "Ada met Cy.")], p, progress=False)
+    assert (changed.documents, changed.replaced) == (1, 1)
+    sources = {prov.source for q in store.triples((None, RDFS.label, None))
+               for prov in store.provenance_of(q)}
+    assert sources == {"d1", "d2", "d3"}
+    bob = URIRef("urn:kg-engine:entity/Person/bob")
+    assert {prov.source for q in store.triples((bob, RDFS.label, None))
+            for prov in store.provenance_of(q)} == {"d3"}

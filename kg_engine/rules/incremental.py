@@ -184,6 +184,15 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
             f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o{seen})"
         )
         engine.store.add(quads)
+        # a statement now asserted (in a graph rules read) is no longer inferred: the inferred
+        # graph holds what a full run would write
+        asserted = [q[:3] for q in quads if graph_origin(q[3]) == "asserted"]
+        if asserted:
+            ids = engine.store.term_ids({t for q in asserted for t in q})
+            for table in ("kg_quads", "kg_rules_derivations"):
+                engine.db.executemany(
+                    f"DELETE FROM {table} WHERE g = ? AND s = ? AND p = ? AND o = ?",
+                    sorted({(gid, ids[s], ids[p], ids[o]) for s, p, o in asserted}))
         if engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}"):
             engine.analyze(_SEED)
             result.derived, result.rounds = engine.fixpoint(gid, prof, seed=_SEED)

@@ -5,9 +5,10 @@
 each write's transaction:
 
 * **insert** — the triples new to the store seed a semi-naive continuation
-  (:func:`kg_engine.rules.incremental.extend`); an asserted default-graph triple that was
-  inferred before leaves the inferred graph (the two stay disjoint, so the default graph with
-  inferences is a set without duplicate elimination);
+  (:func:`kg_engine.rules.incremental.extend`); a triple asserted in any graph rules read
+  (default or named) that was inferred before leaves the inferred graph (they stay disjoint,
+  as after a full run, so the default graph with inferences is a set without duplicate
+  elimination);
 * **delete** — DRed (:func:`kg_engine.rules.incremental.retract`): over-delete, delete,
   re-derive;
 * where incremental maintenance is not possible (negation or aggregation in the program,
@@ -114,14 +115,17 @@ class LiveMaintainer:
         )
 
     def after_insert(self, stage: str) -> None:
-        """Keep default graph and inferred graph disjoint, then extend the closure."""
+        """Keep asserted graphs and inferred graph disjoint, then extend the closure."""
         db = self.store.db
         gid = self._gid()
-        if db.fetchone(f"SELECT 1 FROM {stage} WHERE g = 0 LIMIT 1") is not None:
+        # an inferred statement asserted in *any* graph rules read (a named graph too) is no
+        # longer inferred, as a full run would have it (new facts = candidates not in the store)
+        out = ", ".join(str(g) for g in (gid, *hidden_graph_ids(db, stage, own=gid)))
+        if db.fetchone(f"SELECT 1 FROM {stage} WHERE g NOT IN ({out}) LIMIT 1") is not None:
             for table in ("kg_quads", "kg_rules_derivations"):
                 db.execute(
                     f"DELETE FROM {table} WHERE (s, p, o, g) IN "
-                    f"(SELECT s, p, o, ? FROM {stage} WHERE g = 0)", (gid,)
+                    f"(SELECT s, p, o, ? FROM {stage} WHERE g NOT IN ({out}))", (gid,)
                 )
         with self.store.unmaintained():
             self._log(incremental.extend(self.engine, _SEED), "insert")
@@ -177,12 +181,14 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
             recompute = True  # not this profile, or other rules: start clean
         result = engine.materialise(recompute=recompute)
         gid = int(store.term_ids([engine.graph])[engine.graph])
-        # default graph and inferred graph are disjoint (triples asserted after an earlier
+        # asserted graphs and inferred graph are disjoint (triples asserted after an earlier
         # run without a profile may be in both)
+        out = ", ".join(str(g) for g in (gid, *hidden_graph_ids(store.db, own=gid)))
         for table in ("kg_quads", "kg_rules_derivations"):
             store.db.execute(
                 f"DELETE FROM {table} WHERE g = ? AND EXISTS (SELECT 1 FROM kg_quads a "
-                f"WHERE a.s = {table}.s AND a.p = {table}.p AND a.o = {table}.o AND a.g = 0)",
+                f"WHERE a.s = {table}.s AND a.p = {table}.p AND a.o = {table}.o "
+                f"AND a.g NOT IN ({out}))",
                 (gid,),
             )
         store.set_reasoning(profile)

@@ -2,8 +2,10 @@
 
 RDFS and OWL 2 RL closures of generated ontologies + data against owlrl, and random write
 sequences (incremental add, DRed delete, repeated and recomputing ``reason()``; plain store
-writes under a reasoning profile) against a fresh full run with the terms inserted in
-another order. The long run with a report is
+writes under a reasoning profile; ``KnowledgeGraph`` writes and SPARQL Update) against a
+fresh full run with the terms inserted in another order, statements compared with their
+graph (data in named graphs too), and a sample of explanations whose premises must all be
+in the store. The long run with a report is
 ``benchmarks/rules_differential.py``.
 """
 
@@ -20,6 +22,7 @@ pytest.importorskip("owlrl")
 CLOSURE_SEEDS = range(60)
 INCREMENTAL_SEEDS = range(60)
 LIVE_SEEDS = range(20)
+API_SEEDS = range(10)
 PG_SEEDS = range(6)
 
 
@@ -50,6 +53,40 @@ def test_live_maintenance_equals_fresh_run(seed, program):
     _assert_ok(rd.check_incremental(random.Random(seed), program, seed=seed, live=True))
 
 
+@pytest.mark.parametrize("program", ["owl-rl", "rdfs"])
+@pytest.mark.parametrize("seed", API_SEEDS)
+def test_api_and_sparql_update_equal_fresh_run(seed, program):
+    """KnowledgeGraph.add / remove and SPARQL INSERT DATA / DELETE DATA / DELETE WHERE with a
+    reasoning profile, statements in named graphs too; explanations of the final store."""
+    _assert_ok(rd.check_incremental(random.Random(seed), program, seed=seed, api=True))
+
+
+def test_harness_sees_a_wrong_explanation(monkeypatch):
+    """The explanation check is not vacuous: a tree whose premise is not in the store is reported."""
+    from rdflib import RDF, RDFS
+
+    import kg_engine.rules.explain as ex_mod
+    from kg_engine.store import open_store
+
+    store = open_store("sqlite://")
+    a, C, D = rd.U("a"), rd.U("C"), rd.U("D")
+    store.add([(C, RDFS.subClassOf, D), (a, RDF.type, C)])
+    from kg_engine.rules.engine import reason
+
+    reason(store, "rdfs")
+    assert rd.explain_problems(store, random.Random(0)) == ([], 1)
+    real = ex_mod.explain
+
+    def wrong(st, triple, all_derivations=False):
+        e = real(st, triple, all_derivations)
+        e.tree.premises[0].triple = (a, RDF.type, rd.U("Nowhere"))
+        return e
+
+    monkeypatch.setattr(ex_mod, "explain", wrong)
+    problems, n = rd.explain_problems(store, random.Random(0))
+    assert n == 1 and len(problems) == 1 and "is not in the store" in problems[0]
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize("seed", PG_SEEDS)
 def test_postgres(pg_server, seed):
@@ -58,6 +95,8 @@ def test_postgres(pg_server, seed):
     _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed))
     _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed,
                                     live=True))
+    _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed,
+                                    api=True))
 
 
 def test_harness_sees_a_wrong_closure(monkeypatch):

@@ -303,4 +303,6 @@ def graph_body(graph: Graph, media_type: str) -> bytes:
     name = _RDFLIB.get(media_type)
     if name is None:
         raise NotAcceptable(f"{media_type} is not an RDF graph format")
-    return graph.serialize(format=name, encoding="utf-8")
+    from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
+
+    return rdf_bytes(graph, name)

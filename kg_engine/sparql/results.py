@@ -323,7 +323,11 @@ def format_result(result: Result, fmt: str = "table",
                               "is RDF: use --format table (Turtle), json (JSON-LD) or xml "
                               "(RDF/XML)")
         rdf_fmt = {"table": "turtle", "json": "json-ld", "xml": "xml"}.get(fmt, "nt")
-        return result.graph.serialize(format=rdf_fmt)
+        if rdf_fmt == "nt":
+            return result.graph.serialize(format="nt")
+        from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
+
+        return rdf_bytes(result.graph, rdf_fmt).decode("utf-8")
     if result.type == "ASK":
         if fmt in ("json", "xml"):
             return result.serialize(format=fmt).decode("utf-8") + "\n"

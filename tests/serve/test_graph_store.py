@@ -129,3 +129,22 @@ def test_every_body_format_keeps_lexical_forms_and_is_guarded(serve, demo_copy):
                   headers={"Content-Type": "application/n-triples"})
     assert r.status_code == 400 and "request body:2:17" in r.text
     assert _triples(demo_copy, None) - before == added
+
+
+def test_get_answers_keep_lexical_forms(serve, demo_copy):
+    # rdflib's serializers answered 1e+02, 36 and (JSON-LD) false for these
+    server = serve(demo_copy, update=True)
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    body = (f'<urn:a> <urn:p> "1.0E2"^^<{xsd}double>, "036"^^<{xsd}integer>, '
+            f'" true"^^<{xsd}boolean> .\n')
+    r = httpx.put(server.url + "/store", params={"graph": G}, content=body.encode(),
+                  headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 201, r.text
+    for mtype, fmt in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
+        r = httpx.get(server.url + "/store", params={"graph": G}, headers={"Accept": mtype})
+        assert r.status_code == 200
+        from kg_engine.store.terms import exact_literals
+
+        with exact_literals():
+            back = Graph().parse(data=r.text, format=fmt)
+        assert {str(o) for o in back.objects()} == {"1.0E2", "036", " true"}, (fmt, r.text)

@@ -1,0 +1,172 @@
+"""RDF text from rdflib graphs with every term kept as it is: Turtle, TriG, JSON-LD, RDF/XML.
+
+rdflib's serializers change literals on the way out: its Turtle serializer writes numbers as
+bare tokens (``"036"^^xsd:integer`` as ``036``, doubles re-formatted: ``"1.0E2"`` as
+``1e+02``), which read back as other literals; its JSON-LD serializer writes native JSON
+numbers and booleans (``" true"^^xsd:boolean`` came back ``false``) and merges graphs named by
+a blank node into the default graph; its RDF/XML serializer writes prefixes and blank node
+labels that are no XML names. Here only canonical integers and booleans are written bare,
+everything else as ``"lex"^^datatype``; JSON-LD is converted graph by graph with plain
+values; RDF/XML gets XML-name prefixes and labels and is checked well-formed, or refused.
+Used by ``kg export``, the SPARQL endpoint (CONSTRUCT/DESCRIBE answers, Graph Store GET) and
+``kg query`` (CONSTRUCT output).
+
+Example:
+    >>> from rdflib import Graph, Literal, URIRef, XSD
+    >>> g = Graph()
+    >>> one_hundred = Literal("1.0E2", datatype=XSD.double, normalize=False)
+    >>> _ = g.add((URIRef("urn:a"), URIRef("urn:p"), one_hundred))
+    >>> print(rdf_bytes(g, "turtle").decode().strip().splitlines()[-1])
+    ns1:a ns1:p "1.0E2"^^xsd:double .
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rdflib import BNode, Dataset, Graph, Literal
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.namespace import XSD
+from rdflib.plugins.serializers.trig import TrigSerializer
+from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
+
+__all__ = ["ExactTrigSerializer", "ExactTurtleSerializer", "rdf_bytes"]
+
+
+def rdf_bytes(data: Graph | Dataset, fmt: str) -> bytes:
+    """``data`` as UTF-8 text in ``fmt``: ``turtle``, ``trig``, ``json-ld`` or ``xml``.
+
+    Raises:
+        UnsupportedOperationError: RDF/XML cannot write this graph (control characters in a
+            literal, a predicate IRI that ends in no XML name).
+        ValueError: another format.
+    """
+    if fmt == "turtle":
+        return ExactTurtleSerializer(data).serialize_bytes()
+    if fmt == "trig":
+        return ExactTrigSerializer(data).serialize_bytes()
+    if fmt == "json-ld":
+        return json.dumps(_jsonld(data), indent=2, sort_keys=True,
+                          ensure_ascii=False).encode("utf-8")
+    if fmt == "xml":
+        return _rdfxml(data)
+    raise ValueError(f"no exact serialisation to {fmt!r}: turtle, trig, json-ld or xml")
+
+
+_CANONICAL_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+class _NoPrefixedName(Exception):
+    pass
+
+
+#: a namespace IRI cut inside a %-escape ("http://e/%" of "http://e/%25"): not an IRI
+_CUT_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
+
+
+class _ExactLiterals:
+    """Turtle/TriG literals whose shorthand reads back as the very same literal, and
+    prefixed names only where the prefix's IRI is one (rdflib splits ``http://e/%25`` into
+    the namespace ``http://e/%``, which no Turtle parser reads back)."""
+
+    def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]
+        if _CUT_ESCAPE.search(str(namespace)):
+            raise _NoPrefixedName
+        return super().addNamespace(prefix, namespace)
+
+    def get_pname(self, uri, gen_prefix=True):  # type: ignore[no-untyped-def]
+        try:
+            return super().get_pname(uri, gen_prefix)
+        except _NoPrefixedName:
+            return None  # written in full: <http://e/%25>
+
+    def label(self, node, position):  # type: ignore[no-untyped-def]
+        if isinstance(node, Literal) and node.datatype is not None:
+            lex = str(node)
+            exact = (node.datatype == XSD.integer and _CANONICAL_INTEGER.fullmatch(lex)) or (
+                node.datatype == XSD.boolean and lex in ("true", "false"))
+            if not exact:
+                return node._literal_n3(
+                    use_plain=False,
+                    qname_callback=lambda dt: self.get_pname(dt, _GEN_QNAME_FOR_DT))
+        return super().label(node, position)
+
+
+class _Bytes:
+    def serialize_bytes(self) -> bytes:
+        import io
+
+        out = io.BytesIO()
+        self.serialize(out, encoding="utf-8")  # type: ignore[attr-defined]
+        return out.getvalue()
+
+
+class ExactTurtleSerializer(_ExactLiterals, _Bytes, TurtleSerializer):
+    """rdflib's Turtle serializer, lexical forms kept (see the module docstring)."""
+
+
+class ExactTrigSerializer(_ExactLiterals, _Bytes, TrigSerializer):
+    """rdflib's TriG serializer, lexical forms kept (see the module docstring)."""
+
+
+def _jsonld(data: Graph | Dataset) -> Any:
+    """The JSON-LD document (expanded form) of ``data``.
+
+    rdflib's JsonLDSerializer turns its use_native_types option into a (truthy) tuple, so
+    numbers would lose their lexical form ("036" -> 36), and its converter merges graphs named
+    by a blank node into the default graph; so its converter is called per graph here.
+    """
+    from rdflib.plugins.serializers.jsonld import Converter
+    from rdflib.plugins.shared.jsonld.context import Context
+
+    converter = Converter(Context(None), use_native_types=False, use_rdf_type=False)
+    if not isinstance(data, Dataset):
+        return converter.convert(data)
+    out = list(converter.from_graph(data.default_graph))
+    for graph in data.graphs():
+        name = graph.identifier
+        if name == DATASET_DEFAULT_GRAPH_ID or not len(graph):
+            continue
+        out.append({"@id": name.n3() if isinstance(name, BNode) else str(name),
+                    "@graph": converter.from_graph(graph)})
+    return out
+
+
+#: prefixes every XML parser takes (expat follows XML 1.0 4th edition names: Turtle prefixes
+#: such as "a·̀" are not XML names there)
+_XML_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def _rdfxml(data: Graph | Dataset) -> bytes:
+    """``data`` as RDF/XML, checked to be well-formed XML before it is written.
+
+    Raises:
+        UnsupportedOperationError: RDF/XML cannot write this graph (a predicate IRI that
+            ends in no XML name, say); nothing is written.
+    """
+    from xml.parsers import expat
+
+    from kg_engine.errors import UnsupportedOperationError
+
+    graph = Graph(bind_namespaces="core")
+    for prefix, namespace in data.namespaces():
+        if _XML_PREFIX.fullmatch(prefix):
+            graph.bind(prefix, namespace, override=True, replace=True)
+    # blank node labels become rdf:nodeID values, which must be XML names: fresh labels
+    # (a label is no data; "_:a·̀" is a Turtle label but no XML name)
+    blanks: dict[BNode, BNode] = {}
+
+    def label(term: Any) -> Any:
+        return blanks.setdefault(term, BNode()) if isinstance(term, BNode) else term
+
+    graph.addN((label(s), p, label(o), graph) for s, p, o in data.triples((None, None, None)))
+    try:
+        text = graph.serialize(format="xml", encoding="utf-8")
+        expat.ParserCreate(namespace_separator=" ").Parse(text, True)
+    except Exception as exc:  # noqa: BLE001 - rdflib's refusal, or an XML name expat refuses
+        raise UnsupportedOperationError(
+            f"RDF/XML cannot express this graph ({str(exc).splitlines()[0][:200]}); export it "
+            "as Turtle, N-Triples, TriG or JSON-LD instead") from None
+    return text

@@ -1,0 +1,23 @@
+"""Result formatting (kg query output) keeps every term as it is."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize("fmt, rdf", [("table", "turtle"), ("json", "json-ld"), ("xml", "xml")])
+def test_construct_output_keeps_lexical_forms(fmt: str, rdf: str) -> None:
+    # rdflib's serializers printed 1e+02 and 36 (and, in JSON-LD, false for " true")
+    from rdflib import Dataset, Graph
+
+    from kg_engine.sparql.results import format_result
+    from kg_engine.store.terms import exact_literals
+
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    ds = Dataset()
+    with exact_literals():
+        ds.parse(data=f'<urn:a> <urn:p> "1.0E2"^^<{xsd}double>, "036"^^<{xsd}integer>, '
+                      f'" true"^^<{xsd}boolean> .', format="turtle")
+        text = format_result(ds.query("CONSTRUCT WHERE { ?s ?p ?o }"), fmt)
+        back = Graph().parse(data=text, format=rdf)
+    assert {str(o) for o in back.objects()} == {"1.0E2", "036", " true"}

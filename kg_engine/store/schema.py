@@ -48,14 +48,14 @@ __all__ = [
     "LITERAL",
     "QUAD_INDEXES",
     "SCHEMA_VERSION",
-    "TERM_ID_COLUMNS",
     "TERM_HASH_INDEX",
+    "TERM_ID_COLUMNS",
     "TERM_ID_FLOOR_KEY",
     "VERSION_KEY",
     "check_version",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: language tags in lower case (store/migrate.py upgrades 1)
 #: The ``kg_meta`` key whose value is the schema version: the marker of a kg-engine store.
 VERSION_KEY = "schema_version"
 #: Graph id of the default graph in ``kg_quads.g``.
@@ -199,7 +199,7 @@ def check_version(version: str, url: str) -> None:
         >>> check_version("99", "sqlite:///kg.sqlite")
         Traceback (most recent call last):
         ...
-        kg_engine.errors.StoreError: sqlite:///kg.sqlite was created by a newer kg-engine (store schema version 99; this kg-engine reads version 1): upgrade kg-engine (pip install -U kg-engine)
+        kg_engine.errors.StoreError: sqlite:///kg.sqlite was created by a newer kg-engine (store schema version 99; this kg-engine reads version 2): upgrade kg-engine (pip install -U kg-engine)
     """
     from kg_engine.errors import StoreError
 

@@ -31,7 +31,7 @@ from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term, as_quad
 from kg_engine.errors import StoreError, StoreURLError
-from kg_engine.store import schema
+from kg_engine.store import migrate, schema
 from kg_engine.store.database import Database, Dialect
 from kg_engine.store.dictionary import TermDictionary
 from kg_engine.store.reasoning import (
@@ -158,6 +158,8 @@ class SQLStore:
                 "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (schema.VERSION_KEY, schema.SCHEMA_VERSION),
             )
+        elif version in migrate.UPGRADABLE:
+            migrate.upgrade(self.db, version, self.url, readonly=self.readonly)
         else:
             schema.check_version(version, self.url)
         if self.readonly:

@@ -29,8 +29,8 @@ Fixed here (each measured with the W3C suite):
 * ``SUBSTR`` with a start below 1 or a fractional start/length follows XPath ``fn:substring``;
 * aggregates (:mod:`kg_engine.sparql.aggregates`): empty groups, errors, MIN/MAX ordering;
 * sub-SELECTs do not see outer bindings (rdflib's lazy join pushes them in);
-* joins with a zero-length path (``p*``, ``p?``) or a BIND of a left-side variable on the right
-  are evaluated bottom-up; a bottom-up join keeps duplicate solutions (rdflib: a set);
+* joins with a zero-length path (``p*``, ``p?``), or a BIND/FILTER/OPTIONAL/MINUS over a
+  left-side variable, on the right are evaluated bottom-up, keeping duplicates (rdflib: a set);
 * ``ORDER BY``: a key that errors sorts as unbound (rdflib raises ``TypeError``); terms are
   ordered as the SQL compiler orders them (unbound < blank node < IRI < literal; numbers by
   value, then dates, then booleans, then lexical form and language), so both paths agree;
@@ -782,32 +782,54 @@ def _has_zero_length_path(node: Any) -> bool:
     return False
 
 
-def _binds_any(node: Any, names: set) -> bool:
-    """Whether a pattern has a ``BIND(… AS ?v)`` (an Extend) of one of ``names`` outside
-    sub-selects (which never see outer bindings: :func:`_eval_multiset`)."""
+def _variables_in(node: Any) -> set:
+    """Every variable mentioned under ``node`` (patterns and expressions)."""
+    out: set = set()
     stack = [node]
     while stack:
         n = stack.pop()
-        if isinstance(n, CompValue):
-            if n.name == "Extend" and n.var in names:
-                return True
-            if n.name not in ("ToMultiSet", "Project"):
-                stack.extend(v for k, v in n.items() if k in ("p", "p1", "p2"))
+        if isinstance(n, Variable):
+            out.add(n)
+        elif isinstance(n, dict):
+            stack.extend(v for k, v in n.items() if k != "_vars")
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+    return out
+
+
+def _sees_outer(node: Any, names: set) -> bool:
+    """Whether evaluating the pattern with ``names`` already bound (rdflib's lazy join pushes
+    the left side's bindings in) can differ from evaluating it on its own and joining: a BIND,
+    FILTER, OPTIONAL or MINUS there that mentions one of ``names`` (outside sub-selects, which
+    never see outer bindings: :func:`_eval_multiset`)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, CompValue):
+            continue
+        if n.name in ("ToMultiSet", "Project"):
+            continue
+        if n.name in ("Extend", "Filter") and ({n.get("var"), *_variables_in(n.get("expr"))} & names):
+            return True
+        if n.name in ("LeftJoin", "Minus") and (_variables_in(n.p2) | _variables_in(n.get("expr"))) & names:
+            return True
+        stack.extend(v for k, v in n.items() if k in ("p", "p1", "p2"))
     return False
 
 
 def _eval_join(ctx: Any, part: CompValue) -> Any:
     """Join; bottom-up (not lazy) when the right side has a zero-length path, so a value bound
     on the left that is not a node of the graph does not match ``?x :p? ?x`` (W3C
-    values_and_path), or BINDs a variable the left side binds (pushed in, the BIND's value
-    was lost: ``{ BIND(1 AS ?y) } { BIND(EXISTS {…} AS ?y) }`` joined two incompatible rows).
+    values_and_path), or has a BIND/FILTER/OPTIONAL/MINUS over a variable the left side binds
+    (pushed in, ``{ BIND(1 AS ?y) } { BIND(EXISTS {…} AS ?y) }`` joined two incompatible rows
+    and ``?s :p ?o GRAPH ?g { OPTIONAL { ?x :q ?o } }`` kept unmatched rows, §18.5).
     Bottom-up, the right side's solutions are kept as a list: §18.5 Join is a bag, and
     rdflib's ``evalJoin`` made them a set (a trailing ``VALUES`` with a repeated row lost it)."""
     from rdflib.plugins.sparql.evaluate import evalJoin, evalPart
     from rdflib.plugins.sparql.evalutils import _join
 
     if not part.lazy or _has_zero_length_path(part.p2) or \
-            _binds_any(part.p2, set(part.p1.get("_vars") or ())):
+            _sees_outer(part.p2, set(part.p1.get("_vars") or ())):
         return _join(evalPart(ctx, part.p1), list(evalPart(ctx, part.p2)))
     return evalJoin(ctx, part)
 

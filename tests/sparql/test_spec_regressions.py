@@ -478,3 +478,19 @@ def test_iri_must_be_absolute(fresh):
     fresh.update(PFX + 'INSERT { ex:x ex:r ?i } WHERE { VALUES ?n { "a b" "ok" "" } '
                        'BIND(IRI(CONCAT("http://example.org/", ?n)) AS ?i) }')
     assert _objects(fresh, "r") == ["", "ok"]  # "" resolves to the base itself: EX
+
+
+def test_a_nested_group_does_not_see_the_left_sides_bindings(ds):
+    # §18.5 Join: the right side is evaluated on its own; rdflib's lazy join pushed ?o in, so
+    # the OPTIONAL in GRAPH ?g kept an unmatched empty row for each graph (4 rows, not 0), and
+    # a FILTER/MINUS there saw the outer ?o
+    from kg_engine.sparql.engine import QueryEngine
+    queries = {
+        "SELECT ?s ?g WHERE { ?s ex:tag ?o GRAPH ?g { OPTIONAL { ?x ex:p ?o } } }": 0,
+        # ?f is unbound inside: the OPTIONAL's filter fails, one empty row per graph: 3 x 2
+        "SELECT ?s ?g WHERE { ?s ex:flag ?f GRAPH ?g { OPTIONAL { ?x ex:p ?o FILTER(?f) } } }": 6,
+        "SELECT ?s WHERE { ?s ex:tag ?o { ?x ex:flag ?f MINUS { ?x ex:tag ?o } } }": 2,
+    }
+    for engine in (QueryEngine(use_compiler=False), QueryEngine()):
+        for q, n in queries.items():
+            assert len(list(engine.query(ds, PFX + q))) == n, q

@@ -351,7 +351,9 @@ class KnowledgeGraph:
             total: number of documents, for the progress bar.
             executor: ``"local"``, or ``"ray"`` to run the pipeline on Ray workers (this
                 process still writes, in corpus order; identical result; ``n_process`` > 1
-                caps the workers). See :mod:`kg_engine.extraction.distributed`.
+                caps the workers; the workers are kept for the next call with the same
+                pipeline: ``distributed.release_workers()`` frees them). See
+                :mod:`kg_engine.extraction.distributed`.
             ray_address: Ray cluster for ``executor="ray"``: ``None`` starts Ray on this
                 machine, ``"auto"`` joins the running one, ``"HOST:PORT"`` a given one.
 

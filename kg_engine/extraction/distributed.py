@@ -259,6 +259,8 @@ def _actors(ray: Any, nlp: Language, converter: DocConverter, n: int) -> tuple[l
 
 #: Components that never use torch (spaCy's own, with thinc-native models; kg-engine's
 #: label mapper). A pipeline made only of these is unpickled in the workers without torch.
+#: (kg-engine's other components live in ``extraction.components``, whose package imports
+#: the torch encoders.)
 _TORCH_FREE_FACTORIES = frozenset({
     "tok2vec", "senter", "ner", "beam_ner", "parser", "beam_parser", "tagger",
     "morphologizer", "attribute_ruler", "lemmatizer", "entity_ruler", "span_ruler",
@@ -287,16 +289,18 @@ class _Worker:
     """
 
     def __init__(self, shipped: bytes, torch_free: bool = False) -> None:
-        block = torch_free and "thinc" not in sys.modules and "torch" not in sys.modules
-        if block:
+        # unpickled here, not by Ray: Ray maps numpy arrays read-only from its object store,
+        # and spaCy's models write into theirs
+        if torch_free and "thinc" not in sys.modules and "torch" not in sys.modules:
             sys.modules["torch"] = None  # type: ignore[assignment] - import torch → ImportError
-        try:
-            # unpickled here, not by Ray: Ray maps numpy arrays read-only from its object
-            # store, and spaCy's models write into theirs
-            self.nlp, self.converter = pickle.loads(shipped)
-        finally:
-            if block:
+            try:
+                self.nlp, self.converter = pickle.loads(shipped)
+                return
+            except ImportError:  # a module of the pipeline imports torch after all
+                pass
+            finally:
                 del sys.modules["torch"]
+        self.nlp, self.converter = pickle.loads(shipped)
 
     def process(self, docs: list[Document], batch_size: int) -> list[DocResult]:
         runner = ExtractionRunner(self.nlp, self.converter, batch_size=batch_size,

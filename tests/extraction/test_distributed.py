@@ -239,41 +239,55 @@ def test_workers_are_kept_for_the_next_run_of_the_same_pipeline(ray_cluster, pip
     assert distributed._POOL is None and not ray.is_initialized()
 
 
-def test_a_torch_free_pipeline_starts_its_workers_without_torch(ray_cluster, pipeline) -> None:
-    """The default pipeline (spaCy NER + label mapper) is unpickled in the actors with
-    ``import torch`` blocked (≈ 1 CPU-s less per worker start), and gives the same triples;
-    a pipeline with the CNN relation model is not."""
+def test_a_torch_free_pipeline_starts_its_workers_without_torch(ray_cluster, pipeline,
+                                                               monkeypatch) -> None:
+    """A pipeline of spaCy's own components and the label mapper is unpickled in the actors
+    with ``import torch`` blocked (≈ 1 CPU-s less per worker start) and gives the same
+    triples; one with a CNN relation model, or kg-engine's pattern relations (whose package
+    imports the torch encoders), is not; a pipeline wrongly thought torch-free still runs."""
+    import ray
     import spacy
 
     from kg_engine.extraction import distributed
-    from kg_engine.extraction.distributed import RayExtractionRunner, _needs_torch
+    from kg_engine.extraction.distributed import (
+        RayExtractionRunner,
+        _needs_torch,
+        release_workers,
+    )
     from kg_engine.extraction.pipeline import load_extraction_pipeline
     from kg_engine.extraction.runner import ExtractionRunner
 
     try:
         default = load_extraction_pipeline("default")
+        plain = load_extraction_pipeline("default", {"pipeline.pattern_relations": None})
     except Exception as exc:  # noqa: BLE001
         pytest.skip(f"default pipeline not loadable here: {exc}")
-    assert not _needs_torch(default.nlp) and _needs_torch(pipeline.nlp)
+    assert not _needs_torch(plain.nlp) and _needs_torch(pipeline.nlp)
     blank = spacy.blank("en")
     blank.add_pipe("textcat")  # not on the list of torch-free components
     assert _needs_torch(blank)
     docs = list(_docs())
-    runner = RayExtractionRunner(default.nlp, default.converter, address=ray_cluster,
-                                 batch_size=3, progress=False)
-    got = [(r.doc_id, list(r.batch), r.entities) for r in runner.run(docs)]
-    want = [(r.doc_id, list(r.batch), r.entities) for r in
-            ExtractionRunner(default.nlp, default.converter, batch_size=3,
-                             progress=False).run(docs)]
-    assert got == want and sum(len(b) for _, b, _ in got) > 20
+
+    def both(p):
+        runner = RayExtractionRunner(p.nlp, p.converter, address=ray_cluster, batch_size=3,
+                                     progress=False)
+        got = [(r.doc_id, list(r.batch), r.entities) for r in runner.run(docs)]
+        want = [(r.doc_id, list(r.batch), r.entities) for r in
+                ExtractionRunner(p.nlp, p.converter, batch_size=3, progress=False).run(docs)]
+        assert got == want and sum(len(b) for _, b, _ in got) > 20
 
     def torch_modules(worker):
         return sorted(m for m in sys.modules if m == "torch" or m.startswith("torch."))
 
-    import ray
-
+    both(plain)
     actors = distributed._POOL.actors
     assert ray.get([a.__ray_call__.remote(torch_modules) for a in actors]) == [[], []]
+    # the actors retry with torch when a module of the pipeline needs it after all
+    release_workers()
+    monkeypatch.setattr(distributed, "_TORCH_FREE_FACTORIES",
+                        distributed._TORCH_FREE_FACTORIES | {"kg_pattern_relation_extractor"})
+    assert not _needs_torch(default.nlp)
+    both(default)
 
 
 def test_ray_extraction_resumes_after_a_writer_failure(ray_cluster, pipeline, tmp_path,

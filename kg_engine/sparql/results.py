@@ -309,8 +309,8 @@ def format_result(result: Result, fmt: str = "table",
     """Render ``result`` (an rdflib SPARQL result) in ``fmt``.
 
     ``table`` is for people: literals print as their values and IRIs shortened with
-    ``prefixes`` (``{prefix: namespace}``); ``csv``/``tsv``/``json``/``xml`` keep the exact
-    terms of the W3C formats.
+    ``prefixes`` (``{prefix: namespace}``; the Turtle of a CONSTRUCT / DESCRIBE uses them
+    too); ``csv``/``tsv``/``json``/``xml`` keep the exact terms of the W3C formats.
 
     Raises:
         ConfigError: unknown format (the message lists the valid ones).
@@ -327,6 +327,9 @@ def format_result(result: Result, fmt: str = "table",
             return result.graph.serialize(format="nt")
         from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
 
+        for prefix, namespace in (prefixes or {}).items():  # m:album2, not ns1:album2
+            if prefix:
+                result.graph.bind(prefix, namespace, override=True, replace=True)
         return rdf_bytes(result.graph, rdf_fmt).decode("utf-8")
     if result.type == "ASK":
         if fmt in ("json", "xml"):

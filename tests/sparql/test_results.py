@@ -21,3 +21,17 @@ def test_construct_output_keeps_lexical_forms(fmt: str, rdf: str) -> None:
         text = format_result(ds.query("CONSTRUCT WHERE { ?s ?p ?o }"), fmt)
         back = Graph().parse(data=text, format=rdf)
     assert {str(o) for o in back.objects()} == {"1.0E2", "036", " true"}
+
+
+def test_construct_turtle_uses_the_prefixes_given() -> None:
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.sparql.results import format_result
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.update("INSERT DATA { <http://music.example/a> <http://music.example/by> "
+              "<http://music.example/b> }")
+    result = kg.query("CONSTRUCT { ?b <http://music.example/hasAlbum> ?a } "
+                      "WHERE { ?a <http://music.example/by> ?b }")
+    text = format_result(result, "table", {"m": "http://music.example/"})
+    assert "@prefix m: <http://music.example/> ." in text
+    assert "m:b m:hasAlbum m:a" in text and "ns1:" not in text  # was ns1:b ns1:hasAlbum ns1:a

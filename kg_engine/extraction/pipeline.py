@@ -224,12 +224,12 @@ def load_extraction_pipeline(
         if bad:
             raise ConfigError(f"{cfg['_source']}: unknown [doc_relations] key(s) {bad}; valid: "
                               f"{sorted(_DOC_RELATION_KEYS)}")
-        from kg_engine.extraction import components as _components  # noqa: F401 - factories
+        from kg_engine.extraction import components as _components  # registers the factories
 
         nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
     patterns = pcfg.get("pattern_relations")
     if patterns:
-        from kg_engine.extraction import components as _components  # noqa: F401,F811 - factories
+        from kg_engine.extraction import components as _components  # noqa: F401 - factories
 
         nlp.add_pipe("kg_pattern_relation_extractor", config={"schema": str(patterns)})
     # the mapper runs last: the relation model sees the entity labels it was trained with

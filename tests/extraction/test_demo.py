@@ -25,7 +25,7 @@ def test_extraction_demo_end_to_end(tmp_path) -> None:
         assert provs and all(p.kind == "extracted" and p.source.startswith("demo-") for p in provs)
         # the default pipeline's Wikidata relations, each explained by its source sentence
         assert out["relations"]
-        names, rows = out["queries"]["Extracted relations and the sentences they come from"]
+        _names, rows = out["queries"]["Extracted relations and the sentences they come from"]
         got = {tuple(r[:3]): r[3] for r in rows}
         for fact, sentence in [
             (("Nordlys Energy", "headquarters location", "Oslo"),

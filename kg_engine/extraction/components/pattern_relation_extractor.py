@@ -382,7 +382,8 @@ class PatternRelationExtractor:
             mods = {c.lemma_.lower() for c in tok.lefts} | {c.lower_ for c in tok.lefts}
             cache: dict[str, list[Span]] = {}
 
-            def args(role_set: frozenset[str]) -> list[Span]:
+            def args(role_set: frozenset[str], cache: dict[str, list[Span]] = cache,
+                     roles: _Roles = roles, ante: Any = ante) -> list[Span]:
                 out: list[Span] = []
                 for role in sorted(role_set):
                     if role not in cache:

@@ -20,8 +20,8 @@ WD = "http://www.wikidata.org/prop/direct/"
 #: text or the typed literal's lexical form). A relation outside the set fails the test
 #: (precision); ``REQUIRED`` lists those that must be found (recall).
 NEWS: list[tuple[str, set[tuple[str, str, str]]]] = [
-    ("Satya Nadella is the chief executive of Microsoft, which is headquartered in Redmond, "
-     "Washington.", {("Microsoft", "P169", "Satya Nadella"), ("Satya Nadella", "P108", "Microsoft"),
+    (("Satya Nadella is the chief executive of Microsoft, which is headquartered in Redmond, "
+      "Washington."), {("Microsoft", "P169", "Satya Nadella"), ("Satya Nadella", "P108", "Microsoft"),
                      ("Microsoft", "P159", "Redmond"), ("Redmond", "P131", "Washington"),
                      ("Microsoft", "P159", "Washington")}),
     ("Larry Page and Sergey Brin founded Google while they were students at Stanford University.",

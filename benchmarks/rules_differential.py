@@ -11,7 +11,12 @@ Regimes (:mod:`kg_engine.testing.rulesdiff`):
   plain store writes (``store.add``, ``store.remove``, ``store.remove_quads``) maintained by
   the store's hook (:mod:`kg_engine.rules.live`);
 * ``api`` / ``api-rdfs``: the same through ``KnowledgeGraph.add`` / ``remove`` and SPARQL
-  ``INSERT DATA`` / ``DELETE DATA`` / ``DELETE WHERE``.
+  ``INSERT DATA`` / ``DELETE DATA`` / ``DELETE WHERE``;
+* ``user-rules``: one user program (recursion, join, stratified negation, comparisons) written
+  as Jena, N3 and SPARQL rules, each against its meaning computed in Python
+  (:func:`kg_engine.testing.rulesdiff.user_rules_reference`);
+* ``user-incremental``: write sequences (engine, live or API path) under that program, with
+  or without its negation, against a fresh run.
 
 Write sequences put data in named graphs too and compare statements with their graph; every
 case also explains a sample of its inferred statements (each premise must be in the store,
@@ -39,13 +44,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-REGIMES = ("rdfs", "owl-rl", "incremental", "incremental-rdfs", "live", "live-rdfs", "api", "api-rdfs")
+REGIMES = ("rdfs", "owl-rl", "incremental", "incremental-rdfs", "live", "live-rdfs", "api", "api-rdfs",
+           "user-rules", "user-incremental")
 
 
 def run_case(regime: str, seed: int, url: str):
     from kg_engine.testing import rulesdiff as rd
 
     rng = random.Random(seed)
+    if regime == "user-rules":  # the same program in each syntax against its Python meaning
+        facts = rd.generate(rng, rng.choice(["rdfs", "owl-rl"]))
+        results = [rd.check_user_rules(facts, syntax, url, seed) for syntax in rd.USER_RULES]
+        bad = [r for r in results if not r.ok]
+        res = bad[0] if bad else results[0]
+        res.explained = sum(r.explained for r in results)
+        return res
+    if regime == "user-incremental":  # one syntax, with or without negation, one write path
+        program = rd.user_program(rng.choice(sorted(rd.USER_RULES)), negation=rng.random() < 0.5)
+        path = rng.choice(["engine", "live", "api"])
+        res = rd.check_incremental(rng, program, url, seed=seed, live=path == "live", api=path == "api")
+        res.note = f"{program.name} via {path}: {res.note}"
+        return res
     if regime.startswith(("incremental", "live", "api")):
         program = "rdfs" if regime.endswith("-rdfs") else "owl-rl"
         return rd.check_incremental(rng, program, url, seed=seed, live=regime.startswith("live"),

@@ -120,3 +120,32 @@ def test_normalise_documented_differences():
     ])
     assert rest == {(a, RDF.type, C)}
     assert part == {frozenset({a, b, c})}
+
+
+@pytest.mark.parametrize("syntax", ["jena", "n3", "sparql"])
+@pytest.mark.parametrize("seed", range(8))
+def test_user_rules_closure_equals_reference(seed, syntax):
+    """One user program in each syntax against its meaning computed in Python."""
+    facts = rd.generate(random.Random(seed), "owl-rl" if seed % 2 else "rdfs")
+    _assert_ok(rd.check_user_rules(facts, syntax, seed=seed))
+
+
+@pytest.mark.parametrize("negation", [True, False])
+@pytest.mark.parametrize("syntax", ["jena", "n3", "sparql"])
+def test_user_rules_write_sequence_equals_fresh_run(syntax, negation):
+    program = rd.user_program(syntax, negation=negation)
+    for seed, how in enumerate(({}, {"live": True}, {"api": True})):
+        _assert_ok(rd.check_incremental(random.Random(seed), program, seed=seed, **how))
+
+
+def test_user_rules_reference_is_not_vacuous():
+    from rdflib import RDF, Literal
+
+    a, b, c = rd.U("a0"), rd.U("a1"), rd.U("a2")
+    facts = [(a, rd.U("p0"), b), (b, rd.U("p0"), c), (a, rd.U("p1"), b), (a, RDF.type, rd.U("C0")),
+             (c, RDF.type, rd.U("C0")), (c, rd.U("p3"), Literal(1))]
+    derived = rd.user_rules_reference(facts) - set(facts)
+    assert derived == {(a, rd.U("p0"), c), (b, rd.U("p2"), a), (a, RDF.type, rd.U("C1")),
+                       (b, RDF.type, rd.U("C2")), (c, RDF.type, rd.U("C3"))}
+    for syntax in rd.USER_RULES:
+        _assert_ok(rd.check_user_rules(facts, syntax))

@@ -710,7 +710,14 @@ class SQLStore:
                 "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)",
                 [(p, n, subjects[p], o) for p, n, o in objects],
             )
-        self.db.execute("ANALYZE")
+        # PostgreSQL's bare ANALYZE takes every table of the database: the other stores'
+        # schemas too (and a lock on each: hundreds of stores ran out of lock memory)
+        if self.dialect == "sqlite":
+            self.db.execute("ANALYZE")
+            return
+        tables = [name for (name,) in self.db.fetchall(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+        self.db.execute("ANALYZE " + ", ".join(f'"{name}"' for name in tables))
 
     def bump_stats(self, added: dict[int, int]) -> None:
         """Update ``kg_stats`` after a small write of ``added`` statements per predicate id

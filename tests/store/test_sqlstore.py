@@ -209,3 +209,20 @@ def test_every_table_with_term_ids_is_known_to_vacuum() -> None:
             ids = {c.name for c in table.columns if c.name in ("g", "s", "p", "o", "rep", "graph")
                    or (c.name == "id" and table.name in ("kg_graphs", "kg_rules_sameas"))}
             assert ids <= set(schema.TERM_ID_COLUMNS.get(table.name, ())), table.name
+
+
+@pytest.mark.postgres
+def test_statistics_of_one_store_leave_the_other_stores_of_the_database_alone(pg_server) -> None:
+    # a bare ANALYZE took every table of the database: with hundreds of stores (schemas) in
+    # it, a load ran out of lock memory ("out of shared memory")
+    mine, other = SQLStore(pg_server.new_database_url()), SQLStore(pg_server.new_database_url())
+    other.add([(A, P, Literal(str(i))) for i in range(50)])
+    schema = other.db.scalar("SELECT current_schema()")
+    query = ("SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+             "WHERE n.nspname = ? AND c.relname = 'kg_quads'")
+    before = mine.db.scalar(query, (schema,))
+    mine.add([(A, P, B)])
+    mine.refresh_stats()
+    assert mine.db.scalar(query, (schema,)) == before  # not analysed by the other store
+    mine.close()
+    other.close()

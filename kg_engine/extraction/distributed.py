@@ -264,7 +264,7 @@ def _actors(ray: Any, nlp: Language, converter: DocConverter, n: int) -> tuple[l
 _TORCH_FREE_FACTORIES = frozenset({
     "tok2vec", "senter", "ner", "beam_ner", "parser", "beam_parser", "tagger",
     "morphologizer", "attribute_ruler", "lemmatizer", "entity_ruler", "span_ruler",
-    "sentencizer", "kg_entity_mapper"})
+    "sentencizer", "kg_entity_mapper", "kg_pattern_relation_extractor"})
 
 
 def _needs_torch(nlp: Language) -> bool:

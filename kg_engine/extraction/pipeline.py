@@ -151,6 +151,7 @@ def read_pipeline_config(
             cand = (base_dir / rel).resolve()
             cfg[sec][key] = str(cand if cand.exists() else Path(rel))
     cfg["_source"] = str(cfg_path or spacy_name)
+    cfg["_bare_spacy"] = cfg_path is None  # a spaCy pipeline with the default settings
     return cfg
 
 
@@ -228,8 +229,12 @@ def load_extraction_pipeline(
 
         nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
     patterns = pcfg.get("pattern_relations")
+    if patterns and cfg["_bare_spacy"] and "parser" not in nlp.pipe_names:
+        # the default's relation patterns need a parser, which e.g. a NER trained with
+        # `kg train-ner` lacks: with a bare spaCy pipeline they run only if it has one
+        patterns = None
     if patterns:
-        from kg_engine.extraction import components as _components  # noqa: F401 - factories
+        from kg_engine.extraction import pattern_relations  # noqa: F401 - its factory
 
         nlp.add_pipe("kg_pattern_relation_extractor", config={"schema": str(patterns)})
     # the mapper runs last: the relation model sees the entity labels it was trained with

@@ -241,10 +241,10 @@ def test_workers_are_kept_for_the_next_run_of_the_same_pipeline(ray_cluster, pip
 
 def test_a_torch_free_pipeline_starts_its_workers_without_torch(ray_cluster, pipeline,
                                                                monkeypatch) -> None:
-    """A pipeline of spaCy's own components and the label mapper is unpickled in the actors
-    with ``import torch`` blocked (≈ 1 CPU-s less per worker start) and gives the same
-    triples; one with a CNN relation model, or kg-engine's pattern relations (whose package
-    imports the torch encoders), is not; a pipeline wrongly thought torch-free still runs."""
+    """A pipeline of spaCy's own components and the label mapper (and the default's relation
+    patterns, kg_engine/extraction/pattern_relations.py) is unpickled in the actors with
+    ``import torch`` blocked (≈ 1 CPU-s less per worker start) and gives the same triples; one
+    with a CNN relation model is not; a pipeline wrongly thought torch-free still runs."""
     import ray
     import spacy
 

@@ -101,3 +101,23 @@ def test_semeval_model_is_a_named_pipeline() -> None:
     assert "kg_relation_extractor" in p.nlp.pipe_names
     assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
     assert {"default", "docre", "docre_open", "re_semeval"} <= set(available_pipelines())
+
+
+def test_pattern_relations_need_a_parser(tmp_path) -> None:
+    """A bare spaCy pipeline without a parser (e.g. a `kg train-ner` NER) loads without the
+    default's relation patterns; a config that asks for them with such a pipeline is an error."""
+    from pathlib import Path
+
+    from kg_engine.extraction.ner import load_pipeline
+
+    folder = tmp_path / "ner_only"
+    load_pipeline("en_core_web_sm", exclude=["parser", "tagger", "attribute_ruler",
+                                             "lemmatizer"]).to_disk(folder)
+    p = load_extraction_pipeline(str(folder))
+    assert "kg_pattern_relation_extractor" not in p.nlp.pipe_names
+    assert p.nlp("Marie Curie was born in Warsaw.").ents
+    cfg = tmp_path / "c.cfg"
+    cfg.write_text((Path(__file__).parents[2] / "pipelines" / "default.cfg").read_text()
+                   .replace('spacy = "en_core_web_sm"', f'spacy = "{folder}"'))
+    with pytest.raises(ModelError, match="parser"):
+        load_extraction_pipeline(cfg)

@@ -3,7 +3,7 @@
 * ``kg_relation_extractor`` — :class:`~kg_engine.extraction.components.relation_extractor.RelationExtractor`.
 * ``kg_doc_relation_extractor`` — :class:`~kg_engine.extraction.components.doc_relation_extractor.DocRelationExtractor`
   (document-level relations, Wikidata schema).
-* ``kg_pattern_relation_extractor`` — :class:`~kg_engine.extraction.components.pattern_relation_extractor.PatternRelationExtractor`
+* ``kg_pattern_relation_extractor`` — :class:`~kg_engine.extraction.pattern_relations.PatternRelationExtractor`
   (Wikidata relations from dependency paths through trigger words; the default pipeline's).
 * ``kg_ner_tagger`` — :class:`~kg_engine.extraction.components.ner_tagger.NERTagger` (BiLSTM-CRF NER).
 """
@@ -20,7 +20,7 @@ from kg_engine.extraction.components.doc_relation_extractor import (
     make_doc_relation_extractor,
 )
 from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
-from kg_engine.extraction.components.pattern_relation_extractor import (
+from kg_engine.extraction.pattern_relations import (
     PatternRelationExtractor,
     make_pattern_relation_extractor,
 )

@@ -1,4 +1,5 @@
-"""Tests of the ``kg_pattern_relation_extractor`` component (the default pipeline's relations)."""
+"""Tests of kg_engine.extraction.pattern_relations (``kg_pattern_relation_extractor``, the default
+pipeline's relations)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 import pytest
 
 from kg_engine.errors import ConfigError, ModelError
-from kg_engine.extraction.components.pattern_relation_extractor import (
+from kg_engine.extraction.pattern_relations import (
     PatternRelationExtractor,
     load_pattern_config,
     parse_rules,

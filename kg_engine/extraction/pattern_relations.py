@@ -35,7 +35,8 @@ its relation's ``[patterns.confidence]`` entry (precision measured on Re-DocRED 
 ``benchmarks/extraction_patterns.py``), else ``default_confidence``.
 
 Needs a dependency parser and lemmas (en_core_web_sm's parser, tagger, attribute_ruler,
-lemmatizer).
+lemmatizer). Kept outside ``kg_engine.extraction.components`` (whose package imports torch) so that
+Ray workers running the default pipeline start without torch (:mod:`kg_engine.extraction.distributed`).
 
 Example:
     >>> rules = parse_rules({"P19": ["PER:obj bear LOC:in"]})
@@ -315,8 +316,8 @@ class PatternRelationExtractor:
             elif t.pos_ == "PRON" and self.resolve_pronouns:
                 out.extend(antecedent(t))
             elif t.pos_ == "NOUN" and depth < 2:
-                # a common noun standing for an entity: "X is a city", "X, a city", "a city, X"
-                if t.dep_ in {"attr"}:
+                # a common noun standing for an entity: "X is a city …", "X, a city …"
+                if t.dep_ == "attr":
                     for s in _copula_subject(t):
                         out.extend(self._resolve(s, ent_of, antecedent, depth + 1))
                 elif t.dep_ == "appos" and t.head.i in ent_of:
@@ -382,8 +383,8 @@ class PatternRelationExtractor:
             mods = {c.lemma_.lower() for c in tok.lefts} | {c.lower_ for c in tok.lefts}
             cache: dict[str, list[Span]] = {}
 
-            def args(role_set: frozenset[str], cache: dict[str, list[Span]] = cache,
-                     roles: _Roles = roles, ante: Any = ante) -> list[Span]:
+            def args(role_set: frozenset[str], roles: _Roles = roles, ante: Any = ante,
+                     cache: dict[str, list[Span]] = cache) -> list[Span]:
                 out: list[Span] = []
                 for role in sorted(role_set):
                     if role not in cache:

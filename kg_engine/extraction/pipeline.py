@@ -225,7 +225,7 @@ def load_extraction_pipeline(
         if bad:
             raise ConfigError(f"{cfg['_source']}: unknown [doc_relations] key(s) {bad}; valid: "
                               f"{sorted(_DOC_RELATION_KEYS)}")
-        from kg_engine.extraction import components as _components  # registers the factories
+        from kg_engine.extraction import components as _components  # noqa: F401 - factories
 
         nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
     patterns = pcfg.get("pattern_relations")

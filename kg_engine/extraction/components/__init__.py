@@ -20,13 +20,13 @@ from kg_engine.extraction.components.doc_relation_extractor import (
     make_doc_relation_extractor,
 )
 from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
-from kg_engine.extraction.pattern_relations import (
-    PatternRelationExtractor,
-    make_pattern_relation_extractor,
-)
 from kg_engine.extraction.components.relation_extractor import (
     RelationExtractor,
     make_relation_extractor,
+)
+from kg_engine.extraction.pattern_relations import (
+    PatternRelationExtractor,
+    make_pattern_relation_extractor,
 )
 
 __all__ = [

@@ -281,11 +281,23 @@ def _eval_filter(ctx: Any, part: CompValue) -> Any:
             yield c
 
 
+def _in_scope(node: Any) -> set:
+    from kg_engine.sparql.translation import in_scope
+
+    return in_scope(node)
+
+
 def _eval_left_join(ctx: Any, join: CompValue) -> Any:
     """OPTIONAL with its FILTER judged by SPARQL's effective boolean value (rdflib's
     ``evalLeftJoin`` otherwise, including its re-check of solutions without the OPTIONAL)."""
     from rdflib.plugins.sparql.evaluate import evalPart
 
+    # rdflib's re-check below keeps the left side's own variables: its ``_vars`` misses those
+    # of a VALUES block (``OPTIONAL {…} VALUES ?x {2} OPTIONAL { ?x :p ?y }`` lost its row),
+    # so the variables in scope are added (§18.2.1)
+    p1_vars = join.p1._vars
+    if p1_vars is not None:
+        p1_vars = set(p1_vars) | _in_scope(join.p1)
     for a in evalPart(ctx, join.p1):
         ok = False
         for b in evalPart(ctx.thaw(a), join.p2):
@@ -293,7 +305,6 @@ def _eval_left_join(ctx: Any, join: CompValue) -> Any:
                 ok = True
                 yield b.merge(a)
         if not ok:
-            p1_vars = join.p1._vars
             if p1_vars is None or not any(
                     _filter_holds(join.expr, b)
                     for b in evalPart(ctx.thaw(a.remember(p1_vars)), join.p2)):

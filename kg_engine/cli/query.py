@@ -57,9 +57,17 @@ def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, s
     return text, f"<{what}>"
 
 
+_PROLOGUE = re.compile(r"\s*((PREFIX\s*[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>|#[^\n]*)\s*)*",
+                       re.IGNORECASE)
+_UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY",
+                 "WITH"}
+_QUERY_WORDS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+
+
 @contextlib.contextmanager
 def file_hint(text: str | None, what: str) -> Iterator[None]:
-    """A malformed request that looks like a file name gets the hint to use ``-f``."""
+    """A malformed request that looks like a file name gets the hint to use ``-f``; an
+    update given to ``kg query`` (or a query to ``kg update``) the command to use."""
     try:
         yield
     except QuerySyntaxError as exc:
@@ -68,6 +76,13 @@ def file_hint(text: str | None, what: str) -> Iterator[None]:
             raise QuerySyntaxError(f"{exc.message}; to read the {what} from the file "
                                    f"{text!r}, use -f {text}", source=exc.source,
                                    line=exc.line, column=exc.column) from None
+        words = text[_PROLOGUE.match(text).end():].split(None, 1) if text else []
+        first = words[0].upper() if words else ""
+        other = {"query": ("update", _UPDATE_WORDS), "update": ("query", _QUERY_WORDS)}.get(what)
+        if other and first in other[1]:
+            raise QuerySyntaxError(f"{exc.message}; this is a SPARQL {other[0]}: run it with "
+                                   f"kg {other[0]}", source=exc.source, line=exc.line,
+                                   column=exc.column) from None
         raise
 
 

@@ -179,3 +179,15 @@ def test_json_timeout_and_bad_timeout(tmp_path: Path) -> None:
     assert r.exit_code == 0
     assert [b["s"]["value"] for b in json.loads(r.stdout)["results"]["bindings"]] == \
         [f"{EX}s1", f"{EX}s10"]
+
+
+def test_an_update_given_to_kg_query_names_kg_update_and_back(db: str) -> None:
+    from kg_engine.cli.app import app
+
+    update = "PREFIX ex: <http://ex.org/>\nINSERT DATA { ex:a ex:b ex:c }"
+    res = CliRunner().invoke(app, ["query", update, "--db", db])
+    assert res.exit_code == 2 and "this is a SPARQL update: run it with kg update" in res.output
+    res = CliRunner().invoke(app, ["update", "SELECT * WHERE { ?s ?p ?o }", "--db", db])
+    assert res.exit_code == 2 and "this is a SPARQL query: run it with kg query" in res.output
+    res = CliRunner().invoke(app, ["query", "SELEC * WHERE { ?s ?p ?o }", "--db", db])
+    assert res.exit_code == 2 and "run it with" not in res.output

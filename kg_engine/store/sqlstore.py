@@ -425,7 +425,6 @@ class SQLStore:
         """
         self._bulk_added = 0
         self._bulk_graphs: set[int] = set()
-        self._bulk_without_pk = False
         self._bulk_direct = False
         # with a reasoning profile, rows go through the staging table (closure kept current)
         self._bulk_live = self._hook() is not None
@@ -434,7 +433,7 @@ class SQLStore:
         self.bulk_threaded = self.dialect == "sqlite" and not self._bulk_live
         if self.dialect == "postgresql" and not self._bulk_live:
             if self.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None:
-                self._bulk_without_pk = self._bulk_direct = True
+                self._bulk_direct = True
                 # ALTER TABLE already locks the table for the transaction; TRUNCATE gives it
                 # a new file in this transaction, which COPY FREEZE requires
                 self.db.execute("ALTER TABLE kg_quads DROP CONSTRAINT kg_quads_spog")

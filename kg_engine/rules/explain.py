@@ -278,6 +278,11 @@ class Explainer:
         self.inferred_graphs: dict[int, str] = {
             int(gid): name for gid, name in self.db.fetchall("SELECT g, name FROM kg_rules_programs")
         } if reasoned else {}
+        # a triple in several inferred graphs (an earlier rule set's graph stays in the store)
+        # is explained by the reasoning profile's, whose graph answers queries
+        profile = getattr(store, "reasoning", None)
+        self._profile_graph: int | None = (store.term_ids([URIRef(profile.graph)]).get(
+            URIRef(profile.graph)) if profile is not None else None)
         self._status_cache: dict[tuple[int, int, int], tuple] = {}
         self._equalities: dict[int, bool] = {}
         self._budget = _BUDGET
@@ -322,6 +327,7 @@ class Explainer:
         for (g,) in rows:
             (inferred if int(g) in self.inferred_graphs else asserted).append(int(g))
         rnd = rule = gid = None
+        inferred.sort(key=lambda g: g != self._profile_graph)
         if inferred and not asserted:
             for g in inferred:
                 row = self.db.fetchone(

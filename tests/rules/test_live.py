@@ -336,9 +336,13 @@ def test_switching_profiles_writes_the_new_closure(kg: KnowledgeGraph) -> None:
     kg.add([(ex("carl"), ex("advisor"), ex("dan"))])
     assert count(kg, f"<{EX}carl> a <{EX}Person>") == 1
     assert closure(kg) == rdfs_closure()
+    # the explanation is the profile's (rdfs2), not the stale owl-rl graph's (prp-dom)
+    why = kg.explain((ex("carl"), RDF.type, ex("Student")))
+    assert "[rule rdfs2," in str(why) and "prp-dom" not in str(why)
     # and back: owl-rl reads neither rdfs's graph nor its own stale one
     assert kg.reason("owl-rl").derived > 0
     assert closure(kg) == recomputed(kg)
+    assert "[rule prp-dom," in str(kg.explain((ex("carl"), RDF.type, ex("Student"))))
 
 
 def _quads(store) -> set[tuple]:

@@ -767,6 +767,26 @@ class Explainer:
             self._inferred(terms, rule, b, prem, rnd, graphs, {key}, memo)
             for _w, rule, b, prem in ranked
         ]
+        # derivations that are not instances of a program rule: owl:sameAs rewriting (the
+        # copy of a member's fact) and the reflexive axioms of an equivalence class; the
+        # recorded one first (all_derivations once answered `unexplained` for such a triple)
+        eq: list[Derivation] = []
+        if rule_name in _REFLEXIVE_EQ:
+            prem = self._reflexive_eq_premises(key, gid, rule_name, {key})
+            if prem is not None:
+                eq.append(Derivation(terms, "inferred", rule=rule_name, round=rnd, graphs=graphs,
+                                     premises=[self._node(k, {key}, memo) for k in prem]))
+        if rule_name == EQ_REP or self._has_equalities(gid):
+            prem = self._eq_rep_premises(key, gid, {key})
+            if prem is not None:
+                eq.append(Derivation(terms, "inferred", rule=EQ_REP, round=rnd, graphs=graphs,
+                                     premises=[self._node(k, {key}, memo) for k in prem]))
+        trees = eq + trees if rule_name in (EQ_REP, *_REFLEXIVE_EQ) else trees + eq
+        # only well-founded trees: an instance whose premise follows only from the triple
+        # itself (`_:b equivalentClass C` from `_:b subClassOf C` and back) is no derivation
+        # (it was listed with that premise `unexplained`)
+        grounded = [t for t in trees if t.is_grounded()]
+        trees = grounded or trees
         if not trees:
             trees = [Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)]
         return Explanation(terms, trees)
@@ -826,8 +846,9 @@ def explain(store: Any, triple: tuple, all_derivations: bool = False) -> Explana
         store: an open :class:`~kg_engine.store.SQLStore` (materialised by the rule engine
             for inferred triples).
         triple: ``(s, p, o)`` of rdflib terms (a quad's graph is ignored).
-        all_derivations: for an inferred triple, return one tree per rule instance that
-            derives it (premises of each explained by their best tree) instead of one.
+        all_derivations: for an inferred triple, return one tree per rule instance (or
+            ``owl:sameAs`` rewriting) that derives it well-founded (premises of each
+            explained by their best tree) instead of one.
 
     Returns:
         An :class:`Explanation`; ``str()`` renders it as an indented tree.

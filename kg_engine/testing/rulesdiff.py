@@ -465,22 +465,25 @@ def explain_problems(store: Any, rng: random.Random, sample: int = 6) -> tuple[l
     inferred = [q for q in inferred if q[:3] not in asserted]
     problems: list[str] = []
     picked = rng.sample(inferred, min(sample, len(inferred)))
-    for q in picked:
+    for i, q in enumerate(picked):
         t = q[:3]
+        every = i % 2 == 1  # every other one with all its derivations
         try:
-            tree = explain(store, t).tree
+            trees = explain(store, t, all_derivations=every).trees
         except Exception as exc:  # noqa: BLE001 - a crash is a finding
             problems.append(f"explain {_show(t)} raised {type(exc).__name__}: {exc}")
             continue
-        if tree.kind != "inferred":
-            problems.append(f"explain {_show(t)}: root is {tree.kind}, the statement is inferred")
-        for node in tree.walk():
-            nt = tuple(node.triple[:3])
-            if nt not in present:
-                problems.append(f"explain {_show(t)}: premise {_show(nt)} ({node.rule or node.kind}) "
-                                "is not in the store")
-            elif node.kind == "cycle" or (node.kind == "unexplained" and not derived_eq):
-                problems.append(f"explain {_show(t)}: node {_show(nt)} is {node.kind}")
+        for tree in trees:
+            if tree.kind != "inferred" or tuple(tree.triple[:3]) != t:
+                problems.append(f"explain {_show(t)}: root is {tree.kind} {_show(tree.triple[:3])}, "
+                                "the statement is inferred")
+            for node in tree.walk():
+                nt = tuple(node.triple[:3])
+                if nt not in present:
+                    problems.append(f"explain {_show(t)}: premise {_show(nt)} "
+                                    f"({node.rule or node.kind}) is not in the store")
+                elif node.kind == "cycle" or (node.kind == "unexplained" and not derived_eq):
+                    problems.append(f"explain {_show(t)}: node {_show(nt)} is {node.kind}")
     return problems, len(picked)
 
 
@@ -613,7 +616,12 @@ def _check_live(rng: random.Random, program: str, url: str, seed: int, steps: in
             log.append("profile first")
         for _ in range(steps if steps is not None else rng.randint(2, 6)):
             ops = ["add", "add", "remove", "remove-quads", "recompute", "reason"]
-            op = rng.choice(ops + ["insert-data", "delete-data", "delete-where"] if api else ops)
+            op = rng.choice(ops + ["insert-data", "delete-data", "delete-where", "graph-op"] if api else ops)
+            if op == "graph-op":  # SPARQL Update graph management: ADD / COPY / MOVE / DROP
+                text, asserted = _graph_op(rng, asserted)
+                kg.update(text)
+                log.append(text)
+                continue
             if op in ("recompute", "reason"):  # kg reason [--recompute] with the profile on
                 if api:
                     kg.reason(program, recompute=op == "recompute")
@@ -655,6 +663,33 @@ def _check_live(rng: random.Random, program: str, url: str, seed: int, steps: in
     finally:
         store.close()
     return _against_fresh(res, rng, ours, asserted, log, program, url)
+
+
+def _graph_op(rng: random.Random, asserted: set) -> tuple[str, set]:
+    """A random ``ADD``/``COPY``/``MOVE``/``DROP``/``CLEAR`` between the default graph and
+    the named graphs, and the asserted statements after it (SPARQL 1.1 Update §3.2)."""
+    default = _default()
+    names = [default, *GRAPHS]
+    kind = rng.choice(["ADD", "COPY", "MOVE", "DROP", "CLEAR"])
+
+    def ref(g: Any) -> str:
+        return "DEFAULT" if g == default else f"GRAPH {g.n3()}" if kind in ("DROP", "CLEAR") else g.n3()
+
+    def content(g: Any) -> set:
+        return {q for q in asserted if q[3] == g}
+
+    a = rng.choice(names)
+    if kind in ("DROP", "CLEAR"):
+        return f"{kind} SILENT {ref(a)}", asserted - content(a)
+    b = rng.choice([g for g in names if g != a])
+    moved = {(*q[:3], b) for q in content(a)}
+    if kind == "ADD":
+        after = asserted | moved
+    elif kind == "COPY":
+        after = (asserted - content(b)) | moved
+    else:
+        after = (asserted - content(b) - content(a)) | moved
+    return f"{kind} SILENT {ref(a)} TO {ref(b)}", after
 
 
 def _open(url: str) -> Any:

@@ -269,6 +269,8 @@ def owlrl_closure(facts: Iterable[tuple], regime: str) -> set[tuple]:
 
     g = Graph()
     for t in facts:
+        if t[1] == OWL.sameAs and isinstance(t[2], Literal):
+            continue  # ignored, asserted or derived (documented: sameAs with a literal)
         g.add(t)
     base = owlrl.RDFS_Semantics if regime == "rdfs" else owlrl.OWLRL_Semantics
     cls = _reference_class(base)
@@ -555,7 +557,9 @@ def check_incremental(rng: random.Random, program: str = "owl-rl", url: str = "s
 def _against_fresh(res: CaseResult, rng: random.Random, ours: set, asserted: set, log: list[str],
                    program: str, url: str) -> CaseResult:
     res.facts, res.note = sorted(asserted, key=str), "| ".join(log)
-    fresh = kg_closure(res.facts, program, url, shuffle=random.Random(rng.random()), quads=True)
+    # the fresh run gets a store of its own: an in-memory SQLite one (a PostgreSQL URL names a
+    # database that still holds the sequence's store, which made the comparison vacuous there)
+    fresh = kg_closure(res.facts, program, "sqlite://", shuffle=random.Random(rng.random()), quads=True)
     if any(step.startswith("store+reason") for step in log):
         # documented (docs/rules.md, live reasoning): writes made without the engine are not
         # maintained; reason() continues from them and keeps the inferred copy of a statement
@@ -681,6 +685,10 @@ def _graph_op(rng: random.Random, asserted: set) -> tuple[str, set]:
     a = rng.choice(names)
     if kind in ("DROP", "CLEAR"):
         return f"{kind} SILENT {ref(a)}", asserted - content(a)
+    sources = [g for g in names if content(g)]
+    if not sources:  # a missing source makes ADD/COPY/MOVE SILENT a no-op (§3.2)
+        return "CLEAR SILENT DEFAULT", asserted
+    a = rng.choice(sources)
     b = rng.choice([g for g in names if g != a])
     moved = {(*q[:3], b) for q in content(a)}
     if kind == "ADD":

@@ -40,6 +40,9 @@ class Col:
     #: the value may turn out inexact at run time (type code -99): it can be projected (the
     #: decoder then declines) but not used inside another expression (HAVING, BIND …)
     risky: bool = False
+    #: "val": the value is SQL text (a computed string); PostgreSQL's UNION then casts the
+    #: other branches' values to text (see :func:`.patterns._union`)
+    text: bool = False
 
     @staticmethod
     def id(e: Sql) -> Col:
@@ -47,9 +50,9 @@ class Col:
         return Col("id", e)
 
     @staticmethod
-    def val(v: Sql, t: Sql, n: Sql = NULL, risky: bool = False) -> Col:
+    def val(v: Sql, t: Sql, n: Sql = NULL, risky: bool = False, text: bool = False) -> Col:
         """A computed value column."""
-        return Col("val", v, t, n, risky)
+        return Col("val", v, t, n, risky, text)
 
     @property
     def is_id(self) -> bool:

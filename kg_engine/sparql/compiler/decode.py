@@ -134,6 +134,8 @@ def _canon_decimal(d: Decimal) -> str:
 
 def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | None:
     if t == -1:
+        if isinstance(v, str) and v.lstrip("-").isdigit():  # read through text (a PostgreSQL UNION)
+            v = int(v)
         return Literal(round(float(v)) if not isinstance(v, int) else v)
     if t == -2:
         try:

@@ -132,6 +132,11 @@ class ExprCompiler:
         """An error/unbound number (typed on PostgreSQL, where ``NULL + NULL`` is ambiguous)."""
         return NULL if self.cc.sqlite else Sql("CAST(NULL AS DOUBLE PRECISION)")
 
+    def text_param(self, value: str) -> Sql:
+        """A string parameter, typed on PostgreSQL (an untyped ``$n`` bound to a column or
+        compared with another parameter is refused: "could not determine data type")."""
+        return param(value) if self.cc.sqlite else sql("CAST({} AS TEXT)", param(value))
+
     def dt(self, uri: URIRef) -> Sql:
         return self.cc.tparam(uri)
 
@@ -165,8 +170,12 @@ class ExprCompiler:
             n = ex.lang if isinstance(ex.lang, Sql) else NULL
             if not self.cc.sqlite:  # value columns may arrive as untyped (text) NULLs
                 n = sql("CAST({} AS DOUBLE PRECISION)", n)
-                return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) END)",
-                                     ex.rank, ex.e, n), rank=sql("(- {})", ex.rank))
+                # a value column holds a number, a flag or a string (STR(...), rank -5): its
+                # SQL type may be text, so read it through text (exact: PostgreSQL prints
+                # doubles shortest-round-trip); CASE keeps strings away from the cast
+                v = sql("CAST(CAST({} AS TEXT) AS DOUBLE PRECISION)", ex.e)
+                return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} / COALESCE({}, 1) END)",
+                                     ex.rank, v, n), rank=sql("(- {})", ex.rank))
             return Ex("num", sql("(CASE WHEN {} IN (-1, -2, -3, -4) THEN {} * 1.0 / COALESCE({}, 1) "
                                  "WHEN {} = -7 THEN kg_num({}) END)", ex.rank, ex.e, n, ex.rank, ex.e),
                       rank=sql("(CASE WHEN {} = -7 THEN kg_rank({}) ELSE - {} END)", ex.rank, ex.e, ex.rank))
@@ -181,7 +190,7 @@ class ExprCompiler:
         if ex.kind == "const":
             c = ex.const
             if isinstance(c, Literal) and (c.datatype in _STRING_DTS):
-                return Ex("str", param(str(c)), lang=(c.language or "").lower() if c.language else "")
+                return Ex("str", self.text_param(str(c)), lang=(c.language or "").lower() if c.language else "")
             return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
         if ex.kind == "term":
             return Ex("str", sql("(CASE WHEN {} THEN {} END)", self.is_string_lit(ex), self.f(ex, "lex")),
@@ -192,7 +201,7 @@ class ExprCompiler:
                                      ex.rank, ex.e, ex.rank, ex.e),
                           lang=sql("(CASE WHEN {} = -7 THEN kg_lang({}) ELSE '' END)", ex.rank, ex.e),
                           typed=None)
-            return Ex("str", sql("(CASE WHEN {} = -5 THEN {} END)", ex.rank, ex.e))
+            return Ex("str", sql("(CASE WHEN {} = -5 THEN CAST({} AS TEXT) END)", ex.rank, ex.e))
         if ex.kind == "py":
             return Ex("str", sql("kg_str({})", ex.e), lang=sql("kg_lang({})", ex.e), typed=None)
         return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
@@ -217,7 +226,12 @@ class ExprCompiler:
                     return NULL
             return NULL
         if ex.kind == "val":
-            py = sql("WHEN {} = -7 THEN kg_ebv({}) = 1 ", ex.rank, ex.e) if self.cc.sqlite else Sql("")
+            if not self.cc.sqlite:  # the value column's SQL type may be text or a number
+                v = sql("CAST(CAST({} AS TEXT) AS DOUBLE PRECISION)", ex.e)
+                return sql("(CASE WHEN {} = -6 THEN {} = 1 WHEN {} IN (-1,-2,-3,-4) THEN {} <> 0 "
+                           "WHEN {} = -5 THEN length(CAST({} AS TEXT)) > 0 END)",
+                           ex.rank, v, ex.rank, v, ex.rank, ex.e)
+            py = sql("WHEN {} = -7 THEN kg_ebv({}) = 1 ", ex.rank, ex.e)
             return sql("(CASE WHEN {} = -6 THEN {} = 1 WHEN {} IN (-1,-2,-3,-4) THEN {} <> 0 "
                        "WHEN {} = -5 THEN length({}) > 0 {}END)",
                        ex.rank, ex.e, ex.rank, ex.e, ex.rank, ex.e, py)
@@ -700,7 +714,7 @@ class ExprCompiler:
         if x.kind == "const":
             if isinstance(x.const, BNode):
                 return Ex("str", NULL if self.cc.sqlite else Sql("CAST(NULL AS TEXT)"))
-            return Ex("str", param(str(x.const)))
+            return Ex("str", self.text_param(str(x.const)))
         if x.kind == "term":
             return Ex("str", sql("(CASE WHEN {} IN (1, 3) THEN {} END)", self.f(x, "kind"), self.f(x, "lex")))
         if x.kind == "str":
@@ -1038,7 +1052,7 @@ class ExprCompiler:
             except (SPARQLError, ValueError, TypeError, ArithmeticError):
                 return error
             if target == XSD.string:  # the store folds "x"^^xsd:string to "x": keep it a value
-                return Ex("str", param(str(lit)), typed=True)
+                return Ex("str", self.text_param(str(lit)), typed=True)
             self.cc.resolve([lit])
             return Ex("const", const=lit)
         if x.kind == "num":
@@ -1292,7 +1306,7 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
         if ex.typed or ex.typed is None:
             raise Decline("binding a computed xsd:string literal")
         if isinstance(ex.lang, str) and ex.lang == "":
-            return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e))
+            return Col.val(ex.e, sql("(CASE WHEN {} IS NOT NULL THEN -5 END)", ex.e), text=True)
         raise Decline("language-tagged computed strings")
     if ex.kind == "bool":
         return Col.val(sql("(CASE WHEN {} THEN 1 WHEN NOT {} THEN 0 END)", ex.e, ex.e),

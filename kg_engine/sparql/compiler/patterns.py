@@ -258,12 +258,18 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
                 kinds[v] = c.kind
             elif kinds[v] != c.kind:
                 raise cc.decline(f"UNION binds ?{v} to a term and to a computed value")
+    # PostgreSQL: a computed string (text) and a number (or an unbound filler) in one column
+    # cannot be UNIONed: read through text in every branch (num()/ebv cast back, by type code)
+    text = {v for v in names if kinds[v] == "val" and any(v in br.cols and br.cols[v].text for br in branches)}
     selects: list[Sql] = []
     for br in branches:
         for v in names:
             if v not in br.cols:
                 br.cols[v] = Col.id(cc.null_id) if kinds[v] == "id" else Col.val(*cc.null_val())
                 br.nullable.add(v)
+            if v in text and not cc.sqlite and not br.cols[v].text:
+                c = br.cols[v]
+                br.cols[v] = Col.val(sql("CAST({} AS TEXT)", c.e), c.t, c.n, c.risky, text=True)
         body, _ = render(cc, br, names)
         selects.append(body)
     alias = cc.alias("u")
@@ -276,7 +282,7 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
             i += 1
         else:
             out.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"),
-                                  risky=any(br.cols[v].risky for br in branches))
+                                  risky=any(br.cols[v].risky for br in branches), text=v in text)
             i += 3
         if any(v in br.nullable for br in branches):
             out.nullable.add(v)

@@ -18,7 +18,7 @@ How it works:
 * the actors are **kept between runs** (one pool per driver process): a later run with the
   same pipeline (same weights and settings, see :func:`_fingerprint`) on the same cluster
   reuses them and pays neither the actor start (a Python process importing spaCy and
-  kg-engine, ≈ 2 CPU-s each) nor the pipeline shipping again. Another pipeline or cluster
+  kg-engine, ≈ 1.3–2 CPU-s each) nor the pipeline shipping again. Another pipeline or cluster
   replaces the pool; a failed or interrupted run ends it; :func:`release_workers` (or the
   end of the process) frees the actors and their CPUs;
 * the driver reads the corpus lazily, skips unchanged documents, and sends chunks of
@@ -204,7 +204,7 @@ def _fingerprint(nlp: Language, converter: DocConverter) -> str:
     h = hashlib.blake2b(digest_size=20)
     try:
         h.update(nlp.to_bytes(exclude=["vocab"]))
-    except Exception:  # noqa: BLE001 - any failure: identity, never a wrong reuse
+    except Exception:  # noqa: BLE001 - any failure: fall back to object identity
         h.update(f"id:{id(nlp)}".encode())
     try:
         h.update(pickle.dumps(converter, protocol=pickle.HIGHEST_PROTOCOL))

@@ -62,6 +62,7 @@ __all__ = [
     "DEFAULT_CONTEXT_THRESHOLD",
     "ENTITY_BASE",
     "GENERIC_WORDS",
+    "ORG_TYPES",
     "PERSON_TYPES",
     "STOPWORDS",
     "EntityLinker",
@@ -90,6 +91,9 @@ GENERIC_WORDS: frozenset[str] = frozenset(
 )
 #: Types of person names, whose last names alone may refer to the full name.
 PERSON_TYPES: frozenset[str] = frozenset({"Person", "PERSON", "Peop", "PER"})
+#: Types of organisation names, whose leading words alone may refer to the full name
+#: ("Acme" → "Acme Robotics"; not trailing words: "Bank" is not "World Bank").
+ORG_TYPES: frozenset[str] = frozenset({"Organization", "ORG", "Org"})
 #: Function words ignored when forming acronyms and comparing short forms.
 STOPWORDS: frozenset[str] = frozenset({"of", "the", "and", "for", "in", "on", "at", "de", "&", "a"})
 
@@ -227,6 +231,8 @@ class EntityLinker:
         compatible: ``(type_a, type_b) -> bool``; default: equal types (or either ``None``).
         short_form_types: types whose mentions may be short forms of a longer name of the
             same document ("Rosberg" → "Nico Rosberg"); default :data:`PERSON_TYPES`.
+        prefix_form_types: types whose mentions may be the leading words of one longer name
+            of the same document ("Acme" → "Acme Robotics"); default :data:`ORG_TYPES`.
 
     Example:
         >>> kl = EntityLinker(base="urn:e/", known={"United States": "urn:wd:Q30"})
@@ -243,9 +249,11 @@ class EntityLinker:
         generic_words: Iterable[str] = GENERIC_WORDS,
         compatible: Callable[[str | None, str | None], bool] | None = None,
         short_form_types: Iterable[str] = PERSON_TYPES,
+        prefix_form_types: Iterable[str] = ORG_TYPES,
     ) -> None:
         self.base = base
         self.short_form_types = frozenset(short_form_types)
+        self.prefix_form_types = frozenset(prefix_form_types)
         self.type_aware = type_aware
         self.generic = frozenset(generic_words)
         self._compatible = compatible
@@ -267,13 +275,18 @@ class EntityLinker:
         """The comparison key of a name: normalised, generic end words removed."""
         return _core(normalize_name(text), self.generic)
 
-    def iri_for_key(self, key: str, type_: str | None) -> URIRef:
-        """The minted IRI of a canonical key (typed when ``type_aware``)."""
+    def iri_for_key(self, key: str, type_: str | None, name: str | None = None) -> URIRef:
+        """The IRI of a canonical key: a known entity's, else minted (typed when ``type_aware``).
+
+        The IRI is minted from ``name`` (the normalised full name, :func:`normalize_name`)
+        when given, else from ``key``: generic words only help to compare names, an IRI keeps
+        them ("Black Sea" → ``…/black_sea``, not ``…/black``).
+        """
         if type_ is not None and (key, type_) in self.known_typed:
             return self.known_typed[(key, type_)]
         if key in self.known:
             return self.known[key]
-        return mint_iri(key or "_", base=self.base,
+        return mint_iri(name or key or "_", base=self.base,
                         kind=type_ if self.type_aware and type_ else None)
 
     def lookup(self, text: str, type_: str | None = None) -> URIRef | None:
@@ -291,7 +304,7 @@ class EntityLinker:
         found = self.lookup(text, type_)
         if found is not None:
             return found
-        return self.iri_for_key(self.key(text), type_)
+        return self.iri_for_key(self.key(text), type_, normalize_name(text))
 
     def link_doc(self, mentions: Sequence[tuple[str, str | None]]) -> list[URIRef]:
         """IRIs for the mentions of one document, resolving acronyms and short forms.
@@ -314,8 +327,9 @@ class EntityLinker:
     ) -> list[tuple[URIRef, str | None]]:
         """``(IRI, type)`` per mention of one document: one type per name (majority vote).
 
-        The mentions of a document that share a name key (:meth:`key`) all get the type most
-        of them were labelled with by the NER; a tie goes to the type of the name's first
+        The mentions of a document that share a name (:func:`normalize_name`; generic words
+        count, so "Black" does not vote with "Black Sea") all get the type most of them were
+        labelled with by the NER; a tie goes to the type of the name's first
         mention in document order (then acronyms and short forms are resolved as in
         :meth:`link_doc`). Untyped mentions (``None``) do not vote. Mentions that end up with
         one IRI although their names differ (two labels of one known graph entity, or
@@ -330,19 +344,50 @@ class EntityLinker:
             ...      ("Acme Robotics", "Org")])][1]
             ('urn:e/Org/acme_robotics', 'Org')
         """
-        keys = [self.key(t) for t, _ in mentions]
+        return [(iri, ty) for iri, ty, _ in self.link_doc_named(mentions)]
+
+    def link_doc_named(
+        self, mentions: Sequence[tuple[str, str | None]]
+    ) -> list[tuple[URIRef, str | None, str]]:
+        """``(IRI, type, name)`` per mention of one document; ``name`` is the entity's label.
+
+        As :meth:`link_doc_typed`; all mentions of one entity (same name, acronym, short form)
+        also share one name: the longest surface form among them (most words, then most
+        characters; ties: the first mention), which the IRI is minted from.
+
+        Example:
+            >>> kl = EntityLinker(base="urn:e/")
+            >>> [(str(i), n) for i, _, n in kl.link_doc_named(
+            ...     [("Marisol Ortega", "Person"), ("Ortega", "Person"), ("Black Sea", "Loc")])]
+            ... # doctest: +NORMALIZE_WHITESPACE
+            [('urn:e/Person/marisol_ortega', 'Marisol Ortega'),
+             ('urn:e/Person/marisol_ortega', 'Marisol Ortega'), ('urn:e/Loc/black_sea', 'Black Sea')]
+        """
+        texts = [t for t, _ in mentions]
+        keys = [self.key(t) for t in texts]
+        names = [normalize_name(t) for t in texts]
         types = [ty for _, ty in mentions]
         if self.type_aware and self._compatible is None:
-            types = majority_types(keys, types)
-        canon = _resolve(keys, types, [t for t, _ in mentions],
-                         self.compatible, self.short_form_types)
+            # votes per full name: "Black" (a person) must not take the type of "Black Sea"
+            types = majority_types(names, types)
+        canon = _resolve(keys, types, texts, self.compatible, self.short_form_types,
+                         self.prefix_form_types)
+        longest: dict[int, int] = {}
+        for i, c in enumerate(canon):
+            best = longest.setdefault(c, i)
+            if (len(names[i].split()), len(names[i])) > (len(names[best].split()),
+                                                         len(names[best])):
+                longest[c] = i
         out: list[URIRef] = []
-        for i, (text, _) in enumerate(mentions):
+        for i, text in enumerate(texts):
             j, ty = canon[i], types[i]
-            found = self.lookup(mentions[j][0], ty) or self.lookup(text, ty)
-            out.append(found if found is not None else self.iri_for_key(keys[j], ty))
+            found = self.lookup(texts[j], ty) or self.lookup(text, ty)
+            out.append(found if found is not None
+                       else self.iri_for_key(keys[j], ty, names[longest[j]]))
         # one type per IRI: different names may link to one known entity
-        return list(zip(out, majority_types([str(i) for i in out], types)))
+        out_types = majority_types([str(i) for i in out], types)
+        return [(iri, ty, texts[longest[canon[i]]])
+                for i, (iri, ty) in enumerate(zip(out, out_types))]
 
 
 def majority_types(keys: Sequence[str], types: Sequence[str | None]) -> list[str | None]:
@@ -376,11 +421,16 @@ def _acronym_key(text: str) -> str:
     return "".join(c for c in text.casefold() if c.isalnum())
 
 
-def _is_short_form(short: str, long: str) -> bool:
-    """``short`` is a leading or trailing run of ``long``'s words (e.g. "rosberg")."""
+def _is_short_form(short: str, long: str, prefix: bool = False) -> bool:
+    """``short`` is a leading or trailing run of ``long``'s words (e.g. "rosberg").
+
+    With ``prefix``, any leading run counts ("acme" of "acme robotics"), trailing runs do not.
+    """
     s, lw = short.split(), long.split()
     if len(s) >= len(lw) or not s:
         return False
+    if prefix:
+        return lw[: len(s)] == s
     if lw[-len(s):] == s:
         return True
     # "henry ii" ⊂ "henry ii of england"
@@ -393,13 +443,16 @@ def _resolve(
     texts: Sequence[str],
     compatible: Callable[[str | None, str | None], bool],
     short_form_types: frozenset[str],
+    prefix_form_types: frozenset[str] = ORG_TYPES,
 ) -> list[int]:
     """For each mention, the index of its canonical (longest unambiguous) mention.
 
     Acronyms (surface written in capitals: "WTO", "U.S.") merge into the one compatible
     longer name with those initials; short forms ("Rosberg" of "Nico Rosberg") only for
     mentions whose type is in ``short_form_types`` (person names: elsewhere a trailing
-    word is usually a modifier's head — "soprano" is not "mezzo-soprano").
+    word is usually a modifier's head — "soprano" is not "mezzo-soprano"); leading words
+    ("Acme" of "Acme Robotics") also for ``prefix_form_types`` (organisations). A short form
+    or acronym that fits two different longer names merges with neither.
     """
     n = len(keys)
     parent = list(range(n))
@@ -456,6 +509,11 @@ def _resolve(
             if not targets and words and words[0] in by_word:
                 targets = {t for t in by_word[words[0]]
                            if t[0] != k and compatible(ty, t[1]) and _is_short_form(k, t[0])}
+        if not targets and ty is not None and ty in prefix_form_types:
+            words = k.split()
+            if words and words[0] in by_word:
+                targets = {t for t in by_word[words[0]] if t[0] != k and compatible(ty, t[1])
+                           and _is_short_form(k, t[0], prefix=True)}
         if len({t[0] for t in targets}) == 1:
             for t in targets:
                 union(i, reps[t])
@@ -547,7 +605,8 @@ def cluster_mentions(
     types = [m.type for m in ms]
     keys = [linker.key(t) for t in texts]
     if aliases:
-        clusters = _resolve(keys, types, texts, linker.compatible, frozenset(short_form_types))
+        clusters = _resolve(keys, types, texts, linker.compatible, frozenset(short_form_types),
+                            frozenset())
     else:
         key_types = types if (type_aware or compatible) else [None] * len(types)
         first: dict[tuple[str, str | None], int] = {}
@@ -632,17 +691,17 @@ def canonical_iris(
     for i, c in enumerate(clusters):
         members[c].append(i)
     keys = [linker.key(m.text) for m in ms]
-    chosen: dict[int, tuple[str, str | None, int]] = {}
+    chosen: dict[int, tuple[str, str | None, int, str]] = {}
     for c, idx in members.items():
         best = max(idx, key=lambda i: (len(keys[i]), keys[i], -i))
-        chosen[c] = (keys[best], ms[best].type, idx[0])
+        chosen[c] = (keys[best], ms[best].type, idx[0], normalize_name(ms[best].text))
     by_key: dict[tuple[str, str | None], list[int]] = defaultdict(list)
-    for c, (k, ty, _) in chosen.items():
+    for c, (k, ty, _, _) in chosen.items():
         by_key[(k, ty)].append(c)
     iri_of: dict[int, URIRef] = {}
     for (k, ty), cs in by_key.items():
         cs.sort(key=lambda c: chosen[c][2])
-        iri_of[cs[0]] = _cluster_iri(linker, ms, members[cs[0]], k, ty)
+        iri_of[cs[0]] = _cluster_iri(linker, ms, members[cs[0]], k, ty, chosen[cs[0]][3])
         used = {str(iri_of[cs[0]])}
         for c in cs[1:]:
             terms = _distinctive_terms(ms, members[c])
@@ -658,12 +717,12 @@ def canonical_iris(
 
 
 def _cluster_iri(linker: EntityLinker, ms: Sequence[Mention], idx: Sequence[int], key: str,
-                 type_: str | None) -> URIRef:
+                 type_: str | None, name: str | None = None) -> URIRef:
     for i in idx:
         found = linker.lookup(ms[i].text, ms[i].type)
         if found is not None:
             return found
-    return linker.iri_for_key(key, type_)
+    return linker.iri_for_key(key, type_, name)
 
 
 def _distinctive_terms(ms: Sequence[Mention], idx: Sequence[int], n: int = 3) -> list[str]:

@@ -8,7 +8,8 @@ the ``kg_entity_mapper`` spaCy component, which runs after ``ner`` and
 * maps every entity label through a :class:`LabelMap` (labels mapped to ``None`` are dropped,
   e.g. ``CARDINAL``),
 * strips leading determiners ("the", "a") and titles ("Mr.", "Dr.", "President"), and trailing
-  possessives ("'s") and punctuation (keeping abbreviation dots such as "Inc." or "U.S.").
+  possessives ("'s") and punctuation (keeping abbreviation dots such as "Inc." or "U.S."),
+* joins "Washington" "," "D.C." (tagged as two places) into one entity.
 
 Example:
     >>> lm = LabelMap({"PERSON": "Person", "CARDINAL": None})
@@ -101,6 +102,10 @@ ABBREVIATIONS: frozenset[str] = frozenset(
     }
 )
 _TRAILING_PUNCT = frozenset(",;:!?\"')]}-–—")
+#: Second parts of place names written "NAME, PART" that belong to the name ("Washington,
+#: D.C."): NER tags the two parts as two places; :class:`EntityMapper` joins them. A
+#: state after a city ("Austin, Tex.", "Paris, France") is another entity and stays apart.
+NAME_SUFFIXES: frozenset[str] = frozenset({"d.c.", "dc"})
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 
 
@@ -307,6 +312,10 @@ class EntityMapper:
             if cleaned.label_ != label:
                 cleaned = Span(doc, cleaned.start, cleaned.end, label=label,
                                kb_id=cleaned.kb_id_)
+            if ents and _joins(doc, ents[-1], cleaned):
+                cleaned = Span(doc, ents[-1].start, cleaned.end, label=ents[-1].label_,
+                               kb_id=ents[-1].kb_id_)
+                ents.pop()
             ents.append(cleaned)
         doc.set_ents(filter_spans(ents), default="outside")
         return doc
@@ -314,6 +323,13 @@ class EntityMapper:
     def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterable[Doc]:
         for doc in docs:
             yield self(doc)
+
+
+def _joins(doc: Doc, first: Span, second: Span) -> bool:
+    """``second`` is the ", D.C." part of the place name ``first`` (see :data:`NAME_SUFFIXES`)."""
+    return (first.label_ == second.label_ and second.start == first.end + 1
+            and doc[first.end].text == "," and len(second) == 1
+            and second.text.lower() in NAME_SUFFIXES)
 
 
 def _register() -> None:

@@ -5,7 +5,9 @@ For each entity mention (``doc.ents``) the batch gets
 * ``<entity> rdf:type <class>`` — the class from the entity label (see
   :class:`~kg_engine.extraction.ner.LabelMap`), IRI from :attr:`RDFMapping.class_iris` or
   minted under :attr:`RDFMapping.class_base`;
-* ``<entity> rdfs:label "name"@lang`` — the surface form of the mention;
+* ``<entity> rdfs:label "name"@lang`` — the entity's longest name among its mentions in the
+  document (an alias mention "Ortega" or "IBM" labels its entity "Marisol Ortega" or
+  "International Business Machines"; each mention's own span is in its provenance);
 
 and for each predicted relation (``doc._.relations`` from ``kg_relation_extractor``, or
 ``doc._.rel`` scores above a threshold) ``<head> <predicate> <tail>`` with the predicate from
@@ -201,7 +203,8 @@ class DocConverter:
         ents = list(doc.ents)
         # one type per name and document (majority of its mentions' labels); each mention's
         # own NER label stays in its provenance
-        linked = self.linker.link_doc_typed([(e.text, e.label_) for e in ents])
+        named = self.linker.link_doc_named([(e.text, e.label_) for e in ents])
+        linked = [(iri, ty) for iri, ty, _ in named]
         iris = [iri for iri, _ in linked]
         iri_by_start = {e.start: iri for e, iri in zip(ents, iris)}
         ent_by_start = {e.start: e for e in ents}
@@ -212,7 +215,7 @@ class DocConverter:
             span = doc[s:e]
             return idx, span.start_char, span.end_char, span.text
 
-        for ent, (iri, type_) in zip(ents, linked):
+        for ent, (iri, type_, name) in zip(ents, named):
             idx, s0, s1, text = sent_info(ent.start)
             conf = _span_confidence(ent)
             info = {"sentence_start": offset + s0, "sentence_end": offset + s1,
@@ -228,7 +231,9 @@ class DocConverter:
             if m.type_triples:
                 batch.add((iri, RDF.type, m.class_iri(type_ or ent.label_)), prov)
             if m.label_triples:
-                batch.add((iri, RDFS.label, Literal(ent.text, lang=self.language)), prov)
+                # one label per entity: its longest name in the document ("Ortega" →
+                # "Marisol Ortega"); the mention's own text stays in the provenance span
+                batch.add((iri, RDFS.label, Literal(name, lang=self.language)), prov)
         labelled: set[URIRef] = set()
         for head0, label, tail0, prob, extra in self._relations(doc, ent_by_start):
             # relation spans may predate span clean-up / label mapping: use the current entity

@@ -239,3 +239,46 @@ def test_link_doc_gives_one_type_per_known_entity() -> None:
     out = kl.link_doc_typed([("Ada", "Org"), ("Ada Lovelace", "Person"),
                              ("Ada Lovelace", "Person"), ("Paris", "Loc")])
     assert out == [(URIRef("urn:kb:ada"), "Person")] * 3 + [(URIRef("urn:e/Loc/paris"), "Loc")]
+
+
+def test_iri_keeps_generic_words_of_the_name() -> None:
+    kl = EntityLinker(base="urn:e/")
+    assert str(kl.link("the Black Sea", "Location")) == "urn:e/Location/black_sea"
+    # generic words still help to compare names: one entity, named by its longest name
+    got = kl.link_doc_named([("Thames", "Location"), ("River Thames", "Location"),
+                             ("Black Sea", "Location"), ("Black", "Person")])
+    assert [(str(i), n) for i, _, n in got] == [
+        ("urn:e/Location/river_thames", "River Thames"),
+        ("urn:e/Location/river_thames", "River Thames"),
+        ("urn:e/Location/black_sea", "Black Sea"), ("urn:e/Person/black", "Black")]
+
+
+def test_link_doc_named_aliases_share_iri_type_and_longest_name() -> None:
+    kl = EntityLinker(base="urn:e/")
+    got = kl.link_doc_named([("Marisol Ortega", "Person"), ("Lima", "Location"),
+                             ("Ortega", "Person"), ("International Business Machines", "Org"),
+                             ("IBM", "Org"), ("Acme Robotics", "Org"), ("Acme", "Org")])
+    iris = [str(i) for i, _, _ in got]
+    assert iris[0] == iris[2] == "urn:e/Person/marisol_ortega"
+    assert iris[3] == iris[4] == "urn:e/Org/international_business_machines"
+    assert iris[5] == iris[6] == "urn:e/Org/acme_robotics"
+    assert [n for _, _, n in got] == [
+        "Marisol Ortega", "Lima", "Marisol Ortega", "International Business Machines",
+        "International Business Machines", "Acme Robotics", "Acme Robotics"]
+    assert [t for _, t, _ in got] == ["Person", "Location", "Person", "Org", "Org", "Org", "Org"]
+
+
+def test_link_doc_named_ambiguous_alias_is_not_merged() -> None:
+    kl = EntityLinker(base="urn:e/")
+    got = kl.link_doc_named([("Marisol Ortega", "Person"), ("Diego Ortega", "Person"),
+                             ("Ortega", "Person"), ("Acme Robotics", "Org"), ("Acme Foods", "Org"),
+                             ("Acme", "Org")])
+    assert [(str(i), n) for i, _, n in got] == [
+        ("urn:e/Person/marisol_ortega", "Marisol Ortega"),
+        ("urn:e/Person/diego_ortega", "Diego Ortega"), ("urn:e/Person/ortega", "Ortega"),
+        ("urn:e/Org/acme_robotics", "Acme Robotics"), ("urn:e/Org/acme_foods", "Acme Foods"),
+        ("urn:e/Org/acme", "Acme")]
+    # an organisation's trailing word is not its short form; a person's first name alone neither
+    got = kl.link_doc_named([("World Bank", "Org"), ("Bank", "Org"), ("Marisol Ortega", "Person"),
+                             ("Marisol", "Person")])
+    assert len({str(i) for i, _, _ in got}) == 4

@@ -76,6 +76,10 @@ def test_label_map() -> None:
         ("Acme Inc. 's office", (0, 3), "Acme Inc."),
         ("He visited the U.S. yesterday", (2, 4), "U.S."),
         ("Boston , said", (0, 2), "Boston"),
+        ("Microsoft 's office", (0, 2), "Microsoft"),
+        ("Microsoft ’s office", (0, 2), "Microsoft"),
+        ("in Paris , then", (1, 3), "Paris"),
+        ("the Black Sea 's coast", (0, 4), "Black Sea"),
     ],
 )
 def test_clean_span(text: str, span: tuple[int, int], expected: str) -> None:
@@ -118,3 +122,21 @@ def test_real_pipeline_with_mapper(sm) -> None:
     assert ("Paris", "Location") in ents
     assert all(e.label_ not in {"DATE", "CARDINAL"} for e in doc.ents)
     assert not any(e.text.lower().startswith(("the ", "mr")) for e in doc.ents)
+
+
+def test_mapper_joins_washington_dc(sm) -> None:
+    nlp = ner.load_pipeline(exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    add_entity_mapper(nlp)
+    doc = nlp("She moved to Washington, D.C., in 1990 and later to Austin, Texas.")
+    ents = [(e.text, e.label_) for e in doc.ents]
+    assert ("Washington, D.C.", "Location") in ents
+    assert ("Washington", "Location") not in ents and ("D.C.", "Location") not in ents
+    # a city and its state stay two places
+    assert ("Austin", "Location") in ents and ("Texas", "Location") in ents
+
+
+def test_mapper_joins_only_adjacent_comma_suffix() -> None:
+    doc = _doc("Washington , D.C. and Washington DC", [(0, 1, "GPE"), (2, 3, "GPE"),
+                                                   (4, 5, "GPE"), (5, 6, "GPE")])
+    EntityMapper()(doc)
+    assert [e.text for e in doc.ents] == ["Washington , D.C.", "Washington", "DC"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from rdflib import RDF, RDFS
 
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.pattern_relations import (
@@ -158,3 +159,40 @@ def test_shipped_schema_is_valid() -> None:
     schema, rules, conf = load_pattern_config(PIPELINES_DIR / "schemas" / "wikidata_patterns.cfg")
     assert {r.relation for r in rules} <= set(schema.relations)
     assert set(conf) <= set(schema.relations) and all(0 < v <= 1 for v in conf.values())
+
+
+def _entity_triples(pipe, text: str) -> set[tuple[str, str, str]]:
+    batch = pipe.converter.convert(pipe.nlp(text), "d")
+    ent = "urn:kg-engine:entity/"
+    return {(str(q[0]).removeprefix(ent), str(q[1]).removeprefix(WD),
+             str(q[2]).removeprefix(ent)) for q, _ in batch}
+
+
+def test_alias_mentions_and_their_relations_join_the_entity(pipe) -> None:
+    got = _entity_triples(pipe, "Marisol Ortega is a chemist. Ortega was born in Lima. "
+                                "International Business Machines (IBM) was founded by Charles "
+                                "Flint. IBM is headquartered in Armonk. The ship crossed the "
+                                "Black Sea. She moved to Washington, D.C., in 1990.")
+    assert ("Person/marisol_ortega", "P19", "Location/lima") in got
+    assert ("Organization/international_business_machines", "P159", "Location/armonk") in got
+    labels = {(s, o) for s, p, o in got if p == str(RDFS.label)}
+    assert {o for s, o in labels if s == "Person/marisol_ortega"} == {"Marisol Ortega"}
+    assert {o for s, o in labels if s.startswith("Organization/international")} == \
+        {"International Business Machines"}
+    assert ("Location/black_sea", "Black Sea") in labels
+    assert ("Location/washington_dc", "Washington, D.C.") in labels
+    subjects = {s for s, _p, _o in got}
+    assert not {"Person/ortega", "Organization/ibm", "Location/black", "Location/dc"} & subjects
+    assert len({o for s, p, o in got if s == "Person/marisol_ortega" and p == str(RDF.type)}) == 1
+
+
+def test_ambiguous_surname_joins_no_one(pipe) -> None:
+    got = _entity_triples(pipe, "Marisol Ortega and Diego Ortega are chemists. "
+                                "Ortega was born in Lima.")
+    assert ("Person/ortega", "P19", "Location/lima") in got
+    assert not {(s, o) for s, p, o in got if p == "P19"} - {("Person/ortega", "Location/lima")}
+
+
+def test_listed_organisations_get_no_relation_in_rdf(pipe) -> None:
+    got = _entity_triples(pipe, "Apple and Microsoft released earnings on Tuesday.")
+    assert not [t for t in got if t[1] not in (str(RDF.type), str(RDFS.label))]

@@ -158,3 +158,23 @@ def test_entity_linked_to_the_graph_by_two_labels_gets_one_type() -> None:
     assert types == {(URIRef("urn:kb:ada"), URIRef("urn:kg-engine:class/Person")),
                      (URIRef("urn:kg-engine:entity/Location/london"),
                       URIRef("urn:kg-engine:class/Location"))}
+
+
+def test_alias_mentions_join_their_entity_with_one_label_and_type() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    d = nlp("Marisol Ortega is a chemist . Ortega was born in Lima .")
+    d.ents = [Span(d, 0, 2, "Person"), Span(d, 6, 7, "Person"), Span(d, 10, 11, "Location")]
+    _, ortega, lima = d.ents
+    d._.relations = [(ortega, "P19", lima, 0.8, {"predicate": "http://wd/P19"})]
+    batch = doc_to_batch(d, "d")
+    person = URIRef("urn:kg-engine:entity/Person/marisol_ortega")
+    assert {str(o) for (s, p, o, _g), _ in batch if s == person and p == RDFS.label} == \
+        {"Marisol Ortega"}
+    assert len({o for (s, p, o, _g), _ in batch if s == person and p == RDF.type}) == 1
+    rel = [(q, prov) for q, prov in batch if q[1] == URIRef("http://wd/P19")]
+    assert [q[0] for q, _ in rel] == [person]
+    # the alias mention's own span stays in the provenance of the label it contributed
+    spans = {d.text[p.start:p.end] for (s, pr, _o, _g), p in batch
+             if s == person and pr == RDFS.label}
+    assert spans == {"Marisol Ortega", "Ortega"}

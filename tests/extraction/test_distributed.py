@@ -282,12 +282,12 @@ def test_a_torch_free_pipeline_starts_its_workers_without_torch(ray_cluster, pip
     both(plain)
     actors = distributed._POOL.actors
     assert ray.get([a.__ray_call__.remote(torch_modules) for a in actors]) == [[], []]
-    # the actors retry with torch when a module of the pipeline needs it after all
-    release_workers()
-    monkeypatch.setattr(distributed, "_TORCH_FREE_FACTORIES",
-                        distributed._TORCH_FREE_FACTORIES | {"kg_pattern_relation_extractor"})
     assert not _needs_torch(default.nlp)
-    both(default)
+    # an actor retries with torch when its pipeline needs torch after all (here: the CNN
+    # relation model, taken for torch-free)
+    release_workers()
+    monkeypatch.setattr(distributed, "_needs_torch", lambda nlp: False)
+    both(pipeline)
 
 
 def test_ray_extraction_resumes_after_a_writer_failure(ray_cluster, pipeline, tmp_path,

@@ -67,6 +67,7 @@ from kg_engine.rules.tables import DELETE_TABLE as _DEL
 from kg_engine.rules.tables import DELTA_TABLES as _D
 from kg_engine.rules.tables import OVERDELETE_TABLE as _OD
 from kg_engine.rules.tables import SEED_TABLE as _SEED
+from kg_engine.store.sqlstore import quads_in
 
 log = logging.getLogger(__name__)
 
@@ -331,11 +332,8 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
     if d0:
         if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
             for table in ("kg_quads", "kg_rules_derivations"):
-                # row-value IN: driven by the (small) marked set, one PK probe per row
-                cur = engine.db.execute(
-                    f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, ? FROM {_OD})",
-                    (gid,),
-                )
+                # driven by the (small) marked set
+                cur = engine.db.execute(f"DELETE FROM {table} WHERE {quads_in(table, _OD, gid, dialect=engine.dialect)}")
                 if table == "kg_quads":
                     marked = max(int(cur.rowcount or 0), 0)
         # 3. re-derive marked triples (and deleted asserted ones) that still follow.
@@ -444,7 +442,7 @@ def _touches_tbox(engine: Engine, table: str = _DEL) -> bool:
 def _delete_quads(engine: Engine) -> None:
     """Delete the quads listed in ``kg_rules_del`` (and their provenance rows)."""
     for table in ("kg_quads", "kg_provenance"):
-        engine.db.execute(f"DELETE FROM {table} WHERE (s, p, o, g) IN (SELECT s, p, o, g FROM {_DEL})")
+        engine.db.execute(f"DELETE FROM {table} WHERE {quads_in(table, _DEL, dialect=engine.dialect)}")
 
 
 def _overdelete(engine: Engine, gid: int, prof: Any, type_id: int | None) -> None:

@@ -45,6 +45,7 @@ from kg_engine.rules.engine import ReasoningResult, RuleEngine, load_program
 from kg_engine.rules.ir import RuleSet
 from kg_engine.rules.sqlgen import hidden_graph_ids
 from kg_engine.store.reasoning import ReasoningProfile, register_maintainer
+from kg_engine.store.sqlstore import quads_in
 
 __all__ = ["LiveMaintainer", "clear_profile", "set_profile"]
 
@@ -123,10 +124,8 @@ class LiveMaintainer:
         out = ", ".join(str(g) for g in (gid, *hidden_graph_ids(db, stage, own=gid)))
         if db.fetchone(f"SELECT 1 FROM {stage} WHERE g NOT IN ({out}) LIMIT 1") is not None:
             for table in ("kg_quads", "kg_rules_derivations"):
-                db.execute(
-                    f"DELETE FROM {table} WHERE (s, p, o, g) IN "
-                    f"(SELECT s, p, o, ? FROM {stage} WHERE g NOT IN ({out}))", (gid,)
-                )
+                db.execute(f"DELETE FROM {table} WHERE "
+                           f"{quads_in(table, stage, gid, f'd.g NOT IN ({out})', dialect=self.store.dialect)}")
         with self.store.unmaintained():
             self._log(incremental.extend(self.engine, _SEED), "insert")
 

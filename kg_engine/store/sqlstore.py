@@ -86,6 +86,27 @@ def open_store(url: str | os.PathLike[str] | None = None, *, readonly: bool = Fa
                     create=create)
 
 
+
+def quads_in(table: str, source: str, graph: int | None = None, where: str = "", *,
+             dialect: str = "sqlite") -> str:
+    """SQL condition: the row of ``table`` (columns ``s, p, o, g``) is one of the rows of
+    ``source`` (``s, p, o`` and ``g``, or every row in graph id ``graph``), restricted by
+    ``where`` on ``source`` (alias ``d``).
+
+    Not a row-value ``(s, p, o, g) IN (SELECT …)``: SQLite 3.40 answered that wrongly when
+    its planner probed the ``(o, s, p, g)`` index (a ``MOVE DEFAULT TO <g>`` under a
+    reasoning profile deleted one default-graph statement of four). A subject ``IN`` keeps
+    the lookup driven by the (small) source, the ``EXISTS`` matches the whole quad.
+    PostgreSQL keeps the row-value ``IN`` (one primary-key probe per source row).
+    """
+    w = f" AND {where}" if where else ""
+    if dialect != "sqlite":
+        g = str(int(graph)) if graph is not None else "d.g"
+        return f"({table}.s, {table}.p, {table}.o, {table}.g) IN (SELECT d.s, d.p, d.o, {g} FROM {source} d WHERE 1 = 1{w})"
+    g = f"{table}.g = {int(graph)}" if graph is not None else f"d.g = {table}.g"
+    return (f"{table}.s IN (SELECT d.s FROM {source} d WHERE 1 = 1{w}) AND EXISTS (SELECT 1 FROM "
+            f"{source} d WHERE d.s = {table}.s AND d.p = {table}.p AND d.o = {table}.o AND {g}{w})")
+
 class SQLStore:
     """A quad store in one SQLite file / in-memory database, or one PostgreSQL database.
 
@@ -312,9 +333,8 @@ class SQLStore:
         if hook is not None:
             removed = hook.delete("kg_stage")
         else:
-            match = "(g, s, p, o) IN (SELECT g, s, p, o FROM kg_stage)"
-            self.db.execute(f"DELETE FROM kg_provenance WHERE {match}")
-            removed = self.db.execute(f"DELETE FROM kg_quads WHERE {match}").rowcount
+            self.db.execute(f"DELETE FROM kg_provenance WHERE {quads_in('kg_provenance', 'kg_stage', dialect=self.dialect)}")
+            removed = self.db.execute(f"DELETE FROM kg_quads WHERE {quads_in('kg_quads', 'kg_stage', dialect=self.dialect)}").rowcount
         self.db.execute("DELETE FROM kg_stage")
         return removed
 

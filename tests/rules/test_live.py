@@ -384,3 +384,22 @@ def test_asserting_an_inferred_statement_in_a_named_graph_moves_it(store_url: st
     assert (*person, INF) in _quads(kg.store)
     set_profile(kg.store, "owl-rl")
     assert _quads(kg.store) == expected
+
+
+def test_move_default_to_a_named_graph_empties_the_default_graph(store_url: str) -> None:
+    """Found by benchmarks/rules_differential.py (api regime): under a reasoning profile,
+    MOVE DEFAULT TO <g> left three of four default-graph statements in place on SQLite —
+    DRed deleted with a row-value `(s, p, o, g) IN (SELECT …)`, which SQLite 3.40 answered
+    wrongly when it probed the (o, s, p, g) index."""
+    kg = KnowledgeGraph(store_url)
+    g1, g2 = ex("g1"), ex("g2")
+    data = [(ex("a1"), ex("p3"), ex("a0")), (ex("a3"), RDF.type, ex("C2")),
+            (ex("a5"), ex("p1"), ex("a1"), g1), (ex("a5"), ex("p1"), ex("a1")),
+            (ex("p1"), RDFS.domain, ex("C0"))]
+    kg.store.add(data)
+    kg.reason("rdfs")
+    kg.update(f"MOVE DEFAULT TO <{g2}>")
+    quads = _quads(kg.store)
+    assert not [q for q in quads if q[3] == DEFAULT_GRAPH]
+    assert {q[:3] for q in quads if q[3] == g2} == {q[:3] for q in data if len(q) == 3}
+    assert (ex("a5"), RDF.type, ex("C0"), URIRef("urn:kg-engine:inferred:rdfs")) in quads

@@ -13,6 +13,8 @@ run time (rdflib then evaluates it).
 
 from __future__ import annotations
 
+import re
+
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
@@ -44,7 +46,7 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
         keys.extend(p for p in col.parts() if p.text not in ("?", "NULL"))  # constants: no key
     cols: dict[Variable, Col] = {}
     for agg in node.A:
-        cols[agg.res] = _aggregate(cc, xc, block, agg)
+        cols[agg.res] = _aggregate(cc, xc, block, agg, nonempty=bool(group.expr))
     block.group_by = keys
     if not keys and group.expr:
         # GROUP BY keys that are unbound or constant: one group, but none over no rows
@@ -56,7 +58,13 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
     return block
 
 
-def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValue) -> Col:
+#: SQL with no column reference: a parameter, NULL, a number, a cast parameter
+_CONSTANT_SQL = re.compile(r"\?|NULL|-?\d+|CAST\(\? AS \w+( \w+)?\)")
+
+
+def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValue,
+               nonempty: bool = False) -> Col:
+    """``nonempty``: every group has a row (GROUP BY given), so a constant needs no MIN()."""
     name = agg.name
     distinct = bool(agg.distinct)
     dkw = "DISTINCT " if distinct else ""
@@ -70,6 +78,11 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         return Col.val(sql(f"COUNT({dkw}{{}})", e), Sql("-1"))
     if name == "Aggregate_Sample":
         ex = xc.value(agg.vars)
+        if nonempty and ex.kind == "term" and _CONSTANT_SQL.fullmatch(ex.e.text):
+            # a GROUP BY key bound to a constant: MIN(?) has no column of this query, so
+            # inside a correlated HAVING EXISTS it would be the sub-query's aggregate
+            # ("aggregate functions are not allowed in WHERE" / "misuse of aggregate")
+            return Col.id(ex.e)
         if ex.kind == "term":
             return Col.id(sql("MIN({})", ex.e))
         if ex.kind == "val":
@@ -210,3 +223,4 @@ def _countable(xc: ExprCompiler, ex: Ex) -> Sql:
     if ex.kind == "const":
         return Sql("1")
     return NULL
+

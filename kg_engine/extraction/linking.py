@@ -378,10 +378,12 @@ class EntityLinker:
             if (len(names[i].split()), len(names[i])) > (len(names[best].split()),
                                                          len(names[best])):
                 longest[c] = i
+        # one IRI per cluster: the known entity named by its full name, else minted from the
+        # longest name. An alias's known label is not used ("Ortega" may name another Ortega)
         out: list[URIRef] = []
-        for i, text in enumerate(texts):
-            j, ty = canon[i], types[i]
-            found = self.lookup(texts[j], ty) or self.lookup(text, ty)
+        for i, j in enumerate(canon):
+            ty = types[i]
+            found = self.lookup(texts[j], ty) or self.lookup(texts[longest[j]], ty)
             out.append(found if found is not None
                        else self.iri_for_key(keys[j], ty, names[longest[j]]))
         # one type per IRI: different names may link to one known entity

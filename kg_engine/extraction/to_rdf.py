@@ -7,7 +7,9 @@ For each entity mention (``doc.ents``) the batch gets
   minted under :attr:`RDFMapping.class_base`;
 * ``<entity> rdfs:label "name"@lang`` — the entity's longest name among its mentions in the
   document (an alias mention "Ortega" or "IBM" labels its entity "Marisol Ortega" or
-  "International Business Machines"; each mention's own span is in its provenance);
+  "International Business Machines"; each mention's own span is in its provenance), and
+  ``<entity> skos:altLabel "alias"@lang`` for an alias mention ("Ortega", "IBM"), so
+  ``link_to_graph`` links later documents' aliases too;
 
 and for each predicted relation (``doc._.relations`` from ``kg_relation_extractor``, or
 ``doc._.rel`` scores above a threshold) ``<head> <predicate> <tail>`` with the predicate from
@@ -42,11 +44,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from rdflib import RDF, RDFS, Literal, URIRef
+from rdflib import RDF, RDFS, SKOS, Literal, URIRef
 
 from kg_engine.core import DEFAULT_BASE, DEFAULT_GRAPH, Provenance, TripleBatch, mint_iri
 from kg_engine.errors import ConfigError
-from kg_engine.extraction.linking import ENTITY_BASE, EntityLinker
+from kg_engine.extraction.linking import ENTITY_BASE, EntityLinker, normalize_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
@@ -234,6 +236,8 @@ class DocConverter:
                 # one label per entity: its longest name in the document ("Ortega" →
                 # "Marisol Ortega"); the mention's own text stays in the provenance span
                 batch.add((iri, RDFS.label, Literal(name, lang=self.language)), prov)
+                if normalize_name(ent.text) != normalize_name(name):  # "IBM", "Ortega"
+                    batch.add((iri, SKOS.altLabel, Literal(ent.text, lang=self.language)), prov)
         labelled: set[URIRef] = set()
         for head0, label, tail0, prob, extra in self._relations(doc, ent_by_start):
             # relation spans may predate span clean-up / label mapping: use the current entity

@@ -282,3 +282,15 @@ def test_link_doc_named_ambiguous_alias_is_not_merged() -> None:
     got = kl.link_doc_named([("World Bank", "Org"), ("Bank", "Org"), ("Marisol Ortega", "Person"),
                              ("Marisol", "Person")])
     assert len({str(i) for i, _, _ in got}) == 4
+
+
+def test_link_doc_named_one_iri_per_cluster_from_its_full_name() -> None:
+    # a known alias label ("Ortega" of some other Ortega) does not pull in a longer name's
+    # cluster, nor split it
+    kl = EntityLinker(base="urn:e/", known={"Ortega": "urn:kb:marisol", "Ada Lovelace": "urn:kb:ada"})
+    got = kl.link_doc_named([("Diego Ortega", "Person"), ("Ortega", "Person"),
+                             ("Lovelace", "Person"), ("Ada Lovelace", "Person"),
+                             ("Ortega", "Person")])
+    assert [str(i) for i, _, _ in got] == ["urn:e/Person/diego_ortega"] * 2 + ["urn:kb:ada"] * 2 \
+        + ["urn:e/Person/diego_ortega"]
+    assert str(kl.link_doc_named([("Ortega", "Person")])[0][0]) == "urn:kb:marisol"

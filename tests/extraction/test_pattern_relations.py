@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from rdflib import RDF, RDFS
+from rdflib import RDF, RDFS, SKOS
 
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.pattern_relations import (
@@ -181,6 +181,7 @@ def test_alias_mentions_and_their_relations_join_the_entity(pipe) -> None:
         {"International Business Machines"}
     assert ("Location/black_sea", "Black Sea") in labels
     assert ("Location/washington_dc", "Washington, D.C.") in labels
+    assert {o for s, p, o in got if p == str(SKOS.altLabel)} == {"Ortega", "IBM"}
     subjects = {s for s, _p, _o in got}
     assert not {"Person/ortega", "Organization/ibm", "Location/black", "Location/dc"} & subjects
     assert len({o for s, p, o in got if s == "Person/marisol_ortega" and p == str(RDF.type)}) == 1

@@ -6,7 +6,7 @@ import json
 
 import pytest
 import spacy
-from rdflib import RDF, RDFS, URIRef
+from rdflib import RDF, RDFS, SKOS, URIRef
 from spacy.tokens import Doc, Span
 
 from kg_engine.core import DEFAULT_GRAPH
@@ -178,3 +178,5 @@ def test_alias_mentions_join_their_entity_with_one_label_and_type() -> None:
     spans = {d.text[p.start:p.end] for (s, pr, _o, _g), p in batch
              if s == person and pr == RDFS.label}
     assert spans == {"Marisol Ortega", "Ortega"}
+    alt = [(str(o), d.text[p.start:p.end]) for (s, pr, o, _g), p in batch if pr == SKOS.altLabel]
+    assert alt == [("Ortega", "Ortega")]

@@ -58,8 +58,8 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
     return block
 
 
-#: SQL with no column reference: a parameter, NULL, a number, a cast parameter
-_CONSTANT_SQL = re.compile(r"\?|NULL|-?\d+|CAST\(\? AS \w+( \w+)?\)")
+#: a column reference (the compiler qualifies every column: ``q1.s``) or a sub-query
+_COLUMN_SQL = re.compile(r"\b[A-Za-z_]\w*\.[A-Za-z_]|\bSELECT\b", re.IGNORECASE)
 
 
 def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValue,
@@ -78,7 +78,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         return Col.val(sql(f"COUNT({dkw}{{}})", e), Sql("-1"))
     if name == "Aggregate_Sample":
         ex = xc.value(agg.vars)
-        if nonempty and ex.kind == "term" and _CONSTANT_SQL.fullmatch(ex.e.text):
+        if nonempty and ex.kind == "term" and not _COLUMN_SQL.search(ex.e.text):
             # a GROUP BY key bound to a constant: MIN(?) has no column of this query, so
             # inside a correlated HAVING EXISTS it would be the sub-query's aggregate
             # ("aggregate functions are not allowed in WHERE" / "misuse of aggregate")

@@ -89,6 +89,8 @@ CONSTANT_KEY = [
     "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:age ?a } GROUP BY ?b "
     "HAVING (EXISTS { ?b ex:name ?h })",
     "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(1 AS ?b) ?s ex:age ?a } GROUP BY ?b HAVING (EXISTS { ?b ex:p ?h })",
+    'SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(COALESCE(ex:alice, "x") AS ?b) ?s ex:age ?a } GROUP BY ?b '
+    "HAVING (EXISTS { ?b ex:knows ?h })",
     "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:missing ?a } GROUP BY ?b "
     "HAVING (NOT EXISTS { ?b ex:missing ?h })",
     "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:bob AS ?b) ?s ex:age ?a } GROUP BY ?b "

@@ -51,6 +51,10 @@ TYPED = [
      "FILTER(?x) }", False),
     ("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:score ?a BIND(?a < 5 AS ?x) } } "
      "ORDER BY ?x", True),
+    # a branch without the value (an unbound filler, was typed double precision) beside a
+    # text MIN/MAX (differential seed 701002) or a number
+    ("SELECT ?n ?m WHERE { { ?s ex:name ?n } UNION { SELECT (MIN(?l) AS ?m) WHERE { ?s ex:label ?l } } }", False),
+    ("SELECT ?n ?m WHERE { { ?s ex:name ?n } UNION { SELECT (MAX(?a) AS ?m) WHERE { ?s ex:score ?a } } }", False),
     # operator does not exist: text * numeric (a computed string read as a number)
     ("SELECT ?y WHERE { ?s ex:name ?x BIND(STR(?x) AS ?y) } ORDER BY ?y", True),
     ("SELECT ?y WHERE { ?s ex:age ?x BIND(STR(?x) AS ?y) } ORDER BY DESC(?y)", True),

@@ -102,10 +102,14 @@ class ExprCompiler:
                 del self.cc.declined[noted:]
         return self.ebv(self.compile(expr))
 
+    def _typed_condition(self, c: Sql) -> Sql:
+        """An error condition typed on PostgreSQL (a CASE of bare NULLs would be text)."""
+        return Sql("CAST(NULL AS BOOLEAN)") if c.text == "NULL" and not self.cc.sqlite else c
+
     def _choice_condition(self, e: CompValue) -> Sql:
         if e.name == "Builtin_IF":
             c = self.condition(e.arg1)
-            a, b = self.condition(e.arg2), self.condition(e.arg3)
+            a, b = self._typed_condition(self.condition(e.arg2)), self._typed_condition(self.condition(e.arg3))
             return sql("(CASE WHEN {} THEN {} WHEN NOT {} THEN {} END)", c, a, c, b)
         whens: list[Sql] = []
         for x in e.arg or []:  # COALESCE: the first argument that is neither unbound nor an error
@@ -113,10 +117,10 @@ class ExprCompiler:
             if ex.kind == "const":  # always a value
                 if not whens:
                     return self.ebv(ex)
-                whens.append(sql("ELSE {}", self.ebv(ex)))
+                whens.append(sql("ELSE {}", self._typed_condition(self.ebv(ex))))
                 break
             present = ex.rank if ex.kind == "val" else ex.e
-            whens.append(sql("WHEN {} IS NOT NULL THEN {}", present, self.ebv(ex)))
+            whens.append(sql("WHEN {} IS NOT NULL THEN {}", present, self._typed_condition(self.ebv(ex))))
         if not whens:
             return NULL
         return sql("(CASE " + " ".join(["{}"] * len(whens)) + " END)", *whens)

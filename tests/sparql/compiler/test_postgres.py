@@ -59,6 +59,11 @@ TYPED = [
     ("SELECT ?y WHERE { ?s ex:name ?x BIND(STR(?x) AS ?y) } ORDER BY ?y", True),
     ("SELECT ?y WHERE { ?s ex:age ?x BIND(STR(?x) AS ?y) } ORDER BY DESC(?y)", True),
     ("SELECT ?y WHERE { ?s ex:name ?x BIND(STR(?x) AS ?y) FILTER(?y) }", False),
+    # argument of AND must be type boolean, not type text: IF / COALESCE whose every choice
+    # is an error (a bare NULL CASE), differential seed 700602
+    ("SELECT ?s WHERE { ?s ex:name ?n FILTER(IF(\"abc\", ex:n1, ex:n1) || true) }", False),
+    ("SELECT ?s WHERE { ?s ex:name ?n FILTER(STRAFTER(\"abc\", \"b\") && !IF(?n = \"Bob\", ex:n1, false)) }", False),
+    ("SELECT ?s WHERE { ?s ex:name ?n FILTER(!COALESCE(?zz, ex:n2) || ?n = \"Bob\") }", False),
     # could not determine data type of parameter $2
     ("SELECT ?x WHERE { BIND(STR(1) AS ?x) }", False),
     ("SELECT ?x WHERE { ?s ex:score ?v BIND(STR(?v) AS ?x) FILTER(?x = STR(7)) }", False),

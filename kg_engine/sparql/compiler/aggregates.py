@@ -86,7 +86,9 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         if ex.kind == "term":
             return Col.id(sql("MIN({})", ex.e))
         if ex.kind == "val":
-            return Col.val(sql("MIN({})", ex.e), sql("MIN({})", ex.rank), sql("MIN({})", ex.lang))
+            # MIN(NULL) would be a text column on PostgreSQL: a bare NULL is typed by render()
+            return Col.val(*(p if p.text == "NULL" else sql("MIN({})", p)
+                             for p in (ex.e, _sql(ex.rank), _sql(ex.lang))))
         if ex.kind == "const":
             return Col.id(cc.tparam(ex.const))
         return _in_python(cc, xc, agg, "SAMPLE of an expression")
@@ -224,3 +226,7 @@ def _countable(xc: ExprCompiler, ex: Ex) -> Sql:
         return Sql("1")
     return NULL
 
+
+def _sql(x: Sql | int | str) -> Sql:
+    """A value's type code / divisor as SQL (``Ex.rank`` / ``Ex.lang`` of a ``val``)."""
+    return x if isinstance(x, Sql) else Sql(str(x)) if isinstance(x, int) else NULL

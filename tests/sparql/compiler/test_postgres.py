@@ -55,6 +55,9 @@ TYPED = [
     # text MIN/MAX (differential seed 701002) or a number
     ("SELECT ?n ?m WHERE { { ?s ex:name ?n } UNION { SELECT (MIN(?l) AS ?m) WHERE { ?s ex:label ?l } } }", False),
     ("SELECT ?n ?m WHERE { { ?s ex:name ?n } UNION { SELECT (MAX(?a) AS ?m) WHERE { ?s ex:score ?a } } }", False),
+    # a grouped computed key's divisor was MIN(NULL), a text column (seed 700602)
+    ("SELECT ?gk ?a WHERE { { SELECT ?gk WHERE { ?s ex:name ?n } GROUP BY (LANG(?n) AS ?gk) } "
+     "UNION { ?s ex:age ?a } }", False),
     # operator does not exist: text * numeric (a computed string read as a number)
     ("SELECT ?y WHERE { ?s ex:name ?x BIND(STR(?x) AS ?y) } ORDER BY ?y", True),
     ("SELECT ?y WHERE { ?s ex:age ?x BIND(STR(?x) AS ?y) } ORDER BY DESC(?y)", True),

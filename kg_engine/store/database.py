@@ -525,13 +525,18 @@ class Database:
             self._owner = threading.get_ident()
             try:
                 yield self
-            except BaseException:
+            except BaseException as exc:
                 self._depth = 0
                 self._owner = None
                 self.execute("ROLLBACK")
                 self.last_outcome = "rollback"
                 for callback in self.on_rollback:
                     callback()
+                if type(exc).__name__ == "DataError" and "NUL (0x00)" in str(exc):
+                    raise StoreError(
+                        "PostgreSQL cannot store the character U+0000 (NUL) in a term, and the "
+                        "input holds one; nothing was written: remove it from the input, or use "
+                        "a SQLite store, which keeps it") from exc
                 raise
             self._depth = 0
             self._owner = None

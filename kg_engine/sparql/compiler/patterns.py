@@ -265,12 +265,7 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     for br in branches:
         for v in names:
             if v not in br.cols:
-                if kinds[v] == "id":
-                    br.cols[v] = Col.id(cc.null_id)
-                else:  # PostgreSQL: an untyped NULL value takes the other branches' type
-                    _, t, n = cc.null_val()  # (a number, or text: a computed string, MIN/MAX;
-                    # "(NULL)": render() types bare NULLs as numbers)
-                    br.cols[v] = Col.val(Sql("NULL" if cc.sqlite else "(NULL)"), t, n)
+                br.cols[v] = Col.id(cc.null_id) if kinds[v] == "id" else Col.val(*cc.null_val())
                 br.nullable.add(v)
             if v in text and not cc.sqlite and not br.cols[v].text:
                 c = br.cols[v]

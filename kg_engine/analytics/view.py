@@ -362,7 +362,9 @@ def _stored_origins(
         chunk = rows[i:i + _CHUNK]
         values = ",".join("(?, ?, ?)" for _ in chunk)
         for s, p, o, g in db.fetchall(
-            f"SELECT s, p, o, g FROM kg_quads WHERE (s, p, o) IN (VALUES {values})",
+            # a join, not a row-value IN (VALUES …): SQLite scanned all of kg_quads per chunk
+            f"WITH v(s, p, o) AS (VALUES {values}) SELECT q.s, q.p, q.o, q.g FROM v "
+            "JOIN kg_quads q ON q.s = v.s AND q.p = v.p AND q.o = v.o",
             [x for r in chunk for x in r],
         ):
             c = gcode.get(g, _ASSERTED)

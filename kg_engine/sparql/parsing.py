@@ -388,6 +388,59 @@ def _term_text(term: Any) -> str:
     return str(term)
 
 
+_STRICT_UPDATE: Any = None
+
+
+def _strict_update_grammar() -> Any:
+    """rdflib's Update grammar without its backtracking ``Optional`` at operation level.
+
+    rdflib parses a request as ``Prologue [Update1 [';' Update]]``: when an operation is
+    malformed, the ``Optional`` gives up at its *first* token and the error becomes "Expected
+    end of text" there. Here, once an operation has started (something other than the end of the
+    text follows its prologue), it must parse (pyparsing's ``-``: no backtracking), so the
+    error is the operation's own, at the token where it went wrong. Built from rdflib's own
+    grammar elements (the same language), only used to locate an error rdflib already found.
+    """
+    global _STRICT_UPDATE
+    if _STRICT_UPDATE is None:
+        from pyparsing import MatchFirst, Optional, StringEnd, ZeroOrMore
+        from rdflib.plugins.sparql import parser as grammar
+
+        # each operation's grammar without its name: a failure inside it then says what the
+        # token should have been ("Expected '}'"), not just which operation it was in
+        update1 = MatchFirst([getattr(op, "expr", op) for op in grammar.Update1.exprs])
+        update1.set_name("an update operation (INSERT DATA, DELETE DATA, DELETE WHERE, "
+                         "INSERT/DELETE … WHERE, LOAD, CLEAR, CREATE, DROP, ADD, MOVE or COPY)")
+
+        def operation() -> Any:
+            return grammar.Prologue + ~StringEnd() - update1
+
+        end = StringEnd().set_name("';' or the end of the request")
+        strict = (grammar.Prologue + Optional(operation() + ZeroOrMore(";" + operation())
+                                              + Optional(";" + grammar.Prologue)) + end)
+        for comment in grammar.UpdateUnit.ignoreExprs:  # rdflib's own "#" comment rule
+            strict.ignore(comment)
+        _STRICT_UPDATE = strict
+    return _STRICT_UPDATE
+
+
+def _located_update_error(text: str, exc: Exception) -> Exception:
+    """The error of ``exc`` (rdflib's failed ``parseUpdate(text)``) at the token that broke,
+    not at the start of the operation it is in (see :func:`_strict_update_grammar`)."""
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes
+
+    if not isinstance(exc, ParseBaseException):
+        return exc
+    try:
+        _strict_update_grammar().parse_string(expandUnicodeEscapes(text))
+    except ParseBaseException as located:
+        return located
+    except Exception:  # noqa: BLE001 - only a better position was sought: keep rdflib's
+        return exc
+    return exc  # (cannot happen: both grammars accept the same texts)
+
+
 def parse_update(
     text: str,
     *,
@@ -407,7 +460,15 @@ def parse_update(
         rdflib's translated :class:`~rdflib.plugins.sparql.sparql.Update`.
 
     Raises:
-        QuerySyntaxError: malformed update, with line and column.
+        QuerySyntaxError: malformed update, with the line and column of the token that broke
+            (not of the start of its operation) and what was expected there.
+
+    Example:
+        >>> try:
+        ...     parse_update("INSERT DATA { <urn:a> <urn:p> 1 } ;\\nDELETE WHERE { ?s ?p ?o ")
+        ... except SyntaxError as err:
+        ...     print(err)
+        <update>:2:25: invalid SPARQL update at the end of the text: Expected '}'
     """
     from kg_engine.sparql.functions import bind_overrides
     from kg_engine.sparql.scope import check_update_scope
@@ -422,13 +483,16 @@ def parse_update(
         try:
             parsed = parseUpdate(text)
         except Exception as exc:
-            raise _syntax_error(exc, text, "update", source) from exc
+            raise _syntax_error(_located_update_error(text, exc), text, "update",
+                                source) from exc
         check_update_scope(parsed, text, source)  # WHERE clauses: the query rules and fixes
         prepare_parse_tree(parsed)
         try:
             update = translateUpdate(parsed, base, _ns(init_ns))
         except Exception as exc:
             raise _syntax_error(exc, text, "update", source) from exc
+        if isinstance(update, list):  # rdflib's result for an empty request (comments only)
+            update = Update(_FastPrologue(), update)
         if "^" in text and _has_lost_inverse(update.algebra):
             rewritten = _rewrite_inverse_nps(text)
             if rewritten != text:

@@ -201,7 +201,7 @@ def check_update_scope(parsed: Any, text: str, source: str) -> None:
     Raises:
         QuerySyntaxError: a scope rule is broken in an operation's WHERE clause.
     """
-    for op in parsed.request:
+    for op in parsed.request or ():  # None: an empty request (only a prologue or comments)
         if "where" in op:
             _Checker(text, source).pattern(op["where"])
 

@@ -105,3 +105,28 @@ def test_count_is_this_requests_own_while_another_process_writes(store: Path) ->
     other.close()
     assert out[0].exit_code == 0, out[0].output
     assert "ok: +1 statements (451 in the store)" in out[0].output
+
+
+@pytest.mark.parametrize(("request_text", "where", "expected"), [
+    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1.2.3 }}", "<update>:1:65:", "near '3 }': Expected '}'"),
+    ("DELETE WHERE { ?s ?p ?o ", "<update>:1:25:", "at the end of the text: Expected '}'"),
+    (f"INSRT DATA {{ <{EX}a> <{EX}p> 1 }}", "<update>:1:1:", "Expected an update operation"),
+    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1 }} ;\nINSERT DATA {{ <{EX}a> <{EX}p 1 }}", "<update>:2:15:",
+     "Expected '}'"),
+    (f"INSERT DATA {{ ?s <{EX}p> 1 }}", "<update>:1:16:", "variable ?s"),
+])
+def test_update_syntax_error_names_the_token_exits_2_and_changes_nothing(
+        store: Path, request_text: str, where: str, expected: str) -> None:
+    before = digest(store)
+    r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", request_text])
+    assert r.exit_code == 2, r.output
+    assert f"error: {where} invalid SPARQL update" in r.output, r.output
+    assert expected in r.output and "Expected end of text" not in r.output, r.output
+    assert digest(store) == before
+
+
+def test_update_of_comments_only_changes_nothing(store: Path) -> None:
+    before = digest(store)
+    r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", "# nothing to do\n"])
+    assert r.exit_code == 0, r.output
+    assert digest(store) == before

@@ -88,7 +88,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         if ex.kind == "val":
             # MIN(NULL) would be a text column on PostgreSQL: a bare NULL is typed by render()
             return Col.val(*(p if p.text == "NULL" else sql("MIN({})", p)
-                             for p in (ex.e, _sql(ex.rank), _sql(ex.lang))))
+                             for p in (ex.e, _sql(ex.rank), _sql(ex.lang))), text=ex.text)
         if ex.kind == "const":
             return Col.id(cc.tparam(ex.const))
         return _in_python(cc, xc, agg, "SAMPLE of an expression")
@@ -141,7 +141,8 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
                 all_int, numv, all_str, cc.text_key(simple))
         t = sql("(CASE WHEN COUNT({}) < COUNT(*) OR COUNT({}) = 0 THEN NULL WHEN {} THEN -1 "
                 "WHEN {} THEN -5 ELSE -99 END)", ex.e, ex.e, all_int, all_str)
-        return Col.val(v, t, risky=True)
+        # PostgreSQL: text either way (the number is cast), a UNION casts its other branches
+        return Col.val(v, t, risky=True, text=not cc.sqlite)
     if name == "Aggregate_GroupConcat":
         # SQLite's group_concat has no DISTINCT with a separator: the rdflib path's own
         # GROUP_CONCAT, called back over the group's solutions
@@ -154,7 +155,7 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         v = sql("COALESCE(string_agg({}, CAST({} AS TEXT)), '')", text, param(str(sep)))
         t = sql("(CASE WHEN COUNT(*) > COUNT({}) OR COUNT({}) > COUNT({}) THEN NULL ELSE -5 END)",
                 ex.e, ex.e, text)
-        return Col.val(v, t)
+        return Col.val(v, t, text=True)
     raise cc.decline(f"aggregate {name}")
 
 

@@ -40,8 +40,9 @@ class Col:
     #: the value may turn out inexact at run time (type code -99): it can be projected (the
     #: decoder then declines) but not used inside another expression (HAVING, BIND …)
     risky: bool = False
-    #: "val": the value is SQL text (a computed string); PostgreSQL's UNION then casts the
-    #: other branches' values to text (see :func:`.patterns._union`)
+    #: "val": the value is SQL text (a computed string, a PostgreSQL MIN/MAX or GROUP_CONCAT,
+    #: kept through sub-selects); PostgreSQL's UNION then casts the other branches' values
+    #: to text (see :func:`.patterns._union`)
     text: bool = False
 
     @staticmethod

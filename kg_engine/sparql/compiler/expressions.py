@@ -49,6 +49,8 @@ class Ex:
     #: str: of datatype xsd:string (binding it would drop the datatype); None: not known
     #: (read from a ``py`` term)
     typed: bool | None = False
+    #: val: the SQL value is text (see :attr:`.block.Col.text`)
+    text: bool = False
 
 
 class TermAccess:
@@ -272,7 +274,7 @@ class ExprCompiler:
                 return Ex("term", col.e, var=expr if expr in self.block.cols else None)
             if col.risky and not self.allow_risky:
                 raise Decline(f"?{expr} may be inexact in SQL: expressions over it go to rdflib")
-            return Ex("val", col.e, rank=col.t, lang=col.n)
+            return Ex("val", col.e, rank=col.t, lang=col.n, text=col.text)
         if isinstance(expr, BNode):
             return self.compile(Variable("__bn_" + str(expr)))
         if isinstance(expr, (URIRef, Literal)):
@@ -1317,7 +1319,7 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
                        sql("(CASE WHEN {} IS NOT NULL THEN -6 END)", ex.e))
     if ex.kind == "val":
         return Col.val(ex.e, ex.rank if isinstance(ex.rank, Sql) else Sql(str(ex.rank)),
-                       ex.lang if isinstance(ex.lang, Sql) else NULL, risky=True)
+                       ex.lang if isinstance(ex.lang, Sql) else NULL, risky=True, text=ex.text)
     raise Decline(f"cannot bind a {ex.kind} value")
 
 

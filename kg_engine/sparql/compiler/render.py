@@ -115,9 +115,11 @@ def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None) -
         if kind == "id":
             new.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
         else:
-            old = block.cols.get(v)
+            old = block.cols.get(v)  # its SQL type (text or not) goes with it: a UNION
+            # beside this sub-select casts its other branches to text (see patterns._union)
             new.cols[v] = Col.val(Sql(f"{alias}.c{i}"), Sql(f"{alias}.c{i + 1}"), Sql(f"{alias}.c{i + 2}"),
-                                  risky=bool(old is not None and old.risky))
+                                  risky=bool(old is not None and old.risky),
+                                  text=bool(old is not None and old.text))
     new.nullable = {v for v in new.cols if v in block.nullable or v not in block.cols}
     new.empty = block.empty
     return new

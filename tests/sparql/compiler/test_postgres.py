@@ -66,6 +66,21 @@ TYPED = [
     # three branches, two without ?b: their fillers and the boolean value must share a type
     ("SELECT * WHERE { { ?s ex:name ?n } UNION { ?s ex:age ?a } UNION { ?s ex:score ?v BIND(?v > 5 AS ?b) } }",
      False),
+    # a text value out of a sub-select (MIN/MAX, GROUP_CONCAT, SAMPLE, a LANG or STR key) beside
+    # a branch without it: the filler was a number (differential seeds 700602, 701002)
+    ("SELECT * WHERE { { SELECT ?gk WHERE { ?s ex:name ?n } GROUP BY (LANG(?n) AS ?gk) } UNION { ?s ex:age ?a } }",
+     False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT (MIN(?l) AS ?m) WHERE { ?s ex:label ?l } } }", False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT ?s (MAX(?l) AS ?m) WHERE { ?s ex:label ?l } GROUP BY ?s } }",
+     False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT (MAX(?v) AS ?m) WHERE { ?s ex:score ?v } } }", False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT (SAMPLE(?k) AS ?m) WHERE { ex:paris ex:label ?l BIND(STR(?l) AS ?k) } } }",
+     False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT ?m WHERE { ?s ex:name ?n BIND(STR(?n) AS ?m) } } }", False),
+    ("SELECT * WHERE { { ?s ex:age ?a } UNION { SELECT (GROUP_CONCAT(?l) AS ?m) WHERE { ex:paris ex:label ?l } } }",
+     False),
+    (("SELECT ?m ?a WHERE { { ?s ex:age ?a } UNION { SELECT ?m WHERE { ?s ex:name ?n } GROUP BY (LANG(?n) AS ?m) } "
+      "UNION { ?s ex:score ?v BIND(?v > 5 AS ?m) } }"), False),
     # could not determine data type of parameter $2
     ("SELECT ?x WHERE { BIND(STR(1) AS ?x) }", False),
     ("SELECT ?x WHERE { ?s ex:score ?v BIND(STR(?v) AS ?x) FILTER(?x = STR(7)) }", False),

@@ -456,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     own_dir = args.data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="kg-scale-data-")) if own_dir else args.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)  # a missing folder failed every job at its end
     results: list[dict[str, Any]] = []
     try:
         for copies in args.copies:

@@ -69,6 +69,9 @@ def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyn
     loc = getattr(exc, "loc", None)
     msg = getattr(exc, "msg", None) or str(exc) or type(exc).__name__
     if line is not None and isinstance(loc, int):
+        loc = _offset_in_text(text, loc)
+        line = text.count("\n", 0, loc) + 1
+        col = loc - (text.rfind("\n", 0, loc) + 1) + 1
         near = text[loc:loc + 20].split("\n")[0]
         where = f"near {near!r}" if near else "at the end of the text"
         message = f"invalid SPARQL {what} {where}: {msg}"
@@ -76,6 +79,40 @@ def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyn
         line = col = None
         message = f"invalid SPARQL {what}: {msg}"
     return QuerySyntaxError(message, source=source, line=line, column=col)
+
+
+def _offset_in_text(text: str, loc: int) -> int:
+    r"""The offset in ``text`` of offset ``loc`` of the string rdflib's grammar parsed:
+    ``text`` with ``\uXXXX`` escapes expanded, then tabs expanded (pyparsing's default), so
+    an error after an escape or a tab is reported at its column in the text as written.
+
+    Example:
+        >>> _offset_in_text('\\u00e9\tx', 8), _offset_in_text('a\tb', 3)
+        (7, 1)
+    """
+    from rdflib.plugins.sparql.parser import expandUnicodeEscapes_re
+
+    escapes = list(expandUnicodeEscapes_re.finditer(text))
+    expanded = expandUnicodeEscapes_re.sub("?", text)  # the same length as rdflib's expansion
+    if "\t" in expanded:  # undo str.expandtabs(): a tab spans to the next multiple of 8
+        width = column = 0
+        for i, ch in enumerate(expanded):
+            if width >= loc:
+                loc = i
+                break
+            step = 8 - column % 8 if ch == "\t" else 1
+            width, column = width + step, 0 if ch in "\n\r" else column + step
+            if width > loc:  # inside a tab
+                loc = i
+                break
+        else:
+            loc = len(expanded)
+    shift = 0  # undo the escapes: each became one character
+    for m in escapes:
+        if m.start() - shift >= loc:
+            break
+        shift += len(m.group(0)) - 1
+    return min(loc + shift, len(text))
 
 
 _NPS_MEMBER = r"(?:\^\s*)?(?:<[^<>\s]*>|[A-Za-z_][\w.-]*:[\w.-]*|:[\w.-]*|a)"

@@ -78,3 +78,21 @@ def test_api_update_error_leaves_the_store_unchanged(tmp_path, text: str, line: 
             kg.update(text)
         assert (info.value.line, info.value.column) == (line, column)
         assert sorted(kg.query("SELECT ?s ?p ?o WHERE { ?s ?p ?o }"), key=str) == before
+
+
+@pytest.mark.parametrize("parse", [parse_query, parse_update], ids=["query", "update"])
+@pytest.mark.parametrize("before", ["\t", "\t\t ", '"\\u00e9" , ', '"\\U0001F600"\t, ',
+                                    "\n\t<urn:x> , "], ids=["tab", "tabs", "u-escape",
+                                                            "U-escape-tab", "newline-tab"])
+def test_error_column_counts_tabs_and_escapes_as_written(parse, before: str) -> None:
+    """rdflib parses the text with \\u escapes and tabs expanded: the reported line:column and
+    the "near" excerpt are those of the text as written."""
+    head = "SELECT * { " if parse is parse_query else "INSERT DATA { "
+    text = head + "<urn:a> <urn:p> " + before + "1.2.3 }"
+    bad = text.index("3 }")
+    with pytest.raises(QuerySyntaxError) as info:
+        parse(text)
+    line = text.count("\n", 0, bad) + 1
+    column = bad - (text.rfind("\n", 0, bad) + 1) + 1
+    assert (info.value.line, info.value.column) == (line, column), str(info.value)
+    assert "near '3 }'" in str(info.value)

@@ -304,11 +304,10 @@ def _eval_left_join(ctx: Any, join: CompValue) -> Any:
             if _filter_holds(join.expr, b.forget(ctx)):
                 ok = True
                 yield b.merge(a)
-        if not ok:
-            if p1_vars is None or not any(
-                    _filter_holds(join.expr, b)
-                    for b in evalPart(ctx.thaw(a.remember(p1_vars)), join.p2)):
-                yield a
+        if not ok and (p1_vars is None or not any(
+                _filter_holds(join.expr, b)
+                for b in evalPart(ctx.thaw(a.remember(p1_vars)), join.p2))):
+            yield a
 
 
 def _logical(e: Expr, ctx: Any) -> Any:

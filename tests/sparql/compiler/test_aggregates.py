@@ -86,15 +86,15 @@ def test_min_max_return_stored_terms(pair):
 # so rdflib evaluated the query. (rdflib's own evaluator cannot run HAVING EXISTS: the
 # reference is kg-engine's rdflib path.)
 CONSTANT_KEY = [
-    "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:age ?a } GROUP BY ?b "
-    "HAVING (EXISTS { ?b ex:name ?h })",
+    ("SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:age ?a } GROUP BY ?b "
+    "HAVING (EXISTS { ?b ex:name ?h })"),
     "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(1 AS ?b) ?s ex:age ?a } GROUP BY ?b HAVING (EXISTS { ?b ex:p ?h })",
-    'SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(COALESCE(ex:alice, "x") AS ?b) ?s ex:age ?a } GROUP BY ?b '
-    "HAVING (EXISTS { ?b ex:knows ?h })",
-    "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:missing ?a } GROUP BY ?b "
-    "HAVING (NOT EXISTS { ?b ex:missing ?h })",
-    "SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:bob AS ?b) ?s ex:age ?a } GROUP BY ?b "
-    "HAVING (NOT EXISTS { ?b ex:email ?h })",
+    ('SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(COALESCE(ex:alice, "x") AS ?b) ?s ex:age ?a } GROUP BY ?b '
+    "HAVING (EXISTS { ?b ex:knows ?h })"),
+    ("SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:alice AS ?b) ?s ex:missing ?a } GROUP BY ?b "
+    "HAVING (NOT EXISTS { ?b ex:missing ?h })"),
+    ("SELECT ?b (COUNT(?a) AS ?n) WHERE { BIND(ex:bob AS ?b) ?s ex:age ?a } GROUP BY ?b "
+    "HAVING (NOT EXISTS { ?b ex:email ?h })"),
 ]
 
 

@@ -47,13 +47,13 @@ TYPED = [
     # UNION types text and double precision / integer cannot be matched
     ("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:age ?a BIND(?a > 26 AS ?x) } }", False),
     ("SELECT ?n ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:age ?n } }", False),
-    ("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:score ?a BIND(?a > 5 AS ?x) } "
-     "FILTER(?x) }", False),
-    ("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:score ?a BIND(?a < 5 AS ?x) } } "
-     "ORDER BY ?x", True),
+    (("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:score ?a BIND(?a > 5 AS ?x) } "
+     "FILTER(?x) }"), False),
+    (("SELECT ?x WHERE { { ?s ex:name ?n BIND(STR(?n) AS ?x) } UNION { ?s ex:score ?a BIND(?a < 5 AS ?x) } } "
+     "ORDER BY ?x"), True),
     # a grouped computed key's divisor was MIN(NULL), a text column (seed 700602)
-    ("SELECT ?gk ?a WHERE { { SELECT ?gk WHERE { ?s ex:name ?n } GROUP BY (LANG(?n) AS ?gk) } "
-     "UNION { BIND(STR(?a) AS ?gk) ?s ex:age ?a } }", False),
+    (("SELECT ?gk ?a WHERE { { SELECT ?gk WHERE { ?s ex:name ?n } GROUP BY (LANG(?n) AS ?gk) } "
+     "UNION { BIND(STR(?a) AS ?gk) ?s ex:age ?a } }"), False),
     # operator does not exist: text * numeric (a computed string read as a number)
     ("SELECT ?y WHERE { ?s ex:name ?x BIND(STR(?x) AS ?y) } ORDER BY ?y", True),
     ("SELECT ?y WHERE { ?s ex:age ?x BIND(STR(?x) AS ?y) } ORDER BY DESC(?y)", True),

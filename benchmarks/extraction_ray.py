@@ -1,6 +1,6 @@
 """Ray extraction with N local workers vs single-process extraction: words/s, CPU split, same output.
 
-    KG_SHARED_DATA=/work/shared/data python benchmarks/extraction_ray.py --rounds 3
+    KG_SHARED_DATA=../shared/data python benchmarks/extraction_ray.py --rounds 3
 
 Starts one Ray head on 127.0.0.1 (``ray start --head --block``, ``--num-cpus N``, own temp
 folder and process group, token auth with a token of this run; killed at the end — never

@@ -30,13 +30,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))
 SCHEMA = REPO / "pipelines" / "schemas" / "wikidata_patterns.cfg"
-_NO_SPACE_BEFORE = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "'", "%", "n't"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# the Re-DocRED / WikiText-2 readers are the model benchmark's (a sibling script)
+from extraction_docre import _NO_SPACE_BEFORE, _load, _paragraphs
+
 #: gold DocRED type → an NER label the schema maps back to it
 _GOLD_LABEL = {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "TIME": "DATE", "MISC": "MISC"}
 
 
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _nlp() -> Any:
@@ -149,17 +150,6 @@ def cmd_confidence(args: argparse.Namespace) -> dict[str, Any]:
     return {"split": "dev", "docs": len(docs), "per_relation": per, "confidence": conf, **info}
 
 
-def _paragraphs(limit: int, offset: int = 0) -> list[dict[str, Any]]:
-    path = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh):
-            if i < offset:
-                continue
-            rows.append(json.loads(line))
-            if len(rows) >= limit:
-                break
-    return rows
 
 
 def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:

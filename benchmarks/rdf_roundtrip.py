@@ -35,14 +35,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, BNode, Dataset, Graph, Literal, Namespace
+from rdflib import BNode, Dataset, Literal
 
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.export import export
 from kg_engine.store import SQLStore
 from kg_engine.store.rdflib_store import KgEngineStore
 
-MF = Namespace("http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rdf_syntax_suite import suites_root  # the manifests are read as the syntax suite reads them
+from rdf_syntax_suite import tests as manifest_tests
+
 #: suite folder -> (load format, positive test types)
 SUITES = {
     "rdf-turtle": ("turtle", ("TestTurtleEval", "TestTurtlePositiveSyntax")),
@@ -61,16 +64,9 @@ RELOADS = ("load", "parse")
 
 def tests(folder: Path) -> list[tuple[str, Path]]:
     """(name, file) of each positive test of one suite folder."""
-    manifest = Graph().parse(folder / "manifest.ttl", format="turtle")
-    root = next(manifest.subjects(RDF.type, MF.Manifest))
     kinds = SUITES[folder.name][1]
-    out = []
-    for test in manifest.items(manifest.value(root, MF.entries)):
-        kind = str(manifest.value(test, RDF.type)).rsplit("#", 1)[1]
-        if kind in kinds:
-            action = str(manifest.value(test, MF.action)).rsplit("/", 1)[1]
-            out.append((str(manifest.value(test, MF.name)), folder / action))
-    return out
+    return [(name, folder / action.name) for name, kind, action, _, _ in manifest_tests(folder)
+            if kind in kinds]
 
 
 def _ox(term, blanks: dict[str, ox.BlankNode]):
@@ -114,11 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=0, help="at most this many tests per suite")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every failure")
     args = ap.parse_args(argv)
-    root = args.path
-    for sub in ("rdf/rdf11", "rdf11"):
-        if (root / sub / "rdf-turtle").is_dir():
-            root = root / sub
-    if not (root / "rdf-turtle").is_dir():
+    root = suites_root(args.path)
+    if root is None:
         ap.error(f"no rdf-turtle folder under {args.path}")
     if args.backend == "postgres":
         from kg_engine.testing.postgres import shared_server

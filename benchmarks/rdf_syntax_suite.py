@@ -106,6 +106,15 @@ def expected(path: Path) -> set[str]:
 
 
 # -- the manifests ---------------------------------------------------------------------------
+def suites_root(path: Path) -> Path | None:
+    """The folder holding ``rdf-turtle``, ``rdf-trig``, … in a w3c/rdf-tests checkout given
+    as itself, its ``rdf/rdf11`` or ``rdf11`` folder; ``None`` if there is none."""
+    for folder in (path / "rdf" / "rdf11", path / "rdf11", path):
+        if (folder / "rdf-turtle").is_dir():
+            return folder
+    return None
+
+
 def tests(folder: Path) -> list[tuple[str, str, Path, Path | None, str]]:
     """(name, type, action, result, base IRI) of each test of one suite folder."""
     manifest = Graph().parse(folder / "manifest.ttl", format="turtle")
@@ -142,11 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("path", type=Path, help="rdf-tests checkout, or its rdf/rdf11 folder")
     ap.add_argument("-v", "--verbose", action="store_true", help="list every failure")
     args = ap.parse_args(argv)
-    root = args.path
-    for sub in ("rdf/rdf11", "rdf11"):
-        if (root / sub / "rdf-turtle").is_dir():
-            root = root / sub
-    if not (root / "rdf-turtle").is_dir():
+    root = suites_root(args.path)
+    if root is None:
         ap.error(f"no rdf-turtle folder under {args.path}")
     passed: Counter[tuple[str, str, str]] = Counter()
     total: Counter[tuple[str, str]] = Counter()

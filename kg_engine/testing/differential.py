@@ -38,13 +38,21 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
+
+
+class _Renderable(Protocol):
+    def render(self) -> str: ...
+
+
+#: A shrinkable case: a query :class:`Case` or an update request (anything with ``render()``).
+T = TypeVar("T", bound=_Renderable)
 
 __all__ = [
     "Case",
@@ -996,13 +1004,19 @@ def _candidates(case: Case) -> list[Case]:
     return out
 
 
-def shrink(case: Case, fails: Callable[[Case], bool], budget: int = 300) -> Case:
-    """A smaller case for which ``fails`` still holds (greedy, at most ``budget`` tries)."""
+def shrink(case: T, fails: Callable[[T], bool], budget: int = 300,
+           candidates: Callable[[T], Iterable[T]] | None = None) -> T:
+    """A smaller case for which ``fails`` still holds (greedy, at most ``budget`` tries).
+
+    ``candidates`` gives a case's one-step smaller variants (default: a query :class:`Case`'s);
+    the update differential passes its own for requests.
+    """
+    smaller = candidates or _candidates
     tries = 0
     improved = True
     while improved and tries < budget:
         improved = False
-        for cand in _candidates(case):
+        for cand in smaller(case):
             if len(cand.render()) >= len(case.render()):
                 continue
             tries += 1

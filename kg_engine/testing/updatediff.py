@@ -72,6 +72,9 @@ from kg_engine.testing.differential import (
     canonical_dataset,
     make_dataset,
 )
+from kg_engine.testing.differential import (
+    shrink as _shrink,
+)
 
 __all__ = ["Request", "UpdateEngines", "UpdateGenerator", "compare_states", "run"]
 
@@ -482,23 +485,7 @@ def _candidates_of(req: Request) -> list[Request]:
 
 def shrink(req: Request, fails: Callable[[Request], bool], budget: int = 200) -> Request:
     """A smaller request for which ``fails`` still holds (greedy, at most ``budget`` tries)."""
-    tries, improved = 0, True
-    while improved and tries < budget:
-        improved = False
-        for cand in _candidates_of(req):
-            if len(cand.render()) >= len(req.render()):
-                continue
-            tries += 1
-            try:
-                ok = fails(cand)
-            except Exception:  # noqa: BLE001 - a candidate an engine cannot even run
-                ok = False
-            if ok:
-                req, improved = cand, True
-                break
-            if tries >= budget:
-                break
-    return req
+    return _shrink(req, fails, budget, candidates=_candidates_of)
 
 
 # -- driver ----------------------------------------------------------------------------------

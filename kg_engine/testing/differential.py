@@ -690,10 +690,15 @@ class ReferencePanic(RuntimeError):
     order for some mixes of terms, e.g. seed 700601); the query is not comparable."""
 
 
-def _in_child(fn: Callable[[], Any]) -> Any:
+def _in_child(fn: Callable[[], Any], timeout: float | None = None) -> Any:
     """``fn()`` run in a forked child, its result (or exception) sent back pickled: a panic
-    that aborts pyoxigraph's process becomes :class:`ReferencePanic` instead of ending the run."""
+    that aborts pyoxigraph's process becomes :class:`ReferencePanic` instead of ending the run.
+
+    With ``timeout`` (seconds), a child still running then is killed and :class:`TimeoutError`
+    raised (a computation in Rust cannot be interrupted inside the process)."""
     import pickle
+    import select
+    import signal
 
     r, w = os.pipe()
     pid = os.fork()
@@ -712,6 +717,10 @@ def _in_child(fn: Callable[[], Any]) -> Any:
             os._exit(code)
     os.close(w)
     with os.fdopen(r, "rb") as fh:
+        if timeout is not None and not select.select([fh], [], [], timeout)[0]:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise TimeoutError(f"no answer within {timeout:g} s")
         data = fh.read()
     _, status = os.waitpid(pid, 0)
     if not data or status != 0:

@@ -21,6 +21,7 @@ from kg_engine.testing.updatediff import (
     evaluate,
     existing_statements,
     run,
+    same_quads,
     shrink,
 )
 
@@ -38,6 +39,43 @@ def test_states_equal_up_to_blank_node_renaming() -> None:
     # one blank node where the other store has two distinct ones (fresh nodes reused)
     ox3 = State({(c1, P, c1, ""), (c2, P, A, G)}, {G})
     assert compare_states(kg, ox3).status == "differ"
+
+
+def _fresh_leaves(n: int) -> set[tuple]:
+    """The state shape on which update seed 990022 hung: ``n`` interchangeable fresh blank
+    nodes (``INSERT { ex:n6 ex:p1 _:t } WHERE …`` over ``n`` solutions) beside a blank node
+    with a self-loop and quads in named graphs (rdflib's ``isomorphic`` is exponential here:
+    40 nodes took 25 s, 260 never finished)."""
+    n6, p1 = URIRef("http://example.org/n6"), URIRef("http://example.org/p1")
+    b = BNode()
+    return {(n6, p1, BNode(), "") for _ in range(n)} | {(b, P, b, ""), (b, P, A, G), (A, P, b, G)}
+
+
+def test_many_interchangeable_blank_nodes_compare_quickly() -> None:
+    assert same_quads(_fresh_leaves(300), _fresh_leaves(300)) is True
+    assert compare_states(State(_fresh_leaves(300), {G}), State(_fresh_leaves(300), {G})).status \
+        == "agree"
+    # one fresh node replaced by a second self-looped node: same size, not isomorphic
+    y = BNode()
+    other = _fresh_leaves(299) | {(y, P, y, "")}
+    assert len(other) == len(_fresh_leaves(300))
+    assert same_quads(_fresh_leaves(300), other) is False
+
+
+def test_a_comparison_that_does_not_finish_is_undecided(monkeypatch) -> None:
+    import os
+    import time
+
+    from kg_engine.testing import updatediff
+
+    if not hasattr(os, "fork"):
+        pytest.skip("the time box needs fork")
+    monkeypatch.setattr(updatediff, "_canonical_equal", lambda a, b: time.sleep(60))
+    assert same_quads(_fresh_leaves(20), _fresh_leaves(20), limit=0.2) is None
+    monkeypatch.setattr(updatediff, "COMPARE_SECONDS", 0.2)
+    out = compare_states(State(_fresh_leaves(20), set()), State(_fresh_leaves(20), set()))
+    assert out.status == "undecided"  # reported, never counted as agreement
+    assert "did not finish" in out.detail
 
 
 def test_lost_quads_refusals_and_empty_graphs() -> None:

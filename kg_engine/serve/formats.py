@@ -95,21 +95,59 @@ def _short(value: str) -> str:
     return _SHORT.get(value.strip().lower(), value.strip().lower())
 
 
-def negotiate(accept: str | None, offered: Sequence[str], format: str | None = None) -> str:
+#: what a result-format name means for an RDF graph answer (CONSTRUCT, DESCRIBE, Graph Store
+#: GET) when its usual meaning is a SELECT/ASK format: SPARQLWrapper asks ``json`` / ``xml`` /
+#: ``n3`` for graphs and expects JSON-LD / RDF/XML / Turtle (N3 is a superset of Turtle)
+_GRAPH_MEANING = {JSON: JSONLD, XML: RDFXML, "n3": TURTLE, "text/n3": TURTLE,
+                  "text/rdf+n3": TURTLE, "application/n3": TURTLE, "rdf+xml": RDFXML,
+                  "application/x-json+ld": JSONLD}
+#: request parameters that name a result format: ``format`` (Virtuoso, Oxigraph), ``output``
+#: (Fuseki), ``results``; SPARQLWrapper sends all three, some twice
+FORMAT_PARAMETERS = ("format", "output", "results")
+
+
+def requested_formats(params: Iterable[tuple[str, str]]) -> list[str]:
+    """The result formats a request names, in order: every ``format`` / ``output`` /
+    ``results`` parameter, comma-separated lists split, empty values dropped.
+
+    Example:
+        >>> requested_formats([("query", "q"), ("format", "tsv"), ("format", ""),
+        ...                    ("output", "application/ld+json,application/x-json+ld")])
+        ['tsv', 'application/ld+json', 'application/x-json+ld']
+    """
+    return [part.strip() for key, value in params if key in FORMAT_PARAMETERS
+            for part in value.split(",") if part.strip()]
+
+
+def negotiate(accept: str | None, offered: Sequence[str],
+              format: str | Sequence[str] | None = None) -> str:
     """The media type to answer with.
 
-    ``format`` (a ``format=`` request parameter: short name or media type) wins over
-    ``Accept``; no ``Accept`` or ``*/*`` gives the first offered type. Quality values are
-    honoured, then the order of the offered types.
+    ``format`` (``format=`` request parameters: short names or media types, see
+    :func:`requested_formats`) wins over ``Accept``: the first one available is chosen; for a
+    graph answer ``json``, ``xml`` and ``n3`` mean JSON-LD, RDF/XML and Turtle. No ``Accept``
+    or ``*/*`` gives the first offered type. Quality values are honoured, then the order of
+    the offered types.
+
+    Example:
+        >>> negotiate("*/*", GRAPH_TYPES, ["xml", "application/rdf+xml"])
+        'application/rdf+xml'
 
     Raises:
         NotAcceptable: nothing offered is acceptable.
     """
-    if format:
-        wanted = _ALIASES.get(_short(format), _short(format))
-        if wanted in offered:
-            return wanted
-        raise NotAcceptable(f"format {format!r} is not available here; use one of "
+    names = [format] if isinstance(format, str) else list(format or ())
+    names = [n for n in names if n.strip()]
+    if names:
+        graph = any(t in GRAPH_TYPES for t in offered)
+        for name in names:
+            wanted = _ALIASES.get(_short(name), _short(name))
+            if wanted not in offered and graph:
+                wanted = _GRAPH_MEANING.get(wanted, wanted)
+            if wanted in offered:
+                return wanted
+        given = ", ".join(repr(n) for n in names)
+        raise NotAcceptable(f"format {given} is not available here; use one of "
                             + ", ".join(offered))
     if not accept or not accept.strip():
         return offered[0]

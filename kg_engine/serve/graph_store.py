@@ -93,7 +93,7 @@ async def graph_store_endpoint(request: Request) -> Response:
 
 def _get(request: Request, graph: URIRef | None) -> Response:
     accept = request.headers.get("accept")
-    fmt = request.query_params.get("format")
+    fmt = formats.requested_formats(request.query_params.multi_items())
     with request.app.state.pool.reader() as kg:
         if graph is None:
             mtype = formats.negotiate(accept, (formats.NQUADS,), fmt)

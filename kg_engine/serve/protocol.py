@@ -139,7 +139,7 @@ async def _query(request: Request, text: str, params: dict[str, list[str]]) -> R
     state = request.app.state
     dataset = _dataset(params)
     accept = request.headers.get("accept")
-    fmt = _one(params.get("format", []), "format")
+    fmt = formats.requested_formats((k, v) for k, vs in params.items() for v in vs)
     timeout = state.config.timeout
 
     def produce() -> tuple[Head, Iterator[bytes]]:
@@ -259,5 +259,5 @@ def _service_description(request: Request) -> Response:
             g.add((dataset, SD.namedGraph, named))
             g.add((named, SD.name, name))
     mtype = formats.negotiate(request.headers.get("accept"), formats.GRAPH_TYPES,
-                              request.query_params.get("format"))
+                              formats.requested_formats(request.query_params.multi_items()))
     return Response(formats.graph_body(g, mtype), media_type=_with_charset(mtype))

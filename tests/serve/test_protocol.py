@@ -84,6 +84,39 @@ def test_ask_and_construct(serve, demo_db):
         assert len(g) == len(_expected(demo_db, PEOPLE))
 
 
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_every_sparqlwrapper_return_format(serve, demo_db, method):
+    """SPARQLWrapper names the format in `format`, `output` and `results`, twice for some
+    (``format=tsv&format=text/tab-separated-values``, an empty second value for others), and
+    asks ``xml`` / ``n3`` / ``json`` for graphs, meaning RDF/XML, Turtle and JSON-LD: each
+    answered 400 "2 `format` parameters" or 406 before."""
+    server = serve(demo_db)
+    expected = _expected(demo_db, PEOPLE)
+    tsv = _wrapper(server, PEOPLE, "tsv", method).convert().decode().splitlines()
+    assert tsv[0] == "?p\t?name" and len(tsv) == len(expected) + 1
+    assert len(_wrapper(server, PEOPLE, "csv", method).convert().decode().splitlines()) == len(
+        expected) + 1
+    construct = (f"PREFIX ex: <{EX}>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+                 "CONSTRUCT { ?p <urn:named> ?n } WHERE { ?p a ex:Professor ; rdfs:label ?n }")
+    for fmt, parse_as in (("turtle", "turtle"), ("n3", "turtle"), ("xml", "xml"),
+                          ("rdf+xml", "xml"), ("json-ld", "json-ld"), ("json", "json-ld")):
+        result = _wrapper(server, construct, fmt, method)
+        body = result.response.read()
+        g = Graph().parse(data=body, format=parse_as)
+        assert len(g) == len(expected), fmt
+
+
+def test_format_parameter_choices(serve, demo_db):
+    server = serve(demo_db)
+    # Fuseki's `output=`; the first available of several names wins; none available: 406
+    r = httpx.get(server.sparql, params={"query": PEOPLE, "output": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    r = httpx.get(server.sparql, params=[("query", PEOPLE), ("format", "ttl"), ("format", "tsv")])
+    assert r.headers["content-type"].startswith("text/tab-separated-values")
+    r = httpx.get(server.sparql, params=[("query", PEOPLE), ("format", "ttl")])
+    assert r.status_code == 406 and "'ttl' is not available" in r.text
+
+
 def test_dataset_parameters(serve, demo_db):
     server = serve(demo_db)
     query = f"SELECT ?o WHERE {{ <{EX}ada> <{EX}collaborator> ?o }} ORDER BY ?o"

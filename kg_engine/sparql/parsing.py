@@ -37,6 +37,7 @@ from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.sparql import Prologue, Query, Update
 
+from kg_engine.core.prefixes import find_prefix_use, unknown_prefix_hint, unknown_prefix_name
 from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.compiler.plan import use_text_parser
 
@@ -64,6 +65,13 @@ def exact_literals() -> Iterator[None]:
 def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
     if isinstance(exc, (RecursionError, TimeoutError)):
         raise exc  # deep nesting (the engine retries with a larger stack) or a deadline
+    prefix = unknown_prefix_name(exc)
+    if prefix is not None:  # rdflib names neither where nor the fix
+        at = find_prefix_use(text, prefix)
+        near = "" if at is None else " near " + repr(
+            text.split("\n")[at[0] - 1][at[1] - 1:at[1] + 19])
+        return QuerySyntaxError(f"invalid SPARQL {what}{near}: {unknown_prefix_hint(prefix)}",
+                                source=source, line=at and at[0], column=at and at[1])
     line = getattr(exc, "lineno", None)
     col = getattr(exc, "col", None) or getattr(exc, "column", None)
     loc = getattr(exc, "loc", None)

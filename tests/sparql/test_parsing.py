@@ -96,3 +96,18 @@ def test_error_column_counts_tabs_and_escapes_as_written(parse, before: str) -> 
     column = bad - (text.rfind("\n", 0, bad) + 1) + 1
     assert (info.value.line, info.value.column) == (line, column), str(info.value)
     assert "near '3 }'" in str(info.value)
+
+
+@pytest.mark.parametrize("parse, text, where", [
+    (parse_query, "SELECT ?s\nWHERE { ?s foo:bar '# foo:' }", (2, 12)),
+    (parse_query, "PREFIX : <urn:x>\nSELECT * { ?s <urn:a#foo:b> ?o . ?o foo:p ?z }", (2, 37)),
+    (parse_update, "PREFIX a: <urn:a>\nINSERT DATA { a:x foo:y 1 }", (2, 19)),
+    (parse_update, "DELETE { ?s foo:y 1 } WHERE { ?s ?p ?o }", (1, 13)),
+])
+def test_unknown_prefix_names_line_column_and_fix(parse, text: str, where) -> None:
+    """rdflib's 'Unknown namespace prefix : foo' had no position and no fix."""
+    with pytest.raises(QuerySyntaxError) as ei:
+        parse(text)
+    err = ei.value
+    assert (err.line, err.column) == where
+    assert "unknown prefix 'foo:'" in str(err) and "PREFIX foo: <" in str(err)

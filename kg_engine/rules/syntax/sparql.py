@@ -37,6 +37,7 @@ from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
 
+from kg_engine.core.prefixes import find_prefix_use, unknown_prefix_hint, unknown_prefix_name
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
@@ -306,10 +307,14 @@ def _first_code_line(text: str) -> int:
     return 1
 
 
-def _parse_error(e: Exception, source: str, offset: int) -> RuleSyntaxError:
+def _parse_error(e: Exception, source: str, offset: int, text: str = "") -> RuleSyntaxError:
     line = getattr(e, "lineno", None)
     col = getattr(e, "col", None)
     msg = getattr(e, "msg", str(e))
+    prefix = unknown_prefix_name(e)
+    if prefix is not None:  # rdflib says neither where nor how to fix it
+        line, col = find_prefix_use(text, prefix) or (None, None)
+        msg = unknown_prefix_hint(prefix)
     return RuleSyntaxError(
         f"invalid SPARQL rule: {msg}",
         source=source,
@@ -344,7 +349,7 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
         try:
             upd = translateUpdate(parseUpdate(text))
         except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
-            raise _parse_error(e, source, 1) from None
+            raise _parse_error(e, source, 1, text) from None
         names = _NAME_RE.findall(text)
         op_lines = [
             i for i, ln in enumerate(text.split("\n"), start=1)
@@ -367,15 +372,19 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
             body = low.pattern(op.where)
             rules.append(Rule(rname, tuple(body), tuple(head), source=source, line=line))
     else:
-        for k, (chunk, start) in enumerate(_split(text), start=1):
+        prefixes: dict[str, URIRef] = {}  # declared by earlier queries: they carry forward,
+        for k, (chunk, start) in enumerate(_split(text), start=1):  # as in SPARQL Update
             m = _NAME_RE.search(chunk)
             rname = m.group(1) if m else f"construct-{k}"
             line = start + _first_code_line(chunk) - 1
             low = _Lowerer(rname, source, line)
             try:
-                q = translateQuery(parseQuery(chunk))
+                parsed = parseQuery(chunk)
+                q = translateQuery(parsed, initNs=dict(prefixes))
             except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
-                raise _parse_error(e, source, start) from None
+                raise _parse_error(e, source, start, chunk) from None
+            prefixes.update((d.get("prefix", ""), d["iri"]) for d in parsed[0]
+                            if d.name == "PrefixDecl")
             alg = q.algebra
             if alg.name != "ConstructQuery":
                 raise low.error(

@@ -126,3 +126,32 @@ def test_recursive_aggregate_rejected():
             """PREFIX ex: <http://example.org/>
 CONSTRUCT { ?d ex:m ?n } WHERE { ?d a ex:D . { SELECT ?d (COUNT(?s) AS ?n) WHERE { ?s ex:m ?d } GROUP BY ?d } }"""
         )
+
+
+def test_prefixes_carry_forward_to_later_constructs():
+    """A PREFIX declared once at the top serves every ';'-separated CONSTRUCT, as in a SPARQL
+    Update request (each later query used to fail 'Unknown namespace prefix : ex')."""
+    rs = parse_sparql(
+        """PREFIX ex: <http://example.org/#>
+# rule: q
+CONSTRUCT { ?x ex:q ?y } WHERE { ?x ex:p ?y }
+;
+# rule: count
+CONSTRUCT { ?x ex:n ?n } WHERE { { SELECT ?x (COUNT(?y) AS ?n) WHERE { ?x ex:p ?y } GROUP BY ?x } }
+;
+PREFIX ex: <urn:other:>
+CONSTRUCT { ?x ex:r ?y } WHERE { ?x ex:p ?y }
+"""
+    )
+    assert rs.names() == ["q", "count", "construct-3"]
+    assert rs.rules[1].head[0].p == URIRef("http://example.org/#n")
+    assert rs.rules[2].head[0].p == URIRef("urn:other:r")  # a later PREFIX redefines it
+
+
+def test_unknown_prefix_names_line_column_and_fix():
+    text = "PREFIX ex: <urn:ex:>\nCONSTRUCT { ?x ex:q ?y } WHERE { ?x ex:p ?y }\n;\n\nCONSTRUCT { ?x fam:q ?y } WHERE { ?x ex:p ?y }\n"
+    with pytest.raises(RuleSyntaxError) as ei:
+        parse_sparql(text, source="fam.rq")
+    err = ei.value
+    assert (err.source, err.line, err.column) == ("fam.rq", 5, 16)
+    assert "unknown prefix 'fam:'" in err.message and "PREFIX fam: <" in err.message

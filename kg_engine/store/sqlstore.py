@@ -189,6 +189,11 @@ class SQLStore:
         self.db.execute(
             f"CREATE {temp} TABLE IF NOT EXISTS kg_stage (g BIGINT, s BIGINT, p BIGINT, o BIGINT)"
         )
+        if self.dialect == "sqlite":
+            # the EXISTS of a staged delete (quads_in) looks each candidate quad up here:
+            # without it every candidate scanned the whole stage (a DELETE WHERE of 8,330
+            # LUBM(1) statements took 47 s, 0.2 s with it)
+            self.db.execute("CREATE INDEX IF NOT EXISTS temp.kg_stage_spog ON kg_stage (s, p, o, g)")
 
     def _persistent(self) -> bool:
         return self.dialect == "postgresql" or self.db.fetchall("PRAGMA database_list")[0][2] != ""

@@ -174,7 +174,9 @@ class ServerMemory:
         return pids
 
     def cpu_s(self) -> float:
-        """CPU seconds (user + system) of the cluster's processes alive now."""
+        """CPU seconds (user + system) of the cluster's processes alive now, plus those of
+        its processes that have exited (the postmaster's reaped children: parallel workers of
+        index builds and queries, closed backends), which a sum over live processes misses."""
         total = 0
         for pid in self._pids():
             try:
@@ -182,6 +184,8 @@ class ServerMemory:
             except OSError:
                 continue
             total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+            if pid == self.postmaster:
+                total += int(fields[13]) + int(fields[14])  # cutime, cstime: reaped children
         return total / os.sysconf("SC_CLK_TCK")
 
     def sample(self) -> tuple[float, float]:

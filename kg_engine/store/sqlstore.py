@@ -739,9 +739,30 @@ class SQLStore:
         if self.dialect == "sqlite":
             self.db.execute("ANALYZE")
             return
+        self._planner_statistics()
         tables = [name for (name,) in self.db.fetchall(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
         self.db.execute("ANALYZE " + ", ".join(f'"{name}"' for name in tables))
+
+    def _planner_statistics(self) -> None:
+        """PostgreSQL: a fine-grained sample of ``kg_quads.p`` and ``.o`` and their joint
+        distribution (``CREATE STATISTICS … (mcv, dependencies)``, targets 1000), set once
+        per store, taken by every ``ANALYZE``.
+
+        PostgreSQL multiplies ``p = ?`` by ``o = ?`` as if they were independent: ``?x
+        rdf:type ub:Chair`` was estimated at 9 rows for 189 and ``?y ub:subOrganizationOf
+        <University0>`` at 1 for 239, so a plan in the compiler's join order put the small
+        side inside a loop (LUBM q12: 4 → 150 ms). With these statistics the estimates are
+        within 10-20 % (164 for 189, 196 for 239). The price: ``ANALYZE kg_quads`` samples
+        300k rows (~2 s) instead of 30k."""
+        if self.db.fetchone("SELECT 1 FROM pg_statistic_ext WHERE stxname = 'kg_quads_po' "
+                            "AND stxnamespace = current_schema()::regnamespace") is not None:
+            return
+        self.db.execute("ALTER TABLE kg_quads ALTER COLUMN p SET STATISTICS 1000, "
+                        "ALTER COLUMN o SET STATISTICS 1000")
+        self.db.execute("CREATE STATISTICS IF NOT EXISTS kg_quads_po (mcv, dependencies) "
+                        "ON p, o FROM kg_quads")
+        self.db.execute("ALTER STATISTICS kg_quads_po SET STATISTICS 1000")
 
     def bump_stats(self, added: dict[int, int]) -> None:
         """Update ``kg_stats`` after a small write of ``added`` statements per predicate id

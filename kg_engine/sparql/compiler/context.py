@@ -127,6 +127,10 @@ class CompileContext:
         #: constants that are values of variables (VALUES, BIND) or whose term columns are
         #: read: a missing one needs :meth:`patch_missing`
         self.value_consts: set[Identifier] = set()
+        #: PostgreSQL: run the statement in the compiler's join order with nested loops
+        #: (see :func:`.bgp.pin_verdict`): None while no BGP of three patterns or more was
+        #: compiled, then True while every such BGP is small by the compiler's estimates
+        self.pin_joins: bool | None = None
 
     # -- names ------------------------------------------------------------------------
     def alias(self, prefix: str) -> str:

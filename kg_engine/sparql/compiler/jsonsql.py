@@ -92,7 +92,7 @@ def json_bindings(store: Any, plan: Any) -> str | None:
     constant that is not in the dictionary: decode the rows instead
     (:meth:`~.plan.CompiledQuery.run`).
     """
-    from .plan import register_functions
+    from .plan import pinned_order, register_functions
 
     if plan.init_vars or plan.form != "SELECT":
         return None
@@ -104,7 +104,8 @@ def json_bindings(store: Any, plan: Any) -> str | None:
         return ""
     if store.dialect == "sqlite":  # kg_regex, the kg_* callbacks (.pyexpr)
         register_functions(store)
-    lines = store.db.fetchall(text, list(plan.params))
+    with pinned_order(store.db, plan.pin_joins):
+        lines = store.db.fetchall(text, list(plan.params))
     if not lines:
         return ""
     body = "{" + "}, {".join(map(itemgetter(0), lines)) + "}"

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,11 +40,41 @@ __all__ = [
     "compile_plan",
     "compile_query",
     "parse_algebra",
+    "pinned_order",
     "register_functions",
     "scope_for",
     "store_token",
     "use_text_parser",
 ]
+
+
+#: planner settings for a statement run in the compiler's join order (PostgreSQL)
+_PINNED = (("join_collapse_limit", "1"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"),
+           ("enable_memoize", "off"))
+
+
+@contextlib.contextmanager
+def pinned_order(db: Any, on: bool) -> Iterator[None]:
+    """PostgreSQL, ``on``: the statements inside run in the written join order with index
+    nested loops, as SQLite runs the compiler's ``CROSS JOIN`` s (:func:`.bgp.pin_verdict`
+    says when). Set for the read's transaction only (one opened if none is), and put back to
+    the session's own values after (other statements of the transaction plan freely).
+    Elsewhere, or not ``on``: nothing.
+    """
+    if not on or db.dialect != "postgresql":
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        if not db.in_transaction:
+            stack.enter_context(db.snapshot())
+        names = [n for n, _ in _PINNED]
+        db.execute("SELECT " + ", ".join(f"set_config('{n}', '{v}', true)" for n, v in _PINNED))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(Exception):  # an aborted transaction ends with them anyway
+                db.execute("SELECT set_config(name, reset_val, true) FROM pg_settings "
+                           "WHERE name = ANY(?)", (names,))
 
 
 class BindingParam:
@@ -162,6 +193,8 @@ class CompiledQuery:
     #: SQLite: an aggregate's value may turn out inexact at run time; the plan compiled with
     #: exact aggregates (``_exact``) then answers instead
     inexact_aggregates: bool = False
+    #: PostgreSQL: run in the compiler's join order (see :func:`pinned_order`)
+    pin_joins: bool = False
     _exact: CompiledQuery | None = None
     _source: Any = None
     _dataset: DatasetSpec | None = None
@@ -224,7 +257,8 @@ class CompiledQuery:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
         try:
-            rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
+            with pinned_order(store.db, self.pin_joins):
+                rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
             row = row_type(self.vars) if self.form == "SELECT" else None
             return decode_rows(store, self.layout, rows, constant, row)
         except Exception as exc:
@@ -271,8 +305,9 @@ class CompiledQuery:
         if store.dialect == "sqlite":  # kg_regex, the kg_* callbacks (.pyexpr)
             register_functions(store)
         missing = self.missing
-        for rows in store.db.stream(self.sql, list(self.params), batch):
-            yield from decode_rows(store, self.layout, rows, lambda i: missing[-i - 1])
+        with pinned_order(store.db, self.pin_joins):
+            for rows in store.db.stream(self.sql, list(self.params), batch):
+                yield from decode_rows(store, self.layout, rows, lambda i: missing[-i - 1])
 
     def execute(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None) -> Any:
         """SELECT: ``(vars, iterator of rows)``; ASK: ``bool``.
@@ -378,7 +413,7 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
                          binding_fields=cc.fields_of_bindings, py_exprs=cc.py_exprs, declined=[],
-                         inexact_aggregates=cc.inexact_aggregates,
+                         inexact_aggregates=cc.inexact_aggregates, pin_joins=bool(cc.pin_joins),
                          **base)
 
 

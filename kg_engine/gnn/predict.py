@@ -37,7 +37,7 @@ from typing import Any
 from rdflib import URIRef
 
 from kg_engine.core.graphs import PREDICTED_GRAPH_PREFIX
-from kg_engine.errors import ConfigError
+from kg_engine.errors import ConfigError, ModelError
 
 __all__ = [
     "PREDICTED_GRAPH_PREFIX",
@@ -92,6 +92,7 @@ def predict_top_k(
     exclude_self: bool = True,
     ranges: Any = None,
     calibration: Any = None,
+    candidates: Any = None,
 ) -> list[Prediction]:
     """The ``k`` best new answers of every query.
 
@@ -108,6 +109,7 @@ def predict_top_k(
         ranges: a :class:`~kg_engine.gnn.ranges.RangeFilter`: only type-checked candidates.
         calibration: the :class:`~kg_engine.gnn.calibration.Calibration` of the confidences
             (``None``: temperature 1).
+        candidates: ``BoolTensor [N]`` of the entities that may be answers (``None``: all).
 
     Returns:
         Predictions, query by query, best first.
@@ -131,6 +133,8 @@ def predict_top_k(
                 drop |= known.mask(q[:, 0], q[:, 1])
             if ranges is not None:
                 drop |= ranges.mask(q[:, 1])
+            if candidates is not None:
+                drop |= ~candidates.to(device)
             if exclude_self:
                 drop[torch.arange(len(q), device=device), q[:, 0]] = True
             conf = calibration.probabilities(logits, drop)
@@ -193,6 +197,25 @@ def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[A
     return data, data.graph("train").to(device)
 
 
+def _entities_in_store(data: Any, store: Any, checkpoint: Any) -> Any:
+    """``BoolTensor [N]``: which of the model's entities the store has a term for.
+
+    Raises:
+        ModelError: none of them (the model was trained on another graph).
+    """
+    import torch
+
+    terms = [data.entity_term(i) for i in range(data.num_entities)]
+    ids = store.term_ids(terms)
+    present = torch.tensor([t in ids for t in terms], dtype=torch.bool)
+    if not bool(present.any()):
+        raise ModelError(
+            f"none of the {len(terms)} entities of the model in {checkpoint} is in this store "
+            "(it was trained on another graph): predict into the store it was trained on, "
+            "or train a model on this one (kg gnn train --db URL)")
+    return present
+
+
 def _version() -> str:
     try:
         from kg_engine import __version__
@@ -235,6 +258,8 @@ def predict_batch(
 
     Raises:
         ValueError: unknown query terms, or bad ``directions``/``top_k``.
+        ModelError: ``store`` holds none of the model's entities (it was trained on another
+            graph).
     """
     import torch
 
@@ -269,13 +294,18 @@ def predict_batch(
         q = torch.tensor(rows, dtype=torch.long).reshape(-1, 2)
         if directions == "both":
             q = torch.cat([q, torch.stack([q[:, 0], q[:, 1] + num_rel], 1)])
+    present = None  # a model with its own vocabulary predicts only about what the store holds
+    if store is not None and not _is_bce_model(loaded.model):
+        present = _entities_in_store(data, store, checkpoint)
+        if queries is None:
+            q = q[present[q[:, 0]]]
     known = KnownFilter(data.train, data.num_entities, num_rel)
     from kg_engine.gnn.ranges import RangeFilter
 
     ranges = RangeFilter.from_data(data) if range_filter else None
     calibration = getattr(loaded, "calibration", None)
     preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size,
-                          ranges=ranges, calibration=calibration)
+                          ranges=ranges, calibration=calibration, candidates=present)
     model_name = str(getattr(loaded.config.model, "name", type(loaded.model).__name__.lower()))
     target = predicted_graph_iri(model_name) if output_graph is None else URIRef(str(output_graph))
     batch = TripleBatch(graph=target)

@@ -201,3 +201,32 @@ def test_confidence_is_the_calibrated_probability(trained):
         assert "probability" in str(explain_prediction(store, quad[:3]))
     finally:
         (out / "calibration.json").unlink()
+
+
+def test_a_model_with_its_own_vocabulary_predicts_only_about_the_target_store(tmp_path):
+    """A DistMult checkpoint predicted into a store it was not trained on wrote its training
+    graph's entities there (53 facts about strangers into an unrelated store): now an unrelated
+    store is refused, and a store holding part of them gets facts about that part only."""
+    from kg_engine.errors import ModelError
+
+    source = open_store("sqlite://")
+    fill(source)
+    out = tmp_path / "dm"
+    cfg = {"model": {"name": "distmult", "dim": 8},
+           "training": {"epochs": 2, "batch_size": 64, "eval_every": 100, "patience": 0,
+                        "device": "cpu", "checkpoint_every_minutes": 0, "seed": 0},
+           "evaluation": {"test": False}}
+    train(cfg, data=KGData.from_store(source), output_dir=out, progress=False)
+
+    stranger = open_store("sqlite://")
+    stranger.add([(EX.alien, EX.knows, EX.other)])
+    with pytest.raises(ModelError, match="none of the .* entities of the model"):
+        predict_to_store(out, stranger, top_k=3)
+    assert stranger.count() == 1
+
+    part = open_store("sqlite://")  # the x and y entities, not the z ones
+    part.add([(EX[f"x{i}"], EX.r0, EX[f"y{i}"]) for i in range(K)])
+    assert predict_to_store(out, part, top_k=3) > 0
+    held = {str(t) for q in part.triples((None, None, None), graph=predicted_graph_iri("distmult"))
+            for t in (q[0], q[2])}
+    assert held and not any("/z" in t for t in held), held

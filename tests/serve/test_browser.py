@@ -58,3 +58,35 @@ def test_entity_page_graph_and_why(serve, demo_db, browser, tmp_path: Path):
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.results a"))
     link = browser.find_element(By.CSS_SELECTOR, "table.results a")
     assert link.get_attribute("href").startswith(f"{server.url}/entity?iri=")
+
+
+def test_why_of_a_fact_from_one_of_several_files_says_one_of(serve, browser, tmp_path: Path):
+    """Two files loaded into one graph: the store knows the fact came from one of them, not
+    which. The explorer listed "loaded from a.ttl" and "loaded from b.ttl" under every premise,
+    as if each file held it; it now says "loaded from one of a.ttl or b.ttl", as kg explain."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from kg_engine.api import KnowledgeGraph
+
+    (tmp_path / "family.ttl").write_text(
+        "@prefix f: <http://family.example/> .\n"
+        "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+        "f:hasFather rdfs:subPropertyOf f:hasParent .\nf:mia f:hasFather f:sven .\n")
+    (tmp_path / "shop.ttl").write_text("<http://shop.example/p1> <http://shop.example/name> 'Teapot' .\n")
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.load([tmp_path / "family.ttl", tmp_path / "shop.ttl"])
+        kg.reason("rdfs")
+    server = serve(db)
+    browser.get(f"{server.url}/entity?iri=http://family.example/mia")
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tr.fact.inferred"))
+    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "tr.fact.inferred")
+               if "hasParent" in r.text)
+    row.find_element(By.CSS_SELECTOR, "button.why").click()
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".explanation li.loads"))
+    text = browser.find_element(By.CSS_SELECTOR, ".explanation").text
+    files = f"{tmp_path / 'family.ttl'} or {tmp_path / 'shop.ttl'}"
+    assert text.count(f"loaded from one of {files}") == 2, text
+    assert f"loaded from {tmp_path / 'shop.ttl'}" not in text, text

@@ -144,6 +144,18 @@
     }
     return li;
   }
+  // a graph's load records name the files loaded into it, not the one that holds the fact
+  const LOAD_RECORD = "file load record,";
+  function sourceNodes(sources) {
+    const loads = sources.filter((s) => (s.detail || "").startsWith(LOAD_RECORD));
+    const items = sources.filter((s) => !loads.includes(s)).map(sourceNode);
+    if (loads.length === 1) items.push(sourceNode(loads[0]));
+    if (loads.length > 1) {
+      items.push(el("li", {class: "loads"}, el("span", {class: "badge asserted"}, "asserted"), " ",
+        "loaded from one of " + loads.map((s) => s.source).join(" or ")));
+    }
+    return items;
+  }
   function treeNode(node) {
     // an asserted leaf is shown by where it came from (extracted / predicted / asserted)
     const kinds = (node.sources || []).map((s) => s.kind);
@@ -152,7 +164,7 @@
     const li = el("li", {}, el("span", {class: "badge " + (kind === "inferred" ? "inferred" : kind)}, kind), " ",
       ...node.triple.flatMap((t) => [ntNode(t), " "]));
     if (node.kind === "inferred") li.append(el("span", {class: "muted"}, "rule " + node.rule + ", round " + node.round));
-    if (node.sources && node.sources.length) li.append(el("ul", {}, ...node.sources.map(sourceNode)));
+    if (node.sources && node.sources.length) li.append(el("ul", {}, ...sourceNodes(node.sources)));
     const kids = (node.premises || []).concat(node.aggregated || []);
     if (kids.length) li.append(el("ul", {}, ...kids.map(treeNode)));
     return li;

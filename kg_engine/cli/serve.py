@@ -8,6 +8,7 @@ Examples::
 
     kg serve --db sqlite:///kg-demo.sqlite
     kg serve --update --token s3cret --timeout 10 --port 8000
+    kg serve --cors '*'          # web pages of any site may query it (browser SPARQL clients)
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def serve(
                                               envvar="KG_SERVE_TOKEN")] = None,
     timeout: Annotated[float, typer.Option(help="seconds before a query's SQL is cancelled "
                                            "(0: no limit)")] = 30.0,
+    cors: Annotated[list[str] | None, typer.Option(
+        help="let web pages of this origin call the server (CORS), e.g. "
+             "https://yasgui.example.org; '*' for any; repeatable (default: none)")] = None,
 ) -> None:
     """Serve the store over the SPARQL 1.1 Protocol, with a browser explorer at /."""
     with user_errors():
@@ -45,7 +49,7 @@ def serve(
         from kg_engine.api import KnowledgeGraph
 
         config = ServerConfig(db, update=update, token=token or None,
-                              timeout=timeout if timeout > 0 else None)
+                              timeout=timeout if timeout > 0 else None, cors=tuple(cors or ()))
         # a read-only server never creates a store (a mistyped --db is an error, not an
         # empty store served and left on disk); with --update a new store may be filled
         app = create_app(config, functools.partial(KnowledgeGraph, create=update))

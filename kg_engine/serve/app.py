@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from kg_engine.errors import ConfigError
 
 from .explorer import entity_endpoint, explain_endpoint, search_endpoint
 from .graph_store import graph_store_endpoint
@@ -54,6 +57,8 @@ class ServerConfig:
         token: bearer token that writes must carry (``None``: none needed).
         timeout: seconds a query may run before its SQL is cancelled (``None``: no limit).
         pool_size: database connections open at once (parallel readers).
+        cors: origins whose web pages may call the server (``("*",)``: any); none by
+            default, so a page from another site cannot read a store served on localhost.
     """
 
     db: str
@@ -61,6 +66,7 @@ class ServerConfig:
     token: str | None = None
     timeout: float | None = 30.0
     pool_size: int = 16
+    cors: tuple[str, ...] = ()
 
 
 def _page(name: str):
@@ -79,9 +85,14 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
 
     Raises:
         StoreURLError: ``config.db`` is not a database URL kg-engine can open.
+        ConfigError: a ``config.cors`` entry is not an origin.
     """
     from kg_engine.rules.explain import Explainer
 
+    for origin in config.cors:
+        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
+            raise ConfigError(f"CORS origin {origin!r} is not an origin: give scheme://host[:port] "
+                              "(such as https://example.org, no path), or '*' for any")
     # Explainer creates the rule tables the explorer reads (once per connection, not inside
     # a read snapshot: DDL through SQLAlchemy commits)
     pool = StorePool(config.db, connect, size=config.pool_size,
@@ -105,7 +116,16 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
         Route("/entity", _page("entity.html")),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = []
+    if config.cors:  # preflight answers and Access-Control-Allow-Origin for these origins
+        from starlette.middleware import Middleware
+        from starlette.middleware.cors import CORSMiddleware
+
+        middleware.append(Middleware(
+            CORSMiddleware, allow_origins=list(config.cors), allow_headers=["*"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            expose_headers=["Retry-After", "WWW-Authenticate"], max_age=3600))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.config = config
     app.state.pool = pool
     return app

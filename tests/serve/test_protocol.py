@@ -355,3 +355,32 @@ def test_a_store_locked_by_another_process_is_503_not_400():
     assert b"locked by another process" in response.body
     # a failing update operation (no SILENT) stays the client's 400
     assert error_response(StoreError("graph <urn:g> does not exist")).status_code == 400
+
+
+def test_cors_only_when_asked(serve, demo_db):
+    """A web page of another origin (a hosted YASGUI, a notebook front end) could not call the
+    endpoint: no preflight answer (405), no Access-Control-Allow-Origin. `--cors ORIGIN` turns
+    it on; without it nothing changes, so other sites cannot read a store served on localhost."""
+    from kg_engine.errors import ConfigError
+    from kg_engine.serve import ServerConfig, create_app
+
+    origin = {"Origin": "https://yasgui.example.org"}
+    plain = serve(demo_db)
+    r = httpx.get(plain.sparql, params={"query": "ASK {}"}, headers=origin)
+    assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+    server = serve(demo_db, cors=("https://yasgui.example.org",))
+    pre = httpx.options(server.sparql, headers={
+        **origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type, authorization"})
+    assert pre.status_code == 200
+    assert pre.headers["access-control-allow-origin"] == "https://yasgui.example.org"
+    assert "POST" in pre.headers["access-control-allow-methods"]
+    r = httpx.post(server.sparql, content=PEOPLE.encode(), headers={
+        **origin, "Content-Type": "application/sparql-query"})
+    assert r.status_code == 200 and r.json()["results"]["bindings"]
+    assert r.headers["access-control-allow-origin"] == "https://yasgui.example.org"
+    other = httpx.get(server.sparql, params={"query": "ASK {}"},
+                      headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
+    with pytest.raises(ConfigError, match="scheme://host"):
+        create_app(ServerConfig(demo_db, cors=("yasgui.example.org",)), KnowledgeGraph)

@@ -13,17 +13,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import click
 import typer
 import typer.core
-from rich.console import Console
-from rich.markup import escape
 
 from kg_engine.errors import KgEngineError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    console: Console
+    err_console: Console
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -47,8 +51,17 @@ EXIT_INTERRUPTED = 130
 #: Exceptions that mean "the input was wrong": a message and exit code 2, no traceback.
 USER_ERRORS = (KgEngineError,)
 
-console = Console()
-err_console = Console(stderr=True)
+
+def __getattr__(name: str) -> Any:
+    """``console`` / ``err_console``: rich consoles, made on first use (PEP 562) — importing
+    rich costs ~13 CPU-ms, which a ``kg query`` that prints no table need not pay."""
+    if name in ("console", "err_console"):
+        from rich.console import Console
+
+        made = globals()[name] = Console(stderr=name == "err_console")
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DbOption = Annotated[
     str,
@@ -64,9 +77,12 @@ DEFAULT_DB = "sqlite:///kg.sqlite"
 
 def report(exc: BaseException | str, prefix: str = "error") -> None:
     """Print an error as ONE line on stderr (newlines in the message are flattened)."""
+    from rich.markup import escape
+
     text = " ".join(str(exc).split()) or type(exc).__name__
-    err_console.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True,
-                      emoji=False)
+    err = globals().get("err_console") or __getattr__("err_console")
+    err.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True,
+              emoji=False)
 
 
 @contextlib.contextmanager
@@ -157,6 +173,13 @@ def _remove_created() -> None:
                     Path(str(new) + suffix).unlink()
 
 
+def _click_errors() -> tuple[type[BaseException], ...]:
+    """click's usage exceptions, when click is loaded (typer ≥ 0.2x has its own copy; the
+    ``click`` package costs ~5 CPU-ms to import, and none of its exceptions exist without it)."""
+    click = sys.modules.get("click")
+    return (click.exceptions.ClickException, click.exceptions.Abort) if click else ()
+
+
 def guard(command: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
     """Wrap a command's callback in the one error boundary (see the module docstring)."""
     name = name or command.__name__
@@ -173,8 +196,7 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
         except typer.Exit as exc:
             ok = exc.exit_code == 0
             raise
-        except (click.exceptions.ClickException, click.exceptions.Abort, typer.TyperException,
-                typer.Abort):
+        except (*_click_errors(), typer.TyperException, typer.Abort):
             raise
         except KeyboardInterrupt:
             report(_interrupted(name), prefix="interrupted")
@@ -249,6 +271,12 @@ class KgGroup(typer.core.TyperGroup):
                 raise
             report(usage_line(exc, _command_path(ctx, words) if ctx is not None else "kg"))
             raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from kg_engine.cli.params import plain_coercion
+
+        plain_coercion(self, ctx)  # plain values converted without pydantic (cli/params.py)
+        return super().parse_args(ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         return self._one_line(lambda: super(KgGroup, self).make_context(*args, **kwargs))

@@ -55,12 +55,12 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.parser import InputSource, Parser, PythonInputSource
 
 from kg_engine.errors import RDFSyntaxError
-from kg_engine.store.loader import _Collector, _Prefixed
-from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, decode, encode, exact_literals
-from kg_engine.store.turtle import TurtleParser, key_row
-from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
+
+# the parsers (loader, turtle, ntriples, untrusted) are imported by the functions that read:
+# their grammars' regular expressions cost ~45 CPU-ms, which every process that opens a
+# store (`kg query`) would pay at import
 
 __all__ = ["Parsed", "quads", "read", "register"]
 
@@ -121,6 +121,10 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
         >>> [statement for chunk in doc.chunks for statement in chunk]
         [('<urn:a>', '<urn:p>', '"01"', None)]
     """
+    from kg_engine.store.loader import _Collector
+    from kg_engine.store.ntriples import parse_blocks, token_row
+    from kg_engine.store.turtle import TurtleParser, key_row
+
     fmt = _FORMAT.get(format)
     name = name or _name(source)
     if fmt in ("turtle", "trig"):
@@ -248,6 +252,9 @@ def _guarded(source: InputSource, parser: type[Parser], name: str,
     from rdflib.plugins.parsers.jsonld import JsonLDParser
     from rdflib.plugins.parsers.rdfxml import RDFXMLParser
     from rdflib.plugins.parsers.trix import TriXParser
+
+    from kg_engine.store.loader import _Prefixed
+    from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
     if issubclass(parser, JsonLDParser):
         if isinstance(source, PythonInputSource):

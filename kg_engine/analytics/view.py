@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import FOAF, RDF, RDFS, SKOS
+from rdflib.namespace import DC, DCTERMS, FOAF, RDF, RDFS, SKOS
 
 from kg_engine.core.graphs import graph_origin
 from kg_engine.core.terms import DEFAULT_GRAPH, Term
@@ -65,9 +65,11 @@ ORIGINS = ("asserted", "extracted", "inferred", "predicted")
 _ASSERTED, _EXTRACTED, _INFERRED, _PREDICTED = range(4)
 _GRAPH_CODE = {"asserted": _ASSERTED, "inferred": _INFERRED, "predicted": _PREDICTED,
                "analytics": _ASSERTED}
-#: Label predicates, preferred first.
+#: Label predicates, preferred first; after them any predicate of the store whose local name
+#: is one of :data:`_LABEL_LOCAL_NAMES` (``shop:name`` of a schema-less JSON-LD catalogue)
 _LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"),
-           URIRef("https://schema.org/name"), FOAF.name)
+           URIRef("https://schema.org/name"), FOAF.name, SKOS.altLabel, DCTERMS.title, DC.title)
+_LABEL_LOCAL_NAMES = ("name", "label", "title", "prefLabel")
 #: Above this many ids, decoding scans the dictionary instead of looking ids up in chunks.
 _SCAN_THRESHOLD = 20_000
 _CHUNK = 500
@@ -283,10 +285,42 @@ def _provenance(db: Any, gids: Sequence[int]) -> dict[tuple[int, int, int], tupl
     return out
 
 
+def label_predicates(store: Any) -> list[int]:
+    """Ids of the store's label predicates, preferred first: :data:`_LABELS`, then every
+    predicate whose local name is ``name``, ``label``, ``title`` or ``prefLabel``.
+
+    Example:
+        >>> from kg_engine.store import open_store
+        >>> store = open_store("sqlite://")
+        >>> _ = store.add([(URIRef("urn:p1"), URIRef("http://shop.example/vocab#name"),
+        ...                 Literal("Teapot"))])
+        >>> [str(t) for t in store.decode(label_predicates(store)).values()]
+        ['http://shop.example/vocab#name']
+    """
+    known = store.term_ids(_LABELS)
+    ids = [known[t] for t in _LABELS if t in known]
+    used = [int(p) for (p,) in store.db.fetchall(_PREDICATES_SQL) if p is not None]
+    for i, t in store.decode(used).items():
+        if isinstance(t, URIRef) and i not in ids and _local_name(str(t)) in _LABEL_LOCAL_NAMES:
+            ids.append(i)
+    return ids
+
+
+#: every predicate in use, one index seek each (a loose index scan of the POSG index;
+#: kg_stats is refreshed by loads only, so it misses predicates written by add/update)
+_PREDICATES_SQL = (
+    "WITH RECURSIVE ps(p) AS (SELECT MIN(p) FROM kg_quads UNION ALL "
+    "SELECT (SELECT MIN(q.p) FROM kg_quads q WHERE q.p > ps.p) FROM ps WHERE ps.p IS NOT NULL) "
+    "SELECT p FROM ps")
+
+
+def _local_name(iri: str) -> str:
+    return iri.rstrip("#/:").replace("#", "/").replace(":", "/").rsplit("/", 1)[-1]
+
+
 def _labels(store: Any, gids: Sequence[int], nodes: dict[int, None]) -> dict[int, str]:
-    """First label literal of each node, by the preference order of :data:`_LABELS`."""
-    ids = store.term_ids(_LABELS)
-    rank = {ids[t]: i for i, t in enumerate(_LABELS) if t in ids}
+    """First label literal of each node, by the preference order of :func:`label_predicates`."""
+    rank = {p: i for i, p in enumerate(label_predicates(store))}
     if not rank:
         return {}
     best: dict[int, tuple[int, int, str]] = {}

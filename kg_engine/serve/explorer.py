@@ -22,7 +22,7 @@ from typing import Any
 
 import anyio
 from rdflib import RDF, Literal, URIRef
-from rdflib.namespace import DC, DCTERMS, FOAF, RDFS, SKOS, XSD
+from rdflib.namespace import XSD
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -35,11 +35,6 @@ from .formats import term_ntriples
 __all__ = ["entity", "entity_endpoint", "explain_endpoint", "search", "search_endpoint"]
 
 PREDICTED_PREFIX = PREDICTED_GRAPH_PREFIX
-SCHEMA_NAME = URIRef("http://schema.org/name")
-SCHEMA_NAME_S = URIRef("https://schema.org/name")
-_LABELS = (RDFS.label, SKOS.prefLabel, SKOS.altLabel, FOAF.name, SCHEMA_NAME, SCHEMA_NAME_S,
-           DCTERMS.title, DC.title)
-_LABEL_LOCAL_NAMES = ("name", "label", "title", "prefLabel")
 #: facts returned per direction for one entity
 FACT_LIMIT = 300
 
@@ -53,15 +48,10 @@ def _local_name(iri: str) -> str:
 
 
 def label_predicates(kg: Any) -> list[int]:
-    """Ids of the predicates that hold labels in this store."""
-    store = kg.store
-    ids = set(store.term_ids(_LABELS).values())
-    stats = store.db.fetchall("SELECT p FROM kg_stats")
-    terms = store.decode(int(p) for (p,) in stats)
-    for i, t in terms.items():
-        if isinstance(t, URIRef) and _local_name(str(t)) in _LABEL_LOCAL_NAMES:
-            ids.add(i)
-    return sorted(ids)
+    """Ids of the predicates that hold labels in this store, preferred first."""
+    from kg_engine.analytics.view import label_predicates as of_store
+
+    return of_store(kg.store)
 
 
 def _graph_kinds(kg: Any) -> dict[int, str]:

@@ -113,3 +113,19 @@ def test_fast_fill_equals_public_api(small_store):
     sub = Sub()
     _fill_multidigraph(nx, sub, list(fast.nodes(data=True)), list(fast.edges(keys=True, data=True)))
     assert nx.utils.graphs_equal(sub, slow)
+
+
+def test_labels_from_any_name_label_or_title_predicate():
+    """A schema-less JSON-LD catalogue names things with its own `vocab#name`: the node labels
+    of to_networkx / kg analyze / the HTML view were empty (the explorer found them); an
+    rdfs:label still wins over such a predicate."""
+    shop = "http://shop.example/"
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(URIRef(shop + "p1"), URIRef(shop + "vocab#madeBy"), URIRef(shop + "acme")),
+            (URIRef(shop + "p1"), URIRef(shop + "vocab#name"), Literal("Teapot")),
+            (URIRef(shop + "acme"), URIRef(shop + "vocab#name"), Literal("ACME")),
+            (URIRef(shop + "acme"), URIRef("http://www.w3.org/2000/01/rdf-schema#label"),
+             Literal("ACME Ltd"))])
+    g = to_networkx(kg.store)
+    assert g.nodes[URIRef(shop + "p1")]["label"] == "Teapot"
+    assert g.nodes[URIRef(shop + "acme")]["label"] == "ACME Ltd"

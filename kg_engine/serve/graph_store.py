@@ -33,7 +33,7 @@ from kg_engine.errors import KgEngineError, RDFSyntaxError
 
 from . import formats
 from .errors import HTTPError, error_response
-from .protocol import check_write
+from .protocol import absolute_iri, check_write
 
 __all__ = ["graph_store_endpoint"]
 
@@ -52,7 +52,7 @@ def _target(request: Request) -> URIRef | None:
     if graphs:
         if not graphs[0]:
             raise HTTPError(400, "?graph= needs an IRI")
-        return URIRef(graphs[0])
+        return absolute_iri(graphs[0], "graph")
     return None
 
 

@@ -17,8 +17,10 @@ query ran past the server's timeout (its SQL is cancelled).
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -33,7 +35,7 @@ from .errors import HTTPError, error_response
 from .execution import ProtocolDataset, run_query
 from .streaming import Head, threaded_response
 
-__all__ = ["check_write", "sparql_endpoint"]
+__all__ = ["absolute_iri", "check_write", "sparql_endpoint"]
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
@@ -60,6 +62,22 @@ def check_write(request: Request) -> None:
                                                                  config.token.encode()):
             raise HTTPError(401, "updates need `Authorization: Bearer <token>` with the "
                                  "server's --token", {"WWW-Authenticate": 'Bearer realm="kg"'})
+
+
+_IRI = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20<>"{}|^`\\]*')
+
+
+def absolute_iri(value: str, param: str) -> URIRef:
+    """``value`` of request parameter ``param`` as an IRI, refused unless it is absolute.
+
+    Raises:
+        HTTPError: 400 naming the parameter and an example of an absolute IRI.
+    """
+    if not _IRI.fullmatch(value):
+        raise HTTPError(400, f"{param}={value!r} is not an absolute IRI: give a scheme and no "
+                             f"spaces or <>\"{{}}|^`\\, such as {param}=urn:x:{quote(value[:20] or 'g')} "
+                             "or http://example.org/…")
+    return URIRef(value)
 
 
 def _one(values: list[str], name: str) -> str | None:
@@ -114,8 +132,9 @@ async def _read_params(request: Request) -> tuple[str | None, str | None, dict[s
 def _dataset(params: dict[str, list[str]]) -> ProtocolDataset:
     union = (params.get("union-default-graph") or ["false"])[-1].lower() in ("", "true", "1")
     return ProtocolDataset(
-        default=tuple(URIRef(u) for u in params.get("default-graph-uri", [])),
-        named=tuple(URIRef(u) for u in params.get("named-graph-uri", [])),
+        default=tuple(absolute_iri(u, "default-graph-uri")
+                      for u in params.get("default-graph-uri", [])),
+        named=tuple(absolute_iri(u, "named-graph-uri") for u in params.get("named-graph-uri", [])),
         union=union,
     )
 

@@ -148,3 +148,22 @@ def test_get_answers_keep_lexical_forms(serve, demo_copy):
         with exact_literals():
             back = Graph().parse(data=r.text, format=fmt)
         assert {str(o) for o in back.objects()} == {"1.0E2", "036", " true"}, (fmt, r.text)
+
+
+def test_relative_or_malformed_graph_iris_are_refused(serve, demo_copy):
+    """`PUT /store?graph=fam` stored a graph named by the relative IRI "fam" (201), which no
+    query can name back; now it is a 400 naming the parameter, and nothing is written."""
+    server = serve(demo_copy, update=True)
+    with KnowledgeGraph(demo_copy) as kg:
+        before = kg.store.count()
+    for bad in ("fam", "my graph", "http://ex.org/a b", "<urn:g>"):
+        r = httpx.put(server.url + "/store", params={"graph": bad}, content=TTL.encode(),
+                      headers={"Content-Type": "text/turtle"})
+        assert r.status_code == 400 and "not an absolute IRI" in r.text, (bad, r.text)
+    r = httpx.get(server.sparql, params={"query": "ASK {}", "named-graph-uri": "fam"})
+    assert r.status_code == 400 and "named-graph-uri='fam'" in r.text
+    with KnowledgeGraph(demo_copy) as kg:
+        assert kg.store.count() == before
+    r = httpx.put(server.url + "/store", params={"graph": "urn:x:fam"}, content=TTL.encode(),
+                  headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 201

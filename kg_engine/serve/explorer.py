@@ -272,12 +272,15 @@ def explain_fact(kg: Any, s: str, p: str, o: str) -> dict[str, Any]:
 async def search_endpoint(request: Request) -> Response:
     """``/api/search?q=&limit=``."""
     q = request.query_params.get("q", "")
-    limit = min(100, int(request.query_params.get("limit", "20") or 20))
 
     def run() -> list[dict[str, str]]:
         with request.app.state.pool.reader() as kg:
             return search(kg, q, limit)
     try:
+        given = request.query_params.get("limit") or "20"
+        if not given.isdigit() or int(given) < 1:  # a negative SQL LIMIT means no limit
+            raise HTTPError(400, f"limit={given!r}: give a whole number from 1 to 100")
+        limit = min(100, int(given))
         return JSONResponse({"results": await anyio.to_thread.run_sync(run)})
     except Exception as exc:  # noqa: BLE001
         return error_response(exc)

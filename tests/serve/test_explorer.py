@@ -31,6 +31,18 @@ def test_search_labels(serve, demo_db):
     assert httpx.get(server.url + "/api/search", params={"q": "%"}).json()["results"] == []
 
 
+def test_search_limit_is_checked(serve, demo_db):
+    """limit=abc was a 500 Internal Server Error; limit=-1 (a negative SQL LIMIT) returned
+    every match."""
+    server = serve(demo_db)
+    search = server.url + "/api/search"
+    for bad in ("abc", "-1", "0", "2.5"):
+        r = httpx.get(search, params={"q": "a", "limit": bad})
+        assert r.status_code == 400 and "whole number from 1 to 100" in r.text, (bad, r.text)
+    assert len(httpx.get(search, params={"q": "a", "limit": "1"}).json()["results"]) == 1
+    assert len(httpx.get(search, params={"q": "a"}).json()["results"]) > 1
+
+
 def test_entity_tells_the_kinds_apart(serve, demo_db):
     server = serve(demo_db)
     data = httpx.get(server.url + "/api/entity", params={"iri": EX + "ada"}).json()

@@ -238,7 +238,7 @@ def load_files(
             # every term's id in memory (an empty store): no look-up by hash during the load
             known = _all_terms(store) if empty else None
             if rebuild:
-                store.drop_indexes(terms=known is not None and store.db.dialect == "sqlite")
+                store.drop_indexes(terms=known is not None)
             now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
             live = contextlib.nullcontext() if not recompute else store.unmaintained()
             with live:

@@ -254,10 +254,11 @@ class SQLStore:
     def drop_indexes(self, terms: bool = False) -> None:
         """Drop the secondary quad indexes (the bulk loader rebuilds them after a load), and
         with ``terms`` the term-hash index: only for a load that never looks terms up by
-        hash (a load into an empty SQLite store, whose writer keeps every term's id in
-        memory). Its inserts land at random places of an index (a 64-bit hash) that
-        outgrows the page cache at ~10 M triples (term inserts 11.6× the LUBM(10) CPU for 8×
-        the data); built after the load, it is one sort."""
+        hash (a load into an empty store, whose writer keeps every term's id in memory). Its
+        inserts land at random places of an index (a 64-bit hash) that outgrows the page
+        cache at ~10 M triples (SQLite: term inserts 11.6× the LUBM(10) CPU for 8× the data;
+        PostgreSQL: each 100k-term COPY 3× slower by the end of LUBM(10)); built after the
+        load, it is one sort."""
         for name in schema.QUAD_INDEXES:
             self.db.execute(f"DROP INDEX IF EXISTS {name}")
         if terms:

@@ -55,11 +55,16 @@ class TemporaryPostgres:
 
     Args:
         durable: keep fsync/synchronous_commit on (for benchmarks); tests turn them off.
+        settings: server settings over the defaults here (``shared_buffers=256MB``,
+            ``work_mem=64MB``, ``maintenance_work_mem=512MB``, ``max_wal_size=4GB``), e.g.
+            ``{"shared_buffers": "1GB"}`` for a benchmark whose store outgrows 256 MB.
     """
 
-    def __init__(self, durable: bool = False) -> None:
+    def __init__(self, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         self.bin = find_pg_bin()
         self.durable = durable
+        self.settings = {"shared_buffers": "256MB", "work_mem": "64MB",
+                         "maintenance_work_mem": "512MB", "max_wal_size": "4GB", **(settings or {})}
         self.root = Path(tempfile.mkdtemp(prefix="kg-pg-"))
         self.data = self.root / "data"
         self.port = 5432
@@ -83,11 +88,9 @@ class TemporaryPostgres:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
         self._run(self.bin / "initdb", "-D", self.data, "-U", self.user, "-A", "trust",
                   "-E", "UTF8", "--locale=C")
-        settings = [
-            "-k", str(self.root), "-c", "listen_addresses=", "-p", str(self.port),
-            "-c", "shared_buffers=256MB", "-c", "work_mem=64MB",
-            "-c", "maintenance_work_mem=512MB", "-c", "max_wal_size=4GB",
-        ]
+        settings = ["-k", str(self.root), "-c", "listen_addresses=", "-p", str(self.port)]
+        for name, value in self.settings.items():
+            settings += ["-c", f"{name}={value}"]
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                          "-c", "full_page_writes=off"]

@@ -305,7 +305,7 @@ def _has_term_index(store: SQLStore) -> bool:
 
 
 def test_load_into_an_empty_store_rebuilds_the_term_index(store: SQLStore, tmp_path: Path) -> None:
-    # SQLite drops the term-hash index during a load into an empty store (terms are told
+    # a load into an empty store drops the term-hash index (terms are told
     # apart in memory) and builds it after: look-ups by hash work, no term is doubled, even
     # the target graph's IRI, created before the load, appearing in the data; a failed load
     # leaves the index as it was

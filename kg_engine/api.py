@@ -89,6 +89,8 @@ class KnowledgeGraph:
                  readonly: bool = False, create: bool = True) -> None:
         self._url = url
         self.store: SQLStore = open_store(url, readonly=readonly, create=create)
+        # compiled SPARQL plans hold term ids: stale after another process's vacuum
+        self.store.dictionary.on_stale.append(_clear_plans)
         self._dataset: Dataset | None = None
         if reasoning is not None and self.reasoning != reasoning:
             self.reason(reasoning)
@@ -802,3 +804,10 @@ def _boundary(method: Callable) -> Callable:
 for _name, _member in list(vars(KnowledgeGraph).items()):
     if callable(_member) and (not _name.startswith("_") or _name in ("__init__", "__len__")):
         setattr(KnowledgeGraph, _name, _boundary(_member))
+
+
+def _clear_plans() -> None:
+    """Forget the SPARQL engine's compiled plans (see ``TermDictionary.on_stale``)."""
+    from kg_engine.sparql import default_engine
+
+    default_engine().clear_plans()

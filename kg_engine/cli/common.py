@@ -162,13 +162,14 @@ def _interrupted(name: str) -> str:
 
 def _remove_created() -> None:
     """Close the stores the command opened; delete the files it created (it failed) unless
-    work was committed in them (documents extracted before the failure are kept)."""
+    work was committed in them (documents extracted before the failure are kept), by this
+    command or by another process that opened the new file meanwhile (see :func:`_unused`)."""
     while _opened:
         kg, new = _opened.pop()
         with contextlib.suppress(Exception):
             kg.store.close()
-        if new is not None and not kg.store.db.commits:
-            for suffix in ("", "-wal", "-shm", "-journal"):
+        if new is not None and _unused(new):
+            for suffix in ("-journal", "-wal", "-shm", ""):
                 with contextlib.suppress(OSError):
                     Path(str(new) + suffix).unlink()
 
@@ -178,6 +179,43 @@ def _click_errors() -> tuple[type[BaseException], ...]:
     ``click`` package costs ~5 CPU-ms to import, and none of its exceptions exist without it)."""
     click = sys.modules.get("click")
     return (click.exceptions.ClickException, click.exceptions.Abort) if click else ()
+
+
+def _unused(path: Path) -> bool:
+    """Whether the store file ``path`` holds nothing and no other process has it open.
+
+    Two commands may start on one new file at once: the one that fails must not delete the
+    store the other one is writing or has written (``kg load A`` and a failing ``kg load B``
+    started together left nothing of A's committed load). A connection open elsewhere keeps
+    the write-ahead log and its index (``-wal``/``-shm``) in place (the last one to close
+    removes them); without them the file alone holds the store, read here as it is.
+    """
+    import sqlite3
+
+    def busy() -> bool:
+        return any(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal"))
+
+    if busy():
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            if any(not t.startswith("kg_") for t in tables):
+                return False
+            for table in tables:
+                if table == "kg_meta":
+                    if conn.execute("SELECT 1 FROM kg_meta WHERE key <> 'schema_version' "
+                                    "LIMIT 1").fetchone():
+                        return False
+                elif conn.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():
+                    return False
+        finally:
+            conn.close()
+    except (sqlite3.Error, OSError):
+        return False  # not readable as a store: keep it
+    return not busy()
 
 
 def guard(command: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:

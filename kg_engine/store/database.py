@@ -46,6 +46,11 @@ Dialect = Literal["sqlite", "postgresql"]
 
 #: ``psycopg.pq.TransactionStatus.INERROR``: a statement failed inside the transaction.
 _PG_INERROR = 3
+#: First key of the PostgreSQL advisory lock that serialises a store's writers (the second:
+#: the hash of the store's schema); see :meth:`Database._lock_writers`.
+_PG_WRITER_LOCK = 0x6B67  # "kg"
+#: Seconds a writer waits for another one to finish (SQLite: ``busy_timeout``).
+WRITE_WAIT = 30.0
 
 _CACHE_KIB = 262_144  # the page cache: 256 MiB
 _LARGE_CACHE_KIB = 786_432  # ... during large writes on a large store (Database.large_write)
@@ -247,6 +252,8 @@ class Database:
         self._sql_cache: dict[str, str] = {}
         #: Callbacks run after a rollback (caches of ids handed out in the transaction).
         self.on_rollback: list[Callable[[], None]] = []
+        #: Callbacks run when an outermost write transaction has begun (under the write lock).
+        self.on_begin: list[Callable[[], None]] = []
         #: How the last outermost transaction ended: ``None`` (none yet), "commit", "rollback".
         self.last_outcome: str | None = None
         #: Outermost transactions committed on this connection.
@@ -318,6 +325,11 @@ class Database:
                     raw.execute("SELECT count(*) FROM sqlite_master")  # not a database? fail here
                     continue
                 raw.execute(pragma)
+            if path is not None and not os.path.exists(path):
+                # deleted between the open and the first read (a failing command that
+                # created it removed it again): writes would go to a file nobody sees
+                raise StoreError(f"{url} was removed while it was being opened (another "
+                                 "command that created it failed): run the command again")
         except BaseException:
             raw.close()
             raise
@@ -521,9 +533,13 @@ class Database:
                     self._depth -= 1
                 return
             self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+            if self.dialect == "postgresql":
+                self._lock_writers()
             self._depth = 1
             self._owner = threading.get_ident()
             try:
+                for callback in self.on_begin:
+                    callback()
                 yield self
             except BaseException as exc:
                 self._depth = 0
@@ -543,6 +559,28 @@ class Database:
             self.execute("COMMIT")
             self.last_outcome = "commit"
             self.commits += 1
+
+    def _lock_writers(self) -> None:
+        """PostgreSQL: take the store's writer lock for the transaction just begun (what
+        ``BEGIN IMMEDIATE`` is on SQLite), waiting up to :data:`WRITE_WAIT` seconds.
+
+        Without it two writers of one store ran at once: each gave the next free term ids
+        (``max(id) + 1``) to its own new terms, and the second failed on the first's ids
+        (or, ids apart, stored a term twice). The lock is per schema (one store) and ends
+        with the transaction; readers never take it.
+        """
+        try:
+            self.execute("SELECT set_config('lock_timeout', ?, true), "
+                         "pg_advisory_xact_lock(?, hashtext(current_schema()))",
+                         (f"{WRITE_WAIT * 1000:.0f}ms", _PG_WRITER_LOCK))
+            self.execute("SET LOCAL lock_timeout TO DEFAULT")
+        except Exception as exc:
+            self.execute("ROLLBACK")
+            if type(exc).__name__ == "LockNotAvailable":
+                raise StoreError(
+                    f"the store is locked by another writer (waited {WRITE_WAIT:.0f} s): wait "
+                    "for the other process to finish and run the command again") from exc
+            raise
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Database]:

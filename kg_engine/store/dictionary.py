@@ -1,7 +1,11 @@
 """The term dictionary: rdflib terms ⇄ integer ids, batched and cached in-process.
 
 Ids are assigned densely (1, 2, 3, …) inside write transactions and never reused, so a cached
-mapping stays valid until this process rolls a transaction back (then the cache is dropped).
+mapping stays valid until this process rolls a transaction back, or a ``vacuum`` (of any
+process) deletes terms: then the cache is dropped. Every write transaction checks the
+store's vacuum count first (``kg_meta`` key ``term_epoch``), so an id cached before another
+process's vacuum is never written into a statement; on SQLite reads check it too whenever
+another connection has committed.
 
 Example:
     >>> from rdflib import URIRef
@@ -15,11 +19,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kg_engine.core.terms import DEFAULT_GRAPH, Term
 from kg_engine.store.database import Database
-from kg_engine.store.schema import DEFAULT_GRAPH_ID, IRI
+from kg_engine.store.schema import DEFAULT_GRAPH_ID, IRI, TERM_EPOCH_KEY
 from kg_engine.store.terms import TermRow, decode, encode, term_hash
 
 __all__ = ["TermDictionary"]
@@ -37,12 +41,38 @@ class TermDictionary:
         self.db = db
         self._ids: dict[Term, int] = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
         self._terms: dict[int, Term] = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
+        self._epoch: str | None = None  # the store's vacuum count the cache is valid for
+        self._version: int | None = None  # SQLite data_version when the epoch was checked
+        #: Called when the cache was dropped because another process vacuumed (compiled
+        #: plans holding term ids register here).
+        self.on_stale: list[Callable[[], None]] = []
         db.on_rollback.append(self.clear_cache)
+        db.on_begin.append(self.check_epoch)
 
     def clear_cache(self) -> None:
         """Forget cached mappings (after a rollback, ids handed out may not exist)."""
         self._ids = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
         self._terms = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
+
+    def check_epoch(self) -> None:
+        """Drop the cache if a ``vacuum`` deleted terms since it was filled (see module)."""
+        if len(self._ids) <= 1 and len(self._terms) <= 1:
+            return  # nothing cached (nor, while the store is being created, a kg_meta)
+        epoch = self.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (TERM_EPOCH_KEY,))
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self.clear_cache()
+            for callback in self.on_stale:
+                callback()
+
+    def _check_reads(self) -> None:
+        """SQLite: :meth:`check_epoch` when another connection has committed meanwhile."""
+        if self.db.dialect != "sqlite" or (len(self._ids) <= 1 and len(self._terms) <= 1):
+            return
+        version = self.db.scalar("PRAGMA data_version")
+        if version != self._version:
+            self._version = version
+            self.check_epoch()
 
     def _remember(self, term: Term, id_: int) -> None:
         if len(self._ids) > _CACHE_LIMIT:
@@ -54,6 +84,7 @@ class TermDictionary:
     def ids(self, terms: Iterable[Term], create: bool = False) -> dict[Term, int]:
         """Ids of ``terms``; unknown terms are created when ``create`` (needs a write
         transaction), else left out of the result."""
+        self._check_reads()
         out: dict[Term, int] = {}
         missing: dict[Term, TermRow] = {}
         for term in terms:
@@ -152,6 +183,7 @@ class TermDictionary:
     # -- id -> term ----------------------------------------------------------------------
     def terms(self, ids: Iterable[int]) -> dict[int, Term]:
         """Terms of ``ids`` (0 is the default graph); unknown ids are left out."""
+        self._check_reads()
         out: dict[int, Term] = {}
         missing = []
         for id_ in ids:

@@ -48,6 +48,7 @@ __all__ = [
     "LITERAL",
     "QUAD_INDEXES",
     "SCHEMA_VERSION",
+    "TERM_EPOCH_KEY",
     "TERM_HASH_INDEX",
     "TERM_ID_COLUMNS",
     "TERM_ID_FLOOR_KEY",
@@ -229,3 +230,6 @@ TERM_ID_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: ``kg_meta`` key: ids up to this value were handed out once and are never given again.
 TERM_ID_FLOOR_KEY = "term_id_floor"
+#: ``kg_meta`` key: how many times ``vacuum`` deleted terms; a process whose cached term ids
+#: predate the current value drops them (``store.dictionary``).
+TERM_EPOCH_KEY = "term_epoch"

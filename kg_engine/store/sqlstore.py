@@ -173,12 +173,7 @@ class SQLStore:
                 raise StoreError(
                     f"{self.url} is not a kg-engine store (no kg_meta marker){'' if self.readonly else ' and was not created'}: "
                     "give the path of a kg-engine store, or create one with kg load")
-            schema.metadata.create_all(self.engine, checkfirst=True)
-            self.create_indexes()
-            self.db.execute(
-                "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (schema.VERSION_KEY, schema.SCHEMA_VERSION),
-            )
+            self._create_schema()
         elif version in migrate.UPGRADABLE:
             migrate.upgrade(self.db, version, self.url, readonly=self.readonly)
         else:
@@ -194,6 +189,30 @@ class SQLStore:
             # without it every candidate scanned the whole stage (a DELETE WHERE of 8,330
             # LUBM(1) statements took 47 s, 0.2 s with it)
             self.db.execute("CREATE INDEX IF NOT EXISTS temp.kg_stage_spog ON kg_stage (s, p, o, g)")
+
+    def _create_schema(self) -> None:
+        """Create the tables, indexes and marker that are missing, in one write transaction.
+
+        Not SQLAlchemy's ``create_all``: it commits each statement on its own, so a process
+        killed meanwhile left a half schema, and two commands creating one store at once
+        both found a table missing and one failed creating it. Under the write lock the
+        second finds the first one's schema and creates nothing.
+        """
+        from sqlalchemy.schema import CreateIndex, CreateTable
+
+        dialect = self.engine.dialect
+        with self.db.transaction():
+            for table in schema.metadata.sorted_tables:
+                if not self.has_table(table.name):
+                    self.db.execute(str(CreateTable(table).compile(dialect=dialect)))
+                for index in table.indexes:
+                    self.db.execute(str(CreateIndex(index, if_not_exists=True).compile(
+                        dialect=dialect)))
+            self.create_indexes()
+            self.db.execute(
+                "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (schema.VERSION_KEY, schema.SCHEMA_VERSION),
+            )
 
     def _persistent(self) -> bool:
         return self.dialect == "postgresql" or self.db.fetchall("PRAGMA database_list")[0][2] != ""
@@ -820,6 +839,11 @@ class SQLStore:
                 "DELETE FROM kg_terms WHERE NOT EXISTS (SELECT 1 FROM kg_used u "
                 "WHERE u.id = kg_terms.id)").rowcount
             self.db.execute("DELETE FROM kg_used")
+            if removed:  # other processes' cached ids of these terms are stale now
+                epoch = int(self.meta(schema.TERM_EPOCH_KEY) or 0) + 1
+                self.db.execute("DELETE FROM kg_meta WHERE key = ?", (schema.TERM_EPOCH_KEY,))
+                self.db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)",
+                                (schema.TERM_EPOCH_KEY, str(epoch)))
         self.dictionary.clear_cache()
         if compact and self.dialect == "sqlite" and removed:
             self.db.execute("VACUUM")

@@ -121,3 +121,40 @@ def test_missing_argument_and_bad_option_values(path: tuple[str, ...], cmd) -> N
         if _typed(p):
             _usage_error([*args, opt, "not-a-value"], path, f"{opt}'", "Invalid value")
     assert checked >= 1  # every command takes at least --db (or an output/option value)
+
+
+def test_a_failed_command_keeps_a_new_store_another_process_wrote(tmp_path_factory) -> None:
+    """A command that created a store file and failed removes it only if nobody else used
+    it. Before: `kg load good.nt` and a failing `kg load bad.nt` started together on a new
+    file — the failing one deleted the store the other one had just loaded (it reported
+    success; nothing was left)."""
+    from rdflib import URIRef
+
+    from kg_engine.cli import common
+    from kg_engine.store import open_store
+
+    tmp_path = tmp_path_factory.mktemp("race")
+    triple = (URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"))
+    # another connection holds the new store open (it is writing): kept
+    path = tmp_path / "open.sqlite"
+    common._opened.clear()
+    common.open_kg(f"sqlite:///{path}")
+    other = open_store(f"sqlite:///{path}")
+    other.add([triple])
+    common._remove_created()
+    assert path.exists()
+    assert len(other) == 1
+    other.close()
+    # another process wrote it and is gone: kept
+    path = tmp_path / "written.sqlite"
+    common.open_kg(f"sqlite:///{path}")
+    with open_store(f"sqlite:///{path}") as other:
+        other.add([triple])
+    common._remove_created()
+    with open_store(f"sqlite:///{path}", readonly=True) as store:
+        assert len(store) == 1
+    # nobody wrote anything: removed, as before
+    path = tmp_path / "unused.sqlite"
+    common.open_kg(f"sqlite:///{path}")
+    common._remove_created()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["open.sqlite", "written.sqlite"]

@@ -162,3 +162,42 @@ def test_reading_a_store_does_not_import_sqlalchemy(tmp_path):
                          check=True, cwd=tmp_path)
     lines = out.stdout.strip().splitlines()
     assert '"value": "urn:a"' in lines[0] and lines[-1] == "False"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_writers_of_one_store_queue(backend, tmp_path, request):
+    """Two connections adding statements with the same new terms at once: both writes land,
+    each term stored once. PostgreSQL (before the writer lock): the second writer failed on
+    the first one's term ids (duplicate key) and terms were stored twice."""
+    from kg_engine.store import open_store
+    from kg_engine.testing.crashes import problems
+
+    url = (f"sqlite:///{tmp_path / 'kg.sqlite'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_server").new_database_url())
+    open_store(url).close()
+    stores = [open_store(url) for _ in range(2)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(k: int) -> None:
+        try:
+            for r in range(4):
+                start.wait()
+                stores[k].add([(URIRef(f"urn:ex:s{r}_{i}"), BATCH, Literal(f"{r}-{i}-{k}"))
+                               for i in range(200)])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert len(stores[0]) == 2 * 4 * 200
+        assert problems(stores[0].db) == []
+    finally:
+        for s in stores:
+            s.close()

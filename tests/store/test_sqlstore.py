@@ -244,3 +244,27 @@ def test_a_staged_delete_looks_each_statement_up_in_the_stage(tmp_path) -> None:
                                for i in range(0, 50, 2)]) == 25
     assert len(store) == 25
     store.close()
+
+
+def _open_new(path: str) -> str:
+    from kg_engine.store import open_store
+
+    try:
+        open_store(f"sqlite:///{path}").close()
+    except Exception as exc:  # noqa: BLE001 - returned to the test
+        return f"{type(exc).__name__}: {exc}"
+    return ""
+
+
+def test_processes_creating_one_store_at_once_all_open_it(tmp_path) -> None:
+    """Several processes creating the same new store: each finds it created or creates it,
+    under the write lock (before: SQLAlchemy's check-then-create, outside any transaction,
+    failed 'table kg_terms already exists' in the slower one, and a kill meanwhile left a
+    half schema)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        for round_ in range(3):
+            path = str(tmp_path / f"new{round_}.sqlite")
+            assert pool.map(_open_new, [path] * 8) == [""] * 8

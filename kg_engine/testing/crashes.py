@@ -1,0 +1,210 @@
+"""Crash-safety checks: kill a ``kg`` command (SIGKILL) mid-write, then judge what it left.
+
+A command that writes the store must leave it, killed at ANY moment, in one of two states:
+as it was before the command, or as the command leaves it when it runs to the end (for a
+command that commits in steps, such as ``kg extract``: one of the states between its
+commits, which its re-run completes). These helpers
+
+* take a :func:`fingerprint` of a store: every kg-engine table as a bag of rows with the
+  term ids decoded to the terms (ids differ between runs: the term inserts' order follows
+  Python's hash seed), blank nodes counted but not named (their labels are random per load),
+  times and auto-increment ids left out;
+* list what is inconsistent in it (:func:`problems`): SQLite's ``integrity_check``, term ids
+  used but missing from the dictionary, datatypes missing, a term stored twice, named graphs
+  with statements not recorded, derivations of missing statements (statistics are estimates
+  between loads: the fingerprint compares them);
+* run a command and kill it at a moment (:func:`run_killed`): after a delay, or when a
+  condition (a "marker": the write-ahead log has grown, a line was printed) holds.
+
+``benchmarks/crash_safety.py`` repeats kills at random moments; ``tests/testing/
+test_crashes.py`` kills each write path once or twice at markers.
+
+Example:
+    >>> from kg_engine.store import open_store
+    >>> from rdflib import URIRef
+    >>> store = open_store("sqlite://")
+    >>> _ = store.add([(URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"))])
+    >>> fp = fingerprint(store.db)
+    >>> sorted(fp["kg_quads"].elements())
+    [('<urn:kg-engine:default>', '<urn:a>', '<urn:p>', '<urn:b>')]
+    >>> problems(store.db)
+    []
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from kg_engine.store import schema
+
+__all__ = ["Fingerprint", "fingerprint", "problems", "run_killed", "wal_grew"]
+
+#: table -> bag of rows (term ids decoded)
+Fingerprint = dict[str, Counter]
+
+#: Columns that differ between two runs doing the same thing (times, auto-increment ids).
+VOLATILE = {
+    "kg_loads": {"id", "loaded_at"},
+    "kg_provenance": {"id"},
+    "kg_rules_programs": {"updated_at"},
+    "kg_extraction_documents": {"extracted_at"},
+}
+#: kg_meta keys that differ between runs
+VOLATILE_META: set[str] = set()
+#: Datatypes of literals that differ between runs (times of runs): compared as "a time".
+_TIMES = {"http://www.w3.org/2001/XMLSchema#dateTime"}
+
+
+def _tables(db: Any) -> list[str]:
+    if db.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kg%'"
+    else:
+        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
+               "current_schema() AND table_name LIKE 'kg%'")
+    return sorted(str(r[0]) for r in db.fetchall(sql))
+
+
+def _columns(db: Any, table: str) -> list[str]:
+    if db.dialect == "sqlite":
+        return [str(r[1]) for r in db.fetchall(f"PRAGMA table_info({table})")]
+    return [str(r[0]) for r in db.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = ? ORDER BY ordinal_position", (table,))]
+
+
+def _term_names(db: Any) -> dict[int, str]:
+    """id -> the term's identity as text (blank nodes all ``_:``: labels are random)."""
+    rows = db.fetchall("SELECT id, kind, lex, dt, lang FROM kg_terms")
+    lex = {r[0]: r[2] for r in rows}
+    names = {0: "<urn:kg-engine:default>"}
+    for id_, kind, text, dt, lang in rows:
+        if kind == schema.IRI:
+            names[id_] = f"<{text}>"
+        elif kind == schema.BNODE:
+            names[id_] = "_:"
+        elif lex.get(dt) in _TIMES:  # when a run happened (analytics' run description)
+            names[id_] = f"time^^<{lex[dt]}>"
+        else:
+            names[id_] = repr(text) + (f"@{lang}" if lang else "") + (
+                f"^^<{lex.get(dt, f'#missing {dt}')}>" if dt else "")
+    return names
+
+
+def fingerprint(db: Any) -> Fingerprint:
+    """Every ``kg*`` table of the store at ``db`` (a :class:`~kg_engine.store.database.
+    Database`) as a bag of rows, term ids decoded (see the module docstring).
+
+    ``kg_terms`` is the bag of term identities (blank nodes: how many).
+    """
+    with db.snapshot():
+        names = _term_names(db)
+        out: Fingerprint = {"kg_terms": Counter(names[i] for i in names if i)}
+        for table in _tables(db):
+            if table == "kg_terms":
+                continue
+            cols = _columns(db, table)
+            ids = set(schema.TERM_ID_COLUMNS.get(table, ()))
+            keep = [i for i, c in enumerate(cols) if c not in VOLATILE.get(table, set())]
+            rows = Counter()
+            for row in db.fetchall(f"SELECT * FROM {table}"):
+                if table == "kg_meta" and row[0] in VOLATILE_META:
+                    continue
+                rows[tuple(names.get(row[i], f"#missing {row[i]}") if cols[i] in ids
+                           else row[i] for i in keep)] += 1
+            out[table] = rows
+    return out
+
+
+def problems(db: Any) -> list[str]:
+    """What is inconsistent in the store at ``db`` (empty: nothing found)."""
+    found: list[str] = []
+    with db.snapshot():
+        if db.dialect == "sqlite":
+            check = [r[0] for r in db.fetchall("PRAGMA integrity_check")]
+            if check != ["ok"]:
+                found.append(f"integrity_check: {check[:5]}")
+        tables = set(_tables(db))
+        if "kg_meta" not in tables or db.scalar(
+                "SELECT value FROM kg_meta WHERE key = ?", (schema.VERSION_KEY,)) is None:
+            found.append("no kg_meta schema_version marker")
+            return found
+        for table, cols in schema.TERM_ID_COLUMNS.items():
+            if table not in tables:
+                continue
+            for col in cols:
+                n = db.scalar(f"SELECT count(*) FROM {table} x WHERE x.{col} <> 0 AND NOT EXISTS "
+                              f"(SELECT 1 FROM kg_terms t WHERE t.id = x.{col})")
+                if n:
+                    found.append(f"{table}.{col}: {n} row(s) name a term id missing from kg_terms")
+        n = db.scalar("SELECT count(*) FROM kg_terms x WHERE x.dt <> 0 AND NOT EXISTS "
+                      "(SELECT 1 FROM kg_terms t WHERE t.id = x.dt)")
+        if n:
+            found.append(f"kg_terms.dt: {n} literal(s) with a missing datatype term")
+        n = db.scalar("SELECT count(*) FROM (SELECT h, kind, lex, dt, lang FROM kg_terms "
+                      "GROUP BY h, kind, lex, dt, lang HAVING count(*) > 1) d")
+        if n:
+            found.append(f"kg_terms: {n} term(s) stored twice")
+        n = db.scalar("SELECT count(DISTINCT g) FROM kg_quads q WHERE g <> 0 AND NOT EXISTS "
+                      "(SELECT 1 FROM kg_graphs k WHERE k.id = q.g)")
+        if n:
+            found.append(f"kg_graphs: {n} graph(s) with statements are not recorded")
+        if "kg_rules_derivations" in tables:
+            n = db.scalar("SELECT count(*) FROM kg_rules_derivations d WHERE NOT EXISTS "
+                          "(SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND "
+                          "q.o = d.o AND q.g = d.g)")
+            if n:
+                found.append(f"kg_rules_derivations: {n} derivation(s) of missing statements")
+    return found
+
+
+def wal_grew(path: str | Path, size: int) -> Callable[[], bool]:
+    """A marker: the SQLite file's write-ahead log holds more than ``size`` bytes (a write
+    transaction has spilled pages into it)."""
+    wal = Path(f"{path}-wal")
+
+    def marker() -> bool:
+        try:
+            return wal.stat().st_size > size
+        except OSError:
+            return False
+
+    return marker
+
+
+def run_killed(command: Sequence[str], *, at: float | Callable[[], bool],
+               env: dict[str, str] | None = None, limit: float = 600.0,
+               poll: float = 0.002, cwd: str | Path | None = None,
+               log: str | Path | None = None) -> int | None:
+    """Run ``command`` and SIGKILL it (and the processes it started) ``at`` seconds after
+    its start, or as soon as the marker ``at()`` is true. Returns its exit code if it ended
+    first (``None``: killed). Its output goes to the file ``log`` (default: nowhere).
+
+    ``limit`` bounds the wait for a marker that never comes (then the command is killed
+    anyway and ``None`` returned: the caller's assertions about the store still apply).
+    """
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(list(command), env=env, cwd=cwd, stdout=out,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    start = time.monotonic()
+    try:
+        while proc.poll() is None:
+            now = time.monotonic() - start
+            if (at() if callable(at) else now >= at) or now > limit:
+                os.killpg(proc.pid, signal.SIGKILL)  # the command and its worker processes
+                proc.wait()
+                return None
+            time.sleep(poll)
+        return proc.returncode
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if log:
+            out.close()  # type: ignore[union-attr]

@@ -831,6 +831,28 @@ class ExprCompiler:
         text = sql("translate({}, {}, {})", text, self._text(param(src)), self._text(param(dst)))
         return Ex("str", text, lang=a.lang, typed=a.typed)
 
+    def _Builtin_LCASE(self, e: CompValue) -> Ex:
+        """``LCASE`` on PostgreSQL (SQLite: the Python callback), exactly as the rdflib path's
+        ``str.lower()`` whatever the server's locale. One context rule: Python lower-cases
+        ``Σ`` to ``ς`` at the end of a word (Unicode Final_Sigma: a cased character before it,
+        past case-ignorable ones, and none after them), done by one ``regexp_replace`` with
+        look-around classes taken from Python itself (:func:`_lower_tables`), run only on
+        strings holding a ``Σ``; then the multi-character lower cases (``İ`` → ``i̇``) by
+        ``replace`` and the others by one ``translate``. The language tag is kept."""
+        if self.cc.sqlite:
+            raise Decline("LCASE on SQLite: the Python callback")
+        a = self.string(self.compile(e.arg))
+        src, dst, multi, final_sigma = _lower_tables()
+        text = self._text(a.e)
+        sigma = self._text(param("\u03a3"))
+        text = sql("(CASE WHEN strpos({}, {}) > 0 THEN regexp_replace({}, {}, {}, 'g') ELSE {} END)",
+                   text, sigma, text, self._text(param(final_sigma)), self._text(param("\u03c2")),
+                   text)
+        for c, low in multi:
+            text = sql("replace({}, {}, {})", text, self._text(param(c)), self._text(param(low)))
+        text = sql("translate({}, {}, {})", text, self._text(param(src)), self._text(param(dst)))
+        return Ex("str", text, lang=a.lang, typed=a.typed)
+
     def _digest(self, e: CompValue, fn: str) -> Ex:
         """``MD5`` / ``SHA256`` / ``SHA384`` / ``SHA512`` on PostgreSQL (SQLite: the Python
         callback): the lower-case hex digest of the string's UTF-8 bytes, a simple literal
@@ -1236,6 +1258,59 @@ def _upper_tables() -> tuple[str, str, list[tuple[str, str]]]:
         else:
             multi.append((c, u))
     return "".join(src), "".join(dst), multi
+
+
+def _class(codes: list[int]) -> str:
+    """A PostgreSQL regex bracket expression of code points (``\\u``/``\\U`` escapes, ranges)."""
+    def esc(c: int) -> str:
+        return f"\\u{c:04x}" if c <= 0xFFFF else f"\\U{c:08x}"
+    parts, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        parts.append(esc(codes[i]) if i == j else f"{esc(codes[i])}-{esc(codes[j])}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+@functools.cache
+def _lower_tables() -> tuple[str, str, list[tuple[str, str]], str]:
+    """Python's ``str.lower`` for PostgreSQL: the one-character mappings as a ``translate``
+    table (from, to), the longer ones, and the regular expression of a final ``Σ``.
+
+    Python's only context rule (``handle_capital_sigma`` in CPython): ``Σ`` becomes ``ς``
+    when the nearest character before it that is not case-ignorable is cased, and the nearest
+    after it that is not case-ignorable is not cased (or there is none). The two classes are
+    read off Python's own ``lower`` (a character ``c`` is cased and not case-ignorable when
+    ``c + "Σ"`` ends in ``ς``; case-ignorable when ``"A" + c + "Σ"`` does and that does not),
+    so they are exact for this Python's Unicode version. Surrogates are left out (a
+    PostgreSQL text never holds one).
+
+    >>> src, dst, multi, _ = _lower_tables()
+    >>> dict(zip(src, dst))["\u03a3"], dict(multi)["\u0130"] == "i\u0307"
+    ('σ', True)
+    """
+    src, dst, multi = [], [], []
+    cased, ignorable = [], []
+    for code in range(0x110000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        c = chr(code)
+        low = c.lower()
+        if low != c:
+            if len(low) == 1:
+                src.append(c)
+                dst.append(low)
+            else:
+                multi.append((c, low))
+        if (c + "\u03a3").lower()[-1] == "\u03c2":
+            cased.append(code)
+        elif ("A" + c + "\u03a3").lower()[-1] == "\u03c2":
+            ignorable.append(code)
+    ign, cas = _class(ignorable), _class(cased)
+    final = f"(?<={cas}{ign}*)\\u03a3(?!{ign}*{cas})"
+    return "".join(src), "".join(dst), multi, final
 
 
 def _safe_float(v: float) -> bool:

@@ -365,6 +365,45 @@ def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
+def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
+    # str.lower() of every character Python lower-cases (İ → i̇ …), and the one context rule:
+    # Σ at the end of a word is ς, across case-ignorable characters (' . U+0301 U+00AD), not
+    # before a cased letter or after an uncased one, whatever the locale
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql.engine import default_engine
+
+    cased = "".join(c for c in map(chr, range(0x110000)) if c.lower() != c and c.isprintable())
+    sigmas = ["ΟΔΟΣ", "ΣΑ", "Σ", "ΑΣ", "ΣΣ", "ΑΣΣ Σ", "Α'Σ", "ΑΣ'", "ΑΣ'Β", "ΑΣ.Β", "ΑΣ.1",
+              "1Σ", "Α\u0301Σ", "ΑΣ\u0301", "ΑΣ\u0301Β", "\u00adΣ", "Α\u00adΣ\u00ad", "ǅΣ",
+              "ΑΣ-ΟΣ", "x Σy ΑΣ ΒΣ  Σ", "Ⓐ Σ", "ⒶΣ", "ΣⒶ", "ΑΣⅠ", "ΑΣ1", "ΆΣ.", "ᾼΣ", "İΣ"]
+    src = tmp_path / "l.ttl"
+    lits = ", ".join(f'"{x}"' for x in sigmas)
+    src.write_text(f'<urn:s> <urn:p> "{cased}", "AẞÇ"@de-ch, "Mixed 1-X"^^<http://www.w3.org/2001/'
+                   f'XMLSchema#string>, 7, <urn:o> .\n<urn:t> <urn:p> {lits} .', encoding="utf-8")
+    kg = KnowledgeGraph(pg_server.new_database_url())
+    kg.load(str(src))
+    queries = ["SELECT ?x WHERE { ?s ?p ?x FILTER(LCASE(?x) = ?x) }",
+               "SELECT ?x ?l WHERE { ?s ?p ?x FILTER(STRLEN(LCASE(?x)) > 0) BIND(STR(LCASE(?x)) AS ?l) }",
+               'SELECT ?x WHERE { ?s ?p ?x FILTER(LCASE(?x) = "mixed 1-x") }',
+               "SELECT ?x ?u WHERE { ?s ?p ?x BIND(LCASE(\"ΟΔΟΣ ΑΣ'Β\") AS ?u) }",
+               "SELECT ?x WHERE { ?s ?p ?x } ORDER BY LCASE(?x) ?x"]
+    for q in queries:
+        assert compile_query(kg.store, q).full, q
+        ours = _rows(kg, q, ordered="ORDER" in q)
+        with monkeypatch.context() as m:
+            m.setattr(default_engine(), "use_compiler", False)
+            theirs = _rows(kg, q, ordered="ORDER" in q)
+        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
+    q = "SELECT ?x ?l WHERE { <urn:t> <urn:p> ?x BIND(STR(LCASE(?x)) AS ?l) }"
+    got = {str(r[0]): str(r[1]) for r in compile_query(kg.store, q).execute(kg.store)[1]}  # SQL
+    assert got == {x: x.lower() for x in sigmas}
+    assert got["ΟΔΟΣ"] == "οδος" and got["ΣΣ"] == "σς" and got["ΑΣ'Β"] == "ασ'β"
+    q = f'SELECT ?x WHERE {{ <urn:s> <urn:p> ?x FILTER(LCASE(?x) = "{cased.lower()}") }}'
+    assert compile_query(kg.store, q).full
+    assert [str(r[0]) for r in kg.query(q)] == [cased]  # the SQL lower-cases all of them
+
+
+@pytest.mark.postgres
 def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch):
     import hashlib
 

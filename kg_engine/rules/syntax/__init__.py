@@ -125,7 +125,8 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
         the checked rule set.
 
     Raises:
-        RuleSyntaxError: on malformed, unsafe or unstratifiable rules (file, line, column).
+        RuleSyntaxError: on malformed, unsafe or unstratifiable rules (file, line, column),
+            or a file that holds no rule.
         InputNotFoundError: if a ``Path`` does not exist.
     """
     text: str
@@ -154,8 +155,20 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
                 raise RuleSyntaxError(
                     e.message + f" (or name the file *{', *'.join(_EXTENSIONS)})", source=source
                 ) from None
-        return parse_rules(text, syntax, source=source, name=name or path.stem)
+        rules = parse_rules(text, syntax, source=source, name=name or path.stem)
+        if not rules.rules:  # a wrong or unsaved file: it would replace the profile with nothing
+            raise RuleSyntaxError(
+                f"no rules in this {syntax} file: write at least one, such as "
+                + _EXAMPLE[syntax] + " (to stop reasoning: kg reason --off)", source=source)
+        return rules
     return parse_rules(str(path_or_text), syntax, source=source, name=name or "user")
+
+
+_EXAMPLE = {
+    "jena": "'[r: (?a ex:p ?b) -> (?b ex:q ?a)]'",
+    "n3": "'{ ?a ex:p ?b } => { ?b ex:q ?a } .'",
+    "sparql": "'CONSTRUCT { ?b ex:q ?a } WHERE { ?a ex:p ?b }'",
+}
 
 
 def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:

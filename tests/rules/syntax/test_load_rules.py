@@ -41,3 +41,36 @@ def test_error_names_file(tmp_path):
 def test_undetectable_text():
     with pytest.raises(RuleSyntaxError, match="cannot tell the rule syntax"):
         load_rules("hello world")
+
+
+@pytest.mark.parametrize("ext, text", [
+    (".rules", ""), (".rules", "# to do\n@prefix ex: <urn:x:> .\n"), (".n3", "@prefix ex: <urn:x:> .\n"),
+])
+def test_a_file_without_rules_is_refused(tmp_path, ext, text):
+    """An empty (unsaved, wrong) rules file ran as a rule set of nothing: `kg reason` replaced
+    the store's reasoning profile and dropped its inferences, reporting success."""
+    path = tmp_path / f"mine{ext}"
+    path.write_text(text)
+    with pytest.raises(RuleSyntaxError, match="no rules in this .* file: write at least one") as ei:
+        load_rules(path)
+    assert ei.value.source == str(path) and "kg reason --off" in ei.value.message
+
+
+def test_kg_reason_with_an_empty_file_keeps_the_profile(tmp_path):
+    from typer.testing import CliRunner
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.cli.app import app
+
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.update("INSERT DATA { <urn:a> a <urn:C> . <urn:C> "
+                  "<http://www.w3.org/2000/01/rdf-schema#subClassOf> <urn:D> }")
+        kg.reason("rdfs")
+        before = sorted(kg.triples())
+    (tmp_path / "empty.rules").write_text("")
+    result = CliRunner().invoke(app, ["reason", "--rules", str(tmp_path / "empty.rules"),
+                                      "--db", db])
+    assert result.exit_code == 2 and "no rules" in result.output
+    with KnowledgeGraph(db) as kg:
+        assert kg.store.reasoning.rules == "rdfs" and sorted(kg.triples()) == before

@@ -171,6 +171,9 @@ def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[A
     Returns:
         ``(data, pyg_graph)`` with ``data`` a :class:`~kg_engine.gnn.data.KGData` whose
         ``train`` holds the triples the graph was built from.
+
+    Raises:
+        ModelError: the store has triples, but none of a relation the model knows.
     """
     import torch
 
@@ -185,6 +188,12 @@ def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[A
     triples = current.train.clone()
     triples[:, 1] = remap[triples[:, 1]]
     triples = triples[triples[:, 1] >= 0]
+    if len(current.train) and not len(triples):
+        raise ModelError(
+            f"none of the {len(current.relations)} relations of the store "
+            f"({', '.join(current.relations[:3])}{', …' if len(current.relations) > 3 else ''}) "
+            "is one the model was trained on (it was trained on another graph): predict into a "
+            "store with its relations, or train a model on this one (kg gnn train --db URL)")
     data = KGData(
         entities=current.entities,
         relations=list(loaded.data.relations),

@@ -230,3 +230,16 @@ def test_a_model_with_its_own_vocabulary_predicts_only_about_the_target_store(tm
     held = {str(t) for q in part.triples((None, None, None), graph=predicted_graph_iri("distmult"))
             for t in (q[0], q[2])}
     assert held and not any("/z" in t for t in held), held
+
+
+def test_a_path_model_on_a_store_without_its_relations_is_refused(trained):
+    """NBFNet predicting over a store none of whose relations it knows wrote nothing and
+    exited 0 ('wrote 0 predicted triples'): now a ModelError says why."""
+    from kg_engine.errors import ModelError
+
+    _store, out = trained
+    other = open_store("sqlite://")
+    other.add([(EX.a, EX.unknownRelation, EX.b)])
+    with pytest.raises(ModelError, match="none of the 1 relations of the store"):
+        predict_to_store(out, other, top_k=1)
+    assert other.count() == 1

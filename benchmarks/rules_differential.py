@@ -3,10 +3,17 @@
 Regimes (:mod:`kg_engine.testing.rulesdiff`):
 
 * ``rdfs`` / ``owl-rl``: kg-engine's closure against owlrl 7's ``RDFS_Semantics`` /
-  ``OWLRL_Semantics`` modulo the differences documented in ``docs/rules.md``;
+  ``OWLRL_Semantics`` modulo the differences documented in ``docs/rules.md``, and the
+  constraint rules each side finds violated;
+* ``owl-rl-ext``: the same over a wider OWL 2 RL vocabulary (data ranges, literal
+  ``hasValue`` and keys, chains of 3–4 properties, nested ``intersectionOf``/``unionOf``,
+  sameAs chains with (inverse-)functional properties, ``differentFrom``, ``AllDifferent``,
+  ``AllDisjointClasses``/``Properties`` and the other inconsistency axioms);
 * ``incremental`` (OWL 2 RL program) and ``incremental-rdfs``: a random write sequence
   (``RuleEngine.add``, DRed ``remove``, store writes + ``reason()``, ``reason(recompute=True)``)
   against a fresh full run of the same asserted data with terms inserted in another order;
+* ``incremental-ext`` / ``live-ext`` / ``api-ext``: the OWL 2 RL write sequences over the
+  ``owl-rl-ext`` vocabulary; every write-sequence case also compares the violated constraints;
 * ``live`` / ``live-rdfs``: the same with the program as the store's reasoning profile and
   plain store writes (``store.add``, ``store.remove``, ``store.remove_quads``) maintained by
   the store's hook (:mod:`kg_engine.rules.live`);
@@ -16,7 +23,15 @@ Regimes (:mod:`kg_engine.testing.rulesdiff`):
   as Jena, N3 and SPARQL rules, each against its meaning computed in Python
   (:func:`kg_engine.testing.rulesdiff.user_rules_reference`);
 * ``user-incremental``: write sequences (engine, live or API path) under that program, with
-  or without its negation, against a fresh run.
+  or without its negation, against a fresh run;
+* ``user-strata``: a random program (2–5 rules, recursion, joins, negation) in each syntax:
+  an unstratifiable one must be refused with an error saying "recursion through negation",
+  a stratifiable one must give its stratified closure computed in Python;
+* ``user-aggregates``: SPARQL rules with COUNT DISTINCT over a recursive predicate and
+  SUM/MIN/MAX/AVG over numeric values (ill-typed ones excluded), against Python;
+* ``cli``: a write sequence through the ``kg`` command line, one subprocess per command
+  (``kg load``, ``kg reason [--recompute]`` with ``rdfs``/``owl-rl`` or a user rules file,
+  ``kg update``), then ``kg query`` and ``kg explain`` (:func:`kg_engine.testing.rulesdiff.check_cli`).
 
 Write sequences put data in named graphs too and compare statements with their graph; every
 case also explains a sample of its inferred statements (each premise must be in the store,
@@ -44,8 +59,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-REGIMES = ("rdfs", "owl-rl", "incremental", "incremental-rdfs", "live", "live-rdfs", "api", "api-rdfs",
-           "user-rules", "user-incremental")
+REGIMES = ("rdfs", "owl-rl", "owl-rl-ext", "incremental", "incremental-rdfs", "incremental-ext", "live",
+           "live-rdfs", "live-ext", "api", "api-rdfs", "api-ext", "user-rules", "user-incremental",
+           "user-strata", "user-aggregates", "cli")
 
 
 def run_case(regime: str, seed: int, url: str):
@@ -65,10 +81,23 @@ def run_case(regime: str, seed: int, url: str):
         res = rd.check_incremental(rng, program, url, seed=seed, live=path == "live", api=path == "api")
         res.note = f"{program.name} via {path}: {res.note}"
         return res
+    if regime == "user-strata":  # a random program in each syntax: refused, or its closure
+        results = [rd.check_random_program(random.Random(seed), syntax, url, seed) for syntax in rd.USER_RULES]
+        bad = [r for r in results if not r.ok]
+        res = bad[0] if bad else results[0]
+        res.explained = sum(r.explained for r in results)
+        return res
+    if regime == "user-aggregates":
+        return rd.check_aggregates(rd.generate(rng, "owl-rl-ext"), url, seed)
+    if regime == "cli":  # kg load / reason / update / query / explain as subprocesses
+        program = rng.choice(["owl-rl", "owl-rl", "rdfs"] + [f"user-{s}" for s in sorted(rd.USER_RULES)])
+        res = rd.check_cli(rng, program, url, seed=seed)
+        return res
     if regime.startswith(("incremental", "live", "api")):
         program = "rdfs" if regime.endswith("-rdfs") else "owl-rl"
         return rd.check_incremental(rng, program, url, seed=seed, live=regime.startswith("live"),
-                                    api=regime.startswith("api"))
+                                    api=regime.startswith("api"),
+                                    regime="owl-rl-ext" if regime.endswith("-ext") else None)
     res = rd.check_closure(rd.generate(rng, regime), regime, url, seed=seed)
     if res.kg_only or res.ref_only or res.partition is not None:  # closures differ: shrink
         # on in-memory SQLite (each check a fresh store; a PostgreSQL URL names one database)

@@ -34,6 +34,7 @@ __all__ = ["OWL_RL_CONSTRAINTS", "Violation", "check"]
 OWL_RL_CONSTRAINTS = frozenset({
     "cax-dw", "cax-adc", "cls-nothing2", "cls-com", "cls-maxc1", "cls-maxqc1", "cls-maxqc2",
     "prp-irp", "prp-asyp", "prp-pdw", "prp-adp", "prp-npa1", "prp-npa2", "eq-diff1", "eq-diff2",
+    "dt-not-type/rng", "dt-not-type/avf",
 })
 
 

@@ -99,6 +99,8 @@ TESTS = frozenset(
         "strstarts",
         "strends",
         "regex",  # regex(str, pattern) — Python re syntax, no flags
+        "isDatatype",  # isDatatype(d): d is a datatype whose value space is decided (rules.datatypes)
+        "inDatatype",  # inDatatype(v, d): v is a literal in the value space of datatype d
         "and",
         "or",
         "not",

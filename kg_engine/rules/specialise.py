@@ -79,11 +79,21 @@ def _sub(node: Any, env: dict) -> Any:
 def substitute(rule: Rule, env: dict, data: list[int]) -> Rule | None:
     """``rule`` with ``env`` substituted and only the data atoms ``data`` kept.
 
-    Returns ``None`` when a head would get a literal subject or a non-IRI predicate.
+    Returns ``None`` when a head would get a literal subject or a non-IRI predicate, or an
+    ``isDatatype`` test of a constant fails (the variant can never fire).
     """
     atoms = rule.atoms()
     body: list[Any] = [Atom(*(_sub(t, env) for t in atoms[i])) for i in data]
-    body += [_sub(b, env) for b in rule.body if isinstance(b, Builtin)]
+    for b in rule.body:
+        if isinstance(b, Builtin):
+            b = _sub(b, env)
+            if b.name == "isDatatype" and not isinstance(b.args[0], Var):  # decided now
+                from kg_engine.rules.datatypes import SUPPORTED
+
+                if str(b.args[0]) not in SUPPORTED or not isinstance(b.args[0], URIRef):
+                    return None
+                continue
+            body.append(b)
     head = []
     for h in rule.head:
         s, p, o = (_sub(t, env) for t in h)

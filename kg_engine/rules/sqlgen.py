@@ -295,6 +295,8 @@ class BodyQuery:
                 "isNumeric": f"{t}.num IS NOT NULL",
             }[n]
             return cond, "bool", ps
+        if n in ("isDatatype", "inDatatype"):
+            return self.datatype_test(b, args)
         if n == "sameTerm":
             need(2)
             (x, tx, px), (y, ty, py) = args
@@ -333,6 +335,33 @@ class BodyQuery:
             need(2)
             return self.compare(n, args[0], args[1])
         raise RuleSyntaxError(f"built-in {n} is not supported here")  # pragma: no cover
+
+    def datatype_test(self, b: Builtin, args: list[tuple[str, str, list]]) -> tuple[str, str, list]:
+        """``isDatatype(?d)`` / ``inDatatype(?v, ?d)`` (:mod:`kg_engine.rules.datatypes`)."""
+        from kg_engine.rules.datatypes import SUPPORTED, member_sql
+
+        if len(args) != (1 if b.name == "isDatatype" else 2) or any(a[1] != "id" for a in args):
+            raise RuleSyntaxError(f"built-in {b.name} takes terms: {b.name}(?v, ?d) / isDatatype(?d)")
+        dts = sorted(SUPPORTED)
+        if b.name == "isDatatype":
+            d = self.term_row(args[0][0])
+            return f"{d}.kind = 1 AND {d}.lex IN ({', '.join('?' * len(dts))})", "bool", dts
+        t = self.term_row(args[0][0])
+        dalias = self.alias("d")
+        dtlex = f"(SELECT {dalias}.lex FROM {TERMS} {dalias} WHERE {dalias}.id = {t}.dt)"
+        target = b.args[1]
+        if isinstance(target, URIRef):  # a constant datatype (specialised rule)
+            if str(target) not in SUPPORTED:
+                return "1 = 0", "bool", []
+            sql, ps = member_sql(t, dtlex, str(target))
+            return sql, "bool", ps
+        ylex = f"{self.term_row(args[1][0])}.lex"
+        whens, params = [], []
+        for dt in dts:
+            sql, ps = member_sql(t, dtlex, dt)
+            whens.append(f"WHEN {ylex} = ? THEN {sql}")
+            params += [dt, *ps]
+        return f"(CASE {' '.join(whens)} ELSE 1 = 0 END)", "bool", params
 
     def truth(self, e: tuple[str, str, list]) -> tuple[str, list]:
         sql, typ, params = e

@@ -38,6 +38,7 @@ from kg_engine.core.terms import Term
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 
 __all__ = [
+    "INTEGER_RANGES",
     "NUMERIC_DATATYPES",
     "TermRow",
     "decode",
@@ -54,6 +55,16 @@ NUMERIC_DATATYPES = frozenset(
     _X + n
     for n in ["integer", "decimal", "float", "double", "nonPositiveInteger", "negativeInteger", "long", "int", "short", "byte", "nonNegativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte", "positiveInteger"]
 )
+#: Value ranges (inclusive; ``None``: unbounded) of the integer datatypes: a lexical form out
+#: of its datatype's range is ill-typed (``"300"^^xsd:byte`` has no value, SPARQL
+#: ``isNumeric`` is false for it).
+INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
+    _X + "integer": (None, None), _X + "nonNegativeInteger": (0, None), _X + "positiveInteger": (1, None),
+    _X + "nonPositiveInteger": (None, 0), _X + "negativeInteger": (None, -1),
+    _X + "long": (-(2**63), 2**63 - 1), _X + "int": (-(2**31), 2**31 - 1), _X + "short": (-32768, 32767),
+    _X + "byte": (-128, 127), _X + "unsignedLong": (0, 2**64 - 1), _X + "unsignedInt": (0, 2**32 - 1),
+    _X + "unsignedShort": (0, 65535), _X + "unsignedByte": (0, 255),
+}
 _FLOATS = frozenset((_X + "float", _X + "double"))
 _DECIMAL = _X + "decimal"
 _DATETIMES = frozenset((_X + "dateTime", _X + "dateTimeStamp", _X + "date"))
@@ -102,8 +113,13 @@ def typed_values(lex: str, datatype: str | None) -> tuple[float | None, float | 
                 return None, None, None
             value = float(s.replace("INF", "inf"))
             return (None if math.isnan(value) else value), None, None
-        pattern = _DECIMAL_RE if datatype == _DECIMAL else _INTEGER_RE
-        return (float(s) if pattern.fullmatch(s) else None), None, None
+        if datatype == _DECIMAL:
+            return (float(s) if _DECIMAL_RE.fullmatch(s) else None), None, None
+        if not _INTEGER_RE.fullmatch(s):
+            return None, None, None
+        lo, hi = INTEGER_RANGES[datatype]
+        v = int(s)
+        return (float(v) if (lo is None or v >= lo) and (hi is None or v <= hi) else None), None, None
     if datatype in _DATETIMES:
         return None, _epoch_seconds(lex.strip()), None
     if datatype == _BOOLEAN:

@@ -79,7 +79,9 @@ def U(name: str) -> URIRef:
 
 
 def generate(rng: random.Random, regime: str, *, size: int | None = None) -> list[tuple]:
-    """A small ontology and data set (a list of triples) for ``regime`` (``rdfs``/``owl-rl``).
+    """A small ontology and data set (a list of triples) for ``regime`` (``rdfs``/``owl-rl``/
+    ``owl-rl-ext``: OWL 2 RL with data ranges, literal values, long chains, nested class
+    expressions and inconsistency axioms added, :func:`_ext_schema`).
 
     Vocabulary: individuals ``a0…a5``, classes ``C0…C4``, properties ``p0…p3``, a few
     literals; the TBox draws from every rule group of the regime (lists and restrictions
@@ -99,7 +101,7 @@ def generate(rng: random.Random, regime: str, *, size: int | None = None) -> lis
         Collection(g, head, items)
         return head
 
-    n_schema = size if size is not None else rng.randint(2, 7)
+    n_schema = size if size is not None else rng.randint(2, 7) + (3 if regime == "owl-rl-ext" else 0)
     schema: list = [
         lambda: g.add((ch(classes), SC, ch(classes))),
         lambda: g.add((ch(props), SP, ch(props))),
@@ -144,8 +146,12 @@ def generate(rng: random.Random, regime: str, *, size: int | None = None) -> lis
             lambda: g.add((ch(props), OWL.propertyChainAxiom, lst([ch(props) for _ in range(rng.randint(2, 3))]))),
             lambda: g.add((ch(classes), OWL.hasKey, lst(rng.sample(props, rng.randint(1, 2))))),
         ]
+    if regime == "owl-rl-ext":
+        schema += _ext_schema(rng, g, lst, restriction, cls_expr, inds, classes, props)
     for _ in range(n_schema):
         ch(schema)()
+    if regime == "owl-rl-ext":
+        _ext_data(rng, g, inds, props)
     if regime != "rdfs":
         # declared, as ontologies do: owlrl's scm-cls / scm-op need the declaration to give
         # ``c subClassOf c`` / ``p subPropertyOf p`` (kg-engine does not, see docs/rules.md)
@@ -171,6 +177,116 @@ def generate(rng: random.Random, regime: str, *, size: int | None = None) -> lis
     return sorted(g, key=lambda t: tuple(x.n3() for x in t))
 
 
+#: literals of the ``owl-rl-ext`` regime: integers of several types (one out of its range,
+#: i.e. ill-typed), decimals (one with an integer value), a double, strings with and without
+#: language tag, a boolean, a date-time
+EXT_LITERALS = (
+    Literal(5), Literal("5", datatype=XSD.int), Literal("-3", datatype=XSD.integer),
+    Literal("300", datatype=XSD.byte), Literal("5.0", datatype=XSD.decimal),
+    Literal("2.5", datatype=XSD.decimal), Literal("1.5E0", datatype=XSD.double), Literal("x"),
+    Literal("x", lang="en"), Literal("true", datatype=XSD.boolean),
+    Literal("2020-01-01T00:00:00Z", datatype=XSD.dateTime), Literal("0", datatype=XSD.nonNegativeInteger),
+)
+#: data ranges of the ``owl-rl-ext`` regime (``xsd:token`` is one kg-engine does not decide)
+EXT_DATATYPES = (XSD.integer, XSD.nonNegativeInteger, XSD.byte, XSD.decimal, XSD.string, RDFS.Literal,
+                 XSD.double, XSD.boolean, RDF.PlainLiteral, OWL.real, XSD.dateTime, XSD.token)
+
+
+def _ext_schema(rng: random.Random, g: Graph, lst: Any, restriction: Any, cls_expr: Any,
+                inds: list, classes: list, props: list) -> list:
+    """Axiom makers of the ``owl-rl-ext`` regime: the OWL 2 RL constructs :func:`generate`'s
+    ``owl-rl`` regime leaves out (data ranges, literal hasValue / keys, long property chains,
+    nested boolean class expressions, inconsistency axioms)."""
+    ch = rng.choice
+
+    def data_restriction(kind: Any) -> BNode:
+        r, p = BNode(), ch(props)
+        g.add((r, T, OWL.Restriction))
+        g.add((r, OWL.onProperty, p))
+        g.add((r, kind, ch(EXT_LITERALS) if kind == OWL.hasValue else ch(EXT_DATATYPES)))
+        if rng.random() < 0.6:  # a literal value of the property (in the range or not)
+            g.add((ch(inds), p, ch(EXT_LITERALS)))
+        return r
+
+    def nested(depth: int = 0) -> Any:  # intersection / union / restriction, nested
+        r = rng.random()
+        if depth >= 2 or r < 0.4:
+            return cls_expr()
+        kind = OWL.intersectionOf if r < 0.7 else OWL.unionOf
+        node = BNode()
+        g.add((node, kind, lst([nested(depth + 1) for _ in range(rng.randint(1, 3))])))
+        return node
+
+    def members(kind: Any, pred: Any, pool: list, n: tuple[int, int] = (2, 4)) -> None:
+        node = BNode()
+        g.add((node, T, kind))
+        g.add((node, pred, lst([ch(pool) for _ in range(rng.randint(*n))])))
+
+    def npa() -> None:
+        node = BNode()
+        g.add((node, T, OWL.NegativePropertyAssertion))
+        g.add((node, OWL.sourceIndividual, ch(inds)))
+        g.add((node, OWL.assertionProperty, ch(props)))
+        if rng.random() < 0.5:
+            g.add((node, OWL.targetIndividual, ch(inds)))
+        else:
+            g.add((node, OWL.targetValue, ch(EXT_LITERALS)))
+
+    def card0() -> None:
+        r = BNode()
+        g.add((r, OWL.onProperty, ch(props)))
+        if rng.random() < 0.5:
+            g.add((r, OWL.maxCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
+        else:
+            g.add((r, OWL.maxQualifiedCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
+            g.add((r, OWL.onClass, ch(classes + [OWL.Thing])))
+        g.add((ch(classes), SC, r))
+
+    return [
+        lambda: g.add((data_restriction(ch([OWL.someValuesFrom, OWL.hasValue])), ch([SC, EQC]), ch(classes))),
+        lambda: g.add((data_restriction(OWL.someValuesFrom), SC, ch(classes))),
+        lambda: g.add((ch(classes), ch([SC, EQC]), data_restriction(ch([OWL.allValuesFrom, OWL.hasValue])))),
+        lambda: g.add((ch(props), RDFS.range, ch(EXT_DATATYPES))),
+        lambda: g.add((ch(classes), ch([SC, EQC]), nested())),
+        lambda: g.add((nested(), SC, ch(classes))),
+        lambda: g.add((ch(classes), EQC, _expr_list(rng, g, lst, OWL.oneOf, lambda: ch(inds)))),
+        lambda: g.add((ch(props), OWL.propertyChainAxiom, lst([ch(props) for _ in range(rng.randint(3, 4))]))),
+        lambda: g.add((ch(classes), OWL.hasKey, lst(rng.sample(props, rng.randint(1, 3))))),
+        lambda: g.add((ch(props), T, ch([OWL.FunctionalProperty, OWL.InverseFunctionalProperty]))),
+        lambda: g.add((ch(inds), OWL.differentFrom, ch(inds))),
+        lambda: members(OWL.AllDifferent, ch([OWL.members, OWL.distinctMembers]), inds),
+        lambda: members(OWL.AllDisjointClasses, OWL.members, classes),
+        lambda: members(OWL.AllDisjointProperties, OWL.members, props),
+        lambda: g.add((ch(classes), ch([OWL.disjointWith, OWL.complementOf]), ch(classes))),
+        lambda: g.add((ch(props), OWL.propertyDisjointWith, ch(props))),
+        lambda: g.add((ch(props), T, ch([OWL.IrreflexiveProperty, OWL.AsymmetricProperty]))),
+        npa,
+        card0,
+    ]
+
+
+def _ext_data(rng: random.Random, g: Graph, inds: list, props: list) -> None:
+    """Data of the ``owl-rl-ext`` regime: typed literal values, shared and double values
+    (keys, functional properties), sameAs chains."""
+    for _ in range(rng.randint(1, 6)):
+        g.add((rng.choice(inds), rng.choice(props), rng.choice(EXT_LITERALS)))
+    for _ in range(rng.randint(0, 3)):
+        p, v = rng.choice(props), rng.choice(inds + list(EXT_LITERALS[:3]))
+        a, b = rng.sample(inds, 2)
+        if rng.random() < 0.5:  # two subjects share a value (hasKey, inverse-functional)
+            g.add((a, p, v))
+            g.add((b, p, v))
+        else:  # one subject, two values (functional, max cardinality 1)
+            g.add((v, p, a) if not isinstance(v, Literal) else (a, p, v))
+            g.add((v, p, b) if not isinstance(v, Literal) else (a, p, b))
+    if rng.random() < 0.4:  # a sameAs chain a-b-c(-d): functional / key properties merge along it
+        chain = rng.sample(inds, rng.randint(2, 4))
+        for a, b in zip(chain, chain[1:]):
+            g.add((a, OWL.sameAs, b) if rng.random() < 0.5 else (b, OWL.sameAs, a))
+    if rng.random() < 0.08:
+        g.add((rng.choice(inds), T, OWL.Nothing))
+
+
 def _expr_list(rng: random.Random, g: Graph, lst: Any, kind: URIRef, item: Any) -> BNode:
     node = BNode()
     g.add((node, kind, lst([item() for _ in range(rng.randint(1, 3))])))
@@ -182,12 +298,13 @@ def _expr_list(rng: random.Random, g: Graph, lst: Any, kind: URIRef, item: Any) 
 
 def kg_closure(facts: Iterable[tuple], program: str, url: str = "sqlite://", *,
                shuffle: random.Random | None = None, quads: bool = False,
-               check: Any = None) -> set[tuple]:
+               check: Any = None, results: list | None = None) -> set[tuple]:
     """The triples (``quads``: statements with their graph) of a fresh store holding
     ``facts`` (triples or quads) after ``reason(program)``.
 
     ``shuffle`` permutes the insertion order of the terms and of the triples; ``check(store)``
-    runs on the store before it is closed (e.g. :func:`explain_problems`).
+    runs on the store before it is closed (e.g. :func:`explain_problems`); the
+    :class:`~kg_engine.rules.results.ReasoningResult` is appended to ``results``.
     """
     from kg_engine.rules.engine import reason
     from kg_engine.store import open_store
@@ -202,7 +319,9 @@ def kg_closure(facts: Iterable[tuple], program: str, url: str = "sqlite://", *,
                 store.term_ids([t], create=True)
             facts = shuffle.sample(facts, len(facts))
         store.add(facts)
-        reason(store, program)
+        result = reason(store, program)
+        if results is not None:
+            results.append(result)
         if check is not None:
             check(store)
         return _store_quads(store) if quads else _store_triples(store)
@@ -288,6 +407,8 @@ def _reference_class(base: Any) -> Any:
 
     import owlrl
 
+    owl = base is not owlrl.RDFS_Semantics
+
     class _Reference(base):  # type: ignore[misc, valid-type]
         def one_time_rules(self) -> None:
             if base is owlrl.RDFS_Semantics:
@@ -298,9 +419,21 @@ def _reference_class(base: Any) -> Any:
 
         def store_triple(self, t: tuple) -> None:
             s, p, o = t
-            if isinstance(s, Literal) or (p == OWL.sameAs and isinstance(o, Literal)):
+            if isinstance(s, Literal) and not (owl and p == T and str(o) in _datatypes()):
+                return  # (a literal's datatypes are kept: dt-type2 / dt-not-type need them)
+            if p == OWL.sameAs and isinstance(o, Literal):
                 return
+            if s == OWL.Nothing and p == SC:
+                return  # scm-cls: an owl:Nothing member is every class (inconsistent anyway)
             super().store_triple(t)
+
+        def _one_time_rules_datatypes(self) -> None:
+            # dt-type2 by value space (owlrl types a literal with its own datatype and the
+            # supertypes it lists, misses "5"^^xsd:integer a xsd:byte and "x" a xsd:string)
+            for lit in {o for o in self.graph.objects() if isinstance(o, Literal)}:
+                for dt in _datatypes():
+                    if literal_in_datatype(lit, dt):
+                        self.store_triple((lit, T, URIRef(dt)))
 
         def _properties(self, triple: tuple, cycle_num: int) -> None:
             if triple[1] == OWL.hasKey:
@@ -325,6 +458,167 @@ def _reference_class(base: Any) -> Any:
 
     _REF_CLASSES[base] = _Reference
     return _Reference
+
+
+def _datatypes() -> frozenset:
+    from kg_engine.rules.datatypes import SUPPORTED
+
+    return SUPPORTED
+
+
+_INT_RE = r"[+-]?[0-9]+"
+_DEC_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"
+_DBL_RE = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|[+-]?INF|NaN"
+_INT_RANGES = {
+    "integer": (None, None), "nonNegativeInteger": (0, None), "positiveInteger": (1, None),
+    "nonPositiveInteger": (None, 0), "negativeInteger": (None, -1), "long": (-(2**63), 2**63 - 1),
+    "int": (-(2**31), 2**31 - 1), "short": (-(2**15), 2**15 - 1), "byte": (-128, 127),
+    "unsignedLong": (0, 2**64 - 1), "unsignedInt": (0, 2**32 - 1), "unsignedShort": (0, 2**16 - 1),
+    "unsignedByte": (0, 255),
+}
+
+
+def literal_in_datatype(lit: Any, dt: str) -> bool:
+    """Whether ``lit`` is a literal whose data value is in the value space of ``dt`` (OWL 2
+    Structural Specification §4; written apart from kg-engine's SQL, as the reference)."""
+    import re
+    from decimal import Decimal
+
+    if not isinstance(lit, Literal):
+        return False
+    ldt = str(lit.datatype) if lit.datatype is not None else None
+    if dt == str(RDFS.Literal):
+        return True
+    if dt == str(RDF.PlainLiteral):
+        return ldt in (None, str(XSD.string))
+    if dt == str(XSD.string):
+        return lit.language is None and ldt in (None, str(XSD.string))
+
+    def value() -> Decimal | None:  # a decimal-family literal's value, None if ill-typed
+        if ldt is None or not ldt.startswith(str(XSD)):
+            return None
+        local = ldt[len(str(XSD)):]
+        text = str(lit).strip()
+        if local == "decimal":
+            return Decimal(text) if re.fullmatch(_DEC_RE, text) else None
+        if local not in _INT_RANGES or not re.fullmatch(_INT_RE, text):
+            return None
+        v = Decimal(text)
+        lo, hi = _INT_RANGES[local]
+        return v if (lo is None or v >= lo) and (hi is None or v <= hi) else None
+
+    if dt in (str(OWL.real), str(OWL.rational), str(XSD.decimal)):
+        return value() is not None
+    if dt.startswith(str(XSD)) and dt[len(str(XSD)):] in _INT_RANGES:
+        v = value()
+        lo, hi = _INT_RANGES[dt[len(str(XSD)):]]
+        return v is not None and v == v.to_integral_value() and (lo is None or v >= lo) and (hi is None or v <= hi)
+    if ldt != dt:
+        return False
+    text = str(lit).strip()
+    if dt in (str(XSD.double), str(XSD.float)):
+        return re.fullmatch(_DBL_RE, text) is not None and text != "NaN"
+    if dt == str(XSD.boolean):
+        return text in ("true", "false", "1", "0")
+    if dt == str(XSD.dateTime):
+        return re.fullmatch(r"-?[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+                            r"(Z|[+-][0-9]{2}:[0-9]{2})?", text) is not None
+    return False
+
+
+def reference_violations(closure: Iterable[tuple]) -> set[str]:
+    """The OWL 2 RL constraint rules (Tables 4–7, ``false`` heads) that ``closure`` (owlrl's,
+    sameAs as a clique) violates, checked here from the rule table, not by owlrl (whose
+    checks skip the last member of ``AllDifferent`` / ``AllDisjointProperties`` lists).
+    ``eq-diff3`` is reported as ``eq-diff2`` (kg-engine's name for both)."""
+    g = Graph()
+    for t in closure:
+        g.add(t)
+    out: set[str] = set()
+
+    def lst(head: Any) -> list:
+        try:
+            return list(Collection(g, head))
+        except Exception:  # noqa: BLE001 - a malformed list is no axiom
+            return []
+
+    def typed(x: Any, c: Any) -> bool:
+        return (x, T, c) in g
+
+    def same(a: Any, b: Any) -> bool:
+        return a == b or (a, OWL.sameAs, b) in g
+
+    for x, c in g.subject_objects(T):
+        if c == OWL.Nothing and not isinstance(x, Literal):
+            out.add("cls-nothing2")
+        if isinstance(x, Literal) and str(c) in _datatypes() and not literal_in_datatype(x, str(c)):
+            out.add("dt-not-type")
+    for pred, name in ((OWL.disjointWith, "cax-dw"), (OWL.complementOf, "cls-com")):
+        for c1, c2 in g.subject_objects(pred):
+            if any(typed(x, c2) for x in g.subjects(T, c1) if not isinstance(x, Literal)):
+                out.add(name)
+    for p in g.subjects(T, OWL.IrreflexiveProperty):
+        if any(x == y for x, y in g.subject_objects(p)):
+            out.add("prp-irp")
+    for p in g.subjects(T, OWL.AsymmetricProperty):
+        if any((y, p, x) in g for x, y in g.subject_objects(p)):
+            out.add("prp-asyp")
+    for p1, p2 in g.subject_objects(OWL.propertyDisjointWith):
+        if any((x, p2, y) in g for x, y in g.subject_objects(p1)):
+            out.add("prp-pdw")
+    for x, y in g.subject_objects(OWL.differentFrom):
+        if same(x, y):
+            out.add("eq-diff1")
+    for node in g.subjects(T, OWL.AllDisjointClasses):
+        for m in g.objects(node, OWL.members):
+            cs = lst(m)
+            for i in range(len(cs)):
+                for j in range(i + 1, len(cs)):
+                    if any(typed(x, cs[j]) for x in g.subjects(T, cs[i]) if not isinstance(x, Literal)):
+                        out.add("cax-adc")
+    for node in g.subjects(T, OWL.AllDisjointProperties):
+        for m in g.objects(node, OWL.members):
+            ps = lst(m)
+            for i in range(len(ps)):
+                for j in range(i + 1, len(ps)):
+                    if any((x, ps[j], y) in g for x, y in g.subject_objects(ps[i])):
+                        out.add("prp-adp")
+    for node in g.subjects(T, OWL.AllDifferent):
+        for pred in (OWL.members, OWL.distinctMembers):
+            for m in g.objects(node, pred):
+                zs = [z for z in lst(m) if not isinstance(z, Literal)]
+                if any(same(zs[i], zs[j]) for i in range(len(zs)) for j in range(i + 1, len(zs))):
+                    out.add("eq-diff2")
+    for x in g.subjects(OWL.sourceIndividual, None):
+        for i1 in g.objects(x, OWL.sourceIndividual):
+            for p in g.objects(x, OWL.assertionProperty):
+                if any((i1, p, i2) in g for i2 in g.objects(x, OWL.targetIndividual)):
+                    out.add("prp-npa1")
+                if any((i1, p, lt) in g for lt in g.objects(x, OWL.targetValue)):
+                    out.add("prp-npa2")
+    for pred in (OWL.maxCardinality, OWL.maxQualifiedCardinality):
+        for x, n in g.subject_objects(pred):
+            if str(n) != "0":
+                continue
+            cs = list(g.objects(x, OWL.onClass)) if pred == OWL.maxQualifiedCardinality else [None]
+            for p in g.objects(x, OWL.onProperty):
+                for u, y in g.subject_objects(p):
+                    if not typed(u, x):
+                        continue
+                    for c in cs:
+                        if c is None:
+                            out.add("cls-maxc1")
+                        elif c == OWL.Thing:
+                            out.add("cls-maxqc2")
+                        elif typed(y, c):
+                            out.add("cls-maxqc1")
+    return out
+
+
+def kg_violations(result: Any) -> set[str]:
+    """The constraint rules a kg-engine run reports, by OWL 2 RL rule name (``#n`` and the
+    ``/rng``, ``/avf`` variants of dt-not-type dropped)."""
+    return {name.split("#")[0].split("/")[0] for name in result.violation_counts}
 
 
 # -- comparison ------------------------------------------------------------------------------
@@ -386,13 +680,15 @@ class CaseResult:
     kg_only: set = field(default_factory=set)
     ref_only: set = field(default_factory=set)
     partition: tuple | None = None  # (ours, reference) when the sameAs classes differ
+    violations: tuple | None = None  # (ours, reference) when the violated constraints differ
     note: str = ""
     explain: list[str] = field(default_factory=list)  # problems of explain() trees
     explained: int = 0  # trees checked
 
     @property
     def ok(self) -> bool:
-        return not self.kg_only and not self.ref_only and self.partition is None and not self.explain
+        return (not self.kg_only and not self.ref_only and self.partition is None
+                and self.violations is None and not self.explain)
 
     def describe(self, limit: int = 8) -> str:
         def show(ts: set) -> str:
@@ -405,12 +701,17 @@ class CaseResult:
             out.append(f"  reference only ({len(self.ref_only)}): {show(self.ref_only)}")
         if self.partition is not None:
             out.append(f"  sameAs classes: ours {self.partition[0]} reference {self.partition[1]}")
+        if self.violations is not None:
+            out.append(f"  violated constraints: ours {sorted(self.violations[0])} "
+                       f"reference {sorted(self.violations[1])}")
         out += [f"  {p}" for p in self.explain[:limit]]
         out.append("  data: " + " . ".join(" ".join(_short(x) for x in t) for t in self.facts))
         return "\n".join(out)
 
 
 def _short(t: Any) -> str:
+    if not hasattr(t, "n3"):  # e.g. an aggregate value compared by value
+        return repr(t)
     s = t.n3()
     for ns, pre in ((EX, ":"), (str(RDF), "rdf:"), (str(RDFS), "rdfs:"), (str(OWL), "owl:"), (str(XSD), "xsd:")):
         s = s.replace(f"<{ns}", pre)
@@ -441,7 +742,14 @@ def check_closure(facts: list[tuple], regime: str, url: str = "sqlite://", seed:
         if explain:
             res.explain, res.explained = explain_problems(store, random.Random(seed))
 
-    return _compare(res, kg_closure(facts, program, url, check=check), owlrl_closure(facts, regime))
+    results: list = []
+    ref = owlrl_closure(facts, regime)
+    res = _compare(res, kg_closure(facts, program, url, check=check, results=results), ref)
+    if program == "owl-rl" and results:  # the constraints (inconsistencies) each side finds
+        ours, theirs = kg_violations(results[0]), reference_violations(ref)
+        if ours != theirs:
+            res.violations = (ours, theirs)
+    return res
 
 
 # -- explanations ----------------------------------------------------------------------------
@@ -498,7 +806,7 @@ def _show(t: tuple) -> str:
 
 def check_incremental(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://",
                       seed: int = -1, steps: int | None = None, *, live: bool = False,
-                      api: bool = False) -> CaseResult:
+                      api: bool = False, regime: str | None = None) -> CaseResult:
     """A random write sequence ends with the statements of a fresh run (see module docstring).
 
     Statements are compared with their graph: data may sit in named graphs, in the default
@@ -509,14 +817,16 @@ def check_incremental(rng: random.Random, program: str = "owl-rl", url: str = "s
     ``store.remove`` / ``store.remove_quads``, maintained by the store's hook; ``api``: the
     same through ``KnowledgeGraph.add`` / ``remove`` and SPARQL ``INSERT DATA`` /
     ``DELETE DATA`` / ``DELETE WHERE``; otherwise they go through ``RuleEngine.add`` /
-    ``remove`` and ``reason()``. The final store's explanations are checked too.
+    ``remove`` and ``reason()``. The final store's explanations are checked too, and the
+    constraints it violates must be the fresh run's. ``regime``: the generator
+    (:func:`generate`; by default ``rdfs`` or ``owl-rl`` after the program).
     """
     if live or api:
-        return _check_live(rng, program, url, seed, steps, api=api)
+        return _check_live(rng, program, url, seed, steps, api=api, regime=regime)
     from kg_engine.rules.engine import RuleEngine
     from kg_engine.store import open_store
 
-    regime = "rdfs" if program == "rdfs" else "owl-rl"
+    regime = regime or ("rdfs" if program == "rdfs" else "owl-rl")
     pool = _pool(rng, regime, program)
     asserted = set(rng.sample(pool, len(pool) // 2))
     log: list[str] = []
@@ -549,17 +859,31 @@ def check_incremental(rng: random.Random, program: str = "owl-rl", url: str = "s
             log.append(f"{op} " + " . ".join(_show(t) for t in batch))
         ours = _store_quads(store)
         res.explain, res.explained = explain_problems(store, rng)
+        violated = _violated(store, program)
     finally:
         store.close()
-    return _against_fresh(res, rng, ours, asserted, log, program, url)
+    return _against_fresh(res, rng, ours, asserted, log, program, url, violated)
+
+
+def _violated(store: Any, program: Any) -> set[str]:
+    """Names (``#n`` dropped) of the constraint rules of ``program`` the store violates."""
+    from kg_engine.rules.consistency import check
+
+    return {v.rule.split("#")[0] for v in check(store, program, max_violations=1)}
 
 
 def _against_fresh(res: CaseResult, rng: random.Random, ours: set, asserted: set, log: list[str],
-                   program: str, url: str) -> CaseResult:
+                   program: str, url: str, violated: set[str] | None = None) -> CaseResult:
     res.facts, res.note = sorted(asserted, key=str), "| ".join(log)
     # the fresh run gets a store of its own: an in-memory SQLite one (a PostgreSQL URL names a
     # database that still holds the sequence's store, which made the comparison vacuous there)
-    fresh = kg_closure(res.facts, program, "sqlite://", shuffle=random.Random(rng.random()), quads=True)
+    results: list = []
+    fresh = kg_closure(res.facts, program, "sqlite://", shuffle=random.Random(rng.random()), quads=True,
+                       results=results)
+    if violated is not None:
+        theirs = {k.split("#")[0] for k in results[0].violation_counts}
+        if violated != theirs:
+            res.violations = (violated, theirs)
     if any(step.startswith("store+reason") for step in log):
         # documented (docs/rules.md, live reasoning): writes made without the engine are not
         # maintained; reason() continues from them and keeps the inferred copy of a statement
@@ -595,10 +919,10 @@ def shrink(facts: list[tuple], regime: str, url: str = "sqlite://", *, budget: i
 
 
 def _check_live(rng: random.Random, program: str, url: str, seed: int, steps: int | None, *,
-                api: bool = False) -> CaseResult:
+                api: bool = False, regime: str | None = None) -> CaseResult:
     from kg_engine.rules.live import set_profile
 
-    regime = "rdfs" if program == "rdfs" else "owl-rl"
+    regime = regime or ("rdfs" if program == "rdfs" else "owl-rl")
     pool = _pool(rng, regime, program)
     asserted = set(rng.sample(pool, len(pool) // 2))
     log: list[str] = []
@@ -664,9 +988,10 @@ def _check_live(rng: random.Random, program: str, url: str, seed: int, steps: in
             log.append(f"{op} " + " . ".join(_show(t) for t in batch))
         ours = _store_quads(store)
         res.explain, res.explained = explain_problems(store, rng)
+        violated = _violated(store, program)
     finally:
         store.close()
-    return _against_fresh(res, rng, ours, asserted, log, program, url)
+    return _against_fresh(res, rng, ours, asserted, log, program, url, violated)
 
 
 def _graph_op(rng: random.Random, asserted: set) -> tuple[str, set]:
@@ -805,5 +1130,418 @@ def check_user_rules(facts: list[tuple], syntax: str, url: str = "sqlite://", se
 
     ours = kg_closure(facts, user_program(syntax), url, check=check)
     ref = user_rules_reference(facts)
+    res.kg_only, res.ref_only = ours - ref, ref - ours
+    return res
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def _kg_cli(args: list[str], db: str, cwd: str) -> str:
+    """Run ``kg ARGS --db DB`` in a subprocess; its stdout (an exit code other than 0 raises)."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "import sys; from kg_engine.cli import main; sys.exit(main())", *args, "--db", db]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(f"kg {' '.join(args)[:300]} exited with {r.returncode}: {(r.stderr or r.stdout)[-1500:]}")
+    return r.stdout
+
+
+def _nquads(quads: Iterable[tuple]) -> str:
+    default = _default()
+    lines = []
+    for s, p, o, g in quads:
+        lines.append(f"{s.n3()} {p.n3()} {o.n3()}" + ("" if g == default else f" {g.n3()}") + " .")
+    return "\n".join(lines) + "\n"
+
+
+def _json_term(b: dict) -> Any:
+    if b["type"] == "uri":
+        return URIRef(b["value"])
+    if b["type"] == "bnode":
+        return BNode(b["value"])
+    dt = b.get("datatype")
+    return Literal(b["value"], lang=b.get("xml:lang"), datatype=URIRef(dt) if dt else None)
+
+
+def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://", seed: int = -1,
+              steps: int | None = None) -> CaseResult:
+    """A write sequence through the ``kg`` command line, each command a subprocess:
+    ``kg load`` (N-Quads, or N-Triples into ``--graph``), ``kg reason [--rules R] [--recompute]``,
+    ``kg update`` (``INSERT DATA`` / ``DELETE DATA`` / ``DELETE WHERE`` / ``ADD`` / ``COPY`` /
+    ``MOVE`` / ``DROP``), then ``kg query`` and ``kg explain``.
+
+    ``program``: ``rdfs``, ``owl-rl`` or ``user-<syntax>`` (the user program of
+    :data:`USER_RULES` written to a rules file). Checked: the store's statements (asserted,
+    and inferred with their graph) equal a fresh run over its asserted statements, which
+    equal the ones the sequence asserted (``kg load`` gives each file's blank nodes new
+    labels, so those are compared by count); ``kg query``'s default graph (asserted ∪
+    inferred) equals the fresh run's; ``kg explain`` explains an inferred statement.
+    """
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from kg_engine.store import open_store
+
+    user = program.startswith("user-")
+    regime = "rdfs" if program == "rdfs" else "owl-rl"
+    pool = _pool(rng, regime, "owl-rl" if user else program)
+    plain = [q for q in pool if not any(isinstance(x, BNode) for x in q)]
+    asserted = set(rng.sample(pool, len(pool) // 2))
+    log: list[str] = []
+    res = CaseResult(seed, f"cli-{program}", [])
+    with tempfile.TemporaryDirectory(prefix="kg-rulesdiff-") as tmp:
+        db = f"sqlite:///{tmp}/kg.sqlite" if url == "sqlite://" else url
+        rules = program
+        if user:
+            syntax = program[len("user-"):]
+            ext = {"jena": "rules", "n3": "n3", "sparql": "rq"}[syntax]
+            rules = f"{tmp}/{program}.{ext}"
+            Path(rules).write_text(USER_RULES[syntax])
+        n = 0
+
+        def kg(*args: str) -> str:
+            return _kg_cli(list(args), db, tmp)
+
+        def load(quads: list[tuple]) -> None:
+            nonlocal n
+            n += 1
+            graphs = {q[3] for q in quads}
+            if len(graphs) == 1 and next(iter(graphs)) != _default() and rng.random() < 0.5:
+                path = Path(tmp, f"w{n}.nt")  # triples into --graph
+                path.write_text(_nquads([(*q[:3], _default()) for q in quads]))
+                kg("load", str(path), "--graph", str(next(iter(graphs))))
+            else:
+                path = Path(tmp, f"w{n}.nq")
+                path.write_text(_nquads(quads))
+                kg("load", str(path))
+
+        reason_first = rng.random() < 0.5
+        if reason_first:
+            open_store(db).close()  # kg reason needs a store: an empty one
+            kg("reason", "--rules", rules)
+            log.append("reason on an empty store")
+        load(sorted(asserted, key=str))
+        if not reason_first:
+            kg("reason", "--rules", rules)
+        for _ in range(steps if steps is not None else rng.randint(2, 5)):
+            op = rng.choice(["load", "insert-data", "delete-data", "delete-where", "graph-op", "reason", "recompute"])
+            if op in ("reason", "recompute"):
+                kg("reason", "--rules", rules, *(["--recompute"] if op == "recompute" else []))
+                log.append(op)
+                continue
+            if op == "graph-op":
+                text, asserted = _graph_op(rng, asserted)
+                kg("update", text)
+                log.append(text)
+                continue
+            if op.startswith("delete"):
+                cands = [q for q in sorted(asserted, key=str) if q in plain or q[:3] in {p[:3] for p in plain}]
+                cands = [q for q in cands if not any(isinstance(x, BNode) for x in q)]
+                if not cands:
+                    continue
+                batch = rng.sample(cands, rng.randint(1, min(3, len(cands))))
+                kg("update", _update_text(op, batch))
+                asserted = _drop(asserted, batch)
+            else:
+                if not plain:
+                    continue
+                batch = rng.sample(plain, rng.randint(1, min(3, len(plain))))
+                if op == "load":
+                    load(batch)
+                else:
+                    kg("update", _update_text(op, batch))
+                asserted |= set(batch)
+            log.append(f"{op} " + " . ".join(_show(t) for t in batch))
+        answer = json.loads(kg("query", "--format", "json", "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"))
+        store = open_store(db)
+        try:
+            ours = _store_quads(store)
+            res.explain, res.explained = explain_problems(store, rng)
+            name = store.db.scalar("SELECT name FROM kg_rules_programs LIMIT 1")
+        finally:
+            store.close()
+        inferred_g = f"urn:kg-engine:inferred:{name}"
+        picked = sorted((q for q in ours if str(q[3]) == inferred_g
+                         and not any(isinstance(x, BNode) for x in q[:3])), key=str)
+        if picked:
+            t = rng.choice(picked)
+            out = kg("explain", " ".join(x.n3() for x in t[:3]))
+            if "[rule " not in out.splitlines()[0]:
+                res.explain.append(f"kg explain {_show(t[:3])}: {out.splitlines()[0]}")
+    mine = {q for q in ours if not str(q[3]).startswith("urn:kg-engine:inferred:")}
+
+    def split(qs: set) -> tuple[set, int]:
+        return ({q for q in qs if not any(isinstance(x, BNode) for x in q)},
+                sum(1 for q in qs if any(isinstance(x, BNode) for x in q)))
+
+    (a_plain, a_blank), (m_plain, m_blank) = split(asserted), split(mine)
+    if a_plain != m_plain or a_blank != m_blank:
+        res.note = (f"asserted statements differ from the writes: store only {sorted(map(_show, m_plain - a_plain))}, "
+                    f"writes only {sorted(map(_show, a_plain - m_plain))}, blank-node statements {m_blank} vs {a_blank}; ")
+        res.kg_only |= m_plain - a_plain
+        res.ref_only |= a_plain - m_plain
+    prog = user_program(program[len("user-"):]) if user else program
+    fresh = kg_closure(sorted(mine, key=str), prog, "sqlite://", shuffle=random.Random(rng.random()), quads=True)
+    res.facts = sorted(mine, key=str)
+    res.note += "| ".join(log)
+    res.kg_only |= ours - fresh
+    res.ref_only |= fresh - ours
+    # kg query: the default graph is asserted ∪ inferred under the reasoning profile
+    visible = {q[:3] for q in fresh if q[3] == _default() or str(q[3]) == inferred_g}
+    rows = {tuple(_json_term(b[v]) for v in ("s", "p", "o")) for b in answer["results"]["bindings"]}
+    want = {t for t in visible if not any(isinstance(x, BNode) for x in t)}
+    got = {t for t in rows if not any(isinstance(x, BNode) for x in t)}
+    res.kg_only |= {(*t, URIRef("urn:kg-query")) for t in got - want}
+    res.ref_only |= {(*t, URIRef("urn:kg-query")) for t in want - got}
+    return res
+
+
+# -- random stratified programs --------------------------------------------------------------
+
+#: predicates of the random user programs: ``b*`` data only, ``q*`` derived (and asserted)
+_BASE = tuple(U(f"b{i}") for i in range(2))
+_DERIVED = tuple(U(f"q{i}") for i in range(4))
+
+
+@dataclass
+class RandomRule:
+    """``head(x, y|z) :- p1(x, y) [, p2(y, z)] [, not q(x, y|z|_)]``, by predicate."""
+
+    name: str
+    head: URIRef
+    first: URIRef
+    second: URIRef | None  # a join through ?y
+    negated: URIRef | None
+    neg_vars: str  # "xy", "xz" or "x_" (existential object)
+
+    def render(self, syntax: str) -> str:
+        out = "z" if self.second else "y"
+        pre = f"ex:{self.first.split('/')[-1]}"
+        body = [f"?x {pre} ?y"]
+        if self.second:
+            body.append(f"?y ex:{self.second.split('/')[-1]} ?z")
+        neg = None
+        if self.negated:
+            o = {"xy": "?y", "xz": "?z", "x_": "?any"}[self.neg_vars]
+            neg = f"?x ex:{self.negated.split('/')[-1]} {o}"
+        head = f"?x ex:{self.head.split('/')[-1]} ?{out}"
+        if syntax == "jena":
+            atoms = " ".join(f"({b})" for b in body)
+            if neg:
+                atoms += f" noValue({neg.replace(' ?any', '')})" if self.neg_vars == "x_" else f" noValue({neg})"
+            return f"[{self.name}: {atoms} -> ({head})]"
+        if syntax == "n3":
+            parts = " . ".join(body) + (f" . ?scope log:notIncludes {{ {neg} }}" if neg else "")
+            return f"{{ {parts} }} => {{ {head} }} ."
+        where = " . ".join(body) + (f" FILTER NOT EXISTS {{ {neg} }}" if neg else "")
+        return f"PREFIX ex: <{EX}>\n# rule: {self.name}\nCONSTRUCT {{ {head} }} WHERE {{ {where} }}"
+
+
+def random_program(rng: random.Random) -> list[RandomRule]:
+    """2–5 random rules over :data:`_BASE` / :data:`_DERIVED`, recursive now and then, with
+    negation in about half of them; stratifiable or not."""
+    rules = []
+    for i in range(rng.randint(2, 5)):
+        neg = rng.choice(_DERIVED + _BASE) if rng.random() < 0.5 else None
+        rules.append(RandomRule(
+            f"r{i}", rng.choice(_DERIVED), rng.choice(_BASE + _DERIVED),
+            rng.choice(_BASE + _DERIVED) if rng.random() < 0.4 else None, neg,
+            rng.choice(["xy", "x_"]) if neg else "xy"))
+        if rules[-1].second and neg and rng.random() < 0.5:
+            rules[-1].neg_vars = "xz"
+    return rules
+
+
+def program_text(rules: list[RandomRule], syntax: str) -> str:
+    if syntax == "sparql":
+        return "\n;\n".join(r.render(syntax) for r in rules)
+    return f"@prefix ex: <{EX}> .\n" + "\n".join(r.render(syntax) for r in rules) + "\n"
+
+
+def stratifiable(rules: list[RandomRule]) -> bool:
+    """No negated predicate depends (through rule heads) on the negating rule's own head."""
+    deps: dict[URIRef, set[URIRef]] = {}  # head -> predicates it is derived from
+    for r in rules:
+        deps.setdefault(r.head, set()).update(x for x in (r.first, r.second, r.negated) if x)
+
+    def reaches(a: URIRef, b: URIRef) -> bool:  # a is derived (transitively) from b
+        seen, todo = set(), [a]
+        while todo:
+            x = todo.pop()
+            for y in deps.get(x, ()):
+                if y == b:
+                    return True
+                if y not in seen:
+                    seen.add(y)
+                    todo.append(y)
+        return False
+
+    return not any(r.negated and (r.negated == r.head or reaches(r.negated, r.head)) for r in rules)
+
+
+def random_program_reference(rules: list[RandomRule], facts: Iterable[tuple]) -> set[tuple]:
+    """The stratified (perfect-model) closure of ``rules`` over ``facts`` in Python: strata
+    by dependency, each to its fixpoint."""
+    g = {tuple(f[:3]) for f in facts}
+    heads = {r.head for r in rules}
+
+    def level(p: URIRef, seen: frozenset = frozenset()) -> int:
+        if p not in heads or p in seen:
+            return 0
+        lv = 0
+        for r in rules:
+            if r.head == p:
+                for x, neg in ((r.first, False), (r.second, False), (r.negated, True)):
+                    if x:
+                        lv = max(lv, level(x, seen | {p}) + (1 if neg else 0))
+        return lv
+
+    by_level: dict[int, list[RandomRule]] = {}
+    for r in rules:
+        by_level.setdefault(level(r.head), []).append(r)
+    for lv in sorted(by_level):
+        while True:
+            new = set()
+            for r in by_level[lv]:
+                for x, p1, y in list(g):
+                    if p1 != r.first:
+                        continue
+                    outs = [y] if not r.second else [z for y2, p2, z in g if p2 == r.second and y2 == y]
+                    for o in outs:
+                        if r.negated:
+                            if r.neg_vars == "x_" and any(s == x and p == r.negated for s, p, _ in g):
+                                continue
+                            if r.neg_vars != "x_" and (x, r.negated, o if r.neg_vars == "xz" else y) in g:
+                                continue
+                        if not isinstance(x, Literal):
+                            new.add((x, r.head, o))
+            new -= g
+            if not new:
+                break
+            g |= new
+    return g
+
+
+def check_random_program(rng: random.Random, syntax: str, url: str = "sqlite://", seed: int = -1) -> CaseResult:
+    """A random program (:func:`random_program`) in ``syntax``: an unstratifiable one must be
+    refused with a :class:`~kg_engine.errors.RuleSyntaxError` that says so; a stratifiable
+    one must give its stratified closure (:func:`random_program_reference`) on random data."""
+    from kg_engine.errors import RuleSyntaxError
+    from kg_engine.rules.syntax import parse_rules
+
+    rules = random_program(rng)
+    text = program_text(rules, syntax)
+    inds = [U(f"a{i}") for i in range(5)]
+    facts = [(rng.choice(inds), rng.choice(_BASE + _DERIVED[:2]), rng.choice(inds + [Literal(1)]))
+             for _ in range(rng.randint(3, 14))]
+    res = CaseResult(seed, f"user-strata-{syntax}", sorted(set(facts), key=str))
+    res.note = " ".join(text.split())
+    ok = stratifiable(rules)
+    try:
+        program = parse_rules(text, syntax, f"<random.{syntax}>", name=f"random-{syntax}")
+    except RuleSyntaxError as exc:
+        msg = str(exc)
+        if ok:
+            res.explain.append(f"a stratifiable program was refused: {msg}")
+        elif "stratif" not in msg or "recursion through negation" not in msg:
+            res.explain.append(f"refused without saying why clearly: {msg}")
+        return res
+    if not ok:
+        res.explain.append("an unstratifiable program was accepted")
+        return res
+
+    def check(store: Any) -> None:
+        res.explain, res.explained = explain_problems(store, random.Random(seed))
+
+    ours = kg_closure(res.facts, program, url, check=check)
+    ref = random_program_reference(rules, res.facts)
+    res.kg_only, res.ref_only = ours - ref, ref - ours
+    return res
+
+
+# -- aggregates ------------------------------------------------------------------------------
+
+#: A SPARQL rule program with aggregates over a recursive predicate (COUNT DISTINCT of a
+#: transitive closure) and over literal values (SUM, MIN, MAX, AVG of the numeric ones), a
+#: rule reading an aggregate and one negating it; :func:`aggregate_reference` is its meaning.
+AGGREGATE_RULES = "\n;\n".join(
+    f"PREFIX ex: <{EX}>\n# rule: {name}\nCONSTRUCT {{ {head} }} WHERE {{ {body} }}" for name, head, body in [
+        ("trans", "?x ex:p0 ?z", "?x ex:p0 ?y . ?y ex:p0 ?z"),
+        ("reach", "?x ex:reach ?n",
+         "?x ex:p0 ?w . { SELECT ?x (COUNT(DISTINCT ?y) AS ?n) WHERE { ?x ex:p0 ?y } GROUP BY ?x }"),
+        ("hub", "?x a ex:Hub", "?x ex:reach ?n FILTER(?n >= 2)"),
+        *[(name, f"?x ex:{name} ?m",
+           f"?x ex:p3 ?w . {{ SELECT ?x ({fn}(?v) AS ?m) WHERE {{ ?x ex:p3 ?v FILTER(isNumeric(?v)) }} GROUP BY ?x }}")
+          for name, fn in (("total", "SUM"), ("top", "MAX"), ("low", "MIN"), ("mean", "AVG"))],
+        ("lonely", "?x a ex:Lonely", "?x a ex:C0 FILTER NOT EXISTS { ?x ex:reach ?n }"),
+    ])
+_AGG_PREDS = tuple(U(n) for n in ("reach", "total", "top", "low", "mean"))
+
+
+def _numeric(lit: Any) -> float | None:
+    """The value of a valid numeric literal (SPARQL ``isNumeric``), else None."""
+    import re
+
+    if not isinstance(lit, Literal) or lit.datatype is None:
+        return None
+    if literal_in_datatype(lit, str(OWL.real)):
+        return float(str(lit).strip())
+    if str(lit.datatype) in (str(XSD.double), str(XSD.float)):
+        text = str(lit).strip()
+        if re.fullmatch(_DBL_RE, text) and text != "NaN":
+            return float(text.replace("INF", "inf"))
+    return None
+
+
+def aggregate_reference(facts: Iterable[tuple]) -> set[tuple]:
+    """The closure of :data:`AGGREGATE_RULES` over ``facts`` (aggregate values as
+    ``("value", float)`` objects: kg-engine types a computed number by its value)."""
+    p0, p3, C0 = U("p0"), U("p3"), U("C0")
+    g = {tuple(f[:3]) for f in facts}
+    while True:  # trans
+        new = {(x, p0, z) for x, p, y in g if p == p0 for y2, q, z in g if q == p0 and y2 == y} - g
+        if not new:
+            break
+        g |= new
+    out = set(g)
+    subjects = {x for x, p, _ in g if p == p0}
+    reach = {x: len({y for s, p, y in g if s == x and p == p0}) for x in subjects}
+    for x, n in reach.items():
+        out.add((x, U("reach"), ("value", float(n))))
+        if n >= 2:
+            out.add((x, T, U("Hub")))
+    for x in {x for x, p, _ in g if p == p3}:
+        vals = [v for v in (_numeric(o) for s, p, o in g if s == x and p == p3) if v is not None]
+        if vals:
+            for name, v in (("total", sum(vals)), ("top", max(vals)), ("low", min(vals)),
+                            ("mean", sum(vals) / len(vals))):
+                out.add((x, U(name), ("value", round(v, 9))))
+    for x, p, c in g:
+        if p == T and c == C0 and x not in reach:
+            out.add((x, T, U("Lonely")))
+    return {t for t in out if not isinstance(t[0], Literal)}
+
+
+def check_aggregates(facts: list[tuple], url: str = "sqlite://", seed: int = -1) -> CaseResult:
+    """kg-engine's closure of :data:`AGGREGATE_RULES` against :func:`aggregate_reference`
+    (aggregate results compared by value)."""
+    from kg_engine.rules.syntax import parse_rules
+
+    res = CaseResult(seed, "user-aggregates", facts)
+
+    def check(store: Any) -> None:
+        res.explain, res.explained = explain_problems(store, random.Random(seed))
+
+    program = parse_rules(AGGREGATE_RULES, "sparql", "<aggregates.rq>", name="aggregates")
+    ours = set()
+    for s, p, o in kg_closure(facts, program, url, check=check):
+        if p in _AGG_PREDS:
+            o = ("value", round(float(o.toPython()), 9))
+        ours.add((s, p, o))
+    ref = aggregate_reference(facts)
     res.kg_only, res.ref_only = ours - ref, ref - ours
     return res

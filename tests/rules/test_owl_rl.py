@@ -157,3 +157,67 @@ def test_program_is_specialised_to_the_tbox():
     names = owl_rl_rules(store).names()
     assert "cls-int1#1" in names and "scm-int#1" in names
     assert not any(n.startswith("cls-uni") for n in names)
+
+
+def case_data_ranges():
+    """cls-svf1 with a datatype (dt-type2 by value space): ``∃p.xsd:integer`` holds for an
+    integer value, ``"5.0"^^xsd:decimal`` (an integer value) and a plain string for
+    ``∃p.xsd:string``; not for a language-tagged string, an out-of-range ``xsd:byte`` or a
+    double (rules.datatypes)."""
+    g = Graph()
+    for r, dt in ((U("HasInt"), XSD.integer), (U("HasByte"), XSD.byte), (U("HasStr"), XSD.string)):
+        g += [(r, T, OWL.Restriction), (r, OWL.onProperty, U("v")), (r, OWL.someValuesFrom, dt)]
+    g += [(U("HasInt"), RDFS.subClassOf, U("Counted")),
+          (U("a"), U("v"), Literal(5)), (U("b"), U("v"), Literal("5.0", datatype=XSD.decimal)),
+          (U("c"), U("v"), Literal("x")), (U("d"), U("v"), Literal("x", lang="en")),
+          (U("e"), U("v"), Literal("300", datatype=XSD.byte)), (U("f"), U("v"), Literal("1.5E0", datatype=XSD.double))]
+    return g, {(U("a"), T, U("HasInt")), (U("a"), T, U("Counted")), (U("a"), T, U("HasByte")),
+               (U("b"), T, U("HasInt")), (U("b"), T, U("Counted")), (U("b"), T, U("HasByte")),
+               (U("c"), T, U("HasStr"))}
+
+
+@pytest.mark.parametrize("specialise", [True, False], ids=["specialised", "generic"])
+def test_data_range_membership_is_by_value_space(specialise):
+    g, expected = case_data_ranges()
+    got, result = run(g, specialise)
+    typed = {(s, o) for s, p, o in got if p == T and str(o).startswith(EX)}
+    assert typed == {(s, o) for s, _, o in expected}
+    assert not result.violations
+
+
+def test_dt_not_type_for_ranges_and_all_values_from(store_url):
+    """A literal value outside a datatype range / allValuesFrom datatype is an inconsistency
+    (dt-not-type), reported, never written; values inside are not reported; the data range
+    ``∃p.xsd:integer`` is decided in SQL on every backend."""
+    url = store_url
+    g = Graph()
+    r = BNode()
+    g += [(U("age"), RDFS.range, XSD.nonNegativeInteger), (U("a"), U("age"), Literal(-1)),
+          (U("b"), U("age"), Literal(3)), (U("c"), U("age"), U("notALiteral")),
+          (r, OWL.onProperty, U("code")), (r, OWL.allValuesFrom, XSD.string), (U("Coded"), RDFS.subClassOf, r),
+          (U("x"), T, U("Coded")), (U("x"), U("code"), Literal(7)), (U("y"), T, U("Coded")),
+          (U("y"), U("code"), Literal("ok"))]
+    g2, expected = case_data_ranges()
+    store = open_store(url)
+    store.add(list(g) + list(g2))
+    result = RuleEngine(store, "owl-rl").materialise()
+    got = {(s, p, o) for s, p, o, _ in store.triples((None, None, None))}
+    store.close()
+    assert expected <= got
+    assert (U("e"), T, U("HasByte")) not in got and (U("d"), T, U("HasStr")) not in got
+    bad = {(v.rule, v.bindings.get("u", v.bindings.get("x"))) for v in result.violations}
+    assert bad == {("dt-not-type/rng", U("a")), ("dt-not-type/avf", U("x"))}
+
+
+def test_all_different_with_a_repeated_member_is_inconsistent():
+    """eq-diff2: ``AllDifferent (a a)`` — a sameAs a holds (eq-ref), so the axiom is violated
+    (found by the rules differential, 2026-12-07; the member pairs skipped equal members)."""
+    g = Graph()
+    node = BNode()
+    g += [(node, T, OWL.AllDifferent), (node, OWL.members, lst(g, [U("a"), U("b"), U("a")]))]
+    _, result = run(g)
+    assert {k.split("#")[0] for k in result.violation_counts} == {"eq-diff2"}
+    g2 = Graph()
+    node = BNode()
+    g2 += [(node, T, OWL.AllDifferent), (node, OWL.members, lst(g2, [U("a"), U("b")]))]
+    assert not run(g2)[1].violations

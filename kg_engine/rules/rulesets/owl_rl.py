@@ -2,7 +2,8 @@
 
 Generic rules (one rule, schema triples joined at run time): prp-dom, prp-rng, prp-fp,
 prp-ifp, prp-symp, prp-trp, prp-spo1, prp-eqp1/2, prp-inv1/2, cls-svf1/2, cls-avf,
-cls-hv1/2, cax-sco, cax-eqc1/2 and the schema rules scm-sco, scm-eqc1/2, scm-spo,
+cls-hv1/2, cls-svf1/dt (``someValuesFrom`` a datatype: a literal value in its value space,
+:mod:`kg_engine.rules.datatypes`), cax-sco, cax-eqc1/2 and the schema rules scm-sco, scm-eqc1/2, scm-spo,
 scm-eqp1/2, scm-dom1/2, scm-rng1/2, scm-hv, scm-svf1/2, scm-avf1/2.
 
 TBox-specialised rules (the RDF list or the literal is read once from the store when the
@@ -12,7 +13,9 @@ cls-maxqc4, and the constraints cax-adc, prp-adp, eq-diff2/3, cls-maxc1, cls-max
 
 Constraints (empty head; reported as violations, never written): cls-nothing2, cls-com,
 cax-dw, cax-adc, prp-irp, prp-asyp, prp-pdw, prp-adp, prp-npa1/2, eq-diff1/2/3,
-cls-maxc1, cls-maxqc1/2.
+cls-maxc1, cls-maxqc1/2, and dt-not-type for the literal values of a property whose
+``rdfs:range`` (dt-not-type/rng) or ``allValuesFrom`` (dt-not-type/avf) is a datatype
+that does not hold them.
 
 Equality (eq-sym, eq-trans, eq-rep-s/p/o) is not written as rules: ``owl:sameAs`` is handled
 by representative rewriting in :mod:`kg_engine.rules.sameas` — the rules above that
@@ -57,6 +60,14 @@ def _ne(a: Var, b: Var) -> Builtin:
     return Builtin("not", (Builtin("sameTerm", (a, b)),))
 
 
+def _isdt(d: Var) -> Builtin:
+    return Builtin("isDatatype", (d,))
+
+
+def _indt(v: Var, d: Var) -> Builtin:
+    return Builtin("inDatatype", (v, d))
+
+
 def generic_rules() -> list[Rule]:
     """The OWL 2 RL rules that do not depend on RDF lists or literal constants."""
     x, y, z, p, p1, p2, p3, c, c1, c2, c3, u, v, y1, y2, x1, x2, i, i1, i2, lt = _v(
@@ -77,6 +88,8 @@ def generic_rules() -> list[Rule]:
         R("prp-symp", (A(p, T, OWL.SymmetricProperty), A(x, p, y)), (A(y, p, x),)),
         R("prp-asyp", (A(p, T, OWL.AsymmetricProperty), A(x, p, y), A(y, p, x)), ()),
         R("prp-trp", (A(p, T, OWL.TransitiveProperty), A(x, p, y), A(y, p, z)), (A(x, p, z),)),
+        R("dt-not-type/rng", (A(p, RDFS.range, c), A(x, p, y), _isdt(c), Builtin("isLiteral", (y,)),
+                              Builtin("not", (_indt(y, c),))), ()),
         R("prp-spo1", (A(p1, SP, p2), A(x, p1, y)), (A(x, p2, y),)),
         R("prp-eqp1", (A(p1, EQP, p2), A(x, p1, y)), (A(x, p2, y),)),
         R("prp-eqp2", (A(p1, EQP, p2), A(x, p2, y)), (A(x, p1, y),)),
@@ -93,6 +106,10 @@ def generic_rules() -> list[Rule]:
         R("cls-svf1", (A(x, SVF, y), A(x, ONP, p), A(u, p, v), A(v, T, y)), (A(u, T, x),)),
         R("cls-svf2", (A(x, SVF, OWL.Thing), A(x, ONP, p), A(u, p, v)), (A(u, T, x),)),
         R("cls-avf", (A(x, AVF, y), A(x, ONP, p), A(u, T, x), A(u, p, v)), (A(v, T, y),)),
+        # data ranges: ``v a y`` for a literal v (dt-type2) is a test, never a triple
+        R("cls-svf1/dt", (A(x, SVF, y), A(x, ONP, p), A(u, p, v), _isdt(y), _indt(v, y)), (A(u, T, x),)),
+        R("dt-not-type/avf", (A(x, AVF, y), A(x, ONP, p), A(u, T, x), A(u, p, v), _isdt(y),
+                              Builtin("isLiteral", (v,)), Builtin("not", (_indt(v, y),))), ()),
         R("cls-hv1", (A(x, HV, y), A(x, ONP, p), A(u, T, x)), (A(u, p, y),)),
         R("cls-hv2", (A(x, HV, y), A(x, ONP, p), A(u, p, y)), (A(u, T, x),)),
         # --- Table 7: class axioms
@@ -303,6 +320,10 @@ def _specialised(specs: list[tuple[str, Any]], terms: dict[int, Any]) -> list[Ru
                         rs.append(Rule("cax-adc", (Atom(x, T, ca), Atom(x, T, cb)), ()))
                     elif kind == "adp":
                         rs.append(Rule("prp-adp", (Atom(x, ca, y), Atom(x, cb, y)), ()))
+                    elif ca == cb and not isinstance(ca, Literal):
+                        # a member listed twice: zi sameAs zj holds by eq-ref, so the axiom
+                        # itself is inconsistent (the body is the axiom's own typing)
+                        rs.append(Rule("eq-diff2", (Atom(t(payload[0]), T, OWL.AllDifferent),), ()))
                     elif not isinstance(ca, Literal) and not isinstance(cb, Literal):
                         # sameAs is kept as a star around the representative (sameas.py):
                         # either one of them is the representative, or both link to it

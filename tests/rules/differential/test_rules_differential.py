@@ -149,3 +149,76 @@ def test_user_rules_reference_is_not_vacuous():
                        (b, RDF.type, rd.U("C2")), (c, RDF.type, rd.U("C3"))}
     for syntax in rd.USER_RULES:
         _assert_ok(rd.check_user_rules(facts, syntax))
+
+
+# -- wider OWL 2 RL vocabulary, constraints, random programs, aggregates, the command line --
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_owl_rl_ext_closure_and_constraints_equal_reference(seed):
+    """Data ranges, literal values, long chains, nested class expressions, keys, sameAs
+    chains and inconsistency axioms: closure and violated constraints against owlrl + the
+    OWL 2 RL rule table."""
+    facts = rd.generate(random.Random(seed), "owl-rl-ext")
+    _assert_ok(rd.check_closure(facts, "owl-rl-ext", seed=seed))
+
+
+@pytest.mark.parametrize("how", [{}, {"live": True}, {"api": True}], ids=["engine", "live", "api"])
+@pytest.mark.parametrize("seed", range(4))
+def test_owl_rl_ext_write_sequence_equals_fresh_run(seed, how):
+    _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", seed=seed, regime="owl-rl-ext", **how))
+
+
+def test_harness_sees_a_missed_violation(monkeypatch):
+    """The constraint comparison is not vacuous."""
+    facts = rd.generate(random.Random(0), "owl-rl-ext")
+    real = rd.reference_violations
+    monkeypatch.setattr(rd, "reference_violations", lambda closure: real(closure) | {"prp-irp"})
+    res = rd.check_closure(facts, "owl-rl-ext")
+    assert not res.ok and res.violations is not None and "prp-irp" in res.violations[1]
+
+
+def test_reference_datatype_membership():
+    from rdflib import OWL, RDFS, XSD, Literal
+
+    yes = [(Literal(5), XSD.byte), (Literal("5.0", datatype=XSD.decimal), XSD.integer), (Literal("x"), XSD.string),
+           (Literal("x", lang="en"), RDFS.Literal), (Literal("0", datatype=XSD.int), XSD.nonNegativeInteger),
+           (Literal("2.5", datatype=XSD.decimal), OWL.real)]
+    no = [(Literal("300", datatype=XSD.byte), XSD.integer), (Literal("x", lang="en"), XSD.string),
+          (Literal("1.5E0", datatype=XSD.double), XSD.decimal), (Literal(-1), XSD.nonNegativeInteger),
+          (rd.U("a"), RDFS.Literal)]
+    assert all(rd.literal_in_datatype(lit, str(dt)) for lit, dt in yes)
+    assert not any(rd.literal_in_datatype(lit, str(dt)) for lit, dt in no)
+
+
+@pytest.mark.parametrize("syntax", ["jena", "n3", "sparql"])
+@pytest.mark.parametrize("seed", range(12))
+def test_random_program_refused_or_equal_to_stratified_closure(seed, syntax):
+    _assert_ok(rd.check_random_program(random.Random(seed), syntax, seed=seed))
+
+
+def test_random_programs_cover_both_outcomes():
+    outcomes = {rd.stratifiable(rd.random_program(random.Random(s))) for s in range(12)}
+    assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_aggregate_rules_equal_reference(seed):
+    _assert_ok(rd.check_aggregates(rd.generate(random.Random(seed), "owl-rl-ext"), seed=seed))
+
+
+@pytest.mark.parametrize("program", ["owl-rl", "user-n3"])
+def test_command_line_write_sequence(program):
+    """kg load / reason / update / query / explain as subprocesses (one case each)."""
+    _assert_ok(rd.check_cli(random.Random(5), program, seed=5))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("seed", range(2))
+def test_postgres_ext(pg_server, seed):
+    facts = rd.generate(random.Random(seed), "owl-rl-ext")
+    _assert_ok(rd.check_closure(facts, "owl-rl-ext", pg_server.new_database_url(), seed=seed))
+    _assert_ok(rd.check_incremental(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed,
+                                    api=True, regime="owl-rl-ext"))
+    _assert_ok(rd.check_aggregates(facts, pg_server.new_database_url(), seed=seed))
+    _assert_ok(rd.check_cli(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed))

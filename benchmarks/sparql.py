@@ -10,7 +10,8 @@ then ``--runs`` timed runs (rows materialised as Python tuples); the table gives
   (``[tuple(row) for row in result]``: the public path, plan cache warm); ``cli`` = the
   ``kg query --format json`` command run in-process (typer's runner: opens the store
   read-only, a new query engine per call, so parse, compile and term look-ups are paid as in a
-  fresh ``kg`` process; writes the W3C JSON; no interpreter start-up); ``internal`` =
+  fresh ``kg`` process; writes the W3C JSON; no interpreter start-up and imports: whole
+  processes are ``benchmarks/query_process.py``); ``internal`` =
   ``compile_query`` once, then ``CompiledQuery.execute`` (SQL + term decoding only).
   "first run" = parse + compile of the query text, measured on its first occurrence.
 * pyoxigraph: ``pyoxigraph.Store()`` in memory, ``bulk_load``.

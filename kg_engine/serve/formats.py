@@ -43,6 +43,7 @@ _json_string = json.encoder.encode_basestring
 
 __all__ = [
     "ASK_TYPES",
+    "DATASET_PARSERS",
     "GRAPH_TYPES",
     "RDF_PARSERS",
     "SELECT_TYPES",
@@ -85,6 +86,8 @@ RDF_PARSERS = {
     JSONLD: "json-ld", "application/json": "json-ld", RDFXML: "xml", "application/xml": "xml",
     "text/n3": "n3", "text/rdf+n3": "n3",
 }
+#: Content-Type of a body for the whole dataset (``POST /store``) -> rdflib parser name
+DATASET_PARSERS = {NQUADS: "nquads", "application/trig": "trig", "text/x-nquads": "nquads"}
 
 
 class NotAcceptable(ValueError):

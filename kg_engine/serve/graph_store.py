@@ -1,7 +1,8 @@
 """The SPARQL 1.1 Graph Store HTTP Protocol at ``/store``.
 
 ``?default`` names the default graph, ``?graph=IRI`` a named graph; ``GET /store`` with
-neither returns the whole dataset as N-Quads.
+neither returns the whole dataset as N-Quads, and ``POST /store`` with neither adds an N-Quads
+or TriG body, each statement to its own graph (what ``GET /store`` answered loads back).
 
 =======  ======================================================  =======================
 method   does                                                    answers
@@ -79,8 +80,13 @@ async def graph_store_endpoint(request: Request) -> Response:
         if request.method in ("GET", "HEAD"):
             return await anyio.to_thread.run_sync(_get, request, graph)
         check_write(request)
+        if graph is None and request.method == "POST":
+            body = await request.body()
+            parsed = await anyio.to_thread.run_sync(_parse, request, body, True)
+            return await anyio.to_thread.run_sync(_write_dataset, request, parsed)
         if graph is None:
-            raise HTTPError(400, "name the graph to change: ?default or ?graph=IRI")
+            raise HTTPError(400, "name the graph to change: ?default or ?graph=IRI (or POST "
+                                 "N-Quads/TriG to /store to add statements to their graphs)")
         if request.method == "DELETE":
             return await anyio.to_thread.run_sync(_delete, request, graph)
         body = await request.body()
@@ -110,7 +116,7 @@ def _get(request: Request, graph: URIRef | None) -> Response:
     return Response(formats.graph_body(g, mtype), media_type=mtype)
 
 
-def _parse(request: Request, body: bytes) -> tuple[list[tuple], Any]:
+def _parse(request: Request, body: bytes, dataset: bool = False) -> tuple[list[tuple], Any]:
     """The body's statements and how to make their dictionary rows, read as ``Graph.parse``
     into a kg-engine store reads (:func:`kg_engine.store.rdflib_parsers.read`): Turtle and
     N-Triples by the strict parsers, every format with its lexical forms as sent, no
@@ -120,10 +126,12 @@ def _parse(request: Request, body: bytes) -> tuple[list[tuple], Any]:
     from kg_engine.store.rdflib_parsers import read
 
     mtype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    name = formats.RDF_PARSERS.get(mtype)
+    parsers = formats.DATASET_PARSERS if dataset else formats.RDF_PARSERS
+    name = parsers.get(mtype)
     if name is None:
-        raise HTTPError(415, f"cannot read Content-Type {mtype or '(none)'!r}; send one of "
-                             + ", ".join(sorted(formats.RDF_PARSERS)))
+        raise HTTPError(415, f"cannot read Content-Type {mtype or '(none)'!r}"
+                             + (" into the whole dataset" if dataset else "") + "; send one of "
+                             + ", ".join(sorted(parsers)))
     source = create_input_source(data=body, format=name, publicID=str(request.url))
     try:
         parsed = read(source, name, base=str(request.url), name="request body")
@@ -150,6 +158,15 @@ def _write(request: Request, graph: URIRef, parsed: tuple[list[tuple], Any],
             load_statements(store, [statements], row_of,
                             None if graph == DEFAULT_GRAPH else graph, "request body")
     return Response(status_code=201 if created else 204)
+
+
+def _write_dataset(request: Request, parsed: tuple[list[tuple], Any]) -> Response:
+    from kg_engine.store.loader import load_statements
+
+    statements, row_of = parsed
+    with request.app.state.pool.writer() as kg:
+        load_statements(kg.store, [statements], row_of, None, "request body")
+    return Response(status_code=204)
 
 
 def _delete(request: Request, graph: URIRef) -> Response:

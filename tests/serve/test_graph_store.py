@@ -167,3 +167,33 @@ def test_relative_or_malformed_graph_iris_are_refused(serve, demo_copy):
     r = httpx.put(server.url + "/store", params={"graph": "urn:x:fam"}, content=TTL.encode(),
                   headers={"Content-Type": "text/turtle"})
     assert r.status_code == 201
+
+
+def test_the_dataset_dump_posts_back(serve, demo_db, tmp_path):
+    """GET /store dumps every graph as N-Quads, but nothing took it back (400 'name the
+    graph'): POST /store with N-Quads or TriG adds each statement to its own graph."""
+    dump = httpx.get(serve(demo_db).url + "/store")
+    assert dump.status_code == 200 and dump.headers["content-type"].startswith(
+        "application/n-quads")
+    target = serve(f"sqlite:///{tmp_path / 'copy.sqlite'}", update=True)
+    r = httpx.post(target.url + "/store", content=dump.content,
+                   headers={"Content-Type": "application/n-quads"})
+    assert r.status_code == 204, r.text
+    back = httpx.get(target.url + "/store")
+    assert sorted(back.text.splitlines()) == sorted(dump.text.splitlines())
+    trig = "@prefix ex: <urn:x:> .\nex:g { ex:a ex:p ex:b }\nex:c ex:p ex:d .\n"
+    r = httpx.post(target.url + "/store", content=trig.encode(),
+                   headers={"Content-Type": "application/trig"})
+    assert r.status_code == 204
+    assert httpx.get(target.url + "/store", params={"graph": "urn:x:g"},
+                     headers={"Accept": "application/n-triples"}).text.strip() == (
+        "<urn:x:a> <urn:x:p> <urn:x:b> .")
+    r = httpx.post(target.url + "/store", content=b"<urn:a> <urn:p> <urn:o> <urn:g> . oops",
+                   headers={"Content-Type": "application/n-quads"})
+    assert r.status_code == 400 and "request body:1:" in r.text
+    r = httpx.post(target.url + "/store", content=TTL.encode(),
+                   headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 415 and "whole dataset" in r.text
+    assert sorted(httpx.get(target.url + "/store").text.splitlines()) == sorted(
+        dump.text.splitlines() + ["<urn:x:a> <urn:x:p> <urn:x:b> <urn:x:g> .",
+                                  "<urn:x:c> <urn:x:p> <urn:x:d> ."])

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update", action="store_true", help="SPARQL Update requests, stores compared")
     ap.add_argument("--no-widen", action="store_true",
                     help="the query grammar as before its third widening (older seeds' queries)")
+    ap.add_argument("--no-widen4", action="store_true",
+                    help="the query grammar and data as before the fourth widening")
     args = ap.parse_args(argv)
     url: object = "sqlite://"
     if args.postgres:
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         rep = run(args.seed, args.queries, url=url, datasets=args.datasets,
                   shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress,
-                  widen=not args.no_widen)
+                  widen=not args.no_widen, widen4=not (args.no_widen or args.no_widen4))
     print(rep.summary())
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - cpu0:.1f} s")
     for f in rep.failures[:30]:

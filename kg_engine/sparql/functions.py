@@ -125,6 +125,44 @@ def _regex(expr: Expr, ctx: Any) -> Literal:
     return Literal(bool(xpath_regex.search(rx, str(text))))
 
 
+def _xpath_replacement(text: str, groups: int) -> Callable[[Any], str]:
+    """The replacement of XPath ``fn:replace`` (F&O 3.1 §5.6.4) as a function of the match:
+    ``$N`` is group N (``$0`` the whole match; a second digit is kept while the number names a
+    group; a group that took no part is ""), ``\\$`` and ``\\\\`` are a literal ``$`` and
+    ``\\``; any other ``\\`` or a ``$`` without a digit is an error. (Python's template
+    syntax read ``$0`` as ``\\0``, the NUL character.)
+
+    Example:
+        >>> import re
+        >>> re.sub("(b)", _xpath_replacement("[$0$1\\$1]", 1), "abc")
+        'a[bb$1]c'
+    """
+    parts: list[str | int] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            if i + 1 >= len(text) or text[i + 1] not in "\\$":
+                raise SPARQLError("REPLACE: a \\ in the replacement must escape \\ or $")
+            parts.append(text[i + 1])
+            i += 2
+        elif c == "$":
+            if i + 1 >= len(text) or not text[i + 1].isdigit():
+                raise SPARQLError("REPLACE: a $ in the replacement must be followed by a digit")
+            n, i = int(text[i + 1]), i + 2
+            while i < len(text) and text[i].isdigit() and n * 10 + int(text[i]) <= groups:
+                n, i = n * 10 + int(text[i]), i + 1
+            parts.append(n)
+        else:
+            parts.append(c)
+            i += 1
+
+    def expand(m: Any) -> str:
+        return "".join(p if isinstance(p, str) else
+                       ((m.group(p) or "") if p <= groups else "") for p in parts)
+    return expand
+
+
 def _replace(expr: Expr, ctx: Any) -> Literal:
     text = _ops.string(expr.arg)
     pattern = _ops.string(expr.pattern)
@@ -136,9 +174,7 @@ def _replace(expr: Expr, ctx: Any) -> Literal:
     if "q" in flags:
         repl: Any = lambda m: replacement
     else:
-        repl = re.sub(r"\$([0-9]+)", r"\\\1", replacement.replace("\\$", "\x00")).replace(
-            "\x00", "$"
-        )
+        repl = _xpath_replacement(replacement, rx.groups)
     return Literal(xpath_regex.sub(rx, repl, str(text)), datatype=text.datatype, lang=text.language)
 
 
@@ -199,6 +235,17 @@ def _simple_string(x: Any, what: str) -> Literal:
     if not isinstance(x, Literal) or x.language or x.datatype not in (None, XSD.string):
         raise SPARQLError(f"{what} expects a simple literal or xsd:string, got {x!r}")
     return x
+
+
+def _digest(name: str) -> Callable[[Expr, Any], Literal]:
+    """``MD5``/``SHA1``/``SHA256``/``SHA384``/``SHA512`` of a simple literal or ``xsd:string``
+    only (§17.4.6; rdflib hashed a language-tagged string's text too)."""
+    base = getattr(_ops, f"Builtin_{name}")
+
+    def run(e: Expr, ctx: Any) -> Literal:
+        _simple_string(e.arg, name)
+        return base(e, ctx)
+    return run
 
 
 def _strdt(e: Expr, ctx: Any) -> Literal:
@@ -298,6 +345,23 @@ def _eval_left_join(ctx: Any, join: CompValue) -> Any:
     p1_vars = join.p1._vars
     if p1_vars is not None:
         p1_vars = set(p1_vars) | _in_scope(join.p1)
+    if _has_zero_length_path(join.p2) or \
+            _sees_outer(join.p2, set(join.p1.get("_vars") or ()) | _in_scope(join.p1)):
+        # bottom-up, as :func:`_eval_join`: the left side's bindings pushed into the right
+        # side change it (``?a :p ?b OPTIONAL { MINUS { ?x :p ?z } ?x :p ?y }`` lost every
+        # extension: the pushed ?a, ?b made both sides of the MINUS share a variable)
+        right = list(evalPart(ctx, join.p2))
+        for a in evalPart(ctx, join.p1):
+            ok = False
+            for b in right:
+                if a.compatible(b):
+                    m = a.merge(b)
+                    if _filter_holds(join.expr, m):
+                        ok = True
+                        yield m
+            if not ok:
+                yield a
+        return
     for a in evalPart(ctx, join.p1):
         ok = False
         for b in evalPart(ctx.thaw(a), join.p2):
@@ -483,16 +547,28 @@ def _date_part(name: str, dates: bool) -> Callable[[Expr, Any], Any]:
     return part
 
 
-def _round(e: Expr, ctx: Any) -> Literal:
-    """``ROUND`` of a valid number (rdflib's); ±INF and NaN are their own rounding; anything
-    else is an error (rdflib raised decimal.InvalidOperation on an ill-typed number)."""
-    arg = e.arg
-    if not isinstance(arg, Literal) or xsd.category(arg) != "numeric":
-        raise SPARQLError("ROUND expects a number")
-    v = xsd.numeric_value(arg)
-    if isinstance(v, float) and not math.isfinite(v):
-        return arg
-    return _ops.Builtin_ROUND(e, ctx)
+def _round_half_up(v: Any) -> Any:
+    """XPath ``fn:round``: the nearest integer, halves towards positive infinity (-2.5 → -2)."""
+    r = math.floor(v)
+    return r + 1 if v - r >= (Decimal("0.5") if isinstance(v, Decimal) else 0.5) else r
+
+
+def _rounding(name: str, fn: Callable[[Any], Any]) -> Callable[[Expr, Any], Literal]:
+    """``ABS``/``CEIL``/``FLOOR``/``ROUND``: the operand's numeric type, an integer subtype
+    giving ``xsd:integer`` (XPath F&O §4.4: "the base numeric type"; rdflib gave ``xsd:double``
+    for ``ABS`` of a float and kept ``xsd:int`` for the others); ±INF and NaN are their own
+    result; anything but a number is an error."""
+    def run(e: Expr, ctx: Any) -> Literal:
+        v, dt = _num(e.arg)
+        if isinstance(v, float) and not math.isfinite(v):
+            return _num_literal(abs(v) if name == "ABS" else v, dt)
+        out = fn(v)
+        if isinstance(v, float) and out == 0 and name != "ABS":
+            out = math.copysign(0.0, v)  # XPath: ceil(-0.5) is -0
+        if dt == XSD.decimal:  # "2", "2.5": the lexical forms the W3C suite expects
+            return Literal(_decimal_lexical(Decimal(out)), datatype=XSD.decimal, normalize=False)
+        return _num_literal(out, dt)
+    return run
 
 
 _RANK = {XSD.integer: 0, XSD.decimal: 1, XSD.float: 2, XSD.double: 3}
@@ -581,12 +657,41 @@ _DATE_DTS = {XSD.dateTime, XSD.date, XSD.time, XSD.duration, XSD.dayTimeDuration
              XSD.yearMonthDuration}
 
 
+_TEMPORAL_DTS = {XSD.dateTime, XSD.date, XSD.time}
+
+
+def _date_arith(a: Any, op: str, b: Any) -> Literal:
+    """``a op b`` with a date, time or duration operand (an extension: XPath's
+    ``op:subtract-dateTimes``, ``op:add-yearMonthDuration-to-dateTime``…); anything that is not
+    two such literals is a type error, and the difference of two dates, times or dateTimes is an
+    ``xsd:dayTimeDuration`` (XPath F&O §9.7)."""
+    if not (isinstance(a, Literal) and isinstance(b, Literal)):
+        raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
+    try:
+        res = _ops.AdditiveExpression(CompValue("AdditiveExpression", expr=a, op=[op], other=[b]),
+                                      None)
+    except SPARQLError:
+        raise
+    except Exception as exc:  # rdflib's helpers fail in many ways on bad input
+        raise SPARQLError(f"date/time arithmetic: {exc}") from exc
+    if not isinstance(res, Literal) or res.datatype not in _DATE_DTS:
+        raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
+    if op == "-" and a.datatype in _TEMPORAL_DTS and b.datatype == a.datatype:
+        return Literal(str(res), datatype=XSD.dayTimeDuration, normalize=False)
+    if res.datatype in _TEMPORAL_DTS and str(res).endswith("+00:00"):  # UTC is written "Z"
+        return Literal(str(res)[:-6] + "Z", datatype=res.datatype, normalize=False)
+    return res
+
+
 def _additive(e: Expr, ctx: Any) -> Any:
     if e.other is None:
         return e.expr
     terms = [e.expr, *e.other]
     if any(isinstance(t, Literal) and t.datatype in _DATE_DTS for t in terms):
-        return _ops.AdditiveExpression(e, ctx)
+        cur = e.expr
+        for op, t in zip(e.op, e.other):  # left to right (rdflib stops after the first)
+            cur = _date_arith(cur, op, t)
+        return cur
     return _arith(e.expr, list(e.op), list(e.other))
 
 
@@ -614,6 +719,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_sameTerm": _same_term,
     "Function": _function,
     "Builtin_STRDT": _strdt,
+    **{f"Builtin_{n}": _digest(n) for n in ("MD5", "SHA1", "SHA256", "SHA384", "SHA512")},
     "Builtin_SUBSTR": _substr,
     "Builtin_STR": _str,
     "Builtin_isNUMERIC": _is_numeric,
@@ -632,7 +738,10 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "Builtin_CONCAT": _concat,
     "Builtin_TIMEZONE": _timezone,
     "Builtin_TZ": _tz,
-    "Builtin_ROUND": _round,
+    "Builtin_ROUND": _rounding("ROUND", _round_half_up),
+    "Builtin_ABS": _rounding("ABS", abs),
+    "Builtin_CEIL": _rounding("CEIL", math.ceil),
+    "Builtin_FLOOR": _rounding("FLOOR", math.floor),
     **{f"Builtin_{n}": _date_part(n, n in ("YEAR", "MONTH", "DAY"))
        for n in ("YEAR", "MONTH", "DAY", "HOURS", "MINUTES", "SECONDS")},
     "MultiplicativeExpression": _multiplicative,
@@ -810,8 +919,8 @@ def _variables_in(node: Any) -> set:
 def _sees_outer(node: Any, names: set) -> bool:
     """Whether evaluating the pattern with ``names`` already bound (rdflib's lazy join pushes
     the left side's bindings in) can differ from evaluating it on its own and joining: a BIND,
-    FILTER, OPTIONAL or MINUS there that mentions one of ``names`` (outside sub-selects, which
-    never see outer bindings: :func:`_eval_multiset`)."""
+    FILTER, OPTIONAL or MINUS there that mentions one of ``names``, or any MINUS (outside
+    sub-selects, which never see outer bindings: :func:`_eval_multiset`)."""
     stack = [node]
     while stack:
         n = stack.pop()
@@ -822,6 +931,10 @@ def _sees_outer(node: Any, names: set) -> bool:
         if n.name in ("Extend", "Filter") and ({n.get("var"), *_variables_in(n.get("expr"))} & names):
             return True
         if n.name in ("LeftJoin", "Minus") and (_variables_in(n.p2) | _variables_in(n.get("expr"))) & names:
+            return True
+        if n.name == "Minus" and names:
+            # pushed-in bindings reach both sides of a MINUS: they then always share a
+            # variable, and every solution compatible with one on the right is removed
             return True
         stack.extend(v for k, v in n.items() if k in ("p", "p1", "p2"))
     return False

@@ -213,7 +213,7 @@ def parse_query(
         try:
             parsed = parseQuery(text)
         except Exception as exc:  # pyparsing.ParseException and friends
-            raise _syntax_error(exc, text, "query", source) from exc
+            raise _syntax_error(_located_query_error(text, exc), text, "query", source) from exc
         check_scope(parsed, text, source)
         prepare_parse_tree(parsed)
         try:
@@ -469,18 +469,136 @@ def _strict_update_grammar() -> Any:
     return _STRICT_UPDATE
 
 
+_FURTHEST_LOCK = threading.Lock()
+#: grammar elements whose failure says what kind of thing was expected, and the words for it
+_TERM_KINDS = (("'?'", "a variable"), ("'<'", "an IRI"), ("literal", "a literal"),
+               ("'['", "a blank node"))
+#: tokens that only start one of those kinds (named by the kind instead)
+_KIND_TOKENS = {"'#'", "'?'", "'$'", "'<'", "':'", "'+'", "'-'", "'true'", "'false'", "'['",
+                "'('", "'!'", "'^'", "'a'", "'DISTINCT'", "'NOT'"}
+_END = "';' or the end of the request"
+
+
+def _expected(names: list[str]) -> str:
+    """What the grammar elements that failed at one position expected, in words.
+
+    Example:
+        >>> _expected(["'#'", "'?'", "'<'", "pname", "literal", "'['", "'('"])
+        'a variable, an IRI, a literal or a blank node'
+        >>> _expected(["'#'", "','", "';'", "'.'", "'GRAPH'", "'}'"])
+        "',', ';', '.', GRAPH or '}'"
+    """
+    have = set(names)
+    if have & {"expr", "UnaryNot", "Builtin_STR"}:
+        parts = ["an expression"]
+    elif have & {"PathAlternative", "PathElt"}:
+        parts = ["a predicate (an IRI, a variable or a property path)"]
+    elif "'a'" in have:
+        parts = ["a predicate (an IRI, a variable or 'a')"]
+    else:
+        parts = [words for key, words in _TERM_KINDS if key in have]
+    expression = parts == ["an expression"]
+    for n in dict.fromkeys(names):
+        if n == _END:
+            parts.extend(["';'", "the end of the request"])
+        elif re.fullmatch(r"'[^']+'", n) and n not in _KIND_TOKENS:
+            word = n[1:-1]
+            keyword = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word) is not None
+            if keyword and expression:
+                continue  # a function name: part of "an expression"
+            parts.append(word if keyword else n)
+    parts = list(dict.fromkeys(parts))
+    if not parts:
+        return ""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+
+
+def _furthest_failure(grammar: Any, text: str) -> Any:
+    """Parse ``text`` with ``grammar`` and return a ``ParseException`` at the furthest position
+    any grammar element failed at, saying what the elements that failed there expected (None
+    when the text parses or nothing useful was found). A PEG parser backtracks out of a cut-short
+    triple to the triple's start; the furthest failure is where the text really stopped making
+    sense ("ex:a ex:b }": the object was expected at the "}")."""
+    import pyparsing as pp
+
+    me = threading.get_ident()
+    best: dict[str, Any] = {"loc": -1, "names": [], "text": None}
+    with _FURTHEST_LOCK:
+        original = pp.ParserElement._parse
+
+        def tracking(self: Any, instring: str, loc: int, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(self, instring, loc, *args, **kwargs)
+            except pp.ParseBaseException as exc:
+                if threading.get_ident() == me:
+                    if exc.loc > best["loc"]:
+                        best.update(loc=exc.loc, names=[], text=instring)
+                    if exc.loc == best["loc"]:
+                        best["names"].append(self.name)
+                raise
+
+        pp.ParserElement._parse = tracking
+        try:
+            grammar.parse_string(text)
+            return None
+        except pp.ParseBaseException:
+            pass
+        finally:
+            pp.ParserElement._parse = original
+    words = _expected(best["names"])
+    if best["loc"] < 0 or not words:
+        return None
+    return pp.ParseException(best["text"], best["loc"], f"Expected {words}")
+
+
+def _better(located: Any, further: Any) -> Any:
+    """The furthest failure where it is further on than the grammar's own error, or at the same
+    place with words for the grammar's internal names ("Expected where", "Expected
+    {{'GRAPH' graphiri} | …}", "Expected SelectQuery")."""
+    if further is None:
+        return located
+    if further.loc > located.loc:
+        return further
+    readable = re.fullmatch(r"Expected (an update operation .*|'[^']*'|';' or the end of the request)",
+                            str(getattr(located, "msg", "")))
+    return located if further.loc < located.loc or readable else further
+
+
+def _located_query_error(text: str, exc: Exception) -> Exception:
+    """rdflib's failed ``parseQuery(text)`` error, moved to the furthest failure (see
+    :func:`_furthest_failure`): "SELECT * WHERE { ?s ?p }" fails at the "}" where the object was
+    expected, not at the triple's start with "Expected SelectQuery"."""
+    from pyparsing import ParseBaseException
+    from rdflib.plugins.sparql import parser as grammar
+
+    if not isinstance(exc, ParseBaseException):
+        return exc
+    try:
+        further = _furthest_failure(grammar.QueryUnit, grammar.expandUnicodeEscapes(text))
+    except Exception:  # noqa: BLE001 - only a better position was sought
+        return exc
+    return _better(exc, further)
+
+
 def _located_update_error(text: str, exc: Exception) -> Exception:
     """The error of ``exc`` (rdflib's failed ``parseUpdate(text)``) at the token that broke,
-    not at the start of the operation it is in (see :func:`_strict_update_grammar`)."""
+    not at the start of the operation it is in (see :func:`_strict_update_grammar`), nor at the
+    start of a triple cut short or of a WHERE clause that fails inside (see
+    :func:`_furthest_failure`), with what was expected there."""
     from pyparsing import ParseBaseException
     from rdflib.plugins.sparql.parser import expandUnicodeEscapes
 
     if not isinstance(exc, ParseBaseException):
         return exc
+    expanded = expandUnicodeEscapes(text)
     try:
-        _strict_update_grammar().parse_string(expandUnicodeEscapes(text))
+        _strict_update_grammar().parse_string(expanded)
     except ParseBaseException as located:
-        return located
+        try:
+            further = _furthest_failure(_strict_update_grammar(), expanded)
+        except Exception:  # noqa: BLE001 - only a better position was sought
+            further = None
+        return _better(located, further)
     except Exception:  # noqa: BLE001 - only a better position was sought: keep rdflib's
         return exc
     return exc  # (cannot happen: both grammars accept the same texts)
@@ -513,7 +631,7 @@ def parse_update(
         ...     parse_update("INSERT DATA { <urn:a> <urn:p> 1 } ;\\nDELETE WHERE { ?s ?p ?o ")
         ... except SyntaxError as err:
         ...     print(err)
-        <update>:2:25: invalid SPARQL update at the end of the text: Expected '}'
+        <update>:2:25: invalid SPARQL update at the end of the text: Expected ',', ';', '.', GRAPH or '}'
     """
     from kg_engine.sparql.functions import bind_overrides
     from kg_engine.sparql.scope import check_update_scope

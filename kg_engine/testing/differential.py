@@ -5,7 +5,8 @@ non-canonical and language-tagged literals and blank nodes) and SPARQL 1.1 queri
 grammar (basic graph patterns, property paths, OPTIONAL, UNION, MINUS, FILTER with
 builtins, [NOT] EXISTS, BIND, VALUES with UNDEF and empty, GRAPH, sub-queries, aggregates
 with GROUP BY/HAVING, DISTINCT, ORDER BY, LIMIT/OFFSET; SELECT, ASK, CONSTRUCT; FROM and
-FROM NAMED). Each query runs on kg-engine and on pyoxigraph; answers are compared
+FROM NAMED; the later widenings: see :class:`QueryGenerator`). Each query runs on kg-engine
+and on pyoxigraph; answers are compared
 
 * as bags of rows, by variable name (blank nodes compared as "some blank node");
 * literals by value where a store canonicalises them (pyoxigraph stores ``"01"^^xsd:integer``
@@ -91,8 +92,19 @@ NON_CANONICAL = {'"01"^^xsd:integer': "1", '"+3"^^xsd:integer': "3", '"1.50"^^xs
                  "1.0e1": '"10"^^xsd:double'}
 
 
-def make_dataset(seed: int, size: int = 40) -> str:
-    """A TriG document: default graph + ``ex:g1``/``ex:g2``, ~``size`` triples in all."""
+#: literals of the fourth widening's data: non-ASCII and surrogate-pair text, language tags
+#: on it, floats, negative decimals, dateTimes with an offset, durations (all written as
+#: pyoxigraph's store keeps them, so they are not the ``non-canonical`` deviation)
+LITERALS4 = ['"héllo wörld"', '"straße"', '"😀x😀"@en', '"ÅBC"@sv', '"ａｂｃ"', '"a/b c?d&e"',
+             '"1.5"^^xsd:float', '"-0.5"^^xsd:decimal', '"4.25E0"^^xsd:double',
+             '"2021-06-01T10:00:00+02:00"^^xsd:dateTime', '"2020-01-02T03:04:05Z"^^xsd:dateTime',
+             '"P1Y2M"^^xsd:yearMonthDuration', '"PT1H30M"^^xsd:dayTimeDuration', '"-7"']
+
+
+def make_dataset(seed: int, size: int = 40, widen4: bool = True) -> str:
+    """A TriG document: default graph + ``ex:g1``/``ex:g2``, ~``size`` triples in all
+    (``widen4``: plus a dozen statements with the fourth widening's literals, drawn from
+    their own stream so the others stay those earlier runs had)."""
     rng = random.Random(seed)
     graphs: dict[str, list[str]] = {"": [], "ex:g1": [], "ex:g2": []}
     bnodes = ["_:b1", "_:b2"]
@@ -107,6 +119,13 @@ def make_dataset(seed: int, size: int = 40) -> str:
     graphs["ex:g1"].append("ex:n0 ex:p0 ex:n1 .")
     graphs["ex:g2"].append("ex:n0 ex:p0 ex:n1 .")
     graphs[""].extend(["ex:n0 ex:p0 ex:n1 .", "ex:n1 ex:p0 ex:n2 .", "ex:n2 ex:p1 ex:n0 ."])
+    if widen4:
+        r4 = random.Random(seed * 15485863 + 5)
+        for lit in LITERALS4:
+            g = r4.choice(["", "", "ex:g1", "ex:g2"])
+            graphs[g].append(f"{r4.choice(NODES)} {r4.choice(PREDS)} {lit} .")
+        # a second cycle (n3 -> n4 -> n3 over p2) and a self-loop for * and + with both ends free
+        graphs[""].extend(["ex:n3 ex:p2 ex:n4 .", "ex:n4 ex:p2 ex:n3 .", "ex:n5 ex:p3 ex:n5 ."])
     out = [f"@prefix ex: <{EX}> .", f"@prefix xsd: <{XSD}> ."]
     out.extend(sorted(set(graphs[""])))
     for g in GRAPHS:
@@ -137,7 +156,8 @@ class QueryGenerator:
         widen: also generate the constructs of the third widening (see ``wide``).
     """
 
-    def __init__(self, seed: int, max_depth: int = 3, widen: bool = True) -> None:
+    def __init__(self, seed: int, max_depth: int = 3, widen: bool = True,
+                 widen4: bool | None = None) -> None:
         self.rng = random.Random(seed)
         #: decides on and builds the constructs added later (DESCRIBE, REDUCED, an outer
         #: VALUES, SEPARATOR, more builtins and paths) without changing ``rng``'s stream
@@ -149,6 +169,15 @@ class QueryGenerator:
         #: and gives the queries runs before it gave for the same seed
         self.wide = random.Random(seed * 104729 + 3)
         self.widen = widen
+        #: decides on and builds the fourth widening (typed arithmetic and comparisons across
+        #: numeric types, dates and durations; string functions on non-ASCII text; FROM /
+        #: FROM NAMED with GRAPH ?g; CONSTRUCT templates with blank nodes over named graphs;
+        #: aggregate sub-selects with ORDER BY + LIMIT/OFFSET; negated property sets inside
+        #: sequences and alternatives, ``*``/``+`` with both ends free; BIND shadowing; VALUES
+        #: inside OPTIONAL/GRAPH/MINUS/sub-selects; ORDER BY over mixed term kinds);
+        #: ``widen4=False`` (or ``widen=False``) gives the queries runs before it gave
+        self.w4 = random.Random(seed * 1299709 + 11)
+        self.widen4 = widen if widen4 is None else widen4
         self.max_depth = max_depth
 
     # terms -----------------------------------------------------------------------------
@@ -183,7 +212,57 @@ class QueryGenerator:
             out = self._more_builtins(out)
         if depth <= 1 and self.widen and self.wide.random() < 0.06:
             out = self._wide_expr(out)
+        if depth <= 1 and self.widen4 and self.w4.random() < 0.08:
+            out = self._w4_expr(out)
         return out
+
+    def _w4_expr(self, e: Node) -> Node:
+        """Typed arithmetic and comparisons, string functions on non-ASCII text (fourth
+        widening; drawn from ``w4``)."""
+        w = self.w4
+        v, u = w.choice(VARS[:4]), w.choice(VARS[:4])
+        num = w.choice(['"1.5"^^xsd:float', '"2"^^xsd:decimal', '"3"^^xsd:int', '"-2"^^xsd:short',
+                        '"4.25E0"^^xsd:double', "2", "0.5", '"-0.5"^^xsd:decimal', '"7"^^xsd:byte'])
+        when = w.choice(['"2021-06-01T08:00:00Z"^^xsd:dateTime', '"2021-06-01T10:00:00+02:00"^^xsd:dateTime',
+                         '"2020-01-02T03:04:05Z"^^xsd:dateTime', '"2021-06-01"^^xsd:date'])
+        text = w.choice(['"é"', '"ß"', '"😀"', '"x"@en', '"Å"@sv', '"ｂ"', '"/"', '""'])
+        a = ["atom", v]
+        k = w.randrange(14)
+        if k == 0:  # arithmetic across numeric types; DATATYPE shows the promotion
+            op = w.choice(["+", "-", "*", "/"])
+            x = ["bin", op, a, ["atom", num]] if w.random() < 0.6 else ["bin", op, a, ["atom", u]]
+            return w.choice([x, ["call", "DATATYPE", x], ["bin", w.choice(["<", ">=", "="]), x, ["atom", "2"]]])
+        if k == 1:  # comparisons across numeric types
+            return ["bin", w.choice(["=", "!=", "<", ">", "<=", ">="]), a, ["atom", num]]
+        if k == 2:  # dateTime comparisons across offsets (date: an extension both support)
+            return ["bin", w.choice(["=", "!=", "<", ">", "<=", ">="]), a, ["atom", when]]
+        if k == 3:  # numeric builtins keep the type
+            f = w.choice(["ABS", "CEIL", "FLOOR", "ROUND"])
+            return w.choice([["call", f, a], ["call", "DATATYPE", ["call", f, a]],
+                             ["call", f, ["bin", "*", a, ["atom", num]]]])
+        if k == 4:
+            return ["call", w.choice(["STRLEN", "UCASE", "LCASE", "ENCODE_FOR_URI"]), a]
+        if k == 5:
+            return ["call", "SUBSTR", a, ["atom", w.choice(["1", "2", "3", "0", "-1"])],
+                    *([["atom", w.choice(["1", "2", "3"])]] if w.random() < 0.6 else [])]
+        if k == 6:
+            return ["call", "REPLACE", a, ["atom", w.choice(['"L"', '"ß"', '"."', '"(.)x"', '"^."', '"O"', '"å"'])],
+                    ["atom", w.choice(['"_"', '"$1$1"', '"[$0]"', '""', '"\\\\$"'])],
+                    ["atom", w.choice(['"i"', '"s"', '""', '"q"', '"iq"'])]]
+        if k == 7:
+            return ["call", w.choice(["STRBEFORE", "STRAFTER"]), a, ["atom", text]]
+        if k == 8:
+            return ["call", w.choice(["STRSTARTS", "STRENDS", "CONTAINS"]), a, ["atom", text]]
+        if k == 9:
+            return ["call", "CONCAT", ["call", "UCASE", a], ["atom", text]]
+        if k == 10:
+            return ["bin", w.choice(["<", ">", "="]), ["call", "STR", a], ["atom", w.choice(['"z"', '"ä"', '"😀"', '"Z"'])]]
+        if k == 11:
+            return ["call", w.choice(["MD5", "SHA1", "SHA256"]), a]
+        if k == 12:
+            return ["call", "REGEX", a, ["atom", w.choice(['"^.x"', '"HÉ"', '"^\\\\p{L}+$"', '"ß"'])],
+                    ["atom", w.choice(['"i"', '"s"', '""'])]]
+        return ["call", w.choice(["xsd:integer", "xsd:decimal", "xsd:double", "xsd:dateTime", "xsd:string"]), a]
 
     def _wide(self, build: Callable[[], Any]) -> Any:
         """``build()`` drawing from ``wide`` (so ``rng``'s stream is left as it was)."""
@@ -310,7 +389,66 @@ class QueryGenerator:
         if self.widen and self.wide.random() < 0.1:
             self._element(depth)  # drawn and dropped: ``rng``'s stream stays as it was
             return self._wide(lambda: self._wide_element(depth))
+        if self.widen4 and self.w4.random() < 0.08:
+            self._element(depth)  # drawn and dropped, as above
+            saved, self.rng = self.rng, self.w4
+            try:
+                return self._w4_element(depth)
+            finally:
+                self.rng = saved
         return self._element(depth)
+
+    def _w4_element(self, depth: int) -> Node:
+        """A pattern of the fourth widening (``rng`` is ``w4`` here: see ``__init__``)."""
+        rng = self.rng
+        a, b = rng.sample(VARS[:4], 2)
+        p, q = rng.sample(PREDS, 2)
+        k = rng.randrange(8)
+        if k == 0:  # negated property sets inside sequences and alternatives
+            path = rng.choice([f"!{p}/{q}", f"{p}/!({q}|^{p})", f"!(^{p})|{q}", f"(!{p})+",
+                               f"^{q}/!{p}", f"!({p}|{q})/^{p}", f"({p}|!{q})*", f"!{p}?"])
+            return ["triple", rng.choice([a, a, NODES[0]]), path, b]
+        if k == 1:  # * and + over the cycles with both ends variable (or the same variable)
+            path = rng.choice(["ex:p0+", "ex:p0*", "ex:p2+", "ex:p2*", "(ex:p0|ex:p1)+", "ex:p3+",
+                               "(ex:p2/ex:p2)*", "^ex:p2+", "(ex:p0/ex:p0/ex:p1)+", "ex:p3*"])
+            return ["triple", a, path, rng.choice([b, b, a])]
+        if k == 2:  # BIND in an inner group / OPTIONAL, the name used outside too
+            inner = ["group", ["triple", a, p, b], ["bind", ["bin", "+", ["atom", b], ["atom", "1"]], "?b1"]]
+            return rng.choice([
+                ["group", ["group", ["bind", ["atom", rng.choice(['"x"', "1", "ex:n1"])], a]],
+                 ["triple", a, p, b]],
+                ["optional", inner],
+                ["group", inner, ["bind", ["call", "COALESCE", ["atom", "?b1"], ["atom", "0"]], "?b2"]],
+                ["union", ["group", ["bind", ["atom", "ex:n1"], a]], ["group", ["triple", a, p, b]]]])
+        if k == 3:  # VALUES inside OPTIONAL, GRAPH, MINUS and a sub-select
+            vals = ["values", [a], [[rng.choice([*NODES[:3], "1", '"abc"', "UNDEF"])]
+                                    for _ in range(rng.choice([1, 2]))]]
+            body = ["group", ["triple", a, p, b], vals]
+            return rng.choice([["optional", body], ["graph", rng.choice(["?g", "ex:g1"]), body],
+                               ["minus", body],
+                               ["subquery", ["select", [a, b], body, _mods()]]])
+        if k == 4:  # a sub-select with an aggregate, ordered on every column, sliced
+            fn = rng.choice(["COUNT(*)", f"COUNT(DISTINCT {b})", f"MAX({b})", f"MIN({b})",
+                             f"SUM({b})", f"SAMPLE({a})"])
+            where = ["group", ["triple", a, rng.choice([p, "?pp", f"{p}|{q}"]), b],
+                     ["filter", ["call", "isIRI", ["atom", a]]]]
+            mods = _mods(group=[a], order=[rng.choice(["DESC(?agg)", "?agg"]), a],
+                         limit=rng.choice([1, 2, 3]), offset=rng.choice([None, None, 1]))
+            if rng.random() < 0.3:
+                mods["having"] = "(COUNT(*) >= 1)"
+            return ["subquery", ["select", [a, ["as", fn, "?agg"]], where, mods]]
+        if k == 5:  # a nested sub-select over a sub-select
+            inner = ["subquery", ["select", [a, b], ["group", ["triple", a, p, b]],
+                                  _mods(order=[a, b], limit=rng.choice([2, 4]),
+                                        distinct=True)]]
+            return ["subquery", ["select", [a, ["as", "COUNT(*)", "?agg"]],
+                                 ["group", inner, ["filter", ["call", "isIRI", ["atom", a]]]],
+                                 _mods(group=[a], order=[a])]]
+        if k == 6:  # GRAPH ?g over named graphs, ?g used after
+            return ["group", ["graph", "?g", ["group", ["triple", a, rng.choice([p, "?pp"]), b]]],
+                    ["filter", ["bin", rng.choice(["=", "!="]), ["atom", "?g"],
+                                ["atom", rng.choice(["ex:g1", "ex:g2", "ex:g3"])]]]]
+        return ["triple", a, p, rng.choice([*LITERALS4[:6], '"1.5"^^xsd:float', '"-7"'])]
 
     def _element(self, depth: int) -> Node:
         rng = self.rng
@@ -484,7 +622,44 @@ class QueryGenerator:
         if rng.random() < 0.12:
             dataset = rng.choice([["FROM ex:g1"], ["FROM ex:g1", "FROM ex:g2"], ["FROM NAMED ex:g1"],
                                   ["FROM ex:g2", "FROM NAMED ex:g1"], ["FROM ex:g1", "FROM ex:g1"]])
+        if self.widen4 and self.w4.random() < 0.1:
+            tree, dataset = self._w4_query(tree, dataset)
         return Case(tree, dataset)
+
+    def _w4_query(self, tree: Node, dataset: list[str]) -> tuple[Node, list[str]]:
+        """Query-level constructs of the fourth widening: a dataset clause with ``GRAPH ?g``,
+        a CONSTRUCT template with blank nodes over named graphs, ORDER BY over mixed kinds."""
+        w = self.w4
+        k = w.randrange(3)
+        a, b = w.sample(VARS[:4], 2)
+        if k == 0:
+            dataset = w.choice([["FROM NAMED ex:g1", "FROM NAMED ex:g2"], ["FROM ex:g2", "FROM NAMED ex:g2"],
+                                ["FROM NAMED ex:g3"], ["FROM ex:g3", "FROM NAMED ex:g1"],
+                                ["FROM ex:g1", "FROM NAMED ex:g2"]])
+            where = ["group", ["graph", "?g", ["group", ["triple", a, w.choice([*PREDS, "?pp"]), b]]],
+                     *([["triple", a, w.choice(PREDS), "?v4"]] if w.random() < 0.4 else [])]
+            if tree[0] == "select" and w.random() < 0.5:
+                return ["select", ["?g", a, b], where, _mods(distinct=w.random() < 0.5)], dataset
+            return ["ask", where], dataset
+        if k == 1:
+            where = ["group", ["graph", w.choice(["?g", "ex:g1", "ex:g2"]),
+                               ["group", ["triple", a, w.choice(PREDS), b]]]]
+            tmpl = [["triple", a, "ex:p0", "_:c"], ["triple", "_:c", "ex:p1", b]]
+            if w.random() < 0.5:
+                tmpl.append(["triple", "_:d", w.choice(PREDS), a])
+            return ["construct", tmpl, where], dataset if w.random() < 0.5 else []
+        p = w.choice([*PREDS, "?pp"])
+        where = ["group", ["triple", a, p, b]]
+        keys = w.choice([[b], [f"DESC({b})"], [b, a], [f"DESC({b})", a]])
+        return ["select", [a, b], where, _mods(order=keys, limit=w.choice([None, None, 3, 5]))], dataset
+
+
+def _mods(**changes: Any) -> dict[str, Any]:
+    """A SELECT's modifiers: none, but for ``changes``."""
+    mods: dict[str, Any] = {"distinct": False, "order": [], "limit": None, "offset": None,
+                            "group": [], "having": None}
+    mods.update(changes)
+    return mods
 
 
 def _vars(node: Any) -> set[str]:
@@ -1067,17 +1242,20 @@ class Report:
 
 def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", datasets: int = 1,
         shrink_failures: bool = True, timeout: float = 8.0, max_shrunk: int = 40,
-        progress: Callable[[int, Outcome], None] | None = None, widen: bool = True) -> Report:
+        progress: Callable[[int, Outcome], None] | None = None, widen: bool = True,
+        widen4: bool | None = None) -> Report:
     """Generate ``queries`` queries (spread over ``datasets`` datasets) from ``seed``, run
     them on kg-engine (``url``: a database URL, or a function returning a fresh one per
-    store, e.g. ``TemporaryPostgres.new_database_url``) and pyoxigraph; shrink the failures."""
+    store, e.g. ``TemporaryPostgres.new_database_url``) and pyoxigraph; shrink the failures.
+    ``widen``/``widen4``: the third/fourth widening of the grammar (and its data)."""
     report = Report()
+    widen4 = widen if widen4 is None else widen4
     per = max(1, queries // datasets)
     for d in range(datasets):
-        trig = make_dataset(seed * 1000 + d)
+        trig = make_dataset(seed * 1000 + d, widen4=widen4)
         engines = Engines(trig, url=url() if callable(url) else url)
         canonical = Engines(canonical_dataset(trig), url=url() if callable(url) else url)
-        gen = QueryGenerator(seed * 1000 + d, widen=widen)
+        gen = QueryGenerator(seed * 1000 + d, widen=widen, widen4=widen4)
         n = per if d < datasets - 1 else queries - per * (datasets - 1)
         for _ in range(n):
             case = gen.query()

@@ -108,11 +108,12 @@ def test_count_is_this_requests_own_while_another_process_writes(store: Path) ->
 
 
 @pytest.mark.parametrize(("request_text", "where", "expected"), [
-    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1.2.3 }}", "<update>:1:65:", "near '3 }': Expected '}'"),
+    # "3" starts a second triple, whose predicate is missing at the "}"
+    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1.2.3 }}", "<update>:1:67:", "near '}': Expected a predicate"),
     ("DELETE WHERE { ?s ?p ?o ", "<update>:1:25:", "at the end of the text: Expected '}'"),
     (f"INSRT DATA {{ <{EX}a> <{EX}p> 1 }}", "<update>:1:1:", "Expected an update operation"),
-    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1 }} ;\nINSERT DATA {{ <{EX}a> <{EX}p 1 }}", "<update>:2:15:",
-     "Expected '}'"),
+    (f"INSERT DATA {{ <{EX}a> <{EX}p> 1 }} ;\nINSERT DATA {{ <{EX}a> <{EX}p 1 }}", "<update>:2:59:",
+     "near ' 1 }': Expected '>'"),  # the IRI stops at the space
     (f"INSERT DATA {{ ?s <{EX}p> 1 }}", "<update>:1:16:", "variable ?s"),
 ])
 def test_update_syntax_error_names_the_token_exits_2_and_changes_nothing(

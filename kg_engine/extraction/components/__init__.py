@@ -5,6 +5,8 @@
   (document-level relations, Wikidata schema).
 * ``kg_pattern_relation_extractor`` — :class:`~kg_engine.extraction.pattern_relations.PatternRelationExtractor`
   (Wikidata relations from dependency paths through trigger words; the default pipeline's).
+* ``kg_entity_typer`` — :class:`~kg_engine.extraction.components.entity_typer.EntityTyper`
+  (re-scores the NER's PER/ORG/LOC types in context with the document relation model's encoder).
 * ``kg_ner_tagger`` — :class:`~kg_engine.extraction.components.ner_tagger.NERTagger` (BiLSTM-CRF NER).
 """
 
@@ -19,6 +21,7 @@ from kg_engine.extraction.components.doc_relation_extractor import (
     DocRelationExtractor,
     make_doc_relation_extractor,
 )
+from kg_engine.extraction.components.entity_typer import EntityTyper, make_entity_typer
 from kg_engine.extraction.components.ner_tagger import NERTagger, make_ner_tagger
 from kg_engine.extraction.components.relation_extractor import (
     RelationExtractor,
@@ -31,12 +34,14 @@ from kg_engine.extraction.pattern_relations import (
 
 __all__ = [
     "DocRelationExtractor",
+    "EntityTyper",
     "NERTagger",
     "PatternRelationExtractor",
     "RelationExtractor",
     "add_relation_extractor",
     "load_relation_pipeline",
     "make_doc_relation_extractor",
+    "make_entity_typer",
     "make_ner_tagger",
     "make_pattern_relation_extractor",
     "make_relation_extractor",

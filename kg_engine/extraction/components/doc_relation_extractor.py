@@ -43,7 +43,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg_engine.errors import ConfigError, ModelError
-from kg_engine.extraction.components.docre_model import DocREModel, load_docre
+from kg_engine.extraction.components.docre_model import DocREModel
+from kg_engine.extraction.components.entity_typer import ENCODING_KEY, encode_mentions
 from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
 from kg_engine.extraction.linking import EntityLinker
 from kg_engine.extraction.schema import RelationSchema, load_schema
@@ -115,10 +116,11 @@ class DocRelationExtractor:
             raise ModelError(f"{path}: document relation model folder does not exist")
         self.name = name
         self.model_path = str(path)
-        self.model, self.meta = load_docre(path)
-        if quantize:
-            self.model = quantize_docre(self.model)
-        self.model.eval()
+        from kg_engine.extraction.components.entity_typer import shared_docre
+
+        # one loaded model per folder: a kg_entity_typer on the same folder shares it (and the
+        # document's encoding, see encode_mentions)
+        self.model, self.meta = shared_docre(str(path.resolve()), bool(quantize))
         from kg_engine.extraction.pipeline import PIPELINES_DIR
 
         schema_path = Path(schema) if schema else PIPELINES_DIR / "schemas" / "wikidata_redocred.cfg"
@@ -182,13 +184,10 @@ class DocRelationExtractor:
         if not candidates:
             return []
         pairs = torch.tensor(candidates, dtype=torch.long).reshape(-1, 2)
-        mentions = [(s.start, s.end) for c in clusters for s in c]
-        enc = m.encoder.prepare([t.text for t in doc], mentions)
-        H, A = m.encoder(enc.ids)
-        pos, k = [], 0
-        for c in clusters:
-            pos.append(enc.mention_pos[k:k + len(c)])
-            k += len(c)
+        encoded = encode_mentions(m, [t.text for t in doc],
+                                  [(s.start, s.end) for c in clusters for s in c], doc)
+        enc, H, A = encoded["enc"], encoded["H"], encoded["A"]
+        pos = [[encoded["pos"][(s.start, s.end)] for s in c] for c in clusters]
         logits = m.pair_logits(H, A, pos, type_ids, pairs)
         logits[:, 1:] = logits[:, 1:].masked_fill(~self._keep, -1e4)
         margin = float(torch.logit(torch.tensor(self.threshold)))
@@ -231,6 +230,7 @@ class DocRelationExtractor:
 
     def __call__(self, doc: Doc) -> Doc:
         rels = self.predict(doc)
+        doc.user_data.pop(ENCODING_KEY, None)  # an entity typer's encoding does not stay on the doc
         sent_of_token = _sentence_index(doc)
         flat: list[tuple[Span, str, Span, float, dict[str, Any]]] = []
         for rel in rels:

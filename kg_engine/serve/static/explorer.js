@@ -74,6 +74,7 @@
   }
 
   // -- query page -----------------------------------------------------------------------
+  const SHOWN_ROWS = 1000;
   function queryPage() {
     setupSearch();
     const q = document.getElementById("query"), status = document.getElementById("status");
@@ -102,10 +103,15 @@
       const vars = data.head.vars, rows = data.results.bindings;
       const table = el("table", {class: "results"}, el("thead", {}, el("tr", {}, ...vars.map((v) => el("th", {}, "?" + v)))));
       const tbody = el("tbody");
-      for (const row of rows) tbody.append(el("tr", {}, ...vars.map((v) => el("td", {}, termNode(row[v])))));
+      // a table of 200,000 rows froze the page for minutes: the first SHOWN_ROWS are drawn,
+      // the download links below give every row
+      for (const row of rows.slice(0, SHOWN_ROWS))
+        tbody.append(el("tr", {}, ...vars.map((v) => el("td", {}, termNode(row[v])))));
       table.append(tbody);
       out.append(table);
-      status.textContent = rows.length + " rows, " + ms + " ms";
+      status.textContent = rows.length.toLocaleString("en") + " rows" + (rows.length > SHOWN_ROWS
+        ? " (the first " + SHOWN_ROWS.toLocaleString("en") + " shown; download them all below)" : "")
+        + ", " + ms + " ms";
       for (const f of ["csv", "tsv", "json", "xml"]) {
         const link = new URLSearchParams(body); link.set("format", f);
         downloads.append(el("a", {href: "/sparql?" + link.toString()}, f), " ");

@@ -321,9 +321,15 @@ class Database:
                                   check_same_thread=False)
         try:
             for pragma in _SQLITE_PRAGMAS:
-                if readonly and "journal_mode" in pragma:
-                    raw.execute("SELECT count(*) FROM sqlite_master")  # not a database? fail here
-                    continue
+                if "journal_mode" in pragma:
+                    # (not a database? fail here) somebody else's database (tables, none
+                    # of kg-engine's) is refused by the store: switching it to WAL rewrote
+                    # its header, a change to a file the error says was left alone
+                    tables = [r[0] for r in raw.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table'")]
+                    if readonly or ("kg_meta" not in tables
+                                    and any(not t.startswith("kg_") for t in tables)):
+                        continue
                 raw.execute(pragma)
             if path is not None and not os.path.exists(path):
                 # deleted between the open and the first read (a failing command that

@@ -89,3 +89,23 @@ def test_read_only_store_answers_without_writing(tmp_path: Path) -> None:
             store.db.execute("DELETE FROM kg_quads")
     assert (tmp_path / "kg.sqlite").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kg.sqlite"]
+
+
+def test_a_foreign_sqlite_file_keeps_every_byte(tmp_path: Path) -> None:
+    """Somebody else's SQLite database (rollback journal, as sqlite3 makes it) is refused by
+    every kind of open without a byte changed (before: a writable open switched it to WAL
+    first, rewriting its header, and then said nothing was changed)."""
+    import sqlite3
+
+    path = tmp_path / "invoices.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE invoices (id INTEGER, amount INTEGER)")
+    conn.execute("INSERT INTO invoices VALUES (1, 100)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    for kwargs in ({}, {"readonly": True}, {"create": False}):
+        with pytest.raises(StoreError, match="not a kg-engine store.*invoices"):
+            open_store(f"sqlite:///{path}", **kwargs)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["invoices.sqlite"]

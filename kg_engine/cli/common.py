@@ -80,7 +80,9 @@ def report(exc: BaseException | str, prefix: str = "error") -> None:
     from rich.markup import escape
 
     text = " ".join(str(exc).split()) or type(exc).__name__
-    err = globals().get("err_console") or __getattr__("err_console")
+    err = globals().get("err_console")
+    if err is None:
+        err = __getattr__("err_console")
     err.print(f"[bold red]{prefix}:[/]", escape(text), highlight=False, soft_wrap=True,
               emoji=False)
 

@@ -268,7 +268,7 @@ def predict_batch(
     Raises:
         ValueError: unknown query terms, or bad ``directions``/``top_k``.
         ModelError: ``store`` holds none of the model's entities (it was trained on another
-            graph).
+            graph), or the model was trained on a dataset of names, not RDF terms.
     """
     import torch
 
@@ -280,6 +280,14 @@ def predict_batch(
     if top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {top_k}")
     data, pyg = inference_data(loaded, store, graph)
+    try:  # a model trained on a TSV dataset (umls, a folder) names things, with no RDF terms
+        data.entity_term(0), data.relation_term(0)
+    except (ValueError, IndexError):
+        raise ModelError(
+            f"the model in {checkpoint} was trained on a dataset of plain names "
+            f"({data.name or 'a triples folder'}), not on RDF terms from a store, so its "
+            "predictions cannot be written as triples; train it on a store "
+            "(kg gnn train --db URL) to predict into one") from None
     num_rel = data.num_relations
     if queries is None:
         q = torch.unique(data.train[:, :2], dim=0)

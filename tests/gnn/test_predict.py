@@ -243,3 +243,23 @@ def test_a_path_model_on_a_store_without_its_relations_is_refused(trained):
     with pytest.raises(ModelError, match="none of the 1 relations of the store"):
         predict_to_store(out, other, top_k=1)
     assert other.count() == 1
+
+
+def test_a_model_trained_on_a_names_dataset_cannot_write_triples(tmp_path):
+    """`kg gnn predict` of a checkpoint trained on a TSV dataset (umls) into a store was an
+    internal error (exit 1, "'acquired_abnormality' is not an RDF term in N3 form")."""
+    from kg_engine.errors import ModelError
+
+    names = KGData(entities=["a", "b", "c", "d"], relations=["r"],
+                   train=torch.tensor([[0, 0, 1], [1, 0, 2], [2, 0, 3]]), name="toy")
+    out = tmp_path / "toy"
+    cfg = {"model": {"name": "distmult", "dim": 8},
+           "training": {"epochs": 1, "batch_size": 8, "eval_every": 100, "patience": 0,
+                        "device": "cpu", "checkpoint_every_minutes": 0, "seed": 0},
+           "evaluation": {"test": False}}
+    train(cfg, data=names, output_dir=out, progress=False)
+    store = open_store("sqlite://")
+    store.add([(EX.a, EX.r, EX.b)])
+    with pytest.raises(ModelError, match="trained on a dataset of plain names \\(toy\\)"):
+        predict_to_store(out, store, top_k=1)
+    assert store.count() == 1

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdflib import Graph, URIRef
+from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import Query
 
@@ -162,6 +164,23 @@ def _stream(kg: Any, plan: Any, timeout: float | None) -> Iterator[tuple]:
         guard.stop()
 
 
+def _answer_spec(kg: Any, text: str) -> Any:
+    """The dataset of a query that names no graphs: ``None`` for the store's default graph
+    alone; with a reasoning profile, the default graph merged with its inferred graph (what
+    ``kg.query`` answers); ``False`` when the query's ``FROM`` must decide (not streamed)."""
+    from kg_engine.sparql.compiler import DatasetSpec
+
+    merge, disjoint = kg.store.answer_graphs(include_inferred=True, include_predicted=False)
+    if not merge:
+        return None
+    if _FROM.search(text):
+        return False
+    return DatasetSpec(default=(DATASET_DEFAULT_GRAPH_ID, *merge), named=None, disjoint=disjoint)
+
+
+_FROM = re.compile(r"\bFROM\b", re.IGNORECASE)
+
+
 def _with_dataset(kg: Any, text: str, dataset: ProtocolDataset) -> Any:
     """A prepared query whose dataset clause is the protocol's graphs (replacing FROM)."""
     from kg_engine.sparql import default_engine
@@ -196,7 +215,9 @@ def run_query(kg: Any, text: str, dataset: ProtocolDataset = ProtocolDataset(),
             rows are read).
     """
     spec = dataset.spec()
-    plan = _plan(kg, text, spec)
+    if spec is None:  # the default graph as kg.query answers it: with the profile's inferences
+        spec = _answer_spec(kg, text)
+    plan = _plan(kg, text, spec) if spec is not False else None
     if plan is not None:
         rows = _stream(kg, plan, timeout)
         return QueryOutcome("SELECT", vars=list(plan.vars), rows=rows, streamed=True)

@@ -384,3 +384,22 @@ def test_cors_only_when_asked(serve, demo_db):
     assert "access-control-allow-origin" not in other.headers
     with pytest.raises(ConfigError, match="scheme://host"):
         create_app(ServerConfig(demo_db, cors=("yasgui.example.org",)), KnowledgeGraph)
+
+
+def test_select_sees_the_reasoning_profiles_inferences(serve, demo_db):
+    """With a reasoning profile, kg query / kg.query answer asserted ∪ inferred, and so did
+    /sparql for ASK and CONSTRUCT, but a streamed SELECT read the default graph alone: the
+    same query gave different answers over HTTP and in Python."""
+    server = serve(demo_db)
+    s, p, o = INFERRED
+    query = f"SELECT ?o WHERE {{ <{s}> <{p}> ?o }} ORDER BY ?o"
+    expected = _expected(demo_db, query)
+    assert (o,) in expected
+    got = httpx.get(server.sparql, params={"query": query}).json()["results"]["bindings"]
+    assert [(URIRef(b["o"]["value"]),) for b in got] == expected
+    ask = httpx.get(server.sparql, params={"query": f"ASK {{ <{s}> <{p}> <{o}> }}"}).json()
+    assert ask["boolean"] is True
+    # FROM still decides the default graph: only the named graph's statements
+    from_graph = f"SELECT ?o FROM <urn:kg-engine:inferred:owl-rl> WHERE {{ <{s}> <{p}> ?o }}"
+    got = httpx.get(server.sparql, params={"query": from_graph}).json()["results"]["bindings"]
+    assert [(URIRef(b["o"]["value"]),) for b in got] == _expected(demo_db, from_graph)

@@ -1222,6 +1222,8 @@ def _candidates(case: Case) -> list[Case]:
             for k, default in (("limit", None), ("offset", None), ("having", None), ("order", []),
                                ("distinct", False), ("group", []), ("reduced", False),
                                ("values", None)):
+                if k == "order" and (node.get("limit") is not None or node.get("offset") is not None):
+                    continue  # a slice without its order is nondeterministic: not a smaller case
                 if node.get(k) not in (None, [], False) and not (k == "group" and node.get("having")):
                     out.append(Case(_replace(tree, (*path, k), default), case.dataset))
             continue

@@ -45,8 +45,9 @@ def compile_aggregate(cc: CompileContext, node: CompValue, scope: GraphScope) ->
             continue  # grouping by an unbound variable: one group
         keys.extend(p for p in col.parts() if p.text not in ("?", "NULL"))  # constants: no key
     cols: dict[Variable, Col] = {}
+    grouped = {(k.text, k.params) for k in keys}
     for agg in node.A:
-        cols[agg.res] = _aggregate(cc, xc, block, agg, nonempty=bool(group.expr))
+        cols[agg.res] = _aggregate(cc, xc, block, agg, nonempty=bool(group.expr), grouped=grouped)
     block.group_by = keys
     if not keys and group.expr:
         # GROUP BY keys that are unbound or constant: one group, but none over no rows
@@ -63,8 +64,9 @@ _COLUMN_SQL = re.compile(r"\b[A-Za-z_]\w*\.[A-Za-z_]|\bSELECT\b", re.IGNORECASE)
 
 
 def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValue,
-               nonempty: bool = False) -> Col:
-    """``nonempty``: every group has a row (GROUP BY given), so a constant needs no MIN()."""
+               nonempty: bool = False, grouped: set[tuple[str, tuple]] | None = None) -> Col:
+    """``nonempty``: every group has a row (GROUP BY given), so a constant needs no MIN().
+    ``grouped``: the GROUP BY key columns (text, params), which a SAMPLE of the key reads bare."""
     name = agg.name
     distinct = bool(agg.distinct)
     dkw = "DISTINCT " if distinct else ""
@@ -82,6 +84,10 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
             # a GROUP BY key bound to a constant: MIN(?) has no column of this query, so
             # inside a correlated HAVING EXISTS it would be the sub-query's aggregate
             # ("aggregate functions are not allowed in WHERE" / "misuse of aggregate")
+            return Col.id(ex.e)
+        if ex.kind == "term" and grouped and (ex.e.text, ex.e.params) in grouped:
+            # the group's key column itself: MIN(q1.s) inside a correlated HAVING EXISTS is an
+            # aggregate in the sub-query's WHERE, which SQLite refuses ("misuse of aggregate")
             return Col.id(ex.e)
         if ex.kind == "term":
             return Col.id(sql("MIN({})", ex.e))

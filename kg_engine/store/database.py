@@ -80,6 +80,19 @@ def _give_back_memory() -> None:
         pass
 
 
+def _tidy(path: str) -> None:
+    """Remove the -wal/-shm files a read-only connection to ``path`` made (it cannot: it may
+    not checkpoint), by opening and closing it for writing: SQLite's last connection to
+    close removes them, under its own locks (a writer still connected keeps them, and
+    an empty log copies nothing into the file). Nothing happens if the file is read-only."""
+    with contextlib.suppress(sqlite3.Error, OSError):
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=rw", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+
+
 class SqliteURL(NamedTuple):
     """A plain ``sqlite://`` URL as :func:`parse_url` reads it without SQLAlchemy: ``database``
     as SQLAlchemy's ``URL.database`` gives it (``None`` for ``sqlite://``)."""
@@ -258,6 +271,8 @@ class Database:
         self.last_outcome: str | None = None
         #: Outermost transactions committed on this connection.
         self.commits = 0
+        #: SQLite file whose -wal/-shm this read-only connection made (see :func:`_tidy`).
+        self._tidy: str | None = None
 
     @classmethod
     def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
@@ -312,11 +327,20 @@ class Database:
             except (OSError, RuntimeError) as exc:  # a symlink loop
                 raise StoreError(f"{url} cannot be resolved ({exc}): give the path of a "
                                  "store file") from None
+            tidy = None
             if readonly:
-                # Without a write-ahead log no writer is active: read the file as immutable,
-                # since a read-only connection would leave -wal/-shm files it cannot remove.
-                wal = os.path.exists(path + "-wal")
-                target += "?mode=ro" if wal else "?mode=ro&immutable=1"
+                # Immutable only where no writer of ours can come (a folder we cannot write):
+                # a writer that started later changed the file under an immutable reader,
+                # which then read stale or torn pages ("database disk image is malformed"
+                # about an intact store, while kg load ran). Elsewhere the read-only
+                # connection leaves -wal/-shm files it cannot remove: tidy() does at close.
+                folder = os.path.dirname(os.path.abspath(path))
+                if os.path.exists(path + "-wal") or os.access(folder, os.W_OK):
+                    target += "?mode=ro"
+                    if not any(os.path.exists(path + s) for s in ("-wal", "-shm")):
+                        tidy = path
+                else:
+                    target += "?mode=ro&immutable=1"
             raw = sqlite3.connect(target, uri=True, isolation_level=None,
                                   check_same_thread=False)
         try:
@@ -338,8 +362,12 @@ class Database:
                                  "command that created it failed): run the command again")
         except BaseException:
             raw.close()
+            if path is not None and tidy:
+                _tidy(tidy)
             raise
-        return cls(raw, "sqlite")
+        db = cls(raw, "sqlite")
+        db._tidy = tidy if path is not None else None
+        return db
 
     @classmethod
     def _connect_postgresql(cls, parsed: URL) -> Database:
@@ -739,3 +767,5 @@ class Database:
                 conn.close()
         with self._lock:
             self.raw.close()
+        if self._tidy:
+            _tidy(self._tidy)

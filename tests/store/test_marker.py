@@ -109,3 +109,26 @@ def test_a_foreign_sqlite_file_keeps_every_byte(tmp_path: Path) -> None:
             open_store(f"sqlite:///{path}", **kwargs)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["invoices.sqlite"]
+
+
+def test_a_read_only_store_sees_what_a_later_writer_commits(tmp_path: Path) -> None:
+    """A read-only open (kg serve, kg query, a notebook) of a store no one was writing, then
+    a writer: the reader sees each committed state, never a torn one. Before: it read the
+    file as immutable, so it kept answering from stale pages and, once the writer's log was
+    copied into the file, failed 'database disk image is malformed' on an intact store.
+    Closing it leaves no -wal/-shm files behind."""
+    from rdflib import Literal, URIRef
+
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    open_store(url).close()
+    reader = open_store(url, readonly=True)
+    assert len(reader) == 0
+    with open_store(url) as writer:
+        for batch in range(3):
+            writer.add([(URIRef(f"urn:s{batch}_{i}"), URIRef("urn:p"), Literal(i))
+                        for i in range(2000)])
+            writer.checkpoint()  # the log copied into the file under the reader
+            assert len(reader) == 2000 * (batch + 1)
+    assert len(list(reader.triples((URIRef("urn:s2_7"), None, None)))) == 1
+    reader.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kg.sqlite"]

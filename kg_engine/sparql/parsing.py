@@ -513,12 +513,12 @@ def _expected(names: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
-def _furthest_failure(grammar: Any, text: str) -> Any:
-    """Parse ``text`` with ``grammar`` and return a ``ParseException`` at the furthest position
-    any grammar element failed at, saying what the elements that failed there expected (None
-    when the text parses or nothing useful was found). A PEG parser backtracks out of a cut-short
-    triple to the triple's start; the furthest failure is where the text really stopped making
-    sense ("ex:a ex:b }": the object was expected at the "}")."""
+def _furthest_failure(grammar: Any, text: str) -> tuple[Any, Any]:
+    """Parse ``text`` with ``grammar``: the parse's own error and a ``ParseException`` at the
+    furthest position any grammar element failed at, saying what the elements that failed there
+    expected (each None when the text parses or nothing useful was found). A PEG parser
+    backtracks out of a cut-short triple to the triple's start; the furthest failure is where the
+    text really stopped making sense ("ex:a ex:b }": the object was expected at the "}")."""
     import pyparsing as pp
 
     me = threading.get_ident()
@@ -540,15 +540,15 @@ def _furthest_failure(grammar: Any, text: str) -> Any:
         pp.ParserElement._parse = tracking
         try:
             grammar.parse_string(text)
-            return None
-        except pp.ParseBaseException:
-            pass
+            return None, None
+        except pp.ParseBaseException as exc:
+            own = exc
         finally:
             pp.ParserElement._parse = original
     words = _expected(best["names"])
     if best["loc"] < 0 or not words:
-        return None
-    return pp.ParseException(best["text"], best["loc"], f"Expected {words}")
+        return own, None
+    return own, pp.ParseException(best["text"], best["loc"], f"Expected {words}")
 
 
 def _better(located: Any, further: Any) -> Any:
@@ -574,7 +574,7 @@ def _located_query_error(text: str, exc: Exception) -> Exception:
     if not isinstance(exc, ParseBaseException):
         return exc
     try:
-        further = _furthest_failure(grammar.QueryUnit, grammar.expandUnicodeEscapes(text))
+        _, further = _furthest_failure(grammar.QueryUnit, grammar.expandUnicodeEscapes(text))
     except Exception:  # noqa: BLE001 - only a better position was sought
         return exc
     return _better(exc, further)
@@ -590,18 +590,13 @@ def _located_update_error(text: str, exc: Exception) -> Exception:
 
     if not isinstance(exc, ParseBaseException):
         return exc
-    expanded = expandUnicodeEscapes(text)
-    try:
-        _strict_update_grammar().parse_string(expanded)
-    except ParseBaseException as located:
-        try:
-            further = _furthest_failure(_strict_update_grammar(), expanded)
-        except Exception:  # noqa: BLE001 - only a better position was sought
-            further = None
-        return _better(located, further)
+    try:  # one parse gives both the strict grammar's error and the furthest failure
+        located, further = _furthest_failure(_strict_update_grammar(), expandUnicodeEscapes(text))
     except Exception:  # noqa: BLE001 - only a better position was sought: keep rdflib's
         return exc
-    return exc  # (cannot happen: both grammars accept the same texts)
+    if located is None:
+        return exc  # (cannot happen: both grammars accept the same texts)
+    return _better(located, further)
 
 
 def parse_update(

@@ -41,6 +41,7 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,8 +212,11 @@ def _write_rdf_subgraph(store: Any, out: Path, fmt: str, *, query: str | None, e
         from kg_engine.analytics.paths import neighbourhood
 
         centre = entity if hasattr(entity, "n3") else URIRef(str(entity))
-        for triple in neighbourhood(store, centre, hops, **graphs).triples:
+        sub = neighbourhood(store, centre, hops, **graphs)
+        for triple in sub.triples:
             data.add(triple)
+        for triple in _descriptions(store, sub.view.nodes, **graphs):
+            data.add(triple)  # an RDF neighbourhood keeps its entities' types and literals
     for prefix, ns in store_prefixes(store.db):
         data.bind(prefix, ns, override=True, replace=True)
     with atomic_output(out, binary=True) as f:
@@ -221,6 +225,29 @@ def _write_rdf_subgraph(store: Any, out: Path, fmt: str, *, query: str | None, e
         else:
             serialize(data, f, "turtle" if fmt == "trig" else fmt)  # Turtle is TriG
     return len(data)
+
+
+def _descriptions(store: Any, nodes: list[int], *, graph: Any, include_inferred: bool,
+                  include_predicted: bool) -> Iterator[tuple]:
+    """The ``rdf:type`` and literal-valued statements of ``nodes`` (ids) in the view's graphs:
+    what the entity-to-entity edges of a neighbourhood leave out."""
+    from rdflib import RDF
+
+    from kg_engine.analytics.view import graph_ids
+    from kg_engine.store.schema import LITERAL
+
+    gids, _ = graph_ids(store, graph, include_inferred, include_predicted)
+    type_id = store.term_ids([RDF.type]).get(RDF.type, -1)
+    graphs = ",".join(str(int(g)) for g in gids)
+    for i in range(0, len(nodes), 500):
+        chunk = ",".join(str(int(n)) for n in nodes[i:i + 500])
+        rows = store.db.fetchall(
+            "SELECT DISTINCT q.s, q.p, q.o FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
+            f"WHERE q.s IN ({chunk}) AND q.g IN ({graphs}) "
+            f"AND (t.kind = {int(LITERAL)} OR q.p = {int(type_id)})")
+        terms = store.decode({int(x) for row in rows for x in row})
+        for s, p, o in rows:
+            yield terms[int(s)], terms[int(p)], terms[int(o)]
 
 
 def _write_view(store: Any, out: Path, fmt: str, *, entity: Any, hops: int, **view_args: Any

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from rdflib import BNode, Graph, URIRef
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from kg_engine.api import KnowledgeGraph
@@ -177,7 +177,16 @@ def test_rdf_subgraphs(sample_kg, tmp_path: Path, fmt: str) -> None:
         (str(ex("ada")), "urn:friend", str(ex("charles")))]
     out = tmp_path / f"n.{EXT[fmt]}"
     res = sample_kg.export(out, entity=ex("charles"), hops=1)
-    assert res.statements == 3  # knows ×2 (one edge per direction) and the weird IRI
+    # knows ×2 (one edge per direction) and the weird IRI, and the entities' types and
+    # literals (they were left out: a neighbourhood read back had no labels): ada's type,
+    # 2 labels, age, height, born, quote and bool, charles's custom literal
+    assert res.statements == 3 + 9
+    back = KnowledgeGraph("sqlite://")
+    back.load(out, format={"nt": "nt", "nq": "nquads"}.get(fmt, fmt))
+    got = {(s, p, o) for s, p, o, _ in back.triples()}
+    assert (ex("ada"), RDFS.label, Literal("Ada Lovelace", lang="en")) in got
+    assert (ex("ada"), RDF.type, ex("Person")) in got
+    assert not any(str(o) == "London" for _, _, o in got)  # 2 hops away (via a blank node)
 
 
 def test_graphs_named_by_blank_nodes_stay_named_in_json_ld(tmp_path: Path) -> None:

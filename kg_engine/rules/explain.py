@@ -163,7 +163,8 @@ class Derivation:
             where = ", ".join(_graph_text(g, nm) for g in self.graphs)
             lines.append(f"{first}{t}  [asserted in {where}: {src}]")
         elif self.kind == "inferred":
-            note = "" if self.premises else "; no data premises (rule specialised to the ontology)"
+            note = "" if self.premises or self.aggregated else (
+                "; no data premises (rule specialised to the ontology)")
             lines.append(f"{first}{t}  [rule {self.rule}, round {self.round}{note}]")
         else:
             lines.append(f"{first}{t}  [{self.kind}]")

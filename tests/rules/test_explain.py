@@ -165,6 +165,19 @@ CONSTRUCT { ?s ex:memberOf ?d } WHERE { ?s ex:headOf ?d }
     assert "aggregated: " in str(e)
 
 
+def test_a_pure_aggregate_rule_is_not_said_to_have_no_data_premises(store):
+    """A rule whose body is only an aggregate sub-query was rendered '[rule r, round 1; no
+    data premises (rule specialised to the ontology)]' above the facts it counted."""
+    rs = load_rules("PREFIX ex: <http://example.org/>\n# rule: kids\nCONSTRUCT { ?p ex:kids ?n } "
+                    "WHERE { { SELECT ?p (COUNT(?c) AS ?n) WHERE { ?c ex:parent ?p } GROUP BY ?p } }",
+                    name="agg")
+    store.add([(ex("a"), ex("parent"), ex("o")), (ex("b"), ex("parent"), ex("o"))])
+    reason(store, rs)
+    text = str(explain(store, (ex("o"), ex("kids"), Literal(2))))
+    assert text.splitlines()[0].endswith("[rule kids, round 1]"), text
+    assert text.count("aggregated: ") == 2 and "no data premises" not in text
+
+
 def test_subclass_between_equal_classes_explains_to_declaration_and_same_as():
     from rdflib import OWL, RDF, RDFS, URIRef
 

@@ -27,18 +27,24 @@ from typing import Any
 
 from kg_engine.sparql.limits import DeadlineExceeded, remaining
 
-try:  # pragma: no branch - a core dependency; ``re`` only as a last resort
-    import regex as _engine
-
-    _HAS_TIMEOUT = True
-except ImportError:  # pragma: no cover
-    _engine = re  # type: ignore[assignment]
-    _HAS_TIMEOUT = False
-
 __all__ = ["compile_xpath", "search", "sub"]
 
-_FLAGS = {"i": _engine.IGNORECASE, "s": _engine.DOTALL, "m": _engine.MULTILINE}
+_FLAGS = {"i": "IGNORECASE", "s": "DOTALL", "m": "MULTILINE"}
 _CACHE: dict[tuple[str, str], Any] = {}
+#: the matching engine and whether it takes ``timeout=``, loaded by the first compile (the
+#: ``regex`` package costs ~6 CPU-ms to import, which a query without REGEX need not pay)
+_ENGINE: list[Any] = []
+
+
+def _engine() -> Any:
+    if not _ENGINE:
+        try:  # pragma: no branch - a core dependency; ``re`` only as a last resort
+            import regex
+
+            _ENGINE[:] = [regex, True]
+        except ImportError:  # pragma: no cover
+            _ENGINE[:] = [re, False]
+    return _ENGINE[0]
 
 
 def _strip_x(pattern: str) -> str:
@@ -64,10 +70,11 @@ def compile_xpath(pattern: str, flags: str = "") -> Any:
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    engine = _engine()
     cflags = 0
     for f in flags:
         if f in _FLAGS:
-            cflags |= _FLAGS[f]
+            cflags |= getattr(engine, _FLAGS[f])
         elif f not in "qx":
             raise ValueError(f"invalid regex flag {f!r}")
     if "q" in flags:
@@ -77,8 +84,8 @@ def compile_xpath(pattern: str, flags: str = "") -> Any:
     else:
         pattern_ = pattern
     try:
-        rx = _engine.compile(pattern_, cflags)
-    except (re.error, getattr(_engine, "error", re.error)) as exc:
+        rx = engine.compile(pattern_, cflags)
+    except (re.error, getattr(engine, "error", re.error)) as exc:
         raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
     if len(_CACHE) > 2000:
         _CACHE.clear()
@@ -88,7 +95,7 @@ def compile_xpath(pattern: str, flags: str = "") -> Any:
 
 def _timeout_kw() -> dict[str, float]:
     left = remaining()  # raises once the deadline has passed
-    return {"timeout": left} if (left is not None and _HAS_TIMEOUT) else {}
+    return {"timeout": left} if (left is not None and _ENGINE and _ENGINE[1]) else {}
 
 
 def search(rx: Any, text: str) -> Any:

@@ -201,3 +201,30 @@ def test_two_writers_of_one_store_queue(backend, tmp_path, request):
     finally:
         for s in stores:
             s.close()
+
+
+def test_external_sort_switches_the_sorter_and_restores_the_settings(tmp_path) -> None:
+    # temp_store=FILE with a 1 MiB page cache meanwhile (SQLite's sorter then merges short
+    # runs); the connection's settings come back, and it sorts correctly inside a transaction
+    db = Database.connect(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    db.execute("CREATE TABLE t (x INTEGER, y INTEGER)")
+    with db.transaction():
+        db.executemany("INSERT INTO t VALUES (?, ?)", [((i * 7919) % 50_000, i) for i in range(50_000)])
+        with db.external_sort() as external:
+            assert external and db.scalar("PRAGMA temp_store") == 1
+            assert db.scalar("PRAGMA cache_size") == -1024
+            db.execute("CREATE INDEX t_x ON t (x)")
+            assert [r[0] for r in db.fetchall("SELECT x FROM t ORDER BY x LIMIT 3")] == [0, 1, 2]
+    assert db.scalar("PRAGMA temp_store") == 2 and db.scalar("PRAGMA cache_size") == -262144
+    assert db.scalar("PRAGMA integrity_check") == "ok"
+
+
+def test_external_sort_is_skipped_once_a_temporary_table_exists(tmp_path) -> None:
+    # SQLite refuses to switch the temporary store inside a transaction once its temporary
+    # database is open (and switching outside drops its tables): then nothing changes
+    db = Database.connect(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    db.execute("CREATE TEMP TABLE kept (x INTEGER)")
+    db.execute("INSERT INTO kept VALUES (1)")
+    with db.transaction(), db.external_sort() as external:
+        assert not external and db.scalar("PRAGMA temp_store") == 2
+    assert db.scalar("SELECT x FROM kept") == 1

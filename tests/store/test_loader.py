@@ -327,3 +327,38 @@ def test_load_into_an_empty_store_rebuilds_the_term_index(store: SQLStore, tmp_p
     more.write_text("<urn:b> <urn:p> <urn:g> .\n")
     assert store.load(more).added == 1
     assert store.db.scalar("SELECT count(*) FROM kg_terms WHERE lex = 'urn:b'") == 1
+
+
+def test_load_into_a_new_sqlite_store_sorts_in_files(tmp_path: Path, monkeypatch) -> None:
+    # the index builds and the subject statistics of a bulk load run as external sorts
+    # (Database.external_sort): the loading connection has no temporary table open; the
+    # statistics are exact and the settings come back
+    import contextlib
+
+    from kg_engine.store import open_store
+    from kg_engine.store.database import Database
+
+    seen: list[bool] = []
+    original = Database.external_sort
+
+    @contextlib.contextmanager
+    def spy(self):
+        with original(self) as external:
+            seen.append(external)
+            yield external
+
+    monkeypatch.setattr(Database, "external_sort", spy)
+    store = open_store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    seen.clear()  # (the new store's empty indexes)
+    path = tmp_path / "d.nt"
+    path.write_text("".join(f"<urn:s{i % 97}> <urn:p{i % 3}> <urn:o{(i * 31) % 89}> .\n"
+                            for i in range(3000)))
+    assert store.load(path).added == len({(i % 97, i % 3, (i * 31) % 89) for i in range(3000)})
+    assert seen == [True, True]
+    p0 = store.term_ids([URIRef("urn:p0")])[URIRef("urn:p0")]
+    rows = {(i % 97, (i * 31) % 89) for i in range(3000) if i % 3 == 0}
+    assert store.predicate_stats()[p0] == (len(rows), len({s for s, _ in rows}),
+                                           len({o for _, o in rows}))
+    assert store.db.scalar("PRAGMA temp_store") == 2 and store.db.scalar("PRAGMA integrity_check") == "ok"
+    assert len(store.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                 "AND name LIKE 'kg_quads_%'")) == 3

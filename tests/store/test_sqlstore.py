@@ -268,3 +268,26 @@ def test_processes_creating_one_store_at_once_all_open_it(tmp_path) -> None:
         for round_ in range(3):
             path = str(tmp_path / f"new{round_}.sqlite")
             assert pool.map(_open_new, [path] * 8) == [""] * 8
+
+
+def test_staging_table_is_made_on_first_use(tmp_path) -> None:
+    # SQLite: a store that never stages never opens the temporary database (so a bulk load
+    # can sort its index builds in files, Database.external_sort); adds, removals and graph
+    # copies create the staging table when they need it, also after a rolled-back first use
+    from kg_engine.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    assert [r[1] for r in store.db.fetchall("PRAGMA database_list")] == ["main"]
+    with pytest.raises(RuntimeError), store.db.transaction():
+        store.add([(A, P, B)])  # adds stage their rows
+        raise RuntimeError("roll back")
+    store.add([(A, P, B), (A, P, C), (B, Q, C)])
+    with pytest.raises(RuntimeError), store.db.transaction():
+        store.remove_quads([(A, P, B)])
+        raise RuntimeError("roll back")
+    assert len(store) == 3
+    assert store.remove_quads([(A, P, B)]) == 1
+    store.create_graph(G1)
+    assert store.copy_graph(store.term_ids([DEFAULT_GRAPH])[DEFAULT_GRAPH],
+                            store.term_ids([G1])[G1]) == 2
+    assert store.remove((None, Q, None)) == 2 and len(store) == 2  # (A, P, C) in both graphs

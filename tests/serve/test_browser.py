@@ -91,6 +91,8 @@ def test_why_of_a_fact_from_one_of_several_files_says_one_of(serve, browser, tmp
     files = f"{tmp_path / 'family.ttl'} or {tmp_path / 'shop.ttl'}"
     assert text.count(f"loaded from one of {files}") == 2, text
     assert f"loaded from {tmp_path / 'shop.ttl'}" not in text, text
+    # no failed request on the page (GET /favicon.ico was a 404 on every page)
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def test_a_big_result_draws_the_first_rows_only(serve, browser, tmp_path: Path):

@@ -32,7 +32,7 @@ __all__ = ["compile_xpath", "search", "sub"]
 _FLAGS = {"i": "IGNORECASE", "s": "DOTALL", "m": "MULTILINE"}
 _CACHE: dict[tuple[str, str], Any] = {}
 #: the matching engine and whether it takes ``timeout=``, loaded by the first compile (the
-#: ``regex`` package costs ~6 CPU-ms to import, which a query without REGEX need not pay)
+#: ``regex`` package costs ~7 CPU-ms to import, which a query without REGEX need not pay)
 _ENGINE: list[Any] = []
 
 

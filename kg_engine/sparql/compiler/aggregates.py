@@ -85,9 +85,11 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
             # inside a correlated HAVING EXISTS it would be the sub-query's aggregate
             # ("aggregate functions are not allowed in WHERE" / "misuse of aggregate")
             return Col.id(ex.e)
-        if ex.kind == "term" and grouped and (ex.e.text, ex.e.params) in grouped:
+        if ex.kind == "term" and grouped and not ex.e.params and (ex.e.text, ()) in grouped:
             # the group's key column itself: MIN(q1.s) inside a correlated HAVING EXISTS is an
-            # aggregate in the sub-query's WHERE, which SQLite refuses ("misuse of aggregate")
+            # aggregate in the sub-query's WHERE, which SQLite refuses ("misuse of aggregate").
+            # Only a key without parameters: PostgreSQL takes "COALESCE(p1.s, $3)" in SELECT
+            # and "COALESCE(p1.s, $7)" in GROUP BY for two expressions
             return Col.id(ex.e)
         if ex.kind == "term":
             return Col.id(sql("MIN({})", ex.e))

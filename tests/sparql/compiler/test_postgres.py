@@ -84,6 +84,11 @@ TYPED = [
     # could not determine data type of parameter $2
     ("SELECT ?x WHERE { BIND(STR(1) AS ?x) }", False),
     ("SELECT ?x WHERE { ?s ex:score ?v BIND(STR(?v) AS ?x) FILTER(?x = STR(7)) }", False),
+    # a GROUP BY expression key read bare in SELECT: "COALESCE(p1.s, $3)" there and
+    # "COALESCE(p1.s, $7)" in GROUP BY are two expressions to PostgreSQL ("must appear in the
+    # GROUP BY clause", differential seed 1100006)
+    ("SELECT ?gk (COUNT(?a) AS ?n) WHERE { ?s ex:age ?a } GROUP BY (COALESCE(?a, 0) AS ?gk)", False),
+    ("SELECT ?gk (COUNT(?a) AS ?m) WHERE { ?s ex:age ?a } GROUP BY (DATATYPE(?a) AS ?gk)", False),
 ]
 
 

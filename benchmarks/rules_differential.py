@@ -29,6 +29,8 @@ Regimes (:mod:`kg_engine.testing.rulesdiff`):
   a stratifiable one must give its stratified closure computed in Python;
 * ``user-aggregates``: SPARQL rules with COUNT DISTINCT over a recursive predicate and
   SUM/MIN/MAX/AVG over numeric values (ill-typed ones excluded), against Python;
+* ``tbox``: TBox statements of an ``owl-rl-ext`` case added one at a time to a materialised
+  store, then some removed (engine, live or API path), against fresh runs;
 * ``cli``: a write sequence through the ``kg`` command line, one subprocess per command
   (``kg load``, ``kg reason [--recompute]`` with ``rdfs``/``owl-rl`` or a user rules file,
   ``kg update``), then ``kg query`` and ``kg explain`` (:func:`kg_engine.testing.rulesdiff.check_cli`).
@@ -61,7 +63,7 @@ sys.path.insert(0, str(REPO))
 
 REGIMES = ("rdfs", "owl-rl", "owl-rl-ext", "incremental", "incremental-rdfs", "incremental-ext", "live",
            "live-rdfs", "live-ext", "api", "api-rdfs", "api-ext", "user-rules", "user-incremental",
-           "user-strata", "user-aggregates", "cli")
+           "user-strata", "user-aggregates", "tbox", "cli")
 
 
 def run_case(regime: str, seed: int, url: str):
@@ -87,6 +89,8 @@ def run_case(regime: str, seed: int, url: str):
         res = bad[0] if bad else results[0]
         res.explained = sum(r.explained for r in results)
         return res
+    if regime == "tbox":  # TBox statements added / removed one at a time
+        return rd.check_tbox_sequence(rng, url, seed)
     if regime == "user-aggregates":
         return rd.check_aggregates(rd.generate(rng, "owl-rl-ext"), url, seed)
     if regime == "cli":  # kg load / reason / update / query / explain as subprocesses
@@ -155,6 +159,9 @@ def main() -> None:
                 else:
                     differ += 1
                     details.append("```\n" + res.describe() + f"\n  backend: {backend}\n```")
+                if (i + 1) % 25 == 0:  # progress (a run cut short still says how far it got)
+                    print(f"  {regime} {backend}: {i + 1} cases, {agree} agree, {differ} differ, {errors} errors",
+                          file=sys.stderr, flush=True)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
             load = (load0 + os.getloadavg()[0]) / 2
             total_bad += differ + errors

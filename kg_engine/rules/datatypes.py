@@ -81,7 +81,7 @@ def _in(expr: str, values: tuple[str, ...]) -> tuple[str, list]:
 
 def member_sql(t: str, dtlex: str, dt: str) -> tuple[str, list]:
     """SQL condition: the term whose ``kg_terms`` row is aliased ``t`` (its datatype IRI
-    is the SQL expression ``dtlex``, NULL for plain and language literals) is a literal in
+    is the SQL expression ``dtlex``, ``''`` for plain and language literals) is a literal in
     the value space of datatype ``dt`` (one of :data:`SUPPORTED`)."""
     lit = f"{t}.kind = 3"
     if dt == _LITERAL:

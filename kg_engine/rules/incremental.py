@@ -18,7 +18,9 @@ Backward/Forward paper compare against):
 
 The result always equals a full recompute. Programs with negation or aggregation are not
 monotonic (a new fact can invalidate a derived one); for them, whenever the update
-changes the TBox axioms a built-in program was specialised to, and for a program with
+changes the TBox axioms a built-in program was specialised to (RDF lists, cardinalities,
+``owl:onClass``, the ``owl:onProperty`` of a max-cardinality restriction, the members of
+``AllDisjoint*``/``AllDifferent``), and for a program with
 equality (``owl-rl``) when the store holds an ``owl:sameAs`` triple or the update adds one
 (representatives may change), the engine recomputes the inferred graph instead, in the same
 transaction (still correct, just not incremental).
@@ -108,6 +110,10 @@ class Engine(Protocol):
     def evaluate_constraints(self, result: ReasoningResult) -> None: ...
 
 
+#: restrictions whose ``owl:onProperty`` the built-in program is specialised to
+_CARDINALITIES = (OWL.maxCardinality, OWL.maxQualifiedCardinality)
+
+
 def _tbox_predicates() -> frozenset:
     return frozenset({
         RDF.first, RDF.rest, OWL.intersectionOf, OWL.unionOf, OWL.oneOf, OWL.propertyChainAxiom,
@@ -128,6 +134,11 @@ def _needs_recompute(engine: Engine, quads: list) -> bool:
         special = {OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent}
         for s, p, o, _ in quads:
             if p in tbox or (p == RDF.type and o in special):
+                return True
+            if p == OWL.onProperty and (  # the property of a max-cardinality restriction
+                any(q[0] == s and q[1] in _CARDINALITIES for q in quads)
+                or any(next(iter(engine.store.triples((s, c, None))), None) for c in _CARDINALITIES)
+            ):
                 return True
     return False
 
@@ -427,6 +438,16 @@ def _touches_tbox(engine: Engine, table: str = _DEL) -> bool:
     if ids:
         marks = ", ".join("?" * len(ids))
         if engine.db.fetchone(f"SELECT 1 FROM {table} WHERE p IN ({marks}) LIMIT 1", ids):
+            return True
+    card = engine.store.term_ids([OWL.onProperty, *_CARDINALITIES])
+    if OWL.onProperty in card and len(card) > 1:  # the property of a max-cardinality restriction
+        marks = ", ".join("?" * (len(card) - 1))
+        cids = [i for t, i in card.items() if t != OWL.onProperty]
+        if engine.db.fetchone(
+            f"SELECT 1 FROM {table} d WHERE d.p = ? AND (EXISTS (SELECT 1 FROM kg_quads c WHERE c.s = d.s "
+            f"AND c.p IN ({marks})) OR EXISTS (SELECT 1 FROM {table} c WHERE c.s = d.s AND c.p IN ({marks}))) LIMIT 1",
+            [card[OWL.onProperty], *cids, *cids],
+        ):
             return True
     special = engine.store.term_ids(
         [RDF.type, OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent])

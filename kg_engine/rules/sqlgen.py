@@ -348,7 +348,9 @@ class BodyQuery:
             return f"{d}.kind = 1 AND {d}.lex IN ({', '.join('?' * len(dts))})", "bool", dts
         t = self.term_row(args[0][0])
         dalias = self.alias("d")
-        dtlex = f"(SELECT {dalias}.lex FROM {TERMS} {dalias} WHERE {dalias}.id = {t}.dt)"
+        # '' for plain and language literals (no datatype row): a NULL would make the test
+        # unknown, and ``not inDatatype`` (dt-not-type) would miss "x"@en outside xsd:string
+        dtlex = f"COALESCE((SELECT {dalias}.lex FROM {TERMS} {dalias} WHERE {dalias}.id = {t}.dt), '')"
         target = b.args[1]
         if isinstance(target, URIRef):  # a constant datatype (specialised rule)
             if str(target) not in SUPPORTED:

@@ -233,13 +233,14 @@ def _ext_schema(rng: random.Random, g: Graph, lst: Any, restriction: Any, cls_ex
         else:
             g.add((node, OWL.targetValue, ch(EXT_LITERALS)))
 
-    def card0() -> None:
+    def card() -> None:  # max (qualified) cardinality 0 or 1
         r = BNode()
         g.add((r, OWL.onProperty, ch(props)))
+        n = Literal(rng.choice([0, 1]), datatype=XSD.nonNegativeInteger)
         if rng.random() < 0.5:
-            g.add((r, OWL.maxCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
+            g.add((r, OWL.maxCardinality, n))
         else:
-            g.add((r, OWL.maxQualifiedCardinality, Literal(0, datatype=XSD.nonNegativeInteger)))
+            g.add((r, OWL.maxQualifiedCardinality, n))
             g.add((r, OWL.onClass, ch(classes + [OWL.Thing])))
         g.add((ch(classes), SC, r))
 
@@ -262,7 +263,7 @@ def _ext_schema(rng: random.Random, g: Graph, lst: Any, restriction: Any, cls_ex
         lambda: g.add((ch(props), OWL.propertyDisjointWith, ch(props))),
         lambda: g.add((ch(props), T, ch([OWL.IrreflexiveProperty, OWL.AsymmetricProperty]))),
         npa,
-        card0,
+        card,
     ]
 
 
@@ -1545,4 +1546,76 @@ def check_aggregates(facts: list[tuple], url: str = "sqlite://", seed: int = -1)
         ours.add((s, p, o))
     ref = aggregate_reference(facts)
     res.kg_only, res.ref_only = ours - ref, ref - ours
+    return res
+
+
+# -- TBox changes ----------------------------------------------------------------------------
+
+
+def _is_abox(t: tuple) -> bool:
+    _, p, o = t[:3]
+    if p in (OWL.sameAs, OWL.differentFrom):
+        return True
+    if p == T:
+        return isinstance(o, URIRef) and str(o).startswith(EX) or o == OWL.Nothing
+    return str(p).startswith(EX)
+
+
+def check_tbox_sequence(rng: random.Random, url: str = "sqlite://", seed: int = -1) -> CaseResult:
+    """TBox axioms added one statement at a time to a materialised store, then some removed
+    one at a time (engine ``add``/``remove``, live store writes or ``KnowledgeGraph`` writes),
+    each phase ending with the statements of a fresh run. The built-in program is specialised
+    to parts of the TBox (lists, cardinalities): each such change must rebuild it."""
+    from kg_engine.rules.engine import RuleEngine
+    from kg_engine.rules.live import set_profile
+
+    # no asserted owl:sameAs: with equality in use every write recomputes (nothing to test)
+    facts = [t for t in generate(rng, "owl-rl-ext") if t[1] != OWL.sameAs]
+    tbox = [t for t in facts if not _is_abox(t)]
+    first = set(rng.sample(tbox, len(tbox) // 2))
+    asserted = {(*t, _default()) for t in facts if _is_abox(t) or t in first}
+    later = [t for t in tbox if t not in first]
+    rng.shuffle(later)
+    path = rng.choice(["engine", "live", "api"])
+    res = CaseResult(seed, f"tbox-{path}", [])
+    kg = None
+    if path == "api":
+        from kg_engine import KnowledgeGraph
+
+        kg = KnowledgeGraph(url)
+        store = kg.store
+    else:
+        store = _open(url)
+    problems: list = []
+    try:
+        store.add(sorted(asserted, key=str))
+        eng = None
+        if path == "engine":
+            eng = RuleEngine(store, "owl-rl")
+            eng.materialise()
+        else:
+            set_profile(store, "owl-rl")
+        for phase in ("add", "remove"):
+            batch = later if phase == "add" else rng.sample(tbox, min(len(tbox), rng.randint(1, 4)))
+            for t in batch:
+                if phase == "add":
+                    eng.add([t]) if eng else kg.add([t]) if kg else store.add([t])
+                    asserted.add((*t, _default()))
+                else:
+                    eng.remove([t]) if eng else kg.remove(t) if kg else store.remove(t)
+                    asserted.discard((*t, _default()))
+            ours = _store_quads(store)
+            violated = _violated(store, "owl-rl")
+            part = CaseResult(seed, res.regime, [])
+            _against_fresh(part, rng, ours, set(asserted), [], "owl-rl", url, violated)
+            if not part.ok:
+                res.kg_only |= part.kg_only
+                res.ref_only |= part.ref_only
+                res.violations = res.violations or part.violations
+                problems.append(f"after the {phase}s ({' . '.join(_show(t) for t in batch)})")
+        res.explain, res.explained = explain_problems(store, rng)
+    finally:
+        store.close()
+    res.facts = sorted(asserted, key=str)
+    res.note = "; ".join(problems) or f"{len(later)} added, then removals"
     return res

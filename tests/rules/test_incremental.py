@@ -159,3 +159,43 @@ def test_adding_an_inferred_statement_takes_it_out_of_the_inferred_graph(store, 
     # retracted again, it still follows: back in the inferred graph
     eng.remove([t])
     assert (*t, inf) in store
+
+
+@pytest.mark.parametrize("path", ["engine", "live"])
+@pytest.mark.parametrize("qualified", [False, True])
+def test_on_property_of_a_max_cardinality_restriction_added_later(path, qualified):
+    """The built-in program is specialised to max-cardinality restrictions (cls-maxc2,
+    cls-maxqc4 name the property): adding their ``owl:onProperty`` afterwards must rebuild it
+    (found by the rules differential, 2026-12-07: ``b sameAs c`` was missing)."""
+    from rdflib import OWL, RDF, RDFS, XSD, Literal, URIRef
+
+    from kg_engine.rules.live import set_profile
+
+    def u(n: str) -> URIRef:
+        return URIRef("urn:ex:" + n)
+
+    r = u("R")
+    one = Literal(1, datatype=XSD.nonNegativeInteger)
+    card = [(r, OWL.maxQualifiedCardinality, one), (r, OWL.onClass, OWL.Thing)] if qualified else \
+        [(r, OWL.maxCardinality, one)]
+    base = card + [(u("C"), RDFS.subClassOf, r), (u("a"), RDF.type, u("C")), (u("a"), u("p"), u("b")),
+                   (u("a"), u("p"), u("c")), (u("b"), u("q"), u("z"))]
+    late = [(r, OWL.onProperty, u("p"))]
+    store = open_store("sqlite://")
+    store.add(base)
+    if path == "engine":
+        eng = RuleEngine(store, "owl-rl")
+        eng.materialise()
+        eng.add(late)
+    else:
+        set_profile(store, "owl-rl")
+        store.add(late)
+    got = {t[:3] for t in store.triples((None, None, None))}
+    assert (u("c"), u("q"), u("z")) in got
+    if path == "engine":
+        eng.remove(late)
+    else:
+        store.remove(late[0])
+    got = {t[:3] for t in store.triples((None, None, None))}
+    assert (u("c"), u("q"), u("z")) not in got
+    store.close()

@@ -196,7 +196,9 @@ def test_dt_not_type_for_ranges_and_all_values_from(store_url):
           (U("b"), U("age"), Literal(3)), (U("c"), U("age"), U("notALiteral")),
           (r, OWL.onProperty, U("code")), (r, OWL.allValuesFrom, XSD.string), (U("Coded"), RDFS.subClassOf, r),
           (U("x"), T, U("Coded")), (U("x"), U("code"), Literal(7)), (U("y"), T, U("Coded")),
-          (U("y"), U("code"), Literal("ok"))]
+          (U("y"), U("code"), Literal("ok")), (U("w"), T, U("Coded")), (U("w"), U("code"), Literal("ok", lang="en")),
+          (U("label"), RDFS.range, XSD.string), (U("b"), U("label"), Literal("x", lang="en")),
+          (U("c"), U("label"), Literal("plain"))]
     g2, expected = case_data_ranges()
     store = open_store(url)
     store.add(list(g) + list(g2))
@@ -206,7 +208,10 @@ def test_dt_not_type_for_ranges_and_all_values_from(store_url):
     assert expected <= got
     assert (U("e"), T, U("HasByte")) not in got and (U("d"), T, U("HasStr")) not in got
     bad = {(v.rule, v.bindings.get("u", v.bindings.get("x"))) for v in result.violations}
-    assert bad == {("dt-not-type/rng", U("a")), ("dt-not-type/avf", U("x"))}
+    # a language-tagged string is no xsd:string (found by the differential, seed 1300055: a
+    # NULL datatype made the membership test unknown, so its negation never held)
+    assert bad == {("dt-not-type/rng", U("a")), ("dt-not-type/avf", U("x")), ("dt-not-type/avf", U("w")),
+                   ("dt-not-type/rng", U("b"))}
 
 
 def test_all_different_with_a_repeated_member_is_inconsistent():

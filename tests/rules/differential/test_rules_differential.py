@@ -222,3 +222,8 @@ def test_postgres_ext(pg_server, seed):
                                     api=True, regime="owl-rl-ext"))
     _assert_ok(rd.check_aggregates(facts, pg_server.new_database_url(), seed=seed))
     _assert_ok(rd.check_cli(random.Random(seed), "owl-rl", pg_server.new_database_url(), seed=seed))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_tbox_added_and_removed_one_statement_at_a_time(seed):
+    _assert_ok(rd.check_tbox_sequence(random.Random(seed), seed=seed))

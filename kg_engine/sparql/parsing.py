@@ -20,7 +20,7 @@ Example:
     ...     parse_query("SELECT ?x WHERE { ?x ?p }")
     ... except SyntaxError as err:
     ...     print(err.lineno, err.offset, type(err).__name__)
-    1 19 QuerySyntaxError
+    1 25 QuerySyntaxError
 """
 
 from __future__ import annotations
@@ -626,7 +626,7 @@ def parse_update(
         ...     parse_update("INSERT DATA { <urn:a> <urn:p> 1 } ;\\nDELETE WHERE { ?s ?p ?o ")
         ... except SyntaxError as err:
         ...     print(err)
-        <update>:2:25: invalid SPARQL update at the end of the text: Expected ',', ';', '.', GRAPH or '}'
+        <update>:2:25: invalid SPARQL update at the end of the text: Expected '}'
     """
     from kg_engine.sparql.functions import bind_overrides
     from kg_engine.sparql.scope import check_update_scope

@@ -555,7 +555,9 @@ class Database:
         The sorter's run size is the page cache's size, so the cache is 1 MiB meanwhile (the
         statements inside read and write sequentially). The temporary store can be switched
         only while no temporary table exists on the connection (SQLite refuses inside a
-        transaction otherwise), hence the condition above.
+        transaction otherwise), hence the condition above. The runs are written to SQLite's
+        temporary folder (``SQLITE_TMPDIR``, else ``/var/tmp`` or ``/tmp``), about the size
+        of the index being built, and freed when the statement ends.
 
         Example:
             >>> db = Database.connect("sqlite://")

@@ -27,8 +27,8 @@ Example:
     >>> from rdflib import XSD
     >>> str(XSD.byte) in SUPPORTED and str(XSD.token) not in SUPPORTED
     True
-    >>> in_range(str(XSD.byte), 300.0)
-    False
+    >>> member_sql("t", "dtlex", str(XSD.boolean))
+    ('(t.kind = 3 AND dtlex = ? AND t.bln IS NOT NULL)', ['http://www.w3.org/2001/XMLSchema#boolean'])
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from rdflib import OWL, RDF, RDFS, XSD
 
 from kg_engine.store.terms import INTEGER_RANGES
 
-__all__ = ["SUPPORTED", "in_range", "member_sql"]
+__all__ = ["SUPPORTED", "member_sql"]
 
 _X = str(XSD)
 _UNBOUNDED = (None, None)
@@ -54,13 +54,6 @@ _EXACT = (_X + "double", _X + "float", _X + "boolean", _X + "dateTime")
 
 #: Datatype IRIs whose value spaces :func:`member_sql` decides.
 SUPPORTED = frozenset((_LITERAL, _PLAIN, *_STRINGS, *_REALS, *INTEGERS, *_EXACT))
-
-
-def in_range(dt: str, value: float) -> bool:
-    """Whether the number ``value`` lies in the range of integer datatype ``dt``
-    (any value for a datatype without range)."""
-    lo, hi = INTEGERS.get(dt, _UNBOUNDED)
-    return (lo is None or value >= lo) and (hi is None or value <= hi)
 
 
 def _bounds(t: str, dt: str) -> tuple[str, list]:

@@ -1,14 +1,22 @@
-"""Differential testing of the rule engine against owlrl and against itself.
+"""Differential testing of the rule engine against owlrl, Python references and itself.
 
-Three regimes, each over small ontologies + data drawn by :func:`generate` from a seed:
+Regimes, each over small ontologies + data drawn by :func:`generate` from a seed:
 
 * ``rdfs`` — kg-engine's ``rdfs`` closure against owlrl's ``RDFS_Semantics``;
-* ``owl-rl`` — kg-engine's ``owl-rl`` closure against owlrl's ``OWLRL_Semantics``;
+* ``owl-rl`` / ``owl-rl-ext`` — kg-engine's ``owl-rl`` closure against owlrl's
+  ``OWLRL_Semantics``, and the constraint rules violated against
+  :func:`reference_violations` (``owl-rl-ext`` adds data ranges, literal values, long chains,
+  nested class expressions, keys, sameAs chains and inconsistency axioms);
 * ``incremental`` — a random sequence of writes (``RuleEngine.add``, ``RuleEngine.remove``,
   plain store writes followed by ``reason()``, ``reason(recompute=True)``) ends with the
   same closure as a fresh full run over the same asserted data, inserted in another order
   (term ids permuted too), ``owl:sameAs`` included; with ``live=True`` the program is the
-  store's reasoning profile and the writes are plain store writes (live maintenance).
+  store's reasoning profile and the writes are plain store writes (live maintenance);
+  :func:`check_tbox_sequence` adds and removes TBox statements one at a time;
+  :func:`check_cli` makes the writes with the ``kg`` command line (subprocesses);
+* user rules — :func:`check_user_rules` (one program in three syntaxes),
+  :func:`check_random_program` (random programs: refused when unstratifiable, else their
+  stratified closure), :func:`check_aggregates` (SPARQL aggregate rules).
 
 Closures are compared as sets of triples, modulo the differences that ``docs/rules.md``
 ("Differences from owlrl") documents; :func:`normalise` is that list, one clause each:
@@ -30,7 +38,14 @@ Closures are compared as sets of triples, modulo the differences that ``docs/rul
   declared (``c a owl:Class``, ``p a owl:ObjectProperty``): owlrl needs the declaration for
   the reflexive ``c subClassOf c`` they use; the generator declares its classes and properties;
 * owlrl's prp-key compares every key property but the last (``range(0, len(pis) - 1)``);
-  the reference uses the rule as the OWL 2 RL table states it.
+  the reference uses the rule as the OWL 2 RL table states it;
+* dt-type2: the reference types each literal with every datatype of
+  :data:`kg_engine.rules.datatypes.SUPPORTED` whose value space holds it
+  (:func:`literal_in_datatype`; owlrl types it with its own datatype and listed
+  supertypes only) and keeps those literal-subject typings, so ``∃p.xsd:integer`` holds
+  for ``"5.0"^^xsd:decimal``;
+* scm-cls's ``owl:Nothing rdfs:subClassOf c`` is dropped (a member of ``owl:Nothing`` is
+  an inconsistency, reported, not a member of every class).
 
 Example:
     >>> import random
@@ -52,12 +67,18 @@ from rdflib.collection import Collection
 
 __all__ = [
     "CaseResult",
+    "check_aggregates",
+    "check_cli",
     "check_closure",
     "check_incremental",
+    "check_random_program",
+    "check_tbox_sequence",
     "generate",
     "kg_closure",
+    "literal_in_datatype",
     "normalise",
     "owlrl_closure",
+    "reference_violations",
 ]
 
 EX = "http://example.org/d/"
@@ -148,7 +169,7 @@ def generate(rng: random.Random, regime: str, *, size: int | None = None) -> lis
             lambda: g.add((ch(classes), OWL.hasKey, lst(rng.sample(props, rng.randint(1, 2))))),
         ]
     if regime == "owl-rl-ext":
-        schema += _ext_schema(rng, g, lst, restriction, cls_expr, inds, classes, props)
+        schema += _ext_schema(rng, g, lst, cls_expr, inds, classes, props)
     for _ in range(n_schema):
         ch(schema)()
     if regime == "owl-rl-ext":
@@ -193,7 +214,7 @@ EXT_DATATYPES = (XSD.integer, XSD.nonNegativeInteger, XSD.byte, XSD.decimal, XSD
                  XSD.double, XSD.boolean, RDF.PlainLiteral, OWL.real, XSD.dateTime, XSD.token)
 
 
-def _ext_schema(rng: random.Random, g: Graph, lst: Any, restriction: Any, cls_expr: Any,
+def _ext_schema(rng: random.Random, g: Graph, lst: Any, cls_expr: Any,
                 inds: list, classes: list, props: list) -> list:
     """Axiom makers of the ``owl-rl-ext`` regime: the OWL 2 RL constructs :func:`generate`'s
     ``owl-rl`` regime leaves out (data ranges, literal hasValue / keys, long property chains,

@@ -202,6 +202,18 @@ def _body_atoms(items: Iterable, negative: bool) -> Iterable[tuple[Atom, bool]]:
             yield from _body_atoms(item.body, True)
 
 
+def _in_aggregate(items: Iterable, atom: Atom, inside: bool = False) -> bool:
+    """Whether ``atom`` occurs in ``items`` inside an aggregate (not only inside a negation)."""
+    for item in items:
+        if item is atom or (isinstance(item, Atom) and item == atom):
+            if inside:
+                return True
+        elif isinstance(item, (Not, Aggregate)) and _in_aggregate(
+                item.body, atom, inside or isinstance(item, Aggregate)):
+            return True
+    return False
+
+
 def dependencies(rules: Sequence[Rule]) -> dict[int, dict[int, tuple[bool, Atom]]]:
     """Rule dependency graph: ``deps[i][j] = (negative, atom)`` when rule ``i`` reads ``j``.
 
@@ -328,13 +340,16 @@ def stratify(rules: Sequence[Rule]) -> list[list[Rule]]:
                     r, d = rules[i], rules[j]
                     cycle = _path(deps, j, i, members)
                     chain = " -> ".join(repr(rules[k].name) for k in cycle)
+                    agg = _in_aggregate(r.body, atom)
                     raise _error(
                         r,
-                        f"not stratifiable: rule {r.name!r}{_where(r)} negates "
+                        f"not stratifiable: rule {r.name!r}{_where(r)} "
+                        f"{'aggregates over' if agg else 'negates'} "
                         f"{atom.render()}, which rule {d.name!r}{_where(d)} derives, and "
-                        f"{chain} depends on {r.name!r} (recursion through negation); "
-                        "remove the cycle or move the negated facts to a separate rule set "
-                        "run first",
+                        f"{chain} depends on {r.name!r} "
+                        f"(recursion through {'aggregation' if agg else 'negation'}); "
+                        f"remove the cycle or move the {'aggregated' if agg else 'negated'} "
+                        "facts to a separate rule set run first",
                     )
     level: dict[int, int] = {}
     for k, comp in enumerate(comps):  # dependencies first

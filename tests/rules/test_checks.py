@@ -81,3 +81,18 @@ def test_long_cycle_lists_every_rule():
         stratify([r1, r2, r3])
     msg = ei.value.message
     assert "'r3' -> 'r2' -> 'r1'" in msg
+
+
+def test_recursion_through_an_aggregate_is_named_as_such():
+    """An aggregate over the rule's own conclusion is refused as recursion through
+    aggregation, not "negation" (found by the rules differential session, 2026-12-07)."""
+    from kg_engine.rules.syntax import parse_rules
+
+    text = """PREFIX ex: <urn:ex:>
+# rule: deg
+CONSTRUCT { ?x ex:p ?n } WHERE { ?x ex:p ?w . { SELECT ?x (COUNT(?y) AS ?n) WHERE { ?x ex:p ?y } GROUP BY ?x } }"""
+    with pytest.raises(RuleSyntaxError) as err:
+        parse_rules(text, "sparql", "agg.rq")
+    msg = str(err.value)
+    assert "aggregates over (?x <urn:ex:p> ?y)" in msg and "recursion through aggregation" in msg
+    assert "negat" not in msg and msg.startswith("agg.rq:3:")

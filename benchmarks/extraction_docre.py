@@ -3,10 +3,13 @@
     # Re-DocRED test, gold entities: F1 / Ign F1 (train facts = the 450 training documents of
     # dev_revised.json, split seed 13), fp32 and int8; and end-to-end (entities from en_core_web_sm)
     python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
+    # end-to-end Re-DocRED F1 of whole extraction pipelines (patterns + model relations, typer)
+    python benchmarks/extraction_docre.py pipelines wikidata_patterns wikidata_hybrid
     # words/s of the docre_open and docre pipelines (NER + doc relations + RDF) vs plain en_core_web_sm
     python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
     # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
+    # … all extractors' relations of a pipeline (e.g. --pipeline wikidata_hybrid --all-relations)
     # per-relation thresholds for a target precision on the 50 held-out documents → schema config
     python benchmarks/extraction_docre.py thresholds --relations P17,P131,... --target 0.8 \
         --write pipelines/schemas/wikidata_open_text.cfg

@@ -21,7 +21,8 @@ Scenarios (SQLite unless named ``pg-``; PostgreSQL ones run on a throwaway serve
   under an RDFS profile (DRed);
 * ``reason-rdfs``, ``reason-owl`` materialisation; ``vacuum`` after a large delete;
   ``upgrade`` the in-place schema 1 → 2 upgrade (20,000 upper-case language tags);
-* ``extract`` 40 paragraphs, resumed after the kill; ``analyze`` PageRank write-back;
+* ``extract`` 40 paragraphs, resumed after the kill (``extract-mid``: killed once k of the
+  40 documents are committed, k random); ``analyze`` PageRank write-back;
 * ``gsp-put`` a 100k-statement Graph Store PUT to ``kg serve --update``, the server killed;
 * ``pg-load-new`` (an empty store: ``COPY … FREEZE`` straight into ``kg_quads``, its
   primary key dropped meanwhile), ``pg-load``, ``pg-update``, ``pg-reason``: the client
@@ -73,6 +74,8 @@ class Scenario:
     command: Callable[[str], list[str]]  # the command to kill, for a store URL
     steps: bool = False  # commits in steps: states in between are allowed if a rerun finishes
     postgres: bool = False
+    #: (url, rng) -> the kill moment as a marker, instead of a random time
+    marker: Callable[[str, random.Random], Callable[[], bool]] | None = None
 
 
 def _upper_tags(url: str) -> None:
@@ -112,6 +115,26 @@ def _empty_store(url: str) -> None:
     from kg_engine.store import open_store
 
     open_store(url).close()
+
+
+def _documents_done(url: str, rng: random.Random) -> Callable[[], bool]:
+    """A marker: k of the 40 documents are committed (k drawn from 1..39)."""
+    import sqlite3
+
+    k = rng.randint(1, 39)
+
+    def marker() -> bool:
+        try:
+            conn = sqlite3.connect(f"file:{_file(url)}?mode=ro", uri=True, timeout=0.1)
+            try:
+                return conn.execute("SELECT count(*) FROM kg_extraction_documents"
+                                    ).fetchone()[0] >= k
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return False
+
+    return marker
 
 
 def _reasoned(rules: str) -> Callable[[str], None]:
@@ -157,6 +180,9 @@ def scenarios(workdir: Path) -> list[Scenario]:
         Scenario("upgrade", _upper_tags, lambda url: [*KG, "reason", "--off", "--db", url]),
         Scenario("extract", lambda url: None,
                  lambda url: [*KG, "extract", str(_corpus(workdir)), "--db", url], steps=True),
+        Scenario("extract-mid", lambda url: None,
+                 lambda url: [*KG, "extract", str(_corpus(workdir)), "--db", url], steps=True,
+                 marker=_documents_done),
         Scenario("analyze", lambda url: kg("load", str(ONTOLOGY), str(LUBM1), "--db", url),
                  lambda url: [*KG, "analyze", "pagerank", "--db", url]),
         Scenario("pg-load-new", _empty_store,
@@ -252,7 +278,8 @@ def run_scenario(sc: Scenario, runs: int, workdir: Path, rng: random.Random,
     db.close()
     for i in range(runs):
         url = fresh(f"t{i}")
-        at = rng.uniform(0, 1.1 * out.seconds)
+        at = (sc.marker(url, rng) if sc.marker is not None
+              else rng.uniform(0, 1.1 * out.seconds))
         started = time.monotonic()
         code = run_killed(sc.command(url), at=at, log=workdir / f"{sc.name}-{i}.log")
         if code == 0:  # on a loaded machine the first run may have been slow: draw from
@@ -268,9 +295,10 @@ def run_scenario(sc: Scenario, runs: int, workdir: Path, rng: random.Random,
             state, found = _judge(url, before, after, baseline)
             state = "between, rerun → " + state
         out.states[state.split(" (")[0] if "finished" in state else state] += 1
+        when = f"{at:5.2f}/{out.seconds:.2f} s" if isinstance(at, float) else "the marker"
         if found or "other" in state:
-            out.failures.append(f"kill at {at:.2f} s: {state}: {found}")
-        print(f"  {sc.name} #{i}: kill at {at:5.2f}/{out.seconds:.2f} s -> {state}"
+            out.failures.append(f"kill at {when}: {state}: {found}")
+        print(f"  {sc.name} #{i}: kill at {when} -> {state}"
               + (f" PROBLEMS {found}" if found else ""), flush=True)
     return out
 

@@ -8,7 +8,7 @@ commits, which its re-run completes). These helpers
 * take a :func:`fingerprint` of a store: every kg-engine table as a bag of rows with the
   term ids decoded to the terms (ids differ between runs: the term inserts' order follows
   Python's hash seed), blank nodes counted but not named (their labels are random per load),
-  times and auto-increment ids left out;
+  times and auto-increment ids left out, empty tables as absent ones;
 * list what is inconsistent in it (:func:`problems`): SQLite's ``integrity_check``, term ids
   used but missing from the dictionary, datatypes missing, a term stored twice, named graphs
   with statements not recorded, derivations of missing statements (statistics are estimates
@@ -118,7 +118,8 @@ def fingerprint(db: Any) -> Fingerprint:
                     continue
                 rows[tuple(names.get(row[i], f"#missing {row[i]}") if cols[i] in ids
                            else row[i] for i in keep)] += 1
-            out[table] = rows
+            if rows:  # an empty table holds nothing (kg serve creates the rule tables)
+                out[table] = rows
     return out
 
 

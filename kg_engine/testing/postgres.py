@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Self
@@ -97,8 +98,24 @@ class TemporaryPostgres:
         self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "server.log",
                   "-o", " ".join(settings), "-w", "-t", "60", "start")
         self._running = True
+        self._owner = os.getpid()
         atexit.register(self.stop)
+        self._watch()
         return self
+
+    def _watch(self) -> None:
+        """Stop the server when the process that started it is gone, however it ended.
+
+        ``atexit`` does not run in a process killed by a signal, nor in a ``multiprocessing``
+        fork child (it leaves through ``os._exit``): the W3C runner's killed or daemon workers
+        left their servers running with ~330 MB of files each. A detached watcher process
+        polls the owner once a second and stops the server after it."""
+        stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+        if self._as_postgres:
+            stop = ["runuser", "-u", "postgres", "--", *stop]
+        subprocess.Popen([sys.executable, "-c", _WATCHER, str(self._owner), str(self.root), *stop],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
 
     def url(self, database: str = "postgres", schema: str | None = None) -> str:
         """SQLAlchemy-style URL of a database on this server (optionally one schema)."""
@@ -118,7 +135,9 @@ class TemporaryPostgres:
         return self.url(schema=schema)
 
     def stop(self) -> None:
-        """Stop the server and delete its files."""
+        """Stop the server and delete its files (only in the process that started it)."""
+        if self._running and getattr(self, "_owner", os.getpid()) != os.getpid():
+            return  # an inherited copy in a forked child: the server belongs to the parent
         if self._running:
             self._running = False
             try:
@@ -135,6 +154,22 @@ class TemporaryPostgres:
 
 
 _SHARED: TemporaryPostgres | None = None
+
+# the watcher: argv = owner pid, server root, the stop command
+_WATCHER = """
+import os, shutil, subprocess, sys, time
+owner, root, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+while os.path.isdir(root):
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    except PermissionError:
+        pass
+    time.sleep(1)
+"""
 
 
 def shared_server() -> TemporaryPostgres:

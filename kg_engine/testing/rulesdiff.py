@@ -43,7 +43,8 @@ Closures are compared as sets of triples, modulo the differences that ``docs/rul
   :data:`kg_engine.rules.datatypes.SUPPORTED` whose value space holds it
   (:func:`literal_in_datatype`; owlrl types it with its own datatype and listed
   supertypes only) and keeps those literal-subject typings, so ``∃p.xsd:integer`` holds
-  for ``"5.0"^^xsd:decimal``;
+  for ``"5.0"^^xsd:decimal``; a typing that does not hold (``"true" a xsd:byte`` from a
+  range) is the dt-not-type inconsistency: recorded, and nothing is derived through it;
 * scm-cls's ``owl:Nothing rdfs:subClassOf c`` is dropped (a member of ``owl:Nothing`` is
   an inconsistency, reported, not a member of every class).
 
@@ -442,8 +443,15 @@ def _reference_class(base: Any) -> Any:
 
         def store_triple(self, t: tuple) -> None:
             s, p, o = t
-            if isinstance(s, Literal) and not (owl and p == T and str(o) in _datatypes()):
-                return  # (a literal's datatypes are kept: dt-type2 / dt-not-type need them)
+            if isinstance(s, Literal) and owl and p == T and str(o) in _datatypes():
+                # a literal's datatypes are kept (dt-type2: cls-svf1 reads them); a typing that
+                # does not hold is the dt-not-type inconsistency: recorded, nothing derived
+                # through it (a range xsd:byte does not make "true" a byte for ∃p.xsd:byte)
+                if not literal_in_datatype(s, str(o)):
+                    self.graph.add((_DT_NOT_TYPE, RDF.value, s))
+                    return
+            elif isinstance(s, Literal):
+                return
             if p == OWL.sameAs and isinstance(o, Literal):
                 return
             if s == OWL.Nothing and p == SC:
@@ -481,6 +489,10 @@ def _reference_class(base: Any) -> Any:
 
     _REF_CLASSES[base] = _Reference
     return _Reference
+
+
+#: subject of the reference's record of a dt-not-type inconsistency (never compared)
+_DT_NOT_TYPE = URIRef("urn:kg-engine:rulesdiff:dt-not-type")
 
 
 def _datatypes() -> frozenset:
@@ -571,11 +583,11 @@ def reference_violations(closure: Iterable[tuple]) -> set[str]:
     def same(a: Any, b: Any) -> bool:
         return a == b or (a, OWL.sameAs, b) in g
 
+    if (_DT_NOT_TYPE, None, None) in g:
+        out.add("dt-not-type")
     for x, c in g.subject_objects(T):
         if c == OWL.Nothing and not isinstance(x, Literal):
             out.add("cls-nothing2")
-        if isinstance(x, Literal) and str(c) in _datatypes() and not literal_in_datatype(x, str(c)):
-            out.add("dt-not-type")
     for pred, name in ((OWL.disjointWith, "cax-dw"), (OWL.complementOf, "cls-com")):
         for c1, c2 in g.subject_objects(pred):
             if any(typed(x, c2) for x in g.subjects(T, c1) if not isinstance(x, Literal)):
@@ -653,6 +665,8 @@ def _builtin(t: Any) -> bool:
 
 def _noise(t: tuple) -> bool:
     s, p, o = t
+    if s == _DT_NOT_TYPE:
+        return True
     if isinstance(s, Literal) or _builtin(s):
         return True
     if str(p).startswith(_ERR_NS) or (p == T and str(o).startswith(_ERR_NS)):

@@ -227,3 +227,16 @@ def test_postgres_ext(pg_server, seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_tbox_added_and_removed_one_statement_at_a_time(seed):
     _assert_ok(rd.check_tbox_sequence(random.Random(seed), seed=seed))
+
+
+def test_reference_derives_nothing_through_a_failed_datatype_typing():
+    """``p rdfs:range xsd:byte`` with ``a p "true"`` is the dt-not-type inconsistency; the
+    reference must not then use ``"true" a xsd:byte`` for ``∃q.xsd:byte`` (seed 1300203)."""
+    from rdflib import OWL, RDFS, XSD, BNode, Literal
+
+    r = BNode()
+    facts = [(rd.U("a1"), rd.U("p0"), Literal(True)), (rd.U("a5"), rd.U("p1"), Literal(True)),
+             (rd.U("p0"), RDFS.range, XSD.byte), (r, OWL.onProperty, rd.U("p1")), (r, OWL.someValuesFrom, XSD.byte)]
+    res = rd.check_closure(facts, "owl-rl")
+    assert res.ok, res.describe()
+    assert rd.reference_violations(rd.owlrl_closure(facts, "owl-rl")) == {"dt-not-type"}

@@ -26,13 +26,15 @@ import json
 import re
 from typing import Any
 
-from rdflib import BNode, Dataset, Graph, Literal
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import XSD
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 
-__all__ = ["ExactTrigSerializer", "ExactTurtleSerializer", "rdf_bytes"]
+from kg_engine.errors import UnsupportedOperationError
+
+__all__ = ["ExactTrigSerializer", "ExactTurtleSerializer", "rdf_bytes", "sparql_xml_term", "term_ntriples"]
 
 
 def rdf_bytes(data: Graph | Dataset, fmt: str) -> bytes:
@@ -170,3 +172,68 @@ def _rdfxml(data: Graph | Dataset) -> bytes:
             f"RDF/XML cannot express this graph ({str(exc).splitlines()[0][:200]}); export it "
             "as Turtle, N-Triples, TriG or JSON-LD instead") from None
     return text
+
+
+def _escape_string(s: str) -> str:
+    return (s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            .replace("\r", "\\r").replace("\t", "\\t"))
+
+
+def term_ntriples(term: Any) -> str:
+    """A term in N-Triples syntax on one line (also the TSV result format's syntax)."""
+    if isinstance(term, URIRef):
+        return f"<{term}>"
+    if isinstance(term, BNode):
+        return f"_:{term}"
+    if isinstance(term, Literal):
+        out = f'"{_escape_string(str(term))}"'
+        if term.language:
+            return f"{out}@{term.language}"
+        if term.datatype is not None and term.datatype != XSD.string:
+            return f"{out}^^<{term.datatype}>"
+        return out
+    return str(term)
+
+
+#: characters XML 1.0 cannot hold, not even as a character reference
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(s: str) -> str:
+    """``s`` as XML 1.0 character data: ``& < >`` escaped and CR written ``&#13;`` (a parser
+    reads a raw CR, or CR LF, as LF).
+
+    Raises:
+        UnsupportedOperationError: ``s`` holds a character XML 1.0 cannot carry (U+0001…).
+    """
+    bad = _NOT_XML.search(s)
+    if bad is not None:
+        raise UnsupportedOperationError(
+            f"SPARQL XML results (XML 1.0) cannot carry the character U+{ord(bad.group()):04X} "
+            f"of the value {s[max(0, bad.start() - 20):bad.start() + 20]!r}; ask for JSON, TSV "
+            "or CSV results instead")
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def sparql_xml_term(term: Any) -> str:
+    """A term as the SPARQL XML results format writes it (``<uri>``, ``<bnode>``, ``<literal>``).
+
+    Raises:
+        UnsupportedOperationError: the term holds a character XML 1.0 cannot carry.
+
+    Example:
+        >>> sparql_xml_term(Literal("a\\rb<", lang="en"))
+        '<literal xml:lang="en">a&#13;b&lt;</literal>'
+    """
+    from xml.sax.saxutils import quoteattr
+
+    if isinstance(term, URIRef):
+        return f"<uri>{xml_text(str(term))}</uri>"
+    if isinstance(term, BNode):
+        return f"<bnode>{xml_text(str(term))}</bnode>"
+    attrs = ""
+    if term.language:
+        attrs = f" xml:lang={quoteattr(term.language)}"
+    elif term.datatype is not None and term.datatype != XSD.string:
+        attrs = f" datatype={quoteattr(str(term.datatype))}"
+    return f"<literal{attrs}>{xml_text(str(term))}</literal>"

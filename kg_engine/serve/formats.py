@@ -33,10 +33,12 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import quoteattr
 
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import XSD
+
+from kg_engine.core.rdf_text import sparql_xml_term, term_ntriples
 
 #: a str as a JSON string literal (the C encoder of the json module, non-ASCII kept)
 _json_string = json.encoder.encode_basestring
@@ -186,27 +188,6 @@ def negotiate(accept: str | None, offered: Sequence[str],
 
 
 # -- terms ---------------------------------------------------------------------------------
-def _escape_string(s: str) -> str:
-    return (s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            .replace("\r", "\\r").replace("\t", "\\t"))
-
-
-def term_ntriples(term: Any) -> str:
-    """A term in N-Triples syntax on one line (also the TSV result format's syntax)."""
-    if isinstance(term, URIRef):
-        return f"<{term}>"
-    if isinstance(term, BNode):
-        return f"_:{term}"
-    if isinstance(term, Literal):
-        out = f'"{_escape_string(str(term))}"'
-        if term.language:
-            return f"{out}@{term.language}"
-        if term.datatype is not None and term.datatype != XSD.string:
-            return f"{out}^^<{term.datatype}>"
-        return out
-    return str(term)
-
-
 #: term -> its SPARQL JSON text; results repeat terms (and queries repeat results)
 _JSON_CACHE: dict[Any, str] = {}
 _JSON_CACHE_MAX = 200_000
@@ -233,19 +214,6 @@ def _json_term(term: Any) -> str:
     if term.datatype is not None and term.datatype != XSD.string:
         return f'{{"type":"literal","value":{value},"datatype":{_json_string(term.datatype)}}}'
     return f'{{"type":"literal","value":{value}}}'
-
-
-def _xml_term(term: Any) -> str:
-    if isinstance(term, URIRef):
-        return f"<uri>{escape(str(term))}</uri>"
-    if isinstance(term, BNode):
-        return f"<bnode>{escape(str(term))}</bnode>"
-    attrs = ""
-    if term.language:
-        attrs = f" xml:lang={quoteattr(term.language)}"
-    elif term.datatype is not None and term.datatype != XSD.string:
-        attrs = f" datatype={quoteattr(str(term.datatype))}"
-    return f"<literal{attrs}>{escape(str(term))}</literal>"
 
 
 def _csv_value(term: Any) -> str:
@@ -287,7 +255,7 @@ def select_chunks(vars_: Sequence[Any], rows: Iterable[Sequence[Any]], media_typ
                f'sparql-results#"><head>{head}</head><results>').encode()
         buf = []
         for row in rows:
-            cells = "".join(f"<binding name={quoteattr(n)}>{_xml_term(t)}</binding>"
+            cells = "".join(f"<binding name={quoteattr(n)}>{sparql_xml_term(t)}</binding>"
                             for n, t in zip(names, row) if t is not None)
             buf.append(f"<result>{cells}</result>")
             if len(buf) >= rows_per_chunk:

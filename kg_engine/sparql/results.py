@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Mapping
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
@@ -250,10 +251,14 @@ def _csv_term(t: Any) -> str:
 
 
 def _tsv_term(t: Any) -> str:
+    # N-Triples syntax on one line: rdflib's n3() writes a literal holding a newline or a
+    # tab as a raw """long string""", which splits the TSV row
     if t is None:
         return ""
     if isinstance(t, (URIRef, BNode, Literal)):
-        return t.n3()
+        from kg_engine.core.rdf_text import term_ntriples  # rdflib's serializers: load late
+
+        return term_ntriples(t)
     return str(t)
 
 
@@ -339,12 +344,19 @@ def format_result(result: Result, fmt: str = "table",
     if fmt == "table":
         return _table(result, prefixes)
     if fmt == "csv":
+        # rows end in "\n" (not the spec's CRLF) for terminals; "\r\n" is the writer's
+        # terminator so that it quotes a value holding a lone CR, and only the row ends are
+        # rewritten: a CR LF inside a quoted value is the value's and stays
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
-        w.writerow([str(v) for v in vars_])
-        for row in _value_rows(result):
-            w.writerow([_csv_term(t) for t in row])
-        return buf.getvalue().replace("\r\n", "\n")
+        lines = []
+        for cells in itertools.chain([[str(v) for v in vars_]],
+                                     ([_csv_term(t) for t in row] for row in _value_rows(result))):
+            buf.seek(0)
+            buf.truncate()
+            w.writerow(cells)
+            lines.append(buf.getvalue()[:-2])
+        return "\n".join(lines) + "\n"
     if fmt == "tsv":
         lines = ["\t".join(f"?{v}" for v in vars_)]
         for row in _value_rows(result):
@@ -352,7 +364,32 @@ def format_result(result: Result, fmt: str = "table",
         return "\n".join(lines) + "\n"
     if fmt == "json" and isinstance(result, TupleResult):
         return select_json(result) + "\n"
+    if fmt == "xml":
+        return _select_xml(result)
     return result.serialize(format=fmt).decode("utf-8") + "\n"
+
+
+def _select_xml(result: Result) -> str:
+    """SPARQL XML results; rdflib's writer leaves a CR raw (a parser reads it as LF) and
+    writes characters XML 1.0 cannot hold (U+0001), a document no parser reads.
+
+    Raises:
+        UnsupportedOperationError: a value holds such a character.
+    """
+    from xml.sax.saxutils import quoteattr
+
+    from kg_engine.core.rdf_text import sparql_xml_term
+
+    names = [str(v) for v in result.vars or []]
+    out = [('<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns="http://www.w3.org/2005/'
+           'sparql-results#"><head>'),
+           *(f"<variable name={quoteattr(n)}/>" for n in names), "</head><results>"]
+    for row in _value_rows(result):
+        out.append("<result>" + "".join(
+            f"<binding name={quoteattr(n)}>{sparql_xml_term(t)}</binding>"
+            for n, t in zip(names, row) if t is not None) + "</result>")
+    out.append("</results></sparql>\n")
+    return "".join(out)
 
 
 def _value_rows(result: Result) -> Any:

@@ -405,3 +405,20 @@ def test_select_sees_the_reasoning_profiles_inferences(serve, demo_db):
     from_graph = f"SELECT ?o FROM <urn:kg-engine:inferred:owl-rl> WHERE {{ <{s}> <{p}> ?o }}"
     got = httpx.get(server.sparql, params={"query": from_graph}).json()["results"]["bindings"]
     assert [(URIRef(b["o"]["value"]),) for b in got] == _expected(demo_db, from_graph)
+
+
+def test_xml_results_keep_a_cr_and_refuse_u0001(serve, tmp_path):
+    """Found by the transport differential: streamed SPARQL XML wrote a CR raw (a parser
+    reads it as LF) and U+0001 raw (an ill-formed document); now ``&#13;`` and a 400."""
+    url = f"sqlite:///{tmp_path / 'cr.sqlite'}"
+    with KnowledgeGraph(url) as kg:
+        kg.update(r'INSERT DATA { <urn:a> <urn:p> "a\r\nb" . <urn:z> <urn:q> "c\u0001" }')
+    srv = serve(url)
+    xml = "application/sparql-results+xml"
+    r = httpx.get(srv.sparql, params={"query": "SELECT ?o WHERE { ?s <urn:p> ?o }"},
+                  headers={"Accept": xml})
+    res = XMLResultParser().parse(io.BytesIO(r.content))
+    assert [str(row[0]) for row in res] == ["a\r\nb"]
+    r = httpx.get(srv.sparql, params={"query": "SELECT ?o WHERE { ?s <urn:q> ?o }"},
+                  headers={"Accept": xml})
+    assert r.status_code == 400 and "U+0001" in r.text

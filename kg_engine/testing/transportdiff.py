@@ -343,7 +343,7 @@ class Transports:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                    log_level="error", lifespan="on"))
+                                                    log_level="critical", lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60

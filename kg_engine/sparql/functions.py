@@ -134,7 +134,7 @@ def _xpath_replacement(text: str, groups: int) -> Callable[[Any], str]:
 
     Example:
         >>> import re
-        >>> re.sub("(b)", _xpath_replacement("[$0$1\\$1]", 1), "abc")
+        >>> re.sub("(b)", _xpath_replacement("[$0$1\\\\$1]", 1), "abc")
         'a[bb$1]c'
     """
     parts: list[str | int] = []

@@ -151,8 +151,11 @@ class KnowledgeGraph:
             The number of statements that were new.
         """
         self._flush()
+        from kg_engine.store.writes import api_record
+
         batch = TripleBatch.of(statements, _graph_term(graph) or DEFAULT_GRAPH, provenance)
-        return self.store.add_batch(batch)
+        with self.store.recording(api_record("KnowledgeGraph.add")):
+            return self.store.add_batch(batch)
 
     def add_batch(self, batch: TripleBatch) -> int:
         """Add a :class:`~kg_engine.core.TripleBatch` (with its provenance) atomically."""

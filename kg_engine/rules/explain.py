@@ -48,8 +48,10 @@ from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, check_triple
 from kg_engine.errors import KgEngineError
 from kg_engine.rules.ir import Atom, Rule, RuleSet, Var
+from kg_engine.store import writes
 
-__all__ = ["Derivation", "Explainer", "Explanation", "NotInStoreError", "explain", "parse_triple"]
+__all__ = ["Derivation", "Explainer", "Explanation", "NotInStoreError", "explain", "parse_triple",
+           "source_text", "sources_text"]
 
 #: Stores whose rule tables are known to exist (checked once per store object).
 _TABLES_READY: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -153,13 +155,7 @@ class Derivation:
     def _render(self, lines: list[str], nm: Any, first: str, rest: str) -> None:
         t = " ".join(_n3(x, nm) for x in self.triple)
         if self.kind == "asserted":
-            loads = [s for s in self.sources if (s.detail or "").startswith(_LOAD_RECORD)]
-            other = [s for s in self.sources if s not in loads]
-            parts = [_source_text(s) for s in other]
-            if loads:
-                files = " or ".join(str(s.source) for s in loads)
-                parts.append(f"loaded from {files}" if len(loads) == 1 else f"loaded from one of {files}")
-            src = "; ".join(parts) or "no recorded source"
+            src = sources_text(self.sources)
             where = ", ".join(_graph_text(g, nm) for g in self.graphs)
             lines.append(f"{first}{t}  [asserted in {where}: {src}]")
         elif self.kind == "inferred":
@@ -217,6 +213,10 @@ class Explanation:
 
 
 _LOAD_RECORD = "file load record,"
+#: ``detail`` of a load into the graph after the statement's write record (it may hold it too)
+_LATER_LOAD = "later load record,"
+#: ``agent`` of the candidate "a write an older kg-engine did not record"
+_UNRECORDED = "unrecorded-write"
 _NM = NamespaceManager(__import__("rdflib").Graph(), bind_namespaces="core")
 
 
@@ -228,6 +228,67 @@ def _n3(term: Any, nm: Any) -> str:
 
 def _graph_text(g: Any, nm: Any) -> str:
     return "the default graph" if g == DEFAULT_GRAPH else _n3(g, nm)
+
+
+def sources_text(sources: Sequence[Provenance]) -> str:
+    """What the sources of an asserted statement say, as one line.
+
+    The load records of its graph (no per-statement record) are candidates: the statement
+    came from ONE of them, which is said so.
+
+    Example:
+        >>> a = Provenance(source="a.ttl", detail=_LOAD_RECORD + " 2026-01-01T00:00:00+00:00")
+        >>> sources_text([a, Provenance(source="b.ttl", detail=a.detail)])
+        'loaded from one of a.ttl or b.ttl'
+        >>> from kg_engine.store.writes import update_record
+        >>> sources_text([update_record("DELETE WHERE { ?s ?p ?o }", "2026-01-02T00:00:00+00:00")])
+        "written by SPARQL update at 2026-01-02T00:00:00+00:00: 'DELETE WHERE { ?s ?p ?o }'"
+    """
+    def candidate(s: Provenance) -> bool:
+        return (s.detail or "").startswith((_LOAD_RECORD, _LATER_LOAD))
+
+    loads = _distinct(s for s in sources if (s.detail or "").startswith(_LOAD_RECORD))
+    later = _distinct(s for s in sources if (s.detail or "").startswith(_LATER_LOAD))
+    parts = [source_text(s) for s in sources if not candidate(s)]
+    if len(loads) == 1:
+        parts.append(source_text(loads[0]))
+    elif loads and all(s.agent is None for s in loads):
+        parts.append("loaded from one of " + " or ".join(str(s.source) for s in loads))
+    elif loads:
+        parts.append("one of: " + " or ".join(source_text(s) for s in loads))
+    if later:
+        parts.append("possibly also in " + " or ".join(str(s.source) for s in later)
+                     + ", loaded into its graph later")
+    return "; ".join(parts) or "no recorded source"
+
+
+def _distinct(records: Iterator[Provenance]) -> list[Provenance]:
+    """Load records, one per file (a file loaded twice is one candidate), first kept; the
+    records of Graph Store writes all kept."""
+    out: list[Provenance] = []
+    seen: set[str] = set()
+    for p in records:
+        if p.agent is None and str(p.source) in seen:
+            continue
+        seen.add(str(p.source))
+        out.append(p)
+    return out
+
+
+def source_text(p: Provenance) -> str:
+    """One source of an asserted statement, as text (see :func:`sources_text`)."""
+    written = writes.describe(p)
+    if written is not None:
+        return written
+    if (p.detail or "").startswith(_LOAD_RECORD):
+        at = p.detail[len(_LOAD_RECORD):].strip()  # type: ignore[index]
+        if p.agent == writes.GRAPH_STORE:
+            return f"written by a {p.source} at {at}"
+        if p.agent == _UNRECORDED:
+            return ("written by an update or add that this store, created by an older "
+                    "kg-engine, did not record")
+        return f"loaded from {p.source}"
+    return _source_text(p)
 
 
 def _source_text(p: Provenance) -> str:
@@ -728,13 +789,28 @@ class Explainer:
         sources: list[Provenance] = []
         for g in graphs:
             sources.extend(self.store.provenance_of((*terms, g)))
+        written = [s.detail or "" for s in sources if writes.is_write(s)]
         if not sources:
             # Bulk loads are recorded per file and graph, not per statement: the triple came
-            # from one of the files loaded into its graph.
+            # from one of the files loaded into its graph (since it was last emptied) — or,
+            # in a store made by an older kg-engine, from a write it did not record.
             for g in graphs:
                 for rec in self.store.loads(g):
-                    sources.append(Provenance(kind="asserted", source=rec["source"],
-                                              detail=f"{_LOAD_RECORD} {rec['loaded_at']}"))
+                    sources.append(Provenance(
+                        kind="asserted", source=rec["source"],
+                        agent=rec["format"] if rec["format"] == writes.GRAPH_STORE else None,
+                        detail=f"{_LOAD_RECORD} {rec['loaded_at']}"))
+            if self.store.meta(writes.RECORDED_KEY) is None:
+                sources.append(Provenance(kind="asserted", agent=_UNRECORDED,
+                                          detail=f"{_LOAD_RECORD} unrecorded"))
+        elif written:
+            # written by an update or add; a file loaded into its graph since may hold it too
+            first = min(written)
+            for g in graphs:
+                for rec in self.store.loads(g):
+                    if rec["loaded_at"] >= first and rec["format"] != writes.GRAPH_STORE:
+                        sources.append(Provenance(kind="asserted", source=rec["source"],
+                                                  detail=f"{_LATER_LOAD} {rec['loaded_at']}"))
         seen, uniq = set(), []
         for s in sources:
             if s not in seen:

@@ -242,12 +242,16 @@ def explanation_json(result: Any) -> dict[str, Any]:
                 out["fidelity"] = {"score_before": f.score_before, "score_after": f.score_after,
                                    "rank_before": f.rank_before, "rank_after": f.rank_after}
         return out
+    from kg_engine.core.provenance import Provenance
+    from kg_engine.rules.explain import source_text
+
     trees = result.to_dict()["trees"]
     for tree in trees:
         stack = [tree]
         while stack:
             node = stack.pop()
             for src in node.get("sources", []):
+                src["summary"] = source_text(Provenance(**src))
                 src["highlights"] = _highlights(src)
             stack.extend(node.get("premises", []))
             stack.extend(node.get("aggregated", []))

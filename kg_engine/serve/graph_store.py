@@ -145,6 +145,7 @@ def _parse(request: Request, body: bytes, dataset: bool = False) -> tuple[list[t
 def _write(request: Request, graph: URIRef, parsed: tuple[list[tuple], Any],
            replace: bool) -> Response:
     from kg_engine.store.loader import load_statements
+    from kg_engine.store.writes import GRAPH_STORE
 
     statements, row_of = parsed
     with request.app.state.pool.writer() as kg:
@@ -156,16 +157,19 @@ def _write(request: Request, graph: URIRef, parsed: tuple[list[tuple], Any],
             if graph != DEFAULT_GRAPH:
                 store.create_graph(graph)
             load_statements(store, [statements], row_of,
-                            None if graph == DEFAULT_GRAPH else graph, "request body")
+                            None if graph == DEFAULT_GRAPH else graph,
+                            f"Graph Store Protocol {request.method} request", GRAPH_STORE)
     return Response(status_code=201 if created else 204)
 
 
 def _write_dataset(request: Request, parsed: tuple[list[tuple], Any]) -> Response:
     from kg_engine.store.loader import load_statements
+    from kg_engine.store.writes import GRAPH_STORE
 
     statements, row_of = parsed
     with request.app.state.pool.writer() as kg:
-        load_statements(kg.store, [statements], row_of, None, "request body")
+        load_statements(kg.store, [statements], row_of, None,
+                        f"Graph Store Protocol {request.method} request", GRAPH_STORE)
     return Response(status_code=204)
 
 

@@ -300,9 +300,11 @@ class QueryEngine:
     ) -> Update:
         """Parse (or fetch from the cache) a SPARQL Update request."""
         key = ("U", text, base, self._ns_key(init_ns))
-        return self._cached(
+        update = self._cached(
             key, lambda: parse_update(text, base=base, init_ns=init_ns, source=source)
         )
+        update.kg_text = text  # what the store's write records name (store/writes.py)
+        return update
 
     # -- queries -------------------------------------------------------------------------------
     def build_dataset(
@@ -747,11 +749,14 @@ class QueryEngine:
         guard = _Timeout(sql_store_of(graph.store), timeout)
         try:
             with guard, asserted_only():
+                text = update if isinstance(update, str) else getattr(
+                    update, "kg_text", "(a prepared update)")
                 if isinstance(update, str):
                     update = self.prepare_update(update, base=base, init_ns=init_ns)
                 if default_graph is None and not isinstance(graph, ConjunctiveGraph):
                     default_graph = graph.identifier
-                run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph)
+                run_update(self, as_dataset(graph), update, init_bindings or {}, default_graph,
+                           text=text)
         except BaseException as exc:
             translated = guard.translate(exc)
             if translated is exc:

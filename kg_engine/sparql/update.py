@@ -22,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -465,8 +466,12 @@ class _Runner:
 
 
 def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
-               init_bindings: Mapping[str, Identifier], default_graph: Identifier | None) -> None:
+               init_bindings: Mapping[str, Identifier], default_graph: Identifier | None,
+               *, text: str = "(a prepared update)") -> None:
     """Execute a parsed update request atomically against ``ds`` (see module doc).
+
+    On a kg-engine store each statement the request makes new is recorded as written by it
+    (``text``: the request, see :mod:`kg_engine.store.writes`).
 
     Raises:
         UnsupportedOperationError: remote LOAD while disabled.
@@ -482,19 +487,15 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
     runner = _Runner(engine, ds, target, bindings, dg)
     from kg_engine.sparql.evaluation import Refused
 
+    recording: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if sql_store is not None:
+        from kg_engine.store.writes import update_record
+
+        recording = sql_store.recording(update_record(text))
     target.begin()
     try:
-        for op in update.algebra:
-            handler = getattr(runner, op.name, None)
-            if handler is None:
-                raise UnsupportedOperationError(f"unknown SPARQL Update operation {op.name!r}")
-            if op.silent:
-                try:
-                    handler(op)
-                except (UpdateError, KgEngineError, OSError, ValueError):
-                    continue
-            else:
-                handler(op)
+        with recording:
+            _run_operations(runner, update)
     except Refused as exc:
         target.rollback()
         raise exc.error from None
@@ -502,3 +503,17 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
         target.rollback()
         raise
     target.commit()
+
+
+def _run_operations(runner: _Runner, update: Update) -> None:
+    for op in update.algebra:
+        handler = getattr(runner, op.name, None)
+        if handler is None:
+            raise UnsupportedOperationError(f"unknown SPARQL Update operation {op.name!r}")
+        if op.silent:
+            try:
+                handler(op)
+            except (UpdateError, KgEngineError, OSError, ValueError):
+                continue
+        else:
+            handler(op)

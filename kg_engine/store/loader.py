@@ -56,6 +56,7 @@ from kg_engine.store.pipeline import ParsedFiles, QuadWriter
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 from kg_engine.store.turtle import TurtleParser, key_row
+from kg_engine.store import writes
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def load_files(
 
 def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
                     row_of: Callable[[Any], TermRow], graph: URIRef | BNode | None = None,
-                    source: str = "<input>") -> LoadResult:
+                    source: str = "<input>", format: str = "parsed") -> LoadResult:
     """Load the statements a parser yields, chunk by chunk, in one transaction.
 
     The path of ``Graph.parse`` into a kg-engine store (:mod:`kg_engine.store.rdflib_parsers`):
@@ -276,7 +277,8 @@ def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
             rdflib terms); blank nodes are scoped to this call.
         row_of: key -> :class:`~kg_engine.store.terms.TermRow`.
         graph: the graph receiving default-graph statements (default: the default graph).
-        source: the input's name (for the result).
+        source: the input's name (for the result and the load record, ``kg_loads``).
+        format: the load record's format (``graph-store`` for a Graph Store Protocol write).
 
     Returns:
         A :class:`LoadResult`.
@@ -299,6 +301,9 @@ def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
                 writer.write(chunk, row_of)
         result.added = store.bulk_finish()
         result.statements = writer.statements
+        store.db.execute(
+            "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+            "VALUES (?, ?, ?, ?, ?)", (source, target, format, writer.statements, writes.now()))
         _update_stats(store, result, writer.per_predicate, before, rebuild=False)
     store.checkpoint()
     result.seconds = time.perf_counter() - started

@@ -31,7 +31,7 @@ from kg_engine.core.batch import TripleBatch
 from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term, as_quad
 from kg_engine.errors import StoreError, StoreURLError
-from kg_engine.store import migrate, schema
+from kg_engine.store import migrate, schema, writes
 from kg_engine.store.database import Database, Dialect
 from kg_engine.store.dictionary import TermDictionary
 from kg_engine.store.reasoning import (
@@ -137,6 +137,8 @@ class SQLStore:
         self._unmaintained = 0
         self._profile: tuple[int, ReasoningProfile | None] | None = None
         self._answer_graphs: dict[tuple[bool, bool], tuple[float, Any]] = {}
+        #: the record of the write in progress (see :meth:`recording`)
+        self._write_record: Provenance | None = None
         self.db.on_rollback.append(self._forget_profile)
         try:
             self._open_schema(create=create and not readonly)
@@ -219,6 +221,11 @@ class SQLStore:
                 "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (schema.VERSION_KEY, schema.SCHEMA_VERSION),
             )
+            if self.db.fetchone("SELECT 1 FROM kg_quads LIMIT 1") is None:
+                # from its first statement on, every write of this store is recorded
+                self.db.execute(
+                    "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (writes.RECORDED_KEY, writes.now()))
 
     def _persistent(self) -> bool:
         return self.dialect == "postgresql" or self.db.fetchall("PRAGMA database_list")[0][2] != ""
@@ -320,15 +327,22 @@ class SQLStore:
         return self.add_batch(TripleBatch.of(statements, graph or DEFAULT_GRAPH))
 
     def add_batch(self, batch: TripleBatch) -> int:
-        """Add a batch and its provenance in one transaction; returns the new statement count."""
+        """Add a batch and its provenance in one transaction; returns the new statement count.
+
+        A batch without provenance is recorded as written by the write in progress
+        (:meth:`recording`), else as added through the API (:mod:`kg_engine.store.writes`).
+        """
         if not batch.quads:
             return 0
+        record = None
+        if batch.provenance is None:
+            record = self._write_record or writes.api_record("add")
         with self.db.transaction():
             ids = self.dictionary.ids(
                 {t for q in batch.quads for t in q}, create=True
             )
             rows = [(ids[g], ids[s], ids[p], ids[o]) for s, p, o, g in batch.quads]
-            added = self._insert_quad_ids(rows)
+            added = self._insert_quad_ids(rows, record)
             if batch.provenance is not None:
                 self.db.executemany(
                     "INSERT INTO kg_provenance (g, s, p, o, kind, source, sentence, start, "
@@ -342,15 +356,49 @@ class SQLStore:
                 )
         return added
 
-    def _insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]]) -> int:
+    @contextlib.contextmanager
+    def recording(self, record: Provenance | None) -> Iterator[None]:
+        """Record the statements written meanwhile (and new then) as written by ``record``
+        (a record of :mod:`kg_engine.store.writes`; ``None``: not at all).
+
+        Example:
+            >>> from rdflib import URIRef
+            >>> from kg_engine.store import open_store
+            >>> store = open_store("sqlite://")
+            >>> t = (URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"))
+            >>> with store.recording(writes.update_record("INSERT DATA { ... }")):
+            ...     store.add([t])
+            1
+            >>> store.provenance_of(t)[0].agent
+            'sparql-update'
+        """
+        saved, self._write_record = self._write_record, record
+        try:
+            yield
+        finally:
+            self._write_record = saved
+
+    def _insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]],
+                         record: Provenance | None) -> int:
         """Insert integer quads through the staging table; returns how many were new."""
         self._stage()
         self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
-        return self._insert_staged()
+        return self._insert_staged(record)
 
-    def _insert_staged(self) -> int:
+    def _insert_staged(self, record: Provenance | None) -> int:
         """Insert the quads of ``kg_stage`` (then emptied), keeping the closure of the
-        reasoning profile current; returns how many were new. Call inside a transaction."""
+        reasoning profile current; returns how many were new. Call inside a transaction.
+
+        ``record``: the write record kept for each statement that is new (see
+        :mod:`kg_engine.store.writes`); a statement already there keeps its own sources.
+        """
+        if record is not None:
+            self.db.execute(
+                "INSERT INTO kg_provenance (g, s, p, o, kind, source, text, agent, detail) "
+                "SELECT DISTINCT g, s, p, o, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+                "CAST(? AS TEXT), CAST(? AS TEXT) FROM kg_stage st WHERE NOT EXISTS (SELECT 1 "
+                "FROM kg_quads q WHERE q.s = st.s AND q.p = st.p AND q.o = st.o AND q.g = st.g)",
+                (record.kind, record.source, record.text, record.agent, record.detail))
         hook = self._hook()
         if hook is not None:
             hook.before_insert("kg_stage")
@@ -513,8 +561,8 @@ class SQLStore:
         meanwhile, so the statement's row count is its own.
         """
         self._bulk_graphs.update(r[0] for r in rows if r[0] != schema.DEFAULT_GRAPH_ID)
-        if self._bulk_live:
-            self._bulk_added += self._insert_quad_ids(rows)
+        if self._bulk_live:  # a load is recorded per file (kg_loads), not per statement
+            self._bulk_added += self._insert_quad_ids(rows, None)
             return
         if self.dialect == "postgresql":
             if self._bulk_direct:
@@ -577,7 +625,7 @@ class SQLStore:
                 "INSERT INTO kg_stage (g, s, p, o) SELECT ?, s, p, o FROM kg_quads WHERE g = ?",
                 (target, source),
             )
-            return self._insert_staged()
+            return self._insert_staged(self._write_record)
 
     def remove(self, pattern: Pattern = (None, None, None), graph: Term | None = None) -> int:
         """Remove the statements matching ``pattern`` (``None`` = any) in ``graph``
@@ -591,6 +639,10 @@ class SQLStore:
             return 0
         clause, params = where
         with self.db.transaction():
+            if all(t is None for t in pattern):
+                # the graph is emptied: no file loaded into it before holds a statement now
+                self.db.execute("DELETE FROM kg_loads" + (" WHERE graph = ?" if params else ""),
+                                params)
             if self._hook() is None:
                 self.db.execute(f"DELETE FROM kg_provenance WHERE {clause}", params)
                 return self.db.execute(f"DELETE FROM kg_quads WHERE {clause}", params).rowcount

@@ -146,19 +146,26 @@
       li.append("by " + (src.agent || "a model") + " (" + (src.source || "") + ")",
         src.confidence != null ? ", confidence " + src.confidence.toFixed(3) : "");
     } else {
-      li.append(src.source ? "loaded from " + src.source : "asserted", src.detail ? " (" + src.detail + ")" : "");
+      li.append(src.summary || (src.source ? "loaded from " + src.source : "asserted"));
     }
     return li;
   }
-  // a graph's load records name the files loaded into it, not the one that holds the fact
-  const LOAD_RECORD = "file load record,";
+  // a graph's load records name the files (and Graph Store writes) that went into it, not
+  // the one that holds the fact; the later ones may hold a fact written by an update too
+  const LOAD_RECORD = "file load record,", LATER_LOAD = "later load record,";
   function sourceNodes(sources) {
     const loads = sources.filter((s) => (s.detail || "").startsWith(LOAD_RECORD));
-    const items = sources.filter((s) => !loads.includes(s)).map(sourceNode);
+    const later = sources.filter((s) => (s.detail || "").startsWith(LATER_LOAD));
+    const items = sources.filter((s) => !loads.includes(s) && !later.includes(s)).map(sourceNode);
     if (loads.length === 1) items.push(sourceNode(loads[0]));
     if (loads.length > 1) {
       items.push(el("li", {class: "loads"}, el("span", {class: "badge asserted"}, "asserted"), " ",
-        "loaded from one of " + loads.map((s) => s.source).join(" or ")));
+        loads.every((s) => !s.agent) ? "loaded from one of " + loads.map((s) => s.source).join(" or ")
+          : "one of: " + loads.map((s) => s.summary).join(" or ")));
+    }
+    if (later.length) {
+      items.push(el("li", {class: "loads"}, "possibly also in " + later.map((s) => s.source).join(" or ")
+        + ", loaded into its graph later"));
     }
     return items;
   }

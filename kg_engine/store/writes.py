@@ -1,0 +1,89 @@
+"""Records of the writes that are not file loads: SPARQL Update and the ``add`` API.
+
+A bulk file load is recorded once per file and graph (``kg_loads``). A statement written by a
+SPARQL update request (``INSERT DATA``, ``INSERT … WHERE``, ``ADD``/``COPY``/``MOVE``) or by
+``add`` without a provenance of its own gets a per-statement row in ``kg_provenance`` instead
+— only when the write made it new: a statement that was already there keeps the source it had.
+The row says what wrote it and when, so ``explain`` answers "written by SPARQL update at …"
+and never names a file that was loaded into the same graph but did not hold the statement.
+A Graph Store Protocol write is recorded like a load (``kg_loads``, format ``graph-store``).
+
+The rows are ordinary :class:`~kg_engine.core.Provenance` records of kind ``asserted``:
+
+========  =================================================================================
+field     value
+========  =================================================================================
+agent     :data:`SPARQL_UPDATE` or :data:`API_ADD`
+source    ``kg-engine:sparql-update:<sha256 of the request, 16 hex>`` / ``kg-engine:add``
+text      the update request's first line (at most 120 characters); the API call for an add
+detail    the time of the write (UTC, ISO 8601, seconds)
+========  =================================================================================
+
+Stores created by this kg-engine carry the ``kg_meta`` row :data:`RECORDED_KEY`: every write
+of theirs is recorded. A store created before has none, so a statement without a record there
+may also come from an unrecorded write; ``explain`` says so.
+
+Example:
+    >>> r = update_record("INSERT DATA { <urn:a> <urn:p> 1 }\\n# more", "2026-01-01T00:00:00+00:00")
+    >>> r.agent, r.source, r.text
+    ('sparql-update', 'kg-engine:sparql-update:4a6bba8d2f0ae94c', 'INSERT DATA { <urn:a> <urn:p> 1 }')
+    >>> describe(r)
+    "written by SPARQL update at 2026-01-01T00:00:00+00:00: 'INSERT DATA { <urn:a> <urn:p> 1 }'"
+    >>> describe(api_record("KnowledgeGraph.add", "2026-01-01T00:00:00+00:00"))
+    'added through the API (KnowledgeGraph.add) at 2026-01-01T00:00:00+00:00'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+
+from kg_engine.core.provenance import Provenance
+
+__all__ = ["API_ADD", "GRAPH_STORE", "RECORDED_KEY", "SPARQL_UPDATE", "api_record", "describe",
+           "is_write", "now", "update_record"]
+
+#: ``agent`` of a statement written by a SPARQL update request.
+SPARQL_UPDATE = "sparql-update"
+#: ``agent`` of a statement added through ``add`` / ``add_batch`` without its own provenance.
+API_ADD = "api-add"
+#: ``kg_loads.format`` of a Graph Store Protocol write (one record per request and graph).
+GRAPH_STORE = "graph-store"
+#: ``kg_meta`` key present in stores whose writes are all recorded (created by this version).
+RECORDED_KEY = "writes_recorded"
+_FIRST_LINE = 120
+
+
+def now() -> str:
+    """The current time as the records write it (UTC, seconds)."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def update_record(text: str, at: str | None = None) -> Provenance:
+    """The record of a SPARQL update request ``text``."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) > _FIRST_LINE:
+        first = first[:_FIRST_LINE - 3] + "..."
+    return Provenance(kind="asserted", source=f"kg-engine:sparql-update:{digest}", text=first,
+                      agent=SPARQL_UPDATE, detail=at or now())
+
+
+def api_record(call: str = "add", at: str | None = None) -> Provenance:
+    """The record of statements added by the API call ``call``."""
+    return Provenance(kind="asserted", source="kg-engine:add", text=call, agent=API_ADD,
+                      detail=at or now())
+
+
+def is_write(p: Provenance) -> bool:
+    """Whether ``p`` is a write record of this module."""
+    return p.agent in (SPARQL_UPDATE, API_ADD) and (p.source or "").startswith("kg-engine:")
+
+
+def describe(p: Provenance) -> str | None:
+    """Readable text of a write record (``None`` for other provenance)."""
+    if not is_write(p):
+        return None
+    if p.agent == SPARQL_UPDATE:
+        return f"written by SPARQL update at {p.detail}" + (f": {p.text!r}" if p.text else "")
+    return f"added through the API ({p.text or 'add'}) at {p.detail}"

@@ -154,7 +154,7 @@ class KnowledgeGraph:
         from kg_engine.store.writes import api_record
 
         batch = TripleBatch.of(statements, _graph_term(graph) or DEFAULT_GRAPH, provenance)
-        with self.store.recording(api_record("KnowledgeGraph.add")):
+        with self.store.recording(api_record("KnowledgeGraph.add", self.store.last_load_id())):
             return self.store.add_batch(batch)
 
     def add_batch(self, batch: TripleBatch) -> int:

@@ -241,7 +241,7 @@ def sources_text(sources: Sequence[Provenance]) -> str:
         >>> sources_text([a, Provenance(source="b.ttl", detail=a.detail)])
         'loaded from one of a.ttl or b.ttl'
         >>> from kg_engine.store.writes import update_record
-        >>> sources_text([update_record("DELETE WHERE { ?s ?p ?o }", "2026-01-02T00:00:00+00:00")])
+        >>> sources_text([update_record("DELETE WHERE { ?s ?p ?o }", 0, "2026-01-02T00:00:00+00:00")])
         "written by SPARQL update at 2026-01-02T00:00:00+00:00: 'DELETE WHERE { ?s ?p ?o }'"
     """
     def candidate(s: Provenance) -> bool:
@@ -789,7 +789,7 @@ class Explainer:
         sources: list[Provenance] = []
         for g in graphs:
             sources.extend(self.store.provenance_of((*terms, g)))
-        written = [s.detail or "" for s in sources if writes.is_write(s)]
+        written = [writes.loads_before(s) for s in sources if writes.is_write(s)]
         if not sources:
             # Bulk loads are recorded per file and graph, not per statement: the triple came
             # from one of the files loaded into its graph (since it was last emptied) — or,
@@ -808,7 +808,7 @@ class Explainer:
             first = min(written)
             for g in graphs:
                 for rec in self.store.loads(g):
-                    if rec["loaded_at"] >= first and rec["format"] != writes.GRAPH_STORE:
+                    if rec["id"] > first:
                         sources.append(Provenance(kind="asserted", source=rec["source"],
                                                   detail=f"{_LATER_LOAD} {rec['loaded_at']}"))
         seen, uniq = set(), []

@@ -491,7 +491,7 @@ def run_update(engine: Any, ds: ConjunctiveGraph, update: Update,
     if sql_store is not None:
         from kg_engine.store.writes import update_record
 
-        recording = sql_store.recording(update_record(text))
+        recording = sql_store.recording(update_record(text, sql_store.last_load_id()))
     target.begin()
     try:
         with recording:

@@ -336,7 +336,7 @@ class SQLStore:
             return 0
         record = None
         if batch.provenance is None:
-            record = self._write_record or writes.api_record("add")
+            record = self._write_record or writes.api_record("add", self.last_load_id())
         with self.db.transaction():
             ids = self.dictionary.ids(
                 {t for q in batch.quads for t in q}, create=True
@@ -778,8 +778,8 @@ class SQLStore:
         return [Provenance(**dict(zip(_PROVENANCE_FIELDS, row))) for row in rows]
 
     def loads(self, graph: Term | None = None) -> list[dict[str, Any]]:
-        """Records of the bulk loads (file, graph, format, statements, time), oldest first."""
-        sql = "SELECT source, graph, format, statements, loaded_at FROM kg_loads"
+        """Records of the bulk loads (file, graph, format, statements, time, id), oldest first."""
+        sql = "SELECT source, graph, format, statements, loaded_at, id FROM kg_loads"
         params: list[int] = []
         if graph is not None:
             gid = self.dictionary.ids([graph]).get(graph)
@@ -791,9 +791,13 @@ class SQLStore:
         names = self.decode({r[1] for r in rows})
         return [
             {"source": r[0], "graph": names.get(r[1]), "format": r[2], "statements": r[3],
-             "loaded_at": r[4]}
+             "loaded_at": r[4], "id": r[5]}
             for r in rows
         ]
+
+    def last_load_id(self) -> int:
+        """Id of the newest load record (0: none); a later load has a greater one."""
+        return int(self.db.scalar("SELECT max(id) FROM kg_loads") or 0)
 
     # -- loading and statistics ----------------------------------------------------------
     def load(

@@ -16,7 +16,7 @@ field     value
 agent     :data:`SPARQL_UPDATE` or :data:`API_ADD`
 source    ``kg-engine:sparql-update:<sha256 of the request, 16 hex>`` / ``kg-engine:add``
 text      the update request's first line (at most 120 characters); the API call for an add
-detail    the time of the write (UTC, ISO 8601, seconds)
+detail    ``{"at": time of the write (UTC, ISO 8601), "loads": newest kg_loads id then}``
 ========  =================================================================================
 
 Stores created by this kg-engine carry the ``kg_meta`` row :data:`RECORDED_KEY`: every write
@@ -26,10 +26,12 @@ may also come from an unrecorded write; ``explain`` says so.
 Example:
     >>> r = update_record("INSERT DATA { <urn:a> <urn:p> 1 }\\n# more", "2026-01-01T00:00:00+00:00")
     >>> r.agent, r.source, r.text
-    ('sparql-update', 'kg-engine:sparql-update:4a6bba8d2f0ae94c', 'INSERT DATA { <urn:a> <urn:p> 1 }')
+    ('sparql-update', 'kg-engine:sparql-update:28efc355ee69a1e2', 'INSERT DATA { <urn:a> <urn:p> 1 }')
     >>> describe(r)
     "written by SPARQL update at 2026-01-01T00:00:00+00:00: 'INSERT DATA { <urn:a> <urn:p> 1 }'"
-    >>> describe(api_record("KnowledgeGraph.add", "2026-01-01T00:00:00+00:00"))
+    >>> loads_before(r)
+    3
+    >>> describe(api_record("KnowledgeGraph.add", 0, "2026-01-01T00:00:00+00:00"))
     'added through the API (KnowledgeGraph.add) at 2026-01-01T00:00:00+00:00'
 """
 
@@ -37,11 +39,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 
 from kg_engine.core.provenance import Provenance
 
 __all__ = ["API_ADD", "GRAPH_STORE", "RECORDED_KEY", "SPARQL_UPDATE", "api_record", "describe",
-           "is_write", "now", "update_record"]
+           "is_write", "loads_before", "now", "update_record", "written_at"]
 
 #: ``agent`` of a statement written by a SPARQL update request.
 SPARQL_UPDATE = "sparql-update"
@@ -59,20 +62,37 @@ def now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def update_record(text: str, at: str | None = None) -> Provenance:
-    """The record of a SPARQL update request ``text``."""
+def update_record(text: str, loads: int = 0, at: str | None = None) -> Provenance:
+    """The record of a SPARQL update request ``text``; ``loads``: the id of the store's
+    newest load record then (:meth:`~kg_engine.store.SQLStore.last_load_id`)."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if len(first) > _FIRST_LINE:
         first = first[:_FIRST_LINE - 3] + "..."
     return Provenance(kind="asserted", source=f"kg-engine:sparql-update:{digest}", text=first,
-                      agent=SPARQL_UPDATE, detail=at or now())
+                      agent=SPARQL_UPDATE, detail=_detail(at, loads))
 
 
-def api_record(call: str = "add", at: str | None = None) -> Provenance:
-    """The record of statements added by the API call ``call``."""
+def api_record(call: str = "add", loads: int = 0, at: str | None = None) -> Provenance:
+    """The record of statements added by the API call ``call`` (``loads``: as
+    :func:`update_record`)."""
     return Provenance(kind="asserted", source="kg-engine:add", text=call, agent=API_ADD,
-                      detail=at or now())
+                      detail=_detail(at, loads))
+
+
+def _detail(at: str | None, loads: int) -> str:
+    return json.dumps({"at": at or now(), "loads": loads})
+
+
+def written_at(p: Provenance) -> str:
+    """When the write of record ``p`` ran."""
+    return str(json.loads(p.detail or "{}").get("at", "?"))
+
+
+def loads_before(p: Provenance) -> int:
+    """The id of the newest load record when the write of record ``p`` ran: loads with a
+    greater id came after it."""
+    return int(json.loads(p.detail or "{}").get("loads", 0))
 
 
 def is_write(p: Provenance) -> bool:
@@ -85,5 +105,5 @@ def describe(p: Provenance) -> str | None:
     if not is_write(p):
         return None
     if p.agent == SPARQL_UPDATE:
-        return f"written by SPARQL update at {p.detail}" + (f": {p.text!r}" if p.text else "")
-    return f"added through the API ({p.text or 'add'}) at {p.detail}"
+        return f"written by SPARQL update at {written_at(p)}" + (f": {p.text!r}" if p.text else "")
+    return f"added through the API ({p.text or 'add'}) at {written_at(p)}"

@@ -24,7 +24,7 @@ of theirs is recorded. A store created before has none, so a statement without a
 may also come from an unrecorded write; ``explain`` says so.
 
 Example:
-    >>> r = update_record("INSERT DATA { <urn:a> <urn:p> 1 }\\n# more", "2026-01-01T00:00:00+00:00")
+    >>> r = update_record("INSERT DATA { <urn:a> <urn:p> 1 }\\n# more", 3, "2026-01-01T00:00:00+00:00")
     >>> r.agent, r.source, r.text
     ('sparql-update', 'kg-engine:sparql-update:28efc355ee69a1e2', 'INSERT DATA { <urn:a> <urn:p> 1 }')
     >>> describe(r)

@@ -68,3 +68,22 @@ def test_prefixes_of_the_loaded_files(db):
     assert "[rule colleagues, round 2]" in res.output
     res = runner.invoke(app, ["explain", "nope:chen ex:colleagueOf ex:ada", "--db", db])
     assert res.exit_code == 2 and "undefined prefix 'nope:'" in res.output
+
+
+def test_a_fact_written_by_kg_update(tmp_path):
+    """Two loads into the default graph, then ``kg update``: the inserted fact was explained
+    as "loaded from one of" the two files."""
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    (tmp_path / "b.nt").write_text(f"<{EX}x> <{EX}p> <{EX}y> .\n")
+    for f in (SAMPLE / "university.ttl", tmp_path / "b.nt"):
+        assert runner.invoke(app, ["load", str(f), "--db", url]).exit_code == 0
+    res = runner.invoke(app, ["update", f"INSERT DATA {{ <{EX}new> <{EX}p> <{EX}y> }}",
+                              "--db", url])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["explain", f"<{EX}new> <{EX}p> <{EX}y>", "--db", url])
+    assert res.exit_code == 0, res.output
+    assert "written by SPARQL update at " in res.output, res.output
+    assert f"'INSERT DATA {{ <{EX}new> <{EX}p> <{EX}y> }}'" in res.output, res.output
+    assert "loaded from" not in res.output and "b.nt" not in res.output, res.output
+    res = runner.invoke(app, ["explain", f"<{EX}x> <{EX}p> <{EX}y>", "--db", url])
+    assert f"loaded from one of {SAMPLE / 'university.ttl'} or {tmp_path / 'b.nt'}" in res.output

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from kg_engine.api import KnowledgeGraph
+
 from .conftest import EX, EXTRACTED, INFERRED, PREDICTED, SENTENCE
 
 
@@ -74,3 +76,17 @@ def test_explain_extracted_inferred_predicted(serve, demo_db):
     missing = httpx.get(url, params={"s": "<urn:a>", "p": "<urn:b>", "o": "<urn:c>"})
     assert missing.status_code == 404
     assert httpx.get(url, params={"s": "<urn:a>"}).status_code == 400
+
+
+def test_explain_of_an_updated_fact_says_written_by_the_update(serve, demo_copy):
+    """The explorer's "why?" of a fact written by SPARQL update named the files loaded into
+    its graph; each source now carries the sentence kg explain prints (``summary``)."""
+    with KnowledgeGraph(demo_copy) as kg:
+        kg.update("INSERT DATA { <urn:x:a> <urn:x:p> <urn:x:b> }")
+    server = serve(demo_copy)
+    got = httpx.get(server.url + "/api/explain",
+                    params={"s": "<urn:x:a>", "p": "<urn:x:p>", "o": "<urn:x:b>"}).json()
+    [src] = got["trees"][0]["sources"]
+    assert src["agent"] == "sparql-update"
+    assert src["summary"].startswith("written by SPARQL update at "), src
+    assert "written by SPARQL update" in got["text"] and "loaded from" not in got["text"]

@@ -197,3 +197,31 @@ def test_the_dataset_dump_posts_back(serve, demo_db, tmp_path):
     assert sorted(httpx.get(target.url + "/store").text.splitlines()) == sorted(
         dump.text.splitlines() + ["<urn:x:a> <urn:x:p> <urn:x:b> <urn:x:g> .",
                                   "<urn:x:c> <urn:x:p> <urn:x:d> ."])
+
+
+def test_a_graph_store_write_is_recorded_and_explained(serve, tmp_path):
+    """A statement PUT through the Graph Store Protocol was explained as loaded from the
+    files of its graph (the write left no record); it is written by the request, and a PUT
+    that replaces the graph drops the records of what the graph held before."""
+    (tmp_path / "a.ttl").write_text(f"<{EX}a> <{EX}name> 'a' .\n")
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.load(tmp_path / "a.ttl", graph=G)
+    server = serve(db, update=True)
+    ttl = {"Content-Type": "text/turtle"}
+    r = httpx.post(server.url + "/store", params={"graph": G}, headers=ttl,
+                   content=f"<{EX}b> <{EX}name> 'b' .".encode())
+    assert r.status_code == 204
+    with KnowledgeGraph(db) as kg:
+        text = str(kg.explain((URIRef(EX + "b"), URIRef(EX + "name"), Literal("b"))))
+    assert "one of: loaded from " in text and "a.ttl or written by a Graph Store Protocol " \
+           "POST request at " in text, text
+    r = httpx.put(server.url + "/store", params={"graph": G}, headers=ttl,
+                  content=f"<{EX}c> <{EX}name> 'c' .".encode())
+    assert r.status_code == 204
+    with KnowledgeGraph(db) as kg:
+        text = str(kg.explain((URIRef(EX + "c"), URIRef(EX + "name"), Literal("c"))))
+        assert [(r["source"], r["format"]) for r in kg.store.loads()] == [
+            ("Graph Store Protocol PUT request", "graph-store")]
+    assert "written by a Graph Store Protocol PUT request at " in text, text
+    assert "a.ttl" not in text and "POST" not in text, text

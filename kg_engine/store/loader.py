@@ -50,13 +50,13 @@ from tqdm import tqdm
 from kg_engine.core.inputs import check_file
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import ConfigError, InputReadError, KgEngineError, RDFSyntaxError
+from kg_engine.store import writes
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.pipeline import ParsedFiles, QuadWriter
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
 from kg_engine.store.turtle import TurtleParser, key_row
-from kg_engine.store import writes
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:

@@ -48,6 +48,7 @@ from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.rdflib_parsers import register as register_parsers
 from kg_engine.store.sqlstore import SQLStore
+from kg_engine.store.writes import api_record
 
 __all__ = ["KgEngineStore", "asserted_only"]
 
@@ -171,7 +172,8 @@ class KgEngineStore(Store):
         """Write buffered statements through the store's bulk path."""
         if self._buffer.quads:
             batch, self._buffer = self._buffer, TripleBatch()
-            self.store.add_batch(batch)
+            with self.store.recording(api_record("rdflib Graph.add", self.store.last_load_id())):
+                self.store.add_batch(batch)
 
     def commit(self) -> None:
         """Write buffered statements and commit an explicit transaction, if one is open."""

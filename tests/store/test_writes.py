@@ -14,6 +14,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kg_engine.api import KnowledgeGraph
+from kg_engine.errors import KgEngineError
 from kg_engine.store import writes
 
 F = "http://family.example/"
@@ -128,7 +129,7 @@ def test_a_store_of_an_older_kg_engine_may_hold_unrecorded_writes(kg, tmp_path):
 
 
 def test_failed_update_leaves_no_record(kg):
-    with pytest.raises(Exception):
+    with pytest.raises(KgEngineError):
         kg.update(f"INSERT DATA {{ <{F}x> <{F}p> <{F}y> }} ; LOAD <file:///no/such/file.ttl>")
     assert kg.store.provenance_of((f("x"), f("p"), f("y"))) == []
     assert len(kg.store.db.fetchall("SELECT 1 FROM kg_provenance")) == 0

@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -42,7 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kg_engine.store import schema
+from kg_engine.store import schema, writes
 
 __all__ = ["Fingerprint", "fingerprint", "problems", "run_killed", "wal_grew"]
 
@@ -56,8 +57,8 @@ VOLATILE = {
     "kg_rules_programs": {"updated_at"},
     "kg_extraction_documents": {"extracted_at"},
 }
-#: kg_meta keys that differ between runs
-VOLATILE_META: set[str] = set()
+#: kg_meta keys that differ between runs (the time a store began recording its writes)
+VOLATILE_META: set[str] = {writes.RECORDED_KEY}
 #: Datatypes of literals that differ between runs (times of runs): compared as "a time".
 _TIMES = {"http://www.w3.org/2001/XMLSchema#dateTime"}
 
@@ -136,12 +137,25 @@ def fingerprint(db: Any) -> Fingerprint:
             for row in db.fetchall(f"SELECT * FROM {table}"):
                 if table == "kg_meta" and row[0] in VOLATILE_META:
                     continue
+                if table == "kg_provenance":
+                    row = _timeless(cols, row)
                 rows[tuple(names.get(row[i], f"#missing {row[i]}") if cols[i] in ids
                            else _program(row[i]) if (table, cols[i]) == _PROGRAM
                            else row[i] for i in keep)] += 1
             if rows:  # an empty table holds nothing (kg serve creates the rule tables)
                 out[table] = rows
     return out
+
+
+def _timeless(cols: list[str], row: Sequence[Any]) -> Sequence[Any]:
+    """A ``kg_provenance`` row; a write record's time (in ``detail``) left out."""
+    record = dict(zip(cols, row))
+    if record.get("agent") not in (writes.SPARQL_UPDATE, writes.API_ADD):
+        return row
+    detail = json.loads(record["detail"] or "{}")
+    detail.pop("at", None)
+    record["detail"] = json.dumps(detail, sort_keys=True)
+    return tuple(record.values())
 
 
 def problems(db: Any) -> list[str]:

@@ -208,8 +208,9 @@ def _unused(path: Path) -> bool:
                 return False
             for table in tables:
                 if table == "kg_meta":
-                    if conn.execute("SELECT 1 FROM kg_meta WHERE key <> 'schema_version' "
-                                    "LIMIT 1").fetchone():
+                    # what every new store holds: its version, since when writes are recorded
+                    if conn.execute("SELECT 1 FROM kg_meta WHERE key NOT IN ('schema_version', "
+                                    "'writes_recorded') LIMIT 1").fetchone():
                         return False
                 elif conn.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone():
                     return False

@@ -123,7 +123,21 @@ def _jsonld(data: Graph | Dataset) -> Any:
     from rdflib.plugins.serializers.jsonld import Converter
     from rdflib.plugins.shared.jsonld.context import Context
 
-    converter = Converter(Context(None), use_native_types=False, use_rdf_type=False)
+    class _Converter(Converter):
+        def from_graph(self, graph: Graph) -> list:
+            # rdflib starts only from IRIs and unreferenced blank nodes: a blank node
+            # reached from blank nodes alone (``_:a :p _:a``, ``_:a :p _:b . _:b :q _:a``)
+            # was never written, its statements silently lost
+            nodemap: dict[Any, Any] = {}
+            subjects = set(graph.subjects())
+            for s in subjects:
+                if not isinstance(s, BNode) or not any(graph.subjects(None, s)):
+                    self.process_subject(graph, s, nodemap)
+            for s in subjects:
+                self.process_subject(graph, s, nodemap)  # nothing for those already written
+            return list(nodemap.values())
+
+    converter = _Converter(Context(None), use_native_types=False, use_rdf_type=False)
     if not isinstance(data, Dataset):
         return converter.convert(data)
     out = list(converter.from_graph(data.default_graph))

@@ -556,11 +556,11 @@ def _check(tr: Transports, text: str, form: str, order_keys: list[str],
             else:
                 out[t] = ("error", f"{type(exc).__name__}: {str(exc)[:400]}")
             continue
-        if ref_err is not None:
-            out[t] = ("differ", f"the API raised {ref_err[:300]}; the transport answered")
-            continue
         if got is None:
             out[t] = ("n/a", "")
+            continue
+        if ref_err is not None:
+            out[t] = ("differ", f"the API raised {ref_err[:300]}; the transport answered")
             continue
         if isinstance(ref, bool):
             out[t] = ("agree", "") if got is ref else ("differ", f"ASK {got} instead of {ref}")

@@ -307,7 +307,9 @@ class RuleEngine:
 
         Args:
             recompute: first delete the inferred graph (a clean recompute); otherwise the
-                run continues from what the graph already holds.
+                run continues from what the graph already holds. A program with negation or
+                aggregation always recomputes: a statement written since the last run may
+                defeat a conclusion it holds (the result reports the net change).
 
         Returns:
             A :class:`ReasoningResult`.
@@ -319,12 +321,16 @@ class RuleEngine:
         with self.db.large_write(), self.db.transaction():
             self._rebuild()
             gid = self.graph_id()
-            if recompute:
+            forced = not recompute and not self.monotonic
+            if recompute or forced:
                 result.removed = self._clear(gid)
             self.prepare_temp_tables()
             self._analyze_store()
             self._save_program(gid)
             result.derived, result.rounds = self.fixpoint(gid, prof, seed=None)
+            if forced:
+                d, r = result.derived, result.removed
+                result.derived, result.removed = max(d - r, 0), max(r - d, 0)
             self.evaluate_constraints(result)
         result.profile = prof.sorted()
         result.seconds = time.perf_counter() - t0

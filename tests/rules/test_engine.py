@@ -222,3 +222,24 @@ def test_profile_counts_fired(store):
     fired = {p.rule: p.fired for p in r.profile}
     assert fired["rdfs9"] == 10 and fired["rdfs11"] == 1
     assert r.rounds >= 2
+
+
+def test_reason_again_with_negation_drops_a_defeated_conclusion():
+    """A program with negation: a statement written without the engine (no profile) may
+    defeat a conclusion; a second ``materialise()`` must not keep it (found by the rules
+    differential, user-incremental seed 1300143: ``a3 a C1`` survived ``a3 p3 a1``)."""
+    from kg_engine.rules.syntax import parse_rules
+
+    ex = "urn:ex:"
+    program = parse_rules(f"@prefix ex: <{ex}> .\n[neg: (?x rdf:type ex:C0) noValue(?x ex:p3) -> (?x rdf:type ex:C1)]",
+                          "jena", "neg.rules")
+    a, c0, c1, p3 = URIRef(ex + "a"), URIRef(ex + "C0"), URIRef(ex + "C1"), URIRef(ex + "p3")
+    store = open_store("sqlite://")
+    store.add([(a, RDF.type, c0)])
+    RuleEngine(store, program).materialise()
+    assert (a, RDF.type, c1) in {t[:3] for t in store.triples((None, None, None))}
+    store.add([(a, p3, URIRef(ex + "b"))])
+    result = RuleEngine(store, program).materialise()
+    assert (a, RDF.type, c1) not in {t[:3] for t in store.triples((None, None, None))}
+    assert (result.derived, result.removed) == (0, 1)
+    store.close()

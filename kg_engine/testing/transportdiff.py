@@ -80,6 +80,9 @@ STRESS_LITERALS = [
     '"1e0"^^xsd:double', '"NaN"^^xsd:double', '"-0"^^xsd:integer',
 ]
 BIG = 2500  # rows of ex:big, more than one streamed chunk
+#: seconds a query may run on the API and on each transport; a query past it on the API is
+#: ``timeout`` for every transport and not sent to them (a generated path query can explode)
+TIMEOUT = 10.0
 
 #: fixed queries run on every dataset besides the generated ones
 STRESS_QUERIES = [
@@ -336,7 +339,7 @@ class Transports:
                     kg.load(schema, format="turtle")
                     kg.reason("rdfs", profile=True)
         self.kg = KnowledgeGraph(url)
-        app = create_app(ServerConfig(url, timeout=60.0, pool_size=2), KnowledgeGraph)
+        app = create_app(ServerConfig(url, timeout=TIMEOUT, pool_size=2), KnowledgeGraph)
         import socket
 
         with socket.socket() as s:
@@ -373,7 +376,7 @@ class Transports:
 
     # the reference
     def api(self, text: str) -> Any:
-        res = self.kg.query(text, timeout=60.0)
+        res = self.kg.query(text, timeout=TIMEOUT)
         if res.type == "ASK":
             return bool(res.askAnswer)
         if res.type in ("CONSTRUCT", "DESCRIBE"):
@@ -384,7 +387,8 @@ class Transports:
     def cli_text(self, text: str, fmt: str) -> str:
         from typer.testing import CliRunner
 
-        r = CliRunner().invoke(self.cli, ["query", text, "--format", fmt, "--db", self.url])
+        r = CliRunner().invoke(self.cli, ["query", text, "--format", fmt, "--db", self.url,
+                                           "--timeout", str(TIMEOUT)])
         if r.exit_code != 0:
             raise TransportError(f"kg query --format {fmt} exit {r.exit_code}: "
                                  f"{(r.stderr or r.output)[-300:]}")
@@ -423,7 +427,7 @@ class Transports:
 
             self._plugin = Dataset(store="kg_engine")
             self._plugin.open(self.url)
-        res = self._plugin.query(text)
+        res = self._plugin.query(text, timeout=TIMEOUT)
         if res.type == "ASK":
             return bool(res.askAnswer)
         if res.type in ("CONSTRUCT", "DESCRIBE"):
@@ -497,7 +501,8 @@ def _parse_select(data: bytes, fmt: str) -> Any:
 @dataclass
 class TransportReport:
     """Counts per transport (``agree``, ``differ``, ``error``, ``refused``: an XML format
-    refusing an answer with a character XML 1.0 cannot carry, ``n/a``: a form the
+    refusing an answer with a character XML 1.0 cannot carry, ``timeout``: the API ran past
+    :data:`TIMEOUT`, ``n/a``: a form the
     transport does not offer) and the failures."""
 
     queries: int = 0
@@ -506,7 +511,7 @@ class TransportReport:
 
     def agreement(self, transport: str) -> float:
         c = self.counts.get(transport, Counter())
-        n = sum(v for k, v in c.items() if k not in ("n/a", "refused"))
+        n = sum(v for k, v in c.items() if k not in ("n/a", "refused", "timeout"))
         return c["agree"] / n if n else 1.0
 
     def summary(self) -> str:
@@ -544,6 +549,10 @@ def _check(tr: Transports, text: str, form: str, order_keys: list[str],
         ref = tr.api(text)
         ref_err = None
     except Exception as exc:  # noqa: BLE001
+        from kg_engine.errors import QueryTimeoutError
+
+        if isinstance(exc, QueryTimeoutError):
+            return {t: ("timeout", "the API ran past TIMEOUT") for t in transports}
         ref, ref_err = None, f"{type(exc).__name__}: {exc}"
     for t in transports:
         try:

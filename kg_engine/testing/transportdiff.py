@@ -39,6 +39,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -231,6 +232,7 @@ def parse_tsv(text: str) -> Any:
     return names, body
 
 
+@functools.lru_cache(maxsize=4096)  # results repeat cells; rdflib takes ~s on a 100 k literal
 def _tsv_cell(c: str) -> Any:
     if c == "":
         return None

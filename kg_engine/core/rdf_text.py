@@ -73,6 +73,15 @@ class _ExactLiterals:
     prefixed names only where the prefix's IRI is one (rdflib splits ``http://e/%25`` into
     the namespace ``http://e/%``, which no Turtle parser reads back)."""
 
+    def sortProperties(self, properties):  # type: ignore[no-untyped-def]
+        # rdflib sorts each object list by value: "NaN"^^xsd:double beside a decimal raised
+        # decimal.InvalidOperation (kg serve answered a CONSTRUCT as Turtle with HTTP 500)
+        for objects in properties.values():
+            objects.sort(key=lambda t: (type(t).__name__, str(t), str(getattr(t, "datatype", None) or ""),
+                                        getattr(t, "language", None) or ""))
+        first = [p for p in self.predicateOrder if p in properties]
+        return list(dict.fromkeys(first + sorted(properties)))
+
     def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]
         if _CUT_ESCAPE.search(str(namespace)):
             raise _NoPrefixedName

@@ -76,6 +76,11 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
                 raise cc.decline("COUNT(DISTINCT *)")
             return Col.val(Sql("COUNT(*)"), Sql("-1"))
         ex = xc.value(agg.vars)
+        if distinct and ex.kind in ("val", "num"):
+            # _countable of a computed value is its type code (NULL when unbound), of a number
+            # its value: DISTINCT over them counted types ("1", "2", "3" from a sub-select's
+            # COUNT → 1) or merged 1 and 1.0 — distinct terms, so rdflib's aggregate decides
+            return _in_python(cc, xc, agg, "COUNT(DISTINCT) of a computed value")
         e = _countable(xc, ex)
         return Col.val(sql(f"COUNT({dkw}{{}})", e), Sql("-1"))
     if name == "Aggregate_Sample":

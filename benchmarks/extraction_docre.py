@@ -34,7 +34,6 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DEFAULT_MODEL = REPO / "data" / "models" / "docre_minilm"
-_NO_SPACE_BEFORE = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "'", "%", "n't"}
 
 
 def _load() -> str:
@@ -52,18 +51,9 @@ def _docred(split: str) -> tuple[list[Any], list[Any], set[Any]]:
 
 
 def _spacy_doc(nlp: Any, doc: Any) -> Any:
-    from spacy.tokens import Doc
+    from kg_engine.extraction.training.entity_typer import spacy_doc
 
-    words = doc.words
-    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
-              for i in range(len(words))]
-    starts = set(doc.sent_starts)
-    sd = Doc(nlp.vocab, words=words, spaces=spaces,
-             sent_starts=[i in starts for i in range(len(words))])
-    for name, proc in nlp.pipeline:
-        if name in {"tok2vec", "ner"}:
-            sd = proc(sd)
-    return sd
+    return spacy_doc(nlp, doc)
 
 
 def e2e_predictions(comp: Any, nlp: Any, docs: list[Any]) -> tuple[list[Any], dict[str, float]]:
@@ -182,14 +172,7 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
 
 def _run_on_tokens(nlp: Any, d: Any) -> Any:
     """Every component of an extraction pipeline on a Re-DocRED document's own tokens."""
-    from spacy.tokens import Doc
-
-    words = d.words
-    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
-              for i in range(len(words))]
-    starts = set(d.sent_starts)
-    sd = Doc(nlp.vocab, words=words, spaces=spaces,
-             sent_starts=[i in starts for i in range(len(words))])
+    sd = d.spacy_doc(nlp.vocab)
     for _name, proc in nlp.pipeline:
         sd = proc(sd)
     return sd

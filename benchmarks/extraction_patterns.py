@@ -32,7 +32,7 @@ SHARED = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))
 SCHEMA = REPO / "pipelines" / "schemas" / "wikidata_patterns.cfg"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the Re-DocRED / WikiText-2 readers are the model benchmark's (a sibling script)
-from extraction_docre import _NO_SPACE_BEFORE, _load, _paragraphs
+from extraction_docre import _load, _paragraphs
 
 #: gold DocRED type → an NER label the schema maps back to it
 _GOLD_LABEL = {"PER": "PER", "ORG": "ORG", "LOC": "LOC", "TIME": "DATE", "MISC": "MISC"}
@@ -51,15 +51,10 @@ def _nlp() -> Any:
 
 def _doc(nlp: Any, d: Any, gold: bool) -> Any:
     """A spaCy doc of a Re-DocRED document: parsed; entities gold (mapped labels) or the NER's."""
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Span
     from spacy.util import filter_spans
 
-    words = d.words
-    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
-              for i in range(len(words))]
-    starts = set(d.sent_starts)
-    sd = Doc(nlp.vocab, words=words, spaces=spaces,
-             sent_starts=[i in starts for i in range(len(words))])
+    sd = d.spacy_doc(nlp.vocab)
     for name, proc in nlp.pipeline:
         if name == "kg_pattern_relation_extractor":
             continue

@@ -41,6 +41,8 @@ __all__ = [
     "split_documents",
 ]
 
+_NO_SPACE_BEFORE = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "'", "%", "n't"}
+
 #: The six DocRED entity types.
 DOCRED_TYPES = ("PER", "ORG", "LOC", "TIME", "NUM", "MISC")
 
@@ -76,6 +78,18 @@ class DocREDDocument:
             out.append(n)
             n += len(s)
         return out
+
+    def spacy_doc(self, vocab: Any) -> Any:
+        """A spaCy ``Doc`` of the document's own tokens and sentences (no component run; a
+        space after each token unless the next is punctuation or a clitic such as "'s")."""
+        from spacy.tokens import Doc
+
+        words = self.words
+        spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
+                  for i in range(len(words))]
+        starts = set(self.sent_starts)
+        return Doc(vocab, words=words, spaces=spaces,
+                   sent_starts=[i in starts for i in range(len(words))])
 
     def entity_type(self, e: int) -> str:
         """The most frequent mention type of entity ``e`` (first on ties)."""

@@ -43,19 +43,9 @@ from kg_engine.extraction.training.docred import (
 
 __all__ = ["collect", "evaluate", "train_type_head"]
 
-_NO_SPACE_BEFORE = {".", ",", ";", ":", "!", "?", ")", "]", "}", "'s", "'", "%", "n't"}
-
-
 def spacy_doc(nlp: Any, doc: DocREDDocument) -> Any:
     """The NER (tok2vec + ner) run on a Re-DocRED document's own tokens and sentences."""
-    from spacy.tokens import Doc
-
-    words = doc.words
-    spaces = [i + 1 < len(words) and words[i + 1] not in _NO_SPACE_BEFORE
-              for i in range(len(words))]
-    starts = set(doc.sent_starts)
-    sd = Doc(nlp.vocab, words=words, spaces=spaces,
-             sent_starts=[i in starts for i in range(len(words))])
+    sd = doc.spacy_doc(nlp.vocab)
     for name, proc in nlp.pipeline:
         if name in {"tok2vec", "ner"}:
             sd = proc(sd)

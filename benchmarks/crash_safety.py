@@ -81,32 +81,11 @@ class Scenario:
 def _upper_tags(url: str) -> None:
     """A schema-1 store (see tests/store/test_migrate.py) with 20,000 upper-case tags."""
     from kg_engine.store import open_store
-    from kg_engine.store.schema import LITERAL, VERSION_KEY
-    from kg_engine.store.terms import term_hash
+    from kg_engine.testing.crashes import as_schema_1_with_upper_case_tags
 
     kg("load", str(ONTOLOGY), "--db", url)
     store = open_store(url)
-    db = store.db
-    with db.transaction():
-        first = int(db.scalar("SELECT max(id) FROM kg_terms")) + 1
-        p = first
-        db.execute("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES (?, ?, 1, ?, 0, '')",
-                   (p, term_hash(1, UB + "label", None, ""), UB + "label"))
-        rows, quads = [], []
-        for i in range(20_000):
-            s, o, twin = first + 1 + 3 * i, first + 2 + 3 * i, first + 3 + 3 * i
-            tag = "EN-GB" if i % 2 else "DE"
-            rows.append((s, term_hash(1, f"urn:x:{i}", None, ""), 1, f"urn:x:{i}", ""))
-            rows.append((o, term_hash(LITERAL, f"w{i}", None, tag), LITERAL, f"w{i}", tag))
-            quads.append((0, s, p, o))
-            if i % 4 == 0:  # its lower-case twin is there too: the upgrade merges the two
-                rows.append((twin, term_hash(LITERAL, f"w{i}", None, tag.lower()), LITERAL,
-                             f"w{i}", tag.lower()))
-                quads.append((0, s, p, twin))
-        db.executemany("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES (?, ?, ?, ?, 0, ?)",
-                       rows)
-        db.executemany("INSERT INTO kg_quads (g, s, p, o) VALUES (?, ?, ?, ?)", quads)
-        db.execute("UPDATE kg_meta SET value = '1' WHERE key = ?", (VERSION_KEY,))
+    as_schema_1_with_upper_case_tags(store, 20_000, UB + "label", "urn:x:")
     store.refresh_stats()
     store.close()
 

@@ -45,7 +45,8 @@ from typing import Any
 
 from kg_engine.store import schema, writes
 
-__all__ = ["Fingerprint", "fingerprint", "problems", "run_killed", "wal_grew"]
+__all__ = ["Fingerprint", "as_schema_1_with_upper_case_tags", "fingerprint", "problems",
+           "run_killed", "wal_grew"]
 
 #: table -> bag of rows (term ids decoded)
 Fingerprint = dict[str, Counter]
@@ -244,3 +245,32 @@ def run_killed(command: Sequence[str], *, at: float | Callable[[], bool],
             proc.wait()
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+def as_schema_1_with_upper_case_tags(store: Any, n: int, predicate: str, subjects: str) -> None:
+    """Write ``n`` statements ``<subjects{i}> <predicate> "w{i}"@EN-GB|DE`` straight into the
+    tables (every fourth with its lower-case twin as a second term) and mark the store schema
+    version 1, as kg-engine before lower-case tags left it: the next writable open upgrades it
+    in place (:mod:`kg_engine.store.migrate`), a write long enough to kill."""
+    from kg_engine.store.terms import term_hash
+
+    db = store.db
+    with db.transaction():
+        p = int(db.scalar("SELECT coalesce(max(id), 0) FROM kg_terms")) + 1
+        rows = [(p, term_hash(1, predicate, None, ""), 1, predicate, "")]
+        quads = []
+        for i in range(n):
+            s, o, twin = p + 1 + 3 * i, p + 2 + 3 * i, p + 3 + 3 * i
+            tag = "EN-GB" if i % 2 else "DE"
+            rows.append((s, term_hash(1, f"{subjects}{i}", None, ""), 1, f"{subjects}{i}", ""))
+            rows.append((o, term_hash(schema.LITERAL, f"w{i}", None, tag), schema.LITERAL,
+                         f"w{i}", tag))
+            quads.append((s, p, o))
+            if i % 4 == 0:  # its lower-case twin is there too: the upgrade merges the two
+                rows.append((twin, term_hash(schema.LITERAL, f"w{i}", None, tag.lower()),
+                             schema.LITERAL, f"w{i}", tag.lower()))
+                quads.append((s, p, twin))
+        db.executemany("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES (?, ?, ?, ?, 0, ?)",
+                       rows)
+        db.executemany("INSERT INTO kg_quads (g, s, p, o) VALUES (0, ?, ?, ?)", quads)
+        db.execute("UPDATE kg_meta SET value = '1' WHERE key = ?", (schema.VERSION_KEY,))

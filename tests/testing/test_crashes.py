@@ -112,30 +112,11 @@ def test_vacuum_killed_mid_write(tmp_path: Path, loaded: Path) -> None:
 def test_schema_upgrade_killed_mid_write(tmp_path: Path) -> None:
     """The in-place upgrade of a schema-1 store with upper-case tags (``kg reason --off``:
     a writable open, nothing else)."""
-    from kg_engine.store.schema import LITERAL, VERSION_KEY
-    from kg_engine.store.terms import term_hash
+    from kg_engine.testing.crashes import as_schema_1_with_upper_case_tags
 
     base = tmp_path / "old.sqlite"
     store = open_store(f"sqlite:///{base}")
-    db = store.db
-    with db.transaction():
-        db.execute("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES (1, ?, 1, ?, 0, '')",
-                   (term_hash(1, EX + "p", None, ""), EX + "p"))
-        rows, quads = [], []
-        for i in range(5000):
-            s, o, twin = 2 + 3 * i, 3 + 3 * i, 4 + 3 * i
-            tag = "EN-GB" if i % 2 else "DE"
-            rows.append((s, term_hash(1, f"{EX}s{i}", None, ""), 1, f"{EX}s{i}", ""))
-            rows.append((o, term_hash(LITERAL, f"w{i}", None, tag), LITERAL, f"w{i}", tag))
-            quads.append((s, o))
-            if i % 4 == 0:  # its lower-case twin is there too: the two become one term
-                rows.append((twin, term_hash(LITERAL, f"w{i}", None, tag.lower()), LITERAL,
-                             f"w{i}", tag.lower()))
-                quads.append((s, twin))
-        db.executemany("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES (?, ?, ?, ?, 0, ?)",
-                       rows)
-        db.executemany("INSERT INTO kg_quads (g, s, p, o) VALUES (0, ?, 1, ?)", quads)
-        db.execute("UPDATE kg_meta SET value = '1' WHERE key = ?", (VERSION_KEY,))
+    as_schema_1_with_upper_case_tags(store, 5000, EX + "p", EX + "s")
     store.checkpoint()
     store.close()
     assert _kill_and_judge(tmp_path, base, [*KG, "reason", "--off"], 32 << 10) in (

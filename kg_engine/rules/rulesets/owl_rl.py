@@ -152,10 +152,18 @@ def generic_rules() -> list[Rule]:
 
 
 class _TBox:
-    """Reads schema axioms and RDF lists from the store (ids, decoded at the end)."""
+    """Reads schema axioms and RDF lists from the store's asserted graphs (ids, decoded at the
+    end). Inferred graphs are not read: owl:sameAs copies list statements onto equal
+    individuals there (``_:l rdf:first :a3`` beside ``_:l rdf:first :a0``), so a recompute
+    read branched lists, kept one branch by row order and gave another closure than a fresh
+    run (rules differential, tbox-live seed 1300037)."""
 
     def __init__(self, store: Any) -> None:
+        from kg_engine.rules.sqlgen import hidden_graph_ids
+
         self.store = store
+        hidden = hidden_graph_ids(store.db, own=-1)  # inferred, predicted, analytics graphs
+        self._asserted = f" AND g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         vocab = [RDF.first, RDF.rest, RDF.nil, OWL.intersectionOf, OWL.unionOf, OWL.oneOf,
                  OWL.propertyChainAxiom, OWL.hasKey, OWL.members, OWL.distinctMembers, T,
                  OWL.AllDisjointClasses, OWL.AllDisjointProperties, OWL.AllDifferent,
@@ -168,21 +176,22 @@ class _TBox:
         pid = self.ids.get(pred)
         if pid is None:
             return []
-        return self.store.db.fetchall("SELECT DISTINCT s, o FROM kg_quads WHERE p = ?", (pid,))
+        return self.store.db.fetchall(
+            f"SELECT DISTINCT s, o FROM kg_quads WHERE p = ?{self._asserted}", (pid,))
 
     def subjects_of_type(self, cls: Any) -> list[int]:
         tid, cid = self.ids.get(T), self.ids.get(cls)
         if tid is None or cid is None:
             return []
         return [r[0] for r in self.store.db.fetchall(
-            "SELECT DISTINCT s FROM kg_quads WHERE p = ? AND o = ?", (tid, cid))]
+            f"SELECT DISTINCT s FROM kg_quads WHERE p = ? AND o = ?{self._asserted}", (tid, cid))]
 
     def objects(self, s: int, pred: Any) -> list[int]:
         pid = self.ids.get(pred)
         if pid is None:
             return []
         return [r[0] for r in self.store.db.fetchall(
-            "SELECT DISTINCT o FROM kg_quads WHERE s = ? AND p = ?", (s, pid))]
+            f"SELECT DISTINCT o FROM kg_quads WHERE s = ? AND p = ?{self._asserted}", (s, pid))]
 
     def items(self, head: int) -> list[int] | None:
         """Members of the RDF list at ``head``; ``None`` if it is malformed or cyclic."""

@@ -339,7 +339,6 @@ def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch):
 def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
     # str.upper() of every character Python upper-cases (ß → SS, ŉ → ʼN …), whatever the locale
     from kg_engine import KnowledgeGraph
-    from kg_engine.sparql.engine import default_engine
 
     cased = "".join(c for c in map(chr, range(0x110000)) if c.upper() != c and c.isprintable())
     src = tmp_path / "u.ttl"
@@ -352,6 +351,16 @@ def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
                'SELECT ?x WHERE { ?s ?p ?x FILTER(UCASE(?x) = "MIXED 1-X") }',
                "SELECT ?x ?u WHERE { ?s ?p ?x BIND(UCASE(\"ẞaß\") AS ?u) }",
                "SELECT ?x WHERE { ?s ?p ?x } ORDER BY UCASE(?x) ?x"]
+    _same_as_rdflib(kg, queries, monkeypatch)
+    q = f'SELECT ?x WHERE {{ <urn:s> <urn:p> ?x FILTER(UCASE(?x) = "{cased.upper()}") }}'
+    assert compile_query(kg.store, q).full
+    assert [str(r[0]) for r in kg.query(q)] == [cased]  # the SQL upper-cases all of them
+
+
+def _same_as_rdflib(kg, queries, monkeypatch) -> None:
+    """Each query compiles fully to SQL and answers as the rdflib path does."""
+    from kg_engine.sparql.engine import default_engine
+
     for q in queries:
         assert compile_query(kg.store, q).full, q
         ours = _rows(kg, q, ordered="ORDER" in q)
@@ -359,9 +368,6 @@ def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
             m.setattr(default_engine(), "use_compiler", False)
             theirs = _rows(kg, q, ordered="ORDER" in q)
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
-    q = f'SELECT ?x WHERE {{ <urn:s> <urn:p> ?x FILTER(UCASE(?x) = "{cased.upper()}") }}'
-    assert compile_query(kg.store, q).full
-    assert [str(r[0]) for r in kg.query(q)] == [cased]  # the SQL upper-cases all of them
 
 
 @pytest.mark.postgres
@@ -370,7 +376,6 @@ def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
     # Σ at the end of a word is ς, across case-ignorable characters (' . U+0301 U+00AD), not
     # before a cased letter or after an uncased one, whatever the locale
     from kg_engine import KnowledgeGraph
-    from kg_engine.sparql.engine import default_engine
 
     cased = "".join(c for c in map(chr, range(0x110000)) if c.lower() != c and c.isprintable())
     sigmas = ["ΟΔΟΣ", "ΣΑ", "Σ", "ΑΣ", "ΣΣ", "ΑΣΣ Σ", "Α'Σ", "ΑΣ'", "ΑΣ'Β", "ΑΣ.Β", "ΑΣ.1",
@@ -387,13 +392,7 @@ def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
                'SELECT ?x WHERE { ?s ?p ?x FILTER(LCASE(?x) = "mixed 1-x") }',
                "SELECT ?x ?u WHERE { ?s ?p ?x BIND(LCASE(\"ΟΔΟΣ ΑΣ'Β\") AS ?u) }",
                "SELECT ?x WHERE { ?s ?p ?x } ORDER BY LCASE(?x) ?x"]
-    for q in queries:
-        assert compile_query(kg.store, q).full, q
-        ours = _rows(kg, q, ordered="ORDER" in q)
-        with monkeypatch.context() as m:
-            m.setattr(default_engine(), "use_compiler", False)
-            theirs = _rows(kg, q, ordered="ORDER" in q)
-        assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
+    _same_as_rdflib(kg, queries, monkeypatch)
     q = "SELECT ?x ?l WHERE { <urn:t> <urn:p> ?x BIND(STR(LCASE(?x)) AS ?l) }"
     got = {str(r[0]): str(r[1]) for r in compile_query(kg.store, q).execute(kg.store)[1]}  # SQL
     assert got == {x: x.lower() for x in sigmas}

@@ -28,7 +28,7 @@ from typing import Any
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 
@@ -138,13 +138,42 @@ def _jsonld(data: Graph | Dataset) -> Any:
             # reached from blank nodes alone (``_:a :p _:a``, ``_:a :p _:b . _:b :q _:a``)
             # was never written, its statements silently lost
             nodemap: dict[Any, Any] = {}
+            self.listed: set[Any] = set()
             subjects = set(graph.subjects())
             for s in subjects:
                 if not isinstance(s, BNode) or not any(graph.subjects(None, s)):
                     self.process_subject(graph, s, nodemap)
             for s in subjects:
-                self.process_subject(graph, s, nodemap)  # nothing for those already written
+                if s not in self.listed:  # a list node is written inside its "@list"
+                    self.process_subject(graph, s, nodemap)  # nothing for those written
             return list(nodemap.values())
+
+        def to_collection(self, graph: Graph, head: Any) -> list | None:
+            # a "@list" only for a collection it holds exactly: each node a blank node with
+            # one rdf:first, one rdf:rest and nothing else, referenced once (rdflib's also
+            # took shared tails and rdf:type rdf:List nodes, whose statements were then
+            # written twice or lost)
+            if head == RDF.nil:
+                return []
+            items: list[Any] = []
+            chain: list[Any] = []
+            node, via = head, None
+            while node != RDF.nil:
+                if not isinstance(node, BNode) or node in chain:
+                    return None
+                pairs = list(graph.predicate_objects(node))
+                firsts = [o for p, o in pairs if p == RDF.first]
+                rests = [o for p, o in pairs if p == RDF.rest]
+                refs = list(graph.subject_predicates(node))
+                if len(pairs) != 2 or len(firsts) != 1 or len(rests) != 1 or len(refs) != 1:
+                    return None
+                if via is not None and refs[0] != via:
+                    return None
+                chain.append(node)
+                items.append(firsts[0])
+                node, via = rests[0], (node, RDF.rest)
+            self.listed.update(chain)
+            return items
 
     converter = _Converter(Context(None), use_native_types=False, use_rdf_type=False)
     if not isinstance(data, Dataset):

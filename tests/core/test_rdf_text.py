@@ -30,6 +30,39 @@ def test_jsonld_keeps_blank_nodes_reached_only_from_blank_nodes(shape: str) -> N
     assert len(back) == len(g) and isomorphic(back, g)
 
 
+_LISTS = {
+    # an RDF collection as a Turtle user writes it: written as one "@list" and nothing else
+    "list": "<urn:a> <urn:p> ( \"x\" \"y\" \"z\" ) .",
+    # nested lists, a list as a subject, the empty list
+    "nested": "<urn:a> <urn:p> ( ( 1 2 ) <urn:b> ( ) ) . ( \"s\" ) <urn:q> <urn:b> .",
+    # not collections JSON-LD's @list can hold: a tail shared by two lists, a head used
+    # twice, a typed list node, a node with two rdf:first — all kept as they are
+    "shared-tail": "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . "
+                   "<urn:a> <urn:p> _:l1 . <urn:b> <urn:p> _:l2 . "
+                   "_:l1 rdf:first 1 ; rdf:rest _:t . _:l2 rdf:first 2 ; rdf:rest _:t . "
+                   "_:t rdf:first 3 ; rdf:rest rdf:nil .",
+    "head-twice": "<urn:a> <urn:p> _:h . <urn:b> <urn:p> _:h . "
+                  "_:h <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> 1 ; "
+                  "<http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> "
+                  "<http://www.w3.org/1999/02/22-rdf-syntax-ns#nil> .",
+    "typed-node": "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . "
+                  "<urn:a> <urn:p> _:h . _:h a rdf:List ; rdf:first 1 ; rdf:rest rdf:nil .",
+    "two-firsts": "@prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> . "
+                  "<urn:a> <urn:p> _:h . _:h rdf:first 1, 2 ; rdf:rest rdf:nil .",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_LISTS))
+def test_jsonld_writes_each_list_once(shape: str) -> None:
+    """Found by a new user's catalogue (``lib:keywords ( "algorithms" "data structures"
+    "MIX" )``; kg export kg.jsonld, then kg load): every list node was written twice — inside
+    the "@list" and again as a node of its own with rdf:first/rdf:rest —, so the file read back
+    held two more lists (277 statements exported, 289 loaded)."""
+    g = Graph().parse(data=_LISTS[shape], format="turtle")
+    back = Graph().parse(data=rdf_bytes(g, "json-ld"), format="json-ld")
+    assert len(back) == len(g) and isomorphic(back, g)
+
+
 @pytest.mark.parametrize("fmt", ["turtle", "trig"])
 def test_turtle_writes_objects_whose_values_do_not_compare(fmt: str) -> None:
     """Found by the transport differential (seed 1400002): a CONSTRUCT answer holding

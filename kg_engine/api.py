@@ -57,6 +57,7 @@ from kg_engine.store import SQLStore, open_store
 from kg_engine.store.reasoning import PREDICTED_PREFIXES
 
 if TYPE_CHECKING:
+    from kg_engine.store.check import CheckReport
     from kg_engine.store.loader import LoadResult
 
 __all__ = ["KnowledgeGraph"]
@@ -567,6 +568,23 @@ class KnowledgeGraph:
         out = self.store.vacuum(compact=compact)
         default_engine().clear_plans()
         return out
+
+    def check(self, *, quick: bool = False) -> CheckReport:
+        """Check that the store is sound, writing nothing: SQLite's ``integrity_check``
+        (``quick``: ``quick_check``) and kg-engine's own consistency checks; see
+        :mod:`kg_engine.store.check`.
+
+        Returns:
+            A :class:`~kg_engine.store.check.CheckReport`: ``.sound``, and ``.findings``,
+            each with what is wrong and the fix.
+
+        Example:
+            >>> KnowledgeGraph("sqlite://").check().sound
+            True
+        """
+        from kg_engine.store.check import check_store
+
+        return check_store(self.store.db, quick=quick)
 
     @property
     def reasoning(self) -> str | None:

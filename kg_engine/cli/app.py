@@ -30,6 +30,7 @@ _COMMANDS = [
     "analyze", "export",  # kg analyze, kg path, kg export (analytics, export)
     "serve",
     "vacuum",  # term garbage collection (issue 13)
+    "check",  # is the store sound? (integrity_check + consistency)
 ]
 #: commands whose module is not named after them (else: ``train-re`` -> ``train_re``)
 _MODULE_OF = {"path": "analyze"}

@@ -9,10 +9,9 @@ commits, which its re-run completes). These helpers
   term ids decoded to the terms (ids differ between runs: the term inserts' order follows
   Python's hash seed), blank nodes counted but not named (their labels are random per load),
   times and auto-increment ids left out, empty tables as absent ones;
-* list what is inconsistent in it (:func:`problems`): SQLite's ``integrity_check``, term ids
-  used but missing from the dictionary, datatypes missing, a term stored twice, named graphs
-  with statements not recorded, derivations of missing statements (statistics are estimates
-  between loads: the fingerprint compares them);
+* list what is inconsistent in it (:func:`problems`, the checks of ``kg check``:
+  :mod:`kg_engine.store.check`; statistics are estimates between loads: the fingerprint
+  compares them);
 * run a command and kill it at a moment (:func:`run_killed`): after a delay, or when a
   condition (a "marker": the write-ahead log has grown, a line was printed) holds.
 
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from kg_engine.store import schema, writes
+from kg_engine.store.check import kg_tables, problems
 
 __all__ = ["Fingerprint", "as_schema_1_with_upper_case_tags", "fingerprint", "problems",
            "run_killed", "wal_grew"]
@@ -62,15 +62,6 @@ VOLATILE = {
 VOLATILE_META: set[str] = {writes.RECORDED_KEY}
 #: Datatypes of literals that differ between runs (times of runs): compared as "a time".
 _TIMES = {"http://www.w3.org/2001/XMLSchema#dateTime"}
-
-
-def _tables(db: Any) -> list[str]:
-    if db.dialect == "sqlite":
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kg%'"
-    else:
-        sql = ("SELECT table_name FROM information_schema.tables WHERE table_schema = "
-               "current_schema() AND table_name LIKE 'kg%'")
-    return sorted(str(r[0]) for r in db.fetchall(sql))
 
 
 def _columns(db: Any, table: str) -> list[str]:
@@ -128,7 +119,7 @@ def fingerprint(db: Any) -> Fingerprint:
     with db.snapshot():
         names = _term_names(db)
         out: Fingerprint = {"kg_terms": Counter(names[i] for i in names if i)}
-        for table in _tables(db):
+        for table in kg_tables(db):
             if table == "kg_terms":
                 continue
             cols = _columns(db, table)
@@ -157,48 +148,6 @@ def _timeless(cols: list[str], row: Sequence[Any]) -> Sequence[Any]:
     detail.pop("at", None)
     record["detail"] = json.dumps(detail, sort_keys=True)
     return tuple(record.values())
-
-
-def problems(db: Any) -> list[str]:
-    """What is inconsistent in the store at ``db`` (empty: nothing found)."""
-    found: list[str] = []
-    with db.snapshot():
-        if db.dialect == "sqlite":
-            check = [r[0] for r in db.fetchall("PRAGMA integrity_check")]
-            if check != ["ok"]:
-                found.append(f"integrity_check: {check[:5]}")
-        tables = set(_tables(db))
-        if "kg_meta" not in tables or db.scalar(
-                "SELECT value FROM kg_meta WHERE key = ?", (schema.VERSION_KEY,)) is None:
-            found.append("no kg_meta schema_version marker")
-            return found
-        for table, cols in schema.TERM_ID_COLUMNS.items():
-            if table not in tables:
-                continue
-            for col in cols:
-                n = db.scalar(f"SELECT count(*) FROM {table} x WHERE x.{col} <> 0 AND NOT EXISTS "
-                              f"(SELECT 1 FROM kg_terms t WHERE t.id = x.{col})")
-                if n:
-                    found.append(f"{table}.{col}: {n} row(s) name a term id missing from kg_terms")
-        n = db.scalar("SELECT count(*) FROM kg_terms x WHERE x.dt <> 0 AND NOT EXISTS "
-                      "(SELECT 1 FROM kg_terms t WHERE t.id = x.dt)")
-        if n:
-            found.append(f"kg_terms.dt: {n} literal(s) with a missing datatype term")
-        n = db.scalar("SELECT count(*) FROM (SELECT h, kind, lex, dt, lang FROM kg_terms "
-                      "GROUP BY h, kind, lex, dt, lang HAVING count(*) > 1) d")
-        if n:
-            found.append(f"kg_terms: {n} term(s) stored twice")
-        n = db.scalar("SELECT count(DISTINCT g) FROM kg_quads q WHERE g <> 0 AND NOT EXISTS "
-                      "(SELECT 1 FROM kg_graphs k WHERE k.id = q.g)")
-        if n:
-            found.append(f"kg_graphs: {n} graph(s) with statements are not recorded")
-        if "kg_rules_derivations" in tables:
-            n = db.scalar("SELECT count(*) FROM kg_rules_derivations d WHERE NOT EXISTS "
-                          "(SELECT 1 FROM kg_quads q WHERE q.s = d.s AND q.p = d.p AND "
-                          "q.o = d.o AND q.g = d.g)")
-            if n:
-                found.append(f"kg_rules_derivations: {n} derivation(s) of missing statements")
-    return found
 
 
 def wal_grew(path: str | Path, size: int) -> Callable[[], bool]:

@@ -3,6 +3,8 @@
     # Re-DocRED test, gold entities: F1 / Ign F1 (train facts = the 450 training documents of
     # dev_revised.json, split seed 13), fp32 and int8; and end-to-end (entities from en_core_web_sm)
     python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
+    # … the from-scratch model (BiLSTM + attention; any folder saved by docre_train)
+    python benchmarks/extraction_docre.py redocred --model data/models/docre_scratch --int8
     # end-to-end Re-DocRED F1 of whole extraction pipelines (patterns + model relations, typer)
     python benchmarks/extraction_docre.py pipelines wikidata_patterns wikidata_hybrid
     # words/s of the docre_open and docre pipelines (NER + doc relations + RDF) vs plain en_core_web_sm
@@ -142,7 +144,8 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
             out[key] = {**{k: round(v * 100, 2) if isinstance(v, float) else v
                            for k, v in s.items()},
                         "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
-                        "docs_per_cpu_s": round(len(test) / cpu, 2)}
+                        "docs_per_cpu_s": round(len(test) / cpu, 2),
+                        "words_per_cpu_s": round(sum(len(d.words) for d in test) / cpu, 1)}
             print(key, json.dumps(out[key]), flush=True)
             if args.per_relation and th == 0.5:
                 gold = {(d.title, h, t, r) for d in test for h, t, r, _ in d.labels}

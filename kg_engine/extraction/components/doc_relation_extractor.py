@@ -46,6 +46,7 @@ from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.components.docre_model import DocREModel
 from kg_engine.extraction.components.entity_typer import ENCODING_KEY, encode_mentions
 from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
+from kg_engine.extraction.encoders.doc_scratch import ScratchDocEncoder
 from kg_engine.extraction.linking import EntityLinker
 from kg_engine.extraction.schema import RelationSchema, load_schema
 
@@ -69,10 +70,13 @@ class DocRelation:
 
 
 def quantize_docre(model: DocREModel) -> DocREModel:
-    """int8 dynamic quantisation (``torch.ao.quantization.quantize_dynamic``) of every Linear."""
+    """int8 dynamic quantisation (``torch.ao.quantization.quantize_dynamic``) of every Linear
+    (and the LSTM of a scratch encoder)."""
     from torch.ao.quantization import quantize_dynamic
 
     enc = model.encoder
+    if isinstance(enc, ScratchDocEncoder):
+        return quantize_dynamic(model, {torch.nn.Linear, torch.nn.LSTM}, dtype=torch.qint8)
     enc._frozen = [enc._frozen[0], *(quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)
                                      for m in enc._frozen[1:])]
     return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
@@ -185,7 +189,8 @@ class DocRelationExtractor:
             return []
         pairs = torch.tensor(candidates, dtype=torch.long).reshape(-1, 2)
         encoded = encode_mentions(m, [t.text for t in doc],
-                                  [(s.start, s.end) for c in clusters for s in c], doc)
+                                  [(s.start, s.end) for c in clusters for s in c], doc,
+                                  [ty for c, ty in zip(clusters, types) for _s in c])
         enc, H, A = encoded["enc"], encoded["H"], encoded["A"]
         pos = [[encoded["pos"][(s.start, s.end)] for s in c] for c in clusters]
         logits = m.pair_logits(H, A, pos, type_ids, pairs)

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from kg_engine.errors import ModelError
+from kg_engine.extraction.encoders.doc_scratch import SCRATCH_DEFAULTS, ScratchDocEncoder
 from kg_engine.extraction.encoders.doc_transformer import DocEncoder
 
 __all__ = ["DocREModel", "adaptive_threshold_loss", "load_docre", "save_docre"]
@@ -51,12 +52,16 @@ def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch
 
 
 class DocREModel(nn.Module):
-    """Encoder (frozen bottom, trained top) + ATLOP head.
+    """Encoder + ATLOP head.
 
     Args:
         relations: relation ids (class ``k + 1`` is ``relations[k]``).
         types: entity type names (unknown types share one extra embedding).
-        checkpoint, n_top, window: see :class:`DocEncoder`.
+        encoder: ``"transformer"`` (MiniLM: frozen bottom, trained top, :class:`DocEncoder`) or
+            ``"scratch"`` (BiLSTM + attention learnt from scratch, :class:`ScratchDocEncoder`).
+        checkpoint, n_top, window: see :class:`DocEncoder` (transformer only).
+        scratch: :class:`ScratchDocEncoder` hyper-parameters (over ``SCRATCH_DEFAULTS``);
+            ``vocab``: its vocabulary (both scratch only).
         emb: width of the head/tail projections; ``block``: bilinear group size.
         type_width: entity-type embedding width.
         max_labels: most relations decided per pair.
@@ -64,7 +69,8 @@ class DocREModel(nn.Module):
 
     def __init__(self, relations: Sequence[str], types: Sequence[str], *, checkpoint: str = "minilm",
                  n_top: int = 1, window: int = 512, emb: int = 256, block: int = 32,
-                 type_width: int = 16, max_labels: int = 4) -> None:
+                 type_width: int = 16, max_labels: int = 4, encoder: str = "transformer",
+                 scratch: dict[str, Any] | None = None, vocab: Sequence[str] | None = None) -> None:
         super().__init__()
         if emb % block:
             raise ValueError(f"emb ({emb}) must be a multiple of block ({block})")
@@ -73,7 +79,17 @@ class DocREModel(nn.Module):
         self.hparams: dict[str, Any] = {"checkpoint": checkpoint, "n_top": n_top, "window": window,
                                         "emb": emb, "block": block, "type_width": type_width,
                                         "max_labels": max_labels}
-        self.encoder = DocEncoder(checkpoint, n_top=n_top, window=window)
+        self.encoder: DocEncoder | ScratchDocEncoder
+        if encoder == "scratch":
+            if vocab is None:
+                raise ValueError("a scratch encoder needs its vocabulary (vocab)")
+            opts = {**SCRATCH_DEFAULTS, **(scratch or {})}
+            self.hparams.update(encoder="scratch", scratch=opts)
+            self.encoder = ScratchDocEncoder(vocab, **opts)
+        elif encoder == "transformer":
+            self.encoder = DocEncoder(checkpoint, n_top=n_top, window=window)
+        else:
+            raise ValueError(f"encoder must be 'transformer' or 'scratch', got {encoder!r}")
         d = self.encoder.hidden
         self.block = block
         self.max_labels = max_labels
@@ -160,13 +176,17 @@ class DocREModel(nn.Module):
 
 
 META_FILE = "meta.json"
-#: weight files of a saved model: the trained top encoder layers and the head (each < 5 MB in fp16)
+#: weight files of a saved model: the trained top encoder layers (a scratch encoder: all of it)
+#: and the head (each < 5 MB in fp16)
 WEIGHT_FILES = {"top": "encoder_top.pt", "head": "head.pt"}
+#: the vocabulary of a scratch encoder (a JSON list of words)
+VOCAB_FILE = "vocab.json"
 
 
 def save_docre(model: DocREModel, path: str | Path, meta: dict[str, Any] | None = None,
                half: bool = True) -> None:
-    """Write ``meta.json``, ``encoder_top.pt`` and ``head.pt`` (fp16 when ``half``) into ``path``."""
+    """Write ``meta.json``, ``encoder_top.pt`` and ``head.pt`` (fp16 when ``half``) into ``path``
+    (and ``vocab.json`` for a scratch encoder)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     parts: dict[str, dict[str, torch.Tensor]] = {"top": {}, "head": {}}
@@ -177,13 +197,17 @@ def save_docre(model: DocREModel, path: str | Path, meta: dict[str, Any] | None 
         parts["top" if k.startswith("encoder.") else "head"][k] = v.contiguous()
     for part, fname in WEIGHT_FILES.items():
         torch.save(parts[part], path / fname)
+    if isinstance(model.encoder, ScratchDocEncoder):
+        (path / VOCAB_FILE).write_text(json.dumps(model.encoder.vocab.words, ensure_ascii=False),
+                                       encoding="utf-8")
     info = {"format": "kg_engine.docre.v1", "relations": model.relations, "types": model.types,
             "hparams": model.hparams, **(meta or {})}
     (path / META_FILE).write_text(json.dumps(info, indent=1), encoding="utf-8")
 
 
 def load_docre(path: str | Path) -> tuple[DocREModel, dict[str, Any]]:
-    """Load what :func:`save_docre` wrote (weights read with ``weights_only=True``).
+    """Load what :func:`save_docre` wrote (weights read with ``weights_only=True``): a MiniLM or a
+    scratch model, as ``meta.json`` says.
 
     Raises:
         ModelError: the folder, ``meta.json`` or a weight file is missing or corrupt (the error
@@ -200,7 +224,22 @@ def load_docre(path: str | Path) -> tuple[DocREModel, dict[str, Any]]:
         raise ModelError(f"{meta_file}: missing; not a saved document relation model") from exc
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
         raise ModelError(f"{meta_file}: corrupt metadata ({exc}); re-copy the model folder") from exc
-    model = DocREModel(relations, types, **hp)
+    vocab = None
+    if hp.get("encoder") == "scratch":
+        vocab_file = path / VOCAB_FILE
+        try:
+            vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ModelError(f"{vocab_file}: missing; a scratch model needs its vocabulary") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{vocab_file}: corrupt vocabulary ({exc}); re-copy the model "
+                             "folder") from exc
+        if not (isinstance(vocab, list) and all(isinstance(w, str) for w in vocab)):
+            raise ModelError(f"{vocab_file}: corrupt vocabulary (not a list of words)")
+    try:
+        model = DocREModel(relations, types, vocab=vocab, **hp)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{meta_file}: hyper-parameters do not build a model ({exc})") from exc
     state: dict[str, torch.Tensor] = {}
     for fname in WEIGHT_FILES.values():
         got = torch_load(path / fname, str(path / fname))

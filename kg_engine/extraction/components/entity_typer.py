@@ -103,19 +103,23 @@ class TypeHead(nn.Module):
 
 @torch.no_grad()
 def encode_mentions(model: DocREModel, words: Sequence[str], spans: Sequence[tuple[int, int]],
-                    doc: Doc | None = None) -> dict[str, Any]:
+                    doc: Doc | None = None, types: Sequence[str] | None = None) -> dict[str, Any]:
     """Encode ``words`` with markers around ``spans``: ``{spans, enc, H, A}``.
 
-    With ``doc`` the result is cached in ``doc.user_data`` and reused when the same model and the
-    same set of spans are asked for again.
+    ``types[k]``: the DocRED type of ``spans[k]``'s entity (typed markers of a scratch encoder;
+    the MiniLM encoder's markers are untyped). With ``doc`` the result is cached in
+    ``doc.user_data`` and reused when the same model, spans and types are asked for again.
     """
-    key = (id(model), tuple(sorted(set(spans))))
+    typed = types is not None and getattr(model.encoder, "typed_markers", False)
+    type_of = dict(zip(spans, types)) if typed else None  # untyped markers: one key, one encoding
+    key = (id(model), tuple(sorted(set(spans))),
+           None if type_of is None else tuple(type_of[s] for s in sorted(set(spans))))
     if doc is not None:
         got = doc.user_data.get(ENCODING_KEY)
         if got is not None and got["key"] == key:
             return got
     uniq = list(key[1])
-    enc = model.encoder.prepare(words, uniq)
+    enc = model.encoder.prepare(words, uniq, list(key[2]) if key[2] is not None else None)
     H, A = model.encoder(enc.ids)
     out = {"key": key, "pos": dict(zip(uniq, enc.mention_pos)), "enc": enc, "H": H, "A": A}
     if doc is not None:

@@ -105,6 +105,7 @@ class DocEncoder(nn.Module):
 
     def __init__(self, checkpoint: str = "minilm", n_top: int = 1, window: int = 512) -> None:
         super().__init__()
+        self.typed_markers = False  # prepare() ignores the mentions' types
         try:
             from transformers import AutoModel, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - depends on extras
@@ -143,8 +144,13 @@ class DocEncoder(nn.Module):
                 self._piece_cache[word] = got
         return got
 
-    def prepare(self, words: Sequence[str], mentions: Sequence[tuple[int, int]]) -> EncodedInput:
-        """Pieces of ``words`` with ``*`` around each mention ``[start, end)`` (word offsets)."""
+    def prepare(self, words: Sequence[str], mentions: Sequence[tuple[int, int]],
+                types: Sequence[str] | None = None) -> EncodedInput:
+        """Pieces of ``words`` with ``*`` around each mention ``[start, end)`` (word offsets).
+
+        ``types`` (the mentions' entity types) is accepted for the encoders' common interface
+        and not used: the markers are untyped, as the shipped MiniLM model was trained.
+        """
         starts: dict[int, list[int]] = {}
         ends: dict[int, int] = {}
         for k, (a, b) in enumerate(mentions):

@@ -10,6 +10,10 @@ Reproduce the shipped model (Re-DocRED dev: 450 train / 50 held-out documents, s
         --data ../shared/data/re/redocred --output data/models/docre_minilm \\
         --epochs 15 --max-seconds 2400 --seed 13 --lr-head 1.5e-3 --lr-encoder 1e-4
 
+``--encoder scratch`` trains the from-scratch encoder instead (BiLSTM + attention, word
+embeddings learnt from the training documents; :mod:`~kg_engine.extraction.encoders.doc_scratch`);
+the exact command of the shipped one is in ``data/models/docre_scratch/README.md``.
+
 Example (the pure functions):
     >>> from kg_engine.extraction.training.docred import DocREDDocument
     >>> d = DocREDDocument("t", [["A", "B"]], [[], []], [(0, 1, "P1", ())])
@@ -36,6 +40,7 @@ from kg_engine.extraction.components.docre_model import (
     load_docre,
     save_docre,
 )
+from kg_engine.extraction.encoders.doc_scratch import SCRATCH_DEFAULTS, ScratchDocEncoder
 from kg_engine.extraction.training.docred import (
     DOCRED_TYPES,
     DocREDDocument,
@@ -53,10 +58,12 @@ class DocFeatures:
 
     def __init__(self, model: DocREModel, doc: DocREDDocument, cache: bool = True) -> None:
         spans = doc.mention_spans()
-        enc = model.encoder.prepare(doc.words, spans)
+        types = [doc.entity_type(e) for e, ms in enumerate(doc.entities) for _m in ms]
+        enc = model.encoder.prepare(doc.words, spans, types)
         self.n = len(enc.ids)
         self.ids = enc.ids
-        self.windows = [w.half() for w in model.encoder.bottom(enc.ids)] if cache else None
+        self.windows = ([w.half() if w.is_floating_point() else w
+                         for w in model.encoder.bottom(enc.ids)] if cache else None)
         self.entities: list[list[int]] = []
         k = 0
         for ms in doc.entities:
@@ -139,6 +146,8 @@ def train_docre(
     meta: dict[str, Any] | None = None,
     freeze_encoder: bool = False,
     init: str | Path | None = None,
+    max_cpu_seconds: float | None = None,
+    min_freq: int = 2,
     log: Any = print,
 ) -> dict[str, Any]:
     """Train, keep the best held-out F1 model in ``output``; return the training log.
@@ -147,6 +156,9 @@ def train_docre(
     are cached once, so an epoch only runs the head (several times more updates per CPU-second).
     ``init``: a model folder saved by :func:`save_docre` to continue from (its relations, types and
     hyper-parameters are used; ``relations`` and ``model_kwargs`` must then agree with it).
+    ``model_kwargs={"encoder": "scratch", "scratch": {...}}``: a from-scratch encoder whose
+    vocabulary is the training words seen at least ``min_freq`` times.
+    ``max_cpu_seconds``: also stop when this process has used that much CPU time.
     """
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -156,7 +168,10 @@ def train_docre(
         if model.relations != list(relations):
             raise ValueError(f"{init}: its relations differ from the training data's")
     else:
-        model = DocREModel(relations, DOCRED_TYPES, **(model_kwargs or {}))
+        kwargs = dict(model_kwargs or {})
+        if kwargs.get("encoder") == "scratch" and kwargs.get("vocab") is None:
+            kwargs["vocab"] = ScratchDocEncoder.build_vocab((d.words for d in train), min_freq)
+        model = DocREModel(relations, DOCRED_TYPES, **kwargs)
     model.set_type_constraints(type_signatures(train))
     tr = featurize(model, train)
     ho_docs = [d for d in held_out if len(d.entities) > 1]
@@ -199,7 +214,8 @@ def train_docre(
             opt.step()
             sched.step()
             total += float(loss.detach())
-            if time.time() - t0 > max_seconds:
+            if time.time() - t0 > max_seconds or (
+                    max_cpu_seconds is not None and time.process_time() - c0 > max_cpu_seconds):
                 stop = True
                 break
         scores = score_docred(predict_documents(model, ho_docs, ho), ho_docs, facts)
@@ -213,7 +229,7 @@ def train_docre(
             save_docre(model, output, {"trained_on": meta or {}, "best_epoch": epoch + 1,
                                        "held_out": scores, "seed": seed})
         if stop:
-            log(f"time budget {max_seconds:.0f}s reached in epoch {epoch + 1}")
+            log(f"time budget reached in epoch {epoch + 1}")
             break
     return {"history": history, "best_f1": best, "seconds": time.time() - t0}
 
@@ -223,7 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", required=True, help="folder with dev_revised.json and rel_info.json")
     ap.add_argument("--output", required=True)
     ap.add_argument("--held-out", type=int, default=50)
-    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--seed", type=int, default=13, help="training seed")
+    ap.add_argument("--split-seed", type=int, default=None,
+                    help="seed of the held-out draw (default: --seed)")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--max-seconds", type=float, default=3000)
     ap.add_argument("--n-top", type=int, default=1)
@@ -236,6 +254,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--init", default=None,
                     help="continue training a saved model folder (warm start)")
     ap.add_argument("--warmup", type=float, default=0.06, help="fraction of steps warming up")
+    ap.add_argument("--max-cpu-seconds", type=float, default=None,
+                    help="also stop when the run has used this much CPU time")
+    ap.add_argument("--batch-size", type=int, default=4, help="documents per update")
+    ap.add_argument("--encoder", choices=("transformer", "scratch"), default="transformer",
+                    help="MiniLM (default) or the from-scratch BiLSTM + attention encoder")
+    ap.add_argument("--emb", type=int, default=256, help="head: width of the pair projections")
+    ap.add_argument("--block", type=int, default=32, help="head: bilinear group size")
+    ap.add_argument("--min-freq", type=int, default=2,
+                    help="scratch: vocabulary = training words seen at least this often")
+    for key, val in SCRATCH_DEFAULTS.items():
+        ap.add_argument("--" + key.replace("_", "-"), type=type(val), default=val,
+                        help=f"scratch encoder: {key} (default {val})")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     data = Path(args.data)
@@ -244,15 +274,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         docs = docs[: args.limit]
     relations = sorted(json.loads((data / "rel_info.json").read_text(encoding="utf-8")),
                        key=lambda p: int(p[1:]))
-    train, held = split_documents(docs, args.held_out, args.seed)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    train, held = split_documents(docs, args.held_out, split_seed)
     meta = {"data": "Re-DocRED dev_revised.json (Tan et al. 2022, MIT)", "train_docs": len(train),
-            "held_out_docs": len(held), "split_seed": args.seed,
+            "held_out_docs": len(held), "split_seed": split_seed,
             "command": "python -m kg_engine.extraction.training.docre_train " + " ".join(
                 argv if argv is not None else __import__("sys").argv[1:])}
+    model_kwargs: dict[str, Any] = {"n_top": args.n_top, "emb": args.emb, "block": args.block}
+    if args.encoder == "scratch":
+        model_kwargs = {"encoder": "scratch", "emb": args.emb, "block": args.block,
+                        "scratch": {k: getattr(args, k) for k in SCRATCH_DEFAULTS}}
     out = train_docre(train, held, relations, args.output, epochs=args.epochs,
                       max_seconds=args.max_seconds, seed=args.seed, lr_head=args.lr_head,
-                      lr_encoder=args.lr_encoder, model_kwargs={"n_top": args.n_top}, meta=meta,
-                      freeze_encoder=args.freeze_encoder, init=args.init, warmup=args.warmup)
+                      lr_encoder=args.lr_encoder, model_kwargs=model_kwargs, meta=meta,
+                      freeze_encoder=args.freeze_encoder, init=args.init, warmup=args.warmup,
+                      max_cpu_seconds=args.max_cpu_seconds, min_freq=args.min_freq,
+                      batch_size=args.batch_size)
     Path(args.output, "train_log.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
     return 0
 

@@ -20,41 +20,16 @@ from kg_engine.extraction.components.doc_relation_extractor import (
 from kg_engine.extraction.components.docre_model import load_docre
 from kg_engine.extraction.to_rdf import DocConverter
 from kg_engine.extraction.training.docre_train import train_docre
-from kg_engine.extraction.training.docred import DocREDDocument
-
-PEOPLE = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Marie Curie", "Niels Bohr", "Lise Meitner"]
-CITIES = ["London", "Paris", "Warsaw", "Vienna", "Oslo", "Rome"]
-
-
-def _synthetic(i: int) -> DocREDDocument:
-    p, c = PEOPLE[i % 6].split(), CITIES[i % 6]
-    sents = [[*p, "was", "born", "in", c, "in", "1815", "."], ["Later", p[-1], "moved", "away", "."]]
-    n = len(p)
-    obj = {"title": f"doc{i}", "sents": sents, "vertexSet": [
-        [{"name": " ".join(p), "sent_id": 0, "pos": [0, n], "type": "PER"},
-         {"name": p[-1], "sent_id": 1, "pos": [1, 2], "type": "PER"}],
-        [{"name": c, "sent_id": 0, "pos": [n + 3, n + 4], "type": "LOC"}],
-        [{"name": "1815", "sent_id": 0, "pos": [n + 5, n + 6], "type": "TIME"}]],
-        "labels": [{"h": 0, "t": 1, "r": "P19", "evidence": [0]},
-                   {"h": 0, "t": 2, "r": "P569", "evidence": [0]}]}
-    return DocREDDocument.from_json(obj)
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def model_dir(tmp_path_factory, synthetic_docred):
     out = tmp_path_factory.mktemp("docre") / "model"
-    docs = [_synthetic(i) for i in range(8)]
+    docs = [synthetic_docred(i) for i in range(8)]
     log = train_docre(docs[:6], docs[6:], ["P19", "P569", "P27"], out, epochs=3, lr_head=3e-3,
                       max_seconds=120, log=lambda *_: None)
     assert log["history"] and (out / "head.pt").is_file()
     return out
-
-
-def _schema(tmp_path, relations):
-    path = tmp_path / "schema.cfg"
-    rows = "\n".join(f'{r} = "{r} label"' for r in relations)
-    path.write_text(f'[schema]\nrelation_base = "http://example.org/p/"\n\n[schema.relations]\n{rows}\n')
-    return str(path)
 
 
 def _doc(nlp, text, ents):
@@ -71,11 +46,11 @@ def test_saved_model_round_trip(model_dir):
     assert model.type_constraints()["P27"] == []
 
 
-def test_component_output_and_rdf(model_dir, tmp_path):
+def test_component_output_and_rdf(model_dir, tmp_path, relation_schema):
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(model_dir),
-                                schema=_schema(tmp_path, ["P19", "P569"]), threshold=0.5)
+                                schema=relation_schema(tmp_path, ["P19", "P569"]), threshold=0.5)
     doc = _doc(nlp, "Ada Lovelace was born in London in 1815. Later Lovelace moved away.",
                [(0, 2, "PERSON"), (5, 6, "GPE"), (7, 8, "DATE"), (10, 11, "PERSON")])
     clusters, types = comp.clusters(doc)
@@ -101,10 +76,10 @@ def test_component_output_and_rdf(model_dir, tmp_path):
     assert provs[0].sentence == 0 and provs[0].text.startswith("Ada Lovelace was born")
 
 
-def test_threshold_one_emits_nothing_and_entities_alone(model_dir, tmp_path):
+def test_threshold_one_emits_nothing_and_entities_alone(model_dir, tmp_path, relation_schema):
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19"]),
+    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=relation_schema(tmp_path, ["P19"]),
                                 threshold=1.0)
     doc = comp(_doc(nlp, "Ada Lovelace was born in London.", [(0, 2, "PERSON"), (5, 6, "GPE")]))
     assert doc._.relations == []
@@ -112,10 +87,10 @@ def test_threshold_one_emits_nothing_and_entities_alone(model_dir, tmp_path):
     assert one._.relations == []
 
 
-def test_long_document_is_windowed(model_dir, tmp_path):
+def test_long_document_is_windowed(model_dir, tmp_path, relation_schema):
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19"]))
+    comp = DocRelationExtractor(nlp, "x", str(model_dir), schema=relation_schema(tmp_path, ["P19"]))
     text = " ".join(["Ada Lovelace was born in London ."] + ["The weather was quite mild ."] * 150
                     + ["Alan Turing was born in Paris ."])
     doc = nlp(text)
@@ -130,10 +105,10 @@ def test_long_document_is_windowed(model_dir, tmp_path):
     assert isinstance(doc._.relations, list)
 
 
-def test_errors(model_dir, tmp_path):
+def test_errors(model_dir, tmp_path, relation_schema):
     nlp = spacy.blank("en")
     with pytest.raises(ConfigError, match="P4242"):
-        DocRelationExtractor(nlp, "x", str(model_dir), schema=_schema(tmp_path, ["P19", "P4242"]))
+        DocRelationExtractor(nlp, "x", str(model_dir), schema=relation_schema(tmp_path, ["P19", "P4242"]))
     with pytest.raises(ConfigError, match="threshold"):
         DocRelationExtractor(nlp, "x", str(model_dir), threshold=0.2)
     with pytest.raises(ModelError, match="does not exist"):
@@ -151,10 +126,10 @@ def test_errors(model_dir, tmp_path):
         load_docre(broken)
 
 
-def test_frozen_encoder_training_keeps_pretrained_top(tmp_path):
+def test_frozen_encoder_training_keeps_pretrained_top(tmp_path, synthetic_docred):
     from kg_engine.extraction.encoders.doc_transformer import DocEncoder
 
-    docs = [_synthetic(i) for i in range(5)]
+    docs = [synthetic_docred(i) for i in range(5)]
     out = tmp_path / "frozen"
     train_docre(docs[:4], docs[4:], ["P19", "P569"], out, epochs=1, freeze_encoder=True,
                 log=lambda *_: None)
@@ -178,10 +153,10 @@ def _always_p19(comp, margin=2.0):
     comp.model.pair_logits = logits
 
 
-def test_listed_entities_and_same_sentence(model_dir, tmp_path):
+def test_listed_entities_and_same_sentence(model_dir, tmp_path, relation_schema):
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    schema = _schema(tmp_path, ["P19"])
+    schema = relation_schema(tmp_path, ["P19"])
     ents = [(0, 2, "PERSON"), (3, 4, "GPE")]
     text = "Ada Lovelace and London were mentioned on Tuesday."
     loose = DocRelationExtractor(nlp, "x", str(model_dir), schema=schema, skip_listed=False)

@@ -295,17 +295,50 @@ def human_term(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
 _LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?<!\.)|")
 
 
+#: characters of a literal the table shows; the rest is counted (``… (+N characters)``)
+TABLE_CELL_CHARS = 100
+#: what the table escapes: the backslash, control characters (a line break would split the
+#: row, a tab shift the columns) and the line/paragraph separators and bidirectional controls
+_UNSEEN = re.compile("[\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def table_cell(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
+    r"""A term as one cell of the ``table`` format: :func:`human_term` on one line (``\\``,
+    ``\n``, ``\r``, ``\t`` and ``\uXXXX`` for the characters that would break or hide it), a
+    literal longer than :data:`TABLE_CELL_CHARS` cut with the count of what is left out.
+
+    Example:
+        >>> print(table_cell(Literal("two\nlines, a\\b")))
+        two\nlines, a\\b
+        >>> table_cell(Literal("x" * 105))[-25:]
+        'xxxxxxxx… (+5 characters)'
+    """
+    text = human_term(t, prefixes)
+    rest = 0
+    if isinstance(t, Literal) and len(text) > TABLE_CELL_CHARS:
+        text, rest = text[:TABLE_CELL_CHARS], len(text) - TABLE_CELL_CHARS
+    text = _UNSEEN.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text)
+    return text + (f"… (+{rest:,} characters)" if rest else "")
+
+
 def _table(result: Result, prefixes: Mapping[str, str] | None) -> str:
+    """A grid, one line per solution: nothing wraps, nothing is cut but the long literals
+    :func:`table_cell` cuts visibly (the console is as wide as the table)."""
+    from rich.cells import cell_len
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
     from rich.text import Text
 
-    table = Table(*[f"?{v}" for v in result.vars or []], show_lines=False)
-    for row in result.bindings:
-        table.add_row(*[Text(human_term(row.get(v), prefixes)) for v in result.vars or []])
+    names = [f"?{v}" for v in result.vars or []]
+    rows = [[table_cell(row.get(v), prefixes) for v in result.vars or []] for row in result.bindings]
+    widths = [max([cell_len(n)] + [cell_len(r[i]) for r in rows]) for i, n in enumerate(names)]
+    table = Table(*[Column(n, no_wrap=True, overflow="ignore") for n in names], show_lines=False)
+    for cells in rows:
+        table.add_row(*map(Text, cells))
     buf = io.StringIO()
-    Console(file=buf, width=200, color_system=None).print(table)
-    n = len(result.bindings)
+    Console(file=buf, width=sum(widths) + 3 * len(widths) + 1, color_system=None).print(table)
+    n = len(rows)
     return buf.getvalue() + f"{n} row{'s' if n != 1 else ''}\n"
 
 

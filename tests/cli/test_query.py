@@ -92,6 +92,29 @@ def test_table_prints_values_and_prefixed_iris(tmp_path: Path) -> None:
     assert '"Dana"@en' in r.output and "<http://example.org/dana>" in r.output
 
 
+def test_table_keeps_one_line_per_row_and_shows_every_cut(tmp_path: Path) -> None:
+    # a literal with a line break printed as two lines (3 rows for 2), a tab widened to
+    # spaces, a 250-character literal wrapped onto a second line with its middle cut by a
+    # bare "…" (transport differential, cli-table, seed 1700099: the footer said 364 rows,
+    # the table had 366 lines)
+    long = "a" * 200 + " " + "b" * 49
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    r = run("update", "--db", url, f'INSERT DATA {{ <{EX}a> <{EX}p> "two\\nlines" . '
+            f'<{EX}b> <{EX}p> "tab\\there, back\\\\slash" . <{EX}c> <{EX}p> "{long}" . '
+            f'<{EX}d> <{EX}p> "bidi\\u202Eok" }}')
+    assert r.exit_code == 0, r.output
+    r = run("query", "--db", url, f"PREFIX ex: <{EX}> SELECT ?s ?o WHERE {{ ?s ex:p ?o }} ORDER BY ?s")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert lines[-1] == "4 rows" and len(lines) == 3 + 4 + 2, r.output
+    cells = [line.split("│")[2].strip() for line in lines[3:7]]
+    assert cells[0] == "two\\nlines"
+    assert cells[1] == "tab\\there, back\\\\slash"
+    assert cells[2] == "a" * 100 + "… (+150 characters)"
+    assert cells[3] == "bidi\\u202Eok"
+    assert len({len(line) for line in lines[:-1]}) == 1  # every line as wide as the borders
+
+
 def test_inferences_and_asserted_only(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     rdfs = "http://www.w3.org/2000/01/rdf-schema#"

@@ -85,6 +85,21 @@ def _labels_of(kg: Any, ids: Iterable[int], label_ids: list[int]) -> dict[int, s
     return {s: lex for s, (_, lex) in out.items()}
 
 
+def _lower_sql(db: Any, column: str) -> tuple[str, list[str]]:
+    """SQL lower-casing ``column`` as Python's ``str.lower`` lower-cases the needle (SQLite's
+    ``lower()`` changes ASCII letters only, PostgreSQL's follows the server's locale)."""
+    if db.dialect == "sqlite":
+        db.raw.create_function("kg_lower", 1, _python_lower, deterministic=True)
+        return f"kg_lower({column})", []
+    from kg_engine.sparql.compiler.expressions import lower_sql_pg
+
+    return lower_sql_pg(column)
+
+
+def _python_lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text
+
+
 def search(kg: Any, text: str, limit: int = 20) -> list[dict[str, str]]:
     """Entities whose label contains ``text`` (case-insensitive), exact and prefix matches
     first.
@@ -106,12 +121,13 @@ def search(kg: Any, text: str, limit: int = 20) -> list[dict[str, str]]:
     needle = text.lower()
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     pm = ", ".join("?" * len(label_ids))
+    lowered, params = _lower_sql(kg.store.db, "t.lex")
     rows = kg.store.db.fetchall(
-        f"SELECT q.s, t.lex FROM kg_quads q JOIN kg_terms t ON t.id = q.o "
-        f"WHERE q.p IN ({pm}) AND lower(t.lex) LIKE ? ESCAPE '\\' "
-        f"ORDER BY CASE WHEN lower(t.lex) = ? THEN 0 WHEN lower(t.lex) LIKE ? ESCAPE '\\' "
-        f"THEN 1 ELSE 2 END, length(t.lex) LIMIT ?",
-        [*label_ids, pattern, needle, pattern[1:], limit * 3])
+        f"SELECT s, lex FROM (SELECT q.s AS s, t.lex AS lex, {lowered} AS low FROM kg_quads q "
+        f"JOIN kg_terms t ON t.id = q.o WHERE q.p IN ({pm})) x WHERE low LIKE ? ESCAPE '\\' "
+        f"ORDER BY CASE WHEN low = ? THEN 0 WHEN low LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END, "
+        f"length(lex) LIMIT ?",
+        [*params, *label_ids, pattern, needle, pattern[1:], limit * 3])
     seen: dict[int, str] = {}
     for s, lex in rows:
         seen.setdefault(int(s), lex)

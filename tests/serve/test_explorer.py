@@ -90,3 +90,18 @@ def test_explain_of_an_updated_fact_says_written_by_the_update(serve, demo_copy)
     assert src["agent"] == "sparql-update"
     assert src["summary"].startswith("written by SPARQL update at "), src
     assert "written by SPARQL update" in got["text"] and "loaded from" not in got["text"]
+
+
+def test_search_ignores_case_beyond_ascii(store_url):
+    """SQLite's lower() changes ASCII letters only (and PostgreSQL's only under a locale that
+    does): 'åbc' did not find the label "ÅBC Ünïcode", nor 'école' "ÉCOLE d'ÉTÉ" (transport
+    differential, explorer-search, seed 1700099)."""
+    from kg_engine.serve.explorer import search
+
+    label = "<http://www.w3.org/2000/01/rdf-schema#label>"
+    with KnowledgeGraph(store_url) as kg:
+        kg.update(f'INSERT DATA {{ <{EX}a> {label} "ÅBC Ünïcode"@sv . <{EX}b> {label} "ÉCOLE d\'ÉTÉ" . '
+                  f'<{EX}c> {label} "ΟΔΟΣ" . <{EX}d> {label} "50% off_now" }}')
+        found = {q: [h["iri"] for h in search(kg, q)] for q in ("åbc", "ÜNÏ", "école", "été", "οδος", "0% OFF_")}
+    assert found == {"åbc": [EX + "a"], "ÜNÏ": [EX + "a"], "école": [EX + "b"], "été": [EX + "b"],
+                     "οδος": [EX + "c"], "0% OFF_": [EX + "d"]}

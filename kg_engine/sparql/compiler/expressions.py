@@ -30,7 +30,7 @@ from .block import Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
 from .sql import FALSE, NULL, TRUE, Sql, param, sql
 
-__all__ = ["Ex", "ExprCompiler", "TermAccess", "regex_flags_python", "regex_pg", "to_col"]
+__all__ = ["Ex", "ExprCompiler", "TermAccess", "lower_sql_pg", "regex_flags_python", "regex_pg", "to_col"]
 
 _STRING_DTS = {None, XSD.string}
 #: datatypes ``+``/``-`` also take (date/time arithmetic: the Python evaluator's extension)
@@ -1339,6 +1339,25 @@ def _lower_tables() -> tuple[str, str, list[tuple[str, str]], str]:
     ign, cas = _class(ignorable), _class(cased)
     final = f"(?<={cas}{ign}*)\\u03a3(?!{ign}*{cas})"
     return "".join(src), "".join(dst), multi, final
+
+
+def lower_sql_pg(column: str) -> tuple[str, list[str]]:
+    """PostgreSQL SQL lower-casing the text ``column`` exactly as Python's ``str.lower``
+    (``lower()`` follows the server's locale: under ``C`` it changes ASCII letters only), with
+    ``?`` placeholders and their parameters, in order (the tables of :func:`_lower_tables`).
+
+    Example:
+        >>> text, params = lower_sql_pg("t.lex")
+        >>> text.startswith("translate("), len(params) == text.count("?")
+        (True, True)
+    """
+    src, dst, multi, final_sigma = _lower_tables()
+    text = f"(CASE WHEN strpos({column}, ?) > 0 THEN regexp_replace({column}, ?, ?, 'g') ELSE {column} END)"
+    params = ["\u03a3", final_sigma, "\u03c2"]
+    for c, low in multi:
+        text = f"replace({text}, ?, ?)"
+        params += [c, low]
+    return f"translate({text}, ?, ?)", [*params, src, dst]
 
 
 def _safe_float(v: float) -> bool:

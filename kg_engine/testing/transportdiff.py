@@ -19,6 +19,13 @@ compared with the API's rows:
   projected key columns must be the API's; CSV compares lexical forms only (the format has
   no types), the other formats whole terms (``"a"^^xsd:string`` = ``"a"``: RDF 1.1);
 * ASK: the boolean; CONSTRUCT/DESCRIBE: graphs isomorphic (rdflib.compare);
+* ``kg query --format table`` (the default, for people): read back by :func:`parse_table`
+  (one line per row, the footer's count, escapes undone, a cut literal's count of characters
+  left out), compared as a person reads it (:func:`table_form`: values, not datatypes);
+* the explorer (``kg serve``'s browser pages): its query page's POST (JSON results or
+  Turtle), its download links (``?format=``), ``/api/entity`` of the answer's IRIs against the
+  API's statements about them (graph, kind, every term's N-Triples and fields) and, once per
+  dataset, ``/api/search`` against the API's ``rdfs:label`` matches (:func:`search_problems`);
 * a transport that errors where the API answered (or answers where the API raised) differs;
   the XML formats refuse (``refused``, not counted in the agreement) an answer holding a
   character XML 1.0 cannot carry (U+0001…): a clear error, never an ill-formed document.
@@ -41,11 +48,14 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import os
+import re
 import tempfile
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -127,6 +137,8 @@ def stress_dataset(seed: int, big: int = BIG) -> str:
         extra.append(f"ex:n{i % 6} ex:p{i % 4} {lit} .")
     extra += ["_:s1 ex:p2 _:s2 .", "_:s2 ex:p2 \"bn\" .", "<http://example.org/ü,x> ex:p3 ex:n1 .",
               "ex:n1 ex:p3 <http://example.org/ü,x> ."]
+    label = "<http://www.w3.org/2000/01/rdf-schema#label>"
+    extra += [f"{'_:s1' if i == 6 else f'ex:n{i}'} {label} {lit} ." for i, lit in enumerate(SEARCH_LABELS)]
     extra += [f'ex:b{i} ex:big "{i:05d} ü \\"q\\"" .' for i in range(big)]
     lines = base.splitlines()
     head = [x for x in lines if x.startswith("@prefix")]
@@ -134,6 +146,7 @@ def stress_dataset(seed: int, big: int = BIG) -> str:
     return "\n".join(head + extra + rest) + "\n"
 
 
+_DECLARED = re.compile(r"(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 SCHEMA = (f"@prefix ex: <{EX}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
           "ex:p0 rdfs:subPropertyOf ex:p1 . ex:p2 rdfs:domain ex:Thing .\n")
 
@@ -253,6 +266,103 @@ def csv_form(t: Any) -> Any:
     return ("csv", t[1])
 
 
+_TRUNCATED = re.compile(r"… \(\+([\d,]+) characters\)$")
+_ESCAPE = re.compile(r"\\(?:([\\nrt])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+_PNAME = re.compile(r"([A-Za-z][\w.-]*)?:([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
+
+
+def _width(ch: str) -> int:
+    """Terminal cells a character takes (East Asian wide and full-width: 2, combining: 0)."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _columns(line: str) -> list[tuple[int, str]]:
+    out, col = [], 0
+    for ch in line:
+        out.append((col, ch))
+        col += _width(ch)
+    return out
+
+
+def parse_table(text: str, prefixes: dict[str, str]) -> Any:
+    r"""``kg query``'s default ``table`` format read back as a person reads it: ``true`` /
+    ``false`` for an ASK; else the box-drawn grid, its columns cut where the top border's
+    corners are (display columns: wide characters take two), one line per row, the footer's
+    ``N rows`` equal to the lines. Cells are what :func:`table_form` makes of a term:
+    ``<iri>`` or a prefixed name of ``prefixes`` (expanded), ``_:label``, else a literal's
+    text with ``\\ \n \r \t \uXXXX`` escapes undone (trailing spaces are padding);
+    ``… (+N characters)`` ends a cut value.
+
+    Example:
+        >>> grid = ("┏━━━━━━┓\n┃ ?x   ┃\n┡━━━━━━┩\n│ ex:a │\n│ a\\nb │\n└──────┘\n2 rows\n")
+        >>> parse_table(grid, {"ex": "http://example.org/"})
+        (['x'], [(('iri', 'http://example.org/a'),), (('text', 'a\nb'),)])
+    """
+    if not text.endswith("\n"):
+        raise ValueError("the table must end with a newline")
+    lines = text[:-1].split("\n")
+    if lines in (["true"], ["false"]):
+        return lines == ["true"]
+    m = re.fullmatch(r"(\d+) rows?", lines[-1])
+    if m is not None and lines[:-1] == [""]:  # no variables: no columns to draw
+        return [], [() for _ in range(int(m.group(1)))]
+    if m is None or len(lines) < 5:
+        raise ValueError(f"no table with an 'N rows' footer: {text[:200]!r}")
+    top, body = lines[0], lines[3:-2]
+    cuts = [i for i, ch in enumerate(top) if ch in "┏┳┓"]
+    if top[0] != "┏" or len(cuts) < 2 or lines[-2][0] != "└":
+        raise ValueError(f"not a table: {top[:80]!r}")
+    if int(m.group(1)) != len(body):
+        raise ValueError(f"the footer says {m.group(1)} rows; the table has {len(body)} lines")
+
+    def cells(line: str) -> list[str]:
+        cols = _columns(line)
+        at = {c: ch for c, ch in cols}
+        if any(at.get(c) not in ("│", "┃") for c in cuts) or cols[-1][0] != cuts[-1]:
+            raise ValueError(f"a row does not line up with the header (a broken row?): {line[:200]!r}")
+        return ["".join(ch for c, ch in cols if a < c < b) for a, b in itertools.pairwise(cuts)]
+
+    names = [c.strip().removeprefix("?") for c in cells(lines[1])]
+    return names, [tuple(_table_cell(c, prefixes) for c in cells(line)) for line in body]
+
+
+def _table_cell(c: str, prefixes: dict[str, str]) -> Any:
+    if not c.startswith(" "):
+        raise ValueError(f"a cell without its padding: {c!r}")
+    c = c[1:].rstrip(" ")
+    cut = _TRUNCATED.search(c)  # only literals are cut
+    if cut:
+        c = c[:cut.start()]
+    elif c.startswith("<") and c.endswith(">") and not any(x in c[1:-1] for x in "<> \"{}|^`\\"):
+        return ("iri", c[1:-1])
+    elif c.startswith("_:"):
+        return ("bnode", c[2:])
+    elif (m := _PNAME.fullmatch(c)) and (m.group(1) or "") in prefixes:
+        return ("iri", prefixes[m.group(1) or ""] + m.group(2))
+    if "\\" in _ESCAPE.sub("", c):
+        raise ValueError(f"a backslash that is not an escape: {c!r}")
+    value = _ESCAPE.sub(lambda e: {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}[e.group(1)]
+                        if e.group(1) else chr(int(e.group(2) or e.group(3), 16)), c)
+    if cut:
+        return ("cut", value, len(value) + int(cut.group(1).replace(",", "")))
+    return ("text", value)
+
+
+def table_form(t: Any, cut_at: int | None) -> Any:
+    """The API's term as the table shows it: an IRI as itself, a blank node's label, a
+    literal's lexical form without trailing spaces (unbound: empty), cut to ``cut_at``
+    characters if longer (``("cut", prefix, length)``)."""
+    if t is None:
+        return ("text", "")
+    if t[0] in ("iri", "bnode"):
+        return t
+    if cut_at is not None and len(t[1]) > cut_at:
+        return ("cut", t[1][:cut_at], len(t[1]))
+    return ("text", t[1].rstrip(" "))
+
+
 # -- comparison -----------------------------------------------------------------------------
 def _mask(row: tuple) -> tuple:
     return tuple(("bnode",) if (c is not None and c[0] == "bnode") else c for c in row)
@@ -307,9 +417,17 @@ SELECT_HTTP = {"json": "application/sparql-results+json", "xml": "application/sp
                "csv": "text/csv", "tsv": "text/tab-separated-values"}
 GRAPH_HTTP = {"turtle": "text/turtle", "nt": "application/n-triples",
               "json-ld": "application/ld+json", "xml": "application/rdf+xml"}
-#: transport names: cli-<fmt>, http-<fmt> (GET or POST, alternating), sparqlwrapper, rdflib
-TRANSPORTS = ("cli-json", "cli-xml", "cli-csv", "cli-tsv", "http-json", "http-xml", "http-csv",
-              "http-tsv", "sparqlwrapper", "rdflib")
+#: what the explorer's query page sends (``kg_engine/serve/static/explorer.js``)
+EXPLORER_ACCEPT = "application/sparql-results+json, text/turtle;q=0.9"
+#: transport names: cli-<fmt> (``table``: the default human format), http-<fmt> (GET or POST,
+#: alternating), sparqlwrapper, rdflib, explorer-query (the explorer's query page: POST with
+#: :data:`EXPLORER_ACCEPT`), explorer-<fmt> (its download links: GET ``?query=&format=``),
+#: explorer-entity (``/api/entity`` of the answer's IRIs against the API's statements about
+#: them); ``explorer-search`` (``/api/search``) runs once per dataset (:func:`search_problems`)
+TRANSPORTS = ("cli-json", "cli-xml", "cli-csv", "cli-tsv", "cli-table", "http-json", "http-xml",
+              "http-csv", "http-tsv", "sparqlwrapper", "rdflib", "explorer-query",
+              "explorer-json", "explorer-xml", "explorer-csv", "explorer-tsv", "explorer-entity",
+              "explorer-search")
 
 
 class TransportError(RuntimeError):
@@ -362,6 +480,8 @@ class Transports:
         self.cli = make_app(["query"])
         self._plugin: Any = None
         self._n = 0
+        self.documents = trig + SCHEMA
+        self._entities: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.server.should_exit = True
@@ -398,22 +518,79 @@ class Transports:
 
     def http(self, text: str, accept: str) -> bytes:
         self._n += 1
-        if self._n % 2:
-            req = urllib.request.Request(self.endpoint + "?" + urllib.parse.urlencode({"query": text}),
-                                         headers={"Accept": accept})
-        else:
-            req = urllib.request.Request(self.endpoint, data=urllib.parse.urlencode(
-                {"query": text}).encode(), headers={
-                "Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
-        try:
-            with urllib.request.urlopen(req, timeout=120) as resp:
-                ctype = resp.headers.get("Content-Type", "")
-                body = resp.read()
-        except urllib.error.HTTPError as exc:
-            raise TransportError(f"HTTP {exc.code}: {exc.read()[:300]!r}") from None
+        ctype, body = self.fetch("/sparql", {"query": text}, accept=accept, post=self._n % 2 == 0)
         if not ctype.startswith(accept):
             raise TransportError(f"asked for {accept}, got Content-Type {ctype}")
         return body
+
+    def fetch(self, path: str, params: dict[str, str], accept: str | None = None,
+              post: bool = False) -> tuple[str, bytes]:
+        """``(Content-Type, body)`` of a GET (or form POST) to the server's ``path``."""
+        base = self.endpoint.rsplit("/", 1)[0] + path
+        form = urllib.parse.urlencode(params)
+        headers = {"Accept": accept} if accept else {}
+        if post:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            req = urllib.request.Request(base, data=form.encode(), headers=headers)
+        else:
+            req = urllib.request.Request(base + "?" + form, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.headers.get("Content-Type", ""), resp.read()
+        except urllib.error.HTTPError as exc:
+            raise TransportError(f"HTTP {exc.code}: {exc.read()[:300]!r}") from None
+
+    def table_prefixes(self, text: str) -> dict[str, str]:
+        """The prefixes a table may shorten IRIs with: rdf/rdfs/owl/xsd, the loaded
+        documents' ``@prefix`` lines and the query's ``PREFIX`` declarations."""
+        from rdflib.namespace import OWL, RDF, RDFS
+
+        out = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD)}
+        for src in (self.documents, text):
+            out.update({m.group(1) or "": m.group(2) for m in _DECLARED.finditer(src)})
+        return out
+
+    def explorer_query(self, text: str) -> Any:
+        """The explorer's query page: a form POST asking JSON results or Turtle."""
+        ctype, body = self.fetch("/sparql", {"query": text}, accept=EXPLORER_ACCEPT, post=True)
+        if ctype.startswith(SELECT_HTTP["json"]):
+            return parse_select_json(body.decode("utf-8"))
+        if ctype.startswith(GRAPH_HTTP["turtle"]):
+            return parse_graph(body, "turtle")
+        raise TransportError(f"the explorer asked for {EXPLORER_ACCEPT}, got Content-Type {ctype}")
+
+    def explorer_download(self, text: str, fmt: str) -> Any:
+        """A download link of the explorer's query page: ``GET /sparql?query=&format=``."""
+        ctype, body = self.fetch("/sparql", {"query": text, "format": fmt})
+        if not ctype.startswith(SELECT_HTTP[fmt]):
+            raise TransportError(f"format={fmt} gave Content-Type {ctype}")
+        return _parse_select(body, fmt)
+
+    def entity_problem(self, iri: str) -> str | None:
+        """What ``/api/entity?iri=`` gets wrong about ``iri`` (``None``: nothing): its facts
+        against the API's statements with ``iri`` as subject and as object (default graph
+        without inferences, then ``GRAPH ?g``, the rule engine's graph included), each
+        fact's kind, and the N-Triples of each term against its other fields."""
+        from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
+        from kg_engine.serve.explorer import FACT_LIMIT
+
+        if iri not in self._entities:
+            ref: dict[str, Counter] = {"out": Counter(), "in": Counter()}
+            for direction, pattern in (("out", f"<{iri}> ?p ?x"), ("in", f"?x ?p <{iri}>")):
+                for q, g in ((f"SELECT ?p ?x WHERE {{ {pattern} }}", False),
+                             (f"SELECT ?p ?x ?g WHERE {{ GRAPH ?g {{ {pattern} }} }}", True)):
+                    for row in self.kg.query(q, include_inferred=False, timeout=TIMEOUT):
+                        graph = str(row[2]) if g else None
+                        kind = "inferred" if graph and graph.startswith(INFERRED_GRAPH_PREFIX) \
+                            else "asserted"
+                        ref[direction][(graph, kind, _mask((norm(row[0]), norm(row[1]))))] += 1
+            try:
+                _, body = self.fetch("/api/entity", {"iri": iri})
+                doc = json.loads(body)
+            except TransportError as exc:
+                doc = {"error": str(exc)}
+            self._entities[iri] = _entity_problem(iri, ref, doc, FACT_LIMIT)
+        return self._entities[iri]
 
     def sparqlwrapper(self, text: str) -> Any:
         from SPARQLWrapper import JSON, SPARQLWrapper
@@ -443,6 +620,15 @@ class Transports:
         where the transport does not offer that form (CSV/TSV of an ASK)."""
         kind, _, fmt = transport.partition("-")
         graph = form in ("CONSTRUCT", "DESCRIBE")
+        if transport == "cli-table":
+            out = self.cli_text(text, "table")
+            if graph:
+                return parse_graph(out.encode("utf-8"), "turtle")
+            return parse_table(out, self.table_prefixes(text))
+        if transport == "explorer-query":
+            return self.explorer_query(text)
+        if kind == "explorer":  # the download links, shown under a SELECT's table
+            return None if graph or form == "ASK" else self.explorer_download(text, fmt)
         if transport == "rdflib":
             return self.rdflib(text)
         if transport == "sparqlwrapper":
@@ -557,6 +743,11 @@ def _check(tr: Transports, text: str, form: str, order_keys: list[str],
             return {t: ("timeout", "the API ran past TIMEOUT") for t in transports}
         ref, ref_err = None, f"{type(exc).__name__}: {exc}"
     for t in transports:
+        if t == "explorer-search":  # once per dataset: search_problems
+            continue
+        if t == "explorer-entity":
+            out[t] = _entity_status(tr, ref, ref_err)
+            continue
         try:
             got = tr.answer(t, text, form)
         except Exception as exc:  # noqa: BLE001
@@ -582,8 +773,118 @@ def _check(tr: Transports, text: str, form: str, order_keys: list[str],
             r = ref
             if t.endswith("-csv"):
                 r = (ref[0], [tuple(csv_form(c) for c in row) for row in ref[1]])
+            if t == "cli-table":
+                cut = {len(c[1]) for row in got[1] for c in row if c[0] == "cut"}
+                if len(cut) > 1:
+                    out[t] = ("differ", f"values cut at different lengths: {sorted(cut)}")
+                    continue
+                r = (ref[0], [tuple(table_form(c, min(cut, default=None)) for c in row)
+                              for row in ref[1]])
             d = compare_select(r, got, order_keys)
             out[t] = ("agree", "") if d is None else ("differ", d)
+    return out
+
+
+def _entity_status(tr: Transports, ref: Any, ref_err: str | None) -> tuple[str, str]:
+    """``/api/entity`` of the first and the last IRI (sorted) of the API's answer."""
+    if ref_err is not None or isinstance(ref, bool):
+        return ("n/a", "")
+    if isinstance(ref, Graph):
+        iris = {str(x) for t in ref for x in (t[0], t[2]) if isinstance(x, URIRef)}
+    else:
+        iris = {c[1] for row in ref[1] for c in row if c is not None and c[0] == "iri"}
+    if not iris:
+        return ("n/a", "")
+    order = sorted(iris)
+    try:
+        for iri in dict.fromkeys([order[0], order[-1]]):
+            problem = tr.entity_problem(iri)
+            if problem is not None:
+                return ("differ", problem)
+    except Exception as exc:  # noqa: BLE001
+        return ("error", f"{type(exc).__name__}: {str(exc)[:400]}")
+    return ("agree", "")
+
+
+def _nt_fields(t: Any) -> tuple[Any, ...]:
+    """What the explorer's ``type``/``value``/``lang``/``datatype`` must say of a term."""
+    if t[0] == "iri":
+        return ("uri", t[1], None, None)
+    if t[0] == "bnode":
+        return ("bnode", t[1], None, None)
+    return ("literal", t[1], t[3], t[2])
+
+
+def _entity_problem(iri: str, ref: dict[str, Counter], doc: dict[str, Any], limit: int) -> str | None:
+    total = sum(sum(c.values()) for c in ref.values())
+    if "error" in doc:
+        if total == 0 and "HTTP 404" in doc["error"]:
+            return None
+        return f"/api/entity?iri=<{iri}> failed: {doc['error'][:300]}"
+    if total == 0:
+        return f"/api/entity answered for <{iri}>, which is in no statement"
+    got: dict[str, Counter] = {"out": Counter(), "in": Counter()}
+    for f in doc["facts"]:
+        terms = []
+        for k in ("s", "p", "o"):
+            j = f[k]
+            t = _tsv_cell(j["nt"])
+            lang = j.get("lang")
+            fields = (j["type"], j["value"], lang.lower() if lang else None, j.get("datatype"))
+            if fields != _nt_fields(t):
+                return f"a fact's {k}: {j!r} does not say what its N-Triples says"
+            terms.append(t)
+        here, there = (terms[0], terms[2]) if f["dir"] == "out" else (terms[2], terms[0])
+        if here != ("iri", iri):
+            return f"a fact about {here!r} on the page of <{iri}>"
+        got[f["dir"]][(f["graph"], f["kind"], _mask((terms[1], there)))] += 1
+    truncated = False
+    for d in ("out", "in"):
+        r, g = ref[d], got[d]
+        n = sum(r.values())
+        if n > limit:
+            truncated = True
+            if sum(g.values()) != limit or g - r:
+                return (f"<{iri}> has {n} {d} facts: the page shows {sum(g.values())}, not "
+                        f"{limit} of them; extra: {_short(list((g - r).elements())[:2])}")
+        elif g != r:
+            return (f"<{iri}> {d} facts differ: the API has {_short(list((r - g).elements())[:2])}, "
+                    f"the page {_short(list((g - r).elements())[:2])}")
+    if bool(doc.get("truncated")) != truncated:
+        return f"truncated is {doc.get('truncated')!r}; the API has {total} facts"
+    return None
+
+
+#: labels the stress data gives (``ex:n0``… and a blank node) and what ``/api/search`` is
+#: asked: LIKE's wildcards and escape, non-ASCII case folding
+SEARCH_LABELS = ['"Ada Lovelace"@en', '"50% off_now"', '"ÅBC Ünïcode"@sv', '"back\\\\slash"',
+                 '"ÉCOLE d\'ÉTÉ"@fr', '"Straße"', '"ada blank"']
+SEARCH_NEEDLES = ["ada", "LOVE", "%", "_", "0% off_", "\\", "åbc", "ÜNÏ", "école", "été", "ß", "a",
+                  "Ada Lovelace"]
+
+
+def search_problems(tr: Transports) -> list[tuple[str, str, str]]:
+    """``/api/search?q=`` of each of :data:`SEARCH_NEEDLES` against the API's IRIs whose
+    ``rdfs:label`` contains the needle, case-insensitively (SPARQL ``LCASE``):
+    ``[(needle, status, detail)]``."""
+    from rdflib.namespace import RDFS
+
+    out = []
+    for needle in SEARCH_NEEDLES:
+        q = (f"SELECT DISTINCT ?s WHERE {{ ?s <{RDFS.label}> ?l FILTER(isIRI(?s) && "
+             f"CONTAINS(LCASE(STR(?l)), LCASE({json.dumps(needle, ensure_ascii=False)}))) }}")
+        ref = {str(row[0]) for row in tr.kg.query(q, timeout=TIMEOUT)}
+        try:
+            _, body = tr.fetch("/api/search", {"q": needle, "limit": "100"})
+            got = {r["iri"] for r in json.loads(body)["results"]}
+        except Exception as exc:  # noqa: BLE001
+            out.append((needle, "error", f"{type(exc).__name__}: {str(exc)[:300]}"))
+            continue
+        if got == ref:
+            out.append((needle, "agree", ""))
+        else:
+            detail = f"/api/search?q={needle!r}: missing {sorted(ref - got)[:3]}, extra {sorted(got - ref)[:3]}"
+            out.append((needle, "differ", detail))
     return out
 
 
@@ -651,6 +952,13 @@ def run(seed: int, queries: int, *, url: str | Callable[[], str] | None = None, 
                                                     "dataset_seed": dseed, "reasoning": tr.reasoning})
                     if progress is not None:
                         progress(report.queries)
+                if "explorer-search" in transports:
+                    for needle, status, detail in search_problems(tr):
+                        report.counts["explorer-search"][status] += 1
+                        if status in ("differ", "error"):
+                            report.failures.append({"transport": "explorer-search", "status": status,
+                                                    "query": f"/api/search?q={needle}", "detail": detail,
+                                                    "dataset_seed": dseed, "reasoning": tr.reasoning})
     return report
 
 

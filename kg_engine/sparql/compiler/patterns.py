@@ -335,16 +335,22 @@ def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         else:
             inner.cols[var] = col
         inner.nullable.add(var) if (expr in inner.nullable or expr not in inner.cols) else None
-        return inner
-    grouped = inner.group_by is not None
-    xc = ExprCompiler(cc, inner, TermAccess(cc, None if grouped else inner),
-                      exists_fn(cc, inner, scope))
-    inner.cols[var] = xc.bind(expr)
-    inner.nullable.add(var)
-    if var in cc.env:
-        o = cc.env[var]
-        if o.is_id and inner.cols[var].is_id:
-            inner.where.append(sql("{} = {}", inner.cols[var].e, o.e))
+    else:
+        grouped = inner.group_by is not None
+        xc = ExprCompiler(cc, inner, TermAccess(cc, None if grouped else inner),
+                          exists_fn(cc, inner, scope))
+        inner.cols[var] = xc.bind(expr)
+        inner.nullable.add(var)
+    outer = cc.env.get(var)
+    if outer is not None:
+        # ?var is bound outside (a pushed-in binding, an EXISTS's outer row): the value
+        # computed here must be compatible with it (§18.5: equal, or either unbound).
+        # A computed value (an aggregate, arithmetic) is not a term id to compare with.
+        col = inner.cols[var]
+        if not (outer.is_id and col.is_id):
+            raise cc.decline(f"?{var} is computed here and bound outside")
+        inner.where.append(sql("({} IS NULL OR {} IS NULL OR {} = {})",
+                               col.e, outer.e, col.e, outer.e))
     return inner
 
 

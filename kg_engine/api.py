@@ -558,9 +558,9 @@ class KnowledgeGraph:
     def vacuum(self, *, compact: bool = True) -> dict[str, int | None]:
         """Free the terms no statement uses any more (after removals) and compact the file.
 
-        Run it while no other process writes to the store (their cached term ids would be
-        stale). Returns ``{"terms_removed", "terms", "bytes_before", "bytes_after"}``; see
-        :meth:`kg_engine.store.SQLStore.vacuum`.
+        Other processes drop their cached term ids and compiled queries before their next
+        read or write (see :mod:`kg_engine.store.dictionary`). Returns ``{"terms_removed",
+        "terms", "bytes_before", "bytes_after"}``; see :meth:`kg_engine.store.SQLStore.vacuum`.
         """
         from kg_engine.sparql import default_engine
 

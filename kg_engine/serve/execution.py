@@ -95,10 +95,12 @@ _PLANS_MAX = 256
 
 
 def _plan(kg: Any, text: str, spec: Any) -> Any:
-    """The compiled plan of ``text`` (cached per database and dataset), or ``None``."""
+    """The compiled plan of ``text`` (cached per database, dataset and vacuum count: a plan
+    holds term ids, stale once another process's vacuum deleted terms), or ``None``. Call
+    inside the lease's read snapshot (its start checked the vacuum count)."""
     from kg_engine.sparql.compiler import compile_query
 
-    key = (kg.url, text, spec)
+    key = (kg.url, text, spec, kg.store.dictionary.epoch)
     with _PLANS_LOCK:
         if key in _PLANS:
             _PLANS.move_to_end(key)

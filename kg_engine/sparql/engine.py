@@ -41,7 +41,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -407,12 +407,15 @@ class QueryEngine:
         if reading is not None and flush is not None:
             flush()  # buffered writes of the rdflib plugin, on the main connection
         with reading() if reading is not None else contextlib.nullcontext():
-            try:
-                return self._query(*args, deadline=deadline)
-            except RecursionError:
-                # deeply nested patterns/expressions: rdflib's parser and evaluator recurse per
-                # level; rerun with a large stack instead of failing a valid query
-                return run_deep(self._query, *args, deadline=deadline)
+            return _current(sql_store, lambda: self._query_once(args, deadline))
+
+    def _query_once(self, args: tuple, deadline: float | None) -> SPARQLResult:
+        try:
+            return self._query(*args, deadline=deadline)
+        except RecursionError:
+            # deeply nested patterns/expressions: rdflib's parser and evaluator recurse per
+            # level; rerun with a large stack instead of failing a valid query
+            return run_deep(self._query, *args, deadline=deadline)
 
     def select_json(
         self,
@@ -446,8 +449,9 @@ class QueryEngine:
         if flush is not None:
             flush()
         reading = getattr(sql_store.db, "reading", None)
-        guard = _Timeout(sql_store, timeout)
-        with reading() if reading is not None else contextlib.nullcontext():
+
+        def run() -> str | None:
+            guard = _Timeout(sql_store, timeout)
             try:
                 with guard, asserted_only():
                     plan = self._text_plan(graph, sql_store, text, frozenset(),
@@ -464,7 +468,10 @@ class QueryEngine:
                     raise translated from exc
                 log.debug("JSON in SQL failed (%s); decoding the rows instead", exc)
                 return None  # the full path runs it and reports what is wrong
-        return None if body is None else json_document(plan.vars, body)
+            return None if body is None else json_document(plan.vars, body)
+
+        with reading() if reading is not None else contextlib.nullcontext():
+            return _current(sql_store, run)
 
     def _query(self, graph: Graph, query: Any, init_bindings: Any, init_ns: Any, base: Any,
                timeout: float | None, union_default_graph: bool, default_graph: Any,
@@ -762,6 +769,13 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
+
+
+def _current(sql_store: Any, read: Callable[[], Any]) -> Any:
+    """``read()`` with ids current after any other process's vacuum (see
+    :meth:`kg_engine.store.dictionary.TermDictionary.current`)."""
+    dictionary = getattr(sql_store, "dictionary", None)
+    return read() if dictionary is None else dictionary.current(read)
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

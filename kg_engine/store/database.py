@@ -290,6 +290,9 @@ class Database:
         self.on_rollback: list[Callable[[], None]] = []
         #: Callbacks run when an outermost write transaction has begun (under the write lock).
         self.on_begin: list[Callable[[], None]] = []
+        #: Callbacks run first in each read transaction (:meth:`snapshot`, PostgreSQL's
+        #: :meth:`reading`): what they read belongs to the snapshot the read sees.
+        self.on_read: list[Callable[[], None]] = []
         #: How the last outermost transaction ended: ``None`` (none yet), "commit", "rollback".
         self.last_outcome: str | None = None
         #: Outermost transactions committed on this connection.
@@ -708,6 +711,8 @@ class Database:
             self._depth = 1
             self._owner = threading.get_ident()
             try:
+                for callback in self.on_read:
+                    callback()
                 yield self
             finally:
                 self._depth = 0
@@ -745,6 +750,8 @@ class Database:
         broken = False
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            for callback in self.on_read:
+                callback()
             yield self
         finally:
             self._pinned.reset(token)

@@ -2,10 +2,15 @@
 
 Ids are assigned densely (1, 2, 3, …) inside write transactions and never reused, so a cached
 mapping stays valid until this process rolls a transaction back, or a ``vacuum`` (of any
-process) deletes terms: then the cache is dropped. Every write transaction checks the
-store's vacuum count first (``kg_meta`` key ``term_epoch``), so an id cached before another
-process's vacuum is never written into a statement; on SQLite reads check it too whenever
-another connection has committed.
+process) deletes terms: then the cache is dropped, and the compiled query plans that hold
+ids with it (:attr:`TermDictionary.on_stale`). Every write transaction checks the store's
+vacuum count first (``kg_meta`` key ``term_epoch``), so an id cached before another
+process's vacuum is never written into a statement; so does every read transaction
+(:meth:`~kg_engine.store.database.Database.snapshot`, PostgreSQL's ``reading``: in its own
+snapshot), and every look-up outside one (SQLite: only when another connection has committed,
+``PRAGMA data_version``). A read that runs outside a transaction (a SQLite query) checks
+before (:meth:`TermDictionary.fresh`) and after (:meth:`TermDictionary.stale_since`): if a
+vacuum committed meanwhile, it runs again.
 
 Example:
     >>> from rdflib import URIRef
@@ -19,9 +24,12 @@ Example:
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from kg_engine.core.terms import DEFAULT_GRAPH, Term
+from kg_engine.errors import StoreError
 from kg_engine.store.database import Database
 from kg_engine.store.schema import DEFAULT_GRAPH_ID, IRI, TERM_EPOCH_KEY
 from kg_engine.store.terms import TermRow, decode, encode, term_hash
@@ -32,6 +40,13 @@ _CHUNK = 500  # ids / hashes per IN (...) list
 _CACHE_LIMIT = 2_000_000
 
 Identity = tuple[int, str, "str | None", str]
+T = TypeVar("T")
+
+#: Runs of one read (:meth:`TermDictionary.current`), each overtaken by a vacuum, at most.
+RUNS = 5
+#: Inside a :meth:`TermDictionary.current` read (SQLite: look-ups leave the check to its end).
+_DEFERRED: contextvars.ContextVar[bool] = contextvars.ContextVar("kg_epoch_deferred",
+                                                                 default=False)
 
 
 class TermDictionary:
@@ -41,38 +56,96 @@ class TermDictionary:
         self.db = db
         self._ids: dict[Term, int] = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
         self._terms: dict[int, Term] = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
-        self._epoch: str | None = None  # the store's vacuum count the cache is valid for
+        self._epoch: str | None = None  # the store's vacuum count the ids are valid for
         self._version: int | None = None  # SQLite data_version when the epoch was checked
+        self._started = False  # the schema exists (start() was called): checks can read it
+        #: How many times the ids handed out were dropped because a vacuum deleted terms.
+        self.generation = 0
         #: Called when the cache was dropped because another process vacuumed (compiled
         #: plans holding term ids register here).
         self.on_stale: list[Callable[[], None]] = []
         db.on_rollback.append(self.clear_cache)
         db.on_begin.append(self.check_epoch)
+        db.on_read.append(self.check_reads)
+
+    @property
+    def epoch(self) -> str | None:
+        """The store's vacuum count (``kg_meta`` key ``term_epoch``) that the ids handed out
+        are valid for (``None``: never vacuumed)."""
+        return self._epoch
+
+    def start(self) -> None:
+        """Note the store's vacuum count (the store calls it once its schema exists)."""
+        self._epoch = self.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (TERM_EPOCH_KEY,))
+        self._started = True
 
     def clear_cache(self) -> None:
         """Forget cached mappings (after a rollback, ids handed out may not exist)."""
         self._ids = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
         self._terms = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
 
-    def check_epoch(self) -> None:
-        """Drop the cache if a ``vacuum`` deleted terms since it was filled (see module)."""
-        if len(self._ids) <= 1 and len(self._terms) <= 1:
-            return  # nothing cached (nor, while the store is being created, a kg_meta)
+    def check_epoch(self) -> bool:
+        """Drop the cache (and tell :attr:`on_stale`) if a ``vacuum`` deleted terms since
+        the ids handed out were read; returns whether it did."""
+        if not self._started:
+            return False  # the store is being created: no kg_meta yet, no ids handed out
         epoch = self.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (TERM_EPOCH_KEY,))
-        if epoch != self._epoch:
-            self._epoch = epoch
-            self.clear_cache()
-            for callback in self.on_stale:
-                callback()
+        if epoch == self._epoch:
+            return False
+        self._epoch = epoch
+        self.generation += 1
+        self.clear_cache()
+        for callback in self.on_stale:
+            callback()
+        return True
 
-    def _check_reads(self) -> None:
-        """SQLite: :meth:`check_epoch` when another connection has committed meanwhile."""
-        if self.db.dialect != "sqlite" or (len(self._ids) <= 1 and len(self._terms) <= 1):
-            return
-        version = self.db.scalar("PRAGMA data_version")
-        if version != self._version:
+    def check_reads(self) -> bool:
+        """The check before a read: SQLite: :meth:`check_epoch` when another connection has
+        committed meanwhile (``PRAGMA data_version``, no read of the file); PostgreSQL:
+        :meth:`check_epoch`. Returns whether the ids handed out were dropped."""
+        if not self._started:
+            return False
+        if self.db.dialect == "sqlite":
+            version = self.db.raw.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._version:
+                return False
             self._version = version
-            self.check_epoch()
+        return self.check_epoch()
+
+    def _check_lookup(self) -> None:
+        """Before a look-up: :meth:`check_reads`, unless a PostgreSQL read or write
+        transaction is in progress (its start checked, in its snapshot) or the look-up is
+        part of a :meth:`current` read on SQLite (checked at its end)."""
+        if self.db.dialect == "sqlite":
+            if not _DEFERRED.get():
+                self.check_reads()
+        elif not self.db.in_transaction:
+            self.check_reads()
+
+    def current(self, read: Callable[[], T]) -> T:
+        """``read()``, run again while a vacuum (of another process) that committed before
+        its end deleted terms: the ids it used (compiled plans, this cache) may have named
+        deleted terms, and a term written again since has a new id (a query of it found
+        nothing). SQLite: one ``data_version`` after the read (look-ups during it skip
+        theirs); PostgreSQL: checked at the start of the read's transaction, or now.
+
+        Raises:
+            StoreError: every one of :data:`RUNS` runs was overtaken by a vacuum.
+        """
+        for _ in range(RUNS):
+            if self.db.dialect != "sqlite":
+                self._check_lookup()
+            start = self.generation
+            token = _DEFERRED.set(True)
+            try:
+                result = read()
+            finally:
+                _DEFERRED.reset(token)
+            self._check_lookup()
+            if self.generation == start:
+                return result
+        raise StoreError(f"another process vacuumed the store during each of {RUNS} runs of "
+                         "this read: run it again once kg vacuum has finished")
 
     def _remember(self, term: Term, id_: int) -> None:
         if len(self._ids) > _CACHE_LIMIT:
@@ -84,7 +157,7 @@ class TermDictionary:
     def ids(self, terms: Iterable[Term], create: bool = False) -> dict[Term, int]:
         """Ids of ``terms``; unknown terms are created when ``create`` (needs a write
         transaction), else left out of the result."""
-        self._check_reads()
+        self._check_lookup()
         out: dict[Term, int] = {}
         missing: dict[Term, TermRow] = {}
         for term in terms:
@@ -183,7 +256,7 @@ class TermDictionary:
     # -- id -> term ----------------------------------------------------------------------
     def terms(self, ids: Iterable[int]) -> dict[int, Term]:
         """Terms of ``ids`` (0 is the default graph); unknown ids are left out."""
-        self._check_reads()
+        self._check_lookup()
         out: dict[int, Term] = {}
         missing = []
         for id_ in ids:

@@ -142,6 +142,7 @@ class SQLStore:
         self.db.on_rollback.append(self._forget_profile)
         try:
             self._open_schema(create=create and not readonly)
+            self.dictionary.start()
         except BaseException:
             self.db.close()
             raise
@@ -887,8 +888,9 @@ class SQLStore:
 
         Terms used by a column of :data:`~kg_engine.store.schema.TERM_ID_COLUMNS` stay (and
         the datatypes of those that are literals); the others are deleted, and their ids are
-        never handed out again. Run it while no other process writes to the store: other
-        processes' caches of term ids (and compiled queries) are only valid until a vacuum.
+        never handed out again. Other processes see the store's vacuum count change
+        (``kg_meta`` key ``term_epoch``) before their next read or write and drop their
+        cached term ids and compiled queries (:mod:`kg_engine.store.dictionary`).
 
         Args:
             compact: also give the free pages back to the file system (SQLite ``VACUUM``).

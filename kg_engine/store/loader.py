@@ -301,9 +301,7 @@ def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
                 writer.write(chunk, row_of)
         result.added = store.bulk_finish()
         result.statements = writer.statements
-        store.db.execute(
-            "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
-            "VALUES (?, ?, ?, ?, ?)", (source, target, format, writer.statements, writes.now()))
+        writer.record(source, format, writes.now())
         _update_stats(store, result, writer.per_predicate, before, rebuild=False)
     store.checkpoint()
     result.seconds = time.perf_counter() - started
@@ -350,7 +348,6 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
               known: dict[tuple, int] | None) -> Counter[int]:
     """Load the files; returns the statements read per predicate id. ``known``: see
     :class:`_Writer` (shared by the files: all terms they add go into it)."""
-    db = store.db
     per_predicate: Counter[int] = Counter()
     lines = [i for i, fmt in enumerate(formats) if fmt in _FAST_FORMATS]
     parallel = (len(lines) >= _PARALLEL_MIN_FILES
@@ -384,11 +381,7 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
             result.statements += writer.statements
             per_predicate.update(writer.per_predicate)
             with lock:
-                db.execute(
-                    "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (str(path), target, fmt, writer.statements, now),
-                )
+                writer.record(str(path), fmt, now)
     bar.set_description("indexing")
     result.added = store.bulk_finish()
     return per_predicate
@@ -425,9 +418,11 @@ class _Writer:
         self.sink = sink or store.bulk_add  # where rows of ids go (a QuadWriter: a thread)
         self.lock = lock or contextlib.nullcontext()  # held for this thread's own statements
         self.tokens: dict[Any, int] = {None: target}  # raw token / rdflib term -> id
+        self.target = target
         self.known = known
         self.statements = 0
         self.per_predicate: Counter[int] = Counter()  # statements per predicate id
+        self.per_graph: Counter[int] = Counter()  # statements per graph id
         self.bnode_prefix = f"b{uuid.uuid4().hex[:16]}_"
 
     def write(self, chunk: list[tuple], row_of: Callable[[Any], TermRow]) -> None:
@@ -464,7 +459,19 @@ class _Writer:
         """Hand flat ``s, p, o, g`` term ids to the sink as ``(g, s, p, o)`` rows."""
         self.sink(list(zip(ids[3::4], ids[0::4], ids[1::4], ids[2::4])))
         self.per_predicate.update(ids[1::4])
+        self.per_graph.update(ids[3::4])
         self.statements += len(ids) // 4
+
+    def record(self, source: str, format: str, at: str) -> None:
+        """Write the load records of this file: one per graph it put statements in (a TriG
+        or N-Quads file fills several; ``explain`` of a statement names the files loaded
+        into ITS graph), the target graph's when it put none anywhere."""
+        # the target first, the others in the order the file names them (ids differ by run)
+        graphs = sorted(self.per_graph.items(), key=lambda g: g[0] != self.target)
+        self.store.db.executemany(
+            "INSERT INTO kg_loads (source, graph, format, statements, loaded_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(source, g, format, n, at) for g, n in graphs or [(self.target, 0)]])
 
     def _resolve(self, rows: list[TermRow]) -> dict[tuple, int]:
         dictionary = self.store.dictionary

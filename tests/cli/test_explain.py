@@ -87,3 +87,15 @@ def test_a_fact_written_by_kg_update(tmp_path):
     assert "loaded from" not in res.output and "b.nt" not in res.output, res.output
     res = runner.invoke(app, ["explain", f"<{EX}x> <{EX}p> <{EX}y>", "--db", url])
     assert f"loaded from one of {SAMPLE / 'university.ttl'} or {tmp_path / 'b.nt'}" in res.output
+
+
+def test_a_statement_of_a_named_graph_of_a_trig_file(tmp_path):
+    """``kg explain`` of a statement in a named graph of a loaded TriG file names the file
+    (before: "no recorded source": the load was recorded for the default graph only)."""
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    trig = tmp_path / "d.trig"
+    trig.write_text(f"<{EX}a> <{EX}p> <{EX}b> .\n<{EX}g> {{ <{EX}c> <{EX}p> <{EX}d> . }}\n")
+    assert runner.invoke(app, ["load", str(trig), "--db", url]).exit_code == 0
+    res = runner.invoke(app, ["explain", f"<{EX}c> <{EX}p> <{EX}d>", "--db", url])
+    assert res.exit_code == 0, res.output
+    assert f"asserted in <{EX}g>: loaded from {trig}" in " ".join(res.output.split())

@@ -15,7 +15,7 @@ field     value
 ========  =================================================================================
 agent     :data:`SPARQL_UPDATE` or :data:`API_ADD`
 source    ``kg-engine:sparql-update:<sha256 of the request, 16 hex>`` / ``kg-engine:add``
-text      the update request's first line (at most 120 characters); the API call for an add
+text      the request's first line after its PREFIX/BASE lines (at most 120 characters); the API call for an add
 detail    ``{"at": time of the write (UTC, ISO 8601), "loads": newest kg_loads id then}``
 ========  =================================================================================
 
@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 
 from kg_engine.core.provenance import Provenance
 
@@ -55,6 +56,8 @@ GRAPH_STORE = "graph-store"
 #: ``kg_meta`` key present in stores whose writes are all recorded (created by this version).
 RECORDED_KEY = "writes_recorded"
 _FIRST_LINE = 120
+#: a request's PREFIX / BASE declarations and comments before its first operation
+_PROLOGUE = re.compile(r"\A(?:\s+|#[^\n]*|(?i:PREFIX)\s*[^\s:<]*:\s*<[^>]*>|(?i:BASE)\s*<[^>]*>)*")
 
 
 def now() -> str:
@@ -66,7 +69,8 @@ def update_record(text: str, loads: int = 0, at: str | None = None) -> Provenanc
     """The record of a SPARQL update request ``text``; ``loads``: the id of the store's
     newest load record then (:meth:`~kg_engine.store.SQLStore.last_load_id`)."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    body = _PROLOGUE.sub("", text, count=1)  # the PREFIX lines name no operation
+    first = next((line.strip() for line in (body or text).splitlines() if line.strip()), "")
     if len(first) > _FIRST_LINE:
         first = first[:_FIRST_LINE - 3] + "..."
     return Provenance(kind="asserted", source=f"kg-engine:sparql-update:{digest}", text=first,

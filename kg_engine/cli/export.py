@@ -52,6 +52,10 @@ def export(
     console.print(f"wrote {res.statements:,} {unit} as {res.format} to {res.path} "
                   f"({res.bytes / 1e6:,.2f} MB) in {res.seconds:.2f} s "
                   f"({res.rate:,.0f} {unit}/s)", markup=False, highlight=False)
+    if res.graphs_merged:
+        console.print(f"note: {res.graphs_merged:,} graphs merged into one: {res.format} has no "
+                      "graph names (a statement held by several graphs is written once); "
+                      ".nq, .trig and .jsonld keep the graphs", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

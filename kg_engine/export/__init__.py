@@ -3,12 +3,12 @@
 ================  ==========================  ============================================
 format            extension                   how
 ================  ==========================  ============================================
-``nt``            ``.nt``                     streamed from SQL (:mod:`.ntriples`)
+``nt``            ``.nt``                     streamed from SQL (:mod:`.ntriples`), graphs merged
 ``nq``            ``.nq``                     streamed from SQL, graphs kept
-``turtle``        ``.ttl``                    rdflib, the store's prefixes (:mod:`.rdf`)
+``turtle``        ``.ttl``                    rdflib, the store's prefixes (:mod:`.rdf`), graphs merged
 ``trig``          ``.trig``                   rdflib, graphs kept
 ``json-ld``       ``.jsonld``                 rdflib, graphs kept
-``xml``           ``.rdf`` / ``.owl``         rdflib RDF/XML
+``xml``           ``.rdf`` / ``.owl``         rdflib RDF/XML, graphs merged
 ``graphml``       ``.graphml``                networkx (:mod:`.networks`)
 ``gexf``          ``.gexf``                   networkx, for Gephi
 ``csv``           a folder                    Neo4j ``neo4j-admin import`` files
@@ -63,18 +63,24 @@ _ALIASES = {"ntriples": "nt", "n-triples": "nt", "nquads": "nq", "n-quads": "nq"
             "ttl": "turtle", "jsonld": "json-ld", "rdfxml": "xml", "rdf/xml": "xml",
             "neo4j": "csv"}
 _RDF = ("nt", "nq", "turtle", "trig", "json-ld", "xml")
+#: RDF formats without graph names: the graphs written are merged into one
+_TRIPLE_FORMATS = ("nt", "turtle", "xml")
 
 
 @dataclass
 class ExportResult:
     """What :func:`export` wrote: ``path``, ``format``, ``statements`` (edges for the
-    property-graph formats), ``seconds`` and ``bytes`` on disk."""
+    property-graph formats), ``seconds``, ``bytes`` on disk and ``graphs_merged``: how many
+    graphs holding statements a triple format (``nt``, ``turtle``, ``xml``) wrote as one graph
+    (their names are not in the file, a statement in several of them is written once; 0 when
+    at most one graph was written)."""
 
     path: Path
     format: str
     statements: int
     seconds: float
     bytes: int
+    graphs_merged: int = 0
 
     @property
     def rate(self) -> float:
@@ -150,6 +156,7 @@ def export(
     fmt = _format(format, out)
     started = time.perf_counter()
     db = store.db
+    merged = 0
     with db.snapshot(), tqdm(desc=f"export {fmt}", unit=" statements", unit_scale=True,
                              disable=(not progress) if progress is not None else None,
                              delay=1.0, leave=False) as bar:
@@ -162,15 +169,19 @@ def export(
             from kg_engine.analytics.view import graph_ids
 
             gids, _ = graph_ids(store, graph, include_inferred, include_predicted)
-            bar.total = int(db.scalar(
-                f"SELECT count(*) FROM kg_quads WHERE g IN ({','.join(map(str, gids))})"))
+            in_gids = ",".join(map(str, gids))
+            bar.total = int(db.scalar(f"SELECT count(*) FROM kg_quads WHERE g IN ({in_gids})"))
+            if fmt in _TRIPLE_FORMATS:
+                held = int(db.scalar(
+                    f"SELECT count(DISTINCT g) FROM kg_quads WHERE g IN ({in_gids})"))
+                merged = held if held > 1 else 0
             n = _write_rdf(store, out, fmt, gids, bar.update)
         else:
             n = _write_view(store, out, fmt, graph=graph, include_inferred=include_inferred,
                             include_predicted=include_predicted, query=query, entity=entity,
                             hops=hops, literals=literals, kg=kg)
             bar.update(n)
-    return ExportResult(out, fmt, n, time.perf_counter() - started, _size(out))
+    return ExportResult(out, fmt, n, time.perf_counter() - started, _size(out), merged)
 
 
 def _write_rdf(store: Any, out: Path, fmt: str, gids: list[int], update: Any) -> int:

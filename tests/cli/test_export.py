@@ -29,3 +29,23 @@ def test_export_cli(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "cannot tell the export format" in res.output
     res = runner.invoke(app, ["export", str(tmp_path / "x.nt"), "--graph", "urn:nope", "--db", db])
     assert res.exit_code == 2 and not (tmp_path / "x.nt").exists()
+
+
+def test_export_to_a_triple_format_says_it_merged_the_graphs(tmp_path: Path) -> None:
+    """A new user's catalogue (a default graph and three named graphs) exported to .ttl / .nt /
+    .rdf was written as one graph with no word about it ("wrote 277 statements as turtle"),
+    and loading the file back put every statement in the default graph."""
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    (tmp_path / "d.nq").write_text("<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> <urn:b> <urn:g> .\n"
+                                   "<urn:a> <urn:q> <urn:b> <urn:g> .\n")
+    assert runner.invoke(app, ["load", str(tmp_path / "d.nq"), "--db", db]).exit_code == 0
+    for name in ("d.ttl", "d.nt", "d.rdf"):
+        res = runner.invoke(app, ["export", str(tmp_path / name), "--db", db])
+        assert res.exit_code == 0, res.output
+        assert "wrote 2 statements" in res.output and "2 graphs merged into one" in res.output, \
+            res.output
+    for name in ("d.nq", "d.trig", "d.jsonld"):  # graph names kept: nothing to say
+        res = runner.invoke(app, ["export", str(tmp_path / name), "--db", db])
+        assert res.exit_code == 0 and "merged" not in res.output, res.output
+    res = runner.invoke(app, ["export", str(tmp_path / "g.ttl"), "--graph", "urn:g", "--db", db])
+    assert res.exit_code == 0 and "merged" not in res.output, res.output  # one graph

@@ -90,8 +90,6 @@ class KnowledgeGraph:
                  readonly: bool = False, create: bool = True) -> None:
         self._url = url
         self.store: SQLStore = open_store(url, readonly=readonly, create=create)
-        # compiled SPARQL plans hold term ids: stale after another process's vacuum
-        self.store.dictionary.on_stale.append(_clear_plans)
         self._dataset: Dataset | None = None
         if reasoning is not None and self.reasoning != reasoning:
             self.reason(reasoning)
@@ -562,12 +560,8 @@ class KnowledgeGraph:
         read or write (see :mod:`kg_engine.store.dictionary`). Returns ``{"terms_removed",
         "terms", "bytes_before", "bytes_after"}``; see :meth:`kg_engine.store.SQLStore.vacuum`.
         """
-        from kg_engine.sparql import default_engine
-
         self._flush()
-        out = self.store.vacuum(compact=compact)
-        default_engine().clear_plans()
-        return out
+        return self.store.vacuum(compact=compact)
 
     def check(self, *, quick: bool = False) -> CheckReport:
         """Check that the store is sound, writing nothing: SQLite's ``integrity_check``
@@ -825,10 +819,3 @@ def _boundary(method: Callable) -> Callable:
 for _name, _member in list(vars(KnowledgeGraph).items()):
     if callable(_member) and (not _name.startswith("_") or _name in ("__init__", "__len__")):
         setattr(KnowledgeGraph, _name, _boundary(_member))
-
-
-def _clear_plans() -> None:
-    """Forget the SPARQL engine's compiled plans (see ``TermDictionary.on_stale``)."""
-    from kg_engine.sparql import default_engine
-
-    default_engine().clear_plans()

@@ -40,6 +40,7 @@ import copy
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -229,6 +230,8 @@ class QueryEngine:
         self._views: dict[Any, QueryDataset] = {}
         self._lock = threading.Lock()
         self.stats = {"hits": 0, "misses": 0}
+        #: store's term dictionary -> its generation when this engine's plans were made
+        self._generations: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
     # -- parsing and caching ---------------------------------------------------------------
     def clear_plans(self) -> None:
@@ -240,6 +243,25 @@ class QueryEngine:
             self._cache.clear()
             self._views.clear()
         hook._CACHE.clear()
+
+    def _current(self, sql_store: Any, read: Callable[[], Any]) -> Any:
+        """``read()`` with term ids current after any other process's vacuum (see
+        :meth:`kg_engine.store.dictionary.TermDictionary.current`): run again if one
+        committed before its end; this engine's plans are dropped whenever the store's
+        dictionary dropped its ids since they were made."""
+        dictionary = getattr(sql_store, "dictionary", None)
+        if dictionary is None:
+            return read()
+
+        def fresh() -> Any:
+            seen = self._generations.get(dictionary)
+            if seen != dictionary.generation:
+                if seen is not None:
+                    self.clear_plans()
+                self._generations[dictionary] = dictionary.generation
+            return read()
+
+        return dictionary.current(fresh)
 
     def _cached(self, key: Any, make: Any) -> Any:
         with self._lock:
@@ -407,7 +429,7 @@ class QueryEngine:
         if reading is not None and flush is not None:
             flush()  # buffered writes of the rdflib plugin, on the main connection
         with reading() if reading is not None else contextlib.nullcontext():
-            return _current(sql_store, lambda: self._query_once(args, deadline))
+            return self._current(sql_store, lambda: self._query_once(args, deadline))
 
     def _query_once(self, args: tuple, deadline: float | None) -> SPARQLResult:
         try:
@@ -471,7 +493,7 @@ class QueryEngine:
             return None if body is None else json_document(plan.vars, body)
 
         with reading() if reading is not None else contextlib.nullcontext():
-            return _current(sql_store, run)
+            return self._current(sql_store, run)
 
     def _query(self, graph: Graph, query: Any, init_bindings: Any, init_ns: Any, base: Any,
                timeout: float | None, union_default_graph: bool, default_graph: Any,
@@ -769,13 +791,6 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
-
-
-def _current(sql_store: Any, read: Callable[[], Any]) -> Any:
-    """``read()`` with ids current after any other process's vacuum (see
-    :meth:`kg_engine.store.dictionary.TermDictionary.current`)."""
-    dictionary = getattr(sql_store, "dictionary", None)
-    return read() if dictionary is None else dictionary.current(read)
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -2,15 +2,15 @@
 
 Ids are assigned densely (1, 2, 3, …) inside write transactions and never reused, so a cached
 mapping stays valid until this process rolls a transaction back, or a ``vacuum`` (of any
-process) deletes terms: then the cache is dropped, and the compiled query plans that hold
-ids with it (:attr:`TermDictionary.on_stale`). Every write transaction checks the store's
-vacuum count first (``kg_meta`` key ``term_epoch``), so an id cached before another
-process's vacuum is never written into a statement; so does every read transaction
-(:meth:`~kg_engine.store.database.Database.snapshot`, PostgreSQL's ``reading``: in its own
-snapshot), and every look-up outside one (SQLite: only when another connection has committed,
-``PRAGMA data_version``). A read that runs outside a transaction (a SQLite query) checks
-before (:meth:`TermDictionary.fresh`) and after (:meth:`TermDictionary.stale_since`): if a
-vacuum committed meanwhile, it runs again.
+process) deletes terms: then the cache is dropped and :attr:`TermDictionary.generation`
+counted up (the SPARQL engine drops its compiled plans, which hold ids, when it changes).
+Every write transaction checks the store's vacuum count first (``kg_meta`` key
+``term_epoch``), so an id cached before another process's vacuum is never written into a
+statement; so does every read transaction (:meth:`~kg_engine.store.database.Database.snapshot`,
+PostgreSQL's ``reading``: in its own snapshot), and every look-up outside one (SQLite: only
+when another connection has committed, ``PRAGMA data_version``). A SQLite query, which runs
+outside a transaction, checks when it has run (:meth:`TermDictionary.current`): if a vacuum
+committed before its end, it runs again.
 
 Example:
     >>> from rdflib import URIRef
@@ -61,9 +61,6 @@ class TermDictionary:
         self._started = False  # the schema exists (start() was called): checks can read it
         #: How many times the ids handed out were dropped because a vacuum deleted terms.
         self.generation = 0
-        #: Called when the cache was dropped because another process vacuumed (compiled
-        #: plans holding term ids register here).
-        self.on_stale: list[Callable[[], None]] = []
         db.on_rollback.append(self.clear_cache)
         db.on_begin.append(self.check_epoch)
         db.on_read.append(self.check_reads)
@@ -85,8 +82,8 @@ class TermDictionary:
         self._terms = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
 
     def check_epoch(self) -> bool:
-        """Drop the cache (and tell :attr:`on_stale`) if a ``vacuum`` deleted terms since
-        the ids handed out were read; returns whether it did."""
+        """Drop the cache (and count a :attr:`generation`) if a ``vacuum`` deleted terms
+        since the ids handed out were read; returns whether it did."""
         if not self._started:
             return False  # the store is being created: no kg_meta yet, no ids handed out
         epoch = self.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (TERM_EPOCH_KEY,))
@@ -95,8 +92,6 @@ class TermDictionary:
         self._epoch = epoch
         self.generation += 1
         self.clear_cache()
-        for callback in self.on_stale:
-            callback()
         return True
 
     def check_reads(self) -> bool:

@@ -927,7 +927,7 @@ class SQLStore:
                 self.db.execute("DELETE FROM kg_meta WHERE key = ?", (schema.TERM_EPOCH_KEY,))
                 self.db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)",
                                 (schema.TERM_EPOCH_KEY, str(epoch)))
-        self.dictionary.clear_cache()
+        self.dictionary.check_epoch()  # a new generation: plans holding ids are dropped
         if compact and self.dialect == "sqlite" and removed:
             self.db.execute("VACUUM")
         return {"terms_removed": removed,

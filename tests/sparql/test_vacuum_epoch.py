@@ -95,3 +95,28 @@ def test_a_read_overtaken_by_a_vacuum_runs_again(url: str) -> None:
 
         assert kg.store.dictionary.current(read) == [S2]
         assert runs == [[S1], [S2]]
+
+
+def test_an_rdflib_dataset_over_the_store_right_after_another_process_vacuum(url: str) -> None:
+    """Without a KnowledgeGraph (no one clears the engine's plans for it): the engine notices
+    the store's dictionary dropped its ids and drops its own plans."""
+    from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
+    from kg_engine.store import open_store
+
+    with open_store(url) as store:
+        ds = KgDataset(store=KgSparqlStore(store=store))
+        store.add([(S1, P, O)])
+        assert _subjects(default_engine().query(ds, SELECT)) == [S1]
+        vacuum_elsewhere(url)
+        assert _subjects(default_engine().query(ds, SELECT)) == [S2]  # before: [] on PostgreSQL
+        assert default_engine().query(ds, ASK).askAnswer
+
+
+def test_queries_right_after_this_process_vacuum_are_right() -> None:
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.add([(S1, P, O)])
+        assert _subjects(kg.query(SELECT)) == [S1]
+        kg.remove((S1, P, O))
+        assert kg.vacuum()["terms_removed"] >= 2
+        kg.add([(S2, P, O)])
+        assert _subjects(kg.query(SELECT)) == [S2]

@@ -236,6 +236,45 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
     if not layout:
         return [tuple.__new__(row, ()) if row is not None else ()] * len(rows)
     columns = list(zip(*rows))  # one tuple per SQL column
+    cache = _term_cache(store)
+    out_cols = _from_cache(cache, layout, columns)
+    if out_cols is None:
+        out_cols = _fetching(store, cache, layout, columns, constant)
+    if row is not None:
+        return list(map(partial(tuple.__new__, row), zip(*out_cols)))
+    return list(zip(*out_cols))
+
+
+def _from_cache(cache: dict[Any, Identifier | None], layout: Layout, columns: list[tuple]) -> list[Any] | None:
+    """The decoded columns when every term id (and every datatype a value needs) is cached
+    (a warm result, the common case of a repeated query); ``None`` at the first miss.
+
+    One look-up per id cell and no other pass over the result's ids: on a large result each
+    pass through a cache of 10^5-10^6 terms is a walk of scattered memory, and the passes that
+    found the ids the cache lacks cost as much as the look-ups themselves."""
+    get = cache.__getitem__  # a KeyError is a miss; NULL (unbound) is cached as None
+    out_cols: list[Any] = []
+    try:
+        for _v, kind, i in layout:
+            if kind == "id":
+                out_cols.append(list(map(get, columns[i])))
+            elif all(map(cache.__contains__, {t for t in columns[i + 1] if t is not None and t > 0})):
+                out_cols.append(None)
+            else:
+                return None
+    except KeyError:
+        return None
+    for k, (_v, kind, i) in enumerate(layout):
+        if kind != "id":
+            out_cols[k] = [None if t is None else _value(v, int(t), n, cache)
+                           for v, t, n in zip(columns[i], columns[i + 1], columns[i + 2])]
+    return out_cols
+
+
+def _fetching(store: Any, cache: dict[Any, Identifier | None], layout: Layout, columns: list[tuple],
+              constant: Callable[[int], Identifier]) -> list[Any]:
+    """The decoded columns, fetching the terms the cache lacks (and resolving the query's
+    constants, negative ids)."""
     need: set[Any] = set()
     for _v, kind, i in layout:
         if kind == "id":
@@ -243,7 +282,6 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
         else:  # a value's type code > 0 is the id of its datatype
             need.update(t for t in columns[i + 1] if t is not None and t > 0)
     need.discard(None)
-    cache = _term_cache(store)
     missing = set(filterfalse(cache.__contains__, need))  # O(len(need)), not O(len(cache))
     if missing and len(cache) + len(missing) > _TERM_CACHE_MAX:
         # full: start over with this result's terms (so a result with more terms than the
@@ -272,9 +310,7 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
             values, types, divisors = columns[i], columns[i + 1], columns[i + 2]
             out_cols.append([None if t is None else _value(v, int(t), n, cache)
                              for v, t, n in zip(values, types, divisors)])
-    if row is not None:
-        return list(map(partial(tuple.__new__, row), zip(*out_cols)))
-    return list(zip(*out_cols))
+    return out_cols
 
 
 #: per store: term id -> rdflib term. Safe because the store never deletes or re-numbers
@@ -293,19 +329,19 @@ class _Terms:
     __slots__ = ("terms",)
 
     def __init__(self) -> None:
-        self.terms: dict[int, Identifier] = {}
+        self.terms: dict[int | None, Identifier | None] = {None: None}
 
 
-def _term_cache(store: Any, reset: bool = False) -> dict[int, Identifier]:
+def _term_cache(store: Any, reset: bool = False) -> dict[Any, Identifier | None]:
     """The id → term cache of ``store``; ``reset``: replaced by an empty one first."""
     try:
         box = _TERM_CACHES.get(store)
     except TypeError:  # not weak-referenceable: a per-call cache
-        return {}
+        return {None: None}
     if box is None:
         box = _TERM_CACHES[store] = _Terms()
     elif reset:
-        box.terms = {}
+        box.terms = {None: None}
     return box.terms
 
 

@@ -44,3 +44,27 @@ def test_reset_keeps_the_terms_that_were_cached_before(monkeypatch):
     # 3 cached + 9 new > 5: the cache starts over; the 3 cached ones are decoded too
     assert _decode(st, ids) == terms
     assert _decode(st, ids[:4]) == terms[:4]
+
+
+def test_warm_and_partly_cached_results_decode_the_same(monkeypatch):
+    st, ids, terms = _store(6)
+    fetched: list[int] = []
+    real = decode.fetch_terms
+
+    def counting(store, need, cache=None):
+        fetched.append(len(need))
+        return real(store, need, cache)
+
+    monkeypatch.setattr(decode, "fetch_terms", counting)
+    layout = [(Variable("x"), "id", 0), (Variable("y"), "id", 1)]
+    const = URIRef("urn:not-in-the-store")
+    rows = [(ids[0], None), (ids[1], ids[2]), (None, ids[0])]
+    want = [(terms[0], None), (terms[1], terms[2]), (None, terms[0])]
+    assert decode.decode_rows(st, layout, rows, lambda k: None) == want  # cold: one fetch
+    assert decode.decode_rows(st, layout, rows, lambda k: None) == want  # warm, NULLs unbound
+    assert fetched == [3]
+    # a miss among cached ids, and a query constant (negative id), go through the fetch
+    rows2 = [*rows, (ids[5], -1)]
+    got = decode.decode_rows(st, layout, rows2, lambda k: const if k == -1 else None)
+    assert got == [*want, (terms[5], const)]
+    assert fetched == [3, 1]

@@ -306,11 +306,15 @@ _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def table_cell(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
     r"""A term as one cell of the ``table`` format: :func:`human_term` on one line (``\\``,
     ``\n``, ``\r``, ``\t`` and ``\uXXXX`` for the characters that would break or hide it), a
-    literal longer than :data:`TABLE_CELL_CHARS` cut with the count of what is left out.
+    literal longer than :data:`TABLE_CELL_CHARS` cut with the count of what is left out, a
+    literal that would read as another term (``ex:a``, ``<…>``, ``_:b``, ``"…``) in quotes
+    (``\"`` inside).
 
     Example:
         >>> print(table_cell(Literal("two\nlines, a\\b")))
         two\nlines, a\\b
+        >>> table_cell(Literal("ex:a"), {"ex": "http://ex.org/"}), table_cell(Literal('_:b "c"'))
+        ('"ex:a"', '"_:b \\"c\\""')
         >>> table_cell(Literal("x" * 105))[-25:]
         'xxxxxxxx… (+5 characters)'
     """
@@ -318,8 +322,21 @@ def table_cell(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
     rest = 0
     if isinstance(t, Literal) and len(text) > TABLE_CELL_CHARS:
         text, rest = text[:TABLE_CELL_CHARS], len(text) - TABLE_CELL_CHARS
-    text = _UNSEEN.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text)
-    return text + (f"… (+{rest:,} characters)" if rest else "")
+    shown = _UNSEEN.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04X}"), text)
+    if rest:
+        return shown + f"… (+{rest:,} characters)"
+    if isinstance(t, Literal) and _reads_as_term(text, prefixes):
+        return '"' + shown.replace('"', '\\"') + '"'
+    return shown
+
+
+def _reads_as_term(text: str, prefixes: Mapping[str, str] | None) -> bool:
+    """Whether a literal's text would read as an IRI (``<…>``, a prefixed name of
+    ``prefixes``), a blank node (``_:…``) or a quoted literal in the table."""
+    if text.startswith(('"', "<", "_:")):
+        return True
+    prefix, colon, _ = text.partition(":")
+    return bool(colon) and prefix in (prefixes or {})
 
 
 def _table(result: Result, prefixes: Mapping[str, str] | None) -> str:

@@ -89,8 +89,11 @@ STRESS_LITERALS = [
     '"  lead and trail  "', '"a,b;c\\"d"', '"日本語"@ja', '"ÅBC"@sv-SE', '"x"^^xsd:string',
     '"émoji 😀"^^xsd:string', f'"{LONG}"', '"=1+2"', '"zz"^^<http://example.org/dt,x>',
     '"1e0"^^xsd:double', '"NaN"^^xsd:double', '"-0"^^xsd:integer',
+    # literals a person could read as another term in the table
+    '"ex:n1"', '"<http://example.org/n1>"', '"_:b1"', r'"\"quoted\""',
 ]
 BIG = 2500  # rows of ex:big, more than one streamed chunk
+HUB = 350  # statements about ex:hub, more than the explorer's entity page shows
 #: seconds a query may run on the API and on each transport; a query past it on the API is
 #: ``timeout`` for every transport and not sent to them (a generated path query can explode)
 TIMEOUT = 10.0
@@ -124,6 +127,7 @@ STRESS_QUERIES = [
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(?p != ex:big) }",
     "CONSTRUCT { ?s ex:q _:x . _:x ex:r ?o } WHERE { ?s ex:p1 ?o }",
     "DESCRIBE ex:n0",
+    "SELECT ?h (COUNT(*) AS ?n) WHERE { ?s ex:hubOf ?h } GROUP BY ?h",  # /api/entity cuts it
 ]
 
 
@@ -140,6 +144,7 @@ def stress_dataset(seed: int, big: int = BIG) -> str:
     label = "<http://www.w3.org/2000/01/rdf-schema#label>"
     extra += [f"{'_:s1' if i == 6 else f'ex:n{i}'} {label} {lit} ." for i, lit in enumerate(SEARCH_LABELS)]
     extra += [f'ex:b{i} ex:big "{i:05d} ü \\"q\\"" .' for i in range(big)]
+    extra += [f"ex:b{i} ex:hubOf ex:hub ." for i in range(HUB)]  # past the entity page's limit
     lines = base.splitlines()
     head = [x for x in lines if x.startswith("@prefix")]
     rest = [x for x in lines if not x.startswith("@prefix")]
@@ -292,8 +297,9 @@ def parse_table(text: str, prefixes: dict[str, str]) -> Any:
     corners are (display columns: wide characters take two), one line per row, the footer's
     ``N rows`` equal to the lines. Cells are what :func:`table_form` makes of a term:
     ``<iri>`` or a prefixed name of ``prefixes`` (expanded), ``_:label``, else a literal's
-    text with ``\\ \n \r \t \uXXXX`` escapes undone (trailing spaces are padding);
-    ``… (+N characters)`` ends a cut value.
+    text with ``\\ \n \r \t \uXXXX`` escapes undone (trailing spaces are padding), in
+    quotes (``\"`` inside) when it would read as one of the others; ``… (+N characters)`` ends
+    a cut value.
 
     Example:
         >>> grid = ("┏━━━━━━┓\n┃ ?x   ┃\n┡━━━━━━┩\n│ ex:a │\n│ a\\nb │\n└──────┘\n2 rows\n")
@@ -335,6 +341,10 @@ def _table_cell(c: str, prefixes: dict[str, str]) -> Any:
     cut = _TRUNCATED.search(c)  # only literals are cut
     if cut:
         c = c[:cut.start()]
+    elif c.startswith('"'):  # a literal that would read as another term, quoted
+        if len(c) < 2 or not c.endswith('"') or re.search(r'(?<!\\)(\\\\)*"', c[1:-1]):
+            raise ValueError(f"a quoted cell without its closing quote: {c!r}")
+        c = c[1:-1].replace('\\"', '"')
     elif c.startswith("<") and c.endswith(">") and not any(x in c[1:-1] for x in "<> \"{}|^`\\"):
         return ("iri", c[1:-1])
     elif c.startswith("_:"):

@@ -115,6 +115,19 @@ def test_table_keeps_one_line_per_row_and_shows_every_cut(tmp_path: Path) -> Non
     assert len({len(line) for line in lines[:-1]}) == 1  # every line as wide as the borders
 
 
+def test_table_quotes_a_literal_that_reads_as_another_term(tmp_path: Path) -> None:
+    # the literal "ex:n1" printed as ex:n1, the IRI's cell; "<http://…>" as the IRI, "_:b1"
+    # as a blank node (transport differential, cli-table, stress literals, seed 1700097)
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    r = run("update", "--db", url, f'PREFIX ex: <{EX}> INSERT DATA {{ ex:a ex:p ex:n1, "ex:n1", '
+            f'"<{EX}n1>", "_:b1", "\\"q\\" x", "plain: text" }}')
+    assert r.exit_code == 0, r.output
+    r = run("query", "--db", url, f"PREFIX ex: <{EX}> SELECT ?o WHERE {{ ex:a ex:p ?o }} ORDER BY ?o")
+    assert r.exit_code == 0, r.output
+    cells = sorted(line.strip("│ ") for line in r.output.splitlines()[3:-2])
+    assert cells == sorted(["ex:n1", '"ex:n1"', f'"<{EX}n1>"', '"_:b1"', '"\\"q\\" x"', "plain: text"])
+
+
 def test_inferences_and_asserted_only(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     rdfs = "http://www.w3.org/2000/01/rdf-schema#"

@@ -382,8 +382,11 @@ class _Parser:
                     f"functor {t.text}(…) inside a triple pattern is not supported; "
                     "use plain nodes", t
                 )
+            also = (f", a boolean as '{t.text}'^^xsd:boolean" if t.text in ("true", "false")
+                    else "")
             raise self.error(
-                f"unknown name {t.text!r}: write an IRI as <…> or prefix:name, a variable as ?{t.text}",
+                f"unknown name {t.text!r}: write an IRI as <…> or prefix:name, a variable as "
+                f"?{t.text}{also}",
                 t,
             )
         raise self.error(

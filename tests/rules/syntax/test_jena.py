@@ -91,6 +91,9 @@ def test_constraint_rule_has_empty_head():
         ("@include <OWL>.", 1, 10, "@include <OWL> is not supported"),
         ("[r: (?x <urn:p> ?y) ~ -> (?x <urn:q> ?y)]", 1, 21, "unexpected character '~'"),
         ("[r: ('lit' <urn:p> ?y) -> (?y <urn:q> ?y)]", 1, 5, "literal cannot be the subject"),
+        # a new user's noValue(?l lib:returned true): the message now shows the boolean form
+        ("[r: (?l <urn:p> ?y) noValue(?l <urn:r> true) -> (?l <urn:q> ?y)]", 1, 40,
+         "a boolean as 'true'^^xsd:boolean"),
     ],
 )
 def test_syntax_errors_name_line_and_column(text, line, col, fragment):

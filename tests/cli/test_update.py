@@ -131,3 +131,25 @@ def test_update_of_comments_only_changes_nothing(store: Path) -> None:
     r = CliRunner().invoke(app, ["update", "--db", f"sqlite:///{store}", "# nothing to do\n"])
     assert r.exit_code == 0, r.output
     assert digest(store) == before
+
+
+def test_the_count_keeps_inferred_statements_apart(tmp_path: Path) -> None:
+    """A new user inserted 4 statements into a store with a reasoning profile and read
+    "ok: +10 statements": the 6 statements the rules derived were counted as written."""
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.update(f"INSERT DATA {{ <{EX}author> <http://www.w3.org/2000/01/rdf-schema#range> "
+                  f"<{EX}Author> . <{EX}Author> <http://www.w3.org/2000/01/rdf-schema#subClassOf>"
+                  f" <{EX}Person> }}")
+        kg.reason("rdfs")
+    runner = CliRunner()
+    insert = (f"INSERT DATA {{ <{EX}b1> <{EX}author> <{EX}ann> . "
+              f"<{EX}b2> <{EX}author> <{EX}bob> }}")
+    r = runner.invoke(app, ["update", "--db", db, insert])
+    assert r.exit_code == 0, r.output
+    # ann and bob are each an Author and a Person
+    assert "ok: +2 statements, +4 inferred (8 in the store)" in r.output, r.output
+    r = runner.invoke(app, ["update", "--db", db, f"DELETE DATA {{ <{EX}b2> <{EX}author> <{EX}bob> }}"])
+    assert "ok: -1 statements, -2 inferred (5 in the store)" in r.output, r.output
+    r = runner.invoke(app, ["update", "--db", db, f'INSERT DATA {{ <{EX}b1> <{EX}title> "T" }}'])
+    assert "ok: +1 statements (6 in the store)" in r.output, r.output  # nothing follows

@@ -37,6 +37,7 @@ def check(
 ) -> None:
     """Check that a store is sound (SQLite pages and indexes, kg-engine's tables); read-only."""
     from kg_engine.store.check import FIX_PAGES, CheckReport, Finding
+    from kg_engine.store.database import redact_url
 
     url = db if store is None else store if "://" in store else f"sqlite:///{store}"
     with user_errors():
@@ -50,12 +51,13 @@ def check(
         else:
             with kg:
                 report = kg.check(quick=quick)
+    shown = url if url.startswith("sqlite:") else redact_url(url)  # no password shown
     if as_json:
         console.print_json(json.dumps({
-            "url": url, "sound": report.sound, "checks": report.checks,
+            "url": shown, "sound": report.sound, "checks": report.checks,
             "findings": [{"what": f.what, "fix": f.fix} for f in report.findings]}))
     else:
-        console.print(f"{url}: {report}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"{shown}: {report}", markup=False, highlight=False, soft_wrap=True)
     if not report.sound:
         raise typer.Exit(EXIT_UNSOUND)
 

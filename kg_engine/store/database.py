@@ -41,7 +41,7 @@ from kg_engine.errors import (
     StoreURLError,
 )
 
-__all__ = ["Database", "Dialect", "database_error", "parse_url", "sqlite_path"]
+__all__ = ["Database", "Dialect", "database_error", "parse_url", "redact_url", "sqlite_path"]
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -219,7 +219,7 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
         return exc
     if (isinstance(exc, sqlite3.ProgrammingError) and "closed database" in str(exc)) or (
             type(exc).__module__.startswith("psycopg") and "connection is closed" in str(exc)):
-        return StoreError(f"{_redact(url)} is closed (close() was called, or its with block "
+        return StoreError(f"{redact_url(url)} is closed (close() was called, or its with block "
                           "ended): open the store again to use it")
     if isinstance(exc, sqlite3.Error):
         name = getattr(exc, "sqlite_errorname", "") or ""
@@ -238,18 +238,23 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         name = type(exc).__name__
         if name in ("OperationalError", "ConnectionTimeout") or "connection" in first.lower():
-            return StoreError(f"cannot reach the PostgreSQL database {_redact(url)}: {first}: "
+            return StoreError(f"cannot reach the PostgreSQL database {redact_url(url)}: {first}: "
                               "check that the server runs and the URL's host, port, user and "
                               "database are right")
         if name in ("InsufficientPrivilege", "ReadOnlySqlTransaction", "DiskFull",
                     "InvalidCatalogName", "InvalidAuthorizationSpecification"):
-            return StoreError(f"PostgreSQL database {_redact(url)}: {first}: check the "
+            return StoreError(f"PostgreSQL database {redact_url(url)}: {first}: check the "
                               "database's permissions and space")
     return None
 
 
-def _redact(url: str) -> str:
-    """``url`` without its password."""
+def redact_url(url: str) -> str:
+    """``url`` without its password.
+
+    Example:
+        >>> redact_url("postgresql+psycopg://kg:secret@db.example.org/kg")
+        'postgresql+psycopg://kg:***@db.example.org/kg'
+    """
     try:
         from sqlalchemy.engine import make_url
 

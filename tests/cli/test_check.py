@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kg_engine.cli.app import app
@@ -61,3 +62,22 @@ def test_missing_store_exits_2_and_creates_nothing(tmp_path: Path) -> None:
     assert res.exit_code == 2, res.output
     assert "no such store" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_postgresql_runs_the_consistency_checks(pg_server) -> None:
+    from rdflib import URIRef
+
+    from kg_engine import KnowledgeGraph
+
+    url = pg_server.new_database_url()
+    with KnowledgeGraph(url) as kg:
+        kg.add([(URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"))])
+    res = runner.invoke(app, ["check", url])
+    assert res.exit_code == 0, res.output
+    assert "integrity_check" not in res.output and "term ids" in res.output
+    with KnowledgeGraph(url) as kg, kg.store.db.transaction():
+        kg.store.db.execute("DELETE FROM kg_terms WHERE lex = 'urn:b'")
+    res = runner.invoke(app, ["check", "--db", url])
+    assert res.exit_code == EXIT_UNSOUND, res.output
+    assert "kg_quads.o: 1 row(s) name a term id missing from kg_terms" in res.output

@@ -969,6 +969,9 @@ def order_key(term: Any) -> tuple:
         num = dtm = bln = None
         if term.datatype is not None:
             num, dtm, bln = typed_values(str(term), str(term.datatype))
+        if num is not None and term.datatype not in (XSD.double, XSD.float):
+            # an integer's or decimal's own value: as doubles 9007199254740993 and ...992 tie
+            num = xsd.numeric_value(term)
         plain = num is None and dtm is None and bln is None
         return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, bln is None, bln or 0,
                 str(term) if plain else "", term.language or "")

@@ -21,7 +21,7 @@ from rdflib.term import Variable
 
 from .block import Block, Col
 from .context import CompileContext, GraphScope
-from .expressions import Ex, ExprCompiler, TermAccess
+from .expressions import EXACT_INTEGERS, Ex, ExprCompiler, TermAccess
 from .sql import NULL, Sql, param, sql
 
 __all__ = ["compile_aggregate"]
@@ -126,12 +126,15 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         # exact only over integers (kg_terms.num is a double): decimals/doubles -> rdflib
         # an unbound value in the group is an error element: the aggregate is unbound (§18.5.1)
         unbound = sql("COUNT(*) > COUNT({})", bound)
+        # and only while every partial sum stays below 2^53: beyond, a double is not the integer
+        # (9007199254740993 is read as ...992, and two of them sum to ...984 in SQL)
+        big = sql(f"SUM(ABS({{}})) >= {EXACT_INTEGERS}", n.e)
         if name == "Aggregate_Sum":
             t = sql("(CASE WHEN {} THEN NULL WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 "
-                    "ELSE -1 END)", unbound, err, cnt, maxr)
+                    "WHEN {} THEN -99 ELSE -1 END)", unbound, err, cnt, maxr, big)
             return Col.val(sql("COALESCE({}, 0)", total), t, risky=True)
         t = sql("(CASE WHEN {} THEN NULL WHEN {} THEN -99 WHEN {} = 0 THEN -1 WHEN {} > 1 THEN -99 "
-                "ELSE -2 END)", unbound, err, cnt, maxr)
+                "WHEN {} THEN -99 ELSE -2 END)", unbound, err, cnt, maxr, big)
         return Col.val(sql("COALESCE({}, 0)", total), t, sql("NULLIF({}, 0)", cnt), risky=True)
     if name in ("Aggregate_Min", "Aggregate_Max"):
         fn = "MIN" if name == "Aggregate_Min" else "MAX"

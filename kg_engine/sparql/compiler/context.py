@@ -115,6 +115,9 @@ class CompileContext:
         self.exact_aggregates = EXACT_AGGREGATES.get()
         #: an aggregate's SQL value may be inexact at run time (see CompiledQuery.run)
         self.inexact_aggregates = False
+        #: the SQL aborts where a double cannot decide a comparison of integers/decimals
+        #: (ExprCompiler.abort_inexact; see CompiledQuery.run)
+        self.numeric_guards = False
         #: variables bound outside the pattern being compiled (ctx bindings, initBindings,
         #: the outer row of EXISTS): every occurrence is equated with this column
         self.env: dict[Variable, Col] = {}

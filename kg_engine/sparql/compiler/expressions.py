@@ -158,6 +158,70 @@ class ExprCompiler:
         return sql("(CASE {} WHEN {} THEN 4 WHEN {} THEN 3 WHEN {} THEN 2 ELSE 1 END)",
                    d, self.dt(XSD.double), self.dt(XSD.float), self.dt(XSD.decimal))
 
+    # exactness of numbers -----------------------------------------------------------------
+    # kg_terms.num (and SQL's arithmetic) is a double: an xsd:integer beyond 2^53 or a long
+    # xsd:decimal is not its value there (9007199254740993 reads as ...992), and decimal sums
+    # are not exact (0.1 + 0.2 is not 0.3). Where SQL's double may decide wrongly, the
+    # statement is aborted and the query runs on the rdflib path (exact ints and decimals).
+    def abort_inexact(self, x: Sql) -> Sql:
+        """A condition that aborts the statement when evaluated (``x``: a non-constant value
+        of the row, so that PostgreSQL does not fold it while planning); the plan then
+        declines at run time (:class:`.decode.RuntimeDecline`)."""
+        self.cc.numeric_guards = True
+        if self.cc.sqlite:
+            return sql("(kg_inexact({}) = 0)", x)
+        return sql(f"(CAST(('{INEXACT_MARK} ' || CAST({{}} AS TEXT)) AS DOUBLE PRECISION) = 0)", x)
+
+    def exact(self, src: Ex, n: Ex) -> Sql | bool:
+        """Whether ``n`` (the double of ``src``) is exact enough for comparisons: a double or
+        float; an integer below 2^53; a stored decimal of at most 16 characters (two distinct
+        decimals of at most 15 digits are distinct doubles). True/False when known."""
+        if src.kind == "const":
+            c = src.const
+            if not isinstance(c, Literal) or c.datatype is None or str(c.datatype) not in NUMERIC_DTS:
+                return True
+            return _exact_constant(c)
+        r = _rank_sql(n.rank)
+        if src.kind == "term":  # (not a number: nothing to be exact about)
+            return sql(f"({{}} IS NULL OR {{}} >= 3 OR abs({{}}) < {EXACT_INTEGERS} AND ({{}} <> {{}} "
+                       "OR length({}) <= 16))", n.e, r, n.e, self.f(src, "dt"), self.dt(XSD.decimal),
+                       self.f(src, "lex"))
+        # computed in SQL: integers stay exact below 2^53 (their inputs are: see _arith);
+        # decimals do not (0.1 + 0.2)
+        return sql(f"({{}} IS NULL OR {{}} >= 3 OR {{}} = 1 AND abs({{}}) < {EXACT_INTEGERS})",
+                   n.e, r, r, n.e)
+
+    def exact_num(self, src: Ex) -> Ex:
+        """``num(src)``, aborting the statement where its double is not its integer/decimal
+        value (operands of SQL arithmetic)."""
+        n = self.num(src)
+        ok = self.exact(src, n) if src.kind in ("term", "const") else True
+        if ok is True:
+            return n
+        if ok is False:
+            raise Decline("an integer/decimal constant beyond a double's precision")
+        return Ex("num", sql("(CASE WHEN {} THEN {} WHEN {} THEN {} END)", ok, n.e,
+                             self.abort_inexact(n.e), n.e), rank=n.rank)
+
+    def num_compare(self, sqlop: str, a: Ex, x: Ex, b: Ex, y: Ex) -> Sql:
+        """``x sqlop y`` over the doubles ``x = num(a)``, ``y = num(b)``. A double decides
+        exactly unless the two are equal or nearly so (rounding is monotonic); then, with
+        neither side a float or double (promotion would round the other anyway) and one side
+        not exact (see :meth:`exact`), the statement aborts."""
+        cmp = sql(f"({{}} {sqlop} {{}})", x.e, y.e)
+        ea, eb = self.exact(a, x), self.exact(b, y)
+        if ea is True and eb is True:
+            return cmp
+        if a.kind == "const" and b.kind == "const":
+            raise Decline("comparison of constants beyond a double's precision")
+        parts = [c for c in (ea, eb) if c is not True]
+        both = FALSE if any(c is False for c in parts) else Sql.join(" AND ", parts).paren()
+        near = sql("(abs({} - {}) <= 1e-12 * (abs({}) + abs({})))", x.e, y.e, x.e, y.e)
+        doubles = sql("({} >= 3 OR {} >= 3)", _rank_sql(x.rank), _rank_sql(y.rank))
+        target = x.e if a.kind != "const" else y.e
+        return sql("(CASE WHEN {} AND NOT {} AND NOT {} THEN {} ELSE {} END)",
+                   near, doubles, both, self.abort_inexact(target), cmp)
+
     # conversions ------------------------------------------------------------------------
     def num(self, ex: Ex) -> Ex:
         if ex.kind == "num":
@@ -400,7 +464,7 @@ class ExprCompiler:
 
     # arithmetic -------------------------------------------------------------------------
     def _arith(self, a: Ex, op: str, b: Ex) -> Ex:
-        a, b = self.num(a), self.num(b)
+        a, b = self.exact_num(a), self.exact_num(b)
         rank = _max_rank(self.cc, a.rank, b.rank)
         if op == "/":
             if self.cc.sqlite and not (isinstance(rank, int) and rank <= 2):
@@ -453,7 +517,7 @@ class ExprCompiler:
         return cur
 
     def _UnaryMinus(self, e: CompValue) -> Ex:
-        a = self.num(self.compile(e.expr))
+        a = self.exact_num(self.compile(e.expr))
         return Ex("num", sql("(- {})", a.e), rank=a.rank)
 
     def _UnaryPlus(self, e: CompValue) -> Ex:
@@ -493,7 +557,7 @@ class ExprCompiler:
                 continue
             if isinstance(x, Literal) and x.datatype is not None and str(x.datatype) in NUMERIC_DTS:
                 v = typed_values(str(x), str(x.datatype))[0]
-                if v is not None:
+                if v is not None and _exact_constant(x):
                     nums.append(float(v))
                     continue
             rest.append(x)
@@ -503,7 +567,13 @@ class ExprCompiler:
             ids = sorted({i for i in (self.cc.tid(t) for t in iris) if i > 0})
             parts.append(self._in_set(a.e, ids) if ids else FALSE)
         if nums:
-            parts.append(self._eq_guard(a, self._in_set(self.num(a).e, sorted(set(nums))), "="))
+            n = self.num(a)
+            test = self._in_set(n.e, sorted(set(nums)))
+            ok = self.exact(a, n) if a.kind == "term" else True
+            if ok is not True:  # an inexact integer/decimal equal (as a double) to a member
+                test = sql("(CASE WHEN {} AND {} < 3 AND NOT {} THEN {} ELSE {} END)", test,
+                           _rank_sql(n.rank), ok, self.abort_inexact(n.e), test)
+            parts.append(self._eq_guard(a, test, "="))
         if strs:
             simple = sql("({} AND {} = '')", self.is_string_lit(a), self.f(a, "lang"))
             test = self._in_set(self.f(a, "lex"), sorted(set(strs)))
@@ -547,7 +617,7 @@ class ExprCompiler:
             assert isinstance(c, Literal)
             dt = c.datatype
             if dt is not None and str(dt) in NUMERIC_DTS:
-                return self._cmp_num(sqlop, a, self.num(b), eq)
+                return self._cmp_num(sqlop, a, b, eq)
             if dt in _STRING_DTS and not c.language:
                 return self._cmp_str(sqlop, a, self.string(b), eq)
             if dt in (XSD.dateTime, XSD.date) and a.kind == "term":
@@ -589,7 +659,7 @@ class ExprCompiler:
             numx = a if a.kind == "num" else b
             oth = self.num(other)
             x, y = (numx, oth) if a.kind == "num" else (oth, numx)
-            cmp = sql(f"({{}} {sqlop} {{}})", x.e, y.e)
+            cmp = self.num_compare(sqlop, a, x, b, y)
             if eq and other.kind == "term":
                 return self._eq_guard(other, cmp, op, numx.e)
             return cmp
@@ -615,9 +685,9 @@ class ExprCompiler:
             return guard  # a constant: never NULL
         return sql("(CASE WHEN {} IS NULL THEN NULL ELSE {} END)", other, guard)
 
-    def _cmp_num(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:
-        x = self.num(a)
-        cmp = sql(f"({{}} {sqlop} {{}})", x.e, b.e)
+    def _cmp_num(self, sqlop: str, a: Ex, const: Ex, eq: bool) -> Sql:
+        x, b = self.num(a), self.num(const)
+        cmp = self.num_compare(sqlop, a, x, const, b)
         if eq and a.kind == "term":
             return self._eq_guard(a, cmp, "=" if sqlop == "=" else "!=", b.e)
         return cmp
@@ -659,6 +729,8 @@ class ExprCompiler:
     def _cmp_terms(self, op: str, sqlop: str, a: Ex, b: Ex) -> Sql:
         f = self.f
         both_num = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "num"), f(b, "num"))
+        na, nb = self.num(a), self.num(b)
+        num_eq, num_cmp = self.num_compare("=", a, na, b, nb), self.num_compare(sqlop, a, na, b, nb)
         sa = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(a), f(a, "lang"), f(a, "lex"))
         sb = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(b), f(b, "lang"), f(b, "lex"))
         both_str = sql("({} IS NOT NULL AND {} IS NOT NULL)", sa, sb)
@@ -672,19 +744,19 @@ class ExprCompiler:
             # an unbound side is an error (NULL), not "a different kind of term"
             inner = sql(
                 "(CASE WHEN {} IS NULL OR {} IS NULL THEN NULL "
-                "WHEN {} = {} THEN {} WHEN {} THEN {} = {} WHEN {} <> 3 OR {} <> 3 THEN {} "
+                "WHEN {} = {} THEN {} WHEN {} THEN {} WHEN {} <> 3 OR {} <> 3 THEN {} "
                 "WHEN {} <> '' OR {} <> '' THEN {} "
                 "WHEN {} THEN {} = {} WHEN {} THEN (CASE WHEN {} THEN {} = {} END) "
                 "WHEN {} THEN {} = {} WHEN {} AND {} THEN {} END)",
-                a.e, b.e, a.e, b.e, TRUE, both_num, f(a, "num"), f(b, "num"), f(a, "kind"), f(b, "kind"), FALSE,
+                a.e, b.e, a.e, b.e, TRUE, both_num, num_eq, f(a, "kind"), f(b, "kind"), FALSE,
                 f(a, "lang"), f(b, "lang"), FALSE,
                 both_str, sa, sb, both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"),
                 f(b, "bln"), self.known(a), self.known(b), FALSE)
             return inner if op == "=" else sql("(NOT {})", inner)
         return sql(
-            f"(CASE WHEN {{}} THEN {{}} {sqlop} {{}} WHEN {{}} THEN {{}} {sqlop} {{}} "
+            f"(CASE WHEN {{}} THEN {{}} WHEN {{}} THEN {{}} {sqlop} {{}} "
             f"WHEN {{}} THEN (CASE WHEN {{}} THEN {{}} {sqlop} {{}} END) WHEN {{}} THEN {{}} {sqlop} {{}} END)",
-            both_num, f(a, "num"), f(b, "num"), both_str, tk(sa), tk(sb),
+            both_num, num_cmp, both_str, tk(sa), tk(sb),
             both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"), f(b, "bln"))
 
     # built-ins --------------------------------------------------------------------------
@@ -1406,6 +1478,27 @@ def _value_kind(x: Ex) -> str | None:
 
 def _flip(op: str) -> str:
     return {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+
+
+#: 2^53: every integer of smaller magnitude is exact as a double (``kg_terms.num``), some
+#: larger ones are not
+EXACT_INTEGERS = 9007199254740992
+#: the text of the error a statement aborts with where a double cannot decide (PostgreSQL)
+INEXACT_MARK = "kg-engine: inexact number"
+
+
+def _exact_constant(c: Literal) -> bool:
+    """Whether a numeric constant's double is exact enough (see ``ExprCompiler.exact``)."""
+    from decimal import Decimal, InvalidOperation
+    if c.datatype in (XSD.double, XSD.float):
+        return True
+    try:
+        v = Decimal(str(c).strip())
+    except InvalidOperation:
+        return True  # ill-typed: no value, SQL's NULL
+    if not v.is_finite() or abs(v) >= EXACT_INTEGERS:
+        return False
+    return v == v.to_integral_value() or len(v.normalize().as_tuple().digits) <= 15
 
 
 def _rank_sql(r: Sql | int) -> Sql:

@@ -28,7 +28,7 @@ from kg_engine.sparql.rows import row_type, without_gc
 from .block import Col, Decline
 from .context import EXACT_AGGREGATES, UNKNOWN_BASE, CompileContext, DatasetSpec, GraphScope
 from .decode import RuntimeDecline, decode_rows
-from .expressions import regex_flags_python
+from .expressions import INEXACT_MARK, regex_flags_python
 from .modifiers import compile_select
 from .patterns import compile_pattern, plain
 from .render import Layout, render
@@ -193,6 +193,9 @@ class CompiledQuery:
     #: SQLite: an aggregate's value may turn out inexact at run time; the plan compiled with
     #: exact aggregates (``_exact``) then answers instead
     inexact_aggregates: bool = False
+    #: its SQL may abort where a double cannot decide a comparison of integers/decimals: the
+    #: run then declines (:class:`RuntimeDecline`) and rdflib's path answers exactly
+    numeric_guards: bool = False
     #: PostgreSQL: run in the compiler's join order (see :func:`pinned_order`)
     pin_joins: bool = False
     _exact: CompiledQuery | None = None
@@ -266,6 +269,9 @@ class CompiledQuery:
             # SQLite the plan with the rdflib path's exact aggregates (kg_agg) takes over
             exact = self._exact_aggregates(store, exc)
             if exact is None:
+                if self.numeric_guards and _aborted_inexact(exc):
+                    raise RuntimeDecline("a double cannot decide a comparison of integers or "
+                                         "decimals") from exc
                 raise
             return exact.run(store, bindings)
 
@@ -320,6 +326,14 @@ class CompiledQuery:
         if self.form == "ASK":
             return bool(rows)
         return self.vars, iter(rows)
+
+
+def _aborted_inexact(exc: Exception) -> bool:
+    """Whether ``exc`` is the abort of :meth:`.expressions.ExprCompiler.abort_inexact` (on
+    SQLite any failing callback: re-running on rdflib's path is right for either)."""
+    if type(exc).__module__ == "sqlite3":
+        return "user-defined function raised" in str(exc)
+    return INEXACT_MARK in str(exc)
 
 
 def _dataset_from_clause(clause: Any) -> DatasetSpec | None:
@@ -413,7 +427,8 @@ def compile_plan(store: Any, node: CompValue, dataset: DatasetSpec | None,
     return CompiledQuery(full=True, sql=body.text, params=body.params, vars=pv, layout=layout,
                          empty=empty, uses_regex=cc.uses_regex, missing=list(cc.missing),
                          binding_fields=cc.fields_of_bindings, py_exprs=cc.py_exprs, declined=[],
-                         inexact_aggregates=cc.inexact_aggregates, pin_joins=bool(cc.pin_joins),
+                         inexact_aggregates=cc.inexact_aggregates, numeric_guards=cc.numeric_guards,
+                         pin_joins=bool(cc.pin_joins),
                          **base)
 
 

@@ -333,6 +333,12 @@ def call(token: int, *args: Any) -> str | None:
     return _REGISTRY[token](*args)
 
 
+def kg_inexact(x: Any) -> int:
+    """Abort the statement: a double cannot decide this comparison of integers/decimals
+    (``ExprCompiler.abort_inexact``); the plan declines and rdflib's path answers."""
+    raise ArithmeticError(f"inexact number {x!r}")
+
+
 def register(raw: Any) -> None:
     """Register the ``kg_*`` functions of this module on a SQLite connection."""
     raw.create_function("kg_expr", -1, call)
@@ -344,3 +350,4 @@ def register(raw: Any) -> None:
     raw.create_function("kg_ebv", 1, kg_ebv, deterministic=True)
     raw.create_function("kg_key", 2, kg_key, deterministic=True)
     raw.create_function("kg_val", 4, kg_val, deterministic=True)
+    raw.create_function("kg_inexact", 1, kg_inexact)

@@ -109,9 +109,11 @@ def _plan(kg: Any, text: str, spec: Any) -> Any:
         plan = compile_query(kg.store, text, dataset=spec)
     except Exception:  # noqa: BLE001 - the full path parses again and reports the error
         plan = None
-    if plan is not None and not (plan.full and plan.form == "SELECT"
+    if plan is not None and not (plan.full and plan.form == "SELECT" and not plan.numeric_guards
                                  and all(kind == "id" for _, kind, _ in plan.layout)):
-        plan = None  # not streamable: computed values may still need rdflib's evaluator
+        # not streamable: computed values may still need rdflib's evaluator, and so may a
+        # comparison of integers/decimals SQL's doubles cannot decide (the SQL aborts)
+        plan = None
     with _PLANS_LOCK:
         _PLANS[key] = plan
         while len(_PLANS) > _PLANS_MAX:

@@ -422,10 +422,7 @@ def _is_numeric(e: Expr, ctx: Any) -> Literal:
     arg = e.arg  # raises NotBoundError (an error) when unbound
     if isinstance(arg, SPARQLError):
         raise arg
-    if isinstance(arg, Literal) and arg.datatype is not None and str(arg.datatype) in _NUMERIC_DTS:
-        from kg_engine.store.terms import typed_values
-        return Literal(typed_values(str(arg), str(arg.datatype))[0] is not None)
-    return Literal(False)
+    return Literal(isinstance(arg, Literal) and xsd.is_numeric_literal(arg))
 
 
 def _kind_test(test: Callable[[Any], bool]) -> Callable[[Expr, Any], Literal]:
@@ -962,19 +959,27 @@ def order_key(term: Any) -> tuple:
     from kg_engine.store.terms import typed_values
 
     if isinstance(term, BNode):
-        return (1, 0, 0.0, 0, 0.0, 0, 0, str(term), "")
+        return (1, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
     if isinstance(term, URIRef):
-        return (2, 0, 0.0, 0, 0.0, 0, 0, str(term), "")
+        return (2, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
     if isinstance(term, Literal):
         num = dtm = bln = None
         if term.datatype is not None:
             num, dtm, bln = typed_values(str(term), str(term.datatype))
+        exact: Any = 0 if num is None else num
         if num is not None and term.datatype not in (XSD.double, XSD.float):
-            # an integer's or decimal's own value: as doubles 9007199254740993 and ...992 tie
-            num = xsd.numeric_value(term)
+            # an integer's or decimal's own value breaks ties of the doubles where the double
+            # does not decide (9007199254740993 and ...992 are one double; 0.1 and 0.1e0 stay
+            # equal); last, so only equal doubles compare it (never NaN)
+            try:
+                v = xsd.numeric_value(term)
+                if not xsd.decided_as_double(v):
+                    exact = v
+            except SPARQLError:
+                pass
         plain = num is None and dtm is None and bln is None
         return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, bln is None, bln or 0,
-                str(term) if plain else "", term.language or "")
+                str(term) if plain else "", term.language or "", exact)
     return (0,)
 
 

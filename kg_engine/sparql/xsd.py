@@ -81,6 +81,44 @@ def numeric_value(lit: Literal) -> int | Decimal | float:
     raise SPARQLError(f"not a valid numeric literal: {lit.n3()}")
 
 
+def is_numeric_literal(lit: Literal) -> bool:
+    """``isNumeric``: a literal of a numeric datatype with a valid lexical form ("NaN" is a
+    double and a float, though the store keeps no value column for it).
+
+    Example:
+        >>> nan = Literal("NaN", datatype=XSD.double, normalize=False)
+        >>> is_numeric_literal(nan), is_numeric_literal(Literal("abc"))
+        (True, False)
+    """
+    from kg_engine.store.terms import typed_values
+
+    if lit.datatype is None or lit.datatype not in NUMERIC_TYPES:
+        return False
+    if lit.datatype in (XSD.double, XSD.float) and _lex(lit) == "NaN":
+        return True
+    return typed_values(str(lit), str(lit.datatype))[0] is not None
+
+
+#: 2^53: every integer of smaller magnitude is exact as a double, some larger ones are not
+EXACT_INTEGERS = 9007199254740992
+
+
+def decided_as_double(v: int | Decimal) -> bool:
+    """Whether comparing the double of an integer or decimal value decides as the value
+    itself would: an integer below 2^53, a decimal of at most 15 significant digits (two
+    distinct ones are two distinct doubles), and not beyond 2^53.
+
+    Example:
+        >>> decided_as_double(9007199254740993), decided_as_double(Decimal("0.1"))
+        (False, True)
+    """
+    if isinstance(v, Decimal) and not v.is_finite() or abs(v) >= EXACT_INTEGERS:
+        return False
+    if isinstance(v, int):
+        return True
+    return v == v.to_integral_value() or len(v.normalize().as_tuple().digits) <= 15
+
+
 def _tz_minutes(tz: str | None) -> int | None:
     if not tz:
         return None

@@ -840,7 +840,8 @@ class QueryGenerator:
                    f"COUNT(DISTINCT {b})", f"SUM(DISTINCT {b})", f"SUM({b} / 0)", f"COUNT({b} / 0)",
                    f"AVG(xsd:integer({b}))", f"MAX({b} + 1)", f"SAMPLE({b})"]
             proj = [["as", fn, f"?c{i}"] for i, fn in enumerate(w.sample(fns, w.choice([1, 2, 3])))]
-            if any("SAMPLE" in x[1] for x in proj) and len(where) > 1 and where[1][0] != "values":
+            if any("SAMPLE" in x[1] for x in proj) and not (where[1][0] == "values" and len(where[1][2]) == 1):
+                # SAMPLE of several values is any of them: only over one row
                 proj = [x for x in proj if "SAMPLE" not in x[1]] or [["as", "COUNT(*)", "?c0"]]
             if w.random() < 0.3:
                 proj.append(["as", w.choice([f"GROUP_CONCAT(DISTINCT {b}; SEPARATOR=\"|\")",

@@ -19,9 +19,11 @@ from rdflib.namespace import XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Variable
 
+from kg_engine.sparql.xsd import EXACT_INTEGERS
+
 from .block import Block, Col
 from .context import CompileContext, GraphScope
-from .expressions import EXACT_INTEGERS, Ex, ExprCompiler, TermAccess
+from .expressions import Ex, ExprCompiler, TermAccess
 from .sql import NULL, Sql, param, sql
 
 __all__ = ["compile_aggregate"]

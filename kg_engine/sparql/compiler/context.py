@@ -162,8 +162,13 @@ class CompileContext:
         for t in todo:
             i = pre[t] if t in pre else found.get(t)
             if i is None:
-                self.missing.append(t)
-                i = -len(self.missing)
+                # RDF 1.1: "x"^^xsd:string is the term "x" (the dictionary folds it: so must
+                # the ids of constants it does not hold, or DISTINCT/sameTerm see two terms)
+                plain = Literal(str(t)) if isinstance(t, Literal) and t.datatype == XSD.string else t
+                i = self.ids.get(plain)
+                if i is None:
+                    self.missing.append(plain)
+                    i = self.ids[plain] = -len(self.missing)
             self.ids[t] = int(i)
 
     def tid(self, term: Identifier) -> int:

@@ -25,6 +25,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
 from kg_engine.sparql.xpath_regex import compile_xpath, search
+from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_numeric_literal
 
 from .block import Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
@@ -472,11 +473,15 @@ class ExprCompiler:
                 raise Decline("division that may be of floats or doubles")
             rank = _max_rank(self.cc, rank, 2)
             if not self.cc.sqlite and not (isinstance(rank, int) and rank <= 2):
-                # PostgreSQL: a float or double over zero is ±Infinity (0/0, NaN: an error here)
+                # PostgreSQL: a float or double over zero is ±Infinity, or NaN for 0/0 and NaN/0
+                # (IEEE 754, as XPath op:numeric-divide says); an integer or decimal: an error
                 inf = "CAST('Infinity' AS DOUBLE PRECISION)"
+                nan = "CAST('NaN' AS DOUBLE PRECISION)"
                 return Ex("num", sql(f"(CASE WHEN {{}} = 0 THEN (CASE WHEN {{}} >= 3 THEN (CASE WHEN "
-                                     f"{{}} > 0 THEN {inf} WHEN {{}} < 0 THEN - {inf} END) END) "
-                                     "ELSE {} * 1.0 / {} END)", b.e, _rank_sql(rank), a.e, a.e, a.e, b.e),
+                                     f"{{}} > 0 AND {{}} <> {nan} THEN {inf} WHEN {{}} < 0 THEN - {inf} "
+                                     f"WHEN {{}} IS NOT NULL THEN {nan} END) END) "
+                                     "ELSE {} * 1.0 / {} END)", b.e, _rank_sql(rank), a.e, a.e, a.e, a.e,
+                                     a.e, b.e),
                           rank=rank)
             return Ex("num", sql("({} * 1.0 / NULLIF({}, 0))", a.e, b.e), rank=rank)
         return Ex("num", sql(f"({{}} {op} {{}})", a.e, b.e), rank=rank)
@@ -792,15 +797,14 @@ class ExprCompiler:
 
     def _Builtin_isNUMERIC(self, e: CompValue) -> Ex:
         x = self.compile(e.arg)
-        if x.kind == "term":
-            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN {} IS NOT NULL END)", x.e, self.f(x, "num")))
+        if x.kind == "term":  # NaN is a number without a value column (kg_terms.num is NULL)
+            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN ({} IS NOT NULL OR {} IN ({}, {}) "
+                                  "AND trim({}) = 'NaN') END)", x.e, self.f(x, "num"), self.f(x, "dt"),
+                                  self.dt(XSD.double), self.dt(XSD.float), self.f(x, "lex")))
         if x.kind == "num":  # an error stays an error
             return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN TRUE END)", x.e))
-        if x.kind == "const":  # as a stored term: numeric when the store keeps a value
-            from kg_engine.store.terms import typed_values
-            c = x.const
-            ok = isinstance(c, Literal) and c.datatype is not None and str(c.datatype) in NUMERIC_DTS \
-                and typed_values(str(c), str(c.datatype))[0] is not None
+        if x.kind == "const":
+            ok = isinstance(x.const, Literal) and is_numeric_literal(x.const)
             return Ex("bool", TRUE if ok else FALSE)
         if x.kind in ("str", "bool"):
             return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN FALSE END)", x.e))
@@ -1480,9 +1484,6 @@ def _flip(op: str) -> str:
     return {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
 
 
-#: 2^53: every integer of smaller magnitude is exact as a double (``kg_terms.num``), some
-#: larger ones are not
-EXACT_INTEGERS = 9007199254740992
 #: the text of the error a statement aborts with where a double cannot decide (PostgreSQL)
 INEXACT_MARK = "kg-engine: inexact number"
 
@@ -1496,9 +1497,7 @@ def _exact_constant(c: Literal) -> bool:
         v = Decimal(str(c).strip())
     except InvalidOperation:
         return True  # ill-typed: no value, SQL's NULL
-    if not v.is_finite() or abs(v) >= EXACT_INTEGERS:
-        return False
-    return v == v.to_integral_value() or len(v.normalize().as_tuple().digits) <= 15
+    return decided_as_double(v)
 
 
 def _rank_sql(r: Sql | int) -> Sql:

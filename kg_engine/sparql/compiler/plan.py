@@ -294,12 +294,15 @@ class CompiledQuery:
         is never held in memory (``run`` materialises). No prepared variables.
 
         Raises:
-            NotImplementedError: the query is not fully compiled, or a value cannot be
-                represented exactly (:class:`RuntimeDecline`, raised before the first row
-                of the batch that holds it).
+            NotImplementedError: the query is not fully compiled, its SQL may abort on
+                numbers (``numeric_guards``), or a value cannot be represented exactly
+                (:class:`RuntimeDecline`, raised before the first row of the batch that
+                holds it).
         """
         if not self.full:
             raise Decline("query not compiled to SQL: " + "; ".join(self.declined))
+        if self.numeric_guards:  # rows already streamed could not be taken back
+            raise Decline("its SQL may abort where a double cannot decide; use execute()")
         if self.init_vars:
             raise ValueError("stream() takes no prepared variables; use execute()")
         cq = self._fresh(store)

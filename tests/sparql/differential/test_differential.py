@@ -95,7 +95,7 @@ def test_widened_grammar_covers_its_constructs_and_can_be_turned_off() -> None:
 
 
 def test_fourth_widening_covers_its_constructs_and_can_be_turned_off() -> None:
-    gen = QueryGenerator(1100300)
+    gen = QueryGenerator(1100300, widen5=False)  # (the fifth widening draws instead of some)
     text = " ".join(gen.query().render() for _ in range(800))
     for word in ('"^^xsd:float', "xsd:short", '"😀"', '"ß"', "ENCODE_FOR_URI(", "STRBEFORE(",
                  "FROM NAMED ex:g2", "GRAPH ?g", "_:c", "ex:p2+", "ex:p2*", "/!", "ORDER BY DESC(?agg)",

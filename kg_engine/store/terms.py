@@ -44,6 +44,7 @@ __all__ = [
     "decode",
     "encode",
     "exact_literals",
+    "ill_typed",
     "make_row",
     "term_hash",
     "typed_values",
@@ -68,6 +69,7 @@ INTEGER_RANGES: dict[str, tuple[int | None, int | None]] = {
 _FLOATS = frozenset((_X + "float", _X + "double"))
 _DECIMAL = _X + "decimal"
 _DATETIMES = frozenset((_X + "dateTime", _X + "dateTimeStamp", _X + "date"))
+XSD_DATE = _X + "date"
 _BOOLEAN = _X + "boolean"
 _STRING = _X + "string"
 
@@ -126,6 +128,34 @@ def typed_values(lex: str, datatype: str | None) -> tuple[float | None, float | 
         s = lex.strip()
         return None, None, 1 if s in ("true", "1") else 0 if s in ("false", "0") else None
     return None, None, None
+
+
+def ill_typed(lex: str, datatype: str) -> bool:
+    """Whether ``lex`` is not a value of ``datatype``, for the datatypes the store gives a
+    value (numbers, booleans, dates and dateTimes); ``False`` for any other datatype.
+
+    Dates outside the years 1-9999 (which the store keeps without a value) are judged by
+    their form only.
+
+    Example:
+        >>> ill_typed("2024-13-01", XSD_DATE), ill_typed("2024-02-29", XSD_DATE)
+        (True, False)
+        >>> ill_typed("12,50", _DECIMAL), ill_typed("300", _X + "byte"), ill_typed("NaN", _X + "double")
+        (True, True, False)
+    """
+    if datatype in _DATETIMES:
+        s = lex.strip()
+        m = _DATETIME_RE.fullmatch(s)
+        if m is None or (m.group(4) is None) != (datatype == XSD_DATE):
+            return True
+        return 1 <= int(m.group(1)) <= 9999 and _epoch_seconds(s) is None
+    if datatype in NUMERIC_DATATYPES:
+        if datatype in _FLOATS:
+            return _FLOAT_RE.fullmatch(lex.strip()) is None
+        return typed_values(lex, datatype)[0] is None
+    if datatype == _BOOLEAN:
+        return typed_values(lex, datatype)[2] is None
+    return False
 
 
 def _epoch_seconds(lex: str) -> float | None:

@@ -42,13 +42,20 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import TextIO
 
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
-from kg_engine.store.terms import TermRow, make_row, term_hash
+from kg_engine.store.terms import (
+    NUMERIC_DATATYPES,
+    TermRow,
+    ill_typed,
+    make_row,
+    term_hash,
+)
 
 __all__ = ["Key", "TurtleParser", "key_row", "key_term", "parse_terms", "resolve_iri"]
 
@@ -57,6 +64,19 @@ Key = str | tuple[str] | tuple[str, str | None, str]
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
+#: datatypes whose literals the store gives a value: an invalid one is warned about
+_VALUED = NUMERIC_DATATYPES | {_XSD + n for n in ("date", "dateTime", "dateTimeStamp", "boolean")}
+_DAY = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"  # a day every month has
+_ZONE = r"(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+#: the common lexical forms, valid at a glance (a form they miss gets the full check)
+_SURELY_VALID = {_XSD + name: re.compile(pattern).fullmatch for name, pattern in [
+    ("integer", r"[+-]?[0-9]+"), ("decimal", r"[+-]?[0-9]*\.?[0-9]+"),
+    ("double", r"[+-]?[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?"), ("boolean", "true|false"),
+    ("date", _DAY + _ZONE),
+    ("dateTime", _DAY + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?" + _ZONE)]}
+#: literals not valid for their datatype named per document (the rest are counted)
+MAX_WARNINGS = 20
+log = logging.getLogger(__name__)
 _TYPE, _FIRST, _REST, _NIL = _RDF + "type", _RDF + "first", _RDF + "rest", _RDF + "nil"
 _INTEGER, _DECIMAL, _DOUBLE, _BOOLEAN = (_XSD + "integer", _XSD + "decimal", _XSD + "double",
                                          _XSD + "boolean")
@@ -156,6 +176,9 @@ class TurtleParser:
 
     Attributes:
         prefixes: the prefixes the document declared, first binding of each (for exports).
+        ill_typed: (line, column) of each typed literal that is not a value of its datatype
+            (``"2024-13-01"^^xsd:date``): kept as written, and logged as a warning naming
+            the place and the fix.
     """
 
     def __init__(self, source: str = "<input>", base: str | None = None, trig: bool = False,
@@ -165,6 +188,8 @@ class TurtleParser:
         self.trig = trig
         self.block_size = block_size
         self.prefixes: dict[str, str] = {}
+        #: (line, column) of every literal that is not a value of its datatype (warned)
+        self.ill_typed: list[tuple[int, int]] = []
         self._ns: dict[str, str] = {}
         self._cache: dict[str, Key] = {}
         self._blank = 0
@@ -318,6 +343,10 @@ class TurtleParser:
                             if type(d) is not str:
                                 self._fail(toks, i + 1, "a datatype must be an IRI or a prefixed"
                                            f" name; found {_short(dt)}")
+                            if d in _VALUED:
+                                ok = _SURELY_VALID.get(d)
+                                if (ok is None or ok(lex) is None) and ill_typed(lex, d):
+                                    self._ill_typed(toks, i - 1, lex, d)
                             o = (lex, d, "")
                             i += 2
                         else:
@@ -728,6 +757,24 @@ class TurtleParser:
             why = (f"string not closed on this line (a {q} string cannot span lines: use "
                    f"{q * 3}…{q * 3}, or write \\n)")
         raise RDFSyntaxError(why, source=self.source, line=line, column=col)
+
+    def _ill_typed(self, toks: list[str], i: int, lex: str, datatype: str) -> None:
+        """Warn (once per place, at most :data:`MAX_WARNINGS` times a document) that the
+        literal at token ``i`` is not a value of its datatype: it is kept as written (RDF
+        allows it), but FILTERs, ORDER BY and rules find no value in it."""
+        line, col, _ = self._where(toks, i)
+        if (line, col) in self.ill_typed:
+            return  # the statement was parsed again (it ran past a block's end)
+        self.ill_typed.append((line, col))
+        if len(self.ill_typed) <= MAX_WARNINGS:
+            name = datatype.replace(_XSD, "xsd:")
+            shown = lex if len(lex) <= 40 else lex[:37] + "..."
+            log.warning('warning: %s:%d:%d: "%s"^^%s is not a valid %s: stored as written, but '
+                        "comparisons and rules find no value in it (fix the value, or make it "
+                        "a plain string)", self.source, line, col, shown, name, name)
+        elif len(self.ill_typed) == MAX_WARNINGS + 1:
+            log.warning("warning: %s: more literals are not valid values of their datatype; "
+                        "only the first %d are named", self.source, MAX_WARNINGS)
 
     def _fail(self, toks: list[str], i: int, message: str) -> None:
         line, col, _ = self._where(toks, i)

@@ -374,3 +374,34 @@ def test_trig_block_boundaries_anywhere_give_the_same_statements(block_size: int
     graphs = [st[3] for st in got]
     assert graphs.count("http://base/dir/g1") == 16 and graphs.count(None) == 4
     assert len(set(graphs)) == 3  # _:g2 twice in one document: one graph
+
+
+def test_a_literal_that_is_no_value_of_its_datatype_is_kept_and_warned_about(caplog):
+    """A new user's catalogue held ``lib:due "2024-13-01"^^xsd:date`` and ``"12,50"^^xsd:decimal``:
+    kg load took them without a word, and every FILTER on them then dropped the row. They are
+    still stored as written (RDF allows ill-typed literals), with a warning naming the place."""
+    import io
+    import logging
+
+    doc = ('@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+           '<urn:a> <urn:due> "2024-13-01"^^xsd:date ;\n'
+           '  <urn:price> "12,50"^^xsd:decimal , "12.50"^^xsd:decimal ;\n'
+           '  <urn:born> "-0044-03-15"^^xsd:date , "2024-02-29"^^xsd:date ;\n'
+           '  <urn:n> "300"^^xsd:byte , "1e3"^^xsd:double , "maybe"^^xsd:boolean ;\n'
+           '  <urn:t> "soon"^^<urn:my-type> .\n')
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        parser = TurtleParser("cat.ttl")
+        statements = parser.statements(io.StringIO(doc))
+    assert len(statements) == 9  # all kept, as written
+    assert parser.ill_typed == [(2, 19), (3, 15), (5, 11), (5, 49)]
+    text = caplog.text
+    assert 'cat.ttl:2:19: "2024-13-01"^^xsd:date is not a valid xsd:date' in text
+    assert 'cat.ttl:3:15: "12,50"^^xsd:decimal is not a valid xsd:decimal' in text
+    assert "fix the value" in text and "-0044" not in text and "urn:my-type" not in text
+    # a statement read again because it ran past a block's end is warned about once
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        parser = TurtleParser("cat.ttl", block_size=64)
+        assert len(parser.statements(io.StringIO(doc))) == 9
+    assert parser.ill_typed == [(2, 19), (3, 15), (5, 11), (5, 49)]
+    assert caplog.text.count("is not a valid") == 4

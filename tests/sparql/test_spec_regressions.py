@@ -690,6 +690,12 @@ def test_zero_over_zero_of_doubles_is_nan(precise):
     # 0e0/0 was an error, so SUM(?v / 0) over -0.0 was unbound (differential seed 1500015)
     assert rows(precise, "SELECT ((?v - ?v) / 0 AS ?n) (?v / 0 AS ?i) (-?v / 0 AS ?m) "
                          "WHERE { ex:g ex:v ?v }") == [("NaN", "INF", "-INF")]
+    # and NaN equals nothing, itself included, and is neither above nor below a number
+    # (PostgreSQL's own NaN = NaN and NaN > 1 are true)
+    nan = "((?v - ?v) / 0)"
+    for cond, n in ((f"{nan} = {nan}", 0), (f"{nan} != {nan}", 1), (f"{nan} > 1", 0),
+                    (f"{nan} < 1", 0), (f"{nan} != 1", 1), (f"{nan} >= {nan}", 0)):
+        assert len(rows(precise, f"SELECT ?v WHERE {{ ex:g ex:v ?v FILTER({cond}) }}")) == n, cond
 
 
 def test_a_stored_nan_is_numeric(precise):

@@ -210,6 +210,15 @@ class ExprCompiler:
         neither side a float or double (promotion would round the other anyway) and one side
         not exact (see :meth:`exact`), the statement aborts."""
         cmp = sql(f"({{}} {sqlop} {{}})", x.e, y.e)
+        if not self.cc.sqlite:
+            # PostgreSQL's NaN equals NaN and is above every number; XPath's equals nothing
+            # (op:numeric-equal, -less-than, -greater-than: false, so != is true). A NaN SQL
+            # computed (0e0/0); a stored NaN has no value column (NULL: an error)
+            nans = [sql("({} = CAST('NaN' AS DOUBLE PRECISION))", n.e) for src, n in ((a, x), (b, y))
+                    if src.kind not in ("term", "const")]
+            if nans:
+                cmp = sql("(CASE WHEN {} IS NOT NULL AND {} IS NOT NULL AND {} THEN {} ELSE {} END)",
+                          x.e, y.e, Sql.join(" OR ", nans).paren(), TRUE if sqlop == "<>" else FALSE, cmp)
         ea, eb = self.exact(a, x), self.exact(b, y)
         if ea is True and eb is True:
             return cmp

@@ -99,9 +99,11 @@ class _ExactLiterals:
             exact = (node.datatype == XSD.integer and _CANONICAL_INTEGER.fullmatch(lex)) or (
                 node.datatype == XSD.boolean and lex in ("true", "false"))
             if not exact:
-                return node._literal_n3(
-                    use_plain=False,
-                    qname_callback=lambda dt: self.get_pname(dt, _GEN_QNAME_FOR_DT))
+                # written out in full: rdflib's _literal_n3 "fixes" the lexical form of a
+                # number whose float is infinite or NaN ("inf"^^xsd:double -> "INF",
+                # "Infinity"^^xsd:decimal -> "INF": another term) and warns about others
+                dt = self.get_pname(node.datatype, _GEN_QNAME_FOR_DT) or f"<{node.datatype}>"
+                return f"{node._quote_encode()}^^{dt}"
         return super().label(node, position)
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 
 from kg_engine.core.rdf_text import rdf_bytes
+from kg_engine.store.turtle import TurtleParser
 
 P, Q, A = URIRef("urn:p"), URIRef("urn:q"), URIRef("urn:a")
 
@@ -78,3 +81,27 @@ def test_turtle_writes_objects_whose_values_do_not_compare(fmt: str) -> None:
         g.add((A, P, o))
     back = Graph().parse(data=rdf_bytes(g, fmt), format=fmt)
     assert {str(o) for o in back.objects(A, P)} == {str(o) for o in objs}
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "trig"])
+def test_turtle_keeps_the_lexical_form_of_odd_numbers(fmt: str) -> None:
+    """Found by a new user's export round trip: rdflib's literal writer turned "inf"^^xsd:double
+    into "INF", "nan" into "NaN" and "Infinity"^^xsd:decimal into "INF" (other terms: "inf" and
+    "INF" became one statement, 5 exported, 4 read back), and warned "Serializing weird
+    numerical" on the terminal for "12,50"^^xsd:decimal."""
+    import warnings
+
+    from rdflib.namespace import XSD
+
+    g = Graph()
+    for lex, dt in [("inf", XSD.double), ("INF", XSD.double), ("-inf", XSD.double),
+                    ("nan", XSD.float), ("Infinity", XSD.decimal), ("12,50", XSD.decimal),
+                    ("1.50", XSD.decimal), ("036", XSD.integer)]:
+        g.add((A, P, Literal(lex, datatype=dt, normalize=False)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        text = rdf_bytes(g, fmt)
+    parser = TurtleParser("export", trig=fmt == "trig")  # kg load's reader: terms as written
+    back = {st[2] for st in parser.statements(io.StringIO(text.decode("utf-8")))}
+    assert back == {(str(o), str(o.datatype), "") for o in g.objects()}
+    assert len(back) == len(g) == 8

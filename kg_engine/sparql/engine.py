@@ -569,7 +569,7 @@ class QueryEngine:
             return SPARQLResult({"type_": "ASK", "askAnswer": bool(out)})
         vars_, rows = out
         state.check()
-        return TupleResult(list(vars_), list(rows))
+        return TupleResult(list(vars_), rows)
 
     def _text_plan(self, graph: Graph, sql_store: Any, text: str, bound: frozenset,
                    union_default_graph: bool, default_graph: Identifier | None,
@@ -696,7 +696,7 @@ class QueryEngine:
             return None
         vars_, rows = out
         view.state.check()
-        return TupleResult(list(vars_), list(rows))
+        return TupleResult(list(vars_), rows)
 
     def _run_rdflib(self, prepared: PreparedQuery, view: QueryDataset, bindings: dict) -> SPARQLResult:
         main = prepared.query.algebra

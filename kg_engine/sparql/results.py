@@ -24,7 +24,7 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import NoneType
 from typing import Any
@@ -34,7 +34,7 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.query import Result
 
 from kg_engine.errors import ConfigError
-from kg_engine.sparql.rows import make_rows, row_type, without_gc
+from kg_engine.sparql.rows import ColumnRows, make_rows, row_type, without_gc
 
 __all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
            "json_document", "notebook_result", "select_json"]
@@ -198,23 +198,27 @@ class TupleResult(ResultFrames, SPARQLResult):
 
     Behaves like rdflib's SPARQL result (``len()``, ``bool``, repeated iteration, ``vars``,
     ``bindings``, ``serialize``). Rows are :func:`~kg_engine.sparql.rows.row_type` rows: real
-    ``ResultRow``s (``row.var``, ``row["var"]``, ``asdict()``) made once, in bulk, with one
-    label map per result; iterating hands them out without building anything, and binding
-    dicts are built only when ``.bindings`` is read.
+    ``ResultRow``s (``row.var``, ``row["var"]``, ``asdict()``) with one label map per result,
+    made in bulk, or (a :class:`~kg_engine.sparql.rows.ColumnRows`, as the compiler returns
+    its results) one at a time as they are read; binding dicts are built only
+    when ``.bindings`` is read.
 
     Args:
         vars_: the projected variables, in order.
-        rows: one tuple per solution, aligned with ``vars_`` (already rows of
-            ``row_type(vars_)``, as the compiler returns them, are kept as they are).
+        rows: one tuple per solution, aligned with ``vars_`` (rows of ``row_type(vars_)``
+            in a list or a ``ColumnRows``, as the compiler returns them, are kept as they are).
     """
 
-    def __init__(self, vars_: list[Variable], rows: list[tuple]) -> None:
+    def __init__(self, vars_: list[Variable], rows: Iterable[tuple]) -> None:
         Result.__init__(self, "SELECT")
         self.vars = list(vars_)
         self.askAnswer = None
         self.graph = None
         Row = row_type(self.vars)
-        self._rows = rows if rows and type(rows[0]) is Row else make_rows(self.vars, rows)
+        if not isinstance(rows, (list, ColumnRows)):
+            rows = list(rows)
+        self._rows: Sequence[tuple] = (rows if rows and type(rows[0]) is Row
+                                       else make_rows(self.vars, rows))
         self._dicts: list[dict] | None = None
 
     @property  # type: ignore[override]

@@ -11,7 +11,7 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.query import ResultRow
 
 from kg_engine.sparql.results import TupleResult, format_result, select_json
-from kg_engine.sparql.rows import make_rows, row_type, without_gc
+from kg_engine.sparql.rows import ColumnRows, make_rows, row_type, without_gc
 
 S, O = Variable("s"), Variable("o")
 VALUES = [
@@ -45,6 +45,21 @@ def test_rows_behave_like_rdflib_rows() -> None:
     back = pickle.loads(pickle.dumps(row))
     assert back == row and back.o == row.o and isinstance(back, ResultRow)
     assert row_type([S, O]) is type(row) and row_type([O, S]) is not type(row)
+
+
+def test_flat_rows_keep_the_result_contract() -> None:
+    """Rows made when read (the compiler's results of term columns) behave as a list of rows."""
+    flat = ColumnRows(row_type([S, O]), [[r[0] for r in VALUES], [r[1] for r in VALUES]])
+    res = TupleResult([S, O], flat)
+    assert res._rows is flat and len(res) == 5 and list(res) == list(res) == VALUES
+    assert all(type(r) is row_type([S, O]) for r in res) and res == _rdflib_result()
+    assert flat[-2] == VALUES[3] and flat[1:3] == VALUES[1:3] and flat == VALUES
+    with pytest.raises(IndexError):
+        _ = flat[5]
+    back = pickle.loads(pickle.dumps(res._rows))
+    assert back == VALUES and all(isinstance(r, ResultRow) for r in back)
+    with pytest.raises(ValueError):
+        ColumnRows(row_type([S, O]), [[URIRef("urn:a")], []])
 
 
 def test_tuple_result_keeps_the_result_contract() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,8 +221,10 @@ class CompiledQuery:
         return self
 
     def run(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None
-            ) -> list[tuple[Identifier | None, ...]]:
-        """Run the SQL and decode every row (SELECT); raises NotImplementedError if not full."""
+            ) -> Sequence[tuple[Identifier | None, ...]]:
+        """Run the SQL and decode every row (SELECT): a list, or a
+        :class:`~kg_engine.sparql.rows.ColumnRows` that makes each row when read; raises
+        NotImplementedError if not full."""
         if not self.full:
             raise Decline("query not compiled to SQL: " + "; ".join(self.declined))
         cq = self._fresh(store)
@@ -319,7 +321,7 @@ class CompiledQuery:
                 yield from decode_rows(store, self.layout, rows, lambda i: missing[-i - 1])
 
     def execute(self, store: Any, bindings: Mapping[Variable, Identifier] | None = None) -> Any:
-        """SELECT: ``(vars, iterator of rows)``; ASK: ``bool``.
+        """SELECT: ``(vars, rows)`` (a sequence of rows, see :meth:`run`); ASK: ``bool``.
 
         Raises:
             NotImplementedError: the query is not fully compiled (use rdflib's evaluator),
@@ -328,7 +330,7 @@ class CompiledQuery:
         rows = self.run(store, bindings)
         if self.form == "ASK":
             return bool(rows)
-        return self.vars, iter(rows)
+        return self.vars, rows
 
 
 def _aborted_inexact(exc: Exception) -> bool:

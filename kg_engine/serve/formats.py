@@ -303,8 +303,9 @@ def ask_body(answer: bool, media_type: str) -> bytes:
     raise NotAcceptable(f"{media_type} is not an ASK result format")
 
 
-def graph_body(graph: Graph, media_type: str) -> bytes:
-    """An RDF graph in ``media_type`` (one of :data:`GRAPH_TYPES`)."""
+def graph_body(graph: Graph, media_type: str, prefixes: Iterable[tuple[str, Any]] = ()) -> bytes:
+    """An RDF graph in ``media_type`` (one of :data:`GRAPH_TYPES`); Turtle names IRIs with
+    ``prefixes`` (the store's: ``lib:title``, not rdflib's made-up ``ns1:title``)."""
     if media_type == NTRIPLES:
         return "".join(
             f"{term_ntriples(s)} {term_ntriples(p)} {term_ntriples(o)} .\n" for s, p, o in graph
@@ -314,4 +315,7 @@ def graph_body(graph: Graph, media_type: str) -> bytes:
         raise NotAcceptable(f"{media_type} is not an RDF graph format")
     from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
 
+    for prefix, namespace in prefixes:
+        if prefix:
+            graph.bind(prefix, namespace, override=False)
     return rdf_bytes(graph, name)

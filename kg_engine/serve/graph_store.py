@@ -111,9 +111,10 @@ def _get(request: Request, graph: URIRef | None) -> Response:
         g = Graph()
         for s, p, o, _ in kg.triples(graph=graph):
             g.add((s, p, o))
+        prefixes = list(kg.graph.namespaces())
     if request.method == "HEAD":
         return Response(b"", media_type=mtype)
-    return Response(formats.graph_body(g, mtype), media_type=mtype)
+    return Response(formats.graph_body(g, mtype, prefixes), media_type=mtype)
 
 
 def _parse(request: Request, body: bytes, dataset: bool = False) -> tuple[list[tuple], Any]:

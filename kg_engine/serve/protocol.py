@@ -178,7 +178,7 @@ async def _query(request: Request, text: str, params: dict[str, list[str]]) -> R
                 body = iter([formats.ask_body(bool(out.boolean), mtype)])
             else:
                 mtype = formats.negotiate(accept, formats.GRAPH_TYPES, fmt)
-                body = iter([formats.graph_body(out.graph, mtype)])
+                body = iter([formats.graph_body(out.graph, mtype, kg.graph.namespaces())])
         except BaseException:
             lease.__exit__(None, None, None)
             raise

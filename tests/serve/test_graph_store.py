@@ -225,3 +225,16 @@ def test_a_graph_store_write_is_recorded_and_explained(serve, tmp_path):
             ("Graph Store Protocol PUT request", "graph-store")]
     assert "written by a Graph Store Protocol PUT request at " in text, text
     assert "a.ttl" not in text and "POST" not in text, text
+
+
+def test_a_graph_read_as_turtle_uses_the_stores_prefixes(serve, demo_copy):
+    """GET /store?graph=… as Turtle wrote ``ns1:`` for the namespace the store binds to ``ex:``."""
+    server = serve(demo_copy, update=True)
+    store = server.url + "/store"
+    r = httpx.put(store, params={"graph": G}, content=TTL.encode(),
+                  headers={"Content-Type": "text/turtle"})
+    assert r.status_code == 201
+    r = httpx.get(store, params={"graph": G}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200
+    assert f"@prefix ex: <{EX}> ." in r.text and "ns1:" not in r.text, r.text
+    assert len(Graph().parse(data=r.text, format="turtle")) == 3

@@ -422,3 +422,15 @@ def test_xml_results_keep_a_cr_and_refuse_u0001(serve, tmp_path):
     r = httpx.get(srv.sparql, params={"query": "SELECT ?o WHERE { ?s <urn:q> ?o }"},
                   headers={"Accept": xml})
     assert r.status_code == 400 and "U+0001" in r.text
+
+
+def test_construct_as_turtle_uses_the_stores_prefixes(serve, demo_db):
+    """A new user's catalogue: CONSTRUCT answered as Turtle named the store's IRIs with
+    rdflib's made-up prefixes (``@prefix ns1: <https://library.example.net/ns#>``, ``ns1:wrote``)
+    although the store knows the file's own (``lib:``), which kg export uses."""
+    server = serve(demo_db)
+    construct = f"CONSTRUCT {{ ?p <{EX}named> ?n }} WHERE {{ ?p a <{EX}Professor> ; ?x ?n }}"
+    r = httpx.get(server.sparql, params={"query": construct}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200, r.text
+    assert f"@prefix ex: <{EX}> ." in r.text and "ns1:" not in r.text, r.text
+    assert len(Graph().parse(data=r.text, format="turtle")) > 0

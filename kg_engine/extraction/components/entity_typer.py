@@ -15,7 +15,10 @@ Decision: probabilities are averaged over the mentions with the same text (one n
 a document); an entity is re-labelled only between PER / ORG / LOC (``retype``), when the new
 type's probability is at least ``min_prob``. New labels are spaCy's: PER → ``PERSON``, ORG →
 ``ORG``, LOC → ``GPE`` for a former ORG/NORP (a city or country), else ``LOC``. The old label is
-kept in ``doc.user_data["kg_entity_typer"]`` (span → (old, new, probability)).
+kept in ``doc.user_data["kg_entity_typer"]`` (span → (old, new, probability)). The parse can veto a
+move: a place (LOC) joined by an appositive to another place ("based in Espoo, Finland") stays a
+place, however its context scores. With ``quantize`` the classifier trained on the int8
+encoder's features (``typer_int8.pt``) is used when the folder has one.
 
 The encoding is cached on the doc (``doc.user_data``) so that a ``kg_doc_relation_extractor``
 with the same model and the same mentions later in the pipeline does not encode the text again.
@@ -43,7 +46,7 @@ from kg_engine.errors import ConfigError, ModelError
 from kg_engine.extraction.components.docre_model import DocREModel, load_docre
 from kg_engine.extraction.schema import RelationSchema, load_schema
 
-__all__ = ["ENCODING_KEY", "NER_LABELS", "TYPER_FILES", "EntityTyper", "TypeHead", "encode_mentions",
+__all__ = ["ENCODING_KEY", "NER_LABELS", "TYPER_FILES", "TYPER_FILES_INT8", "EntityTyper", "TypeHead", "encode_mentions",
            "feature_width", "mention_features", "shared_docre"]
 
 #: spaCy (OntoNotes) NER labels, one-hot features of the classifier (others: one "other" slot).
@@ -51,6 +54,8 @@ NER_LABELS = ("PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", 
               "LAW", "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL",
               "CARDINAL")
 TYPER_FILES = {"weights": "typer.pt", "meta": "typer.json"}
+#: The classifier trained on the int8 encoder's features (used with ``quantize``, when present).
+TYPER_FILES_INT8 = {"weights": "typer_int8.pt", "meta": "typer_int8.json"}
 _NEW_LABEL = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC"}
 ENCODING_KEY = "kg_docre_encoding"
 
@@ -157,8 +162,11 @@ def mention_features(model: DocREModel, encoded: dict[str, Any],
     return torch.stack(rows)
 
 
-def load_type_head(path: str | Path) -> tuple[TypeHead, dict[str, Any]]:
+def load_type_head(path: str | Path, quantize: bool = False) -> tuple[TypeHead, dict[str, Any]]:
     """The classifier saved in a relation model folder (``typer.pt``, ``typer.json``) + its meta.
+
+    With ``quantize`` the one trained on the int8 encoder's features (``typer_int8.*``) when the
+    folder has it: int8 features differ enough from fp32 ones to cost the fp32 classifier points.
 
     Raises:
         ModelError: missing or corrupt files (the error names the file).
@@ -166,7 +174,9 @@ def load_type_head(path: str | Path) -> tuple[TypeHead, dict[str, Any]]:
     from kg_engine.extraction.components.serialization import torch_load
 
     path = Path(path)
-    meta_file = path / TYPER_FILES["meta"]
+    files = (TYPER_FILES_INT8 if quantize and (path / TYPER_FILES_INT8["meta"]).is_file()
+             else TYPER_FILES)
+    meta_file = path / files["meta"]
     try:
         meta = json.loads(meta_file.read_text(encoding="utf-8"))
         head = TypeHead(int(meta["hidden"]), meta["types"], int(meta.get("mlp", 0)))
@@ -175,7 +185,7 @@ def load_type_head(path: str | Path) -> tuple[TypeHead, dict[str, Any]]:
                          "kg_engine.extraction.training.entity_typer`") from exc
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{meta_file}: corrupt entity typer metadata ({exc})") from exc
-    wfile = path / TYPER_FILES["weights"]
+    wfile = path / files["weights"]
     state = torch_load(wfile, str(wfile))
     try:
         head.load_state_dict({k: v.float() for k, v in state.items()})
@@ -220,7 +230,7 @@ class EntityTyper:
             raise ModelError(f"{name}: document relation model folder {path} does not exist")
         self.name = name
         self.model, _meta = shared_docre(str(path.resolve()), bool(quantize))
-        self.head, head_meta = load_type_head(path)
+        self.head, head_meta = load_type_head(path, bool(quantize))
         from kg_engine.extraction.pipeline import PIPELINES_DIR
 
         self.schema: RelationSchema = load_schema(
@@ -242,7 +252,7 @@ class EntityTyper:
                                                             [e.label_ for e in ents])), -1)
         groups: dict[str, list[int]] = {}
         for i, e in enumerate(ents):
-            groups.setdefault(" ".join(e.text.lower().split()), []).append(i)
+            groups.setdefault(_name(e), []).append(i)
         probs = torch.empty_like(logp)
         for idx in groups.values():
             probs[idx] = torch.softmax(logp[idx].mean(0), -1)
@@ -254,20 +264,25 @@ class EntityTyper:
             doc.user_data.pop(ENCODING_KEY, None)
         if not ents:
             return doc
-        changed: dict[tuple[int, int], tuple[str, str, float]] = {}
-        new_ents = {(e.start, e.end): e for e in doc.ents}
-        for e, row in zip(ents, probs.tolist()):
-            old = self.schema.docred_type(e.label_)
+        olds = [self.schema.docred_type(e.label_) for e in ents]
+        moves: dict[int, tuple[str, float]] = {}
+        for i, (old, row) in enumerate(zip(olds, probs.tolist())):
             k = max(range(len(row)), key=row.__getitem__)
             new = self.head.types[k]
-            if (new == old or old not in self.retype or new not in self.retype
-                    or row[k] < self.min_prob):
-                continue
+            if (new != old and old in self.retype and new in self.retype
+                    and row[k] >= self.min_prob):
+                moves[i] = (new, row[k])
+        for i in _places_in_apposition(ents, olds, moves):
+            del moves[i]
+        changed: dict[tuple[int, int], tuple[str, str, float]] = {}
+        new_ents = {(e.start, e.end): e for e in doc.ents}
+        for i, (new, prob) in moves.items():
+            e = ents[i]
             label = _NEW_LABEL[new]
             if new == "LOC" and e.label_ in {"ORG", "NORP"}:
                 label = "GPE"
             new_ents[(e.start, e.end)] = Span(doc, e.start, e.end, label=label)
-            changed[(e.start, e.end)] = (e.label_, label, round(row[k], 3))
+            changed[(e.start, e.end)] = (e.label_, label, round(prob, 3))
         if changed:
             doc.ents = sorted(new_ents.values(), key=lambda s: s.start)
             doc.user_data[self.name] = changed
@@ -276,6 +291,33 @@ class EntityTyper:
     def pipe(self, docs: Any, batch_size: int = 16) -> Any:
         for doc in docs:
             yield self(doc)
+
+
+def _places_in_apposition(ents: Sequence[Span], olds: Sequence[str | None],
+                          moves: dict[int, tuple[str, float]]) -> set[int]:
+    """Indices of planned moves out of LOC that the parse contradicts: place chains.
+
+    "based in Espoo, Finland": the parser makes "Finland" an appositive of "Espoo", the way text
+    names a place inside a place. A NER place (LOC) joined by an ``appos`` arc to another entity
+    that stays a place keeps its type, and so do the other mentions with its text (the typer
+    decides per name). Without a parse nothing is kept.
+    """
+    final = [moves[i][0] if i in moves else old for i, old in enumerate(olds)]
+    owner = {t: i for i, e in enumerate(ents) for t in range(e.start, e.end)}
+    kept: set[str] = set()
+    for i, e in enumerate(ents):
+        for tok in e:
+            j = owner.get(tok.head.i)
+            if tok.dep_ != "appos" or j is None or j == i:
+                continue
+            for x, y in ((i, j), (j, i)):
+                if x in moves and olds[x] == "LOC" and final[y] == "LOC":
+                    kept.add(_name(ents[x]))
+    return {i for i in moves if olds[i] == "LOC" and _name(ents[i]) in kept}
+
+
+def _name(span: Span) -> str:
+    return " ".join(span.text.lower().split())
 
 
 @Language.factory(

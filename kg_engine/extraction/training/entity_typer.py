@@ -12,7 +12,8 @@ training documents of ``dev_revised.json`` (the relation model's), model selecti
 
 prints type accuracy of the NER's label (mapped to DocRED types) and of the typer on the matched
 test mentions, by gold type, and the most frequent corrections; ``--write`` saves ``typer.pt`` and
-``typer.json`` into the model folder.
+``typer.json`` into the model folder (with ``--quantize``: features of the int8 encoder, saved as
+``typer_int8.pt`` / ``typer_int8.json``, the classifier a quantised pipeline uses).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import torch
 
 from kg_engine.extraction.components.entity_typer import (
     TYPER_FILES,
+    TYPER_FILES_INT8,
     TypeHead,
     encode_mentions,
     mention_features,
@@ -163,7 +165,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--min-probs", default="0.5,0.6,0.7,0.8,0.9",
                     help="decision thresholds compared on the held-out documents")
     ap.add_argument("--features", default="", help="cache file of the features (reused if present)")
-    ap.add_argument("--quantize", action="store_true", help="features from the int8 encoder")
+    ap.add_argument("--quantize", action="store_true",
+                    help="features from the int8 encoder (--write: typer_int8.pt/typer_int8.json)")
     ap.add_argument("--write", action="store_true", help="save typer.pt/typer.json into --model")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -203,15 +206,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                                       ("PER", "ORG", "LOC", "MISC"))}
     if args.write:
         path = Path(args.model)
-        torch.save({k: v.half() for k, v in head.state_dict().items()}, path / TYPER_FILES["weights"])
-        (path / TYPER_FILES["meta"]).write_text(json.dumps(
+        files = TYPER_FILES_INT8 if args.quantize else TYPER_FILES
+        torch.save({k: v.half() for k, v in head.state_dict().items()}, path / files["weights"])
+        (path / files["meta"]).write_text(json.dumps(
             {"format": "kg_engine.entity_typer.v1", "hidden": model.encoder.hidden,
              "types": list(DOCRED_TYPES), "ner_labels_from": "en_core_web_sm",
              "trained_on": "Re-DocRED dev_revised.json, 450 documents (split seed 13)",
              "held_out_accuracy": info["held_out_accuracy"], "seed": args.seed,
              "min_prob": best, "mlp": mlp,
+             "encoder": "int8" if args.quantize else "fp32",
              "command": "python -m kg_engine.extraction.training.entity_typer --data "
-                        "../shared/data/re/redocred --model data/models/docre_minilm --write"},
+                        "../shared/data/re/redocred --model data/models/docre_minilm --write"
+                        + (" --quantize" if args.quantize else "")},
             indent=1), encoding="utf-8")
     print(json.dumps(out, indent=1))
     return out

@@ -87,7 +87,8 @@ def reason(
     else:
         console.print("no violations")
     if profile and result.profile:
-        table = Table("rule", "seconds", "derived", "statements", title="per-rule profile (slowest first)")
+        table = Table("rule", "seconds", "derived", "SQL statements",
+                      title="per-rule profile (slowest first)")
         for p in result.profile:
             table.add_row(escape(p.rule), f"{p.seconds:.3f}", f"{p.fired:,}", f"{p.statements:,}")
         console.print(table)

@@ -30,6 +30,7 @@ import datetime as _dt
 import gc
 import gzip
 import io
+import logging
 import os
 import re
 import time
@@ -55,8 +56,15 @@ from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.pipeline import ParsedFiles, QuadWriter
 from kg_engine.store.schema import BNODE
-from kg_engine.store.terms import TermRow, encode, exact_literals, make_row
-from kg_engine.store.turtle import TurtleParser, key_row
+from kg_engine.store.terms import (
+    VALUED_DATATYPES,
+    TermRow,
+    encode,
+    exact_literals,
+    ill_typed,
+    make_row,
+)
+from kg_engine.store.turtle import MAX_WARNINGS, TurtleParser, key_row
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
@@ -95,6 +103,8 @@ FORMATS = {
     ".turtle": "turtle", ".trig": "trig", ".n3": "n3", ".rdf": "xml", ".owl": "xml",
     ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
 }
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+log = logging.getLogger(__name__)
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _TURTLE_FORMATS = {"turtle": False, "ttl": False, "trig": True}  # format -> TriG
 _CHUNK = 100_000  # statements per batch
@@ -520,13 +530,37 @@ def _statement_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], in
 
 
 def _token_row_of(path: Path) -> Callable[[str], TermRow]:
+    warned = 0
+
     def row_of(token: str) -> TermRow:
+        nonlocal warned
         try:
-            return token_row(token)
+            row = token_row(token)
         except ValueError as exc:  # the token's first occurrence is the faulty line
             line = _find_token(path, token)
             raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
+        if row.datatype in VALUED_DATATYPES and row.num is None and row.dtm is None \
+                and row.bln is None and ill_typed(row.lex, row.datatype):
+            warned += 1
+            _warn_ill_typed(path, token, row, warned)
+        return row
     return row_of
+
+
+def _warn_ill_typed(path: Path, token: str, row: TermRow, count: int) -> None:
+    """Warn that the literal ``token`` is no value of its datatype (as the Turtle parser
+    does: :data:`~kg_engine.store.turtle.MAX_WARNINGS` named per file, the line found by
+    reading the file again, which only such literals cost)."""
+    if count > MAX_WARNINGS:
+        if count == MAX_WARNINGS + 1:
+            log.warning("warning: %s: more literals are not valid values of their datatype; "
+                        "only the first %d are named", path, MAX_WARNINGS)
+        return
+    name = str(row.datatype).replace(_XSD, "xsd:")
+    shown = row.lex if len(row.lex) <= 40 else row.lex[:37] + "..."
+    log.warning('warning: %s:%s: "%s"^^%s is not a valid %s: stored as written, but comparisons '
+                "and rules find no value in it (fix the value, or make it a plain string)",
+                path, _find_token(path, token), shown, name, name)
 
 
 def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:

@@ -40,6 +40,7 @@ from kg_engine.store.schema import BNODE, IRI, LITERAL
 __all__ = [
     "INTEGER_RANGES",
     "NUMERIC_DATATYPES",
+    "VALUED_DATATYPES",
     "TermRow",
     "decode",
     "encode",
@@ -71,6 +72,8 @@ _DECIMAL = _X + "decimal"
 _DATETIMES = frozenset((_X + "dateTime", _X + "dateTimeStamp", _X + "date"))
 XSD_DATE = _X + "date"
 _BOOLEAN = _X + "boolean"
+#: Datatypes whose literals the store gives a value (``num``, ``dtm``, ``bln``).
+VALUED_DATATYPES = NUMERIC_DATATYPES | _DATETIMES | {_BOOLEAN}
 _STRING = _X + "string"
 
 _INTEGER_RE = re.compile(r"[+-]?[0-9]+")

@@ -50,7 +50,7 @@ from typing import TextIO
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import (
-    NUMERIC_DATATYPES,
+    VALUED_DATATYPES,
     TermRow,
     ill_typed,
     make_row,
@@ -64,8 +64,6 @@ Key = str | tuple[str] | tuple[str, str | None, str]
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-#: datatypes whose literals the store gives a value: an invalid one is warned about
-_VALUED = NUMERIC_DATATYPES | {_XSD + n for n in ("date", "dateTime", "dateTimeStamp", "boolean")}
 _DAY = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"  # a day every month has
 _ZONE = r"(?:Z|[+-][0-9]{2}:[0-9]{2})?"
 #: the common lexical forms, valid at a glance (a form they miss gets the full check)
@@ -343,7 +341,7 @@ class TurtleParser:
                             if type(d) is not str:
                                 self._fail(toks, i + 1, "a datatype must be an IRI or a prefixed"
                                            f" name; found {_short(dt)}")
-                            if d in _VALUED:
+                            if d in VALUED_DATATYPES:  # an invalid one is warned about
                                 ok = _SURELY_VALID.get(d)
                                 if (ok is None or ok(lex) is None) and ill_typed(lex, d):
                                     self._ill_typed(toks, i - 1, lex, d)

@@ -393,3 +393,26 @@ def test_load_into_a_new_sqlite_store_sorts_in_files(tmp_path: Path, monkeypatch
     assert store.db.scalar("PRAGMA temp_store") == 2 and store.db.scalar("PRAGMA integrity_check") == "ok"
     assert len(store.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'index' "
                                  "AND name LIKE 'kg_quads_%'")) == 3
+
+
+def test_an_n_quads_literal_that_is_no_value_of_its_datatype_is_warned_about(
+        store: SQLStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """As for Turtle (tests/store/test_turtle.py): the bulk N-Triples/N-Quads path kept
+    "12,50"^^xsd:decimal and "2024-02-30"^^xsd:date without a word; now each distinct one is
+    warned about with the line it first occurs on, and still stored as written."""
+    import logging
+
+    path = tmp_path / "staff.nq"
+    path.write_text(
+        f'<urn:a> <urn:salary> "12,50"^^<{XSD.decimal}> <urn:g> .\n'
+        f'<urn:a> <urn:p> "ok"^^<urn:my-type> .\n'
+        f'<urn:b> <urn:p> "NaN"^^<{XSD.double}> .\n'
+        f'<urn:b> <urn:joined> "2024-02-30"^^<{XSD.date}> .\n'
+        f'<urn:c> <urn:joined> "2024-02-30"^^<{XSD.date}> .\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.loader"):
+        store.load(path)
+    assert len(store) == 5
+    text = caplog.text
+    assert f'{path}:1: "12,50"^^xsd:decimal is not a valid xsd:decimal' in text, text
+    assert f'{path}:4: "2024-02-30"^^xsd:date is not a valid xsd:date' in text, text
+    assert text.count("is not a valid") == 2  # NaN is a double; the user's datatype is theirs

@@ -96,11 +96,29 @@ def test_docre_open_pipeline_relations_on_open_text() -> None:
     assert len(doc.ents) >= 2 and doc._.doc_relations == []
 
 
+def test_docre_scratch_pipeline_runs_without_minilm() -> None:
+    """``docre_scratch``: the shipped from-scratch model (no pretrained encoder is loaded)."""
+    from kg_engine.extraction.encoders.doc_scratch import ScratchDocEncoder
+
+    p = load_extraction_pipeline("docre_scratch")
+    comp = p.nlp.get_pipe("kg_doc_relation_extractor")
+    assert isinstance(comp.model.encoder, ScratchDocEncoder)
+    assert len(comp.model.relations) == 96
+    doc = p.nlp("Mira Okafor is a marine biologist at the University of Lisbon. "
+                "She was born in Lagos, Nigeria. Lagos is the largest city of Nigeria.")
+    batch = p.converter.convert(doc, "d")
+    for (_s, _p, _o, _g), prov in batch:
+        assert prov is not None
+    for rel in doc._.doc_relations:
+        assert rel.relation in comp.model.relations and 0.5 <= rel.score <= 1.0
+
+
 def test_semeval_model_is_a_named_pipeline() -> None:
     p = load_extraction_pipeline("re_semeval")
     assert "kg_relation_extractor" in p.nlp.pipe_names
     assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
-    assert {"default", "docre", "docre_open", "re_semeval"} <= set(available_pipelines())
+    assert {"default", "docre", "docre_open", "docre_scratch", "re_semeval"} <= set(
+        available_pipelines())
 
 
 def test_pattern_relations_need_a_parser(tmp_path) -> None:

@@ -47,10 +47,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import DC, DCTERMS, FOAF, RDF, RDFS, SKOS
+from rdflib.namespace import RDF
 
 from kg_engine.core.graphs import graph_origin
-from kg_engine.core.terms import DEFAULT_GRAPH, Term
+from kg_engine.core.terms import DEFAULT_GRAPH, LABEL_PREDICATES, Term
 from kg_engine.errors import ConfigError, UnsupportedOperationError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode
@@ -67,8 +67,7 @@ _GRAPH_CODE = {"asserted": _ASSERTED, "inferred": _INFERRED, "predicted": _PREDI
                "analytics": _ASSERTED}
 #: Label predicates, preferred first; after them any predicate of the store whose local name
 #: is one of :data:`_LABEL_LOCAL_NAMES` (``shop:name`` of a schema-less JSON-LD catalogue)
-_LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"),
-           URIRef("https://schema.org/name"), FOAF.name, SKOS.altLabel, DCTERMS.title, DC.title)
+_LABELS = LABEL_PREDICATES
 _LABEL_LOCAL_NAMES = ("name", "label", "title", "prefLabel")
 #: Above this many ids, decoding scans the dictionary instead of looking ids up in chunks.
 _SCAN_THRESHOLD = 20_000

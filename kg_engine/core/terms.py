@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib.namespace import DC, DCTERMS, FOAF, RDFS, SKOS
 
-__all__ = ["DEFAULT_GRAPH", "Quad", "Term", "Triple", "as_quad", "check_triple"]
+__all__ = ["DEFAULT_GRAPH", "LABEL_PREDICATES", "Quad", "Term", "Triple", "as_quad", "check_triple"]
 
 Term = URIRef | BNode | Literal
 Triple = tuple[Term, Term, Term]
@@ -24,6 +25,12 @@ Quad = tuple[Term, Term, Term, URIRef | BNode]
 
 #: The name rdflib gives the default graph of a Dataset; quads in it are stored with graph id 0.
 DEFAULT_GRAPH: URIRef = DATASET_DEFAULT_GRAPH_ID
+
+#: The predicates that name things, preferred first: what the analytics views and the explorer
+#: show as a node's label and what entity linking (``kg extract --link``) matches mentions to.
+LABEL_PREDICATES: tuple[URIRef, ...] = (
+    RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"), URIRef("https://schema.org/name"),
+    FOAF.name, SKOS.altLabel, DCTERMS.title, DC.title)
 
 
 def check_triple(s: object, p: object, o: object) -> None:

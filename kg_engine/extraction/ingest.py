@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from rdflib import RDFS, Literal, URIRef
-from rdflib.namespace import SKOS
+from rdflib import Literal, URIRef
 
 from kg_engine.core import TripleBatch
+from kg_engine.core.terms import LABEL_PREDICATES
 from kg_engine.errors import ConfigError
 from kg_engine.extraction.corpus import Document
 
@@ -125,13 +125,15 @@ def known_hashes(store: _Store) -> dict[str, str]:
 
 
 def graph_labels(store: _Store) -> dict[str, str]:
-    """``rdfs:label`` and ``skos:prefLabel``/``altLabel`` values → IRI, for entity linking.
+    """Label values → IRI, for entity linking: ``rdfs:label``, ``skos:prefLabel``/``altLabel``,
+    ``schema:name``, ``foaf:name`` and Dublin Core titles (:data:`~kg_engine.core.terms.
+    LABEL_PREDICATES`, the labels the explorer and the analytics views show).
 
     A label shared by several IRIs is left out (ambiguous).
     """
     out: dict[str, str] = {}
     ambiguous: set[str] = set()
-    for pred in (RDFS.label, SKOS.prefLabel, SKOS.altLabel):
+    for pred in LABEL_PREDICATES:
         for s, _, o, *_ in store.triples((None, pred, None)):
             if not isinstance(s, URIRef) or not isinstance(o, Literal):
                 continue

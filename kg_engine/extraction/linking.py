@@ -6,8 +6,9 @@ Mentions of one entity come in many surface forms ("U.S.", "the United States"; 
 * normalises names (:func:`normalize_name`: Unicode NFKC, case-folding, accents, leading
   articles, possessives, punctuation, abbreviation dots),
 * links a mention to an existing graph entity by its labels when a label table is given
-  (``rdfs:label``/``skos:altLabel`` values → IRI, passed as a plain mapping: this module never
-  touches the store),
+  (label values → IRI — ``rdfs:label``, SKOS, ``schema:name``, ``foaf:name``, Dublin Core
+  titles: :func:`~kg_engine.extraction.ingest.graph_labels` — passed as a plain mapping: this
+  module never touches the store),
 * resolves acronyms, generic type words ("river", "language") and short forms ("Rosberg" →
   "Nico Rosberg") against the other mentions of the same document (:meth:`EntityLinker.link_doc`)
   or of a whole corpus (:func:`cluster_mentions`), only between type-compatible mentions,

@@ -63,6 +63,21 @@ def test_graph_labels_skip_ambiguous(store) -> None:
     assert graph_labels(store) == {"Ada": "urn:a"}
 
 
+def test_graph_labels_take_the_names_the_explorer_shows(store) -> None:
+    """A new user's catalogue names people with foaf:name ("J. R. R. Tolkien") and works with
+    schema:name: kg extract --link minted new entities for "J. R. R. Tolkien" beside the
+    catalogue's own, because linking read rdfs:label and SKOS labels only."""
+    from rdflib import Namespace
+    from rdflib.namespace import FOAF
+
+    schema = Namespace("http://schema.org/")
+    store.add([(URIRef("urn:tolkien"), FOAF.name, Literal("J. R. R. Tolkien")),
+               (URIRef("urn:hobbit"), schema.name, Literal("The Hobbit", lang="en")),
+               (URIRef("urn:ace"), RDFS.label, Literal("Ace Books"))])
+    assert graph_labels(store) == {"J. R. R. Tolkien": "urn:tolkien", "The Hobbit": "urn:hobbit",
+                                   "Ace Books": "urn:ace"}
+
+
 def test_as_documents_mixes_texts_paths_and_records(tmp_path) -> None:
     f = tmp_path / "a.txt"
     f.write_text("From a file.")

@@ -54,8 +54,11 @@ def serve(
         # empty store served and left on disk); with --update a new store may be filled
         app = create_app(config, functools.partial(KnowledgeGraph, create=update))
         _check_bind(host, port)
+    from kg_engine.store.database import redact_url
+
     mode = "read-write" + (" (token required)" if token else "") if update else "read-only"
-    console.print(f"kg serve: {db} ({mode}) at http://{host}:{port}/  "
+    shown = db if db.startswith("sqlite:") else redact_url(db)  # no password shown
+    console.print(f"kg serve: {shown} ({mode}) at http://{host}:{port}/  "
                   f"SPARQL: /sparql  Graph Store: /store  (Ctrl+C stops)", highlight=False)
     run(app, host=host, port=port)
 

@@ -27,6 +27,10 @@ def stats(
     with user_errors(), open_kg(db, readonly=True) as kg:
         info = kg.stats()
         reasoning = reasoning_text(kg)
+    if not info["url"].startswith("sqlite:"):
+        from kg_engine.store.database import redact_url
+
+        info["url"] = redact_url(info["url"])  # no password shown
     if as_json:
         console.print_json(json.dumps(info))
         return

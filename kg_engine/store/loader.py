@@ -107,6 +107,13 @@ _XSD = "http://www.w3.org/2001/XMLSchema#"
 log = logging.getLogger(__name__)
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _TURTLE_FORMATS = {"turtle": False, "ttl": False, "trig": True}  # format -> TriG
+#: rdflib's media-type names of the formats above (``--format application/n-quads``) -> ours,
+#: so they take the same parsers (rdflib's N-Quads parser cannot write into the loader)
+_MEDIA_TYPES = {
+    "application/n-quads": "nquads", "application/n-triples": "nt", "text/turtle": "turtle",
+    "application/trig": "trig", "application/rdf+xml": "xml", "application/ld+json": "json-ld",
+    "text/n3": "n3",
+}
 _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load
 _SMALL_LOAD = 20  # loads adding under 1/20 of the store's statements bump the statistics
@@ -227,6 +234,7 @@ def load_files(
     for f in files:
         check_file(f, "RDF", nothing=" (nothing was loaded)")
     if format is not None:
+        format = _MEDIA_TYPES.get(format.lower(), format)
         check_format(format)
     formats = [format or guess_format(f) for f in files]
     total_bytes = sum(f.stat().st_size for f in files)

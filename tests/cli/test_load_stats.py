@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from kg_engine.cli.app import app
@@ -99,3 +100,17 @@ def test_bad_turtle_is_one_line_with_file_line_column_and_the_store_unchanged(
     assert len(lines) == 1 and f"{bad}:2:14: expected ','" in lines[0], res.output
     with SQLStore(db) as s:
         assert len(s) == 1 and len(s.loads()) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("as_json", [False, True])
+def test_stats_of_postgresql_does_not_print_the_password(pg_server, as_json: bool) -> None:
+    # kg stats printed the --db URL as given, password included
+    url = pg_server.new_database_url().replace("@", ":s3cret@", 1)  # trust auth: any password
+    from kg_engine import KnowledgeGraph
+
+    with KnowledgeGraph(url) as kg:
+        kg.load(DATA / "sample" / "university.ttl")
+    res = runner.invoke(app, ["stats", "--db", url] + (["--json"] if as_json else []))
+    assert res.exit_code == 0, res.output
+    assert "s3cret" not in res.output and "***" in res.output

@@ -84,3 +84,21 @@ def test_kg_serve_on_a_busy_port_is_one_line_exit_2(tmp_path: Path):
     assert proc.returncode == 2
     lines = (out + err).strip().splitlines()
     assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0], lines
+
+
+@pytest.mark.postgres
+def test_kg_serve_does_not_print_the_password(pg_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # kg serve printed the --db URL as given, password included
+    from typer.testing import CliRunner
+
+    import kg_engine.serve
+    from kg_engine import KnowledgeGraph
+    from kg_engine.cli.app import app
+
+    monkeypatch.setattr(kg_engine.serve, "serve", lambda *a, **kw: None)  # print, do not serve
+    url = pg_server.new_database_url().replace("@", ":s3cret@", 1)  # trust auth: any password
+    with KnowledgeGraph(url) as kg:
+        kg.load(DATA)
+    res = CliRunner().invoke(app, ["serve", "--db", url, "--port", str(_free_port())])
+    assert res.exit_code == 0, res.output
+    assert "s3cret" not in res.output and ":***@" in res.output

@@ -416,3 +416,18 @@ def test_an_n_quads_literal_that_is_no_value_of_its_datatype_is_warned_about(
     assert f'{path}:1: "12,50"^^xsd:decimal is not a valid xsd:decimal' in text, text
     assert f'{path}:4: "2024-02-30"^^xsd:date is not a valid xsd:date' in text, text
     assert text.count("is not a valid") == 2  # NaN is a double; the user's datatype is theirs
+
+
+@pytest.mark.parametrize(("media_type", "name", "text"), [
+    ("application/n-quads", "m.nq", '<urn:a> <urn:p> "x" <urn:g> .\n<urn:a> <urn:p> <urn:b> .\n'),
+    ("application/n-triples", "m.nt", '<urn:a> <urn:p> "x" .\n<urn:a> <urn:p> <urn:b> .\n'),
+    ("application/trig", "m.trig", '<urn:g> { <urn:a> <urn:p> "x" } <urn:a> <urn:p> <urn:b> .\n'),
+])
+def test_media_type_format_names_load(store: SQLStore, tmp_path: Path, media_type: str,
+                                      name: str, text: str) -> None:
+    # --format application/n-quads (rdflib's name for N-Quads) failed with "Graph method
+    # called on non-graph_aware store"; media-type names now take the loader's own parsers
+    path = tmp_path / name
+    path.write_text(text)
+    result = store.load(path, format=media_type)
+    assert result.added == 2 and len(store) == 2

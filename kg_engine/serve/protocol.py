@@ -165,14 +165,15 @@ async def _query(request: Request, text: str, params: dict[str, list[str]]) -> R
         pool = state.pool
         lease = pool.reader()
         kg = lease.__enter__()
+        rows_all: Any = None
         try:
             out = run_query(kg, text, dataset, timeout)
             if out.form == "SELECT":
                 mtype = formats.negotiate(accept, formats.SELECT_TYPES, fmt)
                 rows = out.rows
                 first = next(rows, None)  # errors before the first byte become HTTP errors
-                rows_all = _chain(first, rows)
-                body = formats.select_chunks(out.vars, rows_all, mtype)
+                rows_all = (_chain(first, rows), rows)
+                body = formats.select_chunks(out.vars, rows_all[0], mtype)
             elif out.form == "ASK":
                 mtype = formats.negotiate(accept, formats.ASK_TYPES, fmt)
                 body = iter([formats.ask_body(bool(out.boolean), mtype)])
@@ -182,7 +183,7 @@ async def _query(request: Request, text: str, params: dict[str, list[str]]) -> R
         except BaseException:
             lease.__exit__(None, None, None)
             raise
-        return Head(200, _with_charset(mtype)), _closing(body, lease)
+        return Head(200, _with_charset(mtype)), _closing(body, lease, rows_all or ())
 
     return await threaded_response(produce, error_response)
 
@@ -199,12 +200,16 @@ def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
 
 
 class _closing:
-    """Iterate ``body``; ``close()`` (also of a body never started) ends the read snapshot and
+    """Iterate ``body``; ``close()`` (also of a body never started) closes it and the row
+    iterators under it (``inner``: a body that raised or was left does not close what it
+    read from, and a database cursor left open would be closed later by the garbage
+    collector, on whatever thread then holds the connection), ends the read snapshot and
     gives the lease back."""
 
-    def __init__(self, body: Iterator[bytes], lease: Any) -> None:
+    def __init__(self, body: Iterator[bytes], lease: Any, inner: tuple[Any, ...] = ()) -> None:
         self.body = body
         self.lease: Any = lease
+        self.inner = inner
 
     def __iter__(self) -> Iterator[bytes]:
         return self
@@ -217,9 +222,10 @@ class _closing:
             return
         lease, self.lease = self.lease, None
         try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
+            for it in (self.body, *self.inner):
+                close = getattr(it, "close", None)
+                if close is not None:
+                    close()
         finally:
             lease.__exit__(None, None, None)
 

@@ -434,3 +434,46 @@ def test_construct_as_turtle_uses_the_stores_prefixes(serve, demo_db):
     assert r.status_code == 200, r.text
     assert f"@prefix ex: <{EX}> ." in r.text and "ns1:" not in r.text, r.text
     assert len(Graph().parse(data=r.text, format="turtle")) > 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_broken_off_stream_closes_its_cursor_before_the_connection_is_reused(
+        serve, tmp_path, request, monkeypatch, backend):
+    """A streamed XML result broken off by U+0001 after its first chunk gave its connection
+    back with the database cursor still open: the garbage collector closed it later, on the
+    thread of whichever request then used that connection. On PostgreSQL that thread held the
+    connection's lock in a fetch: the request hung for good (transport differential, http-csv
+    after http-xml, seed 1700022: 'timed out' after 120 s)."""
+    import gc
+    import weakref
+
+    from kg_engine.store.database import Database
+
+    url = (f"sqlite:///{tmp_path / 'broken.sqlite'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_server").new_database_url())
+    with KnowledgeGraph(url) as kg:  # 300 KB of rows before the one XML cannot carry
+        kg.add((URIRef(f"urn:s{i}"), URIRef("urn:p"), Literal(f"{i:05d} " + "x" * 94)) for i in range(3000))
+        kg.add([(URIRef("urn:z"), URIRef("urn:p"), Literal("zz\u0001"))])
+    streams = []
+    original = Database.stream
+
+    def recorded(self, *args, **kwargs):
+        stream = original(self, *args, **kwargs)
+        streams.append(weakref.ref(stream))  # a reference here would keep it open
+        return stream
+
+    monkeypatch.setattr(Database, "stream", recorded)
+    srv = serve(url, pool_size=1)  # the next request gets the same connection
+    query = "SELECT ?o WHERE { ?s <urn:p> ?o } ORDER BY ?o"
+    gc.disable()  # what the collector would close at some moment must be closed already
+    try:
+        with pytest.raises(httpx.HTTPError):  # the stream ends without its closing tags
+            httpx.get(srv.sparql, params={"query": query},
+                      headers={"Accept": "application/sparql-results+xml"}, timeout=60).read()
+        r = httpx.get(srv.sparql, params={"query": "SELECT ?o WHERE { <urn:z> <urn:p> ?o }"},
+                      headers={"Accept": "text/csv"}, timeout=60)
+        assert r.status_code == 200 and "zz" in r.text
+        open_ = [s() for s in streams if s() is not None and s().gi_frame is not None]
+        assert streams and not open_, f"{len(open_)} cursor(s) left open"
+    finally:
+        gc.enable()

@@ -30,7 +30,6 @@ import datetime as _dt
 import gc
 import gzip
 import io
-import logging
 import os
 import re
 import time
@@ -64,7 +63,7 @@ from kg_engine.store.terms import (
     ill_typed,
     make_row,
 )
-from kg_engine.store.turtle import MAX_WARNINGS, TurtleParser, key_row
+from kg_engine.store.turtle import TurtleParser, key_row, warn_ill_typed
 from kg_engine.store.untrusted import DTD_WINDOW, check_jsonld_contexts, check_xml_entities
 
 if TYPE_CHECKING:
@@ -103,8 +102,6 @@ FORMATS = {
     ".turtle": "turtle", ".trig": "trig", ".n3": "n3", ".rdf": "xml", ".owl": "xml",
     ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
 }
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-log = logging.getLogger(__name__)
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _TURTLE_FORMATS = {"turtle": False, "ttl": False, "trig": True}  # format -> TriG
 #: rdflib's media-type names of the formats above (``--format application/n-quads``) -> ours,
@@ -549,26 +546,11 @@ def _token_row_of(path: Path) -> Callable[[str], TermRow]:
             raise RDFSyntaxError(str(exc), source=str(path), line=line) from None
         if row.datatype in VALUED_DATATYPES and row.num is None and row.dtm is None \
                 and row.bln is None and ill_typed(row.lex, row.datatype):
-            warned += 1
-            _warn_ill_typed(path, token, row, warned)
+            warned += 1  # the line is found by reading the file again, only for these
+            warn_ill_typed(str(path), lambda: _find_token(path, token), None, row.lex,
+                           str(row.datatype), warned)
         return row
     return row_of
-
-
-def _warn_ill_typed(path: Path, token: str, row: TermRow, count: int) -> None:
-    """Warn that the literal ``token`` is no value of its datatype (as the Turtle parser
-    does: :data:`~kg_engine.store.turtle.MAX_WARNINGS` named per file, the line found by
-    reading the file again, which only such literals cost)."""
-    if count > MAX_WARNINGS:
-        if count == MAX_WARNINGS + 1:
-            log.warning("warning: %s: more literals are not valid values of their datatype; "
-                        "only the first %d are named", path, MAX_WARNINGS)
-        return
-    name = str(row.datatype).replace(_XSD, "xsd:")
-    shown = row.lex if len(row.lex) <= 40 else row.lex[:37] + "..."
-    log.warning('warning: %s:%s: "%s"^^%s is not a valid %s: stored as written, but comparisons '
-                "and rules find no value in it (fix the value, or make it a plain string)",
-                path, _find_token(path, token), shown, name, name)
 
 
 def _load_lines(writer: _Writer, path: Path, quads: bool, bar: tqdm) -> None:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 from kg_engine.errors import RDFSyntaxError
@@ -57,7 +57,8 @@ from kg_engine.store.terms import (
     term_hash,
 )
 
-__all__ = ["Key", "TurtleParser", "key_row", "key_term", "parse_terms", "resolve_iri"]
+__all__ = ["Key", "TurtleParser", "key_row", "key_term", "parse_terms", "resolve_iri",
+           "warn_ill_typed"]
 
 #: An IRI (its string), a blank node ``(label,)`` or a literal ``(lex, datatype, lang)``.
 Key = str | tuple[str] | tuple[str, str | None, str]
@@ -764,15 +765,7 @@ class TurtleParser:
         if (line, col) in self.ill_typed:
             return  # the statement was parsed again (it ran past a block's end)
         self.ill_typed.append((line, col))
-        if len(self.ill_typed) <= MAX_WARNINGS:
-            name = datatype.replace(_XSD, "xsd:")
-            shown = lex if len(lex) <= 40 else lex[:37] + "..."
-            log.warning('warning: %s:%d:%d: "%s"^^%s is not a valid %s: stored as written, but '
-                        "comparisons and rules find no value in it (fix the value, or make it "
-                        "a plain string)", self.source, line, col, shown, name, name)
-        elif len(self.ill_typed) == MAX_WARNINGS + 1:
-            log.warning("warning: %s: more literals are not valid values of their datatype; "
-                        "only the first %d are named", self.source, MAX_WARNINGS)
+        warn_ill_typed(self.source, line, col, lex, datatype, len(self.ill_typed))
 
     def _fail(self, toks: list[str], i: int, message: str) -> None:
         line, col, _ = self._where(toks, i)
@@ -790,6 +783,25 @@ class TurtleParser:
                 return line, col, text[pos:pos + 200]
             k -= count
         return 1, 1, ""  # pragma: no cover - every token comes from a block
+
+
+def warn_ill_typed(source: str, line: int | Callable[[], int | None], column: int | None,
+                   lex: str, datatype: str, count: int) -> None:
+    """Log the ``count``-th literal of ``source`` that is no value of its datatype, at
+    ``line`` (or a function finding it, called only for the first :data:`MAX_WARNINGS`; the
+    rest are counted in one line) and ``column``."""
+    if count > MAX_WARNINGS:
+        if count == MAX_WARNINGS + 1:
+            log.warning("warning: %s: more literals are not valid values of their datatype; "
+                        "only the first %d are named", source, MAX_WARNINGS)
+        return
+    where = f"{source}:{line if isinstance(line, int) else line()}"
+    where += f":{column}" if column is not None else ""
+    name = datatype.replace(_XSD, "xsd:")
+    shown = lex if len(lex) <= 40 else lex[:37] + "..."
+    log.warning('warning: %s: "%s"^^%s is not a valid %s: stored as written, but comparisons '
+                "and rules find no value in it (fix the value, or make it a plain string)",
+                where, shown, name, name)
 
 
 def _token_start(text: str, j: int) -> int:

@@ -405,3 +405,18 @@ def test_a_literal_that_is_no_value_of_its_datatype_is_kept_and_warned_about(cap
         assert len(parser.statements(io.StringIO(doc))) == 9
     assert parser.ill_typed == [(2, 19), (3, 15), (5, 11), (5, 49)]
     assert caplog.text.count("is not a valid") == 4
+
+
+def test_only_the_first_invalid_literals_are_named(caplog):
+    import logging
+
+    from kg_engine.store.turtle import MAX_WARNINGS
+
+    doc = "".join(f'<urn:s{i}> <urn:p> "x{i}"^^<http://www.w3.org/2001/XMLSchema#integer> .\n'
+                  for i in range(MAX_WARNINGS + 5))
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        parser = TurtleParser("many.ttl")
+        assert len(parser.statements(io.StringIO(doc))) == MAX_WARNINGS + 5
+    assert len(parser.ill_typed) == MAX_WARNINGS + 5
+    assert caplog.text.count("is not a valid xsd:integer") == MAX_WARNINGS
+    assert caplog.text.count(f"only the first {MAX_WARNINGS} are named") == 1

@@ -207,6 +207,10 @@ def _relational(e: Expr, ctx: Any) -> Any:
         return Literal(xsd.equal(expr, other))
     if op == "!=":
         return Literal(not xsd.equal(expr, other))
+    if xsd.is_nan(expr) or xsd.is_nan(other):
+        if not all(isinstance(t, Literal) and xsd.category(t) == "numeric" for t in (expr, other)):
+            raise SPARQLError(f"cannot order {expr!r} and {other!r}")
+        return Literal(False)  # op:numeric-less-than/-greater-than with NaN: false
     c = xsd.compare(expr, other)
     return Literal({"<": c < 0, ">": c > 0, "<=": c <= 0, ">=": c >= 0}[op])
 

@@ -81,6 +81,17 @@ def numeric_value(lit: Literal) -> int | Decimal | float:
     raise SPARQLError(f"not a valid numeric literal: {lit.n3()}")
 
 
+def is_nan(term: Any) -> bool:
+    """Whether ``term`` is a float or double literal whose value is NaN.
+
+    Example:
+        >>> is_nan(Literal("NaN", datatype=XSD.float)), is_nan(Literal("1", datatype=XSD.double))
+        (True, False)
+    """
+    return (isinstance(term, Literal) and term.datatype in (XSD.float, XSD.double)
+            and _lex(term) == "NaN")
+
+
 def is_numeric_literal(lit: Literal) -> bool:
     """``isNumeric``: a literal of a numeric datatype with a valid lexical form ("NaN" is a
     double and a float, though the store keeps no value column for it).

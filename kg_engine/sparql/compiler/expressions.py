@@ -159,6 +159,14 @@ class ExprCompiler:
         return sql("(CASE {} WHEN {} THEN 4 WHEN {} THEN 3 WHEN {} THEN 2 ELSE 1 END)",
                    d, self.dt(XSD.double), self.dt(XSD.float), self.dt(XSD.decimal))
 
+    def is_nan(self, ex: Ex) -> Sql | None:
+        """Condition: the term ``ex`` is a stored NaN (a float or double without a value
+        column: SQLite cannot hold NaN, so ``kg_terms.num`` is NULL); None for other kinds."""
+        if ex.kind != "term":
+            return None
+        return sql("({} IS NULL AND {} IN ({}, {}) AND trim({}) = 'NaN')", self.f(ex, "num"),
+                   self.f(ex, "dt"), self.dt(XSD.double), self.dt(XSD.float), self.f(ex, "lex"))
+
     # exactness of numbers -----------------------------------------------------------------
     # kg_terms.num (and SQL's arithmetic) is a double: an xsd:integer beyond 2^53 or a long
     # xsd:decimal is not its value there (9007199254740993 reads as ...992), and decimal sums
@@ -210,6 +218,15 @@ class ExprCompiler:
         neither side a float or double (promotion would round the other anyway) and one side
         not exact (see :meth:`exact`), the statement aborts."""
         cmp = sql(f"({{}} {sqlop} {{}})", x.e, y.e)
+        nan_a, nan_b = self.is_nan(a), self.is_nan(b)
+        if nan_a is not None or nan_b is not None:
+            # a stored NaN has no value column: op:numeric-equal/-less-than/-greater-than of
+            # NaN and a number (or NaN) are false, so != is true (not an error)
+            nans = Sql.join(" OR ", [c for c in (nan_a, nan_b) if c is not None]).paren()
+            oks = [sql("({} IS NOT NULL OR {})", n.e, c) if c is not None else sql("({} IS NOT NULL)", n.e)
+                   for n, c in ((x, nan_a), (y, nan_b))]
+            cmp = sql("(CASE WHEN {} AND {} AND {} THEN {} ELSE {} END)", nans, oks[0], oks[1],
+                      TRUE if sqlop == "<>" else FALSE, cmp)
         if not self.cc.sqlite:
             # PostgreSQL's NaN equals NaN and is above every number; XPath's equals nothing
             # (op:numeric-equal, -less-than, -greater-than: false, so != is true). A NaN SQL
@@ -732,8 +749,8 @@ class ExprCompiler:
         """Condition: a literal of a datatype the engine knows (number, string, date, boolean)
         with a valid lexical form — two such literals of different kinds are simply unequal."""
         f = self.f
-        return sql("({} IS NOT NULL OR {} IS NOT NULL OR {} IS NOT NULL OR {})",
-                   f(ex, "num"), f(ex, "dtm"), f(ex, "bln"), self.is_string_lit(ex))
+        return sql("({} IS NOT NULL OR {} IS NOT NULL OR {} IS NOT NULL OR {} OR {})",
+                   f(ex, "num"), f(ex, "dtm"), f(ex, "bln"), self.is_string_lit(ex), self.is_nan(ex))
 
     def has_tz(self, ex: Ex) -> Sql:
         """Whether a date/dateTime term's lexical form carries a timezone (condition)."""
@@ -742,7 +759,9 @@ class ExprCompiler:
 
     def _cmp_terms(self, op: str, sqlop: str, a: Ex, b: Ex) -> Sql:
         f = self.f
-        both_num = sql("({} IS NOT NULL AND {} IS NOT NULL)", f(a, "num"), f(b, "num"))
+        nan_a, nan_b = self.is_nan(a), self.is_nan(b)
+        both_num = sql("(({} IS NOT NULL OR {}) AND ({} IS NOT NULL OR {}))", f(a, "num"), nan_a,
+                       f(b, "num"), nan_b)
         na, nb = self.num(a), self.num(b)
         num_eq, num_cmp = self.num_compare("=", a, na, b, nb), self.num_compare(sqlop, a, na, b, nb)
         sa = sql("(CASE WHEN {} AND {} = '' THEN {} END)", self.is_string_lit(a), f(a, "lang"), f(a, "lex"))
@@ -758,11 +777,11 @@ class ExprCompiler:
             # an unbound side is an error (NULL), not "a different kind of term"
             inner = sql(
                 "(CASE WHEN {} IS NULL OR {} IS NULL THEN NULL "
-                "WHEN {} = {} THEN {} WHEN {} THEN {} WHEN {} <> 3 OR {} <> 3 THEN {} "
+                "WHEN {} = {} AND NOT {} THEN {} WHEN {} THEN {} WHEN {} <> 3 OR {} <> 3 THEN {} "
                 "WHEN {} <> '' OR {} <> '' THEN {} "
                 "WHEN {} THEN {} = {} WHEN {} THEN (CASE WHEN {} THEN {} = {} END) "
                 "WHEN {} THEN {} = {} WHEN {} AND {} THEN {} END)",
-                a.e, b.e, a.e, b.e, TRUE, both_num, num_eq, f(a, "kind"), f(b, "kind"), FALSE,
+                a.e, b.e, a.e, b.e, nan_a, TRUE, both_num, num_eq, f(a, "kind"), f(b, "kind"), FALSE,
                 f(a, "lang"), f(b, "lang"), FALSE,
                 both_str, sa, sb, both_dtm, tz_ok, f(a, "dtm"), f(b, "dtm"), both_bln, f(a, "bln"),
                 f(b, "bln"), self.known(a), self.known(b), FALSE)
@@ -807,9 +826,8 @@ class ExprCompiler:
     def _Builtin_isNUMERIC(self, e: CompValue) -> Ex:
         x = self.compile(e.arg)
         if x.kind == "term":  # NaN is a number without a value column (kg_terms.num is NULL)
-            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN ({} IS NOT NULL OR {} IN ({}, {}) "
-                                  "AND trim({}) = 'NaN') END)", x.e, self.f(x, "num"), self.f(x, "dt"),
-                                  self.dt(XSD.double), self.dt(XSD.float), self.f(x, "lex")))
+            return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN ({} IS NOT NULL OR {}) END)",
+                                  x.e, self.f(x, "num"), self.is_nan(x)))
         if x.kind == "num":  # an error stays an error
             return Ex("bool", sql("(CASE WHEN {} IS NOT NULL THEN TRUE END)", x.e))
         if x.kind == "const":

@@ -6,6 +6,7 @@
 * **Candidates**: every ordered pair of entities in the document, whatever the distance (most
   Re-DocRED relations cross sentences); TIME/NUM entities are never heads.
 * **Model**: :class:`~kg_engine.extraction.components.docre_model.DocREModel` (windowed MiniLM,
+  or a BiLSTM + attention encoder learnt from scratch — the folder's ``meta.json`` says which;
   logsumexp mention pooling, localized context pooling, adaptive-threshold multi-label output,
   type constraints learned from training data), loaded from a folder written by
   :func:`~kg_engine.extraction.components.docre_model.save_docre`.

@@ -1,4 +1,5 @@
-"""Document-level relation model (ATLOP-style) over :class:`DocEncoder` states.
+"""Document-level relation model (ATLOP-style) over the states of a document encoder: MiniLM
+(:class:`DocEncoder`) or one learnt from scratch (:class:`ScratchDocEncoder`, BiLSTM + attention).
 
 For a document with entities (clusters of mentions) it scores every ordered entity pair for all
 relations at once (Zhou et al. 2021, ATLOP, https://arxiv.org/abs/2010.11304):

@@ -268,6 +268,8 @@ def csv_form(t: Any) -> Any:
         return ("csv", "")
     if t[0] == "bnode":
         return t
+    if t[1].startswith("_:"):  # CSV writes a blank node _:label: the reader cannot tell
+        return ("bnode", t[1][2:])
     return ("csv", t[1])
 
 

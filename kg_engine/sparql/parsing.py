@@ -366,12 +366,62 @@ def _check_data_blocks(update: Update, text: str, source: str) -> None:
                                    line=line, column=column)
 
 
-#: the tokens that matter for blank-node label scope in an update text: strings, IRIs and
-#: comments are skipped whole (they may contain ``_:x`` or ``;``)
-_BNODE_SCOPE = re.compile(
+#: strings, IRIs and comments of an update text: skipped whole when scanning it for blank nodes
+#: (they may contain ``_:``, ``[`` or ``;``)
+_SKIPPED_TOKENS = (
     r'"""(?:[^\\]|\\.)*?"""' r"|'''(?:[^\\]|\\.)*?'''" r'|"(?:[^"\\\n]|\\.)*"'
     r"|'(?:[^'\\\n]|\\.)*'|<[^<>\s]*>|#[^\n]*"
-    r"|(?P<label>_:[\w.-]*\w|_:\w)|(?P<sep>;)|(?P<data>\bINSERT\s+DATA\b)",
+)
+
+#: an update text's tokens for finding a DELETE template's blank node
+_DELETE_BNODE = re.compile(
+    _SKIPPED_TOKENS + r"|(?P<delete>(?<![\w:?$])DELETE\b(?!\s+DATA\b))"
+    r"|(?P<bnode>_:[\w.-]*\w|_:\w|\[)",
+    re.IGNORECASE,
+)
+
+
+def _check_delete_templates(update: Update, text: str, source: str) -> None:
+    """No blank nodes in ``DELETE WHERE`` or a ``DELETE`` template (SPARQL 1.1 §19.8, note 8:
+    "Blank node syntax is not allowed in DELETE WHERE, the DeleteClause for DELETE, nor in
+    DELETE DATA"): it would be a fresh blank node, so the request would silently delete
+    nothing."""
+    from rdflib import BNode
+
+    n = 0  # index of the operation among those spelled with DELETE (not DELETE DATA)
+    for op in update.algebra:
+        if op.name == "DeleteWhere":
+            template = op
+        elif op.name == "Modify" and "delete" in op:  # (an INSERT-only one has no key)
+            template = op["delete"]
+        else:
+            continue
+        n += 1
+        triples = list(template.get("triples") or [])
+        for quads in (template.get("quads") or {}).values():
+            triples.extend(quads)
+        if not any(isinstance(term, BNode) for triple in triples for term in triple[:3]):
+            continue
+        verb = "DELETE WHERE" if op.name == "DeleteWhere" else "a DELETE template"
+        pos, seen = 0, 0
+        for m in _DELETE_BNODE.finditer(text):
+            if m.group("delete"):
+                seen += 1
+            elif m.group("bnode") and seen == n:
+                pos = m.start()
+                break
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        raise QuerySyntaxError(
+            f"invalid SPARQL update: blank node in {verb} (§19.8: it would be a new blank node, "
+            "which no statement holds, so nothing would be deleted); use a variable, e.g. ?b "
+            "instead of _:b or []",
+            source=source, line=line, column=column)
+
+
+#: the tokens that matter for blank-node label scope in an update text
+_BNODE_SCOPE = re.compile(
+    _SKIPPED_TOKENS + r"|(?P<label>_:[\w.-]*\w|_:\w)|(?P<sep>;)|(?P<data>\bINSERT\s+DATA\b)",
     re.IGNORECASE,
 )
 
@@ -658,6 +708,7 @@ def parse_update(
                 prepare_parse_tree(parsed)
                 update = translateUpdate(parsed, base, _ns(init_ns))
     _check_data_blocks(update, text, source)
+    _check_delete_templates(update, text, source)
     update._original_args = (text, _ns(init_ns), base)
     for op in update.algebra:
         if "where" in op:

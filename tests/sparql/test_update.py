@@ -110,6 +110,30 @@ def test_syntax_error_changes_nothing(ds: Dataset) -> None:
     assert snapshot(ds) == before
 
 
+@pytest.mark.parametrize("request_text", [
+    "DELETE WHERE { _:b :p ?o }",
+    "DELETE WHERE { GRAPH :g1 { [] :p ?o } }",
+    "DELETE { _:b :p ?o } WHERE { ?s :p ?o }",
+    "INSERT DATA { :c :p '[_:x' } ;\n# DELETE [ ]\nDELETE { ?s :p [ :q ?o ] } INSERT { _:n :p 1 } WHERE { ?s :p ?o }",
+])
+def test_blank_node_in_delete_template_is_refused(ds: Dataset, request_text: str) -> None:
+    # §19.8 note 8: a blank node there is a fresh one, so the request deleted nothing, silently
+    ds.update(PFX + "INSERT DATA { :a :p 1 . GRAPH :g1 { :a :p 2 } }")
+    before = snapshot(ds)
+    with pytest.raises(QuerySyntaxError, match=r"blank node in (DELETE WHERE|a DELETE template)"
+                                               r".*use a variable") as err:
+        ds.update(PFX + request_text)
+    assert snapshot(ds) == before
+    text = PFX + request_text
+    # the position named is the blank node's own (after the operation's DELETE)
+    line = text.splitlines()[err.value.line - 1]
+    assert line[err.value.column - 1] in "_[" and "DELETE" in line[:err.value.column]
+    # blank nodes in an INSERT template or a WHERE clause stay legal
+    ds.update(PFX + "DELETE { ?s :p 1 } INSERT { _:x :p [] } WHERE { ?s :p [] }")
+    ds.update(PFX + "INSERT { _:y :p ?o } USING :g1 WHERE { [] :p ?o }")
+    assert len(snapshot(ds)[""]) == 2
+
+
 def test_load_local_file_only(ds: Dataset, tmp_path: Path) -> None:
     f = tmp_path / "data.ttl"
     f.write_text(f'<{EX}a> <{EX}p> "01"^^<http://www.w3.org/2001/XMLSchema#integer> .\n')

@@ -594,7 +594,8 @@ def _as(v: Any, dt: URIRef) -> Any:
         return int(v)
     if dt == XSD.decimal:
         return v if isinstance(v, Decimal) else Decimal(v)
-    return float(v)
+    # + 0.0: a decimal's zero has no sign ("-0.0"^^xsd:decimal is 0, not the double -0.0e0)
+    return v if isinstance(v, float) else float(v) + 0.0
 
 
 def _num_literal(v: Any, dt: URIRef) -> Literal:
@@ -636,7 +637,9 @@ def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
         else:
             if b == 0:
                 if ndt in (XSD.float, XSD.double):
-                    res = math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+                    # the zero's sign counts: 1 / -0.0e0 is -INF (IEEE 754, XPath op:numeric-divide)
+                    res = math.nan if a == 0 or math.isnan(a) else \
+                        math.copysign(math.inf, math.copysign(1.0, a) * math.copysign(1.0, b))
                 else:
                     raise SPARQLError("division by zero")
             else:

@@ -370,7 +370,7 @@ def _canonical_double(v: float) -> str:
     if math.isinf(v):
         return "INF" if v > 0 else "-INF"
     if v == 0:
-        return "0.0E0"
+        return "-0.0E0" if math.copysign(1.0, v) < 0 else "0.0E0"  # XSD keeps the zero's sign
     m = Decimal(repr(v)).normalize()
     sign, digits, exponent = m.as_tuple()
     digs = "".join(map(str, digits))
@@ -437,7 +437,7 @@ def cast(term: Any, target: URIRef) -> Literal:
                     raise SPARQLError("cannot cast NaN/INF to xsd:decimal")
                 v = Decimal(repr(v))
             return _typed(_canonical_decimal(Decimal(v)), XSD.decimal)
-        fv = float(v)
+        fv = v if isinstance(v, float) else float(v) + 0.0  # a decimal's zero has no sign
         if target == XSD.float:
             import struct
 

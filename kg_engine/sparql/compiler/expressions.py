@@ -501,12 +501,17 @@ class ExprCompiler:
             if not self.cc.sqlite and not (isinstance(rank, int) and rank <= 2):
                 # PostgreSQL: a float or double over zero is ±Infinity, or NaN for 0/0 and NaN/0
                 # (IEEE 754, as XPath op:numeric-divide says); an integer or decimal: an error
+                # over a float or double -0.0e0 the sign flips (1 / -0.0e0 is -INF): its text
+                # shows the zero's sign ('-0'), which no comparison does (a decimal's zero has none)
                 inf = "CAST('Infinity' AS DOUBLE PRECISION)"
                 nan = "CAST('NaN' AS DOUBLE PRECISION)"
+                signed = (f"(CASE WHEN {{}} >= 3 AND CAST({{}} AS TEXT) LIKE '-%' THEN - {inf} "
+                          f"ELSE {inf} END)")
                 return Ex("num", sql(f"(CASE WHEN {{}} = 0 THEN (CASE WHEN {{}} >= 3 THEN (CASE WHEN "
-                                     f"{{}} > 0 AND {{}} <> {nan} THEN {inf} WHEN {{}} < 0 THEN - {inf} "
-                                     f"WHEN {{}} IS NOT NULL THEN {nan} END) END) "
-                                     "ELSE {} * 1.0 / {} END)", b.e, _rank_sql(rank), a.e, a.e, a.e, a.e,
+                                     f"{{}} > 0 AND {{}} <> {nan} THEN {signed} WHEN {{}} < 0 THEN "
+                                     f"- {signed} WHEN {{}} IS NOT NULL THEN {nan} END) END) "
+                                     "ELSE {} * 1.0 / {} END)", b.e, _rank_sql(rank), a.e, a.e,
+                                     _rank_sql(b.rank), b.e, a.e, _rank_sql(b.rank), b.e, a.e,
                                      a.e, b.e),
                           rank=rank)
             return Ex("num", sql("({} * 1.0 / NULLIF({}, 0))", a.e, b.e), rank=rank)

@@ -116,6 +116,16 @@ def _tidy(path: str) -> None:
             conn.close()
 
 
+class _Hold:
+    """A context's hold of a connection's lock; ``active`` until the holder lets go (copies of
+    the context made meanwhile see that too)."""
+
+    __slots__ = ("active",)
+
+    def __init__(self) -> None:
+        self.active = True
+
+
 class SqliteURL(NamedTuple):
     """A plain ``sqlite://`` URL as :func:`parse_url` reads it without SQLAlchemy: ``database``
     as SQLAlchemy's ``URL.database`` gives it (``None`` for ``sqlite://``)."""
@@ -290,6 +300,12 @@ class Database:
         # thread started with a copy of the context, e.g. SPARQL's deep-recursion runner)
         self._pinned: contextvars.ContextVar[Any] = contextvars.ContextVar(
             f"kg_db_reader_{id(self):x}", default=None)
+        # the hold of the main connection's lock by the transaction or snapshot in progress
+        # in this context: a helper thread started with a copy of the context (SPARQL's
+        # deep-recursion runner, while the holder waits for it) uses the connection without
+        # taking the lock again, which would wait for the holder forever
+        self._held: contextvars.ContextVar[_Hold | None] = contextvars.ContextVar(
+            f"kg_db_held_{id(self):x}", default=None)
         self._sql_cache: dict[str, str] = {}
         #: Callbacks run after a rollback (caches of ids handed out in the transaction).
         self.on_rollback: list[Callable[[], None]] = []
@@ -450,8 +466,34 @@ class Database:
         return converted
 
     def _guard(self) -> Any:
-        """The main connection's lock, or nothing inside a pooled read (its own connection)."""
-        return contextlib.nullcontext() if self._pinned.get() is not None else self._lock
+        """The main connection's lock, or nothing inside a pooled read (its own connection)
+        or where this context already holds it (:meth:`_hold`)."""
+        if self._pinned.get() is not None or self._holding():
+            return contextlib.nullcontext()
+        return self._lock
+
+    def _holding(self) -> bool:
+        held = self._held.get()
+        return held is not None and held.active
+
+    @contextlib.contextmanager
+    def _hold(self) -> Iterator[None]:
+        """The main connection's lock for a whole transaction or snapshot: every statement on
+        the shared connection runs under it. sqlite3 takes SQLite's connection mutex without
+        letting go of the GIL (``sqlite3_reset``, column names), while a statement calling one
+        of our SQL functions holds that mutex and waits for the GIL: two threads using one
+        connection at once could hang for ever."""
+        if self._holding():
+            yield
+            return
+        with self._lock:
+            held = _Hold()
+            token = self._held.set(held)
+            try:
+                yield
+            finally:
+                held.active = False
+                self._held.reset(token)
 
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the driver cursor (iterate or ``fetchall`` it)."""
@@ -469,7 +511,7 @@ class Database:
                     pinned.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
                 raise
             return cur
-        with self._lock:
+        with self._guard():
             if self.dialect == "sqlite":
                 return self.raw.execute(text, params)
             cur = self.raw.cursor()
@@ -493,7 +535,7 @@ class Database:
         all-visible; only for a table created or truncated in the current transaction.
         """
         names = ", ".join(columns)
-        with self._lock:
+        with self._guard():
             if self.dialect == "postgresql":
                 options = " (FREEZE)" if freeze else ""
                 with (self.raw.cursor() as cur,
@@ -631,7 +673,7 @@ class Database:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Database]:
-        with self._lock:
+        with self._hold():
             if self._depth:
                 self._depth += 1
                 try:
@@ -707,12 +749,13 @@ class Database:
         if self._pinned.get() is not None:
             yield self
             return
-        with self._lock:
+        with self._hold():
             if self._depth:
                 yield self
                 return
             self.execute("BEGIN" if self.dialect == "sqlite"
                          else "BEGIN ISOLATION LEVEL REPEATABLE READ")
+            changes = self.raw.total_changes if self.dialect == "sqlite" else 0
             self._depth = 1
             self._owner = threading.get_ident()
             try:
@@ -724,7 +767,14 @@ class Database:
                 self._owner = None
                 if self.dialect == "postgresql":
                     self.execute("ROLLBACK")
-                elif self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
+                elif not self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
+                    pass
+                elif self.raw.total_changes == changes:
+                    # nothing written: ROLLBACK, which also ends a statement whose cursor is
+                    # still open (COMMIT failed "SQL statements in progress" then, and left
+                    # the transaction open for the next thread's BEGIN)
+                    self.execute("ROLLBACK")
+                else:
                     self.execute("COMMIT")
 
     @contextlib.contextmanager
@@ -737,8 +787,9 @@ class Database:
         at the end; a :meth:`transaction` inside runs on the main connection. At most
         :attr:`max_readers` pooled connections exist; more concurrent reads wait for one.
         Inside this thread's own :meth:`transaction` or :meth:`snapshot` it joins that
-        (a read sees the thread's uncommitted writes). SQLite: the statements simply run on
-        the store's connection (WAL readers do not block its writer anyway).
+        (a read sees the thread's uncommitted writes). SQLite: the read is a
+        :meth:`snapshot` on the store's connection, which threads sharing the store take in
+        turns (a multi-statement query never sees another thread's commit half-way).
 
         Example:
             >>> db = Database.connect("sqlite://")
@@ -746,9 +797,15 @@ class Database:
             ...     db.fetchone("SELECT 2")
             (2,)
         """
-        if (self.max_readers <= 0 or self._pinned.get() is not None
+        if (self._pinned.get() is not None or self._holding()
                 or (self._depth and self._owner == threading.get_ident())):
             yield self
+            return
+        if self.max_readers <= 0:
+            # one connection (SQLite): the read is one snapshot, and threads sharing the
+            # store take turns on the connection (see _hold)
+            with self.snapshot():
+                yield self
             return
         conn = self._lease()
         token = self._pinned.set(conn)

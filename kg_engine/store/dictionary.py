@@ -101,7 +101,7 @@ class TermDictionary:
         if not self._started:
             return False
         if self.db.dialect == "sqlite":
-            version = self.db.raw.execute("PRAGMA data_version").fetchone()[0]
+            version = self.db.scalar("PRAGMA data_version")
             if version == self._version:
                 return False
             self._version = version

@@ -439,7 +439,7 @@ class SQLStore:
         """
         if self.dialect != "sqlite":
             return read_profile(self.db)
-        version = self.db.raw.execute("PRAGMA data_version").fetchone()[0]
+        version = self.db.scalar("PRAGMA data_version")
         cached = self._profile
         if cached is None or cached[0] != version:
             cached = self._profile = (version, read_profile(self.db))

@@ -732,6 +732,31 @@ class Database:
             raise
 
     @contextlib.contextmanager
+    def may_fail(self) -> Iterator[None]:
+        """Statements that may fail on purpose, for the caller to recover: on PostgreSQL
+        inside this connection's :meth:`snapshot` or :meth:`transaction`, a savepoint rolled
+        back to when they fail (a failed statement aborts a PostgreSQL transaction: every
+        later one would fail); a read of :meth:`reading` recovers by itself (a new snapshot);
+        elsewhere nothing.
+
+        Example:
+            >>> db = Database.connect("sqlite://")
+            >>> with db.snapshot(), db.may_fail():
+            ...     db.fetchone("SELECT 1")
+            (1,)
+        """
+        if self.dialect != "postgresql" or self._pinned.get() is not None or not self._depth:
+            yield
+            return
+        self.execute("SAVEPOINT kg_may_fail")
+        try:
+            yield
+        except BaseException:
+            self.execute("ROLLBACK TO SAVEPOINT kg_may_fail")
+            raise
+        self.execute("RELEASE SAVEPOINT kg_may_fail")
+
+    @contextlib.contextmanager
     def snapshot(self) -> Iterator[Database]:
         """Read transaction: every statement inside sees the same committed state.
 

@@ -77,24 +77,6 @@ def pinned_order(db: Any, on: bool) -> Iterator[None]:
                            "WHERE name = ANY(?)", (names,))
 
 
-@contextlib.contextmanager
-def _savepoint(db: Any, on: bool) -> Iterator[None]:
-    """PostgreSQL inside a transaction, ``on`` (SQL that may abort on a number it cannot
-    compute exactly, for rdflib's path to take over): a savepoint around the statement, rolled
-    back to if it fails, so the transaction (a server request's read snapshot) goes on; an
-    aborted transaction would fail every later statement of the fallback. Elsewhere: nothing."""
-    if not on or db.dialect != "postgresql" or not db.in_transaction:
-        yield
-        return
-    db.execute("SAVEPOINT kg_inexact")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK TO SAVEPOINT kg_inexact")
-        raise
-    db.execute("RELEASE SAVEPOINT kg_inexact")
-
-
 class BindingParam:
     """Placeholder for the id of a variable's value given at execution (initBindings)."""
 
@@ -280,7 +262,10 @@ class CompiledQuery:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
         try:
-            with pinned_order(store.db, self.pin_joins), _savepoint(store.db, self.numeric_guards):
+            # SQL that may abort on a number it cannot compute exactly (rdflib's path then
+            # answers) must not abort a server request's read snapshot with it
+            guard = store.db.may_fail() if self.numeric_guards else contextlib.nullcontext()
+            with pinned_order(store.db, self.pin_joins), guard:
                 rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
             row = row_type(self.vars) if self.form == "SELECT" else None
             return decode_rows(store, self.layout, rows, constant, row)

@@ -70,6 +70,7 @@ class StorePool:
         self._idle: list[Any] = list(self._all)
         self._free = threading.BoundedSemaphore(self.size)
         self._lock = threading.Lock()
+        self._closed = False
         self.write_lock = threading.Lock()
 
     def acquire(self) -> Any:
@@ -89,9 +90,15 @@ class StorePool:
         return kg
 
     def release(self, kg: Any) -> None:
-        """Return a leased knowledge graph."""
+        """Return a leased knowledge graph (closed now if the pool was closed meanwhile)."""
         with self._lock:
-            self._idle.append(kg)
+            if self._closed:
+                self._all.remove(kg)
+            else:
+                self._idle.append(kg)
+                kg = None
+        if kg is not None:
+            kg.close()
         self._free.release()
 
     @contextlib.contextmanager
@@ -115,9 +122,12 @@ class StorePool:
                 self.release(kg)
 
     def close(self) -> None:
-        """Close every connection."""
+        """Close the idle connections; a leased one (a response still streaming when the
+        server stops) is closed when given back, not under its reader."""
         with self._lock:
-            for kg in self._all:
-                kg.close()
-            self._all.clear()
-            self._idle.clear()
+            self._closed = True
+            idle, self._idle = self._idle, []
+            for kg in idle:
+                self._all.remove(kg)
+        for kg in idle:
+            kg.close()

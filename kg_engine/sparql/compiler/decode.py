@@ -21,7 +21,6 @@ NULL  unbound
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -105,7 +104,7 @@ def fetch_terms(store: Any, ids: Sequence[int], cache: dict[int, Identifier] | N
         for i, lex in store.db.fetchall(f"SELECT id, lex FROM kg_terms WHERE id IN ({marks})", todo):
             dtmap[int(i)] = str.__new__(URIRef, lex)
             if cache is not None:
-                _remember(cache, {int(i): dtmap[int(i)]})
+                cache[int(i)] = dtmap[int(i)]
     new = str.__new__
     for i, kind, lex, dt, lang in rows:
         if kind == IRI:  # the common case, inline
@@ -293,7 +292,7 @@ def _fetching(store: Any, cache: dict[Any, Identifier | None], layout: Layout, c
     constants: dict[Any, Identifier] = {x: constant(int(x)) for x in need if x <= 0}
     need.difference_update(constants)
     if need:  # fetched into ``cache`` (this dict stays ours even if the store's is swapped)
-        _remember(cache, fetch_terms(store, sorted(need), cache))
+        cache.update(fetch_terms(store, sorted(need), cache))
     if constants:
         get = constants.get
         base = cache.get
@@ -331,40 +330,6 @@ class _Terms:
 
     def __init__(self) -> None:
         self.terms: dict[int | None, Identifier | None] = {None: None}
-
-
-def _untracker() -> Callable[[Any], None] | None:
-    """CPython's ``PyObject_GC_UnTrack`` (``None`` elsewhere)."""
-    if sys.implementation.name != "cpython":
-        return None
-    try:
-        import ctypes
-
-        untrack = ctypes.pythonapi.PyObject_GC_UnTrack
-    except (ImportError, AttributeError, OSError):
-        return None
-    untrack.argtypes = [ctypes.py_object]
-    untrack.restype = None
-    return untrack
-
-
-_UNTRACK = _untracker()
-
-
-def _remember(cache: dict[Any, Identifier | None], terms: dict[int, Identifier]) -> None:
-    """Put decoded ``terms`` into ``cache``, taken out of the cyclic garbage collector's
-    watch (CPython).
-
-    A term refers to strings and its datatype IRI only, never back to a container, so it
-    can be part of no reference cycle: the collector has nothing to find in it. Tracked,
-    the cache's terms (up to ``_TERM_CACHE_MAX``) were most of a long-running process's
-    heap, walked by every full collection that the rows of a large result set off: at
-    LUBM(10) ×4 (~470k cached terms) x01 after OWL 2 RL took 194 CPU-ms per run, 112 with
-    them untracked (~0.17 µs per new term).
-    """
-    if _UNTRACK is not None:
-        any(map(_UNTRACK, terms.values()))
-    cache.update(terms)
 
 
 def _term_cache(store: Any, reset: bool = False) -> dict[Any, Identifier | None]:

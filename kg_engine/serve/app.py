@@ -93,10 +93,17 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
         if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s]+", origin):
             raise ConfigError(f"CORS origin {origin!r} is not an origin: give scheme://host[:port] "
                               "(such as https://example.org, no path), or '*' for any")
-    # Explainer creates the rule tables the explorer reads (once per connection, not inside
-    # a read snapshot: DDL through SQLAlchemy commits)
-    pool = StorePool(config.db, connect, size=config.pool_size,
-                     setup=lambda kg: Explainer(kg.store))
+    def setup(kg: Any) -> None:
+        # once per connection, not inside a read snapshot: Explainer creates the rule tables
+        # the explorer reads (DDL through SQLAlchemy commits), and rdflib binds its default
+        # prefixes in the store when a graph's namespace manager is first used — inside a
+        # request's snapshot that write failed (PostgreSQL: "duplicate key … kg_meta_pkey"
+        # beside another connection's committed binding; SQLite: a snapshot that writes
+        # fails once another connection has committed) and was rolled back on PostgreSQL
+        Explainer(kg.store)
+        kg.graph.namespace_manager  # noqa: B018 - created (and its bindings stored) now
+
+    pool = StorePool(config.db, connect, size=config.pool_size, setup=setup)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -65,3 +65,24 @@ def test_a_query_whose_sql_gives_up_on_a_number_is_answered(serve, pg_server, ca
     r = httpx.get(server.sparql, params={"query": query}, headers={"Accept": "text/csv"})
     assert r.status_code == 200, r.text
     assert r.text.split("\r\n")[1:-1] == expected
+
+
+def test_prefix_bindings_are_not_written_inside_a_read(pg_server):
+    # rdflib binds its default prefixes in the store when a connection's namespace manager is
+    # first used: a server connection did it inside a request's REPEATABLE READ snapshot, and
+    # beside a binding another connection had committed meanwhile the request failed
+    # 500 "duplicate key value violates unique constraint kg_meta_pkey" (found by
+    # kg_engine.testing.concurrency, serve path, seed 1: 4 of 1820 reads)
+    from kg_engine.serve import ServerConfig, create_app
+
+    url = pg_server.new_database_url()
+    KnowledgeGraph(url).close()
+    pool = create_app(ServerConfig(url), KnowledgeGraph).state.pool
+    try:
+        with pool.reader() as kg:
+            assert len(kg) == 0  # the snapshot is taken
+            with KnowledgeGraph(url) as other:
+                other.graph.namespace_manager  # noqa: B018 - binds rdflib's prefixes, commits
+            assert kg.graph.namespace_manager.store.namespace("brick") is not None
+    finally:
+        pool.close()

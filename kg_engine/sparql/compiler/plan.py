@@ -262,10 +262,10 @@ class CompiledQuery:
             k = -i - 1
             return missing[k] if k < len(missing) else extra[k - len(missing)]
         try:
-            # SQL that may abort on a number it cannot compute exactly (rdflib's path then
-            # answers) must not abort a server request's read snapshot with it
-            guard = store.db.may_fail() if self.numeric_guards else contextlib.nullcontext()
-            with pinned_order(store.db, self.pin_joins), guard:
+            # SQL that fails (aborts on a number it cannot compute exactly, a value beyond
+            # bigint: rdflib's path then answers) must not abort the transaction with it — an
+            # update request's (which then failed whole) or a server request's read snapshot
+            with pinned_order(store.db, self.pin_joins), store.db.may_fail():
                 rows = without_gc(store.db.fetchall, self.sql, params)  # they all survive until decoded
             row = row_type(self.vars) if self.form == "SELECT" else None
             return decode_rows(store, self.layout, rows, constant, row)

@@ -24,6 +24,7 @@ from rdflib.plugins.sparql.evalutils import _eval
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.plugins.sparql.sparql import FrozenBindings, NotBoundError, SPARQLError
 
+from kg_engine.core import float32
 from kg_engine.sparql import xsd
 
 __all__ = ["eval_aggregate_join", "order_key"]
@@ -75,7 +76,10 @@ def order_key(term: Any) -> tuple:
 
 
 def _numeric_result(v: Any, dt: URIRef) -> Literal:
-    if dt in (XSD.float, XSD.double):
+    if dt == XSD.float:  # single precision, written with its shortest digits
+        return Literal(xsd._canonical_double(float32.shortest(float32.round32(float(v)))),
+                       datatype=dt, normalize=False)
+    if dt == XSD.double:
         return Literal(xsd._canonical_double(float(v)), datatype=dt, normalize=False)
     if dt == XSD.decimal:
         return Literal(xsd._canonical_decimal(Decimal(v)), datatype=XSD.decimal, normalize=False)
@@ -95,7 +99,9 @@ def _sum(values: list[Any]) -> tuple[Any, URIRef] | None:
         vdt = XSD.integer if v.datatype in xsd.INTEGER_TYPES else v.datatype
         if _RANK[vdt] > _RANK[dt]:
             dt = vdt
-        if dt in (XSD.float, XSD.double):
+        if dt == XSD.float:  # op:numeric-add on floats: rounded to single precision each time
+            total = float32.round32(float32.round32(float(total)) + float32.round32(float(n)))
+        elif dt == XSD.double:
             total = float(total) + float(n)
         elif dt == XSD.decimal:
             total = Decimal(total) + Decimal(n)

@@ -55,6 +55,7 @@ from rdflib.plugins.sparql import operators as _ops
 from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import SPARQLError
 
+from kg_engine.core import float32
 from kg_engine.sparql import xpath_regex, xsd
 from kg_engine.sparql.aggregates import eval_aggregate_join
 
@@ -594,12 +595,16 @@ def _as(v: Any, dt: URIRef) -> Any:
         return int(v)
     if dt == XSD.decimal:
         return v if isinstance(v, Decimal) else Decimal(v)
+    if dt == XSD.float:  # an integer or decimal promoted to float: single precision
+        return float32.round32(v if isinstance(v, float) else float(v) + 0.0)
     # + 0.0: a decimal's zero has no sign ("-0.0"^^xsd:decimal is 0, not the double -0.0e0)
     return v if isinstance(v, float) else float(v) + 0.0
 
 
 def _num_literal(v: Any, dt: URIRef) -> Literal:
-    if dt in (XSD.float, XSD.double):
+    if dt == XSD.float:  # its shortest single-precision digits ("0.3", not "0.30000001…")
+        return Literal(xsd.float_str(float(v)), datatype=dt, normalize=False)
+    if dt == XSD.double:
         # XPath string form of the value ("6", "2.5", "1.0E7"), as the W3C suite expects
         return Literal(xsd._double_str(float(v)), datatype=dt, normalize=False)
     if dt == XSD.decimal:
@@ -645,6 +650,8 @@ def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
             else:
                 res = a / b
             divided = True
+        if ndt == XSD.float:  # float op float: rounded to single precision (IEEE 754)
+            res = float32.round32(res)
         dt = ndt
     if dt == XSD.decimal and not divided:
         return Literal(_decimal_lexical(Decimal(res)), datatype=XSD.decimal, normalize=False)

@@ -29,6 +29,8 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.sparql import SPARQLError
 
+from kg_engine.core import float32
+
 __all__ = [
     "INTEGER_TYPES",
     "NUMERIC_TYPES",
@@ -76,9 +78,42 @@ def numeric_value(lit: Literal) -> int | Decimal | float:
         return int(lex)
     if dt == XSD.decimal and _DEC_RE.match(lex):
         return Decimal(lex)
-    if dt in (XSD.float, XSD.double) and _DBL_RE.match(lex):
+    if dt == XSD.float and _DBL_RE.match(lex):
+        return float32.of_lexical(lex)  # single precision: "0.1" is 0.100000001490116…
+    if dt == XSD.double and _DBL_RE.match(lex):
         return float(lex.replace("INF", "inf"))
     raise SPARQLError(f"not a valid numeric literal: {lit.n3()}")
+
+
+def promoted_values(a: Literal, b: Literal) -> tuple[int | Decimal | float, int | Decimal | float]:
+    """The values of two numeric literals after XPath type promotion (§B.1): an integer or
+    decimal beside an ``xsd:float`` (and no double) becomes a float, rounded to single
+    precision — ``0.1 = "0.1"^^xsd:float`` is true, ``"0.1"^^xsd:double = "0.1"^^xsd:float``
+    is false.
+
+    Example:
+        >>> f = Literal("0.1", datatype=XSD.float)
+        >>> x, y = promoted_values(f, Literal("0.1", datatype=XSD.decimal)); x == y
+        True
+        >>> x, y = promoted_values(f, Literal("0.1", datatype=XSD.double)); x == y
+        False
+        >>> x, y = promoted_values(Literal("0.1", datatype=XSD.decimal), Literal("0.1", datatype=XSD.double)); x == y
+        True
+    """
+    x, y = numeric_value(a), numeric_value(b)
+    if XSD.double in (a.datatype, b.datatype):  # (Python compares a float and a Decimal exactly)
+        return _double(x), _double(y)
+    if XSD.float in (a.datatype, b.datatype):
+        return float32.round32(_double(x)), float32.round32(_double(y))
+    return x, y
+
+
+def _double(v: Decimal | float) -> float:
+    """``v`` promoted to xsd:double (beyond its range: ±INF)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.copysign(math.inf, v)
 
 
 def is_nan(term: Any) -> bool:
@@ -276,7 +311,8 @@ def equal(a: Any, b: Any) -> bool:
             return False
         return False
     if ca == "numeric":
-        return numeric_value(a) == numeric_value(b)
+        x, y = promoted_values(a, b)
+        return x == y
     if ca == "string":
         return str(a) == str(b)
     if ca == "boolean":
@@ -301,7 +337,7 @@ def compare(a: Any, b: Any) -> int:
     if ca != cb or ca in ("unknown", "known", "lang"):
         raise SPARQLError(f"cannot order {a.n3()} and {b.n3()}")
     if ca == "numeric":
-        x, y = numeric_value(a), numeric_value(b)
+        x, y = promoted_values(a, b)
         if isinstance(x, float) or isinstance(y, float):
             x, y = float(x), float(y)
             if math.isnan(x) or math.isnan(y):
@@ -325,6 +361,16 @@ def _decimal_str(v: Decimal) -> str:
         return str(int(v))
     s = format(v.normalize(), "f")
     return s
+
+
+def float_str(v: float) -> str:
+    """XPath string form of an ``xsd:float`` value (its shortest single-precision digits).
+
+    Example:
+        >>> float_str(float32.of_lexical("0.1")), float_str(16777217.0)
+        ('0.1', '16777216')
+    """
+    return _double_str(float32.shortest(float32.round32(v)))
 
 
 def _double_str(v: float) -> str:
@@ -353,7 +399,7 @@ def canonical_string(term: Any) -> str:
             return str(v)
         if isinstance(v, Decimal):
             return _decimal_str(v)
-        return _double_str(v)
+        return float_str(v) if term.datatype == XSD.float else _double_str(v)
     if cat == "boolean":
         return "true" if _bool(term) else "false"
     return str(term)
@@ -424,7 +470,7 @@ def cast(term: Any, target: URIRef) -> Literal:
             else:
                 if not _DBL_RE.match(lex):
                     raise SPARQLError(f"cannot cast {lex!r} to {target}")
-                v = float(lex.replace("INF", "inf"))
+                v = float32.of_lexical(lex) if target == XSD.float else float(lex.replace("INF", "inf"))
         else:
             raise SPARQLError(f"cannot cast {term.n3()} to {target}")
         if target in INTEGER_TYPES:
@@ -439,18 +485,10 @@ def cast(term: Any, target: URIRef) -> Literal:
             return _typed(_canonical_decimal(Decimal(v)), XSD.decimal)
         fv = v if isinstance(v, float) else float(v) + 0.0  # a decimal's zero has no sign
         if target == XSD.float:
-            import struct
-
-            try:
-                fv = struct.unpack("f", struct.pack("f", fv))[0]
-            except OverflowError:
-                fv = math.copysign(math.inf, fv)
-            # shortest repr that round-trips as float32
-            for digits in range(1, 10):
-                cand = float(f"{fv:.{digits}g}")
-                if struct.unpack("f", struct.pack("f", cand))[0] == fv:
-                    fv = cand
-                    break
+            if not isinstance(v, float):  # a decimal or integer: rounded from its digits
+                fv = float32.of_lexical(str(v)) + 0.0
+            # the shortest digits that read back as the float32 value
+            return _typed(_canonical_double(float32.shortest(float32.round32(fv))), target)
         return _typed(_canonical_double(fv), target)
     if target in (XSD.dateTime, XSD.date):
         if cat in ("string", "dateTime", "date"):

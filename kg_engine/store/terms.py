@@ -34,6 +34,7 @@ import rdflib
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
+from kg_engine.core.float32 import of_lexical
 from kg_engine.core.terms import Term
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 
@@ -116,7 +117,8 @@ def typed_values(lex: str, datatype: str | None) -> tuple[float | None, float | 
         if datatype in _FLOATS:
             if not _FLOAT_RE.fullmatch(s):
                 return None, None, None
-            value = float(s.replace("INF", "inf"))
+            # an xsd:float's value is single precision: "0.1" is 0.100000001490116…
+            value = of_lexical(s) if datatype == _X + "float" else float(s.replace("INF", "inf"))
             return (None if math.isnan(value) else value), None, None
         if datatype == _DECIMAL:
             return (float(s) if _DECIMAL_RE.fullmatch(s) else None), None, None

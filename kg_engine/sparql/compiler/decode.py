@@ -31,6 +31,7 @@ from rdflib.namespace import XSD
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
 from kg_engine.sparql.rows import ColumnRows, without_gc
+from kg_engine.sparql.xsd import float_str
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
 
@@ -146,7 +147,9 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
         f = float(v) / float(n) if n else float(v)
         if n:
             return Literal(f)
-        return Literal(f, datatype=XSD.float if t == -3 else XSD.double)
+        if t == -3:  # single precision, its shortest digits
+            return Literal(float_str(f), datatype=XSD.float, normalize=False)
+        return Literal(f, datatype=XSD.double)
     if t == -5:
         return Literal(str(v))
     if t == -6:
@@ -170,6 +173,8 @@ def _value(v: Any, t: int, n: Any, dts: dict[int, Identifier]) -> Identifier | N
             return Literal(str(int(f)), datatype=dt)
         if s == str(XSD.decimal):
             return Literal(str(_dec(f)), datatype=dt)
+        if s == str(XSD.float):
+            return Literal(float_str(f), datatype=dt, normalize=False)
         return Literal(f, datatype=dt)
     raise RuntimeDecline(f"value with type code {t}")
 

@@ -35,7 +35,7 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
             (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "num")), desc),
             # an integer/decimal whose double is not its value (beyond 2^53, a long decimal)
             # may tie with another it differs from: the statement aborts, rdflib's path sorts
-            (sql("COALESCE({}, 0)", xc.exact_num(ex).e), desc),
+            (sql("COALESCE({}, 0)", xc.sort_num(ex)), desc),
             (sql("(CASE WHEN {} IS NULL THEN 1 ELSE 0 END)", f(ex, "dtm")), desc),
             (sql("COALESCE({}, 0)", f(ex, "dtm")), desc),
             # booleans by value: "0" and false before "1" and true

@@ -37,6 +37,7 @@ from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import FrozenBindings, Prologue, QueryContext, SPARQLError
 from rdflib.term import BNode, Identifier, URIRef, Variable
 
+from kg_engine.core.float32 import round32
 from kg_engine.store.terms import decode as decode_term
 from kg_engine.store.terms import typed_values
 
@@ -339,6 +340,12 @@ def kg_inexact(x: Any) -> int:
     raise ArithmeticError(f"inexact number {x!r}")
 
 
+def kg_f32(x: float | None) -> float | None:
+    """The SQLite function ``kg_f32``: a double rounded to single precision (the value of an
+    xsd:float a store written before kept as its double)."""
+    return None if x is None else round32(float(x))
+
+
 def register(raw: Any) -> None:
     """Register the ``kg_*`` functions of this module on a SQLite connection."""
     raw.create_function("kg_expr", -1, call)
@@ -351,3 +358,4 @@ def register(raw: Any) -> None:
     raw.create_function("kg_key", 2, kg_key, deterministic=True)
     raw.create_function("kg_val", 4, kg_val, deterministic=True)
     raw.create_function("kg_inexact", 1, kg_inexact)
+    raw.create_function("kg_f32", 1, kg_f32, deterministic=True)

@@ -278,9 +278,11 @@ class ExprCompiler:
         stored = self.f(ex, "num")
         if self.cc.sqlite:
             single = sql("kg_f32({})", stored)
-        else:  # (REAL cannot hold a double beyond its range: such a float is INF anyway)
-            single = sql("(CASE WHEN abs({}) <= 3.4028234663852886e38 THEN "
-                         "CAST(CAST({} AS REAL) AS DOUBLE PRECISION) ELSE {} END)", stored, stored, stored)
+        else:  # REAL refuses what rounds to 0 or beyond its range (underflow, overflow errors)
+            single = sql("(CASE WHEN abs({}) <= 7.006492321624085e-46 THEN 0 "
+                         "WHEN abs({}) <= 3.4028234663852886e38 THEN "
+                         "CAST(CAST({} AS REAL) AS DOUBLE PRECISION) ELSE {} END)",
+                         stored, stored, stored, stored)
         return sql("(CASE WHEN {} = {} THEN {} ELSE {} END)", self.f(ex, "dt"), self.dt(XSD.float),
                    single, n)
 

@@ -828,11 +828,12 @@ def test_xsd_float_in_a_store_written_before(backend, request, caplog):
     # a float too small for single precision (0) or too large (INF) still sorts (PostgreSQL's
     # REAL refuses both with an error)
     d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
-        ex:t ex:w "1e-46"^^xsd:float . ex:h ex:w "1e39"^^xsd:float .""", format="turtle")
+        ex:t ex:w "1e-46"^^xsd:float . ex:h ex:w "1e39"^^xsd:float . ex:e ex:w 2e39 .""",
+            format="turtle")
     with store.db.transaction():
         for lex in ("1e-46", "1e39"):
             store.db.execute("UPDATE kg_terms SET num = ? WHERE lex = ? AND dt = ?", (float(lex), lex, fid))
-    q = "SELECT ?x WHERE { ?x ex:w ?w FILTER(?x IN (ex:t, ex:h, ex:i)) } ORDER BY ?w"
+    q = "SELECT ?x WHERE { ?x ex:w ?w FILTER(?x IN (ex:t, ex:h, ex:i, ex:e)) } ORDER BY ?w"
     with caplog.at_level(logging.WARNING, logger="kg_engine.sparql"):
-        assert [r[0] for r in rows(d, q)] == ["t", "i", "h"]
+        assert [r[0] for r in rows(d, q)] == ["t", "i", "e", "h"]  # "1e39"^^xsd:float is INF
     assert "failed" not in caplog.text  # (the SQL ran: no "value out of range" and a rerun)

@@ -281,7 +281,8 @@ class ExprCompiler:
         else:  # REAL refuses what rounds to 0 or beyond its range (underflow, overflow errors)
             single = sql("(CASE WHEN abs({}) <= 7.006492321624085e-46 THEN 0 "
                          "WHEN abs({}) <= 3.4028234663852886e38 THEN "
-                         "CAST(CAST({} AS REAL) AS DOUBLE PRECISION) ELSE {} END)",
+                         "CAST(CAST({} AS REAL) AS DOUBLE PRECISION) "
+                         "ELSE sign({}) * CAST('Infinity' AS DOUBLE PRECISION) END)",
                          stored, stored, stored, stored)
         return sql("(CASE WHEN {} = {} THEN {} ELSE {} END)", self.f(ex, "dt"), self.dt(XSD.float),
                    single, n)

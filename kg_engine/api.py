@@ -229,7 +229,14 @@ class KnowledgeGraph:
         if self._dataset is None:
             from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
 
-            self._dataset = KgDataset(store=KgSparqlStore(store=self.store))
+            dataset = KgDataset(store=KgSparqlStore(store=self.store))
+            if self.store.dialect == "sqlite":
+                # rdflib binds its default prefixes in the store when the namespace manager
+                # is first used: now, not inside a query's read snapshot, where the write
+                # failed "database is locked" once another connection had committed
+                # (PostgreSQL's reads write them on the main connection, as a transaction)
+                dataset.namespace_manager  # noqa: B018
+            self._dataset = dataset
         return self._dataset
 
     # -- SPARQL ----------------------------------------------------------------------------

@@ -46,3 +46,28 @@ def test_kg_query_processes(tmp_path) -> None:
     report = run_path("process", _url(tmp_path), seed=1, transactions=3, readers=1, min_reads=2,
                       kinds=("transfer", "move", "replace"))
     assert (report.inconsistent, report.errors, report.writer_errors) == (0, 0, 0), report.samples
+
+
+def test_first_query_outside_sql_beside_a_commit(tmp_path) -> None:
+    # a connection's first query answered outside SQL made rdflib bind its default prefixes
+    # in the store inside the query's read snapshot: once another connection had committed,
+    # the write failed "database is locked" (api-own path, seed 1: 54 of 1,097 reads)
+    from rdflib import Literal, URIRef
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.testing.concurrency import FALLBACK_QUERY, prepare
+
+    url = _url(tmp_path)
+    prepare(url, Schedule(1))
+    with KnowledgeGraph(url) as reader, KnowledgeGraph(url) as writer:
+        db = reader.store.db
+        done = []
+
+        def commit_elsewhere() -> None:
+            if not done:
+                done.append(db.scalar("SELECT count(*) FROM kg_quads"))  # the snapshot starts
+                writer.add([(URIRef("urn:x"), URIRef("urn:y"), Literal(1))])
+
+        db.on_read.append(commit_elsewhere)
+        rows = list(reader.query(FALLBACK_QUERY))
+        assert done and len(rows) == 1

@@ -87,9 +87,9 @@ def test_random_queries_match_rdflib(ts, q):
     try:
         theirs = pair.ds.query(PFX + q)
         tv = [str(v) for v in theirs.vars]
-        trows = [tuple(r) for r in theirs]
-        if not tv:  # `SELECT * WHERE { ex:b ex:q ex:a }`: each match is an empty row, which
-            trows = [() for _ in theirs.bindings]  # rdflib's Result leaves out
+        # `SELECT * WHERE { ex:b ex:q ex:a }`: each match is an empty row, which iterating
+        # rdflib's Result leaves out (and iterating first would use up its bindings)
+        trows = [() for _ in theirs.bindings] if not tv else [tuple(r) for r in theirs]
     finally:
         rsparql.SPARQL_DEFAULT_GRAPH_UNION = saved
     cq = compile_query(pair.store, PFX + q)

@@ -25,7 +25,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
 from kg_engine.sparql.xpath_regex import compile_xpath, search
-from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_numeric_literal
+from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_numeric_literal
 
 from .block import Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
@@ -161,7 +161,10 @@ class ExprCompiler:
 
     def is_nan(self, ex: Ex) -> Sql | None:
         """Condition: the term ``ex`` is a stored NaN (a float or double without a value
-        column: SQLite cannot hold NaN, so ``kg_terms.num`` is NULL); None for other kinds."""
+        column: SQLite cannot hold NaN, so ``kg_terms.num`` is NULL) or a NaN constant (no
+        SQL value either); None for other kinds."""
+        if ex.kind == "const":
+            return TRUE if is_nan(ex.const) else None
         if ex.kind != "term":
             return None
         return sql("({} IS NULL AND {} IN ({}, {}) AND trim({}) = 'NaN')", self.f(ex, "num"),
@@ -781,7 +784,9 @@ class ExprCompiler:
         x, b = self.num(a), self.num(const)
         cmp = self.num_compare(sqlop, a, x, const, b)
         if eq and a.kind == "term":
-            return self._eq_guard(a, cmp, "=" if sqlop == "=" else "!=", b.e)
+            # a NaN constant has no SQL value (NULL) but is no error
+            other = None if is_nan(const.const) else b.e
+            return self._eq_guard(a, cmp, "=" if sqlop == "=" else "!=", other)
         return cmp
 
     def _cmp_str(self, sqlop: str, a: Ex, b: Ex, eq: bool) -> Sql:

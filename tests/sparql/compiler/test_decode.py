@@ -21,9 +21,8 @@ def _decode(st, ids):
                                              lambda k: None)]
 
 
-def test_result_larger_than_the_bound_is_decoded_from_memory_when_run_again(monkeypatch):
-    st, ids, terms = _store(20)
-    monkeypatch.setattr(decode, "_TERM_CACHE_MAX", 5)
+def _count_fetches(monkeypatch) -> list[int]:
+    """The number of terms each ``decode.fetch_terms`` call fetched, recorded from now on."""
     fetched: list[int] = []
     real = decode.fetch_terms
 
@@ -32,6 +31,13 @@ def test_result_larger_than_the_bound_is_decoded_from_memory_when_run_again(monk
         return real(store, need, cache)
 
     monkeypatch.setattr(decode, "fetch_terms", counting)
+    return fetched
+
+
+def test_result_larger_than_the_bound_is_decoded_from_memory_when_run_again(monkeypatch):
+    st, ids, terms = _store(20)
+    monkeypatch.setattr(decode, "_TERM_CACHE_MAX", 5)
+    fetched = _count_fetches(monkeypatch)
     assert _decode(st, ids) == terms
     assert _decode(st, ids) == terms  # 20 terms > the bound of 5: kept, not fetched again
     assert fetched == [20]
@@ -48,14 +54,7 @@ def test_reset_keeps_the_terms_that_were_cached_before(monkeypatch):
 
 def test_warm_and_partly_cached_results_decode_the_same(monkeypatch):
     st, ids, terms = _store(6)
-    fetched: list[int] = []
-    real = decode.fetch_terms
-
-    def counting(store, need, cache=None):
-        fetched.append(len(need))
-        return real(store, need, cache)
-
-    monkeypatch.setattr(decode, "fetch_terms", counting)
+    fetched = _count_fetches(monkeypatch)
     layout = [(Variable("x"), "id", 0), (Variable("y"), "id", 1)]
     const = URIRef("urn:not-in-the-store")
     rows = [(ids[0], None), (ids[1], ids[2]), (None, ids[0])]

@@ -722,6 +722,11 @@ def floats(request: pytest.FixtureRequest) -> KgDataset:
     return d
 
 
+def _filtered(ds: KgDataset, pattern: str, cond: str) -> list[str]:
+    """The ?x of ``?x PATTERN FILTER(cond)``, the same on the compiled SQL and the rdflib path."""
+    return [r[0] for r in _both_paths(ds, f"SELECT ?x WHERE {{ ?x {pattern} FILTER({cond}) }}")]
+
+
 def _both_paths(ds: KgDataset, q: str) -> list[tuple]:
     """The answers of the compiled SQL and of the rdflib path (asserted equal)."""
     from kg_engine.sparql.engine import QueryEngine
@@ -737,7 +742,7 @@ def test_a_stored_nan_compares_as_xpath_says(floats):
     # store keeps no value column for NaN (SQLite cannot hold it): compiled SQL read it as an
     # error, so FILTER(?v != ?v) dropped it and FILTER(?v = ?v) kept it (same term id)
     def xs(cond: str) -> list[str]:
-        return [r[0] for r in _both_paths(floats, f"SELECT ?x WHERE {{ ?x ex:v ?v FILTER({cond}) }}")]
+        return _filtered(floats, "ex:v ?v", cond)
     assert xs("?v != ?v") == ["m", "n"]
     assert xs("?v = ?v") == ["one", "s"]
     assert xs("?v < 1 || ?v > 0") == ["one"]
@@ -753,7 +758,7 @@ def test_a_nan_constant_compares_as_xpath_says(floats):
     # the same for a NaN written in the query: the compiled SQL had no value for the constant,
     # so FILTER(?v != "NaN"^^xsd:double) kept no row at all (pyoxigraph: every row)
     def xs(cond: str) -> list[str]:
-        return [r[0] for r in _both_paths(floats, f"SELECT ?x WHERE {{ ?x ex:v ?v FILTER({cond}) }}")]
+        return _filtered(floats, "ex:v ?v", cond)
     for nan in ('"NaN"^^xsd:double', '"NaN"^^xsd:float'):
         assert xs(f"?v != {nan}") == ["m", "n", "one", "s"]
         assert xs(f"?v = {nan} || ?v < {nan} || ?v >= {nan}") == []
@@ -788,7 +793,7 @@ def test_negative_zero_keeps_its_sign(zeros):
 
 def _float_answers(ds: KgDataset) -> None:
     def xs(cond: str) -> list[str]:
-        return [r[0] for r in _both_paths(ds, f"SELECT ?x WHERE {{ ?x ex:w ?w FILTER({cond}) }}")]
+        return _filtered(ds, "ex:w ?w", cond)
     # "0.1"^^xsd:float is the single-precision value 0.100000001490116…: unequal to the double
     # 0.1; a decimal or integer beside a float is promoted to float (16777217 -> 16777216)
     assert xs('?w = "0.1"^^xsd:double') == ["c", "d"]

@@ -11,7 +11,7 @@ import logging
 
 import pytest
 from rdflib import Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 
 from kg_engine.sparql.rdflib_plugin import KgDataset, KgSparqlStore
 from kg_engine.store import open_store
@@ -58,6 +58,17 @@ def construct(ds: KgDataset, q: str) -> set:
 def test_order_by_over_values_the_store_never_saw(ds):
     assert rows(ds, "SELECT ?x WHERE { VALUES ?x { 30 10 20 } } ORDER BY ?x") == [("10",), ("20",), ("30",)]
     assert rows(ds, "SELECT ?x WHERE { VALUES ?x { 30 10 20 } } ORDER BY DESC(?x)") == [("30",), ("20",), ("10",)]
+
+
+def test_distinct_datatypes_ordered_when_the_store_holds_no_string_datatype_term(ds):
+    # DATATYPE gives rdf:langString and xsd:string, IRIs no statement of the store uses; after
+    # DISTINCT the sort keys read them through the sub-query's column and found no kg_terms
+    # row, so both sorted after every stored IRI (xsd:integer, rdf:langString, xsd:string)
+    ordered = [(str(RDF.langString),), (str(XSD.integer),), (str(XSD.string),)]
+    assert rows(ds, 'SELECT DISTINCT (DATATYPE(?o) AS ?dt) WHERE { VALUES ?o { "x"@en "y" 5 } } '
+                    "ORDER BY ?dt") == ordered
+    assert rows(ds, 'SELECT DISTINCT ?dt WHERE { VALUES ?o { "x"@en "y" 5 } BIND(DATATYPE(?o) AS ?dt) } '
+                    "ORDER BY DESC(?dt)") == ordered[::-1]
 
 
 def test_aggregate_over_values_the_store_never_saw(ds):

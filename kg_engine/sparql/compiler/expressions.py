@@ -934,10 +934,12 @@ class ExprCompiler:
         x = self.compile(e.arg)
         if x.kind != "term":
             raise Decline("DATATYPE of a computed value")
+        # rdf:langString and xsd:string become values: a store may hold neither as a term
+        # (value_const), and their columns must still be readable (ORDER BY after DISTINCT)
         return Ex("term", sql(
             "(CASE WHEN {} = 3 THEN (CASE WHEN {} <> '' THEN {} WHEN {} = 0 THEN {} ELSE {} END) END)",
-            self.f(x, "kind"), self.f(x, "lang"), self.dt(RDF.langString), self.f(x, "dt"),
-            self.dt(XSD.string), self.f(x, "dt")))
+            self.f(x, "kind"), self.f(x, "lang"), self.cc.value_const(RDF.langString), self.f(x, "dt"),
+            self.cc.value_const(XSD.string), self.f(x, "dt")))
 
     def _Builtin_LANGMATCHES(self, e: CompValue) -> Ex:
         tag = self.string(self.compile(e.arg1))

@@ -328,8 +328,10 @@ class KGData:
 
         One SQL scan of ``kg_quads`` collects the integer triples; one ``store.decode``
         call maps the distinct term ids to rdflib terms. Entity and relation ids are
-        assigned in the order of the sorted N3 names, so two stores with the same
-        triples give the same ids. Every triple goes to ``train``; use :meth:`split`.
+        assigned in the order of the sorted N3 names and ``train`` is sorted by those ids,
+        so two stores with the same triples give the same data (and the same seeded
+        :meth:`split`), whatever order the triples were loaded in. Every triple goes to
+        ``train``; use :meth:`split`.
 
         Args:
             store: an open ``SQLStore``.
@@ -409,9 +411,11 @@ class KGData:
         node_map[torch.tensor([i for _, i in node_n3])] = torch.arange(len(node_n3))
         rel_map = torch.full((int(rel_ids.max()) + 1,), -1, dtype=torch.long)
         rel_map[torch.tensor([i for _, i in rel_n3])] = torch.arange(len(rel_n3))
-        train = torch.stack(
+        # rows in (h, r, t) order of the sorted names, not in the order of the store's term ids
+        # (which follow insertion order): the seeded split then picks the same triples
+        train = torch.unique(torch.stack(
             [node_map[spo[:, 0]], rel_map[spo[:, 1]], node_map[spo[:, 2]]], dim=1
-        )
+        ), dim=0)
         labels = _store_labels(store, {i: k for k, (_, i) in enumerate(node_n3)}, RDFS.label)
         rel_labels = _store_labels(store, {i: k for k, (_, i) in enumerate(rel_n3)}, RDFS.label)
         return cls(

@@ -23,10 +23,18 @@ process takes every K-th query of each global batch; the model is wrapped in
 evaluation is sharded with metrics summed over processes. Rank 0 writes the files.
 
 Checkpoint folder: ``config.cfg`` (the validated config), ``vocab.json`` (id maps),
-``train_triples.pt`` (the training graph), ``checkpoint.pt`` (latest state),
-``best.pt`` (best weights), ``metrics.json``, ``calibration.json`` (the temperature fitted on
-validation, :mod:`kg_engine.gnn.calibration`). Files are read with
+``train_triples.pt`` (the training graph), ``valid_triples.pt`` / ``test_triples.pt`` (the
+held-out splits, so evaluation never re-splits data that changed since), ``checkpoint.pt``
+(latest state), ``best.pt`` (best weights), ``metrics.json``, ``calibration.json`` (the
+temperature fitted on validation, :mod:`kg_engine.gnn.calibration`). Files are read with
 ``torch.load(weights_only=True)``; unreadable ones raise :class:`~kg_engine.errors.ModelError`.
+
+Weights are rows of entity/relation *indices*, which mean something only with the id maps
+and splits they were trained with: ``checkpoint.pt`` and ``best.pt`` record a
+:meth:`~kg_engine.gnn.data.KGData.fingerprint` of them. Resuming on data that changed since
+(entities loaded or deleted, triples added) and loading weights beside the id maps of another
+run are refused with :class:`~kg_engine.errors.ModelError`; a fresh run removes the weights,
+metrics and calibration an earlier run left in its folder before it writes its own id maps.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +79,10 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
+#: split -> file of its triples in a checkpoint folder.
+SPLIT_FILES = {"train": "train_triples.pt", "valid": "valid_triples.pt", "test": "test_triples.pt"}
+#: what an earlier run leaves in a folder that a fresh run must not be mixed with.
+_RUN_FILES = (CHECKPOINT, BEST, "metrics.json", "calibration.json")
 
 
 @dataclass
@@ -253,6 +265,37 @@ def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         ) from exc
 
 
+def _data_record(data: KGData) -> dict[str, Any]:
+    """What checkpoints record of the data their rows index (see the module docstring)."""
+    return {
+        "fingerprint": data.fingerprint(),
+        "entities": data.num_entities,
+        "relations": data.num_relations,
+        "triples": [len(data.train), len(data.valid), len(data.test)],
+    }
+
+
+def _check_same_data(saved: Any, data: KGData, path: Path, fix: str) -> None:
+    """Refuse weights recorded for other data than ``data`` (``saved``: a :func:`_data_record`;
+    ``None`` for checkpoints written before records existed)."""
+    if not isinstance(saved, dict) or saved.get("fingerprint") == data.fingerprint():
+        return
+    now = _data_record(data)
+    def counts(rec: dict[str, Any]) -> str:
+        return (f"{rec.get('entities')} entities, {rec.get('relations')} relations, "
+                f"{'/'.join(map(str, rec.get('triples', [])))} train/valid/test triples")
+
+    raise ModelError(
+        f"{path} was trained on other data than it is used with now (then {counts(saved)}; "
+        f"now {counts(now)}; equal counts mean other entities or triples): its rows would "
+        f"belong to other entities and relations; {fix}")
+
+
+def _weights(state: dict[str, Any]) -> dict[str, Any]:
+    """The model's state dict inside a ``checkpoint.pt`` / ``best.pt`` (or a bare one)."""
+    return state["model"] if isinstance(state.get("model"), dict) else state
+
+
 def _atomic_save(obj: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -402,9 +445,13 @@ def train(
 
     ckpt_path = output_dir / CHECKPOINT
     config_text = cfg.to_str()
+    data_record = _data_record(data)
     if resume and ckpt_path.is_file():
         ckpt = read_checkpoint(ckpt_path, "cpu")  # RNG states must stay CPU tensors
         _check_compatible(ckpt.get("config", ""), cfg, ckpt_path)
+        _check_same_data(ckpt.get("data"), data, ckpt_path,
+                         "use another output directory, or resume=False (--no-resume) to "
+                         "start over on the data as it is now")
         try:
             model.load_state_dict(ckpt["model"])
         except RuntimeError as exc:
@@ -420,10 +467,14 @@ def train(
         if len(rngs) == world:
             _set_rng_state(rngs[rank])
         log.info("resumed from %s at epoch %d step %d", ckpt_path, state.epoch, state.step_in_epoch)
+    elif is_main:  # a fresh run: nothing of an earlier run may stay beside the new id maps
+        for name in _RUN_FILES:
+            (output_dir / name).unlink(missing_ok=True)
     if is_main:
         (output_dir / "config.cfg").write_text(config_text, encoding="utf-8")
         data.save_vocab(output_dir / "vocab.json")
-        _atomic_save(data.train.clone(), output_dir / "train_triples.pt")
+        for split, fname in SPLIT_FILES.items():
+            _atomic_save(data.split_triples(split).clone(), output_dir / fname)
 
     graph = data.graph("train").to(device)
     queries = inverse_queries(data.train, data.num_relations).to(device)
@@ -466,6 +517,7 @@ def train(
                     "state": state.__dict__,
                     "rng": rngs,
                     "torch_version": str(torch.__version__),
+                    "data": data_record,
                 },
                 ckpt_path,
             )
@@ -553,7 +605,8 @@ def train(
                 state.best_epoch = state.epoch
                 state.bad_evals = 0
                 if is_main:
-                    _atomic_save(model.state_dict(), output_dir / BEST)
+                    _atomic_save({"model": model.state_dict(), "data": data_record},
+                                 output_dir / BEST)
             else:
                 state.bad_evals += 1
             if scheduler is not None and t.scheduler == "plateau":
@@ -595,7 +648,7 @@ def train(
     }
     if status in ("completed", "early_stopping"):
         if (output_dir / BEST).is_file():
-            model.load_state_dict(read_checkpoint(output_dir / BEST, device))
+            model.load_state_dict(_weights(read_checkpoint(output_dir / BEST, device)))
         if state.history:
             metrics["valid"] = max(state.history, key=lambda r: r["valid"]["mrr"])["valid"]
         if cfg.evaluation.test and len(data.test):
@@ -662,10 +715,12 @@ def load_model(checkpoint_dir: str | Path, device: str | torch.device = "cpu", b
 
     Returns:
         :class:`LoadedModel` with the model in ``eval()`` mode, the id maps with the
-        training triples in ``data.train``, and the training graph on ``device``.
+        training triples in ``data.train`` (and the held-out splits in ``data.valid`` /
+        ``data.test`` where the folder has them), and the training graph on ``device``.
 
     Raises:
-        ModelError: missing or corrupt files.
+        ModelError: missing or corrupt files, or weights recorded for other id maps or
+            splits than the folder's (files of two runs mixed).
     """
     folder = Path(checkpoint_dir)
     if not (folder / "config.cfg").is_file() or not (folder / "vocab.json").is_file():
@@ -675,15 +730,21 @@ def load_model(checkpoint_dir: str | Path, device: str | torch.device = "cpu", b
         data = KGData.load_vocab(folder / "vocab.json")
     except (ValueError, KeyError) as exc:
         raise ModelError(f"{folder / 'vocab.json'} is corrupt: {exc}") from exc
-    if (folder / "train_triples.pt").is_file():
-        data.train = read_checkpoint(folder / "train_triples.pt")
+    splits = {split: read_checkpoint(folder / fname) for split, fname in SPLIT_FILES.items()
+              if (folder / fname).is_file()}
+    try:  # checked like any KGData: ids in range of the id maps
+        data = replace(data, **splits)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise ModelError(f"the split files in {folder} do not fit its vocab.json: {exc}") from exc
     device = torch.device(device) if not isinstance(device, torch.device) else device
     model = build_model(cfg, data.num_entities, data.num_relations)
     path = folder / BEST if best and (folder / BEST).is_file() else folder / CHECKPOINT
     state = read_checkpoint(path, "cpu")
-    weights = state["model"] if "model" in state and "optimizer" in state else state
+    _check_same_data(state.get("data"), data, path,
+                     f"the files in {folder} come from different runs: retrain into it "
+                     "(kg gnn train --no-resume --output FOLDER)")
     try:
-        model.load_state_dict(weights)
+        model.load_state_dict(_weights(state))
     except RuntimeError as exc:
         raise ModelError(f"{path} does not match the model in {folder / 'config.cfg'}: {exc}") from exc
     model.to(device).eval()

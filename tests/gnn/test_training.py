@@ -80,6 +80,73 @@ def test_resume_refuses_other_config(tmp_path):
     assert res.metrics["status"] == "completed"
 
 
+def _renamed(data: KGData, old: int, name: str) -> KGData:
+    """``data`` with entity ``old`` replaced by a new entity ``name`` (same count, new order)."""
+    names = [name if i == old else e for i, e in enumerate(data.entities)]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    index = torch.empty(len(names), dtype=torch.long)
+    index[torch.tensor(order)] = torch.arange(len(names))
+
+    def remap(t):
+        return torch.stack([index[t[:, 0]], t[:, 1], index[t[:, 2]]], 1)
+
+    return KGData(entities=sorted(names), relations=data.relations, train=remap(data.train),
+                  valid=remap(data.valid), test=remap(data.test), name=data.name)
+
+
+def test_resume_refuses_data_that_changed_since(tmp_path):
+    """A store that lost one entity and gained another (same count) between a stopped run and
+    its resumption: the run resumed with every embedding row shifted to the next entity and
+    rewrote vocab.json. Now it is refused and the folder keeps its id maps."""
+    data = random_data()
+    overrides = {**BASE, "model.dim": 4}
+    train("distmult", data=data, output_dir=tmp_path, overrides={**overrides, "training.max_steps": 2},
+          progress=False)
+    vocab = (tmp_path / "vocab.json").read_text()
+    changed = _renamed(data, 0, "e_new")
+    assert changed.num_entities == data.num_entities
+    with pytest.raises(ModelError, match="trained on other data .*--no-resume"):
+        train("distmult", data=changed, output_dir=tmp_path, overrides=overrides, progress=False)
+    assert (tmp_path / "vocab.json").read_text() == vocab
+    with pytest.raises(ModelError, match="trained on other data"):  # new triples, same entities
+        more = KGData(entities=data.entities, relations=data.relations, valid=data.valid, test=data.test,
+                      train=torch.cat([data.train, torch.tensor([[0, 0, 0]])]))
+        train("distmult", data=more, output_dir=tmp_path, overrides=overrides, progress=False)
+    res = train("distmult", data=changed, output_dir=tmp_path, overrides=overrides, resume=False,
+                progress=False)
+    assert res.completed and load_model(tmp_path).data.entities == changed.entities
+
+
+def test_a_fresh_run_leaves_no_weights_of_an_earlier_one(tmp_path):
+    """`--no-resume` into a used folder, stopped by its budget before its first validation:
+    best.pt of the earlier run stayed beside the new vocab.json and load_model (best=True)
+    predicted with the old rows for the new entities."""
+    data = random_data()
+    overrides = {**BASE, "model.dim": 4}
+    train("distmult", data=data, output_dir=tmp_path, overrides=overrides, progress=False)
+    assert (tmp_path / "best.pt").is_file() and (tmp_path / "calibration.json").is_file()
+    changed = _renamed(data, 3, "e_new")
+    res = train("distmult", data=changed, output_dir=tmp_path, resume=False, progress=False,
+                overrides={**overrides, "training.max_steps": 1})
+    assert res.metrics["status"] == "max_steps"
+    assert not (tmp_path / "calibration.json").exists()
+    loaded = load_model(tmp_path)
+    assert loaded.data.entities == changed.entities and _states_equal(loaded.model, res.model)
+
+
+def test_weights_beside_the_id_maps_of_another_run_are_refused(tmp_path):
+    data = random_data()
+    overrides = {**BASE, "model.dim": 4, "training.epochs": 1}
+    train("distmult", data=data, output_dir=tmp_path / "a", overrides=overrides, progress=False)
+    train("distmult", data=_renamed(data, 0, "e_new"), output_dir=tmp_path / "b", overrides=overrides,
+          progress=False)
+    (tmp_path / "b" / "best.pt").write_bytes((tmp_path / "a" / "best.pt").read_bytes())
+    with pytest.raises(ModelError, match="come from different runs"):
+        load_model(tmp_path / "b")
+    loaded = load_model(tmp_path / "a")  # the held-out splits come back with the model
+    assert torch.equal(loaded.data.test, data.test) and torch.equal(loaded.data.valid, data.valid)
+
+
 def test_early_stopping_and_best_weights(tmp_path):
     data = random_data()
     res = train("distmult", data=data, output_dir=tmp_path,

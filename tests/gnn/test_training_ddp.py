@@ -71,8 +71,8 @@ def test_ddp_two_processes_matches_single(tmp_path):
     two = json.loads((tmp_path / "two" / "metrics.json").read_text())
     assert two["world_size"] == 2 and one["world_size"] == 1
     assert two["steps"] == one["steps"] == 18
-    w1 = torch.load(tmp_path / "one" / "best.pt", weights_only=True)
-    w2 = torch.load(tmp_path / "two" / "best.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "one" / "best.pt", weights_only=True)["model"]
+    w2 = torch.load(tmp_path / "two" / "best.pt", weights_only=True)["model"]
     for key in w1:
         assert torch.allclose(w1[key], w2[key], atol=1e-5), key
     # sharded evaluation sums to the same metrics as the single-process evaluation

@@ -162,14 +162,19 @@ def evaluate_checkpoint(
 ) -> dict[str, float]:
     """Evaluate a checkpoint folder on a split of its data (or of ``dataset``/``db``).
 
+    Without ``dataset``/``db`` the splits saved with the checkpoint are used, so data that
+    changed since training (a store with triples added or removed) is never split anew:
+    a new random split would put triples the model trained on into the test split.
+
     Raises:
         ConfigError: unknown split or data.
-        ModelError: bad checkpoint, or data whose entities differ from the model's.
+        ModelError: bad checkpoint, or data whose entities or training split differ from the
+            model's.
     """
     import torch
 
     from kg_engine.gnn.evaluation import RankingEvaluator
-    from kg_engine.gnn.training import load_data, load_model, resolve_device
+    from kg_engine.gnn.training import SPLIT_FILES, load_data, load_model, resolve_device
 
     if split not in ("test", "valid"):
         raise ConfigError(f"--split {split!r}: expected 'test' or 'valid'")
@@ -180,12 +185,23 @@ def evaluate_checkpoint(
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"dataset": dataset, "db": None})})
     elif db:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"db": db, "dataset": None})})
-    data = load_data(cfg)
-    if data.entities != loaded.data.entities or data.relations != loaded.data.relations:
-        raise ModelError(
-            f"the data's entities/relations differ from the model's vocabulary in {checkpoint}; "
-            "evaluate on the data the model was trained on"
-        )
+    saved = all((Path(checkpoint) / f).is_file() for f in SPLIT_FILES.values())
+    if saved and not (dataset or db):
+        data = loaded.data
+    else:
+        data = load_data(cfg)
+        if data.entities != loaded.data.entities or data.relations != loaded.data.relations:
+            raise ModelError(
+                f"the data's entities/relations differ from the model's vocabulary in {checkpoint}; "
+                "evaluate on the data the model was trained on"
+            )
+        if not torch.equal(data.train, loaded.data.train):
+            raise ModelError(
+                f"the data's training split ({len(data.train)} triples) is not the one the model "
+                f"in {checkpoint} was trained on ({len(loaded.data.train)}): the data changed "
+                "since training, so its test split would hold triples the model trained on; "
+                + ("evaluate without --db/--dataset (the splits saved with the model)" if saved
+                   else "retrain on the data as it is now (kg gnn train --no-resume)"))
     from kg_engine.gnn.ranges import RangeFilter
 
     ranges = RangeFilter.from_data(data) if cfg.evaluation.range_filter else None

@@ -7,7 +7,8 @@ Replaces rdflib's ``AggregateJoin`` evaluation for kg-engine queries, fixing:
 * ``SUM``/``AVG`` are errors (the variable stays unbound) when a value is not numeric;
 * an unbound value in a group makes every aggregate but ``COUNT`` an error (``Flatten`` keeps
   error elements; only ``Count`` removes them, §18.5.1), as Jena and Oxigraph do;
-* ``MIN``/``MAX`` use the SPARQL ``ORDER BY`` ordering over all terms and return the stored term;
+* ``MIN``/``MAX`` use the SPARQL ``ORDER BY`` ordering over all terms
+  (:func:`kg_engine.sparql.ordering.order_key`, as ORDER BY does) and return the stored term;
 * numeric results follow XPath type promotion; exact decimals (no float rounding);
 * ``GROUP_CONCAT`` requires strings, returns a simple literal, honours ``SEPARATOR``.
 """
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from rdflib import BNode, Literal, URIRef, Variable
+from rdflib import Literal, URIRef, Variable
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.evalutils import _eval
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -26,8 +27,9 @@ from rdflib.plugins.sparql.sparql import FrozenBindings, NotBoundError, SPARQLEr
 
 from kg_engine.core import float32
 from kg_engine.sparql import xsd
+from kg_engine.sparql.ordering import order_key
 
-__all__ = ["eval_aggregate_join", "order_key"]
+__all__ = ["eval_aggregate_join"]
 
 _ERR = object()  # an expression error inside a group
 
@@ -43,36 +45,6 @@ def _value(expr: Any, row: Any) -> Any:
     if isinstance(v, SPARQLError):
         return _ERR if not isinstance(v, NotBoundError) else None
     return v
-
-
-def order_key(term: Any) -> tuple:
-    """A total order over terms consistent with SPARQL ORDER BY: unbound < blank nodes < IRIs <
-    literals; numbers by value, then strings, dates…, then lexical form."""
-    if term is None:
-        return (0,)
-    if isinstance(term, BNode):
-        return (1, str(term))
-    if isinstance(term, URIRef):
-        return (2, str(term))
-    if isinstance(term, Literal):
-        cat = xsd.category(term)
-        if cat == "numeric":
-            v = xsd.numeric_value(term)
-            try:
-                fv = float(v)
-            except (OverflowError, ValueError):
-                fv = 0.0
-            return (3, 0, fv, str(term))
-        if cat in ("dateTime", "date"):
-            try:
-                sec, _ = xsd.datetime_value(term)
-                return (3, 1, float(sec), str(term))
-            except SPARQLError:
-                pass
-        if cat == "string":
-            return (3, 2, str(term), "")
-        return (3, 3, str(term.datatype or ""), term.language or "", str(term))
-    return (4, str(term))
 
 
 def _numeric_result(v: Any, dt: URIRef) -> Literal:

@@ -58,6 +58,7 @@ from rdflib.plugins.sparql.sparql import SPARQLError
 from kg_engine.core import float32
 from kg_engine.sparql import xpath_regex, xsd
 from kg_engine.sparql.aggregates import eval_aggregate_join
+from kg_engine.sparql.ordering import order_key
 
 __all__ = ["EXPR_OVERRIDES", "bind_overrides", "ebv"]
 
@@ -966,35 +967,6 @@ def _eval_join(ctx: Any, part: CompValue) -> Any:
             _sees_outer(part.p2, set(part.p1.get("_vars") or ())):
         return _join(evalPart(ctx, part.p1), list(evalPart(ctx, part.p2)))
     return evalJoin(ctx, part)
-
-
-def order_key(term: Any) -> tuple:
-    """The SPARQL ORDER BY sort key of a term (errors and unbound values sort first)."""
-    from kg_engine.store.terms import typed_values
-
-    if isinstance(term, BNode):
-        return (1, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
-    if isinstance(term, URIRef):
-        return (2, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
-    if isinstance(term, Literal):
-        num = dtm = bln = None
-        if term.datatype is not None:
-            num, dtm, bln = typed_values(str(term), str(term.datatype))
-        exact: Any = 0 if num is None else num
-        if num is not None and term.datatype not in (XSD.double, XSD.float):
-            # an integer's or decimal's own value breaks ties of the doubles where the double
-            # does not decide (9007199254740993 and ...992 are one double; 0.1 and 0.1e0 stay
-            # equal); last, so only equal doubles compare it (never NaN)
-            try:
-                v = xsd.numeric_value(term)
-                if not xsd.decided_as_double(v):
-                    exact = v
-            except SPARQLError:
-                pass
-        plain = num is None and dtm is None and bln is None
-        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, bln is None, bln or 0,
-                str(term) if plain else "", term.language or "", exact)
-    return (0,)
 
 
 def _eval_order_by(ctx: Any, part: CompValue) -> Any:

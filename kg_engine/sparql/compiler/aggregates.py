@@ -143,13 +143,16 @@ def _aggregate(cc: CompileContext, xc: ExprCompiler, block: Block, agg: CompValu
         if ex.kind != "term":
             return _in_python(cc, xc, agg, f"{fn} of an expression")
         # The result must be the stored term itself. SQL can give it exactly when every value
-        # is an xsd:integer in canonical form, or every value is a simple literal (code-point
-        # order); any other mix is left to rdflib (type code -99).
+        # is an xsd:integer in canonical form below 2^53 (its double is exact), or every value
+        # is a simple literal (code-point order); any other mix is left to rdflib (type code
+        # -99). The bound also keeps the cast in range: 2^63 - 1 is the double 2^63, which
+        # PostgreSQL refused as a BIGINT ("bigint out of range": the statement failed)
         f = xc.f
         num, dt, lex = f(ex, "num"), f(ex, "dt"), f(ex, "lex")
         big = "INTEGER" if cc.sqlite else "BIGINT"
+        exact = sql(f"(CASE WHEN ABS({{}}) < {EXACT_INTEGERS} THEN {{}} END)", num, num)
         canon_int = sql(f"(CASE WHEN {{}} = {{}} AND {{}} = CAST(CAST({{}} AS {big}) AS TEXT) THEN 1 END)",
-                        dt, xc.dt(XSD.integer), lex, num)
+                        dt, xc.dt(XSD.integer), lex, exact)
         simple = sql("(CASE WHEN {} = 3 AND {} = 0 AND {} = '' THEN {} END)",
                      f(ex, "kind"), dt, f(ex, "lang"), lex)
         all_int = sql("COUNT({}) = COUNT({})", canon_int, ex.e)

@@ -114,9 +114,9 @@ def kg_ebv(text: str | None) -> int | None:
 
 
 def kg_key(text: str | None, k: int) -> Any:
-    """Component ``k`` of the ORDER BY key of a term (:func:`kg_engine.sparql.functions.order_key`,
+    """Component ``k`` of the ORDER BY key of a term (:func:`kg_engine.sparql.ordering.order_key`,
     the order the SQL compiler gives stored terms)."""
-    from kg_engine.sparql.functions import order_key
+    from kg_engine.sparql.ordering import order_key
     key = order_key(None if text is None else decode_encoded(text))
     if k >= len(key):
         return "" if k >= 7 else 0

@@ -166,6 +166,15 @@ def parse_url(url: str) -> tuple[Dialect, URL | SqliteURL]:
             "postgresql+psycopg://USER@HOST:PORT/DB"
         ) from exc
     backend = parsed.get_backend_name()
+    if backend == "sqlite" and parsed.host:
+        # sqlite://kg.sqlite (two slashes) names a host, not a file: it would be an
+        # in-memory store, and whatever a command wrote to it would be gone at exit
+        fix = f"sqlite:///{parsed.host}" if parsed.database is None else f"sqlite:///{parsed.database}"
+        raise StoreURLError(
+            f"database URL {url!r} names a host ({parsed.host!r}), which SQLite has none of: "
+            f"a SQLite file is sqlite:///PATH with three slashes ({fix}; an absolute path: "
+            "sqlite:////abs/path), an in-memory store is sqlite://"
+        )
     if backend == "sqlite":
         return "sqlite", parsed
     if backend == "postgresql":

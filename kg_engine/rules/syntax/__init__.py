@@ -142,7 +142,7 @@ def load_rules(path_or_text: str | os.PathLike, syntax: str | None = None, name:
         if not path.is_file():
             raise InputNotFoundError(f"rules file not found: {path}")
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte order mark is no content
         except UnicodeDecodeError as e:
             raise RuleSyntaxError(f"rules file is not UTF-8 text ({e.reason})", source=str(path)) from None
         source = str(path)

@@ -30,6 +30,15 @@ def test_files_by_extension(tmp_path, ext, text):
     assert load_rules(str(f)).rules[0].body == rs.rules[0].body
 
 
+@pytest.mark.parametrize("ext, text", [(".rules", JENA), (".n3", N3), (".rq", SPARQL), (".txt", N3)])
+def test_a_file_saved_with_a_byte_order_mark_and_crlf(tmp_path, ext, text):
+    # Windows editors write a BOM: it was "unexpected character '\ufeff'" (Jena) or
+    # "Expected {SelectQuery | …}" (SPARQL) at 1:1
+    f = tmp_path / f"sym{ext}"
+    f.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
+    assert load_rules(f).rules[0].body == load_rules(JENA).rules[0].body
+
+
 def test_error_names_file(tmp_path):
     f = tmp_path / "bad.rules"
     f.write_text("# header\n[r: (?x <urn:p> ?y) -> (?y <urn:p> ?z)]\n")

@@ -17,6 +17,9 @@
     # per-relation thresholds for a target precision on the 50 held-out documents → schema config
     python benchmarks/extraction_docre.py thresholds --relations P17,P131,... --target 0.8 \
         --write pipelines/schemas/wikidata_open_text.cfg
+    # … fitted on the relations the pipeline decides with its own NER entities (not gold ones)
+    python benchmarks/extraction_docre.py thresholds --e2e --model data/models/docre_scratch \
+        --relations P17,P131,... --target 0.9 --min-correct 8 --same-sentence --drop-ner NORP
 
 Data come from ``$KG_SHARED_DATA`` (default ``<repo>/../shared/data``). CPU seconds and the load
 average are printed beside wall time (shared machine); torch uses one thread.
@@ -183,6 +186,21 @@ def _run_on_tokens(nlp: Any, d: Any) -> Any:
     return sd
 
 
+def _gold_spans(d: Any) -> dict[tuple[int, int], int]:
+    """Gold mention span → its entity index."""
+    return {(m.start, m.end): e for e, ms in enumerate(d.entities) for m in ms}
+
+
+def _gold_entity(spans: Any, gold_span: dict[tuple[int, int], int], miss: int) -> int:
+    """The gold entity sharing most exact mention spans with ``spans`` (``miss``: none)."""
+    votes: dict[int, int] = {}
+    for sp in spans:
+        g = gold_span.get((sp.start, sp.end))
+        if g is not None:
+            votes[g] = votes.get(g, 0) + 1
+    return max(votes, key=lambda e: (votes[e], -e)) if votes else miss
+
+
 def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
     """End-to-end Re-DocRED F1 of whole extraction pipelines (all their relation extractors).
 
@@ -209,23 +227,15 @@ def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
         for d in docs:
             sd = _run_on_tokens(pipe.nlp, d)
             retyped += len(sd.user_data.get("kg_entity_typer", {}))
-            gold_span = {(m.start, m.end): e for e, ms in enumerate(d.entities) for m in ms}
-
-            def ent(spans: Any, miss: int) -> int:
-                votes: dict[int, int] = {}
-                for s in spans:
-                    g = gold_span.get((s.start, s.end))
-                    if g is not None:
-                        votes[g] = votes.get(g, 0) + 1
-                return max(votes, key=lambda x: (votes[x], -x)) if votes else miss
-
+            gold_span = _gold_spans(d)
             for h, rel, t, _score, extra in sd._.relations or []:
                 if (extra or {}).get("agent") != "kg_doc_relation_extractor":
-                    pred["patterns"].add((d.title, ent([h], -1 - h.start),
-                                          ent([t], -100000 - t.start), rel))
+                    pred["patterns"].add((d.title, _gold_entity([h], gold_span, -1 - h.start),
+                                          _gold_entity([t], gold_span, -100000 - t.start), rel))
             for r in sd._.doc_relations or []:
-                pred["model"].add((d.title, ent(r.head, -1 - r.head[0].start),
-                                   ent(r.tail, -100000 - r.tail[0].start), r.relation))
+                pred["model"].add((d.title, _gold_entity(r.head, gold_span, -1 - r.head[0].start),
+                                   _gold_entity(r.tail, gold_span, -100000 - r.tail[0].start),
+                                   r.relation))
         row: dict[str, Any] = {"wall_s": round(time.time() - t0, 1),
                                "cpu_s": round(time.process_time() - c0, 1),
                                "retyped_entities": retyped}
@@ -408,12 +418,13 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.components.doc_relation_extractor import quantize_docre
     from kg_engine.extraction.components.docre_model import load_docre
     from kg_engine.extraction.cooccurrence import LISTED, pair_contexts
-    from kg_engine.extraction.training.docre_thresholds import fit_thresholds
     from kg_engine.extraction.training.docre_train import featurize
 
     torch.set_num_threads(1)
     docs, _train, _facts = _docred(args.split)
     docs = [d for d in docs if len(d.entities) > 1]
+    if args.e2e:
+        return _write_fit(args, *_e2e_scored(args, docs), docs)
     model, _meta = load_docre(args.model)
     if args.int8:  # scores of the int8 model, for a pipeline with doc_relations.quantize = true
         model = quantize_docre(model)
@@ -440,6 +451,45 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
                     r = model.relations[k]
                     if r in n_gold:
                         scored.append((r, float(row[k]), (h, t, r) in gold))
+    return _write_fit(args, scored, n_gold, docs)
+
+
+def _e2e_scored(args: argparse.Namespace, docs: list[Any]
+                ) -> tuple[list[tuple[str, float, bool]], dict[str, int]]:
+    """Scored model relations of the hybrid pipeline as used: the NER's entities (and types) on
+    each document's own tokens, its sentences, its same-sentence and list filters. A predicted
+    cluster is the gold entity sharing most exact mention spans (as ``pipelines``); a relation is
+    correct when that gold pair has it."""
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+    wanted = {r.strip() for r in args.relations.split(",") if r.strip()}
+    pipe = load_extraction_pipeline("wikidata_hybrid_scratch", {
+        "pipeline.doc_relation_model": str(Path(args.model).resolve()),
+        "pipeline.pattern_relations": None, "doc_relations.schema": "schemas/wikidata_redocred.cfg",
+        "doc_relations.same_sentence": args.same_sentence,
+        "doc_relations.quantize": bool(args.int8)})
+    scored: list[tuple[str, float, bool]] = []
+    n_gold: dict[str, int] = {}
+    for d in docs:
+        gold = {(h, t, r) for h, t, r, _ in d.labels}
+        for _h, _t, r in gold:
+            n_gold[r] = n_gold.get(r, 0) + 1
+        gold_span = _gold_spans(d)
+        for rel in _run_on_tokens(pipe.nlp, d)._.doc_relations or []:
+            if wanted and rel.relation not in wanted:
+                continue
+            if {rel.head[0].label_, rel.tail[0].label_} & set(args.drop_ner):
+                continue
+            pair = (_gold_entity(rel.head, gold_span, -1), _gold_entity(rel.tail, gold_span, -1),
+                    rel.relation)
+            scored.append((rel.relation, rel.score, pair in gold))
+    return scored, n_gold
+
+
+def _write_fit(args: argparse.Namespace, scored: list[tuple[str, float, bool]],
+               n_gold: dict[str, int], docs: list[Any]) -> dict[str, Any]:
+    from kg_engine.extraction.training.docre_thresholds import fit_thresholds
+
     fit = fit_thresholds(scored, target=args.target, min_correct=args.min_correct,
                          floor=args.floor)
     kept = {r: x for r, x in fit.items() if x.threshold is not None}
@@ -450,6 +500,7 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     tot_p = sum(x.predicted for x in kept.values())
     tot_c = sum(x.correct for x in kept.values())
     out = {"split": args.split, "docs": len(docs), "target": args.target, "int8": args.int8,
+           "e2e": args.e2e,
            "same_sentence": args.same_sentence, "kept": sorted(kept, key=lambda r: int(r[1:])),
            "in_sample_precision": round(tot_c / max(1, tot_p), 3), "in_sample_correct": tot_c,
            "gold_of_kept": sum(n_gold[r] for r in kept), "per_relation": table}
@@ -472,9 +523,11 @@ def _write_schema(path: Path, kept: dict[str, Any], args: argparse.Namespace) ->
         f"#   python benchmarks/extraction_docre.py thresholds --relations {args.relations} \\",
         f"#     --target {args.target} --min-correct {args.min_correct} --floor {args.floor}"
         + (" --same-sentence" if args.same_sentence else "") + (" --int8" if args.int8 else "")
+        + (" --e2e" if args.e2e else "")
         + "".join(f" --drop-ner {x}" for x in args.drop_ner) + f" --write {args.write}",
         "# (thresholds: lowest score with smoothed precision (correct+1)/(predicted+2) >= target on the",
-        "# 50 held-out Re-DocRED documents, split seed 13, at least --min-correct correct). Edit freely:",
+        "# 50 held-out Re-DocRED documents, split seed 13, at least --min-correct correct"
+        + ("; entities from the NER, as in use" if args.e2e else "") + "). Edit freely:",
         "# remove a relation to stop emitting it, raise a threshold for precision, change an IRI to",
         "# use your own predicates. The full 96-relation schema: wikidata_redocred.cfg.",
         "",
@@ -553,6 +606,9 @@ def main() -> None:
                     help="NER label left out of the written schema's ner_types (e.g. NORP)")
     th.add_argument("--int8", action="store_true",
                     help="fit on the int8 model's scores (doc_relations.quantize = true)")
+    th.add_argument("--e2e", action="store_true",
+                    help="fit on the pipeline's own entities (en_core_web_sm NER, its types and "
+                         "sentences), clusters mapped to gold entities, not on gold entities")
     th.add_argument("--write", default="", help="write a schema config with the kept relations")
     args = ap.parse_args()
     fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,

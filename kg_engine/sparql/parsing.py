@@ -89,6 +89,46 @@ def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyn
     return QuerySyntaxError(message, source=source, line=line, column=col)
 
 
+#: a ``\\uXXXX`` / ``\\UXXXXXXXX`` escape, or a surrogate written as such (a Python str may hold one)
+_CODE_POINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|[\ud800-\udfff]")
+
+
+def _check_code_points(text: str, what: str, source: str) -> None:
+    r"""Refuse an escape (or a character) that is not a Unicode character: a surrogate
+    (U+D800-U+DFFF, also as half of a UTF-16 pair) or a code point beyond U+10FFFF. §19.2
+    escapes stand for code points and are read before the grammar (so also after a backslash),
+    and SPARQL text is made of characters; such a string could not be stored or hashed (it
+    failed as a UnicodeEncodeError). pyoxigraph refuses them too.
+
+    Example:
+        >>> try:
+        ...     _check_code_points('SELECT ("\\uD83D\\uDE00" AS ?x) {}', "query", "<query>")
+        ... except SyntaxError as err:
+        ...     print(err)
+        <query>:1:10: invalid SPARQL query: \uD83D is a surrogate code point, not a character; write the character itself or \U0001F600
+    """
+    if "\\" not in text and not any("\ud800" <= c <= "\udfff" for c in text):
+        return
+    for m in _CODE_POINT.finditer(text):
+        hexa = m.group(1) or m.group(2)
+        cp = int(hexa, 16) if hexa else ord(m.group())
+        if 0xD800 <= cp <= 0xDFFF:
+            shown = m.group() if hexa else f"U+{cp:04X}"
+            problem = f"{shown} is a surrogate code point, not a character; write the character itself"
+            pair = _CODE_POINT.match(text, m.end())
+            low = pair and (pair.group(1) or "") and int(pair.group(1), 16)
+            if cp <= 0xDBFF and low and 0xDC00 <= low <= 0xDFFF:
+                problem += f" or \\U{0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00):08X}"
+        elif cp > 0x10FFFF:
+            problem = f"{m.group()} is beyond U+10FFFF, the last Unicode code point"
+        else:
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        column = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        raise QuerySyntaxError(f"invalid SPARQL {what}: {problem}", source=source, line=line,
+                               column=column)
+
+
 def _offset_in_text(text: str, loc: int) -> int:
     r"""The offset in ``text`` of offset ``loc`` of the string rdflib's grammar parsed:
     ``text`` with ``\uXXXX`` escapes expanded, then tabs expanded (pyparsing's default), so
@@ -205,6 +245,7 @@ def parse_query(
     from kg_engine.sparql.scope import check_scope
     from kg_engine.sparql.translation import describe_targets, prepare_parse_tree, repair
 
+    _check_code_points(text, "query", source)
     if base is None and not init_ns:
         fast = _fast_query(text, source)
         if fast is not None:
@@ -682,6 +723,7 @@ def parse_update(
     from kg_engine.sparql.scope import check_update_scope
     from kg_engine.sparql.translation import prepare_parse_tree, repair
 
+    _check_code_points(text, "update", source)
     if base is None and not init_ns and "DATA" in text.upper():
         fast = _parse_data_update(text)
         if fast is not None:

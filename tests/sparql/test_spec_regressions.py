@@ -915,3 +915,39 @@ def test_aggregates_of_integers_at_and_beyond_64_bits(huge, caplog):
         g = "SELECT ?x (MAX(?v) AS ?mx) WHERE { ?x ex:v ?v } GROUP BY ?x HAVING (MAX(?v) > 9223372036854775806)"
         assert rows(huge, g) == [("a", "9223372036854775807")]
     assert "failed" not in caplog.text
+
+
+def test_surrogate_escapes_are_syntax_errors(ds):
+    # §19.2 escapes stand for code points; U+D800-U+DFFF are not characters. "\uD800" reached
+    # the store's encoder or a hash function and failed as a UnicodeEncodeError traceback
+    # (STR, STRLEN, MD5, ENCODE_FOR_URI, INSERT DATA…); pyoxigraph refuses it as a syntax error
+    from kg_engine.errors import QuerySyntaxError
+
+    for text, column in ((r'SELECT (MD5("\uD800") AS ?x) {}', 14),
+                         ('SELECT (STRLEN("\ud800") AS ?x) {}', 17),
+                         (r'SELECT (STRLEN("\uD83D\uDE00") AS ?x) {}', 17),
+                         (r'SELECT ?x { BIND(<http://x/\uDFFF> AS ?x) }', 28)):
+        with pytest.raises(QuerySyntaxError) as err:
+            ds.query(text)
+        assert (err.value.line, err.value.column) == (1, column), text
+        assert "surrogate" in str(err.value)
+    with pytest.raises(QuerySyntaxError, match="surrogate"):
+        ds.update(r'INSERT DATA { <http://x/a> <http://x/p> "\uDC00" }')
+    assert rows(ds, r'SELECT (STRLEN("\U0001F600\u00e9") AS ?x) {}') == [("2",)]
+
+
+def test_builtins_with_wrong_arguments_are_errors_not_exceptions(ds):
+    # every built-in over arguments of the wrong kind: an error (the variable unbound, the
+    # FILTER false), never a Python exception through the API
+    funcs1 = ["STR", "LANG", "DATATYPE", "IRI", "BNODE", "ABS", "CEIL", "ROUND", "STRLEN", "UCASE",
+              "ENCODE_FOR_URI", "YEAR", "SECONDS", "TIMEZONE", "TZ", "MD5", "SHA512", "isNUMERIC",
+              "xsd:integer", "xsd:double", "xsd:dateTime"]
+    funcs2 = ["LANGMATCHES", "CONTAINS", "STRBEFORE", "STRDT", "STRLANG", "sameTerm", "REGEX", "SUBSTR"]
+    args = ["ex:a", "BNODE()", '"x"@en', "1", "2.5", '"NaN"^^xsd:double', '"ab"^^ex:dt',
+            '"abc"^^xsd:integer', '"http://x/ y"', "true", '"2020-01-01"^^xsd:date']
+    exprs = [f"{f}({a})" for f in funcs1 for a in args]
+    exprs += [f"{f}({a}, {b})" for f in funcs2 for a in args for b in args[:6]]
+    exprs += [f"REPLACE({a}, {b}, 1)" for a in args for b in ('"("', '""', "1")]
+    for e in exprs:
+        ds.query(PFX + f"SELECT ?v WHERE {{ BIND({e} AS ?v) }}").bindings
+        ds.query(PFX + f"SELECT * WHERE {{ FILTER({e}) }}").bindings

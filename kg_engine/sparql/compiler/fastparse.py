@@ -102,6 +102,10 @@ class ScopeViolation(_Unsupported):
         self.kind, self.var, self.why = kind, var, why
 
 
+#: a lone UTF-16 surrogate, which a Python str may hold but SPARQL text cannot
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _unescape(s: str) -> str:
     out = []
     i = 0
@@ -113,13 +117,13 @@ def _unescape(s: str) -> str:
                 out.append(_ESC[n])
                 i += 2
                 continue
-            if n == "u":
-                out.append(chr(int(s[i + 2:i + 6], 16)))
-                i += 6
-                continue
-            if n == "U":
-                out.append(chr(int(s[i + 2:i + 10], 16)))
-                i += 10
+            if n in "uU":
+                end = i + (6 if n == "u" else 10)
+                cp = int(s[i + 2:end], 16)
+                if 0xD800 <= cp <= 0xDFFF:
+                    raise _Unsupported("surrogate escape")  # the full path reports it
+                out.append(chr(cp))
+                i = end
                 continue
             raise _Unsupported("escape")
         out.append(c)
@@ -1207,6 +1211,8 @@ def parse_with_base(text: str, violations: bool = False) -> tuple[CompValue, str
     :func:`parse_for_rdflib`'s (so one parse serves the SQL compiler and rdflib's evaluator).
     With ``violations``, a query whose one fault is a scope rule raises :class:`ScopeViolation`.
     """
+    if _SURROGATE.search(text):
+        return None  # not text of characters: the full path reports it
     try:
         parser = _Parser(text)
         return parser.query(), parser.base

@@ -690,33 +690,51 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
-            self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
-            if self.dialect == "postgresql":
-                self._lock_writers()
-            self._depth = 1
-            self._owner = threading.get_ident()
+            # everything from BEGIN to COMMIT inside the try: an exception anywhere (Ctrl-C
+            # while waiting for the writer lock or just before COMMIT, a COMMIT that fails)
+            # ends the transaction; one left open made every later write fail "cannot start
+            # a transaction within a transaction" and kept its changes unwritten
+            committed = False
             try:
+                self._depth = 1
+                self._owner = threading.get_ident()
+                self.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                if self.dialect == "postgresql":
+                    self._lock_writers()
                 for callback in self.on_begin:
                     callback()
                 yield self
+                self.execute("COMMIT")
+                committed = True
             except BaseException as exc:
-                self._depth = 0
-                self._owner = None
-                self.execute("ROLLBACK")
-                self.last_outcome = "rollback"
-                for callback in self.on_rollback:
-                    callback()
                 if type(exc).__name__ == "DataError" and "NUL (0x00)" in str(exc):
                     raise StoreError(
                         "PostgreSQL cannot store the character U+0000 (NUL) in a term, and the "
                         "input holds one; nothing was written: remove it from the input, or use "
                         "a SQLite store, which keeps it") from exc
                 raise
-            self._depth = 0
-            self._owner = None
-            self.execute("COMMIT")
-            self.last_outcome = "commit"
-            self.commits += 1
+            finally:
+                self._depth = 0
+                self._owner = None
+                if committed:
+                    self.last_outcome = "commit"
+                    self.commits += 1
+                else:
+                    self._end_open_transaction()
+                    self.last_outcome = "rollback"
+                    for callback in self.on_rollback:
+                        callback()
+
+    def _end_open_transaction(self) -> None:
+        """Roll back the main connection's transaction, if one is open (a failure of the
+        rollback itself is left for the exception being handled to report)."""
+        # a broken connection: the next statement says so
+        with contextlib.suppress(Exception):
+            if self.dialect == "sqlite":
+                if self.raw.in_transaction:
+                    self.raw.execute("ROLLBACK")
+            elif self.raw.info.transaction_status != 0:  # not IDLE
+                self.raw.execute("ROLLBACK")
 
     def _lock_writers(self) -> None:
         """PostgreSQL: take the store's writer lock for the transaction just begun (what
@@ -732,8 +750,7 @@ class Database:
                          "pg_advisory_xact_lock(?, hashtext(current_schema()))",
                          (f"{WRITE_WAIT * 1000:.0f}ms", _PG_WRITER_LOCK))
             self.execute("SET LOCAL lock_timeout TO DEFAULT")
-        except Exception as exc:
-            self.execute("ROLLBACK")
+        except Exception as exc:  # the caller (_write) rolls the transaction back
             if type(exc).__name__ == "LockNotAvailable":
                 raise StoreError(
                     f"the store is locked by another writer (waited {WRITE_WAIT:.0f} s): wait "
@@ -787,29 +804,33 @@ class Database:
             if self._depth:
                 yield self
                 return
-            self.execute("BEGIN" if self.dialect == "sqlite"
-                         else "BEGIN ISOLATION LEVEL REPEATABLE READ")
             changes = self.raw.total_changes if self.dialect == "sqlite" else 0
-            self._depth = 1
-            self._owner = threading.get_ident()
-            try:
+            try:  # BEGIN inside: an exception right after it must not leave it open
+                self._depth = 1
+                self._owner = threading.get_ident()
+                self.execute("BEGIN" if self.dialect == "sqlite"
+                             else "BEGIN ISOLATION LEVEL REPEATABLE READ")
                 for callback in self.on_read:
                     callback()
                 yield self
             finally:
                 self._depth = 0
                 self._owner = None
-                if self.dialect == "postgresql":
-                    self.execute("ROLLBACK")
-                elif not self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
-                    pass
-                elif self.raw.total_changes == changes:
-                    # nothing written: ROLLBACK, which also ends a statement whose cursor is
-                    # still open (COMMIT failed "SQL statements in progress" then, and left
-                    # the transaction open for the next thread's BEGIN)
-                    self.execute("ROLLBACK")
-                else:
-                    self.execute("COMMIT")
+                try:
+                    if self.dialect == "postgresql":
+                        self.execute("ROLLBACK")
+                    elif not self.raw.in_transaction:  # DDL through SQLAlchemy may have committed
+                        pass
+                    elif self.raw.total_changes == changes:
+                        # nothing written: ROLLBACK, which also ends a statement whose cursor
+                        # is still open (COMMIT failed "SQL statements in progress" then, and
+                        # left the transaction open for the next thread's BEGIN)
+                        self.execute("ROLLBACK")
+                    else:
+                        self.execute("COMMIT")
+                except BaseException:  # interrupted, or the COMMIT failed: not left open
+                    self._end_open_transaction()
+                    raise
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Database]:

@@ -45,6 +45,7 @@ from rdflib.store import NO_STORE, VALID_STORE, Store
 
 from kg_engine.core.batch import TripleBatch
 from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.errors import KgEngineError
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.rdflib_parsers import register as register_parsers
 from kg_engine.store.sqlstore import SQLStore
@@ -169,11 +170,26 @@ class KgEngineStore(Store):
             self._tx.enter_context(self.store.db.transaction())
 
     def flush(self) -> None:
-        """Write buffered statements through the store's bulk path."""
+        """Write buffered statements through the store's bulk path.
+
+        A write that is interrupted (Ctrl-C) or fails for a reason other than the statements
+        themselves keeps them buffered for the next flush: ``Graph.add`` accepted them. One
+        that kg-engine refuses (a :class:`~kg_engine.errors.KgEngineError`: a term the store
+        cannot hold…) drops them, as its message says (nothing of them was written).
+        """
         if self._buffer.quads:
             batch, self._buffer = self._buffer, TripleBatch()
-            with self.store.recording(api_record("rdflib Graph.add", self.store.last_load_id())):
-                self.store.add_batch(batch)
+            try:
+                with self.store.recording(api_record("rdflib Graph.add",
+                                                     self.store.last_load_id())):
+                    self.store.add_batch(batch)
+            except KgEngineError:
+                raise
+            except BaseException:
+                for quad in self._buffer.quads:  # added meanwhile (another thread): after them
+                    batch.add(quad)
+                self._buffer = batch
+                raise
 
     def commit(self) -> None:
         """Write buffered statements and commit an explicit transaction, if one is open."""

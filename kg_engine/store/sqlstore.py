@@ -899,9 +899,11 @@ class SQLStore:
             ``{"terms_removed", "terms", "bytes_before", "bytes_after"}``.
         """
         before = self.file_size()
-        self.refresh_stats()  # predicates no statement uses any more leave kg_stats
         temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
         with self.db.transaction():
+            # in the transaction: the vacuum and its statistics, or neither (an interrupted
+            # vacuum left the statistics refreshed and every term still there)
+            self.refresh_stats()  # predicates no statement uses any more leave kg_stats
             top = int(self.db.scalar("SELECT max(id) FROM kg_terms") or 0)
             floor = int(self.db.scalar(
                 "SELECT value FROM kg_meta WHERE key = ?", (schema.TERM_ID_FLOOR_KEY,)) or 0)

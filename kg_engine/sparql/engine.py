@@ -254,14 +254,22 @@ class QueryEngine:
             return read()
 
         def fresh() -> Any:
-            seen = self._generations.get(dictionary)
-            if seen != dictionary.generation:
-                if seen is not None:
-                    self.clear_plans()
-                self._generations[dictionary] = dictionary.generation
+            self._drop_stale_plans(sql_store)
             return read()
 
         return dictionary.current(fresh)
+
+    def _drop_stale_plans(self, sql_store: Any) -> None:
+        """Forget the plans (they hold term ids) if the store's term dictionary dropped its
+        ids since they were made (a vacuum, a rollback of new terms)."""
+        dictionary = getattr(sql_store, "dictionary", None)
+        if dictionary is None:
+            return
+        seen = self._generations.get(dictionary)
+        if seen != dictionary.generation:
+            if seen is not None:
+                self.clear_plans()
+            self._generations[dictionary] = dictionary.generation
 
     def _cached(self, key: Any, make: Any) -> Any:
         with self._lock:
@@ -775,7 +783,9 @@ class QueryEngine:
         from kg_engine.sparql.update import run_update
 
         install_hook()
-        guard = _Timeout(sql_store_of(graph.store), timeout)
+        sql_store = sql_store_of(graph.store)
+        guard = _Timeout(sql_store, timeout)
+        self._drop_stale_plans(sql_store)
         try:
             with guard, asserted_only():
                 text = update if isinstance(update, str) else getattr(

@@ -1,9 +1,10 @@
 """The term dictionary: rdflib terms ⇄ integer ids, batched and cached in-process.
 
-Ids are assigned densely (1, 2, 3, …) inside write transactions and never reused, so a cached
-mapping stays valid until this process rolls a transaction back, or a ``vacuum`` (of any
-process) deletes terms: then the cache is dropped and :attr:`TermDictionary.generation`
-counted up (the SPARQL engine drops its compiled plans, which hold ids, when it changes).
+Ids are assigned densely (1, 2, 3, …) inside write transactions (those a vacuum frees are never
+given again), so a cached mapping stays valid until this process rolls back a transaction that created terms (their ids
+go to the next new terms), or a ``vacuum`` (of any process) deletes terms: then the cache is
+dropped and :attr:`TermDictionary.generation` counted up (the SPARQL engine drops its compiled
+plans and its id → term cache, which hold ids, when it changes).
 Every write transaction checks the store's vacuum count first (``kg_meta`` key
 ``term_epoch``), so an id cached before another process's vacuum is never written into a
 statement; so does every read transaction (:meth:`~kg_engine.store.database.Database.snapshot`,
@@ -59,9 +60,12 @@ class TermDictionary:
         self._epoch: str | None = None  # the store's vacuum count the ids are valid for
         self._version: int | None = None  # SQLite data_version when the epoch was checked
         self._started = False  # the schema exists (start() was called): checks can read it
-        #: How many times the ids handed out were dropped because a vacuum deleted terms.
+        #: How many times the ids handed out were dropped because a vacuum deleted terms, or
+        #: a rollback undid terms created in its transaction.
         self.generation = 0
-        db.on_rollback.append(self.clear_cache)
+        self._created = False  # the write transaction in progress created terms
+        db.on_rollback.append(self._rolled_back)
+        db.on_begin.append(self._begun)
         db.on_begin.append(self.check_epoch)
         db.on_read.append(self.check_reads)
 
@@ -80,6 +84,20 @@ class TermDictionary:
         """Forget cached mappings (after a rollback, ids handed out may not exist)."""
         self._ids = {DEFAULT_GRAPH: DEFAULT_GRAPH_ID}
         self._terms = {DEFAULT_GRAPH_ID: DEFAULT_GRAPH}
+
+    def _begun(self) -> None:
+        self._created = False
+
+    def _rolled_back(self) -> None:
+        """After a rollback: the ids of the terms the transaction created are free again, and
+        the next new terms get them. Every cache of ids (this one, compiled plans, the
+        SPARQL layer's id → term cache) may hold them: a new :attr:`generation` if so (a
+        failed update that had read its own new terms answered later queries with them, in
+        place of the terms that got their ids)."""
+        self.clear_cache()
+        if self._created:
+            self._created = False
+            self.generation += 1
 
     def check_epoch(self) -> bool:
         """Drop the cache (and count a :attr:`generation`) if a ``vacuum`` deleted terms
@@ -228,6 +246,7 @@ class TermDictionary:
                 known.update(self.insert(missing, every))
             dt_ids.update({d: known[_identity(r)] for d, r in dt_rows.items()})
         next_id = self.next_id()
+        self._created = True
         out: dict[Identity, int] = {}
         if datatypes:  # a datatype IRI may also be among the rows (e.g. `rdfs:range xsd:date`)
             out.update(known)

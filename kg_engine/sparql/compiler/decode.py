@@ -318,8 +318,10 @@ def _fetching(store: Any, cache: dict[Any, Identifier | None], layout: Layout, c
     return out_cols
 
 
-#: per store: term id -> rdflib term. Safe because the store never deletes or re-numbers
-#: dictionary entries (ids are assigned once, monotonically). Bounded: a result whose new
+#: per store: term id -> rdflib term, valid for one generation of the store's term
+#: dictionary (:attr:`~kg_engine.store.dictionary.TermDictionary.generation`: it changes when
+#: a vacuum deleted terms, or a rollback undid new terms whose ids go to the next new terms:
+#: the cache is emptied then, or it named the rolled-back terms). Bounded: a result whose new
 #: terms would take it past ``_TERM_CACHE_MAX`` empties it first (it then holds that result's
 #: terms, however many: a result as large as the bound is in memory anyway). Connections to
 #: one database may share one cache (:func:`share_terms`).
@@ -331,21 +333,30 @@ class _Terms:
     """The cache of one database; when full it starts a new dict (a reader still holding
     the old one, on another thread, keeps a consistent mapping)."""
 
-    __slots__ = ("terms",)
+    __slots__ = ("generations", "terms")
 
     def __init__(self) -> None:
         self.terms: dict[int | None, Identifier | None] = {None: None}
+        #: term dictionary -> its generation when its ids were last cached here
+        self.generations: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def _term_cache(store: Any, reset: bool = False) -> dict[Any, Identifier | None]:
-    """The id → term cache of ``store``; ``reset``: replaced by an empty one first."""
+    """The id → term cache of ``store``; ``reset``: replaced by an empty one first (so it
+    is when the store's term dictionary has a new generation)."""
     try:
         box = _TERM_CACHES.get(store)
     except TypeError:  # not weak-referenceable: a per-call cache
         return {None: None}
     if box is None:
         box = _TERM_CACHES[store] = _Terms()
-    elif reset:
+    dictionary = getattr(store, "dictionary", None)
+    if dictionary is not None:
+        seen = box.generations.get(dictionary)
+        if seen is not None and seen != dictionary.generation:
+            reset = True
+        box.generations[dictionary] = dictionary.generation
+    if reset:
         box.terms = {None: None}
     return box.terms
 
@@ -368,6 +379,6 @@ def share_terms(store: Any, like: Any) -> None:
 
 
 def forget_terms(store: Any) -> None:
-    """Drop the id → term cache of ``store`` (needed only if dictionary ids were ever deleted
-    or re-numbered, which the store does not do)."""
+    """Drop the id → term cache of ``store`` (a new generation of its term dictionary drops
+    it by itself)."""
     _TERM_CACHES.pop(store, None)

@@ -199,6 +199,40 @@ def _open_binary(path: Path) -> tuple[BinaryIO, BinaryIO]:
     return raw, raw
 
 
+def _not_utf8(path: Path, exc: UnicodeDecodeError, what: str) -> RDFSyntaxError:
+    """The error for a file that is not UTF-8, at the line and column of its first bad byte
+    (a Latin-1 ``Genève`` is byte 0xe8 where UTF-8 expects a continuation byte).
+
+    Example:
+        >>> import tempfile
+        >>> f = Path(tempfile.mkdtemp()) / "latin1.ttl"
+        >>> _ = f.write_bytes(b'<urn:a> <urn:b> "x" .\\r\\n<urn:a> <urn:n> "Gen\\xe8ve" .\\n')
+        >>> exc = UnicodeDecodeError("utf-8", b"", 0, 1, "invalid continuation byte")
+        >>> print(_not_utf8(f, exc, "Turtle and TriG files"))  # doctest: +ELLIPSIS
+        /.../latin1.ttl:2:21: not UTF-8 text (byte 0xe8: invalid continuation byte); Turtle and TriG files must be UTF-8: ...
+    """
+    line = column = None
+    byte = ""
+    stream, raw = _open_binary(path)
+    try:
+        # surrogateescape: each undecodable byte becomes one lone surrogate, which UTF-8 text
+        # never decodes to
+        with raw, io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape",
+                                   newline="") as text:
+            for number, content in enumerate(text, 1):
+                bad = next((i for i, c in enumerate(content) if "\udc80" <= c <= "\udcff"), None)
+                if bad is not None:
+                    line, column = number, bad + 1
+                    byte = f"byte {ord(content[bad]) - 0xdc00:#04x}: "
+                    break
+    except (OSError, EOFError, zlib.error):
+        pass
+    return RDFSyntaxError(
+        f"not UTF-8 text ({byte}{exc.reason}); {what} must be UTF-8: save the file as UTF-8 "
+        "(from Latin-1: iconv -f latin1 -t utf-8 FILE > NEW)",
+        source=str(path), line=line, column=column)
+
+
 def load_files(
     store: LoadTarget,
     paths: str | Path | Iterable[str | Path],
@@ -515,21 +549,15 @@ def _statement_chunks(path: Path, quads: bool) -> Iterator[tuple[list[tuple], in
     # utf-8-sig: a leading byte order mark (Windows editors write one) is no content
     with raw, io.TextIOWrapper(stream, encoding="utf-8-sig", newline="") as text:
         chunk: list[tuple] = []
-        done = 0
         try:
             for statements in parse_blocks(text, str(path), quads):
                 chunk += statements
                 if len(chunk) >= _CHUNK:
-                    done += len(chunk)
                     yield chunk, raw.tell()
                     chunk = []
             yield chunk, raw.tell()
         except UnicodeDecodeError as exc:
-            raise RDFSyntaxError(
-                f"not UTF-8 text ({exc.reason}) after statement {done + len(chunk)}; "
-                "N-Triples files must be UTF-8",
-                source=str(path),
-            ) from None
+            raise _not_utf8(path, exc, "N-Triples and N-Quads files") from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise _truncated(path, exc) from None
 
@@ -594,11 +622,7 @@ def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:
                     chunk = []
                     bar.update(raw.tell() - bar.n)
         except UnicodeDecodeError as exc:
-            raise RDFSyntaxError(
-                f"not UTF-8 text ({exc.reason}) after statement "
-                f"{writer.statements + len(chunk)}; Turtle and TriG files must be UTF-8",
-                source=str(path),
-            ) from None
+            raise _not_utf8(path, exc, "Turtle and TriG files") from None
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
             raise _truncated(path, exc) from None
         if chunk:

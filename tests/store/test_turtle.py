@@ -341,6 +341,20 @@ def test_not_utf8_is_a_syntax_error(tmp_path: Path) -> None:
         SQLStore("sqlite://").load(path)
 
 
+@pytest.mark.parametrize("name", ["latin1.ttl", "latin1.trig", "latin1.nt", "latin1.nq", "latin1.nt.gz"])
+def test_not_utf8_names_the_line_and_column_of_the_first_bad_byte(tmp_path: Path, name: str) -> None:
+    # was "latin1.ttl: not UTF-8 text (invalid continuation byte) after statement 0"
+    text = '<urn:a> <urn:p> "ok" .\r\n<urn:a> <urn:p> "Gen\xe8ve" .\n'.encode("latin-1")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    store = SQLStore("sqlite://")
+    with pytest.raises(RDFSyntaxError) as info:
+        store.load(path)
+    assert (info.value.line, info.value.column) == (2, 21)
+    assert "byte 0xe8" in str(info.value) and "save the file as UTF-8" in str(info.value)
+    assert len(store) == 0
+
+
 @pytest.mark.parametrize("text, words", [
     ("<http://exa%mple/> <urn:p> <urn:o> .", "does not start a %XX escape"),
     ("<ht)tp://x/> <urn:p> <urn:o> .", "no valid scheme before the first ':'"),

@@ -33,7 +33,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
+from kg_engine.core.graphs import (
+    ANALYTICS_GRAPH_PREFIX,
+    INFERRED_GRAPH_PREFIX,
+    PREDICTED_GRAPH_PREFIX,
+)
 from kg_engine.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -339,6 +343,7 @@ class KGData:
         include_literals: bool = False,
         exclude_graphs: Iterable[Any] = (),
         include_predictions: bool = False,
+        include_inferred: bool = False,
         include_schema: bool = False,
         name: str = "",
     ) -> KGData:
@@ -360,6 +365,12 @@ class KGData:
             exclude_graphs: graph IRIs to skip when ``graph`` is ``None``.
             include_predictions: with ``graph=None``, also read the graphs of earlier GNN
                 predictions and analytics results (:mod:`kg_engine.core.graphs`); off by default.
+            include_inferred: with ``graph=None``, also read the rule engine's inferred graphs.
+                Off by default: an inferred triple is a consequence of asserted ones, and a
+                random split would put e.g. ``(b, knows, a)`` (inferred from a symmetric
+                property) in train and its premise ``(a, knows, b)`` in test, so the model would
+                be tested on what it was shown. Predictions still never repeat inferred triples
+                (:func:`kg_engine.gnn.predict.predict_batch` filters the whole store).
             include_schema: keep schema triples. Off: the model sees the *instance* graph:
                 triples whose predicate is RDF/RDFS/OWL vocabulary (except ``rdf:type``:
                 ``subClassOf``, ``domain``, ``range``, ``unionOf`` lists …) and triples whose
@@ -405,11 +416,13 @@ class KGData:
         for gid in excluded:
             base += " AND q.g <> ?"
             params.append(gid)
-        if graph is None and not include_predictions:
-            base += (" AND q.g NOT IN (SELECT id FROM kg_terms WHERE kind = 1 AND "
-                     "(substr(lex, 1, ?) = ? OR substr(lex, 1, ?) = ?))")
-            params += [len(PREDICTED_GRAPH_PREFIX), PREDICTED_GRAPH_PREFIX,
-                       len(ANALYTICS_GRAPH_PREFIX), ANALYTICS_GRAPH_PREFIX]
+        skipped = [] if graph is not None else (
+            ([] if include_predictions else [PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX])
+            + ([] if include_inferred else [INFERRED_GRAPH_PREFIX]))
+        if skipped:
+            base += (" AND q.g NOT IN (SELECT id FROM kg_terms WHERE kind = 1 AND ("
+                     + " OR ".join(["substr(lex, 1, ?) = ?"] * len(skipped)) + "))")
+            params += [x for prefix in skipped for x in (len(prefix), prefix)]
         rows = db.fetchall(base, tuple(params))
         if rows and not include_schema:
             rows = _instance_rows(store, rows)

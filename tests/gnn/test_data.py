@@ -100,6 +100,22 @@ def test_from_store_skips_prediction_graphs():
     assert used_by_predict == PREDICTED_GRAPH_PREFIX
 
 
+def test_from_store_skips_inferred_graphs_unless_asked():
+    from rdflib import URIRef
+
+    from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
+    from kg_engine.store import open_store
+
+    a, b, p = URIRef("http://x/a"), URIRef("http://x/b"), URIRef("http://x/p")
+    inferred = URIRef(INFERRED_GRAPH_PREFIX + "owl-rl")
+    store = open_store("sqlite://")
+    store.add([(a, p, b)])
+    store.add([(b, p, a)], graph=inferred)
+    assert len(KGData.from_store(store).train) == 1
+    assert len(KGData.from_store(store, include_inferred=True).train) == 2
+    assert len(KGData.from_store(store, inferred).train) == 1
+
+
 def test_from_store_reads_the_instance_graph_only():
     """Schema triples, classes-as-subjects, datatype IRIs and guesses are not entities."""
     from rdflib import OWL, RDF, RDFS, XSD, URIRef

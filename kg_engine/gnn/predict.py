@@ -206,6 +206,27 @@ def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[A
     return data, data.graph("train").to(device)
 
 
+def _store_triples(store: Any, data: Any) -> Any:
+    """The store's current triples (every graph but predictions, inferred ones included) in
+    the id space of ``data``, by name: what a prediction must not repeat, whatever was
+    loaded, deleted or inferred since the model's training graph was read."""
+    import torch
+
+    from kg_engine.gnn.data import KGData, empty_triples
+
+    try:
+        current = KGData.from_store(store, include_inferred=True)
+    except ConfigError:  # the store holds no triples
+        return empty_triples()
+    ent_index = {name: i for i, name in enumerate(data.entities)}
+    rel_index = {name: i for i, name in enumerate(data.relations)}
+    ent = torch.tensor([ent_index.get(n, -1) for n in current.entities], dtype=torch.long)
+    rel = torch.tensor([rel_index.get(n, -1) for n in current.relations], dtype=torch.long)
+    t = current.train
+    mapped = torch.stack([ent[t[:, 0]], rel[t[:, 1]], ent[t[:, 2]]], 1)
+    return mapped[(mapped >= 0).all(1)]
+
+
 def _entities_in_store(data: Any, store: Any, checkpoint: Any) -> Any:
     """``BoolTensor [N]``: which of the model's entities the store has a term for.
 
@@ -316,7 +337,8 @@ def predict_batch(
         present = _entities_in_store(data, store, checkpoint)
         if queries is None:
             q = q[present[q[:, 0]]]
-    known = KnownFilter(data.train, data.num_entities, num_rel)
+    known_triples = data.train if store is None else torch.cat([data.train, _store_triples(store, data)])
+    known = KnownFilter(known_triples, data.num_entities, num_rel)
     from kg_engine.gnn.ranges import RangeFilter
 
     ranges = RangeFilter.from_data(data) if range_filter else None

@@ -263,3 +263,31 @@ def test_a_model_trained_on_a_names_dataset_cannot_write_triples(tmp_path):
     with pytest.raises(ModelError, match="trained on a dataset of plain names \\(toy\\)"):
         predict_to_store(out, store, top_k=1)
     assert store.count() == 1
+
+
+def test_predictions_never_repeat_what_the_store_holds_now(tmp_path):
+    """A DistMult model filtered its predictions by its training triples only: a triple
+    loaded after training, or inferred by the live reasoner, was written again as a new
+    'predicted' fact. Now the store's current triples (inferred ones included) are known."""
+    from rdflib import OWL, RDF, URIRef
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(EX[f"a{i}"], EX.knows, EX[f"a{(i + 1) % 6}"]) for i in range(6)])
+    kg.train_gnn("distmult", output_dir=tmp_path, epochs=2, model__dim=4, progress=False,
+                 data__valid_fraction=0, data__test_fraction=0, training__device="cpu")
+
+    def predicted():
+        kg.predict(tmp_path, top_k=6, device="cpu", range_filter=False)
+        return {q[:3] for q in kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult"))}
+
+    first = predicted()
+    added = min(first)
+    kg.add([added, (EX.knows, RDF.type, OWL.SymmetricProperty)])
+    assert kg.reason("owl-rl").derived >= 6
+    inferred = {q[:3] for q in kg.store.triples((None, None, None), graph=URIRef(INFERRED_GRAPH_PREFIX + "owl-rl"))}
+    assert inferred & first  # the mirrors (a1 knows a0) … were predicted before
+    again = predicted()
+    assert again and added not in again and not again & inferred

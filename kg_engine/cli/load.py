@@ -8,10 +8,42 @@ from typing import Annotated
 import typer
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.errors import ConfigError
+
+#: what a store given where RDF files go looks like (``kg load kg.sqlite data.ttl``)
+_STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+_URL_SCHEMES = ("sqlite:", "postgresql:", "postgresql+", "postgres:")
+
+
+def store_among_files(files: list[str], format: str | None = None) -> None:
+    """Refuse a store given as a file to load: the store goes with ``--db``. A ``.db`` file
+    is taken for RDF when ``format`` is given.
+
+    Raises:
+        ConfigError: naming the argument and the command to write.
+
+    Example:
+        >>> store_among_files(["data.ttl", "rail.sqlite"])
+        Traceback (most recent call last):
+        ...
+        kg_engine.errors.ConfigError: rail.sqlite is a store, not an RDF file to load: files go as arguments, the store with --db (kg load data.ttl --db sqlite:///rail.sqlite)
+    """
+    for name in files:
+        if name.lower().startswith(_URL_SCHEMES):
+            url = name
+        elif format is None and Path(name).suffix.lower() in _STORE_SUFFIXES:
+            url = f"sqlite:///{name}"
+        else:
+            continue
+        what = "a database URL" if url == name else "a store"
+        rdf = " ".join(x for x in files if x != name) or "FILE…"
+        raise ConfigError(f"{name} is {what}, not an RDF file to load: files go as arguments, "
+                          f"the store with --db (kg load {rdf} --db {url})")
 
 
 def load(
-    files: Annotated[list[Path], typer.Argument(help="RDF files (any rdflib format, .gz ok)")],
+    # str, not Path: a database URL given here keeps its slashes for the error message
+    files: Annotated[list[str], typer.Argument(help="RDF files (any rdflib format, .gz ok)")],
     graph: Annotated[str | None, typer.Option(help="IRI of the target graph")] = None,
     format: Annotated[str | None, typer.Option(help="rdflib format for all files")] = None,
     allow_context: Annotated[list[str] | None, typer.Option(
@@ -21,6 +53,7 @@ def load(
 ) -> None:
     """Load RDF files; a malformed file loads nothing and exits with code 2."""
     with user_errors():
+        store_among_files(files, format)
         kg = open_kg(db)
         with kg:
             result = kg.load(files, format=format, graph=graph,

@@ -135,6 +135,10 @@ class SqliteURL(NamedTuple):
 
 #: ``sqlite://`` and ``sqlite:///PATH`` with nothing SQLAlchemy would decode or split off
 #: (no query, fragment, ``%``-escapes, ``@``, ``:`` before the path)
+#: file name extensions of RDF (kg_engine.store.loader.FORMATS): such a file given as the
+#: store is a mix-up of ``kg load FILE --db URL``
+_RDF_SUFFIXES = (".nt", ".ntriples", ".nq", ".nquads", ".ttl", ".turtle", ".trig", ".n3", ".rdf",
+                 ".owl", ".xml", ".jsonld", ".json")
 _PLAIN_SQLITE = re.compile(r"sqlite://(?:/([^?#%@]*))?\Z")
 
 
@@ -161,6 +165,9 @@ def parse_url(url: str) -> tuple[Dialect, URL | SqliteURL]:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy.exc.ArgumentError
         hint = f" (a SQLite file: sqlite:///{url})" if "://" not in url else ""
+        if Path(url.lower().removesuffix(".gz")).suffix in _RDF_SUFFIXES:
+            hint = (f" ({url} looks like an RDF file: files to load go as arguments, the store "
+                    f"with --db, e.g. kg load {url} --db sqlite:///kg.sqlite)")
         raise StoreURLError(
             f"cannot parse database URL {url!r}: expected sqlite:///PATH{hint}, sqlite:// or "
             "postgresql+psycopg://USER@HOST:PORT/DB"

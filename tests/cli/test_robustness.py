@@ -615,3 +615,23 @@ def test_a_sqlite_url_with_two_slashes_is_refused(tmp_path: Path, monkeypatch) -
     with pytest.raises(StoreURLError, match="three slashes"):
         KnowledgeGraph("sqlite://localhost/kg.sqlite")
     assert list(tmp_path.iterdir()) == [tmp_path / "a.nt"]
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["load", "sqlite:///order.sqlite", "a.nt"], "sqlite:///order.sqlite is a database URL"),
+    (["load", "kept.sqlite", "a.nt", "--db", "sqlite:///other.sqlite"],
+     "(kg load a.nt --db sqlite:///kept.sqlite)"),
+    (["load", "a.nt", "new.db"], "new.db is a store"),
+])
+def test_a_store_given_as_a_file_to_load_says_to_use_db(tmp_path: Path, monkeypatch, argv, words) -> None:
+    # the store given first, as a file: was "sqlite:/order.sqlite: no such file (expected an
+    # RDF file)" (slashes collapsed) or "kept.sqlite: cannot tell the RDF format from the
+    # extension '.sqlite'; pass format= (kg load --format FMT)"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.nt").write_text("<urn:a> <urn:b> <urn:c> .\n")
+    with KnowledgeGraph("sqlite:///kept.sqlite") as kg:
+        kg.update("INSERT DATA { <urn:x> <urn:y> <urn:z> }")
+    before = sorted(tmp_path.iterdir())
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 2 and words in r.output.replace("\n", ""), r.output
+    assert sorted(tmp_path.iterdir()) == before

@@ -228,3 +228,15 @@ def test_external_sort_is_skipped_once_a_temporary_table_exists(tmp_path) -> Non
     with db.transaction(), db.external_sort() as external:
         assert not external and db.scalar("PRAGMA temp_store") == 2
     assert db.scalar("SELECT x FROM kept") == 1
+
+
+def test_an_rdf_file_given_as_the_store_says_how_to_load_it():
+    # kg load --db extra.ttl kg.sqlite: the hint was "a SQLite file: sqlite:///extra.ttl"
+    from kg_engine.errors import StoreURLError
+    from kg_engine.store.database import _RDF_SUFFIXES, parse_url
+    from kg_engine.store.loader import FORMATS
+
+    assert set(_RDF_SUFFIXES) == set(FORMATS)
+    for name in ("extra.ttl", "dump.nq.gz"):
+        with pytest.raises(StoreURLError, match=f"kg load {name} --db sqlite:///kg.sqlite"):
+            parse_url(name)

@@ -35,7 +35,8 @@ from kg_engine.cli.common import (
     user_errors,
 )
 from kg_engine.core.inputs import check_file
-from kg_engine.errors import QuerySyntaxError, QueryTimeoutError
+from kg_engine.core.prefixes import unknown_prefix_hint, unknown_prefix_name
+from kg_engine.errors import KgEngineError, QuerySyntaxError, QueryTimeoutError
 
 
 def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, str]:
@@ -67,12 +68,20 @@ _QUERY_WORDS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
 @contextlib.contextmanager
-def file_hint(text: str | None, what: str) -> Iterator[None]:
+def file_hint(text: str | None, what: str, db: str | None = None) -> Iterator[None]:
     """A malformed request that looks like a file name gets the hint to use ``-f``; an
-    update given to ``kg query`` (or a query to ``kg update``) the command to use."""
+    update given to ``kg query`` (or a query to ``kg update``) the command to use; an
+    undeclared prefix that the store ``db`` binds (``kg query`` tables print its names) the
+    PREFIX line to write."""
     try:
         yield
     except QuerySyntaxError as exc:
+        prefix = unknown_prefix_name(exc)
+        known = None if prefix is None or db is None else _store_prefix(db, prefix)
+        if known is not None:
+            message = exc.message.replace(unknown_prefix_hint(prefix), unknown_prefix_hint(prefix, known))
+            raise QuerySyntaxError(message, source=exc.source, line=exc.line,
+                                   column=exc.column) from None
         if text and len(text) < 256 and not any(c.isspace() for c in text.strip()) and \
                 "{" not in text:
             raise QuerySyntaxError(f"{exc.message}; to read the {what} from the file "
@@ -86,6 +95,15 @@ def file_hint(text: str | None, what: str) -> Iterator[None]:
                                    f"kg {other[0]}", source=exc.source, line=exc.line,
                                    column=exc.column) from None
         raise
+
+
+def _store_prefix(db: str, prefix: str) -> str | None:
+    """The namespace the store ``db`` binds ``prefix`` to; ``None`` if none, or no store."""
+    try:
+        with open_kg(db, readonly=True) as kg:
+            return next((str(ns) for p, ns in kg.graph.store.namespaces() if p == prefix), None)
+    except (KgEngineError, OSError):  # no store, or not readable: the hint is only a help
+        return None
 
 
 def query(
@@ -127,13 +145,13 @@ def query(
         # no parse by rdflib unless that path declines the query)
         direct = fmt == "json" and not explain
         if not direct:
-            with file_hint(text, "query"):
+            with file_hint(text, "query", db):
                 prepared = engine.prepare(q, source=source)
         with open_kg(db, readonly=True) as kg:
             out = _direct_json(engine, kg, q, timeout, union, asserted_only, predicted) \
                 if direct else None
             if out is None and direct:  # not that path: syntax errors name the -f file
-                with file_hint(text, "query"):
+                with file_hint(text, "query", db):
                     engine.prepare(q, source=source)
             if out is None and explain:
                 out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"

@@ -51,7 +51,7 @@ def update(
         check_timeout(timeout, "--timeout")
         request, source = read_request(text, file, "update")
         engine = default_engine()
-        with file_hint(text, "update"):
+        with file_hint(text, "update", db):
             parsed = engine.prepare_update(request, source=source)
         with open_kg(db) as kg:
             try:

@@ -12,6 +12,10 @@ Example:
     unknown prefix 'ex:'; declare it before its first use: PREFIX ex: <…>
     >>> unknown_prefix_name(ValueError("Unknown namespace prefix : ex"))
     'ex'
+    >>> print(unknown_prefix_hint("ex", "http://example.org/"))
+    unknown prefix 'ex:'; declare it before its first use: PREFIX ex: <http://example.org/> (the store's prefix)
+    >>> unknown_prefix_name(ValueError(unknown_prefix_hint("ex")))
+    'ex'
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ _TOKENS = re.compile(
     r'''|<[^<>"{}|^`\\\s]*>'''
     r'''|(?<![\w.:\-?$])(?P<prefix>(?:[^\W\d_][\w.\-]*)?):'''
 )
-_RDFLIB_MESSAGE = re.compile(r"Unknown namespace prefix\s*:\s*(\S*)")
+_RDFLIB_MESSAGE = re.compile(r"Unknown namespace prefix\s*:\s*(\S*)|unknown prefix '([^':\s]*):'")
 
 
 def unknown_prefix_name(exc: BaseException) -> str | None:
-    """The prefix of rdflib's "Unknown namespace prefix" error, else ``None``."""
+    """The prefix of rdflib's "Unknown namespace prefix" error (or of the message of
+    :func:`unknown_prefix_hint`), else ``None``."""
     m = _RDFLIB_MESSAGE.search(str(exc))
-    return None if m is None else m.group(1)
+    return None if m is None else m.group(1) if m.group(1) is not None else m.group(2)
 
 
 def find_prefix_use(text: str, prefix: str) -> tuple[int, int] | None:
@@ -49,6 +54,10 @@ def find_prefix_use(text: str, prefix: str) -> tuple[int, int] | None:
     return None
 
 
-def unknown_prefix_hint(prefix: str) -> str:
-    """What is wrong and the fix, for an undeclared ``prefix``."""
-    return f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: <…>"
+def unknown_prefix_hint(prefix: str, known: str | None = None) -> str:
+    """What is wrong and the fix, for an undeclared ``prefix`` (``known``: the namespace the
+    store binds it to, which a query must still declare)."""
+    if known is None:
+        return f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: <…>"
+    return (f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: "
+            f"<{known}> (the store's prefix)")

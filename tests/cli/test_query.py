@@ -69,6 +69,24 @@ def test_request_files_saved_with_a_byte_order_mark(db: str, tmp_path: Path) -> 
     assert r.exit_code == 0 and "+1 statements" in r.output, r.output
 
 
+def test_an_undeclared_prefix_the_store_binds_gets_its_prefix_line(tmp_path: Path) -> None:
+    # the table prints ex:a (the store's prefix), a user pastes it into the next query: the
+    # error said only "PREFIX ex: <…>"
+    data = tmp_path / "d.ttl"
+    data.write_text(f"@prefix ex: <{EX}> .\nex:a ex:p 1 .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert run("load", str(data), "--db", url).exit_code == 0
+    assert "ex:a" in run("query", "--db", url, "SELECT ?s WHERE { ?s ?p ?o }").output
+    line = f"PREFIX ex: <{EX}> (the store's prefix)"
+    for argv in (["query", "SELECT ?o WHERE { ex:a ex:p ?o }"],
+                 ["query", "--format", "json", "SELECT ?o WHERE { ex:a ex:p ?o }"],
+                 ["update", "INSERT DATA { ex:a ex:p 2 }"]):
+        r = run(*argv[:1], "--db", url, *argv[1:])
+        assert r.exit_code == 2 and line in r.output.replace("\n", ""), r.output
+    r = run("query", "--db", url, "SELECT ?o WHERE { zz:a ex:p ?o }")
+    assert r.exit_code == 2 and "PREFIX zz: <…>" in r.output, r.output
+
+
 def test_bad_input_exits_2(db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.rq"
     bad.write_text("SELECT ?x\nWHERE { ?x ?p }")

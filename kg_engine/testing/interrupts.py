@@ -525,10 +525,12 @@ def postgres_urls() -> Callable[[str], str]:
 
 
 class _Sequence:
-    def __init__(self, seed: int, urls: Callable[[str], str], workdir: Path) -> None:
+    def __init__(self, seed: int, urls: Callable[[str], str], workdir: Path,
+                 signals: bool = True) -> None:
         from kg_engine.api import KnowledgeGraph
 
         self.seed = seed
+        self.signals = signals
         self.rng = random.Random(seed)
         self.gen = OpGenerator(random.Random(seed * 7919 + 1))
         self.workdir = workdir
@@ -536,7 +538,7 @@ class _Sequence:
         self.kg = KnowledgeGraph(self.url)
         self.twin = KnowledgeGraph(urls(f"t{seed}"))
         for kg in (self.kg, self.twin):  # rdflib binds its prefixes in the store on first use
-            kg.graph  # noqa: B018
+            kg.graph.namespace_manager  # noqa: B018
         self.injector = Injector()
         self.calls: dict[str, Counter[str]] = {}  # op kind -> most calls seen per point
         self.seconds: dict[str, float] = {}  # op kind -> longest uninterrupted run
@@ -566,7 +568,7 @@ class _Sequence:
         exc = r.choice([KeyboardInterrupt, RuntimeError])
         if pick < 0.12:
             return "none"
-        if pick < 0.3 and op.kind in self.seconds:
+        if pick < 0.3 and op.kind in self.seconds and self.signals:
             return f"signal {r.uniform(0, self.seconds[op.kind] * 1.1):.6f}"
         seen = self.calls.get(op.kind) or Counter({"kg_engine.store.database:Database.execute": 30})
         point = r.choice(sorted(p for p, n in seen.items() if n))
@@ -576,14 +578,21 @@ class _Sequence:
         return f"call {point.split(':')[1]}#{k} {'after' if after else 'before'} {exc.__name__}"
 
     def _run_faulty(self, op: Op, fault: str) -> str:
-        """Run ``op`` on the object under test with ``fault``; what happened."""
+        """Run ``op`` on the object under test with ``fault``; what happened.
+
+        ``graph_add``: the statements are buffered first; what is interrupted is the next
+        use of the store, which writes them (``Graph.add`` has accepted them all)."""
+        call = lambda: run_op(self.kg, op, self.workdir)
+        if op.kind == "graph_add":
+            _graph_add(self.kg, op.args[0])
+            call = lambda: len(self.kg)
         try:
             if fault.startswith("signal"):
                 with self.injector.installed(), alarm(float(fault.split()[1])) as fired:
-                    run_op(self.kg, op, self.workdir)
+                    call()
                 return "interrupted (finished)" if fired[0] else "finished"
             with self.injector.installed() as inj:
-                run_op(self.kg, op, self.workdir)
+                call()
                 return "swallowed" if inj.fired else "finished"
         except (KeyboardInterrupt, RuntimeError) as exc:
             if not _injected(exc):
@@ -709,7 +718,8 @@ def _diff(a: dict, b: dict) -> str:
     return "; ".join(out) or "(no difference)"
 
 
-def run_sequence(seed: int, urls: Callable[[str], str], operations: int = 30) -> Report:
+def run_sequence(seed: int, urls: Callable[[str], str], operations: int = 30, *,
+                 signals: bool = True) -> Report:
     """Run ``operations`` random operations (seeded), most interrupted once, checking after
     each (see the module docstring); stops at the first finding.
 
@@ -717,12 +727,14 @@ def run_sequence(seed: int, urls: Callable[[str], str], operations: int = 30) ->
         seed: the seed of the operations and the faults.
         urls: a new store's URL for a name (:func:`sqlite_urls`, :func:`postgres_urls`).
         operations: how many operations (re-runs count).
+        signals: interrupt some operations with a timer signal (their moment, and so the
+            sequence after it, varies between runs); ``False``: k-th call faults only.
 
     Returns:
         A :class:`Report`.
     """
     with tempfile.TemporaryDirectory(prefix="kg-interrupts-") as tmp:
-        seq = _Sequence(seed, urls, Path(tmp))
+        seq = _Sequence(seed, urls, Path(tmp), signals)
         try:
             return seq.run(operations)
         finally:

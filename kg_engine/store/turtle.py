@@ -42,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -634,8 +635,10 @@ class TurtleParser:
             prefix, local = m.groups()
             ns = self._ns.get(prefix)
             if ns is None:
-                self._fail(toks, i, f"undefined prefix {prefix + ':'!r}; declare it first with "
-                           f"@prefix {prefix}: <http://…> .")
+                near = difflib.get_close_matches(prefix, [p for p in self._ns if p], 1)
+                self._fail(toks, i, f"undefined prefix {prefix + ':'!r}; " + (
+                    f"did you mean {near[0] + ':'!r}? Or declare " if near else "declare ")
+                    + f"it first with @prefix {prefix}: <http://…> .")
             if "\\" in local:
                 local = _LOCAL_ESCAPE.sub(r"\1", local)
             key = ns + local

@@ -197,6 +197,8 @@ def test_trig_blank_node_labels_are_shared_across_graphs() -> None:
     (P + ":a :p :o", 2, 9, "the file ends here"),
     (P + ":a :p :o :q .", 2, 10, "a statement ends with '.'"),
     ("ex:a ex:p ex:o .", 1, 1, "undefined prefix 'ex:'"),
+    # a typo of a declared prefix: the message names the prefix that was meant
+    ("@prefix rail: <urn:r#> .\nrail:a rial:p 1 .", 2, 8, "undefined prefix 'rial:'; did you mean 'rail:'?"),
     ("<http://e/a b> <urn:p> <urn:o> .", 1, 1, "malformed IRI"),
     ("<http://e/a\\u00ZZ> <urn:p> <urn:o> .", 1, 1, "malformed IRI"),
     ("<http://e/a\\u0020> <urn:p> <urn:o> .", 1, 1, "percent-encode"),

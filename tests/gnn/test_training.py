@@ -193,6 +193,45 @@ def test_truncated_checkpoint_raises_model_error(tmp_path):
         load_model(tmp_path)
 
 
+@pytest.mark.parametrize("other", [{"model.dim": 6}, {"model.name": "complex"}])
+def test_weights_of_another_model_type_or_size_are_refused(tmp_path, other):
+    data = random_data()
+    overrides = {**BASE, "model.dim": 4, "training.epochs": 1}
+    train("distmult", data=data, output_dir=tmp_path / "a", overrides=overrides, progress=False)
+    train("distmult", data=data, output_dir=tmp_path / "b", overrides={**overrides, **other}, progress=False)
+    (tmp_path / "b" / "best.pt").write_bytes((tmp_path / "a" / "best.pt").read_bytes())
+    with pytest.raises(ModelError, match="does not match the model in .*config.cfg"):
+        load_model(tmp_path / "b")
+
+
+class _Payload:
+    """Pickles as a call of ``Path.touch(marker)``: what a tampered checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return (Path.touch, (Path(self.marker),))
+
+
+@pytest.mark.parametrize("fname", ["best.pt", "checkpoint.pt", "train_triples.pt", "test_triples.pt"])
+def test_a_tampered_pickle_payload_is_refused_not_run(tmp_path, fname):
+    out, marker = tmp_path / "run", tmp_path / "executed"
+    overrides = {**BASE, "model.dim": 4, "training.epochs": 1}
+    data = random_data()
+    train("distmult", data=data, output_dir=out, overrides=overrides, progress=False)
+    torch.save({"model": _Payload(marker), "optimizer": {}}, out / fname)
+    with pytest.raises(ModelError, match="corrupt or not a kg-engine checkpoint"):
+        if fname == "checkpoint.pt":  # read on resume
+            train("distmult", data=data, output_dir=out, overrides={**overrides, "training.epochs": 2},
+                  progress=False)
+        else:
+            load_model(out)
+    assert not marker.exists()
+
+
 def test_device_resolution():
     assert resolve_device("cpu").type == "cpu"
     assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")

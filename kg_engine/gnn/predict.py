@@ -206,44 +206,48 @@ def inference_data(loaded: Any, store: Any = None, graph: Any = None) -> tuple[A
     return data, data.graph("train").to(device)
 
 
-def _store_triples(store: Any, data: Any) -> Any:
-    """The store's current triples (every graph but predictions, inferred ones included) in
-    the id space of ``data``, by name: what a prediction must not repeat, whatever was
-    loaded, deleted or inferred since the model's training graph was read."""
+def _store_now(store: Any, data: Any, checkpoint: Any, own_vocabulary: bool) -> tuple[Any, Any]:
+    """What the store holds now, in the id space of ``data`` (matched by name, so whatever
+    was loaded, deleted, vacuumed or inferred since training is seen as it is).
+
+    Returns:
+        ``(known, present)``: ``LongTensor [n, 3]`` of the store's triples that the model can
+        name (every graph but predictions, inferred ones included: a prediction must not repeat
+        them) and, for a model with its own vocabulary, ``BoolTensor [N]`` of its entities that
+        occur in a triple of the store (``None`` for path models, whose entities are the
+        store's own).
+
+    Raises:
+        ModelError: a model with its own vocabulary none of whose entities is in the store
+            (it was trained on another graph).
+    """
     import torch
 
     from kg_engine.gnn.data import KGData, empty_triples
 
     try:
-        current = KGData.from_store(store, include_inferred=True)
+        current = KGData.from_store(store, include_inferred=True, include_literals=True)
     except ConfigError:  # the store holds no triples
-        return empty_triples()
+        current = KGData(entities=[], relations=[])
     ent_index = {name: i for i, name in enumerate(data.entities)}
     rel_index = {name: i for i, name in enumerate(data.relations)}
     ent = torch.tensor([ent_index.get(n, -1) for n in current.entities], dtype=torch.long)
     rel = torch.tensor([rel_index.get(n, -1) for n in current.relations], dtype=torch.long)
-    t = current.train
-    mapped = torch.stack([ent[t[:, 0]], rel[t[:, 1]], ent[t[:, 2]]], 1)
-    return mapped[(mapped >= 0).all(1)]
-
-
-def _entities_in_store(data: Any, store: Any, checkpoint: Any) -> Any:
-    """``BoolTensor [N]``: which of the model's entities the store has a term for.
-
-    Raises:
-        ModelError: none of them (the model was trained on another graph).
-    """
-    import torch
-
-    terms = [data.entity_term(i) for i in range(data.num_entities)]
-    ids = store.term_ids(terms)
-    present = torch.tensor([t in ids for t in terms], dtype=torch.bool)
+    known = empty_triples()
+    if len(current.train):
+        t = current.train
+        known = torch.stack([ent[t[:, 0]], rel[t[:, 1]], ent[t[:, 2]]], 1)
+        known = known[(known >= 0).all(1)]
+    if not own_vocabulary:
+        return known, None
+    present = torch.zeros(data.num_entities, dtype=torch.bool)
+    present[ent[ent >= 0]] = True
     if not bool(present.any()):
         raise ModelError(
-            f"none of the {len(terms)} entities of the model in {checkpoint} is in this store "
-            "(it was trained on another graph): predict into the store it was trained on, "
+            f"none of the {data.num_entities} entities of the model in {checkpoint} is in this "
+            "store (it was trained on another graph): predict into the store it was trained on, "
             "or train a model on this one (kg gnn train --db URL)")
-    return present
+    return known, present
 
 
 def _version() -> str:
@@ -325,19 +329,27 @@ def predict_batch(
             try:
                 rows.append((data.entity_id(hn), data.relation_id(rn)))
             except KeyError as exc:
-                raise ConfigError(
-                    f"query ({hn}, {rn}) is not an entity/relation the model knows "
-                    f"({exc.args[0]}); give terms that occur in the graph"
-                ) from exc
+                fix = ("give terms that occur in the graph" if _is_bce_model(loaded.model) else
+                       "this model knows only the entities and relations of its training graph: "
+                       "retrain it on the store as it is now (kg gnn train --no-resume), or train "
+                       "a path model (nbfnet), which answers about entities added since")
+                raise ConfigError(f"query ({hn}, {rn}) is not an entity/relation the model "
+                                  f"knows ({exc.args[0]}); {fix}") from exc
         q = torch.tensor(rows, dtype=torch.long).reshape(-1, 2)
         if directions == "both":
             q = torch.cat([q, torch.stack([q[:, 0], q[:, 1] + num_rel], 1)])
-    present = None  # a model with its own vocabulary predicts only about what the store holds
-    if store is not None and not _is_bce_model(loaded.model):
-        present = _entities_in_store(data, store, checkpoint)
+    known_triples, present = data.train, None
+    if store is not None:  # a model with its own vocabulary predicts only about what the store holds
+        now, present = _store_now(store, data, checkpoint, not _is_bce_model(loaded.model))
+        known_triples = torch.cat([known_triples, now])
+    if present is not None:
         if queries is None:
             q = q[present[q[:, 0]]]
-    known_triples = data.train if store is None else torch.cat([data.train, _store_triples(store, data)])
+        elif not bool(present[q[:, 0]].all()):
+            gone = data.entities[int(q[~present[q[:, 0]], 0][0])]
+            raise ConfigError(
+                f"query head {gone} is no longer in the store (deleted since the model was "
+                "trained): its predictions would bring it back; ask about entities the store holds")
     known = KnownFilter(known_triples, data.num_entities, num_rel)
     from kg_engine.gnn.ranges import RangeFilter
 

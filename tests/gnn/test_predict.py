@@ -291,3 +291,27 @@ def test_predictions_never_repeat_what_the_store_holds_now(tmp_path):
     assert inferred & first  # the mirrors (a1 knows a0) … were predicted before
     again = predicted()
     assert again and added not in again and not again & inferred
+
+
+def test_an_entity_deleted_since_training_gets_no_predictions(tmp_path):
+    """A DistMult model counted an entity as in the store while its term was still in the
+    dictionary: after its triples were removed (no vacuum) 5 of 30 predicted triples were about
+    it, bringing a deleted entity back. Now only entities occurring in a triple count, and an
+    explicit query about a deleted one is refused."""
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.errors import ConfigError
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(EX[f"e{i}"], EX.p, EX[f"e{(i + 1) % 10}"]) for i in range(10)])
+    kg.train_gnn("distmult", output_dir=tmp_path, epochs=1, model__dim=4, progress=False,
+                 training__device="cpu")
+    kg.remove((EX.e0, None, None))
+    kg.remove((None, None, EX.e0))
+    assert kg.predict(tmp_path, top_k=3, device="cpu", range_filter=False) > 0
+    predicted = list(kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult")))
+    assert not any(EX.e0 in q[:3] for q in predicted)
+    with pytest.raises(ConfigError, match="e0> is no longer in the store"):
+        kg.predict(tmp_path, queries=[(EX.e0, EX.p)], device="cpu")
+    kg.add([(EX.newcomer, EX.p, EX.e3)])
+    with pytest.raises(ConfigError, match="newcomer.*retrain it on the store as it is now"):
+        kg.predict(tmp_path, queries=[(EX.newcomer, EX.p)], device="cpu")

@@ -788,8 +788,10 @@ def _truncated(path: Path, exc: Exception) -> InputReadError:
 
 def _syntax_error(exc: Exception, path: Path, fmt: str) -> RDFSyntaxError:
     line = column = None
-    if hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException
-        line, column = exc.getLineNumber(), exc.getColumnNumber()
+    reason = None
+    if hasattr(exc, "getLineNumber"):  # xml.sax.SAXParseException: a 0-based column, and
+        # its str() repeats the place as "<unknown>:4:2: mismatched tag"
+        line, column, reason = exc.getLineNumber(), exc.getColumnNumber() + 1, exc.getMessage()
     elif hasattr(exc, "lineno") and isinstance(exc.lineno, int):  # json / SyntaxError
         line, column = exc.lineno, getattr(exc, "colno", None)
     elif hasattr(exc, "lines") and isinstance(exc.lines, int):  # notation3.BadSyntax
@@ -798,6 +800,7 @@ def _syntax_error(exc: Exception, path: Path, fmt: str) -> RDFSyntaxError:
         m = _LINE_IN_MESSAGE.search(str(exc))
         if m:
             line = int(m.group(1))
-    reason = getattr(exc, "_why", None) or str(exc).strip().splitlines()[0] if str(exc) else \
-        type(exc).__name__
+    if reason is None:
+        reason = getattr(exc, "_why", None) or str(exc).strip().splitlines()[0] if str(exc) else \
+            type(exc).__name__
     return RDFSyntaxError(f"invalid {fmt}: {reason}", source=str(path), line=line, column=column)

@@ -431,3 +431,15 @@ def test_media_type_format_names_load(store: SQLStore, tmp_path: Path, media_typ
     path.write_text(text)
     result = store.load(path, format=media_type)
     assert result.added == 2 and len(store) == 2
+
+
+def test_rdfxml_errors_give_a_1_based_column_once(tmp_path: Path) -> None:
+    # was "bad.rdf:2:37: invalid xml: <unknown>:2:37: not well-formed": expat's 0-based column,
+    # and the place said twice
+    path = tmp_path / "bad.rdf"
+    path.write_text('<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                    '  <rdf:Description rdf:about="urn:x" & />\n</rdf:RDF>\n')
+    with pytest.raises(RDFSyntaxError) as info:
+        SQLStore("sqlite://").load(path)
+    assert (info.value.line, info.value.column) == (2, 38)  # the '&'
+    assert str(info.value).endswith("bad.rdf:2:38: invalid xml: not well-formed (invalid token)")

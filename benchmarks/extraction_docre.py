@@ -19,6 +19,10 @@
     # per-relation thresholds for a target precision on the 50 held-out documents → schema config
     python benchmarks/extraction_docre.py thresholds --relations P17,P131,... --target 0.8 \
         --write pipelines/schemas/wikidata_open_text.cfg
+    # … Re-DocRED test F1 (gold entities) of a fitted schema's relations at its thresholds
+    python benchmarks/extraction_docre.py thresholds --split test --model data/models/docre_scratch \
+        --relations P17,P131,P569,P710,P1344 --same-sentence \
+        --apply pipelines/schemas/wikidata_hybrid_scratch.cfg
     # … fitted on the relations the pipeline decides with its own NER entities (not gold ones)
     python benchmarks/extraction_docre.py thresholds --e2e --model data/models/docre_scratch \
         --relations P17,P131,... --target 0.9 --min-correct 8 --same-sentence --drop-ner NORP
@@ -441,7 +445,7 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.training.docre_train import featurize
 
     torch.set_num_threads(1)
-    docs, _train, _facts = _docred(args.split)
+    docs, _train, facts = _docred(args.split)
     docs = [d for d in docs if len(d.entities) > 1]
     if args.e2e:
         return _write_fit(args, *_e2e_scored(args, docs), docs)
@@ -450,6 +454,7 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
         model = quantize_docre(model)
     wanted = [r.strip() for r in args.relations.split(",") if r.strip()] or model.relations
     scored = []
+    pairs: list[tuple[str, int, int]] = []  # (title, head, tail) of each scored prediction
     n_gold = {r: 0 for r in wanted}
     with torch.no_grad():
         feats = featurize(model, docs, cache=False)
@@ -471,7 +476,32 @@ def cmd_thresholds(args: argparse.Namespace) -> dict[str, Any]:
                     r = model.relations[k]
                     if r in n_gold:
                         scored.append((r, float(row[k]), (h, t, r) in gold))
+                        pairs.append((d.title, h, t))
+    if args.apply:
+        return _apply_schema(args, scored, pairs, docs, facts)
     return _write_fit(args, scored, n_gold, docs)
+
+
+def _apply_schema(args: argparse.Namespace, scored: list[tuple[str, float, bool]],
+                  pairs: list[tuple[str, int, int]], docs: list[Any], facts: set[Any]
+                  ) -> dict[str, Any]:
+    """Re-DocRED P/R/F1 (gold entities) of a schema's relations at its per-relation thresholds."""
+    from kg_engine.extraction.schema import load_schema
+    from kg_engine.extraction.training.docred import score_docred
+
+    schema = load_schema(Path(args.apply))
+    pred = [(title, h, t, r) for (r, score, _ok), (title, h, t) in zip(scored, pairs)
+            if r in schema.relations and score >= schema.threshold(r, 0.5)]
+    res = score_docred(pred, docs, facts)
+    per: dict[str, list[int]] = {}
+    for (r, score, ok) in scored:
+        if r in schema.relations and score >= schema.threshold(r, 0.5):
+            per.setdefault(r, [0, 0])[0] += 1
+            per[r][1] += ok
+    return {"split": args.split, "docs": len(docs), "schema": args.apply,
+            "same_sentence": args.same_sentence, "int8": args.int8,
+            **{k: round(v * 100, 2) if isinstance(v, float) else v for k, v in res.items()},
+            "per_relation": {r: {"pred": a, "correct": b} for r, (a, b) in sorted(per.items())}}
 
 
 def _e2e_scored(args: argparse.Namespace, docs: list[Any]
@@ -632,6 +662,9 @@ def main() -> None:
                     help="fit on the pipeline's own entities (en_core_web_sm NER, its types and "
                          "sentences), clusters mapped to gold entities, not on gold entities")
     th.add_argument("--write", default="", help="write a schema config with the kept relations")
+    th.add_argument("--apply", default="", metavar="SCHEMA",
+                    help="no fitting: Re-DocRED P/R/F1 (gold entities) of this schema config's "
+                         "relations at its thresholds on --split (e.g. test)")
     args = ap.parse_args()
     fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,
           "types": cmd_types,

@@ -17,10 +17,13 @@ Example:
     (0.55, 5, 5)
     >>> fit["P710"].threshold is None
     True
+    >>> fit_thresholds([("P17", 0.76488, True)], min_correct=1, target=0.6)["P17"].threshold
+    0.7648
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -67,6 +70,12 @@ def fit_thresholds(scored: Iterable[tuple[str, float, bool]], *, target: float =
             if k < len(items) and items[k][0] == score:
                 continue
             if correct >= min_correct and (correct + 1) / (k + 2) >= target:
-                best = RelationThreshold(rel, round(score, 4), k, correct, len(items))
+                best = RelationThreshold(rel, _round_down(score), k, correct, len(items))
         out[rel] = best or RelationThreshold(rel, None, len(items), correct, len(items))
     return out
+
+
+def _round_down(score: float) -> float:
+    """``score`` to 4 decimals, never above it: the written threshold must still admit the
+    lowest prediction it was fitted on (``round`` gave 0.7649 for 0.76488)."""
+    return math.floor(score * 10_000) / 10_000

@@ -40,6 +40,7 @@ from rdflib import RDF, BNode, Literal, URIRef
 
 from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
 from kg_engine.errors import RuleSyntaxError
+from kg_engine.rules import floats as rule_floats
 from kg_engine.rules import incremental, tables
 from kg_engine.rules import regex as rule_regex
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
@@ -146,6 +147,7 @@ class RuleEngine:
         tables.create_tables(store)
         if self.dialect == "sqlite":
             rule_regex.register(self.db.raw)
+            rule_floats.register(self.db.raw)
 
     # -- program ---------------------------------------------------------------------------
     def _prepare(self, program: RuleSet) -> None:

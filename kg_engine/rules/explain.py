@@ -327,9 +327,11 @@ class Explainer:
         self.store = store
         self.db = store.db
         if store.dialect == "sqlite":  # rule bodies with regex() call it
+            from kg_engine.rules import floats as rule_floats
             from kg_engine.rules import regex as rule_regex
 
             rule_regex.register(self.db.raw)
+            rule_floats.register(self.db.raw)
         # a read-only store that was never reasoned over has no rule tables: nothing inferred
         reasoned = not getattr(store, "readonly", False) or store.has_table("kg_rules_programs")
         if store not in _TABLES_READY and reasoned:

@@ -29,8 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef
+from rdflib.namespace import XSD
 
+from kg_engine.core.float32 import round32
 from kg_engine.errors import RuleSyntaxError
+from kg_engine.rules.floats import single_sql
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, Var, term_vars
 
 __all__ = ["BodyQuery", "ConstantIds", "NeedsPython", "Unsatisfiable", "compile_body", "hidden_graph_ids"]
@@ -302,7 +305,7 @@ class BodyQuery:
             (x, tx, px), (y, ty, py) = args
             if tx == "id" and ty == "id":
                 return f"{x} = {y}", "bool", px + py
-            return self.compare("eq", args[0], args[1])
+            return self.compare("eq", args[0], args[1], [self.float_tests(a, bound) for a in b.args])
         if n in ("contains", "strstarts", "strends", "regex"):
             need(2)
             (x, px), (y, py) = self.as_str(args[0]), self.as_str(args[1])
@@ -333,7 +336,7 @@ class BodyQuery:
             return f"NOT ({x})", "bool", px
         if n in ("eq", "ne", "lt", "le", "gt", "ge"):
             need(2)
-            return self.compare(n, args[0], args[1])
+            return self.compare(n, args[0], args[1], [self.float_tests(a, bound) for a in b.args])
         raise RuleSyntaxError(f"built-in {n} is not supported here")  # pragma: no cover
 
     def datatype_test(self, b: Builtin, args: list[tuple[str, str, list]]) -> tuple[str, str, list]:
@@ -376,13 +379,54 @@ class BodyQuery:
         t = self.term_row(sql)
         return f"(({t}.num IS NOT NULL AND {t}.num <> 0) OR ({t}.bln = 1) OR ({t}.num IS NULL AND {t}.bln IS NULL AND {t}.kind = 3 AND length({t}.lex) > 0))", params
 
-    def compare(self, op: str, a: tuple, b: tuple) -> tuple[str, str, list]:
+    def float_tests(self, node: Any, bound: dict[Var, str]) -> tuple[str, str] | None:
+        """SQL tests "is an xsd:float" and "is an xsd:double" of a comparison operand, None for
+        a computed value (see :mod:`kg_engine.rules.floats`)."""
+        if isinstance(node, Literal):
+            return (_TRUE if node.datatype == XSD.float else _FALSE,
+                    _TRUE if node.datatype == XSD.double else _FALSE)
+        if isinstance(node, Var) and node in bound:
+            t = self.term_row(bound[node])
+            return f"{t}.dt = {_FLOAT_DT}", f"{t}.dt = {_DOUBLE_DT}"
+        return None
+
+    def promoted(self, a: tuple, b: tuple, sym: str,
+                 tests: list[tuple[str, str] | None] | None) -> tuple[str, list] | None:
+        """``a sym b`` over numbers with XPath's promotion of xsd:float: at single precision
+        when one operand is a float and the other is not a double, and a float's stored
+        double rounded to single precision (stores written before kept the double of its
+        lexical form); None where an operand is computed (compared as doubles)."""
+        if not tests or tests[0] is None or tests[1] is None:
+            return None
+        (fa, da), (fb, db) = tests
+        if _FALSE in (fa, fb) and fa == fb:
+            return None  # no float on either side
+        single = f"(({fa} AND NOT {db}) OR ({fb} AND NOT {da}))"
+        sides = []
+        for (e, typ, params), f in ((a, fa), (b, fb)):
+            if typ == "id":
+                col = f"{self.term_row(e)}.num"
+                r = single_sql(col, self.dialect)
+                sides.append((r, f"(CASE WHEN {f} THEN {r} ELSE {col} END)", [], []))
+            elif typ == "num" and e == "?" and len(params) == 1 and params[0] is not None:
+                v = params[0]  # a constant: its single-precision value is known here
+                sides.append(("?", "?", [round32(v)], [v]))
+            else:
+                return None
+        (sx, dx, psx, pdx), (sy, dy, psy, pdy) = sides
+        return (f"(CASE WHEN {single} THEN {sx} {sym} {sy} ELSE {dx} {sym} {dy} END)",
+                psx + psy + pdx + pdy)
+
+    def compare(self, op: str, a: tuple, b: tuple,
+                tests: list[tuple[str, str] | None] | None = None) -> tuple[str, str, list]:
         sym = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
         ta, tb = a[1], b[1]
         if ta == "id" and tb == "id":
             x, y = a[0], b[0]
             ra, rb = self.term_row(x), self.term_row(y)
-            num = f"({ra}.num IS NOT NULL AND {rb}.num IS NOT NULL AND {ra}.num {sym} {rb}.num)"
+            floats = self.promoted(a, b, sym, tests)
+            cmp, pc = floats if floats else (f"{ra}.num {sym} {rb}.num", [])
+            num = f"({ra}.num IS NOT NULL AND {rb}.num IS NOT NULL AND {cmp})"
             dtm = (
                 f"({ra}.num IS NULL AND {rb}.num IS NULL AND {ra}.dtm IS NOT NULL "
                 f"AND {rb}.dtm IS NOT NULL AND {ra}.dtm {sym} {rb}.dtm)"
@@ -393,13 +437,18 @@ class BodyQuery:
                 f"AND {ra}.lex {sym} {rb}.lex)"
             )
             if op == "eq":
-                return f"({x} = {y} OR {num} OR {dtm})", "bool", a[2] + b[2]
+                return f"({x} = {y} OR {num} OR {dtm})", "bool", a[2] + b[2] + pc
             if op == "ne":
-                same = f"({x} = {y} OR ({ra}.num IS NOT NULL AND {ra}.num = {rb}.num) OR ({ra}.dtm IS NOT NULL AND {ra}.dtm = {rb}.dtm))"
-                return f"NOT {same}", "bool", a[2] + b[2]
-            return f"({num} OR {dtm} OR {lex})", "bool", a[2] + b[2]
+                eq = self.promoted(a, b, "=", tests)
+                eq_sql, pe = eq if eq else (f"{ra}.num = {rb}.num", [])
+                same = f"({x} = {y} OR ({ra}.num IS NOT NULL AND {rb}.num IS NOT NULL AND {eq_sql}) OR ({ra}.dtm IS NOT NULL AND {ra}.dtm = {rb}.dtm))"
+                return f"NOT {same}", "bool", a[2] + b[2] + pe
+            return f"({num} OR {dtm} OR {lex})", "bool", a[2] + b[2] + pc
         kinds = {ta, tb}
         if "num" in kinds:
+            floats = self.promoted(a, b, sym, tests)
+            if floats is not None:
+                return f"COALESCE({floats[0]}, 1 = 0)", "bool", floats[1]
             (x, px), (y, py) = self.as_num(a), self.as_num(b)
         elif "dtm" in kinds:
             (x, px), (y, py) = self.as_dtm(a), self.as_dtm(b)
@@ -449,6 +498,10 @@ class BodyQuery:
         return ("SELECT " + ("DISTINCT " if distinct else "") + ", ".join(e[0] for e in exprs) + fw), params + p2
 
 
+_TRUE, _FALSE = "(1 = 1)", "(1 = 0)"
+#: term ids of the datatypes xsd:float and xsd:double (NULL in a store that never held one)
+_FLOAT_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.float}')"
+_DOUBLE_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.double}')"
 _ONE_ROW = {"sqlite": "(SELECT 1 AS one) one_row", "postgresql": "(SELECT 1 AS one) one_row"}
 
 

@@ -600,8 +600,10 @@ def explain_prediction(
 
     Used by :meth:`kg_engine.api.KnowledgeGraph.explain` for triples whose provenance kind is
     ``predicted``: reloads the checkpoint named in the provenance, rebuilds the graph the
-    prediction was made on, and returns the top-``k`` paths (length <= 3) with labels and a
-    fidelity check.
+    prediction was made on from the store as it is now (edges removed since are no longer
+    evidence), and returns the top-``k`` paths (length <= 3) with labels and a fidelity check.
+    A checkpoint retrained since the prediction (its weights' digest differs from the recorded
+    one) gives no paths, only a note saying to predict again.
 
     Args:
         kg: a :class:`~kg_engine.api.KnowledgeGraph` (or anything with a ``store``), or a store.
@@ -648,6 +650,12 @@ def explain_prediction(
             note=f"{prov.agent} is not a path model; the recorded score is the explanation",
         )
     detail = json.loads(prov.detail) if prov.detail else {}
+    if detail.get("weights") and detail["weights"] != loaded.weights_digest:
+        return PredictionExplanation(
+            tuple(triple[:3]), prov, None,
+            note=f"the model in {prov.source} was retrained since this prediction (its weights "
+                 "differ), so its paths would not explain it: rerun kg gnn predict to predict "
+                 "and explain with the model as it is now")
     data, graph = inference_data(loaded, store, detail.get("graph"))
     s, p, o = triple[:3]
     try:

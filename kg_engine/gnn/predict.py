@@ -377,6 +377,7 @@ def predict_batch(
                     "rank": p.rank,
                     "query": p.query,
                     "graph": None if graph is None else str(graph),
+                    "weights": getattr(loaded, "weights_digest", ""),
                 }
             ),
         )

@@ -39,6 +39,7 @@ metrics and calibration an earlier run left in its folder before it writes its o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -108,13 +109,16 @@ class TrainResult:
 
 @dataclass
 class LoadedModel:
-    """A trained model with its id maps, training graph and config."""
+    """A trained model with its id maps, training graph and config; ``weights_digest`` is the
+    SHA-256 of the weights file it was read from (predictions record it, so an explanation
+    can tell when the folder was retrained since)."""
 
     model: KGCModel
     data: KGData
     config: GNNConfig
     graph: Any = None
     calibration: Calibration | None = None
+    weights_digest: str = ""
 
 
 @dataclass
@@ -750,7 +754,8 @@ def load_model(checkpoint_dir: str | Path, device: str | torch.device = "cpu", b
     model.to(device).eval()
     calibration = load_calibration(folder, "sigmoid" if type(model).__name__ == "NBFNet" else "softmax")
     return LoadedModel(model=model, data=data, config=cfg, graph=data.graph("train").to(device),
-                       calibration=calibration)
+                       calibration=calibration,
+                       weights_digest=hashlib.sha256(path.read_bytes()).hexdigest())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -315,3 +315,23 @@ def test_an_entity_deleted_since_training_gets_no_predictions(tmp_path):
     kg.add([(EX.newcomer, EX.p, EX.e3)])
     with pytest.raises(ConfigError, match="newcomer.*retrain it on the store as it is now"):
         kg.predict(tmp_path, queries=[(EX.newcomer, EX.p)], device="cpu")
+
+
+def test_a_prediction_is_not_explained_by_a_model_retrained_since(tmp_path):
+    """The checkpoint folder named in a prediction's provenance was retrained (another seed):
+    explain showed the new model's paths, score (.091 against the recorded -.010) and rank
+    as the reason for the old prediction. Now the weights' digest is recorded and a mismatch
+    says to predict again."""
+    from kg_engine.api import KnowledgeGraph
+
+    kg = KnowledgeGraph("sqlite://")
+    fill(kg.store)
+    settings = {"resume": False, "epochs": 1, "model__hidden_dim": 4, "model__num_layers": 2,
+                "training__device": "cpu", "progress": False, "training__batch_size": 32}
+    kg.train_gnn("nbfnet", output_dir=tmp_path, **settings)
+    kg.predict(tmp_path, top_k=1, device="cpu", queries=[(EX.x0, EX.r2)])
+    triple = next(iter(kg.triples((None, None, None), graph=predicted_graph_iri("nbfnet"))))[:3]
+    assert kg.explain(triple).explanation is not None
+    kg.train_gnn("nbfnet", output_dir=tmp_path, training__seed=7, **settings)
+    retrained = kg.explain(triple)
+    assert retrained.explanation is None and "retrained since this prediction" in str(retrained)

@@ -8,7 +8,9 @@ the ``kg_entity_mapper`` spaCy component, which runs after ``ner`` and
 * maps every entity label through a :class:`LabelMap` (labels mapped to ``None`` are dropped,
   e.g. ``CARDINAL``),
 * strips leading determiners ("the", "a") and titles ("Mr.", "Dr.", "President"), and trailing
-  possessives ("'s") and punctuation (keeping abbreviation dots such as "Inc." or "U.S."),
+  possessives ("Apple's revenue" → "Apple") and punctuation (keeping abbreviation dots such as
+  "Inc." or "U.S."); an "'s" the parser does not read as a possessive is the name's own
+  ("McDonald's opened…", "joined McDonald's": "McDonald's", also where NER left it out),
 * joins "Washington" "," "D.C." (tagged as two places) into one entity.
 
 Example:
@@ -107,6 +109,17 @@ _TRAILING_PUNCT = frozenset(",;:!?\"')]}-–—")
 #: state after a city ("Austin, Tex.", "Paris, France") is another entity and stays apart.
 NAME_SUFFIXES: frozenset[str] = frozenset({"d.c.", "dc"})
 _POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
+#: The clitics that may end a name ("McDonald's", "Macy’s", "Sainsbury's")
+_NAME_CLITICS = frozenset({"'s", "’s"})
+
+
+def _part_of_name(token: object) -> bool:
+    """Whether the ``'s`` written right after ``token`` belongs to the name ``token`` ends:
+    the parser says the name is not a possessor ("McDonald's opened…", "joined McDonald's"),
+    where in "Apple's revenue" it is (dependency ``poss``). Without a parser (no dependency
+    label) every ``'s`` is a possessive, as before."""
+    dep = token.dep_  # type: ignore[attr-defined]
+    return bool(dep) and dep != "poss" and not token.whitespace_  # type: ignore[attr-defined]
 
 
 class LabelMap:
@@ -252,10 +265,15 @@ def clean_span(
         word = doc[end - 1].text
         if word == "." and end - 1 > start and doc[end - 2].text.lower() in ABBREVIATIONS:
             break
+        if word in _NAME_CLITICS and end - 1 > start and _part_of_name(doc[end - 2]):
+            break  # "McDonald's" opened a restaurant: the 's is the name's
         if word in _POSSESSIVES or (len(word) == 1 and word in _TRAILING_PUNCT) or word == ".":
             end -= 1
         else:
             break
+    # "McDonald" "'s opened…": NER left out an 's that the parser does not read as a possessive
+    if start < end < len(doc) and doc[end].text in _NAME_CLITICS and _part_of_name(doc[end - 1]):
+        end += 1
     # a split-off abbreviation dot ("Calif" ".") belongs to the name
     if start < end < len(doc) and doc[end].text == "." and \
             doc[end - 1].text.lower() in ABBREVIATIONS:

@@ -140,3 +140,42 @@ def test_mapper_joins_only_adjacent_comma_suffix() -> None:
                                                    (4, 5, "GPE"), (5, 6, "GPE")])
     EntityMapper()(doc)
     assert [e.text for e in doc.ents] == ["Washington , D.C.", "Washington", "DC"]
+
+
+@pytest.mark.parametrize(
+    ("words", "deps", "heads", "ent", "expected"),
+    [
+        # the parser reads the name as a subject / object: the 's is the name's, also where
+        # NER left it out of the entity (before: "McDonald" in every case)
+        (["McDonald", "'s", "opened", "a", "shop"], ["nsubj", "case", "ROOT", "det", "dobj"],
+         [2, 0, 2, 4, 2], (0, 1), "McDonald's"),
+        (["McDonald", "'s", "opened", "a", "shop"], ["nsubj", "case", "ROOT", "det", "dobj"],
+         [2, 0, 2, 4, 2], (0, 2), "McDonald's"),
+        (["at", "Macy", "’s", "today"], ["prep", "pobj", "case", "npadvmod"],
+         [0, 0, 1, 0], (1, 2), "Macy’s"),
+        # a possessor: "Apple's revenue" is about Apple
+        (["Apple", "'s", "revenue", "grew"], ["poss", "case", "nsubj", "ROOT"],
+         [2, 0, 3, 3], (0, 2), "Apple"),
+        (["Apple", "'s", "revenue", "grew"], ["poss", "case", "nsubj", "ROOT"],
+         [2, 0, 3, 3], (0, 1), "Apple"),
+    ],
+)
+def test_an_s_the_parser_does_not_read_as_a_possessive_is_the_names(words, deps, heads, ent, expected) -> None:
+    from spacy.tokens import Doc
+
+    nlp = spacy.blank("en")
+    spaces = [i + 1 < len(words) and words[i + 1] not in ("'s", "’s") for i in range(len(words))]
+    doc = Doc(nlp.vocab, words=words, spaces=spaces, deps=deps, heads=heads)
+    doc.ents = [Span(doc, *ent, label="ORG")]
+    cleaned = clean_span(doc.ents[0])
+    assert cleaned is not None and cleaned.text == expected
+
+
+def test_names_ending_in_s_through_the_pipeline() -> None:
+    nlp = ner.load_pipeline()
+    add_entity_mapper(nlp)
+    for text, name in [("McDonald's opened a restaurant in Paris.", "McDonald's"),
+                       ("Ray Kroc joined McDonald's in 1954.", "McDonald's"),
+                       ("Apple's revenue grew in 2020.", "Apple"),
+                       ("James's car was in London.", "James")]:
+        assert name in [e.text for e in nlp(text).ents], text

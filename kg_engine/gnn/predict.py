@@ -444,7 +444,37 @@ def predict_to_store(
         output_graph=output_graph,
         range_filter=range_filter,
     )
-    with store.db.transaction():
+    with store.db.transaction():  # the store as it is now, not as the model read it
+        batch = _still_new(batch, store)
         store.remove((None, None, None), graph=batch.graph)
         written = store.add_batch(batch)
     return written
+
+
+def _still_new(batch: Any, store: Any) -> Any:
+    """The predictions of ``batch`` still about entities the store holds and not in it yet.
+
+    The model read the store before it ran; another process may have deleted an entity or
+    added a predicted triple meanwhile. Called inside the write transaction, so what is
+    written matches the store it is written into.
+    """
+    from kg_engine.core import TripleBatch
+    from kg_engine.gnn.data import KGData
+
+    try:
+        current = KGData.from_store(store, include_inferred=True, include_literals=True)
+    except ConfigError:  # the store holds nothing any more: nothing to predict about
+        return TripleBatch(graph=batch.graph)
+    ent = {name: i for i, name in enumerate(current.entities)}
+    rel = {name: i for i, name in enumerate(current.relations)}
+    n, r = current.num_entities, current.num_relations
+    stored = set(((current.train[:, 0] * r + current.train[:, 1]) * n + current.train[:, 2]).tolist())
+    keep = []
+    for i, (s, p, o, _g) in enumerate(batch.quads):
+        h, t, rr = ent.get(s.n3()), ent.get(o.n3()), rel.get(p.n3())
+        if h is not None and t is not None and (rr is None or (h * r + rr) * n + t not in stored):
+            keep.append(i)
+    if len(keep) == len(batch.quads):
+        return batch
+    provenance = None if batch.provenance is None else [batch.provenance[i] for i in keep]
+    return TripleBatch(graph=batch.graph, quads=[batch.quads[i] for i in keep], provenance=provenance)

@@ -335,3 +335,37 @@ def test_a_prediction_is_not_explained_by_a_model_retrained_since(tmp_path):
     kg.train_gnn("nbfnet", output_dir=tmp_path, training__seed=7, **settings)
     retrained = kg.explain(triple)
     assert retrained.explanation is None and "retrained since this prediction" in str(retrained)
+
+
+def test_a_store_changed_while_the_model_ran_gets_only_valid_predictions(tmp_path, monkeypatch):
+    """Another process deleted an entity and asserted a predicted triple while predictions
+    were computed: both were written anyway (a deleted entity brought back, a stored fact
+    written again as 'predicted'). Now the batch is checked in the write transaction."""
+    import kg_engine.gnn.predict as predict_module
+    from kg_engine.api import KnowledgeGraph
+
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    kg = KnowledgeGraph(url)
+    kg.add([(EX[f"e{i}"], EX.p, EX[f"e{(i + 1) % 8}"]) for i in range(8)])
+    kg.train_gnn("distmult", output_dir=tmp_path / "run", epochs=1, model__dim=4, progress=False,
+                 training__device="cpu", data__valid_fraction=0, data__test_fraction=0)
+    original, meanwhile = predict_module.predict_batch, []
+
+    def racing(*args, **kwargs):
+        batch = original(*args, **kwargs)
+        gone, asserted = batch.quads[0][0], batch.quads[-1][:3]
+        assert gone != asserted[0] and gone != asserted[2]
+        other = open_store(url)  # another process, while the model ran
+        other.remove((gone, None, None))
+        other.remove((None, None, gone))
+        other.add([asserted])
+        other.close()
+        meanwhile.extend([gone, asserted])
+        return batch
+
+    monkeypatch.setattr(predict_module, "predict_batch", racing)
+    written = kg.predict(tmp_path / "run", top_k=2, device="cpu", range_filter=False)
+    gone, asserted = meanwhile
+    predicted = {q[:3] for q in kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult"))}
+    assert written == len(predicted) > 0
+    assert asserted not in predicted and not any(gone in (s, o) for s, _, o in predicted)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.common import DEFAULT_DB, DbOption, console, err_console, open_kg, user_errors
 from kg_engine.errors import ConfigError
 
 #: what a store given where RDF files go looks like (``kg load kg.sqlite data.ttl``)
@@ -56,6 +56,7 @@ def load(
         store_among_files(files, format)
         kg = open_kg(db)
         with kg:
+            before = {Path(r["source"]).name for r in kg.store.loads()}
             result = kg.load(files, format=format, graph=graph,
                              allow_contexts=allow_context or ())
     console.print(
@@ -63,6 +64,15 @@ def load(
         f"{len(result.files)} file(s) in {result.seconds:.2f} s "
         f"({result.rate:,.0f} statements/s) into {db}"
     )
+    again = [f for f in files if Path(f).name in before]
+    if again and result.added:
+        # RDF: each load is a new document, so its blank nodes are new ones
+        err_console.print(
+            f"note: {', '.join(again)} {'was' if len(again) == 1 else 'were'} loaded into this "
+            "store before; blank nodes are new at every load, so the blank-node parts of a "
+            "file loaded again (lists, [ … ]) are now there twice. To reload a file, load it "
+            "into a graph of its own (--graph IRI) and first drop that graph "
+            "(kg update 'DROP GRAPH <IRI>').", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -114,3 +114,17 @@ def test_stats_of_postgresql_does_not_print_the_password(pg_server, as_json: boo
     res = runner.invoke(app, ["stats", "--db", url] + (["--json"] if as_json else []))
     assert res.exit_code == 0, res.output
     assert "s3cret" not in res.output and "***" in res.output
+
+
+def test_loading_a_file_again_notes_that_its_blank_nodes_are_there_twice(tmp_path: Path) -> None:
+    # RDF: each load is a new document, so a file loaded again adds its lists and [ … ] once
+    # more; kg load said only "loaded 4 statements (3 new)"
+    data = tmp_path / "t.ttl"
+    data.write_text("<urn:s> <urn:stops> ( <urn:a> ) ; <urn:n> 1 .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    first = CliRunner().invoke(app, ["load", str(data), "--db", url])
+    assert first.exit_code == 0 and "note:" not in first.output
+    again = CliRunner().invoke(app, ["load", str(data), "--db", url])
+    assert again.exit_code == 0 and "(3 new)" in again.output
+    assert "t.ttl was loaded into this store before" in " ".join(again.output.split())
+    assert len(SQLStore(url)) == 7

@@ -353,7 +353,8 @@ def predict_batch(
     known = KnownFilter(known_triples, data.num_entities, num_rel)
     from kg_engine.gnn.ranges import RangeFilter
 
-    ranges = RangeFilter.from_data(data) if range_filter else None
+    # types as the store has them now, inferred ones included (a FullProfessor is a Professor)
+    ranges = RangeFilter.from_data(data, known_triples) if range_filter else None
     calibration = getattr(loaded, "calibration", None)
     preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size,
                           ranges=ranges, calibration=calibration, candidates=present)

@@ -369,3 +369,24 @@ def test_a_store_changed_while_the_model_ran_gets_only_valid_predictions(tmp_pat
     predicted = {q[:3] for q in kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult"))}
     assert written == len(predicted) > 0
     assert asserted not in predicted and not any(gone in (s, o) for s, _, o in predicted)
+
+
+def test_the_range_filter_sees_the_types_the_reasoner_infers(tmp_path):
+    """Advisors are Professors; a FullProfessor (a subclass, so a Professor by RDFS) was never
+    a candidate advisor: the range filter read only the training graph's asserted types."""
+    from rdflib import RDF, RDFS
+
+    from kg_engine.api import KnowledgeGraph
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(EX[f"s{i}"], EX.advisor, EX[f"p{i}"]) for i in range(4)]
+           + [(EX[f"p{i}"], RDF.type, EX.Professor) for i in range(4)]
+           + [(EX[f"s{i}"], RDF.type, EX.Student) for i in range(5)]
+           + [(EX.q, RDF.type, EX.FullProfessor), (EX.q, EX.worksWith, EX.p0),
+              (EX.FullProfessor, RDFS.subClassOf, EX.Professor)])
+    kg.reason("rdfs")
+    kg.train_gnn("distmult", output_dir=tmp_path, epochs=1, model__dim=4, progress=False,
+                 training__device="cpu", data__valid_fraction=0, data__test_fraction=0)
+    kg.predict(tmp_path, top_k=20, device="cpu", queries=[(EX.s4, EX.advisor)])
+    tails = {q[2] for q in kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult"))}
+    assert EX.q in tails and tails <= {EX.q, *(EX[f"p{i}"] for i in range(4))}, tails

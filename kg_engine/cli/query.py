@@ -30,6 +30,7 @@ from kg_engine.cli.common import (
     DEFAULT_DB,
     EXIT_BAD_INPUT,
     DbOption,
+    err_console,
     open_kg,
     report,
     user_errors,
@@ -165,7 +166,64 @@ def query(
                     raise typer.Exit(1) from None
                 prefixes = _prefixes(kg, q) if fmt == "table" else None
                 out = format_result(result, fmt, prefixes)
+                if fmt == "table" and _nothing(result):
+                    for note in absent_predicates(kg, prepared.query.algebra, prefixes or {}):
+                        err_console.print(f"note: {note}", highlight=False)
     sys.stdout.write(out)
+
+
+def _nothing(result) -> bool:
+    """No row, no triple, or ASK false."""
+    if result.type == "ASK":
+        return not result.askAnswer
+    return len(result) == 0
+
+
+def absent_predicates(kg, algebra, prefixes: dict[str, str]) -> list[str]:
+    """For a query that found nothing: each IRI it uses as a predicate that no statement of
+    the store has (a typo such as ``rail:callAt`` for ``rail:callsAt``, or ``http`` for
+    ``https``), with the store's predicate that reads most like it."""
+    import difflib
+
+    from rdflib import URIRef
+    from rdflib.paths import Path as RdfPath
+
+    from kg_engine.sparql.results import human_term
+
+    used: list[URIRef] = []
+
+    def walk(node) -> None:
+        if isinstance(node, URIRef):
+            if node not in used:
+                used.append(node)
+        elif isinstance(node, RdfPath):
+            for part in (getattr(node, "args", None) or [getattr(node, "path", None)]):
+                walk(part)
+        elif isinstance(node, dict):  # CompValue
+            if "triples" in node and isinstance(dict.__getitem__(node, "triples"), list):
+                for triple in dict.__getitem__(node, "triples"):
+                    walk(triple[1])
+            for value in dict.values(node):
+                if isinstance(value, (dict, list)):
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                if isinstance(item, (dict, list)):
+                    walk(item)
+
+    walk(algebra)
+    store = kg.store
+    known = {str(t) for t in store.decode(list(store.predicate_stats())).values()}
+    notes = []
+    for p in used:
+        if str(p) in known or kg.query(f"ASK {{ GRAPH ?g {{ ?s <{p}> ?o }} }}").askAnswer \
+                or kg.query(f"ASK {{ ?s <{p}> ?o }}").askAnswer:
+            continue
+        near = difflib.get_close_matches(str(p), sorted(known), 1, 0.8)
+        meant = f"; did you mean {human_term(URIRef(near[0]), prefixes)}?" if near else ""
+        notes.append(f"no statement of the store has the predicate {human_term(p, prefixes)}{meant}")
+    return notes
+
 
 
 def _direct_json(engine, kg, q: str, timeout: float | None, union: bool, asserted_only: bool,

@@ -87,6 +87,28 @@ def test_an_undeclared_prefix_the_store_binds_gets_its_prefix_line(tmp_path: Pat
     assert r.exit_code == 2 and "PREFIX zz: <…>" in r.output, r.output
 
 
+def test_an_empty_answer_notes_a_predicate_no_statement_has(tmp_path: Path) -> None:
+    # a typo in a predicate (or http for https) gave "0 rows" and nothing else
+    data = tmp_path / "d.ttl"
+    data.write_text("@prefix r: <https://t.example/ns#> .\n"
+                    "<https://t.example/s> r:callsAt <https://t.example/b> ; r:n 1 .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert run("load", str(data), "--db", url).exit_code == 0
+    r = run("query", "--db", url, "PREFIX r: <https://t.example/ns#> "
+            "SELECT ?s WHERE { ?s r:callAt ?x OPTIONAL { ?s r:n/r:nn ?y } }")
+    text = " ".join(r.output.split())
+    assert r.exit_code == 0 and "0 rows" in text
+    assert "note: no statement of the store has the predicate r:callAt; did you mean r:callsAt?" in text
+    assert "the predicate r:nn" in text and "predicate r:n;" not in text
+    r = run("query", "--db", url, "PREFIX r: <http://t.example/ns#> ASK { ?s r:callsAt ?x }")
+    assert "did you mean <https://t.example/ns#callsAt>?" in " ".join(r.output.split())
+    r = run("query", "--db", url, "--format", "csv",
+            "PREFIX r: <https://t.example/ns#> SELECT ?s WHERE { ?s r:callAt ?x }")
+    assert "note" not in r.output  # machine formats stay as they are
+    r = run("query", "--db", url, "PREFIX r: <https://t.example/ns#> SELECT ?s WHERE { ?s r:callsAt 5 }")
+    assert "0 rows" in r.output and "note" not in r.output  # the predicate is there
+
+
 def test_bad_input_exits_2(db: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.rq"
     bad.write_text("SELECT ?x\nWHERE { ?x ?p }")

@@ -356,8 +356,15 @@ def predict_batch(
     # types as the store has them now, inferred ones included (a FullProfessor is a Professor)
     ranges = RangeFilter.from_data(data, known_triples) if range_filter else None
     calibration = getattr(loaded, "calibration", None)
-    preds = predict_top_k(loaded.model, pyg, q, num_rel, top_k, known, batch_size,
-                          ranges=ranges, calibration=calibration, candidates=present)
+    # the answer of a head query (?, r, t) becomes a subject, which a literal cannot be (a
+    # model trained with data.include_literals has literal entities)
+    subjects = torch.tensor([not name.startswith('"') for name in data.entities], dtype=torch.bool)
+    preds = []
+    for rows, allowed in ((q[:, 1] < num_rel, present),
+                          (q[:, 1] >= num_rel, subjects if present is None else subjects & present)):
+        if bool(rows.any()):
+            preds += predict_top_k(loaded.model, pyg, q[rows], num_rel, top_k, known, batch_size,
+                                   ranges=ranges, calibration=calibration, candidates=allowed)
     model_name = str(getattr(loaded.config.model, "name", type(loaded.model).__name__.lower()))
     target = predicted_graph_iri(model_name) if output_graph is None else URIRef(str(output_graph))
     batch = TripleBatch(graph=target)

@@ -390,3 +390,21 @@ def test_the_range_filter_sees_the_types_the_reasoner_infers(tmp_path):
     kg.predict(tmp_path, top_k=20, device="cpu", queries=[(EX.s4, EX.advisor)])
     tails = {q[2] for q in kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult"))}
     assert EX.q in tails and tails <= {EX.q, *(EX[f"p{i}"] for i in range(4))}, tails
+
+
+def test_a_model_trained_with_literals_never_predicts_a_literal_subject(tmp_path):
+    """data.include_literals makes literal values entities; a head query (?, r, t) could then
+    answer a literal, and writing (literal, r, t) failed: TermError, nothing written."""
+    from rdflib import Literal
+
+    from kg_engine.api import KnowledgeGraph
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(EX[f"e{i}"], EX.p, EX[f"e{(i + 1) % 6}"]) for i in range(6)]
+           + [(EX[f"e{i}"], EX.age, Literal(i % 3)) for i in range(6)])
+    kg.train_gnn("distmult", output_dir=tmp_path, epochs=1, model__dim=4, progress=False,
+                 training__device="cpu", data__include_literals=True)
+    assert kg.predict(tmp_path, top_k=3, device="cpu", directions="both", range_filter=False) > 0
+    predicted = list(kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult")))
+    assert not any(isinstance(q[0], Literal) for q in predicted)
+    assert any(q[1] == EX.age for q in predicted)

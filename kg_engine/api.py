@@ -424,7 +424,9 @@ class KnowledgeGraph:
             output_dir: checkpoint folder (default ``runs/gnn-<model>``).
             graph: train on one named graph only (default: every graph).
             dataset: train on a split-format dataset instead of the store.
-            resume: continue from a checkpoint in ``output_dir``.
+            resume: continue from a checkpoint in ``output_dir``; a checkpoint of other
+                data (the graph changed since) is refused with a ``ModelError``: pass
+                ``resume=False`` (or another ``output_dir``) to train on the graph as it is now.
             progress: tqdm progress bar (``None``: only on a terminal).
             **overrides: config overrides, ``epochs=5`` or ``training__lr=0.01`` /
                 ``model__dim=64`` (``section__key``).
@@ -434,6 +436,7 @@ class KnowledgeGraph:
 
         Raises:
             ConfigError: bad config or override.
+            ModelError: ``resume`` with a checkpoint of other data, or a corrupt checkpoint.
             MissingDependencyError: torch / torch-geometric not installed.
         """
         try:

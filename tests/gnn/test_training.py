@@ -193,6 +193,18 @@ def test_truncated_checkpoint_raises_model_error(tmp_path):
         load_model(tmp_path)
 
 
+def test_split_files_that_do_not_fit_the_id_maps_are_refused(tmp_path):
+    """train_triples.pt was assigned to the loaded data unchecked: ids beyond a (shortened)
+    vocab.json surfaced later as an IndexError inside the model."""
+    train("distmult", data=random_data(), output_dir=tmp_path, progress=False,
+          overrides={**BASE, "model.dim": 4, "training.epochs": 1})
+    vocab = json.loads((tmp_path / "vocab.json").read_text())
+    vocab["entities"] = vocab["entities"][:5]
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab))
+    with pytest.raises(ModelError, match="split files in .* do not fit its vocab.json"):
+        load_model(tmp_path)
+
+
 @pytest.mark.parametrize("other", [{"model.dim": 6}, {"model.name": "complex"}])
 def test_weights_of_another_model_type_or_size_are_refused(tmp_path, other):
     data = random_data()

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import rdflib
+from rdflib import Literal, URIRef
 from rdflib.plugins.sparql.algebra import translateQuery, translateUpdate
 from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.sparql import Prologue, Query, Update
@@ -422,6 +423,50 @@ _DELETE_BNODE = re.compile(
 )
 
 
+#: the scheme that makes an IRI absolute (RFC 3986 §4.3)
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+
+
+def _check_relative_iris(update: Update, text: str, source: str) -> None:
+    """A relative IRI left relative (no ``BASE`` and no ``base=``) is an error in an update:
+    RDF stores absolute IRIs (RDF 1.1 Concepts §3.2), and ``INSERT DATA { <a> … }`` stored the
+    text ``a`` as an IRI, silently. pyoxigraph refuses it too. ``LOAD <file.ttl>`` reads a
+    local path, which may be relative: only its ``INTO GRAPH`` is checked."""
+    relative: list[str] = []
+    stack: list[Any] = list(update.algebra)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, URIRef):
+            if not _SCHEME.match(node):
+                relative.append(str(node))
+        elif isinstance(node, Literal):
+            if node.datatype is not None and not _SCHEME.match(node.datatype):
+                relative.append(str(node.datatype))
+        elif isinstance(node, dict):
+            if getattr(node, "name", None) == "Load":
+                stack.append(node.get("graphiri"))
+                continue
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple, set)):
+            stack.extend(node)
+    if not relative:
+        return
+    # where it is written: <iri> itself, else the PREFIX IRI it was made from
+    places = [(text.find(f"<{iri}>"), iri) for iri in relative]
+    for m in re.finditer(r"<([^<>\s]*)>", text):
+        places += [(m.start(), iri) for iri in relative if m.group(1) and iri.startswith(m.group(1))]
+    at, iri = min(((a, i) for a, i in places if a >= 0), default=(-1, relative[0]))
+    line = column = None
+    if at >= 0:
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+    raise QuerySyntaxError(
+        f"invalid SPARQL update: relative IRI <{iri}> and no base IRI to resolve it against; "
+        "write the IRI in full or add BASE <http://…> before the operation",
+        source=source, line=line, column=column)
+
+
 def _check_delete_templates(update: Update, text: str, source: str) -> None:
     """No blank nodes in ``DELETE WHERE`` or a ``DELETE`` template (SPARQL 1.1 §19.8, note 8:
     "Blank node syntax is not allowed in DELETE WHERE, the DeleteClause for DELETE, nor in
@@ -728,6 +773,7 @@ def parse_update(
         fast = _parse_data_update(text)
         if fast is not None:
             _check_data_blocks(fast, text, source)
+            _check_relative_iris(fast, text, source)
             return fast
     with exact_literals():
         try:
@@ -751,6 +797,7 @@ def parse_update(
                 update = translateUpdate(parsed, base, _ns(init_ns))
     _check_data_blocks(update, text, source)
     _check_delete_templates(update, text, source)
+    _check_relative_iris(update, text, source)
     update._original_args = (text, _ns(init_ns), base)
     for op in update.algebra:
         if "where" in op:

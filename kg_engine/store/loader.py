@@ -609,7 +609,7 @@ def _parsed_chunks(path: Path, quads: bool) -> Iterator[tuple[array, list[TermRo
 def _load_turtle(writer: _Writer, path: Path, trig: bool, bar: tqdm) -> None:
     """Turtle / TriG through :class:`~kg_engine.store.turtle.TurtleParser` (strict, streaming);
     relative IRIs resolve against the file's ``file:`` URI, as rdflib resolves them."""
-    parser = TurtleParser(str(path), base=path.resolve().as_uri(), trig=trig)
+    parser = TurtleParser(str(path), base=path.resolve().as_uri(), trig=trig, implicit_base=True)
     stream, raw = _open_binary(path)
     # newline="": a carriage return inside a long string is data, not a line end to translate
     with raw, io.TextIOWrapper(stream, encoding="utf-8", newline="") as text:

@@ -20,7 +20,9 @@ The untrusted-input guards of the loader apply (:mod:`kg_engine.store.untrusted`
 ``@context`` naming another document is not fetched unless ``parse(...,
 allow_contexts=[address])`` allows it, and XML entity bombs are refused.
 Relative IRIs resolve against the base rdflib would use (``publicID``, else the source's
-address, else the current directory). Other stores get rdflib's parsers unchanged.
+address, else the current directory); in Turtle and TriG without ``@base`` or ``publicID``
+the first one is logged as a warning with its line and column (the IRIs then depend on where
+the file lay, or on the current directory). Other stores get rdflib's parsers unchanged.
 
 Where the input comes from stays rdflib's business: ``parse(source=URL)`` is fetched by rdflib
 (``create_input_source``) before any parser runs, exactly as for a Memory graph. kg-engine's
@@ -99,13 +101,16 @@ class Parsed:
 
 
 def read(source: InputSource, format: str, base: str = "", name: str | None = None,
-         **kwargs: Any) -> Parsed:
+         implicit_base: bool = False, **kwargs: Any) -> Parsed:
     """Read an rdflib input source the way ``Graph.parse`` into a kg-engine store does.
 
     Args:
         source: what ``rdflib.parser.create_input_source`` made of the input.
         format: an rdflib parser name (``turtle``, ``nt``, ``application/ld+json``…).
         base: the base IRI of Turtle and TriG.
+        implicit_base: ``base`` is where the input came from (its address, or the current
+            directory), not a ``publicID`` the caller chose: the first relative IRI resolved
+            against it is warned (:class:`~kg_engine.store.turtle.TurtleParser`).
         name: the input's name in messages (default: its file path or address, or ``<data>``).
         **kwargs: rdflib parser options; ``allow_contexts=[address]`` lets a JSON-LD
             ``@context`` be fetched.
@@ -132,7 +137,7 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
         if encoding not in (None, "utf-8", "utf8", "UTF-8"):
             raise RDFSyntaxError(f"Turtle and TriG are always UTF-8; encoding={encoding!r} "
                                  "cannot be honoured: drop the argument", source=name)
-        parser = TurtleParser(name, base=base, trig=fmt == "trig")
+        parser = TurtleParser(name, base=base, trig=fmt == "trig", implicit_base=implicit_base)
         return Parsed(name, _decoded(parser.blocks, source, name), key_row, parser.prefixes)
     if fmt in ("nt", "nquads"):
         if kwargs.get("bnode_context") is not None:
@@ -238,7 +243,8 @@ class _KgParser(Parser):
             return
         # the base rdflib's Turtle parser resolves against: publicID, address or directory
         base = str(sink.absolutize(source.getPublicId() or source.getSystemId() or ""))
-        parsed = read(source, self.format, base, **kwargs)
+        implicit = source.getPublicId() in (None, "", source.getSystemId())
+        parsed = read(source, self.format, base, implicit_base=implicit, **kwargs)
         load(parsed.chunks, parsed.row_of, _target(sink), parsed.name)
         for prefix, namespace in parsed.prefixes.items():
             sink.bind(prefix, namespace)  # as rdflib's parsers bind the document's prefixes

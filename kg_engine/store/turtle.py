@@ -173,6 +173,8 @@ class TurtleParser:
         base: the base IRI relative IRIs are resolved against (``@base`` changes it).
         trig: parse TriG (graphs in ``{ … }``) instead of Turtle.
         block_size: characters read at a time.
+        implicit_base: ``base`` is the document's own address (or the current directory):
+            warn (once, with the place) when a relative IRI is resolved against it.
 
     Attributes:
         prefixes: the prefixes the document declared, first binding of each (for exports).
@@ -182,9 +184,13 @@ class TurtleParser:
     """
 
     def __init__(self, source: str = "<input>", base: str | None = None, trig: bool = False,
-                 block_size: int = 1 << 22) -> None:
+                 block_size: int = 1 << 22, implicit_base: bool = False) -> None:
         self.source = source
         self.base = base
+        #: the base is where the document was read from (or the current directory), not one
+        #: the document (``@base``) or the caller chose: the first relative IRI resolved
+        #: against it is logged as a warning (the IRIs then depend on where the file lay)
+        self._warn_relative = implicit_base
         self.trig = trig
         self.block_size = block_size
         self.prefixes: dict[str, str] = {}
@@ -607,6 +613,7 @@ class TurtleParser:
             self.prefixes.setdefault(prefix, iri)
         else:
             self.base = iri
+            self._warn_relative = False  # the document chose its base
         self._cache = {}
         return j
 
@@ -662,7 +669,16 @@ class TurtleParser:
             if self.base is None:
                 self._fail(toks, i, f"relative IRI {_short(t)} and no base IRI; add "
                            "@base <http://…> . or write the IRI in full")
-            iri = resolve_iri(self.base, iri)
+            resolved = resolve_iri(self.base, iri)
+            if self._warn_relative:
+                self._warn_relative = False
+                line, col, _ = self._where(toks, i)
+                log.warning("warning: %s:%d:%d: relative IRI <%s> resolved against <%s> (where "
+                            "the document was read from, or the current directory; it has no "
+                            "@base): stored as <%s>, and so are its other relative IRIs; add "
+                            "@base <http://…> . to choose the IRIs", self.source, line, col, iri,
+                            self.base, resolved)
+            iri = resolved
         return iri
 
     def _unescape(self, text: str, toks: list[str], i: int) -> str:

@@ -951,3 +951,22 @@ def test_builtins_with_wrong_arguments_are_errors_not_exceptions(ds):
     for e in exprs:
         list(ds.query(PFX + f"SELECT ?v WHERE {{ BIND({e} AS ?v) }}"))
         list(ds.query(PFX + f"SELECT * WHERE {{ FILTER({e}) }}"))
+
+
+def test_an_update_refuses_relative_iris_without_a_base(fresh):
+    # RDF stores absolute IRIs; INSERT DATA { <a> … } stored the text "a" as an IRI, silently
+    # (pyoxigraph refuses it). The error names where the IRI (or the PREFIX it came from) is
+    from kg_engine.errors import QuerySyntaxError
+
+    for text, where, iri in (("INSERT DATA { <a> <http://x/p> <http://x/b> }", (1, 15), "a"),
+                             ("INSERT DATA { GRAPH <g> { <http://x/a> <http://x/p> 1 } }", (1, 21), "g"),
+                             ("INSERT { ?s ?p <rel> } WHERE { ?s ?p ?o }", (1, 16), "rel"),
+                             ('INSERT DATA { <http://x/a> <http://x/p> "x"^^<dt> }', (1, 46), "dt"),
+                             ("PREFIX e: <rel/>\nINSERT DATA { e:a <http://x/p> 1 }", (1, 11), "rel/a")):
+        with pytest.raises(QuerySyntaxError) as err:
+            fresh.update(text)
+        assert (err.value.line, err.value.column) == where and f"relative IRI <{iri}>" in str(err.value)
+    assert list(fresh.query("SELECT * WHERE { ?s <http://x/p> ?o }")) == []
+    fresh.update("BASE <http://ex.org/> INSERT DATA { <a> <http://x/p> <b> }")
+    assert [str(r.o) for r in fresh.query("SELECT ?o WHERE { ?s <http://x/p> ?o }")] == ["http://ex.org/b"]
+    fresh.update("LOAD SILENT <no-such-file.ttl>")  # LOAD reads a local path, which may be relative

@@ -443,3 +443,35 @@ def test_rdfxml_errors_give_a_1_based_column_once(tmp_path: Path) -> None:
         SQLStore("sqlite://").load(path)
     assert (info.value.line, info.value.column) == (2, 38)  # the '&'
     assert str(info.value).endswith("bad.rdf:2:38: invalid xml: not well-formed (invalid token)")
+
+
+def test_relative_iris_resolved_against_the_files_address_are_warned_about(
+        store: SQLStore, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A Turtle file without @base resolves <a> against where it lay (RFC 3986 §5.1.3), so its
+    IRIs were file:///…/a, machine-dependent, without a word; now the first one is warned
+    about with file, line and column (and the IRI it became). With @base, or a base the caller
+    chose (publicID), nothing is said. N-Triples refuses relative IRIs (file:line)."""
+    import logging
+
+    from rdflib import Graph
+
+    from kg_engine.store.rdflib_store import KgEngineStore
+
+    path = tmp_path / "rel.ttl"
+    path.write_text("@prefix x: <http://x/> .\nx:s x:p 1 .\n  <a> x:p <b> .\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        store.load(path)
+    assert f"{path}:3:3: relative IRI <a> resolved against <{path.resolve().as_uri()}>" in caplog.text
+    assert f"stored as <{(tmp_path / 'a').resolve().as_uri()}>" in caplog.text
+    assert caplog.text.count("resolved against") == 1  # once a document
+    assert URIRef((tmp_path / "b").resolve().as_uri()) in {t[2] for t in store.triples()}
+    caplog.clear()
+    path.write_text("@base <http://ex.org/> .\n<a> <p> <b> .\n", encoding="utf-8")
+    g = Graph(store=KgEngineStore("sqlite://"))
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        store.load(path)
+        g.parse(data="<a> <http://x/p> <b> .", format="turtle", publicID="http://ex.org/")
+    assert "relative IRI" not in caplog.text
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
+        g.parse(data="\n<a> <http://x/p> <b> .", format="turtle")
+    assert "<data>:2:1: relative IRI <a> resolved against" in caplog.text

@@ -289,10 +289,11 @@ def _check_same_data(saved: Any, data: KGData, path: Path, fix: str) -> None:
         return (f"{rec.get('entities')} entities, {rec.get('relations')} relations, "
                 f"{'/'.join(map(str, rec.get('triples', [])))} train/valid/test triples")
 
+    same = counts(saved) == counts(now)
     raise ModelError(
         f"{path} was trained on other data than it is used with now (then {counts(saved)}; "
-        f"now {counts(now)}; equal counts mean other entities or triples): its rows would "
-        f"belong to other entities and relations; {fix}")
+        f"now {'as many, but other entities or triples' if same else counts(now)}): its rows "
+        f"would belong to other entities and relations; {fix}")
 
 
 def _weights(state: dict[str, Any]) -> dict[str, Any]:

@@ -137,3 +137,27 @@ def test_eval_after_the_store_changed_uses_the_saved_splits(tmp_path):
     assert now["mrr"] == pytest.approx(trained["mrr"]) and now["count"] == trained["count"]
     res = runner.invoke(app, ["gnn", "eval", str(out), "--db", url, "--device", "cpu"])
     assert res.exit_code == 2 and "training split" in res.output.replace("\n", " "), res.output
+
+
+def test_rerunning_train_on_a_changed_store_says_to_start_over(tmp_path):
+    from rdflib import URIRef
+
+    from kg_engine.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    x = [URIRef(f"http://x/{c}") for c in "abcd"]
+    p = URIRef("http://x/p")
+    store = open_store(url)
+    store.add([(x[0], p, x[1]), (x[1], p, x[2]), (x[2], p, x[0])])
+    store.close()
+    cmd = ["gnn", "train", "--model", "distmult", "--db", url, "-o", str(tmp_path / "run"), "--epochs", "1",
+           "--device", "cpu", "--set", "model.dim=4"]
+    assert runner.invoke(app, cmd).exit_code == 0
+    store = open_store(url)
+    store.add([(x[3], p, x[0])])
+    store.close()
+    res = runner.invoke(app, cmd)
+    assert res.exit_code == 2 and "--no-resume" in res.output.replace("\n", " "), res.output
+    res = runner.invoke(app, [*cmd, "--no-resume"])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads((tmp_path / "run" / "vocab.json").read_text())["entities"]) == 4

@@ -30,7 +30,6 @@ from kg_engine.cli.common import (
     DEFAULT_DB,
     EXIT_BAD_INPUT,
     DbOption,
-    err_console,
     open_kg,
     report,
     user_errors,
@@ -167,8 +166,10 @@ def query(
                 prefixes = _prefixes(kg, q) if fmt == "table" else None
                 out = format_result(result, fmt, prefixes)
                 if fmt == "table" and _nothing(result):
+                    from kg_engine.cli import common  # its consoles import rich when first used
+
                     for note in absent_predicates(kg, prepared.query.algebra, prefixes or {}):
-                        err_console.print(f"note: {note}", highlight=False)
+                        common.err_console.print(f"note: {note}", highlight=False)
     sys.stdout.write(out)
 
 

@@ -50,6 +50,8 @@ _PG_INERROR = 3
 #: First key of the PostgreSQL advisory lock that serialises a store's writers (the second:
 #: the hash of the store's schema); see :meth:`Database._lock_writers`.
 _PG_WRITER_LOCK = 0x6B67  # "kg"
+#: Seconds :func:`_settle` waits for the server at each step before cancelling.
+_SETTLE_WAIT = 5.0
 #: Seconds a writer waits for another one to finish (SQLite: ``busy_timeout``).
 WRITE_WAIT = 30.0
 
@@ -289,6 +291,39 @@ def redact_url(url: str) -> str:
         return "<database URL>"
 
 
+def _settle(conn: Any) -> None:
+    """PostgreSQL: undo what an interruption left on the psycopg connection ``conn``, so that
+    it takes statements again (the ROLLBACK first). Called where an exception leaves a psycopg
+    call: Ctrl-C can arrive between two of psycopg's steps, where psycopg does not clean up
+    (it does while it waits for the server). Never raises: a connection it cannot settle
+    fails at its next statement.
+
+    A connection left busy (status ACTIVE) failed every later statement "another command is
+    already in progress": a ``COPY … FROM STDIN`` left in progress (Ctrl-C in ``Cursor.copy``
+    between the start of the COPY and its ``Copy`` object) is ended as failed (no row of it
+    is written; the transaction is aborted), results nobody read are read and dropped, and
+    a statement still running after :data:`_SETTLE_WAIT` seconds is cancelled.
+    """
+    from psycopg import errors, generators, pq
+
+    with contextlib.suppress(Exception):
+        pgconn = conn.pgconn
+        for attempt in range(4):
+            if pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+                return
+            try:  # a COPY FROM STDIN in progress: end it as failed
+                conn.wait(generators.copy_end(pgconn, b"interrupted"), timeout=_SETTLE_WAIT)
+                continue
+            except errors.Error:  # it failed, as asked; or no COPY is in progress
+                pass
+            if pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+                return
+            with contextlib.suppress(Exception):
+                if attempt:  # still busy after a wait: stop the statement
+                    conn.cancel_safe(timeout=_SETTLE_WAIT)
+                conn.wait(generators.fetch_many(pgconn), timeout=_SETTLE_WAIT)  # dropped
+
+
 class Database:
     """One DB-API connection with re-entrant transactions and ``?`` placeholders.
 
@@ -518,7 +553,10 @@ class Database:
             cur = pinned.cursor()
             try:
                 cur.execute(self.sql(text), params or None)
-            except Exception:
+            except BaseException as exc:
+                _settle(pinned)
+                if not isinstance(exc, Exception):
+                    raise
                 # a failed statement aborts the read's transaction; callers that recover
                 # (the SPARQL compiler falls back to rdflib) go on in a new snapshot, as
                 # they would on an autocommit connection
@@ -531,7 +569,11 @@ class Database:
             if self.dialect == "sqlite":
                 return self.raw.execute(text, params)
             cur = self.raw.cursor()
-            cur.execute(self.sql(text), params or None)
+            try:
+                cur.execute(self.sql(text), params or None)
+            except BaseException:
+                _settle(self.raw)
+                raise
             return cur
 
     def executemany(self, text: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -540,8 +582,13 @@ class Database:
             if self.dialect == "sqlite":
                 self.raw.executemany(text, rows)
             else:
-                with (self._pinned.get() or self.raw).cursor() as cur:
-                    cur.executemany(self.sql(text), list(rows))
+                conn = self._pinned.get() or self.raw
+                with conn.cursor() as cur:
+                    try:
+                        cur.executemany(self.sql(text), list(rows))
+                    except BaseException:
+                        _settle(conn)
+                        raise
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                     *, freeze: bool = False) -> None:
@@ -554,10 +601,23 @@ class Database:
         with self._guard():
             if self.dialect == "postgresql":
                 options = " (FREEZE)" if freeze else ""
-                with (self.raw.cursor() as cur,
-                      cur.copy(f"COPY {table} ({names}) FROM STDIN{options}") as copy):
-                    for row in rows:
-                        copy.write_row(row)
+                with self.raw.cursor() as cur:
+                    copying = cur.copy(f"COPY {table} ({names}) FROM STDIN{options}")
+                    try:
+                        with copying as copy:
+                            for row in rows:
+                                copy.write_row(row)
+                    except BaseException:
+                        # Ctrl-C as the ``with`` entered it (after psycopg's generator gave
+                        # the Copy) left the generator suspended, holding the connection's
+                        # lock (every later statement waited for it for ever) with the COPY
+                        # in progress: closing it ends the COPY as failed and lets go of
+                        # the lock. A Ctrl-C between other steps of psycopg's left the COPY
+                        # in progress too (every later statement, the rollback first,
+                        # failed "another command is already in progress"): _settle.
+                        copying.gen.close()
+                        _settle(self.raw)
+                        raise
             else:
                 marks = ", ".join("?" * len(columns))
                 self.raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
@@ -740,8 +800,10 @@ class Database:
             if self.dialect == "sqlite":
                 if self.raw.in_transaction:
                     self.raw.execute("ROLLBACK")
-            elif self.raw.info.transaction_status != 0:  # not IDLE
-                self.raw.execute("ROLLBACK")
+            else:
+                _settle(self.raw)
+                if self.raw.info.transaction_status != 0:  # not IDLE
+                    self.raw.execute("ROLLBACK")
 
     def _lock_writers(self) -> None:
         """PostgreSQL: take the store's writer lock for the transaction just begun (what
@@ -871,19 +933,28 @@ class Database:
             return
         conn = self._lease()
         token = self._pinned.set(conn)
-        broken = False
+        broken = failed = False
         try:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
             for callback in self.on_read:
                 callback()
             yield self
+        except BaseException:
+            failed = True
+            raise
         finally:
             self._pinned.reset(token)
             try:
+                if failed:
+                    _settle(conn)
                 conn.execute("ROLLBACK")
             except Exception:  # noqa: BLE001 - a broken connection is dropped, not reused
                 broken = True
-            self._give_back(conn, broken)
+            except BaseException:  # interrupted: dropped, and the pool's place given back
+                broken = True
+                raise
+            finally:
+                self._give_back(conn, broken)
 
     def _lease(self) -> Any:
         with self._pool_lock:
@@ -945,11 +1016,22 @@ class Database:
         pinned = self._pinned.get()
         if not self._depth and pinned is None:
             raise RuntimeError("Database.stream on PostgreSQL needs snapshot(), reading() or transaction()")
-        with (pinned or self.raw).cursor(name=f"kg_stream_{id(self):x}") as cur:
+        conn = pinned or self.raw
+        with conn.cursor(name=f"kg_stream_{id(self):x}") as cur:
             cur.itersize = batch
-            cur.execute(self.sql(text), params or None)
-            while rows := cur.fetchmany(batch):
+            try:  # (a leaked lock would hang the cursor's close)
+                cur.execute(self.sql(text), params or None)
+                rows = cur.fetchmany(batch)
+            except BaseException:
+                _settle(conn)
+                raise
+            while rows:
                 yield [tuple(r) for r in rows]
+                try:
+                    rows = cur.fetchmany(batch)
+                except BaseException:
+                    _settle(conn)
+                    raise
 
     def close(self) -> None:
         """Close the connection and the idle reader connections (rolls back an unfinished

@@ -432,7 +432,8 @@ def battery(kg: Any, extra: tuple[str, ...] = ()) -> dict[str, Any]:
 
 def leftovers(kg: Any) -> list[str]:
     """What an interrupted call left on ``kg``'s connection: an open transaction, the lock
-    held, PostgreSQL cursors, buffered statements, suspended maintenance."""
+    held (the store's, or psycopg's), PostgreSQL cursors, buffered statements, suspended
+    maintenance."""
     found = []
     db = kg.store.db
     if db._depth:
@@ -442,6 +443,8 @@ def leftovers(kg: Any) -> list[str]:
     if db.dialect == "postgresql" and db.raw.info.transaction_status != 0:
         found.append(f"the PostgreSQL connection is not idle (status "
                      f"{db.raw.info.transaction_status})")
+    if db.dialect == "postgresql" and db.raw.lock.locked():  # the next statement waits for ever
+        found.append("psycopg's lock of the connection is still held")
     free: list[bool] = []
     probe = threading.Thread(target=lambda: free.append(_try_release(db._lock)))
     probe.start()

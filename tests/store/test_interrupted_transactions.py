@@ -89,3 +89,82 @@ def test_statements_graph_add_accepted_survive_an_interrupted_write(store_url: s
     with interrupted(kg.store.db, lambda sql: sql.startswith("INSERT INTO kg_quads")):
         len(kg)  # writes the buffered statement first
     assert len(kg) == 1
+
+
+def _copy_interrupted(monkeypatch: pytest.MonkeyPatch, where: str) -> list:
+    """Make psycopg's next ``Cursor.copy`` raise ``KeyboardInterrupt`` at ``where``, as a
+    Ctrl-C arriving then does: ``"start"``, once the COPY has started but before psycopg
+    made its ``Copy`` object; ``"enter"``, as the ``with`` enters (psycopg's generator has
+    given the ``Copy`` and holds the connection's lock; the ``with`` never exits it). Returns
+    the list that keeps the context managers alive, as a traceback kept by IPython does."""
+    import psycopg
+
+    kept: list = []
+    if where == "start":
+        def refuse(self: object, *args: object, **kwargs: object) -> None:
+            monkeypatch.undo()
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(psycopg.Copy, "__init__", refuse)
+        return kept
+    real = psycopg.Cursor.copy
+
+    class Interrupted:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+            self.gen = inner.gen  # type: ignore[attr-defined]
+
+        def __enter__(self) -> None:
+            self.inner.__enter__()  # type: ignore[attr-defined]
+            raise KeyboardInterrupt
+
+        def __exit__(self, *exc: object) -> None:
+            raise AssertionError("a with whose __enter__ raised is never exited")
+
+    def copy(self: object, *args: object, **kwargs: object) -> Interrupted:
+        monkeypatch.undo()
+        kept.append(Interrupted(real(self, *args, **kwargs)))
+        return kept[-1]
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    return kept
+
+
+@pytest.mark.postgres
+def test_ctrl_c_as_a_copy_starts_leaves_the_connection_usable(
+        pg_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the COPY was left in progress (status ACTIVE): the rollback could not run and every
+    # later statement failed "another command is already in progress"
+    db = Database.connect(pg_server.new_database_url())
+    db.execute("CREATE TABLE t (a INTEGER)")
+    db.execute("INSERT INTO t VALUES (0)")
+    _copy_interrupted(monkeypatch, "start")
+    with pytest.raises(KeyboardInterrupt), db.transaction():
+        db.execute("INSERT INTO t VALUES (1)")
+        db.insert_rows("t", ["a"], [(2,), (3,)])
+    assert db.raw.info.transaction_status == 0  # idle
+    assert db.fetchall("SELECT a FROM t") == [(0,)]
+    with db.transaction():
+        db.insert_rows("t", ["a"], [(4,)])
+    assert db.fetchall("SELECT a FROM t ORDER BY a") == [(0,), (4,)]
+    db.close()
+
+
+@pytest.mark.postgres
+def test_ctrl_c_as_the_copy_block_begins_lets_go_of_the_connection(
+        pg_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # psycopg's copy() generator stayed suspended inside ``with self._conn.lock`` for as long
+    # as the traceback lived (IPython keeps the last one): every later statement, the
+    # transaction's rollback first, waited for the lock for ever
+    db = Database.connect(pg_server.new_database_url())
+    db.execute("CREATE TABLE t (a INTEGER)")
+    kept = _copy_interrupted(monkeypatch, "enter")
+    with pytest.raises(KeyboardInterrupt):
+        db.insert_rows("t", ["a"], [(1,), (2,)])  # outside a transaction: its own
+    assert kept, "the COPY never started"
+    assert not db.raw.lock.locked()
+    assert db.raw.info.transaction_status == 0
+    assert db.fetchall("SELECT a FROM t") == []
+    db.insert_rows("t", ["a"], [(3,)])
+    assert db.fetchall("SELECT a FROM t") == [(3,)]
+    db.close()

@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import signal
@@ -119,7 +120,10 @@ def fingerprint(db: Any) -> Fingerprint:
     with db.snapshot():
         names = _term_names(db)
         out: Fingerprint = {"kg_terms": Counter(names[i] for i in names if i)}
-        for table in kg_tables(db):
+        tables = kg_tables(db)
+        loads = sorted(int(r[0]) for r in db.fetchall("SELECT id FROM kg_loads")) \
+            if "kg_loads" in tables else []
+        for table in tables:
             if table == "kg_terms":
                 continue
             cols = _columns(db, table)
@@ -130,7 +134,7 @@ def fingerprint(db: Any) -> Fingerprint:
                 if table == "kg_meta" and row[0] in VOLATILE_META:
                     continue
                 if table == "kg_provenance":
-                    row = _timeless(cols, row)
+                    row = _timeless(cols, row, loads)
                 rows[tuple(names.get(row[i], f"#missing {row[i]}") if cols[i] in ids
                            else _program(row[i]) if (table, cols[i]) == _PROGRAM
                            else row[i] for i in keep)] += 1
@@ -139,13 +143,19 @@ def fingerprint(db: Any) -> Fingerprint:
     return out
 
 
-def _timeless(cols: list[str], row: Sequence[Any]) -> Sequence[Any]:
-    """A ``kg_provenance`` row; a write record's time (in ``detail``) left out."""
+def _timeless(cols: list[str], row: Sequence[Any], loads: list[int]) -> Sequence[Any]:
+    """A ``kg_provenance`` row; a write record's time (in ``detail``) left out, and the id of
+    the newest load when it ran as the number of loads up to it (``loads``: the ids of the
+    store's load records, sorted). The ids are auto-increment: PostgreSQL's sequence skips
+    those of loads that rolled back, so the same writes after an interrupted load recorded
+    another id (SQLite gives the next load the id again)."""
     record = dict(zip(cols, row))
     if record.get("agent") not in (writes.SPARQL_UPDATE, writes.API_ADD):
         return row
     detail = json.loads(record["detail"] or "{}")
     detail.pop("at", None)
+    if "loads" in detail:
+        detail["loads"] = bisect.bisect_right(loads, int(detail["loads"]))
     record["detail"] = json.dumps(detail, sort_keys=True)
     return tuple(record.values())
 

@@ -60,7 +60,11 @@ def _unescape_match(m: re.Match[str]) -> str:
     simple, u4, u8 = m.groups()
     if simple is not None:
         return _SIMPLE[simple]
-    return chr(int(u4 or u8, 16))
+    cp = int(u4 or u8, 16)
+    if 0xD800 <= cp <= 0xDFFF or cp > 0x10FFFF:  # as the Turtle parser says
+        raise ValueError(f"the escape {m.group()} is not a Unicode character (surrogates and "
+                         "code points over 10FFFF are not allowed)")
+    return chr(cp)
 
 
 def _unescape(text: str) -> str:

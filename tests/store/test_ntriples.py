@@ -67,3 +67,22 @@ def test_token_row_is_the_row_of_the_token_parts(token: str) -> None:
 def test_token_row_rejects_malformed_tokens(token: str) -> None:
     with pytest.raises(ValueError, match="malformed"):
         token_row(token)
+
+
+@pytest.mark.parametrize("token", ['"\\uD800"', '"a\\uDC00"', "<urn:x\\uD83D>", '"\\U00110000"'])
+def test_an_escape_that_is_not_a_character_is_a_syntax_error(token: str) -> None:
+    # a surrogate passed through and failed later as a UnicodeEncodeError ("internal error in
+    # kg load"); the Turtle parser refused it already
+    with pytest.raises(ValueError, match="is not a Unicode character"):
+        token_row(token)
+
+
+def test_an_escaped_surrogate_names_its_line(tmp_path) -> None:
+    from kg_engine.store import open_store
+
+    path = tmp_path / "s.nt"
+    path.write_text('<urn:a> <urn:p> "ok" .\n<urn:a> <urn:p> "\\uD800" .\n', encoding="utf-8")
+    store = open_store("sqlite://")
+    with pytest.raises(RDFSyntaxError, match=r"s\.nt:2: the escape \\uD800 is not a Unicode character"):
+        store.load(path)
+    assert len(store) == 0

@@ -96,6 +96,10 @@ class Block:
     sealed: bool = False
     #: no rows at all (a required constant is missing from the dictionary)
     empty: bool = False
+    #: one table to put first when joined (a long VALUES block: SQLite, whose join order
+    #: the compiler pins, then looks each of its rows up by index instead of scanning all
+    #: of it once per row of the other side)
+    lead: bool = False
     _term_aliases: dict[tuple[str, tuple], str] = field(default_factory=dict)
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import URIRef, Variable
+from rdflib.term import Identifier, URIRef, Variable
 
 from .bgp import compile_bgp
 from .block import Block, Col, FromItem
@@ -147,7 +147,10 @@ def join(cc: CompileContext, a: Block, b: Block) -> Block:
     out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
                 nullable=set(a.nullable), empty=a.empty or b.empty)
     out._term_aliases = {**a._term_aliases, **b._term_aliases}
-    if b.froms:
+    if b.lead and len(b.froms) == 1 and out.froms:
+        out.froms[0] = FromItem("JOIN", out.froms[0].table, None)
+        out.froms.insert(0, b.froms[0])
+    elif b.froms:
         first = b.froms[0]
         out.froms.append(FromItem("JOIN", first.table, None))
         out.froms.extend(b.froms[1:])
@@ -273,8 +276,7 @@ def _union(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         body, _ = render(cc, br, names)
         selects.append(body)
     alias = cc.alias("u")
-    body = Sql.join(" UNION ALL ", selects)
-    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", body))])
+    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", union_all(cc, selects)))])
     i = 0
     for v in names:
         if kinds[v] == "id":
@@ -354,43 +356,91 @@ def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     return inner
 
 
+def union_all(cc: CompileContext, selects: list[Sql]) -> Sql:
+    """``s1 UNION ALL s2 …``, nested in groups of at most :data:`COMPOUND_MAX` SELECTs: SQLite
+    refuses a compound SELECT of more than 500 (``too many terms in compound SELECT``), which
+    made a UNION of 2,000 branches fall back to rdflib's evaluator and time out."""
+    while len(selects) > COMPOUND_MAX:
+        selects = [sql(f"SELECT * FROM ({{}}) AS {cc.alias('uc')}",
+                       Sql.join(" UNION ALL ", selects[k:k + COMPOUND_MAX]))
+                   for k in range(0, len(selects), COMPOUND_MAX)]
+    return Sql.join(" UNION ALL ", selects)
+
+
+#: SELECTs in one compound SELECT (SQLite's SQLITE_MAX_COMPOUND_SELECT is 500)
+COMPOUND_MAX = 400
+
+
 # -- VALUES -----------------------------------------------------------------------------
 def _values(cc: CompileContext, node: CompValue) -> Block:
     rows = node.res
-    names: list[Variable] = []
-    for r in rows:
-        for k in r:
-            if k not in names:
-                names.append(k)
-    terms = [v for r in rows for v in r.values() if v != "UNDEF" and v is not None]
-    cc.resolve(terms)
+    names: list[Variable] = list(dict.fromkeys(k for r in rows for k in r))
+    cc.resolve([v for r in rows for v in r.values() if not _undef(v)])
     if not rows:
         blk = Block(where=[Sql("(1=0)")])
         return blk
     if not names:
         return Block()  # one empty solution per row: VALUES () { () } -> treat as one
-    cast = (lambda e: e) if cc.sqlite else (lambda e: sql("CAST({} AS BIGINT)", e))
-    selects = []
-    for j, r in enumerate(rows):
-        cells = []
-        for i, v in enumerate(names):
-            t = r.get(v)
-            e = cc.null_id if t is None or t == "UNDEF" else cast(cc.value_const(t))
-            cells.append(e + f" AS c{i}")
-        selects.append(Sql("SELECT ") + Sql.join(", ", cells))
-    if len(selects) > 400 and cc.sqlite:
-        raise cc.decline("VALUES with more than 400 rows")
+    lead = len(rows) > VALUES_INLINE_MAX
+    if lead:
+        body = _values_table(cc, rows, names)
+    else:
+        cast = (lambda e: e) if cc.sqlite else (lambda e: sql("CAST({} AS BIGINT)", e))
+        selects = []
+        for r in rows:
+            cells = []
+            for i, v in enumerate(names):
+                t = r.get(v)
+                e = cc.null_id if _undef(t) else cast(cc.value_const(t))
+                cells.append(e + f" AS c{i}")
+            selects.append(Sql("SELECT ") + Sql.join(", ", cells))
+        body = union_all(cc, selects)
     alias = cc.alias("v")
-    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", Sql.join(" UNION ALL ", selects)))])
+    out = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", body))], lead=lead)
     for i, v in enumerate(names):
         out.cols[v] = Col.id(Sql(f"{alias}.c{i}"))
-        if any(r.get(v) in (None, "UNDEF") for r in rows):
+        if any(_undef(r.get(v)) for r in rows):
             out.nullable.add(v)
     for v, col in list(out.cols.items()):
         o = cc.env.get(v)
         if o is not None and o.is_id:
             out.where.append(sql("({} IS NULL OR {} = {})", col.e, col.e, o.e))
     return out
+
+
+def _values_table(cc: CompileContext, rows: list[dict], names: list[Variable]) -> Sql:
+    """The rows of a long VALUES block as ONE parameter, a JSON array of id arrays, read by
+    ``json_each`` (SQLite) / ``jsonb_array_elements`` (PostgreSQL): a SELECT and a bound
+    parameter per cell would pass SQLite's and PostgreSQL's limits on compound SELECTs and
+    parameters (65,535), and rdflib's evaluator, which took these over, joins 100,000 rows
+    with a nested loop (past any timeout)."""
+    import json
+
+    ids: dict[Identifier, int] = {}
+
+    def tid(t: Identifier) -> int:
+        i = ids.get(t)
+        if i is None:
+            cc.value_const(t)  # a constant the store does not hold gets its term columns
+            i = ids[t] = cc.tid(t)
+        return i
+
+    doc = param(json.dumps([[None if _undef(t := r.get(v)) else tid(t) for v in names]
+                            for r in rows]))
+    if cc.sqlite:
+        cols = ", ".join(f"json_extract(value, '$[{i}]') AS c{i}" for i in range(len(names)))
+        return sql(f"SELECT {cols} FROM json_each({{}})", doc)
+    cols = ", ".join(f"CAST(x.e ->> {i} AS BIGINT) AS c{i}" for i in range(len(names)))
+    return sql(f"SELECT {cols} FROM jsonb_array_elements(CAST({{}} AS jsonb)) AS x(e)", doc)
+
+
+def _undef(t: Identifier | str | None) -> bool:
+    """An unbound cell of a VALUES row (``UNDEF``, kept by the parsers as the plain string)."""
+    return t is None or type(t) is str
+
+
+#: VALUES blocks longer than this are one JSON parameter (:func:`_values_table`)
+VALUES_INLINE_MAX = 64
 
 
 # -- GRAPH ------------------------------------------------------------------------------

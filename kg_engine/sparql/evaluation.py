@@ -58,6 +58,10 @@ class EvalState:
     compiled_nodes: list[str] = field(default_factory=list)
     fallback_nodes: list[str] = field(default_factory=list)
     sql_failures: list[str] = field(default_factory=list)
+    #: ids of the nodes whose SQL failed: rdflib evaluates them for the rest of the query (a
+    #: statement past SQLite's parser stack, OPTIONALs nested 70 deep, was compiled and
+    #: failed again for every row of the patterns around it: 768 times)
+    failed_parts: set[int] = field(default_factory=set)
 
     def check(self) -> None:
         """Raise :class:`QueryTimeoutError` once the deadline has passed."""
@@ -170,7 +174,8 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
             "is created with allow_service=True"
         ))
     if state.use_compiler and name not in ("SelectQuery", "AskQuery", "ConstructQuery",
-                                           "DescribeQuery", "ServiceGraphPattern"):
+                                           "DescribeQuery", "ServiceGraphPattern") \
+            and id(part) not in state.failed_parts:
         compiled = _compiler()
         if compiled is not None:
             try:
@@ -182,6 +187,7 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
                     raise
                 log.warning("SQL for %s failed (%s); evaluating it with rdflib instead", name, exc)
                 state.sql_failures.append(f"{name}: {exc}")
+                state.failed_parts.add(id(part))
             else:
                 state.compiled_nodes.append(name)
                 return result

@@ -351,8 +351,7 @@ def _eval_left_join(ctx: Any, join: CompValue) -> Any:
     p1_vars = join.p1._vars
     if p1_vars is not None:
         p1_vars = set(p1_vars) | _in_scope(join.p1)
-    if _has_zero_length_path(join.p2) or \
-            _sees_outer(join.p2, set(join.p1.get("_vars") or ()) | _in_scope(join.p1)):
+    if _bottom_up(join, set(join.p1.get("_vars") or ()) | _in_scope(join.p1)):
         # bottom-up, as :func:`_eval_join`: the left side's bindings pushed into the right
         # side change it (``?a :p ?b OPTIONAL { MINUS { ?x :p ?z } ?x :p ?y }`` lost every
         # extension: the pushed ?a, ?b made both sides of the MINUS share a variable)
@@ -913,19 +912,39 @@ def _has_zero_length_path(node: Any) -> bool:
     return False
 
 
-def _variables_in(node: Any) -> set:
-    """Every variable mentioned under ``node`` (patterns and expressions)."""
-    out: set = set()
-    stack = [node]
+def _variables_in(node: Any) -> frozenset:
+    """Every variable mentioned under ``node`` (patterns and expressions).
+
+    Each pattern node keeps its answer (the algebra does not change once translated):
+    :func:`_sees_outer` asks for the variables under every OPTIONAL of a nesting, so without
+    it a query with OPTIONALs nested 100 deep took minutes in rdflib's evaluator."""
+    found: dict[int, frozenset] = {}
+    stack: list[tuple[Any, bool]] = [(node, False)]
     while stack:
-        n = stack.pop()
+        n, ready = stack.pop()
+        if id(n) in found:
+            continue
         if isinstance(n, Variable):
-            out.add(n)
-        elif isinstance(n, dict):
-            stack.extend(v for k, v in n.items() if k != "_vars")
+            found[id(n)] = frozenset((n,))
+            continue
+        if isinstance(n, CompValue) and "_kg_vars" in n.__dict__:
+            found[id(n)] = n.__dict__["_kg_vars"]
+            continue
+        if isinstance(n, dict):
+            kids = [v for k, v in n.items() if k != "_vars"]
         elif isinstance(n, (list, tuple)):
-            stack.extend(n)
-    return out
+            kids = list(n)
+        else:
+            found[id(n)] = frozenset()
+            continue
+        if not ready:
+            stack.append((n, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        found[id(n)] = out = frozenset().union(*(found[id(k)] for k in kids))
+        if isinstance(n, CompValue):
+            n.__dict__["_kg_vars"] = out
+    return found[id(node)]
 
 
 def _sees_outer(node: Any, names: set) -> bool:
@@ -952,6 +971,17 @@ def _sees_outer(node: Any, names: set) -> bool:
     return False
 
 
+def _bottom_up(join: CompValue, names: set) -> bool:
+    """Whether ``join``'s right side must be evaluated on its own (a zero-length path, or
+    :func:`_sees_outer` of ``names``); kept on the node, which rdflib evaluates once per row
+    of the patterns around it."""
+    memo = join.__dict__.setdefault("_kg_bottom_up", {})
+    key = frozenset(names)
+    if key not in memo:
+        memo[key] = _has_zero_length_path(join.p2) or _sees_outer(join.p2, names)
+    return memo[key]
+
+
 def _eval_join(ctx: Any, part: CompValue) -> Any:
     """Join; bottom-up (not lazy) when the right side has a zero-length path, so a value bound
     on the left that is not a node of the graph does not match ``?x :p? ?x`` (W3C
@@ -963,8 +993,7 @@ def _eval_join(ctx: Any, part: CompValue) -> Any:
     from rdflib.plugins.sparql.evaluate import evalJoin, evalPart
     from rdflib.plugins.sparql.evalutils import _join
 
-    if not part.lazy or _has_zero_length_path(part.p2) or \
-            _sees_outer(part.p2, set(part.p1.get("_vars") or ())):
+    if not part.lazy or _bottom_up(part, set(part.p1.get("_vars") or ())):
         return _join(evalPart(ctx, part.p1), list(evalPart(ctx, part.p2)))
     return evalJoin(ctx, part)
 

@@ -185,3 +185,28 @@ def test_large_insert_data_uses_the_fast_reader() -> None:
     kg.update('PREFIX ex: <http://example.org/> DELETE DATA { ex:s1 ex:p "v1" }')
     assert len(kg) == 2 * n
     assert (URIRef(EX + "s2"), URIRef(EX + "p"), Literal(2)) in kg.graph.default_graph
+
+
+def test_nested_optionals_past_sqlite_parser_stack_fall_back_once(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    # OPTIONALs nested 70 deep over a chain: SQLite's parser stack overflows, rdflib's
+    # evaluator takes over and evaluates each OPTIONAL once per row around it. The SQL of a
+    # node that failed was compiled and failed again for every such row, and each Join and
+    # LeftJoin walked the whole nesting below it per row, twice (minutes past depth 100)
+    from kg_engine.sparql import functions
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.update("INSERT DATA { " + " ".join(f"<{EX}n{i}> <{EX}p> <{EX}n{i + 1}> ." for i in range(12))
+              + " }")
+    depth = 70
+    body = "".join(f"OPTIONAL {{ ?x{i} <{EX}p> ?x{i + 1} " for i in range(1, depth)) + "}" * (depth - 1)
+    walks = []
+    real = functions._sees_outer
+    monkeypatch.setattr(functions, "_sees_outer", lambda *a: walks.append(1) or real(*a))
+    with caplog.at_level("WARNING", logger="kg_engine.sparql"):
+        rows = list(kg.query(f"SELECT ?x0 ?x12 WHERE {{ ?x0 <{EX}p> ?x1 {body} }}"))
+    assert sorted((str(r.x0), r.x12 and str(r.x12)) for r in rows) == sorted(
+        (f"{EX}n{i}", f"{EX}n12" if i == 0 else None) for i in range(12))
+    failed = [r for r in caplog.records if "SQL for LeftJoin failed" in r.getMessage()]
+    assert 0 < len(failed) <= depth  # each failing node once
+    assert len(walks) <= depth  # each join's verdict once

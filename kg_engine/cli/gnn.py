@@ -186,7 +186,7 @@ def evaluate_checkpoint(
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"dataset": dataset, "db": None})})
     elif db:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"db": db, "dataset": None})})
-    saved = all((Path(checkpoint) / f).is_file() for f in SPLIT_FILES.values())
+    saved = all((Path(checkpoint) / SPLIT_FILES[split]).is_file() for split in ("valid", "test"))
     if saved and not (dataset or db):
         data = loaded.data
     else:

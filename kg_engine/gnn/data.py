@@ -102,9 +102,13 @@ class KGData:
         entity_labels: optional entity index -> human-readable label.
         relation_labels: optional relation index -> human-readable label.
         name: a short name for logs and checkpoints.
+        inferred: ``LongTensor [n_inferred, 3]``: triples known to be true that are in no
+            split, the rule engine's inferences between the entities of the splits
+            (:meth:`from_store`): never trained on, but filtered by the evaluation like every
+            known triple.
 
     Shapes:
-        ``train/valid/test``: ``[n, 3]`` int64, columns ``h, r, t``, ``0 <= r < R``.
+        ``train/valid/test/inferred``: ``[n, 3]`` int64, columns ``h, r, t``, ``0 <= r < R``.
     """
 
     entities: list[str]
@@ -115,9 +119,10 @@ class KGData:
     entity_labels: dict[int, str] | None = None
     relation_labels: dict[int, str] | None = None
     name: str = ""
+    inferred: Tensor = field(default_factory=empty_triples)
 
     def __post_init__(self) -> None:
-        for split in ("train", "valid", "test"):
+        for split in ("train", "valid", "test", "inferred"):
             value = getattr(self, split)
             value = torch.as_tensor(value, dtype=torch.long).reshape(-1, 3)
             if value.numel():
@@ -164,8 +169,9 @@ class KGData:
         return torch.cat(parts) if parts else empty_triples()
 
     def known_triples(self) -> Tensor:
-        """All known true triples (train + valid + test): the filter of the evaluation."""
-        return self.split_triples(("train", "valid", "test"))
+        """All known true triples (train + valid + test + inferred): the filter of the
+        evaluation."""
+        return torch.cat([self.split_triples(("train", "valid", "test")), self.inferred])
 
     def graph(self, split: str | Sequence[str] = "train", inverse: bool = True) -> Data:
         """The message-passing graph of ``split`` as a PyG ``Data`` object.
@@ -331,6 +337,7 @@ class KGData:
             entity_labels=self.entity_labels,
             relation_labels=self.relation_labels,
             name=self.name,
+            inferred=self.inferred,
         )
 
     # ------------------------------------------------------------------ from the store
@@ -369,8 +376,10 @@ class KGData:
                 Off by default: an inferred triple is a consequence of asserted ones, and a
                 random split would put e.g. ``(b, knows, a)`` (inferred from a symmetric
                 property) in train and its premise ``(a, knows, b)`` in test, so the model would
-                be tested on what it was shown. Predictions still never repeat inferred triples
-                (:func:`kg_engine.gnn.predict.predict_batch` filters the whole store).
+                be tested on what it was shown. Those between the data's entities are kept in
+                ``inferred`` (filtered by the evaluation, never trained on), and predictions
+                never repeat them (:func:`kg_engine.gnn.predict.predict_batch` filters the
+                whole store).
             include_schema: keep schema triples. Off: the model sees the *instance* graph:
                 triples whose predicate is RDF/RDFS/OWL vocabulary (except ``rdf:type``:
                 ``subClassOf``, ``domain``, ``range``, ``unionOf`` lists …) and triples whose
@@ -447,6 +456,23 @@ class KGData:
         train = torch.unique(torch.stack(
             [node_map[spo[:, 0]], rel_map[spo[:, 1]], node_map[spo[:, 2]]], dim=1
         ), dim=0)
+        inferred = empty_triples()
+        if graph is None and not include_inferred:  # known true, so filtered by the evaluation
+            rows = db.fetchall(
+                "SELECT q.s, q.p, q.o FROM kg_quads q JOIN kg_terms t ON t.id = q.o WHERE q.g IN "
+                "(SELECT id FROM kg_terms WHERE kind = 1 AND substr(lex, 1, ?) = ?)" + literal_filter
+                + "".join(" AND q.g <> ?" for _ in excluded),
+                (len(INFERRED_GRAPH_PREFIX), INFERRED_GRAPH_PREFIX, *excluded))
+            if rows and not include_schema:
+                rows = _instance_rows(store, rows)
+            if rows:
+                ids = torch.tensor(rows, dtype=torch.long)
+                ends, rel = ids[:, [0, 2]], ids[:, 1]
+                known = (ends < len(node_map)).all(1) & (rel < len(rel_map))
+                ids = ids[known]
+                mapped = torch.stack(
+                    [node_map[ids[:, 0]], rel_map[ids[:, 1]], node_map[ids[:, 2]]], dim=1)
+                inferred = torch.unique(mapped[(mapped >= 0).all(1)], dim=0)
         labels = _store_labels(store, {i: k for k, (_, i) in enumerate(node_n3)}, RDFS.label)
         rel_labels = _store_labels(store, {i: k for k, (_, i) in enumerate(rel_n3)}, RDFS.label)
         return cls(
@@ -456,6 +482,7 @@ class KGData:
             entity_labels=labels or None,
             relation_labels=rel_labels or None,
             name=name,
+            inferred=inferred,
         )
 
 

@@ -24,7 +24,8 @@ evaluation is sharded with metrics summed over processes. Rank 0 writes the file
 
 Checkpoint folder: ``config.cfg`` (the validated config), ``vocab.json`` (id maps),
 ``train_triples.pt`` (the training graph), ``valid_triples.pt`` / ``test_triples.pt`` (the
-held-out splits, so evaluation never re-splits data that changed since), ``checkpoint.pt``
+held-out splits, so evaluation never re-splits data that changed since),
+``inferred_triples.pt`` (rule-engine inferences the evaluation filters), ``checkpoint.pt``
 (latest state), ``best.pt`` (best weights), ``metrics.json``, ``calibration.json`` (the
 temperature fitted on validation, :mod:`kg_engine.gnn.calibration`). Files are read with
 ``torch.load(weights_only=True)``; unreadable ones raise :class:`~kg_engine.errors.ModelError`.
@@ -81,7 +82,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
 #: split -> file of its triples in a checkpoint folder.
-SPLIT_FILES = {"train": "train_triples.pt", "valid": "valid_triples.pt", "test": "test_triples.pt"}
+SPLIT_FILES = {"train": "train_triples.pt", "valid": "valid_triples.pt", "test": "test_triples.pt",
+               "inferred": "inferred_triples.pt"}
 #: what an earlier run leaves in a folder that a fresh run must not be mixed with.
 _RUN_FILES = (CHECKPOINT, BEST, "metrics.json", "calibration.json")
 
@@ -479,7 +481,7 @@ def train(
         (output_dir / "config.cfg").write_text(config_text, encoding="utf-8")
         data.save_vocab(output_dir / "vocab.json")
         for split, fname in SPLIT_FILES.items():
-            _atomic_save(data.split_triples(split).clone(), output_dir / fname)
+            _atomic_save(getattr(data, split).clone(), output_dir / fname)
 
     graph = data.graph("train").to(device)
     queries = inverse_queries(data.train, data.num_relations).to(device)

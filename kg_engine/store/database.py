@@ -362,6 +362,8 @@ class Database:
         self.on_rollback: list[Callable[[], None]] = []
         #: Callbacks run when an outermost write transaction has begun (under the write lock).
         self.on_begin: list[Callable[[], None]] = []
+        #: Callbacks run after an outermost write transaction committed.
+        self.on_commit: list[Callable[[], None]] = []
         #: Callbacks run first in each read transaction (:meth:`snapshot`, PostgreSQL's
         #: :meth:`reading`): what they read belongs to the snapshot the read sees.
         self.on_read: list[Callable[[], None]] = []
@@ -786,6 +788,8 @@ class Database:
                 if committed:
                     self.last_outcome = "commit"
                     self.commits += 1
+                    for callback in self.on_commit:
+                        callback()
                 else:
                     self._end_open_transaction()
                     self.last_outcome = "rollback"

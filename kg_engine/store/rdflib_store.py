@@ -126,6 +126,10 @@ class KgEngineStore(Store):
         self._tx: contextlib.ExitStack | None = None
         #: prefix bindings made on a read-only store live in memory only
         self._session_ns: dict[str, URIRef] = {}
+        #: bindings written inside a transaction around bind() (a SPARQL update's, begin()'s)
+        #: that has not committed yet: see bind()
+        self._unsure_ns: dict[str, URIRef] = {}
+        self._watched: Any = None  # the Database whose commits and begins clear/rewrite them
         if configuration is not None and store is None:
             self.open(configuration)
 
@@ -350,7 +354,15 @@ class KgEngineStore(Store):
     def bind(self, prefix: str, namespace: URIRef, override: bool = True) -> None:
         """Persist a prefix binding (kept in ``kg_meta``; in memory on a read-only store):
         one namespace per prefix and one prefix per namespace, as rdflib's stores keep them.
-        Without ``override`` an existing binding of the prefix or of the namespace wins."""
+        Without ``override`` an existing binding of the prefix or of the namespace wins.
+
+        A binding made inside a transaction that then rolls back is not lost: bindings are
+        not data, and rdflib never binds again what it believes bound (its namespace
+        manager binds its default prefixes once, when it is made: on PostgreSQL inside the
+        first SPARQL update that reads the store, which a Ctrl-C may roll back). Until that
+        transaction commits the binding is kept here too: the lookups answer it, and the
+        next write transaction writes it again if it is missing.
+        """
         db = self.store.db
         key = f"ns:{prefix}"
         current = db.scalar("SELECT value FROM kg_meta WHERE key = ?", (key,))
@@ -365,12 +377,28 @@ class KgEngineStore(Store):
             db.execute("DELETE FROM kg_meta WHERE key = ? OR (key LIKE 'ns:%' AND value = ?)",
                        (key, str(namespace)))
             db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, str(namespace)))
+        for p, ns in list(self._unsure_ns.items()):  # this binding replaces theirs
+            if p == prefix or ns == namespace:
+                del self._unsure_ns[p]
+        if db._depth:  # inside the caller's transaction, which may roll back
+            if self._watched is not db:
+                self._watched = db
+                db.on_begin.append(self._rewrite_unsure)
+                db.on_commit.append(self._unsure_ns.clear)
+            self._unsure_ns[prefix] = URIRef(namespace)
+
+    def _rewrite_unsure(self) -> None:
+        """Write again, in the write transaction just begun, the bindings whose transaction
+        did not commit (those that it did commit are found there, and left as they are)."""
+        if self._unsure_ns and self.store.db is self._watched:
+            for prefix, namespace in list(self._unsure_ns.items()):
+                self.bind(prefix, namespace)
 
     def namespace(self, prefix: str) -> URIRef | None:
         if prefix in self._session_ns:
             return self._session_ns[prefix]
         value = self.store.db.scalar("SELECT value FROM kg_meta WHERE key = ?", (f"ns:{prefix}",))
-        return URIRef(value) if value is not None else None
+        return URIRef(value) if value is not None else self._unsure_ns.get(prefix)
 
     def prefix(self, namespace: URIRef) -> str | None:
         for p, ns in self._session_ns.items():
@@ -378,11 +406,16 @@ class KgEngineStore(Store):
                 return p
         key = self.store.db.scalar(
             "SELECT key FROM kg_meta WHERE key LIKE 'ns:%' AND value = ?", (str(namespace),))
-        return key[3:] if key is not None else None
+        if key is not None:
+            return key[3:]
+        return next((p for p, ns in self._unsure_ns.items() if ns == namespace), None)
 
     def namespaces(self) -> Iterator[tuple[str, URIRef]]:
         stored = {key[3:]: URIRef(value) for key, value in self.store.db.fetchall(
             "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key")}
+        bound = set(stored.values())
+        stored.update((p, ns) for p, ns in self._unsure_ns.items()
+                      if p not in stored and ns not in bound)
         stored.update(self._session_ns)
         yield from sorted(stored.items())
 

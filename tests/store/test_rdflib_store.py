@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import rdflib
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from kg_engine import KnowledgeGraph
 from kg_engine.store import SQLStore
 from kg_engine.store.rdflib_store import KgEngineStore
 
@@ -88,8 +92,6 @@ def test_namespace_bindings_persist(tmp_path: Path) -> None:
 
 def _reasoned(url: str):
     """A store with an ``rdfs`` profile: ``felix a Animal`` is asserted *and* derivable."""
-    from kg_engine import KnowledgeGraph
-
     kg = KnowledgeGraph(url)
     kg.add([(EX.Cat, rdflib.RDFS.subClassOf, EX.Animal), (EX.tom, rdflib.RDF.type, EX.Cat),
             (EX.felix, rdflib.RDF.type, EX.Cat), (EX.felix, rdflib.RDF.type, EX.Animal)])
@@ -145,4 +147,40 @@ def test_default_graph_opt_out_and_profile_off(store_url: str) -> None:
     kg.reason_off()
     assert len(ds.default_graph) == 4
     assert (EX.tom, rdflib.RDF.type, EX.Animal) not in ds.default_graph
+    kg.close()
+
+
+@contextlib.contextmanager
+def _rolled_back(kg: KnowledgeGraph) -> Iterator[None]:
+    """The block runs in a write transaction of ``kg``'s store that a Ctrl-C ends."""
+    with pytest.raises(KeyboardInterrupt), kg.store.db.transaction():
+        yield
+        raise KeyboardInterrupt
+
+
+def test_a_binding_made_in_a_transaction_that_rolls_back_is_kept(store_url: str) -> None:
+    # the binding went with the rollback, and nothing bound it again: the store lost a
+    # prefix its user had bound (rdflib binds nothing it believes bound)
+    kg = KnowledgeGraph(store_url)
+    ds = kg.graph
+    with _rolled_back(kg):
+        ds.bind("ex", EX)
+    assert ds.namespace_manager.store.namespace("ex") == URIRef(str(EX))
+    assert ("ex", URIRef(str(EX))) in list(ds.namespaces())
+    kg.add([(EX.a, EX.p, EX.b)])  # the next write writes it
+    assert kg.store.db.scalar("SELECT value FROM kg_meta WHERE key = 'ns:ex'") == str(EX)
+    kg.close()
+
+
+def test_default_bindings_made_in_an_update_that_rolls_back_are_written_later(
+        store_url: str) -> None:
+    # PostgreSQL: rdflib's namespace manager is made (and binds its default prefixes, once)
+    # inside the first SPARQL update that reads the store; a Ctrl-C there lost them for good
+    kg = KnowledgeGraph(store_url)
+    kg.add([(EX.a, EX.p, EX.b)])
+    with _rolled_back(kg):
+        kg.update("INSERT { ?s <urn:q> ?o } WHERE { ?s ?p ?o }")
+    kg.update("INSERT DATA { <urn:c> <urn:q> <urn:d> }")
+    owl = "http://www.w3.org/2002/07/owl#"
+    assert kg.store.db.scalar("SELECT value FROM kg_meta WHERE key = 'ns:owl'") == owl
     kg.close()

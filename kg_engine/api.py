@@ -414,8 +414,9 @@ class KnowledgeGraph:
         """Train a GNN link predictor on this graph's triples (or on a benchmark dataset).
 
         The store's asserted IRI/blank-node triples (literal objects, the rule engine's
-        inferred graphs and earlier predictions skipped) become the training data, split randomly into train/valid/test (``data.valid_fraction`` /
-        ``data.test_fraction``). Checkpoints, config and metrics go to ``output_dir``; a
+        inferred graphs and earlier predictions skipped) become the training data, split
+        randomly into train/valid/test (``data.valid_fraction`` / ``data.test_fraction``);
+        inferred triples are filtered by the evaluation, never trained or tested on. Checkpoints, config and metrics go to ``output_dir``; a
         run stopped by ``max_minutes`` resumes exactly when called again.
 
         Args:

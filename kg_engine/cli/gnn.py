@@ -87,8 +87,9 @@ def train(
     epochs: Annotated[int | None, typer.Option("--epochs")] = None,
     max_minutes: Annotated[float | None, typer.Option("--max-minutes", help="Stop (resumably) after this long")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="torch.set_num_threads (0: torch default)")] = None,
-    resume: Annotated[bool, typer.Option("--resume/--no-resume", help="Continue from a checkpoint in --output (refused when the data changed since: "
-                     "--no-resume starts over)")] = True,
+    resume: Annotated[bool, typer.Option(
+        "--resume/--no-resume", help="Continue from a checkpoint in --output (refused when the "
+        "data changed since: --no-resume starts over)")] = True,
     set_: Annotated[list[str], typer.Option("--set", help="Config override section.key=value (repeatable)")] = [],  # noqa: B006
 ) -> None:
     """Train a link predictor; writes config, vocab, checkpoints and metrics.json to --output."""

@@ -467,9 +467,7 @@ class KGData:
                 rows = _instance_rows(store, rows)
             if rows:
                 ids = torch.tensor(rows, dtype=torch.long)
-                ends, rel = ids[:, [0, 2]], ids[:, 1]
-                known = (ends < len(node_map)).all(1) & (rel < len(rel_map))
-                ids = ids[known]
+                ids = ids[(ids[:, [0, 2]] < len(node_map)).all(1) & (ids[:, 1] < len(rel_map))]
                 mapped = torch.stack(
                     [node_map[ids[:, 0]], rel_map[ids[:, 1]], node_map[ids[:, 2]]], dim=1)
                 inferred = torch.unique(mapped[(mapped >= 0).all(1)], dim=0)

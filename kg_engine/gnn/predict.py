@@ -338,8 +338,10 @@ def predict_batch(
         q = torch.tensor(rows, dtype=torch.long).reshape(-1, 2)
         if directions == "both":
             q = torch.cat([q, torch.stack([q[:, 0], q[:, 1] + num_rel], 1)])
+    # what the store holds now is known; a model with its own vocabulary predicts only about
+    # the entities the store still holds (present)
     known_triples, present = data.train, None
-    if store is not None:  # a model with its own vocabulary predicts only about what the store holds
+    if store is not None:
         now, present = _store_now(store, data, checkpoint, not _is_bce_model(loaded.model))
         known_triples = torch.cat([known_triples, now])
     if present is not None:

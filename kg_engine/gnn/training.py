@@ -287,6 +287,7 @@ def _check_same_data(saved: Any, data: KGData, path: Path, fix: str) -> None:
     if not isinstance(saved, dict) or saved.get("fingerprint") == data.fingerprint():
         return
     now = _data_record(data)
+
     def counts(rec: dict[str, Any]) -> str:
         return (f"{rec.get('entities')} entities, {rec.get('relations')} relations, "
                 f"{'/'.join(map(str, rec.get('triples', [])))} train/valid/test triples")
@@ -722,8 +723,8 @@ def load_model(checkpoint_dir: str | Path, device: str | torch.device = "cpu", b
 
     Returns:
         :class:`LoadedModel` with the model in ``eval()`` mode, the id maps with the
-        training triples in ``data.train`` (and the held-out splits in ``data.valid`` /
-        ``data.test`` where the folder has them), and the training graph on ``device``.
+        training triples in ``data.train`` (and ``data.valid`` / ``data.test`` /
+        ``data.inferred`` where the folder has them), and the training graph on ``device``.
 
     Raises:
         ModelError: missing or corrupt files, or weights recorded for other id maps or

@@ -248,14 +248,19 @@ def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
         t0, c0 = time.time(), time.process_time()
         pred: dict[str, set[Any]] = {"patterns": set(), "model": set()}
         retyped = 0
+        dumped: dict[Any, dict[str, Any]] = {}
         for d in docs:
             sd = _run_on_tokens(pipe.nlp, d, args.gold_types)
             retyped += len(sd.user_data.get("kg_entity_typer", {}))
             gold_span = _gold_spans(d)
             for h, rel, t, _score, extra in sd._.relations or []:
                 if (extra or {}).get("agent") != "kg_doc_relation_extractor":
-                    pred["patterns"].add((d.title, _gold_entity([h], gold_span, -1 - h.start),
-                                          _gold_entity([t], gold_span, -100000 - t.start), rel))
+                    key = (d.title, _gold_entity([h], gold_span, -1 - h.start),
+                           _gold_entity([t], gold_span, -100000 - t.start), rel)
+                    pred["patterns"].add(key)
+                    dumped.setdefault(key, {"title": d.title, "head": h.text, "relation": rel,
+                                            "tail": t.text, "rule": (extra or {}).get("rule"),
+                                            "sentence": h.sent.text})
             for r in sd._.doc_relations or []:
                 pred["model"].add((d.title, _gold_entity(r.head, gold_span, -1 - r.head[0].start),
                                    _gold_entity(r.tail, gold_span, -100000 - r.tail[0].start),
@@ -273,6 +278,10 @@ def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
             per.setdefault(x[3], [0, 0])[0] += 1
             per[x[3]][1] += x in gold
         row["per_relation"] = {r: {"pred": a, "correct": b} for r, (a, b) in sorted(per.items())}
+        if args.dump:  # every pattern relation with its verdict against the labels, to read
+            with open(f"{args.dump}.{name}.jsonl", "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps({**v, "in_labels": k in gold}, ensure_ascii=False) + "\n"
+                              for k, v in sorted(dumped.items(), key=lambda kv: str(kv[0])))
         out[spec] = row
         print(spec, json.dumps({k: v for k, v in row.items() if k != "per_relation"}), flush=True)
     out["load_after"] = _load()
@@ -625,6 +634,9 @@ def main() -> None:
     pl.add_argument("--limit", type=int, default=0)
     pl.add_argument("--gold-types", action="store_true",
                     help="NER entities whose span equals a gold mention take its gold type")
+    pl.add_argument("--dump", default="",
+                    help="write each pattern relation (spans, sentence, in the labels or not) to "
+                         "DUMP.PIPELINE.jsonl")
     ty = sub.add_parser("types", help="type accuracy of a pipeline's NER + entity typer")
     ty.add_argument("--pipeline", default="wikidata_hybrid",
                     help="NAME or NAME:KEY=JSON;KEY=JSON (overrides)")

@@ -7,6 +7,8 @@
     # relations the default pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_patterns.py sample --offset 1200 --limit 1000 --n 50 \
         --out benchmarks/results/patterns/wikitext_1200_sample.jsonl
+    # the hand-judged pattern relations (benchmarks/results/**/*judged.jsonl) re-run: kept / removed
+    python benchmarks/extraction_patterns.py judged
     # words/s of the default pipeline vs plain en_core_web_sm, same run
     python benchmarks/extraction_patterns.py throughput --limit 300
 
@@ -177,6 +179,42 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
             "sampled": len(picked), "seed": args.seed, "out": args.out}
 
 
+def cmd_judged(args: argparse.Namespace) -> dict[str, Any]:
+    """Re-run a pipeline's pattern relations on the paragraphs of the hand-judged samples.
+
+    Every pattern relation judged in ``benchmarks/results/**/*judged.jsonl`` (agent
+    ``kg_pattern_relation_extractor`` or a ``rule``) is looked up among the relations the pipeline
+    now finds in the same paragraph (same head text, relation, tail): judged-right ones lost and
+    judged-wrong ones removed are listed. A relation judged in several samples counts once (its
+    first verdict).
+    """
+    from kg_engine.extraction.pipeline import load_extraction_pipeline
+
+    judged: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for f in sorted((REPO / "benchmarks" / "results").glob("**/*judged.jsonl")):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            if r.get("agent") == "kg_pattern_relation_extractor" or "rule" in r:
+                judged.setdefault((r["id"], r["head"], r["relation"], r["tail"]),
+                                  {**r, "file": str(f.relative_to(REPO))})
+    wanted = {k[0] for k in judged}
+    rows = [r for r in _paragraphs(3000, 0) if r.get("id") in wanted]
+    pipe = load_extraction_pipeline(args.pipeline)
+    now = set()
+    for row, doc in zip(rows, pipe.nlp.pipe([r["text"] for r in rows], batch_size=32)):
+        for h, rel, t, _conf, x in doc._.relations or []:
+            if "rule" in x:
+                now.add((row["id"], h.text, rel, str(x["object"] or t.text)))
+    out: dict[str, Any] = {"judged": len(judged), "paragraphs": len(rows)}
+    for verdict, tag in ((True, "right"), (False, "wrong")):
+        items = [k for k, r in judged.items() if bool(r["correct"]) is verdict]
+        gone = [k for k in items if k not in now]
+        out[f"judged_{tag}"] = len(items)
+        out[f"{tag}_kept"] = len(items) - len(gone)
+        out[f"{tag}_removed"] = [" | ".join(k) for k in gone]
+    return out
+
+
 def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.ner import load_pipeline
     from kg_engine.extraction.pipeline import load_extraction_pipeline
@@ -228,6 +266,9 @@ def main() -> None:
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "patterns"
                                         / "wikitext_sample.jsonl"))
+    j = sub.add_parser("judged", help="re-run the pattern relations of the hand-judged samples")
+    j.add_argument("--pipeline", default="default")
+    j.add_argument("--out", default="")
     t = sub.add_parser("throughput")
     t.add_argument("--pipeline", default="default")
     t.add_argument("--limit", type=int, default=300)
@@ -236,11 +277,11 @@ def main() -> None:
     args = ap.parse_args()
     _DOCRED_RELATIONS.update(_rel_names() if args.cmd in {"redocred", "confidence"} else set())
     res = {"redocred": cmd_redocred, "confidence": cmd_confidence, "sample": cmd_sample,
-           "throughput": cmd_throughput}[args.cmd](args)
+           "throughput": cmd_throughput, "judged": cmd_judged}[args.cmd](args)
     text = json.dumps(res, indent=1)
     print(text)
     out = getattr(args, "out", "")
-    if out and args.cmd in {"redocred", "confidence", "throughput"}:
+    if out and args.cmd in {"redocred", "confidence", "throughput", "judged"}:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text + "\n", encoding="utf-8")
 

@@ -43,6 +43,7 @@ __all__ = [
     "add_entity_mapper",
     "clean_span",
     "installed_pipelines",
+    "joins_name",
     "load_pipeline",
 ]
 
@@ -330,7 +331,7 @@ class EntityMapper:
             if cleaned.label_ != label:
                 cleaned = Span(doc, cleaned.start, cleaned.end, label=label,
                                kb_id=cleaned.kb_id_)
-            if ents and _joins(doc, ents[-1], cleaned):
+            if ents and joins_name(doc, ents[-1], cleaned):
                 cleaned = Span(doc, ents[-1].start, cleaned.end, label=ents[-1].label_,
                                kb_id=ents[-1].kb_id_)
                 ents.pop()
@@ -343,8 +344,18 @@ class EntityMapper:
             yield self(doc)
 
 
-def _joins(doc: Doc, first: Span, second: Span) -> bool:
-    """``second`` is the ", D.C." part of the place name ``first`` (see :data:`NAME_SUFFIXES`)."""
+def joins_name(doc: Doc, first: Span, second: Span) -> bool:
+    """``second`` is the ", D.C." part of the place name ``first`` (see :data:`NAME_SUFFIXES`).
+
+    Example:
+        >>> import spacy
+        >>> from spacy.tokens import Span
+        >>> doc = spacy.blank("en")("Washington , D.C. and Austin , Tex.")
+        >>> joins_name(doc, Span(doc, 0, 1, "GPE"), Span(doc, 2, 3, "GPE"))
+        True
+        >>> joins_name(doc, Span(doc, 4, 5, "GPE"), Span(doc, 6, 7, "GPE"))
+        False
+    """
     return (first.label_ == second.label_ and second.start == first.end + 1
             and doc[first.end].text == "," and len(second) == 1
             and second.text.lower() in NAME_SUFFIXES)

@@ -27,6 +27,14 @@ copular and appositive nouns ("Bergen, a city in Norway"), and pronouns *he/she/
 antecedent is the subject of the enclosing clause or of the previous sentence (he/she → a
 person, it → an organisation).
 
+Precision guards: entity spans are taken as the entity mapper will keep them ("Jeff Hardy's" →
+"Jeff Hardy"; "Washington" "," "D.C." one name), and a span the NER cut or joined wrongly ("[Thursday]
+Island", 'Dick" Rifenburg', "Norwood Oval, Adelaide", "NY [31]", "the Archbishop of York" as a
+place, "the elder Kershaw") is no argument; negated triggers ("had not died in Berlin") and lines
+that are bibliographic references ("Pelham, Henry (1911). … In Chisholm, Hugh. … pp. 393") give
+nothing; a participle after "N of X" ("a unit of the Army established in 1991") is not read as
+describing X.
+
 Writes ``doc._.relations`` entries ``(head span, relation id, tail span, confidence, extra)`` in
 the format of ``kg_doc_relation_extractor`` (``extra``: ``sentence``, ``evidence``, ``object``
 (typed literal of a date tail), ``predicate``, ``label``, ``agent``, ``version`` = ``rule:<id>``,
@@ -47,6 +55,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +65,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from kg_engine.errors import ConfigError, ModelError
+from kg_engine.extraction.ner import ABBREVIATIONS, NAME_SUFFIXES, TITLES, clean_span, joins_name
 from kg_engine.extraction.schema import RelationSchema, load_schema
 from kg_engine.extraction.training.docred import DOCRED_TYPES
 
@@ -76,6 +86,11 @@ _LITERAL = {"TIME", "NUM"}
 #: modifiers that make a trigger noun another role ("Lieutenant-Governor", "vice president")
 _BLOCKING_MODIFIERS = {"vice", "deputy", "lieutenant", "assistant", "associate", "honorary",
                        "acting", "interim", "step", "half", "grand", "great", "god"}
+#: words before a person's name that make it another person of that name ("the elder Kershaw")
+_KIN_MODIFIERS = {"elder", "younger"}
+#: head nouns of kin groups, which NER tags as organisations ("the Julio-Claudian family")
+_KIN_GROUPS = {"family", "dynasty", "clan"}
+_QUOTES = {'"', "“", "”", "''", "``"}
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,12 @@ def _is_passive(v: Token) -> bool:
             or (v.tag_ == "VBN" and v.dep_ in {"acl", "amod"}))
 
 
+def _negated(tok: Token) -> bool:
+    """Whether the trigger is negated ("had not died in Berlin", "is not the capital of")."""
+    hosts = [tok, tok.head] if tok.dep_ in {"attr", "acomp"} else [tok]
+    return any(c.dep_ == "neg" for h in hosts for c in h.children)
+
+
 def _copula_subject(tok: Token) -> list[Token]:
     """The subject of the copula ``tok`` hangs on ("X is located …", "X is the N")."""
     h = tok.head
@@ -233,7 +254,12 @@ class _Roles:
 
     def _modified(self, v: Token) -> list[Token]:
         """The word a participle or relative clause modifies, without its conjuncts ("Turk (born
-        June 3, 2009) and Duke (born July 21, 2010)": each date is one son's)."""
+        June 3, 2009) and Duke (born July 21, 2010)": each date is one son's). None for a
+        participle after the object of "of": it may as well describe the noun the "of" phrase
+        belongs to ("a unit of the Army established in 1991": the unit was; a relative clause
+        "…of Microsoft, which is…" keeps its word)."""
+        if v.dep_ == "acl" and v.head.dep_ == "pobj" and v.head.head.lower_ == "of":
+            return []
         self.no_conjuncts.add(v.head.i)
         return [v.head]
 
@@ -295,11 +321,25 @@ class PatternRelationExtractor:
 
     # -- entities ---------------------------------------------------------------------------
     def _entity_index(self, doc: Doc) -> tuple[dict[int, Span], dict[int, str]]:
-        ent_of: dict[int, Span] = {}
-        type_of: dict[int, str] = {}
+        """Token → the argument entity it is part of, entity start → its DocRED type.
+
+        Spans as the entity mapper will keep them (trailing "'s" and punctuation off, "Washington"
+        "," "D.C." one name); spans the NER cut or joined wrongly are no argument (:func:`_miscut`).
+        """
+        kept: list[tuple[Span, str]] = []
         for e in doc.ents:
             t = self.schema.docred_type(e.label_)
-            if t is None:
+            span = clean_span(e, determiners=(), strip_titles=False) if t else None
+            if span is None:
+                continue
+            if kept and joins_name(doc, kept[-1][0], span):
+                span, t = Span(doc, kept[-1][0].start, span.end, label=kept[-1][0].label_), \
+                    kept.pop()[1]
+            kept.append((span, t))
+        ent_of: dict[int, Span] = {}
+        type_of: dict[int, str] = {}
+        for e, t in kept:
+            if _miscut(e, t):
                 continue
             for i in range(e.start, e.end):
                 ent_of[i] = e
@@ -373,9 +413,10 @@ class PatternRelationExtractor:
                 return  # two mentions of one name
             found.setdefault((h.start, t.start, rule.relation), (h, rule.relation, t, rule, s_idx))
 
+        cited = _reference_sentences(doc, sents)
         for tok in doc:
             cands = self._by_trigger.get(tok.lemma_.lower()) or self._by_trigger.get(tok.lower_)
-            if not cands:
+            if not cands or _negated(tok) or sent_of[tok.i] in cited:
                 continue
             s_idx = sent_of[tok.i]
             ante = self._antecedent(doc, ent_of, type_of, sents, s_idx)
@@ -407,7 +448,8 @@ class PatternRelationExtractor:
         if self._appos:
             for e in {(s.start, s.end): s for s in ent_of.values()}.values():
                 r = e.root
-                if r.dep_ not in {"appos", "npadvmod"} or r.head.i not in ent_of:
+                if r.dep_ not in {"appos", "npadvmod"} or r.head.i not in ent_of \
+                        or sent_of[r.i] in cited:
                     continue
                 head = ent_of[r.head.i]
                 between = doc[head.end:e.start]
@@ -472,6 +514,90 @@ def _in_list(doc: Doc, head: Span, tail: Span, ent_of: Mapping[int, Span]) -> bo
         items += 1
         i = ent_of[i - 1].start - 1
     return conj or items >= 4
+
+
+#: a line that is a bibliographic reference: "Surname, Given (1911).", page numbers, an ISBN,
+#: an editor or retrieval note
+_REFERENCE = re.compile(r"^\s*[A-Z][\w'’.-]*, [A-Z][\w.\- ]* \((?:\d{4}|n\.d\.)[a-z]?\)"
+                        r"|\bpp?\. ?\d|\bISBN\b|\(eds?\.\)|\bRetrieved (?:on )?\d", re.MULTILINE)
+
+
+def _reference_sentences(doc: Doc, sents: Sequence[Span]) -> set[int]:
+    """Indices of the sentences on lines of ``doc`` that are references ("Pelham, Henry (1911).
+    "Nerva". In Chisholm, Hugh. Encyclopædia Britannica 19. pp. 393 – 394."): their names are
+    authors, editors and publishers, not statements.
+
+    Example:
+        >>> import spacy
+        >>> nlp = spacy.blank("en")
+        >>> _ = nlp.add_pipe("sentencizer")
+        >>> doc = nlp("Oslo is big.\\nPelham, Henry (1911). In Chisholm, Hugh. pp. 3 – 4.")
+        >>> refs = _reference_sentences(doc, list(doc.sents))
+        >>> [s.text for k, s in enumerate(doc.sents) if k not in refs and s.text.strip()]
+        ['Oslo is big.']
+    """
+    text = doc.text
+    if not _REFERENCE.search(text):
+        return set()
+    lines = []  # (start, end) of reference lines
+    pos = 0
+    for line in text.split("\n"):
+        if _REFERENCE.search(line):
+            lines.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    starts = [next((t.idx for t in s if not t.is_space), s.start_char) for s in sents]
+    return {k for k, c in enumerate(starts) if any(a <= c < b for a, b in lines)}
+
+
+def _miscut(e: Span, etype: str) -> bool:
+    """Whether the NER's span ``e`` is not one whole name of the kind its type says.
+
+    No relation may rest on such a span:
+
+    * an unpaired quote inside ('Dick" Rifenburg': the NER cut a nickname's quotes; 'Edward
+      "Ted" Kennedy' is whole);
+    * a comma inside that does not precede an abbreviation ("Norwood Oval, Adelaide": two names;
+      "Washington, D.C." and "Acme, Inc." are one);
+    * a place, organisation or work cut from its name: a proper noun or number outside the span
+      that is a compound of a word inside it ("[Thursday] Island", "[Metropolitan] Cammell
+      Carriage"), a number after it ("NY [31]"), or the span a compound of a proper noun after it;
+    * a person written "the elder X" / "the younger X" (another person of the same name);
+    * a place or organisation that is an office ("the Archbishop of York": a title + "of") or a
+      kin group ("the Julio-Claudian family").
+
+    Example:
+        >>> import spacy
+        >>> from spacy.tokens import Span
+        >>> doc = spacy.blank("en")('Dick " Rifenburg')
+        >>> _miscut(Span(doc, 2, 3, "PERSON"), "PER"), _miscut(Span(doc, 0, 3, "PERSON"), "PER")
+        (False, True)
+    """
+    doc = e.doc
+    words = [t.lower_ for t in e]
+    if etype in _LITERAL:  # dates keep their commas and numbers ("June 3, 2009")
+        return False
+    name = words[next((k for k, w in enumerate(words) if w not in _QUOTES | {"the", "a", "an"}),
+                      0):]  # (the opening quote of a title is not inside it: 'the "Sack of Ilium')
+    if sum(w in _QUOTES for w in name) % 2:
+        return True
+    if any(w == "," and 0 < k and words[k + 1].rstrip(".") not in ABBREVIATIONS
+           and words[k + 1] not in NAME_SUFFIXES for k, w in enumerate(words[:-1])):
+        return True
+    if etype == "PER":
+        return e.start > 0 and doc[e.start - 1].lower_ in _KIN_MODIFIERS
+    inside = range(e.start, e.end)
+    # (a year before a name is no part of it: "the 2010 World Cup")
+    if any(c.i not in inside and ((c.dep_ == "compound" and c.pos_ == "PROPN"
+                                   and c.text[:1].isupper())  # ("eastern Ontario" is whole)
+                                  or (c.dep_ == "nummod" and c.pos_ == "NUM" and c.i >= e.end))
+           for t in e for c in t.children):
+        return True
+    if e.root.dep_ == "compound" and e.root.head.i >= e.end and e.root.head.pos_ == "PROPN":
+        return True
+    names = [t for t in e if t.lower_ not in {"the", "a", "an"}]
+    if len(names) > 2 and names[0].lower_.rstrip(".") in TITLES and names[1].lower_ == "of":
+        return True
+    return etype == "ORG" and e.root.lemma_.lower() in _KIN_GROUPS
 
 
 def _date_text(span: Span) -> str:

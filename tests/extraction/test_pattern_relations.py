@@ -23,7 +23,7 @@ WD = "http://www.wikidata.org/prop/direct/"
 #: (precision); ``REQUIRED`` lists those that must be found (recall).
 NEWS: list[tuple[str, set[tuple[str, str, str]]]] = [
     (("Satya Nadella is the chief executive of Microsoft, which is headquartered in Redmond, "
-      "Washington."), {("Microsoft", "P169", "Satya Nadella"), ("Satya Nadella", "P108", "Microsoft"),
+       "Washington."), {("Microsoft", "P169", "Satya Nadella"), ("Satya Nadella", "P108", "Microsoft"),
                      ("Microsoft", "P159", "Redmond"), ("Redmond", "P131", "Washington"),
                      ("Microsoft", "P159", "Washington")}),
     ("Larry Page and Sergey Brin founded Google while they were students at Stanford University.",
@@ -203,3 +203,143 @@ def test_ambiguous_surname_joins_no_one(pipe) -> None:
 def test_listed_organisations_get_no_relation_in_rdf(pipe) -> None:
     got = _entity_triples(pipe, "Apple and Microsoft released earnings on Tuesday.")
     assert not [t for t in got if t[1] not in (str(RDF.type), str(RDFS.label))]
+
+
+# -- precision fixes (issue 10): each cause on sentences written for the test, then the judged ------
+@pytest.fixture(scope="module")
+def default():
+    return load_extraction_pipeline("default")
+
+
+#: (text, relations that must not be found, relations that must still be found)
+CAUSES = [
+    # the NER splits "Washington, D.C.": one name (as the entity mapper joins it), no P131 inside
+    ("The museum opened in Washington, D.C. in 1964.",
+     {("Washington", "P131", "D.C.")}, set()),
+    ("The treaty was signed in Washington, D.C., by both governments.",
+     {("Washington", "P131", "D.C.")}, set()),
+    # a trailing possessive is no part of the name
+    ("Venus Williams's sister, Serena Williams, won the final.",
+     {("Venus Williams's", "P3373", "Serena Williams")},
+     {("Venus Williams", "P3373", "Serena Williams")}),
+    # a bibliographic reference names authors and publishers, it states nothing
+    (('Mozart was born in Salzburg.\nSmith, John (1998). "The History of Bergen". In Larsen, Anna. '
+      'Oslo: Norsk Forlag. pp. 12 – 20.'),
+     {("Larsen", "P131", "Anna")}, {("Mozart", "P19", "Salzburg")}),
+    # a negated trigger states the opposite
+    ("Contrary to rumour, Mozart was not born in Vienna. Marie Curie was born in Warsaw.",
+     {("Mozart", "P19", "Vienna")}, {("Marie Curie", "P19", "Warsaw")}),
+    # a name the NER cut ("[Thursday] Island") is another place
+    ("The fleet waited near Thursday Island, Queensland, for a week.",
+     {("Island", "P131", "Queensland")}, set()),
+    # "the elder Bush" is another person than the Bush the graph knows
+    ("The elder Bush died in Houston in 2018.",
+     {("Bush", "P20", "Houston"), ("Bush", "P570", "2018")}, set()),
+    # a dynasty or family is no organisation one is a member of
+    ("Cleopatra was the last active member of the Ptolemaic Dynasty.",
+     {("Cleopatra", "P463", "the Ptolemaic Dynasty")}, set()),
+    # "a unit of the Army established in …": the participle may describe the unit
+    (("The 5th Battalion was a unit of the British Army established in Dover in 1802. "
+      "The University of Oslo, established in 1811, is the oldest university in Norway."),
+     {("the British Army", "P740", "Dover"), ("the British Army", "P571", "1802")},
+     {("The University of Oslo", "P571", "1811")}),
+    # the president of a society or commission presides it; it does not employ them
+    ("The president of the Red Cross is Jakob Kellenberger.",
+     {("Jakob Kellenberger", "P108", "the Red Cross")}, set()),
+]
+
+
+@pytest.mark.parametrize(("text", "wrong", "right"), CAUSES, ids=[c[0][:40] for c in CAUSES])
+def test_precision_causes_on_new_sentences(default, text, wrong, right) -> None:
+    got = _triples(default, text)
+    assert not got & wrong, f"{text!r}: {sorted(got & wrong)}"
+    assert right <= got, f"{text!r}: missed {sorted(right - got)}"
+
+
+def test_spans_the_ner_cut_or_joined_are_no_argument() -> None:
+    """Whole names stay arguments; an unpaired quote, a comma between two names, a number after
+    the span ("NY [14]"), an office ("the Archbishop of …") are not (parse of a new sentence)."""
+    from spacy.tokens import Span
+
+    from kg_engine.extraction.ner import load_pipeline
+    from kg_engine.extraction.pattern_relations import _miscut
+
+    nlp = load_pipeline("en_core_web_sm")
+    doc = nlp('Edward "Ted" Kennedy met Dick" Moore at Eden Park, Auckland, and the Archbishop of '
+              "Canterbury in the Republic of Ireland. It crosses NY 14 in Geneva.")
+    words = [t.text for t in doc]
+
+    def span(text: str, label: str) -> Span:
+        n = len(nlp.make_doc(text))
+        k = next(i for i in range(len(words)) if words[i:i + n] == [t.text for t in
+                                                                   nlp.make_doc(text)])
+        return Span(doc, k, k + n, label=label)
+
+    assert not _miscut(span('Edward "Ted" Kennedy', "PERSON"), "PER")
+    assert _miscut(span('Dick" Moore', "PERSON"), "PER")
+    assert _miscut(span("Eden Park, Auckland", "GPE"), "LOC")
+    assert not _miscut(span("Auckland", "GPE"), "LOC")
+    assert _miscut(span("the Archbishop of Canterbury", "GPE"), "LOC")
+    assert not _miscut(span("the Republic of Ireland", "GPE"), "LOC")
+    assert _miscut(span("NY", "GPE"), "LOC") == (doc[words.index("14")].dep_ == "nummod")
+    assert not _miscut(span("Geneva", "GPE"), "LOC")
+
+
+#: judged wrong in the hand-judged WikiText-2 samples (benchmarks/results/**/*judged.jsonl), with
+#: the context the relation came from; none may come back. Not fixed (needs knowledge of places):
+#: "Port Moresby, New Guinea" (the island, not the territory).
+JUDGED_WRONG = [
+    (('Richard Gale "Dick" Rifenburg (August 21, 1926 – December 5, 1994) was an American football '
+      "player. He played college football for the University of Michigan Wolverines in 1944 and "
+      "from 1946 to 1948."), ('Dick" Rifenburg', "P54", "the University of Michigan Wolverines")),
+    (("Adolf Hitler – now 90 years old, the former leader of the Third Reich had not died in the "
+      "Führerbunker in Berlin, but escaped to South America and hid in the Amazon jungle."),
+     ("Hitler", "P20", "Berlin")),
+    (("His father, Christopher George Kershaw, was a musician and won a Clio Award for his work. The "
+      "elder Kershaw remarried after his divorce from Marianne and died in 2013."),
+     ("Kershaw", "P570", "2013")),
+    (("The squadron undertook its first sortie of the Pacific War on 8 December; a Catalina located "
+      "three Japanese luggers in the vicinity of Thursday Island, Queensland."),
+     ("Island", "P131", "Queensland")),
+    (("A relative of Thurstan, the Archbishop of York, Osbert probably owed his ecclesiastical "
+      "positions to this relative."), ("Thurstan", "P131", "the Archbishop of York")),
+    (("‡ — A game postponed from Round 3, held in Round 9, was played with South Australia as the "
+      "away team and Victoria Aces as the home team, despite being played at Norwood Oval, "
+      "Adelaide, South Australia."), ("Norwood Oval, Adelaide", "P131", "South Australia")),
+    (("The next night on Raw, Lesnar faced off against Jeff Hardy's brother, Matt Hardy, and "
+      "defeated him in the same fashion."), ("Jeff Hardy's", "P3373", "Matt Hardy")),
+    (("The number further increased to 220 after Metropolitan Cammell Carriage and Wagon, a company "
+      "part owned by Vickers-Armstrong that would be producing the tanks, indicated it had already "
+      "ordered armour plating for that many tanks."),
+     ("Cammell Carriage", "P127", "Vickers-Armstrong")),
+    (('Pelham, Henry Francis (1911). "Nerva, Marcus Cocceius". In Chisholm, Hugh. Encyclopædia '
+      "Britannica 19 (11th ed.). Cambridge University Press. pp. 393 – 394."),
+     ("Chisholm", "P131", "Hugh")),
+    ("Washington, D.C.", ("Washington", "P131", "D.C.")),
+    (("The Zrinski Battalion (Croatian: Bojna Zrinski) was a special forces unit of the Croatian "
+      "National Guard (Zbor narodne garde – ZNG) and later of the Croatian Army (Hrvatska vojska – "
+      "HV) established in Kumrovec on 18 May 1991, during the Croatian War of Independence."),
+     ("the Croatian Army", "P740", "Kumrovec")),
+    (("The current President of the Commonwealth War Graves Commission is Prince Edward, Duke of "
+      "Kent."), ("Prince Edward", "P108", "the Commonwealth War Graves Commission")),
+    (("NY 93 serves as a connector between several major arterials, including NY 104 in Cambria, "
+      "NY 31 just west of the city of Lockport, and NY 78 south of the city."),
+     ("Cambria", "P131", "NY")),
+    (("The Senate actually was still reluctant and deliberating on the right course of action as "
+      "Nero was the last member of the Julio-Claudian Family."),
+     ("Nero", "P463", "the Julio-Claudian Family")),
+    ("They have two sons: Turk (born June 3, 2009) and Duke (born July 21, 2010).",
+     ("Duke", "P569", "2009-06-03")),
+]
+
+
+@pytest.mark.parametrize(("text", "wrong"), JUDGED_WRONG, ids=[w[1][0] for w in JUDGED_WRONG])
+def test_judged_wrong_relations_are_not_produced(default, text, wrong) -> None:
+    assert wrong not in _triples(default, text)
+
+
+def test_judged_right_relations_in_the_same_sentences_stay(default) -> None:
+    got = _triples(default, JUDGED_WRONG[6][0]) | _triples(default, JUDGED_WRONG[-1][0])
+    assert {("Jeff Hardy", "P3373", "Matt Hardy"), ("Turk", "P569", "2009-06-03"),
+            ("Duke", "P569", "2010-07-21")} <= got
+    assert ("the Croatian Army", "P571", "1991-05-18") not in _triples(default, JUDGED_WRONG[10][0])

@@ -260,7 +260,8 @@ def cmd_pipelines(args: argparse.Namespace) -> dict[str, Any]:
                     pred["patterns"].add(key)
                     dumped.setdefault(key, {"title": d.title, "head": h.text, "relation": rel,
                                             "tail": t.text, "rule": (extra or {}).get("rule"),
-                                            "sentence": h.sent.text})
+                                            "sentence": list(sd.sents)[extra["sentence"]].text
+                                            if "sentence" in (extra or {}) else h.sent.text})
             for r in sd._.doc_relations or []:
                 pred["model"].add((d.title, _gold_entity(r.head, gold_span, -1 - r.head[0].start),
                                    _gold_entity(r.tail, gold_span, -100000 - r.tail[0].start),

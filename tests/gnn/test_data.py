@@ -53,14 +53,14 @@ def test_non_n3_names_do_not_pretend_to_be_iris(tiny_data):
         tiny_data.entity_term(0)
 
 
-def test_from_store_roundtrips_to_iris_and_skips_literals():
+def test_from_store_roundtrips_to_iris_and_skips_literals(store_url):
     from rdflib import RDFS, Literal, URIRef
 
     from kg_engine.store import open_store
 
     ex = "http://example.org/"
     a, b, c, p, q, g = (URIRef(ex + x) for x in ("a", "b", "c", "p", "q", "g"))
-    store = open_store("sqlite://")
+    store = open_store(store_url)
     store.add([(a, p, b), (b, q, c), (a, RDFS.label, Literal("Alice")), (c, p, Literal(3))])
     store.add([(c, p, a), (a, p, b)], graph=g)  # (a, p, b) again in a named graph: counted once
     data = KGData.from_store(store)
@@ -80,14 +80,14 @@ def test_from_store_roundtrips_to_iris_and_skips_literals():
         KGData.from_store(store, URIRef(ex + "nope"))
 
 
-def test_from_store_skips_prediction_graphs():
+def test_from_store_skips_prediction_graphs(store_url):
     from rdflib import URIRef
 
     from kg_engine.gnn.data import PREDICTED_GRAPH_PREFIX
     from kg_engine.store import open_store
 
     a, b, p = URIRef("http://x/a"), URIRef("http://x/b"), URIRef("http://x/p")
-    store = open_store("sqlite://")
+    store = open_store(store_url)
     store.add([(a, p, b)])
     store.add([(b, p, a)], graph=URIRef(PREDICTED_GRAPH_PREFIX + "complex"))
     assert len(KGData.from_store(store).train) == 1
@@ -100,7 +100,7 @@ def test_from_store_skips_prediction_graphs():
     assert used_by_predict == PREDICTED_GRAPH_PREFIX
 
 
-def test_from_store_skips_inferred_graphs_unless_asked():
+def test_from_store_skips_inferred_graphs_unless_asked(store_url):
     from rdflib import URIRef
 
     from kg_engine.core.graphs import INFERRED_GRAPH_PREFIX
@@ -108,7 +108,7 @@ def test_from_store_skips_inferred_graphs_unless_asked():
 
     a, b, p = URIRef("http://x/a"), URIRef("http://x/b"), URIRef("http://x/p")
     inferred = URIRef(INFERRED_GRAPH_PREFIX + "owl-rl")
-    store = open_store("sqlite://")
+    store = open_store(store_url)
     store.add([(a, p, b)])
     store.add([(b, p, a)], graph=inferred)
     assert len(KGData.from_store(store).train) == 1
@@ -116,7 +116,7 @@ def test_from_store_skips_inferred_graphs_unless_asked():
     assert len(KGData.from_store(store, inferred).train) == 1
 
 
-def test_from_store_reads_the_instance_graph_only():
+def test_from_store_reads_the_instance_graph_only(store_url):
     """Schema triples, classes-as-subjects, datatype IRIs and guesses are not entities."""
     from rdflib import OWL, RDF, RDFS, XSD, URIRef
 
@@ -125,7 +125,7 @@ def test_from_store_reads_the_instance_graph_only():
     ex = "http://example.org/"
     dana, ada, lab, advisor, age, student, person = (
         URIRef(ex + x) for x in ("dana", "ada", "lab", "advisor", "age", "Student", "Person"))
-    store = open_store("sqlite://")
+    store = open_store(store_url)
     store.add([
         (student, RDFS.subClassOf, person), (student, RDF.type, OWL.Class),
         (advisor, RDFS.domain, student), (advisor, RDFS.range, person),
@@ -142,7 +142,7 @@ def test_from_store_reads_the_instance_graph_only():
     assert XSD.integer.n3() in everything.entities and lab.n3() in everything.entities
 
 
-def test_from_store_does_not_depend_on_load_order():
+def test_from_store_does_not_depend_on_load_order(store_url, request):
     """The same triples loaded in another order gave the same ids but rows in term-id order,
     so the seeded split held out other triples: the same seed trained and tested on other
     data from run to run (term ids follow insertion order, which followed set iteration)."""
@@ -153,8 +153,10 @@ def test_from_store_does_not_depend_on_load_order():
     triples = [(URIRef(f"http://x/e{i}"), URIRef(f"http://x/p{i % 2}"), URIRef(f"http://x/e{(i * 7) % 13}"))
                for i in range(13)]
     datas = []
-    for order in (triples, triples[::-1]):
-        store = open_store("sqlite://")
+    urls = [store_url, "sqlite://" if store_url.startswith("sqlite") else
+            request.getfixturevalue("pg_server").new_database_url()]
+    for url, order in zip(urls, (triples, triples[::-1])):
+        store = open_store(url)
         for t in order:  # one at a time: term ids in this order
             store.add([t])
         datas.append(KGData.from_store(store))

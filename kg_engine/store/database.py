@@ -26,6 +26,7 @@ import re
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -209,6 +210,8 @@ def sqlite_path(url: str) -> str | None:
 
 #: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) that mean the database
 #: file or its surroundings are wrong, not kg-engine: what happened, then what to do.
+_UNFINISHED = ("read the rest of the query result you hold (or close it, or delete it and "
+               "the traceback that keeps it: sys.last_traceback) and run it again")
 _SQLITE_CAUSES = {
     "SQLITE_NOTADB": ("is not a SQLite database",
                       "give the path of a kg-engine store, or a new file name to create one"),
@@ -221,7 +224,10 @@ _SQLITE_CAUSES = {
     "SQLITE_PERM": ("cannot be opened (permission denied)", "check the file's permissions"),
     "SQLITE_AUTH": ("cannot be opened (not authorised)", "check the file's permissions"),
     "SQLITE_BUSY": ("is locked by another process", "wait for the other process to finish"),
-    "SQLITE_LOCKED": ("is locked by another connection", "wait for it to finish"),
+    # (kg-engine's connections share no cache: a table locked is locked by a statement of
+    # the same connection)
+    "SQLITE_LOCKED": ("is in use by a query of this connection that has not finished",
+                      _UNFINISHED),
     "SQLITE_FULL": ("cannot grow: the disk is full", "free disk space and run the command again"),
     "SQLITE_IOERR": ("could not be read or written (disk I/O error)",
                      "check the disk and the file system"),
@@ -256,6 +262,9 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
                 detail = str(exc)
                 what = what if detail in what else f"{what} ({detail})"
                 return StoreError(f"{url} {what}: {fix}")
+        if "SQL statements in progress" in str(exc):  # VACUUM's, as SQLITE_ERROR
+            return StoreError(f"{url} is in use by a query of this connection that has not "
+                              f"finished ({exc}): {_UNFINISHED}")
         if isinstance(exc, sqlite3.DatabaseError) and str(exc) in (
             "file is not a database", "database disk image is malformed"
         ):  # sqlite_errorname is missing when the error comes from a cursor's iteration
@@ -373,6 +382,9 @@ class Database:
         self.commits = 0
         #: SQLite file whose -wal/-shm this read-only connection made (see :func:`_tidy`).
         self._tidy: str | None = None
+        #: SQLite: the cursors statements of the transaction in progress returned (see
+        #: :meth:`_close_cursors`)
+        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
 
     @classmethod
     def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
@@ -569,7 +581,10 @@ class Database:
             return cur
         with self._guard():
             if self.dialect == "sqlite":
-                return self.raw.execute(text, params)
+                cur = self.raw.execute(text, params)
+                if self._depth and cur.description is not None:  # rows to read
+                    self._cursors.add(cur)
+                return cur
             cur = self.raw.cursor()
             try:
                 cur.execute(self.sql(text), params or None)
@@ -786,15 +801,30 @@ class Database:
                 self._depth = 0
                 self._owner = None
                 if committed:
+                    self._cursors.clear()
                     self.last_outcome = "commit"
                     self.commits += 1
                     for callback in self.on_commit:
                         callback()
                 else:
+                    self._close_cursors()
                     self._end_open_transaction()
                     self.last_outcome = "rollback"
                     for callback in self.on_rollback:
                         callback()
+
+    def _close_cursors(self) -> None:
+        """SQLite: close the cursors that the transaction ending in failure opened and that
+        are still referenced. A query result left unfinished (its statement still running)
+        by the failure lives as long as its traceback, which IPython keeps (the last one)
+        and a caller may keep: every later VACUUM, DROP TABLE (reasoning, vacuum) and COMMIT
+        of the connection failed "SQL statements in progress" / "database table is locked"
+        meanwhile."""
+        cursors = list(self._cursors)
+        self._cursors.clear()
+        for cursor in cursors:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
 
     def _end_open_transaction(self) -> None:
         """Roll back the main connection's transaction, if one is open (a failure of the
@@ -886,9 +916,13 @@ class Database:
                 for callback in self.on_read:
                     callback()
                 yield self
+            except BaseException:
+                self._close_cursors()
+                raise
             finally:
                 self._depth = 0
                 self._owner = None
+                self._cursors.clear()
                 try:
                     if self.dialect == "postgresql":
                         self.execute("ROLLBACK")
@@ -1011,6 +1045,8 @@ class Database:
         """
         if self.dialect == "sqlite":
             cur = self.raw.execute(text, params)
+            if self._depth:
+                self._cursors.add(cur)
             try:
                 while rows := cur.fetchmany(batch):
                     yield rows

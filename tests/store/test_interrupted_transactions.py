@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from rdflib import URIRef
 
 from kg_engine import KnowledgeGraph
+from kg_engine.errors import StoreError
 from kg_engine.store.database import Database
 from kg_engine.testing.interrupts import leftovers
 
@@ -168,3 +170,48 @@ def test_ctrl_c_as_the_copy_block_begins_lets_go_of_the_connection(
     db.insert_rows("t", ["a"], [(3,)])
     assert db.fetchall("SELECT a FROM t") == [(3,)]
     db.close()
+
+
+@pytest.fixture(params=["file", "memory"])
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'kg.sqlite'}" if request.param == "file" else "sqlite://"
+
+
+@pytest.mark.parametrize("block", ["transaction", "snapshot"])
+def test_a_result_a_traceback_keeps_does_not_block_later_writes(sqlite_url: str,
+                                                                block: str) -> None:
+    # the unfinished cursor of the failed block stayed alive with its traceback (IPython keeps
+    # the last one): vacuum failed "locked by another connection (database table is
+    # locked)", DROP TABLE and VACUUM "SQL statements in progress"
+    kg = KnowledgeGraph(sqlite_url)
+    kg.add([(URIRef(EX + f"s{i}"), P, URIRef(EX + "o")) for i in range(40)])
+    db = kg.store.db
+
+    def failing() -> None:
+        with getattr(db, block)():
+            rows = db.execute("SELECT id FROM kg_terms")
+            next(rows)
+            raise KeyboardInterrupt
+
+    try:
+        failing()
+    except KeyboardInterrupt as exc:
+        kept = exc  # and its traceback, which holds ``rows``
+    kg.remove((None, P, None))
+    assert kg.vacuum()["terms_removed"] == 42  # the subjects, p and o
+    kg.reason("rdfs")
+    kg.reason_off()
+    assert kept.__traceback__ is not None
+
+
+def test_an_unfinished_result_is_named_as_such(tmp_path: Path) -> None:
+    # was "is locked by another connection (database table is locked): wait for it to
+    # finish": there is no other connection, and waiting never ends it
+    kg = KnowledgeGraph(f"sqlite:///{tmp_path / 'kg.sqlite'}")
+    kg.add([(URIRef(EX + f"s{i}"), P, URIRef(EX + "o")) for i in range(40)])
+    rows = kg.store.db.raw.execute("SELECT id FROM kg_terms")
+    next(rows)
+    with pytest.raises(StoreError, match="query of this connection that has not finished"):
+        kg.vacuum()
+    rows.close()
+    kg.vacuum()

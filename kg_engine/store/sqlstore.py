@@ -646,6 +646,11 @@ class SQLStore:
                                 params)
             if self._hook() is None:
                 self.db.execute(f"DELETE FROM kg_provenance WHERE {clause}", params)
+                if self.has_table("kg_rules_derivations"):
+                    # statements of an inferred graph no profile maintains (reason(live=
+                    # False), reason_off) go with their derivations: those of missing
+                    # statements were left (kg check: "derivation(s) of missing statements")
+                    self.db.execute(f"DELETE FROM kg_rules_derivations WHERE {clause}", params)
                 return self.db.execute(f"DELETE FROM kg_quads WHERE {clause}", params).rowcount
             # inferred statements are not removed directly: they go when they no longer follow
             inferred = self.inferred_graph_id()

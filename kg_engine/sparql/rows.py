@@ -4,7 +4,9 @@ rdflib's :class:`~rdflib.query.ResultRow` stores a fresh ``labels`` dict in ever
 label map lives on a class made once per projection (:func:`row_type`), so a row is a single
 tuple allocation, and :func:`make_rows` builds a whole result at C speed with Python's cyclic
 garbage collector paused (the rows are kept, so a collection in the middle of building them
-only scans: on a large heap that scan cost several times the decoding itself).
+only scans: on a large heap that scan cost several times the decoding itself). A large
+:class:`ColumnRows` result relaxes the collector while it is read (:func:`_relax`): the reader's
+own copies of the rows are new objects that survive just as well.
 
 Example:
     >>> from rdflib import URIRef, Variable
@@ -16,8 +18,10 @@ Example:
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
+from itertools import chain
 from typing import Any, TypeVar, overload
 
 from rdflib.query import ResultRow
@@ -107,7 +111,9 @@ class ColumnRows(Sequence[ResultRow]):
     ``[tuple(r) for r in kg.query(q)]`` at 10 M triples: OPTIONAL's 192k rows paid ~180 ms of
     collections on top of ~350 ms of work). A list per column is one object each; the rows
     handed out die as soon as the reader drops them (reference counting frees them; they
-    set off no collection). Reading is a C-level ``map``/``zip`` per pass.
+    set off no collection). Reading is a C-level ``map``/``zip`` per pass; reading a result of
+    10,000 rows or more raises the collector's young-generation threshold meanwhile
+    (:func:`_relax`), since what a reader makes of the rows survives the read as they do.
 
     Example:
         >>> from rdflib import URIRef, Variable
@@ -131,7 +137,10 @@ class ColumnRows(Sequence[ResultRow]):
         return len(self._columns[0])
 
     def __iter__(self) -> Iterator[ResultRow]:
-        return map(self._make, zip(*self._columns))
+        rows = map(self._make, zip(*self._columns))
+        if len(self) < _RELAX_MIN_ROWS or not _relax(2 * len(self)):
+            return rows
+        return chain(rows, _Relaxed())  # still C-level per row; _Relaxed ends the relaxation
 
     @overload
     def __getitem__(self, index: int) -> ResultRow: ...
@@ -154,3 +163,80 @@ class ColumnRows(Sequence[ResultRow]):
 
     def __repr__(self) -> str:
         return repr(list(self))
+
+
+# -- the collector relaxed while a large result is read ---------------------------------------
+#: results of fewer rows are read with the collector as it is (a few young collections)
+_RELAX_MIN_ROWS = 10_000
+#: the most the generation-0 threshold is raised to (garbage cycles made meanwhile wait at
+#: most this many allocations of tracked objects)
+_RELAX_MAX = 2_000_000
+_RELAX_LOCK = threading.RLock()  # re-entrant: a _Relaxed may be freed by a collection inside
+_relaxing = {"readers": 0, "found": 0, "set": 0}
+
+
+def _relax(allocations: int) -> bool:
+    """Raise the collector's generation-0 threshold to ``allocations`` (at most
+    :data:`_RELAX_MAX`) for one more reader; ``False`` (nothing changed) if the collector is
+    off, automatic collection is off (threshold 0) or the threshold is already as high. Each
+    ``True`` is matched by one :func:`_unrelax`.
+
+    Why: the reader of a large result (``[tuple(r) for r in result]``, a DataFrame) makes a
+    tracked object per row (a tuple of rdflib terms, which are tracked objects themselves, so
+    the collector never untracks it). With the default threshold (700) the collector scans
+    them in young collections as they are made, promotes them, and whenever the old
+    generation has grown by a quarter walks the whole heap, the id -> term cache's terms
+    included: at 10 M triples half of such a reader's CPU time, finding nothing. With the
+    threshold at twice the rows the read sets off no collection; the reader's objects get
+    their first scan after it, if they are still alive. The collector is never switched off:
+    a reader that stops half-way and keeps its iterator keeps the raise, and garbage cycles
+    made meanwhile wait for at most ``allocations`` new objects (``gc.disable()`` would keep
+    them until the iterator is dropped).
+    """
+    with _RELAX_LOCK:
+        t0, t1, t2 = gc.get_threshold()
+        state = _relaxing
+        if not state["readers"] or t0 != state["set"]:
+            state["found"] = t0  # what to put back (someone else's change meanwhile is kept)
+        want = min(allocations, _RELAX_MAX)
+        if not gc.isenabled() or t0 == 0 or (not state["readers"] and t0 >= want):
+            return False
+        state["readers"] += 1
+        state["set"] = max(t0, want)
+        if want > t0:
+            gc.set_threshold(want, t1, t2)
+        return True
+
+
+def _unrelax() -> None:
+    """One reader less; the last one puts the threshold back (unless changed meanwhile)."""
+    with _RELAX_LOCK:
+        state = _relaxing
+        state["readers"] -= 1
+        if state["readers"] == 0:
+            t0, t1, t2 = gc.get_threshold()
+            if t0 == state["set"]:
+                gc.set_threshold(state["found"], t1, t2)
+
+
+class _Relaxed:
+    """The end of a relaxed read, chained after the rows: it calls :func:`_unrelax` when it is
+    freed, i.e. when the reader is done with the iterator (``chain`` drops it once it is
+    reached; a reader that stops early drops the whole iterator).
+
+    Not when it is reached: the reader's tuples are alive then (the list being built), and with
+    the threshold back at its value the next allocation (the ``StopIteration`` itself) would
+    set off a young collection scanning all of them; an instant later, the usual reader
+    (``len([tuple(r) for r in result])``, a loop) has freed them or still holds them (then the
+    collector's first pass over them is one it owes anyway)."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> _Relaxed:
+        return self
+
+    def __next__(self) -> ResultRow:
+        raise StopIteration
+
+    def __del__(self) -> None:
+        _unrelax()

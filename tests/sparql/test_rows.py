@@ -107,3 +107,79 @@ def test_without_gc_restores_the_collector() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+def _large(n: int = 30_000) -> ColumnRows:
+    terms = [URIRef(f"urn:t{i}") for i in range(100)]
+    return ColumnRows(row_type([S, O]), [[terms[i % 100] for i in range(n)], [None] * n])
+
+
+def _collections(fn) -> list[int]:
+    """The generations of the collections run during ``fn()``."""
+    seen: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        fn()
+    finally:
+        gc.callbacks.remove(count)
+    return seen
+
+
+def test_reading_a_large_result_sets_off_no_collection() -> None:
+    """A reader copying a large result (one tracked tuple per row) made the collector scan,
+    promote and walk its tuples again and again (young collections every 700, full ones over
+    the whole heap): at 10 M triples most of such a reader's CPU time, finding nothing."""
+    rows = _large()
+    gc.collect()
+    before = gc.get_threshold()
+    kept: list = []
+    # at most one young collection, when the read is over (before: ~40 young ones and
+    # older ones walking the whole heap)
+    assert _collections(lambda: kept.extend(tuple(r) for r in rows)) in ([], [0])
+    assert _collections(lambda: [tuple(r) for r in rows]) in ([], [0])
+    assert gc.get_threshold() == before and len(kept) == len(rows)
+    assert kept[7] == (URIRef("urn:t7"), None)
+
+
+def test_the_collector_is_only_relaxed_while_a_large_result_is_read() -> None:
+    rows, small = _large(), _large(10)
+    before = gc.get_threshold()
+    assert before[0] < 2 * len(rows)
+    it = iter(rows)
+    assert gc.get_threshold()[0] == 2 * len(rows)
+    assert iter(small) is not None and gc.get_threshold()[0] == 2 * len(rows)
+    second = iter(rows)  # two readers: the threshold comes back after the last
+    next(it)
+    del it  # a reader that stops early gives it back too
+    assert gc.get_threshold()[0] == 2 * len(rows)
+    assert sum(1 for _ in second) == len(rows)
+    assert gc.get_threshold() == before
+    assert len(list(small)) == 10 and gc.get_threshold() == before
+
+
+def test_a_relaxed_read_keeps_the_users_collector_settings() -> None:
+    rows = _large()
+    before = gc.get_threshold()
+    try:
+        it = iter(rows)
+        gc.set_threshold(5_000, before[1], before[2])  # the user's own change meanwhile: kept
+        list(it)
+        assert gc.get_threshold()[0] == 5_000
+        gc.set_threshold(*before)
+        gc.disable()  # off: left off, nothing raised
+        list(rows)
+        assert gc.get_threshold() == before and not gc.isenabled()
+    finally:
+        gc.set_threshold(*before)
+        gc.enable()
+    gc.set_threshold(0, before[1], before[2])  # automatic collection off: left so
+    try:
+        list(rows)
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

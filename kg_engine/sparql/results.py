@@ -34,7 +34,7 @@ from rdflib.plugins.sparql.processor import SPARQLResult
 from rdflib.query import Result
 
 from kg_engine.errors import ConfigError
-from kg_engine.sparql.rows import ColumnRows, make_rows, row_type, without_gc
+from kg_engine.sparql.rows import ColumnRows, columns_of, make_rows, row_type, without_gc
 
 __all__ = ["FORMATS", "NotebookResult", "ResultFrames", "TupleResult", "format_result",
            "json_document", "notebook_result", "select_json"]
@@ -87,7 +87,7 @@ class ResultFrames:
         """Column names and one list per column; with ``native`` each distinct term is
         converted once (:func:`_python_value`), then mapped over the column at C speed."""
         names, rows = self._columns_rows()
-        cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+        cols = columns_of(rows) if rows else [[] for _ in names]
         if native:
             cols = without_gc(lambda: [_native_column(c) for c in cols])
         return names, cols
@@ -511,7 +511,7 @@ def _json_lines(names: list[str], rows: list[tuple]) -> list[str]:
     ``map``; the others hold each distinct term's JSON member (with its leading ``", "``
     after the first column), encoded once; an unbound cell is the empty string. Only when
     the first column has unbound cells does it carry the separator too, cut off per row."""
-    cols = list(zip(*rows))
+    cols = columns_of(rows)
     types = [set(map(type, c)) for c in cols]  # not `None in c`: that calls terms' __eq__
     lead = NoneType in types[0]  # the first member may be missing: cut ", " off each line
     parts: list[str] = []

@@ -30,7 +30,7 @@ from typing import Any
 from rdflib.namespace import XSD
 from rdflib.term import BNode, Identifier, Literal, URIRef
 
-from kg_engine.sparql.rows import ColumnRows, without_gc
+from kg_engine.sparql.rows import ColumnRows, columns_of, without_gc
 from kg_engine.sparql.xsd import float_str
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import decode as decode_term
@@ -240,7 +240,7 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
             ) -> Sequence[tuple]:
     if not layout:
         return [tuple.__new__(row, ()) if row is not None else ()] * len(rows)
-    columns = list(zip(*rows))  # one tuple per SQL column
+    columns = columns_of(rows)  # one list per SQL column
     cache = _term_cache(store)
     out_cols = _from_cache(cache, layout, columns)
     if out_cols is None:
@@ -250,7 +250,7 @@ def _decode(store: Any, layout: Layout, rows: Sequence[Sequence[Any]],
     return list(zip(*out_cols))
 
 
-def _from_cache(cache: dict[Any, Identifier | None], layout: Layout, columns: list[tuple]) -> list[Any] | None:
+def _from_cache(cache: dict[Any, Identifier | None], layout: Layout, columns: list[list]) -> list[Any] | None:
     """The decoded columns when every term id (and every datatype a value needs) is cached
     (a warm result, the common case of a repeated query); ``None`` at the first miss.
 
@@ -276,7 +276,7 @@ def _from_cache(cache: dict[Any, Identifier | None], layout: Layout, columns: li
     return out_cols
 
 
-def _fetching(store: Any, cache: dict[Any, Identifier | None], layout: Layout, columns: list[tuple],
+def _fetching(store: Any, cache: dict[Any, Identifier | None], layout: Layout, columns: list[list],
               constant: Callable[[int], Identifier]) -> list[Any]:
     """The decoded columns, fetching the terms the cache lacks (and resolving the query's
     constants, negative ids)."""

@@ -56,7 +56,7 @@ from rdflib.plugins.sparql.parserutils import CompValue, Expr
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 from kg_engine.core import float32
-from kg_engine.sparql import xpath_regex, xsd
+from kg_engine.sparql import durations, xpath_regex, xsd
 from kg_engine.sparql.aggregates import eval_aggregate_join
 from kg_engine.sparql.ordering import order_key
 
@@ -678,6 +678,10 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
     ``xsd:dayTimeDuration`` (XPath F&O §9.7)."""
     if not (isinstance(a, Literal) and isinstance(b, Literal)):
         raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
+    if durations.is_duration(a) and durations.is_duration(b):  # rdflib's fails on most
+        return durations.add(a, b, 1 if op == "+" else -1)
+    if durations.is_duration(a) and b.datatype in _TEMPORAL_DTS:
+        raise SPARQLError("a duration plus a date: write the date first (as Oxigraph)")
     try:
         res = _ops.AdditiveExpression(CompValue("AdditiveExpression", expr=a, op=[op], other=[b]),
                                       None)
@@ -688,7 +692,10 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
     if not isinstance(res, Literal) or res.datatype not in _DATE_DTS:
         raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
     if op == "-" and a.datatype in _TEMPORAL_DTS and b.datatype == a.datatype:
-        return Literal(str(res), datatype=XSD.dayTimeDuration, normalize=False)
+        # written as XPath (and Oxigraph) write it: zero is "PT0S" (rdflib: "P0D")
+        diff = Literal(str(res), datatype=XSD.dayTimeDuration, normalize=False)
+        return Literal(durations.lexical(*durations.value(diff), XSD.dayTimeDuration),
+                       datatype=XSD.dayTimeDuration, normalize=False)
     if res.datatype in _TEMPORAL_DTS and str(res).endswith("+00:00"):  # UTC is written "Z"
         return Literal(str(res)[:-6] + "Z", datatype=res.datatype, normalize=False)
     return res
@@ -708,6 +715,8 @@ def _additive(e: Expr, ctx: Any) -> Any:
 
 def _unary_minus(e: Expr, ctx: Any) -> Literal:
     x = e.expr
+    if durations.is_duration(x):
+        return durations.negate(x)
     _num(x)  # type check
     lex = str(x).strip()
     lex = lex[1:] if lex.startswith("-") else "-" + lex.lstrip("+")

@@ -3,7 +3,8 @@
 §18.5.1 defines ``MIN``/``MAX`` through the ``ORDER BY`` ordering, so both use this one key
 (the SQL compiler orders stored terms the same way): unbound < blank nodes < IRIs < literals;
 literals with a numeric value by that value (an integer's or decimal's exact value breaks the
-ties of their doubles), then dates by instant, then booleans, then the rest by lexical form and
+ties of their doubles), then dates by instant, then durations by length (see
+:func:`kg_engine.sparql.durations.order_value`), then booleans, then the rest by lexical form and
 language tag. A NaN (``"NaN"^^xsd:double``) has no numeric position (``NaN < x`` and ``NaN > x``
 are false), so it sorts after the numbers, among the other literals, by its lexical form.
 
@@ -28,7 +29,7 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql.sparql import SPARQLError
 
-from kg_engine.sparql import xsd
+from kg_engine.sparql import durations, xsd
 
 __all__ = ["order_key"]
 
@@ -38,12 +39,17 @@ def order_key(term: Any) -> tuple:
     from kg_engine.store.terms import typed_values
 
     if isinstance(term, BNode):
-        return (1, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
+        return (1, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
     if isinstance(term, URIRef):
-        return (2, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
+        return (2, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0, str(term), "", 0)
     if isinstance(term, Literal):
-        num = dtm = bln = None
-        if term.datatype is not None:
+        num = dtm = bln = dur = None
+        if term.datatype in durations.DURATION_TYPES:
+            try:
+                dur = durations.order_value(durations.value(term))
+            except SPARQLError:  # ill-typed: among the other literals, by its lexical form
+                pass
+        elif term.datatype is not None:
             num, dtm, bln = typed_values(str(term), str(term.datatype))
         exact: Any = 0 if num is None else num
         if num is not None and term.datatype not in (XSD.double, XSD.float):
@@ -56,7 +62,7 @@ def order_key(term: Any) -> tuple:
                     exact = v
             except SPARQLError:
                 pass
-        plain = num is None and dtm is None and bln is None
-        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, bln is None, bln or 0,
-                str(term) if plain else "", term.language or "", exact)
+        plain = num is None and dtm is None and bln is None and dur is None
+        return (3, num is None, num or 0.0, dtm is None, dtm or 0.0, dur is None, dur or 0,
+                bln is None, bln or 0, str(term) if plain else "", term.language or "", exact)
     return (0,)

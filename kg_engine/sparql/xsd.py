@@ -30,6 +30,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 from kg_engine.core import float32
+from kg_engine.sparql import durations
 
 __all__ = [
     "INTEGER_TYPES",
@@ -216,7 +217,8 @@ def category(term: Any) -> str:
     """SPARQL operator category of a term.
 
     Returns one of ``"numeric"``, ``"string"`` (simple literal or xsd:string), ``"lang"``,
-    ``"boolean"``, ``"dateTime"``, ``"date"``, ``"known"`` (another valid XSD / rdf type),
+    ``"boolean"``, ``"dateTime"``, ``"date"``, ``"duration"`` (any of the three duration
+    datatypes), ``"known"`` (another valid XSD / rdf type),
     ``"unknown"`` (unknown datatype or ill-typed lexical form), ``"iri"``, ``"bnode"``.
     """
     if isinstance(term, BNode):
@@ -240,6 +242,9 @@ def category(term: Any) -> str:
         if dt == XSD.date:
             datetime_value(term)
             return "date"
+        if dt in durations.DURATION_TYPES:
+            durations.value(term)
+            return "duration"
     except SPARQLError:
         return "unknown"
     if dt in _OTHER_KNOWN or dt == RDF.langString:
@@ -320,6 +325,8 @@ def equal(a: Any, b: Any) -> bool:
         return _bool(a) == _bool(b)
     if ca in ("dateTime", "date"):
         return _cmp_instants(datetime_value(a), datetime_value(b)) == 0
+    if ca == "duration":  # months and seconds: "P1Y" = "P12M", "P0M" = "PT0S", "P1M" != "P30D"
+        return durations.value(a) == durations.value(b)
     if ca == "lang":
         return False
     return False
@@ -350,6 +357,8 @@ def compare(a: Any, b: Any) -> int:
     if ca == "boolean":
         ba, bb = _bool(a), _bool(b)
         return (ba > bb) - (ba < bb)
+    if ca == "duration":
+        return durations.compare(durations.value(a), durations.value(b))
     return _cmp_instants(datetime_value(a), datetime_value(b))
 
 

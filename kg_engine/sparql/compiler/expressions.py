@@ -24,6 +24,7 @@ from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
+from kg_engine.sparql.durations import DURATION_TYPES, is_duration
 from kg_engine.sparql.xpath_regex import compile_xpath, search
 from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_numeric_literal
 
@@ -575,13 +576,20 @@ class ExprCompiler:
 
     def _may_be_temporal(self, ex: Ex) -> bool:
         """Whether ``ex`` may be a date, time or duration literal, which SQL's numbers cannot
-        add or subtract: a constant of such a type, or, on PostgreSQL (no Python callback), a
-        stored term when the store holds any such literal (SQLite's callback computes those)."""
+        add or subtract: a constant of such a type, or a stored or computed term when the
+        store holds any such literal (on SQLite the sum is then the Python callback's: SQL's
+        NULL for ``?b - ?a`` of two dates made ``FILTER(?b - ?a != 5)`` drop every row)."""
         if ex.kind == "const":
             return isinstance(ex.const, Literal) and ex.const.datatype in _TEMPORAL_DTS
-        if self.cc.sqlite or ex.kind not in ("term", "val", "py"):
+        if ex.kind not in ("term", "val", "py"):
             return False
         return any(self.cc.exists(dt) for dt in _TEMPORAL_DTS)
+
+    def may_hold_durations(self) -> bool:
+        """Whether the store holds a duration literal: the store keeps no value of a duration,
+        so comparing or ordering stored terms that may be durations is left to rdflib's path
+        (:mod:`kg_engine.sparql.durations`)."""
+        return any(self.cc.exists(dt) for dt in DURATION_TYPES)
 
     @staticmethod
     def _numeric(ex: Ex) -> bool:
@@ -609,7 +617,11 @@ class ExprCompiler:
         return cur
 
     def _UnaryMinus(self, e: CompValue) -> Ex:
-        a = self.exact_num(self.compile(e.expr))
+        x = self.compile(e.expr)
+        if is_duration(x.const if x.kind == "const" else None) or \
+                (x.kind in ("term", "val", "py") and self.may_hold_durations()):
+            raise Decline("unary minus of what may be a duration")
+        a = self.exact_num(x)
         return Ex("num", sql("(- {})", a.e), rank=a.rank)
 
     def _UnaryPlus(self, e: CompValue) -> Ex:
@@ -632,7 +644,7 @@ class ExprCompiler:
         the IRI, numeric and simple-string members become one set test each (same
         three-valued result as the ``=`` they replace: an IRI equals only itself; numbers and
         strings compare by value, with the type error of ``=`` for an incomparable literal)."""
-        if a.kind != "term" or len(members) < _IN_SET_MIN:
+        if a.kind != "term" or len(members) < _IN_SET_MIN or self.may_hold_durations():
             return [self.compare("=", a, self.compile(x)) for x in members]
         from kg_engine.store.terms import typed_values
 
@@ -696,6 +708,10 @@ class ExprCompiler:
             sqlop = _flip(sqlop)
         if a.kind == "const" and b.kind == "const":
             return _fold_comparison(op, a.const, b.const)
+        if is_duration(b.const if b.kind == "const" else None) or \
+                (self.may_hold_durations() and not isinstance(b.const, (URIRef, BNode))):
+            # a duration's value (months, seconds) is in no column of the store
+            raise Decline("comparison that may be of durations")
         ka, kb = _value_kind(a), _value_kind(b)
         if eq and ka and kb and ka != kb:  # a number, a string, a boolean: unequal, not an error
             known = Sql.join(" AND ", [sql("{} IS NOT NULL", self._typed(x)) for x in (a, b)

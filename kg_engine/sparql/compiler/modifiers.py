@@ -27,6 +27,9 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
     finally:
         xc.allow_risky = False
     if ex.kind == "term":
+        if xc.may_hold_durations():
+            # the store's value columns have no duration's length: rdflib's path orders them
+            raise Decline("ORDER BY over a store holding durations")
         f = xc.f
         rank = sql("(CASE WHEN {} IS NULL THEN 0 WHEN {} = 2 THEN 1 WHEN {} = 1 THEN 2 ELSE 3 END)",
                    ex.e, f(ex, "kind"), f(ex, "kind"))
@@ -49,22 +52,22 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
     if ex.kind == "const":
         return []
     if ex.kind == "py":  # a term computed by a Python callback: its key, part by part
-        return [(cc.text_key(sql(f"kg_key({{}}, {k})", ex.e)) if k >= 7 else sql(f"kg_key({{}}, {k})", ex.e),
-                 desc) for k in range(9)]
+        return [(cc.text_key(sql(f"kg_key({{}}, {k})", ex.e)) if k >= 9 else sql(f"kg_key({{}}, {k})", ex.e),
+                 desc) for k in range(11)]
     if ex.kind == "val" and cc.sqlite:
         # numbers (the common case) in SQL; any other value (-5 string, -6 boolean, -7 term
         # computed in Python) by its term's key (kg_val → kg_key), as a stored term sorts; a
         # value SQL could not compute exactly (-99) makes kg_val raise: the statement fails
         # and rdflib evaluates the query
         n = xc.num(ex).e
-        native = ["3", "0", n, "1", "0", "1", "0", "''", "''"]
+        native = ["3", "0", n, "1", "0", "1", "0", "1", "0", "''", "''"]
         keys = []
-        for k in range(9):
+        for k in range(11):
             other = sql(f"kg_key(kg_val({{}}, {{}}, {{}}, NULL), {k})", ex.e, ex.rank, ex.lang)
             key = sql(f"(CASE WHEN {{}} IS NULL THEN {'0' if k == 0 else 'NULL'} "
                       "WHEN {} IN (-1, -2, -3, -4) THEN {} ELSE {} END)",
                       ex.rank, ex.rank, native[k] if isinstance(native[k], Sql) else Sql(native[k]), other)
-            keys.append((cc.text_key(key) if k >= 7 else key, desc))
+            keys.append((cc.text_key(key) if k >= 9 else key, desc))
         return keys
     if ex.kind == "val":  # PostgreSQL: unbound first, then as stored terms sort (see above)
         n = xc.num(ex).e

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from decimal import Decimal
 from typing import Any
 
 from rdflib.namespace import XSD
@@ -119,8 +120,10 @@ def kg_key(text: str | None, k: int) -> Any:
     from kg_engine.sparql.ordering import order_key
     key = order_key(None if text is None else decode_encoded(text))
     if k >= len(key):
-        return "" if k >= 7 else 0
+        return "" if k >= 9 else 0
     v = key[k]
+    if isinstance(v, Decimal):  # a duration's length (SQLite takes no Decimal)
+        return float(v)
     return int(v) if isinstance(v, bool) else v
 
 

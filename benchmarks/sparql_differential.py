@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the query grammar and data as before the fourth widening")
     ap.add_argument("--no-widen5", action="store_true",
                     help="the query grammar and data as before the fifth widening")
+    ap.add_argument("--no-widen6", action="store_true",
+                    help="the query grammar and data as before the sixth widening (durations)")
     args = ap.parse_args(argv)
     url: object = "sqlite://"
     if args.postgres:
@@ -61,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         rep = run(args.seed, args.queries, url=url, datasets=args.datasets,
                   shrink_failures=not args.no_shrink, timeout=args.timeout, progress=progress,
                   widen=not args.no_widen, widen4=not (args.no_widen or args.no_widen4),
-                  widen5=not (args.no_widen or args.no_widen4 or args.no_widen5))
+                  widen5=not (args.no_widen or args.no_widen4 or args.no_widen5),
+                  widen6=not (args.no_widen or args.no_widen4 or args.no_widen5 or args.no_widen6))
     print(rep.summary())
     print(f"wall {time.perf_counter() - t0:.1f} s, cpu {time.process_time() - cpu0:.1f} s")
     for f in rep.failures[:30]:

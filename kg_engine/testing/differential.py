@@ -114,12 +114,34 @@ LITERALS5 = ["9007199254740993", "9007199254740992", '"9223372036854775807"^^xsd
              '"2021-01-01T00:00:00Z"^^xsd:dateTime', '"a"@EN', '"a"@en-US', '"A\\nb"', '"a.b"@fr']
 
 
-def make_dataset(seed: int, size: int = 40, widen4: bool = True, widen5: bool | None = None) -> str:
+#: literals of the sixth widening's data: durations of the three types (equal values written
+#: in other forms across types, a month beside 28 to 31 days, negative, zero) and dateTimes /
+#: dates to subtract (journeys of 45 minutes, 90 minutes and a day); written as pyoxigraph's
+#: store keeps them (canonical), so they are not the ``non-canonical`` deviation
+LITERALS6 = ['"PT1H"^^xsd:dayTimeDuration', '"PT1H"^^xsd:duration', '"PT45M"^^xsd:duration',
+             '"P1D"^^xsd:dayTimeDuration', '"P30D"^^xsd:dayTimeDuration', '"P1M"^^xsd:duration',
+             '"P1Y"^^xsd:yearMonthDuration', '"P1Y1M"^^xsd:yearMonthDuration', '"-PT1H"^^xsd:dayTimeDuration',
+             '"P1MT1H"^^xsd:duration', '"PT0S"^^xsd:dayTimeDuration', '"P0M"^^xsd:yearMonthDuration',
+             '"PT1H30M"^^xsd:dayTimeDuration', '"2020-01-01T08:00:00Z"^^xsd:dateTime',
+             '"2020-01-01T08:45:00Z"^^xsd:dateTime', '"2020-01-01T09:30:00Z"^^xsd:dateTime',
+             '"2020-01-02T08:00:00Z"^^xsd:dateTime', '"2020-01-01"^^xsd:date', '"2020-03-01"^^xsd:date']
+
+#: duration constants the sixth widening's expressions compare and add
+DURATIONS6 = ['"PT1H"^^xsd:dayTimeDuration', '"PT1H"^^xsd:duration', '"PT60M"^^xsd:dayTimeDuration',
+              '"P1M"^^xsd:yearMonthDuration', '"P30D"^^xsd:dayTimeDuration', '"P32D"^^xsd:dayTimeDuration',
+              '"P12M"^^xsd:yearMonthDuration', '"PT0S"^^xsd:dayTimeDuration', '"-PT30M"^^xsd:dayTimeDuration',
+              '"P1Y2M"^^xsd:duration', '"P1DT2H"^^xsd:duration', '"PT1H"^^xsd:yearMonthDuration']
+
+
+def make_dataset(seed: int, size: int = 40, widen4: bool = True, widen5: bool | None = None,
+                 widen6: bool | None = None) -> str:
     """A TriG document: default graph + ``ex:g1``/``ex:g2``, ~``size`` triples in all
     (``widen4``: plus a dozen statements with the fourth widening's literals, drawn from
     their own stream so the others stay those earlier runs had; ``widen5`` (default:
-    ``widen4``): the fifth widening's literals and a cycle in each named graph, likewise)."""
+    ``widen4``): the fifth widening's literals and a cycle in each named graph, likewise;
+    ``widen6`` (default: ``widen5``): the sixth widening's durations and dates, likewise)."""
     widen5 = widen4 if widen5 is None else widen5
+    widen6 = widen5 if widen6 is None else widen6
     rng = random.Random(seed)
     graphs: dict[str, list[str]] = {"": [], "ex:g1": [], "ex:g2": []}
     bnodes = ["_:b1", "_:b2"]
@@ -150,6 +172,11 @@ def make_dataset(seed: int, size: int = 40, widen4: bool = True, widen5: bool | 
         # default graph's n0 -> n1 -> n2 -> n0
         graphs["ex:g1"].extend(["ex:n1 ex:p0 ex:n0 .", "ex:n2 ex:p1 ex:n2 ."])
         graphs["ex:g2"].extend(["ex:n3 ex:p0 ex:n4 .", "ex:n4 ex:p0 ex:n5 .", "ex:n5 ex:p0 ex:n3 ."])
+    if widen6:
+        r6 = random.Random(seed * 49979687 + 17)
+        for lit in LITERALS6:
+            g = r6.choice(["", "", "", "ex:g1", "ex:g2"])
+            graphs[g].append(f"{r6.choice(NODES)} {r6.choice(PREDS)} {lit} .")
     out = [f"@prefix ex: <{EX}> .", f"@prefix xsd: <{XSD}> ."]
     out.extend(sorted(set(graphs[""])))
     for g in GRAPHS:
@@ -181,7 +208,8 @@ class QueryGenerator:
     """
 
     def __init__(self, seed: int, max_depth: int = 3, widen: bool = True,
-                 widen4: bool | None = None, widen5: bool | None = None) -> None:
+                 widen4: bool | None = None, widen5: bool | None = None,
+                 widen6: bool | None = None) -> None:
         self.rng = random.Random(seed)
         #: decides on and builds the constructs added later (DESCRIBE, REDUCED, an outer
         #: VALUES, SEPARATOR, more builtins and paths) without changing ``rng``'s stream
@@ -215,6 +243,13 @@ class QueryGenerator:
         #: ``widen5=False`` (or ``widen4=False``) gives the queries runs before it gave
         self.w5 = random.Random(seed * 15485867 + 13)
         self.widen5 = self.widen4 if widen5 is None else widen5
+        #: decides on and builds the sixth widening (see :meth:`_w6_expr`, :meth:`_w6_query`):
+        #: =, !=, <, >, <=, >= of durations of the three types (stored, constant, computed as
+        #: ``?b - ?a`` of dateTimes/dates), duration sums and differences, dateTime ± duration,
+        #: unary minus, STR/DATATYPE of computed durations; ORDER BY and MIN/MAX over durations.
+        #: ``widen6=False`` (or ``widen5=False``) gives the queries runs before it gave
+        self.w6 = random.Random(seed * 49979693 + 19)
+        self.widen6 = self.widen5 if widen6 is None else widen6
         self.max_depth = max_depth
 
     # terms -----------------------------------------------------------------------------
@@ -253,6 +288,8 @@ class QueryGenerator:
             out = self._w4_expr(out)
         if depth <= 1 and self.widen5 and self.w5.random() < 0.08:
             out = self._w5_expr(out)
+        if depth <= 1 and self.widen6 and self.w6.random() < 0.1:
+            out = self._w6_expr()
         return out
 
     def _w4_expr(self, e: Node) -> Node:
@@ -669,7 +706,54 @@ class QueryGenerator:
             tree, dataset = self._w4_query(tree, dataset)
         if self.widen5 and self.w5.random() < 0.12:
             tree, dataset = self._w5_query(tree, dataset)
+        if self.widen6 and self.w6.random() < 0.12:
+            tree = self._w6_query()
         return Case(tree, dataset)
+
+    # the sixth widening ----------------------------------------------------------------------
+    def _w6_operand(self) -> Node:
+        """A duration-valued (or not) operand: a variable, a constant, a difference of two
+        variables (dateTimes/dates give a dayTimeDuration), a sum with a duration."""
+        w = self.w6
+        v, u = w.sample(VARS[:4], 2)
+        return w.choice([["atom", v], ["atom", v], ["atom", w.choice(DURATIONS6)],
+                         ["bin", "-", ["atom", v], ["atom", u]],
+                         ["bin", w.choice(["+", "-"]), ["atom", v], ["atom", w.choice(DURATIONS6)]],
+                         ["call", "-", ["atom", v]]])
+
+    def _w6_expr(self) -> Node:
+        """Comparisons and arithmetic of durations (sixth widening; drawn from ``w6``)."""
+        w = self.w6
+        k = w.randrange(4)
+        if k <= 1:
+            return ["bin", w.choice(["=", "!=", "<", ">", "<=", ">="]), self._w6_operand(), self._w6_operand()]
+        if k == 2:
+            return ["call", w.choice(["STR", "DATATYPE", "isLITERAL"]), self._w6_operand()]
+        return ["in", w.choice(["IN", "NOT IN"]), self._w6_operand(), ["atom", w.choice(DURATIONS6)],
+                ["atom", w.choice(DURATIONS6)]]
+
+    def _w6_query(self) -> Node:
+        """ORDER BY, MIN/MAX and projected arithmetic over durations (sixth widening)."""
+        w = self.w6
+        a, b, c = w.sample(VARS[:4], 3)
+        p, q = w.choice(PREDS), w.choice(PREDS)
+        where: Node = ["group", ["triple", a, p, b]]
+        if w.random() < 0.5:
+            where.append(["triple", a, q, c])
+            val: Node = ["bin", "-", ["atom", b], ["atom", c]]
+        else:
+            val = w.choice([["atom", b], ["bin", "+", ["atom", b], ["atom", w.choice(DURATIONS6)]]])
+        if w.random() < 0.4:
+            where.append(["filter", self._w6_expr()])
+        if w.random() < 0.5:
+            fns = [f"MIN({_render_expr(val)})", f"MAX({_render_expr(val)})", f"COUNT({_render_expr(val)})"]
+            proj = [["as", fn, f"?c{i}"] for i, fn in enumerate(w.sample(fns, w.choice([1, 2])))]
+            if w.random() < 0.5:  # per subject
+                return ["select", [a, *proj], where, _mods(group=[a], order=[a])]
+            return ["select", proj, where, _mods()]
+        where.append(["bind", val, "?d6"])
+        keys = w.choice([["?d6", a, b], ["DESC(?d6)", a, b]])
+        return ["select", [a, b, "?d6"], where, _mods(order=keys, limit=w.choice([None, None, 3]))]
 
     def _w4_query(self, tree: Node, dataset: list[str]) -> tuple[Node, list[str]]:
         """Query-level constructs of the fourth widening: a dataset clause with ``GRAPH ?g``,
@@ -1522,7 +1606,7 @@ class Report:
 def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", datasets: int = 1,
         shrink_failures: bool = True, timeout: float = 8.0, max_shrunk: int = 40,
         progress: Callable[[int, Outcome], None] | None = None, widen: bool = True,
-        widen4: bool | None = None, widen5: bool | None = None) -> Report:
+        widen4: bool | None = None, widen5: bool | None = None, widen6: bool | None = None) -> Report:
     """Generate ``queries`` queries (spread over ``datasets`` datasets) from ``seed``, run
     them on kg-engine (``url``: a database URL, or a function returning a fresh one per
     store, e.g. ``TemporaryPostgres.new_database_url``) and pyoxigraph; shrink the failures.
@@ -1531,12 +1615,13 @@ def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", 
     report = Report()
     widen4 = widen if widen4 is None else widen4
     widen5 = widen4 if widen5 is None else widen5
+    widen6 = widen5 if widen6 is None else widen6
     per = max(1, queries // datasets)
     for d in range(datasets):
-        trig = make_dataset(seed * 1000 + d, widen4=widen4, widen5=widen5)
+        trig = make_dataset(seed * 1000 + d, widen4=widen4, widen5=widen5, widen6=widen6)
         engines = Engines(trig, url=url() if callable(url) else url)
         canonical = Engines(canonical_dataset(trig), url=url() if callable(url) else url)
-        gen = QueryGenerator(seed * 1000 + d, widen=widen, widen4=widen4, widen5=widen5)
+        gen = QueryGenerator(seed * 1000 + d, widen=widen, widen4=widen4, widen5=widen5, widen6=widen6)
         n = per if d < datasets - 1 else queries - per * (datasets - 1)
         for _ in range(n):
             case = gen.query()

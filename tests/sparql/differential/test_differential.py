@@ -28,15 +28,21 @@ def _check(report) -> None:
     assert not bad, "\n".join(f"{f['status']}: {f.get('shrunk', f['query'])}\n  {f['detail']}" for f in bad)
 
 
+#: the sixth widening (durations) is left out of the fixed slices: its differences are
+#: pyoxigraph 0.5's (``?x + "P1D"^^xsd:dayTimeDuration`` with a constant duration is unbound
+#: there; ``COUNT(?b - ?a)`` over rows where ``-`` errs is unbound, not 0) or the documented
+#: MIN/MAX-over-errors deviation; the benchmark runs judge them (docs/sparql.md)
+
+
 def test_fixed_seed_slice_agrees_on_sqlite() -> None:
-    report = run(11, 150, datasets=3, shrink_failures=True, max_shrunk=5)
+    report = run(11, 150, datasets=3, shrink_failures=True, max_shrunk=5, widen6=False)
     _check(report)
     assert report.counts["agree"] >= 120  # the slice really compares answers
 
 
 @pytest.mark.postgres
 def test_fixed_seed_slice_agrees_on_postgres(pg_server) -> None:
-    report = run(14, 60, url=pg_server.new_database_url, datasets=2, max_shrunk=3)
+    report = run(14, 60, url=pg_server.new_database_url, datasets=2, max_shrunk=3, widen6=False)
     _check(report)
 
 
@@ -174,3 +180,21 @@ def test_nan_is_not_ordered_when_checking_order_by() -> None:
     dbl = "http://www.w3.org/2001/XMLSchema#double"
     assert _key_cmp(("lit", "nan", dbl, ""), ("lit", "1.0", dbl, "")) is None
     assert _key_cmp(("lit", "2.0", dbl, ""), ("lit", "1.0", dbl, "")) == 1
+
+
+def test_sixth_widening_covers_durations_and_can_be_turned_off() -> None:
+    gen = QueryGenerator(2200300)
+    text = " ".join(gen.query().render() for _ in range(800))
+    for word in ('"PT1H"^^xsd:dayTimeDuration', '"P1M"^^xsd:yearMonthDuration', "?d6", "ORDER BY DESC(?d6)",
+                 "(-?", "DATATYPE((", "NOT IN (", "MAX(("):
+        assert word in text, word
+    assert '"P30D"^^xsd:dayTimeDuration' in make_dataset(5)
+    # widen6=False: the queries and data runs before the widening had for the same seed (the
+    # digests of what main gave before it)
+    import hashlib
+    gen = QueryGenerator(2200300, widen6=False)
+    before = "\n".join(gen.query().render() for _ in range(50))
+    assert hashlib.sha256(before.encode()).hexdigest() == \
+        "0b0ac4dec9f2e5f1daf826c65711cc57f31db63603055abe5beb014a4933f4c8"
+    assert hashlib.sha256(make_dataset(5, widen6=False).encode()).hexdigest() == \
+        "131d2c3bafd2616b54a08aede837c58ced0d50efef88424dcf4046ec990f7e05"

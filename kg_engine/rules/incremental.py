@@ -201,10 +201,20 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
         asserted = [q[:3] for q in quads if graph_origin(q[3]) == "asserted"]
         if asserted:
             ids = engine.store.term_ids({t for q in asserted for t in q})
+            keys = sorted({(ids[s], ids[p], ids[o]) for s, p, o in asserted})
             for table in ("kg_quads", "kg_rules_derivations"):
-                engine.db.executemany(
-                    f"DELETE FROM {table} WHERE g = ? AND s = ? AND p = ? AND o = ?",
-                    sorted({(gid, ids[s], ids[p], ids[o]) for s, p, o in asserted}))
+                if engine.dialect == "postgresql":
+                    # one statement: each of a per-row DELETE's executions is planned anew
+                    # (plan_cache_mode, RuleEngine._session) against kg_quads' fine-grained
+                    # statistics, ~0.35 ms each: 2.9 s of planning to add a LUBM department
+                    s_, p_, o_ = (list(c) for c in zip(*keys))
+                    engine.db.execute(
+                        f"DELETE FROM {table} t USING unnest(?::bigint[], ?::bigint[], ?::bigint[]) "
+                        f"AS k(s, p, o) WHERE t.g = ? AND t.s = k.s AND t.p = k.p AND t.o = k.o",
+                        (s_, p_, o_, gid))
+                else:
+                    engine.db.executemany(f"DELETE FROM {table} WHERE g = ? AND s = ? AND p = ? AND o = ?",
+                                          [(gid, *k) for k in keys])
         if engine.db.scalar(f"SELECT COUNT(*) FROM {_SEED}"):
             engine.analyze(_SEED)
             result.derived, result.rounds = engine.fixpoint(gid, prof, seed=_SEED)

@@ -89,6 +89,38 @@ def test_removing_an_asserted_triple_that_is_also_derivable_keeps_it_inferred():
     }
 
 
+def test_asserting_inferred_triples_takes_them_out_of_the_inferred_graph(store, monkeypatch):
+    """Adding triples the closure holds moves them from the inferred graph to the asserted
+    one (every backend). On PostgreSQL that is one DELETE per table, not one per triple: each
+    per-row DELETE was planned anew (force_custom_plan) against kg_quads' fine-grained
+    statistics — 2.9 s of planning to add a LUBM(10) department of 8,281 triples."""
+    classes = [U(f"C{i}") for i in range(3)]
+    people = [U(f"i{k}") for k in range(40)]
+    store.add([(classes[0], RDFS.subClassOf, classes[1]), (classes[1], RDFS.subClassOf, classes[2])]
+              + [(x, RDF.type, classes[0]) for x in people])
+    eng = RuleEngine(store, "owl-rl")
+    eng.materialise()
+    inf = inferred_graph("owl-rl")
+    now_asserted = [(x, RDF.type, classes[2]) for x in people]
+    assert all((*t, inf) in set(store.triples(t)) for t in now_asserted)
+    calls: list[str] = []
+    many = store.db.executemany
+
+    def recording(sql, rows):
+        calls.append(sql)
+        return many(sql, rows)
+
+    monkeypatch.setattr(store.db, "executemany", recording)
+    eng.add(now_asserted)
+    graphs = {q[3] for t in now_asserted for q in store.triples(t)}
+    assert inf not in graphs and len(graphs) == 1
+    ids = store.term_ids([RDF.type, classes[2]])
+    assert not store.db.scalar("SELECT COUNT(*) FROM kg_rules_derivations WHERE p = ? AND o = ?",
+                               (ids[RDF.type], ids[classes[2]]))
+    if store.dialect == "postgresql":
+        assert not [c for c in calls if c.startswith("DELETE")]
+
+
 def test_owl_rl_incremental_matches_recompute(store):  # every backend
     tbox = [
         (U("Student"), OWL.equivalentClass, U("StudentDef")),

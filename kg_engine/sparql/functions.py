@@ -222,7 +222,7 @@ def _same_term(e: Expr, ctx: Any) -> Literal:
 
 
 _CASTS = {XSD.string, XSD.boolean, XSD.integer, XSD.decimal, XSD.float, XSD.double,
-          XSD.dateTime, XSD.date} | set(xsd.INTEGER_TYPES)
+          XSD.dateTime, XSD.date} | set(xsd.INTEGER_TYPES) | durations.DURATION_TYPES
 
 
 def _function(e: Expr, ctx: Any) -> Any:

@@ -680,6 +680,8 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
         raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
     if durations.is_duration(a) and durations.is_duration(b):  # rdflib's fails on most
         return durations.add(a, b, 1 if op == "+" else -1)
+    if a.datatype == XSD.time and (b.datatype == XSD.time or durations.is_duration(b)):
+        return durations.time_arith(a, op, b)  # rdflib's fails on times
     if durations.is_duration(a) and b.datatype in _TEMPORAL_DTS:
         raise SPARQLError("a duration plus a date: write the date first (as Oxigraph)")
     try:

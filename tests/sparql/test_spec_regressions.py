@@ -1106,3 +1106,23 @@ def test_casts_to_durations(timetable):
         assert cast(bad) is None, bad
     assert _filtered(timetable, "ex:dur ?d", 'xsd:dayTimeDuration(?d) = "PT1H"^^xsd:dayTimeDuration') == \
         ["h60", "s3600"]
+
+
+def test_time_arithmetic(timetable):
+    # rdflib's date arithmetic failed on xsd:time (unbound); XPath op:subtract-times and
+    # op:add-dayTimeDuration-to-time, as Oxigraph: around the clock, timezones kept
+    q = ("SELECT ?x ?y ?z WHERE {{ VALUES (?a ?b ?d) {{ ({}) }} "
+         "BIND(?a - ?b AS ?x) BIND(?a + ?d AS ?y) BIND(?a - ?d AS ?z) }}")
+    def t(lex: str) -> str:
+        return f'"{lex}"^^xsd:time'
+    def dt(lex: str) -> str:
+        return f'"{lex}"^^xsd:dayTimeDuration'
+    assert _both_paths(timetable, q.format(f'{t("23:30:00")} {t("08:00:00")} {dt("PT1H")}')) == \
+        [("PT15H30M", "00:30:00", "22:30:00")]
+    assert _both_paths(timetable, q.format(f'{t("10:00:00Z")} {t("08:00:00+01:00")} {dt("P1D")}')) == \
+        [("PT3H", "10:00:00Z", "10:00:00Z")]
+    assert _both_paths(timetable, q.format(f'{t("01:00:00")} {t("10:00:00.5")} {dt("-PT2H")}')) == \
+        [("-PT9H0.5S", "23:00:00", "03:00:00")]
+    # with and without a timezone; a time plus months
+    assert _both_paths(timetable, q.format(f'{t("10:00:00")} {t("08:00:00Z")} "P1M"^^xsd:yearMonthDuration')) == \
+        [(None, None, None)]

@@ -659,9 +659,10 @@ def _arith(first: Any, ops: list[str], others: list[Any]) -> Literal:
 
 
 def _multiplicative(e: Expr, ctx: Any) -> Any:
-    if e.other is None:
-        return e.expr
-    return _arith(e.expr, list(e.op), list(e.other))
+    first, other = e.expr, e.other  # read once: each read evaluates again (see _additive)
+    if other is None:
+        return first
+    return _arith(first, list(e.op), list(other))
 
 
 _DATE_DTS = {XSD.dateTime, XSD.date, XSD.time, XSD.duration, XSD.dayTimeDuration,
@@ -704,15 +705,18 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
 
 
 def _additive(e: Expr, ctx: Any) -> Any:
-    if e.other is None:
-        return e.expr
-    terms = [e.expr, *e.other]
-    if any(isinstance(t, Literal) and t.datatype in _DATE_DTS for t in terms):
-        cur = e.expr
-        for op, t in zip(e.op, e.other):  # left to right (rdflib stops after the first)
+    # each read of e.expr / e.other evaluates the operand again (rdflib's Expr): read once,
+    # or ((?k - 1) + 1) … nested 20 deep evaluates ?k 2^20 times
+    first, other = e.expr, e.other
+    if other is None:
+        return first
+    other = list(other)
+    if any(isinstance(t, Literal) and t.datatype in _DATE_DTS for t in [first, *other]):
+        cur = first
+        for op, t in zip(e.op, other):  # left to right (rdflib stops after the first)
             cur = _date_arith(cur, op, t)
         return cur
-    return _arith(e.expr, list(e.op), list(e.other))
+    return _arith(first, list(e.op), other)
 
 
 def _unary_minus(e: Expr, ctx: Any) -> Literal:

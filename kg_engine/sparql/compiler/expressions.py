@@ -436,7 +436,14 @@ class ExprCompiler:
         try:
             if meth is None:
                 raise Decline(f"expression {name} is not compiled to SQL")
-            return meth(expr)
+            out = meth(expr)
+            size = sum(len(x.text) for x in (out.e, out.rank, out.lang) if isinstance(x, Sql))
+            if size > EXPR_SQL_MAX:
+                # each operation repeats its operands' SQL (value, type and divisor tests):
+                # ten nested arithmetic operations were megabytes of SQL, past PostgreSQL's
+                # 65,535 parameters; SQLite's Python callback computes such an expression once
+                raise Decline(f"expression {name} compiles to {size:,} characters of SQL")
+            return out
         except Decline:
             py = self.python(expr)
             if py is None:
@@ -1666,6 +1673,8 @@ def _fold_comparison(op: str, a: Any, b: Any) -> Sql:
     return TRUE if result else FALSE
 
 
+#: an expression whose SQL is longer is evaluated outside SQL (see ExprCompiler.compile)
+EXPR_SQL_MAX = 40_000
 _IN_SET_MIN = 16  # IN lists at least this long test IRIs and numbers as sets
 
 

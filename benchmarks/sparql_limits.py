@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--report", default=None, help="write every outcome as JSON here")
     args = ap.parse_args(argv)
+    logging.disable(logging.WARNING)  # the fallback warnings of thousands of nodes
     cases = generate(args.seed, args.families.split(","), args.per_family,
                      extremes=not args.no_extremes)
     urls: dict[str, object] = {}

@@ -54,7 +54,14 @@ class QuadWriter:
     def __init__(self, write: Callable[[Sequence[tuple]], None]) -> None:
         self._write = write
         self.lock = threading.Lock()
-        self._queue: queue.Queue[Sequence[tuple] | None] = queue.Queue(maxsize=1)
+        # At most one batch waits (memory stays bounded): the loading thread takes the slot
+        # before it queues one, the writer gives it back as it takes one. Not a
+        # Queue(maxsize=1): a Ctrl-C inside Queue.put (Python code around a Condition: the
+        # signal handler runs between its steps) broke the queue's lock ("release unlocked
+        # lock"), and the loader and the writer thread then waited for each other for ever.
+        # A C lock and a C queue either do their step or not.
+        self._slot = threading.Lock()
+        self._queue: queue.SimpleQueue[Sequence[tuple] | None] = queue.SimpleQueue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kg-load-writer", daemon=True)
 
@@ -63,6 +70,7 @@ class QuadWriter:
             rows = self._queue.get()
             if rows is None:
                 return
+            self._slot.release()
             if self._error is None:
                 try:
                     with self.lock:
@@ -73,22 +81,29 @@ class QuadWriter:
     def __call__(self, rows: Sequence[tuple]) -> None:
         if self._error is not None:
             raise self._error
+        self._slot.acquire()
         self._queue.put(rows)
 
     def __enter__(self) -> Self:
-        self._thread.start()
+        try:
+            self._thread.start()
+        except BaseException:  # (a Ctrl-C in Thread.start): a thread that did start ends
+            self._queue.put(None)
+            raise
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is not None:
-            self._error = self._error or exc  # the thread skips what is still queued
-            while True:
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    break
-        self._queue.put(None)
+        try:
+            if exc_type is not None:
+                self._error = self._error or exc  # the thread skips what is still queued
+                while True:
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+        finally:
+            self._queue.put(None)
         self._thread.join()
         if exc_type is None and self._error is not None:
             raise self._error

@@ -316,7 +316,7 @@ class QueryEngine:
         return self._cached(
             key,
             lambda: PreparedQuery(
-                text, parse_query(text, base=base, init_ns=init_ns, source=source), base
+                text, _deep(parse_query, text, base=base, init_ns=init_ns, source=source), base
             ),
         )
 
@@ -331,7 +331,7 @@ class QueryEngine:
         """Parse (or fetch from the cache) a SPARQL Update request."""
         key = ("U", text, base, self._ns_key(init_ns))
         update = self._cached(
-            key, lambda: parse_update(text, base=base, init_ns=init_ns, source=source)
+            key, lambda: _deep(parse_update, text, base=base, init_ns=init_ns, source=source)
         )
         update.kg_text = text  # what the store's write records name (store/writes.py)
         return update
@@ -801,6 +801,16 @@ class QueryEngine:
             if translated is exc:
                 raise
             raise translated from exc
+
+
+def _deep(parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``parse(*args, **kwargs)``, rerun with a large stack when it recurses too deep (a UNION
+    of 2,000 branches: ``kg query`` parses before it runs, outside :meth:`QueryEngine.query`'s
+    own rerun, and failed with RecursionError)."""
+    try:
+        return parse(*args, **kwargs)
+    except RecursionError:
+        return run_deep(parse, *args, **kwargs)
 
 
 def _answer_graphs(store: Any, include_inferred: bool, include_predicted: bool

@@ -681,12 +681,12 @@ def judge(case: LimitCase, kg: tuple, ox: tuple, seconds: float = 0.0) -> LimitO
         diff = _same(case, kg[1], ox[1])
         return LimitOutcome("agree" if diff is None else "differ", diff or "", seconds)
     detail, tb = kg[1], kg[2]
+    if case.kind == "update" and len(kg) > 3 and not kg[3]:
+        return LimitOutcome("store-changed", detail, seconds)
     if status.endswith("bug"):
         return LimitOutcome("bug", detail, seconds, {"traceback": tb})
     if "timeout" in detail.lower() and "QueryTimeoutError" in detail or "timeout of" in detail:
         return LimitOutcome("kg-timeout", detail, seconds)
-    if case.kind == "update" and len(kg) > 3 and not kg[3]:
-        return LimitOutcome("store-changed", detail, seconds)
     if ox[0] == "reject":
         return LimitOutcome("both-reject", f"{detail} | ox: {ox[1]}", seconds)
     if case.family == "failed-update":

@@ -282,3 +282,19 @@ def test_an_update_given_to_kg_query_names_kg_update_and_back(db: str) -> None:
     assert res.exit_code == 2 and "this is a SPARQL query: run it with kg query" in res.output
     res = CliRunner().invoke(app, ["query", "SELEC * WHERE { ?s ?p ?o }", "--db", db])
     assert res.exit_code == 2 and "run it with" not in res.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_union_of_thousands_of_branches(tmp_path: Path, fmt: str) -> None:
+    # kg query parses the query before running it, outside the API's large-stack rerun: a
+    # UNION of 2,000 branches exited 1 with "internal error … RecursionError"
+    from kg_engine import KnowledgeGraph
+
+    url = f"sqlite:///{tmp_path / 'u.sqlite'}"
+    KnowledgeGraph(url).update("INSERT DATA { <urn:s> <urn:p7> 7 }")
+    q = tmp_path / "u.rq"
+    q.write_text("SELECT ?o WHERE { " + " UNION ".join(f"{{ ?s <urn:p{k}> ?o }}"
+                                                        for k in range(2000)) + " }")
+    res = run("query", "--db", url, "-f", str(q), "--format", fmt)
+    assert res.exit_code == 0, res.output
+    assert "7" in res.output

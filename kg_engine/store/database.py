@@ -208,10 +208,11 @@ def sqlite_path(url: str) -> str | None:
     return parsed.database
 
 
-#: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) that mean the database
-#: file or its surroundings are wrong, not kg-engine: what happened, then what to do.
+#: What to do about a statement of the connection still in progress (an unfinished result).
 _UNFINISHED = ("read the rest of the query result you hold (or close it, or delete it and "
                "the traceback that keeps it: sys.last_traceback) and run it again")
+#: SQLite result codes (``sqlite3.Error.sqlite_errorname`` prefixes) that mean the database
+#: file or its surroundings are wrong, not kg-engine: what happened, then what to do.
 _SQLITE_CAUSES = {
     "SQLITE_NOTADB": ("is not a SQLite database",
                       "give the path of a kg-engine store, or a new file name to create one"),
@@ -1059,7 +1060,7 @@ class Database:
         conn = pinned or self.raw
         with conn.cursor(name=f"kg_stream_{id(self):x}") as cur:
             cur.itersize = batch
-            try:  # (a leaked lock would hang the cursor's close)
+            try:  # settled before the cursor's CLOSE, which an ACTIVE connection refuses
                 cur.execute(self.sql(text), params or None)
                 rows = cur.fetchmany(batch)
             except BaseException:

@@ -21,7 +21,7 @@ one :class:`LimitOutcome`:
   refuses it with one clear error (the CLI: exit 2, no traceback);
 * ``limit-error`` — kg-engine refuses with a clear error that pyoxigraph does not need: the
   message must name the limit and the fix, and a failed update must leave the store as it was;
-* ``unchecked`` — pyoxigraph crashed or ran past ten time limits (deep nesting overflows
+* ``unchecked`` — pyoxigraph crashed or ran past three time limits (deep nesting overflows
   its stack): kg-engine's answer (or clear error) is not compared;
 * failures: ``differ`` (wrong answer), ``bug`` (an exception that is not a
   :class:`~kg_engine.errors.KgEngineError`, a CLI exit other than 0/2 or a traceback),
@@ -660,7 +660,7 @@ def run_case(case: LimitCase, url: str | Callable[[], str] = "sqlite://", path: 
             return LimitOutcome("bug", f"child failed: {exc}", time.perf_counter() - t0)
         seconds = time.perf_counter() - t0
         try:
-            ox = _in_child(lambda: _ox_side(case, datafile), 10 * time_limit)
+            ox = _in_child(lambda: _ox_side(case, datafile), 3 * time_limit)
         except (TimeoutError, ReferencePanic, RuntimeError) as exc:
             ox = ("failed", f"pyoxigraph failed: {exc}")
     return judge(case, kg, ox, seconds)

@@ -384,8 +384,9 @@ class Database:
         #: SQLite file whose -wal/-shm this read-only connection made (see :func:`_tidy`).
         self._tidy: str | None = None
         #: SQLite: the cursors statements of the transaction in progress returned (see
-        #: :meth:`_close_cursors`)
-        self._cursors: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+        #: :meth:`_close_cursors`), as weak references without a callback (see :meth:`_track`)
+        self._cursors: list[weakref.ref[sqlite3.Cursor]] = []
+        self._swept = 128
 
     @classmethod
     def connect(cls, url: str, *, readonly: bool = False, create: bool = True) -> Database:
@@ -584,7 +585,7 @@ class Database:
             if self.dialect == "sqlite":
                 cur = self.raw.execute(text, params)
                 if self._depth and cur.description is not None:  # rows to read
-                    self._cursors.add(cur)
+                    self._track(cur)
                 return cur
             cur = self.raw.cursor()
             try:
@@ -814,6 +815,21 @@ class Database:
                     for callback in self.on_rollback:
                         callback()
 
+    def _track(self, cursor: sqlite3.Cursor) -> None:
+        """Remember ``cursor`` for :meth:`_close_cursors` without keeping it alive.
+
+        A plain weak reference, not a ``WeakSet``: the set's callback runs Python code when a
+        cursor dies, and an asynchronous exception landing there (Ctrl-C's KeyboardInterrupt,
+        a query's timeout) is printed as "Exception ignored" and lost — ``kg load`` and
+        ``kg extract`` then ran to the end after a Ctrl-C. Dead references are dropped when
+        the list has doubled since the last sweep.
+        """
+        refs = self._cursors
+        refs.append(weakref.ref(cursor))
+        if len(refs) > 2 * self._swept:
+            refs[:] = [r for r in refs if r() is not None]
+            self._swept = max(128, len(refs))
+
     def _close_cursors(self) -> None:
         """SQLite: close the cursors that the transaction ending in failure opened and that
         are still referenced. A query result left unfinished (its statement still running)
@@ -821,7 +837,7 @@ class Database:
         and a caller may keep: every later VACUUM, DROP TABLE (reasoning, vacuum) and COMMIT
         of the connection failed "SQL statements in progress" / "database table is locked"
         meanwhile."""
-        cursors = list(self._cursors)
+        cursors = [c for r in self._cursors if (c := r()) is not None]
         self._cursors.clear()
         for cursor in cursors:
             with contextlib.suppress(sqlite3.Error):
@@ -1047,7 +1063,7 @@ class Database:
         if self.dialect == "sqlite":
             cur = self.raw.execute(text, params)
             if self._depth:
-                self._cursors.add(cur)
+                self._track(cur)
             try:
                 while rows := cur.fetchmany(batch):
                     yield rows

@@ -204,6 +204,25 @@ def test_a_result_a_traceback_keeps_does_not_block_later_writes(sqlite_url: str,
     assert kept.__traceback__ is not None
 
 
+@pytest.mark.parametrize("block", ["transaction", "snapshot"])
+def test_a_cursor_s_end_runs_no_python_code(sqlite_url: str, block: str) -> None:
+    # the cursors were kept in a WeakSet, whose callback runs when a cursor dies: a Ctrl-C
+    # (or a query's timeout) landing there was printed "Exception ignored" and lost, and
+    # `kg load` / `kg extract` ran to the end after a Ctrl-C (tests/cli/test_robustness.py's
+    # SIGINT tests failed now and then)
+    import weakref
+
+    kg = KnowledgeGraph(sqlite_url)
+    kg.add([(URIRef(EX + f"s{i}"), P, URIRef(EX + "o")) for i in range(3)])
+    db = kg.store.db
+    with getattr(db, block)():
+        cursors = [db.execute("SELECT id FROM kg_terms") for _ in range(300)]
+        refs = [r for c in cursors for r in weakref.getweakrefs(c)]
+        assert refs, "the transaction keeps no reference to its cursors: nothing to close"
+        assert all(r.__callback__ is None for r in refs)
+        del cursors, refs
+
+
 def test_an_unfinished_result_is_named_as_such(tmp_path: Path) -> None:
     # was "is locked by another connection (database table is locked): wait for it to
     # finish": there is no other connection, and waiting never ends it

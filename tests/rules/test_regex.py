@@ -58,8 +58,10 @@ def test_catastrophic_pattern_raises_naming_the_rule_and_store_unchanged(store, 
     assert isinstance(err.value, KgEngineError) and "nothing was changed" in str(err.value)
     assert quads(store) == before
     assert not set(store.triples((None, None, None), graph=inferred_graph("names")))
-    # the same rule with a sane pattern runs on the same store
-    assert reason(store, program("a+$")).derived == 1
+    # the same rule with a sane pattern runs on the same store ("^a+$": linear; "a+$" is
+    # searched from each of the 5,001 starts, quadratic, and passed the 0.05 s bound only
+    # on a quiet machine)
+    assert reason(store, program("^a+$")).derived == 1
 
 
 def test_incremental_add_is_rolled_back_with_the_write(store, short_bound):

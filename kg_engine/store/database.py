@@ -820,9 +820,8 @@ class Database:
 
         A plain weak reference, not a ``WeakSet``: the set's callback runs Python code when a
         cursor dies, and an asynchronous exception landing there (Ctrl-C's KeyboardInterrupt,
-        a query's timeout) is printed as "Exception ignored" and lost — ``kg load`` and
-        ``kg extract`` then ran to the end after a Ctrl-C. Dead references are dropped when
-        the list has doubled since the last sweep.
+        a query's timeout) is printed as "Exception ignored" and lost, and the call runs on.
+        Dead references are dropped when the list has doubled since the last sweep.
         """
         refs = self._cursors
         refs.append(weakref.ref(cursor))

@@ -207,9 +207,8 @@ def test_a_result_a_traceback_keeps_does_not_block_later_writes(sqlite_url: str,
 @pytest.mark.parametrize("block", ["transaction", "snapshot"])
 def test_a_cursor_s_end_runs_no_python_code(sqlite_url: str, block: str) -> None:
     # the cursors were kept in a WeakSet, whose callback runs when a cursor dies: a Ctrl-C
-    # (or a query's timeout) landing there was printed "Exception ignored" and lost, and
-    # `kg load` / `kg extract` ran to the end after a Ctrl-C (tests/cli/test_robustness.py's
-    # SIGINT tests failed now and then)
+    # (or a query's timeout) landing there was printed "Exception ignored" and lost (the
+    # suite showed `DeadlineExceeded` lost so, tests/cli/test_update.py's timeout tests)
     import weakref
 
     kg = KnowledgeGraph(sqlite_url)

@@ -8,6 +8,7 @@ and on PostgreSQL. Expected answers are written from the spec, not taken from an
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 from rdflib import Literal, URIRef
@@ -28,13 +29,22 @@ ex:g2 { ex:c ex:p 3 . }
 """
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def ds(request: pytest.FixtureRequest) -> KgDataset:
+def _loaded(request: pytest.FixtureRequest, data: str, fmt: str) -> Iterator[KgDataset]:
+    """A dataset holding ``data`` on the fixture's backend (``request.param``); its store is
+    closed after the fixture's scope (an unclosed PostgreSQL store keeps a connection: the
+    worker's throwaway server ran out, "too many clients already", fresh-clone CI on f654057)."""
     url = "sqlite://" if request.param == "sqlite" else \
         request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=DATA, format="trig")
-    return d
+    store = open_store(url)
+    d = KgDataset(store=KgSparqlStore(store=store))
+    d.parse(data=data, format=fmt)
+    yield d
+    store.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ds(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, DATA, "trig")
 
 
 def rows(ds: KgDataset, q: str) -> list[tuple]:
@@ -361,13 +371,9 @@ def test_graph_iri_the_store_does_not_hold_has_no_solution(ds):
 
 # -- SPARQL Update: found by the update differential (benchmarks/sparql_differential.py --update)
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def fresh(request: pytest.FixtureRequest) -> KgDataset:
+def fresh(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
     """A new store with DATA, per test (updates change it)."""
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=DATA, format="trig")
-    return d
+    yield from _loaded(request, DATA, "trig")
 
 
 def _objects(d: KgDataset, pred: str) -> list[str]:
@@ -578,14 +584,10 @@ def test_hash_functions_take_simple_literals_only(ds):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def dated(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def dated(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:a ex:on "2021-06-01"^^xsd:date ; ex:n 5 . ex:b ex:on "2021-01-01"^^xsd:date ; ex:n 2 .
-        ex:a ex:took "PT1H30M"^^xsd:dayTimeDuration .""", format="turtle")
-    return d
+        ex:a ex:took "PT1H30M"^^xsd:dayTimeDuration .""", "turtle")
 
 
 def test_arithmetic_on_stored_dates(dated):
@@ -618,17 +620,12 @@ def test_minus_on_the_right_of_a_join_or_optional_ignores_the_left_side(ds):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def precise(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def precise(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:a ex:v 9007199254740993 . ex:b ex:v 9007199254740992 .
         ex:c ex:v "1.000000000000000000001"^^xsd:decimal . ex:d ex:v 1.0 . ex:h ex:v 1 .
         ex:i ex:v 0.1 . ex:g ex:v "0.1"^^xsd:double . ex:w ex:v 2.5 . ex:z ex:v 2.50 .
-        ex:n ex:v "NaN"^^xsd:double .""",
-            format="turtle")
-    return d
+        ex:n ex:v "NaN"^^xsd:double .""", "turtle")
 
 
 def _firsts(ds: KgDataset, q: str) -> list[str]:
@@ -721,16 +718,11 @@ def test_a_stored_nan_is_numeric(precise):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def floats(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def floats(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:n ex:v "NaN"^^xsd:double . ex:m ex:v "NaN"^^xsd:float . ex:one ex:v 1 . ex:s ex:v "abc" .
         ex:f ex:w "0.1"^^xsd:float . ex:d ex:w "0.1"^^xsd:double . ex:c ex:w 0.1 .
-        ex:f2 ex:w "0.2"^^xsd:float . ex:big ex:w "16777217"^^xsd:float . ex:i ex:w 16777217 .""",
-            format="turtle")
-    return d
+        ex:f2 ex:w "0.2"^^xsd:float . ex:big ex:w "16777217"^^xsd:float . ex:i ex:w 16777217 .""", "turtle")
 
 
 def _filtered(ds: KgDataset, pattern: str, cond: str) -> list[str]:
@@ -777,15 +769,10 @@ def test_a_nan_constant_compares_as_xpath_says(floats):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def zeros(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def zeros(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:a ex:v "-0.0E0"^^xsd:double . ex:b ex:v "-0"^^xsd:float .
-        ex:c ex:v "-0.0"^^xsd:decimal . ex:d ex:v "-0"^^xsd:integer . ex:e ex:v 0.0e0 .""",
-            format="turtle")
-    return d
+        ex:c ex:v "-0.0"^^xsd:decimal . ex:d ex:v "-0"^^xsd:integer . ex:e ex:v 0.0e0 .""", "turtle")
 
 
 def test_negative_zero_keeps_its_sign(zeros):
@@ -893,15 +880,10 @@ def test_min_and_max_of_stored_values_follow_the_order_by_ordering(floats, preci
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def huge(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> .
+def huge(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> .
         ex:a ex:v 9223372036854775807 . ex:b ex:v 9223372036854775806 . ex:c ex:v 1 .
-        ex:d ex:w 99999999999999999999999 . ex:e ex:w -99999999999999999999999 . ex:f ex:w 5 .""",
-            format="turtle")
-    return d
+        ex:d ex:w 99999999999999999999999 . ex:e ex:w -99999999999999999999999 . ex:f ex:w 5 .""", "turtle")
 
 
 def test_aggregates_of_integers_at_and_beyond_64_bits(huge, caplog):
@@ -973,17 +955,13 @@ def test_an_update_refuses_relative_iris_without_a_base(fresh):
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def temporal(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def temporal(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:z ex:d "2020-01-01Z"^^xsd:date . ex:u ex:d "2020-01-01+00:00"^^xsd:date .
         ex:n ex:d "2020-01-01"^^xsd:date . ex:e ex:d "2020-01-02+14:00"^^xsd:date .
         ex:p ex:d "2019-12-31"^^xsd:date .
         ex:z ex:t "10:00:00Z"^^xsd:time . ex:o ex:t "11:00:00+01:00"^^xsd:time . ex:l ex:t "09:00:00"^^xsd:time .
-        ex:a ex:y "2020"^^xsd:gYear . ex:b ex:y "2021"^^xsd:gYear .""", format="turtle")
-    return d
+        ex:a ex:y "2020"^^xsd:gYear . ex:b ex:y "2021"^^xsd:gYear .""", "turtle")
 
 
 def test_dates_compare_in_the_xsd_partial_order_and_times_and_gyears_not_at_all(temporal):
@@ -1000,11 +978,8 @@ def test_dates_compare_in_the_xsd_partial_order_and_times_and_gyears_not_at_all(
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def timetable(request: pytest.FixtureRequest) -> KgDataset:
-    url = "sqlite://" if request.param == "sqlite" else \
-        request.getfixturevalue("pg_server").new_database_url()
-    d = KgDataset(store=KgSparqlStore(store=open_store(url)))
-    d.parse(data=f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+def timetable(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
         ex:t1 ex:dep "2020-01-01T08:00:00Z"^^xsd:dateTime ; ex:arr "2020-01-01T09:30:00Z"^^xsd:dateTime ;
               ex:dur "PT1H30M"^^xsd:dayTimeDuration .
         ex:t2 ex:dep "2020-01-01T08:00:00Z"^^xsd:dateTime ; ex:arr "2020-01-01T08:45:00Z"^^xsd:dateTime ;
@@ -1014,9 +989,7 @@ def timetable(request: pytest.FixtureRequest) -> KgDataset:
         ex:y1 ex:dur "P1Y"^^xsd:yearMonthDuration . ex:y13 ex:dur "P13M"^^xsd:yearMonthDuration .
         ex:m1 ex:dur "P1M"^^xsd:duration . ex:h60 ex:dur "PT60M"^^xsd:dayTimeDuration .
         ex:s3600 ex:dur "PT3600S"^^xsd:duration . ex:n5 ex:dur 5 .
-        ex:neg ex:dur "-PT1H"^^xsd:dayTimeDuration . ex:bad ex:dur "PT1H"^^xsd:yearMonthDuration .""",
-            format="turtle")
-    return d
+        ex:neg ex:dur "-PT1H"^^xsd:dayTimeDuration . ex:bad ex:dur "PT1H"^^xsd:yearMonthDuration .""", "turtle")
 
 
 def test_durations_compare_by_value(timetable):

@@ -257,6 +257,9 @@ class KnowledgeGraph:
         union of every graph) and ``FROM``/``FROM NAMED`` select graphs of the store.
         With a reasoning profile (:meth:`reason`) the default graph holds asserted ∪
         inferred statements, each once; ``GRAPH`` and ``FROM`` keep their exact meaning.
+        The prefixes bound in the store (``kg.graph.bind("ex", …)``, those of the Turtle
+        files loaded, rdflib's defaults) need no ``PREFIX`` line, as with rdflib's
+        ``Graph.query``; the query's own ``PREFIX`` lines win.
 
         Args:
             text: the query (SELECT, ASK, CONSTRUCT or DESCRIBE).
@@ -286,8 +289,10 @@ class KnowledgeGraph:
         from kg_engine.sparql.results import notebook_result
 
         check_timeout(timeout)
+        dataset = self.graph
         return notebook_result(default_engine().query(
-            self.graph, text, init_bindings=init_bindings, timeout=timeout,
+            dataset, text, init_bindings=init_bindings, init_ns=dataset.prefixes(),
+            timeout=timeout,
             union_default_graph=union_default_graph, include_inferred=include_inferred,
             include_predicted=include_predicted,
         ))
@@ -296,7 +301,8 @@ class KnowledgeGraph:
                timeout: float | None = None) -> None:
         """Run a SPARQL 1.1 Update request atomically (all operations or none).
 
-        ``LOAD`` reads local files only (``file:`` IRIs or paths).
+        ``LOAD`` reads local files only (``file:`` IRIs or paths). The prefixes bound in the
+        store need no ``PREFIX`` line (as for :meth:`query`).
 
         Args:
             text: the request.
@@ -312,7 +318,9 @@ class KnowledgeGraph:
         from kg_engine.sparql import default_engine
 
         check_timeout(timeout)
-        default_engine().update(self.graph, text, init_bindings=init_bindings, timeout=timeout)
+        dataset = self.graph
+        default_engine().update(dataset, text, init_bindings=init_bindings,
+                                init_ns=dataset.prefixes(), timeout=timeout)
 
     def _flush(self) -> None:
         """Write statements buffered by ``self.graph`` before using the store directly."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rdflib import Dataset, Graph
+from rdflib import Dataset, Graph, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.query import Result
 from rdflib.term import Identifier
@@ -88,13 +88,26 @@ class KgDataset(_ExactParse, Dataset):
         return KgGraph(store=self.store, identifier=identifier,
                        namespace_manager=self.namespace_manager, base=base)
 
+    def prefixes(self) -> dict[str, URIRef]:
+        """The prefixes bound in the Dataset (``bind``, and those of the files parsed or
+        loaded): queries and updates may use them without declaring them.
+
+        Example:
+            >>> ds = KgDataset()
+            >>> ds.bind("ex", "https://example.org/")
+            >>> str(ds.prefixes()["ex"])
+            'https://example.org/'
+        """
+        return dict(self.store.namespaces())
+
     def query(self, query_object: Any, processor: Any = "sparql", result: Any = "sparql",
               initNs: Mapping[str, Any] | None = None,
               initBindings: Mapping[str, Identifier] | None = None,
               use_store_provided: bool = True, **kwargs: Any) -> Result:
-        """Run a SPARQL query with kg-engine's engine (``timeout=`` accepted)."""
+        """Run a SPARQL query with kg-engine's engine (``timeout=`` accepted); the prefixes
+        bound in the Dataset (``bind``) are declared, as rdflib's ``Graph.query`` does."""
         return self.engine.query(
-            self, query_object, init_bindings=initBindings, init_ns=initNs,
+            self, query_object, init_bindings=initBindings, init_ns=initNs or self.prefixes(),
             base=kwargs.get("base"), timeout=kwargs.get("timeout"),
             union_default_graph=self.default_union,
             include_inferred=getattr(self.store, "reads_inferred", True),
@@ -104,8 +117,10 @@ class KgDataset(_ExactParse, Dataset):
                initNs: Mapping[str, Any] | None = None,
                initBindings: Mapping[str, Identifier] | None = None,
                use_store_provided: bool = True, **kwargs: Any) -> None:
-        """Run a SPARQL Update request atomically with kg-engine's engine."""
-        self.engine.update(self, update_object, init_bindings=initBindings, init_ns=initNs,
+        """Run a SPARQL Update request atomically with kg-engine's engine (bound prefixes
+        declared, as for :meth:`query`)."""
+        self.engine.update(self, update_object, init_bindings=initBindings,
+                           init_ns=initNs or self.prefixes(),
                            base=kwargs.get("base"))
 
 

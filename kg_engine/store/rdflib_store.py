@@ -130,6 +130,10 @@ class KgEngineStore(Store):
         #: that has not committed yet: see bind()
         self._unsure_ns: dict[str, URIRef] = {}
         self._watched: Any = None  # the Database whose commits and begins clear/rewrite them
+        #: SQLite: ((data_version, total_changes), bindings in kg_meta), read again when
+        #: another connection has committed or this one has written (a load keeps the
+        #: file's prefixes) — queries declare the bound prefixes: read for every query
+        self._stored_ns: tuple[Any, dict[str, URIRef]] | None = None
         if configuration is not None and store is None:
             self.open(configuration)
 
@@ -410,9 +414,23 @@ class KgEngineStore(Store):
             return key[3:]
         return next((p for p, ns in self._unsure_ns.items() if ns == namespace), None)
 
-    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
-        stored = {key[3:]: URIRef(value) for key, value in self.store.db.fetchall(
+    def _stored_namespaces(self) -> dict[str, URIRef]:
+        """The bindings kept in ``kg_meta`` (on SQLite cached until another connection
+        commits, ``data_version``, or this one writes, ``total_changes()``)."""
+        db = self.store.db
+        version = db.fetchone("SELECT data_version, total_changes() FROM pragma_data_version"
+                              ) if self.store.dialect == "sqlite" else None
+        cached = self._stored_ns
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        stored = {key[3:]: URIRef(value) for key, value in db.fetchall(
             "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key")}
+        if version is not None and not db._depth:  # not inside a transaction that may roll back
+            self._stored_ns = (version, stored)
+        return stored
+
+    def namespaces(self) -> Iterator[tuple[str, URIRef]]:
+        stored = dict(self._stored_namespaces())
         bound = set(stored.values())
         stored.update((p, ns) for p, ns in self._unsure_ns.items()
                       if p not in stored and ns not in bound)

@@ -120,3 +120,28 @@ def test_fallback_evaluator_sees_each_inference_once(tmp_path) -> None:
         named = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{inferred}> {{ ?s ?p ?o }} }}"
         assert int(next(iter(ds.query(named)))[0]) == len(ds.graph(URIRef(inferred)))
     kg.close()
+
+
+# -- prefixes bound in the store need no PREFIX line (found by kg_engine.testing.apimodel) ----
+def test_bound_prefixes_are_declared_in_queries_and_updates(store_url: str, tmp_path) -> None:
+    """rdflib's ``Graph.query`` declares the graph's bound prefixes; ``kg.graph.query`` (an
+    rdflib Dataset) and ``kg.query`` / ``kg.update`` refused them as unknown."""
+    from kg_engine import KnowledgeGraph
+
+    with KnowledgeGraph(store_url) as kg:
+        kg.graph.bind("ex", URIRef("http://ex.org/"))
+        kg.update("INSERT DATA { ex:a ex:p ex:b }")
+        kg.graph.update("INSERT DATA { ex:c ex:p ex:d }")
+        want = {URIRef("http://ex.org/a"), URIRef("http://ex.org/c")}
+        assert {r.s for r in kg.query("SELECT ?s WHERE { ?s ex:p ?o }")} == want
+        assert {r.s for r in kg.graph.query("SELECT ?s WHERE { ?s ex:p ?o }")} == want
+        # the query's own PREFIX line wins
+        assert not list(kg.query("PREFIX ex: <urn:x:> SELECT ?s WHERE { ?s ex:p ?o }"))
+        # rebinding is seen by the next query (the cached plan is not reused), and so are
+        # the prefixes of a Turtle file loaded meanwhile
+        kg.graph.bind("ex", URIRef("urn:x:"), replace=True)
+        assert not list(kg.query("SELECT ?s WHERE { ?s ex:p ?o }"))
+        ttl = tmp_path / "f.ttl"
+        ttl.write_text("@prefix zz: <http://zz.org/> .\nzz:a zz:p zz:b .\n")
+        kg.load(ttl)
+        assert [r.s for r in kg.query("SELECT ?s WHERE { ?s zz:p ?o }")] == [URIRef("http://zz.org/a")]

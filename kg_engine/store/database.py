@@ -395,7 +395,8 @@ class Database:
         Args:
             url: the database URL.
             readonly: open an SQLite file read-only (nothing can be written, not even the
-                write-ahead log's checkpoint).
+                write-ahead log's checkpoint); PostgreSQL sessions are read-only
+                (``default_transaction_read_only``): a write fails, naming the store.
             create: create a missing SQLite file (else :class:`InputNotFoundError`).
 
         Raises:
@@ -406,7 +407,7 @@ class Database:
         try:
             if dialect == "sqlite":
                 return cls._connect_sqlite(url, readonly=readonly, create=create)
-            return cls._connect_postgresql(parsed)
+            return cls._connect_postgresql(parsed, readonly=readonly)
         except KgEngineError:
             raise
         except (sqlite3.Error, OSError) as exc:
@@ -486,7 +487,7 @@ class Database:
         return db
 
     @classmethod
-    def _connect_postgresql(cls, parsed: URL) -> Database:
+    def _connect_postgresql(cls, parsed: URL, *, readonly: bool = False) -> Database:
         try:
             import psycopg
         except ImportError as exc:
@@ -501,24 +502,26 @@ class Database:
             }.items() if v is not None
         }
         params.update({k: v for k, v in parsed.query.items() if isinstance(v, str)})
-        raw = psycopg.connect(autocommit=True, **params)
-        if "jit" not in str(params.get("options", "")):
-            # JIT compiles each plan (0.1-2 s) and never pays off on kg-engine's short
-            # statements: a tiny SPARQL path query spent 1.8 s in it (issue 19). A URL with
-            # ``?options=-c jit=on`` keeps it.
-            raw.execute("SET jit = off")
+        jit = "jit" in str(params.get("options", ""))
+
+        def session() -> Any:
+            conn = psycopg.connect(autocommit=True, **params)
+            if not jit:
+                # JIT compiles each plan (0.1-2 s) and never pays off on kg-engine's short
+                # statements: a tiny SPARQL path query spent 1.8 s in it (issue 19). A URL
+                # with ``?options=-c jit=on`` keeps it.
+                conn.execute("SET jit = off")
+            if readonly:  # readonly=True writes nothing, as an SQLite file opened read-only
+                conn.execute("SET default_transaction_read_only = on")
+            return conn
+
+        raw = session()
         # Temporary tables (the rule engine's delta tables, load staging) live in per-session
         # local buffers, 8 MB by default: a 500k-row delta spilled to disk every round. The
         # setting can only change before the session's first temporary table; memory is
         # taken only as temporary tables grow.
         raw.execute("SET temp_buffers = '256MB'")
-
-        def reconnect() -> Any:
-            conn = psycopg.connect(autocommit=True, **params)
-            if "jit" not in str(params.get("options", "")):
-                conn.execute("SET jit = off")
-            return conn
-
+        reconnect = session
         return cls(raw, "postgresql", reconnect)
 
     # -- SQL ---------------------------------------------------------------------------

@@ -423,8 +423,11 @@ class KgEngineStore(Store):
         cached = self._stored_ns
         if version is not None and cached is not None and cached[0] == version:
             return cached[1]
-        stored = {key[3:]: URIRef(value) for key, value in db.fetchall(
-            "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key")}
+        # PostgreSQL: a pooled read, as queries read (another thread's transaction may hold
+        # the main connection: kg.query reads the prefixes first, and waited for it)
+        with db.reading() if version is None else contextlib.nullcontext():
+            stored = {key[3:]: URIRef(value) for key, value in db.fetchall(
+                "SELECT key, value FROM kg_meta WHERE key LIKE 'ns:%' ORDER BY key")}
         if version is not None and not db._depth:  # not inside a transaction that may roll back
             self._stored_ns = (version, stored)
         return stored

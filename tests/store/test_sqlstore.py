@@ -177,6 +177,26 @@ def test_postgres_sessions_run_without_jit(pg_server) -> None:
     assert open_store(url).db.execute("SHOW jit").fetchone()[0] == "on"  # asked for: kept
 
 
+def test_readonly_store_writes_nothing_on_every_backend(store_url: str) -> None:
+    """``readonly=True`` on PostgreSQL wrote anyway: ``kg.remove()`` deleted every statement
+    of the store, while ``kg.add`` failed with the driver's ``UndefinedTable: kg_stage``
+    (found by kg_engine.testing.apimodel)."""
+    from kg_engine import KnowledgeGraph
+    from kg_engine.errors import StoreError
+
+    with KnowledgeGraph(store_url) as kg:
+        kg.add([(A, P, Literal("kept"))])
+    if store_url == "sqlite://":
+        return  # an in-memory store cannot be reopened
+    with KnowledgeGraph(store_url, readonly=True) as ro:
+        for write in (lambda: ro.add([(A, P, Literal("new"))]), lambda: ro.remove(),
+                      lambda: ro.update("CLEAR ALL"), lambda: ro.reason("rdfs")):
+            with pytest.raises(StoreError):
+                write()
+        assert [str(o) for _, _, o, _ in ro.triples()] == ["kept"]
+        assert len(list(ro.query("SELECT * WHERE { ?s ?p ?o }"))) == 1
+
+
 def test_vacuum_frees_unused_terms_and_never_reuses_ids(store) -> None:
     from rdflib import Literal, URIRef
 

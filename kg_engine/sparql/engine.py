@@ -227,7 +227,9 @@ class QueryEngine:
         self.use_compiler = use_compiler
         self.cache_size = cache_size
         self._cache: OrderedDict[Any, Any] = OrderedDict()
-        self._views: dict[Any, QueryDataset] = {}
+        #: bumped by clear_plans: the views kept on stores (:meth:`_views_of`) before are
+        #: dropped
+        self._views_epoch = 0
         self._lock = threading.Lock()
         self.stats = {"hits": 0, "misses": 0}
         #: store's term dictionary -> its generation when this engine's plans were made
@@ -241,8 +243,18 @@ class QueryEngine:
 
         with self._lock:
             self._cache.clear()
-            self._views.clear()
+            self._views_epoch += 1
         hook._CACHE.clear()
+
+    def _views_of(self, store: Any) -> dict[Any, QueryDataset]:
+        """The dataset templates this engine made for ``store`` (an rdflib store), kept on the
+        store so that they go with it."""
+        with self._lock:
+            held = getattr(store, "_kg_views", None)
+            if held is None or held[0] is not self or held[1] != self._views_epoch:
+                held = (self, self._views_epoch, {})
+                store._kg_views = held
+            return held[2]
 
     def _current(self, sql_store: Any, read: Callable[[], Any]) -> Any:
         """``read()`` with term ids current after any other process's vacuum (see
@@ -361,10 +373,12 @@ class QueryEngine:
             union_default_graph = union_default_graph or graph.default_union
         from_graphs, from_named = _dataset_clause(query.algebra)
         merge, disjoint = _answer_graphs(graph.store, include_inferred, include_predicted)
-        key = (graph.store, from_graphs, from_named, default_graph, union_default_graph,
-               merge, disjoint)
+        # kept on the store (the template holds its dataset): a process-wide dict keyed by
+        # stores kept the last 64 stores queried alive, with their database connections
+        views = self._views_of(graph.store)
+        key = (from_graphs, from_named, default_graph, union_default_graph, merge, disjoint)
         with self._lock:
-            template = self._views.get(key)
+            template = views.get(key)
         if template is None:
             template = QueryDataset.build(
                 as_dataset(graph),
@@ -376,9 +390,9 @@ class QueryEngine:
                 disjoint=disjoint,
             )
             with self._lock:
-                self._views[key] = template
-                while len(self._views) > 64:
-                    self._views.pop(next(iter(self._views)))
+                views[key] = template
+                while len(views) > 64:
+                    views.pop(next(iter(views)))
         view = copy.copy(template)
         if view.active_default is template:
             view.active_default = view
@@ -586,6 +600,7 @@ class QueryEngine:
         false value when the text path does not take the query."""
         try:
             from kg_engine.sparql.compiler import DatasetSpec, compile_query
+            from kg_engine.sparql.compiler.plan import store_token
         except ImportError:
             return None
         if default_graph is None and not isinstance(graph, ConjunctiveGraph):
@@ -606,7 +621,9 @@ class QueryEngine:
             if merge:
                 spec = DatasetSpec(default=(DATASET_DEFAULT_GRAPH_ID, *merge), named=None,
                                    disjoint=disjoint)
-        key = ("T", text, spec, bound, sql_store)
+        # the store by its token, not itself: a process-wide cache that held stores kept
+        # every store that ever ran a query alive, with its database connection
+        key = ("T", text, spec, bound, store_token(sql_store))
 
         def make() -> Any:
             try:

@@ -194,3 +194,27 @@ def test_failing_compiled_sql_falls_back_to_rdflib(monkeypatch: pytest.MonkeyPat
         res = engine.query(d, "SELECT ?o WHERE { ?s ?p ?o }")
     assert _objects(res) == ["x"]
     assert "kg_broken" in caplog.text
+
+
+def test_query_caches_do_not_keep_stores_alive(monkeypatch) -> None:
+    """The process-wide plan cache keyed plans by the store itself, and the dataset views by
+    its rdflib store: every store that ever ran a query stayed alive (the last 512), with its
+    database connection. Tests that dropped PostgreSQL stores unclosed left 57 connections
+    open in one process ('sorry, too many clients already' in the fresh-clone CI)."""
+    import gc
+    import weakref
+
+    from kg_engine import KnowledgeGraph
+    from kg_engine.sparql.engine import default_engine
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.update("INSERT DATA { <urn:a> <urn:p> 1 . <urn:b> <urn:p> 2 }")
+    q = "SELECT ?s WHERE { ?s <urn:p> ?o FILTER(?o > 1) }"
+    assert len(list(kg.query(q))) == 1  # compiled to SQL (the plan cache)
+    with monkeypatch.context() as m:  # rdflib's evaluator over a dataset view (the views)
+        m.setattr(default_engine(), "use_compiler", False)
+        assert len(list(kg.query(q))) == 1
+    store, rdf_store = weakref.ref(kg.store), weakref.ref(kg.graph.store)
+    del kg
+    gc.collect()
+    assert store() is None and rdf_store() is None

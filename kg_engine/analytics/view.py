@@ -16,12 +16,15 @@ What a view contains:
   not edges (``type_edges=True`` keeps them as edges too); ``predicates`` keeps only
   statements with those predicates.
 * **node attributes** — ``label`` (an ``rdfs:label``, else ``skos:prefLabel``,
-  ``schema:name``, ``foaf:name`` literal — English or untagged first — else ``None``) and ``types`` (sorted list of the
+  ``schema:name``, ``foaf:name`` literal, then one of any predicate named ``name``, ``label``,
+  ``title`` or ``prefLabel``, by IRI — English or untagged first, then the smallest text —
+  else ``None``) and ``types`` (sorted list of the
   node's ``rdf:type`` IRIs).
 * **edge attributes** — ``predicate`` (the edge key of a MultiDiGraph too), ``origin``
   (``asserted``, ``extracted``, ``inferred`` or ``predicted``) and ``confidence`` where the
-  statement's provenance has one. A statement in several graphs is one edge; its origin is
-  the first of asserted, extracted, inferred, predicted it has.
+  statement's provenance records in the view's graphs have one (the highest). A statement in
+  several graphs is one edge; its origin is the first of asserted, extracted, inferred,
+  predicted it has (a statement extracted into one graph and loaded into another is asserted).
 * **projection** — ``query`` takes a SPARQL ``CONSTRUCT`` or a ``SELECT ?s ?p ?o`` instead
   of the graph selection; origins are looked up in the store for the statements it returns.
 
@@ -234,7 +237,7 @@ def select(
             f"SELECT q.s, q.p, q.o, min(CASE q.g {case} END) FROM kg_quads q{join} "
             f"WHERE {clause} GROUP BY q.s, q.p, q.o"
         )
-    prov = _provenance(db, gids)
+    prov = _provenance(db, gids, codes)
     with _gc_paused():
         if prov:
             edges = []
@@ -269,8 +272,15 @@ def select(
     return view
 
 
-def _provenance(db: Any, gids: Sequence[int]) -> dict[tuple[int, int, int], tuple[int, float | None]]:
-    """``(s, p, o) -> (origin code, confidence)`` from per-statement provenance records."""
+def _provenance(db: Any, gids: Sequence[int], codes: dict[int, int]
+                ) -> dict[tuple[int, int, int], tuple[int, float | None]]:
+    """``(s, p, o) -> (origin code, confidence)`` from per-statement provenance records (the
+    best origin code of its records, the highest confidence any of them has).
+
+    The code is ``extracted`` for a statement with extraction records only when every
+    asserted graph of ``gids`` (``codes``: graph id -> origin code) that holds it has one
+    there: a statement also loaded into a graph of its own is asserted (with the extraction's
+    confidence)."""
     out: dict[tuple[int, int, int], tuple[int, float | None]] = {}
     code = {"extracted": _EXTRACTED, "predicted": _PREDICTED, "inferred": _INFERRED}
     for s, p, o, kind, conf in db.execute(
@@ -279,14 +289,29 @@ def _provenance(db: Any, gids: Sequence[int]) -> dict[tuple[int, int, int], tupl
     ):
         c = code.get(kind, _ASSERTED)
         old = out.get((s, p, o))
-        if old is None or c < old[0]:
-            out[(s, p, o)] = (c, conf)
+        if old is not None:
+            c = min(c, old[0])
+            conf = old[1] if conf is None else conf if old[1] is None else max(conf, old[1])
+        out[(s, p, o)] = (c, conf)
+    asserted = [g for g in gids if codes.get(g) == _ASSERTED]
+    if asserted and any(c == _EXTRACTED for c, _ in out.values()):
+        # the asserted graphs holding each extracted statement without a record there
+        for s, p, o in db.execute(
+            "SELECT DISTINCT q.s, q.p, q.o FROM kg_quads q JOIN kg_provenance e "
+            "ON e.s = q.s AND e.p = q.p AND e.o = q.o "
+            f"WHERE e.kind = 'extracted' AND e.g IN ({_in_list(gids)}) "
+            f"AND q.g IN ({_in_list(asserted)}) AND NOT EXISTS (SELECT 1 FROM kg_provenance r "
+            "WHERE r.g = q.g AND r.s = q.s AND r.p = q.p AND r.o = q.o AND r.kind = 'extracted')"
+        ):
+            c, conf = out[(s, p, o)]
+            if c == _EXTRACTED:
+                out[(s, p, o)] = (_ASSERTED, conf)
     return out
 
 
 def label_predicates(store: Any) -> list[int]:
     """Ids of the store's label predicates, preferred first: :data:`_LABELS`, then every
-    predicate whose local name is ``name``, ``label``, ``title`` or ``prefLabel``.
+    predicate whose local name is ``name``, ``label``, ``title`` or ``prefLabel``, by IRI.
 
     Example:
         >>> from kg_engine.store import open_store
@@ -299,10 +324,11 @@ def label_predicates(store: Any) -> list[int]:
     known = store.term_ids(_LABELS)
     ids = [known[t] for t in _LABELS if t in known]
     used = [int(p) for (p,) in store.db.fetchall(_PREDICATES_SQL) if p is not None]
-    for i, t in store.decode(used).items():
-        if isinstance(t, URIRef) and i not in ids and _local_name(str(t)) in _LABEL_LOCAL_NAMES:
-            ids.append(i)
-    return ids
+    # by IRI, not by term id: a node's label must not depend on which file came first
+    named = sorted((str(t), i) for i, t in store.decode(used).items()
+                   if isinstance(t, URIRef) and i not in ids
+                   and _local_name(str(t)) in _LABEL_LOCAL_NAMES)
+    return ids + [i for _, i in named]
 
 
 #: every predicate in use, one index seek each (a loose index scan of the POSG index;
@@ -403,7 +429,7 @@ def _stored_origins(
             c = gcode.get(g, _ASSERTED)
             if (s, p, o) not in out or c < out[(s, p, o)][0]:
                 out[(s, p, o)] = (c, None)
-    prov = _provenance(db, [0, *named])
+    prov = _provenance(db, [0, *named], {0: _ASSERTED, **gcode})
     for key, (c, conf) in prov.items():
         if key in out:
             old = out[key][0]

@@ -6,8 +6,12 @@ IRIs / blank nodes (literals with ``literals=True``), ``rdf:type`` becomes node 
 edges carry the predicate, origin and confidence.
 
 * **GraphML / GEXF**: node id = the term in N-Triples form (``<iri>``, ``_:b``); attributes
-  ``label`` (label or the IRI's local name), ``iri``, ``types`` (space-separated IRIs);
+  ``label`` (label or the IRI's local name), ``iri`` (a blank node or literal: its N-Triples
+  form, as in the Neo4j files), ``types`` (space-separated IRIs; a blank node or literal type
+  in N-Triples form);
   edges ``predicate`` (IRI), ``label`` (its local name), ``origin``, ``confidence``.
+  Characters XML 1.0 cannot hold (C0 controls but tab and line ends, U+FFFE…) are written as
+  ``\\uXXXX`` escapes (ids stay valid N-Triples); a carriage return is kept (``&#13;``).
 * **Neo4j CSV** (a folder): ``nodes.csv`` with ``iri:ID,label,types:string[],:LABEL`` and
   ``relationships.csv`` with ``:START_ID,:END_ID,:TYPE,predicate,origin,confidence:float``;
   ``:LABEL`` / ``:TYPE`` are local names (``Resource`` for untyped nodes). Import with the
@@ -30,9 +34,12 @@ from rdflib import URIRef
 from kg_engine.analytics.view import ORIGINS, IdView, to_networkx
 from kg_engine.export.files import atomic_output
 
-__all__ = ["local_name", "to_property_graph", "write_gexf", "write_graphml", "write_neo4j_csv"]
+__all__ = ["local_name", "to_property_graph", "write_gexf", "write_graphml", "write_neo4j_csv",
+           "xml_safe"]
 
 _LOCAL = re.compile(r"[^/#:]+$")
+#: characters XML 1.0 cannot hold, not even as character references
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def local_name(iri: str) -> str:
@@ -41,22 +48,46 @@ def local_name(iri: str) -> str:
     return m.group() if m else iri
 
 
+def xml_safe(text: str) -> str:
+    r"""``text`` with the characters XML 1.0 cannot hold written as ``\uXXXX``.
+
+    Example:
+        >>> xml_safe("a\x01b\tc")
+        'a\\u0001b\tc'
+    """
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04X}", text)
+
+
 def to_property_graph(store: Any, view: IdView) -> Any:
-    """A networkx ``MultiDiGraph`` with string node ids and only scalar attributes."""
+    """A networkx ``MultiDiGraph`` with string node ids and only scalar attributes, every
+    string one XML can hold (:func:`xml_safe`)."""
     import networkx as nx
 
     g = to_networkx(store, view=view)
     out = nx.MultiDiGraph()
     for node, data in g.nodes(data=True):
-        out.add_node(node.n3(), label=data.get("label") or local_name(str(node)), iri=str(node),
-                     types=" ".join(str(t) for t in data.get("types", ())))
+        out.add_node(xml_safe(node.n3()),
+                     label=xml_safe(data.get("label") or local_name(str(node))),
+                     iri=xml_safe(_node_id(node)),
+                     types=xml_safe(" ".join(map(_node_id, data.get("types", ())))))
     for i, (u, v, _key, data) in enumerate(g.edges(keys=True, data=True)):
-        attrs = {"predicate": str(data["predicate"]), "label": local_name(str(data["predicate"])),
-                 "origin": data["origin"]}
+        attrs = {"predicate": xml_safe(str(data["predicate"])),
+                 "label": xml_safe(local_name(str(data["predicate"]))), "origin": data["origin"]}
         if "confidence" in data:
             attrs["confidence"] = float(data["confidence"])
-        out.add_edge(u.n3(), v.n3(), key=f"e{i}", **attrs)
+        out.add_edge(xml_safe(u.n3()), xml_safe(v.n3()), key=f"e{i}", **attrs)
     return out
+
+
+class _CarriageReturns:
+    """A binary file whose carriage returns are written as ``&#13;``: GraphML values are
+    element text, where an XML reader turns a raw CR (or CR LF) into LF."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+
+    def write(self, data: bytes) -> int:
+        return self.f.write(data.replace(b"\r", b"&#13;"))
 
 
 def write_graphml(store: Any, view: IdView, path: str | Path) -> int:
@@ -65,7 +96,8 @@ def write_graphml(store: Any, view: IdView, path: str | Path) -> int:
 
     g = to_property_graph(store, view)
     with atomic_output(path, binary=True) as f:
-        nx.write_graphml(g, f, encoding="utf-8", prettyprint=True, named_key_ids=True)
+        nx.write_graphml(g, _CarriageReturns(f), encoding="utf-8", prettyprint=True,
+                         named_key_ids=True)
     return g.number_of_edges()
 
 
@@ -87,7 +119,7 @@ def write_neo4j_csv(store: Any, view: IdView, folder: Path) -> int:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["iri:ID", "label", "types:string[]", ":LABEL"])
         for n in view.nodes:
-            types = sorted(str(terms[t]) for t in view.types.get(n, ()))
+            types = sorted(_node_id(terms[t]) for t in view.types.get(n, ()))
             labels = sorted({local_name(t) for t in types}) or ["Resource"]
             w.writerow([_node_id(terms[n]), view.labels.get(n) or local_name(str(terms[n])),
                         ";".join(types), ";".join(labels)])

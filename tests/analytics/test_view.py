@@ -129,3 +129,40 @@ def test_labels_from_any_name_label_or_title_predicate():
     g = to_networkx(kg.store)
     assert g.nodes[URIRef(shop + "p1")]["label"] == "Teapot"
     assert g.nodes[URIRef(shop + "acme")]["label"] == "ACME Ltd"
+
+
+def test_statement_asserted_and_extracted_elsewhere_is_asserted():
+    """A statement loaded into one graph and also extracted (with a record) into another
+    is asserted, with the extraction's confidence: the origin is the best one it has. The
+    extraction record made it 'extracted' whatever other graph asserted it (found by
+    kg_engine.testing.analyticsdiff)."""
+    from kg_engine.core.batch import TripleBatch
+    from kg_engine.core.provenance import Provenance
+
+    docs = URIRef("urn:docs")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.add_batch(TripleBatch(
+            graph=docs, quads=[(ex("a"), ex("p"), ex("b"), docs), (ex("c"), ex("p"), ex("d"), docs)],
+            provenance=[Provenance(kind="extracted", source="doc", confidence=0.5)] * 2))
+        kg.add([(ex("a"), ex("p"), ex("b"))])  # also asserted in the default graph
+        g = kg.to_networkx()
+        assert g.edges[ex("a"), ex("b"), ex("p")] == {
+            "predicate": ex("p"), "origin": "asserted", "confidence": 0.5}
+        assert g.edges[ex("c"), ex("d"), ex("p")]["origin"] == "extracted"
+        q = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+        assert kg.to_networkx(query=q).edges[ex("a"), ex("b"), ex("p")]["origin"] == "asserted"
+
+
+def test_label_choice_does_not_depend_on_load_order():
+    """Two predicates named by local name (``shop:name``, ``ex:title``) were ranked by term
+    id, so the label depended on which was stored first (found by
+    kg_engine.testing.analyticsdiff)."""
+    shop_name, title = URIRef("http://shop.example/vocab#name"), URIRef("urn:ad:title")
+    labels = set()
+    for order in ([(ex("a"), title, Literal("T")), (ex("a"), shop_name, Literal("S"))],
+                  [(ex("a"), shop_name, Literal("S")), (ex("a"), title, Literal("T"))]):
+        with KnowledgeGraph("sqlite://") as kg:
+            for statement in order:
+                kg.add([statement, (ex("a"), ex("p"), ex("b"))])
+            labels.add(kg.to_networkx().nodes[ex("a")]["label"])
+    assert labels == {"S"}  # http://shop.example/vocab#name < urn:ad:title

@@ -51,3 +51,28 @@ def test_subgraph_by_entity_and_query(sample_kg, tmp_path: Path) -> None:
     sample_kg.export(tmp_path / "q.gexf", query=q)
     g = nx.read_gexf(tmp_path / "q.gexf")
     assert g.number_of_edges() == 1
+
+
+def test_xml_formats_hold_any_literal_and_blank_node_types(tmp_path: Path) -> None:
+    """A label with a control character made GraphML and GEXF files XML readers reject
+    ("not well-formed"); a carriage return came back from GraphML as a line feed; a blank
+    node type was written as its bare label, which reads as a relative IRI (found by
+    kg_engine.testing.analyticsdiff)."""
+    from rdflib import RDF, RDFS, BNode, Literal
+
+    from kg_engine.api import KnowledgeGraph
+
+    cls = BNode("cls")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.add([(ex("a"), ex("knows"), ex("b")), (ex("a"), RDFS.label, Literal("x\x01y\r\nz")),
+                (ex("b"), RDF.type, cls), (ex("b"), RDF.type, ex("Person"))])
+        for ext, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+            kg.export(tmp_path / f"kg.{ext}")
+            g = reader(tmp_path / f"kg.{ext}")
+            assert g.nodes[f"<{EX}a>"]["label"] == "x\\u0001y\r\nz"
+            assert sorted(g.nodes[f"<{EX}b>"]["types"].split()) == ["_:cls", f"{EX}Person"]
+        kg.export(tmp_path / "neo4j", "csv")
+        nodes = list(csv.DictReader((tmp_path / "neo4j" / "nodes.csv").open(encoding="utf-8",
+                                                                           newline="")))
+        b = next(n for n in nodes if n["iri:ID"] == f"{EX}b")
+        assert sorted(b["types:string[]"].split(";")) == ["_:cls", f"{EX}Person"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kg_engine.store import SQLStore
+from kg_engine.testing.pgleaks import no_leaked_pg_connections  # noqa: F401 (autouse fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Self
 
-__all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_pg_bin", "shared_server"]
+__all__ = ["PostgresUnavailable", "TemporaryPostgres", "find_pg_bin", "running_shared_server",
+           "shared_server"]
 
 
 class PostgresUnavailable(RuntimeError):
@@ -134,6 +135,20 @@ class TemporaryPostgres:
             conn.execute(f'CREATE SCHEMA "{schema}"')
         return self.url(schema=schema)
 
+    def client_backends(self) -> int:
+        """Client connections open on this server now, not counting the one that asks.
+
+        The server listens only on its own unix socket, so every client connection on it
+        belongs to the process that started it or to that process's children.
+        """
+        import psycopg
+
+        with psycopg.connect(host=str(self.root), port=self.port, user=self.user,
+                             dbname="postgres", autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                               "'client backend' AND pid <> pg_backend_pid()").fetchone()
+        return int(row[0]) if row else 0
+
     def stop(self) -> None:
         """Stop the server and delete its files (only in the process that started it)."""
         if self._running and getattr(self, "_owner", os.getpid()) != os.getpid():
@@ -170,6 +185,11 @@ while os.path.isdir(root):
         pass
     time.sleep(1)
 """
+
+
+def running_shared_server() -> TemporaryPostgres | None:
+    """The server :func:`shared_server` started in this process, or ``None`` (starts nothing)."""
+    return _SHARED if _SHARED is not None and _SHARED._running else None
 
 
 def shared_server() -> TemporaryPostgres:

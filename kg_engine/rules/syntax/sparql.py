@@ -262,7 +262,8 @@ class _Lowerer:
         if name in _BINARY:
             return Builtin(_BINARY[name], (self.expr(e.arg1), self.expr(e.arg2)))
         if name == "Builtin_REGEX":
-            if e.get("flags") is not None:
+            # not e.get("flags"): rdflib's CompValue.get returns the key itself when absent
+            if e.flags is not None:
                 raise self.error("REGEX flags are not supported in rules")
             return Builtin("regex", (self.expr(e.text), self.expr(e.pattern)))
         if name == "Builtin_CONCAT":

@@ -84,6 +84,15 @@ def test_rejections(text, fragment):
     assert fragment in ei.value.message and ei.value.source == "bad.rq"
 
 
+def test_regex_filter():
+    """REGEX without flags is a rule built-in; every REGEX was once refused as having flags
+    (rdflib's CompValue.get returns the key when it is absent)."""
+    (r,) = parse_sparql('CONSTRUCT { ?x a <urn:C> } WHERE { ?x <urn:p> ?y FILTER(REGEX(?y, "^a")) }').rules
+    assert Builtin("regex", (y, Literal("^a"))) in r.body
+    with pytest.raises(RuleSyntaxError, match="flags"):
+        parse_sparql('CONSTRUCT { ?x a <urn:C> } WHERE { ?x <urn:p> ?y FILTER(REGEX(?y, "^a", "i")) }')
+
+
 def test_parse_error_has_position():
     with pytest.raises(RuleSyntaxError) as ei:
         parse_sparql("PREFIX ex: <urn:>\nCONSTRUCT { ?x ex:q ?y } WHERE { ?x ex:p ?y ", source="bad.rq")

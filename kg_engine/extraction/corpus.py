@@ -49,7 +49,9 @@ _SUFFIX_FORMAT: dict[str, CorpusFormat] = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "csv",
     ".txt": "text", ".md": "text", ".text": "text",
 }
-_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+#: a blank line, with any line ends (LF, CRLF, CR)
+_EOL = r"(?:\r\n|\r(?!\n)|\n)"
+_PARAGRAPH = re.compile(_EOL + r"[ \t]*" + _EOL)
 
 
 def content_hash(text: str) -> str:
@@ -90,6 +92,10 @@ def read_text_file(
 ) -> Iterator[Document]:
     """Documents from one text file (the whole file, or one per paragraph).
 
+    Offsets (:attr:`Document.offset`, and so the provenance of what is extracted) count the
+    characters of the file as decoded: line ends are not translated (``"\\r\\n"`` is two
+    characters) and a leading byte order mark, not part of the first document's text, counts.
+
     Args:
         path: the file.
         split: ``"none"`` or ``"paragraphs"`` (blank-line separated).
@@ -101,22 +107,27 @@ def read_text_file(
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding=encoding)
+        # newline="": no newline translation, so that provenance offsets index the file's
+        # own text ("\r\n" is two characters there; Path.read_text made it one)
+        with path.open(encoding=encoding, newline="") as fh:
+            text = fh.read()
     except UnicodeDecodeError as exc:
         raise InputSyntaxError(
             f"not valid {encoding} text at byte {exc.start}; convert the file to {encoding} "
             f"(e.g. iconv -f latin1 -t {encoding})", source=str(path),
         ) from exc
     base = id_prefix or str(path)
+    # a byte order mark is no text: the document starts after it (its offset counts it)
+    bom = 1 if text.startswith("\ufeff") else 0
     if split == "none":
         if text.strip():
-            yield Document(id=base, text=text)
+            yield Document(id=base, text=text[bom:], offset=bom)
         return
     if split != "paragraphs":
         raise ConfigError(f"split must be 'none' or 'paragraphs', got {split!r}")
-    pos = 0
+    pos = bom
     n = 0
-    for m in [*_PARAGRAPH.finditer(text), None]:
+    for m in [*_PARAGRAPH.finditer(text, bom), None]:
         end = m.start() if m else len(text)
         chunk = text[pos:end]
         stripped = chunk.strip()
@@ -128,7 +139,7 @@ def read_text_file(
             pos = m.end()
 
 
-_BREAKS = (re.compile(r"\n[ \t]*\n"), re.compile(r"[.!?][\"')\]]?\s"), re.compile(r"\s"))
+_BREAKS = (_PARAGRAPH, re.compile(r"[.!?][\"')\]]?\s"), re.compile(r"\s"))
 
 
 def split_long(text: str, limit: int) -> list[tuple[int, int]]:

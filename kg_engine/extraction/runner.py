@@ -203,6 +203,7 @@ class ExtractionRunner:
         todo = self._todo(documents, done)
         pending: dict[int, tuple[Document, bool]] = {}
         parts: dict[int, list[tuple[int, int]]] = {}
+        sentences: dict[int, int] = {}  # sentences of a document's parts so far
         limit = max(2, int(getattr(self.nlp, "max_length", 1_000_000) or 1_000_000))
 
         def texts() -> Iterator[tuple[str, tuple[int, int]]]:
@@ -224,7 +225,10 @@ class ExtractionRunner:
                                                   batch_size=self.batch_size,
                                                   n_process=self.n_process):
                 doc, replaces = pending[i]
-                batch = self.converter.convert(sdoc, doc.id, offset=doc.offset + start)
+                # sentence indices run on through the parts of a document cut in parts
+                first = sentences.pop(i, 0)
+                batch = self.converter.convert(sdoc, doc.id, offset=doc.offset + start, first_sentence=first)
+                sentences[i] = first + len(self.converter.sentences(sdoc))
                 entities += len(sdoc.ents)
                 if len(parts[i]) > 1:
                     if merged is None:
@@ -235,7 +239,7 @@ class ExtractionRunner:
                     if start != parts[i][-1][0]:
                         continue  # more parts of this document follow
                     batch, merged = merged, None
-                del pending[i], parts[i]
+                del pending[i], parts[i], sentences[i]
                 result = DocResult(doc.id, doc.hash, batch, replaces,
                                    words=len(doc.text.split()), entities=entities)
                 entities = 0

@@ -177,19 +177,21 @@ class DocConverter:
                    rel_version=rel_version or str(meta.get("version", "")),
                    language=nlp.lang)
 
-    def _sentences(self, doc: Doc) -> list[tuple[int, int]]:
+    def sentences(self, doc: Doc) -> list[tuple[int, int]]:
         """Token (start, end) of each sentence (one sentence if none are set)."""
         if doc.has_annotation("SENT_START"):
             return [(s.start, s.end) for s in doc.sents]
         return [(0, len(doc))]
 
-    def convert(self, doc: Doc, doc_id: str, *, offset: int = 0) -> TripleBatch:
+    def convert(self, doc: Doc, doc_id: str, *, offset: int = 0, first_sentence: int = 0) -> TripleBatch:
         """The triples of one processed document.
 
         Args:
             doc: a doc that went through NER (and optionally the relation extractor).
             doc_id: the document id recorded as provenance ``source``.
             offset: added to every character offset (when ``doc`` is a slice of the source).
+            first_sentence: added to every sentence index (the sentences of the source's
+                earlier slices).
 
         Returns:
             A :class:`TripleBatch` whose every quad has a :class:`Provenance`.
@@ -197,7 +199,7 @@ class DocConverter:
         m = self.mapping
         graph = URIRef(m.graph) if m.graph else DEFAULT_GRAPH
         batch = TripleBatch(graph=graph, provenance=[])
-        sents = self._sentences(doc)
+        sents = self.sentences(doc)
         sent_of_token = [0] * len(doc)
         for i, (s, e) in enumerate(sents):
             for t in range(s, e):
@@ -215,7 +217,7 @@ class DocConverter:
             idx = sent_of_token[token] if len(doc) else 0
             s, e = sents[idx]
             span = doc[s:e]
-            return idx, span.start_char, span.end_char, span.text
+            return first_sentence + idx, span.start_char, span.end_char, span.text
 
         for ent, (iri, type_, name) in zip(ents, named):
             idx, s0, s1, text = sent_info(ent.start)
@@ -262,7 +264,7 @@ class DocConverter:
             if "sentence" in extra:  # the evidence sentence chosen by a document-level model
                 s_idx = int(extra["sentence"])
                 span = doc[sents[s_idx][0]:sents[s_idx][1]]
-                idx, s0, s1, text = s_idx, span.start_char, span.end_char, span.text
+                idx, s0, s1, text = first_sentence + s_idx, span.start_char, span.end_char, span.text
             else:
                 idx, s0, s1, text = sent_info(min(head.start, tail.start))
             info: dict[str, Any] = {
@@ -272,7 +274,7 @@ class DocConverter:
                 "tail": [offset + tail.start_char, offset + tail.end_char],
             }
             if extra.get("evidence") is not None:
-                info["evidence"] = list(extra["evidence"])
+                info["evidence"] = [first_sentence + int(i) for i in extra["evidence"]]
             prov = Provenance(
                 kind="extracted", source=doc_id, sentence=idx,
                 start=offset + min(head.start_char, tail.start_char),

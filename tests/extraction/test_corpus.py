@@ -22,6 +22,33 @@ def test_text_file_whole_and_paragraphs(tmp_path) -> None:
         assert text[d.offset:d.offset + len(d.text)] == d.text
 
 
+@pytest.mark.parametrize("eol", ["\r\n", "\r"])
+def test_text_file_offsets_index_the_file_with_its_line_ends(tmp_path, eol) -> None:
+    """No newline translation: a CRLF file's "\r\n" is two characters of the document (the
+    offsets of every extracted statement after the first line were once short by the line
+    ends before it), CR line ends stay CR, blank lines between them split paragraphs."""
+    text = f"Ada lives here.{eol}Still first.{eol}{eol}  Second para.{eol} {eol}{eol}Third."
+    f = tmp_path / "crlf.txt"
+    f.write_bytes(text.encode("utf-8"))
+    (doc,) = read_text_file(f)
+    assert doc.text == text and doc.offset == 0
+    paras = list(read_text_file(f, split="paragraphs"))
+    assert [d.text for d in paras] == [f"Ada lives here.{eol}Still first.", "Second para.", "Third."]
+    for d in paras:
+        assert text[d.offset:d.offset + len(d.text)] == d.text
+
+
+def test_text_file_byte_order_mark_is_no_text_but_counts_in_offsets(tmp_path) -> None:
+    text = "\ufeffAda lives here.\n\nSecond."
+    f = tmp_path / "bom.txt"
+    f.write_bytes(text.encode("utf-8"))
+    (doc,) = read_text_file(f)
+    assert doc.text == text[1:] and doc.offset == 1  # spaCy once read "\ufeffAda" as one token
+    paras = list(read_text_file(f, split="paragraphs"))
+    assert [(d.text, d.offset) for d in paras] == [("Ada lives here.", 1), ("Second.", 18)]
+    assert all(text[d.offset:d.offset + len(d.text)] == d.text for d in paras)
+
+
 def test_jsonl_fields_and_errors(tmp_path) -> None:
     f = tmp_path / "c.jsonl"
     f.write_text('{"id": 7, "body": {"text": "Hello."}}\n\n{"body": {"text": "Bye."}}\n')

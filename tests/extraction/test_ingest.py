@@ -92,10 +92,10 @@ class _FailOn(DocConverter):
 
     fail_on = "d3"
 
-    def convert(self, doc, doc_id, offset=0):  # type: ignore[override]
+    def convert(self, doc, doc_id, **kwargs):  # type: ignore[override]
         if doc_id == self.fail_on:
             raise RuntimeError(f"converter failed on {doc_id}")
-        return super().convert(doc, doc_id, offset=offset)
+        return super().convert(doc, doc_id, **kwargs)
 
 
 def _failing_pipeline(fail_on: str) -> ExtractionPipeline:

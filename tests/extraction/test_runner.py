@@ -102,3 +102,8 @@ def test_texts_over_max_length_go_through_in_parts(nlp) -> None:
     spans = sorted((p.start, p.end) for _, p in parts[0].batch)
     assert spans == sorted((p.start, p.end) for _, p in whole[0].batch)  # offsets in the text
     assert [len(r.batch) for r in parts[1:]] == [2]
+    # sentence indices are the document's, not restarted in each part (every part's first
+    # sentence was once recorded as sentence 0)
+    sentences = sorted({(p.sentence, p.start // 21) for _, p in parts[0].batch})
+    assert sentences == sorted({(p.sentence, p.start // 21) for _, p in whole[0].batch})
+    assert sorted({p.sentence for _, p in parts[0].batch}) == list(range(40))

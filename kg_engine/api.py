@@ -638,7 +638,7 @@ class KnowledgeGraph:
         if isinstance(triple, str):
             # the prefixes the store knows (those `kg query` shows in its tables) work too
             triple = parse_triple(triple, {p: str(ns) for p, ns in self.graph.store.namespaces()
-                                           if p and p not in ("rdf", "rdfs", "owl", "xsd")})
+                                           if p not in ("rdf", "rdfs", "owl", "xsd")})
         result = explain(self.store, tuple(triple[:3]), all_derivations=all_derivations)
         if result.kind == "asserted" and any(s.kind == "predicted" for s in result.tree.sources):
             return self._explain_prediction(tuple(triple[:3]), result)

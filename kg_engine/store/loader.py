@@ -636,7 +636,7 @@ def _keep_prefixes(writer: _Writer, prefixes: dict[str, Any]) -> None:
     with writer.lock:
         writer.store.db.executemany(
             "INSERT INTO kg_meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [(f"ns:{p}", str(ns)) for p, ns in prefixes.items() if p],
+            [(f"ns:{p}", str(ns)) for p, ns in prefixes.items()],
         )
 
 

@@ -70,6 +70,21 @@ def test_prefixes_of_the_loaded_files(db):
     assert res.exit_code == 2 and "undefined prefix 'nope:'" in res.output
 
 
+def test_the_empty_prefix_of_a_loaded_file(tmp_path):
+    # '@prefix : <…>' was dropped at load: ':ann :hasAncestor :carl' was an "undefined prefix"
+    src = tmp_path / "family.ttl"
+    src.write_text("@prefix : <http://family.example/> .\n"
+                   "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+                   ":hasAncestor a owl:TransitiveProperty .\n"
+                   ":ann :hasAncestor :bob . :bob :hasAncestor :carl .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert runner.invoke(app, ["load", str(src), "--db", url]).exit_code == 0
+    assert runner.invoke(app, ["reason", "--db", url]).exit_code == 0
+    res = runner.invoke(app, ["explain", ":ann :hasAncestor :carl", "--db", url])
+    assert res.exit_code == 0, res.output
+    assert "[rule prp-trp, round 1]" in res.output
+
+
 def test_a_fact_written_by_kg_update(tmp_path):
     """Two loads into the default graph, then ``kg update``: the inserted fact was explained
     as "loaded from one of" the two files."""

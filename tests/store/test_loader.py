@@ -191,6 +191,21 @@ def test_load_is_recorded(store: SQLStore, tmp_path: Path) -> None:
     assert record["source"] == str(path) and record["statements"] == 1
 
 
+@pytest.mark.parametrize("suffix", ["ttl", "trig", "n3"])
+def test_the_files_empty_prefix_is_kept_with_the_others(store: SQLStore, tmp_path: Path,
+                                                        suffix: str) -> None:
+    # '@prefix : <…>' is the most common prefix of all: it was dropped, so exports wrote ns1:
+    # and `kg explain ':a :p :b'` said "undefined prefix ':'" after loading the file
+    path = tmp_path / f"p.{suffix}"
+    path.write_text("@prefix : <http://e.example/> .\n@prefix f: <http://f.example/> .\n"
+                    ":a f:p :b .\n")
+    store.load(path)
+    from kg_engine.export.rdf import store_prefixes
+
+    kept = dict(store_prefixes(store.db))
+    assert kept[""] == URIRef("http://e.example/") and kept["f"] == URIRef("http://f.example/")
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["bulk-parser", "rdflib-parser"])
 def test_trig_and_nquads_loads_are_recorded_per_graph(store: SQLStore, tmp_path: Path,
                                                       fast: bool) -> None:

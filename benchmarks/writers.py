@@ -39,12 +39,14 @@ def main() -> None:
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--ops", type=int, default=8, help="writes per worker")
     ap.add_argument("--no-extract", action="store_true", help="leave kg extract out (spaCy)")
+    ap.add_argument("--kinds", default=",".join(writers.KINDS),
+                    help="the kinds of write drawn from (default: all)")
     ap.add_argument("--modes", default="cli,api",
                     help="worker modes dealt round-robin: cli (kg commands), api (one process)")
     ap.add_argument("--limit", type=float, default=300.0, help="seconds per run")
     ap.add_argument("--keep", action="store_true", help="keep the runs' folders")
     args = ap.parse_args()
-    kinds = tuple(k for k in writers.KINDS if not (args.no_extract and k == "extract"))
+    kinds = tuple(k for k in args.kinds.split(",") if not (args.no_extract and k == "extract"))
     server = None
     if args.backend == "postgresql":
         from kg_engine.testing.postgres import TemporaryPostgres

@@ -10,8 +10,8 @@ updates over HTTP (``serve``; ``kg`` commands for the rest). The writes (:data:`
 * ``load`` — a generated Turtle or N-Triples file (``kg load``, into the default graph or
   the worker's named graph); ``insert`` — ``INSERT DATA`` (``kg update``) or
   :meth:`~kg_engine.api.KnowledgeGraph.add`;
-* ``delete`` — an earlier write's subject removed (``DELETE WHERE`` or
-  :meth:`~kg_engine.api.KnowledgeGraph.remove`); ``tbox+`` / ``tbox-`` — a
+* ``delete`` — an earlier write's statements removed (``DELETE WHERE`` of its subject and
+  ``DELETE DATA``, or :meth:`~kg_engine.api.KnowledgeGraph.remove`); ``tbox+`` / ``tbox-`` — a
   ``rdfs:subClassOf`` / ``rdfs:domain`` axiom over the shared classes added or deleted;
 * ``incr`` — a counter shared by all workers incremented by ``DELETE/INSERT WHERE``;
 * the store is empty at the start in some seeds (the first load takes the empty-store path);
@@ -19,12 +19,13 @@ updates over HTTP (``serve``; ``kg`` commands for the rest). The writes (:data:`
   sometimes ``--recompute``) or ended; ``vacuum``; ``bind`` — a prefix bound (API);
 * ``extract`` — a two-sentence text file through the default pipeline (``kg extract``).
 
-Each worker's data and axioms are its own (subjects, objects, axioms and prefixes are dealt
-to one worker), so the workers' writes commute except the counter (whose result does not
+Each worker's statements and axioms are its own (subjects, objects, axioms, prefixes and the
+statements about a few shared individuals are dealt to one worker), so the workers' writes commute except the counter (whose result does not
 depend on the order) and the reasoning profile (the last committed one wins). The judge:
 
 * every write either succeeded (``kg``: exit 0) or failed with an error that names the
-  contention (another writer holds the lock) and what to do, ``kg`` exiting non-zero;
+  contention (another writer holds the lock) and what to do, ``kg`` exiting non-zero, after
+  waiting for the lock as long as a writer waits (``WRITE_WAIT``);
 * the asserted statements of the store (every graph except the inferred ones) equal the
   *model*: the initial data with the effects of the successful writes applied in each
   worker's order (a failed write left nothing, a successful one all of its statements);
@@ -136,7 +137,7 @@ def make_plan(seed: int, *, workers: int = 3, ops: int = 8, kinds: tuple[str, ..
     weights = [_WEIGHTS[k] for k in kinds]
     for w in range(workers):
         mine = axioms[w::workers][:4]
-        written: list[str] = []  # subjects this worker wrote and not yet deleted
+        written: list[dict[str, Any]] = []  # writes whose statements are still there
         tbox: list[list[str]] = []  # axioms this worker added
         out = []
         for k in range(ops):
@@ -147,14 +148,15 @@ def make_plan(seed: int, *, workers: int = 3, ops: int = 8, kinds: tuple[str, ..
                 op["graph"] = graph
                 op["format"] = rng.choice(("ttl", "nt")) if kind == "load" else None
                 size = (400 if rng.random() < 0.2 else 12) if kind == "load" else 3
-                op["quads"] = _statements(rng, w, k, graph, size)
-                written.append(op["quads"][0][0] + " " + graph)
+                op["quads"] = _statements(rng, w, workers, k, graph, size)
+                written.append(op)
             elif kind == "delete":
                 if not written:
                     op = {"kind": "incr", "k": k}
                 else:
-                    subject, graph = written.pop(rng.randrange(len(written))).split(" ")
-                    op.update(subject=subject, graph=graph)
+                    target = written.pop(rng.randrange(len(written)))
+                    op.update(subject=target["quads"][0][0], graph=target["graph"],
+                              quads=target["quads"])
             elif kind == "tbox+":
                 axiom = list(mine[len(tbox) % len(mine)])
                 tbox.append(axiom)
@@ -179,9 +181,30 @@ def make_plan(seed: int, *, workers: int = 3, ops: int = 8, kinds: tuple[str, ..
     return plan
 
 
-def _statements(rng: random.Random, w: int, k: int, graph: str, n: int) -> list[list[str]]:
-    """``n`` statements of worker ``w``'s write ``k``, all about one new subject (the first
-    statement's subject) and its own objects."""
+#: Individuals every worker writes statements about (each statement is one worker's own).
+SHARED = 8
+
+
+def _statements(rng: random.Random, w: int, workers: int, k: int, graph: str, n: int
+                ) -> list[list[str]]:
+    """``n`` statements of worker ``w``'s write ``k`` about one new subject (the first
+    statement's subject) and its own objects, then sometimes a few of the worker's own
+    statements about the shared individuals (a type, or a link between two of them: what
+    another worker's statements or axioms may also entail)."""
+    out = _own(rng, w, k, graph, n)
+    for _ in range(rng.choice((0, 0, 1, 3))):
+        while True:
+            a, b, c = rng.randrange(SHARED), rng.randrange(SHARED), rng.randrange(PROPERTIES)
+            if rng.random() < 0.5 and (a * CLASSES + c) % workers == w:
+                out.append([_iri(f"{EX}x{a}"), _iri(RDF_TYPE), _iri(f"{EX}C{c}"), graph])
+                break
+            if (a * 64 + b * 8 + c) % workers == w:
+                out.append([_iri(f"{EX}x{a}"), _iri(f"{EX}p{c}"), _iri(f"{EX}x{b}"), graph])
+                break
+    return out
+
+
+def _own(rng: random.Random, w: int, k: int, graph: str, n: int) -> list[list[str]]:
     s = _iri(f"{EX}w{w}:s{k}")
     out = [[s, _iri(RDF_TYPE), _iri(f"{EX}C{rng.randrange(CLASSES)}"), graph]]
     for j in range(1, n):
@@ -252,10 +275,12 @@ def _update(op: dict[str, Any]) -> str | None:
     kind = op["kind"]
     if kind == "insert":
         return f"INSERT DATA {{ {_data_block(op['quads'])} }}"
-    if kind == "delete":
+    if kind == "delete":  # the subject's statements, and those about shared individuals
         pattern = f"{op['subject']} ?p ?o"
-        return f"DELETE WHERE {{ GRAPH {op['graph']} {{ {pattern} }} }}" if op["graph"] \
+        text = f"DELETE WHERE {{ GRAPH {op['graph']} {{ {pattern} }} }}" if op["graph"] \
             else f"DELETE WHERE {{ {pattern} }}"
+        shared = [q for q in op["quads"] if q[0] != op["subject"]]
+        return text + (f" ; DELETE DATA {{ {_data_block(shared)} }}" if shared else "")
     if kind in ("tbox+", "tbox-"):
         verb = "INSERT" if kind == "tbox+" else "DELETE"
         return f"{verb} DATA {{ {' '.join(op['axiom'])} . }}"
@@ -275,7 +300,8 @@ def _api(kg: Any, op: dict[str, Any], workdir: Path, w: int) -> Any:
     elif kind == "insert" and op["graph"]:
         return kg.add([tuple(from_n3(t) for t in q[:3]) for q in op["quads"]],
                graph=op["graph"][1:-1])
-    elif kind == "delete" and not op["graph"]:  # the default graph only, as DELETE WHERE
+    elif kind == "delete" and not op["graph"] and all(q[0] == op["subject"]
+                                                       for q in op["quads"]):
         from kg_engine.core.terms import DEFAULT_GRAPH
 
         return kg.remove((from_n3(op["subject"]), None, None), graph=DEFAULT_GRAPH)
@@ -502,7 +528,7 @@ def _model(plan: dict[str, Any], outcomes: list[list[dict[str, Any]]], workdir: 
                 graph = op["graph"]
                 quads |= {(s, p, o, graph) for s, p, o, _ in op["quads"]}
             elif kind == "delete":
-                quads = {q for q in quads if not (q[0] == op["subject"] and q[3] == op["graph"])}
+                quads -= {tuple(q) for q in op["quads"]}
             elif kind == "tbox+":
                 quads.add((*op["axiom"], ""))
             elif kind == "tbox-":
@@ -562,11 +588,50 @@ def _show(items: Any, n: int = 6) -> str:
         f" … ({len(items)} in all)" if len(items) > n else "")
 
 
+def _compare(kg: Any, plan: dict[str, Any], outcomes: list[list[dict[str, Any]]],
+             workdir: Path, findings: list[str]) -> None:
+    """The store's statements, counter, profile, closure and prefixes against the model."""
+    quads, counter, prefixes = _model(plan, outcomes, workdir)
+    store = _asserted(kg)
+    values = {q[2] for q in store if q[0] == _iri(f"{EX}counter")}
+    store = {q for q in store if q[0] != _iri(f"{EX}counter")}
+    initial = not plan.get("empty")
+    if values != ({_lit(str(counter), dt=XSD_INT)} if counter or initial else set()):
+        findings.append(f"counter: the store holds {sorted(values)}, {counter} successful "
+                        f"increments ({'+0 initially' if initial else 'none initially'})")
+    if store - quads:
+        findings.append(f"statements no successful write made (half-applied failed "
+                        f"writes?): {_show(store - quads)}")
+    if quads - store:
+        findings.append(f"statements of successful writes missing (lost writes?): "
+                        f"{_show(quads - store)}")
+    profile = kg.reasoning
+    allowed = _last_profiles(plan, outcomes)
+    if profile not in allowed:
+        findings.append(f"reasoning profile {profile!r}: the last committed profile write "
+                        f"set one of {sorted(map(str, allowed))}")
+    if profile is not None:
+        got = _inferred(kg, INFERRED + profile)
+        want = _closure(store | {(_iri(f"{EX}counter"), _iri(f"{EX}value"), v, "")
+                                 for v in values}, profile)
+        if got != want:
+            findings.append(f"inferred graph of the live {profile} profile differs from "
+                            f"the closure computed from scratch: missing {_show(want - got)}"
+                            f"; extra {_show(got - want)}")
+    bound = {p: str(ns) for p, ns in kg.graph.namespaces()}
+    for w in range(len(plan["workers"])):
+        for p in (f"w{w}b0", f"w{w}b1"):
+            if bound.get(p) != prefixes.get(p):
+                findings.append(f"prefix {p}: bound to {bound.get(p)}, the last "
+                                f"successful bind says {prefixes.get(p)}")
+
+
 def judge(plan: dict[str, Any], outcomes: list[list[dict[str, Any]]], url: str,
           workdir: str | Path) -> tuple[list[str], int]:
     """(findings, writes failed by contention) of a run (see the module docstring)."""
     from kg_engine.api import KnowledgeGraph
     from kg_engine.store.check import problems
+    from kg_engine.store.database import WRITE_WAIT
 
     workdir = Path(workdir)
     findings: list[str] = []
@@ -583,46 +648,20 @@ def judge(plan: dict[str, Any], outcomes: list[list[dict[str, Any]]], url: str,
             what = f"worker {w} ({worker['mode']}) write {op['k']} ({op['kind']})"
             if CONTENTION.search(o["error"]) and FIX.search(o["error"]):
                 contended += 1
+                if o["t1"] - o["t0"] < WRITE_WAIT:  # a writer waits that long for the lock
+                    findings.append(f"{what} gave up waiting for the lock after "
+                                    f"{o['t1'] - o['t0']:.1f} s: {o['error'][-300:]}")
             else:
                 findings.append(f"{what} failed without naming contention and the fix: "
                                 f"rc={o['rc']}: {o['error'][-600:]}")
             if o["rc"] == 0 or (worker["mode"] == "serve" and o["rc"] is not None
                                 and o["rc"] < 400):
                 findings.append(f"{what} failed but exited {o['rc']}")
-    quads, counter, prefixes = _model(plan, outcomes, workdir)
     with KnowledgeGraph(url) as kg:
-        store = _asserted(kg)
-        values = {q[2] for q in store if q[0] == _iri(f"{EX}counter")}
-        store = {q for q in store if q[0] != _iri(f"{EX}counter")}
-        initial = not plan.get("empty")
-        if values != ({_lit(str(counter), dt=XSD_INT)} if counter or initial else set()):
-            findings.append(f"counter: the store holds {sorted(values)}, {counter} successful "
-                            f"increments ({'+0 initially' if initial else 'none initially'})")
-        if store - quads:
-            findings.append(f"statements no successful write made (half-applied failed "
-                            f"writes?): {_show(store - quads)}")
-        if quads - store:
-            findings.append(f"statements of successful writes missing (lost writes?): "
-                            f"{_show(quads - store)}")
-        profile = kg.reasoning
-        allowed = _last_profiles(plan, outcomes)
-        if profile not in allowed:
-            findings.append(f"reasoning profile {profile!r}: the last committed profile write "
-                            f"set one of {sorted(map(str, allowed))}")
-        if profile is not None:
-            got = _inferred(kg, INFERRED + profile)
-            want = _closure(store | {(_iri(f"{EX}counter"), _iri(f"{EX}value"), v, "")
-                                     for v in values}, profile)
-            if got != want:
-                findings.append(f"inferred graph of the live {profile} profile differs from "
-                                f"the closure computed from scratch: missing {_show(want - got)}"
-                                f"; extra {_show(got - want)}")
-        bound = {p: str(ns) for p, ns in kg.graph.namespaces()}
-        for w in range(len(plan["workers"])):
-            for p in (f"w{w}b0", f"w{w}b1"):
-                if bound.get(p) != prefixes.get(p):
-                    findings.append(f"prefix {p}: bound to {bound.get(p)}, the last "
-                                    f"successful bind says {prefixes.get(p)}")
+        try:
+            _compare(kg, plan, outcomes, workdir, findings)
+        except Exception as exc:  # noqa: BLE001 - a store that cannot be read is a finding
+            findings.append(f"reading the store failed: {type(exc).__name__}: {exc}")
         found = problems(kg.store.db)
         if found:
             findings.append(f"kg check: {'; '.join(map(str, found))}")

@@ -331,3 +331,31 @@ def test_remove_takes_the_derivations_of_inferred_statements_it_removes(store_ur
     assert problems(kg.store.db) == []
     assert list(kg.triples((URIRef(ex + "e2"), None, None))) == []
     kg.close()
+
+
+def test_checkpoint_does_not_wait_for_another_process(tmp_path) -> None:
+    # a load's checkpoint after its commit (PRAGMA wal_checkpoint(TRUNCATE)) waited the
+    # busy timeout (30 s) for every reader of an older snapshot and every writer of the
+    # file: kg load of one statement beside a kg serve answering a query took 21 s, its
+    # statements committed after 1 s (kg_engine.testing.writers)
+    import threading
+
+    from kg_engine.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    with open_store(url) as writer, open_store(url) as reader:
+        writer.add([(URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"))])
+        writer.db.execute("PRAGMA busy_timeout=3600000")  # a wait would outlast the test
+        done = threading.Event()
+        with reader.db.snapshot():
+            assert len(reader) == 1  # the reader's snapshot: before the next write
+            writer.add([(URIRef("urn:c"), URIRef("urn:p"), URIRef("urn:d"))])
+            thread = threading.Thread(target=lambda: (writer.checkpoint(), done.set()),
+                                      daemon=True)
+            thread.start()
+            returned = done.wait(30)  # the reader still reads meanwhile
+        thread.join()
+        assert returned, "the checkpoint waited for the reader to finish"
+        assert writer.db.scalar("PRAGMA busy_timeout") == 3600000  # restored
+        writer.checkpoint()  # alone now: the log is folded into the file and truncated
+        assert (tmp_path / "kg.sqlite-wal").stat().st_size == 0

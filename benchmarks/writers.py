@@ -61,7 +61,8 @@ def main() -> None:
             report = writers.run_seed(seed, url, workers=n, ops=args.ops, kinds=kinds,
                                       modes=tuple(args.modes.split(",")), limit=args.limit)
             print(f"seed {seed}: {n} workers, {report.writes} writes, {report.contended} "
-                  f"contended, {len(report.findings)} findings, {report.seconds:.1f} s",
+                  f"contended, {len(report.findings)} findings, {report.seconds:.1f} s, "
+                  f"slowest write {report.slowest[0]:.1f} s ({report.slowest[1]})",
                   flush=True)
             if report.findings:
                 bad.append(seed)

@@ -445,6 +445,12 @@ class Report:
     def writes(self) -> int:
         return sum(len(o) for o in self.outcomes)
 
+    @property
+    def slowest(self) -> tuple[float, str]:
+        """The longest write: (seconds, its kind)."""
+        return max(((o["t1"] - o["t0"], o["kind"]) for w in self.outcomes for o in w),
+                   default=(0.0, ""))
+
 
 def run_plan(plan: dict[str, Any], url: str, workdir: str | Path, *,
              limit: float = 300.0) -> list[list[dict[str, Any]]]:

@@ -5,6 +5,8 @@
     python benchmarks/extraction_docre.py redocred --model data/models/docre_minilm [--int8] [--e2e]
     # … the from-scratch model (BiLSTM + attention; any folder saved by docre_train)
     python benchmarks/extraction_docre.py redocred --model data/models/docre_scratch --int8
+    # … an ensemble of such models (mean logits; gold entities only)
+    python benchmarks/extraction_docre.py redocred --model M13 --ensemble M14 M15
     # end-to-end Re-DocRED F1 of whole extraction pipelines (patterns + model relations, typer)
     python benchmarks/extraction_docre.py pipelines wikidata_patterns wikidata_hybrid
     # … on the 50 held-out documents, NER spans typed by the gold mention types (cost of NER typing)
@@ -136,13 +138,19 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
                            "load_before": _load()}
     variants = [("fp32", False)] + ([("int8", True)] if args.int8 else [])
     for name, q in variants:
-        model, _meta = load_docre(args.model)
+        members = [load_docre(m)[0] for m in [args.model, *args.ensemble]]
         if q:
-            model = quantize_docre(model)
+            members = [quantize_docre(m) for m in members]
+        model = members[0]
         t0, c0 = time.time(), time.process_time()
         with torch.no_grad():
             feats = featurize(model, test, cache=False)
             logits = [f.logits(model) for f in feats]
+            for other in members[1:]:   # an ensemble: mean logits, mean threshold shift
+                logits = [lg + f.logits(other)
+                          for lg, f in zip(logits, featurize(other, test, cache=False))]
+            logits = [lg / len(members) for lg in logits]
+        model.th_shift = sum(m.th_shift for m in members) / len(members)
         wall, cpu = time.time() - t0, time.process_time() - c0
         for th in thresholds:
             margin = float(torch.logit(torch.tensor(th)))
@@ -620,6 +628,8 @@ def main() -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("redocred")
     r.add_argument("--model", default=str(DEFAULT_MODEL))
+    r.add_argument("--ensemble", nargs="*", default=[],
+                   help="more models whose logits are averaged with --model's (gold entities)")
     r.add_argument("--split", default="test", help="test, or held_out (the 50 model-selection documents)")
     r.add_argument("--thresholds", default="0.5", help="comma-separated decision thresholds")
     r.add_argument("--limit", type=int, default=0)

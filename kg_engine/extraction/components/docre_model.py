@@ -11,9 +11,15 @@ relations at once (Zhou et al. 2021, ATLOP, https://arxiv.org/abs/2010.11304):
   bilinear** classifier over ``1 + R`` classes, class 0 being the **adaptive threshold** (TH):
   relation ``r`` holds when ``logit_r > logit_TH`` (at most ``max_labels`` per pair);
 * **type constraints** (the (head type, tail type) pairs seen with each relation in the training
-  data) mask relations whose signature was never seen.
+  data) mask relations whose signature was never seen;
+* optional **distance buckets** (``dist_width > 0``): ``⌊log2(1 + d)⌋`` of the shortest distance
+  ``d`` (encoder positions) between a head and a tail mention, embedded and added to both
+  projections' inputs (as the DocRED BiLSTM baselines' relative-distance embeddings);
+* ``th_shift``: added to ``logit_TH`` when deciding (fitted on held-out documents after training;
+  negative → more relations).
 
-The score of a decided relation is ``sigmoid(logit_r − logit_TH)`` (0.5 = the learned threshold).
+The score of a decided relation is ``sigmoid(logit_r − logit_TH − th_shift)`` (0.5 = the learned
+threshold).
 
 Shapes:
     ``pair_logits(H [n, d], A [heads, n, n], entities, types [E], pairs [P, 2]) → [P, 1 + R]``.
@@ -34,7 +40,30 @@ from kg_engine.errors import ModelError
 from kg_engine.extraction.encoders.doc_scratch import SCRATCH_DEFAULTS, ScratchDocEncoder
 from kg_engine.extraction.encoders.doc_transformer import DocEncoder
 
-__all__ = ["DocREModel", "adaptive_threshold_loss", "load_docre", "save_docre"]
+__all__ = ["DocREModel", "adaptive_threshold_loss", "load_docre", "pair_distance_buckets",
+           "save_docre"]
+
+#: distance buckets ⌊log2(1 + d)⌋, the last one open-ended
+DIST_BUCKETS = 10
+
+
+def pair_distance_buckets(entities: Sequence[Sequence[int]], pairs: torch.Tensor) -> torch.Tensor:
+    """``[P]`` bucket ``min(9, ⌊log2(1 + d)⌋)`` of the shortest distance ``d`` between a mention
+    position of each pair's head and one of its tail.
+
+    Example:
+        >>> pair_distance_buckets([[0, 40], [3], [300]], torch.tensor([[0, 1], [1, 2], [2, 0]]))
+        tensor([2, 8, 8])
+    """
+    pos = torch.tensor([p for ms in entities for p in ms], dtype=torch.long)
+    ent = torch.tensor([e for e, ms in enumerate(entities) for _ in ms], dtype=torch.long)
+    d = (pos[:, None] - pos[None, :]).abs()
+    n_e = len(entities)
+    big = torch.iinfo(torch.long).max
+    rows = torch.full((n_e, len(pos)), big).scatter_reduce(0, ent[:, None].expand_as(d), d, "amin")
+    mins = torch.full((n_e, n_e), big).scatter_reduce(1, ent[None, :].expand(n_e, -1), rows, "amin")
+    dist = mins[pairs[:, 0], pairs[:, 1]]
+    return torch.log2(dist.float() + 1).floor().long().clamp(max=DIST_BUCKETS - 1)
 
 
 def adaptive_threshold_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -66,12 +95,15 @@ class DocREModel(nn.Module):
         emb: width of the head/tail projections; ``block``: bilinear group size.
         type_width: entity-type embedding width.
         max_labels: most relations decided per pair.
+        dist_width: width of the distance-bucket embedding (0: none).
+        th_shift: decision shift of the threshold class (see the module docstring).
     """
 
     def __init__(self, relations: Sequence[str], types: Sequence[str], *, checkpoint: str = "minilm",
                  n_top: int = 1, window: int = 512, emb: int = 256, block: int = 32,
                  type_width: int = 16, max_labels: int = 4, encoder: str = "transformer",
-                 scratch: dict[str, Any] | None = None, vocab: Sequence[str] | None = None) -> None:
+                 scratch: dict[str, Any] | None = None, vocab: Sequence[str] | None = None,
+                 dist_width: int = 0, th_shift: float = 0.0) -> None:
         super().__init__()
         if emb % block:
             raise ValueError(f"emb ({emb}) must be a multiple of block ({block})")
@@ -80,6 +112,11 @@ class DocREModel(nn.Module):
         self.hparams: dict[str, Any] = {"checkpoint": checkpoint, "n_top": n_top, "window": window,
                                         "emb": emb, "block": block, "type_width": type_width,
                                         "max_labels": max_labels}
+        if dist_width:
+            self.hparams["dist_width"] = dist_width
+        if th_shift:
+            self.hparams["th_shift"] = th_shift
+        self.th_shift = float(th_shift)
         self.encoder: DocEncoder | ScratchDocEncoder
         if encoder == "scratch":
             if vocab is None:
@@ -95,8 +132,9 @@ class DocREModel(nn.Module):
         self.block = block
         self.max_labels = max_labels
         self.type_embed = nn.Embedding(len(self.types) + 1, type_width)
-        self.head_proj = nn.Linear(2 * d + type_width, emb)
-        self.tail_proj = nn.Linear(2 * d + type_width, emb)
+        self.dist_embed = nn.Embedding(DIST_BUCKETS, dist_width) if dist_width else None
+        self.head_proj = nn.Linear(2 * d + type_width + dist_width, emb)
+        self.tail_proj = nn.Linear(2 * d + type_width + dist_width, emb)
         self.bilinear = nn.Linear(emb * block, 1 + len(self.relations))
         t = len(self.types) + 1
         self.register_buffer("allowed", torch.ones(t, t, 1 + len(self.relations), dtype=torch.bool))
@@ -133,7 +171,8 @@ class DocREModel(nn.Module):
         ``entities[e]`` holds the piece positions of entity ``e``'s mention markers.
         """
         E, EA = self.entity_features(H, A, entities)
-        return self.pair_scores(H, E, EA, types, pairs)
+        dist = pair_distance_buckets(entities, pairs) if self.dist_embed is not None else None
+        return self.pair_scores(H, E, EA, types, pairs, dist)
 
     @staticmethod
     def entity_features(H: torch.Tensor, A: torch.Tensor, entities: Sequence[Sequence[int]]
@@ -147,13 +186,20 @@ class DocREModel(nn.Module):
         return torch.stack(embs), torch.stack(atts)
 
     def pair_scores(self, H: torch.Tensor, E: torch.Tensor, EA: torch.Tensor,
-                    types: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-        """The head over entity features (see :meth:`pair_logits`)."""
+                    types: torch.Tensor, pairs: torch.Tensor, dist: torch.Tensor | None = None
+                    ) -> torch.Tensor:
+        """The head over entity features (see :meth:`pair_logits`; ``dist``: the pairs'
+        :func:`pair_distance_buckets`, needed when ``dist_width > 0``)."""
         h, t = pairs[:, 0], pairs[:, 1]
         ht = (EA[h] * EA[t]).mean(1)               # [P, n]
         ht = ht / (ht.sum(1, keepdim=True) + 1e-5)
         ctx = ht @ H                               # [P, d]
         th, tt = self.type_embed(types[h]), self.type_embed(types[t])
+        if self.dist_embed is not None:
+            if dist is None:
+                raise ValueError("this model needs the pairs' distance buckets (dist)")
+            de = self.dist_embed(dist)
+            th, tt = torch.cat([th, de], -1), torch.cat([tt, de], -1)
         zh = torch.tanh(self.head_proj(torch.cat([E[h], ctx, th], dim=-1)))
         zt = torch.tanh(self.tail_proj(torch.cat([E[t], ctx, tt], dim=-1)))
         k = zh.shape[1] // self.block
@@ -167,7 +213,7 @@ class DocREModel(nn.Module):
     def decide(self, logits: torch.Tensor, margin: float = 0.0
                ) -> list[list[tuple[int, float]]]:
         """Per pair, ``[(relation index, score)]`` with ``logit_r > logit_TH + margin``."""
-        diff = logits[:, 1:] - logits[:, :1]
+        diff = logits[:, 1:] - logits[:, :1] - self.th_shift
         out: list[list[tuple[int, float]]] = []
         top = torch.topk(diff, min(self.max_labels, diff.shape[1]), dim=1)
         for vals, idxs in zip(top.values.tolist(), top.indices.tolist()):

@@ -39,13 +39,16 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from kg_engine.extraction.encoders.base import Vocab, normalise_word
 from kg_engine.extraction.encoders.doc_transformer import EncodedInput
+
+if TYPE_CHECKING:
+    from kg_engine.extraction.encoders.static_vectors import StaticVectors
 
 __all__ = ["SCRATCH_DEFAULTS", "ScratchDocEncoder"]
 
@@ -57,7 +60,7 @@ CLOSE = "</m>"
 MARKER_TYPES = ("PER", "ORG", "LOC", "TIME", "NUM", "MISC", "?")
 #: hyper-parameters of the encoder (``DocREModel(encoder="scratch", scratch={...})``)
 SCRATCH_DEFAULTS: dict[str, Any] = {"width": 128, "hidden": 128, "layers": 1, "heads": 4,
-                                    "dropout": 0.3, "word_dropout": 0.1}
+                                    "dropout": 0.3, "word_dropout": 0.1, "static": ""}
 
 
 def _shape(word: str) -> int:
@@ -84,10 +87,15 @@ class ScratchDocEncoder(nn.Module):
         width: embedding width; ``hidden``: LSTM units per direction (states are ``2·hidden``).
         layers: stacked BiLSTM layers; ``heads``: attention heads (must divide ``2·hidden``).
         dropout: on embeddings and states; ``word_dropout``: training-time signature swap.
+        static: ``""`` (nothing pretrained) or a checkpoint (``"minilm"``) whose frozen
+            word-piece embeddings give every word a static vector
+            (:class:`~kg_engine.extraction.encoders.static_vectors.StaticVectors`), projected to
+            ``width`` and added to the word's embedding.
     """
 
     def __init__(self, vocab: Sequence[str], width: int = 128, hidden: int = 128, layers: int = 1,
-                 heads: int = 4, dropout: float = 0.3, word_dropout: float = 0.1) -> None:
+                 heads: int = 4, dropout: float = 0.3, word_dropout: float = 0.1,
+                 static: str = "") -> None:
         super().__init__()
         if (2 * hidden) % heads:
             raise ValueError(f"heads ({heads}) must divide 2 * hidden ({2 * hidden})")
@@ -107,6 +115,12 @@ class ScratchDocEncoder(nn.Module):
         self.norm = nn.LayerNorm(self.hidden)
         self._markers = {t: self.vocab.index.get(f"<m:{t}>", 1) for t in MARKER_TYPES}
         self._close = self.vocab.index.get(CLOSE, 1)
+        self.static: StaticVectors | None = None
+        if static:
+            from kg_engine.extraction.encoders.static_vectors import StaticVectors
+
+            self.static = StaticVectors.shared(static)
+            self.static_proj = nn.Linear(self.static.dim, width)
 
     @staticmethod
     def build_vocab(texts: Iterable[Sequence[str]], min_freq: int = 1) -> list[str]:
@@ -117,6 +131,8 @@ class ScratchDocEncoder(nn.Module):
     # -- input ------------------------------------------------------------------------------
     def _word(self, word: str) -> int:
         wid = self.vocab.index.get(normalise_word(word), 1)
+        if self.static is not None:
+            wid += self.static.row(word) * len(self.vocab)
         return (wid * SIGNATURES + _signature(word)) * SHAPES + _shape(word)
 
     def _marker(self, wid: int) -> int:
@@ -151,22 +167,27 @@ class ScratchDocEncoder(nn.Module):
 
     # -- encoding ---------------------------------------------------------------------------
     def bottom(self, ids: Sequence[int]) -> list[torch.Tensor]:
-        """Nothing is frozen: the one "window" is the ids themselves."""
-        return [torch.tensor(list(ids), dtype=torch.long)]
+        """The ids themselves, and with ``static`` their frozen vectors ``[n, dim]``."""
+        x = torch.tensor(list(ids), dtype=torch.long)
+        if self.static is None:
+            return [x]
+        return [x, self.static.vectors(x // (SHAPES * SIGNATURES * len(self.vocab)))]
 
     def top(self, windows: Sequence[torch.Tensor], n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(H [n, 2·hidden], A [heads, n, n])`` of the document ids in ``windows[0]``."""
-        if len(windows) != 1 or windows[0].shape[0] != n:
-            raise ValueError(f"expected one window of {n} ids")
+        if len(windows) != 1 + (self.static is not None) or windows[0].shape[0] != n:
+            raise ValueError(f"expected the ids of {n} tokens (and their static vectors)")
         x = windows[0]
         shape = x % SHAPES
         sig = (x // SHAPES) % SIGNATURES
-        word = x // (SHAPES * SIGNATURES)
+        word = (x // (SHAPES * SIGNATURES)) % len(self.vocab)
         known = (word != 1) & (shape != _MARK)
         if self.training and self.word_dropout > 0:
             known = known & (torch.rand(n) >= self.word_dropout)
         emb = torch.where(known.unsqueeze(1), self.word_embed(word), self.sig_embed(sig))
         emb = torch.where((shape == _MARK).unsqueeze(1), self.word_embed(word), emb)
+        if self.static is not None:
+            emb = emb + self.static_proj(windows[1].float())
         h, _ = self.lstm(self.drop(emb + self.shape_embed(shape)).unsqueeze(1))
         h = self.drop(h.squeeze(1))
         d = self.hidden // self.heads

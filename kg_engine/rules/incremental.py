@@ -196,9 +196,9 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
             f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o{seen})"
         )
         engine.store.add(quads)
-        # a statement now asserted (in a graph rules read) is no longer inferred: the inferred
-        # graph holds what a full run would write
-        asserted = [q[:3] for q in quads if graph_origin(q[3]) == "asserted"]
+        # a statement now asserted in the default graph is no longer inferred (the inferred
+        # graph holds what follows and is not asserted there, as a full run writes it)
+        asserted = [q[:3] for q in quads if q[3] == DEFAULT_GRAPH]
         if asserted:
             ids = engine.store.term_ids({t for q in asserted for t in q})
             keys = sorted({(ids[s], ids[p], ids[o]) for s, p, o in asserted})
@@ -347,11 +347,15 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
         engine.analyze(_SEED)
         # 1. over-delete, reading the store as it was.
         _overdelete(engine, gid, prof, type_id)
+    # a statement deleted from the default graph that stays asserted in a named graph is a
+    # premise still (not in D0), but if it follows it must now be inferred to stay in the
+    # default graph's answers: re-derived below
+    moved = int(engine.db.scalar(f"SELECT COUNT(*) FROM {_DEL} WHERE g = 0") or 0) if d0 < n_del else 0
     # 2. delete the asserted quads and the over-deleted inferred triples.
     _delete_quads(engine)
     marked = 0
-    if d0:
-        if engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
+    if d0 or moved:
+        if d0 and engine.db.scalar(f"SELECT COUNT(*) FROM {_OD}"):
             for table in ("kg_quads", "kg_rules_derivations"):
                 # driven by the (small) marked set
                 cur = engine.db.execute(f"DELETE FROM {table} WHERE {quads_in(table, _OD, gid, dialect=engine.dialect)}")
@@ -361,6 +365,10 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
         engine.db.execute(
             f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_SEED} WHERE 1 = 1 ON CONFLICT DO NOTHING"
         )
+        if moved:
+            engine.db.execute(
+                f"INSERT INTO {_OD} (s, p, o) SELECT s, p, o FROM {_DEL} WHERE g = 0 ON CONFLICT DO NOTHING"
+            )
         engine.analyze(_OD)
         target = _D[0]
         engine.db.execute(f"DELETE FROM {target}")

@@ -116,16 +116,16 @@ class LiveMaintainer:
         )
 
     def after_insert(self, stage: str) -> None:
-        """Keep asserted graphs and inferred graph disjoint, then extend the closure."""
+        """Keep the default graph and the inferred graph disjoint, then extend the closure."""
         db = self.store.db
         gid = self._gid()
-        # an inferred statement asserted in *any* graph rules read (a named graph too) is no
-        # longer inferred, as a full run would have it (new facts = candidates not in the store)
-        out = ", ".join(str(g) for g in (gid, *hidden_graph_ids(db, stage, own=gid)))
-        if db.fetchone(f"SELECT 1 FROM {stage} WHERE g NOT IN ({out}) LIMIT 1") is not None:
+        # an inferred statement asserted in the default graph is no longer inferred, as a full
+        # run would have it (one asserted in a named graph only stays: the default graph's
+        # answers are asserted ∪ inferred)
+        if db.fetchone(f"SELECT 1 FROM {stage} WHERE g = 0 LIMIT 1") is not None:
             for table in ("kg_quads", "kg_rules_derivations"):
                 db.execute(f"DELETE FROM {table} WHERE "
-                           f"{quads_in(table, stage, gid, f'd.g NOT IN ({out})', dialect=self.store.dialect)}")
+                           f"{quads_in(table, stage, gid, 'd.g = 0', dialect=self.store.dialect)}")
         with self.store.unmaintained():
             self._log(incremental.extend(self.engine, _SEED), "insert")
 
@@ -180,17 +180,16 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
             recompute = True  # not this profile, or other rules: start clean
         result = engine.materialise(recompute=recompute)
         if not recompute:
-            # asserted graphs and inferred graph are disjoint: triples asserted after an
-            # earlier run without a profile may be in both. (A run that started clean added
-            # only triples in no graph rules read: there is nothing to find, and the check
+            # the default graph and the inferred graph are disjoint: triples asserted after
+            # an earlier run without a profile may be in both. (A run that started clean added
+            # only triples not in the default graph: there is nothing to find, and the check
             # probes every inferred triple — 5 M at 10 M triples.)
             gid = int(store.term_ids([engine.graph])[engine.graph])
-            out = ", ".join(str(g) for g in (gid, *hidden_graph_ids(store.db, own=gid)))
             for table in ("kg_quads", "kg_rules_derivations"):
                 store.db.execute(
                     f"DELETE FROM {table} WHERE g = ? AND EXISTS (SELECT 1 FROM kg_quads a "
                     f"WHERE a.s = {table}.s AND a.p = {table}.p AND a.o = {table}.o "
-                    f"AND a.g NOT IN ({out}))",
+                    f"AND a.g = 0)",
                     (gid,),
                 )
         store.set_reasoning(profile)

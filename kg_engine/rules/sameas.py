@@ -187,7 +187,7 @@ class SameAs:
                     f"INSERT INTO {new} (rule, s, p, o) SELECT 'eq-rep', {self._canon('q')} "
                     f"FROM {_CHANGED} c JOIN kg_quads q ON q.{col} = c.id "
                     f"{self._joins('q')} WHERE q.p <> {self.sid} AND NOT EXISTS (SELECT 1 FROM "
-                    f"kg_quads e WHERE {self._match('e', 'q')}) AND NOT EXISTS (SELECT 1 FROM "
+                    f"kg_quads e WHERE {self._match('e', 'q')}{self._known('e')}) AND NOT EXISTS (SELECT 1 FROM "
                     f"kg_rules_derivations d WHERE d.g = q.g AND d.s = q.s AND d.p = q.p AND "
                     f"d.o = q.o AND d.rule IN ({_REFLEXIVE_RULES})) ON CONFLICT DO NOTHING"
                 )
@@ -206,7 +206,8 @@ class SameAs:
                     links += [(m, self.sid, r), (r, self.sid, m)]
             db.executemany(
                 f"INSERT INTO {new} (rule, s, p, o) SELECT 'eq-rep', ?, ?, ? WHERE NOT EXISTS "
-                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?) ON CONFLICT DO NOTHING",
+                f"(SELECT 1 FROM kg_quads e WHERE e.s = ? AND e.p = ? AND e.o = ?{self._known('e')}) "
+                f"ON CONFLICT DO NOTHING",
                 [(s, p, o, s, p, o) for s, p, o in links],
             )
         if self.rep:
@@ -221,7 +222,7 @@ class SameAs:
         db.execute(
             f"INSERT INTO {new} (rule, s, p, o) SELECT n.rule, {self._canon('n')} FROM {new} n "
             f"{self._joins('n')} WHERE n.p <> {self.sid} AND ({cond}) AND NOT EXISTS (SELECT 1 FROM "
-            f"kg_quads e WHERE {self._match('e', 'n')}) ON CONFLICT DO NOTHING"
+            f"kg_quads e WHERE {self._match('e', 'n')}{self._known('e')}) ON CONFLICT DO NOTHING"
         )
         db.execute(
             f"DELETE FROM {new} WHERE p <> {self.sid} AND ("
@@ -240,6 +241,12 @@ class SameAs:
 
     def _match(self, e: str, a: str) -> str:
         return " AND ".join(f"{e}.{c} = COALESCE(m{c}.rep, {a}.{c})" for c in ("s", "p", "o"))
+
+    def _known(self, e: str) -> str:
+        """`` AND`` the statement ``e`` is in the default graph or the inferred graph (a
+        conclusion asserted only in a named graph is still inferred: see
+        :meth:`~kg_engine.rules.engine.RuleEngine.known`)."""
+        return f" AND {e}.g IN (0, {int(self.gid)})"
 
     def _save(self, changed: set[int]) -> None:
         rows = [(i,) for i in changed]
@@ -276,7 +283,7 @@ class SameAs:
             db.execute(
                 f"INSERT INTO {new} (rule, s, p, o) SELECT 'eq-rep', {sel} FROM kg_quads q {joins} "
                 f"WHERE q.{col} IN (SELECT rep FROM {_EQUIV}) AND q.p <> {self.sid} AND NOT EXISTS "
-                f"(SELECT 1 FROM kg_quads e WHERE {match}) ON CONFLICT DO NOTHING"
+                f"(SELECT 1 FROM kg_quads e WHERE {match}{self._known('e')}) ON CONFLICT DO NOTHING"
             )
         # members of a class must never be literals in subject position (they are not: sameAs
         # pairs with a literal are ignored), and variants never repeat a stored triple.
@@ -309,7 +316,8 @@ class SameAs:
                     f"INSERT INTO {new} (rule, s, p, o) SELECT ?, a.member, ?, b.member FROM {_EQUIV} a "
                     f"JOIN {_EQUIV} b ON b.rep = a.rep AND b.member <> a.member WHERE EXISTS (SELECT 1 "
                     f"FROM kg_quads d WHERE d.s = a.rep AND d.p = ? AND d.o = ?) AND NOT EXISTS "
-                    f"(SELECT 1 FROM kg_quads e WHERE e.s = a.member AND e.p = ? AND e.o = b.member) "
+                    f"(SELECT 1 FROM kg_quads e WHERE e.s = a.member AND e.p = ? AND e.o = b.member"
+                    f"{self._known('e')}) "
                     f"ON CONFLICT DO NOTHING",
                     (rule, rel_id, type_id, ids[decl], rel_id),
                 )

@@ -14,15 +14,6 @@ in the default graph (``docs/rules.md``, "Live reasoning"); :func:`rdfs_derived`
 by naive iteration of the eight rules of ``data/rules/rdfs.rules``. ``reason_off()`` leaves the
 inferred graph as an ordinary named graph; setting the profile again recomputes it.
 
-**Open bug** (``Model(documented=False)``, the default, expects it so that the other checks
-run): the rule engine leaves out of the inferred graph every derived statement that is
-asserted in *any* graph, a named one too, so the default graph's answers miss it —
-``b a C1`` in ``ex:g1`` and ``b a C2`` in ``ex:g1`` with ``C1 rdfs:subClassOf C2`` in the
-default graph: ``SELECT ?x { ?x a C2 }`` answers nothing, though it answers ``b`` when ``ex:g1``
-does not hold ``b a C2``. ``docs/rules.md`` keeps the graphs disjoint from the *default* graph
-only. ``benchmarks/api_model.py --documented`` checks the documented semantics;
-``tests/testing/test_apimodel.py`` holds the case as a strict ``xfail``.
-
 **Steps** (:data:`OPS`): ``kg.load`` of a generated file (N-Triples, N-Quads, Turtle, TriG,
 JSON-LD, RDF/XML; into the default graph or ``graph=``), a malformed file; ``kg.add`` (triples
 into ``graph=``, or quads), ``kg.add_batch``, ``kg.remove`` (a pattern, one graph or all);
@@ -148,9 +139,6 @@ class Model:
     #: rdflib's own Dataset receives the same ``bind`` calls: its namespace manager is the
     #: reference for what a binding replaces (``bind("w", X)`` with ``w`` taken binds ``w1``)
     namespaces: Graph = field(default_factory=Dataset)
-    #: ``False``: expect what the store does today, a derived statement also asserted in a
-    #: named graph left out of the inferred graph (see the module docstring)
-    documented: bool = False
 
     def graph(self, g: Any) -> set[Triple]:
         return {q[:3] for q in self.quads if q[3] == g}
@@ -159,10 +147,7 @@ class Model:
         """The inferred graph's statements (empty without the profile)."""
         if not self.profile:
             return set()
-        derived = rdfs_derived({q[:3] for q in self.quads})
-        if not self.documented:  # the open bug: see the module docstring
-            return derived - {q[:3] for q in self.quads}
-        return derived - self.graph(DEFAULT_GRAPH)
+        return rdfs_derived({q[:3] for q in self.quads}) - self.graph(DEFAULT_GRAPH)
 
     def all_quads(self) -> set[Quad]:
         return self.quads | {(*t, INFERRED) for t in self.inferred()}
@@ -259,13 +244,13 @@ class Machine:
         workdir: folder for generated files and exports.
     """
 
-    def __init__(self, url: str, workdir: str, *, documented: bool = False) -> None:
+    def __init__(self, url: str, workdir: str) -> None:
         from kg_engine import KnowledgeGraph
 
         self.url = url
         self.workdir = Path(workdir)
         self.kg = KnowledgeGraph(url)
-        self.model = Model(documented=documented)
+        self.model = Model()
         self.files = 0
         self.persistent = url != "sqlite://"
 
@@ -863,13 +848,12 @@ def _step(mc: Machine, step: Step, i: int, res: SequenceResult) -> bool:
     return False
 
 
-def replay(steps: list[Step], url_factory: Callable[[], str], *, seed: int = -1,
-           documented: bool = False) -> SequenceResult:
+def replay(steps: list[Step], url_factory: Callable[[], str], *, seed: int = -1) -> SequenceResult:
     """Apply ``steps`` to a fresh store from ``url_factory()``, checking after each."""
     url = url_factory()
     res = SequenceResult(seed, url, 0, log=list(steps))
     with tempfile.TemporaryDirectory(prefix="kg-apimodel-") as work:
-        mc = Machine(url, work, documented=documented)
+        mc = Machine(url, work)
         try:
             for i, step in enumerate(steps):
                 if not _step(mc, step, i, res):
@@ -880,7 +864,7 @@ def replay(steps: list[Step], url_factory: Callable[[], str], *, seed: int = -1,
 
 
 def run_sequence(seed: int, url: str | Callable[[], str], *, steps: int = 60,
-                 shrink_failures: bool = True, documented: bool = False) -> SequenceResult:
+                 shrink_failures: bool = True) -> SequenceResult:
     """Draw ``steps`` steps from ``seed`` on the store at ``url`` (a URL, or a factory giving
     a fresh one: reopening needs a new file or schema per sequence), checking after each;
     a failure is shrunk to its shortest sequence found."""
@@ -890,7 +874,7 @@ def run_sequence(seed: int, url: str | Callable[[], str], *, steps: int = 60,
     first = factory()
     res = SequenceResult(seed, first, 0)
     with tempfile.TemporaryDirectory(prefix="kg-apimodel-") as work:
-        mc = Machine(first, work, documented=documented)
+        mc = Machine(first, work)
         try:
             for i in range(steps):
                 step = mc.draw(rng)
@@ -901,12 +885,11 @@ def run_sequence(seed: int, url: str | Callable[[], str], *, steps: int = 60,
             mc.close()
     res.log = log
     if not res.ok and shrink_failures:
-        return shrink(res, factory, documented=documented)
+        return shrink(res, factory)
     return res
 
 
-def shrink(res: SequenceResult, url_factory: Callable[[], str], *, budget: int = 60,
-           documented: bool = False) -> SequenceResult:
+def shrink(res: SequenceResult, url_factory: Callable[[], str], *, budget: int = 60) -> SequenceResult:
     """The shortest sub-sequence of ``res.log`` found (dropping chunks of steps, then single
     steps) that still fails the same check."""
     best = res
@@ -919,7 +902,7 @@ def shrink(res: SequenceResult, url_factory: Callable[[], str], *, budget: int =
             candidate = steps[:i] + steps[i + chunk:]
             tries += 1
             if candidate:
-                again = replay(candidate, url_factory, seed=res.seed, documented=documented)
+                again = replay(candidate, url_factory, seed=res.seed)
                 if not again.ok and again.check == res.check:
                     steps, best, changed = candidate[: (again.failed_at or 0) + 1], again, True
                     continue

@@ -924,8 +924,9 @@ def _against_fresh(res: CaseResult, rng: random.Random, ours: set, asserted: set
     if any(step.startswith("store+reason") for step in log):
         # documented (docs/rules.md, live reasoning): writes made without the engine are not
         # maintained; reason() continues from them and keeps the inferred copy of a statement
-        # asserted meanwhile (the triple still follows; only the graph it is listed in differs)
-        plain = {q[:3] for q in ours if not str(q[3]).startswith("urn:kg-engine:inferred:")}
+        # asserted meanwhile in the default graph (the triple still follows; only the graph
+        # it is listed in differs). One asserted in a named graph is inferred on both sides.
+        plain = {q[:3] for q in ours if q[3] == _default()}
         ours = {q for q in ours if q[:3] not in plain or not str(q[3]).startswith("urn:kg-engine:inferred:")}
     # exact: both sides are kg-engine (the star of sameAs links included)
     res.kg_only, res.ref_only = ours - fresh, fresh - ours

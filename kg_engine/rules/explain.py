@@ -349,6 +349,8 @@ class Explainer:
             URIRef(profile.graph)) if profile is not None else None)
         self._status_cache: dict[tuple[int, int, int], tuple] = {}
         self._equalities: dict[int, bool] = {}
+        #: (graph, smallest member, size) of an equivalence class -> its sameAs edges, ranked
+        self._eq_edges: dict[tuple[int, int, int], list[tuple[int, int, int]]] = {}
         self._budget = _BUDGET
         self._terms: dict[int, Any] = {}
 
@@ -647,21 +649,25 @@ class Explainer:
         return self.store.term_ids([OWL.sameAs]).get(OWL.sameAs)
 
     def _equality_path(self, a: int, b: int, gid: int, path: set, avoid: tuple | None = None) -> list | None:
-        """sameAs triples linking ``a`` to ``b`` (shortest, asserted edges preferred)."""
+        """sameAs triples linking ``a`` to ``b``: of the paths whose latest edge (asserted 0,
+        else its derivation round) is earliest, the shortest. (Shortest with asserted edges
+        preferred once took a derived link when an asserted chain existed, and the tree of
+        the derived link led back to the statement explained: ``unexplained``.)"""
         sid = self._same_as_id()
         if sid is None or a == b:
             return [] if a == b else None
         cls = sorted(self._class_of(a, gid))
-        marks = ",".join("?" * len(cls))
-        edges = [tuple(int(x) for x in r) for r in self.db.fetchall(
-            f"SELECT DISTINCT s, o FROM kg_quads WHERE p = ? AND s IN ({marks})", (sid, *cls))]
-        for only_ranked_low in (True, False):
+        edges = self._eq_edges.get((gid, cls[0], len(cls)))
+        if edges is None:
+            marks = ",".join("?" * len(cls))
+            edges = self._eq_edges[(gid, cls[0], len(cls))] = [
+                (int(r[0]), int(r[1]), self._rank((int(r[0]), sid, int(r[1]))) or 0) for r in self.db.fetchall(
+                    f"SELECT DISTINCT s, o FROM kg_quads WHERE p = ? AND s IN ({marks})", (sid, *cls))]
+        for bound in sorted({r for _s, _o, r in edges}):
             adj: dict[int, list[tuple[int, tuple]]] = {}
-            for s_, o_ in edges:
+            for s_, o_, rank in edges:
                 k = (s_, sid, o_)
-                if k in path or k == avoid:
-                    continue
-                if only_ranked_low and self._status(k)[3] == EQ_REP:
+                if rank > bound or k in path or k == avoid:
                     continue
                 adj.setdefault(s_, []).append((o_, k))
                 adj.setdefault(o_, []).append((s_, k))
@@ -719,25 +725,31 @@ class Explainer:
             f"SELECT DISTINCT s, p, o FROM kg_quads WHERE {where} LIMIT 200",
             [i for m in classes for i in m],
         )
-        best = None
+        sources = []
         for r in rows:
             k = (int(r[0]), int(r[1]), int(r[2]))
-            if k == key or k in path:
-                continue
-            rank = self._rank(k)
-            if rank is not None and (best is None or rank < best[0]):
-                best = (rank, k)
-        if best is None:
-            return None
-        source = best[1]
-        prem = [source]
-        for mine, theirs in zip(key, source):
-            if mine != theirs:
-                link = self._equality_path(mine, theirs, gid, path | {key})
-                if link is None:
-                    return None
-                prem += [k for k in link if k not in prem]
-        return prem
+            rank = self._rank(k) if k != key and k not in path else None
+            if rank is not None:
+                sources.append((rank, k))
+        # the variant whose premises (the fact and the links) were all derived earliest: the
+        # earliest fact alone may need a link derived from the statement explained
+        best: tuple | None = None
+        for rank, source in sorted(sources)[:_CANDIDATES]:
+            if best is not None and rank >= best[0][0]:
+                break
+            prem: list | None = [source]
+            for mine, theirs in zip(key, source):
+                if mine != theirs:
+                    link = self._equality_path(mine, theirs, gid, path | {key})
+                    if link is None:
+                        prem = None
+                        break
+                    prem += [k for k in link if k not in prem]  # type: ignore[operator]
+            if prem is not None:
+                worst = max(self._rank(k) or 0 for k in prem)
+                if best is None or (worst, len(prem)) < best[0]:
+                    best = ((worst, len(prem)), prem)
+        return None if best is None else best[1]
 
     def _inferred(self, terms, rule, b, prem, rnd, graphs, path, memo) -> Derivation:
         names = sorted((v for v in b if isinstance(b[v], int)), key=lambda v: v.name)
@@ -826,6 +838,7 @@ class Explainer:
         check_triple(s, p, o)
         self._status_cache.clear()  # the store may have changed since the last call
         self._equalities.clear()
+        self._eq_edges.clear()
         self._budget = _BUDGET
         ids = self.store.term_ids([s, p, o])
         if len(ids) < len({s, p, o}):

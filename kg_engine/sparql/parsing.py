@@ -250,6 +250,7 @@ def parse_query(
     if base is None and not init_ns:
         fast = _fast_query(text, source)
         if fast is not None:
+            _check_relative_iris(fast.algebra, text, source, "query")
             return fast
     with exact_literals():
         try:
@@ -268,6 +269,7 @@ def parse_query(
                 parsed = parseQuery(rewritten)
                 prepare_parse_tree(parsed)
                 query = translateQuery(parsed, base, _ns(init_ns))
+    _check_relative_iris(query.algebra, text, source, "query")
     query._original_args = (text, _ns(init_ns), base)
     _clamp_slices(query.algebra)
     repair(query, text)
@@ -427,13 +429,21 @@ _DELETE_BNODE = re.compile(
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 
 
-def _check_relative_iris(update: Update, text: str, source: str) -> None:
-    """A relative IRI left relative (no ``BASE`` and no ``base=``) is an error in an update:
-    RDF stores absolute IRIs (RDF 1.1 Concepts §3.2), and ``INSERT DATA { <a> … }`` stored the
-    text ``a`` as an IRI, silently. pyoxigraph refuses it too. ``LOAD <file.ttl>`` reads a
-    local path, which may be relative: only its ``INTO GRAPH`` is checked."""
+#: an IRIREF that has no scheme: the text may hold a relative IRI (``<`` as less-than can match
+#: too, ``?a<?b&&?b>1``: it only decides whether the parsed request is searched)
+_RELATIVE_REF = re.compile(r"<(?![A-Za-z][A-Za-z0-9+.\-]*:)[^<>\"{}|^`\x00-\x20]*>")
+
+
+def _check_relative_iris(algebra: Any, text: str, source: str, kind: str = "update") -> None:
+    """A relative IRI left relative (no ``BASE`` and no ``base=``) is an error in a query or
+    an update: RDF stores absolute IRIs (RDF 1.1 Concepts §3.2); ``INSERT DATA { <a> … }``
+    stored the text ``a`` as an IRI, silently, and ``SELECT * { <a> ?p ?o }`` matched
+    nothing, silently. pyoxigraph refuses both. ``LOAD <file.ttl>`` reads a local path,
+    which may be relative: only its ``INTO GRAPH`` is checked."""
+    if not _RELATIVE_REF.search(text):
+        return
     relative: list[str] = []
-    stack: list[Any] = list(update.algebra)
+    stack: list[Any] = [algebra]
     while stack:
         node = stack.pop()
         if isinstance(node, URIRef):
@@ -462,8 +472,8 @@ def _check_relative_iris(update: Update, text: str, source: str) -> None:
         line = text.count("\n", 0, at) + 1
         column = at - (text.rfind("\n", 0, at) + 1) + 1
     raise QuerySyntaxError(
-        f"invalid SPARQL update: relative IRI <{iri}> and no base IRI to resolve it against; "
-        "write the IRI in full or add BASE <http://…> before the operation",
+        f"invalid SPARQL {kind}: relative IRI <{iri}> and no base IRI to resolve it against; "
+        f"write the IRI in full or add BASE <http://…> before the {kind.replace('update', 'operation')}",
         source=source, line=line, column=column)
 
 
@@ -773,7 +783,7 @@ def parse_update(
         fast = _parse_data_update(text)
         if fast is not None:
             _check_data_blocks(fast, text, source)
-            _check_relative_iris(fast, text, source)
+            _check_relative_iris(fast.algebra, text, source)
             return fast
     with exact_literals():
         try:
@@ -797,7 +807,7 @@ def parse_update(
                 update = translateUpdate(parsed, base, _ns(init_ns))
     _check_data_blocks(update, text, source)
     _check_delete_templates(update, text, source)
-    _check_relative_iris(update, text, source)
+    _check_relative_iris(update.algebra, text, source)
     update._original_args = (text, _ns(init_ns), base)
     for op in update.algebra:
         if "where" in op:

@@ -54,6 +54,7 @@ from kg_engine.store import writes
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
 from kg_engine.store.pipeline import ParsedFiles, QuadWriter
+from kg_engine.store.relative_iris import BaseGuard
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import (
     VALUED_DATATYPES,
@@ -659,10 +660,11 @@ class _Collector(Store):
     formula_aware = True
     transaction_aware = False
 
-    def __init__(self, writer: _Writer | None, source: str) -> None:
+    def __init__(self, writer: _Writer | None, source: str, guard: BaseGuard) -> None:
         super().__init__()
         self.writer = writer
         self.source = source
+        self.guard = guard
         self.chunk: list[tuple] = []
         self._namespaces: dict[str, URIRef] = {}
         #: Prefixes bound while parsing (the file's own), as opposed to rdflib's defaults.
@@ -670,9 +672,11 @@ class _Collector(Store):
 
     def add(self, triple: tuple, context: Any, quoted: bool = False) -> None:
         check_data_statement(triple, context, quoted, self.source)
+        absolute = self.guard.absolute
         s, p, o = triple
         g = getattr(context, "identifier", context)
-        self.chunk.append((s, p, o, None if g in (None, DEFAULT_GRAPH) else g))
+        self.chunk.append((absolute(s), absolute(p), absolute(o),
+                           None if g in (None, DEFAULT_GRAPH) else absolute(g)))
         if len(self.chunk) >= _CHUNK and self.writer is not None:
             self.flush()
 
@@ -717,7 +721,9 @@ _LINE_IN_MESSAGE = re.compile(r"line (\d+)", re.IGNORECASE)
 
 def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm,
                  allow_contexts: Collection[str] = ()) -> None:
-    collector = _Collector(writer, str(path))
+    # relative IRIs resolve against the file's address, the first one warned (as in Turtle)
+    guard = BaseGuard(str(path), path.resolve().as_uri(), implicit=True)
+    collector = _Collector(writer, str(path), guard)
     dataset = Dataset(store=collector)
     _ = dataset.namespace_manager  # rdflib binds its own prefixes here, before the file's
     collector.declared = {}
@@ -725,7 +731,7 @@ def _load_rdflib(writer: _Writer, path: Path, fmt: str, bar: tqdm,
     with raw, exact_literals():
         try:
             stream = _guarded(stream, path, fmt, allow_contexts)
-            dataset.parse(source=stream, format=fmt, publicID=path.resolve().as_uri())
+            dataset.parse(source=stream, format=fmt, publicID=guard.parse_base)
         except KgEngineError:
             raise
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:

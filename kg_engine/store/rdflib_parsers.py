@@ -20,9 +20,12 @@ The untrusted-input guards of the loader apply (:mod:`kg_engine.store.untrusted`
 ``@context`` naming another document is not fetched unless ``parse(...,
 allow_contexts=[address])`` allows it, and XML entity bombs are refused.
 Relative IRIs resolve against the base rdflib would use (``publicID``, else the source's
-address, else the current directory); in Turtle and TriG without ``@base`` or ``publicID``
-the first one is logged as a warning with its line and column (the IRIs then depend on where
-the file lay, or on the current directory). Other stores get rdflib's parsers unchanged.
+address, else the current directory), in every format (rdflib's RDF/XML parser kept them
+relative without a ``publicID``); in a document without a base of its own (``@base``,
+``xml:base``) and without ``publicID`` the first one is logged as a warning, with its line
+where the parser gives one (the IRIs then depend on where the file lay, or on the current
+directory), and an IRI left relative is an error (:mod:`kg_engine.store.relative_iris`).
+Other stores get rdflib's parsers unchanged.
 
 Where the input comes from stays rdflib's business: ``parse(source=URL)`` is fetched by rdflib
 (``create_input_source``) before any parser runs, exactly as for a Memory graph. kg-engine's
@@ -107,7 +110,7 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
     Args:
         source: what ``rdflib.parser.create_input_source`` made of the input.
         format: an rdflib parser name (``turtle``, ``nt``, ``application/ld+json``…).
-        base: the base IRI of Turtle and TriG.
+        base: the base IRI relative IRIs resolve against (none: each is an error).
         implicit_base: ``base`` is where the input came from (its address, or the current
             directory), not a ``publicID`` the caller chose: the first relative IRI resolved
             against it is warned (:class:`~kg_engine.store.turtle.TurtleParser`).
@@ -128,6 +131,7 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
     """
     from kg_engine.store.loader import _Collector
     from kg_engine.store.ntriples import parse_blocks, token_row
+    from kg_engine.store.relative_iris import BaseGuard
     from kg_engine.store.turtle import TurtleParser, key_row
 
     fmt = _FORMAT.get(format)
@@ -158,7 +162,10 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
     parser_class = rdflib_plugin.get(format, Parser)
     parser_class = getattr(parser_class, "fallback", parser_class)
     source = _guarded(source, parser_class, name, kwargs.pop("allow_contexts", ()))
-    gathered = _Collector(None, name)  # keeps every statement
+    guard = BaseGuard(name, base, implicit_base)
+    if guard.parse_base:
+        source.setPublicId(guard.parse_base)
+    gathered = _Collector(None, name, guard)  # keeps every statement
     graph = Graph(store=gathered, identifier=DATASET_DEFAULT_GRAPH_ID)
     _ = graph.namespace_manager  # rdflib binds its own prefixes here, before the file's
     gathered.declared = {}

@@ -147,3 +147,35 @@ def test_unknown_prefix_names_line_column_and_fix(parse, text: str, where) -> No
     err = ei.value
     assert (err.line, err.column) == where
     assert "unknown prefix 'foo:'" in str(err) and "PREFIX foo: <" in str(err)
+
+
+@pytest.mark.parametrize("text, where, iri", [
+    ("SELECT * WHERE { <a> ?p ?o }", (1, 18), "a"),
+    ("SELECT * FROM <g> WHERE { ?s ?p ?o }", (1, 15), "g"),
+    ("PREFIX e: <rel/>\nASK { e:a ?p ?o }", (1, 11), "rel/a"),
+    ('SELECT ("x"^^<dt> AS ?x) {}', (1, 14), "dt"),
+    ("CONSTRUCT { ?s <p> ?o } WHERE { ?s ?q ?o }", (1, 16), "p"),
+])
+def test_a_query_refuses_relative_iris_without_a_base(text: str, where: tuple[int, int],
+                                                      iri: str) -> None:
+    """A relative IRI in a query without BASE matched nothing, silently (the store holds
+    absolute IRIs); pyoxigraph refuses it, as kg-engine refuses it in updates and Turtle."""
+    for parse in (parse_query, _rdflib_parser_query):
+        with pytest.raises(QuerySyntaxError) as err:
+            parse(text)
+        assert (err.value.line, err.value.column) == where, parse
+        assert f"relative IRI <{iri}> and no base IRI" in str(err.value)
+    assert parse_query("BASE <http://x/> " + text) is not None
+    assert parse_query(text, base="http://x/") is not None
+    parse_query("SELECT * { ?s ?p ?o FILTER(?o<3&&?o>1) }")  # '<' as less-than
+
+
+def _rdflib_parser_query(text: str):
+    """parse_query through rdflib's grammar (the fast parser off)."""
+    from kg_engine.sparql import parsing
+
+    old, parsing.USE_FAST_PARSER = parsing.USE_FAST_PARSER, False
+    try:
+        return parse_query(text)
+    finally:
+        parsing.USE_FAST_PARSER = old

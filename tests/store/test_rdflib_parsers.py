@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.exceptions import ParserError
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.rdflib_store import KgEngineStore
@@ -157,3 +157,63 @@ def test_untrusted_input_guards_apply(ds: Dataset) -> None:
     assert _quads(ds) == before
     ds.parse(data={"@context": {"p": "urn:p"}, "@id": "urn:a", "p": "x"}, format="json-ld")
     assert (A, P, Literal("x")) in ds  # a Python object, and an inline context, are fine
+
+
+RDFXML_RELATIVE = ('<?xml version="1.0"?>\n'
+                   '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+                   '  <rdf:Description rdf:about="a"><rdf:value rdf:resource="b"/>'
+                   '</rdf:Description>\n</rdf:RDF>\n')
+
+
+def test_relative_iris_of_rdfxml_and_jsonld_resolve_and_are_warned_about(
+        ds: Dataset, caplog: pytest.LogCaptureFixture) -> None:
+    """RDF/XML parsed without publicID stored rdf:about="a" as the IRI <a>, and RDF/XML or
+    JSON-LD with relative IRIs were resolved against the current directory without a word;
+    now they resolve as Turtle's do (publicID, else the source's address or the current
+    directory), the first one warned about (with the line where the parser has one), an IRI
+    that stays relative is an error, and a base the caller chose says nothing."""
+    import logging
+
+    from rdflib.parser import create_input_source
+
+    from kg_engine.store.rdflib_parsers import read
+
+    here = Path.cwd().as_uri() + "/"
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.relative_iris"):
+        ds.parse(data=RDFXML_RELATIVE, format="xml")
+        ds.parse(data='{"@id": "c", "urn:p": {"@id": "../d"}}', format="json-ld")
+    assert (URIRef(here + "a"), RDF.value, URIRef(here + "b")) in set(ds.default_graph)
+    assert (URIRef(here + "c"), P, URIRef(str(Path.cwd().parent.as_uri()) + "/d")
+            ) in set(ds.default_graph) or Path.cwd() == Path("/")
+    assert f"<data>:3: relative IRI resolved against <{here}>" in caplog.text
+    assert f"<data>: relative IRI resolved against <{here}>" in caplog.text
+    assert f"stored as <{here}a>" in caplog.text and caplog.text.count("resolved") == 2
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.relative_iris"):
+        ds.parse(data=RDFXML_RELATIVE, format="xml", publicID="http://ex.org/doc")
+        ds.parse(data=RDFXML_RELATIVE.replace("<rdf:RDF ", '<rdf:RDF xml:base="http://b/" '),
+                 format="xml")
+    assert (URIRef("http://ex.org/a"), RDF.value, URIRef("http://ex.org/b")) in set(ds.default_graph)
+    assert (URIRef("http://b/a"), RDF.value, URIRef("http://b/b")) in set(ds.default_graph)
+    assert caplog.text == ""
+    with pytest.raises(RDFSyntaxError) as info:  # no base at all: refused, with the line
+        read(create_input_source(data=RDFXML_RELATIVE), "xml")
+    assert str(info.value).startswith("<data>:3: relative IRI <a> and no base IRI")
+
+
+def test_rdfxml_and_jsonld_files_warn_about_relative_iris(tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """`kg load` resolved them against the file's address without a word (Turtle warns)."""
+    import logging
+
+    from kg_engine.store import SQLStore
+
+    (tmp_path / "rel.rdf").write_text(RDFXML_RELATIVE)
+    (tmp_path / "rel.jsonld").write_text('{"@id": "c", "urn:p": {"@id": "d"}}')
+    store = SQLStore("sqlite://")
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.relative_iris"):
+        store.load([tmp_path / "rel.rdf", tmp_path / "rel.jsonld"])
+    folder = tmp_path.resolve().as_uri()
+    assert f"{tmp_path / 'rel.rdf'}:3: relative IRI resolved against <{folder}/rel.rdf>" in caplog.text
+    assert f"{tmp_path / 'rel.jsonld'}: relative IRI resolved against" in caplog.text
+    assert {str(t[0]) for t in store.triples()} == {f"{folder}/a", f"{folder}/c"}

@@ -30,7 +30,7 @@ from rdflib.namespace import XSD
 from rdflib.plugins.sparql.sparql import SPARQLError
 
 __all__ = ["DURATION_TYPES", "add", "compare", "is_duration", "lexical", "negate", "order_value",
-           "time_arith", "value"]
+           "time_arith", "time_value", "value"]
 
 DURATION_TYPES = frozenset({XSD.duration, XSD.dayTimeDuration, XSD.yearMonthDuration})
 
@@ -138,6 +138,23 @@ def _time(lit: Literal) -> tuple[Decimal, str]:
         raise SPARQLError(f"not a valid xsd:time: {lit.n3()}")
     secs = Decimal(int(m.group(1)) % 24 * 3600 + int(m.group(2)) * 60) + Decimal(m.group(3))
     return secs, m.group(4) or ""
+
+
+def time_value(lit: Literal) -> tuple[Decimal, bool]:
+    """(seconds on XSD's timeline for times, has a timezone) of an ``xsd:time``: the time on
+    1972-12-31, moved to UTC by its timezone (XSD 1.1 §D.2.3, so ``"23:00:00-05:00"`` is
+    past midnight), ``24:00:00`` read as ``00:00:00`` (XSD 1.1 §3.3.8), as Oxigraph does.
+    SPARQLError if the lexical form is not a time.
+
+    Example:
+        >>> t = lambda lex: Literal(lex, datatype=XSD.time)
+        >>> time_value(t("10:00:00+01:00")) == time_value(t("09:00:00Z"))
+        True
+        >>> time_value(t("24:00:00")), time_value(t("23:00:00-05:00"))
+        ((Decimal('0'), False), (Decimal('100800'), True))
+    """
+    secs, tz = _time(lit)
+    return secs - _tz_seconds(tz), bool(tz)
 
 
 def _tz_seconds(tz: str) -> int:

@@ -3,7 +3,7 @@
 §18.5.1 defines ``MIN``/``MAX`` through the ``ORDER BY`` ordering, so both use this one key
 (the SQL compiler orders stored terms the same way): unbound < blank nodes < IRIs < literals;
 literals with a numeric value by that value (an integer's or decimal's exact value breaks the
-ties of their doubles), then dates by instant, then durations by length (see
+ties of their doubles), then dates and times by instant, then durations by length (see
 :func:`kg_engine.sparql.durations.order_value`), then booleans, then the rest by lexical form and
 language tag. A NaN (``"NaN"^^xsd:double``) has no numeric position (``NaN < x`` and ``NaN > x``
 are false), so it sorts after the numbers, among the other literals, by its lexical form.
@@ -48,6 +48,11 @@ def order_key(term: Any) -> tuple:
             try:
                 dur = durations.order_value(durations.value(term))
             except SPARQLError:  # ill-typed: among the other literals, by its lexical form
+                pass
+        elif term.datatype == XSD.time:  # no store value: by its instant, among the dates
+            try:
+                dtm = float(durations.time_value(term)[0])
+            except SPARQLError:
                 pass
         elif term.datatype is not None:
             num, dtm, bln = typed_values(str(term), str(term.datatype))

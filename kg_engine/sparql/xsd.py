@@ -217,8 +217,8 @@ def category(term: Any) -> str:
     """SPARQL operator category of a term.
 
     Returns one of ``"numeric"``, ``"string"`` (simple literal or xsd:string), ``"lang"``,
-    ``"boolean"``, ``"dateTime"``, ``"date"``, ``"duration"`` (any of the three duration
-    datatypes), ``"known"`` (another valid XSD / rdf type),
+    ``"boolean"``, ``"dateTime"``, ``"date"``, ``"time"``, ``"duration"`` (any of the three
+    duration datatypes), ``"known"`` (another valid XSD / rdf type),
     ``"unknown"`` (unknown datatype or ill-typed lexical form), ``"iri"``, ``"bnode"``.
     """
     if isinstance(term, BNode):
@@ -245,6 +245,9 @@ def category(term: Any) -> str:
         if dt in durations.DURATION_TYPES:
             durations.value(term)
             return "duration"
+        if dt == XSD.time:
+            durations.time_value(term)
+            return "time"
     except SPARQLError:
         return "unknown"
     if dt in _OTHER_KNOWN or dt == RDF.langString:
@@ -325,6 +328,8 @@ def equal(a: Any, b: Any) -> bool:
         return _bool(a) == _bool(b)
     if ca in ("dateTime", "date"):
         return _cmp_instants(datetime_value(a), datetime_value(b)) == 0
+    if ca == "time":  # "10:00:00+01:00" = "09:00:00Z", "24:00:00" = "00:00:00"
+        return _cmp_instants(durations.time_value(a), durations.time_value(b)) == 0
     if ca == "duration":  # months and seconds: "P1Y" = "P12M", "P0M" = "PT0S", "P1M" != "P30D"
         return durations.value(a) == durations.value(b)
     if ca == "lang":
@@ -359,6 +364,8 @@ def compare(a: Any, b: Any) -> int:
         return (ba > bb) - (ba < bb)
     if ca == "duration":
         return durations.compare(durations.value(a), durations.value(b))
+    if ca == "time":
+        return _cmp_instants(durations.time_value(a), durations.time_value(b))
     return _cmp_instants(datetime_value(a), datetime_value(b))
 
 

@@ -964,17 +964,54 @@ def temporal(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
         ex:a ex:y "2020"^^xsd:gYear . ex:b ex:y "2021"^^xsd:gYear .""", "turtle")
 
 
-def test_dates_compare_in_the_xsd_partial_order_and_times_and_gyears_not_at_all(temporal):
+def test_dates_and_times_compare_in_the_xsd_partial_order_and_gyears_not_at_all(temporal):
     # docs/sparql.md "Comparing dates, times and gYears": dates by the instant the day starts,
-    # a date without a timezone only ordered against one with a timezone more than 14 hours
-    # apart (XSD 1.1 Part 2 §3.3.7.3); xsd:time and the g types have no SPARQL operator (§17.3):
-    # a comparison of two different terms is an error on the compiled SQL and the rdflib path
+    # times by their instant on 1972-12-31, a value without a timezone only ordered against one
+    # with a timezone more than 14 hours apart (XSD 1.1 Part 2 §3.3.7.3); the g types have no
+    # SPARQL operator (§17.3): a comparison of two different terms is an error on the compiled
+    # SQL and the rdflib path
     def pairs(p: str, cond: str) -> list[tuple]:
         return _both_paths(temporal, f"SELECT ?x ?y WHERE {{ ?x ex:{p} ?a . ?y ex:{p} ?b FILTER({cond}) }}")
     assert pairs("d", "?a = ?b && ?x != ?y") == [("u", "z"), ("z", "u")]
     assert pairs("d", "?a < ?b") == [("p", "e"), ("p", "n"), ("p", "u"), ("p", "z"), ("u", "e"), ("z", "e")]
-    assert pairs("t", "?a = ?b || ?a < ?b || ?a != ?b") == [("l", "l"), ("o", "o"), ("z", "z")]
+    assert pairs("t", "?a = ?b") == [("l", "l"), ("o", "o"), ("o", "z"), ("z", "o"), ("z", "z")]
+    assert pairs("t", "?a < ?b || ?a != ?b") == []  # 09:00 and 10:00Z: within 14 hours
     assert pairs("y", "?a = ?b || ?a < ?b || ?a != ?b") == [("a", "a"), ("b", "b")]
+
+
+TIMES = {"n0": "00:00:00", "z0": "00:00:00Z", "n24": "24:00:00", "z5": "05:00:00Z",
+         "z9": "09:00:00Z", "p10": "10:00:00+01:00", "n10": "10:00:00", "f10": "10:00:00.5",
+         "g10": "10:00:00.50", "z10": "10:00:00Z", "m10": "10:00:00-05:00", "z15": "15:00:00Z",
+         "n23": "23:59:59.999", "n14": "14:00:00"}
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def times(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .\n" + "".join(
+        f'ex:{k} ex:t "{v}"^^xsd:time .\n' for k, v in TIMES.items()), "turtle")
+
+
+def test_times_compare_order_and_aggregate_by_value_as_pyoxigraph_does(times):
+    # xsd:time compared as the same term only: FILTER(?a < ?b) over times matched nothing,
+    # "10:00:00+01:00" = "09:00:00Z" was an error, MAX was "24:00:00" (by lexical form; it is
+    # midnight). Now XPath's op:time-equal / op:time-less-than (instants on 1972-12-31, the
+    # ±14-hour rule between a time with and one without a timezone), on both paths; every
+    # answer agrees with pyoxigraph but != inside the 14-hour window (an error here, as for dates)
+    ox = pytest.importorskip("pyoxigraph")
+    store = ox.Store()
+    store.load(input=("".join(f'<{EX}{k}> <{EX}t> "{v}"^^<{XSD}time> .\n' for k, v in TIMES.items())
+                      ).encode(), format=ox.RdfFormat.N_TRIPLES)
+    for op in ("=", "<", ">", "<=", ">="):
+        q = f"SELECT ?x ?y WHERE {{ ?x ex:t ?a . ?y ex:t ?b FILTER(?a {op} ?b) }}"
+        theirs = sorted((r[0].value.removeprefix(EX), r[1].value.removeprefix(EX))
+                        for r in store.query(PFX + q))
+        assert _both_paths(times, q) == theirs, op
+    (low, high), = rows(times, "SELECT (MIN(?t) AS ?lo) (MAX(?t) AS ?hi) WHERE { ?x ex:t ?t }")
+    assert low in ("00:00:00", "24:00:00", "00:00:00Z") and high == "23:59:59.999"  # tied
+    order = [r[0] for r in rows(times, "SELECT ?x WHERE { ?x ex:t ?t FILTER(!CONTAINS(STR(?t), "
+                                       "'Z') && !CONTAINS(STR(?t), ':00:00+') && !CONTAINS(STR(?t), "
+                                       "'-')) } ORDER BY DESC(?t) ?x")]
+    assert order == ["n23", "n14", "f10", "g10", "n10", "n0", "n24"]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

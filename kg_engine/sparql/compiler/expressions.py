@@ -36,6 +36,8 @@ __all__ = ["Ex", "ExprCompiler", "TermAccess", "lower_sql_pg", "regex_flags_pyth
 
 _STRING_DTS = {None, XSD.string}
 #: datatypes ``+``/``-`` also take (date/time arithmetic: the Python evaluator's extension)
+#: datatypes whose literals have no value column in the store (compared by rdflib's path)
+_UNVALUED_DTS = DURATION_TYPES | {XSD.time}
 _TEMPORAL_DTS = (XSD.dateTime, XSD.date, XSD.time, XSD.duration, XSD.dayTimeDuration,
                  XSD.yearMonthDuration)
 _CASTS = {XSD.string: 0, XSD.boolean: 0, XSD.integer: 1, XSD.double: 4}  # target -> numeric rank
@@ -592,11 +594,11 @@ class ExprCompiler:
             return False
         return any(self.cc.exists(dt) for dt in _TEMPORAL_DTS)
 
-    def may_hold_durations(self) -> bool:
-        """Whether the store holds a duration literal: the store keeps no value of a duration,
-        so comparing or ordering stored terms that may be durations is left to rdflib's path
-        (:mod:`kg_engine.sparql.durations`)."""
-        return any(self.cc.exists(dt) for dt in DURATION_TYPES)
+    def may_hold_unvalued(self) -> bool:
+        """Whether the store holds a duration or ``xsd:time`` literal: the store keeps no value
+        of either, so comparing or ordering stored terms that may be one is left to rdflib's
+        path (:mod:`kg_engine.sparql.durations`)."""
+        return any(self.cc.exists(dt) for dt in _UNVALUED_DTS)
 
     @staticmethod
     def _numeric(ex: Ex) -> bool:
@@ -626,7 +628,7 @@ class ExprCompiler:
     def _UnaryMinus(self, e: CompValue) -> Ex:
         x = self.compile(e.expr)
         if is_duration(x.const if x.kind == "const" else None) or \
-                (x.kind in ("term", "val", "py") and self.may_hold_durations()):
+                (x.kind in ("term", "val", "py") and self.may_hold_unvalued()):
             raise Decline("unary minus of what may be a duration")
         a = self.exact_num(x)
         return Ex("num", sql("(- {})", a.e), rank=a.rank)
@@ -651,7 +653,7 @@ class ExprCompiler:
         the IRI, numeric and simple-string members become one set test each (same
         three-valued result as the ``=`` they replace: an IRI equals only itself; numbers and
         strings compare by value, with the type error of ``=`` for an incomparable literal)."""
-        if a.kind != "term" or len(members) < _IN_SET_MIN or self.may_hold_durations():
+        if a.kind != "term" or len(members) < _IN_SET_MIN or self.may_hold_unvalued():
             return [self.compare("=", a, self.compile(x)) for x in members]
         from kg_engine.store.terms import typed_values
 
@@ -715,10 +717,10 @@ class ExprCompiler:
             sqlop = _flip(sqlop)
         if a.kind == "const" and b.kind == "const":
             return _fold_comparison(op, a.const, b.const)
-        if is_duration(b.const if b.kind == "const" else None) or \
-                (self.may_hold_durations() and not isinstance(b.const, (URIRef, BNode))):
-            # a duration's value (months, seconds) is in no column of the store
-            raise Decline("comparison that may be of durations")
+        if (isinstance(b.const, Literal) and b.const.datatype in _UNVALUED_DTS) or \
+                (self.may_hold_unvalued() and not isinstance(b.const, (URIRef, BNode))):
+            # a duration's value (months, seconds) or a time's is in no column of the store
+            raise Decline("comparison that may be of durations or times")
         ka, kb = _value_kind(a), _value_kind(b)
         if eq and ka and kb and ka != kb:  # a number, a string, a boolean: unequal, not an error
             known = Sql.join(" AND ", [sql("{} IS NOT NULL", self._typed(x)) for x in (a, b)

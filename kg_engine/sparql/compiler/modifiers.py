@@ -27,9 +27,10 @@ def order_keys(cc: CompileContext, xc: ExprCompiler, expr: object, desc: bool) -
     finally:
         xc.allow_risky = False
     if ex.kind == "term":
-        if xc.may_hold_durations():
-            # the store's value columns have no duration's length: rdflib's path orders them
-            raise Decline("ORDER BY over a store holding durations")
+        if xc.may_hold_unvalued():
+            # the store's value columns have no duration's length or time: rdflib's path
+            # orders them
+            raise Decline("ORDER BY over a store holding durations or times")
         f = xc.f
         rank = sql("(CASE WHEN {} IS NULL THEN 0 WHEN {} = 2 THEN 1 WHEN {} = 1 THEN 2 ELSE 3 END)",
                    ex.e, f(ex, "kind"), f(ex, "kind"))

@@ -48,6 +48,7 @@ from rdflib.store import Store
 from tqdm import tqdm
 
 from kg_engine.core.inputs import check_file
+from kg_engine.core.lines import where
 from kg_engine.core.terms import DEFAULT_GRAPH
 from kg_engine.errors import ConfigError, InputReadError, KgEngineError, RDFSyntaxError
 from kg_engine.store import writes
@@ -754,9 +755,10 @@ def _guarded(stream: BinaryIO, path: Path, fmt: str, allow_contexts: Collection[
         except UnicodeDecodeError as exc:
             raise RDFSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                                  source=str(path)) from None
-        except json.JSONDecodeError as exc:
-            raise RDFSyntaxError(f"invalid JSON: {exc.msg}", source=str(path), line=exc.lineno,
-                                 column=exc.colno) from None
+        except json.JSONDecodeError as exc:  # its lineno counts LFs only
+            line, column = where(exc.doc, exc.pos)
+            raise RDFSyntaxError(f"invalid JSON: {exc.msg}", source=str(path), line=line,
+                                 column=column) from None
         check_jsonld_contexts(doc, str(path), allow_contexts)
         return io.BytesIO(data)
     if fmt in ("xml", "pretty-xml", "trix"):

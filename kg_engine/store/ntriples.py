@@ -50,6 +50,9 @@ _FAST_LINE = re.compile(
 _IRI_RE = re.compile(_IRI)
 _BNODE_RE = re.compile(_BNODE)
 _LITERAL_RE = re.compile(_LITERAL)
+#: a CR with something other than an LF after it (a CR ending the block may have its LF in the
+#: next read: it stays in the pending line, whose pattern allows a final CR)
+_LONE_CR = re.compile(r"\r(?=[^\n])")
 _BLANK = re.compile(r"[ \t]*(?:#.*)?\r?")
 
 _ESCAPE = re.compile(r"\\(?:([tbnrf\"'\\])|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
@@ -169,7 +172,10 @@ def parse_blocks(
     while True:
         data = text.read(block_size)
         if data:
-            lines = (pending + data).split("\n")
+            block = pending + data
+            if "\r" in block:  # EOL ::= [#xD#xA]+: a CR alone ends a line too
+                block = _LONE_CR.sub("\n", block)
+            lines = block.split("\n")
             pending = lines.pop()
         else:
             lines = [pending] if pending else []

@@ -59,6 +59,7 @@ from rdflib import plugin as rdflib_plugin
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.parser import InputSource, Parser, PythonInputSource
 
+from kg_engine.core.lines import line_ends, where
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE
 from kg_engine.store.terms import TermRow, decode, encode, exact_literals
@@ -154,7 +155,7 @@ def read(source: InputSource, format: str, base: str = "", name: str | None = No
             try:
                 return token_row(token)
             except ValueError as exc:  # the token's first occurrence is the faulty line
-                line = whole.count("\n", 0, whole.find(token)) + 1
+                line = line_ends(whole, 0, whole.find(token)) + 1
                 raise RDFSyntaxError(str(exc), source=name, line=line) from None
 
         return Parsed(name, parse_blocks(io.StringIO(whole, newline=""), name, fmt == "nquads"),
@@ -284,9 +285,10 @@ def _guarded(source: InputSource, parser: type[Parser], name: str,
                 doc = json.loads(text)
             except UnicodeDecodeError as exc:
                 raise RDFSyntaxError(f"not UTF-8 text ({exc.reason})", source=name) from None
-            except json.JSONDecodeError as exc:
-                raise RDFSyntaxError(f"invalid JSON: {exc.msg}", source=name, line=exc.lineno,
-                                     column=exc.colno) from None
+            except json.JSONDecodeError as exc:  # its lineno counts LFs only
+                line, column = where(exc.doc, exc.pos)
+                raise RDFSyntaxError(f"invalid JSON: {exc.msg}", source=name, line=line,
+                                     column=column) from None
         check_jsonld_contexts(doc, name, allow)
         checked = PythonInputSource(doc, source.getSystemId())
         checked.setPublicId(source.getPublicId())

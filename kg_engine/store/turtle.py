@@ -48,6 +48,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
+from kg_engine.core.lines import line_ends, line_start
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE, IRI, LITERAL
 from kg_engine.store.terms import (
@@ -231,7 +232,9 @@ class TurtleParser:
             if final:
                 pending = ""
             else:
-                cut = buf.rfind("\n") + 1
+                # after the last line end (a CR alone ends a line too, but not a CR that an LF
+                # in the next read may follow)
+                cut = buf.rfind("\n") + 1 or buf.rfind("\r", 0, len(buf) - 1) + 1
                 if not cut:  # no line end yet: read on
                     pending = buf
                     continue
@@ -243,8 +246,8 @@ class TurtleParser:
                 # a long string runs past the block: re-read it with the next one
                 j = min(tokens.index(q) if q in tokens else len(tokens) for q in ('"""', "'''"))
                 start = _token_start(buf, j)
-                next_col0 = start - (buf.rfind("\n", 0, start) + 1) + (
-                    col0 if "\n" not in buf[:start] else 0)
+                next_col0 = start - line_start(buf, start) + (
+                    col0 if not line_ends(buf, 0, start) else 0)
                 pending = buf[start:] + pending
                 buf = buf[:start]
                 tokens = tokens[:j]
@@ -266,7 +269,7 @@ class TurtleParser:
             self._skip += stop
             while self._blocks and self._skip >= self._blocks[0][2]:
                 self._skip -= self._blocks.pop(0)[2]
-            line += buf.count("\n")
+            line += line_ends(buf)
             col0 = next_col0
             if len(self._cache) > 1_000_000:
                 self._cache = {}
@@ -796,8 +799,8 @@ class TurtleParser:
         for n, (text, first_line, count, col0) in enumerate(self._blocks):
             if k < count or n == len(self._blocks) - 1:
                 pos = _token_start(text, k)
-                line = first_line + text.count("\n", 0, pos)
-                start = text.rfind("\n", 0, pos) + 1
+                line = first_line + line_ends(text, 0, pos)
+                start = line_start(text, pos)
                 col = pos - start + 1 + (col0 if start == 0 else 0)
                 return line, col, text[pos:pos + 200]
             k -= count

@@ -490,3 +490,12 @@ def test_relative_iris_resolved_against_the_files_address_are_warned_about(
     with caplog.at_level(logging.WARNING, logger="kg_engine.store.turtle"):
         g.parse(data="\n<a> <http://x/p> <b> .", format="turtle")
     assert "<data>:2:1: relative IRI <a> resolved against" in caplog.text
+
+
+def test_a_jsonld_error_counts_lines_ending_in_cr_alone(tmp_path: Path) -> None:
+    """Python's JSON errors count LFs only: with CR alone between lines the error was 1:30."""
+    path = tmp_path / "cr.jsonld"
+    path.write_bytes(b'{"@id": "urn:a",\r "urn:p": \r oops}')
+    with pytest.raises(RDFSyntaxError) as info:
+        SQLStore("sqlite://").load(path)
+    assert (info.value.line, info.value.column) == (3, 2)

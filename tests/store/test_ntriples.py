@@ -86,3 +86,17 @@ def test_an_escaped_surrogate_names_its_line(tmp_path) -> None:
     with pytest.raises(RDFSyntaxError, match=r"s\.nt:2: the escape \\uD800 is not a Unicode character"):
         store.load(path)
     assert len(store) == 0
+
+
+@pytest.mark.parametrize("block_size", [5, 1 << 20])
+def test_a_cr_alone_ends_a_line(block_size: int) -> None:
+    """N-Triples' EOL is [#xD#xA]+: a file with CR alone between lines was refused as one
+    malformed line ("found '.\\r<urn:a…'" at 1:21); now it loads, and an error names its line."""
+    good = "\r".join(f'<urn:a> <urn:p> "{i}" .' for i in range(20)) + "\r\r\n"
+    got = [st for block in parse_blocks(io.StringIO(good, newline=""), "cr.nt",
+                                        block_size=block_size) for st in block]
+    assert [st[2] for st in got] == [f'"{i}"' for i in range(20)]
+    bad = '<urn:a> <urn:p> "1" .\r\r\n<urn:a> <urn:p> oops .\r'  # CR, then CR LF: two line ends
+    with pytest.raises(RDFSyntaxError) as info:
+        list(parse_blocks(io.StringIO(bad, newline=""), "cr.nt", block_size=block_size))
+    assert (info.value.line, info.value.column) == (3, 17)

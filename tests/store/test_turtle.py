@@ -436,3 +436,18 @@ def test_only_the_first_invalid_literals_are_named(caplog):
     assert len(parser.ill_typed) == MAX_WARNINGS + 5
     assert caplog.text.count("is not a valid xsd:integer") == MAX_WARNINGS
     assert caplog.text.count(f"only the first {MAX_WARNINGS} are named") == 1
+
+
+@pytest.mark.parametrize("block_size", [7, 1 << 22])
+def test_lines_ending_in_cr_alone_are_counted(block_size: int) -> None:
+    """A file with CR alone between lines was one line: an error on line 3 was reported at
+    1:57 (and the whole file was read as one block); CR LF and LF keep their numbers."""
+    for end in ("\r", "\r\n", "\n"):
+        text = end.join(["<urn:a> <urn:p> 1 .", "<urn:a> <urn:p> 2 .", "<urn:a> <urn:p> oops ."])
+        parser = TurtleParser("cr.ttl", block_size=block_size)
+        with pytest.raises(RDFSyntaxError) as info:
+            list(parser.blocks(io.StringIO(text, newline="")))
+        assert (info.value.line, info.value.column) == (3, 17), repr(end)
+    text = "@prefix x: <urn:x:> .\r" + "".join(f"x:s x:p {i} .\r" for i in range(50))
+    assert len(TurtleParser("cr.ttl", block_size=block_size).statements(
+        io.StringIO(text, newline=""))) == 50

@@ -53,8 +53,21 @@ def _locked(exc: BaseException) -> bool:
     return False
 
 
-def error_response(exc: BaseException) -> Response:
-    """The HTTP response for ``exc`` (see the table in the module doc)."""
+def error_response(exc: BaseException, url: str | None = None) -> Response:
+    """The HTTP response for ``exc`` (see the table in the module doc).
+
+    Args:
+        exc: what the request raised.
+        url: the served store's URL, named in the message of a database error that reached
+            here as the driver raised it (a Graph Store write while another process held the
+            lock was a 500 "internal error: OperationalError: database is locked").
+    """
+    if not isinstance(exc, (HTTPError, NotAcceptable, KgEngineError)):
+        from kg_engine.store.database import database_error, redact_url
+
+        found = database_error(exc, redact_url(url) if url else "the store")
+        if found is not None:
+            found.__cause__, exc = exc, found
     if isinstance(exc, HTTPError):
         return PlainTextResponse(str(exc) + "\n", exc.status, headers=exc.headers)
     if isinstance(exc, NotAcceptable):

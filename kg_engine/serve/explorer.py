@@ -303,7 +303,7 @@ async def search_endpoint(request: Request) -> Response:
         limit = min(100, int(given))
         return JSONResponse({"results": await anyio.to_thread.run_sync(run)})
     except Exception as exc:  # noqa: BLE001
-        return error_response(exc)
+        return error_response(exc, request.app.state.config.db)
 
 
 async def entity_endpoint(request: Request) -> Response:
@@ -318,7 +318,7 @@ async def entity_endpoint(request: Request) -> Response:
     try:
         return JSONResponse(await anyio.to_thread.run_sync(run))
     except Exception as exc:  # noqa: BLE001
-        return error_response(exc)
+        return error_response(exc, request.app.state.config.db)
 
 
 async def explain_endpoint(request: Request) -> Response:
@@ -332,4 +332,4 @@ async def explain_endpoint(request: Request) -> Response:
     try:
         return JSONResponse(await anyio.to_thread.run_sync(run))
     except Exception as exc:  # noqa: BLE001
-        return error_response(exc)
+        return error_response(exc, request.app.state.config.db)

@@ -94,7 +94,7 @@ async def graph_store_endpoint(request: Request) -> Response:
         return await anyio.to_thread.run_sync(_write, request, graph, parsed,
                                               request.method == "PUT")
     except Exception as exc:  # noqa: BLE001 - every failure is an HTTP answer
-        return error_response(exc)
+        return error_response(exc, request.app.state.config.db)
 
 
 def _get(request: Request, graph: URIRef | None) -> Response:

@@ -151,7 +151,7 @@ async def sparql_endpoint(request: Request) -> Response:
             return await anyio.to_thread.run_sync(_service_description, request)
         return await _query(request, query, params)
     except Exception as exc:  # noqa: BLE001 - every failure is an HTTP answer
-        return error_response(exc)
+        return error_response(exc, request.app.state.config.db)
 
 
 async def _query(request: Request, text: str, params: dict[str, list[str]]) -> Response:

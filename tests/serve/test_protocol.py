@@ -477,3 +477,25 @@ def test_a_broken_off_stream_closes_its_cursor_before_the_connection_is_reused(
         assert streams and not open_, f"{len(open_)} cursor(s) left open"
     finally:
         gc.enable()
+
+
+def test_a_lock_error_the_driver_raised_is_503_too():
+    """Graph Store PUT/DELETE while another process held the write lock answered 500
+    "internal error: OperationalError: database is locked": the driver's error reached the
+    server unwrapped. Now any database error is read as the store's error (URL named, its
+    password hidden), and a lock is 503 with Retry-After."""
+    import sqlite3
+
+    from kg_engine.serve.errors import error_response
+
+    for name in ("SQLITE_BUSY", "SQLITE_LOCKED_SHAREDCACHE"):
+        busy = sqlite3.OperationalError("database is locked")
+        busy.sqlite_errorname = name
+        response = error_response(busy, "sqlite:///kg.sqlite")
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5", name
+        assert response.body.startswith(b"sqlite:///kg.sqlite ")
+    assert error_response(busy).body.startswith(b"the store ")
+    corrupt = sqlite3.DatabaseError("database disk image is malformed")
+    corrupt.sqlite_errorname = "SQLITE_CORRUPT"
+    assert error_response(corrupt, "sqlite:///kg.sqlite").status_code == 400  # as a StoreError
+    assert error_response(sqlite3.OperationalError("no such column: x")).status_code == 500

@@ -36,6 +36,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kg_engine.errors import ModelError
+
 __all__ = [
     "CALIBRATION_FILE",
     "Calibration",
@@ -88,15 +90,31 @@ class Calibration:
 
 
 def load_calibration(folder: str | Path, kind: str) -> Calibration:
-    """The calibration saved in ``folder`` (``T = 1`` of ``kind`` when there is none)."""
+    """The calibration saved in ``folder`` (``T = 1`` of ``kind`` when there is none).
+
+    Raises:
+        ModelError: the file is there but is no calibration (not JSON, a field missing, a
+            temperature that is not a positive number, an unknown kind): ``T = 1`` in its
+            place made the scores silently uncalibrated.
+    """
     path = Path(folder, CALIBRATION_FILE)
     if not path.is_file():
         return Calibration(kind=kind)
+    fields = ("temperature", "kind", "nll_before", "nll_after", "queries")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return Calibration(**{k: raw[k] for k in ("temperature", "kind", "nll_before", "nll_after", "queries")})
-    except (ValueError, KeyError, TypeError):
-        return Calibration(kind=kind)
+        found = Calibration(**{k: raw[k] for k in fields})
+        t = found.temperature
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < math.inf:
+            raise ValueError(f"temperature {t!r} is not a positive number")
+        if found.kind not in ("sigmoid", "softmax"):
+            raise ValueError(f"kind {found.kind!r} is neither 'sigmoid' nor 'softmax'")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        why = f"no field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ModelError(f"{path} is not a valid calibration ({why}): delete it to use the "
+                         "uncalibrated scores (T = 1), or retrain into the folder to fit it "
+                         "again (kg gnn train --output FOLDER)") from None
+    return found
 
 
 def _golden(loss: Callable[[float], float]) -> float:

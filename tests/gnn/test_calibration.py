@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from kg_engine.gnn.calibration import (
@@ -42,8 +43,25 @@ def test_probabilities_and_file_roundtrip(tmp_path):
     c.save(tmp_path)
     assert load_calibration(tmp_path, "softmax") == c
     assert load_calibration(tmp_path / "none", "softmax") == Calibration(kind="softmax")
-    (tmp_path / "calibration.json").write_text("{bad")
-    assert load_calibration(tmp_path, "sigmoid").temperature == 1.0
+
+
+
+@pytest.mark.parametrize("text, why", [
+    ("{bad", "Expecting property name"), ('{"temperature": 2.0}', "no field 'kind'"),
+    ('{"temperature": -1, "kind": "sigmoid", "nll_before": 1, "nll_after": 1, "queries": 1}',
+     "temperature -1 is not a positive number"),
+    ('{"temperature": 2, "kind": "tanh", "nll_before": 1, "nll_after": 1, "queries": 1}',
+     "kind 'tanh'")])
+def test_a_corrupt_calibration_file_is_an_error_naming_it(tmp_path, text: str, why: str):
+    """A calibration.json that could not be read was silently replaced by T = 1, so the
+    model's confidences were uncalibrated without a word; now it names the file and the fix."""
+    from kg_engine.errors import ModelError
+
+    (tmp_path / "calibration.json").write_text(text)
+    with pytest.raises(ModelError) as info:
+        load_calibration(tmp_path, "sigmoid")
+    assert str(info.value).startswith(f"{tmp_path / 'calibration.json'} is not a valid calibration")
+    assert why in str(info.value) and "delete it" in str(info.value)
 
 
 def test_fit_calibration_lowers_validation_loss(tiny_data):

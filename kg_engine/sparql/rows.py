@@ -228,9 +228,15 @@ def _relax(allocations: int) -> bool:
         return True
 
 
-def _unrelax() -> None:
-    """One reader less; the last one puts the threshold back (unless changed meanwhile)."""
+def _unrelax(end: _Relaxed) -> None:
+    """The read ``end`` closes is over (once; later calls do nothing): one reader less; the
+    last one puts the threshold back (unless changed meanwhile)."""
     with _RELAX_LOCK:
+        if type(end) is not _Relaxed:
+            return
+        # the class change and the count change run no Python code between them: an
+        # asynchronous exception cannot split them (it lands at a call, not at a store)
+        end.__class__ = _Ended
         state = _relaxing
         state["readers"] -= 1
         if state["readers"] == 0:
@@ -239,24 +245,37 @@ def _unrelax() -> None:
                 gc.set_threshold(state["found"], t1, t2)
 
 
-class _Relaxed:
-    """The end of a relaxed read, chained after the rows: it calls :func:`_unrelax` when it is
-    freed, i.e. when the reader is done with the iterator (``chain`` drops it once it is
-    reached; a reader that stops early drops the whole iterator).
-
-    Not when it is reached: the reader's tuples are alive then (the list being built), and with
-    the threshold back at its value the next allocation (the ``StopIteration`` itself) would
-    set off a young collection scanning all of them; an instant later, the usual reader
-    (``len([tuple(r) for r in result])``, a loop) has freed them or still holds them (then the
-    collector's first pass over them is one it owes anyway)."""
+class _Ended:
+    """A :class:`_Relaxed` whose read is over: an empty iterator with no finalizer."""
 
     __slots__ = ()
 
-    def __iter__(self) -> _Relaxed:
+    def __iter__(self) -> _Ended:
         return self
 
     def __next__(self) -> ResultRow:
         raise StopIteration
 
+
+class _Relaxed(_Ended):
+    """The end of a relaxed read, chained after the rows: reached, it ends the relaxation
+    (:func:`_unrelax`) and becomes an :class:`_Ended`; dropped before it is reached (a
+    reader that stops early), its finalizer ends it.
+
+    Ending it in a finalizer only, as before, ran Python code each time a large result's
+    iterator was freed, where an asynchronous exception (Ctrl-C, a query's timeout raised by
+    :class:`~kg_engine.sparql.limits.Watchdog`) is printed "Exception ignored" and lost, as it
+    was in the cursors' WeakSet callbacks (2e633b2). When it is reached the reader's call
+    receives such an exception like any other; only a reader that stops early still ends it
+    in the finalizer. Reaching it puts the threshold back while the reader's tuples are
+    alive, so the next allocation sets off one young collection over them (at most one, the
+    first pass the collector owes them anyway if the reader keeps them)."""
+
+    __slots__ = ()
+
+    def __next__(self) -> ResultRow:
+        _unrelax(self)
+        raise StopIteration
+
     def __del__(self) -> None:
-        _unrelax()
+        _unrelax(self)

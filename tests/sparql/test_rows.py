@@ -183,3 +183,37 @@ def test_a_relaxed_read_keeps_the_users_collector_settings() -> None:
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_an_exception_ending_a_read_reaches_the_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The relaxation of a large read was ended in a finalizer only (``_Relaxed.__del__``),
+    where an asynchronous exception landing (Ctrl-C, a query timeout raised in the thread) is
+    printed "Exception ignored" and lost, as in the cursors' WeakSet callbacks (2e633b2): the
+    reader ran on. Now the reader's own call ends it, and receives such an exception; the
+    relaxation still ends once (the iterator's finalizer, here)."""
+    from kg_engine.sparql import rows as rows_module
+
+    real = rows_module._unrelax
+    calls = []
+
+    def interrupted(*args):  # the exception lands in the end's Python code, before its work
+        calls.append(len(args))
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(rows_module, "_unrelax", interrupted)
+    rows = _large()
+    before = gc.get_threshold()
+    it = iter(rows)
+    raised = False
+    try:
+        for _ in it:
+            pass
+    except KeyboardInterrupt:  # (not pytest.raises: its traceback would keep the iterator)
+        raised = True
+    assert raised
+    del it
+    gc.collect()
+    assert len(calls) == 2 and gc.get_threshold() == before
+    assert len(list(rows)) == len(rows) and gc.get_threshold() == before

@@ -44,6 +44,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Self
 
 from rdflib import Graph, Variable
@@ -118,6 +119,19 @@ def _dataset_clause(algebra: Any) -> tuple[tuple[Identifier, ...] | None, tuple[
     return tuple(default), tuple(named)
 
 
+def _shut_down(*connections: Any) -> None:
+    """Shut the sockets of psycopg connections down (both ways): a wait for a server that no
+    longer answers ends at once with "server closed the connection unexpectedly"; the
+    connections are broken afterwards (the store reconnects or reports it)."""
+    import os
+    import socket
+
+    for raw in dict.fromkeys(connections):
+        with contextlib.suppress(Exception), socket.socket(
+                fileno=os.dup(raw.pgconn.socket)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class _Timeout:
     """Cancel a request past its deadline, wherever its time goes (see :mod:`.limits`).
 
@@ -142,7 +156,7 @@ class _Timeout:
             return self
         self._scope = deadline_scope(self.deadline)
         self._scope.__enter__()
-        interrupt = None
+        interrupt = abandon = None
         grace = 0.0
         if self.store is not None:
             db = self.store.db
@@ -162,7 +176,11 @@ class _Timeout:
                 db.execute("SELECT set_config('statement_timeout', ?, ?)", (ms, self._local))
                 self._pg = True
                 grace = 1.0  # let the server cancel first: the connection stays usable
-        self._watchdog = Watchdog(self.deadline + grace, interrupt)
+                # a server that answers nothing (host gone, process stopped) keeps psycopg
+                # waiting in C, where the watchdog's exception never lands: end the wait, on
+                # the reader's connection or the store's own (namespace bindings write there)
+                abandon = partial(_shut_down, db.current_connection(), db.raw)
+        self._watchdog = Watchdog(self.deadline + grace, interrupt, abandon)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -88,24 +88,44 @@ def remaining() -> float | None:
     return left
 
 
+#: Seconds past its deadline a guarded block still waiting is abandoned (:class:`Watchdog`).
+ABANDON_AFTER = 10.0
+
+
 class Watchdog:
     """Stops Python work in one thread once a deadline has passed.
 
     At ``deadline`` it calls ``interrupt`` (e.g. ``sqlite3.Connection.interrupt``) and raises
     :class:`DeadlineExceeded` asynchronously in the thread that started it; :meth:`stop`
     (under the same lock) makes sure nothing fires after the guarded block has ended.
+
+    An asynchronous exception only lands when the thread runs Python code: a thread waiting
+    in C for a database server that no longer answers (host gone, process stopped: no reply,
+    no closed connection) never sees it, and the query outlived its timeout for ever. So
+    ``abandon`` (e.g. shutting down the connection's socket, which ends the wait with an
+    error) is called ``abandon_after`` seconds after the deadline if the block is still
+    running then (default :data:`ABANDON_AFTER`).
     """
 
-    def __init__(self, deadline: float, interrupt: Callable[[], Any] | None = None) -> None:
+    def __init__(self, deadline: float, interrupt: Callable[[], Any] | None = None,
+                 abandon: Callable[[], Any] | None = None,
+                 abandon_after: float | None = None) -> None:
         self.deadline = deadline
         self.interrupt = interrupt
+        self.abandon = abandon
         self.fired = False
+        self.abandoned = False
         self._thread_id = threading.get_ident()
         self._lock = threading.Lock()
         self._active = True
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._timers = [threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)]
+        if abandon is not None:
+            after = ABANDON_AFTER if abandon_after is None else abandon_after
+            self._timers.append(threading.Timer(
+                max(0.0, deadline + after - time.monotonic()), self._abandon))
+        for timer in self._timers:
+            timer.daemon = True
+            timer.start()
 
     def _fire(self) -> None:
         with self._lock:
@@ -118,6 +138,14 @@ class Watchdog:
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
                 ctypes.c_ulong(self._thread_id), ctypes.py_object(DeadlineExceeded))
 
+    def _abandon(self) -> None:
+        with self._lock:
+            if not self._active or self.abandon is None:
+                return
+            self.fired = self.abandoned = True
+            with suppress(Exception):
+                self.abandon()
+
     def stop(self) -> bool:
         """Disarm (idempotent); the guarded block is over. Returns whether it fired.
 
@@ -128,7 +156,8 @@ class Watchdog:
             try:
                 with self._lock:
                     self._active = False
-                self._timer.cancel()
+                for timer in self._timers:
+                    timer.cancel()
                 if self.fired:
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._thread_id), None)
                 return self.fired

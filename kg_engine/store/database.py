@@ -565,6 +565,11 @@ class Database:
                 held.active = False
                 self._held.reset(token)
 
+    def current_connection(self) -> Any:
+        """The driver connection this thread's statements run on now (a reader's pinned
+        PostgreSQL connection inside :meth:`reading`, else :attr:`raw`)."""
+        return self._pinned.get() or self.raw
+
     def execute(self, text: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement; returns the driver cursor (iterate or ``fetchall`` it)."""
         pinned = self._pinned.get()
@@ -604,7 +609,7 @@ class Database:
             if self.dialect == "sqlite":
                 self.raw.executemany(text, rows)
             else:
-                conn = self._pinned.get() or self.raw
+                conn = self.current_connection()
                 with conn.cursor() as cur:
                     try:
                         cur.executemany(self.sql(text), list(rows))

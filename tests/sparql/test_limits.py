@@ -5,6 +5,7 @@ No wall-clock thresholds: each test asserts the exception type or the answer.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -86,6 +87,76 @@ def test_watchdog_disarmed_never_fires() -> None:
     threading.Timer(0.1, done.set).start()
     done.wait()  # past the deadline: nothing is raised here
     assert not watchdog.fired
+
+
+def test_watchdog_abandons_a_wait_in_c_that_its_exception_cannot_reach() -> None:
+    """A thread blocked in C (here a socket read; a psycopg wait for a server that stopped
+    answering) never receives the asynchronous DeadlineExceeded: the query outlived its
+    timeout for ever. ``abandon`` ends such a wait after ``abandon_after``."""
+    import socket
+
+    ours, theirs = socket.socketpair()
+    got: list = []
+
+    def guarded() -> None:
+        watchdog = Watchdog(time.monotonic() + 0.05, abandon=lambda: ours.shutdown(socket.SHUT_RDWR),
+                            abandon_after=0.2)
+        try:
+            ours.recv(1)  # no data ever comes; the wait ends once the socket is shut down
+        except DeadlineExceeded as exc:  # which lets the watchdog's exception land
+            got.append(exc)
+        got.append(watchdog.stop())
+
+    thread = threading.Thread(target=guarded, daemon=True)
+    thread.start()
+    thread.join(10)
+    try:
+        assert not thread.is_alive()
+        assert isinstance(got[0], DeadlineExceeded) and got[1] is True
+    finally:
+        with contextlib.suppress(OSError):
+            theirs.send(b"x")  # (without the fix: lets the stuck thread end)
+        ours.close()
+        theirs.close()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_server_that_stops_answering_ends_in_a_timeout(
+        pg_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server's backends stopped (SIGSTOP: no reply, no closed connection) during a
+    query with timeout=1: statement_timeout cannot fire, the watchdog's exception cannot land
+    in psycopg's C wait, and the query hung for ever. Now the connection is shut down past
+    the deadline: QueryTimeoutError, and the store answers the next query."""
+    import os
+    import signal
+
+    from kg_engine.sparql import engine, limits
+
+    monkeypatch.setattr(limits, "ABANDON_AFTER", 1.0)
+    kg = KnowledgeGraph(pg_server.new_database_url())
+    try:
+        kg.update("INSERT DATA {" + " ".join(f"<urn:s{i}> <urn:p> {i} ." for i in range(300)) + "}")
+        pids = [r[0] for r in kg.store.db.fetchall(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")]
+
+        class Stopping(limits.Watchdog):  # the server stops as the query's guard is armed
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                for pid in pids:
+                    os.kill(pid, signal.SIGSTOP)
+
+        monkeypatch.setattr(engine, "Watchdog", Stopping)
+        try:
+            with pytest.raises(QueryTimeoutError):
+                kg.query("SELECT (COUNT(*) AS ?n) WHERE { ?a <urn:p> ?x . ?b <urn:p> ?y . "
+                         "?c <urn:p> ?z . FILTER(?x + ?y + ?z > 100000) }", timeout=1.0)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+            monkeypatch.undo()
+        assert len(list(kg.query("SELECT * WHERE { ?a ?b ?c }"))) == 300
+    finally:
+        kg.close()
 
 
 def test_remaining_inside_and_outside_a_scope() -> None:

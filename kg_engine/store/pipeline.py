@@ -184,7 +184,8 @@ class ParsedFiles:
         while True:
             try:
                 item = pickle.load(proc.stdout)  # type: ignore[arg-type]
-            except EOFError:
+            except (EOFError, pickle.UnpicklingError):  # it died, maybe in a chunk's middle
+                # (the pipe closes as the process ends: this read cannot wait for ever)
                 proc.wait()
                 errors.seek(0)
                 err = errors.read().decode(errors="replace")[-2000:]

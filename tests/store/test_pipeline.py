@@ -262,3 +262,29 @@ def test_ctrl_c_at_any_moment_of_the_writer_thread_never_hangs_the_load() -> Non
     done = subprocess.run([sys.executable, "-c", _CTRL_C_LOOP, "7", "1500"],
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_a_parser_process_dying_in_a_chunk_s_middle_is_named(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed while it wrote a chunk left half a pickle in the pipe: the load failed
+    with "UnpicklingError: pickle data was truncated" (kg load: an internal error). Now it is
+    the parser process's end, named with its file and exit code, as when it dies between
+    chunks."""
+    (tmp_path / "dying_parser.py").write_text(
+        "import os, sys\n"
+        "def chunks(path, quads):\n"
+        "    yield (b'x' * 100_000, [], 1)\n"
+        "    sys.stdout.buffer.write(b'\\x80\\x05\\x95')  # a chunk begun\n"
+        "    sys.stdout.buffer.flush()\n"
+        "    os._exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    data = tmp_path / "a.nt"
+    data.write_text("")
+    with ParsedFiles("dying_parser:chunks", [(data, False)], 1) as parsed:
+        got = []
+        with pytest.raises(RuntimeError) as info:
+            got.extend(parsed.chunks(0))
+    assert len(got) == 1
+    assert str(info.value).startswith(f"the parser process of {data} ended (exit code 3) "
+                                      "without its statements; nothing was loaded")

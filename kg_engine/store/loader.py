@@ -112,6 +112,7 @@ _MEDIA_TYPES = {
     "application/n-quads": "nquads", "application/n-triples": "nt", "text/turtle": "turtle",
     "application/trig": "trig", "application/rdf+xml": "xml", "application/ld+json": "json-ld",
     "text/n3": "n3",
+    "nq": "nquads",  # kg export's name for N-Quads: what it writes, load reads by the same name
 }
 _CHUNK = 100_000  # statements per batch
 _BIG_LOAD = 32 * 1024 * 1024  # bytes of input above which indexes are rebuilt after the load

@@ -374,8 +374,7 @@ def _do_load(mc: Machine, a: dict) -> None:
     if a["bad"]:  # a malformed document: nothing is loaded
         text = text + {"json-ld": "{", "xml": "<oops"}.get(a["format"], "<urn:x> <urn:y> .\n")
     path.write_text(text, encoding="utf-8")
-    fmt = {"nq": "nquads"}.get(a["format"], a["format"])  # the loader takes rdflib's names
-    call = lambda: mc.kg.load(path, format=fmt if a["pass_format"] else None,
+    call = lambda: mc.kg.load(path, format=a["format"] if a["pass_format"] else None,
                               graph=a["graph"])
     if a["bad"]:
         return mc.expect_error("kg.load of a malformed file", call)
@@ -734,7 +733,7 @@ def _do_export(mc: Machine, a: dict) -> None:
     want = {q for q in mc.model.all_quads()
             if include or not str(q[3]).startswith("urn:kg-engine:inferred:")}
     with KnowledgeGraph("sqlite://") as fresh:
-        fresh.load(path, format={"nq": "nquads"}.get(fmt, fmt))
+        fresh.load(path, format=fmt)
         got = set(fresh.triples())
     if fmt in ("nt", "turtle", "xml"):  # graphs merged
         got, want = {q[:3] for q in got}, {q[:3] for q in want}

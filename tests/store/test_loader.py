@@ -499,3 +499,22 @@ def test_a_jsonld_error_counts_lines_ending_in_cr_alone(tmp_path: Path) -> None:
     with pytest.raises(RDFSyntaxError) as info:
         SQLStore("sqlite://").load(path)
     assert (info.value.line, info.value.column) == (3, 2)
+
+
+def test_load_takes_the_format_names_export_writes(tmp_path) -> None:
+    """``kg.export(path, "nq")`` then ``kg.load(path, format="nq")`` raised "unknown RDF
+    format 'nq'" (found by kg_engine.testing.apimodel): every name export takes for an RDF
+    format, load takes too."""
+    from rdflib import URIRef
+
+    from kg_engine import KnowledgeGraph
+
+    quad = (URIRef("urn:a"), URIRef("urn:p"), URIRef("urn:b"), URIRef("urn:g"))
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.add([quad])
+        for fmt in ("nt", "nq", "turtle", "trig", "json-ld", "xml"):
+            out = tmp_path / f"out.{fmt}"
+            kg.export(out, fmt)
+            with KnowledgeGraph("sqlite://") as fresh:
+                fresh.load(out, format=fmt)
+                assert {q[:3] for q in fresh.triples()} == {quad[:3]}

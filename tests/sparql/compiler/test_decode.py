@@ -113,3 +113,34 @@ def test_a_large_result_adds_no_object_for_the_garbage_collector_per_row():
     result = kg.query(query)
     assert len(gc.get_objects()) - before < 300  # not one row (or term) each
     assert sorted(str(r.s) for r in result) == sorted(f"urn:s{i}" for i in range(3000))
+
+
+def test_a_new_generation_of_term_ids_empties_the_id_indexed_cache_too():
+    """The cache keeps the terms twice, in a dict and in a list indexed by id (the warm path
+    reads the list); a new generation of the store's ids (a rollback or vacuum that freed ids)
+    must empty both, or the list would still name the terms of the freed ids."""
+    st, ids, terms = _store(4)
+    assert _decode(st, ids) == terms
+    assert _decode(st, ids) == terms  # warm: from the list
+    cache, by_id = decode._term_cache(st)
+    assert by_id[ids[0]] == terms[0]
+    stale = URIRef("urn:stale")
+    cache[ids[0]] = by_id[ids[0]] = stale  # as if the id had named another term before
+    assert _decode(st, ids)[0] == stale
+    st.dictionary.generation += 1
+    assert _decode(st, ids) == terms
+
+
+def test_columns_the_id_indexed_cache_cannot_answer_decode_through_the_dict(monkeypatch):
+    """Unbound cells, query constants (negative ids: a list would answer them from its end)
+    and ids past the list's bound are decoded as before."""
+    st, ids, terms = _store(6)
+    monkeypatch.setattr(decode, "_BY_ID_MAX", ids[3])  # ids[3:] are kept in the dict only
+    const = URIRef("urn:not-in-the-store")
+    layout = [(Variable("x"), "id", 0)]
+    for column, want in (([*ids, None], [*terms, None]), ([ids[0], -1], [terms[0], const]),
+                         (ids[3:], terms[3:])):
+        rows = [(i,) for i in column]
+        for _ in range(2):  # cold, then warm
+            got = decode.decode_rows(st, layout, rows, lambda k: const if k == -1 else None)
+            assert [r[0] for r in got] == want

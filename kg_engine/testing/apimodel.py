@@ -784,6 +784,25 @@ def _do_bad(mc: Machine, a: dict) -> None:
                         lambda: kg.query("SELECT ?s WHERE { ?s ?p }"))
 
 
+def _gen_inspect(mc: Machine, rng: random.Random) -> dict:
+    pool = sorted(mc.model.all_quads(), key=str)
+    return {"triple": rng.choice(pool)[:3] if pool else None}
+
+
+def _do_inspect(mc: Machine, a: dict) -> None:
+    """``kg.check()`` finds the store sound; ``kg.explain`` answers for a statement held,
+    as asserted where a graph asserts it, else as inferred."""
+    report = mc.kg.check()
+    _diff("kg.check().sound", report.sound, True)
+    if a["triple"] is not None:
+        t = a["triple"]
+        # after reason_off() the inferred graph is a named graph, its statements still
+        # inferred ones (their derivations kept)
+        asserted = any(q[:3] == t and q[3] != INFERRED for q in mc.model.quads)
+        kind = mc.kg.explain(t).kind
+        _diff(f"kg.explain({_show(t)}).kind", kind, "asserted" if asserted else "inferred")
+
+
 def _always(w: float) -> Callable[[Machine], float]:
     return lambda mc: w
 
@@ -806,6 +825,7 @@ OPS: dict[str, tuple[Callable[[Machine, random.Random], dict],
     "export": (_gen_export, _do_export, _always(0.6)),
     "reopen": (_gen_reopen, _do_reopen, lambda mc: 0.8 if mc.persistent else 0),
     "bad": (_gen_bad, _do_bad, _always(0.6)),
+    "inspect": (_gen_inspect, _do_inspect, _always(0.5)),
 }
 
 

@@ -1109,6 +1109,10 @@ class Engines:
         self._rdflib: Any = None
         self.kg_seconds = self.ox_seconds = 0.0
 
+    def close(self) -> None:
+        """Close kg-engine's store (its database connection)."""
+        self.kg.store.close()
+
     def run_kg(self, text: str, timeout: float) -> Any:
         res = self.kg.query(text, timeout=timeout)
         if res.type == "ASK":
@@ -1621,34 +1625,38 @@ def run(seed: int, queries: int, *, url: str | Callable[[], str] = "sqlite://", 
         trig = make_dataset(seed * 1000 + d, widen4=widen4, widen5=widen5, widen6=widen6)
         engines = Engines(trig, url=url() if callable(url) else url)
         canonical = Engines(canonical_dataset(trig), url=url() if callable(url) else url)
-        gen = QueryGenerator(seed * 1000 + d, widen=widen, widen4=widen4, widen5=widen5, widen6=widen6)
-        n = per if d < datasets - 1 else queries - per * (datasets - 1)
-        for _ in range(n):
-            case = gen.query()
-            kg0, ox0 = engines.kg_seconds, engines.ox_seconds
-            out = evaluate(engines, case, timeout, canonical)
-            report.kg_seconds += engines.kg_seconds - kg0
-            report.ox_seconds += engines.ox_seconds - ox0
-            report.queries += 1
-            report.counts[out.status] += 1
-            if progress is not None:
-                progress(report.queries, out)
-            if out.status in ("differ", "kg-error", "kg-timeout", "majority:kg", "undecided"):
-                entry: dict[str, Any] = {"status": out.status, "query": case.render(),
-                                         "detail": out.detail, "dataset_seed": seed * 1000 + d}
-                if shrink_failures and len(report.failures) < max_shrunk and \
-                        out.status != "undecided":
-                    status = out.status
+        try:
+            gen = QueryGenerator(seed * 1000 + d, widen=widen, widen4=widen4, widen5=widen5, widen6=widen6)
+            n = per if d < datasets - 1 else queries - per * (datasets - 1)
+            for _ in range(n):
+                case = gen.query()
+                kg0, ox0 = engines.kg_seconds, engines.ox_seconds
+                out = evaluate(engines, case, timeout, canonical)
+                report.kg_seconds += engines.kg_seconds - kg0
+                report.ox_seconds += engines.ox_seconds - ox0
+                report.queries += 1
+                report.counts[out.status] += 1
+                if progress is not None:
+                    progress(report.queries, out)
+                if out.status in ("differ", "kg-error", "kg-timeout", "majority:kg", "undecided"):
+                    entry: dict[str, Any] = {"status": out.status, "query": case.render(),
+                                             "detail": out.detail, "dataset_seed": seed * 1000 + d}
+                    if shrink_failures and len(report.failures) < max_shrunk and \
+                            out.status != "undecided":
+                        status = out.status
 
-                    def fails(c: Case, status: str = status, e: Engines = engines,
-                              canon: Engines = canonical) -> bool:
-                        return evaluate(e, c, timeout, canon).status == status
-                    small = shrink(case, fails)
-                    entry["shrunk"] = small.render()
-                    entry["shrunk_detail"] = evaluate(engines, small, timeout, canonical).detail
-                    if engines.rdflib_opinion and out.status in ("differ", "majority:kg"):
-                        entry["rdflib"] = _second_opinion(engines, small)
-                report.failures.append(entry)
+                        def fails(c: Case, status: str = status, e: Engines = engines,
+                                  canon: Engines = canonical) -> bool:
+                            return evaluate(e, c, timeout, canon).status == status
+                        small = shrink(case, fails)
+                        entry["shrunk"] = small.render()
+                        entry["shrunk_detail"] = evaluate(engines, small, timeout, canonical).detail
+                        if engines.rdflib_opinion and out.status in ("differ", "majority:kg"):
+                            entry["rdflib"] = _second_opinion(engines, small)
+                    report.failures.append(entry)
+        finally:
+            engines.close()
+            canonical.close()
     return report
 
 

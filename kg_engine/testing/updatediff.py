@@ -294,6 +294,10 @@ class UpdateEngines:
         self.kg = KgDataset(store=KgSparqlStore(store=self.sql))
         self.ox = ox.Store()
 
+    def close(self) -> None:
+        """Close kg-engine's store (its database connection)."""
+        self.sql.close()
+
     def reset(self) -> None:
         import pyoxigraph as ox
 
@@ -575,30 +579,33 @@ def run(seed: int, requests: int, *, url: str | Callable[[], str] = "sqlite://",
     for d in range(datasets):
         trig = canonical_dataset(make_dataset(seed * 1000 + d))
         engines = UpdateEngines(trig, url=url() if callable(url) else url)
-        gen = UpdateGenerator(seed * 1000 + d, existing_statements(trig))
-        n = per if d < datasets - 1 else requests - per * (datasets - 1)
-        for _ in range(n):
-            req = gen.request()
-            out = evaluate(engines, req)
-            report.queries += 1
-            report.counts[out.status] += 1
-            if progress is not None:
-                progress(report.queries, out)
-            if out.status in ("differ", "kg-error", "ox-error", "majority:kg", "undecided"):
-                entry: dict[str, Any] = {"status": out.status, "query": req.render(),
-                                         "detail": out.detail, "dataset_seed": seed * 1000 + d}
-                if shrink_failures and len(report.failures) < max_shrunk and \
-                        out.status != "undecided":
-                    status = out.status
+        try:
+            gen = UpdateGenerator(seed * 1000 + d, existing_statements(trig))
+            n = per if d < datasets - 1 else requests - per * (datasets - 1)
+            for _ in range(n):
+                req = gen.request()
+                out = evaluate(engines, req)
+                report.queries += 1
+                report.counts[out.status] += 1
+                if progress is not None:
+                    progress(report.queries, out)
+                if out.status in ("differ", "kg-error", "ox-error", "majority:kg", "undecided"):
+                    entry: dict[str, Any] = {"status": out.status, "query": req.render(),
+                                             "detail": out.detail, "dataset_seed": seed * 1000 + d}
+                    if shrink_failures and len(report.failures) < max_shrunk and \
+                            out.status != "undecided":
+                        status = out.status
 
-                    def fails(r: Request, status: str = status, e: UpdateEngines = engines) -> bool:
-                        return evaluate(e, r).status == status
-                    small = shrink(req, fails)
-                    entry["shrunk"] = small.render()
-                    entry["shrunk_detail"] = evaluate(engines, small).detail
-                    if status in ("differ", "majority:kg"):
-                        entry["rdflib"] = _second_opinion(engines, small)
-                report.failures.append(entry)
+                        def fails(r: Request, status: str = status, e: UpdateEngines = engines) -> bool:
+                            return evaluate(e, r).status == status
+                        small = shrink(req, fails)
+                        entry["shrunk"] = small.render()
+                        entry["shrunk_detail"] = evaluate(engines, small).detail
+                        if status in ("differ", "majority:kg"):
+                            entry["rdflib"] = _second_opinion(engines, small)
+                    report.failures.append(entry)
+        finally:
+            engines.close()
     return report
 
 

@@ -48,6 +48,9 @@ class Pair:
             self.store.add([(s, p, o)], graph=graph)
         self.store.refresh_stats()
 
+    def close(self) -> None:
+        self.store.close()
+
     def ours(self, query: str, **kw):
         cq = compile_query(self.store, query, **kw)
         assert cq.full, f"declined: {cq.declined}"
@@ -122,5 +125,7 @@ ex:g2 { ex:carol ex:likes ex:alice . ex:alice ex:likes ex:bob . }
 
 
 @pytest.fixture(scope="module")
-def pair() -> Pair:
-    return Pair(DATA)
+def pair() -> Iterator[Pair]:
+    p = Pair(DATA)
+    yield p
+    p.close()

@@ -20,12 +20,16 @@ PATHS = [(test_paths.P + q, False, "*" in q) for q in test_paths.QUERIES]
 
 @pytest.fixture(scope="module")
 def pg_pair(pg_server):
-    return Pair(DATA, url=pg_server.new_database_url())
+    pair = Pair(DATA, url=pg_server.new_database_url())
+    yield pair
+    pair.close()
 
 
 @pytest.fixture(scope="module")
 def pg_paths(pg_server):
-    return Pair(test_paths.DATA, url=pg_server.new_database_url())
+    pair = Pair(test_paths.DATA, url=pg_server.new_database_url())
+    yield pair
+    pair.close()
 
 
 @pytest.mark.parametrize("q,ordered,as_set", CORPUS)

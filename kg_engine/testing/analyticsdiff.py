@@ -465,9 +465,12 @@ class _Checker:
         if set(kg_edges) != ref_edges:
             self.fail(f"{where}: the view's edges differ from the reference's")
             return
+        laid_out = nx.MultiDiGraph()  # the reference's edges in kg's order
+        laid_out.add_nodes_from(order)
+        laid_out.add_edges_from(sorted(ref_edges, key=kg_edges.index))
         und = nx.Graph()
         und.add_nodes_from(order)
-        for u, v, _ in sorted(ref_edges, key=kg_edges.index):
+        for u, v in laid_out.edges():
             if u != v:
                 w = und.get_edge_data(u, v, {"weight": 0})["weight"]
                 und.add_edge(u, v, weight=w + 1)

@@ -221,8 +221,14 @@ def _tags(statements: Iterable[tuple]) -> dict[BNode, BNode]:
 
 
 def _renamer(tags: dict[BNode, BNode]) -> Callable[[Any], Any]:
+    """Blank nodes to their tags; language tags in lower case, as kg-engine's rdflib terms
+    give them (BCP 47 tags are case-insensitive; the store keeps the case as written)."""
     def rename(t: Any) -> Any:
-        return tags.get(t, t) if isinstance(t, BNode) else t
+        if isinstance(t, BNode):
+            return tags.get(t, t)
+        if isinstance(t, Literal) and t.language and t.language != t.language.lower():
+            return Literal(str(t), lang=t.language.lower())
+        return t
     return rename
 
 

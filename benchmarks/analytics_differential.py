@@ -1,7 +1,7 @@
 """Analytics and network exports against networkx on many seeds
 (:mod:`kg_engine.testing.analyticsdiff`).
 
-    python benchmarks/analytics_differential.py --seeds 0:200 [--url postgresql+psycopg://…]
+    python benchmarks/analytics_differential.py --seeds 0:200 [--postgres]
 
 Prints every mismatch and a summary line; exit status 1 when any seed disagrees.
 """
@@ -18,14 +18,20 @@ from kg_engine.testing.analyticsdiff import run_seed
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", default="0:100", help="first:end (end excluded)")
-    ap.add_argument("--url", default="sqlite://", help="store URL (a fresh store per seed "
-                    "is made for sqlite://; give a PostgreSQL URL of an empty schema per run)")
+    ap.add_argument("--postgres", action="store_true", help="a fresh schema per seed on a "
+                    "throwaway PostgreSQL server instead of in-memory SQLite")
     ap.add_argument("--no-reason", action="store_true", help="skip the reason('rdfs') half")
     args = ap.parse_args()
     first, end = (int(x) for x in args.seeds.split(":"))
+    server = None
+    if args.postgres:
+        from kg_engine.testing.postgres import shared_server
+
+        server = shared_server()
     bad, t0 = 0, time.process_time()
     for seed in range(first, end):
-        problems = run_seed(seed, args.url, reason=not args.no_reason)
+        url = server.new_database_url() if server is not None else "sqlite://"
+        problems = run_seed(seed, url, reason=not args.no_reason)
         bad += bool(problems)
         for p in problems:
             print(p[:500])

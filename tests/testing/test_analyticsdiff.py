@@ -13,6 +13,11 @@ def test_seeds_agree_with_networkx(seed: int) -> None:
     assert run_seed(seed) == []
 
 
+@pytest.mark.postgres
+def test_a_seed_agrees_on_postgres(pg_server) -> None:
+    assert run_seed(12, pg_server.new_database_url(), backends=("networkx",)) == []
+
+
 def test_reference_keeps_lexical_forms_and_renames_blank_nodes() -> None:
     text, extracted = generate(0)
     ref = reference('_:x <urn:ad:tag> "b1" .\n_:x <urn:ad:p> "1.5E0"^^'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from kg_engine.testing import provenancediff as pd
@@ -17,6 +18,15 @@ def test_default_pipeline_provenance_slices_the_original_files(tmp_path):
     problems, counts = pd.run_default(tmp_path)
     assert not problems, "\n".join(problems[:20])
     assert counts["relation records"] > 20 and counts["entity records"] > 100
+
+
+def test_document_level_relations_record_each_evidence_sentence(tmp_path):
+    """The document-level pipeline (from-scratch encoder): relations across sentences, one
+    record per evidence sentence, a long document past the encoder's window."""
+    pytest.importorskip("torch")
+    problems, counts = pd.run_default(tmp_path, pipeline="docre_scratch")
+    assert not problems, "\n".join(problems[:20])
+    assert counts["evidence sentences"] > counts["relation records"] > 20
 
 
 def test_the_checker_rejects_offsets_into_a_translated_text(tmp_path):

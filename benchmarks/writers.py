@@ -10,7 +10,8 @@ clean, no hang.
     python benchmarks/writers.py --seeds 1-20 --backend sqlite
     python benchmarks/writers.py --seeds 1-20 --backend postgresql --no-extract
 
-Prints one line per seed and the seeds with findings (each finding in full).
+Prints one line per seed and the seeds with findings (each finding in full). Keep the tree
+unchanged during a run: each worker imports kg-engine when it starts, the judge once.
 """
 
 from __future__ import annotations

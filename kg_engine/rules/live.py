@@ -193,6 +193,7 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
                     (gid,),
                 )
         store.set_reasoning(profile)
+    engine.settle(result)
     return result
 
 

@@ -141,6 +141,9 @@ class BodyQuery:
         self.dialect = dialect
         self.prefix = prefix
         self.froms: list[_Frag] = []
+        #: how ``froms`` are joined: ``" CROSS JOIN "`` keeps their order on PostgreSQL under
+        #: ``join_collapse_limit = 1`` (a comma list is reordered freely)
+        self.join = ", "
         self.where: list[_Frag] = []
         #: variable -> SQL expression of its term id
         self.cols: dict[Var, str] = {}
@@ -478,7 +481,7 @@ class BodyQuery:
 
     def from_where(self) -> tuple[str, list]:
         params: list = []
-        f = ", ".join(fr.text for fr in self.froms) or _ONE_ROW[self.dialect]
+        f = self.join.join(fr.text for fr in self.froms) or _ONE_ROW[self.dialect]
         for fr in self.froms:
             params += fr.params
         w = " AND ".join(fr.text for fr in self.where)

@@ -381,9 +381,12 @@ class SQLStore:
 
     def _insert_quad_ids(self, rows: Sequence[tuple[int, int, int, int]],
                          record: Provenance | None) -> int:
-        """Insert integer quads through the staging table; returns how many were new."""
+        """Insert integer quads through the staging table; returns how many were new.
+
+        PostgreSQL copies them in (one ``COPY``: an ``executemany`` of 8k rows, one statement
+        each, was ~0.2 CPU-s of the client's 0.55 adding a LUBM department)."""
         self._stage()
-        self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
+        self.db.insert_rows("kg_stage", ("g", "s", "p", "o"), rows)
         return self._insert_staged(record)
 
     def _insert_staged(self, record: Provenance | None) -> int:
@@ -674,7 +677,7 @@ class SQLStore:
                 if s in ids and p in ids and o in ids and g in ids
             ]
             self._stage()
-            self.db.executemany("INSERT INTO kg_stage (g, s, p, o) VALUES (?, ?, ?, ?)", rows)
+            self.db.insert_rows("kg_stage", ("g", "s", "p", "o"), rows)
             return self._delete_staged()
 
     def remove_source(self, source: str) -> int:

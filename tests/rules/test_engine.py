@@ -243,3 +243,25 @@ def test_reason_again_with_negation_drops_a_defeated_conclusion():
     assert (a, RDF.type, c1) not in {t[:3] for t in store.triples((None, None, None))}
     assert (result.derived, result.removed) == (0, 1)
     store.close()
+
+
+def test_a_large_run_leaves_the_quads_vacuumed_on_postgresql(store):
+    """After a run that wrote a tenth of the quads or more, PostgreSQL's pages of them are
+    all-visible (VACUUM): index-only scans of the fresh closure visited the heap, and adding a
+    LUBM(10) department right after OWL 2 RL cost 1.84 server CPU-s instead of 0.78."""
+    if store.dialect != "postgresql":
+        pytest.skip("PostgreSQL's visibility map")
+    classes = [URIRef(f"urn:ex:C{i}") for i in range(4)]
+    store.add([(classes[i], RDFS.subClassOf, classes[i + 1]) for i in range(3)]
+              + [(URIRef(f"urn:ex:i{k}"), RDF.type, classes[0]) for k in range(3000)])
+
+    def all_visible() -> bool:
+        pages, visible = store.db.fetchone(
+            "SELECT relpages, relallvisible FROM pg_class WHERE oid = 'kg_quads'::regclass")
+        return pages > 0 and visible == pages
+
+    with store.db.transaction():  # inside a caller's transaction: nothing (VACUUM cannot run)
+        RuleEngine(store, "rdfs").materialise()
+    assert not all_visible()
+    assert RuleEngine(store, "rdfs").materialise(recompute=True).derived >= 9000
+    assert all_visible()

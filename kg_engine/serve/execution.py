@@ -225,13 +225,16 @@ def run_query(kg: Any, text: str, dataset: ProtocolDataset = ProtocolDataset(),
     if plan is not None:
         rows = _stream(kg, plan, timeout)
         return QueryOutcome("SELECT", vars=list(plan.vars), rows=rows, streamed=True)
-    if dataset.given:
-        from kg_engine.sparql import default_engine
+    from kg_engine.sparql import default_engine
 
+    # the protocol's query is the text alone: the store's bound prefixes, which kg.query
+    # declares for notebook users, are not (as the streamed path and updates here)
+    if dataset.given:
         result = default_engine().query(kg.graph, _with_dataset(kg, text, dataset),
                                         timeout=timeout)
     else:
-        result = kg.query(text, timeout=timeout, union_default_graph=dataset.union)
+        result = default_engine().query(kg.graph, text, timeout=timeout,
+                                        union_default_graph=dataset.union)
     form = str(result.type).upper()
     if form == "SELECT":
         names = list(result.vars or [])

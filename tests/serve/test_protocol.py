@@ -499,3 +499,16 @@ def test_a_lock_error_the_driver_raised_is_503_too():
     corrupt.sqlite_errorname = "SQLITE_CORRUPT"
     assert error_response(corrupt, "sqlite:///kg.sqlite").status_code == 400  # as a StoreError
     assert error_response(sqlite3.OperationalError("no such column: x")).status_code == 500
+
+
+def test_store_prefixes_are_not_declared_over_the_protocol(serve, demo_copy):
+    """kg.query declares the prefixes bound in the store (for notebook users); the endpoint
+    did so too for queries it does not stream, but not for updates or queries with a
+    dataset: a protocol request is the text alone, on every path."""
+    with KnowledgeGraph(demo_copy) as kg:
+        kg.graph.bind("zz", URIRef(EX))
+    server = serve(demo_copy)
+    for query in ("SELECT ?s WHERE { ?s zz:name ?n }",
+                  "CONSTRUCT { ?s zz:name ?n } WHERE { ?s zz:name ?n }"):
+        r = httpx.get(server.sparql, params={"query": query})
+        assert r.status_code == 400 and "zz:" in r.text, r.text

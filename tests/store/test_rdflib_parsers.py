@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,13 @@ def _quads(ds: Dataset) -> set[tuple]:
 
 
 @pytest.fixture
-def ds(store_url: str) -> Dataset:
+def ds(store_url: str) -> Iterator[Dataset]:
     """A Dataset over a fresh store holding one statement that no parse may touch."""
     dataset = Dataset(store=KgEngineStore(store_url))
     dataset.add(KEEP)
     dataset.graph(G).add(KEEP)
-    return dataset
+    yield dataset
+    dataset.store.close()
 
 
 def test_turtle_that_rdflib_truncates_is_refused_and_nothing_is_written(ds: Dataset) -> None:

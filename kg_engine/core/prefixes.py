@@ -16,6 +16,8 @@ Example:
     unknown prefix 'ex:'; declare it before its first use: PREFIX ex: <http://example.org/> (the store's prefix)
     >>> unknown_prefix_name(ValueError(unknown_prefix_hint("ex")))
     'ex'
+    >>> unknown_prefix_name(ValueError("Unknown namespace prefix : None"), "SELECT * { :a ?p ?o }")
+    ''
 """
 
 from __future__ import annotations
@@ -36,11 +38,16 @@ _TOKENS = re.compile(
 _RDFLIB_MESSAGE = re.compile(r"Unknown namespace prefix\s*:\s*(\S*)|unknown prefix '([^':\s]*):'")
 
 
-def unknown_prefix_name(exc: BaseException) -> str | None:
+def unknown_prefix_name(exc: BaseException, text: str = "") -> str | None:
     """The prefix of rdflib's "Unknown namespace prefix" error (or of the message of
-    :func:`unknown_prefix_hint`), else ``None``."""
+    :func:`unknown_prefix_hint`), else ``None``; rdflib calls the empty prefix ``None``, which
+    is ``''`` unless the query ``text`` uses a prefix really named ``None:``."""
     m = _RDFLIB_MESSAGE.search(str(exc))
-    return None if m is None else m.group(1) if m.group(1) is not None else m.group(2)
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return m.group(2)
+    return "" if m.group(1) == "None" and find_prefix_use(text, "None") is None else m.group(1)
 
 
 def find_prefix_use(text: str, prefix: str) -> tuple[int, int] | None:

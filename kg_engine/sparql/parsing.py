@@ -66,7 +66,7 @@ def exact_literals() -> Iterator[None]:
 def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
     if isinstance(exc, (RecursionError, TimeoutError)):
         raise exc  # deep nesting (the engine retries with a larger stack) or a deadline
-    prefix = unknown_prefix_name(exc)
+    prefix = unknown_prefix_name(exc, text)
     if prefix is not None:  # rdflib names neither where nor the fix
         at = find_prefix_use(text, prefix)
         near = "" if at is None else " near " + repr(

@@ -87,6 +87,17 @@ def test_an_undeclared_prefix_the_store_binds_gets_its_prefix_line(tmp_path: Pat
     assert r.exit_code == 2 and "PREFIX zz: <…>" in r.output, r.output
 
 
+def test_an_undeclared_empty_prefix_is_named_as_such(tmp_path: Path) -> None:
+    # rdflib names the empty prefix None: the error said "unknown prefix 'None:' … PREFIX None:"
+    data = tmp_path / "d.ttl"
+    data.write_text(f"@prefix : <{EX}> .\n:a :p 1 .\n")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert run("load", str(data), "--db", url).exit_code == 0
+    r = run("query", "--db", url, "SELECT ?o WHERE { :a :p ?o }")
+    assert r.exit_code == 2 and "None" not in r.output, r.output
+    assert f"PREFIX : <{EX}> (the store's prefix)" in r.output.replace("\n", ""), r.output
+
+
 def test_an_empty_answer_notes_a_predicate_no_statement_has(tmp_path: Path) -> None:
     # a typo in a predicate (or http for https) gave "0 rows" and nothing else
     data = tmp_path / "d.ttl"

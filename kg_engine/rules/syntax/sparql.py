@@ -312,7 +312,7 @@ def _parse_error(e: Exception, source: str, offset: int, text: str = "") -> Rule
     line = getattr(e, "lineno", None)
     col = getattr(e, "col", None)
     msg = getattr(e, "msg", str(e))
-    prefix = unknown_prefix_name(e)
+    prefix = unknown_prefix_name(e, text)
     if prefix is not None:  # rdflib says neither where nor how to fix it
         line, col = find_prefix_use(text, prefix) or (None, None)
         msg = unknown_prefix_hint(prefix)

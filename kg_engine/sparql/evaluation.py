@@ -62,6 +62,13 @@ class EvalState:
     #: statement past SQLite's parser stack, OPTIONALs nested 70 deep, was compiled and
     #: failed again for every row of the patterns around it: 768 times)
     failed_parts: set[int] = field(default_factory=set)
+    #: nodes nested deeper than this are not offered to the compiler: a statement past the
+    #: database's parser depth failed at each level of the nesting in turn (500 nested
+    #: sub-selects: 500 compilations and failures of ever so slightly smaller SQL, quadratic,
+    #: past the limits' time budget); halved at each such failure (None: no limit yet)
+    sql_depth_limit: int | None = None
+    #: nesting depth of the nodes measured (by id)
+    depths: dict[int, int] = field(default_factory=dict)
 
     def check(self) -> None:
         """Raise :class:`QueryTimeoutError` once the deadline has passed."""
@@ -82,6 +89,27 @@ class Refused(Exception):
     def __init__(self, error: UnsupportedOperationError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+#: what the databases say of a statement nested past their parser's depth
+_TOO_DEEP = ("parser stack overflow", "stack depth limit exceeded", "expression tree is too large")
+
+
+def _depth(part: Any, memo: dict[int, int]) -> int:
+    """Nesting depth of the algebra node ``part`` (its longest chain of nested nodes)."""
+    found = memo.get(id(part))
+    if found is not None:
+        return found
+    deepest = 0
+    stack: list[Any] = list(part.values())
+    while stack:
+        x = stack.pop()
+        if isinstance(x, CompValue):
+            deepest = max(deepest, _depth(x, memo))
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+    memo[id(part)] = deepest + 1
+    return deepest + 1
 
 
 def is_sql_failure(exc: BaseException, state: EvalState | None) -> bool:
@@ -175,7 +203,9 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
         ))
     if state.use_compiler and name not in ("SelectQuery", "AskQuery", "ConstructQuery",
                                            "DescribeQuery", "ServiceGraphPattern") \
-            and id(part) not in state.failed_parts:
+            and id(part) not in state.failed_parts and (
+                state.sql_depth_limit is None
+                or _depth(part, state.depths) <= state.sql_depth_limit):
         compiled = _compiler()
         if compiled is not None:
             try:
@@ -188,6 +218,8 @@ def kg_eval(ctx: Any, part: CompValue) -> Any:
                 log.warning("SQL for %s failed (%s); evaluating it with rdflib instead", name, exc)
                 state.sql_failures.append(f"{name}: {exc}")
                 state.failed_parts.add(id(part))
+                if any(w in str(exc).lower() for w in _TOO_DEEP):
+                    state.sql_depth_limit = _depth(part, state.depths) // 2
             else:
                 state.compiled_nodes.append(name)
                 return result

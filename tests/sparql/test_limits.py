@@ -278,8 +278,10 @@ def test_nested_optionals_past_sqlite_parser_stack_fall_back_once(
         rows = list(kg.query(f"SELECT ?x0 ?x12 WHERE {{ ?x0 <{EX}p> ?x1 {body} }}"))
     assert sorted((str(r.x0), r.x12 and str(r.x12)) for r in rows) == sorted(
         (f"{EX}n{i}", f"{EX}n12" if i == 0 else None) for i in range(12))
-    failed = [r for r in caplog.records if "SQL for LeftJoin failed" in r.getMessage()]
-    assert 0 < len(failed) <= depth  # each failing node once
+    failed = [r for r in caplog.records if r.getMessage().startswith("SQL for ")]
+    # each failing node once at most; since a failure past the parser's depth only nodes half as
+    # deep are offered to SQL, so the LeftJoins below the first failure may never be
+    assert 0 < len(failed) <= depth
     assert len(walks) <= depth  # each join's verdict once
 
 
@@ -320,3 +322,20 @@ def test_nested_arithmetic_sql_stays_small() -> None:
     text = (f"SELECT ?s WHERE {{ ?s <{EX}k> ?o FILTER({_nested_arithmetic(12)} > 100) }}")
     assert len(compile_query(kg.store, text).sql) < 100_000
     assert [str(r.s) for r in kg.query(text)] == [f"{EX}t"]  # 3 -> 66, 4 -> 130
+
+
+def test_sub_selects_nested_past_sqlite_s_parser_fail_over_in_a_few_steps(
+        kg: KnowledgeGraph, caplog: pytest.LogCaptureFixture) -> None:
+    """500 nested sub-selects on SQLite timed out (kg_engine.testing.limits): the SQL of each
+    level failed with "parser stack overflow" in turn, 2 x 500 compilations of ever so slightly
+    smaller SQL (66.7 s wall, 11.7 CPU-s at load average 24). Now, after such a failure, only
+    nodes nested at most half as deep are offered to SQL: a few failures (2.3 CPU-s)."""
+    import logging
+
+    n = 200
+    q = "SELECT ?s ?o WHERE { " * n + f"?s <{EX}q> ?o " + "} " * n
+    with caplog.at_level(logging.WARNING, logger="kg_engine.sparql"):
+        rows = list(kg.query(q))
+    assert [str(r[1]) for r in rows] == ["short"]
+    failures = [r for r in caplog.records if "parser stack overflow" in r.getMessage()]
+    assert 0 < len(failures) <= 20, len(failures)  # before: 2 x 200 - a few

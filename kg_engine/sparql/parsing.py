@@ -247,8 +247,8 @@ def parse_query(
     from kg_engine.sparql.translation import describe_targets, prepare_parse_tree, repair
 
     _check_code_points(text, "query", source)
-    if base is None and not init_ns:
-        fast = _fast_query(text, source)
+    if base is None:  # the store's prefixes (init_ns) too: kg.query declares them
+        fast = _fast_query(text, source, init_ns)
         if fast is not None:
             _check_relative_iris(fast.algebra, text, source, "query")
             return fast
@@ -284,7 +284,8 @@ def parse_query(
 USE_FAST_PARSER = True
 
 
-def _fast_query(text: str, source: str = "<query>") -> Query | None:
+def _fast_query(text: str, source: str = "<query>",
+                init_ns: Mapping[str, Any] | None = None) -> Query | None:
     """The query built by kg-engine's fast parser (rdflib's evaluator can run it), or None."""
     if not USE_FAST_PARSER:
         return None
@@ -292,7 +293,7 @@ def _fast_query(text: str, source: str = "<query>") -> Query | None:
     from kg_engine.sparql.scope import alias_in_scope, bind_in_scope, located
 
     try:
-        found = parse_with_base(text, violations=True)
+        found = parse_with_base(text, violations=True, prefixes=init_ns)
     except ScopeViolation as v:  # the error check_scope reports, without rdflib's grammar
         why = bind_in_scope(v.var) if v.kind == "bind" else alias_in_scope(v.var, v.why)
         raise located(text, source, *why) from None
@@ -347,11 +348,11 @@ def query_of_fast_algebra(text: str, algebra: Any, base: str | None) -> Query | 
     return query
 
 
-def _parse_data_update(text: str) -> Update | None:
+def _parse_data_update(text: str, init_ns: Mapping[str, Any] | None = None) -> Update | None:
     """``INSERT DATA``/``DELETE DATA``-only requests without pyparsing (fast for bulk data)."""
     from kg_engine.sparql.compiler.fastparse import parse_data_update
 
-    ops = parse_data_update(text)
+    ops = parse_data_update(text, init_ns)
     if ops is None:
         return None
     update = Update(_FastPrologue(), ops)
@@ -779,8 +780,8 @@ def parse_update(
     from kg_engine.sparql.translation import prepare_parse_tree, repair
 
     _check_code_points(text, "update", source)
-    if base is None and not init_ns and "DATA" in text.upper():
-        fast = _parse_data_update(text)
+    if base is None and "DATA" in text.upper():
+        fast = _parse_data_update(text, init_ns)
         if fast is not None:
             _check_data_blocks(fast, text, source)
             _check_relative_iris(fast.algebra, text, source)

@@ -179,3 +179,24 @@ def _rdflib_parser_query(text: str):
         return parse_query(text)
     finally:
         parsing.USE_FAST_PARSER = old
+
+
+def test_declared_prefixes_keep_the_fast_parsers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kg.query/kg.update declare the store's prefixes (init_ns, 06fe535), and any init_ns
+    sent every request to rdflib's pyparsing grammar: a 20,000-statement INSERT DATA went
+    past 120 s (tests/sparql/test_limits.py), every new query paid ~30 ms. The fast parsers
+    take the declared prefixes now; the text's PREFIX lines still win."""
+    from kg_engine.sparql import parsing
+
+    def no_pyparsing(*args, **kwargs):
+        raise AssertionError("rdflib's grammar was used")
+
+    monkeypatch.setattr(parsing, "parseQuery", no_pyparsing)
+    monkeypatch.setattr(parsing, "parseUpdate", no_pyparsing)
+    ns = {"ex": "http://example.org/", "foaf": "http://xmlns.com/foaf/0.1/"}
+    q = parse_query("SELECT ?n WHERE { ex:a foaf:name ?n }", init_ns=ns)
+    assert "http://xmlns.com/foaf/0.1/name" in str(q.algebra)
+    q = parse_query("PREFIX foaf: <urn:f#> SELECT ?n WHERE { ex:a foaf:name ?n }", init_ns=ns)
+    assert "urn:f#name" in str(q.algebra) and "0.1/name" not in str(q.algebra)
+    u = parse_update('INSERT DATA { ex:a foaf:name "A" }', init_ns=ns)
+    assert str(u.algebra[0].triples[0][1]) == "http://xmlns.com/foaf/0.1/name"

@@ -32,7 +32,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from rdflib.namespace import RDF, XSD
@@ -132,7 +132,7 @@ def _unescape(s: str) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, prefixes: Mapping[str, Any] | None = None) -> None:
         toks: list[tuple[str, str]] = []
         pos = 0
         for m in _TOKEN.finditer(text):
@@ -154,7 +154,8 @@ class _Parser:
             if kind == "var":
                 self.first_seen.setdefault(val[1:], i)
         self.i = 0
-        self.prefixes: dict[str, str] = {}
+        # declared beforehand (the store's bindings); the text's PREFIX lines override them
+        self.prefixes: dict[str, str] = {p: str(ns) for p, ns in (prefixes or {}).items()}
         self.base: str | None = None
         self.aggs: list[CompValue] = []
         self.bnodes: dict[str, BNode] = {}
@@ -1206,15 +1207,17 @@ def parse_for_rdflib(text: str) -> tuple[CompValue, str | None] | None:
         return None
 
 
-def parse_with_base(text: str, violations: bool = False) -> tuple[CompValue, str | None] | None:
+def parse_with_base(text: str, violations: bool = False, prefixes: Mapping[str, Any] | None = None
+                    ) -> tuple[CompValue, str | None] | None:
     """:func:`parse` and the query's BASE; :func:`to_rdflib` of the algebra (in place) gives
     :func:`parse_for_rdflib`'s (so one parse serves the SQL compiler and rdflib's evaluator).
     With ``violations``, a query whose one fault is a scope rule raises :class:`ScopeViolation`.
+    ``prefixes`` are declared before the text (rdflib's ``initNs``).
     """
     if _SURROGATE.search(text):
         return None  # not text of characters: the full path reports it
     try:
-        parser = _Parser(text)
+        parser = _Parser(text, prefixes)
         return parser.query(), parser.base
     except ScopeViolation:
         if violations:
@@ -1224,9 +1227,11 @@ def parse_with_base(text: str, violations: bool = False) -> tuple[CompValue, str
         return None
 
 
-def parse_data_update(text: str) -> list[CompValue] | None:
+def parse_data_update(text: str, prefixes: Mapping[str, Any] | None = None
+                      ) -> list[CompValue] | None:
     """The operations of an update request made only of ``INSERT DATA``/``DELETE DATA``
     (plus PREFIX/BASE), as rdflib's ``translateUpdate`` builds them; else ``None``.
+    ``prefixes`` are declared before the text (rdflib's ``initNs``).
 
     rdflib's pyparsing grammar needs ~1.7 s for 1,000 triples and grows worse than linearly;
     this reads 100,000 triples in seconds.
@@ -1237,7 +1242,7 @@ def parse_data_update(text: str) -> list[CompValue] | None:
         [('InsertData', 1, 1)]
     """
     try:
-        return _Parser(text).data_update()
+        return _Parser(text, prefixes).data_update()
     except (_Unsupported, IndexError, ValueError, KeyError):
         return None
 

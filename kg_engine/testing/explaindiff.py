@@ -655,6 +655,7 @@ def check_store(store: Any, report: CaseReport, rng: random.Random, *, absent: I
                 if tree.kind != "inferred":
                     v.problem(t, f"an inferred statement explained as {tree.kind}")
                 v.node(t, tree, ())
+                report.counts["ungrounded trees"] += not tree.is_grounded()
     for t in rng.sample(sorted(snap.asserted, key=str), min(asserted_sample, len(snap.asserted))):
         report.counts["asserted"] += 1
         e = ex.explain(t, all_derivations=rng.random() < 0.5)

@@ -14,10 +14,11 @@ that depend on where the file lay. :class:`BaseGuard` applies the Turtle policy 
   :class:`~kg_engine.errors.RDFSyntaxError` naming the document and line.
 
 To tell an IRI resolved against the implicit base from one written out in full, the parser
-is given the base with a reserved host (``file://kg-engine-implicit-base.invalid/dir/doc``,
-RFC 2606's ``.invalid``): resolution (RFC 3986 §5.2) copies the base's authority unchanged
-into every IRI it makes, so exactly the resolved IRIs carry the mark, and :meth:`absolute`
-puts the real authority back.
+is given the base with a reserved host (``http://kg-engine-implicit-base.invalid/dir/doc``,
+RFC 2606's ``.invalid``) or, for a ``file:///`` base without a host, a reserved first path
+segment (``file:///kg-engine-implicit-base.invalid/dir/doc``): resolution (RFC 3986 §5.2)
+copies the base's authority (and the path a relative reference does not replace) into every
+IRI it makes, so the resolved IRIs carry the mark, and :meth:`absolute` takes it out again.
 
 Example:
     >>> guard = BaseGuard("doc.rdf", "file:///data/doc.rdf", implicit=False)
@@ -77,11 +78,18 @@ class BaseGuard:
         self._warned = False
         if self.base is not None and implicit:
             parts = urlsplit(self.base)
-            if self.base.startswith(f"{parts.scheme}://"):  # an authority to mark
+            if self.base.startswith(f"{parts.scheme}://") and parts.netloc:  # mark the host
                 self._marked = f"{parts.scheme}://{_MARK}"
                 self._real = f"{parts.scheme}://{parts.netloc}"
                 self.parse_base = urlunsplit((parts.scheme, _MARK, parts.path, parts.query,
                                               parts.fragment))
+            elif self.base.startswith(f"{parts.scheme}:///"):  # file:///dir/doc: the path
+                # (marking an empty host would not do: Python's urljoin gives an IRI written
+                # in full, file:///x, the base's host, so an allow-listed JSON-LD context
+                # file:///…/ctx.jsonld was fetched from the marked host and failed)
+                self._marked = f"{parts.scheme}:///{_MARK}"
+                self._real = f"{parts.scheme}://"
+                self.parse_base = self._marked + self.base[len(self._real):]
 
     def absolute(self, term: Any) -> Any:
         """``term`` with an IRI resolved against the implicit base unmarked (the first one

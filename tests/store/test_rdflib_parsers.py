@@ -219,3 +219,24 @@ def test_rdfxml_and_jsonld_files_warn_about_relative_iris(tmp_path: Path,
     assert f"{tmp_path / 'rel.rdf'}:3: relative IRI resolved against <{folder}/rel.rdf>" in caplog.text
     assert f"{tmp_path / 'rel.jsonld'}: relative IRI resolved against" in caplog.text
     assert {str(t[0]) for t in store.triples()} == {f"{folder}/a", f"{folder}/c"}
+
+
+def test_file_iris_written_in_full_are_not_taken_for_resolved_ones(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # the implicit base was marked in its (empty) host: Python's urljoin gives file:///x, an
+    # IRI written in full, the base's host, so it was warned about as resolved (and a JSON-LD
+    # context file:///…/ctx.jsonld was fetched from the marked host: "file not on local host")
+    import logging
+
+    from kg_engine.store import SQLStore
+
+    (tmp_path / "full.rdf").write_text(
+        '<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+        ' xmlns:e="http://e/">\n<rdf:Description rdf:about="file:///data/x">'
+        '<e:p rdf:resource="file:///data/y"/></rdf:Description>\n</rdf:RDF>\n')
+    store = SQLStore("sqlite://")
+    with caplog.at_level(logging.WARNING, logger="kg_engine.store.relative_iris"):
+        store.load(tmp_path / "full.rdf")
+    assert caplog.text == ""
+    assert {(str(s), str(o)) for s, _, o, *_ in store.triples()} == {
+        ("file:///data/x", "file:///data/y")}

@@ -228,8 +228,16 @@ class RuleEngine:
         (asserted there, or inferred). A conclusion asserted only in a named graph is still
         written to the inferred graph: the default graph answers with what follows from every
         asserted graph, and a named graph's copy is not part of it."""
-        gid = self.inferred_id if self.inferred_id is not None else self.graph_id()
-        return f"{alias}.g IN (0, {int(gid)})"
+        gid = int(self.inferred_id if self.inferred_id is not None else self.graph_id())
+        hidden = (self.current_ids.hidden_graphs if self.current_ids is not None
+                  else hidden_graph_ids(self.db, own=gid))
+        if self.db.fetchone("SELECT 1 FROM kg_graphs WHERE id NOT IN ("
+                            f"{', '.join(str(g) for g in (gid, *hidden))}) LIMIT 1") is None:
+            # no named graph holds asserted statements: "not hidden" says the same, and
+            # without a hidden graph no condition at all (one index probe per candidate, not
+            # one per graph: SQLite's OWL 2 RL on LUBM(10) took 38 % more CPU with the IN)
+            return f"{alias}.g NOT IN ({', '.join(map(str, hidden))})" if hidden else "1 = 1"
+        return f"{alias}.g IN (0, {gid})"
 
     def constant_ids(self) -> ConstantIds:
         """Term ids of the program's constants (head constants created); also sets

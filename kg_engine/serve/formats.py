@@ -315,7 +315,6 @@ def graph_body(graph: Graph, media_type: str, prefixes: Iterable[tuple[str, Any]
         raise NotAcceptable(f"{media_type} is not an RDF graph format")
     from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
 
-    for prefix, namespace in prefixes:
-        if prefix:
-            graph.bind(prefix, namespace, override=False)
+    for prefix, namespace in prefixes:  # the empty prefix too: a file's ``@prefix :``
+        graph.bind(prefix, namespace, override=False)
     return rdf_bytes(graph, name)

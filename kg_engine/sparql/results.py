@@ -386,9 +386,8 @@ def format_result(result: Result, fmt: str = "table",
             return result.graph.serialize(format="nt")
         from kg_engine.core.rdf_text import rdf_bytes  # rdflib's serializers change literals
 
-        for prefix, namespace in (prefixes or {}).items():  # m:album2, not ns1:album2
-            if prefix:
-                result.graph.bind(prefix, namespace, override=True, replace=True)
+        for prefix, namespace in (prefixes or {}).items():  # m:album2 and :a, not ns1:…
+            result.graph.bind(prefix, namespace, override=True, replace=True)
         return rdf_bytes(result.graph, rdf_fmt).decode("utf-8")
     if result.type == "ASK":
         if fmt in ("json", "xml"):

@@ -436,6 +436,23 @@ def test_construct_as_turtle_uses_the_stores_prefixes(serve, demo_db):
     assert len(Graph().parse(data=r.text, format="turtle")) > 0
 
 
+def test_construct_as_turtle_uses_the_stores_empty_prefix(serve, tmp_path):
+    """A store loaded from a file with ``@prefix :`` answered a Turtle CONSTRUCT (and a
+    Graph Store GET) with ``ns1:`` names."""
+    src = tmp_path / "books.ttl"
+    src.write_text("@prefix : <http://books.example/> .\n:narnia :writtenBy :lewis .\n")
+    db = f"sqlite:///{tmp_path / 'books.sqlite'}"
+    with KnowledgeGraph(db) as kg:
+        kg.load(src)
+    server = serve(db)
+    construct = ("CONSTRUCT { ?a <http://books.example/wrote> ?b } "
+                 "WHERE { ?b <http://books.example/writtenBy> ?a }")
+    r = httpx.get(server.sparql, params={"query": construct}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200, r.text
+    assert "@prefix : <http://books.example/> ." in r.text, r.text
+    assert ":lewis :wrote :narnia" in r.text and "ns1:" not in r.text, r.text
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_broken_off_stream_closes_its_cursor_before_the_connection_is_reused(
         serve, tmp_path, request, monkeypatch, backend):

@@ -37,6 +37,23 @@ def test_construct_turtle_uses_the_prefixes_given() -> None:
     assert "m:b m:hasAlbum m:a" in text and "ns1:" not in text  # was ns1:b ns1:hasAlbum ns1:a
 
 
+def test_construct_turtle_uses_the_empty_prefix_of_a_loaded_file(tmp_path) -> None:
+    """A file's ``@prefix : <…>`` is the store's prefix ``""``: a CONSTRUCT's Turtle wrote
+    ``ns1:lewis ns1:wrote ns1:narnia`` instead of ``:lewis :wrote :narnia``."""
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.sparql.results import format_result
+
+    src = tmp_path / "books.ttl"
+    src.write_text("@prefix : <http://books.example/> .\n:narnia :writtenBy :lewis .\n")
+    kg = KnowledgeGraph("sqlite://")
+    kg.load(src)
+    result = kg.query("CONSTRUCT { ?a <http://books.example/wrote> ?b } "
+                      "WHERE { ?b <http://books.example/writtenBy> ?a }")
+    text = format_result(result, "table", dict(kg.graph.namespaces()))
+    assert "@prefix : <http://books.example/> ." in text, text
+    assert ":lewis :wrote :narnia" in text and "ns1:" not in text, text
+
+
 def _one_literal_result(lex: str):
     from kg_engine.api import KnowledgeGraph
 

@@ -236,6 +236,12 @@ class KGData:
 
         Raises:
             ValueError: the name is not an N3 IRI / blank node / literal.
+
+        Example (a literal keeps its lexical form: ``"01"`` is not the literal ``"1"``):
+            >>> from rdflib import XSD, Literal
+            >>> one = Literal("01", datatype=XSD.integer, normalize=False)
+            >>> str(KGData(entities=[one.n3()], relations=[]).entity_term(0))
+            '01'
         """
         return _from_n3(self.entities[index])
 
@@ -503,11 +509,17 @@ def _store_labels(store: Any, index_of: dict[int, int], label_iri: Any) -> dict[
 
 
 def _from_n3(text: str) -> Any:
+    """The term of an N3 name, literals with their lexical form as stored: rdflib would make
+    ``"01"^^xsd:integer`` the other literal ``"1"`` (and a prediction about ``"01"`` would be
+    written about ``"1"``, or dropped as an entity the store does not hold)."""
     from rdflib.util import from_n3
+
+    from kg_engine.store.terms import exact_literals
 
     if not text.startswith(("<", "_:", '"')):
         raise ValueError(
             f"{text!r} is not an RDF term in N3 form; only data read from a store "
             "(KGData.from_store) maps back to RDF terms"
         )
-    return from_n3(text)
+    with exact_literals():
+        return from_n3(text)

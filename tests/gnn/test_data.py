@@ -80,6 +80,27 @@ def test_from_store_roundtrips_to_iris_and_skips_literals(store_url):
         KGData.from_store(store, URIRef(ex + "nope"))
 
 
+def test_literal_entities_map_back_to_the_stored_literal(store_url):
+    """An entity ``"01"^^xsd:integer`` (model trained with literals) mapped back to the term
+    ``"1"``: rdflib's from_n3 canonicalises, so predictions about ``"01"`` were written about
+    the other literal ``"1"`` (with ``"01"``'s score) or dropped when ``"1"`` was not stored."""
+    from rdflib import XSD, Literal, URIRef
+
+    from kg_engine.store import open_store
+
+    ex = "http://example.org/"
+    a, b, p = (URIRef(ex + x) for x in ("a", "b", "p"))
+    lits = [Literal(x, datatype=XSD.integer, normalize=False) for x in ("01", "1", " 7 ")]
+    lits.append(Literal("2020-01-01T00:00:00Z", datatype=XSD.dateTime, normalize=False))
+    store = open_store(store_url)
+    store.add([(a, p, b), (b, p, a)] + [(a, p, x) for x in lits])
+    data = KGData.from_store(store, include_literals=True)
+    terms = [data.entity_term(i) for i in range(data.num_entities)]
+    assert sorted(str(t) for t in terms if isinstance(t, Literal)) == sorted(str(x) for x in lits)
+    ids = store.term_ids(terms)
+    assert len(ids) == len(terms) and len(set(ids.values())) == len(terms)
+
+
 def test_from_store_skips_prediction_graphs(store_url):
     from rdflib import URIRef
 

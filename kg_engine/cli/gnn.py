@@ -224,8 +224,9 @@ def predict(
     ] = None,
     into: Annotated[
         str | None,
-        typer.Option("--into", help="Graph to write the predictions to (default "
-                     "urn:kg-engine:predicted:<model>, replaced on rerun)"),
+        typer.Option("--into", help="Graph to write the predictions to, replaced on rerun "
+                     "(default urn:kg-engine:predicted:<model>; must start with "
+                     "urn:kg-engine:predicted:)"),
     ] = None,
     direction: Annotated[str, typer.Option("--direction", help="tail | both (also predict heads)")] = "tail",
     device: DeviceOpt = None,

@@ -284,14 +284,16 @@ def predict_batch(
         top_k: answers per query.
         directions: ``"tail"`` (ask ``(h, r, ?)``) or ``"both"`` (also ``(?, r, t)``).
         batch_size: queries per forward pass.
-        output_graph: graph IRI for the predictions (default ``urn:kg-engine:predicted:<model>``).
+        output_graph: graph IRI for the predictions (default ``urn:kg-engine:predicted:<model>``);
+            it must start with ``urn:kg-engine:predicted:``.
         range_filter: only type-checked tails/heads (:mod:`kg_engine.gnn.ranges`).
 
     Returns:
         A ``TripleBatch`` in graph ``urn:kg-engine:predicted:<model>`` (or ``output_graph``).
 
     Raises:
-        ValueError: unknown query terms, or bad ``directions``/``top_k``.
+        ValueError: unknown query terms, bad ``directions``/``top_k``, or an ``output_graph``
+            outside ``urn:kg-engine:predicted:``.
         ModelError: ``store`` holds none of the model's entities (it was trained on another
             graph), or the model was trained on a dataset of names, not RDF terms.
     """
@@ -304,6 +306,15 @@ def predict_batch(
         raise ConfigError(f"directions must be 'tail' or 'both', got {directions!r}")
     if top_k < 1:
         raise ConfigError(f"top_k must be >= 1, got {top_k}")
+    if output_graph is not None and not str(output_graph).startswith(PREDICTED_GRAPH_PREFIX):
+        # anywhere else they would be asserted facts (kg_engine.core.graphs): training data,
+        # rule premises, default-graph answers, and "known" to the next run, which would drop
+        # them when it replaces the graph (a rerun wrote 20, then 7, then 20 triples)
+        raise ConfigError(
+            f"predictions cannot go into <{output_graph}>: only a graph named "
+            f"{PREDICTED_GRAPH_PREFIX}… keeps them apart from asserted facts (training data, "
+            f"rule premises, query answers); use e.g. {PREDICTED_GRAPH_PREFIX}"
+            f"{str(output_graph).rstrip('/').rsplit('/', 1)[-1].rsplit(':', 1)[-1] or 'mine'}")
     data, pyg = inference_data(loaded, store, graph)
     try:  # a model trained on a TSV dataset (umls, a folder) names things, with no RDF terms
         data.entity_term(0), data.relation_term(0)
@@ -429,7 +440,8 @@ def predict_to_store(
         queries: optional ``(head, relation)`` pairs; default every ``(h, r)`` in the graph.
         directions: ``"tail"`` or ``"both"``.
         output_graph: graph receiving the predictions (default
-            ``urn:kg-engine:predicted:<model>``); it is replaced.
+            ``urn:kg-engine:predicted:<model>``; any other name must also start with
+            ``urn:kg-engine:predicted:``); it is replaced.
         range_filter: only type-checked tails/heads (off: every entity is a candidate).
 
     Returns:

@@ -408,3 +408,31 @@ def test_a_model_trained_with_literals_never_predicts_a_literal_subject(tmp_path
     predicted = list(kg.store.triples((None, None, None), graph=predicted_graph_iri("distmult")))
     assert not any(isinstance(q[0], Literal) for q in predicted)
     assert any(q[1] == EX.age for q in predicted)
+
+
+def test_predictions_go_only_into_prediction_graphs(tmp_path):
+    """``kg gnn predict --into http://…/mine`` wrote predictions into an ordinary graph, where
+    they are asserted facts: training data of the next model, and known to the next run, which
+    dropped them when it replaced the graph (20, then 7, then 20 triples on three reruns).
+    Now only graphs named urn:kg-engine:predicted:… are accepted, before anything is written."""
+    from rdflib import URIRef
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.errors import ConfigError
+
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(EX[f"a{i}"], EX.knows, EX[f"a{(i + 1) % 6}"]) for i in range(6)])
+    kg.add([(EX[f"a{i}"], EX.likes, EX[f"a{(i + 2) % 6}"]) for i in range(6)])
+    kg.train_gnn("distmult", output_dir=tmp_path, epochs=2, model__dim=4, progress=False,
+                 data__valid_fraction=0, data__test_fraction=0, training__device="cpu")
+    before = kg.store.count()
+    for into in ("http://example.org/mine", "urn:kg-engine:inferred:mine"):
+        with pytest.raises(ConfigError, match="urn:kg-engine:predicted:mine"):
+            predict_to_store(tmp_path, kg.store, top_k=3, device="cpu", output_graph=into,
+                             range_filter=False)
+    assert kg.store.count() == before
+    mine = "urn:kg-engine:predicted:mine"
+    runs = [predict_to_store(tmp_path, kg.store, top_k=3, device="cpu", output_graph=mine,
+                             range_filter=False) for _ in range(2)]
+    assert runs[0] > 0 and runs == [runs[0]] * 2 == [kg.store.count(URIRef(mine))] * 2
+    assert len(KGData.from_store(kg.store).train) == 12  # never training data

@@ -5,32 +5,59 @@ A version-1 store may hold ``"x"@EN``, hashed with its tag as written; version 2
 term up as ``"x"@en`` and would no longer find it. The upgrade rewrites each such term
 (tag and hash); where the store also holds the lower-case twin, the two become one term: every
 statement, provenance row and derivation of the old id moves to the twin (a statement that
-would then be there twice is kept once). All of it runs in one transaction on the first
-writable open; a read-only open of a store that needs it is refused with the command to run,
-and a version-1 store without upper-case tags is read as it is.
+would then be there twice is kept once).
+
+Version 2 → 3: what older versions stored without a version change is brought up to date
+(``benchmarks/store_upgrades.py`` found both by opening stores written by historical commits):
+
+* the value columns (``num``, ``dtm``, ``bln``) are recomputed: before 491ac12 an integer
+  out of its subtype's range (``"300"^^xsd:byte``) had a value, so ``FILTER(?x > 100)``,
+  ``isNumeric``, the EBV and casts took it as a number on an old store and as ill-typed on a
+  new one; before fd2be52 an ``xsd:float`` had its double value;
+* the reasoning profile's closure is recomputed by this version's rule engine: a closure an
+  older engine left differs (before 0a8976e a conclusion asserted only in a named graph was
+  left out of the default graph's answers: 270 statements where a fresh store answers 285),
+  and live maintenance only ever extends or shrinks the closure it finds.
+
+All of it runs in one transaction on the first writable open. A read-only open of a store
+that needs any of it is refused with the command to run; one that needs none (no upper-case
+tag, every value as computed here, no reasoning profile) is read as it is.
 
 Example:
     >>> from kg_engine.store import open_store
     >>> store = open_store("sqlite://")
     >>> store.meta("schema_version")
-    '2'
+    '3'
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 from kg_engine.errors import StoreError
 from kg_engine.store import schema
 from kg_engine.store.database import Database
-from kg_engine.store.terms import make_row
+from kg_engine.store.reasoning import read_profile
+from kg_engine.store.terms import VALUED_DATATYPES, make_row, typed_values
 
 __all__ = ["UPGRADABLE", "upgrade"]
 
 #: Versions this kg-engine upgrades in place.
-UPGRADABLE = frozenset({"1"})
+UPGRADABLE = frozenset({"1", "2"})
 
 
-def upgrade(db: Database, version: str, url: str, *, readonly: bool) -> None:
+def upgrade(db: Database, version: str, url: str, *, readonly: bool,
+            recompute_closure: Callable[[], None] | None = None) -> None:
     """Bring the store at ``db`` from ``version`` (one of :data:`UPGRADABLE`) to the current one.
+
+    Args:
+        db: the store's database.
+        version: the store's schema version.
+        url: the store's URL (for messages).
+        readonly: refuse, rather than write, where the store needs rewriting.
+        recompute_closure: recomputes the reasoning profile's closure (called inside the
+            upgrade's transaction when the store has a profile).
 
     Raises:
         StoreError: ``readonly`` and the store's data needs rewriting, or the rewrite failed
@@ -39,25 +66,44 @@ def upgrade(db: Database, version: str, url: str, *, readonly: bool) -> None:
     upper = (
         "SELECT id, lex, lang FROM kg_terms WHERE kind = ? AND lang <> '' AND lang <> lower(lang)"
     )
+    profile = read_profile(db)
     if readonly:
-        if db.fetchall(upper + " LIMIT 1", (schema.LITERAL,)):
+        needs = []
+        if version == "1" and db.fetchall(upper + " LIMIT 1", (schema.LITERAL,)):
+            needs.append("holds language tags in upper case, which this version stores in "
+                         "lower case")
+        stale = _stale_values(db)
+        if stale:
+            needs.append(f"holds {len(stale)} literal(s) whose value this version computes "
+                         "differently (integers out of their datatype's range, xsd:float)")
+        if profile is not None:
+            needs.append(f"has the reasoning profile {profile.rules}, whose closure this "
+                         "version's rule engine recomputes")
+        if needs:
             raise StoreError(
                 f"{url} was written by an older kg-engine (store schema version {version}) and "
-                "holds language tags in upper case, which this version stores in lower case: "
-                f"upgrade it in place once by opening it for writing (kg vacuum --db {url})")
+                f"{'; it '.join(needs)}: upgrade it in place once by opening it for writing "
+                f"(kg vacuum --db {url})")
         return
     try:
         with db.transaction():
-            for old, lex, lang in db.fetchall(upper, (schema.LITERAL,)):
-                row = make_row(schema.LITERAL, lex, None, lang)
-                twin = db.scalar(
-                    "SELECT id FROM kg_terms WHERE h = ? AND kind = ? AND lex = ? AND lang = ?",
-                    (row.h, schema.LITERAL, lex, row.lang))
-                if twin is None:
-                    db.execute("UPDATE kg_terms SET h = ?, lang = ? WHERE id = ?",
-                               (row.h, row.lang, old))
-                else:
-                    _merge(db, old, twin)
+            if version == "1":
+                for old, lex, lang in db.fetchall(upper, (schema.LITERAL,)):
+                    row = make_row(schema.LITERAL, lex, None, lang)
+                    twin = db.scalar(
+                        "SELECT id FROM kg_terms WHERE h = ? AND kind = ? AND lex = ? AND lang = ?",
+                        (row.h, schema.LITERAL, lex, row.lang))
+                    if twin is None:
+                        db.execute("UPDATE kg_terms SET h = ?, lang = ? WHERE id = ?",
+                                   (row.h, row.lang, old))
+                    else:
+                        _merge(db, old, twin)
+            stale = _stale_values(db)
+            if stale:
+                db.executemany("UPDATE kg_terms SET num = ?, dtm = ?, bln = ? WHERE id = ?",
+                               stale)
+            if profile is not None and recompute_closure is not None:
+                recompute_closure()
             db.execute("UPDATE kg_meta SET value = ? WHERE key = ?",
                        (schema.SCHEMA_VERSION, schema.VERSION_KEY))
     except StoreError:
@@ -67,6 +113,31 @@ def upgrade(db: Database, version: str, url: str, *, readonly: bool) -> None:
             f"{url}: upgrading the store from schema version {version} to "
             f"{schema.SCHEMA_VERSION} failed ({exc}); nothing was changed: export it with the "
             "kg-engine that wrote it and load it again") from exc
+
+
+def _stale_values(db: Database) -> list[tuple[float | None, float | None, int | None, int]]:
+    """``(num, dtm, bln, id)`` of each literal whose stored value columns differ from what
+    :func:`~kg_engine.store.terms.typed_values` computes now."""
+    marks = ", ".join("?" * len(VALUED_DATATYPES))
+    datatypes = dict(db.fetchall(f"SELECT id, lex FROM kg_terms WHERE kind = ? AND lex IN ({marks})",
+                                 (schema.IRI, *sorted(VALUED_DATATYPES))))
+    if not datatypes:
+        return []
+    ids = ", ".join(str(int(i)) for i in datatypes)
+    stale = []
+    for tid, lex, dt, num, dtm, bln in db.fetchall(
+            f"SELECT id, lex, dt, num, dtm, bln FROM kg_terms WHERE kind = ? AND dt IN ({ids})",
+            (schema.LITERAL,)):
+        values = typed_values(lex, datatypes[dt])
+        if values != (num, dtm, bln) and not _same(values, (num, dtm, bln)):
+            stale.append((*values, tid))
+    return stale
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    """Equal value columns, a stored NaN (PostgreSQL keeps one) counting as no value."""
+    return all(x == y or (x is None and isinstance(y, float) and math.isnan(y))
+               for x, y in zip(a, b, strict=True))
 
 
 #: Unique keys made of term ids, by table (a merge must not put a row there twice).

@@ -56,7 +56,10 @@ __all__ = [
     "check_version",
 ]
 
-SCHEMA_VERSION = "2"  # 2: language tags in lower case (store/migrate.py upgrades 1)
+#: 2: language tags in lower case; 3: value columns as this version computes them and the
+#: reasoning profile's closure as this version's rule engine computes it (store/migrate.py
+#: upgrades 1 and 2)
+SCHEMA_VERSION = "3"
 #: The ``kg_meta`` key whose value is the schema version: the marker of a kg-engine store.
 VERSION_KEY = "schema_version"
 #: Graph id of the default graph in ``kg_quads.g``.
@@ -200,7 +203,7 @@ def check_version(version: str, url: str) -> None:
         >>> check_version("99", "sqlite:///kg.sqlite")
         Traceback (most recent call last):
         ...
-        kg_engine.errors.StoreError: sqlite:///kg.sqlite was created by a newer kg-engine (store schema version 99; this kg-engine reads version 2): upgrade kg-engine (pip install -U kg-engine)
+        kg_engine.errors.StoreError: sqlite:///kg.sqlite was created by a newer kg-engine (store schema version 99; this kg-engine reads version 3): upgrade kg-engine (pip install -U kg-engine)
     """
     from kg_engine.errors import StoreError
 

@@ -178,12 +178,18 @@ class SQLStore:
                     "give the path of a kg-engine store, or create one with kg load")
             self._create_schema()
         elif version in migrate.UPGRADABLE:
-            migrate.upgrade(self.db, version, self.url, readonly=self.readonly)
+            migrate.upgrade(self.db, version, self.url, readonly=self.readonly,
+                            recompute_closure=self._recompute_after_upgrade)
         else:
             schema.check_version(version, self.url)
         if not self.readonly and self.dialect == "postgresql":
             self.db.execute("CREATE TEMPORARY TABLE IF NOT EXISTS kg_stage "
                             "(g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
+
+    def _recompute_after_upgrade(self) -> None:
+        """The reasoning profile's closure recomputed (inside the schema upgrade's transaction)."""
+        self.dictionary.start()
+        self.recompute_reasoning("opening a store written by an older kg-engine")
 
     def _stage(self) -> None:
         """SQLite: create this connection's staging table ``kg_stage`` if it is missing (every

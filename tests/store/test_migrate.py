@@ -71,3 +71,94 @@ def test_version_1_store_without_upper_case_tags_reads_as_it_is(url: str) -> Non
     store = open_store(url)
     assert store.meta(VERSION_KEY) == SCHEMA_VERSION
     store.close()
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+_VALUED = [(A, P, Literal("300", datatype=URIRef(XSD + "byte"))),
+           (B, P, Literal("0.1", datatype=URIRef(XSD + "float"))),
+           (C, P, Literal("7", datatype=URIRef(XSD + "byte")))]
+
+
+def _version_2_store_with_old_values(url: str) -> None:
+    """A store as kg-engine wrote it before 491ac12 and fd2be52 (schema version 2): an integer
+    out of its subtype's range had a value (``"300"^^xsd:byte`` → 300), an ``xsd:float`` the
+    double of its lexical form. Same tables; only the value columns differ."""
+    store = open_store(url)
+    store.add(_VALUED)
+    with store.db.transaction():
+        store.db.execute("UPDATE kg_terms SET num = 300 WHERE lex = '300'")
+        store.db.execute("UPDATE kg_terms SET num = 0.1 WHERE lex = '0.1'")
+        store.db.execute("UPDATE kg_meta SET value = '2' WHERE key = ?", (VERSION_KEY,))
+    store.close()
+
+
+def _answers(url: str, **kw: bool) -> list:
+    from kg_engine.api import KnowledgeGraph
+
+    filters = ["?x > 100", "isNumeric(?x)", "?x", "?x < 1", "?x = 0.1e0", "xsd:integer(?x) = 300"]
+    with KnowledgeGraph(url, **kw) as kg:
+        return [sorted(str(r[0]) for r in kg.query(
+            f"PREFIX xsd: <{XSD}> SELECT ?s WHERE {{ ?s <{P}> ?x FILTER({f}) }}")) for f in filters]
+
+
+def test_version_2_values_are_recomputed(url: str, tmp_path) -> None:
+    _version_2_store_with_old_values(url)
+    with pytest.raises(StoreError, match=r"2 literal\(s\) whose value .*kg vacuum"):
+        _answers(url, readonly=True)  # refused, not answered from the old values
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    open_store(fresh).add(_VALUED)
+    # the first writable open upgrades: "300"^^xsd:byte is ill-typed, the float not 0.1
+    answers = _answers(url)
+    assert answers == _answers(fresh)
+    assert answers[:5] == [[], [str(B), str(C)], [str(B), str(C)], [str(B)], []]
+    store = open_store(url, readonly=True)
+    try:
+        assert store.meta(VERSION_KEY) == SCHEMA_VERSION
+        assert store.db.scalar("SELECT num FROM kg_terms WHERE lex = '300'") is None
+        assert store.db.scalar("SELECT num FROM kg_terms WHERE lex = '7'") == 7
+    finally:
+        store.close()
+
+
+def test_version_2_store_without_old_values_reads_as_it_is(url: str) -> None:
+    store = open_store(url)
+    store.add([(A, P, Literal("7", datatype=URIRef(XSD + "byte")))])
+    store.db.execute("UPDATE kg_meta SET value = '2' WHERE key = ?", (VERSION_KEY,))
+    store.close()
+    store = open_store(url, readonly=True)
+    try:
+        assert store.meta(VERSION_KEY) == "2"  # read-only: nothing written, nothing refused
+        assert store.count() == 1
+    finally:
+        store.close()
+
+
+def test_version_2_closure_is_recomputed(url: str) -> None:
+    """A reasoning profile's closure written by an older rule engine (before 0a8976e a
+    conclusion asserted only in a named graph was left out of it) is recomputed by this one:
+    live maintenance only extends or shrinks the closure it finds, so a missing conclusion
+    stayed missing from every answer."""
+    from kg_engine.api import KnowledgeGraph
+
+    rdf_type = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    sub = URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+    with KnowledgeGraph(url) as kg:
+        kg.add([(A, rdf_type, B), (B, sub, C)])
+        kg.reason("rdfs")
+        ask = f"ASK {{ <{A}> a <{C}> }}"
+        assert kg.query(ask).askAnswer
+        with kg.store.db.transaction():  # the older engine's closure lacked A a C
+            kg.store.db.execute(
+                "DELETE FROM kg_quads WHERE g = (SELECT id FROM kg_terms WHERE lex = ?) "
+                "AND s = (SELECT id FROM kg_terms WHERE lex = ?) AND o = (SELECT id FROM "
+                "kg_terms WHERE lex = ?)", ("urn:kg-engine:inferred:rdfs", str(A), str(C)))
+            kg.store.db.execute("UPDATE kg_meta SET value = '2' WHERE key = ?", (VERSION_KEY,))
+    with pytest.raises(StoreError, match="reasoning profile rdfs.*kg vacuum"):
+        KnowledgeGraph(url, readonly=True)
+    with KnowledgeGraph(url) as kg:
+        assert kg.store.meta(VERSION_KEY) == SCHEMA_VERSION
+        assert kg.query(ask).askAnswer
+    with KnowledgeGraph(url, readonly=True) as kg:
+        assert kg.query(ask).askAnswer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,16 @@ PFX = f"PREFIX : <{EX}> "
 
 
 @pytest.fixture(params=["sqlite", "memory", pytest.param("postgres", marks=pytest.mark.postgres)])
-def ds(request: pytest.FixtureRequest) -> Dataset:
-    if request.param == "sqlite":
-        return KgDataset(store=KgSparqlStore(store=open_store("sqlite://")))
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_server").new_database_url()
-        return KgDataset(store=KgSparqlStore(store=open_store(url)))
-    return KgDataset(store="Memory")
+def ds(request: pytest.FixtureRequest) -> Iterator[Dataset]:
+    """An empty dataset on each backend, closed at teardown (an open one keeps its connection)."""
+    if request.param == "memory":
+        yield KgDataset(store="Memory")
+        return
+    url = ("sqlite://" if request.param == "sqlite"
+           else request.getfixturevalue("pg_server").new_database_url())
+    dataset = KgDataset(store=KgSparqlStore(store=open_store(url)))
+    yield dataset
+    dataset.close()
 
 
 def snapshot(ds: Dataset) -> dict[str, set]:

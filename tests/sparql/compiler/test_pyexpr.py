@@ -6,7 +6,9 @@ PostgreSQL the same answers (the compiler declines there)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rdflib import Literal, URIRef
@@ -57,14 +59,28 @@ ORDERED = [f"SELECT ?s ?t WHERE {{ {WHERE} BIND({x} AS ?t) }} ORDER BY ?t ?s" fo
 ORDERED += [f"SELECT ?s WHERE {{ {WHERE} }} ORDER BY DESC({x}) ?s" for x in EXPRS]
 
 
-def _kg(url: str, tmp: Path):
+@pytest.fixture
+def open_kg(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``open_kg(url, src=None)``: a KnowledgeGraph on ``url`` loaded with ``src`` (DATA when
+    None), closed at the test's teardown. A graph left open keeps its PostgreSQL connections as
+    long as anything refers to it, and pytest keeps a test's log records, tracebacks and their
+    frames included, until its teardown ends: the last test of this module left 2 open."""
     from kg_engine import KnowledgeGraph
 
-    src = tmp / "d.ttl"
-    src.write_text(DATA, encoding="utf-8")
-    kg = KnowledgeGraph(url)
-    kg.load(str(src))
-    return kg
+    opened: list[KnowledgeGraph] = []
+
+    def open_(url: str, src: Path | None = None) -> KnowledgeGraph:
+        if src is None:
+            src = tmp_path / "d.ttl"
+            src.write_text(DATA, encoding="utf-8")
+        kg = KnowledgeGraph(url)
+        opened.append(kg)
+        kg.load(str(src))
+        return kg
+
+    yield open_
+    for kg in opened:
+        kg.close()
 
 
 def _rows(kg, q: str, ordered: bool = False):
@@ -90,19 +106,19 @@ def _check(kg, monkeypatch, sqlite: bool) -> None:
         assert ours == theirs, f"{q}\nSQL:    {ours}\nrdflib: {theirs}"
 
 
-def test_sqlite_same_as_rdflib_path(tmp_path, monkeypatch):
-    _check(_kg("sqlite://", tmp_path), monkeypatch, sqlite=True)
+def test_sqlite_same_as_rdflib_path(tmp_path, monkeypatch, open_kg):
+    _check(open_kg("sqlite://"), monkeypatch, sqlite=True)
 
 
 @pytest.mark.postgres
-def test_postgres_same_as_rdflib_path(pg_server, tmp_path, monkeypatch):
-    _check(_kg(pg_server.new_database_url(), tmp_path), monkeypatch, sqlite=False)
+def test_postgres_same_as_rdflib_path(pg_server, tmp_path, monkeypatch, open_kg):
+    _check(open_kg(pg_server.new_database_url()), monkeypatch, sqlite=False)
 
 
-def test_spec_values(tmp_path):
+def test_spec_values(tmp_path, open_kg):
     """Values per SPARQL 1.1 §17.4.5 (date parts), §17.5 (casts: an invalid lexical form is an
     error, i.e. unbound) and §17.4.3 (STRBEFORE keeps the language tag)."""
-    kg = _kg("sqlite://", tmp_path)
+    kg = open_kg("sqlite://")
     q = P + ("SELECT ?y ?mo ?h ?mi ?sec ?tz ?zone ?i ?b ?before ?enc WHERE { ex:a ex:d ?d ; ex:v ?v ; "
              "ex:n ?n BIND(YEAR(?d) AS ?y) BIND(MONTH(?d) AS ?mo) BIND(HOURS(?d) AS ?h) "
              "BIND(MINUTES(?d) AS ?mi) BIND(SECONDS(?d) AS ?sec) BIND(TZ(?d) AS ?tz) "
@@ -123,8 +139,8 @@ def test_spec_values(tmp_path):
     assert rows[3][2] is None  # YEAR of an invalid dateTime: an error
 
 
-def test_postgres_and_impure_expressions_decline(tmp_path):
-    kg = _kg("sqlite://", tmp_path)
+def test_postgres_and_impure_expressions_decline(tmp_path, open_kg):
+    kg = open_kg("sqlite://")
     for q in ['SELECT ?s WHERE { ?s ex:n ?n FILTER(isBLANK(BNODE(?n))) }',
               "SELECT ?s ?t WHERE { ?s ex:n ?n BIND(CONCAT(STR(NOW()), ?n) AS ?t) }",
               "SELECT ?s ?t WHERE { ?s ex:n ?n BIND(STRUUID() AS ?t) }"]:
@@ -144,12 +160,12 @@ IRI_QUERIES = (
 
 
 @pytest.mark.parametrize("base", [None, "http://b1.example/dir/", "urn:base:"])
-def test_iri_compiled_with_the_query_base(tmp_path, monkeypatch, base):
+def test_iri_compiled_with_the_query_base(tmp_path, monkeypatch, base, open_kg):
     """IRI()/URI() run in the callback with the query's BASE (fixed for the query): compiled
     fully on SQLite, the rdflib path's answers, relative IRIs resolved against the BASE."""
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg("sqlite://", tmp_path)
+    kg = open_kg("sqlite://")
     engine = default_engine()
     head = (f"BASE <{base}> " if base else "") + P
     for q in IRI_QUERIES:
@@ -170,12 +186,12 @@ def test_iri_compiled_with_the_query_base(tmp_path, monkeypatch, base):
     assert "None" in {str(t) for _, t in kg.query(head + IRI_QUERIES[0])}
 
 
-def test_iri_two_bases_two_answers(tmp_path):
+def test_iri_two_bases_two_answers(tmp_path, open_kg):
     """A plan compiled for one base never serves another: the same text under ``base=`` (the
     engine's argument) and under two BASE declarations gives each its own answer."""
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg("sqlite://", tmp_path)
+    kg = open_kg("sqlite://")
     q = P + 'SELECT ?t WHERE { ex:a ex:n ?n BIND(IRI(CONCAT("p/", STR(?n))) AS ?t) }'
     want = {None: "None", "http://one.example/": "http://one.example/p/abc-def",  # None: relative
             "http://two.example/x/": "http://two.example/x/p/abc-def"}
@@ -211,8 +227,8 @@ def test_order_keys_follow_stored_term_order():
 
 
 @pytest.mark.postgres
-def test_postgres_reads_date_parts_from_the_lexical_form(pg_server, tmp_path):
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+def test_postgres_reads_date_parts_from_the_lexical_form(pg_server, tmp_path, open_kg):
+    kg = open_kg(pg_server.new_database_url())
     q = P + ("SELECT ?s ?y ?mo ?d ?h ?mi ?tz WHERE { ?s ex:d ?t BIND(YEAR(?t) AS ?y) "
              "BIND(MONTH(?t) AS ?mo) BIND(DAY(?t) AS ?d) BIND(HOURS(?t) AS ?h) "
              "BIND(MINUTES(?t) AS ?mi) BIND(TZ(?t) AS ?tz) } ORDER BY ?s")
@@ -224,10 +240,10 @@ def test_postgres_reads_date_parts_from_the_lexical_form(pg_server, tmp_path):
                                      (None, None, None, None, None, None)]
 
 
-def test_exists_sql_declines_is_not_retried_in_python(tmp_path):
+def test_exists_sql_declines_is_not_retried_in_python(tmp_path, open_kg):
     # EXISTS whose pattern SQL declines (IRI() needs the query's base): the callback does not
     # take the EXISTS over again and again (it recursed until the query's timeout)
-    kg = _kg("sqlite://", tmp_path)
+    kg = open_kg("sqlite://")
     for q in ['SELECT ?b WHERE { BIND(EXISTS { FILTER(IRI("urn:x")) } AS ?b) }',
               'SELECT ?b WHERE { BIND(STR(EXISTS { FILTER(IRI("urn:x")) }) AS ?b) }']:
         compile_query(kg.store, P + q)  # returns (declined), no RecursionError
@@ -235,10 +251,10 @@ def test_exists_sql_declines_is_not_retried_in_python(tmp_path):
 
 
 @pytest.mark.postgres
-def test_postgres_group_concat_is_string_agg(pg_server, tmp_path, monkeypatch):
+def test_postgres_group_concat_is_string_agg(pg_server, tmp_path, monkeypatch, open_kg):
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+    kg = open_kg(pg_server.new_database_url())
     for q in ["SELECT ?s (GROUP_CONCAT(?n; SEPARATOR='|') AS ?x) WHERE { ?s ex:n ?n } GROUP BY ?s",
               "SELECT (GROUP_CONCAT(?n; SEPARATOR='|') AS ?x) WHERE { ?s ex:n|ex:f ?n }",
               "SELECT (GROUP_CONCAT(?n; SEPARATOR='|') AS ?x) WHERE { ?s ex:n ?n FILTER(?s != ex:e) }",
@@ -254,12 +270,12 @@ def test_postgres_group_concat_is_string_agg(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_postgres_strbefore_strafter_are_sql(pg_server, tmp_path, monkeypatch):
+def test_postgres_strbefore_strafter_are_sql(pg_server, tmp_path, monkeypatch, open_kg):
     # PostgreSQL has no callback: STRBEFORE/STRAFTER compile to strpos/substr with the
     # argument-compatibility error, arg1's language tag on a match and "" on none
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+    kg = open_kg(pg_server.new_database_url())
     tests = ['STRBEFORE(?n, "-") = "abc"', 'STRAFTER(?n, "-") = "ber"', 'STRAFTER(?n, "-") > "b"',
              'STRBEFORE(?n, "") = ""', 'STRAFTER(?n, "") = ?n', 'STRAFTER(?n, "q") = ""',
              'STRBEFORE(?n, "-"@en) != "x"', 'STRAFTER(?n, "b"@fr) = ""',
@@ -282,10 +298,9 @@ def test_postgres_strbefore_strafter_are_sql(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_postgres_boolean_cast_of_stored_terms_is_sql(pg_server, tmp_path, monkeypatch):
+def test_postgres_boolean_cast_of_stored_terms_is_sql(pg_server, tmp_path, monkeypatch, open_kg):
     # xsd:boolean(?x) of a stored term: value of a boolean, number ≠ 0 and not NaN, a string
     # "true"/"1"/"false"/"0" stripped of whitespace; anything else an error (unbound)
-    from kg_engine import KnowledgeGraph
     from kg_engine.sparql.engine import default_engine
 
     src = tmp_path / "b.ttl"
@@ -293,8 +308,7 @@ def test_postgres_boolean_cast_of_stored_terms_is_sql(pg_server, tmp_path, monke
 ex:s ex:p "true"^^xsd:boolean, "0"^^xsd:boolean, "yes"^^xsd:boolean, "0"^^xsd:integer, "-2.5"^^xsd:decimal,
   "NaN"^^xsd:double, " NaN "^^xsd:float, "INF"^^xsd:double, "x"^^xsd:int, " 1 ", "false", "\\u00a0true\\t",
   "TRUE", "true"@en, "0"^^xsd:string, ex:o, "2020-01-01"^^xsd:date, "", "1"^^ex:dt .""", encoding="utf-8")
-    kg = KnowledgeGraph(pg_server.new_database_url())
-    kg.load(str(src))
+    kg = open_kg(pg_server.new_database_url(), src)
     queries = ["SELECT ?x ?b WHERE { ex:s ex:p ?x BIND(xsd:boolean(?x) AS ?b) }",
                "SELECT ?x WHERE { ex:s ex:p ?x FILTER(xsd:boolean(?x)) }",
                "SELECT ?x WHERE { ex:s ex:p ?x FILTER(!xsd:boolean(?x)) }",
@@ -313,10 +327,10 @@ ex:s ex:p "true"^^xsd:boolean, "0"^^xsd:boolean, "yes"^^xsd:boolean, "0"^^xsd:in
 
 
 @pytest.mark.postgres
-def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch):
+def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch, open_kg):
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+    kg = open_kg(pg_server.new_database_url())
     queries = [("SELECT ?s ?t WHERE { ?s ex:n ?n FILTER(ENCODE_FOR_URI(?n) = ?t) "
                 "VALUES ?t { 'x%20y%2Fz' '%C3%BC-ber' 'abc-def' '-' } }"),
                "SELECT ?s WHERE { ?s ex:n|ex:v|ex:f|ex:u ?n FILTER(STRLEN(ENCODE_FOR_URI(?n)) > 2) }",
@@ -336,16 +350,13 @@ def test_postgres_encode_for_uri_is_sql(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
+def test_postgres_ucase_is_sql_and_exact(pg_server, tmp_path, monkeypatch, open_kg):
     # str.upper() of every character Python upper-cases (ß → SS, ŉ → ʼN …), whatever the locale
-    from kg_engine import KnowledgeGraph
-
     cased = "".join(c for c in map(chr, range(0x110000)) if c.upper() != c and c.isprintable())
     src = tmp_path / "u.ttl"
     src.write_text(f'<urn:s> <urn:p> "{cased}", "aßc"@de-ch, "Mixed 1-x"^^<http://www.w3.org/2001/'
                    'XMLSchema#string>, 7, <urn:o> .', encoding="utf-8")
-    kg = KnowledgeGraph(pg_server.new_database_url())
-    kg.load(str(src))
+    kg = open_kg(pg_server.new_database_url(), src)
     queries = ["SELECT ?x WHERE { ?s ?p ?x FILTER(UCASE(?x) = ?x) }",
                "SELECT ?x WHERE { ?s ?p ?x FILTER(STRLEN(UCASE(?x)) > 3) }",
                'SELECT ?x WHERE { ?s ?p ?x FILTER(UCASE(?x) = "MIXED 1-X") }',
@@ -371,12 +382,10 @@ def _same_as_rdflib(kg, queries, monkeypatch) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
+def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch, open_kg):
     # str.lower() of every character Python lower-cases (İ → i̇ …), and the one context rule:
     # Σ at the end of a word is ς, across case-ignorable characters (' . U+0301 U+00AD), not
     # before a cased letter or after an uncased one, whatever the locale
-    from kg_engine import KnowledgeGraph
-
     cased = "".join(c for c in map(chr, range(0x110000)) if c.lower() != c and c.isprintable())
     sigmas = ["ΟΔΟΣ", "ΣΑ", "Σ", "ΑΣ", "ΣΣ", "ΑΣΣ Σ", "Α'Σ", "ΑΣ'", "ΑΣ'Β", "ΑΣ.Β", "ΑΣ.1",
               "1Σ", "Α\u0301Σ", "ΑΣ\u0301", "ΑΣ\u0301Β", "\u00adΣ", "Α\u00adΣ\u00ad", "ǅΣ",
@@ -385,8 +394,7 @@ def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
     lits = ", ".join(f'"{x}"' for x in sigmas)
     src.write_text(f'<urn:s> <urn:p> "{cased}", "AẞÇ"@de-ch, "Mixed 1-X"^^<http://www.w3.org/2001/'
                    f'XMLSchema#string>, 7, <urn:o> .\n<urn:t> <urn:p> {lits} .', encoding="utf-8")
-    kg = KnowledgeGraph(pg_server.new_database_url())
-    kg.load(str(src))
+    kg = open_kg(pg_server.new_database_url(), src)
     queries = ["SELECT ?x WHERE { ?s ?p ?x FILTER(LCASE(?x) = ?x) }",
                "SELECT ?x ?l WHERE { ?s ?p ?x FILTER(STRLEN(LCASE(?x)) > 0) BIND(STR(LCASE(?x)) AS ?l) }",
                'SELECT ?x WHERE { ?s ?p ?x FILTER(LCASE(?x) = "mixed 1-x") }',
@@ -403,12 +411,12 @@ def test_postgres_lcase_is_sql_and_exact(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch):
+def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch, open_kg):
     import hashlib
 
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+    kg = open_kg(pg_server.new_database_url())
     queries = [f"SELECT ?s ?h WHERE {{ ?s ex:n|ex:v|ex:u ?n BIND({f}(?n) AS ?h) }}"
                for f in ("MD5", "SHA256", "SHA384", "SHA512")]
     queries += ["SELECT ?s WHERE { ?s ex:n ?n FILTER(STRLEN(SHA512(?n)) = 128) }"]
@@ -427,10 +435,10 @@ def test_postgres_hashes_are_sql(pg_server, tmp_path, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_postgres_isnumeric_of_computed_values_is_sql(pg_server, tmp_path, monkeypatch):
+def test_postgres_isnumeric_of_computed_values_is_sql(pg_server, tmp_path, monkeypatch, open_kg):
     from kg_engine.sparql.engine import default_engine
 
-    kg = _kg(pg_server.new_database_url(), tmp_path)
+    kg = open_kg(pg_server.new_database_url())
     args = ["?f * 2", "STR(?n)", "?f > 2", '"NaN"^^xsd:double', '"x"^^xsd:integer', "ex:a", '"7"',
             "?t2", "?t3", "?z"]  # (a bound number is a risky value: declined before)
     queries = [f"SELECT ?s ?k WHERE {{ {WHERE} BIND(STR(?n) AS ?t2) "

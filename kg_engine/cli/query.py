@@ -4,12 +4,15 @@ The query comes as an argument or from a file (``-f query.rq``); results print a
 (default: literal values, IRIs shortened with the store's and the query's prefixes), CSV, TSV,
 SPARQL JSON or SPARQL XML (exact terms). ``--explain`` prints the SQL the query compiles
 to instead of running it. A malformed query exits with code 2 and names line and column.
+The prefixes the store binds (those of the Turtle files loaded) need no ``PREFIX`` line, as
+for ``kg.query``; the query's own ``PREFIX`` lines win.
 With a reasoning profile (``kg reason``) answers include the inferred statements;
 ``--asserted-only`` leaves them out.
 
 Examples::
 
     kg query "SELECT ?s WHERE { ?s a <http://example.org/Person> } LIMIT 10"
+    kg query "SELECT ?s WHERE { ?s a :Person }"   # after loading a file with @prefix :
     kg query -f q1.rq --format csv > out.csv
     kg query --explain "SELECT * WHERE { ?s ?p ?o }"
 """
@@ -35,8 +38,7 @@ from kg_engine.cli.common import (
     user_errors,
 )
 from kg_engine.core.inputs import check_file
-from kg_engine.core.prefixes import unknown_prefix_hint, unknown_prefix_name
-from kg_engine.errors import KgEngineError, QuerySyntaxError, QueryTimeoutError
+from kg_engine.errors import QuerySyntaxError, QueryTimeoutError
 
 
 def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, str]:
@@ -68,20 +70,12 @@ _QUERY_WORDS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
 @contextlib.contextmanager
-def file_hint(text: str | None, what: str, db: str | None = None) -> Iterator[None]:
+def file_hint(text: str | None, what: str) -> Iterator[None]:
     """A malformed request that looks like a file name gets the hint to use ``-f``; an
-    update given to ``kg query`` (or a query to ``kg update``) the command to use; an
-    undeclared prefix that the store ``db`` binds (``kg query`` tables print its names) the
-    PREFIX line to write."""
+    update given to ``kg query`` (or a query to ``kg update``) the command to use."""
     try:
         yield
     except QuerySyntaxError as exc:
-        prefix = unknown_prefix_name(exc)
-        known = None if prefix is None or db is None else _store_prefix(db, prefix)
-        if known is not None:
-            message = exc.message.replace(unknown_prefix_hint(prefix), unknown_prefix_hint(prefix, known))
-            raise QuerySyntaxError(message, source=exc.source, line=exc.line,
-                                   column=exc.column) from None
         if text and len(text) < 256 and not any(c.isspace() for c in text.strip()) and \
                 "{" not in text:
             raise QuerySyntaxError(f"{exc.message}; to read the {what} from the file "
@@ -95,15 +89,6 @@ def file_hint(text: str | None, what: str, db: str | None = None) -> Iterator[No
                                    f"kg {other[0]}", source=exc.source, line=exc.line,
                                    column=exc.column) from None
         raise
-
-
-def _store_prefix(db: str, prefix: str) -> str | None:
-    """The namespace the store ``db`` binds ``prefix`` to; ``None`` if none, or no store."""
-    try:
-        with open_kg(db, readonly=True) as kg:
-            return next((str(ns) for p, ns in kg.graph.store.namespaces() if p == prefix), None)
-    except (KgEngineError, OSError):  # no store, or not readable: the hint is only a help
-        return None
 
 
 def query(
@@ -141,18 +126,14 @@ def query(
             raise typer.Exit(EXIT_BAD_INPUT)
         q, source = read_request(text, file, "query")
         engine = default_engine()
-        # SELECT as JSON: written by the database from the compiled SQL (no rdflib terms,
-        # no parse by rdflib unless that path declines the query)
-        direct = fmt == "json" and not explain
-        if not direct:
-            with file_hint(text, "query", db):
-                prepared = engine.prepare(q, source=source)
         with open_kg(db, readonly=True) as kg:
+            # SELECT as JSON: written by the database from the compiled SQL (no rdflib terms,
+            # no parse by rdflib unless that path declines the query)
             out = _direct_json(engine, kg, q, timeout, union, asserted_only, predicted) \
-                if direct else None
-            if out is None and direct:  # not that path: syntax errors name the -f file
-                with file_hint(text, "query", db):
-                    engine.prepare(q, source=source)
+                if fmt == "json" and not explain else None
+            if out is None:  # syntax errors name the -f file; the store's prefixes declared
+                with file_hint(text, "query"):  # as kg.query does (same parse, cached)
+                    prepared = engine.prepare(q, source=source, init_ns=kg.graph.prefixes())
             if out is None and explain:
                 out = engine.explain(kg.graph, prepared, union_default_graph=union) + "\n"
             elif out is None:

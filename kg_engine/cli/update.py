@@ -3,7 +3,7 @@
 ``INSERT DATA``, ``DELETE DATA``, ``DELETE/INSERT … WHERE``, ``LOAD <file:…>``, ``CLEAR``,
 ``DROP``, ``CREATE``, ``ADD``, ``MOVE``, ``COPY``. Either every operation of the request is
 applied or none: a malformed request or a failing operation exits with code 2 and leaves the
-store as it was.
+store as it was. The prefixes the store binds need no ``PREFIX`` line (as for ``kg query``).
 
 Examples::
 
@@ -51,9 +51,10 @@ def update(
         check_timeout(timeout, "--timeout")
         request, source = read_request(text, file, "update")
         engine = default_engine()
-        with file_hint(text, "update", db):
-            parsed = engine.prepare_update(request, source=source)
         with open_kg(db) as kg:
+            with file_hint(text, "update"):  # the store's prefixes declared, as kg.update does
+                parsed = engine.prepare_update(request, source=source,
+                                               init_ns=kg.graph.prefixes())
             try:
                 # counted inside the request's own write transaction: a concurrent writer's
                 # statements committed while this one waited for the lock are not its own

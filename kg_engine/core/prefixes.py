@@ -12,8 +12,6 @@ Example:
     unknown prefix 'ex:'; declare it before its first use: PREFIX ex: <…>
     >>> unknown_prefix_name(ValueError("Unknown namespace prefix : ex"))
     'ex'
-    >>> print(unknown_prefix_hint("ex", "http://example.org/"))
-    unknown prefix 'ex:'; declare it before its first use: PREFIX ex: <http://example.org/> (the store's prefix)
     >>> unknown_prefix_name(ValueError(unknown_prefix_hint("ex")))
     'ex'
     >>> unknown_prefix_name(ValueError("Unknown namespace prefix : None"), "SELECT * { :a ?p ?o }")
@@ -61,10 +59,6 @@ def find_prefix_use(text: str, prefix: str) -> tuple[int, int] | None:
     return None
 
 
-def unknown_prefix_hint(prefix: str, known: str | None = None) -> str:
-    """What is wrong and the fix, for an undeclared ``prefix`` (``known``: the namespace the
-    store binds it to, which a query must still declare)."""
-    if known is None:
-        return f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: <…>"
-    return (f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: "
-            f"<{known}> (the store's prefix)")
+def unknown_prefix_hint(prefix: str) -> str:
+    """What is wrong and the fix, for an undeclared ``prefix``."""
+    return f"unknown prefix '{prefix}:'; declare it before its first use: PREFIX {prefix}: <…>"

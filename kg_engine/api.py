@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Self
 from rdflib import BNode, Dataset, URIRef
 
 from kg_engine.core.batch import TripleBatch
+from kg_engine.core.files import SPACE_ERRNOS, write_failure
 from kg_engine.core.iri import check_iri
 from kg_engine.core.provenance import Provenance
 from kg_engine.core.terms import DEFAULT_GRAPH, Quad, Term
@@ -800,6 +801,8 @@ def lower_layer_error(exc: BaseException, url: str | None = None) -> KgEngineErr
     if isinstance(exc, EOFError) or type(exc).__name__ == "BadGzipFile":
         return InputReadError(f"{where}compressed input is truncated or corrupt ({exc}): "
                               "download or compress the file again")
+    if isinstance(exc, OSError) and exc.errno in SPACE_ERRNOS:
+        return write_failure(exc, name or "a file")
     if isinstance(exc, IsADirectoryError):
         return InputReadError(f"{where}is a folder, expected a file: name a file inside it")
     if isinstance(exc, PermissionError):

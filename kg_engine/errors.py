@@ -26,6 +26,7 @@ __all__ = [
     "KgEngineError",
     "MissingDependencyError",
     "ModelError",
+    "OutputWriteError",
     "QuerySyntaxError",
     "QueryTimeoutError",
     "RDFSyntaxError",
@@ -95,6 +96,15 @@ class InputNotFoundError(KgEngineError, FileNotFoundError):
 class InputReadError(KgEngineError, OSError):
     """An input that exists but cannot be read as a file: a folder, a FIFO or device, a file
     without read permission, a truncated compressed file."""
+
+
+class OutputWriteError(KgEngineError, OSError):
+    """A file could not be written because the system refused the space: the disk or quota is
+    full, or the file would pass the file size limit. Nothing half-written is left under the
+    file's name (a file there before is unchanged); ``errno`` is the system's."""
+
+    def __str__(self) -> str:  # the message alone, not OSError's "[Errno 28] …: 'file'"
+        return str(self.args[0]) if self.args else ""
 
 
 class ConfigError(KgEngineError, ValueError):

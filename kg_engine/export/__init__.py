@@ -185,7 +185,7 @@ def export(
 
 
 def _write_rdf(store: Any, out: Path, fmt: str, gids: list[int], update: Any) -> int:
-    from kg_engine.export.files import atomic_output
+    from kg_engine.core.files import atomic_output
 
     if fmt in ("nt", "nq"):
         from kg_engine.export.ntriples import write_ntriples
@@ -206,7 +206,7 @@ def _write_rdf_subgraph(store: Any, out: Path, fmt: str, *, query: str | None, e
     """A CONSTRUCT/DESCRIBE result or an entity's neighbourhood as one RDF graph."""
     from rdflib import Graph, URIRef
 
-    from kg_engine.export.files import atomic_output
+    from kg_engine.core.files import atomic_output
     from kg_engine.export.rdf import serialize, store_prefixes
 
     data = Graph(bind_namespaces="core")
@@ -285,7 +285,7 @@ def _write_view(store: Any, out: Path, fmt: str, *, entity: Any, hops: int, **vi
 
         return write_gexf(store, view, out)
     if fmt == "csv":
-        from kg_engine.export.files import atomic_directory
+        from kg_engine.core.files import atomic_directory
         from kg_engine.export.networks import write_neo4j_csv
 
         with atomic_directory(out) as folder:

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from kg_engine.analytics.view import ORIGINS, IdView
+from kg_engine.core.files import atomic_output
 from kg_engine.errors import ConfigError
-from kg_engine.export.files import atomic_output
 from kg_engine.export.networks import local_name
 
 __all__ = ["MAX_NODES", "render_html", "write_html"]

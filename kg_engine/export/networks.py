@@ -32,7 +32,7 @@ from typing import Any
 from rdflib import URIRef
 
 from kg_engine.analytics.view import ORIGINS, IdView, to_networkx
-from kg_engine.export.files import atomic_output
+from kg_engine.core.files import atomic_output
 
 __all__ = ["local_name", "to_property_graph", "write_gexf", "write_graphml", "write_neo4j_csv",
            "xml_safe"]

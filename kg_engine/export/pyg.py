@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from kg_engine.analytics.view import IdView
+from kg_engine.core.files import atomic_output, is_gzip
 from kg_engine.errors import MissingDependencyError, ModelError
-from kg_engine.export.files import atomic_output, is_gzip
 from kg_engine.export.networks import local_name
 
 __all__ = ["FORMAT_TAG", "from_payload", "load_pyg", "payload", "write_pyg"]

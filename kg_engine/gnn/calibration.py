@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from kg_engine.core.files import atomic_write
 from kg_engine.errors import ModelError
 
 __all__ = [
@@ -86,7 +87,7 @@ class Calibration:
 
     def save(self, folder: str | Path) -> None:
         """Write ``calibration.json`` into ``folder``."""
-        Path(folder, CALIBRATION_FILE).write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        atomic_write(Path(folder, CALIBRATION_FILE), json.dumps(asdict(self), indent=2).encode("utf-8"))
 
 
 def load_calibration(folder: str | Path, kind: str) -> Calibration:

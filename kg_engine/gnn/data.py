@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from kg_engine.core.files import atomic_write
 from kg_engine.core.graphs import (
     ANALYTICS_GRAPH_PREFIX,
     INFERRED_GRAPH_PREFIX,
@@ -293,7 +294,7 @@ class KGData:
 
     def save_vocab(self, path: str | Path) -> None:
         """Write :meth:`vocab` to ``path`` as JSON."""
-        Path(path).write_text(json.dumps(self.vocab(), ensure_ascii=False), encoding="utf-8")
+        atomic_write(path, json.dumps(self.vocab(), ensure_ascii=False).encode("utf-8"))
 
     @classmethod
     def from_vocab(cls, vocab: dict[str, Any]) -> KGData:

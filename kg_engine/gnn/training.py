@@ -41,6 +41,7 @@ metrics and calibration an earlier run left in its folder before it writes its o
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import math
@@ -55,6 +56,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from kg_engine.core.files import atomic_write
 from kg_engine.errors import ConfigError, ModelError
 from kg_engine.gnn.calibration import Calibration, fit_calibration, load_calibration
 from kg_engine.gnn.config import GNNConfig, load_config
@@ -305,9 +307,11 @@ def _weights(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    """``torch.save`` that leaves ``path`` whole or as it was (never truncated), and no stray
+    file beside it; a full disk raises :class:`~kg_engine.errors.OutputWriteError`."""
+    buffer = io.BytesIO()  # torch turns a refused write into an opaque RuntimeError
+    torch.save(obj, buffer)
+    atomic_write(path, buffer.getbuffer())
 
 
 class _LossModule(nn.Module):
@@ -479,7 +483,7 @@ def train(
         for name in _RUN_FILES:
             (output_dir / name).unlink(missing_ok=True)
     if is_main:
-        (output_dir / "config.cfg").write_text(config_text, encoding="utf-8")
+        atomic_write(output_dir / "config.cfg", config_text.encode("utf-8"))
         data.save_vocab(output_dir / "vocab.json")
         for split, fname in SPLIT_FILES.items():
             _atomic_save(getattr(data, split).clone(), output_dir / fname)
@@ -678,7 +682,7 @@ def train(
         if device.type == "cuda":
             metrics["peak_gpu_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
     if is_main:
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+        atomic_write(output_dir / "metrics.json", json.dumps(metrics, indent=2).encode("utf-8"))
     model.eval()
     return TrainResult(model=model, metrics=metrics, output_dir=output_dir, data=data)
 

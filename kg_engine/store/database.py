@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import errno
 import os
 import re
+import resource
 import sqlite3
 import threading
 import time
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
+from kg_engine.core.files import space_refused
 from kg_engine.errors import (
     InputNotFoundError,
     KgEngineError,
@@ -229,7 +232,6 @@ _SQLITE_CAUSES = {
     # the same connection)
     "SQLITE_LOCKED": ("is in use by a query of this connection that has not finished",
                       _UNFINISHED),
-    "SQLITE_FULL": ("cannot grow: the disk is full", "free disk space and run the command again"),
     "SQLITE_IOERR": ("could not be read or written (disk I/O error)",
                      "check the disk and the file system"),
 }
@@ -258,6 +260,9 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
                           "ended): open the store again to use it")
     if isinstance(exc, sqlite3.Error):
         name = getattr(exc, "sqlite_errorname", "") or ""
+        refused = _space_refused(url, name)
+        if refused is not None:
+            return StoreError(f"{url} could not be written: {refused}")
         for code, (what, fix) in _SQLITE_CAUSES.items():
             if name.startswith(code):
                 detail = str(exc)
@@ -283,6 +288,31 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
                     "InvalidCatalogName", "InvalidAuthorizationSpecification"):
             return StoreError(f"PostgreSQL database {redact_url(url)}: {first}: check the "
                               "database's permissions and space")
+    return None
+
+
+def _space_refused(url: str, name: str) -> str | None:
+    """Why SQLite's write failed (``name``: its error name) when the system refused the space:
+    the disk (``SQLITE_FULL``: ENOSPC, in the store's folder or the temporary files' one) or
+    this process's file size limit (``ulimit -f``: EFBIG, which SQLite reports as a plain
+    write error); ``None`` otherwise."""
+    import tempfile
+
+    path = sqlite_path(url)
+    folder = Path(path).resolve().parent if path else Path(tempfile.gettempdir())
+    if name == "SQLITE_FULL":
+        text = space_refused(errno.ENOSPC, folder)
+        temp = os.environ.get("SQLITE_TMPDIR") or tempfile.gettempdir()
+        with contextlib.suppress(OSError):
+            if os.stat(temp).st_dev != os.stat(folder).st_dev:  # the sorts' temporary files
+                st = os.statvfs(temp)
+                text = text.replace(" there)", f" there, {st.f_bavail * st.f_frsize:,} in the "
+                                    f"temporary files' folder {temp})")
+        return text
+    limited = resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY
+    if limited and name in ("SQLITE_IOERR", "SQLITE_IOERR_WRITE", "SQLITE_IOERR_TRUNCATE",
+                            "SQLITE_IOERR_SHMSIZE"):
+        return space_refused(errno.EFBIG)
     return None
 
 

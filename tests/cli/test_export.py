@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -49,3 +50,31 @@ def test_export_to_a_triple_format_says_it_merged_the_graphs(tmp_path: Path) -> 
         assert res.exit_code == 0 and "merged" not in res.output, res.output
     res = runner.invoke(app, ["export", str(tmp_path / "g.ttl"), "--graph", "urn:g", "--db", db])
     assert res.exit_code == 0 and "merged" not in res.output, res.output  # one graph
+
+
+def test_a_refused_export_keeps_the_old_file_and_says_why(tmp_path: Path) -> None:
+    """Every format past the file size limit (ulimit -f): exit 2 with the file and the cause
+    (it was 'internal error … OSError: [Errno 27] File too large', exit 1), the file that was
+    at the target unchanged, nothing else left in the folder."""
+    from kg_engine.testing.iofaults import file_size_limit
+
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    data = tmp_path / "d.nt"
+    data.write_text("".join(  # literals that do not compress (the .gz output must fail too)
+        f"<urn:s{i % 300}> <urn:p{i % 7}> <urn:{hashlib.sha256(str(i).encode()).hexdigest()}> .\n"
+        for i in range(2000)))
+    assert runner.invoke(app, ["load", str(data), "--db", db]).exit_code == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ["kg.nt", "kg.nq.gz", "kg.ttl", "kg.trig", "kg.jsonld", "kg.rdf", "kg.graphml",
+             "kg.gexf", "kg.html", "kg.pt"]
+    for name in names:
+        (out / name).write_bytes(b"old")
+    for name in [*names, "csv"]:
+        fmt = ["--format", "csv"] if name == "csv" else []
+        with file_size_limit(40_000):  # the store's -shm index takes 32 KiB
+            res = runner.invoke(app, ["export", str(out / name), *fmt, "--db", db])
+        assert res.exit_code == 2, (name, res.output)
+        assert f"{out / name} was not written" in res.output and "file size limit" in res.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(names)
+    assert all((out / name).read_bytes() == b"old" for name in names)

@@ -262,3 +262,36 @@ def test_periodic_checkpoints_do_not_change_the_run(tmp_path):
     state = read_checkpoint(tmp_path / "b" / "checkpoint.pt")
     assert state["state"]["global_step"] == often.metrics["steps"]
     assert {"model", "optimizer", "scheduler", "rng", "config"} <= set(state)
+
+
+def test_a_refused_write_leaves_no_truncated_file_and_a_clear_error(tmp_path):
+    """The disk full or the file size limit reached while a checkpoint folder is written: an
+    OutputWriteError naming the file (torch's own was an opaque RuntimeError, 'internal error'
+    in kg gnn train), no stray ``.tmp`` beside the files, every file there whole (config.cfg
+    and vocab.json were written in place: cut short, the re-run read a truncated config), and
+    the same command without the limit runs to the end."""
+    from kg_engine.errors import OutputWriteError
+    from kg_engine.testing.iofaults import file_size_limit
+
+    data = random_data()
+    overrides = {**BASE, "model.dim": 4, "training.epochs": 2}
+    train("distmult", data=data, output_dir=tmp_path / "whole", overrides=overrides,
+          progress=False)
+    sizes = sorted({p.stat().st_size for p in (tmp_path / "whole").iterdir()})
+    assert len(sizes) >= 5
+    for i, size in enumerate(sizes):
+        out = tmp_path / f"cut{i}"
+        with pytest.raises(OutputWriteError) as caught, file_size_limit(size - 1):
+            train("distmult", data=data, output_dir=out, overrides=overrides, progress=False)
+        assert str(out) in str(caught.value) and "file size limit" in str(caught.value)
+        for path in out.iterdir():
+            assert path.suffix in (".pt", ".json", ".cfg"), path.name
+            if path.suffix == ".pt":
+                read_checkpoint(path)
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+        if (out / "config.cfg").exists():
+            assert (out / "config.cfg").read_text() == (tmp_path / "whole" / "config.cfg"
+                                                         ).read_text()
+        train("distmult", data=data, output_dir=out, overrides=overrides, progress=False)
+        assert _states_equal(load_model(out).model, load_model(tmp_path / "whole").model)

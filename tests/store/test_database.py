@@ -240,3 +240,29 @@ def test_an_rdf_file_given_as_the_store_says_how_to_load_it():
     for name in ("extra.ttl", "dump.nq.gz"):
         with pytest.raises(StoreURLError, match=f"kg load {name} --db sqlite:///kg.sqlite"):
             parse_url(name)
+
+
+def test_a_write_past_the_file_size_limit_is_named(tmp_path) -> None:
+    """SQLite reports EFBIG (ulimit -f) as a plain 'disk I/O error', which the store passed
+    on as 'check the disk and the file system': the limit is named now, and the store is as
+    it was."""
+    import sqlite3
+
+    from kg_engine.store import open_store
+    from kg_engine.store.database import database_error
+    from kg_engine.testing.iofaults import file_size_limit
+
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    store = open_store(url)
+    store.add([(URIRef("urn:a"), URIRef("urn:p"), Literal("a"))])
+    rows = [(URIRef(f"urn:s{i}"), URIRef("urn:p"), Literal("x" * 300 + str(i)))
+            for i in range(3000)]
+    with file_size_limit(200_000):
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            store.add(rows)
+        error = database_error(caught.value, url)
+    assert str(error) == (
+        f"{url} could not be written: the file would pass this process's file size limit "
+        "(200,000 bytes, ulimit -f): raise the limit and run the command again")
+    assert len(store) == 1
+    store.close()

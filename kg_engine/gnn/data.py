@@ -288,8 +288,9 @@ class KGData:
             "name": self.name,
             "entities": self.entities,
             "relations": self.relations,
-            "entity_labels": {str(k): v for k, v in (self.entity_labels or {}).items()},
-            "relation_labels": {str(k): v for k, v in (self.relation_labels or {}).items()},
+            # by index: the same maps give the same file, whatever order the labels were read in
+            "entity_labels": {str(k): v for k, v in sorted((self.entity_labels or {}).items())},
+            "relation_labels": {str(k): v for k, v in sorted((self.relation_labels or {}).items())},
         }
 
     def save_vocab(self, path: str | Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -167,7 +169,7 @@ def test_from_store_does_not_depend_on_load_order(store_url, request):
     """The same triples loaded in another order gave the same ids but rows in term-id order,
     so the seeded split held out other triples: the same seed trained and tested on other
     data from run to run (term ids follow insertion order, which followed set iteration)."""
-    from rdflib import URIRef
+    from rdflib import RDFS, Literal, URIRef
 
     from kg_engine.store import open_store
 
@@ -176,12 +178,15 @@ def test_from_store_does_not_depend_on_load_order(store_url, request):
     datas = []
     urls = [store_url, "sqlite://" if store_url.startswith("sqlite") else
             request.getfixturevalue("pg_server").new_database_url()]
-    for url, order in zip(urls, (triples, triples[::-1])):
+    labels = [(URIRef(f"http://x/e{i}"), RDFS.label, Literal(f"e {i}")) for i in range(13)]
+    for url, order in zip(urls, (triples + labels, (triples + labels)[::-1])):
         store = open_store(url)
         for t in order:  # one at a time: term ids in this order
             store.add([t])
         datas.append(KGData.from_store(store))
     assert datas[0].entities == datas[1].entities
     assert torch.equal(datas[0].train, datas[1].train)
+    # the vocab file too (its labels were written in term-id order: same maps, other bytes)
+    assert json.dumps(datas[0].vocab()) == json.dumps(datas[1].vocab())
     a, b = (d.split(0.2, 0.2, seed=3) for d in datas)
     assert torch.equal(a.test, b.test) and torch.equal(a.train, b.train)

@@ -207,6 +207,9 @@ class _Roles:
         if role == "date":
             return [c for c in t.children if c.dep_ in {"npadvmod", "appos", "nummod", "dobj"}]
         if role in {"subj", "obj"}:
+            if t.pos_ == "ADJ":  # "X was married to Y": the adjective's subject, either role
+                return ([c for c in t.children if c.dep_ in _SUBJ | _PASS_SUBJ]
+                        or (_copula_subject(t) if t.dep_ == "acomp" else []))
             return (self._verb(role) if t.pos_ in {"VERB", "AUX"} or t.tag_ == "VBN"
                     else self._noun(role))
         # a preposition of the trigger, or of its common-noun object ("studied physics at X":
@@ -362,6 +365,9 @@ class PatternRelationExtractor:
                         out.extend(self._resolve(s, ent_of, antecedent, depth + 1))
                 elif t.dep_ == "appos" and t.head.i in ent_of:
                     out.append(ent_of[t.head.i])
+                else:  # "Their daughter Malia Obama attended …": the name in apposition
+                    out.extend(ent_of[c.i] for c in t.children
+                               if c.dep_ == "appos" and c.i in ent_of)
         return list({(e.start, e.end): e for e in out}.values())
 
     def _antecedent(self, doc: Doc, ent_of: Mapping[int, Span], type_of: Mapping[int, str],

@@ -56,6 +56,11 @@ NEWS: list[tuple[str, set[tuple[str, str, str]]]] = [
     ("Bill Gates and Paul Allen founded Microsoft in Albuquerque in 1975.",
      {("Microsoft", "P112", "Bill Gates"), ("Microsoft", "P112", "Paul Allen"),
       ("Microsoft", "P740", "Albuquerque"), ("Microsoft", "P571", "1975")}),
+    # "married" is an adjective to the tagger (was: no relation); a subject in apposition
+    ("Barack Obama was married to Michelle Obama.",
+     {("Barack Obama", "P26", "Michelle Obama"), ("Michelle Obama", "P26", "Barack Obama")}),
+    ("Their daughter Malia Obama attended Harvard University.",
+     {("Malia Obama", "P69", "Harvard University")}),
 ]
 REQUIRED = {
     ("Microsoft", "P169", "Satya Nadella"), ("Microsoft", "P159", "Redmond"),
@@ -68,6 +73,7 @@ REQUIRED = {
     ("Ernest Hemingway", "P20", "Ketchum"), ("Ernest Hemingway", "P570", "1961"),
     ("Mark Zuckerberg", "P26", "Priscilla Chan"), ("France", "P36", "Paris"),
     ("Microsoft", "P112", "Bill Gates"), ("Microsoft", "P112", "Paul Allen"),
+    ("Barack Obama", "P26", "Michelle Obama"), ("Malia Obama", "P69", "Harvard University"),
 }
 
 

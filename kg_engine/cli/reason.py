@@ -59,6 +59,7 @@ def reason(
                       highlight=False)
         return
     with user_errors(), open_kg(db, create=False) as kg:
+        previous = kg.store.reasoning
         result = kg.reason(rules, profile=profile, recompute=recompute)
     if as_json:
         console.print_json(json.dumps(_as_dict(result)))
@@ -73,6 +74,11 @@ def reason(
     )
     console.print(f"reasoning profile: {rules} (inferences in answers, kept current on writes;"
                   " kg reason --off to stop)", highlight=False, markup=False)
+    if previous is not None and str(previous.graph) != str(result.graph):
+        was = previous.rules if previous.rules != "program" else "of user rules"
+        console.print(f"note: it replaces the profile {was} (a store has one): the "
+                      f"statements of <{previous.graph}> no longer answer queries and are not "
+                      "maintained; they stay as a named graph", highlight=False, markup=False)
     total = sum(result.violation_counts.values())
     if total:
         console.print(f"[bold yellow]{total:,} violation(s)[/] of consistency rules:", highlight=False)

@@ -88,3 +88,19 @@ def test_unknown_ruleset_and_missing_file(db):
     assert res.exit_code == 2 and "owl-rl, rdfs" in res.output
     res = runner.invoke(app, ["reason", "--rules", "nowhere/my.rules", "--db", db])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_a_new_profile_says_which_one_it_replaces(db):
+    """``kg reason --rules owl-rl`` then ``--rules FILE``: the OWL 2 RL inferences silently
+    stopped answering queries (a store has one profile); the second command now says so."""
+    res = runner.invoke(app, ["reason", "--rules", "owl-rl", "--db", db])
+    assert res.exit_code == 0 and "replaces" not in res.output, res.output
+    res = runner.invoke(app, ["reason", "--rules", "owl-rl", "--db", db])
+    assert "replaces" not in res.output, res.output  # the same profile again: nothing replaced
+    res = runner.invoke(app, ["reason", "--rules", str(SAMPLE / "university.rules"), "--db", db])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "replaces the profile owl-rl" in text, text
+    assert "<urn:kg-engine:inferred:owl-rl> no longer answer queries" in text, text
+    res = runner.invoke(app, ["reason", "--rules", "rdfs", "--db", db])
+    assert "replaces the profile of user rules" in " ".join(res.output.split()), res.output

@@ -7,25 +7,37 @@ edges carry the predicate, origin and confidence.
 
 * **GraphML / GEXF**: node id = the term in N-Triples form (``<iri>``, ``_:b``); attributes
   ``label`` (label or the IRI's local name), ``iri`` (a blank node or literal: its N-Triples
-  form, as in the Neo4j files), ``types`` (space-separated IRIs; a blank node or literal type
-  in N-Triples form);
+  form, as in the Neo4j files), ``types`` (the node's types separated by single spaces: each an
+  IRI as itself, a blank node or literal in N-Triples form, any white space inside one written
+  ``\\u0020``-style, so ``types.split(" ")`` gives them back; neither format has a list type
+  networkx writes or Gephi reads for GraphML);
   edges ``predicate`` (IRI), ``label`` (its local name), ``origin``, ``confidence``.
   Characters XML 1.0 cannot hold (C0 controls but tab and line ends, U+FFFE…) are written as
   ``\\uXXXX`` escapes (ids stay valid N-Triples); a carriage return is kept (``&#13;``).
 * **Neo4j CSV** (a folder): ``nodes.csv`` with ``iri:ID,label,types:string[],:LABEL`` and
   ``relationships.csv`` with ``:START_ID,:END_ID,:TYPE,predicate,origin,confidence:float``;
   ``:LABEL`` / ``:TYPE`` are local names (``Resource`` for untyped nodes). Import with the
-  command in the folder's ``import.txt``.
+  command in the folder's ``import.txt``. ``neo4j-admin`` splits arrays (``types``,
+  ``:LABEL``) on one character and has no escape for it, so the export picks the first of
+  ``;``, ``|``, U+001F and the private-use characters that no array value contains, and
+  ``import.txt`` names it (``--array-delimiter``; ``--multiline-fields=true`` when a value
+  holds a line break).
 
 Example:
     >>> local_name("http://xmlns.com/foaf/0.1/knows"), local_name("urn:x:y#Z")
     ('knows', 'Z')
+    >>> from rdflib import Literal
+    >>> print(list_item(Literal("two words")), list_item(URIRef("http://ex.org/C")))
+    "two\\u0020words" http://ex.org/C
+    >>> array_delimiter(["a;b", "c|d"])
+    '\\x1f'
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +45,15 @@ from rdflib import URIRef
 
 from kg_engine.analytics.view import ORIGINS, IdView, to_networkx
 from kg_engine.core.files import atomic_output
+from kg_engine.core.rdf_text import term_ntriples
 
-__all__ = ["local_name", "to_property_graph", "write_gexf", "write_graphml", "write_neo4j_csv",
-           "xml_safe"]
+__all__ = ["array_delimiter", "list_item", "local_name", "to_property_graph", "write_gexf",
+           "write_graphml", "write_neo4j_csv", "xml_safe"]
 
 _LOCAL = re.compile(r"[^/#:]+$")
+_SPACE = re.compile(r"\s")
+#: Neo4j array delimiters, in the order tried: the usual ';', then characters data rarely holds
+_DELIMITERS = [";", "|", "\x1f", *map(chr, range(0xE000, 0xF900))]
 #: characters XML 1.0 cannot hold, not even as character references
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -46,6 +62,19 @@ def local_name(iri: str) -> str:
     """The last segment of an IRI (after ``#``, ``/`` or ``:``), or the IRI itself."""
     m = _LOCAL.search(iri.rstrip("/#"))
     return m.group() if m else iri
+
+
+def list_item(term: Any) -> str:
+    """``term`` as one item of a space-separated list: an IRI as itself, a blank node or
+    literal in N-Triples form, white space inside it as ``\\uXXXX`` (an N-Triples escape)."""
+    return _SPACE.sub(lambda m: f"\\u{ord(m.group()):04X}", _node_id(term))
+
+
+def array_delimiter(values: Iterable[str]) -> str:
+    """The first Neo4j array delimiter (``;``, ``|``, U+001F, private-use characters) that
+    none of ``values`` contains (neo4j-admin has no escape for it)."""
+    used = set().union(*map(set, values))
+    return next(c for c in _DELIMITERS if c not in used)
 
 
 def xml_safe(text: str) -> str:
@@ -69,7 +98,7 @@ def to_property_graph(store: Any, view: IdView) -> Any:
         out.add_node(xml_safe(node.n3()),
                      label=xml_safe(data.get("label") or local_name(str(node))),
                      iri=xml_safe(_node_id(node)),
-                     types=xml_safe(" ".join(map(_node_id, data.get("types", ())))))
+                     types=xml_safe(" ".join(map(list_item, data.get("types", ())))))
     for i, (u, v, _key, data) in enumerate(g.edges(keys=True, data=True)):
         attrs = {"predicate": xml_safe(str(data["predicate"])),
                  "label": xml_safe(local_name(str(data["predicate"]))), "origin": data["origin"]}
@@ -115,26 +144,37 @@ def write_neo4j_csv(store: Any, view: IdView, folder: Path) -> int:
     """Write ``nodes.csv``, ``relationships.csv`` and ``import.txt`` into ``folder``;
     returns the number of relationships."""
     terms = view.decode(store)
+    nodes = []
+    for n in view.nodes:
+        types = sorted(_node_id(terms[t]) for t in view.types.get(n, ()))
+        labels = sorted({local_name(t) for t in types}) or ["Resource"]
+        nodes.append((_node_id(terms[n]), view.labels.get(n) or local_name(str(terms[n])),
+                      types, labels))
+    delimiter = array_delimiter(v for node in nodes for v in (*node[2], *node[3]))
+    lines = False
     with atomic_output(folder / "nodes.csv") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["iri:ID", "label", "types:string[]", ":LABEL"])
-        for n in view.nodes:
-            types = sorted(_node_id(terms[t]) for t in view.types.get(n, ()))
-            labels = sorted({local_name(t) for t in types}) or ["Resource"]
-            w.writerow([_node_id(terms[n]), view.labels.get(n) or local_name(str(terms[n])),
-                        ";".join(types), ";".join(labels)])
+        for node_id, label, types, labels in nodes:
+            row = [node_id, label, delimiter.join(types), delimiter.join(labels)]
+            lines = lines or any("\n" in v or "\r" in v for v in row)
+            w.writerow(row)
     with atomic_output(folder / "relationships.csv") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow([":START_ID", ":END_ID", ":TYPE", "predicate", "origin", "confidence:float"])
         for s, p, o, c, conf in view.edges:
-            w.writerow([_node_id(terms[s]), _node_id(terms[o]), local_name(str(terms[p])),
-                        str(terms[p]), ORIGINS[c], "" if conf is None else conf])
+            row = [_node_id(terms[s]), _node_id(terms[o]), local_name(str(terms[p])),
+                   str(terms[p]), ORIGINS[c], "" if conf is None else conf]
+            lines = lines or any("\n" in v or "\r" in v for v in row[:4])
+            w.writerow(row)
+    shown = f"'{delimiter}'" if delimiter.isprintable() else f"U+{ord(delimiter):04X}"
     with atomic_output(folder / "import.txt") as f:
         f.write("neo4j-admin database import full neo4j --nodes=nodes.csv "
-                "--relationships=relationships.csv --array-delimiter=';'\n")
+                f"--relationships=relationships.csv --array-delimiter={shown}"
+                f"{' --multiline-fields=true' if lines else ''}\n")
     return len(view.edges)
 
 
 def _node_id(term: Any) -> str:
     """IRIs as themselves, blank nodes / literals in N-Triples form (``_:b1``, ``"x"``)."""
-    return str(term) if isinstance(term, URIRef) else term.n3()
+    return str(term) if isinstance(term, URIRef) else term_ntriples(term)

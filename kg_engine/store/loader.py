@@ -50,7 +50,13 @@ from tqdm import tqdm
 from kg_engine.core.inputs import check_file
 from kg_engine.core.lines import where
 from kg_engine.core.terms import DEFAULT_GRAPH
-from kg_engine.errors import ConfigError, InputReadError, KgEngineError, RDFSyntaxError
+from kg_engine.errors import (
+    ConfigError,
+    InputReadError,
+    KgEngineError,
+    RDFSyntaxError,
+    UnsupportedOperationError,
+)
 from kg_engine.store import writes
 from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.ntriples import parse_blocks, token_row
@@ -102,7 +108,7 @@ class LoadTarget(Protocol):
 FORMATS = {
     ".nt": "nt", ".ntriples": "nt", ".nq": "nquads", ".nquads": "nquads", ".ttl": "turtle",
     ".turtle": "turtle", ".trig": "trig", ".n3": "n3", ".rdf": "xml", ".owl": "xml",
-    ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld",
+    ".xml": "xml", ".jsonld": "json-ld", ".json": "json-ld", ".hext": "hext",
 }
 _FAST_FORMATS = {"nt": False, "ntriples": False, "nt11": False, "nquads": True}
 _TURTLE_FORMATS = {"turtle": False, "ttl": False, "trig": True}  # format -> TriG
@@ -179,7 +185,7 @@ def check_format(format: str) -> None:
         >>> check_format("nope")
         Traceback (most recent call last):
         ...
-        kg_engine.errors.ConfigError: unknown RDF format 'nope'; use one of json-ld, n3, nquads, nt, trig, turtle, xml
+        kg_engine.errors.ConfigError: unknown RDF format 'nope'; use one of hext, json-ld, n3, nquads, nt, trig, turtle, xml
     """
     if format in _FAST_FORMATS or format in _TURTLE_FORMATS:
         return
@@ -707,6 +713,14 @@ class _Collector(Store):
 
     def add_graph(self, graph: Any) -> None:
         pass
+
+    def remove_graph(self, graph: Any) -> None:
+        """rdflib's HexTuples parser drops the empty default graph of the Dataset it makes
+        over this store before it reads a line; nothing is collected yet, nothing to do."""
+        if self.chunk or (self.writer is not None and self.writer.statements):
+            raise UnsupportedOperationError(
+                f"{self.source}: the parser removes a graph after statements were read; "
+                "the load cannot drop statements it has passed on")
 
     def contexts(self, triple: Any = None) -> Iterator[Any]:
         return iter(())

@@ -31,7 +31,9 @@ import csv
 import itertools
 import math
 import random
+import re
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,8 @@ _LITERALS = [
     '"1.5E0"^^<http://www.w3.org/2001/XMLSchema#double>', '"astral \\U0001F600"@en-us',
     '"cr\\r\\nlf\\r"', '"not xml \\uFFFE \\u001F"',
 ]
+#: literals for rdf:type only: what splits a list (space, ';', '|', U+001F) inside one item
+_LIST_LITERALS = ['"two words; a|b"@EN-GB', '"x;y"', '"tab\\tsep\\u001F|;"']
 
 
 def _nt(term: Node) -> str:
@@ -89,7 +93,7 @@ def generate(seed: int, nodes: int = 9, statements: int = 28) -> tuple[str, list
             ents.append(f"_:b{i}")
         else:
             ents.append("<" + rng.choice(_IRI_FORMS).format(i=i) + ">")
-    classes = [f"<urn:ad:C{i}>" for i in range(3)] + ["_:cls"]
+    classes = [f"<urn:ad:C{i}>" for i in range(3)] + ["_:cls", "<http://ex.org/k;v=C>"]
     graphs = ["", " <urn:ad:g1>", " <urn:ad:g2>", " _:gb"]
     preds = [f"<{p}>" for p in _EDGE_PREDICATES]
     lines: list[str] = []
@@ -110,8 +114,8 @@ def generate(seed: int, nodes: int = 9, statements: int = 28) -> tuple[str, list
     for s in rng.sample(ents, k=max(1, nodes // 2)):
         for c in rng.sample(classes, k=rng.randint(1, 3)):
             emit(s, f"<{RDF.type}>", c)
-    if rng.random() < 0.3:
-        emit(rng.choice(ents), f"<{RDF.type}>", rng.choice(_LITERALS))
+    if rng.random() < 0.5:  # a literal type: the list formats must keep it one item
+        emit(rng.choice(ents), f"<{RDF.type}>", rng.choice(_LITERALS + _LIST_LITERALS))
     for s in rng.sample(ents, k=max(1, nodes // 2)):
         for _ in range(rng.randint(1, 3)):
             p = rng.choice(_LABEL_PREDICATES + _LOCAL_LABELS + _EDGE_PREDICATES[:1])
@@ -556,12 +560,12 @@ class _Checker:
         expect_nodes = {}
         for n, d in want.nodes(data=True):
             expect_nodes[n] = {"label": d["label"] or local_name(str(n)), "iri": _id(n),
-                               "types": " ".join(map(_id, d["types"]))}
+                               "types": Counter(d["types"])}
         expect_edges = sorted(
             (_n3(u), _n3(v), str(d["predicate"]), local_name(str(d["predicate"])), d["origin"],
              d.get("confidence")) for u, v, d in want.edges(data=True))
         xml_nodes = {n: {"label": _xml(d["label"]), "iri": _xml(d["iri"]),
-                         "types": sorted(_xml(d["types"]).split())}
+                         "types": d["types"]}
                      for n, d in expect_nodes.items()}
         for fmt, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
             where = f"export {fmt} (inferred={inferred})"
@@ -576,7 +580,9 @@ class _Checker:
             for n, d in g.nodes(data=True):
                 term = self._node_of(n)
                 by_id[term] = {k: self.untag(d.get(k, "")) for k in ("label", "iri", "types")}
-                by_id[term]["types"] = sorted(by_id[term]["types"].split())
+                # documented: items separated by single spaces, none containing white space
+                items = by_id[term]["types"].split(" ") if by_id[term]["types"] else []
+                by_id[term]["types"] = Counter(map(self._item_term, items))
             for n in set(by_id) ^ set(xml_nodes):
                 self.fail(f"{where}: node {_n3(n)} only in "
                           f"{'the file' if n in by_id else 'the reference'}")
@@ -605,6 +611,16 @@ class _Checker:
         (s, _, o), = _parse(text, "nt").triples((None, None, None))
         return o if node_id.startswith('"') else s
 
+    def _item_term(self, item: str) -> Node:
+        """The term of a ``types`` list item (an IRI as itself, anything else N-Triples)."""
+        if not item.startswith(("_:", '"')):
+            return URIRef(item)
+        try:
+            return self._node_of(item)
+        except Exception:  # noqa: BLE001 - an item that is no term is the finding
+            self.fail(f"types item {item!r} is not an IRI nor an N-Triples term")
+            return Literal(item)
+
     def _csv(self, want: Any, expect_nodes: dict, folder: Path, inferred: bool) -> None:
         from kg_engine.export.networks import local_name
 
@@ -614,6 +630,15 @@ class _Checker:
             nodes = list(csv.DictReader(f))
         with open(folder / "relationships.csv", encoding="utf-8", newline="") as f:
             rels = list(csv.DictReader(f))
+        command = (folder / "import.txt").read_text(encoding="utf-8")
+        found = re.search(r"--array-delimiter=(?:'(.)'|U\+([0-9A-F]{4}))", command)
+        if found is None:
+            self.fail(f"{where}: import.txt names no array delimiter: {command!r}")
+            return
+        delimiter = found.group(1) or chr(int(found.group(2), 16))
+        multiline = any("\n" in v or "\r" in v for row in nodes + rels for v in row.values())
+        if multiline and "--multiline-fields=true" not in command:
+            self.fail(f"{where}: values hold line breaks, import.txt lacks --multiline-fields")
         ids = {}
         for row in nodes:
             term = self._csv_node(row["iri:ID"])
@@ -623,9 +648,15 @@ class _Checker:
         for n in set(ids) ^ set(expect_nodes):
             self.fail(f"{where}: node {_n3(n)} only in {'the file' if n in ids else 'the reference'}")
         for n in set(ids) & set(expect_nodes):
-            types = [self.untag(t) for t in ids[n]["types:string[]"].split(";") if t]
-            types.sort()
-            want_types = sorted(_id(t) for t in want.nodes[n]["types"])
+            field = ids[n]["types:string[]"]
+            # terms compared as RDF terms: a language tag's case is no difference
+            types = Counter(map(self._item_term, field.split(delimiter) if field else []))
+            want_types = Counter(want.nodes[n]["types"])
+            want_labels = sorted({local_name(_id(t)) for t in want.nodes[n]["types"]}) \
+                or ["Resource"]
+            if sorted(map(self.untag, ids[n][":LABEL"].split(delimiter))) != want_labels:
+                self.fail(f"{where}: node {_n3(n)}: labels {ids[n][':LABEL']!r} split on "
+                          f"{delimiter!r} != {want_labels}")
             if self.untag(ids[n]["label"]) != expect_nodes[n]["label"] or types != want_types:
                 self.fail(f"{where}: node {_n3(n)}: file {ids[n]} != reference label "
                           f"{expect_nodes[n]['label']!r} types {want_types}")
@@ -670,8 +701,13 @@ def _xml(text: str) -> str:
 
 
 def _id(t: Node) -> str:
-    """The documented export form of a term: an IRI as itself, anything else in N-Triples."""
-    return str(t) if isinstance(t, URIRef) else t.n3()
+    """The documented export form of a term: an IRI as itself, anything else in N-Triples
+    (a language tag in lower case, as the store keeps it)."""
+    from kg_engine.core.rdf_text import term_ntriples
+
+    if isinstance(t, Literal) and t.language:
+        t = Literal(str(t), lang=t.language.lower())
+    return str(t) if isinstance(t, URIRef) else term_ntriples(t)
 
 
 def _n3(t: Any) -> str:

@@ -64,7 +64,7 @@ def test_unknown_extension_or_format_names_the_option_and_the_formats(tmp_path: 
     assert res.exit_code == 2 and "kg load --format" in res.output
     res = runner.invoke(app, ["load", str(data), "--format", "nope", "--db", db])
     assert res.exit_code == 2, res.output
-    assert "unknown RDF format 'nope'; use one of json-ld, n3, nquads" in res.output
+    assert "unknown RDF format 'nope'; use one of hext, json-ld, n3, nquads" in res.output
     assert "plugin" not in res.output  # not rdflib's "No plugin registered for (nope, …)"
     assert not (tmp_path / "k.sqlite").exists()
     res = runner.invoke(app, ["load", str(data), "--format", "nt", "--db", db])

@@ -76,3 +76,40 @@ def test_xml_formats_hold_any_literal_and_blank_node_types(tmp_path: Path) -> No
                                                                            newline="")))
         b = next(n for n in nodes if n["iri:ID"] == f"{EX}b")
         assert sorted(b["types:string[]"].split(";")) == ["_:cls", f"{EX}Person"]
+
+
+def test_list_values_keep_items_holding_their_separators(tmp_path: Path) -> None:
+    """GraphML/GEXF ``types`` were joined with spaces and Neo4j arrays with ';' whatever the
+    items held: a literal type "two words" read back as two types, a class IRI with ';'
+    (http://ex.org/k;v=C) as two types and two labels in Neo4j. Now list items never hold
+    white space (written \\u0020) and the Neo4j delimiter is one no item holds, named in
+    import.txt (found by kg_engine.testing.analyticsdiff with types like these)."""
+    from rdflib import RDF, Literal, URIRef
+
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.export.networks import array_delimiter
+
+    odd = URIRef("http://ex.org/k;v=C")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.add([(ex("a"), RDF.type, Literal("two words; a|b", lang="EN-GB")),
+                (ex("a"), RDF.type, odd), (ex("b"), RDF.type, Literal("line\nbreak"))])
+        for ext, reader in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+            kg.export(tmp_path / f"kg.{ext}")
+            g = reader(tmp_path / f"kg.{ext}")
+            assert sorted(g.nodes[f"<{EX}a>"]["types"].split(" ")) == [
+                '"two\\u0020words;\\u0020a|b"@en-gb', str(odd)]
+            assert g.nodes[f"<{EX}b>"]["types"] == '"line\\nbreak"'
+        kg.export(tmp_path / "neo4j", "csv")
+        folder = tmp_path / "neo4j"
+        nodes = list(csv.DictReader((folder / "nodes.csv").open(encoding="utf-8", newline="")))
+        a = next(n for n in nodes if n["iri:ID"] == f"{EX}a")
+        command = (folder / "import.txt").read_text()
+        assert "--array-delimiter=U+001F" in command and "--multiline-fields" not in command
+        assert sorted(a["types:string[]"].split("\x1f")) == ['"two words; a|b"@en-gb', str(odd)]
+        assert sorted(a[":LABEL"].split("\x1f")) == ['"two words; a|b"@en-gb', "k;v=C"]
+        kg.add([(ex("c"), ex("name"), ex("d")), (ex("c"), URIRef(f"{EX}label"),
+                                                  Literal("two\nlines"))])
+        kg.export(folder, "csv")
+        assert "--multiline-fields=true" in (folder / "import.txt").read_text()
+    assert array_delimiter(["a", "b c"]) == ";" and array_delimiter(["a;b"]) == "|"
+    assert array_delimiter(["a;b|\x1f\ue000"]) == "\ue001"

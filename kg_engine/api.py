@@ -346,13 +346,17 @@ class KnowledgeGraph:
         total: int | None = None,
         executor: str = "local",
         ray_address: str | None = None,
+        prune: bool = False,
     ) -> Any:
         """Extract entities and relations from text into the graph, with provenance.
 
         Every triple records its document id, sentence, character offsets, the extractor and
         its version, and a confidence where the model gives one (see :meth:`explain`).
         Re-running over unchanged documents changes nothing; a changed document's triples
-        are replaced.
+        are replaced, and those of a document its file no longer holds (a file emptied, a
+        paragraph gone) removed. Files of a folder that are not read (binary, not valid
+        UTF-8, hidden, links to folders…) are listed in the result's ``skipped_files`` with
+        the reason; see :mod:`kg_engine.extraction.corpus` for what is read and how.
 
         Args:
             texts_or_paths: a text, a file/folder path (``.txt``, ``.jsonl``, ``.csv``), a
@@ -376,10 +380,12 @@ class KnowledgeGraph:
                 :mod:`kg_engine.extraction.distributed`.
             ray_address: Ray cluster for ``executor="ray"``: ``None`` starts Ray on this
                 machine, ``"auto"`` joins the running one, ``"HOST:PORT"`` a given one.
+            prune: remove what was extracted from files since deleted from the folders
+                given (without it they are kept, and counted in the result's ``missing``).
 
         Returns:
             An :class:`~kg_engine.extraction.ingest.ExtractResult` (documents, skipped,
-            triples, added, seconds…).
+            triples, added, deleted, missing, skipped_files, seconds…).
 
         Raises:
             ModelError: the pipeline's models cannot be loaded.
@@ -400,13 +406,16 @@ class KnowledgeGraph:
         cache = self.__dict__.setdefault("_extraction_pipelines", {})
         if key not in cache or link_to_graph:
             cache[key] = load_extraction_pipeline(pipeline, overrides, known_labels=known)
+        from kg_engine.extraction.corpus import CorpusReport
+
+        report = CorpusReport()
         docs = as_documents(texts_or_paths, text_field=text_field, id_field=id_field,
-                            split=split)
+                            split=split, report=report)
         return extract_into(self.store, docs, cache[key], n_process=n_process,
                             batch_size=batch_size,
                             checkpoint=str(checkpoint) if checkpoint else None,
                             progress=progress, total=total, executor=executor,
-                            ray_address=ray_address)
+                            ray_address=ray_address, report=report, prune=prune)
 
     # -- GNN -------------------------------------------------------------------------------
     def train_gnn(

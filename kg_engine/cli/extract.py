@@ -4,7 +4,12 @@ Text → triples with provenance.
 
 Reads text files, JSON Lines and CSV (files or folders), runs the extraction pipeline with
 ``nlp.pipe`` batching and a progress bar, and writes the triples into the store, each with its
-provenance. Unchanged documents are skipped on re-runs; changed ones are replaced.
+provenance. Unchanged documents are skipped on re-runs; changed ones are replaced; those of
+files deleted from a folder are kept unless ``--prune``. Every file of a folder that is not
+read (binary, not valid UTF-8, hidden, a link to a folder…) is listed with the reason on
+stderr, and counted in the summary line (exit code 0: the other files were extracted). A
+problem with a file named on the command line, or a malformed JSONL/CSV file, is an error
+(exit code 2) before anything is written.
 ``--executor ray`` runs the pipeline on Ray workers (this process stays the one writer; see
 :mod:`kg_engine.extraction.distributed`); ``--n-process`` then caps the number of workers.
 """
@@ -69,6 +74,10 @@ def extract(
         str | None, typer.Option(help="Ray cluster with --executor ray: auto (the running "
                                  "one) or HOST:PORT; default: start Ray on this machine")
     ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="remove what was extracted from files since "
+                           "deleted from the folders given")
+    ] = False,
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Extract entities and relations from text into the graph (with provenance)."""
@@ -91,34 +100,55 @@ def extract(
 
                 raise InputNotFoundError(f"{p}: no such file or folder")
         overrides = _parse_set(set_ or [])
+        from kg_engine.extraction.corpus import CorpusReport, iter_documents
+
+        split = "paragraphs" if paragraphs else "none"
+        # read the whole corpus once first: malformed input fails before anything is
+        # written, and the progress bar knows the total
+        seen: set[str] = set()
+        first = CorpusReport()
+        for d in iter_documents(paths, text_field=text_field, id_field=id_field, split=split,
+                                report=first):
+            if d.id in seen:
+                raise ConfigError(f"document id {d.id!r} occurs twice; ids must be unique "
+                                  "(choose another --id-field)")
+            seen.add(d.id)
+        if not first.files:
+            _print_skipped(first.skipped)
+            raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))}"
+                              f"{f' ({len(first.skipped)} file(s) skipped, listed above)' if first.skipped else ''}: "
+                              "give files with text")
         kg = open_kg(db)
         with kg:
-            from kg_engine.extraction.corpus import iter_documents
-
-            def docs():
-                return iter_documents(paths, text_field=text_field, id_field=id_field,
-                                      split="paragraphs" if paragraphs else "none")
-
-            # read the whole corpus once first: malformed input fails before anything is
-            # written, and the progress bar knows the total
-            seen: set[str] = set()
-            for d in docs():
-                if d.id in seen:
-                    raise ConfigError(f"document id {d.id!r} occurs twice; ids must be unique "
-                                      "(choose another --id-field)")
-                seen.add(d.id)
-            if not seen:
-                raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))} "
-                                  "(empty files, or no --text-field values): give files with text")
-            result = kg.extract(docs(), pipeline, n_process=n_process, batch_size=batch_size,
-                                overrides=overrides, link_to_graph=link, total=len(seen),
-                                executor=executor, ray_address=address)
+            result = kg.extract(list(paths), pipeline, n_process=n_process,
+                                batch_size=batch_size, text_field=text_field,
+                                id_field=id_field, split=split, overrides=overrides,
+                                link_to_graph=link, total=len(seen), executor=executor,
+                                ray_address=address, prune=prune)
+    _print_skipped(result.skipped_files)
+    gone = ""
+    if result.deleted:
+        gone += f", removed {result.deleted:,} gone from their files or folders"
+    if result.missing:
+        gone += (f"; kept {result.missing:,} of files deleted since (--prune removes them)")
+    files = (f"; {len(result.skipped_files):,} file(s) not read (listed above)"
+             if result.skipped_files else "")
     console.print(
         f"extracted {result.triples:,} triples ({result.added:,} new) from {result.documents:,} "
         f"document(s), {result.entities:,} entity mentions; skipped {result.skipped:,} "
-        f"unchanged, replaced {result.replaced:,} changed; {result.seconds:.1f} s "
-        f"({result.words / max(result.seconds, 1e-9):,.0f} words/s) into {db}"
+        f"unchanged, replaced {result.replaced:,} changed{gone}{files}; "
+        f"{result.seconds:.1f} s ({result.words / max(result.seconds, 1e-9):,.0f} words/s) "
+        f"into {db}", soft_wrap=True,
     )
+
+
+def _print_skipped(skipped: list) -> None:
+    """One line per file not read, on stderr: the path and why."""
+    from kg_engine.cli.common import err_console
+
+    for s in skipped:
+        err_console.print(f"skipped {s.path}: {s.reason}", soft_wrap=True, markup=False,
+                          highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -379,13 +379,14 @@ class RayExtractionRunner(ExtractionRunner):
         ray = require_ray()
         done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
         done.update(known or {})
-        chunks = _chunks(self._todo(documents, done), self.batch_size)
+        bar = None
+        chunks = _chunks(self._todo(documents, done, lambda: bar and bar.update(1)),
+                         self.batch_size)
         ready = list(itertools.islice(chunks, 1))
         if not ready:  # nothing new or changed: no cluster needed
             return
         connect(self.address, num_cpus=self.workers)
         ckpt = None
-        bar = None
         finished = False
         try:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -396,6 +397,7 @@ class RayExtractionRunner(ExtractionRunner):
             ckpt = self._open_checkpoint()
             bar = tqdm(total=total, unit="doc", desc=f"extract (ray ×{n})",
                        disable=(not self.progress) if self.progress is not None else None)
+            bar.update(self.stats.skipped)  # unchanged documents seen before the bar began
             queue: deque[tuple[list[tuple[Document, bool]], Any, int]] = deque()
             load = [0] * n  # chunks submitted to each actor and not yet collected
             exhausted = False

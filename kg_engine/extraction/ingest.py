@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from rdflib import Literal, URIRef
 from kg_engine.core import TripleBatch
 from kg_engine.core.terms import LABEL_PREDICATES
 from kg_engine.errors import ConfigError
-from kg_engine.extraction.corpus import Document
+from kg_engine.extraction.corpus import CorpusReport, Document, SkippedFile
 
 __all__ = [
     "DOCUMENTS",
@@ -86,6 +86,10 @@ class ExtractResult:
         entities: entity mentions found.
         words: words in the processed documents.
         seconds: wall-clock time.
+        deleted: documents removed because their file no longer holds them (a file now
+            empty, a paragraph or record gone) or, with ``prune``, their file is gone.
+        missing: documents of files gone from a folder read, kept (``prune`` removes them).
+        skipped_files: the files of the folders read that were left out, and why.
     """
 
     documents: int = 0
@@ -97,6 +101,9 @@ class ExtractResult:
     entities: int = 0
     words: int = 0
     seconds: float = 0.0
+    deleted: int = 0
+    missing: int = 0
+    skipped_files: list[SkippedFile] = field(default_factory=list)
 
 
 def _ensure_table(store: _Store) -> None:
@@ -156,6 +163,8 @@ def extract_into(
     total: int | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    report: CorpusReport | None = None,
+    prune: bool = False,
 ) -> ExtractResult:
     """Run ``pipeline`` over ``documents`` and write the triples into ``store``.
 
@@ -173,6 +182,12 @@ def extract_into(
             (:mod:`~kg_engine.extraction.distributed`; this process stays the only writer).
         ray_address: the Ray cluster for ``executor="ray"``: ``None`` starts Ray on this
             machine, ``"auto"`` joins the running cluster, ``"HOST:PORT"`` a given one.
+        report: the :class:`~kg_engine.extraction.corpus.CorpusReport` that reading
+            ``documents`` fills in: with it, documents extracted earlier from a file read
+            now that no longer holds them are removed (a file emptied, a paragraph or a
+            ``path:line`` record gone), and those of files gone from a folder read are
+            counted (``missing``) or, with ``prune``, removed.
+        prune: remove the documents of files gone from the folders read (needs ``report``).
 
     Returns:
         An :class:`ExtractResult`.
@@ -207,7 +222,14 @@ def extract_into(
     name = str(pipeline.name)
     # closed at once when writing fails, not when garbage-collected: the runner's workers
     # (Ray actors, spaCy processes) and checkpoint file are released before the error is seen
-    with contextlib.closing(runner.run(documents, known=known, total=total)) as results:
+    seen: set[str] = set()
+
+    def tap(docs: Iterable[Document]) -> Iterable[Document]:
+        for doc in docs:
+            seen.add(doc.id)
+            yield doc
+
+    with contextlib.closing(runner.run(tap(documents), known=known, total=total)) as results:
         for item in results:
             with store.db.transaction():
                 _ensure_table(store)
@@ -233,9 +255,55 @@ def extract_into(
             res.triples += len(item.batch)
             res.entities += item.entities
             res.words += item.words
+    if report is not None:
+        _remove_gone(store, report, seen, prune, res)
+        res.skipped_files = list(report.skipped)
     res.skipped = runner.stats.skipped + late
     res.seconds = time.perf_counter() - started
     return res
+
+
+def _owner(doc_id: str, files: Mapping[str, str]) -> str | None:
+    """The file of ``files`` (id -> format) a document id was made from: the file's id
+    itself, or a text file's id followed by ``#p<N>`` (a paragraph), or a JSONL/CSV file's
+    followed by ``:<line>`` (a record without an id)."""
+    if doc_id in files:
+        return doc_id
+    for sep, formats in (("#p", ("text",)), (":", ("jsonl", "csv"))):
+        base, found, n = doc_id.rpartition(sep)
+        if found and n.isdigit() and files.get(base) in formats:
+            return base
+    return None
+
+
+def _remove_gone(store: _Store, report: CorpusReport, seen: set[str], prune: bool,
+                 res: ExtractResult) -> None:
+    """Remove the documents no longer in the files read (and, with ``prune``, those of files
+    gone from the folders read), each in one transaction with its record."""
+    import os
+
+    read = report.files
+    # files (and folders) there but not read this time keep their documents; an empty file
+    # was read (it holds none now), a second path to a file is read under the first
+    unread = {s.path: "text" for s in report.skipped if s.kind not in ("empty", "duplicate")}
+    unread.update({p: "jsonl" for p in unread if p.lower().endswith((".jsonl", ".ndjson"))})
+    unread.update({p: "csv" for p in unread if p.lower().endswith((".csv", ".tsv"))})
+    unread_folders = tuple(f + os.sep for f in unread)
+    folders = tuple(f.rstrip(os.sep) + os.sep for f in report.folders)
+    for doc_id in sorted(known_hashes(store)):
+        if doc_id in seen or _owner(doc_id, unread) is not None or \
+                doc_id.startswith(unread_folders):
+            continue  # still there, or its file was not read this time: left as it is
+        if _owner(doc_id, read) is None:
+            if not doc_id.startswith(folders):
+                continue  # from another file or folder than those read now
+            if not prune:
+                res.missing += 1
+                continue
+        with store.db.transaction():
+            res.removed += store.remove_source(doc_id)
+            store.db.execute("DELETE FROM kg_extraction_documents WHERE doc_id = ?", (doc_id,))
+        res.deleted += 1
 
 
 def as_documents(
@@ -244,12 +312,15 @@ def as_documents(
     text_field: str = "text",
     id_field: str = "id",
     split: str = "none",
+    report: CorpusReport | None = None,
 ) -> list[Document] | Iterable[Document]:
     """Documents from texts, paths and :class:`Document` objects (mixed).
 
     A string naming an existing file or folder is read as a corpus path; any other string is
-    a text whose id is ``text:`` + a hash prefix.
+    a text whose id is ``text:`` + a hash prefix. ``report`` collects what reading the paths
+    read and left out (:func:`~kg_engine.extraction.corpus.iter_documents`).
     """
+    import itertools
     from pathlib import Path
 
     from kg_engine.extraction.corpus import iter_documents
@@ -257,14 +328,23 @@ def as_documents(
     if isinstance(items, (str, Path, Document)):
         items = [items]
 
+    def is_path(it: Any) -> bool:
+        return isinstance(it, Path) or (isinstance(it, str) and len(it) < 4096
+                                        and "\n" not in it and _exists(it))
+
     def gen() -> Iterable[Document]:
-        for it in items:
+        paths: list[Any] = []  # consecutive paths are read together: each file once
+        for it in itertools.chain(items, [None]):
+            if paths and not is_path(it):
+                yield from iter_documents(paths, text_field=text_field, id_field=id_field,
+                                          split=split, report=report)  # type: ignore[arg-type]
+                paths = []
+            if it is None:
+                break
             if isinstance(it, Document):
                 yield it
-            elif isinstance(it, Path) or (isinstance(it, str) and len(it) < 4096
-                                          and "\n" not in it and _exists(it)):
-                yield from iter_documents([it], text_field=text_field, id_field=id_field,
-                                          split=split)  # type: ignore[arg-type]
+            elif is_path(it):
+                paths.append(it)
             elif isinstance(it, str):
                 yield Document.from_text(it)
             elif isinstance(it, Mapping) and text_field in it:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from kg_engine.core import TripleBatch
 from kg_engine.errors import InputSyntaxError
@@ -162,7 +162,8 @@ class ExtractionRunner:
         self.stats.entities += result.entities
 
     def _todo(
-        self, documents: Iterable[Document], known: Mapping[str, str]
+        self, documents: Iterable[Document], known: Mapping[str, str],
+        on_skip: Callable[[], Any] | None = None,
     ) -> Iterator[tuple[Document, bool]]:
         seen: set[str] = set()
         for doc in documents:
@@ -176,6 +177,8 @@ class ExtractionRunner:
             old = known.get(doc.id)
             if old == doc.hash:
                 self.stats.skipped += 1
+                if on_skip is not None:  # handled: the bar counts every document of the corpus
+                    on_skip()
                 continue
             yield doc, old is not None
 
@@ -200,7 +203,6 @@ class ExtractionRunner:
 
         done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
         done.update(known or {})
-        todo = self._todo(documents, done)
         pending: dict[int, tuple[Document, bool]] = {}
         parts: dict[int, list[tuple[int, int]]] = {}
         sentences: dict[int, int] = {}  # sentences of a document's parts so far
@@ -218,6 +220,7 @@ class ExtractionRunner:
         ckpt = self._open_checkpoint()
         bar = tqdm(total=total, unit="doc", desc="extract",
                    disable=(not self.progress) if self.progress is not None else None)
+        todo = self._todo(documents, done, lambda: bar.update(1))
         try:
             merged: TripleBatch | None = None
             entities = 0

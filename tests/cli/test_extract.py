@@ -47,3 +47,26 @@ def test_text_that_is_not_utf8_says_how_to_fix_it_from_the_shell(tmp_path) -> No
     out = " ".join(res.output.split())
     assert "latin1.txt" in out and "not valid utf-8 text" in out and "iconv" in out
     assert "encoding=" not in out  # kg extract has no such option
+
+
+def test_a_folder_with_files_that_are_not_text_and_a_name_that_is_not_utf8(tmp_path) -> None:
+    """A file name that is not UTF-8 crashed `kg extract` (internal error: surrogates not
+    allowed); files not read are listed with the reason, the run goes on (exit code 0)."""
+    import os
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / os.fsdecode(b"caf\xe9.txt")).write_text("Marie Curie worked in Paris.")
+    (corpus / "img.txt").write_bytes(b"\x89PNG\r\n\x1a\n\0\0")
+    (corpus / "latin.txt").write_bytes("Zoë Baird lives in Zürich.".encode("cp1252"))
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    res = runner.invoke(app, ["extract", str(corpus), "--db", db])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert f"skipped {corpus / 'img.txt'}: is a PNG image, not text" in out
+    assert f"skipped {corpus / 'latin.txt'}: not valid utf-8 text (invalid continuation byte at byte 2)" in out
+    assert "from 1 document(s)" in out and "2 file(s) not read" in out
+    with KnowledgeGraph(db) as kg:
+        from kg_engine.extraction.ingest import known_hashes
+
+        assert list(known_hashes(kg.store)) == [str(corpus / "caf\\xe9.txt")]

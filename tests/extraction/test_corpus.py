@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,73 @@ def test_split_long_cuts_at_paragraphs_then_sentences_and_covers_the_text() -> N
     assert all(0 < end - start <= 600 for start, end in spans)
     assert text[spans[0][1] - 2:spans[0][1]] == "\n\n"  # a paragraph break first
     assert split_long("no breaks" + "y" * 50, 20)[0] == (0, 20)  # no break late enough: hard cut
+
+
+@pytest.mark.parametrize("codec,bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"),
+                                       ("utf-32-le", b"\xff\xfe\x00\x00"),
+                                       ("utf-32-be", b"\x00\x00\xfe\xff"), ("utf-8", b"\xef\xbb\xbf")])
+def test_a_byte_order_mark_chooses_the_encoding(tmp_path, codec, bom) -> None:
+    """UTF-16/32 files (Windows' "Unicode" text) were "not valid utf-8 at byte 0"."""
+    text = "Zoë Baird lives in Zürich.\r\nJosé Martí."
+    (tmp_path / "u.txt").write_bytes(bom + text.encode(codec))
+    (doc,) = iter_documents(tmp_path / "u.txt")
+    assert (doc.text, doc.offset) == (text, 1)  # the mark counts in offsets, as in UTF-8
+
+
+def test_record_files_with_a_byte_order_mark_keep_their_first_record_and_ids(tmp_path) -> None:
+    """Excel's "CSV UTF-8" starts with a byte order mark: the header's first column was
+    "\\ufeffid", so every id was lost (ids became path:line); a JSONL file with one failed."""
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfid,text\r\nrow-a,Ada.\r\n")
+    (tmp_path / "t.jsonl").write_bytes(b"\xef\xbb\xbf" + b'{"id": "j", "text": "Bob."}\n')
+    (tmp_path / "u.tsv").write_bytes(b"\xff\xfe" + "id\ttext\r\nrow-u\tCy.\r\n".encode("utf-16-le"))
+    assert [(d.id, d.text) for d in iter_documents(tmp_path)] == [
+        ("row-a", "Ada."), ("j", "Bob."), ("row-u", "Cy.")]
+
+
+def test_a_folder_reports_every_file_it_does_not_read(tmp_path) -> None:
+    """PDF bytes named .txt and a text with a NUL byte were extracted as text; a PNG named
+    .txt stopped the whole run; links to nothing, FIFOs, other suffixes were left out
+    without a word, and a link to a file of the folder read it twice."""
+    from kg_engine.extraction.corpus import CorpusReport
+
+    (tmp_path / "a.txt").write_text("Ada was born in London.")
+    (tmp_path / "paper.txt").write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\n")
+    (tmp_path / "nul.txt").write_bytes(b"Ada.\0Bob.")
+    (tmp_path / "img.txt").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "latin.txt").write_bytes("Zoë.".encode("cp1252"))
+    (tmp_path / "empty.md").write_bytes(b" \n")
+    (tmp_path / "notes.rst").write_text("Bob.")
+    (tmp_path / ".hidden.txt").write_text("Bob.")
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "nowhere.txt")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "a.txt")
+    (tmp_path / "up").symlink_to(tmp_path, target_is_directory=True)
+    os.mkfifo(tmp_path / "fifo.txt")
+    report = CorpusReport()
+    assert [d.text for d in iter_documents(tmp_path, report=report)] == ["Ada was born in London."]
+    kinds = {Path(s.path).name: s.kind for s in report.skipped}
+    assert kinds == {"paper.txt": "binary", "nul.txt": "binary", "img.txt": "binary",
+                     "latin.txt": "encoding", "empty.md": "empty", "notes.rst": "unsupported",
+                     ".hidden.txt": "hidden", "gone.txt": "broken", "link.txt": "duplicate",
+                     "up": "link", "fifo.txt": "special"}
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert "byte 2" in reasons["latin.txt"] and "NUL byte at byte 4" in reasons["nul.txt"]
+    assert report.files == {str(tmp_path / "a.txt"): "text", str(tmp_path / "empty.md"): "text"}
+
+
+def test_suffixes_match_in_any_case_and_a_link_loses_to_its_file_in_any_order(tmp_path) -> None:
+    """NOTES.TXT and DATA.CSV in a folder were left out; the path kept of two to one file
+    does not depend on the order they were named in."""
+    (tmp_path / "NOTES.TXT").write_text("Ada.")
+    (tmp_path / "DATA.CSV").write_text("id,text\nr,Bob.\n")
+    assert [d.id for d in iter_documents(tmp_path)] == ["r", str(tmp_path / "NOTES.TXT")]
+    (tmp_path / "z.txt").symlink_to(tmp_path / "NOTES.TXT")
+    for order in ([tmp_path / "z.txt", tmp_path / "NOTES.TXT"],
+                  [tmp_path / "NOTES.TXT", tmp_path / "z.txt"]):
+        assert [d.id for d in iter_documents(order)] == [str(tmp_path / "NOTES.TXT")]
+
+
+def test_a_moved_paragraph_has_another_hash() -> None:
+    """The provenance of a paragraph depends on where it starts: a paragraph moved down (or a
+    file that gained a byte order mark) was "unchanged", its recorded offsets went stale."""
+    assert Document("f#p0", "Ada.", offset=0).hash != Document("f#p0", "Ada.", offset=3).hash
+    assert Document("f", "Ada.").hash == content_hash("Ada.")  # whole files: as before

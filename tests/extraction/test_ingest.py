@@ -198,3 +198,75 @@ def test_a_document_written_meanwhile_by_another_run_is_not_written_twice(store,
     bob = URIRef("urn:kg-engine:entity/Person/bob")
     assert {prov.source for q in store.triples((bob, RDFS.label, None))
             for prov in store.provenance_of(q)} == {"d3"}
+
+
+def _folder_run(store, folder, p, *, split="none", prune=False):
+    from kg_engine.extraction.corpus import CorpusReport
+
+    report = CorpusReport()
+    return extract_into(store, as_documents(str(folder), split=split, report=report), p,
+                        progress=False, report=report, prune=prune)
+
+
+def test_documents_a_file_no_longer_holds_are_removed(store, tmp_path) -> None:
+    """A file emptied, or with a paragraph fewer, kept its old documents' triples: stale
+    facts citing text that is not there any more."""
+    (tmp_path / "a.txt").write_text("Ada.\n\nBob.\n")
+    (tmp_path / "b.txt").write_text("Cy.")
+    p = _pipeline()
+    assert _folder_run(store, tmp_path, p, split="paragraphs").documents == 3
+    (tmp_path / "a.txt").write_text("Ada.\n")
+    (tmp_path / "b.txt").write_text("  \n")
+    res = _folder_run(store, tmp_path, p, split="paragraphs")
+    assert (res.documents, res.skipped, res.deleted) == (0, 1, 2)
+    assert set(known_hashes(store)) == {f"{tmp_path / 'a.txt'}#p0"}
+    labels = {str(o) for _, _, o, _ in store.triples((None, RDFS.label, None))}
+    assert labels == {"Ada"}
+
+
+def test_a_moved_paragraph_is_extracted_again_with_its_new_offsets(store, tmp_path) -> None:
+    """Its text unchanged, a paragraph moved down was skipped: its provenance kept the old
+    offsets, which sliced other text of the file."""
+    f = tmp_path / "a.txt"
+    f.write_text("Ada met Bob.\n")
+    p = _pipeline()
+    _folder_run(store, tmp_path, p, split="paragraphs")
+    f.write_text("\n\n\nAda met Bob.\n")
+    assert _folder_run(store, tmp_path, p, split="paragraphs").documents == 1
+    ada = URIRef("urn:kg-engine:entity/Person/ada")
+    (prov,) = {pv for q in store.triples((ada, RDFS.label, None))
+               for pv in store.provenance_of(q)}
+    assert f.read_text()[prov.start:prov.end] == "Ada"
+
+
+def test_deleted_files_are_kept_and_counted_until_prune(store, tmp_path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("Ada.")
+    (tmp_path / "b.txt").write_text("Bob.")
+    p = _pipeline()
+    extract_into(store, [Document("elsewhere", "Cy.")], p, progress=False)
+    _folder_run(store, tmp_path, p)
+    (tmp_path / "sub" / "a.txt").unlink()
+    res = _folder_run(store, tmp_path, p)
+    assert (res.missing, res.deleted) == (1, 0)
+    assert str(tmp_path / "sub" / "a.txt") in known_hashes(store)
+    res = _folder_run(store, tmp_path, p, prune=True)
+    assert (res.missing, res.deleted) == (0, 1)
+    # documents of other inputs are never touched
+    assert set(known_hashes(store)) == {"elsewhere", str(tmp_path / "b.txt")}
+
+
+def test_only_a_files_own_documents_go_with_it(store, tmp_path, monkeypatch) -> None:
+    """A file named `text` read now must not take the documents `text:<hash>` of strings
+    with it (`:<line>` ids are a JSONL/CSV file's)."""
+    from kg_engine.extraction.corpus import CorpusReport
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "text").write_text("Ada.")
+    p = _pipeline()
+    extract_into(store, [Document("text:123", "Cy.")], p, progress=False)
+    report = CorpusReport()
+    res = extract_into(store, as_documents(["text"], report=report), p, progress=False,
+                       report=report, prune=True)
+    assert (res.documents, res.deleted) == (1, 0)
+    assert set(known_hashes(store)) == {"text", "text:123"}

@@ -107,3 +107,11 @@ def test_texts_over_max_length_go_through_in_parts(nlp) -> None:
     sentences = sorted({(p.sentence, p.start // 21) for _, p in parts[0].batch})
     assert sentences == sorted({(p.sentence, p.start // 21) for _, p in whole[0].batch})
     assert sorted({p.sentence for _, p in parts[0].batch}) == list(range(40))
+
+
+def test_the_progress_bar_counts_unchanged_documents(nlp, capsys) -> None:
+    """Unchanged documents were never counted: a re-run's bar ended at 0/3."""
+    runner = ExtractionRunner(nlp, progress=True)
+    known = {d.id: d.hash for d in DOCS}
+    assert list(runner.run(DOCS, known=known, total=len(DOCS))) == []
+    assert f"{len(DOCS)}/{len(DOCS)}" in capsys.readouterr().err

@@ -113,11 +113,13 @@ def extract(
                 raise ConfigError(f"document id {d.id!r} occurs twice; ids must be unique "
                                   "(choose another --id-field)")
             seen.add(d.id)
-        if not first.files:
-            _print_skipped(first.skipped)
-            raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))}"
-                              f"{f' ({len(first.skipped)} file(s) skipped, listed above)' if first.skipped else ''}: "
-                              "give files with text")
+        if not seen:  # one line, as every bad-input error: the first files not read named
+            listed = "".join(f"; {s.path}: {s.reason}" for s in first.skipped[:3])
+            if len(first.skipped) > 3:
+                listed += f"; and {len(first.skipped) - 3} more file(s) not read"
+            raise ConfigError(f"no text to extract from in {', '.join(map(str, paths))} "
+                              f"(empty files, or no --text-field values{listed}): give files "
+                              "with text")
         kg = open_kg(db)
         with kg:
             result = kg.extract(list(paths), pipeline, n_process=n_process,

@@ -130,6 +130,16 @@ def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
     return kg
 
 
+def store_prefixes(kg: Any) -> dict[str, str]:
+    """The prefixes tables shorten IRIs with (``kg query``, ``kg stats``): rdf, rdfs, owl and
+    xsd, then those the store binds (the Turtle files loaded, ``kg.graph.bind``)."""
+    from rdflib.namespace import OWL, RDF, RDFS, XSD
+
+    out = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD)}
+    out.update({p: str(ns) for p, ns in kg.graph.store.namespaces() if p})
+    return out
+
+
 def reasoning_text(kg: Any) -> str | None:
     """The store's reasoning profile for people: the built-in rule set's name, or the user
     rules' inferred graph (the profile records those as ``"program"``); ``None``: off."""

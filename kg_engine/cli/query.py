@@ -35,6 +35,7 @@ from kg_engine.cli.common import (
     DbOption,
     open_kg,
     report,
+    store_prefixes,
     user_errors,
 )
 from kg_engine.core.inputs import check_file
@@ -229,10 +230,7 @@ _PREFIX = re.compile(r"PREFIX\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
 
 def _prefixes(kg, text: str) -> dict[str, str]:
     """Prefixes for the table: rdf/rdfs/owl/xsd, the store's, then the query's own."""
-    from rdflib.namespace import OWL, RDF, RDFS, XSD
-
-    out = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD)}
-    out.update({p: str(ns) for p, ns in kg.graph.store.namespaces() if p})
+    out = store_prefixes(kg)
     out.update({m.group(1) or "": m.group(2) for m in _PREFIX.finditer(text)})
     return out
 

@@ -1,4 +1,9 @@
-"""``kg stats``: counts, top predicates and size of a store."""
+"""``kg stats``: counts, top predicates and size of a store.
+
+The table names predicates as ``kg query`` tables do: shortened with the store's prefixes
+(those of the files loaded) and rdf/rdfs/owl/xsd (``foaf:knows``), else ``<iri>``; ``--json``
+keeps full IRIs.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from kg_engine.cli.common import (
     console,
     open_kg,
     reasoning_text,
+    store_prefixes,
     user_errors,
 )
 
@@ -27,6 +33,7 @@ def stats(
     with user_errors(), open_kg(db, readonly=True) as kg:
         info = kg.stats()
         reasoning = reasoning_text(kg)
+        prefixes = store_prefixes(kg)
     if not info["url"].startswith("sqlite:"):
         from kg_engine.store.database import redact_url
 
@@ -45,9 +52,13 @@ def stats(
                   if reasoning else "reasoning: off (asserted statements only)",
                   markup=False, highlight=False)
     if info["top_predicates"]:
+        from rdflib import URIRef
+
+        from kg_engine.sparql.results import human_term
+
         table = Table("predicate", "statements")
         for p, n in info["top_predicates"]:
-            table.add_row(escape(p), f"{n:,}")
+            table.add_row(escape(human_term(URIRef(p), prefixes)), f"{n:,}")
         console.print(table)
 
 

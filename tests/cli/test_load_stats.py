@@ -27,6 +27,25 @@ def test_load_then_stats(tmp_path: Path) -> None:
     assert info["statements"] > 50 and info["graphs"] == 1 and info["default_graph_statements"] == 0
 
 
+def test_stats_names_predicates_with_the_store_prefixes(tmp_path: Path) -> None:
+    # kg stats printed full IRIs where kg query's table, on the same store, prints ex:knows
+    db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    data = tmp_path / "d.ttl"
+    data.write_text("@prefix ex: <http://example.org/vocab#> .\n"
+                    "ex:a ex:knows ex:b , ex:c ; a ex:Person ; <urn:p> 1 .\n")
+    assert runner.invoke(app, ["load", str(data), "--db", db]).exit_code == 0
+    res = runner.invoke(app, ["stats", "--db", db])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip()
+            for line in res.output.splitlines() if line.count("│") == 3}
+    assert rows == {"ex:knows": "2", "rdf:type": "1",
+                    "<urn:p>": "1"}, res.output
+    query = runner.invoke(app, ["query", "--db", db, "SELECT ?p WHERE { ex:a ?p ex:b }"])
+    assert "ex:knows" in query.output  # the same name as kg query's table
+    info = json.loads(runner.invoke(app, ["stats", "--db", db, "--json"]).output)
+    assert ["http://example.org/vocab#knows", 2] in info["top_predicates"]  # JSON: full IRIs
+
+
 def test_db_defaults_to_kg_db_environment_variable(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'env.sqlite'}"
     res = runner.invoke(app, ["load", str(DATA / "sample" / "university.ttl")], env={"KG_DB": db})

@@ -298,7 +298,7 @@ def _space_refused(url: str, name: str) -> str | None:
     write error); ``None`` otherwise."""
     import tempfile
 
-    path = sqlite_path(url)
+    path = sqlite_path(url) if url.startswith("sqlite:") else None  # (or "the store")
     folder = Path(path).resolve().parent if path else Path(tempfile.gettempdir())
     if name == "SQLITE_FULL":
         text = space_refused(errno.ENOSPC, folder)

@@ -266,3 +266,16 @@ def test_a_write_past_the_file_size_limit_is_named(tmp_path) -> None:
         "(200,000 bytes, ulimit -f): raise the limit and run the command again")
     assert len(store) == 1
     store.close()
+
+
+def test_a_full_disk_is_named_for_a_store_without_a_url() -> None:
+    """database_error's url may be a description ("the store": the error came before the
+    store was known): its full-disk message failed 'cannot parse database URL'."""
+    import sqlite3
+
+    from kg_engine.store.database import database_error
+
+    err = sqlite3.OperationalError("database or disk is full")
+    err.sqlite_errorname = "SQLITE_FULL"
+    assert str(database_error(err, "the store")).startswith(
+        "the store could not be written: the disk is full (")

@@ -97,7 +97,8 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-#: Stores opened by the running command: (knowledge graph, file the command created or None).
+#: Stores opened by the running command: (knowledge graph — None: its opening failed —, file
+#: the command created or None).
 _opened: list[tuple[Any, Path | None]] = []
 #: Their connections, kept until the next command (how their transactions ended).
 _touched: list[Any] = []
@@ -124,7 +125,12 @@ def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
     url = (os.environ.get("KG_DB") or DEFAULT_DB) if db is None else db
     path = sqlite_path(url) if url.strip() else None
     new = Path(path) if path and not os.path.exists(path) and not readonly else None
-    kg = KnowledgeGraph(url, readonly=readonly, create=create)
+    try:
+        kg = KnowledgeGraph(url, readonly=readonly, create=create)
+    except BaseException:  # creating it failed (the disk is full): the file is removed too
+        if new is not None:
+            _opened.append((None, new))
+        raise
     _opened.append((kg, new))
     _touched.append(kg.store.db)
     return kg
@@ -178,8 +184,9 @@ def _remove_created() -> None:
     command or by another process that opened the new file meanwhile (see :func:`_unused`)."""
     while _opened:
         kg, new = _opened.pop()
-        with contextlib.suppress(Exception):
-            kg.store.close()
+        if kg is not None:
+            with contextlib.suppress(Exception):
+                kg.store.close()
         if new is not None and _unused(new):
             for suffix in ("-journal", "-wal", "-shm", ""):
                 with contextlib.suppress(OSError):
@@ -198,19 +205,23 @@ def _unused(path: Path) -> bool:
 
     Two commands may start on one new file at once: the one that fails must not delete the
     store the other one is writing or has written (``kg load A`` and a failing ``kg load B``
-    started together left nothing of A's committed load). A connection open elsewhere keeps
-    the write-ahead log and its index (``-wal``/``-shm``) in place (the last one to close
-    removes them); without them the file alone holds the store, read here as it is.
+    started together left nothing of A's committed load). Every SQLite connection to a store
+    holds a shared lock on a byte of its write-ahead log's index (``-shm``) while it is
+    open (:func:`_held_elsewhere`); a log left without one (its checkpoint failed: the disk
+    is full) is read with the file, so that what another process committed in it counts.
     """
     import sqlite3
 
-    def busy() -> bool:
-        return any(os.path.exists(f"{path}{suffix}") for suffix in ("-wal", "-shm", "-journal"))
-
-    if busy():
+    if _held_elsewhere(path):
         return False
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        logged = os.path.getsize(f"{path}-wal") > 0
+    except OSError:
+        logged = False
+    # without a log the file alone holds the store, read as it is
+    query = "mode=ro" if logged else "mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?{query}", uri=True)
         try:
             tables = [r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -228,7 +239,33 @@ def _unused(path: Path) -> bool:
             conn.close()
     except (sqlite3.Error, OSError):
         return False  # not readable as a store: keep it
-    return not busy()
+    return not _held_elsewhere(path)  # (nobody opened it meanwhile)
+
+
+#: Exit 1 when another process holds a lock on the ``-shm`` file argv[1] at SQLite's (unix
+#: VFS) "dead man switch" byte, 128: every connection holds a shared lock there while it has
+#: the store open. Run in a child process: closing a descriptor of a file drops ALL of the
+#: closing process's POSIX locks on it (SQLite's own, of connections still open), and a
+#: child sees this process's connections too.
+_PROBE = """import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+lock = fcntl.fcntl(fd, fcntl.F_GETLK, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 128, 1, 0))
+sys.exit(struct.unpack("hhqqi4x", lock)[0] != fcntl.F_UNLCK)
+"""
+
+
+def _held_elsewhere(path: Path) -> bool:
+    """Whether another connection has the SQLite store ``path`` open (its lock on the log
+    index ``-shm``, see :data:`_PROBE`; a rollback journal counts as in use)."""
+    import subprocess
+
+    if os.path.exists(f"{path}-journal"):
+        return True
+    if not os.path.exists(f"{path}-shm"):
+        return False
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE, f"{path}-shm"],
+                          capture_output=True, check=False)
+    return done.returncode != 0
 
 
 def guard(command: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
@@ -257,7 +294,8 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
                 raise
             from kg_engine.api import lower_layer_error
 
-            url = next((kg.url for kg, _ in _opened if "store" in kg.__dict__), None)
+            url = next((kg.url for kg, _ in _opened if kg is not None and "store" in kg.__dict__),
+                       None)
             err = lower_layer_error(exc, url)
             if err is None:
                 report(f"internal error in kg {name} ({type(exc).__name__}: {exc}); this is a "

@@ -158,3 +158,26 @@ def test_a_failed_command_keeps_a_new_store_another_process_wrote(tmp_path_facto
     common.open_kg(f"sqlite:///{path}")
     common._remove_created()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["open.sqlite", "written.sqlite"]
+
+
+def test_a_new_store_whose_log_could_not_be_checkpointed_is_removed(tmp_path_factory) -> None:
+    """A load into a new store, the disk full (or the file size limit reached): its log
+    could not be copied into the file at close, so -wal and -shm stayed, which read as
+    'another process has it open': the empty store and its log were left behind. Now a
+    log that no connection holds is read with the file; nothing is left."""
+    from typer.testing import CliRunner
+
+    from kg_engine.cli.app import app
+    from kg_engine.testing.iofaults import file_size_limit
+
+    tmp_path = tmp_path_factory.mktemp("full")
+    data = tmp_path / "d.nt"
+    data.write_text("".join(f"<urn:s{i}> <urn:p> \"{'x' * 100}{i}\" .\n" for i in range(2000)))
+    store = tmp_path / "new"
+    store.mkdir()
+    for limit in (3000, 30_000, 60_000):  # creating the file, its log, the load
+        with file_size_limit(limit):
+            res = CliRunner().invoke(app, ["load", str(data), "--db",
+                                           f"sqlite:///{store / 'kg.sqlite'}"])
+        assert res.exit_code == 2 and "file size limit" in res.output, res.output
+        assert list(store.iterdir()) == [], limit

@@ -9,6 +9,7 @@ a query the server refuses (``SERVICE``, remote LOAD)  400
 the triple or graph asked for is not in the store     404
 query timeout (the SQL was cancelled)                 503
 the store is locked by another process (a long load)  503
+the server's disk refused a write (full, limit)       507
 anything else kg-engine raises on purpose             400
 ====================================================  ======
 
@@ -53,6 +54,22 @@ def _locked(exc: BaseException) -> bool:
     return False
 
 
+def _storage_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` was caused by the server's storage refusing a write: its disk full,
+    its file size limit reached (SQLite's FULL and I/O errors, PostgreSQL's ``DiskFull``, a
+    file write's ENOSPC/EFBIG/EDQUOT): the server's state, not the request's fault."""
+    from kg_engine.core.files import SPACE_ERRNOS
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        name = getattr(seen, "sqlite_errorname", "") or type(seen).__name__
+        if name.startswith(("SQLITE_FULL", "SQLITE_IOERR")) or name == "DiskFull" or (
+                isinstance(seen, OSError) and seen.errno in SPACE_ERRNOS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def error_response(exc: BaseException, url: str | None = None) -> Response:
     """The HTTP response for ``exc`` (see the table in the module doc).
 
@@ -76,6 +93,8 @@ def error_response(exc: BaseException, url: str | None = None) -> Response:
         return PlainTextResponse(str(exc) + "\n", 503, headers={"Retry-After": "1"})
     if isinstance(exc, StoreError) and _locked(exc):  # the server's state, not the request
         return PlainTextResponse(str(exc) + "\n", 503, headers={"Retry-After": "5"})
+    if isinstance(exc, KgEngineError) and _storage_refused(exc):  # was a 400: "your fault"
+        return PlainTextResponse(str(exc) + "\n", 507)
     if isinstance(exc, KeyError) and isinstance(exc, KgEngineError):  # NotInStoreError
         return PlainTextResponse(str(exc) + "\n", 404)
     if isinstance(exc, (KgEngineError, SyntaxError)):

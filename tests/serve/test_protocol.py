@@ -359,6 +359,29 @@ def test_a_store_locked_by_another_process_is_503_not_400():
     assert error_response(StoreError("graph <urn:g> does not exist")).status_code == 400
 
 
+def test_a_full_disk_is_507_not_400():
+    """The server's disk full or its file size limit reached: 507 Insufficient Storage (the
+    server's state) with the message naming the cause; it was a 400, the client's fault.
+    A driver error that reached the boundary raw gets the same (tests/testing/
+    test_iofaults.py runs kg serve --update under a file size limit)."""
+    import errno
+    import sqlite3
+
+    from kg_engine.core.files import write_failure
+    from kg_engine.serve.errors import error_response
+    from kg_engine.store.database import database_error
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorname = "SQLITE_FULL"
+    store_error = database_error(full, "sqlite:///kg.sqlite")
+    store_error.__cause__ = full  # as the API's boundary raises it
+    for exc in (full, store_error,
+                write_failure(OSError(errno.EFBIG, "File too large"), "out.ttl")):
+        response = error_response(exc, "sqlite:///kg.sqlite")
+        assert response.status_code == 507, exc
+        assert b"disk is full" in response.body or b"too large" in response.body
+
+
 def test_cors_only_when_asked(serve, demo_db):
     """A web page of another origin (a hosted YASGUI, a notebook front end) could not call the
     endpoint: no preflight answer (405), no Access-Control-Allow-Origin. `--cors ORIGIN` turns

@@ -34,6 +34,7 @@ __all__ = [
     "RuleTimeoutError",
     "StoreError",
     "StoreURLError",
+    "StoreUpgradeRequired",
     "TermError",
     "UnsupportedOperationError",
 ]
@@ -117,6 +118,12 @@ class StoreError(KgEngineError, RuntimeError):
 
 class StoreURLError(StoreError, ValueError):
     """A database URL kg-engine cannot open (unknown scheme, missing driver)."""
+
+
+class StoreUpgradeRequired(StoreError):
+    """A read-only open of a store an older kg-engine wrote, which must be upgraded (opened
+    for writing once, e.g. ``kg vacuum``) before it is read: answers from it as it is could
+    be wrong (:mod:`kg_engine.store.migrate`)."""
 
 
 class TermError(KgEngineError, ValueError):

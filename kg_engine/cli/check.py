@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
-from kg_engine.errors import StoreError
+from kg_engine.errors import StoreError, StoreUpgradeRequired
+
+if TYPE_CHECKING:
+    from kg_engine.store.check import CheckReport
 
 #: Exit code of ``kg check`` when the store is not sound.
 EXIT_UNSOUND = 3
@@ -43,6 +46,8 @@ def check(
     with user_errors():
         try:
             kg = open_kg(url, readonly=True)
+        except StoreUpgradeRequired as exc:  # not answerable as it is, but checkable
+            report = _check_older_store(url, quick, str(exc))
         except StoreError as exc:
             if not isinstance(exc.__cause__, sqlite3.DatabaseError) or isinstance(
                     exc.__cause__, sqlite3.OperationalError):
@@ -60,6 +65,20 @@ def check(
         console.print(f"{shown}: {report}", markup=False, highlight=False, soft_wrap=True)
     if not report.sound:
         raise typer.Exit(EXIT_UNSOUND)
+
+
+def _check_older_store(url: str, quick: bool, why: str) -> CheckReport:
+    """Check a store an older kg-engine wrote without upgrading it (it is only read)."""
+    from kg_engine.store.check import check_store
+    from kg_engine.store.database import Database
+
+    db = Database.connect(url, readonly=True, create=False)
+    try:
+        report = check_store(db, quick=quick)
+    finally:
+        db.close()
+    typer.echo(f"note: {why}", err=True)  # stdout stays the report (--json)
+    return report
 
 
 def register(app: typer.Typer) -> None:

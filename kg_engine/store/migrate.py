@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from kg_engine.errors import StoreError
+from kg_engine.errors import StoreError, StoreUpgradeRequired
 from kg_engine.store import schema
 from kg_engine.store.database import Database
 from kg_engine.store.reasoning import read_profile
@@ -60,8 +60,8 @@ def upgrade(db: Database, version: str, url: str, *, readonly: bool,
             upgrade's transaction when the store has a profile).
 
     Raises:
-        StoreError: ``readonly`` and the store's data needs rewriting, or the rewrite failed
-            (nothing is changed then).
+        StoreUpgradeRequired: ``readonly`` and the store's data needs rewriting.
+        StoreError: the rewrite failed (nothing is changed then).
     """
     upper = (
         "SELECT id, lex, lang FROM kg_terms WHERE kind = ? AND lang <> '' AND lang <> lower(lang)"
@@ -80,7 +80,7 @@ def upgrade(db: Database, version: str, url: str, *, readonly: bool,
             needs.append(f"has the reasoning profile {profile.rules}, whose closure this "
                          "version's rule engine recomputes")
         if needs:
-            raise StoreError(
+            raise StoreUpgradeRequired(
                 f"{url} was written by an older kg-engine (store schema version {version}) and "
                 f"{'; it '.join(needs)}: upgrade it in place once by opening it for writing "
                 f"(kg vacuum --db {url})")

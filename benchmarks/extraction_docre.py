@@ -14,7 +14,7 @@
     # type accuracy of the NER and of the entity typer on the Re-DocRED test mentions
     python benchmarks/extraction_docre.py types --pipeline 'wikidata_hybrid:doc_relations.quantize=true'
     # words/s of the docre_open and docre pipelines (NER + doc relations + RDF) vs plain en_core_web_sm
-    python benchmarks/extraction_docre.py throughput --limit 300 [--int8]
+    python benchmarks/extraction_docre.py throughput --limit 300 [--int8] [--pipeline NAME ...]
     # relations the docre pipeline extracts from WikiText-2 paragraphs, for judging by hand
     python benchmarks/extraction_docre.py sample --limit 400 --n 50 --out benchmarks/results/docre_wikitext_sample.jsonl
     # … all extractors' relations of a pipeline (e.g. --pipeline wikidata_hybrid --all-relations)
@@ -180,13 +180,14 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
         nlp = load_pipeline("en_core_web_sm", exclude=["parser", "tagger", "attribute_ruler",
                                                        "lemmatizer", "senter"])
         comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(args.model),
-                                    threshold=0.5, quantize=False)
+                                    threshold=0.5, quantize=False,
+                                    trim_mentions=args.trim_mentions)
         (soft, strict), info = e2e_predictions(comp, nlp, test)
         for tag, pred in (("e2e_soft", soft), ("e2e_strict", strict)):
             s = score_docred(pred, test, facts)
             out[tag] = {k: round(v * 100, 2) if isinstance(v, float) else v for k, v in s.items()}
             print(tag, json.dumps(out[tag]), flush=True)
-        out["e2e_entities"] = info
+        out["e2e_entities"] = {**info, "trim_mentions": args.trim_mentions}
         print(json.dumps(info))
     out["load_after"] = _load()
     return out
@@ -369,6 +370,17 @@ def _paragraphs(limit: int, offset: int = 0) -> list[dict[str, Any]]:
     return rows
 
 
+def _seen_paragraphs() -> set[str]:
+    """Ids of the WikiText-2 paragraphs that any earlier sample or judgement wrote down (every
+    file under benchmarks/results, and docs/benchmarks.md): paragraphs someone has read."""
+    import re
+
+    pat = re.compile(r"wt2test-\d{3}-\d{3}")
+    files = [p for p in (REPO / "benchmarks" / "results").rglob("*") if p.is_file()]
+    return {m for f in [*files, REPO / "docs" / "benchmarks.md"]
+            for m in pat.findall(f.read_text(encoding="utf-8", errors="replace"))}
+
+
 def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
@@ -390,10 +402,11 @@ def cmd_throughput(args: argparse.Namespace) -> dict[str, Any]:
 
     plain = load_pipeline("en_core_web_sm")
     run("plain_en_core_web_sm", lambda: list(plain.pipe(texts, batch_size=64)))
-    for tag, name, ov in (("docre_open", "docre_open", {}), ("docre", "docre", {}),
-                          ("docre_int8", "docre", {"doc_relations.quantize": True})):
-        if tag == "docre_int8" and not args.int8:
-            continue
+    runs = [(name, name, {}) for name in args.pipeline]
+    if args.int8:  # the int8 dynamic quantisation of the last pipeline named
+        runs.append((f"{args.pipeline[-1]}_int8", args.pipeline[-1],
+                     {"doc_relations.quantize": True}))
+    for tag, name, ov in runs:
         pipe = load_extraction_pipeline(name, ov)
 
         def go(pipe: Any = pipe) -> None:
@@ -411,6 +424,9 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     from kg_engine.extraction.pipeline import load_extraction_pipeline
 
     rows = _paragraphs(args.limit, args.offset)
+    if args.skip_seen:
+        seen = _seen_paragraphs()
+        rows = [r for r in rows if r["id"] not in seen]
     overrides = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in args.set)}
     pipe = load_extraction_pipeline(args.pipeline, overrides)
     found = []
@@ -448,7 +464,8 @@ def cmd_sample(args: argparse.Namespace) -> dict[str, Any]:
     by_agent: dict[str, int] = {}
     for r in found:
         by_agent[str(r.get("agent"))] = by_agent.get(str(r.get("agent")), 0) + 1
-    return {"paragraphs": len(rows), "offset": args.offset, "words": words,
+    return {"paragraphs": len(rows), "offset": args.offset, "skip_seen": args.skip_seen,
+            "first_id": rows[0]["id"] if rows else None, "words": words,
             "relations": len(found), "by_agent": by_agent,
             "per_1000_words": round(1000 * len(found) / max(1, words), 2), "sampled": len(picked),
             "out": args.out}
@@ -637,6 +654,8 @@ def main() -> None:
     r.add_argument("--per-relation", action="store_true",
                    help="predicted/correct/gold counts per relation (threshold 0.5)")
     r.add_argument("--e2e", action="store_true")
+    r.add_argument("--trim-mentions", action="store_true",
+                   help="--e2e: mentions without a leading article / trailing punctuation")
     pl = sub.add_parser("pipelines", help="end-to-end Re-DocRED F1 of extraction pipelines")
     pl.add_argument("pipelines", nargs="+",
                     help="NAME or NAME:KEY=JSON;KEY=JSON (overrides), e.g. "
@@ -655,7 +674,10 @@ def main() -> None:
     ty.add_argument("--limit", type=int, default=0)
     t = sub.add_parser("throughput")
     t.add_argument("--limit", type=int, default=300)
-    t.add_argument("--int8", action="store_true")
+    t.add_argument("--int8", action="store_true", help="also the last pipeline in int8")
+    t.add_argument("--pipeline", action="append", default=None,
+                   help="named pipeline to time beside plain en_core_web_sm (repeatable; "
+                        "default: docre_open, docre)")
     s = sub.add_parser("sample")
     s.add_argument("--limit", type=int, default=400)
     s.add_argument("--pipeline", default="docre")
@@ -665,6 +687,9 @@ def main() -> None:
     s.add_argument("--all-relations", action="store_true",
                    help="sample all extractors' relations (doc._.relations), not only the model's")
     s.add_argument("--n", type=int, default=50)
+    s.add_argument("--skip-seen", action="store_true",
+                   help="leave out paragraphs named in any file under benchmarks/results or in "
+                        "docs/benchmarks.md (earlier samples and judgements)")
     s.add_argument("--seed", type=int, default=13)
     s.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "docre_wikitext_sample.jsonl"))
     th = sub.add_parser("thresholds")
@@ -689,6 +714,8 @@ def main() -> None:
                     help="no fitting: Re-DocRED P/R/F1 (gold entities) of this schema config's "
                          "relations at its thresholds on --split (e.g. test)")
     args = ap.parse_args()
+    if args.cmd == "throughput" and not args.pipeline:
+        args.pipeline = ["docre_open", "docre"]
     fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,
           "types": cmd_types,
           "thresholds": cmd_thresholds}[args.cmd]

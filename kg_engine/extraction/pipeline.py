@@ -45,7 +45,7 @@ _SECTIONS = {"pipeline", "entity_mapper", "linking", "rdf", "doc_relations"}
 _PIPELINE_KEYS = {"spacy", "exclude", "enable", "relation_model", "batch_size",
                   "doc_relation_model", "pattern_relations", "entity_typer"}
 _DOC_RELATION_KEYS = {"schema", "threshold", "max_evidence", "max_entities", "quantize",
-                      "skip_listed", "same_sentence", "typed_literals"}
+                      "skip_listed", "same_sentence", "typed_literals", "trim_mentions"}
 
 
 @dataclass

@@ -101,6 +101,8 @@ class DocRelationExtractor:
             coordinated list.
         same_sentence: relations only between entities that share a sentence.
         typed_literals: drop relations whose TIME/NUM tail does not parse as a date/number.
+        trim_mentions: mentions without a leading article or trailing punctuation / "'s", as
+            Re-DocRED marks them (the spans in the relations are the trimmed ones).
 
     Raises:
         ModelError: missing/corrupt model files (the error names the file).
@@ -110,7 +112,8 @@ class DocRelationExtractor:
     def __init__(self, nlp: Language, name: str, model: str, schema: str | None = None,
                  threshold: float = 0.5, max_evidence: int = 3, max_entities: int = 80,
                  quantize: bool = False, skip_listed: bool = True,
-                 same_sentence: bool = False, typed_literals: bool = True) -> None:
+                 same_sentence: bool = False, typed_literals: bool = True,
+                 trim_mentions: bool = False) -> None:
         if not 0.5 <= float(threshold) <= 1.0:
             raise ConfigError(f"{name}: threshold must be in [0.5, 1] (0.5 = the learned "
                               f"threshold class), got {threshold}")
@@ -138,6 +141,7 @@ class DocRelationExtractor:
         self.skip_listed = bool(skip_listed)
         self.same_sentence = bool(same_sentence)
         self.typed_literals = bool(typed_literals)
+        self.trim_mentions = bool(trim_mentions)
         self.max_evidence = int(max_evidence)
         self.max_entities = int(max_entities)
         self.version = f"{self.meta.get('format', 'docre')}:{path.name}"
@@ -149,7 +153,8 @@ class DocRelationExtractor:
     # -- entities -----------------------------------------------------------------------------
     def clusters(self, doc: Doc) -> tuple[list[list[Span]], list[str]]:
         """Entity clusters (lists of mentions) and their DocRED types."""
-        ents = [(e, self.schema.docred_type(e.label_)) for e in doc.ents]
+        ents = [(_trimmed(e) if self.trim_mentions else e, self.schema.docred_type(e.label_))
+                for e in doc.ents]
         ents = [(e, t) for e, t in ents if t is not None]
         iris = self._linker.link_doc([(e.text, t) for e, t in ents])
         groups: dict[Any, list[Span]] = {}
@@ -262,6 +267,32 @@ class DocRelationExtractor:
             yield self(doc)
 
 
+_LEADING = {"the", "a", "an"}
+_TRAILING = {"'s", "’s", "'", "’"}
+
+
+def _trimmed(ent: Span) -> Span:
+    """``ent`` without a leading article and trailing punctuation or possessive ending, as
+    Re-DocRED marks mentions ("the United States" → "United States", "Derry," → "Derry");
+    ``ent`` itself when nothing would be left.
+
+    Example:
+        >>> import spacy
+        >>> doc = spacy.blank("en")("He left the United States's capital.")
+        >>> _trimmed(Span(doc, 2, 6, "GPE")).text
+        'United States'
+    """
+    start, end = ent.start, ent.end
+    doc = ent.doc
+    while start < end - 1 and doc[start].lower_ in _LEADING:
+        start += 1
+    while end > start + 1 and (doc[end - 1].is_punct or doc[end - 1].lower_ in _TRAILING):
+        end -= 1
+    if (start, end) == (ent.start, ent.end):
+        return ent
+    return Span(doc, start, end, label=ent.label_)
+
+
 def _sentence_index(doc: Doc) -> list[int]:
     out = [0] * len(doc)
     if doc.has_annotation("SENT_START"):
@@ -279,13 +310,13 @@ def _nearest(spans: list[Span], sent: int, sent_of_token: list[int]) -> Span:
     "kg_doc_relation_extractor",
     default_config={"model": None, "schema": None, "threshold": 0.5, "max_evidence": 3,
                     "max_entities": 80, "quantize": False, "skip_listed": True,
-                    "same_sentence": False, "typed_literals": True},
+                    "same_sentence": False, "typed_literals": True, "trim_mentions": False},
 )
 def make_doc_relation_extractor(nlp: Language, name: str, model: str | None, schema: str | None,
                                 threshold: float, max_evidence: int, max_entities: int,
                                 quantize: bool, skip_listed: bool, same_sentence: bool,
-                                typed_literals: bool) -> DocRelationExtractor:
+                                typed_literals: bool, trim_mentions: bool) -> DocRelationExtractor:
     """Factory of ``kg_doc_relation_extractor`` (see :class:`DocRelationExtractor`)."""
     return DocRelationExtractor(nlp, name, model or "", schema, threshold, max_evidence,
                                 max_entities, quantize, skip_listed, same_sentence,
-                                typed_literals)
+                                typed_literals, trim_mentions)

@@ -101,6 +101,23 @@ def test_component_loads_and_runs_on_a_document(scratch_dir, tmp_path, relation_
         assert extra["sentence"] in extra["evidence"]
 
 
+def test_trim_mentions_gives_redocred_mention_spans(scratch_dir, tmp_path, relation_schema):
+    """With ``trim_mentions`` a leading article and a trailing comma / "'s" leave the mention (as
+    Re-DocRED marks them); the entities (clusters) stay the same."""
+    nlp = spacy.blank("en")
+    doc = nlp("Ada lived in the United States. United States's Ada , then Oslo.")
+    doc.ents = [Span(doc, 0, 1, "PERSON"), Span(doc, 3, 6, "GPE"), Span(doc, 7, 10, "GPE"),
+                Span(doc, 10, 12, "PERSON"), Span(doc, 13, 14, "GPE")]
+    got = {}
+    for trim in (False, True):
+        comp = DocRelationExtractor(nlp, "x", str(scratch_dir), threshold=0.5, trim_mentions=trim,
+                                    schema=relation_schema(tmp_path, RELATIONS))
+        clusters, _types = comp.clusters(doc)
+        got[trim] = sorted([s.text for s in c] for c in clusters)
+    assert got[False] == [["Ada", "Ada ,"], ["Oslo"], ["the United States", "United States's"]]
+    assert got[True] == [["Ada", "Ada"], ["Oslo"], ["United States", "United States"]]
+
+
 def test_corrupt_or_missing_files_give_model_errors(scratch_dir, tmp_path):
     nlp = spacy.blank("en")
     broken = tmp_path / "broken"

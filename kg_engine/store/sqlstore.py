@@ -402,20 +402,30 @@ class SQLStore:
         ``record``: the write record kept for each statement that is new (see
         :mod:`kg_engine.store.writes`); a statement already there keeps its own sources.
         """
-        if record is not None:
+        hook = self._hook()
+        if hook is not None:
+            hook.before_insert("kg_stage")
+        insert = ("INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
+                  "WHERE true ON CONFLICT DO NOTHING")
+        if record is None:
+            added = self.db.execute(insert).rowcount
+        elif self.dialect == "postgresql":
+            # one statement: the provenance of the rows the insert wrote (RETURNING), not a
+            # second pass probing kg_quads' primary key for every staged quad
+            added = self.db.execute(
+                f"WITH new AS ({insert} RETURNING g, s, p, o) "
+                "INSERT INTO kg_provenance (g, s, p, o, kind, source, text, agent, detail) "
+                "SELECT g, s, p, o, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+                "CAST(? AS TEXT), CAST(? AS TEXT) FROM new",
+                (record.kind, record.source, record.text, record.agent, record.detail)).rowcount
+        else:  # SQLite: no INSERT inside a WITH
             self.db.execute(
                 "INSERT INTO kg_provenance (g, s, p, o, kind, source, text, agent, detail) "
                 "SELECT DISTINCT g, s, p, o, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
                 "CAST(? AS TEXT), CAST(? AS TEXT) FROM kg_stage st WHERE NOT EXISTS (SELECT 1 "
                 "FROM kg_quads q WHERE q.s = st.s AND q.p = st.p AND q.o = st.o AND q.g = st.g)",
                 (record.kind, record.source, record.text, record.agent, record.detail))
-        hook = self._hook()
-        if hook is not None:
-            hook.before_insert("kg_stage")
-        added = self.db.execute(
-            "INSERT INTO kg_quads (g, s, p, o) SELECT DISTINCT g, s, p, o FROM kg_stage "
-            "WHERE true ON CONFLICT DO NOTHING"
-        ).rowcount
+            added = self.db.execute(insert).rowcount
         self.db.execute(
             "INSERT INTO kg_graphs (id) SELECT DISTINCT g FROM kg_stage WHERE g <> 0 "
             "ON CONFLICT DO NOTHING"

@@ -101,6 +101,7 @@ class Engine(Protocol):
     def graph_id(self) -> int: ...
     def constant_ids(self) -> Any: ...
     def prepare_temp_tables(self) -> None: ...
+    def empty(self, *tables: str) -> None: ...
     def analyze(self, table: str) -> None: ...
     def fixpoint(self, gid: int, prof: Profiler, seed: str | None) -> tuple[int, int]: ...
     def run_round(self, delta: str, target: str, prof: Profiler, type_id: int | None, **mode: Any) -> None: ...
@@ -195,13 +196,20 @@ def add(engine: Engine, triples: Iterable[tuple], graph: URIRef | BNode | None =
         hidden = hidden_graph_ids(engine.db, own=gid)
         seen = f" AND e.g NOT IN ({', '.join(map(str, hidden))})" if hidden else ""
         # the statements inferred so far (before the add, the inferred graph is all of them)
-        inferred = set(engine.db.fetchall(
-            f"SELECT s, p, o FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.g = ? "
-            f"AND e.s = {_SEED}.s AND e.p = {_SEED}.p AND e.o = {_SEED}.o)", (gid,)))
-        engine.db.execute(
-            f"DELETE FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {_SEED}.s "
-            f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o{seen})"
-        )
+        in_inferred = ("EXISTS (SELECT 1 FROM kg_quads e WHERE e.g = ? AND e.s = {0}.s "
+                       "AND e.p = {0}.p AND e.o = {0}.o)")
+        known = (f"DELETE FROM {_SEED} WHERE EXISTS (SELECT 1 FROM kg_quads e WHERE e.s = {_SEED}.s "
+                 f"AND e.p = {_SEED}.p AND e.o = {_SEED}.o{seen})")
+        if engine.dialect == "postgresql":
+            # one statement: the inferred graph is not hidden, so its statements are among
+            # those deleted, and only those are probed (none, for statements all new)
+            inferred = set(engine.db.fetchall(
+                f"WITH gone AS ({known} RETURNING s, p, o) SELECT s, p, o FROM gone WHERE "
+                f"{in_inferred.format('gone')}", (gid,)))
+        else:
+            inferred = set(engine.db.fetchall(
+                f"SELECT s, p, o FROM {_SEED} WHERE {in_inferred.format(_SEED)}", (gid,)))
+            engine.db.execute(known)
         engine.store.add(quads)
         # a statement now asserted in the default graph is no longer inferred (the inferred
         # graph holds what follows and is not asserted there, as a full run writes it)
@@ -380,7 +388,7 @@ def _retract(engine: Engine, gid: int, t0: float, c0: float) -> ReasoningResult:
             )
         engine.analyze(_OD)
         target = _D[0]
-        engine.db.execute(f"DELETE FROM {target}")
+        engine.empty(target)
         engine.rederive(_OD, target, prof, type_id)
         back = int(engine.db.scalar(f"SELECT COUNT(*) FROM {target}") or 0)
         if back:
@@ -498,7 +506,7 @@ def _overdelete(engine: Engine, gid: int, prof: Any, type_id: int | None) -> Non
     delta = _SEED
     while True:
         new = _D[0] if delta != _D[0] else _D[1]
-        engine.db.execute(f"DELETE FROM {new}")
+        engine.empty(new)
         engine.run_round(delta, new, prof, type_id, mode="overdelete", gid=gid, against=_OD)
         n = engine.db.scalar(f"SELECT COUNT(*) FROM {new}") or 0
         if not n:

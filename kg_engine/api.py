@@ -582,12 +582,14 @@ class KnowledgeGraph:
             result.profile = []
         return result
 
-    def vacuum(self, *, compact: bool = True) -> dict[str, int | None]:
+    def vacuum(self, *, compact: bool = True) -> dict[str, int | bool | None]:
         """Free the terms no statement uses any more (after removals) and compact the file.
 
         Other processes drop their cached term ids and compiled queries before their next
         read or write (see :mod:`kg_engine.store.dictionary`). Returns ``{"terms_removed",
-        "terms", "bytes_before", "bytes_after"}``; see :meth:`kg_engine.store.SQLStore.vacuum`.
+        "terms", "bytes_before", "bytes_after", "compacted"}`` (``compacted`` ``False``: another
+        writer took the store after the terms were freed); see
+        :meth:`kg_engine.store.SQLStore.vacuum`.
         """
         self._flush()
         return self.store.vacuum(compact=compact)

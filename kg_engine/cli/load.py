@@ -59,10 +59,12 @@ def load(
             before = {Path(r["source"]).name for r in kg.store.loads()}
             result = kg.load(files, format=format, graph=graph,
                              allow_contexts=allow_context or ())
+    waited = f" after waiting {result.waited:.1f} s for another writer" \
+        if result.waited >= 0.5 else ""
     console.print(
         f"loaded {result.statements:,} statements ({result.added:,} new) from "
         f"{len(result.files)} file(s) in {result.seconds:.2f} s "
-        f"({result.rate:,.0f} statements/s) into {db}"
+        f"({result.rate:,.0f} statements/s){waited} into {db}"
     )
     again = [f for f in files if Path(f).name in before]
     if again and result.added:

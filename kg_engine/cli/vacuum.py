@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    console,
+    err_console,
+    open_kg,
+    user_errors,
+)
 
 
 def vacuum(
@@ -24,10 +31,18 @@ def vacuum(
     with user_errors(), open_kg(db) as kg:
         out = kg.vacuum(compact=compact)
     size = ""
-    if out["bytes_before"] and out["bytes_after"]:
+    if out["bytes_before"] and out["bytes_after"] and out["compacted"] is not False:
         size = f"; {out['bytes_before'] / 1e6:,.1f} MB -> {out['bytes_after'] / 1e6:,.1f} MB"
     console.print(f"freed {out['terms_removed']:,} unused terms ({out['terms']:,} left){size}",
                   markup=False, highlight=False)
+    if out["compacted"] is False:
+        from kg_engine.store.database import WRITE_WAIT
+
+        err_console.print(
+            f"note: the file was not compacted: another process started writing to the store "
+            f"and held it past {WRITE_WAIT:.0f} s. The unused terms are freed (that part is "
+            "committed); run kg vacuum again when it has finished to give the free pages "
+            "back to the file system.", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -907,7 +908,7 @@ class SQLStore:
             self.db.executemany(
                 "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)", rows)
 
-    def vacuum(self, *, compact: bool = True) -> dict[str, int | None]:
+    def vacuum(self, *, compact: bool = True) -> dict[str, int | bool | None]:
         """Free the terms no statement (or other record) uses any more, then compact the file.
 
         Terms used by a column of :data:`~kg_engine.store.schema.TERM_ID_COLUMNS` stay (and
@@ -916,11 +917,19 @@ class SQLStore:
         (``kg_meta`` key ``term_epoch``) before their next read or write and drop their
         cached term ids and compiled queries (:mod:`kg_engine.store.dictionary`).
 
+        The terms are deleted (and committed) before the file is compacted: when another
+        process takes the write lock in between and keeps it past the lock wait, the terms
+        stay freed and ``compacted`` is ``False``; a later vacuum compacts the file (it
+        compacts whenever the file has free pages).
+
         Args:
             compact: also give the free pages back to the file system (SQLite ``VACUUM``).
 
         Returns:
-            ``{"terms_removed", "terms", "bytes_before", "bytes_after"}``.
+            ``{"terms_removed", "terms", "bytes_before", "bytes_after", "compacted"}``;
+            ``compacted``: ``True`` when the file was compacted, ``False`` when another
+            writer held the store, ``None`` when there was nothing to do (nothing removed and
+            no free pages, ``compact=False``, PostgreSQL).
         """
         before = self.file_size()
         temp = "TEMP" if self.dialect == "sqlite" else "TEMPORARY"
@@ -954,11 +963,20 @@ class SQLStore:
                 self.db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)",
                                 (schema.TERM_EPOCH_KEY, str(epoch)))
         self.dictionary.check_epoch()  # a new generation: plans holding ids are dropped
-        if compact and self.dialect == "sqlite" and removed:
-            self.db.execute("VACUUM")
+        compacted = None
+        if compact and self.dialect == "sqlite" and (
+                removed or int(self.db.scalar("PRAGMA freelist_count") or 0)):
+            try:
+                self.db.execute("VACUUM")
+                compacted = True
+            except sqlite3.OperationalError as exc:  # another writer since the commit
+                if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+                    raise
+                compacted = False
         return {"terms_removed": removed,
                 "terms": int(self.db.scalar("SELECT count(*) FROM kg_terms")),
-                "bytes_before": before, "bytes_after": self.file_size()}
+                "bytes_before": before, "bytes_after": self.file_size(),
+                "compacted": compacted}
 
     def predicate_stats(self) -> dict[int, tuple[int, int, int]]:
         """``{predicate id: (triples, distinct subjects, distinct objects)}``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,44 @@ def test_stats_names_predicates_with_the_store_prefixes(tmp_path: Path) -> None:
     assert "ex:knows" in query.output  # the same name as kg query's table
     info = json.loads(runner.invoke(app, ["stats", "--db", db, "--json"]).output)
     assert ["http://example.org/vocab#knows", 2] in info["top_predicates"]  # JSON: full IRIs
+
+
+def test_a_wait_for_another_writer_is_not_load_time(tmp_path: Path) -> None:
+    # another process writing: kg load waited for its lock, then reported the wait as load
+    # time ("2 statements in 3.10 s (1 statements/s)")
+    import subprocess
+    import sys
+    import threading
+
+    path = tmp_path / "kg.sqlite"
+    db = f"sqlite:///{path}"
+    SQLStore(db).close()
+    data = tmp_path / "d.nt"
+    data.write_text("<urn:a> <urn:p> <urn:b> .\n<urn:a> <urn:p> <urn:c> .\n")
+    holder = subprocess.Popen(  # holds the write lock until told to commit
+        [sys.executable, "-c", ("import sqlite3, sys\n"
+                                f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
+                                "c.execute('BEGIN IMMEDIATE'); print('holding', flush=True)\n"
+                                "sys.stdin.readline(); c.execute('COMMIT')\n")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        def commit() -> None:
+            holder.stdin.write("go\n")
+            holder.stdin.flush()
+
+        release = threading.Timer(3.0, commit)
+        release.start()
+        res = runner.invoke(app, ["load", str(data), "--db", db])
+        release.join()
+    finally:
+        holder.communicate(timeout=60)
+    text = " ".join(res.output.split())
+    assert res.exit_code == 0, res.output
+    found = re.search(r"in ([0-9.]+) s \(.*\) after waiting ([0-9.]+) s for another writer", text)
+    assert found, text
+    seconds, waited = float(found.group(1)), float(found.group(2))
+    assert waited > 1.0 and seconds < waited, text  # the wait is no part of the load's time
 
 
 def test_db_defaults_to_kg_db_environment_variable(tmp_path: Path) -> None:

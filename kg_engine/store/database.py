@@ -284,7 +284,11 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
             return StoreError(f"cannot reach the PostgreSQL database {redact_url(url)}: {first}: "
                               "check that the server runs and the URL's host, port, user and "
                               "database are right")
-        if name in ("InsufficientPrivilege", "ReadOnlySqlTransaction", "DiskFull",
+        if name == "DiskFull":  # also a write cut short by the server's file size limit
+            return StoreError(f"PostgreSQL database {redact_url(url)} could not be written: the "
+                              f"server's disk is full or its file size limit reached ({first}): "
+                              "free space on the database server and run the command again")
+        if name in ("InsufficientPrivilege", "ReadOnlySqlTransaction",
                     "InvalidCatalogName", "InvalidAuthorizationSpecification"):
             return StoreError(f"PostgreSQL database {redact_url(url)}: {first}: check the "
                               "database's permissions and space")

@@ -279,3 +279,19 @@ def test_a_full_disk_is_named_for_a_store_without_a_url() -> None:
     err.sqlite_errorname = "SQLITE_FULL"
     assert str(database_error(err, "the store")).startswith(
         "the store could not be written: the disk is full (")
+
+
+def test_a_postgresql_server_out_of_space_is_named() -> None:
+    """PostgreSQL's DiskFull (ENOSPC, or a write cut short by the server's file size limit:
+    'could not extend file …: wrote only 3072 of 8192 bytes') said 'check the database's
+    permissions and space'; it names the full disk or the limit now."""
+    from psycopg import errors
+
+    from kg_engine.store.database import database_error
+
+    err = errors.DiskFull('could not extend file "base/5/t3_24714": wrote only 3072 of 8192 '
+                          "bytes at block 2441")
+    text = str(database_error(err, "postgresql+psycopg://kg:secret@db/kg"))
+    assert text.startswith("PostgreSQL database postgresql+psycopg://kg:***@db/kg could not be "
+                           "written: the server's disk is full or its file size limit reached")
+    assert "wrote only 3072 of 8192 bytes" in text

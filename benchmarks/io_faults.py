@@ -6,12 +6,13 @@ once to the end (its files' peak sizes give the limits), then again with the fil
 limit (``RLIMIT_FSIZE``, ``SIGXFSZ`` ignored: writes fail with EFBIG) at points between a
 file's size before the command and its peak (``--fractions``; plus random ones per
 ``--seeds``), and, as root, on a tmpfs too small for it (ENOSPC). ``serve-update`` runs
-``kg serve --update`` under a limit and sends a Graph Store PUT and a SPARQL update. Each
+``kg serve --update`` under a limit and sends a Graph Store PUT and a SPARQL update;
+``pg-load`` loads LUBM(10) into a throwaway PostgreSQL server restarted under a limit. Each
 trial is judged as :mod:`kg_engine.testing.iofaults` says (message, exit code, store state,
 ``kg check``, stray files, old output file kept, re-run completes).
 
-Data: LUBM(1) split in two N-Triples files (the parallel parser path, two 100k-statement
-chunks... one each) with the univ-bench ontology, 20 WikiText-2 paragraphs for ``kg extract``.
+Data: LUBM(1) split in two N-Triples files (the parallel parser path: one chunk each) with
+the univ-bench ontology, 20 WikiText-2 paragraphs for ``kg extract``.
 
 Usage::
 
@@ -38,6 +39,7 @@ SHARED = Path(os.environ.get("KG_SHARED_DATA", REPO.parent / "shared" / "data"))
 LUBM1 = SHARED / "lubm" / "lubm1.nt.gz"
 ONTOLOGY = SHARED / "lubm" / "univ-bench.ttl"
 CORPUS = SHARED / "corpus" / "wikitext2_test" / "paragraphs.jsonl"
+LUBM10 = SHARED / "lubm" / "lubm10.nt.gz"
 
 
 def data(workdir: Path):
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     from kg_engine.testing.iofaults import (
         TmpfsUnavailable,
         limits_between,
+        postgres_trial,
         reference,
         run_trial,
         serve_trial,
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fractions", type=float, nargs="*", default=[0.1, 0.5, 0.9])
     parser.add_argument("--seeds", type=int, default=1, help="random limits per grown file")
     parser.add_argument("--no-tmpfs", action="store_true")
+    parser.add_argument("--postgres", type=int, nargs="*", default=[20 << 20, 40 << 20],
+                        help="pg-load: file size limits of the server (LUBM(10) load)")
     parser.add_argument("--json", help="write the trials here")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args(argv)
@@ -121,6 +126,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"serve-update {t.limit}: {t.state} "
                       + (f"PROBLEMS {t.problems} " if t.problems else "") + f"| {t.message}",
                       flush=True)
+        if (not args.only or "pg-load" in args.only) and args.postgres:
+            from kg_engine.testing.postgres import PostgresUnavailable, TemporaryPostgres
+
+            try:
+                with TemporaryPostgres() as pg:
+                    for limit in args.postgres:
+                        t = postgres_trial(pg, ONTOLOGY, LUBM10, limit)
+                        trials.append(t)
+                        print(f"pg-load {t.limit}: exit {t.code} {t.state} "
+                              + (f"PROBLEMS {t.problems} " if t.problems else "")
+                              + f"| {t.message[:200]}", flush=True)
+            except PostgresUnavailable as exc:
+                print(f"pg-load: skipped ({exc})")
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -14,6 +14,7 @@ Example (skipped where no PostgreSQL binaries are installed)::
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import itertools
 import os
@@ -90,19 +91,38 @@ class TemporaryPostgres:
             self.user = pwd.getpwuid(os.geteuid()).pw_name
         self._run(self.bin / "initdb", "-D", self.data, "-U", self.user, "-A", "trust",
                   "-E", "UTF8", "--locale=C")
+        self._pg_ctl_start()
+        self._running = True
+        self._owner = os.getpid()
+        atexit.register(self.stop)
+        self._watch()
+        return self
+
+    def _pg_ctl_start(self, file_size_limit: int | None = None) -> None:
         settings = ["-k", str(self.root), "-c", "listen_addresses=", "-p", str(self.port)]
         for name, value in self.settings.items():
             settings += ["-c", f"{name}={value}"]
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off",
                          "-c", "full_page_writes=off"]
-        self._run(self.bin / "pg_ctl", "-D", self.data, "-l", self.root / "server.log",
-                  "-o", " ".join(settings), "-w", "-t", "60", "start")
-        self._running = True
-        self._owner = os.getpid()
-        atexit.register(self.stop)
-        self._watch()
-        return self
+        start = [str(a) for a in (self.bin / "pg_ctl", "-D", self.data, "-l",
+                                  self.root / "server.log", "-o", " ".join(settings), "-w",
+                                  "-t", "60", "start")]
+        if file_size_limit is None:
+            self._run(*start)
+        else:  # set after runuser (its PAM session may reset limits), inherited by the server
+            import shlex
+
+            self._run("sh", "-c", f"ulimit -f {max(1, file_size_limit // 1024)} && exec "
+                      + " ".join(map(shlex.quote, start)))
+
+    def restart(self, file_size_limit: int | None = None) -> None:
+        """Stop the server (if it runs) and start it again, its processes not writing files past
+        ``file_size_limit`` bytes (``ulimit -f``; ``None``: no limit). Below the WAL segment
+        size (16 MB) the server does not start."""
+        with contextlib.suppress(subprocess.CalledProcessError):  # it may have died already
+            self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        self._pg_ctl_start(file_size_limit)
 
     def _watch(self) -> None:
         """Stop the server when the process that started it is gone, however it ended.

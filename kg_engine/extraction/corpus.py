@@ -191,7 +191,8 @@ def decode_file(data: bytes, encoding: str = "utf-8", *, source: str = "<bytes>"
                 raise _NotText(f"is {what}, not text", source, "binary")
         nul = data.find(b"\0")
         if nul >= 0:
-            raise _NotText(f"is binary, not text (a NUL byte at byte {nul})", source, "binary")
+            raise _NotText(f"is binary, not text (a NUL byte at byte {nul}){_utf16_hint(data)}",
+                           source, "binary")
     try:
         text = data[len(bom):].decode(codec)
     except UnicodeDecodeError as exc:
@@ -202,36 +203,57 @@ def decode_file(data: bytes, encoding: str = "utf-8", *, source: str = "<bytes>"
     return "\ufeff" + text if bom else text
 
 
+def _utf16_hint(data: bytes) -> str:
+    """A hint when NUL bytes look like UTF-16 text without a byte order mark."""
+    head = data[:400] if len(data) >= 4 else b""
+    for codec, zeros in (("utf-16le", head[1::2]), ("utf-16be", head[0::2])):
+        if head and not zeros.strip(b"\0"):
+            return (f"; it looks like {codec.upper()} without a byte order mark: convert it "
+                    f"(iconv -f {codec} -t utf-8)")
+    return ""
+
+
 def _read(path: Path, encoding: str) -> str:
     return decode_file(path.read_bytes(), encoding, source=path_id(path))
 
 
 def _lines(path: Path, encoding: str, *, newline: str | None = None) -> Iterator[str]:
     """The lines of a record file, decoded as it is read (a JSONL file may not fit in memory);
-    a byte order mark chooses the encoding and is dropped (no part of the first record)."""
+    a byte order mark chooses the encoding and is dropped (no part of the first record).
+    ``newline`` as for :func:`open` (``None``: universal newlines; ``""``: for :mod:`csv`)."""
+    src = path_id(path)
     with path.open("rb") as raw:
         head = raw.read(4)
-        codec = encoding
+        bom, codec = b"", encoding
         if codecs.lookup(encoding).name == "utf-8":
             bom, codec = next(((b, c) for b, c in _BOMS if head.startswith(b)), (b"", encoding))
-            raw.seek(len(bom))
-        else:
-            raw.seek(0)
+        raw.seek(len(bom))
         for sig, what in _SIGNATURES:
             if head.startswith(sig):
-                raise _NotText(f"is {what}, not text", path_id(path), "binary")
-        stream = io.TextIOWrapper(raw, encoding=codec, newline=newline)
-        lineno = 0
-        try:
-            for lineno, line in enumerate(stream, 1):
+                raise _NotText(f"is {what}, not text", src, "binary")
+        fix = f"convert the file to {encoding} (e.g. iconv -f cp1252 -t {encoding})"
+        if codecs.lookup(codec).name != "utf-8":  # UTF-16/32 (or as asked): decoded in chunks
+            stream = io.TextIOWrapper(raw, encoding=codec, newline=newline)
+            try:
+                yield from stream
+            except UnicodeDecodeError as exc:
+                raise _NotText(f"not valid {codec} text ({exc.reason}); {fix}", src,
+                               "encoding") from None
+            finally:
+                stream.detach()
+            return
+        pos, lines = len(bom), 0
+        for data in raw:  # split at "\n" bytes, never inside a UTF-8 letter
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise _NotText(f"not valid {codec} text ({exc.reason} at byte "
+                               f"{pos + exc.start}, line {lines + 1}); {fix}", src,
+                               "encoding") from None
+            pos += len(data)
+            for line in io.StringIO(text, newline=newline):  # a CR alone ends a line too
+                lines += 1
                 yield line
-        except UnicodeDecodeError as exc:
-            raise _NotText(
-                f"not valid {codec} text ({exc.reason} in line {lineno + 1}); convert the file "
-                f"to {encoding} (e.g. iconv -f cp1252 -t {encoding})", path_id(path), "encoding",
-            ) from None
-        finally:
-            stream.detach()
 
 
 def path_id(path: str | Path) -> str:

@@ -180,3 +180,25 @@ def test_a_moved_paragraph_has_another_hash() -> None:
     file that gained a byte order mark) was "unchanged", its recorded offsets went stale."""
     assert Document("f#p0", "Ada.", offset=0).hash != Document("f#p0", "Ada.", offset=3).hash
     assert Document("f", "Ada.").hash == content_hash("Ada.")  # whole files: as before
+
+
+def test_record_files_name_the_byte_and_line_that_is_not_utf8_and_keep_cr_line_ends(tmp_path) -> None:
+    f = tmp_path / "r.jsonl"
+    f.write_bytes(b'{"text": "Ada."}\r{"text": "Bob."}\n{"text": "Zo\xeb."}\n')
+    with pytest.raises(InputSyntaxError, match=r"at byte 46, line 3"):
+        list(iter_documents(f))
+    f.write_bytes(b'{"text": "Ada."}\r{"text": "Bob."}\n')
+    assert [d.id for d in iter_documents(f)] == [f"{f}:1", f"{f}:2"]
+
+
+def test_utf16_without_a_byte_order_mark_is_binary_with_a_hint(tmp_path) -> None:
+    from kg_engine.extraction.corpus import CorpusReport
+
+    (tmp_path / "le.txt").write_bytes("Ada was born in London.".encode("utf-16-le"))
+    (tmp_path / "be.txt").write_bytes("Ada was born in London.".encode("utf-16-be"))
+    report = CorpusReport()
+    assert list(iter_documents(tmp_path, report=report)) == []
+    hint = "it looks like {} without a byte order mark: convert it (iconv -f {} -t utf-8)"
+    assert [(s.kind, s.reason.split("; ")[1]) for s in report.skipped] == [
+        ("binary", hint.format("UTF-16BE", "utf-16be")),
+        ("binary", hint.format("UTF-16LE", "utf-16le"))]

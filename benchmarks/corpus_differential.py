@@ -12,6 +12,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/corpus_differential.py --seeds 0-19
     OMP_NUM_THREADS=1 python benchmarks/corpus_differential.py --seeds 0-4 --pipeline docre_scratch
     OMP_NUM_THREADS=1 python benchmarks/corpus_differential.py --seeds 0-4 --postgres --cli
+    OMP_NUM_THREADS=1 python benchmarks/corpus_differential.py --seeds 0-9 --paragraphs
 
 Prints one line per problem, then a JSON summary (seeds, documents, records, problems,
 CPU seconds, load average).
@@ -47,6 +48,7 @@ def main() -> None:
     ap.add_argument("--pipeline", default="default")
     ap.add_argument("--postgres", action="store_true", help="stores on a throwaway PostgreSQL server")
     ap.add_argument("--cli", action="store_true", help="also kg extract (SQLite file) per seed")
+    ap.add_argument("--paragraphs", action="store_true", help="one document per paragraph")
     args = ap.parse_args()
     pg = None
     if args.postgres:
@@ -60,7 +62,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for seed in _seeds(args.seeds):
                 url = pg.new_database_url if pg is not None else "sqlite://"
-                problems, counts = cd.run(Path(tmp) / f"s{seed}", seed, url=url, pipe=pipe)
+                problems, counts = cd.run(Path(tmp) / f"s{seed}", seed, url=url, pipe=pipe,
+                                          split="paragraphs" if args.paragraphs else "none")
                 if args.cli:
                     problems += cd.run_cli(Path(tmp) / f"c{seed}", seed, pipeline=args.pipeline)
                 for p in problems:
@@ -72,6 +75,7 @@ def main() -> None:
         if pg is not None:
             pg.stop()
     print(json.dumps({"backend": "postgresql" if pg else "sqlite", "pipeline": args.pipeline,
+                      "split": "paragraphs" if args.paragraphs else "none",
                       **totals, "cpu_s": round(time.process_time() - cpu, 1),
                       "loadavg": Path("/proc/loadavg").read_text().split()[:3]}))
 

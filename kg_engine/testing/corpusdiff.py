@@ -2,7 +2,7 @@
 
 :func:`make_corpus` writes what folders really hold: nested subfolders (one with a space in
 its name), text in UTF-8, UTF-8 with a byte order mark, UTF-16 LE/BE and UTF-32 LE with one,
-cp1252 text with accented letters, mixed line ends (LF, CRLF, CR in one file), a NUL byte,
+cp1252 text with accented letters, UTF-16 without one (binary), mixed line ends (LF, CRLF, CR in one file), a NUL byte,
 PNG/ZIP/PDF bytes named ``.txt``, empty and white-space-only files, one very long line (over
 the pipeline's ``max_length``: processed in parts), two files with the same content, an
 upper-case suffix, a name that is not UTF-8, hidden files and folders, unsupported suffixes,
@@ -40,6 +40,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 from collections import Counter
 from collections.abc import Callable
@@ -49,7 +50,7 @@ from typing import Any
 
 from kg_engine.extraction.corpus import CorpusReport, Document, path_id
 
-__all__ = ["Corpus", "expected_hash", "make_corpus", "mutate", "run", "run_cli"]
+__all__ = ["Corpus", "expected_documents", "make_corpus", "mutate", "run", "run_cli"]
 
 SENTENCES = [
     "Ada Lovelace was born in London.", "Marie Curie moved to Paris in 1891.",
@@ -86,13 +87,6 @@ class Corpus:
     skipped: dict[str, str] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)
-
-
-def expected_hash(doc_id: str, text: str) -> str:
-    """The content hash the document table must hold for a whole file's ``text``."""
-    if text.startswith("\ufeff"):
-        return Document(doc_id, text[1:], offset=1).hash
-    return Document(doc_id, text).hash
 
 
 def _sentences(rng: random.Random, n: int) -> str:
@@ -148,7 +142,7 @@ def make_corpus(base: str | Path, seed: int, *, long_chars: int = 3000) -> Corpu
     corpus.skipped[path_id(corpus.root / "a/latin.txt")] = "encoding"
     nul = "Ada Lovelace was born in London.\0 Marie Curie moved to Paris."
     for rel, data in (("a/nul.txt", nul.encode()), ("image.txt", PNG), ("x y/archive.txt", ZIP),
-                      ("paper.txt", PDF)):
+                      ("paper.txt", PDF), ("a/b/utf16-no-bom.txt", nul.encode("utf-16-le"))):
         _write(corpus, rel, data, None)
         corpus.skipped[path_id(corpus.root / rel)] = "binary"
     for rel, data in (("empty.txt", b""), ("a/blank.md", b" \r\n\t\n  ")):
@@ -222,7 +216,11 @@ def mutate(corpus: Corpus, seed: int) -> Changes:
     plain = sorted(corpus.plain)
     rng.shuffle(plain)
     edit, bom, empty, delete = plain[0], plain[1], plain[2], plain[-1] if len(plain) > 3 else None
-    text = corpus.texts[edit] + _sentences(rng, 2)
+    if rng.random() < 0.5:  # sentences added at the end, or a paragraph at the top
+        text = corpus.texts[edit] + _sentences(rng, 2)
+    else:  # (with split="paragraphs" the file's paragraphs all move down)
+        text = rng.choice(SENTENCES) + rng.choice(["\n\n", "\r\n\r\n", "\r\r", "\n \t\n"]) + \
+            corpus.texts[edit]
     corpus.paths[edit].write_bytes(text.encode())
     corpus.texts[edit] = text
     ch.changed.add(edit)
@@ -271,25 +269,50 @@ def _documents(store: Any) -> dict[str, str]:
     return known_hashes(store)
 
 
+_EOL = r"(?:\r\n|\r(?!\n)|\n)"  # CRLF is one line end, not a CR and an LF
+_BLANK_LINE = re.compile(_EOL + r"[ \t]*" + _EOL)
+
+
+def expected_documents(corpus: Corpus, split: str = "none") -> dict[str, tuple[str, str]]:
+    """Document id -> (its file's id, the hash it must be recorded with), written from the
+    documented rules: a whole file (its byte order mark not part of the text, counted in
+    the offset), or one document per blank-line-separated paragraph (stripped, ids
+    ``FILE#p<N>``); a record as it is."""
+    out: dict[str, tuple[str, str]] = {}
+    for fid, text in corpus.texts.items():
+        if fid not in corpus.paths:  # a record: no offsets into a file
+            out[fid] = (fid, Document(fid, text).hash)
+            continue
+        start = 1 if text.startswith("\ufeff") else 0
+        if split == "none":
+            out[fid] = (fid, Document(fid, text[start:], offset=start).hash)
+            continue
+        ends = [(m.start(), m.end()) for m in _BLANK_LINE.finditer(text, start)]
+        bounds = zip([start] + [e for _, e in ends], [b for b, _ in ends] + [len(text)])
+        paragraphs = [(a + len(text[a:b]) - len(text[a:b].lstrip()), text[a:b].strip())
+                      for a, b in bounds if text[a:b].strip()]
+        for n, (offset, para) in enumerate(paragraphs):
+            out[f"{fid}#p{n}"] = (fid, Document(f"{fid}#p{n}", para, offset=offset).hash)
+    return out
+
+
 def _store_problems(store: Any, corpus: Corpus, report_skipped: list, label: str,
-                    kept: dict[str, str] | None = None) -> tuple[list[str], Counter]:
-    """Problems of the store against ``corpus`` (and ``kept``: documents of deleted files
-    still in the store, id -> text)."""
+                    split: str = "none", kept: dict[str, str] | None = None,
+                    ) -> tuple[list[str], Counter]:
+    """Problems of the store against ``corpus`` (and ``kept``: files deleted whose documents
+    are still in the store, file id -> text)."""
     from kg_engine.testing.provenancediff import check_store
 
     problems: list[str] = []
     docs = _documents(store)
     texts = {**corpus.texts, **(kept or {})}
-    want = set(texts)
-    for doc_id in sorted(want - set(docs)):
+    want = expected_documents(Corpus(corpus.root, texts, paths=corpus.paths), split)
+    for doc_id in sorted(set(want) - set(docs)):
         problems.append(f"{label}: {doc_id!r} was not extracted")
-    for doc_id in sorted(set(docs) - want):
+    for doc_id in sorted(set(docs) - set(want)):
         problems.append(f"{label}: {doc_id!r} is in the store but is no readable document")
-    for doc_id in sorted(set(docs) & want):
-        text = texts[doc_id]
-        want_hash = expected_hash(doc_id, text) if doc_id in corpus.paths else \
-            Document(doc_id, text).hash
-        if docs[doc_id] != want_hash:
+    for doc_id in sorted(set(docs) & set(want)):
+        if docs[doc_id] != want[doc_id][1]:
             problems.append(f"{label}: {doc_id!r} recorded with the hash of another text")
     got = Counter((s.path, s.kind) for s in report_skipped)
     want_skips = Counter(corpus.skipped.items())
@@ -297,7 +320,8 @@ def _store_problems(store: Any, corpus: Corpus, report_skipped: list, label: str
         problems.append(f"{label}: reported skipped {item}, expected not")
     for item in sorted((want_skips - got).elements()):
         problems.append(f"{label}: expected skipped {item}, not reported")
-    found, counts = check_store(store, texts)
+    # offsets index the whole file: a paragraph is checked against its file's text
+    found, counts = check_store(store, {d: texts[f] for d, (f, _) in want.items()})
     problems += [f"{label}: {p}" for p in found]
     return problems, counts
 
@@ -321,18 +345,19 @@ def _diff(a: dict, b: dict) -> str:
     return "; ".join(out)
 
 
-def _extract(store: Any, items: Any, pipe: Any, *, prune: bool = False) -> Any:
+def _extract(store: Any, items: Any, pipe: Any, *, split: str = "none",
+             prune: bool = False) -> Any:
     """What ``KnowledgeGraph.extract`` does, with a loaded pipeline (its max_length set)."""
     from kg_engine.extraction.ingest import as_documents, extract_into
 
     report = CorpusReport()
-    return extract_into(store, as_documents(items, report=report), pipe, progress=False,
-                        report=report, prune=prune)
+    return extract_into(store, as_documents(items, split=split, report=report), pipe,
+                        progress=False, report=report, prune=prune)
 
 
 def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
         url: str | Callable[[], str] = "sqlite://", long_limit: int = 1000,
-        pipe: Any = None) -> tuple[list[str], Counter]:
+        pipe: Any = None, split: str = "none") -> tuple[list[str], Counter]:
     """Every check of the module docstring over one seed's corpus; (problems, counts).
 
     Args:
@@ -342,6 +367,7 @@ def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
         url: the store URL, or a function giving a new empty store's URL each call (four
             stores are made: PostgreSQL needs a database for each).
         long_limit: the pipeline's ``max_length`` for the run (the one-line file is longer).
+        split: ``"paragraphs"``: one document per paragraph of each text file.
     """
     from kg_engine.extraction.pipeline import load_extraction_pipeline
     from kg_engine.store import open_store
@@ -361,63 +387,64 @@ def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
     try:
         # 1. the folder, once
         store = fresh()
-        res = _extract(store, str(corpus.root), pipe)
-        found, c = _store_problems(store, corpus, res.skipped_files, "run 1")
+        res = _extract(store, str(corpus.root), pipe, split=split)
+        found, c = _store_problems(store, corpus, res.skipped_files, "run 1", split)
         problems += found
         counts.update(c)
-        counts["documents"] += len(corpus.texts)
+        first = expected_documents(corpus, split)
+        counts["documents"] += len(first)
         counts["skipped files"] += len(corpus.skipped)
-        if res.documents != len(corpus.texts) or res.skipped or res.replaced or res.deleted:
+        if (res.documents, res.skipped, res.replaced, res.deleted) != (len(first), 0, 0, 0):
             problems.append(f"run 1: counts {res.documents} processed, {res.skipped} unchanged, "
                             f"{res.replaced} replaced, {res.deleted} deleted; expected "
-                            f"{len(corpus.texts)}, 0, 0, 0")
+                            f"{len(first)}, 0, 0, 0")
         # 2. the same files named one by one, in a random order: the same store
-        files = sorted({p for i, p in corpus.paths.items()
-                        if i in corpus.texts or any(t.startswith(i + ":") for t in corpus.texts)
-                        or i in {path_id(corpus.root / "data/records.jsonl"),
-                                 path_id(corpus.root / "data/table.CSV")}}, key=str)
+        files = sorted({corpus.paths[f] for f, _ in first.values() if f in corpus.paths} |
+                       {corpus.root / "data/records.jsonl", corpus.root / "data/table.CSV"},
+                       key=str)
         random.Random(seed).shuffle(files)
         other = fresh()
-        _extract(other, [str(p) for p in files], pipe)
+        _extract(other, [str(p) for p in files], pipe, split=split)
         if _fingerprint(other) != _fingerprint(store):
             problems.append("files in another order: another store: "
                             + _diff(_fingerprint(other), _fingerprint(store)))
         # 3. the same folder again: nothing to do
-        res = _extract(store, str(corpus.root), pipe)
-        if res.documents or res.skipped != len(corpus.texts) or res.added:
+        res = _extract(store, str(corpus.root), pipe, split=split)
+        if res.documents or res.skipped != len(first) or res.added:
             problems.append(f"unchanged re-run: {res.documents} processed, {res.skipped} "
                             f"unchanged, {res.added} statements added")
         # 4. after changes, without and with prune
         before = _documents(store)
         ch = mutate(corpus, seed)
-        res = _extract(store, str(corpus.root), pipe)
-        processed = len(ch.changed | ch.added)
-        if (res.documents, res.replaced, res.deleted, res.missing) != (
-                processed, len(ch.changed), len(ch.gone), len(ch.deleted)) or \
-                res.skipped != len(corpus.texts) - processed:
-            problems.append(
-                f"re-run after changes: {res.documents} processed, {res.replaced} replaced, "
-                f"{res.skipped} unchanged, {res.deleted} removed, {res.missing} kept of deleted "
-                f"files; expected {processed}, {len(ch.changed)}, "
-                f"{len(corpus.texts) - processed}, {len(ch.gone)}, {len(ch.deleted)}")
-        found, _ = _store_problems(store, corpus, res.skipped_files, "re-run", ch.deleted)
+        after = expected_documents(corpus, split)
+        processed = {i for i, (_, h) in after.items() if first.get(i, ("", ""))[1] != h}
+        replaced = processed & set(first)
+        deleted = {i for i, (f, _) in first.items() if f in ch.deleted}
+        gone = set(first) - set(after) - deleted
+        want = (len(processed), len(replaced), len(after) - len(processed), len(gone),
+                len(deleted))
+        got = (res := _extract(store, str(corpus.root), pipe, split=split)).documents, \
+            res.replaced, res.skipped, res.deleted, res.missing
+        if got != want:
+            problems.append(f"re-run after changes: (processed, replaced, unchanged, removed, "
+                            f"kept of deleted files) = {got}, expected {want}")
+        found, _ = _store_problems(store, corpus, res.skipped_files, "re-run", split, ch.deleted)
         problems += found
-        after = _documents(store)
-        unchanged = set(corpus.texts) - ch.changed - ch.added
-        if any(before.get(i) != after.get(i) for i in unchanged):
+        now = _documents(store)
+        if any(before.get(i) != now.get(i) for i in set(after) - processed):
             problems.append("re-run after changes: an unchanged document's record changed")
-        res = _extract(store, str(corpus.root), pipe, prune=True)
-        if res.documents or res.deleted != len(ch.deleted) or res.missing:
+        res = _extract(store, str(corpus.root), pipe, split=split, prune=True)
+        if (res.documents, res.deleted, res.missing) != (0, len(deleted), 0):
             problems.append(f"--prune: {res.documents} processed, {res.deleted} removed, "
-                            f"{res.missing} kept; expected 0, {len(ch.deleted)}, 0")
-        found, _ = _store_problems(store, corpus, res.skipped_files, "pruned")
+                            f"{res.missing} kept; expected 0, {len(deleted)}, 0")
+        found, _ = _store_problems(store, corpus, res.skipped_files, "pruned", split)
         problems += found
         clean = fresh()
-        _extract(clean, str(corpus.root), pipe)
+        _extract(clean, str(corpus.root), pipe, split=split)
         if _fingerprint(clean) != _fingerprint(store):
             problems.append("re-runs vs one clean run over the final folder: "
                             + _diff(_fingerprint(store), _fingerprint(clean)))
-        counts["changes"] += len(ch.changed) + len(ch.added) + len(ch.gone) + len(ch.deleted)
+        counts["changes"] += len(processed) + len(gone) + len(deleted)
     finally:
         pipe.nlp.max_length = saved
         for s in stores:

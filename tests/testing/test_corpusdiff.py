@@ -16,12 +16,13 @@ def default_pipe():
     return load_extraction_pipeline("default")
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_default_pipeline_over_a_messy_folder_and_its_changes(tmp_path, default_pipe, seed):
-    problems, counts = cd.run(tmp_path, seed, pipe=default_pipe)
+@pytest.mark.parametrize(("seed", "split"), [(1, "none"), (2, "paragraphs")])
+def test_default_pipeline_over_a_messy_folder_and_its_changes(tmp_path, default_pipe, seed,
+                                                              split):
+    problems, counts = cd.run(tmp_path, seed, pipe=default_pipe, split=split)
     assert not problems, "\n".join(problems[:20])
     assert counts["documents"] >= 15 and counts["relation records"] > 10
-    assert counts["skipped files"] == 17
+    assert counts["skipped files"] == 18
 
 
 def test_docre_scratch_over_a_messy_folder(tmp_path):

@@ -202,3 +202,16 @@ def test_utf16_without_a_byte_order_mark_is_binary_with_a_hint(tmp_path) -> None
     assert [(s.kind, s.reason.split("; ")[1]) for s in report.skipped] == [
         ("binary", hint.format("UTF-16BE", "utf-16be")),
         ("binary", hint.format("UTF-16LE", "utf-16le"))]
+
+
+def test_a_file_without_read_permission_is_reported(tmp_path, monkeypatch) -> None:
+    """Root reads a chmod 000 file anyway: the permission check is faked here."""
+    from kg_engine.extraction import corpus as c
+
+    (tmp_path / "a.txt").write_text("Ada.")
+    (tmp_path / "locked.txt").write_text("Bob.")
+    real = os.access
+    monkeypatch.setattr(c.os, "access", lambda p, mode: "locked" not in str(p) and real(p, mode))
+    report = c.CorpusReport()
+    assert [d.text for d in iter_documents(tmp_path, report=report)] == ["Ada."]
+    assert [(Path(s.path).name, s.kind) for s in report.skipped] == [("locked.txt", "unreadable")]

@@ -813,7 +813,7 @@ def lower_layer_error(exc: BaseException, url: str | None = None) -> KgEngineErr
         return InputReadError(f"{where}compressed input is truncated or corrupt ({exc}): "
                               "download or compress the file again")
     if isinstance(exc, OSError) and exc.errno in SPACE_ERRNOS:
-        return write_failure(exc, name or "a file")
+        return write_failure(exc, name or "a file", atomic=False)
     if isinstance(exc, IsADirectoryError):
         return InputReadError(f"{where}is a folder, expected a file: name a file inside it")
     if isinstance(exc, PermissionError):

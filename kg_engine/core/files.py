@@ -31,8 +31,8 @@ from typing import IO
 
 from kg_engine.errors import InputNotFoundError, OutputWriteError
 
-__all__ = ["atomic_directory", "atomic_output", "atomic_write", "is_gzip", "space_refused",
-           "write_failure"]
+__all__ = ["SPACE_ERRNOS", "atomic_directory", "atomic_output", "atomic_write", "is_gzip",
+           "space_refused", "write_failure"]
 
 #: errno values meaning "the system refused the space", not "the program is wrong"
 SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
@@ -61,10 +61,12 @@ def space_refused(err: int | None, folder: str | Path | None = None) -> str:
     return f"the disk is full{free}: free disk space and run the command again"
 
 
-def write_failure(exc: BaseException, path: str | Path) -> OutputWriteError | None:
+def write_failure(exc: BaseException, path: str | Path,
+                  atomic: bool = True) -> OutputWriteError | None:
     """The :class:`~kg_engine.errors.OutputWriteError` for ``exc`` when it (or an exception it
     arose from: torch wraps the ``OSError``) is the system refusing space to write ``path``;
-    ``None`` for other errors.
+    ``None`` for other errors. ``atomic``: ``path`` was written through a temporary file, so
+    a file there before is unchanged (the message says so).
 
     Example:
         >>> err = write_failure(OSError(errno.ENOSPC, "No space left on device"), "out.nt")
@@ -76,7 +78,8 @@ def write_failure(exc: BaseException, path: str | Path) -> OutputWriteError | No
         seen = seen.__cause__ or seen.__context__
     if seen is None:
         return None
-    err = OutputWriteError(f"{path} was not written (a file there before is unchanged): "
+    kept = " (a file there before is unchanged)" if atomic else ""
+    err = OutputWriteError(f"{path} was not written{kept}: "
                            f"{space_refused(seen.errno, Path(path).parent)}")
     err.errno, err.filename = seen.errno, str(path)
     return err

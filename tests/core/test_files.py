@@ -48,5 +48,8 @@ def test_write_failure_recognises_space_errors_only() -> None:
     wrapped = RuntimeError("PytorchStreamWriter failed writing file")
     wrapped.__context__ = OSError(errno.EFBIG, "File too large")
     assert write_failure(wrapped, "ckpt.pt") is not None  # torch hides the OSError
+    in_place = write_failure(OSError(errno.ENOSPC, "No space left on device"), "log.txt",
+                             atomic=False)  # a file written in place: nothing is promised
+    assert in_place is not None and str(in_place).startswith("log.txt was not written: the disk")
     assert write_failure(OSError(errno.EACCES, "Permission denied"), "out.ttl") is None
     assert write_failure(ValueError("bad"), "out.ttl") is None

@@ -41,6 +41,7 @@ from typing import Any
 
 from rdflib import Graph, URIRef
 from rdflib.paths import Path as RdfPath
+from rdflib.namespace import _NAMESPACE_PREFIXES_CORE, _NAMESPACE_PREFIXES_RDFLIB
 from rdflib.store import NO_STORE, VALID_STORE, Store
 
 from kg_engine.core.batch import TripleBatch
@@ -50,6 +51,12 @@ from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.rdflib_parsers import register as register_parsers
 from kg_engine.store.sqlstore import SQLStore
 from kg_engine.store.writes import api_record
+
+
+#: rdflib's default prefixes (``bind_namespaces="rdflib"``): what its namespace managers bind
+#: unasked
+_RDFLIB_DEFAULTS: dict[str, str] = {
+    p: str(ns) for p, ns in {**_NAMESPACE_PREFIXES_CORE, **_NAMESPACE_PREFIXES_RDFLIB}.items()}
 
 __all__ = ["KgEngineStore", "asserted_only"]
 
@@ -374,13 +381,20 @@ class KgEngineStore(Store):
             return  # already bound so: nothing to write
         if not override and (current is not None or self.prefix(namespace) is not None):
             return
-        if getattr(self.store, "readonly", False):
+        if getattr(self.store, "readonly", False) or _RDFLIB_DEFAULTS.get(prefix) == str(namespace):
+            # rdflib's namespace manager binds its defaults whenever one is made (each
+            # kg.graph: 29 bindings in 29 commits, and a kg update killed among them left a
+            # store neither before nor after it): every process binds them again, so they are
+            # kept in memory, not written
             self._session_ns[prefix] = URIRef(namespace)
             return
         with db.transaction():
             db.execute("DELETE FROM kg_meta WHERE key = ? OR (key LIKE 'ns:%' AND value = ?)",
                        (key, str(namespace)))
             db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (key, str(namespace)))
+        for p, ns in list(self._session_ns.items()):  # the stored binding replaces theirs
+            if p == prefix or ns == namespace:
+                del self._session_ns[p]
         for p, ns in list(self._unsure_ns.items()):  # this binding replaces theirs
             if p == prefix or ns == namespace:
                 del self._unsure_ns[p]

@@ -40,8 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import Graph, URIRef
-from rdflib.paths import Path as RdfPath
 from rdflib.namespace import _NAMESPACE_PREFIXES_CORE, _NAMESPACE_PREFIXES_RDFLIB
+from rdflib.paths import Path as RdfPath
 from rdflib.store import NO_STORE, VALID_STORE, Store
 
 from kg_engine.core.batch import TripleBatch
@@ -51,7 +51,6 @@ from kg_engine.store.n3data import check_data_statement
 from kg_engine.store.rdflib_parsers import register as register_parsers
 from kg_engine.store.sqlstore import SQLStore
 from kg_engine.store.writes import api_record
-
 
 #: rdflib's default prefixes (``bind_namespaces="rdflib"``): what its namespace managers bind
 #: unasked

@@ -322,6 +322,7 @@ class RayExtractionRunner(ExtractionRunner):
             the same pipeline (see the module docstring); ``False``: end them after this run.
         checkpoint: JSON Lines file recording processed documents (written by the driver).
         progress: show a tqdm progress bar (``None``: only on a terminal).
+        resume: skip the documents the checkpoint names (see :class:`ExtractionRunner`).
     """
 
     def __init__(
@@ -336,9 +337,10 @@ class RayExtractionRunner(ExtractionRunner):
         keep_workers: bool = True,
         checkpoint: str | Path | None = None,
         progress: bool | None = None,
+        resume: bool = True,
     ) -> None:
         super().__init__(nlp, converter, batch_size=batch_size, checkpoint=checkpoint,
-                         progress=progress)
+                         progress=progress, resume=resume)
         if workers is not None and workers < 1:
             raise ConfigError(f"Ray workers must be at least 1, got {workers}")
         if in_flight < 0:
@@ -374,11 +376,8 @@ class RayExtractionRunner(ExtractionRunner):
         """
         from tqdm.auto import tqdm
 
-        from kg_engine.extraction.runner import read_checkpoint
-
         ray = require_ray()
-        done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
-        done.update(known or {})
+        done = self._already_done(known)
         bar = None
         chunks = _chunks(self._todo(documents, done, lambda: bar and bar.update(1)),
                          self.batch_size)

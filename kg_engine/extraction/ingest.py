@@ -175,7 +175,8 @@ def extract_into(
         n_process: ``nlp.pipe`` worker processes; with ``executor="ray"`` the number of Ray
             workers (1, the default: one per CPU of the cluster).
         batch_size: ``nlp.pipe`` batch size (default: the pipeline's).
-        checkpoint: optional JSON Lines checkpoint file (also kept by the runner).
+        checkpoint: optional JSON Lines checkpoint file (written by the runner; what is
+            skipped is what the store records: a document removed since is extracted again).
         progress: progress bar (``None``: on a terminal).
         total: number of documents, for the progress bar.
         executor: ``"local"`` (this process, ``n_process`` spaCy processes) or ``"ray"``
@@ -207,13 +208,13 @@ def extract_into(
         runner: ExtractionRunner = RayExtractionRunner(
             pipeline.nlp, pipeline.converter, address=ray_address,
             workers=n_process if n_process > 1 else None, batch_size=size,
-            checkpoint=checkpoint, progress=progress)
+            checkpoint=checkpoint, progress=progress, resume=False)
     elif executor == "local":
         if ray_address is not None:
             raise ConfigError("a Ray address needs the Ray executor (--executor ray)")
         runner = ExtractionRunner(pipeline.nlp, pipeline.converter, batch_size=size,
                                   n_process=n_process, checkpoint=checkpoint,
-                                  progress=progress)
+                                  progress=progress, resume=False)
     else:
         raise ConfigError(f"unknown executor {executor!r}: use 'local' or 'ray'")
     known = known_hashes(store)

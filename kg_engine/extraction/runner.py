@@ -115,6 +115,9 @@ class ExtractionRunner:
         n_process: worker processes for ``nlp.pipe``.
         checkpoint: JSON Lines file recording processed documents (resume support).
         progress: show a tqdm progress bar (``None``: only on a terminal).
+        resume: skip the documents the checkpoint names (``False``: the checkpoint is only
+            written, and ``known`` alone says what is done — for a writer whose store
+            records each document with its triples, and may remove it later).
     """
 
     def __init__(
@@ -126,6 +129,7 @@ class ExtractionRunner:
         n_process: int = 1,
         checkpoint: str | Path | None = None,
         progress: bool | None = None,
+        resume: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
@@ -137,7 +141,14 @@ class ExtractionRunner:
         self.n_process = n_process
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.progress = progress
+        self.resume = resume
         self.stats = RunStats()
+
+    def _already_done(self, known: Mapping[str, str] | None) -> dict[str, str]:
+        """id -> content hash of what is done: ``known``, and the checkpoint's (``resume``)."""
+        done = read_checkpoint(self.checkpoint) if self.checkpoint and self.resume else {}
+        done.update(known or {})
+        return done
 
     def _open_checkpoint(self) -> IO[str] | None:
         """The checkpoint file opened for appending (``None`` without one)."""
@@ -193,7 +204,8 @@ class ExtractionRunner:
 
         Args:
             documents: the corpus (see :func:`~kg_engine.extraction.corpus.iter_documents`).
-            known: id → content hash already processed (merged with the checkpoint's).
+            known: id → content hash already processed (merged with the checkpoint's, unless
+                ``resume=False``).
             total: number of documents, for the progress bar.
 
         Yields:
@@ -201,8 +213,7 @@ class ExtractionRunner:
         """
         from tqdm.auto import tqdm
 
-        done = dict(read_checkpoint(self.checkpoint)) if self.checkpoint else {}
-        done.update(known or {})
+        done = self._already_done(known)
         pending: dict[int, tuple[Document, bool]] = {}
         parts: dict[int, list[tuple[int, int]]] = {}
         sentences: dict[int, int] = {}  # sentences of a document's parts so far

@@ -270,3 +270,28 @@ def test_only_a_files_own_documents_go_with_it(store, tmp_path, monkeypatch) -> 
                        report=report, prune=True)
     assert (res.documents, res.deleted) == (1, 0)
     assert set(known_hashes(store)) == {"text", "text:123"}
+
+
+def test_a_document_removed_and_back_is_extracted_again_despite_the_checkpoint(
+        store, tmp_path) -> None:
+    """The checkpoint still named a document removed since (its file emptied): when the
+    file got its text back, the run skipped it and the store never had it again."""
+    ckpt = tmp_path / "ckpt.jsonl"
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Ada met Bob.")
+    (folder / "b.txt").write_text("Cy.")
+    p = _pipeline()
+    from kg_engine.extraction.corpus import CorpusReport
+
+    def run():
+        report = CorpusReport()
+        return extract_into(store, as_documents(str(folder), report=report), p,
+                            progress=False, report=report, checkpoint=str(ckpt))
+
+    run()
+    (folder / "a.txt").write_text("")
+    assert run().deleted == 1
+    (folder / "a.txt").write_text("Ada met Bob.")
+    assert run().documents == 1
+    assert str(folder / "a.txt") in known_hashes(store)

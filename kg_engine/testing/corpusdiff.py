@@ -13,7 +13,9 @@ a byte order mark, blank lines and records without ids. Each file's expected fat
 the documented rules (:mod:`kg_engine.extraction.corpus`): the text it decodes to, or the
 kind of skip. :func:`mutate` then changes, re-encodes, empties, deletes and adds files.
 
-:func:`run` checks, over the folder and against those expectations:
+:func:`run` checks, over the folder (whole files, or ``split="paragraphs"``: one document per
+paragraph, its expected paragraphs written from the documented rule by
+:func:`expected_documents`) and against those expectations:
 
 * every readable document is extracted exactly once (the store's document table holds its
   id and the hash of its correctly decoded text), nothing else; every other file is

@@ -440,7 +440,8 @@ class ExprCompiler:
                 raise Decline(f"expression {name} is not compiled to SQL")
             out = meth(expr)
             size = sum(len(x.text) for x in (out.e, out.rank, out.lang) if isinstance(x, Sql))
-            if size > EXPR_SQL_MAX:
+            connective = name in _CONNECTIVES and len(out.e.params) <= CONNECTIVE_PARAMS_MAX
+            if size > EXPR_SQL_MAX and not connective:
                 # each operation repeats its operands' SQL (value, type and divisor tests):
                 # ten nested arithmetic operations were megabytes of SQL, past PostgreSQL's
                 # 65,535 parameters; SQLite's Python callback computes such an expression once
@@ -543,11 +544,11 @@ class ExprCompiler:
     # logical ----------------------------------------------------------------------------
     def _ConditionalOrExpression(self, e: CompValue) -> Ex:
         parts = [self.condition(e.expr)] + [self.condition(x) for x in e.other]
-        return Ex("bool", Sql.join(" OR ", parts).paren())
+        return Ex("bool", _balanced(" OR ", parts))
 
     def _ConditionalAndExpression(self, e: CompValue) -> Ex:
         parts = [self.condition(e.expr)] + [self.condition(x) for x in e.other]
-        return Ex("bool", Sql.join(" AND ", parts).paren())
+        return Ex("bool", _balanced(" AND ", parts))
 
     def _UnaryNot(self, e: CompValue) -> Ex:
         return Ex("bool", sql("(NOT {})", self.condition(e.expr)))
@@ -1677,6 +1678,14 @@ def _fold_comparison(op: str, a: Any, b: Any) -> Sql:
 
 #: an expression whose SQL is longer is evaluated outside SQL (see ExprCompiler.compile)
 EXPR_SQL_MAX = 40_000
+#: ``&&`` and ``||`` are exempt from EXPR_SQL_MAX: their SQL is their operands' SQL once each
+#: (each operand held to the limit), joined as a balanced tree (SQLite refuses expression
+#: trees deeper than 1,000: a flat FILTER of 1,000 ``?s = <iri>`` disjuncts went to rdflib's
+#: evaluator, a timeout at 2,000 rows), so it grows with the query's text, not exponentially
+#: (16 ``?o != 3`` conjuncts, 3 kB of SQL each, went to the Python evaluator). Held to this
+#: many parameters (SQLite allows 32,766 in a statement, PostgreSQL 65,535)
+CONNECTIVE_PARAMS_MAX = 16_000
+_CONNECTIVES = ("ConditionalAndExpression", "ConditionalOrExpression")
 _IN_SET_MIN = 16  # IN lists at least this long test IRIs and numbers as sets
 
 

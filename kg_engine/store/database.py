@@ -144,7 +144,7 @@ class SqliteURL(NamedTuple):
 #: file name extensions of RDF (kg_engine.store.loader.FORMATS): such a file given as the
 #: store is a mix-up of ``kg load FILE --db URL``
 _RDF_SUFFIXES = (".nt", ".ntriples", ".nq", ".nquads", ".ttl", ".turtle", ".trig", ".n3", ".rdf",
-                 ".owl", ".xml", ".jsonld", ".json")
+                 ".owl", ".xml", ".jsonld", ".json", ".hext")
 _PLAIN_SQLITE = re.compile(r"sqlite://(?:/([^?#%@]*))?\Z")
 
 

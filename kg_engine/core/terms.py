@@ -13,11 +13,18 @@ Example:
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import rdflib
 from rdflib import BNode, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DC, DCTERMS, FOAF, RDFS, SKOS
 
-__all__ = ["DEFAULT_GRAPH", "LABEL_PREDICATES", "Quad", "Term", "Triple", "as_quad", "check_triple"]
+__all__ = ["DEFAULT_GRAPH", "LABEL_PREDICATES", "Quad", "Term", "Triple", "as_quad", "check_triple",
+           "exact_literals", "term_from_n3"]
 
 Term = URIRef | BNode | Literal
 Triple = tuple[Term, Term, Term]
@@ -76,3 +83,48 @@ def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:
     if not isinstance(g, (URIRef, BNode)):
         raise TermError(f"graph name must be an IRI or blank node, got {g!r}")
     return (s, p, o, g)
+
+
+_NORMALIZE_LOCK = threading.RLock()
+
+
+@contextmanager
+def exact_literals() -> Iterator[None]:
+    """Within the block rdflib keeps literal lexical forms as written (no canonicalisation:
+    ``"01"^^xsd:integer`` stays ``"01"``, not the other RDF term ``"1"``).
+
+    rdflib only offers a module-level switch (``rdflib.NORMALIZE_LITERALS``); this holds a lock
+    and restores the previous value on exit, so it is scoped to the block (keep the block to
+    parsing: another thread's parse waits for it).
+
+    Example:
+        >>> from rdflib import XSD
+        >>> with exact_literals():
+        ...     one = Literal("01", datatype=XSD.integer)
+        >>> str(one), str(Literal("01", datatype=XSD.integer))
+        ('01', '1')
+    """
+    with _NORMALIZE_LOCK:
+        old = rdflib.NORMALIZE_LITERALS
+        rdflib.NORMALIZE_LITERALS = False
+        try:
+            yield
+        finally:
+            rdflib.NORMALIZE_LITERALS = old
+
+
+def term_from_n3(text: str) -> Any:
+    """The term of an N3 name (``<iri>``, ``_:b``, ``"lex"^^<dt>``, ``"x"@en``), literals with
+    their lexical form as written: ``rdflib.util.from_n3`` alone would make ``"01"^^xsd:integer``
+    the other term ``"1"`` (and ``" 7 "`` ``"7"``, a ``Z`` dateTime ``+00:00``).
+
+    Example:
+        >>> term_from_n3('"01"^^<http://www.w3.org/2001/XMLSchema#integer>').n3()
+        '"01"^^<http://www.w3.org/2001/XMLSchema#integer>'
+        >>> term_from_n3("<urn:a>")
+        rdflib.term.URIRef('urn:a')
+    """
+    from rdflib.util import from_n3
+
+    with exact_literals():
+        return from_n3(text)

@@ -514,14 +514,11 @@ def _from_n3(text: str) -> Any:
     """The term of an N3 name, literals with their lexical form as stored: rdflib would make
     ``"01"^^xsd:integer`` the other literal ``"1"`` (and a prediction about ``"01"`` would be
     written about ``"1"``, or dropped as an entity the store does not hold)."""
-    from rdflib.util import from_n3
-
-    from kg_engine.store.terms import exact_literals
+    from kg_engine.core.terms import term_from_n3
 
     if not text.startswith(("<", "_:", '"')):
         raise ValueError(
             f"{text!r} is not an RDF term in N3 form; only data read from a store "
             "(KGData.from_store) maps back to RDF terms"
         )
-    with exact_literals():
-        return from_n3(text)
+    return term_from_n3(text)

@@ -43,7 +43,8 @@ from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import NamespaceManager
-from rdflib.util import from_n3
+
+from kg_engine.core.terms import term_from_n3
 
 __all__ = [
     "AGGREGATES",
@@ -463,7 +464,7 @@ def _dec(x: Any) -> Any:
         return Var(x["var"])
     if isinstance(x, list):
         return _dec_item(x)
-    return from_n3(x)
+    return term_from_n3(x)  # "01"^^xsd:integer stays the term written, not "1"
 
 
 def _dec_item(x: list) -> Any:

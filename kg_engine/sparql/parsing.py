@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,29 +38,11 @@ from rdflib.plugins.sparql.parser import parseQuery, parseUpdate
 from rdflib.plugins.sparql.sparql import Prologue, Query, Update
 
 from kg_engine.core.prefixes import find_prefix_use, unknown_prefix_hint, unknown_prefix_name
+from kg_engine.core.terms import exact_literals
 from kg_engine.errors import QuerySyntaxError
 from kg_engine.sparql.compiler.plan import use_text_parser
 
 __all__ = ["exact_literals", "parse_query", "parse_update"]
-
-_NORMALIZE_LOCK = threading.RLock()
-
-
-@contextmanager
-def exact_literals() -> Iterator[None]:
-    """Within the block rdflib keeps literal lexical forms as written (no canonicalisation).
-
-    rdflib only offers a module-level switch (``rdflib.NORMALIZE_LITERALS``); this holds a lock
-    and restores the previous value on exit, so it is scoped to the block.
-    """
-    with _NORMALIZE_LOCK:
-        old = rdflib.NORMALIZE_LITERALS
-        rdflib.NORMALIZE_LITERALS = False
-        try:
-            yield
-        finally:
-            rdflib.NORMALIZE_LITERALS = old
-
 
 def _syntax_error(exc: Exception, text: str, what: str, source: str) -> QuerySyntaxError:
     if isinstance(exc, (RecursionError, TimeoutError)):

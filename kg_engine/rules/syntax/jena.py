@@ -352,10 +352,10 @@ class _Parser:
             self.next()
             lex = t.text
             if re.fullmatch(r"[+-]?\d+", lex):
-                return Literal(lex, datatype=XSD.integer)
+                return Literal(lex, datatype=XSD.integer, normalize=False)
             if "e" in lex or "E" in lex:
-                return Literal(lex, datatype=XSD.double)
-            return Literal(lex, datatype=XSD.decimal)
+                return Literal(lex, datatype=XSD.double, normalize=False)
+            return Literal(lex, datatype=XSD.decimal, normalize=False)
         if t.kind == "string":
             self.next()
             lex = _unescape(t.text[1:-1])
@@ -365,7 +365,7 @@ class _Parser:
                 dt = self.node()
                 if not isinstance(dt, URIRef):
                     raise self.error("expected a datatype IRI after '^^'", t)
-                return Literal(lex, datatype=dt)
+                return Literal(lex, datatype=dt, normalize=False)  # as written: "01" is not "1"
             nxt = self.tok
             if (
                 nxt.kind == "directive"

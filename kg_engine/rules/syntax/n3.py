@@ -41,6 +41,7 @@ from rdflib import BNode, Graph, Literal, URIRef, Variable
 from rdflib.graph import QuotedGraph
 from rdflib.namespace import RDF
 
+from kg_engine.core.terms import exact_literals
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Atom, Bind, Builtin, Not, Rule, RuleSet, Var
@@ -255,7 +256,9 @@ def parse_n3(text: str, source: str = "<rules>", name: str | None = None, check:
     g = Graph()
     full = _DEFAULT_PREFIXES + text
     try:
-        with warnings.catch_warnings():  # rdflib's N3 parser uses deprecated ConjunctiveGraph
+        # rdflib's N3 parser uses deprecated ConjunctiveGraph; exact_literals: a constant is
+        # the term as written ("01"^^xsd:integer is not "1")
+        with warnings.catch_warnings(), exact_literals():
             warnings.simplefilter("ignore", DeprecationWarning)
             g.parse(data=full, format="n3")
     except BadSyntax as e:

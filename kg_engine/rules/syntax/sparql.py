@@ -38,6 +38,7 @@ from typing import Any
 from rdflib import BNode, Literal, URIRef, Variable
 
 from kg_engine.core.prefixes import find_prefix_use, unknown_prefix_hint, unknown_prefix_name
+from kg_engine.core.terms import exact_literals
 from kg_engine.errors import RuleSyntaxError
 from kg_engine.rules.checks import check_program
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var, term_vars
@@ -348,7 +349,8 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
     is_update = re.search(r"^\s*(INSERT|DELETE|WITH)\b", _strip_prologue(text), re.IGNORECASE | re.MULTILINE) is not None
     if is_update:
         try:
-            upd = translateUpdate(parseUpdate(text))
+            with exact_literals():  # a constant is the term written ("01"^^xsd:integer is not "1")
+                upd = translateUpdate(parseUpdate(text))
         except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
             raise _parse_error(e, source, 1, text) from None
         names = _NAME_RE.findall(text)
@@ -380,8 +382,9 @@ def parse_sparql(text: str, source: str = "<rules>", name: str | None = None, ch
             line = start + _first_code_line(chunk) - 1
             low = _Lowerer(rname, source, line)
             try:
-                parsed = parseQuery(chunk)
-                q = translateQuery(parsed, initNs=dict(prefixes))
+                with exact_literals():
+                    parsed = parseQuery(chunk)
+                    q = translateQuery(parsed, initNs=dict(prefixes))
             except Exception as e:  # noqa: BLE001 - pyparsing ParseException / rdflib errors
                 raise _parse_error(e, source, start, chunk) from None
             prefixes.update((d.get("prefix", ""), d["iri"]) for d in parsed[0]

@@ -15,8 +15,9 @@ Regimes, each over small ontologies + data drawn by :func:`generate` from a seed
   :func:`check_tbox_sequence` adds and removes TBox statements one at a time;
   :func:`check_cli` makes the writes with the ``kg`` command line (subprocesses);
 * user rules — :func:`check_user_rules` (one program in three syntaxes),
-  :func:`check_random_program` (random programs: refused when unstratifiable, else their
-  stratified closure), :func:`check_aggregates` (SPARQL aggregate rules).
+  :func:`check_random_program` (random programs, some with non-canonical literal constants
+  such as ``"01"^^xsd:integer`` beside data holding ``"1"``: refused when unstratifiable, else
+  their stratified closure), :func:`check_aggregates` (SPARQL aggregate rules).
 
 Closures are compared as sets of triples, modulo the differences that ``docs/rules.md``
 ("Differences from owlrl") documents; :func:`normalise` is that list, one clause each:
@@ -1343,11 +1344,19 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
 #: predicates of the random user programs: ``b*`` data only, ``q*`` derived (and asserted)
 _BASE = tuple(U(f"b{i}") for i in range(2))
 _DERIVED = tuple(U(f"q{i}") for i in range(4))
+#: literal constants of the random programs and data: a non-canonical form and its canonical
+#: twin (equal values, other RDF terms): a rule's ``"01"^^xsd:integer`` matches ``"01"`` and
+#: not ``"1"``, as a SPARQL triple pattern does
+_CONSTANTS = tuple(tuple(Literal(lex, datatype=dt, normalize=False) for lex in pair) for pair, dt in [
+    (("01", "1"), XSD.integer), (("+5", "5"), XSD.integer), (("1", "true"), XSD.boolean),
+    (("2020-01-01T00:00:00Z", "2020-01-01T00:00:00+00:00"), XSD.dateTime),
+    (("1.50", "1.5"), XSD.decimal)])
 
 
 @dataclass
 class RandomRule:
-    """``head(x, y|z) :- p1(x, y) [, p2(y, z)] [, not q(x, y|z|_)]``, by predicate."""
+    """``head(x, y|z) :- p1(x, y) [, p2(y, z)] [, c(x, CONSTANT)] [, not q(x, y|z|_)]``, by
+    predicate."""
 
     name: str
     head: URIRef
@@ -1355,6 +1364,11 @@ class RandomRule:
     second: URIRef | None  # a join through ?y
     negated: URIRef | None
     neg_vars: str  # "xy", "xz" or "x_" (existential object)
+    const: tuple[URIRef, Literal] | None = None  # (c, CONSTANT): a literal written as is
+
+    def positive(self) -> list[URIRef]:
+        """The predicates of the rule's positive atoms."""
+        return [x for x in (self.first, self.second, self.const and self.const[0]) if x]
 
     def render(self, syntax: str) -> str:
         out = "z" if self.second else "y"
@@ -1362,6 +1376,8 @@ class RandomRule:
         body = [f"?x {pre} ?y"]
         if self.second:
             body.append(f"?y ex:{self.second.split('/')[-1]} ?z")
+        if self.const:
+            body.append(f"?x ex:{self.const[0].split('/')[-1]} {self.const[1].n3()}")
         neg = None
         if self.negated:
             o = {"xy": "?y", "xz": "?z", "x_": "?any"}[self.neg_vars]
@@ -1404,7 +1420,7 @@ def stratifiable(rules: list[RandomRule]) -> bool:
     """No negated predicate depends (through rule heads) on the negating rule's own head."""
     deps: dict[URIRef, set[URIRef]] = {}  # head -> predicates it is derived from
     for r in rules:
-        deps.setdefault(r.head, set()).update(x for x in (r.first, r.second, r.negated) if x)
+        deps.setdefault(r.head, set()).update(r.positive() + ([r.negated] if r.negated else []))
 
     def reaches(a: URIRef, b: URIRef) -> bool:  # a is derived (transitively) from b
         seen, todo = set(), [a]
@@ -1433,7 +1449,7 @@ def random_program_reference(rules: list[RandomRule], facts: Iterable[tuple]) ->
         lv = 0
         for r in rules:
             if r.head == p:
-                for x, neg in ((r.first, False), (r.second, False), (r.negated, True)):
+                for x, neg in [(x, False) for x in r.positive()] + [(r.negated, True)]:
                     if x:
                         lv = max(lv, level(x, seen | {p}) + (1 if neg else 0))
         return lv
@@ -1446,7 +1462,7 @@ def random_program_reference(rules: list[RandomRule], facts: Iterable[tuple]) ->
             new = set()
             for r in by_level[lv]:
                 for x, p1, y in list(g):
-                    if p1 != r.first:
+                    if p1 != r.first or (r.const and (x, *r.const) not in g):  # by RDF term
                         continue
                     outs = [y] if not r.second else [z for y2, p2, z in g if p2 == r.second and y2 == y]
                     for o in outs:
@@ -1472,10 +1488,15 @@ def check_random_program(rng: random.Random, syntax: str, url: str = "sqlite://"
     from kg_engine.rules.syntax import parse_rules
 
     rules = random_program(rng)
-    text = program_text(rules, syntax)
     inds = [U(f"a{i}") for i in range(5)]
     facts = [(rng.choice(inds), rng.choice(_BASE + _DERIVED[:2]), rng.choice(inds + [Literal(1)]))
              for _ in range(rng.randint(3, 14))]
+    for r in rules:  # drawn last, so the rest of a seed's case is as before they were added
+        if rng.random() < 0.5:  # a literal constant (mostly the non-canonical form), and data
+            pair = rng.choice(_CONSTANTS)  # with it or its twin
+            r.const = (rng.choice(_BASE + _DERIVED[:2]), pair[0] if rng.random() < 0.75 else pair[1])
+            facts += [(x, r.const[0], rng.choice(pair)) for x in inds if rng.random() < 0.6]
+    text = program_text(rules, syntax)
     res = CaseResult(seed, f"user-strata-{syntax}", sorted(set(facts), key=str))
     res.note = " ".join(text.split())
     ok = stratifiable(rules)

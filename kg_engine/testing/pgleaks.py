@@ -18,8 +18,12 @@ Use it from a ``conftest.py`` (importing a fixture registers it)::
 
     from kg_engine.testing.pgleaks import no_leaked_pg_connections  # noqa: F401
 
-``tests/conftest.py`` imports it; it checks only with ``KG_PG_LEAK_CHECK=1`` until every area
-of the suite has been run clean under it (``KG_PG_LEAK_CHECK=1 pytest tests/AREA``).
+``tests/conftest.py`` imports it, and it checks every module by default, so CI fails on a new
+leak; ``KG_PG_LEAK_CHECK=0`` turns it off (say, to see a module's own failures first). A leak
+that shows only at the last test of a module is often a test that never closed its store:
+pytest keeps a test's log records until its teardown ends, and a record logged with a
+traceback (rdflib logs one for every ill-typed literal it converts) keeps the frames, and so
+the store, alive.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ def connections_left(server: TemporaryPostgres, before: int, wait: float | None 
 def no_leaked_pg_connections(request: pytest.FixtureRequest) -> Iterator[None]:
     """Error at a module's teardown if it leaves PostgreSQL client connections open on this
     process's shared server (nothing to do in a process that never started the server)."""
-    if os.environ.get("KG_PG_LEAK_CHECK") != "1":
+    if os.environ.get("KG_PG_LEAK_CHECK", "1") == "0":
         yield
         return
     server = running_shared_server()

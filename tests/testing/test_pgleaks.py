@@ -61,15 +61,30 @@ def test_nothing():
 """
 
 
-def test_module_leaving_connections_open_errors_at_teardown(tmp_path: Path) -> None:
+def _run(tmp_path: Path, switch: str | None) -> subprocess.CompletedProcess:
+    """pytest on the three modules, ``KG_PG_LEAK_CHECK`` set to ``switch`` (None: unset)."""
     (tmp_path / "conftest.py").write_text(_CONFTEST)
     for name, body in [("test_a_leaks", _LEAKS), ("test_b_closes", _CLOSES),
                        ("test_c_no_pg", _NO_PG)]:
         (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
-    out = subprocess.run(
+    env = {k: v for k, v in os.environ.items() if k != "KG_PG_LEAK_CHECK"}
+    if switch is not None:
+        env["KG_PG_LEAK_CHECK"] = switch
+    return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", str(tmp_path)],
-        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300,
-        env={**os.environ, "KG_PG_LEAK_CHECK": "1"})
+        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+
+
+def test_the_check_is_on_unless_switched_off(tmp_path: Path) -> None:
+    # it checked only with KG_PG_LEAK_CHECK=1, so CI never ran it: on by default now
+    report = _run(tmp_path, None)
+    assert report.returncode == 1 and "4 passed, 1 error" in report.stdout, report.stdout
+    report = _run(tmp_path, "0")
+    assert report.returncode == 0 and "4 passed" in report.stdout, report.stdout
+
+
+def test_module_leaving_connections_open_errors_at_teardown(tmp_path: Path) -> None:
+    out = _run(tmp_path, "1")
     report = out.stdout + out.stderr
     assert out.returncode == 1, report
     assert "4 passed, 1 error" in report, report

@@ -23,6 +23,8 @@ paragraph, its expected paragraphs written from the documented rule by
 * provenance offsets and quoted sentences slice the ORIGINAL file decoded correctly
   (:func:`kg_engine.testing.provenancediff.check_store`);
 * the same files named in another order give the same store (``fingerprint``);
+* a run interrupted halfway and finished after :func:`mutate` (with ``prune``) gives the
+  store one clean run over the final folder gives;
 * a re-run after :func:`mutate` extracts exactly the changed and added documents, counts the
   unchanged ones as skipped, removes the documents of emptied files and vanished records,
   keeps (and counts) those of deleted files, and ``prune=True`` removes them; the store then
@@ -366,11 +368,12 @@ def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
         base: a folder to write the corpus in.
         seed: the corpus's seed.
         pipeline: the pipeline to load (unless ``pipe`` is given, loaded already).
-        url: the store URL, or a function giving a new empty store's URL each call (four
+        url: the store URL, or a function giving a new empty store's URL each call (five
             stores are made: PostgreSQL needs a database for each).
         long_limit: the pipeline's ``max_length`` for the run (the one-line file is longer).
         split: ``"paragraphs"``: one document per paragraph of each text file.
     """
+    from kg_engine.extraction.ingest import as_documents, extract_into
     from kg_engine.extraction.pipeline import load_extraction_pipeline
     from kg_engine.store import open_store
 
@@ -415,6 +418,24 @@ def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
         if res.documents or res.skipped != len(first) or res.added:
             problems.append(f"unchanged re-run: {res.documents} processed, {res.skipped} "
                             f"unchanged, {res.added} statements added")
+        # 3b. a run interrupted halfway (Ctrl-C after half the documents): finished after
+        # the changes below, with prune, it must equal the clean run too
+        halted = fresh()
+
+        def halfway(docs: Any) -> Any:
+            for n, doc in enumerate(docs):
+                if n == len(first) // 2:
+                    raise KeyboardInterrupt
+                yield doc
+
+        report = CorpusReport()
+        try:
+            extract_into(halted, halfway(as_documents(str(corpus.root), split=split,
+                                                      report=report)),
+                         pipe, progress=False, report=report)
+            problems.append("the interrupted run was not interrupted")
+        except KeyboardInterrupt:
+            pass
         # 4. after changes, without and with prune
         before = _documents(store)
         ch = mutate(corpus, seed)
@@ -446,6 +467,10 @@ def run(base: str | Path, seed: int = 0, *, pipeline: str = "default",
         if _fingerprint(clean) != _fingerprint(store):
             problems.append("re-runs vs one clean run over the final folder: "
                             + _diff(_fingerprint(store), _fingerprint(clean)))
+        _extract(halted, str(corpus.root), pipe, split=split, prune=True)
+        if _fingerprint(clean) != _fingerprint(halted):
+            problems.append("an interrupted run finished after the changes vs one clean run: "
+                            + _diff(_fingerprint(halted), _fingerprint(clean)))
         counts["changes"] += len(processed) + len(gone) + len(deleted)
     finally:
         pipe.nlp.max_length = saved

@@ -59,6 +59,7 @@ __all__ = [
     "content_hash",
     "decode_file",
     "iter_documents",
+    "path_id",
     "read_csv",
     "read_jsonl",
     "read_text_file",

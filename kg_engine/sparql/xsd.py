@@ -71,11 +71,31 @@ def _lex(lit: Literal) -> str:
     return str(lit).strip()
 
 
+def _in_range(v: int, dt: URIRef) -> bool:
+    """Whether ``v`` is in the value space of the integer datatype ``dt`` (the store's
+    ``INTEGER_RANGES``: ``"300"^^xsd:byte`` is ill-typed, 491ac12)."""
+    from kg_engine.store.terms import INTEGER_RANGES
+
+    lo, hi = INTEGER_RANGES[str(dt)]
+    return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
 def numeric_value(lit: Literal) -> int | Decimal | float:
-    """The value of a numeric literal (raises SPARQLError if not numeric or ill-typed)."""
+    """The value of a numeric literal (raises SPARQLError if not numeric or ill-typed: a
+    lexical form outside its datatype's lexical space, or an integer out of its subtype's
+    range).
+
+    Example:
+        >>> numeric_value(Literal("127", datatype=XSD.byte))
+        127
+        >>> numeric_value(Literal("300", datatype=XSD.byte))
+        Traceback (most recent call last):
+        ...
+        rdflib.plugins.sparql.sparql.SPARQLError: not a valid numeric literal: "300"^^<http://www.w3.org/2001/XMLSchema#byte>
+    """
     dt = lit.datatype
     lex = _lex(lit)
-    if dt in INTEGER_TYPES and _INT_RE.match(lex):
+    if dt in INTEGER_TYPES and _INT_RE.match(lex) and _in_range(int(lex), dt):
         return int(lex)
     if dt == XSD.decimal and _DEC_RE.match(lex):
         return Decimal(lex)
@@ -493,6 +513,8 @@ def cast(term: Any, target: URIRef) -> Literal:
         if target in INTEGER_TYPES:
             if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
                 raise SPARQLError("cannot cast NaN/INF to an integer")
+            if not _in_range(int(v), target):  # XPath err:FORG0001 (xsd:byte(300))
+                raise SPARQLError(f"cannot cast {term.n3()} to {target}: out of its range")
             return _typed(str(int(v)), target)
         if target == XSD.decimal:
             if isinstance(v, float):

@@ -1136,3 +1136,37 @@ def test_time_arithmetic(timetable):
     # with and without a timezone; a time plus months
     assert _both_paths(timetable, q.format(f'{t("10:00:00")} {t("08:00:00Z")} "P1M"^^xsd:yearMonthDuration')) == \
         [(None, None, None)]
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def illtyped(request: pytest.FixtureRequest) -> Iterator[KgDataset]:
+    yield from _loaded(request, f"""@prefix ex: <{EX}> . @prefix xsd: <{XSD}> .
+        ex:big ex:v "300"^^xsd:byte . ex:one ex:v "1"^^xsd:byte . ex:two ex:v "2"^^xsd:byte .
+        ex:neg ex:v "-1"^^xsd:nonNegativeInteger . ex:abc ex:v "abc"^^xsd:integer .
+        ex:int ex:v "5000000000"^^xsd:int . ex:f ex:v "0.5"^^xsd:float .
+        ex:u ex:w "3"^^xsd:unsignedByte . ex:s ex:w "-4"^^xsd:short .""", "turtle")
+
+
+def test_out_of_range_integer_subtypes_have_no_value_on_every_path(illtyped):
+    # "300"^^xsd:byte is ill-typed (491ac12: no value column, isNumeric false); rdflib's
+    # path and the compiled SQL's Python steps (exact integer arithmetic, SUM/AVG) read the
+    # lexical form as an int regardless of the subtype's range: SUM over the bytes was 303,
+    # ?v + 1 was 301, and with the comparison on rdflib's path FILTER(?v > 100) kept it
+    def xs(cond: str) -> list[str]:
+        return _filtered(illtyped, "ex:v ?v", cond)
+    assert xs("?v > 100") == []
+    assert xs("?v > 100 || ?v = 0.5e0") == ["f"]
+    assert xs("?v >= 0") == ["f", "one", "two"]
+    assert xs("?v") == ["f", "one", "two"]
+    assert xs("isNumeric(?v)") == ["f", "one", "two"]
+    q = "SELECT ?x ?y WHERE { ?x ex:v ?v BIND(?v + 1 AS ?y) }"
+    assert [r for r in _both_paths(illtyped, q) if r[1] is not None] == [("f", "1.5"), ("one", "2"), ("two", "3")]
+    q = "SELECT ?x ?y WHERE { ?x ex:v ?v BIND(xsd:integer(?v) AS ?y) }"
+    assert [r for r in _both_paths(illtyped, q) if r[1] is not None] == [("f", "0"), ("one", "1"), ("two", "2")]
+    byte = "SELECT (SUM(?v) AS ?s) (AVG(?v) AS ?a) (COUNT(?v) AS ?c) (MAX(?v) AS ?m) WHERE { ?x ex:v ?v FILTER(datatype(?v) = xsd:byte) }"
+    assert _both_paths(illtyped, byte) == [(None, None, "3", "300")]  # MAX: ORDER BY puts it after the numbers
+    q = "SELECT (SUM(?v) AS ?s) WHERE { ?x ex:v ?v FILTER(datatype(?v) = xsd:byte && ?v != 300) }"
+    assert _both_paths(illtyped, q) == [("3",)]
+    # a cast to an integer subtype checks the range (XPath err:FORG0001)
+    q = 'SELECT ?y WHERE { BIND(xsd:byte("300") AS ?y) }'
+    assert _both_paths(illtyped, q) == [(None,)]

@@ -720,18 +720,20 @@ def _additive(e: Expr, ctx: Any) -> Any:
 
 
 def _unary_minus(e: Expr, ctx: Any) -> Literal:
+    # an integer subtype's result is an xsd:integer (XPath F&O §4.2: the base numeric type;
+    # -"3"^^xsd:unsignedByte as an unsignedByte would be ill-typed); the lexical form is kept
     x = e.expr
     if durations.is_duration(x):
         return durations.negate(x)
-    _num(x)  # type check
+    dt = _num(x)[1]
     lex = str(x).strip()
     lex = lex[1:] if lex.startswith("-") else "-" + lex.lstrip("+")
-    return Literal(lex, datatype=x.datatype, normalize=False)
+    return Literal(lex, datatype=dt, normalize=False)
 
 
 def _unary_plus(e: Expr, ctx: Any) -> Literal:
-    _num(e.expr)
-    return e.expr
+    dt = _num(e.expr)[1]
+    return e.expr if dt == e.expr.datatype else Literal(str(e.expr), datatype=dt, normalize=False)
 
 
 #: Expression node name -> replacement evaluation function ``(expr, ctx) -> value``.

@@ -379,6 +379,13 @@ def _eval_left_join(ctx: Any, join: CompValue) -> Any:
             yield a
 
 
+def _not(e: Expr, ctx: Any) -> Literal:
+    """``!x`` over SPARQL's effective boolean value (§17.2.2): an ill-typed number or boolean
+    (``"300"^^xsd:byte``, ``"abc"^^xsd:integer``) has EBV false, so ``!`` of it is true, as on
+    the compiled SQL (rdflib's ``UnaryNot`` raised a type error for the numbers)."""
+    return Literal(not ebv(e.expr))
+
+
 def _logical(e: Expr, ctx: Any) -> Any:
     """``||``/``&&`` with SPARQL's error rules (§17.2): each operand is evaluated on its own,
     so ``true || ?unbound`` is true (rdflib evaluates all operands first and an unbound one
@@ -775,6 +782,7 @@ EXPR_OVERRIDES: dict[str, Callable[[Expr, Any], Any]] = {
     "MultiplicativeExpression": _multiplicative,
     "AdditiveExpression": _additive,
     "UnaryMinus": _unary_minus,
+    "UnaryNot": _not,
     "UnaryPlus": _unary_plus,
 }
 

@@ -1180,3 +1180,11 @@ def test_unary_minus_and_plus_of_an_integer_subtype_give_an_xsd_integer(illtyped
     integer = str(XSD.integer)
     assert _both_paths(illtyped, q) == [("s", "4", "-4", integer, integer, "true"),
                                         ("u", "-3", "3", integer, integer, "true")]
+
+
+def test_not_of_an_ill_typed_number_is_true_on_every_path(illtyped):
+    # §17.2.2: the EBV of a numeric or boolean literal with an invalid lexical form is false,
+    # so ! of it is true; the compiled SQL said so, rdflib's UnaryNot raised a type error for
+    # the numbers (FILTER(!?v) dropped "300"^^xsd:byte and "abc"^^xsd:integer on that path)
+    assert _filtered(illtyped, "ex:v ?v", "!?v") == ["abc", "big", "int", "neg"]
+    assert _filtered(illtyped, "ex:v ?v", "!?v || ?v") == ["abc", "big", "f", "int", "neg", "one", "two"]

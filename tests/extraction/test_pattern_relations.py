@@ -42,7 +42,8 @@ NEWS: list[tuple[str, set[tuple[str, str, str]]]] = [
     ("Angela Merkel studied physics at Leipzig University.",
      {("Angela Merkel", "P69", "Leipzig University")}),
     ("Nokia is a telecommunications company based in Espoo, Finland.",
-     {("Nokia", "P159", "Espoo"), ("Espoo", "P131", "Finland"), ("Nokia", "P159", "Finland")}),
+     {("Nokia", "P159", "Espoo"), ("Espoo", "P131", "Finland"), ("Nokia", "P159", "Finland"),
+      ("Espoo", "P17", "Finland")}),  # true too (Wikidata: Espoo country Finland)
     ("Elon Musk, who was born in Pretoria, founded SpaceX in 2002.",
      {("Elon Musk", "P19", "Pretoria"), ("SpaceX", "P112", "Elon Musk"),
       ("SpaceX", "P571", "2002")}),

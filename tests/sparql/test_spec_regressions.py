@@ -1188,3 +1188,13 @@ def test_not_of_an_ill_typed_number_is_true_on_every_path(illtyped):
     # the numbers (FILTER(!?v) dropped "300"^^xsd:byte and "abc"^^xsd:integer on that path)
     assert _filtered(illtyped, "ex:v ?v", "!?v") == ["abc", "big", "int", "neg"]
     assert _filtered(illtyped, "ex:v ?v", "!?v || ?v") == ["abc", "big", "f", "int", "neg", "one", "two"]
+
+
+def test_an_ill_typed_constant_equals_the_same_term(illtyped):
+    # "abc"^^xsd:integer has no value, so = is RDF-term equality (§17.4.1.7): true for the
+    # same term, as FILTER(?v = ?v) already said on both paths; the compiled SQL compared the
+    # constant's (missing) value column and dropped the row, rdflib's path kept it
+    assert _filtered(illtyped, "ex:v ?v", '?v = "abc"^^xsd:integer') == ["abc"]
+    assert _filtered(illtyped, "ex:v ?v", '?v = "300"^^xsd:byte') == ["big"]
+    assert _filtered(illtyped, "ex:v ?v", '?v IN ("300"^^xsd:byte)') == ["big"]
+    assert _filtered(illtyped, "ex:v ?v", '?v = ?v') == ["abc", "big", "f", "int", "neg", "one", "two"]

@@ -718,6 +718,10 @@ class ExprCompiler:
             sqlop = _flip(sqlop)
         if a.kind == "const" and b.kind == "const":
             return _fold_comparison(op, a.const, b.const)
+        if _ill_typed(b.const):
+            # "abc"^^xsd:integer = ?x is RDF-term equality (true for the same term, as
+            # ?x = ?x is): the value columns cannot say it, rdflib's path does
+            raise Decline("comparison with an ill-typed literal")
         if (isinstance(b.const, Literal) and b.const.datatype in _UNVALUED_DTS) or \
                 (self.may_hold_unvalued() and not isinstance(b.const, (URIRef, BNode))):
             # a duration's value (months, seconds) or a time's is in no column of the store
@@ -1656,6 +1660,24 @@ def to_col(cc: CompileContext, ex: Ex, xc: ExprCompiler) -> Col:
         return Col.val(ex.e, ex.rank if isinstance(ex.rank, Sql) else Sql(str(ex.rank)),
                        ex.lang if isinstance(ex.lang, Sql) else NULL, risky=True, text=ex.text)
     raise Decline(f"cannot bind a {ex.kind} value")
+
+
+def _ill_typed(c: Any) -> bool:
+    """Whether ``c`` is a numeric, date/dateTime or boolean literal with no value (an
+    invalid lexical form, an integer out of its subtype's range).
+
+    >>> _ill_typed(Literal("300", datatype=XSD.byte)), _ill_typed(Literal("3", datatype=XSD.byte))
+    (True, False)
+    """
+    if not isinstance(c, Literal) or c.datatype is None:
+        return False
+    if str(c.datatype) in NUMERIC_DTS:
+        return not is_numeric_literal(c)
+    if c.datatype in (XSD.date, XSD.dateTime, XSD.boolean):
+        from kg_engine.store.terms import typed_values
+
+        return typed_values(str(c), str(c.datatype)) == (None, None, None)
+    return False
 
 
 def _fold_comparison(op: str, a: Any, b: Any) -> Sql:

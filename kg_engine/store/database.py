@@ -284,7 +284,7 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
             return StoreError(f"cannot reach the PostgreSQL database {redact_url(url)}: {first}: "
                               "check that the server runs and the URL's host, port, user and "
                               "database are right")
-        if name == "DiskFull":  # also a write cut short by the server's file size limit
+        if name == "DiskFull" or _PG_SPACE.search(first):  # EFBIG: an InternalError_
             return StoreError(f"PostgreSQL database {redact_url(url)} could not be written: the "
                               f"server's disk is full or its file size limit reached ({first}): "
                               "free space on the database server and run the command again")
@@ -293,6 +293,12 @@ def database_error(exc: BaseException, url: str) -> StoreError | None:
             return StoreError(f"PostgreSQL database {redact_url(url)}: {first}: check the "
                               "database's permissions and space")
     return None
+
+
+#: A PostgreSQL server's message when its disk or file size limit refused a write (a write
+#: cut short is DiskFull; EFBIG, the limit passed exactly, is an InternalError_)
+_PG_SPACE = re.compile(r"could not (extend|write to) file .*(File too large|No space left "
+                       r"on device|wrote only)")
 
 
 def _space_refused(url: str, name: str) -> str | None:

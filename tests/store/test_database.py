@@ -295,3 +295,8 @@ def test_a_postgresql_server_out_of_space_is_named() -> None:
     assert text.startswith("PostgreSQL database postgresql+psycopg://kg:***@db/kg could not be "
                            "written: the server's disk is full or its file size limit reached")
     assert "wrote only 3072 of 8192 bytes" in text
+    # the limit passed exactly: EFBIG, which the server raises as an internal error (it was
+    # kg load's 'internal error … this is a bug in kg-engine', exit 1)
+    err = errors.InternalError('could not extend file "base/5/t3_24714": File too large')
+    assert "the server's disk is full or its file size limit reached" in str(
+        database_error(err, "postgresql+psycopg://kg@db/kg"))

@@ -530,24 +530,12 @@ def cast(term: Any, target: URIRef) -> Literal:
             return _typed(_canonical_double(float32.shortest(float32.round32(fv))), target)
         return _typed(_canonical_double(fv), target)
     if target in (XSD.dateTime, XSD.date):
-        if cat in ("string", "dateTime", "date"):
-            if target == XSD.dateTime:
-                if cat == "date":
-                    m = _DATE_RE.match(lex)
-                    assert m
-                    return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T00:00:00"
-                                  f"{m.group(4) or ''}", XSD.dateTime)
-                if _DT_RE.match(lex):
-                    return _typed(lex, XSD.dateTime)
-            else:
-                if cat == "dateTime" or _DT_RE.match(lex):
-                    m = _DT_RE.match(lex)
-                    if m:
-                        return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
-                                      f"{m.group(8) or ''}", XSD.date)
-                if _DATE_RE.match(lex):
-                    return _typed(lex, XSD.date)
-        raise SPARQLError(f"cannot cast {term.n3()} to {target}")
+        from kg_engine.store.terms import typed_values
+
+        res = _cast_temporal(term, cat, lex, target)
+        if typed_values(str(res), str(target))[1] is None:  # "2024-13-01", "2024-02-30": FORG0001
+            raise SPARQLError(f"cannot cast {term.n3()} to {target}: not a valid {target}")
+        return res
     if target in durations.DURATION_TYPES and cat in ("string", "duration"):
         # from a string in the target's lexical space, or a duration whose value the target
         # holds (XPath drops the other part; Oxigraph refuses it, and kg-engine follows it)
@@ -558,3 +546,25 @@ def cast(term: Any, target: URIRef) -> Literal:
             raise SPARQLError(f"cannot cast {term.n3()} to {target}")
         return _typed(durations.lexical(months, secs, target), target)
     raise SPARQLError(f"unsupported cast to {target}")
+
+
+def _cast_temporal(term: Literal, cat: str, lex: str, target: URIRef) -> Literal:
+    """``term`` cast to xsd:dateTime or xsd:date by its lexical form (not yet validated)."""
+    if cat in ("string", "dateTime", "date"):
+        if target == XSD.dateTime:
+            if cat == "date":
+                m = _DATE_RE.match(lex)
+                assert m
+                return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}T00:00:00"
+                              f"{m.group(4) or ''}", XSD.dateTime)
+            if _DT_RE.match(lex):
+                return _typed(lex, XSD.dateTime)
+        else:
+            if cat == "dateTime" or _DT_RE.match(lex):
+                m = _DT_RE.match(lex)
+                if m:
+                    return _typed(f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+                                  f"{m.group(8) or ''}", XSD.date)
+            if _DATE_RE.match(lex):
+                return _typed(lex, XSD.date)
+    raise SPARQLError(f"cannot cast {term.n3()} to {target}")

@@ -1198,3 +1198,14 @@ def test_an_ill_typed_constant_equals_the_same_term(illtyped):
     assert _filtered(illtyped, "ex:v ?v", '?v = "300"^^xsd:byte') == ["big"]
     assert _filtered(illtyped, "ex:v ?v", '?v IN ("300"^^xsd:byte)') == ["big"]
     assert _filtered(illtyped, "ex:v ?v", '?v = ?v') == ["abc", "big", "f", "int", "neg", "one", "two"]
+
+
+def test_a_cast_to_a_date_checks_the_calendar(illtyped):
+    # XPath FORG0001: "2024-13-01" and "2024-02-30" are not dates; the casts checked only the
+    # shape of the lexical form, so xsd:date("2024-13-01") was an ill-typed date (no value)
+    q = """SELECT ?y ?z WHERE { VALUES ?s { "2024-13-01" "2024-02-30T00:00:00Z" "2024-02-29" "2024-02-28T10:00:00Z" }
+           BIND(COALESCE(xsd:date(?s), "err") AS ?y) BIND(COALESCE(xsd:dateTime(?s), "err") AS ?z) }"""
+    assert _both_paths(illtyped, q) == [("2024-02-28Z", "2024-02-28T10:00:00Z"), ("2024-02-29", "err"),
+                                        ("err", "err"), ("err", "err")]
+    q = 'SELECT ?y WHERE { BIND(COALESCE(xsd:dateTime("2023-02-29"^^xsd:date), "err") AS ?y) }'
+    assert _both_paths(illtyped, q) == [("err",)]

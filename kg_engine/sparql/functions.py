@@ -692,6 +692,8 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
         return durations.time_arith(a, op, b)  # rdflib's fails on times
     if durations.is_duration(a) and b.datatype in _TEMPORAL_DTS:
         raise SPARQLError("a duration plus a date: write the date first (as Oxigraph)")
+    if a.datatype == XSD.date and b.datatype == XSD.duration:
+        return _date_plus_duration(a, op, b)  # rdflib's fails on this pair (XSD.Duration typo)
     try:
         res = _ops.AdditiveExpression(CompValue("AdditiveExpression", expr=a, op=[op], other=[b]),
                                       None)
@@ -709,6 +711,24 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
     if res.datatype in _TEMPORAL_DTS and str(res).endswith("+00:00"):  # UTC is written "Z"
         return Literal(str(res)[:-6] + "Z", datatype=res.datatype, normalize=False)
     return res
+
+
+_DATE_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
+_DATE_TIME_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})T[\d:.]+(Z|[+-]\d{2}:\d{2})?")
+
+
+def _date_plus_duration(a: Literal, op: str, b: Literal) -> Literal:
+    """``date ± xsd:duration`` as XSD 1.1 (Appendix E) adds a duration to a date: as the
+    dateTime at its midnight (timezone kept), then the date part — what ``date ± dur`` of the
+    two subtypes and ``dateTime ± xsd:duration`` already gave."""
+    m = _DATE_LEX.fullmatch(str(a))
+    if m is None:
+        raise SPARQLError(f"date/time arithmetic on the ill-typed date {a!r}")
+    at = Literal(f"{m[1]}T00:00:00{m[2] or ''}", datatype=XSD.dateTime, normalize=False)
+    res = _DATE_TIME_LEX.fullmatch(str(_date_arith(at, op, b)))
+    if res is None:
+        raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
+    return Literal(res[1] + (res[2] or ""), datatype=XSD.date, normalize=False)
 
 
 def _additive(e: Expr, ctx: Any) -> Any:

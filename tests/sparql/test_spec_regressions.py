@@ -1102,6 +1102,18 @@ def test_duration_arithmetic_in_canonical_form(timetable):
                            '{}') == [("PT0S", "-P1DT0.1S")]
 
 
+def test_a_date_plus_an_xsd_duration(timetable):
+    """``date ± "P1M"^^xsd:duration`` was unbound (rdflib's arithmetic fails on the pair) while
+    ``dateTime ± xsd:duration`` and ``date ± yearMonthDuration`` had values; pyoxigraph gives
+    them (SPARQL differential, PostgreSQL seed 2500002)."""
+    q = ('SELECT ?x ?v WHERE {{ ?x ex:dur ?d FILTER(?x IN (ex:m1, ex:t2)) '
+         'BIND("{}"^^xsd:date {} ?d AS ?v) }}')
+    assert _both_paths(timetable, q.format("2020-03-31", "-")) == [
+        ("m1", "2020-02-29"), ("t2", "2020-03-30")]
+    assert _both_paths(timetable, q.format("2020-01-31Z", "+")) == [
+        ("m1", "2020-02-29Z"), ("t2", "2020-01-31Z")]
+
+
 def test_casts_to_durations(timetable):
     # were unsupported (unbound); as Oxigraph: from a string of the target's lexical space or a
     # duration whose value the target holds, in canonical form

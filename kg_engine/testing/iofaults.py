@@ -77,7 +77,6 @@ __all__ = [
     "standard_cases",
     "tmpfs",
     "tree_digest",
-    "without_rdflib_prefixes",
 ]
 
 #: ``kg`` as a child process
@@ -280,7 +279,6 @@ def judge_store(url: str, states: dict[str, Any], baseline: Sequence[str] = ()
     path = sqlite_path(url)
     if path is not None and not os.path.exists(path):
         return "absent", []
-    states = {name: without_rdflib_prefixes(state) for name, state in states.items()}
     found: list[str] = []
     try:
         open_store(url).close()
@@ -293,23 +291,7 @@ def judge_store(url: str, states: dict[str, Any], baseline: Sequence[str] = ()
         fp = fingerprint(db)
     finally:
         db.close()
-    fp = without_rdflib_prefixes(fp)
     return next((name for name, state in states.items() if state == fp), "other"), found
-
-
-def without_rdflib_prefixes(fp: Any) -> Any:
-    """The fingerprint ``fp`` without rdflib's default prefixes in ``kg_meta``: the first use
-    of ``kg.graph`` (``kg update``, ``kg serve``) binds them in the store, in a transaction
-    of its own, before the command's write (a known difference, not the command's)."""
-    if not fp or "kg_meta" not in fp:
-        return fp
-    from collections import Counter
-
-    from rdflib import Graph
-
-    defaults = {(f"ns:{p}", str(n)) for p, n in Graph().namespaces()}
-    meta = Counter({row: n for row, n in fp["kg_meta"].items() if tuple(row[:2]) not in defaults})
-    return {**fp, "kg_meta": meta} if meta else {k: v for k, v in fp.items() if k != "kg_meta"}
 
 
 @dataclass

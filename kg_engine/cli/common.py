@@ -137,12 +137,13 @@ def open_kg(db: str | None, *, readonly: bool = False, create: bool = True):
 
 
 def store_prefixes(kg: Any) -> dict[str, str]:
-    """The prefixes tables shorten IRIs with (``kg query``, ``kg stats``): rdf, rdfs, owl and
-    xsd, then those the store binds (the Turtle files loaded, ``kg.graph.bind``)."""
+    """The prefixes tables shorten IRIs with (``kg query``, ``kg stats``, ``kg explain``): rdf,
+    rdfs, owl and xsd, then those the store binds (the Turtle files loaded, their ``@prefix :``
+    too — queries may use them undeclared —, ``kg.graph.bind``)."""
     from rdflib.namespace import OWL, RDF, RDFS, XSD
 
     out = {"rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD)}
-    out.update({p: str(ns) for p, ns in kg.graph.store.namespaces() if p})
+    out.update({p: str(ns) for p, ns in kg.graph.store.namespaces()})
     return out
 
 

@@ -4,8 +4,9 @@ An inferred statement is shown as its derivation tree (rule, round, premises, do
 asserted statements); an asserted one with its source (file, extracted sentence, model).
 The statement is written N-Triples-style (``<iri>``, ``"literal"@en``, ``"5"^^xsd:integer``);
 ``rdf: rdfs: owl: xsd:`` prefixed names, the prefixes of the files loaded (those ``kg query``
-shows) and ``a`` are accepted. A malformed statement, or one that is not in the store, exits
-with code 2.
+shows) and ``a`` are accepted; the tree names IRIs with the same prefixes, as ``kg query``
+tables do (``--json`` keeps full IRIs). A malformed statement, or one that is not in the store,
+exits with code 2.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from kg_engine.cli.common import (
     console,
     open_kg,
     report,
+    store_prefixes,
     user_errors,
 )
 
@@ -34,7 +36,10 @@ def explain(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Show the derivation tree of an inferred statement, or the source of an asserted one."""
-    from kg_engine.rules.explain import NotInStoreError
+    from rdflib import Graph
+    from rdflib.namespace import NamespaceManager
+
+    from kg_engine.rules.explain import Explanation, NotInStoreError
 
     with user_errors(), open_kg(db, readonly=True) as kg:
         try:
@@ -42,10 +47,14 @@ def explain(
         except NotInStoreError as exc:
             report(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None
+        names = NamespaceManager(Graph(), bind_namespaces="none")
+        for prefix, namespace in store_prefixes(kg).items():
+            names.bind(prefix, namespace, override=True, replace=True)
     if as_json and hasattr(result, "to_json"):
         console.print_json(result.to_json())
     else:
-        console.print(str(result), markup=False, highlight=False, soft_wrap=True)
+        text = result.render(names) if isinstance(result, Explanation) else str(result)
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

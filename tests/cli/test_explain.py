@@ -83,6 +83,12 @@ def test_the_empty_prefix_of_a_loaded_file(tmp_path):
     res = runner.invoke(app, ["explain", ":ann :hasAncestor :carl", "--db", url])
     assert res.exit_code == 0, res.output
     assert "[rule prp-trp, round 1]" in res.output
+    # the tree names IRIs as the statement was written (was <http://family.example/ann> …)
+    assert res.output.startswith(":ann :hasAncestor :carl  [rule prp-trp"), res.output
+    assert ":hasAncestor rdf:type owl:TransitiveProperty" in res.output, res.output
+    assert "<http://family.example/" not in res.output, res.output
+    res = runner.invoke(app, ["query", "SELECT ?x WHERE { :ann :hasAncestor ?x }", "--db", url])
+    assert ":carl" in res.output and "<http://family.example/carl>" not in res.output, res.output
 
 
 def test_a_fact_written_by_kg_update(tmp_path):

@@ -1,4 +1,7 @@
-"""``kg reason --rules rdfs|owl-rl|FILE [--profile]``: materialise a rule set in the store.
+"""``kg reason [rdfs|owl-rl|FILE] [--profile]``: materialise a rule set in the store.
+
+The rule set is the argument or ``--rules`` (default ``owl-rl``): ``kg reason rdfs`` and
+``kg reason --rules rdfs`` are the same command.
 
 Prints the number of derived triples, the semi-naive rounds, the time, consistency violations
 and, with ``--profile``, the per-rule profile (time, derived triples, SQL statements). The rule
@@ -19,10 +22,12 @@ from rich.table import Table
 
 from kg_engine.cli.common import (
     DEFAULT_DB,
+    EXIT_BAD_INPUT,
     DbOption,
     console,
     open_kg,
     reasoning_text,
+    report,
     user_errors,
 )
 
@@ -31,14 +36,20 @@ _SHOW_VIOLATIONS = 5
 
 
 def reason(
+    rule_set: Annotated[
+        str | None,
+        typer.Argument(help="the rule set (as --rules)", show_default=False),
+    ] = None,
     rules: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--rules",
             "-r",
-            help="rdfs | owl-rl | a rules file (.rules Jena, .n3 N3, .rq SPARQL CONSTRUCT)",
+            help="rdfs | owl-rl | a rules file (.rules Jena, .n3 N3, .rq SPARQL CONSTRUCT); "
+                 "default owl-rl",
+            show_default=False,
         ),
-    ] = "owl-rl",
+    ] = None,
     profile: Annotated[bool, typer.Option("--profile", help="print the per-rule profile")] = False,
     recompute: Annotated[
         bool, typer.Option("--recompute", help="clear the inferred graph and compute it again")
@@ -51,6 +62,10 @@ def reason(
 ) -> None:
     """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>,
     answer queries and are kept current on every write."""
+    if rule_set is not None and rules is not None and rule_set != rules:
+        report(f"two rule sets given, {rule_set!r} and --rules {rules!r}: give one")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    rules = rule_set or rules or "owl-rl"
     if off:
         with user_errors(), open_kg(db, create=False) as kg:
             before = reasoning_text(kg)

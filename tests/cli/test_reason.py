@@ -104,3 +104,19 @@ def test_a_new_profile_says_which_one_it_replaces(db):
     assert "<urn:kg-engine:inferred:owl-rl> no longer answer queries" in text, text
     res = runner.invoke(app, ["reason", "--rules", "rdfs", "--db", db])
     assert "replaces the profile of user rules" in " ".join(res.output.split()), res.output
+
+
+def test_the_rule_set_as_an_argument(db):
+    """``kg reason rdfs`` (as ``kg.reason("rdfs")`` reads) was refused: "unexpected extra
+    argument"; it is ``--rules rdfs``. Two different rule sets are one line, exit 2."""
+    res = runner.invoke(app, ["reason", "rdfs", "--db", db])
+    assert res.exit_code == 0 and "rdfs: derived" in res.output, res.output
+    res = runner.invoke(app, ["reason", str(SAMPLE / "university.rules"), "--rules",
+                              str(SAMPLE / "university.rules"), "--db", db])
+    assert res.exit_code == 0 and "university: derived" in res.output, res.output
+    res = runner.invoke(app, ["reason", "owl-rl", "--rules", "rdfs", "--db", db])
+    assert res.exit_code == 2 and "two rule sets given" in res.output, res.output
+    res = runner.invoke(app, ["stats", "--db", db])  # the refused call changed nothing
+    assert "reasoning: user rules → <urn:kg-engine:inferred:university>" in res.output, res.output
+    res = runner.invoke(app, ["reason", "--db", db])  # neither: OWL 2 RL, as before
+    assert res.exit_code == 0 and "owl-rl: derived" in res.output, res.output

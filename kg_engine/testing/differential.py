@@ -1091,6 +1091,49 @@ class Case:
 
 
 # -- engines -----------------------------------------------------------------------------------
+def ox_answer(store: Any, text: str) -> Any:
+    """pyoxigraph's answer to ``text`` over ``store``, normalised as the engines' answers are
+    compared: a bool (ASK), a set of triples (CONSTRUCT/DESCRIBE) or (variables, rows)."""
+    import pyoxigraph as ox
+
+    res = store.query(text)
+    if isinstance(res, ox.QueryBoolean):
+        return bool(res)
+    if isinstance(res, ox.QueryTriples):
+        return {tuple(_norm_ox(x, labels=True) for x in (t.subject, t.predicate, t.object))
+                for t in res}
+    names = [v.value for v in res.variables]
+    return names, [tuple(_norm_ox(s[v]) for v in names) for s in res]
+
+
+def rdflib_dataset(trig: str) -> Any:
+    """An rdflib ``Dataset`` (its own Memory store) holding the TriG ``trig``."""
+    from rdflib import Dataset
+
+    ds = Dataset()
+    ds.parse(data=trig, format="trig")
+    return ds
+
+
+def rdflib_answer(ds: Any, text: str) -> Any:
+    """rdflib's answer to ``text`` over ``ds`` (the default graph is not the union), as
+    :func:`ox_answer` shapes it."""
+    import rdflib.plugins.sparql as rsparql
+
+    saved = rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS
+    rsparql.SPARQL_DEFAULT_GRAPH_UNION = rsparql.SPARQL_LOAD_GRAPHS = False
+    try:
+        res = ds.query(text)
+        if res.type == "ASK":
+            return bool(res.askAnswer)
+        if res.type in ("CONSTRUCT", "DESCRIBE"):
+            return {tuple(_norm(t, labels=True) for t in tr) for tr in res.graph}
+        names = [str(v) for v in res.vars]
+        return names, [tuple(_norm(b.get(v)) for v in res.vars) for b in res.bindings]
+    finally:
+        rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS = saved
+
+
 class Engines:
     """The engines under comparison, all loaded with the same dataset."""
 
@@ -1128,36 +1171,12 @@ class Engines:
         return self._run_ox(text)
 
     def _run_ox(self, text: str) -> Any:
-        import pyoxigraph as ox
-
-        res = self.ox.query(text)
-        if isinstance(res, ox.QueryBoolean):
-            return bool(res)
-        if isinstance(res, ox.QueryTriples):
-            return {tuple(_norm_ox(x, labels=True) for x in (t.subject, t.predicate, t.object))
-                    for t in res}
-        names = [v.value for v in res.variables]
-        return names, [tuple(_norm_ox(s[v]) for v in names) for s in res]
+        return ox_answer(self.ox, text)
 
     def run_rdflib(self, text: str) -> Any:
-        import rdflib.plugins.sparql as rsparql
-        from rdflib import Dataset
-
         if self._rdflib is None:
-            self._rdflib = Dataset()
-            self._rdflib.parse(data=self.trig, format="trig")
-        saved = rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS
-        rsparql.SPARQL_DEFAULT_GRAPH_UNION = rsparql.SPARQL_LOAD_GRAPHS = False
-        try:
-            res = self._rdflib.query(text)
-            if res.type == "ASK":
-                return bool(res.askAnswer)
-            if res.type in ("CONSTRUCT", "DESCRIBE"):
-                return {tuple(_norm(t, labels=True) for t in tr) for tr in res.graph}
-            names = [str(v) for v in res.vars]
-            return names, [tuple(_norm(b.get(v)) for v in res.vars) for b in res.bindings]
-        finally:
-            rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS = saved
+            self._rdflib = rdflib_dataset(self.trig)
+        return rdflib_answer(self._rdflib, text)
 
 
 class ReferencePanic(RuntimeError):

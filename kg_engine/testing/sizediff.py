@@ -61,11 +61,13 @@ from kg_engine.testing.differential import (
     _in_child,
     _key_cmp,
     _norm,
-    _norm_ox,
     _ordered,
     canonical_dataset,
     evaluate,
     make_dataset,
+    ox_answer,
+    rdflib_answer,
+    rdflib_dataset,
     shrink,
 )
 
@@ -411,34 +413,15 @@ class SizeEngines:
         return _in_child(lambda: self._ox_query(text), timeout=self.ox_timeout)
 
     def _ox_query(self, text: str) -> Any:
-        import pyoxigraph as ox
-
-        res = self.ox.query(text)
-        if isinstance(res, ox.QueryBoolean):
-            return bool(res)
-        names = [v.value for v in res.variables]
-        return names, [tuple(_norm_ox(s[v]) for v in names) for s in res]
+        return ox_answer(self.ox, text)
 
     def ox_update(self, text: str) -> None:
         self.ox.update(text)
 
     def rdflib_query(self, text: str) -> Any:
-        import rdflib.plugins.sparql as rsparql
-        from rdflib import Dataset
-
         if self._rdflib is None:
-            self._rdflib = Dataset()
-            self._rdflib.parse(data=self.trig, format="trig")
-        saved = rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS
-        rsparql.SPARQL_DEFAULT_GRAPH_UNION = rsparql.SPARQL_LOAD_GRAPHS = False
-        try:
-            res = self._rdflib.query(text)
-            if res.type == "ASK":
-                return bool(res.askAnswer)
-            names = [str(v) for v in res.vars]
-            return names, [tuple(_norm(b.get(v)) for v in res.vars) for b in res.bindings]
-        finally:
-            rsparql.SPARQL_DEFAULT_GRAPH_UNION, rsparql.SPARQL_LOAD_GRAPHS = saved
+            self._rdflib = rdflib_dataset(self.trig)
+        return rdflib_answer(self._rdflib, text)
 
 
 # -- comparison ---------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ centrality (``--measure betweenness`` for betweenness).
 
 ``kg path A B`` prints the statements along a shortest path between two entities, one
 N-Triples line each, in their stored direction.
+
+Entities are IRIs with or without ``<>``, or prefixed names with the prefixes ``kg query``
+knows (rdf, rdfs, owl, xsd and the store's own); the table of ``kg analyze`` names nodes
+with the same prefixes, as ``kg query`` tables do.
 """
 
 from __future__ import annotations
@@ -19,7 +23,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kg_engine.cli.common import DEFAULT_DB, DbOption, console, open_kg, user_errors
+from kg_engine.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    console,
+    open_kg,
+    store_prefixes,
+    user_errors,
+)
 
 _CHOICES = ("pagerank", "degree", "betweenness", "centrality", "components", "strong",
             "communities")
@@ -43,11 +54,22 @@ def _inferred(flag: bool | None) -> dict:
     return {} if flag is None else {"include_inferred": flag}
 
 
-def _term(text: str):  # -> URIRef
+def _term(text: str, prefixes: dict[str, str]):  # -> URIRef
+    """``<iri>``, ``iri`` or ``prefix:local`` with a prefix of ``prefixes`` as an IRI.
+
+    Example:
+        >>> _term("ex:ada", {"ex": "http://ex.org/"}), _term("<urn:x>", {})
+        (rdflib.term.URIRef('http://ex.org/ada'), rdflib.term.URIRef('urn:x'))
+    """
     from rdflib import URIRef
 
     text = text.strip()
-    return URIRef(text[1:-1] if text.startswith("<") and text.endswith(">") else text)
+    if text.startswith("<") and text.endswith(">"):
+        return URIRef(text[1:-1])
+    prefix, colon, local = text.partition(":")
+    if colon and prefix in prefixes and not local.startswith("//"):
+        return URIRef(prefixes[prefix] + local)
+    return URIRef(text)
 
 
 def analyze(
@@ -66,7 +88,10 @@ def analyze(
     db: DbOption = DEFAULT_DB,
 ) -> None:
     """Run a graph algorithm, print the top nodes and write the values back to the store."""
+    from rdflib import Literal
+
     from kg_engine.errors import ConfigError
+    from kg_engine.sparql.results import human_term
 
     with user_errors():
         if algorithm not in _CHOICES:
@@ -84,10 +109,12 @@ def analyze(
             res = kg.analyze(algorithm, backend=backend, write=write, name=name,
                              graph=graph or None, **_inferred(include_inferred), **params)
             rows = res.top(top)
+            prefixes = store_prefixes(kg)
             grouped = algorithm in ("components", "strong", "communities")
             table = Table("node", "label", "size" if grouped else algorithm)
             for term, value in rows:
-                table.add_row(escape(term.n3()), escape(res.label(term) or ""),
+                node = term.n3() if isinstance(term, Literal) else human_term(term, prefixes)
+                table.add_row(escape(node), escape(res.label(term) or ""),
                               f"{value:,}" if grouped else f"{value:.6g}")
     console.print(table)
     secs = res.seconds
@@ -102,8 +129,8 @@ def analyze(
 
 
 def path(
-    source: Annotated[str, typer.Argument(help="entity IRI (with or without <>)")],
-    target: Annotated[str, typer.Argument(help="entity IRI (with or without <>)")],
+    source: Annotated[str, typer.Argument(help="entity IRI (with or without <>) or prefixed name")],
+    target: Annotated[str, typer.Argument(help="entity IRI (with or without <>) or prefixed name")],
     graph: GraphOption = None,
     directed: Annotated[bool, typer.Option("--directed", help="follow subject → object only")] = False,
     include_inferred: InferredOption = None,
@@ -114,11 +141,13 @@ def path(
 ) -> None:
     """Print the statements along a shortest path between two entities (exit 1: no path)."""
     with user_errors(), open_kg(db, readonly=not write, create=False) as kg:
-        result = kg.shortest_path(_term(source), _term(target), graph=graph or None,
+        prefixes = store_prefixes(kg)
+        source_iri, target_iri = _term(source, prefixes), _term(target, prefixes)
+        result = kg.shortest_path(source_iri, target_iri, graph=graph or None,
                                   directed=directed, backend=backend, write=write,
                                   **_inferred(include_inferred))
     if not result.nodes:
-        console.print(f"no path between {_term(source).n3()} and {_term(target).n3()}",
+        console.print(f"no path between {source_iri.n3()} and {target_iri.n3()}",
                       markup=False, highlight=False)
         raise typer.Exit(1)
     for s, p, o in result.triples:

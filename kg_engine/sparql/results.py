@@ -277,6 +277,8 @@ def human_term(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
         'ex:ada'
         >>> human_term(URIRef("http://ex.org/a/b"), {"ex": "http://ex.org/"})
         '<http://ex.org/a/b>'
+        >>> human_term(URIRef("http://ex.org/Öl"), {"ex": "http://ex.org/"})
+        'ex:Öl'
     """
     if t is None:
         return ""
@@ -296,7 +298,12 @@ def human_term(t: Any, prefixes: Mapping[str, str] | None = None) -> str:
     return str(t)
 
 
-_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?<!\.)|")
+#: SPARQL's PN_LOCAL without ':' and escapes: what a query accepts after ``prefix:``
+_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+         "\u200c\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf"
+         "\ufdf0-\ufffd\U00010000-\U000effff")
+_CHARS = _BASE + "_0-9\\-\u00b7\u0300-\u036f\u203f\u2040"
+_LOCAL = re.compile(f"[{_BASE}_0-9][{_CHARS}.]*(?<!\\.)|")
 
 
 #: characters of a literal the table shows; the rest is counted (``… (+N characters)``)

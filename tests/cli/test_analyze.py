@@ -52,3 +52,15 @@ def test_path_prints_statements(tmp_path: Path) -> None:
     assert "# 3 statement(s)" in res.output
     res = runner.invoke(app, ["path", f"{KG}ada", f"{KG}nobody", "--db", db])
     assert res.exit_code == 2
+
+
+def test_path_and_analyze_use_the_store_prefixes(tmp_path: Path) -> None:
+    # ex: is the prefix of the file loaded, which kg query accepts and shows; kg path took
+    # "ex:ada" for the IRI <ex:ada> ("not in the store") and kg analyze printed full IRIs
+    db = _db(tmp_path)
+    res = runner.invoke(app, ["path", "ex:ada", "ex:Harbortown", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "# 3 statement(s)" in res.output and res.output.startswith(f"<{KG}ada>")
+    res = runner.invoke(app, ["analyze", "degree", "--no-write", "--top", "3", "--db", db])
+    assert res.exit_code == 0, res.output
+    assert "ex:" in res.output and f"<{KG}" not in res.output

@@ -842,11 +842,11 @@ class Explainer:
         self._budget = _BUDGET
         ids = self.store.term_ids([s, p, o])
         if len(ids) < len({s, p, o}):
-            raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
+            raise _not_in_store(s, p, o)
         key = (ids[s], ids[p], ids[o])
         asserted, inferred, rnd, rule_name, gid = self._status(key)
         if not asserted and not inferred:
-            raise NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store")
+            raise _not_in_store(s, p, o)
         memo: dict = {}
         program = self._program(gid)
         if not all_derivations or asserted or program is None:
@@ -964,6 +964,8 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
     """Read one triple written N-Triples-style: ``<s> <p> "o"@en`` (final ``.`` optional).
 
     Prefixed names with ``rdf: rdfs: owl: xsd:`` (and ``prefixes``) and ``a`` are accepted too.
+    A blank node is named by its label in the store (``_:b1f…_x``, as ``kg query`` prints it);
+    ``[ ]`` names none.
 
     Args:
         text: the triple.
@@ -978,6 +980,8 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
     Example:
         >>> parse_triple('<urn:a> rdf:type <urn:C>')[1]
         rdflib.term.URIRef('http://www.w3.org/1999/02/22-rdf-syntax-ns#type')
+        >>> parse_triple('_:b7_x a <urn:C>')[0]
+        rdflib.term.BNode('b7_x')
     """
     from kg_engine.errors import RDFSyntaxError
     from kg_engine.store.turtle import parse_terms
@@ -987,7 +991,7 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
     if not body.endswith("."):
         body += " ."
     try:  # kg-engine's strict parser: the literal as written ("01" stays "01", as stored)
-        quads = parse_terms(head + body, "<triple>")
+        quads = parse_terms(head + body, "<triple>", keep_labels=True)
     except RDFSyntaxError as e:
         msg = str(e).split(": ", 1)[-1]
         raise RDFSyntaxError(
@@ -1002,18 +1006,22 @@ def parse_triple(text: str, prefixes: dict[str, str] | None = None) -> tuple:
     return _check_parsed(triples[0], text)
 
 
-def _check_parsed(triple: tuple, text: str) -> tuple:
-    from rdflib import BNode
+def _not_in_store(s: Any, p: Any, o: Any) -> NotInStoreError:
+    hint = "" if not any(isinstance(t, BNode) for t in (s, o)) else (
+        " (a blank node is named by its label in the store, as kg query prints it; a file's "
+        "own labels are not kept: each load's blank nodes are new ones)")
+    return NotInStoreError(f"{s.n3()} {p.n3()} {o.n3()} is not in the store{hint}")
 
+
+def _check_parsed(triple: tuple, text: str) -> tuple:
     from kg_engine.errors import RDFSyntaxError, TermError
 
     try:
         check_triple(*triple)
     except TermError as exc:
         raise RDFSyntaxError(f"{exc} in {text!r}", source="<triple>") from None
-    if any(isinstance(t, BNode) for t in triple):
+    if any(isinstance(t, BNode) and str(t).startswith("-") for t in triple):
         raise RDFSyntaxError(
-            f"a blank node in {text!r} cannot name a node of the store (blank node labels are "
-            "local to the file they were read from): explain a statement about IRIs, or find "
-            "the statement with kg query first", source="<triple>")
+            f"an anonymous blank node ([ ] or a list) in {text!r} names no node of the store: "
+            "name it by the label kg query prints, e.g. _:b1f…_x", source="<triple>")
     return triple

@@ -271,12 +271,13 @@ def _fast_query(text: str, source: str = "<query>",
     if not USE_FAST_PARSER:
         return None
     from kg_engine.sparql.compiler.fastparse import ScopeViolation, parse_with_base
-    from kg_engine.sparql.scope import alias_in_scope, bind_in_scope, located
+    from kg_engine.sparql.scope import alias_in_scope, bind_in_scope, bnode_label_reused, located
 
     try:
         found = parse_with_base(text, violations=True, prefixes=init_ns)
     except ScopeViolation as v:  # the error check_scope reports, without rdflib's grammar
-        why = bind_in_scope(v.var) if v.kind == "bind" else alias_in_scope(v.var, v.why)
+        why = bind_in_scope(v.var) if v.kind == "bind" else bnode_label_reused(str(v.var)) \
+            if v.kind == "bnode" else alias_in_scope(v.var, v.why)
         raise located(text, source, *why) from None
     if found is None:
         return None

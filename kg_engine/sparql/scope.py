@@ -9,7 +9,12 @@ a :class:`~kg_engine.errors.QuerySyntaxError` naming the place, as pyoxigraph an
 * §18.2.4.1 — in an aggregate query (``GROUP BY``, or an aggregate in the SELECT clause), a
   projected variable that is not a grouping variable, a variable used outside an aggregate in a
   SELECT expression that is not one, and ``SELECT *``;
-* §10.2.1 — a ``VALUES`` row with more or fewer values than variables.
+* §10.2.1 — a ``VALUES`` row with more or fewer values than variables;
+* §4.1.4 — a blank node label used in two basic graph patterns (an ``OPTIONAL``, ``MINUS``,
+  ``GRAPH``, ``UNION`` branch, group, sub-select or ``EXISTS`` pattern is a pattern of its own
+  and ends the one before it; ``FILTER``, ``BIND``, ``VALUES`` and property paths do not, as
+  in pyoxigraph). Each operation of an update request has its own labels; templates' blank
+  nodes are new nodes, not these.
 
 The fast parser (:mod:`kg_engine.sparql.compiler.fastparse`) declines such queries, so they
 always reach this check.
@@ -29,12 +34,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rdflib import Variable
+from rdflib import BNode, Variable
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from kg_engine.errors import QuerySyntaxError
 
-__all__ = ["alias_in_scope", "bind_in_scope", "check_scope", "check_update_scope", "located"]
+__all__ = ["alias_in_scope", "bind_in_scope", "bnode_label_reused", "check_scope",
+           "check_update_scope", "located"]
 
 
 def bind_in_scope(var: Variable) -> tuple[str, str]:
@@ -52,6 +58,15 @@ def alias_in_scope(evar: Variable, why: str) -> tuple[str, str]:
             rf"\bAS\s*[?$]{re.escape(str(evar))}\b")
 
 
+def bnode_label_reused(label: str) -> tuple[str, str]:
+    """The message of a blank node label used in two basic graph patterns and the pattern
+    locating its first use (also raised by the fast parser)."""
+    return ((f"blank node _:{label} is used in two graph patterns (§4.1.4: a blank node "
+             "label belongs to one basic graph pattern; OPTIONAL, MINUS, GRAPH, UNION, { … }, "
+             f"sub-selects and EXISTS start new ones); to join them use a variable, ?{label}"),
+            rf"_:{re.escape(label)}(?![\w.-]*\w)")
+
+
 def located(text: str, source: str, message: str, pattern: str) -> QuerySyntaxError:
     """The error, located at the first match of ``pattern`` in ``text`` (if any)."""
     m = re.search(pattern, text, re.IGNORECASE)
@@ -66,6 +81,25 @@ class _Checker:
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
+        self.segment = 0  # the basic graph pattern being read (§4.1.4)
+        self.segments = 0
+        self.labels: dict[str, int] = {}  # blank node label -> its basic graph pattern
+
+    def new_segment(self) -> None:
+        self.segments += 1
+        self.segment = self.segments
+
+    def blank_labels(self, node: Any) -> None:
+        """Blank node labels of triples must not be used in another basic graph pattern."""
+        if isinstance(node, BNode):
+            if self.labels.setdefault(str(node), self.segment) != self.segment:
+                raise self.error(*bnode_label_reused(str(node)))
+        elif isinstance(node, CompValue):
+            for v in node.values():
+                self.blank_labels(v)
+        elif isinstance(node, (list, tuple)) or type(node).__name__ == "ParseResults":
+            for x in node:
+                self.blank_labels(x)
 
     def error(self, message: str, pattern: str) -> QuerySyntaxError:
         """The error, located at the first match of ``pattern`` in the text (if any)."""
@@ -76,13 +110,22 @@ class _Checker:
         """In-scope variables of a group graph pattern (or sub-select); checks BINDs inside."""
         if not isinstance(node, CompValue):
             return set()
-        if node.name == "SubSelect":
-            return self.select(node)
+        outer = self.segment
+        self.new_segment()
+        try:
+            if node.name == "SubSelect":
+                return self.select(node)
+            return self._group(node)
+        finally:
+            self.segment = outer
+
+    def _group(self, node: CompValue) -> set[Variable]:
         scope: set[Variable] = set()
         for part in node.part or []:
             name = part.name
             if name == "TriplesBlock":
                 scope |= _variables(part.triples)
+                self.blank_labels(part.triples)
             elif name in ("OptionalGraphPattern",):
                 scope |= self.pattern(part.graph)
             elif name == "GroupOrUnionGraphPattern":
@@ -100,6 +143,8 @@ class _Checker:
                 if var in scope:
                     raise self.error(*bind_in_scope(var))
                 scope.add(var)
+            if name.endswith("GraphPattern"):
+                self.new_segment()  # the triples after it are another basic graph pattern
             self.exists(part)
         return scope
 

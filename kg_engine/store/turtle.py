@@ -951,9 +951,11 @@ def key_row(key: Key) -> TermRow:
 
 
 def parse_terms(text: str, source: str = "<input>", base: str | None = None,
-                trig: bool = False) -> list[tuple]:
+                trig: bool = False, keep_labels: bool = False) -> list[tuple]:
     """The statements of a Turtle/TriG string as rdflib terms ``(s, p, o, g)`` (``g`` is
-    ``None`` for the default graph), each blank node label of the text a fresh ``BNode``.
+    ``None`` for the default graph), each blank node label of the text a fresh ``BNode``
+    (with ``keep_labels``: ``BNode(label)``, and ``[ ]`` or a collection's nodes labels
+    ``-1``, ``-2``… that no text can write).
 
     Example:
         >>> [(str(s), o.n3()) for s, _, o, _ in parse_terms('<urn:a> <urn:p> +01 .')]
@@ -969,7 +971,7 @@ def parse_terms(text: str, source: str = "<input>", base: str | None = None,
     blanks: dict[tuple, BNode] = {}
 
     def term(key: Key):
-        if type(key) is tuple and len(key) == 1:
+        if type(key) is tuple and len(key) == 1 and not keep_labels:
             node = blanks.get(key)
             if node is None:
                 node = blanks[key] = BNode()

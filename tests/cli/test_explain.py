@@ -138,3 +138,31 @@ def test_the_shell_example_of_docs_rules_md_runs(tmp_path, monkeypatch):
     for line in lines:
         res = runner.invoke(app, [*shlex.split(line)[1:], "--db", db])
         assert res.exit_code == 0, f"{line}\n{res.output}"
+
+
+def test_a_statement_about_a_blank_node_is_named_by_the_label_kg_query_prints(tmp_path):
+    """`kg explain` refused every blank node ("cannot name a node of the store"), so an
+    inferred statement about one (an OWL 2 RL class of a `[ … ]` individual) could not be
+    explained at all, although `kg query` and `kg explain --json` print the node's store label
+    and the API explains it by that label; the explorer's /api/explain the same."""
+    src = tmp_path / "b.ttl"
+    src.write_text(f"@prefix ex: <{EX}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                   "ex:A rdfs:subClassOf ex:B .\n_:x a ex:A .\n[] a ex:A .\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'kg.sqlite'}"
+    assert runner.invoke(app, ["load", str(src), "--db", url]).exit_code == 0
+    assert runner.invoke(app, ["reason", "rdfs", "--db", url]).exit_code == 0
+    res = runner.invoke(app, ["query", "--format", "csv", "--db", url,
+                              f"SELECT ?b WHERE {{ ?b a <{EX}B> }} ORDER BY ?b"])
+    labels = res.output.split()[1:]
+    assert len(labels) == 2 and all(b.startswith("_:") for b in labels), res.output
+    for label in labels:
+        res = runner.invoke(app, ["explain", f"{label} a ex:B", "--db", url])
+        assert res.exit_code == 0, res.output
+        assert f"{label} rdf:type ex:B  [rule rdfs9" in res.output
+        assert f"{label} rdf:type ex:A  [asserted" in res.output
+    # the file's own label names no node of the store (each load's blank nodes are its own)
+    res = runner.invoke(app, ["explain", "_:x a ex:B", "--db", url])
+    assert res.exit_code == 2 and "not in the store" in res.output
+    assert "kg query" in " ".join(res.output.split())
+    res = runner.invoke(app, ["explain", "[] a ex:B", "--db", url])
+    assert res.exit_code == 2 and "names no node" in " ".join(res.output.split())

@@ -94,10 +94,11 @@ Unsupported = _Unsupported
 class ScopeViolation(_Unsupported):
     """The query breaks a scope rule of §18.2.1 (and nothing else the parser could see):
     ``("bind", ?v, None)`` for ``BIND(… AS ?v)`` of an in-scope ``?v``, ``("alias", ?v, why)``
-    for a ``SELECT (… AS ?v)`` whose ``?v`` is already ``why`` (``kg_engine.sparql.scope``
+    for a ``SELECT (… AS ?v)`` whose ``?v`` is already ``why``, ``("bnode", label, None)`` for
+    a blank node label used in two basic graph patterns (§4.1.4) (``kg_engine.sparql.scope``
     words the error)."""
 
-    def __init__(self, kind: str, var: Variable, why: str | None) -> None:
+    def __init__(self, kind: str, var: Variable | str, why: str | None) -> None:
         super().__init__(kind)
         self.kind, self.var, self.why = kind, var, why
 
@@ -159,6 +160,9 @@ class _Parser:
         self.base: str | None = None
         self.aggs: list[CompValue] = []
         self.bnodes: dict[str, BNode] = {}
+        self.segment = 0  # the basic graph pattern being read (§4.1.4: a label is in one)
+        self.segments = 0
+        self.label_segment: dict[str, int] = {}  # blank node label -> its basic graph pattern
         self.allow_aggs = True
         #: scope violations seen (reported once the whole text has parsed)
         self.violations: list[ScopeViolation] = []
@@ -245,8 +249,16 @@ class _Parser:
             return Variable(val[1:])
         if kind == "bnode":
             self.i += 1
+            if self.label_segment.setdefault(val, self.segment) != self.segment:
+                self.label_segment[val] = -1  # reported once
+                self.violations.append(ScopeViolation("bnode", val[2:], None))
             return self.bnodes.setdefault(val, BNode())
         return self.literal_or_iri()
+
+    def new_segment(self) -> None:
+        """The triples read from here on are another basic graph pattern."""
+        self.segments += 1
+        self.segment = self.segments
 
     def verb(self) -> Any:
         kind, val = self.peek()
@@ -388,6 +400,7 @@ class _Parser:
             if not isinstance(t[1], (URIRef, Variable)):
                 raise _Unsupported("path in a template")
         template_bnodes, self.bnodes = self.bnodes, {}
+        self.label_segment = {}  # the template's labels are new nodes, not the pattern's
         q = self.select(construct=True)
         if set(template_bnodes) & set(self.bnodes):
             raise _Unsupported("blank node label in template and pattern")
@@ -622,6 +635,14 @@ class _Parser:
 
     # -- graph patterns ----------------------------------------------------------------------
     def group(self) -> CompValue:
+        outer = self.segment
+        self.new_segment()
+        try:
+            return self._group()
+        finally:
+            self.segment = outer
+
+    def _group(self) -> CompValue:
         self.expect_op("{")
         if self.peek()[0] == "word" and self.peek()[1].upper() == "SELECT":
             self.i += 1
@@ -633,6 +654,7 @@ class _Parser:
         while not self.op("}"):
             kind, val = self.peek()
             up = val.upper() if kind == "word" else ""
+            before = len(parts)
             if up == "OPTIONAL":
                 self.i += 1
                 parts.append(("optional", self.group()))
@@ -670,6 +692,9 @@ class _Parser:
                 raise _Unsupported(up)
             else:
                 parts.append(("triples", self.triples_block()))
+            if len(parts) > before and parts[-1][0] in ("optional", "minus", "join") \
+                    and up != "VALUES":
+                self.new_segment()  # the triples after a group are another basic graph pattern
             self.op(".")
         # rdflib's translateGroupGraphPattern
         G = CompValue("BGP", triples=[])

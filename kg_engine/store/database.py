@@ -109,6 +109,54 @@ def _give_back_memory() -> None:
         pass
 
 
+#: the statements CPython's sqlite3 gives a row count (its first word)
+_COUNTED = re.compile(r"\s*(?:insert|update|delete|replace)\b", re.IGNORECASE | re.ASCII)
+
+
+class _Cursor(sqlite3.Cursor):
+    """A cursor whose ``rowcount`` does not depend on the C locale.
+
+    CPython 3.11's sqlite3 finds the statements with a row count (INSERT, UPDATE, DELETE,
+    REPLACE) by comparing their first word with C ``tolower()``, which follows ``LC_CTYPE``:
+    in a Turkish locale ``I`` does not lower to ``i``, so every upper-case ``INSERT`` counted
+    -1 rows (``kg load`` said "-1 new" and bumped the statistics by -1). The count of those
+    statements is taken from the connection's change counter instead (the store has no
+    triggers, whose changes it would include).
+    """
+
+    _changes: int | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
+        before = self.connection.total_changes
+        super().execute(sql, parameters)
+        self._changes = self.connection.total_changes - before if _COUNTED.match(sql) else None
+        return self
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> _Cursor:
+        before = self.connection.total_changes
+        super().executemany(sql, seq_of_parameters)
+        self._changes = self.connection.total_changes - before if _COUNTED.match(sql) else None
+        return self
+
+    @property
+    def rowcount(self) -> int:  # type: ignore[override]
+        return self._changes if self._changes is not None else super().rowcount
+
+
+class _Connection(sqlite3.Connection):
+    """A connection whose cursors, its own ``execute`` and ``executemany``'s too, are
+    :class:`_Cursor` (sqlite3's own methods make a plain cursor)."""
+
+    def cursor(self, factory: Any = _Cursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any:  # type: ignore[override]
+        return self.cursor().execute(sql, parameters)
+
+    def executemany(self, sql: str, seq_of_parameters: Any, /) -> Any:  # type: ignore[override]
+        return self.cursor().executemany(sql, seq_of_parameters)
+
+
 def _tidy(path: str) -> None:
     """Remove the -wal/-shm files a read-only connection to ``path`` made (it cannot: it may
     not checkpoint), by opening and closing it for writing: SQLite's last connection to
@@ -462,7 +510,8 @@ class Database:
     def _connect_sqlite(cls, url: str, *, readonly: bool, create: bool) -> Database:
         path = sqlite_path(url)
         if path is None:
-            raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            raw = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
+                                  factory=_Connection)
         else:
             if os.path.isdir(path):
                 raise StoreError(f"{url} names a folder: give the path of a store file, "
@@ -497,7 +546,7 @@ class Database:
                 else:
                     target += "?mode=ro&immutable=1"
             raw = sqlite3.connect(target, uri=True, isolation_level=None,
-                                  check_same_thread=False)
+                                  check_same_thread=False, factory=_Connection)
         try:
             for pragma in _SQLITE_PRAGMAS:
                 if "journal_mode" in pragma:

@@ -262,9 +262,9 @@ class RuleEngine:
                 if isinstance(b, Atom):
                     consts.update(t for t in b if not isinstance(t, Var))
                 elif isinstance(b, Builtin):
-                    consts.update(t for t in _consts_of(b) if isinstance(t, (URIRef, BNode)))
+                    consts.update(t for t in _consts_of(b) if isinstance(t, (URIRef, BNode, Literal)))
                 elif isinstance(b, Bind):
-                    consts.update(t for t in _consts_of(b.expr) if isinstance(t, (URIRef, BNode)))
+                    consts.update(t for t in _consts_of(b.expr) if isinstance(t, (URIRef, BNode, Literal)))
                 elif isinstance(b, (Not, Aggregate)):
                     visit(b.body)
 

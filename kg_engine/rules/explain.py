@@ -923,10 +923,15 @@ def _value_literal(value: Any, kind: str) -> Literal:
 
 
 def _same_value(value: Any, term: Any) -> bool:
+    """Whether the computed ``value`` is the value of the stored literal ``term`` (its
+    ``num`` as the store reads it: an ill-typed literal such as ``"300"^^xsd:byte`` has
+    none, where rdflib's ``toPython()`` gives 300)."""
     if isinstance(term, Literal):
-        py = term.toPython()
-        if isinstance(value, (int, float)) and isinstance(py, (int, float)) and not isinstance(py, bool):
-            return float(value) == float(py)
+        from kg_engine.store.terms import typed_values
+
+        num = typed_values(str(term), str(term.datatype) if term.datatype else None)[0]
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return num is not None and float(value) == num
         return str(value) == str(term)
     return False
 

@@ -308,7 +308,7 @@ class BodyQuery:
             (x, tx, px), (y, ty, py) = args
             if tx == "id" and ty == "id":
                 return f"{x} = {y}", "bool", px + py
-            return self.compare("eq", args[0], args[1], [self.float_tests(a, bound) for a in b.args])
+            return self.compare("eq", args[0], args[1], [self.float_tests(a, bound) for a in b.args], b.args)
         if n in ("contains", "strstarts", "strends", "regex"):
             need(2)
             (x, px), (y, py) = self.as_str(args[0]), self.as_str(args[1])
@@ -339,7 +339,7 @@ class BodyQuery:
             return f"NOT ({x})", "bool", px
         if n in ("eq", "ne", "lt", "le", "gt", "ge"):
             need(2)
-            return self.compare(n, args[0], args[1], [self.float_tests(a, bound) for a in b.args])
+            return self.compare(n, args[0], args[1], [self.float_tests(a, bound) for a in b.args], b.args)
         raise RuleSyntaxError(f"built-in {n} is not supported here")  # pragma: no cover
 
     def datatype_test(self, b: Builtin, args: list[tuple[str, str, list]]) -> tuple[str, str, list]:
@@ -421,47 +421,103 @@ class BodyQuery:
                 psx + psy + pdx + pdy)
 
     def compare(self, op: str, a: tuple, b: tuple,
-                tests: list[tuple[str, str] | None] | None = None) -> tuple[str, str, list]:
+                tests: list[tuple[str, str] | None] | None = None,
+                nodes: tuple[Any, ...] = (None, None)) -> tuple[str, str, list]:
+        """``a op b`` with SPARQL's operator semantics (``sparql.xsd.equal`` / ``compare``), so
+        a rule's test answers as ``FILTER`` does: values compare within their category
+        (numbers with XPath's promotion of xsd:float, dateTimes, dates, booleans, simple
+        strings); ``=`` also holds for one term (NaN excepted); ``!=`` holds for different
+        known values, across categories, and beside an IRI, a blank node or a language-tagged
+        string; an ill-typed literal, or one of a datatype the store gives no value, has no
+        value (it is only ``=`` to itself). ``nodes``: the operands as written (a constant's
+        category is read from it)."""
         sym = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]
-        ta, tb = a[1], b[1]
-        if ta == "id" and tb == "id":
-            x, y = a[0], b[0]
-            ra, rb = self.term_row(x), self.term_row(y)
-            floats = self.promoted(a, b, sym, tests)
-            cmp, pc = floats if floats else (f"{ra}.num {sym} {rb}.num", [])
-            num = f"({ra}.num IS NOT NULL AND {rb}.num IS NOT NULL AND {cmp})"
-            dtm = (
-                f"({ra}.num IS NULL AND {rb}.num IS NULL AND {ra}.dtm IS NOT NULL "
-                f"AND {rb}.dtm IS NOT NULL AND {ra}.dtm {sym} {rb}.dtm)"
-            )
-            lex = (
-                f"({ra}.num IS NULL AND {rb}.num IS NULL AND {ra}.dtm IS NULL AND {rb}.dtm IS NULL "
-                f"AND {ra}.kind = 3 AND {rb}.kind = 3 AND {ra}.dt = {rb}.dt AND {ra}.lang = {rb}.lang "
-                f"AND {ra}.lex {sym} {rb}.lex)"
-            )
-            if op == "eq":
-                return f"({x} = {y} OR {num} OR {dtm})", "bool", a[2] + b[2] + pc
-            if op == "ne":
-                eq = self.promoted(a, b, "=", tests)
-                eq_sql, pe = eq if eq else (f"{ra}.num = {rb}.num", [])
-                same = f"({x} = {y} OR ({ra}.num IS NOT NULL AND {rb}.num IS NOT NULL AND {eq_sql}) OR ({ra}.dtm IS NOT NULL AND {ra}.dtm = {rb}.dtm))"
-                return f"NOT {same}", "bool", a[2] + b[2] + pe
-            return f"({num} OR {dtm} OR {lex})", "bool", a[2] + b[2] + pc
-        kinds = {ta, tb}
-        if "num" in kinds:
-            floats = self.promoted(a, b, sym, tests)
-            if floats is not None:
-                return f"COALESCE({floats[0]}, 1 = 0)", "bool", floats[1]
-            (x, px), (y, py) = self.as_num(a), self.as_num(b)
-        elif "dtm" in kinds:
-            (x, px), (y, py) = self.as_dtm(a), self.as_dtm(b)
+        x, y = (self._side(e, n) for e, n in zip((a, b), nodes))
+        same = _Frag(f"{x.tid} = {y.tid}") if x.tid and y.tid else _Frag(_FALSE)
+        if op == "eq":
+            cond = _or(_and(same, _not(self._nan(x))), self._same_category(x, y, a, b, "=", tests))
+        elif op == "ne":
+            cond = _and(_or(_not(same), self._nan(x)),
+                        _or(self._node(x), self._node(y), self._lang(x), self._lang(y),
+                            _and(self._known(x), self._known(y),
+                                 _not(self._same_category(x, y, a, b, "=", tests)))))
         else:
-            (x, px), (y, py) = self.as_str(a), self.as_str(b)
-            if ta == "id":
-                x = f"CASE WHEN {self.term_row(a[0])}.kind = 3 THEN {x} END"
-            if tb == "id":
-                y = f"CASE WHEN {self.term_row(b[0])}.kind = 3 THEN {y} END"
-        return f"COALESCE({x} {sym} {y}, 1 = 0)", "bool", px + py
+            cond = self._same_category(x, y, a, b, sym, tests)
+        return cond.text, "bool", cond.params
+
+    def _side(self, e: tuple[str, str, list], node: Any) -> _Side:
+        """One operand of a comparison: a stored term, a constant or a computed value."""
+        sql, typ, params = e
+        if typ == "id":
+            return _Side(row=self.term_row(sql), tid=sql)
+        if isinstance(node, Literal):
+            from kg_engine.store.terms import typed_values
+
+            dt = None if node.datatype in (None, XSD.string) else str(node.datatype)
+            num, dtm, bln = typed_values(str(node), dt)
+            if num is not None:
+                return _Side(cat="num", val=_Frag("?", [num]))
+            if dtm is not None:
+                return _Side(cat="date" if node.datatype == XSD.date else "dtm", val=_Frag("?", [dtm]))
+            if bln is not None:
+                return _Side(cat="bln", val=_Frag("?", [bln]))
+            if dt is None and not node.language:
+                return _Side(cat="str", val=_Frag("?", [str(node)]))
+            id_ = self.ids.get(node)  # NaN, a language-tagged or an ill-typed literal: a term
+            cat = "nan" if dt in _FLOATS and str(node).strip() == "NaN" else "lang" if node.language else ""
+            return _Side(cat=cat, tid=str(int(id_)) if id_ is not None else None)
+        return _Side(cat={"num": "num", "dtm": "dtm", "str": "str"}.get(typ, ""), val=_Frag(sql, params))
+
+    def _is(self, s: _Side, cat: str) -> _Frag:
+        """``s`` has a value of category ``cat`` (num, dtm, date, bln or str)."""
+        if s.row is None:
+            return _Frag(f"{s.val.text} IS NOT NULL", s.val.params) if s.cat == cat and s.val else _Frag(_FALSE)
+        t = s.row
+        date = f"COALESCE({t}.dt = {_DATE_DT}, {_FALSE})"
+        return _Frag({"num": f"{t}.num IS NOT NULL", "bln": f"{t}.bln IS NOT NULL",
+                      "dtm": f"({t}.dtm IS NOT NULL AND NOT {date})", "date": f"({t}.dtm IS NOT NULL AND {date})",
+                      "str": f"({t}.kind = 3 AND {t}.dt = 0 AND {t}.lang = '')"}[cat])
+
+    def _value(self, s: _Side, cat: str) -> _Frag:
+        if s.row is None:
+            assert s.val is not None
+            return s.val
+        return _Frag(f"{s.row}." + {"num": "num", "dtm": "dtm", "date": "dtm", "bln": "bln", "str": "lex"}[cat])
+
+    def _same_category(self, x: _Side, y: _Side, a: tuple, b: tuple, sym: str,
+                       tests: list[tuple[str, str] | None] | None) -> _Frag:
+        """Both operands have values of one category and ``x sym y`` holds for them."""
+        parts = []
+        for cat in _CATEGORIES:
+            if (x.row is None and x.cat != cat) or (y.row is None and y.cat != cat):
+                continue
+            floats = self.promoted(a, b, sym, tests) if cat == "num" else None
+            if floats is not None:
+                cmp = _Frag(*floats)
+            else:
+                vx, vy = self._value(x, cat), self._value(y, cat)
+                cmp = _Frag(f"{vx.text} {sym} {vy.text}", vx.params + vy.params)
+            parts.append(_and(self._is(x, cat), self._is(y, cat), _Frag(f"COALESCE({cmp.text}, {_FALSE})", cmp.params)))
+        return _or(*parts)
+
+    def _nan(self, s: _Side) -> _Frag:
+        if s.row is None:
+            return _Frag(_TRUE if s.cat == "nan" else _FALSE)
+        t = s.row
+        return _Frag(f"({t}.kind = 3 AND {t}.num IS NULL AND COALESCE({t}.dt IN ({_FLOAT_DT}, {_DOUBLE_DT}), {_FALSE}) "
+                     f"AND trim({t}.lex) = 'NaN')")
+
+    def _node(self, s: _Side) -> _Frag:
+        return _Frag(f"{s.row}.kind IN (1, 2)" if s.row else _FALSE)
+
+    def _lang(self, s: _Side) -> _Frag:
+        if s.row is None:
+            return _Frag(_TRUE if s.cat == "lang" else _FALSE)
+        return _Frag(f"({s.row}.kind = 3 AND {s.row}.lang <> '')")
+
+    def _known(self, s: _Side) -> _Frag:
+        """``s`` has a value (of any category, NaN included)."""
+        return _or(*(self._is(s, c) for c in _CATEGORIES), self._nan(s))
 
     # -- assembly ----------------------------------------------------------------------------
     def head_exprs(self, atom: Atom) -> list[tuple[str, str, list]]:
@@ -505,6 +561,36 @@ _TRUE, _FALSE = "(1 = 1)", "(1 = 0)"
 #: term ids of the datatypes xsd:float and xsd:double (NULL in a store that never held one)
 _FLOAT_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.float}')"
 _DOUBLE_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.double}')"
+_DATE_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.date}')"
+_FLOATS = (str(XSD.float), str(XSD.double))
+#: the value categories a comparison compares within (``dtm``: dateTime, ``date``: xsd:date)
+_CATEGORIES = ("num", "dtm", "date", "bln", "str")
+
+
+@dataclass
+class _Side:
+    """An operand of a comparison: a stored term (``row``: its ``kg_terms`` alias, ``tid``:
+    its id), or a constant or computed value (``cat``: its category, ``""`` for none;
+    ``val``: its SQL; ``tid``: a constant term's id, if the store holds it)."""
+
+    row: str | None = None
+    tid: str | None = None
+    cat: str = ""
+    val: _Frag | None = None
+
+
+def _and(*parts: _Frag) -> _Frag:
+    return _Frag("(" + " AND ".join(p.text for p in parts) + ")", [v for p in parts for v in p.params])
+
+
+def _or(*parts: _Frag) -> _Frag:
+    if not parts:
+        return _Frag(_FALSE)
+    return _Frag("(" + " OR ".join(p.text for p in parts) + ")", [v for p in parts for v in p.params])
+
+
+def _not(part: _Frag) -> _Frag:
+    return _Frag(f"(NOT {part.text})", part.params)
 _ONE_ROW = {"sqlite": "(SELECT 1 AS one) one_row", "postgresql": "(SELECT 1 AS one) one_row"}
 
 

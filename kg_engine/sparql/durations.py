@@ -35,7 +35,7 @@ __all__ = ["DURATION_TYPES", "add", "compare", "is_duration", "lexical", "negate
 DURATION_TYPES = frozenset({XSD.duration, XSD.dayTimeDuration, XSD.yearMonthDuration})
 
 _RE = re.compile(r"^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?"
-                 r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+                 r"(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.ASCII)
 
 #: XSD 1.1 §3.3.6.2: durations are ordered by the dateTimes they reach from these four
 _REFERENCES = ((1696, 9), (1697, 2), (1903, 3), (1903, 7))
@@ -127,7 +127,7 @@ def add(a: Literal, b: Literal, sign: int = 1) -> Literal:
     return Literal(lexical(ma + sign * mb, sa + sign * sb, dt), datatype=dt, normalize=False)
 
 
-_TIME_RE = re.compile(r"^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(Z|[+-]\d\d:\d\d)?$")
+_TIME_RE = re.compile(r"^(\d\d):(\d\d):(\d\d(?:\.\d+)?)(Z|[+-]\d\d:\d\d)?$", re.ASCII)
 
 
 def _time(lit: Literal) -> tuple[Decimal, str]:

@@ -713,8 +713,8 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
     return res
 
 
-_DATE_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?")
-_DATE_TIME_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})T[\d:.]+(Z|[+-]\d{2}:\d{2})?")
+_DATE_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+_DATE_TIME_LEX = re.compile(r"(-?\d{4,}-\d{2}-\d{2})T[\d:.]+(Z|[+-]\d{2}:\d{2})?", re.ASCII)
 
 
 def _date_plus_duration(a: Literal, op: str, b: Literal) -> Literal:

@@ -55,12 +55,12 @@ _OTHER_KNOWN = frozenset(XSD[n] for n in (
     "gMonth", "gMonthDay", "gDay", "hexBinary", "base64Binary", "anyURI", "normalizedString",
     "token", "language", "Name", "NCName", "NMTOKEN", "dateTimeStamp"))
 
-_INT_RE = re.compile(r"^[+-]?\d+$")
-_DEC_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_DBL_RE = re.compile(r"^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?INF|NaN)$")
+_INT_RE = re.compile(r"^[+-]?\d+$", re.ASCII)
+_DEC_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$", re.ASCII)
+_DBL_RE = re.compile(r"^([+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?INF|NaN)$", re.ASCII)
 _DT_RE = re.compile(
-    r"^(-?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
-_DATE_RE = re.compile(r"^(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?$")
+    r"^(-?\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$", re.ASCII)
+_DATE_RE = re.compile(r"^(-?\d{4,})-(\d\d)-(\d\d)(Z|[+-]\d\d:\d\d)?$", re.ASCII)
 
 
 class Indeterminate(SPARQLError):

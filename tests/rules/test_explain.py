@@ -253,3 +253,14 @@ def test_all_derivations_are_well_founded(store):
     trees = explain(store, (b, RDFS.subClassOf, c), all_derivations=True).trees
     assert trees and all(t.is_grounded() for t in trees)
     assert all(n.kind in ("asserted", "inferred") for t in trees for n in t.walk())
+
+
+def test_a_computed_number_is_not_the_value_of_an_ill_typed_literal() -> None:
+    # toPython() reads "300"^^xsd:byte as 300; the store gives it no value
+    from rdflib import XSD, Literal
+
+    from kg_engine.rules.explain import _same_value
+
+    assert _same_value(300, Literal("300", datatype=XSD.integer))
+    assert not _same_value(300, Literal("300", datatype=XSD.byte))
+    assert not _same_value(120, Literal("\u0661\u0662\u0660", datatype=XSD.integer, normalize=False))

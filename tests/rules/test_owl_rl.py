@@ -245,3 +245,16 @@ def test_program_reads_lists_from_asserted_graphs_only(store_url):
     store.add([(head, RDF.first, U("a3"))], graph=inferred_graph("owl-rl"))  # a later id
     assert owl_rl_rules(store) == fresh
     store.close()
+
+
+def test_a_cardinality_is_read_from_ascii_digits_only() -> None:
+    # int() read "1_0" as 10 and Arabic-Indic "١" as 1 (the store holds those as ill-typed)
+    from rdflib import XSD, Literal
+
+    from kg_engine.rules.rulesets.owl_rl import _card_value
+
+    nni = XSD.nonNegativeInteger
+    assert _card_value(Literal("1", datatype=nni)) == 1
+    assert _card_value(Literal(" 0 ", datatype=nni)) == 0
+    assert _card_value(Literal("1_0", datatype=nni, normalize=False)) is None
+    assert _card_value(Literal("\u0661", datatype=nni, normalize=False)) is None

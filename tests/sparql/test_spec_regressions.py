@@ -1228,6 +1228,10 @@ _TYPED = [  # (ill-typed, then well-typed) literals of the numeric, date and boo
     '"0"^^xsd:positiveInteger', '"256"^^xsd:unsignedByte', '"1"^^xsd:negativeInteger', '"70000"^^xsd:short',
     '"1.5x"^^xsd:decimal', '"x"^^xsd:double', '"2024-13-01"^^xsd:date', '"2024-02-30T00:00:00Z"^^xsd:dateTime',
     '"maybe"^^xsd:boolean',
+    # digits other than 0-9 (Python's \d and int() take them: rdflib's path read
+    # "\u0661\u0662\u0660"^^xsd:integer as 120, the store as ill-typed)
+    '"\u0661\u0662\u0660"^^xsd:integer', '"\uff11\uff12"^^xsd:decimal', '"\u0663e0"^^xsd:double',
+    '"\u0662\u0660\u0662\u0664-01-01"^^xsd:date',
     '"1"^^xsd:byte', '"2"^^xsd:byte', '"3"^^xsd:unsignedByte', '"4"^^xsd:short', '"7"^^xsd:integer',
     '"0.5"^^xsd:float', '"2.50"^^xsd:decimal', '"2024-01-01"^^xsd:date', '"true"^^xsd:boolean',
 ]

@@ -36,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rdflib import OWL, RDF, RDFS, Literal
@@ -212,13 +213,14 @@ class _TBox:
 
 
 def _card_value(term: Any) -> int | None:
-    if isinstance(term, Literal):
-        try:
-            v = int(str(term))
-        except ValueError:
-            return None
-        return v
+    """A cardinality's integer: ASCII digits only (``int()`` also reads ``"1_0"`` as 10 and
+    Arabic-Indic digits, which the store holds as ill-typed)."""
+    if isinstance(term, Literal) and _DIGITS.fullmatch(str(term).strip()):
+        return int(str(term))
     return None
+
+
+_DIGITS = re.compile(r"[+-]?[0-9]+")
 
 
 def owl_rl_rules(store: Any) -> RuleSet:

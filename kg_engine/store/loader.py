@@ -97,6 +97,7 @@ class LoadTarget(Protocol):
     def create_indexes(self) -> None: ...
     def unmaintained(self) -> contextlib.AbstractContextManager[None]: ...
     def bump_stats(self, added: dict[int, int]) -> None: ...
+    def recount_stats(self, predicates: Sequence[int]) -> None: ...
     def refresh_stats(self) -> None: ...
     def recompute_reasoning(self, why: str) -> None: ...
     def checkpoint(self) -> None: ...
@@ -376,10 +377,16 @@ def load_statements(store: LoadTarget, chunks: Iterable[list[tuple]],
 def _update_stats(store: LoadTarget, result: LoadResult, per_predicate: Counter[int],
                   before: int, rebuild: bool) -> None:
     """A load adding < 1/_SMALL_LOAD of the statements updates the statistics without a scan
-    of the whole store (the scan would cost more than the load)."""
+    of the whole store (the scan would cost more than the load). When some statements were
+    there already (a file loaded again: only its blank-node statements are new), which
+    predicates the new ones have is not known, so the predicates the load touched are
+    recounted (scaling each count by the share of new statements showed ex:q 4, ex:r 3 for a
+    store holding 3 and 4)."""
     if not rebuild and result.added * _SMALL_LOAD < before and result.statements:
-        scale = result.added / result.statements
-        store.bump_stats({p: round(n * scale) for p, n in per_predicate.items()})
+        if result.added == result.statements:
+            store.bump_stats(dict(per_predicate))
+        elif result.added:
+            store.recount_stats(list(per_predicate))
     else:
         store.refresh_stats()
 

@@ -908,6 +908,15 @@ class SQLStore:
             self.db.executemany(
                 "INSERT INTO kg_stats (p, triples, subjects, objects) VALUES (?, ?, ?, ?)", rows)
 
+    def recount_stats(self, predicates: Sequence[int]) -> None:
+        """Set the triple counts of ``predicates`` in ``kg_stats`` exactly (one indexed count
+        each), distinct subjects and objects grown in proportion, as :meth:`bump_stats`."""
+        known = self.predicate_stats()
+        counts = {p: int(self.db.scalar("SELECT count(*) FROM kg_quads WHERE p = ?", (p,)))
+                  for p in predicates}
+        self.bump_stats({p: n - known.get(p, (0, 0, 0))[0] for p, n in counts.items()
+                         if n != known.get(p, (0, 0, 0))[0]})
+
     def vacuum(self, *, compact: bool = True) -> dict[str, int | bool | None]:
         """Free the terms no statement (or other record) uses any more, then compact the file.
 

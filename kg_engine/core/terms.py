@@ -85,7 +85,10 @@ def as_quad(statement: tuple, graph: URIRef | BNode | None = None) -> Quad:
     return (s, p, o, g)
 
 
-_NORMALIZE_LOCK = threading.RLock()
+_NORMALIZE_LOCK = threading.Lock()
+#: blocks inside :func:`exact_literals` now (all threads), and the setting found by the first
+_exact_blocks = 0
+_normalize_before: bool = True
 
 
 @contextmanager
@@ -93,9 +96,12 @@ def exact_literals() -> Iterator[None]:
     """Within the block rdflib keeps literal lexical forms as written (no canonicalisation:
     ``"01"^^xsd:integer`` stays ``"01"``, not the other RDF term ``"1"``).
 
-    rdflib only offers a module-level switch (``rdflib.NORMALIZE_LITERALS``); this holds a lock
-    and restores the previous value on exit, so it is scoped to the block (keep the block to
-    parsing: another thread's parse waits for it).
+    rdflib only offers a module-level switch (``rdflib.NORMALIZE_LITERALS``). Blocks are
+    counted across threads: the first turns the switch off, the last one out restores the
+    setting the first found, so blocks may overlap and nest in any order (a ``kg serve``
+    request parsing while a load runs in another thread) without waiting for each other
+    and without leaving the switch off or turning it back on under a running parse. This is
+    the one place kg-engine sets the switch.
 
     Example:
         >>> from rdflib import XSD
@@ -104,13 +110,19 @@ def exact_literals() -> Iterator[None]:
         >>> str(one), str(Literal("01", datatype=XSD.integer))
         ('01', '1')
     """
+    global _exact_blocks, _normalize_before
     with _NORMALIZE_LOCK:
-        old = rdflib.NORMALIZE_LITERALS
-        rdflib.NORMALIZE_LITERALS = False
-        try:
-            yield
-        finally:
-            rdflib.NORMALIZE_LITERALS = old
+        if _exact_blocks == 0:
+            _normalize_before = rdflib.NORMALIZE_LITERALS
+            rdflib.NORMALIZE_LITERALS = False
+        _exact_blocks += 1
+    try:
+        yield
+    finally:
+        with _NORMALIZE_LOCK:
+            _exact_blocks -= 1
+            if _exact_blocks == 0:
+                rdflib.NORMALIZE_LITERALS = _normalize_before
 
 
 def term_from_n3(text: str) -> Any:

@@ -49,7 +49,7 @@ from tqdm import tqdm
 
 from kg_engine.core.inputs import check_file
 from kg_engine.core.lines import where
-from kg_engine.core.terms import DEFAULT_GRAPH
+from kg_engine.core.terms import DEFAULT_GRAPH, exact_literals
 from kg_engine.errors import (
     ConfigError,
     InputReadError,
@@ -67,7 +67,6 @@ from kg_engine.store.terms import (
     VALUED_DATATYPES,
     TermRow,
     encode,
-    exact_literals,
     ill_typed,
     make_row,
 )

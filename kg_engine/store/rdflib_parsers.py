@@ -60,9 +60,10 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.parser import InputSource, Parser, PythonInputSource
 
 from kg_engine.core.lines import line_ends, where
+from kg_engine.core.terms import exact_literals
 from kg_engine.errors import RDFSyntaxError
 from kg_engine.store.schema import BNODE
-from kg_engine.store.terms import TermRow, decode, encode, exact_literals
+from kg_engine.store.terms import TermRow, decode, encode
 
 # the parsers (loader, turtle, ntriples, untrusted) are imported by the functions that read:
 # their grammars' regular expressions cost ~45 CPU-ms, which every process that opens a

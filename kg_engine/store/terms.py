@@ -22,15 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import math
 import re
-from collections.abc import Iterator
 from typing import NamedTuple
 
-import rdflib
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
@@ -45,7 +42,6 @@ __all__ = [
     "TermRow",
     "decode",
     "encode",
-    "exact_literals",
     "ill_typed",
     "make_row",
     "term_hash",
@@ -226,14 +222,3 @@ def decode(kind: int, lex: str, datatype: str | None, lang: str | None) -> Term:
     if kind == LITERAL:
         return Literal(lex, lang=lang or None, datatype=datatype or None, normalize=False)
     raise ValueError(f"unknown term kind {kind!r} in kg_terms")
-
-
-@contextlib.contextmanager
-def exact_literals() -> Iterator[None]:
-    """Make rdflib's parsers keep literals' lexical forms (no ``"01"`` → ``"1"``) meanwhile."""
-    saved = rdflib.NORMALIZE_LITERALS
-    rdflib.NORMALIZE_LITERALS = False
-    try:
-        yield
-    finally:
-        rdflib.NORMALIZE_LITERALS = saved

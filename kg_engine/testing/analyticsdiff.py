@@ -263,15 +263,11 @@ def _parse_extracted(extracted: list[tuple]) -> list[tuple]:
 def _parse(text: str, format: str) -> Dataset:
     """rdflib's parse, lexical forms kept as written (as the store keeps them: rdflib would
     turn ``"1.5E0"^^xsd:double`` into ``"1.5"``)."""
-    import rdflib
+    from kg_engine.core.terms import exact_literals
 
     ds = Dataset()
-    was = rdflib.NORMALIZE_LITERALS
-    rdflib.NORMALIZE_LITERALS = False
-    try:
+    with exact_literals():
         ds.parse(data=text, format=format)
-    finally:
-        rdflib.NORMALIZE_LITERALS = was
     return ds
 
 

@@ -730,14 +730,10 @@ def _form(case_text: str, tree_kind: str) -> str:
 def check(tr: Transports, text: str, form: str, order_keys: list[str],
           transports: tuple[str, ...] = TRANSPORTS) -> dict[str, tuple[str, str]]:
     """Run ``text`` on the API and every transport: ``{transport: (status, detail)}``."""
-    import rdflib
+    from kg_engine.core.terms import exact_literals
 
-    saved = rdflib.NORMALIZE_LITERALS  # parse back exact lexical forms ("01", "NaN", "5.0E0")
-    rdflib.NORMALIZE_LITERALS = False
-    try:
+    with exact_literals():  # parse back exact lexical forms ("01", "NaN", "5.0E0")
         return _check(tr, text, form, order_keys, transports)
-    finally:
-        rdflib.NORMALIZE_LITERALS = saved
 
 
 def _check(tr: Transports, text: str, form: str, order_keys: list[str],

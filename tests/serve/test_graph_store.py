@@ -143,7 +143,7 @@ def test_get_answers_keep_lexical_forms(serve, demo_copy):
     for mtype, fmt in (("text/turtle", "turtle"), ("application/ld+json", "json-ld")):
         r = httpx.get(server.url + "/store", params={"graph": G}, headers={"Accept": mtype})
         assert r.status_code == 200
-        from kg_engine.store.terms import exact_literals
+        from kg_engine.core.terms import exact_literals
 
         with exact_literals():
             back = Graph().parse(data=r.text, format=fmt)

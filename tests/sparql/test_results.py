@@ -10,8 +10,8 @@ def test_construct_output_keeps_lexical_forms(fmt: str, rdf: str) -> None:
     # rdflib's serializers printed 1e+02 and 36 (and, in JSON-LD, false for " true")
     from rdflib import Dataset, Graph
 
+    from kg_engine.core.terms import exact_literals
     from kg_engine.sparql.results import format_result
-    from kg_engine.store.terms import exact_literals
 
     xsd = "http://www.w3.org/2001/XMLSchema#"
     ds = Dataset()

@@ -13,6 +13,7 @@ import rdflib.plugins.sparql as rsparql
 from rdflib import Dataset, Literal
 from rdflib.namespace import XSD
 
+from kg_engine.core.terms import exact_literals
 from kg_engine.sparql.compiler import compile_query
 from kg_engine.store import open_store
 
@@ -34,13 +35,9 @@ class Pair:
     """Our store and the oracle Dataset holding the same data."""
 
     def __init__(self, trig: str, url: str = "sqlite://") -> None:
-        saved = rdflib.NORMALIZE_LITERALS
-        rdflib.NORMALIZE_LITERALS = False
-        try:
-            self.ds = Dataset()
+        self.ds = Dataset()
+        with exact_literals():
             self.ds.parse(data=trig, format="trig")
-        finally:
-            rdflib.NORMALIZE_LITERALS = saved
         self.store = open_store(url)
         for s, p, o, g in self.ds.quads((None, None, None, None)):
             gid = getattr(g, "identifier", g)

@@ -12,6 +12,7 @@ import pytest
 import rdflib
 
 from kg_engine import KnowledgeGraph
+from kg_engine.core.terms import exact_literals
 from kg_engine.errors import QueryTimeoutError
 from kg_engine.sparql import QueryEngine
 from kg_engine.sparql.compiler import compile_query
@@ -56,12 +57,8 @@ DECLINED = [
 def _kg(url: str, data: str) -> KnowledgeGraph:
     kg = KnowledgeGraph(url)
     g = rdflib.Dataset()
-    saved = rdflib.NORMALIZE_LITERALS
-    rdflib.NORMALIZE_LITERALS = False
-    try:
+    with exact_literals():
         g.parse(data=data, format="trig")
-    finally:
-        rdflib.NORMALIZE_LITERALS = saved
     for s, p, o, c in g.quads((None, None, None, None)):
         gid = getattr(c, "identifier", c)
         graph = None if gid == rdflib.graph.DATASET_DEFAULT_GRAPH_ID else gid

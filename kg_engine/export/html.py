@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ __all__ = ["MAX_NODES", "render_html", "write_html"]
 
 #: Largest subgraph drawn (a browser lays out a few thousand nodes comfortably).
 MAX_NODES = 5_000
+_SLOT = re.compile(r"\{\{(TITLE|COUNTS|CYTOSCAPE|DATA)\}\}")
 _PAGERANK = ("urn:kg-engine:analytics:pagerank", "urn:kg-engine:analytics#pagerank")
 
 
@@ -103,12 +105,15 @@ def render_html(store: Any, view: IdView, *, title: str = "kg-engine graph",
     if centre is not None:
         ids = store.term_ids([centre])
         centre_id = f"n{ids[centre]}" if centre in ids else None
+    # every "<" escaped: "</script>" would end the data block and "<!--<script>" would make
+    # the parser swallow the page's own script into it (the graph was never drawn)
     payload = json.dumps({"elements": elements, "centre": centre_id, "title": title},
-                         ensure_ascii=False).replace("</", "<\\/")
-    return (_PAGE.replace("{{TITLE}}", html.escape(title))
-            .replace("{{COUNTS}}", f"{len(view.nodes):,} nodes · {len(view.edges):,} statements")
-            .replace("{{CYTOSCAPE}}", _cytoscape().replace("</script", "<\\/script"))
-            .replace("{{DATA}}", payload))
+                         ensure_ascii=False).replace("<", "\\u003c")
+    fills = {"TITLE": html.escape(title),
+             "COUNTS": f"{len(view.nodes):,} nodes · {len(view.edges):,} statements",
+             "CYTOSCAPE": _cytoscape().replace("</script", "<\\/script"), "DATA": payload}
+    # one pass: a title holding "{{DATA}}" must not receive the (unescaped) payload
+    return _SLOT.sub(lambda m: fills[m.group(1)], _PAGE)
 
 
 def write_html(store: Any, view: IdView, path: str | Path, **kwargs: Any) -> int:

@@ -50,6 +50,34 @@ def test_script_breakout_is_escaped(tmp_path: Path) -> None:
     assert _data(page)["elements"]["nodes"][0]["data"]["label"].startswith("</script>")
 
 
+def test_comment_and_script_openers_cannot_swallow_the_page_script(tmp_path: Path) -> None:
+    # "<!--<script>" in a literal put Chromium's tokenizer in the "script data double escaped"
+    # state: the data block ran on through the page's own script, which never ran (no graph)
+    from rdflib import RDFS, Literal
+
+    from kg_engine.api import KnowledgeGraph
+
+    kg = KnowledgeGraph("sqlite://")
+    hostile = "<!--<script>x</script>-->\u2028"
+    kg.add([(ex("a"), RDFS.label, Literal(hostile)), (ex("a"), ex("p"), ex("b"))])
+    kg.export(tmp_path / "x.html")
+    page = (tmp_path / "x.html").read_text()
+    block = re.search(r'<script id="kg-data" type="application/json">(.*?)</script>', page,
+                      re.DOTALL).group(1)
+    assert "<" not in block
+    labels = {n["data"]["label"] for n in json.loads(block)["elements"]["nodes"]}
+    assert hostile in labels  # shown as written
+
+
+def test_a_title_naming_a_slot_gets_no_payload(sample_kg) -> None:
+    # the page was filled by successive str.replace: a title holding "{{DATA}}" received the
+    # JSON payload (unescaped HTML in the <h1>)
+    from kg_engine.analytics.view import select
+
+    page = html_mod.render_html(sample_kg.store, select(sample_kg.store), title="{{DATA}}")
+    assert "<h1>{{DATA}}</h1>" in page and page.count('"elements"') == 1
+
+
 def test_too_big(sample_kg, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(html_mod, "MAX_NODES", 2)
     with pytest.raises(ConfigError, match="--query or --entity"):

@@ -14,7 +14,9 @@
 **Deep nesting.** rdflib's parser, ``translateQuery`` and evaluator recurse once per nesting
 level (40 nested ``OPTIONAL`` groups with a path inside exceed Python's default limit of 1,000
 frames). :func:`run_deep` reruns such a request in a helper thread with a large stack and a
-raised recursion limit, so valid queries never fail with "maximum recursion depth exceeded".
+raised recursion limit, so valid queries never fail with "maximum recursion depth exceeded";
+a request too deep even for that is refused with a :class:`~kg_engine.errors.QuerySyntaxError`
+(:func:`too_deep_error`), never a bare ``RecursionError``.
 
 Example:
     >>> with deadline_scope(time.monotonic() + 5):
@@ -37,10 +39,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from kg_engine.errors import QueryTimeoutError
+from kg_engine.errors import QuerySyntaxError, QueryTimeoutError
 
 __all__ = ["DeadlineExceeded", "Watchdog", "deadline_scope", "remaining", "run_deep",
-           "timeout_error"]
+           "timeout_error", "too_deep_error"]
 
 T = TypeVar("T")
 
@@ -207,5 +209,22 @@ def run_deep(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             if _DEEP_RUNNING == 0:
                 sys.setrecursionlimit(run_deep.saved_limit)  # type: ignore[attr-defined]
     if "error" in out:
+        if isinstance(out["error"], RecursionError):  # deeper than even the large stack
+            raise too_deep_error() from out["error"]
         raise out["error"]
     return out["value"]
+
+
+def too_deep_error() -> QuerySyntaxError:
+    """The error for a request nested past what :func:`run_deep` can parse and evaluate
+    (10,000 nested groups or parentheses: rdflib's parser recurses a dozen frames a level).
+
+    Example:
+        >>> print(too_deep_error())
+        <request>: the request is nested too deeply to parse and evaluate (past 100,000 Python frames with a 512 MiB stack): flatten deeply nested groups, subqueries, OPTIONALs or parentheses
+    """
+    return QuerySyntaxError(
+        f"the request is nested too deeply to parse and evaluate (past "
+        f"{DEEP_RECURSION_LIMIT:,} Python frames with a {DEEP_STACK_BYTES // 2**20} MiB "
+        "stack): flatten deeply nested groups, subqueries, OPTIONALs or parentheses",
+        source="<request>")

@@ -13,7 +13,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from kg_engine import KnowledgeGraph
-from kg_engine.errors import QueryTimeoutError
+from kg_engine.errors import QuerySyntaxError, QueryTimeoutError
 from kg_engine.sparql.limits import DeadlineExceeded, Watchdog, deadline_scope, remaining, run_deep
 
 EX = "http://example.org/"
@@ -192,6 +192,19 @@ def test_deeply_nested_expression(kg: KnowledgeGraph) -> None:
     expr = "(" * 300 + "?o" + ")" * 300
     rows = list(kg.query(f'SELECT ?o WHERE {{ ?s <{EX}q> ?o FILTER({expr} = "short") }}'))
     assert len(rows) == 1
+
+
+@pytest.mark.parametrize("request_text", [
+    "ASK { FILTER(" + "(" * 20000 + "1" + ")" * 20000 + ") }",
+    f"INSERT {{ <{EX}a> <{EX}p> 1 }} WHERE {{ FILTER({'(' * 3000}1{')' * 3000}) }}",
+], ids=["query", "update"])
+def test_nesting_too_deep_even_for_a_large_stack_is_a_clear_error(request_text: str) -> None:
+    # was a bare RecursionError (kg serve: 500 "internal error"); the store is unchanged
+    kg = KnowledgeGraph("sqlite://")
+    run = kg.query if request_text.startswith("ASK") else kg.update
+    with pytest.raises(QuerySyntaxError, match="nested too deeply.*flatten"):
+        run(request_text)
+    assert len(kg) == 0
 
 
 @pytest.mark.parametrize("kind", ["num", "iri", "str", "mixed"])

@@ -127,14 +127,20 @@ class _Cursor(sqlite3.Cursor):
     _changes: int | None = None
 
     def execute(self, sql: str, parameters: Any = (), /) -> _Cursor:
-        before = self.connection.total_changes
-        super().execute(sql, parameters)
-        self._changes = self.connection.total_changes - before if _COUNTED.match(sql) else None
-        return self
+        return self._counted(super().execute, sql, parameters)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _Cursor:
+        return self._counted(super().executemany, sql, seq_of_parameters)
+
+    def _counted(self, run: Callable[[str, Any], Any], sql: str, parameters: Any) -> _Cursor:
         before = self.connection.total_changes
-        super().executemany(sql, seq_of_parameters)
+        try:
+            run(sql, parameters)
+        except BaseException:
+            # the traceback keeps this frame, so this cursor, alive: its statement would
+            # keep the connection open after close() (a zombie holding the store's locks)
+            self.close()
+            raise
         self._changes = self.connection.total_changes - before if _COUNTED.match(sql) else None
         return self
 

@@ -36,6 +36,7 @@ __all__ = [
     "USER_ERRORS",
     "DbOption",
     "KgGroup",
+    "command_line_text",
     "console",
     "err_console",
     "guard",
@@ -73,6 +74,26 @@ DbOption = Annotated[
     ),
 ]
 DEFAULT_DB = "sqlite:///kg.sqlite"
+
+
+def command_line_text(text: str) -> str:
+    """``text`` from the command line (a query, a statement) as the terminal sent it.
+
+    Under an ASCII locale (``LANG=C`` with Python's UTF-8 mode turned off) Python hands
+    non-ASCII bytes of ``argv`` over as surrogate escapes: ``"Straße"`` arrived as
+    ``"Stra\\udcc3\\udc9fe"`` and matched nothing. Those bytes are read as UTF-8, what
+    terminals send; anything else is left as it was.
+
+    Example:
+        >>> command_line_text(b"Stra\\xc3\\x9fe".decode("ascii", "surrogateescape"))
+        'Straße'
+    """
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def report(exc: BaseException | str, prefix: str = "error") -> None:

@@ -19,6 +19,7 @@ from kg_engine.cli.common import (
     DEFAULT_DB,
     EXIT_BAD_INPUT,
     DbOption,
+    command_line_text,
     console,
     open_kg,
     report,
@@ -43,7 +44,7 @@ def explain(
 
     with user_errors(), open_kg(db, readonly=True) as kg:
         try:
-            result = kg.explain(statement, all_derivations=all_derivations)
+            result = kg.explain(command_line_text(statement), all_derivations=all_derivations)
         except NotInStoreError as exc:
             report(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None

@@ -33,6 +33,7 @@ from kg_engine.cli.common import (
     DEFAULT_DB,
     EXIT_BAD_INPUT,
     DbOption,
+    command_line_text,
     open_kg,
     report,
     store_prefixes,
@@ -48,19 +49,22 @@ def read_request(text: str | None, file: Path | None, what: str) -> tuple[str, s
         if text:
             report(ValueError(f"give the {what} either as an argument or with -f, not both"))
             raise typer.Exit(EXIT_BAD_INPUT)
-        # a leading byte order mark (Windows editors write one) is no part of the request
-        if str(file) == "-":
-            return sys.stdin.read().removeprefix("\ufeff"), "<stdin>"
-        check_file(file, what)
+        # UTF-8 (SPARQL's media types), whatever the locale; a leading byte order mark
+        # (Windows editors write one) is no part of the request
+        stdin = str(file) == "-"
+        if not stdin:
+            check_file(file, what)
+        source = "<stdin>" if stdin else str(file)
         try:
-            return file.read_text(encoding="utf-8-sig"), str(file)
+            raw = sys.stdin.buffer.read() if stdin else file.read_bytes()
+            return raw.decode("utf-8-sig"), source
         except UnicodeDecodeError as exc:
             raise QuerySyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start}): save "
-                                   f"the {what} as UTF-8", source=str(file)) from None
+                                   f"the {what} as UTF-8", source=source) from None
     if not text:
         report(ValueError(f"no {what}: pass it as an argument or with -f FILE"))
         raise typer.Exit(EXIT_BAD_INPUT)
-    return text, f"<{what}>"
+    return command_line_text(text), f"<{what}>"
 
 
 _PROLOGUE = re.compile(r"\s*((PREFIX\s*[^\s:]*:\s*<[^>]*>|BASE\s*<[^>]*>|#[^\n]*)\s*)*",

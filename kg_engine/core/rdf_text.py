@@ -82,6 +82,25 @@ class _ExactLiterals:
         first = [p for p in self.predicateOrder if p in properties]
         return list(dict.fromkeys(first + sorted(properties)))
 
+    def isValidList(self, l_):  # type: ignore[no-untyped-def]
+        # ( … ) only for a list it holds exactly: each cell a blank node with one rdf:first,
+        # one rdf:rest and nothing else, each cell after the head named by its predecessor's
+        # rdf:rest alone (rdflib checked the head only: a tail cell named elsewhere too was
+        # written inside the ( … ) and again on its own, so read back it was two nodes)
+        seen: list = []
+        node = l_
+        while node != RDF.nil:
+            if not isinstance(node, BNode) or node in seen:
+                return False
+            pairs = list(self.store.predicate_objects(node))
+            if len(pairs) != 2 or {p for p, _ in pairs} != {RDF.first, RDF.rest}:
+                return False
+            if seen and (self._references[node] != 1 or node in self._serialized):
+                return False
+            seen.append(node)
+            node = next(o for p, o in pairs if p == RDF.rest)
+        return bool(seen)
+
     def addNamespace(self, prefix, namespace):  # type: ignore[no-untyped-def]
         if _CUT_ESCAPE.search(str(namespace)):
             raise _NoPrefixedName
@@ -135,6 +154,8 @@ def _jsonld(data: Graph | Dataset) -> Any:
     from rdflib.plugins.shared.jsonld.context import Context
 
     class _Converter(Converter):
+        shared: set[Any]  # blank nodes of several graphs: never written as a "@list" cell
+
         def from_graph(self, graph: Graph) -> list:
             # rdflib starts only from IRIs and unreferenced blank nodes: a blank node
             # reached from blank nodes alone (``_:a :p _:a``, ``_:a :p _:b . _:b :q _:a``)
@@ -169,7 +190,7 @@ def _jsonld(data: Graph | Dataset) -> Any:
                 refs = list(graph.subject_predicates(node))
                 if len(pairs) != 2 or len(firsts) != 1 or len(rests) != 1 or len(refs) != 1:
                     return None
-                if via is not None and refs[0] != via:
+                if via is not None and refs[0] != via or node in self.shared:
                     return None
                 chain.append(node)
                 items.append(firsts[0])
@@ -178,8 +199,15 @@ def _jsonld(data: Graph | Dataset) -> Any:
             return items
 
     converter = _Converter(Context(None), use_native_types=False, use_rdf_type=False)
+    converter.shared = set()
     if not isinstance(data, Dataset):
         return converter.convert(data)
+    # a blank node of several graphs keeps its "@id" in each (a "@list" makes new nodes)
+    seen: dict[Any, Any] = {}
+    for s_, _, o, g in data.quads((None, None, None, None)):
+        for t in (s_, o):
+            if isinstance(t, BNode) and seen.setdefault(t, g) != g:
+                converter.shared.add(t)
     out = list(converter.from_graph(data.default_graph))
     for graph in data.graphs():
         name = graph.identifier

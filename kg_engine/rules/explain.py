@@ -394,7 +394,7 @@ class Explainer:
             (inferred if int(g) in self.inferred_graphs else asserted).append(int(g))
         rnd = rule = gid = None
         inferred.sort(key=lambda g: g != self._profile_graph)
-        if inferred and not asserted:
+        if inferred:  # asserted too (in a named graph, or since the run): still derived
             for g in inferred:
                 row = self.db.fetchone(
                     "SELECT rule, round FROM kg_rules_derivations WHERE s = ? AND p = ? AND o = ? AND g = ?",
@@ -849,12 +849,34 @@ class Explainer:
             raise _not_in_store(s, p, o)
         memo: dict = {}
         program = self._program(gid)
+        terms = (s, p, o)
+        if asserted and inferred and program is not None:
+            # asserted (in a named graph, say) and derived by a rule too: both answers, the
+            # source first, then the rule's well-founded derivation(s) not using the statement
+            derived = (self._derivations(key, terms, rnd, rule_name, gid, program, inferred, memo)
+                       if all_derivations else [self._derived(key, terms, rnd, rule_name, gid, program, inferred, memo)])
+            return Explanation(terms, [self._asserted(terms, asserted),
+                                       *(t for t in derived if t is not None and t.is_grounded())])
         if not all_derivations or asserted or program is None:
-            return Explanation((s, p, o), [self._node(key, set(), memo)])
+            return Explanation(terms, [self._node(key, set(), memo)])
+        return Explanation(terms, self._derivations(key, terms, rnd, rule_name, gid, program, inferred, memo))
+
+    def _derived(self, key: tuple[int, int, int], terms: tuple, rnd: int | None, rule_name: str | None,
+                 gid: int | None, program: Any, inferred: list[int], memo: dict) -> Derivation | None:
+        """The first well-founded derivation of an inferred statement that is asserted too
+        (``_node`` stops at the assertion), None if none is found."""
+        for node in self._alternatives(key, terms, rnd, rule_name, gid, program, self._decode(inferred),
+                                       {key}, memo):
+            if node.is_grounded():
+                return node
+        return None
+
+    def _derivations(self, key: tuple[int, int, int], terms: tuple, rnd: int | None, rule_name: str | None,
+                     gid: int | None, program: Any, inferred: list[int], memo: dict) -> list[Derivation]:
+        """Every well-founded derivation of an inferred statement (``all_derivations``)."""
         rules = self._candidates(program, rule_name, key, all_rules=True)
         ranked = self._instances_ranked(rules, key, rnd, {key}, 100000)
         graphs = self._decode(inferred)
-        terms = (s, p, o)
         trees = [
             self._inferred(terms, rule, b, prem, rnd, graphs, {key}, memo)
             for _w, rule, b, prem in ranked
@@ -881,7 +903,7 @@ class Explainer:
         trees = grounded or trees
         if not trees:
             trees = [Derivation(terms, "unexplained", rule=rule_name, round=rnd, graphs=graphs)]
-        return Explanation(terms, trees)
+        return trees
 
 
 def _constants(rule: Rule) -> list[Any]:

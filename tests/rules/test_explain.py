@@ -264,3 +264,20 @@ def test_a_computed_number_is_not_the_value_of_an_ill_typed_literal() -> None:
     assert _same_value(300, Literal("300", datatype=XSD.integer))
     assert not _same_value(300, Literal("300", datatype=XSD.byte))
     assert not _same_value(120, Literal("\u0661\u0662\u0660", datatype=XSD.integer, normalize=False))
+
+
+def test_a_statement_asserted_in_a_named_graph_and_derived_gives_both_answers(store) -> None:
+    # kg explain answered only "asserted in <G>" for a statement a rule also derived into
+    # the inferred graph (rules differential, cli regime, seed 1901002)
+    g = ex("G")
+    store.add([(ex("a"), ex("edge"), ex("b"))])
+    store.add([(ex("a"), ex("path"), ex("b"))], graph=g)
+    reason(store, load_rules(CHAIN, name="chain"))
+    for every in (False, True):
+        e = explain(store, (ex("a"), ex("path"), ex("b")), all_derivations=every)
+        assert [t.kind for t in e.trees] == ["asserted", "inferred"]
+        assert e.trees[0].graphs == [g]
+        assert e.trees[1].rule == "base"
+        assert [p.triple for p in e.trees[1].premises] == [(ex("a"), ex("edge"), ex("b"))]
+    text = str(explain(store, (ex("a"), ex("path"), ex("b"))))
+    assert "[asserted in <http://example.org/G>" in text and "[rule base, round" in text

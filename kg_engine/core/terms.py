@@ -23,12 +23,16 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DC, DCTERMS, FOAF, RDFS, SKOS
 
+from kg_engine.core import literal_warnings
+
 __all__ = ["DEFAULT_GRAPH", "LABEL_PREDICATES", "Quad", "Term", "Triple", "as_quad", "check_triple",
            "exact_literals", "term_from_n3"]
 
 Term = URIRef | BNode | Literal
 Triple = tuple[Term, Term, Term]
 Quad = tuple[Term, Term, Term, URIRef | BNode]
+
+literal_warnings.install()  # rdflib's traceback per ill-typed literal kg-engine decodes
 
 #: The name rdflib gives the default graph of a Dataset; quads in it are stored with graph id 0.
 DEFAULT_GRAPH: URIRef = DATASET_DEFAULT_GRAPH_ID

@@ -163,6 +163,9 @@ def _jsonld(data: Graph | Dataset) -> Any:
             nodemap: dict[Any, Any] = {}
             self.listed: set[Any] = set()
             subjects = set(graph.subjects())
+            for s in subjects:  # every cell a "@list" will hold, before any node is written
+                if isinstance(s, BNode):  # (else a cell met first was written on its own too)
+                    self.to_collection(graph, s)
             for s in subjects:
                 if not isinstance(s, BNode) or not any(graph.subjects(None, s)):
                     self.process_subject(graph, s, nodemap)

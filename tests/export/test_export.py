@@ -259,6 +259,8 @@ SHARED_BLANKS = {
     "tail": "ex:a ex:p ( 1 _:t ) . ex:b ex:p _:c . _:c rdf:first 2 ; rdf:rest _:l . "
             "_:l rdf:first 3 ; rdf:rest rdf:nil . ex:d ex:q _:l .",
     "loop": "ex:a ex:p _:k . _:k rdf:first 1 ; rdf:rest _:k .",
+    # JSON-LD: a cell met before its list's holder was written on its own and in the "@list"
+    "nested": "_:b ex:p1 ( ( _:c ex:n2 _:b ) \"x\" _:b ) . _:c ex:p1 _:b .",
     # _:x (written [ ex:q 1 ] in the default graph) and the list _:h are named in ex:g, ex:g2
     "graphs": "ex:a ex:p _:x . _:x ex:q 1 . ex:a ex:p _:h . _:h rdf:first 2 ; rdf:rest ( 3 ) . "
               "ex:g { ex:b ex:r _:x } ex:g2 { ex:c ex:r _:h }",
@@ -273,13 +275,15 @@ def test_blank_nodes_written_inline_only_where_nothing_else_names_them(
     text += SHARED_BLANKS[case]
     src = tmp_path / ("in.trig" if case == "graphs" else "in.ttl")
     src.write_text(text)
-    with KnowledgeGraph("sqlite://") as kg:
-        kg.load(src)
-        before = _store_quads(kg)
-        out = export(kg.store, tmp_path / f"out.{EXT[fmt]}").path
-        with KnowledgeGraph("sqlite://") as back:
-            back.load(out)
-            after = _store_quads(back)
-    with_graphs = fmt != "turtle"
-    assert len(after) == len(before), out.read_text()
-    assert isomorphic(_flatten(before, with_graphs), _flatten(after, with_graphs)), out.read_text()
+    for _ in range(12):  # new blank node labels each load: the writers' set orders vary
+        with KnowledgeGraph("sqlite://") as kg:
+            kg.load(src)
+            before = _store_quads(kg)
+            out = export(kg.store, tmp_path / f"out.{EXT[fmt]}").path
+            with KnowledgeGraph("sqlite://") as back:
+                back.load(out)
+                after = _store_quads(back)
+        with_graphs = fmt != "turtle"
+        assert len(after) == len(before), out.read_text()
+        assert isomorphic(_flatten(before, with_graphs), _flatten(after, with_graphs)), \
+            out.read_text()

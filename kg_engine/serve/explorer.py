@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import anyio
-from rdflib import RDF, Literal, URIRef
+from rdflib import RDF, BNode, Literal, URIRef
 from rdflib.namespace import XSD
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -159,17 +159,18 @@ def entity(kg: Any, iri: str, limit: int = FACT_LIMIT) -> dict[str, Any]:
         HTTPError: 404 when the store has no statement about ``iri``.
     """
     store = kg.store
-    node = URIRef(iri)
+    # a blank node by its label in the store (``_:b1f…_x``, as kg query prints it)
+    node: URIRef | BNode = BNode(iri[2:]) if iri.startswith("_:") else URIRef(iri)
     nid = store.term_ids([node]).get(node)
     if nid is None:
-        raise HTTPError(404, f"<{iri}> is not in the store")
+        raise HTTPError(404, f"{node.n3()} is not in the store")
     db = store.db
     out_rows = db.fetchall("SELECT g, s, p, o FROM kg_quads WHERE s = ? LIMIT ?", (nid, limit + 1))
     in_rows = db.fetchall("SELECT g, s, p, o FROM kg_quads WHERE o = ? LIMIT ?", (nid, limit + 1))
     truncated = len(out_rows) > limit or len(in_rows) > limit
     out_rows, in_rows = out_rows[:limit], in_rows[:limit]
     if not out_rows and not in_rows:
-        raise HTTPError(404, f"<{iri}> is in no statement of the store")
+        raise HTTPError(404, f"{node.n3()} is in no statement of the store")
     # provenance (kind and confidence) of every fact: out by the (s, p, o, g) index, in by s
     prov: dict[tuple[int, int, int, int], list[tuple[str, float | None]]] = {}
     for g, s, p, o, kind, conf in db.fetchall(
@@ -189,7 +190,8 @@ def entity(kg: Any, iri: str, limit: int = FACT_LIMIT) -> dict[str, Any]:
         ids.update((int(g), int(s), int(p), int(o)))
     terms = store.decode(ids)
     label_ids = label_predicates(kg)
-    labels = _labels_of(kg, [i for i in ids if isinstance(terms.get(i), URIRef)], label_ids)
+    labels = _labels_of(kg, [i for i in ids if isinstance(terms.get(i), (URIRef, BNode))],
+                        label_ids)
     facts = []
     own_labels = []
     for direction, rows in (("out", out_rows), ("in", in_rows)):
@@ -216,7 +218,8 @@ def entity(kg: Any, iri: str, limit: int = FACT_LIMIT) -> dict[str, Any]:
             })
     types = [f["o"] for f in facts if f["dir"] == "out" and f["p"]["value"] == str(RDF.type)]
     return {
-        "iri": iri, "label": labels.get(nid, _local_name(iri)), "labels": own_labels,
+        "iri": iri, "label": labels.get(nid, iri if isinstance(node, BNode) else _local_name(iri)),
+        "labels": own_labels,
         "types": list({t["value"]: t for t in types}.values()), "facts": facts,
         "truncated": truncated,
     }

@@ -105,3 +105,28 @@ def test_search_ignores_case_beyond_ascii(store_url):
         found = {q: [h["iri"] for h in search(kg, q)] for q in ("åbc", "ÜNÏ", "école", "été", "οδος", "0% OFF_")}
     assert found == {"åbc": [EX + "a"], "ÜNÏ": [EX + "a"], "école": [EX + "b"], "été": [EX + "b"],
                      "οδος": [EX + "c"], "0% OFF_": [EX + "d"]}
+
+
+def test_a_blank_node_has_an_entity_page_and_why(tmp_path):
+    """A blank node (an address written [ … ]) was a dead end in the explorer: /api/entity took
+    only IRIs (404 "<b1f…_x> is not in the store"), the graph view sent a tap on it there, and
+    /api/explain refused it. `_:label` (the label kg query prints) now names it."""
+    from kg_engine.serve.explorer import entity, explain_fact
+
+    src = tmp_path / "a.ttl"
+    src.write_text(f"@prefix ex: <{EX}> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                   "ex:Address rdfs:subClassOf ex:Place .\n"
+                   "ex:ada ex:address [ a ex:Address ; ex:city \"Leeds\" ] .\n", encoding="utf-8")
+    with KnowledgeGraph("sqlite://") as kg:
+        kg.load(src)
+        kg.reason("rdfs")
+        home = entity(kg, EX + "ada")
+        blank = next(f["o"] for f in home["facts"] if f["p"]["value"] == EX + "address")
+        assert blank["type"] == "bnode"
+        page = entity(kg, "_:" + blank["value"])
+        assert page["iri"] == "_:" + blank["value"]
+        facts = {(f["dir"], f["p"]["value"], f["o"]["value"]) for f in page["facts"]}
+        assert ("out", EX + "city", "Leeds") in facts and ("in", EX + "address", blank["value"]) in facts
+        assert {t["value"] for t in page["types"]} == {EX + "Address", EX + "Place"}
+        why = explain_fact(kg, "_:" + blank["value"], "a", f"<{EX}Place>")
+        assert why["trees"][0]["kind"] == "inferred"

@@ -31,7 +31,7 @@
   function termNode(t) {
     if (!t) return "";
     if (t.type === "uri") return entityLink(t.value, t.label);
-    if (t.type === "bnode") return el("span", {class: "lit"}, "_:" + t.value);
+    if (t.type === "bnode") return entityLink("_:" + t.value, t.label);  // its page: /entity?iri=_:label
     const span = el("span", {class: "lit"}, t.value);
     const lang = t["xml:lang"] || t.lang, dt = t.datatype;
     if (lang) span.append(el("small", {class: "muted"}, " @" + lang));
@@ -250,12 +250,14 @@
     const nodes = new Map([[iri, {data: {id: iri, label: data.label}, classes: "center"}]]);
     const edges = [];
     let n = 0;
+    // a node's id is what /entity?iri= takes: the IRI, or _:label for a blank node
+    const id = (t) => (t.type === "bnode" ? "_:" + t.value : t.value);
     for (const f of data.facts) {
       if (f.p.value === RDF_TYPE && f.dir === "out") continue;
       const other = f.dir === "out" ? f.o : f.s;
       if (other.type === "literal") continue;
-      if (!nodes.has(other.value)) nodes.set(other.value, {data: {id: other.value, label: other.label || other.value}});
-      edges.push({data: {id: "e" + (n++), source: f.s.value, target: f.o.value, label: f.p.label || short(f.p.value),
+      if (!nodes.has(id(other))) nodes.set(id(other), {data: {id: id(other), label: other.label || other.value}});
+      edges.push({data: {id: "e" + (n++), source: id(f.s), target: id(f.o), label: f.p.label || short(f.p.value),
         color: colors[f.kind] || colors.asserted}, classes: f.kind});
     }
     const cy = cytoscape({

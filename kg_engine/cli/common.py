@@ -290,6 +290,19 @@ def _held_elsewhere(path: Path) -> bool:
     return done.returncode != 0
 
 
+def _command_db(kwargs: dict[str, Any]) -> str | None:
+    """The store a command was given (``--db``, else ``$KG_DB`` or the default), for a
+    database error from a store it opened other than through :func:`open_kg` (``kg serve``'s
+    app): named by its URL, not as "the store"; None for a command without ``--db``."""
+    if "db" not in kwargs:
+        return None
+    from kg_engine.store.database import redact_url
+
+    db = kwargs["db"]
+    url = (os.environ.get("KG_DB") or DEFAULT_DB) if db is None else db
+    return url if url.startswith("sqlite:") or not url.strip() else redact_url(url)
+
+
 def guard(command: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
     """Wrap a command's callback in the one error boundary (see the module docstring)."""
     name = name or command.__name__
@@ -317,7 +330,7 @@ def guard(command: Callable[..., Any], name: str | None = None) -> Callable[...,
             from kg_engine.api import lower_layer_error
 
             url = next((kg.url for kg, _ in _opened if kg is not None and "store" in kg.__dict__),
-                       None)
+                       None) or _command_db(kwargs)
             err = lower_layer_error(exc, url)
             if err is None:
                 report(f"internal error in kg {name} ({type(exc).__name__}: {exc}); this is a "

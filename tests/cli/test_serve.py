@@ -102,3 +102,26 @@ def test_kg_serve_does_not_print_the_password(pg_server, monkeypatch: pytest.Mon
     res = CliRunner().invoke(app, ["serve", "--db", url, "--port", str(_free_port())])
     assert res.exit_code == 0, res.output
     assert "s3cret" not in res.output and ":***@" in res.output
+
+
+def test_kg_serve_names_the_store_it_cannot_write_at_start_up(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # a database error while kg serve set up its app (a store opened by the app, not by
+    # open_kg) read "the store is read-only …": the command's --db was not named
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    import kg_engine.serve
+    from kg_engine.cli.app import app
+
+    def refused(*args: object, **kwargs: object) -> None:
+        err = sqlite3.OperationalError("attempt to write a readonly database")
+        err.sqlite_errorname = "SQLITE_READONLY"  # type: ignore[attr-defined]
+        raise err
+
+    monkeypatch.setattr(kg_engine.serve, "create_app", refused)
+    url = f"sqlite:///{tmp_path}/kg.sqlite"
+    res = CliRunner().invoke(app, ["serve", "--update", "--db", url, "--port", str(_free_port())])
+    assert res.exit_code == 2, res.output
+    assert url in res.output and "the store" not in res.output, res.output

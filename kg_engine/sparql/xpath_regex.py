@@ -22,12 +22,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections import defaultdict
 from typing import Any
 
 from kg_engine.sparql.limits import DeadlineExceeded, remaining
 
-__all__ = ["compile_xpath", "search", "sub"]
+__all__ = ["case_blind", "compile_xpath", "search", "sub"]
 
 _FLAGS = {"i": "IGNORECASE", "s": "DOTALL", "m": "MULTILINE"}
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -60,6 +62,57 @@ def _strip_x(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.cache
+def _case_variants() -> dict[str, str]:
+    """Every cased character -> its XPath case variants, itself included (computed once)."""
+    by_lower: defaultdict[str, set[str]] = defaultdict(set)
+    by_upper: defaultdict[str, set[str]] = defaultdict(set)
+    for i in range(0x20000):  # no cased character past U+1E943 (Unicode 14, 15)
+        c = chr(i)
+        low, up = c.lower(), c.upper()
+        if low != c or up != c:
+            by_lower[low].add(c)
+            by_upper[up].add(c)
+    cased = set().union(*by_lower.values())
+    return {c: "".join(sorted(by_lower[c.lower()] | by_upper[c.upper()] | {c})) for c in cased}
+
+
+def case_blind(pattern: str) -> str | None:
+    """``pattern`` matching case-insensitively by XPath's rule, without a flag.
+
+    XPath's ``i`` flag (F&O 3.1 §5.6.1.1): a character matches another when their
+    ``lower-case`` or their ``upper-case`` agree, whatever the locale. Python's ``regex``
+    matched ``i`` with ``İ`` (which XPath does not) and PostgreSQL's ``~`` follows the
+    database's ``LC_CTYPE`` (Turkish: ``i`` matches ``İ``; C: no case beyond ASCII), so each
+    cased character outside a character class becomes the class of its variants.
+    ``None`` for a pattern with a character class or a ``\\p``/``\\P`` escape (left to the
+    engine's flag).
+
+    Example:
+        >>> case_blind("^ık")
+        '^[Iiı][KkK]'
+        >>> case_blind("[a-z]") is None
+        True
+    """
+    variants = _case_variants()
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if pattern[i + 1:i + 2] in ("p", "P"):
+                return None
+            out.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[":
+            return None
+        v = variants.get(c, c)
+        out.append(f"[{v}]" if len(v) > 1 else c)
+        i += 1
+    return "".join(out)
+
+
 def compile_xpath(pattern: str, flags: str = "") -> Any:
     """Compile an XPath regular expression with its flags (cached).
 
@@ -83,6 +136,8 @@ def compile_xpath(pattern: str, flags: str = "") -> Any:
         pattern_ = _strip_x(pattern)
     else:
         pattern_ = pattern
+    if "i" in flags and (blind := case_blind(pattern_)) is not None:
+        pattern_, cflags = blind, cflags & ~engine.IGNORECASE
     try:
         rx = engine.compile(pattern_, cflags)
     except (re.error, getattr(engine, "error", re.error)) as exc:

@@ -25,7 +25,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
 from kg_engine.sparql.durations import DURATION_TYPES, is_duration
-from kg_engine.sparql.xpath_regex import compile_xpath, search
+from kg_engine.sparql.xpath_regex import case_blind, compile_xpath, search
 from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_numeric_literal
 
 from .block import Block, Col, Decline
@@ -1003,7 +1003,11 @@ class ExprCompiler:
         if "s" not in fl and "." in p and "[^" in p:
             # XPath: '.' excludes newlines but '[^…]' includes them; no PostgreSQL mode does both
             raise self.cc.decline("regex mixing '.' and '[^' on PostgreSQL")
-        return Ex("bool", sql("({} ~ {})", text.e, param(regex_pg(p, fl))))
+        pg = regex_pg(p, fl)
+        if pg is None:
+            raise self.cc.decline("case-insensitive regex with a character class on PostgreSQL "
+                                  "(the database's LC_CTYPE would decide the case)")
+        return Ex("bool", sql("({} ~ {})", text.e, param(pg)))
 
     def _strfn(self, e: CompValue, kind: str) -> Ex:
         a = self.string(self.compile(e.arg1))
@@ -1735,17 +1739,22 @@ def regex_flags_python(text: str | None, pattern: str, flags: str) -> int | None
     return 1 if search(rx, text) else 0
 
 
-def regex_pg(pattern: str, flags: str) -> str:
-    """A PostgreSQL ARE with embedded options equivalent to an XPath regex + flags."""
+def regex_pg(pattern: str, flags: str) -> str | None:
+    """A PostgreSQL ARE with embedded options equivalent to an XPath regex + flags; ``None``
+    where PostgreSQL cannot match as XPath does (``i`` over a character class: the
+    database's ``LC_CTYPE`` would decide the case, see :func:`case_blind`)."""
     if "q" in flags:
         pattern = re.escape(pattern)
+    if "i" in flags:
+        blind = case_blind(pattern)
+        if blind is None:
+            return None
+        pattern, flags = blind, flags.replace("i", "")
     opts = ""
     s, m = "s" in flags, "m" in flags
     if not s and "." not in pattern:
         s = True  # no '.': keep '[^…]' matching newlines, as in XPath
     opts += {(False, False): "p", (False, True): "n", (True, False): "", (True, True): "w"}[(s, m)]
-    if "i" in flags:
-        opts += "i"
     if "x" in flags:
         opts += "x"
     return (f"(?{opts})" if opts else "") + pattern

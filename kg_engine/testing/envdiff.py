@@ -35,6 +35,8 @@ line. Locales missing from the system are generated with ``localedef`` into a pr
 Example:
     >>> normalise(b"loaded 3 statements in 0.01 s (1,265 statements/s)", {}, "message")
     b'loaded 3 statements in <T> (<T>)'
+    >>> normalise(b"_:bea9dfb8d096e4c91_-1 <p> _:b0a9dfb8d096e4c91_-2 , _:bea9dfb8d096e4c91_-1", {}, "data")
+    b'<B1> <p> <B2> , <B1>'
 """
 
 from __future__ import annotations
@@ -169,12 +171,14 @@ class Step:
         kind: ``data`` (stdout compared byte for byte), ``message`` (white space folded) or
             ``table`` (byte for byte, except where the terminal's width differs).
         outputs: files under ``{out}`` the step writes (compared byte for byte).
+        stdin: the ``{data}`` file fed to its standard input (default: none).
     """
 
     name: str
     args: tuple[str, ...]
     kind: str = "data"
     outputs: tuple[str, ...] = ()
+    stdin: str | None = None
 
 
 def _ttl_string(s: str) -> str:
@@ -234,7 +238,7 @@ def workflow(seed: int, full: bool = True) -> tuple[dict[str, str], list[Step]]:
         "now": "SELECT (TZ(NOW()) AS ?tz) (NOW() > \"2000-01-01T00:00:00Z\"^^xsd:dateTime AS ?after)\n"
                "  (NOW() AS ?now) (DATATYPE(NOW()) AS ?t) WHERE {}",
         "group": 'SELECT ?s (GROUP_CONCAT(?o; separator="|") AS ?all) (COUNT(*) AS ?n)\n'
-                 "WHERE { ?s ?p ?o } GROUP BY ?s ORDER BY ?s",
+                 "WHERE { ?s ?p ?o FILTER(isIRI(?s)) } GROUP BY ?s ORDER BY ?s",
         "bnodes": "SELECT ?x ?b ?c WHERE { ?x ex:addr ?b . ?b ex:city ?c } ORDER BY ?c",
         "typed": "SELECT ?s ?t WHERE { ?s a ?t } ORDER BY ?s ?t",
     }
@@ -264,6 +268,8 @@ def workflow(seed: int, full: bool = True) -> tuple[dict[str, str], list[Step]]:
     steps += [Step("query-construct", ("query", "-f", "{data}/q-construct.rq", "--db", "{db}")),
               Step("query-ask", ("query", "-f", "{data}/q-ask.rq", "--format", "json",
                                  "--db", "{db}")),
+              Step("query-stdin", ("query", "-f", "-", "--format", "csv", "--db", "{db}"),
+                   stdin="q-case.rq"),
               Step("explain", ("explain", "ex:s0 a ex:Agent", "--db", "{db}"), "table"),
               Step("explain-json", ("explain", "ex:s0 a ex:Agent", "--json", "--db", "{db}"))]
     for fmt in EXPORT_FORMATS_FULL if full else EXPORT_FORMATS:
@@ -289,6 +295,9 @@ def workflow(seed: int, full: bool = True) -> tuple[dict[str, str], list[Step]]:
 _TIMING = re.compile(rb"\d[\d,]*(?:\.\d+)? ?(?:s|ms|CPU-s)\b|\d[\d,]*(?:\.\d+)? [\w ]*?/s\b"
                      rb"|\d[\d,]*(?:\.\d+)? [\w]+/s\b")
 _JSON_TIMING = re.compile(rb'("(?:seconds|cpu_seconds|elapsed|time_s|bytes)": )[-\d.eE+]+')
+#: blank node labels (new at every load, as RDF has them): rdflib's, and the hashed ones of
+#: the N-Triples writer; renamed <B1>, <B2>… in the order they first occur in one output
+_BNODE = re.compile(rb"(?<![\w-])(?:_:)?(h[0-9a-f]{24}|b[0-9a-f]{14,20}_-?\d+|N[0-9a-f]{32})(?![\w-])")
 _STAMP = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
@@ -318,6 +327,8 @@ def normalise(out: bytes, paths: Mapping[bytes, bytes], kind: str,
     if around is not None:
         out = _STAMP.sub(lambda m: _now_mask(m, around), out)
     out = _JSON_TIMING.sub(rb"\1<T>", out)
+    labels: dict[bytes, bytes] = {}
+    out = _BNODE.sub(lambda m: labels.setdefault(m.group(1), b"<B%d>" % (len(labels) + 1)), out)
     if kind == "message":
         out = _TIMING.sub(b"<T>", out)
         out = b" ".join(out.split())
@@ -506,8 +517,9 @@ def _run_env(e: Environment, files: Mapping[str, str], steps: Sequence[Step], ro
             cmd = [*map(os.fsencode, prefix), os.fsencode(sys.executable), b"-m", b"kg_engine",
                    *args]
             started = time.time()
-            with tempfile.TemporaryFile() as sink:
-                proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            with tempfile.TemporaryFile() as sink, open(
+                    lay["data"] / step.stdin if step.stdin else os.devnull, "rb") as feed:
+                proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=feed,
                                       stdout=sink if e.stdout == "file" else subprocess.PIPE,
                                       stderr=subprocess.PIPE, timeout=600,
                                       preexec_fn=functools.partial(os.umask, e.umask), check=False)
@@ -661,3 +673,168 @@ def run(seed: int, envs: Sequence[Environment] = ENVIRONMENTS, full: bool = True
             shutil.rmtree(tmp, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# the locale-dependent queries on PostgreSQL and against pyoxigraph
+
+#: the workflow's queries whose answers a collation or a C locale could change
+LOCALE_QUERIES = ("order", "order-desc", "case", "regex", "compare")
+
+
+def _json_rows(raw: bytes) -> list[tuple]:
+    """A SELECT's JSON results as rows of (type, value, lang, datatype) in the order given."""
+    import json
+
+    doc = json.loads(raw)
+    names = doc["head"]["vars"]
+    return [tuple((b[v]["type"].replace("typed-literal", "literal"), b[v]["value"],
+                   b[v].get("xml:lang"), b[v].get("datatype")) if v in b else None
+                  for v in names) for b in doc["results"]["bindings"]]
+
+
+def _ox_rows(store: object, text: str) -> list[tuple]:
+    import pyoxigraph as ox
+
+    res = store.query(text)  # type: ignore[attr-defined]
+    names = [v.value for v in res.variables]
+    rows = []
+    for sol in res:
+        row = []
+        for v in names:
+            t = sol[v]
+            if t is None:
+                row.append(None)
+            elif isinstance(t, ox.Literal):
+                dt_ = t.datatype.value
+                plain = dt_ in ("http://www.w3.org/2001/XMLSchema#string",
+                                "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
+                row.append(("literal", t.value, t.language, None if plain else dt_))
+            else:
+                row.append(("uri" if isinstance(t, ox.NamedNode) else "bnode", t.value, None, None))
+        rows.append(tuple(row))
+    return rows
+
+
+def _locale_answers(db: str, files: Mapping[str, str], env: Mapping[str, str],
+                    root: Path) -> dict[str, list[tuple] | str]:
+    """``kg load`` then each of :data:`LOCALE_QUERIES` as JSON through the command line."""
+    data = root / "data"
+    _write_inputs(data, files, "plain")
+    full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(root),
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]), **BASELINE, **env}
+
+    def kg(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-m", "kg_engine", *args, "--db", db], cwd=root,
+                              env=full, capture_output=True, timeout=600, check=False)
+
+    done = kg("load", str(data / "facts.ttl"))
+    if done.returncode:
+        raise RuntimeError(f"kg load into {db} failed: {done.stderr[-500:]!r}")
+    answers: dict[str, list[tuple] | str] = {}
+    for name in LOCALE_QUERIES:
+        got = kg("query", "-f", str(data / f"q-{name}.rq"), "--format", "json")
+        answers[name] = (_json_rows(got.stdout) if got.returncode == 0
+                         else f"exit {got.returncode}: {got.stderr[-300:]!r}")
+    return answers
+
+
+def _row_difference(a: list[tuple] | str, b: list[tuple] | str) -> tuple[str, str]:
+    """The first rows where two answers differ, as short text (values only)."""
+    if isinstance(a, str) or isinstance(b, str) or len(a) != len(b):
+        return str(a)[:400], str(b)[:400]
+
+    def short(row: tuple) -> str:
+        return " ".join("-" if t is None else t[1] for t in row)
+    pairs = [(short(x), short(y)) for x, y in zip(a, b, strict=True) if x != y][:4]
+    return " | ".join(p[0] for p in pairs), " | ".join(p[1] for p in pairs)
+
+
+def locale_differential(seed: int, locale: str = "tr_TR.UTF-8", postgres: bool = True,
+                        log: Callable[[str], None] | None = None) -> EnvReport:
+    """The locale-dependent queries (code-point ORDER BY, LCASE/UCASE, REGEX's ``i`` flag,
+    string comparison) on SQLite under ``C.UTF-8`` (the reference run), on SQLite under
+    ``locale``, on a PostgreSQL database whose collation and ``LC_CTYPE`` are ``locale``
+    (client under ``C.UTF-8`` and under ``locale``), and in pyoxigraph.
+
+    A PostgreSQL answer, or the SQLite one under ``locale``, that differs from the reference
+    run's is a finding (``env`` says which); so is every query where the reference run and
+    pyoxigraph disagree (``env`` = ``pyoxigraph``; judge those against the spec).
+    """
+    import rdflib
+
+    from kg_engine.testing.oxigraph import oxigraph_store
+
+    started = time.monotonic()
+    files, _ = workflow(seed, full=False)
+    report = EnvReport(seed, steps=len(LOCALE_QUERIES))
+    locpath = ensure_locale(locale)
+    client = {"LANG": locale, "LC_ALL": locale, **({"LOCPATH": locpath} if locpath else {})}
+    tmp = Path(tempfile.mkdtemp(prefix="kg-envdiff-locale-"))
+    try:
+        ref = _locale_answers("sqlite:///kg.sqlite", files, {}, tmp / "ref")
+        runs = {f"sqlite-{locale}": lambda: _locale_answers("sqlite:///kg.sqlite", files, client,
+                                                            tmp / "sqlite-loc")}
+        pg = None
+        if postgres:
+            pg, url = _locale_database(locale, locpath)
+            runs[f"postgres-{locale}-client-C.UTF-8"] = lambda: _locale_answers(
+                url, files, {}, tmp / "pg-c")
+            runs[f"postgres-{locale}-client-{locale}"] = lambda: _locale_answers(
+                url.replace("kg_locale", "kg_locale2"), files, client, tmp / "pg-loc")
+        try:
+            for name, answer in runs.items():
+                got = answer()
+                report.environments.append(name)
+                for q in LOCALE_QUERIES:
+                    report.comparisons += 1
+                    if got[q] != ref[q]:
+                        report.findings.append(Finding(name, f"query-{q}", "answer",
+                                                       *_row_difference(ref[q], got[q])))
+                if log:
+                    log(f"{name}: {sum(f.env == name for f in report.findings)} findings")
+        finally:
+            if pg is not None:
+                pg.stop()
+        g = rdflib.Graph().parse(data=files["facts.ttl"], format="turtle")
+        store = oxigraph_store(g)
+        report.environments.append("pyoxigraph")
+        for q in LOCALE_QUERIES:
+            report.comparisons += 1
+            want = _ox_rows(store, files[f"q-{q}.rq"])
+            if want != ref[q]:
+                report.findings.append(Finding("pyoxigraph", f"query-{q}", "answer",
+                                               *_row_difference(ref[q], want)))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _locale_database(locale: str, locpath: str | None) -> tuple[object, str]:
+    """A throwaway PostgreSQL server with two databases whose collation and ``LC_CTYPE``
+    are ``locale`` (``kg_locale``, ``kg_locale2``); returns the server and the first's URL."""
+    import psycopg
+
+    from kg_engine.testing.postgres import TemporaryPostgres
+
+    saved = os.environ.get("LOCPATH")
+    if locpath:  # the server (started from this environment) finds the generated locale
+        os.environ["LOCPATH"] = locpath
+    try:
+        pg = TemporaryPostgres().start()
+    finally:
+        if saved is None:
+            os.environ.pop("LOCPATH", None)
+        else:
+            os.environ["LOCPATH"] = saved
+    try:
+        with psycopg.connect(host=str(pg.root), port=pg.port, user=pg.user, dbname="postgres",
+                             autocommit=True) as conn:
+            for name in ("kg_locale", "kg_locale2"):
+                conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
+                             f"LC_COLLATE '{locale}' LC_CTYPE '{locale}'")
+    except Exception as exc:
+        pg.stop()
+        raise RuntimeError(f"PostgreSQL has no locale {locale}: {exc}") from exc
+    return pg, pg.url("kg_locale")

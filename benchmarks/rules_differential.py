@@ -31,6 +31,17 @@ Regimes (:mod:`kg_engine.testing.rulesdiff`):
   SUM/MIN/MAX/AVG over numeric values (ill-typed ones excluded), against Python;
 * ``tbox``: TBox statements of an ``owl-rl-ext`` case added one at a time to a materialised
   store, then some removed (engine, live or API path), against fresh runs;
+* ``combo``: OWL 2 RL combined with a random user program (the ontology's properties and
+  classes in its bodies and heads, a few axioms about its own predicates) in one of the three
+  syntaxes, against owlrl's OWL 2 RL closure alternated with the user rules evaluated in
+  Python until neither adds a triple (:func:`kg_engine.testing.rulesdiff.combo_reference`);
+  violated constraints; every inferred statement's explanations re-checked independently;
+  a program with negation must be refused as not stratifiable;
+* ``combo-seq``: write sequences (engine, live or API path) under that combination against
+  a fresh run;
+* ``combo-cli``: the ``cli`` regime with ``kg reason --rules owl-rl|rdfs --rules FILE`` (the
+  user program of ``user-rules`` without its negation): every command reopens the store and
+  maintains the combined profile from what it records;
 * ``cli``: a write sequence through the ``kg`` command line, one subprocess per command
   (``kg load``, ``kg reason [--recompute]`` with ``rdfs``/``owl-rl`` or a user rules file,
   ``kg update``), then ``kg query`` and ``kg explain`` (:func:`kg_engine.testing.rulesdiff.check_cli`).
@@ -63,7 +74,8 @@ sys.path.insert(0, str(REPO))
 
 REGIMES = ("rdfs", "owl-rl", "owl-rl-ext", "incremental", "incremental-rdfs", "incremental-ext", "live",
            "live-rdfs", "live-ext", "api", "api-rdfs", "api-ext", "user-rules", "user-incremental",
-           "user-strata", "user-aggregates", "tbox", "cli")
+           "user-strata", "user-aggregates", "tbox", "cli", "combo", "combo-seq",
+           "combo-cli")
 
 
 def run_case(regime: str, seed: int, url: str):
@@ -89,6 +101,13 @@ def run_case(regime: str, seed: int, url: str):
         res = bad[0] if bad else results[0]
         res.explained = sum(r.explained for r in results)
         return res
+    if regime == "combo":  # OWL 2 RL + a random user program against owlrl + Python, alternated
+        return rd.check_combo(rng, rng.choice(sorted(rd.USER_RULES)), url, seed)
+    if regime == "combo-seq":  # write sequences under OWL 2 RL + user rules against a fresh run
+        return rd.check_combo_sequence(rng, url, seed)
+    if regime == "combo-cli":  # kg reason --rules BUILT-IN --rules FILE, then writes as commands
+        syntax = rng.choice(sorted(rd.USER_RULES))
+        return rd.check_cli(rng, f"{rng.choice(['owl-rl', 'owl-rl', 'rdfs'])}+user-{syntax}", url, seed=seed)
     if regime == "tbox":  # TBox statements added / removed one at a time
         return rd.check_tbox_sequence(rng, url, seed)
     if regime == "user-aggregates":

@@ -550,7 +550,10 @@ class KnowledgeGraph:
         Args:
             rules: ``"rdfs"``, ``"owl-rl"``, a rules file (``.rules`` Jena, ``.n3`` N3,
                 ``.rq`` SPARQL CONSTRUCT; see :func:`kg_engine.rules.syntax.load_rules`), rule
-                text, or a :class:`~kg_engine.rules.ir.RuleSet`.
+                text, or a :class:`~kg_engine.rules.ir.RuleSet`; or a list of those run as
+                one program: a built-in rule set with your rules (``["owl-rl", "my.rules"]``:
+                each rule reads what the others derive; the profile records both parts), or
+                several rules files.
             profile: keep the per-rule profile (time, derived triples, statements per rule)
                 in the result.
             recompute: clear the inferred graph first instead of continuing from it.
@@ -564,8 +567,17 @@ class KnowledgeGraph:
         Raises:
             RuleSyntaxError: malformed, unsafe or unstratifiable rules (file, line, column);
                 the store is left as it was.
-            ConfigError: an unknown built-in rule set name.
+            ConfigError: an unknown built-in rule set name, or two built-in ones in a list.
             InputNotFoundError: a rules file that does not exist.
+
+        Example:
+            >>> kg = KnowledgeGraph("sqlite://")
+            >>> kg.update("INSERT DATA { <urn:knows> <http://www.w3.org/2000/01/rdf-schema#domain> <urn:Person> . "
+            ...           "<urn:ann> <urn:worksWith> <urn:bob> }")
+            >>> kg.reason(["owl-rl", "[mine: (?x <urn:worksWith> ?y) -> (?x <urn:knows> ?y)]"]).derived
+            2
+            >>> kg.reasoning, kg.query("ASK { <urn:ann> a <urn:Person> }").askAnswer
+            ('owl-rl+program', True)
         """
         from kg_engine.rules.engine import reason
         from kg_engine.rules.live import set_profile
@@ -613,8 +625,9 @@ class KnowledgeGraph:
 
     @property
     def reasoning(self) -> str | None:
-        """The rule set of the store's reasoning profile (``"program"`` for user rules), or
-        ``None`` when answers hold asserted statements only."""
+        """The rule set of the store's reasoning profile (``"program"`` for user rules,
+        ``"owl-rl+program"`` for OWL 2 RL with user rules), or ``None`` when answers hold
+        asserted statements only."""
         profile = self.store.reasoning
         return None if profile is None else profile.rules
 

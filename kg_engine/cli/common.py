@@ -170,11 +170,15 @@ def store_prefixes(kg: Any) -> dict[str, str]:
 
 def reasoning_text(kg: Any) -> str | None:
     """The store's reasoning profile for people: the built-in rule set's name, or the user
-    rules' inferred graph (the profile records those as ``"program"``); ``None``: off."""
+    rules' inferred graph (the profile records those as ``"program"``), or both
+    (``"owl-rl+program"``); ``None``: off."""
     profile = kg.store.reasoning
     if profile is None:
         return None
-    return profile.rules if profile.rules != "program" else f"user rules → <{profile.graph}>"
+    builtin, _, user = profile.rules.rpartition("+")
+    if user != "program":
+        return profile.rules
+    return f"{builtin + ' + ' if builtin else ''}user rules → <{profile.graph}>"
 
 
 #: What Ctrl-C leaves behind, per command (the default: one transaction rolled back).

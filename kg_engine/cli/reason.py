@@ -1,7 +1,9 @@
-"""``kg reason [rdfs|owl-rl|FILE] [--profile]``: materialise a rule set in the store.
+"""``kg reason [rdfs|owl-rl|FILE]… [--profile]``: materialise a rule set in the store.
 
 The rule set is the argument or ``--rules`` (default ``owl-rl``): ``kg reason rdfs`` and
-``kg reason --rules rdfs`` are the same command.
+``kg reason --rules rdfs`` are the same command. Several run as one program: a built-in
+rule set with your rules (``kg reason owl-rl my.rules``, ``kg reason --rules owl-rl --rules
+my.rules``: every rule reads what the others derive), or several rules files.
 
 Prints the number of derived triples, the semi-naive rounds, the time, consistency violations
 and, with ``--profile``, the per-rule profile (time, derived triples, SQL statements). The rule
@@ -22,12 +24,10 @@ from rich.table import Table
 
 from kg_engine.cli.common import (
     DEFAULT_DB,
-    EXIT_BAD_INPUT,
     DbOption,
     console,
     open_kg,
     reasoning_text,
-    report,
     user_errors,
 )
 
@@ -37,16 +37,17 @@ _SHOW_VIOLATIONS = 5
 
 def reason(
     rule_set: Annotated[
-        str | None,
-        typer.Argument(help="the rule set (as --rules)", show_default=False),
+        list[str] | None,
+        typer.Argument(help="the rule set(s) (as --rules)", show_default=False),
     ] = None,
     rules: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--rules",
             "-r",
             help="rdfs | owl-rl | a rules file (.rules Jena, .n3 N3, .rq SPARQL CONSTRUCT); "
-                 "default owl-rl",
+                 "default owl-rl; repeat it to run a built-in rule set and your rules "
+                 "together (--rules owl-rl --rules my.rules)",
             show_default=False,
         ),
     ] = None,
@@ -62,10 +63,7 @@ def reason(
 ) -> None:
     """Materialise RULES: derived triples go to the graph urn:kg-engine:inferred:<name>,
     answer queries and are kept current on every write."""
-    if rule_set is not None and rules is not None and rule_set != rules:
-        report(f"two rule sets given, {rule_set!r} and --rules {rules!r}: give one")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    rules = rule_set or rules or "owl-rl"
+    parts = list(dict.fromkeys([*(rule_set or []), *(rules or [])])) or ["owl-rl"]
     if off:
         with user_errors(), open_kg(db, create=False) as kg:
             before = reasoning_text(kg)
@@ -74,8 +72,9 @@ def reason(
                       highlight=False)
         return
     with user_errors(), open_kg(db, create=False) as kg:
-        previous = kg.store.reasoning
-        result = kg.reason(rules, profile=profile, recompute=recompute)
+        previous, before = kg.store.reasoning, reasoning_text(kg)
+        result = kg.reason(parts[0] if len(parts) == 1 else parts, profile=profile,
+                           recompute=recompute)
     if as_json:
         console.print_json(json.dumps(_as_dict(result)))
         return
@@ -87,11 +86,11 @@ def reason(
         highlight=False,
         soft_wrap=True,
     )
-    console.print(f"reasoning profile: {rules} (inferences in answers, kept current on writes;"
-                  " kg reason --off to stop)", highlight=False, markup=False)
+    console.print(f"reasoning profile: {' + '.join(parts)} (inferences in answers, kept current "
+                  "on writes; kg reason --off to stop)", highlight=False, markup=False)
     if previous is not None and str(previous.graph) != str(result.graph):
-        was = previous.rules if previous.rules != "program" else "of user rules"
-        console.print(f"note: it replaces the profile {was} (a store has one): the "
+        console.print(f"note: it replaces the profile {before} (a store has one; give one kg reason "
+                      "all the rule sets to reason with them together): the "
                       f"statements of <{previous.graph}> no longer answer queries and are not "
                       "maintained; they stay as a named graph", highlight=False, markup=False)
     total = sum(result.violation_counts.values())

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +45,7 @@ from kg_engine.rules import incremental, tables
 from kg_engine.rules import regex as rule_regex
 from kg_engine.rules.ir import Aggregate, Atom, Bind, Builtin, Not, Rule, RuleSet, Var
 from kg_engine.rules.results import Profiler, ReasoningResult, RuleProfile, Violation
+from kg_engine.rules.rulesets import Combination, builtin_ruleset, combine
 from kg_engine.rules.sameas import SameAs
 from kg_engine.rules.specialise import Specialiser
 from kg_engine.rules.sqlgen import ConstantIds, Unsatisfiable, _Frag, compile_body, hidden_graph_ids
@@ -59,10 +60,16 @@ __all__ = [
     "inferred_graph",
     "load_program",
     "reason",
+    "stored_rules",
 ]
 
 #: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
 INFERRED_PREFIX = INFERRED_GRAPH_PREFIX
+
+#: What names a program: a built-in rule set name, a :class:`RuleSet`, a sequence of rules, or
+#: a sequence of parts (a built-in name and user rule sets,
+#: :func:`kg_engine.rules.rulesets.combine`), or a :class:`~kg_engine.rules.rulesets.Combination`.
+RuleSpec = RuleSet | Sequence[Rule] | Sequence[RuleSet | str] | str | Combination
 
 _D = tables.DELTA_TABLES
 _OD = tables.OVERDELETE_TABLE
@@ -84,16 +91,32 @@ def inferred_graph(name: str) -> URIRef:
     return URIRef(INFERRED_PREFIX + name)
 
 
-def _resolve_program(store: Any, rules: RuleSet | Sequence[Rule] | str) -> tuple[RuleSet, Any]:
-    """(program, builder) — builder rebuilds a TBox-specialised built-in program."""
+def _resolve_program(store: Any, rules: RuleSpec) -> tuple[RuleSet, Any]:
+    """(program, builder) — builder rebuilds a TBox-specialised built-in program (alone or
+    combined with user rules)."""
     if isinstance(rules, RuleSet):
         return rules, None
     if isinstance(rules, str):
-        from kg_engine.rules.rulesets import builtin_ruleset
-
         builder = builtin_ruleset(rules)
         return builder(store), builder
-    return RuleSet("rules", tuple(rules)), None
+    if not isinstance(rules, Combination):
+        rules = list(rules)
+        if all(isinstance(r, Rule) for r in rules):
+            return RuleSet("rules", tuple(rules)), None
+        rules = combine(rules)
+        if isinstance(rules, RuleSet):
+            return rules, None
+    return rules(store), rules
+
+
+def _has_owl_rl(program: RuleSet) -> bool:
+    """Whether ``program`` holds the OWL 2 RL rules (by name, or every generic rule of it:
+    a program built as OWL 2 RL's rules plus others): ``owl:sameAs`` then has its meaning."""
+    if program.name == "owl-rl":
+        return True
+    from kg_engine.rules.rulesets.owl_rl import generic_rules
+
+    return set(generic_rules()) <= set(program.rules)
 
 
 class RuleEngine:
@@ -101,12 +124,15 @@ class RuleEngine:
 
     Args:
         store: an open :class:`~kg_engine.store.SQLStore`.
-        rules: a built-in rule set name (``"rdfs"``, ``"owl-rl"``), a :class:`RuleSet`, or
-            a sequence of :class:`Rule`.
+        rules: a built-in rule set name (``"rdfs"``, ``"owl-rl"``), a :class:`RuleSet`, a
+            sequence of :class:`Rule`, or a built-in name and user rule sets to run together
+            (``["owl-rl", load_rules("my.rules")]``: one program, the built-in part
+            specialised to the TBox as when it runs alone; :func:`~kg_engine.rules.rulesets.combine`).
         graph: the inferred graph (default ``urn:kg-engine:inferred:<program name>``).
         max_violations: violations returned per constraint rule (all are counted).
         equality: give ``owl:sameAs`` its OWL meaning by representative rewriting
-            (:mod:`kg_engine.rules.sameas`); default on for ``owl-rl``, off otherwise.
+            (:mod:`kg_engine.rules.sameas`); default on for a program holding the OWL 2 RL
+            rules (``owl-rl``, alone or combined), off otherwise.
 
     Raises:
         ConfigError: for an unknown built-in rule set name.
@@ -125,7 +151,7 @@ class RuleEngine:
     def __init__(
         self,
         store: Any,
-        rules: RuleSet | Sequence[Rule] | str = "owl-rl",
+        rules: RuleSpec = "owl-rl",
         graph: URIRef | None = None,
         *,
         max_violations: int = 100,
@@ -142,7 +168,7 @@ class RuleEngine:
         self.specialise = True
         self._specialiser = Specialiser(self)
         #: owl:sameAs semantics by representative rewriting (default: for the OWL 2 RL program)
-        self.equality = self.program.name == "owl-rl" if equality is None else equality
+        self.equality = _has_owl_rl(self.program) if equality is None else equality
         #: the rule constants' term ids of the run in progress (representatives under equality)
         self.current_ids: ConstantIds | None = None
         self.inferred_id: int | None = None  # the inferred graph's term id (graph_id())
@@ -202,6 +228,12 @@ class RuleEngine:
             return False
         self._prepare(stored)
         return True
+
+    @property
+    def builder(self) -> Combination | Callable[[Any], RuleSet] | None:
+        """What rebuilds the program when the TBox changes: a built-in rule set's builder, a
+        :class:`~kg_engine.rules.rulesets.Combination`, or ``None`` (a program run as given)."""
+        return self._builder
 
     @property
     def specialised(self) -> bool:
@@ -450,7 +482,10 @@ class RuleEngine:
 
     def _save_program(self, gid: int) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        text = self._program_json = json.dumps(self.program.to_dict())
+        record = self.program.to_dict()
+        if isinstance(self._builder, Combination):  # its parts, to rebuild it (stored_rules)
+            record["parts"] = self._builder.to_dict()
+        text = self._program_json = json.dumps(record)
         self.db.execute("DELETE FROM kg_rules_programs WHERE g = ?", (gid,))
         self.db.execute(
             "INSERT INTO kg_rules_programs (g, name, program, updated_at) VALUES (?, ?, ?, ?)",
@@ -873,7 +908,7 @@ def _consts_of(node: Any) -> Iterable[Any]:
 
 def reason(
     store: Any,
-    rules: RuleSet | Sequence[Rule] | str = "owl-rl",
+    rules: RuleSpec = "owl-rl",
     *,
     graph: URIRef | None = None,
     recompute: bool = False,
@@ -882,7 +917,8 @@ def reason(
 
     Args:
         store: an open store.
-        rules: ``"rdfs"``, ``"owl-rl"``, a :class:`RuleSet` or a list of rules.
+        rules: ``"rdfs"``, ``"owl-rl"``, a :class:`RuleSet`, a list of rules, or a built-in
+            name with user rule sets (``["owl-rl", rules]``, see :class:`RuleEngine`).
         graph: the inferred graph (default ``urn:kg-engine:inferred:<name>``).
         recompute: clear the inferred graph first.
 
@@ -904,11 +940,37 @@ def load_program(store: Any, graph: URIRef) -> RuleSet | None:
         >>> load_program(open_store("sqlite://"), inferred_graph("rdfs")) is None
         True
     """
+    record = _record(store, graph)
+    return None if record is None else RuleSet.from_dict(record)
+
+
+def stored_rules(store: Any, graph: URIRef) -> Any:
+    """What rebuilds the program last run to fill ``graph``: the recorded :class:`RuleSet`, or
+    for a built-in rule set combined with user rules its
+    :class:`~kg_engine.rules.rulesets.Combination` (the built-in part is specialised to the
+    TBox again); ``None`` if nothing is recorded.
+
+    Example:
+        >>> from kg_engine.store import open_store
+        >>> from kg_engine.rules.syntax import load_rules
+        >>> store = open_store("sqlite://")
+        >>> result = reason(store, ["owl-rl", load_rules("[r: (?a <urn:p> ?b) -> (?b <urn:p> ?a)]")])
+        >>> stored_rules(store, result.graph).name
+        'owl-rl+user'
+    """
+    record = _record(store, graph)
+    if record is None:
+        return None
+    if "parts" in record:
+        return Combination.from_dict(record["parts"])
+    return RuleSet.from_dict(record)
+
+
+def _record(store: Any, graph: URIRef) -> dict | None:
+    """The JSON record of the program last run to fill ``graph``."""
     tables.create_tables(store)
     ids = store.term_ids([graph])
     if graph not in ids:
         return None
     row = store.db.fetchone("SELECT program FROM kg_rules_programs WHERE g = ?", (ids[graph],))
-    if row is None:
-        return None
-    return RuleSet.from_dict(json.loads(row[0]))
+    return None if row is None else json.loads(row[0])

@@ -41,10 +41,10 @@ from typing import Any
 from rdflib import URIRef
 
 from kg_engine.rules import incremental
-from kg_engine.rules.engine import ReasoningResult, RuleEngine, load_program
-from kg_engine.rules.ir import RuleSet
+from kg_engine.rules.engine import ReasoningResult, RuleEngine, RuleSpec, load_program, stored_rules
+from kg_engine.rules.rulesets import Combination
 from kg_engine.rules.sqlgen import hidden_graph_ids
-from kg_engine.store.reasoning import ReasoningProfile, register_maintainer
+from kg_engine.store.reasoning import ReasoningProfile, register_maintainer, write_closure_version
 from kg_engine.store.sqlstore import quads_in
 
 __all__ = ["LiveMaintainer", "clear_profile", "set_profile"]
@@ -74,8 +74,8 @@ class LiveMaintainer:
         """The rule engine of the profile (built on first use)."""
         if self._engine is None:
             rules: Any = self.profile.rules
-            if rules == "program":
-                rules = load_program(self.store, self.graph)
+            if _recorded(rules):  # user rules, alone or with a built-in rule set
+                rules = stored_rules(self.store, self.graph)
                 if rules is None:
                     from kg_engine.errors import StoreError
 
@@ -145,8 +145,9 @@ class LiveMaintainer:
         """Recompute the closure from scratch (after a write made without the hook)."""
         log.warning("%s: recomputing the closure of <%s> after %s", self.profile.rules,
                     self.graph, why)
-        with self.store.unmaintained():
+        with self.store.db.transaction(), self.store.unmaintained():
             self.engine.materialise(recompute=True)
+            write_closure_version(self.store.db)
 
     @staticmethod
     def _log(result: ReasoningResult, what: str) -> None:
@@ -154,13 +155,31 @@ class LiveMaintainer:
                  result.seconds, result.derived, result.removed)
 
 
-def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None,
+def _recorded(rules: str) -> bool:
+    """Whether a profile's ``rules`` names the program recorded with its graph: ``"program"``
+    (user rules) or ``"<built-in>+program"`` (a built-in rule set and user rules)."""
+    return "program" in rules.split("+")
+
+
+def _profile_rules(engine: RuleEngine) -> str:
+    """The ``rules`` of the profile that records ``engine``'s program: its built-in name,
+    ``"program"`` for user rules, ``"<built-in>+program"`` for the two combined."""
+    spec = engine.builder
+    if isinstance(spec, Combination):
+        return f"{spec.builtin}+program"
+    return engine.program.name if spec is not None else "program"
+
+
+def set_profile(store: Any, rules: RuleSpec, *, graph: URIRef | None = None,
                 recompute: bool = False) -> ReasoningResult:
     """Materialise ``rules`` and make their closure part of the store's default graph.
 
     Args:
         store: the store.
-        rules: a built-in rule set name or a :class:`RuleSet` (recorded with the graph).
+        rules: a built-in rule set name, a :class:`~kg_engine.rules.ir.RuleSet` (recorded with
+            the graph), or a built-in name with user rule sets (``["owl-rl", rules]``:
+            :class:`~kg_engine.rules.engine.RuleEngine`; recorded with the graph, the
+            built-in part re-specialised to the TBox on every change of it).
         graph: the inferred graph (default ``urn:kg-engine:inferred:<name>``).
         recompute: clear the inferred graph first. Done anyway unless the store already has
             this profile (the graph may hold statements of an earlier run that no longer
@@ -173,10 +192,9 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
     # store is as before or as after; a page cache sized to the store meanwhile (SQLite)
     with store.db.large_write(), store.db.transaction(), store.unmaintained():
         engine = RuleEngine(store, rules, graph)  # creates the rule tables if missing
-        profile = ReasoningProfile(rules if isinstance(rules, str) else "program",
-                                   str(engine.graph))
+        profile = ReasoningProfile(_profile_rules(engine), str(engine.graph))
         if store.reasoning != profile or (
-                profile.rules == "program" and load_program(store, engine.graph) != engine.program):
+                _recorded(profile.rules) and load_program(store, engine.graph) != engine.program):
             recompute = True  # not this profile, or other rules: start clean
         result = engine.materialise(recompute=recompute)
         if not recompute:
@@ -193,6 +211,7 @@ def set_profile(store: Any, rules: RuleSet | str, *, graph: URIRef | None = None
                     (gid,),
                 )
         store.set_reasoning(profile)
+        write_closure_version(store.db)
     engine.settle(result)
     return result
 

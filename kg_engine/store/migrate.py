@@ -19,6 +19,11 @@ Version 2 → 3: what older versions stored without a version change is brought 
   left out of the default graph's answers: 270 statements where a fresh store answers 285),
   and live maintenance only ever extends or shrinks the closure it finds.
 
+Within version 3, the profile's closure is recomputed when another rule engine computed it
+(:func:`refresh_closure`: ``kg_meta`` key ``rules_engine`` against
+:data:`~kg_engine.store.reasoning.RULES_ENGINE_VERSION`; a store without the key counts as
+engine version 1). The 2 → 3 upgrade's recompute records this engine's version.
+
 All of it runs in one transaction on the first writable open. A read-only open of a store
 that needs any of it is refused with the command to run; one that needs none (no upper-case
 tag, every value as computed here, no reasoning profile) is read as it is.
@@ -38,10 +43,10 @@ from collections.abc import Callable
 from kg_engine.errors import StoreError, StoreUpgradeRequired
 from kg_engine.store import schema
 from kg_engine.store.database import Database
-from kg_engine.store.reasoning import read_profile
+from kg_engine.store.reasoning import RULES_ENGINE_VERSION, closure_outdated, read_profile
 from kg_engine.store.terms import VALUED_DATATYPES, make_row, typed_values
 
-__all__ = ["UPGRADABLE", "upgrade"]
+__all__ = ["UPGRADABLE", "refresh_closure", "upgrade"]
 
 #: Versions this kg-engine upgrades in place.
 UPGRADABLE = frozenset({"1", "2"})
@@ -113,6 +118,37 @@ def upgrade(db: Database, version: str, url: str, *, readonly: bool,
             f"{url}: upgrading the store from schema version {version} to "
             f"{schema.SCHEMA_VERSION} failed ({exc}); nothing was changed: export it with the "
             "kg-engine that wrote it and load it again") from exc
+
+
+def refresh_closure(db: Database, url: str, *, readonly: bool,
+                    recompute_closure: Callable[[], None]) -> None:
+    """Recompute the reasoning profile's closure (one transaction) when a rule engine of
+    another version computed it (:func:`~kg_engine.store.reasoning.closure_outdated`).
+
+    Raises:
+        StoreUpgradeRequired: ``readonly`` and the closure needs recomputing.
+        StoreError: the recompute failed (nothing is changed then).
+    """
+    old = closure_outdated(db)
+    if old is None:
+        return
+    profile = read_profile(db)
+    if readonly:
+        raise StoreUpgradeRequired(
+            f"{url} has the reasoning profile {profile.rules if profile else '?'}, whose closure "
+            f"rule engine version {old} computed and this kg-engine (version "
+            f"{RULES_ENGINE_VERSION}) derives differently: recompute it once by opening the "
+            f"store for writing (kg vacuum --db {url})")
+    try:
+        with db.transaction():
+            recompute_closure()
+    except StoreError:
+        raise
+    except Exception as exc:
+        raise StoreError(
+            f"{url}: recomputing the reasoning profile's closure (rule engine version {old} → "
+            f"{RULES_ENGINE_VERSION}) failed ({exc}); nothing was changed: kg reason --off, "
+            "then kg reason again") from exc
 
 
 def _stale_values(db: Database) -> list[tuple[float | None, float | None, int | None, int]]:

@@ -42,13 +42,17 @@ from typing import Any, Protocol
 from kg_engine.core.graphs import ANALYTICS_GRAPH_PREFIX, PREDICTED_GRAPH_PREFIX
 
 __all__ = [
+    "ENGINE_KEY",
     "PREDICTED_PREFIXES",
     "PROFILE_KEY",
+    "RULES_ENGINE_VERSION",
     "Maintainer",
     "ReasoningProfile",
+    "closure_outdated",
     "maintainer_for",
     "read_profile",
     "register_maintainer",
+    "write_closure_version",
     "write_profile",
 ]
 
@@ -56,6 +60,16 @@ __all__ = [
 PROFILE_KEY = "reasoning"
 #: Graphs whose statements are guesses or derived measures, never in default answers.
 PREDICTED_PREFIXES = (PREDICTED_GRAPH_PREFIX, ANALYTICS_GRAPH_PREFIX)
+#: What the rule engine derives, versioned. Bump it with a change of :mod:`kg_engine.rules` that
+#: makes a program derive other statements than before (a rule set's rules, the engine's
+#: semantics): a store whose profile's closure another version computed (``kg_meta`` key
+#: :data:`ENGINE_KEY`) is recomputed on its first writable open, since live maintenance only
+#: ever extends or shrinks the closure it finds; a read-only open of it is refused with the
+#: command to run. Stores written before the key existed count as version ``"1"``, the
+#: engine that introduced it (the schema 2 → 3 upgrade recomputes older closures anyway).
+RULES_ENGINE_VERSION = "1"
+#: ``kg_meta`` key: the :data:`RULES_ENGINE_VERSION` that computed the profile's closure.
+ENGINE_KEY = "rules_engine"
 #: The module that registers the maintainer (imported on first need, like a plugin).
 MAINTAINER_MODULE = "kg_engine.rules.live"
 
@@ -90,6 +104,33 @@ def write_profile(db: Any, profile: ReasoningProfile | None) -> None:
         if profile is not None:
             value = json.dumps({"rules": profile.rules, "graph": profile.graph})
             db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (PROFILE_KEY, value))
+
+
+def closure_outdated(db: Any) -> str | None:
+    """The engine version that computed the profile's closure when it is not this one's
+    (:data:`RULES_ENGINE_VERSION`), else ``None`` (no profile: nothing to recompute).
+
+    Example:
+        >>> from kg_engine.store import open_store
+        >>> store = open_store("sqlite://")
+        >>> write_profile(store.db, ReasoningProfile("rdfs", "urn:kg-engine:inferred:rdfs"))
+        >>> closure_outdated(store.db) is None  # no version recorded: the first one's
+        True
+        >>> store.db.execute("INSERT INTO kg_meta (key, value) VALUES ('rules_engine', '0')") and None
+        >>> closure_outdated(store.db)
+        '0'
+    """
+    if read_profile(db) is None:
+        return None
+    stored = db.scalar("SELECT value FROM kg_meta WHERE key = ?", (ENGINE_KEY,)) or "1"
+    return None if stored == RULES_ENGINE_VERSION else stored
+
+
+def write_closure_version(db: Any) -> None:
+    """Record that this engine (:data:`RULES_ENGINE_VERSION`) computed the profile's closure
+    (call inside the transaction that computed it)."""
+    db.execute("DELETE FROM kg_meta WHERE key = ?", (ENGINE_KEY,))
+    db.execute("INSERT INTO kg_meta (key, value) VALUES (?, ?)", (ENGINE_KEY, RULES_ENGINE_VERSION))
 
 
 class Maintainer(Protocol):

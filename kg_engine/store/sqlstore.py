@@ -183,14 +183,16 @@ class SQLStore:
                             recompute_closure=self._recompute_after_upgrade)
         else:
             schema.check_version(version, self.url)
+            migrate.refresh_closure(self.db, self.url, readonly=self.readonly,
+                                    recompute_closure=self._recompute_after_upgrade)
         if not self.readonly and self.dialect == "postgresql":
             self.db.execute("CREATE TEMPORARY TABLE IF NOT EXISTS kg_stage "
                             "(g BIGINT, s BIGINT, p BIGINT, o BIGINT)")
 
     def _recompute_after_upgrade(self) -> None:
-        """The reasoning profile's closure recomputed (inside the schema upgrade's transaction)."""
+        """The reasoning profile's closure recomputed (inside the upgrade's transaction)."""
         self.dictionary.start()
-        self.recompute_reasoning("opening a store written by an older kg-engine")
+        self.recompute_reasoning("opening a store written by another kg-engine")
 
     def _stage(self) -> None:
         """SQLite: create this connection's staging table ``kg_stage`` if it is missing (every

@@ -1151,13 +1151,18 @@ def user_program(syntax: str, *, negation: bool = True) -> Any:
     semi-naive insertion and DRed instead of a recompute)."""
     from kg_engine.rules.syntax import parse_rules
 
+    name = f"user-{syntax}" + ("" if negation else "-monotonic")
+    return parse_rules(user_text(syntax, negation=negation), syntax, f"<user-rules.{syntax}>", name=name)
+
+
+def user_text(syntax: str, *, negation: bool = True) -> str:
+    """:data:`USER_RULES` in ``syntax`` as text, without the rule ``neg`` unless ``negation``."""
     text = USER_RULES[syntax]
     if not negation:
         sep = "\n;\n" if syntax == "sparql" else "\n"
         text = sep.join(r for r in text.split(sep)
                         if not any(k in r for k in ("noValue", "notIncludes", "NOT EXISTS")))
-    name = f"user-{syntax}" + ("" if negation else "-monotonic")
-    return parse_rules(text, syntax, f"<user-rules.{syntax}>", name=name)
+    return text
 
 
 def check_user_rules(facts: list[tuple], syntax: str, url: str = "sqlite://", seed: int = -1) -> CaseResult:
@@ -1213,7 +1218,9 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
     ``MOVE`` / ``DROP``), then ``kg query`` and ``kg explain``.
 
     ``program``: ``rdfs``, ``owl-rl`` or ``user-<syntax>`` (the user program of
-    :data:`USER_RULES` written to a rules file). Checked: the store's statements (asserted,
+    :data:`USER_RULES` written to a rules file), or ``<built-in>+user-<syntax>``: the two as
+    one profile (``kg reason --rules owl-rl --rules FILE``; the user program without its
+    negation), maintained by commands that each reopen the store. Checked: the store's statements (asserted,
     and inferred with their graph) equal a fresh run over its asserted statements, which
     equal the ones the sequence asserted (``kg load`` gives each file's blank nodes new
     labels, so those are compared by count); ``kg query``'s default graph (asserted ∪
@@ -1225,6 +1232,7 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
 
     from kg_engine.store import open_store
 
+    builtin, _, program = program.rpartition("+")  # "owl-rl+user-n3": both, one profile
     user = program.startswith("user-")
     regime = "rdfs" if program == "rdfs" else "owl-rl"
     pool = _pool(rng, regime, "owl-rl" if user else program)
@@ -1234,12 +1242,15 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
     res = CaseResult(seed, f"cli-{program}", [])
     with tempfile.TemporaryDirectory(prefix="kg-rulesdiff-") as tmp:
         db = f"sqlite:///{tmp}/kg.sqlite" if url == "sqlite://" else url
-        rules = program
+        rules = [program]
         if user:
             syntax = program[len("user-"):]
             ext = {"jena": "rules", "n3": "n3", "sparql": "rq"}[syntax]
-            rules = f"{tmp}/{program}.{ext}"
-            Path(rules).write_text(USER_RULES[syntax])
+            rules = [f"{tmp}/{program}.{ext}"]
+            Path(rules[0]).write_text(user_text(syntax, negation=not builtin))
+        if builtin:
+            rules = [builtin, *rules]
+        rules = [a for r in rules for a in ("--rules", r)]
         n = 0
 
         def kg(*args: str) -> str:
@@ -1261,15 +1272,15 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
         reason_first = rng.random() < 0.5
         if reason_first:
             open_store(db).close()  # kg reason needs a store: an empty one
-            kg("reason", "--rules", rules)
+            kg("reason", *rules)
             log.append("reason on an empty store")
         load(sorted(asserted, key=str))
         if not reason_first:
-            kg("reason", "--rules", rules)
+            kg("reason", *rules)
         for _ in range(steps if steps is not None else rng.randint(2, 5)):
             op = rng.choice(["load", "insert-data", "delete-data", "delete-where", "graph-op", "reason", "recompute"])
             if op in ("reason", "recompute"):
-                kg("reason", "--rules", rules, *(["--recompute"] if op == "recompute" else []))
+                kg("reason", *rules, *(["--recompute"] if op == "recompute" else []))
                 log.append(op)
                 continue
             if op == "graph-op":
@@ -1323,7 +1334,11 @@ def check_cli(rng: random.Random, program: str = "owl-rl", url: str = "sqlite://
                     f"writes only {sorted(map(_show, a_plain - m_plain))}, blank-node statements {m_blank} vs {a_blank}; ")
         res.kg_only |= m_plain - a_plain
         res.ref_only |= a_plain - m_plain
-    prog = user_program(program[len("user-"):]) if user else program
+    prog = user_program(program[len("user-"):], negation=not builtin) if user else program
+    if builtin:  # named as kg reason names it: after the rules file
+        from kg_engine.rules.ir import RuleSet
+
+        prog = [builtin, RuleSet(program, prog.rules)]
     fresh = kg_closure(sorted(mine, key=str), prog, "sqlite://", shuffle=random.Random(rng.random()), quads=True)
     res.facts = sorted(mine, key=str)
     res.note += "| ".join(log)
@@ -1356,7 +1371,7 @@ _CONSTANTS = tuple(tuple(Literal(lex, datatype=dt, normalize=False) for lex in p
 @dataclass
 class RandomRule:
     """``head(x, y|z) :- p1(x, y) [, p2(y, z)] [, c(x, CONSTANT)] [, not q(x, y|z|_)]``, by
-    predicate."""
+    predicate (``c`` may be ``rdf:type``: ``?x a C``)."""
 
     name: str
     head: URIRef
@@ -1372,17 +1387,16 @@ class RandomRule:
 
     def render(self, syntax: str) -> str:
         out = "z" if self.second else "y"
-        pre = f"ex:{self.first.split('/')[-1]}"
-        body = [f"?x {pre} ?y"]
+        body = [f"?x {_pn(self.first)} ?y"]
         if self.second:
-            body.append(f"?y ex:{self.second.split('/')[-1]} ?z")
+            body.append(f"?y {_pn(self.second)} ?z")
         if self.const:
-            body.append(f"?x ex:{self.const[0].split('/')[-1]} {self.const[1].n3()}")
+            body.append(f"?x {_pn(self.const[0])} {self.const[1].n3()}")
         neg = None
         if self.negated:
             o = {"xy": "?y", "xz": "?z", "x_": "?any"}[self.neg_vars]
-            neg = f"?x ex:{self.negated.split('/')[-1]} {o}"
-        head = f"?x ex:{self.head.split('/')[-1]} ?{out}"
+            neg = f"?x {_pn(self.negated)} {o}"
+        head = f"?x {_pn(self.head)} ?{out}"
         if syntax == "jena":
             atoms = " ".join(f"({b})" for b in body)
             if neg:
@@ -1395,15 +1409,21 @@ class RandomRule:
         return f"PREFIX ex: <{EX}>\n# rule: {self.name}\nCONSTRUCT {{ {head} }} WHERE {{ {where} }}"
 
 
-def random_program(rng: random.Random) -> list[RandomRule]:
-    """2–5 random rules over :data:`_BASE` / :data:`_DERIVED`, recursive now and then, with
-    negation in about half of them; stratifiable or not."""
+def _pn(iri: URIRef) -> str:
+    """``ex:name`` for the harness's IRIs, ``<iri>`` for others (``rdf:type``)."""
+    return f"ex:{iri[len(EX):]}" if iri.startswith(EX) else iri.n3()
+
+
+def random_program(rng: random.Random, base: tuple = _BASE, derived: tuple = _DERIVED) -> list[RandomRule]:
+    """2–5 random rules over ``base`` / ``derived`` predicates (default :data:`_BASE` /
+    :data:`_DERIVED`; heads from ``derived``), recursive now and then, with negation in about
+    half of them; stratifiable or not."""
     rules = []
     for i in range(rng.randint(2, 5)):
-        neg = rng.choice(_DERIVED + _BASE) if rng.random() < 0.5 else None
+        neg = rng.choice(derived + base) if rng.random() < 0.5 else None
         rules.append(RandomRule(
-            f"r{i}", rng.choice(_DERIVED), rng.choice(_BASE + _DERIVED),
-            rng.choice(_BASE + _DERIVED) if rng.random() < 0.4 else None, neg,
+            f"r{i}", rng.choice(derived), rng.choice(base + derived),
+            rng.choice(base + derived) if rng.random() < 0.4 else None, neg,
             rng.choice(["xy", "x_"]) if neg else "xy"))
         if rules[-1].second and neg and rng.random() < 0.5:
             rules[-1].neg_vars = "xz"
@@ -1675,4 +1695,158 @@ def check_tbox_sequence(rng: random.Random, url: str = "sqlite://", seed: int = 
         store.close()
     res.facts = sorted(asserted, key=str)
     res.note = "; ".join(problems) or f"{len(later)} added, then removals"
+    return res
+
+
+# -- a built-in rule set combined with user rules --------------------------------------------
+
+#: body predicates of the combined programs' user rules: the generated ontology's properties
+#: (asserted, and derived by OWL 2 RL); heads: two predicates of their own and those properties
+#: (what the user rules derive feeds OWL 2 RL's domain, range, inverse, chain… rules)
+_COMBO_BASE = tuple(U(f"p{i}") for i in range(4))
+_COMBO_DERIVED = (U("q0"), U("q1"), *_COMBO_BASE)
+#: name of the user part (its rules are r0, r1…; none is named like an OWL 2 RL rule)
+COMBO_USER = "mine"
+
+
+def combo_program(rng: random.Random) -> list[RandomRule]:
+    """A random user program to run with OWL 2 RL (:func:`random_program` over
+    :data:`_COMBO_BASE` / :data:`_COMBO_DERIVED`); rules read ``?x a C`` (a class of the
+    ontology, typed by OWL 2 RL) now and then; negation kept in a fifth of the programs (those
+    must be refused: OWL 2 RL's rules with a variable predicate, prp-spo1 and the like, make
+    any negation depend on the user rules' own conclusions)."""
+    rules = random_program(rng, _COMBO_BASE, _COMBO_DERIVED)
+    keep_negation = rng.random() < 0.2
+    for r in rules:
+        if not keep_negation:
+            r.negated, r.neg_vars = None, "xy"
+        if rng.random() < 0.4:
+            r.const = (T, U(f"C{rng.randint(0, 4)}"))
+    return rules
+
+
+def combo_bridges(rng: random.Random) -> list[tuple]:
+    """1–4 axioms about the user rules' own predicates ``q0``/``q1`` (sub-property, domain,
+    range, inverse, transitive, symmetric, an existential restriction), so that OWL 2 RL
+    reads what the user rules derive as often as the user rules read what it derives."""
+    qs, props, classes = (U("q0"), U("q1")), list(_COMBO_BASE), [U(f"C{i}") for i in range(5)]
+    out: list[tuple] = []
+    for _ in range(rng.randint(1, 4)):
+        q, kind = rng.choice(qs), rng.randrange(7)
+        if kind == 0:
+            out.append((q, SP, rng.choice(props)) if rng.random() < 0.7 else (rng.choice(props), SP, q))
+        elif kind in (1, 2):
+            out.append((q, RDFS.domain if kind == 1 else RDFS.range, rng.choice(classes)))
+        elif kind == 3:
+            out.append((q, OWL.inverseOf, rng.choice(props)))
+        elif kind in (4, 5):
+            out.append((q, T, OWL.TransitiveProperty if kind == 4 else OWL.SymmetricProperty))
+        else:
+            r = BNode()
+            out += [(r, T, OWL.Restriction), (r, OWL.onProperty, q),
+                    (r, OWL.someValuesFrom, rng.choice(classes)), (r, SC, rng.choice(classes))]
+    return out
+
+
+def combo_reference(rules: list[RandomRule], facts: Iterable[tuple], builtin: str = "owl-rl") -> set[tuple]:
+    """The joint fixpoint of the built-in rule set (``owl-rl`` or ``rdfs``) and the (positive)
+    user ``rules`` over ``facts``: owlrl's closure (:func:`owlrl_closure`, the documented
+    differences included) and the user rules by naive iteration in Python
+    (:func:`random_program_reference`), alternated until neither adds a triple."""
+    g = {tuple(f[:3]) for f in facts}
+    while True:
+        closed = owlrl_closure(g, builtin)
+        more = random_program_reference(rules, closed)
+        if more == closed:
+            return closed
+        g = more
+
+
+def combo_spec(user: Any, builtin: str = "owl-rl") -> list:
+    """The program as kg-engine is given it: the built-in name and the user rule set."""
+    return [builtin, user]
+
+
+def check_combo(rng: random.Random, syntax: str, url: str = "sqlite://", seed: int = -1) -> CaseResult:
+    """OWL 2 RL (a quarter of the cases: RDFS) combined with a random user program in
+    ``syntax`` (:func:`combo_program`) over a generated ontology + data (``owl-rl`` or
+    ``owl-rl-ext``), against :func:`combo_reference`: the closure modulo the documented differences, the violated
+    constraints, and every inferred statement's explanations checked by the independent
+    validator (:func:`kg_engine.testing.explaindiff.check_store`: each derivation re-applied
+    outside kg-engine). ``explained`` counts the trees that use both a user rule and an
+    OWL 2 RL rule. A program with negation must be refused ("not stratifiable")."""
+    from kg_engine.errors import RuleSyntaxError
+    from kg_engine.rules.syntax import parse_rules
+
+    facts = generate(rng, rng.choice(["owl-rl", "owl-rl-ext"]))
+    rules = combo_program(rng)
+    facts += combo_bridges(rng)
+    builtin = "rdfs" if rng.random() < 0.25 else "owl-rl"  # drawn last: the rest as before
+    text = program_text(rules, syntax)
+    res = CaseResult(seed, f"combo-{builtin}-{syntax}", facts)
+    res.note = " ".join(text.split())
+    negation = any(r.negated for r in rules)
+    results: list = []
+
+    def check(store: Any) -> None:
+        res.explain, res.explained = _combo_explanations(store, random.Random(seed))
+
+    try:
+        user = parse_rules(text, syntax, f"<{COMBO_USER}.{syntax}>", name=COMBO_USER)
+        ours = kg_closure(facts, combo_spec(user, builtin), url, check=check, results=results)
+    except RuleSyntaxError as exc:
+        if not negation:
+            res.explain.append(f"a positive program was refused: {exc}")
+        elif "not stratifiable" not in str(exc) and "recursion through negation" not in str(exc):
+            res.explain.append(f"refused without saying why clearly: {exc}")
+        return res
+    if negation:
+        res.explain.append("a program with negation was run with OWL 2 RL (no stratification exists)")
+        return res
+    ref = combo_reference(rules, facts, builtin)
+    _compare(res, ours, ref)
+    theirs = reference_violations(ref) if builtin == "owl-rl" else set()
+    if kg_violations(results[0]) != theirs:
+        res.violations = (kg_violations(results[0]), theirs)
+    return res
+
+
+def _combo_explanations(store: Any, rng: random.Random) -> tuple[list[str], int]:
+    """(problems, trees mixing a user rule and an OWL 2 RL rule): every inferred statement
+    checked by :func:`kg_engine.testing.explaindiff.check_store`, and one derivation of each
+    walked for the rules it uses."""
+    from kg_engine.rules.explain import Explainer
+    from kg_engine.testing import explaindiff
+
+    report = explaindiff.CaseReport(-1, "combo")
+    explaindiff.check_store(store, report, rng, asserted_sample=5)
+    mixed = 0
+    ex = Explainer(store)
+    for q in store.triples((None, None, None)):
+        if not str(q[3]).startswith("urn:kg-engine:inferred:"):
+            continue
+        for tree in ex.explain(q[:3]).trees:
+            names = {n.rule for n in tree.walk() if n.kind == "inferred" and n.rule}
+            user = {n for n in names if n.startswith("r") and n[1:].isdigit()}
+            mixed += bool(user) and bool(names - user)
+    return report.problems, mixed
+
+
+def check_combo_sequence(rng: random.Random, url: str = "sqlite://", seed: int = -1,
+                         path: str | None = None) -> CaseResult:
+    """A write sequence (engine ``add``/``remove``, live store writes, or ``KnowledgeGraph``
+    writes and SPARQL Update; :func:`check_incremental`) under OWL 2 RL combined with a random
+    positive user program, against a fresh run of the same combination."""
+    from kg_engine.rules.syntax import parse_rules
+
+    rules = combo_program(rng)
+    for r in rules:
+        r.negated, r.neg_vars = None, "xy"
+    syntax = rng.choice(sorted(USER_RULES))
+    user = parse_rules(program_text(rules, syntax), syntax, f"<{COMBO_USER}.{syntax}>", name=COMBO_USER)
+    path = path or rng.choice(["engine", "live", "api"])
+    res = check_incremental(rng, combo_spec(user), url, seed=seed, live=path == "live", api=path == "api",
+                            regime=rng.choice(["owl-rl", "owl-rl-ext"]))
+    res.regime = f"combo-{path}"
+    res.note = f"{' '.join(program_text(rules, syntax).split())} | {res.note}"
     return res

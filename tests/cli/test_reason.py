@@ -103,20 +103,46 @@ def test_a_new_profile_says_which_one_it_replaces(db):
     assert "replaces the profile owl-rl" in text, text
     assert "<urn:kg-engine:inferred:owl-rl> no longer answer queries" in text, text
     res = runner.invoke(app, ["reason", "--rules", "rdfs", "--db", db])
-    assert "replaces the profile of user rules" in " ".join(res.output.split()), res.output
+    assert ("replaces the profile user rules → <urn:kg-engine:inferred:university>"
+            in " ".join(res.output.split())), res.output
 
 
 def test_the_rule_set_as_an_argument(db):
     """``kg reason rdfs`` (as ``kg.reason("rdfs")`` reads) was refused: "unexpected extra
-    argument"; it is ``--rules rdfs``. Two different rule sets are one line, exit 2."""
+    argument"; it is ``--rules rdfs``. Two built-in rule sets are one line, exit 2."""
     res = runner.invoke(app, ["reason", "rdfs", "--db", db])
     assert res.exit_code == 0 and "rdfs: derived" in res.output, res.output
     res = runner.invoke(app, ["reason", str(SAMPLE / "university.rules"), "--rules",
                               str(SAMPLE / "university.rules"), "--db", db])
     assert res.exit_code == 0 and "university: derived" in res.output, res.output
     res = runner.invoke(app, ["reason", "owl-rl", "--rules", "rdfs", "--db", db])
-    assert res.exit_code == 2 and "two rule sets given" in res.output, res.output
+    assert res.exit_code == 2 and "combine one built-in rule set with your rules" in res.output, res.output
     res = runner.invoke(app, ["stats", "--db", db])  # the refused call changed nothing
     assert "reasoning: user rules → <urn:kg-engine:inferred:university>" in res.output, res.output
     res = runner.invoke(app, ["reason", "--db", db])  # neither: OWL 2 RL, as before
     assert res.exit_code == 0 and "owl-rl: derived" in res.output, res.output
+
+
+def test_a_built_in_rule_set_and_a_rules_file_together(db, tmp_path):
+    """``kg reason owl-rl FILE`` / ``--rules owl-rl --rules FILE``: one program, one profile
+    recording both (it replaced the first before: a store had one rule set). Rules with
+    negation are refused with OWL 2 RL (not stratifiable), the store unchanged."""
+    sample = (SAMPLE / "university.rules").read_text()
+    res = runner.invoke(app, ["reason", "owl-rl", str(SAMPLE / "university.rules"), "--db", db])
+    assert res.exit_code == 2, res.output
+    assert "university.rules:25: rule 'unaffiliated' is not stratifiable with owl-rl" in res.output, res.output
+    assert "reasoning: off" in runner.invoke(app, ["stats", "--db", db]).output
+    rules = tmp_path / "university.rules"
+    rules.write_text("\n".join(line for line in sample.splitlines() if not line.startswith("[unaffiliated")))
+    rules = str(rules)
+    res = runner.invoke(app, ["reason", "--rules", "owl-rl", "--rules", rules, "--db", db])
+    assert res.exit_code == 0 and "owl-rl+university: derived" in res.output, res.output
+    assert "reasoning profile: owl-rl + " in res.output and "replaces" not in res.output, res.output
+    res = runner.invoke(app, ["stats", "--db", db])
+    assert "reasoning: owl-rl + user rules → <urn:kg-engine:inferred:owl-rl+university>" in res.output, res.output
+    res = runner.invoke(app, ["reason", "owl-rl", rules, "--db", db])  # the same again
+    assert res.exit_code == 0 and "replaces" not in res.output, res.output
+    res = runner.invoke(app, ["reason", "rdfs", "--db", db])
+    assert "replaces the profile owl-rl + user rules" in " ".join(res.output.split()), res.output
+    res = runner.invoke(app, ["reason", "owl-rl", "rdfs", rules, "--db", db])
+    assert res.exit_code == 2 and "not 'owl-rl' and 'rdfs'" in res.output, res.output

@@ -162,3 +162,43 @@ def test_version_2_closure_is_recomputed(url: str) -> None:
         assert kg.query(ask).askAnswer
     with KnowledgeGraph(url, readonly=True) as kg:
         assert kg.query(ask).askAnswer
+
+
+def test_rules_engine_version_decides_a_recompute(url: str, monkeypatch) -> None:
+    """The profile's closure records the rule engine's version (``kg_meta`` ``rules_engine``).
+    A store without the key (computed before it existed) is read as it is; a store whose
+    closure another engine version computed is recomputed on its first writable open — here a
+    built-in rule set combined with user rules, rebuilt from what the profile records."""
+    from kg_engine.api import KnowledgeGraph
+    from kg_engine.store import reasoning
+
+    rdf_type = URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    sub = URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf")
+    rules = f"[mine: (?x <{EX}knows> ?y) -> (?x {rdf_type.n3()} <{EX}Social>)]"
+    ask = f"ASK {{ <{A}> a <{C}> }}"
+
+    def drop_a_c(kg) -> None:  # what an engine of another version would not have derived
+        with kg.store.db.transaction():
+            kg.store.db.execute(
+                "DELETE FROM kg_quads WHERE g = (SELECT id FROM kg_terms WHERE lex = ?) "
+                "AND s = (SELECT id FROM kg_terms WHERE lex = ?) AND o = (SELECT id FROM "
+                "kg_terms WHERE lex = ?)", ("urn:kg-engine:inferred:rdfs+user", str(A), str(C)))
+            kg.store.db.execute("DELETE FROM kg_meta WHERE key = 'rules_engine'")
+
+    with KnowledgeGraph(url) as kg:
+        kg.add([(A, URIRef(EX + "knows"), B), (URIRef(EX + "Social"), sub, C)])
+        kg.reason(["rdfs", rules])
+        assert kg.store.meta("rules_engine") == reasoning.RULES_ENGINE_VERSION == "1"
+        assert kg.query(ask).askAnswer
+        drop_a_c(kg)
+    with KnowledgeGraph(url) as kg:  # no key: engine version 1, this one: nothing recomputed
+        assert not kg.query(ask).askAnswer and kg.store.meta("rules_engine") is None
+    monkeypatch.setattr(reasoning, "RULES_ENGINE_VERSION", "2")  # a later engine
+    with pytest.raises(StoreError, match="rule engine version 1 computed.*kg vacuum"):
+        KnowledgeGraph(url, readonly=True)
+    with KnowledgeGraph(url) as kg:
+        assert kg.query(ask).askAnswer and kg.store.meta("rules_engine") == "2"
+        assert kg.reasoning == "rdfs+program"
+        assert kg.explain(f"<{A}> a <{C}>").tree.premises[1].rule == "mine"
+    with KnowledgeGraph(url, readonly=True) as kg:
+        assert kg.query(ask).askAnswer

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from kg_engine.errors import ConfigError, InputNotFoundError, RuleSyntaxError
 from kg_engine.rules.ir import RuleSet
@@ -171,23 +172,28 @@ _EXAMPLE = {
 }
 
 
-def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:
+def resolve_rules(spec: Any) -> Any:
     """What ``KnowledgeGraph.reason`` / ``kg reason --rules`` was given, ready for the engine.
 
     A :class:`RuleSet` is returned as is; an existing file is parsed; a bare name such as
     ``"rdfs"`` or ``"owl-rl"`` is returned as the built-in rule set name (the engine checks it
     and lists the known ones); anything that looks like a file name but does not exist raises;
-    other text is parsed as rules.
+    other text is parsed as rules. A list or tuple of those is one program: each part
+    resolved, then combined (:func:`kg_engine.rules.rulesets.combine`: a built-in rule set
+    with user rules, or several rules files).
 
     Args:
-        spec: rule set, file, built-in name or rule text.
+        spec: rule set, file, built-in name or rule text, or a list of them.
 
     Returns:
-        a checked :class:`RuleSet` or a built-in name.
+        a checked :class:`RuleSet`, a built-in name, or a
+        :class:`~kg_engine.rules.rulesets.Combination`.
 
     Raises:
         InputNotFoundError: for a missing rules file.
-        RuleSyntaxError: for malformed, unsafe or unstratifiable rules.
+        RuleSyntaxError: for malformed, unsafe or unstratifiable rules, or parts with rules
+            of the same name.
+        ConfigError: for two built-in rule sets in a list.
 
     Example:
         >>> resolve_rules("owl-rl")
@@ -199,6 +205,11 @@ def resolve_rules(spec: RuleSet | str | os.PathLike) -> RuleSet | str:
     """
     if isinstance(spec, RuleSet):
         return spec
+    if isinstance(spec, (list, tuple)):
+        from kg_engine.rules.rulesets import combine
+
+        parts = [resolve_rules(p) for p in spec]
+        return parts[0] if len(parts) == 1 else combine(parts)
     if isinstance(spec, os.PathLike):
         return load_rules(spec)
     text = str(spec)

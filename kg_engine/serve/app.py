@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
@@ -39,6 +40,7 @@ from kg_engine.errors import ConfigError
 
 from .explorer import entity_endpoint, explain_endpoint, search_endpoint
 from .graph_store import graph_store_endpoint
+from .guards import StrictQueryString
 from .pool import StorePool
 from .protocol import sparql_endpoint
 
@@ -103,7 +105,10 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
         Explainer(kg.store)
         kg.graph.namespace_manager  # noqa: B018 - created (and its bindings stored) now
 
-    pool = StorePool(config.db, connect, size=config.pool_size, setup=setup)
+    # a request waits for a connection at most as long as a query may run (past that, a
+    # flood of slow queries queued requests for minutes: now a 503 with Retry-After)
+    pool = StorePool(config.db, connect, size=config.pool_size, setup=setup,
+                     wait=config.timeout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,9 +128,8 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
         Route("/entity", _page("entity.html")),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    middleware = []
+    middleware = [Middleware(StrictQueryString)]
     if config.cors:  # preflight answers and Access-Control-Allow-Origin for these origins
-        from starlette.middleware import Middleware
         from starlette.middleware.cors import CORSMiddleware
 
         middleware.append(Middleware(

@@ -30,10 +30,15 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from kg_engine.errors import QueryTimeoutError
 from kg_engine.sparql.compiler.decode import share_terms
 from kg_engine.store.database import parse_url
 
-__all__ = ["StorePool"]
+__all__ = ["PoolBusyError", "StorePool"]
+
+
+class PoolBusyError(QueryTimeoutError):
+    """No connection of the pool came free in time (the server answers 503, Retry-After)."""
 
 
 def _in_memory(url: str) -> bool:
@@ -50,10 +55,12 @@ class StorePool:
         size: most connections open at once (requests beyond it wait for a free one).
         setup: called with each new knowledge graph before its first lease (outside any
             snapshot: for one-time schema work such as creating tables).
+        wait: seconds a request waits for a free connection before :class:`PoolBusyError`
+            (``None``: as long as it takes).
     """
 
     def __init__(self, url: str, connect: Callable[[str], Any], size: int = 16,
-                 setup: Callable[[Any], None] | None = None) -> None:
+                 setup: Callable[[Any], None] | None = None, wait: float | None = None) -> None:
         def make() -> Any:
             kg = connect(url)
             if self._all:  # term ids are the database's: one decoding cache for the pool
@@ -63,6 +70,7 @@ class StorePool:
             return kg
 
         self.url = url
+        self.wait = wait
         self.size = 1 if _in_memory(url) else max(1, size)
         self._make = make
         self._all: list[Any] = []
@@ -74,9 +82,17 @@ class StorePool:
         self.write_lock = threading.Lock()
 
     def acquire(self) -> Any:
-        """Lease a knowledge graph (waits while ``size`` are leased); give it back with
-        :meth:`release`."""
-        self._free.acquire()
+        """Lease a knowledge graph (waits while ``size`` are leased, at most ``wait`` seconds);
+        give it back with :meth:`release`.
+
+        Raises:
+            PoolBusyError: every connection stayed leased for ``wait`` seconds.
+        """
+        if not self._free.acquire(timeout=self.wait):
+            raise PoolBusyError(
+                f"all {self.size} database connections of the server stayed busy for "
+                f"{self.wait:g} s (other requests' queries); retry later, or start kg serve "
+                "with a lower --timeout so that slow queries give their connections back sooner")
         with self._lock:
             if self._idle:
                 return self._idle.pop()

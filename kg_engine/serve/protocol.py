@@ -33,6 +33,7 @@ from kg_engine.core.terms import DEFAULT_GRAPH
 from . import formats
 from .errors import HTTPError, error_response
 from .execution import ProtocolDataset, run_query
+from .guards import check_origin, strict_items
 from .streaming import Head, threaded_response
 
 __all__ = ["absolute_iri", "check_write", "sparql_endpoint"]
@@ -41,6 +42,7 @@ SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 VOID = Namespace("http://rdfs.org/ns/void#")
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 _FORM = "application/x-www-form-urlencoded"
+_MAX_PART = 64 * 1024 * 1024  # bytes of one multipart field (Starlette's default: 1 MB)
 _RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
                    "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
 
@@ -49,12 +51,14 @@ def check_write(request: Request) -> None:
     """Refuse a write unless the server allows updates and the bearer token matches.
 
     Raises:
-        HTTPError: 403 on a read-only server, 401 without the right token.
+        HTTPError: 403 on a read-only server or from a web page of another origin
+            (:func:`~kg_engine.serve.guards.check_origin`), 401 without the right token.
     """
     config = request.app.state.config
     if not config.update:
         raise HTTPError(403, "this server is read-only: start it with `kg serve --update` "
                              "to accept SPARQL updates and Graph Store writes")
+    check_origin(request)
     if config.token:
         given = request.headers.get("authorization", "")
         scheme, _, value = given.partition(" ")
@@ -97,6 +101,24 @@ def _utf8(body: bytes) -> str:
         raise HTTPError(400, f"the request body is not UTF-8 ({exc})") from None
 
 
+async def _multipart(request: Request) -> list[tuple[str, str]]:
+    """The fields of a ``multipart/form-data`` body (a file part's content, as UTF-8)."""
+    from starlette.datastructures import UploadFile
+    from starlette.exceptions import HTTPException
+
+    try:
+        form = await request.form(max_part_size=_MAX_PART)
+    except HTTPException as exc:
+        raise HTTPError(413 if "maximum size" in str(exc.detail) else 400,
+                        f"multipart form: {exc.detail} Send a large query or update as the "
+                        "body of application/sparql-query or application/sparql-update, or as "
+                        "application/x-www-form-urlencoded") from None
+    items = []
+    for k, v in form.multi_items():
+        items.append((k, _utf8(await v.read()) if isinstance(v, UploadFile) else v))
+    return items
+
+
 async def _read_params(request: Request) -> tuple[str | None, str | None, dict[str, list[str]]]:
     """(query, update, other parameters) of a protocol request."""
     params: dict[str, list[str]] = {}
@@ -105,10 +127,12 @@ async def _read_params(request: Request) -> tuple[str | None, str | None, dict[s
     query = update = None
     if request.method == "POST":
         mtype = _media_type(request)
-        if mtype == _FORM or mtype == "multipart/form-data":
-            form = await request.form()
-            for k, v in form.multi_items():
-                params.setdefault(k, []).append(str(v))
+        if mtype == _FORM:  # parsed here: Starlette's parser turns bad UTF-8 into U+FFFD
+            for k, v in strict_items(await request.body()):  # and caps a field at 1 MB
+                params.setdefault(k, []).append(v)
+        elif mtype == "multipart/form-data":
+            for k, v in await _multipart(request):
+                params.setdefault(k, []).append(v)
         elif mtype == "application/sparql-query":
             query = _utf8(await request.body())
         elif mtype == "application/sparql-update":
@@ -245,7 +269,7 @@ async def _update(request: Request, text: str, params: dict[str, list[str]]) -> 
                                  "files): send the data with the Graph Store Protocol "
                                  "(PUT/POST /store?graph=…) instead")
         with request.app.state.pool.writer() as kg:
-            kg.update(text)
+            kg.update(text, timeout=request.app.state.config.timeout)
 
     await anyio.to_thread.run_sync(run)
     return Response(status_code=204)

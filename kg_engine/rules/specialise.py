@@ -10,7 +10,9 @@ has a constant predicate (and class), so it is an index range scan, and the semi
 delta filter skips the solutions whose predicate did not change this round.
 
 This is only an evaluation strategy: when the delta position *is* a schema atom, or the
-schema has more than :data:`MAX_SOLUTIONS` solutions for a rule, the generic statement runs.
+schema has more than :data:`MAX_SOLUTIONS` solutions for a rule, the generic statement runs;
+so does it on PostgreSQL for the variants that read a small delta (one statement per delta
+position instead of one per variant: ``RuleEngine._eval_specialised``).
 Because solutions are re-read every round, schema triples derived during the run are used
 from the next round on, exactly as in the generic evaluation.
 

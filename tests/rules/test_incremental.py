@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -123,6 +124,42 @@ def test_asserting_inferred_triples_takes_them_out_of_the_inferred_graph(store, 
         # nor one INSERT per triple: the triples go to the seed and the staging table by COPY
         # (8,281 statements each for a LUBM department, ~0.3 of the client's 0.55 CPU-s)
         assert calls == []
+
+
+def test_a_small_delta_runs_a_specialised_rule_once_per_round(store, monkeypatch):
+    """Adding facts to a closure (every backend) equals a full recompute; on PostgreSQL a
+    rule's schema-specialised variants that read a small delta run as one generic statement
+    per round, not one per variant (each costs ~1-2 ms of planning and probing however little
+    it reads: adding a LUBM(10) department issued 59 cax-sco statements, now 3)."""
+    pairs = [(U(f"D{i}"), U(f"E{i}")) for i in range(12)]
+    chain = [U(f"C{i}") for i in range(4)]
+    tbox = [(a, RDFS.subClassOf, b) for a, b in pairs] + [
+        (a, RDFS.subClassOf, b) for a, b in itertools.pairwise(chain)]
+    people = [U(f"i{k}") for k in range(30)]
+    base = [(people[0], RDF.type, chain[0])]
+    store.add(tbox + base)
+    eng = RuleEngine(store, "owl-rl")
+    eng.materialise()
+    run = store.db.execute
+    rules: list[str] = []
+
+    def recording(sql, params=()):
+        if sql.startswith("INSERT INTO kg_rules_d"):
+            rules.append(params[0])
+        return run(sql, params)
+
+    monkeypatch.setattr(store.db, "execute", recording)
+    new = [(x, RDF.type, pairs[k % len(pairs)][0]) for k, x in enumerate(people[1:])] + [
+        (people[k], RDF.type, chain[0]) for k in range(1, 5)]
+    result = eng.add(new)
+    monkeypatch.undo()
+    assert state(store) == closure(tbox + base + new, "owl-rl")
+    assert result.derived == len(people[1:]) + 4 * 3
+    # the delta of the first round has 13 classes with a subclass axiom: 13+ variants
+    if store.dialect == "postgresql":
+        assert 1 <= rules.count("cax-sco") <= result.rounds
+    else:
+        assert rules.count("cax-sco") >= len(pairs) + 1
 
 
 def test_rederivation_runs_from_the_marked_triples_in_a_fixed_order(store):

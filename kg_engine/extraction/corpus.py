@@ -141,13 +141,32 @@ class CorpusReport:
     Attributes:
         files: id of every file read (its documents' id or id prefix), including files
             that held no document -> its format (``text``, ``jsonl`` or ``csv``).
-        folders: the folders walked, as given.
+        folders: the folders walked (ids, see :func:`document_path`).
         skipped: files of those folders that were not read.
+        legacy: ``(id, former id)`` of each path given whose id (:func:`document_path`)
+            differs from the path as given, which was the id before: a store's documents
+            under the former id are renamed when the run reads them again.
     """
 
     files: dict[str, str] = field(default_factory=dict)
     folders: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    legacy: list[tuple[str, str]] = field(default_factory=list)
+
+    def former_ids(self, doc_id: str) -> list[str]:
+        """The ids ``doc_id`` had before ids were normalised (:attr:`legacy`): the path as
+        given in place of the normalised one.
+
+        Example:
+            >>> CorpusReport(legacy=[("corpus", "/home/me/corpus")]).former_ids("corpus/a.txt#p0")
+            ['/home/me/corpus/a.txt#p0']
+        """
+        out = []
+        for new, old in self.legacy:
+            rest = doc_id[len(new):]
+            if doc_id.startswith(new) and (not rest or rest[0] in (os.sep, "#", ":")):
+                out.append(old + rest)
+        return out
 
 
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -255,6 +274,24 @@ def _lines(path: Path, encoding: str, *, newline: str | None = None) -> Iterator
             for line in io.StringIO(text, newline=newline):  # a CR alone ends a line too
                 lines += 1
                 yield line
+
+
+def document_path(path: str | Path) -> Path:
+    """The path a file or folder given to :func:`iter_documents` is named by in document
+    ids: relative to the working folder when inside it, else absolute; normalised as text
+    (``..`` and ``.`` folded, links not resolved). So ``corpus``, ``./corpus/`` and
+    ``/home/me/corpus`` run from ``/home/me`` give the same ids (``corpus/a.txt``), and a
+    folder moved together with the working folder keeps them.
+
+    Example:
+        >>> document_path(Path.cwd() / "corpus" / "a.txt") == Path("corpus", "a.txt")
+        True
+        >>> document_path("corpus/../corpus/./a.txt") == Path("corpus", "a.txt")
+        True
+    """
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return Path(absolute if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative)
 
 
 def path_id(path: str | Path) -> str:
@@ -538,9 +575,11 @@ def iter_documents(
         raise ConfigError(f"unknown corpus format {format!r}; valid: text, jsonl, csv")
     files: list[tuple[Path, bool]] = []  # (file, named by the caller)
     for p in paths:
-        path = Path(p)
-        if not path.exists():
-            raise InputNotFoundError(f"{path_id(path)}: no such file or folder")
+        if not Path(p).exists():
+            raise InputNotFoundError(f"{path_id(p)}: no such file or folder")
+        path = document_path(p)
+        if report is not None and path_id(path) != path_id(Path(p)):
+            report.legacy.append((path_id(path), path_id(Path(p))))
         if path.is_dir():
             if report is not None:
                 report.folders.append(path_id(path))

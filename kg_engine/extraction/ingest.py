@@ -228,6 +228,8 @@ def extract_into(
     def tap(docs: Iterable[Document]) -> Iterable[Document]:
         for doc in docs:
             seen.add(doc.id)
+            if report is not None and report.legacy and doc.id not in known:
+                _rename_former(store, report, doc.id, known)
             yield doc
 
     with contextlib.closing(runner.run(tap(documents), known=known, total=total)) as results:
@@ -264,6 +266,23 @@ def extract_into(
     return res
 
 
+def _rename_former(store: _Store, report: CorpusReport, doc_id: str, known: dict[str, str]) -> None:
+    """Give the document recorded under a former id of ``doc_id`` (the path as given, before
+    ids were normalised: :meth:`CorpusReport.former_ids`) its id now, with its provenance,
+    in one transaction: the run then finds it unchanged (or replaces it) instead of
+    extracting the file a second time under the new id."""
+    for old in report.former_ids(doc_id):
+        if old not in known:
+            continue
+        with store.db.transaction():
+            if store.db.scalar("SELECT 1 FROM kg_extraction_documents WHERE doc_id = ?", (doc_id,)):
+                return  # written meanwhile under its id now
+            store.db.execute("UPDATE kg_extraction_documents SET doc_id = ? WHERE doc_id = ?", (doc_id, old))
+            store.db.execute("UPDATE kg_provenance SET source = ? WHERE source = ?", (doc_id, old))
+        known[doc_id] = known.pop(old)
+        return
+
+
 def _owner(doc_id: str, files: Mapping[str, str]) -> str | None:
     """The file of ``files`` (id -> format) a document id was made from: the file's id
     itself, or a text file's id followed by ``#p<N>`` (a paragraph), or a JSONL/CSV file's
@@ -290,7 +309,10 @@ def _remove_gone(store: _Store, report: CorpusReport, seen: set[str], prune: boo
     unread.update({p: "jsonl" for p in unread if p.lower().endswith((".jsonl", ".ndjson"))})
     unread.update({p: "csv" for p in unread if p.lower().endswith((".csv", ".tsv"))})
     unread_folders = tuple(f + os.sep for f in unread)
-    folders = tuple(f.rstrip(os.sep) + os.sep for f in report.folders)
+    # a folder's documents under the path it was given as before ids were normalised (a
+    # deleted file's, never read again to be renamed) are its documents too
+    given = [old for new, old in report.legacy if new in report.folders]
+    folders = tuple(f.rstrip(os.sep) + os.sep for f in (*report.folders, *given))
     for doc_id in sorted(known_hashes(store)):
         if doc_id in seen or _owner(doc_id, unread) is not None or \
                 doc_id.startswith(unread_folders):

@@ -295,3 +295,47 @@ def test_a_document_removed_and_back_is_extracted_again_despite_the_checkpoint(
     (folder / "a.txt").write_text("Ada met Bob.")
     assert run().documents == 1
     assert str(folder / "a.txt") in known_hashes(store)
+
+
+def test_a_folder_given_absolute_or_relative_is_one_set_of_documents(store, tmp_path, monkeypatch) -> None:
+    # ids were the paths as given: `kg extract corpus` then `kg extract /abs/corpus` stored
+    # (and extracted) every file twice
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("Ada met Bob.")
+    p = _pipeline()
+    assert _folder_run(store, "corpus", p).documents == 1
+    before = _snapshot(store)
+    for given in (tmp_path / "corpus", "./corpus/", "corpus/../corpus"):
+        res = _folder_run(store, given, p)
+        assert (res.documents, res.missing, res.deleted) == (0, 0, 0), given
+    assert set(known_hashes(store)) == {"corpus/a.txt"}
+    assert _snapshot(store) == before
+
+
+def test_documents_stored_under_the_path_as_given_are_renamed_not_extracted_twice(
+        store, tmp_path, monkeypatch) -> None:
+    # a store written before ids were normalised holds `/abs/corpus/a.txt`: the run names the
+    # document `corpus/a.txt` now, and renames it (with its provenance) instead of adding it
+    # again; a deleted file's document under the old id is its folder's (kept, then pruned)
+    from kg_engine.extraction.corpus import CorpusReport
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus").mkdir()
+    for name, text in (("a.txt", "Ada met Bob."), ("b.txt", "Cy.")):
+        (tmp_path / "corpus" / name).write_text(text)
+    old = str(tmp_path / "corpus")
+    p = _pipeline()
+    docs = [Document(f"{old}/a.txt", "Ada met Bob."), Document(f"{old}/b.txt", "Cy.")]
+    extract_into(store, docs, p, progress=False)  # as the former ids had it
+    before = _snapshot(store)
+    (tmp_path / "corpus" / "b.txt").unlink()
+    report = CorpusReport()
+    res = extract_into(store, as_documents(old, report=report), p, progress=False, report=report)
+    assert (res.added, res.missing, res.deleted) == (0, 1, 0)
+    assert set(known_hashes(store)) == {"corpus/a.txt", f"{old}/b.txt"}
+    assert _snapshot(store) == before
+    sources = {prov.source for q in store.triples((None, None, None)) for prov in store.provenance_of(q)}
+    assert sources == {"corpus/a.txt", f"{old}/b.txt"}
+    res = _folder_run(store, old, p, prune=True)
+    assert (res.deleted, set(known_hashes(store))) == (1, {"corpus/a.txt"})

@@ -106,6 +106,8 @@ LABEL_REUSED = [
 LABEL_VALID = [  # one basic graph pattern each (FILTER, BIND, VALUES and paths do not end one)
     "SELECT * { _:a <urn:p> ?o . _:a <urn:p> ?z }",
     "SELECT * { _:a <urn:p> ?o . FILTER(true) _:a <urn:p> ?z }",
+    "SELECT * { _:a <urn:p> ?v . FILTER(true) . [] <urn:q> _:a }",  # W3C syntax-sparql4 syn-11
+    "SELECT * { _:a <urn:p> ?o FILTER EXISTS { ?x ?y ?z } _:a <urn:p> ?z }",  # pyoxigraph: refused
     "SELECT * { _:a <urn:p> ?o . BIND(1 AS ?k) _:a <urn:p> ?z }",
     "SELECT * { _:a <urn:p> ?o . VALUES ?k { 1 } _:a <urn:p> ?z }",
     "SELECT * { _:a <urn:p> ?o . _:a <urn:p>/<urn:p> ?z }",

@@ -440,6 +440,8 @@ class Database:
     def __init__(self, raw: Any, dialect: Dialect, reconnect: Callable[[], Any] | None = None) -> None:
         self.raw = raw
         self.dialect: Dialect = dialect
+        #: how messages name the database: its URL without the password (set by :meth:`connect`)
+        self.name = "the store"
         self._lock = threading.RLock()
         self._depth = 0
         self._owner: int | None = None  # thread holding the main connection's transaction
@@ -500,8 +502,11 @@ class Database:
         dialect, parsed = parse_url(url)
         try:
             if dialect == "sqlite":
-                return cls._connect_sqlite(url, readonly=readonly, create=create)
-            return cls._connect_postgresql(parsed, readonly=readonly)
+                db = cls._connect_sqlite(url, readonly=readonly, create=create)
+            else:
+                db = cls._connect_postgresql(parsed, readonly=readonly)
+            db.name = url if dialect == "sqlite" else redact_url(url)  # (no password in a file URL)
+            return db
         except KgEngineError:
             raise
         except (sqlite3.Error, OSError) as exc:
@@ -975,7 +980,7 @@ class Database:
         except Exception as exc:  # the caller (_write) rolls the transaction back
             if type(exc).__name__ == "LockNotAvailable":
                 raise StoreError(
-                    f"the store is locked by another writer (waited {WRITE_WAIT:.0f} s): wait "
+                    f"{self.name} is locked by another writer (waited {WRITE_WAIT:.0f} s): wait "
                     "for the other process to finish and run the command again") from exc
             raise
 

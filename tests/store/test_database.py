@@ -300,3 +300,29 @@ def test_a_postgresql_server_out_of_space_is_named() -> None:
     err = errors.InternalError('could not extend file "base/5/t3_24714": File too large')
     assert "the server's disk is full or its file size limit reached" in str(
         database_error(err, "postgresql+psycopg://kg@db/kg"))
+
+
+def test_a_writer_lock_timeout_names_the_database(monkeypatch) -> None:
+    # PostgreSQL's writer lock, waited for in vain, read "the store is locked by another
+    # writer": the database was not named (a Database kept no URL)
+    import pytest
+
+    from kg_engine.errors import StoreError
+    from kg_engine.store.database import Database
+
+    db = Database.connect("sqlite://")
+    try:
+        assert db.name == "sqlite://"
+
+        class LockNotAvailable(Exception):
+            pass
+
+        def refused(*args, **kwargs):
+            raise LockNotAvailable("canceling statement due to lock timeout")
+
+        monkeypatch.setattr(db, "execute", refused)
+        with pytest.raises(StoreError, match=r"^sqlite:// is locked by another writer"):
+            db._lock_writers()
+    finally:
+        monkeypatch.undo()
+        db.close()

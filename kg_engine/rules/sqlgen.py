@@ -471,7 +471,11 @@ class BodyQuery:
     def _is(self, s: _Side, cat: str) -> _Frag:
         """``s`` has a value of category ``cat`` (num, dtm, date, bln or str)."""
         if s.row is None:
-            return _Frag(f"{s.val.text} IS NOT NULL", s.val.params) if s.cat == cat and s.val else _Frag(_FALSE)
+            if s.cat != cat or s.val is None:
+                return _Frag(_FALSE)
+            if s.val.text == "?":  # a constant (PostgreSQL cannot type a bare "? IS NOT NULL")
+                return _Frag(_TRUE if s.val.params[0] is not None else _FALSE)
+            return _Frag(f"{s.val.text} IS NOT NULL", s.val.params)
         t = s.row
         date = f"COALESCE({t}.dt = {_DATE_DT}, {_FALSE})"
         return _Frag({"num": f"{t}.num IS NOT NULL", "bln": f"{t}.bln IS NOT NULL",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["CONSTANTS", "LITERALS", "OPERATORS", "check", "compare"]
@@ -67,21 +68,25 @@ def _program(conds: list[tuple[str, str]], syntax: str) -> str:
     return _PREFIXES + "\n".join(out) + "\n"
 
 
-def check(rng: random.Random, *, n_literals: int = 12, n_conditions: int = 12) -> list[str]:
+def check(rng: random.Random, *, n_literals: int = 12, n_conditions: int = 12,
+          new_url: Callable[[], str] | None = None) -> list[str]:
     """:func:`compare` over ``n_literals`` of :data:`LITERALS` and ``n_conditions``
     ``(operator, constant)`` conditions drawn by ``rng``."""
     values = rng.sample(LITERALS, min(n_literals, len(LITERALS)))
     conds = [(rng.choice(list(OPERATORS)), rng.choice(CONSTANTS)) for _ in range(n_conditions)]
-    return compare(values, conds)
+    return compare(values, conds, new_url)
 
 
-def compare(values: list[str], conds: list[tuple[str, str]]) -> list[str]:
+def compare(values: list[str], conds: list[tuple[str, str]],
+            new_url: Callable[[], str] | None = None) -> list[str]:
     """Disagreements between SPARQL ``FILTER`` and rules of each syntax, one line each.
 
     Args:
         values: the data's object values, in Turtle (``ex:x0 ex:v VALUE`` …).
         conds: ``(operator, right operand)`` pairs: keys of :data:`OPERATORS`, operands as
             in :data:`CONSTANTS`.
+        new_url: a new empty store's URL per syntax (a PostgreSQL database); default: an
+            SQLite file.
     """
     from kg_engine import KnowledgeGraph
 
@@ -93,7 +98,7 @@ def compare(values: list[str], conds: list[tuple[str, str]]) -> list[str]:
         for syntax in ("rq", "rules", "n3"):
             rules = Path(tmp) / f"cmp.{syntax}"
             rules.write_text(_program(conds, syntax), encoding="utf-8")
-            kg = KnowledgeGraph(f"sqlite:///{tmp}/{syntax}.sqlite")
+            kg = KnowledgeGraph(new_url() if new_url else f"sqlite:///{tmp}/{syntax}.sqlite")
             try:
                 kg.load(str(Path(tmp) / "data.ttl"))
                 kg.reason(str(rules))

@@ -39,7 +39,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
@@ -501,9 +501,10 @@ class _Writer:
         row of an unknown key. Keys are mapped to ids by C-level passes over the chunk."""
         tokens = self.tokens
         keys = list(chain.from_iterable(chunk))
-        unknown = set(keys).difference(tokens)
-        if unknown:
-            new = list(unknown)
+        # new keys in the order they first occur (a set's order follows the hash seed: the
+        # ids, so export order, differed between two loads of one file)
+        new = list(filterfalse(tokens.__contains__, dict.fromkeys(keys)))
+        if new:
             prefix = self.bnode_prefix
             rows = [row if (row := row_of(k)).kind != BNODE else make_row(BNODE, prefix + row.lex)
                     for k in new]
@@ -622,7 +623,7 @@ def _parsed_chunks(path: Path, quads: bool) -> Iterator[tuple[array, list[TermRo
     table: dict[Any, int] = {None: 0}
     for chunk, position in _statement_chunks(path, quads):
         keys = list(chain.from_iterable(chunk))
-        new = list(set(keys).difference(table))
+        new = list(filterfalse(table.__contains__, dict.fromkeys(keys)))  # first-seen order
         table.update(zip(new, range(len(table), len(table) + len(new))))
         rows = [row_of(token) for token in new]
         yield array("q", map(table.__getitem__, keys)), rows, position

@@ -298,6 +298,7 @@ _JSON_TIMING = re.compile(rb'("(?:seconds|cpu_seconds|elapsed|time_s|bytes)": )[
 #: blank node labels (new at every load, as RDF has them): rdflib's, and the hashed ones of
 #: the N-Triples writer; renamed <B1>, <B2>… in the order they first occur in one output
 _BNODE = re.compile(rb"(?<![\w-])(?:_:)?(h[0-9a-f]{24}|b[0-9a-f]{14,20}_-?\d+|N[0-9a-f]{32})(?![\w-])")
+_HTML_ID = re.compile(rb'"n\d+"')
 _STAMP = re.compile(rb"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
@@ -330,8 +331,10 @@ def normalise(out: bytes, paths: Mapping[bytes, bytes], kind: str,
     labels: dict[bytes, bytes] = {}
     out = _BNODE.sub(lambda m: labels.setdefault(m.group(1), b"<B%d>" % (len(labels) + 1)), out)
     if kind == "message":
-        out = _TIMING.sub(b"<T>", out)
-        out = b" ".join(out.split())
+        out = _TIMING.sub(b"<T>", b" ".join(out.split()))
+    elif kind == "html":  # the page's own node ids follow the blank nodes' labels
+        ids: dict[bytes, bytes] = {}
+        out = _HTML_ID.sub(lambda m: ids.setdefault(m.group(0), b'"<N%d>"' % (len(ids) + 1)), out)
     return out
 
 
@@ -401,10 +404,14 @@ def ensure_locale(name: str) -> str | None:
     if _locale_key(name) in _available_locales():
         return None
     if name not in _LOCALE_DIR:
-        folder = _LOCALE_DIR.get("", "") or tempfile.mkdtemp(prefix="kg-locales-")
-        _LOCALE_DIR[""] = folder
+        # one folder for every process (localedef takes a second a locale)
+        folder = os.path.join(tempfile.gettempdir(), f"kg-envdiff-locales-{os.geteuid()}")
+        os.makedirs(folder, exist_ok=True)
         os.chmod(folder, 0o755)  # a PostgreSQL server running as another user reads it too
         lang, _, charmap = name.partition(".")
+        if os.path.isfile(os.path.join(folder, name, "LC_CTYPE")):
+            _LOCALE_DIR[name] = folder
+            return folder
         proc = subprocess.run(["localedef", "-i", lang, "-f", charmap, os.path.join(folder, name)],
                               capture_output=True, text=True, check=False)
         if not os.path.isdir(os.path.join(folder, name)):
@@ -530,7 +537,8 @@ def _run_env(e: Environment, files: Mapping[str, str], steps: Sequence[Step], ro
             outs = {}
             for name in step.outputs:
                 f = lay["out"] / name
-                outs[name] = normalise(_read_output(f), paths, "data", around)
+                outs[name] = normalise(_read_output(f), paths,
+                                       "html" if name.endswith(".html") else "data", around)
             run.results[step.name] = (proc.returncode, normalise(stdout, paths, kind, around),
                                       normalise(proc.stderr, paths, "message", around), outs)
             if on_step:
@@ -663,8 +671,10 @@ def run(seed: int, envs: Sequence[Environment] = ENVIRONMENTS, full: bool = True
             report.environments.append(e.name)
             _compare(e, base, got, report)
             if log:
-                n = sum(f.env == e.name for f in report.findings)
-                log(f"{e.name}: {n} findings ({time.monotonic() - started:.0f} s)")
+                mine = [f for f in report.findings if f.env == e.name]
+                log(f"{e.name}: {len(mine)} findings ({time.monotonic() - started:.0f} s)")
+                for f in mine:
+                    log(str(f))
     finally:
         if not keep:
             for p in tmp.rglob("*"):

@@ -77,6 +77,11 @@ def _main(
     set_debug(debug)
     if not debug:  # rdflib's warnings (e.g. "does not look like a valid URI") are not errors
         logging.getLogger("rdflib").setLevel(logging.ERROR)
+        # nor are those it issues making an ill-typed literal ("Parsing weird boolean, '2'…",
+        # "Serializing weird numerical …"): kg load names each one with its line and column
+        import warnings
+
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"rdflib\.term")
 
 
 def __getattr__(name: str) -> typer.Typer:

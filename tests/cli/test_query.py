@@ -316,3 +316,24 @@ def test_a_union_of_thousands_of_branches(tmp_path: Path, fmt: str) -> None:
     res = run("query", "--db", url, "-f", str(q), "--format", fmt)
     assert res.exit_code == 0, res.output
     assert "7" in res.output
+
+
+def test_ill_typed_literals_print_no_rdflib_warning(tmp_path: Path) -> None:
+    # kg query of a store holding "2"^^xsd:boolean printed rdflib's "UserWarning: Parsing
+    # weird boolean …" and its source line on stderr (kg load already named the literal)
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.ttl"
+    data.write_text('@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                    '<urn:a> <urn:v> "2"^^xsd:boolean, "abc"^^xsd:integer .\n')
+    url = f"sqlite:///{tmp_path}/kg.sqlite"
+
+    def kg(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "kg_engine", *argv, "--db", url],
+                              capture_output=True, text=True, check=True)
+
+    kg("load", str(data))
+    done = kg("query", "SELECT ?o WHERE { ?s ?p ?o }")
+    assert "abc" in done.stdout and "2" in done.stdout
+    assert done.stderr == ""

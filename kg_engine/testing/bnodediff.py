@@ -528,7 +528,8 @@ class _Checker:
         try:
             kg.load(str(self._write("src", self.ref, "trig")))
             held = store_quads(kg)
-            nodes = {t for s, _, o, _ in held for t in (s, o) if not isinstance(t, Literal)}
+            # the view's nodes: the ends of edges (statements with a literal object are none)
+            nodes = {t for s, _, o, _ in held if not isinstance(o, Literal) for t in (s, o)}
             first = kg.to_networkx()
             second = kg.to_networkx()
             names = {n for n in first.nodes}

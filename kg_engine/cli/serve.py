@@ -35,6 +35,10 @@ def serve(
     cors: Annotated[list[str] | None, typer.Option(
         help="let web pages of this origin call the server (CORS), e.g. "
              "https://yasgui.example.org; '*' for any; repeatable (default: none)")] = None,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        help="a Host name the server answers to besides localhost, 127.0.0.1 and [::1] "
+             "(a proxy's public name); repeatable. Bound to a loopback interface, the server "
+             "answers no other name (DNS rebinding)")] = None,
 ) -> None:
     """Serve the store over the SPARQL 1.1 Protocol, with a browser explorer at /."""
     with user_errors():
@@ -49,7 +53,8 @@ def serve(
         from kg_engine.api import KnowledgeGraph
 
         config = ServerConfig(db, update=update, token=token or None,
-                              timeout=timeout if timeout > 0 else None, cors=tuple(cors or ()))
+                              timeout=timeout if timeout > 0 else None, cors=tuple(cors or ()),
+                              hosts=_hosts(host, allow_host or ()))
         # a read-only server never creates a store (a mistyped --db is an error, not an
         # empty store served and left on disk); with --update a new store may be filled
         app = create_app(config, functools.partial(KnowledgeGraph, create=update))
@@ -61,6 +66,16 @@ def serve(
     console.print(f"kg serve: {shown} ({mode}) at http://{host}:{port}/  "
                   f"SPARQL: /sparql  Graph Store: /store  (Ctrl+C stops)", highlight=False)
     run(app, host=host, port=port)
+
+
+def _hosts(host: str, allowed: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The Host names to answer: the loopback names and ``allowed``; on another interface
+    with none allowed, any name (the interface is public anyway)."""
+    from kg_engine.serve.guards import LOOPBACK_HOSTS, host_name
+
+    names = tuple(host_name(h) for h in allowed)
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    return LOOPBACK_HOSTS + names if loopback or names else ()
 
 
 def _check_bind(host: str, port: int) -> None:

@@ -40,7 +40,7 @@ from kg_engine.errors import ConfigError
 
 from .explorer import entity_endpoint, explain_endpoint, search_endpoint
 from .graph_store import graph_store_endpoint
-from .guards import StrictQueryString
+from .guards import AllowedHosts, StrictQueryString
 from .pool import StorePool
 from .protocol import sparql_endpoint
 
@@ -61,6 +61,9 @@ class ServerConfig:
         pool_size: database connections open at once (parallel readers).
         cors: origins whose web pages may call the server (``("*",)``: any); none by
             default, so a page from another site cannot read a store served on localhost.
+        hosts: ``Host`` header names the server answers to (others: 400, against DNS
+            rebinding); empty: any. ``kg serve`` on a loopback interface sets
+            :data:`~kg_engine.serve.guards.LOOPBACK_HOSTS` (and its ``--allow-host`` names).
     """
 
     db: str
@@ -69,6 +72,7 @@ class ServerConfig:
     timeout: float | None = 30.0
     pool_size: int = 16
     cors: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
 
 def _page(name: str):
@@ -129,6 +133,8 @@ def create_app(config: ServerConfig, connect: Callable[[str], Any]) -> Starlette
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     middleware = [Middleware(StrictQueryString)]
+    if config.hosts:
+        middleware.insert(0, Middleware(AllowedHosts, hosts=config.hosts))
     if config.cors:  # preflight answers and Access-Control-Allow-Origin for these origins
         from starlette.middleware.cors import CORSMiddleware
 

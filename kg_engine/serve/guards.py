@@ -7,6 +7,11 @@ r"""Request guards of ``kg serve``: what a hostile web page or a sloppy client m
   the ``Origin`` header of every such request, so a write whose ``Origin`` is neither the
   server's own nor one allowed with ``--cors`` is refused (403). Clients that are not
   browsers (curl, SPARQLWrapper, rdflib) send no ``Origin`` and are unaffected.
+* **DNS rebinding** (:class:`AllowedHosts`). A page on ``evil.example`` whose name then
+  re-resolves to ``127.0.0.1`` is same-origin with a server on the visitor's machine and could
+  read it; its requests still carry ``Host: evil.example``. ``kg serve`` on a loopback
+  interface answers only requests for ``localhost``, ``127.0.0.1`` and ``[::1]`` (plus
+  ``--allow-host`` names): others are 400.
 * **Query strings that are not UTF-8** (:class:`StrictQueryString`). Starlette decodes
   ``%E9`` (Latin-1 ``é``) to U+FFFD silently, so ``?graph=urn:caf%E9`` named a graph
   ``urn:caf\ufffd`` and a query searched for a string nobody wrote; such a request is
@@ -31,7 +36,11 @@ from starlette.responses import PlainTextResponse
 
 from .errors import HTTPError
 
-__all__ = ["StrictQueryString", "check_origin", "strict_items"]
+__all__ = ["LOOPBACK_HOSTS", "AllowedHosts", "StrictQueryString", "check_origin", "host_name",
+           "strict_items"]
+
+#: Host names a server bound to a loopback interface answers to by default.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 
 def strict_items(raw: bytes) -> list[tuple[str, str]]:
@@ -62,6 +71,39 @@ class StrictQueryString:
                 strict_items(scope["query_string"])
             except HTTPError as exc:
                 await PlainTextResponse(str(exc) + "\n", exc.status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header, without its port, lower-cased.
+
+    Example:
+        >>> host_name("LocalHost:7878"), host_name("[::1]:7878"), host_name("127.0.0.1")
+        ('localhost', '[::1]', '127.0.0.1')
+    """
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[:header.find("]") + 1] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class AllowedHosts:
+    """ASGI middleware: a request whose ``Host`` is not one of ``hosts`` is answered 400."""
+
+    def __init__(self, app: Any, hosts: tuple[str, ...]) -> None:
+        self.app = app
+        self.hosts = {h.lower() for h in hosts}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or ()).get(b"host", b"").decode("latin-1")
+            if host_name(header) not in self.hosts:
+                message = (f"Host {header!r} is not a name this server answers to "
+                           f"({', '.join(sorted(self.hosts))}): a web page whose domain "
+                           "re-resolves to this machine could otherwise read the store; "
+                           "add the name with `kg serve --allow-host NAME`\n")
+                await PlainTextResponse(message, 400)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

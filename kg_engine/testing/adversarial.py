@@ -16,7 +16,8 @@ Each *surface* is a function ``(Context) -> list[Outcome]`` in :data:`SURFACES`:
 * ``http`` — ``kg serve`` attacked over HTTP: every write route on a read-only server, an
   update smuggled through ``query=`` or ``GET``, ``SERVICE`` / ``FROM`` /
   ``default-graph-uri`` naming a loopback listener, static-file traversal (plain and
-  percent-encoded), CORS defaults, writes from another site's page, non-UTF-8 parameters,
+  percent-encoded), CORS defaults, writes from another site's page, a DNS-rebound ``Host``,
+  non-UTF-8 parameters,
   nesting 10,000 deep, an oversized header.
 * ``network`` — through the Python API and loaders: ``SERVICE``, ``FROM``, ``LOAD <http:…>``,
   a JSON-LD ``@context`` URL and an RDF/XML external entity naming the listener.
@@ -476,7 +477,10 @@ def http_surface(ctx: Context) -> list[Outcome]:
     ins = 'INSERT DATA { <urn:evil> <urn:p> "z" }'
     nt = {"Content-Type": "application/n-triples"}
     try:
-        with _server(url) as base, httpx.Client(base_url=base, timeout=60) as c:
+        from kg_engine.serve.guards import LOOPBACK_HOSTS
+
+        with _server(url, hosts=LOOPBACK_HOSTS) as base, \
+                httpx.Client(base_url=base, timeout=60) as c:
             attacks: list[tuple[str, Callable[[], str | None]]] = [
                 ("update via GET query=", status_of(c, {400}, "GET", "/sparql", params={"query": ins})),
                 ("update via POST query=", status_of(c, {400}, "POST", "/sparql", data={"query": ins})),
@@ -525,6 +529,8 @@ def http_surface(ctx: Context) -> list[Outcome]:
                     "query": "ASK { FILTER(" + "(" * 20000 + "1" + ")" * 20000 + ") }"})),
                 ("1 MB header, then a query", lambda: _big_header(c)),
                 ("service description", lambda: _no_cors(c)),
+                ("DNS-rebound Host header", status_of(c, {400}, "GET", "/sparql", params={
+                    "query": "ASK {}"}, headers={"Host": "rebound.example"})),
             ]
             for name, fn in attacks:
                 out.append(_attempt("http", name, fn))

@@ -49,6 +49,11 @@ def test_kg_serve_answers_queries(tmp_path: Path):
         assert r.status_code == 200
         assert int(r.json()["results"]["bindings"][0]["n"]["value"]) > 50
         assert httpx.post(url, data={"update": "CLEAR ALL"}).status_code == 403
+        # on 127.0.0.1 it answers the loopback names only (DNS rebinding): was 200
+        assert httpx.get(url, params={"query": "ASK {}"},
+                         headers={"Host": f"rebound.example:{port}"}).status_code == 400
+        assert httpx.get(f"http://localhost:{port}/sparql",
+                         params={"query": "ASK {}"}).status_code == 200
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=30)

@@ -119,3 +119,18 @@ def test_a_pool_held_by_slow_queries_answers_503_not_a_queue(db: str) -> None:
         pool.release(held)
     with TestClient(app) as c:
         assert c.get("/sparql", params={"query": "ASK {}"}).status_code == 200
+
+
+def test_a_rebound_host_name_is_refused(db: str) -> None:
+    # DNS rebinding: a page of rebound.example re-resolved to 127.0.0.1 is same-origin with
+    # a local server and read the store (200); the Host header still names its domain
+    hosts = ("localhost", "127.0.0.1", "[::1]")
+    with _client(db, hosts=hosts) as c:
+        r = c.get("/sparql", params={"query": "ASK {}"}, headers={"Host": "rebound.example:7878"})
+        assert r.status_code == 400 and "--allow-host" in r.text
+        for ok in ("127.0.0.1:7878", "localhost", "[::1]:7878", "LOCALHOST:80"):
+            assert c.get("/sparql", params={"query": "ASK {}"},
+                         headers={"Host": ok}).status_code == 200, ok
+    with _client(db) as c:  # no names configured: any (a server behind a proxy)
+        assert c.get("/sparql", params={"query": "ASK {}"},
+                     headers={"Host": "rebound.example"}).status_code == 200

@@ -237,14 +237,6 @@ class BodyQuery:
             return sql, params
         return "NULL", []
 
-    def as_dtm(self, e: tuple[str, str, list]) -> tuple[str, list]:
-        sql, typ, params = e
-        if typ == "dtm":
-            return sql, params
-        if typ == "id":
-            return f"{self.term_row(sql)}.dtm", params
-        return "NULL", []
-
     def as_str(self, e: tuple[str, str, list]) -> tuple[str, list]:
         sql, typ, params = e
         if typ == "str":
@@ -566,6 +558,7 @@ _TRUE, _FALSE = "(1 = 1)", "(1 = 0)"
 _FLOAT_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.float}')"
 _DOUBLE_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.double}')"
 _DATE_DT = f"(SELECT id FROM {TERMS} WHERE kind = 1 AND lex = '{XSD.date}')"
+_ONE_ROW = {"sqlite": "(SELECT 1 AS one) one_row", "postgresql": "(SELECT 1 AS one) one_row"}
 _FLOATS = (str(XSD.float), str(XSD.double))
 #: the value categories a comparison compares within (``dtm``: dateTime, ``date``: xsd:date)
 _CATEGORIES = ("num", "dtm", "date", "bln", "str")
@@ -595,7 +588,6 @@ def _or(*parts: _Frag) -> _Frag:
 
 def _not(part: _Frag) -> _Frag:
     return _Frag(f"(NOT {part.text})", part.params)
-_ONE_ROW = {"sqlite": "(SELECT 1 AS one) one_row", "postgresql": "(SELECT 1 AS one) one_row"}
 
 
 def compile_body(

@@ -17,7 +17,8 @@ blank nodes, CONSTRUCT, ASK), ``kg explain``, ``kg export`` in every format, ``k
 a folder with non-ASCII file names and text (``full`` only), ``kg stats`` and ``kg check``.
 
 How outputs are compared (:func:`normalise`): data (query results other than tables, JSON
-reports, exported files) byte for byte; messages for people (``kg load``'s "loaded …",
+reports, exported files) byte for byte (RDF/XML exports as graphs: rdflib's writer orders
+statements by blank-node labels, new at every load); messages for people (``kg load``'s "loaded …",
 ``kg reason``'s summary) with runs of white space taken as one space, since they are wrapped
 to the width of the terminal. In both, the run's own paths and ``--db`` are replaced by
 ``<STORE>``, ``<DATA>``, ``<OUT>``, ``<DB>``; durations and rates by ``<T>``; a time stamp of
@@ -320,9 +321,12 @@ def normalise(out: bytes, paths: Mapping[bytes, bytes], kind: str,
     docstring); ``message`` also folds white space.
 
     Example:
-        >>> normalise(b'wrote to /tmp/x/out.nt\\n', {b"/tmp/x": b"<OUT>"}, "message")
-        b'wrote to <OUT>/out.nt'
+        >>> normalise(b"wrote to /tmp/my\\nout/e.nt", {b"/tmp/my out": b"<OUT>"}, "message")
+        b'wrote to <OUT>/e.nt'
     """
+    if kind == "message":  # wrapped to the terminal: a line may break inside a path
+        out = b" ".join(out.split())
+        paths = {b" ".join(k.split()): v for k, v in paths.items()}
     for path in sorted(paths, key=len, reverse=True):
         out = out.replace(path, paths[path])
     if around is not None:
@@ -331,7 +335,7 @@ def normalise(out: bytes, paths: Mapping[bytes, bytes], kind: str,
     labels: dict[bytes, bytes] = {}
     out = _BNODE.sub(lambda m: labels.setdefault(m.group(1), b"<B%d>" % (len(labels) + 1)), out)
     if kind == "message":
-        out = _TIMING.sub(b"<T>", b" ".join(out.split()))
+        out = _TIMING.sub(b"<T>", out)
     elif kind == "html":  # the page's own node ids follow the blank nodes' labels
         ids: dict[bytes, bytes] = {}
         out = _HTML_ID.sub(lambda m: ids.setdefault(m.group(0), b'"<N%d>"' % (len(ids) + 1)), out)
@@ -537,8 +541,11 @@ def _run_env(e: Environment, files: Mapping[str, str], steps: Sequence[Step], ro
             outs = {}
             for name in step.outputs:
                 f = lay["out"] / name
-                outs[name] = normalise(_read_output(f), paths,
-                                       "html" if name.endswith(".html") else "data", around)
+                raw = _read_output(f)
+                if name.endswith(".rdf") and raw != b"<missing>":
+                    raw = _canonical_rdfxml(raw)
+                outs[name] = normalise(raw, paths, "html" if name.endswith(".html") else "data",
+                                       around)
             run.results[step.name] = (proc.returncode, normalise(stdout, paths, kind, around),
                                       normalise(proc.stderr, paths, "message", around), outs)
             if on_step:
@@ -564,6 +571,24 @@ def _read_output(path: Path) -> bytes:
         return b"".join(b"== " + os.fsencode(p.relative_to(path)) + b"\n" + p.read_bytes()
                         for p in sorted(path.rglob("*")) if p.is_file())
     return path.read_bytes() if path.exists() else b"<missing>"
+
+
+def _canonical_rdfxml(raw: bytes) -> bytes:
+    """An RDF/XML export as canonical sorted N-Triples: rdflib's RDF/XML writer orders a
+    subject's statements by blank-node labels, which are new at every load (compared as
+    graphs, as documented)."""
+    from xml.sax import SAXException
+
+    from rdflib import Graph
+    from rdflib.compare import to_canonical_graph
+    from rdflib.exceptions import ParserError
+
+    try:
+        g = Graph().parse(data=raw, format="xml")
+    except (SAXException, ParserError, ValueError) as exc:  # compared as bytes, error named
+        return b"<not RDF/XML: " + str(exc).encode() + b">\n" + raw
+    lines = to_canonical_graph(g).serialize(format="nt", encoding="utf-8").splitlines()
+    return b"\n".join(sorted(x for x in lines if x.strip())) + b"\n"
 
 
 def _canon_rel(rel: str, lay: Mapping[str, Path]) -> str:

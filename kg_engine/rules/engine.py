@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -65,6 +66,7 @@ __all__ = [
 
 #: Inferred triples of program NAME go to the named graph ``INFERRED_PREFIX + NAME``.
 INFERRED_PREFIX = INFERRED_GRAPH_PREFIX
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|^`\\%]')  # and "%" itself, so the name reads back
 
 #: What names a program: a built-in rule set name, a :class:`RuleSet`, a sequence of rules, or
 #: a sequence of parts (a built-in name and user rule sets,
@@ -86,13 +88,17 @@ _PINNED = (("join_collapse_limit", "1"), ("enable_hashjoin", "off"), ("enable_me
 
 
 def inferred_graph(name: str) -> URIRef:
-    """The default inferred graph of a program called ``name``.
+    """The default inferred graph of a program called ``name``; the characters an IRI cannot
+    hold (a rules file ``my rules.rules`` is the program ``my rules``) are percent-encoded.
 
     Example:
         >>> inferred_graph("owl-rl")
         rdflib.term.URIRef('urn:kg-engine:inferred:owl-rl')
+        >>> inferred_graph('my rules> "x"')
+        rdflib.term.URIRef('urn:kg-engine:inferred:my%20rules%3E%20%22x%22')
     """
-    return URIRef(INFERRED_PREFIX + name)
+    return URIRef(INFERRED_PREFIX + _NOT_IRI.sub(
+        lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8")), name))
 
 
 def _resolve_program(store: Any, rules: RuleSpec) -> tuple[RuleSet, Any]:

@@ -319,3 +319,25 @@ def test_a_run_truncates_its_temporary_tables_on_postgresql(store):
         pages = {t: store.db.scalar(f"SELECT pg_relation_size('{t}') / 8192") for t in
                  ("kg_rules_d0", "kg_rules_d1", "kg_rules_od", "kg_rules_seed")}
     assert set(pages.values()) == {0}, pages
+
+
+def test_a_rules_file_name_an_iri_cannot_hold_gives_a_valid_inferred_graph(tmp_path) -> None:
+    # `kg reason "my rules.rules"` inferred into <urn:kg-engine:inferred:my rules>: a space
+    # in an IRI; `kg export x.trig` then failed with an internal error ("does not look like a
+    # valid URI") and a JSON-LD export loaded back without the inferred statements
+    import re
+
+    from kg_engine.api import KnowledgeGraph
+
+    rules = tmp_path / 'my rules> "x".rules'
+    rules.write_text("@prefix ex: <http://e/> .\n[sym: (?a ex:p ?b) -> (?b ex:p ?a)]\n")
+    kg = KnowledgeGraph("sqlite://")
+    kg.add([(URIRef("http://e/a"), URIRef("http://e/p"), URIRef("http://e/b"))])
+    kg.reason(str(rules))
+    graphs = [str(g) for g in kg.store.graphs()]
+    assert graphs and all(re.fullmatch(r'[^\x00-\x20<>"{}|^`\\]+', g) for g in graphs), graphs
+    for fmt in ("trig", "jsonld"):
+        kg.export(tmp_path / f"out.{fmt}", include_inferred=True)
+        back = KnowledgeGraph("sqlite://")
+        back.load(tmp_path / f"out.{fmt}")
+        assert len(back) == 2, fmt

@@ -154,7 +154,10 @@ async def _read_params(request: Request) -> tuple[str | None, str | None, dict[s
 
 
 def _dataset(params: dict[str, list[str]]) -> ProtocolDataset:
-    union = (params.get("union-default-graph") or ["false"])[-1].lower() in ("", "true", "1")
+    flag = (_one(params.get("union-default-graph", []), "union-default-graph") or "false").lower()
+    if flag not in ("", "true", "1", "false", "0"):  # "yes" was read as false, silently
+        raise HTTPError(400, f"union-default-graph={flag!r}: give true or false")
+    union = flag in ("", "true", "1")
     return ProtocolDataset(
         default=tuple(absolute_iri(u, "default-graph-uri")
                       for u in params.get("default-graph-uri", [])),

@@ -134,3 +134,15 @@ def test_a_rebound_host_name_is_refused(db: str) -> None:
     with _client(db) as c:  # no names configured: any (a server behind a proxy)
         assert c.get("/sparql", params={"query": "ASK {}"},
                      headers={"Host": "rebound.example"}).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "maybe"])
+def test_an_unreadable_union_default_graph_is_refused(db: str, value: str) -> None:
+    # anything but true/1/empty was read as false: the query ran over another dataset
+    # than the client asked for, silently
+    with _client(db) as c:
+        r = c.get("/sparql", params={"query": "ASK {}", "union-default-graph": value})
+        assert r.status_code == 400 and "true or false" in r.text
+        for ok in ("true", "false", "1", "0", ""):
+            assert c.get("/sparql", params={"query": "ASK {}",
+                                            "union-default-graph": ok}).status_code == 200

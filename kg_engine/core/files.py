@@ -32,7 +32,7 @@ from typing import IO
 from kg_engine.errors import InputNotFoundError, OutputWriteError
 
 __all__ = ["SPACE_ERRNOS", "atomic_directory", "atomic_output", "atomic_write", "is_gzip",
-           "space_refused", "write_failure"]
+           "path_text", "space_refused", "write_failure"]
 
 #: errno values meaning "the system refused the space", not "the program is wrong"
 SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
@@ -83,6 +83,25 @@ def write_failure(exc: BaseException, path: str | Path,
                            f"{space_refused(seen.errno, Path(path).parent)}")
     err.errno, err.filename = seen.errno, str(path)
     return err
+
+
+def path_text(path: str | Path) -> str:
+    """``path`` as text a store can hold (valid Unicode).
+
+    A name the file system's encoding cannot decode reaches Python with surrogate escapes:
+    under ``LANG=C`` (Python's UTF-8 mode off) every non-ASCII name, under a UTF-8 locale a
+    Latin-1 one. SQLite refuses such text (``kg load`` of ``Dätä/f.ttl`` was an internal
+    error recording its source); the name's bytes are read as UTF-8, what is undecodable
+    written ``\\xNN``.
+
+    Example:
+        >>> path_text(b"D\\xc3\\xa4t\\xe4.ttl".decode("ascii", "surrogateescape"))
+        'Dät\\\\xe4.ttl'
+    """
+    text = str(path)
+    if not any("\udc80" <= c <= "\udcff" for c in text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def is_gzip(path: str | Path) -> bool:

@@ -47,6 +47,7 @@ from rdflib import BNode, Dataset, URIRef
 from rdflib.store import Store
 from tqdm import tqdm
 
+from kg_engine.core.files import path_text
 from kg_engine.core.inputs import check_file
 from kg_engine.core.lines import where
 from kg_engine.core.terms import DEFAULT_GRAPH, exact_literals
@@ -452,7 +453,7 @@ def _load_all(store: LoadTarget, files: list[Path], formats: list[str], target: 
             result.statements += writer.statements
             per_predicate.update(writer.per_predicate)
             with lock:
-                writer.record(str(path), fmt, now)
+                writer.record(path_text(path), fmt, now)
     bar.set_description("indexing")
     result.added = store.bulk_finish()
     return per_predicate

@@ -75,3 +75,21 @@ def test_latin1_command_line_and_utf8_stdin_under_a_latin1_locale(store) -> None
     assert typed.stdout.split() == [b"s", b"urn:ex:a"], typed.stderr
     piped = _kg(store, env, "query", "--format", "csv", "-f", "-", stdin=q.encode("utf-8"))
     assert piped.stdout.split() == [b"s", b"urn:ex:a"], piped.stderr
+
+
+def test_non_ascii_paths_under_an_ascii_locale(tmp_path: Path) -> None:
+    """``kg load`` recorded the file's name with surrogate escapes (SQLite refused them: an
+    internal error); ``kg export`` printed it on a UTF-8 stdout that had lost its
+    surrogate-escape handler (an internal error after the file was written)."""
+    folder = tmp_path / "Dätä ı 日本"
+    folder.mkdir()
+    (folder / "d.ttl").write_text(DATA, encoding="utf-8")
+    store = folder / "kg.sqlite"
+    loaded = _kg(store, ASCII, "load", str(folder / "d.ttl"))
+    assert loaded.returncode == 0, loaded.stderr
+    why = _kg(store, ASCII, "explain", '<urn:ex:a> <urn:ex:name> "Straße"'.encode())
+    assert f"loaded from {folder / 'd.ttl'}".encode() in why.stdout, why.stderr
+    out = folder / "e.nt"
+    exported = _kg(store, ASCII, "export", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "Dätä ı".encode() in exported.stdout and out.read_bytes()  # the name's bytes

@@ -7,6 +7,13 @@
     python benchmarks/extraction_docre.py redocred --model data/models/docre_scratch --int8
     # … an ensemble of such models (mean logits; gold entities only)
     python benchmarks/extraction_docre.py redocred --model M13 --ensemble M14 M15
+    # … end to end with another NER (the Re-DocRED-trained one), or with the gold mentions
+    python benchmarks/extraction_docre.py redocred --model data/models/docre_scratch --e2e \
+        --trim-mentions --ner data/models/docre_ner [--split held_out] [--gold-mentions]
+    # mention P/R and entity-cluster match of a NER on the 50 held-out documents
+    python benchmarks/extraction_docre.py mentions --ner data/models/docre_ner --trim-mentions
+    # the first 30 names a NER types as persons / places in WikiText-2, for judging by hand
+    python benchmarks/extraction_docre.py open-types --ner data/models/docre_ner --out OUT.jsonl
     # end-to-end Re-DocRED F1 of whole extraction pipelines (patterns + model relations, typer)
     python benchmarks/extraction_docre.py pipelines wikidata_patterns wikidata_hybrid
     # … on the 50 held-out documents, NER spans typed by the gold mention types (cost of NER typing)
@@ -71,17 +78,31 @@ def _spacy_doc(nlp: Any, doc: Any) -> Any:
     return spacy_doc(nlp, doc)
 
 
-def e2e_predictions(comp: Any, nlp: Any, docs: list[Any]) -> tuple[list[Any], dict[str, float]]:
+def _gold_mention_doc(nlp: Any, d: Any) -> Any:
+    """The document with its gold mentions (gold types) as entities, the longest of
+    overlapping ones kept: what the clustering alone costs end to end."""
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    sd = d.spacy_doc(nlp.vocab)
+    sd.ents = filter_spans([Span(sd, m.start, m.end, label=m.type)
+                            for ms in d.entities for m in ms])
+    return sd
+
+
+def e2e_predictions(comp: Any, nlp: Any, docs: list[Any], gold_mentions: bool = False
+                    ) -> tuple[list[Any], dict[str, float]]:
     """End-to-end (title, h, t, r) with predicted clusters mapped to gold entities.
 
     A predicted cluster maps to the gold entity sharing the most exact mention spans ("soft");
     "strict" additionally requires the two mention sets to be equal. Unmatched clusters get
-    fresh negative ids (their triples are false positives).
+    fresh negative ids (their triples are false positives). ``gold_mentions``: the gold
+    mentions and types instead of the NER's, clustered as in use.
     """
     soft, strict = [], []
     n_pred_ents = n_matched = n_strict = 0
     for d in docs:
-        sd = _spacy_doc(nlp, d)
+        sd = _gold_mention_doc(nlp, d) if gold_mentions else _spacy_doc(nlp, d)
         gold_span = {}
         for e, ms in enumerate(d.entities):
             for m in ms:
@@ -177,20 +198,109 @@ def cmd_redocred(args: argparse.Namespace) -> dict[str, Any]:
                 out[f"per_relation_{name}"] = {r: {"pred": a, "correct": b, "gold": c}
                                                for r, (a, b, c) in sorted(per.items())}
     if args.e2e:
-        nlp = load_pipeline("en_core_web_sm", exclude=["parser", "tagger", "attribute_ruler",
-                                                       "lemmatizer", "senter"])
+        nlp = load_pipeline(args.ner, exclude=["parser", "tagger", "attribute_ruler",
+                                               "lemmatizer", "senter"])
         comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor", str(args.model),
                                     threshold=0.5, quantize=False,
                                     trim_mentions=args.trim_mentions)
-        (soft, strict), info = e2e_predictions(comp, nlp, test)
+        (soft, strict), info = e2e_predictions(comp, nlp, test, args.gold_mentions)
         for tag, pred in (("e2e_soft", soft), ("e2e_strict", strict)):
             s = score_docred(pred, test, facts)
             out[tag] = {k: round(v * 100, 2) if isinstance(v, float) else v for k, v in s.items()}
             print(tag, json.dumps(out[tag]), flush=True)
-        out["e2e_entities"] = {**info, "trim_mentions": args.trim_mentions}
+        out["e2e_entities"] = {**info, "trim_mentions": args.trim_mentions, "ner": args.ner,
+                               "gold_mentions": args.gold_mentions}
         print(json.dumps(info))
     out["load_after"] = _load()
     return out
+
+
+def cmd_mentions(args: argparse.Namespace) -> dict[str, Any]:
+    """Mention and entity-cluster quality of a NER on Re-DocRED documents, as the document
+    relation component sees them (trimmed mentions when asked, clusters of
+    ``DocRelationExtractor.clusters``): typed/untyped exact-span precision and recall of the
+    mentions, and the share of gold entities that some predicted cluster matches softly (shares
+    a mention span, as ``redocred --e2e`` maps) or strictly (the same mention set).
+    ``--gold-mentions``: the gold mentions with their gold types (what clustering alone costs)."""
+    from kg_engine.extraction.components.doc_relation_extractor import DocRelationExtractor
+    from kg_engine.extraction.ner import load_pipeline
+
+    docs, _train, _facts = _docred(args.split)
+    if args.limit:
+        docs = docs[: args.limit]
+    nlp = load_pipeline(args.ner, exclude=["parser", "tagger", "attribute_ruler", "lemmatizer",
+                                           "senter"])
+    comp = DocRelationExtractor(nlp, "kg_doc_relation_extractor",
+                                str(REPO / "data" / "models" / "docre_scratch"),
+                                trim_mentions=args.trim_mentions, max_entities=10**6)
+    c0 = time.process_time()
+    n = {"gold_m": 0, "pred_m": 0, "span_tp": 0, "typed_tp": 0, "gold_e": 0, "pred_e": 0,
+         "soft": 0, "strict": 0, "pure": 0}
+    for d in docs:
+        sd = _gold_mention_doc(nlp, d) if args.gold_mentions else _spacy_doc(nlp, d)
+        clusters, types = comp.clusters(sd)
+        gold_typed = {(m.start, m.end, m.type) for ms in d.entities for m in ms}
+        gold_sets = [{(m.start, m.end) for m in ms} for ms in d.entities]
+        pred_typed = {(s.start, s.end, t) for c, t in zip(clusters, types) for s in c}
+        n["gold_m"] += len(gold_typed)
+        n["pred_m"] += len(pred_typed)
+        n["typed_tp"] += len(gold_typed & pred_typed)
+        n["span_tp"] += len({x[:2] for x in gold_typed} & {x[:2] for x in pred_typed})
+        pred_sets = [{(s.start, s.end) for s in c} for c in clusters]
+        n["gold_e"] += len(gold_sets)
+        n["pred_e"] += len(pred_sets)
+        n["soft"] += sum(any(g & p for p in pred_sets) for g in gold_sets)
+        n["strict"] += sum(g in pred_sets for g in gold_sets)
+        gold_of = {sp: e for e, g in enumerate(gold_sets) for sp in g}
+        n["pure"] += sum(len({gold_of.get(sp, -1 - i) for i, sp in enumerate(p)}) == 1
+                         for p in pred_sets)
+
+    def pct(a: int, b: int) -> float:
+        return round(100 * a / max(1, b), 2)
+
+    return {"split": args.split, "docs": len(docs), "ner": args.ner,
+            "gold_mentions": args.gold_mentions, "trim_mentions": args.trim_mentions,
+            "mention_typed_p": pct(n["typed_tp"], n["pred_m"]),
+            "mention_typed_r": pct(n["typed_tp"], n["gold_m"]),
+            "mention_span_p": pct(n["span_tp"], n["pred_m"]),
+            "mention_span_r": pct(n["span_tp"], n["gold_m"]),
+            "gold_entities": n["gold_e"], "pred_clusters": n["pred_e"],
+            "entities_matched_soft": pct(n["soft"], n["gold_e"]),
+            "entities_matched_strict": pct(n["strict"], n["gold_e"]),
+            "clusters_pure": pct(n["pure"], n["pred_e"]),
+            "cpu_s": round(time.process_time() - c0, 1), "load": _load(), **n}
+
+
+def cmd_open_types(args: argparse.Namespace) -> dict[str, Any]:
+    """The first ``--n`` distinct entity names a NER types as persons (PER) and as places (LOC),
+    DocRED types through the Wikidata schema (GPE/FAC → LOC), in WikiText-2 test paragraph order
+    from the first; written with their sentence for judging by hand."""
+    from kg_engine.extraction.ner import load_pipeline
+    from kg_engine.extraction.pipeline import PIPELINES_DIR, _ensure_sentences
+    from kg_engine.extraction.schema import load_schema
+
+    schema = load_schema(PIPELINES_DIR / "schemas" / "wikidata_redocred.cfg")
+    nlp = load_pipeline(args.ner, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer"])
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    _ensure_sentences(nlp)
+    found: dict[str, list[dict[str, Any]]] = {"PER": [], "LOC": []}
+    seen: set[tuple[str, str]] = set()
+    for row in _paragraphs(10**6):
+        for e in nlp(row["text"]).ents:
+            ty = schema.docred_type(e.label_)
+            if ty not in found or len(found[ty]) >= args.n or (ty, e.text) in seen:
+                continue
+            seen.add((ty, e.text))
+            found[ty].append({"id": row["id"], "type": ty, "label": e.label_, "text": e.text,
+                              "sentence": e.sent.text})
+        if all(len(v) >= args.n for v in found.values()):
+            break
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for v in found.values() for r in v)
+    return {"ner": args.ner, "n": args.n, "out": args.out,
+            "last_paragraph": {k: v[-1]["id"] if v else None for k, v in found.items()}}
 
 
 _RELATION_COMPONENTS = {"kg_entity_typer", "kg_doc_relation_extractor",
@@ -656,6 +766,21 @@ def main() -> None:
     r.add_argument("--e2e", action="store_true")
     r.add_argument("--trim-mentions", action="store_true",
                    help="--e2e: mentions without a leading article / trailing punctuation")
+    r.add_argument("--ner", default="en_core_web_sm",
+                   help="--e2e: spaCy pipeline (name or folder) whose NER finds the entities")
+    r.add_argument("--gold-mentions", action="store_true",
+                   help="--e2e: the gold mentions and types, clustered as in use (no NER)")
+    ot = sub.add_parser("open-types", help="first N persons and places a NER finds in WikiText-2")
+    ot.add_argument("--ner", default="en_core_web_sm", help="spaCy pipeline name or folder")
+    ot.add_argument("--n", type=int, default=30)
+    ot.add_argument("--out", required=True)
+    mn = sub.add_parser("mentions", help="mention P/R and entity-cluster match of a NER")
+    mn.add_argument("--ner", default="en_core_web_sm", help="spaCy pipeline name or folder")
+    mn.add_argument("--split", default="held_out", help="held_out, or test")
+    mn.add_argument("--limit", type=int, default=0)
+    mn.add_argument("--trim-mentions", action="store_true")
+    mn.add_argument("--gold-mentions", action="store_true",
+                    help="cluster the gold mentions (gold types) instead of the NER's")
     pl = sub.add_parser("pipelines", help="end-to-end Re-DocRED F1 of extraction pipelines")
     pl.add_argument("pipelines", nargs="+",
                     help="NAME or NAME:KEY=JSON;KEY=JSON (overrides), e.g. "
@@ -717,7 +842,8 @@ def main() -> None:
     if args.cmd == "throughput" and not args.pipeline:
         args.pipeline = ["docre_open", "docre"]
     fn = {"redocred": cmd_redocred, "pipelines": cmd_pipelines, "throughput": cmd_throughput, "sample": cmd_sample,
-          "types": cmd_types,
+          "types": cmd_types, "mentions": cmd_mentions,
+          "open-types": cmd_open_types,
           "thresholds": cmd_thresholds}[args.cmd]
     print(json.dumps(fn(args), indent=1))
 

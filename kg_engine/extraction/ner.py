@@ -192,6 +192,10 @@ def load_pipeline(
     if target == DEFAULT_PIPELINE:
         candidates += list(FALLBACK_PIPELINES)
     path = Path(target)
+    if not path.exists() and ("/" in target or "\\" in target):
+        raise ModelError(f"{path}: no such spaCy pipeline folder; give an existing folder "
+                         "written by nlp.to_disk() or an installed pipeline name "
+                         f"({', '.join(installed_pipelines()) or 'none installed'})")
     if path.exists():
         if not (path / "config.cfg").exists():
             raise ModelError(

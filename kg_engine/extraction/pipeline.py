@@ -144,6 +144,13 @@ def read_pipeline_config(
             cur = cur.setdefault(part, {})
         cur[parts[-1]] = value
     base_dir = (cfg_path or base_path).parent
+    spacy_path = cfg["pipeline"].get("spacy")
+    if cfg_path is not None and isinstance(spacy_path, str) and _is_path(spacy_path):
+        # a pipeline folder named by a config: relative to the config (else to the working
+        # folder); when in neither, the error names the one beside the config
+        cand = (base_dir / spacy_path).resolve()
+        if cand.exists() or not Path(spacy_path).exists():
+            cfg["pipeline"]["spacy"] = str(cand)
     for sec, key in (("pipeline", "relation_model"), ("pipeline", "doc_relation_model"),
                      ("pipeline", "pattern_relations"), ("pipeline", "entity_typer"),
                      ("doc_relations", "schema")):
@@ -154,6 +161,11 @@ def read_pipeline_config(
     cfg["_source"] = str(cfg_path or spacy_name)
     cfg["_bare_spacy"] = cfg_path is None  # a spaCy pipeline with the default settings
     return cfg
+
+
+def _is_path(name: str) -> bool:
+    """``name`` is a relative folder path ("../data/models/x", "./x"), not a package name."""
+    return not Path(name).is_absolute() and ("/" in name or "\\" in name or name.startswith("."))
 
 
 def _to_dict(cfg: Any) -> dict[str, Any]:

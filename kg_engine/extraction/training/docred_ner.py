@@ -96,8 +96,10 @@ def mention_scores(nlp: Any, docs: Sequence[DocREDDocument]) -> dict[str, Any]:
 def pipeline_meta(base: dict[str, Any], train_docs: int, seed: int, split_seed: int
                   ) -> dict[str, Any]:
     """The saved pipeline's name, description and sources (the base pipeline's, and
-    Re-DocRED's) from the base pipeline's ``meta``."""
+    Re-DocRED's) from the base pipeline's ``meta``; the base's OntoNotes scores are dropped
+    (``training.json`` has this model's)."""
     return {
+        "performance": {},
         "name": "docre_ner", "version": "1.0.0",
         "description": f"{BASE_PIPELINE}'s NER fine-tuned on the mentions of Re-DocRED dev "
                        f"(DocRED types PER, ORG, LOC, TIME, NUM, MISC), {train_docs} documents; "

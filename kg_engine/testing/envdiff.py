@@ -17,8 +17,9 @@ blank nodes, CONSTRUCT, ASK), ``kg explain``, ``kg export`` in every format, ``k
 a folder with non-ASCII file names and text (``full`` only), ``kg stats`` and ``kg check``.
 
 How outputs are compared (:func:`normalise`): data (query results other than tables, JSON
-reports, exported files) byte for byte (RDF/XML exports as graphs: rdflib's writer orders
-statements by blank-node labels, new at every load); messages for people (``kg load``'s "loaded …",
+reports, exported files) byte for byte (RDF/XML and JSON-LD exports as graphs: rdflib's
+writers order statements by blank-node labels, new at every load; GEXF without its
+``lastmodifieddate``, the local date); messages for people (``kg load``'s "loaded …",
 ``kg reason``'s summary) with runs of white space taken as one space, since they are wrapped
 to the width of the terminal. In both, the run's own paths and ``--db`` are replaced by
 ``<STORE>``, ``<DATA>``, ``<OUT>``, ``<DB>``; durations and rates by ``<T>``; a time stamp of
@@ -543,8 +544,11 @@ def _run_env(e: Environment, files: Mapping[str, str], steps: Sequence[Step], ro
             for name in step.outputs:
                 f = lay["out"] / name
                 raw = _read_output(f)
-                if name.endswith(".rdf") and raw != b"<missing>":
-                    raw = _canonical_rdfxml(raw)
+                syntax = _GRAPH_COMPARED.get(Path(name).suffix)
+                if syntax and raw != b"<missing>":
+                    raw = _canonical_graph(raw, syntax)
+                elif name.endswith(".gexf"):  # networkx writes the local date (documented)
+                    raw = re.sub(rb'lastmodifieddate="[^"]*"', b'lastmodifieddate="<DATE>"', raw)
                 outs[name] = normalise(raw, paths, "html" if name.endswith(".html") else "data",
                                        around)
             run.results[step.name] = (proc.returncode, normalise(stdout, paths, kind, around),
@@ -574,10 +578,13 @@ def _read_output(path: Path) -> bytes:
     return path.read_bytes() if path.exists() else b"<missing>"
 
 
-def _canonical_rdfxml(raw: bytes) -> bytes:
-    """An RDF/XML export as canonical sorted N-Triples: rdflib's RDF/XML writer orders a
-    subject's statements by blank-node labels, which are new at every load (compared as
-    graphs, as documented)."""
+#: exports compared as graphs: rdflib's RDF/XML and JSON-LD writers order statements by
+#: the blank nodes' labels (new at every load), as documented
+_GRAPH_COMPARED = {".rdf": "xml", ".jsonld": "json-ld"}
+
+
+def _canonical_graph(raw: bytes, syntax: str) -> bytes:
+    """An RDF export as canonical sorted N-Triples (see :data:`_GRAPH_COMPARED`)."""
     from xml.sax import SAXException
 
     from rdflib import Graph
@@ -585,9 +592,9 @@ def _canonical_rdfxml(raw: bytes) -> bytes:
     from rdflib.exceptions import ParserError
 
     try:
-        g = Graph().parse(data=raw, format="xml")
+        g = Graph().parse(data=raw, format=syntax)
     except (SAXException, ParserError, ValueError) as exc:  # compared as bytes, error named
-        return b"<not RDF/XML: " + str(exc).encode() + b">\n" + raw
+        return b"<not " + syntax.encode() + b": " + str(exc).encode() + b">\n" + raw
     lines = to_canonical_graph(g).serialize(format="nt", encoding="utf-8").splitlines()
     return b"\n".join(sorted(x for x in lines if x.strip())) + b"\n"
 

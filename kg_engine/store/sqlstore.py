@@ -1003,6 +1003,9 @@ class SQLStore:
             path = self.db.fetchall("PRAGMA database_list")[0][2]
             if not path:
                 return None
+            # SQLite names the file in UTF-8; the file system's encoding may be another
+            # (LANG=C: os.path.exists of a non-ASCII name was False, the size "in memory")
+            path = os.fsdecode(path.encode("utf-8", "surrogateescape"))
             self.checkpoint()  # nothing on a read-only store
             return sum(
                 os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)

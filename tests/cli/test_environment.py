@@ -9,6 +9,7 @@ locale matched nothing (its non-ASCII bytes arrived as surrogate escapes); a que
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -93,3 +94,6 @@ def test_non_ascii_paths_under_an_ascii_locale(tmp_path: Path) -> None:
     exported = _kg(store, ASCII, "export", str(out))
     assert exported.returncode == 0, exported.stderr
     assert "Dätä ı".encode() in exported.stdout and out.read_bytes()  # the name's bytes
+    # the store's size on disk, not "in memory" (its UTF-8 name was looked up as ASCII)
+    stats = _kg(store, ASCII, "stats", "--json")
+    assert json.loads(stats.stdout)["bytes"] > 0, stats.stderr

@@ -111,12 +111,10 @@ def exists_sql(cc: CompileContext, outer: Block, graph: CompValue, scope: GraphS
 
 
 def _filter(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
-    inner = compile_pattern(cc, node.p, scope)
-    if inner.group_by is not None and not inner.sealed:
-        xc = ExprCompiler(cc, inner, TermAccess(cc, None), exists_fn(cc, inner, scope))
-        inner.having.append(xc.condition(node.expr))
-        return inner
-    block = plain(cc, inner)
+    # HAVING: the grouped query becomes a derived table and the condition a WHERE over its
+    # rows (an aggregate read inside a sub-query of the condition was "misuse of aggregate"
+    # on SQLite, and each reference repeated the aggregate's SQL)
+    block = plain(cc, compile_pattern(cc, node.p, scope))
     view = block
     if scope.mode == "var" and scope.var in block.cols and scope.var in _mentions(node.expr) \
             and scope.var not in _mentions(node.p):
@@ -324,12 +322,15 @@ def _minus(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
 # -- Extend (BIND) ----------------------------------------------------------------------
 def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     inner = compile_pattern(cc, node.p, scope)
-    if inner.sealed:
+    expr = node.expr
+    if inner.sealed or (inner.group_by is not None and not isinstance(expr, Variable)):
+        # an expression over aggregates is computed outside the grouped query, over its rows:
+        # inside it, the term look-ups of the expression were sub-queries reading aggregates
+        # ("misuse of aggregate" on SQLite) and each reference repeated the aggregate's SQL
         inner = wrap(cc, inner)
     var = node.var
     if var in inner.cols:
         raise cc.decline(f"BIND to the already bound ?{var}")
-    expr = node.expr
     if isinstance(expr, Variable):
         col = inner.cols.get(expr) or cc.env.get(expr)
         if col is None:
@@ -338,9 +339,7 @@ def _extend(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
             inner.cols[var] = col
         inner.nullable.add(var) if (expr in inner.nullable or expr not in inner.cols) else None
     else:
-        grouped = inner.group_by is not None
-        xc = ExprCompiler(cc, inner, TermAccess(cc, None if grouped else inner),
-                          exists_fn(cc, inner, scope))
+        xc = ExprCompiler(cc, inner, TermAccess(cc, inner), exists_fn(cc, inner, scope))
         inner.cols[var] = xc.bind(expr)
         inner.nullable.add(var)
     outer = cc.env.get(var)

@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from rdflib.paths import Path
 from rdflib.term import BNode, Identifier, Variable
 
-from .block import Block, Col, FromItem
+from .block import SQLITE_JOIN_SPLIT, Block, Col, FromItem
 from .context import CompileContext, GraphScope
+from .render import wrap
 from .sql import FALSE, Sql, param, sql
 
 __all__ = ["compile_bgp", "graph_conditions", "norm", "pin_verdict"]
@@ -226,6 +227,9 @@ def compile_bgp(
             cc.pin_joins = verdict and cc.pin_joins is not False
     for t in order:
         s, p, o = t
+        if cc.sqlite and block.tables() >= SQLITE_JOIN_SPLIT:
+            # the patterns joined so far become one derived table (SQLite's join limit)
+            block = wrap(cc, block, barrier=True)
         if isinstance(p, Path):
             from .paths import compile_path
             alias = cc.alias("p")

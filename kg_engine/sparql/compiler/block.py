@@ -22,7 +22,14 @@ from rdflib.term import Variable
 
 from .sql import NULL, Sql, sql
 
-__all__ = ["Block", "Col", "Decline", "FromItem"]
+__all__ = ["SQLITE_JOIN_SPLIT", "SQLITE_JOIN_TABLES", "Block", "Col", "Decline", "FromItem"]
+
+#: SQLite joins at most this many tables in one SELECT ("at most 64 tables in a join")
+SQLITE_JOIN_TABLES = 64
+#: a block joining this many tables is closed into a derived table SQLite may not flatten
+#: (:func:`.render.wrap` with ``barrier``) before more triple patterns or blocks join it; the
+#: margin is for the ``kg_terms`` look-ups of its FILTERs (past it they are sub-queries)
+SQLITE_JOIN_SPLIT = 48
 
 
 class Decline(NotImplementedError):
@@ -75,6 +82,9 @@ class FromItem:
     kw: str  # "JOIN" | "LEFT JOIN"
     table: Sql
     on: Sql | None = None
+    #: the tables it brings into the join: SQLite flattens a derived table into the query
+    #: around it (see :data:`SQLITE_JOIN_TABLES`)
+    tables: int = 1
 
 
 @dataclass
@@ -106,6 +116,11 @@ class Block:
     def plain(self) -> bool:
         """Only FROM/WHERE: it can be extended in place."""
         return not self.sealed and self.group_by is None
+
+    def tables(self) -> int:
+        """The tables SQLite joins for this block's SELECT (derived tables it would flatten
+        counted by their own tables)."""
+        return sum(f.tables for f in self.froms)
 
     def copy_vars(self) -> dict[Variable, Col]:
         return dict(self.cols)

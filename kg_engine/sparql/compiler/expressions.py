@@ -28,7 +28,7 @@ from kg_engine.sparql.durations import DURATION_TYPES, is_duration
 from kg_engine.sparql.xpath_regex import case_blind, compile_xpath, search
 from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_numeric_literal
 
-from .block import Block, Col, Decline
+from .block import SQLITE_JOIN_TABLES, Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
 from .sql import FALSE, NULL, TRUE, Sql, param, sql
 
@@ -73,15 +73,18 @@ class TermAccess:
         if blk is not None and ex.var is not None and ex.var in blk.cols and blk.plain:
             key = ex.e.text + repr(ex.e.params)
             alias = blk._term_aliases.get((key, ()))
-            if alias is None:
+            # at SQLite's join limit (one table kept for from_clause's anchor) the term is
+            # read by a sub-query instead of one more joined table
+            if alias is None and not (self.cc.sqlite and blk.tables() >= SQLITE_JOIN_TABLES - 1):
                 from .block import FromItem
                 alias = self.cc.alias("k")
                 # a missing constant has no kg_terms row: keep its rows (LEFT JOIN)
                 kw = "LEFT JOIN" if ex.var in blk.nullable or self.cc.patch else "JOIN"
                 blk.froms.append(FromItem(kw, Sql(f"kg_terms {alias}"), sql(f"{alias}.id = {{}}", ex.e)))
                 blk._term_aliases[(key, ())] = alias
-            self.cc.note_field(ex.e)
-            return self.cc.patched(Sql(f"{alias}.{column}"), ex.e, column)
+            if alias is not None:
+                self.cc.note_field(ex.e)
+                return self.cc.patched(Sql(f"{alias}.{column}"), ex.e, column)
         return self.cc.term_field(ex.e, column)
 
 

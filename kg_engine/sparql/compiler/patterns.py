@@ -9,12 +9,13 @@ FILTER + OPTIONAL chain); anything else is wrapped as a derived table first.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Identifier, URIRef, Variable
 
 from .bgp import compile_bgp
-from .block import Block, Col, FromItem
+from .block import SQLITE_JOIN_SPLIT, Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .expressions import ExprCompiler, TermAccess
 from .render import from_clause, render, where_clause, wrap
@@ -137,7 +138,7 @@ def _anchored(cc: CompileContext, block: Block) -> Block:
 
 def join(cc: CompileContext, a: Block, b: Block) -> Block:
     """Inner join with SPARQL compatibility semantics for possibly-unbound variables."""
-    a, b = _anchored(cc, plain(cc, a)), _anchored(cc, plain(cc, b))
+    a, b = _within_join_limit(cc, _anchored(cc, plain(cc, a)), _anchored(cc, plain(cc, b)))
     if not b.froms and not b.where and not b.cols:
         return a
     if not a.froms and not a.where and not a.cols:
@@ -146,11 +147,10 @@ def join(cc: CompileContext, a: Block, b: Block) -> Block:
                 nullable=set(a.nullable), empty=a.empty or b.empty)
     out._term_aliases = {**a._term_aliases, **b._term_aliases}
     if b.lead and len(b.froms) == 1 and out.froms:
-        out.froms[0] = FromItem("JOIN", out.froms[0].table, None)
+        out.froms[0] = replace(out.froms[0], kw="JOIN", on=None)
         out.froms.insert(0, b.froms[0])
     elif b.froms:
-        first = b.froms[0]
-        out.froms.append(FromItem("JOIN", first.table, None))
+        out.froms.append(replace(b.froms[0], kw="JOIN", on=None))
         out.froms.extend(b.froms[1:])
     out.where.extend(b.where)
     for v, cb in b.cols.items():
@@ -177,6 +177,18 @@ def join(cc: CompileContext, a: Block, b: Block) -> Block:
     return out
 
 
+def _within_join_limit(cc: CompileContext, a: Block, b: Block) -> tuple[Block, Block]:
+    """``a`` and ``b``, the larger closed into a derived table SQLite does not flatten (and
+    so on) until their join has at most :data:`~.block.SQLITE_JOIN_SPLIT` tables (SQLite
+    refuses a join of more than 64: the whole query went to rdflib's evaluator)."""
+    while cc.sqlite and a.tables() + b.tables() > SQLITE_JOIN_SPLIT:
+        if a.tables() >= b.tables():
+            a = wrap(cc, a, barrier=True)
+        else:
+            b = wrap(cc, b, barrier=True)
+    return a, b
+
+
 _COLUMN_REF = re.compile(r"[A-Za-z_]\w*\.\w+")
 
 
@@ -194,6 +206,7 @@ def _unmatched_null(b: Block) -> bool:
 def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
     a = _anchored(cc, plain(cc, compile_pattern(cc, node.p1, scope)))
     b = _anchored(cc, plain(cc, compile_pattern(cc, node.p2, scope)))
+    a, b = _within_join_limit(cc, a, b)
     if not _unmatched_null(b):
         b = wrap(cc, b)  # its columns become columns of one derived table
     out = Block(froms=list(a.froms), where=list(a.where), cols=dict(a.cols),
@@ -228,7 +241,7 @@ def _leftjoin(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
         fc = from_clause(cc, b.froms)
         table = Sql("(" + fc.text[len(" FROM "):] + ")", fc.params)
     cond = Sql.join(" AND ", [c.paren() for c in on]) if on else TRUE
-    out.froms.append(FromItem("LEFT JOIN", table, cond))
+    out.froms.append(FromItem("LEFT JOIN", table, cond, tables=max(b.tables(), 1)))
     for v, cb in b.cols.items():
         if v not in a.cols:
             out.cols[v] = cb

@@ -106,11 +106,21 @@ def render(
     return body, layout
 
 
-def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None) -> Block:
-    """A new plain block whose only table is ``(SELECT … block …) AS tN``."""
-    body, layout = render(ctx, block, out)
+def wrap(ctx: CompileContext, block: Block, out: list[Variable] | None = None,
+         barrier: bool = False) -> Block:
+    """A new plain block whose only table is ``(SELECT … block …) AS tN``.
+
+    ``barrier`` (SQLite): the derived table is one table of the join around it. SQLite
+    flattens a plain sub-select into the query that reads it, and a join of more than
+    :data:`~.block.SQLITE_JOIN_TABLES` tables fails; a sub-select with a LIMIT is not
+    flattened into a join, so ``LIMIT -1`` (no limit) keeps it apart.
+    """
+    barrier = barrier and ctx.sqlite and block.limit is None
+    body, layout = render(ctx, block, out, limit=-1 if barrier else None)
     alias = ctx.alias("t")
-    new = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", body))])
+    new = Block(froms=[FromItem("JOIN", sql(f"({{}}) AS {alias}", body),
+                                tables=1 if barrier or block.group_by is not None or block.distinct
+                                or block.limit is not None else max(block.tables(), 1))])
     for v, kind, i in layout:
         if kind == "id":
             new.cols[v] = Col.id(Sql(f"{alias}.c{i}"))

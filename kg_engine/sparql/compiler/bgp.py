@@ -23,9 +23,9 @@ from rdflib.term import BNode, Identifier, Variable
 from .block import SQLITE_JOIN_SPLIT, Block, Col, FromItem
 from .context import CompileContext, GraphScope
 from .render import wrap
-from .sql import FALSE, Sql, param, sql
+from .sql import FALSE, Sql, in_set, param, sql
 
-__all__ = ["compile_bgp", "graph_conditions", "norm", "pin_verdict"]
+__all__ = ["GRAPH_LIST_MAX", "compile_bgp", "graph_conditions", "norm", "pin_verdict"]
 
 _COUNT_CAP = 1000
 # patterns whose first count reaches _COUNT_CAP and tie for the start are counted again this
@@ -36,6 +36,8 @@ _DEEP_COUNT_CAP = 200_000
 # PostgreSQL: BGPs this long, whose largest intermediate result the compiler estimates at
 # most this many rows, run in the compiler's join order with nested loops (pin_verdict)
 _PIN_MIN_PATTERNS = 3
+#: the active graphs (FROM) as a list of SQL parameters up to this many, else one parameter
+GRAPH_LIST_MAX = 64
 _PIN_MAX_ROWS = 100_000
 
 
@@ -145,15 +147,18 @@ def graph_conditions(cc: CompileContext, alias: str, scope: GraphScope, block: B
             return [sql("{} = {}", g, param(scope.ids[0]))]
         if not scope.ids:
             return [FALSE]
-        ids = Sql.join(", ", [param(i) for i in scope.ids])
+        # SQLite: `+g` keeps g out of the index choice; the (s, p, o) prefixes of the
+        # covering indexes are selective and g is a filter (measured 3x on LUBM q5). With g in
+        # the index key, an IN list of n graphs was n index probes per row of each pattern
+        # and of the sub-query below (FROM with 16,384 graphs: 83 s)
+        member = _graph_member(cc, sql("+{}", g) if cc.sqlite else g, scope.ids)
         if scope.disjoint:
-            # SQLite: `+g` keeps g out of the index choice; the (s, p, o) prefixes of the
-            # covering indexes are selective and g is a filter (measured 3x on LUBM q5)
-            return [sql("{} IN ({})", sql("+{}", g) if cc.sqlite else g, ids)]
+            return [member]
+        other = _graph_member(cc, Sql("+x.g" if cc.sqlite else "x.g"), scope.ids)
         dedup = sql(
             f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
-            f"AND x.o = {alias}.o AND x.g IN ({{}}))", g, ids)
-        return [sql("{} IN ({})", g, ids), dedup]
+            f"AND x.o = {alias}.o AND {{}})", g, other)
+        return [member, dedup]
     if scope.mode == "union":
         return [sql(
             f"{{}} = (SELECT MIN(x.g) FROM kg_quads x WHERE x.s = {alias}.s AND x.p = {alias}.p "
@@ -170,6 +175,15 @@ def graph_conditions(cc: CompileContext, alias: str, scope: GraphScope, block: B
         conds.append(sql("{} IN ({})", g, Sql.join(", ", [param(i) for i in ids])) if ids else FALSE)
     _bind(block, scope.var, g, conds, cc)
     return conds
+
+
+def _graph_member(cc: CompileContext, g: Sql, ids: Sequence[int]) -> Sql:
+    """``g`` is one of the graphs ``ids``: a list of parameters, or past
+    :data:`GRAPH_LIST_MAX` graphs one parameter holding them all (FROM with 16,384 graphs was
+    65,536 parameters in two patterns, past PostgreSQL's 65,535: rdflib answered)."""
+    if len(ids) > GRAPH_LIST_MAX:
+        return in_set(g, list(ids), cc.sqlite)
+    return sql("{} IN ({})", g, Sql.join(", ", [param(i) for i in ids]))
 
 
 def _bind(block: Block, var: Variable, expr: Sql, conds: list[Sql], cc: CompileContext | None = None) -> None:

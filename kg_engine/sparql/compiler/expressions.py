@@ -30,7 +30,7 @@ from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_n
 
 from .block import SQLITE_JOIN_TABLES, Block, Col, Decline
 from .context import NUMERIC_DTS, CompileContext
-from .sql import FALSE, NULL, TRUE, Sql, param, sql
+from .sql import FALSE, NULL, TRUE, Sql, in_set, param, sql
 
 __all__ = ["Ex", "ExprCompiler", "TermAccess", "lower_sql_pg", "regex_flags_python", "regex_pg", "to_col"]
 
@@ -703,11 +703,7 @@ class ExprCompiler:
 
     def _in_set(self, e: Sql, values: list[Any]) -> Sql:
         """``e IN values`` with the values as ONE parameter (no SQL size or depth limit)."""
-        if self.cc.sqlite:
-            import json
-
-            return sql("({} IN (SELECT value FROM json_each({})))", e, param(json.dumps(values)))
-        return sql("({} = ANY({}))", e, param(values))
+        return in_set(e, values, self.cc.sqlite)
 
     def compare(self, op: str, a: Ex, b: Ex) -> Sql:
         sqlop = {"=": "=", "!=": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}[op]

@@ -16,10 +16,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["FALSE", "NULL", "TRUE", "Sql", "param", "sql"]
+__all__ = ["FALSE", "NULL", "TRUE", "Sql", "in_set", "param", "sql"]
 
 
 class Sql:
@@ -96,3 +97,15 @@ def param(value: Any) -> Sql:
 TRUE = Sql("(1=1)")
 FALSE = Sql("(1=0)")
 NULL = Sql("NULL")
+
+
+def in_set(e: Sql, values: list[Any], sqlite: bool) -> Sql:
+    """``e IN values`` with the values as ONE parameter (no SQL size, depth or parameter
+    limit): a JSON array read by ``json_each`` (SQLite), an array (PostgreSQL).
+
+    >>> in_set(Sql("q1.g"), [3, 5], sqlite=True).text
+    '(q1.g IN (SELECT value FROM json_each(?)))'
+    """
+    if sqlite:
+        return sql("({} IN (SELECT value FROM json_each({})))", e, param(json.dumps(values)))
+    return sql("({} = ANY({}))", e, param(values))

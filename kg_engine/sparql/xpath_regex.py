@@ -29,7 +29,7 @@ from typing import Any
 
 from kg_engine.sparql.limits import DeadlineExceeded, remaining
 
-__all__ = ["case_blind", "compile_xpath", "search", "sub"]
+__all__ = ["case_blind", "compile_xpath", "search", "strip_x", "sub"]
 
 _FLAGS = {"i": "IGNORECASE", "s": "DOTALL", "m": "MULTILINE"}
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -49,7 +49,8 @@ def _engine() -> Any:
     return _ENGINE[0]
 
 
-def _strip_x(pattern: str) -> str:
+def strip_x(pattern: str) -> str:
+    """The pattern of flag ``x``: whitespace outside character classes removed."""
     out, in_class = [], False
     for i, c in enumerate(pattern):
         if c == "[" and (i == 0 or pattern[i - 1] != "\\"):
@@ -93,6 +94,8 @@ def case_blind(pattern: str) -> str | None:
         '^[Iiı][KkK]'
         >>> case_blind("[a-z]") is None
         True
+        >>> case_blind("\\u0061")
+        '[Aa]'
     """
     variants = _case_variants()
     out: list[str] = []
@@ -100,10 +103,19 @@ def case_blind(pattern: str) -> str | None:
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            if pattern[i + 1:i + 2] in ("p", "P"):
+            d = pattern[i + 1:i + 2]
+            if d in ("p", "P"):
                 return None
-            out.append(pattern[i:i + 2])
-            i += 2
+            width = {"u": 4, "U": 8}.get(d, 0)
+            digits = pattern[i + 2:i + 2 + width]
+            if width and len(digits) == width and re.fullmatch("[0-9A-Fa-f]+", digits) \
+                    and int(digits, 16) <= 0x10FFFF:
+                v = variants.get(chr(int(digits, 16)), "")  # \u0041 is an "A" and has variants
+                out.append(f"[{v}]" if len(v) > 1 else pattern[i:i + 2 + width])
+                i += 2 + width
+            else:
+                out.append(pattern[i:i + 2])
+                i += 2
             continue
         if c == "[":
             return None
@@ -133,7 +145,7 @@ def compile_xpath(pattern: str, flags: str = "") -> Any:
     if "q" in flags:
         pattern_ = re.escape(pattern)
     elif "x" in flags:
-        pattern_ = _strip_x(pattern)
+        pattern_ = strip_x(pattern)
     else:
         pattern_ = pattern
     if "i" in flags and (blind := case_blind(pattern_)) is not None:

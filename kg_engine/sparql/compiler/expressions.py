@@ -25,7 +25,7 @@ from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import BNode, Identifier, Literal, URIRef, Variable
 
 from kg_engine.sparql.durations import DURATION_TYPES, is_duration
-from kg_engine.sparql.xpath_regex import case_blind, compile_xpath, search
+from kg_engine.sparql.xpath_regex import case_blind, compile_xpath, search, strip_x
 from kg_engine.sparql.xsd import EXACT_INTEGERS, decided_as_double, is_nan, is_numeric_literal
 
 from .block import SQLITE_JOIN_TABLES, Block, Col, Decline
@@ -1002,11 +1002,11 @@ class ExprCompiler:
         if "s" not in fl and "." in p and "[^" in p:
             # XPath: '.' excludes newlines but '[^…]' includes them; no PostgreSQL mode does both
             raise self.cc.decline("regex mixing '.' and '[^' on PostgreSQL")
-        pg = regex_pg(p, fl)
-        if pg is None:
-            raise self.cc.decline("case-insensitive regex with a character class on PostgreSQL "
-                                  "(the database's LC_CTYPE would decide the case)")
-        return Ex("bool", sql("({} ~ {})", text.e, param(pg)))
+        are = regex_pg(p, fl)
+        if are is None:
+            raise self.cc.decline(f"regex {p!r}: PostgreSQL would read it otherwise (an escape, "
+                                  "or flag i over a character class: LC_CTYPE would decide)")
+        return Ex("bool", sql("({} ~ {})", text.e, param(are)))
 
     def _strfn(self, e: CompValue, kind: str) -> Ex:
         a = self.string(self.compile(e.arg1))
@@ -1739,21 +1739,107 @@ def regex_flags_python(text: str | None, pattern: str, flags: str) -> int | None
 
 
 def regex_pg(pattern: str, flags: str) -> str | None:
-    """A PostgreSQL ARE with embedded options equivalent to an XPath regex + flags; ``None``
-    where PostgreSQL cannot match as XPath does (``i`` over a character class: the
-    database's ``LC_CTYPE`` would decide the case, see :func:`case_blind`)."""
+    """A PostgreSQL ARE with embedded options equivalent to an XPath regex + flags, as
+    kg-engine's own matcher (:mod:`kg_engine.sparql.xpath_regex`) reads it; None where
+    PostgreSQL cannot say the same (rdflib's path then evaluates the REGEX).
+
+    Flag ``i`` becomes the class of each cased character's XPath case variants
+    (:func:`~kg_engine.sparql.xpath_regex.case_blind`; PostgreSQL's own follows the database's
+    ``LC_CTYPE``), so a pattern with a character class and ``i`` is None.
+
+    ``\\d``, ``\\w``, ``\\s`` (and ``\\D``, ``\\W``, ``\\S``) are Unicode classes there and
+    ASCII or locale classes in PostgreSQL (``\\w`` matched ``_`` but not ``é`` or ``٣``), and
+    ``\\b`` is a word boundary there, a backspace in PostgreSQL: they become the classes' code
+    points and look-arounds. ``x`` strips whitespace only (PostgreSQL's also drops ``#…``
+    comments).
+
+    >>> regex_pg("^a\\\\.b$", "")
+    '(?p)^a\\\\.b$'
+    >>> regex_pg("\\\\s", "").startswith("[\\\\u0009-")
+    True
+    >>> regex_pg("a\\\\p{L}", "") is None
+    True
+    """
     if "q" in flags:
         pattern = re.escape(pattern)
-    if "i" in flags:
+    elif "x" in flags:
+        pattern = strip_x(pattern)
+    if "i" in flags:  # XPath's case rule, whatever the database's LC_CTYPE (see case_blind)
         blind = case_blind(pattern)
         if blind is None:
             return None
         pattern, flags = blind, flags.replace("i", "")
+    translated = _pg_escapes(pattern)
+    if translated is None:
+        return None
     opts = ""
     s, m = "s" in flags, "m" in flags
     if not s and "." not in pattern:
         s = True  # no '.': keep '[^…]' matching newlines, as in XPath
     opts += {(False, False): "p", (False, True): "n", (True, False): "", (True, True): "w"}[(s, m)]
-    if "x" in flags:
-        opts += "x"
-    return (f"(?{opts})" if opts else "") + pattern
+    return (f"(?{opts})" if opts else "") + translated
+
+
+#: escapes that mean the same character in Python's ``regex`` and in a PostgreSQL ARE
+_SAME_ESCAPES = frozenset("ntrfv")
+
+
+def _pg_escapes(pattern: str) -> str | None:
+    """``pattern`` with its backslash escapes written as PostgreSQL reads them the way
+    Python's ``regex`` does, or None for one it cannot express (``\\p{…}``, ``\\x…`` of any
+    length in an ARE, back-references …) or a POSIX ``[:…:]`` class."""
+    out: list[str] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            d = pattern[i + 1]
+            if d in "dwsDWS":
+                codes = _escape_class(d)
+                out.append(codes if in_class else f"[{codes}]")
+            elif d in "bB" and not in_class:
+                w = f"[{_escape_class('w')}]"
+                out.append(f"(?:(?<={w})(?!{w})|(?<!{w})(?={w}))" if d == "b"
+                           else f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}))")
+            elif not d.isalnum() or d in _SAME_ESCAPES or (d == "b" and in_class):
+                out.append(pattern[i:i + 2])  # a quoted character, \n, or [\b] (backspace)
+            elif d in "uU" and re.fullmatch(f"[0-9A-Fa-f]{{{4 if d == 'u' else 8}}}",
+                                            pattern[i + 2:i + (6 if d == "u" else 10)]):
+                k = 6 if d == "u" else 10  # \uXXXX / \UXXXXXXXX, exactly so many digits in both
+                out.append(pattern[i:i + k])
+                i += k
+                continue
+            else:
+                return None
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+            j = i + 1 + (pattern[i + 1:i + 2] == "^")
+            if pattern[j:j + 1] == "]":  # a leading ']' is a member
+                j += 1
+            out.append(pattern[i:j])
+            i = j
+            continue
+        if in_class and c == "[" and pattern[i + 1:i + 2] in (":", ".", "="):
+            return None
+        if in_class and c == "]":
+            in_class = False
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@functools.cache
+def _escape_class(letter: str) -> str:
+    """The code points Python's ``regex`` matches by ``\\<letter>`` (``d w s D W S``) as the
+    members of a PostgreSQL bracket expression (ranges of ``\\u``/``\\U`` escapes)."""
+    import regex
+
+    below = "".join(map(chr, range(0xD800)))
+    above = "".join(map(chr, range(0xE000, 0x110000)))
+    codes: list[int] = []
+    for start, text in ((0, below), (0xE000, above)):
+        for m in regex.finditer(f"\\{letter}+", text):
+            codes.extend(range(start + m.start(), start + m.end()))
+    return _class(codes)[1:-1]

@@ -44,7 +44,7 @@ def compile_pattern(cc: CompileContext, node: CompValue, scope: GraphScope) -> B
     if name == "Filter":
         return _filter(cc, node, scope)
     if name == "Join":
-        return join(cc, compile_pattern(cc, node.p1, scope), compile_pattern(cc, node.p2, scope))
+        return _join(cc, node, scope)
     if name == "LeftJoin":
         return _leftjoin(cc, node, scope)
     if name == "Union":
@@ -134,6 +134,21 @@ def _anchored(cc: CompileContext, block: Block) -> Block:
     if block.froms and block.froms[0].on is not None:
         block.froms.insert(0, FromItem("JOIN", Sql("(SELECT 1 AS one_) AS " + cc.alias("e"))))
     return block
+
+
+def _join(cc: CompileContext, node: CompValue, scope: GraphScope) -> Block:
+    """Join ``node.p1`` and ``node.p2``. SQLite, a BGP long enough to be split at the join
+    limit: it extends the other side's block in place, so that its join order starts from the
+    other side's bindings (a VALUES block) inside the first derived table; joined after the
+    split, a 65-pattern chain from two VALUES rows enumerated every chain of 47 patterns."""
+    if cc.sqlite and scope.mode != "var":
+        for big, other in ((node.p2, node.p1), (node.p1, node.p2)):
+            if getattr(big, "name", None) == "BGP" and len(big.triples) >= SQLITE_JOIN_SPLIT:
+                first = compile_pattern(cc, other, scope)
+                if first.plain and first.tables() < SQLITE_JOIN_SPLIT:
+                    return compile_bgp(cc, big.triples, scope, block=_anchored(cc, first))
+                return join(cc, first, compile_pattern(cc, big, scope))
+    return join(cc, compile_pattern(cc, node.p1, scope), compile_pattern(cc, node.p2, scope))
 
 
 def join(cc: CompileContext, a: Block, b: Block) -> Block:

@@ -19,7 +19,7 @@ a folder with non-ASCII file names and text (``full`` only), ``kg stats`` and ``
 How outputs are compared (:func:`normalise`): data (query results other than tables, JSON
 reports, exported files) byte for byte (RDF/XML and JSON-LD exports as graphs: rdflib's
 writers order statements by blank-node labels, new at every load; GEXF without its
-``lastmodifieddate``, the local date); messages for people (``kg load``'s "loaded …",
+``lastmodifieddate``, the local date; PyG files by their tensors and fields); messages for people (``kg load``'s "loaded …",
 ``kg reason``'s summary) with runs of white space taken as one space, since they are wrapped
 to the width of the terminal. In both, the run's own paths and ``--db`` are replaced by
 ``<STORE>``, ``<DATA>``, ``<OUT>``, ``<DB>``; durations and rates by ``<T>``; a time stamp of
@@ -547,6 +547,8 @@ def _run_env(e: Environment, files: Mapping[str, str], steps: Sequence[Step], ro
                 syntax = _GRAPH_COMPARED.get(Path(name).suffix)
                 if syntax and raw != b"<missing>":
                     raw = _canonical_graph(raw, syntax)
+                elif name.endswith(".pt") and raw != b"<missing>":
+                    raw = _tensors_text(raw)
                 elif name.endswith(".gexf"):  # networkx writes the local date (documented)
                     raw = re.sub(rb'lastmodifieddate="[^"]*"', b'lastmodifieddate="<DATE>"', raw)
                 outs[name] = normalise(raw, paths, "html" if name.endswith(".html") else "data",
@@ -597,6 +599,26 @@ def _canonical_graph(raw: bytes, syntax: str) -> bytes:
         return b"<not " + syntax.encode() + b": " + str(exc).encode() + b">\n" + raw
     lines = to_canonical_graph(g).serialize(format="nt", encoding="utf-8").splitlines()
     return b"\n".join(sorted(x for x in lines if x.strip())) + b"\n"
+
+
+def _tensors_text(raw: bytes) -> bytes:
+    """A PyG export (``torch.save``) as text: its tensors' values and its other fields (the
+    zip's bytes follow the blank nodes' labels, which are new at every load)."""
+    import io
+
+    import torch
+
+    def text(x: object) -> str:
+        if hasattr(x, "to_dict"):
+            x = x.to_dict()
+        if isinstance(x, torch.Tensor):
+            return f"tensor({x.dtype}, {list(x.shape)}, {x.tolist()})"
+        if isinstance(x, dict):
+            return "{" + ", ".join(f"{k!r}: {text(v)}" for k, v in x.items()) + "}"
+        if isinstance(x, list | tuple):
+            return "[" + ", ".join(text(v) for v in x) + "]"
+        return repr(x)
+    return text(torch.load(io.BytesIO(raw), weights_only=False)).encode()
 
 
 def _canon_rel(rel: str, lay: Mapping[str, Path]) -> str:

@@ -642,7 +642,9 @@ def _mode_findings(e: Environment, run: _Run) -> list[Finding]:
     """Created files must have the umask's permissions: not more open, not more closed."""
     found = []
     for rel, mode in sorted(run.modes.items()):
-        want = (0o777 if stat.S_ISDIR(mode) else 0o666) & ~e.umask
+        # SQLite creates its files 0644 less the umask (documented: README "Environment")
+        sqlite = re.search(r"\.sqlite(-wal|-shm|-journal)?$", rel) is not None
+        want = (0o777 if stat.S_ISDIR(mode) else 0o644 if sqlite else 0o666) & ~e.umask
         got = stat.S_IMODE(mode)
         if got & 0o002 or got != want and not rel.endswith("-journal"):
             found.append(Finding(e.name, "permissions", rel, f"{want:04o} (umask {e.umask:04o})",

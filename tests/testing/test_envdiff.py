@@ -41,3 +41,7 @@ def test_permissions_must_follow_the_umask() -> None:
                          "<OUT>/d": stat.S_IFDIR | 0o700, "<STORE>/kg.sqlite": stat.S_IFREG | 0o666})
     found = {f.what for f in ed._mode_findings(e, run)}
     assert found == {"<OUT>/b.nt", "<STORE>/kg.sqlite"}
+    shared = ed.Environment("y", umask=0o002)  # SQLite's own 0644: documented, not a finding
+    run = ed._Run(modes={"<STORE>/kg.sqlite": stat.S_IFREG | 0o644,
+                         "<OUT>/a.nt": stat.S_IFREG | 0o644})
+    assert {f.what for f in ed._mode_findings(shared, run)} == {"<OUT>/a.nt"}

@@ -140,7 +140,14 @@ class ExactTurtleSerializer(_ExactLiterals, _Bytes, TurtleSerializer):
 
 
 class ExactTrigSerializer(_ExactLiterals, _Bytes, TrigSerializer):
-    """rdflib's TriG serializer, lexical forms kept (see the module docstring)."""
+    """rdflib's TriG serializer, lexical forms kept (see the module docstring); the default
+    graph first, then the named graphs by name (rdflib's in-memory dataset gives its graphs
+    in a set's order, which followed ``PYTHONHASHSEED``: two exports of one store differed)."""
+
+    def __init__(self, store: Graph | Dataset) -> None:
+        super().__init__(store)
+        self.contexts.sort(key=lambda g: (g.identifier != self.default_context,
+                                          str(g.identifier)))
 
 
 def _jsonld(data: Graph | Dataset) -> Any:

@@ -169,7 +169,9 @@ def _jsonld(data: Graph | Dataset) -> Any:
             # was never written, its statements silently lost
             nodemap: dict[Any, Any] = {}
             self.listed: set[Any] = set()
-            subjects = set(graph.subjects())
+            # in one order (a set's followed PYTHONHASHSEED: two exports of one store listed
+            # their nodes in other orders)
+            subjects = sorted(set(graph.subjects()), key=lambda t: (isinstance(t, BNode), str(t)))
             for s in subjects:  # every cell a "@list" will hold, before any node is written
                 if isinstance(s, BNode):  # (else a cell met first was written on its own too)
                     self.to_collection(graph, s)
@@ -219,7 +221,7 @@ def _jsonld(data: Graph | Dataset) -> Any:
             if isinstance(t, BNode) and seen.setdefault(t, g) != g:
                 converter.shared.add(t)
     out = list(converter.from_graph(data.default_graph))
-    for graph in data.graphs():
+    for graph in sorted(data.graphs(), key=lambda g: str(g.identifier)):  # not a set's order
         name = graph.identifier
         if name == DATASET_DEFAULT_GRAPH_ID or not len(graph):
             continue

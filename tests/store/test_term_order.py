@@ -35,23 +35,25 @@ def test_term_ids_and_export_do_not_follow_the_hash_seed(tmp_path: Path, suffix:
     assert outs[0] == outs[1]
 
 
-def test_a_trig_export_lists_its_graphs_in_one_order(tmp_path: Path) -> None:
-    """The graphs of a TriG export came in the order of rdflib's in-memory set of graphs,
-    which follows the hash seed (found by the environment differential)."""
+@pytest.mark.parametrize("suffix", ["trig", "jsonld"])
+def test_an_export_lists_its_graphs_and_nodes_in_one_order(tmp_path: Path, suffix: str) -> None:
+    """The graphs of a TriG export came in the order of rdflib's in-memory set of graphs, the
+    nodes of a JSON-LD export in a set's order: both follow the hash seed (found by the
+    environment differential)."""
     data = tmp_path / "d.trig"
-    data.write_text("".join(f"<urn:g{i}> {{ <urn:s> <urn:p> {i} . }}\n" for i in range(6))
+    data.write_text("".join(f"<urn:g{i}> {{ <urn:s{i}> <urn:p> {i}, 'a', 'b', <urn:o> . "
+                            f"<urn:t{i}> <urn:p> 1 . }}\n" for i in range(6))
                     + "<urn:s> <urn:p> 0 .\n", encoding="utf-8")
     db = f"sqlite:///{tmp_path / 'kg.sqlite'}"
     outs = []
     for seed in ("1", "2", "3"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": ROOT}
         for args in (["load", str(data)] if seed == "1" else [],
-                     ["export", str(tmp_path / f"e{seed}.trig")]):
+                     ["export", str(tmp_path / f"e{seed}.{suffix}")]):
             if args:
                 done = subprocess.run([sys.executable, "-m", "kg_engine", *args, "--db", db],
                                       env=env, capture_output=True, text=True, timeout=120,
                                       check=False)
                 assert done.returncode == 0, done.stderr
-        outs.append((tmp_path / f"e{seed}.trig").read_text(encoding="utf-8"))
+        outs.append((tmp_path / f"e{seed}.{suffix}").read_text(encoding="utf-8"))
     assert outs[0] == outs[1] == outs[2]
-    assert outs[0].index(":g0 {") < outs[0].index(":g5 {")

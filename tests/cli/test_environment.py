@@ -26,7 +26,10 @@ ASCII = {"LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "
 
 
 def _kg(store: Path, env: dict[str, str], *args: str | bytes, stdin: bytes | None = None):
-    full = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ROOT, "TZ": "UTC", **env}
+    # messages are wrapped to the terminal (80 columns for a pipe): a long temporary path
+    # would be split across lines, so the path assertions below read one wide line
+    full = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": ROOT, "TZ": "UTC",
+            "COLUMNS": "1000", **env}
     return subprocess.run([sys.executable, "-m", "kg_engine", *args, "--db",
                            f"sqlite:///{store}"], env=full, input=stdin,
                           capture_output=True, timeout=120, check=False)

@@ -15,6 +15,14 @@ from kg_engine import KnowledgeGraph
 _RDFLIB = "rdflib.term"
 
 
+@pytest.fixture(autouse=True)
+def _rdflib_warnings_on(caplog: pytest.LogCaptureFixture) -> None:
+    """rdflib's WARNINGs reach the log: a ``kg`` command run in this process earlier (the
+    CLI tests' CliRunner) set the ``rdflib`` logger to ERROR, and the assertions below would
+    then hold (or fail) without the filter having anything to do with it."""
+    caplog.set_level(logging.WARNING, logger="rdflib")
+
+
 def _rdflib_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name == _RDFLIB]
 

@@ -686,6 +686,9 @@ def _date_arith(a: Any, op: str, b: Any) -> Literal:
     ``xsd:dayTimeDuration`` (XPath F&O §9.7)."""
     if not (isinstance(a, Literal) and isinstance(b, Literal)):
         raise SPARQLError(f"date/time arithmetic on {a!r} and {b!r}")
+    for x in (a, b):  # an ill-typed duration ("PT1H"^^xsd:yearMonthDuration) has no value;
+        if durations.is_duration(x):  # rdflib's arithmetic reads it whatever its subtype
+            durations.value(x)
     if durations.is_duration(a) and durations.is_duration(b):  # rdflib's fails on most
         return durations.add(a, b, 1 if op == "+" else -1)
     if a.datatype == XSD.time and (b.datatype == XSD.time or durations.is_duration(b)):

@@ -1114,6 +1114,24 @@ def test_a_date_plus_an_xsd_duration(timetable):
         ("m1", "2020-02-29Z"), ("t2", "2020-01-31Z")]
 
 
+def test_an_ill_typed_duration_has_no_value_in_date_arithmetic(timetable):
+    """``dateTime + "PT1H"^^xsd:yearMonthDuration`` was an hour later (rdflib's arithmetic reads
+    any duration's lexical form, whatever its subtype): a yearMonthDuration has no hours, a
+    dayTimeDuration no months, so the literal is ill-typed and the sum an error (unbound), as
+    pyoxigraph and the comparisons decide (SPARQL differential, SQLite seed 2800001)."""
+    q = ('SELECT ?x ?v WHERE {{ ?x ex:dur ?d FILTER(?x IN (ex:bad, ex:h60)) '
+         'BIND(COALESCE({} {} ?d, "err") AS ?v) }}')
+    for left in ('"2020-01-01T08:00:00Z"^^xsd:dateTime', '"2020-01-01"^^xsd:date',
+                 '"08:00:00Z"^^xsd:time'):
+        got = dict(_both_paths(timetable, q.format(left, "+")))
+        assert got["bad"] == "err" and got["h60"] != "err", (left, got)
+    for bad in ('"PT1H"^^xsd:yearMonthDuration', '"P1M"^^xsd:dayTimeDuration'):
+        for op in "+-":
+            v = rows(timetable, f'SELECT (COALESCE("2020-01-01T08:00:00Z"^^xsd:dateTime {op} {bad}, '
+                                '"err") AS ?v) {}')
+            assert v == [("err",)], (bad, op, v)
+
+
 def test_casts_to_durations(timetable):
     # were unsupported (unbound); as Oxigraph: from a string of the target's lexical space or a
     # duration whose value the target holds, in canonical form

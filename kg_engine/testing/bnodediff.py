@@ -56,6 +56,8 @@ from typing import Any
 
 from rdflib import BNode, Literal, URIRef
 
+from kg_engine.testing.updatediff import ox_dataset
+
 __all__ = ["BnodeReport", "Finding", "random_dataset", "run", "same_dataset"]
 
 EX = "http://example.org/"
@@ -192,25 +194,6 @@ def _triples(quads: Iterable[tuple]) -> set[tuple]:
     return {(s, p, o, DEFAULT) for s, p, o, _ in quads}
 
 
-def _to_ox_dataset(quads: set[tuple]) -> Any:
-    import pyoxigraph as ox
-
-    names: dict[BNode, Any] = {}
-
-    def term(t: Any) -> Any:
-        if isinstance(t, BNode):
-            return names.setdefault(t, ox.BlankNode(f"c{len(names)}"))
-        if isinstance(t, URIRef):
-            return ox.NamedNode(str(t))
-        if t.language:
-            return ox.Literal(str(t), language=t.language)
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)) if t.datatype else None)
-
-    return ox.Dataset(ox.Quad(term(s), term(p), term(o),
-                              ox.DefaultGraph() if g == DEFAULT else term(g))
-                      for s, p, o, g in quads)
-
-
 def same_dataset(a: set[tuple], b: set[tuple]) -> bool:
     """Whether two sets of normalised quads are equal up to a renaming of blank nodes (graph
     names included), by RDFC-1.0 canonicalisation (pyoxigraph's).
@@ -227,7 +210,7 @@ def same_dataset(a: set[tuple], b: set[tuple]) -> bool:
 
     if len(a) != len(b):
         return False
-    da, db = _to_ox_dataset(a), _to_ox_dataset(b)
+    da, db = ox_dataset(a, "c"), ox_dataset(b, "c")
     da.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     db.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return bool(da == db)
@@ -288,7 +271,7 @@ class _Checker:
         """The quads written by pyoxigraph in ``fmt`` (blank node labels as pyoxigraph writes
         them: the same labels in every file written from the same quads)."""
         ext, oxfmt, graphs = FORMATS[fmt]
-        ds = _to_ox_dataset(quads if graphs else {q for q in quads if q[3] == DEFAULT})
+        ds = ox_dataset(quads if graphs else {q for q in quads if q[3] == DEFAULT}, "c")
         path = self.dir / f"{name}.{ext}"
         fmt_ = getattr(self.ox.RdfFormat, oxfmt)
         path.write_bytes(self.ox.serialize(ds if graphs else (q.triple for q in ds),

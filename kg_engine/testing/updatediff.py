@@ -48,7 +48,7 @@ from __future__ import annotations
 import copy
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +77,7 @@ from kg_engine.testing.differential import (
     shrink as _shrink,
 )
 
-__all__ = ["Request", "UpdateEngines", "UpdateGenerator", "compare_states", "run"]
+__all__ = ["Request", "UpdateEngines", "UpdateGenerator", "compare_states", "ox_dataset", "run"]
 
 GRAPHS = ["ex:g1", "ex:g2", "ex:g3"]  # ex:g3 is never in the dataset
 LITS = ["1", "2", "2.5", '"abc"', '"abc"@en', '"x y"', "true", '"2021-06-01"^^xsd:date',
@@ -383,23 +383,26 @@ COMPARE_SECONDS = 20.0
 _INLINE_BNODES = 8
 
 
-def _ox_dataset(quads: set[tuple]) -> Any:
-    """The normalised quads as a ``pyoxigraph.Dataset`` (blank nodes renamed ``b0``, ``b1``…)."""
+def ox_dataset(quads: Iterable[tuple], label: str = "b") -> Any:
+    """The normalised quads as a ``pyoxigraph.Dataset``: blank nodes renamed ``b0``, ``b1``…
+    (``label`` is the prefix), a graph name an IRI (text or ``URIRef``) or a blank node."""
     import pyoxigraph as ox
 
     names: dict[BNode, Any] = {}
 
     def term(t: Any) -> Any:
         if isinstance(t, BNode):
-            return names.setdefault(t, ox.BlankNode(f"b{len(names)}"))
+            return names.setdefault(t, ox.BlankNode(f"{label}{len(names)}"))
         if isinstance(t, URIRef):
             return ox.NamedNode(str(t))
+        if isinstance(t, str) and not isinstance(t, Literal):
+            return ox.NamedNode(t)
         if t.language:
             return ox.Literal(str(t), language=t.language)
         return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)) if t.datatype else None)
 
     return ox.Dataset(ox.Quad(term(s), term(p), term(o),
-                              ox.DefaultGraph() if g == DEFAULT_G else ox.NamedNode(g))
+                              ox.DefaultGraph() if g == DEFAULT_G else term(g))
                       for s, p, o, g in quads)
 
 
@@ -407,7 +410,7 @@ def _canonical_equal(a: set[tuple], b: set[tuple]) -> bool:
     """Whether the two quad sets are equal after RDFC-1.0 canonicalisation (pyoxigraph's)."""
     import pyoxigraph as ox
 
-    da, db = _ox_dataset(a), _ox_dataset(b)
+    da, db = ox_dataset(a), ox_dataset(b)
     da.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     db.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
     return bool(da == db)

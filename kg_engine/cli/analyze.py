@@ -57,18 +57,29 @@ def _inferred(flag: bool | None) -> dict:
 def _term(text: str, prefixes: dict[str, str]):  # -> URIRef
     """``<iri>``, ``iri`` or ``prefix:local`` with a prefix of ``prefixes`` as an IRI.
 
+    Raises:
+        ConfigError: ``text`` is none of these (``<not an iri``).
+
     Example:
         >>> _term("ex:ada", {"ex": "http://ex.org/"}), _term("<urn:x>", {})
         (rdflib.term.URIRef('http://ex.org/ada'), rdflib.term.URIRef('urn:x'))
     """
     from rdflib import URIRef
+    from rdflib.term import _is_valid_uri
 
+    from kg_engine.errors import ConfigError
+
+    given = text
     text = text.strip()
     if text.startswith("<") and text.endswith(">"):
-        return URIRef(text[1:-1])
-    prefix, colon, local = text.partition(":")
-    if colon and prefix in prefixes and not local.startswith("//"):
-        return URIRef(prefixes[prefix] + local)
+        text = text[1:-1]
+    else:
+        prefix, colon, local = text.partition(":")
+        if colon and prefix in prefixes and not local.startswith("//"):
+            text = prefixes[prefix] + local
+    if not text or not _is_valid_uri(text):
+        raise ConfigError(f"{given!r} is not an IRI: give <http://…>, http://… or a prefixed "
+                          f"name with a prefix of the store ({', '.join(sorted(prefixes))})")
     return URIRef(text)
 
 

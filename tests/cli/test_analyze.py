@@ -64,3 +64,10 @@ def test_path_and_analyze_use_the_store_prefixes(tmp_path: Path) -> None:
     res = runner.invoke(app, ["analyze", "degree", "--no-write", "--top", "3", "--db", db])
     assert res.exit_code == 0, res.output
     assert "ex:" in res.output and f"<{KG}" not in res.output
+
+
+def test_path_refuses_what_is_not_an_iri(tmp_path: Path) -> None:
+    # '<not an iri' was an internal error (exit 1: rdflib cannot write it as N-Triples)
+    db = _db(tmp_path)
+    res = runner.invoke(app, ["path", "ex:ada", "<not an iri", "--db", db])
+    assert res.exit_code == 2 and "is not an IRI" in res.output, res.output

@@ -49,7 +49,8 @@ from __future__ import annotations
 import random
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -332,11 +333,28 @@ class _Checker:
         finally:
             kg.close()
 
-    # -- export ---------------------------------------------------------------------------------
-    def area_export(self) -> None:
+    @contextmanager
+    def _reference_store(self) -> Iterator[Any]:
+        """A new store holding the reference dataset (its TriG as pyoxigraph writes it)."""
         kg = self.kg()
         try:
             kg.load(str(self._write("src", self.ref, "trig")))
+            yield kg
+        finally:
+            kg.close()
+
+    def _read_back(self, path: Path) -> set[tuple]:
+        """The quads of ``path`` loaded into a new store."""
+        back = self.kg()
+        try:
+            back.load(str(path))
+            return store_quads(back)
+        finally:
+            back.close()
+
+    # -- export ---------------------------------------------------------------------------------
+    def area_export(self) -> None:
+        with self._reference_store() as kg:
             held = store_quads(kg)
             for fmt, (ext, _, graphs) in FORMATS.items():
                 out = self.dir / f"export-{self.seed}.{ext}"
@@ -345,12 +363,7 @@ class _Checker:
                 except Exception as exc:  # noqa: BLE001 - a finding
                     self.case("export", f"export {fmt}", False, f"{type(exc).__name__}: {exc}")
                     continue
-                back = self.kg()
-                try:
-                    back.load(str(out))
-                    got = store_quads(back)
-                finally:
-                    back.close()
+                got = self._read_back(out)
                 want = held if graphs else _triples(held)
                 self.case("export", f"export {fmt}, load into a new store",
                           same_dataset(got, want),
@@ -360,17 +373,10 @@ class _Checker:
                      and not str(g).startswith("urn:kg-engine:")]
             out = self.dir / f"graphs-{self.seed}.nq"
             kg.export(str(out), "nq", graph=named)
-            back = self.kg()
-            try:
-                back.load(str(out))
-                got = store_quads(back)
-            finally:
-                back.close()
+            got = self._read_back(out)
             want = {q for q in held if q[3] in set(named)}
             self.case("export", "N-Quads of the named graphs (blank nodes shared by them)",
                       same_dataset(got, want), f"{len(got)} quads read back, {len(want)} held")
-        finally:
-            kg.close()
 
     # -- results ----------------------------------------------------------------------------------
     def area_results(self) -> None:
@@ -507,9 +513,7 @@ class _Checker:
     def area_analytics(self) -> None:
         import networkx as nx
 
-        kg = self.kg()
-        try:
-            kg.load(str(self._write("src", self.ref, "trig")))
+        with self._reference_store() as kg:
             held = store_quads(kg)
             # the view's nodes: the ends of edges (statements with a literal object are none)
             nodes = {t for s, _, o, _ in held if not isinstance(o, Literal) for t in (s, o)}
@@ -532,8 +536,6 @@ class _Checker:
                       f"{first.number_of_nodes()} in to_networkx")
             kg.export(str(self.dir / f"view-{self.seed}.html"), "html")
             self.case("analytics", "HTML view written", True)
-        finally:
-            kg.close()
 
 
 # -- helpers of the areas ------------------------------------------------------------------------
